@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Idempotent setup: npm dependencies, the TypeScript build, and a WebGPU adapter.
+# Where Dawn finds no adapter and we are root on Debian, installs Mesa's lavapipe
+# (software Vulkan) from bookworm-backports: bookworm's own Mesa 22 is too old for Dawn.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { echo "[kiln setup] $*" >&2; }
+
+# Mesa's software drivers warn without a private runtime directory.
+if [ -z "${XDG_RUNTIME_DIR:-}" ] || [ ! -d "${XDG_RUNTIME_DIR}" ]; then
+  export XDG_RUNTIME_DIR="${TMPDIR:-/tmp}/kiln-xdg-$(id -u)"
+  mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+fi
+
+# 1. npm dependencies, when missing or older than the lockfile.
+if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm dependencies"
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund >&2; else npm install --no-audit --no-fund >&2; fi
+fi
+
+# 2. The TypeScript build (dist/), when any source is newer than the last build.
+stamp=dist/.build-stamp
+if [ ! -f "$stamp" ] || [ -n "$(find src examples bench tsconfig.json package.json -newer "$stamp" -type f 2>/dev/null | head -1)" ]; then
+  say "building (tsc)"
+  npx tsc -p tsconfig.json
+  touch "$stamp"
+fi
+
+# 3. A WebGPU adapter.
+probe() { node scripts/probe-adapter.mjs 2>/dev/null; }
+if adapter="$(probe)"; then
+  say "WebGPU adapter: $adapter"
+  exit 0
+fi
+
+say "Dawn found no WebGPU adapter"
+can_apt=no
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && [ -r /etc/os-release ]; then
+  . /etc/os-release
+  can_apt=yes
+fi
+if [ "$can_apt" = yes ] && [ "${VERSION_CODENAME:-}" = bookworm ]; then
+  say "installing Mesa lavapipe (software Vulkan) from bookworm-backports"
+  if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    cat > /etc/apt/sources.list.d/kiln-bookworm-backports.sources <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+  fi
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers libvulkan1 >&2
+elif [ "$can_apt" = yes ]; then
+  say "installing Mesa lavapipe (software Vulkan) from ${PRETTY_NAME:-this distribution}"
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >&2
+fi
+
+if adapter="$(probe)"; then
+  say "WebGPU adapter: $adapter"
+  exit 0
+fi
+cat >&2 <<'MSG'
+[kiln setup] No WebGPU adapter is available, so GPU tests and the demo cannot run.
+  Install a Vulkan driver for your GPU, or Mesa's software driver (lavapipe) version 24 or newer:
+    Debian 12:  add the bookworm-backports suite, then
+                apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1
+    Ubuntu/Debian 13+: apt-get install mesa-vulkan-drivers libvulkan1
+  then run `npm run setup` again.
+MSG
+if [ -n "${KILN_REQUIRE_GPU:-}" ] && [ "${KILN_REQUIRE_GPU}" != 0 ]; then exit 1; fi
+exit 0

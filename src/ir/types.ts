@@ -1,0 +1,88 @@
+/** Element types a tensor can hold. ONNX int64 is lowered to i32 at import. */
+export type DType = 'f32' | 'f16' | 'i32' | 'u32' | 'bool';
+export const DTYPES: readonly DType[] = ['f32', 'f16', 'i32', 'u32', 'bool'];
+
+/** Static shape: one non-negative extent per dimension; [] is a scalar. */
+export type Shape = readonly number[];
+
+/** Where a tensor lives. */
+export type Device = 'webgpu' | 'cpu';
+export const DEVICES: readonly Device[] = ['webgpu', 'cpu'];
+
+/** The full type of an SSA value. */
+export interface TensorType {
+  readonly dtype: DType;
+  readonly shape: Shape;
+  readonly device: Device;
+}
+
+/** Host storage for tensor data of each dtype (bool is one byte per element, f16 its raw bits). */
+export type TypedArray = Float32Array | Int32Array | Uint32Array | Uint16Array | Uint8Array;
+
+export function isDType(s: string): s is DType {
+  return (DTYPES as readonly string[]).includes(s);
+}
+
+export function isDevice(s: string): s is Device {
+  return (DEVICES as readonly string[]).includes(s);
+}
+
+export function isFloat(dtype: DType): boolean {
+  return dtype === 'f32' || dtype === 'f16';
+}
+
+/** Number of elements of a shape. */
+export function numel(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Bytes per element as stored on a host or in a device buffer. */
+export function dtypeBytes(dtype: DType): number {
+  switch (dtype) {
+    case 'f16': return 2;
+    case 'bool': return 1;
+    default: return 4;
+  }
+}
+
+export function shapesEqual(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+export function typesEqual(a: TensorType, b: TensorType): boolean {
+  return a.dtype === b.dtype && a.device === b.device && shapesEqual(a.shape, b.shape);
+}
+
+/** Row-major strides of a shape, in elements. */
+export function stridesOf(shape: Shape): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i]!;
+  }
+  return strides;
+}
+
+/** `f32[8,784]` */
+export function formatShapeType(dtype: DType, shape: Shape): string {
+  return `${dtype}[${shape.join(',')}]`;
+}
+
+/** `f32[8,784] @webgpu` */
+export function formatType(t: TensorType): string {
+  return `${formatShapeType(t.dtype, t.shape)} @${t.device}`;
+}
+
+/** A fresh host array able to hold `n` elements of `dtype`. */
+export function allocTyped(dtype: DType, n: number): TypedArray {
+  switch (dtype) {
+    case 'f32': return new Float32Array(n);
+    case 'f16': return new Uint16Array(n);
+    case 'i32': return new Int32Array(n);
+    case 'u32': return new Uint32Array(n);
+    case 'bool': return new Uint8Array(n);
+  }
+}
