@@ -1,0 +1,10 @@
+export * from './types.js';
+export * from './errors.js';
+export * from './attrs.js';
+export * from './tensor-data.js';
+export * from './graph.js';
+export * from './verify.js';
+export * from './ops/index.js';
+export { broadcastShapes, normalizeAxes } from './ops/shape-util.js';
+export { reducedShape } from './ops/reduce.js';
+export { transposePerm, resolveReshape } from './ops/movement.js';

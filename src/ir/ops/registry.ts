@@ -1,0 +1,128 @@
+import type { AttrSpec, Attrs, AttrValue } from '../attrs.js';
+import { KilnError, OpTypeError } from '../errors.js';
+import type { DType, Shape, TensorType } from '../types.js';
+import { isTensorData } from '../tensor-data.js';
+
+/**
+ * How fusion treats an op: elementwise ops merge into chains, reductions take elementwise
+ * prologues and epilogues, anchors (matmul, conv) take an elementwise epilogue, movement
+ * ops reindex, opaque ops stand alone.
+ */
+export type FusionKind = 'elementwise' | 'reduction' | 'anchor' | 'movement' | 'opaque';
+
+/** The result of type inference: device is decided by placement, not by the op. */
+export interface InferredType {
+  readonly dtype: DType;
+  readonly shape: Shape;
+}
+
+/** Scalar math of an elementwise op, written once for the CPU reference and for WGSL. */
+export interface ElementwiseMath {
+  /** Computes one element on the host; the caller rounds to the result dtype by storing it. */
+  readonly cpu: (xs: readonly number[], dtype: DType) => number;
+  /** WGSL expression over operand expressions `xs` of WGSL scalar type `t`. */
+  readonly wgsl: (xs: readonly string[], t: string) => string;
+}
+
+/** How a reduction combines elements (the same for CPU and WGSL). */
+export interface ReductionMath {
+  /** Identity element. */
+  readonly init: number;
+  readonly cpu: (acc: number, x: number) => number;
+  readonly wgsl: (acc: string, x: string) => string;
+  /** Final step given the accumulator and the number of reduced elements. */
+  readonly finish?: { cpu: (acc: number, count: number) => number; wgsl: (acc: string, count: string) => string };
+}
+
+export interface OpSpec {
+  readonly name: string;
+  readonly kind: FusionKind;
+  /** Exact input count, or [min, max]. */
+  readonly inputs: number | readonly [number, number];
+  readonly attrs?: Readonly<Record<string, AttrSpec>>;
+  /** Output dtypes and shapes; throws OpTypeError with a message naming the offending shapes. */
+  readonly infer: (inputs: readonly TensorType[], attrs: Attrs, declared?: readonly TensorType[]) => InferredType[];
+  readonly math?: ElementwiseMath;
+  readonly reduce?: ReductionMath;
+}
+
+/** An op as the rest of kiln sees it: its spec plus attribute handling. */
+export class OpDef {
+  constructor(readonly spec: OpSpec) {}
+
+  get name(): string { return this.spec.name; }
+  get kind(): FusionKind { return this.spec.kind; }
+  get attrSpecs(): Readonly<Record<string, AttrSpec>> { return this.spec.attrs ?? {}; }
+
+  infer(inputs: readonly TensorType[], attrs: Attrs, declared?: readonly TensorType[]): InferredType[] {
+    return this.spec.infer(inputs, attrs, declared);
+  }
+
+  checkArity(n: number): void {
+    const [lo, hi] = typeof this.spec.inputs === 'number' ? [this.spec.inputs, this.spec.inputs] : this.spec.inputs;
+    if (n < lo || n > hi) {
+      const want = lo === hi ? `${lo}` : `${lo} to ${hi}`;
+      throw new OpTypeError(`takes ${want} input${hi === 1 ? '' : 's'}, got ${n}`);
+    }
+  }
+
+  /** Fills defaults and checks every attribute against the schema. */
+  withDefaults(attrs: Attrs): Attrs {
+    const specs = this.attrSpecs;
+    for (const key of Object.keys(attrs)) {
+      if (!(key in specs)) {
+        const known = Object.keys(specs);
+        throw new KilnError(`${this.name} has no attribute '${key}'${known.length ? ` (it has: ${known.join(', ')})` : ''}`);
+      }
+    }
+    const out: Record<string, AttrValue> = {};
+    for (const [key, spec] of Object.entries(specs)) {
+      const v = attrs[key] ?? spec.default;
+      if (v === undefined) continue;
+      checkAttrKind(this.name, key, spec, v);
+      out[key] = v;
+    }
+    return out;
+  }
+}
+
+function checkAttrKind(op: string, key: string, spec: AttrSpec, v: AttrValue): void {
+  const ok = (() => {
+    switch (spec.kind) {
+      case 'int': return typeof v === 'number' && Number.isInteger(v);
+      case 'float': return typeof v === 'number';
+      case 'bool': return typeof v === 'boolean';
+      case 'string': return typeof v === 'string';
+      case 'ints': return Array.isArray(v) && v.every((x) => Number.isInteger(x));
+      case 'floats': return Array.isArray(v) && v.every((x) => typeof x === 'number');
+      case 'tensor': return isTensorData(v);
+    }
+  })();
+  if (!ok) throw new KilnError(`${op} attribute '${key}' must be ${spec.kind}, got ${JSON.stringify(v)}`);
+}
+
+const registry = new Map<string, OpDef>();
+
+/** Registers an op; each op is defined exactly once. */
+export function defineOp(spec: OpSpec): OpDef {
+  if (registry.has(spec.name)) throw new Error(`op ${spec.name} is defined twice`);
+  const def = new OpDef(spec);
+  registry.set(spec.name, def);
+  return def;
+}
+
+/** Looks up an op by name; unknown names get an error listing the known ops. */
+export function getOp(name: string): OpDef {
+  const def = registry.get(name);
+  if (!def) throw new KilnError(`unknown op '${name}' (known ops: ${[...registry.keys()].sort().join(', ')})`);
+  return def;
+}
+
+export function hasOp(name: string): boolean {
+  return registry.has(name);
+}
+
+/** Every registered op, in definition order. */
+export function allOps(): OpDef[] {
+  return [...registry.values()];
+}

@@ -1,0 +1,41 @@
+import { OpTypeError } from '../errors.js';
+import type { Shape, TensorType } from '../types.js';
+import { formatShapeType } from '../types.js';
+
+/** NumPy broadcasting of any number of shapes. */
+export function broadcastShapes(shapes: readonly Shape[]): number[] {
+  const rank = Math.max(0, ...shapes.map((s) => s.length));
+  const out = new Array<number>(rank).fill(1);
+  for (const s of shapes) {
+    for (let i = 0; i < s.length; i++) {
+      const o = rank - s.length + i;
+      const d = s[i]!;
+      if (out[o] === 1) out[o] = d;
+      else if (d !== 1 && d !== out[o]) {
+        throw new OpTypeError(`shapes ${shapes.map((x) => `[${x.join(',')}]`).join(' and ')} do not broadcast (dimension ${o}: ${out[o]} vs ${d})`);
+      }
+    }
+  }
+  return out;
+}
+
+/** Resolves negative axes against a rank and checks bounds and duplicates. */
+export function normalizeAxes(axes: readonly number[], rank: number): number[] {
+  const out = axes.map((a) => (a < 0 ? a + rank : a));
+  out.forEach((a, i) => {
+    if (a < 0 || a >= rank) throw new OpTypeError(`axis ${axes[i]} is out of range for rank ${rank}`);
+  });
+  if (new Set(out).size !== out.length) throw new OpTypeError(`axes [${axes.join(',')}] repeat an axis`);
+  return out;
+}
+
+/** Requires every input to have the same dtype; returns it. */
+export function sameDType(inputs: readonly TensorType[]): TensorType['dtype'] {
+  const d = inputs[0]!.dtype;
+  for (const t of inputs) {
+    if (t.dtype !== d) {
+      throw new OpTypeError(`operands have different dtypes: ${inputs.map((x) => formatShapeType(x.dtype, x.shape)).join(', ')} (insert a cast)`);
+    }
+  }
+  return d;
+}
