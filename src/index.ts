@@ -1,1 +1,10 @@
-export {};
+// The public API of kiln: `import * as kiln from 'kiln'`.
+export * from './ir/index.js';
+export { printGraph, graphWeights } from './ir/printer.js';
+export { parseGraph, IRParseError } from './ir/parser.js';
+export * from './frontend/trace/index.js';
+export * as nn from './frontend/trace/nn.js';
+export { compile } from './compiler.js';
+export { generateProgram } from './codegen/generate.js';
+export { runOnCpu } from './runtime/cpu/executor.js';
+export * from './runtime/index.js';

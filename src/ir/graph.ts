@@ -96,6 +96,14 @@ export class Graph {
     this.outputs = [...values];
   }
 
+  /** Gives a value a new name (unique in the graph), e.g. to name a traced output. */
+  renameValue(v: Value, name: string): void {
+    if (v.name === name) return;
+    this.claimName(name);
+    this.names.delete(v.name);
+    v.name = name;
+  }
+
   /** Every value of the graph: inputs first, then node outputs in order. */
   values(): Value[] {
     return [...this.inputs, ...this.nodes.flatMap((n) => n.outputs)];

@@ -1,4 +1,5 @@
-import type { DType } from '../ir/types.js';
+import { KilnError } from '../ir/errors.js';
+import { isDType, numel, type DType } from '../ir/types.js';
 
 /**
  * The Program format: what codegen emits, what artifacts store and what the runtime runs.
@@ -76,4 +77,69 @@ export function deviceBytesPerElement(dtype: DType): number {
 /** Device bytes for `n` elements, rounded up to 4 as buffer copies require. */
 export function deviceBufferBytes(dtype: DType, n: number): number {
   return Math.max(4, Math.ceil((n * deviceBytesPerElement(dtype)) / 4) * 4);
+}
+
+/**
+ * Checks a program's structure without a device: format version, buffer ids, weight ranges,
+ * tensor bindings and dispatch references. Throws a KilnError saying what is wrong and where.
+ */
+export function validateProgram(p: Program): void {
+  const where = `program '${p.name}'`;
+  const fail = (msg: string): never => {
+    throw new KilnError(`${where}: ${msg}`);
+  };
+  if (p.version !== PROGRAM_VERSION) {
+    fail(`format version ${String(p.version)}; this runtime reads version ${PROGRAM_VERSION} (recompile the model)`);
+  }
+  if (!(p.weights instanceof Uint8Array)) fail('weights must be a Uint8Array');
+
+  const buffers = new Map<number, BufferSpec>();
+  for (const b of p.buffers) {
+    const name = `buffer ${b.id}${b.label ? ` '${b.label}'` : ''}`;
+    if (!Number.isInteger(b.id) || b.id < 0) fail(`${name}: id must be a non-negative integer`);
+    if (buffers.has(b.id)) fail(`${name}: id declared twice`);
+    buffers.set(b.id, b);
+    if (!Number.isInteger(b.bytes) || b.bytes <= 0 || b.bytes % 4 !== 0) fail(`${name}: size ${b.bytes} is not a positive multiple of 4`);
+    if (!['input', 'output', 'weight', 'scratch'].includes(b.role)) fail(`${name}: unknown role '${String(b.role)}'`);
+    if (b.role === 'weight') {
+      const off = b.weightOffset;
+      if (off === undefined || !Number.isInteger(off) || off < 0) fail(`${name}: a weight needs a non-negative integer weightOffset`);
+      else if (off + b.bytes > p.weights.byteLength) {
+        fail(`${name}: weight bytes ${off}..${off + b.bytes} lie outside the ${p.weights.byteLength}-byte weights blob`);
+      }
+    }
+  }
+  const bufferOf = (id: number, user: string): BufferSpec =>
+    buffers.get(id) ?? fail(`${user} names buffer ${id}, which the program does not declare`);
+
+  const checkBindings = (list: readonly TensorBinding[], kind: 'input' | 'output'): void => {
+    const names = new Set<string>();
+    for (const t of list) {
+      const user = `${kind} '${t.name}'`;
+      if (names.has(t.name)) fail(`${user} is declared twice`);
+      names.add(t.name);
+      if (!isDType(t.dtype)) fail(`${user}: unknown dtype '${String(t.dtype)}'`);
+      if (!t.shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`${user}: bad shape [${t.shape.join(',')}]`);
+      const b = bufferOf(t.buffer, user);
+      const need = deviceBufferBytes(t.dtype, numel(t.shape));
+      if (b.bytes < need) fail(`${user} (${t.dtype}[${t.shape.join(',')}]) needs ${need} bytes but buffer ${b.id} has ${b.bytes}`);
+      if (kind === 'input' && b.role !== 'input') fail(`${user} is bound to buffer ${b.id} whose role is '${b.role}', not 'input'`);
+    }
+  };
+  checkBindings(p.inputs, 'input');
+  checkBindings(p.outputs, 'output');
+  const inputBuffers = p.inputs.map((t) => t.buffer);
+  const shared = inputBuffers.find((id, i) => inputBuffers.indexOf(id) !== i);
+  if (shared !== undefined) fail(`two inputs share buffer ${shared}`);
+
+  p.kernels.forEach((k, i) => {
+    if (typeof k.wgsl !== 'string' || typeof k.entryPoint !== 'string' || !k.entryPoint) {
+      fail(`kernel #${i} '${k.name}' needs WGSL text and an entry point name`);
+    }
+  });
+  p.dispatches.forEach((d, i) => {
+    const user = `dispatch #${i} '${d.label}'`;
+    if (!Number.isInteger(d.kernel) || !p.kernels[d.kernel]) fail(`${user} names kernel ${d.kernel}; the program has ${p.kernels.length}`);
+    for (const id of d.buffers) bufferOf(id, user);
+  });
 }

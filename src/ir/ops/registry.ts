@@ -66,21 +66,24 @@ export class OpDef {
     }
   }
 
-  /** Fills defaults and checks every attribute against the schema. */
-  withDefaults(attrs: Attrs): Attrs {
-    const specs = this.attrSpecs;
-    for (const key of Object.keys(attrs)) {
-      if (!(key in specs)) {
-        const known = Object.keys(specs);
-        throw new KilnError(`${this.name} has no attribute '${key}'${known.length ? ` (it has: ${known.join(', ')})` : ''}`);
-      }
+  /** Checks one attribute: the op must have it, and the value must be of its kind. */
+  checkAttr(key: string, v: AttrValue): void {
+    const spec = this.attrSpecs[key];
+    if (!spec) {
+      const known = Object.keys(this.attrSpecs);
+      throw new KilnError(`${this.name} has no attribute '${key}'${known.length ? ` (it has: ${known.join(', ')})` : ''}`);
     }
+    checkAttrKind(this.name, key, spec, v);
+  }
+
+  /** Checks every attribute against the schema and fills defaults; a missing required one is an error. */
+  withDefaults(attrs: Attrs): Attrs {
+    for (const [key, v] of Object.entries(attrs)) this.checkAttr(key, v);
     const out: Record<string, AttrValue> = {};
-    for (const [key, spec] of Object.entries(specs)) {
+    for (const [key, spec] of Object.entries(this.attrSpecs)) {
       const v = attrs[key] ?? spec.default;
-      if (v === undefined) continue;
-      checkAttrKind(this.name, key, spec, v);
-      out[key] = v;
+      if (v !== undefined) out[key] = v;
+      else if (!spec.optional) throw new KilnError(`${this.name} needs the attribute '${key}' (${spec.kind})`);
     }
     return out;
   }
@@ -98,7 +101,13 @@ function checkAttrKind(op: string, key: string, spec: AttrSpec, v: AttrValue): v
       case 'tensor': return isTensorData(v);
     }
   })();
-  if (!ok) throw new KilnError(`${op} attribute '${key}' must be ${spec.kind}, got ${JSON.stringify(v)}`);
+  if (!ok) throw new KilnError(`${op} attribute '${key}' must be ${spec.kind}, got ${describeAttr(v)}`);
+}
+
+function describeAttr(v: AttrValue): string {
+  if (isTensorData(v)) return `a ${v.dtype}[${v.shape.join(',')}] tensor`;
+  if (Array.isArray(v)) return `[${v.slice(0, 8).map(String).join(', ')}${v.length > 8 ? ', ...' : ''}]`;
+  return typeof v === 'string' ? JSON.stringify(v) : String(v);
 }
 
 const registry = new Map<string, OpDef>();

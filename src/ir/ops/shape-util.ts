@@ -1,6 +1,6 @@
 import { OpTypeError } from '../errors.js';
 import type { Shape, TensorType } from '../types.js';
-import { formatShapeType } from '../types.js';
+import { formatShapeType, stridesOf } from '../types.js';
 
 /** NumPy broadcasting of any number of shapes. */
 export function broadcastShapes(shapes: readonly Shape[]): number[] {
@@ -38,4 +38,14 @@ export function sameDType(inputs: readonly TensorType[]): TensorType['dtype'] {
     }
   }
   return d;
+}
+
+/**
+ * Element strides of a row-major tensor of `inShape` seen from coordinates of `outShape`
+ * under NumPy broadcasting: dimensions the input lacks or has as 1 get stride 0.
+ */
+export function broadcastStrides(inShape: Shape, outShape: Shape): number[] {
+  const s = stridesOf(inShape);
+  const off = outShape.length - inShape.length;
+  return outShape.map((_, i) => (i < off || inShape[i - off] === 1 ? 0 : s[i - off]!));
 }

@@ -9,7 +9,7 @@ import { defineOp } from './registry.js';
  */
 defineOp({
   name: 'const', kind: 'opaque', inputs: 0,
-  attrs: { value: { kind: 'tensor' }, ref: { kind: 'string' } },
+  attrs: { value: { kind: 'tensor', optional: true }, ref: { kind: 'string', optional: true } },
   infer: (_, attrs, declared) => {
     const value = attrs.value as TensorData | undefined;
     if (value) {

@@ -1,0 +1,38 @@
+import { readFile } from 'node:fs/promises';
+import { extname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { KilnError } from '../ir/errors.js';
+import type { Graph } from '../ir/graph.js';
+import { parseGraph } from '../ir/parser.js';
+import { Module } from '../frontend/trace/module.js';
+import { Tensor } from '../frontend/trace/tensor.js';
+import { trace } from '../frontend/trace/trace.js';
+
+/** What a JavaScript model module exports: a model and example inputs to trace it with. */
+interface ModelModule {
+  model?: unknown;
+  exampleInputs?: unknown;
+  default?: { model?: unknown; exampleInputs?: unknown };
+}
+
+/**
+ * Loads a model file as a Graph: kiln IR text (.kir), or a JavaScript module exporting
+ * `model` (an nn.Module) and `exampleInputs` (Tensors), which is traced.
+ */
+export async function loadModel(path: string): Promise<Graph> {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.kir') return parseGraph(await readFile(path, 'utf8'));
+  if (ext === '.js' || ext === '.mjs') {
+    const mod = (await import(pathToFileURL(resolve(path)).href)) as ModelModule;
+    const src = mod.model !== undefined ? mod : mod.default ?? {};
+    const { model, exampleInputs } = src;
+    if (!(model instanceof Module)) throw new KilnError(`${path} must export 'model', an nn.Module`);
+    if (!Array.isArray(exampleInputs) || !exampleInputs.every((t) => t instanceof Tensor)) {
+      throw new KilnError(`${path} must export 'exampleInputs', an array of Tensors shaped like the model's inputs`);
+    }
+    return trace(model, exampleInputs);
+  }
+  if (ext === '.onnx') throw new KilnError('ONNX import is not available in this version of kiln yet; use IR text (.kir) or a traced JavaScript model');
+  if (ext === '.ts') throw new KilnError(`${path}: compile TypeScript models to JavaScript first (npm run build), then pass the .js file`);
+  throw new KilnError(`${path}: unknown model format '${ext}' (expected .kir or .js)`);
+}

@@ -1,0 +1,74 @@
+import type { DType } from '../../ir/types.js';
+import { KilnError } from '../../ir/errors.js';
+import type { EmittedKernel } from './kernel.js';
+import { enables, storageDecl, UniformBlock, wgslType } from '../wgsl.js';
+
+export interface MatmulKernelSpec {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  /** Broadcast batch shape of the output. */
+  readonly batchShape: readonly number[];
+  /** Element strides of A's and B's matrices along each batch dimension (0 where broadcast). */
+  readonly aBatchStrides: readonly number[];
+  readonly bBatchStrides: readonly number[];
+}
+
+// Each invocation computes a TM x TN block of C in registers, with no workgroup memory:
+// measured twice as fast as workgroup-memory tiling on software adapters (see DESIGN).
+const TM = 4;
+const TN = 4;
+const WG_X = 8;
+const WG_Y = 8;
+
+/** Register-blocked batched matmul C[b] = A[b] x B[b], accumulating in f32. */
+export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
+  const batch = spec.batchShape.reduce((p, d) => p * d, 1);
+  if (batch > 65535) throw new KilnError(`${spec.name}: batch of ${batch} matrices exceeds one dispatch (65535)`);
+  const t = wgslType(spec.dtype);
+  const u = new UniformBlock().scalar('M', spec.m).scalar('N', spec.n).scalar('K', spec.k);
+  const br = spec.batchShape.length;
+  if (br) u.array('bshape', spec.batchShape).array('sa', spec.aBatchStrides).array('sb', spec.bBatchStrides);
+  const L: string[] = [];
+  L.push(`  let col0 = gid.x * ${TN}u;`, `  let row0 = gid.y * ${TM}u;`);
+  L.push('  if (row0 >= u.M || col0 >= u.N) { return; }');
+  L.push('  var aOff = 0u;', '  var bOff = 0u;');
+  if (br) {
+    L.push('  var rem = gid.z;', `  for (var d = ${br}u; d > 0u; d--) {`,
+      '    let c = rem % u_bshape(d - 1u);', '    rem = rem / u_bshape(d - 1u);',
+      '    aOff += c * u_sa(d - 1u);', '    bOff += c * u_sb(d - 1u);', '  }');
+  }
+  // Out-of-range rows and columns read a clamped (valid) element and are never written.
+  for (let r = 0; r < TM; r++) L.push(`  let ar${r} = aOff + min(row0 + ${r}u, u.M - 1u) * u.K;`);
+  for (let c = 0; c < TN; c++) L.push(`  let bc${c} = bOff + min(col0 + ${c}u, u.N - 1u);`);
+  for (let r = 0; r < TM; r++) L.push(`  var acc${r} = vec${TN}<f32>();`);
+  L.push('  for (var k = 0u; k < u.K; k++) {', '    let bk = k * u.N;');
+  L.push(`    let b = vec${TN}<f32>(${Array.from({ length: TN }, (_, c) => `f32(B[bc${c} + bk])`).join(', ')});`);
+  for (let r = 0; r < TM; r++) L.push(`    acc${r} += f32(A[ar${r} + k]) * b;`);
+  L.push('  }');
+  L.push('  let cOff = gid.z * u.M * u.N;');
+  for (let r = 0; r < TM; r++) {
+    L.push(`  if (row0 + ${r}u < u.M) {`);
+    for (let c = 0; c < TN; c++) {
+      L.push(`    if (col0 + ${c}u < u.N) { C[cOff + (row0 + ${r}u) * u.N + col0 + ${c}u] = ${t}(acc${r}[${c}]); }`);
+    }
+    L.push('  }');
+  }
+  const wgsl = [
+    enables([spec.dtype]) + storageDecl(0, 'A', spec.dtype, 'read'),
+    storageDecl(1, 'B', spec.dtype, 'read'),
+    storageDecl(2, 'C', spec.dtype, 'read_write'),
+    u.declare(3),
+    `@compute @workgroup_size(${WG_X}, ${WG_Y}, 1)`,
+    'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
+    ...L,
+    '}',
+    '',
+  ].join('\n');
+  const workgroups: [number, number, number] = [
+    Math.max(1, Math.ceil(spec.n / (TN * WG_X))), Math.max(1, Math.ceil(spec.m / (TM * WG_Y))), Math.max(1, batch),
+  ];
+  return { name: spec.name, wgsl, uniforms: u.words(), workgroups };
+}

@@ -1,0 +1,77 @@
+import type { DType } from '../ir/types.js';
+
+/** WGSL scalar type that stores a dtype on the device (bool is stored as u32). */
+export function wgslType(dtype: DType): string {
+  return dtype === 'bool' ? 'u32' : dtype;
+}
+
+/** Declaration of storage binding `i` as an array of `dtype`. */
+export function storageDecl(binding: number, name: string, dtype: DType, access: 'read' | 'read_write'): string {
+  return `@group(0) @binding(${binding}) var<storage, ${access}> ${name}: array<${wgslType(dtype)}>;`;
+}
+
+/** `enable f16;` when any dtype needs it. */
+export function enables(dtypes: readonly DType[]): string {
+  return dtypes.includes('f16') ? 'enable f16;\n' : '';
+}
+
+/**
+ * A uniform block of u32 scalars and u32 arrays. Arrays are packed four to a vec4<u32>
+ * because uniform arrays need a 16-byte element stride.
+ */
+export class UniformBlock {
+  private readonly fields: { name: string; values: number[]; array: boolean }[] = [];
+
+  /** Adds a u32 scalar field. */
+  scalar(name: string, value: number): this {
+    this.fields.push({ name, values: [value >>> 0], array: false });
+    return this;
+  }
+
+  /** Adds a u32 array field of fixed length (`values.length`, at least 1). */
+  array(name: string, values: readonly number[]): this {
+    this.fields.push({ name, values: values.length ? values.map((v) => v >>> 0) : [0], array: true });
+    return this;
+  }
+
+  get isEmpty(): boolean {
+    return this.fields.length === 0;
+  }
+
+  /** WGSL struct, binding and accessor functions for `u_<array>(i)`. */
+  declare(binding: number): string {
+    const scalars = this.fields.filter((f) => !f.array);
+    const arrays = this.fields.filter((f) => f.array);
+    const members = [
+      ...arrays.map((f) => `  ${f.name}: array<vec4<u32>, ${Math.ceil(f.values.length / 4)}>,`),
+      ...scalars.map((f) => `  ${f.name}: u32,`),
+    ];
+    const accessors = arrays.map((f) => `fn u_${f.name}(i: u32) -> u32 { return u.${f.name}[i / 4u][i % 4u]; }`);
+    return [`struct Uniforms {`, ...members, `};`, `@group(0) @binding(${binding}) var<uniform> u: Uniforms;`, ...accessors].join('\n');
+  }
+
+  /** The block's contents as 32-bit words, laid out as `declare` declares them. */
+  words(): number[] {
+    const out: number[] = [];
+    for (const f of this.fields.filter((x) => x.array)) {
+      const padded = Math.ceil(f.values.length / 4) * 4;
+      out.push(...f.values, ...new Array<number>(padded - f.values.length).fill(0));
+    }
+    for (const f of this.fields.filter((x) => !x.array)) out.push(...f.values);
+    while (out.length % 4) out.push(0);
+    return out;
+  }
+}
+
+/** Workgroup counts covering `n` invocations of `wgSize`, folded into y past the 65535 limit. */
+export function grid1d(n: number, wgSize: number): [number, number, number] {
+  const groups = Math.max(1, Math.ceil(n / wgSize));
+  if (groups <= 65535) return [groups, 1, 1];
+  const y = Math.ceil(groups / 65535);
+  return [Math.ceil(groups / y), y, 1];
+}
+
+/** WGSL expression for the flat invocation index of a `grid1d` dispatch. */
+export function flatIndex(wgSize: number): string {
+  return `gid.x + gid.y * nwg.x * ${wgSize}u`;
+}

@@ -1,0 +1,44 @@
+import { KilnError } from '../../ir/errors.js';
+import { Graph } from '../../ir/graph.js';
+import type { Device } from '../../ir/types.js';
+import type { Module } from './module.js';
+import { Tensor, tracing } from './tensor.js';
+
+export interface TraceOptions {
+  /** Graph name; the model's class name by default. */
+  name?: string;
+  /** Input names, in order; `x` for one input, `x0, x1, ...` for several. */
+  inputNames?: string[];
+  /** Output names; `y` for one output, `y0, y1, ...` for several. */
+  outputNames?: string[];
+  /** Device the traced graph runs on. */
+  device?: Device;
+}
+
+/**
+ * Records `model.forward` on symbolic tensors shaped like `exampleInputs` into a Graph.
+ * Parameters become constants named by their path; the example data is not used.
+ */
+export function trace(model: Module, exampleInputs: readonly Tensor[], opts: TraceOptions = {}): Graph {
+  const device = opts.device ?? 'webgpu';
+  const g = new Graph(opts.name ?? model.constructor.name);
+  model.nameParameters();
+  const names = opts.inputNames ?? (exampleInputs.length === 1 ? ['x'] : exampleInputs.map((_, i) => `x${i}`));
+  if (names.length !== exampleInputs.length) throw new KilnError(`trace got ${exampleInputs.length} inputs but ${names.length} input names`);
+  const inputs = exampleInputs.map((t, i) => Tensor.symbolic(g, g.addInput(names[i]!, { dtype: t.dtype, shape: t.shape, device })));
+  const outer = { ...tracing };
+  let result: Tensor;
+  try {
+    tracing.graph = g;
+    tracing.device = device;
+    result = model.eval().call(...inputs);
+  } finally {
+    Object.assign(tracing, outer);
+  }
+  if (!result.isSymbolic || result.traceGraph !== g) throw new KilnError('the model output does not depend on its inputs');
+  const outNames = opts.outputNames ?? ['y'];
+  g.setOutputs([result.value]);
+  // An output that is also an input keeps the input's name.
+  if (result.value.producer) g.renameValue(result.value, outNames[0]!);
+  return g;
+}

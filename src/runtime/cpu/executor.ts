@@ -1,0 +1,28 @@
+import type { Graph, Value } from '../../ir/graph.js';
+import { KilnError } from '../../ir/errors.js';
+import type { TensorData } from '../../ir/tensor-data.js';
+import { formatShapeType, shapesEqual } from '../../ir/types.js';
+import { cpuKernelFor } from './kernels.js';
+
+/**
+ * Runs a graph on the host with the reference kernels: the `cpu` device and the oracle
+ * every GPU kernel is tested against. Devices in the graph are ignored here.
+ */
+export function runOnCpu(graph: Graph, inputs: Record<string, TensorData>): Record<string, TensorData> {
+  const env = new Map<Value, TensorData>();
+  for (const v of graph.inputs) {
+    const x = inputs[v.name];
+    if (!x) throw new KilnError(`missing input '${v.name}' (${formatShapeType(v.type.dtype, v.type.shape)})`);
+    if (x.dtype !== v.type.dtype || !shapesEqual(x.shape, v.type.shape)) {
+      throw new KilnError(`input '${v.name}' expects ${formatShapeType(v.type.dtype, v.type.shape)}, got ${formatShapeType(x.dtype, x.shape)}`);
+    }
+    env.set(v, x);
+  }
+  for (const node of graph.nodes) {
+    const outs = cpuKernelFor(node.op)(node, node.inputs.map((v) => env.get(v)!));
+    node.outputs.forEach((v, i) => env.set(v, outs[i]!));
+  }
+  const result: Record<string, TensorData> = {};
+  for (const v of graph.outputs) result[v.name] = env.get(v)!;
+  return result;
+}

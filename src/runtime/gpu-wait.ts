@@ -1,0 +1,51 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** How a run waits for the GPU: 'sleep' through most of the expected time first, or 'spin' at once. */
+export type WaitStrategy = 'sleep' | 'spin';
+
+// Below this, a timer's ~1 ms granularity costs more than the spinning it saves.
+const MIN_SLEEP_MS = 1.5;
+// Wake a little early: oversleeping adds latency, while waking early only spins a little.
+const SLEEP_FRACTION = Number(process.env.KF ?? 0.85);
+// Work found finished within this long of waking was finished before we woke (measured: mapAsync
+// on finished work resolves in ~0.05 ms).
+const OVERSLEPT_MARGIN_MS = 0.2;
+// After oversleeping we only know the GPU time is below the sleep: probe lower, quickly.
+const OVERSLEPT_BACKOFF = Number(process.env.KB ?? 0.8);
+
+/**
+ * Waits for submitted GPU work. dawn.node busy-polls (a whole core) while any of its promises is
+ * pending; on a software adapter that core is taken from the shader threads. So we first sleep
+ * on a timer, with nothing of Dawn's pending, for most of the time the previous runs took, and
+ * only then start the wait (mapAsync). Shapes are static, so a program's GPU time is nearly
+ * constant from run to run; the estimate adapts when it is not.
+ */
+export class GpuWaiter {
+  private estimateMs: number | undefined;
+  private observed = 0;
+
+  constructor(private readonly strategy: WaitStrategy = 'sleep') {}
+
+  /** Sleeps through the expected GPU time, then calls `start` (e.g. mapAsync) and awaits it. */
+  async wait<T>(start: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    const est = this.estimateMs;
+    let slept = 0;
+    if (this.strategy === 'sleep' && est !== undefined && est * SLEEP_FRACTION >= MIN_SLEEP_MS) {
+      await sleep(est * SLEEP_FRACTION);
+      slept = performance.now() - t0;
+    }
+    const result = await start();
+    this.observe(performance.now() - t0, slept); if (process.env.KILN_DEBUG) console.log('t', (performance.now() - t0).toFixed(2), 'est', est?.toFixed(2));
+    return result;
+  }
+
+  private observe(ms: number, slept: number): void {
+    // The first run after loading may include lazy driver work; it would skew the estimate.
+    if (this.observed++ === 0) return;
+    if (this.estimateMs === undefined) this.estimateMs = ms;
+    else if (slept > 0 && ms - slept < OVERSLEPT_MARGIN_MS) this.estimateMs = slept * OVERSLEPT_BACKOFF;
+    else if (process.env.KMID && slept > 0) this.estimateMs = slept + (ms - slept) / 2;
+    else this.estimateMs = 0.5 * this.estimateMs + 0.5 * ms;
+  }
+}

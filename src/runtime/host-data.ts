@@ -1,0 +1,69 @@
+import { KilnError } from '../ir/errors.js';
+import type { TensorData } from '../ir/tensor-data.js';
+import { allocTyped, numel, type DType, type Shape, type TypedArray } from '../ir/types.js';
+import { deviceBufferBytes } from './program.js';
+
+/** The host array class that holds each dtype (bool: one byte per element; f16: raw bits). */
+const HOST_ARRAY: Record<DType, new (n: number) => TypedArray> = {
+  f32: Float32Array,
+  f16: Uint16Array,
+  i32: Int32Array,
+  u32: Uint32Array,
+  bool: Uint8Array,
+};
+
+/** Why `t.data` cannot hold a `t.dtype` tensor of `t.shape`, or undefined when it can. */
+export function hostDataProblem(t: TensorData): string | undefined {
+  const want = HOST_ARRAY[t.dtype];
+  if (!want) return `unknown dtype '${String(t.dtype)}'`;
+  if (!(t.data instanceof want)) {
+    return `${t.dtype} data must be a ${want.name}, got ${t.data?.constructor?.name ?? typeof t.data}`;
+  }
+  const n = numel(t.shape);
+  if (t.data.length !== n) return `shape [${t.shape.join(',')}] has ${n} elements but the data has ${t.data.length}`;
+  return undefined;
+}
+
+/**
+ * The bytes to write into a device buffer for host tensor `t`: bool widened to u32, length
+ * padded to a multiple of 4 (writeBuffer requires it). Returns `t.data` itself when it already fits.
+ */
+export function toDeviceBytes(t: TensorData): ArrayBufferView {
+  const n = numel(t.shape);
+  if (t.dtype === 'bool') {
+    const out = new Uint32Array(n);
+    for (let i = 0; i < n; i++) out[i] = t.data[i] ? 1 : 0;
+    return out;
+  }
+  const bytes = deviceBufferBytes(t.dtype, n);
+  const src = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  // dawn.node crashes on views over a SharedArrayBuffer, so those are copied like unaligned data.
+  const shared = typeof SharedArrayBuffer !== 'undefined' && t.data.buffer instanceof SharedArrayBuffer;
+  if (src.byteLength === bytes && !shared) return src;
+  const out = new Uint8Array(bytes);
+  out.set(src);
+  return out;
+}
+
+/** A copy of device bytes `src` (as stored by the runtime: bool as u32) as host tensor data. */
+export function fromDeviceBytes(dtype: DType, shape: Shape, src: Uint8Array): TensorData {
+  const n = numel(shape);
+  const need = deviceBufferBytes(dtype, n);
+  if (src.byteLength < need) {
+    throw new KilnError(`internal: ${dtype}[${shape.join(',')}] needs ${need} device bytes, got ${src.byteLength}`);
+  }
+  const data = allocTyped(dtype, n);
+  if (dtype === 'bool') {
+    // The mapped range may not be 4-aligned in the underlying buffer's view, so read with a DataView.
+    const view = new DataView(src.buffer, src.byteOffset, n * 4);
+    for (let i = 0; i < n; i++) data[i] = view.getUint32(i * 4, true) !== 0 ? 1 : 0;
+  } else {
+    new Uint8Array(data.buffer, data.byteOffset, data.byteLength).set(src.subarray(0, data.byteLength));
+  }
+  return { dtype, shape: [...shape], data };
+}
+
+/** Snapshot of a tensor's bytes, for when the caller may change its array before we read it. */
+export function copyBytes(view: ArrayBufferView): Uint8Array {
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength).slice();
+}

@@ -1,0 +1,19 @@
+// The runtime-only entry (`kiln/runtime`): load a compiled Program and run it on WebGPU, with no
+// frontend, passes or codegen loaded.
+export {
+  PROGRAM_VERSION, deviceBufferBytes, deviceBytesPerElement, validateProgram,
+  type Program, type BufferSpec, type BufferRole, type TensorBinding, type KernelSpec, type DispatchSpec,
+} from './program.js';
+export {
+  acquireDevice, probeAdapter, GpuDevice, NoAdapterError, MissingFeatureError, DeviceLostError,
+  type AcquireDeviceOptions, type AdapterInfo, type DeviceCounters,
+} from './device.js';
+export { Session, type SessionStats, type SessionOptions, type SessionInputs } from './session.js';
+export {
+  reflectKernel, bindGroupLayoutEntries, BindingMismatchError,
+  type KernelReflection, type ReflectedBinding, type BindingKind,
+} from './reflect.js';
+// What a caller needs to build inputs and read outputs without importing the IR.
+export { tensorData, type TensorData } from '../ir/tensor-data.js';
+export { KilnError } from '../ir/errors.js';
+export type { DType, Shape, TypedArray } from '../ir/types.js';

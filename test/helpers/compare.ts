@@ -1,0 +1,47 @@
+import { expect } from 'vitest';
+import type { TensorData } from '../../src/ir/tensor-data.js';
+import { Graph } from '../../src/ir/graph.js';
+import type { DType, Shape } from '../../src/ir/types.js';
+import { tensorData } from '../../src/ir/tensor-data.js';
+import { Random } from '../../src/frontend/trace/random.js';
+import { numel } from '../../src/ir/types.js';
+import { compile } from '../../src/compiler.js';
+import { runOnCpu } from '../../src/runtime/cpu/executor.js';
+import type { GpuDevice } from '../../src/runtime/device.js';
+import { Session } from '../../src/runtime/session.js';
+
+/** Random host data: normal floats, small signed ints, u32 below 100. */
+export function randomData(dtype: DType, shape: Shape, rng: Random): TensorData {
+  const values = Array.from({ length: numel(shape) }, () =>
+    dtype === 'f32' ? rng.normal() : dtype === 'i32' ? Math.floor(rng.uniform(-50, 50)) : Math.floor(rng.uniform(0, 100)));
+  return tensorData(dtype, shape, values);
+}
+
+/** Asserts |a - b| <= atol + rtol * |b| elementwise, reporting the worst element. */
+export function expectClose(a: TensorData, b: TensorData, atol = 1e-6, rtol = 1e-5): void {
+  expect(a.dtype).toBe(b.dtype);
+  expect([...a.shape]).toEqual([...b.shape]);
+  let worst = -1;
+  let worstExcess = 0;
+  for (let i = 0; i < a.data.length; i++) {
+    const x = Number(a.data[i]);
+    const y = Number(b.data[i]);
+    const excess = Math.abs(x - y) - (atol + rtol * Math.abs(y));
+    if (Number.isNaN(x) !== Number.isNaN(y) || excess > worstExcess) { worst = i; worstExcess = Number.isNaN(excess) ? Infinity : excess; }
+  }
+  if (worst >= 0) {
+    expect.fail(`element ${worst} differs: got ${a.data[worst]}, expected ${b.data[worst]} (atol ${atol}, rtol ${rtol})`);
+  }
+}
+
+/** Compiles and runs `graph` on the device and on the CPU reference with the same inputs. */
+export async function runBoth(device: GpuDevice, graph: Graph, inputs: Record<string, TensorData>) {
+  const session = await Session.create(device, compile(graph));
+  try {
+    const gpu = await session.run(inputs);
+    const cpu = runOnCpu(graph, inputs);
+    return { gpu, cpu, session };
+  } finally {
+    session.destroy();
+  }
+}
