@@ -7,7 +7,7 @@ import {
   deviceBufferBytes, PROGRAM_VERSION,
   type BufferRole, type BufferSpec, type DispatchSpec, type KernelSpec, type Program,
 } from '../runtime/program.js';
-import { lowerNode } from './lower-node.js';
+import { lowerNode } from './lower/index.js';
 
 const WEIGHT_ALIGN = 16;
 

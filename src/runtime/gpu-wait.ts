@@ -6,19 +6,21 @@ export type WaitStrategy = 'sleep' | 'spin';
 // Below this, a timer's ~1 ms granularity costs more than the spinning it saves.
 const MIN_SLEEP_MS = 1.5;
 // Wake a little early: oversleeping adds latency, while waking early only spins a little.
-const SLEEP_FRACTION = Number(process.env.KF ?? 0.85);
+const SLEEP_FRACTION = 0.85;
 // Work found finished within this long of waking was finished before we woke (measured: mapAsync
 // on finished work resolves in ~0.05 ms).
 const OVERSLEPT_MARGIN_MS = 0.2;
 // After oversleeping we only know the GPU time is below the sleep: probe lower, quickly.
-const OVERSLEPT_BACKOFF = Number(process.env.KB ?? 0.8);
+const OVERSLEPT_BACKOFF = 0.8;
 
 /**
  * Waits for submitted GPU work. dawn.node busy-polls (a whole core) while any of its promises is
  * pending; on a software adapter that core is taken from the shader threads. So we first sleep
  * on a timer, with nothing of Dawn's pending, for most of the time the previous runs took, and
  * only then start the wait (mapAsync). Shapes are static, so a program's GPU time is nearly
- * constant from run to run; the estimate adapts when it is not.
+ * constant from run to run; the estimate adapts when it is not. Measured on lavapipe (2 cores),
+ * naive matmul, ms per run spinning vs sleeping: 256^3 22 vs 13, 384^3 64-89 vs 39.
+ * Sleeping is on a timer, so other JavaScript keeps running meanwhile.
  */
 export class GpuWaiter {
   private estimateMs: number | undefined;
@@ -36,7 +38,7 @@ export class GpuWaiter {
       slept = performance.now() - t0;
     }
     const result = await start();
-    this.observe(performance.now() - t0, slept); if (process.env.KILN_DEBUG) console.log('t', (performance.now() - t0).toFixed(2), 'est', est?.toFixed(2));
+    this.observe(performance.now() - t0, slept);
     return result;
   }
 
@@ -45,7 +47,6 @@ export class GpuWaiter {
     if (this.observed++ === 0) return;
     if (this.estimateMs === undefined) this.estimateMs = ms;
     else if (slept > 0 && ms - slept < OVERSLEPT_MARGIN_MS) this.estimateMs = slept * OVERSLEPT_BACKOFF;
-    else if (process.env.KMID && slept > 0) this.estimateMs = slept + (ms - slept) / 2;
     else this.estimateMs = 0.5 * this.estimateMs + 0.5 * ms;
   }
 }

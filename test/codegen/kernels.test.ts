@@ -5,12 +5,14 @@ import type { DType, Shape } from '../../src/ir/types.js';
 import { Random } from '../../src/frontend/trace/random.js';
 import { useGpu } from '../helpers/gpu.js';
 import { expectClose, randomData, runBoth } from '../helpers/compare.js';
+import { expectRoundTrip } from '../ir/roundtrip.js';
 
 /** A one-node graph over fresh inputs of the given shapes, run on both devices and compared. */
 async function check(device: ReturnType<ReturnType<typeof useGpu>>, op: string, shapes: Shape[], attrs: Attrs = {}, dtype: DType = 'f32', tol = { atol: 1e-6, rtol: 1e-5 }) {
   const g = new Graph(op);
   const ins = shapes.map((s, i) => g.addInput(`x${i}`, { dtype, shape: s, device: 'webgpu' }));
   g.setOutputs([g.addNode(op, ins, attrs).output]);
+  expectRoundTrip(g);
   const rng = new Random(shapes.flat().reduce((a, b) => a * 31 + b, 7));
   const inputs = Object.fromEntries(shapes.map((s, i) => [`x${i}`, randomData(dtype, s, rng)]));
   const { gpu, cpu } = await runBoth(device, g, inputs);

@@ -2,7 +2,7 @@ import type { Graph, Value } from '../../ir/graph.js';
 import { KilnError } from '../../ir/errors.js';
 import type { TensorData } from '../../ir/tensor-data.js';
 import { formatShapeType, shapesEqual } from '../../ir/types.js';
-import { cpuKernelFor } from './kernels.js';
+import { cpuKernelFor } from './kernels/index.js';
 
 /**
  * Runs a graph on the host with the reference kernels: the `cpu` device and the oracle

@@ -1,0 +1,32 @@
+import type { Node } from '../../ir/graph.js';
+import { getOp } from '../../ir/ops/index.js';
+import { KilnError } from '../../ir/errors.js';
+import type { EmittedKernel } from '../kernels/kernel.js';
+import { lowerElementwise } from './elementwise.js';
+import type { Lowering } from './lowering.js';
+import { matmulLowerings } from './matmul.js';
+import { movementLowerings } from './movement.js';
+import { lowerReduction } from './reduce.js';
+
+/** Lowerings of ops not covered by their scalar or reduction math; one table per family. */
+const byName: Record<string, Lowering> = {
+  ...matmulLowerings,
+  ...movementLowerings,
+};
+
+/** Whether the op has a WebGPU kernel (placement sends the others to the CPU). */
+export function hasGpuLowering(op: string): boolean {
+  if (byName[op]) return true;
+  const spec = getOp(op).spec;
+  return spec.math !== undefined || spec.reduce !== undefined;
+}
+
+/** The kernel computing one node. */
+export function lowerNode(node: Node): EmittedKernel {
+  const byOp = byName[node.op];
+  if (byOp) return byOp(node);
+  const spec = getOp(node.op).spec;
+  if (spec.math) return lowerElementwise(node);
+  if (spec.reduce) return lowerReduction(node);
+  throw new KilnError(`no WebGPU kernel for op ${node.op} (node %${node.outputs[0]?.name})`);
+}

@@ -1,0 +1,17 @@
+import { getOp } from '../../../ir/ops/index.js';
+import { broadcastStrides } from '../../../ir/ops/shape-util.js';
+import { forEachIndex } from '../indexing.js';
+import { alloc, type CpuKernel } from './kernel.js';
+
+/** Any op with scalar math: elementwise with broadcasting. */
+export const elementwise: CpuKernel = (node, inputs) => {
+  const math = getOp(node.op).spec.math!;
+  const out = alloc(node.output.type);
+  const strides = inputs.map((x) => broadcastStrides(x.shape, out.shape));
+  const args = new Array<number>(inputs.length);
+  forEachIndex(out.shape, strides, (i, offs) => {
+    for (let k = 0; k < inputs.length; k++) args[k] = inputs[k]!.data[offs[k]!]!;
+    out.data[i] = math.cpu(args, out.dtype);
+  });
+  return [out];
+};

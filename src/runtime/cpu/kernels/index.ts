@@ -1,0 +1,27 @@
+import { KilnError } from '../../../ir/errors.js';
+import { getOp } from '../../../ir/ops/index.js';
+import { elementwise } from './elementwise.js';
+import type { CpuKernel } from './kernel.js';
+import { matmulKernels } from './matmul.js';
+import { movementKernels } from './movement.js';
+import { reduction } from './reduce.js';
+import { sourceKernels } from './source.js';
+
+export type { CpuKernel } from './kernel.js';
+
+/** Kernels of ops that are not covered by their scalar or reduction math; one table per family. */
+const byName: Record<string, CpuKernel> = {
+  ...sourceKernels,
+  ...matmulKernels,
+  ...movementKernels,
+};
+
+/** The reference kernel of an op: by name, else from its scalar or reduction math. */
+export function cpuKernelFor(op: string): CpuKernel {
+  const k = byName[op];
+  if (k) return k;
+  const def = getOp(op);
+  if (def.spec.math) return elementwise;
+  if (def.spec.reduce) return reduction;
+  throw new KilnError(`op ${op} has no CPU kernel`);
+}
