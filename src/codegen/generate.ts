@@ -61,20 +61,23 @@ export function generateProgram(graph: Graph): Program {
     }
     for (const o of node.outputs) addBuffer(o, outputs.has(o) ? 'output' : 'scratch');
     if (node.outputs.every((o) => numel(o.type.shape) === 0)) continue;
-    const k = lowerNode(node);
-    let ki = kernelIndex.get(k.wgsl);
-    if (ki === undefined) {
-      ki = kernels.length;
-      kernels.push({ name: k.name, wgsl: k.wgsl, entryPoint: 'main' });
-      kernelIndex.set(k.wgsl, ki);
+    const values = [...node.inputs, ...node.outputs];
+    for (const k of lowerNode(node)) {
+      let ki = kernelIndex.get(k.wgsl);
+      if (ki === undefined) {
+        ki = kernels.length;
+        kernels.push({ name: k.name, wgsl: k.wgsl, entryPoint: 'main' });
+        kernelIndex.set(k.wgsl, ki);
+      }
+      const bound = k.bindings ? k.bindings.map((i) => values[i]!) : values;
+      dispatches.push({
+        kernel: ki,
+        label: `${node.op} -> ${node.outputs.map((o) => `%${o.name}`).join(', ')}`,
+        buffers: bound.map((v) => bufferOf.get(v)!),
+        uniforms: k.uniforms,
+        workgroups: k.workgroups,
+      });
     }
-    dispatches.push({
-      kernel: ki,
-      label: `${node.op} -> ${node.outputs.map((o) => `%${o.name}`).join(', ')}`,
-      buffers: [...node.inputs, ...node.outputs].map((v) => bufferOf.get(v)!),
-      uniforms: k.uniforms,
-      workgroups: k.workgroups,
-    });
   }
 
   const weights = new Uint8Array(weightBytes);

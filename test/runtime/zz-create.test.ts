@@ -33,6 +33,16 @@ it('create', async () => {
   let t0 = performance.now();
   const s = await Session.create(d, p);
   const t1 = performance.now() - t0;
+  const W = process.env.WARM;
+  t0 = performance.now();
+  if (W) {
+    const steps = (s as any).steps as any[];
+    const enc = d.device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    for (const st of steps) { pass.setPipeline(st.pipeline); pass.setBindGroup(0, st.bindGroup); pass.dispatchWorkgroups(W === '0' ? 0 : 1, W === '0' ? 0 : 1, W === '0' ? 0 : 1); }
+    pass.end(); d.device.queue.submit([enc.finish()]); if (process.env.PRESLEEP) await new Promise((r) => setTimeout(r, Number(process.env.PRESLEEP))); await d.device.queue.onSubmittedWorkDone();
+  }
+  const tw = performance.now() - t0;
   t0 = performance.now();
   await s.run({ a: { dtype: 'f32', shape: [n], data: new Float32Array(n) } });
   const tr = performance.now() - t0;
@@ -42,6 +52,6 @@ it('create', async () => {
   t0 = performance.now();
   const s2 = await Session.create(d, p);
   const t2 = performance.now() - t0;
-  console.log(`K=${K} create first=${t1.toFixed(0)}ms same-process-again=${t2.toFixed(0)}ms firstRun=${tr.toFixed(0)}ms secondRun=${tr2.toFixed(0)}ms`);
+  console.log(`K=${K} warm=${W} ${tw.toFixed(0)}ms create first=${t1.toFixed(0)}ms same-process-again=${t2.toFixed(0)}ms firstRun=${tr.toFixed(0)}ms secondRun=${tr2.toFixed(0)}ms`);
   s.destroy(); s2.destroy(); d.destroy();
 });

@@ -6,4 +6,9 @@ export interface EmittedKernel {
   /** 32-bit words of the dispatch's uniform block. */
   readonly uniforms: number[];
   readonly workgroups: [number, number, number];
+  /**
+   * Which of the node's values the storage bindings are, as indices into [...inputs, ...outputs];
+   * all of them in that order when omitted. Lets one node lower to several dispatches.
+   */
+  readonly bindings?: readonly number[];
 }

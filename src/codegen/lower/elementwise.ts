@@ -2,10 +2,11 @@ import { getOp } from '../../ir/ops/index.js';
 import { broadcastStrides } from '../../ir/ops/shape-util.js';
 import { emitElementwise } from '../kernels/elementwise.js';
 import { wgslType } from '../wgsl.js';
-import type { Lowering } from './lowering.js';
+import type { Node } from '../../ir/graph.js';
+import type { EmittedKernel } from '../kernels/kernel.js';
 
 /** Any op with scalar math: one flat kernel with broadcast strides. */
-export const lowerElementwise: Lowering = (node) => {
+export const lowerElementwise = (node: Node): EmittedKernel => {
   const math = getOp(node.op).spec.math!;
   const out = node.output.type;
   const t = wgslType(out.dtype);
@@ -14,6 +15,6 @@ export const lowerElementwise: Lowering = (node) => {
     operands: node.inputs.map((v) => ({ dtype: v.type.dtype, strides: broadcastStrides(v.type.shape, out.shape) })),
     outDType: out.dtype,
     shape: out.shape,
-    body: (xs) => math.wgsl(xs, t),
+    body: (xs) => math.wgsl(xs, t, node.attrs, node.inputs.map((v) => wgslType(v.type.dtype))),
   });
 };

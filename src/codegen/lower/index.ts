@@ -21,12 +21,13 @@ export function hasGpuLowering(op: string): boolean {
   return spec.math !== undefined || spec.reduce !== undefined;
 }
 
-/** The kernel computing one node. */
-export function lowerNode(node: Node): EmittedKernel {
+/** The kernels computing one node, dispatched in order. */
+export function lowerNode(node: Node): EmittedKernel[] {
   const byOp = byName[node.op];
-  if (byOp) return byOp(node);
+  const k = byOp ? byOp(node) : undefined;
+  if (k) return Array.isArray(k) ? k : [k];
   const spec = getOp(node.op).spec;
-  if (spec.math) return lowerElementwise(node);
-  if (spec.reduce) return lowerReduction(node);
+  if (spec.math) return [lowerElementwise(node)];
+  if (spec.reduce) return [lowerReduction(node)];
   throw new KilnError(`no WebGPU kernel for op ${node.op} (node %${node.outputs[0]?.name})`);
 }

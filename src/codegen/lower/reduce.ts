@@ -2,10 +2,11 @@ import { getOp } from '../../ir/ops/index.js';
 import { normalizeAxes } from '../../ir/ops/shape-util.js';
 import { stridesOf } from '../../ir/types.js';
 import { emitReduce } from '../kernels/reduce.js';
-import type { Lowering } from './lowering.js';
+import type { Node } from '../../ir/graph.js';
+import type { EmittedKernel } from '../kernels/kernel.js';
 
 /** Any op with reduction math, over any axes. */
-export const lowerReduction: Lowering = (node) => {
+export const lowerReduction = (node: Node): EmittedKernel => {
   const x = node.inputs[0]!.type;
   const axesAttr = node.attrs.axes as number[];
   const axes = axesAttr.length ? normalizeAxes(axesAttr, x.shape.length) : x.shape.map((_, i) => i);

@@ -18,10 +18,17 @@ export interface InferredType {
 
 /** Scalar math of an elementwise op, written once for the CPU reference and for WGSL. */
 export interface ElementwiseMath {
-  /** Computes one element on the host; the caller rounds to the result dtype by storing it. */
-  readonly cpu: (xs: readonly number[], dtype: DType) => number;
-  /** WGSL expression over operand expressions `xs` of WGSL scalar type `t`. */
-  readonly wgsl: (xs: readonly string[], t: string) => string;
+  /**
+   * Computes one element on the host from operand values; `dtype` is the result's, which the
+   * caller rounds to by storing. bool operands arrive as 0/1; a bool result is truthiness.
+   */
+  readonly cpu: (xs: readonly number[], dtype: DType, attrs: Attrs) => number;
+  /**
+   * WGSL expression over operand expressions `xs` (each of its operand's storage type: bool is
+   * u32 0/1), giving a value convertible to `t`, the result's storage type; `inTypes` are the
+   * operands' storage types. Float attributes are baked into the text as literals.
+   */
+  readonly wgsl: (xs: readonly string[], t: string, attrs: Attrs, inTypes: readonly string[]) => string;
 }
 
 /** How a reduction combines elements (the same for CPU and WGSL). */

@@ -11,7 +11,7 @@ export const elementwise: CpuKernel = (node, inputs) => {
   const args = new Array<number>(inputs.length);
   forEachIndex(out.shape, strides, (i, offs) => {
     for (let k = 0; k < inputs.length; k++) args[k] = inputs[k]!.data[offs[k]!]!;
-    out.data[i] = math.cpu(args, out.dtype);
+    out.data[i] = math.cpu(args, out.dtype, node.attrs);
   });
   return [out];
 };
