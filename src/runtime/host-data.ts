@@ -54,7 +54,7 @@ export function fromDeviceBytes(dtype: DType, shape: Shape, src: Uint8Array): Te
   }
   const data = allocTyped(dtype, n);
   if (dtype === 'bool') {
-    // The mapped range may not be 4-aligned in the underlying buffer's view, so read with a DataView.
+    // A DataView reads the words whatever the view's byte offset (a Uint32Array needs it 4-aligned).
     const view = new DataView(src.buffer, src.byteOffset, n * 4);
     for (let i = 0; i < n; i++) data[i] = view.getUint32(i * 4, true) !== 0 ? 1 : 0;
   } else {

@@ -9,6 +9,7 @@ export {
   type AcquireDeviceOptions, type AdapterInfo, type DeviceCounters,
 } from './device.js';
 export { Session, type SessionStats, type SessionOptions, type SessionInputs } from './session.js';
+export type { WaitStrategy } from './gpu-wait.js';
 export {
   reflectKernel, bindGroupLayoutEntries, BindingMismatchError,
   type KernelReflection, type ReflectedBinding, type BindingKind,

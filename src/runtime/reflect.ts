@@ -4,6 +4,9 @@ import { ResourceType, WgslReflect, type VariableInfo } from 'wgsl_reflect/wgsl_
 import { KilnError } from '../ir/errors.js';
 import type { DispatchSpec, KernelSpec } from './program.js';
 
+// GPUShaderStage.COMPUTE, spelled out so reflection works without Dawn's globals (codegen, CLI).
+const COMPUTE_STAGE = 0x4;
+
 /** How a kernel uses one binding of bind group 0. */
 export type BindingKind = 'read-only-storage' | 'storage' | 'uniform';
 
@@ -99,7 +102,7 @@ export function reflectKernel(kernel: KernelSpec): KernelReflection {
 export function bindGroupLayoutEntries(r: KernelReflection): GPUBindGroupLayoutEntry[] {
   return r.bindings.map((b) => ({
     binding: b.binding,
-    visibility: GPUShaderStage.COMPUTE,
+    visibility: COMPUTE_STAGE,
     buffer: { type: b.kind },
   }));
 }

@@ -1,20 +1,17 @@
 import { KilnError } from '../ir/errors.js';
 import type { TensorData } from '../ir/tensor-data.js';
-import { formatShapeType, numel, shapesEqual } from '../ir/types.js';
-import { DeviceLostError, MissingFeatureError, type GpuDevice } from './device.js';
-import { copyBytes, fromDeviceBytes, hostDataProblem, toDeviceBytes } from './host-data.js';
-import { deviceBufferBytes, validateProgram, type DispatchSpec, type KernelSpec, type Program, type TensorBinding } from './program.js';
+import { formatShapeType, shapesEqual } from '../ir/types.js';
+import type { GpuDevice } from './device.js';
 import { GpuWaiter, type WaitStrategy } from './gpu-wait.js';
-import { bindGroupLayoutEntries, checkDispatch, checkKernelLimits, reflectKernel, type KernelReflection } from './reflect.js';
+import { copyBytes, fromDeviceBytes, hostDataProblem, toDeviceBytes } from './host-data.js';
+import { loadProgram, type LoadStats, type LoadedProgram } from './load.js';
+import type { Program } from './program.js';
 
-/** What a session has created and done; steady-state runs change only `runs` and `submits`. */
-export interface SessionStats {
-  pipelinesCreated: number;
-  shaderModulesCreated: number;
-  buffersCreated: number;
-  bindGroupsCreated: number;
-  weightBytesUploaded: number;
-  weightUploads: number;
+/**
+ * What a session has created and done; steady-state runs change only `runs` and `submits`
+ * (`submits` counts run() submits; the load-time warm-up submit is not one of them).
+ */
+export interface SessionStats extends LoadStats {
   runs: number;
   submits: number;
 }
@@ -24,39 +21,20 @@ export interface SessionOptions {
   readonly label?: string;
   /** How run() waits for the GPU (default 'sleep'; see GpuWaiter). */
   readonly wait?: WaitStrategy;
+  /**
+   * Dispatch every pipeline once with zero workgroups at load (default true): lavapipe compiles
+   * a shader only when it is first dispatched, which would otherwise land in the first run
+   * (measured: 16 kernels, first run 1.5-3.3 s without warm-up, 15 ms with it).
+   */
+  readonly warmup?: boolean;
 }
 
 /** A host tensor may be given as TensorData; its dtype and shape must match the program's input. */
 export type SessionInputs = Readonly<Record<string, TensorData>>;
 
-// Dynamic offsets are not used, but every dispatch gets its own slice of one uniform buffer
-// (queue.writeBuffer lands at submit time, so a shared slice would be overwritten), aligned to
-// the largest minUniformBufferOffsetAlignment WebGPU allows so the layout is the same everywhere.
-const UNIFORM_SLICE_ALIGN = 256;
-
-/** WGSL `enable` directives and the WebGPU feature each needs. */
-const WGSL_ENABLES: Readonly<Record<string, string>> = { f16: 'shader-f16', subgroups: 'subgroups' };
-
 interface PreparedInput {
   readonly buffer: GPUBuffer;
   readonly bytes: ArrayBufferView;
-}
-
-interface Readback {
-  readonly output: TensorBinding;
-  /** Where this output's bytes start in the staging buffer. */
-  readonly offset: number;
-}
-
-interface LoadedPipeline {
-  readonly pipeline: GPUComputePipeline;
-  readonly bindGroupLayout: GPUBindGroupLayout;
-}
-
-interface Step {
-  readonly pipeline: GPUComputePipeline;
-  readonly bindGroup: GPUBindGroup;
-  readonly workgroups: readonly [number, number, number];
 }
 
 /** A Program loaded on a device: every GPU object created once, then run many times. */
@@ -64,95 +42,32 @@ export class Session {
   readonly program: Program;
   readonly gpu: GpuDevice;
   private readonly counters: SessionStats;
-  private readonly buffers: ReadonlyMap<number, GPUBuffer>;
-  private readonly ownedBuffers: readonly GPUBuffer[];
-  private readonly steps: readonly Step[];
-  private readonly copies: readonly { src: GPUBuffer; dstOffset: number; bytes: number }[];
-  private readonly readbacks: readonly Readback[];
-  private readonly staging: GPUBuffer | undefined;
+  private readonly loaded: LoadedProgram;
   private readonly label: string;
+  private readonly waiter: GpuWaiter;
   /** Resolves when the last queued run has settled; runs chain on it to stay serialized. */
   private tail: Promise<unknown> = Promise.resolve();
   private pending = 0;
   private destroyed = false;
-  private readonly waiter: GpuWaiter;
 
-  private constructor(init: {
-    program: Program; gpu: GpuDevice; counters: SessionStats; buffers: Map<number, GPUBuffer>;
-    ownedBuffers: GPUBuffer[]; steps: Step[]; staging: GPUBuffer | undefined; label: string;
-    copies: { src: GPUBuffer; dstOffset: number; bytes: number }[]; readbacks: Readback[]; wait: WaitStrategy | undefined;
-  }) {
-    this.program = init.program;
-    this.gpu = init.gpu;
-    this.counters = init.counters;
-    this.buffers = init.buffers;
-    this.ownedBuffers = init.ownedBuffers;
-    this.steps = init.steps;
-    this.staging = init.staging;
-    this.copies = init.copies;
-    this.readbacks = init.readbacks;
-    this.label = init.label;
-    this.waiter = new GpuWaiter(init.wait);
+  private constructor(program: Program, gpu: GpuDevice, loaded: LoadedProgram, counters: SessionStats, label: string, wait: WaitStrategy | undefined) {
+    this.program = program;
+    this.gpu = gpu;
+    this.loaded = loaded;
+    this.counters = counters;
+    this.label = label;
+    this.waiter = new GpuWaiter(wait);
   }
 
   /** Validates `program`, creates its buffers, pipelines and bind groups, and uploads its weights once. */
   static async create(gpu: GpuDevice, program: Program, opts: SessionOptions = {}): Promise<Session> {
-    gpu.assertUsable(`loading program '${program.name}'`);
-    validateProgram(program);
-    checkFeatures(gpu, program);
-    const label = opts.label ?? program.name;
     const stats: SessionStats = {
       pipelinesCreated: 0, shaderModulesCreated: 0, buffersCreated: 0, bindGroupsCreated: 0,
       weightBytesUploaded: 0, weightUploads: 0, runs: 0, submits: 0,
     };
-    const device = gpu.device;
-
-    // Shader modules, one per distinct WGSL text; Dawn's compile messages beat any reflection error.
-    const modules = await createShaderModules(device, program.kernels, stats);
-
-    // Reflect each distinct (WGSL, entry point) and check every dispatch against it before
-    // creating anything that needs freeing.
-    const reflections = new Map<string, KernelReflection>();
-    const kernelKey = (k: KernelSpec): string => `${k.entryPoint}\u0000${k.wgsl}`;
-    for (const k of program.kernels) {
-      const key = kernelKey(k);
-      if (reflections.has(key)) continue;
-      const r = reflectKernel(k);
-      checkKernelLimits(k, r, gpu.limits);
-      reflections.set(key, r);
-    }
-    const bufferSpecs = new Map(program.buffers.map((b) => [b.id, b]));
-    const ctx = { bufferBytes: (id: number) => bufferSpecs.get(id)?.bytes, limits: gpu.limits };
-    program.dispatches.forEach((d, i) => {
-      const k = program.kernels[d.kernel]!;
-      checkDispatch(d, i, k, reflections.get(kernelKey(k))!, ctx);
-    });
-    const maxBuffer = gpu.limits['maxBufferSize'] ?? 2 ** 28;
-    for (const b of program.buffers) {
-      if (b.bytes > maxBuffer) {
-        throw new KilnError(`program '${program.name}': buffer ${b.id}${b.label ? ` '${b.label}'` : ''} has ${b.bytes} bytes; this device allows ${maxBuffer}`);
-      }
-    }
-
-    const pipelines = await createPipelines(device, program.kernels, modules, reflections, kernelKey, label, stats);
-
-    const owned: GPUBuffer[] = [];
-    const newBuffer = (desc: GPUBufferDescriptor): GPUBuffer => {
-      const b = device.createBuffer(desc);
-      owned.push(b);
-      stats.buffersCreated++;
-      return b;
-    };
-    try {
-      const buffers = createProgramBuffers(program, newBuffer, stats);
-      const uniformSlices = createUniforms(program, reflections, kernelKey, newBuffer, label);
-      const steps = await createSteps(device, program, pipelines, buffers, uniformSlices, label, stats);
-      const { staging, copies, readbacks } = planReadback(program, buffers, newBuffer, label);
-      return new Session({ program, gpu, counters: stats, buffers, ownedBuffers: owned, steps, staging, copies, readbacks, label, wait: opts.wait });
-    } catch (e) {
-      for (const b of owned) b.destroy();
-      throw e;
-    }
+    const label = opts.label ?? program.name;
+    const loaded = await loadProgram(gpu, program, { label, warmup: opts.warmup !== false }, stats);
+    return new Session(program, gpu, loaded, stats, label, opts.wait);
   }
 
   /** A snapshot of what this session has created and done. */
@@ -189,7 +104,7 @@ export class Session {
     if (this.destroyed) return;
     this.destroyed = true;
     void this.tail.then(() => {
-      for (const b of this.ownedBuffers) b.destroy();
+      for (const b of this.loaded.owned) b.destroy();
     });
   }
 
@@ -208,12 +123,15 @@ export class Session {
     }
     return this.program.inputs.map((t) => {
       const given = inputs[t.name]!;
+      if (typeof given !== 'object' || given === null || !Array.isArray(given.shape) || !ArrayBuffer.isView(given.data)) {
+        throw new KilnError(`input '${t.name}' must be tensor data { dtype, shape, data }, e.g. tensorData('${t.dtype}', [${t.shape.join(',')}], values)`);
+      }
       if (given.dtype !== t.dtype || !shapesEqual(given.shape, t.shape)) {
-        throw new KilnError(`input '${t.name}' expects ${formatShapeType(t.dtype, t.shape)}, got ${formatShapeType(given.dtype, given.shape ?? [])}`);
+        throw new KilnError(`input '${t.name}' expects ${formatShapeType(t.dtype, t.shape)}, got ${formatShapeType(given.dtype, given.shape)}`);
       }
       const problem = hostDataProblem(given);
       if (problem) throw new KilnError(`input '${t.name}': ${problem}`);
-      return { buffer: this.buffers.get(t.buffer)!, bytes: toDeviceBytes(given) };
+      return { buffer: this.loaded.buffers.get(t.buffer)!, bytes: toDeviceBytes(given) };
     });
   }
 
@@ -233,13 +151,15 @@ export class Session {
       }
       const encoder = device.createCommandEncoder({ label: this.label });
       const pass = encoder.beginComputePass({ label: this.label });
-      for (const s of this.steps) {
-        pass.setPipeline(s.pipeline);
+      let current: GPUComputePipeline | undefined;
+      for (const s of this.loaded.steps) {
+        // Consecutive dispatches of one kernel (common after deduplication) keep the pipeline bound.
+        if (s.pipeline !== current) pass.setPipeline((current = s.pipeline));
         pass.setBindGroup(0, s.bindGroup);
         pass.dispatchWorkgroups(s.workgroups[0], s.workgroups[1], s.workgroups[2]);
       }
       pass.end();
-      for (const c of this.copies) encoder.copyBufferToBuffer(c.src, 0, this.staging!, c.dstOffset, c.bytes);
+      for (const c of this.loaded.copies) encoder.copyBufferToBuffer(c.src, 0, this.loaded.staging!, c.dstOffset, c.bytes);
       queue.submit([encoder.finish()]);
       this.counters.submits++;
     } finally {
@@ -247,232 +167,27 @@ export class Session {
       scope = device.popErrorScope();
     }
 
-    const staging = this.staging;
+    const staging = this.loaded.staging;
     const done = this.waiter.wait(() => (staging ? staging.mapAsync(GPUMapMode.READ) : queue.onSubmittedWorkDone()));
     const [error, mapped] = await Promise.allSettled([scope, done]);
     const gpuError = error.status === 'fulfilled' ? error.value : null;
     if (gpuError || mapped.status === 'rejected') {
-      if (this.staging?.mapState === 'mapped') this.staging.unmap();
+      if (staging?.mapState === 'mapped') staging.unmap();
       if (this.gpu.isLost) this.gpu.assertUsable(`running program '${this.program.name}'`);
       const why = gpuError?.message ?? (mapped.status === 'rejected' ? String((mapped.reason as Error)?.message ?? mapped.reason) : '');
       throw new KilnError(`running program '${this.program.name}' failed on the GPU: ${why}`);
     }
     const out: Record<string, TensorData> = {};
-    if (!this.staging) return out;
+    if (!staging) return out;
     try {
-      const bytes = new Uint8Array(this.staging.getMappedRange());
-      for (const { output, offset } of this.readbacks) {
+      const bytes = new Uint8Array(staging.getMappedRange());
+      for (const { output, offset } of this.loaded.readbacks) {
         out[output.name] = fromDeviceBytes(output.dtype, output.shape, bytes.subarray(offset));
       }
     } finally {
-      this.staging.unmap();
+      staging.unmap();
     }
     return out;
   }
 }
 
-/** Throws when the device lacks a feature the program or one of its kernels needs. */
-function checkFeatures(gpu: GpuDevice, program: Program): void {
-  const missing = program.requiredFeatures.filter((f) => !gpu.features.has(f));
-  if (missing.length) {
-    throw new MissingFeatureError(
-      `program '${program.name}' needs WebGPU feature(s) ${missing.join(', ')}, which this device (${gpu.describe()}) lacks`,
-    );
-  }
-  for (const k of program.kernels) {
-    for (const m of k.wgsl.matchAll(/^\s*enable\s+([^;]+);/gm)) {
-      for (const ext of m[1]!.split(',').map((s) => s.trim())) {
-        const feature = WGSL_ENABLES[ext];
-        if (feature && !gpu.features.has(feature)) {
-          throw new MissingFeatureError(`kernel '${k.name}' enables ${ext}, which needs the WebGPU feature '${feature}' this device (${gpu.describe()}) lacks`);
-        }
-      }
-    }
-  }
-}
-
-/** One shader module per distinct WGSL text; compile errors become a KilnError naming the kernel. */
-async function createShaderModules(device: GPUDevice, kernels: readonly KernelSpec[], stats: SessionStats): Promise<Map<string, GPUShaderModule>> {
-  const modules = new Map<string, GPUShaderModule>();
-  const checks: Promise<void>[] = [];
-  for (const k of kernels) {
-    if (modules.has(k.wgsl)) continue;
-    device.pushErrorScope('validation');
-    const module = device.createShaderModule({ code: k.wgsl, label: k.name });
-    const scope = device.popErrorScope();
-    stats.shaderModulesCreated++;
-    modules.set(k.wgsl, module);
-    checks.push(Promise.all([scope, module.getCompilationInfo()]).then(([err, info]) => {
-      const errors = info.messages.filter((m) => m.type === 'error');
-      if (!err && errors.length === 0) return;
-      const lines = errors.map((m) => `  ${m.lineNum}:${m.linePos}: ${m.message}`);
-      const detail = lines.length ? `\n${lines.join('\n')}` : `: ${err!.message}`;
-      throw new KilnError(`kernel '${k.name}': WGSL does not compile${detail}`);
-    }));
-  }
-  await Promise.all(checks);
-  return modules;
-}
-
-/** One compute pipeline per distinct (WGSL, entry point), all compiled in parallel, with explicit layouts. */
-async function createPipelines(
-  device: GPUDevice, kernels: readonly KernelSpec[], modules: ReadonlyMap<string, GPUShaderModule>,
-  reflections: ReadonlyMap<string, KernelReflection>, kernelKey: (k: KernelSpec) => string,
-  label: string, stats: SessionStats,
-): Promise<LoadedPipeline[]> {
-  const byKey = new Map<string, Promise<LoadedPipeline>>();
-  const layouts = new Map<string, { bindGroupLayout: GPUBindGroupLayout; layout: GPUPipelineLayout }>();
-  for (const k of kernels) {
-    const key = kernelKey(k);
-    if (byKey.has(key)) continue;
-    const r = reflections.get(key)!;
-    const entries = bindGroupLayoutEntries(r);
-    const layoutKey = entries.map((e) => e.buffer!.type).join(',');
-    device.pushErrorScope('validation');
-    let shared = layouts.get(layoutKey);
-    if (!shared) {
-      const bindGroupLayout = device.createBindGroupLayout({ entries, label: `${label}:${layoutKey || 'empty'}` });
-      const layout = device.createPipelineLayout({ bindGroupLayouts: [bindGroupLayout], label: `${label}:${layoutKey || 'empty'}` });
-      shared = { bindGroupLayout, layout };
-      layouts.set(layoutKey, shared);
-    }
-    const { bindGroupLayout, layout } = shared;
-    const pending = device.createComputePipelineAsync({
-      label: k.name,
-      layout,
-      compute: { module: modules.get(k.wgsl)!, entryPoint: k.entryPoint },
-    });
-    const scope = device.popErrorScope();
-    stats.pipelinesCreated++;
-    byKey.set(key, Promise.all([pending, scope]).then(
-      ([pipeline, err]) => {
-        if (err) throw new KilnError(`kernel '${k.name}': cannot create its pipeline: ${err.message}`);
-        return { pipeline, bindGroupLayout };
-      },
-      (e: unknown) => {
-        throw e instanceof KilnError ? e : new KilnError(`kernel '${k.name}': cannot create its pipeline: ${(e as Error).message}`);
-      },
-    ));
-  }
-  const entries = [...byKey.entries()];
-  const settled = await Promise.allSettled(entries.map(([, p]) => p));
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) throw failed.reason;
-  const done = new Map(entries.map(([key], i) => [key, (settled[i] as PromiseFulfilledResult<LoadedPipeline>).value]));
-  return kernels.map((k) => done.get(kernelKey(k))!);
-}
-
-/** Every program buffer, created once; weights are copied in through a mapping at creation. */
-function createProgramBuffers(
-  program: Program, newBuffer: (d: GPUBufferDescriptor) => GPUBuffer, stats: SessionStats,
-): Map<number, GPUBuffer> {
-  const buffers = new Map<number, GPUBuffer>();
-  for (const b of program.buffers) {
-    const weight = b.role === 'weight';
-    const buffer = newBuffer({
-      size: b.bytes,
-      // COPY_SRC on all: any buffer may be an output, and readback copies from it.
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-      mappedAtCreation: weight,
-      label: b.label ?? `${b.role}${b.id}`,
-    });
-    if (weight) {
-      const src = program.weights.subarray(b.weightOffset!, b.weightOffset! + b.bytes);
-      new Uint8Array(buffer.getMappedRange()).set(src);
-      buffer.unmap();
-      stats.weightUploads++;
-      stats.weightBytesUploaded += b.bytes;
-    }
-    buffers.set(b.id, buffer);
-  }
-  return buffers;
-}
-
-interface UniformSlice {
-  readonly buffer: GPUBuffer;
-  readonly offset: number;
-  readonly size: number;
-}
-
-/** One uniform buffer holding every dispatch's own slice, written once at load (shapes are static). */
-function createUniforms(
-  program: Program, reflections: ReadonlyMap<string, KernelReflection>, kernelKey: (k: KernelSpec) => string,
-  newBuffer: (d: GPUBufferDescriptor) => GPUBuffer, label: string,
-): (UniformSlice | undefined)[] {
-  const layout: ({ offset: number; size: number } | undefined)[] = [];
-  let total = 0;
-  for (const d of program.dispatches) {
-    if (!d.uniforms) {
-      layout.push(undefined);
-      continue;
-    }
-    const r = reflections.get(kernelKey(program.kernels[d.kernel]!))!;
-    // Uniform structs are 16-byte aligned in size, so bind at least that much.
-    const size = roundUp(Math.max(d.uniforms.length * 4, r.uniform!.minBytes, 4), 16);
-    layout.push({ offset: total, size });
-    total = roundUp(total + size, UNIFORM_SLICE_ALIGN);
-  }
-  if (total === 0) return layout.map(() => undefined);
-  const buffer = newBuffer({ size: total, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, mappedAtCreation: true, label: `${label}:uniforms` });
-  const words = new Uint32Array(buffer.getMappedRange());
-  program.dispatches.forEach((d, i) => {
-    // Uint32Array stores negative i32 words as their two's complement bits.
-    if (d.uniforms) words.set(d.uniforms, layout[i]!.offset / 4);
-  });
-  buffer.unmap();
-  return layout.map((l) => l && { buffer, ...l });
-}
-
-/** Each dispatch's pipeline and bind group (created once, inside error scopes naming the dispatch). */
-async function createSteps(
-  device: GPUDevice, program: Program, pipelines: readonly LoadedPipeline[],
-  buffers: ReadonlyMap<number, GPUBuffer>, uniforms: readonly (UniformSlice | undefined)[],
-  label: string, stats: SessionStats,
-): Promise<Step[]> {
-  const checks: Promise<void>[] = [];
-  const steps = program.dispatches.map((d: DispatchSpec, i): Step => {
-    const { pipeline, bindGroupLayout } = pipelines[d.kernel]!;
-    const entries: GPUBindGroupEntry[] = d.buffers.map((id, binding) => ({ binding, resource: { buffer: buffers.get(id)! } }));
-    const u = uniforms[i];
-    if (u) entries.push({ binding: d.buffers.length, resource: { buffer: u.buffer, offset: u.offset, size: u.size } });
-    device.pushErrorScope('validation');
-    const bindGroup = device.createBindGroup({ layout: bindGroupLayout, entries, label: `${label}:${d.label}` });
-    stats.bindGroupsCreated++;
-    checks.push(device.popErrorScope().then((err) => {
-      if (err) throw new KilnError(`dispatch #${i} '${d.label}' (kernel '${program.kernels[d.kernel]!.name}'): cannot create its bind group: ${err.message}`);
-    }));
-    return { pipeline, bindGroup, workgroups: d.workgroups };
-  });
-  await Promise.all(checks);
-  return steps;
-}
-
-/** One MAP_READ staging buffer with a slot per distinct output buffer, and the copies that fill it. */
-function planReadback(
-  program: Program, buffers: ReadonlyMap<number, GPUBuffer>, newBuffer: (d: GPUBufferDescriptor) => GPUBuffer, label: string,
-): { staging: GPUBuffer | undefined; copies: { src: GPUBuffer; dstOffset: number; bytes: number }[]; readbacks: Readback[] } {
-  // Two outputs may name one buffer (the same value returned twice): copy it once, enough for both.
-  const need = new Map<number, number>();
-  for (const o of program.outputs) {
-    need.set(o.buffer, Math.max(need.get(o.buffer) ?? 0, deviceBufferBytes(o.dtype, numel(o.shape))));
-  }
-  const offsets = new Map<number, number>();
-  const plan: { id: number; dstOffset: number; bytes: number }[] = [];
-  let total = 0;
-  for (const [id, bytes] of need) {
-    offsets.set(id, total);
-    plan.push({ id, dstOffset: total, bytes });
-    total += bytes; // multiples of 4, as copyBufferToBuffer requires
-  }
-  if (total === 0) return { staging: undefined, copies: [], readbacks: [] };
-  const staging = newBuffer({ size: total, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: `${label}:staging` });
-  return {
-    staging,
-    copies: plan.map((p) => ({ src: buffers.get(p.id)!, dstOffset: p.dstOffset, bytes: p.bytes })),
-    readbacks: program.outputs.map((output) => ({ output, offset: offsets.get(output.buffer)! })),
-  };
-}
-
-function roundUp(n: number, k: number): number {
-  return Math.ceil(n / k) * k;
-}

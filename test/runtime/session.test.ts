@@ -227,7 +227,8 @@ describe('Session on WebGPU', () => {
 
   it('serializes runs issued concurrently, each seeing its own inputs', async () => {
     const n = 100;
-    const session = await Session.create(gpu(), vectorAdd(n));
+    // 'spin' here, as the other tests cover the default 'sleep' wait.
+    const session = await Session.create(gpu(), vectorAdd(n), { wait: 'spin' });
     try {
       const b = seq(n, (i) => i);
       const arrays = [0, 1, 2, 3, 4].map((k) => seq(n, () => k * 1000));

@@ -17,6 +17,8 @@ export interface ElementwiseKernelSpec {
   readonly shape: readonly number[];
   /** WGSL expression of the output element from operand expressions (already of their WGSL types). */
   readonly body: (xs: readonly string[]) => string;
+  /** WGSL function declarations `body` calls (e.g. from wgsl-math.ts); each is emitted once. */
+  readonly helpers?: readonly string[];
 }
 
 const WG = 256;
@@ -55,6 +57,7 @@ export function emitElementwise(spec: ElementwiseKernelSpec): EmittedKernel {
   const wgsl = [
     enables([...spec.operands.map((o) => o.dtype), spec.outDType]) + decls.join('\n'),
     u.declare(outBinding + 1),
+    ...new Set(spec.helpers ?? []),
     `@compute @workgroup_size(${WG})`,
     'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
     ...lines,

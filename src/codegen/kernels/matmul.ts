@@ -2,6 +2,7 @@ import type { DType } from '../../ir/types.js';
 import { KilnError } from '../../ir/errors.js';
 import type { EmittedKernel } from './kernel.js';
 import { enables, storageDecl, UniformBlock, wgslType } from '../wgsl.js';
+import { f32Word } from './reduce.js';
 
 export interface MatmulKernelSpec {
   readonly name: string;
@@ -14,6 +15,16 @@ export interface MatmulKernelSpec {
   /** Element strides of A's and B's matrices along each batch dimension (0 where broadcast). */
   readonly aBatchStrides: readonly number[];
   readonly bBatchStrides: readonly number[];
+  /** A is stored as [K, M] (batch of) and read transposed; likewise B as [N, K]. */
+  readonly transA?: boolean;
+  readonly transB?: boolean;
+  /** Scales the product: C = alpha * A x B (+ ...); a uniform, so it does not split shaders. */
+  readonly alpha?: number;
+  /**
+   * Adds beta * bias[row * rowStride + col * colStride] (strides 0 where broadcast, per output
+   * matrix; the same for every batch entry). The bias is storage binding 2, the output 3.
+   */
+  readonly bias?: { readonly rowStride: number; readonly colStride: number; readonly beta: number };
 }
 
 // Each invocation computes a TM x TN block of C in registers, with no workgroup memory:
@@ -23,12 +34,23 @@ const TN = 4;
 const WG_X = 8;
 const WG_Y = 8;
 
-/** Register-blocked batched matmul C[b] = A[b] x B[b], accumulating in f32. */
+/**
+ * Register-blocked batched matmul C[b] = A[b] x B[b], accumulating in f32; optionally with
+ * transposed operands and a Gemm epilogue alpha * A x B + beta * bias. Without those options
+ * the WGSL is exactly the plain matmul's.
+ */
 export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   const batch = spec.batchShape.reduce((p, d) => p * d, 1);
   if (batch > 65535) throw new KilnError(`${spec.name}: batch of ${batch} matrices exceeds one dispatch (65535)`);
   const t = wgslType(spec.dtype);
   const u = new UniformBlock().scalar('M', spec.m).scalar('N', spec.n).scalar('K', spec.k);
+  if (spec.alpha !== undefined) u.scalar('alpha', f32Word(spec.alpha));
+  if (spec.bias) u.scalar('beta', f32Word(spec.bias.beta)).scalar('biasRow', spec.bias.rowStride).scalar('biasCol', spec.bias.colStride);
+  // Where row r of A and column c of B start, and how far apart consecutive k are.
+  const aRow = (r: string) => (spec.transA ? r : `${r} * u.K`);
+  const aStep = spec.transA ? ' * u.M' : '';
+  const bCol = (c: string) => (spec.transB ? `${c} * u.K` : c);
+  const bStep = spec.transB ? '' : ' * u.N';
   const br = spec.batchShape.length;
   if (br) u.array('bshape', spec.batchShape).array('sa', spec.aBatchStrides).array('sb', spec.bBatchStrides);
   const L: string[] = [];
@@ -41,26 +63,38 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
       '    aOff += c * u_sa(d - 1u);', '    bOff += c * u_sb(d - 1u);', '  }');
   }
   // Out-of-range rows and columns read a clamped (valid) element and are never written.
-  for (let r = 0; r < TM; r++) L.push(`  let ar${r} = aOff + min(row0 + ${r}u, u.M - 1u) * u.K;`);
-  for (let c = 0; c < TN; c++) L.push(`  let bc${c} = bOff + min(col0 + ${c}u, u.N - 1u);`);
+  for (let r = 0; r < TM; r++) L.push(`  let ar${r} = aOff + ${aRow(`min(row0 + ${r}u, u.M - 1u)`)};`);
+  for (let c = 0; c < TN; c++) L.push(`  let bc${c} = bOff + ${bCol(`min(col0 + ${c}u, u.N - 1u)`)};`);
   for (let r = 0; r < TM; r++) L.push(`  var acc${r} = vec${TN}<f32>();`);
-  L.push('  for (var k = 0u; k < u.K; k++) {', '    let bk = k * u.N;');
+  L.push('  for (var k = 0u; k < u.K; k++) {', `    let bk = k${bStep};`);
+  if (aStep) L.push(`    let ak = k${aStep};`);
   L.push(`    let b = vec${TN}<f32>(${Array.from({ length: TN }, (_, c) => `f32(B[bc${c} + bk])`).join(', ')});`);
-  for (let r = 0; r < TM; r++) L.push(`    acc${r} += f32(A[ar${r} + k]) * b;`);
+  for (let r = 0; r < TM; r++) L.push(`    acc${r} += f32(A[ar${r} + ${aStep ? 'ak' : 'k'}]) * b;`);
   L.push('  }');
   L.push('  let cOff = gid.z * u.M * u.N;');
+  if (spec.alpha !== undefined) L.push('  let alpha = bitcast<f32>(u.alpha);');
+  if (spec.bias) L.push('  let beta = bitcast<f32>(u.beta);');
+  // The value stored at (row0 + r, col0 + c).
+  const epilogue = (r: number, c: number) => {
+    let v = `acc${r}[${c}]`;
+    if (spec.alpha !== undefined) v = `alpha * ${v}`;
+    if (spec.bias) v = `${v} + beta * f32(bias[(row0 + ${r}u) * u.biasRow + (col0 + ${c}u) * u.biasCol])`;
+    return v;
+  };
   for (let r = 0; r < TM; r++) {
     L.push(`  if (row0 + ${r}u < u.M) {`);
     for (let c = 0; c < TN; c++) {
-      L.push(`    if (col0 + ${c}u < u.N) { C[cOff + (row0 + ${r}u) * u.N + col0 + ${c}u] = ${t}(acc${r}[${c}]); }`);
+      L.push(`    if (col0 + ${c}u < u.N) { C[cOff + (row0 + ${r}u) * u.N + col0 + ${c}u] = ${t}(${epilogue(r, c)}); }`);
     }
     L.push('  }');
   }
+  const outBinding = spec.bias ? 3 : 2;
   const wgsl = [
     enables([spec.dtype]) + storageDecl(0, 'A', spec.dtype, 'read'),
     storageDecl(1, 'B', spec.dtype, 'read'),
-    storageDecl(2, 'C', spec.dtype, 'read_write'),
-    u.declare(3),
+    ...(spec.bias ? [storageDecl(2, 'bias', spec.dtype, 'read')] : []),
+    storageDecl(outBinding, 'C', spec.dtype, 'read_write'),
+    u.declare(outBinding + 1),
     `@compute @workgroup_size(${WG_X}, ${WG_Y}, 1)`,
     'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
     ...L,

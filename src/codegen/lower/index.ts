@@ -2,16 +2,27 @@ import type { Node } from '../../ir/graph.js';
 import { getOp } from '../../ir/ops/index.js';
 import { KilnError } from '../../ir/errors.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
+import { convLowerings } from './conv.js';
 import { lowerElementwise } from './elementwise.js';
 import type { Lowering } from './lowering.js';
 import { matmulLowerings } from './matmul.js';
 import { movementLowerings } from './movement.js';
-import { lowerReduction } from './reduce.js';
+import { poolLowerings } from './pool.js';
+import { lowerReduction, reduceLowerings } from './reduce.js';
+import { softmaxLowerings } from './softmax.js';
+import { normLowerings } from './norm.js';
+import { gemmLowerings } from './gemm.js';
 
 /** Lowerings of ops not covered by their scalar or reduction math; one table per family. */
 const byName: Record<string, Lowering> = {
   ...matmulLowerings,
   ...movementLowerings,
+  ...reduceLowerings,
+  ...softmaxLowerings,
+  ...normLowerings,
+  ...gemmLowerings,
+  ...convLowerings,
+  ...poolLowerings,
 };
 
 /** Whether the op has a WebGPU kernel (placement sends the others to the CPU). */

@@ -4,5 +4,14 @@ import './elementwise.js';
 import './reduce.js';
 import './matmul.js';
 import './movement.js';
+import './concat-split.js';
+import './slice-pad.js';
+import './gather.js';
+import './resize.js';
+import './softmax.js';
+import './norm.js';
+import './gemm.js';
+import './conv.js';
+import './pool.js';
 
 export * from './registry.js';

@@ -1,6 +1,7 @@
 import { OpTypeError } from '../errors.js';
 import { numel } from '../types.js';
 import { defineOp } from './registry.js';
+import { broadcastShapes, normalizeAxes } from './shape-util.js';
 
 /** Permutation of a transpose: the given one, or all axes reversed. */
 export function transposePerm(rank: number, perm: readonly number[]): number[] {
@@ -39,4 +40,88 @@ defineOp({
   name: 'reshape', kind: 'movement', inputs: 1,
   attrs: { shape: { kind: 'ints' } },
   infer: ([x], attrs) => [{ dtype: x!.dtype, shape: resolveReshape(x!.shape, attrs.shape as number[]) }],
+});
+
+/** ONNX Flatten: dims before `axis` become the first extent, the rest the second (always 2-D). */
+export function flattenShape(shape: readonly number[], axis: number): number[] {
+  const rank = shape.length;
+  if (axis < -rank || axis > rank) throw new OpTypeError(`axis ${axis} is out of range for flattening rank ${rank} (allowed ${-rank}..${rank})`);
+  const a = axis < 0 ? axis + rank : axis;
+  return [numel(shape.slice(0, a)), numel(shape.slice(a))];
+}
+
+defineOp({
+  name: 'flatten', kind: 'movement', inputs: 1,
+  attrs: { axis: { kind: 'int', default: 1 } },
+  infer: ([x], attrs) => [{ dtype: x!.dtype, shape: flattenShape(x!.shape, attrs.axis as number) }],
+});
+
+/** Shape after removing `axes` (all size-1 dims when empty); each named axis must have extent 1. */
+export function squeezeShape(shape: readonly number[], axes: readonly number[]): number[] {
+  const drop = axes.length ? normalizeAxes(axes, shape.length) : shape.flatMap((d, i) => (d === 1 ? [i] : []));
+  for (const a of drop) {
+    if (shape[a] !== 1) throw new OpTypeError(`cannot squeeze axis ${a} of [${shape.join(',')}]: its extent is ${shape[a]}, not 1`);
+  }
+  return shape.filter((_, i) => !drop.includes(i));
+}
+
+defineOp({
+  name: 'squeeze', kind: 'movement', inputs: 1,
+  attrs: { axes: { kind: 'ints', default: [] } },
+  infer: ([x], attrs) => [{ dtype: x!.dtype, shape: squeezeShape(x!.shape, attrs.axes as number[]) }],
+});
+
+/** Shape after inserting size-1 dims at `axes`, which are positions in the output (negative from its end). */
+export function unsqueezeShape(shape: readonly number[], axes: readonly number[]): number[] {
+  if (axes.length === 0) throw new OpTypeError('needs at least one axis to insert');
+  const rank = shape.length + axes.length;
+  const at = new Set(normalizeAxes(axes, rank));
+  const out: number[] = [];
+  let k = 0;
+  for (let i = 0; i < rank; i++) out.push(at.has(i) ? 1 : shape[k++]!);
+  return out;
+}
+
+defineOp({
+  name: 'unsqueeze', kind: 'movement', inputs: 1,
+  attrs: { axes: { kind: 'ints' } },
+  infer: ([x], attrs) => [{ dtype: x!.dtype, shape: unsqueezeShape(x!.shape, attrs.axes as number[]) }],
+});
+
+/**
+ * ONNX Expand: the input broadcast against `shape` in both directions, so a 1 in `shape` keeps
+ * the input's extent and `shape` may have a lower rank than the input.
+ */
+export function expandShape(shape: readonly number[], target: readonly number[]): number[] {
+  if (target.some((d) => d < 0)) throw new OpTypeError(`target shape [${target.join(',')}] has a negative extent (use 1 to keep a dimension)`);
+  return broadcastShapes([shape, target]);
+}
+
+defineOp({
+  name: 'expand', kind: 'movement', inputs: 1,
+  attrs: { shape: { kind: 'ints' } },
+  infer: ([x], attrs) => [{ dtype: x!.dtype, shape: expandShape(x!.shape, attrs.shape as number[]) }],
+});
+
+/**
+ * Element strides of a channel shuffle read in the output's coordinates viewed as
+ * [N, C/g, g, rest] (rest = product of the dims after C): output channel a*g + b takes input
+ * channel b*(C/g) + a. Returns that 4-D view's shape and the input's strides over it.
+ */
+export function channelShuffleView(shape: readonly number[], groups: number): { shape: number[]; inStrides: number[] } {
+  if (shape.length < 2) throw new OpTypeError(`needs a [N, C, ...] input, got rank ${shape.length}`);
+  const [n, c] = shape as [number, number];
+  if (!(groups >= 1) || c % groups !== 0) throw new OpTypeError(`${c} channels do not split into ${groups} groups`);
+  const rest = numel(shape.slice(2));
+  const perGroup = c / groups;
+  return { shape: [n, perGroup, groups, rest], inStrides: [c * rest, rest, perGroup * rest, 1] };
+}
+
+defineOp({
+  name: 'channel_shuffle', kind: 'movement', inputs: 1,
+  attrs: { groups: { kind: 'int' } },
+  infer: ([x], attrs) => {
+    channelShuffleView(x!.shape, attrs.groups as number);
+    return [{ dtype: x!.dtype, shape: x!.shape }];
+  },
 });

@@ -1,4 +1,5 @@
 import { OpTypeError } from '../errors.js';
+import { formatShapeType, type DType } from '../types.js';
 import { defineOp, type ReductionMath } from './registry.js';
 import { normalizeAxes } from './shape-util.js';
 
@@ -13,6 +14,21 @@ export function reducedShape(shape: readonly number[], axes: readonly number[], 
   return out;
 }
 
+const I32_MIN = -(2 ** 31);
+const I32_MAX = 2 ** 31 - 1;
+const U32_MAX = 2 ** 32 - 1;
+
+/**
+ * A reduction's identity as a value of `dtype`: integer types have no infinities, so max's
+ * -inf and min's +inf become the type's extremes. The CPU and the GPU start from this same value.
+ */
+export function reductionInit(math: ReductionMath, dtype: DType): number {
+  const x = math.init;
+  if (dtype === 'i32') return Math.min(I32_MAX, Math.max(I32_MIN, x));
+  if (dtype === 'u32') return Math.min(U32_MAX, Math.max(0, x));
+  return x;
+}
+
 function defineReduction(name: string, reduce: ReductionMath): void {
   defineOp({
     name, kind: 'reduction', inputs: 1, reduce,
@@ -24,8 +40,35 @@ function defineReduction(name: string, reduce: ReductionMath): void {
   });
 }
 
+// Reductions' `wgsl` combine must be associative and commutative: the workgroup-parallel GPU
+// variant uses it both to fold elements and to merge partial results in any order.
 defineReduction('sum', { init: 0, cpu: (acc, x) => acc + x, wgsl: (acc, x) => `${acc} + ${x}` });
 defineReduction('mean', {
   init: 0, cpu: (acc, x) => acc + x, wgsl: (acc, x) => `${acc} + ${x}`,
   finish: { cpu: (acc, n) => acc / n, wgsl: (acc, n) => `${acc} / ${n}` },
 });
+// NaN handling follows neither IEEE nor PyTorch exactly: WGSL's max/min leave it unspecified.
+defineReduction('max', { init: -Infinity, cpu: (acc, x) => (x > acc ? x : acc), wgsl: (acc, x) => `max(${acc}, ${x})` });
+defineReduction('min', { init: Infinity, cpu: (acc, x) => (x < acc ? x : acc), wgsl: (acc, x) => `min(${acc}, ${x})` });
+
+/** Which extreme an arg-reduction looks for. */
+export type ArgPick = 'max' | 'min';
+
+/** The arg-reduction ops and what they pick. */
+export const ARG_REDUCTIONS: Readonly<Record<string, ArgPick>> = { argmax: 'max', argmin: 'min' };
+
+// Index of the extreme along one axis, as i32; on ties the first index wins (PyTorch, and
+// ONNX with select_last_index=0).
+for (const [name, pick] of Object.entries(ARG_REDUCTIONS)) {
+  defineOp({
+    name, kind: 'reduction', inputs: 1,
+    attrs: { axis: { kind: 'int' }, keepdims: { kind: 'bool', default: false } },
+    infer: ([x], attrs) => {
+      if (x!.dtype === 'bool') throw new OpTypeError('does not take bool');
+      const axis = attrs.axis as number;
+      const [a] = normalizeAxes([axis], x!.shape.length);
+      if (x!.shape[a!] === 0) throw new OpTypeError(`axis ${axis} of ${formatShapeType(x!.dtype, x!.shape)} is empty: no ${pick} to find`);
+      return [{ dtype: 'i32', shape: reducedShape(x!.shape, [axis], attrs.keepdims as boolean) }];
+    },
+  });
+}

@@ -21,14 +21,20 @@ export interface ElementwiseMath {
   /**
    * Computes one element on the host from operand values; `dtype` is the result's, which the
    * caller rounds to by storing. bool operands arrive as 0/1; a bool result is truthiness.
+   * `inDTypes` are the operands' dtypes (cast needs them: float -> int saturates, int -> int wraps).
    */
-  readonly cpu: (xs: readonly number[], dtype: DType, attrs: Attrs) => number;
+  readonly cpu: (xs: readonly number[], dtype: DType, attrs: Attrs, inDTypes?: readonly DType[]) => number;
   /**
    * WGSL expression over operand expressions `xs` (each of its operand's storage type: bool is
    * u32 0/1), giving a value convertible to `t`, the result's storage type; `inTypes` are the
    * operands' storage types. Float attributes are baked into the text as literals.
    */
   readonly wgsl: (xs: readonly string[], t: string, attrs: Attrs, inTypes: readonly string[]) => string;
+  /**
+   * Names of the WGSL library functions (src/codegen/kernels/wgsl-math.ts, e.g. `kiln_erf_f32`)
+   * that the `wgsl` expression calls, for the same arguments; codegen declares each once per kernel.
+   */
+  readonly helpers?: (t: string, inTypes: readonly string[]) => readonly string[];
 }
 
 /** How a reduction combines elements (the same for CPU and WGSL). */
@@ -50,7 +56,18 @@ export interface OpSpec {
   /** Output dtypes and shapes; throws OpTypeError with a message naming the offending shapes. */
   readonly infer: (inputs: readonly TensorType[], attrs: Attrs, declared?: readonly TensorType[]) => InferredType[];
   readonly math?: ElementwiseMath;
+  /**
+   * For elementwise ops whose operands do not broadcast NumPy-style (batch_norm's [C]
+   * parameters align with dimension 1): each operand's element strides in output coordinates.
+   * Kernels of `math` use these instead of NumPy broadcast strides when present.
+   */
+  readonly operandStrides?: (inputs: readonly Shape[], out: Shape, attrs: Attrs) => number[][];
   readonly reduce?: ReductionMath;
+  /**
+   * Fills attributes whose default depends on other attributes (a pool's stride defaults to
+   * its kernel size), so the node always stores them explicitly. Runs after static defaults.
+   */
+  readonly completeAttrs?: (attrs: Attrs) => Attrs;
 }
 
 /** An op as the rest of kiln sees it: its spec plus attribute handling. */
@@ -92,7 +109,7 @@ export class OpDef {
       if (v !== undefined) out[key] = v;
       else if (!spec.optional) throw new KilnError(`${this.name} needs the attribute '${key}' (${spec.kind})`);
     }
-    return out;
+    return this.spec.completeAttrs ? this.spec.completeAttrs(out) : out;
   }
 }
 

@@ -5,13 +5,15 @@ import { alloc, type CpuKernel } from './kernel.js';
 
 /** Any op with scalar math: elementwise with broadcasting. */
 export const elementwise: CpuKernel = (node, inputs) => {
-  const math = getOp(node.op).spec.math!;
+  const { math, operandStrides } = getOp(node.op).spec;
   const out = alloc(node.output.type);
-  const strides = inputs.map((x) => broadcastStrides(x.shape, out.shape));
+  const strides = operandStrides?.(inputs.map((x) => x.shape), out.shape, node.attrs)
+    ?? inputs.map((x) => broadcastStrides(x.shape, out.shape));
   const args = new Array<number>(inputs.length);
+  const inDTypes = inputs.map((x) => x.dtype);
   forEachIndex(out.shape, strides, (i, offs) => {
     for (let k = 0; k < inputs.length; k++) args[k] = inputs[k]!.data[offs[k]!]!;
-    out.data[i] = math.cpu(args, out.dtype, node.attrs);
+    out.data[i] = math!.cpu(args, out.dtype, node.attrs, inDTypes);
   });
   return [out];
 };

@@ -1,10 +1,19 @@
 import { KilnError } from '../../../ir/errors.js';
 import { getOp } from '../../../ir/ops/index.js';
+import { convKernels } from './conv.js';
 import { elementwise } from './elementwise.js';
 import type { CpuKernel } from './kernel.js';
 import { matmulKernels } from './matmul.js';
 import { movementKernels } from './movement.js';
-import { reduction } from './reduce.js';
+import { concatSplitKernels } from './concat-split.js';
+import { slicePadKernels } from './slice-pad.js';
+import { gatherKernels } from './gather.js';
+import { resizeKernels } from './resize.js';
+import { poolKernels } from './pool.js';
+import { reduceKernels, reduction } from './reduce.js';
+import { softmaxKernels } from './softmax.js';
+import { normKernels } from './norm.js';
+import { gemmKernels } from './gemm.js';
 import { sourceKernels } from './source.js';
 
 export type { CpuKernel } from './kernel.js';
@@ -14,6 +23,16 @@ const byName: Record<string, CpuKernel> = {
   ...sourceKernels,
   ...matmulKernels,
   ...movementKernels,
+  ...concatSplitKernels,
+  ...slicePadKernels,
+  ...gatherKernels,
+  ...resizeKernels,
+  ...convKernels,
+  ...poolKernels,
+  ...reduceKernels,
+  ...softmaxKernels,
+  ...normKernels,
+  ...gemmKernels,
 };
 
 /** The reference kernel of an op: by name, else from its scalar or reduction math. */

@@ -1,6 +1,8 @@
-import { transposePerm } from '../../../ir/ops/movement.js';
+import { broadcastStrides } from '../../../ir/ops/shape-util.js';
+import { channelShuffleView, transposePerm } from '../../../ir/ops/movement.js';
 import { stridesOf } from '../../../ir/types.js';
 import { forEachIndex } from '../indexing.js';
+import { copyStrided } from './copy.js';
 import { alloc, type CpuKernel } from './kernel.js';
 
 const transpose: CpuKernel = (node, [x]) => {
@@ -11,6 +13,23 @@ const transpose: CpuKernel = (node, [x]) => {
   return [out];
 };
 
+/** Reshape and its relatives keep the data as is and change only the shape. */
 const reshape: CpuKernel = (node, [x]) => [{ ...x!, shape: [...node.output.type.shape] }];
 
-export const movementKernels: Record<string, CpuKernel> = { transpose, reshape };
+const expand: CpuKernel = (node, [x]) => {
+  const out = alloc(node.output.type);
+  const s = broadcastStrides(x!.shape, out.shape);
+  forEachIndex(out.shape, [s], (i, [o]) => { out.data[i] = x!.data[o!]!; });
+  return [out];
+};
+
+const channelShuffle: CpuKernel = (node, [x]) => {
+  const out = alloc(node.output.type);
+  const view = channelShuffleView(x!.shape, node.attrs.groups as number);
+  copyStrided(view.shape, { data: x!.data, offset: 0, strides: view.inStrides }, { data: out.data, offset: 0, strides: stridesOf(view.shape) });
+  return [out];
+};
+
+export const movementKernels: Record<string, CpuKernel> = {
+  transpose, reshape, flatten: reshape, squeeze: reshape, unsqueeze: reshape, expand, channel_shuffle: channelShuffle,
+};

@@ -1,5 +1,7 @@
 import { getOp } from '../../../ir/ops/index.js';
+import { ARG_REDUCTIONS, reductionInit } from '../../../ir/ops/reduce.js';
 import { normalizeAxes } from '../../../ir/ops/shape-util.js';
+import { axisRows } from '../../../ir/ops/softmax.js';
 import { numel, stridesOf } from '../../../ir/types.js';
 import { forEachIndex } from '../indexing.js';
 import { alloc, type CpuKernel } from './kernel.js';
@@ -15,12 +17,33 @@ export const reduction: CpuKernel = (node, [x]) => {
   const keptShape = kept.map((i) => x!.shape[i]!);
   const redShape = axes.map((i) => x!.shape[i]!);
   const count = numel(redShape);
+  const init = reductionInit(red, x!.dtype);
   const inner: number[] = [];
   forEachIndex(redShape, [axes.map((i) => strides[i]!)], (_, [o]) => inner.push(o!));
   forEachIndex(keptShape, [kept.map((i) => strides[i]!)], (i, [base]) => {
-    let acc = red.init;
+    let acc = init;
     for (const o of inner) acc = red.cpu(acc, x!.data[base! + o]!);
     out.data[i] = red.finish ? red.finish.cpu(acc, count) : acc;
   });
   return [out];
 };
+
+/** argmax/argmin along one axis: the first index of the extreme (strict comparison keeps ties at the first). */
+const argReduction: CpuKernel = (node, [x]) => {
+  const pick = ARG_REDUCTIONS[node.op]!;
+  const out = alloc(node.output.type);
+  const { rows, extent, inner } = axisRows(x!.shape, node.attrs.axis as number);
+  for (let r = 0; r < rows; r++) {
+    const base = Math.floor(r / inner) * extent * inner + (r % inner);
+    let best = x!.data[base]!;
+    let at = 0;
+    for (let j = 1; j < extent; j++) {
+      const v = x!.data[base + j * inner]!;
+      if (pick === 'max' ? v > best : v < best) { best = v; at = j; }
+    }
+    out.data[r] = at;
+  }
+  return [out];
+};
+
+export const reduceKernels: Record<string, CpuKernel> = Object.fromEntries(Object.keys(ARG_REDUCTIONS).map((op) => [op, argReduction]));
