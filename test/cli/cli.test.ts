@@ -1,0 +1,77 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+// The CLI is tested as users run it: the built `kiln` binary (npm test builds first).
+const exec = promisify(execFile);
+const KILN = join(import.meta.dirname, '../../dist/src/cli/main.js');
+const MLP = join(import.meta.dirname, '../../dist/examples/mlp/model.js');
+
+async function kiln(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec('node', [KILN, ...args], { timeout: 120_000 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describe('kiln command', () => {
+  it('prints help for itself and for every command', async () => {
+    const top = await kiln('--help');
+    expect(top.code).toBe(0);
+    expect(top.stdout).toMatch(/Commands:/);
+    for (const cmd of ['ir', 'run']) {
+      const r = await kiln(cmd, '--help');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`Usage: kiln ${cmd}`));
+    }
+  });
+
+  it('rejects an unknown command and an unknown option', async () => {
+    expect((await kiln('frobnicate')).stderr).toMatch(/unknown command 'frobnicate'/);
+    const r = await kiln('ir', '--bogus', MLP);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--bogus/);
+  });
+
+  it('ir prints a traced model as IR text', async () => {
+    const r = await kiln('ir', MLP);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^graph Sequential\(%x: f32\[8,784\] @webgpu\) -> \(f32\[8,10\] @webgpu\) \{/);
+    expect(r.stdout).toMatch(/%y = add\(/);
+  });
+
+  it('ir reports a malformed IR file with line and column', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kiln-cli-'));
+    const file = join(dir, 'bad.kir');
+    await writeFile(file, 'graph g(%x: f32[2] @webgpu) -> (f32[2] @webgpu) {\n  %0 = relu(%x : f32[2] @webgpu\n  return %0\n}\n');
+    const r = await kiln('ir', file);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/line 2:\d+: expected/);
+  });
+
+  it('run compiles and runs on WebGPU, printing outputs, timing and the CPU difference', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kiln-cli-'));
+    const file = join(dir, 'tiny.kir');
+    await writeFile(file, [
+      'graph tiny(%a: f32[3,5] @webgpu, %b: f32[5,2] @webgpu) -> (f32[3,2] @webgpu) {',
+      '  %0 = matmul(%a, %b) : f32[3,2] @webgpu',
+      '  %1 = relu(%0) : f32[3,2] @webgpu',
+      '  return %1',
+      '}',
+      '',
+    ].join('\n'));
+    const r = await kiln('run', file, '--compare', 'cpu', '--iterations', '3');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/adapter: /);
+    expect(r.stdout).toMatch(/1: f32\[3,2\]/);
+    expect(r.stdout).toMatch(/first run [\d.]+ ms, steady [\d.]+ ms/);
+    const diff = Number(/max abs diff vs cpu \(1\): ([\d.e+-]+)/.exec(r.stdout)![1]);
+    expect(diff).toBeLessThan(1e-5);
+  });
+});
