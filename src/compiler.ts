@@ -1,10 +1,35 @@
 import type { Graph } from './ir/graph.js';
 import { verify } from './ir/verify.js';
 import { generateProgram } from './codegen/generate.js';
+import { hasGpuLowering } from './codegen/lower/index.js';
+import { runPasses, type PipelineOptions, type PipelineResult } from './passes/manager.js';
+import type { PassContext } from './passes/pass.js';
+import { resolvePipeline } from './passes/pipelines.js';
 import type { Program } from './runtime/program.js';
+import { cpuKernelFor } from './runtime/cpu/kernels/index.js';
 
-/** Compiles a graph to a Program: verify, then lower to WGSL kernels and a schedule. */
-export function compile(graph: Graph): Program {
+export interface CompileOptions extends PipelineOptions {
+  /** A named pipeline ('O0', 'O2') or comma-separated pass names; default 'O2'. */
+  readonly pipeline?: string;
+  readonly log?: (message: string) => void;
+}
+
+/** The context passes get: the CPU reference for folding, codegen's kernel list for placement. */
+function passContext(log?: (m: string) => void): PassContext {
+  return {
+    evaluate: (node, inputs) => cpuKernelFor(node.op)(node, inputs),
+    hasGpuKernel: hasGpuLowering,
+    ...(log ? { log } : {}),
+  };
+}
+
+/** Verifies a graph and runs the optimisation pipeline on it. */
+export function optimize(graph: Graph, opts: CompileOptions = {}): PipelineResult {
   verify(graph);
-  return generateProgram(graph);
+  return runPasses(graph, resolvePipeline(opts.pipeline ?? 'O2'), passContext(opts.log), opts);
+}
+
+/** Compiles a graph to a Program: verify, optimise, lower to WGSL kernels and a schedule. */
+export function compile(graph: Graph, opts: CompileOptions = {}): Program {
+  return generateProgram(optimize(graph, opts).graph);
 }

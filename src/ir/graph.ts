@@ -47,6 +47,8 @@ export class Graph {
   private nextId = 0;
   private nextName = 0;
   private readonly names = new Set<string>();
+  /** Names fresh names avoid: a pass copying a graph reserves the names it will copy later. */
+  private readonly reserved = new Set<string>();
 
   constructor(public name: string) {}
 
@@ -121,8 +123,18 @@ export class Graph {
     return m;
   }
 
+  /** Keeps fresh names off `names`, which may still be claimed explicitly later. */
+  reserveNames(names: Iterable<string>): void {
+    for (const n of names) this.reserved.add(n);
+  }
+
+  /** Whether a value of this graph already has the name. */
+  hasName(name: string): boolean {
+    return this.names.has(name);
+  }
+
   private freshName(): string {
-    while (this.names.has(String(this.nextName))) this.nextName++;
+    while (this.names.has(String(this.nextName)) || this.reserved.has(String(this.nextName))) this.nextName++;
     return String(this.nextName++);
   }
 

@@ -1,0 +1,40 @@
+import type { Graph } from '../ir/graph.js';
+import type { TensorData } from '../ir/tensor-data.js';
+import { numel } from '../ir/types.js';
+import type { Pass } from './pass.js';
+import { rebuild } from './rebuild.js';
+
+/** Results larger than this stay computed at run time rather than growing the weights. */
+const MAX_FOLDED_ELEMENTS = 1 << 24;
+
+/** Ops never folded: sources, and transfers (placement owns them). */
+const NOT_FOLDED = new Set(['const', 'transfer']);
+
+/**
+ * Evaluates nodes whose inputs are all constants with data, replacing them by constants
+ * (e.g. the transpose of a Linear weight, shape arithmetic of imported models).
+ */
+export const foldConstants: Pass = {
+  name: 'fold-constants',
+  description: 'evaluate nodes whose inputs are all constants',
+  run(g: Graph, ctx): Graph {
+    const evaluate = ctx.evaluate;
+    if (!evaluate) return g;
+    let changed = false;
+    const out = rebuild(g, (node, b) => {
+      if (NOT_FOLDED.has(node.op) || node.inputs.length === 0) return false;
+      const ins = node.inputs.map((v) => b.get(v));
+      const values = ins.map((v) => (v.producer?.op === 'const' ? (v.producer.attrs.value as TensorData | undefined) : undefined));
+      if (values.some((v) => v === undefined)) return false;
+      if (node.outputs.some((o) => numel(o.type.shape) > MAX_FOLDED_ELEMENTS)) return false;
+      const results = evaluate(node, values as TensorData[]);
+      node.outputs.forEach((o, i) => {
+        const c = b.add('const', [], { value: results[i]! }, o.type.device);
+        b.replace(o, c.output);
+      });
+      changed = true;
+      return true;
+    });
+    return changed ? out : g;
+  },
+};

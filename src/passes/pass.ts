@@ -1,0 +1,21 @@
+import type { Node } from '../ir/graph.js';
+import type { Graph } from '../ir/graph.js';
+import type { TensorData } from '../ir/tensor-data.js';
+
+/** What passes may use beyond the graph; the compiler provides it (passes import only ir/). */
+export interface PassContext {
+  /** Computes a node on host data (the CPU reference), for constant folding. */
+  readonly evaluate?: (node: Node, inputs: readonly TensorData[]) => TensorData[];
+  /** Whether an op has a WebGPU kernel, for device placement. */
+  readonly hasGpuKernel?: (op: string) => boolean;
+  /** Progress and diagnostics. */
+  readonly log?: (message: string) => void;
+}
+
+/** A named graph rewrite: takes a graph, returns the rewritten graph (possibly the same object). */
+export interface Pass {
+  readonly name: string;
+  /** One line for `--help` and dumps. */
+  readonly description: string;
+  run(graph: Graph, ctx: PassContext): Graph;
+}

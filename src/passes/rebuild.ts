@@ -1,0 +1,67 @@
+import type { Attrs } from '../ir/attrs.js';
+import { Graph, type Node, type Value } from '../ir/graph.js';
+import type { Device } from '../ir/types.js';
+
+/**
+ * Copies a graph node by node into a fresh one, letting a pass replace what it rewrites.
+ * Copied values keep their names; new values get fresh names that never collide with them.
+ */
+export class GraphRebuilder {
+  readonly out: Graph;
+  private readonly map = new Map<Value, Value>();
+
+  constructor(readonly src: Graph) {
+    this.out = new Graph(src.name);
+    this.out.reserveNames(src.values().map((v) => v.name));
+    for (const v of src.inputs) this.map.set(v, this.out.addInput(v.name, v.type));
+  }
+
+  /** The new value standing for old value `v`. */
+  get(v: Value): Value {
+    const m = this.map.get(v);
+    if (!m) throw new Error(`internal: %${v.name} was not rebuilt before its use`);
+    return m;
+  }
+
+  /** Makes old value `v` stand for `replacement` (a value of the new graph) from now on. */
+  replace(v: Value, replacement: Value): void {
+    this.map.set(v, replacement);
+  }
+
+  /** Copies a node with its inputs mapped; outputs keep names and types. */
+  copy(node: Node, inputs?: Value[], attrs?: Attrs): Node {
+    // A name already taken (a pass renamed something to it) falls back to fresh names.
+    const names = node.outputs.map((o) => o.name);
+    const keepNames = names.every((n) => !this.out.hasName(n));
+    const copied = this.out.addNode(node.op, inputs ?? node.inputs.map((v) => this.get(v)), attrs ?? node.attrs, {
+      types: node.outputs.map((o) => o.type),
+      ...(keepNames ? { names } : {}),
+      device: node.outputs[0]?.type.device,
+    });
+    node.outputs.forEach((o, i) => this.map.set(o, copied.outputs[i]!));
+    return copied;
+  }
+
+  /** Adds a new node to the output graph (inputs are new-graph values). */
+  add(op: string, inputs: Value[], attrs: Attrs = {}, device?: Device): Node {
+    return this.out.addNode(op, inputs, attrs, device ? { device } : {});
+  }
+
+  /** Sets the outputs (old values, mapped) and gives each new output its old name when free. */
+  finish(): Graph {
+    const outs = this.src.outputs.map((v) => this.get(v));
+    outs.forEach((nv, i) => {
+      const want = this.src.outputs[i]!.name;
+      if (nv.name !== want && nv.producer && !this.out.hasName(want)) this.out.renameValue(nv, want);
+    });
+    this.out.setOutputs(outs);
+    return this.out;
+  }
+}
+
+/** Rebuilds `g`, letting `visit` handle each node (return true if it did; else the node is copied). */
+export function rebuild(g: Graph, visit: (node: Node, b: GraphRebuilder) => boolean): Graph {
+  const b = new GraphRebuilder(g);
+  for (const node of g.nodes) if (!visit(node, b)) b.copy(node);
+  return b.finish();
+}

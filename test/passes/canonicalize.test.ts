@@ -1,0 +1,153 @@
+import { describe, it } from 'vitest';
+import { commonSubexpressionElimination } from '../../src/passes/cse.js';
+import { deadCodeElimination } from '../../src/passes/dce.js';
+import { foldConstants } from '../../src/passes/fold-constants.js';
+import { simplify } from '../../src/passes/simplify.js';
+import { expectPass } from './helpers.js';
+
+describe('dce', () => {
+  it('removes nodes whose results are unused, keeping the rest in order', () => {
+    expectPass(deadCodeElimination, `
+      graph g(%x: f32[4] @webgpu) -> (f32[4] @webgpu) {
+        %0 = relu(%x) : f32[4] @webgpu
+        %1 = neg(%x) : f32[4] @webgpu
+        %2 = add(%1, %1) : f32[4] @webgpu
+        return %0
+      }`, `
+      graph g(%x: f32[4] @webgpu) -> (f32[4] @webgpu) {
+        %0 = relu(%x) : f32[4] @webgpu
+        return %0
+      }`);
+  });
+});
+
+describe('cse', () => {
+  it('merges identical nodes and identical small constants', () => {
+    expectPass(commonSubexpressionElimination, `
+      graph g(%x: f32[2] @webgpu) -> (f32[2] @webgpu) {
+        %a = const() {value = [1, 2]} : f32[2] @webgpu
+        %b = const() {value = [1, 2]} : f32[2] @webgpu
+        %0 = add(%x, %a) : f32[2] @webgpu
+        %1 = add(%x, %b) : f32[2] @webgpu
+        %2 = mul(%0, %1) : f32[2] @webgpu
+        return %2
+      }`, `
+      graph g(%x: f32[2] @webgpu) -> (f32[2] @webgpu) {
+        %a = const() {value = [1, 2]} : f32[2] @webgpu
+        %0 = add(%x, %a) : f32[2] @webgpu
+        %2 = mul(%0, %0) : f32[2] @webgpu
+        return %2
+      }`);
+  });
+  it('keeps nodes that differ in attributes', () => {
+    const text = `
+      graph g(%x: f32[2,3] @webgpu) -> (f32[2] @webgpu, f32[3] @webgpu) {
+        %0 = sum(%x) {axes = [1]} : f32[2] @webgpu
+        %1 = sum(%x) {axes = [0]} : f32[3] @webgpu
+        return %0, %1
+      }`;
+    expectPass(commonSubexpressionElimination, text, text);
+  });
+});
+
+describe('fold-constants', () => {
+  it('evaluates the transpose of a constant weight', () => {
+    expectPass(foldConstants, `
+      graph g(%x: f32[1,2] @webgpu) -> (f32[1,3] @webgpu) {
+        %w = const() {value = [1, 2, 3, 4, 5, 6]} : f32[3,2] @webgpu
+        %wt = transpose(%w) : f32[2,3] @webgpu
+        %y = matmul(%x, %wt) : f32[1,3] @webgpu
+        return %y
+      }`, `
+      graph g(%x: f32[1,2] @webgpu) -> (f32[1,3] @webgpu) {
+        %w = const() {value = [1, 2, 3, 4, 5, 6]} : f32[3,2] @webgpu
+        %0 = const() {value = [1, 3, 5, 2, 4, 6]} : f32[2,3] @webgpu
+        %y = matmul(%x, %0) : f32[1,3] @webgpu
+        return %y
+      }`);
+  });
+  it('folds a chain, leaving refs without data alone', () => {
+    expectPass(foldConstants, `
+      graph g(%x: f32[2] @webgpu) -> (f32[2] @webgpu) {
+        %a = const() {value = [1, 2]} : f32[2] @webgpu
+        %b = const() {value = [10, 20]} : f32[2] @webgpu
+        %w = const() {ref = "w"} : f32[2] @webgpu
+        %0 = mul(%a, %b) : f32[2] @webgpu
+        %1 = add(%0, %a) : f32[2] @webgpu
+        %2 = add(%w, %1) : f32[2] @webgpu
+        %3 = add(%x, %2) : f32[2] @webgpu
+        return %3
+      }`, `
+      graph g(%x: f32[2] @webgpu) -> (f32[2] @webgpu) {
+        %a = const() {value = [1, 2]} : f32[2] @webgpu
+        %b = const() {value = [10, 20]} : f32[2] @webgpu
+        %w = const() {ref = "w"} : f32[2] @webgpu
+        %4 = const() {value = [10, 40]} : f32[2] @webgpu
+        %5 = const() {value = [11, 42]} : f32[2] @webgpu
+        %2 = add(%w, %5) : f32[2] @webgpu
+        %3 = add(%x, %2) : f32[2] @webgpu
+        return %3
+      }`);
+  });
+});
+
+describe('simplify', () => {
+  it('removes x*1, x+0, x-0 and x/1 when broadcasting keeps the type', () => {
+    expectPass(simplify, `
+      graph g(%x: f32[2,2] @webgpu) -> (f32[2,2] @webgpu) {
+        %one = const() {value = [1, 1]} : f32[2] @webgpu
+        %zero = const() {value = [0]} : f32[1] @webgpu
+        %0 = mul(%x, %one) : f32[2,2] @webgpu
+        %1 = add(%zero, %0) : f32[2,2] @webgpu
+        %2 = sub(%1, %zero) : f32[2,2] @webgpu
+        %3 = div(%2, %one) : f32[2,2] @webgpu
+        %4 = relu(%3) : f32[2,2] @webgpu
+        return %4
+      }`, `
+      graph g(%x: f32[2,2] @webgpu) -> (f32[2,2] @webgpu) {
+        %one = const() {value = [1, 1]} : f32[2] @webgpu
+        %zero = const() {value = [0]} : f32[1] @webgpu
+        %4 = relu(%x) : f32[2,2] @webgpu
+        return %4
+      }`);
+  });
+  it('keeps x*1 when the constant broadcasts x to a larger shape', () => {
+    const text = `
+      graph g(%x: f32[2] @webgpu) -> (f32[3,2] @webgpu) {
+        %one = const() {value = [1, 1, 1, 1, 1, 1]} : f32[3,2] @webgpu
+        %0 = mul(%x, %one) : f32[3,2] @webgpu
+        return %0
+      }`;
+    expectPass(simplify, text, text);
+  });
+  it('cancels a double transpose and composes non-inverse ones', () => {
+    expectPass(simplify, `
+      graph g(%x: f32[2,3,4] @webgpu) -> (f32[2,3,4] @webgpu, f32[3,2,4] @webgpu) {
+        %0 = transpose(%x) {perm = [1, 2, 0]} : f32[3,4,2] @webgpu
+        %1 = transpose(%0) {perm = [2, 0, 1]} : f32[2,3,4] @webgpu
+        %2 = transpose(%0) {perm = [0, 2, 1]} : f32[3,2,4] @webgpu
+        return %1, %2
+      }`, `
+      graph g(%x: f32[2,3,4] @webgpu) -> (f32[2,3,4] @webgpu, f32[3,2,4] @webgpu) {
+        %0 = transpose(%x) {perm = [1, 2, 0]} : f32[3,4,2] @webgpu
+        %2 = transpose(%x) {perm = [1, 0, 2]} : f32[3,2,4] @webgpu
+        return %x, %2
+      }`);
+  });
+  it('merges reshape of reshape and drops a reshape to the same shape', () => {
+    expectPass(simplify, `
+      graph g(%x: f32[2,6] @webgpu) -> (f32[3,4] @webgpu, f32[2,6] @webgpu) {
+        %0 = reshape(%x) {shape = [12]} : f32[12] @webgpu
+        %1 = reshape(%0) {shape = [3, 4]} : f32[3,4] @webgpu
+        %2 = reshape(%x) {shape = [2, 6]} : f32[2,6] @webgpu
+        %3 = relu(%2) : f32[2,6] @webgpu
+        return %1, %3
+      }`, `
+      graph g(%x: f32[2,6] @webgpu) -> (f32[3,4] @webgpu, f32[2,6] @webgpu) {
+        %0 = reshape(%x) {shape = [12]} : f32[12] @webgpu
+        %1 = reshape(%x) {shape = [3, 4]} : f32[3,4] @webgpu
+        %3 = relu(%x) : f32[2,6] @webgpu
+        return %1, %3
+      }`);
+  });
+});
