@@ -4,6 +4,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { KilnError } from '../ir/errors.js';
 import { irCommand } from './ir-command.js';
 import { runCommand } from './run-command.js';
+import { expandDumpDirArg } from './pipeline-options.js';
 
 interface Command {
   summary: string;
@@ -45,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: rest, options: { ...cmd.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: expandDumpDirArg(rest), options: { ...cmd.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (e) {
     console.error(`kiln ${name}: ${(e as Error).message}\n\n${cmd.usage}`);
     return 2;

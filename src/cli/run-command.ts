@@ -6,6 +6,7 @@ import { acquireDevice } from '../runtime/device.js';
 import { Session } from '../runtime/session.js';
 import { runOnCpu } from '../runtime/cpu/executor.js';
 import { loadModel } from './load-model.js';
+import { compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
 import { maxAbsDiff, randomInputs, summarize } from './random-inputs.js';
 
 const ms = (t: number) => `${t.toFixed(2)} ms`;
@@ -13,7 +14,7 @@ const ms = (t: number) => `${t.toFixed(2)} ms`;
 export const runCommand = {
   summary: 'compile a model and run it on WebGPU, printing outputs and timing',
   usage: [
-    'Usage: kiln run MODEL [--seed N] [--iterations N] [--compare cpu] [--print-ir]',
+    'Usage: kiln run MODEL [--seed N] [--iterations N] [--compare cpu] [--print-ir] [pipeline options]',
     '',
     'Compiles MODEL, runs it on the WebGPU adapter with seeded random inputs and prints each',
     'output with a summary, the adapter, and timing (first run and steady state apart).',
@@ -23,12 +24,15 @@ export const runCommand = {
     '  --iterations N   steady-state runs to time after the first (default 10)',
     '  --compare cpu    also run the CPU reference and print the max abs difference',
     '  --print-ir       print the IR before compiling',
+    '',
+    pipelineUsage,
   ].join('\n'),
   options: {
     seed: { type: 'string' as const },
     iterations: { type: 'string' as const },
     compare: { type: 'string' as const },
     'print-ir': { type: 'boolean' as const },
+    ...pipelineArgs,
   },
   async run(positionals: string[], values: Record<string, unknown>): Promise<number> {
     if (positionals.length !== 1) throw new KilnError(`kiln run takes one MODEL, got ${positionals.length}\n\n${runCommand.usage}`);
@@ -39,7 +43,7 @@ export const runCommand = {
     const graph = await loadModel(positionals[0]!);
     if (values['print-ir']) process.stdout.write(printGraph(graph));
     const t0 = performance.now();
-    const program = compile(graph);
+    const program = compile(graph, compileOptionsFrom(values));
     const tCompile = performance.now() - t0;
     const device = await acquireDevice();
     try {

@@ -37,7 +37,7 @@ export interface PipelineResult {
 export function runPasses(graph: Graph, passes: readonly Pass[], ctx: PassContext, opts: PipelineOptions = {}): PipelineResult {
   const timings: PassTiming[] = [];
   const wants = (list: readonly string[] | undefined, name: string) => list?.includes(name) ?? false;
-  const sink = opts.sink ?? ((d) => process.stdout.write(`// ----- IR ${d.when} ${d.pass} -----\n${d.text}`));
+  const sink = opts.sink ?? ((d) => process.stdout.write(`// ----- IR ${d.when} ${d.pass} (pass ${d.index + 1}) -----\n${d.text}`));
   let g = graph;
   passes.forEach((pass, index) => {
     const beforeText = wants(opts.printBefore, pass.name) || opts.onlyOnChange ? printGraph(g) : '';

@@ -1,0 +1,63 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { KilnError } from '../ir/errors.js';
+import type { CompileOptions } from '../compiler.js';
+import type { DumpSink } from '../passes/manager.js';
+import { PASSES, PIPELINES } from '../passes/pipelines.js';
+
+/** Options every compiling command shares (parseArgs form). */
+export const pipelineArgs = {
+  'opt-level': { type: 'string' as const, short: 'O' },
+  passes: { type: 'string' as const },
+  'print-ir-after': { type: 'string' as const, multiple: true },
+  'print-ir-before': { type: 'string' as const, multiple: true },
+  'print-ir-after-all': { type: 'boolean' as const },
+  'ir-dump-dir': { type: 'string' as const },
+};
+
+export const pipelineUsage = [
+  'Pipeline options:',
+  `  -O0 | -O2                    optimisation level (default -O2); pipelines: ${Object.keys(PIPELINES).join(', ')}`,
+  '  --passes A,B,...             run exactly these passes instead',
+  '  --print-ir-after PASS        print the IR after PASS (repeatable)',
+  '  --print-ir-before PASS       print the IR before PASS (repeatable)',
+  '  --print-ir-after-all[=DIR]   print the IR after every pass, to stdout or one file per pass in DIR',
+  `  passes: ${[...PASSES.keys()].join(', ')}`,
+].join('\n');
+
+/** `--print-ir-after-all=DIR` is accepted as a shorthand for `--print-ir-after-all --ir-dump-dir DIR`. */
+export function expandDumpDirArg(args: string[]): string[] {
+  return args.flatMap((a) => {
+    const m = /^--print-ir-after-all=(.+)$/.exec(a);
+    return m ? ['--print-ir-after-all', '--ir-dump-dir', m[1]!] : [a];
+  });
+}
+
+/** CompileOptions from parsed pipeline arguments; dumps go to stderr or into a folder. */
+export function compileOptionsFrom(values: Record<string, unknown>): CompileOptions {
+  const level = values['opt-level'] as string | undefined;
+  if (level !== undefined && !PIPELINES[`O${level}`]) throw new KilnError(`unknown optimisation level -O${level} (use ${Object.keys(PIPELINES).map((p) => `-${p}`).join(' or ')})`);
+  if (level !== undefined && values.passes !== undefined) throw new KilnError('give either -O<level> or --passes, not both');
+  const pipeline = (values.passes as string | undefined) ?? `O${level ?? '2'}`;
+  const dir = values['ir-dump-dir'] as string | undefined;
+  let sink: DumpSink = (d) => process.stderr.write(`// ----- IR ${d.when} ${d.pass} (pass ${d.index + 1}) -----\n${d.text}`);
+  if (dir) {
+    mkdirSync(dir, { recursive: true });
+    sink = (d) => writeFileSync(join(dir, `${String(d.index).padStart(2, '0')}-${d.when}-${d.pass}.kir`), d.text);
+  }
+  const known = (names: unknown) => {
+    for (const n of (names as string[] | undefined) ?? []) {
+      if (!PASSES.has(n)) throw new KilnError(`unknown pass '${n}' (passes: ${[...PASSES.keys()].join(', ')})`);
+    }
+    return names as string[] | undefined;
+  };
+  const after = known(values['print-ir-after']);
+  const before = known(values['print-ir-before']);
+  return {
+    pipeline,
+    sink,
+    ...(after ? { printAfter: after } : {}),
+    ...(before ? { printBefore: before } : {}),
+    ...(values['print-ir-after-all'] || dir ? { printAfterAll: true } : {}),
+  };
+}

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { parseGraph } from '../../src/ir/parser.js';
+import { graphWeights, printGraph } from '../../src/ir/printer.js';
+import { verify } from '../../src/ir/verify.js';
+import { optimize } from '../../src/compiler.js';
+import { resolvePipeline } from '../../src/passes/pipelines.js';
+import { Linear, manualSeed, randn, ReLU, Sequential, trace } from '../../src/frontend/trace/index.js';
+import { runOnCpu } from '../../src/runtime/cpu/executor.js';
+import { expectClose } from '../helpers/compare.js';
+
+describe('pass manager', () => {
+  manualSeed(7);
+  const model = new Sequential(new Linear(12, 9), new ReLU(), new Linear(9, 4));
+  const x = randn([3, 12]);
+
+  it('--print-ir-after-all dumps parse back and verify, for every pass', () => {
+    const dumps: { pass: string; text: string }[] = [];
+    const graph = trace(model, [x]);
+    const { graph: out } = optimize(graph, { printAfterAll: true, verifyEach: true, sink: (d) => dumps.push(d) });
+    expect(dumps.map((d) => d.pass)).toEqual(resolvePipeline('O2').map((p) => p.name));
+    for (const d of dumps) {
+      const g = parseGraph(d.text);
+      verify(g);
+      expect(printGraph(g)).toBe(d.text);
+    }
+    expect(dumps.at(-1)!.text).toBe(printGraph(out));
+  });
+
+  it('prints before and after only the passes asked for', () => {
+    const dumps: string[] = [];
+    optimize(trace(model, [x]), { printBefore: ['dce'], printAfter: ['simplify'], sink: (d) => dumps.push(`${d.when} ${d.pass}`) });
+    expect(dumps).toEqual(['after simplify', 'before dce']);
+  });
+
+  it('the O2 pipeline folds the weight transposes away and keeps the results', () => {
+    const graph = trace(model, [x]);
+    const { graph: out, timings } = optimize(graph);
+    expect(out.nodes.map((n) => n.op).filter((op) => op !== 'const')).toEqual(['matmul', 'add', 'relu', 'matmul', 'add']);
+    expect(timings.map((t) => t.pass)).toEqual(resolvePipeline('O2').map((p) => p.name));
+    expectClose(runOnCpu(out, { x: x.data }).y!, runOnCpu(graph, { x: x.data }).y!, 1e-6, 1e-6);
+    // The optimised graph round-trips with its (folded) weights.
+    const again = parseGraph(printGraph(out), { weights: graphWeights(out) });
+    expectClose(runOnCpu(again, { x: x.data }).y!, runOnCpu(graph, { x: x.data }).y!, 1e-6, 1e-6);
+  });
+
+  it('names unknown passes and pipelines', () => {
+    expect(() => resolvePipeline('fold-constants,frobnicate')).toThrow(/unknown pass 'frobnicate' \(passes: .*dce/);
+  });
+});
