@@ -6,7 +6,7 @@ import { runPasses, type PipelineOptions, type PipelineResult } from './passes/m
 import type { PassContext } from './passes/pass.js';
 import { resolvePipeline } from './passes/pipelines.js';
 import type { Program } from './runtime/program.js';
-import { cpuKernelFor } from './runtime/cpu/kernels/index.js';
+import { evaluateNode } from './runtime/cpu/executor.js';
 
 export interface CompileOptions extends PipelineOptions {
   /** A named pipeline ('O0', 'O2') or comma-separated pass names; default 'O2'. */
@@ -17,7 +17,7 @@ export interface CompileOptions extends PipelineOptions {
 /** The context passes get: the CPU reference for folding, codegen's kernel list for placement. */
 function passContext(log?: (m: string) => void): PassContext {
   return {
-    evaluate: (node, inputs) => cpuKernelFor(node.op)(node, inputs),
+    evaluate: evaluateNode,
     hasGpuKernel: hasGpuLowering,
     ...(log ? { log } : {}),
   };

@@ -43,7 +43,9 @@ export function parseGraph(text: string, opts: ParseOptions = {}): Graph {
 
 interface TypeAst { dtype: IToken; dims: IToken[]; device: IToken }
 interface ParamAst { name: IToken; type: TypeAst }
-type AttrValueAst = { list: false; token: IToken } | { list: true; open: IToken; items: IToken[] };
+type AttrValueAst =
+  | { list: false; token: IToken; graph?: GraphAst }
+  | { list: true; open: IToken; items: IToken[] };
 interface AttrAst { key: IToken; value: AttrValueAst }
 interface NodeAst { results: IToken[]; op: IToken; operands: IToken[]; attrs: AttrAst[]; types: TypeAst[] }
 interface GraphAst { name: IToken; params: ParamAst[]; results: TypeAst[]; nodes: NodeAst[]; ret: IToken; outputs: IToken[] }
@@ -144,6 +146,13 @@ class IRGrammar extends EmbeddedActionsParser {
         { ALT: () => ({ list: false, token: this.CONSUME(Str) }) },
         { ALT: () => ({ list: false, token: this.CONSUME2(Identifier) }) },
         {
+          // A nested graph: the body of a fused kernel.
+          ALT: () => {
+            const graph = this.SUBRULE(this.graph);
+            return { list: false, token: graph.name, graph };
+          },
+        },
+        {
           ALT: () => {
             const open = this.CONSUME(LBracket);
             const items: IToken[] = [];
@@ -153,7 +162,7 @@ class IRGrammar extends EmbeddedActionsParser {
           },
         },
       ],
-      ERR_MSG: 'an attribute value (a number, a string, true, false or a [list])',
+      ERR_MSG: 'an attribute value (a number, a string, true, false, a [list] or a graph)',
     });
     return { key, value };
   });
@@ -211,7 +220,7 @@ function buildNode(g: Graph, n: NodeAst, scope: Map<string, Defined>, weights: W
   const def = rethrowAt(n.op, () => getOp(n.op.image));
   const inputs = n.operands.map((t) => lookupValue(t, scope));
   const types = n.types.map(toType);
-  const attrs = buildAttrs(n, def, types[0]!);
+  const attrs = buildAttrs(n, def, types[0]!, weights);
   if (n.op.image === 'const') attachWeight(n, attrs, types[0]!, weights);
   const names = claimNames(n.results, scope);
   let node: Node;
@@ -280,12 +289,14 @@ function toType(t: TypeAst): TensorType {
 // ---------------------------------------------------------------------------------------------
 // Attributes
 
-function buildAttrs(n: NodeAst, def: OpDef, resultType: TensorType): Record<string, AttrValue> {
+function buildAttrs(n: NodeAst, def: OpDef, resultType: TensorType, weights: WeightLookup): Record<string, AttrValue> {
   const attrs: Record<string, AttrValue> = {};
   for (const a of n.attrs) {
     const key = a.key.image;
     if (key in attrs) throw errorAt(a.key, `attribute '${key}' is given twice`);
-    attrs[key] = def.attrSpecs[key]?.kind === 'tensor' ? tensorValue(a.value, resultType) : attrValue(a.value);
+    const v = a.value;
+    attrs[key] = def.attrSpecs[key]?.kind === 'tensor' ? tensorValue(v, resultType)
+      : !v.list && v.graph ? buildGraph(v.graph, weights) : attrValue(v);
     // Checked one at a time so the error points at the attribute it is about.
     rethrowAt(a.key, () => def.checkAttr(key, attrs[key]!));
   }

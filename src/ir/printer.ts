@@ -1,7 +1,7 @@
 // Prints a Graph as IR text (see "The IR text format" in DESIGN.md). The parser reads exactly
 // this back: parse(print(g)) prints the same text. This file must not import the parser, so
 // that dumping IR never loads chevrotain.
-import type { AttrValue } from './attrs.js';
+import { isGraphAttr, type AttrValue } from './attrs.js';
 import { f16BitsToF32 } from './f16.js';
 import type { Graph, Node } from './graph.js';
 import { getOp, hasOp } from './ops/index.js';
@@ -96,11 +96,14 @@ function printedAttrs(n: Node, elidedRef: string | undefined): [string, AttrValu
 }
 
 function attrEquals(a: AttrValue, b: AttrValue): boolean {
+  if (isGraphAttr(a) || isGraphAttr(b)) return a === b;
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
   return Object.is(a, b);
 }
 
 function formatAttrValue(v: AttrValue): string {
+  // A nested graph spans several lines, indented one level deeper than the node holding it.
+  if (isGraphAttr(v)) return printGraph(v).trimEnd().split('\n').map((l, i) => (i === 0 ? l : `    ${l}`)).join('\n');
   if (isTensorData(v)) return `[${tensorElements(v).map(formatNumber).join(', ')}]`;
   if (Array.isArray(v)) return `[${v.map(formatNumber).join(', ')}]`;
   if (typeof v === 'string') return JSON.stringify(v);

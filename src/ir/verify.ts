@@ -1,3 +1,4 @@
+import { isGraphAttr } from './attrs.js';
 import { KilnError } from './errors.js';
 import type { Graph, Value } from './graph.js';
 import { getOp } from './ops/index.js';
@@ -66,6 +67,14 @@ export function verify(g: Graph): void {
       for (const o of n.outputs) {
         const d = n.inputs[0]?.type.device;
         if (d && o.type.device !== d) problems.push(`${where}: result %${o.name} is @${o.type.device} but its operands are @${d}`);
+      }
+    }
+    for (const v of Object.values(n.attrs)) {
+      if (!isGraphAttr(v)) continue;
+      try {
+        verify(v);
+      } catch (e) {
+        problems.push(`${where}: body ${(e as Error).message}`);
       }
     }
     for (const o of n.outputs) {

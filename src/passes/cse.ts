@@ -1,4 +1,4 @@
-import type { AttrValue } from '../ir/attrs.js';
+import { isGraphAttr, type AttrValue } from '../ir/attrs.js';
 import type { Graph, Value } from '../ir/graph.js';
 import { isTensorData, type TensorData } from '../ir/tensor-data.js';
 import { formatType } from '../ir/types.js';
@@ -6,7 +6,11 @@ import type { Pass } from './pass.js';
 import { rebuild } from './rebuild.js';
 
 /** A stable key for an attribute; tensors are keyed by content (small) or identity (large). */
-function attrKey(v: AttrValue, ids: Map<TensorData, number>): string {
+function attrKey(v: AttrValue, ids: Map<object, number>): string {
+  if (isGraphAttr(v)) {
+    if (!ids.has(v)) ids.set(v, ids.size);
+    return `graph#${ids.get(v)}`;
+  }
   if (!isTensorData(v)) return JSON.stringify(v);
   if (v.data.length <= 64) return `${v.dtype}[${v.shape.join(',')}]${Array.from(v.data as ArrayLike<number>).join(',')}`;
   if (!ids.has(v)) ids.set(v, ids.size);
@@ -19,7 +23,7 @@ export const commonSubexpressionElimination: Pass = {
   description: 'merge identical computations',
   run(g: Graph): Graph {
     const seen = new Map<string, Value[]>();
-    const ids = new Map<TensorData, number>();
+    const ids = new Map<object, number>();
     let changed = false;
     const out = rebuild(g, (node, b) => {
       const inputs = node.inputs.map((v) => b.get(v));

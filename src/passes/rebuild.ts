@@ -42,9 +42,10 @@ export class GraphRebuilder {
     return copied;
   }
 
-  /** Adds a new node to the output graph (inputs are new-graph values). */
-  add(op: string, inputs: Value[], attrs: Attrs = {}, device?: Device): Node {
-    return this.out.addNode(op, inputs, attrs, device ? { device } : {});
+  /** Adds a new node to the output graph (inputs are new-graph values); `names` reuse old names. */
+  add(op: string, inputs: Value[], attrs: Attrs = {}, device?: Device, names?: string[]): Node {
+    const free = names?.every((n) => !this.out.hasName(n));
+    return this.out.addNode(op, inputs, attrs, { ...(device ? { device } : {}), ...(free ? { names } : {}) });
   }
 
   /** Sets the outputs (old values, mapped) and gives each new output its old name when free. */

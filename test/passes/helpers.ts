@@ -4,7 +4,7 @@ import { printGraph } from '../../src/ir/printer.js';
 import { verify } from '../../src/ir/verify.js';
 import { runPasses } from '../../src/passes/manager.js';
 import type { Pass } from '../../src/passes/pass.js';
-import { cpuKernelFor } from '../../src/runtime/cpu/kernels/index.js';
+import { evaluateNode } from '../../src/runtime/cpu/executor.js';
 import { hasGpuLowering } from '../../src/codegen/lower/index.js';
 
 /** Strips the common indentation of a template literal so IR can be written inline. */
@@ -19,7 +19,7 @@ export function expectPass(pass: Pass, before: string, expected: string): void {
   const g = parseGraph(ir(before));
   verify(g);
   const { graph } = runPasses(g, [pass], {
-    evaluate: (node, inputs) => cpuKernelFor(node.op)(node, inputs),
+    evaluate: evaluateNode,
     hasGpuKernel: hasGpuLowering,
   }, { verifyEach: true });
   expect(printGraph(graph)).toBe(ir(expected));

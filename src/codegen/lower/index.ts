@@ -5,8 +5,13 @@ import type { EmittedKernel } from '../kernels/kernel.js';
 import { convLowerings } from './conv.js';
 import { lowerElementwise } from './elementwise.js';
 import type { Lowering } from './lowering.js';
+import { fusedLowerings } from './fused.js';
 import { matmulLowerings } from './matmul.js';
 import { movementLowerings } from './movement.js';
+import { concatSplitLowerings } from './concat-split.js';
+import { slicePadLowerings } from './slice-pad.js';
+import { gatherLowerings } from './gather.js';
+import { resizeLowerings } from './resize.js';
 import { poolLowerings } from './pool.js';
 import { lowerReduction, reduceLowerings } from './reduce.js';
 import { softmaxLowerings } from './softmax.js';
@@ -15,8 +20,13 @@ import { gemmLowerings } from './gemm.js';
 
 /** Lowerings of ops not covered by their scalar or reduction math; one table per family. */
 const byName: Record<string, Lowering> = {
+  ...fusedLowerings,
   ...matmulLowerings,
   ...movementLowerings,
+  ...concatSplitLowerings,
+  ...slicePadLowerings,
+  ...gatherLowerings,
+  ...resizeLowerings,
   ...reduceLowerings,
   ...softmaxLowerings,
   ...normLowerings,

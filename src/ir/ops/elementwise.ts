@@ -1,31 +1,74 @@
-import type { DType } from '../types.js';
+import type { Attrs, AttrSpec } from '../attrs.js';
 import { OpTypeError } from '../errors.js';
+import { f16BitsToF32, f32ToF16Bits } from '../f16.js';
+import { isFloat, type DType } from '../types.js';
+import { erf } from './erf.js';
 import { defineOp, type ElementwiseMath } from './registry.js';
 import { broadcastShapes, sameDType } from './shape-util.js';
 
 const isInt = (d: DType) => d === 'i32' || d === 'u32';
 
-function defineUnary(name: string, math: ElementwiseMath, floatOnly = false): void {
+interface ElementwiseOptions {
+  /** Rejects integer operands (transcendental math, pow). */
+  readonly floatOnly?: boolean;
+  readonly attrs?: Readonly<Record<string, AttrSpec>>;
+  /** Checks attribute values against the operand dtype; throws OpTypeError. */
+  readonly checkAttrs?: (attrs: Attrs, dtype: DType) => void;
+}
+
+function checkDType(dtype: DType, floatOnly: boolean | undefined): void {
+  if (dtype === 'bool') throw new OpTypeError('does not take bool (cast it first)');
+  if (floatOnly && !isFloat(dtype)) throw new OpTypeError(`needs a float input, got ${dtype} (cast it first)`);
+}
+
+function defineUnary(name: string, math: ElementwiseMath, opts: ElementwiseOptions = {}): void {
   defineOp({
-    name, kind: 'elementwise', inputs: 1, math,
-    infer: ([x]) => {
-      if (floatOnly && x!.dtype !== 'f32' && x!.dtype !== 'f16') throw new OpTypeError(`needs a float input, got ${x!.dtype}`);
-      if (x!.dtype === 'bool') throw new OpTypeError('does not take bool');
+    name, kind: 'elementwise', inputs: 1, math, ...(opts.attrs ? { attrs: opts.attrs } : {}),
+    infer: ([x], attrs) => {
+      checkDType(x!.dtype, opts.floatOnly);
+      opts.checkAttrs?.(attrs, x!.dtype);
       return [{ dtype: x!.dtype, shape: x!.shape }];
     },
   });
 }
 
-function defineBinary(name: string, math: ElementwiseMath): void {
+function defineBinary(name: string, math: ElementwiseMath, opts: ElementwiseOptions = {}): void {
   defineOp({
     name, kind: 'elementwise', inputs: 2, math,
     infer: (ins) => {
       const dtype = sameDType(ins);
-      if (dtype === 'bool') throw new OpTypeError('does not take bool');
+      checkDType(dtype, opts.floatOnly);
       return [{ dtype, shape: broadcastShapes(ins.map((t) => t.shape)) }];
     },
   });
 }
+
+/** `x` rounded to the float dtype whose WGSL type is `t` (f32 or f16). */
+function roundToFloat(x: number, t: string): number {
+  return t === 'f16' ? f16BitsToF32(f32ToF16Bits(x)) : Math.fround(x);
+}
+
+/**
+ * A WGSL literal of attribute value `x` in float type `t`, rounded to `t` first so that the text
+ * says exactly the value the shader computes with. Attributes were checked finite by `finite`.
+ */
+function floatLit(x: number, t: string): string {
+  const s = String(roundToFloat(x, t));
+  return `${t}(${/[.e]/.test(s) ? s : `${s}.0`})`;
+}
+
+/** Requires float attributes to be finite: a WGSL literal cannot hold inf or NaN. */
+function finite(...keys: string[]): (attrs: Attrs) => void {
+  return (attrs) => {
+    for (const k of keys) {
+      const v = attrs[k] as number;
+      if (!Number.isFinite(v)) throw new OpTypeError(`attribute ${k} must be finite, got ${v}`);
+    }
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arithmetic
 
 defineBinary('add', { cpu: ([a, b]) => a! + b!, wgsl: ([a, b]) => `(${a} + ${b})` });
 defineBinary('sub', { cpu: ([a, b]) => a! - b!, wgsl: ([a, b]) => `(${a} - ${b})` });
@@ -38,6 +81,159 @@ defineBinary('div', {
   cpu: ([a, b], d) => (isInt(d) ? (b === 0 ? a! : Math.trunc(a! / b!)) : a! / b!),
   wgsl: ([a, b]) => `(${a} / ${b})`,
 });
+defineBinary('maximum', { cpu: ([a, b]) => Math.max(a!, b!), wgsl: ([a, b]) => `max(${a}, ${b})` });
+defineBinary('minimum', { cpu: ([a, b]) => Math.min(a!, b!), wgsl: ([a, b]) => `min(${a}, ${b})` });
+/** C/NumPy pow: a negative base takes integer exponents (x^2, x^3); others give NaN. */
+defineBinary('pow', {
+  cpu: ([a, b]) => Math.pow(a!, b!),
+  wgsl: ([a, b], t) => `kiln_pow_${t}(${a}, ${b})`,
+  helpers: (t) => [`kiln_pow_${t}`],
+}, { floatOnly: true });
+
+defineUnary('neg', {
+  cpu: ([x]) => -x!,
+  // WGSL has no unary minus on u32; 0u - x wraps exactly like the host's Uint32Array store.
+  wgsl: ([x], t) => (t === 'u32' ? `(0u - ${x})` : `(-${x})`),
+});
+defineUnary('abs', { cpu: ([x]) => Math.abs(x!), wgsl: ([x]) => `abs(${x})` });
+
+// ---------------------------------------------------------------------------------------------
+// Activations
 
 defineUnary('relu', { cpu: ([x]) => (x! > 0 ? x! : 0), wgsl: ([x], t) => `max(${x}, ${t}(0))` });
-defineUnary('neg', { cpu: ([x]) => -x!, wgsl: ([x]) => `(-${x})` });
+defineUnary('leaky_relu', {
+  cpu: ([x], _, a) => (x! >= 0 ? x! : (a.alpha as number) * x!),
+  wgsl: ([x], t, a) => `select(${floatLit(a.alpha as number, t)} * ${x}, ${x}, ${x} >= ${t}(0))`,
+}, { floatOnly: true, attrs: { alpha: { kind: 'float', default: 0.01 } }, checkAttrs: finite('alpha') });
+defineUnary('sigmoid', {
+  cpu: ([x]) => 1 / (1 + Math.exp(-x!)),
+  // exp(-x) overflowing to inf for very negative x correctly gives 0.
+  wgsl: ([x], t) => `(${t}(1) / (${t}(1) + exp(-${x})))`,
+}, { floatOnly: true });
+defineUnary('silu', {
+  cpu: ([x]) => x! / (1 + Math.exp(-x!)),
+  wgsl: ([x], t) => `(${x} / (${t}(1) + exp(-${x})))`,
+}, { floatOnly: true });
+defineUnary('tanh', {
+  cpu: ([x]) => Math.tanh(x!),
+  wgsl: ([x], t) => tanhWgsl(x, t),
+}, { floatOnly: true });
+/** ONNX HardSigmoid: max(0, min(1, alpha*x + beta)); the defaults are PyTorch's hardsigmoid. */
+defineUnary('hardsigmoid', {
+  cpu: ([x], _, a) => Math.max(0, Math.min(1, (a.alpha as number) * x! + (a.beta as number))),
+  wgsl: ([x], t, a) => `max(${t}(0), min(${t}(1), ${floatLit(a.alpha as number, t)} * ${x} + ${floatLit(a.beta as number, t)}))`,
+}, { floatOnly: true, attrs: { alpha: { kind: 'float', default: 1 / 6 }, beta: { kind: 'float', default: 0.5 } }, checkAttrs: finite('alpha', 'beta') });
+/** x * relu6(x + 3) / 6, as PyTorch's hardswish. */
+defineUnary('hardswish', {
+  cpu: ([x]) => (x! * Math.min(Math.max(x! + 3, 0), 6)) / 6,
+  wgsl: ([x], t) => `(${x} * min(max(${x} + ${t}(3), ${t}(0)), ${t}(6)) / ${t}(6))`,
+}, { floatOnly: true });
+
+const SQRT_HALF = Math.SQRT1_2;
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+/** PyTorch's gelu: `approximate` 'none' is x * Phi(x) through erf, 'tanh' its tanh approximation. */
+defineUnary('gelu', {
+  cpu: ([x], _, a) => (a.approximate === 'tanh'
+    ? 0.5 * x! * (1 + Math.tanh(SQRT_2_OVER_PI * (x! + 0.044715 * x! * x! * x!)))
+    : 0.5 * x! * (1 + erf(x! * SQRT_HALF))),
+  wgsl: ([x], t, a) => {
+    const half = `${t}(0.5) * ${x}`;
+    if (a.approximate === 'tanh') {
+      const inner = `${floatLit(SQRT_2_OVER_PI, t)} * (${x} + ${floatLit(0.044715, t)} * ${x} * ${x} * ${x})`;
+      return `(${half} * (${t}(1) + ${tanhWgsl(inner, t)}))`;
+    }
+    return `(${half} * (${t}(1) + kiln_erf_${t}(${x} * ${floatLit(SQRT_HALF, t)})))`;
+  },
+  helpers: (t) => [`kiln_erf_${t}`],
+}, {
+  floatOnly: true, attrs: { approximate: { kind: 'string', default: 'none' } },
+  checkAttrs: (a) => {
+    if (a.approximate !== 'none' && a.approximate !== 'tanh') {
+      throw new OpTypeError(`attribute approximate must be "none" or "tanh", got ${JSON.stringify(a.approximate)}`);
+    }
+  },
+});
+
+/**
+ * WGSL's tanh is specified as sinh/cosh, which overflows to NaN past |x| ~ 89 on some backends;
+ * tanh(±10) is already ±1 in f32 and f16, so clamping changes no result.
+ */
+function tanhWgsl(x: string, t: string): string {
+  return `tanh(clamp(${x}, ${t}(-10), ${t}(10)))`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transcendental and friends (float only)
+
+defineUnary('exp', { cpu: ([x]) => Math.exp(x!), wgsl: ([x]) => `exp(${x})` }, { floatOnly: true });
+defineUnary('log', { cpu: ([x]) => Math.log(x!), wgsl: ([x]) => `log(${x})` }, { floatOnly: true });
+defineUnary('sqrt', { cpu: ([x]) => Math.sqrt(x!), wgsl: ([x]) => `sqrt(${x})` }, { floatOnly: true });
+defineUnary('rsqrt', { cpu: ([x]) => 1 / Math.sqrt(x!), wgsl: ([x]) => `inverseSqrt(${x})` }, { floatOnly: true });
+defineUnary('erf', {
+  cpu: ([x]) => erf(x!),
+  wgsl: ([x], t) => `kiln_erf_${t}(${x})`,
+  helpers: (t) => [`kiln_erf_${t}`],
+}, { floatOnly: true });
+
+// ---------------------------------------------------------------------------------------------
+// clip
+
+const INT_RANGE = { i32: [-(2 ** 31), 2 ** 31 - 1], u32: [0, 2 ** 32 - 1] } as const;
+
+/**
+ * clip's effective bounds for operands of `dtype`: absent bounds stay absent; float bounds are
+ * rounded to the dtype (a bound of -inf / +inf, or one that rounds to it, clips nothing and is
+ * dropped); integer bounds are clamped into the dtype's range, which changes no result.
+ */
+export function clipBounds(attrs: Attrs, dtype: DType): { lo?: number; hi?: number } {
+  const out: { lo?: number; hi?: number } = {};
+  for (const [key, side] of [['min', 'lo'], ['max', 'hi']] as const) {
+    const v = attrs[key] as number | undefined;
+    if (v === undefined) continue;
+    if (dtype === 'i32' || dtype === 'u32') {
+      const [lo, hi] = INT_RANGE[dtype];
+      out[side] = Math.min(hi, Math.max(lo, v));
+    } else {
+      const r = roundToFloat(v, dtype);
+      if (Number.isFinite(r)) out[side] = r;
+    }
+  }
+  return out;
+}
+
+function checkClipAttrs(attrs: Attrs, dtype: DType): void {
+  for (const key of ['min', 'max']) {
+    const v = attrs[key] as number | undefined;
+    if (v === undefined) continue;
+    if (Number.isNaN(v)) throw new OpTypeError(`attribute ${key} is NaN`);
+    if (isInt(dtype) && !Number.isInteger(v) && Number.isFinite(v)) {
+      throw new OpTypeError(`${key}=${v} is not an integer, but the input is ${dtype}`);
+    }
+  }
+  // A bound that clips everything to ±inf has no WGSL literal; it is surely a mistake anyway.
+  const { lo, hi } = { lo: attrs.min as number | undefined, hi: attrs.max as number | undefined };
+  const b = clipBounds(attrs, dtype);
+  if (isFloat(dtype) && ((lo !== undefined && lo > 0 && b.lo === undefined) || (hi !== undefined && hi < 0 && b.hi === undefined))) {
+    throw new OpTypeError(`bounds min=${lo} max=${hi} would clip every element to an infinity of ${dtype}`);
+  }
+}
+
+/** PyTorch's clamp: min(max(x, min), max), so min > max gives max; either bound may be absent. */
+defineUnary('clip', {
+  cpu: ([x], dtype, a) => {
+    const { lo, hi } = clipBounds(a, dtype);
+    let r = x!;
+    if (lo !== undefined) r = Math.max(r, lo);
+    if (hi !== undefined) r = Math.min(r, hi);
+    return r;
+  },
+  wgsl: ([x], t, a) => {
+    const dtype = t as DType; // clip's operand and result types are f32, f16, i32 or u32
+    const { lo, hi } = clipBounds(a, dtype);
+    const lit = (v: number) => (isInt(dtype) ? `${t}(${v})` : floatLit(v, t));
+    let r = x!;
+    if (lo !== undefined) r = `max(${r}, ${lit(lo)})`;
+    if (hi !== undefined) r = `min(${r}, ${lit(hi)})`;
+    return r;
+  },
+}, { attrs: { min: { kind: 'float', optional: true }, max: { kind: 'float', optional: true } }, checkAttrs: checkClipAttrs });

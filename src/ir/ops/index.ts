@@ -1,6 +1,9 @@
 // Every op family registers itself on import; this file is the one place that loads them all.
 import './source.js';
+import './fused.js';
 import './elementwise.js';
+import './compare.js';
+import './cast.js';
 import './reduce.js';
 import './matmul.js';
 import './movement.js';

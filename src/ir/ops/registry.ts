@@ -1,4 +1,4 @@
-import type { AttrSpec, Attrs, AttrValue } from '../attrs.js';
+import { isGraphAttr, type AttrSpec, type Attrs, type AttrValue } from '../attrs.js';
 import { KilnError, OpTypeError } from '../errors.js';
 import type { DType, Shape, TensorType } from '../types.js';
 import { isTensorData } from '../tensor-data.js';
@@ -123,6 +123,7 @@ function checkAttrKind(op: string, key: string, spec: AttrSpec, v: AttrValue): v
       case 'ints': return Array.isArray(v) && v.every((x) => Number.isInteger(x));
       case 'floats': return Array.isArray(v) && v.every((x) => typeof x === 'number');
       case 'tensor': return isTensorData(v);
+      case 'graph': return isGraphAttr(v);
     }
   })();
   if (!ok) throw new KilnError(`${op} attribute '${key}' must be ${spec.kind}, got ${describeAttr(v)}`);
@@ -130,6 +131,7 @@ function checkAttrKind(op: string, key: string, spec: AttrSpec, v: AttrValue): v
 
 function describeAttr(v: AttrValue): string {
   if (isTensorData(v)) return `a ${v.dtype}[${v.shape.join(',')}] tensor`;
+  if (isGraphAttr(v)) return `graph ${v.name}`;
   if (Array.isArray(v)) return `[${v.slice(0, 8).map(String).join(', ')}${v.length > 8 ? ', ...' : ''}]`;
   return typeof v === 'string' ? JSON.stringify(v) : String(v);
 }

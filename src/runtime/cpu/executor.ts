@@ -1,4 +1,4 @@
-import type { Graph, Value } from '../../ir/graph.js';
+import type { Graph, Node, Value } from '../../ir/graph.js';
 import { KilnError } from '../../ir/errors.js';
 import type { TensorData } from '../../ir/tensor-data.js';
 import { formatShapeType, shapesEqual } from '../../ir/types.js';
@@ -19,10 +19,22 @@ export function runOnCpu(graph: Graph, inputs: Record<string, TensorData>): Reco
     env.set(v, x);
   }
   for (const node of graph.nodes) {
-    const outs = cpuKernelFor(node.op)(node, node.inputs.map((v) => env.get(v)!));
+    const outs = evaluateNode(node, node.inputs.map((v) => env.get(v)!));
     node.outputs.forEach((v, i) => env.set(v, outs[i]!));
   }
   const result: Record<string, TensorData> = {};
   for (const v of graph.outputs) result[v.name] = env.get(v)!;
   return result;
+}
+
+/** Computes one node on host data (a fused node runs its body). */
+export function evaluateNode(node: Node, inputs: readonly TensorData[]): TensorData[] {
+  return node.op === 'fused' ? runBody(node.attrs.body as Graph, inputs) : cpuKernelFor(node.op)(node, inputs);
+}
+
+/** A fused node computes its body graph on its operands. */
+function runBody(body: Graph, inputs: readonly TensorData[]): TensorData[] {
+  const feeds = Object.fromEntries(body.inputs.map((p, i) => [p.name, inputs[i]!]));
+  const out = runOnCpu(body, feeds);
+  return body.outputs.map((v) => out[v.name]!);
 }

@@ -1,0 +1,58 @@
+// Ops that make or consume bool masks: comparisons, logical connectives, where.
+// bool is u32 0/1 on the device (the WGSL expressions below give WGSL bools, which the
+// elementwise emitter converts with u32(...)) and 0/1 on the host.
+import { OpTypeError } from '../errors.js';
+import { formatShapeType } from '../types.js';
+import { defineOp } from './registry.js';
+import { broadcastShapes, sameDType } from './shape-util.js';
+
+function defineComparison(name: string, op: string, cpu: (a: number, b: number) => boolean): void {
+  defineOp({
+    name, kind: 'elementwise', inputs: 2,
+    math: { cpu: ([a, b]) => (cpu(a!, b!) ? 1 : 0), wgsl: ([a, b]) => `(${a} ${op} ${b})` },
+    infer: (ins) => {
+      sameDType(ins);
+      return [{ dtype: 'bool', shape: broadcastShapes(ins.map((t) => t.shape)) }];
+    },
+  });
+}
+
+defineComparison('equal', '==', (a, b) => a === b);
+defineComparison('not_equal', '!=', (a, b) => a !== b);
+defineComparison('less', '<', (a, b) => a < b);
+defineComparison('less_equal', '<=', (a, b) => a <= b);
+defineComparison('greater', '>', (a, b) => a > b);
+defineComparison('greater_equal', '>=', (a, b) => a >= b);
+
+/** WGSL truthiness of an operand of WGSL type `t` (nonzero, as PyTorch's logical ops read numbers). */
+const truthy = (x: string, t: string) => `(${x} != ${t}(0))`;
+
+/** Logical ops take operands of any dtypes, read as truthiness, like torch.logical_and. */
+function defineLogical(name: string, arity: 1 | 2, cpu: (xs: boolean[]) => boolean, wgsl: (xs: string[]) => string): void {
+  defineOp({
+    name, kind: 'elementwise', inputs: arity,
+    math: {
+      cpu: (xs) => (cpu(xs.map((x) => x !== 0)) ? 1 : 0),
+      wgsl: (xs, _, __, inTypes) => wgsl(xs.map((x, k) => truthy(x, inTypes[k]!))),
+    },
+    infer: (ins) => [{ dtype: 'bool', shape: broadcastShapes(ins.map((t) => t.shape)) }],
+  });
+}
+
+defineLogical('logical_and', 2, ([a, b]) => a! && b!, ([a, b]) => `(${a} && ${b})`);
+defineLogical('logical_or', 2, ([a, b]) => a! || b!, ([a, b]) => `(${a} || ${b})`);
+defineLogical('logical_not', 1, ([a]) => !a, ([a]) => `!${a}`);
+
+/** where(cond, a, b): a where cond is true, else b; all three broadcast together. */
+defineOp({
+  name: 'where', kind: 'elementwise', inputs: 3,
+  math: {
+    cpu: ([c, a, b]) => (c ? a! : b!),
+    wgsl: ([c, a, b]) => `select(${b}, ${a}, ${c} != 0u)`,
+  },
+  infer: ([c, a, b]) => {
+    if (c!.dtype !== 'bool') throw new OpTypeError(`condition must be bool, got ${formatShapeType(c!.dtype, c!.shape)} (compare it, or cast it to bool)`);
+    const dtype = sameDType([a!, b!]);
+    return [{ dtype, shape: broadcastShapes([c!.shape, a!.shape, b!.shape]) }];
+  },
+});

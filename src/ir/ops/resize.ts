@@ -1,0 +1,176 @@
+import { OpTypeError } from '../errors.js';
+import { isFloat, numel, type Shape } from '../types.js';
+import type { Attrs } from '../attrs.js';
+import { defineOp } from './registry.js';
+
+const MODES = ['nearest', 'linear'];
+const COORDINATE_MODES = ['half_pixel', 'pytorch_half_pixel', 'align_corners', 'asymmetric'];
+const NEAREST_MODES = ['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil'];
+
+/**
+ * How one resized axis maps an output index x to the input: the source coordinate is the
+ * exact rational (x * a + b) / d. Kept in integers so that the CPU reference and every GPU
+ * agree bit for bit on which input element a nearest lookup picks (float rounding would flip
+ * indices at ties, differently per device). For nearest, the rounding mode is folded in so
+ * that the index is min(floor(max(x * a + b, 0) / d), inSize - 1).
+ */
+export interface ResizeAxisMap {
+  readonly inSize: number;
+  readonly outSize: number;
+  readonly a: number;
+  readonly b: number;
+  readonly d: number;
+}
+
+/** A resize seen as [batch, H, W]: the last two dims are resized, the leading ones kept. */
+export interface ResizePlan {
+  readonly mode: 'nearest' | 'linear';
+  readonly batch: number;
+  readonly h: ResizeAxisMap;
+  readonly w: ResizeAxisMap;
+  readonly shape: number[];
+}
+
+/** Integer coordinates must stay below this so that the kernels' i32 arithmetic cannot overflow. */
+const I32_LIMIT = 2 ** 31 - 1;
+
+/**
+ * A positive scale as a fraction p/q: the simplest continued-fraction convergent within f32
+ * precision of `s`, so 0.6 (or ONNX's f32 0.6000000238) is 3/5 and 1.3333334 is 4/3.
+ */
+export function scaleFraction(s: number): [number, number] {
+  let [h0, h1, k0, k1] = [0, 1, 1, 0];
+  let x = s;
+  for (let i = 0; i < 64; i++) {
+    const a = Math.floor(x);
+    const [h2, k2] = [a * h1 + h0, a * k1 + k0];
+    if (k2 > 2 ** 20) break;
+    [h0, h1, k0, k1] = [h1, h2, k1, k2];
+    if (Math.abs(h1 / k1 - s) <= s * 2 ** -24) break;
+    const frac = x - a;
+    if (frac < 1e-15) break;
+    x = 1 / frac;
+  }
+  if (h1 === 0) throw new OpTypeError(`scale ${s} is too small to resize by`);
+  return [h1, k1];
+}
+
+function gcd(a: number, b: number): number {
+  a = Math.abs(a); b = Math.abs(b);
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+/** The source-coordinate fraction (x * a + b) / d of one axis, before any rounding. */
+function coordinateMap(inSize: number, outSize: number, p: number, q: number, mode: string): [number, number, number] {
+  // p / q is the scale out/in; half_pixel is ((2x + 1) q - p) / (2p).
+  if (mode === 'asymmetric') return [q, 0, p];
+  if (mode === 'half_pixel' || (mode === 'pytorch_half_pixel' && outSize > 1)) return [2 * q, q - p, 2 * p];
+  if (mode === 'align_corners' && outSize > 1) return [inSize - 1, 0, outSize - 1];
+  return [0, 0, 1]; // a single output reads index 0 (pytorch_half_pixel, align_corners)
+}
+
+/** Folds a nearest_mode into the fraction so that the index is floor(max(x * a + b, 0) / d). */
+function foldNearest([a, b, d]: [number, number, number], mode: string): [number, number, number] {
+  switch (mode) {
+    case 'floor': return [a, b, d];
+    case 'ceil': return [a, b + d - 1, d];
+    case 'round_prefer_ceil': return [2 * a, 2 * b + d, 2 * d];
+    default: return [2 * a, 2 * b + d - 1, 2 * d]; // round_prefer_floor: ties go down
+  }
+}
+
+function axisMap(inSize: number, outSize: number, pq: [number, number], attrs: Attrs): ResizeAxisMap {
+  let abd = coordinateMap(inSize, outSize, pq[0], pq[1], attrs.coordinate_transformation_mode as string);
+  if (attrs.mode === 'nearest') abd = foldNearest(abd, attrs.nearest_mode as string);
+  const g = gcd(gcd(abd[0], abd[1]), abd[2]) || 1;
+  const [a, b, d] = abd.map((v) => v / g) as [number, number, number];
+  const reach = Math.max(Math.abs(b), Math.abs(Math.max(outSize - 1, 0) * a + b), Math.max(inSize - 1, 0) * d, d);
+  if (reach > I32_LIMIT) {
+    throw new OpTypeError(`resizing an axis from ${inSize} to ${outSize} at scale ${pq[0]}/${pq[1]} needs coordinates beyond 32-bit integers (give sizes, or a simpler scale)`);
+  }
+  return { inSize, outSize, a, b, d };
+}
+
+function oneOf(name: string, v: string, allowed: readonly string[]): void {
+  if (!allowed.includes(v)) throw new OpTypeError(`${name} "${v}" is not supported (supported: ${allowed.join(', ')})`);
+}
+
+/**
+ * ONNX Resize on the last two dims (nearest, or bilinear for `linear`). `scales` or `sizes`
+ * (exactly one) name the last 1 or 2 dims, or every dim with the leading ones unchanged. The
+ * output extent is floor(in * scale), and the coordinate mapping uses the given scale (as
+ * ONNX Runtime and PyTorch do), or out/in when sizes are given.
+ */
+export function resizePlan(shape: Shape, attrs: Attrs): ResizePlan {
+  const mode = attrs.mode as string;
+  oneOf('mode', mode, MODES);
+  oneOf('coordinate_transformation_mode', attrs.coordinate_transformation_mode as string, COORDINATE_MODES);
+  oneOf('nearest_mode', attrs.nearest_mode as string, NEAREST_MODES);
+  const scales = attrs.scales as number[];
+  const sizes = attrs.sizes as number[];
+  const rank = shape.length;
+  if ((scales.length === 0) === (sizes.length === 0)) throw new OpTypeError('needs exactly one of scales and sizes');
+  const given = scales.length ? scales : sizes;
+  if (rank === 0) throw new OpTypeError('cannot resize a scalar');
+  if (given.length > rank) throw new OpTypeError(`${scales.length ? 'scales' : 'sizes'} [${given.join(',')}] name more dims than [${shape.join(',')}] has`);
+  const lead = given.length - Math.min(given.length, 2);
+  for (let i = 0; i < lead; i++) {
+    const keeps = scales.length ? given[i] === 1 : given[i] === shape[rank - given.length + i];
+    if (!keeps) throw new OpTypeError(`only the last two dims can be resized, but ${scales.length ? 'scales' : 'sizes'} [${given.join(',')}] change dim ${rank - given.length + i} of [${shape.join(',')}]`);
+  }
+  if (scales.some((s) => !(s > 0) || !Number.isFinite(s))) throw new OpTypeError(`scales [${scales.join(',')}] must be positive`);
+  if (sizes.some((s) => s < 0)) throw new OpTypeError(`sizes [${sizes.join(',')}] have a negative extent`);
+
+  // Per resized dim (H then W), the output extent and the scale as a fraction p/q.
+  const inH = rank >= 2 ? shape[rank - 2]! : 1;
+  const inW = shape[rank - 1]!;
+  const spec = (inSize: number, k: number): { out: number; pq: [number, number] } => {
+    const j = given.length - k; // k = 1 for W, 2 for H
+    if (j < 0) return { out: inSize, pq: [1, 1] };
+    if (scales.length) {
+      const pq = scaleFraction(scales[j]!);
+      return { out: Math.floor((inSize * pq[0]) / pq[1]), pq };
+    }
+    const out = sizes[j]!;
+    if (inSize === 0 && out > 0) throw new OpTypeError(`cannot resize an empty dim of [${shape.join(',')}] to ${out}`);
+    return { out, pq: inSize === 0 ? [1, 1] : [out, inSize] };
+  };
+  const hs = spec(inH, 2);
+  const ws = spec(inW, 1);
+  const outShape = rank >= 2 ? [...shape.slice(0, rank - 2), hs.out, ws.out] : [ws.out];
+  return {
+    mode: mode as 'nearest' | 'linear',
+    batch: numel(shape.slice(0, Math.max(0, rank - 2))),
+    h: axisMap(inH, hs.out, hs.pq, attrs),
+    w: axisMap(inW, ws.out, ws.pq, attrs),
+    shape: outShape,
+  };
+}
+
+/** The input index a nearest resize reads for output index x. */
+export function nearestIndex(m: ResizeAxisMap, x: number): number {
+  return Math.min(Math.floor(Math.max(x * m.a + m.b, 0) / m.d), m.inSize - 1);
+}
+
+/** The two input indices a linear resize blends for output index x, and the weight of the second. */
+export function linearTaps(m: ResizeAxisMap, x: number): { i0: number; i1: number; frac: number } {
+  const t = Math.min(Math.max(x * m.a + m.b, 0), (m.inSize - 1) * m.d);
+  const i0 = Math.floor(t / m.d);
+  return { i0, i1: Math.min(i0 + 1, m.inSize - 1), frac: (t - i0 * m.d) / m.d };
+}
+
+defineOp({
+  name: 'resize', kind: 'opaque', inputs: 1,
+  attrs: {
+    mode: { kind: 'string', default: 'nearest' },
+    scales: { kind: 'floats', default: [] },
+    sizes: { kind: 'ints', default: [] },
+    coordinate_transformation_mode: { kind: 'string', default: 'half_pixel' },
+    nearest_mode: { kind: 'string', default: 'round_prefer_floor' },
+  },
+  infer: ([x], attrs) => {
+    if (attrs.mode === 'linear' && !isFloat(x!.dtype)) throw new OpTypeError(`linear resize needs a float input, got ${x!.dtype}`);
+    return [{ dtype: x!.dtype, shape: resizePlan(x!.shape, attrs).shape }];
+  },
+});

@@ -1,0 +1,99 @@
+import { OpTypeError } from '../errors.js';
+import type { DType, Shape } from '../types.js';
+import { defineOp } from './registry.js';
+import { normalizeAxes } from './shape-util.js';
+
+/** One axis of a slice after clamping: the first index read, the step, and the output extent. */
+export interface SliceAxis {
+  readonly start: number;
+  readonly step: number;
+  readonly length: number;
+}
+
+/**
+ * ONNX Slice per axis: negative starts/ends count from the end, then clamp to the axis
+ * ([0, d] for positive steps, [0, d-1] / [-1, d-1] for negative ones), so huge values such as
+ * INT64_MAX mean "to the end". Axes not named keep their full extent.
+ */
+export function sliceAxes(shape: Shape, starts: readonly number[], ends: readonly number[], axes: readonly number[], steps: readonly number[]): SliceAxis[] {
+  const named = axes.length ? normalizeAxes(axes, shape.length) : starts.map((_, i) => i);
+  if (starts.length !== ends.length || starts.length !== named.length || (steps.length && steps.length !== starts.length)) {
+    throw new OpTypeError(`starts [${starts.join(',')}], ends [${ends.join(',')}], axes [${axes.join(',')}] and steps [${steps.join(',')}] must have the same length`);
+  }
+  if (named.some((a) => a >= shape.length)) throw new OpTypeError(`slices ${named.length} axes of a rank-${shape.length} input`);
+  const out: SliceAxis[] = shape.map((d) => ({ start: 0, step: 1, length: d }));
+  named.forEach((a, i) => {
+    const d = shape[a]!;
+    const step = steps.length ? steps[i]! : 1;
+    if (step === 0) throw new OpTypeError(`step of axis ${a} is 0`);
+    const from = (v: number) => (v < 0 ? v + d : v);
+    const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
+    const start = step > 0 ? clamp(from(starts[i]!), 0, d) : clamp(from(starts[i]!), 0, d - 1);
+    const end = step > 0 ? clamp(from(ends[i]!), 0, d) : clamp(from(ends[i]!), -1, d - 1);
+    const length = Math.max(0, Math.ceil((end - start) / step));
+    out[a] = { start: length ? start : 0, step, length };
+  });
+  return out;
+}
+
+defineOp({
+  name: 'slice', kind: 'movement', inputs: 1,
+  attrs: {
+    starts: { kind: 'ints' }, ends: { kind: 'ints' },
+    axes: { kind: 'ints', default: [] }, steps: { kind: 'ints', default: [] },
+  },
+  infer: ([x], attrs) => {
+    const axes = sliceAxes(x!.shape, attrs.starts as number[], attrs.ends as number[], attrs.axes as number[], attrs.steps as number[]);
+    return [{ dtype: x!.dtype, shape: axes.map((a) => a.length) }];
+  },
+});
+
+export type PadMode = 'constant' | 'reflect' | 'edge';
+const PAD_MODES: readonly string[] = ['constant', 'reflect', 'edge'];
+
+/**
+ * Per-axis padding before and after, from ONNX's [begin0, begin1, ..., end0, end1, ...].
+ * Negative pads crop. Reflect and edge need a non-empty input along padded axes.
+ */
+export function padAmounts(shape: Shape, pads: readonly number[], mode: string): { begin: number[]; end: number[]; shape: number[] } {
+  const rank = shape.length;
+  if (!PAD_MODES.includes(mode)) throw new OpTypeError(`mode "${mode}" is not one of ${PAD_MODES.join(', ')}`);
+  if (pads.length !== 2 * rank) throw new OpTypeError(`pads [${pads.join(',')}] need 2 x rank = ${2 * rank} entries for [${shape.join(',')}]`);
+  const begin = pads.slice(0, rank);
+  const end = pads.slice(rank);
+  const out = shape.map((d, i) => d + begin[i]! + end[i]!);
+  if (out.some((d) => d < 0)) throw new OpTypeError(`pads [${pads.join(',')}] crop [${shape.join(',')}] below zero`);
+  if (mode !== 'constant') {
+    shape.forEach((d, i) => {
+      if (d === 0 && out[i]! > 0) throw new OpTypeError(`${mode} padding of an empty axis ${i} of [${shape.join(',')}] has nothing to copy`);
+    });
+  }
+  return { begin, end, shape: out };
+}
+
+/**
+ * The input index an output index reads along one axis under a pad mode, or -1 for the
+ * constant. `j` is the output index minus the begin pad. Reflect mirrors without repeating the
+ * edge and keeps mirroring (like NumPy) when the pad is wider than the axis.
+ */
+export function padSourceIndex(j: number, d: number, mode: PadMode): number {
+  if (j >= 0 && j < d) return j;
+  if (mode === 'constant') return -1;
+  if (mode === 'edge' || d === 1) return j < 0 ? 0 : d - 1;
+  const period = 2 * (d - 1);
+  const m = ((j % period) + period) % period;
+  return m < d ? m : period - m;
+}
+
+/** The value a constant pad writes, as a `dtype` tensor holds it: integers truncate, bool is nonzero. */
+export function padFillValue(value: number, dtype: DType): number {
+  if (dtype === 'bool') return value !== 0 ? 1 : 0;
+  if (dtype === 'i32' || dtype === 'u32') return Math.trunc(value);
+  return value;
+}
+
+defineOp({
+  name: 'pad', kind: 'movement', inputs: 1,
+  attrs: { pads: { kind: 'ints' }, mode: { kind: 'string', default: 'constant' }, value: { kind: 'float', default: 0 } },
+  infer: ([x], attrs) => [{ dtype: x!.dtype, shape: padAmounts(x!.shape, attrs.pads as number[], attrs.mode as string).shape }],
+});

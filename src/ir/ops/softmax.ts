@@ -1,0 +1,38 @@
+import { OpTypeError } from '../errors.js';
+import { isFloat, type Shape } from '../types.js';
+import { defineOp } from './registry.js';
+import { normalizeAxes } from './shape-util.js';
+
+/**
+ * A tensor seen as rows along one axis: `rows` independent rows of `extent` elements each,
+ * element j of row r at `(r / inner) * extent * inner + r % inner + j * inner`. The rows are
+ * contiguous when `inner` is 1 (the axis is the last one).
+ */
+export interface AxisRows {
+  readonly rows: number;
+  readonly extent: number;
+  readonly inner: number;
+}
+
+/** The rows of `shape` along `axis` (negative counts from the end). */
+export function axisRows(shape: Shape, axis: number): AxisRows {
+  const [a] = normalizeAxes([axis], shape.length);
+  const extent = shape[a!]!;
+  const inner = shape.slice(a! + 1).reduce((p, d) => p * d, 1);
+  const outer = shape.slice(0, a!).reduce((p, d) => p * d, 1);
+  return { rows: outer * inner, extent, inner };
+}
+
+// Softmax along one axis; both ops subtract the row's max first so exp never overflows.
+for (const name of ['softmax', 'log_softmax']) {
+  defineOp({
+    name, kind: 'reduction', inputs: 1,
+    attrs: { axis: { kind: 'int', default: -1 } },
+    infer: ([x], attrs) => {
+      if (!isFloat(x!.dtype)) throw new OpTypeError(`needs a float input, got ${x!.dtype}`);
+      if (x!.shape.length === 0) throw new OpTypeError('needs an input of rank >= 1, got a scalar');
+      normalizeAxes([attrs.axis as number], x!.shape.length);
+      return [{ dtype: x!.dtype, shape: x!.shape }];
+    },
+  });
+}

@@ -1,0 +1,85 @@
+import type { Graph, Node, Value } from '../ir/graph.js';
+import { Graph as GraphClass } from '../ir/graph.js';
+import { getOp } from '../ir/ops/index.js';
+import type { Pass } from './pass.js';
+import { rebuild } from './rebuild.js';
+
+// WebGPU guarantees 8 storage buffers per shader stage: a fused kernel reads and writes at most that.
+const MAX_STORAGE_BINDINGS = 8;
+
+/** A set of nodes that become one kernel; `root` computes its single result. */
+interface Group {
+  members: Node[];
+  root: Node;
+}
+
+/** Elementwise under plain broadcasting (ops with their own operand indexing stay alone). */
+function isElementwise(n: Node): boolean {
+  const spec = getOp(n.op).spec;
+  return n.outputs.length === 1 && spec.math !== undefined && spec.operandStrides === undefined && n.output.type.device === 'webgpu';
+}
+
+/** Values the group reads from outside itself, in first-use order. */
+function externalInputs(members: readonly Node[]): Value[] {
+  const inside = new Set(members.flatMap((m) => m.outputs));
+  const out: Value[] = [];
+  for (const m of members) for (const v of m.inputs) if (!inside.has(v) && !out.includes(v)) out.push(v);
+  return out;
+}
+
+/** The closed body graph of a group: its external inputs become parameters (names kept). */
+function groupBody(members: readonly Node[], root: Node): { body: Graph; inputs: Value[] } {
+  const inputs = externalInputs(members);
+  const body = new GraphClass(members.map((m) => m.op).join('_'));
+  const map = new Map<Value, Value>();
+  inputs.forEach((v) => map.set(v, body.addInput(v.name, v.type)));
+  for (const m of members) {
+    const n = body.addNode(m.op, m.inputs.map((v) => map.get(v)!), m.attrs, {
+      types: m.outputs.map((o) => o.type), names: m.outputs.map((o) => o.name), device: m.output.type.device,
+    });
+    m.outputs.forEach((o, i) => map.set(o, n.outputs[i]!));
+  }
+  body.setOutputs([map.get(root.output)!]);
+  return { body, inputs };
+}
+
+/**
+ * Fuses chains of elementwise ops into single kernels. A node absorbs the group producing one
+ * of its operands when that operand has no other reader and is not a graph output, so groups
+ * are trees and never need a value from outside that depends on themselves. A group stops
+ * growing when its kernel would bind more storage buffers than WebGPU guarantees.
+ */
+export const fuseElementwise: Pass = {
+  name: 'fuse',
+  description: 'fuse elementwise chains into one kernel each',
+  run(g: Graph): Graph {
+    const users = g.users();
+    const outputs = new Set(g.outputs);
+    const groupOf = new Map<Node, Group>();
+    for (const n of g.nodes) {
+      if (!isElementwise(n)) continue;
+      let group: Group = { members: [n], root: n };
+      for (const v of n.inputs) {
+        const p = v.producer;
+        const pg = p ? groupOf.get(p) : undefined;
+        if (!pg || pg.root !== p || outputs.has(v) || (users.get(v)?.length ?? 0) !== 1) continue;
+        const merged = [...pg.members, ...group.members.filter((m) => !pg.members.includes(m))];
+        merged.sort((a, b) => g.nodes.indexOf(a) - g.nodes.indexOf(b));
+        if (externalInputs(merged).length + 1 > MAX_STORAGE_BINDINGS) continue;
+        group = { members: merged, root: n };
+      }
+      for (const m of group.members) groupOf.set(m, group);
+    }
+    const fused = new Set([...groupOf.values()].filter((gr) => gr.members.length > 1));
+    if (fused.size === 0) return g;
+    return rebuild(g, (node, b) => {
+      const group = groupOf.get(node);
+      if (!group || !fused.has(group)) return false;
+      if (group.root !== node) return true; // emitted with its root
+      const { body, inputs } = groupBody(group.members, node);
+      const f = b.add('fused', inputs.map((v) => b.get(v)), { body }, node.output.type.device, [node.output.name]);
+      b.replace(node.output, f.output);
+      return true;
+    });
+  },
+};

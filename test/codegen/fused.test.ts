@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { parseGraph } from '../../src/ir/parser.js';
+import { compile } from '../../src/compiler.js';
+import { runOnCpu } from '../../src/runtime/cpu/executor.js';
+import { Session } from '../../src/runtime/session.js';
+import { Random } from '../../src/frontend/trace/random.js';
+import { useGpu } from '../helpers/gpu.js';
+import { expectClose, randomData } from '../helpers/compare.js';
+import { ir } from '../passes/helpers.js';
+
+/** Runs IR text at -O0 and -O2 on the device; both must match the CPU reference and each other. */
+async function checkFused(device: ReturnType<ReturnType<typeof useGpu>>, text: string, kernelsAtO2: number) {
+  const g = parseGraph(ir(text));
+  const rng = new Random(11);
+  const inputs = Object.fromEntries(g.inputs.map((v) => [v.name, randomData(v.type.dtype, v.type.shape, rng)]));
+  const expected = runOnCpu(g, inputs);
+  const results = [];
+  for (const pipeline of ['O0', 'O2']) {
+    const program = compile(g, { pipeline, verifyEach: true });
+    if (pipeline === 'O2') expect(program.dispatches.length).toBe(kernelsAtO2);
+    const s = await Session.create(device, program);
+    try {
+      results.push(await s.run(inputs));
+    } finally {
+      s.destroy();
+    }
+  }
+  for (const v of g.outputs) {
+    expectClose(results[1]![v.name]!, expected[v.name]!, 1e-5, 1e-5);
+    expectClose(results[1]![v.name]!, results[0]![v.name]!, 1e-5, 0);
+  }
+}
+
+describe('fused kernels on WebGPU', () => {
+  const gpu = useGpu();
+
+  it('matmul then a fused bias + gelu + residual chain', () => checkFused(gpu(), `
+    graph g(%x: f32[5,7] @webgpu, %w: f32[7,9] @webgpu, %b: f32[9] @webgpu, %r: f32[5,9] @webgpu) -> (f32[5,9] @webgpu) {
+      %0 = matmul(%x, %w) : f32[5,9] @webgpu
+      %1 = add(%0, %b) : f32[5,9] @webgpu
+      %2 = gelu(%1) : f32[5,9] @webgpu
+      %3 = add(%2, %r) : f32[5,9] @webgpu
+      return %3
+    }`, 2));
+
+  it('broadcasting inside the chain: a column scale, a scalar and a row', () => checkFused(gpu(), `
+    graph g(%x: f32[3,1] @webgpu, %s: f32[] @webgpu, %y: f32[4,3,17] @webgpu) -> (f32[4,3,17] @webgpu) {
+      %0 = mul(%x, %s) : f32[3,1] @webgpu
+      %1 = sigmoid(%0) : f32[3,1] @webgpu
+      %2 = mul(%y, %1) : f32[4,3,17] @webgpu
+      %3 = tanh(%2) : f32[4,3,17] @webgpu
+      return %3
+    }`, 1));
+
+  it('a chain with a comparison and where', () => checkFused(gpu(), `
+    graph g(%x: f32[33] @webgpu, %y: f32[33] @webgpu) -> (f32[33] @webgpu) {
+      %0 = greater(%x, %y) : bool[33] @webgpu
+      %1 = exp(%x) : f32[33] @webgpu
+      %2 = where(%0, %1, %y) : f32[33] @webgpu
+      return %2
+    }`, 1));
+});

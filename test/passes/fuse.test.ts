@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { fuseElementwise } from '../../src/passes/fuse.js';
+import { parseGraph } from '../../src/ir/parser.js';
+import { expectPass, ir } from './helpers.js';
+import { expectRoundTrip } from '../ir/roundtrip.js';
+
+describe('fuse', () => {
+  it('fuses a bias add and relu into one kernel named after its ops', () => {
+    expectPass(fuseElementwise, `
+      graph g(%x: f32[4,3] @webgpu, %w: f32[3,5] @webgpu, %b: f32[5] @webgpu) -> (f32[4,5] @webgpu) {
+        %0 = matmul(%x, %w) : f32[4,5] @webgpu
+        %1 = add(%0, %b) : f32[4,5] @webgpu
+        %2 = relu(%1) : f32[4,5] @webgpu
+        return %2
+      }`, `
+      graph g(%x: f32[4,3] @webgpu, %w: f32[3,5] @webgpu, %b: f32[5] @webgpu) -> (f32[4,5] @webgpu) {
+        %0 = matmul(%x, %w) : f32[4,5] @webgpu
+        %2 = fused(%0, %b) {body = graph add_relu(%0: f32[4,5] @webgpu, %b: f32[5] @webgpu) -> (f32[4,5] @webgpu) {
+            %1 = add(%0, %b) : f32[4,5] @webgpu
+            %2 = relu(%1) : f32[4,5] @webgpu
+            return %2
+          }} : f32[4,5] @webgpu
+        return %2
+      }`);
+  });
+
+  it('does not fuse a value with two readers or a graph output into its reader', () => {
+    expectPass(fuseElementwise, `
+      graph g(%x: f32[4] @webgpu) -> (f32[4] @webgpu, f32[4] @webgpu) {
+        %0 = neg(%x) : f32[4] @webgpu
+        %1 = relu(%0) : f32[4] @webgpu
+        %2 = add(%0, %1) : f32[4] @webgpu
+        %3 = exp(%2) : f32[4] @webgpu
+        return %3, %2
+      }`, `
+      graph g(%x: f32[4] @webgpu) -> (f32[4] @webgpu, f32[4] @webgpu) {
+        %0 = neg(%x) : f32[4] @webgpu
+        %2 = fused(%0) {body = graph relu_add(%0: f32[4] @webgpu) -> (f32[4] @webgpu) {
+            %1 = relu(%0) : f32[4] @webgpu
+            %2 = add(%0, %1) : f32[4] @webgpu
+            return %2
+          }} : f32[4] @webgpu
+        %3 = exp(%2) : f32[4] @webgpu
+        return %3, %2
+      }`);
+  });
+
+  it('merges two producer chains into their common consumer (a tree)', () => {
+    expectPass(fuseElementwise, `
+      graph g(%x: f32[4] @webgpu, %y: f32[4] @webgpu) -> (f32[4] @webgpu) {
+        %0 = neg(%x) : f32[4] @webgpu
+        %1 = relu(%y) : f32[4] @webgpu
+        %2 = mul(%0, %1) : f32[4] @webgpu
+        return %2
+      }`, `
+      graph g(%x: f32[4] @webgpu, %y: f32[4] @webgpu) -> (f32[4] @webgpu) {
+        %2 = fused(%x, %y) {body = graph neg_relu_mul(%x: f32[4] @webgpu, %y: f32[4] @webgpu) -> (f32[4] @webgpu) {
+            %0 = neg(%x) : f32[4] @webgpu
+            %1 = relu(%y) : f32[4] @webgpu
+            %2 = mul(%0, %1) : f32[4] @webgpu
+            return %2
+          }} : f32[4] @webgpu
+        return %2
+      }`);
+  });
+
+  it('stops growing a group at 8 storage bindings', () => {
+    const adds = Array.from({ length: 8 }, (_, i) => `  %s${i} = add(${i === 0 ? '%a0' : `%s${i - 1}`}, %a${i + 1}) : f32[2] @webgpu`);
+    const params = Array.from({ length: 9 }, (_, i) => `%a${i}: f32[2] @webgpu`).join(', ');
+    const g = parseGraph(ir(`graph g(${params}) -> (f32[2] @webgpu) {\n${adds.join('\n')}\n  return %s7\n}`));
+    const out = fuseElementwise.run(g, {});
+    for (const n of out.nodes.filter((n) => n.op === 'fused')) expect(n.inputs.length + 1).toBeLessThanOrEqual(8);
+    expect(out.nodes.length).toBeGreaterThan(1);
+    expectRoundTrip(out);
+  });
+});
