@@ -1,6 +1,7 @@
 import type { Graph } from './ir/graph.js';
 import { verify } from './ir/verify.js';
-import { generateProgram } from './codegen/generate.js';
+import { generate } from './codegen/generate.js';
+import { compileStats, type CompileStats } from './codegen/stats.js';
 import { hasGpuLowering } from './codegen/lower/index.js';
 import { runPasses, type PipelineOptions, type PipelineResult } from './passes/manager.js';
 import type { PassContext } from './passes/pass.js';
@@ -31,5 +32,17 @@ export function optimize(graph: Graph, opts: CompileOptions = {}): PipelineResul
 
 /** Compiles a graph to a Program: verify, optimise, lower to WGSL kernels and a schedule. */
 export function compile(graph: Graph, opts: CompileOptions = {}): Program {
-  return generateProgram(optimize(graph, opts).graph);
+  return compileWithReport(graph, opts).program;
+}
+
+export interface CompileReport extends PipelineResult {
+  readonly program: Program;
+  readonly stats: CompileStats;
+}
+
+/** compile, also returning the optimised graph, pass timings and statistics. */
+export function compileWithReport(graph: Graph, opts: CompileOptions = {}): CompileReport {
+  const optimized = optimize(graph, opts);
+  const { program, memory } = generate(optimized.graph);
+  return { ...optimized, program, stats: compileStats(graph, optimized.graph, program, memory) };
 }

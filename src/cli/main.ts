@@ -2,6 +2,7 @@
 // The `kiln` command: a thin layer over the public API; nothing imports it.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { KilnError } from '../ir/errors.js';
+import { compileCommand } from './compile-command.js';
 import { irCommand } from './ir-command.js';
 import { runCommand } from './run-command.js';
 import { expandDumpDirArg } from './pipeline-options.js';
@@ -14,6 +15,7 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
+  compile: compileCommand,
   ir: irCommand,
   run: runCommand,
 };

@@ -8,37 +8,55 @@ import {
   type BufferRole, type BufferSpec, type DispatchSpec, type KernelSpec, type Program,
 } from '../runtime/program.js';
 import { lowerNode } from './lower/index.js';
+import { planMemory, type MemoryPlan } from './plan-memory.js';
 
 const WEIGHT_ALIGN = 16;
 
 /** Ops that need no kernel: their output reuses the input's buffer as is. */
-const ALIASING_OPS = new Set(['reshape']);
+const ALIASING_OPS = new Set(['reshape', 'flatten', 'squeeze', 'unsqueeze']);
+
+/** A Program and what codegen decided on the way, for `--stats`. */
+export interface CodegenResult {
+  readonly program: Program;
+  readonly memory: MemoryPlan;
+}
 
 /**
- * Lowers a graph whose values all live on the WebGPU device to a Program: one kernel per
- * node (identical WGSL shared), one buffer per value (reshapes alias their input), weights
- * packed into one blob.
+ * Lowers a graph whose values all live on the WebGPU device to a Program: the kernels of each
+ * node (identical WGSL shared), weights packed into one blob, intermediates in scratch buffers
+ * reused by liveness (reshapes alias their input).
  */
 export function generateProgram(graph: Graph): Program {
+  return generate(graph).program;
+}
+
+/** generateProgram, also returning the memory plan. */
+export function generate(graph: Graph): CodegenResult {
   for (const v of graph.values()) {
     if (v.type.device !== 'webgpu') {
       throw new KilnError(`%${v.name} is placed @${v.type.device}; generateProgram lowers WebGPU values only (CPU segments come from device placement)`);
     }
   }
+  // Alias classes: a reshape's result is its input's buffer.
+  const aliasOf = new Map<Value, Value>();
+  for (const n of graph.nodes) if (ALIASING_OPS.has(n.op)) aliasOf.set(n.output, aliasOf.get(n.inputs[0]!) ?? n.inputs[0]!);
+  const root = (v: Value) => aliasOf.get(v) ?? v;
+  const pinned = new Set(graph.outputs.map(root));
+  const isScratch = (v: Value) => v.producer !== null && v.producer.op !== 'const' && !pinned.has(v);
+  const memory = planMemory(graph, root, isScratch);
+
   const buffers: BufferSpec[] = [];
   const bufferOf = new Map<Value, number>();
+  const addBuffer = (bytes: number, role: BufferRole, label: string, weightOffset?: number) => {
+    buffers.push({ id: buffers.length, bytes, role, label, ...(weightOffset === undefined ? {} : { weightOffset }) });
+    return buffers.length - 1;
+  };
+  const valueBytes = (v: Value) => deviceBufferBytes(v.type.dtype, numel(v.type.shape));
+  for (const v of graph.inputs) bufferOf.set(v, addBuffer(valueBytes(v), 'input', v.name));
+  const slotBuffer = memory.slotBytes.map((bytes, i) => addBuffer(bytes, 'scratch', `scratch${i}`));
+
   const weightChunks: Uint8Array[] = [];
   let weightBytes = 0;
-  const outputs = new Set(graph.outputs);
-  const addBuffer = (v: Value, role: BufferRole, weightOffset?: number) => {
-    const id = buffers.length;
-    const bytes = deviceBufferBytes(v.type.dtype, numel(v.type.shape));
-    buffers.push({ id, bytes, role, label: v.name, ...(weightOffset === undefined ? {} : { weightOffset }) });
-    bufferOf.set(v, id);
-  };
-
-  for (const v of graph.inputs) addBuffer(v, 'input');
-
   const kernels: KernelSpec[] = [];
   const kernelIndex = new Map<string, number>();
   const dispatches: DispatchSpec[] = [];
@@ -48,19 +66,20 @@ export function generateProgram(graph: Graph): Program {
       if (!value) throw new KilnError(`const %${node.output.name} (ref "${String(node.attrs.ref)}") has no data: supply its weights`);
       const bytes = toDeviceBytes(value);
       const chunk = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      addBuffer(node.output, 'weight', weightBytes);
+      bufferOf.set(node.output, addBuffer(chunk.byteLength, 'weight', node.output.name, weightBytes));
       weightChunks.push(chunk);
       const padded = Math.ceil(chunk.byteLength / WEIGHT_ALIGN) * WEIGHT_ALIGN;
       if (padded > chunk.byteLength) weightChunks.push(new Uint8Array(padded - chunk.byteLength));
       weightBytes += padded;
       continue;
     }
-    if (ALIASING_OPS.has(node.op)) {
-      bufferOf.set(node.output, bufferOf.get(node.inputs[0]!)!);
-      continue;
+    for (const o of node.outputs) {
+      const r = root(o);
+      if (r !== o) bufferOf.set(o, bufferOf.get(r)!);
+      else if (memory.slotOf.has(o)) bufferOf.set(o, slotBuffer[memory.slotOf.get(o)!]!);
+      else bufferOf.set(o, addBuffer(valueBytes(o), 'output', o.name));
     }
-    for (const o of node.outputs) addBuffer(o, outputs.has(o) ? 'output' : 'scratch');
-    if (node.outputs.every((o) => numel(o.type.shape) === 0)) continue;
+    if (ALIASING_OPS.has(node.op) || node.outputs.every((o) => numel(o.type.shape) === 0)) continue;
     const values = [...node.inputs, ...node.outputs];
     for (const k of lowerNode(node)) {
       let ki = kernelIndex.get(k.wgsl);
@@ -72,7 +91,7 @@ export function generateProgram(graph: Graph): Program {
       const bound = k.bindings ? k.bindings.map((i) => values[i]!) : values;
       dispatches.push({
         kernel: ki,
-        label: `${node.op} -> ${node.outputs.map((o) => `%${o.name}`).join(', ')}`,
+        label: `${node.op === 'fused' ? (node.attrs.body as Graph).name : node.op} -> ${node.outputs.map((o) => `%${o.name}`).join(', ')}`,
         buffers: bound.map((v) => bufferOf.get(v)!),
         uniforms: k.uniforms,
         workgroups: k.workgroups,
@@ -85,7 +104,7 @@ export function generateProgram(graph: Graph): Program {
   for (const c of weightChunks) { weights.set(c, off); off += c.byteLength; }
   const binding = (v: Value) => ({ name: v.name, dtype: v.type.dtype, shape: [...v.type.shape], buffer: bufferOf.get(v)! });
   const dtypes = new Set(graph.values().map((v) => v.type.dtype));
-  return {
+  const program: Program = {
     version: PROGRAM_VERSION,
     name: graph.name,
     inputs: graph.inputs.map(binding),
@@ -96,4 +115,5 @@ export function generateProgram(graph: Graph): Program {
     weights,
     requiredFeatures: dtypes.has('f16') ? ['shader-f16'] : [],
   };
+  return { program, memory };
 }
