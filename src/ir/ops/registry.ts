@@ -33,8 +33,9 @@ export interface ElementwiseMath {
   /**
    * Names of the WGSL library functions (src/codegen/kernels/wgsl-math.ts, e.g. `kiln_erf_f32`)
    * that the `wgsl` expression calls, for the same arguments; codegen declares each once per kernel.
+   * Without `attrs` it names every helper the op might call (declaring an unused one is harmless).
    */
-  readonly helpers?: (t: string, inTypes: readonly string[]) => readonly string[];
+  readonly helpers?: (t: string, inTypes: readonly string[], attrs?: Attrs) => readonly string[];
 }
 
 /** How a reduction combines elements (the same for CPU and WGSL). */

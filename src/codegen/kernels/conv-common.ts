@@ -1,0 +1,55 @@
+import type { ConvGeometry } from '../../ir/ops/conv.js';
+import type { DType } from '../../ir/types.js';
+import { enables, storageDecl, UniformBlock } from '../wgsl.js';
+
+// What every convolution kernel variant shares: its spec, its storage bindings (x, weight,
+// optional bias, output — the node's inputs then its output) and the geometry uniforms. Shapes
+// and window parameters are uniforms so convolutions of any size share one shader per variant.
+
+/** A convolution to emit: element type, geometry, and whether a bias is bound. */
+export interface ConvKernelSpec {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly geometry: ConvGeometry;
+  readonly hasBias: boolean;
+}
+
+/** Workgroup size of the convolution kernels (a multiple of the 32/64-lane subgroups of real GPUs). */
+export const CONV_WG = 64;
+
+/** Storage declarations `x`, `wt`, optional `bias`, `out`, and the binding index left for uniforms. */
+export function convBindings(spec: ConvKernelSpec): { decls: string; uniformBinding: number } {
+  const decls = [storageDecl(0, 'x', spec.dtype, 'read'), storageDecl(1, 'wt', spec.dtype, 'read')];
+  if (spec.hasBias) decls.push(storageDecl(2, 'bias', spec.dtype, 'read'));
+  decls.push(storageDecl(decls.length, 'out', spec.dtype, 'read_write'));
+  return { decls: enables([spec.dtype]) + decls.join('\n'), uniformBinding: decls.length };
+}
+
+/** Uniform block with the convolution's geometry; kernels add their own blocking counts first. */
+export function convUniforms(g: ConvGeometry, extra: Record<string, number>): UniformBlock {
+  const u = new UniformBlock();
+  for (const [k, v] of Object.entries(extra)) u.scalar(k, v);
+  return u
+    .scalar('C', g.inChannels).scalar('H', g.inH).scalar('W', g.inW)
+    .scalar('O', g.outChannels).scalar('OH', g.outH).scalar('OW', g.outW)
+    .scalar('Cg', g.inPerGroup).scalar('Og', g.outPerGroup)
+    .scalar('KH', g.kernelH).scalar('KW', g.kernelW)
+    .scalar('sh', g.strideH).scalar('sw', g.strideW)
+    .scalar('dh', g.dilationH).scalar('dw', g.dilationW)
+    .scalar('pt', g.padTop).scalar('pl', g.padLeft);
+}
+
+/** WGSL f32 vector (or scalar, for width 1) type of `width` lanes. */
+export function f32Vec(width: number): string {
+  return width === 1 ? 'f32' : `vec${width}<f32>`;
+}
+
+/** Lane `i` of a value of type f32Vec(width). */
+export function lane(v: string, width: number, i: number): string {
+  return width === 1 ? v : `${v}[${i}]`;
+}
+
+/** The value added to output channel `o` (a u32 expression) before storing: its bias, or nothing. */
+export function biasTerm(spec: ConvKernelSpec, o: string): string {
+  return spec.hasBias ? ` + f32(bias[${o}])` : '';
+}

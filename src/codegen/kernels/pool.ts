@@ -1,0 +1,99 @@
+import type { PoolGeometry } from '../../ir/ops/pool.js';
+import type { DType } from '../../ir/types.js';
+import type { EmittedKernel } from './kernel.js';
+import { enables, flatIndex, grid1d, storageDecl, UniformBlock, wgslType } from '../wgsl.js';
+
+// Pooling over NCHW planes: one invocation per output element, looping over its window in f32.
+// Geometry is uniforms, so each mode is one shader whatever the sizes.
+
+const WG = 64;
+
+/** Bits of f32 -infinity: what a max over nothing gives. */
+const NEG_INF_BITS = 0xff800000;
+
+/** A windowed pool: max (padding never wins) or average (divisor per count_include_pad). */
+export interface WindowPoolSpec {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly mode: 'max' | 'avg';
+  readonly geometry: PoolGeometry;
+  /** avg only: whether padded positions count in the divisor. */
+  readonly countIncludePad?: boolean;
+}
+
+function shell(dtype: DType, u: UniformBlock, body: string[], n: number, name: string): EmittedKernel {
+  const wgsl = [
+    enables([dtype]) + storageDecl(0, 'x', dtype, 'read'),
+    storageDecl(1, 'out', dtype, 'read_write'),
+    u.declare(2),
+    `@compute @workgroup_size(${WG})`,
+    'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
+    `  let i = ${flatIndex(WG)};`,
+    '  if (i >= u.total) { return; }',
+    '  let ow = i % u.OW;',
+    '  let oh = (i / u.OW) % u.OH;',
+    '  let xp = (i / (u.OW * u.OH)) * u.H * u.W;',
+    ...body,
+    '}',
+    '',
+  ].join('\n');
+  return { name, wgsl, uniforms: u.words(), workgroups: grid1d(n, WG) };
+}
+
+/** max_pool2d or avg_pool2d over x [N,C,H,W]. */
+export function emitWindowPool(spec: WindowPoolSpec): EmittedKernel {
+  const g = spec.geometry;
+  const total = g.batch * g.channels * g.outH * g.outW;
+  const u = new UniformBlock()
+    .scalar('total', total).scalar('H', g.inH).scalar('W', g.inW).scalar('OH', g.outH).scalar('OW', g.outW)
+    .scalar('KH', g.h.kernel).scalar('KW', g.w.kernel).scalar('sh', g.h.stride).scalar('sw', g.w.stride)
+    .scalar('pt', g.h.padBefore).scalar('pl', g.w.padBefore);
+  const t = wgslType(spec.dtype);
+  const L: string[] = ['  let H = i32(u.H);', '  let W = i32(u.W);'];
+  if (spec.mode === 'max') {
+    // -inf comes from a uniform: WGSL rejects infinities in constant expressions.
+    u.scalar('dh', g.h.dilation).scalar('dw', g.w.dilation).scalar('neg_inf', NEG_INF_BITS);
+    L.push('  var best = bitcast<f32>(u.neg_inf);');
+    L.push('  for (var kh = 0u; kh < u.KH; kh++) {');
+    L.push('    let ih = i32(oh * u.sh + kh * u.dh) - i32(u.pt);');
+    L.push('    if (ih < 0 || ih >= H) { continue; }');
+    L.push('    for (var kw = 0u; kw < u.KW; kw++) {');
+    L.push('      let iw = i32(ow * u.sw + kw * u.dw) - i32(u.pl);');
+    L.push('      if (iw < 0 || iw >= W) { continue; }');
+    L.push('      best = max(best, f32(x[xp + u32(ih * W + iw)]));');
+    L.push('    }', '  }');
+    L.push(`  out[i] = ${t}(best);`);
+  } else {
+    u.scalar('pb', g.h.padAfter).scalar('pr', g.w.padAfter).scalar('include_pad', spec.countIncludePad ? 1 : 0);
+    // The window as placed on the padded input, cut at the far padding (ceil_mode may overhang it).
+    L.push('  let h0 = i32(oh * u.sh) - i32(u.pt);', '  let w0 = i32(ow * u.sw) - i32(u.pl);');
+    L.push('  let h1 = min(h0 + i32(u.KH), H + i32(u.pb));', '  let w1 = min(w0 + i32(u.KW), W + i32(u.pr));');
+    L.push('  let padded = (h1 - h0) * (w1 - w0);');
+    L.push('  let ha = max(h0, 0);', '  let hb = min(h1, H);', '  let wa = max(w0, 0);', '  let wb = min(w1, W);');
+    L.push('  var sum = 0.0;');
+    L.push('  for (var ih = ha; ih < hb; ih++) {');
+    L.push('    for (var iw = wa; iw < wb; iw++) { sum += f32(x[xp + u32(ih * W + iw)]); }');
+    L.push('  }');
+    L.push('  let count = select((hb - ha) * (wb - wa), padded, u.include_pad != 0u);');
+    L.push(`  out[i] = ${t}(sum / f32(count));`);
+  }
+  return shell(spec.dtype, u, L, total, spec.name);
+}
+
+/** adaptive_avg_pool2d over x [N,C,H,W] to [N,C,OH,OW] with PyTorch's bins. */
+export function emitAdaptiveAvgPool(name: string, dtype: DType, inShape: readonly number[], outH: number, outW: number): EmittedKernel {
+  const [n, c, h, w] = inShape as [number, number, number, number];
+  const total = n * c * outH * outW;
+  const u = new UniformBlock().scalar('total', total).scalar('H', h).scalar('W', w).scalar('OH', outH).scalar('OW', outW);
+  const L = [
+    // Bin [floor(i*H/OH), ceil((i+1)*H/OH)).
+    '  let h0 = oh * u.H / u.OH;', '  let h1 = ((oh + 1u) * u.H + u.OH - 1u) / u.OH;',
+    '  let w0 = ow * u.W / u.OW;', '  let w1 = ((ow + 1u) * u.W + u.OW - 1u) / u.OW;',
+    '  var sum = 0.0;',
+    '  for (var ih = h0; ih < h1; ih++) {',
+    '    for (var iw = w0; iw < w1; iw++) { sum += f32(x[xp + ih * u.W + iw]); }',
+    '  }',
+    `  out[i] = ${wgslType(dtype)}(sum / f32((h1 - h0) * (w1 - w0)));`,
+  ];
+  return shell(dtype, u, L, total, name);
+}

@@ -1,0 +1,43 @@
+import { conv2dGeometry, convTranspose2dGeometry, type ConvGeometry } from '../../ir/ops/conv.js';
+import type { Node } from '../../ir/graph.js';
+import type { ConvKernelSpec } from '../kernels/conv-common.js';
+import { emitConvDepthwise } from '../kernels/conv-depthwise.js';
+import { emitConvDirect, type DirectConvBlocking } from '../kernels/conv-direct.js';
+import { emitConvTranspose } from '../kernels/conv-transpose.js';
+import type { Lowering } from './lowering.js';
+
+// Chooses a convolution kernel variant per node. Variants sit side by side in
+// kernels/conv-*.ts; later, per-adapter measurements can replace these shape rules.
+
+function kernelSpec(node: Node, geometry: ConvGeometry): ConvKernelSpec {
+  return { name: node.op, dtype: node.output.type.dtype, geometry, hasBias: node.inputs.length === 3 };
+}
+
+/**
+ * Register blocking of the direct kernel: 4 output channels x 8 output columns (measured best
+ * of 4x4, 4x8 and 2x8 on lavapipe for ResNet-like layers), narrower when a group has fewer
+ * channels or the output fewer columns, since idle lanes are wasted work. The longer of the
+ * two candidate inner loops (input channels, or kernel columns) goes innermost, so its setup
+ * is amortised: channels for 1x1 and deep layers, taps for an RGB stem with a 7x7 kernel.
+ * Only a few distinct blockings exist, so models keep few shaders.
+ */
+export function directBlocking(g: ConvGeometry): DirectConvBlocking {
+  const pixels = g.outW >= 8 ? 8 : g.outW >= 4 ? 4 : g.outW >= 2 ? 2 : 1;
+  return { channels: Math.min(4, g.outPerGroup), pixels, innerLoop: g.inPerGroup >= g.kernelW ? 'channels' : 'taps' };
+}
+
+const conv2d: Lowering = (node) => {
+  const [x, w] = node.inputs.map((v) => v.type.shape);
+  const g = conv2dGeometry(x!, w!, node.attrs);
+  const spec = kernelSpec(node, g);
+  // One input channel per group (depthwise, any multiplier): nothing to block over channels.
+  if (g.groups > 1 && g.inPerGroup === 1) return emitConvDepthwise(spec);
+  return emitConvDirect(spec, directBlocking(g));
+};
+
+const convTranspose2d: Lowering = (node) => {
+  const [x, w] = node.inputs.map((v) => v.type.shape);
+  return emitConvTranspose(kernelSpec(node, convTranspose2dGeometry(x!, w!, node.attrs)));
+};
+
+export const convLowerings: Record<string, Lowering> = { conv2d, conv_transpose2d: convTranspose2d };
