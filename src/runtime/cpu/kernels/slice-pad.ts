@@ -1,4 +1,4 @@
-import { padAmounts, padSourceIndex, sliceAxes, type PadMode } from '../../../ir/ops/slice-pad.js';
+import { padAmounts, padFillValue, padSourceIndex, sliceAxes, type PadMode } from '../../../ir/ops/slice-pad.js';
 import { f32ToF16Bits } from '../../../ir/f16.js';
 import { stridesOf } from '../../../ir/types.js';
 import { copyStrided } from './copy.js';
@@ -14,19 +14,12 @@ const slice: CpuKernel = (node, [x]) => {
   return [out];
 };
 
-/** The value a constant pad writes, as stored in a tensor of `dtype` (ints truncate, bool is nonzero). */
-function padValue(value: number, dtype: string): number {
-  if (dtype === 'bool') return value !== 0 ? 1 : 0;
-  if (dtype === 'i32' || dtype === 'u32') return Math.trunc(value);
-  return value;
-}
-
 /** Walks the output coordinates and maps each one back to an input element (or the constant). */
 const pad: CpuKernel = (node, [x]) => {
   const out = alloc(node.output.type);
   const mode = node.attrs.mode as PadMode;
   const { begin } = padAmounts(x!.shape, node.attrs.pads as number[], mode);
-  const fill = padValue(node.attrs.value as number, out.dtype);
+  const fill = padFillValue(node.attrs.value as number, out.dtype);
   const fillStored = out.dtype === 'f16' ? f32ToF16Bits(fill) : fill; // f16 is stored as raw bits
   const xs = stridesOf(x!.shape);
   const rank = out.shape.length;

@@ -1,0 +1,86 @@
+import type { EmittedKernel } from './kernel.js';
+import type { DType } from '../../ir/types.js';
+import { enables, flatIndex, grid1d, storageDecl, UniformBlock } from '../wgsl.js';
+
+/**
+ * The storage type of data that is only moved, never computed on: every 4-byte dtype as u32
+ * (bits are bits, so one shader serves f32, i32, u32 and bool alike), f16 as itself.
+ */
+export function movedDType(dtype: DType): DType {
+  return dtype === 'f16' ? 'f16' : 'u32';
+}
+
+/** One side of a strided copy: element offset of coordinate 0 and per-dim strides (negative allowed). */
+export interface CopySide {
+  readonly offset: number;
+  readonly strides: readonly number[];
+}
+
+/** A copy of every element of a `shape`-sized box from the first storage binding to the second. */
+export interface CopyKernelSpec {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly src: CopySide;
+  readonly dst: CopySide;
+}
+
+/**
+ * Drops size-1 dims and merges neighbours that are contiguous on both sides, so that e.g. a
+ * concat along a channel axis becomes a 2-D copy: fewer div/mods per element and more copies
+ * sharing one shader (the rank is part of the shader text). Always at least rank 1.
+ */
+export function coalesceCopy(shape: readonly number[], src: readonly number[], dst: readonly number[]): { shape: number[]; src: number[]; dst: number[] } {
+  const out = { shape: [] as number[], src: [] as number[], dst: [] as number[] };
+  shape.forEach((d, i) => {
+    if (d === 1) return;
+    const k = out.shape.length - 1;
+    if (k >= 0 && out.src[k] === src[i]! * d && out.dst[k] === dst[i]! * d) {
+      out.shape[k]! *= d;
+      out.src[k] = src[i]!;
+      out.dst[k] = dst[i]!;
+      return;
+    }
+    out.shape.push(d); out.src.push(src[i]!); out.dst.push(dst[i]!);
+  });
+  if (out.shape.length === 0) return { shape: [1], src: [0], dst: [0] };
+  return out;
+}
+
+const WG = 256;
+
+/**
+ * Emits a strided copy. Shape, strides and offsets are uniforms, so every copy of one rank
+ * and element size shares one shader. Negative strides arrive as two's complement and the
+ * u32 arithmetic wraps, which lands on the right element.
+ */
+export function emitCopy(spec: CopyKernelSpec): EmittedKernel {
+  const c = coalesceCopy(spec.shape, spec.src.strides, spec.dst.strides);
+  const n = spec.shape.reduce((p, d) => p * d, 1);
+  const t = movedDType(spec.dtype);
+  const u = new UniformBlock()
+    .array('shape', c.shape).array('src_strides', c.src).array('dst_strides', c.dst)
+    .scalar('n', n).scalar('src_offset', spec.src.offset).scalar('dst_offset', spec.dst.offset);
+  const wgsl = [
+    enables([t]) + storageDecl(0, 'src', t, 'read'),
+    storageDecl(1, 'dst', t, 'read_write'),
+    u.declare(2),
+    `@compute @workgroup_size(${WG})`,
+    'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
+    `  let i = ${flatIndex(WG)};`,
+    '  if (i >= u.n) { return; }',
+    '  var rem = i;',
+    '  var s = u.src_offset;',
+    '  var o = u.dst_offset;',
+    `  for (var d = ${c.shape.length}u; d > 0u; d--) {`,
+    '    let c = rem % u_shape(d - 1u);',
+    '    rem = rem / u_shape(d - 1u);',
+    '    s += c * u_src_strides(d - 1u);',
+    '    o += c * u_dst_strides(d - 1u);',
+    '  }',
+    '  dst[o] = src[s];',
+    '}',
+    '',
+  ].join('\n');
+  return { name: spec.name, wgsl, uniforms: u.words(), workgroups: grid1d(n, WG) };
+}

@@ -1,0 +1,83 @@
+import type { EmittedKernel } from './kernel.js';
+import type { DType } from '../../ir/types.js';
+import type { PadMode } from '../../ir/ops/slice-pad.js';
+import { f32ToF16Bits } from '../../ir/f16.js';
+import { enables, flatIndex, grid1d, storageDecl, UniformBlock } from '../wgsl.js';
+import { movedDType } from './copy.js';
+
+/** A pad: each output element reads the input at its coordinate minus `begin`, mapped by the mode. */
+export interface PadKernelSpec {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly inShape: readonly number[];
+  readonly outShape: readonly number[];
+  /** Pad before each axis (negative crops). */
+  readonly begin: readonly number[];
+  readonly mode: PadMode;
+  /** The constant as stored in the tensor (integers truncated, bool 0/1); constant mode only. */
+  readonly value: number;
+}
+
+const WG = 256;
+
+/** Bits of the constant in the kernel's storage type, so the value is a uniform and not part of the shader. */
+function valueBits(dtype: DType, value: number): number {
+  const word = new DataView(new ArrayBuffer(4));
+  if (dtype === 'f32') word.setFloat32(0, value, true);
+  else if (dtype === 'f16') word.setUint32(0, f32ToF16Bits(value), true);
+  else word.setInt32(0, value, true);
+  return word.getUint32(0, true);
+}
+
+/** WGSL lines that turn `j` (i32, the coordinate minus the pad) into an index inside an axis of `len`. */
+function sourceIndexLines(mode: PadMode): string[] {
+  switch (mode) {
+    case 'constant': return ['    if (j < 0 || j >= len) { inside = false; }'];
+    case 'edge': return ['    j = clamp(j, 0, len - 1);'];
+    case 'reflect': return [
+      // Mirror without repeating the edge, periodically (NumPy) when the pad is wider than the axis.
+      '    if (len == 1) { j = 0; } else {',
+      '      let period = 2 * (len - 1);',
+      '      j = ((j % period) + period) % period;',
+      '      if (j >= len) { j = period - j; }',
+      '    }',
+    ];
+  }
+}
+
+/** Emits a pad kernel; shapes, pads and the constant are uniforms, the mode is baked into the text. */
+export function emitPad(spec: PadKernelSpec): EmittedKernel {
+  const rank = spec.outShape.length;
+  const n = spec.outShape.reduce((p, d) => p * d, 1);
+  const t = movedDType(spec.dtype);
+  const inStrides: number[] = [];
+  spec.inShape.reduceRight((s, d, i) => { inStrides[i] = s; return s * d; }, 1);
+  const u = new UniformBlock()
+    .array('out_shape', spec.outShape).array('in_shape', spec.inShape).array('in_strides', inStrides).array('begin', spec.begin)
+    .scalar('n', n).scalar('value', valueBits(spec.dtype, spec.value));
+  const fill = t === 'f16' ? 'bitcast<vec2<f16>>(u.value).x' : 'u.value';
+  const wgsl = [
+    enables([t]) + storageDecl(0, 'src', t, 'read'),
+    storageDecl(1, 'dst', t, 'read_write'),
+    u.declare(2),
+    `@compute @workgroup_size(${WG})`,
+    'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
+    `  let i = ${flatIndex(WG)};`,
+    '  if (i >= u.n) { return; }',
+    '  var rem = i;',
+    '  var s = 0u;',
+    '  var inside = true;',
+    `  for (var d = ${rank}u; d > 0u; d--) {`,
+    '    let c = rem % u_out_shape(d - 1u);',
+    '    rem = rem / u_out_shape(d - 1u);',
+    '    let len = i32(u_in_shape(d - 1u));',
+    '    var j = i32(c) - bitcast<i32>(u_begin(d - 1u));',
+    ...sourceIndexLines(spec.mode),
+    '    s += u32(j) * u_in_strides(d - 1u);',
+    '  }',
+    spec.mode === 'constant' ? `  if (inside) { dst[i] = src[s]; } else { dst[i] = ${fill}; }` : '  dst[i] = src[s];',
+    '}',
+    '',
+  ].join('\n');
+  return { name: spec.name, wgsl, uniforms: u.words(), workgroups: grid1d(n, WG) };
+}

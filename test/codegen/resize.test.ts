@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { Graph } from '../../src/ir/graph.js';
+import type { Attrs } from '../../src/ir/attrs.js';
+import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
+import { toF16Array } from '../../src/ir/f16.js';
+import { numel, type DType, type Shape } from '../../src/ir/types.js';
+import { Random } from '../../src/frontend/trace/random.js';
+import { compile } from '../../src/compiler.js';
+import { useGpu } from '../helpers/gpu.js';
+import { expectClose, randomData, runBoth } from '../helpers/compare.js';
+import { expectRoundTrip } from '../ir/roundtrip.js';
+
+function rand(dtype: DType, shape: Shape): TensorData {
+  const rng = new Random(shape.reduce((a, b) => a * 31 + b, 7));
+  if (dtype === 'f16') return tensorData('f16', shape, toF16Array(Array.from({ length: numel(shape) }, () => rng.normal())));
+  if (dtype === 'bool') return tensorData('bool', shape, Array.from({ length: numel(shape) }, () => (rng.next() < 0.5 ? 1 : 0)));
+  return randomData(dtype, shape, rng);
+}
+
+/**
+ * A resize of `x`, on the device and the CPU reference. Nearest must match exactly (the
+ * coordinate maps are integer, so no device may pick a different neighbour); linear within
+ * f32 (or f16) rounding.
+ */
+async function check(device: ReturnType<ReturnType<typeof useGpu>>, x: TensorData, attrs: Attrs) {
+  const g = new Graph('resize');
+  const input = g.addInput('x', { dtype: x.dtype, shape: x.shape, device: 'webgpu' });
+  g.setOutputs([g.addNode('resize', [input], attrs).output]);
+  expectRoundTrip(g);
+  const { gpu, cpu } = await runBoth(device, g, { x });
+  const name = g.outputs[0]!.name;
+  const linear = attrs.mode === 'linear';
+  const tol = !linear ? 0 : x.dtype === 'f16' ? 1e-3 : 1e-6;
+  expectClose(gpu[name]!, cpu[name]!, tol, linear ? tol : 0);
+}
+
+const COORDINATE_MODES = ['half_pixel', 'pytorch_half_pixel', 'align_corners', 'asymmetric'];
+const NEAREST_MODES = ['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil'];
+
+describe('WebGPU resize agrees with the CPU reference', () => {
+  const gpu = useGpu();
+
+  it('nearest: every coordinate mode and rounding mode, up and down, odd sizes', async () => {
+    const x = rand('f32', [2, 3, 7, 9]);
+    for (const coordinate_transformation_mode of COORDINATE_MODES) {
+      for (const nearest_mode of NEAREST_MODES) {
+        await check(gpu(), x, { sizes: [13, 5], coordinate_transformation_mode, nearest_mode });
+      }
+    }
+  });
+
+  it('nearest by scales (PyTorch upsample and a fractional downsample)', async () => {
+    const x = rand('f32', [1, 2, 5, 6]);
+    await check(gpu(), x, { scales: [1, 1, 2, 2], coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
+    await check(gpu(), x, { scales: [0.6, 0.75] });
+    await check(gpu(), x, { scales: [1.5, 3] });
+  });
+
+  it('nearest moves any dtype: i32, bool, f16; a 1-D resize of [N, C, L]', async () => {
+    await check(gpu(), rand('i32', [3, 4, 5]), { sizes: [11, 2] });
+    await check(gpu(), rand('bool', [2, 5, 3]), { scales: [2, 3], coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
+    await check(gpu(), rand('f16', [1, 3, 4, 4]), { sizes: [9, 7] });
+    await check(gpu(), rand('f32', [2, 3, 17]), { sizes: [40] });
+  });
+
+  it('linear: every coordinate mode, up and down, by scales and sizes', async () => {
+    const x = rand('f32', [2, 3, 7, 9]);
+    for (const coordinate_transformation_mode of COORDINATE_MODES) {
+      await check(gpu(), x, { mode: 'linear', sizes: [13, 5], coordinate_transformation_mode });
+      await check(gpu(), x, { mode: 'linear', scales: [2, 2], coordinate_transformation_mode });
+      await check(gpu(), x, { mode: 'linear', scales: [0.6, 0.4], coordinate_transformation_mode });
+    }
+    await check(gpu(), rand('f32', [1, 1, 1, 6]), { mode: 'linear', sizes: [3, 1], coordinate_transformation_mode: 'pytorch_half_pixel' });
+  });
+
+  it('linear in f16, and a larger odd-sized image', async () => {
+    await check(gpu(), rand('f16', [1, 2, 5, 7]), { mode: 'linear', scales: [2, 2] });
+    await check(gpu(), rand('f32', [1, 3, 61, 83]), { mode: 'linear', sizes: [127, 45], coordinate_transformation_mode: 'align_corners' });
+  });
+
+  it('every nearest resize of one element size shares one shader', () => {
+    const g = new Graph('two_resizes');
+    const x = g.addInput('x', { dtype: 'f32', shape: [1, 1, 4, 4], device: 'webgpu' });
+    const y = g.addInput('y', { dtype: 'i32', shape: [2, 3, 5], device: 'webgpu' });
+    g.setOutputs([
+      g.addNode('resize', [x], { sizes: [8, 3], coordinate_transformation_mode: 'align_corners' }).output,
+      g.addNode('resize', [y], { scales: [2, 2], nearest_mode: 'floor' }).output,
+    ]);
+    expectRoundTrip(g);
+    const p = compile(g);
+    expect(p.dispatches).toHaveLength(2);
+    expect(p.kernels).toHaveLength(1);
+  });
+});
