@@ -334,7 +334,7 @@ describe('parse errors', () => {
     ['attribute of the wrong kind', body('  %0 = sum(%x) {axes = 1} : f32[2] @webgpu'), 2, 17, "sum attribute 'axes' must be ints, got 1"],
     ['attribute given twice', body('  %0 = sum(%x) {axes = [1], axes = [0]} : f32[2] @webgpu'), 2, 29, "attribute 'axes' is given twice"],
     ['bad attribute value', body('  %0 = sum(%x) {keepdims = yes} : f32[2,3] @webgpu'), 2, 28, "expected an attribute value (a number, a string, true, false or a [list]) but found 'yes'"],
-    ['missing attribute value', body('  %0 = sum(%x) {keepdims = } : f32[2,3] @webgpu'), 2, 28, "expected an attribute value (a number, a string, true, false or a [list]) but found '}'"],
+    ['missing attribute value', body('  %0 = sum(%x) {keepdims = } : f32[2,3] @webgpu'), 2, 28, "expected an attribute value (a number, a string, true, false, a [list] or a graph) but found '}'"],
     ['const with too few elements', body('  %c = const() {value = [1, 2]} : f32[3] @webgpu'), 2, 25, 'expected 3 elements for f32[3] but found 2'],
     ['const element out of range', body('  %c = const() {value = [1, 2.5]} : i32[2] @webgpu'), 2, 29, "expected an integer in [-2^31, 2^31) for a i32 element but found '2.5'"],
     ['negative dimension', body('  %0 = neg(%x) : f32[-2,3] @webgpu'), 2, 22, "expected a dimension (a non-negative integer) but found '-2'"],

@@ -20,6 +20,6 @@ export const lowerElementwise = (node: Node): EmittedKernel => {
     outDType: out.dtype,
     shape: out.shape,
     body: (xs) => math!.wgsl(xs, t, node.attrs, inTypes),
-    helpers: wgslHelperDecls(math!.helpers?.(t, inTypes) ?? []),
+    helpers: wgslHelperDecls(math!.helpers?.(t, inTypes, node.attrs) ?? []),
   });
 };

@@ -33,7 +33,7 @@ export function composeElementwise(body: Graph, xs: readonly string[]): string {
 /** WGSL helper functions (erf, ...) the body's ops call. */
 export function bodyHelpers(body: Graph): string[] {
   return wgslHelperDecls(body.nodes.flatMap((n) =>
-    mathOf(body, n).helpers?.(wgslType(n.output.type.dtype), n.inputs.map((v) => wgslType(v.type.dtype))) ?? []));
+    mathOf(body, n).helpers?.(wgslType(n.output.type.dtype), n.inputs.map((v) => wgslType(v.type.dtype)), n.attrs) ?? []));
 }
 
 /** A fused elementwise chain: one flat kernel reading each operand with broadcast strides. */

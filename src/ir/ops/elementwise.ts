@@ -144,7 +144,7 @@ defineUnary('gelu', {
     }
     return `(${half} * (${t}(1) + kiln_erf_${t}(${x} * ${floatLit(SQRT_HALF, t)})))`;
   },
-  helpers: (t) => [`kiln_erf_${t}`],
+  helpers: (t, _, a) => (a?.approximate === 'tanh' ? [] : [`kiln_erf_${t}`]),
 }, {
   floatOnly: true, attrs: { approximate: { kind: 'string', default: 'none' } },
   checkAttrs: (a) => {

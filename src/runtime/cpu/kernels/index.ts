@@ -1,5 +1,6 @@
 import { KilnError } from '../../../ir/errors.js';
 import { getOp } from '../../../ir/ops/index.js';
+import { castKernels } from './cast.js';
 import { convKernels } from './conv.js';
 import { elementwise } from './elementwise.js';
 import type { CpuKernel } from './kernel.js';
@@ -21,6 +22,7 @@ export type { CpuKernel } from './kernel.js';
 /** Kernels of ops that are not covered by their scalar or reduction math; one table per family. */
 const byName: Record<string, CpuKernel> = {
   ...sourceKernels,
+  ...castKernels,
   ...matmulKernels,
   ...movementKernels,
   ...concatSplitKernels,
