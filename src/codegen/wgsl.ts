@@ -28,6 +28,11 @@ export class UniformBlock {
     return this;
   }
 
+  /** Adds an f32 scalar stored as its bits in a u32 field; WGSL reads it as `bitcast<f32>(u.<name>)`. */
+  f32(name: string, value: number): this {
+    return this.scalar(name, new Uint32Array(new Float32Array([value]).buffer)[0]!);
+  }
+
   /** Adds a u32 array field of fixed length (`values.length`, at least 1). */
   array(name: string, values: readonly number[]): this {
     this.fields.push({ name, values: values.length ? values.map((v) => v >>> 0) : [0], array: true });

@@ -2,7 +2,6 @@ import type { DType } from '../../ir/types.js';
 import { KilnError } from '../../ir/errors.js';
 import type { EmittedKernel } from './kernel.js';
 import { enables, storageDecl, UniformBlock, wgslType } from '../wgsl.js';
-import { f32Word } from './reduce.js';
 
 export interface MatmulKernelSpec {
   readonly name: string;
@@ -44,8 +43,8 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   if (batch > 65535) throw new KilnError(`${spec.name}: batch of ${batch} matrices exceeds one dispatch (65535)`);
   const t = wgslType(spec.dtype);
   const u = new UniformBlock().scalar('M', spec.m).scalar('N', spec.n).scalar('K', spec.k);
-  if (spec.alpha !== undefined) u.scalar('alpha', f32Word(spec.alpha));
-  if (spec.bias) u.scalar('beta', f32Word(spec.bias.beta)).scalar('biasRow', spec.bias.rowStride).scalar('biasCol', spec.bias.colStride);
+  if (spec.alpha !== undefined) u.f32('alpha', spec.alpha);
+  if (spec.bias) u.f32('beta', spec.bias.beta).scalar('biasRow', spec.bias.rowStride).scalar('biasCol', spec.bias.colStride);
   // Where row r of A and column c of B start, and how far apart consecutive k are.
   const aRow = (r: string) => (spec.transA ? r : `${r} * u.K`);
   const aStep = spec.transA ? ' * u.M' : '';

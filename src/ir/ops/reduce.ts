@@ -19,14 +19,13 @@ const I32_MAX = 2 ** 31 - 1;
 const U32_MAX = 2 ** 32 - 1;
 
 /**
- * A reduction's identity as a value of `dtype`: integer types have no infinities, so max's
- * -inf and min's +inf become the type's extremes. The CPU and the GPU start from this same value.
+ * A reduction's starting value `init` as a value of `dtype`: integer types have no infinities,
+ * so max's -inf and min's +inf become the type's extremes. The CPU and the GPU start from it.
  */
-export function reductionInit(math: ReductionMath, dtype: DType): number {
-  const x = math.init;
-  if (dtype === 'i32') return Math.min(I32_MAX, Math.max(I32_MIN, x));
-  if (dtype === 'u32') return Math.min(U32_MAX, Math.max(0, x));
-  return x;
+export function identityIn(init: number, dtype: DType): number {
+  if (dtype === 'i32') return Math.min(I32_MAX, Math.max(I32_MIN, init));
+  if (dtype === 'u32') return Math.min(U32_MAX, Math.max(0, init));
+  return init;
 }
 
 function defineReduction(name: string, reduce: ReductionMath): void {
@@ -47,7 +46,8 @@ defineReduction('mean', {
   init: 0, cpu: (acc, x) => acc + x, wgsl: (acc, x) => `${acc} + ${x}`,
   finish: { cpu: (acc, n) => acc / n, wgsl: (acc, n) => `${acc} / ${n}` },
 });
-// NaN handling follows neither IEEE nor PyTorch exactly: WGSL's max/min leave it unspecified.
+// NaN elements are skipped (the CPU compares; most GPUs' max/min return the other operand,
+// though WGSL leaves it unspecified), unlike PyTorch, which propagates NaN.
 defineReduction('max', { init: -Infinity, cpu: (acc, x) => (x > acc ? x : acc), wgsl: (acc, x) => `max(${acc}, ${x})` });
 defineReduction('min', { init: Infinity, cpu: (acc, x) => (x < acc ? x : acc), wgsl: (acc, x) => `min(${acc}, ${x})` });
 

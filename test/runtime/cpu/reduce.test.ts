@@ -3,6 +3,7 @@ import { Graph } from '../../../src/ir/graph.js';
 import { tensorData } from '../../../src/ir/tensor-data.js';
 import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
 import type { Attrs } from '../../../src/ir/attrs.js';
+import { fromF16Array, toF16Array } from '../../../src/ir/f16.js';
 
 // Hand-checked answers for the reference kernels of reductions, softmax, normalisations and
 // gemm: they are the oracle of every GPU test, so their semantics are pinned down here.
@@ -36,6 +37,24 @@ describe('max and min', () => {
     expect(run1('max', [big], {}, 'i32').values).toEqual([2 ** 30 + 3]);
     expect(run1('min', [big], {}, 'i32').values).toEqual([-(2 ** 31)]);
     expect(run1('max', [{ shape: [2], values: [3, 2 ** 32 - 2] }], {}, 'u32').values).toEqual([2 ** 32 - 2]);
+  });
+});
+
+describe('f16 tensors (stored as bits on the host)', () => {
+  /** Runs `op` on one f16 input given as values; returns the output decoded. */
+  function runF16(op: string, shape: number[], values: number[], attrs: Attrs = {}) {
+    const g = new Graph(op);
+    const x = g.addInput('x', { dtype: 'f16', shape, device: 'cpu' });
+    const out = g.addNode(op, [x], attrs).output;
+    g.setOutputs([out]);
+    const r = runOnCpu(g, { x: tensorData('f16', shape, toF16Array(values)) })[out.name]!;
+    return r.dtype === 'f16' ? Array.from(fromF16Array(r.data as Uint16Array)) : Array.from(r.data as ArrayLike<number>);
+  }
+  it('are read as their values and written back as f16', () => {
+    expect(runF16('max', [3], [1, 2.5, -3])).toEqual([2.5]);
+    expect(runF16('sum', [2, 2], [0.5, 0.25, 1, 2], { axes: [1] })).toEqual([0.75, 3]);
+    expect(runF16('argmin', [3], [1, 2.5, -3], { axis: 0 })).toEqual([2]);
+    expect(runF16('softmax', [2], [7, 7])).toEqual([0.5, 0.5]);
   });
 });
 

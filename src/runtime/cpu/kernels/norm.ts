@@ -2,6 +2,7 @@ import { layerNormStart } from '../../../ir/ops/norm.js';
 import { broadcastStrides } from '../../../ir/ops/shape-util.js';
 import { forEachIndex } from '../indexing.js';
 import { alloc, type CpuKernel } from './kernel.js';
+import { hostValues, storeValue } from './values.js';
 
 /** layer_norm over dimensions [axis, rank): two passes in double (mean, then biased variance). */
 const layerNorm: CpuKernel = (node, [x, weight, bias]) => {
@@ -18,19 +19,20 @@ const layerNorm: CpuKernel = (node, [x, weight, bias]) => {
   };
   const wo = paramOffsets(weight);
   const bo = paramOffsets(bias);
+  const [xs, ws, bs] = [x, weight, bias].map((t) => (t ? hostValues(t) : []));
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
     let sum = 0;
-    for (let j = 0; j < cols; j++) sum += x!.data[base + j]!;
+    for (let j = 0; j < cols; j++) sum += xs![base + j]!;
     const mean = sum / cols;
     let sq = 0;
-    for (let j = 0; j < cols; j++) sq += (x!.data[base + j]! - mean) ** 2;
+    for (let j = 0; j < cols; j++) sq += (xs![base + j]! - mean) ** 2;
     const inv = 1 / Math.sqrt(sq / cols + eps);
     for (let j = 0; j < cols; j++) {
-      let y = (x!.data[base + j]! - mean) * inv;
-      if (weight) y *= weight.data[wo[j]!]!;
-      if (bias) y += bias.data[bo[j]!]!;
-      out.data[base + j] = y;
+      let y = (xs![base + j]! - mean) * inv;
+      if (weight) y *= ws![wo[j]!]!;
+      if (bias) y += bs![bo[j]!]!;
+      storeValue(out, base + j, y);
     }
   }
   return [out];

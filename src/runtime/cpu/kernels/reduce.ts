@@ -1,10 +1,11 @@
 import { getOp } from '../../../ir/ops/index.js';
-import { ARG_REDUCTIONS, reductionInit } from '../../../ir/ops/reduce.js';
+import { ARG_REDUCTIONS, identityIn } from '../../../ir/ops/reduce.js';
 import { normalizeAxes } from '../../../ir/ops/shape-util.js';
 import { axisRows } from '../../../ir/ops/softmax.js';
 import { numel, stridesOf } from '../../../ir/types.js';
 import { forEachIndex } from '../indexing.js';
 import { alloc, type CpuKernel } from './kernel.js';
+import { hostValues, storeValue } from './values.js';
 
 /** Any op with reduction math, over any axes, accumulating in double precision. */
 export const reduction: CpuKernel = (node, [x]) => {
@@ -17,13 +18,14 @@ export const reduction: CpuKernel = (node, [x]) => {
   const keptShape = kept.map((i) => x!.shape[i]!);
   const redShape = axes.map((i) => x!.shape[i]!);
   const count = numel(redShape);
-  const init = reductionInit(red, x!.dtype);
+  const init = identityIn(red.init, x!.dtype);
+  const xs = hostValues(x!);
   const inner: number[] = [];
   forEachIndex(redShape, [axes.map((i) => strides[i]!)], (_, [o]) => inner.push(o!));
   forEachIndex(keptShape, [kept.map((i) => strides[i]!)], (i, [base]) => {
     let acc = init;
-    for (const o of inner) acc = red.cpu(acc, x!.data[base! + o]!);
-    out.data[i] = red.finish ? red.finish.cpu(acc, count) : acc;
+    for (const o of inner) acc = red.cpu(acc, xs[base! + o]!);
+    storeValue(out, i, red.finish ? red.finish.cpu(acc, count) : acc);
   });
   return [out];
 };
@@ -33,12 +35,13 @@ const argReduction: CpuKernel = (node, [x]) => {
   const pick = ARG_REDUCTIONS[node.op]!;
   const out = alloc(node.output.type);
   const { rows, extent, inner } = axisRows(x!.shape, node.attrs.axis as number);
+  const xs = hostValues(x!);
   for (let r = 0; r < rows; r++) {
     const base = Math.floor(r / inner) * extent * inner + (r % inner);
-    let best = x!.data[base]!;
+    let best = xs[base]!;
     let at = 0;
     for (let j = 1; j < extent; j++) {
-      const v = x!.data[base + j * inner]!;
+      const v = xs[base + j * inner]!;
       if (pick === 'max' ? v > best : v < best) { best = v; at = j; }
     }
     out.data[r] = at;

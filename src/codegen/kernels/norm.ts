@@ -1,0 +1,83 @@
+import { stridesOf, type DType } from '../../ir/types.js';
+import type { EmittedKernel } from './kernel.js';
+import { chooseReduceVariant, rowLanes, type ReduceVariant } from './reduce.js';
+import { enables, storageDecl, UniformBlock, wgslType } from '../wgsl.js';
+
+export interface LayerNormKernelSpec {
+  readonly name: string;
+  readonly dtype: DType;
+  /** Rows of `normShape` each; a row is contiguous. */
+  readonly rows: number;
+  readonly normShape: readonly number[];
+  /** Element strides of the weight and the bias over `normShape` (0 where broadcast); absent when the node has none. */
+  readonly weightStrides?: readonly number[];
+  readonly biasStrides?: readonly number[];
+  readonly epsilon: number;
+  /** Forces a variant (tests); otherwise `chooseReduceVariant` picks from the rows and row length. */
+  readonly variant?: ReduceVariant;
+}
+
+/**
+ * layer_norm over contiguous rows in f32: the mean (of the row shifted by its first element),
+ * then the biased variance as the mean of squared deviations (two passes, stabler than
+ * E[x^2] - mean^2), then the scaled outputs.
+ * epsilon is a uniform so different epsilons share one shader.
+ */
+export function emitLayerNorm(spec: LayerNormKernelSpec): EmittedKernel {
+  const cols = spec.normShape.reduce((p, d) => p * d, 1);
+  const variant = spec.variant ?? chooseReduceVariant(spec.rows, cols);
+  const lanes = rowLanes(variant, 'u.rows');
+  const t = wgslType(spec.dtype);
+  const u = new UniformBlock().scalar('rows', spec.rows).scalar('cols', cols).f32('eps', spec.epsilon);
+  // A parameter laid out exactly like a row is read at `j`; any other broadcast walks its strides.
+  const dense = stridesOf(spec.normShape);
+  const isDense = (s: readonly number[]) => s.every((x, i) => x === dense[i] || spec.normShape[i] === 1);
+  const params = [
+    { name: 'w', strides: spec.weightStrides, apply: (v: string) => `y = y * f32(${v});` },
+    { name: 'b', strides: spec.biasStrides, apply: (v: string) => `y = y + f32(${v});` },
+  ].filter((p) => p.strides !== undefined);
+  const strided = params.filter((p) => !isDense(p.strides!));
+  if (strided.length) {
+    u.array('nshape', spec.normShape);
+    for (const p of strided) u.array(`${p.name}s`, p.strides!);
+  }
+  const outBody: string[] = ['var y = (f32(x[base + j]) - mean) * inv;'];
+  if (strided.length) {
+    outBody.push(...strided.map((p) => `var ${p.name}Off = 0u;`), 'var rem = j;',
+      `for (var d = ${spec.normShape.length}u; d > 0u; d--) {`,
+      '  let c = rem % u_nshape(d - 1u);', '  rem = rem / u_nshape(d - 1u);',
+      ...strided.map((p) => `  ${p.name}Off += c * u_${p.name}s(d - 1u);`), '}');
+  }
+  for (const p of params) outBody.push(p.apply(`${p.name}[${strided.includes(p) ? `${p.name}Off` : 'j'}]`));
+  outBody.push(`out[base + j] = ${t}(y);`);
+
+  const L: string[] = [
+    ...lanes.rowIndex,
+    '  let base = row * u.cols;',
+    // Summing x - x[0] instead of x keeps the f32 sum small for rows far from zero mean.
+    '  let pivot = f32(x[base]);',
+    '  var localSum = 0.0f;',
+    ...lanes.loop('u.cols', ['localSum += f32(x[base + j]) - pivot;']),
+    ...lanes.allReduce('localSum', 'rowSum', (a, b) => `${a} + ${b}`),
+    '  let mean = pivot + rowSum / f32(u.cols);',
+    '  var localSq = 0.0f;',
+    ...lanes.loop('u.cols', ['let dev = f32(x[base + j]) - mean;', 'localSq += dev * dev;']),
+    ...lanes.allReduce('localSq', 'rowSq', (a, b) => `${a} + ${b}`),
+    '  let inv = inverseSqrt(rowSq / f32(u.cols) + bitcast<f32>(u.eps));',
+    ...lanes.loop('u.cols', outBody),
+  ];
+  const decls = [storageDecl(0, 'x', spec.dtype, 'read'), ...params.map((p, i) => storageDecl(i + 1, p.name, spec.dtype, 'read'))];
+  const outBinding = params.length + 1;
+  const wgsl = [
+    enables([spec.dtype]) + decls.join('\n'),
+    storageDecl(outBinding, 'out', spec.dtype, 'read_write'),
+    u.declare(outBinding + 1),
+    ...lanes.decls,
+    `@compute @workgroup_size(${lanes.wgSize})`,
+    `fn main(${lanes.builtins}) {`,
+    ...L,
+    '}',
+    '',
+  ].join('\n');
+  return { name: spec.name, wgsl, uniforms: u.words(), workgroups: lanes.workgroups(spec.rows) };
+}

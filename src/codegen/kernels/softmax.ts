@@ -1,0 +1,54 @@
+import type { DType } from '../../ir/types.js';
+import type { AxisRows } from '../../ir/ops/softmax.js';
+import type { EmittedKernel } from './kernel.js';
+import { chooseReduceVariant, f32Value, rowLanes, type ReduceVariant } from './reduce.js';
+import { enables, storageDecl, UniformBlock, wgslType } from '../wgsl.js';
+
+export interface SoftmaxKernelSpec extends AxisRows {
+  readonly name: string;
+  readonly dtype: DType;
+  /** log_softmax instead of softmax. */
+  readonly log: boolean;
+  /** Forces a variant (tests); otherwise `chooseReduceVariant` picks from the rows and row length. */
+  readonly variant?: ReduceVariant;
+}
+
+/**
+ * Softmax along rows (strided when the axis is not the last): max, then the sum of exp(x - max),
+ * then the outputs, all in f32. Three reads of each row rather than an online single pass, to
+ * compute exactly what the CPU reference does.
+ */
+export function emitSoftmax(spec: SoftmaxKernelSpec): EmittedKernel {
+  const variant = spec.variant ?? chooseReduceVariant(spec.rows, spec.extent);
+  const lanes = rowLanes(variant, 'u.rows');
+  const u = new UniformBlock().scalar('rows', spec.rows).scalar('extent', spec.extent).scalar('inner', spec.inner);
+  const t = wgslType(spec.dtype);
+  const L: string[] = [
+    ...lanes.rowIndex,
+    '  let base = (row / u.inner) * u.extent * u.inner + row % u.inner;',
+    `  var localMax = ${f32Value(-Infinity, u, 'negInf')};`,
+    ...lanes.loop('u.extent', ['localMax = max(localMax, f32(x[base + j * u.inner]));']),
+    ...lanes.allReduce('localMax', 'rowMax', (a, b) => `max(${a}, ${b})`),
+    '  var localSum = 0.0f;',
+    ...lanes.loop('u.extent', ['localSum += exp(f32(x[base + j * u.inner]) - rowMax);']),
+    ...lanes.allReduce('localSum', 'rowSum', (a, b) => `${a} + ${b}`),
+  ];
+  if (spec.log) {
+    L.push('  let logSum = log(rowSum);',
+      ...lanes.loop('u.extent', ['let o = base + j * u.inner;', `out[o] = ${t}(f32(x[o]) - rowMax - logSum);`]));
+  } else {
+    L.push(...lanes.loop('u.extent', ['let o = base + j * u.inner;', `out[o] = ${t}(exp(f32(x[o]) - rowMax) / rowSum);`]));
+  }
+  const wgsl = [
+    enables([spec.dtype]) + storageDecl(0, 'x', spec.dtype, 'read'),
+    storageDecl(1, 'out', spec.dtype, 'read_write'),
+    u.declare(2),
+    ...lanes.decls,
+    `@compute @workgroup_size(${lanes.wgSize})`,
+    `fn main(${lanes.builtins}) {`,
+    ...L,
+    '}',
+    '',
+  ].join('\n');
+  return { name: spec.name, wgsl, uniforms: u.words(), workgroups: lanes.workgroups(spec.rows) };
+}

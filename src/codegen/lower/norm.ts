@@ -1,0 +1,20 @@
+import { layerNormStart } from '../../ir/ops/norm.js';
+import { broadcastStrides } from '../../ir/ops/shape-util.js';
+import { emitLayerNorm } from '../kernels/norm.js';
+import type { Lowering } from './lowering.js';
+
+/** layer_norm: one kernel over contiguous rows of the normalised dimensions. */
+const layerNorm: Lowering = (node) => {
+  const [x, weight, bias] = node.inputs.map((v) => v.type);
+  const normShape = x!.shape.slice(layerNormStart(x!.shape.length, node.attrs.axis as number));
+  const cols = normShape.reduce((p, d) => p * d, 1);
+  return emitLayerNorm({
+    name: 'layer_norm', dtype: x!.dtype, rows: cols === 0 ? 0 : x!.shape.reduce((p, d) => p * d, 1) / cols, normShape,
+    epsilon: node.attrs.epsilon as number,
+    ...(weight ? { weightStrides: broadcastStrides(weight.shape, normShape) } : {}),
+    ...(bias ? { biasStrides: broadcastStrides(bias.shape, normShape) } : {}),
+  });
+};
+
+// batch_norm is elementwise: the generic elementwise lowering reads its channel strides from the registry.
+export const normLowerings: Record<string, Lowering> = { layer_norm: layerNorm };
