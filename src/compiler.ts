@@ -3,6 +3,7 @@ import { verify } from './ir/verify.js';
 import { generate } from './codegen/generate.js';
 import { compileStats, type CompileStats } from './codegen/stats.js';
 import { hasGpuLowering } from './codegen/lower/index.js';
+import { anchorLowerings } from './codegen/lower/fused.js';
 import { runPasses, type PipelineOptions, type PipelineResult } from './passes/manager.js';
 import type { PassContext } from './passes/pass.js';
 import { resolvePipeline } from './passes/pipelines.js';
@@ -20,6 +21,7 @@ function passContext(log?: (m: string) => void): PassContext {
   return {
     evaluate: evaluateNode,
     hasGpuKernel: hasGpuLowering,
+    takesEpilogue: (op) => op in anchorLowerings,
     ...(log ? { log } : {}),
   };
 }

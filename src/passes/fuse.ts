@@ -1,6 +1,7 @@
 import type { Graph, Node, Value } from '../ir/graph.js';
 import { Graph as GraphClass } from '../ir/graph.js';
 import { getOp } from '../ir/ops/index.js';
+import { shapesEqual } from '../ir/types.js';
 import type { Pass } from './pass.js';
 import { rebuild } from './rebuild.js';
 
@@ -11,6 +12,8 @@ const MAX_STORAGE_BINDINGS = 8;
 interface Group {
   members: Node[];
   root: Node;
+  /** The conv or matmul whose kernel runs the rest as its epilogue. */
+  anchor?: Node;
 }
 
 /** Elementwise under plain broadcasting (ops with their own operand indexing stay alone). */
@@ -25,6 +28,13 @@ function externalInputs(members: readonly Node[]): Value[] {
   const out: Value[] = [];
   for (const m of members) for (const v of m.inputs) if (!inside.has(v) && !out.includes(v)) out.push(v);
   return out;
+}
+
+/** Storage bindings of a group's kernel: an anchor binds its operands and the epilogue's separately. */
+function bindingCount(members: readonly Node[], anchor: Node | undefined): number {
+  if (!anchor) return externalInputs(members).length + 1;
+  const rest = members.filter((m) => m !== anchor);
+  return anchor.inputs.length + externalInputs(rest).filter((v) => v !== anchor.output).length + 1;
 }
 
 /** The closed body graph of a group: its external inputs become parameters (names kept). */
@@ -44,29 +54,39 @@ function groupBody(members: readonly Node[], root: Node): { body: Graph; inputs:
 }
 
 /**
- * Fuses chains of elementwise ops into single kernels. A node absorbs the group producing one
- * of its operands when that operand has no other reader and is not a graph output, so groups
- * are trees and never need a value from outside that depends on themselves. A group stops
- * growing when its kernel would bind more storage buffers than WebGPU guarantees.
+ * Fuses chains of elementwise ops into single kernels, and into the epilogue of a conv or
+ * matmul they follow. A node absorbs the group producing one of its operands when that operand
+ * has no other reader and is not a graph output, so groups are trees and never need a value from
+ * outside that depends on themselves. A group holds at most one anchor, every value computed
+ * from the anchor's result keeps its shape (the epilogue runs per output element), and a group
+ * stops growing when its kernel would bind more storage buffers than WebGPU guarantees.
  */
 export const fuseElementwise: Pass = {
   name: 'fuse',
-  description: 'fuse elementwise chains into one kernel each',
-  run(g: Graph): Graph {
+  description: 'fuse elementwise chains into one kernel each, and into conv/matmul epilogues',
+  run(g: Graph, ctx): Graph {
+    const takesEpilogue = ctx.takesEpilogue ?? (() => false);
     const users = g.users();
     const outputs = new Set(g.outputs);
     const groupOf = new Map<Node, Group>();
     for (const n of g.nodes) {
+      if (n.outputs.length === 1 && n.output.type.device === 'webgpu' && takesEpilogue(n.op)) {
+        groupOf.set(n, { members: [n], root: n, anchor: n });
+        continue;
+      }
       if (!isElementwise(n)) continue;
       let group: Group = { members: [n], root: n };
       for (const v of n.inputs) {
         const p = v.producer;
         const pg = p ? groupOf.get(p) : undefined;
         if (!pg || pg.root !== p || outputs.has(v) || (users.get(v)?.length ?? 0) !== 1) continue;
+        if (pg.anchor && group.anchor) continue;
+        const anchor = pg.anchor ?? group.anchor;
+        if (anchor && !shapesEqual(n.output.type.shape, anchor.output.type.shape)) continue;
         const merged = [...pg.members, ...group.members.filter((m) => !pg.members.includes(m))];
         merged.sort((a, b) => g.nodes.indexOf(a) - g.nodes.indexOf(b));
-        if (externalInputs(merged).length + 1 > MAX_STORAGE_BINDINGS) continue;
-        group = { members: merged, root: n };
+        if (bindingCount(merged, anchor) > MAX_STORAGE_BINDINGS) continue;
+        group = { members: merged, root: n, ...(anchor ? { anchor } : {}) };
       }
       for (const m of group.members) groupOf.set(m, group);
     }

@@ -6,6 +6,8 @@ import type { TensorData } from '../ir/tensor-data.js';
 export interface PassContext {
   /** Computes a node on host data (the CPU reference), for constant folding. */
   readonly evaluate?: (node: Node, inputs: readonly TensorData[]) => TensorData[];
+  /** Whether an op's kernel takes a fused elementwise epilogue (conv, matmul), for fusion. */
+  readonly takesEpilogue?: (op: string) => boolean;
   /** Whether an op has a WebGPU kernel, for device placement. */
   readonly hasGpuKernel?: (op: string) => boolean;
   /** Progress and diagnostics. */

@@ -41,7 +41,7 @@ describe('fused kernels on WebGPU', () => {
       %2 = gelu(%1) : f32[5,9] @webgpu
       %3 = add(%2, %r) : f32[5,9] @webgpu
       return %3
-    }`, 2));
+    }`, 1));
 
   it('broadcasting inside the chain: a column scale, a scalar and a row', () => checkFused(gpu(), `
     graph g(%x: f32[3,1] @webgpu, %s: f32[] @webgpu, %y: f32[4,3,17] @webgpu) -> (f32[4,3,17] @webgpu) {
@@ -50,6 +50,31 @@ describe('fused kernels on WebGPU', () => {
       %2 = mul(%y, %1) : f32[4,3,17] @webgpu
       %3 = tanh(%2) : f32[4,3,17] @webgpu
       return %3
+    }`, 1));
+
+  it('conv2d with bias, then a fused residual add and relu (direct and depthwise kernels)', async () => {
+    await checkFused(gpu(), `
+      graph g(%x: f32[2,3,9,11] @webgpu, %w: f32[5,3,3,3] @webgpu, %b: f32[5] @webgpu, %r: f32[2,5,9,11] @webgpu) -> (f32[2,5,9,11] @webgpu) {
+        %0 = conv2d(%x, %w, %b) {padding = [1, 1, 1, 1]} : f32[2,5,9,11] @webgpu
+        %1 = add(%0, %r) : f32[2,5,9,11] @webgpu
+        %2 = relu(%1) : f32[2,5,9,11] @webgpu
+        return %2
+      }`, 1);
+    await checkFused(gpu(), `
+      graph g(%x: f32[1,6,7,7] @webgpu, %w: f32[6,1,3,3] @webgpu, %s: f32[6,1,1] @webgpu) -> (f32[1,6,5,5] @webgpu) {
+        %0 = conv2d(%x, %w) {groups = 6} : f32[1,6,5,5] @webgpu
+        %1 = mul(%0, %s) : f32[1,6,5,5] @webgpu
+        %2 = hardswish(%1) : f32[1,6,5,5] @webgpu
+        return %2
+      }`, 1);
+  });
+
+  it('gemm with an epilogue reading a broadcast operand', () => checkFused(gpu(), `
+    graph g(%a: f32[6,10] @webgpu, %b: f32[9,10] @webgpu, %c: f32[9] @webgpu, %s: f32[6,1] @webgpu) -> (f32[6,9] @webgpu) {
+      %0 = gemm(%a, %b, %c) {trans_b = true, alpha = 0.5} : f32[6,9] @webgpu
+      %1 = mul(%0, %s) : f32[6,9] @webgpu
+      %2 = sigmoid(%1) : f32[6,9] @webgpu
+      return %2
     }`, 1));
 
   it('a chain with a comparison and where', () => checkFused(gpu(), `

@@ -7,20 +7,41 @@ import { expectRoundTrip } from '../ir/roundtrip.js';
 describe('fuse', () => {
   it('fuses a bias add and relu into one kernel named after its ops', () => {
     expectPass(fuseElementwise, `
-      graph g(%x: f32[4,3] @webgpu, %w: f32[3,5] @webgpu, %b: f32[5] @webgpu) -> (f32[4,5] @webgpu) {
-        %0 = matmul(%x, %w) : f32[4,5] @webgpu
+      graph g(%x: f32[4,5] @webgpu, %b: f32[5] @webgpu) -> (f32[4,5] @webgpu) {
+        %0 = neg(%x) : f32[4,5] @webgpu
         %1 = add(%0, %b) : f32[4,5] @webgpu
         %2 = relu(%1) : f32[4,5] @webgpu
         return %2
       }`, `
-      graph g(%x: f32[4,3] @webgpu, %w: f32[3,5] @webgpu, %b: f32[5] @webgpu) -> (f32[4,5] @webgpu) {
-        %0 = matmul(%x, %w) : f32[4,5] @webgpu
-        %2 = fused(%0, %b) {body = graph add_relu(%0: f32[4,5] @webgpu, %b: f32[5] @webgpu) -> (f32[4,5] @webgpu) {
+      graph g(%x: f32[4,5] @webgpu, %b: f32[5] @webgpu) -> (f32[4,5] @webgpu) {
+        %2 = fused(%x, %b) {body = graph neg_add_relu(%x: f32[4,5] @webgpu, %b: f32[5] @webgpu) -> (f32[4,5] @webgpu) {
+            %0 = neg(%x) : f32[4,5] @webgpu
             %1 = add(%0, %b) : f32[4,5] @webgpu
             %2 = relu(%1) : f32[4,5] @webgpu
             return %2
           }} : f32[4,5] @webgpu
         return %2
+      }`);
+  });
+
+  it('fuses elementwise work into a matmul epilogue, but not ops that grow its shape', () => {
+    expectPass(fuseElementwise, `
+      graph g(%x: f32[4,3] @webgpu, %w: f32[3,5] @webgpu, %b: f32[5] @webgpu, %big: f32[2,4,5] @webgpu) -> (f32[2,4,5] @webgpu) {
+        %0 = matmul(%x, %w) : f32[4,5] @webgpu
+        %1 = add(%0, %b) : f32[4,5] @webgpu
+        %2 = relu(%1) : f32[4,5] @webgpu
+        %3 = mul(%2, %big) : f32[2,4,5] @webgpu
+        return %3
+      }`, `
+      graph g(%x: f32[4,3] @webgpu, %w: f32[3,5] @webgpu, %b: f32[5] @webgpu, %big: f32[2,4,5] @webgpu) -> (f32[2,4,5] @webgpu) {
+        %2 = fused(%x, %w, %b) {body = graph matmul_add_relu(%x: f32[4,3] @webgpu, %w: f32[3,5] @webgpu, %b: f32[5] @webgpu) -> (f32[4,5] @webgpu) {
+            %0 = matmul(%x, %w) : f32[4,5] @webgpu
+            %1 = add(%0, %b) : f32[4,5] @webgpu
+            %2 = relu(%1) : f32[4,5] @webgpu
+            return %2
+          }} : f32[4,5] @webgpu
+        %3 = mul(%2, %big) : f32[2,4,5] @webgpu
+        return %3
       }`);
   });
 

@@ -6,6 +6,7 @@ import { runPasses } from '../../src/passes/manager.js';
 import type { Pass } from '../../src/passes/pass.js';
 import { evaluateNode } from '../../src/runtime/cpu/executor.js';
 import { hasGpuLowering } from '../../src/codegen/lower/index.js';
+import { anchorLowerings } from '../../src/codegen/lower/fused.js';
 
 /** Strips the common indentation of a template literal so IR can be written inline. */
 export function ir(text: string): string {
@@ -21,6 +22,7 @@ export function expectPass(pass: Pass, before: string, expected: string): void {
   const { graph } = runPasses(g, [pass], {
     evaluate: evaluateNode,
     hasGpuKernel: hasGpuLowering,
+    takesEpilogue: (op) => op in anchorLowerings,
   }, { verifyEach: true });
   expect(printGraph(graph)).toBe(ir(expected));
 }

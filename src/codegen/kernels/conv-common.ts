@@ -1,6 +1,7 @@
 import type { ConvGeometry } from '../../ir/ops/conv.js';
 import type { DType } from '../../ir/types.js';
-import { enables, storageDecl, UniformBlock } from '../wgsl.js';
+import { enables, storageDecl, UniformBlock, wgslType } from '../wgsl.js';
+import { addEpilogueUniforms, epilogueDecls, epilogueFunction, type Epilogue } from './epilogue.js';
 
 // What every convolution kernel variant shares: its spec, its storage bindings (x, weight,
 // optional bias, output — the node's inputs then its output) and the geometry uniforms. Shapes
@@ -12,23 +13,37 @@ export interface ConvKernelSpec {
   readonly dtype: DType;
   readonly geometry: ConvGeometry;
   readonly hasBias: boolean;
+  /** Elementwise ops fused after the convolution (bound after the bias, before the output). */
+  readonly epilogue?: Epilogue;
 }
 
 /** Workgroup size of the convolution kernels (a multiple of the 32/64-lane subgroups of real GPUs). */
 export const CONV_WG = 64;
 
-/** Storage declarations `x`, `wt`, optional `bias`, `out`, and the binding index left for uniforms. */
+/**
+ * Storage declarations `x`, `wt`, optional `bias`, epilogue operands, `out` (with the epilogue
+ * function), and the binding index left for uniforms.
+ */
 export function convBindings(spec: ConvKernelSpec): { decls: string; uniformBinding: number } {
   const decls = [storageDecl(0, 'x', spec.dtype, 'read'), storageDecl(1, 'wt', spec.dtype, 'read')];
   if (spec.hasBias) decls.push(storageDecl(2, 'bias', spec.dtype, 'read'));
-  decls.push(storageDecl(decls.length, 'out', spec.dtype, 'read_write'));
-  return { decls: enables([spec.dtype]) + decls.join('\n'), uniformBinding: decls.length };
+  const epi = spec.epilogue;
+  if (epi) decls.push(...epilogueDecls(epi, decls.length));
+  decls.push(storageDecl(decls.length, 'out', epi?.outDType ?? spec.dtype, 'read_write'));
+  const dtypes = [spec.dtype, ...(epi ? [epi.outDType, ...epi.operands.map((o) => o.dtype)] : [])];
+  return { decls: enables(dtypes) + decls.join('\n') + (epi ? `\n${epilogueFunction(epi)}` : ''), uniformBinding: decls.length };
+}
+
+/** Statement storing f32 value `v` at flat output index `i`, through the epilogue if there is one. */
+export function storeOut(spec: ConvKernelSpec, i: string, v: string): string {
+  return spec.epilogue ? `out[${i}] = epilogue(${v}, ${i});` : `out[${i}] = ${wgslType(spec.dtype)}(${v});`;
 }
 
 /** Uniform block with the convolution's geometry; kernels add their own blocking counts first. */
-export function convUniforms(g: ConvGeometry, extra: Record<string, number>): UniformBlock {
+export function convUniforms(g: ConvGeometry, extra: Record<string, number>, epilogue?: Epilogue): UniformBlock {
   const u = new UniformBlock();
   for (const [k, v] of Object.entries(extra)) u.scalar(k, v);
+  if (epilogue) addEpilogueUniforms(u, epilogue);
   return u
     .scalar('C', g.inChannels).scalar('H', g.inH).scalar('W', g.inW)
     .scalar('O', g.outChannels).scalar('OH', g.outH).scalar('OW', g.outW)

@@ -1,6 +1,6 @@
 import { KilnError } from '../../ir/errors.js';
-import { flatIndex, grid1d, wgslType } from '../wgsl.js';
-import { biasTerm, CONV_WG, convBindings, convUniforms, f32Vec, lane, type ConvKernelSpec } from './conv-common.js';
+import { flatIndex, grid1d } from '../wgsl.js';
+import { biasTerm, CONV_WG, convBindings, convUniforms, f32Vec, lane, storeOut, type ConvKernelSpec } from './conv-common.js';
 import type { EmittedKernel } from './kernel.js';
 
 /**
@@ -34,10 +34,9 @@ export function emitConvDirect(spec: ConvKernelSpec, blocking: DirectConvBlockin
   const oBlocks = Math.ceil(g.outPerGroup / TO);
   const colBlocks = Math.ceil(g.outW / TP);
   const total = g.batch * g.groups * oBlocks * g.outH * colBlocks;
-  const u = convUniforms(g, { total, oBlocks, colBlocks, groupBlocks: g.groups * oBlocks });
+  const u = convUniforms(g, { total, oBlocks, colBlocks, groupBlocks: g.groups * oBlocks }, spec.epilogue);
   const { decls, uniformBinding } = convBindings(spec);
   const vec = f32Vec(TO);
-  const t = wgslType(spec.dtype);
   const weights = (at: string) => `${vec}(${Array.from({ length: TO }, (_, c) => `f32(wt[w${c} + ${at}])`).join(', ')})`;
   // Padded columns contribute zero; the clamp keeps the (discarded) load in bounds.
   const columns = (indent: string) => Array.from({ length: TP }, (_, p) => [
@@ -81,7 +80,7 @@ export function emitConvDirect(spec: ConvKernelSpec, blocking: DirectConvBlockin
   for (let c = 0; c < TO; c++) {
     L.push(`  if (oc0 + ${c}u < u.Og) {`);
     for (let p = 0; p < TP; p++) {
-      L.push(`    if (ow0 + ${p}u < u.OW) { out[obase + ${c}u * ostride + ${p}u] = ${t}(${lane(`acc${p}`, TO, c)}${biasTerm(spec, `o0 + ${c}u`)}); }`);
+      L.push(`    if (ow0 + ${p}u < u.OW) { ${storeOut(spec, `obase + ${c}u * ostride + ${p}u`, `${lane(`acc${p}`, TO, c)}${biasTerm(spec, `o0 + ${c}u`)}`)} }`);
     }
     L.push('  }');
   }

@@ -2,6 +2,7 @@ import type { DType } from '../../ir/types.js';
 import { KilnError } from '../../ir/errors.js';
 import type { EmittedKernel } from './kernel.js';
 import { enables, storageDecl, UniformBlock, wgslType } from '../wgsl.js';
+import { addEpilogueUniforms, epilogueDecls, epilogueFunction, type Epilogue } from './epilogue.js';
 
 export interface MatmulKernelSpec {
   readonly name: string;
@@ -24,6 +25,8 @@ export interface MatmulKernelSpec {
    * matrix; the same for every batch entry). The bias is storage binding 2, the output 3.
    */
   readonly bias?: { readonly rowStride: number; readonly colStride: number; readonly beta: number };
+  /** Elementwise ops fused after the product (bound after A, B and bias; the output last). */
+  readonly epilogue?: Epilogue;
 }
 
 // Each invocation computes a TM x TN block of C in registers, with no workgroup memory:
@@ -43,6 +46,8 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   if (batch > 65535) throw new KilnError(`${spec.name}: batch of ${batch} matrices exceeds one dispatch (65535)`);
   const t = wgslType(spec.dtype);
   const u = new UniformBlock().scalar('M', spec.m).scalar('N', spec.n).scalar('K', spec.k);
+  const epi = spec.epilogue;
+  if (epi) addEpilogueUniforms(u, epi);
   if (spec.alpha !== undefined) u.f32('alpha', spec.alpha);
   if (spec.bias) u.f32('beta', spec.bias.beta).scalar('biasRow', spec.bias.rowStride).scalar('biasCol', spec.bias.colStride);
   // Where row r of A and column c of B start, and how far apart consecutive k are.
@@ -83,17 +88,22 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   for (let r = 0; r < TM; r++) {
     L.push(`  if (row0 + ${r}u < u.M) {`);
     for (let c = 0; c < TN; c++) {
-      L.push(`    if (col0 + ${c}u < u.N) { C[cOff + (row0 + ${r}u) * u.N + col0 + ${c}u] = ${t}(${epilogue(r, c)}); }`);
+      const at = `cOff + (row0 + ${r}u) * u.N + col0 + ${c}u`;
+      L.push(`    if (col0 + ${c}u < u.N) { C[${at}] = ${epi ? `epilogue(${epilogue(r, c)}, ${at})` : `${t}(${epilogue(r, c)})`}; }`);
     }
     L.push('  }');
   }
-  const outBinding = spec.bias ? 3 : 2;
+  const epiBinding = spec.bias ? 3 : 2;
+  const outBinding = epiBinding + (epi?.operands.length ?? 0);
+  const dtypes = [spec.dtype, ...(epi ? [epi.outDType, ...epi.operands.map((o) => o.dtype)] : [])];
   const wgsl = [
-    enables([spec.dtype]) + storageDecl(0, 'A', spec.dtype, 'read'),
+    enables(dtypes) + storageDecl(0, 'A', spec.dtype, 'read'),
     storageDecl(1, 'B', spec.dtype, 'read'),
     ...(spec.bias ? [storageDecl(2, 'bias', spec.dtype, 'read')] : []),
-    storageDecl(outBinding, 'C', spec.dtype, 'read_write'),
+    ...(epi ? epilogueDecls(epi, epiBinding) : []),
+    storageDecl(outBinding, 'C', epi?.outDType ?? spec.dtype, 'read_write'),
     u.declare(outBinding + 1),
+    ...(epi ? [epilogueFunction(epi)] : []),
     `@compute @workgroup_size(${WG_X}, ${WG_Y}, 1)`,
     'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
     ...L,

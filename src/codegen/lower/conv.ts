@@ -4,13 +4,17 @@ import type { ConvKernelSpec } from '../kernels/conv-common.js';
 import { emitConvDepthwise } from '../kernels/conv-depthwise.js';
 import { emitConvDirect, type DirectConvBlocking } from '../kernels/conv-direct.js';
 import { emitConvTranspose } from '../kernels/conv-transpose.js';
-import type { Lowering } from './lowering.js';
+import type { AnchorLowering, Lowering } from './lowering.js';
+import type { Epilogue } from '../kernels/epilogue.js';
 
 // Chooses a convolution kernel variant per node. Variants sit side by side in
 // kernels/conv-*.ts; later, per-adapter measurements can replace these shape rules.
 
-function kernelSpec(node: Node, geometry: ConvGeometry): ConvKernelSpec {
-  return { name: node.op, dtype: node.output.type.dtype, geometry, hasBias: node.inputs.length === 3 };
+function kernelSpec(node: Node, geometry: ConvGeometry, epilogue?: Epilogue): ConvKernelSpec {
+  return {
+    name: epilogue ? `${node.op}_${epilogue.name}` : node.op, dtype: node.inputs[0]!.type.dtype, geometry,
+    hasBias: node.inputs.length === 3, ...(epilogue ? { epilogue } : {}),
+  };
 }
 
 /**
@@ -26,10 +30,10 @@ export function directBlocking(g: ConvGeometry): DirectConvBlocking {
   return { channels: Math.min(4, g.outPerGroup), pixels, innerLoop: g.inPerGroup >= g.kernelW ? 'channels' : 'taps' };
 }
 
-const conv2d: Lowering = (node) => {
+const conv2d: AnchorLowering = (node, epilogue) => {
   const [x, w] = node.inputs.map((v) => v.type.shape);
   const g = conv2dGeometry(x!, w!, node.attrs);
-  const spec = kernelSpec(node, g);
+  const spec = kernelSpec(node, g, epilogue);
   // One input channel per group (depthwise, any multiplier): nothing to block over channels.
   if (g.groups > 1 && g.inPerGroup === 1) return emitConvDepthwise(spec);
   return emitConvDirect(spec, directBlocking(g));
@@ -40,4 +44,7 @@ const convTranspose2d: Lowering = (node) => {
   return emitConvTranspose(kernelSpec(node, convTranspose2dGeometry(x!, w!, node.attrs)));
 };
 
-export const convLowerings: Record<string, Lowering> = { conv2d, conv_transpose2d: convTranspose2d };
+export const convLowerings: Record<string, Lowering> = { conv2d: (n) => conv2d(n), conv_transpose2d: convTranspose2d };
+
+/** Conv ops that take a fused epilogue. */
+export const convAnchors: Record<string, AnchorLowering> = { conv2d };

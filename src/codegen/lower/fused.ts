@@ -3,10 +3,17 @@ import { KilnError } from '../../ir/errors.js';
 import { getOp, type ElementwiseMath } from '../../ir/ops/index.js';
 import { broadcastStrides } from '../../ir/ops/shape-util.js';
 import { emitElementwise } from '../kernels/elementwise.js';
+import type { Epilogue } from '../kernels/epilogue.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
 import { wgslHelperDecls } from '../kernels/wgsl-math.js';
 import { wgslType } from '../wgsl.js';
-import type { Lowering } from './lowering.js';
+import { convAnchors } from './conv.js';
+import { gemmAnchors } from './gemm.js';
+import { matmulAnchors } from './matmul.js';
+import type { AnchorLowering, Lowering } from './lowering.js';
+
+/** Ops that take a fused elementwise epilogue in their kernel. */
+export const anchorLowerings: Readonly<Record<string, AnchorLowering>> = { ...convAnchors, ...matmulAnchors, ...gemmAnchors };
 
 function mathOf(body: Graph, n: Node): ElementwiseMath {
   const math = getOp(n.op).spec.math;
@@ -15,39 +22,67 @@ function mathOf(body: Graph, n: Node): ElementwiseMath {
 }
 
 /**
- * WGSL for a chain of elementwise nodes: each body value becomes an expression over the
- * operand loads `xs`, converted to its storage type. Fusion makes every intermediate single-use,
- * so composing expressions never duplicates work.
+ * WGSL for the elementwise nodes of a body: each value becomes an expression over `known`
+ * (parameter loads, or the anchor's result), converted to its storage type. Fusion makes every
+ * intermediate single-use, so composing expressions never duplicates work.
  */
-export function composeElementwise(body: Graph, xs: readonly string[]): string {
-  const exprOf = new Map<Value, string>();
-  body.inputs.forEach((p, i) => exprOf.set(p, xs[i]!));
-  for (const n of body.nodes) {
+function compose(body: Graph, nodes: readonly Node[], known: Map<Value, string>): string {
+  for (const n of nodes) {
     const t = wgslType(n.output.type.dtype);
     const inTypes = n.inputs.map((v) => wgslType(v.type.dtype));
-    exprOf.set(n.output, `${t}(${mathOf(body, n).wgsl(n.inputs.map((v) => exprOf.get(v)!), t, n.attrs, inTypes)})`);
+    known.set(n.output, `${t}(${mathOf(body, n).wgsl(n.inputs.map((v) => known.get(v)!), t, n.attrs, inTypes)})`);
   }
-  return exprOf.get(body.outputs[0]!)!;
+  return known.get(body.outputs[0]!)!;
 }
 
-/** WGSL helper functions (erf, ...) the body's ops call. */
-export function bodyHelpers(body: Graph): string[] {
-  return wgslHelperDecls(body.nodes.flatMap((n) =>
+/** WGSL helper functions (erf, ...) the nodes call. */
+function helpersOf(body: Graph, nodes: readonly Node[]): string[] {
+  return wgslHelperDecls(nodes.flatMap((n) =>
     mathOf(body, n).helpers?.(wgslType(n.output.type.dtype), n.inputs.map((v) => wgslType(v.type.dtype)), n.attrs) ?? []));
 }
 
 /** A fused elementwise chain: one flat kernel reading each operand with broadcast strides. */
-const fused: Lowering = (node: Node): EmittedKernel => {
-  const body = node.attrs.body as Graph;
+function lowerChain(node: Node, body: Graph): EmittedKernel {
   const out = node.output.type;
   return emitElementwise({
     name: body.name,
     operands: node.inputs.map((v) => ({ dtype: v.type.dtype, strides: broadcastStrides(v.type.shape, out.shape) })),
     outDType: out.dtype,
     shape: out.shape,
-    body: (xs) => composeElementwise(body, xs),
-    helpers: bodyHelpers(body),
+    body: (xs) => compose(body, body.nodes, new Map(body.inputs.map((p, i) => [p, xs[i]!]))),
+    helpers: helpersOf(body, body.nodes),
   });
+}
+
+/**
+ * An anchor (conv, matmul) with its elementwise epilogue: the anchor's kernel, storing each
+ * result through the composed epilogue. Bindings: the anchor's operands, the epilogue's, the output.
+ */
+function lowerAnchored(node: Node, body: Graph, anchor: Node): EmittedKernel {
+  const rest = body.nodes.filter((n) => n !== anchor);
+  const epiParams = body.inputs.filter((p) => rest.some((n) => n.inputs.includes(p)));
+  const out = node.output.type;
+  const epilogue: Epilogue = {
+    name: rest.map((n) => n.op).join('_'),
+    operands: epiParams.map((p) => ({ dtype: p.type.dtype, strides: broadcastStrides(p.type.shape, out.shape) })),
+    outShape: out.shape,
+    outDType: out.dtype,
+    body: (v, xs) => {
+      const known = new Map<Value, string>(epiParams.map((p, k) => [p, xs[k]!]));
+      known.set(anchor.output, `${wgslType(anchor.output.type.dtype)}(${v})`);
+      return compose(body, rest, known);
+    },
+    helpers: helpersOf(body, rest),
+  };
+  const kernel = anchorLowerings[anchor.op]!(anchor, epilogue);
+  const param = (v: Value) => body.inputs.indexOf(v);
+  return { ...kernel, bindings: [...anchor.inputs.map(param), ...epiParams.map(param), node.inputs.length] };
+}
+
+const fused: Lowering = (node: Node): EmittedKernel => {
+  const body = node.attrs.body as Graph;
+  const anchor = body.nodes.find((n) => anchorLowerings[n.op]);
+  return anchor ? lowerAnchored(node, body, anchor) : lowerChain(node, body);
 };
 
 export const fusedLowerings: Record<string, Lowering> = { fused };

@@ -1,5 +1,6 @@
 import type { Node } from '../../ir/graph.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
+import type { Epilogue } from '../kernels/epilogue.js';
 
 /**
  * Lowers one node to one kernel, or to several dispatched in order. Storage bindings are the
@@ -7,3 +8,9 @@ import type { EmittedKernel } from '../kernels/kernel.js';
  * uniform block.
  */
 export type Lowering = (node: Node) => EmittedKernel | EmittedKernel[];
+
+/**
+ * Lowers an anchor op (conv, matmul) with optional elementwise work fused after it. The
+ * kernel's storage bindings are the anchor's inputs, then the epilogue's operands, then the output.
+ */
+export type AnchorLowering = (node: Node, epilogue?: Epilogue) => EmittedKernel;
