@@ -77,6 +77,19 @@ describe('fused kernels on WebGPU', () => {
       return %2
     }`, 1));
 
+  it('conv2d + batch_norm + relu folds and fuses into one kernel with the same result', () => checkFused(gpu(), `
+    graph g(%x: f32[1,2,5,5] @webgpu) -> (f32[1,2,5,5] @webgpu) {
+      %w = const() {value = [0.5, -1, 2, 0.25, 1.5, -0.75, 0.1, 0.3]} : f32[2,2,1,2] @webgpu
+      %scale = const() {value = [1.5, 0.7]} : f32[2] @webgpu
+      %beta = const() {value = [0.2, -0.1]} : f32[2] @webgpu
+      %mean = const() {value = [0.3, -0.4]} : f32[2] @webgpu
+      %var = const() {value = [0.8, 2.5]} : f32[2] @webgpu
+      %0 = conv2d(%x, %w) {padding = [0, 1, 0, 0]} : f32[1,2,5,5] @webgpu
+      %1 = batch_norm(%0, %scale, %beta, %mean, %var) : f32[1,2,5,5] @webgpu
+      %2 = relu(%1) : f32[1,2,5,5] @webgpu
+      return %2
+    }`, 1));
+
   it('a chain with a comparison and where', () => checkFused(gpu(), `
     graph g(%x: f32[33] @webgpu, %y: f32[33] @webgpu) -> (f32[33] @webgpu) {
       %0 = greater(%x, %y) : bool[33] @webgpu

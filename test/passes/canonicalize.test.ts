@@ -3,6 +3,7 @@ import { commonSubexpressionElimination } from '../../src/passes/cse.js';
 import { deadCodeElimination } from '../../src/passes/dce.js';
 import { foldConstants } from '../../src/passes/fold-constants.js';
 import { simplify } from '../../src/passes/simplify.js';
+import { foldBatchNorm } from '../../src/passes/fold-batchnorm.js';
 import { expectPass } from './helpers.js';
 
 describe('dce', () => {
@@ -148,6 +149,36 @@ describe('simplify', () => {
         %1 = reshape(%x) {shape = [3, 4]} : f32[3,4] @webgpu
         %3 = relu(%x) : f32[2,6] @webgpu
         return %1, %3
+      }`);
+  });
+});
+
+describe('fold-batchnorm', () => {
+  it('folds batch_norm into the conv2d before it', () => {
+    expectPass(foldBatchNorm, `
+      graph g(%x: f32[1,1,2,2] @webgpu) -> (f32[1,2,2,2] @webgpu) {
+        %w = const() {value = [1, 2]} : f32[2,1,1,1] @webgpu
+        %b = const() {value = [0.5, -1]} : f32[2] @webgpu
+        %scale = const() {value = [2, 3]} : f32[2] @webgpu
+        %beta = const() {value = [1, 0]} : f32[2] @webgpu
+        %mean = const() {value = [0.5, 1]} : f32[2] @webgpu
+        %var = const() {value = [3, 8]} : f32[2] @webgpu
+        %0 = conv2d(%x, %w, %b) : f32[1,2,2,2] @webgpu
+        %1 = batch_norm(%0, %scale, %beta, %mean, %var) {epsilon = 1} : f32[1,2,2,2] @webgpu
+        return %1
+      }`, `
+      graph g(%x: f32[1,1,2,2] @webgpu) -> (f32[1,2,2,2] @webgpu) {
+        %w = const() {value = [1, 2]} : f32[2,1,1,1] @webgpu
+        %b = const() {value = [0.5, -1]} : f32[2] @webgpu
+        %scale = const() {value = [2, 3]} : f32[2] @webgpu
+        %beta = const() {value = [1, 0]} : f32[2] @webgpu
+        %mean = const() {value = [0.5, 1]} : f32[2] @webgpu
+        %var = const() {value = [3, 8]} : f32[2] @webgpu
+        %0 = conv2d(%x, %w, %b) : f32[1,2,2,2] @webgpu
+        %2 = const() {value = [1, 2]} : f32[2,1,1,1] @webgpu
+        %3 = const() {value = [1, -2]} : f32[2] @webgpu
+        %1 = conv2d(%x, %2, %3) : f32[1,2,2,2] @webgpu
+        return %1
       }`);
   });
 });
