@@ -28,15 +28,15 @@ export class GraphRebuilder {
     this.map.set(v, replacement);
   }
 
-  /** Copies a node with its inputs mapped; outputs keep names and types. */
-  copy(node: Node, inputs?: Value[], attrs?: Attrs): Node {
+  /** Copies a node with its inputs mapped; outputs keep names and types (placed on `device` if given). */
+  copy(node: Node, inputs?: Value[], attrs?: Attrs, device?: Device): Node {
     // A name already taken (a pass renamed something to it) falls back to fresh names.
     const names = node.outputs.map((o) => o.name);
     const keepNames = names.every((n) => !this.out.hasName(n));
     const copied = this.out.addNode(node.op, inputs ?? node.inputs.map((v) => this.get(v)), attrs ?? node.attrs, {
-      types: node.outputs.map((o) => o.type),
+      types: node.outputs.map((o) => (device ? { ...o.type, device } : o.type)),
       ...(keepNames ? { names } : {}),
-      device: node.outputs[0]?.type.device,
+      device: device ?? node.outputs[0]?.type.device,
     });
     node.outputs.forEach((o, i) => this.map.set(o, copied.outputs[i]!));
     return copied;

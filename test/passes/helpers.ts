@@ -3,7 +3,7 @@ import { parseGraph } from '../../src/ir/parser.js';
 import { printGraph } from '../../src/ir/printer.js';
 import { verify } from '../../src/ir/verify.js';
 import { runPasses } from '../../src/passes/manager.js';
-import type { Pass } from '../../src/passes/pass.js';
+import type { Pass, PassContext } from '../../src/passes/pass.js';
 import { evaluateNode } from '../../src/runtime/cpu/executor.js';
 import { hasGpuLowering } from '../../src/codegen/lower/index.js';
 import { anchorLowerings } from '../../src/codegen/lower/fused.js';
@@ -16,13 +16,14 @@ export function ir(text: string): string {
 }
 
 /** Parses `before`, runs one pass (verifying), and compares the printed result with `expected`. */
-export function expectPass(pass: Pass, before: string, expected: string): void {
+export function expectPass(pass: Pass, before: string, expected: string, ctx: Partial<PassContext> = {}): void {
   const g = parseGraph(ir(before));
   verify(g);
   const { graph } = runPasses(g, [pass], {
     evaluate: evaluateNode,
     hasGpuKernel: hasGpuLowering,
     takesEpilogue: (op) => op in anchorLowerings,
+    ...ctx,
   }, { verifyEach: true });
   expect(printGraph(graph)).toBe(ir(expected));
 }
