@@ -7,12 +7,18 @@ import { anchorLowerings } from './codegen/lower/fused.js';
 import { runPasses, type PipelineOptions, type PipelineResult } from './passes/manager.js';
 import type { PassContext } from './passes/pass.js';
 import { resolvePipeline } from './passes/pipelines.js';
+import { lowerFp16 } from './passes/lower-fp16.js';
+import { deadCodeElimination } from './passes/dce.js';
 import type { Program } from './runtime/program.js';
 import { evaluateNode } from './runtime/cpu/executor.js';
 
 export interface CompileOptions extends PipelineOptions {
   /** A named pipeline ('O0', 'O2') or comma-separated pass names; default 'O2'. */
   readonly pipeline?: string;
+  /** 'fp16' stores and computes floats in f16 (lower-fp16); default 'fp32'. */
+  readonly precision?: 'fp32' | 'fp16';
+  /** Dtype of float graph inputs and outputs under fp16; default 'f32'. */
+  readonly ioPrecision?: 'f32' | 'f16';
   readonly log?: (message: string) => void;
 }
 
@@ -29,7 +35,13 @@ function passContext(log?: (m: string) => void): PassContext {
 /** Verifies a graph and runs the optimisation pipeline on it. */
 export function optimize(graph: Graph, opts: CompileOptions = {}): PipelineResult {
   verify(graph);
-  return runPasses(graph, resolvePipeline(opts.pipeline ?? 'O2'), passContext(opts.log), opts);
+  const passes = resolvePipeline(opts.pipeline ?? 'O2');
+  if (opts.precision === 'fp16') {
+    // After canonicalisation (folding runs on exact f32 weights), before placement and fusion.
+    const at = passes.findIndex((p) => p.name === 'place-devices');
+    passes.splice(at < 0 ? passes.length : at, 0, lowerFp16({ io: opts.ioPrecision ?? 'f32' }), deadCodeElimination);
+  }
+  return runPasses(graph, passes, passContext(opts.log), opts);
 }
 
 /** Compiles a graph to a Program: verify, optimise, lower to WGSL kernels and a schedule. */

@@ -2,7 +2,7 @@
 // this back: parse(print(g)) prints the same text. This file must not import the parser, so
 // that dumping IR never loads chevrotain.
 import { isGraphAttr, type AttrValue } from './attrs.js';
-import { f16BitsToF32 } from './f16.js';
+import { f16BitsToF32, f32ToF16Bits } from './f16.js';
 import type { Graph, Node } from './graph.js';
 import { getOp, hasOp } from './ops/index.js';
 import { isTensorData, type TensorData } from './tensor-data.js';
@@ -104,7 +104,10 @@ function attrEquals(a: AttrValue, b: AttrValue): boolean {
 function formatAttrValue(v: AttrValue): string {
   // A nested graph spans several lines, indented one level deeper than the node holding it.
   if (isGraphAttr(v)) return printGraph(v).trimEnd().split('\n').map((l, i) => (i === 0 ? l : `    ${l}`)).join('\n');
-  if (isTensorData(v)) return `[${tensorElements(v).map(formatNumber).join(', ')}]`;
+  if (isTensorData(v)) {
+    const format = v.dtype === 'f32' ? shortestFor(Math.fround) : v.dtype === 'f16' ? shortestFor(f32ToF16Bits) : formatNumber;
+    return `[${tensorElements(v).map(format).join(', ')}]`;
+  }
   if (Array.isArray(v)) return `[${v.map(formatNumber).join(', ')}]`;
   if (typeof v === 'string') return JSON.stringify(v);
   if (typeof v === 'boolean') return String(v);
@@ -114,6 +117,22 @@ function formatAttrValue(v: AttrValue): string {
 /** Elements as numbers: f16 decoded from its bits, bool as 0/1. */
 function tensorElements(t: TensorData): number[] {
   return t.dtype === 'f16' ? Array.from(t.data, f16BitsToF32) : Array.from(t.data);
+}
+
+/**
+ * Formats elements by the shortest decimal that `round` maps to the same stored value (f32:
+ * 0.1, not 0.10000000149011612; f16: 0.09998): all the precision the element has.
+ */
+function shortestFor(round: (x: number) => number): (x: number) => string {
+  return (x) => {
+    if (!Number.isFinite(x) || Object.is(x, -0)) return formatNumber(x);
+    const want = round(x);
+    for (let p = 1; p < 17; p++) {
+      const s = Number(x.toPrecision(p));
+      if (round(s) === want) return formatNumber(s);
+    }
+    return formatNumber(x);
+  };
 }
 
 /** Shortest round-trip form; `-0`, `inf`, `-inf`, `nan` spelled so the parser gets them back. */

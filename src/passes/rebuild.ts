@@ -1,6 +1,6 @@
 import type { Attrs } from '../ir/attrs.js';
 import { Graph, type Node, type Value } from '../ir/graph.js';
-import type { Device } from '../ir/types.js';
+import type { Device, TensorType } from '../ir/types.js';
 
 /**
  * Copies a graph node by node into a fresh one, letting a pass replace what it rewrites.
@@ -10,10 +10,11 @@ export class GraphRebuilder {
   readonly out: Graph;
   private readonly map = new Map<Value, Value>();
 
-  constructor(readonly src: Graph) {
+  /** `inputType` may retype the graph inputs (e.g. to f16 I/O). */
+  constructor(readonly src: Graph, inputType: (v: Value) => TensorType = (v) => v.type) {
     this.out = new Graph(src.name);
     this.out.reserveNames(src.values().map((v) => v.name));
-    for (const v of src.inputs) this.map.set(v, this.out.addInput(v.name, v.type));
+    for (const v of src.inputs) this.map.set(v, this.out.addInput(v.name, inputType(v)));
   }
 
   /** The new value standing for old value `v`. */

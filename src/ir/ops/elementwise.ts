@@ -14,6 +14,8 @@ interface ElementwiseOptions {
   readonly attrs?: Readonly<Record<string, AttrSpec>>;
   /** Checks attribute values against the operand dtype; throws OpTypeError. */
   readonly checkAttrs?: (attrs: Attrs, dtype: DType) => void;
+  /** Mixed-precision policy (see OpSpec.precision). */
+  readonly precision?: 'f32';
 }
 
 function checkDType(dtype: DType, floatOnly: boolean | undefined): void {
@@ -24,6 +26,7 @@ function checkDType(dtype: DType, floatOnly: boolean | undefined): void {
 function defineUnary(name: string, math: ElementwiseMath, opts: ElementwiseOptions = {}): void {
   defineOp({
     name, kind: 'elementwise', inputs: 1, math, ...(opts.attrs ? { attrs: opts.attrs } : {}),
+    ...(opts.precision ? { precision: opts.precision } : {}),
     infer: ([x], attrs) => {
       checkDType(x!.dtype, opts.floatOnly);
       opts.checkAttrs?.(attrs, x!.dtype);
@@ -165,8 +168,8 @@ function tanhWgsl(x: string, t: string): string {
 // ---------------------------------------------------------------------------------------------
 // Transcendental and friends (float only)
 
-defineUnary('exp', { cpu: ([x]) => Math.exp(x!), wgsl: ([x]) => `exp(${x})` }, { floatOnly: true });
-defineUnary('log', { cpu: ([x]) => Math.log(x!), wgsl: ([x]) => `log(${x})` }, { floatOnly: true });
+defineUnary('exp', { cpu: ([x]) => Math.exp(x!), wgsl: ([x]) => `exp(${x})` }, { floatOnly: true, precision: 'f32' });
+defineUnary('log', { cpu: ([x]) => Math.log(x!), wgsl: ([x]) => `log(${x})` }, { floatOnly: true, precision: 'f32' });
 defineUnary('sqrt', { cpu: ([x]) => Math.sqrt(x!), wgsl: ([x]) => `sqrt(${x})` }, { floatOnly: true });
 defineUnary('rsqrt', { cpu: ([x]) => 1 / Math.sqrt(x!), wgsl: ([x]) => `inverseSqrt(${x})` }, { floatOnly: true });
 defineUnary('erf', {

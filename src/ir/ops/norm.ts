@@ -26,7 +26,7 @@ export function layerNormStart(rank: number, axis: number): number {
 // Normalises over dimensions [axis, rank) like ONNX LayerNormalization: biased variance,
 // then optional weight and bias broadcast over the normalised dimensions.
 defineOp({
-  name: 'layer_norm', kind: 'reduction', inputs: [1, 3],
+  name: 'layer_norm', kind: 'reduction', inputs: [1, 3], precision: 'f32',
   attrs: { axis: { kind: 'int', default: -1 }, epsilon: { kind: 'float', default: 1e-5 } },
   infer: ([x, ...params], attrs) => {
     if (!isFloat(x!.dtype)) throw new OpTypeError(`needs a float input, got ${x!.dtype}`);
@@ -56,7 +56,7 @@ function floatLiteral(x: number, t: string): string {
 // Inference batch normalisation: y = (x - mean) / sqrt(var + epsilon) * scale + bias per
 // channel (dimension 1). Elementwise: each [C] parameter is broadcast along dimension 1.
 defineOp({
-  name: 'batch_norm', kind: 'elementwise', inputs: 5,
+  name: 'batch_norm', kind: 'elementwise', inputs: 5, precision: 'f32',
   attrs: { epsilon: { kind: 'float', default: 1e-5 } },
   infer: ([x, ...params], attrs) => {
     if (!isFloat(x!.dtype)) throw new OpTypeError(`needs a float input, got ${x!.dtype}`);

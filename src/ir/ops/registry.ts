@@ -63,6 +63,11 @@ export interface OpSpec {
    * Kernels of `math` use these instead of NumPy broadcast strides when present.
    */
   readonly operandStrides?: (inputs: readonly Shape[], out: Shape, attrs: Attrs) => number[][];
+  /**
+   * Mixed-precision policy: when a graph is lowered to f16, an op marked 'f32' (range-sensitive:
+   * softmax, normalisation, exp/log) still computes in f32, with casts around it.
+   */
+  readonly precision?: 'f32';
   readonly reduce?: ReductionMath;
   /**
    * Fills attributes whose default depends on other attributes (a pool's stride defaults to

@@ -26,7 +26,7 @@ export function axisRows(shape: Shape, axis: number): AxisRows {
 // Softmax along one axis; both ops subtract the row's max first so exp never overflows.
 for (const name of ['softmax', 'log_softmax']) {
   defineOp({
-    name, kind: 'reduction', inputs: 1,
+    name, kind: 'reduction', inputs: 1, precision: 'f32',
     attrs: { axis: { kind: 'int', default: -1 } },
     infer: ([x], attrs) => {
       if (!isFloat(x!.dtype)) throw new OpTypeError(`needs a float input, got ${x!.dtype}`);

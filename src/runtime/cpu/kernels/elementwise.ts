@@ -2,6 +2,7 @@ import { getOp } from '../../../ir/ops/index.js';
 import { broadcastStrides } from '../../../ir/ops/shape-util.js';
 import { forEachIndex } from '../indexing.js';
 import { alloc, type CpuKernel } from './kernel.js';
+import { hostValues, storeValue } from './values.js';
 
 /** Any op with scalar math: elementwise with broadcasting. */
 export const elementwise: CpuKernel = (node, inputs) => {
@@ -11,9 +12,11 @@ export const elementwise: CpuKernel = (node, inputs) => {
     ?? inputs.map((x) => broadcastStrides(x.shape, out.shape));
   const args = new Array<number>(inputs.length);
   const inDTypes = inputs.map((x) => x.dtype);
+  // f16 operands are decoded and each result rounded to f16, as the device computes f16 math.
+  const values = inputs.map(hostValues);
   forEachIndex(out.shape, strides, (i, offs) => {
-    for (let k = 0; k < inputs.length; k++) args[k] = inputs[k]!.data[offs[k]!]!;
-    out.data[i] = math!.cpu(args, out.dtype, node.attrs, inDTypes);
+    for (let k = 0; k < inputs.length; k++) args[k] = values[k]![offs[k]!]!;
+    storeValue(out, i, math!.cpu(args, out.dtype, node.attrs, inDTypes));
   });
   return [out];
 };

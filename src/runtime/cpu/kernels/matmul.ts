@@ -1,6 +1,7 @@
 import { broadcastStrides } from '../../../ir/ops/shape-util.js';
 import { forEachIndex } from '../indexing.js';
 import { alloc, type CpuKernel } from './kernel.js';
+import { hostValues, storeValue } from './values.js';
 
 const matmul: CpuKernel = (node, [a, b]) => {
   const out = alloc(node.output.type);
@@ -9,13 +10,15 @@ const matmul: CpuKernel = (node, [a, b]) => {
   const batchShape = out.shape.slice(0, -2);
   const aBatch = broadcastStrides(a!.shape.slice(0, -2), batchShape).map((s) => s * m * k);
   const bBatch = broadcastStrides(b!.shape.slice(0, -2), batchShape).map((s) => s * k * n);
+  const av = hostValues(a!);
+  const bv = hostValues(b!);
   forEachIndex(batchShape, [aBatch, bBatch], (bi, [ao, bo]) => {
     const oo = bi * m * n;
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < n; j++) {
         let acc = 0;
-        for (let p = 0; p < k; p++) acc += a!.data[ao! + i * k + p]! * b!.data[bo! + p * n + j]!;
-        out.data[oo + i * n + j] = acc;
+        for (let p = 0; p < k; p++) acc += av[ao! + i * k + p]! * bv[bo! + p * n + j]!;
+        storeValue(out, oo + i * n + j, acc);
       }
     }
   });
