@@ -1,0 +1,50 @@
+import { KilnError } from '../ir/errors.js';
+import type { Graph } from '../ir/graph.js';
+import { dtypeBytes, numel } from '../ir/types.js';
+
+/** What the target adapter offers, as far as the precision choice is concerned. */
+export interface AdapterTraits {
+  readonly description: string;
+  readonly architecture: string;
+  readonly features: readonly string[];
+  /** maxStorageBufferBindingSize of the adapter. */
+  readonly maxBindingBytes: number;
+}
+
+export interface PrecisionChoice {
+  readonly precision: 'fp32' | 'fp16';
+  readonly reason: string;
+}
+
+/** Software adapters emulate f16 math; it was measured slower than f32 on lavapipe. */
+function isSoftware(a: AdapterTraits): boolean {
+  return a.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(a.description);
+}
+
+/** Bytes of the largest tensor of the graph stored in f32. */
+function largestF32Bytes(g: Graph): number {
+  return Math.max(0, ...g.values().map((v) => numel(v.type.shape) * Math.max(dtypeBytes(v.type.dtype), 4)));
+}
+
+/**
+ * Resolves `--precision`: fp32 and fp16 are taken as asked (fp16 needs shader-f16); auto picks
+ * f16 only where the adapter has shader-f16 and is not a software adapter (emulated f16 is
+ * slower there), or where an f32 tensor would not fit one storage binding of the device.
+ */
+export function choosePrecision(mode: 'fp32' | 'fp16' | 'auto', adapter: AdapterTraits | null, graph: Graph): PrecisionChoice {
+  const hasF16 = adapter?.features.includes('shader-f16') ?? false;
+  if (mode === 'fp32') return { precision: 'fp32', reason: 'asked for' };
+  if (mode === 'fp16') {
+    if (!adapter) throw new KilnError('--precision fp16 needs a WebGPU adapter with shader-f16 to check against, and none was found (run npm run setup)');
+    if (!hasF16) throw new KilnError(`--precision fp16: the adapter (${adapter.description}) lacks the shader-f16 feature; use --precision fp32 or auto`);
+    return { precision: 'fp16', reason: 'asked for' };
+  }
+  if (!adapter) return { precision: 'fp32', reason: 'no WebGPU adapter found to judge f16 by' };
+  if (!hasF16) return { precision: 'fp32', reason: `the adapter (${adapter.description}) lacks shader-f16` };
+  const biggest = largestF32Bytes(graph);
+  if (biggest > adapter.maxBindingBytes) {
+    return { precision: 'fp16', reason: `a ${biggest}-byte f32 tensor exceeds the device's ${adapter.maxBindingBytes}-byte storage binding limit` };
+  }
+  if (isSoftware(adapter)) return { precision: 'fp32', reason: `${adapter.description} is a software adapter: f16 math is emulated there and measured slower than f32` };
+  return { precision: 'fp16', reason: `the adapter (${adapter.description}) has shader-f16 and runs f16 natively` };
+}
