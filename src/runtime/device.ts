@@ -29,6 +29,11 @@ const OPTIONAL_FEATURES = ['shader-f16', 'timestamp-query', 'subgroups'] as cons
 export interface AcquireDeviceOptions {
   /** Features the caller cannot do without; acquisition fails when the adapter lacks one. */
   readonly requiredFeatures?: readonly string[];
+  /**
+   * Features to enable when the adapter offers them (default: shader-f16, timestamp-query,
+   * subgroups). `[]` gives a device with none, e.g. to see how a model fares without shader-f16.
+   */
+  readonly optionalFeatures?: readonly string[];
   readonly powerPreference?: GPUPowerPreference;
 }
 
@@ -138,6 +143,29 @@ export async function probeAdapter(): Promise<AdapterInfo | null> {
   return adapter ? adapterInfo(adapter) : null;
 }
 
+/**
+ * Every distinct adapter Dawn offers (default, low-power, high-performance, fallback), with the
+ * optional features each has; creates no device. Empty when there is none.
+ */
+export async function listAdapters(): Promise<(AdapterInfo & { readonly features: readonly string[] })[]> {
+  const gpu = gpuInstance();
+  const asks: GPURequestAdapterOptions[] = [{}, { powerPreference: 'low-power' }, { powerPreference: 'high-performance' }, { forceFallbackAdapter: true }];
+  const seen = new Map<string, AdapterInfo & { readonly features: readonly string[] }>();
+  for (const ask of asks) {
+    let adapter: GPUAdapter | null = null;
+    try {
+      adapter = await gpu.requestAdapter(ask);
+    } catch {
+      continue;
+    }
+    if (!adapter) continue;
+    const info = adapterInfo(adapter);
+    const key = JSON.stringify(info);
+    if (!seen.has(key)) seen.set(key, { ...info, features: OPTIONAL_FEATURES.filter((f) => adapter.features.has(f)) });
+  }
+  return [...seen.values()];
+}
+
 /** Acquires a device with the adapter's real limits and every useful optional feature it offers. */
 export async function acquireDevice(opts: AcquireDeviceOptions = {}): Promise<GpuDevice> {
   const gpu = gpuInstance();
@@ -161,7 +189,7 @@ export async function acquireDevice(opts: AcquireDeviceOptions = {}): Promise<Gp
     );
   }
   const features = new Set<string>(required);
-  for (const f of OPTIONAL_FEATURES) if (adapter.features.has(f)) features.add(f);
+  for (const f of opts.optionalFeatures ?? OPTIONAL_FEATURES) if (adapter.features.has(f)) features.add(f);
 
   // Default limits are far below what adapters offer (8 storage buffers, 128 MiB bindings): ask for all.
   const device = await adapter.requestDevice({

@@ -5,7 +5,7 @@ export {
   type Program, type BufferSpec, type BufferRole, type TensorBinding, type KernelSpec, type DispatchSpec,
 } from './program.js';
 export {
-  acquireDevice, probeAdapter, GpuDevice, NoAdapterError, MissingFeatureError, DeviceLostError,
+  acquireDevice, probeAdapter, listAdapters, GpuDevice, NoAdapterError, MissingFeatureError, DeviceLostError,
   type AcquireDeviceOptions, type AdapterInfo, type DeviceCounters,
 } from './device.js';
 export { Session, type SessionStats, type SessionOptions, type SessionInputs } from './session.js';
@@ -18,3 +18,4 @@ export {
 export { tensorData, type TensorData } from '../ir/tensor-data.js';
 export { KilnError } from '../ir/errors.js';
 export type { DType, Shape, TypedArray } from '../ir/types.js';
+export { EagerRunner, type EagerStats, type EagerOutput } from './eager.js';

@@ -1,7 +1,7 @@
 import { KilnError } from '../ir/errors.js';
 import { numel } from '../ir/types.js';
 import { MissingFeatureError, type GpuDevice } from './device.js';
-import { deviceBufferBytes, validateProgram, type DispatchSpec, type KernelSpec, type Program, type TensorBinding } from './program.js';
+import { deviceBufferBytes, validateProgram, type BufferSpec, type DispatchSpec, type KernelSpec, type Program, type TensorBinding } from './program.js';
 import { bindGroupLayoutEntries, checkDispatch, checkKernelLimits, reflectKernel, type KernelReflection } from './reflect.js';
 
 // Loading a Program onto a device: every GPU object a run needs, created once.
@@ -66,7 +66,8 @@ interface LoadedPipeline {
   readonly bindGroupLayout: GPUBindGroupLayout;
 }
 
-const kernelKey = (k: KernelSpec): string => `${k.entryPoint}\u0000${k.wgsl}`;
+/** Identifies a distinct kernel: the same WGSL and entry point make the same pipeline. */
+export const kernelKey = (k: KernelSpec): string => `${k.entryPoint}\u0000${k.wgsl}`;
 
 /**
  * Validates `program` against the device, then creates its shader modules, pipelines (compiled
@@ -85,26 +86,7 @@ export async function loadProgram(gpu: GpuDevice, program: Program, opts: LoadOp
 
   // Reflect each distinct (WGSL, entry point) and check every dispatch against it before
   // creating anything that needs freeing.
-  const reflections = new Map<string, KernelReflection>();
-  for (const k of program.kernels) {
-    const key = kernelKey(k);
-    if (reflections.has(key)) continue;
-    const r = reflectKernel(k);
-    checkKernelLimits(k, r, gpu.limits);
-    reflections.set(key, r);
-  }
-  const bufferSpecs = new Map(program.buffers.map((b) => [b.id, b]));
-  const ctx = { bufferBytes: (id: number) => bufferSpecs.get(id)?.bytes, limits: gpu.limits };
-  program.dispatches.forEach((d, i) => {
-    const k = program.kernels[d.kernel]!;
-    checkDispatch(d, i, k, reflections.get(kernelKey(k))!, ctx);
-  });
-  const maxBuffer = gpu.limits['maxBufferSize'] ?? 2 ** 28;
-  for (const b of program.buffers) {
-    if (b.bytes > maxBuffer) {
-      throw new KilnError(`program '${program.name}': buffer ${b.id}${b.label ? ` '${b.label}'` : ''} has ${b.bytes} bytes; this device allows ${maxBuffer}`);
-    }
-  }
+  const reflections = checkProgramOnDevice(gpu, program);
 
   const pipelines = await createPipelines(device, program.kernels, modules, reflections, label, stats);
 
@@ -128,8 +110,36 @@ export async function loadProgram(gpu: GpuDevice, program: Program, opts: LoadOp
   }
 }
 
+/**
+ * Reflects each distinct kernel of `program` and checks it, every dispatch and every buffer
+ * against the device's limits; returns the reflections keyed by `kernelKey`. Creates nothing.
+ */
+export function checkProgramOnDevice(gpu: GpuDevice, program: Program): Map<string, KernelReflection> {
+  const reflections = new Map<string, KernelReflection>();
+  for (const k of program.kernels) {
+    const key = kernelKey(k);
+    if (reflections.has(key)) continue;
+    const r = reflectKernel(k);
+    checkKernelLimits(k, r, gpu.limits);
+    reflections.set(key, r);
+  }
+  const bufferSpecs = new Map(program.buffers.map((b) => [b.id, b]));
+  const ctx = { bufferBytes: (id: number) => bufferSpecs.get(id)?.bytes, limits: gpu.limits };
+  program.dispatches.forEach((d, i) => {
+    const k = program.kernels[d.kernel]!;
+    checkDispatch(d, i, k, reflections.get(kernelKey(k))!, ctx);
+  });
+  const maxBuffer = gpu.limits['maxBufferSize'] ?? 2 ** 28;
+  for (const b of program.buffers) {
+    if (b.bytes > maxBuffer) {
+      throw new KilnError(`program '${program.name}': buffer ${b.id}${b.label ? ` '${b.label}'` : ''} has ${b.bytes} bytes; this device allows ${maxBuffer}`);
+    }
+  }
+  return reflections;
+}
+
 /** Throws when the device lacks a feature the program or one of its kernels needs. */
-function checkFeatures(gpu: GpuDevice, program: Program): void {
+export function checkFeatures(gpu: GpuDevice, program: Program): void {
   const missing = program.requiredFeatures.filter((f) => !gpu.features.has(f));
   if (missing.length) {
     throw new MissingFeatureError(
@@ -160,20 +170,28 @@ async function createShaderModules(device: GPUDevice, kernels: readonly KernelSp
     stats.shaderModulesCreated++;
     modules.set(k.wgsl, module);
     checks.push(Promise.all([scope, module.getCompilationInfo()]).then(([err, info]) => {
-      const errors = info.messages.filter((m) => m.type === 'error');
-      if (!err && errors.length === 0) return;
-      // Generated WGSL is not in front of the user, so quote the offending line.
-      const source = k.wgsl.split('\n');
-      const lines = errors.map((m) => {
-        const text = source[m.lineNum - 1]?.trim();
-        return `  ${m.lineNum}:${m.linePos}: ${m.message}${text ? `\n      | ${text}` : ''}`;
-      });
-      const detail = lines.length ? `\n${lines.join('\n')}` : `: ${err!.message}`;
-      throw new KilnError(`kernel '${k.name}': WGSL does not compile${detail}`);
+      const problem = compileProblem(k, err, info);
+      if (problem) throw new KilnError(problem);
     }));
   }
   await Promise.all(checks);
   return modules;
+}
+
+/**
+ * Why a shader module did not compile, quoting the offending WGSL lines (generated WGSL is not
+ * in front of the user), or undefined when it compiled.
+ */
+export function compileProblem(k: KernelSpec, err: GPUError | null, info: GPUCompilationInfo): string | undefined {
+  const errors = info.messages.filter((m) => m.type === 'error');
+  if (!err && errors.length === 0) return undefined;
+  const source = k.wgsl.split('\n');
+  const lines = errors.map((m) => {
+    const text = source[m.lineNum - 1]?.trim();
+    return `  ${m.lineNum}:${m.linePos}: ${m.message}${text ? `\n      | ${text}` : ''}`;
+  });
+  const detail = lines.length ? `\n${lines.join('\n')}` : `: ${err!.message}`;
+  return `kernel '${k.name}': WGSL does not compile${detail}`;
 }
 
 /** One compute pipeline per distinct (WGSL, entry point), all compiled in parallel, with explicit layouts. */
@@ -229,30 +247,81 @@ function createProgramBuffers(
 ): Map<number, GPUBuffer> {
   const buffers = new Map<number, GPUBuffer>();
   for (const b of program.buffers) {
-    const weight = b.role === 'weight';
-    const buffer = newBuffer({
-      size: b.bytes,
-      // COPY_SRC on all: any buffer may be an output, and readback copies from it.
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-      mappedAtCreation: weight,
-      label: b.label ?? `${b.role}${b.id}`,
-    });
-    if (weight) {
-      const src = program.weights.subarray(b.weightOffset!, b.weightOffset! + b.bytes);
-      new Uint8Array(buffer.getMappedRange()).set(src);
-      buffer.unmap();
+    buffers.set(b.id, createProgramBuffer(newBuffer, program, b));
+    if (b.role === 'weight') {
       stats.weightUploads++;
       stats.weightBytesUploaded += b.bytes;
     }
-    buffers.set(b.id, buffer);
   }
   return buffers;
 }
 
-interface UniformSlice {
+/**
+ * Usage of every buffer a program computes in (COPY_SRC: any may be an output that is read back).
+ * A function: GPUBufferUsage is a global only once device.ts has installed Dawn's globals.
+ */
+export function storageUsage(): number {
+  return GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+}
+
+/** Creates one buffer of `program` through `newBuffer`; a weight gets its bytes through a mapping at creation. */
+export function createProgramBuffer(newBuffer: (d: GPUBufferDescriptor) => GPUBuffer, program: Program, b: BufferSpec): GPUBuffer {
+  const weight = b.role === 'weight';
+  const buffer = newBuffer({ size: b.bytes, usage: storageUsage(), mappedAtCreation: weight, label: b.label ?? `${b.role}${b.id}` });
+  if (weight) {
+    const src = program.weights.subarray(b.weightOffset!, b.weightOffset! + b.bytes);
+    new Uint8Array(buffer.getMappedRange()).set(src);
+    buffer.unmap();
+  }
+  return buffer;
+}
+
+export interface UniformSlice {
   readonly buffer: GPUBuffer;
   readonly offset: number;
   readonly size: number;
+}
+
+/** Where each dispatch's uniform words go in one buffer of `total` bytes (undefined: no uniforms). */
+export interface UniformPlan {
+  readonly slices: readonly ({ offset: number; size: number } | undefined)[];
+  readonly total: number;
+}
+
+/**
+ * Gives every dispatch with uniforms its own slice of one buffer: queue.writeBuffer lands at
+ * submit time, so dispatches sharing a slice would all read the last write.
+ */
+export function planUniforms(program: Program, reflections: ReadonlyMap<string, KernelReflection>): UniformPlan {
+  const slices: ({ offset: number; size: number } | undefined)[] = [];
+  let total = 0;
+  for (const d of program.dispatches) {
+    if (!d.uniforms) {
+      slices.push(undefined);
+      continue;
+    }
+    const r = reflections.get(kernelKey(program.kernels[d.kernel]!))!;
+    // Uniform structs are 16-byte aligned in size, so bind at least that much.
+    const size = roundUp(Math.max(d.uniforms.length * 4, r.uniform!.minBytes, 4), 16);
+    slices.push({ offset: total, size });
+    total = roundUp(total + size, UNIFORM_SLICE_ALIGN);
+  }
+  return { slices, total };
+}
+
+/** Creates (through `newBuffer`) the buffer of a uniform plan, filled with every dispatch's words; undefined when empty. */
+export function createUniformBuffer(
+  newBuffer: (d: GPUBufferDescriptor) => GPUBuffer, program: Program, plan: UniformPlan, label: string,
+): GPUBuffer | undefined {
+  if (plan.total === 0) return undefined;
+  const buffer = newBuffer({ size: plan.total, usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true, label: `${label}:uniforms` });
+  const words = new Uint32Array(buffer.getMappedRange());
+  program.dispatches.forEach((d, i) => {
+    // Uint32Array stores negative i32 words as their two's complement bits.
+    if (d.uniforms) words.set(d.uniforms, plan.slices[i]!.offset / 4);
+  });
+  buffer.unmap();
+  return buffer;
 }
 
 /** One uniform buffer holding every dispatch's own slice, written once at load (shapes are static). */
@@ -260,28 +329,9 @@ function createUniforms(
   program: Program, reflections: ReadonlyMap<string, KernelReflection>,
   newBuffer: (d: GPUBufferDescriptor) => GPUBuffer, label: string,
 ): (UniformSlice | undefined)[] {
-  const layout: ({ offset: number; size: number } | undefined)[] = [];
-  let total = 0;
-  for (const d of program.dispatches) {
-    if (!d.uniforms) {
-      layout.push(undefined);
-      continue;
-    }
-    const r = reflections.get(kernelKey(program.kernels[d.kernel]!))!;
-    // Uniform structs are 16-byte aligned in size, so bind at least that much.
-    const size = roundUp(Math.max(d.uniforms.length * 4, r.uniform!.minBytes, 4), 16);
-    layout.push({ offset: total, size });
-    total = roundUp(total + size, UNIFORM_SLICE_ALIGN);
-  }
-  if (total === 0) return layout.map(() => undefined);
-  const buffer = newBuffer({ size: total, usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true, label: `${label}:uniforms` });
-  const words = new Uint32Array(buffer.getMappedRange());
-  program.dispatches.forEach((d, i) => {
-    // Uint32Array stores negative i32 words as their two's complement bits.
-    if (d.uniforms) words.set(d.uniforms, layout[i]!.offset / 4);
-  });
-  buffer.unmap();
-  return layout.map((l) => l && { buffer, ...l });
+  const plan = planUniforms(program, reflections);
+  const buffer = createUniformBuffer(newBuffer, program, plan, label);
+  return plan.slices.map((l) => l && buffer && { buffer, ...l });
 }
 
 /** Each dispatch's pipeline and bind group (created once, inside error scopes naming the dispatch). */

@@ -1,5 +1,14 @@
-export { Tensor, tensor, fromArray, randn, rand, zeros, apply, type TensorOptions } from './tensor.js';
-export { Module, type Parameter } from './module.js';
-export { Linear, ReLU, Sequential } from './layers.js';
+export {
+  Tensor, tensor, fromArray, randn, rand, zeros, ones, full, arange, cat, stack, where, apply, applyMulti,
+  type TensorOptions, type ToOptions, type ReduceOptions,
+} from './tensor.js';
+export { Module, type Parameter, type StateDict, type LoadResult } from './module.js';
+// The first layers were exported at the top level; every layer is in `nn`.
+export { Linear, ReLU, Sequential } from './layers/index.js';
 export { trace, type TraceOptions } from './trace.js';
 export { Random, manualSeed } from './random.js';
+export { webgpu, type DeviceLike, type WebGpuAdapter } from './devices.js';
+export type { DTypeLike } from './dtype.js';
+export { encodeSafetensors, decodeSafetensors, type Safetensors } from './safetensors.js';
+export { saveSafetensors, loadSafetensors } from './safetensors-file.js';
+export * as functional from './functional.js';

@@ -1,16 +1,39 @@
 import { KilnError } from '../../ir/errors.js';
-import type { Tensor } from './tensor.js';
+import { isFloat, shapesEqual, type DType } from '../../ir/types.js';
+import { GpuDevice } from '../../runtime/device.js';
+import { resolveGpu, type DeviceLike } from './devices.js';
+import { isDTypeName, parseDType, type DTypeLike } from './dtype.js';
+import { requireDTypeOn, Tensor, type ToOptions } from './tensor.js';
 
 /** A trainable tensor of a module; a Tensor tagged as a parameter. */
 export type Parameter = Tensor;
 
+/** A module's state: parameters and persistent buffers by dotted path, in registration order. */
+export type StateDict = Record<string, Tensor>;
+
+/** What `loadStateDict` matched, as PyTorch's `load_state_dict` returns it. */
+export interface LoadResult {
+  readonly missingKeys: string[];
+  readonly unexpectedKeys: string[];
+}
+
+interface BufferEntry {
+  readonly tensor: Tensor;
+  /** Persistent buffers belong to the state dict (running statistics); others are derived. */
+  readonly persistent: boolean;
+}
+
 /**
- * Base class of layers and models, like `torch.nn.Module`: subclasses register parameters and
- * child modules and implement `forward`. Parameters are named by path (`0.weight`, `fc1.bias`).
+ * Base class of layers and models, like `torch.nn.Module`: subclasses register parameters,
+ * buffers and child modules and implement `forward`. State is named by path (`0.weight`,
+ * `bn.running_mean`). Moving or converting a module changes its tensors in place, so fields
+ * holding them stay valid, as in PyTorch.
  */
 export abstract class Module {
   private readonly params = new Map<string, Tensor>();
-  private readonly children = new Map<string, Module>();
+  private readonly bufs = new Map<string, BufferEntry>();
+  private readonly childModules = new Map<string, Module>();
+  /** Training mode (kiln runs inference only so far: layers that differ in training refuse it). */
   training = false;
 
   abstract forward(...inputs: Tensor[]): Tensor;
@@ -22,13 +45,22 @@ export abstract class Module {
 
   /** Registers a parameter under `name` and returns it. */
   protected registerParameter(name: string, t: Tensor): Tensor {
+    this.claim(name);
     this.params.set(name, t);
+    return t;
+  }
+
+  /** Registers a buffer (state that is not a parameter, e.g. running statistics) and returns it. */
+  protected registerBuffer(name: string, t: Tensor, opts: { persistent?: boolean } = {}): Tensor {
+    this.claim(name);
+    this.bufs.set(name, { tensor: t, persistent: opts.persistent ?? true });
     return t;
   }
 
   /** Registers a child module under `name` and returns it. */
   protected registerModule<M extends Module>(name: string, m: M): M {
-    this.children.set(name, m);
+    this.claim(name);
+    this.childModules.set(name, m);
     return m;
   }
 
@@ -36,7 +68,7 @@ export abstract class Module {
   namedParameters(prefix = ''): [string, Tensor][] {
     const out: [string, Tensor][] = [];
     for (const [n, p] of this.params) out.push([prefix + n, p]);
-    for (const [n, c] of this.children) out.push(...c.namedParameters(`${prefix}${n}.`));
+    for (const [n, c] of this.childModules) out.push(...c.namedParameters(`${prefix}${n}.`));
     return out;
   }
 
@@ -44,22 +76,162 @@ export abstract class Module {
     return this.namedParameters().map(([, p]) => p);
   }
 
+  /** Every buffer with its dotted path (persistent or not), depth first. */
+  namedBuffers(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [n, b] of this.bufs) out.push([prefix + n, b.tensor]);
+    for (const [n, c] of this.childModules) out.push(...c.namedBuffers(`${prefix}${n}.`));
+    return out;
+  }
+
+  buffers(): Tensor[] {
+    return this.namedBuffers().map(([, b]) => b);
+  }
+
   namedChildren(): [string, Module][] {
-    return [...this.children];
+    return [...this.childModules];
+  }
+
+  /** The direct children, in registration order. */
+  children(): Module[] {
+    return [...this.childModules.values()];
+  }
+
+  /** This module and every descendant with its dotted path ('' for this one). */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [[prefix.replace(/\.$/, ''), this]];
+    for (const [n, c] of this.childModules) out.push(...c.namedModules(`${prefix}${n}.`));
+    return out;
+  }
+
+  modules(): Module[] {
+    return this.namedModules().map(([, m]) => m);
   }
 
   /** Inference mode, like `model.eval()`. */
   eval(): this {
-    this.training = false;
-    for (const c of this.children.values()) c.eval();
+    return this.train(false);
+  }
+
+  /** Sets training mode on this module and its descendants. */
+  train(mode = true): this {
+    this.training = mode;
+    for (const c of this.childModules.values()) c.train(mode);
     return this;
   }
 
-  /** Tags each parameter with its path, so traced constants carry it as their `ref`. */
+  /** Parameters and persistent buffers by dotted path, like `state_dict()` (the tensors themselves). */
+  stateDict(): StateDict {
+    const out: StateDict = {};
+    const walk = (m: Module, prefix: string) => {
+      for (const [n, p] of m.params) out[prefix + n] = p;
+      for (const [n, b] of m.bufs) if (b.persistent) out[prefix + n] = b.tensor;
+      for (const [n, c] of m.childModules) walk(c, `${prefix}${n}.`);
+    };
+    walk(this, '');
+    return out;
+  }
+
+  /**
+   * Copies `dict`'s tensors into this module's parameters and persistent buffers, converted to
+   * each one's dtype and device (so await it: values may need a readback). With `strict` (the
+   * default) missing and unexpected keys are errors; a shape mismatch always is. Nothing changes
+   * when it fails.
+   */
+  async loadStateDict(dict: Readonly<Record<string, Tensor>>, opts: { strict?: boolean } = {}): Promise<LoadResult> {
+    const own = this.stateDict();
+    const missingKeys = Object.keys(own).filter((k) => !(k in dict));
+    const unexpectedKeys = Object.keys(dict).filter((k) => !(k in own));
+    const errors: string[] = [];
+    if (opts.strict !== false) {
+      if (missingKeys.length) errors.push(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(', ')}.`);
+      if (unexpectedKeys.length) errors.push(`Unexpected key(s) in state_dict: ${unexpectedKeys.map((k) => `"${k}"`).join(', ')}.`);
+    }
+    const pairs = Object.entries(own).filter(([k]) => k in dict).map(([k, target]) => [k, target, dict[k]!] as const);
+    for (const [k, target, src] of pairs) {
+      if (!(src instanceof Tensor)) errors.push(`the value of "${k}" is not a Tensor.`);
+      else if (src.isDisposed || src.isSymbolic) errors.push(`the value of "${k}" is ${src.toString()}, not a tensor with values.`);
+      else if (!shapesEqual(src.shape, target.shape)) {
+        errors.push(`size mismatch for ${k}: copying a param with shape [${src.shape.join(', ')}] from checkpoint, the shape in current model is [${target.shape.join(', ')}].`);
+      }
+    }
+    if (errors.length) throw new KilnError(`Error(s) in loading state_dict for ${this.constructor.name}:\n\t${errors.join('\n\t')}`);
+    const values = await Promise.all(pairs.map(([, target, src]) => src.to({ device: target.gpu ?? 'cpu', dtype: target.dtype })));
+    pairs.forEach(([, target], i) => target.setData(values[i]!));
+    return { missingKeys, unexpectedKeys };
+  }
+
+  /**
+   * Moves every parameter and buffer to a device and/or converts its floating-point ones to a
+   * dtype, in place: `await model.to('webgpu')`, `await model.to({ dtype: 'float16' })`.
+   */
+  async to(target: DeviceLike | DTypeLike | ToOptions): Promise<this> {
+    const { device, dtype } = parseModuleTo(target);
+    const tensors = this.allTensors();
+    const gpu = device === undefined || device === 'cpu' ? undefined : await resolveGpu(device);
+    if (dtype === 'f16') {
+      for (const t of tensors) {
+        const where = gpu ?? t.gpu;
+        if (where && isFloat(t.dtype)) requireDTypeOn(where, 'f16', `${this.constructor.name}.to(float16)`);
+      }
+    }
+    const moved = await Promise.all(tensors.map((t) => t.to({
+      ...(device === undefined ? {} : { device: gpu ?? 'cpu' }),
+      ...(dtype !== undefined && isFloat(t.dtype) ? { dtype } : {}),
+    })));
+    tensors.forEach((t, i) => t.setData(moved[i]!));
+    return this;
+  }
+
+  /** Converts floating-point parameters and buffers to float16 where they are (a GPU needs shader-f16). */
+  half(): this {
+    return this.convertFloats('f16');
+  }
+
+  /** Converts floating-point parameters and buffers to float32 where they are. */
+  float(): this {
+    return this.convertFloats('f32');
+  }
+
+  /** Frees the device memory of every parameter and buffer now (the module is unusable afterwards). */
+  dispose(): void {
+    for (const t of this.allTensors()) t.dispose();
+  }
+
+  /** Tags each parameter and buffer with its path, so traced constants carry it as their `ref`. */
   nameParameters(): void {
-    for (const [n, p] of this.namedParameters()) {
+    for (const [n, p] of [...this.namedParameters(), ...this.namedBuffers()]) {
       if (p.paramName && p.paramName !== n) throw new KilnError(`parameter ${n} is shared with ${p.paramName}`);
       p.paramName = n;
     }
   }
+
+  private allTensors(): Tensor[] {
+    return [...new Set([...this.parameters(), ...this.buffers()])];
+  }
+
+  private convertFloats(dtype: DType): this {
+    const tensors = this.allTensors().filter((t) => isFloat(t.dtype) && t.dtype !== dtype);
+    // Check every device first, so a failure leaves the module as it was.
+    for (const t of tensors) if (t.gpu) requireDTypeOn(t.gpu, dtype, `${this.constructor.name}.${dtype === 'f16' ? 'half' : 'float'}()`);
+    const converted = tensors.map((t) => t.type(dtype));
+    tensors.forEach((t, i) => t.setData(converted[i]!));
+    return this;
+  }
+
+  private claim(name: string): void {
+    if (!name || name.includes('.')) throw new KilnError(`'${name}' is not a valid name for a parameter, buffer or module (no dots, not empty)`);
+    if (this.params.has(name) || this.bufs.has(name) || this.childModules.has(name)) {
+      throw new KilnError(`${this.constructor.name} already has a parameter, buffer or module named '${name}'`);
+    }
+  }
+}
+
+function parseModuleTo(target: DeviceLike | DTypeLike | ToOptions): { device?: DeviceLike; dtype?: DType } {
+  if (typeof target === 'string') return isDTypeName(target) ? { dtype: parseDType(target) } : { device: target as DeviceLike };
+  if (target instanceof GpuDevice) return { device: target };
+  return {
+    ...(target.device === undefined ? {} : { device: target.device }),
+    ...(target.dtype === undefined ? {} : { dtype: parseDType(target.dtype) }),
+  };
 }

@@ -1,3 +1,5 @@
-// `kiln.nn`: layers and the Module base class, as in `torch.nn`.
-export { Module } from './module.js';
-export { Linear, ReLU, Sequential } from './layers.js';
+// `kiln.nn`: layers and the Module base class, as in `torch.nn`; `kiln.nn.functional` as
+// `torch.nn.functional`.
+export { Module, type Parameter, type StateDict, type LoadResult } from './module.js';
+export * from './layers/index.js';
+export * as functional from './functional.js';

@@ -11,13 +11,19 @@ export interface TraceOptions {
   inputNames?: string[];
   /** Output names; `y` for one output, `y0, y1, ...` for several. */
   outputNames?: string[];
-  /** Device the traced graph runs on. */
+  /**
+   * Device the traced graph is placed on: 'webgpu' (the compiler's target) by default, wherever
+   * the example inputs and parameters live. They must all live on one device, as for eager ops.
+   */
   device?: Device;
 }
 
 /**
  * Records `model.forward` on symbolic tensors shaped like `exampleInputs` into a Graph.
- * Parameters become constants named by their path; the example data is not used.
+ * Parameters become constants named by their path; the example data is not used. An op meeting
+ * tensors from two devices (e.g. inputs on webgpu, parameters still on the CPU) fails as it
+ * would eagerly. Parameters on webgpu must have been uploaded from host data (as `module.to`
+ * does), since their values go into the graph.
  */
 export function trace(model: Module, exampleInputs: readonly Tensor[], opts: TraceOptions = {}): Graph {
   const device = opts.device ?? 'webgpu';
@@ -25,7 +31,10 @@ export function trace(model: Module, exampleInputs: readonly Tensor[], opts: Tra
   model.nameParameters();
   const names = opts.inputNames ?? (exampleInputs.length === 1 ? ['x'] : exampleInputs.map((_, i) => `x${i}`));
   if (names.length !== exampleInputs.length) throw new KilnError(`trace got ${exampleInputs.length} inputs but ${names.length} input names`);
-  const inputs = exampleInputs.map((t, i) => Tensor.symbolic(g, g.addInput(names[i]!, { dtype: t.dtype, shape: t.shape, device })));
+  const inputs = exampleInputs.map((t, i) => {
+    if (t.isDisposed) t.assertConcrete('trace');
+    return Tensor.symbolic(g, g.addInput(names[i]!, { dtype: t.dtype, shape: t.shape, device }), t);
+  });
   const outer = { ...tracing };
   let result: Tensor;
   try {

@@ -1,0 +1,32 @@
+import { KilnError } from '../../../ir/errors.js';
+import * as F from '../functional.js';
+import { Module } from '../module.js';
+import type { Tensor } from '../tensor.js';
+import { uniformFanIn } from './init.js';
+
+/** y = x W^T + b, with W of shape [out, in] initialised like PyTorch (uniform in ±1/sqrt(in)). */
+export class Linear extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | undefined;
+
+  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: { bias?: boolean } = {}) {
+    super();
+    this.weight = this.registerParameter('weight', uniformFanIn([outFeatures, inFeatures], inFeatures));
+    this.bias = opts.bias === false ? undefined : this.registerParameter('bias', uniformFanIn([outFeatures], inFeatures));
+  }
+
+  forward(x: Tensor): Tensor {
+    const last = x.shape.at(-1);
+    if (last !== this.inFeatures) {
+      throw new KilnError(`Linear(${this.inFeatures}, ${this.outFeatures}) got an input of shape [${x.shape.join(',')}]; its last dimension must be ${this.inFeatures}`);
+    }
+    return F.linear(x, this.weight, this.bias);
+  }
+}
+
+/** Returns its input. */
+export class Identity extends Module {
+  forward(x: Tensor): Tensor {
+    return x;
+  }
+}

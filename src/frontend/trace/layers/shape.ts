@@ -1,0 +1,21 @@
+import * as F from '../functional.js';
+import { Module } from '../module.js';
+import type { Tensor } from '../tensor.js';
+
+/** Merges dimensions startDim..endDim (default: all but the batch), as torch.nn.Flatten. */
+export class Flatten extends Module {
+  constructor(readonly startDim = 1, readonly endDim = -1) { super(); }
+  forward(x: Tensor): Tensor { return x.flatten(this.startDim, this.endDim); }
+}
+
+/** Identity in eval mode; training mode is refused until kiln has random masks. */
+export class Dropout extends Module {
+  constructor(readonly p = 0.5) { super(); }
+  forward(x: Tensor): Tensor { return F.dropout(x, { p: this.p, training: this.training }); }
+}
+
+/** Interleaves the channels of `groups` groups (ShuffleNet), as torch.nn.ChannelShuffle. */
+export class ChannelShuffle extends Module {
+  constructor(readonly groups: number) { super(); }
+  forward(x: Tensor): Tensor { return F.channelShuffle(x, this.groups); }
+}
