@@ -2,6 +2,7 @@ import type { Graph, Node, Value } from '../ir/graph.js';
 import { Graph as GraphClass } from '../ir/graph.js';
 import { getOp } from '../ir/ops/index.js';
 import { shapesEqual } from '../ir/types.js';
+import { traceView } from '../ir/view.js';
 import type { Pass } from './pass.js';
 import { rebuild } from './rebuild.js';
 
@@ -37,15 +38,26 @@ function bindingCount(members: readonly Node[], anchor: Node | undefined): numbe
   return anchor.inputs.length + externalInputs(rest).filter((v) => v !== anchor.output).length + 1;
 }
 
+/**
+ * The view chains (transposes, reshapes, split outputs...) an anchor can read its operands
+ * through: copied into its body so that the kernel reads the chain's base directly. The chain
+ * nodes stay in the graph for other readers; dce drops them when none is left.
+ */
+function viewPrologue(anchor: Node): Node[] {
+  const chains = anchor.inputs.map((v) => traceView(v)?.chain ?? []);
+  return [...new Set(chains.flat())];
+}
+
 /** The closed body graph of a group: its external inputs become parameters (names kept). */
-function groupBody(members: readonly Node[], root: Node): { body: Graph; inputs: Value[] } {
+function groupBody(groupMembers: readonly Node[], root: Node, prologue: readonly Node[]): { body: Graph; inputs: Value[] } {
+  const members = [...prologue, ...groupMembers];
   const inputs = externalInputs(members);
-  const body = new GraphClass(members.map((m) => m.op).join('_'));
+  const body = new GraphClass(groupMembers.map((m) => m.op).join('_'));
   const map = new Map<Value, Value>();
   inputs.forEach((v) => map.set(v, body.addInput(v.name, v.type)));
   for (const m of members) {
     const n = body.addNode(m.op, m.inputs.map((v) => map.get(v)!), m.attrs, {
-      types: m.outputs.map((o) => o.type), names: m.outputs.map((o) => o.name), device: m.output.type.device,
+      types: m.outputs.map((o) => o.type), names: m.outputs.map((o) => o.name), device: m.outputs[0]!.type.device,
     });
     m.outputs.forEach((o, i) => map.set(o, n.outputs[i]!));
   }
@@ -66,6 +78,7 @@ export const fuseElementwise: Pass = {
   description: 'fuse elementwise chains into one kernel each, and into conv/matmul epilogues',
   run(g: Graph, ctx): Graph {
     const takesEpilogue = ctx.takesEpilogue ?? (() => false);
+    const takesViews = ctx.takesViews ?? (() => false);
     const users = g.users();
     const outputs = new Set(g.outputs);
     const groupOf = new Map<Node, Group>();
@@ -90,13 +103,17 @@ export const fuseElementwise: Pass = {
       }
       for (const m of group.members) groupOf.set(m, group);
     }
-    const fused = new Set([...groupOf.values()].filter((gr) => gr.members.length > 1));
+    const prologues = new Map<Group, Node[]>();
+    for (const gr of new Set(groupOf.values())) {
+      if (gr.anchor && takesViews(gr.anchor.op)) prologues.set(gr, viewPrologue(gr.anchor));
+    }
+    const fused = new Set([...groupOf.values()].filter((gr) => gr.members.length > 1 || (prologues.get(gr)?.length ?? 0) > 0));
     if (fused.size === 0) return g;
     return rebuild(g, (node, b) => {
       const group = groupOf.get(node);
       if (!group || !fused.has(group)) return false;
       if (group.root !== node) return true; // emitted with its root
-      const { body, inputs } = groupBody(group.members, node);
+      const { body, inputs } = groupBody(group.members, node, prologues.get(group) ?? []);
       const f = b.add('fused', inputs.map((v) => b.get(v)), { body }, node.output.type.device, [node.output.name]);
       b.replace(node.output, f.output);
       return true;

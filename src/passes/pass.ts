@@ -8,6 +8,8 @@ export interface PassContext {
   readonly evaluate?: (node: Node, inputs: readonly TensorData[]) => TensorData[];
   /** Whether an op's kernel takes a fused elementwise epilogue (conv, matmul), for fusion. */
   readonly takesEpilogue?: (op: string) => boolean;
+  /** Whether an op's kernel reads its operands through strided views (matmul), for fusion. */
+  readonly takesViews?: (op: string) => boolean;
   /** Whether an op has a WebGPU kernel, for device placement. */
   readonly hasGpuKernel?: (op: string) => boolean;
   /** Progress and diagnostics. */

@@ -16,7 +16,7 @@ export const PASSES: ReadonlyMap<string, Pass> = new Map(
 /** Named pipelines: -O0 only tidies and places; -O2 (default) canonicalises, places and fuses. */
 export const PIPELINES: Readonly<Record<string, readonly string[]>> = {
   O0: ['dce', 'place-devices'],
-  O2: ['fold-constants', 'simplify', 'cse', 'fold-batchnorm', 'fold-constants', 'dce', 'place-devices', 'fuse'],
+  O2: ['fold-constants', 'simplify', 'cse', 'fold-batchnorm', 'fold-constants', 'dce', 'place-devices', 'fuse', 'dce'],
 };
 
 /** Passes of a named pipeline (`O2`) or of a comma-separated list of pass names. */

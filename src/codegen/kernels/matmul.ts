@@ -4,6 +4,16 @@ import type { EmittedKernel } from './kernel.js';
 import { enables, storageDecl, UniformBlock, wgslType } from '../wgsl.js';
 import { addEpilogueUniforms, epilogueDecls, epilogueFunction, type Epilogue } from './epilogue.js';
 
+/** Where an operand's elements are: A(b, m, k) at offset + batch + m * outer + k * inner; B(b, k, n) likewise with k outer. */
+export interface MatmulOperandLayout {
+  readonly offset: number;
+  readonly batchStrides: readonly number[];
+  /** Stride of A's rows (m) or B's rows (k). */
+  readonly outer: number;
+  /** Stride of A's columns (k) or B's columns (n). */
+  readonly inner: number;
+}
+
 export interface MatmulKernelSpec {
   readonly name: string;
   readonly dtype: DType;
@@ -18,6 +28,13 @@ export interface MatmulKernelSpec {
   /** A is stored as [K, M] (batch of) and read transposed; likewise B as [N, K]. */
   readonly transA?: boolean;
   readonly transB?: boolean;
+  /**
+   * Explicit layouts of A and B (element offset and strides), overriding the batch strides and
+   * transposes above: how the kernel reads operands through views (transposes, splits) of
+   * other tensors without copying them.
+   */
+  readonly aLayout?: MatmulOperandLayout;
+  readonly bLayout?: MatmulOperandLayout;
   /** Scales the product: C = alpha * A x B (+ ...); a uniform, so it does not split shaders. */
   readonly alpha?: number;
   /**
@@ -50,31 +67,33 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   if (epi) addEpilogueUniforms(u, epi);
   if (spec.alpha !== undefined) u.f32('alpha', spec.alpha);
   if (spec.bias) u.f32('beta', spec.bias.beta).scalar('biasRow', spec.bias.rowStride).scalar('biasCol', spec.bias.colStride);
-  // Where row r of A and column c of B start, and how far apart consecutive k are.
-  const aRow = (r: string) => (spec.transA ? r : `${r} * u.K`);
-  const aStep = spec.transA ? ' * u.M' : '';
-  const bCol = (c: string) => (spec.transB ? `${c} * u.K` : c);
-  const bStep = spec.transB ? '' : ' * u.N';
+  // Operand layouts are uniforms, so plain, transposed and strided (view) operands share a shader.
+  const a = spec.aLayout ?? {
+    offset: 0, batchStrides: spec.aBatchStrides, outer: spec.transA ? 1 : spec.k, inner: spec.transA ? spec.m : 1,
+  };
+  const b = spec.bLayout ?? {
+    offset: 0, batchStrides: spec.bBatchStrides, outer: spec.transB ? 1 : spec.n, inner: spec.transB ? spec.k : 1,
+  };
+  u.scalar('aOff', a.offset).scalar('aM', a.outer).scalar('aK', a.inner).scalar('bOff', b.offset).scalar('bK', b.outer).scalar('bN', b.inner);
   const br = spec.batchShape.length;
-  if (br) u.array('bshape', spec.batchShape).array('sa', spec.aBatchStrides).array('sb', spec.bBatchStrides);
+  if (br) u.array('bshape', spec.batchShape).array('sa', a.batchStrides).array('sb', b.batchStrides);
   const L: string[] = [];
   L.push(`  let col0 = gid.x * ${TN}u;`, `  let row0 = gid.y * ${TM}u;`);
   L.push('  if (row0 >= u.M || col0 >= u.N) { return; }');
-  L.push('  var aOff = 0u;', '  var bOff = 0u;');
+  L.push('  var aOff = u.aOff;', '  var bOff = u.bOff;');
   if (br) {
     L.push('  var rem = gid.z;', `  for (var d = ${br}u; d > 0u; d--) {`,
       '    let c = rem % u_bshape(d - 1u);', '    rem = rem / u_bshape(d - 1u);',
       '    aOff += c * u_sa(d - 1u);', '    bOff += c * u_sb(d - 1u);', '  }');
   }
   // Out-of-range rows and columns read a clamped (valid) element and are never written.
-  for (let r = 0; r < TM; r++) L.push(`  let ar${r} = aOff + ${aRow(`min(row0 + ${r}u, u.M - 1u)`)};`);
-  for (let c = 0; c < TN; c++) L.push(`  let bc${c} = bOff + ${bCol(`min(col0 + ${c}u, u.N - 1u)`)};`);
+  for (let r = 0; r < TM; r++) L.push(`  let ar${r} = aOff + min(row0 + ${r}u, u.M - 1u) * u.aM;`);
+  for (let c = 0; c < TN; c++) L.push(`  let bc${c} = bOff + min(col0 + ${c}u, u.N - 1u) * u.bN;`);
   for (let r = 0; r < TM; r++) L.push(`  var acc${r} = vec${TN}<f32>();`);
-  L.push('  for (var k = 0u; k < u.K; k++) {', `    let bk = k${bStep};`);
-  if (aStep) L.push(`    let ak = k${aStep};`);
+  L.push('  var ak = 0u;', '  var bk = 0u;', '  for (var k = 0u; k < u.K; k++) {');
   L.push(`    let b = vec${TN}<f32>(${Array.from({ length: TN }, (_, c) => `f32(B[bc${c} + bk])`).join(', ')});`);
-  for (let r = 0; r < TM; r++) L.push(`    acc${r} += f32(A[ar${r} + ${aStep ? 'ak' : 'k'}]) * b;`);
-  L.push('  }');
+  for (let r = 0; r < TM; r++) L.push(`    acc${r} += f32(A[ar${r} + ak]) * b;`);
+  L.push('    ak += u.aK;', '    bk += u.bK;', '  }');
   L.push('  let cOff = gid.z * u.M * u.N;');
   if (spec.alpha !== undefined) L.push('  let alpha = bitcast<f32>(u.alpha);');
   if (spec.bias) L.push('  let beta = bitcast<f32>(u.beta);');

@@ -7,6 +7,7 @@ import type { Epilogue } from '../kernels/epilogue.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
 import { wgslHelperDecls } from '../kernels/wgsl-math.js';
 import { wgslType } from '../wgsl.js';
+import { traceView } from '../../ir/view.js';
 import { convAnchors } from './conv.js';
 import { gemmAnchors } from './gemm.js';
 import { matmulAnchors } from './matmul.js';
@@ -14,6 +15,9 @@ import type { AnchorLowering, Lowering } from './lowering.js';
 
 /** Ops that take a fused elementwise epilogue in their kernel. */
 export const anchorLowerings: Readonly<Record<string, AnchorLowering>> = { ...convAnchors, ...matmulAnchors, ...gemmAnchors };
+
+/** Anchors whose kernels read operands through strided views. */
+export const viewAnchors: ReadonlySet<string> = new Set(['matmul']);
 
 function mathOf(body: Graph, n: Node): ElementwiseMath {
   const math = getOp(n.op).spec.math;
@@ -59,10 +63,13 @@ function lowerChain(node: Node, body: Graph): EmittedKernel {
  * result through the composed epilogue. Bindings: the anchor's operands, the epilogue's, the output.
  */
 function lowerAnchored(node: Node, body: Graph, anchor: Node): EmittedKernel {
-  const rest = body.nodes.filter((n) => n !== anchor);
+  // Operands reached through view chains (copied in by fusion) are read from the chain's base.
+  const traced = anchor.inputs.map((v) => traceView(v));
+  const prologue = new Set(traced.flatMap((t) => t?.chain ?? []));
+  const rest = body.nodes.filter((n) => n !== anchor && !prologue.has(n));
   const epiParams = body.inputs.filter((p) => rest.some((n) => n.inputs.includes(p)));
   const out = node.output.type;
-  const epilogue: Epilogue = {
+  const epilogue: Epilogue | undefined = rest.length === 0 ? undefined : {
     name: rest.map((n) => n.op).join('_'),
     operands: epiParams.map((p) => ({ dtype: p.type.dtype, strides: broadcastStrides(p.type.shape, out.shape) })),
     outShape: out.shape,
@@ -74,9 +81,10 @@ function lowerAnchored(node: Node, body: Graph, anchor: Node): EmittedKernel {
     },
     helpers: helpersOf(body, rest),
   };
-  const kernel = anchorLowerings[anchor.op]!(anchor, epilogue);
+  const kernel = anchorLowerings[anchor.op]!(anchor, epilogue, traced.map((t) => t?.view));
   const param = (v: Value) => body.inputs.indexOf(v);
-  return { ...kernel, bindings: [...anchor.inputs.map(param), ...epiParams.map(param), node.inputs.length] };
+  const anchorBindings = anchor.inputs.map((v, i) => param(traced[i]?.base ?? v));
+  return { ...kernel, bindings: [...anchorBindings, ...epiParams.map(param), node.inputs.length] };
 }
 
 const fused: Lowering = (node: Node): EmittedKernel => {

@@ -1,6 +1,7 @@
 import type { Node } from '../../ir/graph.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
 import type { Epilogue } from '../kernels/epilogue.js';
+import type { View } from '../../ir/view.js';
 
 /**
  * Lowers one node to one kernel, or to several dispatched in order. Storage bindings are the
@@ -10,7 +11,8 @@ import type { Epilogue } from '../kernels/epilogue.js';
 export type Lowering = (node: Node) => EmittedKernel | EmittedKernel[];
 
 /**
- * Lowers an anchor op (conv, matmul) with optional elementwise work fused after it. The
- * kernel's storage bindings are the anchor's inputs, then the epilogue's operands, then the output.
+ * Lowers an anchor op (conv, matmul) with optional elementwise work fused after it, and
+ * optionally reading operand i through `views[i]` (a strided view of the buffer bound for it).
+ * The kernel's storage bindings are the anchor's inputs, then the epilogue's operands, then the output.
  */
-export type AnchorLowering = (node: Node, epilogue?: Epilogue) => EmittedKernel;
+export type AnchorLowering = (node: Node, epilogue?: Epilogue, views?: readonly (View | undefined)[]) => EmittedKernel;

@@ -1,17 +1,33 @@
 import { broadcastStrides } from '../../ir/ops/shape-util.js';
 import type { Shape } from '../../ir/types.js';
-import { emitMatmul } from '../kernels/matmul.js';
+import { emitMatmul, type MatmulOperandLayout } from '../kernels/matmul.js';
+import type { View } from '../../ir/view.js';
 import type { AnchorLowering, Lowering } from './lowering.js';
 
-const matmul: AnchorLowering = (node, epilogue) => {
+/** A matmul operand's layout from the view it is read through, its batch broadcast to `batchShape`. */
+function layoutOf(view: View, batchShape: Shape): MatmulOperandLayout {
+  const r = view.shape.length;
+  const off = batchShape.length - (r - 2);
+  return {
+    offset: view.offset,
+    batchStrides: batchShape.map((d, i) => (i < off || (view.shape[i - off] === 1 && d !== 1) ? 0 : view.strides[i - off]!)),
+    outer: view.strides[r - 2]!,
+    inner: view.strides[r - 1]!,
+  };
+}
+
+const matmul: AnchorLowering = (node, epilogue, views) => {
   const [a, b] = node.inputs.map((v) => v.type.shape) as [Shape, Shape];
   const [m, k] = a.slice(-2) as [number, number];
   const n = b.at(-1)!;
   const batchShape = node.output.type.shape.slice(0, -2);
+  const [aView, bView] = views ?? [];
   return emitMatmul({
     name: epilogue ? `matmul_${epilogue.name}` : 'matmul', dtype: node.inputs[0]!.type.dtype, m, n, k, batchShape, ...(epilogue ? { epilogue } : {}),
     aBatchStrides: broadcastStrides(a.slice(0, -2), batchShape).map((s) => s * m * k),
     bBatchStrides: broadcastStrides(b.slice(0, -2), batchShape).map((s) => s * k * n),
+    ...(aView ? { aLayout: layoutOf(aView, batchShape) } : {}),
+    ...(bView ? { bLayout: layoutOf(bView, batchShape) } : {}),
   });
 };
 

@@ -1,0 +1,109 @@
+import type { Node, Value } from './graph.js';
+import { splitLayout } from './ops/concat-split.js';
+import { transposePerm } from './ops/movement.js';
+import { sliceAxes } from './ops/slice-pad.js';
+import { stridesOf, type Shape } from './types.js';
+
+/**
+ * A strided view of a tensor's storage: element i0..in of the view lives at
+ * `offset + sum(ik * strides[k])` of the base. Movement ops that only re-index (transpose,
+ * reshape where strides allow, a split output, a slice, an expand) compose into one view, so a
+ * kernel can read through them instead of a copy.
+ */
+export interface View {
+  readonly offset: number;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+}
+
+/** The view of a whole contiguous tensor. */
+export function denseView(shape: Shape): View {
+  return { offset: 0, shape: [...shape], strides: stridesOf(shape) };
+}
+
+/**
+ * Reshape without copying, or undefined when the view's strides do not allow it. Dimensions are
+ * matched in groups of equal element count; within a group the old dimensions must be laid out
+ * contiguously relative to each other, and the new ones take strides from that run.
+ */
+export function reshapeView(v: View, shape: Shape): View | undefined {
+  const oldDims = v.shape.map((d, i) => ({ d, s: v.strides[i]! })).filter((x) => x.d !== 1);
+  const newShape = [...shape];
+  const strides = new Array<number>(newShape.length).fill(0);
+  let oi = 0;
+  let ni = 0;
+  while (ni < newShape.length) {
+    if (newShape[ni] === 1) { strides[ni] = 0; ni++; continue; }
+    if (oi >= oldDims.length) return undefined;
+    // Grow a group on each side until their element counts agree.
+    let oEnd = oi + 1;
+    let nEnd = ni + 1;
+    let oCount = oldDims[oi]!.d;
+    let nCount = newShape[ni]!;
+    while (oCount !== nCount) {
+      if (oCount < nCount) { if (oEnd >= oldDims.length) return undefined; oCount *= oldDims[oEnd++]!.d; }
+      else { if (nEnd >= newShape.length) return undefined; nCount *= newShape[nEnd++]!; }
+    }
+    for (let k = oi; k < oEnd - 1; k++) if (oldDims[k]!.s !== oldDims[k + 1]!.s * oldDims[k + 1]!.d) return undefined;
+    let s = oldDims[oEnd - 1]!.s;
+    for (let k = nEnd - 1; k >= ni; k--) { strides[k] = s; s *= newShape[k]!; }
+    oi = oEnd;
+    ni = nEnd;
+  }
+  if (oi !== oldDims.length) return undefined;
+  return { offset: v.offset, shape: newShape, strides };
+}
+
+/** Ops whose result is a view of their (first) operand. */
+export const VIEW_OPS: ReadonlySet<string> = new Set(['transpose', 'reshape', 'flatten', 'squeeze', 'unsqueeze', 'expand', 'split', 'slice']);
+
+/** The view result `out` of movement node `n` makes of its operand's view, or undefined. */
+export function viewThrough(n: Node, out: Value, v: View): View | undefined {
+  switch (n.op) {
+    case 'transpose': {
+      const perm = transposePerm(v.shape.length, n.attrs.perm as number[]);
+      return { offset: v.offset, shape: perm.map((p) => v.shape[p]!), strides: perm.map((p) => v.strides[p]!) };
+    }
+    case 'reshape': case 'flatten': case 'squeeze': case 'unsqueeze':
+      return reshapeView(v, out.type.shape);
+    case 'expand': {
+      const target = out.type.shape;
+      const off = target.length - v.shape.length;
+      const strides = target.map((d, i) => (i < off || (v.shape[i - off] === 1 && d !== 1) ? 0 : v.strides[i - off]!));
+      return { offset: v.offset, shape: [...target], strides };
+    }
+    case 'split': {
+      const { axis, offsets } = splitLayout(v.shape, n.attrs.axis as number, n.attrs.sizes as number[]);
+      const k = n.outputs.indexOf(out);
+      return { offset: v.offset + offsets[k]! * v.strides[axis]!, shape: [...out.type.shape], strides: [...v.strides] };
+    }
+    case 'slice': {
+      const axes = sliceAxes(v.shape, n.attrs.starts as number[], n.attrs.ends as number[], n.attrs.axes as number[], n.attrs.steps as number[]);
+      // Negative strides would need signed offsets in kernels; leave those as copies.
+      if (axes.some((a) => a.step < 0)) return undefined;
+      return {
+        offset: axes.reduce((o, a, i) => o + a.start * v.strides[i]!, v.offset),
+        shape: axes.map((a) => a.length),
+        strides: axes.map((a, i) => a.step * v.strides[i]!),
+      };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Follows `v` back through view ops to the value whose storage it reads: the chain of nodes
+ * (outermost last) and the composed view, or undefined when some step is not a view.
+ */
+export function traceView(v: Value, stop: (v: Value) => boolean = () => false): { base: Value; chain: Node[]; view: View } | undefined {
+  const steps: { node: Node; out: Value }[] = [];
+  let cur = v;
+  while (cur.producer && VIEW_OPS.has(cur.producer.op) && !stop(cur)) {
+    steps.push({ node: cur.producer, out: cur });
+    cur = cur.producer.inputs[0]!;
+  }
+  if (!steps.length) return undefined;
+  let view: View | undefined = denseView(cur.type.shape);
+  for (let i = steps.length - 1; i >= 0 && view; i--) view = viewThrough(steps[i]!.node, steps[i]!.out, view);
+  return view ? { base: cur, chain: steps.map((s) => s.node).reverse(), view } : undefined;
+}
