@@ -3,7 +3,7 @@ import { verify } from './ir/verify.js';
 import { generate } from './codegen/generate.js';
 import { compileStats, type CompileStats } from './codegen/stats.js';
 import { hasGpuLowering } from './codegen/lower/index.js';
-import { anchorLowerings, viewAnchors } from './codegen/lower/fused.js';
+import { anchorLowerings, readsView } from './codegen/lower/fused.js';
 import { runPasses, type PipelineOptions, type PipelineResult } from './passes/manager.js';
 import type { PassContext } from './passes/pass.js';
 import { resolvePipeline } from './passes/pipelines.js';
@@ -28,7 +28,7 @@ function passContext(log?: (m: string) => void): PassContext {
     evaluate: evaluateNode,
     hasGpuKernel: hasGpuLowering,
     takesEpilogue: (op) => op in anchorLowerings,
-    takesViews: (op) => viewAnchors.has(op),
+    readsView,
     ...(log ? { log } : {}),
   };
 }

@@ -3,7 +3,7 @@ import { Graph as GraphClass } from '../ir/graph.js';
 import { getOp } from '../ir/ops/index.js';
 import { shapesEqual } from '../ir/types.js';
 import { traceView } from '../ir/view.js';
-import type { Pass } from './pass.js';
+import type { Pass, PassContext } from './pass.js';
 import { rebuild } from './rebuild.js';
 
 // WebGPU guarantees 8 storage buffers per shader stage: a fused kernel reads and writes at most that.
@@ -43,8 +43,11 @@ function bindingCount(members: readonly Node[], anchor: Node | undefined): numbe
  * through: copied into its body so that the kernel reads the chain's base directly. The chain
  * nodes stay in the graph for other readers; dce drops them when none is left.
  */
-function viewPrologue(anchor: Node): Node[] {
-  const chains = anchor.inputs.map((v) => traceView(v)?.chain ?? []);
+function viewPrologue(anchor: Node, readsView: NonNullable<PassContext['readsView']>): Node[] {
+  const chains = anchor.inputs.map((v, i) => {
+    const t = traceView(v);
+    return t && readsView(anchor.op, i, t.view) ? t.chain : [];
+  });
   return [...new Set(chains.flat())];
 }
 
@@ -78,7 +81,7 @@ export const fuseElementwise: Pass = {
   description: 'fuse elementwise chains into one kernel each, and into conv/matmul epilogues',
   run(g: Graph, ctx): Graph {
     const takesEpilogue = ctx.takesEpilogue ?? (() => false);
-    const takesViews = ctx.takesViews ?? (() => false);
+    const readsView = ctx.readsView ?? (() => false);
     const users = g.users();
     const outputs = new Set(g.outputs);
     const groupOf = new Map<Node, Group>();
@@ -105,7 +108,7 @@ export const fuseElementwise: Pass = {
     }
     const prologues = new Map<Group, Node[]>();
     for (const gr of new Set(groupOf.values())) {
-      if (gr.anchor && takesViews(gr.anchor.op)) prologues.set(gr, viewPrologue(gr.anchor));
+      if (gr.anchor) prologues.set(gr, viewPrologue(gr.anchor, readsView));
     }
     const fused = new Set([...groupOf.values()].filter((gr) => gr.members.length > 1 || (prologues.get(gr)?.length ?? 0) > 0));
     if (fused.size === 0) return g;

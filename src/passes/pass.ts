@@ -1,6 +1,7 @@
 import type { Node } from '../ir/graph.js';
 import type { Graph } from '../ir/graph.js';
 import type { TensorData } from '../ir/tensor-data.js';
+import type { View } from '../ir/view.js';
 
 /** What passes may use beyond the graph; the compiler provides it (passes import only ir/). */
 export interface PassContext {
@@ -8,8 +9,8 @@ export interface PassContext {
   readonly evaluate?: (node: Node, inputs: readonly TensorData[]) => TensorData[];
   /** Whether an op's kernel takes a fused elementwise epilogue (conv, matmul), for fusion. */
   readonly takesEpilogue?: (op: string) => boolean;
-  /** Whether an op's kernel reads its operands through strided views (matmul), for fusion. */
-  readonly takesViews?: (op: string) => boolean;
+  /** Whether an op's kernel can read operand `input` through `view` instead of a copy, for fusion. */
+  readonly readsView?: (op: string, input: number, view: View) => boolean;
   /** Whether an op has a WebGPU kernel, for device placement. */
   readonly hasGpuKernel?: (op: string) => boolean;
   /** Progress and diagnostics. */

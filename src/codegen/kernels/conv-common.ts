@@ -15,6 +15,16 @@ export interface ConvKernelSpec {
   readonly hasBias: boolean;
   /** Elementwise ops fused after the convolution (bound after the bias, before the output). */
   readonly epilogue?: Epilogue;
+  /** Where x's elements are when it is read through a view (a split or slice of a larger tensor). */
+  readonly input?: ConvInputLayout;
+}
+
+/** x(n, c, h, w) at offset + n*sN + c*sC + h*sH + w (rows contiguous). */
+export interface ConvInputLayout {
+  readonly offset: number;
+  readonly sN: number;
+  readonly sC: number;
+  readonly sH: number;
 }
 
 /** Workgroup size of the convolution kernels (a multiple of the 32/64-lane subgroups of real GPUs). */
@@ -40,10 +50,12 @@ export function storeOut(spec: ConvKernelSpec, i: string, v: string): string {
 }
 
 /** Uniform block with the convolution's geometry; kernels add their own blocking counts first. */
-export function convUniforms(g: ConvGeometry, extra: Record<string, number>, epilogue?: Epilogue): UniformBlock {
+export function convUniforms(g: ConvGeometry, extra: Record<string, number>, epilogue?: Epilogue, input?: ConvInputLayout): UniformBlock {
   const u = new UniformBlock();
   for (const [k, v] of Object.entries(extra)) u.scalar(k, v);
   if (epilogue) addEpilogueUniforms(u, epilogue);
+  const x = input ?? { offset: 0, sN: g.inChannels * g.inH * g.inW, sC: g.inH * g.inW, sH: g.inW };
+  u.scalar('xOff', x.offset).scalar('xsN', x.sN).scalar('xsC', x.sC).scalar('xsH', x.sH);
   return u
     .scalar('C', g.inChannels).scalar('H', g.inH).scalar('W', g.inW)
     .scalar('O', g.outChannels).scalar('OH', g.outH).scalar('OW', g.outW)

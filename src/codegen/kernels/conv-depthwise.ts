@@ -17,7 +17,7 @@ export function emitConvDepthwise(spec: ConvKernelSpec): EmittedKernel {
   if (g.inPerGroup !== 1) throw new KilnError(`${spec.name}: the depthwise kernel needs one input channel per group, got ${g.inPerGroup}`);
   const colBlocks = Math.ceil(g.outW / PIXELS);
   const total = g.batch * g.outChannels * g.outH * colBlocks;
-  const u = convUniforms(g, { total, colBlocks }, spec.epilogue);
+  const u = convUniforms(g, { total, colBlocks }, spec.epilogue, spec.input);
   const { decls, uniformBinding } = convBindings(spec);
   const V = f32Vec(PIXELS);
   const IV = `vec${PIXELS}<i32>`;
@@ -27,13 +27,13 @@ export function emitConvDepthwise(spec: ConvKernelSpec): EmittedKernel {
   L.push(`  let ow0 = (i % u.colBlocks) * ${PIXELS}u;`, '  var r = i / u.colBlocks;');
   L.push('  let oh = r % u.OH;', '  r = r / u.OH;', '  let o = r % u.O;', '  let n = r / u.O;');
   // Output channel o of group o / Og reads input channel o / Og (channel multiplier Og).
-  L.push('  let xc = (n * u.C + o / u.Og) * u.H * u.W;', '  let wo = o * u.KH * u.KW;');
+  L.push('  let xc = u.xOff + n * u.xsN + (o / u.Og) * u.xsC;', '  let wo = o * u.KH * u.KW;');
   L.push('  let H = i32(u.H);', '  let W = i32(u.W);', '  let sw = i32(u.sw);');
   L.push(`  var acc = ${V}();`);
   L.push('  for (var kh = 0u; kh < u.KH; kh++) {');
   L.push('    let ih = i32(oh * u.sh + kh * u.dh) - i32(u.pt);');
   L.push('    if (ih < 0 || ih >= H) { continue; }');
-  L.push('    let xr = xc + u32(ih) * u.W;');
+  L.push('    let xr = xc + u32(ih) * u.xsH;');
   L.push('    for (var kw = 0u; kw < u.KW; kw++) {');
   L.push('      let wv = f32(wt[wo + kh * u.KW + kw]);');
   L.push('      let iw0 = i32(ow0 * u.sw + kw * u.dw) - i32(u.pl);');

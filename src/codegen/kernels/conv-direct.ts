@@ -34,7 +34,7 @@ export function emitConvDirect(spec: ConvKernelSpec, blocking: DirectConvBlockin
   const oBlocks = Math.ceil(g.outPerGroup / TO);
   const colBlocks = Math.ceil(g.outW / TP);
   const total = g.batch * g.groups * oBlocks * g.outH * colBlocks;
-  const u = convUniforms(g, { total, oBlocks, colBlocks, groupBlocks: g.groups * oBlocks }, spec.epilogue);
+  const u = convUniforms(g, { total, oBlocks, colBlocks, groupBlocks: g.groups * oBlocks }, spec.epilogue, spec.input);
   const { decls, uniformBinding } = convBindings(spec);
   const vec = f32Vec(TO);
   const weights = (at: string) => `${vec}(${Array.from({ length: TO }, (_, c) => `f32(wt[w${c} + ${at}])`).join(', ')})`;
@@ -54,14 +54,14 @@ export function emitConvDirect(spec: ConvKernelSpec, blocking: DirectConvBlockin
   L.push('  let kk = u.KH * u.KW;');
   // Channels past the group's end read a valid row (clamped) and are never stored.
   for (let c = 0; c < TO; c++) L.push(`  let w${c} = (grp * u.Og + min(oc0 + ${c}u, u.Og - 1u)) * u.Cg * kk;`);
-  L.push('  let plane = u.H * u.W;', '  let xg = (n * u.C + grp * u.Cg) * plane;');
+  L.push('  let plane = u.xsC;', '  let xg = u.xOff + n * u.xsN + grp * u.Cg * plane;');
   L.push('  let H = i32(u.H);', '  let W = i32(u.W);', '  let sw = i32(u.sw);');
   for (let p = 0; p < TP; p++) L.push(`  var acc${p} = ${vec}();`);
   const rowStart = (indent: string) => [
     `${indent}let ih = i32(oh * u.sh + kh * u.dh) - i32(u.pt);`, `${indent}if (ih < 0 || ih >= H) { continue; }`,
   ];
   if (blocking.innerLoop === 'channels') {
-    L.push('  for (var kh = 0u; kh < u.KH; kh++) {', ...rowStart('    '), '    let xr = xg + u32(ih) * u.W;');
+    L.push('  for (var kh = 0u; kh < u.KH; kh++) {', ...rowStart('    '), '    let xr = xg + u32(ih) * u.xsH;');
     L.push('    for (var kw = 0u; kw < u.KW; kw++) {', '      let iwb = i32(ow0 * u.sw + kw * u.dw) - i32(u.pl);');
     L.push(...columns('      '));
     L.push('      var wk = kh * u.KW + kw;', '      var xo = 0u;');
@@ -70,7 +70,7 @@ export function emitConvDirect(spec: ConvKernelSpec, blocking: DirectConvBlockin
     L.push('        wk += kk;', '        xo += plane;', '      }', '    }', '  }');
   } else {
     L.push('  for (var ci = 0u; ci < u.Cg; ci++) {', '    let xc = xg + ci * plane;', '    let wc = ci * kk;');
-    L.push('    for (var kh = 0u; kh < u.KH; kh++) {', ...rowStart('      '), '      let xr = xc + u32(ih) * u.W;', '      let wr = wc + kh * u.KW;');
+    L.push('    for (var kh = 0u; kh < u.KH; kh++) {', ...rowStart('      '), '      let xr = xc + u32(ih) * u.xsH;', '      let wr = wc + kh * u.KW;');
     L.push('      for (var kw = 0u; kw < u.KW; kw++) {', `        let wv = ${weights('wr + kw')};`);
     L.push('        let iwb = i32(ow0 * u.sw + kw * u.dw) - i32(u.pl);', ...columns('        '));
     for (let p = 0; p < TP; p++) L.push(`        acc${p} += select(0.0, f32(x[xa${p}]), in${p}) * wv;`);

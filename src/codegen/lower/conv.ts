@@ -6,15 +6,22 @@ import { emitConvDirect, type DirectConvBlocking } from '../kernels/conv-direct.
 import { emitConvTranspose } from '../kernels/conv-transpose.js';
 import type { AnchorLowering, Lowering } from './lowering.js';
 import type { Epilogue } from '../kernels/epilogue.js';
+import type { View } from '../../ir/view.js';
 
 // Chooses a convolution kernel variant per node. Variants sit side by side in
 // kernels/conv-*.ts; later, per-adapter measurements can replace these shape rules.
 
-function kernelSpec(node: Node, geometry: ConvGeometry, epilogue?: Epilogue): ConvKernelSpec {
+function kernelSpec(node: Node, geometry: ConvGeometry, epilogue?: Epilogue, xView?: View): ConvKernelSpec {
   return {
     name: epilogue ? `${node.op}_${epilogue.name}` : node.op, dtype: node.inputs[0]!.type.dtype, geometry,
     hasBias: node.inputs.length === 3, ...(epilogue ? { epilogue } : {}),
+    ...(xView ? { input: { offset: xView.offset, sN: xView.strides[0]!, sC: xView.strides[1]!, sH: xView.strides[2]! } } : {}),
   };
+}
+
+/** conv2d reads x through a view when its rows stay contiguous (splits and slices of channels or batch). */
+export function convReadsView(v: View): boolean {
+  return v.shape.length === 4 && (v.strides[3] === 1 || v.shape[3] === 1) && v.strides.every((s) => s >= 0);
 }
 
 /**
@@ -30,10 +37,13 @@ export function directBlocking(g: ConvGeometry): DirectConvBlocking {
   return { channels: Math.min(4, g.outPerGroup), pixels, innerLoop: g.inPerGroup >= g.kernelW ? 'channels' : 'taps' };
 }
 
-const conv2d: AnchorLowering = (node, epilogue) => {
+const conv2d: AnchorLowering = (node, epilogue, views) => {
   const [x, w] = node.inputs.map((v) => v.type.shape);
   const g = conv2dGeometry(x!, w!, node.attrs);
-  const spec = kernelSpec(node, g, epilogue);
+  const xView = views?.[0];
+  if (xView && !convReadsView(xView)) throw new Error(`internal: conv2d cannot read a view with strides [${xView.strides.join(',')}]`);
+  if (views?.slice(1).some((v) => v)) throw new Error('internal: conv2d reads its weights and bias directly');
+  const spec = kernelSpec(node, g, epilogue, xView);
   // One input channel per group (depthwise, any multiplier): nothing to block over channels.
   if (g.groups > 1 && g.inPerGroup === 1) return emitConvDepthwise(spec);
   return emitConvDirect(spec, directBlocking(g));

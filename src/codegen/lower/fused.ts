@@ -7,8 +7,8 @@ import type { Epilogue } from '../kernels/epilogue.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
 import { wgslHelperDecls } from '../kernels/wgsl-math.js';
 import { wgslType } from '../wgsl.js';
-import { traceView } from '../../ir/view.js';
-import { convAnchors } from './conv.js';
+import { traceView, type View } from '../../ir/view.js';
+import { convAnchors, convReadsView } from './conv.js';
 import { gemmAnchors } from './gemm.js';
 import { matmulAnchors } from './matmul.js';
 import type { AnchorLowering, Lowering } from './lowering.js';
@@ -16,8 +16,10 @@ import type { AnchorLowering, Lowering } from './lowering.js';
 /** Ops that take a fused elementwise epilogue in their kernel. */
 export const anchorLowerings: Readonly<Record<string, AnchorLowering>> = { ...convAnchors, ...matmulAnchors, ...gemmAnchors };
 
-/** Anchors whose kernels read operands through strided views. */
-export const viewAnchors: ReadonlySet<string> = new Set(['matmul']);
+/** Whether an anchor's kernel reads operand `input` through `view` (matmul: any; conv2d: x with contiguous rows). */
+export function readsView(op: string, input: number, view: View): boolean {
+  return op === 'matmul' || (op === 'conv2d' && input === 0 && convReadsView(view));
+}
 
 function mathOf(body: Graph, n: Node): ElementwiseMath {
   const math = getOp(n.op).spec.math;
