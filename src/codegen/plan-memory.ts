@@ -12,46 +12,47 @@ export interface MemoryPlan {
   readonly naiveBytes: number;
 }
 
+interface Interval {
+  readonly value: Value;
+  readonly bytes: number;
+  /** Index of the producing node and of the last reader (inclusive). */
+  readonly from: number;
+  readonly to: number;
+}
+
 /**
- * Liveness-based reuse of scratch buffers: walking the nodes in execution order, a value takes
- * the smallest free slot that fits (or grows the largest free one, or opens a new slot) when it
- * is produced, and frees its slot after its last reader. `root(v)` maps an aliasing result
- * (reshape) to the value whose buffer it shares; `pinned` values (graph outputs and what they
- * alias) keep buffers of their own.
+ * Liveness-based reuse of scratch buffers, greedy by size: values are placed largest first,
+ * each into the first slot none of whose occupants is alive at the same time (every earlier
+ * occupant is at least as large, so the slot fits), or into a new slot. A value is alive from
+ * the node producing it to its last reader, both inclusive, so a kernel never writes a buffer
+ * it also reads. `root(v)` maps an aliasing result (reshape) to the value whose buffer it
+ * shares, extending that value's life; `isScratch` picks the values planned here.
  */
 export function planMemory(graph: Graph, root: (v: Value) => Value, isScratch: (v: Value) => boolean): MemoryPlan {
-  const lastUse = new Map<Value, number>();
+  const from = new Map<Value, number>();
+  const to = new Map<Value, number>();
   graph.nodes.forEach((n, i) => {
-    for (const v of n.inputs) lastUse.set(root(v), i);
+    for (const v of n.outputs) if (root(v) === v && isScratch(v)) { from.set(v, i); to.set(v, i); }
+    for (const v of n.inputs) {
+      const r = root(v);
+      if (from.has(r)) to.set(r, i);
+    }
   });
+  const intervals: Interval[] = [...from.keys()].map((value) => ({
+    value, bytes: deviceBufferBytes(value.type.dtype, numel(value.type.shape)), from: from.get(value)!, to: to.get(value)!,
+  }));
+  // Largest first; ties in program order so plans are deterministic.
+  intervals.sort((a, b) => b.bytes - a.bytes || a.from - b.from);
+  const slots: { bytes: number; occupants: Interval[] }[] = [];
   const slotOf = new Map<Value, number>();
-  const slotBytes: number[] = [];
-  const free = new Set<number>();
-  let naiveBytes = 0;
-  graph.nodes.forEach((n, i) => {
-    for (const v of n.outputs) {
-      if (root(v) !== v || !isScratch(v)) continue;
-      const bytes = deviceBufferBytes(v.type.dtype, numel(v.type.shape));
-      naiveBytes += bytes;
-      const fits = [...free].filter((s) => slotBytes[s]! >= bytes).sort((a, b) => slotBytes[a]! - slotBytes[b]!);
-      let slot = fits[0];
-      if (slot === undefined && free.size) {
-        slot = [...free].sort((a, b) => slotBytes[b]! - slotBytes[a]!)[0]!;
-        slotBytes[slot] = bytes;
-      }
-      if (slot === undefined) {
-        slot = slotBytes.length;
-        slotBytes.push(bytes);
-      }
-      free.delete(slot);
-      slotOf.set(v, slot);
-      // A result nobody reads is dead at once.
-      if (!lastUse.has(v)) free.add(slot);
+  for (const iv of intervals) {
+    let s = slots.findIndex((slot) => slot.occupants.every((o) => o.to < iv.from || iv.to < o.from));
+    if (s < 0) {
+      s = slots.length;
+      slots.push({ bytes: iv.bytes, occupants: [] });
     }
-    for (const v of new Set(n.inputs.map(root))) {
-      const s = slotOf.get(v);
-      if (s !== undefined && lastUse.get(v) === i) free.add(s);
-    }
-  });
-  return { slotOf, slotBytes, naiveBytes };
+    slots[s]!.occupants.push(iv);
+    slotOf.set(iv.value, s);
+  }
+  return { slotOf, slotBytes: slots.map((s) => s.bytes), naiveBytes: intervals.reduce((a, iv) => a + iv.bytes, 0) };
 }

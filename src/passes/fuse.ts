@@ -3,6 +3,7 @@ import { Graph as GraphClass } from '../ir/graph.js';
 import { getOp } from '../ir/ops/index.js';
 import { shapesEqual } from '../ir/types.js';
 import { traceView } from '../ir/view.js';
+import { resolveAxis } from '../ir/ops/concat-split.js';
 import type { Pass, PassContext } from './pass.js';
 import { rebuild } from './rebuild.js';
 
@@ -86,8 +87,20 @@ export const fuseElementwise: Pass = {
     const outputs = new Set(g.outputs);
     const groupOf = new Map<Node, Group>();
     for (const n of g.nodes) {
-      if (n.outputs.length === 1 && n.output.type.device === 'webgpu' && takesEpilogue(n.op)) {
+      if (n.outputs.length === 1 && n.output.type.device === 'webgpu' && (takesEpilogue(n.op) || n.op === 'concat')) {
         groupOf.set(n, { members: [n], root: n, anchor: n });
+        continue;
+      }
+      // concat + channel_shuffle along the concat axis: one pass that writes shuffled channels.
+      if (n.op === 'channel_shuffle') {
+        const v = n.inputs[0]!;
+        const pg = v.producer ? groupOf.get(v.producer) : undefined;
+        if (pg?.anchor?.op === 'concat' && pg.root === v.producer && !outputs.has(v) && users.get(v)?.length === 1
+          && resolveAxis(pg.anchor.attrs.axis as number, v.type.shape.length) === 1) {
+          pg.members.push(n);
+          pg.root = n;
+          groupOf.set(n, pg);
+        }
         continue;
       }
       if (!isElementwise(n)) continue;
@@ -97,6 +110,7 @@ export const fuseElementwise: Pass = {
         const pg = p ? groupOf.get(p) : undefined;
         if (!pg || pg.root !== p || outputs.has(v) || (users.get(v)?.length ?? 0) !== 1) continue;
         if (pg.anchor && group.anchor) continue;
+        if (pg.anchor && !takesEpilogue(pg.anchor.op)) continue; // concat groups take no epilogue
         const anchor = pg.anchor ?? group.anchor;
         if (anchor && !shapesEqual(n.output.type.shape, anchor.output.type.shape)) continue;
         const merged = [...pg.members, ...group.members.filter((m) => !pg.members.includes(m))];

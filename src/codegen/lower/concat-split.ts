@@ -1,25 +1,51 @@
 import { concatLayout, splitLayout } from '../../ir/ops/concat-split.js';
 import { numel, stridesOf } from '../../ir/types.js';
 import { emitCopy } from '../kernels/copy.js';
+import { emitConcat } from '../kernels/concat.js';
+import { denseView, type View } from '../../ir/view.js';
+import type { Node } from '../../ir/graph.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
 import type { Lowering } from './lowering.js';
 
-/** One copy per non-empty input into its slab of the output; bindings (input k, output). */
-const concat: Lowering = (node) => {
+/**
+ * A concat in one dispatch, optionally reading its sources through views and shuffling the
+ * result's channels (when fusion gives it a following channel_shuffle); empty sources are left
+ * unbound. Bindings: the non-empty sources, then the output.
+ */
+export function lowerConcat(node: Node, views: readonly (View | undefined)[] = [], shuffleGroups?: number, name = 'concat'): EmittedKernel | EmittedKernel[] {
+  const shapes = node.inputs.map((v) => v.type.shape);
+  const { axis } = concatLayout(shapes, node.attrs.axis as number);
+  const used = shapes.map((s, k) => k).filter((k) => numel(shapes[k]!) > 0);
+  if (used.length >= MAX_SOURCES) {
+    if (shuffleGroups || views.some((v) => v)) throw new Error(`internal: a fused concat of ${used.length} sources exceeds the binding limit`);
+    return concatByCopies(node);
+  }
+  return {
+    ...emitConcat({
+      name, dtype: node.output.type.dtype, outShape: node.output.type.shape, axis,
+      sources: used.map((k) => views[k] ?? denseView(shapes[k]!)),
+      ...(shuffleGroups ? { shuffleGroups } : {}),
+    }),
+    bindings: [...used, node.inputs.length],
+  };
+}
+
+const concat: Lowering = (node) => lowerConcat(node);
+
+// One kernel binds at most 8 storage buffers: 7 sources and the output.
+const MAX_SOURCES = 8;
+
+/** Many-input concats: one copy dispatch per non-empty input into its slab of the output. */
+function concatByCopies(node: Node): EmittedKernel[] {
   const shapes = node.inputs.map((v) => v.type.shape);
   const { axis, offsets } = concatLayout(shapes, node.attrs.axis as number);
   const out = node.output.type;
   const os = stridesOf(out.shape);
-  const kernels: EmittedKernel[] = [];
-  shapes.forEach((s, k) => {
-    if (numel(s) === 0) return;
-    kernels.push({
-      ...emitCopy({ name: 'concat', dtype: out.dtype, shape: s, src: { offset: 0, strides: stridesOf(s) }, dst: { offset: offsets[k]! * os[axis]!, strides: os } }),
-      bindings: [k, node.inputs.length],
-    });
-  });
-  return kernels;
-};
+  return shapes.flatMap((s, k) => (numel(s) === 0 ? [] : [{
+    ...emitCopy({ name: 'concat', dtype: out.dtype, shape: s, src: { offset: 0, strides: stridesOf(s) }, dst: { offset: offsets[k]! * os[axis]!, strides: os } }),
+    bindings: [k, node.inputs.length],
+  }]));
+}
 
 /** One copy per non-empty output from its slab of the input; bindings (input, output k). */
 const split: Lowering = (node) => {

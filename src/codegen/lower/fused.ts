@@ -9,6 +9,7 @@ import { wgslHelperDecls } from '../kernels/wgsl-math.js';
 import { wgslType } from '../wgsl.js';
 import { traceView, type View } from '../../ir/view.js';
 import { convAnchors, convReadsView } from './conv.js';
+import { lowerConcat } from './concat-split.js';
 import { gemmAnchors } from './gemm.js';
 import { matmulAnchors } from './matmul.js';
 import type { AnchorLowering, Lowering } from './lowering.js';
@@ -18,7 +19,7 @@ export const anchorLowerings: Readonly<Record<string, AnchorLowering>> = { ...co
 
 /** Whether an anchor's kernel reads operand `input` through `view` (matmul: any; conv2d: x with contiguous rows). */
 export function readsView(op: string, input: number, view: View): boolean {
-  return op === 'matmul' || (op === 'conv2d' && input === 0 && convReadsView(view));
+  return op === 'matmul' || op === 'concat' || (op === 'conv2d' && input === 0 && convReadsView(view));
 }
 
 function mathOf(body: Graph, n: Node): ElementwiseMath {
@@ -89,8 +90,24 @@ function lowerAnchored(node: Node, body: Graph, anchor: Node): EmittedKernel {
   return { ...kernel, bindings: [...anchorBindings, ...epiParams.map(param), node.inputs.length] };
 }
 
-const fused: Lowering = (node: Node): EmittedKernel => {
+/** A concat reading its sources through views, optionally with the channel shuffle after it. */
+function lowerConcatGroup(node: Node, body: Graph, concat: Node): EmittedKernel | EmittedKernel[] {
+  const traced = concat.inputs.map((v) => traceView(v));
+  const shuffle = body.nodes.find((n) => n.op === 'channel_shuffle');
+  const kernels = lowerConcat(concat, traced.map((t) => t?.view), shuffle?.attrs.groups as number | undefined, body.name);
+  const param = (v: Value) => body.inputs.indexOf(v);
+  // The concat kernel binds its sources by input index and the output last: map those to the fused node's.
+  const remap = (k: EmittedKernel) => ({
+    ...k,
+    bindings: k.bindings!.map((i) => (i === concat.inputs.length ? node.inputs.length : param(traced[i]?.base ?? concat.inputs[i]!))),
+  });
+  return Array.isArray(kernels) ? kernels.map(remap) : remap(kernels);
+}
+
+const fused: Lowering = (node: Node) => {
   const body = node.attrs.body as Graph;
+  const concat = body.nodes.find((n) => n.op === 'concat');
+  if (concat) return lowerConcatGroup(node, body, concat);
   const anchor = body.nodes.find((n) => anchorLowerings[n.op]);
   return anchor ? lowerAnchored(node, body, anchor) : lowerChain(node, body);
 };

@@ -17,6 +17,8 @@ import { lowerReduction, reduceLowerings } from './reduce.js';
 import { softmaxLowerings } from './softmax.js';
 import { normLowerings } from './norm.js';
 import { gemmLowerings } from './gemm.js';
+import { convBackwardLowerings } from './conv-backward.js';
+import { poolBackwardLowerings } from './pool-backward.js';
 
 /** Lowerings of ops not covered by their scalar or reduction math; one table per family. */
 const byName: Record<string, Lowering> = {
@@ -33,6 +35,8 @@ const byName: Record<string, Lowering> = {
   ...gemmLowerings,
   ...convLowerings,
   ...poolLowerings,
+  ...convBackwardLowerings,
+  ...poolBackwardLowerings,
 };
 
 /** Whether the op has a WebGPU kernel (placement sends the others to the CPU). */

@@ -1,0 +1,65 @@
+import type { DType } from '../../ir/types.js';
+import type { View } from '../../ir/view.js';
+import { enables, flatIndex, grid1d, storageDecl, UniformBlock } from '../wgsl.js';
+import { movedDType } from './copy.js';
+import type { EmittedKernel } from './kernel.js';
+
+/** A concatenation in one dispatch, each source read through a strided view of its buffer. */
+export interface ConcatKernelSpec {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly outShape: readonly number[];
+  readonly axis: number;
+  /** Each source's view; its extent along `axis` is its slab of the output. */
+  readonly sources: readonly View[];
+  /**
+   * A channel shuffle of the result along `axis` (groups g): output position j takes concatenated
+   * position (j % g) * (C / g) + j / g, so concat + shuffle is one pass over the data.
+   */
+  readonly shuffleGroups?: number;
+}
+
+const WG = 256;
+
+/**
+ * One invocation per output element: its coordinate along the axis picks the source (after the
+ * optional shuffle), the rest index that source's view. Shapes, strides and slab starts are
+ * uniforms; the number of sources and the rank are in the shader text.
+ */
+export function emitConcat(spec: ConcatKernelSpec): EmittedKernel {
+  const rank = spec.outShape.length;
+  const n = spec.outShape.reduce((p, d) => p * d, 1);
+  const t = movedDType(spec.dtype);
+  const starts: number[] = [];
+  let at = 0;
+  for (const s of spec.sources) { starts.push(at); at += s.shape[spec.axis]!; }
+  const u = new UniformBlock().array('shape', spec.outShape).array('starts', starts);
+  spec.sources.forEach((s, k) => u.array(`st${k}`, s.strides).scalar(`off${k}`, s.offset));
+  u.scalar('n', n).scalar('axis', spec.axis).scalar('groups', spec.shuffleGroups ?? 1).scalar('extent', spec.outShape[spec.axis]!);
+  const decls = spec.sources.map((_, k) => storageDecl(k, `s${k}`, t, 'read'));
+  decls.push(storageDecl(spec.sources.length, 'dst', t, 'read_write'));
+  const L: string[] = [
+    `  let i = ${flatIndex(WG)};`, '  if (i >= u.n) { return; }',
+    `  var coord: array<u32, ${rank}>;`, '  var rem = i;',
+    `  for (var d = ${rank}u; d > 0u; d--) {`, '    coord[d - 1u] = rem % u_shape(d - 1u);', '    rem = rem / u_shape(d - 1u);', '  }',
+    '  var c = coord[u.axis];',
+    '  if (u.groups > 1u) { c = (c % u.groups) * (u.extent / u.groups) + c / u.groups; }',
+  ];
+  spec.sources.forEach((_, k) => {
+    const last = k === spec.sources.length - 1;
+    L.push(`  ${k ? '} else ' : ''}if (${last ? 'true' : `c < u_starts(${k + 1}u)`}) {`);
+    L.push(`    coord[u.axis] = c - u_starts(${k}u);`, `    var o = u.off${k};`);
+    L.push(`    for (var d = 0u; d < ${rank}u; d++) { o += coord[d] * u_st${k}(d); }`, `    dst[i] = s${k}[o];`);
+  });
+  L.push('  }');
+  const wgsl = [
+    enables([t]) + decls.join('\n'),
+    u.declare(spec.sources.length + 1),
+    `@compute @workgroup_size(${WG})`,
+    'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
+    ...L,
+    '}',
+    '',
+  ].join('\n');
+  return { name: spec.name, wgsl, uniforms: u.words(), workgroups: grid1d(n, WG) };
+}

@@ -1,0 +1,71 @@
+import type { PoolGeometry } from '../../ir/ops/pool.js';
+import type { DType } from '../../ir/types.js';
+import { enables, flatIndex, grid1d, storageDecl, UniformBlock, wgslType } from '../wgsl.js';
+import type { EmittedKernel } from './kernel.js';
+
+const WG = 64;
+/** Bits of f32 -infinity (WGSL rejects infinities in constant expressions). */
+const NEG_INF_BITS = 0xff800000;
+
+/**
+ * max_pool2d's gradient as a gather, without atomics: one invocation per input element visits
+ * every window that contains it, finds that window's winner again (the first maximum in
+ * row-major order, as the forward pass and PyTorch pick it) and adds the window's output
+ * gradient when the winner is this element. Geometry is uniforms: one shader for every size.
+ */
+export function emitMaxPoolBackward(name: string, dtype: DType, g: PoolGeometry): EmittedKernel {
+  const total = g.batch * g.channels * g.inH * g.inW;
+  const u = new UniformBlock()
+    .scalar('total', total).scalar('H', g.inH).scalar('W', g.inW).scalar('OH', g.outH).scalar('OW', g.outW)
+    .scalar('KH', g.h.kernel).scalar('KW', g.w.kernel).scalar('sh', g.h.stride).scalar('sw', g.w.stride)
+    .scalar('dh', g.h.dilation).scalar('dw', g.w.dilation).scalar('pt', g.h.padBefore).scalar('pl', g.w.padBefore)
+    .scalar('neg_inf', NEG_INF_BITS);
+  const L = [
+    `  let i = ${flatIndex(WG)};`,
+    '  if (i >= u.total) { return; }',
+    '  let iw = i32(i % u.W);',
+    '  let ih = i32((i / u.W) % u.H);',
+    '  let nc = i / (u.W * u.H);',
+    '  let xp = nc * u.H * u.W;',
+    '  let dp = nc * u.OH * u.OW;',
+    '  let H = i32(u.H);', '  let W = i32(u.W);', '  let sh = i32(u.sh);', '  let sw = i32(u.sw);',
+    '  let me = ih * W + iw;',
+    '  var acc = 0.0;',
+    '  for (var kh = 0u; kh < u.KH; kh++) {',
+    '    let th = ih + i32(u.pt) - i32(kh * u.dh);',
+    '    if (th < 0 || th % sh != 0 || th / sh >= i32(u.OH)) { continue; }',
+    '    let oh = u32(th / sh);',
+    '    for (var kw = 0u; kw < u.KW; kw++) {',
+    '      let tw = iw + i32(u.pl) - i32(kw * u.dw);',
+    '      if (tw < 0 || tw % sw != 0 || tw / sw >= i32(u.OW)) { continue; }',
+    '      let ow = u32(tw / sw);',
+    '      var best = bitcast<f32>(u.neg_inf);',
+    '      var at = -1;',
+    '      for (var a = 0u; a < u.KH; a++) {',
+    '        let h2 = i32(oh * u.sh + a * u.dh) - i32(u.pt);',
+    '        if (h2 < 0 || h2 >= H) { continue; }',
+    '        for (var b = 0u; b < u.KW; b++) {',
+    '          let w2 = i32(ow * u.sw + b * u.dw) - i32(u.pl);',
+    '          if (w2 < 0 || w2 >= W) { continue; }',
+    '          let v = f32(x[xp + u32(h2 * W + w2)]);',
+    '          if (at < 0 || v > best) { best = v; at = h2 * W + w2; }',
+    '        }',
+    '      }',
+    '      if (at == me) { acc += f32(dy[dp + oh * u.OW + ow]); }',
+    '    }',
+    '  }',
+    `  dx[i] = ${wgslType(dtype)}(acc);`,
+  ];
+  const wgsl = [
+    enables([dtype]) + storageDecl(0, 'x', dtype, 'read'),
+    storageDecl(1, 'dy', dtype, 'read'),
+    storageDecl(2, 'dx', dtype, 'read_write'),
+    u.declare(3),
+    `@compute @workgroup_size(${WG})`,
+    'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
+    ...L,
+    '}',
+    '',
+  ].join('\n');
+  return { name, wgsl, uniforms: u.words(), workgroups: grid1d(total, WG) };
+}
