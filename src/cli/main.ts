@@ -3,7 +3,9 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { KilnError } from '../ir/errors.js';
 import { compileCommand } from './compile-command.js';
+import { profileCommand } from './profile-command.js';
 import { irCommand } from './ir-command.js';
+import { inspectCommand } from './inspect-command.js';
 import { runCommand } from './run-command.js';
 import { expandDumpDirArg } from './pipeline-options.js';
 
@@ -18,6 +20,8 @@ const COMMANDS: Record<string, Command> = {
   compile: compileCommand,
   ir: irCommand,
   run: runCommand,
+  inspect: inspectCommand,
+  profile: profileCommand,
 };
 
 function mainHelp(): string {
@@ -31,7 +35,8 @@ function mainHelp(): string {
     ...lines,
     '',
     "Run 'kiln <command> --help' for a command's options.",
-    'Models: kiln IR text (.kir), or a JavaScript module exporting `model` and `exampleInputs`.',
+    'Models: kiln IR text (.kir), ONNX (.onnx), or a JavaScript module exporting `model` and `exampleInputs`.',
+    'Artifacts: folders written by `kiln compile MODEL -o OUT.kiln`; `kiln run` and `kiln inspect` read them.',
   ].join('\n');
 }
 

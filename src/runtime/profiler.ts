@@ -1,0 +1,105 @@
+import { KilnError } from '../ir/errors.js';
+import type { TensorData } from '../ir/tensor-data.js';
+import type { GpuDevice } from './device.js';
+import { toDeviceBytes } from './host-data.js';
+import { loadProgram, type LoadStats } from './load.js';
+import type { Program } from './program.js';
+
+/** Device time of one dispatch, averaged over the profiled runs. */
+export interface DispatchTime {
+  readonly index: number;
+  readonly label: string;
+  readonly kernel: string;
+  readonly ms: number;
+}
+
+export interface Profile {
+  readonly dispatches: readonly DispatchTime[];
+  /** Sum of the dispatches' device time (per run). */
+  readonly deviceMs: number;
+  /** Host time per run to write the inputs, and to read the outputs back. */
+  readonly uploadMs: number;
+  readonly readbackMs: number;
+  readonly runs: number;
+}
+
+/**
+ * Times every dispatch of a Program with timestamp queries: each dispatch in its own compute
+ * pass with begin/end timestamps (so the figures include no pass overlap). Needs the
+ * `timestamp-query` feature; the Program's outputs are read back once per run to time that too.
+ */
+export async function profileProgram(gpu: GpuDevice, program: Program, inputs: Record<string, TensorData>, runs = 5): Promise<Profile> {
+  const device = gpu.device;
+  if (!device.features.has('timestamp-query')) {
+    throw new KilnError(`kiln profile needs the timestamp-query feature, which ${gpu.describe()} does not offer`);
+  }
+  const stats: LoadStats = { pipelinesCreated: 0, shaderModulesCreated: 0, buffersCreated: 0, bindGroupsCreated: 0, weightBytesUploaded: 0, weightUploads: 0 };
+  const loaded = await loadProgram(gpu, program, { label: `profile:${program.name}`, warmup: true }, stats);
+  const n = loaded.steps.length;
+  const querySet = device.createQuerySet({ type: 'timestamp', count: Math.max(2, 2 * n) });
+  const resolve = device.createBuffer({ size: Math.max(16, 16 * n), usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  const read = device.createBuffer({ size: Math.max(16, 16 * n), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const totals = new Float64Array(n);
+  let uploadMs = 0;
+  let readbackMs = 0;
+  try {
+    for (let r = 0; r < runs; r++) {
+      const t0 = performance.now();
+      for (const b of program.inputs) {
+        const x = inputs[b.name];
+        if (!x) throw new KilnError(`profile: missing input '${b.name}'`);
+        const bytes = toDeviceBytes(x);
+        device.queue.writeBuffer(loaded.buffers.get(b.buffer)!, 0, bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      }
+      await device.queue.onSubmittedWorkDone();
+      uploadMs += performance.now() - t0;
+      const encoder = device.createCommandEncoder();
+      loaded.steps.forEach((s, i) => {
+        const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+        pass.setPipeline(s.pipeline);
+        pass.setBindGroup(0, s.bindGroup);
+        pass.dispatchWorkgroups(...s.workgroups);
+        pass.end();
+      });
+      if (n) encoder.resolveQuerySet(querySet, 0, 2 * n, resolve, 0);
+      if (n) encoder.copyBufferToBuffer(resolve, 0, read, 0, 16 * n);
+      device.queue.submit([encoder.finish()]);
+      await read.mapAsync(GPUMapMode.READ);
+      const ts = new BigUint64Array(read.getMappedRange().slice(0));
+      read.unmap();
+      for (let i = 0; i < n; i++) totals[i]! += Number(ts[2 * i + 1]! - ts[2 * i]!) / 1e6;
+      const t1 = performance.now();
+      if (loaded.staging) {
+        const e2 = device.createCommandEncoder();
+        for (const c of loaded.copies) e2.copyBufferToBuffer(c.src, 0, loaded.staging, c.dstOffset, c.bytes);
+        device.queue.submit([e2.finish()]);
+        await loaded.staging.mapAsync(GPUMapMode.READ);
+        loaded.staging.unmap();
+      }
+      readbackMs += performance.now() - t1;
+    }
+  } finally {
+    querySet.destroy();
+    resolve.destroy();
+    read.destroy();
+    for (const b of loaded.owned) b.destroy();
+  }
+  const dispatches = program.dispatches.map((d, i) => ({
+    index: i, label: d.label, kernel: program.kernels[d.kernel]!.name, ms: totals[i]! / runs,
+  }));
+  return { dispatches, deviceMs: dispatches.reduce((a, d) => a + d.ms, 0), uploadMs: uploadMs / runs, readbackMs: readbackMs / runs, runs };
+}
+
+/** The profile as a table sorted by device time, with each dispatch's share. */
+export function formatProfile(p: Profile): string {
+  const rows = [...p.dispatches].sort((a, b) => b.ms - a.ms);
+  const w = Math.max(8, ...rows.map((r) => r.label.length));
+  const lines = [`${'dispatch'.padEnd(w)}  ${'kernel'.padEnd(24)} ${'device ms'.padStart(10)} ${'share'.padStart(7)}`];
+  for (const r of rows) {
+    const share = p.deviceMs ? (100 * r.ms) / p.deviceMs : 0;
+    lines.push(`${r.label.padEnd(w)}  ${r.kernel.slice(0, 24).padEnd(24)} ${r.ms.toFixed(3).padStart(10)} ${share.toFixed(1).padStart(6)}%`);
+  }
+  lines.push(`${'total device time'.padEnd(w)}  ${''.padEnd(24)} ${p.deviceMs.toFixed(3).padStart(10)}`);
+  lines.push(`host: upload ${p.uploadMs.toFixed(3)} ms, readback ${p.readbackMs.toFixed(3)} ms per run (mean of ${p.runs})`);
+  return lines.join('\n');
+}
