@@ -1,32 +1,65 @@
 import { KilnError } from '../ir/errors.js';
 import { printGraph } from '../ir/printer.js';
+import { graphToDot } from '../ir/dot.js';
+import { resolvePipeline } from '../passes/pipelines.js';
+import { spawnSync } from 'node:child_process';
 import { verify } from '../ir/verify.js';
 import { loadModel } from './load-model.js';
 import { optimize } from '../compiler.js';
 import { compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
+import { inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
 
 export const irCommand = {
   summary: "print a model's graph as kiln IR text",
   usage: [
-    'Usage: kiln ir MODEL [--inline-limit N] [pipeline options]',
+    'Usage: kiln ir MODEL [--after PASS] [--format text|dot|svg] [--inline-limit N] [--input-shape NAME=D0,D1,...] [pipeline options]',
     '',
-    'Loads MODEL (.kir IR text, or a .js module exporting `model` and `exampleInputs`),',
-    'verifies it and prints its IR; with -O<level> or --passes, the IR after that pipeline.',
+    'Loads MODEL (.kir IR text, an .onnx model, or a .js module exporting `model` and `exampleInputs`),',
+    'verifies it and prints its IR; with -O<level> or --passes, the IR after that pipeline; with',
+    '--after PASS, the IR after the pipeline has run up to and including PASS.',
     'Constants with more than N elements (default 16) are printed as references to their weights.',
+    '--format dot prints Graphviz dot (fused kernels as boxes, devices as colours, transfers as',
+    'red diamonds); svg renders it with Graphviz\'s `dot` (apt-get install graphviz).',
+    '',
+    inputShapeUsage,
     '',
     pipelineUsage,
   ].join('\n'),
-  options: { 'inline-limit': { type: 'string' as const }, ...pipelineArgs },
+  options: {
+    'inline-limit': { type: 'string' as const }, after: { type: 'string' as const }, format: { type: 'string' as const },
+    ...inputShapeArgs, ...pipelineArgs,
+  },
   async run(positionals: string[], values: Record<string, unknown>): Promise<number> {
     if (positionals.length !== 1) throw new KilnError(`kiln ir takes one MODEL, got ${positionals.length}\n\n${irCommand.usage}`);
-    const graph = await loadModel(positionals[0]!);
+    const graph = await loadModel(positionals[0]!, { inputShapes: inputShapesFrom(values) });
     verify(graph);
-    const optimized = values['opt-level'] !== undefined || values.passes !== undefined || values['print-ir-after'] !== undefined
-      || values['print-ir-before'] !== undefined || values['print-ir-after-all'] !== undefined
-      ? optimize(graph, compileOptionsFrom(values)).graph : graph;
+    const format = (values.format as string | undefined) ?? 'text';
+    if (!['text', 'dot', 'svg'].includes(format)) throw new KilnError(`--format takes text, dot or svg, got '${format}'`);
+    const opts = compileOptionsFrom(values);
+    let optimized = graph;
+    if (values.after !== undefined) {
+      const names = resolvePipeline(opts.pipeline ?? 'O2').map((p) => p.name);
+      const at = names.indexOf(values.after as string);
+      if (at < 0) throw new KilnError(`--after: pass '${String(values.after)}' is not in the pipeline (${names.join(', ')})`);
+      optimized = optimize(graph, { ...opts, pipeline: names.slice(0, at + 1).join(',') }).graph;
+    } else if (values['opt-level'] !== undefined || values.passes !== undefined || values['print-ir-after'] !== undefined
+      || values['print-ir-before'] !== undefined || values['print-ir-after-all'] !== undefined) {
+      optimized = optimize(graph, opts).graph;
+    }
     const limit = values['inline-limit'] === undefined ? undefined : Number(values['inline-limit']);
     if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) throw new KilnError('--inline-limit must be a non-negative integer');
-    process.stdout.write(printGraph(optimized, limit === undefined ? {} : { inlineLimit: limit }));
+    if (format === 'text') process.stdout.write(printGraph(optimized, limit === undefined ? {} : { inlineLimit: limit }));
+    else if (format === 'dot') process.stdout.write(graphToDot(optimized));
+    else process.stdout.write(renderSvg(graphToDot(optimized)));
     return 0;
   },
 };
+
+/** Renders dot to SVG with Graphviz, which must be installed. */
+function renderSvg(dot: string): string {
+  const r = spawnSync('dot', ['-Tsvg'], { input: dot, encoding: 'utf8' });
+  if (r.error || r.status !== 0) {
+    throw new KilnError(`--format svg needs Graphviz's dot on PATH (apt-get install graphviz)${r.stderr ? `: ${r.stderr.trim()}` : ''}; --format dot prints the source`);
+  }
+  return r.stdout;
+}
