@@ -1,28 +1,42 @@
 import type { Graph } from '../ir/graph.js';
 import { tensorData, type TensorData } from '../ir/tensor-data.js';
-import { numel } from '../ir/types.js';
-import { toF16Array } from '../ir/f16.js';
+import { numel, type DType, type Shape } from '../ir/types.js';
+import { f16BitsToF32, toF16Array } from '../ir/f16.js';
 import { Random } from '../frontend/trace/random.js';
 
 /** Seeded random values for every graph input: normal floats, small integers, coin-flip bools. */
 export function randomInputs(graph: Graph, seed: number): Record<string, TensorData> {
+  return randomTensors(graph.inputs.map((v) => ({ name: v.name, dtype: v.type.dtype, shape: v.type.shape })), seed);
+}
+
+/**
+ * randomInputs for named tensor specs (e.g. an artifact's inputs); the same specs in the same
+ * order and seed give the same values as randomInputs on the graph they came from.
+ */
+export function randomTensors(specs: readonly { name: string; dtype: DType; shape: Shape }[], seed: number): Record<string, TensorData> {
   const rng = new Random(seed);
   const out: Record<string, TensorData> = {};
-  for (const v of graph.inputs) {
-    const n = numel(v.type.shape);
-    const { dtype } = v.type;
+  for (const { name, dtype, shape } of specs) {
+    const n = numel(shape);
     const values = Array.from({ length: n }, () =>
       dtype === 'f32' || dtype === 'f16' ? rng.normal() : dtype === 'bool' ? (rng.next() < 0.5 ? 1 : 0) : Math.floor(rng.uniform(0, 10)));
-    out[v.name] = tensorData(dtype, v.type.shape, dtype === 'f16' ? toF16Array(values) : values);
+    out[name] = tensorData(dtype, shape, dtype === 'f16' ? toF16Array(values) : values);
   }
   return out;
+}
+
+/** A tensor's elements as numbers (f16 decoded from its bits). */
+function numbers(t: TensorData): number[] {
+  return t.dtype === 'f16' ? Array.from(t.data, f16BitsToF32) : Array.from(t.data as ArrayLike<number>);
 }
 
 /** Largest absolute elementwise difference of two same-shaped tensors. */
 export function maxAbsDiff(a: TensorData, b: TensorData): number {
   let m = 0;
-  for (let i = 0; i < a.data.length; i++) {
-    const d = Math.abs(Number(a.data[i]) - Number(b.data[i]));
+  const x = numbers(a);
+  const y = numbers(b);
+  for (let i = 0; i < x.length; i++) {
+    const d = Math.abs(x[i]! - y[i]!);
     if (d > m || Number.isNaN(d)) m = Number.isNaN(d) ? Infinity : d;
   }
   return m;
@@ -30,7 +44,7 @@ export function maxAbsDiff(a: TensorData, b: TensorData): number {
 
 /** One line describing a tensor's shape and values. */
 export function summarize(name: string, t: TensorData): string {
-  const vals = Array.from(t.data as ArrayLike<number>);
+  const vals = numbers(t);
   const head = vals.slice(0, 6).map((x) => (Number.isInteger(x) ? String(x) : x.toPrecision(5))).join(', ');
   const min = vals.reduce((a, b) => Math.min(a, b), Infinity);
   const max = vals.reduce((a, b) => Math.max(a, b), -Infinity);

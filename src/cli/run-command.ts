@@ -1,77 +1,170 @@
 import { performance } from 'node:perf_hooks';
 import { KilnError } from '../ir/errors.js';
+import type { Graph } from '../ir/graph.js';
 import { printGraph } from '../ir/printer.js';
+import type { TensorData } from '../ir/tensor-data.js';
 import { compile } from '../compiler.js';
-import { acquireDevice } from '../runtime/device.js';
+import { isArtifactDir, loadArtifactDir } from '../runtime/artifact-node.js';
+import { acquireDevice, type GpuDevice } from '../runtime/device.js';
+import { InferenceSession } from '../runtime/inference-session.js';
 import { Session } from '../runtime/session.js';
 import { runOnCpu } from '../runtime/cpu/executor.js';
+import { artifactGraph } from './artifact-ir.js';
 import { loadModel } from './load-model.js';
 import { compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
-import { maxAbsDiff, randomInputs, summarize } from './random-inputs.js';
+import { inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
+import { maxAbsDiff, summarize } from './random-inputs.js';
+import { formatRunTimes, gatherInputs, saveOutputs, timeRuns, type TensorSpec } from './run-io.js';
 
 const ms = (t: number) => `${t.toFixed(2)} ms`;
 
+/** What `kiln run` needs of a model or an artifact, however it was obtained. */
+interface RunTarget {
+  readonly inputs: readonly TensorSpec[];
+  readonly kernels: number;
+  readonly dispatches: number;
+  /** Lines printed before running (what was loaded). */
+  readonly header: readonly string[];
+  /** Timings before loading on the device (`compile 12.00 ms`). */
+  readonly prepTimes: readonly string[];
+  load(device: GpuDevice): Promise<{ run: (inputs: Record<string, TensorData>) => Promise<Record<string, TensorData>>; release: () => Promise<void> }>;
+  /** The graph the CPU reference runs, or why there is none. */
+  reference(): Promise<Graph | string>;
+}
+
 export const runCommand = {
-  summary: 'compile a model and run it on WebGPU, printing outputs and timing',
+  summary: 'run a model or a compiled artifact on WebGPU, printing outputs and timing',
   usage: [
-    'Usage: kiln run MODEL [--seed N] [--iterations N] [--compare cpu] [--print-ir] [pipeline options]',
+    'Usage: kiln run MODEL|ARTIFACT [--input NAME=FILE.npy ...] [--random-inputs] [--seed N]',
+    '                [--save-outputs DIR] [--iterations N] [--compare cpu] [--print-ir]',
+    '                [--input-shape NAME=D0,D1,...] [pipeline options]',
     '',
-    'Compiles MODEL, runs it on the WebGPU adapter with seeded random inputs and prints each',
-    'output with a summary, the adapter, and timing (first run and steady state apart).',
+    'Runs MODEL (compiled first) or ARTIFACT (a folder written by kiln compile -o, loaded with the',
+    'runtime alone) on the WebGPU adapter, and prints each output with a summary, the adapter,',
+    'and timing (first run and steady state apart).',
     '',
     'Options:',
-    '  --seed N         seed of the random inputs (default 0)',
-    '  --iterations N   steady-state runs to time after the first (default 10)',
-    '  --compare cpu    also run the CPU reference and print the max abs difference',
-    '  --print-ir       print the IR before compiling',
+    '  --input NAME=FILE.npy  an input from a NumPy .npy file (repeatable; FILE.npy alone for a',
+    '                         model with one input). int64/float64 files are narrowed to i32/f32.',
+    '  --random-inputs        fill inputs without --input with seeded random values (the default',
+    '                         when no --input is given)',
+    '  --seed N               seed of the random inputs (default 0)',
+    '  --save-outputs DIR     write each output as DIR/NAME.npy',
+    '  --iterations N         steady-state runs to time after the first (default 10)',
+    '  --compare cpu          also run the CPU reference and print the max abs difference (for an',
+    "                         artifact, on the optimised graph it keeps in ir/final.kir)",
+    '  --print-ir             print the IR before compiling (MODEL only)',
+    inputShapeUsage,
     '',
     pipelineUsage,
+    '(--input-shape and pipeline options apply to a MODEL; an artifact is already compiled.)',
   ].join('\n'),
   options: {
+    input: { type: 'string' as const, multiple: true },
+    'random-inputs': { type: 'boolean' as const },
     seed: { type: 'string' as const },
+    'save-outputs': { type: 'string' as const },
     iterations: { type: 'string' as const },
     compare: { type: 'string' as const },
     'print-ir': { type: 'boolean' as const },
+    ...inputShapeArgs,
     ...pipelineArgs,
   },
   async run(positionals: string[], values: Record<string, unknown>): Promise<number> {
-    if (positionals.length !== 1) throw new KilnError(`kiln run takes one MODEL, got ${positionals.length}\n\n${runCommand.usage}`);
+    if (positionals.length !== 1) throw new KilnError(`kiln run takes one MODEL or ARTIFACT, got ${positionals.length}\n\n${runCommand.usage}`);
+    const path = positionals[0]!;
     const seed = intOption(values.seed, 'seed', 0);
     const iterations = intOption(values.iterations, 'iterations', 10);
     if (values.compare !== undefined && values.compare !== 'cpu') throw new KilnError(`--compare takes 'cpu', got '${String(values.compare)}'`);
 
-    const graph = await loadModel(positionals[0]!);
-    if (values['print-ir']) process.stdout.write(printGraph(graph));
-    const t0 = performance.now();
-    const program = compile(graph, compileOptionsFrom(values));
-    const tCompile = performance.now() - t0;
+    const target = (await isArtifactDir(path)) ? await artifactTarget(path, values) : await modelTarget(path, values);
+    const inputs = await gatherInputs(target.inputs, {
+      files: (values.input as string[] | undefined) ?? [],
+      random: values['random-inputs'] === true,
+      seed,
+    });
     const device = await acquireDevice();
     try {
       console.log(`adapter: ${device.describe()}`);
+      for (const line of target.header) console.log(line);
       const t1 = performance.now();
-      const session = await Session.create(device, program);
+      const loaded = await target.load(device);
       const tLoad = performance.now() - t1;
-      const inputs = randomInputs(graph, seed);
-      const t2 = performance.now();
-      const outputs = await session.run(inputs);
-      const tFirst = performance.now() - t2;
-      const t3 = performance.now();
-      for (let i = 0; i < iterations; i++) await session.run(inputs);
-      const tSteady = iterations ? (performance.now() - t3) / iterations : NaN;
-      for (const [name, t] of Object.entries(outputs)) console.log(summarize(name, t));
-      console.log(`kernels: ${program.kernels.length} distinct, ${program.dispatches.length} dispatches per run`);
-      console.log(`time: compile ${ms(tCompile)}, load ${ms(tLoad)}, first run ${ms(tFirst)}, steady ${iterations ? ms(tSteady) : '-'} (mean of ${iterations})`);
+      let outputs: Record<string, TensorData>;
+      try {
+        const { result, times } = await timeRuns(() => loaded.run(inputs), iterations);
+        outputs = result;
+        for (const [name, t] of Object.entries(outputs)) console.log(summarize(name, t));
+        console.log(`kernels: ${target.kernels} distinct, ${target.dispatches} dispatches per run`);
+        console.log(`time: ${[...target.prepTimes, `load ${ms(tLoad)}`, formatRunTimes(times)].join(', ')}`);
+      } finally {
+        await loaded.release();
+      }
+      if (values['save-outputs'] !== undefined) {
+        const paths = await saveOutputs(values['save-outputs'] as string, outputs);
+        console.log(`saved ${paths.length} output(s): ${paths.join(', ')}`);
+      }
       if (values.compare === 'cpu') {
+        const graph = await target.reference();
+        if (typeof graph === 'string') throw new KilnError(`--compare cpu: ${graph}`);
         const ref = runOnCpu(graph, inputs);
         for (const [name, t] of Object.entries(outputs)) console.log(`max abs diff vs cpu (${name}): ${maxAbsDiff(t, ref[name]!).toExponential(3)}`);
       }
-      session.destroy();
     } finally {
       device.destroy();
     }
     return 0;
   },
 };
+
+/** A model file: loaded, compiled in memory, run through a Session. */
+async function modelTarget(path: string, values: Record<string, unknown>): Promise<RunTarget> {
+  if (/\.kiln\/?$/.test(path)) throw new KilnError(`no kiln artifact at ${path} (a folder with manifest.json); make one with kiln compile MODEL -o ${path}`);
+  const graph = await loadModel(path, { inputShapes: inputShapesFrom(values) });
+  if (values['print-ir']) process.stdout.write(printGraph(graph));
+  const t0 = performance.now();
+  const program = compile(graph, compileOptionsFrom(values));
+  const tCompile = performance.now() - t0;
+  return {
+    inputs: graph.inputs.map((v) => ({ name: v.name, dtype: v.type.dtype, shape: v.type.shape })),
+    kernels: program.kernels.length,
+    dispatches: program.dispatches.length,
+    header: [],
+    prepTimes: [`compile ${ms(tCompile)}`],
+    async load(device) {
+      const session = await Session.create(device, program);
+      return { run: (inputs) => session.run(inputs), release: async () => session.destroy() };
+    },
+    reference: async () => graph,
+  };
+}
+
+/** An artifact folder: validated and loaded with the runtime alone (InferenceSession). */
+async function artifactTarget(dir: string, values: Record<string, unknown>): Promise<RunTarget> {
+  const compileOnly = ['input-shape', 'print-ir', ...Object.keys(pipelineArgs)].filter((k) => values[k] !== undefined);
+  if (compileOnly.length) {
+    throw new KilnError(`${compileOnly.map((k) => `--${k}`).join(', ')} appl${compileOnly.length > 1 ? 'y' : 'ies'} when compiling a MODEL; ${dir} is an artifact, already compiled`);
+  }
+  const t0 = performance.now();
+  const artifact = await loadArtifactDir(dir);
+  const tValidate = performance.now() - t0;
+  const { manifest, program } = artifact;
+  return {
+    inputs: program.inputs,
+    kernels: program.kernels.length,
+    dispatches: program.dispatches.length,
+    header: [`artifact: ${dir} (model '${manifest.model}', compiled by ${manifest.compiler.name} ${manifest.compiler.version}, pipeline ${manifest.compiler.pipeline})`],
+    prepTimes: [`read and validate ${ms(tValidate)}`],
+    async load(device) {
+      const session = await InferenceSession.fromArtifact(artifact, { device });
+      return { run: (inputs) => session.run(inputs), release: () => session.release() };
+    },
+    async reference() {
+      const graph = await artifactGraph(dir, artifact);
+      return graph ?? `${dir} keeps no ir/final.kir to run on the CPU; compare by running the model instead (kiln run MODEL --compare cpu)`;
+    },
+  };
+}
 
 function intOption(v: unknown, name: string, dflt: number): number {
   if (v === undefined) return dflt;

@@ -1,4 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+// A plain timer rather than node:timers/promises, so the runtime also bundles for browsers.
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** How a run waits for the GPU: 'sleep' through most of the expected time first, or 'spin' at once. */
 export type WaitStrategy = 'sleep' | 'spin';

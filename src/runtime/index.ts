@@ -19,3 +19,17 @@ export { tensorData, type TensorData } from '../ir/tensor-data.js';
 export { KilnError } from '../ir/errors.js';
 export type { DType, Shape, TypedArray } from '../ir/types.js';
 export { EagerRunner, type EagerStats, type EagerOutput } from './eager.js';
+// Ahead-of-time artifacts: load a compiled model's folder (or its files) and run it.
+export {
+  InferenceSession, type InferenceSessionOptions, type ArtifactSource, type TensorInfo, type InferenceFeed,
+} from './inference-session.js';
+export {
+  loadArtifact, packArtifact, checkArtifactDevice, requiredLimits, requiredFeatures, manifestText, LIMIT_MEANINGS,
+  type ArtifactFiles, type PackedArtifact, type LoadedArtifact, type PackOptions,
+} from './artifact.js';
+export { readArtifactFiles, fetchArtifactFiles, type ArtifactReader } from './artifact-read.js';
+export {
+  ArtifactError, ARTIFACT_FORMAT, ARTIFACT_FORMAT_VERSION, parseManifest,
+  type ArtifactManifest, type ManifestKernel, type ManifestProgram, type ManifestCompiler, type ManifestIr,
+} from './manifest.js';
+export { KILN_VERSION } from './version.js';

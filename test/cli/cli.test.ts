@@ -25,7 +25,7 @@ describe('kiln command', () => {
     const top = await kiln('--help');
     expect(top.code).toBe(0);
     expect(top.stdout).toMatch(/Commands:/);
-    for (const cmd of ['ir', 'run']) {
+    for (const cmd of ['ir', 'run', 'compile', 'inspect']) {
       const r = await kiln(cmd, '--help');
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`Usage: kiln ${cmd}`));

@@ -1,0 +1,82 @@
+import { KilnError } from '../ir/errors.js';
+import { formatShapeType } from '../ir/types.js';
+import { LIMIT_MEANINGS, type LoadedArtifact } from '../runtime/artifact.js';
+import { isArtifactDir, loadArtifactDir } from '../runtime/artifact-node.js';
+import type { BufferRole } from '../runtime/program.js';
+import { reflectKernel } from '../runtime/reflect.js';
+
+const bytes = (b: number) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(2)} MiB` : b >= 1024 ? `${(b / 1024).toFixed(1)} KiB` : `${b} B`);
+
+export const inspectCommand = {
+  summary: 'summarise a compiled artifact: inputs, outputs, kernels, memory, what a device needs',
+  usage: [
+    'Usage: kiln inspect ARTIFACT',
+    '',
+    'Validates ARTIFACT (a folder written by kiln compile -o) as the runtime would, without a GPU,',
+    'and prints its model, inputs and outputs, every kernel with its dispatch count, workgroup size',
+    'and bindings, the bytes of weights and intermediates, and the WebGPU features and limits a',
+    'device needs to run it.',
+  ].join('\n'),
+  options: {},
+  async run(positionals: string[]): Promise<number> {
+    if (positionals.length !== 1) throw new KilnError(`kiln inspect takes one ARTIFACT, got ${positionals.length}\n\n${inspectCommand.usage}`);
+    const dir = positionals[0]!;
+    if (!(await isArtifactDir(dir))) throw new KilnError(`${dir} is not a kiln artifact (a folder with manifest.json); make one with kiln compile MODEL -o ${dir}`);
+    console.log(describeArtifact(dir, await loadArtifactDir(dir)));
+    return 0;
+  },
+};
+
+/** The human summary `kiln inspect` prints. */
+export function describeArtifact(dir: string, { manifest, program }: LoadedArtifact): string {
+  const lines: string[] = [];
+  const { compiler } = manifest;
+  lines.push(`artifact  ${dir}  (format ${manifest.format} v${manifest.formatVersion}, compiled by ${compiler.name} ${compiler.version}, pipeline ${compiler.pipeline})`);
+  lines.push(`model     ${manifest.model}`);
+  const tensor = (t: { name: string; dtype: Parameters<typeof formatShapeType>[0]; shape: readonly number[] }) => `  ${t.name.padEnd(16)} ${formatShapeType(t.dtype, t.shape)}`;
+  lines.push('inputs', ...program.inputs.map(tensor));
+  lines.push('outputs', ...program.outputs.map(tensor));
+  if (program.state?.length) lines.push('state (kept across runs)', ...program.state.map(tensor));
+
+  const counts = program.kernels.map(() => 0);
+  for (const d of program.dispatches) counts[d.kernel]!++;
+  lines.push(`kernels   ${program.kernels.length} distinct, ${program.dispatches.length} dispatches per run`);
+  const rows = program.kernels.map((k, i) => {
+    const r = reflectKernel(k);
+    const binds = `${r.storageCount} storage${r.uniform ? ' + uniform' : ''}`;
+    return [String(i), String(counts[i]), r.workgroupSize.join('x'), binds, k.name, manifest.program.kernels[i]!.file];
+  });
+  lines.push(...table([['#', 'dispatches', 'workgroup', 'bindings', 'name', 'file'], ...rows]).map((l) => `  ${l}`));
+
+  const byRole = new Map<BufferRole, { n: number; bytes: number }>();
+  for (const b of program.buffers) {
+    const s = byRole.get(b.role) ?? { n: 0, bytes: 0 };
+    s.n++;
+    s.bytes += b.bytes;
+    byRole.set(b.role, s);
+  }
+  const total = program.buffers.reduce((a, b) => a + b.bytes, 0);
+  lines.push('memory');
+  const roles = [['weight', 'weights'], ['state', 'state'], ['scratch', 'scratch'], ['input', 'inputs'], ['output', 'outputs']] as const;
+  for (const [role, title] of roles) {
+    const s = byRole.get(role) ?? { n: 0, bytes: 0 };
+    if (role === 'state' && s.n === 0) continue;
+    lines.push(`  ${title.padEnd(10)} ${bytes(s.bytes).padStart(11)} in ${s.n} buffer${s.n === 1 ? '' : 's'}`);
+  }
+  lines.push(`  ${'device'.padEnd(10)} ${bytes(total).padStart(11)} in all`);
+  lines.push(`  ${manifest.weights.file}: ${manifest.weights.bytes} bytes, aligned to ${manifest.weights.alignment}, sha256 ${manifest.weights.sha256}`);
+
+  lines.push('needs');
+  lines.push(`  features  ${manifest.requires.features.join(', ') || 'none'}`);
+  const limits = Object.entries(manifest.requires.limits);
+  lines.push(...table(limits.map(([k, v]) => [k, `>= ${v}`, LIMIT_MEANINGS[k] ?? ''])).map((l) => `  ${l}`));
+  const ir = manifest.ir;
+  if (ir) lines.push(`ir        ${[ir.final, ir.passes?.length ? `${ir.passes.length} pass dumps in ir/` : undefined].filter(Boolean).join(', ')}`);
+  return lines.join('\n');
+}
+
+/** Rows as left-aligned columns. */
+function table(rows: readonly (readonly string[])[]): string[] {
+  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => r[c]!.length))) ?? [];
+  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ').trimEnd());
+}
