@@ -4,6 +4,7 @@ import { generate } from './codegen/generate.js';
 import { compileStats, type CompileStats } from './codegen/stats.js';
 import { hasGpuLowering } from './codegen/lower/index.js';
 import { anchorLowerings, readsView } from './codegen/lower/fused.js';
+import type { KernelChooser } from './codegen/lower/lowering.js';
 import { runPasses, type PipelineOptions, type PipelineResult } from './passes/manager.js';
 import type { PassContext } from './passes/pass.js';
 import { resolvePipeline } from './passes/pipelines.js';
@@ -19,6 +20,8 @@ export interface CompileOptions extends PipelineOptions {
   readonly precision?: 'fp32' | 'fp16';
   /** Dtype of float graph inputs and outputs under fp16; default 'f32'. */
   readonly ioPrecision?: 'f32' | 'f16';
+  /** Kernel variants chosen by tuning (`kiln compile --tune`); a heuristic picks the rest. */
+  readonly choose?: KernelChooser;
   readonly log?: (message: string) => void;
 }
 
@@ -58,6 +61,6 @@ export interface CompileReport extends PipelineResult {
 /** compile, also returning the optimised graph, pass timings and statistics. */
 export function compileWithReport(graph: Graph, opts: CompileOptions = {}): CompileReport {
   const optimized = optimize(graph, opts);
-  const { program, memory } = generate(optimized.graph);
+  const { program, memory } = generate(optimized.graph, opts.choose ? { choose: opts.choose } : {});
   return { ...optimized, program, stats: compileStats(graph, optimized.graph, program, memory) };
 }

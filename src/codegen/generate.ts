@@ -8,6 +8,7 @@ import {
   type BufferRole, type BufferSpec, type DispatchSpec, type KernelSpec, type Program,
 } from '../runtime/program.js';
 import { lowerNode } from './lower/index.js';
+import type { LowerContext } from './lower/lowering.js';
 import { planMemory, type MemoryPlan } from './plan-memory.js';
 
 const WEIGHT_ALIGN = 16;
@@ -26,12 +27,12 @@ export interface CodegenResult {
  * node (identical WGSL shared), weights packed into one blob, intermediates in scratch buffers
  * reused by liveness (reshapes alias their input).
  */
-export function generateProgram(graph: Graph): Program {
-  return generate(graph).program;
+export function generateProgram(graph: Graph, ctx: LowerContext = {}): Program {
+  return generate(graph, ctx).program;
 }
 
-/** generateProgram, also returning the memory plan. */
-export function generate(graph: Graph): CodegenResult {
+/** generateProgram, also returning the memory plan; `ctx` carries tuned kernel choices. */
+export function generate(graph: Graph, ctx: LowerContext = {}): CodegenResult {
   for (const v of graph.values()) {
     if (v.type.device !== 'webgpu') {
       throw new KilnError(`%${v.name} is placed @${v.type.device}; generateProgram lowers WebGPU values only (CPU segments come from device placement)`);
@@ -81,7 +82,7 @@ export function generate(graph: Graph): CodegenResult {
     }
     if (ALIASING_OPS.has(node.op) || node.outputs.every((o) => numel(o.type.shape) === 0)) continue;
     const values = [...node.inputs, ...node.outputs];
-    for (const k of lowerNode(node)) {
+    for (const k of lowerNode(node, ctx)) {
       let ki = kernelIndex.get(k.wgsl);
       if (ki === undefined) {
         ki = kernels.length;

@@ -12,7 +12,7 @@ import { convAnchors, convReadsView } from './conv.js';
 import { lowerConcat } from './concat-split.js';
 import { gemmAnchors } from './gemm.js';
 import { matmulAnchors } from './matmul.js';
-import type { AnchorLowering, Lowering } from './lowering.js';
+import type { AnchorLowering, LowerContext, Lowering } from './lowering.js';
 
 /** Ops that take a fused elementwise epilogue in their kernel. */
 export const anchorLowerings: Readonly<Record<string, AnchorLowering>> = { ...convAnchors, ...matmulAnchors, ...gemmAnchors };
@@ -65,7 +65,7 @@ function lowerChain(node: Node, body: Graph): EmittedKernel {
  * An anchor (conv, matmul) with its elementwise epilogue: the anchor's kernel, storing each
  * result through the composed epilogue. Bindings: the anchor's operands, the epilogue's, the output.
  */
-function lowerAnchored(node: Node, body: Graph, anchor: Node): EmittedKernel {
+function lowerAnchored(node: Node, body: Graph, anchor: Node, ctx: LowerContext): EmittedKernel {
   // Operands reached through view chains (copied in by fusion) are read from the chain's base.
   const traced = anchor.inputs.map((v) => traceView(v));
   const prologue = new Set(traced.flatMap((t) => t?.chain ?? []));
@@ -84,7 +84,7 @@ function lowerAnchored(node: Node, body: Graph, anchor: Node): EmittedKernel {
     },
     helpers: helpersOf(body, rest),
   };
-  const kernel = anchorLowerings[anchor.op]!(anchor, epilogue, traced.map((t) => t?.view));
+  const kernel = anchorLowerings[anchor.op]!(anchor, epilogue, traced.map((t) => t?.view), ctx);
   const param = (v: Value) => body.inputs.indexOf(v);
   const anchorBindings = anchor.inputs.map((v, i) => param(traced[i]?.base ?? v));
   return { ...kernel, bindings: [...anchorBindings, ...epiParams.map(param), node.inputs.length] };
@@ -104,12 +104,12 @@ function lowerConcatGroup(node: Node, body: Graph, concat: Node): EmittedKernel 
   return Array.isArray(kernels) ? kernels.map(remap) : remap(kernels);
 }
 
-const fused: Lowering = (node: Node) => {
+const fused: Lowering = (node: Node, ctx: LowerContext = {}) => {
   const body = node.attrs.body as Graph;
   const concat = body.nodes.find((n) => n.op === 'concat');
   if (concat) return lowerConcatGroup(node, body, concat);
   const anchor = body.nodes.find((n) => anchorLowerings[n.op]);
-  return anchor ? lowerAnchored(node, body, anchor) : lowerChain(node, body);
+  return anchor ? lowerAnchored(node, body, anchor, ctx) : lowerChain(node, body);
 };
 
 export const fusedLowerings: Record<string, Lowering> = { fused };

@@ -4,7 +4,7 @@ import { KilnError } from '../../ir/errors.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
 import { convLowerings } from './conv.js';
 import { lowerElementwise } from './elementwise.js';
-import type { Lowering } from './lowering.js';
+import type { LowerContext, Lowering } from './lowering.js';
 import { fusedLowerings } from './fused.js';
 import { matmulLowerings } from './matmul.js';
 import { movementLowerings } from './movement.js';
@@ -47,9 +47,9 @@ export function hasGpuLowering(op: string): boolean {
 }
 
 /** The kernels computing one node, dispatched in order. */
-export function lowerNode(node: Node): EmittedKernel[] {
+export function lowerNode(node: Node, ctx: LowerContext = {}): EmittedKernel[] {
   const byOp = byName[node.op];
-  const k = byOp ? byOp(node) : undefined;
+  const k = byOp ? byOp(node, ctx) : undefined;
   if (k) return Array.isArray(k) ? k : [k];
   const spec = getOp(node.op).spec;
   if (spec.math) return [lowerElementwise(node)];

@@ -1,6 +1,6 @@
 import { broadcastStrides } from '../../ir/ops/shape-util.js';
 import type { Shape } from '../../ir/types.js';
-import { emitMatmul, type MatmulOperandLayout } from '../kernels/matmul.js';
+import { emitMatmul, type MatmulOperandLayout, type MatmulVariant } from '../kernels/matmul.js';
 import type { View } from '../../ir/view.js';
 import type { AnchorLowering, Lowering } from './lowering.js';
 
@@ -16,13 +16,23 @@ function layoutOf(view: View, batchShape: Shape): MatmulOperandLayout {
   };
 }
 
-const matmul: AnchorLowering = (node, epilogue, views) => {
+/** The problem a matmul kernel solves, as tuning keys it: shape, batch and dtype. */
+export function matmulSignature(m: number, n: number, k: number, batch: number, dtype: string): string {
+  return `${dtype}:${batch}x${m}x${k}x${n}`;
+}
+
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['vec4b', 'scalar'];
+
+const matmul: AnchorLowering = (node, epilogue, views, ctx) => {
   const [a, b] = node.inputs.map((v) => v.type.shape) as [Shape, Shape];
   const [m, k] = a.slice(-2) as [number, number];
   const n = b.at(-1)!;
   const batchShape = node.output.type.shape.slice(0, -2);
   const [aView, bView] = views ?? [];
+  const batch = batchShape.reduce((p, d) => p * d, 1);
+  const chosen = ctx?.choose?.('matmul', matmulSignature(m, n, k, batch, node.inputs[0]!.type.dtype), MATMUL_VARIANTS);
   return emitMatmul({
+    ...(chosen ? { variant: chosen as MatmulVariant } : {}),
     name: epilogue ? `matmul_${epilogue.name}` : 'matmul', dtype: node.inputs[0]!.type.dtype, m, n, k, batchShape, ...(epilogue ? { epilogue } : {}),
     aBatchStrides: broadcastStrides(a.slice(0, -2), batchShape).map((s) => s * m * k),
     bBatchStrides: broadcastStrides(b.slice(0, -2), batchShape).map((s) => s * k * n),
@@ -31,7 +41,7 @@ const matmul: AnchorLowering = (node, epilogue, views) => {
   });
 };
 
-export const matmulLowerings: Record<string, Lowering> = { matmul: (n) => matmul(n) };
+export const matmulLowerings: Record<string, Lowering> = { matmul: (n, ctx) => matmul(n, undefined, undefined, ctx) };
 
 /** matmul takes a fused epilogue. */
 export const matmulAnchors: Record<string, AnchorLowering> = { matmul };

@@ -1,0 +1,79 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Graph } from '../ir/graph.js';
+import type { DType } from '../ir/types.js';
+import { generate } from '../codegen/generate.js';
+import type { KernelChooser } from '../codegen/lower/lowering.js';
+import type { GpuDevice } from '../runtime/device.js';
+import { profileProgram } from '../runtime/profiler.js';
+import { randomInputs } from './random-inputs.js';
+
+/** Where measured choices are kept: per adapter and kernel signature, so re-tuning is free. */
+export function defaultTuningCachePath(): string {
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(base, 'kiln', 'tuning.json');
+}
+
+/** A one-kernel graph solving the same problem as `signature`, to time variants on. */
+function microGraph(family: string, signature: string): Graph | undefined {
+  if (family !== 'matmul') return undefined;
+  const m = /^(\w+):(\d+)x(\d+)x(\d+)x(\d+)$/.exec(signature);
+  if (!m) return undefined;
+  const [dtype, batch, rows, inner, cols] = [m[1] as DType, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5])];
+  const g = new Graph(`tune_${family}`);
+  const a = g.addInput('a', { dtype, shape: [batch, rows, inner], device: 'webgpu' });
+  const b = g.addInput('b', { dtype, shape: [batch, inner, cols], device: 'webgpu' });
+  g.setOutputs([g.addNode('matmul', [a, b]).output]);
+  return g;
+}
+
+export interface TuneResult {
+  readonly choose: KernelChooser;
+  /** Every decision: from the cache, or measured now with the time of each variant. */
+  readonly decisions: { family: string; signature: string; variant: string; cached: boolean; timesMs?: Record<string, number> }[];
+}
+
+/**
+ * Measures each kernel variant the graph's kernels could use on `device` (device time from
+ * timestamp queries, median of a few runs), keeps the fastest per signature, and remembers it in
+ * the tuning cache keyed by adapter and signature.
+ */
+export async function tuneGraph(graph: Graph, device: GpuDevice, opts: { cachePath?: string; runs?: number; log?: (m: string) => void } = {}): Promise<TuneResult> {
+  const cachePath = opts.cachePath ?? defaultTuningCachePath();
+  let cache: Record<string, string> = {};
+  try {
+    cache = JSON.parse(readFileSync(cachePath, 'utf8')) as Record<string, string>;
+  } catch {
+    // No cache yet (or unreadable): start empty.
+  }
+  const requests = new Map<string, { family: string; signature: string; variants: readonly string[] }>();
+  generate(graph, { choose: (family, signature, variants) => { requests.set(`${family}|${signature}`, { family, signature, variants }); return undefined; } });
+  const adapter = device.describe();
+  const chosen = new Map<string, string>();
+  const decisions: TuneResult['decisions'] = [];
+  for (const [key, r] of requests) {
+    const cacheKey = `${adapter}|${key}`;
+    const hit = cache[cacheKey];
+    if (hit && r.variants.includes(hit)) {
+      chosen.set(key, hit);
+      decisions.push({ family: r.family, signature: r.signature, variant: hit, cached: true });
+      continue;
+    }
+    const micro = microGraph(r.family, r.signature);
+    if (!micro) continue;
+    const times: Record<string, number> = {};
+    for (const v of r.variants) {
+      const { program } = generate(micro, { choose: () => v });
+      times[v] = (await profileProgram(device, program, randomInputs(micro, 1), opts.runs ?? 3)).deviceMs;
+    }
+    const best = r.variants.reduce((a, b) => (times[b]! < times[a]! ? b : a));
+    opts.log?.(`tune ${r.family} ${r.signature}: ${r.variants.map((v) => `${v} ${times[v]!.toFixed(2)} ms`).join(', ')} -> ${best}`);
+    chosen.set(key, best);
+    cache[cacheKey] = best;
+    decisions.push({ family: r.family, signature: r.signature, variant: best, cached: false, timesMs: times });
+  }
+  mkdirSync(dirname(cachePath), { recursive: true });
+  writeFileSync(cachePath, `${JSON.stringify(cache, null, 2)}\n`);
+  return { choose: (family, signature) => chosen.get(`${family}|${signature}`), decisions };
+}

@@ -1,0 +1,32 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tuneGraph } from '../../src/cli/tune.js';
+import { parseGraph } from '../../src/ir/parser.js';
+import { compile } from '../../src/compiler.js';
+import { useGpu } from '../helpers/gpu.js';
+
+describe('kernel tuning', () => {
+  const gpu = useGpu();
+  const g = parseGraph(`graph g(%a: f32[48,64] @webgpu, %b: f32[64,32] @webgpu) -> (f32[48,32] @webgpu) {
+  %0 = matmul(%a, %b) : f32[48,32] @webgpu
+  return %0
+}
+`);
+
+  it('measures each variant once per signature, then answers from the cache', async () => {
+    if (!gpu().device.features.has('timestamp-query')) return;
+    const cachePath = join(mkdtempSync(join(tmpdir(), 'kiln-tune-')), 'tuning.json');
+    const first = await tuneGraph(g, gpu(), { cachePath, runs: 1 });
+    expect(first.decisions).toHaveLength(1);
+    expect(first.decisions[0]!.cached).toBe(false);
+    expect(Object.keys(first.decisions[0]!.timesMs!).sort()).toEqual(['scalar', 'vec4b']);
+    const second = await tuneGraph(g, gpu(), { cachePath });
+    expect(second.decisions).toEqual([{ family: 'matmul', signature: 'f32:1x48x64x32', variant: first.decisions[0]!.variant, cached: true }]);
+    // The choice is what the compiled kernel uses.
+    const program = compile(g, { choose: second.choose });
+    const vec = /array<vec4<f32>>/.test(program.kernels[0]!.wgsl);
+    expect(vec).toBe(first.decisions[0]!.variant === 'vec4b');
+  });
+});
