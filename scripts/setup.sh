@@ -14,6 +14,10 @@ if [ -z "${XDG_RUNTIME_DIR:-}" ] || [ ! -d "${XDG_RUNTIME_DIR}" ]; then
 fi
 
 # 1. npm dependencies, when missing or older than the lockfile.
+# onnxruntime-node (a dev dependency: the reference in tests and benchmarks) downloads CUDA
+# binaries from outside the npm registry at install unless told to skip; its bundled CPU
+# provider is all kiln uses.
+export ONNXRUNTIME_NODE_INSTALL="${ONNXRUNTIME_NODE_INSTALL:-skip}"
 if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies"
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund >&2; else npm install --no-audit --no-fund >&2; fi

@@ -7,6 +7,12 @@ import { parseGraph } from '../ir/parser.js';
 import { Module } from '../frontend/trace/module.js';
 import { Tensor } from '../frontend/trace/tensor.js';
 import { trace } from '../frontend/trace/trace.js';
+import { importOnnxFile } from '../frontend/onnx/file.js';
+
+export interface LoadOptions {
+  /** Shapes of ONNX graph inputs by name (binds symbolic dimensions). */
+  readonly inputShapes?: Readonly<Record<string, readonly number[]>>;
+}
 
 /** What a JavaScript model module exports: a model and example inputs to trace it with. */
 interface ModelModule {
@@ -16,11 +22,14 @@ interface ModelModule {
 }
 
 /**
- * Loads a model file as a Graph: kiln IR text (.kir), or a JavaScript module exporting
- * `model` (an nn.Module) and `exampleInputs` (Tensors), which is traced.
+ * Loads a model file as a Graph: kiln IR text (.kir), an ONNX model (.onnx), or a JavaScript
+ * module exporting `model` (an nn.Module) and `exampleInputs` (Tensors), which is traced.
  */
-export async function loadModel(path: string): Promise<Graph> {
+export async function loadModel(path: string, opts: LoadOptions = {}): Promise<Graph> {
   const ext = extname(path).toLowerCase();
+  const shapes = opts.inputShapes ?? {};
+  if (ext !== '.onnx' && Object.keys(shapes).length) throw new KilnError(`--input-shape applies to ONNX models only; ${path} is not one`);
+  if (ext === '.onnx') return importOnnxFile(path, { inputShapes: shapes });
   if (ext === '.kir') return parseGraph(await readFile(path, 'utf8'));
   if (ext === '.js' || ext === '.mjs') {
     const mod = (await import(pathToFileURL(resolve(path)).href)) as ModelModule;
@@ -32,7 +41,6 @@ export async function loadModel(path: string): Promise<Graph> {
     }
     return trace(model, exampleInputs);
   }
-  if (ext === '.onnx') throw new KilnError('ONNX import is not available in this version of kiln yet; use IR text (.kir) or a traced JavaScript model');
   if (ext === '.ts') throw new KilnError(`${path}: compile TypeScript models to JavaScript first (npm run build), then pass the .js file`);
-  throw new KilnError(`${path}: unknown model format '${ext}' (expected .kir or .js)`);
+  throw new KilnError(`${path}: unknown model format '${ext}' (expected .kir, .onnx or .js)`);
 }

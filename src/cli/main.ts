@@ -7,6 +7,7 @@ import { profileCommand } from './profile-command.js';
 import { irCommand } from './ir-command.js';
 import { inspectCommand } from './inspect-command.js';
 import { runCommand } from './run-command.js';
+import { benchCommand } from './bench-command.js';
 import { expandDumpDirArg } from './pipeline-options.js';
 
 interface Command {
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, Command> = {
   compile: compileCommand,
   ir: irCommand,
   run: runCommand,
+  bench: benchCommand,
   inspect: inspectCommand,
   profile: profileCommand,
 };

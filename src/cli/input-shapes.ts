@@ -1,0 +1,25 @@
+import { KilnError } from '../ir/errors.js';
+
+/** The `--input-shape NAME=D0,D1,...` option (repeatable), shared by commands that load models. */
+export const inputShapeArgs = {
+  'input-shape': { type: 'string' as const, multiple: true },
+};
+
+export const inputShapeUsage = '  --input-shape NAME=D0,D1,...  bind an ONNX input\'s shape (symbolic dims need it); repeatable';
+
+/** Parses every --input-shape into shapes by input name. */
+export function inputShapesFrom(values: Record<string, unknown>): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const spec of (values['input-shape'] as string[] | undefined) ?? []) {
+    const eq = spec.lastIndexOf('=');
+    const name = spec.slice(0, eq);
+    const rhs = spec.slice(eq + 1).trim();
+    const dims = rhs === '' ? [] : rhs.split(',').map((d) => d.trim());
+    if (eq <= 0 || dims.some((d) => !/^\d+$/.test(d))) {
+      throw new KilnError(`--input-shape takes NAME=D0,D1,... with non-negative integer extents (e.g. x=1,3,48,192), got '${spec}'`);
+    }
+    if (name in out) throw new KilnError(`--input-shape gives '${name}' twice`);
+    out[name] = dims.map(Number);
+  }
+  return out;
+}

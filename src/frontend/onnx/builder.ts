@@ -1,0 +1,70 @@
+import type { Attrs } from '../../ir/attrs.js';
+import { Graph, type Value } from '../../ir/graph.js';
+import type { DType, Shape } from '../../ir/types.js';
+import { evaluateNode } from '../../runtime/cpu/executor.js';
+import { checkRepresentable, constTensor, makeConst, type ConstTensor } from './tensor.js';
+
+/** What an ONNX tensor name stands for during import: a graph value, or data known now. */
+export type Operand = Value | ConstTensor;
+
+export function isConst(x: Operand): x is ConstTensor {
+  return (x as ConstTensor).kind === 'const';
+}
+
+/** The dtype and shape of an operand. */
+export function typeOf(x: Operand): { dtype: DType; shape: Shape } {
+  return isConst(x) ? x.data : x.type;
+}
+
+/**
+ * Emits kiln ops into the graph being imported. An op whose operands are all known at import
+ * time is computed at once with the CPU reference kernels instead (shape arithmetic, weight
+ * transposes, ...), so that ONNX parameters that arrive as tensors become attributes.
+ */
+export class OnnxBuilder {
+  private readonly materialized = new Map<ConstTensor, Value>();
+  private folds = 0;
+
+  /** `onnxNames`: the model's tensor names, which constants keep when they become nodes. */
+  constructor(readonly graph: Graph, private readonly onnxNames: ReadonlySet<string>) {}
+
+  /** Emits a one-result op (or folds it). */
+  op(name: string, inputs: readonly Operand[], attrs: Attrs = {}): Operand {
+    return this.ops(name, inputs, attrs)[0]!;
+  }
+
+  /** Emits an op (or folds it when every operand is a constant and there is at least one). */
+  ops(name: string, inputs: readonly Operand[], attrs: Attrs = {}): Operand[] {
+    if (inputs.length > 0 && inputs.every(isConst)) return this.fold(name, inputs, attrs);
+    const values = inputs.map((x) => this.value(x));
+    return this.graph.addNode(name, values, attrs).outputs;
+  }
+
+  /** A graph value for an operand: constants become `const` nodes (once each). */
+  value(x: Operand): Value {
+    if (!isConst(x)) return x;
+    const done = this.materialized.get(x);
+    if (done) return done;
+    checkRepresentable(x);
+    const name = this.onnxNames.has(x.name) && !this.graph.hasName(x.name) ? x.name : undefined;
+    const v = this.graph.addNode('const', [], { value: x.data }, { device: 'webgpu', ...(name ? { names: [name] } : {}) }).output;
+    this.materialized.set(x, v);
+    return v;
+  }
+
+  /** A constant of kiln dtype `dtype` made by the importer (a scalar unless `shape` says otherwise). */
+  scalar(dtype: DType, value: number, shape: readonly number[] = []): ConstTensor {
+    return makeConst(`const${this.folds++}`, dtype, shape, new Array<number>(shape.reduce((p, d) => p * d, 1)).fill(value));
+  }
+
+  /** Computes an op on constants with the CPU reference; inference checks it exactly as addNode would. */
+  private fold(name: string, inputs: readonly ConstTensor[], attrs: Attrs): ConstTensor[] {
+    for (const c of inputs) checkRepresentable(c);
+    const scratch = new Graph('fold');
+    const operands = inputs.map((c) => scratch.addNode('const', [], { value: c.data }, { device: 'webgpu' }).output);
+    const node = scratch.addNode(name, operands, attrs);
+    const results = evaluateNode(node, inputs.map((c) => c.data));
+    const label = `${name}${this.folds++}`;
+    return results.map((r, i) => constTensor(results.length > 1 ? `${label}_${i}` : label, r));
+  }
+}

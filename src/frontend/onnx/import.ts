@@ -1,0 +1,208 @@
+import { KilnError } from '../../ir/errors.js';
+import { Graph, type Value } from '../../ir/graph.js';
+import { OnnxAttrs } from './attributes.js';
+import { isConst, OnnxBuilder, type Operand } from './builder.js';
+import { resolveInputs, type InputShapes } from './inputs.js';
+import { OnnxNode, onnxMapper } from './node.js';
+import { nodeLabel, orderNodes } from './order.js';
+import { allNodes, nodeReads, nodeSubgraphs } from './subgraphs.js';
+import { decodeModel, type GraphProtoObject, type ModelProtoObject, type NodeProtoObject } from './proto.js';
+import { constTensor, readTensor, UnsupportedOnnxError, type ExternalDataReader } from './tensor.js';
+import './ops/index.js';
+
+export interface OnnxImportOptions {
+  /** Shapes of graph inputs by name; required for inputs with symbolic or unknown dimensions. */
+  readonly inputShapes?: InputShapes;
+  /** Reads tensors stored in external files (importOnnxFile reads them next to the model). */
+  readonly readExternalData?: ExternalDataReader;
+  /** Name of the graph; the ONNX graph's name by default. */
+  readonly name?: string;
+}
+
+/** Opsets of the default domain whose op semantics the mapping functions follow. */
+export const MIN_OPSET = 1;
+export const MAX_OPSET = 21;
+/** Later opsets added ops and dtypes but changed none of the ops mapped here; accepted too. */
+const MAX_ACCEPTED_OPSET = 23;
+
+const DEFAULT_DOMAINS = new Set(['', 'ai.onnx']);
+
+/**
+ * Imports an ONNX model (the bytes of a .onnx file) as a kiln Graph with static shapes.
+ * Constant subgraphs (shape arithmetic and the like) are computed during import. Errors name the
+ * ONNX node involved; unsupported op types are all listed in one UnsupportedOnnxError.
+ */
+export function importOnnx(bytes: Uint8Array, opts: OnnxImportOptions = {}): Graph {
+  return importModel(decodeModel(bytes), opts);
+}
+
+/** Imports an already decoded ModelProto. */
+export function importModel(model: ModelProtoObject, opts: OnnxImportOptions = {}): Graph {
+  const g = model.graph;
+  if (!g) throw new KilnError('the ONNX model has no graph (is the file truncated?)');
+  const opset = defaultOpset(model);
+  const initializers = new Map((g.initializer ?? []).map((t) => [t.name ?? '', t]));
+  // Before IR version 4, initializers were also listed as graph inputs; they are weights, not inputs.
+  const inputs = (g.input ?? []).filter((v) => !initializers.has(v.name ?? ''));
+  const defined = new Set([...inputs.map((v) => v.name ?? ''), ...initializers.keys()]);
+  const nodes = orderNodes(g.node ?? [], defined);
+  checkOutputsDefined(g, defined, nodes);
+  checkSupported(allNodes(g.node ?? []));
+  const specs = resolveInputs(inputs, opts.inputShapes ?? {});
+
+  const graph = new Graph(opts.name ?? (g.name || 'onnx_model'));
+  const onnxNames = tensorNames(defined, nodes);
+  graph.reserveNames(onnxNames);
+  const b = new OnnxBuilder(graph, onnxNames);
+  const env = new Map<string, Operand>();
+  for (const s of specs) env.set(s.name, graph.addInput(s.name, { dtype: s.dtype, shape: s.shape, device: 'webgpu' }));
+  for (const [name, t] of initializers) env.set(name, readTensor(t, opts.readExternalData, name));
+
+  const scope: Scope = { b, opset, readExternal: opts.readExternalData };
+  mapNodes(scope, g, nodes, env);
+
+  const outputs: Value[] = [];
+  for (const vi of g.output ?? []) {
+    const name = vi.name ?? '';
+    let v = b.value(env.get(name)!);
+    if (v.name !== name && !graph.hasName(name)) {
+      // Outputs keep their ONNX names. One that is a graph input or another output under
+      // another name (Identity at the end) gets a copy (a same-dtype cast), so names stay distinct.
+      if (v.producer && !outputs.includes(v)) graph.renameValue(v, name);
+      else v = graph.addNode('cast', [v], { to: v.type.dtype }, { names: [name] }).output;
+    }
+    outputs.push(v);
+  }
+  graph.setOutputs(outputs);
+  return graph;
+}
+
+/** Every tensor name the model defines, subgraphs included (kiln's fresh names avoid them). */
+function tensorNames(defined: ReadonlySet<string>, nodes: readonly NodeProtoObject[]): Set<string> {
+  const names = new Set(defined);
+  for (const n of allNodes(nodes)) {
+    for (const o of n.output ?? []) names.add(o);
+    for (const sub of nodeSubgraphs(n)) for (const t of sub.initializer ?? []) names.add(t.name ?? '');
+  }
+  return names;
+}
+
+/** The opset version of the default domain the model imports. */
+function defaultOpset(model: ModelProtoObject): number {
+  const entry = (model.opset_import ?? []).find((o) => DEFAULT_DOMAINS.has(o.domain ?? ''));
+  if (!entry) throw new KilnError('the ONNX model imports no version of the default operator set (opset_import is missing; is the file truncated?)');
+  const v = entry.version ?? 0;
+  if (v < MIN_OPSET || v > MAX_ACCEPTED_OPSET) {
+    throw new UnsupportedOnnxError(`the model uses ONNX opset ${v}; kiln imports opsets ${MIN_OPSET} to ${MAX_ACCEPTED_OPSET}`);
+  }
+  return v;
+}
+
+/** Every graph output must be something the graph defines. */
+function checkOutputsDefined(g: GraphProtoObject, defined: ReadonlySet<string>, nodes: readonly NodeProtoObject[]): void {
+  const produced = new Set(nodes.flatMap((n) => n.output ?? []));
+  const missing = (g.output ?? []).map((v) => v.name ?? '').filter((n) => !defined.has(n) && !produced.has(n));
+  if (missing.length) throw new KilnError(`the ONNX graph's outputs ${missing.map((m) => `'${m}'`).join(', ')} are not produced by any node, input or initializer`);
+  if ((g.output ?? []).length === 0) throw new KilnError('the ONNX graph has no outputs');
+}
+
+/** Reports every op type kiln cannot import, with its count and first node, in one error. */
+function checkSupported(nodes: readonly NodeProtoObject[]): void {
+  const missing = new Map<string, { count: number; first: string }>();
+  nodes.forEach((n, i) => {
+    const domain = n.domain ?? '';
+    const known = DEFAULT_DOMAINS.has(domain) && onnxMapper(n.op_type ?? '') !== undefined;
+    if (known) return;
+    const key = DEFAULT_DOMAINS.has(domain) ? n.op_type ?? '?' : `${domain}.${n.op_type}`;
+    const m = missing.get(key);
+    if (m) m.count++;
+    else missing.set(key, { count: 1, first: nodeLabel(n, i) });
+  });
+  if (missing.size === 0) return;
+  const lines = [...missing].map(([op, m]) => `${op} (${m.count} node${m.count === 1 ? '' : 's'}, first: '${m.first}')`);
+  throw new UnsupportedOnnxError(`the model uses ${missing.size} op type${missing.size === 1 ? '' : 's'} kiln does not support:\n  ${lines.join('\n  ')}`);
+}
+
+/** What mapping nodes needs besides the names in scope. */
+interface Scope {
+  readonly b: OnnxBuilder;
+  readonly opset: number;
+  readonly readExternal: ExternalDataReader | undefined;
+}
+
+/** How many nodes (their subgraphs included) and graph outputs read each tensor name. */
+function countReaders(g: GraphProtoObject, nodes: readonly NodeProtoObject[]): Map<string, number> {
+  const m = new Map<string, number>();
+  const read = (name: string) => m.set(name, (m.get(name) ?? 0) + 1);
+  for (const n of nodes) for (const x of nodeReads(n)) if (x !== '') read(x);
+  for (const v of g.output ?? []) read(v.name ?? '');
+  return m;
+}
+
+/** Maps a graph's nodes (in execution order) into `env`. */
+function mapNodes(scope: Scope, g: GraphProtoObject, nodes: readonly NodeProtoObject[], env: Map<string, Operand>): void {
+  const readers = countReaders(g, nodes);
+  nodes.forEach((p, i) => mapNode(scope, p, i, env, readers));
+}
+
+/**
+ * Imports a subgraph (an If branch) where it is used: it sees every name of the enclosing
+ * scopes, and its outputs become the node's outputs.
+ */
+function importSubgraph(scope: Scope, g: GraphProtoObject, outer: ReadonlyMap<string, Operand>): Operand[] {
+  if ((g.input ?? []).length) throw new UnsupportedOnnxError(`subgraph '${g.name ?? ''}' takes inputs (a Loop or Scan body), which kiln does not support`);
+  const env = new Map(outer);
+  for (const t of g.initializer ?? []) env.set(t.name ?? '', readTensor(t, scope.readExternal, t.name));
+  mapNodes(scope, g, orderNodes(g.node ?? [], new Set(env.keys())), env);
+  return (g.output ?? []).map((v) => {
+    const x = env.get(v.name ?? '');
+    if (!x) throw new KilnError(`subgraph '${g.name ?? ''}' returns '${v.name}', which it does not define`);
+    return x;
+  });
+}
+
+/** Maps one node and records its outputs, named as in the model. */
+function mapNode(scope: Scope, p: NodeProtoObject, index: number, env: Map<string, Operand>, readers: ReadonlyMap<string, number>): void {
+  const b = scope.b;
+  const label = nodeLabel(p, index);
+  const opType = p.op_type ?? '';
+  const where = `node '${label}' (${opType})`;
+  const outNames = p.output ?? [];
+  const node = new OnnxNode(
+    label, opType, scope.opset, new OnnxAttrs(p.attribute ?? [], where), b,
+    (p.input ?? []).map((x) => (x === '' ? undefined : env.get(x)!)),
+    outNames.map((o) => o !== '' && (readers.get(o) ?? 0) > 0),
+    (sub) => importSubgraph(scope, sub, env),
+  );
+  const firstNew = b.graph.nodes.length;
+  let result;
+  try {
+    const r = onnxMapper(opType)!(node);
+    result = Array.isArray(r) ? r : [r as Operand];
+  } catch (e) {
+    throw inNode(e, where);
+  }
+  const fresh = new Set(b.graph.nodes.slice(firstNew));
+  outNames.forEach((name, i) => {
+    if (name === '') return;
+    const r = result[i];
+    if (!r) {
+      if (node.outputUsed(i)) throw new UnsupportedOnnxError(`${where}: its output ${i} ('${name}') is not supported`);
+      return;
+    }
+    if (isConst(r)) env.set(name, constTensor(name, r.data, r.wide));
+    else {
+      if (r.producer && fresh.has(r.producer) && !b.graph.hasName(name)) b.graph.renameValue(r, name);
+      env.set(name, r);
+    }
+  });
+}
+
+/** An error raised while mapping a node, with the node named (same class for user errors). */
+function inNode(e: unknown, where: string): Error {
+  if (!(e instanceof Error)) return new Error(`${where}: ${String(e)}`);
+  if (e.message.includes(where)) return e;
+  if (e instanceof UnsupportedOnnxError) return new UnsupportedOnnxError(`${where}: ${e.message}`);
+  if (e instanceof KilnError) return new KilnError(`${where}: ${e.message}`);
+  return new Error(`${where}: internal error while importing: ${e.message}`, { cause: e });
+}

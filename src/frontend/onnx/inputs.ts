@@ -1,0 +1,65 @@
+import { KilnError } from '../../ir/errors.js';
+import type { DType } from '../../ir/types.js';
+import type { ValueInfoObject } from './proto.js';
+import { kilnDType, UnsupportedOnnxError } from './tensor.js';
+
+/** Concrete shapes for graph inputs, by input name (binds symbolic and unknown dimensions). */
+export type InputShapes = Readonly<Record<string, readonly number[]>>;
+
+export interface InputSpec {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: number[];
+}
+
+/** One dimension as the model declares it: a number, a symbol, or unknown. */
+function describeDim(d: { dim_value?: number; dim_param?: string } | undefined): string {
+  if (d?.dim_value !== undefined) return String(d.dim_value);
+  return d?.dim_param ? `'${d.dim_param}'` : 'unknown';
+}
+
+/**
+ * The dtype and static shape of each graph input. Symbolic or unknown dimensions take their
+ * extent from `bound`; every one left unbound is reported in one error that names the input,
+ * the dimension and the option to bind it with.
+ */
+export function resolveInputs(inputs: readonly ValueInfoObject[], bound: InputShapes): InputSpec[] {
+  const names = inputs.map((v) => v.name ?? '');
+  const unknown = Object.keys(bound).filter((k) => !names.includes(k));
+  if (unknown.length) {
+    throw new KilnError(`input shapes were given for ${unknown.map((k) => `'${k}'`).join(', ')}, but the model's inputs are ${names.map((n) => `'${n}'`).join(', ') || 'none'}`);
+  }
+  const problems: string[] = [];
+  const specs = inputs.map((v) => {
+    const name = v.name ?? '';
+    const tensor = v.type?.tensor_type;
+    if (!tensor) throw new UnsupportedOnnxError(`graph input '${name}' is not a tensor (sequence, map and optional inputs are not supported)`);
+    const dtype = kilnDType(tensor.elem_type ?? 0, `graph input '${name}'`);
+    const declared = tensor.shape ? tensor.shape.dim ?? [] : undefined;
+    const given = bound[name];
+    if (given) {
+      if (given.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new KilnError(`the shape given for input '${name}', [${given.join(',')}], has an invalid extent`);
+      if (declared && declared.length !== given.length) {
+        throw new KilnError(`input '${name}' has rank ${declared.length} ([${declared.map(describeDim).join(',')}]) but the shape given is [${given.join(',')}]`);
+      }
+      declared?.forEach((d, i) => {
+        if (d.dim_value !== undefined && d.dim_value !== given[i]) {
+          throw new KilnError(`input '${name}' has dimension ${i} fixed at ${d.dim_value} by the model, but the shape given is [${given.join(',')}]`);
+        }
+      });
+      return { name, dtype, shape: [...given] };
+    }
+    if (!declared) {
+      problems.push(`input '${name}' has no declared shape (not even its rank)`);
+      return { name, dtype, shape: [] };
+    }
+    const open = declared.flatMap((d, i) => (d.dim_value === undefined ? [`dimension ${i} (${describeDim(d)})`] : []));
+    if (open.length) {
+      const template = declared.map((d) => d.dim_value ?? '?').join(',');
+      problems.push(`input '${name}' [${declared.map(describeDim).join(',')}] has ${open.join(', ')} unbound: give its shape, e.g. --input-shape ${name}=${template} (or inputShapes: { '${name}': [...] })`);
+    }
+    return { name, dtype, shape: declared.map((d) => d.dim_value ?? 0) };
+  });
+  if (problems.length) throw new KilnError(`kiln compiles static shapes, so every input dimension needs a size:\n  ${problems.join('\n  ')}`);
+  return specs;
+}

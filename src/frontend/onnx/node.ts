@@ -1,0 +1,106 @@
+import { KilnError } from '../../ir/errors.js';
+import type { OnnxAttrs } from './attributes.js';
+import { isConst, typeOf, type OnnxBuilder, type Operand } from './builder.js';
+import type { GraphProtoObject } from './proto.js';
+import { constValues, UnsupportedOnnxError, type ConstTensor } from './tensor.js';
+
+/**
+ * One ONNX node as its mapping function sees it: operands (graph values or constants), typed
+ * attributes, the opset it was written for, and the builder that emits kiln ops.
+ */
+export class OnnxNode {
+  constructor(
+    /** The node's name, or `OpType #k` when it has none; every message names it. */
+    readonly name: string,
+    readonly opType: string,
+    /** Version of the default ONNX domain the model imports. */
+    readonly opset: number,
+    readonly attrs: OnnxAttrs,
+    readonly b: OnnxBuilder,
+    /** Operands in order; undefined where ONNX leaves an optional input empty. */
+    readonly inputs: readonly (Operand | undefined)[],
+    /** Whether each declared output is read by another node or is a graph output. */
+    private readonly used: readonly boolean[],
+    /** Imports a subgraph (an If branch) in this node's scope; returns its outputs. */
+    readonly importSubgraph: (g: GraphProtoObject) => Operand[],
+  ) {}
+
+  /** `node 'conv1' (Conv)`, for messages. */
+  get where(): string {
+    return `node '${this.name}' (${this.opType})`;
+  }
+
+  get outputCount(): number {
+    return this.used.length;
+  }
+
+  /** Whether output `i` exists and something reads it. */
+  outputUsed(i: number): boolean {
+    return this.used[i] ?? false;
+  }
+
+  /** A required operand. */
+  input(i: number): Operand {
+    const x = this.inputs[i];
+    if (!x) throw new KilnError(`${this.where} needs input ${i}, which is missing`);
+    return x;
+  }
+
+  /** An optional operand (undefined when absent or empty). */
+  optional(i: number): Operand | undefined {
+    return this.inputs[i];
+  }
+
+  /** An operand that must be known at import time (a parameter ONNX passes as a tensor). */
+  constant(i: number, what: string): ConstTensor {
+    const x = this.input(i);
+    if (!isConst(x)) {
+      const t = typeOf(x);
+      throw new UnsupportedOnnxError(`${this.where}: its ${what} (input ${i}, '${x.name}', ${t.dtype}[${t.shape.join(',')}]) must be known at import time, but it is computed from the graph's inputs at run time; kiln compiles static shapes and parameters only`);
+    }
+    return x;
+  }
+
+  /** The values of a constant operand, or undefined when the operand is absent. */
+  optionalValues(i: number, what: string): number[] | undefined {
+    return this.inputs[i] ? constValues(this.constant(i, what)) : undefined;
+  }
+
+  /** The values of a required constant operand. */
+  values(i: number, what: string): number[] {
+    return constValues(this.constant(i, what));
+  }
+
+  /** Throws the error for a feature kiln does not import, naming this node. */
+  unsupported(message: string): never {
+    throw new UnsupportedOnnxError(`${this.where}: ${message}`);
+  }
+
+  /** Throws the error for a node that breaks ONNX's rules, naming this node. */
+  fail(message: string): never {
+    throw new KilnError(`${this.where}: ${message}`);
+  }
+}
+
+/** Maps one ONNX node to kiln ops; returns one operand per ONNX output (undefined: not produced). */
+export type OnnxMapper = (n: OnnxNode) => Operand | readonly (Operand | undefined)[];
+
+const mappers = new Map<string, OnnxMapper>();
+
+/** Registers the mapping function of one or more ONNX op types (default domain). */
+export function defineOnnxOp(opTypes: string | readonly string[], fn: OnnxMapper): void {
+  for (const t of typeof opTypes === 'string' ? [opTypes] : opTypes) {
+    if (mappers.has(t)) throw new Error(`ONNX op ${t} is mapped twice`);
+    mappers.set(t, fn);
+  }
+}
+
+/** The mapping function of an ONNX op type of the default domain, if kiln has one. */
+export function onnxMapper(opType: string): OnnxMapper | undefined {
+  return mappers.get(opType);
+}
+
+/** Every ONNX op type kiln imports, sorted. */
+export function supportedOnnxOps(): string[] {
+  return [...mappers.keys()].sort();
+}

@@ -1,0 +1,187 @@
+// Conv, ConvTranspose and the windowed pools. kiln's kernels are 2-D (NCHW); 1-D ones run as
+// 2-D with a unit height, 3-D ones are not supported.
+import { typeOf, type Operand } from '../builder.js';
+import { defineOnnxOp, type OnnxNode } from '../node.js';
+import { reshapeTo } from './helpers.js';
+
+/** Per-axis window parameters of a 1-D or 2-D ONNX node, as 2-D lists. */
+interface Window2d {
+  kernel: number[];
+  stride: number[];
+  dilation: number[];
+  /** [top, left, bottom, right]. */
+  padding: number[];
+}
+
+/** The spatial rank of a node's [N, C, ...] input; 1 and 2 are supported. */
+function spatialRank(n: OnnxNode, x: Operand): number {
+  const rank = typeOf(x).shape.length;
+  if (rank < 3) n.fail(`needs an input [N, C, spatial...], got rank ${rank}`);
+  if (rank > 4) n.unsupported(`${rank - 2}-D ${n.opType} is not supported (kiln has 1-D and 2-D windows)`);
+  return rank - 2;
+}
+
+/** A [N, C, L] tensor as [N, C, 1, L]. */
+function as2d(n: OnnxNode, x: Operand): Operand {
+  const s = typeOf(x).shape;
+  return s.length === 3 ? reshapeTo(n.b, x, [s[0]!, s[1]!, 1, s[2]!]) : x;
+}
+
+/** Undoes as2d on a result. */
+function from2d(n: OnnxNode, y: Operand, spatial: number): Operand {
+  if (spatial === 2) return y;
+  const s = typeOf(y).shape;
+  return reshapeTo(n.b, y, [s[0]!, s[1]!, s[3]!]);
+}
+
+/**
+ * Begin and end padding of one axis under ONNX's auto_pad SAME_UPPER / SAME_LOWER: the output
+ * has ceil(in / stride) positions, and an odd total goes at the end (UPPER) or the start (LOWER).
+ */
+function samePadding(inSize: number, kernel: number, stride: number, dilation: number, upper: boolean): [number, number] {
+  const out = Math.ceil(inSize / stride);
+  const total = Math.max(0, (out - 1) * stride + (kernel - 1) * dilation + 1 - inSize);
+  const small = Math.floor(total / 2);
+  return upper ? [small, total - small] : [total - small, small];
+}
+
+/** Reads kernel_shape, strides, dilations, pads and auto_pad for a window over `spatialIn`. */
+function readWindow(n: OnnxNode, spatialIn: readonly number[], kernel: readonly number[]): Window2d {
+  const k = spatialIn.length;
+  const ints = (name: string, dflt: number) => {
+    const v = n.attrs.ints(name, new Array<number>(k).fill(dflt));
+    if (v.length !== k) n.fail(`${name} [${v.join(',')}] must have ${k} values`);
+    return v;
+  };
+  const stride = ints('strides', 1);
+  const dilation = ints('dilations', 1);
+  const autoPad = n.attrs.string('auto_pad', 'NOTSET');
+  let begin: number[];
+  let end: number[];
+  if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    const pads = spatialIn.map((d, i) => samePadding(d, kernel[i]!, stride[i]!, dilation[i]!, autoPad === 'SAME_UPPER'));
+    begin = pads.map((p) => p[0]);
+    end = pads.map((p) => p[1]);
+  } else if (autoPad === 'VALID') {
+    begin = new Array<number>(k).fill(0);
+    end = begin;
+  } else if (autoPad === 'NOTSET' || autoPad === '') {
+    const pads = n.attrs.ints('pads', new Array<number>(2 * k).fill(0));
+    if (pads.length !== 2 * k) n.fail(`pads [${pads.join(',')}] must have ${2 * k} values`);
+    begin = pads.slice(0, k);
+    end = pads.slice(k);
+  } else {
+    n.fail(`unknown auto_pad '${autoPad}'`);
+  }
+  if (k === 1) {
+    return { kernel: [1, kernel[0]!], stride: [1, stride[0]!], dilation: [1, dilation[0]!], padding: [0, begin[0]!, 0, end[0]!] };
+  }
+  return { kernel: [...kernel], stride, dilation, padding: [begin[0]!, begin[1]!, end[0]!, end[1]!] };
+}
+
+defineOnnxOp('Conv', (n) => {
+  const x = n.input(0);
+  const spatial = spatialRank(n, x);
+  const w = n.input(1);
+  const ws = typeOf(w).shape;
+  if (ws.length !== spatial + 2) n.fail(`weight [${ws.join(',')}] must have rank ${spatial + 2}`);
+  const kernel = n.attrs.ints('kernel_shape', ws.slice(2));
+  const win = readWindow(n, typeOf(x).shape.slice(2), kernel);
+  const w2 = spatial === 1 ? reshapeTo(n.b, w, [ws[0]!, ws[1]!, 1, ws[2]!]) : w;
+  const bias = n.optional(2);
+  const y = n.b.op('conv2d', bias ? [as2d(n, x), w2, bias] : [as2d(n, x), w2], {
+    stride: win.stride, padding: win.padding, dilation: win.dilation, groups: n.attrs.int('group', 1),
+  });
+  return from2d(n, y, spatial);
+});
+
+/**
+ * ConvTranspose's padding: given, or derived from output_shape or auto_pad SAME_* (output =
+ * input * stride), splitting an odd total as ONNX specifies (more at the end for SAME_UPPER).
+ */
+function transposePadding(n: OnnxNode, spatialIn: readonly number[], kernel: readonly number[], stride: readonly number[], dilation: readonly number[], outputPadding: readonly number[]): { begin: number[]; end: number[] } {
+  const k = spatialIn.length;
+  const autoPad = n.attrs.string('auto_pad', 'NOTSET');
+  const outputShape = n.attrs.ints('output_shape');
+  const natural = spatialIn.map((d, i) => stride[i]! * (d - 1) + outputPadding[i]! + (kernel[i]! - 1) * dilation[i]! + 1);
+  let target: number[] | undefined;
+  if (outputShape) target = outputShape.slice(-k);
+  else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') target = spatialIn.map((d, i) => d * stride[i]!);
+  if (!target) {
+    if (autoPad === 'VALID') return { begin: new Array<number>(k).fill(0), end: new Array<number>(k).fill(0) };
+    const pads = n.attrs.ints('pads', new Array<number>(2 * k).fill(0));
+    if (pads.length !== 2 * k) n.fail(`pads [${pads.join(',')}] must have ${2 * k} values`);
+    return { begin: pads.slice(0, k), end: pads.slice(k) };
+  }
+  const begin: number[] = [];
+  const end: number[] = [];
+  target.forEach((t, i) => {
+    const total = natural[i]! - t;
+    if (total < 0) n.unsupported(`output_shape [${target.join(',')}] is larger than the transposed convolution produces without padding`);
+    const half = Math.floor(total / 2);
+    if (autoPad === 'SAME_UPPER') { begin.push(half); end.push(total - half); } else { begin.push(total - half); end.push(half); }
+  });
+  return { begin, end };
+}
+
+defineOnnxOp('ConvTranspose', (n) => {
+  const x = n.input(0);
+  const spatial = spatialRank(n, x);
+  const w = n.input(1);
+  const ws = typeOf(w).shape;
+  if (ws.length !== spatial + 2) n.fail(`weight [${ws.join(',')}] must have rank ${spatial + 2}`);
+  const kernel = n.attrs.ints('kernel_shape', ws.slice(2));
+  const ints = (name: string, dflt: number) => n.attrs.ints(name, new Array<number>(spatial).fill(dflt));
+  const stride = ints('strides', 1);
+  const dilation = ints('dilations', 1);
+  const outputPadding = ints('output_padding', 0);
+  const spatialIn = typeOf(x).shape.slice(2);
+  const { begin, end } = transposePadding(n, spatialIn, kernel, stride, dilation, outputPadding);
+  const two = (v: number[], fill: number) => (spatial === 1 ? [fill, v[0]!] : v);
+  const w2 = spatial === 1 ? reshapeTo(n.b, w, [ws[0]!, ws[1]!, 1, ws[2]!]) : w;
+  const bias = n.optional(2);
+  const y = n.b.op('conv_transpose2d', bias ? [as2d(n, x), w2, bias] : [as2d(n, x), w2], {
+    stride: two(stride, 1), dilation: two(dilation, 1), output_padding: two(outputPadding, 0),
+    padding: spatial === 1 ? [0, begin[0]!, 0, end[0]!] : [begin[0]!, begin[1]!, end[0]!, end[1]!],
+    groups: n.attrs.int('group', 1),
+  });
+  return from2d(n, y, spatial);
+});
+
+defineOnnxOp('MaxPool', (n) => {
+  if (n.outputUsed(1)) n.unsupported('its Indices output is not supported');
+  if (n.attrs.int('storage_order', 0) !== 0) n.unsupported('storage_order=1 is not supported');
+  const x = n.input(0);
+  const spatial = spatialRank(n, x);
+  const kernel = n.attrs.ints('kernel_shape');
+  if (!kernel || kernel.length !== spatial) return n.fail(`needs kernel_shape with ${spatial} values`);
+  const win = readWindow(n, typeOf(x).shape.slice(2), kernel);
+  const y = n.b.op('max_pool2d', [as2d(n, x)], {
+    kernel_size: win.kernel, stride: win.stride, padding: win.padding, dilation: win.dilation,
+    ceil_mode: n.attrs.int('ceil_mode', 0) !== 0,
+  });
+  return from2d(n, y, spatial);
+});
+
+defineOnnxOp('AveragePool', (n) => {
+  const x = n.input(0);
+  const spatial = spatialRank(n, x);
+  const kernel = n.attrs.ints('kernel_shape');
+  if (!kernel || kernel.length !== spatial) return n.fail(`needs kernel_shape with ${spatial} values`);
+  const win = readWindow(n, typeOf(x).shape.slice(2), kernel);
+  if (win.dilation.some((d) => d !== 1)) n.unsupported(`dilations [${n.attrs.ints('dilations')!.join(',')}] are not supported for average pooling`);
+  const y = n.b.op('avg_pool2d', [as2d(n, x)], {
+    kernel_size: win.kernel, stride: win.stride, padding: win.padding,
+    ceil_mode: n.attrs.int('ceil_mode', 0) !== 0,
+    count_include_pad: n.attrs.int('count_include_pad', 0) !== 0,
+  });
+  return from2d(n, y, spatial);
+});
+
+defineOnnxOp('GlobalAveragePool', (n) => n.b.op('global_avg_pool', [n.input(0)]));
+defineOnnxOp('GlobalMaxPool', (n) => {
+  const x = n.input(0);
+  const rank = typeOf(x).shape.length;
+  if (rank < 3) n.fail(`needs an input [N, C, spatial...], got rank ${rank}`);
+  return n.b.op('max', [x], { axes: Array.from({ length: rank - 2 }, (_, i) => i + 2), keepdims: true });
+});

@@ -1,0 +1,55 @@
+import type { DType } from '../../../ir/types.js';
+import { typeOf, type OnnxBuilder, type Operand } from '../builder.js';
+import type { OnnxNode } from '../node.js';
+
+/** `x` converted to `dtype` (no op when it already is). */
+export function castTo(b: OnnxBuilder, x: Operand, dtype: DType): Operand {
+  return typeOf(x).dtype === dtype ? x : b.op('cast', [x], { to: dtype });
+}
+
+/** `x` reshaped to `shape` (no op when it already has it). */
+export function reshapeTo(b: OnnxBuilder, x: Operand, shape: readonly number[]): Operand {
+  const s = typeOf(x).shape;
+  return s.length === shape.length && s.every((d, i) => d === shape[i]) ? x : b.op('reshape', [x], { shape: [...shape] });
+}
+
+/** A scalar constant of `x`'s dtype. */
+export function scalarLike(b: OnnxBuilder, x: Operand, value: number): Operand {
+  return b.scalar(typeOf(x).dtype, value);
+}
+
+/** Axis `a` of a rank-`rank` tensor, negative counting from the end, checked against the rank. */
+export function normalizeAxis(n: OnnxNode, a: number, rank: number, what = 'axis'): number {
+  const r = a < 0 ? a + rank : a;
+  if (!Number.isInteger(r) || r < 0 || r >= rank) n.fail(`${what} ${a} is out of range for an input of rank ${rank}`);
+  return r;
+}
+
+/**
+ * The second operand of a binary op as ONNX before opset 7 broadcast it: with `broadcast=1`
+ * and an `axis`, B's dims line up with A's starting at `axis` (NumPy broadcasting lines them
+ * up at the end). Later opsets always broadcast NumPy-style.
+ */
+export function legacyBroadcastOperands(n: OnnxNode): [Operand, Operand] {
+  const a = n.input(0);
+  let bx = n.input(1);
+  if (n.opset < 7 && n.attrs.int('broadcast', 0) === 1 && n.attrs.has('axis')) {
+    const ra = typeOf(a).shape.length;
+    const sb = typeOf(bx).shape;
+    const axis = n.attrs.int('axis', 0);
+    const start = axis < 0 ? axis + ra : axis;
+    if (start < 0 || start + sb.length > ra) n.fail(`axis ${axis} does not place B [${sb.join(',')}] inside A of rank ${ra}`);
+    bx = reshapeTo(n.b, bx, [...sb, ...new Array<number>(ra - start - sb.length).fill(1)]);
+  }
+  return [a, bx];
+}
+
+/** Folds n-ary operands pairwise with a binary kiln op (ONNX Max, Min, Sum, Mean). */
+export function foldPairwise(b: OnnxBuilder, op: string, xs: readonly Operand[]): Operand {
+  return xs.slice(1).reduce<Operand>((acc, x) => b.op(op, [acc, x]), xs[0]!);
+}
+
+/** Every present operand of a node (skipping empty optional inputs). */
+export function presentInputs(n: OnnxNode): Operand[] {
+  return n.inputs.filter((x): x is Operand => x !== undefined);
+}
