@@ -1,7 +1,6 @@
 import type { Graph, Node, Value } from '../ir/graph.js';
 import { Graph as GraphClass } from '../ir/graph.js';
 import { getOp } from '../ir/ops/index.js';
-import { shapesEqual } from '../ir/types.js';
 import { traceView } from '../ir/view.js';
 import { resolveAxis } from '../ir/ops/concat-split.js';
 import type { Pass, PassContext } from './pass.js';
@@ -30,6 +29,12 @@ function externalInputs(members: readonly Node[]): Value[] {
   const out: Value[] = [];
   for (const m of members) for (const v of m.inputs) if (!inside.has(v) && !out.includes(v)) out.push(v);
   return out;
+}
+
+/** Whether `shape` broadcasts into `target` without growing it. */
+function fitsIn(shape: readonly number[], target: readonly number[]): boolean {
+  const off = target.length - shape.length;
+  return off >= 0 && shape.every((d, i) => d === 1 || d === target[i + off]);
 }
 
 /** Storage bindings of a group's kernel: an anchor binds its operands and the epilogue's separately. */
@@ -71,9 +76,9 @@ function groupBody(groupMembers: readonly Node[], root: Node, prologue: readonly
 
 /**
  * Fuses chains of elementwise ops into single kernels, and into the epilogue of a conv or
- * matmul they follow. A node absorbs the group producing one of its operands when that operand
- * has no other reader and is not a graph output, so groups are trees and never need a value from
- * outside that depends on themselves. A group holds at most one anchor, every value computed
+ * matmul they follow. A node absorbs the group producing one of its operands when every reader
+ * of that operand is in the merged group and it is not a graph output, so no value leaves a
+ * group except its root's, and a group never needs a value from outside that depends on itself. A group holds at most one anchor, every value computed
  * from the anchor's result keeps its shape (the epilogue runs per output element), and a group
  * stops growing when its kernel would bind more storage buffers than WebGPU guarantees.
  */
@@ -105,18 +110,27 @@ export const fuseElementwise: Pass = {
       }
       if (!isElementwise(n)) continue;
       let group: Group = { members: [n], root: n };
-      for (const v of n.inputs) {
-        const p = v.producer;
-        const pg = p ? groupOf.get(p) : undefined;
-        if (!pg || pg.root !== p || outputs.has(v) || (users.get(v)?.length ?? 0) !== 1) continue;
-        if (pg.anchor && group.anchor) continue;
-        if (pg.anchor && !takesEpilogue(pg.anchor.op)) continue; // concat groups take no epilogue
-        const anchor = pg.anchor ?? group.anchor;
-        if (anchor && !shapesEqual(n.output.type.shape, anchor.output.type.shape)) continue;
-        const merged = [...pg.members, ...group.members.filter((m) => !pg.members.includes(m))];
-        merged.sort((a, b) => g.nodes.indexOf(a) - g.nodes.indexOf(b));
-        if (bindingCount(merged, anchor) > MAX_STORAGE_BINDINGS) continue;
-        group = { members: merged, root: n, ...(anchor ? { anchor } : {}) };
+      // Until nothing changes: merging one operand's group can bring in every reader of another.
+      for (let changed = true; changed;) {
+        changed = false;
+        for (const v of n.inputs) {
+          const p = v.producer;
+          const pg = p ? groupOf.get(p) : undefined;
+          if (!pg || pg.root !== p || outputs.has(v) || group.members.includes(p!)) continue;
+          // Every reader of v must end up inside the merged group (x * relu6(x + 3) reads x twice).
+          const inside = new Set([...group.members, ...pg.members]);
+          if (!(users.get(v) ?? []).every((r) => inside.has(r))) continue;
+          if (pg.anchor && group.anchor) continue;
+          if (pg.anchor && !takesEpilogue(pg.anchor.op)) continue; // concat groups take no epilogue
+          const anchor = pg.anchor ?? group.anchor;
+          const merged = [...pg.members, ...group.members.filter((m) => !pg.members.includes(m))];
+          // The epilogue runs once per anchor result: nothing in it may be larger than that.
+          if (anchor && !merged.every((m) => m === anchor || fitsIn(m.outputs[0]!.type.shape, anchor.output.type.shape))) continue;
+          merged.sort((a, b) => g.nodes.indexOf(a) - g.nodes.indexOf(b));
+          if (bindingCount(merged, anchor) > MAX_STORAGE_BINDINGS) continue;
+          group = { members: merged, root: n, ...(anchor ? { anchor } : {}) };
+          changed = true;
+        }
       }
       for (const m of group.members) groupOf.set(m, group);
     }

@@ -26,18 +26,34 @@ async function runOnGpu(device: ReturnType<ReturnType<typeof useGpu>>, g: Graph,
  * Checks d(sum(op(inputs) * r))/d(input) computed by the backward graph on the device against
  * central finite differences of the forward graph on the CPU reference.
  */
-async function gradCheck(device: ReturnType<ReturnType<typeof useGpu>>, op: string, shapes: number[][], attrs: Attrs = {}, positive = false) {
+/** How a case fills an operand: random floats (the default), well-separated floats (no near-ties for max), or a bool mask. */
+type InputKind = 'float' | 'distinct' | 'bool';
+
+async function gradCheck(device: ReturnType<ReturnType<typeof useGpu>>, op: string, shapes: number[][], attrs: Attrs = {}, positive = false, kinds: InputKind[] = []) {
   const g = new Graph(`${op}_grad`);
-  const xs = shapes.map((s, i) => g.addInput(`x${i}`, { dtype: 'f32', shape: s, device: 'webgpu' }));
+  const xs = shapes.map((s, i) => g.addInput(`x${i}`, { dtype: kinds[i] === 'bool' ? 'bool' : 'f32', shape: s, device: 'webgpu' }));
   const y = g.addNode(op, xs, attrs).output;
   const rng = new Random(shapes.flat().length * 7 + op.length);
   const r = g.addNode('const', [], { value: randomData('f32', y.type.shape, rng) }).output;
   const loss = g.addNode('sum', [g.addNode('mul', [y, r]).output], { axes: [] }, { names: ['loss'] }).output;
   g.setOutputs([loss]);
-  const back = differentiate(g, { loss: 'loss', wrt: xs.map((x) => x.name) });
+  const floats = xs.filter((x) => x.type.dtype === 'f32');
+  const back = differentiate(g, { loss: 'loss', wrt: floats.map((x) => x.name) });
   verify(back);
   const inputs: Record<string, TensorData> = {};
   shapes.forEach((s, i) => {
+    if (kinds[i] === 'bool') {
+      inputs[`x${i}`] = tensorData('bool', s, Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => (rng.uniform(0, 1) < 0.5 ? 1 : 0)));
+      return;
+    }
+    if (kinds[i] === 'distinct') {
+      // A shuffled ramp 0.1 apart: finite differences never cross a tie between window elements.
+      const n = s.reduce((a, b) => a * b, 1);
+      const ramp = Array.from({ length: n }, (_, k) => (k - n / 2) * 0.1);
+      for (let k = n - 1; k > 0; k--) { const j = Math.floor(rng.uniform(0, k + 1)); [ramp[k], ramp[j]] = [ramp[j]!, ramp[k]!]; }
+      inputs[`x${i}`] = tensorData('f32', s, ramp);
+      return;
+    }
     const d = randomData('f32', s, rng);
     // Keep away from kinks and poles: |x| >= 0.2, and positive where the op needs it.
     const v = d.data as Float32Array;
@@ -48,6 +64,7 @@ async function gradCheck(device: ReturnType<ReturnType<typeof useGpu>>, op: stri
   const eps = 1e-2;
   const lossAt = (feeds: Record<string, TensorData>) => (runOnCpu(g, feeds).loss!.data as Float32Array)[0]!;
   for (let i = 0; i < shapes.length; i++) {
+    if (kinds[i] === 'bool') continue;
     const name = `x${i}`;
     const base = inputs[name]!.data as Float32Array;
     const grad = got[gradName(name)]!.data as Float32Array;
@@ -80,7 +97,7 @@ describe('autodiff', () => {
     expect(Array.from(out['grad.x']!.data as Float32Array).map((v) => Number(v.toFixed(4)))).toEqual([2, 2.6667, 3.3333]);
   });
 
-  const cases: [string, number[][], Attrs?, boolean?][] = [
+  const cases: [string, number[][], Attrs?, boolean?, InputKind[]?][] = [
     ['add', [[3, 4], [4]]], ['sub', [[3, 4], [3, 1]]], ['mul', [[2, 3], [2, 3]]], ['div', [[5], [5]], {}, true],
     ['neg', [[6]]], ['pow', [[4], [4]], {}, true], ['relu', [[7]]], ['leaky_relu', [[7]], { alpha: 0.1 }],
     ['exp', [[5]]], ['log', [[5]], {}, true], ['sqrt', [[5]], {}, true], ['sigmoid', [[6]]], ['tanh', [[6]]], ['gelu', [[6]]],
@@ -88,22 +105,46 @@ describe('autodiff', () => {
     ['flatten', [[2, 3, 2]]], ['squeeze', [[3, 1]], { axes: [1] }], ['unsqueeze', [[3]], { axes: [0] }],
     ['expand', [[3, 1]], { shape: [3, 4] }], ['sum', [[3, 4]], { axes: [1] }], ['mean', [[3, 4]], { axes: [0], keepdims: true }],
     ['softmax', [[3, 5]], { axis: -1 }], ['log_softmax', [[3, 5]], { axis: 0 }],
+    ['conv2d', [[2, 3, 6, 5], [4, 3, 3, 3], [4]], { padding: [1, 1, 1, 1] }],
+    ['conv2d', [[1, 4, 7, 6], [6, 2, 3, 2]], { stride: [2, 2], padding: [0, 1, 1, 0], dilation: [1, 2], groups: 2 }],
+    ['max_pool2d', [[2, 2, 5, 5]], { kernel_size: [2, 2] }, false, ['distinct']],
+    ['max_pool2d', [[1, 2, 6, 5]], { kernel_size: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1], ceil_mode: true }, false, ['distinct']],
+    ['avg_pool2d', [[2, 2, 5, 5]], { kernel_size: [2, 2] }],
+    ['avg_pool2d', [[1, 2, 6, 5]], { kernel_size: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1], ceil_mode: true }],
+    ['avg_pool2d', [[1, 2, 6, 5]], { kernel_size: [3, 2], stride: [2, 1], padding: [1, 0, 1, 1], count_include_pad: true }],
+    ['global_avg_pool', [[2, 3, 4, 3]]], ['adaptive_avg_pool2d', [[1, 2, 7, 5]], { output_size: [3, 2] }],
+    ['gemm', [[3, 4], [4, 5], [5]], { alpha: 0.5, beta: 2 }], ['gemm', [[4, 3], [5, 4], [3, 1]], { trans_a: true, trans_b: true }],
+    ['where', [[3, 4], [3, 4], [4]], {}, false, ['bool']], ['maximum', [[3, 4], [4]]], ['minimum', [[2, 3], [2, 3]]],
+    ['abs', [[6]]], ['clip', [[8]], { min: -0.5, max: 0.7 }], ['cast', [[5]], { to: 'f32' }],
   ];
   it('has a finite-difference check for every gradient rule', () => {
     expect(new Set(cases.map((c) => c[0]))).toEqual(new Set(Object.keys(GRAD_RULES)));
   });
-  for (const [op, shapes, attrs, positive] of cases) {
-    it(`${op}: backward on the adapter matches finite differences`, () => gradCheck(gpu(), op, shapes, attrs ?? {}, positive ?? false));
+  for (const [op, shapes, attrs, positive, kinds] of cases) {
+    it(`${op} ${JSON.stringify(attrs ?? {})}: backward on the adapter matches finite differences`, () => gradCheck(gpu(), op, shapes, attrs ?? {}, positive ?? false, kinds ?? []));
   }
 
   it('names the op that has no gradient rule', () => {
-    const g = parseGraph(`graph g(%x: f32[2,3] @webgpu) -> (i32[2] @webgpu) {
-  %0 = argmax(%x) {axis = 1} : i32[2] @webgpu
-  %1 = cast(%0) {to = "f32"} : f32[2] @webgpu
-  %l = sum(%1) : f32[] @webgpu
-  return %0
+    const g = parseGraph(`graph g(%x: f32[2,3] @webgpu) -> (f32[] @webgpu) {
+  %0 = hardswish(%x) : f32[2,3] @webgpu
+  %l = sum(%0) : f32[] @webgpu
+  return %l
 }
 `);
-    expect(() => differentiate(g, { loss: 'l', wrt: ['x'] })).toThrow(/no gradient rule for (cast|argmax)/);
+    expect(() => differentiate(g, { loss: 'l', wrt: ['x'] })).toThrow(/no gradient rule for hardswish/);
+  });
+
+  it('stops at a cast from integers: argmax carries no gradient, so nothing asks for its rule', async () => {
+    const g = parseGraph(`graph g(%x: f32[2,3] @webgpu) -> (f32[] @webgpu) {
+  %0 = argmax(%x) {axis = 1} : i32[2] @webgpu
+  %1 = cast(%0) {to = "f32"} : f32[2] @webgpu
+  %2 = sum(%x) : f32[] @webgpu
+  %3 = sum(%1) : f32[] @webgpu
+  %l = add(%2, %3) : f32[] @webgpu
+  return %l
+}
+`);
+    const out = await runOnGpu(gpu(), differentiate(g, { loss: 'l', wrt: ['x'] }), { x: tensorData('f32', [2, 3], [1, 5, 2, 0, -1, 3]) });
+    expect(Array.from(out['grad.x']!.data)).toEqual([1, 1, 1, 1, 1, 1]);
   });
 });

@@ -45,7 +45,7 @@ describe('fuse', () => {
       }`);
   });
 
-  it('does not fuse a value with two readers or a graph output into its reader', () => {
+  it('fuses a value read twice when both readers join, but never a graph output into its reader', () => {
     expectPass(fuseElementwise, `
       graph g(%x: f32[4] @webgpu) -> (f32[4] @webgpu, f32[4] @webgpu) {
         %0 = neg(%x) : f32[4] @webgpu
@@ -55,8 +55,8 @@ describe('fuse', () => {
         return %3, %2
       }`, `
       graph g(%x: f32[4] @webgpu) -> (f32[4] @webgpu, f32[4] @webgpu) {
-        %0 = neg(%x) : f32[4] @webgpu
-        %2 = fused(%0) {body = graph relu_add(%0: f32[4] @webgpu) -> (f32[4] @webgpu) {
+        %2 = fused(%x) {body = graph neg_relu_add(%x: f32[4] @webgpu) -> (f32[4] @webgpu) {
+            %0 = neg(%x) : f32[4] @webgpu
             %1 = relu(%0) : f32[4] @webgpu
             %2 = add(%0, %1) : f32[4] @webgpu
             return %2
@@ -64,6 +64,17 @@ describe('fuse', () => {
         %3 = exp(%2) : f32[4] @webgpu
         return %3, %2
       }`);
+  });
+
+  it('does not fuse a value that a node outside the group also reads', () => {
+    const text = `
+      graph g(%x: f32[4] @webgpu) -> (f32[4] @webgpu, f32[4] @webgpu) {
+        %0 = neg(%x) : f32[4] @webgpu
+        %1 = relu(%0) : f32[4] @webgpu
+        %2 = exp(%0) : f32[4] @webgpu
+        return %1, %2
+      }`;
+    expectPass(fuseElementwise, text, text);
   });
 
   it('merges two producer chains into their common consumer (a tree)', () => {

@@ -1,6 +1,6 @@
 import type { Attrs } from '../../ir/attrs.js';
 import type { Node, Value } from '../../ir/graph.js';
-import { tensorData } from '../../ir/tensor-data.js';
+import { tensorData, type TensorData } from '../../ir/tensor-data.js';
 import { shapesEqual, type Shape } from '../../ir/types.js';
 import type { GraphRebuilder } from '../rebuild.js';
 
@@ -25,6 +25,11 @@ export class GradContext {
   /** Adds a node to the backward graph and returns its result. */
   emit(op: string, inputs: Value[], attrs: Attrs = {}): Value {
     return this.b.add(op, inputs, attrs, inputs[0]?.type.device).output;
+  }
+
+  /** A constant holding `data`, on `like`'s device. */
+  emitConst(data: TensorData, like: Value): Value {
+    return this.b.add('const', [], { value: data }, like.type.device).output;
   }
 
   /** A scalar constant of `like`'s dtype on its device. */

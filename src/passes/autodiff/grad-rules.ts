@@ -3,6 +3,7 @@ import { transposePerm } from '../../ir/ops/movement.js';
 import { normalizeAxes } from '../../ir/ops/shape-util.js';
 import { numel } from '../../ir/types.js';
 import type { GradContext, GradRule } from './grad-context.js';
+import { NN_GRAD_RULES } from './grad-rules-nn.js';
 
 // One gradient rule per op, IR to IR: given the forward node and dL/d(result), the gradient of
 // each operand. Rules reuse forward results where that is cheaper (exp, sigmoid, tanh, softmax).
@@ -108,4 +109,5 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
     const s = c.emit('sum', [c.dy], { axes: [c.node.attrs.axis as number], keepdims: true });
     return [c.emit('sub', [c.dy, mul(c, c.emit('exp', [y]), s)])];
   },
+  ...NN_GRAD_RULES,
 };

@@ -1,0 +1,173 @@
+import type { Value } from '../../ir/graph.js';
+import { conv2dGeometry } from '../../ir/ops/conv.js';
+import { adaptiveBin, poolGeometry } from '../../ir/ops/pool.js';
+import { tensorData } from '../../ir/tensor-data.js';
+import type { GradContext, GradRule } from './grad-context.js';
+
+// Gradient rules of the layers a CNN trains through (convolution, pooling, gemm) and of the
+// selecting elementwise ops (where, maximum, minimum, abs, clip, cast). Merged into GRAD_RULES.
+
+/**
+ * Bottom/right padding and output_padding of the conv_transpose2d that maps a window op's
+ * output grid back onto an input axis of extent `size` (its "before" padding is the forward
+ * one's): the transposed extent (out-1)*stride - before - after + span + extra must be `size`.
+ * A forward pass that dropped trailing input (floor mode) needs extra < stride; ceil mode's
+ * overhang is cropped by a larger `after`.
+ */
+function transposeFit(size: number, out: number, stride: number, before: number, span: number): { after: number; extra: number } {
+  const base = (out - 1) * stride - before + span - size;
+  return base >= 0 ? { after: base, extra: 0 } : { after: 0, extra: -base };
+}
+
+/** A constant of `like`'s dtype and device with these values. */
+function constant(c: GradContext, like: Value, shape: number[], values: number[]): Value {
+  return c.emitConst(tensorData(like.type.dtype, shape, values), like);
+}
+
+const conv2d: GradRule = (c) => {
+  const [x, w, bias] = c.inputs as [Value, Value, Value | undefined];
+  const attrs = c.node.attrs;
+  const g = conv2dGeometry(x.type.shape, w.type.shape, attrs);
+  // dx: the transposed convolution with the same weights, cut or padded to x's extent.
+  const fh = transposeFit(g.inH, g.outH, g.strideH, g.padTop, g.dilationH * (g.kernelH - 1) + 1);
+  const fw = transposeFit(g.inW, g.outW, g.strideW, g.padLeft, g.dilationW * (g.kernelW - 1) + 1);
+  const dx = c.emit('conv_transpose2d', [c.dy, w], {
+    stride: attrs.stride!, dilation: attrs.dilation!, groups: attrs.groups!,
+    padding: [g.padTop, g.padLeft, fh.after, fw.after], output_padding: [fh.extra, fw.extra],
+  });
+  const dw = c.emit('conv2d_backward_weight', [x, c.dy], {
+    kernel_size: [g.kernelH, g.kernelW], stride: attrs.stride!, padding: attrs.padding!, dilation: attrs.dilation!, groups: attrs.groups!,
+  });
+  const db = bias ? c.emit('sum', [c.dy], { axes: [0, 2, 3], keepdims: false }) : undefined;
+  return [dx, dw, db];
+};
+
+const maxPool2d: GradRule = (c) => [c.emit('max_pool2d_backward', [c.inputs[0]!, c.dy], { ...c.node.attrs })];
+
+/**
+ * avg_pool2d is linear: dx spreads each dy / (its window's divisor) over the window, which is a
+ * depthwise conv_transpose2d with a kernel of ones. Divisors depend only on the (static)
+ * geometry, so they are a constant.
+ */
+const avgPool2d: GradRule = (c) => {
+  const x = c.inputs[0]!;
+  const g = poolGeometry(x.type.shape, c.node.attrs);
+  const includePad = c.node.attrs.count_include_pad as boolean;
+  const divisors = (n: number, size: number, a: typeof g.h) => Array.from({ length: n }, (_, o) => {
+    const start = o * a.stride - a.padBefore;
+    const end = Math.min(start + a.kernel, size + a.padAfter);
+    return includePad ? end - start : Math.min(end, size) - Math.max(start, 0);
+  });
+  const dh = divisors(g.outH, g.inH, g.h);
+  const dw = divisors(g.outW, g.inW, g.w);
+  const inv = dh.flatMap((a) => dw.map((b) => 1 / (a * b)));
+  const scaled = c.emit('mul', [c.dy, constant(c, x, [1, 1, g.outH, g.outW], inv)]);
+  const ones = constant(c, x, [g.channels, 1, g.h.kernel, g.w.kernel], new Array(g.channels * g.h.kernel * g.w.kernel).fill(1));
+  const fh = transposeFit(g.inH, g.outH, g.h.stride, g.h.padBefore, g.h.kernel);
+  const fw = transposeFit(g.inW, g.outW, g.w.stride, g.w.padBefore, g.w.kernel);
+  return [c.emit('conv_transpose2d', [scaled, ones], {
+    stride: [g.h.stride, g.w.stride], groups: g.channels,
+    padding: [g.h.padBefore, g.w.padBefore, fh.after, fw.after], output_padding: [fh.extra, fw.extra],
+  })];
+};
+
+const globalAvgPool: GradRule = (c) => {
+  const x = c.inputs[0]!;
+  const count = x.type.shape.slice(2).reduce((a, b) => a * b, 1);
+  return [c.emit('expand', [c.emit('div', [c.dy, c.scalar(count, c.dy)])], { shape: [...x.type.shape] })];
+};
+
+/** adaptive_avg_pool2d is y = Ph x Pw^T per plane (Ph [OH,H] averages rows into bins), so dx = Ph^T dy Pw. */
+const adaptiveAvgPool2d: GradRule = (c) => {
+  const x = c.inputs[0]!;
+  const [, , h, w] = x.type.shape as [number, number, number, number];
+  const [oh, ow] = c.node.attrs.output_size as [number, number];
+  const binMatrix = (out: number, size: number, transposed: boolean) => {
+    const m = new Array<number>(out * size).fill(0);
+    for (let i = 0; i < out; i++) {
+      const [a, b] = adaptiveBin(i, size, out);
+      for (let j = a; j < b; j++) m[transposed ? j * out + i : i * size + j] = 1 / (b - a);
+    }
+    return m;
+  };
+  const rows = c.emit('matmul', [c.dy, constant(c, x, [ow, w], binMatrix(ow, w, false))]);
+  return [c.emit('matmul', [constant(c, x, [h, oh], binMatrix(oh, h, true)), rows])];
+};
+
+/** Y = alpha op(A) op(B) + beta C; each operand's gradient is again a gemm with flipped transposes. */
+const gemm: GradRule = (c) => {
+  const [a, b, cc] = c.inputs as [Value, Value, Value | undefined];
+  const ta = c.node.attrs.trans_a as boolean;
+  const tb = c.node.attrs.trans_b as boolean;
+  const alpha = c.node.attrs.alpha as number;
+  const da = ta
+    ? c.emit('gemm', [b, c.dy], { trans_a: tb, trans_b: true, alpha, beta: 0 })
+    : c.emit('gemm', [c.dy, b], { trans_a: false, trans_b: !tb, alpha, beta: 0 });
+  const db = tb
+    ? c.emit('gemm', [c.dy, a], { trans_a: true, trans_b: ta, alpha, beta: 0 })
+    : c.emit('gemm', [a, c.dy], { trans_a: !ta, trans_b: false, alpha, beta: 0 });
+  const beta = c.node.attrs.beta as number;
+  const dc = cc ? c.unbroadcast(beta === 1 ? c.dy : c.emit('mul', [c.dy, c.scalar(beta, c.dy)]), cc.type.shape) : undefined;
+  return [da, db, dc];
+};
+
+const where: GradRule = (c) => {
+  const [cond, a, b] = c.inputs as [Value, Value, Value];
+  const zero = c.scalar(0, c.dy);
+  return [
+    undefined,
+    c.unbroadcast(c.emit('where', [cond, c.dy, zero]), a.type.shape),
+    c.unbroadcast(c.emit('where', [cond, zero, c.dy]), b.type.shape),
+  ];
+};
+
+/** maximum/minimum: the gradient goes to the selected operand; ties split it evenly (as PyTorch). */
+function selecting(wins: 'greater' | 'less'): GradRule {
+  return (c) => {
+    const [a, b] = c.inputs as [Value, Value];
+    const half = c.emit('mul', [c.dy, c.scalar(0.5, c.dy)]);
+    const tie = c.emit('where', [c.emit('equal', [a, b]), half, c.scalar(0, c.dy)]);
+    const da = c.emit('where', [c.emit(wins, [a, b]), c.dy, tie]);
+    return [c.unbroadcast(da, a.type.shape), c.unbroadcast(c.emit('sub', [c.dy, da]), b.type.shape)];
+  };
+}
+
+const abs: GradRule = (c) => {
+  const x = c.inputs[0]!;
+  const zero = c.scalar(0, x);
+  const neg = c.emit('where', [c.emit('less', [x, zero]), c.emit('neg', [c.dy]), zero]);
+  return [c.emit('where', [c.emit('greater', [x, zero]), c.dy, neg])];
+};
+
+/** clip passes the gradient where the input lies within [min, max] (bounds included, as PyTorch's clamp). */
+const clip: GradRule = (c) => {
+  const x = c.inputs[0]!;
+  let dx = c.dy;
+  const zero = c.scalar(0, c.dy);
+  const { min, max } = c.node.attrs as { min?: number; max?: number };
+  if (min !== undefined) dx = c.emit('where', [c.emit('greater_equal', [x, c.scalar(min, x)]), dx, zero]);
+  if (max !== undefined) dx = c.emit('where', [c.emit('less_equal', [x, c.scalar(max, x)]), dx, zero]);
+  return [dx];
+};
+
+/** A float-to-float cast passes the gradient back in the operand's dtype; other casts have none. */
+const cast: GradRule = (c) => {
+  const x = c.inputs[0]!;
+  if (x.type.dtype !== 'f32' && x.type.dtype !== 'f16') return [undefined];
+  return [x.type.dtype === c.dy.type.dtype ? c.dy : c.emit('cast', [c.dy], { to: x.type.dtype })];
+};
+
+export const NN_GRAD_RULES: Readonly<Record<string, GradRule>> = {
+  conv2d,
+  max_pool2d: maxPool2d,
+  avg_pool2d: avgPool2d,
+  global_avg_pool: globalAvgPool,
+  adaptive_avg_pool2d: adaptiveAvgPool2d,
+  gemm,
+  where,
+  maximum: selecting('greater'),
+  minimum: selecting('less'),
+  abs,
+  clip,
+  cast,
+};
