@@ -1,26 +1,14 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { kiln } from '../helpers/kiln-cli.js';
 import { readNpy, writeNpy } from '../../src/cli/npy.js';
 import { tensorData } from '../../src/ir/tensor-data.js';
 
 // kiln compile -o, kiln run ARTIFACT and kiln inspect, as users run them: the built binary.
-const exec = promisify(execFile);
-const KILN = join(import.meta.dirname, '../../dist/src/cli/main.js');
 const MLP = join(import.meta.dirname, '../../dist/examples/mlp/model.js');
 
-async function kiln(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec('node', [KILN, ...args], { timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 describe('kiln compile -o, run ARTIFACT, inspect', () => {
   let dir: string;

@@ -1,24 +1,11 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { kiln } from '../helpers/kiln-cli.js';
 
 // The CLI is tested as users run it: the built `kiln` binary (npm test builds first).
-const exec = promisify(execFile);
-const KILN = join(import.meta.dirname, '../../dist/src/cli/main.js');
 const MLP = join(import.meta.dirname, '../../dist/examples/mlp/model.js');
-
-async function kiln(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec('node', [KILN, ...args], { timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 describe('kiln command', () => {
   it('prints help for itself and for every command', async () => {

