@@ -4,6 +4,7 @@ export { printGraph, graphWeights } from './ir/printer.js';
 export { parseGraph, IRParseError } from './ir/parser.js';
 export * from './frontend/trace/index.js';
 export * as nn from './frontend/trace/nn.js';
+export * from './frontend/train/index.js';
 export { importOnnx, importOnnxFile, UnsupportedOnnxError, type OnnxImportOptions } from './frontend/onnx/index.js';
 export { compile } from './compiler.js';
 export { generateProgram } from './codegen/generate.js';

@@ -36,9 +36,29 @@ export interface StagingCopy {
   readonly bytes: number;
 }
 
+/** A copy into a state buffer, encoded after the compute pass (Program.stateUpdates). */
+export interface StateCopy {
+  readonly src: GPUBuffer;
+  readonly dst: GPUBuffer;
+  readonly bytes: number;
+}
+
+/**
+ * One set of input buffers and the dispatches bound to them. With several slots, inputs for the
+ * next run can be uploaded while a run that reads another slot is still queued.
+ */
+export interface InputSlot {
+  /** Buffer of each program input, by buffer id. */
+  readonly inputs: ReadonlyMap<number, GPUBuffer>;
+  readonly steps: readonly Step[];
+}
+
 /** Everything a run needs, created at load. */
 export interface LoadedProgram {
   readonly buffers: ReadonlyMap<number, GPUBuffer>;
+  /** Input slot 0 uses `buffers` and `steps`; further slots have input buffers of their own. */
+  readonly slots: readonly InputSlot[];
+  readonly stateCopies: readonly StateCopy[];
   /** Every buffer loading created, to free on destroy. */
   readonly owned: readonly GPUBuffer[];
   readonly steps: readonly Step[];
@@ -51,6 +71,8 @@ export interface LoadedProgram {
 export interface LoadOptions {
   readonly label: string;
   readonly warmup: boolean;
+  /** Sets of input buffers (default 1); see InputSlot. */
+  readonly inputSlots?: number;
 }
 
 // Dynamic offsets are not used, but every dispatch gets its own slice of one uniform buffer
@@ -101,9 +123,23 @@ export async function loadProgram(gpu: GpuDevice, program: Program, opts: LoadOp
     const buffers = createProgramBuffers(program, newBuffer, stats);
     const uniformSlices = createUniforms(program, reflections, newBuffer, label);
     const steps = await createSteps(device, program, pipelines, buffers, uniformSlices, label, stats);
+    const slots: InputSlot[] = [{ inputs: new Map(program.inputs.map((t) => [t.buffer, buffers.get(t.buffer)!])), steps }];
+    for (let k = 1; k < (opts.inputSlots ?? 1); k++) {
+      const own = new Map(buffers);
+      for (const t of program.inputs) {
+        const spec = program.buffers.find((b) => b.id === t.buffer)!;
+        own.set(t.buffer, createProgramBuffer(newBuffer, program, { ...spec, label: `${spec.label ?? 'input'}#${k}` }));
+      }
+      const slotSteps = await createSteps(device, program, pipelines, own, uniformSlices, label, stats);
+      slots.push({ inputs: new Map(program.inputs.map((t) => [t.buffer, own.get(t.buffer)!])), steps: slotSteps });
+    }
+    const stateCopies = (program.stateUpdates ?? []).map((u) => {
+      const dst = buffers.get(u.to)!;
+      return { src: buffers.get(u.from)!, dst, bytes: dst.size };
+    });
     const { staging, copies, readbacks } = planReadback(program, buffers, newBuffer, label);
     if (opts.warmup) await warmUp(device, program, steps, label, stats);
-    return { buffers, owned, steps, staging, copies, readbacks };
+    return { buffers, slots, stateCopies, owned, steps, staging, copies, readbacks };
   } catch (e) {
     for (const b of owned) b.destroy();
     throw e;
@@ -248,7 +284,7 @@ function createProgramBuffers(
   const buffers = new Map<number, GPUBuffer>();
   for (const b of program.buffers) {
     buffers.set(b.id, createProgramBuffer(newBuffer, program, b));
-    if (b.role === 'weight') {
+    if (b.role === 'weight' || b.role === 'state') {
       stats.weightUploads++;
       stats.weightBytesUploaded += b.bytes;
     }
@@ -264,9 +300,9 @@ export function storageUsage(): number {
   return GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 }
 
-/** Creates one buffer of `program` through `newBuffer`; a weight gets its bytes through a mapping at creation. */
+/** Creates one buffer of `program` through `newBuffer`; a weight (or state) gets its bytes through a mapping at creation. */
 export function createProgramBuffer(newBuffer: (d: GPUBufferDescriptor) => GPUBuffer, program: Program, b: BufferSpec): GPUBuffer {
-  const weight = b.role === 'weight';
+  const weight = b.role === 'weight' || b.role === 'state';
   const buffer = newBuffer({ size: b.bytes, usage: storageUsage(), mappedAtCreation: weight, label: b.label ?? `${b.role}${b.id}` });
   if (weight) {
     const src = program.weights.subarray(b.weightOffset!, b.weightOffset! + b.bytes);

@@ -12,15 +12,19 @@ import { isDType, numel, type DType } from '../ir/types.js';
  */
 export const PROGRAM_VERSION = 1;
 
-/** What a device buffer holds, which decides when it is written. */
-export type BufferRole = 'input' | 'output' | 'weight' | 'scratch';
+/**
+ * What a device buffer holds, which decides when it is written. A 'state' buffer persists across
+ * runs (parameters and optimizer state of a training step): initialised from the weights blob
+ * once at load, never uploaded again, and overwritten at the end of each run by `stateUpdates`.
+ */
+export type BufferRole = 'input' | 'output' | 'weight' | 'scratch' | 'state';
 
 export interface BufferSpec {
   readonly id: number;
   /** Size in bytes, a multiple of 4. */
   readonly bytes: number;
   readonly role: BufferRole;
-  /** For weights: where its bytes start in `Program.weights` (length `bytes`). */
+  /** For weights and state: where its (initial) bytes start in `Program.weights` (length `bytes`). */
   readonly weightOffset?: number;
   /** Human-readable label: the IR value it first holds. */
   readonly label?: string;
@@ -32,6 +36,15 @@ export interface TensorBinding {
   readonly dtype: DType;
   readonly shape: readonly number[];
   readonly buffer: number;
+}
+
+/**
+ * A copy encoded after the compute pass of every run, in the same command buffer: the value a
+ * run computed in buffer `from` becomes the state buffer `to` for the next run.
+ */
+export interface StateUpdate {
+  readonly from: number;
+  readonly to: number;
 }
 
 /** One distinct WGSL shader. */
@@ -67,6 +80,10 @@ export interface Program {
   readonly weights: Uint8Array;
   /** WebGPU features the kernels need (e.g. 'shader-f16'). */
   readonly requiredFeatures: readonly string[];
+  /** Named persistent tensors, each in a buffer of role 'state' (absent: none). */
+  readonly state?: readonly TensorBinding[];
+  /** Copies into state buffers at the end of each run, in order (absent: none). */
+  readonly stateUpdates?: readonly StateUpdate[];
 }
 
 /** How a dtype is stored in a device buffer: WGSL has no bool storage, so bool is u32. */
@@ -100,8 +117,8 @@ export function validateProgram(p: Program): void {
     if (buffers.has(b.id)) fail(`${name}: id declared twice`);
     buffers.set(b.id, b);
     if (!Number.isInteger(b.bytes) || b.bytes <= 0 || b.bytes % 4 !== 0) fail(`${name}: size ${b.bytes} is not a positive multiple of 4`);
-    if (!['input', 'output', 'weight', 'scratch'].includes(b.role)) fail(`${name}: unknown role '${String(b.role)}'`);
-    if (b.role === 'weight') {
+    if (!['input', 'output', 'weight', 'scratch', 'state'].includes(b.role)) fail(`${name}: unknown role '${String(b.role)}'`);
+    if (b.role === 'weight' || b.role === 'state') {
       const off = b.weightOffset;
       if (off === undefined || !Number.isInteger(off) || off < 0) fail(`${name}: a weight needs a non-negative integer weightOffset`);
       else if (off + b.bytes > p.weights.byteLength) {
@@ -112,7 +129,7 @@ export function validateProgram(p: Program): void {
   const bufferOf = (id: number, user: string): BufferSpec =>
     buffers.get(id) ?? fail(`${user} names buffer ${id}, which the program does not declare`);
 
-  const checkBindings = (list: readonly TensorBinding[], kind: 'input' | 'output'): void => {
+  const checkBindings = (list: readonly TensorBinding[], kind: 'input' | 'output' | 'state'): void => {
     const names = new Set<string>();
     for (const t of list) {
       const user = `${kind} '${t.name}'`;
@@ -123,11 +140,28 @@ export function validateProgram(p: Program): void {
       const b = bufferOf(t.buffer, user);
       const need = deviceBufferBytes(t.dtype, numel(t.shape));
       if (b.bytes < need) fail(`${user} (${t.dtype}[${t.shape.join(',')}]) needs ${need} bytes but buffer ${b.id} has ${b.bytes}`);
-      if (kind === 'input' && b.role !== 'input') fail(`${user} is bound to buffer ${b.id} whose role is '${b.role}', not 'input'`);
+      if (kind !== 'output' && b.role !== kind) fail(`${user} is bound to buffer ${b.id} whose role is '${b.role}', not '${kind}'`);
     }
   };
   checkBindings(p.inputs, 'input');
   checkBindings(p.outputs, 'output');
+  checkBindings(p.state ?? [], 'state');
+  const updated = new Set<number>();
+  (p.stateUpdates ?? []).forEach((u, i) => {
+    const user = `state update #${i}`;
+    const from = bufferOf(u.from, user);
+    const to = bufferOf(u.to, user);
+    if (to.role !== 'state') fail(`${user} writes buffer ${to.id} whose role is '${to.role}', not 'state'`);
+    if (from.bytes < to.bytes) fail(`${user} copies ${from.bytes} bytes of buffer ${from.id} into the ${to.bytes}-byte state buffer ${to.id}`);
+    if (from.id === to.id) fail(`${user} copies buffer ${to.id} onto itself`);
+    if (updated.has(to.id)) fail(`${user} writes state buffer ${to.id} a second time`);
+    updated.add(to.id);
+  });
+  // Copies run in order: a later copy must not read a state buffer an earlier one overwrote.
+  (p.stateUpdates ?? []).forEach((u, i) => {
+    const earlier = (p.stateUpdates ?? []).slice(0, i).find((e) => e.to === u.from);
+    if (earlier) fail(`state update #${i} reads state buffer ${u.from} after an earlier update overwrote it`);
+  });
   const inputBuffers = p.inputs.map((t) => t.buffer);
   const shared = inputBuffers.find((id, i) => inputBuffers.indexOf(id) !== i);
   if (shared !== undefined) fail(`two inputs share buffer ${shared}`);

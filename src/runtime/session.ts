@@ -1,11 +1,11 @@
 import { KilnError } from '../ir/errors.js';
 import type { TensorData } from '../ir/tensor-data.js';
-import { formatShapeType, shapesEqual } from '../ir/types.js';
+import { formatShapeType, numel, shapesEqual } from '../ir/types.js';
 import type { GpuDevice } from './device.js';
 import { GpuWaiter, type WaitStrategy } from './gpu-wait.js';
 import { copyBytes, fromDeviceBytes, hostDataProblem, toDeviceBytes } from './host-data.js';
 import { loadProgram, type LoadStats, type LoadedProgram } from './load.js';
-import type { Program } from './program.js';
+import { deviceBufferBytes, type Program, type TensorBinding } from './program.js';
 
 /**
  * What a session has created and done; steady-state runs change only `runs` and `submits`
@@ -27,14 +27,43 @@ export interface SessionOptions {
    * (measured: 16 kernels, first run 1.5-3.3 s without warm-up, 15 ms with it).
    */
   readonly warmup?: boolean;
+  /**
+   * Sets of device input buffers (default 1). With 2, `stage()` can upload the next run's inputs
+   * while the current run is still queued (double buffering). Uploads are ordered on the device
+   * queue, so a slot whose run was already submitted may be refilled at once.
+   */
+  readonly inputSlots?: number;
+}
+
+/** Options of one run. */
+export interface RunOptions {
+  /**
+   * Names of the outputs to read back (default: all). With an empty list nothing is copied to
+   * the host; the run still resolves only once the device has finished it.
+   */
+  readonly outputs?: readonly string[];
+}
+
+/** Inputs uploaded ahead of their run by `Session.stage`; pass to `run` once. */
+export class StagedInputs {
+  /** @internal */
+  constructor(readonly session: Session, readonly slot: number) {}
 }
 
 /** A host tensor may be given as TensorData; its dtype and shape must match the program's input. */
 export type SessionInputs = Readonly<Record<string, TensorData>>;
 
 interface PreparedInput {
-  readonly buffer: GPUBuffer;
+  /** Buffer id of the program input. */
+  readonly id: number;
   readonly bytes: ArrayBufferView;
+}
+
+/** What one queued run does: upload (unless staged), which slot it reads, what it reads back. */
+interface RunPlan {
+  readonly writes: readonly PreparedInput[] | undefined;
+  readonly slot: number | undefined;
+  readonly outputs: ReadonlySet<string> | undefined;
 }
 
 /** A Program loaded on a device: every GPU object created once, then run many times. */
@@ -49,6 +78,9 @@ export class Session {
   private tail: Promise<unknown> = Promise.resolve();
   private pending = 0;
   private destroyed = false;
+  /** Slots holding staged inputs whose run has not been submitted yet. */
+  private readonly reserved = new Set<number>();
+  private readonly unusedStages = new WeakSet<StagedInputs>();
 
   private constructor(program: Program, gpu: GpuDevice, loaded: LoadedProgram, counters: SessionStats, label: string, wait: WaitStrategy | undefined) {
     this.program = program;
@@ -66,7 +98,7 @@ export class Session {
       weightBytesUploaded: 0, weightUploads: 0, runs: 0, submits: 0,
     };
     const label = opts.label ?? program.name;
-    const loaded = await loadProgram(gpu, program, { label, warmup: opts.warmup !== false }, stats);
+    const loaded = await loadProgram(gpu, program, { label, warmup: opts.warmup !== false, inputSlots: opts.inputSlots ?? 1 }, stats);
     return new Session(program, gpu, loaded, stats, label, opts.wait);
   }
 
@@ -79,24 +111,133 @@ export class Session {
    * Runs the program on `inputs` (one entry per program input) and returns every output.
    * One command buffer, one submit, one readback. Concurrent calls are queued and run in order.
    */
-  run(inputs: SessionInputs): Promise<Record<string, TensorData>> {
-    let prepared: PreparedInput[];
+  run(inputs: SessionInputs | StagedInputs, opts: RunOptions = {}): Promise<Record<string, TensorData>> {
+    let plan: RunPlan;
     try {
       if (this.destroyed) throw new KilnError(`session '${this.label}' was destroyed`);
-      // Inputs are checked now, so a bad call fails at once rather than after queued runs.
-      prepared = this.prepareInputs(inputs);
+      const outputs = this.selectOutputs(opts.outputs);
+      if (inputs instanceof StagedInputs) {
+        if (inputs.session !== this || !this.unusedStages.has(inputs)) {
+          throw new KilnError(`program '${this.program.name}': these staged inputs were already run, or belong to another session`);
+        }
+        this.unusedStages.delete(inputs);
+        plan = { writes: undefined, slot: inputs.slot, outputs };
+      } else {
+        // Inputs are checked now, so a bad call fails at once rather than after queued runs.
+        let prepared = this.prepareInputs(inputs);
+        // A queued run reads its inputs later; copy them so the caller may reuse its arrays meanwhile.
+        if (this.pending > 0) prepared = prepared.map((p) => ({ id: p.id, bytes: copyBytes(p.bytes) }));
+        plan = { writes: prepared, slot: undefined, outputs };
+      }
     } catch (e) {
       return Promise.reject(e);
     }
-    // A queued run reads its inputs later; copy them so the caller may reuse its arrays meanwhile.
-    if (this.pending > 0) prepared = prepared.map((p) => ({ buffer: p.buffer, bytes: copyBytes(p.bytes) }));
+    return this.enqueue(() => this.execute(plan));
+  }
+
+  /**
+   * Uploads the inputs of a later run now, into an input slot no queued run reads, and returns
+   * the handle to pass to `run`. Throws when every slot holds staged inputs not yet run.
+   */
+  stage(inputs: SessionInputs): StagedInputs {
+    if (this.destroyed) throw new KilnError(`session '${this.label}' was destroyed`);
+    const prepared = this.prepareInputs(inputs);
+    const slot = this.freeSlot();
+    if (slot === undefined) {
+      throw new KilnError(`program '${this.program.name}': all ${this.loaded.slots.length} input slot(s) hold staged inputs not run yet; run one first (or create the session with more inputSlots)`);
+    }
+    this.gpu.assertUsable(`staging inputs of program '${this.program.name}'`);
+    this.write(slot, prepared);
+    this.reserved.add(slot);
+    const handle = new StagedInputs(this, slot);
+    this.unusedStages.add(handle);
+    return handle;
+  }
+
+  /** The current value of a state tensor (Program.state), after every run queued so far. */
+  readState(name: string): Promise<TensorData> {
+    let binding: TensorBinding;
+    try {
+      binding = this.stateBinding(name);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.enqueue(async () => {
+      const device = this.gpu.device;
+      const bytes = deviceBufferBytes(binding.dtype, numel(binding.shape));
+      const staging = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: `${this.label}:state:${name}` });
+      try {
+        const encoder = device.createCommandEncoder({ label: `${this.label}:read ${name}` });
+        encoder.copyBufferToBuffer(this.loaded.buffers.get(binding.buffer)!, 0, staging, 0, bytes);
+        device.queue.submit([encoder.finish()]);
+        await staging.mapAsync(GPUMapMode.READ);
+        return fromDeviceBytes(binding.dtype, binding.shape, new Uint8Array(staging.getMappedRange()));
+      } finally {
+        if (staging.mapState === 'mapped') staging.unmap();
+        staging.destroy();
+      }
+    });
+  }
+
+  /** Replaces a state tensor's value, after every run queued so far. */
+  writeState(name: string, data: TensorData): Promise<void> {
+    try {
+      const binding = this.stateBinding(name);
+      if (data.dtype !== binding.dtype || !shapesEqual(data.shape, binding.shape)) {
+        throw new KilnError(`state '${name}' is ${formatShapeType(binding.dtype, binding.shape)}, got ${formatShapeType(data.dtype, data.shape)}`);
+      }
+      const problem = hostDataProblem(data);
+      if (problem) throw new KilnError(`state '${name}': ${problem}`);
+      const bytes = copyBytes(toDeviceBytes(data));
+      return this.enqueue(async () => {
+        this.gpu.device.queue.writeBuffer(this.loaded.buffers.get(binding.buffer)!, 0, bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Runs `job` after every queued run, keeping them serialized. */
+  private enqueue<T>(job: () => Promise<T>): Promise<T> {
     this.pending++;
-    const result = this.tail.then(() => this.execute(prepared));
+    const result = this.tail.then(job);
     this.tail = result.then(
       () => { this.pending--; },
       () => { this.pending--; },
     );
     return result;
+  }
+
+  private stateBinding(name: string): TensorBinding {
+    if (this.destroyed) throw new KilnError(`session '${this.label}' was destroyed`);
+    const b = this.program.state?.find((t) => t.name === name);
+    if (!b) {
+      const names = (this.program.state ?? []).map((t) => `'${t.name}'`).join(', ');
+      throw new KilnError(`program '${this.program.name}' has no state tensor '${name}' (it has ${names || 'none'})`);
+    }
+    return b;
+  }
+
+  private selectOutputs(names: readonly string[] | undefined): ReadonlySet<string> | undefined {
+    if (names === undefined) return undefined;
+    const known = new Set(this.program.outputs.map((o) => o.name));
+    const unknown = names.filter((n) => !known.has(n));
+    if (unknown.length) {
+      throw new KilnError(`program '${this.program.name}' has no output(s) ${unknown.map((n) => `'${n}'`).join(', ')} (outputs: ${[...known].join(', ') || 'none'})`);
+    }
+    return new Set(names);
+  }
+
+  private freeSlot(): number | undefined {
+    for (let k = 0; k < this.loaded.slots.length; k++) if (!this.reserved.has(k)) return k;
+    return undefined;
+  }
+
+  private write(slot: number, inputs: readonly PreparedInput[]): void {
+    const buffers = this.loaded.slots[slot]!.inputs;
+    for (const { id, bytes } of inputs) {
+      if (bytes.byteLength > 0) this.gpu.device.queue.writeBuffer(buffers.get(id)!, 0, bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
   }
 
   /** Frees the session's buffers (after any queued run settles). Idempotent. */
@@ -131,11 +272,12 @@ export class Session {
       }
       const problem = hostDataProblem(given);
       if (problem) throw new KilnError(`input '${t.name}': ${problem}`);
-      return { buffer: this.loaded.buffers.get(t.buffer)!, bytes: toDeviceBytes(given) };
+      return { id: t.buffer, bytes: toDeviceBytes(given) };
     });
   }
 
-  private async execute(inputs: readonly PreparedInput[]): Promise<Record<string, TensorData>> {
+  private async execute(plan: RunPlan): Promise<Record<string, TensorData>> {
+    if (plan.slot !== undefined && this.destroyed) this.reserved.delete(plan.slot);
     if (this.destroyed) throw new KilnError(`session '${this.label}' was destroyed`);
     this.gpu.assertUsable(`running program '${this.program.name}'`);
     const device = this.gpu.device;
@@ -145,29 +287,43 @@ export class Session {
     // Catches what validation would otherwise report only to the console (e.g. a limit we missed).
     device.pushErrorScope('validation');
     let scope: Promise<GPUError | null>;
+    const slotIndex = plan.slot ?? this.freeSlot() ?? 0;
+    const slot = this.loaded.slots[slotIndex]!;
+    // Buffers read through slot 0's input buffers (an output or state update that is an input) read this slot's.
+    const inSlot = (b: GPUBuffer) => {
+      if (slotIndex === 0) return b;
+      for (const [id, own] of slot.inputs) if (this.loaded.buffers.get(id) === b) return own;
+      return b;
+    };
+    const wanted = plan.outputs;
+    const readbacks = wanted ? this.loaded.readbacks.filter((r) => wanted.has(r.output.name)) : this.loaded.readbacks;
+    const offsets = new Set(readbacks.map((r) => r.offset));
+    const copies = this.loaded.copies.filter((c) => offsets.has(c.dstOffset));
     try {
-      for (const { buffer, bytes } of inputs) {
-        if (bytes.byteLength > 0) queue.writeBuffer(buffer, 0, bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      }
+      if (plan.writes) this.write(slotIndex, plan.writes);
       const encoder = device.createCommandEncoder({ label: this.label });
       const pass = encoder.beginComputePass({ label: this.label });
       let current: GPUComputePipeline | undefined;
-      for (const s of this.loaded.steps) {
+      for (const s of slot.steps) {
         // Consecutive dispatches of one kernel (common after deduplication) keep the pipeline bound.
         if (s.pipeline !== current) pass.setPipeline((current = s.pipeline));
         pass.setBindGroup(0, s.bindGroup);
         pass.dispatchWorkgroups(s.workgroups[0], s.workgroups[1], s.workgroups[2]);
       }
       pass.end();
-      for (const c of this.loaded.copies) encoder.copyBufferToBuffer(c.src, 0, this.loaded.staging!, c.dstOffset, c.bytes);
+      // Outputs are read before state updates overwrite anything they might alias.
+      for (const c of copies) encoder.copyBufferToBuffer(inSlot(c.src), 0, this.loaded.staging!, c.dstOffset, c.bytes);
+      for (const c of this.loaded.stateCopies) encoder.copyBufferToBuffer(inSlot(c.src), 0, c.dst, 0, c.bytes);
       queue.submit([encoder.finish()]);
       this.counters.submits++;
     } finally {
       // The scope must be popped whatever happened, or it would swallow later errors.
       scope = device.popErrorScope();
+      // Submitted: later uploads into this slot are ordered after this run on the device queue.
+      if (plan.slot !== undefined) this.reserved.delete(plan.slot);
     }
 
-    const staging = this.loaded.staging;
+    const staging = copies.length ? this.loaded.staging : undefined;
     const done = this.waiter.wait(() => (staging ? staging.mapAsync(GPUMapMode.READ) : queue.onSubmittedWorkDone()));
     const [error, mapped] = await Promise.allSettled([scope, done]);
     const gpuError = error.status === 'fulfilled' ? error.value : null;
@@ -181,7 +337,7 @@ export class Session {
     if (!staging) return out;
     try {
       const bytes = new Uint8Array(staging.getMappedRange());
-      for (const { output, offset } of this.loaded.readbacks) {
+      for (const { output, offset } of readbacks) {
         out[output.name] = fromDeviceBytes(output.dtype, output.shape, bytes.subarray(offset));
       }
     } finally {

@@ -12,3 +12,5 @@ export type { DTypeLike } from './dtype.js';
 export { encodeSafetensors, decodeSafetensors, type Safetensors } from './safetensors.js';
 export { saveSafetensors, loadSafetensors } from './safetensors-file.js';
 export * as functional from './functional.js';
+export { noGrad, isGradEnabled, setGradEnabled } from './autograd-tape.js';
+export * as optim from './optim.js';

@@ -43,11 +43,17 @@ export abstract class Module {
     return this.forward(...inputs);
   }
 
-  /** Registers a parameter under `name` and returns it. */
+  /** Registers a parameter under `name` and returns it; a floating-point one requires gradients, as in PyTorch. */
   protected registerParameter(name: string, t: Tensor): Tensor {
     this.claim(name);
     this.params.set(name, t);
+    if (isFloat(t.dtype) && t.isLeaf) t.requiresGrad = true;
     return t;
+  }
+
+  /** Clears the gradient of every parameter (sets `.grad` to undefined, like PyTorch's default). */
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.grad = undefined;
   }
 
   /** Registers a buffer (state that is not a parameter, e.g. running statistics) and returns it. */

@@ -4,7 +4,7 @@ import { f32ToF16Bits } from '../../ir/f16.js';
 import { Graph, type Value } from '../../ir/graph.js';
 import { getOp } from '../../ir/ops/index.js';
 import { tensorData, type TensorData } from '../../ir/tensor-data.js';
-import { formatShapeType, numel, type Device, type DType, type Shape } from '../../ir/types.js';
+import { formatShapeType, isFloat, numel, type Device, type DType, type Shape } from '../../ir/types.js';
 import { runOnCpu } from '../../runtime/cpu/executor.js';
 import { GpuDevice, MissingFeatureError } from '../../runtime/device.js';
 import { EagerRunner } from '../../runtime/eager.js';
@@ -13,6 +13,7 @@ import { isDTypeName, parseDType, torchDTypeName, type DTypeLike } from './dtype
 import { eagerProgram, opGraph } from './eager-ops.js';
 import { defaultRandom, type Random } from './random.js';
 import { GpuStorage, swapStorage } from './storage.js';
+import { recordOp, type GradFn } from './autograd-tape.js';
 
 /** Where a concrete tensor lives, or where the tensor a symbolic one stands for lives. */
 type Place = { readonly device: 'cpu' } | { readonly device: 'webgpu'; readonly gpu: GpuDevice };
@@ -48,6 +49,10 @@ export class Tensor {
   private impl: Impl;
   /** Name of the parameter or buffer this tensor is, for IR refs and state dicts. */
   public paramName?: string;
+  private wantsGrad = false;
+  private producer: GradFn | undefined;
+  /** The gradient accumulated into this leaf by `backward()` (undefined until then, or after zeroGrad). */
+  grad: Tensor | undefined;
 
   private constructor(impl: Impl) {
     this.impl = impl;
@@ -171,6 +176,67 @@ export class Tensor {
   toString(): string {
     const state = this.isDisposed ? ', disposed' : this.isSymbolic ? ', traced' : '';
     return `tensor(${formatShapeType(this.dtype, this.shape)}, device=${this.deviceName}${state})`;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Autograd (src/frontend/trace/autograd.ts)
+
+  /** Whether gradients flow to this tensor: set on leaves, inherited by the results of ops on them. */
+  get requiresGrad(): boolean {
+    return this.wantsGrad;
+  }
+
+  set requiresGrad(flag: boolean) {
+    if (flag && !isFloat(this.dtype)) {
+      throw new KilnError(`only tensors of floating point dtype can require gradients, got ${torchDTypeName(this.dtype)}`);
+    }
+    if (!flag && this.producer) throw new KilnError('you can only change requiresGrad of leaf tensors; use detach() for a tensor without history');
+    this.wantsGrad = flag;
+  }
+
+  /** Sets requiresGrad and returns this tensor, like `requires_grad_()`. */
+  requiresGrad_(flag = true): this {
+    this.requiresGrad = flag;
+    return this;
+  }
+
+  /** Whether this tensor was not computed by a recorded op (a user-created tensor or a parameter). */
+  get isLeaf(): boolean {
+    return this.producer === undefined;
+  }
+
+  /** @internal The recorded op that computed this tensor. */
+  get gradFn(): GradFn | undefined {
+    return this.producer;
+  }
+
+  /** @internal Marks this tensor as the result of a recorded op. */
+  attachGradFn(fn: GradFn): void {
+    this.producer = fn;
+    this.wantsGrad = true;
+  }
+
+  /** The same values without autograd history (shares the device buffer, as tensors are immutable). */
+  detach(): Tensor {
+    const i = this.impl;
+    if (i.kind === 'symbolic') return this;
+    return new Tensor(i);
+  }
+
+  /**
+   * Computes the gradient of this tensor (a scalar, or weighted by `gradient`) with respect to
+   * every leaf that requires gradients and accumulates it into their `.grad`, on this tensor's
+   * device. Compiles the recorded computation once per distinct tape; always await it.
+   */
+  async backward(gradient?: Tensor, opts: { retainGraph?: boolean } = {}): Promise<void> {
+    const { backward } = await import('./autograd.js');
+    return backward(this, gradient, opts);
+  }
+
+  /** @internal Host values when known without a readback (a CPU tensor, or uploaded data). */
+  knownHostData(): TensorData | undefined {
+    const i = this.impl;
+    return i.kind === 'host' ? i.data : this.hostCopy();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -472,6 +538,16 @@ export const tracing: { graph: Graph | undefined; device: Device } = { graph: un
 /** Each traced graph's constants, so one concrete tensor becomes one const node. */
 const constants = new WeakMap<Graph, Map<Tensor, Value>>();
 
+/**
+ * @internal Makes concrete tensor `t` stand for value `v` inside trace graph `g` instead of
+ * becoming a constant (a compiled training step's parameters are graph inputs).
+ */
+export function bindTraceValue(g: Graph, t: Tensor, v: Value): void {
+  let cache = constants.get(g);
+  if (!cache) constants.set(g, (cache = new Map()));
+  cache.set(t, v);
+}
+
 /** Throws PyTorch's error when the operands of `op` sit on different devices. */
 function checkSameDevice(op: string, inputs: readonly Tensor[]): void {
   const first = inputs[0];
@@ -508,7 +584,8 @@ export function applyMulti(op: string, inputs: readonly Tensor[], attrs: Attrs =
     const like = traced ?? inputs[0];
     return node.outputs.map((v) => Tensor.symbolic(g, v, like));
   }
-  return inputs[0]?.device === 'webgpu' ? runOnGpu(op, inputs, attrs) : runOnHost(op, inputs, attrs);
+  const outs = inputs[0]?.device === 'webgpu' ? runOnGpu(op, inputs, attrs) : runOnHost(op, inputs, attrs);
+  return recordOp(op, inputs, attrs, outs);
 }
 
 /** Ops whose CPU kernels handle f16 (raw bits): data movement copies bits; cast decodes and rounds. */
@@ -634,14 +711,15 @@ function parseTo(target: DeviceLike | DTypeLike | ToOptions, opts: { dtype?: DTy
 export interface TensorOptions {
   dtype?: DTypeLike;
   device?: DeviceLike;
-  /** Autograd is a later part of kiln; only `false` is accepted for now. */
+  /** Whether the tensor is a leaf that gradients flow to (floating point only). */
   requiresGrad?: boolean;
 }
 
 function fromValues(values: ArrayLike<number>, shape: Shape, opts: TensorOptions): Tensor {
-  if (opts.requiresGrad) throw new KilnError('requiresGrad: autograd is not available in kiln yet');
   const dtype = parseDType(opts.dtype ?? 'f32');
-  return Tensor.fromData(hostTensorData(dtype, shape, values), opts.device ?? 'cpu');
+  const t = Tensor.fromData(hostTensorData(dtype, shape, values), opts.device ?? 'cpu');
+  if (opts.requiresGrad) t.requiresGrad = true;
+  return t;
 }
 
 /** Nested number arrays to a flat list and a shape. */

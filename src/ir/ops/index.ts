@@ -16,5 +16,7 @@ import './norm.js';
 import './gemm.js';
 import './conv.js';
 import './pool.js';
+import './conv-backward.js';
+import './pool-backward.js';
 
 export * from './registry.js';

@@ -16,6 +16,8 @@ import { softmaxKernels } from './softmax.js';
 import { normKernels } from './norm.js';
 import { gemmKernels } from './gemm.js';
 import { sourceKernels } from './source.js';
+import { convBackwardKernels } from './conv-backward.js';
+import { poolBackwardKernels } from './pool-backward.js';
 
 export type { CpuKernel } from './kernel.js';
 
@@ -35,6 +37,8 @@ const byName: Record<string, CpuKernel> = {
   ...softmaxKernels,
   ...normKernels,
   ...gemmKernels,
+  ...convBackwardKernels,
+  ...poolBackwardKernels,
 };
 
 /** The reference kernel of an op: by name, else from its scalar or reduction math. */

@@ -1,0 +1,7 @@
+// Training: losses, the compiled training step and the data pipeline (eager autograd and the
+// optimizers live with the tensors, in src/frontend/trace).
+export { crossEntropy, mseLoss, type Reduction } from './losses.js';
+export { compileTrainStep, TrainStep, type Batch, type LossFn, type StepResult, type TrainStepOptions } from './train-step.js';
+export { DataLoader, type BatchSource, type DataLoaderOptions } from './data-loader.js';
+export { trainLoop, type StepReport, type TrainLoopOptions } from './train-loop.js';
+export { withState, type StateSpec } from './program-state.js';

@@ -1,0 +1,229 @@
+import { compileWithReport, type CompileOptions } from '../../compiler.js';
+import { KilnError } from '../../ir/errors.js';
+import { Graph, type Value } from '../../ir/graph.js';
+import { tensorData, type TensorData } from '../../ir/tensor-data.js';
+import { numel, type DType, type Shape } from '../../ir/types.js';
+import { differentiate, gradName } from '../../passes/autodiff/differentiate.js';
+import type { CompileStats } from '../../codegen/stats.js';
+import { GpuDevice } from '../../runtime/device.js';
+import type { Program } from '../../runtime/program.js';
+import { Session, StagedInputs } from '../../runtime/session.js';
+import { resolveGpu, type DeviceLike } from '../trace/devices.js';
+import type { Module } from '../trace/module.js';
+import { UpdateBuilder, type Optimizer } from '../trace/optim.js';
+import { bindTraceValue, hostTensorData, Tensor, tracing } from '../trace/tensor.js';
+import { withState, type StateSpec } from './program-state.js';
+
+// A compiled training step: forward, loss, backward and the optimizer's update traced once into
+// one graph, compiled into one Program, and run as one command buffer per step. Parameters and
+// optimizer state live in the Program's state buffers, on the device, across steps; a step
+// uploads only its batch and the learning rate, and reads back the loss only when asked.
+
+/** A batch: named tensors (host data, or CPU tensors) matching the example batch. */
+export type Batch = Readonly<Record<string, Tensor | TensorData>>;
+
+/** The loss of a batch, computed from the model (traced once with symbolic tensors). */
+export type LossFn<M extends Module> = (model: M, batch: Record<string, Tensor>) => Tensor;
+
+export interface TrainStepOptions extends Pick<CompileOptions, 'pipeline'> {
+  /** The WebGPU device to train on: by default the parameters' device, else kiln's default device. */
+  readonly device?: Exclude<DeviceLike, 'cpu'>;
+  /** Read the loss back every this many steps (default 1); other steps never wait for a readback. */
+  readonly readLossEvery?: number;
+}
+
+/** What one step reports. */
+export interface StepResult {
+  /** The batch's loss (before this step's update), when it was read back. */
+  readonly loss?: number;
+}
+
+const LR = 'lr';
+const STEP = 'state.step';
+const paramInput = (path: string) => `param.${path}`;
+const stateInput = (path: string, name: string) => `state.${path}.${name}`;
+
+/** A compiled training step; see compileTrainStep. */
+export class TrainStep {
+  /** Steps run so far by this object. */
+  steps = 0;
+
+  /** @internal */
+  constructor(
+    readonly session: Session,
+    readonly program: Program,
+    /** What the compiler did (kernels, dispatches, memory). */
+    readonly compileStats: CompileStats,
+    /** The module whose parameters this step trains. */
+    readonly model: Module,
+    private readonly optimizer: Optimizer,
+    private readonly params: readonly { readonly path: string; readonly tensor: Tensor; readonly trained: boolean }[],
+    private readonly batchNames: readonly string[],
+    private readonly readLossEvery: number,
+  ) {}
+
+  /** Uploads a batch now into a free input slot (while an earlier step may still run); pass the result to run(). */
+  stage(batch: Batch): StagedInputs {
+    return this.session.stage(this.feeds(batch));
+  }
+
+  /**
+   * Runs one step on a batch (or on a staged one): one submit; resolves once the device has
+   * finished it. The loss is read back on every `readLossEvery`-th step, or when `readLoss` says so.
+   */
+  async run(batch: Batch | StagedInputs, opts: { readLoss?: boolean } = {}): Promise<StepResult> {
+    const readLoss = opts.readLoss ?? this.steps % this.readLossEvery === 0;
+    const inputs = batch instanceof StagedInputs ? batch : this.feeds(batch);
+    this.steps++;
+    this.optimizer.stepCount++;
+    const out = await this.session.run(inputs, { outputs: readLoss ? ['loss'] : [] });
+    return readLoss ? { loss: (out.loss!.data as Float32Array)[0]! } : {};
+  }
+
+  /**
+   * Copies the trained parameters back into the module's tensors (on the device each lives on),
+   * and the optimizer state into the optimizer, so eager code can continue from here.
+   */
+  async syncToModel(): Promise<void> {
+    const read = (name: string) => this.session.readState(name);
+    for (const p of this.params) {
+      const data = await read(paramInput(p.path));
+      const value = p.tensor.gpu ? Tensor.upload(data, p.tensor.gpu) : Tensor.fromData(data);
+      p.tensor.setData(value);
+    }
+    for (const p of this.params.filter((q) => q.trained)) {
+      const state = await Promise.all(this.optimizer.stateNames().map((n) => read(stateInput(p.path, n))));
+      this.optimizer.state.set(p.tensor, state.map((d) => (p.tensor.gpu ? Tensor.upload(d, p.tensor.gpu) : Tensor.fromData(d))));
+    }
+  }
+
+  /** Frees the step's device buffers (after queued steps finish). */
+  destroy(): void {
+    this.session.destroy();
+  }
+
+  private feeds(batch: Batch): Record<string, TensorData> {
+    const out: Record<string, TensorData> = {};
+    for (const name of this.batchNames) {
+      const v = batch[name];
+      if (v === undefined) throw new KilnError(`the batch has no '${name}' (the step was compiled for ${this.batchNames.map((n) => `'${n}'`).join(', ')})`);
+      out[name] = v instanceof Tensor ? hostOf(v, `batch '${name}'`) : v;
+    }
+    out[LR] = tensorData('f32', [], [this.optimizer.lr]);
+    return out;
+  }
+}
+
+function hostOf(t: Tensor, what: string): TensorData {
+  const d = t.knownHostData();
+  if (!d) throw new KilnError(`${what} must be host data (a CPU tensor or TensorData), got ${t.toString()}`);
+  return d;
+}
+
+/**
+ * Traces `lossFn(model, batch)` on symbolic tensors shaped like `exampleBatch`, differentiates it
+ * with respect to the optimizer's parameters, appends the optimizer's update, and compiles the
+ * whole step to one Program whose parameters and optimizer state stay on the device:
+ *
+ *   const step = await compileTrainStep(model, (m, b) => crossEntropy(m.call(b.x), b.y), opt, { x, y });
+ *   const { loss } = await step.run({ x: xBatch, y: yBatch });
+ *   await step.syncToModel();
+ *
+ * The optimizer's hyperparameters other than the learning rate are compiled in; `optimizer.lr`
+ * is read at every step. The model is traced in training mode.
+ */
+export async function compileTrainStep<M extends Module>(
+  model: M, lossFn: LossFn<M>, optimizer: Optimizer, exampleBatch: Readonly<Record<string, Tensor>>, opts: TrainStepOptions = {},
+): Promise<TrainStep> {
+  const named = model.namedParameters();
+  const gpuOfParams = named.map(([, p]) => p.gpu).find((g) => g !== undefined);
+  const gpu = opts.device ? await resolveGpu(opts.device) : gpuOfParams ?? (await resolveGpu('webgpu'));
+  if (!(gpu instanceof GpuDevice)) throw new KilnError('compileTrainStep needs a WebGPU device');
+  const trainedSet = new Set(optimizer.params);
+  for (const p of optimizer.params) {
+    if (!named.some(([, q]) => q === p)) throw new KilnError('compileTrainStep: every optimizer parameter must be a parameter of the model');
+  }
+  const params = named.map(([path, tensor]) => ({ path, tensor, trained: trainedSet.has(tensor) }));
+
+  const g = new Graph(`${model.constructor.name}_train_step`);
+  const batchNames = Object.keys(exampleBatch);
+  const like = named[0]?.[1];
+  const batch: Record<string, Tensor> = {};
+  for (const name of batchNames) {
+    const t = exampleBatch[name]!;
+    batch[name] = Tensor.symbolic(g, g.addInput(name, { dtype: t.dtype, shape: t.shape, device: 'webgpu' }), like ?? t);
+  }
+  const lr = g.addInput(LR, { dtype: 'f32', shape: [], device: 'webgpu' });
+  const step = g.addInput(STEP, { dtype: 'f32', shape: [], device: 'webgpu' });
+  const paramValues = params.map((p) => {
+    const v = g.addInput(paramInput(p.path), { dtype: p.tensor.dtype, shape: p.tensor.shape, device: 'webgpu' });
+    bindTraceValue(g, p.tensor, v);
+    return v;
+  });
+  const stateNames = optimizer.stateNames();
+  const stateValues = params.map((p) => (p.trained
+    ? stateNames.map((n) => g.addInput(stateInput(p.path, n), { dtype: p.tensor.dtype, shape: p.tensor.shape, device: 'webgpu' }))
+    : []));
+
+  const outer = { ...tracing };
+  const wasTraining = model.training;
+  let loss: Tensor;
+  try {
+    tracing.graph = g;
+    tracing.device = 'webgpu';
+    model.train();
+    loss = lossFn(model, batch);
+  } finally {
+    Object.assign(tracing, outer);
+    model.train(wasTraining);
+  }
+  if (!loss.isSymbolic || loss.traceGraph !== g) throw new KilnError('compileTrainStep: the loss does not depend on the batch or the parameters');
+  if (numel(loss.shape) !== 1 || (loss.dtype !== 'f32' && loss.dtype !== 'f16')) {
+    throw new KilnError(`compileTrainStep: the loss must be a float scalar, got ${loss.toString()}`);
+  }
+  g.setOutputs([loss.value]);
+  if (loss.value.producer) g.renameValue(loss.value, 'loss');
+
+  const wrt = params.flatMap((p, i) => (p.trained ? [paramValues[i]!.name] : []));
+  const back = differentiate(g, { loss: g.outputs[0]!.name, wrt });
+  const byName = new Map(back.values().map((v) => [v.name, v]));
+  const b = new UpdateBuilder(back);
+  const stepNext = b.add(byName.get(STEP)!, b.scalar(1, byName.get(STEP)!));
+  const updates: { input: string; value: Value }[] = [{ input: STEP, value: stepNext }];
+  params.forEach((p, i) => {
+    if (!p.trained) return;
+    const param = byName.get(paramValues[i]!.name)!;
+    const state = stateValues[i]!.map((v) => byName.get(v.name)!);
+    const r = optimizer.update(b, { param, grad: byName.get(gradName(paramValues[i]!.name))!, state, lr: byName.get(LR)!, step: stepNext });
+    updates.push({ input: param.name, value: r.param });
+    state.forEach((s, k) => updates.push({ input: s.name, value: r.state[k]! }));
+  });
+  back.setOutputs([back.outputs[0]!, ...updates.map((u) => u.value)]);
+
+  const { program: compiled, stats } = compileWithReport(back, { pipeline: opts.pipeline ?? 'O2' });
+  const init = new Map<string, TensorData>();
+  init.set(STEP, tensorData('f32', [], [optimizer.stepCount]));
+  await Promise.all(params.map(async (p) => {
+    init.set(paramInput(p.path), await hostValues(p.tensor));
+    if (!p.trained) return;
+    const existing = optimizer.state.get(p.tensor);
+    await Promise.all(stateNames.map(async (n, k) => {
+      init.set(stateInput(p.path, n), existing?.[k] ? await hostValues(existing[k]!) : zeros(p.tensor.dtype, p.tensor.shape));
+    }));
+  }));
+  const specs: StateSpec[] = [
+    ...updates.map((u, i) => ({ input: u.input, init: init.get(u.input)!, update: i + 1 })),
+    ...params.filter((p) => !p.trained).map((p) => ({ input: paramInput(p.path), init: init.get(paramInput(p.path))! })),
+  ];
+  const program = withState(compiled, specs);
+  const session = await Session.create(gpu, program, { inputSlots: 2 });
+  return new TrainStep(session, program, stats, model, optimizer, params, batchNames, Math.max(1, opts.readLossEvery ?? 1));
+}
+
+async function hostValues(t: Tensor): Promise<TensorData> {
+  return t.knownHostData() ?? (await t.to('cpu')).data;
+}
+
+function zeros(dtype: DType, shape: Shape): TensorData {
+  return hostTensorData(dtype, shape, new Array<number>(numel(shape)).fill(0));
+}
