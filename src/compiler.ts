@@ -1,6 +1,8 @@
 import type { Graph } from './ir/graph.js';
 import { verify } from './ir/verify.js';
 import { generate } from './codegen/generate.js';
+import { segment } from './codegen/segment.js';
+import type { SegmentedProgram } from './runtime/segmented.js';
 import { compileStats, type CompileStats } from './codegen/stats.js';
 import { hasGpuLowering } from './codegen/lower/index.js';
 import { anchorLowerings, readsView } from './codegen/lower/fused.js';
@@ -63,4 +65,13 @@ export function compileWithReport(graph: Graph, opts: CompileOptions = {}): Comp
   const optimized = optimize(graph, opts);
   const { program, memory } = generate(optimized.graph, opts.choose ? { choose: opts.choose } : {});
   return { ...optimized, program, stats: compileStats(graph, optimized.graph, program, memory) };
+}
+
+/**
+ * Compiles a graph whose nodes sit on several devices (`.to('cpu')`, or ops without a WebGPU
+ * kernel): segments per device, run by SegmentedSession, with the graph's transfers between them.
+ */
+export function compileSegmented(graph: Graph, opts: CompileOptions = {}): SegmentedProgram & { readonly graph: Graph } {
+  const optimized = optimize(graph, opts).graph;
+  return { ...segment(optimized, opts.choose ? { choose: opts.choose } : {}), graph: optimized };
 }
