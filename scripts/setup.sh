@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Idempotent setup: npm dependencies, the TypeScript build, and a WebGPU adapter.
-# Where Dawn finds no adapter and we are root on Debian, installs Mesa's lavapipe
-# (software Vulkan) from bookworm-backports: bookworm's own Mesa 22 is too old for Dawn.
+# Idempotent setup: npm dependencies, the TypeScript build, Chromium (for the browser test)
+# and a WebGPU adapter. As root on Debian, installs Debian's chromium package when missing and,
+# where Dawn finds no adapter, Mesa's lavapipe (software Vulkan) from bookworm-backports:
+# bookworm's own Mesa 22 is too old for Dawn.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,7 +32,34 @@ if [ ! -f "$stamp" ] || [ -n "$(find src examples bench tsconfig.json package.js
   touch "$stamp"
 fi
 
-# 3. A WebGPU adapter.
+# System packages come from apt, only when we are root on Debian/Ubuntu.
+can_apt=no
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && [ -r /etc/os-release ]; then
+  . /etc/os-release
+  can_apt=yes
+fi
+apt_updated=no
+apt_update() {
+  if [ "$apt_updated" = no ]; then apt-get update -qq >&2; apt_updated=yes; fi
+}
+require_all() { [ -n "${KILN_REQUIRE_GPU:-}" ] && [ "${KILN_REQUIRE_GPU}" != 0 ]; }
+
+# 3. Chromium, for the browser test (test/browser): Debian's own package, driven headless by
+# playwright-core, which never downloads a browser of its own.
+chromium_bin="${KILN_CHROMIUM:-/usr/bin/chromium}"
+if [ -x "$chromium_bin" ]; then
+  say "Chromium: $("$chromium_bin" --version 2>/dev/null || echo "$chromium_bin")"
+elif [ "$can_apt" = yes ]; then
+  say "installing Chromium (Debian's chromium package) for the browser test"
+  if ! { apt_update && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2; } || [ ! -x "$chromium_bin" ]; then
+    say "could not install Chromium: 'apt-get install chromium' failed or gave no $chromium_bin; the browser test cannot run"
+    if require_all; then exit 1; fi
+  fi
+else
+  say "Chromium is not installed ($chromium_bin): the browser test needs it; as root: apt-get install chromium"
+fi
+
+# 4. A WebGPU adapter.
 probe() { node scripts/probe-adapter.mjs 2>/dev/null; }
 if adapter="$(probe)"; then
   say "WebGPU adapter: $adapter"
@@ -39,11 +67,6 @@ if adapter="$(probe)"; then
 fi
 
 say "Dawn found no WebGPU adapter"
-can_apt=no
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && [ -r /etc/os-release ]; then
-  . /etc/os-release
-  can_apt=yes
-fi
 if [ "$can_apt" = yes ] && [ "${VERSION_CODENAME:-}" = bookworm ]; then
   say "installing Mesa lavapipe (software Vulkan) from bookworm-backports"
   if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
@@ -55,11 +78,11 @@ Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
   fi
-  apt-get update -qq >&2
+  apt-get update -qq >&2 # again: the backports suite may be new
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers libvulkan1 >&2
 elif [ "$can_apt" = yes ]; then
   say "installing Mesa lavapipe (software Vulkan) from ${PRETTY_NAME:-this distribution}"
-  apt-get update -qq >&2
+  apt_update
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >&2
 fi
 
@@ -75,5 +98,5 @@ cat >&2 <<'MSG'
     Ubuntu/Debian 13+: apt-get install mesa-vulkan-drivers libvulkan1
   then run `npm run setup` again.
 MSG
-if [ -n "${KILN_REQUIRE_GPU:-}" ] && [ "${KILN_REQUIRE_GPU}" != 0 ]; then exit 1; fi
+if require_all; then exit 1; fi
 exit 0

@@ -5,7 +5,7 @@ import type { Graph } from '../ir/graph.js';
 import { parseGraph } from '../ir/parser.js';
 import { graphWeights, printGraph } from '../ir/printer.js';
 import type { TensorData } from '../ir/tensor-data.js';
-import type { LoadedArtifact } from '../runtime/artifact.js';
+import type { LoadedVariant } from '../runtime/artifact.js';
 import { fromDeviceBytes } from '../runtime/host-data.js';
 import type { Program } from '../runtime/program.js';
 
@@ -32,15 +32,15 @@ export function finalIr(optimized: Graph, program: Program): { final: string; we
 }
 
 /**
- * The graph an artifact was compiled from (its ir/final.kir) with every const's data read from
- * weights.bin; undefined when the artifact kept no final IR.
+ * The graph a variant of an artifact was compiled from (its ir/final.kir) with every const's data
+ * read from its weights file; undefined when the artifact kept no final IR for it.
  */
-export async function artifactGraph(dir: string, artifact: LoadedArtifact): Promise<Graph | undefined> {
-  const ir = artifact.manifest.ir;
+export async function artifactGraph(dir: string, variant: LoadedVariant): Promise<Graph | undefined> {
+  const ir = variant.spec.ir;
   if (!ir?.final) return undefined;
   const text = await readFile(join(dir, ir.final), 'utf8');
   const refs = ir.weightRefs ?? {};
-  const { buffers, weights } = artifact.program;
+  const { buffers, weights } = variant.program;
   const byId = new Map(buffers.map((b) => [b.id, b]));
   // The refs' dtypes and shapes are in the text: read them from a first, data-less parse.
   const types = new Map<string, { dtype: TensorData['dtype']; shape: readonly number[] }>();

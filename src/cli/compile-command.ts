@@ -6,10 +6,13 @@ import { optimize } from '../compiler.js';
 import { generate } from '../codegen/generate.js';
 import { compileStats, formatStats } from '../codegen/stats.js';
 import { saveArtifact } from '../runtime/artifact-node.js';
+import type { VariantSource } from '../runtime/artifact.js';
+import type { Program } from '../runtime/program.js';
 import { finalIr } from './artifact-ir.js';
 import { inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
 import { loadModel } from './load-model.js';
 import { compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
+import { precisionArgs, precisionFlags, precisionUsage, resolvePrecision } from './precision-options.js';
 
 const countOps = (g: Graph) => g.nodes.filter((n) => n.op !== 'const').length;
 const kib = (b: number) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(2)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
@@ -18,12 +21,15 @@ export const compileCommand = {
   summary: 'compile a model to WebGPU kernels; with -o, write an ahead-of-time artifact',
   usage: [
     'Usage: kiln compile MODEL [-o OUT.kiln] [--stats] [--time-passes] [--save-ir] [--quiet]',
+    '                          [--precision fp32|fp16|auto] [--io-precision fp32|fp16] [--no-fallback]',
     '                          [--input-shape NAME=D0,D1,...] [pipeline options]',
     '',
     'Compiles MODEL through the pass pipeline and codegen, printing one progress line per stage',
     '(load, passes, codegen, write) with its time on stderr. With -o, writes the artifact folder',
     'OUT: manifest.json, kernels/*.wgsl, weights.bin and ir/final.kir. `kiln run OUT` and',
     '`kiln inspect OUT` read it, and so does the runtime-only API (kiln/runtime, InferenceSession).',
+    'An f16 artifact also carries an f32 fallback (in OUT/fp32/), which a runtime loads where the',
+    'device lacks shader-f16.',
     '',
     'Options:',
     '  -o, --output OUT  write the artifact folder OUT (an artifact already there is replaced;',
@@ -31,10 +37,15 @@ export const compileCommand = {
     '  --save-ir         keep the IR after every pass in OUT/ir/ (as does --print-ir-after-all',
     '                    without =DIR when -o is given)',
     '  --stats           node, kernel, dispatch and transfer counts; weight bytes; peak device',
-    '                    memory as planned (buffers reused by liveness) and naive (one per value)',
+    '                    memory as planned (buffers reused by liveness) and naive (one per value);',
+    '                    under fp16, the f32 figures beside them',
+    '  --no-fallback     with -o under fp16: write the f16 program only (devices without',
+    '                    shader-f16 then cannot load the artifact)',
     '  --time-passes     time spent in each pass',
     '  --quiet           no progress lines',
     inputShapeUsage,
+    '',
+    precisionUsage,
     '',
     pipelineUsage,
   ].join('\n'),
@@ -44,6 +55,8 @@ export const compileCommand = {
     'time-passes': { type: 'boolean' as const },
     'save-ir': { type: 'boolean' as const },
     quiet: { type: 'boolean' as const },
+    'no-fallback': { type: 'boolean' as const },
+    ...precisionArgs,
     ...inputShapeArgs,
     ...pipelineArgs,
   },
@@ -56,6 +69,7 @@ export const compileCommand = {
     if (values['save-ir'] && out === undefined) throw new KilnError('--save-ir keeps the IR in the artifact: give -o OUT too (or use --print-ir-after-all=DIR)');
     const inputShapes = inputShapesFrom(values);
     const options = compileOptionsFrom(values);
+    precisionFlags(values); // bad flags fail before the model loads
 
     const t0 = performance.now();
     const stage = async <T>(name: string, work: () => T | Promise<T>, detail: (r: T) => string): Promise<T> => {
@@ -66,23 +80,51 @@ export const compileCommand = {
     };
 
     const graph = await stage('load', () => loadModel(path, { inputShapes }), (g) => `${basename(path)}: graph '${g.name}', ${countOps(g)} ops`);
-    const dumps: { file: string; text: string }[] = [];
-    const pipelineOptions = saveIr
-      ? { ...options, printAfterAll: true, sink: (d: { pass: string; when: string; index: number; text: string }) => { dumps.push({ file: `${String(d.index).padStart(2, '0')}-${d.when}-${d.pass}`, text: d.text }); } }
-      : options;
-    const optimized = await stage('passes', () => optimize(graph, pipelineOptions), (r) => `${options.pipeline}: ${countOps(graph)} -> ${countOps(r.graph)} ops`);
-    const { program, memory } = await stage('codegen', () => generate(optimized.graph), (r) => `${r.program.kernels.length} distinct kernels, ${r.program.dispatches.length} dispatches per run`);
+    const chosen = await resolvePrecision(values, graph);
+    if (chosen.line) console.log(`precision: ${chosen.line}`);
+    const fallback = out !== undefined && chosen.precision === 'fp16' && values['no-fallback'] !== true;
+    if (values['no-fallback'] && !(out !== undefined && chosen.precision === 'fp16')) {
+      throw new KilnError('--no-fallback applies when writing an f16 artifact (-o OUT with --precision fp16 or auto picking fp16)');
+    }
+
+    // One variant: optimise and generate at a precision, keeping per-pass dumps when asked.
+    const compileVariant = async (precision: 'fp32' | 'fp16', names: { passes: string; codegen: string }) => {
+      const dumps: { file: string; text: string }[] = [];
+      const sink = (d: { pass: string; when: string; index: number; text: string }) => { dumps.push({ file: `${String(d.index).padStart(2, '0')}-${d.when}-${d.pass}`, text: d.text }); };
+      const base = precision === chosen.precision ? options : { pipeline: options.pipeline };
+      const opts = { ...base, precision, ...(precision === 'fp16' ? { ioPrecision: chosen.io } : {}), ...(saveIr ? { printAfterAll: true, sink } : {}) };
+      const optimized = await stage(names.passes, () => optimize(graph, opts), (r) => `${options.pipeline}${precision === 'fp16' ? ', fp16' : ''}: ${countOps(graph)} -> ${countOps(r.graph)} ops`);
+      const generated = await stage(names.codegen, () => generate(optimized.graph), (r) => `${r.program.kernels.length} distinct kernels, ${r.program.dispatches.length} dispatches per run`);
+      return { precision, optimized, ...generated, dumps };
+    };
+    const primary = await compileVariant(chosen.precision, { passes: 'passes', codegen: 'codegen' });
+    const compiled = [primary];
+    if (fallback) compiled.push(await compileVariant('fp32', { passes: 'fallback', codegen: 'codegen' }));
+    const { program, memory, optimized } = primary;
     if (out !== undefined) {
+      const variants: VariantSource[] = compiled.map((c) => ({ program: c.program, precision: c.precision, ir: { ...finalIr(c.optimized.graph, c.program), passes: c.dumps } }));
+      const weightBytes = (p: { program: Program }) => kib(p.program.weights.byteLength);
+      const dumpCount = compiled.reduce((n, c) => n + c.dumps.length, 0);
       await stage(
         'write',
-        () => saveArtifact(out, program, { compiler: { pipeline: options.pipeline ?? 'O2' }, ir: { ...finalIr(optimized.graph, program), passes: dumps } }),
-        (p) => `${out}: ${p.manifest.program.kernels.length} kernel files, ${kib(p.weights.byteLength)} of weights${dumps.length ? `, ${dumps.length} IR dumps` : ''}`,
+        () => saveArtifact(out, variants, { compiler: { pipeline: options.pipeline ?? 'O2' } }),
+        (p) => `${out}: ${Object.keys(p.kernels).length} kernel files, ${compiled.map((c) => `${weightBytes(c)} of ${compiled.length > 1 ? `${c.precision} ` : ''}weights`).join(' + ')}${dumpCount ? `, ${dumpCount} IR dumps` : ''}`,
       );
     }
 
-    const where = out !== undefined ? ` -> ${out}` : '';
+    const where = out !== undefined ? ` -> ${out}${fallback ? ' (fp16, with an fp32 fallback)' : ''}` : '';
     console.log(`compiled ${graph.name}: ${program.dispatches.length} dispatches, ${program.kernels.length} shaders in ${(performance.now() - t0).toFixed(1)} ms${where}`);
-    if (values.stats) console.log(formatStats(compileStats(graph, optimized.graph, program, memory)));
+    if (values.stats) {
+      console.log(formatStats(compileStats(graph, optimized.graph, program, memory)));
+      if (chosen.precision === 'fp16') {
+        // The f32 figures beside the f16 ones, so that the halving shows; compiled now if not written.
+        const f32 = compiled.find((c) => c.precision === 'fp32') ?? await compileVariant('fp32', { passes: 'f32 stats', codegen: 'codegen' });
+        const s16 = compileStats(graph, optimized.graph, program, memory);
+        const s32 = compileStats(graph, f32.optimized.graph, f32.program, f32.memory);
+        const ratio = (a: number, b: number) => (b ? `${((100 * a) / b).toFixed(0)}%` : '-');
+        console.log(`precision:          fp16: weights ${kib(s16.weightBytes)} vs ${kib(s32.weightBytes)} in f32 (${ratio(s16.weightBytes, s32.weightBytes)}), intermediates ${kib(s16.scratchBytesPlanned)} vs ${kib(s32.scratchBytesPlanned)} (${ratio(s16.scratchBytesPlanned, s32.scratchBytesPlanned)})`);
+      }
+    }
     if (values['time-passes']) {
       for (const t of optimized.timings) console.log(`  ${t.pass.padEnd(16)} ${t.ms.toFixed(2).padStart(8)} ms  nodes ${t.nodesBefore} -> ${t.nodesAfter}`);
     }

@@ -1,6 +1,6 @@
 import { KilnError } from '../ir/errors.js';
 import { formatShapeType } from '../ir/types.js';
-import { LIMIT_MEANINGS, type LoadedArtifact } from '../runtime/artifact.js';
+import { LIMIT_MEANINGS, type LoadedArtifact, type LoadedVariant } from '../runtime/artifact.js';
 import { isArtifactDir, loadArtifactDir } from '../runtime/artifact-node.js';
 import type { BufferRole } from '../runtime/program.js';
 import { reflectKernel } from '../runtime/reflect.js';
@@ -13,9 +13,9 @@ export const inspectCommand = {
     'Usage: kiln inspect ARTIFACT',
     '',
     'Validates ARTIFACT (a folder written by kiln compile -o) as the runtime would, without a GPU,',
-    'and prints its model, inputs and outputs, every kernel with its dispatch count, workgroup size',
-    'and bindings, the bytes of weights and intermediates, and the WebGPU features and limits a',
-    'device needs to run it.',
+    'and prints its model, inputs and outputs, and for each variant (e.g. f16 and its f32',
+    'fallback) every kernel with its dispatch count, workgroup size and bindings, the bytes of',
+    'weights and intermediates, and the WebGPU features and limits a device needs to run it.',
   ].join('\n'),
   options: {},
   async run(positionals: string[]): Promise<number> {
@@ -27,24 +27,40 @@ export const inspectCommand = {
   },
 };
 
-/** The human summary `kiln inspect` prints. */
-export function describeArtifact(dir: string, { manifest, program }: LoadedArtifact): string {
+/** The human summary `kiln inspect` prints: the model, then each variant (one section each when there are several). */
+export function describeArtifact(dir: string, { manifest, variants }: LoadedArtifact): string {
   const lines: string[] = [];
   const { compiler } = manifest;
   lines.push(`artifact  ${dir}  (format ${manifest.format} v${manifest.formatVersion}, compiled by ${compiler.name} ${compiler.version}, pipeline ${compiler.pipeline})`);
   lines.push(`model     ${manifest.model}`);
-  const tensor = (t: { name: string; dtype: Parameters<typeof formatShapeType>[0]; shape: readonly number[] }) => `  ${t.name.padEnd(16)} ${formatShapeType(t.dtype, t.shape)}`;
-  lines.push('inputs', ...program.inputs.map(tensor));
-  lines.push('outputs', ...program.outputs.map(tensor));
-  if (program.state?.length) lines.push('state (kept across runs)', ...program.state.map(tensor));
+  lines.push('inputs', ...manifest.inputs.map(tensor));
+  lines.push('outputs', ...manifest.outputs.map(tensor));
+  if (variants.length === 1 && manifest.variants.length === 1) {
+    lines.push(`precision ${variants[0]!.precision}`);
+    lines.push(...describeVariant(variants[0]!));
+  } else {
+    lines.push(`variants  ${manifest.variants.map((v) => v.precision).join(', then ')} (a runtime loads the first its device can run)`);
+    for (const v of variants) {
+      const needs = v.spec.requires.features.length ? `needs ${v.spec.requires.features.join(', ')}` : 'needs no optional feature';
+      lines.push('', `[variant ${v.index}: ${v.precision}, ${needs}]`, ...describeVariant(v));
+    }
+  }
+  return lines.join('\n');
+}
 
+const tensor = (t: { name: string; dtype: Parameters<typeof formatShapeType>[0]; shape: readonly number[] }) => `  ${t.name.padEnd(16)} ${formatShapeType(t.dtype, t.shape)}`;
+
+/** One variant: kernels, memory, what a device needs, IR kept. */
+function describeVariant({ program, spec }: LoadedVariant): string[] {
+  const lines: string[] = [];
+  if (program.state?.length) lines.push('state (kept across runs)', ...program.state.map(tensor));
   const counts = program.kernels.map(() => 0);
   for (const d of program.dispatches) counts[d.kernel]!++;
   lines.push(`kernels   ${program.kernels.length} distinct, ${program.dispatches.length} dispatches per run`);
   const rows = program.kernels.map((k, i) => {
     const r = reflectKernel(k);
     const binds = `${r.storageCount} storage${r.uniform ? ' + uniform' : ''}`;
-    return [String(i), String(counts[i]), r.workgroupSize.join('x'), binds, k.name, manifest.program.kernels[i]!.file];
+    return [String(i), String(counts[i]), r.workgroupSize.join('x'), binds, k.name, spec.program.kernels[i]!.file];
   });
   lines.push(...table([['#', 'dispatches', 'workgroup', 'bindings', 'name', 'file'], ...rows]).map((l) => `  ${l}`));
 
@@ -64,15 +80,15 @@ export function describeArtifact(dir: string, { manifest, program }: LoadedArtif
     lines.push(`  ${title.padEnd(10)} ${bytes(s.bytes).padStart(11)} in ${s.n} buffer${s.n === 1 ? '' : 's'}`);
   }
   lines.push(`  ${'device'.padEnd(10)} ${bytes(total).padStart(11)} in all`);
-  lines.push(`  ${manifest.weights.file}: ${manifest.weights.bytes} bytes, aligned to ${manifest.weights.alignment}, sha256 ${manifest.weights.sha256}`);
+  lines.push(`  ${spec.weights.file}: ${spec.weights.bytes} bytes, aligned to ${spec.weights.alignment}, sha256 ${spec.weights.sha256}`);
 
   lines.push('needs');
-  lines.push(`  features  ${manifest.requires.features.join(', ') || 'none'}`);
-  const limits = Object.entries(manifest.requires.limits);
+  lines.push(`  features  ${spec.requires.features.join(', ') || 'none'}`);
+  const limits = Object.entries(spec.requires.limits);
   lines.push(...table(limits.map(([k, v]) => [k, `>= ${v}`, LIMIT_MEANINGS[k] ?? ''])).map((l) => `  ${l}`));
-  const ir = manifest.ir;
-  if (ir) lines.push(`ir        ${[ir.final, ir.passes?.length ? `${ir.passes.length} pass dumps in ir/` : undefined].filter(Boolean).join(', ')}`);
-  return lines.join('\n');
+  const ir = spec.ir;
+  if (ir) lines.push(`ir        ${[ir.final, ir.passes?.length ? `${ir.passes.length} pass dumps in ${ir.passes[0]!.replace(/[^/]*$/, '')}` : undefined].filter(Boolean).join(', ')}`);
+  return lines;
 }
 
 /** Rows as left-aligned columns. */

@@ -4,6 +4,7 @@ import type { Graph } from '../ir/graph.js';
 import { printGraph } from '../ir/printer.js';
 import type { TensorData } from '../ir/tensor-data.js';
 import { compile } from '../compiler.js';
+import { deviceProblems, type LoadedArtifact, type LoadedVariant } from '../runtime/artifact.js';
 import { isArtifactDir, loadArtifactDir } from '../runtime/artifact-node.js';
 import { acquireDevice, type GpuDevice } from '../runtime/device.js';
 import { InferenceSession } from '../runtime/inference-session.js';
@@ -12,6 +13,8 @@ import { runOnCpu } from '../runtime/cpu/executor.js';
 import { artifactGraph } from './artifact-ir.js';
 import { loadModel } from './load-model.js';
 import { compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
+import { precisionArgs, precisionFlags, precisionUsage, resolvePrecision } from './precision-options.js';
+import { fromF16Array } from '../ir/f16.js';
 import { inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
 import { maxAbsDiff, summarize } from './random-inputs.js';
 import { formatRunTimes, gatherInputs, saveOutputs, timeRuns, type TensorSpec } from './run-io.js';
@@ -27,7 +30,12 @@ interface RunTarget {
   readonly header: readonly string[];
   /** Timings before loading on the device (`compile 12.00 ms`). */
   readonly prepTimes: readonly string[];
-  load(device: GpuDevice): Promise<{ run: (inputs: Record<string, TensorData>) => Promise<Record<string, TensorData>>; release: () => Promise<void> }>;
+  load(device: GpuDevice): Promise<{
+    run: (inputs: Record<string, TensorData>) => Promise<Record<string, TensorData>>;
+    release: () => Promise<void>;
+    /** A line printed once loaded (e.g. which variant of an artifact the device got). */
+    note?: string;
+  }>;
   /** The graph the CPU reference runs, or why there is none. */
   reference(): Promise<Graph | string>;
 }
@@ -37,11 +45,14 @@ export const runCommand = {
   usage: [
     'Usage: kiln run MODEL|ARTIFACT [--input NAME=FILE.npy ...] [--random-inputs] [--seed N]',
     '                [--save-outputs DIR] [--iterations N] [--compare cpu] [--print-ir]',
+    '                [--precision fp32|fp16|auto] [--io-precision fp32|fp16]',
     '                [--input-shape NAME=D0,D1,...] [pipeline options]',
     '',
     'Runs MODEL (compiled first) or ARTIFACT (a folder written by kiln compile -o, loaded with the',
     'runtime alone) on the WebGPU adapter, and prints each output with a summary, the adapter,',
-    'and timing (first run and steady state apart).',
+    'and timing (first run and steady state apart). An artifact with several variants (f16 and its',
+    'f32 fallback) runs the first the device supports, and says which; --precision fp32|fp16',
+    'picks one.',
     '',
     'Options:',
     '  --input NAME=FILE.npy  an input from a NumPy .npy file (repeatable; FILE.npy alone for a',
@@ -56,8 +67,11 @@ export const runCommand = {
     '  --print-ir             print the IR before compiling (MODEL only)',
     inputShapeUsage,
     '',
+    precisionUsage,
+    '',
     pipelineUsage,
-    '(--input-shape and pipeline options apply to a MODEL; an artifact is already compiled.)',
+    '(--input-shape, --io-precision and pipeline options apply to a MODEL; an artifact is already',
+    'compiled.)',
   ].join('\n'),
   options: {
     input: { type: 'string' as const, multiple: true },
@@ -67,6 +81,7 @@ export const runCommand = {
     iterations: { type: 'string' as const },
     compare: { type: 'string' as const },
     'print-ir': { type: 'boolean' as const },
+    ...precisionArgs,
     ...inputShapeArgs,
     ...pipelineArgs,
   },
@@ -76,6 +91,7 @@ export const runCommand = {
     const seed = intOption(values.seed, 'seed', 0);
     const iterations = intOption(values.iterations, 'iterations', 10);
     if (values.compare !== undefined && values.compare !== 'cpu') throw new KilnError(`--compare takes 'cpu', got '${String(values.compare)}'`);
+    precisionFlags(values); // bad flags fail before the model loads
 
     const target = (await isArtifactDir(path)) ? await artifactTarget(path, values) : await modelTarget(path, values);
     const inputs = await gatherInputs(target.inputs, {
@@ -90,6 +106,7 @@ export const runCommand = {
       const t1 = performance.now();
       const loaded = await target.load(device);
       const tLoad = performance.now() - t1;
+      if (loaded.note) console.log(loaded.note);
       let outputs: Record<string, TensorData>;
       try {
         const { result, times } = await timeRuns(() => loaded.run(inputs), iterations);
@@ -107,7 +124,7 @@ export const runCommand = {
       if (values.compare === 'cpu') {
         const graph = await target.reference();
         if (typeof graph === 'string') throw new KilnError(`--compare cpu: ${graph}`);
-        const ref = runOnCpu(graph, inputs);
+        const ref = runOnCpu(graph, referenceInputs(graph, inputs));
         for (const [name, t] of Object.entries(outputs)) console.log(`max abs diff vs cpu (${name}): ${maxAbsDiff(t, ref[name]!).toExponential(3)}`);
       }
     } finally {
@@ -117,19 +134,21 @@ export const runCommand = {
   },
 };
 
-/** A model file: loaded, compiled in memory, run through a Session. */
+/** A model file: loaded, compiled in memory (at the precision asked for), run through a Session. */
 async function modelTarget(path: string, values: Record<string, unknown>): Promise<RunTarget> {
   if (/\.kiln\/?$/.test(path)) throw new KilnError(`no kiln artifact at ${path} (a folder with manifest.json); make one with kiln compile MODEL -o ${path}`);
   const graph = await loadModel(path, { inputShapes: inputShapesFrom(values) });
   if (values['print-ir']) process.stdout.write(printGraph(graph));
+  const chosen = await resolvePrecision(values, graph);
   const t0 = performance.now();
-  const program = compile(graph, compileOptionsFrom(values));
+  const program = compile(graph, { ...compileOptionsFrom(values), precision: chosen.precision, ioPrecision: chosen.io });
   const tCompile = performance.now() - t0;
   return {
-    inputs: graph.inputs.map((v) => ({ name: v.name, dtype: v.type.dtype, shape: v.type.shape })),
+    // The program's, not the graph's: under --io-precision fp16 its float inputs are f16.
+    inputs: program.inputs,
     kernels: program.kernels.length,
     dispatches: program.dispatches.length,
-    header: [],
+    header: chosen.line ? [`precision: ${chosen.line}`] : [],
     prepTimes: [`compile ${ms(tCompile)}`],
     async load(device) {
       const session = await Session.create(device, program);
@@ -141,29 +160,55 @@ async function modelTarget(path: string, values: Record<string, unknown>): Promi
 
 /** An artifact folder: validated and loaded with the runtime alone (InferenceSession). */
 async function artifactTarget(dir: string, values: Record<string, unknown>): Promise<RunTarget> {
-  const compileOnly = ['input-shape', 'print-ir', ...Object.keys(pipelineArgs)].filter((k) => values[k] !== undefined);
+  const compileOnly = ['input-shape', 'print-ir', 'io-precision', ...Object.keys(pipelineArgs)].filter((k) => values[k] !== undefined);
   if (compileOnly.length) {
     throw new KilnError(`${compileOnly.map((k) => `--${k}`).join(', ')} appl${compileOnly.length > 1 ? 'y' : 'ies'} when compiling a MODEL; ${dir} is an artifact, already compiled`);
   }
+  const { mode } = precisionFlags(values);
   const t0 = performance.now();
   const artifact = await loadArtifactDir(dir);
   const tValidate = performance.now() - t0;
-  const { manifest, program } = artifact;
+  const { manifest } = artifact;
+  let variant: LoadedVariant | undefined;
+  // Counts of the variant the device got (the preferred one until loaded).
+  const shown = () => variant ?? artifact.variants[0]!;
   return {
-    inputs: program.inputs,
-    kernels: program.kernels.length,
-    dispatches: program.dispatches.length,
+    inputs: manifest.inputs,
+    get kernels() { return shown().program.kernels.length; },
+    get dispatches() { return shown().program.dispatches.length; },
     header: [`artifact: ${dir} (model '${manifest.model}', compiled by ${manifest.compiler.name} ${manifest.compiler.version}, pipeline ${manifest.compiler.pipeline})`],
     prepTimes: [`read and validate ${ms(tValidate)}`],
     async load(device) {
-      const session = await InferenceSession.fromArtifact(artifact, { device });
-      return { run: (inputs) => session.run(inputs), release: () => session.release() };
+      // auto is the runtime's own choice: the first variant the device can run.
+      const session = await InferenceSession.fromArtifact(artifact, { device, ...(mode === 'fp32' || mode === 'fp16' ? { precision: mode } : {}) });
+      variant = artifact.variants.find((v) => v.index === session.variant)!;
+      return { run: (inputs) => session.run(inputs), release: () => session.release(), note: variantNote(artifact, variant, device, mode !== undefined && mode !== 'auto') };
     },
     async reference() {
-      const graph = await artifactGraph(dir, artifact);
+      const graph = await artifactGraph(dir, shown());
       return graph ?? `${dir} keeps no ir/final.kir to run on the CPU; compare by running the model instead (kiln run MODEL --compare cpu)`;
     },
   };
+}
+
+/** `precision: fp32 (the artifact's fallback: the device lacks shader-f16)`, when the artifact has variants to choose from. */
+function variantNote(artifact: LoadedArtifact, v: LoadedVariant, device: GpuDevice, asked: boolean): string | undefined {
+  const all = artifact.manifest.variants;
+  if (all.length === 1) return undefined;
+  if (asked) return `precision: ${v.precision} (asked for; the artifact has ${all.map((x) => x.precision).join(', ')})`;
+  if (v.index === 0) return `precision: ${v.precision} (the artifact's first choice; it also has ${all.slice(1).map((x) => x.precision).join(', ')})`;
+  const skipped = all.slice(0, v.index).map((x) => `its ${x.precision} variant ${deviceProblems(x, device).join(' and ')}`);
+  return `precision: ${v.precision} (the artifact's fallback: ${skipped.join('; ')})`;
+}
+
+/** The run's inputs as the reference graph takes them: f16 inputs (under --io-precision fp16) widened for an f32 graph. */
+function referenceInputs(graph: Graph, inputs: Record<string, TensorData>): Record<string, TensorData> {
+  const out = { ...inputs };
+  for (const v of graph.inputs) {
+    const t = inputs[v.name];
+    if (t?.dtype === 'f16' && v.type.dtype === 'f32') out[v.name] = { dtype: 'f32', shape: [...t.shape], data: fromF16Array(t.data as Uint16Array) };
+  }
+  return out;
 }
 
 function intOption(v: unknown, name: string, dflt: number): number {

@@ -1,18 +1,21 @@
 import { KilnError } from '../ir/errors.js';
-import type { GpuDevice } from './device.js';
 import {
   ARTIFACT_FORMAT, ARTIFACT_FORMAT_VERSION, ArtifactError, formatManifest, isSafeArtifactPath, parseManifest,
-  type ArtifactManifest, type ManifestCompiler, type ManifestKernel, type ManifestProgram,
+  type ArtifactManifest, type ManifestCompiler, type ManifestKernel, type ManifestProgram, type ManifestTensor,
+  type ManifestVariant, type Precision,
 } from './manifest.js';
 import { PROGRAM_VERSION, validateProgram, type KernelSpec, type Program } from './program.js';
 import { checkDispatch, reflectKernel, type KernelReflection } from './reflect.js';
 import { sha256Hex } from './sha256.js';
 import { KILN_VERSION } from './version.js';
 
-// An artifact is a compiled Program as files: manifest.json, kernels/NNN-name.wgsl, weights.bin
-// (and optionally ir/*.kir). This file packs a Program into those files and loads them back,
-// validating everything before any GPU work. It imports nothing of Node: a browser page loads
-// artifacts through the same code (artifact-node.ts adds folders on disk).
+// An artifact is a model compiled into one or more variants (e.g. f16 with an f32 fallback), as
+// files: manifest.json, and per variant its kernels' WGSL, its weights file and optionally its IR.
+// The first variant's files sit at the root (kernels/NNN-name.wgsl, weights.bin, ir/*.kir), each
+// further variant's under a folder named by its precision (fp32/kernels/..., fp32/weights.bin).
+// This file packs Programs into those files and loads them back, validating everything before
+// any GPU work. It imports nothing of Node: a browser page loads artifacts through the same code
+// (artifact-node.ts adds folders on disk).
 
 /** The files of an artifact, however they were obtained (a folder, fetch, a bundler). */
 export interface ArtifactFiles {
@@ -20,33 +23,70 @@ export interface ArtifactFiles {
   readonly manifest: string | Uint8Array | ArtifactManifest;
   /** Each kernel's WGSL by its file name in the manifest (e.g. 'kernels/000-matmul.wgsl'). */
   readonly kernels: Readonly<Record<string, string | Uint8Array>>;
-  /** The bytes of weights.bin. */
-  readonly weights: Uint8Array | ArrayBuffer;
+  /**
+   * The weights files by name (`{ 'weights.bin': ..., 'fp32/weights.bin': ... }`); bytes alone
+   * are the first variant's weights file (all that a one-variant artifact has).
+   */
+  readonly weights: Uint8Array | ArrayBuffer | Readonly<Record<string, Uint8Array | ArrayBuffer>>;
 }
 
 /** A packed artifact: its files, plus extra files (IR dumps) the runtime does not read. */
 export interface PackedArtifact extends ArtifactFiles {
   readonly manifest: ArtifactManifest;
   readonly kernels: Readonly<Record<string, string>>;
-  readonly weights: Uint8Array;
+  readonly weights: Readonly<Record<string, Uint8Array>>;
   readonly extras: Readonly<Record<string, string>>;
 }
 
-/** A validated artifact, ready for Session.create on a device that passes checkArtifactDevice. */
+/** One validated variant of an artifact, ready for Session.create on a device that can run it. */
+export interface LoadedVariant {
+  /** Its position in the manifest's variants (0: the preferred one). */
+  readonly index: number;
+  readonly precision: Precision;
+  /** Its manifest entry (what it requires, its weights file, its IR files). */
+  readonly spec: ManifestVariant;
+  readonly program: Program;
+}
+
+/** A validated artifact: the manifest and the variants that were read and checked, in order. */
 export interface LoadedArtifact {
   readonly manifest: ArtifactManifest;
+  /** All variants (loadArtifact's default), or those asked for; never empty. */
+  readonly variants: readonly LoadedVariant[];
+}
+
+/** IR text to keep with a variant: the final graph (and where its elided weights live), and per-pass dumps. */
+export interface IrSource {
+  readonly final?: string;
+  readonly weightRefs?: Readonly<Record<string, number>>;
+  readonly passes?: readonly { readonly file: string; readonly text: string }[];
+}
+
+/** One program to pack as a variant. */
+export interface VariantSource {
   readonly program: Program;
+  /** Default: 'fp16' when the program needs shader-f16, else 'fp32'. */
+  readonly precision?: Precision;
+  readonly ir?: IrSource;
 }
 
 export interface PackOptions {
   /** Who compiled it; the version defaults to this kiln's, the pipeline to 'unknown'. */
   readonly compiler?: Partial<ManifestCompiler>;
-  /** IR text to keep in ir/: the final graph (and where its elided weights live), and per-pass dumps. */
-  readonly ir?: {
-    readonly final?: string;
-    readonly weightRefs?: Readonly<Record<string, number>>;
-    readonly passes?: readonly { readonly file: string; readonly text: string }[];
-  };
+  /** IR to keep when packing one Program (with variants, each VariantSource has its own). */
+  readonly ir?: IrSource;
+}
+
+export interface LoadOptions {
+  /** Indexes of the variants to validate (default: all); the others' files are not needed. */
+  readonly variants?: readonly number[];
+}
+
+export interface ChooseOptions {
+  /** Consider only the variant of this precision. */
+  readonly precision?: Precision;
+  /** Consider only these variants (by index), e.g. those that were loaded. */
+  readonly among?: readonly number[];
 }
 
 export const WEIGHTS_FILE = 'weights.bin';
@@ -76,49 +116,78 @@ const NO_DEVICE_LIMITS: Readonly<Record<string, number>> = {
   maxComputeWorkgroupsPerDimension: Number.MAX_SAFE_INTEGER,
 };
 
+/** Where a variant's files go: the first at the artifact's root, others in a folder named by precision. */
+function variantFolder(index: number, precision: Precision): string {
+  return index === 0 ? '' : `${precision}/`;
+}
+
 /**
- * Packs a Program as artifact files: one WGSL file per kernel, the weights blob, and a manifest
- * with every hash and what the program needs of a device. The Program is stored generically (every
- * field but its binary parts goes to the manifest as JSON), and the result is validated exactly as
- * loadArtifact will, so a program the runtime would refuse is never written.
+ * Packs a Program, or several as variants in order of preference (e.g. f16 first, then its f32
+ * fallback), as artifact files: per variant one WGSL file per kernel, a weights file, and in the
+ * manifest every hash and what it needs of a device. Programs are stored generically (every field
+ * but their binary parts goes to the manifest as JSON), and the result is validated exactly as
+ * loadArtifact will, so an artifact the runtime would refuse is never written.
  */
-export async function packArtifact(program: Program, opts: PackOptions = {}): Promise<PackedArtifact> {
-  validateProgram(program);
-  const { weights, kernels: kernelSpecs, ...rest } = program;
-  const fileOf = kernelFileNames(kernelSpecs);
+export async function packArtifact(source: Program | readonly VariantSource[], opts: PackOptions = {}): Promise<PackedArtifact> {
+  const sources: readonly VariantSource[] = Array.isArray(source) ? source : [{ program: source as Program, ...(opts.ir ? { ir: opts.ir } : {}) }];
+  if (sources.length === 0) throw new KilnError('packArtifact: no program to pack');
   const kernels: Record<string, string> = {};
-  const manifestKernels: ManifestKernel[] = [];
-  for (const [i, k] of kernelSpecs.entries()) {
-    const { wgsl, ...meta } = k;
-    const file = fileOf[i]!;
-    kernels[file] = wgsl;
-    manifestKernels.push({ ...meta, file, sha256: await sha256Hex(wgsl) });
-  }
+  const weights: Record<string, Uint8Array> = {};
   const extras: Record<string, string> = {};
-  const ir = opts.ir;
-  let finalFile: string | undefined;
-  if (ir?.final !== undefined) extras[(finalFile = 'ir/final.kir')] = ir.final;
-  const passFiles = (ir?.passes ?? []).map((p) => {
-    const f = `ir/${safeName(p.file.replace(/\.kir$/, ''), 80)}.kir`;
-    extras[f] = p.text;
-    return f;
-  });
-  const reflections = reflectAll(kernelSpecs);
+  const variants: ManifestVariant[] = [];
+  for (const [index, src] of sources.entries()) {
+    const program = src.program;
+    validateProgram(program);
+    const precision = src.precision ?? (requiredFeatures(program).includes('shader-f16') ? 'fp16' : 'fp32');
+    const folder = variantFolder(index, precision);
+    const { weights: blob, kernels: kernelSpecs, ...rest } = program;
+    const fileOf = kernelFileNames(kernelSpecs, folder);
+    const manifestKernels: ManifestKernel[] = [];
+    for (const [i, k] of kernelSpecs.entries()) {
+      const { wgsl, ...meta } = k;
+      const f = fileOf[i]!;
+      kernels[f] = wgsl;
+      manifestKernels.push({ ...meta, file: f, sha256: await sha256Hex(wgsl) });
+    }
+    const weightsFile = `${folder}${WEIGHTS_FILE}`;
+    weights[weightsFile] = blob;
+    const ir = src.ir;
+    let finalFile: string | undefined;
+    if (ir?.final !== undefined) extras[(finalFile = `${folder}ir/final.kir`)] = ir.final;
+    const passFiles = (ir?.passes ?? []).map((p) => {
+      const f = `${folder}ir/${safeName(p.file.replace(/\.kir$/, ''), 80)}.kir`;
+      extras[f] = p.text;
+      return f;
+    });
+    variants.push({
+      precision,
+      requires: { features: requiredFeatures(program), limits: requiredLimits(program, reflectAll(kernelSpecs)) },
+      weights: { file: weightsFile, bytes: blob.byteLength, sha256: await sha256Hex(blob), alignment: weightAlignment(program) },
+      program: { ...(plainData(rest, 'program') as Omit<ManifestProgram, 'kernels'>), kernels: manifestKernels },
+      ...(ir && (finalFile || passFiles.length) ? {
+        ir: {
+          ...(finalFile ? { final: finalFile } : {}),
+          ...(ir.weightRefs ? { weightRefs: { ...ir.weightRefs } } : {}),
+          ...(passFiles.length ? { passes: passFiles } : {}),
+        },
+      } : {}),
+    });
+  }
+  const first = sources[0]!.program;
+  // The model's interface: a tensor one variant keeps in f16 is f16 for the user (an f32 variant converts).
+  const iface = (kind: 'inputs' | 'outputs'): ManifestTensor[] => first[kind].map((t, k) => ({
+    name: t.name,
+    dtype: sources.some((s) => s.program[kind][k]?.dtype === 'f16') ? 'f16' : t.dtype,
+    shape: [...t.shape],
+  }));
   const manifest: ArtifactManifest = {
     format: ARTIFACT_FORMAT,
     formatVersion: ARTIFACT_FORMAT_VERSION,
-    model: program.name,
+    model: first.name,
     compiler: { name: 'kiln', version: KILN_VERSION, pipeline: 'unknown', ...opts.compiler },
-    requires: { features: requiredFeatures(program), limits: requiredLimits(program, reflections) },
-    weights: { file: WEIGHTS_FILE, bytes: weights.byteLength, sha256: await sha256Hex(weights), alignment: weightAlignment(program) },
-    program: { ...(plainData(rest, 'program') as Omit<ManifestProgram, 'kernels'>), kernels: manifestKernels },
-    ...(ir && (finalFile || passFiles.length) ? {
-      ir: {
-        ...(finalFile ? { final: finalFile } : {}),
-        ...(ir.weightRefs ? { weightRefs: { ...ir.weightRefs } } : {}),
-        ...(passFiles.length ? { passes: passFiles } : {}),
-      },
-    } : {}),
+    inputs: iface('inputs'),
+    outputs: iface('outputs'),
+    variants,
   };
   const packed: PackedArtifact = { manifest: parseManifest(manifest), kernels, weights, extras };
   await loadArtifact(packed);
@@ -130,31 +199,70 @@ export function manifestText(manifest: ArtifactManifest): string {
   return formatManifest(manifest);
 }
 
+/** The files a variant needs read: its kernels' and its weights file. */
+export function variantFiles(v: ManifestVariant): { kernels: string[]; weights: string } {
+  return { kernels: [...new Set(v.program.kernels.map((k) => k.file))], weights: v.weights.file };
+}
+
 /**
- * Validates artifact files without a device and returns the Program they hold: format version,
- * weights size and hash, every kernel file's hash, every buffer id, offset and size, and every
- * dispatch's bindings against its kernel's WGSL (by reflection). Throws an ArtifactError saying
- * what is wrong; nothing is created on any GPU.
+ * Validates artifact files without a device and returns the Programs they hold: format version,
+ * and for each variant asked for (default all) its weights' size and hash, every kernel file's
+ * hash, every buffer id, offset and size, and every dispatch's bindings against its kernel's WGSL
+ * (by reflection). Throws an ArtifactError saying what is wrong; nothing is created on any GPU.
  */
-export async function loadArtifact(files: ArtifactFiles): Promise<LoadedArtifact> {
+export async function loadArtifact(files: ArtifactFiles, opts: LoadOptions = {}): Promise<LoadedArtifact> {
   const manifest = parseManifest(files.manifest);
-  const what = `artifact '${manifest.model}'`;
+  const indexes = opts.variants ?? manifest.variants.map((_, i) => i);
+  if (indexes.length === 0) throw new KilnError('loadArtifact: no variant asked for');
+  const variants: LoadedVariant[] = [];
+  for (const i of [...new Set(indexes)].sort((a, b) => a - b)) {
+    if (!Number.isInteger(i) || i < 0 || i >= manifest.variants.length) {
+      throw new KilnError(`loadArtifact: artifact '${manifest.model}' has no variant #${i} (it has ${manifest.variants.length})`);
+    }
+    variants.push(await loadVariant(manifest, i, files));
+  }
+  return { manifest, variants };
+}
+
+/** `artifact 'm'`, and which variant when there are several. */
+function variantName(manifest: ArtifactManifest, index: number): string {
+  const v = manifest.variants[index]!;
+  return manifest.variants.length > 1 ? `artifact '${manifest.model}' (${v.precision} variant)` : `artifact '${manifest.model}'`;
+}
+
+/** The bytes of the weights file `name` among the given files. */
+function weightsBytes(files: ArtifactFiles, manifest: ArtifactManifest, name: string): Uint8Array | undefined {
+  const w = files.weights;
+  if (w instanceof Uint8Array || w instanceof ArrayBuffer) {
+    if (name !== manifest.variants[0]!.weights.file) return undefined;
+    return w instanceof ArrayBuffer ? new Uint8Array(w) : w;
+  }
+  if (typeof w !== 'object' || w === null) return undefined;
+  const b = Object.hasOwn(w, name) ? w[name] : undefined;
+  return b instanceof ArrayBuffer ? new Uint8Array(b) : b;
+}
+
+async function loadVariant(manifest: ArtifactManifest, index: number, files: ArtifactFiles): Promise<LoadedVariant> {
+  const spec = manifest.variants[index]!;
+  const what = variantName(manifest, index);
   const fail = (msg: string): never => {
     throw new ArtifactError(`${what}: ${msg}`);
   };
-  const p = manifest.program;
+  const p = spec.program;
   if (p.version !== PROGRAM_VERSION) {
     fail(`its program format version is ${p.version}; this runtime runs version ${PROGRAM_VERSION} (recompile the model with this version of kiln)`);
   }
 
-  const weights = files.weights instanceof ArrayBuffer ? new Uint8Array(files.weights) : files.weights;
-  if (!(weights instanceof Uint8Array)) fail(`${manifest.weights.file} must be given as bytes (Uint8Array or ArrayBuffer)`);
-  if (weights.byteLength !== manifest.weights.bytes) {
-    fail(`${manifest.weights.file} has ${weights.byteLength} bytes but the manifest says ${manifest.weights.bytes}: the file is ${weights.byteLength < manifest.weights.bytes ? 'truncated' : 'too long'}`);
+  const wfile = spec.weights.file;
+  const weights = weightsBytes(files, manifest, wfile);
+  if (weights === undefined) fail(`its weights file ${wfile} is missing`);
+  if (!(weights instanceof Uint8Array)) fail(`${wfile} must be given as bytes (Uint8Array or ArrayBuffer)`);
+  if (weights!.byteLength !== spec.weights.bytes) {
+    fail(`${wfile} has ${weights!.byteLength} bytes but the manifest says ${spec.weights.bytes}: the file is ${weights!.byteLength < spec.weights.bytes ? 'truncated' : 'too long'}`);
   }
-  const weightsHash = await sha256Hex(weights);
-  if (weightsHash !== manifest.weights.sha256) {
-    fail(`${manifest.weights.file} is corrupted: its SHA-256 is ${weightsHash} but the manifest says ${manifest.weights.sha256}`);
+  const weightsHash = await sha256Hex(weights!);
+  if (weightsHash !== spec.weights.sha256) {
+    fail(`${wfile} is corrupted: its SHA-256 is ${weightsHash} but the manifest says ${spec.weights.sha256}`);
   }
 
   const kernels: KernelSpec[] = [];
@@ -164,16 +272,16 @@ export async function loadArtifact(files: ArtifactFiles): Promise<LoadedArtifact
     const bytes = typeof content === 'string' ? new TextEncoder().encode(content) : content!;
     const hash = await sha256Hex(bytes);
     if (hash !== k.sha256) fail(`kernel #${i} '${k.name}': ${k.file} was modified or corrupted: its SHA-256 is ${hash} but the manifest says ${k.sha256}`);
-    const { file: _file, sha256: _sha, ...spec } = k;
-    kernels.push({ ...spec, wgsl: typeof content === 'string' ? content : new TextDecoder().decode(bytes) });
+    const { file: _file, sha256: _sha, ...kernel } = k;
+    kernels.push({ ...kernel, wgsl: typeof content === 'string' ? content : new TextDecoder().decode(bytes) });
   }
 
-  const program: Program = { ...p, kernels, weights };
+  const program: Program = { ...p, kernels, weights: weights! };
   const reflections = rethrowAsArtifactError(what, () => {
     validateProgram(program);
     return reflectAll(kernels);
   });
-  const align = manifest.weights.alignment;
+  const align = spec.weights.alignment;
   if (align < 4 || (align & (align - 1)) !== 0) fail(`weights.alignment ${align} is not a power of two of at least 4`);
   for (const b of program.buffers) {
     if ((b.role === 'weight' || b.role === 'state') && b.weightOffset! % align !== 0) {
@@ -188,41 +296,77 @@ export async function loadArtifact(files: ArtifactFiles): Promise<LoadedArtifact
     });
   });
   const roles = new Map(program.buffers.map((b) => [b.id, b.role]));
-  for (const [ref, id] of Object.entries(manifest.ir?.weightRefs ?? {})) {
+  for (const [ref, id] of Object.entries(spec.ir?.weightRefs ?? {})) {
     if (roles.get(id) !== 'weight') fail(`ir.weightRefs maps '${ref}' to buffer ${id}, which is not a weight buffer`);
   }
 
   // What the manifest says the program needs must be what it needs, or device checks would lie.
   const features = requiredFeatures(program);
-  const stated = [...manifest.requires.features].sort();
+  const stated = [...spec.requires.features].sort();
   if (features.join(',') !== stated.join(',')) {
     fail(`requires.features [${stated.join(', ')}] differs from what its kernels need [${features.join(', ')}]`);
   }
   const limits = requiredLimits(program, reflections);
   for (const [key, need] of Object.entries(limits)) {
-    if (manifest.requires.limits[key] !== need) fail(`requires.limits.${key} is ${manifest.requires.limits[key] ?? 'missing'} but its program needs ${need}`);
+    if (spec.requires.limits[key] !== need) fail(`requires.limits.${key} is ${spec.requires.limits[key] ?? 'missing'} but its program needs ${need}`);
   }
-  return { manifest, program };
+  return { index, precision: spec.precision, spec, program };
+}
+
+/** What a device offers, as far as choosing a variant goes (a GpuDevice, or an adapter's traits). */
+export interface DeviceOffer {
+  readonly features: ReadonlySet<string>;
+  readonly limits: Readonly<Record<string, number>>;
+  describe(): string;
+}
+
+/** What `gpu` lacks to run `variant` (features, limits below what it needs); empty when it can run it. */
+export function deviceProblems(variant: ManifestVariant, gpu: DeviceOffer): string[] {
+  const problems: string[] = [];
+  const missing = variant.requires.features.filter((f) => !gpu.features.has(f));
+  if (missing.length) problems.push(`needs WebGPU feature(s) ${missing.join(', ')}`);
+  for (const [key, need] of Object.entries(variant.requires.limits)) {
+    const has = gpu.limits[key];
+    if (has !== undefined && has < need) {
+      problems.push(`needs ${key} >= ${need} (${LIMIT_MEANINGS[key] ?? 'as the manifest states'}), the device allows ${has}`);
+    }
+  }
+  return problems;
 }
 
 /**
- * Throws an ArtifactError listing everything `gpu` lacks that the artifact needs (features, and
- * each limit below what the manifest requires); creates nothing on the device.
+ * The index of the first variant (in the manifest's order of preference) that `gpu` can run.
+ * Throws an ArtifactError saying what the device lacks for each candidate; creates nothing.
  */
-export function checkArtifactDevice(artifact: LoadedArtifact, gpu: GpuDevice): void {
-  const { manifest } = artifact;
-  const problems: string[] = [];
-  const missing = manifest.requires.features.filter((f) => !gpu.features.has(f));
-  if (missing.length) problems.push(`it needs WebGPU feature(s) ${missing.join(', ')}`);
-  for (const [key, need] of Object.entries(manifest.requires.limits)) {
-    const has = gpu.limits[key];
-    if (has !== undefined && has < need) {
-      problems.push(`it needs ${key} >= ${need} (${LIMIT_MEANINGS[key] ?? 'as the manifest states'}), the device allows ${has}`);
+export function chooseVariant(manifest: ArtifactManifest, gpu: DeviceOffer, opts: ChooseOptions = {}): number {
+  let candidates = manifest.variants.map((_, i) => i);
+  if (opts.among) candidates = candidates.filter((i) => opts.among!.includes(i));
+  if (opts.precision) {
+    const has = manifest.variants.map((v) => v.precision);
+    candidates = candidates.filter((i) => manifest.variants[i]!.precision === opts.precision);
+    if (candidates.length === 0) {
+      throw new ArtifactError(`artifact '${manifest.model}' has no ${opts.precision} variant${has.includes(opts.precision) ? ' loaded' : ` (it has ${has.join(', ')})`}`);
     }
   }
-  if (problems.length) {
-    throw new ArtifactError(`artifact '${manifest.model}' cannot run on this device (${gpu.describe()}): ${problems.join('; ')}`);
+  if (candidates.length === 0) throw new KilnError(`internal: no variant of artifact '${manifest.model}' to choose from`);
+  const reasons: string[] = [];
+  for (const i of candidates) {
+    const problems = deviceProblems(manifest.variants[i]!, gpu);
+    if (problems.length === 0) return i;
+    reasons.push(candidates.length > 1 || manifest.variants.length > 1
+      ? `its ${manifest.variants[i]!.precision} variant ${problems.join(' and ')}`
+      : `it ${problems.join('; it ')}`);
   }
+  throw new ArtifactError(`artifact '${manifest.model}' cannot run on this device (${gpu.describe()}): ${reasons.join('; ')}`);
+}
+
+/**
+ * The first loaded variant of `artifact` that `gpu` can run (optionally: of one precision);
+ * throws an ArtifactError listing everything the device lacks otherwise. Creates nothing.
+ */
+export function checkArtifactDevice(artifact: LoadedArtifact, gpu: DeviceOffer, opts: Omit<ChooseOptions, 'among'> = {}): LoadedVariant {
+  const index = chooseVariant(artifact.manifest, gpu, { ...opts, among: artifact.variants.map((v) => v.index) });
+  return artifact.variants.find((v) => v.index === index)!;
 }
 
 /** The WebGPU features a program needs: those it declares, and those its kernels `enable`. */
@@ -276,10 +420,10 @@ function reflectAll(kernels: readonly KernelSpec[]): KernelReflection[] {
   });
 }
 
-/** `kernels/000-matmul.wgsl`: numbered in program order, the name made safe for any file system. */
-function kernelFileNames(kernels: readonly KernelSpec[]): string[] {
+/** `kernels/000-matmul.wgsl` (inside `folder`): numbered in program order, the name made safe for any file system. */
+function kernelFileNames(kernels: readonly KernelSpec[], folder: string): string[] {
   const width = Math.max(3, String(kernels.length - 1).length);
-  return kernels.map((k, i) => `kernels/${String(i).padStart(width, '0')}-${safeName(k.name, 60)}.wgsl`);
+  return kernels.map((k, i) => `${folder}kernels/${String(i).padStart(width, '0')}-${safeName(k.name, 60)}.wgsl`);
 }
 
 function safeName(name: string, maxLength: number): string {

@@ -143,14 +143,22 @@ export async function probeAdapter(): Promise<AdapterInfo | null> {
   return adapter ? adapterInfo(adapter) : null;
 }
 
+/** An adapter as listAdapters describes it: who it is, its optional features, and its limits. */
+export type ListedAdapter = AdapterInfo & {
+  readonly features: readonly string[];
+  /** The adapter's limits (what acquireDevice requests for a device on it). */
+  readonly limits: Readonly<Record<string, number>>;
+};
+
 /**
  * Every distinct adapter Dawn offers (default, low-power, high-performance, fallback), with the
- * optional features each has; creates no device. Empty when there is none.
+ * optional features and the limits each has; the first is the default adapter, the one
+ * acquireDevice() uses. Creates no device. Empty when there is none.
  */
-export async function listAdapters(): Promise<(AdapterInfo & { readonly features: readonly string[] })[]> {
+export async function listAdapters(): Promise<ListedAdapter[]> {
   const gpu = gpuInstance();
   const asks: GPURequestAdapterOptions[] = [{}, { powerPreference: 'low-power' }, { powerPreference: 'high-performance' }, { forceFallbackAdapter: true }];
-  const seen = new Map<string, AdapterInfo & { readonly features: readonly string[] }>();
+  const seen = new Map<string, ListedAdapter>();
   for (const ask of asks) {
     let adapter: GPUAdapter | null = null;
     try {
@@ -161,7 +169,7 @@ export async function listAdapters(): Promise<(AdapterInfo & { readonly features
     if (!adapter) continue;
     const info = adapterInfo(adapter);
     const key = JSON.stringify(info);
-    if (!seen.has(key)) seen.set(key, { ...info, features: OPTIONAL_FEATURES.filter((f) => adapter.features.has(f)) });
+    if (!seen.has(key)) seen.set(key, { ...info, features: OPTIONAL_FEATURES.filter((f) => adapter.features.has(f)), limits: readLimits(adapter.limits) });
   }
   return [...seen.values()];
 }

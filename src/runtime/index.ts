@@ -2,13 +2,13 @@
 // frontend, passes or codegen loaded.
 export {
   PROGRAM_VERSION, deviceBufferBytes, deviceBytesPerElement, validateProgram,
-  type Program, type BufferSpec, type BufferRole, type TensorBinding, type KernelSpec, type DispatchSpec,
+  type Program, type BufferSpec, type BufferRole, type TensorBinding, type KernelSpec, type DispatchSpec, type StateUpdate,
 } from './program.js';
 export {
   acquireDevice, probeAdapter, listAdapters, GpuDevice, NoAdapterError, MissingFeatureError, DeviceLostError,
-  type AcquireDeviceOptions, type AdapterInfo, type DeviceCounters,
+  type AcquireDeviceOptions, type AdapterInfo, type ListedAdapter, type DeviceCounters,
 } from './device.js';
-export { Session, type SessionStats, type SessionOptions, type SessionInputs } from './session.js';
+export { Session, StagedInputs, type SessionStats, type SessionOptions, type SessionInputs, type RunOptions } from './session.js';
 export type { WaitStrategy } from './gpu-wait.js';
 export {
   reflectKernel, bindGroupLayoutEntries, BindingMismatchError,
@@ -24,12 +24,16 @@ export {
   InferenceSession, type InferenceSessionOptions, type ArtifactSource, type TensorInfo, type InferenceFeed,
 } from './inference-session.js';
 export {
-  loadArtifact, packArtifact, checkArtifactDevice, requiredLimits, requiredFeatures, manifestText, LIMIT_MEANINGS,
-  type ArtifactFiles, type PackedArtifact, type LoadedArtifact, type PackOptions,
+  loadArtifact, packArtifact, checkArtifactDevice, chooseVariant, deviceProblems, requiredLimits, requiredFeatures, manifestText, LIMIT_MEANINGS,
+  type ArtifactFiles, type PackedArtifact, type LoadedArtifact, type LoadedVariant, type PackOptions, type VariantSource,
+  type IrSource, type LoadOptions, type ChooseOptions, type DeviceOffer,
 } from './artifact.js';
-export { readArtifactFiles, fetchArtifactFiles, type ArtifactReader } from './artifact-read.js';
 export {
-  ArtifactError, ARTIFACT_FORMAT, ARTIFACT_FORMAT_VERSION, parseManifest,
+  readArtifactFiles, fetchArtifactFiles, httpArtifactReader, artifactSourceReader, type ArtifactReader, type ArtifactSourceReader,
+} from './artifact-read.js';
+export {
+  ArtifactError, ARTIFACT_FORMAT, ARTIFACT_FORMAT_VERSION, READABLE_FORMAT_VERSIONS, parseManifest,
   type ArtifactManifest, type ManifestKernel, type ManifestProgram, type ManifestCompiler, type ManifestIr,
+  type ManifestVariant, type ManifestTensor, type ManifestRequires, type ManifestWeights, type Precision,
 } from './manifest.js';
 export { KILN_VERSION } from './version.js';

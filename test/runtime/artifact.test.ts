@@ -29,32 +29,38 @@ describe('artifact packing and validation (no GPU)', () => {
     const packed = await packArtifact(program, { compiler: { pipeline: 'O2' } });
     const m = packed.manifest;
     expect(m.format).toBe('kiln-artifact');
-    expect(m.formatVersion).toBe(1);
+    expect(m.formatVersion).toBe(2);
     expect(m.model).toBe('tiny');
     expect(m.compiler).toEqual({ name: 'kiln', version: KILN_VERSION, pipeline: 'O2' });
-    expect(m.program.inputs).toEqual([{ name: 'x', dtype: 'f32', shape: [3, 37], buffer: expect.any(Number) }]);
-    expect(m.program.outputs.map((o) => o.name)).toEqual(['y', 'p']);
-    expect(m.program.kernels.length).toBe(program.kernels.length);
-    for (const [i, k] of m.program.kernels.entries()) {
+    expect(m.inputs).toEqual([{ name: 'x', dtype: 'f32', shape: [3, 37] }]);
+    expect(m.outputs.map((o) => o.name)).toEqual(['y', 'p']);
+    expect(m.variants.length).toBe(1);
+    const v = m.variants[0]!;
+    expect(v.precision).toBe('fp32');
+    expect(v.program.inputs).toEqual([{ name: 'x', dtype: 'f32', shape: [3, 37], buffer: expect.any(Number) }]);
+    expect(v.program.kernels.length).toBe(program.kernels.length);
+    for (const [i, k] of v.program.kernels.entries()) {
       expect(k.file).toMatch(/^kernels\/\d{3}-[A-Za-z0-9_.-]+\.wgsl$/);
       expect(packed.kernels[k.file]).toBe(program.kernels[i]!.wgsl);
       expect(k.sha256).toBe(await sha256Hex(program.kernels[i]!.wgsl));
     }
-    expect(m.weights).toEqual({ file: 'weights.bin', bytes: program.weights.byteLength, sha256: await sha256Hex(program.weights), alignment: 16 });
+    expect(v.weights).toEqual({ file: 'weights.bin', bytes: program.weights.byteLength, sha256: await sha256Hex(program.weights), alignment: 16 });
+    expect(Object.keys(packed.weights)).toEqual(['weights.bin']);
     // (37*5 + 5) f32 weights, each padded to 16 bytes.
-    expect(m.weights.bytes).toBe(752 + 32);
+    expect(v.weights.bytes).toBe(752 + 32);
     // Limits follow from the kernels' reflection and the buffers.
     const reflections = program.kernels.map((k) => reflectKernel(k));
-    expect(m.requires.limits['maxStorageBuffersPerShaderStage']).toBe(Math.max(...reflections.map((r) => r.storageCount)));
-    expect(m.requires.limits['maxComputeInvocationsPerWorkgroup']).toBe(Math.max(...reflections.map((r) => r.workgroupSize.reduce((a, b) => a * b))));
-    expect(m.requires.limits['maxBufferSize']).toBe(Math.max(...program.buffers.map((b) => b.bytes)));
-    expect(m.requires.features).toEqual([]);
+    expect(v.requires.limits['maxStorageBuffersPerShaderStage']).toBe(Math.max(...reflections.map((r) => r.storageCount)));
+    expect(v.requires.limits['maxComputeInvocationsPerWorkgroup']).toBe(Math.max(...reflections.map((r) => r.workgroupSize.reduce((a, b) => a * b))));
+    expect(v.requires.limits['maxBufferSize']).toBe(Math.max(...program.buffers.map((b) => b.bytes)));
+    expect(v.requires.features).toEqual([]);
   });
 
   it('stores the Program generically: loading gives back the same program', async () => {
     const { program } = tinyProgram();
-    const { program: loaded } = await loadArtifact(await packArtifact(program));
-    const { weights, ...rest } = loaded;
+    const { variants } = await loadArtifact(await packArtifact(program));
+    expect(variants.length).toBe(1);
+    const { weights, ...rest } = variants[0]!.program;
     const { weights: originalWeights, ...originalRest } = program;
     expect(rest).toEqual(originalRest);
     expect(Array.from(weights)).toEqual(Array.from(originalWeights));
@@ -70,11 +76,12 @@ describe('artifact packing and validation (no GPU)', () => {
       state: [{ name: 's', dtype: 'f32' as const, shape: [5], buffer: id }],
       stateUpdates: [{ from: y, to: id }],
     };
-    const { program: loaded, manifest } = await loadArtifact(await packArtifact(withState));
+    const { variants: [v], manifest } = await loadArtifact(await packArtifact(withState));
+    const loaded = v!.program;
     expect(loaded.state).toEqual(withState.state);
     expect(loaded.stateUpdates).toEqual(withState.stateUpdates);
     expect(loaded.buffers.at(-1)).toEqual(withState.buffers.at(-1));
-    expect(manifest.program.stateUpdates).toEqual([{ from: y, to: id }]);
+    expect(manifest.variants[0]!.program.stateUpdates).toEqual([{ from: y, to: id }]);
   });
 
   it('refuses to pack program fields it could not store or that a runtime would not know', async () => {
@@ -106,17 +113,22 @@ describe('artifact packing and validation (no GPU)', () => {
     expect(() => parseManifest({ format: 'zip' })).toThrow(/this is not a kiln artifact/);
     expect(() => parseManifest({ format: 'kiln-artifact', formatVersion: 1, model: 'm', compiler: { name: 'kiln', version: '1', pipeline: 'O2' }, requires: { features: [], limits: {} }, weights: { file: 'weights.bin', bytes: -1 } }))
       .toThrow(/weights\.bytes must be a non-negative integer, got -1/);
+    const head = { format: 'kiln-artifact', formatVersion: 2, model: 'm', compiler: { name: 'kiln', version: '1', pipeline: 'O2' }, inputs: [], outputs: [] };
+    expect(() => parseManifest({ ...head, variants: [] })).toThrow(/variants is empty/);
+    expect(() => parseManifest({ ...head, variants: [{ precision: 'fp8' }] })).toThrow(/variants\[0\]\.requires must be an object/);
+    expect(() => parseManifest({ ...head, variants: [], extra: 1 })).toThrow(/the manifest has field\(s\) 'extra' this runtime does not know/);
   });
 
   it('checks the device against the features and limits the manifest requires', async () => {
     const artifact = await loadArtifact(await packArtifact(tinyProgram().program));
-    const need = artifact.manifest.requires.limits;
+    const need = artifact.manifest.variants[0]!.requires.limits;
     const fake = (features: string[], limits: Record<string, number>) =>
       ({ features: new Set(features), limits, describe: () => 'fake adapter' }) as unknown as GpuDevice;
     expect(() => checkArtifactDevice(artifact, fake([], { ...need }))).not.toThrow();
     expect(() => checkArtifactDevice(artifact, fake([], { ...need, maxStorageBuffersPerShaderStage: 1 })))
       .toThrow(new RegExp(`cannot run on this device \\(fake adapter\\): it needs maxStorageBuffersPerShaderStage >= ${need['maxStorageBuffersPerShaderStage']} \\(most storage buffers one kernel binds\\), the device allows 1`));
-    const f16 = { ...artifact, manifest: { ...artifact.manifest, requires: { ...artifact.manifest.requires, features: ['shader-f16'] } } };
+    const v = artifact.manifest.variants[0]!;
+    const f16 = { ...artifact, manifest: { ...artifact.manifest, variants: [{ ...v, requires: { ...v.requires, features: ['shader-f16'] } }] } };
     expect(() => checkArtifactDevice(f16, fake([], { ...need }))).toThrow(/needs WebGPU feature\(s\) shader-f16/);
   });
 });
@@ -163,7 +175,7 @@ describe('artifacts on WebGPU', () => {
     const session = await InferenceSession.fromFiles({
       manifest: JSON.stringify(packed.manifest),
       kernels: Object.fromEntries(Object.entries(packed.kernels).map(([f, t]) => [f, new TextEncoder().encode(t)])),
-      weights: packed.weights.slice().buffer,
+      weights: packed.weights['weights.bin']!.slice().buffer,
     }, { device: gpu() });
     try {
       const out = await session.run(tinyInputs());
@@ -174,7 +186,7 @@ describe('artifacts on WebGPU', () => {
   });
 
   // Each corruption on a fresh copy; each must be refused before anything is created on the GPU.
-  const weightBuffer = (m: any) => m.program.buffers.find((b: any) => b.role === 'weight' && b.weightOffset > 0);
+  const weightBuffer = (m: any) => m.variants[0].program.buffers.find((b: any) => b.role === 'weight' && b.weightOffset > 0);
   const corruptions: [string, (dir: string) => Promise<void>, RegExp][] = [
     ['a flipped weight byte', async (dir) => {
       const w = await readFile(join(dir, 'weights.bin'));
@@ -183,29 +195,33 @@ describe('artifacts on WebGPU', () => {
     }, /artifact 'tiny': weights\.bin is corrupted: its SHA-256 is [0-9a-f]{64} but the manifest says [0-9a-f]{64}/],
     ['a truncated weights.bin', (dir) => truncate(join(dir, 'weights.bin'), 100),
       /weights\.bin has 100 bytes but the manifest says 784: the file is truncated/],
-    ['a weight offset past the end of weights.bin', (dir) => editManifest(dir, (m) => { weightBuffer(m).weightOffset = m.weights.bytes; }),
+    ['a weight offset past the end of weights.bin', (dir) => editManifest(dir, (m) => { weightBuffer(m).weightOffset = m.variants[0].weights.bytes; }),
       /buffer \d+ 'b': weight bytes 784\.\.804 lie outside the 784-byte weights blob/],
     ['a weight size past the end of weights.bin', (dir) => editManifest(dir, (m) => { weightBuffer(m).bytes += 64; }),
       /weight bytes \d+\.\.\d+ lie outside the 784-byte weights blob/],
     ['a misaligned weight offset', (dir) => editManifest(dir, (m) => { weightBuffer(m).weightOffset -= 4; }),
       /weight offset \d+ is not a multiple of the stated alignment 16/],
-    ['a dispatch naming a buffer that does not exist', (dir) => editManifest(dir, (m) => { m.program.dispatches[0].buffers[0] = 99; }),
+    ['a dispatch naming a buffer that does not exist', (dir) => editManifest(dir, (m) => { m.variants[0].program.dispatches[0].buffers[0] = 99; }),
       /dispatch #0 '.*' names buffer 99, which the program does not declare/],
-    ['a wrong format version', (dir) => editManifest(dir, (m) => { m.formatVersion = 2; }),
-      /manifest\.json: artifact format version 2; this runtime reads version 1 \(recompile the model/],
-    ['a wrong program version', (dir) => editManifest(dir, (m) => { m.program.version = 99; }),
+    ['a newer format version', (dir) => editManifest(dir, (m) => { m.formatVersion = 3; }),
+      /manifest\.json: artifact format version 3; this runtime reads versions 1 and 2 \(load it with the newer kiln that wrote it, or recompile the model/],
+    ['an unknown format version', (dir) => editManifest(dir, (m) => { m.formatVersion = '2'; }),
+      /manifest\.json: artifact format version "2"; this runtime reads versions 1 and 2 \(recompile the model/],
+    ['a wrong program version', (dir) => editManifest(dir, (m) => { m.variants[0].program.version = 99; }),
       /its program format version is 99; this runtime runs version 1/],
     ['a tampered kernel file', async (dir) => {
       const [file] = (await readdir(join(dir, 'kernels'))).sort();
       const path = join(dir, 'kernels', file!);
       await writeFile(path, (await readFile(path, 'utf8')).replace(/\bmain\b/, 'main2'));
     }, /kernel #0 '.*': kernels\/000-.*\.wgsl was modified or corrupted: its SHA-256 is/],
-    ['a dispatch binding one buffer fewer than its kernel declares', (dir) => editManifest(dir, (m) => { m.program.dispatches[0].buffers.pop(); }),
+    ['a dispatch binding one buffer fewer than its kernel declares', (dir) => editManifest(dir, (m) => { m.variants[0].program.dispatches[0].buffers.pop(); }),
       /dispatch #0 '.*' \(kernel '.*'\): binds \d+ buffer\(s\) but the kernel has \d+ storage binding\(s\)/],
-    ['a required limit understated', (dir) => editManifest(dir, (m) => { m.requires.limits.maxStorageBuffersPerShaderStage = 1; }),
+    ['a required limit understated', (dir) => editManifest(dir, (m) => { m.variants[0].requires.limits.maxStorageBuffersPerShaderStage = 1; }),
       /requires\.limits\.maxStorageBuffersPerShaderStage is 1 but its program needs \d+/],
-    ['a kernel file outside the artifact', (dir) => editManifest(dir, (m) => { m.program.kernels[0].file = '../../etc/passwd'; }),
-      /program\.kernels\[0\]\.file '\.\.\/\.\.\/etc\/passwd' is not a plain relative path inside the artifact/],
+    ['a kernel file outside the artifact', (dir) => editManifest(dir, (m) => { m.variants[0].program.kernels[0].file = '../../etc/passwd'; }),
+      /variants\[0\]\.program\.kernels\[0\]\.file '\.\.\/\.\.\/etc\/passwd' is not a plain relative path inside the artifact/],
+    ['a variant whose outputs differ from the model\'s', (dir) => editManifest(dir, (m) => { m.outputs[0].shape = [3, 6]; }),
+      /variants\[0\] \(fp32\): its program's outputs \(y: f32\[3,5\], p: f32\[3,5\]\) differ from the model's \(y: f32\[3,6\], p: f32\[3,5\]\)/],
     ['a missing kernel file', async (dir) => {
       const [file] = (await readdir(join(dir, 'kernels'))).sort();
       await rm(join(dir, 'kernels', file!));
