@@ -1,0 +1,115 @@
+// Turns the children's reports into the result rows (with the cross-check against kiln) and the
+// markdown that `npm run bench` prints.
+import { sampleDiff, type BenchRow, type ChildReport, type ChildRow } from './rows.js';
+import type { Workload } from './workloads.js';
+
+/** A result row plus its warm median as a multiple of kiln fp32's on the same workload. */
+export interface ResultRow extends BenchRow {
+  /** warmMedianMs / kiln fp32's warmMedianMs (above 1: slower than kiln). Null for kiln fp32 or without figures. */
+  readonly warmRatioToKiln: number | null;
+}
+
+/** Final rows: child rows without their output samples, with the output check and ratio to kiln. */
+export function resultRows(rows: readonly ChildRow[]): ResultRow[] {
+  const kilnOf = (workload: string): ChildRow | undefined => rows.find((r) => r.workload === workload && r.system === 'kiln' && r.precision === 'fp32');
+  return rows.map(({ outputSample, ...row }) => {
+    const kiln = kilnOf(row.workload);
+    const isKilnRef = kiln !== undefined && row.system === 'kiln' && row.precision === 'fp32';
+    const diff = !isKilnRef && kiln?.outputSample && outputSample ? sampleDiff(kiln.outputSample, outputSample) : null;
+    const ratio = !isKilnRef && kiln?.warmMedianMs && row.warmMedianMs !== null ? row.warmMedianMs / kiln.warmMedianMs : null;
+    return { ...row, maxAbsDiffVsKiln: diff, warmRatioToKiln: ratio };
+  });
+}
+
+const ms = (v: number | null): string => (v === null ? '–' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+const num = (v: number | null, digits = 1): string => (v === null ? '–' : Number.isInteger(v) ? String(v) : v.toFixed(digits));
+const ratio = (v: number | null): string => (v === null ? '–' : `${v.toFixed(2)}×`);
+const diff = (v: number | null): string => (v === null ? '–' : v === 0 ? '0' : v.toExponential(1));
+
+/** Facts about the run printed in the report's header. */
+export interface ReportMeta {
+  readonly runs: number;
+  readonly warmup: number;
+  readonly date: string;
+  readonly node: string;
+  readonly totalS: number;
+  /** The 1-minute load average when the bench started (other processes share the cores). */
+  readonly loadAverage?: number;
+  readonly extraNotes: readonly string[];
+}
+
+/** The whole markdown report. */
+export function markdownReport(rows: readonly ResultRow[], reports: readonly ChildReport[], workloads: readonly Workload[], meta: ReportMeta): string {
+  const out: string[] = [];
+  const adapters = [...new Set(reports.filter((r) => r.adapter !== 'unknown').map((r) => r.adapter))];
+  out.push(`## kiln bench — ${meta.date}`, '');
+  const load = meta.loadAverage !== undefined ? `; 1-minute load average at the start: ${meta.loadAverage.toFixed(2)}` : '';
+  out.push(`Node ${meta.node}; adapters: ${adapters.map((a) => `\`${a}\``).join(', ') || 'none'}${load}.`);
+  out.push(`Each system ran in its own process, one after the other. Cold = model load (session creation) + first run in that process, after the system's start-up; warm = median (min–max) of ${meta.runs} timed runs after ${meta.warmup} untimed ones. Every run uploads the inputs and reads the output back to the host. Dispatches, submits and readbacks are per warm run. "vs kiln" = warm median / kiln fp32's (above 1: slower than kiln). "Δ kiln" = largest |difference| from kiln fp32's output on sampled elements. Whole bench: ${meta.totalS.toFixed(0)} s.`, '');
+
+  out.push('| workload | system | backend | precision | cold ms | warm median ms | warm min–max ms | runs | GFLOP/s | dispatches | submits | readbacks | vs kiln | Δ kiln |');
+  out.push('|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const w of workloads) {
+    for (const r of rows.filter((x) => x.workload === w.name)) {
+      const backend = r.backend;
+      if (r.skipped || r.error) {
+        out.push(`| ${r.workload} | ${r.system} | ${backend} | ${r.precision} | ${r.skipped ? `skipped: ${esc(r.skipped)}` : `**error**: ${esc(r.error!)}`} | | | | | | | | | |`);
+        continue;
+      }
+      out.push(`| ${r.workload} | ${r.system} | ${backend} | ${r.precision} | ${ms(r.coldMs)} | ${ms(r.warmMedianMs)} | ${ms(r.warmMinMs)}–${ms(r.warmMaxMs)} | ${r.runs} | ${num(r.gflops, 2)} | ${num(r.dispatches)} | ${num(r.submits)} | ${num(r.readbacks)} | ${ratio(r.warmRatioToKiln)} | ${diff(r.maxAbsDiffVsKiln)} |`);
+    }
+  }
+  out.push('');
+
+  out.push('### Start-up and compile', '');
+  out.push('| system | adapter | start-up ms | kiln AOT compile ms (per workload) |');
+  out.push('|---|---|---:|---|');
+  for (const rep of reports) {
+    const compiles = rows.filter((r) => r.system === rep.system && r.compileMs !== null).map((r) => `${r.workload} ${r.precision}: ${ms(r.compileMs)}`);
+    out.push(`| ${rep.system} | ${esc(rep.adapter)} | ${ms(rep.startupMs)} | ${compiles.join('; ') || '–'} |`);
+  }
+  out.push('', 'Start-up = process start to the first output of a one-op model (y = x + 1): Node, imports, device, runtime/wasm initialisation. A fresh process\'s first inference of a workload costs start-up + cold. kiln\'s compile is ahead of time (`kiln compile`), so it is reported apart from its cold run.', '');
+
+  out.push('### First inference in a fresh process (≈ start-up + cold), ms', '');
+  out.push(`| system | ${workloads.map((w) => w.name).join(' | ')} |`);
+  out.push(`|---|${workloads.map(() => '---:').join('|')}|`);
+  for (const rep of reports) {
+    const cells = workloads.map((w) => {
+      const r = rows.find((x) => x.system === rep.system && x.workload === w.name && x.precision === 'fp32');
+      return r?.coldMs != null && rep.startupMs !== null ? ms(rep.startupMs + r.coldMs) : '–';
+    });
+    out.push(`| ${rep.system} | ${cells.join(' | ')} |`);
+  }
+  out.push('');
+
+  const cpuVsGpu = cpuGpuLines(rows, workloads);
+  if (cpuVsGpu.length) {
+    out.push('### CPU vs WebGPU, same matmul', '');
+    out.push('| workload | CPU: ort-node, 1 thread (ms) | kiln WebGPU (ms) | fastest peer on WebGPU (ms) | CPU time / kiln time |');
+    out.push('|---|---:|---:|---:|---:|');
+    out.push(...cpuVsGpu, '');
+  }
+
+  const notes = [...meta.extraNotes, ...reports.flatMap((r) => r.notes.map((n) => `${r.system}: ${n}`))];
+  if (notes.length) out.push('### Notes', '', ...notes.map((n) => `- ${n}`), '');
+  return `${out.join('\n')}\n`;
+}
+
+function cpuGpuLines(rows: readonly ResultRow[], workloads: readonly Workload[]): string[] {
+  const lines: string[] = [];
+  for (const w of workloads.filter((x) => x.name.startsWith('matmul'))) {
+    const of = (pred: (r: ResultRow) => boolean) => rows.filter((r) => r.workload === w.name && r.warmMedianMs !== null && pred(r));
+    const cpu = of((r) => r.system === 'ort-node')[0];
+    const kiln = of((r) => r.system === 'kiln' && r.precision === 'fp32')[0];
+    const peers = of((r) => r.system !== 'kiln' && r.system !== 'ort-node').sort((a, b) => a.warmMedianMs! - b.warmMedianMs!);
+    if (!cpu && !kiln) continue;
+    const best = peers[0];
+    const speedup = cpu && kiln ? `${(cpu.warmMedianMs! / kiln.warmMedianMs!).toFixed(2)}×` : '–';
+    lines.push(`| ${w.name} | ${ms(cpu?.warmMedianMs ?? null)} | ${ms(kiln?.warmMedianMs ?? null)} | ${best ? `${ms(best.warmMedianMs)} (${best.system})` : '–'} | ${speedup} |`);
+  }
+  return lines;
+}
+
+function esc(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}

@@ -1,0 +1,153 @@
+// Keeps the bench from rotting without running it: the kiln child runner on the tiny MLP (two
+// warm runs), the row format of bench/results.json, the report, the option parsing, and the
+// ONNX export the peers load (read back by kiln's own importer). Never asserts on time; peers
+// are not run here.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { blankRow, runSystem } from '../../bench/run-system.js';
+import type { ChildRow } from '../../bench/rows.js';
+import { summarize } from '../../bench/stats.js';
+import { markdownReport, resultRows } from '../../bench/report.js';
+import { benchOptionsFrom } from '../../bench/options.js';
+import { kilnSystem } from '../../bench/systems/kiln.js';
+import { exportOnnx } from '../../bench/onnx/export-graph.js';
+import { WORKLOADS, workloadInputs, type Workload } from '../../bench/workloads.js';
+import { importOnnx } from '../../src/frontend/onnx/import.js';
+import { runOnCpu } from '../../src/runtime/cpu/executor.js';
+import { tensorData } from '../../src/ir/tensor-data.js';
+import { hasGpu } from '../helpers/gpu.js';
+
+// The documented fields of a results.json row, then the extras the bench adds.
+const DOCUMENTED = ['workload', 'system', 'adapter', 'precision', 'coldMs', 'warmMedianMs', 'warmMinMs', 'warmMaxMs', 'runs', 'gflops', 'dispatches', 'submits', 'readbacks'];
+const EXTRAS = ['backend', 'startupMs', 'compileMs', 'maxAbsDiffVsKiln', 'skipped', 'error', 'warmRatioToKiln'];
+
+const workload = (name: string): Workload => WORKLOADS.find((w) => w.name === name)!;
+const gpuMissing = !(await hasGpu()) && !process.env['KILN_REQUIRE_GPU'];
+
+describe('bench: kiln child runner', () => {
+  it.skipIf(gpuMissing)('measures the MLP at fp32 and fp16 and reports complete rows', async () => {
+    const mlp = workload('mlp');
+    const report = await runSystem(kilnSystem(), [mlp], { runs: 2, warmup: 0 });
+
+    expect(report.system).toBe('kiln');
+    expect(report.adapter).not.toBe('unknown');
+    expect(report.startupMs).toBeTypeOf('number');
+    expect(report.rows.map((r) => r.precision)).toEqual(['fp32', 'fp16']);
+    for (const row of report.rows) {
+      expect(row.error).toBeNull();
+      expect(row.skipped).toBeNull();
+      expect(row).toMatchObject({ workload: 'mlp', system: 'kiln', runs: 2, adapter: report.adapter });
+      for (const k of ['coldMs', 'warmMedianMs', 'warmMinMs', 'warmMaxMs', 'gflops', 'compileMs']) expect(row[k as keyof typeof row], k).toBeTypeOf('number');
+      expect(row.warmMinMs!).toBeLessThanOrEqual(row.warmMedianMs!);
+      expect(row.warmMedianMs!).toBeLessThanOrEqual(row.warmMaxMs!);
+      // kiln's contract: one submit and one readback per run, at least one dispatch.
+      expect(row.submits).toBe(1);
+      expect(row.readbacks).toBe(1);
+      expect(row.dispatches!).toBeGreaterThanOrEqual(1);
+      expect(row.outputSample!.length).toBe(8 * 10);
+    }
+    expect(report.notes.filter((n) => n.includes('differ'))).toEqual([]);
+
+    // The output is the model's: compare the sample with the CPU reference on the same inputs.
+    if (mlp.source.kind !== 'graph') throw new Error('mlp is a graph workload');
+    const graph = await mlp.source.build();
+    const x = workloadInputs(mlp).get('x')!;
+    const ref = runOnCpu(graph, { x: tensorData('f32', [8, 784], x) })[graph.outputs[0]!.name]!.data;
+    const sample = report.rows[0]!.outputSample!;
+    sample.indices.forEach((i, k) => expect(sample.values[k]).toBeCloseTo(ref[i]!, 4));
+
+    const rows = resultRows(report.rows);
+    for (const row of rows) expect(Object.keys(row).sort()).toEqual([...DOCUMENTED, ...EXTRAS].sort());
+    expect(rows[0]!.maxAbsDiffVsKiln).toBeNull();
+    expect(rows[1]!.maxAbsDiffVsKiln).toBeTypeOf('number');
+    expect(rows[1]!.warmRatioToKiln).toBeTypeOf('number');
+
+    const md = markdownReport(rows, [report], [mlp], { runs: 2, warmup: 0, date: 'today', node: process.version, totalS: 1, extraNotes: [] });
+    expect(md).toMatch(/^\| mlp \| kiln \| kiln WebGPU \| fp32 \|/m);
+    expect(md).toMatch(/^\| mlp \| kiln \| kiln WebGPU \| fp16 \|/m);
+  });
+});
+
+describe('bench: the ONNX models given to the peers', () => {
+  for (const name of ['mlp', 'transformer', 'matmul-512']) {
+    it(`${name} exported to ONNX and imported by kiln computes what the traced graph computes`, async () => {
+      const w = workload(name);
+      if (w.source.kind !== 'graph') throw new Error(`${name} is a graph workload`);
+      const graph = await w.source.build();
+      const back = importOnnx(exportOnnx(graph));
+      const feeds = Object.fromEntries([...workloadInputs(w)].map(([k, v]) => [k, tensorData('f32', graph.inputs.find((i) => i.name === k)!.type.shape, v)]));
+      const want = runOnCpu(graph, feeds)[graph.outputs[0]!.name]!.data;
+      const got = runOnCpu(back, feeds)[back.outputs[0]!.name]!.data;
+      expect(got.length).toBe(want.length);
+      let worst = 0;
+      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
+      expect(worst).toBeLessThan(1e-4);
+    });
+  }
+});
+
+describe('bench: options', () => {
+  it('defaults to every system, 10 runs and 2 warm-ups; --quick lowers them', () => {
+    const all = benchOptionsFrom({});
+    expect(all.systems).toEqual(['kiln', 'ort-webgpu', 'ort-jsep', 'tfjs-webgpu', 'ort-node']);
+    expect([all.runs, all.warmup]).toEqual([10, 2]);
+    const quick = benchOptionsFrom({ quick: true, only: 'ort-node,kiln' });
+    expect(quick.systems).toEqual(['kiln', 'ort-node']);
+    expect(quick.runs).toBeLessThan(10);
+  });
+
+  it('names what is wrong in a bad option', () => {
+    expect(() => benchOptionsFrom({ only: 'kiln,pytorch' })).toThrow(/unknown system\(s\) pytorch; known: kiln/);
+    expect(() => benchOptionsFrom({ workloads: 'resnet' })).toThrow(/unknown workload\(s\) resnet; known: matmul-512/);
+    expect(() => benchOptionsFrom({ runs: '0' })).toThrow(/--runs must be an integer >= 1/);
+    expect(() => benchOptionsFrom({ 'kiln-wait': 'nap' })).toThrow(/--kiln-wait takes sleep or spin/);
+  });
+});
+
+describe('kiln bench (the built CLI)', () => {
+  const KILN = join(import.meta.dirname, '../../dist/src/cli/main.js');
+  const kiln = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+    try {
+      const { stdout, stderr } = await promisify(execFile)(process.execPath, [KILN, ...args], { timeout: 60_000 });
+      return { code: 0, stdout, stderr };
+    } catch (e) {
+      const err = e as { code: number; stdout: string; stderr: string };
+      return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+    }
+  };
+
+  it('--help shows the bench options', async () => {
+    const r = await kiln('bench', '--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: kiln bench \[options\]/);
+    expect(r.stdout).toMatch(/--only LIST/);
+  });
+
+  it('a bad option value gives the reason and the usage, and runs nothing', async () => {
+    const r = await kiln('bench', '--only', 'kiln,nope');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/unknown system\(s\) nope/);
+    expect(r.stderr).toMatch(/Usage: kiln bench/);
+  });
+});
+
+describe('bench: result rows', () => {
+  it('compares every row with kiln fp32 on the same workload: time ratio and output difference', () => {
+    const sample = (values: number[]) => ({ length: 100, indices: values.map((_, i) => i * 10), values });
+    const row = (system: string, precision: 'fp32' | 'fp16', median: number, values: number[]): ChildRow => ({
+      ...blankRow(workload('mlp'), { id: system, backend: system }, 'adapter', precision, 1, 10),
+      coldMs: 1, warmMedianMs: median, warmMinMs: median, warmMaxMs: median, outputSample: sample(values),
+    });
+    const rows = resultRows([
+      row('kiln', 'fp32', 2, [1, 2, 3]),
+      row('kiln', 'fp16', 3, [1, 2, 3.5]),
+      row('ort-jsep', 'fp32', 10, [1, 2.25, 3]),
+      { ...blankRow(workload('mlp'), { id: 'tfjs-webgpu', backend: 'x' }, 'adapter', 'fp32', 1, 0), skipped: 'no' },
+    ]);
+    expect(rows.map((r) => r.warmRatioToKiln)).toEqual([null, 1.5, 5, null]);
+    expect(rows.map((r) => r.maxAbsDiffVsKiln)).toEqual([null, 0.5, 0.25, null]);
+    expect(summarize([5, 1, 4, 2])).toEqual({ median: 3, min: 1, max: 5 });
+  });
+});
