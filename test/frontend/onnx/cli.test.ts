@@ -39,4 +39,14 @@ describe('kiln on ONNX models', () => {
     const diff = Number(/max abs diff vs cpu \(39\): ([\d.e+-]+)/.exec(r.stdout)![1]);
     expect(diff).toBeLessThan(1e-5);
   });
+
+  it('profile lists every kernel of the PP-OCR cls model with a device time', async () => {
+    const r = await kiln('profile', CLS, '--input-shape', 'x=1,3,48,192', '--runs', '2');
+    expect(r.code, r.stderr).toBe(0);
+    const count = Number(/: (\d+) dispatches/.exec(r.stdout)![1]);
+    const rows = r.stdout.split('\n').filter((l) => / -> %/.test(l));
+    expect(rows).toHaveLength(count);
+    for (const row of rows) expect(row).toMatch(/ \d+\.\d{3}\s+\d+\.\d%$/);
+    expect(r.stdout).toMatch(/total device time\s+\d+\.\d{3}/);
+  });
 });
