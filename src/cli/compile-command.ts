@@ -9,6 +9,8 @@ import { saveArtifact } from '../runtime/artifact-node.js';
 import type { VariantSource } from '../runtime/artifact.js';
 import type { Program } from '../runtime/program.js';
 import { finalIr } from './artifact-ir.js';
+import { acquireDevice, type GpuDevice } from '../runtime/device.js';
+import { tuneGraph } from './tune.js';
 import { inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
 import { loadModel } from './load-model.js';
 import { compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
@@ -22,7 +24,7 @@ export const compileCommand = {
   usage: [
     'Usage: kiln compile MODEL [-o OUT.kiln] [--stats] [--time-passes] [--save-ir] [--quiet]',
     '                          [--precision fp32|fp16|auto] [--io-precision fp32|fp16] [--no-fallback]',
-    '                          [--input-shape NAME=D0,D1,...] [pipeline options]',
+    '                          [--tune [--tuning-cache FILE]] [--input-shape NAME=D0,D1,...] [pipeline options]',
     '',
     'Compiles MODEL through the pass pipeline and codegen, printing one progress line per stage',
     '(load, passes, codegen, write) with its time on stderr. With -o, writes the artifact folder',
@@ -42,6 +44,10 @@ export const compileCommand = {
     '  --no-fallback     with -o under fp16: write the f16 program only (devices without',
     '                    shader-f16 then cannot load the artifact)',
     '  --time-passes     time spent in each pass',
+    '  --tune            time each kernel variant (matmul: vec4b, scalar) on this adapter and keep',
+    '                    the fastest per problem; choices are cached per adapter and signature',
+    '                    (--tuning-cache FILE, default ~/.cache/kiln/tuning.json) and baked into',
+    '                    the kernels written; without --tune a heuristic picks',
     '  --quiet           no progress lines',
     inputShapeUsage,
     '',
@@ -56,6 +62,8 @@ export const compileCommand = {
     'save-ir': { type: 'boolean' as const },
     quiet: { type: 'boolean' as const },
     'no-fallback': { type: 'boolean' as const },
+    tune: { type: 'boolean' as const },
+    'tuning-cache': { type: 'string' as const },
     ...precisionArgs,
     ...inputShapeArgs,
     ...pipelineArgs,
@@ -67,6 +75,7 @@ export const compileCommand = {
     if (out === '') throw new KilnError('-o needs a folder name, e.g. -o model.kiln');
     const saveIr = values['save-ir'] === true || (values['print-ir-after-all'] === true && values['ir-dump-dir'] === undefined && out !== undefined);
     if (values['save-ir'] && out === undefined) throw new KilnError('--save-ir keeps the IR in the artifact: give -o OUT too (or use --print-ir-after-all=DIR)');
+    if (values['tuning-cache'] !== undefined && !values.tune) throw new KilnError('--tuning-cache goes with --tune');
     const inputShapes = inputShapesFrom(values);
     const options = compileOptionsFrom(values);
     precisionFlags(values); // bad flags fail before the model loads
@@ -87,6 +96,14 @@ export const compileCommand = {
       throw new KilnError('--no-fallback applies when writing an f16 artifact (-o OUT with --precision fp16 or auto picking fp16)');
     }
 
+    // --tune measures kernel variants on the adapter; one device serves every variant compiled.
+    let tuneDevice: GpuDevice | undefined;
+    const tune = async (g: Graph) => {
+      tuneDevice ??= await acquireDevice();
+      const cachePath = values['tuning-cache'] as string | undefined;
+      return tuneGraph(g, tuneDevice, { ...(cachePath ? { cachePath } : {}), ...(values.quiet ? {} : { log: (m: string) => process.stderr.write(`         ${m}\n`) }) });
+    };
+
     // One variant: optimise and generate at a precision, keeping per-pass dumps when asked.
     const compileVariant = async (precision: 'fp32' | 'fp16', names: { passes: string; codegen: string }) => {
       const dumps: { file: string; text: string }[] = [];
@@ -94,12 +111,18 @@ export const compileCommand = {
       const base = precision === chosen.precision ? options : { pipeline: options.pipeline };
       const opts = { ...base, precision, ...(precision === 'fp16' ? { ioPrecision: chosen.io } : {}), ...(saveIr ? { printAfterAll: true, sink } : {}) };
       const optimized = await stage(names.passes, () => optimize(graph, opts), (r) => `${options.pipeline}${precision === 'fp16' ? ', fp16' : ''}: ${countOps(graph)} -> ${countOps(r.graph)} ops`);
-      const generated = await stage(names.codegen, () => generate(optimized.graph), (r) => `${r.program.kernels.length} distinct kernels, ${r.program.dispatches.length} dispatches per run`);
+      const tuned = values.tune ? await stage('tune', () => tune(optimized.graph), (r) => `${r.decisions.length} kernel problem(s), ${r.decisions.filter((d) => d.cached).length} from the cache`) : undefined;
+      const generated = await stage(names.codegen, () => generate(optimized.graph, tuned ? { choose: tuned.choose } : {}), (r) => `${r.program.kernels.length} distinct kernels, ${r.program.dispatches.length} dispatches per run`);
       return { precision, optimized, ...generated, dumps };
     };
-    const primary = await compileVariant(chosen.precision, { passes: 'passes', codegen: 'codegen' });
-    const compiled = [primary];
-    if (fallback) compiled.push(await compileVariant('fp32', { passes: 'fallback', codegen: 'codegen' }));
+    let compiled: Awaited<ReturnType<typeof compileVariant>>[];
+    try {
+      compiled = [await compileVariant(chosen.precision, { passes: 'passes', codegen: 'codegen' })];
+      if (fallback) compiled.push(await compileVariant('fp32', { passes: 'fallback', codegen: 'codegen' }));
+    } finally {
+      tuneDevice?.destroy();
+    }
+    const primary = compiled[0]!;
     const { program, memory, optimized } = primary;
     if (out !== undefined) {
       const variants: VariantSource[] = compiled.map((c) => ({ program: c.program, precision: c.precision, ir: { ...finalIr(c.optimized.graph, c.program), passes: c.dumps } }));

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { tuneGraph } from '../../src/cli/tune.js';
 import { parseGraph } from '../../src/ir/parser.js';
 import { compile } from '../../src/compiler.js';
 import { useGpu } from '../helpers/gpu.js';
+import { kiln } from '../helpers/kiln-cli.js';
 
 describe('kernel tuning', () => {
   const gpu = useGpu();
@@ -28,5 +29,18 @@ describe('kernel tuning', () => {
     const program = compile(g, { choose: second.choose });
     const vec = /array<vec4<f32>>/.test(program.kernels[0]!.wgsl);
     expect(vec).toBe(first.decisions[0]!.variant === 'vec4b');
+  });
+
+  it('kiln compile --tune measures once, then answers from the cache', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-tune-cli-'));
+    const model = join(dir, 'mm.kir');
+    writeFileSync(model, 'graph mm(%a: f32[40,64] @webgpu, %b: f32[64,48] @webgpu) -> (f32[40,48] @webgpu) {\n  %0 = matmul(%a, %b) : f32[40,48] @webgpu\n  return %0\n}\n');
+    const cache = join(dir, 'tuning.json');
+    const first = await kiln('compile', model, '--tune', '--tuning-cache', cache);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/tune matmul f32:1x40x64x48: vec4b [\d.]+ ms, scalar [\d.]+ ms -> (vec4b|scalar)/);
+    const second = await kiln('compile', model, '--tune', '--tuning-cache', cache);
+    expect(second.stderr).toMatch(/1 kernel problem\(s\), 1 from the cache/);
+    expect((await kiln('compile', model, '--tuning-cache', cache)).stderr).toMatch(/--tuning-cache goes with --tune/);
   });
 });
