@@ -94,7 +94,7 @@ export function generate(graph: Graph, ctx: LowerContext = {}): CodegenResult {
         kernel: ki,
         label: `${node.op === 'fused' ? (node.attrs.body as Graph).name : node.op} -> ${node.outputs.map((o) => `%${o.name}`).join(', ')}`,
         buffers: bound.map((v) => bufferOf.get(v)!),
-        uniforms: k.uniforms,
+        ...(k.uniforms.length ? { uniforms: k.uniforms } : {}),
         workgroups: k.workgroups,
       });
     }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fuseElementwise } from '../../src/passes/fuse.js';
+import { fuseSqueezeExcite } from '../../src/passes/fuse-squeeze-excite.js';
 import { parseGraph } from '../../src/ir/parser.js';
 import { expectPass, ir } from './helpers.js';
 import { expectRoundTrip } from '../ir/roundtrip.js';
@@ -104,5 +105,32 @@ describe('fuse', () => {
     for (const n of out.nodes.filter((n) => n.op === 'fused')) expect(n.inputs.length + 1).toBeLessThanOrEqual(8);
     expect(out.nodes.length).toBeGreaterThan(1);
     expectRoundTrip(out);
+  });
+});
+
+describe('fuse-se', () => {
+  it('turns pool -> 1x1 conv -> act -> 1x1 conv -> act into one fused node', () => {
+    expectPass(fuseSqueezeExcite, `
+      graph g(%x: f32[1,8,3,4] @webgpu, %w1: f32[2,8,1,1] @webgpu, %w2: f32[8,2,1,1] @webgpu) -> (f32[1,8,3,4] @webgpu) {
+        %0 = global_avg_pool(%x) : f32[1,8,1,1] @webgpu
+        %1 = conv2d(%0, %w1) : f32[1,2,1,1] @webgpu
+        %2 = relu(%1) : f32[1,2,1,1] @webgpu
+        %3 = conv2d(%2, %w2) : f32[1,8,1,1] @webgpu
+        %4 = hardsigmoid(%3) : f32[1,8,1,1] @webgpu
+        %5 = mul(%x, %4) : f32[1,8,3,4] @webgpu
+        return %5
+      }`, `
+      graph g(%x: f32[1,8,3,4] @webgpu, %w1: f32[2,8,1,1] @webgpu, %w2: f32[8,2,1,1] @webgpu) -> (f32[1,8,3,4] @webgpu) {
+        %4 = fused(%x, %w1, %w2) {body = graph squeeze_excite(%x: f32[1,8,3,4] @webgpu, %w1: f32[2,8,1,1] @webgpu, %w2: f32[8,2,1,1] @webgpu) -> (f32[1,8,1,1] @webgpu) {
+            %0 = global_avg_pool(%x) : f32[1,8,1,1] @webgpu
+            %1 = conv2d(%0, %w1) : f32[1,2,1,1] @webgpu
+            %2 = relu(%1) : f32[1,2,1,1] @webgpu
+            %3 = conv2d(%2, %w2) : f32[1,8,1,1] @webgpu
+            %4 = hardsigmoid(%3) : f32[1,8,1,1] @webgpu
+            return %4
+          }} : f32[1,8,1,1] @webgpu
+        %5 = mul(%x, %4) : f32[1,8,3,4] @webgpu
+        return %5
+      }`);
   });
 });

@@ -3,6 +3,7 @@ import { KilnError } from '../../ir/errors.js';
 import { getOp, type ElementwiseMath } from '../../ir/ops/index.js';
 import { broadcastStrides } from '../../ir/ops/shape-util.js';
 import { emitElementwise } from '../kernels/elementwise.js';
+import { emitSqueezeExcite } from '../kernels/squeeze-excite.js';
 import type { Epilogue } from '../kernels/epilogue.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
 import { wgslHelperDecls } from '../kernels/wgsl-math.js';
@@ -33,13 +34,13 @@ function mathOf(body: Graph, n: Node): ElementwiseMath {
  * (parameter loads, or the anchor's result), converted to its storage type. Fusion makes every
  * intermediate single-use, so composing expressions never duplicates work.
  */
-function compose(body: Graph, nodes: readonly Node[], known: Map<Value, string>): string {
+function compose(body: Graph, nodes: readonly Node[], known: Map<Value, string>, result: Value = body.outputs[0]!): string {
   for (const n of nodes) {
     const t = wgslType(n.output.type.dtype);
     const inTypes = n.inputs.map((v) => wgslType(v.type.dtype));
     known.set(n.output, `${t}(${mathOf(body, n).wgsl(n.inputs.map((v) => known.get(v)!), t, n.attrs, inTypes)})`);
   }
-  return known.get(body.outputs[0]!)!;
+  return known.get(result)!;
 }
 
 /** WGSL helper functions (erf, ...) the nodes call. */
@@ -104,8 +105,29 @@ function lowerConcatGroup(node: Node, body: Graph, concat: Node): EmittedKernel 
   return Array.isArray(kernels) ? kernels.map(remap) : remap(kernels);
 }
 
+/** A squeeze-and-excitation gate (see fuse-se): pool, conv, activations, conv, activations. */
+function lowerSqueezeExcite(node: Node, body: Graph): EmittedKernel {
+  const [pool, ...rest] = body.nodes;
+  const convs = rest.filter((n) => n.op === 'conv2d');
+  const [c1, c2] = convs as [Node, Node];
+  const acts = (from: Node, to?: Node) => rest.slice(rest.indexOf(from) + 1, to ? rest.indexOf(to) : undefined);
+  const activation = (nodes: Node[]) => (a: string) => compose(body, nodes, new Map([[nodes[0]?.inputs[0] ?? body.outputs[0]!, a]]), nodes.at(-1)?.output ?? body.outputs[0]!);
+  const x = pool!.inputs[0]!.type.shape;
+  const param = (v: Value | undefined) => (v ? [body.inputs.indexOf(v)] : []);
+  const kernel = emitSqueezeExcite({
+    name: body.name, batch: x[0]!, channels: x[1]!, hidden: c1.output.type.shape[1]!, outChannels: c2.output.type.shape[1]!,
+    spatial: x[2]! * x[3]!, hasBias1: c1.inputs.length === 3, hasBias2: c2.inputs.length === 3,
+    act1: activation(acts(c1, c2)), act2: activation(acts(c2)), helpers: helpersOf(body, rest.filter((n) => n.op !== 'conv2d')),
+  });
+  return {
+    ...kernel,
+    bindings: [...param(pool!.inputs[0]), ...param(c1.inputs[1]), ...param(c1.inputs[2]), ...param(c2.inputs[1]), ...param(c2.inputs[2]), node.inputs.length],
+  };
+}
+
 const fused: Lowering = (node: Node, ctx: LowerContext = {}) => {
   const body = node.attrs.body as Graph;
+  if (body.name === 'squeeze_excite') return lowerSqueezeExcite(node, body);
   const concat = body.nodes.find((n) => n.op === 'concat');
   if (concat) return lowerConcatGroup(node, body, concat);
   const anchor = body.nodes.find((n) => anchorLowerings[n.op]);

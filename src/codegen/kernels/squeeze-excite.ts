@@ -1,0 +1,69 @@
+import { KilnError } from '../../ir/errors.js';
+import { storageDecl } from '../wgsl.js';
+import type { EmittedKernel } from './kernel.js';
+
+/** A squeeze-and-excitation gate: out[n, o] = act2(b2 + W2 act1(b1 + W1 mean_hw(x[n]))). */
+export interface SqueezeExciteSpec {
+  readonly name: string;
+  readonly batch: number;
+  /** Channels in, hidden, out; spatial size pooled. */
+  readonly channels: number;
+  readonly hidden: number;
+  readonly outChannels: number;
+  readonly spatial: number;
+  readonly hasBias1: boolean;
+  readonly hasBias2: boolean;
+  /** WGSL expressions of the activations, over an f32 value `a`. */
+  readonly act1: (a: string) => string;
+  readonly act2: (a: string) => string;
+  readonly helpers: readonly string[];
+}
+
+const WG = 64;
+// Workgroup memory holds the means and the hidden layer; WebGPU guarantees 16 KiB.
+const MAX_SHARED_FLOATS = 4096;
+
+/**
+ * One workgroup per batch item: the channel means, then the hidden layer, then the gate, each
+ * phase striding its outputs across the workgroup's invocations, with a barrier between phases.
+ * Sizes are baked in: the arrays in workgroup memory need them.
+ */
+export function emitSqueezeExcite(spec: SqueezeExciteSpec): EmittedKernel {
+  const { channels: C, hidden: H, outChannels: O, spatial: S } = spec;
+  if (C + H > MAX_SHARED_FLOATS) throw new KilnError(`${spec.name}: ${C} + ${H} channels exceed workgroup memory`);
+  const decls = [storageDecl(0, 'x', 'f32', 'read'), storageDecl(1, 'w1', 'f32', 'read')];
+  if (spec.hasBias1) decls.push(storageDecl(decls.length, 'b1', 'f32', 'read'));
+  decls.push(storageDecl(decls.length, 'w2', 'f32', 'read'));
+  if (spec.hasBias2) decls.push(storageDecl(decls.length, 'b2', 'f32', 'read'));
+  decls.push(storageDecl(decls.length, 'out', 'f32', 'read_write'));
+  const wgsl = [
+    ...decls,
+    `var<workgroup> mean: array<f32, ${C}>;`,
+    `var<workgroup> hid: array<f32, ${H}>;`,
+    ...new Set(spec.helpers),
+    `@compute @workgroup_size(${WG})`,
+    'fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec3<u32>) {',
+    '  let n = wg.x;',
+    `  for (var c = li; c < ${C}u; c += ${WG}u) {`,
+    `    let base = (n * ${C}u + c) * ${S}u;`,
+    '    var s = 0.0;',
+    `    for (var i = 0u; i < ${S}u; i++) { s += x[base + i]; }`,
+    `    mean[c] = s / ${S}.0;`,
+    '  }',
+    '  workgroupBarrier();',
+    `  for (var j = li; j < ${H}u; j += ${WG}u) {`,
+    `    var a = ${spec.hasBias1 ? 'b1[j]' : '0.0'};`,
+    `    for (var c = 0u; c < ${C}u; c++) { a += w1[j * ${C}u + c] * mean[c]; }`,
+    `    hid[j] = ${spec.act1('a')};`,
+    '  }',
+    '  workgroupBarrier();',
+    `  for (var o = li; o < ${O}u; o += ${WG}u) {`,
+    `    var a = ${spec.hasBias2 ? 'b2[o]' : '0.0'};`,
+    `    for (var j = 0u; j < ${H}u; j++) { a += w2[o * ${H}u + j] * hid[j]; }`,
+    `    out[n * ${O}u + o] = ${spec.act2('a')};`,
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+  return { name: spec.name, wgsl, uniforms: [], workgroups: [spec.batch, 1, 1] };
+}
