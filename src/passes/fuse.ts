@@ -15,6 +15,18 @@ interface Group {
   root: Node;
   /** The conv or matmul whose kernel runs the rest as its epilogue. */
   anchor?: Node;
+  /** A per-channel scale the conv applies to its input as it reads it (x * s, as after an SE gate). */
+  prologue?: Node;
+}
+
+/** `mul(x, s)` with s one value per channel of x ([N or 1, C, 1, 1]): a conv can scale x as it reads it. */
+function channelScale(n: Node): boolean {
+  if (n.op !== 'mul' || n.output.type.shape.length !== 4) return false;
+  const [a, b] = n.inputs.map((v) => v.type.shape) as [readonly number[], readonly number[]];
+  const out = n.output.type.shape;
+  const full = (s: readonly number[]) => s.length === 4 && s.every((d, i) => d === out[i]);
+  const perChannel = (s: readonly number[]) => s.length === 4 && s[1] === out[1] && s[2] === 1 && s[3] === 1 && (s[0] === 1 || s[0] === out[0]);
+  return n.output.type.dtype === 'f32' && ((full(a) && perChannel(b)) || (full(b) && perChannel(a)));
 }
 
 /** Elementwise under plain broadcasting (ops with their own operand indexing stay alone). */
@@ -93,7 +105,16 @@ export const fuseElementwise: Pass = {
     const groupOf = new Map<Node, Group>();
     for (const n of g.nodes) {
       if (n.outputs.length === 1 && n.output.type.device === 'webgpu' && (takesEpilogue(n.op) || n.op === 'concat')) {
-        groupOf.set(n, { members: [n], root: n, anchor: n });
+        const group: Group = { members: [n], root: n, anchor: n };
+        // An ungrouped conv reading a per-channel scaling of its input reads through it.
+        const x = n.inputs[0]!;
+        const pg = x.producer ? groupOf.get(x.producer) : undefined;
+        if (n.op === 'conv2d' && n.attrs.groups === 1 && pg && pg.members.length === 1 && channelScale(pg.root)
+          && users.get(x)?.length === 1 && !outputs.has(x)) {
+          group.members.unshift(pg.root);
+          group.prologue = pg.root;
+        }
+        for (const m of group.members) groupOf.set(m, group);
         continue;
       }
       // concat + channel_shuffle along the concat axis: one pass that writes shuffled channels.
@@ -125,10 +146,11 @@ export const fuseElementwise: Pass = {
           const anchor = pg.anchor ?? group.anchor;
           const merged = [...pg.members, ...group.members.filter((m) => !pg.members.includes(m))];
           // The epilogue runs once per anchor result: nothing in it may be larger than that.
-          if (anchor && !merged.every((m) => m === anchor || fitsIn(m.outputs[0]!.type.shape, anchor.output.type.shape))) continue;
+          const prologue = pg.prologue ?? group.prologue;
+          if (anchor && !merged.every((m) => m === anchor || m === prologue || fitsIn(m.outputs[0]!.type.shape, anchor.output.type.shape))) continue;
           merged.sort((a, b) => g.nodes.indexOf(a) - g.nodes.indexOf(b));
           if (bindingCount(merged, anchor) > MAX_STORAGE_BINDINGS) continue;
-          group = { members: merged, root: n, ...(anchor ? { anchor } : {}) };
+          group = { members: merged, root: n, ...(anchor ? { anchor } : {}), ...(prologue ? { prologue } : {}) };
           changed = true;
         }
       }

@@ -90,6 +90,22 @@ describe('fused kernels on WebGPU', () => {
       return %2
     }`, 1));
 
+  it('a conv scales its input per channel as it reads it (the mul after an SE gate)', async () => {
+    await checkFused(gpu(), `
+      graph g(%x: f32[2,12,5,9] @webgpu, %s: f32[2,12,1,1] @webgpu, %w: f32[7,12,1,1] @webgpu, %b: f32[7] @webgpu, %r: f32[2,7,5,9] @webgpu) -> (f32[2,7,5,9] @webgpu) {
+        %0 = mul(%x, %s) : f32[2,12,5,9] @webgpu
+        %1 = conv2d(%0, %w, %b) : f32[2,7,5,9] @webgpu
+        %2 = add(%1, %r) : f32[2,7,5,9] @webgpu
+        return %2
+      }`, 1);
+    await checkFused(gpu(), `
+      graph g(%x: f32[1,6,7,7] @webgpu, %s: f32[1,6,1,1] @webgpu, %w: f32[5,6,3,3] @webgpu) -> (f32[1,5,5,5] @webgpu) {
+        %0 = mul(%s, %x) : f32[1,6,7,7] @webgpu
+        %1 = conv2d(%0, %w) : f32[1,5,5,5] @webgpu
+        return %1
+      }`, 1);
+  });
+
   it('a squeeze-and-excitation gate runs as one kernel', () => checkFused(gpu(), `
     graph g(%x: f32[2,37,5,7] @webgpu, %w1: f32[9,37,1,1] @webgpu, %b1: f32[9] @webgpu, %w2: f32[37,9,1,1] @webgpu) -> (f32[2,37,1,1] @webgpu) {
       %0 = global_avg_pool(%x) : f32[2,37,1,1] @webgpu

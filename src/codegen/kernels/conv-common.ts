@@ -17,6 +17,11 @@ export interface ConvKernelSpec {
   readonly epilogue?: Epilogue;
   /** Where x's elements are when it is read through a view (a split or slice of a larger tensor). */
   readonly input?: ConvInputLayout;
+  /**
+   * x is read scaled per channel, x[n, c] * xs[n * batchStride + c] (a gate fused in front of
+   * the conv); `xs` binds after the bias.
+   */
+  readonly inputScale?: { readonly batchStride: number };
 }
 
 /** x(n, c, h, w) at offset + n*sN + c*sC + h*sH + w (rows contiguous). */
@@ -37,6 +42,7 @@ export const CONV_WG = 64;
 export function convBindings(spec: ConvKernelSpec): { decls: string; uniformBinding: number } {
   const decls = [storageDecl(0, 'x', spec.dtype, 'read'), storageDecl(1, 'wt', spec.dtype, 'read')];
   if (spec.hasBias) decls.push(storageDecl(2, 'bias', spec.dtype, 'read'));
+  if (spec.inputScale) decls.push(storageDecl(decls.length, 'xs', spec.dtype, 'read'));
   const epi = spec.epilogue;
   if (epi) decls.push(...epilogueDecls(epi, decls.length));
   decls.push(storageDecl(decls.length, 'out', epi?.outDType ?? spec.dtype, 'read_write'));
@@ -50,8 +56,9 @@ export function storeOut(spec: ConvKernelSpec, i: string, v: string): string {
 }
 
 /** Uniform block with the convolution's geometry; kernels add their own blocking counts first. */
-export function convUniforms(g: ConvGeometry, extra: Record<string, number>, epilogue?: Epilogue, input?: ConvInputLayout): UniformBlock {
+export function convUniforms(g: ConvGeometry, extra: Record<string, number>, epilogue?: Epilogue, input?: ConvInputLayout, inputScale?: { batchStride: number }): UniformBlock {
   const u = new UniformBlock();
+  if (inputScale) u.scalar('xsB', inputScale.batchStride);
   for (const [k, v] of Object.entries(extra)) u.scalar(k, v);
   if (epilogue) addEpilogueUniforms(u, epilogue);
   const x = input ?? { offset: 0, sN: g.inChannels * g.inH * g.inW, sC: g.inH * g.inW, sH: g.inW };

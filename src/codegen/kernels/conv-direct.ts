@@ -34,7 +34,7 @@ export function emitConvDirect(spec: ConvKernelSpec, blocking: DirectConvBlockin
   const oBlocks = Math.ceil(g.outPerGroup / TO);
   const colBlocks = Math.ceil(g.outW / TP);
   const total = g.batch * g.groups * oBlocks * g.outH * colBlocks;
-  const u = convUniforms(g, { total, oBlocks, colBlocks, groupBlocks: g.groups * oBlocks }, spec.epilogue, spec.input);
+  const u = convUniforms(g, { total, oBlocks, colBlocks, groupBlocks: g.groups * oBlocks }, spec.epilogue, spec.input, spec.inputScale);
   const { decls, uniformBinding } = convBindings(spec);
   const vec = f32Vec(TO);
   const weights = (at: string) => `${vec}(${Array.from({ length: TO }, (_, c) => `f32(wt[w${c} + ${at}])`).join(', ')})`;
@@ -45,6 +45,8 @@ export function emitConvDirect(spec: ConvKernelSpec, blocking: DirectConvBlockin
     `${indent}let xa${p} = xr + u32(clamp(iw${p}, 0, W - 1));`,
   ]).flat();
 
+  // A per-channel input scale multiplies the weights of that channel instead of every x read.
+  const scale = spec.inputScale ? ' * f32(xs[n * u.xsB + grp * u.Cg + ci])' : '';
   const L: string[] = [];
   L.push(`  let i = ${flatIndex(CONV_WG)};`, '  if (i >= u.total) { return; }');
   L.push(`  let ow0 = (i % u.colBlocks) * ${TP}u;`, '  var r = i / u.colBlocks;');
@@ -65,13 +67,13 @@ export function emitConvDirect(spec: ConvKernelSpec, blocking: DirectConvBlockin
     L.push('    for (var kw = 0u; kw < u.KW; kw++) {', '      let iwb = i32(ow0 * u.sw + kw * u.dw) - i32(u.pl);');
     L.push(...columns('      '));
     L.push('      var wk = kh * u.KW + kw;', '      var xo = 0u;');
-    L.push('      for (var ci = 0u; ci < u.Cg; ci++) {', `        let wv = ${weights('wk')};`);
+    L.push('      for (var ci = 0u; ci < u.Cg; ci++) {', `        let wv = ${weights('wk')}${scale};`);
     for (let p = 0; p < TP; p++) L.push(`        acc${p} += select(0.0, f32(x[xa${p} + xo]), in${p}) * wv;`);
     L.push('        wk += kk;', '        xo += plane;', '      }', '    }', '  }');
   } else {
     L.push('  for (var ci = 0u; ci < u.Cg; ci++) {', '    let xc = xg + ci * plane;', '    let wc = ci * kk;');
     L.push('    for (var kh = 0u; kh < u.KH; kh++) {', ...rowStart('      '), '      let xr = xc + u32(ih) * u.xsH;', '      let wr = wc + kh * u.KW;');
-    L.push('      for (var kw = 0u; kw < u.KW; kw++) {', `        let wv = ${weights('wr + kw')};`);
+    L.push('      for (var kw = 0u; kw < u.KW; kw++) {', `        let wv = ${weights('wr + kw')}${scale};`);
     L.push('        let iwb = i32(ow0 * u.sw + kw * u.dw) - i32(u.pl);', ...columns('        '));
     for (let p = 0; p < TP; p++) L.push(`        acc${p} += select(0.0, f32(x[xa${p}]), in${p}) * wv;`);
     L.push('      }', '    }', '  }');

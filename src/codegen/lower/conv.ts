@@ -1,6 +1,7 @@
 import { conv2dGeometry, convTranspose2dGeometry, type ConvGeometry } from '../../ir/ops/conv.js';
 import type { Node } from '../../ir/graph.js';
 import type { ConvKernelSpec } from '../kernels/conv-common.js';
+import type { EmittedKernel } from '../kernels/kernel.js';
 import { emitConvDepthwise } from '../kernels/conv-depthwise.js';
 import { emitConvDirect, type DirectConvBlocking } from '../kernels/conv-direct.js';
 import { emitConvTranspose } from '../kernels/conv-transpose.js';
@@ -11,8 +12,9 @@ import type { View } from '../../ir/view.js';
 // Chooses a convolution kernel variant per node. Variants sit side by side in
 // kernels/conv-*.ts; later, per-adapter measurements can replace these shape rules.
 
-function kernelSpec(node: Node, geometry: ConvGeometry, epilogue?: Epilogue, xView?: View): ConvKernelSpec {
+function kernelSpec(node: Node, geometry: ConvGeometry, epilogue?: Epilogue, xView?: View, inputScale?: { batchStride: number }): ConvKernelSpec {
   return {
+    ...(inputScale ? { inputScale } : {}),
     name: epilogue ? `${node.op}_${epilogue.name}` : node.op, dtype: node.inputs[0]!.type.dtype, geometry,
     hasBias: node.inputs.length === 3, ...(epilogue ? { epilogue } : {}),
     ...(xView ? { input: { offset: xView.offset, sN: xView.strides[0]!, sC: xView.strides[1]!, sH: xView.strides[2]! } } : {}),
@@ -37,17 +39,24 @@ export function directBlocking(g: ConvGeometry): DirectConvBlocking {
   return { channels: Math.min(4, g.outPerGroup), pixels, innerLoop: g.inPerGroup >= g.kernelW ? 'channels' : 'taps' };
 }
 
-const conv2d: AnchorLowering = (node, epilogue, views) => {
+const conv2d: AnchorLowering = (node, epilogue, views) => lowerConv2d(node, epilogue, views);
+
+/**
+ * conv2d, optionally with an epilogue, reading x through a view, and scaling x per channel as it
+ * reads it (`inputScale`, the direct kernel only: the fusion pass offers it for ungrouped convs).
+ */
+export function lowerConv2d(node: Node, epilogue?: Epilogue, views?: readonly (View | undefined)[], inputScale?: { batchStride: number }): EmittedKernel {
   const [x, w] = node.inputs.map((v) => v.type.shape);
   const g = conv2dGeometry(x!, w!, node.attrs);
   const xView = views?.[0];
   if (xView && !convReadsView(xView)) throw new Error(`internal: conv2d cannot read a view with strides [${xView.strides.join(',')}]`);
   if (views?.slice(1).some((v) => v)) throw new Error('internal: conv2d reads its weights and bias directly');
-  const spec = kernelSpec(node, g, epilogue, xView);
+  const spec = kernelSpec(node, g, epilogue, xView, inputScale);
+  if (inputScale && g.groups > 1) throw new Error('internal: a per-channel input scale needs an ungrouped conv2d');
   // One input channel per group (depthwise, any multiplier): nothing to block over channels.
   if (g.groups > 1 && g.inPerGroup === 1) return emitConvDepthwise(spec);
   return emitConvDirect(spec, directBlocking(g));
-};
+}
 
 const convTranspose2d: Lowering = (node) => {
   const [x, w] = node.inputs.map((v) => v.type.shape);

@@ -9,7 +9,7 @@ import type { EmittedKernel } from '../kernels/kernel.js';
 import { wgslHelperDecls } from '../kernels/wgsl-math.js';
 import { wgslType } from '../wgsl.js';
 import { traceView, type View } from '../../ir/view.js';
-import { convAnchors, convReadsView } from './conv.js';
+import { convAnchors, convReadsView, lowerConv2d } from './conv.js';
 import { lowerConcat } from './concat-split.js';
 import { gemmAnchors } from './gemm.js';
 import { matmulAnchors } from './matmul.js';
@@ -70,6 +70,9 @@ function lowerAnchored(node: Node, body: Graph, anchor: Node, ctx: LowerContext)
   // Operands reached through view chains (copied in by fusion) are read from the chain's base.
   const traced = anchor.inputs.map((v) => traceView(v));
   const prologue = new Set(traced.flatMap((t) => t?.chain ?? []));
+  // A per-channel scale of a conv's input (fusion puts `mul(x, s)` in front of it).
+  const scaleMul = anchor.op === 'conv2d' ? body.nodes.find((n) => n.op === 'mul' && n.output === anchor.inputs[0]) : undefined;
+  if (scaleMul) prologue.add(scaleMul);
   const rest = body.nodes.filter((n) => n !== anchor && !prologue.has(n));
   const epiParams = body.inputs.filter((p) => rest.some((n) => n.inputs.includes(p)));
   const out = node.output.type;
@@ -85,8 +88,14 @@ function lowerAnchored(node: Node, body: Graph, anchor: Node, ctx: LowerContext)
     },
     helpers: helpersOf(body, rest),
   };
-  const kernel = anchorLowerings[anchor.op]!(anchor, epilogue, traced.map((t) => t?.view), ctx);
   const param = (v: Value) => body.inputs.indexOf(v);
+  if (scaleMul) {
+    const full = scaleMul.inputs.find((v) => v.type.shape.every((d, i) => d === scaleMul.output.type.shape[i]))!;
+    const scale = scaleMul.inputs.find((v) => v !== full) ?? full;
+    const kernel = lowerConv2d(anchor, epilogue, [], { batchStride: scale.type.shape[0] === 1 ? 0 : scale.type.shape[1]! });
+    return { ...kernel, bindings: [param(full), ...anchor.inputs.slice(1).map(param), param(scale), ...epiParams.map(param), node.inputs.length] };
+  }
+  const kernel = anchorLowerings[anchor.op]!(anchor, epilogue, traced.map((t) => t?.view), ctx);
   const anchorBindings = anchor.inputs.map((v, i) => param(traced[i]?.base ?? v));
   return { ...kernel, bindings: [...anchorBindings, ...epiParams.map(param), node.inputs.length] };
 }
