@@ -44,7 +44,7 @@ export const compileCommand = {
     '  --no-fallback     with -o under fp16: write the f16 program only (devices without',
     '                    shader-f16 then cannot load the artifact)',
     '  --time-passes     time spent in each pass',
-    '  --tune            time each kernel variant (matmul: vec4b, scalar) on this adapter and keep',
+    '  --tune            time each kernel variant (matmul: vec4b, scalar, tiled) on this adapter and keep',
     '                    the fastest per problem; choices are cached per adapter and signature',
     '                    (--tuning-cache FILE, default ~/.cache/kiln/tuning.json) and baked into',
     '                    the kernels written; without --tune a heuristic picks',

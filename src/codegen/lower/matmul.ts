@@ -21,7 +21,7 @@ export function matmulSignature(m: number, n: number, k: number, batch: number, 
   return `${dtype}:${batch}x${m}x${k}x${n}`;
 }
 
-export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['vec4b', 'scalar'];
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['vec4b', 'scalar', 'tiled'];
 
 const matmul: AnchorLowering = (node, epilogue, views, ctx) => {
   const [a, b] = node.inputs.map((v) => v.type.shape) as [Shape, Shape];
