@@ -80,3 +80,18 @@ export function grid1d(n: number, wgSize: number): [number, number, number] {
 export function flatIndex(wgSize: number): string {
   return `gid.x + gid.y * nwg.x * ${wgSize}u`;
 }
+
+/**
+ * A flat kernel's source: declarations (`header`), then `main` with `body`, run by workgroups
+ * of `wgSize` invocations over a `grid1d` (`flatIndex` gives each its element).
+ */
+export function flatKernel(header: readonly string[], wgSize: number, body: readonly string[]): string {
+  return [
+    ...header,
+    `@compute @workgroup_size(${wgSize})`,
+    'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
+    ...body,
+    '}',
+    '',
+  ].join('\n');
+}

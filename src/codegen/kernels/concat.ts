@@ -1,6 +1,6 @@
 import type { DType } from '../../ir/types.js';
 import type { View } from '../../ir/view.js';
-import { enables, flatIndex, grid1d, storageDecl, UniformBlock } from '../wgsl.js';
+import { enables, flatIndex, grid1d, storageDecl, UniformBlock, flatKernel } from '../wgsl.js';
 import { movedDType } from './copy.js';
 import type { EmittedKernel } from './kernel.js';
 
@@ -52,14 +52,6 @@ export function emitConcat(spec: ConcatKernelSpec): EmittedKernel {
     L.push(`    for (var d = 0u; d < ${rank}u; d++) { o += coord[d] * u_st${k}(d); }`, `    dst[i] = s${k}[o];`);
   });
   L.push('  }');
-  const wgsl = [
-    enables([t]) + decls.join('\n'),
-    u.declare(spec.sources.length + 1),
-    `@compute @workgroup_size(${WG})`,
-    'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
-    ...L,
-    '}',
-    '',
-  ].join('\n');
+  const wgsl = flatKernel([enables([t]) + decls.join('\n'), u.declare(spec.sources.length + 1)], WG, L);
   return { name: spec.name, wgsl, uniforms: u.words(), workgroups: grid1d(n, WG) };
 }

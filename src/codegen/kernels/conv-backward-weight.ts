@@ -1,6 +1,6 @@
 import type { ConvGeometry } from '../../ir/ops/conv.js';
 import type { DType } from '../../ir/types.js';
-import { enables, flatIndex, grid1d, storageDecl, UniformBlock, wgslType } from '../wgsl.js';
+import { enables, flatIndex, grid1d, storageDecl, UniformBlock, wgslType, flatKernel } from '../wgsl.js';
 import type { EmittedKernel } from './kernel.js';
 
 const WG = 64;
@@ -74,16 +74,6 @@ export function emitConvBackwardWeight(spec: ConvBackwardWeightSpec): EmittedKer
     for (let p = 0; p < TK; p++) L.push(`    if (kw0 + ${p}u < u.KW) { grad[wo + ${p}u] = ${t}(${lane(`acc${p}`, k)}); }`);
     L.push('  }');
   }
-  const wgsl = [
-    enables([spec.dtype]) + storageDecl(0, 'x', spec.dtype, 'read'),
-    storageDecl(1, 'dy', spec.dtype, 'read'),
-    storageDecl(2, 'grad', spec.dtype, 'read_write'),
-    u.declare(3),
-    `@compute @workgroup_size(${WG})`,
-    'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
-    ...L,
-    '}',
-    '',
-  ].join('\n');
+  const wgsl = flatKernel([enables([spec.dtype]) + storageDecl(0, 'x', spec.dtype, 'read'), storageDecl(1, 'dy', spec.dtype, 'read'), storageDecl(2, 'grad', spec.dtype, 'read_write'), u.declare(3)], WG, L);
   return { name: spec.name, wgsl, uniforms: u.words(), workgroups: grid1d(total, WG) };
 }

@@ -1,5 +1,5 @@
 import { KilnError } from '../../ir/errors.js';
-import { flatIndex, grid1d } from '../wgsl.js';
+import { flatIndex, grid1d, flatKernel } from '../wgsl.js';
 import { biasTerm, CONV_WG, convBindings, convUniforms, f32Vec, lane, storeOut, type ConvKernelSpec } from './conv-common.js';
 import type { EmittedKernel } from './kernel.js';
 
@@ -87,14 +87,6 @@ export function emitConvDirect(spec: ConvKernelSpec, blocking: DirectConvBlockin
     L.push('  }');
   }
 
-  const wgsl = [
-    decls,
-    u.declare(uniformBinding),
-    `@compute @workgroup_size(${CONV_WG})`,
-    'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
-    ...L,
-    '}',
-    '',
-  ].join('\n');
+  const wgsl = flatKernel([decls, u.declare(uniformBinding)], CONV_WG, L);
   return { name: spec.name, wgsl, uniforms: u.words(), workgroups: grid1d(total, CONV_WG) };
 }

@@ -1,4 +1,4 @@
-import { flatIndex, grid1d, wgslType } from '../wgsl.js';
+import { flatIndex, grid1d, wgslType, flatKernel } from '../wgsl.js';
 import { biasTerm, CONV_WG, convBindings, convUniforms, f32Vec, lane, type ConvKernelSpec } from './conv-common.js';
 import type { EmittedKernel } from './kernel.js';
 
@@ -72,14 +72,6 @@ export function emitConvTranspose(spec: ConvKernelSpec): EmittedKernel {
     L.push('  }');
   }
 
-  const wgsl = [
-    decls,
-    u.declare(uniformBinding),
-    `@compute @workgroup_size(${CONV_WG})`,
-    'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
-    ...L,
-    '}',
-    '',
-  ].join('\n');
+  const wgsl = flatKernel([decls, u.declare(uniformBinding)], CONV_WG, L);
   return { name: spec.name, wgsl, uniforms: u.words(), workgroups: grid1d(total, CONV_WG) };
 }

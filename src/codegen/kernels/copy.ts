@@ -1,6 +1,6 @@
 import type { EmittedKernel } from './kernel.js';
 import type { DType } from '../../ir/types.js';
-import { enables, flatIndex, grid1d, storageDecl, UniformBlock } from '../wgsl.js';
+import { enables, flatIndex, grid1d, storageDecl, UniformBlock, flatKernel } from '../wgsl.js';
 
 /**
  * The storage type of data that is only moved, never computed on: every 4-byte dtype as u32
@@ -61,12 +61,7 @@ export function emitCopy(spec: CopyKernelSpec): EmittedKernel {
   const u = new UniformBlock()
     .array('shape', c.shape).array('src_strides', c.src).array('dst_strides', c.dst)
     .scalar('n', n).scalar('src_offset', spec.src.offset).scalar('dst_offset', spec.dst.offset);
-  const wgsl = [
-    enables([t]) + storageDecl(0, 'src', t, 'read'),
-    storageDecl(1, 'dst', t, 'read_write'),
-    u.declare(2),
-    `@compute @workgroup_size(${WG})`,
-    'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
+  const wgsl = flatKernel([enables([t]) + storageDecl(0, 'src', t, 'read'), storageDecl(1, 'dst', t, 'read_write'), u.declare(2)], WG, [
     `  let i = ${flatIndex(WG)};`,
     '  if (i >= u.n) { return; }',
     '  var rem = i;',
@@ -79,8 +74,6 @@ export function emitCopy(spec: CopyKernelSpec): EmittedKernel {
     '    o += c * u_dst_strides(d - 1u);',
     '  }',
     '  dst[o] = src[s];',
-    '}',
-    '',
-  ].join('\n');
+  ]);
   return { name: spec.name, wgsl, uniforms: u.words(), workgroups: grid1d(n, WG) };
 }

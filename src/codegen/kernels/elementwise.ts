@@ -1,6 +1,6 @@
 import type { EmittedKernel } from './kernel.js';
 import { stridesOf, type DType } from '../../ir/types.js';
-import { enables, flatIndex, grid1d, storageDecl, UniformBlock, wgslType } from '../wgsl.js';
+import { enables, flatIndex, grid1d, storageDecl, UniformBlock, wgslType, flatKernel } from '../wgsl.js';
 
 /** One operand of an elementwise kernel. */
 export interface ElementwiseOperand {
@@ -54,15 +54,6 @@ export function emitElementwise(spec: ElementwiseKernelSpec): EmittedKernel {
   const xs = spec.operands.map((_, k) => `in${k}[${direct[k] ? 'i' : `o${k}`}]`);
   lines.push(`  out[i] = ${wgslType(spec.outDType)}(${spec.body(xs)});`);
 
-  const wgsl = [
-    enables([...spec.operands.map((o) => o.dtype), spec.outDType]) + decls.join('\n'),
-    u.declare(outBinding + 1),
-    ...new Set(spec.helpers ?? []),
-    `@compute @workgroup_size(${WG})`,
-    'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
-    ...lines,
-    '}',
-    '',
-  ].join('\n');
+  const wgsl = flatKernel([enables([...spec.operands.map((o) => o.dtype), spec.outDType]) + decls.join('\n'), u.declare(outBinding + 1), ...new Set(spec.helpers ?? [])], WG, lines);
   return { name: spec.name, wgsl, uniforms: u.words(), workgroups: grid1d(n, WG) };
 }

@@ -1,6 +1,6 @@
 import type { EmittedKernel } from './kernel.js';
 import type { DType } from '../../ir/types.js';
-import { enables, flatIndex, grid1d, storageDecl, UniformBlock } from '../wgsl.js';
+import { enables, flatIndex, grid1d, storageDecl, UniformBlock, flatKernel } from '../wgsl.js';
 import { movedDType } from './copy.js';
 
 /** A gather over data viewed as [outer, extent, inner] with `count` i32 indices into the middle axis. */
@@ -24,13 +24,7 @@ export function emitGather(spec: GatherKernelSpec): EmittedKernel {
   const n = spec.outer * spec.count * spec.inner;
   const t = movedDType(spec.dtype);
   const u = new UniformBlock().scalar('n', n).scalar('extent', spec.extent).scalar('inner', spec.inner).scalar('count', spec.count);
-  const wgsl = [
-    enables([t]) + storageDecl(0, 'data', t, 'read'),
-    storageDecl(1, 'indices', 'i32', 'read'),
-    storageDecl(2, 'out', t, 'read_write'),
-    u.declare(3),
-    `@compute @workgroup_size(${WG})`,
-    'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
+  const wgsl = flatKernel([enables([t]) + storageDecl(0, 'data', t, 'read'), storageDecl(1, 'indices', 'i32', 'read'), storageDecl(2, 'out', t, 'read_write'), u.declare(3)], WG, [
     `  let i = ${flatIndex(WG)};`,
     '  if (i >= u.n) { return; }',
     '  let r = i % u.inner;',
@@ -41,8 +35,6 @@ export function emitGather(spec: GatherKernelSpec): EmittedKernel {
     '  if (idx < 0) { idx += i32(u.extent); }',
     '  let k = u32(clamp(idx, 0, i32(u.extent) - 1));',
     '  out[i] = data[(o * u.extent + k) * u.inner + r];',
-    '}',
-    '',
-  ].join('\n');
+  ]);
   return { name: spec.name, wgsl, uniforms: u.words(), workgroups: grid1d(n, WG) };
 }

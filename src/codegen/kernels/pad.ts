@@ -2,7 +2,7 @@ import type { EmittedKernel } from './kernel.js';
 import type { DType } from '../../ir/types.js';
 import type { PadMode } from '../../ir/ops/slice-pad.js';
 import { f32ToF16Bits } from '../../ir/f16.js';
-import { enables, flatIndex, grid1d, storageDecl, UniformBlock } from '../wgsl.js';
+import { enables, flatIndex, grid1d, storageDecl, UniformBlock, flatKernel } from '../wgsl.js';
 import { movedDType } from './copy.js';
 
 /** A pad: each output element reads the input at its coordinate minus `begin`, mapped by the mode. */
@@ -56,12 +56,7 @@ export function emitPad(spec: PadKernelSpec): EmittedKernel {
     .array('out_shape', spec.outShape).array('in_shape', spec.inShape).array('in_strides', inStrides).array('begin', spec.begin)
     .scalar('n', n).scalar('value', valueBits(spec.dtype, spec.value));
   const fill = t === 'f16' ? 'bitcast<vec2<f16>>(u.value).x' : 'u.value';
-  const wgsl = [
-    enables([t]) + storageDecl(0, 'src', t, 'read'),
-    storageDecl(1, 'dst', t, 'read_write'),
-    u.declare(2),
-    `@compute @workgroup_size(${WG})`,
-    'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
+  const wgsl = flatKernel([enables([t]) + storageDecl(0, 'src', t, 'read'), storageDecl(1, 'dst', t, 'read_write'), u.declare(2)], WG, [
     `  let i = ${flatIndex(WG)};`,
     '  if (i >= u.n) { return; }',
     '  var rem = i;',
@@ -76,8 +71,6 @@ export function emitPad(spec: PadKernelSpec): EmittedKernel {
     '    s += u32(j) * u_in_strides(d - 1u);',
     '  }',
     spec.mode === 'constant' ? `  if (inside) { dst[i] = src[s]; } else { dst[i] = ${fill}; }` : '  dst[i] = src[s];',
-    '}',
-    '',
-  ].join('\n');
+  ]);
   return { name: spec.name, wgsl, uniforms: u.words(), workgroups: grid1d(n, WG) };
 }

@@ -1,6 +1,6 @@
 import type { PoolGeometry } from '../../ir/ops/pool.js';
 import type { DType } from '../../ir/types.js';
-import { enables, flatIndex, grid1d, storageDecl, UniformBlock, wgslType } from '../wgsl.js';
+import { enables, flatIndex, grid1d, storageDecl, UniformBlock, wgslType, flatKernel } from '../wgsl.js';
 import type { EmittedKernel } from './kernel.js';
 
 const WG = 64;
@@ -56,16 +56,6 @@ export function emitMaxPoolBackward(name: string, dtype: DType, g: PoolGeometry)
     '  }',
     `  dx[i] = ${wgslType(dtype)}(acc);`,
   ];
-  const wgsl = [
-    enables([dtype]) + storageDecl(0, 'x', dtype, 'read'),
-    storageDecl(1, 'dy', dtype, 'read'),
-    storageDecl(2, 'dx', dtype, 'read_write'),
-    u.declare(3),
-    `@compute @workgroup_size(${WG})`,
-    'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
-    ...L,
-    '}',
-    '',
-  ].join('\n');
+  const wgsl = flatKernel([enables([dtype]) + storageDecl(0, 'x', dtype, 'read'), storageDecl(1, 'dy', dtype, 'read'), storageDecl(2, 'dx', dtype, 'read_write'), u.declare(3)], WG, L);
   return { name, wgsl, uniforms: u.words(), workgroups: grid1d(total, WG) };
 }

@@ -1,7 +1,7 @@
 import type { PoolGeometry } from '../../ir/ops/pool.js';
 import type { DType } from '../../ir/types.js';
 import type { EmittedKernel } from './kernel.js';
-import { enables, flatIndex, grid1d, storageDecl, UniformBlock, wgslType } from '../wgsl.js';
+import { enables, flatIndex, grid1d, storageDecl, UniformBlock, wgslType, flatKernel } from '../wgsl.js';
 
 // Pooling over NCHW planes: one invocation per output element, looping over its window in f32.
 // Geometry is uniforms, so each mode is one shader whatever the sizes.
@@ -22,21 +22,14 @@ export interface WindowPoolSpec {
 }
 
 function shell(dtype: DType, u: UniformBlock, body: string[], n: number, name: string): EmittedKernel {
-  const wgsl = [
-    enables([dtype]) + storageDecl(0, 'x', dtype, 'read'),
-    storageDecl(1, 'out', dtype, 'read_write'),
-    u.declare(2),
-    `@compute @workgroup_size(${WG})`,
-    'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
+  const wgsl = flatKernel([enables([dtype]) + storageDecl(0, 'x', dtype, 'read'), storageDecl(1, 'out', dtype, 'read_write'), u.declare(2)], WG, [
     `  let i = ${flatIndex(WG)};`,
     '  if (i >= u.total) { return; }',
     '  let ow = i % u.OW;',
     '  let oh = (i / u.OW) % u.OH;',
     '  let xp = (i / (u.OW * u.OH)) * u.H * u.W;',
     ...body,
-    '}',
-    '',
-  ].join('\n');
+  ]);
   return { name, wgsl, uniforms: u.words(), workgroups: grid1d(n, WG) };
 }
 

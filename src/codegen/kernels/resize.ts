@@ -1,7 +1,7 @@
 import type { EmittedKernel } from './kernel.js';
 import type { DType } from '../../ir/types.js';
 import type { ResizePlan } from '../../ir/ops/resize.js';
-import { enables, flatIndex, grid1d, storageDecl, UniformBlock, wgslType } from '../wgsl.js';
+import { enables, flatIndex, grid1d, storageDecl, UniformBlock, wgslType, flatKernel } from '../wgsl.js';
 import { movedDType } from './copy.js';
 
 const WG = 256;
@@ -45,13 +45,7 @@ export function emitResize(name: string, dtype: DType, plan: ResizePlan): Emitte
       '  let ix = nearest(ox, u.wa, u.wb, u.wd, u.in_w);',
       `  out[i] = ${at('iy', 'ix')};`,
     ];
-  const wgsl = [
-    enables([t]) + storageDecl(0, 'x', t, 'read'),
-    storageDecl(1, 'out', t, 'read_write'),
-    u.declare(2),
-    ...(linear ? HELPERS.slice(3) : HELPERS.slice(0, 3)),
-    `@compute @workgroup_size(${WG})`,
-    'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
+  const wgsl = flatKernel([enables([t]) + storageDecl(0, 'x', t, 'read'), storageDecl(1, 'out', t, 'read_write'), u.declare(2), ...(linear ? HELPERS.slice(3) : HELPERS.slice(0, 3))], WG, [
     `  let i = ${flatIndex(WG)};`,
     '  if (i >= u.n) { return; }',
     '  let ox = i % u.out_w;',
@@ -59,8 +53,6 @@ export function emitResize(name: string, dtype: DType, plan: ResizePlan): Emitte
     '  let oy = rest % u.out_h;',
     '  let base = (rest / u.out_h) * u.in_h;',
     ...body,
-    '}',
-    '',
-  ].join('\n');
+  ]);
   return { name, wgsl, uniforms: u.words(), workgroups: grid1d(n, WG) };
 }
