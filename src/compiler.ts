@@ -7,6 +7,7 @@ import { compileStats, type CompileStats } from './codegen/stats.js';
 import { hasGpuLowering } from './codegen/lower/index.js';
 import { anchorLowerings, readsView } from './codegen/lower/fused.js';
 import type { KernelChooser } from './codegen/lower/lowering.js';
+import { heuristicChooser, type AdapterClass } from './codegen/lower/heuristics.js';
 import { runPasses, type PipelineOptions, type PipelineResult } from './passes/manager.js';
 import type { PassContext } from './passes/pass.js';
 import { resolvePipeline } from './passes/pipelines.js';
@@ -24,6 +25,8 @@ export interface CompileOptions extends PipelineOptions {
   readonly ioPrecision?: 'f32' | 'f16';
   /** Kernel variants chosen by tuning (`kiln compile --tune`); a heuristic picks the rest. */
   readonly choose?: KernelChooser;
+  /** The kind of adapter to pick kernel variants for when `choose` has no answer. */
+  readonly adapterClass?: AdapterClass;
   readonly log?: (message: string) => void;
 }
 
@@ -63,7 +66,8 @@ export interface CompileReport extends PipelineResult {
 /** compile, also returning the optimised graph, pass timings and statistics. */
 export function compileWithReport(graph: Graph, opts: CompileOptions = {}): CompileReport {
   const optimized = optimize(graph, opts);
-  const { program, memory } = generate(optimized.graph, opts.choose ? { choose: opts.choose } : {});
+  const heuristic = heuristicChooser(opts.adapterClass);
+  const { program, memory } = generate(optimized.graph, { choose: (f, sig, vs) => opts.choose?.(f, sig, vs) ?? heuristic(f, sig, vs) });
   return { ...optimized, program, stats: compileStats(graph, optimized.graph, program, memory) };
 }
 

@@ -11,6 +11,10 @@ import type { Program } from '../runtime/program.js';
 import { finalIr } from './artifact-ir.js';
 import { acquireDevice, type GpuDevice } from '../runtime/device.js';
 import { tuneGraph } from './tune.js';
+import { listAdapters } from '../runtime/device.js';
+import { heuristicChooser, type AdapterClass } from '../codegen/lower/heuristics.js';
+import type { KernelChooser } from '../codegen/lower/lowering.js';
+import { isSoftware } from './precision.js';
 import { inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
 import { loadModel } from './load-model.js';
 import { compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
@@ -96,6 +100,18 @@ export const compileCommand = {
       throw new KilnError('--no-fallback applies when writing an f16 artifact (-o OUT with --precision fp16 or auto picking fp16)');
     }
 
+    // Kernel variants: measured with --tune, else by the adapter's class; every choice is recorded.
+    const adapters = await listAdapters().catch(() => []);
+    const adapterClass: AdapterClass | undefined = adapters[0] ? (isSoftware({ ...adapters[0], features: [], maxBindingBytes: 0 }) ? 'software' : 'gpu') : undefined;
+    const heuristic = heuristicChooser(adapterClass);
+    const kernelChoices: Record<string, string> = {};
+    const recording = (tuned: KernelChooser | undefined): KernelChooser => (family, signature, variants) => {
+      const pick = tuned?.(family, signature, variants);
+      const v = pick ?? heuristic(family, signature, variants)!;
+      kernelChoices[`${family}|${signature}`] = `${v} (${pick ? 'tuned' : `heuristic: ${adapterClass ?? 'no adapter found'}`})`;
+      return v;
+    };
+
     // --tune measures kernel variants on the adapter; one device serves every variant compiled.
     let tuneDevice: GpuDevice | undefined;
     const tune = async (g: Graph) => {
@@ -112,7 +128,7 @@ export const compileCommand = {
       const opts = { ...base, precision, ...(precision === 'fp16' ? { ioPrecision: chosen.io } : {}), ...(saveIr ? { printAfterAll: true, sink } : {}) };
       const optimized = await stage(names.passes, () => optimize(graph, opts), (r) => `${options.pipeline}${precision === 'fp16' ? ', fp16' : ''}: ${countOps(graph)} -> ${countOps(r.graph)} ops`);
       const tuned = values.tune ? await stage('tune', () => tune(optimized.graph), (r) => `${r.decisions.length} kernel problem(s), ${r.decisions.filter((d) => d.cached).length} from the cache`) : undefined;
-      const generated = await stage(names.codegen, () => generate(optimized.graph, tuned ? { choose: tuned.choose } : {}), (r) => `${r.program.kernels.length} distinct kernels, ${r.program.dispatches.length} dispatches per run`);
+      const generated = await stage(names.codegen, () => generate(optimized.graph, { choose: recording(tuned?.choose) }), (r) => `${r.program.kernels.length} distinct kernels, ${r.program.dispatches.length} dispatches per run`);
       return { precision, optimized, ...generated, dumps };
     };
     let compiled: Awaited<ReturnType<typeof compileVariant>>[];
@@ -130,7 +146,7 @@ export const compileCommand = {
       const dumpCount = compiled.reduce((n, c) => n + c.dumps.length, 0);
       await stage(
         'write',
-        () => saveArtifact(out, variants, { compiler: { pipeline: options.pipeline ?? 'O2' } }),
+        () => saveArtifact(out, variants, { compiler: { pipeline: options.pipeline ?? 'O2', ...(Object.keys(kernelChoices).length ? { kernelChoices } : {}) } }),
         (p) => `${out}: ${Object.keys(p.kernels).length} kernel files, ${compiled.map((c) => `${weightBytes(c)} of ${compiled.length > 1 ? `${c.precision} ` : ''}weights`).join(' + ')}${dumpCount ? `, ${dumpCount} IR dumps` : ''}`,
       );
     }

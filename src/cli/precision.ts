@@ -16,8 +16,8 @@ export interface PrecisionChoice {
   readonly reason: string;
 }
 
-/** Software adapters emulate f16 math; it was measured slower than f32 on lavapipe. */
-function isSoftware(a: AdapterTraits): boolean {
+/** Whether an adapter is a CPU emulation (lavapipe, SwiftShader): f16 math is emulated there, measured slower than f32. */
+export function isSoftware(a: AdapterTraits): boolean {
   return a.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(a.description);
 }
 

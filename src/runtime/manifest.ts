@@ -45,6 +45,8 @@ export interface ManifestCompiler {
   readonly version: string;
   /** The pass pipeline it ran ('O2', or a comma-separated pass list). */
   readonly pipeline: string;
+  /** Kernel variants chosen, by `family|signature`, and how ('vec4b (tuned)', 'tiled (heuristic: gpu)'). */
+  readonly kernelChoices?: Readonly<Record<string, string>>;
 }
 
 /** The optional IR of a variant: text dumps for people and for `kiln run --compare cpu`. */
@@ -109,6 +111,13 @@ export interface ArtifactManifest {
 /** Program fields this runtime knows; a newer compiler's unknown field must not be silently ignored. */
 // A field added to Program goes here and into parseProgram (with its structure check).
 const PROGRAM_FIELDS = new Set(['version', 'name', 'inputs', 'outputs', 'buffers', 'kernels', 'dispatches', 'requiredFeatures', 'state', 'stateUpdates']);
+/** An object whose every value is a string (checked field by field). */
+function stringRecord(v: unknown, path: string): Record<string, string> {
+  const o = obj(v, path);
+  for (const [k, x] of Object.entries(o)) if (typeof x !== 'string') fail(`${path}.${k} must be a string, got ${show(x)}`);
+  return o as Record<string, string>;
+}
+
 const MANIFEST_FIELDS_V2 = new Set(['format', 'formatVersion', 'model', 'compiler', 'inputs', 'outputs', 'variants']);
 const VARIANT_FIELDS = new Set(['precision', 'requires', 'weights', 'program', 'ir']);
 
@@ -185,7 +194,10 @@ export function parseManifest(source: string | Uint8Array | object): ArtifactMan
     format: ARTIFACT_FORMAT as typeof ARTIFACT_FORMAT,
     formatVersion: version as number,
     model: str(m.model, 'model'),
-    compiler: { name: str(compiler.name, 'compiler.name'), version: str(compiler.version, 'compiler.version'), pipeline: str(compiler.pipeline, 'compiler.pipeline') },
+    compiler: {
+      name: str(compiler.name, 'compiler.name'), version: str(compiler.version, 'compiler.version'), pipeline: str(compiler.pipeline, 'compiler.pipeline'),
+      ...(compiler.kernelChoices === undefined ? {} : { kernelChoices: stringRecord(compiler.kernelChoices, 'compiler.kernelChoices') }),
+    },
   };
   let manifest: ArtifactManifest;
   if (version === 1) {

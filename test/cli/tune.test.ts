@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -44,5 +44,17 @@ describe('kernel tuning', () => {
     const second = await kiln('compile', model, '--tune', '--tuning-cache', cache);
     expect(second.stderr).toMatch(/1 kernel problem\(s\), 1 from the cache/);
     expect((await kiln('compile', model, '--tuning-cache', cache)).stderr).toMatch(/--tuning-cache goes with --tune/);
+  });
+
+  it('an artifact records how each kernel variant was chosen', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-choice-'));
+    const model = join(dir, 'mm.kir');
+    writeFileSync(model, 'graph mm(%a: f32[8,16] @webgpu, %b: f32[16,12] @webgpu) -> (f32[8,12] @webgpu) {\n  %0 = matmul(%a, %b) : f32[8,12] @webgpu\n  return %0\n}\n');
+    const out = join(dir, 'mm.kiln');
+    expect((await kiln('compile', model, '-o', out)).code).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { compiler: { kernelChoices: Record<string, string> } };
+    expect(manifest.compiler.kernelChoices).toEqual({ 'matmul|f32:1x8x16x12': expect.stringMatching(/^(vec4b|tiled) \(heuristic: (software|gpu)\)$/) });
+    const run = await kiln('run', out, '--random-inputs');
+    expect(run.code, run.stderr).toBe(0);
   });
 });
