@@ -5,7 +5,7 @@ import { segment } from './codegen/segment.js';
 import type { SegmentedProgram } from './runtime/segmented.js';
 import { compileStats, type CompileStats } from './codegen/stats.js';
 import { hasGpuLowering } from './codegen/lower/index.js';
-import { anchorLowerings, readsView } from './codegen/lower/fused.js';
+import { anchorLowerings, readsView, readsWidened } from './codegen/lower/fused.js';
 import type { KernelChooser } from './codegen/lower/lowering.js';
 import { heuristicChooser, type AdapterClass } from './codegen/lower/heuristics.js';
 import { runPasses, type PipelineOptions, type PipelineResult } from './passes/manager.js';
@@ -37,6 +37,7 @@ function passContext(log?: (m: string) => void): PassContext {
     hasGpuKernel: hasGpuLowering,
     takesEpilogue: (op) => op in anchorLowerings,
     readsView,
+    readsWidened,
     ...(log ? { log } : {}),
   };
 }

@@ -19,6 +19,11 @@ interface Group {
   prologue?: Node;
 }
 
+/** A cast from f16 to f32. */
+function isWidening(n: Node): boolean {
+  return n.op === 'cast' && n.inputs[0]!.type.dtype === 'f16' && n.output.type.dtype === 'f32';
+}
+
 /** `mul(x, s)` with s one value per channel of x ([N or 1, C, 1, 1]): a conv can scale x as it reads it. */
 function channelScale(n: Node): boolean {
   if (n.op !== 'mul' || n.output.type.shape.length !== 4) return false;
@@ -100,6 +105,7 @@ export const fuseElementwise: Pass = {
   run(g: Graph, ctx): Graph {
     const takesEpilogue = ctx.takesEpilogue ?? (() => false);
     const readsView = ctx.readsView ?? (() => false);
+    const readsWidened = ctx.readsWidened ?? (() => false);
     const users = g.users();
     const outputs = new Set(g.outputs);
     const groupOf = new Map<Node, Group>();
@@ -109,8 +115,10 @@ export const fuseElementwise: Pass = {
         // An ungrouped conv reading a per-channel scaling of its input reads through it.
         const x = n.inputs[0]!;
         const pg = x.producer ? groupOf.get(x.producer) : undefined;
-        if (n.op === 'conv2d' && n.attrs.groups === 1 && pg && pg.members.length === 1 && channelScale(pg.root)
-          && users.get(x)?.length === 1 && !outputs.has(x)) {
+        const single = pg && pg.members.length === 1 && users.get(x)?.length === 1 && !outputs.has(x);
+        // An ungrouped conv reads a per-channel scaling of its input through it; a kernel that
+        // computes in f32 anyway (softmax, layer_norm) reads an f16 value being widened directly.
+        if (single && ((n.op === 'conv2d' && n.attrs.groups === 1 && channelScale(pg.root)) || (readsWidened(n.op) && isWidening(pg.root)))) {
           group.members.unshift(pg.root);
           group.prologue = pg.root;
         }

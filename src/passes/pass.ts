@@ -11,6 +11,8 @@ export interface PassContext {
   readonly takesEpilogue?: (op: string) => boolean;
   /** Whether an op's kernel can read operand `input` through `view` instead of a copy, for fusion. */
   readonly readsView?: (op: string, input: number, view: View) => boolean;
+  /** Whether an op's kernel computes in f32 whatever it reads, so an f16->f32 cast before it can fuse away. */
+  readonly readsWidened?: (op: string) => boolean;
   /** Whether an op has a WebGPU kernel, for device placement. */
   readonly hasGpuKernel?: (op: string) => boolean;
   /** Progress and diagnostics. */

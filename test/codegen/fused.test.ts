@@ -7,6 +7,8 @@ import { Random } from '../../src/frontend/trace/random.js';
 import { useGpu } from '../helpers/gpu.js';
 import { expectClose, randomData } from '../helpers/compare.js';
 import { ir } from '../passes/helpers.js';
+import { tensorData } from '../../src/ir/tensor-data.js';
+import { fromF16Array, toF16Array } from '../../src/ir/f16.js';
 
 /** Runs IR text at -O0 and -O2 on the device; both must match the CPU reference and each other. */
 async function checkFused(device: ReturnType<ReturnType<typeof useGpu>>, text: string, kernelsAtO2: number) {
@@ -104,6 +106,27 @@ describe('fused kernels on WebGPU', () => {
         %1 = conv2d(%0, %w) : f32[1,5,5,5] @webgpu
         return %1
       }`, 1);
+  });
+
+  it('softmax reads an f16 input being widened and writes f16 through its epilogue: one kernel', async () => {
+    if (!gpu().features.has('shader-f16')) return;
+    const g = parseGraph(ir(`
+      graph g(%x: f16[6,37] @webgpu) -> (f16[6,37] @webgpu) {
+        %0 = cast(%x) {to = "f32"} : f32[6,37] @webgpu
+        %1 = softmax(%0) : f32[6,37] @webgpu
+        %2 = cast(%1) {to = "f16"} : f16[6,37] @webgpu
+        return %2
+      }`));
+    const program = compile(g);
+    expect(program.dispatches).toHaveLength(1);
+    const x = tensorData('f16', [6, 37], toF16Array(Array.from({ length: 222 }, (_, i) => Math.sin(i) * 4)));
+    const s = await Session.create(gpu(), program);
+    try {
+      const widen = (t: { shape: readonly number[]; data: unknown }) => tensorData('f32', t.shape, fromF16Array(t.data as Uint16Array));
+      expectClose(widen((await s.run({ x }))['2']!), widen(runOnCpu(g, { x })['2']!), 1e-3, 1e-2);
+    } finally {
+      s.destroy();
+    }
   });
 
   it('a squeeze-and-excitation gate runs as one kernel', () => checkFused(gpu(), `

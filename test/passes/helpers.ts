@@ -6,7 +6,7 @@ import { runPasses } from '../../src/passes/manager.js';
 import type { Pass, PassContext } from '../../src/passes/pass.js';
 import { evaluateNode } from '../../src/runtime/cpu/executor.js';
 import { hasGpuLowering } from '../../src/codegen/lower/index.js';
-import { anchorLowerings, readsView } from '../../src/codegen/lower/fused.js';
+import { anchorLowerings, readsView, readsWidened } from '../../src/codegen/lower/fused.js';
 
 /** Strips the common indentation of a template literal so IR can be written inline. */
 export function ir(text: string): string {
@@ -24,6 +24,7 @@ export function expectPass(pass: Pass, before: string, expected: string, ctx: Pa
     hasGpuKernel: hasGpuLowering,
     takesEpilogue: (op) => op in anchorLowerings,
     readsView,
+    readsWidened,
     ...ctx,
   }, { verifyEach: true });
   expect(printGraph(graph)).toBe(ir(expected));

@@ -55,3 +55,21 @@ export function epilogueFunction(epi: Epilogue): string {
   L.push(`  return ${t}(${epi.body('v', xs)});`, '}');
   return L.join('\n');
 }
+
+/**
+ * The declarations an anchor kernel ends its bindings with: the epilogue's operands (if any)
+ * from `firstBinding`, then `out` (of the epilogue's dtype), and the epilogue function; `next`
+ * is the binding left for the uniform block.
+ */
+export function epilogueAndOutput(epi: Epilogue | undefined, firstBinding: number, outDType: DType): { decls: string[]; next: number } {
+  const decls = epi ? epilogueDecls(epi, firstBinding) : [];
+  const outAt = firstBinding + decls.length;
+  decls.push(storageDecl(outAt, 'out', epi?.outDType ?? outDType, 'read_write'));
+  if (epi) decls.push(epilogueFunction(epi));
+  return { decls, next: outAt + 1 };
+}
+
+/** Statement storing f32 value `v` at flat output index `i`, through the epilogue if there is one. */
+export function storeThrough(epi: Epilogue | undefined, i: string, v: string, outDType: DType): string {
+  return epi ? `out[${i}] = epilogue(${v}, ${i});` : `out[${i}] = ${wgslType(outDType)}(${v});`;
+}

@@ -1,7 +1,8 @@
 import { stridesOf, type DType } from '../../ir/types.js';
 import type { EmittedKernel } from './kernel.js';
 import { chooseReduceVariant, rowLanes, type ReduceVariant } from './reduce.js';
-import { enables, storageDecl, UniformBlock, wgslType } from '../wgsl.js';
+import { enables, storageDecl, UniformBlock } from '../wgsl.js';
+import { addEpilogueUniforms, epilogueAndOutput, storeThrough, type Epilogue } from './epilogue.js';
 
 export interface LayerNormKernelSpec {
   readonly name: string;
@@ -15,6 +16,8 @@ export interface LayerNormKernelSpec {
   readonly epsilon: number;
   /** Forces a variant (tests); otherwise `chooseReduceVariant` picks from the rows and row length. */
   readonly variant?: ReduceVariant;
+  /** Elementwise ops fused after it (a cast back to f16, an activation). */
+  readonly epilogue?: Epilogue;
 }
 
 /**
@@ -27,8 +30,9 @@ export function emitLayerNorm(spec: LayerNormKernelSpec): EmittedKernel {
   const cols = spec.normShape.reduce((p, d) => p * d, 1);
   const variant = spec.variant ?? chooseReduceVariant(spec.rows, cols);
   const lanes = rowLanes(variant, 'u.rows');
-  const t = wgslType(spec.dtype);
   const u = new UniformBlock().scalar('rows', spec.rows).scalar('cols', cols).f32('eps', spec.epsilon);
+  const epi = spec.epilogue;
+  if (epi) addEpilogueUniforms(u, epi);
   // A parameter laid out exactly like a row is read at `j`; any other broadcast walks its strides.
   const dense = stridesOf(spec.normShape);
   const isDense = (s: readonly number[]) => s.every((x, i) => x === dense[i] || spec.normShape[i] === 1);
@@ -49,7 +53,7 @@ export function emitLayerNorm(spec: LayerNormKernelSpec): EmittedKernel {
       ...strided.map((p) => `  ${p.name}Off += c * u_${p.name}s(d - 1u);`), '}');
   }
   for (const p of params) outBody.push(p.apply(`${p.name}[${strided.includes(p) ? `${p.name}Off` : 'j'}]`));
-  outBody.push(`out[base + j] = ${t}(y);`);
+  outBody.push(storeThrough(epi, 'base + j', 'y', spec.dtype));
 
   const L: string[] = [
     ...lanes.rowIndex,
@@ -67,11 +71,11 @@ export function emitLayerNorm(spec: LayerNormKernelSpec): EmittedKernel {
     ...lanes.loop('u.cols', outBody),
   ];
   const decls = [storageDecl(0, 'x', spec.dtype, 'read'), ...params.map((p, i) => storageDecl(i + 1, p.name, spec.dtype, 'read'))];
-  const outBinding = params.length + 1;
+  const out = epilogueAndOutput(epi, params.length + 1, spec.dtype);
   const wgsl = [
-    enables([spec.dtype]) + decls.join('\n'),
-    storageDecl(outBinding, 'out', spec.dtype, 'read_write'),
-    u.declare(outBinding + 1),
+    enables([spec.dtype, ...(epi ? [epi.outDType, ...epi.operands.map((o) => o.dtype)] : [])]) + decls.join('\n'),
+    ...out.decls,
+    u.declare(out.next),
     ...lanes.decls,
     `@compute @workgroup_size(${lanes.wgSize})`,
     `fn main(${lanes.builtins}) {`,

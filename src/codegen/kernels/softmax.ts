@@ -2,7 +2,8 @@ import type { DType } from '../../ir/types.js';
 import type { AxisRows } from '../../ir/ops/softmax.js';
 import type { EmittedKernel } from './kernel.js';
 import { chooseReduceVariant, f32Value, rowLanes, type ReduceVariant } from './reduce.js';
-import { enables, storageDecl, UniformBlock, wgslType } from '../wgsl.js';
+import { enables, storageDecl, UniformBlock } from '../wgsl.js';
+import { addEpilogueUniforms, epilogueAndOutput, storeThrough, type Epilogue } from './epilogue.js';
 
 export interface SoftmaxKernelSpec extends AxisRows {
   readonly name: string;
@@ -11,6 +12,8 @@ export interface SoftmaxKernelSpec extends AxisRows {
   readonly log: boolean;
   /** Forces a variant (tests); otherwise `chooseReduceVariant` picks from the rows and row length. */
   readonly variant?: ReduceVariant;
+  /** Elementwise ops fused after it (a cast back to f16, a scale). */
+  readonly epilogue?: Epilogue;
 }
 
 /**
@@ -22,7 +25,8 @@ export function emitSoftmax(spec: SoftmaxKernelSpec): EmittedKernel {
   const variant = spec.variant ?? chooseReduceVariant(spec.rows, spec.extent);
   const lanes = rowLanes(variant, 'u.rows');
   const u = new UniformBlock().scalar('rows', spec.rows).scalar('extent', spec.extent).scalar('inner', spec.inner);
-  const t = wgslType(spec.dtype);
+  const epi = spec.epilogue;
+  if (epi) addEpilogueUniforms(u, epi);
   const L: string[] = [
     ...lanes.rowIndex,
     '  let base = (row / u.inner) * u.extent * u.inner + row % u.inner;',
@@ -35,14 +39,15 @@ export function emitSoftmax(spec: SoftmaxKernelSpec): EmittedKernel {
   ];
   if (spec.log) {
     L.push('  let logSum = log(rowSum);',
-      ...lanes.loop('u.extent', ['let o = base + j * u.inner;', `out[o] = ${t}(f32(x[o]) - rowMax - logSum);`]));
+      ...lanes.loop('u.extent', ['let o = base + j * u.inner;', storeThrough(epi, 'o', 'f32(x[o]) - rowMax - logSum', spec.dtype)]));
   } else {
-    L.push(...lanes.loop('u.extent', ['let o = base + j * u.inner;', `out[o] = ${t}(exp(f32(x[o]) - rowMax) / rowSum);`]));
+    L.push(...lanes.loop('u.extent', ['let o = base + j * u.inner;', storeThrough(epi, 'o', 'exp(f32(x[o]) - rowMax) / rowSum', spec.dtype)]));
   }
+  const out = epilogueAndOutput(epi, 1, spec.dtype);
   const wgsl = [
-    enables([spec.dtype]) + storageDecl(0, 'x', spec.dtype, 'read'),
-    storageDecl(1, 'out', spec.dtype, 'read_write'),
-    u.declare(2),
+    enables([spec.dtype, ...(epi ? [epi.outDType, ...epi.operands.map((o) => o.dtype)] : [])]) + storageDecl(0, 'x', spec.dtype, 'read'),
+    ...out.decls,
+    u.declare(out.next),
     ...lanes.decls,
     `@compute @workgroup_size(${lanes.wgSize})`,
     `fn main(${lanes.builtins}) {`,

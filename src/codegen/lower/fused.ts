@@ -12,11 +12,22 @@ import { traceView, type View } from '../../ir/view.js';
 import { convAnchors, convReadsView, lowerConv2d } from './conv.js';
 import { lowerConcat } from './concat-split.js';
 import { gemmAnchors } from './gemm.js';
+import { normAnchors } from './norm.js';
+import { softmaxAnchors } from './softmax.js';
 import { matmulAnchors } from './matmul.js';
 import type { AnchorLowering, LowerContext, Lowering } from './lowering.js';
 
 /** Ops that take a fused elementwise epilogue in their kernel. */
-export const anchorLowerings: Readonly<Record<string, AnchorLowering>> = { ...convAnchors, ...matmulAnchors, ...gemmAnchors };
+export const anchorLowerings: Readonly<Record<string, AnchorLowering>> = { ...convAnchors, ...matmulAnchors, ...gemmAnchors, ...softmaxAnchors, ...normAnchors };
+
+/**
+ * Anchors whose kernels compute in f32 from any float input, so they read an f16 input
+ * directly. (layer_norm too computes in f32, but its kernel gives its weight and bias the
+ * input's dtype, which the f32 policy keeps in f32.)
+ */
+export function readsWidened(op: string): boolean {
+  return op === 'softmax' || op === 'log_softmax';
+}
 
 /** Whether an anchor's kernel reads operand `input` through `view` (matmul: any; conv2d: x with contiguous rows). */
 export function readsView(op: string, input: number, view: View): boolean {
@@ -73,6 +84,9 @@ function lowerAnchored(node: Node, body: Graph, anchor: Node, ctx: LowerContext)
   // A per-channel scale of a conv's input (fusion puts `mul(x, s)` in front of it).
   const scaleMul = anchor.op === 'conv2d' ? body.nodes.find((n) => n.op === 'mul' && n.output === anchor.inputs[0]) : undefined;
   if (scaleMul) prologue.add(scaleMul);
+  // An f16 -> f32 cast before a kernel that computes in f32: the kernel reads the f16 value.
+  const widen = readsWidened(anchor.op) ? body.nodes.find((n) => n.op === 'cast' && n.output === anchor.inputs[0]) : undefined;
+  if (widen) prologue.add(widen);
   const rest = body.nodes.filter((n) => n !== anchor && !prologue.has(n));
   const epiParams = body.inputs.filter((p) => rest.some((n) => n.inputs.includes(p)));
   const out = node.output.type;
@@ -94,6 +108,15 @@ function lowerAnchored(node: Node, body: Graph, anchor: Node, ctx: LowerContext)
     const scale = scaleMul.inputs.find((v) => v !== full) ?? full;
     const kernel = lowerConv2d(anchor, epilogue, [], { batchStride: scale.type.shape[0] === 1 ? 0 : scale.type.shape[1]! });
     return { ...kernel, bindings: [param(full), ...anchor.inputs.slice(1).map(param), param(scale), ...epiParams.map(param), node.inputs.length] };
+  }
+  if (widen) {
+    // The anchor lowered as if its input were the cast's (same shape, f16); the result keeps the
+    // anchor's dtype through the epilogue (an identity one when nothing else follows).
+    const narrowed: Node = Object.assign(Object.create(Object.getPrototypeOf(anchor) as object) as Node, anchor, { inputs: [widen.inputs[0]!, ...anchor.inputs.slice(1)] });
+    const out = node.output.type;
+    const keep: Epilogue = epilogue ?? { name: 'f32', operands: [], outShape: out.shape, outDType: anchor.output.type.dtype, body: (v) => v, helpers: [] };
+    const kernel = anchorLowerings[anchor.op]!(narrowed, keep, [], ctx);
+    return { ...kernel, bindings: [param(widen.inputs[0]!), ...anchor.inputs.slice(1).map(param), ...epiParams.map(param), node.inputs.length] };
   }
   const kernel = anchorLowerings[anchor.op]!(anchor, epilogue, traced.map((t) => t?.view), ctx);
   const anchorBindings = anchor.inputs.map((v, i) => param(traced[i]?.base ?? v));
