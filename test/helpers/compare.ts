@@ -3,6 +3,7 @@ import type { TensorData } from '../../src/ir/tensor-data.js';
 import { Graph } from '../../src/ir/graph.js';
 import type { DType, Shape } from '../../src/ir/types.js';
 import { tensorData } from '../../src/ir/tensor-data.js';
+import { f16BitsToF32 } from '../../src/ir/f16.js';
 import { Random } from '../../src/frontend/trace/random.js';
 import { numel } from '../../src/ir/types.js';
 import { compile } from '../../src/compiler.js';
@@ -23,14 +24,16 @@ export function expectClose(a: TensorData, b: TensorData, atol = 1e-6, rtol = 1e
   expect([...a.shape]).toEqual([...b.shape]);
   let worst = -1;
   let worstExcess = 0;
+  // f16 is stored as raw bits: compare the values they stand for.
+  const value = (t: TensorData, i: number) => (t.dtype === 'f16' ? f16BitsToF32(t.data[i]!) : Number(t.data[i]));
   for (let i = 0; i < a.data.length; i++) {
-    const x = Number(a.data[i]);
-    const y = Number(b.data[i]);
+    const x = value(a, i);
+    const y = value(b, i);
     const excess = Math.abs(x - y) - (atol + rtol * Math.abs(y));
     if (Number.isNaN(x) !== Number.isNaN(y) || excess > worstExcess) { worst = i; worstExcess = Number.isNaN(excess) ? Infinity : excess; }
   }
   if (worst >= 0) {
-    expect.fail(`element ${worst} differs: got ${a.data[worst]}, expected ${b.data[worst]} (atol ${atol}, rtol ${rtol})`);
+    expect.fail(`element ${worst} differs: got ${value(a, worst)}, expected ${value(b, worst)} (atol ${atol}, rtol ${rtol})`);
   }
 }
 
