@@ -1,7 +1,7 @@
 import type { ConvGeometry } from '../../ir/ops/conv.js';
 import type { DType } from '../../ir/types.js';
 import { enables, storageDecl, UniformBlock, wgslType } from '../wgsl.js';
-import { addEpilogueUniforms, epilogueDecls, epilogueFunction, type Epilogue } from './epilogue.js';
+import { addEpilogueUniforms, epilogueDecls, epilogueFunction, type Epilogue, epilogueDTypes } from './epilogue.js';
 
 // What every convolution kernel variant shares: its spec, its storage bindings (x, weight,
 // optional bias, output — the node's inputs then its output) and the geometry uniforms. Shapes
@@ -46,7 +46,7 @@ export function convBindings(spec: ConvKernelSpec): { decls: string; uniformBind
   const epi = spec.epilogue;
   if (epi) decls.push(...epilogueDecls(epi, decls.length));
   decls.push(storageDecl(decls.length, 'out', epi?.outDType ?? spec.dtype, 'read_write'));
-  const dtypes = [spec.dtype, ...(epi ? [epi.outDType, ...epi.operands.map((o) => o.dtype)] : [])];
+  const dtypes = [spec.dtype, ...epilogueDTypes(epi)];
   return { decls: enables(dtypes) + decls.join('\n') + (epi ? `\n${epilogueFunction(epi)}` : ''), uniformBinding: decls.length };
 }
 

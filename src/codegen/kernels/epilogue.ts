@@ -73,3 +73,8 @@ export function epilogueAndOutput(epi: Epilogue | undefined, firstBinding: numbe
 export function storeThrough(epi: Epilogue | undefined, i: string, v: string, outDType: DType): string {
   return epi ? `out[${i}] = epilogue(${v}, ${i});` : `out[${i}] = ${wgslType(outDType)}(${v});`;
 }
+
+/** Every dtype an epilogue brings into a kernel (for `enable f16;`). */
+export function epilogueDTypes(epi: Epilogue | undefined): DType[] {
+  return epi ? [epi.outDType, ...epi.operands.map((o) => o.dtype)] : [];
+}

@@ -2,7 +2,7 @@ import type { DType } from '../../ir/types.js';
 import { KilnError } from '../../ir/errors.js';
 import type { EmittedKernel } from './kernel.js';
 import { enables, storageDecl, UniformBlock, wgslType } from '../wgsl.js';
-import { addEpilogueUniforms, epilogueDecls, epilogueFunction, type Epilogue } from './epilogue.js';
+import { addEpilogueUniforms, epilogueDecls, epilogueFunction, type Epilogue, epilogueDTypes } from './epilogue.js';
 
 /** Where an operand's elements are: A(b, m, k) at offset + batch + m * outer + k * inner; B(b, k, n) likewise with k outer. */
 export interface MatmulOperandLayout {
@@ -163,7 +163,7 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   }
   const epiBinding = spec.bias ? 3 : 2;
   const outBinding = epiBinding + (epi?.operands.length ?? 0);
-  const dtypes = [spec.dtype, ...(epi ? [epi.outDType, ...epi.operands.map((o) => o.dtype)] : [])];
+  const dtypes = [spec.dtype, ...epilogueDTypes(epi)];
   const wgsl = [
     enables(dtypes) + storageDecl(0, 'A', spec.dtype, 'read'),
     vecB ? `@group(0) @binding(1) var<storage, read> B: array<vec4<${t}>>;` : storageDecl(1, 'B', spec.dtype, 'read'),

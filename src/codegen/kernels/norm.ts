@@ -1,8 +1,8 @@
 import { stridesOf, type DType } from '../../ir/types.js';
 import type { EmittedKernel } from './kernel.js';
-import { chooseReduceVariant, rowLanes, type ReduceVariant } from './reduce.js';
+import { chooseReduceVariant, rowKernel, rowLanes, type ReduceVariant } from './reduce.js';
 import { enables, storageDecl, UniformBlock } from '../wgsl.js';
-import { addEpilogueUniforms, epilogueAndOutput, storeThrough, type Epilogue } from './epilogue.js';
+import { addEpilogueUniforms, epilogueAndOutput, storeThrough, type Epilogue, epilogueDTypes } from './epilogue.js';
 
 export interface LayerNormKernelSpec {
   readonly name: string;
@@ -72,16 +72,6 @@ export function emitLayerNorm(spec: LayerNormKernelSpec): EmittedKernel {
   ];
   const decls = [storageDecl(0, 'x', spec.dtype, 'read'), ...params.map((p, i) => storageDecl(i + 1, p.name, spec.dtype, 'read'))];
   const out = epilogueAndOutput(epi, params.length + 1, spec.dtype);
-  const wgsl = [
-    enables([spec.dtype, ...(epi ? [epi.outDType, ...epi.operands.map((o) => o.dtype)] : [])]) + decls.join('\n'),
-    ...out.decls,
-    u.declare(out.next),
-    ...lanes.decls,
-    `@compute @workgroup_size(${lanes.wgSize})`,
-    `fn main(${lanes.builtins}) {`,
-    ...L,
-    '}',
-    '',
-  ].join('\n');
+  const wgsl = rowKernel([enables([spec.dtype, ...epilogueDTypes(epi)]) + decls.join('\n'), ...out.decls, u.declare(out.next)], lanes, L);
   return { name: spec.name, wgsl, uniforms: u.words(), workgroups: lanes.workgroups(spec.rows) };
 }

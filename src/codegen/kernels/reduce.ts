@@ -242,6 +242,11 @@ export interface RowLanes {
 }
 
 /** Row-wise building blocks for one invocation per row, or one REDUCE_WG-lane workgroup per row. */
+/** A row kernel's source: `header` declarations, the lanes' own, then `main` running `body`. */
+export function rowKernel(header: readonly string[], lanes: RowLanes, body: readonly string[]): string {
+  return [...header, ...lanes.decls, `@compute @workgroup_size(${lanes.wgSize})`, `fn main(${lanes.builtins}) {`, ...body, '}', ''].join('\n');
+}
+
 export function rowLanes(variant: ReduceVariant, rowsExpr: string): RowLanes {
   if (variant === 'invocation') {
     return {

@@ -1,9 +1,9 @@
 import type { DType } from '../../ir/types.js';
 import type { AxisRows } from '../../ir/ops/softmax.js';
 import type { EmittedKernel } from './kernel.js';
-import { chooseReduceVariant, f32Value, rowLanes, type ReduceVariant } from './reduce.js';
+import { chooseReduceVariant, rowKernel, f32Value, rowLanes, type ReduceVariant } from './reduce.js';
 import { enables, storageDecl, UniformBlock } from '../wgsl.js';
-import { addEpilogueUniforms, epilogueAndOutput, storeThrough, type Epilogue } from './epilogue.js';
+import { addEpilogueUniforms, epilogueAndOutput, storeThrough, type Epilogue, epilogueDTypes } from './epilogue.js';
 
 export interface SoftmaxKernelSpec extends AxisRows {
   readonly name: string;
@@ -44,16 +44,6 @@ export function emitSoftmax(spec: SoftmaxKernelSpec): EmittedKernel {
     L.push(...lanes.loop('u.extent', ['let o = base + j * u.inner;', storeThrough(epi, 'o', 'exp(f32(x[o]) - rowMax) / rowSum', spec.dtype)]));
   }
   const out = epilogueAndOutput(epi, 1, spec.dtype);
-  const wgsl = [
-    enables([spec.dtype, ...(epi ? [epi.outDType, ...epi.operands.map((o) => o.dtype)] : [])]) + storageDecl(0, 'x', spec.dtype, 'read'),
-    ...out.decls,
-    u.declare(out.next),
-    ...lanes.decls,
-    `@compute @workgroup_size(${lanes.wgSize})`,
-    `fn main(${lanes.builtins}) {`,
-    ...L,
-    '}',
-    '',
-  ].join('\n');
+  const wgsl = rowKernel([enables([spec.dtype, ...epilogueDTypes(epi)]) + storageDecl(0, 'x', spec.dtype, 'read'), ...out.decls, u.declare(out.next)], lanes, L);
   return { name: spec.name, wgsl, uniforms: u.words(), workgroups: lanes.workgroups(spec.rows) };
 }
