@@ -2,6 +2,7 @@ import type { Graph, Node, Value } from '../ir/graph.js';
 import { Graph as GraphClass } from '../ir/graph.js';
 import { getOp } from '../ir/ops/index.js';
 import { traceView } from '../ir/view.js';
+import { shapesEqual } from '../ir/types.js';
 import { resolveAxis } from '../ir/ops/concat-split.js';
 import type { Pass, PassContext } from './pass.js';
 import { rebuild } from './rebuild.js';
@@ -15,8 +16,16 @@ interface Group {
   root: Node;
   /** The conv or matmul whose kernel runs the rest as its epilogue. */
   anchor?: Node;
-  /** A per-channel scale the conv applies to its input as it reads it (x * s, as after an SE gate). */
-  prologue?: Node;
+  /**
+   * Work the anchor does on its input as it reads it: a per-channel scale before a conv (x * s,
+   * after an SE gate), a widening cast before softmax, an elementwise chain before a reduction.
+   */
+  prologue?: Node[];
+}
+
+/** sum, mean, max or min of floats: the reductions whose kernel takes a prologue and an epilogue. */
+function isFoldReduction(n: Node): boolean {
+  return getOp(n.op).spec.reduce !== undefined && (n.output.type.dtype === 'f32' || n.output.type.dtype === 'f16');
 }
 
 /** A cast from f16 to f32. */
@@ -112,15 +121,18 @@ export const fuseElementwise: Pass = {
     for (const n of g.nodes) {
       if (n.outputs.length === 1 && n.output.type.device === 'webgpu' && (takesEpilogue(n.op) || n.op === 'concat')) {
         const group: Group = { members: [n], root: n, anchor: n };
-        // An ungrouped conv reading a per-channel scaling of its input reads through it.
         const x = n.inputs[0]!;
         const pg = x.producer ? groupOf.get(x.producer) : undefined;
-        const single = pg && pg.members.length === 1 && users.get(x)?.length === 1 && !outputs.has(x);
-        // An ungrouped conv reads a per-channel scaling of its input through it; a kernel that
-        // computes in f32 anyway (softmax, layer_norm) reads an f16 value being widened directly.
-        if (single && ((n.op === 'conv2d' && n.attrs.groups === 1 && channelScale(pg.root)) || (readsWidened(n.op) && isWidening(pg.root)))) {
-          group.members.unshift(pg.root);
-          group.prologue = pg.root;
+        const soleReader = pg !== undefined && !pg.anchor && pg.root === x.producer && users.get(x)?.length === 1 && !outputs.has(x);
+        const single = soleReader && pg.members.length === 1;
+        // An ungrouped conv reads a per-channel scaling of its input through it; softmax, which
+        // computes in f32 anyway, reads an f16 value being widened directly; a reduction computes
+        // an elementwise chain over operands laid out like its input as it reads them.
+        if ((single && ((n.op === 'conv2d' && n.attrs.groups === 1 && channelScale(pg.root)) || (readsWidened(n.op) && isWidening(pg.root))))
+          || (soleReader && isFoldReduction(n) && pg.members.every((m) => shapesEqual(m.outputs[0]!.type.shape, x.type.shape))
+            && externalInputs(pg.members).every((v) => shapesEqual(v.type.shape, x.type.shape)) && externalInputs(pg.members).length + 1 <= MAX_STORAGE_BINDINGS)) {
+          group.members.unshift(...pg.members);
+          group.prologue = [...pg.members];
         }
         for (const m of group.members) groupOf.set(m, group);
         continue;
@@ -150,12 +162,13 @@ export const fuseElementwise: Pass = {
           const inside = new Set([...group.members, ...pg.members]);
           if (!(users.get(v) ?? []).every((r) => inside.has(r))) continue;
           if (pg.anchor && group.anchor) continue;
-          if (pg.anchor && !takesEpilogue(pg.anchor.op)) continue; // concat groups take no epilogue
+          // concat groups and integer reductions take no epilogue
+          if (pg.anchor && (!takesEpilogue(pg.anchor.op) || (getOp(pg.anchor.op).spec.reduce && !isFoldReduction(pg.anchor)))) continue;
           const anchor = pg.anchor ?? group.anchor;
           const merged = [...pg.members, ...group.members.filter((m) => !pg.members.includes(m))];
           // The epilogue runs once per anchor result: nothing in it may be larger than that.
           const prologue = pg.prologue ?? group.prologue;
-          if (anchor && !merged.every((m) => m === anchor || m === prologue || fitsIn(m.outputs[0]!.type.shape, anchor.output.type.shape))) continue;
+          if (anchor && !merged.every((m) => m === anchor || prologue?.includes(m) || fitsIn(m.outputs[0]!.type.shape, anchor.output.type.shape))) continue;
           merged.sort((a, b) => g.nodes.indexOf(a) - g.nodes.indexOf(b));
           if (bindingCount(merged, anchor) > MAX_STORAGE_BINDINGS) continue;
           group = { members: merged, root: n, ...(anchor ? { anchor } : {}), ...(prologue ? { prologue } : {}) };

@@ -129,6 +129,26 @@ describe('fused kernels on WebGPU', () => {
     }
   });
 
+  it('reductions compute an elementwise prologue as they read and an epilogue on each result', async () => {
+    // layer norm written out by hand, as older ONNX exports do: mean, sub, pow, mean, add, sqrt, div
+    await checkFused(gpu(), `
+      graph g(%x: f32[6,97] @webgpu, %y: f32[6,97] @webgpu, %s: f32[6] @webgpu) -> (f32[6] @webgpu) {
+        %0 = mul(%x, %y) : f32[6,97] @webgpu
+        %1 = gelu(%0) : f32[6,97] @webgpu
+        %2 = mean(%1) {axes = [1]} : f32[6] @webgpu
+        %3 = mul(%2, %s) : f32[6] @webgpu
+        %4 = sqrt(%3) : f32[6] @webgpu
+        return %4
+      }`, 1);
+    await checkFused(gpu(), `
+      graph g(%x: f32[3,4000] @webgpu) -> (f32[3] @webgpu) {
+        %0 = mul(%x, %x) : f32[3,4000] @webgpu
+        %1 = sum(%0) {axes = [1]} : f32[3] @webgpu
+        %2 = sqrt(%1) : f32[3] @webgpu
+        return %2
+      }`, 1);
+  });
+
   it('a squeeze-and-excitation gate runs as one kernel', () => checkFused(gpu(), `
     graph g(%x: f32[2,37,5,7] @webgpu, %w1: f32[9,37,1,1] @webgpu, %b1: f32[9] @webgpu, %w2: f32[37,9,1,1] @webgpu) -> (f32[2,37,1,1] @webgpu) {
       %0 = global_avg_pool(%x) : f32[2,37,1,1] @webgpu

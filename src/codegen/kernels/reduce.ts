@@ -2,6 +2,7 @@ import { isFloat, type DType } from '../../ir/types.js';
 import type { ReductionMath } from '../../ir/ops/registry.js';
 import { identityIn, type ArgPick } from '../../ir/ops/reduce.js';
 import type { EmittedKernel } from './kernel.js';
+import { addEpilogueUniforms, epilogueAndOutput, epilogueDTypes, storeThrough, type Epilogue } from './epilogue.js';
 import { enables, flatIndex, grid1d, storageDecl, UniformBlock, wgslType } from '../wgsl.js';
 
 /** One invocation per output, or one workgroup per output with a tree in workgroup memory. */
@@ -22,6 +23,13 @@ export interface ReduceKernelSpec {
   readonly reducedStrides: readonly number[];
   /** Forces a variant (tests); otherwise `chooseReduceVariant` picks from the sizes. */
   readonly variant?: ReduceVariant;
+  /**
+   * Elementwise work fused before the reduction: operands `p0, p1, ...` (laid out exactly like
+   * the reduced input, bound in place of `x`) and the element from their loads.
+   */
+  readonly prologue?: { readonly operands: readonly DType[]; readonly body: (xs: readonly string[]) => string; readonly helpers?: readonly string[] };
+  /** Elementwise work fused after it (fold reductions of floats only). */
+  readonly epilogue?: Epilogue;
 }
 
 const WG = 64;
@@ -202,19 +210,27 @@ export function emitReduce(spec: ReduceKernelSpec): EmittedKernel {
     L.push('    var off = base;', '    var rr = r;', `    for (var d = ${red.shape.length}u; d > 0u; d--) {`,
       '      off += (rr % u_rshape(d - 1u)) * u_rstride(d - 1u);', '      rr = rr / u_rshape(d - 1u);', '    }');
   }
-  L.push(...reducer.step(`${acc}(x[off])`, 'r').map((l) => `    ${l}`), '  }');
-  const outT = wgslType(reducer.outDType);
+  const pro = spec.prologue;
+  const element = pro ? pro.body(pro.operands.map((_, k) => `p${k}[off]`)) : 'x[off]';
+  L.push(...reducer.step(`${acc}(${element})`, 'r').map((l) => `    ${l}`), '  }');
+  const epi = spec.epilogue;
+  if (epi && (spec.arg || acc !== 'f32')) throw new Error(`internal: ${spec.name}: only float fold reductions take an epilogue`);
+  if (epi) addEpilogueUniforms(u, epi);
+  const store = (result: string) => (epi ? storeThrough(epi, 'i', result, reducer.outDType) : `out[i] = ${wgslType(reducer.outDType)}(${result});`);
   if (variant === 'workgroup') {
     L.push(...reducer.toShared.map((l) => `  ${l}`), ...workgroupTree(REDUCE_WG, reducer.merge));
-    L.push(`  if (lid == 0u) { out[i] = ${outT}(${reducer.result(true)}); }`);
+    L.push(`  if (lid == 0u) { ${store(reducer.result(true))} }`);
   } else {
-    L.push(`  out[i] = ${outT}(${reducer.result(false)});`);
+    L.push(`  ${store(reducer.result(false))}`);
   }
   const builtins = variant === 'workgroup' ? WORKGROUP_BUILTINS : INVOCATION_BUILTINS;
+  const inputs = pro ? pro.operands.map((d, k) => storageDecl(k, `p${k}`, d, 'read')) : [storageDecl(0, 'x', spec.dtype, 'read')];
+  const out = epilogueAndOutput(epi, inputs.length, reducer.outDType);
   const wgsl = [
-    enables([spec.dtype]) + storageDecl(0, 'x', spec.dtype, 'read'),
-    storageDecl(1, 'out', reducer.outDType, 'read_write'),
-    u.declare(2),
+    enables([spec.dtype, ...(pro?.operands ?? []), ...epilogueDTypes(epi)]) + inputs.join('\n'),
+    ...out.decls,
+    u.declare(out.next),
+    ...new Set(pro?.helpers ?? []),
     ...(variant === 'workgroup' ? reducer.sharedDecls : []),
     `@compute @workgroup_size(${wg})`,
     `fn main(${builtins}) {`,

@@ -1,6 +1,6 @@
 import type { Graph, Node, Value } from '../../ir/graph.js';
 import { KilnError } from '../../ir/errors.js';
-import { getOp, type ElementwiseMath } from '../../ir/ops/index.js';
+import { allOps, getOp, type ElementwiseMath } from '../../ir/ops/index.js';
 import { broadcastStrides } from '../../ir/ops/shape-util.js';
 import { emitElementwise } from '../kernels/elementwise.js';
 import { emitSqueezeExcite } from '../kernels/squeeze-excite.js';
@@ -11,6 +11,7 @@ import { wgslType } from '../wgsl.js';
 import { traceView, type View } from '../../ir/view.js';
 import { convAnchors, convReadsView, lowerConv2d } from './conv.js';
 import { lowerConcat } from './concat-split.js';
+import { lowerReduction } from './reduce.js';
 import { gemmAnchors } from './gemm.js';
 import { normAnchors } from './norm.js';
 import { softmaxAnchors } from './softmax.js';
@@ -18,7 +19,10 @@ import { matmulAnchors } from './matmul.js';
 import type { AnchorLowering, LowerContext, Lowering } from './lowering.js';
 
 /** Ops that take a fused elementwise epilogue in their kernel. */
-export const anchorLowerings: Readonly<Record<string, AnchorLowering>> = { ...convAnchors, ...matmulAnchors, ...gemmAnchors, ...softmaxAnchors, ...normAnchors };
+export const anchorLowerings: Readonly<Record<string, AnchorLowering>> = {
+  ...convAnchors, ...matmulAnchors, ...gemmAnchors, ...softmaxAnchors, ...normAnchors,
+  ...Object.fromEntries(allOps().filter((d) => d.spec.reduce).map((d) => [d.name, (n: Node, e?: Epilogue) => lowerReduction(n, e)])),
+};
 
 /**
  * Anchors whose kernels compute in f32 from any float input, so they read an f16 input
@@ -87,6 +91,10 @@ function lowerAnchored(node: Node, body: Graph, anchor: Node, ctx: LowerContext)
   // An f16 -> f32 cast before a kernel that computes in f32: the kernel reads the f16 value.
   const widen = readsWidened(anchor.op) ? body.nodes.find((n) => n.op === 'cast' && n.output === anchor.inputs[0]) : undefined;
   if (widen) prologue.add(widen);
+  // A reduction computes the elementwise chain producing its input as it reads it.
+  const reduces = getOp(anchor.op).spec.reduce !== undefined;
+  const chain = reduces ? ancestors(body, anchor.inputs[0]!) : [];
+  for (const n of chain) prologue.add(n);
   const rest = body.nodes.filter((n) => n !== anchor && !prologue.has(n));
   const epiParams = body.inputs.filter((p) => rest.some((n) => n.inputs.includes(p)));
   const out = node.output.type;
@@ -108,6 +116,15 @@ function lowerAnchored(node: Node, body: Graph, anchor: Node, ctx: LowerContext)
     const scale = scaleMul.inputs.find((v) => v !== full) ?? full;
     const kernel = lowerConv2d(anchor, epilogue, [], { batchStride: scale.type.shape[0] === 1 ? 0 : scale.type.shape[1]! });
     return { ...kernel, bindings: [param(full), ...anchor.inputs.slice(1).map(param), param(scale), ...epiParams.map(param), node.inputs.length] };
+  }
+  if (reduces && chain.length) {
+    const operands = body.inputs.filter((p) => chain.some((n) => n.inputs.includes(p)));
+    const kernel = lowerReduction(anchor, epilogue, {
+      operands: operands.map((p) => p.type.dtype),
+      body: (xs) => compose(body, chain, new Map(operands.map((p, k) => [p, xs[k]!])), anchor.inputs[0]!),
+      helpers: helpersOf(body, chain),
+    });
+    return { ...kernel, bindings: [...operands.map(param), ...epiParams.map(param), node.inputs.length] };
   }
   if (widen) {
     // The anchor lowered as if its input were the cast's (same shape, f16); the result keeps the
@@ -135,6 +152,19 @@ function lowerConcatGroup(node: Node, body: Graph, concat: Node): EmittedKernel 
     bindings: k.bindings!.map((i) => (i === concat.inputs.length ? node.inputs.length : param(traced[i]?.base ?? concat.inputs[i]!))),
   });
   return Array.isArray(kernels) ? kernels.map(remap) : remap(kernels);
+}
+
+/** The body nodes `v` depends on, in body order. */
+function ancestors(body: Graph, v: Value): Node[] {
+  const need = new Set<Value>([v]);
+  const out: Node[] = [];
+  for (let i = body.nodes.length - 1; i >= 0; i--) {
+    const n = body.nodes[i]!;
+    if (!n.outputs.some((o) => need.has(o))) continue;
+    out.unshift(n);
+    for (const x of n.inputs) need.add(x);
+  }
+  return out;
 }
 
 /** A squeeze-and-excitation gate (see fuse-se): pool, conv, activations, conv, activations. */

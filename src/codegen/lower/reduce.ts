@@ -2,7 +2,8 @@ import { getOp } from '../../ir/ops/index.js';
 import { ARG_REDUCTIONS } from '../../ir/ops/reduce.js';
 import { normalizeAxes } from '../../ir/ops/shape-util.js';
 import { stridesOf } from '../../ir/types.js';
-import { emitReduce } from '../kernels/reduce.js';
+import { emitReduce, type ReduceKernelSpec } from '../kernels/reduce.js';
+import type { Epilogue } from '../kernels/epilogue.js';
 import type { Node } from '../../ir/graph.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
 import type { Lowering } from './lowering.js';
@@ -18,12 +19,19 @@ function reductionLayout(shape: readonly number[], axes: readonly number[]) {
   };
 }
 
-/** Any op with reduction math, over any axes. */
-export const lowerReduction = (node: Node): EmittedKernel => {
+/**
+ * Any op with reduction math, over any axes; optionally computing an elementwise `prologue` over
+ * operands laid out like its input as it reads them, and an `epilogue` on each result.
+ */
+export const lowerReduction = (node: Node, epilogue?: Epilogue, prologue?: ReduceKernelSpec['prologue']): EmittedKernel => {
   const x = node.inputs[0]!.type;
   const axesAttr = node.attrs.axes as number[];
   const axes = axesAttr.length ? normalizeAxes(axesAttr, x.shape.length) : x.shape.map((_, i) => i);
-  return emitReduce({ name: node.op, dtype: x.dtype, math: getOp(node.op).spec.reduce!, ...reductionLayout(x.shape, axes) });
+  const name = [prologue ? 'prologue' : '', node.op, epilogue?.name ?? ''].filter(Boolean).join('_');
+  return emitReduce({
+    name, dtype: x.dtype, math: getOp(node.op).spec.reduce!, ...reductionLayout(x.shape, axes),
+    ...(epilogue ? { epilogue } : {}), ...(prologue ? { prologue } : {}),
+  });
 };
 
 /** argmax / argmin along one axis. */
