@@ -14,7 +14,7 @@ export const irCommand = {
   usage: [
     'Usage: kiln ir MODEL [--after PASS] [--format text|dot|svg] [--inline-limit N] [--input-shape NAME=D0,D1,...] [pipeline options]',
     '',
-    'Loads MODEL (.kir IR text, an .onnx model, or a .js module exporting `model` and `exampleInputs`),',
+    'Loads MODEL (.kir IR text, an .onnx model, or a .js or .ts module exporting `model` and `exampleInputs`),',
     'verifies it and prints its IR; with -O<level> or --passes, the IR after that pipeline; with',
     '--after PASS, the IR after the pipeline has run up to and including PASS.',
     'Constants with more than N elements (default 16) are printed as references to their weights.',

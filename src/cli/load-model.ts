@@ -22,8 +22,9 @@ interface ModelModule {
 }
 
 /**
- * Loads a model file as a Graph: kiln IR text (.kir), an ONNX model (.onnx), or a JavaScript
- * module exporting `model` (an nn.Module) and `exampleInputs` (Tensors), which is traced.
+ * Loads a model file as a Graph: kiln IR text (.kir), an ONNX model (.onnx), or a JavaScript or
+ * TypeScript module exporting `model` (an nn.Module) and `exampleInputs` (Tensors), which is
+ * traced. TypeScript is loaded through tsx (esbuild), so a model file runs as written.
  */
 export async function loadModel(path: string, opts: LoadOptions = {}): Promise<Graph> {
   const ext = extname(path).toLowerCase();
@@ -31,8 +32,9 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<G
   if (ext !== '.onnx' && Object.keys(shapes).length) throw new KilnError(`--input-shape applies to ONNX models only; ${path} is not one`);
   if (ext === '.onnx') return importOnnxFile(path, { inputShapes: shapes });
   if (ext === '.kir') return parseGraph(await readFile(path, 'utf8'));
-  if (ext === '.js' || ext === '.mjs') {
-    const mod = (await import(pathToFileURL(resolve(path)).href)) as ModelModule;
+  if (ext === '.js' || ext === '.mjs' || ext === '.ts' || ext === '.mts') {
+    const url = pathToFileURL(resolve(path)).href;
+    const mod = (ext.endsWith('ts') ? await importTypeScript(url) : await import(url)) as ModelModule;
     const src = mod.model !== undefined ? mod : mod.default ?? {};
     const { model, exampleInputs } = src;
     if (!(model instanceof Module)) throw new KilnError(`${path} must export 'model', an nn.Module`);
@@ -41,6 +43,16 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<G
     }
     return trace(model, exampleInputs);
   }
-  if (ext === '.ts') throw new KilnError(`${path}: compile TypeScript models to JavaScript first (npm run build), then pass the .js file`);
-  throw new KilnError(`${path}: unknown model format '${ext}' (expected .kir, .onnx or .js)`);
+  throw new KilnError(`${path}: unknown model format '${ext}' (expected .onnx, .kir, .js or .ts)`);
+}
+
+/**
+ * Imports a TypeScript module with tsx's loader registered for this process (not tsImport, whose
+ * isolated namespace would give the model its own copy of kiln): its `import ... from 'kiln'`
+ * then resolves to this same kiln, so the model's classes are the ones `trace` knows.
+ */
+async function importTypeScript(url: string): Promise<unknown> {
+  const { register } = await import('tsx/esm/api');
+  register();
+  return import(url);
 }

@@ -37,7 +37,7 @@ function mainHelp(): string {
     ...lines,
     '',
     "Run 'kiln <command> --help' for a command's options.",
-    'Models: kiln IR text (.kir), ONNX (.onnx), or a JavaScript module exporting `model` and `exampleInputs`.',
+    'Models: kiln IR text (.kir), ONNX (.onnx), or a JavaScript or TypeScript module exporting `model` and `exampleInputs`.',
     'Artifacts: folders written by `kiln compile MODEL -o OUT.kiln`; `kiln run` and `kiln inspect` read them.',
   ].join('\n');
 }

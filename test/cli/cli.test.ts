@@ -61,4 +61,11 @@ describe('kiln command', () => {
     const diff = Number(/max abs diff vs cpu \(1\): ([\d.e+-]+)/.exec(r.stdout)![1]);
     expect(diff).toBeLessThan(1e-5);
   });
+
+  it('compiles and runs a model written in TypeScript, as is', async () => {
+    const r = await kiln('run', join(import.meta.dirname, '../fixtures/tiny-model.ts'), '--compare', 'cpu', '--iterations', '1');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/y: f32\[4,3\]/);
+    expect(Number(/max abs diff vs cpu \(y\): ([\d.e+-]+)/.exec(r.stdout)![1])).toBeLessThan(1e-5);
+  });
 });
