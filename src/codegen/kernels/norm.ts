@@ -14,6 +14,8 @@ export interface LayerNormKernelSpec {
   readonly weightStrides?: readonly number[];
   readonly biasStrides?: readonly number[];
   readonly epsilon: number;
+  /** dtype of the weight and bias when it differs from x's (an f16 x read directly, f32 parameters). */
+  readonly paramDType?: DType;
   /** Forces a variant (tests); otherwise `chooseReduceVariant` picks from the rows and row length. */
   readonly variant?: ReduceVariant;
   /** Elementwise ops fused after it (a cast back to f16, an activation). */
@@ -70,8 +72,9 @@ export function emitLayerNorm(spec: LayerNormKernelSpec): EmittedKernel {
     '  let inv = inverseSqrt(rowSq / f32(u.cols) + bitcast<f32>(u.eps));',
     ...lanes.loop('u.cols', outBody),
   ];
-  const decls = [storageDecl(0, 'x', spec.dtype, 'read'), ...params.map((p, i) => storageDecl(i + 1, p.name, spec.dtype, 'read'))];
+  const paramDType = spec.paramDType ?? spec.dtype;
+  const decls = [storageDecl(0, 'x', spec.dtype, 'read'), ...params.map((p, i) => storageDecl(i + 1, p.name, paramDType, 'read'))];
   const out = epilogueAndOutput(epi, params.length + 1, spec.dtype);
-  const wgsl = rowKernel([enables([spec.dtype, ...epilogueDTypes(epi)]) + decls.join('\n'), ...out.decls, u.declare(out.next)], lanes, L);
+  const wgsl = rowKernel([enables([spec.dtype, paramDType, ...epilogueDTypes(epi)]) + decls.join('\n'), ...out.decls, u.declare(out.next)], lanes, L);
   return { name: spec.name, wgsl, uniforms: u.words(), workgroups: lanes.workgroups(spec.rows) };
 }

@@ -24,13 +24,9 @@ export const anchorLowerings: Readonly<Record<string, AnchorLowering>> = {
   ...Object.fromEntries(allOps().filter((d) => d.spec.reduce).map((d) => [d.name, (n: Node, e?: Epilogue) => lowerReduction(n, e)])),
 };
 
-/**
- * Anchors whose kernels compute in f32 from any float input, so they read an f16 input
- * directly. (layer_norm too computes in f32, but its kernel gives its weight and bias the
- * input's dtype, which the f32 policy keeps in f32.)
- */
+/** Anchors whose kernels compute in f32 from any float input, so they read an f16 input directly. */
 export function readsWidened(op: string): boolean {
-  return op === 'softmax' || op === 'log_softmax';
+  return op === 'softmax' || op === 'log_softmax' || op === 'layer_norm';
 }
 
 /** Whether an anchor's kernel reads operand `input` through `view` (matmul: any; conv2d: x with contiguous rows). */

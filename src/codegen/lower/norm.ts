@@ -12,6 +12,7 @@ const layerNorm: AnchorLowering = (node, epilogue) => {
     ...(epilogue ? { epilogue } : {}),
     name: epilogue ? `layer_norm_${epilogue.name}` : 'layer_norm', dtype: x!.dtype, rows: cols === 0 ? 0 : x!.shape.reduce((p, d) => p * d, 1) / cols, normShape,
     epsilon: node.attrs.epsilon as number,
+    ...(weight && weight.dtype !== x!.dtype ? { paramDType: weight.dtype } : bias && bias.dtype !== x!.dtype ? { paramDType: bias.dtype } : {}),
     ...(weight ? { weightStrides: broadcastStrides(weight.shape, normShape) } : {}),
     ...(bias ? { biasStrides: broadcastStrides(bias.shape, normShape) } : {}),
   });
