@@ -7,12 +7,14 @@ import { verify } from '../ir/verify.js';
 import { loadModel } from './load-model.js';
 import { optimize } from '../compiler.js';
 import { compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
+import { precisionArgs, precisionFlags, precisionUsage, resolvePrecision } from './precision-options.js';
 import { inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
 
 export const irCommand = {
   summary: "print a model's graph as kiln IR text",
   usage: [
-    'Usage: kiln ir MODEL [--after PASS] [--format text|dot|svg] [--inline-limit N] [--input-shape NAME=D0,D1,...] [pipeline options]',
+    'Usage: kiln ir MODEL [--after PASS] [--format text|dot|svg] [--inline-limit N] [--input-shape NAME=D0,D1,...]',
+    '                     [--precision fp32|fp16|auto] [pipeline options]',
     '',
     'Loads MODEL (.kir IR text, an .onnx model, or a .js or .ts module exporting `model` and `exampleInputs`),',
     'verifies it and prints its IR; with -O<level> or --passes, the IR after that pipeline; with',
@@ -23,11 +25,13 @@ export const irCommand = {
     '',
     inputShapeUsage,
     '',
+    precisionUsage,
+    '',
     pipelineUsage,
   ].join('\n'),
   options: {
     'inline-limit': { type: 'string' as const }, after: { type: 'string' as const }, format: { type: 'string' as const },
-    ...inputShapeArgs, ...pipelineArgs,
+    ...inputShapeArgs, ...pipelineArgs, ...precisionArgs,
   },
   async run(positionals: string[], values: Record<string, unknown>): Promise<number> {
     if (positionals.length !== 1) throw new KilnError(`kiln ir takes one MODEL, got ${positionals.length}\n\n${irCommand.usage}`);
@@ -35,14 +39,16 @@ export const irCommand = {
     verify(graph);
     const format = (values.format as string | undefined) ?? 'text';
     if (!['text', 'dot', 'svg'].includes(format)) throw new KilnError(`--format takes text, dot or svg, got '${format}'`);
-    const opts = compileOptionsFrom(values);
+    precisionFlags(values); // bad flags fail before the model loads
+    const chosen = await resolvePrecision(values, graph);
+    const opts = { ...compileOptionsFrom(values), precision: chosen.precision, ioPrecision: chosen.io };
     let optimized = graph;
     if (values.after !== undefined) {
       const names = resolvePipeline(opts.pipeline ?? 'O2').map((p) => p.name);
       const at = names.indexOf(values.after as string);
       if (at < 0) throw new KilnError(`--after: pass '${String(values.after)}' is not in the pipeline (${names.join(', ')})`);
       optimized = optimize(graph, { ...opts, pipeline: names.slice(0, at + 1).join(',') }).graph;
-    } else if (values['opt-level'] !== undefined || values.passes !== undefined || values['print-ir-after'] !== undefined
+    } else if (chosen.precision === 'fp16' || values['opt-level'] !== undefined || values.passes !== undefined || values['print-ir-after'] !== undefined
       || values['print-ir-before'] !== undefined || values['print-ir-after-all'] !== undefined) {
       optimized = optimize(graph, opts).graph;
     }
