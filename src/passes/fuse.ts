@@ -151,6 +151,12 @@ export const fuseElementwise: Pass = {
       }
       if (!isElementwise(n)) continue;
       let group: Group = { members: [n], root: n };
+      // A widening cast whose reader computes in f32 anyway is better read by that reader.
+      const readers = users.get(n.output) ?? [];
+      if (isWidening(n) && readers.length === 1 && readsWidened(readers[0]!.op)) {
+        groupOf.set(n, group);
+        continue;
+      }
       // Until nothing changes: merging one operand's group can bring in every reader of another.
       for (let changed = true; changed;) {
         changed = false;
