@@ -33,6 +33,15 @@ function isWidening(n: Node): boolean {
   return n.op === 'cast' && n.inputs[0]!.type.dtype === 'f16' && n.output.type.dtype === 'f32';
 }
 
+/**
+ * A cast of a graph input from f32 to f16 (f32 I/O under fp16): a matmul reads the f32 input
+ * and converts it as it loads. (A computed value is better narrowed in its producer's epilogue,
+ * which keeps the intermediate in f16.)
+ */
+function isNarrowingInput(n: Node): boolean {
+  return n.op === 'cast' && n.inputs[0]!.producer === null && n.inputs[0]!.type.dtype === 'f32' && n.output.type.dtype === 'f16';
+}
+
 /** `mul(x, s)` with s one value per channel of x ([N or 1, C, 1, 1]): a conv can scale x as it reads it. */
 function channelScale(n: Node): boolean {
   if (n.op !== 'mul' || n.output.type.shape.length !== 4) return false;
@@ -128,7 +137,8 @@ export const fuseElementwise: Pass = {
         // An ungrouped conv reads a per-channel scaling of its input through it; softmax, which
         // computes in f32 anyway, reads an f16 value being widened directly; a reduction computes
         // an elementwise chain over operands laid out like its input as it reads them.
-        if ((single && ((n.op === 'conv2d' && n.attrs.groups === 1 && channelScale(pg.root)) || (readsWidened(n.op) && isWidening(pg.root))))
+        if ((single && ((n.op === 'conv2d' && n.attrs.groups === 1 && channelScale(pg.root)) || (readsWidened(n.op) && isWidening(pg.root))
+          || (n.op === 'matmul' && isNarrowingInput(pg.root))))
           || (soleReader && isFoldReduction(n) && pg.members.every((m) => shapesEqual(m.outputs[0]!.type.shape, x.type.shape))
             && externalInputs(pg.members).every((v) => shapesEqual(v.type.shape, x.type.shape)) && externalInputs(pg.members).length + 1 <= MAX_STORAGE_BINDINGS)) {
           group.members.unshift(...pg.members);
@@ -151,9 +161,11 @@ export const fuseElementwise: Pass = {
       }
       if (!isElementwise(n)) continue;
       let group: Group = { members: [n], root: n };
-      // A widening cast whose reader computes in f32 anyway is better read by that reader.
+      // A widening cast whose reader computes in f32 anyway, or the narrowing of a graph input a
+      // matmul reads as its first operand, is better read by that reader.
       const readers = users.get(n.output) ?? [];
-      if (isWidening(n) && readers.length === 1 && readsWidened(readers[0]!.op)) {
+      if (readers.length === 1 && ((isWidening(n) && readsWidened(readers[0]!.op))
+        || (isNarrowingInput(n) && readers[0]!.op === 'matmul' && readers[0]!.inputs[0] === n.output))) {
         groupOf.set(n, group);
         continue;
       }

@@ -37,6 +37,9 @@ describe('fp16 lowering keeps the models right', () => {
       const f32 = compileWithReport(graph);
       const f16 = compileWithReport(graph, { precision: 'fp16' });
       expect(f16.stats.weightBytes).toBeLessThanOrEqual(f32.stats.weightBytes / 2 + 16 * f32.program.buffers.length);
+      // Activations halve too, within 1% (f32 I/O: the input's cast is read by the first matmul,
+      // not stored; small f32 islands such as a final softmax's stay).
+      expect(f16.stats.scratchBytesPlanned).toBeLessThanOrEqual(0.51 * f32.stats.scratchBytesPlanned);
       const s32 = await Session.create(gpu(), f32.program);
       const s16 = await Session.create(gpu(), f16.program);
       let worst = 0;
@@ -69,7 +72,7 @@ describe('fp16 lowering keeps the models right', () => {
         s32.destroy();
         s16.destroy();
       }
-      console.log(`fp16 vs fp32, ${name}: max relative error ${worst.toExponential(2)}, top-1 mismatches ${topMismatches} (+${tiedFlips} between near-tied classes), weights ${f32.stats.weightBytes} -> ${f16.stats.weightBytes} bytes`);
+      console.log(`fp16 vs fp32, ${name}: max relative error ${worst.toExponential(2)}, top-1 mismatches ${topMismatches} (+${tiedFlips} between near-tied classes), weights ${f32.stats.weightBytes} -> ${f16.stats.weightBytes} bytes, activations ${f32.stats.scratchBytesPlanned} -> ${f16.stats.scratchBytesPlanned} bytes`);
       expect(worst).toBeLessThanOrEqual(1e-2);
       expect(topMismatches).toBe(0);
     });

@@ -44,6 +44,8 @@ export interface MatmulKernelSpec {
   readonly bias?: { readonly rowStride: number; readonly colStride: number; readonly beta: number };
   /** Elementwise ops fused after the product (bound after A, B and bias; the output last). */
   readonly epilogue?: Epilogue;
+  /** dtype A is stored in when it differs from `dtype` (a cast fused in front: A is converted as it is read). */
+  readonly aDType?: DType;
   /** Kernel variant: 'vec4b' (default) loads B four columns at a time where its layout allows; 'scalar' never does. */
   readonly variant?: MatmulVariant;
 }
@@ -165,7 +167,7 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   const outBinding = epiBinding + (epi?.operands.length ?? 0);
   const dtypes = [spec.dtype, ...epilogueDTypes(epi)];
   const wgsl = [
-    enables(dtypes) + storageDecl(0, 'A', spec.dtype, 'read'),
+    enables([...dtypes, spec.aDType ?? spec.dtype]) + storageDecl(0, 'A', spec.aDType ?? spec.dtype, 'read'),
     vecB ? `@group(0) @binding(1) var<storage, read> B: array<vec4<${t}>>;` : storageDecl(1, 'B', spec.dtype, 'read'),
     ...(spec.bias ? [storageDecl(2, 'bias', spec.dtype, 'read')] : []),
     ...(epi ? epilogueDecls(epi, epiBinding) : []),

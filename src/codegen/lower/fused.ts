@@ -13,6 +13,7 @@ import { convAnchors, convReadsView, lowerConv2d } from './conv.js';
 import { lowerConcat } from './concat-split.js';
 import { lowerReduction } from './reduce.js';
 import { gemmAnchors } from './gemm.js';
+import { lowerMatmul } from './matmul.js';
 import { normAnchors } from './norm.js';
 import { softmaxAnchors } from './softmax.js';
 import { matmulAnchors } from './matmul.js';
@@ -84,8 +85,9 @@ function lowerAnchored(node: Node, body: Graph, anchor: Node, ctx: LowerContext)
   // A per-channel scale of a conv's input (fusion puts `mul(x, s)` in front of it).
   const scaleMul = anchor.op === 'conv2d' ? body.nodes.find((n) => n.op === 'mul' && n.output === anchor.inputs[0]) : undefined;
   if (scaleMul) prologue.add(scaleMul);
-  // An f16 -> f32 cast before a kernel that computes in f32: the kernel reads the f16 value.
-  const widen = readsWidened(anchor.op) ? body.nodes.find((n) => n.op === 'cast' && n.output === anchor.inputs[0]) : undefined;
+  // An f16 -> f32 cast before a kernel that computes in f32 (or any cast before a matmul's A,
+  // converted as it is loaded): the kernel reads the cast's input.
+  const widen = readsWidened(anchor.op) || anchor.op === 'matmul' ? body.nodes.find((n) => n.op === 'cast' && n.output === anchor.inputs[0]) : undefined;
   if (widen) prologue.add(widen);
   // A reduction computes the elementwise chain producing its input as it reads it.
   const reduces = getOp(anchor.op).spec.reduce !== undefined;
@@ -121,6 +123,11 @@ function lowerAnchored(node: Node, body: Graph, anchor: Node, ctx: LowerContext)
       helpers: helpersOf(body, chain),
     });
     return { ...kernel, bindings: [...operands.map(param), ...epiParams.map(param), node.inputs.length] };
+  }
+  if (widen && anchor.op === 'matmul') {
+    // B may still be read through a view.
+    const kernel = lowerMatmul(anchor, epilogue, [undefined, traced[1]?.view], ctx, widen.inputs[0]!.type.dtype);
+    return { ...kernel, bindings: [param(widen.inputs[0]!), param(traced[1]?.base ?? anchor.inputs[1]!), ...epiParams.map(param), node.inputs.length] };
   }
   if (widen) {
     // The anchor lowered as if its input were the cast's (same shape, f16); the result keeps the

@@ -1,8 +1,11 @@
 import { broadcastStrides } from '../../ir/ops/shape-util.js';
-import type { Shape } from '../../ir/types.js';
+import type { DType, Shape } from '../../ir/types.js';
+import type { Node } from '../../ir/graph.js';
+import type { Epilogue } from '../kernels/epilogue.js';
+import type { EmittedKernel } from '../kernels/kernel.js';
 import { emitMatmul, type MatmulOperandLayout, type MatmulVariant } from '../kernels/matmul.js';
 import type { View } from '../../ir/view.js';
-import type { AnchorLowering, Lowering } from './lowering.js';
+import type { AnchorLowering, LowerContext, Lowering } from './lowering.js';
 
 /** A matmul operand's layout from the view it is read through, its batch broadcast to `batchShape`. */
 function layoutOf(view: View, batchShape: Shape): MatmulOperandLayout {
@@ -23,7 +26,10 @@ export function matmulSignature(m: number, n: number, k: number, batch: number, 
 
 export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['vec4b', 'scalar', 'tiled'];
 
-const matmul: AnchorLowering = (node, epilogue, views, ctx) => {
+const matmul: AnchorLowering = (node, epilogue, views, ctx) => lowerMatmul(node, epilogue, views, ctx);
+
+/** matmul, optionally with an epilogue, views, and A stored as `aDType` (a cast fused in front). */
+export function lowerMatmul(node: Node, epilogue?: Epilogue, views?: readonly (View | undefined)[], ctx?: LowerContext, aDType?: DType): EmittedKernel {
   const [a, b] = node.inputs.map((v) => v.type.shape) as [Shape, Shape];
   const [m, k] = a.slice(-2) as [number, number];
   const n = b.at(-1)!;
@@ -33,13 +39,14 @@ const matmul: AnchorLowering = (node, epilogue, views, ctx) => {
   const chosen = ctx?.choose?.('matmul', matmulSignature(m, n, k, batch, node.inputs[0]!.type.dtype), MATMUL_VARIANTS);
   return emitMatmul({
     ...(chosen ? { variant: chosen as MatmulVariant } : {}),
+    ...(aDType && aDType !== node.inputs[0]!.type.dtype ? { aDType } : {}),
     name: epilogue ? `matmul_${epilogue.name}` : 'matmul', dtype: node.inputs[0]!.type.dtype, m, n, k, batchShape, ...(epilogue ? { epilogue } : {}),
     aBatchStrides: broadcastStrides(a.slice(0, -2), batchShape).map((s) => s * m * k),
     bBatchStrides: broadcastStrides(b.slice(0, -2), batchShape).map((s) => s * k * n),
     ...(aView ? { aLayout: layoutOf(aView, batchShape) } : {}),
     ...(bView ? { bLayout: layoutOf(bView, batchShape) } : {}),
   });
-};
+}
 
 export const matmulLowerings: Record<string, Lowering> = { matmul: (n, ctx) => matmul(n, undefined, undefined, ctx) };
 
