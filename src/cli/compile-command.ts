@@ -102,7 +102,7 @@ export const compileCommand = {
 
     // Kernel variants: measured with --tune, else by the adapter's class; every choice is recorded.
     const adapters = await listAdapters().catch(() => []);
-    const adapterClass: AdapterClass | undefined = adapters[0] ? (isSoftware({ ...adapters[0], features: [], maxBindingBytes: 0 }) ? 'software' : 'gpu') : undefined;
+    const adapterClass: AdapterClass | undefined = adapters[0] ? (isSoftware(adapters[0]) ? 'software' : 'gpu') : undefined;
     const heuristic = heuristicChooser(adapterClass);
     const kernelChoices: Record<string, string> = {};
     const recording = (tuned: KernelChooser | undefined): KernelChooser => (family, signature, variants) => {

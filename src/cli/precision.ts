@@ -17,7 +17,7 @@ export interface PrecisionChoice {
 }
 
 /** Whether an adapter is a CPU emulation (lavapipe, SwiftShader): f16 math is emulated there, measured slower than f32. */
-export function isSoftware(a: AdapterTraits): boolean {
+export function isSoftware(a: Pick<AdapterTraits, 'architecture' | 'description'>): boolean {
   return a.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(a.description);
 }
 

@@ -1,6 +1,6 @@
 import { isGraphAttr, type AttrValue } from '../ir/attrs.js';
 import type { Graph, Value } from '../ir/graph.js';
-import { isTensorData, type TensorData } from '../ir/tensor-data.js';
+import { isTensorData } from '../ir/tensor-data.js';
 import { formatType } from '../ir/types.js';
 import type { Pass } from './pass.js';
 import { rebuild } from './rebuild.js';

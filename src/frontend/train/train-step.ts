@@ -153,8 +153,9 @@ export async function compileTrainStep<M extends Module>(
     const t = exampleBatch[name]!;
     batch[name] = Tensor.symbolic(g, g.addInput(name, { dtype: t.dtype, shape: t.shape, device: 'webgpu' }), like ?? t);
   }
-  const lr = g.addInput(LR, { dtype: 'f32', shape: [], device: 'webgpu' });
-  const step = g.addInput(STEP, { dtype: 'f32', shape: [], device: 'webgpu' });
+  // The learning rate and step counter are inputs by name; the optimizer's update reads them.
+  g.addInput(LR, { dtype: 'f32', shape: [], device: 'webgpu' });
+  g.addInput(STEP, { dtype: 'f32', shape: [], device: 'webgpu' });
   const paramValues = params.map((p) => {
     const v = g.addInput(paramInput(p.path), { dtype: p.tensor.dtype, shape: p.tensor.shape, device: 'webgpu' });
     bindTraceValue(g, p.tensor, v);

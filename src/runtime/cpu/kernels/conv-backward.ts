@@ -1,5 +1,5 @@
 import { conv2dGeometry } from '../../../ir/ops/conv.js';
-import { floatValues, fromFloatValues } from './conv.js';
+import { hostValues, storeValues } from './values.js';
 import { alloc, type CpuKernel } from './kernel.js';
 
 // Reference weight gradient of conv2d, as a scatter over output-gradient elements (the GPU
@@ -8,8 +8,8 @@ import { alloc, type CpuKernel } from './kernel.js';
 const conv2dBackwardWeight: CpuKernel = (node, [xt, dyt]) => {
   const w = node.output.type.shape;
   const g = conv2dGeometry(xt!.shape, w, node.attrs);
-  const x = floatValues(xt!);
-  const dy = floatValues(dyt!);
+  const x = hostValues(xt!);
+  const dy = hostValues(dyt!);
   const dw = new Float64Array(w[0]! * w[1]! * w[2]! * w[3]!);
   for (let n = 0; n < g.batch; n++) {
     for (let o = 0; o < g.outChannels; o++) {
@@ -33,7 +33,7 @@ const conv2dBackwardWeight: CpuKernel = (node, [xt, dyt]) => {
       }
     }
   }
-  return [fromFloatValues(alloc(node.output.type), dw)];
+  return [storeValues(alloc(node.output.type), dw)];
 };
 
 export const convBackwardKernels: Record<string, CpuKernel> = { conv2d_backward_weight: conv2dBackwardWeight };

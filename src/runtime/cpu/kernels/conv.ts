@@ -1,6 +1,5 @@
 import { conv2dGeometry, convTranspose2dGeometry } from '../../../ir/ops/conv.js';
-import { f16BitsToF32, f32ToF16Bits } from '../../../ir/f16.js';
-import type { TensorData } from '../../../ir/tensor-data.js';
+import { hostValues, storeValues } from './values.js';
 import { alloc, type CpuKernel } from './kernel.js';
 
 // Reference convolutions, written as plainly as possible because they are the oracle: conv2d
@@ -8,26 +7,11 @@ import { alloc, type CpuKernel } from './kernel.js';
 // (a different formulation from the GPU kernel's gather, so the two check each other).
 // Sums accumulate in double precision.
 
-/** The values of a float tensor as doubles (f16 decoded from its bits). */
-export function floatValues(t: TensorData): Float64Array {
-  const out = new Float64Array(t.data.length);
-  if (t.dtype === 'f16') for (let i = 0; i < out.length; i++) out[i] = f16BitsToF32(t.data[i]!);
-  else out.set(t.data);
-  return out;
-}
-
-/** A float tensor of `like`'s type holding `values`, rounded to its dtype (f16 as bits). */
-export function fromFloatValues(like: TensorData, values: Float64Array): TensorData {
-  if (like.dtype === 'f16') for (let i = 0; i < values.length; i++) like.data[i] = f32ToF16Bits(values[i]!);
-  else like.data.set(values);
-  return like;
-}
-
 const conv2d: CpuKernel = (node, [xt, wt, bt]) => {
   const g = conv2dGeometry(xt!.shape, wt!.shape, node.attrs);
-  const x = floatValues(xt!);
-  const w = floatValues(wt!);
-  const bias = bt ? floatValues(bt) : undefined;
+  const x = hostValues(xt!);
+  const w = hostValues(wt!);
+  const bias = bt ? hostValues(bt) : undefined;
   const out = new Float64Array(g.batch * g.outChannels * g.outH * g.outW);
   let i = 0;
   for (let n = 0; n < g.batch; n++) {
@@ -54,17 +38,17 @@ const conv2d: CpuKernel = (node, [xt, wt, bt]) => {
       }
     }
   }
-  return [fromFloatValues(alloc(node.output.type), out)];
+  return [storeValues(alloc(node.output.type), out)];
 };
 
 const convTranspose2d: CpuKernel = (node, [xt, wt, bt]) => {
   const g = convTranspose2dGeometry(xt!.shape, wt!.shape, node.attrs);
-  const x = floatValues(xt!);
-  const w = floatValues(wt!);
+  const x = hostValues(xt!);
+  const w = hostValues(wt!);
   const plane = g.outH * g.outW;
   const out = new Float64Array(g.batch * g.outChannels * plane);
   if (bt) {
-    const bias = floatValues(bt);
+    const bias = hostValues(bt);
     for (let n = 0; n < g.batch; n++) {
       for (let o = 0; o < g.outChannels; o++) out.fill(bias[o]!, (n * g.outChannels + o) * plane, (n * g.outChannels + o + 1) * plane);
     }
@@ -91,7 +75,7 @@ const convTranspose2d: CpuKernel = (node, [xt, wt, bt]) => {
       }
     }
   }
-  return [fromFloatValues(alloc(node.output.type), out)];
+  return [storeValues(alloc(node.output.type), out)];
 };
 
 export const convKernels: Record<string, CpuKernel> = { conv2d, conv_transpose2d: convTranspose2d };

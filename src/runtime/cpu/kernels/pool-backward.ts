@@ -1,5 +1,5 @@
 import { poolGeometry } from '../../../ir/ops/pool.js';
-import { floatValues, fromFloatValues } from './conv.js';
+import { hostValues, storeValues } from './values.js';
 import { alloc, type CpuKernel } from './kernel.js';
 
 // Reference max_pool2d gradient as a scatter: each window finds its winner (the first maximum in
@@ -8,8 +8,8 @@ import { alloc, type CpuKernel } from './kernel.js';
 
 const maxPool2dBackward: CpuKernel = (node, [xt, dyt]) => {
   const g = poolGeometry(xt!.shape, node.attrs);
-  const x = floatValues(xt!);
-  const dy = floatValues(dyt!);
+  const x = hostValues(xt!);
+  const dy = hostValues(dyt!);
   const dx = new Float64Array(x.length);
   let i = 0;
   for (let nc = 0; nc < g.batch * g.channels; nc++) {
@@ -33,7 +33,7 @@ const maxPool2dBackward: CpuKernel = (node, [xt, dyt]) => {
       }
     }
   }
-  return [fromFloatValues(alloc(node.output.type), dx)];
+  return [storeValues(alloc(node.output.type), dx)];
 };
 
 export const poolBackwardKernels: Record<string, CpuKernel> = { max_pool2d_backward: maxPool2dBackward };

@@ -1,13 +1,13 @@
 import { adaptiveBin, poolGeometry } from '../../../ir/ops/pool.js';
 import { numel } from '../../../ir/types.js';
-import { floatValues, fromFloatValues } from './conv.js';
+import { hostValues, storeValues } from './values.js';
 import { alloc, type CpuKernel } from './kernel.js';
 
 // Reference pooling kernels (NCHW), one output element at a time, in double precision.
 
 const maxPool2d: CpuKernel = (node, [xt]) => {
   const g = poolGeometry(xt!.shape, node.attrs);
-  const x = floatValues(xt!);
+  const x = hostValues(xt!);
   const out = new Float64Array(g.batch * g.channels * g.outH * g.outW);
   let i = 0;
   for (let nc = 0; nc < g.batch * g.channels; nc++) {
@@ -30,7 +30,7 @@ const maxPool2d: CpuKernel = (node, [xt]) => {
       }
     }
   }
-  return [fromFloatValues(alloc(node.output.type), out)];
+  return [storeValues(alloc(node.output.type), out)];
 };
 
 /** The extent [start, end) of window `o` along one axis, before and after clipping to the input. */
@@ -43,7 +43,7 @@ function avgWindow(o: number, stride: number, kernel: number, padBefore: number,
 const avgPool2d: CpuKernel = (node, [xt]) => {
   const g = poolGeometry(xt!.shape, node.attrs);
   const includePad = node.attrs.count_include_pad as boolean;
-  const x = floatValues(xt!);
+  const x = hostValues(xt!);
   const out = new Float64Array(g.batch * g.channels * g.outH * g.outW);
   let i = 0;
   for (let nc = 0; nc < g.batch * g.channels; nc++) {
@@ -61,11 +61,11 @@ const avgPool2d: CpuKernel = (node, [xt]) => {
       }
     }
   }
-  return [fromFloatValues(alloc(node.output.type), out)];
+  return [storeValues(alloc(node.output.type), out)];
 };
 
 const globalAvgPool: CpuKernel = (node, [xt]) => {
-  const x = floatValues(xt!);
+  const x = hostValues(xt!);
   const size = numel(xt!.shape.slice(2));
   const out = new Float64Array(xt!.shape[0]! * xt!.shape[1]!);
   for (let nc = 0; nc < out.length; nc++) {
@@ -73,13 +73,13 @@ const globalAvgPool: CpuKernel = (node, [xt]) => {
     for (let j = 0; j < size; j++) sum += x[nc * size + j]!;
     out[nc] = sum / size;
   }
-  return [fromFloatValues(alloc(node.output.type), out)];
+  return [storeValues(alloc(node.output.type), out)];
 };
 
 const adaptiveAvgPool2d: CpuKernel = (node, [xt]) => {
   const [n, c, h, w] = xt!.shape as [number, number, number, number];
   const [outH, outW] = node.attrs.output_size as [number, number];
-  const x = floatValues(xt!);
+  const x = hostValues(xt!);
   const out = new Float64Array(n * c * outH * outW);
   let i = 0;
   for (let nc = 0; nc < n * c; nc++) {
@@ -93,7 +93,7 @@ const adaptiveAvgPool2d: CpuKernel = (node, [xt]) => {
       }
     }
   }
-  return [fromFloatValues(alloc(node.output.type), out)];
+  return [storeValues(alloc(node.output.type), out)];
 };
 
 export const poolKernels: Record<string, CpuKernel> = {

@@ -13,3 +13,9 @@ export function hostValues(t: TensorData): ArrayLike<number> {
 export function storeValue(t: TensorData, i: number, x: number): void {
   t.data[i] = t.dtype === 'f16' ? f32ToF16Bits(x) : x;
 }
+
+/** Fills `t` with `values`, each rounded to its dtype (f16 to bits); returns `t`. */
+export function storeValues(t: TensorData, values: ArrayLike<number>): TensorData {
+  for (let i = 0; i < values.length; i++) storeValue(t, i, values[i]!);
+  return t;
+}
