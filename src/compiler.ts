@@ -4,6 +4,7 @@ import { generate } from './codegen/generate.js';
 import { segment } from './codegen/segment.js';
 import type { SegmentedProgram } from './runtime/segmented.js';
 import { compileStats, type CompileStats } from './codegen/stats.js';
+import { planGraphMemory, plannedBytes } from './codegen/plan-memory.js';
 import { hasGpuLowering } from './codegen/lower/index.js';
 import { anchorLowerings, readsView, readsWidened } from './codegen/lower/fused.js';
 import type { KernelChooser } from './codegen/lower/lowering.js';
@@ -31,13 +32,14 @@ export interface CompileOptions extends PipelineOptions {
 }
 
 /** The context passes get: the CPU reference for folding, codegen's kernel list for placement. */
-function passContext(log?: (m: string) => void): PassContext {
+export function passContext(log?: (m: string) => void): PassContext {
   return {
     evaluate: evaluateNode,
     hasGpuKernel: hasGpuLowering,
     takesEpilogue: (op) => op in anchorLowerings,
     readsView,
     readsWidened,
+    plannedBytes: (g) => plannedBytes(planGraphMemory(g)),
     ...(log ? { log } : {}),
   };
 }

@@ -2,6 +2,7 @@ import type { Graph, Value } from '../ir/graph.js';
 import { KilnError } from '../ir/errors.js';
 import type { TensorData } from '../ir/tensor-data.js';
 import { numel } from '../ir/types.js';
+import { getOp } from '../ir/ops/index.js';
 import { toDeviceBytes } from '../runtime/host-data.js';
 import {
   deviceBufferBytes, PROGRAM_VERSION,
@@ -9,12 +10,9 @@ import {
 } from '../runtime/program.js';
 import { lowerNode } from './lower/index.js';
 import type { LowerContext } from './lower/lowering.js';
-import { planMemory, type MemoryPlan } from './plan-memory.js';
+import { planGraphMemory, type MemoryPlan } from './plan-memory.js';
 
 const WEIGHT_ALIGN = 16;
-
-/** Ops that need no kernel: their output reuses the input's buffer as is. */
-const ALIASING_OPS = new Set(['reshape', 'flatten', 'squeeze', 'unsqueeze']);
 
 /** A Program and what codegen decided on the way, for `--stats`. */
 export interface CodegenResult {
@@ -38,13 +36,8 @@ export function generate(graph: Graph, ctx: LowerContext = {}): CodegenResult {
       throw new KilnError(`%${v.name} is placed @${v.type.device}; generateProgram lowers WebGPU values only (CPU segments come from device placement)`);
     }
   }
-  // Alias classes: a reshape's result is its input's buffer.
-  const aliasOf = new Map<Value, Value>();
-  for (const n of graph.nodes) if (ALIASING_OPS.has(n.op)) aliasOf.set(n.output, aliasOf.get(n.inputs[0]!) ?? n.inputs[0]!);
-  const root = (v: Value) => aliasOf.get(v) ?? v;
-  const pinned = new Set(graph.outputs.map(root));
-  const isScratch = (v: Value) => v.producer !== null && v.producer.op !== 'const' && !pinned.has(v);
-  const memory = planMemory(graph, root, isScratch);
+  const memory = planGraphMemory(graph);
+  const { root } = memory;
 
   const buffers: BufferSpec[] = [];
   const bufferOf = new Map<Value, number>();
@@ -80,7 +73,7 @@ export function generate(graph: Graph, ctx: LowerContext = {}): CodegenResult {
       else if (memory.slotOf.has(o)) bufferOf.set(o, slotBuffer[memory.slotOf.get(o)!]!);
       else bufferOf.set(o, addBuffer(valueBytes(o), 'output', o.name));
     }
-    if (ALIASING_OPS.has(node.op) || node.outputs.every((o) => numel(o.type.shape) === 0)) continue;
+    if (getOp(node.op).aliasesInput || node.outputs.every((o) => numel(o.type.shape) === 0)) continue;
     const values = [...node.inputs, ...node.outputs];
     for (const k of lowerNode(node, ctx)) {
       let ki = kernelIndex.get(k.wgsl);

@@ -1,9 +1,12 @@
 import type { Graph, Value } from '../ir/graph.js';
+import { getOp } from '../ir/ops/index.js';
 import { numel } from '../ir/types.js';
 import { deviceBufferBytes } from '../runtime/program.js';
 
 /** Where each intermediate value lives: a slot of a few shared scratch buffers. */
 export interface MemoryPlan {
+  /** The value whose buffer `v` shares (a reshape's input), or `v` itself. */
+  readonly root: (v: Value) => Value;
   /** Scratch slot of every intermediate value (the root of each alias class). */
   readonly slotOf: ReadonlyMap<Value, number>;
   /** Size in bytes of each slot. */
@@ -19,6 +22,21 @@ interface Interval {
   readonly from: number;
   readonly to: number;
 }
+
+/**
+ * The memory plan of a graph on one device: a reshape's result shares its input's buffer,
+ * graph outputs and constants get buffers of their own, every other result is planned.
+ */
+export function planGraphMemory(graph: Graph): MemoryPlan {
+  const aliasOf = new Map<Value, Value>();
+  for (const n of graph.nodes) if (getOp(n.op).aliasesInput) aliasOf.set(n.output, aliasOf.get(n.inputs[0]!) ?? n.inputs[0]!);
+  const root = (v: Value) => aliasOf.get(v) ?? v;
+  const pinned = new Set(graph.outputs.map(root));
+  return planMemory(graph, root, (v) => v.producer !== null && v.producer.op !== 'const' && !pinned.has(v));
+}
+
+/** Bytes of all scratch slots of a plan. */
+export const plannedBytes = (plan: MemoryPlan): number => plan.slotBytes.reduce((a, b) => a + b, 0);
 
 /**
  * Liveness-based reuse of scratch buffers, greedy by size: values are placed largest first,
@@ -54,5 +72,5 @@ export function planMemory(graph: Graph, root: (v: Value) => Value, isScratch: (
     slots[s]!.occupants.push(iv);
     slotOf.set(iv.value, s);
   }
-  return { slotOf, slotBytes: slots.map((s) => s.bytes), naiveBytes: intervals.reduce((a, iv) => a + iv.bytes, 0) };
+  return { root, slotOf, slotBytes: slots.map((s) => s.bytes), naiveBytes: intervals.reduce((a, iv) => a + iv.bytes, 0) };
 }

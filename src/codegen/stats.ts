@@ -1,6 +1,6 @@
 import type { Graph } from '../ir/graph.js';
 import type { Program } from '../runtime/program.js';
-import type { MemoryPlan } from './plan-memory.js';
+import { plannedBytes, type MemoryPlan } from './plan-memory.js';
 
 /** What `kiln compile --stats` reports about a compiled model. */
 export interface CompileStats {
@@ -25,7 +25,7 @@ const countOps = (g: Graph) => g.nodes.filter((n) => n.op !== 'const').length;
 
 /** Statistics of a compiled program, from the graph before and after the passes. */
 export function compileStats(before: Graph, after: Graph, program: Program, memory: MemoryPlan): CompileStats {
-  const planned = memory.slotBytes.reduce((a, b) => a + b, 0);
+  const planned = plannedBytes(memory);
   const total = program.buffers.reduce((a, b) => a + b.bytes, 0);
   return {
     opsBefore: countOps(before),

@@ -15,6 +15,8 @@ export interface PassContext {
   readonly readsWidened?: (op: string) => boolean;
   /** Whether an op has a WebGPU kernel, for device placement. */
   readonly hasGpuKernel?: (op: string) => boolean;
+  /** Bytes codegen's memory plan gives a graph's intermediates, so scheduling can weigh orders by it. */
+  readonly plannedBytes?: (graph: Graph) => number;
   /** Progress and diagnostics. */
   readonly log?: (message: string) => void;
 }

@@ -1,12 +1,13 @@
 import type { Graph, Value } from '../ir/graph.js';
 import { transposePerm } from '../ir/ops/movement.js';
+import { getOp } from '../ir/ops/index.js';
 import type { TensorData } from '../ir/tensor-data.js';
 import { typesEqual } from '../ir/types.js';
 import type { Pass } from './pass.js';
 import { rebuild } from './rebuild.js';
 
 /** Ops that only reinterpret the shape of their input. */
-const RESHAPES = new Set(['reshape', 'flatten', 'squeeze', 'unsqueeze']);
+const isReshape = (op: string) => getOp(op).aliasesInput;
 
 function constValue(v: Value): TensorData | undefined {
   return v.producer?.op === 'const' ? (v.producer.attrs.value as TensorData | undefined) : undefined;
@@ -60,9 +61,9 @@ export const simplify: Pass = {
           return perm.every((p, i) => p === i) ? forward(x) : false;
         }
         default:
-          if (!RESHAPES.has(node.op)) return false;
+          if (!isReshape(node.op)) return false;
           if (sameType(ins[0]!)) return forward(ins[0]!);
-          if (ins[0]!.producer && RESHAPES.has(ins[0]!.producer.op)) {
+          if (ins[0]!.producer && isReshape(ins[0]!.producer.op)) {
             changed = true;
             b.replace(result, b.add('reshape', [ins[0]!.producer.inputs[0]!], { shape: [...result.type.shape] }).output);
             return true;

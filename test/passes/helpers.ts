@@ -4,9 +4,7 @@ import { printGraph } from '../../src/ir/printer.js';
 import { verify } from '../../src/ir/verify.js';
 import { runPasses } from '../../src/passes/manager.js';
 import type { Pass, PassContext } from '../../src/passes/pass.js';
-import { evaluateNode } from '../../src/runtime/cpu/executor.js';
-import { hasGpuLowering } from '../../src/codegen/lower/index.js';
-import { anchorLowerings, readsView, readsWidened } from '../../src/codegen/lower/fused.js';
+import { passContext } from '../../src/compiler.js';
 
 /** Strips the common indentation of a template literal so IR can be written inline. */
 export function ir(text: string): string {
@@ -19,13 +17,6 @@ export function ir(text: string): string {
 export function expectPass(pass: Pass, before: string, expected: string, ctx: Partial<PassContext> = {}): void {
   const g = parseGraph(ir(before));
   verify(g);
-  const { graph } = runPasses(g, [pass], {
-    evaluate: evaluateNode,
-    hasGpuKernel: hasGpuLowering,
-    takesEpilogue: (op) => op in anchorLowerings,
-    readsView,
-    readsWidened,
-    ...ctx,
-  }, { verifyEach: true });
+  const { graph } = runPasses(g, [pass], { ...passContext(), ...ctx }, { verifyEach: true });
   expect(printGraph(graph)).toBe(ir(expected));
 }

@@ -30,12 +30,12 @@ describe('fusion and memory planning on the example blocks', () => {
   ];
 
   for (const [name, load] of models) {
-    it(`${name}: dispatches <= 40% of the ops, outputs equal to -O0 within 1e-5`, async () => {
+    it(`${name}: dispatches <= 40% of the ops, planned intermediates <= 50% of one buffer each, outputs equal to -O0 within 1e-5`, async () => {
       const { graph, inputs: data } = await load();
       const o2 = compileWithReport(graph);
       const o0 = compileWithReport(graph, { pipeline: 'O0' });
       expect(o2.stats.dispatchesPerRun).toBeLessThanOrEqual(0.4 * o2.stats.opsBefore);
-      expect(o2.stats.scratchBytesPlanned).toBeLessThan(o2.stats.scratchBytesNaive);
+      expect(o2.stats.scratchBytesPlanned).toBeLessThanOrEqual(0.5 * o2.stats.scratchBytesNaive);
       const inputs = Object.fromEntries(graph.inputs.map((v, i) => [v.name, data[i]!]));
       const outs = [];
       for (const program of [o0.program, o2.program]) {

@@ -17,7 +17,7 @@ const transpose: Lowering = (node) => {
 };
 
 /**
- * Reshape and its relatives normally alias their input (ALIASING_OPS in generate.ts) and get
+ * Reshape and its relatives normally alias their input (`aliasesInput` in the op registry) and get
  * no kernel; this flat copy is for a schedule that needs a separate buffer.
  */
 const flatCopy: Lowering = (node) => {

@@ -37,7 +37,7 @@ export function resolveReshape(from: readonly number[], to: readonly number[]): 
 }
 
 defineOp({
-  name: 'reshape', kind: 'movement', inputs: 1,
+  name: 'reshape', kind: 'movement', inputs: 1, aliasesInput: true,
   attrs: { shape: { kind: 'ints' } },
   infer: ([x], attrs) => [{ dtype: x!.dtype, shape: resolveReshape(x!.shape, attrs.shape as number[]) }],
 });
@@ -51,7 +51,7 @@ export function flattenShape(shape: readonly number[], axis: number): number[] {
 }
 
 defineOp({
-  name: 'flatten', kind: 'movement', inputs: 1,
+  name: 'flatten', kind: 'movement', inputs: 1, aliasesInput: true,
   attrs: { axis: { kind: 'int', default: 1 } },
   infer: ([x], attrs) => [{ dtype: x!.dtype, shape: flattenShape(x!.shape, attrs.axis as number) }],
 });
@@ -66,7 +66,7 @@ export function squeezeShape(shape: readonly number[], axes: readonly number[]):
 }
 
 defineOp({
-  name: 'squeeze', kind: 'movement', inputs: 1,
+  name: 'squeeze', kind: 'movement', inputs: 1, aliasesInput: true,
   attrs: { axes: { kind: 'ints', default: [] } },
   infer: ([x], attrs) => [{ dtype: x!.dtype, shape: squeezeShape(x!.shape, attrs.axes as number[]) }],
 });
@@ -83,7 +83,7 @@ export function unsqueezeShape(shape: readonly number[], axes: readonly number[]
 }
 
 defineOp({
-  name: 'unsqueeze', kind: 'movement', inputs: 1,
+  name: 'unsqueeze', kind: 'movement', inputs: 1, aliasesInput: true,
   attrs: { axes: { kind: 'ints' } },
   infer: ([x], attrs) => [{ dtype: x!.dtype, shape: unsqueezeShape(x!.shape, attrs.axes as number[]) }],
 });

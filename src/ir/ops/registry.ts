@@ -70,6 +70,11 @@ export interface OpSpec {
   readonly precision?: 'f32';
   readonly reduce?: ReductionMath;
   /**
+   * The output is the input's elements in the same order under another shape (reshape and
+   * friends): it needs no kernel and shares the input's device buffer.
+   */
+  readonly aliasesInput?: true;
+  /**
    * Fills attributes whose default depends on other attributes (a pool's stride defaults to
    * its kernel size), so the node always stores them explicitly. Runs after static defaults.
    */
@@ -82,6 +87,7 @@ export class OpDef {
 
   get name(): string { return this.spec.name; }
   get kind(): FusionKind { return this.spec.kind; }
+  get aliasesInput(): boolean { return this.spec.aliasesInput === true; }
   get attrSpecs(): Readonly<Record<string, AttrSpec>> { return this.spec.attrs ?? {}; }
 
   infer(inputs: readonly TensorType[], attrs: Attrs, declared?: readonly TensorType[]): InferredType[] {
