@@ -92,6 +92,21 @@ describe('fused kernels on WebGPU', () => {
       return %2
     }`, 1));
 
+  it('matmul + bias + batch_norm + relu (Linear, BatchNorm1d, ReLU) folds and fuses into one kernel with the same result', () => checkFused(gpu(), `
+    graph g(%x: f32[5,3] @webgpu) -> (f32[5,2] @webgpu) {
+      %w = const() {value = [0.5, -1, 2, 0.25, 1.5, -0.75]} : f32[3,2] @webgpu
+      %b = const() {value = [0.1, 0.3]} : f32[2] @webgpu
+      %scale = const() {value = [1.5, 0.7]} : f32[2] @webgpu
+      %beta = const() {value = [0.2, -0.1]} : f32[2] @webgpu
+      %mean = const() {value = [0.3, -0.4]} : f32[2] @webgpu
+      %var = const() {value = [0.8, 2.5]} : f32[2] @webgpu
+      %0 = matmul(%x, %w) : f32[5,2] @webgpu
+      %1 = add(%0, %b) : f32[5,2] @webgpu
+      %2 = batch_norm(%1, %scale, %beta, %mean, %var) : f32[5,2] @webgpu
+      %3 = relu(%2) : f32[5,2] @webgpu
+      return %3
+    }`, 1));
+
   it('a conv scales its input per channel as it reads it (the mul after an SE gate)', async () => {
     await checkFused(gpu(), `
       graph g(%x: f32[2,12,5,9] @webgpu, %s: f32[2,12,1,1] @webgpu, %w: f32[7,12,1,1] @webgpu, %b: f32[7] @webgpu, %r: f32[2,7,5,9] @webgpu) -> (f32[2,7,5,9] @webgpu) {

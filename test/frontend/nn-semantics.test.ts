@@ -53,6 +53,17 @@ describe('nn modules compute what PyTorch documents', () => {
     expect(() => m.call(kiln.ones([1, 2, 1, 1]))).toThrow(/training mode .* is not supported yet/);
   });
 
+  it('BatchNorm1d (eval): per feature of [N, C] and [N, C, L]; other ranks are refused', async () => {
+    const m = new nn.BatchNorm1d(2, { eps: 0 });
+    await m.loadStateDict({
+      weight: kiln.tensor([2, 1]), bias: kiln.tensor([0, 1]),
+      running_mean: kiln.tensor([1, -1]), running_var: kiln.tensor([4, 1]), num_batches_tracked: kiln.tensor(0, { dtype: 'int32' }),
+    });
+    expect(m.call(kiln.tensor([[3, 3], [1, -1]])).tolist()).toEqual([[2, 5], [0, 1]]);
+    expect(m.call(kiln.tensor([[[3, 1], [3, -1]]])).tolist()).toEqual([[[2, 0], [5, 1]]]);
+    expect(() => m.call(kiln.ones([1, 2, 1, 1]))).toThrow(/BatchNorm1d: expected 2D or 3D input \(got 4D input\)/);
+  });
+
   it('LayerNorm: biased variance over the trailing dimensions', () => {
     const m = new nn.LayerNorm(2, { eps: 0 });
     expect(m.call(kiln.tensor([[1, 3], [5, 5.5]])).tolist()).toEqual([[-1, 1], [-1, 1]]);

@@ -4,7 +4,11 @@ import { deadCodeElimination } from '../../src/passes/dce.js';
 import { foldConstants } from '../../src/passes/fold-constants.js';
 import { simplify } from '../../src/passes/simplify.js';
 import { foldBatchNorm } from '../../src/passes/fold-batchnorm.js';
-import { expectPass } from './helpers.js';
+import { expectPass, ir } from './helpers.js';
+import { parseGraph } from '../../src/ir/parser.js';
+import { runOnCpu } from '../../src/runtime/cpu/executor.js';
+import { Random } from '../../src/frontend/trace/random.js';
+import { expectClose, randomData } from '../helpers/compare.js';
 
 describe('dce', () => {
   it('removes nodes whose results are unused, keeping the rest in order', () => {
@@ -181,4 +185,86 @@ describe('fold-batchnorm', () => {
         return %1
       }`);
   });
+
+  const bnParams = `
+        %scale = const() {value = [4, 3]} : f32[2] @webgpu
+        %beta = const() {value = [1, 0]} : f32[2] @webgpu
+        %mean = const() {value = [0.5, 1]} : f32[2] @webgpu
+        %var = const() {value = [3, 8]} : f32[2] @webgpu`;
+  // s = scale / sqrt(var + 1) = [2, 1], t = beta - mean * s = [0, -1].
+
+  it('folds batch_norm into a matmul and its bias add: weight columns scaled, one add left', () => {
+    const before = `
+      graph g(%x: f32[3,2] @webgpu) -> (f32[3,2] @webgpu) {
+        %w = const() {value = [1, 2, 3, 4]} : f32[2,2] @webgpu
+        %b = const() {value = [0.5, -1]} : f32[2] @webgpu${bnParams}
+        %0 = matmul(%x, %w) : f32[3,2] @webgpu
+        %1 = add(%0, %b) : f32[3,2] @webgpu
+        %2 = batch_norm(%1, %scale, %beta, %mean, %var) {epsilon = 1} : f32[3,2] @webgpu
+        return %2
+      }`;
+    expectPass(foldBatchNorm, before, `
+      graph g(%x: f32[3,2] @webgpu) -> (f32[3,2] @webgpu) {
+        %w = const() {value = [1, 2, 3, 4]} : f32[2,2] @webgpu
+        %b = const() {value = [0.5, -1]} : f32[2] @webgpu${bnParams}
+        %0 = matmul(%x, %w) : f32[3,2] @webgpu
+        %1 = add(%0, %b) : f32[3,2] @webgpu
+        %3 = const() {value = [2, 2, 6, 4]} : f32[2,2] @webgpu
+        %4 = matmul(%x, %3) : f32[3,2] @webgpu
+        %5 = const() {value = [1, -2]} : f32[2] @webgpu
+        %2 = add(%4, %5) : f32[3,2] @webgpu
+        return %2
+      }`);
+    expectSameResults(before, [3, 2]);
+  });
+
+  it('folds batch_norm into a gemm: rows of a transposed B scaled, C rewritten with beta = 1', () => {
+    const before = `
+      graph g(%x: f32[3,2] @webgpu) -> (f32[3,2] @webgpu) {
+        %w = const() {value = [1, 2, 3, 4]} : f32[2,2] @webgpu
+        %c = const() {value = [0.5, -1]} : f32[2] @webgpu${bnParams}
+        %0 = gemm(%x, %w, %c) {beta = 2, trans_b = true} : f32[3,2] @webgpu
+        %1 = batch_norm(%0, %scale, %beta, %mean, %var) {epsilon = 1} : f32[3,2] @webgpu
+        return %1
+      }`;
+    expectPass(foldBatchNorm, before, `
+      graph g(%x: f32[3,2] @webgpu) -> (f32[3,2] @webgpu) {
+        %w = const() {value = [1, 2, 3, 4]} : f32[2,2] @webgpu
+        %c = const() {value = [0.5, -1]} : f32[2] @webgpu${bnParams}
+        %0 = gemm(%x, %w, %c) {beta = 2, trans_b = true} : f32[3,2] @webgpu
+        %2 = const() {value = [2, 4, 3, 4]} : f32[2,2] @webgpu
+        %3 = const() {value = [2, -3]} : f32[2] @webgpu
+        %1 = gemm(%x, %2, %3) {trans_b = true} : f32[3,2] @webgpu
+        return %1
+      }`);
+    expectSameResults(before, [3, 2]);
+  });
+
+  it('leaves a batch_norm whose producer has another reader, or whose channels are not the columns', () => {
+    const shared = `
+      graph g(%x: f32[3,2] @webgpu) -> (f32[3,2] @webgpu, f32[3,2] @webgpu) {
+        %w = const() {value = [1, 2, 3, 4]} : f32[2,2] @webgpu${bnParams}
+        %0 = matmul(%x, %w) : f32[3,2] @webgpu
+        %1 = batch_norm(%0, %scale, %beta, %mean, %var) {epsilon = 1} : f32[3,2] @webgpu
+        return %0, %1
+      }`;
+    expectPass(foldBatchNorm, shared, shared);
+    const batched = `
+      graph g(%x: f32[1,2,2] @webgpu) -> (f32[1,2,2] @webgpu) {
+        %w = const() {value = [1, 2, 3, 4]} : f32[2,2] @webgpu${bnParams}
+        %0 = matmul(%x, %w) : f32[1,2,2] @webgpu
+        %1 = batch_norm(%0, %scale, %beta, %mean, %var) {epsilon = 1} : f32[1,2,2] @webgpu
+        return %1
+      }`;
+    expectPass(foldBatchNorm, batched, batched);
+  });
 });
+
+/** The folded graph computes what the original does, on random inputs (CPU reference). */
+function expectSameResults(text: string, xShape: number[]): void {
+  const g = parseGraph(ir(text));
+  const x = randomData('f32', xShape, new Random(3));
+  const want = runOnCpu(g, { x });
+  const got = runOnCpu(foldBatchNorm.run(g, {}), { x });
+  for (const v of g.outputs) expectClose(got[v.name]!, want[v.name]!, 1e-5, 1e-5);
+}

@@ -1,7 +1,7 @@
 // Every nn layer, one family per file.
 export { Linear, Identity } from './linear.js';
 export { Conv2d, type Conv2dOptions } from './conv.js';
-export { BatchNorm2d, LayerNorm, type BatchNorm2dOptions, type LayerNormOptions } from './norm.js';
+export { BatchNorm1d, BatchNorm2d, LayerNorm, type BatchNorm2dOptions, type LayerNormOptions } from './norm.js';
 export { Embedding } from './embedding.js';
 export { ReLU, GELU, SiLU, Sigmoid, Tanh, Hardswish, Hardsigmoid, LeakyReLU, Softmax, LogSoftmax } from './activation.js';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from './pool.js';

@@ -11,22 +11,19 @@ export interface BatchNorm2dOptions {
   readonly trackRunningStats?: boolean;
 }
 
-/**
- * Batch norm over the channels of [N, C, H, W] with running statistics (inference), as
- * torch.nn.BatchNorm2d. Its state keys are PyTorch's (`running_mean`, `running_var`,
- * `num_batches_tracked`), so PyTorch checkpoints load.
- */
-export class BatchNorm2d extends Module {
+/** Batch norm over dimension 1 with running statistics (inference); the ranks it takes are its subclass's. */
+abstract class BatchNorm extends Module {
   readonly weight: Tensor | undefined;
   readonly bias: Tensor | undefined;
   readonly runningMean: Tensor;
   readonly runningVar: Tensor;
   readonly numBatchesTracked: Tensor;
   readonly eps: number;
+  protected abstract readonly ranks: readonly number[];
 
   constructor(readonly numFeatures: number, opts: BatchNorm2dOptions = {}) {
     super();
-    if (opts.trackRunningStats === false) throw new KilnError('BatchNorm2d: trackRunningStats: false needs batch statistics, which kiln does not compute yet');
+    if (opts.trackRunningStats === false) throw new KilnError(`${this.constructor.name}: trackRunningStats: false needs batch statistics, which kiln does not compute yet`);
     this.eps = opts.eps ?? 1e-5;
     const affine = opts.affine ?? true;
     this.weight = affine ? this.registerParameter('weight', ones([numFeatures])) : undefined;
@@ -37,8 +34,9 @@ export class BatchNorm2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    if (x.shape.length !== 4) throw new KilnError(`BatchNorm2d: expected 4D input (got ${x.shape.length}D input)`);
-    if (x.shape[1] !== this.numFeatures) throw new KilnError(`BatchNorm2d(${this.numFeatures}) got ${x.shape[1]} channels in input [${x.shape.join(',')}]`);
+    const name = this.constructor.name;
+    if (!this.ranks.includes(x.shape.length)) throw new KilnError(`${name}: expected ${this.ranks.map((r) => `${r}D`).join(' or ')} input (got ${x.shape.length}D input)`);
+    if (x.shape[1] !== this.numFeatures) throw new KilnError(`${name}(${this.numFeatures}) got ${x.shape[1]} channels in input [${x.shape.join(',')}]`);
     return F.batchNorm(x, this.runningMean, this.runningVar, {
       ...(this.weight ? { weight: this.weight } : {}),
       ...(this.bias ? { bias: this.bias } : {}),
@@ -46,6 +44,20 @@ export class BatchNorm2d extends Module {
       eps: this.eps,
     });
   }
+}
+
+/**
+ * Batch norm over the channels of [N, C, H, W] with running statistics (inference), as
+ * torch.nn.BatchNorm2d. Its state keys are PyTorch's (`running_mean`, `running_var`,
+ * `num_batches_tracked`), so PyTorch checkpoints load.
+ */
+export class BatchNorm2d extends BatchNorm {
+  protected readonly ranks = [4];
+}
+
+/** Batch norm over the features of [N, C] or [N, C, L], as torch.nn.BatchNorm1d (inference). */
+export class BatchNorm1d extends BatchNorm {
+  protected readonly ranks = [2, 3];
 }
 
 export interface LayerNormOptions {
