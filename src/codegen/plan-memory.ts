@@ -1,5 +1,5 @@
 import type { Graph, Value } from '../ir/graph.js';
-import { getOp } from '../ir/ops/index.js';
+import { bufferRoots } from '../ir/alias.js';
 import { numel } from '../ir/types.js';
 import { deviceBufferBytes } from '../runtime/program.js';
 
@@ -28,9 +28,7 @@ interface Interval {
  * graph outputs and constants get buffers of their own, every other result is planned.
  */
 export function planGraphMemory(graph: Graph): MemoryPlan {
-  const aliasOf = new Map<Value, Value>();
-  for (const n of graph.nodes) if (getOp(n.op).aliasesInput) aliasOf.set(n.output, aliasOf.get(n.inputs[0]!) ?? n.inputs[0]!);
-  const root = (v: Value) => aliasOf.get(v) ?? v;
+  const root = bufferRoots(graph);
   const pinned = new Set(graph.outputs.map(root));
   return planMemory(graph, root, (v) => v.producer !== null && v.producer.op !== 'const' && !pinned.has(v));
 }

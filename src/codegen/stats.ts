@@ -51,7 +51,8 @@ export function formatStats(s: CompileStats): string {
     `kernels:            ${s.dispatchesPerRun} dispatches per run (${pct(s.dispatchesPerRun, s.opsBefore)} of the ops before), ${s.shaders} distinct shaders`,
     `transfers per run:  ${s.transfersPerRun}`,
     `weights:            ${kib(s.weightBytes)}`,
-    `intermediates:      ${kib(s.scratchBytesPlanned)} planned vs ${kib(s.scratchBytesNaive)} naive (${pct(s.scratchBytesPlanned, s.scratchBytesNaive)})`,
-    `peak device memory: ${kib(s.deviceBytesPlanned)} planned vs ${kib(s.deviceBytesNaive)} naive (${pct(s.deviceBytesPlanned, s.deviceBytesNaive)})`,
+    `intermediates:      ${kib(s.scratchBytesPlanned)} planned vs ${kib(s.scratchBytesNaive)} naive, one buffer each (${pct(s.scratchBytesPlanned, s.scratchBytesNaive)})`,
+    `peak device memory: ${kib(s.deviceBytesPlanned)} planned vs ${kib(s.deviceBytesNaive)} naive (${pct(s.deviceBytesPlanned, s.deviceBytesNaive)}; `
+      + `weights, inputs and outputs take ${kib(s.deviceBytesPlanned - s.scratchBytesPlanned)} in both)`,
   ].join('\n');
 }

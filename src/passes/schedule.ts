@@ -1,5 +1,5 @@
 import type { Graph, Node, Value } from '../ir/graph.js';
-import { getOp } from '../ir/ops/index.js';
+import { bufferRoots } from '../ir/alias.js';
 import { dtypeBytes, numel } from '../ir/types.js';
 import type { Pass } from './pass.js';
 import { GraphRebuilder } from './rebuild.js';
@@ -61,9 +61,7 @@ export function deepestBranchFirst(p: ScheduleProblem): number[] {
 /** The scheduling problem of a stretch of nodes of `g`. */
 function problemOf(g: Graph, stretch: readonly Node[]): ScheduleProblem {
   const index = new Map(stretch.map((n, i) => [n, i]));
-  const root = new Map<Value, Value>();
-  for (const n of g.nodes) if (getOp(n.op).aliasesInput) root.set(n.output, root.get(n.inputs[0]!) ?? n.inputs[0]!);
-  const rootOf = (v: Value) => root.get(v) ?? v;
+  const rootOf = bufferRoots(g);
   const pinned = new Set(g.outputs.map(rootOf));
   const bytes = (v: Value) => (rootOf(v) !== v || pinned.has(v) ? 0 : dtypeBytes(v.type.dtype) * numel(v.type.shape));
   return {
