@@ -37,7 +37,9 @@ export const fuseSqueezeExcite: Pass = {
     };
     const chains = new Map<Node, Node[]>(); // last node -> the whole chain
     for (const pool of g.nodes) {
-      if (pool.op !== 'global_avg_pool' || pool.inputs[0]!.type.shape.length !== 4 || pool.output.type.dtype !== 'f32') continue;
+      if (pool.op !== 'global_avg_pool' || pool.inputs[0]!.type.shape.length !== 4) continue;
+      const dtype = pool.output.type.dtype;
+      if (dtype !== 'f32' && dtype !== 'f16') continue;
       const chain = [pool];
       let at = onlyReader(pool.output);
       let convs = 0;
@@ -48,7 +50,8 @@ export const fuseSqueezeExcite: Pass = {
         at = onlyReader(at.output);
       }
       // Trailing activations belong to the second conv; stop at the last one taken.
-      if (convs === 2 && chain.at(-1)!.output.type.device === 'webgpu') chains.set(chain.at(-1)!, chain);
+      const oneDType = chain.every((n) => n.inputs.every((v) => v.type.dtype === dtype));
+      if (convs === 2 && oneDType && chain.at(-1)!.output.type.device === 'webgpu') chains.set(chain.at(-1)!, chain);
     }
     if (!chains.size) return g;
     const member = new Set([...chains.values()].flat());

@@ -28,19 +28,28 @@ function isFoldReduction(n: Node): boolean {
   return getOp(n.op).spec.reduce !== undefined && (n.output.type.dtype === 'f32' || n.output.type.dtype === 'f16');
 }
 
+/** A cast between f16 and f32. */
+function isFloatCast(n: Node): boolean {
+  const [from, to] = [n.inputs[0]!.type.dtype, n.output.type.dtype];
+  return n.op === 'cast' && from !== to && (from === 'f16' || from === 'f32') && (to === 'f16' || to === 'f32');
+}
+
 /** A cast from f16 to f32. */
 function isWidening(n: Node): boolean {
   return n.op === 'cast' && n.inputs[0]!.type.dtype === 'f16' && n.output.type.dtype === 'f32';
 }
 
 /**
- * A cast of a graph input from f32 to f16 (f32 I/O under fp16): a matmul reads the f32 input
- * and converts it as it loads. (A computed value is better narrowed in its producer's epilogue,
- * which keeps the intermediate in f16.)
+ * A cast of a graph input from f32 to f16 (f32 I/O under fp16): a matmul (its A) or a conv
+ * (its x) reads the f32 input and converts it as it loads. (A computed value is better narrowed
+ * in its producer's epilogue, which keeps the intermediate in f16.)
  */
 function isNarrowingInput(n: Node): boolean {
   return n.op === 'cast' && n.inputs[0]!.producer === null && n.inputs[0]!.type.dtype === 'f32' && n.output.type.dtype === 'f16';
 }
+
+/** Ops whose kernel converts their first operand as it loads it. */
+const readsNarrowed = (op: string) => op === 'matmul' || op === 'conv2d';
 
 /** `mul(x, s)` with s one value per channel of x ([N or 1, C, 1, 1]): a conv can scale x as it reads it. */
 function channelScale(n: Node): boolean {
@@ -49,7 +58,8 @@ function channelScale(n: Node): boolean {
   const out = n.output.type.shape;
   const full = (s: readonly number[]) => s.length === 4 && s.every((d, i) => d === out[i]);
   const perChannel = (s: readonly number[]) => s.length === 4 && s[1] === out[1] && s[2] === 1 && s[3] === 1 && (s[0] === 1 || s[0] === out[0]);
-  return n.output.type.dtype === 'f32' && ((full(a) && perChannel(b)) || (full(b) && perChannel(a)));
+  const float = n.output.type.dtype === 'f32' || n.output.type.dtype === 'f16';
+  return float && ((full(a) && perChannel(b)) || (full(b) && perChannel(a)));
 }
 
 /** Elementwise under plain broadcasting (ops with their own operand indexing stay alone). */
@@ -90,6 +100,19 @@ function viewPrologue(anchor: Node, readsView: NonNullable<PassContext['readsVie
     return t && readsView(anchor.op, i, t.view) ? t.chain : [];
   });
   return [...new Set(chains.flat())];
+}
+
+/**
+ * The narrowing cast of a graph input that an anchor reads as its first operand, when every
+ * reader of the cast is such an anchor: each reads the f32 input and converts it as it loads,
+ * so the f16 copy is never stored (dce drops the cast once no reader is left).
+ */
+function narrowingPrologue(anchor: Node, users: ReadonlyMap<Value, Node[]>, outputs: ReadonlySet<Value>): Node[] {
+  const x = anchor.inputs[0]!;
+  const cast = x.producer;
+  if (!cast || !isNarrowingInput(cast) || outputs.has(x)) return [];
+  const readsFirst = (r: Node) => readsNarrowed(r.op) && r.inputs.indexOf(x) === 0 && r.inputs.lastIndexOf(x) === 0;
+  return (users.get(x) ?? []).every(readsFirst) ? [cast] : [];
 }
 
 /** The closed body graph of a group: its external inputs become parameters (names kept). */
@@ -138,7 +161,7 @@ export const fuseElementwise: Pass = {
         // computes in f32 anyway, reads an f16 value being widened directly; a reduction computes
         // an elementwise chain over operands laid out like its input as it reads them.
         if ((single && ((n.op === 'conv2d' && n.attrs.groups === 1 && channelScale(pg.root)) || (readsWidened(n.op) && isWidening(pg.root))
-          || (n.op === 'matmul' && isNarrowingInput(pg.root))))
+))
           || (soleReader && isFoldReduction(n) && pg.members.every((m) => shapesEqual(m.outputs[0]!.type.shape, x.type.shape))
             && externalInputs(pg.members).every((v) => shapesEqual(v.type.shape, x.type.shape)) && externalInputs(pg.members).length + 1 <= MAX_STORAGE_BINDINGS)) {
           group.members.unshift(...pg.members);
@@ -161,11 +184,9 @@ export const fuseElementwise: Pass = {
       }
       if (!isElementwise(n)) continue;
       let group: Group = { members: [n], root: n };
-      // A widening cast whose reader computes in f32 anyway, or the narrowing of a graph input a
-      // matmul reads as its first operand, is better read by that reader.
+      // A widening cast whose reader computes in f32 anyway is better read by that reader.
       const readers = users.get(n.output) ?? [];
-      if (readers.length === 1 && ((isWidening(n) && readsWidened(readers[0]!.op))
-        || (isNarrowingInput(n) && readers[0]!.op === 'matmul' && readers[0]!.inputs[0] === n.output))) {
+      if (readers.length === 1 && isWidening(n) && readsWidened(readers[0]!.op)) {
         groupOf.set(n, group);
         continue;
       }
@@ -180,8 +201,9 @@ export const fuseElementwise: Pass = {
           const inside = new Set([...group.members, ...pg.members]);
           if (!(users.get(v) ?? []).every((r) => inside.has(r))) continue;
           if (pg.anchor && group.anchor) continue;
-          // concat groups and integer reductions take no epilogue
-          if (pg.anchor && (!takesEpilogue(pg.anchor.op) || (getOp(pg.anchor.op).spec.reduce && !isFoldReduction(pg.anchor)))) continue;
+          // concat groups take no epilogue but a float cast; integer reductions none
+          const concatCast = pg.anchor?.op === 'concat' && group.members.length === 1 && isFloatCast(n);
+          if (pg.anchor && !concatCast && (!takesEpilogue(pg.anchor.op) || (getOp(pg.anchor.op).spec.reduce && !isFoldReduction(pg.anchor)))) continue;
           const anchor = pg.anchor ?? group.anchor;
           const merged = [...pg.members, ...group.members.filter((m) => !pg.members.includes(m))];
           // The epilogue runs once per anchor result: nothing in it may be larger than that.
@@ -197,7 +219,7 @@ export const fuseElementwise: Pass = {
     }
     const prologues = new Map<Group, Node[]>();
     for (const gr of new Set(groupOf.values())) {
-      if (gr.anchor) prologues.set(gr, viewPrologue(gr.anchor, readsView));
+      if (gr.anchor) prologues.set(gr, [...narrowingPrologue(gr.anchor, users, outputs), ...viewPrologue(gr.anchor, readsView)]);
     }
     const fused = new Set([...groupOf.values()].filter((gr) => gr.members.length > 1 || (prologues.get(gr)?.length ?? 0) > 0));
     if (fused.size === 0) return g;

@@ -10,8 +10,12 @@ import { ir } from '../passes/helpers.js';
 import { tensorData } from '../../src/ir/tensor-data.js';
 import { fromF16Array, toF16Array } from '../../src/ir/f16.js';
 
-/** Runs IR text at -O0 and -O2 on the device; both must match the CPU reference and each other. */
-async function checkFused(device: ReturnType<ReturnType<typeof useGpu>>, text: string, kernelsAtO2: number) {
+/**
+ * Runs IR text at -O0 and -O2 on the device; both must match the CPU reference and each other,
+ * within `tol` (absolute and relative; f16 graphs need more, since kernels accumulate in f32
+ * where the reference rounds every op to f16).
+ */
+async function checkFused(device: ReturnType<ReturnType<typeof useGpu>>, text: string, kernelsAtO2: number, tol = 1e-5) {
   const g = parseGraph(ir(text));
   const rng = new Random(11);
   const inputs = Object.fromEntries(g.inputs.map((v) => [v.name, randomData(v.type.dtype, v.type.shape, rng)]));
@@ -28,8 +32,8 @@ async function checkFused(device: ReturnType<ReturnType<typeof useGpu>>, text: s
     }
   }
   for (const v of g.outputs) {
-    expectClose(results[1]![v.name]!, expected[v.name]!, 1e-5, 1e-5);
-    expectClose(results[1]![v.name]!, results[0]![v.name]!, 1e-5, 0);
+    expectClose(results[1]![v.name]!, expected[v.name]!, tol, tol);
+    expectClose(results[1]![v.name]!, results[0]![v.name]!, tol, 0);
   }
 }
 
@@ -162,6 +166,47 @@ describe('fused kernels on WebGPU', () => {
         %2 = sqrt(%1) : f32[3] @webgpu
         return %2
       }`, 1);
+  });
+
+  describe('under f16 the same kernels as under f32', () => {
+    const f16 = () => gpu().features.has('shader-f16');
+
+    it('a squeeze-and-excitation gate, then a conv scaling its input by the gate as it reads it: two kernels', async () => {
+      if (!f16()) return;
+      await checkFused(gpu(), `
+        graph g(%x: f16[2,37,5,7] @webgpu, %w1: f16[9,37,1,1] @webgpu, %b1: f16[9] @webgpu, %w2: f16[37,9,1,1] @webgpu, %w3: f16[8,37,1,1] @webgpu) -> (f16[2,8,5,7] @webgpu) {
+          %0 = global_avg_pool(%x) : f16[2,37,1,1] @webgpu
+          %1 = conv2d(%0, %w1, %b1) : f16[2,9,1,1] @webgpu
+          %2 = relu(%1) : f16[2,9,1,1] @webgpu
+          %3 = conv2d(%2, %w2) : f16[2,37,1,1] @webgpu
+          %4 = hardsigmoid(%3) : f16[2,37,1,1] @webgpu
+          %5 = mul(%x, %4) : f16[2,37,5,7] @webgpu
+          %6 = conv2d(%5, %w3) : f16[2,8,5,7] @webgpu
+          return %6
+        }`, 2, 3e-2);
+    });
+
+    it('convs read an f32 graph input and narrow it as they load: no f16 copy, one kernel each', async () => {
+      if (!f16()) return;
+      await checkFused(gpu(), `
+        graph g(%x: f32[2,4,6,7] @webgpu, %w1: f16[3,4,1,1] @webgpu, %w2: f16[4,1,3,3] @webgpu) -> (f16[2,3,6,7] @webgpu, f16[2,4,6,7] @webgpu) {
+          %0 = cast(%x) {to = "f16"} : f16[2,4,6,7] @webgpu
+          %1 = conv2d(%0, %w1) : f16[2,3,6,7] @webgpu
+          %2 = conv2d(%0, %w2) {groups = 4, padding = [1, 1, 1, 1]} : f16[2,4,6,7] @webgpu
+          return %1, %2
+        }`, 2, 2e-2);
+    });
+
+    it('concat, channel shuffle and the cast back to f32 of a graph output: one kernel, exact', async () => {
+      if (!f16()) return;
+      await checkFused(gpu(), `
+        graph g(%a: f16[2,3,4,5] @webgpu, %b: f16[2,3,4,5] @webgpu) -> (f32[2,6,4,5] @webgpu) {
+          %0 = concat(%a, %b) {axis = 1} : f16[2,6,4,5] @webgpu
+          %1 = channel_shuffle(%0) {groups = 2} : f16[2,6,4,5] @webgpu
+          %2 = cast(%1) {to = "f32"} : f32[2,6,4,5] @webgpu
+          return %2
+        }`, 1, 0);
+    });
   });
 
   it('a squeeze-and-excitation gate runs as one kernel', () => checkFused(gpu(), `

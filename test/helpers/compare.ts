@@ -3,7 +3,7 @@ import type { TensorData } from '../../src/ir/tensor-data.js';
 import { Graph } from '../../src/ir/graph.js';
 import type { DType, Shape } from '../../src/ir/types.js';
 import { tensorData } from '../../src/ir/tensor-data.js';
-import { f16BitsToF32 } from '../../src/ir/f16.js';
+import { f16BitsToF32, toF16Array } from '../../src/ir/f16.js';
 import { Random } from '../../src/frontend/trace/random.js';
 import { numel } from '../../src/ir/types.js';
 import { compile } from '../../src/compiler.js';
@@ -11,8 +11,9 @@ import { runOnCpu } from '../../src/runtime/cpu/executor.js';
 import type { GpuDevice } from '../../src/runtime/device.js';
 import { Session } from '../../src/runtime/session.js';
 
-/** Random host data: normal floats, small signed ints, u32 below 100. */
+/** Random host data: normal floats (f16 rounded to nearest), small signed ints, u32 below 100. */
 export function randomData(dtype: DType, shape: Shape, rng: Random): TensorData {
+  if (dtype === 'f16') return tensorData('f16', shape, toF16Array(Array.from({ length: numel(shape) }, () => rng.normal())));
   const values = Array.from({ length: numel(shape) }, () =>
     dtype === 'f32' ? rng.normal() : dtype === 'i32' ? Math.floor(rng.uniform(-50, 50)) : Math.floor(rng.uniform(0, 100)));
   return tensorData(dtype, shape, values);

@@ -8,6 +8,7 @@ import type { Graph } from '../../src/ir/graph.js';
 import { Session } from '../../src/runtime/session.js';
 import * as mlp from '../../examples/mlp/model.js';
 import * as transformer from '../../examples/transformer/block.js';
+import * as shufflenet from '../../examples/shufflenet/unit.js';
 import { useGpu } from '../helpers/gpu.js';
 import { randomData } from '../helpers/compare.js';
 
@@ -28,18 +29,21 @@ describe('fp16 lowering keeps the models right', () => {
   const cases: [string, () => Promise<Graph>, boolean][] = [
     ['traced MLP', async () => trace(mlp.model, mlp.exampleInputs), true],
     ['transformer block', async () => trace(transformer.model, transformer.exampleInputs), false],
+    ['ShuffleNet units', async () => trace(shufflenet.model, shufflenet.exampleInputs), false],
     ['PP-OCR cls', () => importOnnxFile(PPOCR_CLS, { inputShapes: { x: [1, 3, 48, 192] } }), true],
   ];
   for (const [name, load, classifier] of cases) {
-    it(`${name}: f16 within 1e-2 relative of f32${classifier ? ', same top-1' : ''}, half the weight bytes`, async () => {
+    it(`${name}: f16 within 1e-2 relative of f32${classifier ? ', same top-1' : ''}, half the bytes, as many kernels`, async () => {
       if (!gpu().features.has('shader-f16')) return;
       const graph = await load();
       const f32 = compileWithReport(graph);
       const f16 = compileWithReport(graph, { precision: 'fp16' });
       expect(f16.stats.weightBytes).toBeLessThanOrEqual(f32.stats.weightBytes / 2 + 16 * f32.program.buffers.length);
-      // Activations halve too, within 1% (f32 I/O: the input's cast is read by the first matmul,
-      // not stored; small f32 islands such as a final softmax's stay).
+      // Activations halve too, within 1% (f32 I/O: the input's cast is read by the first matmul
+      // or conv, not stored; small f32 islands such as a final softmax's stay), and the casts
+      // fuse into their neighbours: no kernel more than under f32.
       expect(f16.stats.scratchBytesPlanned).toBeLessThanOrEqual(0.51 * f32.stats.scratchBytesPlanned);
+      expect(f16.stats.dispatchesPerRun).toBe(f32.stats.dispatchesPerRun);
       const s32 = await Session.create(gpu(), f32.program);
       const s16 = await Session.create(gpu(), f16.program);
       let worst = 0;

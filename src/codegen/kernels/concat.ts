@@ -1,6 +1,6 @@
 import type { DType } from '../../ir/types.js';
 import type { View } from '../../ir/view.js';
-import { enables, flatIndex, grid1d, storageDecl, UniformBlock, flatKernel } from '../wgsl.js';
+import { enables, flatIndex, grid1d, storageDecl, UniformBlock, flatKernel, wgslType } from '../wgsl.js';
 import { movedDType } from './copy.js';
 import type { EmittedKernel } from './kernel.js';
 
@@ -17,6 +17,8 @@ export interface ConcatKernelSpec {
    * position (j % g) * (C / g) + j / g, so concat + shuffle is one pass over the data.
    */
   readonly shuffleGroups?: number;
+  /** Float dtype of the output when the kernel also casts (f16 <-> f32) what it copies. */
+  readonly outDType?: DType;
 }
 
 const WG = 256;
@@ -29,7 +31,10 @@ const WG = 256;
 export function emitConcat(spec: ConcatKernelSpec): EmittedKernel {
   const rank = spec.outShape.length;
   const n = spec.outShape.reduce((p, d) => p * d, 1);
-  const t = movedDType(spec.dtype);
+  // Plain copies move bits (f32 as u32); a converting one reads and writes real floats.
+  const converts = spec.outDType !== undefined && spec.outDType !== spec.dtype;
+  const t = converts ? spec.dtype : movedDType(spec.dtype);
+  const tOut = converts ? spec.outDType! : t;
   const starts: number[] = [];
   let at = 0;
   for (const s of spec.sources) { starts.push(at); at += s.shape[spec.axis]!; }
@@ -37,7 +42,7 @@ export function emitConcat(spec: ConcatKernelSpec): EmittedKernel {
   spec.sources.forEach((s, k) => u.array(`st${k}`, s.strides).scalar(`off${k}`, s.offset));
   u.scalar('n', n).scalar('axis', spec.axis).scalar('groups', spec.shuffleGroups ?? 1).scalar('extent', spec.outShape[spec.axis]!);
   const decls = spec.sources.map((_, k) => storageDecl(k, `s${k}`, t, 'read'));
-  decls.push(storageDecl(spec.sources.length, 'dst', t, 'read_write'));
+  decls.push(storageDecl(spec.sources.length, 'dst', tOut, 'read_write'));
   const L: string[] = [
     `  let i = ${flatIndex(WG)};`, '  if (i >= u.n) { return; }',
     `  var coord: array<u32, ${rank}>;`, '  var rem = i;',
@@ -49,9 +54,9 @@ export function emitConcat(spec: ConcatKernelSpec): EmittedKernel {
     const last = k === spec.sources.length - 1;
     L.push(`  ${k ? '} else ' : ''}if (${last ? 'true' : `c < u_starts(${k + 1}u)`}) {`);
     L.push(`    coord[u.axis] = c - u_starts(${k}u);`, `    var o = u.off${k};`);
-    L.push(`    for (var d = 0u; d < ${rank}u; d++) { o += coord[d] * u_st${k}(d); }`, `    dst[i] = s${k}[o];`);
+    L.push(`    for (var d = 0u; d < ${rank}u; d++) { o += coord[d] * u_st${k}(d); }`, `    dst[i] = ${converts ? `${wgslType(tOut)}(s${k}[o])` : `s${k}[o]`};`);
   });
   L.push('  }');
-  const wgsl = flatKernel([enables([t]) + decls.join('\n'), u.declare(spec.sources.length + 1)], WG, L);
+  const wgsl = flatKernel([enables([t, tOut]) + decls.join('\n'), u.declare(spec.sources.length + 1)], WG, L);
   return { name: spec.name, wgsl, uniforms: u.words(), workgroups: grid1d(n, WG) };
 }

@@ -10,7 +10,10 @@ import { addEpilogueUniforms, epilogueDecls, epilogueFunction, type Epilogue, ep
 /** A convolution to emit: element type, geometry, and whether a bias is bound. */
 export interface ConvKernelSpec {
   readonly name: string;
+  /** dtype of the weights, the bias and (without an epilogue) the output. */
   readonly dtype: DType;
+  /** dtype x is stored in when it differs from `dtype` (a cast fused in front: x is converted as it is read). */
+  readonly xDType?: DType;
   readonly geometry: ConvGeometry;
   readonly hasBias: boolean;
   /** Elementwise ops fused after the convolution (bound after the bias, before the output). */
@@ -40,13 +43,13 @@ export const CONV_WG = 64;
  * function), and the binding index left for uniforms.
  */
 export function convBindings(spec: ConvKernelSpec): { decls: string; uniformBinding: number } {
-  const decls = [storageDecl(0, 'x', spec.dtype, 'read'), storageDecl(1, 'wt', spec.dtype, 'read')];
+  const decls = [storageDecl(0, 'x', spec.xDType ?? spec.dtype, 'read'), storageDecl(1, 'wt', spec.dtype, 'read')];
   if (spec.hasBias) decls.push(storageDecl(2, 'bias', spec.dtype, 'read'));
   if (spec.inputScale) decls.push(storageDecl(decls.length, 'xs', spec.dtype, 'read'));
   const epi = spec.epilogue;
   if (epi) decls.push(...epilogueDecls(epi, decls.length));
   decls.push(storageDecl(decls.length, 'out', epi?.outDType ?? spec.dtype, 'read_write'));
-  const dtypes = [spec.dtype, ...epilogueDTypes(epi)];
+  const dtypes = [spec.dtype, spec.xDType ?? spec.dtype, ...epilogueDTypes(epi)];
   return { decls: enables(dtypes) + decls.join('\n') + (epi ? `\n${epilogueFunction(epi)}` : ''), uniformBinding: decls.length };
 }
 

@@ -1,10 +1,13 @@
 import { KilnError } from '../../ir/errors.js';
-import { storageDecl } from '../wgsl.js';
+import type { DType } from '../../ir/types.js';
+import { enables, storageDecl, wgslType } from '../wgsl.js';
 import type { EmittedKernel } from './kernel.js';
 
 /** A squeeze-and-excitation gate: out[n, o] = act2(b2 + W2 act1(b1 + W1 mean_hw(x[n]))). */
 export interface SqueezeExciteSpec {
   readonly name: string;
+  /** Storage dtype of every tensor (f32 or f16); the means and the hidden layer stay f32. */
+  readonly dtype: DType;
   readonly batch: number;
   /** Channels in, hidden, out; spatial size pooled. */
   readonly channels: number;
@@ -13,7 +16,7 @@ export interface SqueezeExciteSpec {
   readonly spatial: number;
   readonly hasBias1: boolean;
   readonly hasBias2: boolean;
-  /** WGSL expressions of the activations, over an f32 value `a`. */
+  /** WGSL expressions of the activations, over an f32 value `a`, giving an f32 value. */
   readonly act1: (a: string) => string;
   readonly act2: (a: string) => string;
   readonly helpers: readonly string[];
@@ -31,13 +34,15 @@ const MAX_SHARED_FLOATS = 4096;
 export function emitSqueezeExcite(spec: SqueezeExciteSpec): EmittedKernel {
   const { channels: C, hidden: H, outChannels: O, spatial: S } = spec;
   if (C + H > MAX_SHARED_FLOATS) throw new KilnError(`${spec.name}: ${C} + ${H} channels exceed workgroup memory`);
-  const decls = [storageDecl(0, 'x', 'f32', 'read'), storageDecl(1, 'w1', 'f32', 'read')];
-  if (spec.hasBias1) decls.push(storageDecl(decls.length, 'b1', 'f32', 'read'));
-  decls.push(storageDecl(decls.length, 'w2', 'f32', 'read'));
-  if (spec.hasBias2) decls.push(storageDecl(decls.length, 'b2', 'f32', 'read'));
-  decls.push(storageDecl(decls.length, 'out', 'f32', 'read_write'));
+  const t = spec.dtype;
+  const decls = [storageDecl(0, 'x', t, 'read'), storageDecl(1, 'w1', t, 'read')];
+  if (spec.hasBias1) decls.push(storageDecl(decls.length, 'b1', t, 'read'));
+  decls.push(storageDecl(decls.length, 'w2', t, 'read'));
+  if (spec.hasBias2) decls.push(storageDecl(decls.length, 'b2', t, 'read'));
+  decls.push(storageDecl(decls.length, 'out', t, 'read_write'));
   const wgsl = [
-    ...decls,
+    enables([t]) + decls[0],
+    ...decls.slice(1),
     `var<workgroup> mean: array<f32, ${C}>;`,
     `var<workgroup> hid: array<f32, ${H}>;`,
     ...new Set(spec.helpers),
@@ -47,20 +52,20 @@ export function emitSqueezeExcite(spec: SqueezeExciteSpec): EmittedKernel {
     `  for (var c = li; c < ${C}u; c += ${WG}u) {`,
     `    let base = (n * ${C}u + c) * ${S}u;`,
     '    var s = 0.0;',
-    `    for (var i = 0u; i < ${S}u; i++) { s += x[base + i]; }`,
+    `    for (var i = 0u; i < ${S}u; i++) { s += f32(x[base + i]); }`,
     `    mean[c] = s / ${S}.0;`,
     '  }',
     '  workgroupBarrier();',
     `  for (var j = li; j < ${H}u; j += ${WG}u) {`,
-    `    var a = ${spec.hasBias1 ? 'b1[j]' : '0.0'};`,
-    `    for (var c = 0u; c < ${C}u; c++) { a += w1[j * ${C}u + c] * mean[c]; }`,
+    `    var a = ${spec.hasBias1 ? 'f32(b1[j])' : '0.0'};`,
+    `    for (var c = 0u; c < ${C}u; c++) { a += f32(w1[j * ${C}u + c]) * mean[c]; }`,
     `    hid[j] = ${spec.act1('a')};`,
     '  }',
     '  workgroupBarrier();',
     `  for (var o = li; o < ${O}u; o += ${WG}u) {`,
-    `    var a = ${spec.hasBias2 ? 'b2[o]' : '0.0'};`,
-    `    for (var j = 0u; j < ${H}u; j++) { a += w2[o * ${H}u + j] * hid[j]; }`,
-    `    out[n * ${O}u + o] = ${spec.act2('a')};`,
+    `    var a = ${spec.hasBias2 ? 'f32(b2[o])' : '0.0'};`,
+    `    for (var j = 0u; j < ${H}u; j++) { a += f32(w2[o * ${H}u + j]) * hid[j]; }`,
+    `    out[n * ${O}u + o] = ${wgslType(t)}(${spec.act2('a')});`,
     '  }',
     '}',
     '',

@@ -1,5 +1,5 @@
 import { concatLayout, splitLayout } from '../../ir/ops/concat-split.js';
-import { numel, stridesOf } from '../../ir/types.js';
+import { numel, stridesOf, type DType } from '../../ir/types.js';
 import { emitCopy } from '../kernels/copy.js';
 import { emitConcat } from '../kernels/concat.js';
 import { denseView, type View } from '../../ir/view.js';
@@ -8,16 +8,19 @@ import type { EmittedKernel } from '../kernels/kernel.js';
 import type { Lowering } from './lowering.js';
 
 /**
- * A concat in one dispatch, optionally reading its sources through views and shuffling the
- * result's channels (when fusion gives it a following channel_shuffle); empty sources are left
- * unbound. Bindings: the non-empty sources, then the output.
+ * A concat in one dispatch, optionally reading its sources through views, shuffling the
+ * result's channels and casting it to `outDType` (when fusion gives it a following
+ * channel_shuffle or float cast); empty sources are left unbound. Bindings: the non-empty
+ * sources, then the output.
  */
-export function lowerConcat(node: Node, views: readonly (View | undefined)[] = [], shuffleGroups?: number, name = 'concat'): EmittedKernel | EmittedKernel[] {
+export function lowerConcat(
+  node: Node, views: readonly (View | undefined)[] = [], shuffleGroups?: number, name = 'concat', outDType?: DType,
+): EmittedKernel | EmittedKernel[] {
   const shapes = node.inputs.map((v) => v.type.shape);
   const { axis } = concatLayout(shapes, node.attrs.axis as number);
   const used = shapes.map((s, k) => k).filter((k) => numel(shapes[k]!) > 0);
   if (used.length >= MAX_SOURCES) {
-    if (shuffleGroups || views.some((v) => v)) throw new Error(`internal: a fused concat of ${used.length} sources exceeds the binding limit`);
+    if (shuffleGroups || outDType || views.some((v) => v)) throw new Error(`internal: a fused concat of ${used.length} sources exceeds the binding limit`);
     return concatByCopies(node);
   }
   return {
@@ -25,6 +28,7 @@ export function lowerConcat(node: Node, views: readonly (View | undefined)[] = [
       name, dtype: node.output.type.dtype, outShape: node.output.type.shape, axis,
       sources: used.map((k) => views[k] ?? denseView(shapes[k]!)),
       ...(shuffleGroups ? { shuffleGroups } : {}),
+      ...(outDType ? { outDType } : {}),
     }),
     bindings: [...used, node.inputs.length],
   };

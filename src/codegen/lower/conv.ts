@@ -1,5 +1,6 @@
 import { conv2dGeometry, convTranspose2dGeometry, type ConvGeometry } from '../../ir/ops/conv.js';
 import type { Node } from '../../ir/graph.js';
+import type { DType } from '../../ir/types.js';
 import type { ConvKernelSpec } from '../kernels/conv-common.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
 import { emitConvDepthwise } from '../kernels/conv-depthwise.js';
@@ -13,9 +14,12 @@ import type { View } from '../../ir/view.js';
 // kernels/conv-*.ts; later, per-adapter measurements can replace these shape rules.
 
 function kernelSpec(node: Node, geometry: ConvGeometry, epilogue?: Epilogue, xView?: View, inputScale?: { batchStride: number }): ConvKernelSpec {
+  // x may be stored in another dtype than the weights: a narrowing cast of it read as it loads.
+  const [xDType, dtype] = node.inputs.map((v) => v.type.dtype) as [DType, DType];
   return {
     ...(inputScale ? { inputScale } : {}),
-    name: epilogue ? `${node.op}_${epilogue.name}` : node.op, dtype: node.inputs[0]!.type.dtype, geometry,
+    name: epilogue ? `${node.op}_${epilogue.name}` : node.op, dtype, geometry,
+    ...(xDType !== dtype ? { xDType } : {}),
     hasBias: node.inputs.length === 3, ...(epilogue ? { epilogue } : {}),
     ...(xView ? { input: { offset: xView.offset, sN: xView.strides[0]!, sC: xView.strides[1]!, sH: xView.strides[2]! } } : {}),
   };

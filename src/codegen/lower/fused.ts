@@ -85,9 +85,9 @@ function lowerAnchored(node: Node, body: Graph, anchor: Node, ctx: LowerContext)
   // A per-channel scale of a conv's input (fusion puts `mul(x, s)` in front of it).
   const scaleMul = anchor.op === 'conv2d' ? body.nodes.find((n) => n.op === 'mul' && n.output === anchor.inputs[0]) : undefined;
   if (scaleMul) prologue.add(scaleMul);
-  // An f16 -> f32 cast before a kernel that computes in f32 (or any cast before a matmul's A,
-  // converted as it is loaded): the kernel reads the cast's input.
-  const widen = readsWidened(anchor.op) || anchor.op === 'matmul' ? body.nodes.find((n) => n.op === 'cast' && n.output === anchor.inputs[0]) : undefined;
+  // An f16 -> f32 cast before a kernel that computes in f32 (or any cast before a matmul's A or
+  // a conv's x, converted as it is loaded): the kernel reads the cast's input.
+  const widen = readsWidened(anchor.op) || anchor.op === 'matmul' || anchor.op === 'conv2d' ? body.nodes.find((n) => n.op === 'cast' && n.output === anchor.inputs[0]) : undefined;
   if (widen) prologue.add(widen);
   // A reduction computes the elementwise chain producing its input as it reads it.
   const reduces = getOp(anchor.op).spec.reduce !== undefined;
@@ -143,11 +143,13 @@ function lowerAnchored(node: Node, body: Graph, anchor: Node, ctx: LowerContext)
   return { ...kernel, bindings: [...anchorBindings, ...epiParams.map(param), node.inputs.length] };
 }
 
-/** A concat reading its sources through views, optionally with the channel shuffle after it. */
+/** A concat reading its sources through views, optionally with the channel shuffle and a cast after it. */
 function lowerConcatGroup(node: Node, body: Graph, concat: Node): EmittedKernel | EmittedKernel[] {
   const traced = concat.inputs.map((v) => traceView(v));
   const shuffle = body.nodes.find((n) => n.op === 'channel_shuffle');
-  const kernels = lowerConcat(concat, traced.map((t) => t?.view), shuffle?.attrs.groups as number | undefined, body.name);
+  const outDType = node.output.type.dtype;
+  const kernels = lowerConcat(concat, traced.map((t) => t?.view), shuffle?.attrs.groups as number | undefined, body.name,
+    outDType === concat.output.type.dtype ? undefined : outDType);
   const param = (v: Value) => body.inputs.indexOf(v);
   // The concat kernel binds its sources by input index and the output last: map those to the fused node's.
   const remap = (k: EmittedKernel) => ({
@@ -176,11 +178,14 @@ function lowerSqueezeExcite(node: Node, body: Graph): EmittedKernel {
   const convs = rest.filter((n) => n.op === 'conv2d');
   const [c1, c2] = convs as [Node, Node];
   const acts = (from: Node, to?: Node) => rest.slice(rest.indexOf(from) + 1, to ? rest.indexOf(to) : undefined);
-  const activation = (nodes: Node[]) => (a: string) => compose(body, nodes, new Map([[nodes[0]?.inputs[0] ?? body.outputs[0]!, a]]), nodes.at(-1)?.output ?? body.outputs[0]!);
+  // Activations compute in the body's dtype, from and to the kernel's f32 accumulators.
+  const dtype = pool!.inputs[0]!.type.dtype;
+  const activation = (nodes: Node[]) => (a: string) =>
+    `f32(${compose(body, nodes, new Map([[nodes[0]?.inputs[0] ?? body.outputs[0]!, `${wgslType(dtype)}(${a})`]]), nodes.at(-1)?.output ?? body.outputs[0]!)})`;
   const x = pool!.inputs[0]!.type.shape;
   const param = (v: Value | undefined) => (v ? [body.inputs.indexOf(v)] : []);
   const kernel = emitSqueezeExcite({
-    name: body.name, batch: x[0]!, channels: x[1]!, hidden: c1.output.type.shape[1]!, outChannels: c2.output.type.shape[1]!,
+    name: body.name, dtype, batch: x[0]!, channels: x[1]!, hidden: c1.output.type.shape[1]!, outChannels: c2.output.type.shape[1]!,
     spatial: x[2]! * x[3]!, hasBias1: c1.inputs.length === 3, hasBias2: c2.inputs.length === 3,
     act1: activation(acts(c1, c2)), act2: activation(acts(c2)), helpers: helpersOf(body, rest.filter((n) => n.op !== 'conv2d')),
   });
