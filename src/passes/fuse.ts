@@ -160,8 +160,7 @@ export const fuseElementwise: Pass = {
         // An ungrouped conv reads a per-channel scaling of its input through it; softmax, which
         // computes in f32 anyway, reads an f16 value being widened directly; a reduction computes
         // an elementwise chain over operands laid out like its input as it reads them.
-        if ((single && ((n.op === 'conv2d' && n.attrs.groups === 1 && channelScale(pg.root)) || (readsWidened(n.op) && isWidening(pg.root))
-))
+        if ((single && ((n.op === 'conv2d' && n.attrs.groups === 1 && channelScale(pg.root)) || (readsWidened(n.op) && isWidening(pg.root))))
           || (soleReader && isFoldReduction(n) && pg.members.every((m) => shapesEqual(m.outputs[0]!.type.shape, x.type.shape))
             && externalInputs(pg.members).every((v) => shapesEqual(v.type.shape, x.type.shape)) && externalInputs(pg.members).length + 1 <= MAX_STORAGE_BINDINGS)) {
           group.members.unshift(...pg.members);
@@ -202,7 +201,7 @@ export const fuseElementwise: Pass = {
           if (!(users.get(v) ?? []).every((r) => inside.has(r))) continue;
           if (pg.anchor && group.anchor) continue;
           // concat groups take no epilogue but a float cast; integer reductions none
-          const concatCast = pg.anchor?.op === 'concat' && group.members.length === 1 && isFloatCast(n);
+          const concatCast = pg.anchor?.op === 'concat' && group.members.length === 1 && isFloatCast(n) && !pg.members.some((m) => m.op === 'cast');
           if (pg.anchor && !concatCast && (!takesEpilogue(pg.anchor.op) || (getOp(pg.anchor.op).spec.reduce && !isFoldReduction(pg.anchor)))) continue;
           const anchor = pg.anchor ?? group.anchor;
           const merged = [...pg.members, ...group.members.filter((m) => !pg.members.includes(m))];

@@ -133,4 +133,37 @@ describe('fuse-se', () => {
         return %5
       }`);
   });
+
+  it('under f16: every conv reading the cast f32 input reads it itself; concat + shuffle takes the cast back', () => {
+    expectPass(fuseElementwise, `
+      graph g(%x: f32[1,4,6,6] @webgpu, %w1: f16[3,4,1,1] @webgpu, %w2: f16[4,1,3,3] @webgpu) -> (f16[1,3,6,6] @webgpu, f32[1,8,6,6] @webgpu) {
+        %0 = cast(%x) {to = "f16"} : f16[1,4,6,6] @webgpu
+        %1 = conv2d(%0, %w1) : f16[1,3,6,6] @webgpu
+        %2 = conv2d(%0, %w2) {groups = 4, padding = [1, 1, 1, 1]} : f16[1,4,6,6] @webgpu
+        %3 = concat(%2, %2) {axis = 1} : f16[1,8,6,6] @webgpu
+        %4 = channel_shuffle(%3) {groups = 2} : f16[1,8,6,6] @webgpu
+        %5 = cast(%4) {to = "f32"} : f32[1,8,6,6] @webgpu
+        return %1, %5
+      }`, `
+      graph g(%x: f32[1,4,6,6] @webgpu, %w1: f16[3,4,1,1] @webgpu, %w2: f16[4,1,3,3] @webgpu) -> (f16[1,3,6,6] @webgpu, f32[1,8,6,6] @webgpu) {
+        %0 = cast(%x) {to = "f16"} : f16[1,4,6,6] @webgpu
+        %1 = fused(%x, %w1) {body = graph conv2d(%x: f32[1,4,6,6] @webgpu, %w1: f16[3,4,1,1] @webgpu) -> (f16[1,3,6,6] @webgpu) {
+            %0 = cast(%x) {to = "f16"} : f16[1,4,6,6] @webgpu
+            %1 = conv2d(%0, %w1) : f16[1,3,6,6] @webgpu
+            return %1
+          }} : f16[1,3,6,6] @webgpu
+        %2 = fused(%x, %w2) {body = graph conv2d(%x: f32[1,4,6,6] @webgpu, %w2: f16[4,1,3,3] @webgpu) -> (f16[1,4,6,6] @webgpu) {
+            %0 = cast(%x) {to = "f16"} : f16[1,4,6,6] @webgpu
+            %2 = conv2d(%0, %w2) {groups = 4, padding = [1, 1, 1, 1]} : f16[1,4,6,6] @webgpu
+            return %2
+          }} : f16[1,4,6,6] @webgpu
+        %5 = fused(%2) {body = graph concat_channel_shuffle_cast(%2: f16[1,4,6,6] @webgpu) -> (f32[1,8,6,6] @webgpu) {
+            %3 = concat(%2, %2) {axis = 1} : f16[1,8,6,6] @webgpu
+            %4 = channel_shuffle(%3) {groups = 2} : f16[1,8,6,6] @webgpu
+            %5 = cast(%4) {to = "f32"} : f32[1,8,6,6] @webgpu
+            return %5
+          }} : f32[1,8,6,6] @webgpu
+        return %1, %5
+      }`);
+  });
 });
