@@ -1,5 +1,5 @@
 import type { Graph, Value } from '../ir/graph.js';
-import { bufferRoots } from '../ir/alias.js';
+import { bufferRoles } from '../ir/alias.js';
 import { numel } from '../ir/types.js';
 import { deviceBufferBytes } from '../runtime/program.js';
 
@@ -28,9 +28,8 @@ interface Interval {
  * graph outputs and constants get buffers of their own, every other result is planned.
  */
 export function planGraphMemory(graph: Graph): MemoryPlan {
-  const root = bufferRoots(graph);
-  const pinned = new Set(graph.outputs.map(root));
-  return planMemory(graph, root, (v) => v.producer !== null && v.producer.op !== 'const' && !pinned.has(v));
+  const { root, isScratch } = bufferRoles(graph);
+  return planMemory(graph, root, isScratch);
 }
 
 /** Bytes of all scratch slots of a plan. */

@@ -29,7 +29,7 @@ function perColumn(v: Value, c: number): Float32Array | undefined {
   return numel(shape) === 1 ? new Float32Array(c).fill(data[0]!) : undefined;
 }
 
-/** `w` with each output channel (rows of `rows` x `cols`, or columns) multiplied by s. */
+/** `w` with each output channel multiplied by its s: channels are the leading dimension (rows), or the last (columns). */
 function scaleChannels(w: Float32Array, s: Float32Array, channelsAreRows: boolean): Float32Array {
   const c = s.length;
   return w.map((x, i) => x * s[channelsAreRows ? Math.floor(i / (w.length / c)) : i % c]!);

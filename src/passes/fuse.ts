@@ -48,9 +48,6 @@ function isNarrowingInput(n: Node): boolean {
   return n.op === 'cast' && n.inputs[0]!.producer === null && n.inputs[0]!.type.dtype === 'f32' && n.output.type.dtype === 'f16';
 }
 
-/** Ops whose kernel converts their first operand as it loads it. */
-const readsNarrowed = (op: string) => op === 'matmul' || op === 'conv2d';
-
 /** `mul(x, s)` with s one value per channel of x ([N or 1, C, 1, 1]): a conv can scale x as it reads it. */
 function channelScale(n: Node): boolean {
   if (n.op !== 'mul' || n.output.type.shape.length !== 4) return false;
@@ -107,7 +104,9 @@ function viewPrologue(anchor: Node, readsView: NonNullable<PassContext['readsVie
  * reader of the cast is such an anchor: each reads the f32 input and converts it as it loads,
  * so the f16 copy is never stored (dce drops the cast once no reader is left).
  */
-function narrowingPrologue(anchor: Node, users: ReadonlyMap<Value, Node[]>, outputs: ReadonlySet<Value>): Node[] {
+function narrowingPrologue(
+  anchor: Node, users: ReadonlyMap<Value, Node[]>, outputs: ReadonlySet<Value>, readsNarrowed: (op: string) => boolean,
+): Node[] {
   const x = anchor.inputs[0]!;
   const cast = x.producer;
   if (!cast || !isNarrowingInput(cast) || outputs.has(x)) return [];
@@ -147,6 +146,7 @@ export const fuseElementwise: Pass = {
     const takesEpilogue = ctx.takesEpilogue ?? (() => false);
     const readsView = ctx.readsView ?? (() => false);
     const readsWidened = ctx.readsWidened ?? (() => false);
+    const readsNarrowed = ctx.readsNarrowed ?? (() => false);
     const users = g.users();
     const outputs = new Set(g.outputs);
     const groupOf = new Map<Node, Group>();
@@ -218,7 +218,7 @@ export const fuseElementwise: Pass = {
     }
     const prologues = new Map<Group, Node[]>();
     for (const gr of new Set(groupOf.values())) {
-      if (gr.anchor) prologues.set(gr, [...narrowingPrologue(gr.anchor, users, outputs), ...viewPrologue(gr.anchor, readsView)]);
+      if (gr.anchor) prologues.set(gr, [...narrowingPrologue(gr.anchor, users, outputs, readsNarrowed), ...viewPrologue(gr.anchor, readsView)]);
     }
     const fused = new Set([...groupOf.values()].filter((gr) => gr.members.length > 1 || (prologues.get(gr)?.length ?? 0) > 0));
     if (fused.size === 0) return g;

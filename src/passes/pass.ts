@@ -13,6 +13,8 @@ export interface PassContext {
   readonly readsView?: (op: string, input: number, view: View) => boolean;
   /** Whether an op's kernel computes in f32 whatever it reads, so an f16->f32 cast before it can fuse away. */
   readonly readsWidened?: (op: string) => boolean;
+  /** Whether an op's kernel converts its first operand as it loads it, so an f32 -> f16 cast of a graph input before it can fuse away. */
+  readonly readsNarrowed?: (op: string) => boolean;
   /** Whether an op has a WebGPU kernel, for device placement. */
   readonly hasGpuKernel?: (op: string) => boolean;
   /** Bytes codegen's memory plan gives a graph's intermediates, so scheduling can weigh orders by it. */

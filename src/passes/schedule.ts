@@ -1,5 +1,5 @@
 import type { Graph, Node, Value } from '../ir/graph.js';
-import { bufferRoots } from '../ir/alias.js';
+import { bufferRoles, type BufferRoles } from '../ir/alias.js';
 import { dtypeBytes, numel } from '../ir/types.js';
 import type { Pass } from './pass.js';
 import { GraphRebuilder } from './rebuild.js';
@@ -58,12 +58,10 @@ export function deepestBranchFirst(p: ScheduleProblem): number[] {
   return order;
 }
 
-/** The scheduling problem of a stretch of nodes of `g`. */
-function problemOf(g: Graph, stretch: readonly Node[]): ScheduleProblem {
+/** The scheduling problem of a stretch of nodes of a graph whose buffers are as `roles` says. */
+function problemOf({ root, isScratch }: BufferRoles, stretch: readonly Node[]): ScheduleProblem {
   const index = new Map(stretch.map((n, i) => [n, i]));
-  const rootOf = bufferRoots(g);
-  const pinned = new Set(g.outputs.map(rootOf));
-  const bytes = (v: Value) => (rootOf(v) !== v || pinned.has(v) ? 0 : dtypeBytes(v.type.dtype) * numel(v.type.shape));
+  const bytes = (v: Value) => (root(v) === v && isScratch(v) ? dtypeBytes(v.type.dtype) * numel(v.type.shape) : 0);
   return {
     preds: stretch.map((n) => [...new Set(n.inputs.flatMap((v) => (v.producer && index.has(v.producer) ? [index.get(v.producer)!] : [])))]),
     allocates: stretch.map((n) => n.outputs.reduce((a, o) => a + bytes(o), 0)),
@@ -114,7 +112,8 @@ export const scheduleForMemory: Pass = {
   description: 'order nodes so fewer intermediates are alive at once (lower peak memory)',
   run(g: Graph, ctx): Graph {
     if (!ctx.plannedBytes) return g;
-    const order = stretches(g).flatMap((run) => deepestBranchFirst(problemOf(g, run)).map((i) => run[i]!));
+    const roles = bufferRoles(g);
+    const order = stretches(g).flatMap((run) => deepestBranchFirst(problemOf(roles, run)).map((i) => run[i]!));
     const listed = g.nodes.filter((n) => n.op !== 'const');
     if (order.every((n, i) => n === listed[i])) return g;
     const candidate = reordered(g, order);

@@ -41,8 +41,7 @@ export function emitSqueezeExcite(spec: SqueezeExciteSpec): EmittedKernel {
   if (spec.hasBias2) decls.push(storageDecl(decls.length, 'b2', t, 'read'));
   decls.push(storageDecl(decls.length, 'out', t, 'read_write'));
   const wgsl = [
-    enables([t]) + decls[0],
-    ...decls.slice(1),
+    enables([t]) + decls.join('\n'),
     `var<workgroup> mean: array<f32, ${C}>;`,
     `var<workgroup> hid: array<f32, ${H}>;`,
     ...new Set(spec.helpers),

@@ -30,6 +30,11 @@ export function readsWidened(op: string): boolean {
   return op === 'softmax' || op === 'log_softmax' || op === 'layer_norm';
 }
 
+/** Anchors whose kernels convert their first operand as they load it (matmul's A, conv's x), so they read an f32 input being narrowed directly. */
+export function readsNarrowed(op: string): boolean {
+  return op === 'matmul' || op === 'conv2d';
+}
+
 /** Whether an anchor's kernel reads operand `input` through `view` (matmul: any; conv2d: x with contiguous rows). */
 export function readsView(op: string, input: number, view: View): boolean {
   return op === 'matmul' || op === 'concat' || (op === 'conv2d' && input === 0 && convReadsView(view));
@@ -87,7 +92,7 @@ function lowerAnchored(node: Node, body: Graph, anchor: Node, ctx: LowerContext)
   if (scaleMul) prologue.add(scaleMul);
   // An f16 -> f32 cast before a kernel that computes in f32 (or any cast before a matmul's A or
   // a conv's x, converted as it is loaded): the kernel reads the cast's input.
-  const widen = readsWidened(anchor.op) || anchor.op === 'matmul' || anchor.op === 'conv2d' ? body.nodes.find((n) => n.op === 'cast' && n.output === anchor.inputs[0]) : undefined;
+  const widen = readsWidened(anchor.op) || readsNarrowed(anchor.op) ? body.nodes.find((n) => n.op === 'cast' && n.output === anchor.inputs[0]) : undefined;
   if (widen) prologue.add(widen);
   // A reduction computes the elementwise chain producing its input as it reads it.
   const reduces = getOp(anchor.op).spec.reduce !== undefined;
