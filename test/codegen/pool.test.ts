@@ -50,6 +50,17 @@ describe('pooling on WebGPU agrees with the CPU reference', () => {
       await check(gpu(), 'max_pool2d', [2, 3, 13, 11], { kernel_size: [3, 3], stride: [1, 1], dilation: [2, 2], padding: [2, 1, 0, 2] });
     });
     it('f16', () => check(gpu(), 'max_pool2d', [1, 3, 9, 7], { kernel_size: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1] }, 'f16'));
+    it('i32 and u32 compare as integers (values past 2^24 that f32 would merge)', async () => {
+      for (const dtype of ['i32', 'u32'] as const) {
+        const g = poolGraph('max_pool2d', [1, 2, 5, 5], { kernel_size: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1] }, dtype);
+        const base = dtype === 'i32' ? -(2 ** 31) + 5 : 2 ** 31;
+        const x = tensorData(dtype, [1, 2, 5, 5], Array.from({ length: 50 }, (_, i) => base + ((i * 7) % 50)));
+        const { gpu: got, cpu } = await runBoth(gpu(), g, { x });
+        const name = g.outputs[0]!.name;
+        expect(Array.from(got[name]!.data as ArrayLike<number>)).toEqual(Array.from(cpu[name]!.data as ArrayLike<number>));
+        expect(new Set(Array.from(cpu[name]!.data as ArrayLike<number>)).size).toBeGreaterThan(4);
+      }
+    });
   });
 
   describe('avg_pool2d', () => {

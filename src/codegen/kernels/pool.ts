@@ -8,8 +8,8 @@ import { enables, flatIndex, grid1d, storageDecl, UniformBlock, wgslType, flatKe
 
 const WG = 64;
 
-/** Bits of f32 -infinity: what a max over nothing gives. */
-const NEG_INF_BITS = 0xff800000;
+/** Bits of the lowest value of a max's accumulator type (f32: -infinity): what a max over nothing gives. */
+const LOWEST_BITS: Readonly<Record<string, number>> = { f32: 0xff800000, i32: 0x80000000, u32: 0 };
 
 /** A windowed pool: max (padding never wins) or average (divisor per count_include_pad). */
 export interface WindowPoolSpec {
@@ -45,15 +45,17 @@ export function emitWindowPool(spec: WindowPoolSpec): EmittedKernel {
   const L: string[] = ['  let H = i32(u.H);', '  let W = i32(u.W);'];
   if (spec.mode === 'max') {
     // -inf comes from a uniform: WGSL rejects infinities in constant expressions.
-    u.scalar('dh', g.h.dilation).scalar('dw', g.w.dilation).scalar('neg_inf', NEG_INF_BITS);
-    L.push('  var best = bitcast<f32>(u.neg_inf);');
+    // Integers compare as themselves (f32 would round those past 2^24).
+    const acc = spec.dtype === 'i32' || spec.dtype === 'u32' ? t : 'f32';
+    u.scalar('dh', g.h.dilation).scalar('dw', g.w.dilation).scalar('lowest', LOWEST_BITS[acc]!);
+    L.push(`  var best = bitcast<${acc}>(u.lowest);`);
     L.push('  for (var kh = 0u; kh < u.KH; kh++) {');
     L.push('    let ih = i32(oh * u.sh + kh * u.dh) - i32(u.pt);');
     L.push('    if (ih < 0 || ih >= H) { continue; }');
     L.push('    for (var kw = 0u; kw < u.KW; kw++) {');
     L.push('      let iw = i32(ow * u.sw + kw * u.dw) - i32(u.pl);');
     L.push('      if (iw < 0 || iw >= W) { continue; }');
-    L.push('      best = max(best, f32(x[xp + u32(ih * W + iw)]));');
+    L.push(`      best = max(best, ${acc}(x[xp + u32(ih * W + iw)]));`);
     L.push('    }', '  }');
     L.push(`  out[i] = ${t}(best);`);
   } else {

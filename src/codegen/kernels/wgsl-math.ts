@@ -90,6 +90,52 @@ function powFn(t: 'f32' | 'f16'): string {
   ].join('\n');
 }
 
+/** log1p(e) = 2 atanh(s), s = e / (2 + e): 2s (1 + w/3 + w^2/5 + ...) with w = s^2, these the coefficients. */
+export const LOG1P_ATANH_COEFFS: readonly number[] = Array.from({ length: 9 }, (_, k) => 1 / (2 * k + 1));
+
+/**
+ * softplus(x) = max(x, 0) + log1p(exp(-|x|)). log1p(e) for e in (0, 1] goes through atanh's
+ * series (s <= 1/3, nine terms: 1e-10 relative) rather than log(1 + e), which rounds 1 + e and
+ * loses e's relative precision (softplus(-13.5) was 4% off with the device's log).
+ */
+function softplusFn(t: 'f32' | 'f16'): string {
+  if (t === 'f16') return 'fn kiln_softplus_f16(x: f16) -> f16 { return f16(kiln_softplus_f32(f32(x))); }';
+  return [
+    'fn kiln_softplus_f32(x: f32) -> f32 {',
+    '  let e = exp(-abs(x));',
+    '  let s = e / (2.0 + e);',
+    '  let w = s * s;',
+    `  return max(x, 0.0) + 2.0 * s * (${horner(LOG1P_ATANH_COEFFS, 'w', 'f32')});`,
+    '}',
+  ].join('\n');
+}
+
+/** tanh's odd Taylor series, x + x * u * P(u) with u = x^2, P's coefficients lowest degree first. */
+export const TANH_SERIES_COEFFS: readonly number[] = [
+  -1 / 3, 2 / 15, -17 / 315, 62 / 2835, -1382 / 155925, 21844 / 6081075, -929569 / 638512875, 6404582 / 10854718875,
+];
+/** Below this |x| the series (to x^17) is within 7e-8 relative in f32; above, the exp form is within 2e-7. */
+export const TANH_SERIES_LIMIT = 0.55;
+
+/**
+ * tanh within about one f32 ulp. Backends compute WGSL's tanh through exp, which loses all
+ * relative precision for small |x| (tanh(4.5e-5) was 0.2% off on a software adapter), and
+ * some overflow to NaN past |x| ~ 89; tanh(±10) is ±1 in f32 already.
+ */
+function tanhF32(): string {
+  return [
+    'fn kiln_tanh_f32(x: f32) -> f32 {',
+    '  let a = abs(x);',
+    `  if (a < ${lit(TANH_SERIES_LIMIT, 'f32')}) {`,
+    '    let u = x * x;',
+    `    return x + x * u * (${horner(TANH_SERIES_COEFFS, 'u', 'f32')});`,
+    '  }',
+    '  let r = 1.0 - 2.0 / (exp(2.0 * min(a, 10.0)) + 1.0);',
+    '  return select(-r, r, x >= 0.0);',
+    '}',
+  ].join('\n');
+}
+
 interface HelperDef {
   /** Helpers this one calls. */
   readonly deps: readonly string[];
@@ -101,6 +147,10 @@ const HELPERS: Readonly<Record<string, HelperDef>> = {
   kiln_erf_f16: { deps: ['kiln_erf_f32'], decl: erfF16 },
   kiln_pow_f32: { deps: [], decl: () => powFn('f32') },
   kiln_pow_f16: { deps: [], decl: () => powFn('f16') },
+  kiln_tanh_f32: { deps: [], decl: tanhF32 },
+  kiln_tanh_f16: { deps: ['kiln_tanh_f32'], decl: () => 'fn kiln_tanh_f16(x: f16) -> f16 { return f16(kiln_tanh_f32(f32(x))); }' },
+  kiln_softplus_f32: { deps: [], decl: () => softplusFn('f32') },
+  kiln_softplus_f16: { deps: ['kiln_softplus_f32'], decl: () => softplusFn('f16') },
 };
 
 /** WGSL declarations of the named helpers and of those they call, dependencies first, each once. */

@@ -89,7 +89,12 @@ function tensorNames(defined: ReadonlySet<string>, nodes: readonly NodeProtoObje
 
 /** The opset version of the default domain the model imports. */
 function defaultOpset(model: ModelProtoObject): number {
-  const entry = (model.opset_import ?? []).find((o) => DEFAULT_DOMAINS.has(o.domain ?? ''));
+  const imports = model.opset_import ?? [];
+  const entry = imports.find((o) => DEFAULT_DOMAINS.has(o.domain ?? ''));
+  if (!entry && imports.length > 0) {
+    const domains = imports.map((o) => `${o.domain} (version ${o.version ?? 0})`).join(', ');
+    throw new UnsupportedOnnxError(`the model imports only the operator set${imports.length === 1 ? '' : 's'} ${domains}; kiln imports the default ONNX domain (ai.onnx)`);
+  }
   if (!entry) throw new KilnError('the ONNX model imports no version of the default operator set (opset_import is missing; is the file truncated?)');
   const v = entry.version ?? 0;
   if (v < MIN_OPSET || v > MAX_ACCEPTED_OPSET) {

@@ -120,6 +120,7 @@ defineUnary('silu', {
 defineUnary('tanh', {
   cpu: ([x]) => Math.tanh(x!),
   wgsl: ([x], t) => tanhWgsl(x, t),
+  helpers: (t) => [`kiln_tanh_${t}`],
 }, { floatOnly: true });
 /** ONNX HardSigmoid: max(0, min(1, alpha*x + beta)); the defaults are PyTorch's hardsigmoid. */
 defineUnary('hardsigmoid', {
@@ -147,7 +148,7 @@ defineUnary('gelu', {
     }
     return `(${half} * (${t}(1) + kiln_erf_${t}(${x} * ${floatLit(SQRT_HALF, t)})))`;
   },
-  helpers: (t, _, a) => (a?.approximate === 'tanh' ? [] : [`kiln_erf_${t}`]),
+  helpers: (t, _, a) => [a?.approximate === 'tanh' ? `kiln_tanh_${t}` : `kiln_erf_${t}`],
 }, {
   floatOnly: true, attrs: { approximate: { kind: 'string', default: 'none' } },
   checkAttrs: (a) => {
@@ -157,12 +158,9 @@ defineUnary('gelu', {
   },
 });
 
-/**
- * WGSL's tanh is specified as sinh/cosh, which overflows to NaN past |x| ~ 89 on some backends;
- * tanh(±10) is already ±1 in f32 and f16, so clamping changes no result.
- */
+/** tanh through kiln's helper (see kiln_tanh_f32: WGSL's own loses precision near 0 and may overflow). */
 function tanhWgsl(x: string, t: string): string {
-  return `tanh(clamp(${x}, ${t}(-10), ${t}(10)))`;
+  return `kiln_tanh_${t}(${x})`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -172,6 +170,15 @@ defineUnary('exp', { cpu: ([x]) => Math.exp(x!), wgsl: ([x]) => `exp(${x})` }, {
 defineUnary('log', { cpu: ([x]) => Math.log(x!), wgsl: ([x]) => `log(${x})` }, { floatOnly: true, precision: 'f32' });
 defineUnary('sqrt', { cpu: ([x]) => Math.sqrt(x!), wgsl: ([x]) => `sqrt(${x})` }, { floatOnly: true });
 defineUnary('rsqrt', { cpu: ([x]) => 1 / Math.sqrt(x!), wgsl: ([x]) => `inverseSqrt(${x})` }, { floatOnly: true });
+/**
+ * softplus(x) = log(1 + exp(x)), as max(x, 0) + log1p(exp(-|x|)): never overflows, and keeps full
+ * relative precision where exp(-|x|) is tiny (log(1 + e) rounds 1 + e and loses it; mish needs it).
+ */
+defineUnary('softplus', {
+  cpu: ([x]) => Math.max(x!, 0) + Math.log1p(Math.exp(-Math.abs(x!))),
+  wgsl: ([x], t) => `kiln_softplus_${t}(${x})`,
+  helpers: (t) => [`kiln_softplus_${t}`],
+}, { floatOnly: true });
 defineUnary('erf', {
   cpu: ([x]) => erf(x!),
   wgsl: ([x], t) => `kiln_erf_${t}(${x})`,

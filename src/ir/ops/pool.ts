@@ -60,19 +60,19 @@ const windowAttrs = {
   ceil_mode: { kind: 'bool', default: false },
 } as const;
 
-function inferWindowPool(x: TensorType, attrs: Attrs) {
+function inferWindowPool(x: TensorType, attrs: Attrs, ints: boolean) {
   requireNchw(x, 'input');
-  requireFloatInput(x);
+  if (!ints || (x.dtype !== 'i32' && x.dtype !== 'u32')) requireFloatInput(x);
   const g = poolGeometry(x.shape, attrs);
   return [{ dtype: x.dtype, shape: [g.batch, g.channels, g.outH, g.outW] }];
 }
 
-/** max_pool2d: padded positions never win (they are -inf). */
+/** max_pool2d (float or integer): padded positions never win (they are the dtype's lowest value). */
 defineOp({
   name: 'max_pool2d', kind: 'opaque', inputs: 1,
   attrs: { ...windowAttrs, dilation: { kind: 'ints', default: [1, 1] } },
   completeAttrs: strideFromKernel,
-  infer: ([x], attrs) => inferWindowPool(x!, attrs),
+  infer: ([x], attrs) => inferWindowPool(x!, attrs, true),
 });
 
 /**
@@ -84,7 +84,7 @@ defineOp({
   name: 'avg_pool2d', kind: 'opaque', inputs: 1,
   attrs: { ...windowAttrs, count_include_pad: { kind: 'bool', default: false } },
   completeAttrs: strideFromKernel,
-  infer: ([x], attrs) => inferWindowPool(x!, attrs),
+  infer: ([x], attrs) => inferWindowPool(x!, attrs, false),
 });
 
 /** global_avg_pool: mean over every spatial axis of x [N,C,...], kept as size 1. */

@@ -48,6 +48,13 @@ describe('unsupported ops', () => {
     expect(e.message).toMatch(/com\.microsoft\.FusedConv \(1 node, first: 'fused'\)/);
   });
 
+  it('refuses a model of other operator sets only as unsupported, naming them', () => {
+    const model = modelObject({ ...relu(), nodes: [{ ...node('Binarizer', ['x'], ['y']), domain: 'ai.onnx.ml' }] });
+    const e = importError(encodeModelObject({ ...model, opset_import: [{ domain: 'ai.onnx.ml', version: 3 }] }));
+    expect(e).toBeInstanceOf(UnsupportedOnnxError);
+    expect(e.message).toMatch(/imports only the operator set ai\.onnx\.ml \(version 3\); kiln imports the default ONNX domain/);
+  });
+
   it('also lists unsupported ops inside If branches', () => {
     const bytes = buildModel({
       ...relu(), initializers: [tensor('c', OnnxType.BOOL, [], [1])],

@@ -106,16 +106,10 @@ defineOnnxOp('Celu', (n) => {
   return n.b.op('add', [n.b.op('relu', [x]), expm1Negative(n, scaled, alpha)]);
 });
 
-/** softplus(x) = relu(x) + log(1 + exp(-|x|)): never overflows, unlike log(1 + exp(x)). */
-function softplus(n: OnnxNode, x: Operand): Operand {
-  const b = n.b;
-  const tail = b.op('log', [b.op('add', [scalarLike(b, x, 1), b.op('exp', [b.op('neg', [b.op('abs', [x])])])])]);
-  return b.op('add', [b.op('relu', [x]), tail]);
-}
-defineOnnxOp('Softplus', (n) => softplus(n, n.input(0)));
+defineOnnxOp('Softplus', (n) => n.b.op('softplus', [n.input(0)]));
 defineOnnxOp('Mish', (n) => {
   const x = n.input(0);
-  return n.b.op('mul', [x, n.b.op('tanh', [softplus(n, x)])]);
+  return n.b.op('mul', [x, n.b.op('tanh', [n.b.op('softplus', [x])])]);
 });
 defineOnnxOp('Softsign', (n) => {
   const x = n.input(0);

@@ -5,16 +5,20 @@ import { alloc, type CpuKernel } from './kernel.js';
 
 // Reference pooling kernels (NCHW), one output element at a time, in double precision.
 
+/** The lowest value of an integer dtype: what a max over padding alone gives (floats: -inf). */
+const LOWEST: Readonly<Record<string, number>> = { i32: -(2 ** 31), u32: 0 };
+
 const maxPool2d: CpuKernel = (node, [xt]) => {
   const g = poolGeometry(xt!.shape, node.attrs);
   const x = hostValues(xt!);
+  const lowest = LOWEST[xt!.dtype] ?? -Infinity;
   const out = new Float64Array(g.batch * g.channels * g.outH * g.outW);
   let i = 0;
   for (let nc = 0; nc < g.batch * g.channels; nc++) {
     const plane = nc * g.inH * g.inW;
     for (let oh = 0; oh < g.outH; oh++) {
       for (let ow = 0; ow < g.outW; ow++) {
-        let best = -Infinity; // what a window of padding alone gives
+        let best = lowest; // what a window of padding alone gives
         for (let kh = 0; kh < g.h.kernel; kh++) {
           const ih = oh * g.h.stride - g.h.padBefore + kh * g.h.dilation;
           if (ih < 0 || ih >= g.inH) continue;
