@@ -124,9 +124,9 @@ export class Session {
         plan = { writes: undefined, slot: inputs.slot, outputs };
       } else {
         // Inputs are checked now, so a bad call fails at once rather than after queued runs.
-        let prepared = this.prepareInputs(inputs);
-        // A queued run reads its inputs later; copy them so the caller may reuse its arrays meanwhile.
-        if (this.pending > 0) prepared = prepared.map((p) => ({ id: p.id, bytes: copyBytes(p.bytes) }));
+        // Every run uploads its inputs later than run() returns (even the first: it starts in a
+        // microtask), so take a copy now and the caller may refill its arrays at once.
+        const prepared = this.prepareInputs(inputs).map((p) => ({ id: p.id, bytes: copyBytes(p.bytes) }));
         plan = { writes: prepared, slot: undefined, outputs };
       }
     } catch (e) {

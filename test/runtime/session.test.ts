@@ -232,11 +232,16 @@ describe('Session on WebGPU', () => {
     try {
       const b = seq(n, (i) => i);
       const arrays = [0, 1, 2, 3, 4].map((k) => seq(n, () => k * 1000));
-      const runs = arrays.map((a) => session.run({ a: f32([n], a), b: f32([n], b) }));
-      // Overwriting a caller's array after run() returns must not change that run's result.
+      // The caller's own arrays (tensorData would copy them).
+      const view = (data: Float32Array): TensorData => ({ dtype: 'f32', shape: [n], data });
+      const runs = arrays.map((a) => session.run({ a: view(a), b: view(b) }));
+      // Overwriting a caller's array after run() returns must not change that run's result, the
+      // first run's too (nothing was queued before it) and a shared operand's.
+      arrays[0]!.fill(-1);
       arrays[4]!.fill(-1);
+      b.fill(7);
       const results = await Promise.all(runs);
-      results.forEach((r, k) => expect(Array.from(r['sum']!.data)).toEqual(Array.from(b, (v) => v + k * 1000)));
+      results.forEach((r, k) => expect(Array.from(r['sum']!.data)).toEqual(Array.from({ length: n }, (_, i) => i + k * 1000)));
       expect(session.stats.submits).toBe(5);
     } finally {
       session.destroy();
