@@ -338,7 +338,8 @@ export class Session {
     try {
       const bytes = new Uint8Array(staging.getMappedRange());
       for (const { output, offset } of readbacks) {
-        out[output.name] = fromDeviceBytes(output.dtype, output.shape, bytes.subarray(offset));
+        // An own property even for names like '__proto__', which plain assignment would swallow.
+        Object.defineProperty(out, output.name, { value: fromDeviceBytes(output.dtype, output.shape, bytes.subarray(offset)), enumerable: true, writable: true, configurable: true });
       }
     } finally {
       staging.unmap();

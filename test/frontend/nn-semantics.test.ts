@@ -127,6 +127,14 @@ describe('nn modules compute what PyTorch documents', () => {
 });
 
 describe('Tensor API', () => {
+  it('refuses shapes that are not shapes with a KilnError, never a raw RangeError', () => {
+    for (const [make, shape] of [[kiln.zeros, [-1, 2]], [kiln.ones, [1.5]], [kiln.randn, [1e6, 1e6]], [kiln.zeros, [NaN]]] as const) {
+      expect(() => make(shape as unknown as number[])).toThrow(kiln.KilnError);
+    }
+    expect(() => kiln.zeros([1e6, 1e6])).toThrow(/has 1000000000000 elements, more than a host tensor can hold/);
+    expect(() => kiln.zeros([-1, 2])).toThrow(/shape \[-1,2\] must be a list of non-negative integers/);
+    expect(kiln.zeros([0, 3]).shape).toEqual([0, 3]);
+  });
   it('moves and reshapes like PyTorch', () => {
     const x = kiln.arange(0, 6).reshape(2, 3);
     expect(x.dtype).toBe('i32');

@@ -248,6 +248,19 @@ describe('Session on WebGPU', () => {
     }
   });
 
+  it("returns an output named '__proto__' as an own property like any other", async () => {
+    const n = 3;
+    const p = vectorAdd(n);
+    const session = await Session.create(gpu(), { ...p, outputs: [{ ...p.outputs[0]!, name: '__proto__' }] });
+    try {
+      const out = await session.run({ a: f32([n], [1, 2, 3]), b: f32([n], [10, 20, 30]) });
+      expect(Object.keys(out)).toEqual(['__proto__']);
+      expect(Array.from(Object.getOwnPropertyDescriptor(out, '__proto__')!.value.data as Float32Array)).toEqual([11, 22, 33]);
+    } finally {
+      session.destroy();
+    }
+  });
+
   it('round-trips f16 data of odd length when the device has shader-f16', async (ctx) => {
     const device = gpu();
     if (!device.features.has('shader-f16')) ctx.skip('the adapter lacks shader-f16');

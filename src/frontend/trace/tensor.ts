@@ -749,24 +749,38 @@ export function tensor(data: unknown, opts: TensorOptions = {}): Tensor {
 
 /** A tensor from a flat array and a shape. */
 export function fromArray(values: ArrayLike<number>, shape: Shape, opts: TensorOptions = {}): Tensor {
+  hostNumel(shape, 'fromArray');
   return fromValues(values, shape, opts);
+}
+
+/** Most elements a host tensor may hold: JavaScript arrays and typed arrays stop near 2^32. */
+const MAX_HOST_ELEMENTS = 2 ** 31 - 1;
+
+/** The element count of a shape given by a user, after checking it is one (PyTorch's message). */
+function hostNumel(shape: Shape, fn: string): number {
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new KilnError(`${fn}: shape ${JSON.stringify(shape)} must be a list of non-negative integers`);
+  }
+  const n = numel(shape);
+  if (n > MAX_HOST_ELEMENTS) throw new KilnError(`${fn}: shape [${shape.join(', ')}] has ${n} elements, more than a host tensor can hold (${MAX_HOST_ELEMENTS})`);
+  return n;
 }
 
 /** Standard-normal values, from `rng` or the default generator. */
 export function randn(shape: Shape, opts: TensorOptions & { rng?: Random } = {}): Tensor {
   const rng = opts.rng ?? defaultRandom.current;
-  return fromValues(Array.from({ length: numel(shape) }, () => rng.normal()), shape, opts);
+  return fromValues(Array.from({ length: hostNumel(shape, 'randn') }, () => rng.normal()), shape, opts);
 }
 
 /** Uniform values in [lo, hi). */
 export function rand(shape: Shape, lo = 0, hi = 1, opts: TensorOptions & { rng?: Random } = {}): Tensor {
   const rng = opts.rng ?? defaultRandom.current;
-  return fromValues(Array.from({ length: numel(shape) }, () => rng.uniform(lo, hi)), shape, opts);
+  return fromValues(Array.from({ length: hostNumel(shape, 'rand') }, () => rng.uniform(lo, hi)), shape, opts);
 }
 
 /** A tensor filled with `value`. */
 export function full(shape: Shape, value: number, opts: TensorOptions = {}): Tensor {
-  return fromValues(new Array<number>(numel(shape)).fill(value), shape, opts);
+  return fromValues(new Array<number>(hostNumel(shape, 'full')).fill(value), shape, opts);
 }
 
 export function zeros(shape: Shape, opts: TensorOptions = {}): Tensor {
