@@ -1,6 +1,6 @@
 import { KilnError } from '../ir/errors.js';
 import {
-  ARTIFACT_FORMAT, ARTIFACT_FORMAT_VERSION, ArtifactError, formatManifest, isSafeArtifactPath, parseManifest,
+  ARTIFACT_FORMAT, ARTIFACT_FORMAT_VERSION, ArtifactError, formatManifest, isSafeArtifactPath, manifestDigestText, parseManifest,
   type ArtifactManifest, type ManifestCompiler, type ManifestKernel, type ManifestProgram, type ManifestTensor,
   type ManifestVariant, type Precision,
 } from './manifest.js';
@@ -189,9 +189,15 @@ export async function packArtifact(source: Program | readonly VariantSource[], o
     outputs: iface('outputs'),
     variants,
   };
-  const packed: PackedArtifact = { manifest: parseManifest(manifest), kernels, weights, extras };
+  const packed: PackedArtifact = { manifest: await signManifest(manifest), kernels, weights, extras };
   await loadArtifact(packed);
   return packed;
+}
+
+/** The manifest with its `sha256` set, parsed as a loader will parse it (the hash is of that form). */
+export async function signManifest(manifest: ArtifactManifest): Promise<ArtifactManifest> {
+  const parsed = parseManifest({ ...manifest, formatVersion: ARTIFACT_FORMAT_VERSION, sha256: '0'.repeat(64) });
+  return { ...parsed, sha256: await sha256Hex(manifestDigestText(parsed)) };
 }
 
 /** The manifest's text as written to manifest.json. */
@@ -212,6 +218,12 @@ export function variantFiles(v: ManifestVariant): { kernels: string[]; weights: 
  */
 export async function loadArtifact(files: ArtifactFiles, opts: LoadOptions = {}): Promise<LoadedArtifact> {
   const manifest = parseManifest(files.manifest);
+  if (manifest.sha256 !== undefined) {
+    const hash = await sha256Hex(manifestDigestText(manifest));
+    if (hash !== manifest.sha256) {
+      throw new ArtifactError(`manifest.json was modified or corrupted: the SHA-256 of its contents is ${hash} but it says ${manifest.sha256} (recompile the model)`);
+    }
+  }
   const indexes = opts.variants ?? manifest.variants.map((_, i) => i);
   if (indexes.length === 0) throw new KilnError('loadArtifact: no variant asked for');
   const variants: LoadedVariant[] = [];

@@ -12,12 +12,13 @@ import type { Program } from './program.js';
 
 export const ARTIFACT_FORMAT = 'kiln-artifact';
 /**
- * The version this kiln writes; bumped whenever the manifest layout changes. Version 2 added
- * variants; version 1 (one program, no variants) is still read, as a single variant.
+ * The version this kiln writes; bumped whenever the manifest layout changes. Version 3 added the
+ * manifest's own checksum (`sha256`), version 2 variants; versions 1 (one program, no variants,
+ * read as a single variant) and 2 are still read, without a checksum to verify.
  */
-export const ARTIFACT_FORMAT_VERSION = 2;
+export const ARTIFACT_FORMAT_VERSION = 3;
 /** Every format version this runtime reads; any other is refused. */
-export const READABLE_FORMAT_VERSIONS: readonly number[] = [1, 2];
+export const READABLE_FORMAT_VERSIONS: readonly number[] = [1, 2, 3];
 
 /** An artifact that is malformed, corrupted or unusable on this device; never loaded. */
 export class ArtifactError extends KilnError {
@@ -106,6 +107,11 @@ export interface ArtifactManifest {
   readonly outputs: readonly ManifestTensor[];
   /** In order of preference: a runtime loads the first one its device can run. */
   readonly variants: readonly ManifestVariant[];
+  /**
+   * SHA-256 of the rest of the manifest (version 3 on; see manifestDigestText), so that an edited
+   * or damaged manifest is refused like an edited kernel or weights file.
+   */
+  readonly sha256?: string;
 }
 
 /** Program fields this runtime knows; a newer compiler's unknown field must not be silently ignored. */
@@ -119,6 +125,7 @@ function stringRecord(v: unknown, path: string): Record<string, string> {
 }
 
 const MANIFEST_FIELDS_V2 = new Set(['format', 'formatVersion', 'model', 'compiler', 'inputs', 'outputs', 'variants']);
+const MANIFEST_FIELDS_V3 = new Set([...MANIFEST_FIELDS_V2, 'sha256']);
 const VARIANT_FIELDS = new Set(['precision', 'requires', 'weights', 'program', 'ir']);
 
 /** Paths inside an artifact: relative, plain characters, no `..`, so a manifest cannot point outside its folder. */
@@ -205,10 +212,11 @@ export function parseManifest(source: string | Uint8Array | object): ArtifactMan
     const v = parseVariant({ ...m, precision: undefined }, '', 1);
     manifest = { ...head, inputs: v.program.inputs.map(tensorInfo), outputs: v.program.outputs.map(tensorInfo), variants: [v] };
   } else {
-    onlyKnown(m, MANIFEST_FIELDS_V2, 'the manifest');
+    onlyKnown(m, version === 2 ? MANIFEST_FIELDS_V2 : MANIFEST_FIELDS_V3, 'the manifest');
     const variants = arr(m.variants, 'variants', (x, path) => parseVariant(obj(x, path), `${path}.`, 2));
     if (variants.length === 0) fail('variants is empty: an artifact holds at least one compiled program');
-    manifest = { ...head, inputs: arr(m.inputs, 'inputs', tensor), outputs: arr(m.outputs, 'outputs', tensor), variants };
+    const checksum = (version as number) >= 3 ? { sha256: sha(m.sha256, 'sha256') } : {};
+    manifest = { ...head, inputs: arr(m.inputs, 'inputs', tensor), outputs: arr(m.outputs, 'outputs', tensor), variants, ...checksum };
   }
   checkVariantsAgree(manifest);
   return manifest;
@@ -350,6 +358,17 @@ function parseIr(v: unknown, at: string): ManifestIr {
  * array of numbers, or an object of scalars and such arrays: one buffer, one dispatch) stays on
  * one line, so a schedule of thousands of dispatches reads one per line.
  */
+/**
+ * The text a manifest's `sha256` is the hash of: the parsed manifest without that field, as JSON
+ * with every object's keys sorted, so layout and key order do not matter and any value does.
+ */
+export function manifestDigestText(manifest: ArtifactManifest): string {
+  const { sha256: _sha, ...rest } = manifest;
+  return JSON.stringify(rest, (_key, v: unknown) => (v !== null && typeof v === 'object' && !Array.isArray(v)
+    ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    : v));
+}
+
 export function formatManifest(manifest: ArtifactManifest): string {
   return `${formatJson(manifest, '')}\n`;
 }

@@ -38,7 +38,7 @@ describe('kiln compile and run --precision', () => {
     expect(line).toMatch(/vs 397\.5 KiB in f32 \(50%\)/);
     expect(compiled.stdout).toMatch(/^weights: +198\.8 KiB$/m);
     const manifest = JSON.parse(await readFile(join(artifact, 'manifest.json'), 'utf8'));
-    expect(manifest.formatVersion).toBe(2);
+    expect(manifest.formatVersion).toBe(3);
     expect(manifest.variants.map((v: { precision: string }) => v.precision)).toEqual(['fp16', 'fp32']);
     expect(manifest.variants[0].requires.features).toEqual(['shader-f16']);
     expect((await readdir(artifact)).sort()).toEqual(['fp32', 'ir', 'kernels', 'manifest.json', 'weights.bin']);

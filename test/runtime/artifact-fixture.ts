@@ -7,6 +7,7 @@ import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
 import { Random } from '../../src/frontend/trace/random.js';
 import type { Graph } from '../../src/ir/graph.js';
 import type { Program } from '../../src/runtime/program.js';
+import { signManifest } from '../../src/runtime/artifact.js';
 
 // A small compiled model for artifact tests: odd sizes, two weights (one large enough to print as
 // a ref), a matmul with a fused epilogue, a softmax, and two outputs.
@@ -50,9 +51,18 @@ export async function tempDir(prefix = 'kiln-artifact-'): Promise<string> {
 }
 
 /** Rewrites an artifact's manifest.json through `edit` (on the parsed JSON). */
-export async function editManifest(dir: string, edit: (m: any) => void): Promise<void> {
+export async function editManifest(dir: string, edit: (m: any) => void, opts: { resign?: boolean } = {}): Promise<void> {
   const path = join(dir, 'manifest.json');
   const m = JSON.parse(await readFile(path, 'utf8'));
   edit(m);
+  // Re-signed by default, as a deliberate tamperer would, so the checks behind the checksum are
+  // what refuses the edit; an edit the parser refuses anyway is written as it is.
+  if (opts.resign ?? true) {
+    try {
+      m.sha256 = (await signManifest(m)).sha256;
+    } catch {
+      // left for the loader's structural checks
+    }
+  }
   await writeFile(path, JSON.stringify(m, null, 2));
 }

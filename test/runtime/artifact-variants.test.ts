@@ -51,7 +51,7 @@ describe('artifacts with an f32 fallback (no GPU)', () => {
   it('packs the f16 program first and its f32 fallback in fp32/, each with its own files and needs', async () => {
     const packed = await packArtifact(variantsOf(tinyGraph()), { compiler: { pipeline: 'O2' } });
     const m = packed.manifest;
-    expect(m.formatVersion).toBe(2);
+    expect(m.formatVersion).toBe(3);
     expect(m.variants.map((v) => v.precision)).toEqual(['fp16', 'fp32']);
     expect(m.variants[0]!.requires.features).toEqual(['shader-f16']);
     expect(m.variants[1]!.requires.features).toEqual([]);

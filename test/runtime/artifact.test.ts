@@ -29,7 +29,7 @@ describe('artifact packing and validation (no GPU)', () => {
     const packed = await packArtifact(program, { compiler: { pipeline: 'O2' } });
     const m = packed.manifest;
     expect(m.format).toBe('kiln-artifact');
-    expect(m.formatVersion).toBe(2);
+    expect(m.formatVersion).toBe(3);
     expect(m.model).toBe('tiny');
     expect(m.compiler).toEqual({ name: 'kiln', version: KILN_VERSION, pipeline: 'O2' });
     expect(m.inputs).toEqual([{ name: 'x', dtype: 'f32', shape: [3, 37] }]);
@@ -203,10 +203,22 @@ describe('artifacts on WebGPU', () => {
       /weight offset \d+ is not a multiple of the stated alignment 16/],
     ['a dispatch naming a buffer that does not exist', (dir) => editManifest(dir, (m) => { m.variants[0].program.dispatches[0].buffers[0] = 99; }),
       /dispatch #0 '.*' names buffer 99, which the program does not declare/],
-    ['a newer format version', (dir) => editManifest(dir, (m) => { m.formatVersion = 3; }),
-      /manifest\.json: artifact format version 3; this runtime reads versions 1 and 2 \(load it with the newer kiln that wrote it, or recompile the model/],
+    ['a newer format version', (dir) => editManifest(dir, (m) => { m.formatVersion = 4; }),
+      /manifest\.json: artifact format version 4; this runtime reads versions 1 and 2 and 3 \(load it with the newer kiln that wrote it, or recompile the model/],
     ['an unknown format version', (dir) => editManifest(dir, (m) => { m.formatVersion = '2'; }),
-      /manifest\.json: artifact format version "2"; this runtime reads versions 1 and 2 \(recompile the model/],
+      /manifest\.json: artifact format version "2"; this runtime reads versions 1 and 2 and 3 \(recompile the model/],
+    // Edits that leave a well-formed manifest and would change results silently: the checksum.
+    ...([
+      ['a dropped dispatch', (m: any) => { m.variants[0].program.dispatches.pop(); }],
+      ['zero workgroups', (m: any) => { m.variants[0].program.dispatches[0].workgroups = [0, 1, 1]; }],
+      ['two dispatch buffers swapped', (m: any) => { const b = m.variants[0].program.dispatches[0].buffers; [b[0], b[1]] = [b[1], b[0]]; }],
+      ['an output pointed at another buffer', (m: any) => { const p = m.variants[0].program; p.outputs[0].buffer = p.outputs[1].buffer; }],
+      ['a uniform value changed', (m: any) => { const d = m.variants[0].program.dispatches.find((x: any) => x.uniforms?.length); d.uniforms[0] += 1; }],
+      ['the checksum itself removed', (m: any) => { delete m.sha256; }],
+    ] as [string, (m: any) => void][]).map(([what, edit]): [string, (dir: string) => Promise<void>, RegExp] => [
+      `${what} (manifest not re-signed)`, (dir) => editManifest(dir, edit, { resign: false }),
+      what.startsWith('the checksum') ? /manifest\.json: sha256 must be a string, got nothing/ : /manifest\.json was modified or corrupted: the SHA-256 of its contents is [0-9a-f]{64} but it says [0-9a-f]{64}/,
+    ]),
     ['a wrong program version', (dir) => editManifest(dir, (m) => { m.variants[0].program.version = 99; }),
       /its program format version is 99; this runtime runs version 1/],
     ['a tampered kernel file', async (dir) => {
