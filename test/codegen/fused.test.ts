@@ -227,3 +227,17 @@ describe('fused kernels on WebGPU', () => {
       return %2
     }`, 1));
 });
+
+describe('fused bodies edited by hand', () => {
+  it("a body named 'squeeze_excite' that is not such a gate is refused, naming the node", () => {
+    const g = parseGraph(`graph g(%x: f32[2,3] @webgpu, %w: f32[3,4] @webgpu, %b: f32[4] @webgpu) -> (f32[2,4] @webgpu) {
+  %5 = fused(%x, %w, %b) {body = graph squeeze_excite(%x: f32[2,3] @webgpu, %w: f32[3,4] @webgpu, %b: f32[4] @webgpu) -> (f32[2,4] @webgpu) {
+      %2 = matmul(%x, %w) : f32[2,4] @webgpu
+      %4 = add(%2, %b) : f32[2,4] @webgpu
+      return %4
+    }} : f32[2,4] @webgpu
+  return %5
+}`);
+    expect(() => compile(g, { pipeline: 'O0' })).toThrow(/fused node %5: its body 'squeeze_excite' is not a squeeze-and-excitation gate: it does not start with a global_avg_pool/);
+  });
+});

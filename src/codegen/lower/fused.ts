@@ -177,8 +177,27 @@ function ancestors(body: Graph, v: Value): Node[] {
   return out;
 }
 
+/**
+ * Why `body` is not the chain fuse-se builds (pool, 1x1 conv, unary ops, 1x1 conv, unary ops,
+ * each reading the one before), or undefined. A hand-edited IR dump can name any body so.
+ */
+function squeezeExciteProblem(body: Graph): string | undefined {
+  const [pool, ...rest] = body.nodes;
+  if (pool?.op !== 'global_avg_pool' || pool.inputs[0]!.type.shape.length !== 4) return 'it does not start with a global_avg_pool of an NCHW tensor';
+  if (rest.filter((n) => n.op === 'conv2d').length !== 2 || rest[0]?.op !== 'conv2d') return 'it needs exactly two conv2d, the first right after the pool';
+  for (const [i, n] of rest.entries()) {
+    if (n.inputs[0] !== body.nodes[i]!.output) return `%${n.output.name} does not read the node before it`;
+    const pointwise = n.op === 'conv2d' && n.inputs[1]!.type.shape[2] === 1 && n.inputs[1]!.type.shape[3] === 1 && n.attrs.groups === 1;
+    if (n.op === 'conv2d' ? !pointwise : n.inputs.length !== 1 || !getOp(n.op).spec.math) return `%${n.output.name} (${n.op}) is neither a 1x1 conv2d nor a unary elementwise op`;
+  }
+  if (body.outputs[0] !== body.nodes.at(-1)!.output) return 'its result is not its last node';
+  return undefined;
+}
+
 /** A squeeze-and-excitation gate (see fuse-se): pool, conv, activations, conv, activations. */
 function lowerSqueezeExcite(node: Node, body: Graph): EmittedKernel {
+  const problem = squeezeExciteProblem(body);
+  if (problem) throw new KilnError(`fused node %${node.output.name}: its body 'squeeze_excite' is not a squeeze-and-excitation gate: ${problem}`);
   const [pool, ...rest] = body.nodes;
   const convs = rest.filter((n) => n.op === 'conv2d');
   const [c1, c2] = convs as [Node, Node];
