@@ -20,6 +20,11 @@ export interface CodegenResult {
   readonly memory: MemoryPlan;
 }
 
+/** Most elements of one tensor: kernels index with i32 (and WGSL integer literals are 32-bit). */
+const MAX_KERNEL_ELEMENTS = 2 ** 31 - 1;
+/** Most bytes of one tensor: storage bindings are sized in 32 bits on every WebGPU backend. */
+const MAX_BINDING_BYTES = 2 ** 32 - 4;
+
 /**
  * Lowers a graph whose values all live on the WebGPU device to a Program: the kernels of each
  * node (identical WGSL shared), weights packed into one blob, intermediates in scratch buffers
@@ -34,6 +39,12 @@ export function generate(graph: Graph, ctx: LowerContext = {}): CodegenResult {
   for (const v of graph.values()) {
     if (v.type.device !== 'webgpu') {
       throw new KilnError(`%${v.name} is placed @${v.type.device}; generateProgram lowers WebGPU values only (CPU segments come from device placement)`);
+    }
+    // Kernels index elements with 32-bit integers; a device's own, smaller limits are checked at load.
+    const n = numel(v.type.shape);
+    const bytes = deviceBufferBytes(v.type.dtype, n);
+    if (n > MAX_KERNEL_ELEMENTS || bytes > MAX_BINDING_BYTES) {
+      throw new KilnError(`%${v.name} (${v.producer?.op ?? 'input'}) is ${v.type.dtype}[${v.type.shape.join(',')}]: ${n} elements in ${bytes} bytes, more than one WebGPU binding holds (${MAX_KERNEL_ELEMENTS} elements, ${MAX_BINDING_BYTES} bytes)`);
     }
   }
   const memory = planGraphMemory(graph);

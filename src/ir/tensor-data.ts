@@ -28,3 +28,9 @@ export function tensorData(dtype: DType, shape: Shape, values: ArrayLike<number>
 export function isTensorData(v: unknown): v is TensorData {
   return typeof v === 'object' && v !== null && 'data' in v && 'dtype' in v && 'shape' in v;
 }
+
+/**
+ * Constants computed at compile or import time stay below this many elements; a larger result
+ * (an Expand of a constant to 40000x40000) is left to run on the device, not the host's memory.
+ */
+export const MAX_FOLDED_ELEMENTS = 1 << 24;

@@ -1,11 +1,8 @@
 import type { Graph } from '../ir/graph.js';
-import type { TensorData } from '../ir/tensor-data.js';
+import { MAX_FOLDED_ELEMENTS, type TensorData } from '../ir/tensor-data.js';
 import { numel } from '../ir/types.js';
 import type { Pass } from './pass.js';
 import { rebuild } from './rebuild.js';
-
-/** Results larger than this stay computed at run time rather than growing the weights. */
-const MAX_FOLDED_ELEMENTS = 1 << 24;
 
 /** Ops never folded: sources, and transfers (placement owns them). */
 const NOT_FOLDED = new Set(['const', 'transfer']);

@@ -1,6 +1,7 @@
 import type { Attrs } from '../../ir/attrs.js';
 import { Graph, type Value } from '../../ir/graph.js';
-import type { DType, Shape } from '../../ir/types.js';
+import { MAX_FOLDED_ELEMENTS } from '../../ir/tensor-data.js';
+import { numel, type DType, type Shape } from '../../ir/types.js';
 import { evaluateNode } from '../../runtime/cpu/executor.js';
 import { checkRepresentable, constTensor, makeConst, type ConstTensor } from './tensor.js';
 
@@ -35,7 +36,8 @@ export class OnnxBuilder {
 
   /** Emits an op (or folds it when every operand is a constant and there is at least one). */
   ops(name: string, inputs: readonly Operand[], attrs: Attrs = {}): Operand[] {
-    if (inputs.length > 0 && inputs.every(isConst)) return this.fold(name, inputs, attrs);
+    const folded = inputs.length > 0 && inputs.every(isConst) ? this.fold(name, inputs, attrs) : undefined;
+    if (folded) return folded;
     const values = inputs.map((x) => this.value(x));
     return this.graph.addNode(name, values, attrs).outputs;
   }
@@ -57,12 +59,16 @@ export class OnnxBuilder {
     return makeConst(`const${this.folds++}`, dtype, shape, new Array<number>(shape.reduce((p, d) => p * d, 1)).fill(value));
   }
 
-  /** Computes an op on constants with the CPU reference; inference checks it exactly as addNode would. */
-  private fold(name: string, inputs: readonly ConstTensor[], attrs: Attrs): ConstTensor[] {
+  /**
+   * Computes an op on constants with the CPU reference; inference checks it exactly as addNode
+   * would. A result past MAX_FOLDED_ELEMENTS is not computed here (undefined): it runs on the device.
+   */
+  private fold(name: string, inputs: readonly ConstTensor[], attrs: Attrs): ConstTensor[] | undefined {
     for (const c of inputs) checkRepresentable(c);
     const scratch = new Graph('fold');
     const operands = inputs.map((c) => scratch.addNode('const', [], { value: c.data }, { device: 'webgpu' }).output);
     const node = scratch.addNode(name, operands, attrs);
+    if (node.outputs.some((o) => numel(o.type.shape) > MAX_FOLDED_ELEMENTS)) return undefined;
     const results = evaluateNode(node, inputs.map((c) => c.data));
     const label = `${name}${this.folds++}`;
     return results.map((r, i) => constTensor(results.length > 1 ? `${label}_${i}` : label, r));

@@ -6,7 +6,7 @@ import { resolveInputs, type InputShapes } from './inputs.js';
 import { OnnxNode, onnxMapper } from './node.js';
 import { nodeLabel, orderNodes } from './order.js';
 import { allNodes, nodeReads, nodeSubgraphs } from './subgraphs.js';
-import { decodeModel, type GraphProtoObject, type ModelProtoObject, type NodeProtoObject } from './proto.js';
+import { decodeModel, type GraphProtoObject, type ModelProtoObject, type NodeProtoObject, type TensorProtoObject } from './proto.js';
 import { constTensor, readTensor, UnsupportedOnnxError, type ExternalDataReader } from './tensor.js';
 import './ops/index.js';
 
@@ -41,7 +41,12 @@ export function importModel(model: ModelProtoObject, opts: OnnxImportOptions = {
   const g = model.graph;
   if (!g) throw new KilnError('the ONNX model has no graph (is the file truncated?)');
   const opset = defaultOpset(model);
-  const initializers = new Map((g.initializer ?? []).map((t) => [t.name ?? '', t]));
+  const initializers = new Map<string, TensorProtoObject>();
+  for (const t of g.initializer ?? []) {
+    const name = t.name ?? '';
+    if (initializers.has(name)) throw new KilnError(`the ONNX graph has two initializers named '${name}'; a tensor name is defined once (is the file damaged?)`);
+    initializers.set(name, t);
+  }
   // Before IR version 4, initializers were also listed as graph inputs; they are weights, not inputs.
   const inputs = (g.input ?? []).filter((v) => !initializers.has(v.name ?? ''));
   const defined = new Set([...inputs.map((v) => v.name ?? ''), ...initializers.keys()]);

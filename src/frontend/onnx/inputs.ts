@@ -12,10 +12,19 @@ export interface InputSpec {
   readonly shape: number[];
 }
 
+type Dim = { dim_value?: number; dim_param?: string };
+
+/** A dimension's fixed size; a negative one (some exporters write -1) is as unknown as none. */
+function fixedSize(d: Dim | undefined): number | undefined {
+  const v = d?.dim_value;
+  return v !== undefined && v >= 0 ? v : undefined;
+}
+
 /** One dimension as the model declares it: a number, a symbol, or unknown. */
-function describeDim(d: { dim_value?: number; dim_param?: string } | undefined): string {
-  if (d?.dim_value !== undefined) return String(d.dim_value);
-  return d?.dim_param ? `'${d.dim_param}'` : 'unknown';
+function describeDim(d: Dim | undefined): string {
+  const v = fixedSize(d);
+  if (v !== undefined) return String(v);
+  return d?.dim_param ? `'${d.dim_param}'` : d?.dim_value !== undefined ? `unknown (${d.dim_value})` : 'unknown';
 }
 
 /**
@@ -43,8 +52,9 @@ export function resolveInputs(inputs: readonly ValueInfoObject[], bound: InputSh
         throw new KilnError(`input '${name}' has rank ${declared.length} ([${declared.map(describeDim).join(',')}]) but the shape given is [${given.join(',')}]`);
       }
       declared?.forEach((d, i) => {
-        if (d.dim_value !== undefined && d.dim_value !== given[i]) {
-          throw new KilnError(`input '${name}' has dimension ${i} fixed at ${d.dim_value} by the model, but the shape given is [${given.join(',')}]`);
+        const fixed = fixedSize(d);
+        if (fixed !== undefined && fixed !== given[i]) {
+          throw new KilnError(`input '${name}' has dimension ${i} fixed at ${fixed} by the model, but the shape given is [${given.join(',')}]`);
         }
       });
       return { name, dtype, shape: [...given] };
@@ -53,12 +63,12 @@ export function resolveInputs(inputs: readonly ValueInfoObject[], bound: InputSh
       problems.push(`input '${name}' has no declared shape (not even its rank)`);
       return { name, dtype, shape: [] };
     }
-    const open = declared.flatMap((d, i) => (d.dim_value === undefined ? [`dimension ${i} (${describeDim(d)})`] : []));
+    const open = declared.flatMap((d, i) => (fixedSize(d) === undefined ? [`dimension ${i} (${describeDim(d)})`] : []));
     if (open.length) {
-      const template = declared.map((d) => d.dim_value ?? '?').join(',');
+      const template = declared.map((d) => fixedSize(d) ?? '?').join(',');
       problems.push(`input '${name}' [${declared.map(describeDim).join(',')}] has ${open.join(', ')} unbound: give its shape, e.g. --input-shape ${name}=${template} (or inputShapes: { '${name}': [...] })`);
     }
-    return { name, dtype, shape: declared.map((d) => d.dim_value ?? 0) };
+    return { name, dtype, shape: declared.map((d) => fixedSize(d) ?? 0) };
   });
   if (problems.length) throw new KilnError(`kiln compiles static shapes, so every input dimension needs a size:\n  ${problems.join('\n  ')}`);
   return specs;

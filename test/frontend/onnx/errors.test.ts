@@ -10,6 +10,7 @@ import { KilnError } from '../../../src/ir/errors.js';
 import { printGraph } from '../../../src/ir/printer.js';
 import { tensorData } from '../../../src/ir/tensor-data.js';
 import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
+import { compile } from '../../../src/compiler.js';
 import { expectRoundTrip } from '../../ir/roundtrip.js';
 import { attr, buildModel, encodeModelObject, modelObject, node, OnnxType, subgraph, tensor } from './onnx-builder.js';
 
@@ -93,6 +94,25 @@ describe('unsupported ops', () => {
 });
 
 describe('malformed files', () => {
+  it('two initializers of one name are refused, not the later one silently kept', () => {
+    const bytes = buildModel({
+      ...relu(), initializers: [tensor('w', OnnxType.FLOAT, [2, 3], [1, 2, 3, 4, 5, 6]), tensor('w', OnnxType.FLOAT, [2, 3], [0, 0, 0, 0, 0, 0])],
+      nodes: [node('Add', ['x', 'w'], ['y'])],
+    });
+    expect(importError(bytes).message).toMatch(/the ONNX graph has two initializers named 'w'/);
+  });
+
+  it('an Expand of a constant to 40000x40000 imports without computing it, and compiling it says it is too large', () => {
+    const bytes = buildModel({
+      inputs: [{ name: 'x', dims: [1] }], outputs: [{ name: 'y' }],
+      initializers: [tensor('c', OnnxType.FLOAT, [1], [2]), tensor('shape', OnnxType.INT64, [2], [40000, 40000])],
+      nodes: [node('Expand', ['c', 'shape'], ['e']), node('Add', ['e', 'x'], ['y'])],
+    });
+    const g = importOnnx(bytes);
+    expect(g.nodes.some((n) => n.op === 'expand' || n.op === 'broadcast_to')).toBe(true);
+    expect(() => compile(g)).toThrow(/is f32\[40000,40000\]: 1600000000 elements in 6400000000 bytes, more than one WebGPU binding holds/);
+  });
+
   const model = readFileSync(CLS_MODEL);
 
   it('a truncated file is a KilnError at every cut, never a crash or a hang', () => {
@@ -175,6 +195,12 @@ describe('symbolic input dimensions', () => {
     const g = importOnnx(model(['batch', 3, null, 8]), { inputShapes: { image: [2, 3, 5, 8] } });
     expect(g.inputs[0]!.type.shape).toEqual([2, 3, 5, 8]);
     expect(g.outputs[0]!.type.shape).toEqual([2, 3, 5, 8]);
+  });
+
+  it('a dimension declared negative (-1) is unknown, to be bound like one', () => {
+    const e = importError(model([-1, 3]));
+    expect(e.message).toMatch(/input 'image' \[unknown \(-1\),3\] has dimension 0 \(unknown \(-1\)\) unbound.*--input-shape image=\?,3/s);
+    expect(importOnnx(model([-1, 3]), { inputShapes: { image: [2, 3] } }).inputs[0]!.type.shape).toEqual([2, 3]);
   });
 
   it('a bound shape must agree with the model', () => {
