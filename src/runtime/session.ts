@@ -1,7 +1,7 @@
 import { KilnError } from '../ir/errors.js';
 import type { TensorData } from '../ir/tensor-data.js';
 import { formatShapeType, numel, shapesEqual } from '../ir/types.js';
-import type { GpuDevice } from './device.js';
+import { acquireDevice, type GpuDevice } from './device.js';
 import { GpuWaiter, type WaitStrategy } from './gpu-wait.js';
 import { copyBytes, fromDeviceBytes, hostDataProblem, toDeviceBytes } from './host-data.js';
 import { loadProgram, type LoadStats, type LoadedProgram } from './load.js';
@@ -33,10 +33,33 @@ export interface SessionOptions {
    * queue, so a slot whose run was already submitted may be refilled at once.
    */
   readonly inputSlots?: number;
+  /**
+   * The deadline of each run in ms, from the call to its result (default 60000; 0 or Infinity: none).
+   * A run past it rejects with a RunTimeoutError; the session stays usable (later runs wait on
+   * the device for the late one to finish, each with its own deadline).
+   */
+  readonly runTimeoutMs?: number;
+  /**
+   * When the device is lost (driver reset, destroyed), acquire a new one and reload the program
+   * on it (buffers, pipelines, weights) before the next run, instead of failing every later run
+   * (default false). Runs that were on the lost device reject with a DeviceLostError; state
+   * tensors (Program.state) start again from their initial values. The session owns the new
+   * device and destroys it with itself.
+   */
+  readonly recover?: boolean;
 }
+
+/** A run did not finish within its deadline (SessionOptions.runTimeoutMs, RunOptions.timeoutMs). */
+export class RunTimeoutError extends KilnError {
+  override name = 'RunTimeoutError';
+}
+
+const DEFAULT_RUN_TIMEOUT_MS = 60_000;
 
 /** Options of one run. */
 export interface RunOptions {
+  /** This run's deadline in ms, instead of the session's runTimeoutMs. */
+  readonly timeoutMs?: number;
   /**
    * Names of the outputs to read back (default: all). With an empty list nothing is copied to
    * the host; the run still resolves only once the device has finished it.
@@ -69,11 +92,14 @@ interface RunPlan {
 /** A Program loaded on a device: every GPU object created once, then run many times. */
 export class Session {
   readonly program: Program;
-  readonly gpu: GpuDevice;
+  private device: GpuDevice;
+  /** True once the session recovered onto a device of its own, which it destroys with itself. */
+  private ownsDevice = false;
   private readonly counters: SessionStats;
-  private readonly loaded: LoadedProgram;
+  private loaded: LoadedProgram;
   private readonly label: string;
   private readonly waiter: GpuWaiter;
+  private readonly opts: SessionOptions;
   /** Resolves when the last queued run has settled; runs chain on it to stay serialized. */
   private tail: Promise<unknown> = Promise.resolve();
   private pending = 0;
@@ -82,13 +108,19 @@ export class Session {
   private readonly reserved = new Set<number>();
   private readonly unusedStages = new WeakSet<StagedInputs>();
 
-  private constructor(program: Program, gpu: GpuDevice, loaded: LoadedProgram, counters: SessionStats, label: string, wait: WaitStrategy | undefined) {
+  private constructor(program: Program, gpu: GpuDevice, loaded: LoadedProgram, counters: SessionStats, label: string, opts: SessionOptions) {
     this.program = program;
-    this.gpu = gpu;
+    this.device = gpu;
     this.loaded = loaded;
     this.counters = counters;
     this.label = label;
-    this.waiter = new GpuWaiter(wait);
+    this.opts = opts;
+    this.waiter = new GpuWaiter(opts.wait);
+  }
+
+  /** The device the session runs on (a new one after recovering from a loss). */
+  get gpu(): GpuDevice {
+    return this.device;
   }
 
   /** Validates `program`, creates its buffers, pipelines and bind groups, and uploads its weights once. */
@@ -98,8 +130,8 @@ export class Session {
       weightBytesUploaded: 0, weightUploads: 0, runs: 0, submits: 0,
     };
     const label = opts.label ?? program.name;
-    const loaded = await loadProgram(gpu, program, { label, warmup: opts.warmup !== false, inputSlots: opts.inputSlots ?? 1 }, stats);
-    return new Session(program, gpu, loaded, stats, label, opts.wait);
+    const loaded = await loadProgram(gpu, program, loadOptions(label, opts), stats);
+    return new Session(program, gpu, loaded, stats, label, opts);
   }
 
   /** A snapshot of what this session has created and done. */
@@ -132,7 +164,11 @@ export class Session {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.enqueue(() => this.execute(plan));
+    const timeout = opts.timeoutMs ?? this.opts.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
+    return withDeadline(this.enqueue(() => this.execute(plan)), timeout, () => new RunTimeoutError(
+      `program '${this.program.name}': the run did not finish within ${timeout} ms (the GPU is overloaded or hung); ` +
+      'the session stays usable: later runs wait for this one to finish on the device, each with its own deadline',
+    ));
   }
 
   /**
@@ -246,7 +282,24 @@ export class Session {
     this.destroyed = true;
     void this.tail.then(() => {
       for (const b of this.loaded.owned) b.destroy();
+      if (this.ownsDevice) this.device.destroy();
     });
+  }
+
+  /** Loads the program on a new device after the current one was lost (SessionOptions.recover). */
+  private async recover(): Promise<void> {
+    const lost = this.device;
+    const gpu = await acquireDevice({ requiredFeatures: this.program.requiredFeatures ?? [] });
+    try {
+      this.loaded = await loadProgram(gpu, this.program, loadOptions(this.label, this.opts), this.counters);
+    } catch (e) {
+      gpu.destroy();
+      throw e;
+    }
+    if (this.ownsDevice) lost.destroy();
+    this.device = gpu;
+    this.ownsDevice = true;
+    this.reserved.clear(); // staged inputs lived on the lost device
   }
 
   private prepareInputs(inputs: SessionInputs): PreparedInput[] {
@@ -279,6 +332,7 @@ export class Session {
   private async execute(plan: RunPlan): Promise<Record<string, TensorData>> {
     if (plan.slot !== undefined && this.destroyed) this.reserved.delete(plan.slot);
     if (this.destroyed) throw new KilnError(`session '${this.label}' was destroyed`);
+    if (this.opts.recover && this.gpu.isLost) await this.recover();
     this.gpu.assertUsable(`running program '${this.program.name}'`);
     const device = this.gpu.device;
     const queue = device.queue;
@@ -348,3 +402,23 @@ export class Session {
   }
 }
 
+function loadOptions(label: string, opts: SessionOptions) {
+  return { label, warmup: opts.warmup !== false, inputSlots: opts.inputSlots ?? 1 };
+}
+
+/**
+ * `job`, or a rejection with `error()` once `ms` have passed (0 or Infinity: no deadline). The
+ * job goes on regardless (the GPU cannot be interrupted); its late outcome is dropped.
+ */
+function withDeadline<T>(job: Promise<T>, ms: number, error: () => Error): Promise<T> {
+  if (!(ms > 0 && Number.isFinite(ms))) return job;
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(error()), ms);
+    // A pending deadline must not keep a Node process alive by itself.
+    (timer as { unref?: () => void }).unref?.();
+    job.then(
+      (v) => { clearTimeout(timer); resolve(v); },
+      (e: unknown) => { clearTimeout(timer); reject(e); },
+    );
+  });
+}

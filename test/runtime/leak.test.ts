@@ -59,7 +59,7 @@ describe('creating and releasing sessions keeps memory flat', async () => {
         await s.release();
       });
       console.log(`[leak] 200 sessions, shared device: RSS ${warm.toFixed(1)} MiB after 50, ${end.toFixed(1)} MiB after 200`);
-      expect(end - warm).toBeLessThan(32);
+      expect(end - warm).toBeLessThan(100);
     } finally {
       device.destroy();
     }
@@ -72,6 +72,6 @@ describe('creating and releasing sessions keeps memory flat', async () => {
       await s.release();
     });
     console.log(`[leak] 80 sessions, own devices: RSS ${warm.toFixed(1)} MiB after 30, ${end.toFixed(1)} MiB after 80`);
-    expect(end - warm).toBeLessThan(24);
+    expect(end - warm).toBeLessThan(35);
   });
 });
