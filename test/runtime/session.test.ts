@@ -248,6 +248,26 @@ describe('Session on WebGPU', () => {
     }
   });
 
+  it('50 callers in flight at once, each refilling one shared array right after run(), all get their own answer', async () => {
+    const n = 257;
+    const session = await Session.create(gpu(), vectorAdd(n));
+    try {
+      const a = new Float32Array(n);
+      const b = seq(n, (i) => i);
+      const view = (data: Float32Array): TensorData => ({ dtype: 'f32', shape: [n], data });
+      const runs: Promise<Record<string, TensorData>>[] = [];
+      for (let k = 0; k < 50; k++) {
+        a.fill(k); // the streaming pattern: one buffer, refilled for each request
+        runs.push(session.run({ a: view(a), b: view(b) }));
+      }
+      a.fill(-1);
+      const results = await Promise.all(runs);
+      results.forEach((r, k) => expect(Array.from(r['sum']!.data), `caller ${k}`).toEqual(Array.from({ length: n }, (_, i) => i + k)));
+    } finally {
+      session.destroy();
+    }
+  });
+
   it("returns an output named '__proto__' as an own property like any other", async () => {
     const n = 3;
     const p = vectorAdd(n);
