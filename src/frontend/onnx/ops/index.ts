@@ -5,6 +5,7 @@ import './conv.js';
 import './norm.js';
 import './reduce.js';
 import './shape.js';
+import './indexing.js';
 import './resize.js';
 import './constant.js';
 import './control-flow.js';
