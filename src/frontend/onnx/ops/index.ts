@@ -6,6 +6,8 @@ import './norm.js';
 import './reduce.js';
 import './shape.js';
 import './indexing.js';
+import './loss.js';
+import './scan.js';
 import './resize.js';
 import './constant.js';
 import './control-flow.js';
