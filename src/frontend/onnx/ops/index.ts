@@ -8,6 +8,7 @@ import './shape.js';
 import './indexing.js';
 import './loss.js';
 import './scan.js';
+import './unpool.js';
 import './resize.js';
 import './constant.js';
 import './control-flow.js';
