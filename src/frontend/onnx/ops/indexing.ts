@@ -58,18 +58,20 @@ defineOnnxOp('Compress', (n) => {
 });
 
 // OneHot: out[..., j, ...] = values[1] where j is the index (negative counts back from depth),
-// else values[0]; indices out of range give a row of values[0]. The depth is the new axis's
-// extent, so it must be known at import.
+// else values[0]; indices out of range give a row of values[0]. Float indices are compared as
+// they are (a non-integral one matches nothing), as ONNX's reference and ONNX Runtime do. The
+// depth is the new axis's extent, so it must be known at import.
 defineOnnxOp('OneHot', (n) => {
   const depthValues = n.values(1, 'depth (the extent of the new axis)');
   if (depthValues.length !== 1) n.fail(`depth must hold one value, got ${depthValues.length}`);
   const depth = Math.trunc(depthValues[0]!);
   if (depth < 1) n.fail(`depth must be positive, got ${depthValues[0]}`);
-  const indices = castTo(n.b, n.input(0), 'i32'); // float indices truncate, as ONNX casts them to int64
+  const indices = n.input(0);
   const rank = typeOf(indices).shape.length + 1;
   const axis = normalizeAxis(n, n.attrs.int('axis', -1), rank);
-  const wrapped = n.b.op('where', [n.b.op('less', [indices, n.b.scalar('i32', 0)]), n.b.op('add', [indices, n.b.scalar('i32', depth)]), indices]);
-  const hot = n.b.op('equal', [n.b.op('unsqueeze', [wrapped], { axes: [axis] }), positionsAlong(n, rank, axis, depth)]);
+  const wrapped = n.b.op('where', [n.b.op('less', [indices, scalarLike(n.b, indices, 0)]), n.b.op('add', [indices, scalarLike(n.b, indices, depth)]), indices]);
+  const positions = castTo(n.b, positionsAlong(n, rank, axis, depth), typeOf(indices).dtype);
+  const hot = n.b.op('equal', [n.b.op('unsqueeze', [wrapped], { axes: [axis] }), positions]);
   const values = n.input(2);
   if (typeOf(values).shape.reduce((p, d) => p * d, 1) !== 2) n.fail(`values must hold [off, on], got shape [${typeOf(values).shape.join(',')}]`);
   const pick = (i: number) => n.b.op('gather', [reshapeTo(n.b, values, [2]), n.b.scalar('i32', i)]);
