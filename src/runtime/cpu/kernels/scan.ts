@@ -42,7 +42,8 @@ function ascending(a: number, b: number): number {
 }
 
 const topK: CpuKernel = (node, [x]) => {
-  const [values, indices] = node.outputs.map((o) => alloc(o.type)) as [ReturnType<typeof alloc>, ReturnType<typeof alloc>];
+  const values = alloc(node.outputs[0]!.type);
+  const indices = alloc(node.outputs[1]!.type);
   const { k, largest } = node.attrs as { k: number; largest: boolean };
   const xs = hostValues(x!);
   const sign = largest ? -1 : 1;
