@@ -207,6 +207,17 @@ describe('fused kernels on WebGPU', () => {
           return %2
         }`, 1, 0);
     });
+
+    it('a chain that computes in f16 between integer operands and an f32 output enables f16', async () => {
+      if (!f16()) return;
+      await checkFused(gpu(), `
+        graph g(%a: i32[3,1] @webgpu, %b: i32[1,4] @webgpu) -> (f32[3,4] @webgpu) {
+          %0 = equal(%a, %b) : bool[3,4] @webgpu
+          %1 = cast(%0) {to = "f16"} : f16[3,4] @webgpu
+          %2 = cast(%1) {to = "f32"} : f32[3,4] @webgpu
+          return %2
+        }`, 1, 0);
+    });
   });
 
   it('a squeeze-and-excitation gate runs as one kernel', () => checkFused(gpu(), `

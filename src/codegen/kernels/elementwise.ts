@@ -19,6 +19,8 @@ export interface ElementwiseKernelSpec {
   readonly body: (xs: readonly string[]) => string;
   /** WGSL function declarations `body` calls (e.g. from wgsl-math.ts); each is emitted once. */
   readonly helpers?: readonly string[];
+  /** Dtypes `body` computes in besides the operands' and the output's (a fused chain's intermediates). */
+  readonly innerDTypes?: readonly DType[];
 }
 
 const WG = 256;
@@ -54,6 +56,6 @@ export function emitElementwise(spec: ElementwiseKernelSpec): EmittedKernel {
   const xs = spec.operands.map((_, k) => `in${k}[${direct[k] ? 'i' : `o${k}`}]`);
   lines.push(`  out[i] = ${wgslType(spec.outDType)}(${spec.body(xs)});`);
 
-  const wgsl = flatKernel([enables([...spec.operands.map((o) => o.dtype), spec.outDType]) + decls.join('\n'), u.declare(outBinding + 1), ...new Set(spec.helpers ?? [])], WG, lines);
+  const wgsl = flatKernel([enables([...spec.operands.map((o) => o.dtype), spec.outDType, ...(spec.innerDTypes ?? [])]) + decls.join('\n'), u.declare(outBinding + 1), ...new Set(spec.helpers ?? [])], WG, lines);
   return { name: spec.name, wgsl, uniforms: u.words(), workgroups: grid1d(n, WG) };
 }

@@ -76,6 +76,7 @@ function lowerChain(node: Node, body: Graph): EmittedKernel {
     shape: out.shape,
     body: (xs) => compose(body, body.nodes, new Map(body.inputs.map((p, i) => [p, xs[i]!]))),
     helpers: helpersOf(body, body.nodes),
+    innerDTypes: body.nodes.map((n) => n.output.type.dtype),
   });
 }
 

@@ -10,6 +10,8 @@ import './movement.js';
 import './concat-split.js';
 import './slice-pad.js';
 import './gather.js';
+import './indexing.js';
+import './scan.js';
 import './resize.js';
 import './softmax.js';
 import './norm.js';

@@ -60,11 +60,11 @@ describe('unsupported ops', () => {
     const bytes = buildModel({
       ...relu(), initializers: [tensor('c', OnnxType.BOOL, [], [1])],
       nodes: [node('If', ['c'], ['y'], {
-        then_branch: attr.g(subgraph('then', [node('Trilu', ['x'], ['t'], {}, 'tri')], [{ name: 't' }])),
+        then_branch: attr.g(subgraph('then', [node('StringSplit', ['x'], ['t'], {}, 'split')], [{ name: 't' }])),
         else_branch: attr.g(subgraph('else', [node('Relu', ['x'], ['e'])], [{ name: 'e' }])),
       })],
     });
-    expect(importError(bytes).message).toMatch(/Trilu \(1 node, first: 'tri'\)/);
+    expect(importError(bytes).message).toMatch(/StringSplit \(1 node, first: 'split'\)/);
   });
 
   it('names the node when a supported op uses an unsupported feature', () => {

@@ -1,6 +1,7 @@
 import type { DType } from '../../../ir/types.js';
 import { typeOf, type OnnxBuilder, type Operand } from '../builder.js';
 import type { OnnxNode } from '../node.js';
+import { makeConst, type ConstTensor } from '../tensor.js';
 
 /** `x` converted to `dtype` (no op when it already is). */
 export function castTo(b: OnnxBuilder, x: Operand, dtype: DType): Operand {
@@ -52,4 +53,13 @@ export function foldPairwise(b: OnnxBuilder, op: string, xs: readonly Operand[])
 /** Every present operand of a node (skipping empty optional inputs). */
 export function presentInputs(n: OnnxNode): Operand[] {
   return n.inputs.filter((x): x is Operand => x !== undefined);
+}
+
+/**
+ * The positions 0..n-1 laid along `axis` of a rank-`rank` tensor (extent 1 on the other axes), an
+ * i32 constant that broadcasts against tensors of that rank: the coordinate of every element.
+ */
+export function positionsAlong(n: OnnxNode, rank: number, axis: number, extent: number): ConstTensor {
+  const shape = Array.from({ length: rank }, (_, i) => (i === axis ? extent : 1));
+  return makeConst(`${n.name}:positions${axis}`, 'i32', shape, Array.from({ length: extent }, (_, i) => i));
 }

@@ -1,8 +1,8 @@
-// Reductions, arg-reductions and softmax. The reduction axes moved from an attribute to an
+// Reductions, arg-reductions, softmax and hardmax. The reduction axes moved from an attribute to an
 // input in opset 13 (ReduceSum) and 18 (the others); noop_with_empty_axes came with them.
 import { typeOf, type Operand } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
-import { normalizeAxis, reshapeTo } from './helpers.js';
+import { castTo, normalizeAxis, positionsAlong, reshapeTo } from './helpers.js';
 
 /** The reduce-op parameters of a node: axes ([] for all), keepdims, and whether it is a no-op. */
 function reduction(n: OnnxNode, axesInputSince: number): { axes: number[]; keepdims: boolean; noop: boolean } {
@@ -50,17 +50,32 @@ for (const [opType, kilnOp] of [['ArgMax', 'argmax'], ['ArgMin', 'argmin']] as c
   });
 }
 
-// Before opset 13, Softmax and LogSoftmax flattened the input to 2-D at `axis` (default 1)
-// and normalised each row of the flattened view; from 13 they normalise along `axis` (default -1).
-for (const [opType, kilnOp] of [['Softmax', 'softmax'], ['LogSoftmax', 'log_softmax']] as const) {
+/** Hardmax along `axis`: 1 at the first maximum of each run, 0 elsewhere (a one-hot of argmax). */
+function hardmax(n: OnnxNode, x: Operand, axis: number): Operand {
+  const shape = typeOf(x).shape;
+  const a = normalizeAxis(n, axis, shape.length);
+  const first = n.b.op('argmax', [x], { axis: a, keepdims: true });
+  return castTo(n.b, n.b.op('equal', [first, positionsAlong(n, shape.length, a, shape[a]!)]), typeOf(x).dtype);
+}
+
+const NORMALIZERS: Readonly<Record<string, (n: OnnxNode, x: Operand, axis: number) => Operand>> = {
+  Softmax: (n, x, axis) => n.b.op('softmax', [x], { axis }),
+  LogSoftmax: (n, x, axis) => n.b.op('log_softmax', [x], { axis }),
+  Hardmax: hardmax,
+};
+
+// Before opset 13, Softmax, LogSoftmax and Hardmax flattened the input to 2-D at `axis`
+// (default 1) and normalised each row of the flattened view; from 13 they work along `axis`
+// (default -1).
+for (const [opType, apply] of Object.entries(NORMALIZERS)) {
   defineOnnxOp(opType, (n) => {
     const x = n.input(0);
     const shape = typeOf(x).shape;
-    if (n.opset >= 13) return n.b.op(kilnOp, [x], { axis: n.attrs.int('axis', -1) });
+    if (n.opset >= 13) return apply(n, x, n.attrs.int('axis', -1));
     const axis = normalizeAxis(n, n.attrs.int('axis', 1), Math.max(shape.length, 1));
-    if (axis === shape.length - 1) return n.b.op(kilnOp, [x], { axis: -1 });
+    if (axis === shape.length - 1) return apply(n, x, -1);
     const rows = shape.slice(0, axis).reduce((p, d) => p * d, 1);
     const flat = reshapeTo(n.b, x, [rows, shape.slice(axis).reduce((p, d) => p * d, 1)]);
-    return reshapeTo(n.b, n.b.op(kilnOp, [flat], { axis: -1 }), shape);
+    return reshapeTo(n.b, apply(n, flat, -1), shape);
   });
 }

@@ -169,3 +169,27 @@ defineOnnxOp('SpaceToDepth', (n) => {
   const t = n.b.op('transpose', [reshapeTo(n.b, x, [b!, c!, h! / bs, bs, w! / bs, bs])], { perm: [0, 3, 5, 1, 2, 4] });
   return reshapeTo(n.b, t, [b!, c! * bs * bs, h! / bs, w! / bs]);
 });
+
+// CenterCropPad: each named axis is cropped to its centred window (the start rounded down) or
+// padded with zeros on both sides (the extra one after) to the target extent.
+defineOnnxOp('CenterCropPad', (n) => {
+  const x = n.input(0);
+  const shape = typeOf(x).shape;
+  const target = n.values(1, 'shape');
+  const axes = (n.attrs.ints('axes') ?? shape.map((_, i) => i)).map((a) => normalizeAxis(n, a, shape.length));
+  if (target.length !== axes.length) n.fail(`shape [${target.join(',')}] needs one extent per axis (${axes.length})`);
+  const crop = { starts: [] as number[], ends: [] as number[], axes: [] as number[] };
+  const pads = new Array<number>(2 * shape.length).fill(0);
+  axes.forEach((a, i) => {
+    const [from, to] = [shape[a]!, target[i]!];
+    if (to < from) {
+      const start = Math.floor((from - to) / 2);
+      crop.starts.push(start); crop.ends.push(start + to); crop.axes.push(a);
+    } else {
+      pads[a] = Math.floor((to - from) / 2);
+      pads[shape.length + a] = to - from - pads[a]!;
+    }
+  });
+  const cropped = crop.axes.length ? n.b.op('slice', [x], { ...crop, steps: [] }) : x;
+  return pads.some((p) => p !== 0) ? n.b.op('pad', [cropped], { pads, mode: 'constant', value: 0 }) : cropped;
+});

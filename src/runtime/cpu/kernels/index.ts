@@ -9,6 +9,8 @@ import { movementKernels } from './movement.js';
 import { concatSplitKernels } from './concat-split.js';
 import { slicePadKernels } from './slice-pad.js';
 import { gatherKernels } from './gather.js';
+import { indexingKernels } from './indexing.js';
+import { scanKernels } from './scan.js';
 import { resizeKernels } from './resize.js';
 import { poolKernels } from './pool.js';
 import { reduceKernels, reduction } from './reduce.js';
@@ -30,6 +32,8 @@ const byName: Record<string, CpuKernel> = {
   ...concatSplitKernels,
   ...slicePadKernels,
   ...gatherKernels,
+  ...indexingKernels,
+  ...scanKernels,
   ...resizeKernels,
   ...convKernels,
   ...poolKernels,
