@@ -136,11 +136,12 @@ defineOnnxOp('ThresholdedRelu', (n) => {
   return n.b.op('where', [above, x, scalarLike(n.b, x, 0)]);
 });
 
+// sign(x) is x itself where x is neither above nor below 0: at ±0, and at NaN (NaN in, NaN out).
 defineOnnxOp('Sign', (n) => {
   const x = n.input(0);
   const b = n.b;
   const zero = scalarLike(b, x, 0);
-  const neg = b.op('where', [b.op('less', [x, zero]), scalarLike(b, x, -1), zero]);
+  const neg = b.op('where', [b.op('less', [x, zero]), scalarLike(b, x, -1), x]);
   return b.op('where', [b.op('greater', [x, zero]), scalarLike(b, x, 1), neg]);
 });
 
