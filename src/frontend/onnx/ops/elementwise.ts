@@ -56,7 +56,8 @@ defineOnnxOp('Reciprocal', (n) => {
 });
 
 // Clip's bounds are attributes before opset 11 and optional inputs from then on; bounds known at
-// import become the clip op's attributes, bounds computed at run time become max/min.
+// import become the clip op's attributes, bounds computed at run time (or NaN, which makes every
+// element NaN, as NumPy's clip) become max/min.
 defineOnnxOp('Clip', (n) => {
   const x = n.input(0);
   if (n.opset < 11) {
@@ -70,7 +71,7 @@ defineOnnxOp('Clip', (n) => {
     const bound = n.optional(i);
     if (!bound) continue;
     if (typeOf(bound).shape.length > 0 && typeOf(bound).shape.some((d) => d !== 1)) n.fail(`its ${key} must be a scalar`);
-    if (isConst(bound)) attrs[key] = constValues(bound)[0]!;
+    if (isConst(bound) && !Number.isNaN(constValues(bound)[0])) attrs[key] = constValues(bound)[0]!;
     else r = n.b.op(op, [r, reshapeTo(n.b, bound, [])]);
   }
   return Object.keys(attrs).length ? n.b.op('clip', [r], attrs) : r;
