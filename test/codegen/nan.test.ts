@@ -26,9 +26,9 @@ type Build = (g: Graph, xs: Value[]) => Value[];
 /**
  * Builds a graph over inputs of `shapes`, runs it on the device and on the CPU reference, and
  * compares every output (NaN equal only to NaN). Each float output must hold both NaN and
- * numbers, so that no case passes by having nothing to propagate. Returns the kernels' WGSL.
+ * numbers, so that no case passes by having nothing to propagate. Returns each kernel's WGSL.
  */
-async function check(device: ReturnType<ReturnType<typeof useGpu>>, shapes: Shape[], rate: number, build: Build, dtype: DType = 'f32', tol = 1e-5): Promise<string> {
+async function check(device: ReturnType<ReturnType<typeof useGpu>>, shapes: Shape[], rate: number, build: Build, dtype: DType = 'f32', tol = 1e-5): Promise<string[]> {
   const g = new Graph('nan');
   const xs = shapes.map((s, i) => g.addInput(`x${i}`, { dtype, shape: s, device: 'webgpu' }));
   const outs = build(g, xs);
@@ -50,7 +50,7 @@ async function check(device: ReturnType<ReturnType<typeof useGpu>>, shapes: Shap
       throw new Error(`${label}: ${(e as Error).message}`);
     }
   }
-  return compile(g).kernels.map((k) => k.wgsl).join('\n');
+  return compile(g).kernels.map((k) => k.wgsl);
 }
 
 const unary = (op: string, attrs: Attrs = {}): Build => (g, [x]) => [g.addNode(op, [x!], attrs).output];
@@ -95,16 +95,17 @@ describe('NaN propagates on the device as on the CPU reference', () => {
         g.addNode('max', [x!], { axes: shape.slice(1).map((_, i) => i + 1) }).output,
         g.addNode('min', [x!], { axes: shape.slice(1).map((_, i) => i + 1) }).output,
       ]);
-      expect(wgsl.includes('workgroupBarrier')).toBe(shape[1] === 4000);
+      expect(wgsl.some((k) => k.includes('workgroupBarrier'))).toBe(shape[1] === 4000);
     }
   });
 
-  it('fused reductions: a relu prologue, a relu epilogue, and global max pooling', async () => {
-    await check(gpu(), [[2, 3, 5, 5]], 0.02, (g, [x]) => {
-      const pooled = g.addNode('max', [g.addNode('relu', [x!]).output], { axes: [2, 3], keepdims: true }).output;
-      const mean = g.addNode('mean', [g.addNode('relu', [x!]).output], { axes: [2, 3] }).output;
-      return [pooled, g.addNode('relu', [mean]).output, g.addNode('max', [x!], { axes: [2, 3] }).output];
+  it('fused reductions: prologues and epilogues calling the same helpers as the reduction, and global max pooling', async () => {
+    const wgsl = await check(gpu(), [[2, 3, 5, 5]], 0.02, (g, [x]) => {
+      const pooled = g.addNode('max', [g.addNode('relu', [x!]).output], { axes: [2, 3] }).output;
+      const mean = g.addNode('mean', [g.addNode('clip', [x!], { min: -1, max: 1 }).output], { axes: [2, 3] }).output;
+      return [g.addNode('relu', [pooled]).output, g.addNode('maximum', [mean, mean]).output, g.addNode('max', [x!], { axes: [2, 3], keepdims: true }).output];
     });
+    expect(wgsl.some((k) => k.includes('p0[off]') && k.includes('fn epilogue')), 'a reduction with a prologue and an epilogue').toBe(true);
   });
 
   it('argmax and argmin: NaN wins, ties go to the first or the last index, in both kernel variants', async () => {
