@@ -35,8 +35,13 @@ describe('ONNX ops keep NaN as ONNX Runtime does', () => {
   const unary: [string, Record<string, AttrInit>][] = [
     ['Relu', {}], ['LeakyRelu', { alpha: attr.f(0.1) }], ['HardSigmoid', {}], ['HardSwish', {}], ['Elu', {}], ['Selu', {}],
     ['Celu', {}], ['Softplus', {}], ['Tanh', {}], ['Sigmoid', {}], ['Sign', {}], ['Abs', {}], ['Neg', {}], ['Erf', {}],
+    ['Softsign', {}], ['Reciprocal', {}], ['Mish', {}], ['Gelu', {}], ['Gelu', { approximate: attr.s('tanh') }],
+    // NaN > alpha is false: these give 0 for NaN, in ONNX's reference as in ONNX Runtime.
+    ['ThresholdedRelu', { alpha: attr.f(0.3) }], ['Shrink', { lambd: attr.f(0.4) }],
   ];
-  for (const [op, attrs] of unary) it(op, () => check(onX(op, attrs)));
+  for (const [op, attrs] of unary) it(`${op} ${JSON.stringify(attrs)}`, () => check(onX(op, attrs), { opset: op === 'Gelu' ? 20 : 18 }));
+  it('LayerNormalization: the rows holding NaN are NaN', () =>
+    check([node('LayerNormalization', ['x', 'scale'], ['out'])], { inits: [tensor('scale', F, [8], [1, 2, 0.5, 1, -1, 1, 3, 1])] }));
 
   it('Max and Min, NaN on either side', async () => {
     await check([node('Max', ['x', 'y'], ['out'])]);
