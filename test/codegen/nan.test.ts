@@ -134,6 +134,17 @@ describe('NaN propagates on the device as on the CPU reference', () => {
     }
   });
 
+  it('the max pooling gradient goes where the CPU reference sends it (the last NaN of a window)', async () => {
+    const g = new Graph('pool_grad');
+    const x = g.addInput('x', { dtype: 'f32', shape: [1, 2, 9, 9], device: 'webgpu' });
+    const dy = g.addInput('dy', { dtype: 'f32', shape: [1, 2, 5, 5], device: 'webgpu' });
+    g.setOutputs([g.addNode('max_pool2d_backward', [x, dy], { kernel_size: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1] }).output]);
+    const inputs = { x: withNaN('f32', [1, 2, 9, 9], 0.1, 3), dy: tensorData('f32', [1, 2, 5, 5], Array.from({ length: 50 }, (_, i) => i + 1)) };
+    const { gpu: got, cpu } = await runBoth(gpu(), g, inputs);
+    const name = g.outputs[0]!.name;
+    expectClose(got[name]!, cpu[name]!, 0, 0);
+  });
+
   it('conv2d with a fused relu', async () => {
     await check(gpu(), [[1, 2, 12, 12], [3, 2, 3, 3]], 0.01, (g, [x, w]) => [g.addNode('relu', [g.addNode('conv2d', [x!, w!]).output]).output]);
   });

@@ -72,6 +72,12 @@ describe('NaN propagates through the CPU reference', () => {
     expect(run('max_pool2d', [x], { kernel_size: [2, 2], stride: [1, 1] })).toEqual([NaN, 5, 7, 8]);
   });
 
+  it('the max pooling gradient goes to the last NaN of a window (the one PyTorch records)', () => {
+    const x = f32([NaN, 1, 2, NaN, 4, 5, 6, 7, 8], [1, 1, 3, 3]);
+    const dy = f32([1, 10, 100, 1000], [1, 1, 2, 2]);
+    expect(run('max_pool2d_backward', [x, dy], { kernel_size: [2, 2], stride: [1, 1] })).toEqual([0, 0, 0, 101, 0, 10, 0, 0, 1000]);
+  });
+
   it('softmax, log_softmax and layer_norm: a NaN makes its whole row NaN, and only its row', () => {
     const x = f32([0, NaN, 1, 0, 1, 2], [2, 3]);
     const rowNaN = (v: number[]) => [v.slice(0, 3).every(Number.isNaN), v.slice(3).every(Number.isFinite)];
