@@ -19,7 +19,10 @@ export function randomData(dtype: DType, shape: Shape, rng: Random): TensorData 
   return tensorData(dtype, shape, values);
 }
 
-/** Asserts |a - b| <= atol + rtol * |b| elementwise, reporting the worst element. */
+/**
+ * Asserts |a - b| <= atol + rtol * |b| elementwise, reporting the worst element. NaN equals NaN
+ * only, and an infinity only itself.
+ */
 export function expectClose(a: TensorData, b: TensorData, atol = 1e-6, rtol = 1e-5): void {
   expect(a.dtype).toBe(b.dtype);
   expect([...a.shape]).toEqual([...b.shape]);
@@ -30,8 +33,9 @@ export function expectClose(a: TensorData, b: TensorData, atol = 1e-6, rtol = 1e
   for (let i = 0; i < a.data.length; i++) {
     const x = value(a, i);
     const y = value(b, i);
-    const excess = Math.abs(x - y) - (atol + rtol * Math.abs(y));
-    if (Number.isNaN(x) !== Number.isNaN(y) || excess > worstExcess) { worst = i; worstExcess = Number.isNaN(excess) ? Infinity : excess; }
+    const exact = !Number.isFinite(x) || !Number.isFinite(y);
+    const excess = exact ? (Object.is(x, y) || x === y ? 0 : Infinity) : Math.abs(x - y) - (atol + rtol * Math.abs(y));
+    if (excess > worstExcess) { worst = i; worstExcess = excess; }
   }
   if (worst >= 0) {
     expect.fail(`element ${worst} differs: got ${value(a, worst)}, expected ${value(b, worst)} (atol ${atol}, rtol ${rtol})`);

@@ -2,6 +2,7 @@ import type { PoolGeometry } from '../../ir/ops/pool.js';
 import type { DType } from '../../ir/types.js';
 import { enables, flatIndex, grid1d, storageDecl, UniformBlock, wgslType, flatKernel } from '../wgsl.js';
 import type { EmittedKernel } from './kernel.js';
+import { isNanF32 } from './wgsl-math.js';
 
 const WG = 64;
 /** Bits of f32 -infinity (WGSL rejects infinities in constant expressions). */
@@ -48,7 +49,7 @@ export function emitMaxPoolBackward(name: string, dtype: DType, g: PoolGeometry)
     '          let w2 = i32(ow * u.sw + b * u.dw) - i32(u.pl);',
     '          if (w2 < 0 || w2 >= W) { continue; }',
     '          let v = f32(x[xp + u32(h2 * W + w2)]);',
-    '          if (at < 0 || v > best) { best = v; at = h2 * W + w2; }',
+    `          if (at < 0 || v > best || ${isNanF32('v')}) { best = v; at = h2 * W + w2; }`,
     '        }',
     '      }',
     '      if (at == me) { acc += f32(dy[dp + oh * u.OW + ow]); }',

@@ -2,6 +2,7 @@ import type { PoolGeometry } from '../../ir/ops/pool.js';
 import type { DType } from '../../ir/types.js';
 import type { EmittedKernel } from './kernel.js';
 import { enables, flatIndex, grid1d, storageDecl, UniformBlock, wgslType, flatKernel } from '../wgsl.js';
+import { nanPropagatingF32 } from './wgsl-math.js';
 
 // Pooling over NCHW planes: one invocation per output element, looping over its window in f32.
 // Geometry is uniforms, so each mode is one shader whatever the sizes.
@@ -55,7 +56,12 @@ export function emitWindowPool(spec: WindowPoolSpec): EmittedKernel {
     L.push('    for (var kw = 0u; kw < u.KW; kw++) {');
     L.push('      let iw = i32(ow * u.sw + kw * u.dw) - i32(u.pl);');
     L.push('      if (iw < 0 || iw >= W) { continue; }');
-    L.push(`      best = max(best, ${acc}(x[xp + u32(ih * W + iw)]));`);
+    if (acc === 'f32') {
+      // NaN propagates, as on the CPU and in PyTorch (WGSL's max would drop it).
+      L.push(`      let v = f32(x[xp + u32(ih * W + iw)]);`, `      best = ${nanPropagatingF32('max', 'best', 'v')};`);
+    } else {
+      L.push(`      best = max(best, ${acc}(x[xp + u32(ih * W + iw)]));`);
+    }
     L.push('    }', '  }');
     L.push(`  out[i] = ${t}(best);`);
   } else {

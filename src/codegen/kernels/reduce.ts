@@ -4,6 +4,7 @@ import { identityIn, type ArgPick } from '../../ir/ops/reduce.js';
 import type { EmittedKernel } from './kernel.js';
 import { addEpilogueUniforms, epilogueAndOutput, epilogueDTypes, storeThrough, type Epilogue } from './epilogue.js';
 import { enables, flatIndex, grid1d, storageDecl, UniformBlock, wgslType } from '../wgsl.js';
+import { isNanF32, wgslHelperDecls } from './wgsl-math.js';
 
 /** One invocation per output, or one workgroup per output with a tree in workgroup memory. */
 export type ReduceVariant = 'invocation' | 'workgroup';
@@ -14,8 +15,10 @@ export interface ReduceKernelSpec {
   readonly dtype: DType;
   /** How elements combine (sum, max, ...); omitted for arg-reductions. */
   readonly math?: ReductionMath;
-  /** Makes this an arg-reduction: the output is the index of the extreme, the first one on ties. */
+  /** Makes this an arg-reduction: the output is the index of the extreme (NaN if any), the first one on ties. */
   readonly arg?: ArgPick;
+  /** Arg-reductions only: the last index of equal extremes instead of the first. */
+  readonly lastIndex?: boolean;
   /** Extents and input strides of the kept dimensions (in output order) and the reduced ones. */
   readonly keptShape: readonly number[];
   readonly keptStrides: readonly number[];
@@ -143,31 +146,46 @@ function foldReducer(math: ReductionMath, dtype: DType, acc: string, u: UniformB
   return {
     outDType: dtype,
     init: [`var acc: ${acc} = ${accLiteral(identityIn(math.init, dtype), acc, u)};`],
-    step: (x) => [`acc = ${math.wgsl('acc', x)};`],
+    step: (x) => [`acc = ${math.wgsl('acc', x, acc)};`],
     sharedDecls: [`var<workgroup> sh: array<${acc}, ${REDUCE_WG}>;`],
     toShared: ['sh[lid] = acc;'],
-    merge: [`sh[lid] = ${math.wgsl('sh[lid]', 'sh[lid + s]')};`],
+    merge: [`sh[lid] = ${math.wgsl('sh[lid]', 'sh[lid + s]', acc)};`],
     result: (fromShared) => finish(fromShared ? 'sh[0]' : 'acc'),
   };
 }
 
-function argReducer(pick: ArgPick, dtype: DType, acc: string, u: UniformBlock): Reducer {
-  const better = pick === 'max' ? '>' : '<';
+function argReducer(pick: ArgPick, lastIndex: boolean, dtype: DType, acc: string, u: UniformBlock): Reducer {
+  const float = acc === 'f32';
+  const isNan = (v: string) => (float ? isNanF32(v) : 'false');
+  // `beats(a, b)`: a is strictly more extreme than b, NaN beating every number (as the CPU reference).
+  const beats = (a: string, b: string) => `(${a} ${pick === 'max' ? '>' : '<'} ${b}${float ? ` || (${isNan(a)} && !${isNan(b)})` : ''})`;
+  const same = (a: string, b: string) => `(${a} == ${b}${float ? ` || (${isNan(a)} && ${isNan(b)})` : ''})`;
   const init = identityIn(pick === 'max' ? -Infinity : Infinity, dtype);
   return {
     outDType: 'i32',
-    // A strict comparison keeps the first index on ties within a lane's ascending walk.
+    // Each lane walks its positions in ascending order: the first of equals stays by a strict
+    // comparison, the last replaces it by a non-strict one (which every element passes against init).
     init: [`var best: ${acc} = ${accLiteral(init, acc, u)};`, 'var idx = 0u;'],
-    step: (x, r) => [`let v = ${x};`, `if (v ${better} best) { best = v; idx = ${r}; }`],
+    step: (x, r) => [`let v = ${x};`, `if (${lastIndex ? `!${beats('best', 'v')}` : beats('v', 'best')}) { best = v; idx = ${r}; }`],
     sharedDecls: [`var<workgroup> shv: array<${acc}, ${REDUCE_WG}>;`, `var<workgroup> shi: array<u32, ${REDUCE_WG}>;`],
     toShared: ['shv[lid] = best;', 'shi[lid] = idx;'],
-    // Lanes hold interleaved positions, so equal values must compare by index to keep the first.
+    // Lanes hold interleaved positions, so equal values must compare by index.
     merge: [
-      'let ov = shv[lid + s];', 'let oi = shi[lid + s];',
-      `if (ov ${better} shv[lid] || (ov == shv[lid] && oi < shi[lid])) { shv[lid] = ov; shi[lid] = oi; }`,
+      'let ov = shv[lid + s];', 'let oi = shi[lid + s];', 'let cv = shv[lid];',
+      `if (${beats('ov', 'cv')} || (${same('ov', 'cv')} && oi ${lastIndex ? '>' : '<'} shi[lid])) { shv[lid] = ov; shi[lid] = oi; }`,
     ],
     result: (fromShared) => (fromShared ? 'i32(shi[0])' : 'i32(idx)'),
   };
+}
+
+/**
+ * WGSL helper declarations the reduction's math and its prologue call, each once, leaving out
+ * those the epilogue function declares already.
+ */
+function kernelHelpers(spec: ReduceKernelSpec, acc: string): string[] {
+  const own = spec.math?.helpers ? wgslHelperDecls(spec.math.helpers(acc)) : [];
+  const declared = new Set(spec.epilogue?.helpers ?? []);
+  return [...new Set([...(spec.prologue?.helpers ?? []), ...own])].filter((d) => !declared.has(d));
 }
 
 /** Emits a reduction over any axes: one invocation or one workgroup per output element. */
@@ -180,7 +198,7 @@ export function emitReduce(spec: ReduceKernelSpec): EmittedKernel {
   // dimensions): then an element's offset needs no division by the reduced extents.
   const red = coalesce(spec.reducedShape, spec.reducedStrides);
   const u = new UniformBlock().scalar('n', n).scalar('count', count);
-  const reducer = spec.arg ? argReducer(spec.arg, spec.dtype, acc, u) : foldReducer(spec.math!, spec.dtype, acc, u);
+  const reducer = spec.arg ? argReducer(spec.arg, spec.lastIndex ?? false, spec.dtype, acc, u) : foldReducer(spec.math!, spec.dtype, acc, u);
   if (spec.keptShape.length) u.array('kshape', spec.keptShape).array('kstride', spec.keptStrides);
   const oneRun = red.shape.length <= 1;
   const unitStride = oneRun && (red.strides[0] ?? 1) === 1;
@@ -230,7 +248,7 @@ export function emitReduce(spec: ReduceKernelSpec): EmittedKernel {
     enables([spec.dtype, ...(pro?.operands ?? []), ...epilogueDTypes(epi)]) + inputs.join('\n'),
     ...out.decls,
     u.declare(out.next),
-    ...new Set(pro?.helpers ?? []),
+    ...kernelHelpers(spec, acc),
     ...(variant === 'workgroup' ? reducer.sharedDecls : []),
     `@compute @workgroup_size(${wg})`,
     `fn main(${builtins}) {`,

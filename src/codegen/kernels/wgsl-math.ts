@@ -1,6 +1,34 @@
 // WGSL library functions that elementwise math calls by name (ElementwiseMath.helpers): what
-// WGSL lacks (erf) or leaves undefined where models need it defined (pow of a negative base).
-// Each is generated for a float type; codegen declares the ones a kernel uses, once.
+// WGSL lacks (erf) or leaves undefined where models need it defined (pow of a negative base,
+// max and min of NaN). Each is generated for a float type; codegen declares the ones a kernel
+// uses, once.
+
+/**
+ * Whether f32 expression `x` is NaN, read from its bits. `x != x` would say the same, but WGSL
+ * lets implementations assume that no NaN exists, and shader compilers do fold `x != x` to false
+ * (Dawn on lavapipe does); they cannot fold a test of the bits.
+ */
+export function isNanF32(x: string): string {
+  return `((bitcast<u32>(${x}) & 0x7fffffffu) > 0x7f800000u)`;
+}
+
+/**
+ * max or min of f32 expressions `a` and `b` (short: each appears three times), NaN when either
+ * is NaN, as IEEE 754 maximum/minimum, ONNX and PyTorch want. WGSL leaves max/min of NaN
+ * undefined; backends return the other operand, which drops the NaN.
+ */
+export function nanPropagatingF32(fn: 'max' | 'min', a: string, b: string): string {
+  return `select(select(${fn}(${a}, ${b}), ${a}, ${isNanF32(a)}), ${b}, ${isNanF32(b)})`;
+}
+
+/** kiln_isnan_t, kiln_max_t or kiln_min_t (see isNanF32 and nanPropagatingF32). */
+function nanFn(name: 'isnan' | 'max' | 'min', t: 'f32' | 'f16'): string {
+  if (name === 'isnan') {
+    // Converting an f16 NaN to f32 keeps it NaN.
+    return `fn kiln_isnan_${t}(x: ${t}) -> bool { return ${isNanF32(t === 'f32' ? 'x' : 'f32(x)')}; }`;
+  }
+  return `fn kiln_${name}_${t}(a: ${t}, b: ${t}) -> ${t} { return select(select(${name}(a, b), a, kiln_isnan_${t}(a)), b, kiln_isnan_${t}(b)); }`;
+}
 
 /**
  * erf on |x| < ERF_SMALL_LIMIT is x + x * R(x^2), R's coefficients lowest degree first (R(0) is
@@ -125,6 +153,8 @@ export const TANH_SERIES_LIMIT = 0.55;
 function tanhF32(): string {
   return [
     'fn kiln_tanh_f32(x: f32) -> f32 {',
+    // NaN would fall through to min(a, 10.0), which backends make 10: tanh(NaN) would be -1.
+    `  if (${isNanF32('x')}) { return x; }`,
     '  let a = abs(x);',
     `  if (a < ${lit(TANH_SERIES_LIMIT, 'f32')}) {`,
     '    let u = x * x;',
@@ -151,6 +181,11 @@ const HELPERS: Readonly<Record<string, HelperDef>> = {
   kiln_tanh_f16: { deps: ['kiln_tanh_f32'], decl: () => 'fn kiln_tanh_f16(x: f16) -> f16 { return f16(kiln_tanh_f32(f32(x))); }' },
   kiln_softplus_f32: { deps: [], decl: () => softplusFn('f32') },
   kiln_softplus_f16: { deps: ['kiln_softplus_f32'], decl: () => softplusFn('f16') },
+  ...Object.fromEntries((['f32', 'f16'] as const).flatMap((t) => [
+    [`kiln_isnan_${t}`, { deps: [], decl: () => nanFn('isnan', t) }],
+    [`kiln_max_${t}`, { deps: [`kiln_isnan_${t}`], decl: () => nanFn('max', t) }],
+    [`kiln_min_${t}`, { deps: [`kiln_isnan_${t}`], decl: () => nanFn('min', t) }],
+  ])),
 };
 
 /** WGSL declarations of the named helpers and of those they call, dependencies first, each once. */

@@ -38,7 +38,9 @@ export const lowerReduction = (node: Node, epilogue?: Epilogue, prologue?: Reduc
 const lowerArgReduction: Lowering = (node) => {
   const x = node.inputs[0]!.type;
   const axes = normalizeAxes([node.attrs.axis as number], x.shape.length);
-  return emitReduce({ name: node.op, dtype: x.dtype, arg: ARG_REDUCTIONS[node.op]!, ...reductionLayout(x.shape, axes) });
+  return emitReduce({
+    name: node.op, dtype: x.dtype, arg: ARG_REDUCTIONS[node.op]!, lastIndex: node.attrs.select_last_index === true, ...reductionLayout(x.shape, axes),
+  });
 };
 
 export const reduceLowerings: Record<string, Lowering> = Object.fromEntries(Object.keys(ARG_REDUCTIONS).map((op) => [op, lowerArgReduction]));

@@ -6,10 +6,11 @@ import { formatShapeType } from '../types.js';
 import { defineOp } from './registry.js';
 import { broadcastShapes, sameDType } from './shape-util.js';
 
-function defineComparison(name: string, op: string, cpu: (a: number, b: number) => boolean): void {
+/** Comparisons are IEEE's: NaN compares false, except that it is not equal to anything. */
+function defineComparison(name: string, wgsl: (a: string, b: string) => string, cpu: (a: number, b: number) => boolean): void {
   defineOp({
     name, kind: 'elementwise', inputs: 2,
-    math: { cpu: ([a, b]) => (cpu(a!, b!) ? 1 : 0), wgsl: ([a, b]) => `(${a} ${op} ${b})` },
+    math: { cpu: ([a, b]) => (cpu(a!, b!) ? 1 : 0), wgsl: ([a, b]) => wgsl(a!, b!) },
     infer: (ins) => {
       sameDType(ins);
       return [{ dtype: 'bool', shape: broadcastShapes(ins.map((t) => t.shape)) }];
@@ -17,12 +18,14 @@ function defineComparison(name: string, op: string, cpu: (a: number, b: number) 
   });
 }
 
-defineComparison('equal', '==', (a, b) => a === b);
-defineComparison('not_equal', '!=', (a, b) => a !== b);
-defineComparison('less', '<', (a, b) => a < b);
-defineComparison('less_equal', '<=', (a, b) => a <= b);
-defineComparison('greater', '>', (a, b) => a > b);
-defineComparison('greater_equal', '>=', (a, b) => a >= b);
+const infix = (op: string) => (a: string, b: string) => `(${a} ${op} ${b})`;
+defineComparison('equal', infix('=='), (a, b) => a === b);
+// Not `a != b`: backends compile that as an ordered comparison (1 != NaN gives false on lavapipe).
+defineComparison('not_equal', (a, b) => `!(${a} == ${b})`, (a, b) => a !== b);
+defineComparison('less', infix('<'), (a, b) => a < b);
+defineComparison('less_equal', infix('<='), (a, b) => a <= b);
+defineComparison('greater', infix('>'), (a, b) => a > b);
+defineComparison('greater_equal', infix('>='), (a, b) => a >= b);
 
 /** WGSL truthiness of an operand of WGSL type `t` (nonzero, as PyTorch's logical ops read numbers). */
 const truthy = (x: string, t: string) => `(${x} != ${t}(0))`;

@@ -70,6 +70,20 @@ function finite(...keys: string[]): (attrs: Attrs) => void {
   };
 }
 
+/** WGSL's float types: the ones that have NaN. */
+const isFloatWgsl = (t: string) => t === 'f32' || t === 'f16';
+
+/**
+ * max or min in WGSL type `t`: floats through kiln_max_t / kiln_min_t, which give NaN when either
+ * operand is NaN (WGSL's own leave that undefined, and backends drop the NaN); integers as WGSL's.
+ */
+function extreme(fn: 'max' | 'min', a: string, b: string, t: string): string {
+  return isFloatWgsl(t) ? `kiln_${fn}_${t}(${a}, ${b})` : `${fn}(${a}, ${b})`;
+}
+function extremeHelpers(fn: 'max' | 'min', t: string): string[] {
+  return isFloatWgsl(t) ? [`kiln_${fn}_${t}`] : [];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Arithmetic
 
@@ -84,8 +98,9 @@ defineBinary('div', {
   cpu: ([a, b], d) => (isInt(d) ? (b === 0 ? a! : Math.trunc(a! / b!)) : a! / b!),
   wgsl: ([a, b]) => `(${a} / ${b})`,
 });
-defineBinary('maximum', { cpu: ([a, b]) => Math.max(a!, b!), wgsl: ([a, b]) => `max(${a}, ${b})` });
-defineBinary('minimum', { cpu: ([a, b]) => Math.min(a!, b!), wgsl: ([a, b]) => `min(${a}, ${b})` });
+// NaN in either operand gives NaN (JavaScript's Math.max/min already do), as ONNX Max/Min and PyTorch.
+defineBinary('maximum', { cpu: ([a, b]) => Math.max(a!, b!), wgsl: ([a, b], t) => extreme('max', a!, b!, t), helpers: (t) => extremeHelpers('max', t) });
+defineBinary('minimum', { cpu: ([a, b]) => Math.min(a!, b!), wgsl: ([a, b], t) => extreme('min', a!, b!, t), helpers: (t) => extremeHelpers('min', t) });
 /** C/NumPy pow: a negative base takes integer exponents (x^2, x^3); others give NaN. */
 defineBinary('pow', {
   cpu: ([a, b]) => Math.pow(a!, b!),
@@ -103,7 +118,13 @@ defineUnary('abs', { cpu: ([x]) => Math.abs(x!), wgsl: ([x]) => `abs(${x})` });
 // ---------------------------------------------------------------------------------------------
 // Activations
 
-defineUnary('relu', { cpu: ([x]) => (x! > 0 ? x! : 0), wgsl: ([x], t) => `max(${x}, ${t}(0))` });
+// Activations keep NaN (relu(NaN) is NaN, as in PyTorch and ONNX); leaky_relu and hardswish
+// already do, as NaN * alpha and NaN * relu6(...) are NaN.
+defineUnary('relu', {
+  cpu: ([x]) => (x! > 0 || Number.isNaN(x) ? x! : 0),
+  wgsl: ([x], t) => extreme('max', x!, `${t}(0)`, t),
+  helpers: (t) => extremeHelpers('max', t),
+});
 defineUnary('leaky_relu', {
   cpu: ([x], _, a) => (x! >= 0 ? x! : (a.alpha as number) * x!),
   wgsl: ([x], t, a) => `select(${floatLit(a.alpha as number, t)} * ${x}, ${x}, ${x} >= ${t}(0))`,
@@ -125,7 +146,8 @@ defineUnary('tanh', {
 /** ONNX HardSigmoid: max(0, min(1, alpha*x + beta)); the defaults are PyTorch's hardsigmoid. */
 defineUnary('hardsigmoid', {
   cpu: ([x], _, a) => Math.max(0, Math.min(1, (a.alpha as number) * x! + (a.beta as number))),
-  wgsl: ([x], t, a) => `max(${t}(0), min(${t}(1), ${floatLit(a.alpha as number, t)} * ${x} + ${floatLit(a.beta as number, t)}))`,
+  wgsl: ([x], t, a) => extreme('max', `${t}(0)`, extreme('min', `${t}(1)`, `${floatLit(a.alpha as number, t)} * ${x} + ${floatLit(a.beta as number, t)}`, t), t),
+  helpers: (t) => [...extremeHelpers('max', t), ...extremeHelpers('min', t)],
 }, { floatOnly: true, attrs: { alpha: { kind: 'float', default: 1 / 6 }, beta: { kind: 'float', default: 0.5 } }, checkAttrs: finite('alpha', 'beta') });
 /** x * relu6(x + 3) / 6, as PyTorch's hardswish. */
 defineUnary('hardswish', {
@@ -228,7 +250,7 @@ function checkClipAttrs(attrs: Attrs, dtype: DType): void {
   }
 }
 
-/** PyTorch's clamp: min(max(x, min), max), so min > max gives max; either bound may be absent. */
+/** PyTorch's clamp: min(max(x, min), max), so min > max gives max; either bound may be absent; clip(NaN) is NaN. */
 defineUnary('clip', {
   cpu: ([x], dtype, a) => {
     const { lo, hi } = clipBounds(a, dtype);
@@ -242,8 +264,9 @@ defineUnary('clip', {
     const { lo, hi } = clipBounds(a, dtype);
     const lit = (v: number) => (isInt(dtype) ? `${t}(${v})` : floatLit(v, t));
     let r = x!;
-    if (lo !== undefined) r = `max(${r}, ${lit(lo)})`;
-    if (hi !== undefined) r = `min(${r}, ${lit(hi)})`;
+    if (lo !== undefined) r = extreme('max', r, lit(lo), t);
+    if (hi !== undefined) r = extreme('min', r, lit(hi), t);
     return r;
   },
+  helpers: (t) => [...extremeHelpers('max', t), ...extremeHelpers('min', t)],
 }, { attrs: { min: { kind: 'float', optional: true }, max: { kind: 'float', optional: true } }, checkAttrs: checkClipAttrs });

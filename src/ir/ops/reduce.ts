@@ -46,10 +46,16 @@ defineReduction('mean', {
   init: 0, cpu: (acc, x) => acc + x, wgsl: (acc, x) => `${acc} + ${x}`,
   finish: { cpu: (acc, n) => acc / n, wgsl: (acc, n) => `${acc} / ${n}` },
 });
-// NaN elements are skipped (the CPU compares; most GPUs' max/min return the other operand,
-// though WGSL leaves it unspecified), unlike PyTorch, which propagates NaN.
-defineReduction('max', { init: -Infinity, cpu: (acc, x) => (x > acc ? x : acc), wgsl: (acc, x) => `max(${acc}, ${x})` });
-defineReduction('min', { init: Infinity, cpu: (acc, x) => (x < acc ? x : acc), wgsl: (acc, x) => `min(${acc}, ${x})` });
+// A NaN element makes the result NaN, as in PyTorch and ONNX (NumPy's max): the CPU takes a NaN
+// and keeps it (nothing compares greater than NaN); WGSL's max/min would drop it, kiln_max keeps it.
+const extremeOf = (fn: 'max' | 'min') => (acc: string, x: string, t: string) => (t === 'f32' ? `kiln_${fn}_f32(${acc}, ${x})` : `${fn}(${acc}, ${x})`);
+const extremeHelpers = (fn: 'max' | 'min') => (t: string) => (t === 'f32' ? [`kiln_${fn}_f32`] : []);
+defineReduction('max', {
+  init: -Infinity, cpu: (acc, x) => (x > acc || Number.isNaN(x) ? x : acc), wgsl: extremeOf('max'), helpers: extremeHelpers('max'),
+});
+defineReduction('min', {
+  init: Infinity, cpu: (acc, x) => (x < acc || Number.isNaN(x) ? x : acc), wgsl: extremeOf('min'), helpers: extremeHelpers('min'),
+});
 
 /** Which extreme an arg-reduction looks for. */
 export type ArgPick = 'max' | 'min';
@@ -57,12 +63,13 @@ export type ArgPick = 'max' | 'min';
 /** The arg-reduction ops and what they pick. */
 export const ARG_REDUCTIONS: Readonly<Record<string, ArgPick>> = { argmax: 'max', argmin: 'min' };
 
-// Index of the extreme along one axis, as i32; on ties the first index wins (PyTorch, and
-// ONNX with select_last_index=0).
+// Index of the extreme along one axis, as i32. NaN counts as the extreme for both (PyTorch's
+// argmax and argmin, and NumPy's, pick the first NaN). On ties the first index wins (PyTorch,
+// and ONNX's default), or the last with select_last_index.
 for (const [name, pick] of Object.entries(ARG_REDUCTIONS)) {
   defineOp({
     name, kind: 'reduction', inputs: 1,
-    attrs: { axis: { kind: 'int' }, keepdims: { kind: 'bool', default: false } },
+    attrs: { axis: { kind: 'int' }, keepdims: { kind: 'bool', default: false }, select_last_index: { kind: 'bool', default: false } },
     infer: ([x], attrs) => {
       if (x!.dtype === 'bool') throw new OpTypeError('does not take bool');
       const axis = attrs.axis as number;

@@ -43,7 +43,10 @@ export interface ReductionMath {
   /** Identity element. */
   readonly init: number;
   readonly cpu: (acc: number, x: number) => number;
-  readonly wgsl: (acc: string, x: string) => string;
+  /** WGSL combining `acc` and `x`, both of the accumulator's WGSL type `t` (f32 for floats). */
+  readonly wgsl: (acc: string, x: string, t: string) => string;
+  /** Names of the WGSL library functions `wgsl` calls for type `t` (as ElementwiseMath.helpers). */
+  readonly helpers?: (t: string) => readonly string[];
   /** Final step given the accumulator and the number of reduced elements. */
   readonly finish?: { cpu: (acc: number, count: number) => number; wgsl: (acc: string, count: string) => string };
 }

@@ -12,6 +12,7 @@ import { Random } from '../../../src/frontend/trace/random.js';
 import type { Graph } from '../../../src/ir/graph.js';
 import { tensorData, type TensorData } from '../../../src/ir/tensor-data.js';
 import { numel } from '../../../src/ir/types.js';
+import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
 import { Session } from '../../../src/runtime/session.js';
 import { useGpu } from '../../helpers/gpu.js';
 
@@ -115,6 +116,31 @@ describe('real ONNX models agree with ONNX Runtime', () => {
   it('PP-OCR text direction classifier (ch_ppocr_mobile_v2.0_cls_infer.onnx, x bound to 1x3x48x192)', async () => {
     expectAgreement('ch_ppocr_mobile_v2.0_cls_infer', await compareWithOrt(CLS_MODEL, { x: [1, 3, 48, 192] }));
   });
+
+  it('PP-OCR classifier with one NaN pixel: NaN where ONNX Runtime gives NaN, on the GPU and on the CPU reference', async () => {
+    const { bytes } = exposePreActivation(CLS_MODEL);
+    const graph = importOnnx(bytes, { inputShapes: { x: [1, 3, 48, 192] } });
+    const inputs = randomInputs(graph, 0);
+    (inputs['x']!.data as Float32Array)[48 * 192 + 20 * 192 + 100] = NaN; // channel 1, row 20, column 100
+    const session = await Session.create(gpu(), compile(graph));
+    try {
+      const results = { GPU: await session.run(inputs), 'CPU reference': runOnCpu(graph, inputs) };
+      const theirs = await runOrt(bytes, inputs);
+      for (const [name, ref] of Object.entries(theirs)) {
+        expect(ref.some(Number.isNaN), `ONNX Runtime's ${name} holds NaN`).toBe(true);
+        for (const [who, outs] of Object.entries(results)) {
+          const got = outs[name]!.data as Float32Array;
+          expect(got.length).toBe(ref.length);
+          ref.forEach((y, k) => {
+            const x = got[k]!;
+            if (Number.isNaN(x) !== Number.isNaN(y) || Math.abs(x - y) > 1e-4 * (1 + Math.abs(y))) expect.fail(`${who} ${name}[${k}]: ${x}, ONNX Runtime ${y}`);
+          });
+        }
+      }
+    } finally {
+      session.destroy();
+    }
+  }, 300_000);
 
   // Not required by the issue; PP-OCRv4's detector (a DBNet with upsampling) and recogniser (an
   // SVTR with attention) ship in the same package and exercise far more of the importer.

@@ -56,7 +56,8 @@ defineOnnxOp('Reciprocal', (n) => {
 });
 
 // Clip's bounds are attributes before opset 11 and optional inputs from then on; bounds known at
-// import become the clip op's attributes, bounds computed at run time become max/min.
+// import become the clip op's attributes, bounds computed at run time (or NaN, which makes every
+// element NaN, as NumPy's clip) become max/min.
 defineOnnxOp('Clip', (n) => {
   const x = n.input(0);
   if (n.opset < 11) {
@@ -70,7 +71,7 @@ defineOnnxOp('Clip', (n) => {
     const bound = n.optional(i);
     if (!bound) continue;
     if (typeOf(bound).shape.length > 0 && typeOf(bound).shape.some((d) => d !== 1)) n.fail(`its ${key} must be a scalar`);
-    if (isConst(bound)) attrs[key] = constValues(bound)[0]!;
+    if (isConst(bound) && !Number.isNaN(constValues(bound)[0])) attrs[key] = constValues(bound)[0]!;
     else r = n.b.op(op, [r, reshapeTo(n.b, bound, [])]);
   }
   return Object.keys(attrs).length ? n.b.op('clip', [r], attrs) : r;
@@ -136,11 +137,12 @@ defineOnnxOp('ThresholdedRelu', (n) => {
   return n.b.op('where', [above, x, scalarLike(n.b, x, 0)]);
 });
 
+// sign(x) is x itself where x is neither above nor below 0: at ±0, and at NaN (NaN in, NaN out).
 defineOnnxOp('Sign', (n) => {
   const x = n.input(0);
   const b = n.b;
   const zero = scalarLike(b, x, 0);
-  const neg = b.op('where', [b.op('less', [x, zero]), scalarLike(b, x, -1), zero]);
+  const neg = b.op('where', [b.op('less', [x, zero]), scalarLike(b, x, -1), x]);
   return b.op('where', [b.op('greater', [x, zero]), scalarLike(b, x, 1), neg]);
 });
 

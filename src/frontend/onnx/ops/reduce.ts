@@ -45,8 +45,9 @@ defineOnnxOp('ReduceLogSumExp', (n) => {
 
 for (const [opType, kilnOp] of [['ArgMax', 'argmax'], ['ArgMin', 'argmin']] as const) {
   defineOnnxOp(opType, (n) => {
-    if (n.attrs.int('select_last_index', 0) !== 0) n.unsupported('select_last_index=1 is not supported');
-    return n.b.op(kilnOp, [n.input(0)], { axis: n.attrs.int('axis', 0), keepdims: n.attrs.int('keepdims', 1) !== 0 });
+    return n.b.op(kilnOp, [n.input(0)], {
+      axis: n.attrs.int('axis', 0), keepdims: n.attrs.int('keepdims', 1) !== 0, select_last_index: n.attrs.int('select_last_index', 0) !== 0,
+    });
   });
 }
 

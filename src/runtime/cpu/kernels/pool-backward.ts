@@ -3,7 +3,8 @@ import { hostValues, storeValues } from './values.js';
 import { alloc, type CpuKernel } from './kernel.js';
 
 // Reference max_pool2d gradient as a scatter: each window finds its winner (the first maximum in
-// row-major window order, never padding) and adds its output gradient there. The GPU kernel
+// row-major window order, never padding; a NaN, the last one, as PyTorch, since the forward
+// result is NaN there) and adds its output gradient there. The GPU kernel
 // gathers per input element instead, so the two formulations check each other.
 
 const maxPool2dBackward: CpuKernel = (node, [xt, dyt]) => {
@@ -25,7 +26,7 @@ const maxPool2dBackward: CpuKernel = (node, [xt, dyt]) => {
             const iw = ow * g.w.stride - g.w.padBefore + kw * g.w.dilation;
             if (iw < 0 || iw >= g.inW) continue;
             const v = x[plane + ih * g.inW + iw]!;
-            if (at < 0 || v > best) { best = v; at = plane + ih * g.inW + iw; }
+            if (at < 0 || v > best || Number.isNaN(v)) { best = v; at = plane + ih * g.inW + iw; }
           }
         }
         if (at >= 0) dx[at]! += dy[i]!;

@@ -30,9 +30,15 @@ export const reduction: CpuKernel = (node, [x]) => {
   return [out];
 };
 
-/** argmax/argmin along one axis: the first index of the extreme (strict comparison keeps ties at the first). */
+/**
+ * argmax/argmin along one axis: the index of the extreme, NaN being more extreme than any
+ * number; of equals the first, or the last with select_last_index.
+ */
 const argReduction: CpuKernel = (node, [x]) => {
   const pick = ARG_REDUCTIONS[node.op]!;
+  const last = node.attrs.select_last_index === true;
+  /** Whether `v` is strictly more extreme than `w`. */
+  const beats = (v: number, w: number) => (pick === 'max' ? v > w : v < w) || (Number.isNaN(v) && !Number.isNaN(w));
   const out = alloc(node.output.type);
   const { rows, extent, inner } = axisRows(x!.shape, node.attrs.axis as number);
   const xs = hostValues(x!);
@@ -42,7 +48,7 @@ const argReduction: CpuKernel = (node, [x]) => {
     let at = 0;
     for (let j = 1; j < extent; j++) {
       const v = xs[base + j * inner]!;
-      if (pick === 'max' ? v > best : v < best) { best = v; at = j; }
+      if (last ? !beats(best, v) : beats(v, best)) { best = v; at = j; }
     }
     out.data[r] = at;
   }
