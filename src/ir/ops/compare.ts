@@ -1,9 +1,9 @@
-// Ops that make or consume bool masks: comparisons, logical connectives, where.
+// Ops that make or consume bool masks: comparisons, logical connectives, where, NaN and inf tests.
 // bool is u32 0/1 on the device (the WGSL expressions below give WGSL bools, which the
 // elementwise emitter converts with u32(...)) and 0/1 on the host.
 import { OpTypeError } from '../errors.js';
-import { formatShapeType } from '../types.js';
-import { defineOp } from './registry.js';
+import { formatShapeType, isFloat } from '../types.js';
+import { defineOp, type ElementwiseMath, type OpSpec } from './registry.js';
 import { broadcastShapes, sameDType } from './shape-util.js';
 
 function defineComparison(name: string, op: string, cpu: (a: number, b: number) => boolean): void {
@@ -56,3 +56,32 @@ defineOp({
     return [{ dtype, shape: broadcastShapes([c!.shape, a!.shape, b!.shape]) }];
   },
 });
+
+/** The WGSL u32 bits of a float operand of WGSL type `t` (f16 widened first: NaN and inf stay). */
+const floatBits = (x: string, t: string) => `(bitcast<u32>(${t === 'f16' ? `f32(${x})` : x}) & 0x7fffffffu)`;
+
+function defineFloatTest(name: string, math: Pick<ElementwiseMath, 'cpu' | 'wgsl'>, attrs?: OpSpec['attrs']): void {
+  defineOp({
+    name, kind: 'elementwise', inputs: 1, math, ...(attrs ? { attrs } : {}),
+    infer: ([x]) => {
+      if (!isFloat(x!.dtype)) throw new OpTypeError(`needs a float input, got ${x!.dtype}`);
+      return [{ dtype: 'bool', shape: x!.shape }];
+    },
+  });
+}
+
+// Tested on the bits: WGSL lets compilers assume no NaN or infinity, so x != x may fold to false.
+defineFloatTest('is_nan', {
+  cpu: ([x]) => (Number.isNaN(x!) ? 1 : 0),
+  wgsl: ([x], _, __, [t]) => `(${floatBits(x!, t!)} > 0x7f800000u)`,
+});
+/** is_inf: +inf where detect_positive, -inf where detect_negative (ONNX IsInf). */
+defineFloatTest('is_inf', {
+  cpu: ([x], _, a) => ((x === Infinity && a.detect_positive) || (x === -Infinity && a.detect_negative) ? 1 : 0),
+  wgsl: ([x], _, a, [t]) => {
+    const inf = `(${floatBits(x!, t!)} == 0x7f800000u)`;
+    if (a.detect_positive && a.detect_negative) return inf;
+    if (!a.detect_positive && !a.detect_negative) return 'false';
+    return `(${inf} && (${x} ${a.detect_positive ? '>' : '<'} ${t}(0)))`;
+  },
+}, { detect_positive: { kind: 'bool', default: true }, detect_negative: { kind: 'bool', default: true } });

@@ -50,6 +50,13 @@ defineReduction('mean', {
 // though WGSL leaves it unspecified), unlike PyTorch, which propagates NaN.
 defineReduction('max', { init: -Infinity, cpu: (acc, x) => (x > acc ? x : acc), wgsl: (acc, x) => `max(${acc}, ${x})` });
 defineReduction('min', { init: Infinity, cpu: (acc, x) => (x < acc ? x : acc), wgsl: (acc, x) => `min(${acc}, ${x})` });
+// Integer products wrap modulo 2^32 on the device; Math.imul wraps the same way (a double would
+// round once the product passes 2^53).
+defineReduction('prod', {
+  init: 1,
+  cpu: (acc, x, dtype) => (dtype === 'i32' || dtype === 'u32' ? Math.imul(acc, x) : acc * x),
+  wgsl: (acc, x) => `${acc} * ${x}`,
+});
 
 /** Which extreme an arg-reduction looks for. */
 export type ArgPick = 'max' | 'min';

@@ -42,7 +42,8 @@ export interface ElementwiseMath {
 export interface ReductionMath {
   /** Identity element. */
   readonly init: number;
-  readonly cpu: (acc: number, x: number) => number;
+  /** Folds one element into the accumulator (a double); `dtype` is the operand's. */
+  readonly cpu: (acc: number, x: number, dtype: DType) => number;
   readonly wgsl: (acc: string, x: string) => string;
   /** Final step given the accumulator and the number of reduced elements. */
   readonly finish?: { cpu: (acc: number, count: number) => number; wgsl: (acc: string, count: string) => string };

@@ -1,10 +1,10 @@
-// Ops whose results are known at import time: Constant, ConstantOfShape, Range, and the
+// Ops whose results are known at import time: Constant, ConstantOfShape, Range, EyeLike, and the
 // rounding ops that exported shape arithmetic uses (kiln has no kernels for them, so they are
 // supported on constants only).
 import { isFloat, numel } from '../../../ir/types.js';
 import { isConst, typeOf } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
-import { constTensor, constValues, makeConst, readTensor, type ConstTensor } from '../tensor.js';
+import { constTensor, constValues, kilnDType, makeConst, readTensor, type ConstTensor } from '../tensor.js';
 
 defineOnnxOp('Constant', (n) => {
   const t = n.attrs.tensor('value');
@@ -64,4 +64,16 @@ constantOnly('Ceil', Math.ceil);
 constantOnly('Round', (x) => {
   const r = Math.round(x);
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+});
+
+// EyeLike: ones on diagonal k of a 2-D shape, known at import since shapes are static.
+defineOnnxOp('EyeLike', (n) => {
+  const shape = typeOf(n.input(0)).shape;
+  if (shape.length !== 2) n.fail(`needs a 2-D input, got rank ${shape.length}`);
+  const [rows, cols] = shape as [number, number];
+  const k = n.attrs.int('k', 0);
+  const to = n.attrs.int('dtype');
+  const dtype = to === undefined ? typeOf(n.input(0)).dtype : kilnDType(to, `the dtype of ${n.where}`);
+  const values = Array.from({ length: rows * cols }, (_, i) => (i % cols - Math.floor(i / cols) === k ? 1 : 0));
+  return makeConst(`${n.name}:eye`, dtype, shape, values);
 });
