@@ -13,6 +13,7 @@ import {
 } from '../../src/codegen/kernels/wgsl-trig.js';
 import { useGpu } from '../helpers/gpu.js';
 import { expectClose, runBoth } from '../helpers/compare.js';
+import { expectRoundTrip } from '../ir/roundtrip.js';
 
 /** c0 + v (c1 + v (...)) in double. */
 const poly = (c: readonly number[], v: number) => c.reduceRight((acc, k) => k + v * acc, 0);
@@ -60,6 +61,7 @@ async function check(device: ReturnType<ReturnType<typeof useGpu>>, op: string, 
   const ins = operands.map((o, k) => g.addInput(`x${k}`, { dtype: o.dtype, shape: o.shape, device: 'webgpu' }));
   const y = g.addNode(op, ins, attrs).output;
   g.setOutputs([y]);
+  expectRoundTrip(g);
   const rng = new Random(7);
   const inputs: Record<string, TensorData> = Object.fromEntries(operands.map((o, k) => {
     const values = Array.from({ length: numel(o.shape) }, (_, i) => o.gen(rng, i));
@@ -176,5 +178,24 @@ describe('math ops on the device agree with the CPU reference', () => {
     await check(gpu(), 'prod', [{ dtype: 'i32', shape: [5, 70], gen: (r) => Math.floor(r.uniform(-5, 6)) }], EXACT, { axes: [1], keepdims: false });
     await check(gpu(), 'prod', [{ dtype: 'u32', shape: [70, 5], gen: (r) => Math.floor(r.uniform(0, 2 ** 32)) }], EXACT, { axes: [0], keepdims: false });
   });
-});
 
+  it('fuse with each other and with a reduction (helpers declared once per kernel)', async () => {
+    const g = new Graph('fused_math');
+    const x = g.addInput('x', { dtype: 'f32', shape: [8, 129], device: 'webgpu' });
+    const y = g.addInput('y', { dtype: 'f32', shape: [129], device: 'webgpu' });
+    const s = g.addNode('sin', [x]).output;
+    const c = g.addNode('cos', [g.addNode('atan', [x]).output]).output;
+    const m = g.addNode('fmod', [g.addNode('mul', [s, c]).output, y]).output;
+    const p = g.addNode('prod', [g.addNode('cosh', [m]).output], { axes: [1], keepdims: false }).output;
+    const nan = g.addNode('is_nan', [g.addNode('asin', [x]).output]).output;
+    g.setOutputs([m, g.addNode('asinh', [p]).output, nan]);
+    expectRoundTrip(g);
+    const rng = new Random(2);
+    const inputs = {
+      x: tensorData('f32', [8, 129], Array.from({ length: 8 * 129 }, () => 1.5 * rng.normal())),
+      y: tensorData('f32', [129], Array.from({ length: 129 }, () => rng.uniform(0.1, 0.6))),
+    };
+    const { gpu: got, cpu } = await runBoth(gpu(), g, inputs);
+    g.outputs.forEach((v) => expectClose(got[v.name]!, cpu[v.name]!, 1e-6, 1e-5));
+  });
+});
