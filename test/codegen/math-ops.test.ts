@@ -105,10 +105,14 @@ describe('math ops on the device agree with the CPU reference', () => {
       // exp's own error grows with its argument (WGSL allows 3 + 2|x| ulp): 6e-6 at 89 here.
       for (const op of ['sinh', 'cosh']) await check(gpu(), op, [{ dtype: 'f32', shape: [4001], gen: (r) => r.uniform(-88, 88) }], { atol: 0, rtol: 2e-5 });
     });
-    it('outside their domains: NaN (asin, acos, acosh, atanh) and infinity (atanh(±1))', async () => {
+    it('outside their domains: NaN (asin, acos, acosh, atanh; sin, cos, tan of ±inf) and infinity (atanh(±1))', async () => {
       const specials = [1.5, -1.5, 2, -2, 1, -1, 0.5, 0];
       for (const op of ['asin', 'acos', 'acosh', 'atanh']) {
         await check(gpu(), op, [{ dtype: 'f32', shape: [specials.length], gen: (_, i) => specials[i]! }], TRIG_TOL);
+      }
+      const infinities = [Infinity, -Infinity, 1];
+      for (const op of ['sin', 'cos', 'tan']) {
+        await check(gpu(), op, [{ dtype: 'f32', shape: [3], gen: (_, i) => infinities[i]! }], TRIG_TOL);
       }
     });
     it('f16 operands compute in f32 and round once', async () => {

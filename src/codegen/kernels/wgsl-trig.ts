@@ -3,7 +3,7 @@
 // (asin, sinh, asinh, atanh through log(1 + ...)), or overflow in their intermediate steps
 // (cosh(89) through exp, asinh of 1e20 through x^2). Each function here is an argument reduction
 // and a truncated Taylor series whose truncation error is below 1e-9 relative on its interval,
-// so what remains is f32 rounding: a few ulp (see test/codegen/trig.test.ts for the measurement).
+// so what remains is f32 rounding: a few ulp (measured in test/codegen/math-ops.test.ts).
 import { horner, lit, LOG1P_ATANH_COEFFS, type HelperDef } from './wgsl-poly.js';
 
 const factorial = (n: number): number => (n <= 1 ? 1 : n * factorial(n - 1));
@@ -37,11 +37,13 @@ export const ASINH_LARGE = 4096;
 export const SINH_LARGE = 9;
 
 
-/** Returns NaN or +inf: WGSL constant expressions may not be either, so they are made at run time. */
+/** NaN and +inf (WGSL constant expressions may be neither, so they are made at run time), and a finiteness test. */
 function specialsDecl(): string {
   return [
     'fn kiln_nan_f32() -> f32 { var bits = 0x7fc00000u; return bitcast<f32>(bits); }',
     'fn kiln_inf_f32() -> f32 { var bits = 0x7f800000u; return bitcast<f32>(bits); }',
+    // On the bits: WGSL lets compilers assume finite values, so comparisons with inf may fold.
+    'fn kiln_is_finite_f32(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) < 0x7f800000u; }',
   ].join('\n');
 }
 
@@ -69,6 +71,7 @@ function reduceDecl(): string {
 function sinDecl(): string {
   return [
     'fn kiln_sin_f32(x: f32) -> f32 {',
+    '  if (!kiln_is_finite_f32(x)) { return kiln_nan_f32(); }',
     '  let k = kiln_reduce_pio2(x);',
     '  let v = select(kiln_sin_poly(k.r), kiln_cos_poly(k.r), (k.q & 1u) == 1u);',
     '  return select(v, -v, k.q >= 2u);',
@@ -79,6 +82,7 @@ function sinDecl(): string {
 function cosDecl(): string {
   return [
     'fn kiln_cos_f32(x: f32) -> f32 {',
+    '  if (!kiln_is_finite_f32(x)) { return kiln_nan_f32(); }',
     '  let k = kiln_reduce_pio2(x);',
     '  let v = select(kiln_cos_poly(k.r), kiln_sin_poly(k.r), (k.q & 1u) == 1u);',
     '  return select(v, -v, k.q == 1u || k.q == 2u);',
@@ -90,6 +94,7 @@ function cosDecl(): string {
 function tanDecl(): string {
   return [
     'fn kiln_tan_f32(x: f32) -> f32 {',
+    '  if (!kiln_is_finite_f32(x)) { return kiln_nan_f32(); }',
     '  let k = kiln_reduce_pio2(x);',
     '  let s = kiln_sin_poly(k.r);',
     '  let c = kiln_cos_poly(k.r);',
@@ -231,9 +236,9 @@ function atanhDecl(): string {
 
 /** Each function's f32 declaration and the helpers it calls. */
 const F32: Readonly<Record<string, [() => string, readonly string[]]>> = {
-  sin: [sinDecl, ['kiln_reduce_pio2']],
-  cos: [cosDecl, ['kiln_reduce_pio2']],
-  tan: [tanDecl, ['kiln_reduce_pio2']],
+  sin: [sinDecl, ['kiln_specials', 'kiln_reduce_pio2']],
+  cos: [cosDecl, ['kiln_specials', 'kiln_reduce_pio2']],
+  tan: [tanDecl, ['kiln_specials', 'kiln_reduce_pio2']],
   asin: [asinDecl, ['kiln_specials']],
   acos: [acosDecl, ['kiln_specials', 'kiln_asin_f32']],
   atan: [atanDecl, []],
