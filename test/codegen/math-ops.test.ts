@@ -1,4 +1,4 @@
-// Trigonometric, remainder, bitwise and float-test ops: the WGSL helpers' series checked on the
+// Trigonometric, rounding, remainder, bitwise and float-test ops: the WGSL helpers' series checked on the
 // host, then every op on the device against the CPU reference (double precision, or exact for
 // integers, remainders and bool results) on dense grids and wide random inputs.
 import { describe, expect, it } from 'vitest';
@@ -120,6 +120,15 @@ describe('math ops on the device agree with the CPU reference', () => {
       for (const op of ops) await check(gpu(), op, [{ dtype: 'f16', shape: [1001], gen: grid(-3, 3, 1001) }], { atol: 1e-7, rtol: 2 ** -10 });
       for (const op of ['asin', 'acos', 'atanh']) await check(gpu(), op, [{ dtype: 'f16', shape: [999], gen: grid(-0.99, 0.99, 999) }], { atol: 1e-7, rtol: 2 ** -10 });
     });
+  });
+
+  it('floor, ceil and round (halves to even) are exact, f32 and f16', async () => {
+    const halves: Gen = (r) => Math.round(r.uniform(-40, 40)) / 2; // every half, both signs
+    const wide: Gen = (r) => r.normal() * 10 ** r.uniform(-3, 9);
+    for (const op of ['floor', 'ceil', 'round']) {
+      for (const gen of [halves, wide]) await check(gpu(), op, [{ dtype: 'f32', shape: [1001], gen }], EXACT);
+      await check(gpu(), op, [{ dtype: 'f16', shape: [301], gen: halves }], EXACT);
+    }
   });
 
   describe('mod and fmod are exact', () => {

@@ -3,6 +3,7 @@ import './source.js';
 import './fused.js';
 import './elementwise.js';
 import './trig.js';
+import './rounding.js';
 import './remainder.js';
 import './bitwise.js';
 import './compare.js';

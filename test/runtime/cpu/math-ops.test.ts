@@ -25,6 +25,15 @@ function run(op: string, inputs: In[], attrs: Attrs = {}): number[] {
   return Array.from(runOnCpu(g, feeds)[out.name]!.data as ArrayLike<number>);
 }
 
+describe('rounding', () => {
+  it('floor and ceil keep the sign of zero; round takes halves to even (ONNX Round example)', () => {
+    const x = [0.1, 0.5, 0.9, 1.2, 1.5, 1.8, 2.3, 2.5, 2.7, -1.1, -1.5, -1.9, -2.2, -2.5, -2.8];
+    expect(run('round', [{ values: x }])).toEqual([0, 0, 1, 1, 2, 2, 2, 2, 3, -1, -2, -2, -2, -2, -3]);
+    expect(Object.is(run('ceil', [{ values: [-0.5] }])[0], -0)).toBe(true);
+    expect(run('floor', [{ values: [-0.5, 2.5, NaN] }])).toEqual([-1, 2, NaN]);
+  });
+});
+
 describe('mod and fmod', () => {
   const a = [-4, 7, 5, 4, -7, 8];
   const b = [2, -3, 8, -2, 3, 5];

@@ -1,4 +1,7 @@
-// Trigonometric and hyperbolic functions, Mod, and the NaN and infinity tests: one kiln op each.
+// Trigonometric and hyperbolic functions, rounding, Mod, and the NaN and infinity tests: one kiln
+// op each.
+import { isFloat } from '../../../ir/types.js';
+import { typeOf } from '../builder.js';
 import { defineOnnxOp } from '../node.js';
 
 const UNARY: Record<string, string> = {
@@ -8,6 +11,11 @@ const UNARY: Record<string, string> = {
 };
 for (const [onnx, kiln] of Object.entries(UNARY)) {
   defineOnnxOp(onnx, (n) => n.b.op(kiln, [n.input(0)]));
+}
+
+// Floor, Ceil and Round of an integer (shape arithmetic on int64 in older exporters) change nothing.
+for (const [onnx, kiln] of [['Floor', 'floor'], ['Ceil', 'ceil'], ['Round', 'round']] as const) {
+  defineOnnxOp(onnx, (n) => (isFloat(typeOf(n.input(0)).dtype) ? n.b.op(kiln, [n.input(0)]) : n.input(0)));
 }
 
 defineOnnxOp('IsInf', (n) => n.b.op('is_inf', [n.input(0)], {
