@@ -14,6 +14,8 @@ import {
 import { useGpu } from '../helpers/gpu.js';
 import { expectClose, runBoth } from '../helpers/compare.js';
 import { expectRoundTrip } from '../ir/roundtrip.js';
+import { compile } from '../../src/compiler.js';
+import { Session } from '../../src/runtime/session.js';
 
 /** c0 + v (c1 + v (...)) in double. */
 const poly = (c: readonly number[], v: number) => c.reduceRight((acc, k) => k + v * acc, 0);
@@ -181,6 +183,22 @@ describe('math ops on the device agree with the CPU reference', () => {
         await check(gpu(), 'is_nan', [{ dtype, shape: [48], gen: pick }], EXACT);
         for (const attrs of variants) await check(gpu(), 'is_inf', [{ dtype, shape: [48], gen: pick }], EXACT, attrs);
       });
+    }
+  });
+
+  it('under fp16 lowering, is_inf and is_nan test the f32 values (1e5 is finite) and sinh stays f32', async () => {
+    const g = new Graph('fp16_tests');
+    const x = g.addInput('x', { dtype: 'f32', shape: [4], device: 'webgpu' });
+    g.setOutputs([g.addNode('is_inf', [x]).output, g.addNode('is_nan', [x]).output, g.addNode('sinh', [x]).output]);
+    const session = await Session.create(gpu(), compile(g, { precision: 'fp16' }));
+    try {
+      const out = await session.run({ x: tensorData('f32', [4], [1e5, -1e5, Infinity, 11]) });
+      const [inf, nan, sinh] = g.outputs.map((v) => Array.from(out[v.name]!.data as ArrayLike<number>));
+      expect(inf).toEqual([0, 0, 1, 0]);
+      expect(nan).toEqual([0, 0, 0, 0]);
+      expect(sinh![3]).toBeCloseTo(Math.sinh(11), -1); // 29937: f32 inside, rounded to an f32 output
+    } finally {
+      session.destroy();
     }
   });
 

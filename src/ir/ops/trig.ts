@@ -14,9 +14,12 @@ const TRIG: Readonly<Record<string, (x: number) => number>> = {
   asinh: Math.asinh, acosh: Math.acosh, atanh: Math.atanh,
 };
 
+/** Range-sensitive like exp (sinh(12) overflows f16): they stay f32 under fp16 lowering. */
+const KEEP_F32 = new Set(['sinh', 'cosh']);
+
 for (const [name, f] of Object.entries(TRIG)) {
   defineOp({
-    name, kind: 'elementwise', inputs: 1,
+    name, kind: 'elementwise', inputs: 1, ...(KEEP_F32.has(name) ? { precision: 'f32' as const } : {}),
     math: {
       cpu: ([x]) => f(x!),
       wgsl: ([x], t) => `kiln_${name}_${t}(${x})`,
