@@ -9,7 +9,7 @@ import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
 import { numel, type DType } from '../../src/ir/types.js';
 import { Random } from '../../src/frontend/trace/random.js';
 import {
-  ASIN_COEFFS, ATAN_COEFFS, COS_COEFFS, PIO2_PARTS, SIN_COEFFS, SINH_COEFFS,
+  ASIN_COEFFS, ATAN_COEFFS, COS_COEFFS, PIO2_PARTS, SIN_COEFFS, SINH_COEFFS, TRIG_EXACT_RANGE,
 } from '../../src/codegen/kernels/wgsl-trig.js';
 import { useGpu } from '../helpers/gpu.js';
 import { expectClose, runBoth } from '../helpers/compare.js';
@@ -42,15 +42,15 @@ describe('WGSL trigonometric series (host checks of their truncation error)', ()
     expect(worstRelative((x) => x + x ** 3 * poly(SINH_COEFFS, x * x), Math.sinh, -1, 1)).toBeLessThan(1e-9);
   });
 
-  it('pi/2 splits into parts whose multiples by |j| < 2^13 are exact in f32', () => {
-    const [p1, p2, p3] = PIO2_PARTS as [number, number, number];
-    // The third part is rounded to f32: the sum is off by at most half its ulp (3.6e-15).
-    expect(Math.abs(p1 + p2 + p3 - Math.PI / 2)).toBeLessThan(4e-15);
-    for (const p of [p1, p2, p3]) expect(Math.fround(p)).toBe(p);
-    // 11 significant bits: p * 2^k is an integer below 2^11 for the right k.
-    for (const p of [p1, p2]) {
-      const m = p * 2 ** (10 - Math.floor(Math.log2(p)));
-      expect(Number.isInteger(m) && m < 2 ** 11).toBe(true);
+  it('pi/2 splits into parts whose multiples by |j| < 2^16 are exact in f32', () => {
+    const parts = PIO2_PARTS as [number, number, number, number];
+    // The last part is rounded to f32: the sum is off by at most half its ulp (5e-17).
+    expect(Math.abs(parts.reduce((a, b) => a + b, 0) - Math.PI / 2)).toBeLessThan(1e-16);
+    for (const p of parts) expect(Math.fround(p)).toBe(p);
+    // At most 8 significant bits: p * 2^k is an integer below 2^8 for the right k.
+    for (const p of parts.slice(0, 3)) {
+      const m = p * 2 ** (7 - Math.floor(Math.log2(p)));
+      expect(Number.isInteger(m) && m < 2 ** 8).toBe(true);
     }
   });
 });
@@ -96,6 +96,11 @@ describe('math ops on the device agree with the CPU reference', () => {
     for (const [op, lo, hi] of domains) {
       it(`${op} on a dense grid over [${lo}, ${hi}]`, () => check(gpu(), op, [{ dtype: 'f32', shape: [N], gen: grid(lo, hi, N) }], TRIG_TOL));
     }
+    it(`sin, cos and tan stay accurate up to |x| = ${Math.floor(TRIG_EXACT_RANGE)}`, async () => {
+      for (const op of ['sin', 'cos', 'tan']) {
+        await check(gpu(), op, [{ dtype: 'f32', shape: [20_001], gen: (r) => r.uniform(-TRIG_EXACT_RANGE, TRIG_EXACT_RANGE) }], TRIG_TOL);
+      }
+    });
     it('keep relative precision for tiny arguments and large ones (log-uniform magnitudes)', async () => {
       for (const op of ['sin', 'tan', 'asin', 'atan', 'sinh', 'asinh', 'atanh']) {
         await check(gpu(), op, [{ dtype: 'f32', shape: [4001], gen: logUniform(-30, -0.5) }], TRIG_TOL);

@@ -21,11 +21,13 @@ export const ASIN_COEFFS: readonly number[] = Array.from({ length: 13 }, (_, k) 
 export const SINH_COEFFS: readonly number[] = Array.from({ length: 8 }, (_, k) => 1 / factorial(2 * k + 3));
 
 /**
- * pi/2 in three parts for Cody-Waite reduction: the first two have 11 significant bits, so j * P
- * is exact for |j| < 2^13, i.e. |x| < 12868; the third is the rest rounded to f32. Past that
- * range the reduced argument loses bits (the result stays in [-1, 1] but drifts from sin(x)).
+ * pi/2 in four parts for Cody-Waite reduction: the first three have at most 8 significant bits,
+ * so j * P is exact for |j| < 2^16, i.e. |x| < 102943; the fourth is the rest rounded to f32.
+ * Past that range the reduced argument loses bits (the result stays in [-1, 1] but drifts).
  */
-export const PIO2_PARTS: readonly number[] = [1.5703125, 0.0004837512969970703, 7.549790126404332e-8];
+export const PIO2_PARTS: readonly number[] = [1.5703125, 0.0004825592041015625, 1.2665987014770508e-6, 9.92093629470503e-10];
+/** |x| below which sin, cos and tan reduce their argument exactly enough to keep full accuracy. */
+export const TRIG_EXACT_RANGE = 2 ** 16 * (Math.PI / 2);
 const TWO_OVER_PI = 0.6366197723675814;
 const PI_OVER_2 = Math.PI / 2;
 const PI_OVER_4 = Math.PI / 4;
@@ -49,12 +51,12 @@ function specialsDecl(): string {
 
 /** x reduced by pi/2: r in [-pi/4, pi/4] and the quadrant j mod 4. */
 function reduceDecl(): string {
-  const [p1, p2, p3] = PIO2_PARTS.map((p) => lit(p, 'f32'));
+  const [p1, p2, p3, p4] = PIO2_PARTS.map((p) => lit(p, 'f32'));
   return [
     'struct KilnQuadrant { r: f32, q: u32 }',
     'fn kiln_reduce_pio2(x: f32) -> KilnQuadrant {',
     `  let j = round(x * ${lit(TWO_OVER_PI, 'f32')});`,
-    `  let r = ((x - j * ${p1}) - j * ${p2}) - j * ${p3};`,
+    `  let r = (((x - j * ${p1}) - j * ${p2}) - j * ${p3}) - j * ${p4};`,
     '  return KilnQuadrant(r, u32(i32(j) & 3));',
     '}',
     'fn kiln_sin_poly(r: f32) -> f32 {',
