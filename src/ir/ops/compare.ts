@@ -57,8 +57,8 @@ defineOp({
   },
 });
 
-/** The WGSL u32 bits of a float operand of WGSL type `t` (f16 widened first: NaN and inf stay). */
-const floatBits = (x: string, t: string) => `(bitcast<u32>(${t === 'f16' ? `f32(${x})` : x}) & 0x7fffffffu)`;
+/** The WGSL u32 bits of a float operand of WGSL type `t` as f32 (f16 widened first: NaN and inf stay). */
+const f32Bits = (x: string, t: string) => `bitcast<u32>(${t === 'f16' ? `f32(${x})` : x})`;
 
 function defineFloatTest(name: string, math: Pick<ElementwiseMath, 'cpu' | 'wgsl'>, attrs?: OpSpec['attrs']): void {
   defineOp({
@@ -75,15 +75,15 @@ function defineFloatTest(name: string, math: Pick<ElementwiseMath, 'cpu' | 'wgsl
 // Tested on the bits: WGSL lets compilers assume no NaN or infinity, so x != x may fold to false.
 defineFloatTest('is_nan', {
   cpu: ([x]) => (Number.isNaN(x!) ? 1 : 0),
-  wgsl: ([x], _, __, [t]) => `(${floatBits(x!, t!)} > 0x7f800000u)`,
+  wgsl: ([x], _, __, [t]) => `((${f32Bits(x!, t!)} & 0x7fffffffu) > 0x7f800000u)`,
 });
 /** is_inf: +inf where detect_positive, -inf where detect_negative (ONNX IsInf). */
 defineFloatTest('is_inf', {
   cpu: ([x], _, a) => ((x === Infinity && a.detect_positive) || (x === -Infinity && a.detect_negative) ? 1 : 0),
   wgsl: ([x], _, a, [t]) => {
-    const inf = `(${floatBits(x!, t!)} == 0x7f800000u)`;
-    if (a.detect_positive && a.detect_negative) return inf;
-    if (!a.detect_positive && !a.detect_negative) return 'false';
-    return `(${inf} && (${x} ${a.detect_positive ? '>' : '<'} ${t}(0)))`;
+    const bits = f32Bits(x!, t!);
+    if (a.detect_positive && a.detect_negative) return `((${bits} & 0x7fffffffu) == 0x7f800000u)`;
+    if (a.detect_positive) return `(${bits} == 0x7f800000u)`;
+    return a.detect_negative ? `(${bits} == 0xff800000u)` : 'false';
   },
 }, { detect_positive: { kind: 'bool', default: true }, detect_negative: { kind: 'bool', default: true } });

@@ -1,6 +1,6 @@
 // Bitwise ops and BitShift. kiln holds int8..int64 and uint8/uint16 in i32 and uint32/uint64 in
-// u32; and, or and xor commute with that widening, but not and shifts left of unsigned types
-// narrower than their storage need the type's width, which the model's declared types give.
+// u32. And, or, xor and right shifts give the same bits in the wider storage; not and left shifts
+// of uint8/uint16 must be cut back to the type's width, which the model's declared types tell.
 import { typeOf, type Operand } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { OnnxType, onnxTypeName } from '../tensor.js';
@@ -44,5 +44,7 @@ defineOnnxOp('BitShift', (n) => {
   if (direction !== 'LEFT' && direction !== 'RIGHT') n.fail(`direction must be "LEFT" or "RIGHT", got ${JSON.stringify(direction)}`);
   const [x, s] = [n.input(0), n.input(1)];
   if (direction === 'RIGHT') return n.b.op('shift_right', [x, s]);
-  return masked(n, n.b.op('shift_left', [x, s]), narrowMask(n, 0, [OnnxType.UINT32, OnnxType.UINT64]));
+  // u32 holds uint32 and uint64 (within its range) exactly: only i32 storage (uint8/16) is cut back.
+  const mask = typeOf(x).dtype === 'u32' ? 0 : narrowMask(n, 0, []);
+  return masked(n, n.b.op('shift_left', [x, s]), mask);
 });
