@@ -131,3 +131,13 @@ describe('IsNaN, IsInf, ReduceProd, EyeLike, Det', () => {
     op: 'Det', types: [T.FLOAT], inputs: [tensorData('f32', [2, 3, 4, 4], Array.from({ length: 96 }, () => rng.normal()))],
   }));
 });
+
+describe('random generators', () => {
+  it('are refused with the reason: no runtime\'s random stream can be reproduced', () => {
+    for (const op of ['Bernoulli', 'RandomUniformLike', 'RandomNormalLike']) {
+      const bytes = buildModel({ opset: 18, inputs: [{ name: 'x', type: T.FLOAT, dims: [4] }], outputs: [{ name: 'out', type: T.FLOAT }], nodes: [node(op, ['x'], ['out'])] });
+      expect(() => importOnnx(bytes)).toThrow(UnsupportedOnnxError);
+      expect(() => importOnnx(bytes)).toThrow(/draws random numbers/);
+    }
+  });
+});
