@@ -2,6 +2,9 @@
 // WGSL lacks (erf) or leaves undefined where models need it defined (pow of a negative base,
 // max and min of NaN). Each is generated for a float type; codegen declares the ones a kernel
 // uses, once.
+import { horner, lit, LOG1P_ATANH_COEFFS, type HelperDef } from './wgsl-poly.js';
+import { REMAINDER_HELPERS } from './wgsl-remainder.js';
+import { TRIG_HELPERS } from './wgsl-trig.js';
 
 /**
  * Whether f32 expression `x` is NaN, read from its bits. `x != x` would say the same, but WGSL
@@ -59,19 +62,6 @@ export const ERF_LARGE_COEFFS: readonly number[] = [
 /** From here on erfc(x) < 2^-25 (erfc(3.92) = 3e-8), so erf(x) rounds to ±1 in f32. */
 export const ERF_ONE = 4;
 
-/** A WGSL literal of a finite number rounded to f32, as an abstract float in `t(...)`. */
-function lit(x: number, t: string): string {
-  const s = String(Math.fround(x));
-  return `${t}(${/[.e]/.test(s) ? s : `${s}.0`})`;
-}
-
-/** `c0 + v * (c1 + v * (...))` in WGSL. */
-function horner(coeffs: readonly number[], v: string, t: string): string {
-  let acc = lit(coeffs[coeffs.length - 1]!, t);
-  for (let i = coeffs.length - 2; i >= 0; i--) acc = `${lit(coeffs[i]!, t)} + ${v} * (${acc})`;
-  return acc;
-}
-
 function erfF32(): string {
   return [
     '// erf(x), within about one f32 ulp (see ERF_* in wgsl-math.ts for the derivation).',
@@ -118,9 +108,6 @@ function powFn(t: 'f32' | 'f16'): string {
   ].join('\n');
 }
 
-/** log1p(e) = 2 atanh(s), s = e / (2 + e): 2s (1 + w/3 + w^2/5 + ...) with w = s^2, these the coefficients. */
-export const LOG1P_ATANH_COEFFS: readonly number[] = Array.from({ length: 9 }, (_, k) => 1 / (2 * k + 1));
-
 /**
  * softplus(x) = max(x, 0) + log1p(exp(-|x|)). log1p(e) for e in (0, 1] goes through atanh's
  * series (s <= 1/3, nine terms: 1e-10 relative) rather than log(1 + e), which rounds 1 + e and
@@ -166,13 +153,9 @@ function tanhF32(): string {
   ].join('\n');
 }
 
-interface HelperDef {
-  /** Helpers this one calls. */
-  readonly deps: readonly string[];
-  readonly decl: () => string;
-}
-
 const HELPERS: Readonly<Record<string, HelperDef>> = {
+  ...TRIG_HELPERS,
+  ...REMAINDER_HELPERS,
   kiln_erf_f32: { deps: [], decl: erfF32 },
   kiln_erf_f16: { deps: ['kiln_erf_f32'], decl: erfF16 },
   kiln_pow_f32: { deps: [], decl: () => powFn('f32') },

@@ -63,7 +63,7 @@ export function importModel(model: ModelProtoObject, opts: OnnxImportOptions = {
   for (const s of specs) env.set(s.name, graph.addInput(s.name, { dtype: s.dtype, shape: s.shape, device: 'webgpu' }));
   for (const [name, t] of initializers) env.set(name, readTensor(t, opts.readExternalData, name));
 
-  const scope: Scope = { b, opset, readExternal: opts.readExternalData };
+  const scope: Scope = { b, opset, readExternal: opts.readExternalData, elemTypes: declaredElemTypes(g) };
   mapNodes(scope, g, nodes, env);
 
   const outputs: Value[] = [];
@@ -138,6 +138,19 @@ interface Scope {
   readonly b: OnnxBuilder;
   readonly opset: number;
   readonly readExternal: ExternalDataReader | undefined;
+  /** ONNX element types the model declares, by tensor name (kiln's dtypes merge several). */
+  readonly elemTypes: ReadonlyMap<string, number>;
+}
+
+/** The element type of every tensor whose type the graph states: inputs, outputs, value_info, initializers. */
+function declaredElemTypes(g: GraphProtoObject): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const v of [...(g.input ?? []), ...(g.output ?? []), ...(g.value_info ?? [])]) {
+    const t = v.type?.tensor_type?.elem_type;
+    if (v.name && t) m.set(v.name, t);
+  }
+  for (const t of g.initializer ?? []) if (t.name && t.data_type) m.set(t.name, t.data_type);
+  return m;
 }
 
 /** How many nodes (their subgraphs included) and graph outputs read each tensor name. */
@@ -183,6 +196,7 @@ function mapNode(scope: Scope, p: NodeProtoObject, index: number, env: Map<strin
     (p.input ?? []).map((x) => (x === '' ? undefined : env.get(x)!)),
     outNames.map((o) => o !== '' && (readers.get(o) ?? 0) > 0),
     (sub) => importSubgraph(scope, sub, env),
+    [...(p.input ?? []), ...outNames].map((x) => scope.elemTypes.get(x)),
   );
   const firstNew = b.graph.nodes.length;
   let result;

@@ -1,9 +1,9 @@
-// Ops that make or consume bool masks: comparisons, logical connectives, where.
+// Ops that make or consume bool masks: comparisons, logical connectives, where, NaN and inf tests.
 // bool is u32 0/1 on the device (the WGSL expressions below give WGSL bools, which the
 // elementwise emitter converts with u32(...)) and 0/1 on the host.
 import { OpTypeError } from '../errors.js';
-import { formatShapeType } from '../types.js';
-import { defineOp } from './registry.js';
+import { formatShapeType, isFloat } from '../types.js';
+import { defineOp, type ElementwiseMath, type OpSpec } from './registry.js';
 import { broadcastShapes, sameDType } from './shape-util.js';
 
 /** Comparisons are IEEE's: NaN compares false, except that it is not equal to anything. */
@@ -59,3 +59,34 @@ defineOp({
     return [{ dtype, shape: broadcastShapes([c!.shape, a!.shape, b!.shape]) }];
   },
 });
+
+/** The WGSL u32 bits of a float operand of WGSL type `t` as f32 (f16 widened first: NaN and inf stay). */
+const f32Bits = (x: string, t: string) => `bitcast<u32>(${t === 'f16' ? `f32(${x})` : x})`;
+
+function defineFloatTest(name: string, math: Pick<ElementwiseMath, 'cpu' | 'wgsl'>, attrs?: OpSpec['attrs']): void {
+  defineOp({
+    name, kind: 'elementwise', inputs: 1, math, ...(attrs ? { attrs } : {}),
+    // Under fp16 lowering an f32 operand is tested as it is: a cast to f16 would make 1e5 infinite.
+    precision: 'f32',
+    infer: ([x]) => {
+      if (!isFloat(x!.dtype)) throw new OpTypeError(`needs a float input, got ${x!.dtype}`);
+      return [{ dtype: 'bool', shape: x!.shape }];
+    },
+  });
+}
+
+// Tested on the bits: WGSL lets compilers assume no NaN or infinity, so x != x may fold to false.
+defineFloatTest('is_nan', {
+  cpu: ([x]) => (Number.isNaN(x!) ? 1 : 0),
+  wgsl: ([x], _, __, [t]) => `((${f32Bits(x!, t!)} & 0x7fffffffu) > 0x7f800000u)`,
+});
+/** is_inf: +inf where detect_positive, -inf where detect_negative (ONNX IsInf). */
+defineFloatTest('is_inf', {
+  cpu: ([x], _, a) => ((x === Infinity && a.detect_positive) || (x === -Infinity && a.detect_negative) ? 1 : 0),
+  wgsl: ([x], _, a, [t]) => {
+    const bits = f32Bits(x!, t!);
+    if (a.detect_positive && a.detect_negative) return `((${bits} & 0x7fffffffu) == 0x7f800000u)`;
+    if (a.detect_positive) return `(${bits} == 0x7f800000u)`;
+    return a.detect_negative ? `(${bits} == 0xff800000u)` : 'false';
+  },
+}, { detect_positive: { kind: 'bool', default: true }, detect_negative: { kind: 'bool', default: true } });

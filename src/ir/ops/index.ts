@@ -2,6 +2,10 @@
 import './source.js';
 import './fused.js';
 import './elementwise.js';
+import './trig.js';
+import './rounding.js';
+import './remainder.js';
+import './bitwise.js';
 import './compare.js';
 import './cast.js';
 import './reduce.js';
@@ -16,6 +20,7 @@ import './resize.js';
 import './softmax.js';
 import './norm.js';
 import './gemm.js';
+import './linalg.js';
 import './conv.js';
 import './pool.js';
 import './conv-backward.js';

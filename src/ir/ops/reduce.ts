@@ -56,6 +56,13 @@ defineReduction('max', {
 defineReduction('min', {
   init: Infinity, cpu: (acc, x) => (x < acc || Number.isNaN(x) ? x : acc), wgsl: extremeOf('min'), helpers: extremeHelpers('min'),
 });
+// Integer products wrap modulo 2^32 on the device; Math.imul wraps the same way (a double would
+// round once the product passes 2^53).
+defineReduction('prod', {
+  init: 1,
+  cpu: (acc, x, dtype) => (dtype === 'i32' || dtype === 'u32' ? Math.imul(acc, x) : acc * x),
+  wgsl: (acc, x) => `${acc} * ${x}`,
+});
 
 /** Which extreme an arg-reduction looks for. */
 export type ArgPick = 'max' | 'min';

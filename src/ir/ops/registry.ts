@@ -42,7 +42,8 @@ export interface ElementwiseMath {
 export interface ReductionMath {
   /** Identity element. */
   readonly init: number;
-  readonly cpu: (acc: number, x: number) => number;
+  /** Folds one element into the accumulator (a double); `dtype` is the operand's. */
+  readonly cpu: (acc: number, x: number, dtype: DType) => number;
   /** WGSL combining `acc` and `x`, both of the accumulator's WGSL type `t` (f32 for floats). */
   readonly wgsl: (acc: string, x: string, t: string) => string;
   /** Names of the WGSL library functions `wgsl` calls for type `t` (as ElementwiseMath.helpers). */

@@ -1,6 +1,6 @@
 // The ONNX project's backend test cases (../shared/onnx-backend-tests, see its README): every
-// case is imported, compiled and run on WebGPU (ops without a WebGPU kernel as CPU segments), and
-// its outputs compared with the expected ones within the ONNX runner's tolerance. A case either passes, or is refused at import with kiln's
+// case is imported, compiled and run on WebGPU, and its outputs compared with the expected ones
+// within the ONNX runner's tolerance. A case either passes, or is refused at import with kiln's
 // UnsupportedOnnxError (counted as skipped, with the reason), or is listed below as a known
 // failure with its reason. Anything else (a wrong answer, another error) fails the test.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -100,6 +100,7 @@ describe.skipIf(cases.length === 0)('ONNX backend test cases', () => {
     let session: SegmentedSession;
     try {
       const graph = importModel(model, { inputShapes });
+      // Segmented: ops without a WebGPU kernel (det, ...) run on the CPU between GPU segments.
       session = await SegmentedSession.create(gpu(), compileSegmented(graph));
     } catch (e) {
       if (e instanceof UnsupportedOnnxError) return { kind: 'unsupported', reason: e.message };

@@ -12,7 +12,10 @@ import { f16BitsToF32 } from '../../../src/ir/f16.js';
 import { expectRoundTrip } from '../../ir/roundtrip.js';
 
 /** ONNX Runtime tensor type of each ONNX element type a test feeds. */
-const ORT_TYPES: Record<number, ort.Tensor.Type> = { 1: 'float32', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64' };
+const ORT_TYPES: Record<number, ort.Tensor.Type> = {
+  1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64',
+  12: 'uint32', 13: 'uint64',
+};
 
 /** Feeds for ORT from kiln host data; `onnxTypes` gives each input's ONNX element type. */
 function ortFeeds(inputs: Record<string, TensorData>, onnxTypes: Record<string, number>): Record<string, ort.Tensor> {
@@ -23,6 +26,12 @@ function ortFeeds(inputs: Record<string, TensorData>, onnxTypes: Record<string, 
       case 'int64': return [name, new ort.Tensor(type, BigInt64Array.from(t.data as Int32Array, (x) => BigInt(x)), dims)];
       case 'float64': return [name, new ort.Tensor(type, Float64Array.from(t.data as Float32Array), dims)];
       case 'bool': return [name, new ort.Tensor(type, Uint8Array.from(t.data as Uint8Array), dims)];
+      case 'uint8': return [name, new ort.Tensor(type, Uint8Array.from(t.data as Int32Array), dims)];
+      case 'int8': return [name, new ort.Tensor(type, Int8Array.from(t.data as Int32Array), dims)];
+      case 'uint16': return [name, new ort.Tensor(type, Uint16Array.from(t.data as Int32Array), dims)];
+      case 'int16': return [name, new ort.Tensor(type, Int16Array.from(t.data as Int32Array), dims)];
+      case 'uint32': return [name, new ort.Tensor(type, Uint32Array.from(t.data as Uint32Array), dims)];
+      case 'uint64': return [name, new ort.Tensor(type, BigUint64Array.from(t.data as Uint32Array, (x) => BigInt(x)), dims)];
       default: return [name, new ort.Tensor(type, t.data as Float32Array | Int32Array | Uint16Array, dims)];
     }
   }));

@@ -1,10 +1,8 @@
-// Ops whose results are known at import time: Constant, ConstantOfShape, Range, and the
-// rounding ops that exported shape arithmetic uses (kiln has no kernels for them, so they are
-// supported on constants only).
-import { isFloat, numel } from '../../../ir/types.js';
-import { isConst, typeOf } from '../builder.js';
+// Ops whose results are known at import time: Constant, ConstantOfShape, Range, EyeLike.
+import { numel } from '../../../ir/types.js';
+import { typeOf } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
-import { constTensor, constValues, makeConst, readTensor, type ConstTensor } from '../tensor.js';
+import { constTensor, constValues, kilnDType, makeConst, readTensor, type ConstTensor } from '../tensor.js';
 
 defineOnnxOp('Constant', (n) => {
   const t = n.attrs.tensor('value');
@@ -48,20 +46,14 @@ defineOnnxOp('Range', (n) => {
   return makeConst(`${n.name}:range`, dtype, [count], Array.from({ length: count }, (_, i) => start + i * delta));
 });
 
-/** A rounding op on constants: computed here, since only shape arithmetic uses them on constants. */
-function constantOnly(opType: string, f: (x: number) => number): void {
-  defineOnnxOp(opType, (n) => {
-    const x = n.input(0);
-    if (!isConst(x)) return n.unsupported(`${opType} is supported only on values known at import time (shape arithmetic); here it is applied to '${x.name}', computed at run time`);
-    const dtype = x.data.dtype;
-    const out = isFloat(dtype) ? constValues(x).map(f) : constValues(x);
-    return makeConst(`${n.name}:${opType}`, dtype, x.data.shape, out);
-  });
-}
-constantOnly('Floor', Math.floor);
-constantOnly('Ceil', Math.ceil);
-// ONNX Round rounds halves to even.
-constantOnly('Round', (x) => {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+// EyeLike: ones on diagonal k of a 2-D shape, known at import since shapes are static.
+defineOnnxOp('EyeLike', (n) => {
+  const shape = typeOf(n.input(0)).shape;
+  if (shape.length !== 2) n.fail(`needs a 2-D input, got rank ${shape.length}`);
+  const [rows, cols] = shape as [number, number];
+  const k = n.attrs.int('k', 0);
+  const to = n.attrs.int('dtype');
+  const dtype = to === undefined ? typeOf(n.input(0)).dtype : kilnDType(to, `the dtype of ${n.where}`);
+  const values = Array.from({ length: rows * cols }, (_, i) => (i % cols - Math.floor(i / cols) === k ? 1 : 0));
+  return makeConst(`${n.name}:eye`, dtype, shape, values);
 });

@@ -1,5 +1,7 @@
 // Every ONNX op family registers its mapping functions on import; this file loads them all.
 import './elementwise.js';
+import './math.js';
+import './bitwise.js';
 import './matmul.js';
 import './conv.js';
 import './norm.js';
@@ -12,3 +14,4 @@ import './unpool.js';
 import './resize.js';
 import './constant.js';
 import './control-flow.js';
+import './random.js';

@@ -1,4 +1,4 @@
-// MatMul and Gemm.
+// MatMul, Gemm and Det.
 import { typeOf, type Operand } from '../builder.js';
 import { defineOnnxOp } from '../node.js';
 
@@ -30,3 +30,6 @@ defineOnnxOp('Gemm', (n) => {
     beta: n.attrs.float('beta', 1),
   });
 });
+
+// Det: determinants of the trailing square matrices (kiln's det runs on the CPU).
+defineOnnxOp('Det', (n) => n.b.op('det', [n.input(0)]));

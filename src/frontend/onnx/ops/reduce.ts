@@ -27,6 +27,7 @@ defineReduce('ReduceMean', 'mean', 18);
 defineReduce('ReduceSum', 'sum', 13);
 defineReduce('ReduceMax', 'max', 18);
 defineReduce('ReduceMin', 'min', 18);
+defineReduce('ReduceProd', 'prod', 18);
 defineReduce('ReduceSumSquare', 'sum', 18, square);
 defineReduce('ReduceL1', 'sum', 18, (n, x) => n.b.op('abs', [x]));
 defineReduce('ReduceL2', 'sum', 18, square, (n, y) => n.b.op('sqrt', [y]));

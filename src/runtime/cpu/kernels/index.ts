@@ -17,6 +17,7 @@ import { reduceKernels, reduction } from './reduce.js';
 import { softmaxKernels } from './softmax.js';
 import { normKernels } from './norm.js';
 import { gemmKernels } from './gemm.js';
+import { linalgKernels } from './linalg.js';
 import { sourceKernels } from './source.js';
 import { convBackwardKernels } from './conv-backward.js';
 import { poolBackwardKernels } from './pool-backward.js';
@@ -41,6 +42,7 @@ const byName: Record<string, CpuKernel> = {
   ...softmaxKernels,
   ...normKernels,
   ...gemmKernels,
+  ...linalgKernels,
   ...convBackwardKernels,
   ...poolBackwardKernels,
 };

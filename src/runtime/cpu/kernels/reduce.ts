@@ -24,7 +24,7 @@ export const reduction: CpuKernel = (node, [x]) => {
   forEachIndex(redShape, [axes.map((i) => strides[i]!)], (_, [o]) => inner.push(o!));
   forEachIndex(keptShape, [kept.map((i) => strides[i]!)], (i, [base]) => {
     let acc = init;
-    for (const o of inner) acc = red.cpu(acc, xs[base! + o]!);
+    for (const o of inner) acc = red.cpu(acc, xs[base! + o]!, x!.dtype);
     storeValue(out, i, red.finish ? red.finish.cpu(acc, count) : acc);
   });
   return [out];
