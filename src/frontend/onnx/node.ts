@@ -23,7 +23,14 @@ export class OnnxNode {
     private readonly used: readonly boolean[],
     /** Imports a subgraph (an If branch) in this node's scope; returns its outputs. */
     readonly importSubgraph: (g: GraphProtoObject) => Operand[],
+    /** The ONNX element type of each input, where the model says it (kiln's dtypes are coarser: int8 is i32). */
+    private readonly inputTypes: readonly (number | undefined)[] = [],
   ) {}
+
+  /** The ONNX element type of input `i`, when the model declares or implies it. */
+  inputType(i: number): number | undefined {
+    return this.inputTypes[i];
+  }
 
   /** `node 'conv1' (Conv)`, for messages. */
   get where(): string {

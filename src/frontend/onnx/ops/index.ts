@@ -1,5 +1,6 @@
 // Every ONNX op family registers its mapping functions on import; this file loads them all.
 import './elementwise.js';
+import './cast.js';
 import './matmul.js';
 import './conv.js';
 import './norm.js';
