@@ -33,6 +33,12 @@ export function castValue(x: number, from: DType, to: DType): number {
   return x;
 }
 
+/** One element of cast(x) {to, format...} from dtype `from`: castValue, then the narrow format if any. */
+export function castElement(x: number, from: DType, to: DType, attrs: Attrs): number {
+  const v = castValue(x, from, to);
+  return attrs.format === undefined ? v : roundToFormat(v, attrs.format as NarrowFormat, narrowOptions(attrs));
+}
+
 /** A cast's narrow-format options (saturate defaults to true, as in ONNX). */
 function narrowOptions(a: Attrs): NarrowOptions {
   return { saturate: a.saturate !== false, roundMode: (a.round_mode as E8M0RoundMode | undefined) ?? 'up' };
@@ -55,8 +61,7 @@ defineOp({
   math: {
     cpu: ([x], to, a, inDTypes) => {
       if (!inDTypes) throw new Error('internal: cast math needs the operand dtype');
-      const v = castValue(x!, inDTypes[0]!, to);
-      return a.format === undefined ? v : roundToFormat(v, a.format as NarrowFormat, narrowOptions(a));
+      return castElement(x!, inDTypes[0]!, to, a);
     },
     // WGSL's value conversions already truncate and saturate floats, wrap ints and read bool
     // (u32 0/1) as 0/1; the emitter wraps the expression in the result type. Only -> bool differs.
