@@ -3,13 +3,13 @@
 // that only widened its types need nothing here: the dtype table (onnx-types.ts) decides which
 // element types kiln stores. Changes of behaviour live in the mapping, which reads `n.opset`.
 //
-// After opset 21 (the last with a behaviour change to an op kiln maps before Swish):
+// The versions after opset 21, from ONNX's operator documentation:
 //   22  bfloat16 added to most float ops (Conv, pools, activations, trigonometry, RNNs...)
 //   23  float4e2m1 added to Cast, CastLike, Constant, ConstantOfShape, Flatten, Identity, If,
 //       Loop, Pad, Reshape, Scan, Shape, Size, Squeeze, Transpose, Unsqueeze (and the
 //       quantizers); Attention, RMSNormalization, RotaryEmbedding added
 //   24  float8e8m0 added to the same ops; Cast and CastLike take `round_mode` (float8e8m0 only);
-//       Swish, TensorScatter added; Attention and TopK revised
+//       Swish, TensorScatter added; new versions of Attention and TopK
 //   25  int2 and uint2 added to the same ops
 //   26  BitCast added
 //   27  Range takes float16 and bfloat16 (computed in `stash_type`, f32 by default)
