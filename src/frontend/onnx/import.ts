@@ -219,6 +219,7 @@ function mapNode(scope: Scope, p: NodeProtoObject, index: number, env: Map<strin
     // bfloat16 is computed in f32 and rounded once per ONNX node, as runtimes without bf16 arithmetic do.
     if (type === OnnxType.BFLOAT16 && !ROUNDS_ITSELF.has(opType) && typeOf(r).dtype === 'f32' && !node.inputs.includes(r)) {
       r = b.op('cast', [r], { to: 'f32', format: 'bfloat16' });
+      if (!isConst(r) && r.producer) fresh.add(r.producer);
     }
     if (isConst(r)) env.set(name, constTensor(name, r.data, r.wide));
     else {

@@ -69,6 +69,7 @@ describe('narrow ONNX types', () => {
     const bytes = oneNode('Celu', OnnxType.BFLOAT16, OnnxType.BFLOAT16, { alpha: attr.f(2) }, 28);
     // celu(-1) = 2 (exp(-0.5) - 1) = -0.786938..., which bfloat16 rounds to -0.78515625.
     expect(run(bytes, { x: f32([-1, 1.5, 0, 3]) })).toEqual([-0.78515625, 1.5, 0, 3]);
+    expect(importOnnx(bytes).outputs.map((v) => v.name)).toEqual(['y']);
   });
 });
 
