@@ -24,7 +24,7 @@ export const MAX_OPSET = 28;
  * older opset cannot use it (ONNX's checker refuses such a model, and so does kiln).
  */
 export const OP_SINCE: Readonly<Record<string, number>> = {
-  Upsample: 7, Expand: 8, ConstantOfShape: 9, Erf: 9, Shrink: 9, Sign: 9, Where: 9,
+  Expand: 8, ConstantOfShape: 9, Erf: 9, Shrink: 9, Sign: 9, Where: 9,
   Resize: 10, ThresholdedRelu: 10, Range: 11, Round: 11, Celu: 12, GreaterOrEqual: 12,
   LessOrEqual: 12, HardSwish: 14, CastLike: 15, LayerNormalization: 17, Mish: 18, Gelu: 20,
   Swish: 24, BitCast: 26,
