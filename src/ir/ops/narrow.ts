@@ -7,10 +7,19 @@
 interface IntFormat { readonly kind: 'int'; readonly bits: number; readonly signed: boolean }
 
 /**
+ * Which special values a small float has, and so where values out of its range go (unless
+ * saturated to ±max):
+ * - 'ieee' (e5m2): the top exponent holds ±inf and NaN; overflow is ±inf;
+ * - 'fn' (e4m3fn, "finite"): no inf; the all-ones codes are NaN, as is overflow;
+ * - 'fnuz' ("finite, unsigned zero"): no inf and no -0; -0's code is NaN, as is overflow;
+ * - 'none' (float4e2m1): every code a number; ONNX's reference saturates it whatever `saturate`
+ *   says, and turns NaN into -0.
+ */
+type Specials = 'ieee' | 'fn' | 'fnuz' | 'none';
+
+/**
  * A binary float of `exponent` and `mantissa` bits (and a sign), normal exponents from `minExp`
- * (1 - bias) down to which subnormals continue, `max` its largest finite value. Out of range: `overflow` (inf, NaN, or
- * saturate to max whatever the attribute says); NaN becomes `nan` (float4e2m1 has none: -0).
- * `negZero`: whether -0 exists (the fnuz formats have none).
+ * (1 - bias) down to which subnormals continue, `max` its largest finite value.
  */
 interface MiniFloat {
   readonly kind: 'minifloat';
@@ -18,16 +27,14 @@ interface MiniFloat {
   readonly mantissa: number;
   readonly minExp: number;
   readonly max: number;
-  readonly overflow: 'inf' | 'nan' | 'max';
-  readonly nan: 'nan' | 'negzero';
-  readonly negZero: boolean;
+  readonly specials: Specials;
 }
 
 /** bfloat16: f32's top half, rounded to nearest even; NaN stays NaN. float8e8m0: powers of two. */
 type Format = IntFormat | MiniFloat | { readonly kind: 'bfloat16' } | { readonly kind: 'e8m0' };
 
-const minifloat = (exponent: number, mantissa: number, minExp: number, max: number, overflow: MiniFloat['overflow'], negZero = true, nan: MiniFloat['nan'] = 'nan'): MiniFloat =>
-  ({ kind: 'minifloat', exponent, mantissa, minExp, max, overflow, nan, negZero });
+const minifloat = (exponent: number, mantissa: number, minExp: number, max: number, specials: Specials): MiniFloat =>
+  ({ kind: 'minifloat', exponent, mantissa, minExp, max, specials });
 
 /** The formats, by ONNX's names for them (`cast {format = "float8e4m3fn"}`). */
 export const NARROW_FORMATS = {
@@ -40,12 +47,11 @@ export const NARROW_FORMATS = {
   int2: { kind: 'int', bits: 2, signed: true },
   uint2: { kind: 'int', bits: 2, signed: false },
   bfloat16: { kind: 'bfloat16' },
-  float8e4m3fn: minifloat(4, 3, -6, 448, 'nan'),
-  float8e4m3fnuz: minifloat(4, 3, -7, 240, 'nan', false),
-  float8e5m2: minifloat(5, 2, -14, 57344, 'inf'),
-  float8e5m2fnuz: minifloat(5, 2, -15, 57344, 'nan', false),
-  // ONNX's reference saturates float4 whatever `saturate` says (it has neither inf nor NaN), and its NaN becomes -0.
-  float4e2m1: minifloat(2, 1, 0, 6, 'max', true, 'negzero'),
+  float8e4m3fn: minifloat(4, 3, -6, 448, 'fn'),
+  float8e4m3fnuz: minifloat(4, 3, -7, 240, 'fnuz'),
+  float8e5m2: minifloat(5, 2, -14, 57344, 'ieee'),
+  float8e5m2fnuz: minifloat(5, 2, -15, 57344, 'fnuz'),
+  float4e2m1: minifloat(2, 1, 0, 6, 'none'),
   float8e8m0: { kind: 'e8m0' },
 } as const satisfies Record<string, Format>;
 
@@ -90,14 +96,14 @@ export function roundToFormat(x: number, format: NarrowFormat, opts: NarrowOptio
   }
   const b = f32Bits(x);
   const m = b & 0x7fffffff;
-  if (m > 0x7f800000) return f.kind === 'minifloat' && f.nan === 'negzero' ? -0 : NaN;
+  if (m > 0x7f800000) return f.kind === 'minifloat' && f.specials === 'none' ? -0 : NaN;
   if (f.kind === 'bfloat16') return bitsF32(((b + 0x7fff + ((b >>> 16) & 1)) & 0xffff0000) >>> 0);
   if (f.kind === 'e8m0') return e8m0Value(e8m0Code(m, opts));
   const e = Math.max((m >>> 23) - 127, f.minExp);
   let r = roundHalfEven(bitsF32(m) * 2 ** (f.mantissa - e)) * 2 ** (e - f.mantissa);
-  if (m === 0x7f800000 || r > f.max) r = opts.saturate || f.overflow === 'max' ? f.max : f.overflow === 'inf' ? Infinity : NaN;
+  if (m === 0x7f800000 || r > f.max) r = opts.saturate || f.specials === 'none' ? f.max : f.specials === 'ieee' ? Infinity : NaN;
   const negative = b >= 0x80000000;
-  return negative && (f.negZero || r !== 0) ? -r : r;
+  return negative && (f.specials !== 'fnuz' || r !== 0) ? -r : r;
 }
 
 /** The float8e8m0 code (biased exponent, 255 for NaN) of |x|, from its f32 bits without the sign. */
@@ -135,10 +141,10 @@ export function decodeNarrow(format: NarrowFormat, bits: number): number {
       const sign = (bits >> (expBits + f.mantissa)) & 1;
       const exp = (bits >> f.mantissa) & ((1 << expBits) - 1);
       const frac = bits & ((1 << f.mantissa) - 1);
-      if (!f.negZero && sign === 1 && exp === 0 && frac === 0) return NaN; // fnuz: -0's code is NaN
       const top = exp === (1 << expBits) - 1;
-      if (top && f.overflow === 'inf') return frac === 0 ? (sign ? -Infinity : Infinity) : NaN;
-      if (top && f.overflow === 'nan' && f.negZero && frac === (1 << f.mantissa) - 1) return NaN; // e4m3fn
+      if (f.specials === 'fnuz' && sign === 1 && exp === 0 && frac === 0) return NaN;
+      if (f.specials === 'ieee' && top) return frac === 0 ? (sign ? -Infinity : Infinity) : NaN;
+      if (f.specials === 'fn' && top && frac === (1 << f.mantissa) - 1) return NaN;
       const v = exp === 0 ? frac * 2 ** (f.minExp - f.mantissa) : (1 + frac / (1 << f.mantissa)) * 2 ** (exp - 1 + f.minExp);
       return sign ? -v : v;
     }
@@ -165,20 +171,20 @@ const lit = (x: number): string => (Number.isInteger(x) ? `${x}.0` : String(x));
 
 function minifloatWgsl(name: string, f: MiniFloat): string {
   // NaN and inf must be made at run time (a constant NaN is a shader-creation error in WGSL).
-  const overflow = f.overflow === 'max' ? lit(f.max) : `select(bitcast<f32>(special), ${lit(f.max)}, saturate)`;
+  const overflow = f.specials === 'none' ? lit(f.max) : `select(bitcast<f32>(special), ${lit(f.max)}, saturate)`;
   return [
     `fn ${name}(x: f32, saturate: bool, mode: u32) -> f32 {`,
     '  let b = bitcast<u32>(x);',
     '  let m = b & 0x7fffffffu;',
-    `  if (m > 0x7f800000u) { return ${f.nan === 'negzero' ? '-0.0' : 'x'}; }`,
-    `  var special = ${f.overflow === 'inf' ? '0x7f800000u' : '0x7fc00000u'};`,
+    `  if (m > 0x7f800000u) { return ${f.specials === 'none' ? '-0.0' : 'x'}; }`,
+    `  var special = ${f.specials === 'ieee' ? '0x7f800000u' : '0x7fc00000u'};`,
     `  let e = max(i32(m >> 23u) - 127, ${f.minExp});`,
     // Scaling by powers of two made from their bits is exact, unlike exp2 or a division.
     `  let up = bitcast<f32>(u32(${f.mantissa + 127} - e) << 23u);`,
     `  let down = bitcast<f32>(u32(e + ${127 - f.mantissa}) << 23u);`,
     '  var r = round(bitcast<f32>(m) * up) * down;',
     `  if (m == 0x7f800000u || r > ${lit(f.max)}) { r = ${overflow}; }`,
-    `  return select(r, -r, b >= 0x80000000u${f.negZero ? '' : ' && r != 0.0'});`,
+    `  return select(r, -r, b >= 0x80000000u${f.specials === 'fnuz' ? ' && r != 0.0' : ''});`,
     '}',
   ].join('\n');
 }
