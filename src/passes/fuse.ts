@@ -28,15 +28,20 @@ function isFoldReduction(n: Node): boolean {
   return getOp(n.op).spec.reduce !== undefined && (n.output.type.dtype === 'f32' || n.output.type.dtype === 'f16');
 }
 
+/** A plain cast (one that rounds into no narrow format, so a reader may do it as it loads). */
+function isPlainCast(n: Node): boolean {
+  return n.op === 'cast' && n.attrs.format === undefined;
+}
+
 /** A cast between f16 and f32. */
 function isFloatCast(n: Node): boolean {
   const [from, to] = [n.inputs[0]!.type.dtype, n.output.type.dtype];
-  return n.op === 'cast' && from !== to && (from === 'f16' || from === 'f32') && (to === 'f16' || to === 'f32');
+  return isPlainCast(n) && from !== to && (from === 'f16' || from === 'f32') && (to === 'f16' || to === 'f32');
 }
 
 /** A cast from f16 to f32. */
 function isWidening(n: Node): boolean {
-  return n.op === 'cast' && n.inputs[0]!.type.dtype === 'f16' && n.output.type.dtype === 'f32';
+  return isPlainCast(n) && n.inputs[0]!.type.dtype === 'f16' && n.output.type.dtype === 'f32';
 }
 
 /**
@@ -45,7 +50,7 @@ function isWidening(n: Node): boolean {
  * in its producer's epilogue, which keeps the intermediate in f16.)
  */
 function isNarrowingInput(n: Node): boolean {
-  return n.op === 'cast' && n.inputs[0]!.producer === null && n.inputs[0]!.type.dtype === 'f32' && n.output.type.dtype === 'f16';
+  return isPlainCast(n) && n.inputs[0]!.producer === null && n.inputs[0]!.type.dtype === 'f32' && n.output.type.dtype === 'f16';
 }
 
 /** `mul(x, s)` with s one value per channel of x ([N or 1, C, 1, 1]): a conv can scale x as it reads it. */

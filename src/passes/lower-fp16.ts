@@ -66,7 +66,8 @@ export function lowerFp16(opts: Fp16Options = {}): Pass {
           remember(n.output, v);
           continue;
         }
-        const keepF32 = getOp(n.op).spec.precision === 'f32';
+        // A cast into a narrow format (bfloat16, float8) rounds from f32, which holds its range.
+        const keepF32 = getOp(n.op).spec.precision === 'f32' || (n.op === 'cast' && n.attrs.format !== undefined);
         const want: DType = keepF32 ? 'f32' : 'f16';
         const inputs = n.inputs.map((v) => (isFloat(v.type.dtype) ? as(v, want) : as(v, v.type.dtype)));
         // A cast to a float type follows the lowering; other attributes are kept.

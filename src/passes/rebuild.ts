@@ -49,12 +49,21 @@ export class GraphRebuilder {
     return this.out.addNode(op, inputs, attrs, { ...(device ? { device } : {}), ...(free ? { names } : {}) });
   }
 
-  /** Sets the outputs (old values, mapped) and gives each new output its old name when free. */
+  /**
+   * Sets the outputs (old values, mapped); each keeps its old name. A pass may have replaced an
+   * output by a graph input or by another output (x*1 -> x, an identity transpose): such a value
+   * cannot take the output's name, so the output becomes a copy of it (a same-dtype cast).
+   */
   finish(): Graph {
     const outs = this.src.outputs.map((v) => this.get(v));
+    const returned = new Set<Value>();
     outs.forEach((nv, i) => {
       const want = this.src.outputs[i]!.name;
-      if (nv.name !== want && nv.producer && !this.out.hasName(want)) this.out.renameValue(nv, want);
+      if (nv.name !== want && !this.out.hasName(want)) {
+        if (nv.producer && !returned.has(nv)) this.out.renameValue(nv, want);
+        else outs[i] = this.out.addNode('cast', [nv], { to: nv.type.dtype }, { names: [want], device: nv.type.device }).output;
+      }
+      returned.add(outs[i]!);
     });
     this.out.setOutputs(outs);
     return this.out;

@@ -298,6 +298,40 @@ describe('elementwise kernels agree with the CPU reference', () => {
       await check(gpu(), to('f32', 'i32', 'bool'), [{ dtype: 'u32', shape: [257], gen: (r) => Math.floor(r.uniform(0, 2 ** 32)) }]);
       await check(gpu(), to('f32', 'i32', 'u32', 'f16'), [{ dtype: 'bool', shape: [5, 1, 3] }]);
     }, 120_000);
+    // Narrow formats are exact roundings (or wraps): the device must agree bit for bit.
+    const EXACT = { atol: 0, rtol: 0 };
+    /** Magnitudes from 1e-8 to 1e6, both signs, and the edges: ties, overflow, inf, NaN, -0, subnormals. */
+    const narrowEdges = [
+      0, -0, NaN, Infinity, -Infinity, 448, 464, 465, 480, -464.01, 240, 248, 57344, 61440, 61441, 6, 7, -5, 0.25, 0.75, 2.5, 3.5,
+      1e-7, -1e-9, 2 ** -127, 2 ** -126, 1.5 * 2 ** -127, 3e38, 3.4e38, 1.5, 1.75, 1.125, 0.0625, 2 ** 127, 1.2 * 2 ** 127, 1.00390625,
+    ];
+    const narrowGen = (): Gen => { let i = 0; return (r) => (i < narrowEdges.length ? narrowEdges[i++]! : (r.next() < 0.5 ? -1 : 1) * 10 ** r.uniform(-8, 6)); };
+    const formats = (cases: [string, Attrs][]): OpCase[] => cases.map(([label, a]) => ({ op: 'cast', attrs: { to: 'f32', ...a }, label }));
+    const floatFormats = formats([
+      ['bfloat16', { format: 'bfloat16' }],
+      ...['float8e4m3fn', 'float8e4m3fnuz', 'float8e5m2', 'float8e5m2fnuz'].flatMap((f): [string, Attrs][] => [[f, { format: f }], [`${f} unsaturated`, { format: f, saturate: false }]]),
+      ['float4e2m1', { format: 'float4e2m1' }],
+      ...['up', 'down', 'nearest'].flatMap((m): [string, Attrs][] => [[`float8e8m0 ${m}`, { format: 'float8e8m0', round_mode: m }], [`float8e8m0 ${m} unsaturated`, { format: 'float8e8m0', round_mode: m, saturate: false }]]),
+    ]);
+    it('rounds into bfloat16, float8, float4 and float8e8m0 exactly as the CPU reference does', async () => {
+      await check(gpu(), floatFormats, [{ shape: [4, 100], gen: narrowGen() }], EXACT);
+      await check(gpu(), floatFormats, [{ dtype: 'f16', shape: [300], gen: (r) => (r.next() < 0.5 ? -1 : 1) * 10 ** r.uniform(-6, 4.8) }], EXACT);
+      await check(gpu(), floatFormats, [{ dtype: 'i32', shape: [300], gen: (r) => Math.floor(r.uniform(-1e5, 1e5)) }], EXACT);
+    }, 120_000);
+    it('wraps into 8-, 16-, 4- and 2-bit integers from floats, ints and bools', async () => {
+      const ints = ['int8', 'uint8', 'int16', 'uint16', 'int4', 'uint4', 'int2', 'uint2'].map((f) => ({ op: 'cast', attrs: { to: 'i32', format: f }, label: f }));
+      await check(gpu(), ints, [{ shape: [3, 100], gen: (r) => r.normal() * 1000 }], EXACT);
+      await check(gpu(), ints, [{ dtype: 'i32', shape: [300], gen: (r) => Math.floor(r.uniform(-1e6, 1e6)) }], EXACT);
+      await check(gpu(), ints, [{ dtype: 'u32', shape: [300], gen: (r) => Math.floor(r.uniform(0, 2 ** 32)) }], EXACT);
+      await check(gpu(), ints, [{ dtype: 'bool', shape: [17] }], EXACT);
+    }, 120_000);
+    it('bitcast reads the same 32 bits as another dtype', async () => {
+      const as = (d: DType): OpCase => ({ op: 'bitcast', attrs: { to: d }, label: `bitcast to ${d}` });
+      await check(gpu(), [as('i32'), as('u32')], [{ shape: [200], gen: (r) => r.normal() * 1e3 }], EXACT);
+      // Bit patterns of normal floats (device stores may flush subnormals), both signs.
+      await check(gpu(), [as('f32'), as('u32')], [{ dtype: 'i32', shape: [200], gen: (r) => (Math.floor(r.uniform(0x00800000, 0x7f000000)) | (r.next() < 0.5 ? 0x80000000 : 0)) }], EXACT);
+      await check(gpu(), [as('i32')], [{ dtype: 'u32', shape: [200], gen: (r) => Math.floor(r.uniform(0, 2 ** 32)) }], EXACT);
+    });
     it('f16: f32 -> f16 -> f32 round trip and f16 -> i32, to one f16 ulp', async () => {
       const g = new Graph('f16_round_trip');
       const x = g.addInput('x', { dtype: 'f32', shape: [1031], device: 'webgpu' });

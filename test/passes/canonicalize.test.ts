@@ -125,7 +125,7 @@ describe('simplify', () => {
       }`;
     expectPass(simplify, text, text);
   });
-  it('cancels a double transpose and composes non-inverse ones', () => {
+  it('cancels a double transpose and composes non-inverse ones (an output that becomes the input is a copy of it, keeping its name)', () => {
     expectPass(simplify, `
       graph g(%x: f32[2,3,4] @webgpu) -> (f32[2,3,4] @webgpu, f32[3,2,4] @webgpu) {
         %0 = transpose(%x) {perm = [1, 2, 0]} : f32[3,4,2] @webgpu
@@ -136,7 +136,26 @@ describe('simplify', () => {
       graph g(%x: f32[2,3,4] @webgpu) -> (f32[2,3,4] @webgpu, f32[3,2,4] @webgpu) {
         %0 = transpose(%x) {perm = [1, 2, 0]} : f32[3,4,2] @webgpu
         %2 = transpose(%x) {perm = [1, 0, 2]} : f32[3,2,4] @webgpu
-        return %x, %2
+        %1 = cast(%x) {to = "f32"} : f32[2,3,4] @webgpu
+        return %1, %2
+      }`);
+  });
+  it('keeps every output name when outputs collapse onto an input or onto each other', () => {
+    expectPass(simplify, `
+      graph g(%x: f32[2] @webgpu) -> (f32[2] @webgpu, f32[2] @webgpu, f32[2] @webgpu) {
+        %one = const() {value = [1, 1]} : f32[2] @webgpu
+        %a = mul(%x, %one) : f32[2] @webgpu
+        %r = relu(%x) : f32[2] @webgpu
+        %b = mul(%r, %one) : f32[2] @webgpu
+        %c = div(%r, %one) : f32[2] @webgpu
+        return %a, %b, %c
+      }`, `
+      graph g(%x: f32[2] @webgpu) -> (f32[2] @webgpu, f32[2] @webgpu, f32[2] @webgpu) {
+        %one = const() {value = [1, 1]} : f32[2] @webgpu
+        %b = relu(%x) : f32[2] @webgpu
+        %a = cast(%x) {to = "f32"} : f32[2] @webgpu
+        %c = cast(%b) {to = "f32"} : f32[2] @webgpu
+        return %a, %b, %c
       }`);
   });
   it('merges reshape of reshape and drops a reshape to the same shape', () => {

@@ -29,6 +29,22 @@ describe('lower-fp16', () => {
       }`);
   });
 
+  it('keeps a cast into a narrow format (bfloat16) in f32, whose range it needs', () => {
+    expectPass(lowerFp16(), `
+      graph g(%x: f32[2] @webgpu) -> (f32[2] @webgpu) {
+        %0 = relu(%x) : f32[2] @webgpu
+        %y = cast(%0) {format = "bfloat16", to = "f32"} : f32[2] @webgpu
+        return %y
+      }`, `
+      graph g(%x: f32[2] @webgpu) -> (f32[2] @webgpu) {
+        %1 = cast(%x) {to = "f16"} : f16[2] @webgpu
+        %0 = relu(%1) : f16[2] @webgpu
+        %2 = cast(%0) {to = "f32"} : f32[2] @webgpu
+        %y = cast(%2) {format = "bfloat16", to = "f32"} : f32[2] @webgpu
+        return %y
+      }`);
+  });
+
   it('with f16 I/O the graph takes and returns f16', () => {
     expectPass(lowerFp16({ io: 'f16' }), `
       graph g(%x: f32[3] @webgpu) -> (f32[3] @webgpu) {

@@ -1,12 +1,14 @@
 import { KilnError } from '../../ir/errors.js';
 import { Graph, type Value } from '../../ir/graph.js';
 import { OnnxAttrs } from './attributes.js';
-import { isConst, OnnxBuilder, type Operand } from './builder.js';
+import { isConst, OnnxBuilder, typeOf, type Operand } from './builder.js';
 import { resolveInputs, type InputShapes } from './inputs.js';
 import { OnnxNode, onnxMapper } from './node.js';
 import { nodeLabel, orderNodes } from './order.js';
+import { MAX_OPSET, MIN_OPSET, opNotInOpset } from './opsets.js';
 import { allNodes, nodeReads, nodeSubgraphs } from './subgraphs.js';
 import { decodeModel, type GraphProtoObject, type ModelProtoObject, type NodeProtoObject, type TensorProtoObject } from './proto.js';
+import { isStorageOnly, kilnDType, OnnxType, onnxTypeName } from './onnx-types.js';
 import { constTensor, readTensor, UnsupportedOnnxError, type ExternalDataReader } from './tensor.js';
 import './ops/index.js';
 
@@ -19,11 +21,7 @@ export interface OnnxImportOptions {
   readonly name?: string;
 }
 
-/** Opsets of the default domain whose op semantics the mapping functions follow. */
-export const MIN_OPSET = 1;
-export const MAX_OPSET = 21;
-/** Later opsets added ops and dtypes but changed none of the ops mapped here; accepted too. */
-const MAX_ACCEPTED_OPSET = 23;
+export { MAX_OPSET, MIN_OPSET } from './opsets.js';
 
 const DEFAULT_DOMAINS = new Set(['', 'ai.onnx']);
 
@@ -52,7 +50,7 @@ export function importModel(model: ModelProtoObject, opts: OnnxImportOptions = {
   const defined = new Set([...inputs.map((v) => v.name ?? ''), ...initializers.keys()]);
   const nodes = orderNodes(g.node ?? [], defined);
   checkOutputsDefined(g, defined, nodes);
-  checkSupported(allNodes(g.node ?? []));
+  checkSupported(allNodes(g.node ?? []), opset);
   const specs = resolveInputs(inputs, opts.inputShapes ?? {});
 
   const graph = new Graph(opts.name ?? (g.name || 'onnx_model'));
@@ -63,7 +61,7 @@ export function importModel(model: ModelProtoObject, opts: OnnxImportOptions = {
   for (const s of specs) env.set(s.name, graph.addInput(s.name, { dtype: s.dtype, shape: s.shape, device: 'webgpu' }));
   for (const [name, t] of initializers) env.set(name, readTensor(t, opts.readExternalData, name));
 
-  const scope: Scope = { b, opset, readExternal: opts.readExternalData, elemTypes: declaredElemTypes(g) };
+  const scope: Scope = { b, opset, readExternal: opts.readExternalData, types: declaredTypes(g) };
   mapNodes(scope, g, nodes, env);
 
   const outputs: Value[] = [];
@@ -102,8 +100,8 @@ function defaultOpset(model: ModelProtoObject): number {
   }
   if (!entry) throw new KilnError('the ONNX model imports no version of the default operator set (opset_import is missing; is the file truncated?)');
   const v = entry.version ?? 0;
-  if (v < MIN_OPSET || v > MAX_ACCEPTED_OPSET) {
-    throw new UnsupportedOnnxError(`the model uses ONNX opset ${v}; kiln imports opsets ${MIN_OPSET} to ${MAX_ACCEPTED_OPSET}`);
+  if (v < MIN_OPSET || v > MAX_OPSET) {
+    throw new UnsupportedOnnxError(`the model uses ONNX opset ${v}; kiln imports opsets ${MIN_OPSET} to ${MAX_OPSET}`);
   }
   return v;
 }
@@ -117,11 +115,13 @@ function checkOutputsDefined(g: GraphProtoObject, defined: ReadonlySet<string>, 
 }
 
 /** Reports every op type kiln cannot import, with its count and first node, in one error. */
-function checkSupported(nodes: readonly NodeProtoObject[]): void {
+function checkSupported(nodes: readonly NodeProtoObject[], opset: number): void {
   const missing = new Map<string, { count: number; first: string }>();
   nodes.forEach((n, i) => {
     const domain = n.domain ?? '';
     const known = DEFAULT_DOMAINS.has(domain) && onnxMapper(n.op_type ?? '') !== undefined;
+    const tooNew = known ? opNotInOpset(n.op_type ?? '', opset) : undefined;
+    if (tooNew) throw new KilnError(`node '${nodeLabel(n, i)}': ${tooNew}`);
     if (known) return;
     const key = DEFAULT_DOMAINS.has(domain) ? n.op_type ?? '?' : `${domain}.${n.op_type}`;
     const m = missing.get(key);
@@ -138,19 +138,18 @@ interface Scope {
   readonly b: OnnxBuilder;
   readonly opset: number;
   readonly readExternal: ExternalDataReader | undefined;
-  /** ONNX element types the model declares, by tensor name (kiln's dtypes merge several). */
-  readonly elemTypes: ReadonlyMap<string, number>;
+  /** ONNX element types of tensor names, declared by the model or implied by the nodes mapped so far. */
+  readonly types: Map<string, number>;
 }
 
-/** The element type of every tensor whose type the graph states: inputs, outputs, value_info, initializers. */
-function declaredElemTypes(g: GraphProtoObject): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const v of [...(g.input ?? []), ...(g.output ?? []), ...(g.value_info ?? [])]) {
-    const t = v.type?.tensor_type?.elem_type;
-    if (v.name && t) m.set(v.name, t);
+/** The element types a graph declares: inputs, outputs, value_info and initializers. */
+function declaredTypes(g: GraphProtoObject, into = new Map<string, number>()): Map<string, number> {
+  for (const vi of [...(g.input ?? []), ...(g.output ?? []), ...(g.value_info ?? [])]) {
+    const t = vi.type?.tensor_type?.elem_type;
+    if (t) into.set(vi.name ?? '', t);
   }
-  for (const t of g.initializer ?? []) if (t.name && t.data_type) m.set(t.name, t.data_type);
-  return m;
+  for (const t of g.initializer ?? []) if (t.data_type) into.set(t.name ?? '', t.data_type);
+  return into;
 }
 
 /** How many nodes (their subgraphs included) and graph outputs read each tensor name. */
@@ -175,6 +174,7 @@ function mapNodes(scope: Scope, g: GraphProtoObject, nodes: readonly NodeProtoOb
 function importSubgraph(scope: Scope, g: GraphProtoObject, outer: ReadonlyMap<string, Operand>): Operand[] {
   if ((g.input ?? []).length) throw new UnsupportedOnnxError(`subgraph '${g.name ?? ''}' takes inputs (a Loop or Scan body), which kiln does not support`);
   const env = new Map(outer);
+  declaredTypes(g, scope.types);
   for (const t of g.initializer ?? []) env.set(t.name ?? '', readTensor(t, scope.readExternal, t.name));
   mapNodes(scope, g, orderNodes(g.node ?? [], new Set(env.keys())), env);
   return (g.output ?? []).map((v) => {
@@ -191,12 +191,17 @@ function mapNode(scope: Scope, p: NodeProtoObject, index: number, env: Map<strin
   const opType = p.op_type ?? '';
   const where = `node '${label}' (${opType})`;
   const outNames = p.output ?? [];
+  const inputTypes = (p.input ?? []).map((x) => scope.types.get(x));
+  const stored = inputTypes.find((t) => t !== undefined && isStorageOnly(t));
+  if (stored !== undefined && !CARRIES_STORED_TYPES.has(opType)) {
+    throw new UnsupportedOnnxError(`${where} computes on ${onnxTypeName(stored)} values, which kiln only stores (in ${kilnDType(stored, where)}), casts and moves`);
+  }
   const node = new OnnxNode(
     label, opType, scope.opset, new OnnxAttrs(p.attribute ?? [], where), b,
     (p.input ?? []).map((x) => (x === '' ? undefined : env.get(x)!)),
     outNames.map((o) => o !== '' && (readers.get(o) ?? 0) > 0),
     (sub) => importSubgraph(scope, sub, env),
-    [...(p.input ?? []), ...outNames].map((x) => scope.elemTypes.get(x)),
+    inputTypes,
   );
   const firstNew = b.graph.nodes.length;
   let result;
@@ -209,10 +214,17 @@ function mapNode(scope: Scope, p: NodeProtoObject, index: number, env: Map<strin
   const fresh = new Set(b.graph.nodes.slice(firstNew));
   outNames.forEach((name, i) => {
     if (name === '') return;
-    const r = result[i];
+    let r = result[i];
     if (!r) {
       if (node.outputUsed(i)) throw new UnsupportedOnnxError(`${where}: its output ${i} ('${name}') is not supported`);
       return;
+    }
+    const type = scope.types.get(name) ?? impliedType(node, inputTypes, r);
+    if (type !== undefined) scope.types.set(name, type);
+    // bfloat16 is computed in f32 and rounded once per ONNX node, as runtimes without bf16 arithmetic do.
+    if (type === OnnxType.BFLOAT16 && !ROUNDS_ITSELF.has(opType) && typeOf(r).dtype === 'f32' && !node.inputs.includes(r)) {
+      r = b.op('cast', [r], { to: 'f32', format: 'bfloat16' });
+      if (!isConst(r) && r.producer) fresh.add(r.producer);
     }
     if (isConst(r)) env.set(name, constTensor(name, r.data, r.wide));
     else {
@@ -220,6 +232,28 @@ function mapNode(scope: Scope, p: NodeProtoObject, index: number, env: Map<strin
       env.set(name, r);
     }
   });
+}
+
+/** ONNX ops that move or reinterpret values without computing on them: they carry any stored type. */
+const CARRIES_STORED_TYPES: ReadonlySet<string> = new Set([
+  'Cast', 'CastLike', 'BitCast', 'Identity', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Transpose', 'Shape',
+  'Size', 'Concat', 'Split', 'Slice', 'Gather', 'Expand', 'Tile', 'DepthToSpace', 'SpaceToDepth', 'Where', 'If',
+]);
+/** Ops whose result is already rounded to its type, or not computed at all. */
+const ROUNDS_ITSELF: ReadonlySet<string> = new Set([...CARRIES_STORED_TYPES, 'Constant', 'ConstantOfShape']);
+
+/**
+ * The ONNX element type of a node's result when the model does not declare it: a cast's
+ * target, a constant's own type, or else the type of the inputs it shares its kiln dtype with
+ * (ONNX ops keep their operands' type: Relu of bfloat16 is bfloat16).
+ */
+function impliedType(n: OnnxNode, inputTypes: readonly (number | undefined)[], r: Operand): number | undefined {
+  if (n.opType === 'Cast' || n.opType === 'BitCast') return n.attrs.int('to');
+  if (n.opType === 'CastLike') return inputTypes[1];
+  if (isConst(r) && r.onnxType !== undefined) return r.onnxType;
+  const dtype = typeOf(r).dtype;
+  const same = new Set(inputTypes.filter((t, i) => t !== undefined && n.inputs[i] && typeOf(n.inputs[i]!).dtype === dtype));
+  return same.size === 1 ? [...same][0] : undefined;
 }
 
 /** An error raised while mapping a node, with the node named (same class for user errors). */

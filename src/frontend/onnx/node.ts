@@ -23,17 +23,13 @@ export class OnnxNode {
     private readonly used: readonly boolean[],
     /** Imports a subgraph (an If branch) in this node's scope; returns its outputs. */
     readonly importSubgraph: (g: GraphProtoObject) => Operand[],
-    /** The ONNX element types the model declares for the inputs, then the outputs (or undefined). */
-    private readonly declaredTypes: readonly (number | undefined)[] = [],
+    /** The ONNX element type of each input, where the model says it (kiln's dtypes are coarser: int8 is i32). */
+    private readonly inputTypes: readonly (number | undefined)[] = [],
   ) {}
 
-  /**
-   * The ONNX element type of input `i` as the model declares it, else of the first output
-   * (for ops whose result has their operands' type); undefined when neither is declared. kiln's
-   * dtypes merge several ONNX types (uint8 and int16 are both i32), which a few ops must tell apart.
-   */
-  declaredElemType(i: number): number | undefined {
-    return this.declaredTypes[i] ?? this.declaredTypes[this.inputs.length];
+  /** The ONNX element type of input `i`, when the model declares or implies it. */
+  inputType(i: number): number | undefined {
+    return this.inputTypes[i];
   }
 
   /** `node 'conv1' (Conv)`, for messages. */

@@ -2,47 +2,11 @@ import { KilnError } from '../../ir/errors.js';
 import { f16BitsToF32, f32ToF16Bits } from '../../ir/f16.js';
 import { tensorData, type TensorData } from '../../ir/tensor-data.js';
 import { allocTyped, numel, type DType } from '../../ir/types.js';
+import { decodeNarrow, narrowBits } from '../../ir/ops/narrow.js';
+import { isStorageOnly, kilnDType, narrowFormatOf, OnnxType, onnxTypeName, UnsupportedOnnxError } from './onnx-types.js';
 import type { TensorProtoObject } from './proto.js';
 
-/** ONNX TensorProto.DataType values the importer names. */
-export const OnnxType = {
-  FLOAT: 1, UINT8: 2, INT8: 3, UINT16: 4, INT16: 5, INT32: 6, INT64: 7, STRING: 8, BOOL: 9,
-  FLOAT16: 10, DOUBLE: 11, UINT32: 12, UINT64: 13, COMPLEX64: 14, COMPLEX128: 15, BFLOAT16: 16,
-} as const;
-
-const TYPE_NAMES: Record<number, string> = {
-  0: 'UNDEFINED', 1: 'float', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64',
-  8: 'string', 9: 'bool', 10: 'float16', 11: 'double', 12: 'uint32', 13: 'uint64', 14: 'complex64',
-  15: 'complex128', 16: 'bfloat16', 17: 'float8e4m3fn', 18: 'float8e4m3fnuz', 19: 'float8e5m2',
-  20: 'float8e5m2fnuz', 21: 'uint4', 22: 'int4', 23: 'float4e2m1',
-};
-
-/** ONNX's name of an element type, e.g. `int64`. */
-export function onnxTypeName(t: number): string {
-  return TYPE_NAMES[t] ?? `type #${t}`;
-}
-
-/**
- * The kiln dtype an ONNX element type is computed in: WGSL has no 64-bit or 8/16-bit integers
- * and no f64, so double and bfloat16 become f32, every integer type that fits becomes i32
- * (int64 with a range check), uint32 and uint64 become u32. Others are not supported.
- */
-export function kilnDType(t: number, what: string): DType {
-  switch (t) {
-    case OnnxType.FLOAT: case OnnxType.DOUBLE: case OnnxType.BFLOAT16: return 'f32';
-    case OnnxType.FLOAT16: return 'f16';
-    case OnnxType.INT8: case OnnxType.UINT8: case OnnxType.INT16: case OnnxType.UINT16:
-    case OnnxType.INT32: case OnnxType.INT64: return 'i32';
-    case OnnxType.UINT32: case OnnxType.UINT64: return 'u32';
-    case OnnxType.BOOL: return 'bool';
-    default: throw new UnsupportedOnnxError(`${what} has element type ${onnxTypeName(t)}, which kiln does not support`);
-  }
-}
-
-/** Something in the model kiln cannot import (an op, an attribute value, a dtype): not a bug in the file. */
-export class UnsupportedOnnxError extends KilnError {
-  override name = 'UnsupportedOnnxError';
-}
+export { kilnDType, OnnxType, onnxTypeName, UnsupportedOnnxError } from './onnx-types.js';
 
 /**
  * A tensor known at import time: an initializer, a Constant, or a folded computation. `data`
@@ -56,6 +20,8 @@ export interface ConstTensor {
   readonly name: string;
   readonly data: TensorData;
   readonly wide?: Float64Array;
+  /** The ONNX element type it was read as (kiln's dtype is coarser: int8 is stored in i32). */
+  readonly onnxType?: number;
 }
 
 /** Wraps host data as a ConstTensor. */
@@ -88,14 +54,15 @@ function formatWide(x: number): string {
 /** Reads the bytes of a tensor stored outside the model file (ONNX external data). */
 export type ExternalDataReader = (location: string, offset: number, length: number | undefined, tensor: string) => Uint8Array;
 
-/** Bytes per element of raw_data for the element types kiln reads. */
-function rawElementBytes(t: number): number {
+/** Bytes of raw_data holding `n` elements of ONNX type `t` (4- and 2-bit types pack several in a byte). */
+function rawByteLength(t: number, n: number): number {
   switch (t) {
-    case OnnxType.BOOL: case OnnxType.INT8: case OnnxType.UINT8: return 1;
-    case OnnxType.INT16: case OnnxType.UINT16: case OnnxType.FLOAT16: case OnnxType.BFLOAT16: return 2;
-    case OnnxType.INT64: case OnnxType.UINT64: case OnnxType.DOUBLE: return 8;
-    default: return 4;
+    case OnnxType.BOOL: case OnnxType.INT8: case OnnxType.UINT8: return n;
+    case OnnxType.INT16: case OnnxType.UINT16: case OnnxType.FLOAT16: case OnnxType.BFLOAT16: return 2 * n;
+    case OnnxType.INT64: case OnnxType.UINT64: case OnnxType.DOUBLE: return 8 * n;
   }
+  const format = isStorageOnly(t) ? narrowFormatOf(t) : undefined;
+  return format ? Math.ceil((n * narrowBits(format)) / 8) : 4 * n;
 }
 
 const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
@@ -114,8 +81,17 @@ function rawReader(t: number, view: DataView): (i: number) => number {
     case OnnxType.UINT32: return (i) => view.getUint32(4 * i, true);
     case OnnxType.INT64: return (i) => Number(view.getBigInt64(8 * i, true));
     case OnnxType.UINT64: return (i) => Number(view.getBigUint64(8 * i, true));
-    default: throw new Error(`internal: no raw reader for ${onnxTypeName(t)}`);
   }
+  const format = isStorageOnly(t) ? narrowFormatOf(t) : undefined;
+  if (!format) throw new Error(`internal: no raw reader for ${onnxTypeName(t)}`);
+  // float8 is a byte each; 4- and 2-bit values fill bytes from the low bits up.
+  const bits = narrowBits(format);
+  return (i) => decodeNarrow(format, (view.getUint8((i * bits) >> 3) >> ((i * bits) & 7)) & ((1 << bits) - 1));
+}
+
+/** The bytes of a narrow type's int32_data (which holds one byte of packed raw data per entry). */
+function int32DataBytes(p: TensorProtoObject): Uint8Array | undefined {
+  return p.int32_data?.length ? Uint8Array.from(p.int32_data, (b) => b & 0xff) : undefined;
 }
 
 const bf16Scratch = new DataView(new ArrayBuffer(4));
@@ -178,6 +154,10 @@ function externalBytes(p: TensorProtoObject, what: string, read: ExternalDataRea
  * raw_data, the typed fields, or an external file. Element counts and byte sizes are checked.
  */
 export function readTensor(p: TensorProtoObject, read?: ExternalDataReader, fallbackName = 'tensor'): ConstTensor {
+  return { ...readTensorData(p, read, fallbackName), onnxType: p.data_type ?? 0 };
+}
+
+function readTensorData(p: TensorProtoObject, read: ExternalDataReader | undefined, fallbackName: string): ConstTensor {
   const name = p.name || fallbackName;
   const what = `tensor '${name}'`;
   const t = p.data_type ?? 0;
@@ -187,11 +167,15 @@ export function readTensor(p: TensorProtoObject, read?: ExternalDataReader, fall
   if (p.segment) throw new UnsupportedOnnxError(`${what} is a segment of a larger tensor, which kiln does not support`);
   let bytes: Uint8Array | undefined;
   if (p.data_location === 1) {
-    bytes = externalBytes(p, what, read, n * rawElementBytes(t));
+    bytes = externalBytes(p, what, read, rawByteLength(t, n));
   } else if (p.raw_data !== undefined && (p.raw_data.byteLength > 0 || !typedField(p, t).values?.length)) {
-    const need = n * rawElementBytes(t);
+    const need = rawByteLength(t, n);
     if (p.raw_data.byteLength !== need) throw new KilnError(`${what} has ${p.raw_data.byteLength} bytes of raw_data but ${onnxTypeName(t)}[${shape.join(',')}] needs ${need}`);
     bytes = p.raw_data;
+  }
+  if (!bytes && isStorageOnly(t)) {
+    bytes = int32DataBytes(p) ?? new Uint8Array(0);
+    if (bytes.byteLength !== rawByteLength(t, n)) throw new KilnError(`${what} has ${bytes.byteLength} bytes in int32_data but ${onnxTypeName(t)}[${shape.join(',')}] needs ${rawByteLength(t, n)}`);
   }
   let at: (i: number) => number;
   if (bytes) {

@@ -4,13 +4,13 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { compile } from '../../../src/compiler.js';
 import { importOnnx, UnsupportedOnnxError } from '../../../src/frontend/onnx/index.js';
 import { Random } from '../../../src/frontend/trace/random.js';
 import { KilnError } from '../../../src/ir/errors.js';
 import { printGraph } from '../../../src/ir/printer.js';
 import { tensorData } from '../../../src/ir/tensor-data.js';
 import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
-import { compile } from '../../../src/compiler.js';
 import { expectRoundTrip } from '../../ir/roundtrip.js';
 import { attr, buildModel, encodeModelObject, modelObject, node, OnnxType, subgraph, tensor } from './onnx-builder.js';
 
@@ -240,6 +240,15 @@ describe('imported graphs', () => {
     expect(g.outputs.map((v) => v.name)).toEqual(['same', 'w', 'r', 'r2']);
     const out = runOnCpu(g, { x: tensorData('f32', [2], [1, -2]) });
     expect(Object.fromEntries(Object.entries(out).map(([k, t]) => [k, Array.from(t.data)]))).toEqual({ same: [1, -2], w: [4, 5], r: [1, 0], r2: [1, 0] });
+  });
+
+  it('outputs keep their names through compilation when simplification makes them an alias of an input', () => {
+    const bytes = buildModel({
+      inputs: [{ name: 'data_0', dims: [2, 3] }], outputs: [{ name: 'result' }, { name: 't' }],
+      nodes: [node('Mean', ['data_0'], ['result']), node('Transpose', ['data_0'], ['t'], { perm: attr.ints([0, 1]) })],
+    });
+    const program = compile(importOnnx(bytes));
+    expect(program.outputs.map((o) => o.name)).toEqual(['result', 't']);
   });
 
   it('broadcasts B at `axis` before opset 7 (hand-checked)', () => {

@@ -18,7 +18,7 @@ const NARROW_UNSIGNED_BITS: Readonly<Record<number, number>> = { [OnnxType.UINT8
  * storage (uint8, uint16 in i32), 0 when the storage is exact; refuses when the type cannot be told.
  */
 function narrowMask(n: OnnxNode, i: number, exactTypes: readonly number[]): number {
-  const t = n.declaredElemType(i);
+  const t = n.inputType(i);
   if (t !== undefined && NARROW_UNSIGNED_BITS[t]) return 2 ** NARROW_UNSIGNED_BITS[t] - 1;
   if (t !== undefined && exactTypes.includes(t)) return 0;
   const stored = typeOf(n.input(i)).dtype;

@@ -1,9 +1,9 @@
-// Elementwise ONNX ops: arithmetic, comparisons, logic, casts, and activations that kiln has as
+// Elementwise ONNX ops: arithmetic, comparisons, logic, and activations that kiln has as
 // one op or composes from a few (Elu, Selu, Softplus, PRelu, ...), all of which fuse.
 import { isFloat } from '../../../ir/types.js';
 import { isConst, typeOf, type Operand } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
-import { constValues, kilnDType } from '../tensor.js';
+import { constValues } from '../tensor.js';
 import { castTo, foldPairwise, legacyBroadcastOperands, presentInputs, reshapeTo, scalarLike } from './helpers.js';
 
 const BINARY: Record<string, string> = {
@@ -43,12 +43,6 @@ defineOnnxOp('Mean', (n) => {
 
 defineOnnxOp('Where', (n) => n.b.op('where', [n.input(0), n.input(1), n.input(2)]));
 
-defineOnnxOp('Cast', (n) => {
-  const to = n.attrs.int('to');
-  if (to === undefined) return n.fail("needs the attribute 'to'");
-  return castTo(n.b, n.input(0), kilnDType(to, `the target of ${n.where}`));
-});
-defineOnnxOp('CastLike', (n) => castTo(n.b, n.input(0), typeOf(n.input(1)).dtype));
 
 defineOnnxOp('Reciprocal', (n) => {
   const x = n.input(0);
@@ -78,6 +72,13 @@ defineOnnxOp('Clip', (n) => {
 });
 
 defineOnnxOp('LeakyRelu', (n) => n.b.op('leaky_relu', [n.input(0)], { alpha: n.attrs.float('alpha', 0.01) }));
+// Swish (opset 24): x * sigmoid(alpha * x); kiln's silu when alpha is 1.
+defineOnnxOp('Swish', (n) => {
+  const x = n.input(0);
+  const alpha = n.attrs.float('alpha', 1);
+  if (alpha === 1) return n.b.op('silu', [x]);
+  return n.b.op('mul', [x, n.b.op('sigmoid', [n.b.op('mul', [x, scalarLike(n.b, x, alpha)])])]);
+});
 defineOnnxOp('HardSigmoid', (n) => n.b.op('hardsigmoid', [n.input(0)], { alpha: n.attrs.float('alpha', 0.2), beta: n.attrs.float('beta', 0.5) }));
 defineOnnxOp('Gelu', (n) => n.b.op('gelu', [n.input(0)], { approximate: n.attrs.string('approximate', 'none') }));
 

@@ -2,6 +2,7 @@
 import './elementwise.js';
 import './math.js';
 import './bitwise.js';
+import './cast.js';
 import './matmul.js';
 import './conv.js';
 import './norm.js';

@@ -1,5 +1,5 @@
 import { f16BitsToF32, f32ToF16Bits } from '../../../ir/f16.js';
-import { castValue } from '../../../ir/ops/cast.js';
+import { castElement } from '../../../ir/ops/cast.js';
 import { alloc, type CpuKernel } from './kernel.js';
 
 /**
@@ -12,7 +12,7 @@ const cast: CpuKernel = (node, [x]) => {
   const to = out.dtype;
   const src = x!.data;
   for (let i = 0; i < src.length; i++) {
-    const v = castValue(from === 'f16' ? f16BitsToF32(src[i]!) : src[i]!, from, to);
+    const v = castElement(from === 'f16' ? f16BitsToF32(src[i]!) : src[i]!, from, to, node.attrs);
     out.data[i] = to === 'f16' ? f32ToF16Bits(v) : v;
   }
   return [out];
