@@ -8,3 +8,4 @@ import './shape.js';
 import './resize.js';
 import './constant.js';
 import './control-flow.js';
+import './recurrent.js';
