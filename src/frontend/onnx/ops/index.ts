@@ -9,3 +9,4 @@ import './resize.js';
 import './constant.js';
 import './control-flow.js';
 import './recurrent.js';
+import './einsum.js';
