@@ -9,7 +9,7 @@ const I64 = OnnxType.INT64;
 const BOOL = OnnxType.BOOL;
 
 /** A value info for a subgraph input or output. */
-const vi = (name: string, type = F, dims?: number[]) => ({
+const vi = (name: string, type: number = F, dims?: number[]) => ({
   name, type: { tensor_type: { elem_type: type, ...(dims ? { shape: { dim: dims.map((d) => ({ dim_value: d })) } } : {}) } },
 });
 
