@@ -11,6 +11,7 @@ import './concat-split.js';
 import './slice-pad.js';
 import './gather.js';
 import './resize.js';
+import './grid-sample.js';
 import './softmax.js';
 import './norm.js';
 import './gemm.js';

@@ -7,11 +7,11 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compile } from '../../../src/compiler.js';
+import { compileSegmented } from '../../../src/compiler.js';
 import { decodeModel, decodeTensor, importModel, readTensor, UnsupportedOnnxError } from '../../../src/frontend/onnx/index.js';
 import type { TensorProtoObject } from '../../../src/frontend/onnx/proto.js';
 import type { TensorData } from '../../../src/ir/tensor-data.js';
-import { Session } from '../../../src/runtime/session.js';
+import { SegmentedSession } from '../../../src/runtime/segmented.js';
 import { useGpu } from '../../helpers/gpu.js';
 import { f16BitsToF32 } from '../../../src/ir/f16.js';
 
@@ -97,10 +97,12 @@ describe.skipIf(cases.length === 0)('ONNX backend test cases', () => {
     const firstInputs = sets.length ? decodeTensors(join(c.dir, sets[0]!), 'input') : [];
     // Symbolic dimensions are bound to the test data's shapes (inputs are given in order).
     const inputShapes = Object.fromEntries(firstInputs.map((t, i) => [inputNames[i]!, t.dims ?? []]));
-    let session: Session;
+    // Segmented: ops without a WebGPU kernel run on the CPU, with transfers (a single WebGPU
+    // segment otherwise).
+    let session: SegmentedSession;
     try {
       const graph = importModel(model, { inputShapes });
-      session = await Session.create(gpu(), compile(graph));
+      session = await SegmentedSession.create(gpu(), compileSegmented(graph));
     } catch (e) {
       if (e instanceof UnsupportedOnnxError) return { kind: 'unsupported', reason: e.message };
       return { kind: 'fail', reason: `${(e as Error).name}: ${(e as Error).message}` };
@@ -109,9 +111,9 @@ describe.skipIf(cases.length === 0)('ONNX backend test cases', () => {
       for (const set of sets) {
         const inputs = readTensors(join(c.dir, set), 'input');
         const expected = readTensors(join(c.dir, set), 'output');
-        const feeds = Object.fromEntries(session.program.inputs.map((p, i) => [p.name, inputs[i]!]));
+        const feeds = Object.fromEntries(session.program.inputs.map((name, i) => [name, inputs[i]!]));
         const got = await session.run(feeds);
-        const names = session.program.outputs.map((o) => o.name);
+        const names = session.program.outputs;
         if (names.length !== expected.length) return { kind: 'fail', reason: `${set}: ${names.length} outputs, expected ${expected.length}` };
         for (let i = 0; i < names.length; i++) {
           const problem = mismatch(got[names[i]!]!, expected[i]!);

@@ -10,3 +10,4 @@ import './constant.js';
 import './control-flow.js';
 import './recurrent.js';
 import './einsum.js';
+import './sampling.js';

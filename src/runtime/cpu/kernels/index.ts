@@ -10,6 +10,7 @@ import { concatSplitKernels } from './concat-split.js';
 import { slicePadKernels } from './slice-pad.js';
 import { gatherKernels } from './gather.js';
 import { resizeKernels } from './resize.js';
+import { gridSampleKernels } from './grid-sample.js';
 import { poolKernels } from './pool.js';
 import { reduceKernels, reduction } from './reduce.js';
 import { softmaxKernels } from './softmax.js';
@@ -31,6 +32,7 @@ const byName: Record<string, CpuKernel> = {
   ...slicePadKernels,
   ...gatherKernels,
   ...resizeKernels,
+  ...gridSampleKernels,
   ...convKernels,
   ...poolKernels,
   ...reduceKernels,
