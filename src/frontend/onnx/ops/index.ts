@@ -11,3 +11,4 @@ import './control-flow.js';
 import './recurrent.js';
 import './einsum.js';
 import './sampling.js';
+import './dft.js';
