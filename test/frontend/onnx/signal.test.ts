@@ -42,3 +42,22 @@ describe('STFT', () => {
     nodes: [node('STFT', ['x', 'step', '', 'len'], ['out'], { onesided: attr.i(0) })],
   }), { tol: 1e-4 }).then(() => undefined));
 });
+
+describe('window functions and the mel filter bank (constants at import)', () => {
+  for (const op of ['HannWindow', 'HammingWindow', 'BlackmanWindow']) {
+    for (const periodic of [1, 0]) {
+      it(`${op}, periodic=${periodic}`, () => expectSameAsOrt(buildModel({
+        opset: 17, inputs: [], outputs: [{ name: 'out' }], initializers: [tensor('size', I64, [], [11])],
+        nodes: [node(op, ['size'], ['out'], { periodic: attr.i(periodic) })],
+      })).then(() => undefined));
+    }
+  }
+  it('MelWeightMatrix', () => expectSameAsOrt(buildModel({
+    opset: 17, inputs: [], outputs: [{ name: 'out' }],
+    initializers: [
+      tensor('bins', I64, [], [6]), tensor('len', I64, [], [32]), tensor('rate', I64, [], [16000]),
+      tensor('lo', OnnxType.FLOAT, [], [100]), tensor('hi', OnnxType.FLOAT, [], [7000]),
+    ],
+    nodes: [node('MelWeightMatrix', ['bins', 'len', 'rate', 'lo', 'hi'], ['out'])],
+  })).then(() => undefined));
+});

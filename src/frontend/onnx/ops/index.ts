@@ -12,3 +12,4 @@ import './recurrent.js';
 import './einsum.js';
 import './sampling.js';
 import './dft.js';
+import './windows.js';
