@@ -1,7 +1,7 @@
 // GridSample (kiln's grid_sample CPU op) against ONNX Runtime on seeded grids, which reach
 // past [-1, 1] so that every padding mode matters: each mode, padding and corner alignment.
 import { describe, it } from 'vitest';
-import { attr, buildModel, node } from './onnx-builder.js';
+import { attr, buildModel, node, OnnxType, tensor } from './onnx-builder.js';
 import { expectSameAsOrt } from './ort-oracle.js';
 
 function gridSample(x: number[], grid: number[], attrs: Record<string, string | number>, opset = 20): Uint8Array {
@@ -24,4 +24,14 @@ describe('GridSample', () => {
     await expectSameAsOrt(gridSample([1, 2, 4, 6], [1, 3, 5, 2], { mode: 'bilinear' }, 16));
     await expectSameAsOrt(gridSample([1, 2, 4, 6], [1, 3, 5, 2], { mode: 'bicubic', padding_mode: 'border' }, 16), { tol: 1e-4 });
   });
+});
+
+describe('AffineGrid', () => {
+  for (const align of [0, 1]) {
+    it(`2-D, align_corners=${align}`, () => expectSameAsOrt(buildModel({
+      opset: 20, inputs: [{ name: 'theta', dims: [2, 2, 3] }], outputs: [{ name: 'out' }],
+      initializers: [tensor('size', OnnxType.INT64, [4], [2, 3, 4, 5])],
+      nodes: [node('AffineGrid', ['theta', 'size'], ['out'], { align_corners: attr.i(align) })],
+    })).then(() => undefined));
+  }
 });
