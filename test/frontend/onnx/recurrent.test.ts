@@ -5,6 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { importOnnx } from '../../../src/frontend/onnx/index.js';
 import { tensorData, type TensorData } from '../../../src/ir/tensor-data.js';
 import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
+import { compileSegmented } from '../../../src/compiler.js';
+import { SegmentedSession } from '../../../src/runtime/segmented.js';
+import { useGpu } from '../../helpers/gpu.js';
+import { expectClose } from '../../helpers/compare.js';
 import { attr, buildModel, node, OnnxType, tensor, type AttrInit, type IoInit } from './onnx-builder.js';
 import { expectSameAsOrt, seededInputs } from './ort-oracle.js';
 
@@ -161,4 +165,22 @@ describe('LSTM', () => {
   it('sequence lengths given at run time, only Y_c', () => check({
     op: 'LSTM', seq: 3, batch: 2, input: 2, hidden: 3, bias: true, runtimeLens: [1, 3], outputs: ['Y_c'],
   }));
+});
+
+describe('unrolled recurrences on WebGPU', () => {
+  const gpu = useGpu();
+  // 12 steps: Y concatenates more steps than one kernel binds, so it is written by copies.
+  it('a bidirectional LSTM with ragged lengths matches the CPU reference', async () => {
+    const c: Recurrent = { op: 'LSTM', seq: 12, batch: 3, input: 5, hidden: 8, dirs: 2, bias: true, initial: true, peepholes: true, lens: [12, 7, 3] };
+    const graph = importOnnx(model(c));
+    const feeds = seededInputs(graph, 5);
+    const want = runOnCpu(graph, feeds);
+    const session = await SegmentedSession.create(gpu(), compileSegmented(importOnnx(model(c))));
+    try {
+      const got = await session.run(feeds);
+      session.program.outputs.forEach((name, i) => expectClose(got[name]!, want[graph.outputs[i]!.name]!, 1e-5, 1e-4));
+    } finally {
+      session.destroy();
+    }
+  });
 });
