@@ -90,7 +90,7 @@ export type Step = (xw: Operand, prev: State) => State;
 /** Makes the step of one direction (slicing R and the like once, not per step). */
 export type Cell = (d: DirectionParams) => Step;
 
-/** Everything the unrolling needs from a recurrent node, normalised to layout 0. */
+/** What sets RNN, GRU and LSTM apart for the unrolling. */
 export interface RecurrentSpec {
   readonly gates: number;
   readonly defaultActivations: readonly string[];
@@ -117,7 +117,7 @@ export function clipper(n: OnnxNode): (x: Operand) => Operand {
   return (x) => n.b.op('clip', [x], { min: -clip, max: clip });
 }
 
-/** `ONNX layout 1` [batch, seq, ...] <-> layout 0 [seq, batch, ...]: swaps the first two axes. */
+/** ONNX layout 1 [batch, seq, ...] <-> layout 0 [seq, batch, ...]: swaps the first two axes. */
 function swapLeading(b: OnnxBuilder, x: Operand): Operand {
   const rank = typeOf(x).shape.length;
   return b.op('transpose', [x], { perm: [1, 0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)] });
