@@ -156,7 +156,10 @@ export const fuseElementwise: Pass = {
     const outputs = new Set(g.outputs);
     const groupOf = new Map<Node, Group>();
     for (const n of g.nodes) {
-      if (n.outputs.length === 1 && n.output.type.device === 'webgpu' && (takesEpilogue(n.op) || n.op === 'concat')) {
+      // A concat of more sources than one kernel binds runs as one copy per source, which reads
+      // its source as stored: it reads no views and takes no epilogue.
+      const concatInOneKernel = n.op === 'concat' && n.inputs.length < MAX_STORAGE_BINDINGS;
+      if (n.outputs.length === 1 && n.output.type.device === 'webgpu' && (takesEpilogue(n.op) || concatInOneKernel)) {
         const group: Group = { members: [n], root: n, anchor: n };
         const x = n.inputs[0]!;
         const pg = x.producer ? groupOf.get(x.producer) : undefined;

@@ -109,6 +109,24 @@ describe('fuse', () => {
 });
 
 describe('fuse-se', () => {
+  it('leaves a concat of 8 or more sources alone (it runs as copies, reading no views)', () => {
+    const g = `
+      graph g(%a: f32[2] @webgpu, %b: f32[2] @webgpu, %c: f32[2] @webgpu, %d: f32[2] @webgpu, %e: f32[2] @webgpu, %f: f32[2] @webgpu, %g: f32[2] @webgpu, %h: f32[2] @webgpu) -> (f16[8,2] @webgpu) {
+        %0 = reshape(%a) {shape = [1, 2]} : f32[1,2] @webgpu
+        %1 = reshape(%b) {shape = [1, 2]} : f32[1,2] @webgpu
+        %2 = reshape(%c) {shape = [1, 2]} : f32[1,2] @webgpu
+        %3 = reshape(%d) {shape = [1, 2]} : f32[1,2] @webgpu
+        %4 = reshape(%e) {shape = [1, 2]} : f32[1,2] @webgpu
+        %5 = reshape(%f) {shape = [1, 2]} : f32[1,2] @webgpu
+        %6 = reshape(%g) {shape = [1, 2]} : f32[1,2] @webgpu
+        %7 = reshape(%h) {shape = [1, 2]} : f32[1,2] @webgpu
+        %8 = concat(%0, %1, %2, %3, %4, %5, %6, %7) : f32[8,2] @webgpu
+        %9 = cast(%8) {to = "f16"} : f16[8,2] @webgpu
+        return %9
+      }`;
+    expectPass(fuseElementwise, g, g);
+  });
+
   it('turns pool -> 1x1 conv -> act -> 1x1 conv -> act into one fused node', () => {
     expectPass(fuseSqueezeExcite, `
       graph g(%x: f32[1,8,3,4] @webgpu, %w1: f32[2,8,1,1] @webgpu, %w2: f32[8,2,1,1] @webgpu) -> (f32[1,8,3,4] @webgpu) {

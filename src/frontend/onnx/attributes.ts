@@ -60,6 +60,11 @@ export class OnnxAttrs {
     return a ? [...(a.floats ?? [])] : dflt;
   }
 
+  strings(name: string): string[] | undefined {
+    const a = this.get(name, AttributeType.STRINGS, (x) => x.strings !== undefined);
+    return a ? (a.strings ?? []).map((s) => new TextDecoder().decode(s)) : undefined;
+  }
+
   tensor(name: string): TensorProtoObject | undefined {
     return this.get(name, AttributeType.TENSOR, (x) => x.t !== undefined)?.t;
   }

@@ -168,13 +168,16 @@ function mapNodes(scope: Scope, g: GraphProtoObject, nodes: readonly NodeProtoOb
 }
 
 /**
- * Imports a subgraph (an If branch) where it is used: it sees every name of the enclosing
- * scopes, and its outputs become the node's outputs.
+ * Imports a subgraph where it is used (an If branch, or one iteration of a Loop or Scan body,
+ * whose declared inputs are bound to `inputs`): it sees every name of the enclosing scopes, and
+ * its outputs become the node's outputs.
  */
-function importSubgraph(scope: Scope, g: GraphProtoObject, outer: ReadonlyMap<string, Operand>): Operand[] {
-  if ((g.input ?? []).length) throw new UnsupportedOnnxError(`subgraph '${g.name ?? ''}' takes inputs (a Loop or Scan body), which kiln does not support`);
+function importSubgraph(scope: Scope, g: GraphProtoObject, outer: ReadonlyMap<string, Operand>, inputs: readonly Operand[]): Operand[] {
+  const declared = g.input ?? [];
+  if (declared.length !== inputs.length) throw new KilnError(`subgraph '${g.name ?? ''}' declares ${declared.length} inputs but is given ${inputs.length}`);
   const env = new Map(outer);
   declaredTypes(g, scope.types);
+  declared.forEach((v, i) => env.set(v.name ?? '', inputs[i]!));
   for (const t of g.initializer ?? []) env.set(t.name ?? '', readTensor(t, scope.readExternal, t.name));
   mapNodes(scope, g, orderNodes(g.node ?? [], new Set(env.keys())), env);
   return (g.output ?? []).map((v) => {
@@ -200,7 +203,7 @@ function mapNode(scope: Scope, p: NodeProtoObject, index: number, env: Map<strin
     label, opType, scope.opset, new OnnxAttrs(p.attribute ?? [], where), b,
     (p.input ?? []).map((x) => (x === '' ? undefined : env.get(x)!)),
     outNames.map((o) => o !== '' && (readers.get(o) ?? 0) > 0),
-    (sub) => importSubgraph(scope, sub, env),
+    (sub, inputs = []) => importSubgraph(scope, sub, env, inputs),
     inputTypes,
   );
   const firstNew = b.graph.nodes.length;

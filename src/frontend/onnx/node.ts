@@ -21,8 +21,11 @@ export class OnnxNode {
     readonly inputs: readonly (Operand | undefined)[],
     /** Whether each declared output is read by another node or is a graph output. */
     private readonly used: readonly boolean[],
-    /** Imports a subgraph (an If branch) in this node's scope; returns its outputs. */
-    readonly importSubgraph: (g: GraphProtoObject) => Operand[],
+    /**
+     * Imports a subgraph in this node's scope (an If branch, or one iteration of a Loop or Scan
+     * body with its declared inputs bound to `inputs`); returns its outputs.
+     */
+    readonly importSubgraph: (g: GraphProtoObject, inputs?: readonly Operand[]) => Operand[],
     /** The ONNX element type of each input, where the model says it (kiln's dtypes are coarser: int8 is i32). */
     private readonly inputTypes: readonly (number | undefined)[] = [],
   ) {}

@@ -17,6 +17,7 @@ import './gather.js';
 import './indexing.js';
 import './scan.js';
 import './resize.js';
+import './grid-sample.js';
 import './softmax.js';
 import './norm.js';
 import './gemm.js';

@@ -25,7 +25,10 @@ const ATOL = 1e-7;
  * Cases that run but do not match, each with its reason. Every entry must still fail: a known
  * failure that starts passing is reported so the list stays honest.
  */
-const KNOWN_FAILURES: Readonly<Record<string, string>> = {};
+const KNOWN_FAILURES: Readonly<Record<string, string>> = {
+  'node/test_dft_inverse_opset19': 'the expected output carries a float32 FFT\'s rounding noise: 1.9e-7 where the exact '
+    + 'inverse (kiln\'s, and a float64 FFT\'s) is 3e-15, beyond the runner\'s atol of 1e-7, in 10 of 200 elements',
+};
 
 interface Case {
   readonly id: string;

@@ -7,7 +7,7 @@ export { OnnxType };
 /** An attribute value tagged with its ONNX type (a bare number would be ambiguous). */
 export type AttrInit =
   | { f: number } | { i: number } | { s: string } | { t: object }
-  | { floats: number[] } | { ints: number[] } | { g: object };
+  | { floats: number[] } | { ints: number[] } | { strings: string[] } | { g: object };
 
 export const attr = {
   f: (f: number): AttrInit => ({ f }),
@@ -16,6 +16,7 @@ export const attr = {
   t: (t: object): AttrInit => ({ t }),
   floats: (floats: number[]): AttrInit => ({ floats }),
   ints: (ints: number[]): AttrInit => ({ ints }),
+  strings: (strings: string[]): AttrInit => ({ strings }),
   /** A graph attribute, e.g. an If branch built with subgraph(). */
   g: (g: object): AttrInit => ({ g }),
 };
@@ -27,6 +28,7 @@ function attributeProto(name: string, a: AttrInit): object {
   if ('t' in a) return { name, type: 4, t: a.t };
   if ('floats' in a) return { name, type: 6, floats: a.floats };
   if ('g' in a) return { name, type: 5, g: a.g };
+  if ('strings' in a) return { name, type: 8, strings: a.strings.map((s) => new TextEncoder().encode(s)) };
   return { name, type: 7, ints: a.ints };
 }
 

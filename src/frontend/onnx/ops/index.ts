@@ -16,3 +16,8 @@ import './resize.js';
 import './constant.js';
 import './control-flow.js';
 import './random.js';
+import './recurrent.js';
+import './einsum.js';
+import './sampling.js';
+import './dft.js';
+import './windows.js';

@@ -12,6 +12,7 @@ import { gatherKernels } from './gather.js';
 import { indexingKernels } from './indexing.js';
 import { scanKernels } from './scan.js';
 import { resizeKernels } from './resize.js';
+import { gridSampleKernels } from './grid-sample.js';
 import { poolKernels } from './pool.js';
 import { reduceKernels, reduction } from './reduce.js';
 import { softmaxKernels } from './softmax.js';
@@ -36,6 +37,7 @@ const byName: Record<string, CpuKernel> = {
   ...indexingKernels,
   ...scanKernels,
   ...resizeKernels,
+  ...gridSampleKernels,
   ...convKernels,
   ...poolKernels,
   ...reduceKernels,
