@@ -3,6 +3,7 @@ import './elementwise.js';
 import './matmul.js';
 import './conv.js';
 import './norm.js';
+import './attention.js';
 import './lp-lrn.js';
 import './reduce.js';
 import './shape.js';
