@@ -1,5 +1,5 @@
-// Transformer building blocks other than attention: RotaryEmbedding (opset 23) and SwiGLU,
-// decomposed into gathers, slices and elementwise ops.
+// Transformer building blocks other than attention: RotaryEmbedding (opset 23), SwiGLU and
+// CausalConvWithState, decomposed into gathers, slices, convolutions and elementwise ops.
 import { typeOf, type Operand } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { castTo, reshapeTo, scalarLike } from './helpers.js';
@@ -70,4 +70,32 @@ defineOnnxOp('SwiGLU', (n) => {
   const alpha = n.attrs.float('alpha', 1);
   const gate = n.b.op('sigmoid', [alpha === 1 ? a : n.b.op('mul', [a, scalarLike(n.b, a, alpha)])]);
   return n.b.op('mul', [n.b.op('mul', [a, gate]), b]);
+});
+
+// CausalConvWithState: a depthwise 1-D convolution that sees only the past, for streaming:
+// the input [B, C, L] is prefixed with past_state [B, C, k-1] (zeros when absent), convolved
+// without padding, optionally followed by SiLU (computed in f32, as ONNX specifies), and the
+// last k-1 positions of the prefixed input are the next call's state.
+defineOnnxOp('CausalConvWithState', (n) => {
+  const x = n.input(0);
+  const w = n.input(1);
+  const [batch, channels, length] = typeOf(x).shape as [number, number, number];
+  if (typeOf(x).shape.length !== 3) n.fail(`needs an input [B, C, L], got rank ${typeOf(x).shape.length}`);
+  const ws = typeOf(w).shape;
+  if (ws.length !== 3 || ws[0] !== channels || ws[1] !== 1) n.fail(`weight must be [${channels}, 1, k], got [${ws.join(',')}]`);
+  const k = ws[2]!;
+  const activation = n.attrs.string('activation', 'none');
+  if (!['none', 'silu', 'swish'].includes(activation)) n.unsupported(`activation '${activation}' is not supported (none, silu and swish are)`);
+  const dtype = typeOf(x).dtype;
+  const past = n.optional(3) ?? n.b.scalar(dtype, 0, [batch, channels, k - 1]);
+  const padded = k > 1 ? n.b.op('concat', [castTo(n.b, past, dtype), x], { axis: 2 }) : x;
+  const bias = n.optional(2);
+  const w2 = reshapeTo(n.b, castTo(n.b, w, dtype), [channels, 1, 1, k]);
+  const conv = n.b.op('conv2d', [reshapeTo(n.b, padded, [batch, channels, 1, length + k - 1]), w2, ...(bias ? [castTo(n.b, bias, dtype)] : [])], {
+    stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: channels,
+  });
+  let y = reshapeTo(n.b, conv, [batch, channels, length]);
+  if (activation !== 'none') y = castTo(n.b, n.b.op('silu', [castTo(n.b, y, 'f32')]), dtype);
+  const state = n.outputUsed(1) ? lastSlice(n, padded, length, length + k - 1) : undefined;
+  return [y, state];
 });
