@@ -18,6 +18,7 @@ import { gemmKernels } from './gemm.js';
 import { sourceKernels } from './source.js';
 import { convBackwardKernels } from './conv-backward.js';
 import { poolBackwardKernels } from './pool-backward.js';
+import { linearAttentionKernels } from './linear-attention.js';
 
 export type { CpuKernel } from './kernel.js';
 
@@ -39,6 +40,7 @@ const byName: Record<string, CpuKernel> = {
   ...gemmKernels,
   ...convBackwardKernels,
   ...poolBackwardKernels,
+  ...linearAttentionKernels,
 };
 
 /** The reference kernel of an op: by name, else from its scalar or reduction math. */
