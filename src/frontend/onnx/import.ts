@@ -111,14 +111,18 @@ function checkOutputsDefined(g: GraphProtoObject, defined: ReadonlySet<string>, 
   if ((g.output ?? []).length === 0) throw new KilnError('the ONNX graph has no outputs');
 }
 
+/** A node's op type as kiln's mappers know it: bare in the default domain, else `domain.OpType`. */
+function mapperKey(n: NodeProtoObject): string {
+  const domain = n.domain ?? '';
+  return DEFAULT_DOMAINS.has(domain) ? n.op_type ?? '?' : `${domain}.${n.op_type}`;
+}
+
 /** Reports every op type kiln cannot import, with its count and first node, in one error. */
 function checkSupported(nodes: readonly NodeProtoObject[]): void {
   const missing = new Map<string, { count: number; first: string }>();
   nodes.forEach((n, i) => {
-    const domain = n.domain ?? '';
-    const known = DEFAULT_DOMAINS.has(domain) && onnxMapper(n.op_type ?? '') !== undefined;
-    if (known) return;
-    const key = DEFAULT_DOMAINS.has(domain) ? n.op_type ?? '?' : `${domain}.${n.op_type}`;
+    const key = mapperKey(n);
+    if (onnxMapper(key) !== undefined) return;
     const m = missing.get(key);
     if (m) m.count++;
     else missing.set(key, { count: 1, first: nodeLabel(n, i) });
@@ -151,12 +155,16 @@ function mapNodes(scope: Scope, g: GraphProtoObject, nodes: readonly NodeProtoOb
 }
 
 /**
- * Imports a subgraph (an If branch) where it is used: it sees every name of the enclosing
- * scopes, and its outputs become the node's outputs.
+ * Imports a subgraph where it is used: it sees every name of the enclosing scopes, and its
+ * outputs become the node's outputs. `args`, when given, are bound to its inputs in order (a
+ * graph attribute applied as a function, like FlexAttention's score_mod).
  */
-function importSubgraph(scope: Scope, g: GraphProtoObject, outer: ReadonlyMap<string, Operand>): Operand[] {
-  if ((g.input ?? []).length) throw new UnsupportedOnnxError(`subgraph '${g.name ?? ''}' takes inputs (a Loop or Scan body), which kiln does not support`);
+function importSubgraph(scope: Scope, g: GraphProtoObject, outer: ReadonlyMap<string, Operand>, args?: readonly Operand[]): Operand[] {
+  const inputs = g.input ?? [];
+  if (!args && inputs.length) throw new UnsupportedOnnxError(`subgraph '${g.name ?? ''}' takes inputs (a Loop or Scan body), which kiln does not support`);
+  if (args && args.length !== inputs.length) throw new KilnError(`subgraph '${g.name ?? ''}' takes ${inputs.length} inputs, but ${args.length} are given`);
   const env = new Map(outer);
+  inputs.forEach((v, i) => env.set(v.name ?? '', args![i]!));
   for (const t of g.initializer ?? []) env.set(t.name ?? '', readTensor(t, scope.readExternal, t.name));
   mapNodes(scope, g, orderNodes(g.node ?? [], new Set(env.keys())), env);
   return (g.output ?? []).map((v) => {
@@ -177,12 +185,12 @@ function mapNode(scope: Scope, p: NodeProtoObject, index: number, env: Map<strin
     label, opType, scope.opset, new OnnxAttrs(p.attribute ?? [], where), b,
     (p.input ?? []).map((x) => (x === '' ? undefined : env.get(x)!)),
     outNames.map((o) => o !== '' && (readers.get(o) ?? 0) > 0),
-    (sub) => importSubgraph(scope, sub, env),
+    (sub, args) => importSubgraph(scope, sub, env, args),
   );
   const firstNew = b.graph.nodes.length;
   let result;
   try {
-    const r = onnxMapper(opType)!(node);
+    const r = onnxMapper(mapperKey(p))!(node);
     result = Array.isArray(r) ? r : [r as Operand];
   } catch (e) {
     throw inNode(e, where);

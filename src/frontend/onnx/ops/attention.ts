@@ -52,7 +52,7 @@ export function maskedSoftmax(n: OnnxNode, scores: Operand): Operand {
 }
 
 /** Float types a node's softmax_precision may name, as kiln computes them. */
-const SOFTMAX_PRECISION: Readonly<Record<number, DType>> = { 1: 'f32', 10: 'f16', 11: 'f32' };
+export const SOFTMAX_PRECISION: Readonly<Record<number, DType>> = { 1: 'f32', 10: 'f16', 11: 'f32' };
 
 /** A bool constant [rows, cols] with `keep(i, j)` at (i, j). */
 function boolGrid(n: OnnxNode, rows: number, cols: number, keep: (i: number, j: number) => boolean): Operand {

@@ -4,6 +4,7 @@ import './matmul.js';
 import './conv.js';
 import './norm.js';
 import './attention.js';
+import './flex-attention.js';
 import './linear-attention.js';
 import './transformer.js';
 import './lp-lrn.js';
