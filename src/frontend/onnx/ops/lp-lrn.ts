@@ -25,13 +25,15 @@ function readP(n: OnnxNode, dflt: number): number {
   return p;
 }
 
-// Y = X / ||X||_p along `axis` (ONNX allows p = 1 or 2).
+// Y = X / ||X||_p along `axis` (ONNX allows p = 1 or 2); a zero vector stays zero (it is
+// divided by 1 instead of its zero norm).
 defineOnnxOp('LpNormalization', (n) => {
   const x = n.input(0);
   const p = readP(n, 2);
   if (p !== 1 && p !== 2) n.fail(`p must be 1 or 2, got ${p}`);
   const norm = root(n, n.b.op('sum', [absPow(n, x, p)], { axes: [n.attrs.int('axis', -1)], keepdims: true }), p);
-  return n.b.op('div', [x, norm]);
+  const zero = n.b.op('equal', [norm, scalarLike(n.b, norm, 0)]);
+  return n.b.op('div', [x, n.b.op('where', [zero, scalarLike(n.b, norm, 1), norm])]);
 });
 
 // Y = (sum over the window of |X|^p)^(1/p); padded positions add 0 to the sum.
