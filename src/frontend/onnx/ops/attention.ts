@@ -56,10 +56,12 @@ export const SOFTMAX_PRECISION: Readonly<Record<number, DType>> = { 1: 'f32', 10
 
 /** A bool constant [rows, cols] with `keep(i, j)` at (i, j). */
 function boolGrid(n: OnnxNode, rows: number, cols: number, keep: (i: number, j: number) => boolean): Operand {
-  const c = n.b.scalar('bool', 0, [rows, cols]);
-  const data = c.data.data as ArrayLike<number> & { [i: number]: number };
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) data[i * cols + j] = keep(i, j) ? 1 : 0;
-  return c;
+  return n.b.tensor('bool', [rows, cols], Array.from({ length: rows * cols }, (_, x) => (keep(Math.floor(x / cols), x % cols) ? 1 : 0)));
+}
+
+/** The i32 constant [from, from + 1, ...] of `shape` (one axis not 1). */
+function iota(n: OnnxNode, shape: readonly number[], from = 0): Operand {
+  return n.b.tensor('i32', shape, Array.from({ length: shape.reduce((p, d) => p * d, 1) }, (_, i) => from + i));
 }
 
 /** Combines two optional bool masks. */
@@ -84,19 +86,16 @@ function padMask(n: OnnxNode, mask: Operand, total: number): Operand {
  * nonpad_kv_seqlen: a bool mask broadcastable to [B, 1, S, T], or undefined when all are seen.
  */
 function visibleKeys(n: OnnxNode, s: number, t: number, past: number, isCausal: boolean, nonpad: Operand | undefined): Operand | undefined {
-  let keep: Operand | undefined;
-  if (!nonpad) return isCausal ? boolGrid(n, s, t, (i, j) => j <= i + past) : undefined;
+  const causalGrid = () => boolGrid(n, s, t, (i, j) => j <= i + past);
+  if (!nonpad) return isCausal ? causalGrid() : undefined;
   const lengths = reshapeTo(n.b, castTo(n.b, nonpad, 'i32'), [typeOf(nonpad).shape[0]!, 1, 1, 1]);
-  const keys = n.b.scalar('i32', 0, [1, 1, 1, t]);
-  (keys.data.data as Int32Array).forEach((_, j, a) => { a[j] = j; });
-  if (isCausal && past > 0) keep = boolGrid(n, s, t, (i, j) => j <= i + past);
-  else if (isCausal) {
-    // Without a cache, the block's queries are the last s of each batch's valid keys.
-    const queries = n.b.scalar('i32', 0, [1, 1, s, 1]);
-    (queries.data.data as Int32Array).forEach((_, i, a) => { a[i] = i - s; });
-    keep = n.b.op('less_equal', [keys, n.b.op('add', [queries, lengths])]);
-  }
-  return and(n, keep, n.b.op('less', [keys, lengths]));
+  const keys = iota(n, [1, 1, 1, t]);
+  const inside = n.b.op('less', [keys, lengths]);
+  if (!isCausal) return inside;
+  if (past > 0) return n.b.op('logical_and', [causalGrid(), inside]);
+  // Without a cache, the block's queries are the last s of each batch's valid keys.
+  const lastKeys = n.b.op('add', [iota(n, [1, 1, s, 1], -s), lengths]);
+  return n.b.op('logical_and', [n.b.op('less_equal', [keys, lastKeys]), inside]);
 }
 
 defineOnnxOp('Attention', (n) => {
