@@ -56,7 +56,12 @@ export class OnnxBuilder {
 
   /** A constant of kiln dtype `dtype` made by the importer (a scalar unless `shape` says otherwise). */
   scalar(dtype: DType, value: number, shape: readonly number[] = []): ConstTensor {
-    return makeConst(`const${this.folds++}`, dtype, shape, new Array<number>(shape.reduce((p, d) => p * d, 1)).fill(value));
+    return this.tensor(dtype, shape, new Array<number>(shape.reduce((p, d) => p * d, 1)).fill(value));
+  }
+
+  /** A constant of kiln dtype `dtype` and `shape` holding `values` (row-major), made by the importer. */
+  tensor(dtype: DType, shape: readonly number[], values: readonly number[]): ConstTensor {
+    return makeConst(`const${this.folds++}`, dtype, shape, values);
   }
 
   /**

@@ -114,16 +114,21 @@ function checkOutputsDefined(g: GraphProtoObject, defined: ReadonlySet<string>, 
   if ((g.output ?? []).length === 0) throw new KilnError('the ONNX graph has no outputs');
 }
 
+/** A node's op type as kiln's mappers know it: bare in the default domain, else `domain.OpType`. */
+function mapperKey(n: NodeProtoObject): string {
+  const domain = n.domain ?? '';
+  return DEFAULT_DOMAINS.has(domain) ? n.op_type ?? '?' : `${domain}.${n.op_type}`;
+}
+
 /** Reports every op type kiln cannot import, with its count and first node, in one error. */
 function checkSupported(nodes: readonly NodeProtoObject[], opset: number): void {
   const missing = new Map<string, { count: number; first: string }>();
   nodes.forEach((n, i) => {
-    const domain = n.domain ?? '';
-    const known = DEFAULT_DOMAINS.has(domain) && onnxMapper(n.op_type ?? '') !== undefined;
-    const tooNew = known ? opNotInOpset(n.op_type ?? '', opset) : undefined;
+    const key = mapperKey(n);
+    const known = onnxMapper(key) !== undefined;
+    const tooNew = known ? opNotInOpset(key, opset) : undefined;
     if (tooNew) throw new KilnError(`node '${nodeLabel(n, i)}': ${tooNew}`);
     if (known) return;
-    const key = DEFAULT_DOMAINS.has(domain) ? n.op_type ?? '?' : `${domain}.${n.op_type}`;
     const m = missing.get(key);
     if (m) m.count++;
     else missing.set(key, { count: 1, first: nodeLabel(n, i) });
@@ -209,7 +214,7 @@ function mapNode(scope: Scope, p: NodeProtoObject, index: number, env: Map<strin
   const firstNew = b.graph.nodes.length;
   let result;
   try {
-    const r = onnxMapper(opType)!(node);
+    const r = onnxMapper(mapperKey(p))!(node);
     result = Array.isArray(r) ? r : [r as Operand];
   } catch (e) {
     throw inNode(e, where);

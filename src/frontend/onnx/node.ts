@@ -97,7 +97,7 @@ export type OnnxMapper = (n: OnnxNode) => Operand | readonly (Operand | undefine
 
 const mappers = new Map<string, OnnxMapper>();
 
-/** Registers the mapping function of one or more ONNX op types (default domain). */
+/** Registers the mapping function of one or more ONNX op types (default domain; others as `domain.OpType`). */
 export function defineOnnxOp(opTypes: string | readonly string[], fn: OnnxMapper): void {
   for (const t of typeof opTypes === 'string' ? [opTypes] : opTypes) {
     if (mappers.has(t)) throw new Error(`ONNX op ${t} is mapped twice`);
@@ -105,7 +105,7 @@ export function defineOnnxOp(opTypes: string | readonly string[], fn: OnnxMapper
   }
 }
 
-/** The mapping function of an ONNX op type of the default domain, if kiln has one. */
+/** The mapping function of an ONNX op type (`domain.OpType` outside the default domain), if kiln has one. */
 export function onnxMapper(opType: string): OnnxMapper | undefined {
   return mappers.get(opType);
 }

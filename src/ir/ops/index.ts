@@ -26,5 +26,6 @@ import './conv.js';
 import './pool.js';
 import './conv-backward.js';
 import './pool-backward.js';
+import './linear-attention.js';
 
 export * from './registry.js';

@@ -5,7 +5,7 @@ import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { reshapeTo } from './helpers.js';
 
 /** Per-axis window parameters of a 1-D or 2-D ONNX node, as 2-D lists. */
-interface Window2d {
+export interface Window2d {
   kernel: number[];
   stride: number[];
   dilation: number[];
@@ -14,7 +14,7 @@ interface Window2d {
 }
 
 /** The spatial rank of a node's [N, C, ...] input; 1 and 2 are supported. */
-function spatialRank(n: OnnxNode, x: Operand): number {
+export function spatialRank(n: OnnxNode, x: Operand): number {
   const rank = typeOf(x).shape.length;
   if (rank < 3) n.fail(`needs an input [N, C, spatial...], got rank ${rank}`);
   if (rank > 4) n.unsupported(`${rank - 2}-D ${n.opType} is not supported (kiln has 1-D and 2-D windows)`);
@@ -22,13 +22,13 @@ function spatialRank(n: OnnxNode, x: Operand): number {
 }
 
 /** A [N, C, L] tensor as [N, C, 1, L]. */
-function as2d(n: OnnxNode, x: Operand): Operand {
+export function as2d(n: OnnxNode, x: Operand): Operand {
   const s = typeOf(x).shape;
   return s.length === 3 ? reshapeTo(n.b, x, [s[0]!, s[1]!, 1, s[2]!]) : x;
 }
 
 /** Undoes as2d on a result. */
-function from2d(n: OnnxNode, y: Operand, spatial: number): Operand {
+export function from2d(n: OnnxNode, y: Operand, spatial: number): Operand {
   if (spatial === 2) return y;
   const s = typeOf(y).shape;
   return reshapeTo(n.b, y, [s[0]!, s[1]!, s[3]!]);
@@ -46,7 +46,7 @@ function samePadding(inSize: number, kernel: number, stride: number, dilation: n
 }
 
 /** Reads kernel_shape, strides, dilations, pads and auto_pad for a window over `spatialIn`. */
-function readWindow(n: OnnxNode, spatialIn: readonly number[], kernel: readonly number[]): Window2d {
+export function readWindow(n: OnnxNode, spatialIn: readonly number[], kernel: readonly number[]): Window2d {
   const k = spatialIn.length;
   const ints = (name: string, dflt: number) => {
     const v = n.attrs.ints(name, new Array<number>(k).fill(dflt));

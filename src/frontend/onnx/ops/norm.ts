@@ -1,7 +1,9 @@
-// BatchNormalization, InstanceNormalization, LayerNormalization (inference forms).
+// BatchNormalization, InstanceNormalization, LayerNormalization, RMSNormalization,
+// GroupNormalization, MeanVarianceNormalization (inference forms).
 import { typeOf } from '../builder.js';
-import { defineOnnxOp } from '../node.js';
-import { castTo, reshapeTo } from './helpers.js';
+import type { DType } from '../../../ir/types.js';
+import { defineOnnxOp, type OnnxNode } from '../node.js';
+import { castTo, normalizeAxis, reshapeTo, scalarLike } from './helpers.js';
 
 defineOnnxOp('BatchNormalization', (n) => {
   if (n.attrs.int('training_mode', 0) !== 0) n.unsupported('training_mode=1 is not supported (kiln imports models for inference)');
@@ -28,13 +30,86 @@ defineOnnxOp('InstanceNormalization', (n) => {
   return n.b.op('add', [scaled, reshapeTo(n.b, n.input(2), perChannel)]);
 });
 
+// Y is kiln's fused layer_norm; the Mean and InvStdDev outputs (training statistics, in the
+// stash type) are computed beside it from reductions only when something reads them.
 defineOnnxOp('LayerNormalization', (n) => {
-  for (let i = 1; i < n.outputCount; i++) {
-    if (n.outputUsed(i)) n.unsupported(`its output ${i} (${i === 1 ? 'Mean' : 'InvStdDev'}) is not supported`);
-  }
   const x = n.input(0);
   const dtype = typeOf(x).dtype;
+  const axis = n.attrs.int('axis', -1);
+  const epsilon = n.attrs.float('epsilon', 1e-5);
   const bias = n.optional(2);
   const params = [castTo(n.b, n.input(1), dtype), ...(bias ? [castTo(n.b, bias, dtype)] : [])];
-  return [n.b.op('layer_norm', [x, ...params], { axis: n.attrs.int('axis', -1), epsilon: n.attrs.float('epsilon', 1e-5) })];
+  const y = n.b.op('layer_norm', [x, ...params], { axis, epsilon });
+  if (!n.outputUsed(1) && !n.outputUsed(2)) return [y];
+  const xs = castTo(n.b, x, stashDType(n));
+  const axes = trailingAxes(n, axis, typeOf(x).shape.length);
+  const mean = n.b.op('mean', [xs], { axes, keepdims: true });
+  const dev = n.b.op('sub', [xs, mean]);
+  const variance = n.b.op('mean', [n.b.op('mul', [dev, dev])], { axes, keepdims: true });
+  const std = n.b.op('sqrt', [n.b.op('add', [variance, scalarLike(n.b, variance, epsilon)])]);
+  return [y, mean, n.b.op('div', [scalarLike(n.b, std, 1), std])];
 });
+
+// Y = X / sqrt(mean(X^2 over [axis, rank)) + epsilon) * scale, the statistics in the stash
+// type; the result takes the scale's type (ONNX lets it differ from X's).
+defineOnnxOp('RMSNormalization', (n) => {
+  const x = n.input(0);
+  const scale = n.input(1);
+  const xs = castTo(n.b, x, stashDType(n));
+  const axes = trailingAxes(n, n.attrs.int('axis', -1), typeOf(x).shape.length);
+  const meanSquare = n.b.op('mean', [n.b.op('mul', [xs, xs])], { axes, keepdims: true });
+  const rms = n.b.op('sqrt', [n.b.op('add', [meanSquare, scalarLike(n.b, meanSquare, n.attrs.float('epsilon', 1e-5))])]);
+  const normed = castTo(n.b, n.b.op('div', [xs, rms]), typeOf(scale).dtype);
+  return n.b.op('mul', [normed, scale]);
+});
+
+// Normalises each group of num_groups consecutive channels over the group's channels and
+// spatial positions (a layer_norm of [N, G, rest]), then scales and shifts per channel (per
+// group before opset 21, whose scale and bias had one value per group).
+defineOnnxOp('GroupNormalization', (n) => {
+  const x = n.input(0);
+  const shape = typeOf(x).shape;
+  if (shape.length < 3) n.fail(`needs an input [N, C, spatial...], got rank ${shape.length}`);
+  const [batch, channels] = [shape[0]!, shape[1]!];
+  const groups = n.attrs.int('num_groups', 0);
+  if (groups <= 0 || channels % groups !== 0) n.fail(`num_groups ${groups} must divide the ${channels} channels`);
+  const dtype = typeOf(x).dtype;
+  stashDType(n);
+  const grouped = reshapeTo(n.b, x, [batch, groups, -1]);
+  const normed = n.b.op('layer_norm', [grouped], { axis: 2, epsilon: n.attrs.float('epsilon', 1e-5) });
+  const [scale, bias] = [castTo(n.b, n.input(1), dtype), castTo(n.b, n.input(2), dtype)];
+  if (n.opset < 21) {
+    const y = n.b.op('add', [n.b.op('mul', [normed, reshapeTo(n.b, scale, [groups, 1])]), reshapeTo(n.b, bias, [groups, 1])]);
+    return reshapeTo(n.b, y, shape);
+  }
+  const perChannel = [channels, ...new Array<number>(shape.length - 2).fill(1)];
+  const scaled = n.b.op('mul', [reshapeTo(n.b, normed, shape), reshapeTo(n.b, scale, perChannel)]);
+  return n.b.op('add', [scaled, reshapeTo(n.b, bias, perChannel)]);
+});
+
+// Y = (X - mean) / (std + 1e-9), the statistics over `axes` (default: all but channels).
+defineOnnxOp('MeanVarianceNormalization', (n) => {
+  const x = n.input(0);
+  const axes = n.attrs.ints('axes', [0, 2, 3]);
+  const mean = n.b.op('mean', [x], { axes, keepdims: true });
+  const meanOfSquare = n.b.op('mean', [n.b.op('mul', [x, x])], { axes, keepdims: true });
+  const variance = n.b.op('sub', [meanOfSquare, n.b.op('mul', [mean, mean])]);
+  const std = n.b.op('add', [n.b.op('sqrt', [variance]), scalarLike(n.b, x, 1e-9)]);
+  return n.b.op('div', [n.b.op('sub', [x, mean]), std]);
+});
+
+/** The dtype of a node's statistics (its stash_type; kiln computes double in f32). */
+function stashDType(n: OnnxNode): DType {
+  const stash = n.attrs.int('stash_type', 1);
+  const dtype = STASH_TYPES[stash];
+  if (!dtype) n.unsupported(`stash_type ${stash} is not supported (float, float16 and double are)`);
+  return dtype;
+}
+
+const STASH_TYPES: Readonly<Record<number, DType>> = { 1: 'f32', 10: 'f16', 11: 'f32' };
+
+/** The axes [axis, rank) that a normalisation from `axis` reduces over. */
+function trailingAxes(n: OnnxNode, axis: number, rank: number): number[] {
+  const start = normalizeAxis(n, axis, rank);
+  return Array.from({ length: rank - start }, (_, i) => start + i);
+}

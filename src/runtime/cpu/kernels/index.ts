@@ -22,6 +22,7 @@ import { linalgKernels } from './linalg.js';
 import { sourceKernels } from './source.js';
 import { convBackwardKernels } from './conv-backward.js';
 import { poolBackwardKernels } from './pool-backward.js';
+import { linearAttentionKernels } from './linear-attention.js';
 
 export type { CpuKernel } from './kernel.js';
 
@@ -47,6 +48,7 @@ const byName: Record<string, CpuKernel> = {
   ...linalgKernels,
   ...convBackwardKernels,
   ...poolBackwardKernels,
+  ...linearAttentionKernels,
 };
 
 /** The reference kernel of an op: by name, else from its scalar or reduction math. */
