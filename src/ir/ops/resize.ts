@@ -66,7 +66,9 @@ function coordinateMap(inSize: number, outSize: number, p: number, q: number, mo
   // p / q is the scale out/in; half_pixel is ((2x + 1) q - p) / (2p).
   if (mode === 'asymmetric') return [q, 0, p];
   if (mode === 'half_pixel' || (mode === 'pytorch_half_pixel' && outSize > 1)) return [2 * q, q - p, 2 * p];
-  if (mode === 'align_corners' && outSize > 1) return [inSize - 1, 0, outSize - 1];
+  // align_corners divides by length_resized - 1, where length_resized is in * scale unrounded
+  // (ONNX's definition; out when sizes are given, p / q = out / in): (in - 1) q / (in p - q).
+  if (mode === 'align_corners' && outSize > 1) return [(inSize - 1) * q, 0, inSize * p - q];
   return [0, 0, 1]; // a single output reads index 0 (pytorch_half_pixel, align_corners)
 }
 
