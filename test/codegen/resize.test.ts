@@ -29,12 +29,13 @@ async function check(device: ReturnType<ReturnType<typeof useGpu>>, x: TensorDat
   expectRoundTrip(g);
   const { gpu, cpu } = await runBoth(device, g, { x });
   const name = g.outputs[0]!.name;
-  const linear = attrs.mode === 'linear';
-  const tol = !linear ? 0 : x.dtype === 'f16' ? 1e-3 : 1e-6;
+  const linear = attrs.mode === 'linear' || attrs.mode === 'cubic';
+  // Cubic sums 16 f32 products with weights in f32 (the CPU in double): a few ulps of the result.
+  const tol = !linear ? 0 : x.dtype === 'f16' ? 1e-3 : attrs.mode === 'cubic' ? 1e-5 : 1e-6;
   expectClose(gpu[name]!, cpu[name]!, tol, linear ? tol : 0);
 }
 
-const COORDINATE_MODES = ['half_pixel', 'pytorch_half_pixel', 'align_corners', 'asymmetric'];
+const COORDINATE_MODES = ['half_pixel', 'pytorch_half_pixel', 'align_corners', 'asymmetric', 'half_pixel_symmetric', 'tf_half_pixel_for_nn'];
 const NEAREST_MODES = ['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil'];
 
 describe('WebGPU resize agrees with the CPU reference', () => {
@@ -54,6 +55,7 @@ describe('WebGPU resize agrees with the CPU reference', () => {
     await check(gpu(), x, { scales: [1, 1, 2, 2], coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
     await check(gpu(), x, { scales: [0.6, 0.75] });
     await check(gpu(), x, { scales: [1.5, 3] });
+    await check(gpu(), x, { scales: [0.75, 0.75], sizes: [4, 5] });
   });
 
   it('nearest moves any dtype: i32, bool, f16; a 1-D resize of [N, C, L]', async () => {
@@ -71,6 +73,15 @@ describe('WebGPU resize agrees with the CPU reference', () => {
       await check(gpu(), x, { mode: 'linear', scales: [0.6, 0.4], coordinate_transformation_mode });
     }
     await check(gpu(), rand('f32', [1, 1, 1, 6]), { mode: 'linear', sizes: [3, 1], coordinate_transformation_mode: 'pytorch_half_pixel' });
+  });
+
+  it('cubic: every coordinate mode, up and down, A and exclude_outside, f16', async () => {
+    const x = rand('f32', [2, 3, 7, 9]);
+    for (const coordinate_transformation_mode of COORDINATE_MODES) {
+      await check(gpu(), x, { mode: 'cubic', sizes: [13, 5], coordinate_transformation_mode });
+      await check(gpu(), x, { mode: 'cubic', scales: [0.6, 2.5], coordinate_transformation_mode, cubic_coeff_a: -0.5, exclude_outside: 1 });
+    }
+    await check(gpu(), rand('f16', [1, 2, 5, 7]), { mode: 'cubic', scales: [2, 2] });
   });
 
   it('linear in f16, and a larger odd-sized image', async () => {

@@ -19,6 +19,36 @@ const HELPERS = [
   '}',
 ];
 
+/** The cubic taps of one axis, as cubicTaps computes them (see ir/ops/resize.ts). */
+const CUBIC_HELPERS = [
+  'struct Cubic { i: vec4<u32>, w: vec4<f32> }',
+  'fn cubic_weight(t: f32, A: f32) -> f32 {',
+  '  let s = abs(t);',
+  '  if (s <= 1.0) { return ((A + 2.0) * s - (A + 3.0)) * s * s + 1.0; }',
+  '  if (s < 2.0) { return ((A * s - 5.0 * A) * s + 8.0 * A) * s - 4.0 * A; }',
+  '  return 0.0;',
+  '}',
+  'fn cubic(x: u32, a: u32, b: u32, d: u32, size: u32, A: f32, exclude: u32) -> Cubic {',
+  '  let num = i32(x) * bitcast<i32>(a) + bitcast<i32>(b);',
+  '  let di = i32(d);',
+  '  var i0 = num / di;',
+  '  if (num < 0 && i0 * di != num) { i0 = i0 - 1; } // floor, where / truncates',
+  '  let r = f32(num - i0 * di) / f32(d);',
+  '  var c: Cubic;',
+  '  var sum = 0.0;',
+  '  for (var k = 0; k < 4; k++) {',
+  '    let i = i0 + k - 1;',
+  '    var wk = cubic_weight(f32(k - 1) - r, A);',
+  '    if (exclude != 0u && (i < 0 || i >= i32(size))) { wk = 0.0; }',
+  '    c.i[k] = u32(clamp(i, 0, i32(size) - 1));',
+  '    c.w[k] = wk;',
+  '    sum = sum + wk;',
+  '  }',
+  '  if (exclude != 0u) { c.w = c.w / sum; }',
+  '  return c;',
+  '}',
+];
+
 /**
  * Emits a resize over [batch, H, W]. Sizes and coordinate maps are uniforms, so one shader
  * serves every nearest resize of an element size and every linear resize of a float type.
@@ -27,12 +57,24 @@ export function emitResize(name: string, dtype: DType, plan: ResizePlan): Emitte
   const { h, w } = plan;
   const n = plan.batch * h.outSize * w.outSize;
   const linear = plan.mode === 'linear';
-  const t = linear ? dtype : movedDType(dtype);
+  const cubic = plan.mode === 'cubic';
+  const t = linear || cubic ? dtype : movedDType(dtype);
   const u = new UniformBlock()
     .scalar('n', n).scalar('in_h', h.inSize).scalar('in_w', w.inSize).scalar('out_h', h.outSize).scalar('out_w', w.outSize)
     .scalar('ha', h.a).scalar('hb', h.b).scalar('hd', h.d).scalar('wa', w.a).scalar('wb', w.b).scalar('wd', w.d);
+  if (cubic) u.f32('cubic_a', plan.cubicA).scalar('exclude', plan.excludeOutside ? 1 : 0);
   const at = (y: string, x: string) => `x[(base + ${y}) * u.in_w + ${x}]`;
-  const body = linear
+  const cubicBody = [
+    '  let cy = cubic(oy, u.ha, u.hb, u.hd, u.in_h, bitcast<f32>(u.cubic_a), u.exclude);',
+    '  let cx = cubic(ox, u.wa, u.wb, u.wd, u.in_w, bitcast<f32>(u.cubic_a), u.exclude);',
+    '  var acc = 0.0;',
+    '  for (var j = 0; j < 4; j++) {',
+    `    let row = vec4<f32>(f32(${at('cy.i[j]', 'cx.i.x')}), f32(${at('cy.i[j]', 'cx.i.y')}), f32(${at('cy.i[j]', 'cx.i.z')}), f32(${at('cy.i[j]', 'cx.i.w')}));`,
+    '    acc = acc + cy.w[j] * dot(row, cx.w);',
+    '  }',
+    `  out[i] = ${wgslType(t)}(acc);`,
+  ];
+  const body = cubic ? cubicBody : linear
     ? [
       '  let ty = taps(oy, u.ha, u.hb, u.hd, u.in_h);',
       '  let tx = taps(ox, u.wa, u.wb, u.wd, u.in_w);',
@@ -45,7 +87,7 @@ export function emitResize(name: string, dtype: DType, plan: ResizePlan): Emitte
       '  let ix = nearest(ox, u.wa, u.wb, u.wd, u.in_w);',
       `  out[i] = ${at('iy', 'ix')};`,
     ];
-  const wgsl = flatKernel([enables([t]) + storageDecl(0, 'x', t, 'read'), storageDecl(1, 'out', t, 'read_write'), u.declare(2), ...(linear ? HELPERS.slice(3) : HELPERS.slice(0, 3))], WG, [
+  const wgsl = flatKernel([enables([t]) + storageDecl(0, 'x', t, 'read'), storageDecl(1, 'out', t, 'read_write'), u.declare(2), ...(cubic ? CUBIC_HELPERS : linear ? HELPERS.slice(3) : HELPERS.slice(0, 3))], WG, [
     `  let i = ${flatIndex(WG)};`,
     '  if (i >= u.n) { return; }',
     '  let ox = i % u.out_w;',

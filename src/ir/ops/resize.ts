@@ -3,8 +3,8 @@ import { isFloat, numel, type Shape } from '../types.js';
 import type { Attrs } from '../attrs.js';
 import { defineOp } from './registry.js';
 
-const MODES = ['nearest', 'linear'];
-const COORDINATE_MODES = ['half_pixel', 'pytorch_half_pixel', 'align_corners', 'asymmetric'];
+const MODES = ['nearest', 'linear', 'cubic'];
+const COORDINATE_MODES = ['half_pixel', 'pytorch_half_pixel', 'align_corners', 'asymmetric', 'half_pixel_symmetric', 'tf_half_pixel_for_nn'];
 const NEAREST_MODES = ['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil'];
 
 /**
@@ -24,7 +24,10 @@ export interface ResizeAxisMap {
 
 /** A resize seen as [batch, H, W]: the last two dims are resized, the leading ones kept. */
 export interface ResizePlan {
-  readonly mode: 'nearest' | 'linear';
+  readonly mode: 'nearest' | 'linear' | 'cubic';
+  /** Cubic only: the kernel's coefficient A, and whether taps outside the input are dropped (weights renormalised). */
+  readonly cubicA: number;
+  readonly excludeOutside: boolean;
   readonly batch: number;
   readonly h: ResizeAxisMap;
   readonly w: ResizeAxisMap;
@@ -65,11 +68,17 @@ function gcd(a: number, b: number): number {
 function coordinateMap(inSize: number, outSize: number, p: number, q: number, mode: string): [number, number, number] {
   // p / q is the scale out/in; half_pixel is ((2x + 1) q - p) / (2p).
   if (mode === 'asymmetric') return [q, 0, p];
+  // (x + 0.5) / scale: ((2x + 1) q) / (2p).
+  if (mode === 'tf_half_pixel_for_nn') return [2 * q, q, 2 * p];
+  // half_pixel shifted to keep the image centred when in * scale is not whole: offset + (x + 0.5) / scale - 0.5,
+  // offset = in/2 (1 - out/(in scale)), that is ((2x + 1) q + in p - out q - p) / (2p).
+  if (mode === 'half_pixel_symmetric') return [2 * q, inSize * p - outSize * q + q - p, 2 * p];
   if (mode === 'half_pixel' || (mode === 'pytorch_half_pixel' && outSize > 1)) return [2 * q, q - p, 2 * p];
   // align_corners divides by length_resized - 1, where length_resized is in * scale unrounded
   // (ONNX's definition; out when sizes are given, p / q = out / in): (in - 1) q / (in p - q).
   if (mode === 'align_corners' && outSize > 1) return [(inSize - 1) * q, 0, inSize * p - q];
-  return [0, 0, 1]; // a single output reads index 0 (pytorch_half_pixel, align_corners)
+  if (mode === 'pytorch_half_pixel') return [0, -1, 2]; // a single output sits at -0.5 (index 0 once clamped)
+  return [0, 0, 1]; // align_corners: a single output reads index 0
 }
 
 /** Folds a nearest_mode into the fraction so that the index is floor(max(x * a + b, 0) / d). */
@@ -99,10 +108,11 @@ function oneOf(name: string, v: string, allowed: readonly string[]): void {
 }
 
 /**
- * ONNX Resize on the last two dims (nearest, or bilinear for `linear`). `scales` or `sizes`
- * (exactly one) name the last 1 or 2 dims, or every dim with the leading ones unchanged. The
- * output extent is floor(in * scale), and the coordinate mapping uses the given scale (as
- * ONNX Runtime and PyTorch do), or out/in when sizes are given.
+ * ONNX Resize on the last two dims (nearest, bilinear for `linear`, bicubic for `cubic`). `scales` or `sizes`
+ * name the last 1 or 2 dims, or every dim with the leading ones unchanged. The output extent is
+ * floor(in * scale), and the coordinate mapping uses the given scale (as ONNX Runtime and
+ * PyTorch do), or out/in when sizes are given. Given both, sizes are the output extents and
+ * scales the mapping (ONNX's keep_aspect_ratio_policy rounds in * scale to the nearest).
  */
 export function resizePlan(shape: Shape, attrs: Attrs): ResizePlan {
   const mode = attrs.mode as string;
@@ -112,13 +122,14 @@ export function resizePlan(shape: Shape, attrs: Attrs): ResizePlan {
   const scales = attrs.scales as number[];
   const sizes = attrs.sizes as number[];
   const rank = shape.length;
-  if ((scales.length === 0) === (sizes.length === 0)) throw new OpTypeError('needs exactly one of scales and sizes');
+  if (scales.length === 0 && sizes.length === 0) throw new OpTypeError('needs scales or sizes');
+  if (scales.length && sizes.length && scales.length !== sizes.length) throw new OpTypeError(`scales [${scales.join(',')}] and sizes [${sizes.join(',')}] name different dims`);
   const given = scales.length ? scales : sizes;
   if (rank === 0) throw new OpTypeError('cannot resize a scalar');
   if (given.length > rank) throw new OpTypeError(`${scales.length ? 'scales' : 'sizes'} [${given.join(',')}] name more dims than [${shape.join(',')}] has`);
   const lead = given.length - Math.min(given.length, 2);
   for (let i = 0; i < lead; i++) {
-    const keeps = scales.length ? given[i] === 1 : given[i] === shape[rank - given.length + i];
+    const keeps = (!scales.length || scales[i] === 1) && (!sizes.length || sizes[i] === shape[rank - given.length + i]);
     if (!keeps) throw new OpTypeError(`only the last two dims can be resized, but ${scales.length ? 'scales' : 'sizes'} [${given.join(',')}] change dim ${rank - given.length + i} of [${shape.join(',')}]`);
   }
   if (scales.some((s) => !(s > 0) || !Number.isFinite(s))) throw new OpTypeError(`scales [${scales.join(',')}] must be positive`);
@@ -132,7 +143,7 @@ export function resizePlan(shape: Shape, attrs: Attrs): ResizePlan {
     if (j < 0) return { out: inSize, pq: [1, 1] };
     if (scales.length) {
       const pq = scaleFraction(scales[j]!);
-      return { out: Math.floor((inSize * pq[0]) / pq[1]), pq };
+      return { out: sizes.length ? sizes[j]! : Math.floor((inSize * pq[0]) / pq[1]), pq };
     }
     const out = sizes[j]!;
     if (inSize === 0 && out > 0) throw new OpTypeError(`cannot resize an empty dim of [${shape.join(',')}] to ${out}`);
@@ -142,7 +153,9 @@ export function resizePlan(shape: Shape, attrs: Attrs): ResizePlan {
   const ws = spec(inW, 1);
   const outShape = rank >= 2 ? [...shape.slice(0, rank - 2), hs.out, ws.out] : [ws.out];
   return {
-    mode: mode as 'nearest' | 'linear',
+    mode: mode as ResizePlan['mode'],
+    cubicA: attrs.cubic_coeff_a as number,
+    excludeOutside: attrs.exclude_outside !== 0,
     batch: numel(shape.slice(0, Math.max(0, rank - 2))),
     h: axisMap(inH, hs.out, hs.pq, attrs),
     w: axisMap(inW, ws.out, ws.pq, attrs),
@@ -162,6 +175,37 @@ export function linearTaps(m: ResizeAxisMap, x: number): { i0: number; i1: numbe
   return { i0, i1: Math.min(i0 + 1, m.inSize - 1), frac: (t - i0 * m.d) / m.d };
 }
 
+/** The cubic convolution kernel with coefficient A (Keys), at distance t from the sample. */
+export function cubicWeight(t: number, A: number): number {
+  const s = Math.abs(t);
+  if (s <= 1) return ((A + 2) * s - (A + 3)) * s * s + 1;
+  if (s < 2) return ((A * s - 5 * A) * s + 8 * A) * s - 4 * A;
+  return 0;
+}
+
+/**
+ * The four input indices a cubic resize blends for output index x (floor(t) - 1 .. floor(t) + 2
+ * around the unclamped source coordinate t, clamped to the input's edge), and their weights.
+ * With excludeOutside, taps outside the input weigh 0 and the rest are renormalised.
+ */
+export function cubicTaps(m: ResizeAxisMap, x: number, A: number, excludeOutside: boolean): { index: number[]; weight: number[] } {
+  const num = x * m.a + m.b;
+  const i0 = Math.floor(num / m.d);
+  const r = (num - i0 * m.d) / m.d;
+  const index: number[] = [];
+  const weight: number[] = [];
+  for (let k = -1; k <= 2; k++) {
+    const i = i0 + k;
+    index.push(Math.min(Math.max(i, 0), m.inSize - 1));
+    weight.push(excludeOutside && (i < 0 || i >= m.inSize) ? 0 : cubicWeight(k - r, A));
+  }
+  if (excludeOutside) {
+    const sum = weight.reduce((p, w) => p + w, 0);
+    return { index, weight: weight.map((w) => w / sum) };
+  }
+  return { index, weight };
+}
+
 defineOp({
   name: 'resize', kind: 'opaque', inputs: 1,
   attrs: {
@@ -170,9 +214,11 @@ defineOp({
     sizes: { kind: 'ints', default: [] },
     coordinate_transformation_mode: { kind: 'string', default: 'half_pixel' },
     nearest_mode: { kind: 'string', default: 'round_prefer_floor' },
+    cubic_coeff_a: { kind: 'float', default: -0.75 },
+    exclude_outside: { kind: 'int', default: 0 },
   },
   infer: ([x], attrs) => {
-    if (attrs.mode === 'linear' && !isFloat(x!.dtype)) throw new OpTypeError(`linear resize needs a float input, got ${x!.dtype}`);
+    if (attrs.mode !== 'nearest' && !isFloat(x!.dtype)) throw new OpTypeError(`${String(attrs.mode)} resize needs a float input, got ${x!.dtype}`);
     return [{ dtype: x!.dtype, shape: resizePlan(x!.shape, attrs).shape }];
   },
 });

@@ -25,7 +25,11 @@ const ATOL = 1e-7;
  * Cases that run but do not match, each with its reason. Every entry must still fail: a known
  * failure that starts passing is reported so the list stays honest.
  */
-const KNOWN_FAILURES: Readonly<Record<string, string>> = {};
+const KNOWN_FAILURES: Readonly<Record<string, string>> = {
+  // Outputs are matched by name; simplification folds result = data_0 / 1 to data_0 and the
+  // program's output then carries the input's name (the right values, under the wrong name).
+  'node/test_mean_one_input': "the output comes back named 'data_0', not 'result'",
+};
 
 interface Case {
   readonly id: string;
@@ -193,7 +197,7 @@ describe.skipIf(cases.length === 0)('ONNX backend test cases', () => {
       return [...groups].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0])).map(([r, n]) => `  ${String(n).padStart(4)}  ${r}`);
     };
     const lines = [
-      `[onnx backend] ${ROOT}: ${cases.length} cases, ${count(all, 'pass')} passed, ${count(all, 'unsupported')} unsupported, ${count(all, 'fail')} failed (${Object.keys(KNOWN_FAILURES).length} known)`,
+      `[onnx backend] ${ROOT}: ${all.length} cases, ${count(all, 'pass')} passed, ${count(all, 'unsupported')} unsupported, ${count(all, 'fail')} failed (${Object.keys(KNOWN_FAILURES).length} known)`,
       summary('node/', node),
       summary('others', rest),
       '[onnx backend] node/ refusals by reason:',

@@ -1,10 +1,10 @@
-import { linearTaps, nearestIndex, resizePlan } from '../../../ir/ops/resize.js';
+import { cubicTaps, linearTaps, nearestIndex, resizePlan } from '../../../ir/ops/resize.js';
 import { f16BitsToF32, f32ToF16Bits } from '../../../ir/f16.js';
 import { alloc, type CpuKernel } from './kernel.js';
 
 /**
  * Nearest picks one element through the exact integer coordinate maps; linear blends the four
- * neighbours in double precision (f16 decoded first and rounded back once).
+ * neighbours and cubic the sixteen, in double precision (f16 decoded first and rounded back once).
  */
 const resize: CpuKernel = (node, [x]) => {
   const out = alloc(node.output.type);
@@ -12,6 +12,10 @@ const resize: CpuKernel = (node, [x]) => {
   const { h, w } = plan;
   const half = x!.dtype === 'f16';
   const read = (i: number) => (half ? f16BitsToF32(x!.data[i]!) : x!.data[i]!);
+  // Cubic taps depend on one output index each: computed once per axis.
+  const cubic = plan.mode === 'cubic'
+    ? [h, w].map((m) => Array.from({ length: m.outSize }, (_, o) => cubicTaps(m, o, plan.cubicA, plan.excludeOutside)))
+    : undefined;
   let i = 0;
   for (let b = 0; b < plan.batch; b++) {
     const base = b * h.inSize * w.inSize;
@@ -19,6 +23,17 @@ const resize: CpuKernel = (node, [x]) => {
       for (let ox = 0; ox < w.outSize; ox++, i++) {
         if (plan.mode === 'nearest') {
           out.data[i] = x!.data[base + nearestIndex(h, oy) * w.inSize + nearestIndex(w, ox)]!;
+          continue;
+        }
+        if (cubic) {
+          const [cy, cx] = [cubic[0]![oy]!, cubic[1]![ox]!];
+          let v = 0;
+          for (let j = 0; j < 4; j++) {
+            let row = 0;
+            for (let k = 0; k < 4; k++) row += cx.weight[k]! * read(base + cy.index[j]! * w.inSize + cx.index[k]!);
+            v += cy.weight[j]! * row;
+          }
+          out.data[i] = half ? f32ToF16Bits(v) : v;
           continue;
         }
         const ty = linearTaps(h, oy);
