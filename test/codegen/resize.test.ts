@@ -84,6 +84,16 @@ describe('WebGPU resize agrees with the CPU reference', () => {
     await check(gpu(), rand('f16', [1, 2, 5, 7]), { mode: 'cubic', scales: [2, 2] });
   });
 
+  it('tf_crop_and_resize: nearest, linear and cubic, regions inside and beyond the input, f16', async () => {
+    const x = rand('f32', [2, 3, 7, 9]);
+    const roi = [0, 0, 0.4, 0.2, 1, 1, 0.6, 1.3];
+    for (const mode of ['nearest', 'linear', 'cubic']) {
+      await check(gpu(), x, { mode, sizes: [5, 11], roi, coordinate_transformation_mode: 'tf_crop_and_resize', extrapolation_value: -2.5 });
+    }
+    await check(gpu(), x, { mode: 'linear', scales: [0.8, 1.5], roi: [0, 0, 0.9, 0.1, 1, 1, 0.2, 0.7], coordinate_transformation_mode: 'tf_crop_and_resize' });
+    await check(gpu(), rand('f16', [1, 2, 5, 7]), { sizes: [4, 9], roi: [0, 0, -0.2, 0.1, 1, 1, 0.9, 1.1], coordinate_transformation_mode: 'tf_crop_and_resize', extrapolation_value: 7 });
+  });
+
   it('linear in f16, and a larger odd-sized image', async () => {
     await check(gpu(), rand('f16', [1, 2, 5, 7]), { mode: 'linear', scales: [2, 2] });
     await check(gpu(), rand('f32', [1, 3, 61, 83]), { mode: 'linear', sizes: [127, 45], coordinate_transformation_mode: 'align_corners' });

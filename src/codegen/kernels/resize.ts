@@ -19,6 +19,14 @@ const HELPERS = [
   '}',
 ];
 
+/** Whether an output index reads inside the input under tf_crop_and_resize (see insideCrop). */
+const INSIDE = [
+  'fn inside(x: u32, a: u32, b: u32, d: u32, size: u32) -> bool {',
+  '  let num = i32(x) * bitcast<i32>(a) + bitcast<i32>(b);',
+  '  return num >= 0 && num <= i32((size - 1u) * d);',
+  '}',
+];
+
 /** The cubic taps of one axis, as cubicTaps computes them (see ir/ops/resize.ts). */
 const CUBIC_HELPERS = [
   'struct Cubic { i: vec4<u32>, w: vec4<f32> }',
@@ -63,6 +71,17 @@ export function emitResize(name: string, dtype: DType, plan: ResizePlan): Emitte
     .scalar('n', n).scalar('in_h', h.inSize).scalar('in_w', w.inSize).scalar('out_h', h.outSize).scalar('out_w', w.outSize)
     .scalar('ha', h.a).scalar('hb', h.b).scalar('hd', h.d).scalar('wa', w.a).scalar('wb', w.b).scalar('wd', w.d);
   if (cubic) u.f32('cubic_a', plan.cubicA).scalar('exclude', plan.excludeOutside ? 1 : 0);
+  const crop = h.crop && w.crop ? { h: h.crop, w: w.crop } : undefined;
+  if (crop) {
+    u.scalar('hca', crop.h.a).scalar('hcb', crop.h.b).scalar('hcd', crop.h.d).scalar('wca', crop.w.a).scalar('wcb', crop.w.b).scalar('wcd', crop.w.d)
+      .f32('extrapolation', plan.extrapolation);
+  }
+  // tf_crop_and_resize: outputs whose source lies outside the input take the extrapolation value
+  // (kept as its f32 bits where nearest moves f32 elements as u32).
+  const extrapolated = t === 'u32' ? 'u.extrapolation' : `${wgslType(t)}(bitcast<f32>(u.extrapolation))`;
+  const cropCheck = crop
+    ? [`  if (!inside(oy, u.hca, u.hcb, u.hcd, u.in_h) || !inside(ox, u.wca, u.wcb, u.wcd, u.in_w)) { out[i] = ${extrapolated}; return; }`]
+    : [];
   const at = (y: string, x: string) => `x[(base + ${y}) * u.in_w + ${x}]`;
   const cubicBody = [
     '  let cy = cubic(oy, u.ha, u.hb, u.hd, u.in_h, bitcast<f32>(u.cubic_a), u.exclude);',
@@ -87,13 +106,14 @@ export function emitResize(name: string, dtype: DType, plan: ResizePlan): Emitte
       '  let ix = nearest(ox, u.wa, u.wb, u.wd, u.in_w);',
       `  out[i] = ${at('iy', 'ix')};`,
     ];
-  const wgsl = flatKernel([enables([t]) + storageDecl(0, 'x', t, 'read'), storageDecl(1, 'out', t, 'read_write'), u.declare(2), ...(cubic ? CUBIC_HELPERS : linear ? HELPERS.slice(3) : HELPERS.slice(0, 3))], WG, [
+  const wgsl = flatKernel([enables([t]) + storageDecl(0, 'x', t, 'read'), storageDecl(1, 'out', t, 'read_write'), u.declare(2), ...(cubic ? CUBIC_HELPERS : linear ? HELPERS.slice(3) : HELPERS.slice(0, 3)), ...(crop ? INSIDE : [])], WG, [
     `  let i = ${flatIndex(WG)};`,
     '  if (i >= u.n) { return; }',
     '  let ox = i % u.out_w;',
     '  let rest = i / u.out_w;',
     '  let oy = rest % u.out_h;',
     '  let base = (rest / u.out_h) * u.in_h;',
+    ...cropCheck,
     ...body,
   ]);
   return { name, wgsl, uniforms: u.words(), workgroups: grid1d(n, WG) };

@@ -4,7 +4,7 @@ import type { Attrs } from '../attrs.js';
 import { defineOp } from './registry.js';
 
 const MODES = ['nearest', 'linear', 'cubic'];
-const COORDINATE_MODES = ['half_pixel', 'pytorch_half_pixel', 'align_corners', 'asymmetric', 'half_pixel_symmetric', 'tf_half_pixel_for_nn'];
+const COORDINATE_MODES = ['half_pixel', 'pytorch_half_pixel', 'align_corners', 'asymmetric', 'half_pixel_symmetric', 'tf_half_pixel_for_nn', 'tf_crop_and_resize'];
 const NEAREST_MODES = ['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil'];
 
 /**
@@ -20,6 +20,11 @@ export interface ResizeAxisMap {
   readonly a: number;
   readonly b: number;
   readonly d: number;
+  /**
+   * tf_crop_and_resize only: the unrounded source coordinate (x * a + b) / d, d > 0. Outputs
+   * whose coordinate lies outside [0, inSize - 1] on either axis take the extrapolation value.
+   */
+  readonly crop?: { readonly a: number; readonly b: number; readonly d: number };
 }
 
 /** A resize seen as [batch, H, W]: the last two dims are resized, the leading ones kept. */
@@ -28,6 +33,8 @@ export interface ResizePlan {
   /** Cubic only: the kernel's coefficient A, and whether taps outside the input are dropped (weights renormalised). */
   readonly cubicA: number;
   readonly excludeOutside: boolean;
+  /** tf_crop_and_resize: the value of outputs outside the input (see ResizeAxisMap.crop). */
+  readonly extrapolation: number;
   readonly batch: number;
   readonly h: ResizeAxisMap;
   readonly w: ResizeAxisMap;
@@ -64,8 +71,30 @@ function gcd(a: number, b: number): number {
   return a;
 }
 
+/** A number as a fraction p/q (q > 0), exact for the f32 values a model holds. */
+function fraction(v: number): [number, number] {
+  if (v === 0) return [0, 1];
+  const [p, q] = scaleFraction(Math.abs(v));
+  return [v < 0 ? -p : p, q];
+}
+
+/**
+ * tf_crop_and_resize: the output spans the region of interest [start, end] (fractions of the
+ * input, mapped to [start (in - 1), end (in - 1)]); out_width = in p / q is unrounded, as in
+ * ONNX: start (in - 1) + x (end - start) (in - 1) / (out_width - 1), or the region's centre for
+ * out_width 1.
+ */
+function cropMap(inSize: number, p: number, q: number, roi: readonly [number, number]): [number, number, number] {
+  const [[sn, sd], [en, ed]] = [fraction(roi[0]), fraction(roi[1])];
+  const span = p * inSize - q; // (out_width - 1) q
+  if (span === 0) return [0, (sn * ed + en * sd) * (inSize - 1), 2 * sd * ed];
+  const abd: [number, number, number] = [(en * sd - sn * ed) * (inSize - 1) * q, sn * ed * (inSize - 1) * span, sd * ed * span];
+  return span < 0 ? (abd.map((v) => -v) as [number, number, number]) : abd;
+}
+
 /** The source-coordinate fraction (x * a + b) / d of one axis, before any rounding. */
-function coordinateMap(inSize: number, outSize: number, p: number, q: number, mode: string): [number, number, number] {
+function coordinateMap(inSize: number, outSize: number, p: number, q: number, mode: string, roi: readonly [number, number]): [number, number, number] {
+  if (mode === 'tf_crop_and_resize') return cropMap(inSize, p, q, roi);
   // p / q is the scale out/in; half_pixel is ((2x + 1) q - p) / (2p).
   if (mode === 'asymmetric') return [q, 0, p];
   // (x + 0.5) / scale: ((2x + 1) q) / (2p).
@@ -91,16 +120,29 @@ function foldNearest([a, b, d]: [number, number, number], mode: string): [number
   }
 }
 
-function axisMap(inSize: number, outSize: number, pq: [number, number], attrs: Attrs): ResizeAxisMap {
-  let abd = coordinateMap(inSize, outSize, pq[0], pq[1], attrs.coordinate_transformation_mode as string);
-  if (attrs.mode === 'nearest') abd = foldNearest(abd, attrs.nearest_mode as string);
+/** Divides a fraction's three terms by their common divisor, checking they fit the kernels' i32 arithmetic. */
+function reduced(abd: [number, number, number], inSize: number, outSize: number, pq: [number, number]): { a: number; b: number; d: number } {
   const g = gcd(gcd(abd[0], abd[1]), abd[2]) || 1;
   const [a, b, d] = abd.map((v) => v / g) as [number, number, number];
   const reach = Math.max(Math.abs(b), Math.abs(Math.max(outSize - 1, 0) * a + b), Math.max(inSize - 1, 0) * d, d);
   if (reach > I32_LIMIT) {
     throw new OpTypeError(`resizing an axis from ${inSize} to ${outSize} at scale ${pq[0]}/${pq[1]} needs coordinates beyond 32-bit integers (give sizes, or a simpler scale)`);
   }
-  return { inSize, outSize, a, b, d };
+  return { a, b, d };
+}
+
+function axisMap(inSize: number, outSize: number, pq: [number, number], attrs: Attrs, roi: readonly [number, number]): ResizeAxisMap {
+  const mode = attrs.coordinate_transformation_mode as string;
+  const raw = coordinateMap(inSize, outSize, pq[0], pq[1], mode, roi);
+  const map = reduced(attrs.mode === 'nearest' ? foldNearest(raw, attrs.nearest_mode as string) : raw, inSize, outSize, pq);
+  return { inSize, outSize, ...map, ...(mode === 'tf_crop_and_resize' ? { crop: reduced(raw, inSize, outSize, pq) } : {}) };
+}
+
+/** Whether output index x of a cropping axis reads inside the input (else: the extrapolation value). */
+export function insideCrop(m: ResizeAxisMap, x: number): boolean {
+  if (!m.crop) return true;
+  const num = x * m.crop.a + m.crop.b;
+  return num >= 0 && num <= (m.inSize - 1) * m.crop.d;
 }
 
 function oneOf(name: string, v: string, allowed: readonly string[]): void {
@@ -152,13 +194,22 @@ export function resizePlan(shape: Shape, attrs: Attrs): ResizePlan {
   const hs = spec(inH, 2);
   const ws = spec(inW, 1);
   const outShape = rank >= 2 ? [...shape.slice(0, rank - 2), hs.out, ws.out] : [ws.out];
+  // The region of interest of each resized dim (tf_crop_and_resize): [starts..., ends...] over every dim.
+  const roi = attrs.roi as number[];
+  const crop = attrs.coordinate_transformation_mode === 'tf_crop_and_resize';
+  if (crop && roi.length !== 2 * rank) throw new OpTypeError(`tf_crop_and_resize needs roi with ${2 * rank} values (starts and ends of every dim), got [${roi.join(',')}]`);
+  for (let i = 0; crop && i < rank - Math.min(rank, 2); i++) {
+    if (roi[i] !== 0 || roi[rank + i] !== 1) throw new OpTypeError(`only the last two dims can be cropped, but roi [${roi.join(',')}] crops dim ${i}`);
+  }
+  const roiOf = (dim: number): [number, number] => (crop && dim >= 0 ? [roi[dim]!, roi[rank + dim]!] : [0, 1]);
   return {
     mode: mode as ResizePlan['mode'],
+    extrapolation: attrs.extrapolation_value as number,
     cubicA: attrs.cubic_coeff_a as number,
     excludeOutside: attrs.exclude_outside !== 0,
     batch: numel(shape.slice(0, Math.max(0, rank - 2))),
-    h: axisMap(inH, hs.out, hs.pq, attrs),
-    w: axisMap(inW, ws.out, ws.pq, attrs),
+    h: axisMap(inH, hs.out, hs.pq, attrs, roiOf(rank - 2)),
+    w: axisMap(inW, ws.out, ws.pq, attrs, roiOf(rank - 1)),
     shape: outShape,
   };
 }
@@ -216,8 +267,11 @@ defineOp({
     nearest_mode: { kind: 'string', default: 'round_prefer_floor' },
     cubic_coeff_a: { kind: 'float', default: -0.75 },
     exclude_outside: { kind: 'int', default: 0 },
+    roi: { kind: 'floats', default: [] },
+    extrapolation_value: { kind: 'float', default: 0 },
   },
   infer: ([x], attrs) => {
+    if (attrs.coordinate_transformation_mode === 'tf_crop_and_resize' && !isFloat(x!.dtype)) throw new OpTypeError(`tf_crop_and_resize needs a float input, got ${x!.dtype}`);
     if (attrs.mode !== 'nearest' && !isFloat(x!.dtype)) throw new OpTypeError(`${String(attrs.mode)} resize needs a float input, got ${x!.dtype}`);
     return [{ dtype: x!.dtype, shape: resizePlan(x!.shape, attrs).shape }];
   },

@@ -243,6 +243,16 @@ describe('resize (ONNX Resize semantics)', () => {
     const flat = run1('resize', [{ shape: [1, 1, 3, 3], values: new Array(9).fill(2) }], { mode: 'cubic', scales: [0.6, 0.6], cubic_coeff_a: -0.5, exclude_outside: 1 });
     flat.values.forEach((v) => expect(v).toBeCloseTo(2, 6));
   });
+  it('tf_crop_and_resize: the region of interest, extrapolated outside the input (the ONNX example)', () => {
+    const x = iota([1, 1, 4, 4], 1);
+    const r = run1('resize', [x], {
+      mode: 'linear', sizes: [3, 3], coordinate_transformation_mode: 'tf_crop_and_resize',
+      roi: [0, 0, 0.4, 0.6, 1, 1, 1.2, 1.7], extrapolation_value: 10,
+    });
+    const want = [7.6, 10, 10, 12.4, 10, 10, 10, 10, 10];
+    r.values.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 5));
+    expect(() => run1('resize', [x], { sizes: [3, 3], roi: [0.5, 0, 0, 0, 1, 1, 1, 1], coordinate_transformation_mode: 'tf_crop_and_resize' })).toThrow(/only the last two dims can be cropped/);
+  });
   it('rejects resizing leading dims, scales and sizes for different dims, and interpolation on ints', () => {
     expect(() => run1('resize', [x22], { scales: [1, 2, 2, 2] })).toThrow(/only the last two dims can be resized/);
     expect(() => run1('resize', [x22], { scales: [2, 2], sizes: [1, 4, 4] })).toThrow(/name different dims/);

@@ -47,17 +47,21 @@ defineOnnxOp('Resize', (n) => {
   const x = n.input(0);
   const shape = typeOf(x).shape;
   const coord = n.attrs.string('coordinate_transformation_mode', 'half_pixel');
-  if (coord === 'tf_crop_and_resize') n.unsupported(`coordinate_transformation_mode '${coord}' is not supported`);
   let scales = n.optionalValues(2, 'scales') ?? [];
   let sizes = n.optionalValues(3, 'sizes') ?? [];
   const named = (n.attrs.ints('axes') ?? shape.map((_, i) => i)).map((a) => normalizeAxis(n, a, shape.length));
   const policy = n.attrs.string('keep_aspect_ratio_policy', 'stretch');
   if (sizes.length && policy !== 'stretch') [scales, sizes] = keepAspectRatio(n, policy, named.map((a) => shape[a]!), sizes);
+  let roi = coord === 'tf_crop_and_resize' ? n.optionalValues(1, 'roi') ?? [] : [];
+  if (roi.length && roi.length !== 2 * named.length) n.fail(`roi [${roi.join(',')}] must hold a start and an end per resized axis (${named.length})`);
   if (n.attrs.ints('axes')) {
-    // Scales or sizes for some axes only: spell them out for every axis.
+    // Scales, sizes or roi for some axes only: spell them out for every axis.
     if (scales.length) scales = shape.map((_, i) => (named.includes(i) ? scales[named.indexOf(i)]! : 1));
     if (sizes.length) sizes = shape.map((d, i) => (named.includes(i) ? sizes[named.indexOf(i)]! : d));
+    const k = named.length;
+    if (roi.length) roi = [...shape.map((_, i) => (named.includes(i) ? roi[named.indexOf(i)]! : 0)), ...shape.map((_, i) => (named.includes(i) ? roi[k + named.indexOf(i)]! : 1))];
   }
+  if (coord === 'tf_crop_and_resize' && !roi.length) n.fail('tf_crop_and_resize needs its roi input');
   const mode = kilnMode(n, n.attrs.string('mode', 'nearest'));
   if (n.attrs.int('antialias', 0) !== 0 && mode !== 'nearest') {
     const shrinks = scales.length ? scales.some((s) => s < 1) : sizes.some((s, i) => s < shape[i]!);
@@ -66,6 +70,7 @@ defineOnnxOp('Resize', (n) => {
   return n.b.op('resize', [x], {
     mode, scales, sizes, coordinate_transformation_mode: coord,
     nearest_mode: n.attrs.string('nearest_mode', 'round_prefer_floor'),
+    ...(roi.length ? { roi, extrapolation_value: n.attrs.float('extrapolation_value', 0) } : {}),
     ...(mode === 'cubic' ? { cubic_coeff_a: n.attrs.float('cubic_coeff_a', -0.75), exclude_outside: n.attrs.int('exclude_outside', 0) } : {}),
   });
 });

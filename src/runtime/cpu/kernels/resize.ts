@@ -1,4 +1,4 @@
-import { cubicTaps, linearTaps, nearestIndex, resizePlan } from '../../../ir/ops/resize.js';
+import { cubicTaps, insideCrop, linearTaps, nearestIndex, resizePlan } from '../../../ir/ops/resize.js';
 import { f16BitsToF32, f32ToF16Bits } from '../../../ir/f16.js';
 import { alloc, type CpuKernel } from './kernel.js';
 
@@ -21,6 +21,10 @@ const resize: CpuKernel = (node, [x]) => {
     const base = b * h.inSize * w.inSize;
     for (let oy = 0; oy < h.outSize; oy++) {
       for (let ox = 0; ox < w.outSize; ox++, i++) {
+        if (!insideCrop(h, oy) || !insideCrop(w, ox)) {
+          out.data[i] = half ? f32ToF16Bits(plan.extrapolation) : plan.extrapolation;
+          continue;
+        }
         if (plan.mode === 'nearest') {
           out.data[i] = x!.data[base + nearestIndex(h, oy) * w.inSize + nearestIndex(w, ox)]!;
           continue;
