@@ -94,6 +94,15 @@ describe('WebGPU resize agrees with the CPU reference', () => {
     await check(gpu(), rand('f16', [1, 2, 5, 7]), { sizes: [4, 9], roi: [0, 0, -0.2, 0.1, 1, 1, 0.9, 1.1], coordinate_transformation_mode: 'tf_crop_and_resize', extrapolation_value: 7 });
   });
 
+  it('antialiased linear and cubic: strong and mild shrinking, one axis enlarged, exclude_outside', async () => {
+    const x = rand('f32', [2, 3, 23, 17]);
+    for (const mode of ['linear', 'cubic']) {
+      await check(gpu(), x, { mode, antialias: 1, scales: [0.3, 0.6] });
+      await check(gpu(), x, { mode, antialias: 1, sizes: [5, 30], coordinate_transformation_mode: 'align_corners' });
+      await check(gpu(), x, { mode, antialias: 1, sizes: [7, 4], exclude_outside: 1, coordinate_transformation_mode: 'pytorch_half_pixel' });
+    }
+  });
+
   it('linear in f16, and a larger odd-sized image', async () => {
     await check(gpu(), rand('f16', [1, 2, 5, 7]), { mode: 'linear', scales: [2, 2] });
     await check(gpu(), rand('f32', [1, 3, 61, 83]), { mode: 'linear', sizes: [127, 45], coordinate_transformation_mode: 'align_corners' });

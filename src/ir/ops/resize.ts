@@ -25,6 +25,8 @@ export interface ResizeAxisMap {
    * whose coordinate lies outside [0, inSize - 1] on either axis take the extrapolation value.
    */
   readonly crop?: { readonly a: number; readonly b: number; readonly d: number };
+  /** The axis's scale out/in as given (p/q); an antialiased filter stretches by 1/scale when shrinking. */
+  readonly scale: number;
 }
 
 /** A resize seen as [batch, H, W]: the last two dims are resized, the leading ones kept. */
@@ -33,6 +35,8 @@ export interface ResizePlan {
   /** Cubic only: the kernel's coefficient A, and whether taps outside the input are dropped (weights renormalised). */
   readonly cubicA: number;
   readonly excludeOutside: boolean;
+  /** Linear and cubic: when shrinking, the filter widens by 1/scale so every input contributes (antialiasing). */
+  readonly antialias: boolean;
   /** tf_crop_and_resize: the value of outputs outside the input (see ResizeAxisMap.crop). */
   readonly extrapolation: number;
   readonly batch: number;
@@ -135,7 +139,7 @@ function axisMap(inSize: number, outSize: number, pq: [number, number], attrs: A
   const mode = attrs.coordinate_transformation_mode as string;
   const raw = coordinateMap(inSize, outSize, pq[0], pq[1], mode, roi);
   const map = reduced(attrs.mode === 'nearest' ? foldNearest(raw, attrs.nearest_mode as string) : raw, inSize, outSize, pq);
-  return { inSize, outSize, ...map, ...(mode === 'tf_crop_and_resize' ? { crop: reduced(raw, inSize, outSize, pq) } : {}) };
+  return { inSize, outSize, ...map, scale: pq[0] / pq[1], ...(mode === 'tf_crop_and_resize' ? { crop: reduced(raw, inSize, outSize, pq) } : {}) };
 }
 
 /** Whether output index x of a cropping axis reads inside the input (else: the extrapolation value). */
@@ -207,6 +211,7 @@ export function resizePlan(shape: Shape, attrs: Attrs): ResizePlan {
     extrapolation: attrs.extrapolation_value as number,
     cubicA: attrs.cubic_coeff_a as number,
     excludeOutside: attrs.exclude_outside !== 0,
+    antialias: attrs.antialias !== 0 && mode !== 'nearest',
     batch: numel(shape.slice(0, Math.max(0, rank - 2))),
     h: axisMap(inH, hs.out, hs.pq, attrs, roiOf(rank - 2)),
     w: axisMap(inW, ws.out, ws.pq, attrs, roiOf(rank - 1)),
@@ -234,27 +239,40 @@ export function cubicWeight(t: number, A: number): number {
   return 0;
 }
 
+/** Whether a linear or cubic resize weighs its taps by filterTaps (else linearTaps' two-tap blend). */
+export function usesFilter(plan: ResizePlan): boolean {
+  return plan.mode === 'cubic' || (plan.mode === 'linear' && plan.antialias);
+}
+
+/** How many taps a filter reaches on each side of the source coordinate: its support, stretched by 1/scale when antialiased. */
+export function filterReach(plan: ResizePlan, m: ResizeAxisMap): number {
+  const support = plan.mode === 'cubic' ? 2 : 1;
+  return Math.ceil(support / (plan.antialias ? Math.min(m.scale, 1) : 1));
+}
+
 /**
- * The four input indices a cubic resize blends for output index x (floor(t) - 1 .. floor(t) + 2
- * around the unclamped source coordinate t, clamped to the input's edge), and their weights.
- * With excludeOutside, taps outside the input weigh 0 and the rest are renormalised.
+ * The input indices a linear or cubic filter blends for output index x, clamped to the input's
+ * edge, and their weights (summing to 1). Around the unclamped source coordinate t = i0 + r, tap
+ * i0 + k (k = 1 - reach .. reach) weighs kernel((k - r) s): the triangle or cubic (coefficient A)
+ * kernel, s = 1, or min(scale, 1) when antialiased. With excludeOutside, taps outside the input
+ * weigh 0.
  */
-export function cubicTaps(m: ResizeAxisMap, x: number, A: number, excludeOutside: boolean): { index: number[]; weight: number[] } {
+export function filterTaps(plan: ResizePlan, m: ResizeAxisMap, x: number): { index: number[]; weight: number[] } {
   const num = x * m.a + m.b;
   const i0 = Math.floor(num / m.d);
   const r = (num - i0 * m.d) / m.d;
+  const s = plan.antialias ? Math.min(m.scale, 1) : 1;
+  const reach = filterReach(plan, m);
   const index: number[] = [];
   const weight: number[] = [];
-  for (let k = -1; k <= 2; k++) {
+  for (let k = 1 - reach; k <= reach; k++) {
     const i = i0 + k;
+    const t = (k - r) * s;
     index.push(Math.min(Math.max(i, 0), m.inSize - 1));
-    weight.push(excludeOutside && (i < 0 || i >= m.inSize) ? 0 : cubicWeight(k - r, A));
+    weight.push(plan.excludeOutside && (i < 0 || i >= m.inSize) ? 0 : plan.mode === 'cubic' ? cubicWeight(t, plan.cubicA) : Math.max(0, 1 - Math.abs(t)));
   }
-  if (excludeOutside) {
-    const sum = weight.reduce((p, w) => p + w, 0);
-    return { index, weight: weight.map((w) => w / sum) };
-  }
-  return { index, weight };
+  const sum = weight.reduce((p, w) => p + w, 0);
+  return { index, weight: weight.map((w) => w / sum) };
 }
 
 defineOp({
@@ -269,6 +287,7 @@ defineOp({
     exclude_outside: { kind: 'int', default: 0 },
     roi: { kind: 'floats', default: [] },
     extrapolation_value: { kind: 'float', default: 0 },
+    antialias: { kind: 'int', default: 0 },
   },
   infer: ([x], attrs) => {
     if (attrs.coordinate_transformation_mode === 'tf_crop_and_resize' && !isFloat(x!.dtype)) throw new OpTypeError(`tf_crop_and_resize needs a float input, got ${x!.dtype}`);

@@ -243,6 +243,14 @@ describe('resize (ONNX Resize semantics)', () => {
     const flat = run1('resize', [{ shape: [1, 1, 3, 3], values: new Array(9).fill(2) }], { mode: 'cubic', scales: [0.6, 0.6], cubic_coeff_a: -0.5, exclude_outside: 1 });
     flat.values.forEach((v) => expect(v).toBeCloseTo(2, 6));
   });
+  it('antialiased shrinking widens the filter by 1/scale (the ONNX examples)', () => {
+    const x = iota([1, 1, 4, 4], 1);
+    const linear = run1('resize', [x], { mode: 'linear', antialias: 1, scales: [0.6, 0.6] });
+    expect(linear.shape).toEqual([1, 1, 2, 2]);
+    [2.875, 4.5, 9.375, 11].forEach((want, i) => expect(linear.values[i]).toBeCloseTo(want, 5));
+    const cubic = run1('resize', [x], { mode: 'cubic', antialias: 1, sizes: [3, 3] });
+    [1.7750092, 3.1200073, 4.4650054, 7.1550016, 8.5].forEach((want, i) => expect(cubic.values[i]).toBeCloseTo(want, 5));
+  });
   it('tf_crop_and_resize: the region of interest, extrapolated outside the input (the ONNX example)', () => {
     const x = iota([1, 1, 4, 4], 1);
     const r = run1('resize', [x], {

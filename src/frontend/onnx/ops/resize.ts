@@ -63,13 +63,11 @@ defineOnnxOp('Resize', (n) => {
   }
   if (coord === 'tf_crop_and_resize' && !roi.length) n.fail('tf_crop_and_resize needs its roi input');
   const mode = kilnMode(n, n.attrs.string('mode', 'nearest'));
-  if (n.attrs.int('antialias', 0) !== 0 && mode !== 'nearest') {
-    const shrinks = scales.length ? scales.some((s) => s < 1) : sizes.some((s, i) => s < shape[i]!);
-    if (shrinks) n.unsupported('antialiased downscaling is not supported');
-  }
+  const antialias = n.attrs.int('antialias', 0) !== 0 && mode !== 'nearest';
   return n.b.op('resize', [x], {
     mode, scales, sizes, coordinate_transformation_mode: coord,
     nearest_mode: n.attrs.string('nearest_mode', 'round_prefer_floor'),
+    ...(antialias ? { antialias: 1 } : {}),
     ...(roi.length ? { roi, extrapolation_value: n.attrs.float('extrapolation_value', 0) } : {}),
     ...(mode === 'cubic' ? { cubic_coeff_a: n.attrs.float('cubic_coeff_a', -0.75), exclude_outside: n.attrs.int('exclude_outside', 0) } : {}),
   });
