@@ -56,6 +56,12 @@ describe('ONNX inputs that decide shapes or parameters', () => {
     expect(extra.stderr).toMatch(/--input names 'axes', which is not an input \(the model's inputs: x: f32\[2,3,4\]\)/);
   });
 
+  it('ir --input-value prints the graph with the frozen inputs as constants', async () => {
+    const r = await kiln('ir', at('model.onnx'), '--input-value', 'axes=-1', '--input-value', 'shape=3,2');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^graph test_graph\(%x: f32\[2,3,4\] @webgpu\) -> \(f32\[3,2\] @webgpu\) \{/);
+  });
+
   it('compile refuses a malformed --input-value and a value of the wrong length', async () => {
     expect((await kiln('compile', at('model.onnx'), '--input-value', 'axes')).stderr).toMatch(/--input-value takes NAME=V0,V1,\.\.\. or NAME=FILE\.npy/);
     expect((await kiln('compile', at('model.onnx'), '--input-value', 'axes=two')).stderr).toMatch(/'two' is not a number/);
