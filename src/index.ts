@@ -5,7 +5,7 @@ export { parseGraph, IRParseError } from './ir/parser.js';
 export * from './frontend/trace/index.js';
 export * as nn from './frontend/trace/nn.js';
 export * from './frontend/train/index.js';
-export { importOnnx, importOnnxFile, UnsupportedOnnxError, type OnnxImportOptions } from './frontend/onnx/index.js';
+export { importOnnx, importOnnxFile, importOnnxFileForFeeds, InputValuesNeededError, UnsupportedOnnxError, type OnnxImportOptions } from './frontend/onnx/index.js';
 export { compile } from './compiler.js';
 export { generateProgram } from './codegen/generate.js';
 export { runOnCpu } from './runtime/cpu/executor.js';

@@ -16,6 +16,7 @@ import { heuristicChooser, type AdapterClass } from '../codegen/lower/heuristics
 import type { KernelChooser } from '../codegen/lower/lowering.js';
 import { isSoftware } from './precision.js';
 import { inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
+import { inputValueArgs, inputValuesFrom, inputValueUsage } from './input-values.js';
 import { loadModel } from './load-model.js';
 import { compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
 import { precisionArgs, precisionFlags, precisionUsage, resolvePrecision } from './precision-options.js';
@@ -28,7 +29,8 @@ export const compileCommand = {
   usage: [
     'Usage: kiln compile MODEL [-o OUT.kiln] [--stats] [--time-passes] [--save-ir] [--quiet]',
     '                          [--precision fp32|fp16|auto] [--io-precision fp32|fp16] [--no-fallback]',
-    '                          [--tune [--tuning-cache FILE]] [--input-shape NAME=D0,D1,...] [pipeline options]',
+    '                          [--tune [--tuning-cache FILE]] [--input-shape NAME=D0,D1,...]',
+    '                          [--input-value NAME=V0,V1,...|NAME=FILE.npy] [pipeline options]',
     '',
     'Compiles MODEL through the pass pipeline and codegen, printing one progress line per stage',
     '(load, passes, codegen, write) with its time on stderr. With -o, writes the artifact folder',
@@ -54,6 +56,7 @@ export const compileCommand = {
     '                    the kernels written; without --tune a heuristic picks',
     '  --quiet           no progress lines',
     inputShapeUsage,
+    inputValueUsage,
     '',
     precisionUsage,
     '',
@@ -70,6 +73,7 @@ export const compileCommand = {
     'tuning-cache': { type: 'string' as const },
     ...precisionArgs,
     ...inputShapeArgs,
+    ...inputValueArgs,
     ...pipelineArgs,
   },
   async run(positionals: string[], values: Record<string, unknown>): Promise<number> {
@@ -81,6 +85,8 @@ export const compileCommand = {
     if (values['save-ir'] && out === undefined) throw new KilnError('--save-ir keeps the IR in the artifact: give -o OUT too (or use --print-ir-after-all=DIR)');
     if (values['tuning-cache'] !== undefined && !values.tune) throw new KilnError('--tuning-cache goes with --tune');
     const inputShapes = inputShapesFrom(values);
+    const inputValues = await inputValuesFrom(values);
+    const frozen = Object.keys(inputValues);
     const options = compileOptionsFrom(values);
     precisionFlags(values); // bad flags fail before the model loads
 
@@ -92,7 +98,10 @@ export const compileCommand = {
       return result;
     };
 
-    const graph = await stage('load', () => loadModel(path, { inputShapes }), (g) => `${basename(path)}: graph '${g.name}', ${countOps(g)} ops`);
+    const graph = await stage(
+      'load', () => loadModel(path, { inputShapes, inputValues }),
+      (g) => `${basename(path)}: graph '${g.name}', ${countOps(g)} ops${frozen.length ? `; frozen (constants, no longer inputs): ${frozen.join(', ')}` : ''}`,
+    );
     const chosen = await resolvePrecision(values, graph);
     if (chosen.line) console.log(`precision: ${chosen.line}`);
     const fallback = out !== undefined && chosen.precision === 'fp16' && values['no-fallback'] !== true;

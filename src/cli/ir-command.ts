@@ -9,11 +9,13 @@ import { optimize } from '../compiler.js';
 import { compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
 import { precisionArgs, precisionFlags, precisionUsage, resolvePrecision } from './precision-options.js';
 import { inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
+import { inputValueArgs, inputValuesFrom, inputValueUsage } from './input-values.js';
 
 export const irCommand = {
   summary: "print a model's graph as kiln IR text",
   usage: [
     'Usage: kiln ir MODEL [--after PASS] [--format text|dot|svg] [--inline-limit N] [--input-shape NAME=D0,D1,...]',
+    '                     [--input-value NAME=V0,V1,...|NAME=FILE.npy]',
     '                     [--precision fp32|fp16|auto] [pipeline options]',
     '',
     'Loads MODEL (.kir IR text, an .onnx model, or a .js or .ts module exporting `model` and `exampleInputs`),',
@@ -24,6 +26,7 @@ export const irCommand = {
     'red diamonds); svg renders it with Graphviz\'s `dot` (apt-get install graphviz).',
     '',
     inputShapeUsage,
+    inputValueUsage,
     '',
     precisionUsage,
     '',
@@ -31,11 +34,11 @@ export const irCommand = {
   ].join('\n'),
   options: {
     'inline-limit': { type: 'string' as const }, after: { type: 'string' as const }, format: { type: 'string' as const },
-    ...inputShapeArgs, ...pipelineArgs, ...precisionArgs,
+    ...inputShapeArgs, ...inputValueArgs, ...pipelineArgs, ...precisionArgs,
   },
   async run(positionals: string[], values: Record<string, unknown>): Promise<number> {
     if (positionals.length !== 1) throw new KilnError(`kiln ir takes one MODEL, got ${positionals.length}\n\n${irCommand.usage}`);
-    const graph = await loadModel(positionals[0]!, { inputShapes: inputShapesFrom(values) });
+    const graph = await loadModel(positionals[0]!, { inputShapes: inputShapesFrom(values), inputValues: await inputValuesFrom(values) });
     verify(graph);
     const format = (values.format as string | undefined) ?? 'text';
     if (!['text', 'dot', 'svg'].includes(format)) throw new KilnError(`--format takes text, dot or svg, got '${format}'`);

@@ -8,10 +8,14 @@ import { Module } from '../frontend/trace/module.js';
 import { Tensor } from '../frontend/trace/tensor.js';
 import { trace } from '../frontend/trace/trace.js';
 import { importOnnxFile } from '../frontend/onnx/file.js';
+import { importOnnxFileForFeeds, type FeedsImport } from '../frontend/onnx/feeds.js';
+import type { InputValues } from '../frontend/onnx/input-values.js';
 
 export interface LoadOptions {
   /** Shapes of ONNX graph inputs by name (binds symbolic dimensions). */
   readonly inputShapes?: Readonly<Record<string, readonly number[]>>;
+  /** Values of ONNX graph inputs by name, frozen into the graph as constants. */
+  readonly inputValues?: InputValues;
 }
 
 /** What a JavaScript model module exports: a model and example inputs to trace it with. */
@@ -30,7 +34,8 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<G
   const ext = extname(path).toLowerCase();
   const shapes = opts.inputShapes ?? {};
   if (ext !== '.onnx' && Object.keys(shapes).length) throw new KilnError(`--input-shape applies to ONNX models only; ${path} is not one`);
-  if (ext === '.onnx') return importOnnxFile(path, { inputShapes: shapes });
+  if (ext !== '.onnx' && Object.keys(opts.inputValues ?? {}).length) throw new KilnError(`--input-value applies to ONNX models only; ${path} is not one`);
+  if (ext === '.onnx') return importOnnxFile(path, { inputShapes: shapes, inputValues: opts.inputValues ?? {} });
   if (ext === '.kir') return parseGraph(await readFile(path, 'utf8'));
   if (ext === '.js' || ext === '.mjs' || ext === '.ts' || ext === '.mts') {
     const url = pathToFileURL(resolve(path)).href;
@@ -44,6 +49,16 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<G
     return trace(model, exampleInputs);
   }
   throw new KilnError(`${path}: unknown model format '${ext}' (expected .onnx, .kir, .js or .ts)`);
+}
+
+/**
+ * Loads a model to run on these feeds: an ONNX model's inputs that decide shapes or parameters
+ * are frozen to their feeds (`frozen` lists them; they are no longer inputs of the graph).
+ * Other formats load as loadModel does, freezing nothing.
+ */
+export async function loadModelForFeeds(path: string, feeds: InputValues, opts: LoadOptions = {}): Promise<FeedsImport> {
+  if (extname(path).toLowerCase() !== '.onnx') return { graph: await loadModel(path, opts), frozen: [] };
+  return importOnnxFileForFeeds(path, feeds, opts);
 }
 
 /**

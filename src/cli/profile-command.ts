@@ -7,13 +7,15 @@ import type { Program } from '../runtime/program.js';
 import { formatProfile, profileProgram } from '../runtime/profiler.js';
 import { inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
 import { loadModel } from './load-model.js';
+import { inputValueArgs, inputValuesFrom, inputValueUsage } from './input-values.js';
 import { compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
 import { randomTensors } from './random-inputs.js';
 
 export const profileCommand = {
   summary: 'time every kernel of a model or artifact on the WebGPU adapter (timestamp queries)',
   usage: [
-    'Usage: kiln profile MODEL|ARTIFACT [--runs N] [--seed N] [--input-shape NAME=D0,...] [pipeline options]',
+    'Usage: kiln profile MODEL|ARTIFACT [--runs N] [--seed N] [--input-shape NAME=D0,...] [--input-value NAME=V0,...]',
+    '                                  [pipeline options]',
     '',
     'Compiles MODEL (or loads ARTIFACT, the variant the device runs), runs it N times (default 5)',
     'on seeded random inputs with a timestamp around every dispatch, and prints each dispatch with',
@@ -21,10 +23,11 @@ export const profileCommand = {
     'Needs the timestamp-query feature.',
     '',
     inputShapeUsage,
+    inputValueUsage,
     '',
     pipelineUsage,
   ].join('\n'),
-  options: { runs: { type: 'string' as const }, seed: { type: 'string' as const }, ...inputShapeArgs, ...pipelineArgs },
+  options: { runs: { type: 'string' as const }, seed: { type: 'string' as const }, ...inputShapeArgs, ...inputValueArgs, ...pipelineArgs },
   async run(positionals: string[], values: Record<string, unknown>): Promise<number> {
     if (positionals.length !== 1) throw new KilnError(`kiln profile takes one MODEL or ARTIFACT, got ${positionals.length}\n\n${profileCommand.usage}`);
     const runs = values.runs === undefined ? 5 : Number(values.runs);
@@ -33,7 +36,7 @@ export const profileCommand = {
     if (!Number.isInteger(seed) || seed < 0) throw new KilnError(`--seed must be a non-negative integer, got '${String(values.seed)}'`);
     const path = positionals[0]!;
     const artifact = (await isArtifactDir(path)) ? await loadArtifactDir(path) : undefined;
-    const program = artifact ? undefined : compile(await loadModel(path, { inputShapes: inputShapesFrom(values) }), compileOptionsFrom(values));
+    const program = artifact ? undefined : compile(await loadModel(path, { inputShapes: inputShapesFrom(values), inputValues: await inputValuesFrom(values) }), compileOptionsFrom(values));
     const device = await acquireDevice();
     try {
       let p: Program;

@@ -11,19 +11,21 @@ import { InferenceSession } from '../runtime/inference-session.js';
 import { Session } from '../runtime/session.js';
 import { runOnCpu } from '../runtime/cpu/executor.js';
 import { artifactGraph } from './artifact-ir.js';
-import { loadModel } from './load-model.js';
+import { loadModelForFeeds } from './load-model.js';
 import { compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
 import { precisionArgs, precisionFlags, precisionUsage, resolvePrecision } from './precision-options.js';
 import { fromF16Array } from '../ir/f16.js';
 import { inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
 import { maxAbsDiff, summarize } from './random-inputs.js';
-import { formatRunTimes, gatherInputs, saveOutputs, timeRuns, type TensorSpec } from './run-io.js';
+import { formatRunTimes, gatherInputs, readInputFiles, saveOutputs, timeRuns, type InputFile, type TensorSpec } from './run-io.js';
 
 const ms = (t: number) => `${t.toFixed(2)} ms`;
 
 /** What `kiln run` needs of a model or an artifact, however it was obtained. */
 interface RunTarget {
   readonly inputs: readonly TensorSpec[];
+  /** Model inputs compiled as constants from their --input files (they decide shapes or parameters). */
+  readonly frozen: readonly string[];
   readonly kernels: number;
   readonly dispatches: number;
   /** Lines printed before running (what was loaded). */
@@ -57,6 +59,9 @@ export const runCommand = {
     'Options:',
     '  --input NAME=FILE.npy  an input from a NumPy .npy file (repeatable; FILE.npy alone for a',
     '                         model with one input). int64/float64 files are narrowed to i32/f32.',
+    '                         An ONNX input that decides shapes or parameters (Reduce axes, Resize',
+    '                         scales, Slice starts, Reshape shape, ...) is compiled as a constant from',
+    '                         its file (frozen; said on stderr), since kiln compiles static shapes.',
     '  --random-inputs        fill inputs without --input with seeded random values (the default',
     '                         when no --input is given)',
     '  --seed N               seed of the random inputs (default 0)',
@@ -93,9 +98,11 @@ export const runCommand = {
     if (values.compare !== undefined && values.compare !== 'cpu') throw new KilnError(`--compare takes 'cpu', got '${String(values.compare)}'`);
     precisionFlags(values); // bad flags fail before the model loads
 
-    const target = (await isArtifactDir(path)) ? await artifactTarget(path, values) : await modelTarget(path, values);
+    const files = await readInputFiles((values.input as string[] | undefined) ?? []);
+    const target = (await isArtifactDir(path)) ? await artifactTarget(path, values) : await modelTarget(path, values, files);
     const inputs = await gatherInputs(target.inputs, {
-      files: (values.input as string[] | undefined) ?? [],
+      // Frozen inputs are constants of the compiled program, no longer its inputs.
+      files: files.filter((f) => f.name === undefined || !target.frozen.includes(f.name)),
       random: values['random-inputs'] === true,
       seed,
     });
@@ -134,10 +141,16 @@ export const runCommand = {
   },
 };
 
-/** A model file: loaded, compiled in memory (at the precision asked for), run through a Session. */
-async function modelTarget(path: string, values: Record<string, unknown>): Promise<RunTarget> {
+/**
+ * A model file: loaded for the --input files given (an ONNX model's inputs that decide shapes or
+ * parameters are frozen to their files' values), compiled in memory (at the precision asked for),
+ * run through a Session.
+ */
+async function modelTarget(path: string, values: Record<string, unknown>, files: readonly InputFile[]): Promise<RunTarget> {
   if (/\.kiln\/?$/.test(path)) throw new KilnError(`no kiln artifact at ${path} (a folder with manifest.json); make one with kiln compile MODEL -o ${path}`);
-  const graph = await loadModel(path, { inputShapes: inputShapesFrom(values) });
+  const feeds = Object.fromEntries(files.flatMap((f) => (f.name === undefined ? [] : [[f.name, f.data]])));
+  const { graph, frozen } = await loadModelForFeeds(path, feeds, { inputShapes: inputShapesFrom(values) });
+  if (frozen.length) process.stderr.write(`frozen: input${frozen.length === 1 ? '' : 's'} ${frozen.map((n) => `'${n}'`).join(', ')} compiled as constants from ${frozen.length === 1 ? 'its' : 'their'} --input file${frozen.length === 1 ? '' : 's'} (${frozen.length === 1 ? 'it decides' : 'they decide'} shapes or parameters)\n`);
   if (values['print-ir']) process.stdout.write(printGraph(graph));
   const chosen = await resolvePrecision(values, graph);
   const t0 = performance.now();
@@ -146,6 +159,7 @@ async function modelTarget(path: string, values: Record<string, unknown>): Promi
   return {
     // The program's, not the graph's: under --io-precision fp16 its float inputs are f16.
     inputs: program.inputs,
+    frozen,
     kernels: program.kernels.length,
     dispatches: program.dispatches.length,
     header: chosen.line ? [`precision: ${chosen.line}`] : [],
@@ -174,6 +188,7 @@ async function artifactTarget(dir: string, values: Record<string, unknown>): Pro
   const shown = () => variant ?? artifact.variants[0]!;
   return {
     inputs: manifest.inputs,
+    frozen: [],
     get kernels() { return shown().program.kernels.length; },
     get dispatches() { return shown().program.dispatches.length; },
     header: [`artifact: ${dir} (model '${manifest.model}', compiled by ${manifest.compiler.name} ${manifest.compiler.version}, pipeline ${manifest.compiler.pipeline})`],

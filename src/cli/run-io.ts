@@ -16,46 +16,55 @@ export interface TensorSpec {
   readonly shape: Shape;
 }
 
+/** An `--input` file, read: NAME=FILE.npy, or FILE.npy alone (name undefined) for a model with one input. */
+export interface InputFile {
+  readonly name: string | undefined;
+  readonly path: string;
+  readonly data: TensorData;
+}
+
+/** Reads every `--input` value (NAME=FILE.npy or FILE.npy); names are checked against the model later. */
+export async function readInputFiles(args: readonly string[]): Promise<InputFile[]> {
+  const files: InputFile[] = [];
+  for (const arg of args) {
+    const eq = arg.indexOf('=');
+    const [name, path] = eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [undefined, arg];
+    if (name !== undefined && files.some((f) => f.name === name)) fail(`--input gives '${name}' twice`);
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFile(path);
+    } catch (e) {
+      throw new KilnError(`--input ${name ?? path}: cannot read ${path}: ${(e as Error).message}`);
+    }
+    files.push({ name, path, data: readNpy(bytes, path) });
+  }
+  return files;
+}
+
 export interface InputChoice {
-  /** `--input` values: NAME=FILE.npy, or FILE.npy for a model with one input. */
-  readonly files: readonly string[];
+  /** `--input` files, read. */
+  readonly files: readonly InputFile[];
   /** Fill inputs not given as files with seeded random values. */
   readonly random: boolean;
   readonly seed: number;
 }
 
 /**
- * The run's inputs: each `--input` file read and checked against its spec (dtype and shape), the
- * rest random when allowed. Without any `--input`, every input is random.
+ * The run's inputs: each `--input` file checked against its spec (dtype and shape), the rest
+ * random when allowed. Without any `--input`, every input is random.
  */
 export async function gatherInputs(specs: readonly TensorSpec[], choice: InputChoice): Promise<Record<string, TensorData>> {
   const byName = new Map(specs.map((s) => [s.name, s]));
   const signature = () => specs.map((s) => `${s.name}: ${formatShapeType(s.dtype, s.shape)}`).join(', ') || 'none';
   const given = new Map<string, TensorData>();
-  for (const arg of choice.files) {
-    const eq = arg.indexOf('=');
-    let name: string;
-    let path: string;
-    if (eq > 0) {
-      name = arg.slice(0, eq);
-      path = arg.slice(eq + 1);
-    } else if (specs.length === 1) {
-      name = specs[0]!.name;
-      path = arg;
-    } else {
-      throw new KilnError(`--input '${arg}': give NAME=FILE.npy (the model's inputs: ${signature()})`);
-    }
+  for (const file of choice.files) {
+    if (file.name === undefined && specs.length !== 1) fail(`--input '${file.path}': give NAME=FILE.npy (the model's inputs: ${signature()})`);
+    const name = file.name ?? specs[0]!.name;
     const spec = byName.get(name) ?? fail(`--input names '${name}', which is not an input (the model's inputs: ${signature()})`);
     if (given.has(name)) fail(`--input gives '${name}' twice`);
-    let bytes: Uint8Array;
-    try {
-      bytes = await readFile(path);
-    } catch (e) {
-      throw new KilnError(`--input ${name}: cannot read ${path}: ${(e as Error).message}`);
-    }
-    const t = readNpy(bytes, path);
+    const t = file.data;
     if (t.dtype !== spec.dtype || !shapesEqual(t.shape, spec.shape)) {
-      fail(`input '${name}' is ${formatShapeType(spec.dtype, spec.shape)} but ${path} holds ${formatShapeType(t.dtype, t.shape)}`);
+      fail(`input '${name}' is ${formatShapeType(spec.dtype, spec.shape)} but ${file.path} holds ${formatShapeType(t.dtype, t.shape)}`);
     }
     given.set(name, t);
   }

@@ -29,12 +29,13 @@ async function check(device: ReturnType<ReturnType<typeof useGpu>>, x: TensorDat
   expectRoundTrip(g);
   const { gpu, cpu } = await runBoth(device, g, { x });
   const name = g.outputs[0]!.name;
-  const linear = attrs.mode === 'linear';
-  const tol = !linear ? 0 : x.dtype === 'f16' ? 1e-3 : 1e-6;
+  const linear = attrs.mode === 'linear' || attrs.mode === 'cubic';
+  // Cubic sums 16 f32 products with weights in f32 (the CPU in double): a few ulps of the result.
+  const tol = !linear ? 0 : x.dtype === 'f16' ? 1e-3 : attrs.mode === 'cubic' ? 1e-5 : 1e-6;
   expectClose(gpu[name]!, cpu[name]!, tol, linear ? tol : 0);
 }
 
-const COORDINATE_MODES = ['half_pixel', 'pytorch_half_pixel', 'align_corners', 'asymmetric'];
+const COORDINATE_MODES = ['half_pixel', 'pytorch_half_pixel', 'align_corners', 'asymmetric', 'half_pixel_symmetric', 'tf_half_pixel_for_nn'];
 const NEAREST_MODES = ['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil'];
 
 describe('WebGPU resize agrees with the CPU reference', () => {
@@ -54,6 +55,7 @@ describe('WebGPU resize agrees with the CPU reference', () => {
     await check(gpu(), x, { scales: [1, 1, 2, 2], coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
     await check(gpu(), x, { scales: [0.6, 0.75] });
     await check(gpu(), x, { scales: [1.5, 3] });
+    await check(gpu(), x, { scales: [0.75, 0.75], sizes: [4, 5] });
   });
 
   it('nearest moves any dtype: i32, bool, f16; a 1-D resize of [N, C, L]', async () => {
@@ -71,6 +73,34 @@ describe('WebGPU resize agrees with the CPU reference', () => {
       await check(gpu(), x, { mode: 'linear', scales: [0.6, 0.4], coordinate_transformation_mode });
     }
     await check(gpu(), rand('f32', [1, 1, 1, 6]), { mode: 'linear', sizes: [3, 1], coordinate_transformation_mode: 'pytorch_half_pixel' });
+  });
+
+  it('cubic: every coordinate mode, up and down, A and exclude_outside, f16', async () => {
+    const x = rand('f32', [2, 3, 7, 9]);
+    for (const coordinate_transformation_mode of COORDINATE_MODES) {
+      await check(gpu(), x, { mode: 'cubic', sizes: [13, 5], coordinate_transformation_mode });
+      await check(gpu(), x, { mode: 'cubic', scales: [0.6, 2.5], coordinate_transformation_mode, cubic_coeff_a: -0.5, exclude_outside: 1 });
+    }
+    await check(gpu(), rand('f16', [1, 2, 5, 7]), { mode: 'cubic', scales: [2, 2] });
+  });
+
+  it('tf_crop_and_resize: nearest, linear and cubic, regions inside and beyond the input, f16', async () => {
+    const x = rand('f32', [2, 3, 7, 9]);
+    const roi = [0, 0, 0.4, 0.2, 1, 1, 0.6, 1.3];
+    for (const mode of ['nearest', 'linear', 'cubic']) {
+      await check(gpu(), x, { mode, sizes: [5, 11], roi, coordinate_transformation_mode: 'tf_crop_and_resize', extrapolation_value: -2.5 });
+    }
+    await check(gpu(), x, { mode: 'linear', scales: [0.8, 1.5], roi: [0, 0, 0.9, 0.1, 1, 1, 0.2, 0.7], coordinate_transformation_mode: 'tf_crop_and_resize' });
+    await check(gpu(), rand('f16', [1, 2, 5, 7]), { sizes: [4, 9], roi: [0, 0, -0.2, 0.1, 1, 1, 0.9, 1.1], coordinate_transformation_mode: 'tf_crop_and_resize', extrapolation_value: 7 });
+  });
+
+  it('antialiased linear and cubic: strong and mild shrinking, one axis enlarged, exclude_outside', async () => {
+    const x = rand('f32', [2, 3, 23, 17]);
+    for (const mode of ['linear', 'cubic']) {
+      await check(gpu(), x, { mode, antialias: 1, scales: [0.3, 0.6] });
+      await check(gpu(), x, { mode, antialias: 1, sizes: [5, 30], coordinate_transformation_mode: 'align_corners' });
+      await check(gpu(), x, { mode, antialias: 1, sizes: [7, 4], exclude_outside: 1, coordinate_transformation_mode: 'pytorch_half_pixel' });
+    }
   });
 
   it('linear in f16, and a larger odd-sized image', async () => {

@@ -1,6 +1,6 @@
 import type { EmittedKernel } from './kernel.js';
 import type { DType } from '../../ir/types.js';
-import type { ResizePlan } from '../../ir/ops/resize.js';
+import { filterReach, usesFilter, type ResizePlan } from '../../ir/ops/resize.js';
 import { enables, flatIndex, grid1d, storageDecl, UniformBlock, wgslType, flatKernel } from '../wgsl.js';
 import { movedDType } from './copy.js';
 
@@ -19,6 +19,53 @@ const HELPERS = [
   '}',
 ];
 
+/** Whether an output index reads inside the input under tf_crop_and_resize (see insideCrop). */
+const INSIDE = [
+  'fn inside(x: u32, a: u32, b: u32, d: u32, size: u32) -> bool {',
+  '  let num = i32(x) * bitcast<i32>(a) + bitcast<i32>(b);',
+  '  return num >= 0 && num <= i32((size - 1u) * d);',
+  '}',
+];
+
+/**
+ * A linear or cubic filter over taps i0 + k, k = 1 - reach .. reach, as filterTaps computes it
+ * (see ir/ops/resize.ts): the source coordinate i0 + r, each tap's weight, and the taps' sum to
+ * normalise by.
+ */
+function filterHelpers(cubic: boolean): string[] {
+  return [
+    'fn kernel_weight(t: f32) -> f32 {',
+    ...(cubic
+      ? [
+        '  let A = bitcast<f32>(u.cubic_a);',
+        '  let s = abs(t);',
+        '  if (s <= 1.0) { return ((A + 2.0) * s - (A + 3.0)) * s * s + 1.0; }',
+        '  if (s < 2.0) { return ((A * s - 5.0 * A) * s + 8.0 * A) * s - 4.0 * A; }',
+        '  return 0.0;',
+      ]
+      : ['  return max(0.0, 1.0 - abs(t));']),
+    '}',
+    'struct Source { i0: i32, r: f32 }',
+    'fn source(x: u32, a: u32, b: u32, d: u32) -> Source {',
+    '  let num = i32(x) * bitcast<i32>(a) + bitcast<i32>(b);',
+    '  let di = i32(d);',
+    '  var i0 = num / di;',
+    '  if (num < 0 && i0 * di != num) { i0 = i0 - 1; } // floor, where / truncates',
+    '  return Source(i0, f32(num - i0 * di) / f32(d));',
+    '}',
+    'fn tap_weight(src: Source, k: i32, s: f32, size: u32) -> f32 {',
+    '  let i = src.i0 + k;',
+    '  if (u.exclude != 0u && (i < 0 || i >= i32(size))) { return 0.0; }',
+    '  return kernel_weight((f32(k) - src.r) * s);',
+    '}',
+    'fn tap_sum(src: Source, reach: i32, s: f32, size: u32) -> f32 {',
+    '  var sum = 0.0;',
+    '  for (var k = 1 - reach; k <= reach; k++) { sum = sum + tap_weight(src, k, s, size); }',
+    '  return sum;',
+    '}',
+  ];
+}
+
 /**
  * Emits a resize over [batch, H, W]. Sizes and coordinate maps are uniforms, so one shader
  * serves every nearest resize of an element size and every linear resize of a float type.
@@ -27,12 +74,49 @@ export function emitResize(name: string, dtype: DType, plan: ResizePlan): Emitte
   const { h, w } = plan;
   const n = plan.batch * h.outSize * w.outSize;
   const linear = plan.mode === 'linear';
-  const t = linear ? dtype : movedDType(dtype);
+  const filter = usesFilter(plan);
+  const t = plan.mode === 'nearest' ? movedDType(dtype) : dtype;
   const u = new UniformBlock()
     .scalar('n', n).scalar('in_h', h.inSize).scalar('in_w', w.inSize).scalar('out_h', h.outSize).scalar('out_w', w.outSize)
     .scalar('ha', h.a).scalar('hb', h.b).scalar('hd', h.d).scalar('wa', w.a).scalar('wb', w.b).scalar('wd', w.d);
+  if (filter) {
+    u.f32('cubic_a', plan.cubicA).scalar('exclude', plan.excludeOutside ? 1 : 0)
+      .scalar('h_reach', filterReach(plan, h)).scalar('w_reach', filterReach(plan, w))
+      .f32('h_s', plan.antialias ? Math.min(h.scale, 1) : 1).f32('w_s', plan.antialias ? Math.min(w.scale, 1) : 1);
+  }
+  const crop = h.crop && w.crop ? { h: h.crop, w: w.crop } : undefined;
+  if (crop) {
+    u.scalar('hca', crop.h.a).scalar('hcb', crop.h.b).scalar('hcd', crop.h.d).scalar('wca', crop.w.a).scalar('wcb', crop.w.b).scalar('wcd', crop.w.d)
+      .f32('extrapolation', plan.extrapolation);
+  }
+  // tf_crop_and_resize: outputs whose source lies outside the input take the extrapolation value
+  // (kept as its f32 bits where nearest moves f32 elements as u32).
+  const extrapolated = t === 'u32' ? 'u.extrapolation' : `${wgslType(t)}(bitcast<f32>(u.extrapolation))`;
+  const cropCheck = crop
+    ? [`  if (!inside(oy, u.hca, u.hcb, u.hcd, u.in_h) || !inside(ox, u.wca, u.wcb, u.wcd, u.in_w)) { out[i] = ${extrapolated}; return; }`]
+    : [];
   const at = (y: string, x: string) => `x[(base + ${y}) * u.in_w + ${x}]`;
-  const body = linear
+  const filterBody = [
+    '  let sy = source(oy, u.ha, u.hb, u.hd);',
+    '  let sx = source(ox, u.wa, u.wb, u.wd);',
+    '  let hr = i32(u.h_reach);',
+    '  let wr = i32(u.w_reach);',
+    '  let hs = bitcast<f32>(u.h_s);',
+    '  let ws = bitcast<f32>(u.w_s);',
+    '  var acc = 0.0;',
+    '  for (var ky = 1 - hr; ky <= hr; ky++) {',
+    '    let wy = tap_weight(sy, ky, hs, u.in_h);',
+    '    if (wy == 0.0) { continue; }',
+    '    let y = u32(clamp(sy.i0 + ky, 0, i32(u.in_h) - 1));',
+    '    var row = 0.0;',
+    '    for (var kx = 1 - wr; kx <= wr; kx++) {',
+    `      row = row + tap_weight(sx, kx, ws, u.in_w) * f32(${at('y', 'u32(clamp(sx.i0 + kx, 0, i32(u.in_w) - 1))')});`,
+    '    }',
+    '    acc = acc + wy * row;',
+    '  }',
+    `  out[i] = ${wgslType(t)}(acc / (tap_sum(sy, hr, hs, u.in_h) * tap_sum(sx, wr, ws, u.in_w)));`,
+  ];
+  const body = filter ? filterBody : linear
     ? [
       '  let ty = taps(oy, u.ha, u.hb, u.hd, u.in_h);',
       '  let tx = taps(ox, u.wa, u.wb, u.wd, u.in_w);',
@@ -45,13 +129,14 @@ export function emitResize(name: string, dtype: DType, plan: ResizePlan): Emitte
       '  let ix = nearest(ox, u.wa, u.wb, u.wd, u.in_w);',
       `  out[i] = ${at('iy', 'ix')};`,
     ];
-  const wgsl = flatKernel([enables([t]) + storageDecl(0, 'x', t, 'read'), storageDecl(1, 'out', t, 'read_write'), u.declare(2), ...(linear ? HELPERS.slice(3) : HELPERS.slice(0, 3))], WG, [
+  const wgsl = flatKernel([enables([t]) + storageDecl(0, 'x', t, 'read'), storageDecl(1, 'out', t, 'read_write'), u.declare(2), ...(filter ? filterHelpers(plan.mode === 'cubic') : linear ? HELPERS.slice(3) : HELPERS.slice(0, 3)), ...(crop ? INSIDE : [])], WG, [
     `  let i = ${flatIndex(WG)};`,
     '  if (i >= u.n) { return; }',
     '  let ox = i % u.out_w;',
     '  let rest = i / u.out_w;',
     '  let oy = rest % u.out_h;',
     '  let base = (rest / u.out_h) * u.in_h;',
+    ...cropCheck,
     ...body,
   ]);
   return { name, wgsl, uniforms: u.words(), workgroups: grid1d(n, WG) };

@@ -7,7 +7,8 @@ import { OnnxNode, onnxMapper } from './node.js';
 import { nodeLabel, orderNodes } from './order.js';
 import { MAX_OPSET, MIN_OPSET, opNotInOpset } from './opsets.js';
 import { allNodes, nodeReads, nodeSubgraphs } from './subgraphs.js';
-import { decodeModel, type GraphProtoObject, type ModelProtoObject, type NodeProtoObject, type TensorProtoObject } from './proto.js';
+import { declaredRank, givenShape, inputConstant, InputValuesNeededError, type InputValueNeed, type InputValues } from './input-values.js';
+import { decodeModel, type GraphProtoObject, type ModelProtoObject, type NodeProtoObject, type TensorProtoObject, type ValueInfoObject } from './proto.js';
 import { isStorageOnly, kilnDType, OnnxType, onnxTypeName } from './onnx-types.js';
 import { constTensor, readTensor, UnsupportedOnnxError, type ExternalDataReader } from './tensor.js';
 import './ops/index.js';
@@ -19,6 +20,12 @@ export interface OnnxImportOptions {
   readonly readExternalData?: ExternalDataReader;
   /** Name of the graph; the ONNX graph's name by default. */
   readonly name?: string;
+  /**
+   * Values of graph inputs, which become constants (and stop being inputs of the graph). Inputs
+   * that decide shapes or parameters need them; without, import fails with an
+   * InputValuesNeededError that lists every such input.
+   */
+  readonly inputValues?: InputValues;
 }
 
 export { MAX_OPSET, MIN_OPSET } from './opsets.js';
@@ -51,18 +58,23 @@ export function importModel(model: ModelProtoObject, opts: OnnxImportOptions = {
   const nodes = orderNodes(g.node ?? [], defined);
   checkOutputsDefined(g, defined, nodes);
   checkSupported(allNodes(g.node ?? []), opset);
-  const specs = resolveInputs(inputs, opts.inputShapes ?? {});
+  const values = opts.inputValues ?? {};
+  const specs = resolveInputs(inputs, { ...givenShapes(inputs, values), ...opts.inputShapes });
 
   const graph = new Graph(opts.name ?? (g.name || 'onnx_model'));
   const onnxNames = tensorNames(defined, nodes);
   graph.reserveNames(onnxNames);
   const b = new OnnxBuilder(graph, onnxNames);
   const env = new Map<string, Operand>();
-  for (const s of specs) env.set(s.name, graph.addInput(s.name, { dtype: s.dtype, shape: s.shape, device: 'webgpu' }));
+  for (const s of specs) {
+    const given = values[s.name];
+    env.set(s.name, given ? inputConstant(s.name, given, s.dtype, s.shape) : graph.addInput(s.name, { dtype: s.dtype, shape: s.shape, device: 'webgpu' }));
+  }
   for (const [name, t] of initializers) env.set(name, readTensor(t, opts.readExternalData, name));
 
-  const scope: Scope = { b, opset, readExternal: opts.readExternalData, types: declaredTypes(g) };
+  const scope: Scope = { b, opset, readExternal: opts.readExternalData, types: declaredTypes(g), pending: new Set(), needs: [] };
   mapNodes(scope, g, nodes, env);
+  if (scope.needs.length) throw new InputValuesNeededError(scope.needs);
 
   const outputs: Value[] = [];
   for (const vi of g.output ?? []) {
@@ -145,6 +157,12 @@ interface Scope {
   readonly readExternal: ExternalDataReader | undefined;
   /** ONNX element types of tensor names, declared by the model or implied by the nodes mapped so far. */
   readonly types: Map<string, number>;
+  /**
+   * Names left unmapped because they wait for input values (`needs`): import goes on past them
+   * to find every input whose value is needed, then fails listing them all.
+   */
+  readonly pending: Set<string>;
+  readonly needs: InputValueNeed[];
 }
 
 /** The element types a graph declares: inputs, outputs, value_info and initializers. */
@@ -155,6 +173,19 @@ function declaredTypes(g: GraphProtoObject, into = new Map<string, number>()): M
   }
   for (const t of g.initializer ?? []) if (t.data_type) into.set(t.name ?? '', t.data_type);
   return into;
+}
+
+/** Shapes of the inputs given values, so that their symbolic dimensions need no inputShapes. */
+function givenShapes(inputs: readonly ValueInfoObject[], values: InputValues): Record<string, readonly number[]> {
+  const names = new Set(inputs.map((v) => v.name ?? ''));
+  const unknown = Object.keys(values).filter((k) => !names.has(k));
+  if (unknown.length) {
+    throw new KilnError(`values were given for ${unknown.map((k) => `'${k}'`).join(', ')}, but the model's inputs are ${[...names].map((n) => `'${n}'`).join(', ') || 'none'}`);
+  }
+  return Object.fromEntries(inputs.flatMap((v) => {
+    const given = values[v.name ?? ''];
+    return given ? [[v.name ?? '', givenShape(given, declaredRank(v))]] : [];
+  }));
 }
 
 /** How many nodes (their subgraphs included) and graph outputs read each tensor name. */
@@ -185,6 +216,8 @@ function importSubgraph(scope: Scope, g: GraphProtoObject, outer: ReadonlyMap<st
   declared.forEach((v, i) => env.set(v.name ?? '', inputs[i]!));
   for (const t of g.initializer ?? []) env.set(t.name ?? '', readTensor(t, scope.readExternal, t.name));
   mapNodes(scope, g, orderNodes(g.node ?? [], new Set(env.keys())), env);
+  // An output waiting for input values leaves the node holding this subgraph waiting too.
+  if ((g.output ?? []).some((v) => scope.pending.has(v.name ?? ''))) throw new InputValuesNeededError([]);
   return (g.output ?? []).map((v) => {
     const x = env.get(v.name ?? '');
     if (!x) throw new KilnError(`subgraph '${g.name ?? ''}' returns '${v.name}', which it does not define`);
@@ -199,6 +232,8 @@ function mapNode(scope: Scope, p: NodeProtoObject, index: number, env: Map<strin
   const opType = p.op_type ?? '';
   const where = `node '${label}' (${opType})`;
   const outNames = p.output ?? [];
+  const wait = () => outNames.forEach((o) => scope.pending.add(o));
+  if (nodeReads(p).some((x) => scope.pending.has(x))) return wait();
   const inputTypes = (p.input ?? []).map((x) => scope.types.get(x));
   const stored = inputTypes.find((t) => t !== undefined && isStorageOnly(t));
   if (stored !== undefined && !CARRIES_STORED_TYPES.has(opType)) {
@@ -217,7 +252,9 @@ function mapNode(scope: Scope, p: NodeProtoObject, index: number, env: Map<strin
     const r = onnxMapper(mapperKey(p))!(node);
     result = Array.isArray(r) ? r : [r as Operand];
   } catch (e) {
-    throw inNode(e, where);
+    if (!(e instanceof InputValuesNeededError)) throw inNode(e, where);
+    scope.needs.push(...e.needs);
+    return wait();
   }
   const fresh = new Set(b.graph.nodes.slice(firstNew));
   outNames.forEach((name, i) => {

@@ -1,6 +1,7 @@
 import { KilnError } from '../../ir/errors.js';
 import type { OnnxAttrs } from './attributes.js';
 import { isConst, typeOf, type OnnxBuilder, type Operand } from './builder.js';
+import { graphInputsOf, InputValuesNeededError } from './input-values.js';
 import type { GraphProtoObject } from './proto.js';
 import { constValues, UnsupportedOnnxError, type ConstTensor } from './tensor.js';
 
@@ -65,8 +66,11 @@ export class OnnxNode {
   constant(i: number, what: string): ConstTensor {
     const x = this.input(i);
     if (!isConst(x)) {
+      // Computed from graph inputs: importing again with their values makes it a constant.
+      const sources = graphInputsOf(x);
+      if (sources.length) throw new InputValuesNeededError(sources.map((v) => ({ input: v.name, use: `the ${what} of ${this.where}` })));
       const t = typeOf(x);
-      throw new UnsupportedOnnxError(`${this.where}: its ${what} (input ${i}, '${x.name}', ${t.dtype}[${t.shape.join(',')}]) must be known at import time, but it is computed from the graph's inputs at run time; kiln compiles static shapes and parameters only`);
+      throw new UnsupportedOnnxError(`${this.where}: its ${what} (input ${i}, '${x.name}', ${t.dtype}[${t.shape.join(',')}]) must be known at import time, but it is computed at run time; kiln compiles static shapes and parameters only`);
     }
     return x;
   }

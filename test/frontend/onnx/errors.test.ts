@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../../src/compiler.js';
-import { importOnnx, UnsupportedOnnxError } from '../../../src/frontend/onnx/index.js';
+import { importOnnx, InputValuesNeededError, UnsupportedOnnxError } from '../../../src/frontend/onnx/index.js';
 import { Random } from '../../../src/frontend/trace/random.js';
 import { KilnError } from '../../../src/ir/errors.js';
 import { printGraph } from '../../../src/ir/printer.js';
@@ -77,14 +77,15 @@ describe('unsupported ops', () => {
     expect(e.message).toMatch(/node 'pool3d' \(MaxPool\): 3-D MaxPool is not supported/);
   });
 
-  it('requires tensor parameters to be known at import, naming the node and the input', () => {
+  it('requires tensor parameters computed from inputs to be given values, naming the node and the input', () => {
     const bytes = buildModel({
       opset: 13, inputs: [{ name: 'x', dims: [2, 3] }, { name: 'shape', type: OnnxType.INT64, dims: [2] }], outputs: [{ name: 'y' }],
       nodes: [node('Reshape', ['x', 'shape'], ['y'], {}, 'reshape_dyn')],
     });
     const e = importError(bytes);
     expect(e).toBeInstanceOf(UnsupportedOnnxError);
-    expect(e.message).toMatch(/node 'reshape_dyn' \(Reshape\): its shape \(input 1, 'shape', i32\[2\]\) must be known at import time/);
+    expect((e as InputValuesNeededError).inputs).toEqual(['shape']);
+    expect(e.message).toMatch(/input 'shape' \(the shape of node 'reshape_dyn' \(Reshape\)\) must be known when it is compiled/);
   });
 
   it('refuses opsets it does not know and models without an opset', () => {

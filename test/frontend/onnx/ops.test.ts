@@ -374,7 +374,7 @@ describe('control flow', () => {
     await check(ifModel(2));
     await check(ifModel(3));
   });
-  it('If with a condition computed at run time is refused, naming the node', async () => {
+  it('If with a condition given at run time needs its value, naming the node', async () => {
     const bytes = buildModel({
       opset: 13, inputs: [{ name: 'x', dims: [3] }, { name: 'c', dims: [], type: BOOL }], outputs: [{ name: 'out' }],
       nodes: [node('If', ['c'], ['out'], {
@@ -382,7 +382,7 @@ describe('control flow', () => {
         else_branch: attr.g(subgraph('else', [node('Neg', ['x'], ['e'])], [{ name: 'e' }])),
       }, 'dyn_if')],
     });
-    await expect(expectSameAsOrt(bytes)).rejects.toThrow(/node 'dyn_if' \(If\): its condition \(input 0, 'c', bool\[\]\) must be known at import time/);
+    await expect(expectSameAsOrt(bytes)).rejects.toThrow(/input 'c' \(the condition of node 'dyn_if' \(If\)\) must be known when it is compiled/);
   });
 });
 

@@ -209,14 +209,63 @@ describe('resize (ONNX Resize semantics)', () => {
     expect(r.values[0]).toBeCloseTo(8 / 3, 5);
     expect(r.values[1]).toBeCloseTo(13 / 3, 5);
   });
+  it('align_corners by a scale divides by in * scale - 1, unrounded (the ONNX example)', () => {
+    const r = run1('resize', [x24], { mode: 'linear', scales: [1, 1, 0.6, 0.6], coordinate_transformation_mode: 'align_corners' });
+    expect(r.shape).toEqual([1, 1, 1, 2]);
+    expect(r.values[0]).toBe(1);
+    expect(r.values[1]).toBeCloseTo(1 + 3 / 1.4, 5);
+  });
+  it('half_pixel_symmetric keeps the image centred; tf_half_pixel_for_nn is (x + 0.5) / scale', () => {
+    const x14 = { shape: [1, 1, 1, 4], values: [1, 2, 3, 4] };
+    const sym = run1('resize', [x14], { mode: 'linear', scales: [1, 1, 1, 0.6], coordinate_transformation_mode: 'half_pixel_symmetric' });
+    expect(sym.shape).toEqual([1, 1, 1, 2]);
+    expect(sym.values[0]).toBeCloseTo(5 / 3, 5);
+    expect(sym.values[1]).toBeCloseTo(10 / 3, 5);
+    const tf = run1('resize', [x14], { sizes: [1, 3], coordinate_transformation_mode: 'tf_half_pixel_for_nn', nearest_mode: 'floor' });
+    expect(tf.values).toEqual([1, 3, 4]);
+  });
+  it('sizes with scales: sizes give the extents, scales the coordinate mapping', () => {
+    // A scale of 0.75 that rounds the height of 2 to 2 (keep_aspect_ratio_policy not_smaller).
+    const r = run1('resize', [x24], { scales: [0.75, 0.75], sizes: [2, 3] });
+    expect(r).toEqual({ shape: [1, 1, 2, 3], values: [1, 2, 4, 5, 6, 8] });
+  });
   it('pytorch_half_pixel maps a single output to index 0', () => {
     const r = run1('resize', [x24], { mode: 'linear', sizes: [1, 1], coordinate_transformation_mode: 'pytorch_half_pixel' });
     expect(r.values).toEqual([1]);
   });
-  it('rejects resizing leading dims, both scales and sizes, and linear on ints', () => {
+  it('cubic: the ONNX example (upsample by 2, A = -0.75, half_pixel), and exclude_outside', () => {
+    const x = iota([1, 1, 4, 4], 1);
+    const r = run1('resize', [x], { mode: 'cubic', scales: [2, 2] });
+    expect(r.shape).toEqual([1, 1, 8, 8]);
+    const firstRow = [0.47265625, 0.76953125, 1.24609375, 1.875, 2.28125, 2.91015625, 3.38671875, 3.68359375];
+    r.values.slice(0, 8).forEach((v, i) => expect(v).toBeCloseTo(firstRow[i]!, 5));
+    // Weights that only reach inside the input sum to 1, so a constant image stays constant.
+    const flat = run1('resize', [{ shape: [1, 1, 3, 3], values: new Array(9).fill(2) }], { mode: 'cubic', scales: [0.6, 0.6], cubic_coeff_a: -0.5, exclude_outside: 1 });
+    flat.values.forEach((v) => expect(v).toBeCloseTo(2, 6));
+  });
+  it('antialiased shrinking widens the filter by 1/scale (the ONNX examples)', () => {
+    const x = iota([1, 1, 4, 4], 1);
+    const linear = run1('resize', [x], { mode: 'linear', antialias: 1, scales: [0.6, 0.6] });
+    expect(linear.shape).toEqual([1, 1, 2, 2]);
+    [2.875, 4.5, 9.375, 11].forEach((want, i) => expect(linear.values[i]).toBeCloseTo(want, 5));
+    const cubic = run1('resize', [x], { mode: 'cubic', antialias: 1, sizes: [3, 3] });
+    [1.7750092, 3.1200073, 4.4650054, 7.1550016, 8.5].forEach((want, i) => expect(cubic.values[i]).toBeCloseTo(want, 5));
+  });
+  it('tf_crop_and_resize: the region of interest, extrapolated outside the input (the ONNX example)', () => {
+    const x = iota([1, 1, 4, 4], 1);
+    const r = run1('resize', [x], {
+      mode: 'linear', sizes: [3, 3], coordinate_transformation_mode: 'tf_crop_and_resize',
+      roi: [0, 0, 0.4, 0.6, 1, 1, 1.2, 1.7], extrapolation_value: 10,
+    });
+    const want = [7.6, 10, 10, 12.4, 10, 10, 10, 10, 10];
+    r.values.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 5));
+    expect(() => run1('resize', [x], { sizes: [3, 3], roi: [0.5, 0, 0, 0, 1, 1, 1, 1], coordinate_transformation_mode: 'tf_crop_and_resize' })).toThrow(/only the last two dims can be cropped/);
+  });
+  it('rejects resizing leading dims, scales and sizes for different dims, and interpolation on ints', () => {
     expect(() => run1('resize', [x22], { scales: [1, 2, 2, 2] })).toThrow(/only the last two dims can be resized/);
-    expect(() => run1('resize', [x22], { scales: [2, 2], sizes: [4, 4] })).toThrow(/exactly one of scales and sizes/);
+    expect(() => run1('resize', [x22], { scales: [2, 2], sizes: [1, 4, 4] })).toThrow(/name different dims/);
     expect(() => run1('resize', [x22], { mode: 'linear', sizes: [4, 4] }, 'i32')).toThrow(/linear resize needs a float input/);
-    expect(() => run1('resize', [x22], { mode: 'cubic', sizes: [4, 4] })).toThrow(/mode "cubic" is not supported/);
+    expect(() => run1('resize', [x22], { mode: 'cubic', sizes: [4, 4] }, 'i32')).toThrow(/cubic resize needs a float input/);
+    expect(() => run1('resize', [x22], { mode: 'area', sizes: [4, 4] })).toThrow(/mode "area" is not supported/);
   });
 });

@@ -158,12 +158,14 @@ defineOnnxOp('Shrink', (n) => {
   return b.op('where', [low, b.op('add', [x, scalarLike(b, x, bias)]), inner]);
 });
 
-// Identity, and Dropout at inference (its optional mask output is all true).
+// Identity, and Dropout at inference or with ratio 0 (the identity; its optional mask output is
+// all true). Training with a ratio above 0 drops random elements, which kiln does not emulate.
 defineOnnxOp('Identity', (n) => n.input(0));
 defineOnnxOp('Dropout', (n) => {
   const x = n.input(0);
   if (n.opset >= 12 && n.optional(2) && n.values(2, 'training_mode')[0] !== 0) {
-    n.unsupported('training_mode=true (kiln imports models for inference)');
+    const ratio = n.optional(1) ? n.values(1, 'ratio')[0]! : 0.5;
+    if (ratio !== 0) n.unsupported(`training_mode=true with ratio ${ratio} drops random elements (kiln imports models for inference; it takes training_mode=true with ratio 0, the identity)`);
   }
   const mask = n.outputUsed(1) ? n.b.scalar('bool', 1, typeOf(x).shape) : undefined;
   return [x, mask];

@@ -25,8 +25,11 @@ function defineReduce(opType: string, kilnOp: string, since: number, prepare?: (
 const square = (n: OnnxNode, x: Operand) => n.b.op('mul', [x, x]);
 defineReduce('ReduceMean', 'mean', 18);
 defineReduce('ReduceSum', 'sum', 13);
-defineReduce('ReduceMax', 'max', 18);
-defineReduce('ReduceMin', 'min', 18);
+// On bool, max is "any" and min is "all": reduced as 0/1 integers.
+const boolAsInt = (n: OnnxNode, x: Operand) => (typeOf(x).dtype === 'bool' ? n.b.op('cast', [x], { to: 'i32' }) : x);
+const backToBool = (n: OnnxNode, y: Operand) => (typeOf(n.input(0)).dtype === 'bool' ? n.b.op('cast', [y], { to: 'bool' }) : y);
+defineReduce('ReduceMax', 'max', 18, boolAsInt, backToBool);
+defineReduce('ReduceMin', 'min', 18, boolAsInt, backToBool);
 defineReduce('ReduceProd', 'prod', 18);
 defineReduce('ReduceSumSquare', 'sum', 18, square);
 defineReduce('ReduceL1', 'sum', 18, (n, x) => n.b.op('abs', [x]));

@@ -3,11 +3,11 @@ import { typeOf } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { normalizeAxis } from './helpers.js';
 
-const MODES: Record<string, string> = { nearest: 'nearest', linear: 'linear', bilinear: 'linear' };
+const MODES: Record<string, string> = { nearest: 'nearest', linear: 'linear', bilinear: 'linear', cubic: 'cubic' };
 
 function kilnMode(n: OnnxNode, mode: string): string {
   const m = MODES[mode];
-  if (!m) n.unsupported(`mode '${mode}' is not supported (supported: nearest, linear)`);
+  if (!m) n.unsupported(`mode '${mode}' is not supported (supported: nearest, linear, cubic)`);
   return m;
 }
 
@@ -29,31 +29,46 @@ function legacyResize(n: OnnxNode, scales: number[]) {
 
 defineOnnxOp('Upsample', (n) => legacyResize(n, n.opset < 9 ? n.attrs.floats('scales', []) : n.values(1, 'scales')));
 
+/**
+ * keep_aspect_ratio_policy: one scale for every resized axis, the smallest (not_larger) or the
+ * largest (not_smaller) of sizes / extent; each extent becomes round_half_up(in * scale), and
+ * the coordinate mapping uses the scale. Returns [scales, sizes] over the resized axes.
+ */
+function keepAspectRatio(n: OnnxNode, policy: string, extents: readonly number[], sizes: readonly number[]): [number[], number[]] {
+  if (policy !== 'not_larger' && policy !== 'not_smaller') return n.fail(`keep_aspect_ratio_policy '${policy}' is not one of stretch, not_larger, not_smaller`);
+  if (sizes.length !== extents.length) return n.fail(`sizes [${sizes.join(',')}] must have one entry per resized axis (${extents.length})`);
+  const ratios = sizes.map((s, i) => s / extents[i]!);
+  const scale = policy === 'not_larger' ? Math.min(...ratios) : Math.max(...ratios);
+  return [extents.map(() => scale), extents.map((d) => Math.floor(d * scale + 0.5))];
+}
+
 defineOnnxOp('Resize', (n) => {
   if (n.opset < 11) return legacyResize(n, n.values(1, 'scales'));
   const x = n.input(0);
   const shape = typeOf(x).shape;
   const coord = n.attrs.string('coordinate_transformation_mode', 'half_pixel');
-  if (coord === 'tf_crop_and_resize' || coord === 'tf_half_pixel_for_nn' || coord === 'half_pixel_symmetric') {
-    n.unsupported(`coordinate_transformation_mode '${coord}' is not supported`);
-  }
-  if (n.attrs.string('keep_aspect_ratio_policy', 'stretch') !== 'stretch') n.unsupported('keep_aspect_ratio_policy other than stretch is not supported');
   let scales = n.optionalValues(2, 'scales') ?? [];
   let sizes = n.optionalValues(3, 'sizes') ?? [];
-  const axes = n.attrs.ints('axes');
-  if (axes) {
-    // Scales or sizes for some axes only: spell them out for every axis.
-    const named = axes.map((a) => normalizeAxis(n, a, shape.length));
+  const named = (n.attrs.ints('axes') ?? shape.map((_, i) => i)).map((a) => normalizeAxis(n, a, shape.length));
+  const policy = n.attrs.string('keep_aspect_ratio_policy', 'stretch');
+  if (sizes.length && policy !== 'stretch') [scales, sizes] = keepAspectRatio(n, policy, named.map((a) => shape[a]!), sizes);
+  let roi = coord === 'tf_crop_and_resize' ? n.optionalValues(1, 'roi') ?? [] : [];
+  if (roi.length && roi.length !== 2 * named.length) n.fail(`roi [${roi.join(',')}] must hold a start and an end per resized axis (${named.length})`);
+  if (n.attrs.ints('axes')) {
+    // Scales, sizes or roi for some axes only: spell them out for every axis.
     if (scales.length) scales = shape.map((_, i) => (named.includes(i) ? scales[named.indexOf(i)]! : 1));
     if (sizes.length) sizes = shape.map((d, i) => (named.includes(i) ? sizes[named.indexOf(i)]! : d));
+    const k = named.length;
+    if (roi.length) roi = [...shape.map((_, i) => (named.includes(i) ? roi[named.indexOf(i)]! : 0)), ...shape.map((_, i) => (named.includes(i) ? roi[k + named.indexOf(i)]! : 1))];
   }
+  if (coord === 'tf_crop_and_resize' && !roi.length) n.fail('tf_crop_and_resize needs its roi input');
   const mode = kilnMode(n, n.attrs.string('mode', 'nearest'));
-  if (n.attrs.int('antialias', 0) !== 0 && mode === 'linear') {
-    const shrinks = scales.length ? scales.some((s) => s < 1) : sizes.some((s, i) => s < shape[i]!);
-    if (shrinks) n.unsupported('antialiased downscaling is not supported');
-  }
+  const antialias = n.attrs.int('antialias', 0) !== 0 && mode !== 'nearest';
   return n.b.op('resize', [x], {
     mode, scales, sizes, coordinate_transformation_mode: coord,
     nearest_mode: n.attrs.string('nearest_mode', 'round_prefer_floor'),
+    ...(antialias ? { antialias: 1 } : {}),
+    ...(roi.length ? { roi, extrapolation_value: n.attrs.float('extrapolation_value', 0) } : {}),
+    ...(mode === 'cubic' ? { cubic_coeff_a: n.attrs.float('cubic_coeff_a', -0.75), exclude_outside: n.attrs.int('exclude_outside', 0) } : {}),
   });
 });
