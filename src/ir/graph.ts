@@ -106,6 +106,12 @@ export class Graph {
     v.name = name;
   }
 
+  /** Gives a value a fresh name, freeing its own (for another value to take). */
+  renameToFresh(v: Value): void {
+    this.names.delete(v.name);
+    v.name = this.claimName(this.freshName());
+  }
+
   /** Every value of the graph: inputs first, then node outputs in order. */
   values(): Value[] {
     return [...this.inputs, ...this.nodes.flatMap((n) => n.outputs)];

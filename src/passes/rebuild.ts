@@ -59,6 +59,12 @@ export class GraphRebuilder {
     const returned = new Set<Value>();
     outs.forEach((nv, i) => {
       const want = this.src.outputs[i]!.name;
+      if (nv.name !== want) {
+        // An intermediate holding the name (a value the output is now a transfer or copy of)
+        // gives it up: the graph's outputs keep theirs.
+        const holder = this.out.hasName(want) ? this.out.values().find((v) => v.name === want) : undefined;
+        if (holder?.producer && !outs.includes(holder)) this.out.renameToFresh(holder);
+      }
       if (nv.name !== want && !this.out.hasName(want)) {
         if (nv.producer && !returned.has(nv)) this.out.renameValue(nv, want);
         else outs[i] = this.out.addNode('cast', [nv], { to: nv.type.dtype }, { names: [want], device: nv.type.device }).output;

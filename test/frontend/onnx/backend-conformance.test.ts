@@ -25,10 +25,16 @@ const ATOL = 1e-7;
  * Cases that run but do not match, each with its reason. Every entry must still fail: a known
  * failure that starts passing is reported so the list stays honest.
  */
-const KNOWN_FAILURES: Readonly<Record<string, string>> = {
-  // Outputs are matched by name; simplification folds result = data_0 / 1 to data_0 and the
-  // program's output then carries the input's name (the right values, under the wrong name).
-  'node/test_mean_one_input': "the output comes back named 'data_0', not 'result'",
+const KNOWN_FAILURES: Readonly<Record<string, string>> = {};
+
+/**
+ * Cases whose expected data carry the rounding noise of the reference's float32 arithmetic where
+ * the exact answer is zero, compared with a wider absolute tolerance (the issue's bar, 1e-5): the
+ * inverse DFTs expect 1.9e-7 where the exact value is 3e-15 (kiln's answer), beyond atol 1e-7.
+ */
+const ATOL_BY_CASE: Readonly<Record<string, number>> = {
+  'node/test_dft_inverse': 1e-5,
+  'node/test_dft_inverse_opset19': 1e-5,
 };
 
 interface Case {
@@ -78,7 +84,7 @@ function numbers(t: TensorData): number[] {
 }
 
 /** The first element outside |got - want| <= atol + rtol * |want|, or undefined when all match. */
-function mismatch(got: TensorData, want: TensorData): string | undefined {
+function mismatch(got: TensorData, want: TensorData, atol = ATOL): string | undefined {
   if (got.shape.join(',') !== want.shape.join(',')) return `shape [${got.shape.join(',')}] but expected [${want.shape.join(',')}]`;
   const g = numbers(got);
   const w = numbers(want);
@@ -87,7 +93,7 @@ function mismatch(got: TensorData, want: TensorData): string | undefined {
   let worst = 0;
   for (let i = 0; i < w.length; i++) {
     const [x, y] = [g[i]!, w[i]!];
-    const same = Number.isNaN(y) ? Number.isNaN(x) : x === y || Math.abs(x - y) <= ATOL + RTOL * Math.abs(y);
+    const same = Number.isNaN(y) ? Number.isNaN(x) : x === y || Math.abs(x - y) <= atol + RTOL * Math.abs(y);
     if (!same) {
       bad++;
       if (first < 0) first = i;
@@ -156,7 +162,7 @@ describe.skipIf(cases.length === 0)('ONNX backend test cases', () => {
         for (let i = 0; i < outputNames.length; i++) {
           const name = outputNames[i]!;
           const t = Object.hasOwn(got, name) ? got[name] : undefined;
-          const problem = t ? mismatch(t, expected[i]!) : `no output '${name}' (the program's outputs: ${Object.keys(got).join(', ')})`;
+          const problem = t ? mismatch(t, expected[i]!, ATOL_BY_CASE[c.id]) : `no output '${name}' (the program's outputs: ${Object.keys(got).join(', ')})`;
           if (problem) return { kind: 'fail', reason: `${set} output ${i} ('${name}'): ${problem}` };
         }
       }
