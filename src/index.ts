@@ -10,3 +10,5 @@ export { compile } from './compiler.js';
 export { generateProgram } from './codegen/generate.js';
 export { runOnCpu } from './runtime/cpu/executor.js';
 export * from './runtime/index.js';
+// `Tensor` here is the tracing tensor; the runtime's host Tensor (ONNX Runtime's) is `kiln/runtime`'s.
+export { Tensor } from './frontend/trace/index.js';
