@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 // The public API of kiln: `import * as kiln from 'kiln'`.
 export * from './ir/index.js';
 export { printGraph, graphWeights } from './ir/printer.js';

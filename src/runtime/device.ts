@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 import { create, globals } from 'webgpu';
 import { KilnError } from '../ir/errors.js';
 

@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 // The runtime-only entry (`kiln/runtime`): load a compiled Program and run it on WebGPU, with no
 // frontend, passes or codegen loaded.
 export {
