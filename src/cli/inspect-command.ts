@@ -1,4 +1,5 @@
 import { KilnError } from '../ir/errors.js';
+import { UsageError } from './errors.js';
 import { formatShapeType } from '../ir/types.js';
 import { LIMIT_MEANINGS, type LoadedArtifact, type LoadedVariant } from '../runtime/artifact.js';
 import { isArtifactDir, loadArtifactDir } from '../runtime/artifact-node.js';
@@ -19,7 +20,7 @@ export const inspectCommand = {
   ].join('\n'),
   options: {},
   async run(positionals: string[]): Promise<number> {
-    if (positionals.length !== 1) throw new KilnError(`kiln inspect takes one ARTIFACT, got ${positionals.length}\n\n${inspectCommand.usage}`);
+    if (positionals.length !== 1) throw new UsageError(`kiln inspect takes one ARTIFACT, got ${positionals.length}`);
     const dir = positionals[0]!;
     if (!(await isArtifactDir(dir))) throw new KilnError(`${dir} is not a kiln artifact (a folder with manifest.json); make one with kiln compile MODEL -o ${dir}`);
     console.log(describeArtifact(dir, await loadArtifactDir(dir)));

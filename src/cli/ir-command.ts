@@ -1,4 +1,5 @@
 import { KilnError } from '../ir/errors.js';
+import { UsageError } from './errors.js';
 import { printGraph } from '../ir/printer.js';
 import { graphToDot } from '../ir/dot.js';
 import { resolvePipeline } from '../passes/pipelines.js';
@@ -34,11 +35,11 @@ export const irCommand = {
     ...inputShapeArgs, ...pipelineArgs, ...precisionArgs,
   },
   async run(positionals: string[], values: Record<string, unknown>): Promise<number> {
-    if (positionals.length !== 1) throw new KilnError(`kiln ir takes one MODEL, got ${positionals.length}\n\n${irCommand.usage}`);
+    if (positionals.length !== 1) throw new UsageError(`kiln ir takes one MODEL, got ${positionals.length}`);
     const graph = await loadModel(positionals[0]!, { inputShapes: inputShapesFrom(values) });
     verify(graph);
     const format = (values.format as string | undefined) ?? 'text';
-    if (!['text', 'dot', 'svg'].includes(format)) throw new KilnError(`--format takes text, dot or svg, got '${format}'`);
+    if (!['text', 'dot', 'svg'].includes(format)) throw new UsageError(`--format takes text, dot or svg, got '${format}'`);
     precisionFlags(values); // bad flags fail before the model loads
     const chosen = await resolvePrecision(values, graph);
     const opts = { ...compileOptionsFrom(values), precision: chosen.precision, ioPrecision: chosen.io };
@@ -46,14 +47,14 @@ export const irCommand = {
     if (values.after !== undefined) {
       const names = resolvePipeline(opts.pipeline ?? 'O2').map((p) => p.name);
       const at = names.indexOf(values.after as string);
-      if (at < 0) throw new KilnError(`--after: pass '${String(values.after)}' is not in the pipeline (${names.join(', ')})`);
+      if (at < 0) throw new UsageError(`--after: pass '${String(values.after)}' is not in the pipeline (${names.join(', ')})`);
       optimized = optimize(graph, { ...opts, pipeline: names.slice(0, at + 1).join(',') }).graph;
     } else if (chosen.precision === 'fp16' || values['opt-level'] !== undefined || values.passes !== undefined || values['print-ir-after'] !== undefined
       || values['print-ir-before'] !== undefined || values['print-ir-after-all'] !== undefined) {
       optimized = optimize(graph, opts).graph;
     }
     const limit = values['inline-limit'] === undefined ? undefined : Number(values['inline-limit']);
-    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) throw new KilnError('--inline-limit must be a non-negative integer');
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) throw new UsageError('--inline-limit must be a non-negative integer');
     if (format === 'text') process.stdout.write(printGraph(optimized, limit === undefined ? {} : { inlineLimit: limit }));
     else if (format === 'dot') process.stdout.write(graphToDot(optimized));
     else process.stdout.write(renderSvg(graphToDot(optimized)));

@@ -1,4 +1,5 @@
 import { KilnError } from '../ir/errors.js';
+import { UsageError } from './errors.js';
 import { compile } from '../compiler.js';
 import { chooseVariant } from '../runtime/artifact.js';
 import { isArtifactDir, loadArtifactDir } from '../runtime/artifact-node.js';
@@ -26,11 +27,11 @@ export const profileCommand = {
   ].join('\n'),
   options: { runs: { type: 'string' as const }, seed: { type: 'string' as const }, ...inputShapeArgs, ...pipelineArgs },
   async run(positionals: string[], values: Record<string, unknown>): Promise<number> {
-    if (positionals.length !== 1) throw new KilnError(`kiln profile takes one MODEL or ARTIFACT, got ${positionals.length}\n\n${profileCommand.usage}`);
+    if (positionals.length !== 1) throw new UsageError(`kiln profile takes one MODEL or ARTIFACT, got ${positionals.length}`);
     const runs = values.runs === undefined ? 5 : Number(values.runs);
     const seed = values.seed === undefined ? 0 : Number(values.seed);
-    if (!Number.isInteger(runs) || runs < 1) throw new KilnError(`--runs must be a positive integer, got '${String(values.runs)}'`);
-    if (!Number.isInteger(seed) || seed < 0) throw new KilnError(`--seed must be a non-negative integer, got '${String(values.seed)}'`);
+    if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`--runs must be a positive integer, got '${String(values.runs)}'`);
+    if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got '${String(values.seed)}'`);
     const path = positionals[0]!;
     const artifact = (await isArtifactDir(path)) ? await loadArtifactDir(path) : undefined;
     const program = artifact ? undefined : compile(await loadModel(path, { inputShapes: inputShapesFrom(values) }), compileOptionsFrom(values));

@@ -1,4 +1,5 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { UsageError } from './errors.js';
 import { join } from 'node:path';
 import { KilnError } from '../ir/errors.js';
 import type { TensorData } from '../ir/tensor-data.js';
@@ -43,7 +44,7 @@ export async function gatherInputs(specs: readonly TensorSpec[], choice: InputCh
       name = specs[0]!.name;
       path = arg;
     } else {
-      throw new KilnError(`--input '${arg}': give NAME=FILE.npy (the model's inputs: ${signature()})`);
+      throw new UsageError(`--input '${arg}': give NAME=FILE.npy (the model's inputs: ${signature()})`);
     }
     const spec = byName.get(name) ?? fail(`--input names '${name}', which is not an input (the model's inputs: ${signature()})`);
     if (given.has(name)) fail(`--input gives '${name}' twice`);
