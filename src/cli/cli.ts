@@ -48,7 +48,7 @@ function mainHelp(): string {
 /** parseArgs' message, reworded: its own suggests quoting that reads as broken on a terminal. */
 function parseError(e: unknown): string {
   const err = e as { code?: string; message: string };
-  const option = /'(-{1,2}[^']*)'/.exec(err.message)?.[1];
+  const option = /'(-{1,2}[\w-]+)/.exec(err.message)?.[1];
   if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `unknown option ${option}`;
   if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
     return /argument missing/.test(err.message) ? `option ${option} needs a value` : `option ${option} takes no value`;

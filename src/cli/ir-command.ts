@@ -39,7 +39,7 @@ export const irCommand = {
     const graph = await loadModel(positionals[0]!, { inputShapes: inputShapesFrom(values) });
     verify(graph);
     const format = (values.format as string | undefined) ?? 'text';
-    if (!['text', 'dot', 'svg'].includes(format)) throw new UsageError(`--format takes text, dot or svg, got '${format}'`);
+    if (!['text', 'dot', 'svg'].includes(format)) throw new UsageError(`--format takes text, dot, svg or wgsl, got '${format}'`);
     precisionFlags(values); // bad flags fail before the model loads
     const chosen = await resolvePrecision(values, graph);
     const opts = { ...compileOptionsFrom(values), precision: chosen.precision, ioPrecision: chosen.io };
