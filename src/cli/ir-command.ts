@@ -2,8 +2,8 @@ import { KilnError } from '../ir/errors.js';
 import { UsageError } from './errors.js';
 import { printGraph } from '../ir/printer.js';
 import { graphToDot } from '../ir/dot.js';
+import { renderSvg } from '../ir/dot-svg.js';
 import { resolvePipeline } from '../passes/pipelines.js';
-import { spawnSync } from 'node:child_process';
 import { verify } from '../ir/verify.js';
 import { loadModel } from './load-model.js';
 import { optimize } from '../compiler.js';
@@ -22,7 +22,8 @@ export const irCommand = {
     '--after PASS, the IR after the pipeline has run up to and including PASS.',
     'Constants with more than N elements (default 16) are printed as references to their weights.',
     '--format dot prints Graphviz dot (fused kernels as boxes, devices as colours, transfers as',
-    'red diamonds); svg renders it with Graphviz\'s `dot` (apt-get install graphviz).',
+    'red diamonds, constants listed in the label of the node reading them, dead nodes left out);',
+    'svg renders it (with Graphviz built to WebAssembly: no system package is needed).',
     '',
     inputShapeUsage,
     '',
@@ -57,16 +58,7 @@ export const irCommand = {
     if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) throw new UsageError('--inline-limit must be a non-negative integer');
     if (format === 'text') process.stdout.write(printGraph(optimized, limit === undefined ? {} : { inlineLimit: limit }));
     else if (format === 'dot') process.stdout.write(graphToDot(optimized));
-    else process.stdout.write(renderSvg(graphToDot(optimized)));
+    else process.stdout.write(await renderSvg(graphToDot(optimized)));
     return 0;
   },
 };
-
-/** Renders dot to SVG with Graphviz, which must be installed. */
-function renderSvg(dot: string): string {
-  const r = spawnSync('dot', ['-Tsvg'], { input: dot, encoding: 'utf8' });
-  if (r.error || r.status !== 0) {
-    throw new KilnError(`--format svg needs Graphviz's dot on PATH (apt-get install graphviz)${r.stderr ? `: ${r.stderr.trim()}` : ''}; --format dot prints the source`);
-  }
-  return r.stdout;
-}
