@@ -115,5 +115,6 @@ describe('Tensor', () => {
     expect(() => new kilnRuntime.Tensor('float32', Int32Array.of(1), [1])).toThrow(/takes its data in a Float32Array, got a Int32Array/);
     expect(() => new kilnRuntime.Tensor('float32', [1], [1])).not.toThrow();
     expect(() => new kilnRuntime.Tensor([1, 2] as unknown as Float32Array)).toThrow(kilnRuntime.KilnError);
+    expect(() => kilnRuntime.tensorData('float32' as 'f32', [2], [1, 2])).toThrow(/unknown dtype 'float32'; kiln's dtypes are f32, f16, i32, u32, bool/);
   });
 });
