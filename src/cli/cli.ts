@@ -93,17 +93,22 @@ async function main(argv: string[]): Promise<number> {
   return cmd.run(parsed.positionals, values);
 }
 
+/** Exits once stdout and stderr are flushed: a large output to a pipe is otherwise cut short. */
+function exit(code: number): void {
+  process.exitCode = code;
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
 const argv = process.argv.slice(2);
 const command = argv[0] && argv[0] in COMMANDS ? argv[0] : undefined;
 main(argv).then(
-  (code) => process.exit(code),
+  (code) => exit(code),
   (e: unknown) => {
     const who = command ? `kiln ${command}` : 'kiln';
     console.error(`${who}: ${errorParagraph(e, argv.includes('--debug'))}`);
     if (e instanceof UsageError) {
       console.error(`Run '${command ? `kiln help ${command}` : 'kiln --help'}' for usage.`);
-      process.exit(EXIT_USAGE);
-    }
-    process.exit(EXIT_FAILURE);
+      exit(EXIT_USAGE);
+    } else exit(EXIT_FAILURE);
   },
 );

@@ -31,7 +31,8 @@ export function runWithoutDawnWarnings(script: string, args: readonly string[]):
   child.on('exit', (code, signal) => {
     void closed.then(() => {
       if (signal) process.kill(process.pid, signal);
-      else process.exit(code ?? 1);
+      // Once the lines passed on are flushed.
+      else process.stderr.write('', () => process.exit(code ?? 1));
     });
   });
 }

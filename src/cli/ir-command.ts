@@ -6,7 +6,8 @@ import { renderSvg } from '../ir/dot-svg.js';
 import { resolvePipeline } from '../passes/pipelines.js';
 import { verify } from '../ir/verify.js';
 import { loadModel } from './load-model.js';
-import { optimize } from '../compiler.js';
+import { compile, optimize } from '../compiler.js';
+import { formatKernels, listKernels, selectKernels } from './kernel-listing.js';
 import { compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
 import { precisionArgs, precisionFlags, precisionUsage, resolvePrecision } from './precision-options.js';
 import { inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
@@ -14,7 +15,8 @@ import { inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes
 export const irCommand = {
   summary: "print a model's graph as kiln IR text",
   usage: [
-    'Usage: kiln ir MODEL [--after PASS] [--format text|dot|svg] [--inline-limit N] [--input-shape NAME=D0,D1,...]',
+    'Usage: kiln ir MODEL [--after PASS] [--format text|dot|svg|wgsl] [--node NAME] [--inline-limit N]',
+    '                     [--input-shape NAME=D0,D1,...]',
     '                     [--precision fp32|fp16|auto] [pipeline options]',
     '',
     'Loads MODEL (.kir IR text, an .onnx model, or a .js or .ts module exporting `model` and `exampleInputs`),',
@@ -24,6 +26,8 @@ export const irCommand = {
     '--format dot prints Graphviz dot (fused kernels as boxes, devices as colours, transfers as',
     'red diamonds, constants listed in the label of the node reading them, dead nodes left out);',
     'svg renders it (with Graphviz built to WebAssembly: no system package is needed).',
+    '--format wgsl compiles MODEL and prints every kernel\'s WGSL under a comment naming it and',
+    'the dispatches (nodes) it computes; --node NAME prints only the kernel computing %NAME.',
     '',
     inputShapeUsage,
     '',
@@ -32,7 +36,7 @@ export const irCommand = {
     pipelineUsage,
   ].join('\n'),
   options: {
-    'inline-limit': { type: 'string' as const }, after: { type: 'string' as const }, format: { type: 'string' as const },
+    'inline-limit': { type: 'string' as const }, after: { type: 'string' as const }, format: { type: 'string' as const }, node: { type: 'string' as const },
     ...inputShapeArgs, ...pipelineArgs, ...precisionArgs,
   },
   async run(positionals: string[], values: Record<string, unknown>): Promise<number> {
@@ -40,10 +44,17 @@ export const irCommand = {
     const graph = await loadModel(positionals[0]!, { inputShapes: inputShapesFrom(values) });
     verify(graph);
     const format = (values.format as string | undefined) ?? 'text';
-    if (!['text', 'dot', 'svg'].includes(format)) throw new UsageError(`--format takes text, dot, svg or wgsl, got '${format}'`);
+    if (!['text', 'dot', 'svg', 'wgsl'].includes(format)) throw new UsageError(`--format takes text, dot, svg or wgsl, got '${format}'`);
+    if (values.node !== undefined && format !== 'wgsl') throw new UsageError('--node goes with --format wgsl');
+    if (values.after !== undefined && format === 'wgsl') throw new UsageError('--after shows the IR part-way through the pipeline; --format wgsl shows the kernels at its end');
     precisionFlags(values); // bad flags fail before the model loads
     const chosen = await resolvePrecision(values, graph);
     const opts = { ...compileOptionsFrom(values), precision: chosen.precision, ioPrecision: chosen.io };
+    if (format === 'wgsl') {
+      const kernels = listKernels(compile(graph, opts));
+      process.stdout.write(formatKernels(selectKernels(kernels, values.node as string | undefined)));
+      return 0;
+    }
     let optimized = graph;
     if (values.after !== undefined) {
       const names = resolvePipeline(opts.pipeline ?? 'O2').map((p) => p.name);
