@@ -79,7 +79,7 @@ type CompileFor = (shapes: Readonly<Record<string, readonly number[]>>) => Promi
 export class InferenceSession {
   readonly inputMetadata: readonly TensorInfo[];
   readonly outputMetadata: readonly TensorInfo[];
-  readonly gpu: GpuDevice;
+  private readonly gpu: GpuDevice;
   private current: Loaded | undefined;
   private readonly byShapes = new Map<string, Promise<Loaded>>();
   private readonly compileFor: CompileFor | undefined;
