@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { compileWithReport } from './compiler.js';
+import { annotateKernels } from './cli/kernel-listing.js';
 import { isSoftware } from './cli/precision.js';
 import { decodeModel } from './frontend/onnx/proto.js';
 import { importModel } from './frontend/onnx/import.js';
@@ -105,7 +106,7 @@ export class OnnxModel {
     }
     const graph = importModel(decodeModel(this.bytes), { inputShapes: shapes, ...(this.readExternalData ? { readExternalData: this.readExternalData } : {}) });
     const { program } = compileWithReport(graph, { precision, adapterClass: isSoftware(gpu.info) ? 'software' : 'gpu' });
-    const packed = await packArtifact([{ program, precision }], { compiler: { pipeline: 'O2' } });
+    const packed = await packArtifact([{ program: annotateKernels(program), precision }], { compiler: { pipeline: 'O2' } });
     if (dir) {
       // The cache is an optimisation: a read-only or full disk must not fail the session.
       await writeArtifactDir(dir, packed).catch(() => undefined);

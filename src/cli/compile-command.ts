@@ -10,6 +10,7 @@ import { saveArtifact } from '../runtime/artifact-node.js';
 import type { VariantSource } from '../runtime/artifact.js';
 import type { Program } from '../runtime/program.js';
 import { finalIr } from './artifact-ir.js';
+import { annotateKernels } from './kernel-listing.js';
 import { acquireDevice, type GpuDevice } from '../runtime/device.js';
 import { tuneGraph } from './tune.js';
 import { listAdapters } from '../runtime/device.js';
@@ -149,7 +150,7 @@ export const compileCommand = {
     const primary = compiled[0]!;
     const { program, memory, optimized } = primary;
     if (out !== undefined) {
-      const variants: VariantSource[] = compiled.map((c) => ({ program: c.program, precision: c.precision, ir: { ...finalIr(c.optimized.graph, c.program), passes: c.dumps } }));
+      const variants: VariantSource[] = compiled.map((c) => ({ program: annotateKernels(c.program), precision: c.precision, ir: { ...finalIr(c.optimized.graph, c.program), passes: c.dumps } }));
       const weightBytes = (p: { program: Program }) => kib(p.program.weights.byteLength);
       const dumpCount = compiled.reduce((n, c) => n + c.dumps.length, 0);
       await stage(

@@ -40,12 +40,21 @@ export function selectKernels(kernels: readonly KernelListing[], node: string | 
   return picked;
 }
 
+/** The comment heading a kernel's WGSL: its unique name and the dispatches (nodes) it computes. */
+function header(k: KernelListing): string {
+  return `// kernel #${k.index} ${k.name}\n// dispatched ${k.dispatches.length}x per run, for: ${k.dispatches.join('; ') || '(none)'}\n`;
+}
+
 /** The WGSL of the kernels, each under its header comment. */
 export function formatKernels(kernels: readonly KernelListing[]): string {
-  return kernels.map((k) => [
-    `// kernel #${k.index} ${k.name}`,
-    `// dispatched ${k.dispatches.length}x per run, for: ${k.dispatches.join('; ') || '(none)'}`,
-    k.wgsl.trimEnd(),
-    '',
-  ].join('\n')).join('\n');
+  return kernels.map((k) => `${header(k)}${k.wgsl.replace(/^\/\/ kernel #[^\n]*\n\/\/ dispatched [^\n]*\n/, '').trimEnd()}\n`).join('\n');
+}
+
+/**
+ * The program with unique kernel names and each kernel's WGSL under its header comment, as
+ * artifacts store it: a kernel file then says what it computes.
+ */
+export function annotateKernels(program: Program): Program {
+  const listing = listKernels(program);
+  return { ...program, kernels: program.kernels.map((k, i) => ({ ...k, name: listing[i]!.name, wgsl: `${header(listing[i]!)}${k.wgsl}` })) };
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -90,6 +90,12 @@ describe('kiln exit codes and messages', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe('');
+    // Each kernel file opens with a comment saying which kernel it is and what it computes.
+    const files = (await readdir(join(dir, 'tiny.kiln', 'kernels'))).sort();
+    expect(files.length).toBeGreaterThan(0);
+    for (const [i, f] of files.entries()) {
+      expect(await readFile(join(dir, 'tiny.kiln', 'kernels', f), 'utf8')).toMatch(new RegExp(`^// kernel #${i} \\S+\n// dispatched \\dx per run, for: .+ -> %`));
+    }
   });
 
   it('--version and help CMD', async () => {
