@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { UsageError } from './errors.js';
 import { fileURLToPath } from 'node:url';
 import { BENCH_ARGS, BENCH_USAGE, benchOptionsFrom } from '../../bench/options.js';
-import { KilnError } from '../ir/errors.js';
 
 // The runner `npm run bench` starts, built next to the CLI in dist/.
 const RUNNER = fileURLToPath(new URL('../../bench/main.js', import.meta.url));

@@ -1,7 +1,6 @@
 import { basename } from 'node:path';
 import { UsageError } from './errors.js';
 import { performance } from 'node:perf_hooks';
-import { KilnError } from '../ir/errors.js';
 import type { Graph } from '../ir/graph.js';
 import { optimize } from '../compiler.js';
 import { generate } from '../codegen/generate.js';

@@ -1,4 +1,3 @@
-import { KilnError } from '../ir/errors.js';
 import { UsageError } from './errors.js';
 
 /** The `--input-shape NAME=D0,D1,...` option (repeatable), shared by commands that load models. */

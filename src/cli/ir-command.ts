@@ -1,4 +1,3 @@
-import { KilnError } from '../ir/errors.js';
 import { UsageError } from './errors.js';
 import { printGraph } from '../ir/printer.js';
 import { graphToDot } from '../ir/dot.js';

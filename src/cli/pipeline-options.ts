@@ -1,7 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { UsageError } from './errors.js';
 import { join } from 'node:path';
-import { KilnError } from '../ir/errors.js';
 import type { CompileOptions } from '../compiler.js';
 import type { DumpSink } from '../passes/manager.js';
 import { PASSES, PIPELINES } from '../passes/pipelines.js';

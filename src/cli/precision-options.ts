@@ -1,4 +1,3 @@
-import { KilnError } from '../ir/errors.js';
 import { UsageError } from './errors.js';
 import type { Graph } from '../ir/graph.js';
 import { listAdapters } from '../runtime/device.js';

@@ -1,4 +1,3 @@
-import { KilnError } from '../ir/errors.js';
 import { UsageError } from './errors.js';
 import { compile } from '../compiler.js';
 import { chooseVariant } from '../runtime/artifact.js';
