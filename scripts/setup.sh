@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # Idempotent setup: npm dependencies, the TypeScript build, Chromium (for the browser test)
-# and a WebGPU adapter. As root on Debian, installs Debian's chromium package when missing and,
+# and a WebGPU adapter. Silent when there is nothing to do; `--adapter` prints the adapter Dawn
+# finds as one JSON line on stdout. As root on Debian, installs Debian's chromium package when missing and,
 # where Dawn finds no adapter, Mesa's lavapipe (software Vulkan) from bookworm-backports:
 # bookworm's own Mesa 22 is too old for Dawn.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { echo "[kiln setup] $*" >&2; }
+show_adapter=no
+for arg in "$@"; do
+  case "$arg" in
+    --adapter) show_adapter=yes ;;
+    *) say "unknown option '$arg' (setup takes --adapter)"; exit 2 ;;
+  esac
+done
 
 # Mesa's software drivers warn without a private runtime directory.
 if [ -z "${XDG_RUNTIME_DIR:-}" ] || [ ! -d "${XDG_RUNTIME_DIR}" ]; then
@@ -24,7 +32,8 @@ if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ packag
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund >&2; else npm install --no-audit --no-fund >&2; fi
 fi
 
-# 2. The TypeScript build (dist/), when any source is newer than the last build.
+# 2. The TypeScript build (dist/), when any source is newer than the last build (`npm run build`
+# writes the same stamp, so a build there is not repeated here).
 stamp=dist/.build-stamp
 if [ ! -f "$stamp" ] || [ -n "$(find src examples bench tsconfig.json package.json -newer "$stamp" -type f 2>/dev/null | head -1)" ]; then
   say "building (tsc)"
@@ -48,7 +57,7 @@ require_all() { [ -n "${KILN_REQUIRE_GPU:-}" ] && [ "${KILN_REQUIRE_GPU}" != 0 ]
 # playwright-core, which never downloads a browser of its own.
 chromium_bin="${KILN_CHROMIUM:-/usr/bin/chromium}"
 if [ -x "$chromium_bin" ]; then
-  say "Chromium: $("$chromium_bin" --version 2>/dev/null || echo "$chromium_bin")"
+  : # present
 elif [ "$can_apt" = yes ]; then
   say "installing Chromium (Debian's chromium package) for the browser test"
   if ! { apt_update && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2; } || [ ! -x "$chromium_bin" ]; then
@@ -62,7 +71,7 @@ fi
 # 4. A WebGPU adapter.
 probe() { node scripts/probe-adapter.mjs 2>/dev/null; }
 if adapter="$(probe)"; then
-  say "WebGPU adapter: $adapter"
+  if [ "$show_adapter" = yes ]; then echo "$adapter"; fi
   exit 0
 fi
 
@@ -87,7 +96,8 @@ elif [ "$can_apt" = yes ]; then
 fi
 
 if adapter="$(probe)"; then
-  say "WebGPU adapter: $adapter"
+  say "installed a WebGPU adapter"
+  if [ "$show_adapter" = yes ]; then echo "$adapter"; fi
   exit 0
 fi
 cat >&2 <<'MSG'

@@ -70,8 +70,7 @@ export interface CompileReport extends PipelineResult {
 /** compile, also returning the optimised graph, pass timings and statistics. */
 export function compileWithReport(graph: Graph, opts: CompileOptions = {}): CompileReport {
   const optimized = optimize(graph, opts);
-  const heuristic = heuristicChooser(opts.adapterClass);
-  const { program, memory } = generate(optimized.graph, { choose: (f, sig, vs) => opts.choose?.(f, sig, vs) ?? heuristic(f, sig, vs) });
+  const { program, memory } = generate(optimized.graph, { choose: kernelChooser(opts) });
   return { ...optimized, program, stats: compileStats(graph, optimized.graph, program, memory) };
 }
 
@@ -81,5 +80,11 @@ export function compileWithReport(graph: Graph, opts: CompileOptions = {}): Comp
  */
 export function compileSegmented(graph: Graph, opts: CompileOptions = {}): SegmentedProgram & { readonly graph: Graph } {
   const optimized = optimize(graph, opts).graph;
-  return { ...segment(optimized, opts.choose ? { choose: opts.choose } : {}), graph: optimized };
+  return { ...segment(optimized, { choose: kernelChooser(opts) }), graph: optimized };
+}
+
+/** Tuned kernel choices first, then the adapter class's heuristic. */
+function kernelChooser(opts: CompileOptions): KernelChooser {
+  const heuristic = heuristicChooser(opts.adapterClass);
+  return (f, sig, vs) => opts.choose?.(f, sig, vs) ?? heuristic(f, sig, vs);
 }

@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 // The public API of kiln: `import * as kiln from 'kiln'`.
 export * from './ir/index.js';
 export { printGraph, graphWeights } from './ir/printer.js';
@@ -10,3 +11,5 @@ export { compile } from './compiler.js';
 export { generateProgram } from './codegen/generate.js';
 export { runOnCpu } from './runtime/cpu/executor.js';
 export * from './runtime/index.js';
+// `Tensor` here is the tracing tensor; the runtime's host Tensor (ONNX Runtime's) is `kiln/runtime`'s.
+export { Tensor } from './frontend/trace/index.js';

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
+import { UsageError } from './errors.js';
 import { fileURLToPath } from 'node:url';
 import { BENCH_ARGS, BENCH_USAGE, benchOptionsFrom } from '../../bench/options.js';
-import { KilnError } from '../ir/errors.js';
 
 // The runner `npm run bench` starts, built next to the CLI in dist/.
 const RUNNER = fileURLToPath(new URL('../../bench/main.js', import.meta.url));
@@ -22,11 +22,11 @@ export const benchCommand = {
   usage: BENCH_USAGE.replace('Usage: npm run bench -- [options]    (or: kiln bench [options])', 'Usage: kiln bench [options]    (or: npm run bench -- [options])'),
   options: BENCH_ARGS,
   async run(positionals: string[], values: Record<string, unknown>): Promise<number> {
-    if (positionals.length) throw new KilnError(`kiln bench takes no positional arguments, got '${positionals.join(' ')}'\n\n${benchCommand.usage}`);
+    if (positionals.length) throw new UsageError(`kiln bench takes no positional arguments, got '${positionals.join(' ')}'`);
     try {
       benchOptionsFrom(values);
     } catch (e) {
-      throw new KilnError(`${(e as Error).message}\n\n${benchCommand.usage}`);
+      throw new UsageError(`${(e as Error).message}`);
     }
     // The same runner as `npm run bench`, in its own process: it starts one child per system.
     const child = spawn(process.execPath, [RUNNER, ...toArgs(values)], { stdio: 'inherit' });

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
+import { UsageError } from './errors.js';
 import { performance } from 'node:perf_hooks';
-import { KilnError } from '../ir/errors.js';
 import type { Graph } from '../ir/graph.js';
 import { optimize } from '../compiler.js';
 import { generate } from '../codegen/generate.js';
@@ -9,6 +9,7 @@ import { saveArtifact } from '../runtime/artifact-node.js';
 import type { VariantSource } from '../runtime/artifact.js';
 import type { Program } from '../runtime/program.js';
 import { finalIr } from './artifact-ir.js';
+import { annotateKernels } from './kernel-listing.js';
 import { acquireDevice, type GpuDevice } from '../runtime/device.js';
 import { tuneGraph } from './tune.js';
 import { listAdapters } from '../runtime/device.js';
@@ -27,7 +28,7 @@ const kib = (b: number) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(2)} MiB` :
 export const compileCommand = {
   summary: 'compile a model to WebGPU kernels; with -o, write an ahead-of-time artifact',
   usage: [
-    'Usage: kiln compile MODEL [-o OUT.kiln] [--stats] [--time-passes] [--save-ir] [--quiet]',
+    'Usage: kiln compile MODEL [-o OUT.kiln] [--stats] [--time-passes] [--save-ir] [--quiet] [--json]',
     '                          [--precision fp32|fp16|auto] [--io-precision fp32|fp16] [--no-fallback]',
     '                          [--tune [--tuning-cache FILE]] [--input-shape NAME=D0,D1,...]',
     '                          [--input-value NAME=V0,V1,...|NAME=FILE.npy] [pipeline options]',
@@ -54,7 +55,9 @@ export const compileCommand = {
     '                    the fastest per problem; choices are cached per adapter and signature',
     '                    (--tuning-cache FILE, default ~/.cache/kiln/tuning.json) and baked into',
     '                    the kernels written; without --tune a heuristic picks',
-    '  --quiet           no progress lines',
+    '  --quiet           print nothing on success (--stats and --time-passes still print)',
+    '  --json            print one JSON object (what was compiled, --stats figures, --time-passes',
+    '                    timings) and no progress lines',
     inputShapeUsage,
     inputValueUsage,
     '',
@@ -68,6 +71,7 @@ export const compileCommand = {
     'time-passes': { type: 'boolean' as const },
     'save-ir': { type: 'boolean' as const },
     quiet: { type: 'boolean' as const },
+    json: { type: 'boolean' as const },
     'no-fallback': { type: 'boolean' as const },
     tune: { type: 'boolean' as const },
     'tuning-cache': { type: 'string' as const },
@@ -77,24 +81,27 @@ export const compileCommand = {
     ...pipelineArgs,
   },
   async run(positionals: string[], values: Record<string, unknown>): Promise<number> {
-    if (positionals.length !== 1) throw new KilnError(`kiln compile takes one MODEL, got ${positionals.length}\n\n${compileCommand.usage}`);
+    if (positionals.length !== 1) throw new UsageError(`kiln compile takes one MODEL, got ${positionals.length}`);
     const path = positionals[0]!;
     const out = values.output as string | undefined;
-    if (out === '') throw new KilnError('-o needs a folder name, e.g. -o model.kiln');
+    if (out === '') throw new UsageError('-o needs a folder name, e.g. -o model.kiln');
     const saveIr = values['save-ir'] === true || (values['print-ir-after-all'] === true && values['ir-dump-dir'] === undefined && out !== undefined);
-    if (values['save-ir'] && out === undefined) throw new KilnError('--save-ir keeps the IR in the artifact: give -o OUT too (or use --print-ir-after-all=DIR)');
-    if (values['tuning-cache'] !== undefined && !values.tune) throw new KilnError('--tuning-cache goes with --tune');
+    if (values['save-ir'] && out === undefined) throw new UsageError('--save-ir keeps the IR in the artifact: give -o OUT too (or use --print-ir-after-all=DIR)');
+    if (values['tuning-cache'] !== undefined && !values.tune) throw new UsageError('--tuning-cache goes with --tune');
     const inputShapes = inputShapesFrom(values);
     const inputValues = await inputValuesFrom(values);
     const frozen = Object.keys(inputValues);
     const options = compileOptionsFrom(values);
     precisionFlags(values); // bad flags fail before the model loads
 
+    const json = values.json === true;
+    const quiet = values.quiet === true || json;
+    const report: Record<string, unknown> = { model: path };
     const t0 = performance.now();
     const stage = async <T>(name: string, work: () => T | Promise<T>, detail: (r: T) => string): Promise<T> => {
       const t = performance.now();
       const result = await work();
-      if (!values.quiet) process.stderr.write(`${name.padEnd(8)} ${(performance.now() - t).toFixed(1).padStart(9)} ms  ${detail(result)}\n`);
+      if (!quiet) process.stderr.write(`${name.padEnd(8)} ${(performance.now() - t).toFixed(1).padStart(9)} ms  ${detail(result)}\n`);
       return result;
     };
 
@@ -103,10 +110,11 @@ export const compileCommand = {
       (g) => `${basename(path)}: graph '${g.name}', ${countOps(g)} ops${frozen.length ? `; frozen (constants, no longer inputs): ${frozen.join(', ')}` : ''}`,
     );
     const chosen = await resolvePrecision(values, graph);
-    if (chosen.line) console.log(`precision: ${chosen.line}`);
+    if (chosen.line && !quiet) console.log(`precision: ${chosen.line}`);
+    report.precision = chosen.precision;
     const fallback = out !== undefined && chosen.precision === 'fp16' && values['no-fallback'] !== true;
     if (values['no-fallback'] && !(out !== undefined && chosen.precision === 'fp16')) {
-      throw new KilnError('--no-fallback applies when writing an f16 artifact (-o OUT with --precision fp16 or auto picking fp16)');
+      throw new UsageError('--no-fallback applies when writing an f16 artifact (-o OUT with --precision fp16 or auto picking fp16)');
     }
 
     // Kernel variants: measured with --tune, else by the adapter's class; every choice is recorded.
@@ -126,7 +134,7 @@ export const compileCommand = {
     const tune = async (g: Graph) => {
       tuneDevice ??= await acquireDevice();
       const cachePath = values['tuning-cache'] as string | undefined;
-      return tuneGraph(g, tuneDevice, { ...(cachePath ? { cachePath } : {}), ...(values.quiet ? {} : { log: (m: string) => process.stderr.write(`         ${m}\n`) }) });
+      return tuneGraph(g, tuneDevice, { ...(cachePath ? { cachePath } : {}), ...(quiet ? {} : { log: (m: string) => process.stderr.write(`         ${m}\n`) }) });
     };
 
     // One variant: optimise and generate at a precision, keeping per-pass dumps when asked.
@@ -150,7 +158,7 @@ export const compileCommand = {
     const primary = compiled[0]!;
     const { program, memory, optimized } = primary;
     if (out !== undefined) {
-      const variants: VariantSource[] = compiled.map((c) => ({ program: c.program, precision: c.precision, ir: { ...finalIr(c.optimized.graph, c.program), passes: c.dumps } }));
+      const variants: VariantSource[] = compiled.map((c) => ({ program: annotateKernels(c.program), precision: c.precision, ir: { ...finalIr(c.optimized.graph, c.program), passes: c.dumps } }));
       const weightBytes = (p: { program: Program }) => kib(p.program.weights.byteLength);
       const dumpCount = compiled.reduce((n, c) => n + c.dumps.length, 0);
       await stage(
@@ -161,21 +169,28 @@ export const compileCommand = {
     }
 
     const where = out !== undefined ? ` -> ${out}${fallback ? ' (fp16, with an fp32 fallback)' : ''}` : '';
-    console.log(`compiled ${graph.name}: ${program.dispatches.length} dispatches, ${program.kernels.length} shaders in ${(performance.now() - t0).toFixed(1)} ms${where}`);
+    const totalMs = performance.now() - t0;
+    if (!quiet) console.log(`compiled ${graph.name}: ${program.dispatches.length} dispatches, ${program.kernels.length} shaders in ${totalMs.toFixed(1)} ms${where}`);
+    Object.assign(report, { graph: graph.name, dispatches: program.dispatches.length, kernels: program.kernels.length, ms: totalMs, ...(out !== undefined ? { output: out, fallback } : {}) });
     if (values.stats) {
-      console.log(formatStats(compileStats(graph, optimized.graph, program, memory)));
+      const stats = compileStats(graph, optimized.graph, program, memory);
+      report.stats = stats;
+      if (!json) console.log(formatStats(stats));
       if (chosen.precision === 'fp16') {
         // The f32 figures beside the f16 ones, so that the halving shows; compiled now if not written.
         const f32 = compiled.find((c) => c.precision === 'fp32') ?? await compileVariant('fp32', { passes: 'f32 stats', codegen: 'codegen' });
         const s16 = compileStats(graph, optimized.graph, program, memory);
         const s32 = compileStats(graph, f32.optimized.graph, f32.program, f32.memory);
         const ratio = (a: number, b: number) => (b ? `${((100 * a) / b).toFixed(0)}%` : '-');
-        console.log(`precision:          fp16: weights ${kib(s16.weightBytes)} vs ${kib(s32.weightBytes)} in f32 (${ratio(s16.weightBytes, s32.weightBytes)}), intermediates ${kib(s16.scratchBytesPlanned)} vs ${kib(s32.scratchBytesPlanned)} (${ratio(s16.scratchBytesPlanned, s32.scratchBytesPlanned)})`);
+        report.statsFp32 = s32;
+        if (!json) console.log(`precision:          fp16: weights ${kib(s16.weightBytes)} vs ${kib(s32.weightBytes)} in f32 (${ratio(s16.weightBytes, s32.weightBytes)}), intermediates ${kib(s16.scratchBytesPlanned)} vs ${kib(s32.scratchBytesPlanned)} (${ratio(s16.scratchBytesPlanned, s32.scratchBytesPlanned)})`);
       }
     }
-    if (values['time-passes']) {
+    if (values['time-passes']) report.passTimes = optimized.timings;
+    if (values['time-passes'] && !json) {
       for (const t of optimized.timings) console.log(`  ${t.pass.padEnd(16)} ${t.ms.toFixed(2).padStart(8)} ms  nodes ${t.nodesBefore} -> ${t.nodesAfter}`);
     }
+    if (json) console.log(JSON.stringify(report, null, 2));
     return 0;
   },
 };

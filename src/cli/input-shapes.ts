@@ -1,4 +1,4 @@
-import { KilnError } from '../ir/errors.js';
+import { UsageError } from './errors.js';
 
 /** The `--input-shape NAME=D0,D1,...` option (repeatable), shared by commands that load models. */
 export const inputShapeArgs = {
@@ -16,9 +16,9 @@ export function inputShapesFrom(values: Record<string, unknown>): Record<string,
     const rhs = spec.slice(eq + 1).trim();
     const dims = rhs === '' ? [] : rhs.split(',').map((d) => d.trim());
     if (eq <= 0 || dims.some((d) => !/^\d+$/.test(d))) {
-      throw new KilnError(`--input-shape takes NAME=D0,D1,... with non-negative integer extents (e.g. x=1,3,48,192), got '${spec}'`);
+      throw new UsageError(`--input-shape takes NAME=D0,D1,... with non-negative integer extents (e.g. x=1,3,48,192), got '${spec}'`);
     }
-    if (name in out) throw new KilnError(`--input-shape gives '${name}' twice`);
+    if (name in out) throw new UsageError(`--input-shape gives '${name}' twice`);
     out[name] = dims.map(Number);
   }
   return out;

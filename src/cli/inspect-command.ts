@@ -1,4 +1,5 @@
 import { KilnError } from '../ir/errors.js';
+import { UsageError } from './errors.js';
 import { formatShapeType } from '../ir/types.js';
 import { LIMIT_MEANINGS, type LoadedArtifact, type LoadedVariant } from '../runtime/artifact.js';
 import { isArtifactDir, loadArtifactDir } from '../runtime/artifact-node.js';
@@ -10,19 +11,24 @@ const bytes = (b: number) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(2)} MiB`
 export const inspectCommand = {
   summary: 'summarise a compiled artifact: inputs, outputs, kernels, memory, what a device needs',
   usage: [
-    'Usage: kiln inspect ARTIFACT',
+    'Usage: kiln inspect ARTIFACT [--json]',
     '',
     'Validates ARTIFACT (a folder written by kiln compile -o) as the runtime would, without a GPU,',
     'and prints its model, inputs and outputs, and for each variant (e.g. f16 and its f32',
     'fallback) every kernel with its dispatch count, workgroup size and bindings, the bytes of',
-    'weights and intermediates, and the WebGPU features and limits a device needs to run it.',
+    'weights and intermediates, and the WebGPU features and limits a device needs to run it;',
+    'then every dispatch in run order with its label (the node it computes) and kernel.',
+    '',
+    'Options:',
+    '  --json   print the same as one JSON object',
   ].join('\n'),
-  options: {},
-  async run(positionals: string[]): Promise<number> {
-    if (positionals.length !== 1) throw new KilnError(`kiln inspect takes one ARTIFACT, got ${positionals.length}\n\n${inspectCommand.usage}`);
+  options: { json: { type: 'boolean' as const } },
+  async run(positionals: string[], values: Record<string, unknown>): Promise<number> {
+    if (positionals.length !== 1) throw new UsageError(`kiln inspect takes one ARTIFACT, got ${positionals.length}`);
     const dir = positionals[0]!;
     if (!(await isArtifactDir(dir))) throw new KilnError(`${dir} is not a kiln artifact (a folder with manifest.json); make one with kiln compile MODEL -o ${dir}`);
-    console.log(describeArtifact(dir, await loadArtifactDir(dir)));
+    const artifact = await loadArtifactDir(dir);
+    console.log(values.json ? JSON.stringify(artifactJson(dir, artifact), null, 2) : describeArtifact(dir, artifact));
     return 0;
   },
 };
@@ -87,6 +93,8 @@ function describeVariant({ program, spec }: LoadedVariant): string[] {
   const limits = Object.entries(spec.requires.limits);
   lines.push(...table(limits.map(([k, v]) => [k, `>= ${v}`, LIMIT_MEANINGS[k] ?? ''])).map((l) => `  ${l}`));
   const ir = spec.ir;
+  lines.push('dispatches (in run order)');
+  lines.push(...table([['#', 'kernel', 'workgroups', 'label'], ...program.dispatches.map((d, i) => [String(i), program.kernels[d.kernel]!.name, d.workgroups.join('x'), d.label])]).map((l) => `  ${l}`));
   if (ir) lines.push(`ir        ${[ir.final, ir.passes?.length ? `${ir.passes.length} pass dumps in ${ir.passes[0]!.replace(/[^/]*$/, '')}` : undefined].filter(Boolean).join(', ')}`);
   return lines;
 }
@@ -95,4 +103,37 @@ function describeVariant({ program, spec }: LoadedVariant): string[] {
 function table(rows: readonly (readonly string[])[]): string[] {
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => r[c]!.length))) ?? [];
   return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ').trimEnd());
+}
+
+/** What `kiln inspect --json` prints: the manifest's facts, and per variant its kernels, dispatches and memory. */
+export function artifactJson(dir: string, { manifest, variants }: LoadedArtifact): Record<string, unknown> {
+  return {
+    artifact: dir,
+    format: manifest.format,
+    formatVersion: manifest.formatVersion,
+    compiler: manifest.compiler,
+    model: manifest.model,
+    inputs: manifest.inputs,
+    outputs: manifest.outputs,
+    variants: variants.map(({ index, precision, program, spec }) => {
+      const counts = program.kernels.map(() => 0);
+      for (const d of program.dispatches) counts[d.kernel]!++;
+      return {
+        index,
+        precision,
+        kernels: program.kernels.map((k, i) => {
+          const r = reflectKernel(k);
+          return { name: k.name, file: spec.program.kernels[i]!.file, dispatches: counts[i], workgroupSize: r.workgroupSize, storageBindings: r.storageCount, uniform: Boolean(r.uniform) };
+        }),
+        dispatches: program.dispatches.map((d) => ({ kernel: program.kernels[d.kernel]!.name, label: d.label, workgroups: d.workgroups })),
+        memory: Object.fromEntries(['weight', 'state', 'scratch', 'input', 'output'].map((role) => {
+          const bufs = program.buffers.filter((b) => b.role === role);
+          return [role, { buffers: bufs.length, bytes: bufs.reduce((a, b) => a + b.bytes, 0) }];
+        })),
+        weights: spec.weights,
+        requires: spec.requires,
+        ...(spec.ir ? { ir: spec.ir } : {}),
+      };
+    }),
+  };
 }

@@ -1,11 +1,12 @@
-import { KilnError } from '../ir/errors.js';
+import { UsageError } from './errors.js';
 import { printGraph } from '../ir/printer.js';
 import { graphToDot } from '../ir/dot.js';
+import { renderSvg } from '../ir/dot-svg.js';
 import { resolvePipeline } from '../passes/pipelines.js';
-import { spawnSync } from 'node:child_process';
 import { verify } from '../ir/verify.js';
 import { loadModel } from './load-model.js';
-import { optimize } from '../compiler.js';
+import { compile, optimize } from '../compiler.js';
+import { formatKernels, listKernels, selectKernels } from './kernel-listing.js';
 import { compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
 import { precisionArgs, precisionFlags, precisionUsage, resolvePrecision } from './precision-options.js';
 import { inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
@@ -14,8 +15,8 @@ import { inputValueArgs, inputValuesFrom, inputValueUsage } from './input-values
 export const irCommand = {
   summary: "print a model's graph as kiln IR text",
   usage: [
-    'Usage: kiln ir MODEL [--after PASS] [--format text|dot|svg] [--inline-limit N] [--input-shape NAME=D0,D1,...]',
-    '                     [--input-value NAME=V0,V1,...|NAME=FILE.npy]',
+    'Usage: kiln ir MODEL [--after PASS] [--format text|dot|svg|wgsl] [--node NAME] [--inline-limit N]',
+    '                     [--input-shape NAME=D0,D1,...] [--input-value NAME=V0,V1,...|NAME=FILE.npy]',
     '                     [--precision fp32|fp16|auto] [pipeline options]',
     '',
     'Loads MODEL (.kir IR text, an .onnx model, or a .js or .ts module exporting `model` and `exampleInputs`),',
@@ -23,7 +24,10 @@ export const irCommand = {
     '--after PASS, the IR after the pipeline has run up to and including PASS.',
     'Constants with more than N elements (default 16) are printed as references to their weights.',
     '--format dot prints Graphviz dot (fused kernels as boxes, devices as colours, transfers as',
-    'red diamonds); svg renders it with Graphviz\'s `dot` (apt-get install graphviz).',
+    'red diamonds, constants listed in the label of the node reading them, dead nodes left out);',
+    'svg renders it (with Graphviz built to WebAssembly: no system package is needed).',
+    '--format wgsl compiles MODEL and prints every kernel\'s WGSL under a comment naming it and',
+    'the dispatches (nodes) it computes; --node NAME prints only the kernel computing %NAME.',
     '',
     inputShapeUsage,
     inputValueUsage,
@@ -33,42 +37,40 @@ export const irCommand = {
     pipelineUsage,
   ].join('\n'),
   options: {
-    'inline-limit': { type: 'string' as const }, after: { type: 'string' as const }, format: { type: 'string' as const },
+    'inline-limit': { type: 'string' as const }, after: { type: 'string' as const }, format: { type: 'string' as const }, node: { type: 'string' as const },
     ...inputShapeArgs, ...inputValueArgs, ...pipelineArgs, ...precisionArgs,
   },
   async run(positionals: string[], values: Record<string, unknown>): Promise<number> {
-    if (positionals.length !== 1) throw new KilnError(`kiln ir takes one MODEL, got ${positionals.length}\n\n${irCommand.usage}`);
+    if (positionals.length !== 1) throw new UsageError(`kiln ir takes one MODEL, got ${positionals.length}`);
     const graph = await loadModel(positionals[0]!, { inputShapes: inputShapesFrom(values), inputValues: await inputValuesFrom(values) });
     verify(graph);
     const format = (values.format as string | undefined) ?? 'text';
-    if (!['text', 'dot', 'svg'].includes(format)) throw new KilnError(`--format takes text, dot or svg, got '${format}'`);
+    if (!['text', 'dot', 'svg', 'wgsl'].includes(format)) throw new UsageError(`--format takes text, dot, svg or wgsl, got '${format}'`);
+    if (values.node !== undefined && format !== 'wgsl') throw new UsageError('--node goes with --format wgsl');
+    if (values.after !== undefined && format === 'wgsl') throw new UsageError('--after shows the IR part-way through the pipeline; --format wgsl shows the kernels at its end');
     precisionFlags(values); // bad flags fail before the model loads
     const chosen = await resolvePrecision(values, graph);
     const opts = { ...compileOptionsFrom(values), precision: chosen.precision, ioPrecision: chosen.io };
+    if (format === 'wgsl') {
+      const kernels = listKernels(compile(graph, opts));
+      process.stdout.write(formatKernels(selectKernels(kernels, values.node as string | undefined)));
+      return 0;
+    }
     let optimized = graph;
     if (values.after !== undefined) {
       const names = resolvePipeline(opts.pipeline ?? 'O2').map((p) => p.name);
       const at = names.indexOf(values.after as string);
-      if (at < 0) throw new KilnError(`--after: pass '${String(values.after)}' is not in the pipeline (${names.join(', ')})`);
+      if (at < 0) throw new UsageError(`--after: pass '${String(values.after)}' is not in the pipeline (${names.join(', ')})`);
       optimized = optimize(graph, { ...opts, pipeline: names.slice(0, at + 1).join(',') }).graph;
     } else if (chosen.precision === 'fp16' || values['opt-level'] !== undefined || values.passes !== undefined || values['print-ir-after'] !== undefined
       || values['print-ir-before'] !== undefined || values['print-ir-after-all'] !== undefined) {
       optimized = optimize(graph, opts).graph;
     }
     const limit = values['inline-limit'] === undefined ? undefined : Number(values['inline-limit']);
-    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) throw new KilnError('--inline-limit must be a non-negative integer');
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) throw new UsageError('--inline-limit must be a non-negative integer');
     if (format === 'text') process.stdout.write(printGraph(optimized, limit === undefined ? {} : { inlineLimit: limit }));
     else if (format === 'dot') process.stdout.write(graphToDot(optimized));
-    else process.stdout.write(renderSvg(graphToDot(optimized)));
+    else process.stdout.write(await renderSvg(graphToDot(optimized)));
     return 0;
   },
 };
-
-/** Renders dot to SVG with Graphviz, which must be installed. */
-function renderSvg(dot: string): string {
-  const r = spawnSync('dot', ['-Tsvg'], { input: dot, encoding: 'utf8' });
-  if (r.error || r.status !== 0) {
-    throw new KilnError(`--format svg needs Graphviz's dot on PATH (apt-get install graphviz)${r.stderr ? `: ${r.stderr.trim()}` : ''}; --format dot prints the source`);
-  }
-  return r.stdout;
-}

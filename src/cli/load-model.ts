@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { readFile, stat } from 'node:fs/promises';
+import { UsageError } from './errors.js';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { KilnError } from '../ir/errors.js';
@@ -33,22 +35,79 @@ interface ModelModule {
 export async function loadModel(path: string, opts: LoadOptions = {}): Promise<Graph> {
   const ext = extname(path).toLowerCase();
   const shapes = opts.inputShapes ?? {};
-  if (ext !== '.onnx' && Object.keys(shapes).length) throw new KilnError(`--input-shape applies to ONNX models only; ${path} is not one`);
-  if (ext !== '.onnx' && Object.keys(opts.inputValues ?? {}).length) throw new KilnError(`--input-value applies to ONNX models only; ${path} is not one`);
+  if (ext !== '.onnx' && Object.keys(shapes).length) throw new UsageError(`--input-shape applies to ONNX models only; ${path} is not one`);
+  if (ext !== '.onnx' && Object.keys(opts.inputValues ?? {}).length) throw new UsageError(`--input-value applies to ONNX models only; ${path} is not one`);
+  const kind = MODEL_KINDS[ext];
+  if (!kind) throw new KilnError(`${path}: unknown model format '${ext}' (expected .onnx, .kir, .js or .ts)`);
+  await checkReadable(path, kind);
   if (ext === '.onnx') return importOnnxFile(path, { inputShapes: shapes, inputValues: opts.inputValues ?? {} });
   if (ext === '.kir') return parseGraph(await readFile(path, 'utf8'));
-  if (ext === '.js' || ext === '.mjs' || ext === '.ts' || ext === '.mts') {
-    const url = pathToFileURL(resolve(path)).href;
-    const mod = (ext.endsWith('ts') ? await importTypeScript(url) : await import(url)) as ModelModule;
-    const src = mod.model !== undefined ? mod : mod.default ?? {};
-    const { model, exampleInputs } = src;
-    if (!(model instanceof Module)) throw new KilnError(`${path} must export 'model', an nn.Module`);
-    if (!Array.isArray(exampleInputs) || !exampleInputs.every((t) => t instanceof Tensor)) {
-      throw new KilnError(`${path} must export 'exampleInputs', an array of Tensors shaped like the model's inputs`);
-    }
-    return trace(model, exampleInputs);
+  const url = pathToFileURL(resolve(path)).href;
+  let mod: ModelModule;
+  try {
+    mod = (ext.endsWith('ts') ? await importTypeScript(url) : await import(url)) as ModelModule;
+  } catch (e) {
+    const report = e instanceof SyntaxError && !ext.endsWith('ts') ? syntaxErrorReport(path) : undefined;
+    throw new KilnError(`cannot load ${kind} '${path}': ${report ?? moduleErrorText(e)}`);
   }
-  throw new KilnError(`${path}: unknown model format '${ext}' (expected .onnx, .kir, .js or .ts)`);
+  const src = mod.model !== undefined ? mod : mod.default ?? {};
+  const { model, exampleInputs } = src;
+  if (!(model instanceof Module)) throw new KilnError(`${path} must export 'model', an nn.Module`);
+  if (!Array.isArray(exampleInputs) || !exampleInputs.every((t) => t instanceof Tensor)) {
+    throw new KilnError(`${path} must export 'exampleInputs', an array of Tensors shaped like the model's inputs`);
+  }
+  try {
+    return trace(model, exampleInputs);
+  } catch (e) {
+    // Point at the line of the model's source that made the failing call.
+    const at = e instanceof KilnError ? sourceLine(e, path) : undefined;
+    if (at) (e as KilnError).message = `${(e as KilnError).message}\n  at ${at}`;
+    throw e;
+  }
+}
+
+/** What each file extension holds, as error messages name it. */
+const MODEL_KINDS: Readonly<Record<string, string>> = {
+  '.onnx': 'ONNX model', '.kir': 'kiln IR file', '.js': 'JavaScript model module', '.mjs': 'JavaScript model module',
+  '.ts': 'TypeScript model module', '.mts': 'TypeScript model module',
+};
+
+async function checkReadable(path: string, kind: string): Promise<void> {
+  try {
+    if (!(await stat(path)).isFile()) throw new KilnError(`${kind} '${path}' is not a file`);
+  } catch (e) {
+    if (e instanceof KilnError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new KilnError(`cannot read ${kind} '${path}': ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+}
+
+/** A module's load error in a few lines: esbuild's located message, or Node's first line. */
+function moduleErrorText(e: unknown): string {
+  const errors = (e as { errors?: { text: string; location?: { file: string; line: number; column: number; lineText: string } }[] }).errors;
+  if (Array.isArray(errors) && errors.length) {
+    return errors.slice(0, 3).map((x) => (x.location ? `${x.location.file}:${x.location.line}:${x.location.column + 1}: ${x.text}\n    ${x.location.lineText}` : x.text)).join('\n');
+  }
+  const lines = (e instanceof Error ? e.message : String(e)).split('\n').filter((l) => l.trim());
+  return lines.slice(0, 3).join('\n');
+}
+
+/** Node's own report of a syntax error in a plain .js module (its import error has no location). */
+function syntaxErrorReport(path: string): string | undefined {
+  const r = spawnSync(process.execPath, ['--check', path], { encoding: 'utf8' });
+  const lines = r.stderr.split('\n');
+  const at = lines.findIndex((l) => /^SyntaxError/.test(l));
+  return at > 0 ? [...lines.slice(0, Math.min(at, 3)).filter((l) => l.trim()), lines[at]].join('\n') : undefined;
+}
+
+/** `file:line:col` of the innermost stack frame inside the model's file, if any. */
+function sourceLine(e: Error, path: string): string | undefined {
+  const file = resolve(path);
+  for (const line of (e.stack ?? '').split('\n')) {
+    const m = /\(?((?:file:\/\/)?\/[^():]+):(\d+):(\d+)\)?\s*$/.exec(line);
+    if (m && (m[1] === file || m[1] === pathToFileURL(file).href)) return `${path}:${m[2]}:${m[3]}`;
+  }
+  return undefined;
 }
 
 /**
@@ -58,6 +117,7 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<G
  */
 export async function loadModelForFeeds(path: string, feeds: InputValues, opts: LoadOptions = {}): Promise<FeedsImport> {
   if (extname(path).toLowerCase() !== '.onnx') return { graph: await loadModel(path, opts), frozen: [] };
+  await checkReadable(path, MODEL_KINDS['.onnx']!);
   return importOnnxFileForFeeds(path, feeds, opts);
 }
 

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { UsageError } from './errors.js';
 import { join } from 'node:path';
-import { KilnError } from '../ir/errors.js';
 import type { CompileOptions } from '../compiler.js';
 import type { DumpSink } from '../passes/manager.js';
 import { PASSES, PIPELINES } from '../passes/pipelines.js';
@@ -36,8 +36,8 @@ export function expandDumpDirArg(args: string[]): string[] {
 /** CompileOptions from parsed pipeline arguments; dumps go to stderr or into a folder. */
 export function compileOptionsFrom(values: Record<string, unknown>): CompileOptions {
   const level = values['opt-level'] as string | undefined;
-  if (level !== undefined && !PIPELINES[`O${level}`]) throw new KilnError(`unknown optimisation level -O${level} (use ${Object.keys(PIPELINES).map((p) => `-${p}`).join(' or ')})`);
-  if (level !== undefined && values.passes !== undefined) throw new KilnError('give either -O<level> or --passes, not both');
+  if (level !== undefined && !PIPELINES[`O${level}`]) throw new UsageError(`unknown optimisation level -O${level} (use ${Object.keys(PIPELINES).map((p) => `-${p}`).join(' or ')})`);
+  if (level !== undefined && values.passes !== undefined) throw new UsageError('give either -O<level> or --passes, not both');
   const pipeline = (values.passes as string | undefined) ?? `O${level ?? '2'}`;
   const dir = values['ir-dump-dir'] as string | undefined;
   let sink: DumpSink = (d) => process.stderr.write(`// ----- IR ${d.when} ${d.pass} (pass ${d.index + 1}) -----\n${d.text}`);
@@ -47,7 +47,7 @@ export function compileOptionsFrom(values: Record<string, unknown>): CompileOpti
   }
   const known = (names: unknown) => {
     for (const n of (names as string[] | undefined) ?? []) {
-      if (!PASSES.has(n)) throw new KilnError(`unknown pass '${n}' (passes: ${[...PASSES.keys()].join(', ')})`);
+      if (!PASSES.has(n)) throw new UsageError(`unknown pass '${n}' (passes: ${[...PASSES.keys()].join(', ')})`);
     }
     return names as string[] | undefined;
   };

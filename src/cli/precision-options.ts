@@ -1,4 +1,4 @@
-import { KilnError } from '../ir/errors.js';
+import { UsageError } from './errors.js';
 import type { Graph } from '../ir/graph.js';
 import { listAdapters } from '../runtime/device.js';
 import { choosePrecision, type AdapterTraits } from './precision.js';
@@ -39,11 +39,11 @@ export interface ResolvedPrecision {
 /** --precision and --io-precision as given (validated), undefined where absent. */
 export function precisionFlags(values: Record<string, unknown>): { mode: PrecisionMode | undefined; io: 'fp32' | 'fp16' | undefined } {
   const mode = values.precision as string | undefined;
-  if (mode !== undefined && !['fp32', 'fp16', 'auto'].includes(mode)) throw new KilnError(`--precision takes fp32, fp16 or auto, got '${mode}'`);
+  if (mode !== undefined && !['fp32', 'fp16', 'auto'].includes(mode)) throw new UsageError(`--precision takes fp32, fp16 or auto, got '${mode}'`);
   const io = values['io-precision'] as string | undefined;
-  if (io !== undefined && !['fp32', 'fp16'].includes(io)) throw new KilnError(`--io-precision takes fp32 or fp16, got '${io}'`);
+  if (io !== undefined && !['fp32', 'fp16'].includes(io)) throw new UsageError(`--io-precision takes fp32 or fp16, got '${io}'`);
   if (io === 'fp16' && (mode === undefined || mode === 'fp32')) {
-    throw new KilnError('--io-precision fp16 applies to an f16 compile: add --precision fp16 (or auto)');
+    throw new UsageError('--io-precision fp16 applies to an f16 compile: add --precision fp16 (or auto)');
   }
   return { mode: mode as PrecisionMode | undefined, io: io as 'fp32' | 'fp16' | undefined };
 }

@@ -35,7 +35,7 @@ export function choosePrecision(mode: 'fp32' | 'fp16' | 'auto', adapter: Adapter
   const hasF16 = adapter?.features.includes('shader-f16') ?? false;
   if (mode === 'fp32') return { precision: 'fp32', reason: 'asked for' };
   if (mode === 'fp16') {
-    if (!adapter) throw new KilnError('--precision fp16 needs a WebGPU adapter with shader-f16 to check against, and none was found (run npm run setup)');
+    if (!adapter) throw new KilnError('--precision fp16 needs a WebGPU adapter with shader-f16 to check against, and none was found (see Troubleshooting in the README)');
     if (!hasF16) throw new KilnError(`--precision fp16: the adapter (${adapter.description}) lacks the shader-f16 feature; use --precision fp32 or auto`);
     return { precision: 'fp16', reason: 'asked for' };
   }

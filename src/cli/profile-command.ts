@@ -1,4 +1,4 @@
-import { KilnError } from '../ir/errors.js';
+import { UsageError } from './errors.js';
 import { compile } from '../compiler.js';
 import { chooseVariant } from '../runtime/artifact.js';
 import { isArtifactDir, loadArtifactDir } from '../runtime/artifact-node.js';
@@ -14,40 +14,45 @@ import { randomTensors } from './random-inputs.js';
 export const profileCommand = {
   summary: 'time every kernel of a model or artifact on the WebGPU adapter (timestamp queries)',
   usage: [
-    'Usage: kiln profile MODEL|ARTIFACT [--runs N] [--seed N] [--input-shape NAME=D0,...] [--input-value NAME=V0,...]',
-    '                                  [pipeline options]',
+    'Usage: kiln profile MODEL|ARTIFACT [--runs N] [--seed N] [--json] [--input-shape NAME=D0,...]',
+    '                                  [--input-value NAME=V0,...] [pipeline options]',
     '',
     'Compiles MODEL (or loads ARTIFACT, the variant the device runs), runs it N times (default 5)',
     'on seeded random inputs with a timestamp around every dispatch, and prints each dispatch with',
     'its device time and share of the total, sorted, plus host time for uploads and readbacks.',
-    'Needs the timestamp-query feature.',
+    'Needs the timestamp-query feature. --json prints one JSON object instead.',
     '',
     inputShapeUsage,
     inputValueUsage,
     '',
     pipelineUsage,
   ].join('\n'),
-  options: { runs: { type: 'string' as const }, seed: { type: 'string' as const }, ...inputShapeArgs, ...inputValueArgs, ...pipelineArgs },
+  options: { runs: { type: 'string' as const }, seed: { type: 'string' as const }, json: { type: 'boolean' as const }, ...inputShapeArgs, ...inputValueArgs, ...pipelineArgs },
   async run(positionals: string[], values: Record<string, unknown>): Promise<number> {
-    if (positionals.length !== 1) throw new KilnError(`kiln profile takes one MODEL or ARTIFACT, got ${positionals.length}\n\n${profileCommand.usage}`);
+    if (positionals.length !== 1) throw new UsageError(`kiln profile takes one MODEL or ARTIFACT, got ${positionals.length}`);
     const runs = values.runs === undefined ? 5 : Number(values.runs);
     const seed = values.seed === undefined ? 0 : Number(values.seed);
-    if (!Number.isInteger(runs) || runs < 1) throw new KilnError(`--runs must be a positive integer, got '${String(values.runs)}'`);
-    if (!Number.isInteger(seed) || seed < 0) throw new KilnError(`--seed must be a non-negative integer, got '${String(values.seed)}'`);
+    if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`--runs must be a positive integer, got '${String(values.runs)}'`);
+    if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got '${String(values.seed)}'`);
     const path = positionals[0]!;
     const artifact = (await isArtifactDir(path)) ? await loadArtifactDir(path) : undefined;
     const program = artifact ? undefined : compile(await loadModel(path, { inputShapes: inputShapesFrom(values), inputValues: await inputValuesFrom(values) }), compileOptionsFrom(values));
     const device = await acquireDevice();
     try {
       let p: Program;
-      if (artifact) {
-        const v = artifact.variants[chooseVariant(artifact.manifest, device)]!;
-        console.log(`artifact: ${path}, ${v.precision} variant`);
-        p = v.program;
-      } else p = program!;
+      const variant = artifact ? artifact.variants[chooseVariant(artifact.manifest, device)]! : undefined;
+      if (variant) p = variant.program;
+      else p = program!;
+      const profile = await profileProgram(device, p, randomTensors(p.inputs, seed), runs);
+      if (values.json) {
+        const where = variant ? { artifact: path, precision: variant.precision } : { model: path };
+        console.log(JSON.stringify({ ...where, adapter: device.describe(), program: p.name, kernels: p.kernels.length, ...profile }, null, 2));
+        return 0;
+      }
+      if (variant) console.log(`artifact: ${path}, ${variant.precision} variant`);
       console.log(`adapter: ${device.describe()}`);
       console.log(`${p.name}: ${p.dispatches.length} dispatches, ${p.kernels.length} shaders`);
-      console.log(formatProfile(await profileProgram(device, p, randomTensors(p.inputs, seed), runs)));
+      console.log(formatProfile(profile));
     } finally {
       device.destroy();
     }

@@ -26,7 +26,7 @@ export function randomTensors(specs: readonly { name: string; dtype: DType; shap
 }
 
 /** A tensor's elements as numbers (f16 decoded from its bits). */
-function numbers(t: TensorData): number[] {
+export function numbers(t: TensorData): number[] {
   return t.dtype === 'f16' ? Array.from(t.data, f16BitsToF32) : Array.from(t.data as ArrayLike<number>);
 }
 

@@ -1,9 +1,10 @@
 import { performance } from 'node:perf_hooks';
+import { UsageError } from './errors.js';
 import { KilnError } from '../ir/errors.js';
 import type { Graph } from '../ir/graph.js';
 import { printGraph } from '../ir/printer.js';
 import type { TensorData } from '../ir/tensor-data.js';
-import { compile } from '../compiler.js';
+import { compileSegmented } from '../compiler.js';
 import { deviceProblems, type LoadedArtifact, type LoadedVariant } from '../runtime/artifact.js';
 import { isArtifactDir, loadArtifactDir } from '../runtime/artifact-node.js';
 import { acquireDevice, type GpuDevice } from '../runtime/device.js';
@@ -16,7 +17,10 @@ import { compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-opti
 import { precisionArgs, precisionFlags, precisionUsage, resolvePrecision } from './precision-options.js';
 import { fromF16Array } from '../ir/f16.js';
 import { inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
-import { maxAbsDiff, summarize } from './random-inputs.js';
+import { numbers, summarize } from './random-inputs.js';
+import { compareOutput, defaultTolerance, formatComparison, type Tolerance } from './compare.js';
+import type { Precision } from '../runtime/manifest.js';
+import { SegmentedSession } from '../runtime/segmented.js';
 import { formatRunTimes, gatherInputs, readInputFiles, saveOutputs, timeRuns, type InputFile, type TensorSpec } from './run-io.js';
 
 const ms = (t: number) => `${t.toFixed(2)} ms`;
@@ -30,8 +34,10 @@ interface RunTarget {
   readonly dispatches: number;
   /** Lines printed before running (what was loaded). */
   readonly header: readonly string[];
-  /** Timings before loading on the device (`compile 12.00 ms`). */
-  readonly prepTimes: readonly string[];
+  /** Timings before loading on the device, by stage (`compile`, `read and validate`), in ms. */
+  readonly prepTimes: Readonly<Record<string, number>>;
+  /** The precision of what runs (the loaded variant's, for an artifact). */
+  precision(): Precision;
   load(device: GpuDevice): Promise<{
     run: (inputs: Record<string, TensorData>) => Promise<Record<string, TensorData>>;
     release: () => Promise<void>;
@@ -46,7 +52,8 @@ export const runCommand = {
   summary: 'run a model or a compiled artifact on WebGPU, printing outputs and timing',
   usage: [
     'Usage: kiln run MODEL|ARTIFACT [--input NAME=FILE.npy ...] [--random-inputs] [--seed N]',
-    '                [--save-outputs DIR] [--iterations N] [--compare cpu] [--print-ir]',
+    '                [--save-outputs DIR] [--iterations N] [--compare cpu [--atol X] [--rtol Y]]',
+    '                [--print-ir] [--json]',
     '                [--precision fp32|fp16|auto] [--io-precision fp32|fp16]',
     '                [--input-shape NAME=D0,D1,...] [pipeline options]',
     '',
@@ -68,7 +75,12 @@ export const runCommand = {
     '  --save-outputs DIR     write each output as DIR/NAME.npy',
     '  --iterations N         steady-state runs to time after the first (default 10)',
     '  --compare cpu          also run the CPU reference and print the max abs difference (for an',
-    "                         artifact, on the optimised graph it keeps in ir/final.kir)",
+    "                         artifact, on the optimised graph it keeps in ir/final.kir); exits 1",
+    '                         when an element is outside |kiln - cpu| <= atol + rtol * |cpu|',
+    '  --atol X, --rtol Y     the tolerance of --compare (default 1e-4 and 1e-4; 1e-2 and 1e-2 for',
+    '                         an f16 program)',
+    '  --json                 print one JSON object (adapter, outputs, timings, comparison) instead',
+    '                         of text',
     '  --print-ir             print the IR before compiling (MODEL only)',
     inputShapeUsage,
     '',
@@ -85,87 +97,154 @@ export const runCommand = {
     'save-outputs': { type: 'string' as const },
     iterations: { type: 'string' as const },
     compare: { type: 'string' as const },
+    atol: { type: 'string' as const },
+    rtol: { type: 'string' as const },
+    json: { type: 'boolean' as const },
     'print-ir': { type: 'boolean' as const },
     ...precisionArgs,
     ...inputShapeArgs,
     ...pipelineArgs,
   },
   async run(positionals: string[], values: Record<string, unknown>): Promise<number> {
-    if (positionals.length !== 1) throw new KilnError(`kiln run takes one MODEL or ARTIFACT, got ${positionals.length}\n\n${runCommand.usage}`);
+    if (positionals.length !== 1) throw new UsageError(`kiln run takes one MODEL or ARTIFACT, got ${positionals.length}`);
     const path = positionals[0]!;
     const seed = intOption(values.seed, 'seed', 0);
     const iterations = intOption(values.iterations, 'iterations', 10);
-    if (values.compare !== undefined && values.compare !== 'cpu') throw new KilnError(`--compare takes 'cpu', got '${String(values.compare)}'`);
+    if (values.compare !== undefined && values.compare !== 'cpu') throw new UsageError(`--compare takes 'cpu', got '${String(values.compare)}'`);
+    const tolerance = toleranceOptions(values);
     precisionFlags(values); // bad flags fail before the model loads
+    const json = values.json === true;
+    // With --json, stdout carries the JSON object alone.
+    const say = json ? () => undefined : (line: string) => console.log(line);
 
     const files = await readInputFiles((values.input as string[] | undefined) ?? []);
-    const target = (await isArtifactDir(path)) ? await artifactTarget(path, values) : await modelTarget(path, values, files);
+    const target = (await isArtifactDir(path)) ? await artifactTarget(path, values) : await modelTarget(path, values, files, say);
     const inputs = await gatherInputs(target.inputs, {
       // Frozen inputs are constants of the compiled program, no longer its inputs.
       files: files.filter((f) => f.name === undefined || !target.frozen.includes(f.name)),
       random: values['random-inputs'] === true,
       seed,
     });
+    const report: Record<string, unknown> = { model: path };
     const device = await acquireDevice();
     try {
-      console.log(`adapter: ${device.describe()}`);
-      for (const line of target.header) console.log(line);
+      report.adapter = device.describe();
+      say(`adapter: ${device.describe()}`);
+      for (const line of target.header) say(line);
       const t1 = performance.now();
       const loaded = await target.load(device);
       const tLoad = performance.now() - t1;
-      if (loaded.note) console.log(loaded.note);
+      if (loaded.note) say(loaded.note);
       let outputs: Record<string, TensorData>;
       try {
         const { result, times } = await timeRuns(() => loaded.run(inputs), iterations);
         outputs = result;
-        for (const [name, t] of Object.entries(outputs)) console.log(summarize(name, t));
-        console.log(`kernels: ${target.kernels} distinct, ${target.dispatches} dispatches per run`);
-        console.log(`time: ${[...target.prepTimes, `load ${ms(tLoad)}`, formatRunTimes(times)].join(', ')}`);
+        for (const [name, t] of Object.entries(outputs)) say(summarize(name, t));
+        say(`kernels: ${target.kernels} distinct, ${target.dispatches} dispatches per run`);
+        say(`time: ${[...Object.entries(target.prepTimes).map(([k, t]) => `${k} ${ms(t)}`), `load ${ms(tLoad)}`, formatRunTimes(times)].join(', ')}`);
+        Object.assign(report, {
+          precision: target.precision(),
+          outputs: Object.fromEntries(Object.entries(outputs).map(([name, t]) => [name, outputStats(t)])),
+          kernels: target.kernels,
+          dispatches: target.dispatches,
+          timesMs: { ...target.prepTimes, load: tLoad, firstRun: times.firstMs, steady: times.steadyMs },
+        });
       } finally {
         await loaded.release();
       }
       if (values['save-outputs'] !== undefined) {
         const paths = await saveOutputs(values['save-outputs'] as string, outputs);
-        console.log(`saved ${paths.length} output(s): ${paths.join(', ')}`);
+        say(`saved ${paths.length} output(s): ${paths.join(', ')}`);
+        report.savedOutputs = paths;
       }
       if (values.compare === 'cpu') {
         const graph = await target.reference();
         if (typeof graph === 'string') throw new KilnError(`--compare cpu: ${graph}`);
         const ref = runOnCpu(graph, referenceInputs(graph, inputs));
-        for (const [name, t] of Object.entries(outputs)) console.log(`max abs diff vs cpu (${name}): ${maxAbsDiff(t, ref[name]!).toExponential(3)}`);
+        const tol = { ...defaultTolerance(target.precision()), ...tolerance };
+        const compared = Object.entries(outputs).map(([name, t]) => compareOutput(name, t, ref[name]!, tol));
+        for (const c of compared) say(formatComparison(c, tol));
+        const ok = compared.every((c) => c.outside === 0);
+        report.compare = { against: 'cpu', ...tol, ok, outputs: compared };
+        if (!ok) {
+          if (json) console.log(JSON.stringify(report, jsonNumbers, 2));
+          const bad = compared.filter((c) => c.outside).map((c) => `'${c.name}' (${c.outside} of ${c.elements} elements)`);
+          throw new KilnError(`--compare cpu: ${bad.join(', ')} outside atol ${tol.atol} + rtol ${tol.rtol}`);
+        }
       }
     } finally {
       device.destroy();
     }
+    if (json) console.log(JSON.stringify(report, jsonNumbers, 2));
     return 0;
   },
 };
+
+/** --atol and --rtol, each a non-negative number; they go with --compare. */
+function toleranceOptions(values: Record<string, unknown>): Partial<Tolerance> {
+  const out: { atol?: number; rtol?: number } = {};
+  for (const key of ['atol', 'rtol'] as const) {
+    if (values[key] === undefined) continue;
+    if (values.compare === undefined) throw new UsageError(`--${key} is the tolerance of --compare cpu; give --compare cpu too`);
+    const v = Number(values[key]);
+    if (!(v >= 0) || String(values[key]).trim() === '') throw new UsageError(`--${key} takes a non-negative number (e.g. 1e-4), got '${String(values[key])}'`);
+    out[key] = v;
+  }
+  return out;
+}
+
+/** An output as --json reports it: dtype, shape, and min, max and mean of its values. */
+function outputStats(t: TensorData): Record<string, unknown> {
+  const v = numbers(t);
+  let min = Infinity;
+  let max = -Infinity;
+  let sum = 0;
+  for (const x of v) {
+    min = Math.min(min, x);
+    max = Math.max(max, x);
+    sum += x;
+  }
+  return { dtype: t.dtype, shape: [...t.shape], min, max, mean: v.length ? sum / v.length : 0, first: v.slice(0, 6) };
+}
+
+/** JSON has no Infinity or NaN: they are written as strings. */
+function jsonNumbers(_key: string, v: unknown): unknown {
+  return typeof v === 'number' && !Number.isFinite(v) ? String(v) : v;
+}
 
 /**
  * A model file: loaded for the --input files given (an ONNX model's inputs that decide shapes or
  * parameters are frozen to their files' values), compiled in memory (at the precision asked for),
  * run through a Session.
  */
-async function modelTarget(path: string, values: Record<string, unknown>, files: readonly InputFile[]): Promise<RunTarget> {
+async function modelTarget(path: string, values: Record<string, unknown>, files: readonly InputFile[], say: (line: string) => void): Promise<RunTarget> {
   if (/\.kiln\/?$/.test(path)) throw new KilnError(`no kiln artifact at ${path} (a folder with manifest.json); make one with kiln compile MODEL -o ${path}`);
   const feeds = Object.fromEntries(files.flatMap((f) => (f.name === undefined ? [] : [[f.name, f.data]])));
   const { graph, frozen } = await loadModelForFeeds(path, feeds, { inputShapes: inputShapesFrom(values) });
   if (frozen.length) process.stderr.write(`frozen: input${frozen.length === 1 ? '' : 's'} ${frozen.map((n) => `'${n}'`).join(', ')} compiled as constants from ${frozen.length === 1 ? 'its' : 'their'} --input file${frozen.length === 1 ? '' : 's'} (${frozen.length === 1 ? 'it decides' : 'they decide'} shapes or parameters)\n`);
-  if (values['print-ir']) process.stdout.write(printGraph(graph));
+  if (values['print-ir']) say(printGraph(graph).trimEnd());
   const chosen = await resolvePrecision(values, graph);
   const t0 = performance.now();
-  const program = compile(graph, { ...compileOptionsFrom(values), precision: chosen.precision, ioPrecision: chosen.io });
+  // Ops without a WebGPU kernel run on the CPU between GPU segments; most models are one segment.
+  const compiled = compileSegmented(graph, { ...compileOptionsFrom(values), precision: chosen.precision, ioPrecision: chosen.io });
   const tCompile = performance.now() - t0;
+  const gpuPrograms = compiled.segments.flatMap((s) => (s.device === 'webgpu' ? [s.program] : []));
+  const single = compiled.segments.length === 1 ? gpuPrograms[0] : undefined;
+  const cpuSegments = compiled.segments.length - gpuPrograms.length;
   return {
     // The program's, not the graph's: under --io-precision fp16 its float inputs are f16.
-    inputs: program.inputs,
+    inputs: single?.inputs ?? compiled.graph.inputs.map((v) => ({ name: v.name, dtype: v.type.dtype, shape: v.type.shape })),
     frozen,
-    kernels: program.kernels.length,
-    dispatches: program.dispatches.length,
-    header: chosen.line ? [`precision: ${chosen.line}`] : [],
-    prepTimes: [`compile ${ms(tCompile)}`],
+    kernels: gpuPrograms.reduce((n, p) => n + p.kernels.length, 0),
+    dispatches: gpuPrograms.reduce((n, p) => n + p.dispatches.length, 0),
+    header: [
+      ...(chosen.line ? [`precision: ${chosen.line}`] : []),
+      ...(single ? [] : [`segments: ${compiled.segments.length} (${cpuSegments} on the CPU), ${compiled.transfers} transfers`]),
+    ],
+    prepTimes: { compile: tCompile },
+    precision: () => chosen.precision,
     async load(device) {
-      const session = await Session.create(device, program);
+      const session = single ? await Session.create(device, single) : await SegmentedSession.create(device, compiled);
       return { run: (inputs) => session.run(inputs), release: async () => session.destroy() };
     },
     reference: async () => graph,
@@ -176,7 +255,7 @@ async function modelTarget(path: string, values: Record<string, unknown>, files:
 async function artifactTarget(dir: string, values: Record<string, unknown>): Promise<RunTarget> {
   const compileOnly = ['input-shape', 'print-ir', 'io-precision', ...Object.keys(pipelineArgs)].filter((k) => values[k] !== undefined);
   if (compileOnly.length) {
-    throw new KilnError(`${compileOnly.map((k) => `--${k}`).join(', ')} appl${compileOnly.length > 1 ? 'y' : 'ies'} when compiling a MODEL; ${dir} is an artifact, already compiled`);
+    throw new UsageError(`${compileOnly.map((k) => `--${k}`).join(', ')} appl${compileOnly.length > 1 ? 'y' : 'ies'} when compiling a MODEL; ${dir} is an artifact, already compiled`);
   }
   const { mode } = precisionFlags(values);
   const t0 = performance.now();
@@ -192,7 +271,8 @@ async function artifactTarget(dir: string, values: Record<string, unknown>): Pro
     get kernels() { return shown().program.kernels.length; },
     get dispatches() { return shown().program.dispatches.length; },
     header: [`artifact: ${dir} (model '${manifest.model}', compiled by ${manifest.compiler.name} ${manifest.compiler.version}, pipeline ${manifest.compiler.pipeline})`],
-    prepTimes: [`read and validate ${ms(tValidate)}`],
+    prepTimes: { 'read and validate': tValidate },
+    precision: () => shown().precision,
     async load(device) {
       // auto is the runtime's own choice: the first variant the device can run.
       const session = await InferenceSession.fromArtifact(artifact, { device, ...(mode === 'fp32' || mode === 'fp16' ? { precision: mode } : {}) });
@@ -229,6 +309,6 @@ function referenceInputs(graph: Graph, inputs: Record<string, TensorData>): Reco
 function intOption(v: unknown, name: string, dflt: number): number {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new KilnError(`--${name} must be a non-negative integer, got '${String(v)}'`);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a non-negative integer, got '${String(v)}'`);
   return n;
 }

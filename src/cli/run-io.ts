@@ -1,4 +1,5 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { UsageError } from './errors.js';
 import { join } from 'node:path';
 import { KilnError } from '../ir/errors.js';
 import type { TensorData } from '../ir/tensor-data.js';
@@ -58,7 +59,7 @@ export async function gatherInputs(specs: readonly TensorSpec[], choice: InputCh
   const signature = () => specs.map((s) => `${s.name}: ${formatShapeType(s.dtype, s.shape)}`).join(', ') || 'none';
   const given = new Map<string, TensorData>();
   for (const file of choice.files) {
-    if (file.name === undefined && specs.length !== 1) fail(`--input '${file.path}': give NAME=FILE.npy (the model's inputs: ${signature()})`);
+    if (file.name === undefined && specs.length !== 1) throw new UsageError(`--input '${file.path}': give NAME=FILE.npy (the model's inputs: ${signature()})`);
     const name = file.name ?? specs[0]!.name;
     const spec = byName.get(name) ?? fail(`--input names '${name}', which is not an input (the model's inputs: ${signature()})`);
     if (given.has(name)) fail(`--input gives '${name}' twice`);

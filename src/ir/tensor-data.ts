@@ -1,4 +1,4 @@
-import { allocTyped, numel, type DType, type Shape, type TypedArray } from './types.js';
+import { allocTyped, DTYPES, isDType, numel, type DType, type Shape, type TypedArray } from './types.js';
 import { KilnError } from './errors.js';
 
 /** A tensor's contents on the host: constants, weights, inputs and outputs. */
@@ -10,6 +10,16 @@ export interface TensorData {
 
 /** Wraps host values as a TensorData, converting numbers to the storage of `dtype`. */
 export function tensorData(dtype: DType, shape: Shape, values: ArrayLike<number> | TypedArray): TensorData {
+  if (!isDType(dtype)) {
+    // E.g. ONNX Runtime's 'float32' (kiln/runtime's Tensor takes those names).
+    throw new KilnError(`tensorData: unknown dtype '${String(dtype)}'; kiln's dtypes are ${DTYPES.join(', ')} (for ONNX Runtime's names, use new Tensor('float32', data, dims) from kiln/runtime)`);
+  }
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+    throw new KilnError(`tensorData: the shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+  }
+  if (values === null || typeof values !== 'object' || typeof values.length !== 'number') {
+    throw new KilnError(`tensorData: the values must be an array or a typed array, got ${values === null ? 'null' : typeof values}`);
+  }
   const n = numel(shape);
   if (values.length !== n) {
     throw new KilnError(`tensor data has ${values.length} values but ${dtype}[${shape.join(',')}] needs ${n}`);

@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 import { create, globals } from 'webgpu';
 import { KilnError } from '../ir/errors.js';
 
@@ -7,8 +8,9 @@ export class NoAdapterError extends KilnError {
   constructor(detail = '') {
     super(
       'no WebGPU adapter found' + (detail ? ` (${detail})` : '') +
-      ': run `npm run setup` (on Debian it installs Mesa\'s lavapipe software Vulkan driver), ' +
-      'or install a Vulkan driver for your GPU',
+      ': Dawn needs a Vulkan driver: your GPU\'s, or Mesa\'s software one, lavapipe 24 or newer ' +
+      '(Debian/Ubuntu: apt-get install mesa-vulkan-drivers libvulkan1; Debian 12 from bookworm-backports). ' +
+      'See Troubleshooting in kiln\'s README',
     );
   }
 }

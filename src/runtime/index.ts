@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 // The runtime-only entry (`kiln/runtime`): load a compiled Program and run it on WebGPU, with no
 // frontend, passes or codegen loaded.
 export {
@@ -21,8 +22,9 @@ export type { DType, Shape, TypedArray } from '../ir/types.js';
 export { EagerRunner, type EagerStats, type EagerOutput } from './eager.js';
 // Ahead-of-time artifacts: load a compiled model's folder (or its files) and run it.
 export {
-  InferenceSession, type InferenceSessionOptions, type ArtifactSource, type TensorInfo, type InferenceFeed,
+  InferenceSession, type InferenceSessionOptions, type ArtifactSource, type TensorInfo, type InferenceFeed, type InferenceFetches,
 } from './inference-session.js';
+export { Tensor, type TensorElementType } from './tensor.js';
 export {
   loadArtifact, packArtifact, checkArtifactDevice, chooseVariant, deviceProblems, requiredLimits, requiredFeatures, manifestText, LIMIT_MEANINGS,
   type ArtifactFiles, type PackedArtifact, type LoadedArtifact, type LoadedVariant, type PackOptions, type VariantSource,

@@ -8,16 +8,20 @@ import { acquireDevice, type GpuDevice } from './device.js';
 import { parseManifest, type ArtifactManifest, type Precision } from './manifest.js';
 import type { Program } from './program.js';
 import { Session, type SessionOptions, type SessionStats } from './session.js';
+import { Tensor, tensorTypeOf, type TensorElementType } from './tensor.js';
 
-// The runtime-only API for compiled artifacts, shaped like ONNX Runtime Web's:
-//   const session = await InferenceSession.create('mlp.kiln');
-//   const { y } = await session.run({ x: tensorData('f32', [8, 784], values) });
+// The runtime API, shaped like ONNX Runtime Web's, so that code written for it runs unchanged:
+//   const session = await InferenceSession.create('model.onnx');   // or its bytes, or an artifact
+//   const { y } = await session.run({ x: new Tensor('float32', values, [8, 784]) });
 //   await session.release();
-// An artifact may hold several variants (an f16 program and its f32 fallback): the session loads
-// the first its device can run, reading only that variant's files, and says which (`precision`).
+// An artifact (`kiln compile MODEL -o OUT.kiln`) loads with no compiler. An ONNX file or its bytes
+// is compiled on the fly (the compiler is then imported dynamically) and the result cached on
+// disk; a model with symbolic input dimensions is compiled at its first run for the shapes fed,
+// and again for each new set of shapes. An artifact may hold several variants (an f16 program and
+// its f32 fallback): the session loads the first its device can run (`precision` says which).
 
-/** Where an artifact comes from: a folder path (Node), a URL (fetched), or its files. */
-export type ArtifactSource = string | URL | ArtifactFiles;
+/** Where a model comes from: an artifact folder path (Node) or URL, its files, or an ONNX file's path or bytes. */
+export type ArtifactSource = string | URL | ArtifactFiles | Uint8Array | ArrayBuffer;
 
 export interface InferenceSessionOptions extends SessionOptions {
   /**
@@ -28,68 +32,90 @@ export interface InferenceSessionOptions extends SessionOptions {
   /**
    * Load the variant of this precision, failing if the artifact has none or the device cannot
    * run it. Default: the first variant (in the artifact's order of preference) the device can run.
+   * For an ONNX model: the precision to compile at (default 'fp32').
    */
   readonly precision?: Precision;
+  /** An ONNX model's input shapes by name, binding its symbolic dimensions before the first run. */
+  readonly inputShapes?: Readonly<Record<string, readonly number[]>>;
+  /**
+   * Where ONNX models compiled on the fly are cached (Node): a folder, or false for no cache.
+   * Default: $KILN_CACHE_DIR, else ~/.cache/kiln/compiled.
+   */
+  readonly compileCache?: string | false;
+  /** Accepted for ONNX Runtime compatibility and ignored: kiln always runs on WebGPU. */
+  readonly executionProviders?: readonly unknown[];
 }
 
-/** A named input or output as the artifact declares it. */
+/** A named input or output: kiln's dtype and shape, and ONNX Runtime's type name. -1 marks a dimension bound at run time. */
 export interface TensorInfo {
   readonly name: string;
   readonly dtype: DType;
+  readonly type: TensorElementType;
   readonly shape: readonly number[];
 }
 
-/** An input: tensor data, or just its typed array (dtype and shape are then the artifact's). */
-export type InferenceFeed = TensorData | TypedArray;
+/** An input: a Tensor or tensor data, or just its typed array (dtype and shape are then the declared ones). */
+export type InferenceFeed = Tensor | TensorData | TypedArray;
 
-// A variable, so that bundlers leave this Node-only module out of browser bundles (it imports
-// node:fs); Node resolves it relative to this file at run time.
+/** The outputs to return: names, or an object whose keys are the names (ORT's fetches). Default: all. */
+export type InferenceFetches = readonly string[] | Readonly<Record<string, unknown>>;
+
+// Variables, so that bundlers leave these Node-only modules out of browser bundles; Node resolves
+// them relative to this file at run time. The compiler is reached only for ONNX models.
 const NODE_LOADER = './artifact-node.js';
+const ONNX_COMPILER = '../compile-cache.js';
 
-/** A compiled artifact loaded on a WebGPU device, ready to run many times. */
-export class InferenceSession {
+/** One loaded program and its session: an artifact has one, an ONNX model one per set of input shapes. */
+interface Loaded {
   readonly manifest: ArtifactManifest;
+  readonly variant: LoadedVariant;
+  readonly session: Session;
+}
+
+/** Compiles an ONNX model for a set of input shapes (see compile-cache.ts). */
+type CompileFor = (shapes: Readonly<Record<string, readonly number[]>>) => Promise<Loaded>;
+
+/** A model loaded on a WebGPU device, ready to run many times. */
+export class InferenceSession {
   readonly inputMetadata: readonly TensorInfo[];
   readonly outputMetadata: readonly TensorInfo[];
-  /** The precision of the variant that was loaded (e.g. 'fp32' where the device lacks shader-f16). */
-  readonly precision: Precision;
-  /** The loaded variant's position in the artifact's variants (0: the preferred one). */
-  readonly variant: number;
-  private readonly program: Program;
-  private readonly session: Session;
+  private readonly gpu: GpuDevice;
+  private current: Loaded | undefined;
+  private readonly byShapes = new Map<string, Promise<Loaded>>();
+  private readonly compileFor: CompileFor | undefined;
   private readonly ownsDevice: boolean;
   private released = false;
-  /** The last run's promise, settled or not: release() waits for it before freeing anything. */
-  private lastRun: Promise<unknown> = Promise.resolve();
+  /** Every run's promise, settled or not: release() waits for them before freeing anything. */
+  private pending: Promise<unknown> = Promise.resolve();
 
-  private constructor(manifest: ArtifactManifest, variant: LoadedVariant, session: Session, ownsDevice: boolean) {
-    this.manifest = manifest;
-    const info = ({ name, dtype, shape }: TensorInfo): TensorInfo => ({ name, dtype, shape: [...shape] });
-    this.inputMetadata = manifest.inputs.map(info);
-    this.outputMetadata = manifest.outputs.map(info);
-    this.precision = variant.precision;
-    this.variant = variant.index;
-    this.program = variant.program;
-    this.session = session;
+  private constructor(gpu: GpuDevice, ownsDevice: boolean, io: { inputs: TensorInfo[]; outputs: TensorInfo[] }, loaded?: Loaded, compileFor?: CompileFor) {
+    this.gpu = gpu;
     this.ownsDevice = ownsDevice;
+    this.inputMetadata = io.inputs;
+    this.outputMetadata = io.outputs;
+    this.current = loaded;
+    this.compileFor = compileFor;
   }
 
   /**
-   * Loads an artifact: a folder path (in Node), a URL or a path relative to the page (fetched),
-   * or its files. The variant to run is chosen for the device first; then its files are read and
-   * validated before any GPU work; pipelines are created here.
+   * Loads a model: an artifact folder path (Node), a URL or a path relative to the page (fetched),
+   * an artifact's files, or an ONNX model (a path ending in .onnx, or its bytes), compiled for
+   * the device. Pipelines are created here, or at the first run for an ONNX model with symbolic
+   * input dimensions and no `inputShapes`.
    */
   static async create(source: ArtifactSource, opts: InferenceSessionOptions = {}): Promise<InferenceSession> {
+    if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return InferenceSession.fromOnnx(toBytes(source), opts);
     if (typeof source !== 'string' && !(source instanceof URL)) return InferenceSession.fromFiles(source, opts);
     const url = source instanceof URL ? source : /^[a-z][a-z0-9+.-]*:\/\//i.test(source) ? new URL(source) : undefined;
-    if (isNode() && (!url || url.protocol === 'file:')) {
-      let node: typeof import('./artifact-node.js');
-      try {
-        node = (await import(NODE_LOADER)) as typeof import('./artifact-node.js');
-      } catch (e) {
-        // E.g. kiln bundled into one file, where the loader is not next to this module.
-        throw new KilnError(`cannot load kiln's artifact folder loader (${(e as Error).message}); read the files yourself and use InferenceSession.fromFiles`);
-      }
+    const local = isNode() && (!url || url.protocol === 'file:');
+    if (/\.onnx$/i.test(url ? url.pathname : (source as string))) {
+      if (local) return InferenceSession.fromOnnx(url ? decodeURIComponent(url.pathname) : (source as string), opts);
+      const response = await fetch(url ?? (source as string));
+      if (!response.ok) throw new KilnError(`cannot fetch ONNX model ${String(source)}: HTTP ${response.status}`);
+      return InferenceSession.fromOnnx(new Uint8Array(await response.arrayBuffer()), opts);
+    }
+    if (local) {
+      const node = await importNodeOnly<typeof import('./artifact-node.js')>(NODE_LOADER, 'artifact folder loader', 'read the files yourself and use InferenceSession.fromFiles');
       return InferenceSession.fromReader(await node.artifactDirReader(url ?? (source as string)), opts);
     }
     return InferenceSession.fromUrl(url ?? (source as string), opts);
@@ -102,17 +128,15 @@ export class InferenceSession {
 
   /** Validates artifact files already in memory (those of the chosen variant) and loads them. */
   static async fromFiles(files: ArtifactFiles, opts: InferenceSessionOptions = {}): Promise<InferenceSession> {
-    const manifest = parseManifest(files.manifest);
-    return withDevice(opts, async (gpu) => {
-      const index = chooseVariant(manifest, gpu, opts);
-      const artifact = await loadArtifact({ ...files, manifest }, { variants: [index] });
-      return InferenceSession.start(artifact.manifest, artifact.variants[0]!, gpu, opts);
-    });
+    return withDevice(opts, async (gpu) => InferenceSession.artifactSession(gpu, opts, await loadFiles(files, gpu, opts)));
   }
 
   /** Loads a validated artifact on the device: the first of its loaded variants the device can run. */
   static async fromArtifact(artifact: LoadedArtifact, opts: InferenceSessionOptions = {}): Promise<InferenceSession> {
-    return withDevice(opts, (gpu) => InferenceSession.start(artifact.manifest, checkArtifactDevice(artifact, gpu, opts), gpu, opts));
+    return withDevice(opts, async (gpu) => {
+      const loaded = await start(artifact.manifest, checkArtifactDevice(artifact, gpu, opts), gpu, opts);
+      return InferenceSession.artifactSession(gpu, opts, loaded);
+    });
   }
 
   /** Reads the manifest, chooses the variant for the device, then reads and validates only its files. */
@@ -121,15 +145,62 @@ export class InferenceSession {
     return withDevice(opts, async (gpu) => {
       const index = chooseVariant(manifest, gpu, opts);
       const artifact = await loadArtifact(await reader.files(manifest, [index]), { variants: [index] });
-      return InferenceSession.start(artifact.manifest, artifact.variants[0]!, gpu, opts);
+      return InferenceSession.artifactSession(gpu, opts, await start(artifact.manifest, artifact.variants[0]!, gpu, opts));
     });
   }
 
-  private static async start(manifest: ArtifactManifest, variant: LoadedVariant, gpu: GpuDevice, opts: InferenceSessionOptions): Promise<InferenceSession> {
-    const { device, precision: _precision, ...sessionOpts } = opts;
-    const label = manifest.variants.length > 1 ? `${manifest.model} (${variant.precision})` : manifest.model;
-    const session = await Session.create(gpu, variant.program, { label, ...sessionOpts });
-    return new InferenceSession(manifest, variant, session, !device);
+  private static artifactSession(gpu: GpuDevice, opts: InferenceSessionOptions, loaded: Loaded): InferenceSession {
+    const info = ({ name, dtype, shape }: { name: string; dtype: DType; shape: readonly number[] }): TensorInfo => ({ name, dtype, type: tensorTypeOf(dtype), shape: [...shape] });
+    return new InferenceSession(gpu, !opts.device, { inputs: loaded.manifest.inputs.map(info), outputs: loaded.manifest.outputs.map(info) }, loaded);
+  }
+
+  /** An ONNX model (a path in Node, or bytes): compiled now if its input shapes are known, else at the first run. */
+  private static async fromOnnx(source: string | Uint8Array, opts: InferenceSessionOptions): Promise<InferenceSession> {
+    const compiler = await importNodeOnly<typeof import('../compile-cache.js')>(ONNX_COMPILER, 'ONNX compiler', 'compile the model with `kiln compile MODEL -o OUT.kiln` and load OUT.kiln');
+    const model = await compiler.OnnxModel.open(source, { ...(opts.precision ? { precision: opts.precision } : {}), ...(opts.compileCache !== undefined ? { cache: opts.compileCache } : {}) });
+    return withDevice(opts, async (gpu) => {
+      const compileFor: CompileFor = async (shapes) => loadFiles(await model.artifactFor(shapes, gpu), gpu, opts);
+      const given = opts.inputShapes ?? {};
+      const inputs = model.inputs.map((i): TensorInfo => ({
+        name: i.name, dtype: i.dtype, type: tensorTypeOf(i.dtype),
+        shape: given[i.name] ? [...given[i.name]!] : i.dims.map((d) => (typeof d === 'number' ? d : -1)),
+      }));
+      const session = new InferenceSession(gpu, !opts.device, { inputs, outputs: [] }, undefined, compileFor);
+      if (inputs.every((i) => i.shape.every((d) => d >= 0))) {
+        await session.loadedFor(Object.fromEntries(inputs.map((i) => [i.name, i.shape])));
+      }
+      // Output dtypes and shapes are known once compiled; before that, only their names.
+      const outputs = session.current?.manifest.outputs.map((o) => ({ name: o.name, dtype: o.dtype, type: tensorTypeOf(o.dtype), shape: [...o.shape] }));
+      (session as { outputMetadata: readonly TensorInfo[] }).outputMetadata = outputs ?? model.outputs.map((name) => ({ name, dtype: 'f32', type: 'float32', shape: [] }));
+      return session;
+    });
+  }
+
+  /** The loaded program for these input shapes, compiled once per set of shapes. */
+  private loadedFor(shapes: Readonly<Record<string, readonly number[]>>): Promise<Loaded> {
+    const key = JSON.stringify(this.inputMetadata.map((i) => shapes[i.name] ?? null));
+    let loaded = this.byShapes.get(key);
+    if (!loaded) {
+      loaded = this.compileFor!(shapes).then((l) => (this.current = l));
+      this.byShapes.set(key, loaded);
+      loaded.catch(() => this.byShapes.delete(key));
+    }
+    return loaded;
+  }
+
+  /** The loaded artifact's manifest (for an ONNX model: that of the last shapes compiled). */
+  get manifest(): ArtifactManifest {
+    return this.loaded('manifest').manifest;
+  }
+
+  /** The precision of the variant that was loaded (e.g. 'fp32' where the device lacks shader-f16). */
+  get precision(): Precision {
+    return this.loaded('precision').variant.precision;
+  }
+
+  /** The loaded variant's position in the artifact's variants (0: the preferred one). */
+  get variant(): number {
+    return this.loaded('variant').variant.index;
   }
 
   get inputNames(): string[] {
@@ -142,71 +213,124 @@ export class InferenceSession {
 
   /** The device the session runs on. */
   get device(): GpuDevice {
-    return this.session.gpu;
+    return this.gpu;
   }
 
   /** What the underlying session created and did (pipelines, buffers, runs, submits). */
   get stats(): Readonly<SessionStats> {
-    return this.session.stats;
+    return this.loaded('stats').session.stats;
+  }
+
+  private loaded(what: string): Loaded {
+    if (!this.current) throw new KilnError(`${what}: the model is compiled at its first run (its input shapes are symbolic); run it first, or give inputShapes`);
+    return this.current;
   }
 
   /**
-   * Runs the artifact on named inputs (one per input; a bare typed array takes the declared dtype
-   * and shape) and resolves to every output by name. Concurrent runs are queued.
+   * Runs the model on named inputs (one per input; a bare typed array takes the declared dtype
+   * and shape) and resolves to the outputs as Tensors by name: all, or those `fetches` names.
+   * Concurrent runs are queued.
    */
-  run(feeds: Readonly<Record<string, InferenceFeed>>): Promise<Record<string, TensorData>> {
-    if (this.released) return Promise.reject(new KilnError(`session of artifact '${this.manifest.model}' was released`));
-    if (typeof feeds !== 'object' || feeds === null) return Promise.reject(new KilnError('run() takes an object of named inputs'));
-    let inputs: Record<string, TensorData>;
-    try {
-      inputs = this.programInputs(feeds);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    const result = this.session.run(inputs).then((out) => this.userOutputs(out));
-    this.lastRun = result.catch(() => undefined);
+  run(feeds: Readonly<Record<string, InferenceFeed>>, fetches?: InferenceFetches): Promise<Record<string, Tensor>> {
+    const result = this.runChecked(feeds, fetches);
+    this.pending = Promise.allSettled([this.pending, result]);
     return result;
   }
 
-  /** The feeds as the loaded program takes them: a bare array typed as declared, f16 widened for an f32 variant. */
-  private programInputs(feeds: Readonly<Record<string, InferenceFeed>>): Record<string, TensorData> {
-    const byName = new Map(this.inputMetadata.map((t, i) => [t.name, { info: t, binding: this.program.inputs[i]! }]));
-    const inputs: Record<string, TensorData> = {};
-    for (const [name, feed] of Object.entries(feeds)) {
-      const entry = byName.get(name);
-      let t = entry && ArrayBuffer.isView(feed) ? { dtype: entry.info.dtype, shape: [...entry.info.shape], data: feed } : feed as TensorData;
-      if (entry && entry.binding.dtype !== entry.info.dtype) {
-        // The user's f16 tensor, computed by an f32 variant: every f16 is exact in f32.
-        if (t?.dtype !== 'f16' || !(t.data instanceof Uint16Array)) {
-          throw new KilnError(`input '${name}' is ${formatShapeType(entry.info.dtype, entry.info.shape)} (f16 bits in a Uint16Array), got ${t?.dtype === undefined ? typeof t : formatShapeType(t.dtype, t.shape ?? [])}`);
-        }
-        t = { dtype: 'f32', shape: [...t.shape], data: fromF16Array(t.data) };
-      }
-      inputs[name] = t;
-    }
-    return inputs;
+  private async runChecked(feeds: Readonly<Record<string, InferenceFeed>>, fetches?: InferenceFetches): Promise<Record<string, Tensor>> {
+    if (this.released) throw new KilnError('run(): the session was released');
+    if (typeof feeds !== 'object' || feeds === null || ArrayBuffer.isView(feeds)) throw new KilnError('run() takes an object of named inputs, e.g. { x: new Tensor(\'float32\', data, dims) }');
+    const wanted = fetchNames(fetches, this.outputNames);
+    const loaded = this.compileFor ? await this.loadedFor(this.feedShapes(feeds)) : this.current!;
+    const out = await loaded.session.run(programInputs(loaded, feeds));
+    const all = userOutputs(loaded, out);
+    return Object.fromEntries((wanted ?? Object.keys(all)).map((name) => [name, Tensor.from(all[name]!)]));
   }
 
-  /** The outputs as the artifact declares them: an f16 output of an f32 variant rounded to f16. */
-  private userOutputs(out: Record<string, TensorData>): Record<string, TensorData> {
-    this.outputMetadata.forEach((info, i) => {
-      const t = out[info.name];
-      if (t && this.program.outputs[i]!.dtype !== info.dtype && info.dtype === 'f16') {
-        out[info.name] = { dtype: 'f16', shape: [...t.shape], data: toF16Array(t.data as Float32Array) };
-      }
-    });
-    return out;
+  /** The shape of each input as fed (an ONNX model with symbolic dimensions compiles for them). */
+  private feedShapes(feeds: Readonly<Record<string, InferenceFeed>>): Record<string, readonly number[]> {
+    const shapes: Record<string, readonly number[]> = {};
+    for (const info of this.inputMetadata) {
+      const feed = feeds[info.name];
+      if (feed === undefined) throw new KilnError(`run(): input '${info.name}' is missing; the model's inputs are ${this.inputNames.map((n) => `'${n}'`).join(', ')}`);
+      if (ArrayBuffer.isView(feed)) {
+        if (info.shape.some((d) => d < 0)) throw new KilnError(`run(): input '${info.name}' has symbolic dimensions [${info.shape.join(',')}]: feed a Tensor with its dims, not a bare array`);
+        shapes[info.name] = info.shape;
+      } else shapes[info.name] = 'dims' in feed ? feed.dims : feed.shape;
+    }
+    return shapes;
   }
 
   /** Frees the session's GPU buffers, and its device when the session acquired it. Idempotent. */
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
-    // Runs are queued in order, so once the last one settles none is left using the buffers.
-    await this.lastRun;
-    this.session.destroy();
-    if (this.ownsDevice) this.session.gpu.destroy();
+    // Once every run has settled none is left using the buffers.
+    await this.pending;
+    const loaded = await Promise.allSettled(this.byShapes.values());
+    const sessions = new Set([this.current?.session, ...loaded.map((l) => (l.status === 'fulfilled' ? l.value.session : undefined))]);
+    for (const s of sessions) s?.destroy();
+    if (this.ownsDevice) this.gpu.destroy();
   }
+}
+
+/** The output names `fetches` asks for, checked against the model's (undefined: all). */
+function fetchNames(fetches: InferenceFetches | undefined, outputs: readonly string[]): string[] | undefined {
+  if (fetches === undefined || fetches === null) return undefined;
+  const names = Array.isArray(fetches) ? (fetches as string[]) : Object.keys(fetches);
+  const unknown = names.filter((n) => typeof n !== 'string' || !outputs.includes(n));
+  if (unknown.length) throw new KilnError(`run(): no output named ${unknown.map((n) => `'${String(n)}'`).join(', ')}; the model's outputs are ${outputs.map((n) => `'${n}'`).join(', ')}`);
+  return names;
+}
+
+/** The feeds as the loaded program takes them: a bare array typed as declared, f16 widened for an f32 variant. */
+function programInputs({ manifest, variant }: Loaded, feeds: Readonly<Record<string, InferenceFeed>>): Record<string, TensorData> {
+  const byName = new Map(manifest.inputs.map((t, i) => [t.name, { info: t, binding: variant.program.inputs[i]! }]));
+  const inputs: Record<string, TensorData> = {};
+  for (const [name, feed] of Object.entries(feeds)) {
+    const entry = byName.get(name);
+    let t = entry && ArrayBuffer.isView(feed) ? { dtype: entry.info.dtype, shape: [...entry.info.shape], data: feed } : feed as TensorData;
+    if (entry && entry.binding.dtype !== entry.info.dtype) {
+      // The user's f16 tensor, computed by an f32 variant: every f16 is exact in f32.
+      if (t?.dtype !== 'f16' || !(t.data instanceof Uint16Array)) {
+        throw new KilnError(`input '${name}' is ${formatShapeType(entry.info.dtype, entry.info.shape)} (f16 bits in a Uint16Array), got ${t?.dtype === undefined ? typeof t : formatShapeType(t.dtype, t.shape ?? [])}`);
+      }
+      t = { dtype: 'f32', shape: [...t.shape], data: fromF16Array(t.data) };
+    }
+    inputs[name] = t;
+  }
+  return inputs;
+}
+
+/** The outputs as the artifact declares them: an f16 output of an f32 variant rounded to f16. */
+function userOutputs({ manifest, variant }: Loaded, out: Record<string, TensorData>): Record<string, TensorData> {
+  manifest.outputs.forEach((info, i) => {
+    const t = out[info.name];
+    if (t && variant.program.outputs[i]!.dtype !== info.dtype && info.dtype === 'f16') {
+      out[info.name] = { dtype: 'f16', shape: [...t.shape], data: toF16Array(t.data as Float32Array) };
+    }
+  });
+  return out;
+}
+
+/** Validates an artifact's files (those of the variant chosen for the device) and starts a session on them. */
+async function loadFiles(files: ArtifactFiles, gpu: GpuDevice, opts: InferenceSessionOptions): Promise<Loaded> {
+  const manifest = parseManifest(files.manifest);
+  const index = chooseVariant(manifest, gpu, opts);
+  const artifact = await loadArtifact({ ...files, manifest }, { variants: [index] });
+  return start(artifact.manifest, artifact.variants[0]!, gpu, opts);
+}
+
+async function start(manifest: ArtifactManifest, variant: LoadedVariant, gpu: GpuDevice, opts: InferenceSessionOptions): Promise<Loaded> {
+  const label = manifest.variants.length > 1 ? `${manifest.model} (${variant.precision})` : manifest.model;
+  const sessionOpts: SessionOptions = {
+    label,
+    ...(opts.wait !== undefined ? { wait: opts.wait } : {}),
+    ...(opts.warmup !== undefined ? { warmup: opts.warmup } : {}),
+    ...(opts.inputSlots !== undefined ? { inputSlots: opts.inputSlots } : {}),
+  };
+  const session = await Session.create(gpu, variant.program as Program, sessionOpts);
+  return { manifest, variant, session };
 }
 
 /** Runs `load` on the caller's device, or on a device acquired for it (destroyed if loading fails). */
@@ -218,6 +342,21 @@ async function withDevice<T>(opts: InferenceSessionOptions, load: (gpu: GpuDevic
     if (!opts.device) gpu.destroy();
     throw e;
   }
+}
+
+/** A Node-only module of kiln, imported by a specifier bundlers do not follow. */
+async function importNodeOnly<T>(specifier: string, what: string, instead: string): Promise<T> {
+  if (!isNode()) throw new KilnError(`kiln's ${what} runs in Node only; in a browser, ${instead}`);
+  try {
+    return (await import(specifier)) as T;
+  } catch (e) {
+    // E.g. kiln bundled into one file, where the module is not next to this one.
+    throw new KilnError(`cannot load kiln's ${what} (${(e as Error).message}); ${instead}`);
+  }
+}
+
+function toBytes(source: ArrayBuffer | ArrayBufferView): Uint8Array {
+  return source instanceof ArrayBuffer ? new Uint8Array(source) : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
 }
 
 function isNode(): boolean {

@@ -87,7 +87,7 @@ describe('kiln compile -o, run ARTIFACT, inspect', () => {
     await writeFile(join(broken, 'weights.bin'), w);
     const r = await kiln('run', broken);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^kiln: artifact 'Sequential': weights\.bin is corrupted: its SHA-256 is [0-9a-f]{64} but the manifest says [0-9a-f]{64}$/m);
+    expect(r.stderr).toMatch(/^kiln run: artifact 'Sequential': weights\.bin is corrupted: its SHA-256 is [0-9a-f]{64} but the manifest says [0-9a-f]{64}$/m);
     expect(r.stdout).not.toMatch(/adapter:/);
     expect((await kiln('inspect', broken)).stderr).toMatch(/weights\.bin is corrupted/);
   });
@@ -108,5 +108,5 @@ describe('kiln compile -o, run ARTIFACT, inspect', () => {
     expect((await kiln('run', artifact, '--input', `x=${bad}`)).stderr).toMatch(/input 'x' is f32\[8,784\] but .*bad\.npy holds f32\[2,3\]/);
     expect((await kiln('run', artifact, '--input', `z=${bad}`)).stderr).toMatch(/--input names 'z', which is not an input \(the model's inputs: x: f32\[8,784\]\)/);
     expect((await kiln('compile', MLP, '--save-ir')).stderr).toMatch(/--save-ir keeps the IR in the artifact: give -o OUT too/);
-  });
+  }, 240_000);
 });

