@@ -328,6 +328,8 @@ async function start(manifest: ArtifactManifest, variant: LoadedVariant, gpu: Gp
     ...(opts.wait !== undefined ? { wait: opts.wait } : {}),
     ...(opts.warmup !== undefined ? { warmup: opts.warmup } : {}),
     ...(opts.inputSlots !== undefined ? { inputSlots: opts.inputSlots } : {}),
+    ...(opts.runTimeoutMs !== undefined ? { runTimeoutMs: opts.runTimeoutMs } : {}),
+    ...(opts.recover !== undefined ? { recover: opts.recover } : {}),
   };
   const session = await Session.create(gpu, variant.program as Program, sessionOpts);
   return { manifest, variant, session };

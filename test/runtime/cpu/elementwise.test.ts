@@ -1,30 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { Attrs } from '../../../src/ir/attrs.js';
-import { Graph } from '../../../src/ir/graph.js';
 import { erf } from '../../../src/ir/ops/erf.js';
-import { tensorData, type TensorData } from '../../../src/ir/tensor-data.js';
-import type { DType } from '../../../src/ir/types.js';
-import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
+import type { TensorData } from '../../../src/ir/tensor-data.js';
+import { runNode } from './run-node.js';
 
 // The reference kernels are the oracle of the GPU tests, so they are checked by hand here.
 // Expected values of erf, gelu, silu and sigmoid come from mpmath at 30 digits.
 
-interface In { dtype?: DType; shape?: number[]; values: number[] | Uint16Array }
-
-/** Runs one node on the CPU reference; inputs default to 1-D f32. */
-function run(op: string, inputs: In[], attrs: Attrs = {}): TensorData {
-  const g = new Graph(op);
-  const feeds: Record<string, TensorData> = {};
-  const vs = inputs.map((x, i) => {
-    const dtype = x.dtype ?? 'f32';
-    const shape = x.shape ?? [x.values.length];
-    feeds[`x${i}`] = tensorData(dtype, shape, x.values);
-    return g.addInput(`x${i}`, { dtype, shape, device: 'cpu' });
-  });
-  const out = g.addNode(op, vs, attrs).output;
-  g.setOutputs([out]);
-  return runOnCpu(g, feeds)[out.name]!;
-}
+const run = runNode;
 
 const values = (t: TensorData) => Array.from(t.data as ArrayLike<number>);
 const f32 = (xs: number[]) => xs.map(Math.fround);

@@ -1,28 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { Attrs } from '../../../src/ir/attrs.js';
-import { Graph } from '../../../src/ir/graph.js';
-import { tensorData, type TensorData } from '../../../src/ir/tensor-data.js';
-import type { DType } from '../../../src/ir/types.js';
-import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
 import { determinant } from '../../../src/runtime/cpu/kernels/linalg.js';
+import { runNode, type NodeInput } from './run-node.js';
 
 // The reference kernels of the remainder, bitwise, float-test, prod and det ops, checked by hand
 // against the ONNX specification's examples and NumPy's results.
 
-interface In { dtype?: DType; shape?: number[]; values: number[] }
-
-function run(op: string, inputs: In[], attrs: Attrs = {}): number[] {
-  const g = new Graph(op);
-  const feeds: Record<string, TensorData> = {};
-  const vs = inputs.map((x, i) => {
-    const dtype = x.dtype ?? 'f32';
-    const shape = x.shape ?? [x.values.length];
-    feeds[`x${i}`] = tensorData(dtype, shape, x.values);
-    return g.addInput(`x${i}`, { dtype, shape, device: 'cpu' });
-  });
-  const out = g.addNode(op, vs, attrs).output;
-  g.setOutputs([out]);
-  return Array.from(runOnCpu(g, feeds)[out.name]!.data as ArrayLike<number>);
+/** The values of one node's result on the CPU reference. */
+function run(op: string, inputs: NodeInput[], attrs: Attrs = {}): number[] {
+  return Array.from(runNode(op, inputs, attrs).data as ArrayLike<number>);
 }
 
 describe('rounding', () => {
