@@ -38,7 +38,13 @@ export function finalIr(optimized: Graph, program: Program): { final: string; we
 export async function artifactGraph(dir: string, variant: LoadedVariant): Promise<Graph | undefined> {
   const ir = variant.spec.ir;
   if (!ir?.final) return undefined;
-  const text = await readFile(join(dir, ir.final), 'utf8');
+  let text: string;
+  try {
+    text = await readFile(join(dir, ir.final), 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new KilnError(`${dir}: the manifest lists ${ir.final} for the CPU reference, but ${code === 'ENOENT' ? 'the file is missing' : `it cannot be read (${(e as Error).message})`}; compare by running the model instead (kiln run MODEL --compare cpu)`);
+  }
   const refs = ir.weightRefs ?? {};
   const { buffers, weights } = variant.program;
   const byId = new Map(buffers.map((b) => [b.id, b]));

@@ -161,6 +161,11 @@ export const runCommand = {
         const graph = await target.reference();
         if (typeof graph === 'string') throw new KilnError(`--compare cpu: ${graph}`);
         const ref = runOnCpu(graph, referenceInputs(graph, inputs));
+        // An artifact's kept IR may not match it (edited, or from another build): say so, by name.
+        const unmatched = Object.keys(outputs).filter((name) => !Object.hasOwn(ref, name));
+        if (unmatched.length) {
+          throw new KilnError(`--compare cpu: the reference graph has no output${unmatched.length > 1 ? 's' : ''} ${unmatched.map((n) => `'${n}'`).join(', ')} (it returns ${Object.keys(ref).map((n) => `'${n}'`).join(', ')}): it is not the graph this program was compiled from`);
+        }
         const tol = { ...defaultTolerance(target.precision()), ...tolerance };
         const compared = Object.entries(outputs).map(([name, t]) => compareOutput(name, t, ref[name]!, tol));
         for (const c of compared) say(formatComparison(c, tol));

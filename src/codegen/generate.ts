@@ -1,4 +1,4 @@
-import type { Graph, Value } from '../ir/graph.js';
+import type { Graph, Node, Value } from '../ir/graph.js';
 import { KilnError } from '../ir/errors.js';
 import type { TensorData } from '../ir/tensor-data.js';
 import { numel } from '../ir/types.js';
@@ -10,6 +10,7 @@ import {
 } from '../runtime/program.js';
 import { lowerNode } from './lower/index.js';
 import type { LowerContext } from './lower/lowering.js';
+import type { EmittedKernel } from './kernels/kernel.js';
 import { planGraphMemory, type MemoryPlan } from './plan-memory.js';
 
 const WEIGHT_ALIGN = 16;
@@ -18,6 +19,27 @@ const WEIGHT_ALIGN = 16;
 export interface CodegenResult {
   readonly program: Program;
   readonly memory: MemoryPlan;
+}
+
+/**
+ * A node's kernels, refused naming the node when a size, offset or literal in them does not fit
+ * 32 bits (a huge stride or padding on a small tensor), which the device would otherwise reject
+ * or, for a uniform, silently wrap.
+ */
+function lowered(node: Node, ctx: LowerContext): EmittedKernel[] {
+  const where = `node %${node.output.name} (${node.op})`;
+  let kernels: EmittedKernel[];
+  try {
+    kernels = lowerNode(node, ctx);
+  } catch (e) {
+    if (e instanceof KilnError && e.message.startsWith('uniform ')) throw new KilnError(`${where}: ${e.message}`);
+    throw e;
+  }
+  for (const k of kernels) {
+    const wide = /\b(\d{10,})[ui]?\b/.exec(k.wgsl.replace(/\/\/.*$/gm, ''));
+    if (wide && Number(wide[1]) > 0xffffffff) throw new KilnError(`${where}: its kernel '${k.name}' would hold the integer ${wide[1]}, past 32 bits`);
+  }
+  return kernels;
 }
 
 /** Most elements of one tensor: kernels index with i32 (and WGSL integer literals are 32-bit). */
@@ -86,7 +108,7 @@ export function generate(graph: Graph, ctx: LowerContext = {}): CodegenResult {
     }
     if (getOp(node.op).aliasesInput || node.outputs.every((o) => numel(o.type.shape) === 0)) continue;
     const values = [...node.inputs, ...node.outputs];
-    for (const k of lowerNode(node, ctx)) {
+    for (const k of lowered(node, ctx)) {
       let ki = kernelIndex.get(k.wgsl);
       if (ki === undefined) {
         ki = kernels.length;

@@ -1,4 +1,5 @@
 import type { DType } from '../ir/types.js';
+import { KilnError } from '../ir/errors.js';
 
 /** WGSL scalar type that stores a dtype on the device (bool is stored as u32). */
 export function wgslType(dtype: DType): string {
@@ -19,12 +20,20 @@ export function enables(dtypes: readonly DType[]): string {
  * A uniform block of u32 scalars and u32 arrays. Arrays are packed four to a vec4<u32>
  * because uniform arrays need a 16-byte element stride.
  */
+/** A 32-bit word of a uniform: a u32, or an i32 stored as its bits; anything wider would wrap silently. */
+function word(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < -(2 ** 31) || value >= 2 ** 32) {
+    throw new KilnError(`uniform '${name}' would be ${value}, which does not fit the 32 bits kernels compute sizes and offsets in`);
+  }
+  return value >>> 0;
+}
+
 export class UniformBlock {
   private readonly fields: { name: string; values: number[]; array: boolean }[] = [];
 
   /** Adds a u32 scalar field. */
   scalar(name: string, value: number): this {
-    this.fields.push({ name, values: [value >>> 0], array: false });
+    this.fields.push({ name, values: [word(name, value)], array: false });
     return this;
   }
 
@@ -35,7 +44,7 @@ export class UniformBlock {
 
   /** Adds a u32 array field of fixed length (`values.length`, at least 1). */
   array(name: string, values: readonly number[]): this {
-    this.fields.push({ name, values: values.length ? values.map((v) => v >>> 0) : [0], array: true });
+    this.fields.push({ name, values: values.length ? values.map((v) => word(name, v)) : [0], array: true });
     return this;
   }
 

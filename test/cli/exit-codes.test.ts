@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -105,5 +105,25 @@ describe('kiln exit codes and messages', () => {
     const h = await kiln('help', 'compile');
     expect(h.code).toBe(0);
     expect(h.stdout).toMatch(/^Usage: kiln compile MODEL/);
+  });
+});
+
+describe('kiln run ARTIFACT --compare cpu with an artifact whose kept IR does not fit it', () => {
+  it('a missing ir/final.kir, and one whose output names differ, each fail with one paragraph', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kiln-compare-'));
+    const art = join(dir, 'tiny.kiln');
+    expect((await kiln('compile', TINY_TS, '--quiet', '-o', art)).code).toBe(0);
+    const finalIr = join(art, 'ir', 'final.kir');
+    const text = await readFile(finalIr, 'utf8');
+    await writeFile(finalIr, text.replaceAll('%y', '%renamed'));
+    let r = await kiln('run', art, '--compare', 'cpu', '--iterations', '0');
+    expect(r.stderr).toMatch(/^kiln run: --compare cpu: the reference graph has no output 'y' \(it returns 'renamed'\): it is not the graph this program was compiled from$/m);
+    expect(r.stderr).not.toMatch(STACK_LINE);
+    expect(r.code).toBe(1);
+    await rm(finalIr);
+    r = await kiln('run', art, '--compare', 'cpu', '--iterations', '0');
+    expect(r.stderr).toMatch(/^kiln run: .*tiny\.kiln: the manifest lists ir\/final\.kir for the CPU reference, but the file is missing/m);
+    expect(r.stderr).not.toMatch(STACK_LINE);
+    expect(r.code).toBe(1);
   });
 });

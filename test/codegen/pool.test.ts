@@ -106,3 +106,10 @@ describe('pooling on WebGPU agrees with the CPU reference', () => {
     expect(p.kernels).toHaveLength(2);
   });
 });
+
+describe('sizes past 32 bits', () => {
+  it('a stride past 2^32 on a small tensor is refused at compile time, naming the node', () => {
+    const g = poolGraph('max_pool2d', [1, 1, 4, 4], { kernel_size: [1, 1], stride: [2 ** 40, 1] }, 'f32');
+    expect(() => compile(g)).toThrow(/node %\d+ \(max_pool2d\): uniform 'sh' would be 1099511627776, which does not fit the 32 bits/);
+  });
+});
