@@ -36,7 +36,8 @@ function lowered(node: Node, ctx: LowerContext): EmittedKernel[] {
     throw e;
   }
   for (const k of kernels) {
-    const wide = /\b(\d{10,})[ui]?\b/.exec(k.wgsl.replace(/\/\/.*$/gm, ''));
+    // Integer literals only: not the digits of a float (0.1283..., 1e10).
+    const wide = /(?<![\w.])(\d{10,})(?![\d.eEf])/.exec(k.wgsl.replace(/\/\/.*$/gm, ''));
     if (wide && Number(wide[1]) > 0xffffffff) throw new KilnError(`${where}: its kernel '${k.name}' would hold the integer ${wide[1]}, past 32 bits`);
   }
   return kernels;

@@ -125,11 +125,11 @@ describe('kiln bench (the built CLI)', () => {
     expect(r.stdout).toMatch(/--only LIST/);
   });
 
-  it('a bad option value gives the reason and the usage, and runs nothing', async () => {
+  it('a bad option value is a usage error (exit 2) that says why and where the usage is, and runs nothing', async () => {
     const r = await kiln('bench', '--only', 'kiln,nope');
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/unknown system\(s\) nope/);
-    expect(r.stderr).toMatch(/Usage: kiln bench/);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^kiln bench: unknown system\(s\) nope; known: kiln, /m);
+    expect(r.stderr).toMatch(/^Run 'kiln help bench' for usage\.$/m);
   });
 });
 
