@@ -27,7 +27,7 @@ export interface CodegenResult {
  * or, for a uniform, silently wrap.
  */
 function lowered(node: Node, ctx: LowerContext): EmittedKernel[] {
-  const where = `node %${node.output.name} (${node.op})`;
+  const where = `node %${node.outputs.map((o) => o.name).join(', %')} (${node.op})`;
   let kernels: EmittedKernel[];
   try {
     kernels = lowerNode(node, ctx);
