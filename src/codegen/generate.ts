@@ -36,7 +36,8 @@ function lowered(node: Node, ctx: LowerContext): EmittedKernel[] {
     throw e;
   }
   for (const k of kernels) {
-    const wide = /\b(\d{10,})[ui]?\b/.exec(k.wgsl.replace(/\/\/.*$/gm, ''));
+    // Integer literals only: the digits of a float literal (0.1666666716337204, 1e-7) are not one.
+    const wide = /(?<![\w.])(\d{10,})[ui]?(?![\w.])/.exec(k.wgsl.replace(/\/\/.*$/gm, ''));
     if (wide && Number(wide[1]) > 0xffffffff) throw new KilnError(`${where}: its kernel '${k.name}' would hold the integer ${wide[1]}, past 32 bits`);
   }
   return kernels;
