@@ -27,7 +27,7 @@ export interface CodegenResult {
  * or, for a uniform, silently wrap.
  */
 function lowered(node: Node, ctx: LowerContext): EmittedKernel[] {
-  const where = `node %${node.output.name} (${node.op})`;
+  const where = `node %${node.outputs.map((o) => o.name).join(', %')} (${node.op})`;
   let kernels: EmittedKernel[];
   try {
     kernels = lowerNode(node, ctx);
@@ -36,8 +36,8 @@ function lowered(node: Node, ctx: LowerContext): EmittedKernel[] {
     throw e;
   }
   for (const k of kernels) {
-    // Integer literals only: not the digits of a float (0.1283..., 1e10).
-    const wide = /(?<![\w.])(\d{10,})(?![\d.eEf])/.exec(k.wgsl.replace(/\/\/.*$/gm, ''));
+    // Integer literals only: the digits of a float literal (0.1666666716337204, 1e-7) are not one.
+    const wide = /(?<![\w.])(\d{10,})[ui]?(?![\w.])/.exec(k.wgsl.replace(/\/\/.*$/gm, ''));
     if (wide && Number(wide[1]) > 0xffffffff) throw new KilnError(`${where}: its kernel '${k.name}' would hold the integer ${wide[1]}, past 32 bits`);
   }
   return kernels;

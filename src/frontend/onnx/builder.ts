@@ -8,6 +8,31 @@ import { checkRepresentable, constTensor, makeConst, type ConstTensor } from './
 /** What an ONNX tensor name stands for during import: a graph value, or data known now. */
 export type Operand = Value | ConstTensor;
 
+/**
+ * An ONNX sequence during import: static shapes fix its length and its elements, so it is a
+ * list of tensor operands (`dtype`: the element type of an empty one). It never reaches the graph.
+ */
+export interface SequenceOperand {
+  readonly kind: 'sequence';
+  readonly items: readonly Operand[];
+  readonly dtype: DType | undefined;
+}
+
+/** An ONNX optional during import: holds a tensor or a sequence, or nothing. */
+export interface OptionalOperand {
+  readonly kind: 'optional';
+  readonly value: Operand | SequenceOperand | undefined;
+}
+
+/** What an ONNX name stands for during import: a tensor operand, or a sequence or optional of them. */
+export type ImportValue = Operand | SequenceOperand | OptionalOperand;
+
+/** Whether an import-time value is a sequence or an optional rather than a tensor. */
+export function isContainer(x: ImportValue): x is SequenceOperand | OptionalOperand {
+  const k = (x as { kind?: string }).kind;
+  return k === 'sequence' || k === 'optional';
+}
+
 export function isConst(x: Operand): x is ConstTensor {
   return (x as ConstTensor).kind === 'const';
 }

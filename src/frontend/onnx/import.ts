@@ -1,7 +1,7 @@
 import { KilnError } from '../../ir/errors.js';
 import { Graph, type Value } from '../../ir/graph.js';
 import { OnnxAttrs } from './attributes.js';
-import { isConst, OnnxBuilder, typeOf, type Operand } from './builder.js';
+import { isConst, isContainer, OnnxBuilder, typeOf, type ImportValue, type Operand } from './builder.js';
 import { resolveInputs, type InputShapes } from './inputs.js';
 import { OnnxNode, onnxMapper } from './node.js';
 import { nodeLabel, orderNodes } from './order.js';
@@ -58,6 +58,9 @@ export function importModel(model: ModelProtoObject, opts: OnnxImportOptions = {
   const nodes = orderNodes(g.node ?? [], defined);
   checkOutputsDefined(g, defined, nodes);
   checkSupported(allNodes(g.node ?? []), opset);
+  for (const vi of g.output ?? []) {
+    if (vi.type && !vi.type.tensor_type) throw new UnsupportedOnnxError(`graph output '${vi.name ?? ''}' is not a tensor (sequence, map and optional outputs are not supported)`);
+  }
   const values = opts.inputValues ?? {};
   const specs = resolveInputs(inputs, { ...givenShapes(inputs, values), ...opts.inputShapes });
 
@@ -65,7 +68,7 @@ export function importModel(model: ModelProtoObject, opts: OnnxImportOptions = {
   const onnxNames = tensorNames(defined, nodes);
   graph.reserveNames(onnxNames);
   const b = new OnnxBuilder(graph, onnxNames);
-  const env = new Map<string, Operand>();
+  const env = new Map<string, ImportValue>();
   for (const s of specs) {
     const given = values[s.name];
     env.set(s.name, given ? inputConstant(s.name, given, s.dtype, s.shape) : graph.addInput(s.name, { dtype: s.dtype, shape: s.shape, device: 'webgpu' }));
@@ -79,7 +82,9 @@ export function importModel(model: ModelProtoObject, opts: OnnxImportOptions = {
   const outputs: Value[] = [];
   for (const vi of g.output ?? []) {
     const name = vi.name ?? '';
-    let v = b.value(env.get(name)!);
+    const x = env.get(name)!;
+    if (isContainer(x)) throw new UnsupportedOnnxError(`graph output '${name}' is not a tensor (sequence, map and optional outputs are not supported)`);
+    let v = b.value(x);
     if (v.name !== name && !graph.hasName(name)) {
       // Outputs keep their ONNX names. One that is a graph input or another output under
       // another name (Identity at the end) gets a copy (a same-dtype cast), so names stay distinct.
@@ -198,7 +203,7 @@ function countReaders(g: GraphProtoObject, nodes: readonly NodeProtoObject[]): M
 }
 
 /** Maps a graph's nodes (in execution order) into `env`. */
-function mapNodes(scope: Scope, g: GraphProtoObject, nodes: readonly NodeProtoObject[], env: Map<string, Operand>): void {
+function mapNodes(scope: Scope, g: GraphProtoObject, nodes: readonly NodeProtoObject[], env: Map<string, ImportValue>): void {
   const readers = countReaders(g, nodes);
   nodes.forEach((p, i) => mapNode(scope, p, i, env, readers));
 }
@@ -208,7 +213,7 @@ function mapNodes(scope: Scope, g: GraphProtoObject, nodes: readonly NodeProtoOb
  * whose declared inputs are bound to `inputs`): it sees every name of the enclosing scopes, and
  * its outputs become the node's outputs.
  */
-function importSubgraph(scope: Scope, g: GraphProtoObject, outer: ReadonlyMap<string, Operand>, inputs: readonly Operand[]): Operand[] {
+function importSubgraph(scope: Scope, g: GraphProtoObject, outer: ReadonlyMap<string, ImportValue>, inputs: readonly Operand[]): Operand[] {
   const declared = g.input ?? [];
   if (declared.length !== inputs.length) throw new KilnError(`subgraph '${g.name ?? ''}' declares ${declared.length} inputs but is given ${inputs.length}`);
   const env = new Map(outer);
@@ -221,12 +226,13 @@ function importSubgraph(scope: Scope, g: GraphProtoObject, outer: ReadonlyMap<st
   return (g.output ?? []).map((v) => {
     const x = env.get(v.name ?? '');
     if (!x) throw new KilnError(`subgraph '${g.name ?? ''}' returns '${v.name}', which it does not define`);
+    if (isContainer(x)) throw new UnsupportedOnnxError(`subgraph '${g.name ?? ''}' returns '${v.name}', a sequence or optional; kiln's subgraphs return tensors`);
     return x;
   });
 }
 
 /** Maps one node and records its outputs, named as in the model. */
-function mapNode(scope: Scope, p: NodeProtoObject, index: number, env: Map<string, Operand>, readers: ReadonlyMap<string, number>): void {
+function mapNode(scope: Scope, p: NodeProtoObject, index: number, env: Map<string, ImportValue>, readers: ReadonlyMap<string, number>): void {
   const b = scope.b;
   const label = nodeLabel(p, index);
   const opType = p.op_type ?? '';
@@ -239,18 +245,25 @@ function mapNode(scope: Scope, p: NodeProtoObject, index: number, env: Map<strin
   if (stored !== undefined && !CARRIES_STORED_TYPES.has(opType)) {
     throw new UnsupportedOnnxError(`${where} computes on ${onnxTypeName(stored)} values, which kiln only stores (in ${kilnDType(stored, where)}), casts and moves`);
   }
+  const operands = (p.input ?? []).map((x) => (x === '' ? undefined : env.get(x)!));
+  const containers = operands.map((x) => (x && isContainer(x) ? x : undefined));
+  const held = containers.findIndex((x) => x !== undefined);
+  if (held >= 0 && !TAKES_CONTAINERS.has(opType)) {
+    throw new UnsupportedOnnxError(`${where}: its input '${p.input![held]}' is ${containers[held]!.kind === 'sequence' ? 'a sequence' : 'an optional'}, which only kiln's sequence and optional ops take`);
+  }
   const node = new OnnxNode(
     label, opType, scope.opset, new OnnxAttrs(p.attribute ?? [], where), b,
-    (p.input ?? []).map((x) => (x === '' ? undefined : env.get(x)!)),
+    operands.map((x) => (x && !isContainer(x) ? x : undefined)),
     outNames.map((o) => o !== '' && (readers.get(o) ?? 0) > 0),
     (sub, inputs = []) => importSubgraph(scope, sub, env, inputs),
     inputTypes,
+    containers,
   );
   const firstNew = b.graph.nodes.length;
   let result;
   try {
     const r = onnxMapper(mapperKey(p))!(node);
-    result = Array.isArray(r) ? r : [r as Operand];
+    result = Array.isArray(r) ? r : [r as ImportValue];
   } catch (e) {
     if (!(e instanceof InputValuesNeededError)) throw inNode(e, where);
     scope.needs.push(...e.needs);
@@ -259,11 +272,13 @@ function mapNode(scope: Scope, p: NodeProtoObject, index: number, env: Map<strin
   const fresh = new Set(b.graph.nodes.slice(firstNew));
   outNames.forEach((name, i) => {
     if (name === '') return;
-    let r = result[i];
-    if (!r) {
+    const out = result[i];
+    if (!out) {
       if (node.outputUsed(i)) throw new UnsupportedOnnxError(`${where}: its output ${i} ('${name}') is not supported`);
       return;
     }
+    if (isContainer(out)) return void env.set(name, out);
+    let r: Operand = out;
     const type = scope.types.get(name) ?? impliedType(node, inputTypes, r);
     if (type !== undefined) scope.types.set(name, type);
     // bfloat16 is computed in f32 and rounded once per ONNX node, as runtimes without bf16 arithmetic do.
@@ -278,6 +293,12 @@ function mapNode(scope: Scope, p: NodeProtoObject, index: number, env: Map<strin
     }
   });
 }
+
+/** ONNX ops that take sequences or optionals as operands (ops/sequence.ts). */
+const TAKES_CONTAINERS: ReadonlySet<string> = new Set([
+  'SequenceInsert', 'SequenceAt', 'SequenceErase', 'SequenceLength', 'ConcatFromSequence', 'SequenceMap',
+  'Optional', 'OptionalHasElement', 'OptionalGetElement',
+]);
 
 /** ONNX ops that move or reinterpret values without computing on them: they carry any stored type. */
 const CARRIES_STORED_TYPES: ReadonlySet<string> = new Set([

@@ -1,6 +1,6 @@
 import { KilnError } from '../../ir/errors.js';
 import type { OnnxAttrs } from './attributes.js';
-import { isConst, typeOf, type OnnxBuilder, type Operand } from './builder.js';
+import { isConst, typeOf, type ImportValue, type OnnxBuilder, type Operand, type OptionalOperand, type SequenceOperand } from './builder.js';
 import { graphInputsOf, InputValuesNeededError } from './input-values.js';
 import type { GraphProtoObject } from './proto.js';
 import { constValues, UnsupportedOnnxError, type ConstTensor } from './tensor.js';
@@ -29,7 +29,21 @@ export class OnnxNode {
     readonly importSubgraph: (g: GraphProtoObject, inputs?: readonly Operand[]) => Operand[],
     /** The ONNX element type of each input, where the model says it (kiln's dtypes are coarser: int8 is i32). */
     private readonly inputTypes: readonly (number | undefined)[] = [],
+    /** The sequences and optionals among the operands (their `inputs` entry is undefined). */
+    private readonly containers: readonly (SequenceOperand | OptionalOperand | undefined)[] = [],
   ) {}
+
+  /** A required sequence operand. */
+  sequence(i: number): SequenceOperand {
+    const x = this.containers[i];
+    if (x?.kind === 'sequence') return x;
+    return this.fail(`input ${i} must be a sequence, but it is ${x ? 'an optional' : this.inputs[i] ? 'a tensor' : 'missing'}`);
+  }
+
+  /** Operand `i` whatever its kind (tensor, sequence or optional), or undefined when absent. */
+  anyInput(i: number): ImportValue | undefined {
+    return this.containers[i] ?? this.inputs[i];
+  }
 
   /** The ONNX element type of input `i`, when the model declares or implies it. */
   inputType(i: number): number | undefined {
@@ -53,6 +67,7 @@ export class OnnxNode {
   /** A required operand. */
   input(i: number): Operand {
     const x = this.inputs[i];
+    if (!x && this.containers[i]) this.unsupported(`input ${i} is ${this.containers[i].kind === 'sequence' ? 'a sequence' : 'an optional'} where a tensor is expected`);
     if (!x) throw new KilnError(`${this.where} needs input ${i}, which is missing`);
     return x;
   }
@@ -97,7 +112,7 @@ export class OnnxNode {
 }
 
 /** Maps one ONNX node to kiln ops; returns one operand per ONNX output (undefined: not produced). */
-export type OnnxMapper = (n: OnnxNode) => Operand | readonly (Operand | undefined)[];
+export type OnnxMapper = (n: OnnxNode) => ImportValue | readonly (ImportValue | undefined)[];
 
 const mappers = new Map<string, OnnxMapper>();
 

@@ -27,7 +27,9 @@ export const OP_SINCE: Readonly<Record<string, number>> = {
   Expand: 8, ConstantOfShape: 9, Erf: 9, Shrink: 9, Sign: 9, Where: 9,
   Resize: 10, ThresholdedRelu: 10, Range: 11, Round: 11, Celu: 12, GreaterOrEqual: 12,
   LessOrEqual: 12, HardSwish: 14, CastLike: 15, LayerNormalization: 17, Mish: 18, Gelu: 20,
-  Swish: 24, BitCast: 26,
+  Swish: 24, BitCast: 26, SequenceEmpty: 11, SequenceConstruct: 11, SequenceLength: 11,
+  SequenceAt: 11, SequenceInsert: 11, SequenceErase: 11, SplitToSequence: 11, ConcatFromSequence: 11,
+  Optional: 15, OptionalHasElement: 15, OptionalGetElement: 15, SequenceMap: 17,
 };
 
 /** Why op `opType` cannot appear in a model of `opset`, or undefined when it can. */
