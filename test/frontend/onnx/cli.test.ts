@@ -26,7 +26,7 @@ describe('kiln on ONNX models', () => {
 
   it('rejects a malformed --input-shape and one for an input the model lacks', async () => {
     const bad = await kiln('ir', CLS, '--input-shape', 'x=1,3,a,192');
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2); // a usage error
     expect(bad.stderr).toMatch(/--input-shape takes NAME=D0,D1,\.\.\./);
     const unknown = await kiln('ir', CLS, '--input-shape', 'image=1,3,48,192');
     expect(unknown.stderr).toMatch(/input shapes were given for 'image', but the model's inputs are 'x'/);
