@@ -26,3 +26,4 @@ import './einsum.js';
 import './sampling.js';
 import './dft.js';
 import './windows.js';
+import './quantize.js';
