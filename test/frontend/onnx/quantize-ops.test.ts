@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { importOnnx, UnsupportedOnnxError } from '../../../src/frontend/onnx/index.js';
 import { Random } from '../../../src/frontend/trace/random.js';
 import { tensorData, type TensorData } from '../../../src/ir/tensor-data.js';
+import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
 import { attr, buildModel, node, OnnxType as T, type AttrInit } from './onnx-builder.js';
 import { expectSameAsOrt } from './ort-oracle.js';
 
@@ -92,5 +93,19 @@ describe('integer conv', () => {
       nodes: [node('ConvInteger', ['x', 'w'], ['y'])],
     });
     expect(() => importOnnx(bytes)).toThrow(UnsupportedOnnxError);
+  });
+});
+
+describe('DequantizeLinear into bfloat16', () => {
+  it('rounds (x - zero_point) * scale to the bfloat16 scale type', () => {
+    const bytes = buildModel({
+      opset: 21,
+      inputs: [{ name: 'x', type: T.INT8, dims: [3] }, { name: 's', type: T.BFLOAT16, dims: [] }],
+      outputs: [{ name: 'y', type: T.BFLOAT16 }],
+      nodes: [node('DequantizeLinear', ['x', 's'], ['y'])],
+    });
+    const scale = 1.3984375; // a bfloat16 value: 3 * scale = 4.1953125 needs 9 significant bits
+    const out = runOnCpu(importOnnx(bytes), { x: tensorData('i32', [3], [3, -1, 100]), s: tensorData('f32', [], [scale]) });
+    expect(Array.from(out['y']!.data as Float32Array)).toEqual([4.1875, -1.3984375, 140]);
   });
 });

@@ -90,8 +90,9 @@ defineOnnxOp('DequantizeLinear', (n) => {
   const zp = n.optional(2);
   const xv = zp ? n.b.op('sub', [f32(n, x), f32(n, layout(zp))]) : f32(n, x);
   const y = n.b.op('mul', [xv, f32(n, layout(scale))]);
-  const outType = n.attrs.int('output_dtype', 0);
-  if (outType === 0) return castTo(n.b, y, typeOf(scale).dtype);
+  // The scale's ONNX type, when known, so a bfloat16 result is rounded to it.
+  const outType = n.attrs.int('output_dtype', 0) || n.inputType(1);
+  if (outType === undefined) return castTo(n.b, y, typeOf(scale).dtype);
   const format = narrowFormatOf(outType);
   const r = castTo(n.b, y, kilnDType(outType, `the output type of ${n.where}`));
   return format ? n.b.op('cast', [r], { to: typeOf(r).dtype, format }) : r;
