@@ -85,6 +85,12 @@ describe('integer conv', () => {
       ints('w', T.UINT8, [2, 2, 2, 2]), floats('ws', [], [0.01]), ints('wz', T.UINT8, []),
       floats('ys', [], [0.3]), ints('yz', T.UINT8, []), ints('bias', T.INT32, [2]),
     ], [{ name: 'y', type: T.UINT8 }], { pads: attr.ints([0, 1, 0, 1]) }, 10));
+  it('QLinearConv int8 weights with per-channel scales, 1-D, no bias', () =>
+    check('QLinearConv', [
+      ints('x', T.UINT8, [2, 3, 7]), floats('xs', [], [0.04]), ints('xz', T.UINT8, []),
+      ints('w', T.INT8, [4, 3, 3]), floats('ws', [4], [0.01, 0.02, 0.005, 0.03]), ints('wz', T.INT8, [4], 0, 0),
+      floats('ys', [], [0.5]), ints('yz', T.UINT8, []),
+    ], [{ name: 'y', type: T.UINT8 }], { pads: attr.ints([1, 1]) }, 10));
   it('refuses an integer conv whose sums could pass f32 exactness', () => {
     const bytes = buildModel({
       opset: 10,

@@ -142,6 +142,11 @@ defineOnnxOp('QLinearMatMul', (n) => {
   return quantizeTo(n, n.b.op('mul', [f32(n, c), scale]), n.optional(7), t, true);
 });
 
+/** A per-output-channel vector [M] as a rank-`rank` [M, 1, ...]: a weight's rank, or a conv result's minus one. */
+function perChannel(n: OnnxNode, p: Operand, rank: number): Operand {
+  return reshapeTo(n.b, p, [typeOf(p).shape[0]!, ...new Array<number>(rank - 1).fill(1)]);
+}
+
 /** The largest |x - zero_point| of an integer ONNX type (the width of its range). */
 function centeredBound(n: OnnxNode, i: number): number {
   const range = intRange(narrowFormatOf(n.inputType(i) ?? OnnxType.UINT8));
@@ -150,11 +155,11 @@ function centeredBound(n: OnnxNode, i: number): number {
 }
 
 /**
- * conv((x - x_zero_point), (w - w_zero_point)) (+ bias), computed in f32: exact when the largest
+ * conv((x - x_zero_point), (w - w_zero_point)) in i32, computed in f32: exact when the largest
  * possible sum of products stays below 2^24, which is checked. The zero point is subtracted
  * before padding, so padding contributes 0, as the ONNX reference pads.
  */
-function integerConv(n: OnnxNode, xi: number, xzpi: number, wi: number, wzpi: number, bias?: Operand): Operand {
+function integerConv(n: OnnxNode, xi: number, xzpi: number, wi: number, wzpi: number): Operand {
   const x = n.input(xi);
   const spatial = spatialRank(n, x);
   const w = n.input(wi);
@@ -164,26 +169,28 @@ function integerConv(n: OnnxNode, xi: number, xzpi: number, wi: number, wzpi: nu
   if (terms * centeredBound(n, xi) * centeredBound(n, wi) >= 2 ** 24) {
     n.unsupported(`integer conv summing ${terms} products per output is not supported (kiln accumulates it in f32, exact only below 2^24)`);
   }
-  const perChannel = (p: Operand) => reshapeTo(n.b, p, [typeOf(p).shape[0]!, ...new Array<number>(spatial + 1).fill(1)]);
   const xc = f32(n, centered(n, x, n.optional(xzpi), asIs));
-  const wc = f32(n, centered(n, w, n.optional(wzpi), perChannel));
+  const wc = f32(n, centered(n, w, n.optional(wzpi), (p) => perChannel(n, p, spatial + 2)));
   const win = readWindow(n, typeOf(x).shape.slice(2), n.attrs.ints('kernel_shape', ws.slice(2)));
   const w2 = spatial === 1 ? reshapeTo(n.b, wc, [ws[0]!, ws[1]!, 1, ws[2]!]) : wc;
-  const y = n.b.op('conv2d', bias ? [as2d(n, xc), w2, f32(n, bias)] : [as2d(n, xc), w2], {
+  const y = n.b.op('conv2d', [as2d(n, xc), w2], {
     stride: win.stride, padding: win.padding, dilation: win.dilation, groups: n.attrs.int('group', 1),
   });
-  return from2d(n, y, spatial);
+  return castTo(n.b, from2d(n, y, spatial), 'i32');
 }
 
-defineOnnxOp('ConvInteger', (n) => castTo(n.b, integerConv(n, 0, 2, 1, 3), 'i32'));
+defineOnnxOp('ConvInteger', (n) => integerConv(n, 0, 2, 1, 3));
 
 // QLinearConv: conv of the centered integers plus the int32 bias, requantized like QLinearMatMul;
 // w_scale may be per output channel.
 defineOnnxOp('QLinearConv', (n) => {
+  // The int32 bias is added in i32, exactly, to the (exact) integer conv.
   const bias = n.optional(8);
-  const c = integerConv(n, 0, 2, 3, 5, bias);
+  const conv = integerConv(n, 0, 2, 3, 5);
+  const rank = typeOf(conv).shape.length;
+  const c = f32(n, bias ? n.b.op('add', [conv, perChannel(n, castTo(n.b, bias, 'i32'), rank - 1)]) : conv);
   const ws = f32(n, n.input(4));
-  const wsc = typeOf(ws).shape.reduce((a, d) => a * d, 1) === 1 ? reshapeTo(n.b, ws, []) : reshapeTo(n.b, ws, [typeOf(ws).shape[0]!, ...new Array<number>(typeOf(c).shape.length - 2).fill(1)]);
+  const wsc = typeOf(ws).shape.reduce((a, d) => a * d, 1) === 1 ? reshapeTo(n.b, ws, []) : perChannel(n, ws, rank - 1);
   const scale = n.b.op('div', [n.b.op('mul', [f32(n, n.input(1)), wsc]), f32(n, n.input(6))]);
   const t = n.inputType(7) ?? n.inputType(0) ?? OnnxType.UINT8;
   return quantizeTo(n, n.b.op('mul', [c, scale]), n.optional(7), t, true);
