@@ -300,10 +300,15 @@ const TAKES_CONTAINERS: ReadonlySet<string> = new Set([
   'Optional', 'OptionalHasElement', 'OptionalGetElement',
 ]);
 
-/** ONNX ops that move or reinterpret values without computing on them: they carry any stored type. */
+/**
+ * ONNX ops that move or reinterpret values without computing on them, or that quantize into or
+ * dequantize from the narrow types themselves: they take any stored type.
+ */
 const CARRIES_STORED_TYPES: ReadonlySet<string> = new Set([
   'Cast', 'CastLike', 'BitCast', 'Identity', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Transpose', 'Shape',
   'Size', 'Concat', 'Split', 'Slice', 'Gather', 'Expand', 'Tile', 'DepthToSpace', 'SpaceToDepth', 'Where', 'If',
+  // Quantization ops cast into (and read) the narrow types themselves.
+  'QuantizeLinear', 'DequantizeLinear',
 ]);
 /** Ops whose result is already rounded to its type, or not computed at all. */
 const ROUNDS_ITSELF: ReadonlySet<string> = new Set([...CARRIES_STORED_TYPES, 'Constant', 'ConstantOfShape']);

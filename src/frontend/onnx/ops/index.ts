@@ -27,3 +27,4 @@ import './sampling.js';
 import './dft.js';
 import './windows.js';
 import './sequence.js';
+import './quantize.js';

@@ -1,0 +1,117 @@
+// ONNX quantization ops against ONNX Runtime: QuantizeLinear / DequantizeLinear (per tensor, per
+// axis), DynamicQuantizeLinear, MatMulInteger, QLinearMatMul, ConvInteger, QLinearConv; every
+// operand fed at run time, imported, run on kiln's CPU reference, compared exactly.
+import { describe, expect, it } from 'vitest';
+import { importOnnx, UnsupportedOnnxError } from '../../../src/frontend/onnx/index.js';
+import { Random } from '../../../src/frontend/trace/random.js';
+import { tensorData, type TensorData } from '../../../src/ir/tensor-data.js';
+import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
+import { attr, buildModel, node, OnnxType as T, type AttrInit } from './onnx-builder.js';
+import { expectSameAsOrt } from './ort-oracle.js';
+
+interface Operand { name: string; type: number; value: TensorData }
+
+/** One node over the given operands (all graph inputs), compared with ONNX Runtime. */
+async function check(op: string, operands: (Operand | '')[], outputs: { name: string; type: number }[], attrs: Record<string, AttrInit> = {}, opset = 13) {
+  const present = operands.filter((o): o is Operand => o !== '');
+  const bytes = buildModel({
+    opset,
+    inputs: present.map((o) => ({ name: o.name, type: o.type, dims: [...o.value.shape] })),
+    outputs,
+    nodes: [node(op, operands.map((o) => (o === '' ? '' : o.name)), outputs.map((o) => o.name), attrs)],
+  });
+  await expectSameAsOrt(bytes, {
+    onnxTypes: Object.fromEntries(present.map((o) => [o.name, o.type])),
+    inputs: Object.fromEntries(present.map((o) => [o.name, o.value])),
+    tol: 0,
+  });
+}
+
+const rng = new Random(5);
+const RANGE: Record<number, [number, number]> = { [T.UINT8]: [0, 255], [T.INT8]: [-128, 127], [T.INT32]: [-5000, 5000] };
+const ints = (name: string, type: number, shape: number[], lo = RANGE[type]![0], hi = RANGE[type]![1]): Operand => ({
+  name, type, value: tensorData('i32', shape, Array.from({ length: shape.reduce((a, d) => a * d, 1) }, () => Math.floor(rng.uniform(lo, hi + 1)))),
+});
+const floats = (name: string, shape: number[], values?: number[]): Operand => ({
+  name, type: T.FLOAT, value: tensorData('f32', shape, values ?? Array.from({ length: shape.reduce((a, d) => a * d, 1) }, () => rng.normal())),
+});
+
+describe('QuantizeLinear and DequantizeLinear', () => {
+  // Halves round to even; values past the range saturate.
+  const x = floats('x', [12], [-300, -2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 3.49, 100.7, 127.5, 200, 1e9]);
+  for (const [type, zp] of [[T.UINT8, 128], [T.INT8, -3]] as const) {
+    it(`quantizes to ${type === T.UINT8 ? 'uint8' : 'int8'} per tensor`, () =>
+      check('QuantizeLinear', [x, floats('s', [], [0.5]), { name: 'z', type, value: tensorData('i32', [], [zp]) }], [{ name: 'y', type }]));
+  }
+  it('quantizes per axis (axis 1 of [2, 3, 4])', () =>
+    check('QuantizeLinear', [floats('x', [2, 3, 4], Array.from({ length: 24 }, () => 40 * rng.normal())),
+      floats('s', [3], [0.25, 1, 3]), ints('z', T.INT8, [3], -10, 10)], [{ name: 'y', type: T.INT8 }], { axis: attr.i(1) }));
+  it('dequantizes uint8 per tensor and int8 per axis', async () => {
+    await check('DequantizeLinear', [ints('x', T.UINT8, [20]), floats('s', [], [0.1]), ints('z', T.UINT8, [], 100, 100)], [{ name: 'y', type: T.FLOAT }]);
+    await check('DequantizeLinear', [ints('x', T.INT8, [3, 4]), floats('s', [4], [0.5, 2, 0.125, 3]), ints('z', T.INT8, [4], -5, 5)],
+      [{ name: 'y', type: T.FLOAT }], { axis: attr.i(-1) });
+  });
+});
+
+describe('DynamicQuantizeLinear', () => {
+  for (const [what, values] of [['mixed signs', undefined], ['all positive (min adjusted to 0)', [0.5, 1, 7, 3.25, 9]], ['all negative', [-0.5, -1, -7, -3.25]]] as const) {
+    it(what, () => check('DynamicQuantizeLinear', [floats('x', [values?.length ?? 30], values ? [...values] : undefined)],
+      [{ name: 'y', type: T.UINT8 }, { name: 'y_scale', type: T.FLOAT }, { name: 'y_zero_point', type: T.UINT8 }], {}, 11));
+  }
+});
+
+describe('integer matmul', () => {
+  it('MatMulInteger uint8 x int8 with per-tensor zero points, batched', () =>
+    check('MatMulInteger', [ints('a', T.UINT8, [2, 3, 5]), ints('b', T.INT8, [5, 4]), ints('az', T.UINT8, []), ints('bz', T.INT8, [])], [{ name: 'y', type: T.INT32 }], {}, 10));
+  it('MatMulInteger without zero points', () =>
+    check('MatMulInteger', [ints('a', T.UINT8, [4, 6]), ints('b', T.UINT8, [6, 3])], [{ name: 'y', type: T.INT32 }], {}, 10));
+  for (const type of [T.UINT8, T.INT8]) {
+    it(`QLinearMatMul ${type === T.UINT8 ? 'uint8' : 'int8'} requantizes`, () =>
+      check('QLinearMatMul', [
+        ints('a', type, [3, 8]), floats('as', [], [0.02]), ints('az', type, []),
+        ints('b', type, [8, 5]), floats('bs', [], [0.03]), ints('bz', type, []),
+        floats('ys', [], [0.7]), ints('yz', type, []),
+      ], [{ name: 'y', type }], {}, 10));
+  }
+});
+
+describe('integer conv', () => {
+  it('ConvInteger uint8 with padding and strides', () =>
+    check('ConvInteger', [ints('x', T.UINT8, [1, 2, 5, 5]), ints('w', T.UINT8, [3, 2, 3, 3]), ints('xz', T.UINT8, [])],
+      [{ name: 'y', type: T.INT32 }], { pads: attr.ints([1, 1, 1, 1]), strides: attr.ints([2, 1]) }, 10));
+  it('QLinearConv uint8 with int32 bias', () =>
+    check('QLinearConv', [
+      ints('x', T.UINT8, [1, 2, 4, 4]), floats('xs', [], [0.05]), ints('xz', T.UINT8, []),
+      ints('w', T.UINT8, [2, 2, 2, 2]), floats('ws', [], [0.01]), ints('wz', T.UINT8, []),
+      floats('ys', [], [0.3]), ints('yz', T.UINT8, []), ints('bias', T.INT32, [2]),
+    ], [{ name: 'y', type: T.UINT8 }], { pads: attr.ints([0, 1, 0, 1]) }, 10));
+  it('QLinearConv int8 weights with per-channel scales, 1-D, no bias', () =>
+    check('QLinearConv', [
+      ints('x', T.UINT8, [2, 3, 7]), floats('xs', [], [0.04]), ints('xz', T.UINT8, []),
+      ints('w', T.INT8, [4, 3, 3]), floats('ws', [4], [0.01, 0.02, 0.005, 0.03]), ints('wz', T.INT8, [4], 0, 0),
+      floats('ys', [], [0.5]), ints('yz', T.UINT8, []),
+    ], [{ name: 'y', type: T.UINT8 }], { pads: attr.ints([1, 1]) }, 10));
+  it('refuses an integer conv whose sums could pass f32 exactness', () => {
+    const bytes = buildModel({
+      opset: 10,
+      inputs: [{ name: 'x', type: T.UINT8, dims: [1, 64, 5, 5] }, { name: 'w', type: T.UINT8, dims: [4, 64, 3, 3] }],
+      outputs: [{ name: 'y', type: T.INT32 }],
+      nodes: [node('ConvInteger', ['x', 'w'], ['y'])],
+    });
+    expect(() => importOnnx(bytes)).toThrow(UnsupportedOnnxError);
+  });
+});
+
+describe('DequantizeLinear into bfloat16', () => {
+  it('rounds (x - zero_point) * scale to the bfloat16 scale type', () => {
+    const bytes = buildModel({
+      opset: 21,
+      inputs: [{ name: 'x', type: T.INT8, dims: [3] }, { name: 's', type: T.BFLOAT16, dims: [] }],
+      outputs: [{ name: 'y', type: T.BFLOAT16 }],
+      nodes: [node('DequantizeLinear', ['x', 's'], ['y'])],
+    });
+    const scale = 1.3984375; // a bfloat16 value: 3 * scale = 4.1953125 needs 9 significant bits
+    const out = runOnCpu(importOnnx(bytes), { x: tensorData('i32', [3], [3, -1, 100]), s: tensorData('f32', [], [scale]) });
+    expect(Array.from(out['y']!.data as Float32Array)).toEqual([4.1875, -1.3984375, 140]);
+  });
+});
