@@ -6,9 +6,10 @@ import { importOnnx, UnsupportedOnnxError } from '../../../src/frontend/onnx/ind
 import { attr, buildModel, node, type AttrInit, type IoInit } from './onnx-builder.js';
 import { expectSameAsOrt } from './ort-oracle.js';
 
+/** One node at opset 19 (the first where AveragePool takes dilations). */
 function model(op: string, inputs: IoInit[], attrs: Record<string, AttrInit>): Uint8Array {
   return buildModel({
-    opset: 18, inputs, outputs: [{ name: 'out' }],
+    opset: 19, inputs, outputs: [{ name: 'out' }],
     nodes: [node(op, inputs.map((i) => i.name), ['out'], attrs)], initializers: [],
   });
 }
@@ -47,6 +48,17 @@ describe('3-D pools', () => {
       }));
     }
   }
+  for (const include of [0, 1]) {
+    it(`AveragePool with dilations, count_include_pad=${include}, ceil_mode (3-D and 2-D)`, async () => {
+      await check('AveragePool', [{ name: 'x', dims: [1, 2, 8, 7, 9] }], {
+        kernel_shape: attr.ints([2, 3, 2]), dilations: attr.ints([2, 2, 3]), pads: attr.ints([1, 0, 1, 1, 2, 1]), strides: attr.ints([2, 1, 2]),
+        count_include_pad: attr.i(include), ceil_mode: attr.i(1),
+      });
+      await check('AveragePool', [{ name: 'x', dims: [2, 3, 9, 8] }], {
+        kernel_shape: attr.ints([3, 2]), dilations: attr.ints([2, 3]), pads: attr.ints([2, 1, 1, 1]), strides: attr.ints([2, 3]), count_include_pad: attr.i(include),
+      });
+    });
+  }
   it('LpPool with p = 2 and p = 3', async () => {
     await check('LpPool', [{ name: 'x', dims: [1, 2, 5, 6, 4] }], { kernel_shape: attr.ints([2, 3, 2]), pads: attr.ints([1, 0, 1, 0, 1, 1]), strides: attr.ints([1, 2, 2]) });
     await check('LpPool', [{ name: 'x', dims: [1, 2, 5, 4, 4] }], { kernel_shape: attr.ints([3, 2, 2]), p: attr.i(3) });
@@ -54,9 +66,7 @@ describe('3-D pools', () => {
 });
 
 describe('3-D refusals', () => {
-  it('AveragePool with dilations and 3-D ConvTranspose are refused clearly', () => {
-    const avg = model('AveragePool', [{ name: 'x', dims: [1, 1, 5, 5, 5] }], { kernel_shape: attr.ints([2, 2, 2]), dilations: attr.ints([2, 2, 2]) });
-    expect(() => importOnnx(avg)).toThrow(UnsupportedOnnxError);
+  it('3-D ConvTranspose is refused clearly', () => {
     const convT = model('ConvTranspose', [{ name: 'x', dims: [1, 2, 3, 3, 3] }, { name: 'w', dims: [2, 1, 2, 2, 2] }], {});
     expect(() => importOnnx(convT)).toThrow(/3-D ConvTranspose is not supported/);
   });

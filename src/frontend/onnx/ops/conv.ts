@@ -2,6 +2,7 @@
 // 2-D with a unit height, 3-D ones are decomposed into 2-D ones (conv3d.ts).
 import { typeOf } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
+import { dilatedAveragePool } from './avg-pool-dilated.js';
 import { conv3d, pool3d } from './conv3d.js';
 import { reshapeTo } from './helpers.js';
 import { as2d, from2d, lastTwoAxes, readWindow, readWindowNd, spatialRank } from './window-params.js';
@@ -99,9 +100,9 @@ defineOnnxOp('AveragePool', (n) => {
   const kernel = n.attrs.ints('kernel_shape');
   if (!kernel || kernel.length !== spatial) return n.fail(`needs kernel_shape with ${spatial} values`);
   const win = readWindowNd(n, typeOf(x).shape.slice(2), kernel);
-  if (win.dilation.some((d) => d !== 1)) n.unsupported(`dilations [${win.dilation.join(',')}] are not supported for average pooling`);
   const ceilMode = n.attrs.int('ceil_mode', 0) !== 0;
   const countIncludePad = n.attrs.int('count_include_pad', 0) !== 0;
+  if (win.dilation.some((d) => d !== 1)) return dilatedAveragePool(n, x, win, ceilMode, countIncludePad);
   if (spatial === 3) return pool3d(n, x, 'avg', win, ceilMode, countIncludePad);
   const w2 = lastTwoAxes(win);
   const y = n.b.op('avg_pool2d', [as2d(n, x)], {
