@@ -31,6 +31,16 @@ describe('3-D Conv', () => {
   });
 });
 
+describe('3-D ConvTranspose', () => {
+  it('with strides, pads, output_padding, dilations, groups and bias', () => check('ConvTranspose', [
+    { name: 'x', dims: [2, 4, 3, 4, 3] }, { name: 'w', dims: [4, 3, 3, 2, 3] }, { name: 'b', dims: [6] },
+  ], { strides: attr.ints([2, 3, 1]), pads: attr.ints([1, 0, 1, 2, 1, 0]), output_padding: attr.ints([1, 2, 0]), dilations: attr.ints([2, 1, 1]), group: attr.i(2) }));
+  it('with output_shape and auto_pad SAME_LOWER', async () => {
+    await check('ConvTranspose', [{ name: 'x', dims: [1, 2, 3, 3, 3] }, { name: 'w', dims: [2, 3, 3, 3, 2] }], { strides: attr.ints([2, 2, 2]), output_shape: attr.ints([6, 5, 6]) });
+    await check('ConvTranspose', [{ name: 'x', dims: [1, 2, 3, 4, 3] }, { name: 'w', dims: [2, 1, 2, 3, 3] }], { strides: attr.ints([2, 2, 1]), auto_pad: attr.s('SAME_LOWER') });
+  });
+});
+
 describe('3-D pools', () => {
   it('MaxPool with pads, strides, dilations and ceil_mode', () => check('MaxPool', [{ name: 'x', dims: [1, 2, 9, 8, 7] }], {
     kernel_shape: attr.ints([3, 2, 3]), pads: attr.ints([1, 1, 0, 1, 0, 1]), strides: attr.ints([2, 2, 1]), dilations: attr.ints([2, 1, 2]), ceil_mode: attr.i(1),
@@ -66,10 +76,6 @@ describe('3-D pools', () => {
 });
 
 describe('3-D refusals', () => {
-  it('3-D ConvTranspose is refused clearly', () => {
-    const convT = model('ConvTranspose', [{ name: 'x', dims: [1, 2, 3, 3, 3] }, { name: 'w', dims: [2, 1, 2, 2, 2] }], {});
-    expect(() => importOnnx(convT)).toThrow(/3-D ConvTranspose is not supported/);
-  });
   it('4-D windows are refused clearly', () => {
     const conv = model('Conv', [{ name: 'x', dims: [1, 1, 3, 3, 3, 3] }, { name: 'w', dims: [1, 1, 2, 2, 2, 2] }], {});
     expect(() => importOnnx(conv)).toThrow(UnsupportedOnnxError);

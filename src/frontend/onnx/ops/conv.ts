@@ -3,7 +3,7 @@
 import { typeOf } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { dilatedAveragePool } from './avg-pool-dilated.js';
-import { conv3d, pool3d } from './conv3d.js';
+import { conv3d, convTranspose3d, pool3d } from './conv3d.js';
 import { reshapeTo } from './helpers.js';
 import { as2d, from2d, lastTwoAxes, readWindow, readWindowNd, spatialRank } from './window-params.js';
 
@@ -56,7 +56,6 @@ function transposePadding(n: OnnxNode, spatialIn: readonly number[], kernel: rea
 defineOnnxOp('ConvTranspose', (n) => {
   const x = n.input(0);
   const spatial = spatialRank(n, x);
-  if (spatial === 3) n.unsupported('3-D ConvTranspose is not supported (kiln has 1-D and 2-D transposed convolutions)');
   const w = n.input(1);
   const ws = typeOf(w).shape;
   if (ws.length !== spatial + 2) n.fail(`weight [${ws.join(',')}] must have rank ${spatial + 2}`);
@@ -67,6 +66,7 @@ defineOnnxOp('ConvTranspose', (n) => {
   const outputPadding = ints('output_padding', 0);
   const spatialIn = typeOf(x).shape.slice(2);
   const { begin, end } = transposePadding(n, spatialIn, kernel, stride, dilation, outputPadding);
+  if (spatial === 3) return convTranspose3d(n, x, w, n.optional(2), { stride, dilation, outputPadding, begin, end }, n.attrs.int('group', 1));
   const two = (v: number[], fill: number) => (spatial === 1 ? [fill, v[0]!] : v);
   const w2 = spatial === 1 ? reshapeTo(n.b, w, [ws[0]!, ws[1]!, 1, ws[2]!]) : w;
   const bias = n.optional(2);

@@ -73,3 +73,49 @@ export function windowSums3d(n: OnnxNode, x: Operand, win: WindowNd): Operand {
     return n.b.op('conv2d', [t, ones], { stride: w.stride, padding: w.padding, dilation: w.dilation, groups: channels });
   });
 }
+
+/** A 3-D transposed convolution's per-axis parameters ([depth, height, width]). */
+export interface Transpose3d {
+  stride: number[];
+  dilation: number[];
+  outputPadding: number[];
+  begin: number[];
+  end: number[];
+}
+
+/**
+ * ConvTranspose of x [N, C, D, H, W] with w [C, M/groups, KD, KH, KW]: for each kernel depth
+ * offset kd, a 2-D transposed convolution of every depth slice (folded into the batch) with the
+ * weight's kd-th slice lands at output depths d * stride + kd * dilation; the slices are spread
+ * out with zeros between them, shifted there, summed over kd, and the depth padding cropped.
+ */
+export function convTranspose3d(n: OnnxNode, x: Operand, w: Operand, bias: Operand | undefined, t: Transpose3d, groups: number): Operand {
+  const [batch, c, depth, h, wd] = typeOf(x).shape as number[];
+  const ws = typeOf(w).shape;
+  const [kd, sd, dd] = [ws[2]!, t.stride[0]!, t.dilation[0]!];
+  const full = sd * (depth! - 1) + dd * (kd - 1) + 1 + t.outputPadding[0]!;
+  if (t.begin[0]! < 0 || t.end[0]! < 0) n.unsupported(`negative depth pads [${t.begin[0]},${t.end[0]}] are not supported`);
+  const outDepth = full - t.begin[0]! - t.end[0]!;
+  if (outDepth < 1) n.fail(`pads [${[...t.begin, ...t.end].join(',')}] leave no output depth`);
+  const slices = reshapeTo(n.b, n.b.op('transpose', [x], { perm: SWAP_C_D }), [batch! * depth!, c!, h!, wd!]);
+  const two = (v: number[]) => v.slice(1);
+  let sum: Operand | undefined;
+  let plane: number[] = [];
+  for (let k = 0; k < kd; k++) {
+    const wk = reshapeTo(n.b, n.b.op('slice', [w], { starts: [k], ends: [k + 1], axes: [2] }), [ws[0]!, ws[1]!, ws[3]!, ws[4]!]);
+    const y = n.b.op('conv_transpose2d', [slices, wk], {
+      stride: two(t.stride), dilation: two(t.dilation), output_padding: two(t.outputPadding),
+      padding: [...two(t.begin), ...two(t.end)], groups,
+    });
+    plane = typeOf(y).shape.slice(1);
+    const rest = plane.reduce((a, b) => a * b, 1);
+    // [N, D, R] -> [N, D * stride, R] with stride - 1 zero slices after each, then shifted to kd * dilation.
+    const spread = reshapeTo(n.b, n.b.op('pad', [reshapeTo(n.b, y, [batch!, depth!, 1, rest])], { pads: [0, 0, 0, 0, 0, 0, sd - 1, 0] }), [batch!, depth! * sd, rest]);
+    const placed = n.b.op('pad', [spread], { pads: [0, k * dd, 0, 0, full - k * dd - depth! * sd, 0] });
+    sum = sum ? n.b.op('add', [sum, placed]) : placed;
+  }
+  const [m, oh, ow] = plane;
+  const cropped = n.b.op('slice', [sum!], { starts: [t.begin[0]!], ends: [t.begin[0]! + outDepth], axes: [1] });
+  const y = n.b.op('transpose', [reshapeTo(n.b, cropped, [batch!, outDepth, m!, oh!, ow!])], { perm: SWAP_C_D });
+  return bias ? n.b.op('add', [y, reshapeTo(n.b, bias, [1, m!, 1, 1, 1])]) : y;
+}
