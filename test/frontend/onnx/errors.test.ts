@@ -69,12 +69,12 @@ describe('unsupported ops', () => {
 
   it('names the node when a supported op uses an unsupported feature', () => {
     const bytes = buildModel({
-      ...relu([{ name: 'x', dims: [1, 2, 4, 4, 4] }]),
-      nodes: [node('MaxPool', ['x'], ['y'], { kernel_shape: attr.ints([2, 2, 2]) }, 'pool3d')],
+      ...relu([{ name: 'x', dims: [1, 2, 4, 4, 4, 4] }]),
+      nodes: [node('MaxPool', ['x'], ['y'], { kernel_shape: attr.ints([2, 2, 2, 2]) }, 'pool4d')],
     });
     const e = importError(bytes);
     expect(e).toBeInstanceOf(UnsupportedOnnxError);
-    expect(e.message).toMatch(/node 'pool3d' \(MaxPool\): 3-D MaxPool is not supported/);
+    expect(e.message).toMatch(/node 'pool4d' \(MaxPool\): 4-D MaxPool is not supported/);
   });
 
   it('requires tensor parameters computed from inputs to be given values, naming the node and the input', () => {

@@ -1,83 +1,11 @@
 // Conv, ConvTranspose and the windowed pools. kiln's kernels are 2-D (NCHW); 1-D ones run as
-// 2-D with a unit height, 3-D ones are not supported.
-import { typeOf, type Operand } from '../builder.js';
+// 2-D with a unit height, 3-D ones are decomposed into 2-D ones (conv3d.ts).
+import { typeOf } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
+import { dilatedAveragePool } from './avg-pool-dilated.js';
+import { conv3d, convTranspose3d, pool3d } from './conv3d.js';
 import { reshapeTo } from './helpers.js';
-
-/** Per-axis window parameters of a 1-D or 2-D ONNX node, as 2-D lists. */
-export interface Window2d {
-  kernel: number[];
-  stride: number[];
-  dilation: number[];
-  /** [top, left, bottom, right]. */
-  padding: number[];
-}
-
-/** The spatial rank of a node's [N, C, ...] input; 1 and 2 are supported. */
-export function spatialRank(n: OnnxNode, x: Operand): number {
-  const rank = typeOf(x).shape.length;
-  if (rank < 3) n.fail(`needs an input [N, C, spatial...], got rank ${rank}`);
-  if (rank > 4) n.unsupported(`${rank - 2}-D ${n.opType} is not supported (kiln has 1-D and 2-D windows)`);
-  return rank - 2;
-}
-
-/** A [N, C, L] tensor as [N, C, 1, L]. */
-export function as2d(n: OnnxNode, x: Operand): Operand {
-  const s = typeOf(x).shape;
-  return s.length === 3 ? reshapeTo(n.b, x, [s[0]!, s[1]!, 1, s[2]!]) : x;
-}
-
-/** Undoes as2d on a result. */
-export function from2d(n: OnnxNode, y: Operand, spatial: number): Operand {
-  if (spatial === 2) return y;
-  const s = typeOf(y).shape;
-  return reshapeTo(n.b, y, [s[0]!, s[1]!, s[3]!]);
-}
-
-/**
- * Begin and end padding of one axis under ONNX's auto_pad SAME_UPPER / SAME_LOWER: the output
- * has ceil(in / stride) positions, and an odd total goes at the end (UPPER) or the start (LOWER).
- */
-function samePadding(inSize: number, kernel: number, stride: number, dilation: number, upper: boolean): [number, number] {
-  const out = Math.ceil(inSize / stride);
-  const total = Math.max(0, (out - 1) * stride + (kernel - 1) * dilation + 1 - inSize);
-  const small = Math.floor(total / 2);
-  return upper ? [small, total - small] : [total - small, small];
-}
-
-/** Reads kernel_shape, strides, dilations, pads and auto_pad for a window over `spatialIn`. */
-export function readWindow(n: OnnxNode, spatialIn: readonly number[], kernel: readonly number[]): Window2d {
-  const k = spatialIn.length;
-  const ints = (name: string, dflt: number) => {
-    const v = n.attrs.ints(name, new Array<number>(k).fill(dflt));
-    if (v.length !== k) n.fail(`${name} [${v.join(',')}] must have ${k} values`);
-    return v;
-  };
-  const stride = ints('strides', 1);
-  const dilation = ints('dilations', 1);
-  const autoPad = n.attrs.string('auto_pad', 'NOTSET');
-  let begin: number[];
-  let end: number[];
-  if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
-    const pads = spatialIn.map((d, i) => samePadding(d, kernel[i]!, stride[i]!, dilation[i]!, autoPad === 'SAME_UPPER'));
-    begin = pads.map((p) => p[0]);
-    end = pads.map((p) => p[1]);
-  } else if (autoPad === 'VALID') {
-    begin = new Array<number>(k).fill(0);
-    end = begin;
-  } else if (autoPad === 'NOTSET' || autoPad === '') {
-    const pads = n.attrs.ints('pads', new Array<number>(2 * k).fill(0));
-    if (pads.length !== 2 * k) n.fail(`pads [${pads.join(',')}] must have ${2 * k} values`);
-    begin = pads.slice(0, k);
-    end = pads.slice(k);
-  } else {
-    n.fail(`unknown auto_pad '${autoPad}'`);
-  }
-  if (k === 1) {
-    return { kernel: [1, kernel[0]!], stride: [1, stride[0]!], dilation: [1, dilation[0]!], padding: [0, begin[0]!, 0, end[0]!] };
-  }
-  return { kernel: [...kernel], stride, dilation, padding: [begin[0]!, begin[1]!, end[0]!, end[1]!] };
-}
+import { as2d, from2d, lastTwoAxes, readWindow, readWindowNd, spatialRank } from './window-params.js';
 
 defineOnnxOp('Conv', (n) => {
   const x = n.input(0);
@@ -86,9 +14,10 @@ defineOnnxOp('Conv', (n) => {
   const ws = typeOf(w).shape;
   if (ws.length !== spatial + 2) n.fail(`weight [${ws.join(',')}] must have rank ${spatial + 2}`);
   const kernel = n.attrs.ints('kernel_shape', ws.slice(2));
+  const bias = n.optional(2);
+  if (spatial === 3) return conv3d(n, x, w, bias, readWindowNd(n, typeOf(x).shape.slice(2), kernel), n.attrs.int('group', 1));
   const win = readWindow(n, typeOf(x).shape.slice(2), kernel);
   const w2 = spatial === 1 ? reshapeTo(n.b, w, [ws[0]!, ws[1]!, 1, ws[2]!]) : w;
-  const bias = n.optional(2);
   const y = n.b.op('conv2d', bias ? [as2d(n, x), w2, bias] : [as2d(n, x), w2], {
     stride: win.stride, padding: win.padding, dilation: win.dilation, groups: n.attrs.int('group', 1),
   });
@@ -137,6 +66,7 @@ defineOnnxOp('ConvTranspose', (n) => {
   const outputPadding = ints('output_padding', 0);
   const spatialIn = typeOf(x).shape.slice(2);
   const { begin, end } = transposePadding(n, spatialIn, kernel, stride, dilation, outputPadding);
+  if (spatial === 3) return convTranspose3d(n, x, w, n.optional(2), { stride, dilation, outputPadding, begin, end }, n.attrs.int('group', 1));
   const two = (v: number[], fill: number) => (spatial === 1 ? [fill, v[0]!] : v);
   const w2 = spatial === 1 ? reshapeTo(n.b, w, [ws[0]!, ws[1]!, 1, ws[2]!]) : w;
   const bias = n.optional(2);
@@ -155,10 +85,11 @@ defineOnnxOp('MaxPool', (n) => {
   const spatial = spatialRank(n, x);
   const kernel = n.attrs.ints('kernel_shape');
   if (!kernel || kernel.length !== spatial) return n.fail(`needs kernel_shape with ${spatial} values`);
+  const ceilMode = n.attrs.int('ceil_mode', 0) !== 0;
+  if (spatial === 3) return pool3d(n, x, 'max', readWindowNd(n, typeOf(x).shape.slice(2), kernel), ceilMode, false);
   const win = readWindow(n, typeOf(x).shape.slice(2), kernel);
   const y = n.b.op('max_pool2d', [as2d(n, x)], {
-    kernel_size: win.kernel, stride: win.stride, padding: win.padding, dilation: win.dilation,
-    ceil_mode: n.attrs.int('ceil_mode', 0) !== 0,
+    kernel_size: win.kernel, stride: win.stride, padding: win.padding, dilation: win.dilation, ceil_mode: ceilMode,
   });
   return from2d(n, y, spatial);
 });
@@ -168,12 +99,14 @@ defineOnnxOp('AveragePool', (n) => {
   const spatial = spatialRank(n, x);
   const kernel = n.attrs.ints('kernel_shape');
   if (!kernel || kernel.length !== spatial) return n.fail(`needs kernel_shape with ${spatial} values`);
-  const win = readWindow(n, typeOf(x).shape.slice(2), kernel);
-  if (win.dilation.some((d) => d !== 1)) n.unsupported(`dilations [${n.attrs.ints('dilations')!.join(',')}] are not supported for average pooling`);
+  const win = readWindowNd(n, typeOf(x).shape.slice(2), kernel);
+  const ceilMode = n.attrs.int('ceil_mode', 0) !== 0;
+  const countIncludePad = n.attrs.int('count_include_pad', 0) !== 0;
+  if (win.dilation.some((d) => d !== 1)) return dilatedAveragePool(n, x, win, ceilMode, countIncludePad);
+  if (spatial === 3) return pool3d(n, x, 'avg', win, ceilMode, countIncludePad);
+  const w2 = lastTwoAxes(win);
   const y = n.b.op('avg_pool2d', [as2d(n, x)], {
-    kernel_size: win.kernel, stride: win.stride, padding: win.padding,
-    ceil_mode: n.attrs.int('ceil_mode', 0) !== 0,
-    count_include_pad: n.attrs.int('count_include_pad', 0) !== 0,
+    kernel_size: w2.kernel, stride: w2.stride, padding: w2.padding, ceil_mode: ceilMode, count_include_pad: countIncludePad,
   });
   return from2d(n, y, spatial);
 });

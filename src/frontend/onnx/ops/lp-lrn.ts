@@ -3,7 +3,8 @@
 // dilations for free) and elementwise ops.
 import { typeOf, type Operand } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
-import { as2d, from2d, readWindow, spatialRank } from './conv.js';
+import { windowSums3d } from './conv3d.js';
+import { as2d, from2d, readWindow, readWindowNd, spatialRank } from './window-params.js';
 import { reshapeTo, scalarLike } from './helpers.js';
 
 /** |x|^p, written as x*x and |x| for the common p = 2 and p = 1 (exact, no pow). */
@@ -44,6 +45,7 @@ defineOnnxOp('LpPool', (n) => {
   if (!kernel || kernel.length !== spatial) return n.fail(`needs kernel_shape with ${spatial} values`);
   if (n.attrs.int('ceil_mode', 0) !== 0) n.unsupported('ceil_mode=1 is not supported');
   const p = readP(n, 2);
+  if (spatial === 3) return root(n, windowSums3d(n, absPow(n, x, p), readWindowNd(n, typeOf(x).shape.slice(2), kernel)), p);
   const win = readWindow(n, typeOf(x).shape.slice(2), kernel);
   const channels = typeOf(x).shape[1]!;
   const ones = n.b.scalar(typeOf(x).dtype, 1, [channels, 1, win.kernel[0]!, win.kernel[1]!]);
