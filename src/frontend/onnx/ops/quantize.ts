@@ -7,7 +7,7 @@ import { NARROW_FORMATS, type NarrowFormat } from '../../../ir/ops/narrow.js';
 import { typeOf, type Operand } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { kilnDType, narrowFormatOf, OnnxType, onnxTypeName } from '../onnx-types.js';
-import { as2d, from2d, readWindow, spatialRank } from './conv.js';
+import { as2d, from2d, readWindow, spatialRank } from './window-params.js';
 import { castTo, normalizeAxis, reshapeTo } from './helpers.js';
 
 const f32 = (n: OnnxNode, x: Operand): Operand => castTo(n.b, x, 'f32');
@@ -162,6 +162,7 @@ function centeredBound(n: OnnxNode, i: number): number {
 function integerConv(n: OnnxNode, xi: number, xzpi: number, wi: number, wzpi: number): Operand {
   const x = n.input(xi);
   const spatial = spatialRank(n, x);
+  if (spatial > 2) n.unsupported(`3-D ${n.opType} is not supported (kiln's integer convolutions are 1-D and 2-D)`);
   const w = n.input(wi);
   const ws = typeOf(w).shape;
   if (ws.length !== spatial + 2) n.fail(`weight [${ws.join(',')}] must have rank ${spatial + 2}`);
