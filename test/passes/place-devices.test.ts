@@ -62,7 +62,7 @@ describe('place-devices', () => {
       }`, noGpuNeg);
   });
 
-  it('keeps user transfers, drops those that do not cross, and keeps declared output devices', () => {
+  it('keeps user transfers, drops those that do not cross, and keeps declared output devices and names', () => {
     expectPass(placeDevices, `
       graph g(%x: f32[3] @webgpu) -> (f32[3] @cpu, f32[3] @webgpu) {
         %0 = transfer(%x) : f32[3] @cpu
@@ -74,9 +74,9 @@ describe('place-devices', () => {
       graph g(%x: f32[3] @webgpu) -> (f32[3] @cpu, f32[3] @webgpu) {
         %4 = transfer(%x) : f32[3] @cpu
         %2 = exp(%4) : f32[3] @cpu
-        %3 = neg(%4) : f32[3] @cpu
-        %5 = transfer(%3) : f32[3] @webgpu
-        return %2, %5
+        %6 = neg(%4) : f32[3] @cpu
+        %3 = transfer(%6) : f32[3] @webgpu
+        return %2, %3
       }`, noGpuNeg);
   });
 });
