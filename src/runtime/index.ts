@@ -9,7 +9,8 @@ export {
   acquireDevice, probeAdapter, listAdapters, GpuDevice, NoAdapterError, MissingFeatureError, DeviceLostError,
   type AcquireDeviceOptions, type AdapterInfo, type ListedAdapter, type DeviceCounters,
 } from './device.js';
-export { RunTimeoutError, Session, StagedInputs, type SessionStats, type SessionOptions, type SessionInputs, type RunOptions } from './session.js';
+export { RunTimeoutError } from './run-deadline.js';
+export { Session, StagedInputs, type SessionStats, type SessionOptions, type SessionInputs, type RunOptions } from './session.js';
 export type { WaitStrategy } from './gpu-wait.js';
 export {
   reflectKernel, bindGroupLayoutEntries, BindingMismatchError,

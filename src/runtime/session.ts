@@ -3,6 +3,7 @@ import type { TensorData } from '../ir/tensor-data.js';
 import { formatShapeType, numel, shapesEqual } from '../ir/types.js';
 import { acquireDevice, type GpuDevice } from './device.js';
 import { GpuWaiter, type WaitStrategy } from './gpu-wait.js';
+import { DEFAULT_RUN_TIMEOUT_MS, RunTimeoutError, withDeadline } from './run-deadline.js';
 import { copyBytes, fromDeviceBytes, hostDataProblem, toDeviceBytes } from './host-data.js';
 import { loadProgram, type LoadStats, type LoadedProgram } from './load.js';
 import { deviceBufferBytes, type Program, type TensorBinding } from './program.js';
@@ -40,21 +41,12 @@ export interface SessionOptions {
    */
   readonly runTimeoutMs?: number;
   /**
-   * When the device is lost (driver reset, destroyed), acquire a new one and reload the program
-   * on it (buffers, pipelines, weights) before the next run, instead of failing every later run
-   * (default false). Runs that were on the lost device reject with a DeviceLostError; state
-   * tensors (Program.state) start again from their initial values. The session owns the new
-   * device and destroys it with itself.
+   * On device loss, load the program on a new device (which the session then owns) before the
+   * next run, rather than fail every later run (default false). Runs on the lost device reject
+   * with a DeviceLostError; state tensors (Program.state) restart from their initial values.
    */
   readonly recover?: boolean;
 }
-
-/** A run did not finish within its deadline (SessionOptions.runTimeoutMs, RunOptions.timeoutMs). */
-export class RunTimeoutError extends KilnError {
-  override name = 'RunTimeoutError';
-}
-
-const DEFAULT_RUN_TIMEOUT_MS = 60_000;
 
 /** Options of one run. */
 export interface RunOptions {
@@ -402,23 +394,7 @@ export class Session {
   }
 }
 
+/** What loadProgram takes of the session's options. */
 function loadOptions(label: string, opts: SessionOptions) {
   return { label, warmup: opts.warmup !== false, inputSlots: opts.inputSlots ?? 1 };
-}
-
-/**
- * `job`, or a rejection with `error()` once `ms` have passed (0 or Infinity: no deadline). The
- * job goes on regardless (the GPU cannot be interrupted); its late outcome is dropped.
- */
-function withDeadline<T>(job: Promise<T>, ms: number, error: () => Error): Promise<T> {
-  if (!(ms > 0 && Number.isFinite(ms))) return job;
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(error()), ms);
-    // A pending deadline must not keep a Node process alive by itself.
-    (timer as { unref?: () => void }).unref?.();
-    job.then(
-      (v) => { clearTimeout(timer); resolve(v); },
-      (e: unknown) => { clearTimeout(timer); reject(e); },
-    );
-  });
 }

@@ -5,7 +5,8 @@ import { KilnError } from '../../src/ir/errors.js';
 import { tensorData } from '../../src/ir/tensor-data.js';
 import { acquireDevice, DeviceLostError, type GpuDevice } from '../../src/runtime/device.js';
 import { PROGRAM_VERSION, type Program } from '../../src/runtime/program.js';
-import { RunTimeoutError, Session } from '../../src/runtime/session.js';
+import { RunTimeoutError } from '../../src/runtime/run-deadline.js';
+import { Session } from '../../src/runtime/session.js';
 import { hasGpu } from '../helpers/gpu.js';
 
 // out[i] = i + sum of `count[0]` small steps: as long a run as the caller asks for.
