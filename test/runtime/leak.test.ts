@@ -65,13 +65,13 @@ describe('creating and releasing sessions keeps memory flat', async () => {
     }
   });
 
-  it.runIf(gpuAvailable)('80 sessions, each with a device of its own', async () => {
-    const { warm, end } = await rssGrowth(80, 30, async () => {
+  it.runIf(gpuAvailable)('200 sessions, each with a device of its own', async () => {
+    const { warm, end } = await rssGrowth(200, 50, async () => {
       const s = await InferenceSession.fromFiles(packed);
       await s.run(feeds);
       await s.release();
     });
-    console.log(`[leak] 80 sessions, own devices: RSS ${warm.toFixed(1)} MiB after 30, ${end.toFixed(1)} MiB after 80`);
-    expect(end - warm).toBeLessThan(35);
+    console.log(`[leak] 200 sessions, own devices: RSS ${warm.toFixed(1)} MiB after 50, ${end.toFixed(1)} MiB after 200`);
+    expect(end - warm).toBeLessThan(100);
   });
 });
