@@ -149,8 +149,9 @@ export class Session {
       } else {
         // Inputs are checked now, so a bad call fails at once rather than after queued runs.
         // Every run uploads its inputs later than run() returns (even the first: it starts in a
-        // microtask), so take a copy now and the caller may refill its arrays at once.
-        const prepared = this.prepareInputs(inputs).map((p) => ({ id: p.id, bytes: copyBytes(p.bytes) }));
+        // microtask), so bytes still in the caller's arrays are copied now (toDeviceBytes already
+        // copied the others), and the caller may refill its arrays at once.
+        const prepared = this.prepareInputs(inputs).map((p, i) => (p.bytes.buffer === inputs[this.program.inputs[i]!.name]!.data.buffer ? { id: p.id, bytes: copyBytes(p.bytes) } : p));
         plan = { writes: prepared, slot: undefined, outputs };
       }
     } catch (e) {

@@ -63,7 +63,7 @@ defineOp({
 /** The WGSL u32 bits of a float operand of WGSL type `t` as f32 (f16 widened first: NaN and inf stay). */
 const f32Bits = (x: string, t: string) => `bitcast<u32>(${t === 'f16' ? `f32(${x})` : x})`;
 
-function defineFloatTest(name: string, math: Pick<ElementwiseMath, 'cpu' | 'wgsl'>, attrs?: OpSpec['attrs']): void {
+function defineFloatTest(name: string, math: Pick<ElementwiseMath, 'cpu' | 'wgsl' | 'helpers'>, attrs?: OpSpec['attrs']): void {
   defineOp({
     name, kind: 'elementwise', inputs: 1, math, ...(attrs ? { attrs } : {}),
     // Under fp16 lowering an f32 operand is tested as it is: a cast to f16 would make 1e5 infinite.
@@ -75,10 +75,11 @@ function defineFloatTest(name: string, math: Pick<ElementwiseMath, 'cpu' | 'wgsl
   });
 }
 
-// Tested on the bits: WGSL lets compilers assume no NaN or infinity, so x != x may fold to false.
+// kiln_isnan tests the bits: WGSL lets compilers assume no NaN, so x != x may fold to false.
 defineFloatTest('is_nan', {
   cpu: ([x]) => (Number.isNaN(x!) ? 1 : 0),
-  wgsl: ([x], _, __, [t]) => `((${f32Bits(x!, t!)} & 0x7fffffffu) > 0x7f800000u)`,
+  wgsl: ([x], _, __, [t]) => `kiln_isnan_${t}(${x})`,
+  helpers: (_, [t]) => [`kiln_isnan_${t}`],
 });
 /** is_inf: +inf where detect_positive, -inf where detect_negative (ONNX IsInf). */
 defineFloatTest('is_inf', {

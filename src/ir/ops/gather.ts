@@ -18,7 +18,8 @@ export function gatherLayout(data: Shape, indices: Shape, axis: number): { axis:
   };
 }
 
-function checkIndices(indices: TensorType): void {
+/** Index operands are i32 (the importer narrows ONNX's int64, range-checked). */
+export function checkIndices(indices: TensorType): void {
   if (indices.dtype !== 'i32') throw new OpTypeError(`indices must be i32 (ONNX int64 is lowered to i32), got ${indices.dtype}`);
 }
 

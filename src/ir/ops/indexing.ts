@@ -5,13 +5,10 @@
 import { OpTypeError } from '../errors.js';
 import { formatShapeType, isFloat, type DType, type Shape, type TensorType } from '../types.js';
 import { defineOp } from './registry.js';
+import { checkIndices } from './gather.js';
 import { normalizeAxes } from './shape-util.js';
 
 const fmt = (t: TensorType) => formatShapeType(t.dtype, t.shape);
-
-function checkIndices(indices: TensorType): void {
-  if (indices.dtype !== 'i32') throw new OpTypeError(`indices must be i32 (ONNX int64 is lowered to i32), got ${indices.dtype}`);
-}
 
 /**
  * How a scatter combines an update with the element already there (ONNX's `reduction`): 'none'
