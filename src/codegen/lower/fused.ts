@@ -1,12 +1,12 @@
 import type { Graph, Node, Value } from '../../ir/graph.js';
 import { KilnError } from '../../ir/errors.js';
-import { allOps, getOp, type ElementwiseMath } from '../../ir/ops/index.js';
+import { allOps, getOp } from '../../ir/ops/index.js';
+import { bodyFunction } from './body-function.js';
 import { broadcastStrides } from '../../ir/ops/shape-util.js';
 import { emitElementwise } from '../kernels/elementwise.js';
 import { emitSqueezeExcite } from '../kernels/squeeze-excite.js';
 import type { Epilogue } from '../kernels/epilogue.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
-import { wgslHelperDecls } from '../kernels/wgsl-math.js';
 import { wgslType } from '../wgsl.js';
 import { traceView, type View } from '../../ir/view.js';
 import { convAnchors, convReadsView, lowerConv2d } from './conv.js';
@@ -40,42 +40,17 @@ export function readsView(op: string, input: number, view: View): boolean {
   return op === 'matmul' || op === 'concat' || (op === 'conv2d' && input === 0 && convReadsView(view));
 }
 
-function mathOf(body: Graph, n: Node): ElementwiseMath {
-  const math = getOp(n.op).spec.math;
-  if (!math) throw new KilnError(`fused kernel ${body.name}: ${n.op} is not elementwise`);
-  return math;
-}
-
-/**
- * WGSL for the elementwise nodes of a body: each value becomes an expression over `known`
- * (parameter loads, or the anchor's result), converted to its storage type. Fusion makes every
- * intermediate single-use, so composing expressions never duplicates work.
- */
-function compose(body: Graph, nodes: readonly Node[], known: Map<Value, string>, result: Value = body.outputs[0]!): string {
-  for (const n of nodes) {
-    const t = wgslType(n.output.type.dtype);
-    const inTypes = n.inputs.map((v) => wgslType(v.type.dtype));
-    known.set(n.output, `${t}(${mathOf(body, n).wgsl(n.inputs.map((v) => known.get(v)!), t, n.attrs, inTypes)})`);
-  }
-  return known.get(result)!;
-}
-
-/** WGSL helper functions (erf, ...) the nodes call. */
-function helpersOf(body: Graph, nodes: readonly Node[]): string[] {
-  return wgslHelperDecls(nodes.flatMap((n) =>
-    mathOf(body, n).helpers?.(wgslType(n.output.type.dtype), n.inputs.map((v) => wgslType(v.type.dtype)), n.attrs) ?? []));
-}
-
 /** A fused elementwise chain: one flat kernel reading each operand with broadcast strides. */
 function lowerChain(node: Node, body: Graph): EmittedKernel {
   const out = node.output.type;
+  const chain = bodyFunction('chain', body.nodes, body.inputs, body.outputs[0]!);
   return emitElementwise({
     name: body.name,
     operands: node.inputs.map((v) => ({ dtype: v.type.dtype, strides: broadcastStrides(v.type.shape, out.shape) })),
     outDType: out.dtype,
     shape: out.shape,
-    body: (xs) => compose(body, body.nodes, new Map(body.inputs.map((p, i) => [p, xs[i]!]))),
-    helpers: helpersOf(body, body.nodes),
+    body: chain.call,
+    helpers: chain.decls,
     innerDTypes: body.nodes.map((n) => n.output.type.dtype),
   });
 }
@@ -102,17 +77,14 @@ function lowerAnchored(node: Node, body: Graph, anchor: Node, ctx: LowerContext)
   const rest = body.nodes.filter((n) => n !== anchor && !prologue.has(n));
   const epiParams = body.inputs.filter((p) => rest.some((n) => n.inputs.includes(p)));
   const out = node.output.type;
+  const epiBody = bodyFunction('epilogue_body', rest, [anchor.output, ...epiParams], body.outputs[0]!);
   const epilogue: Epilogue | undefined = rest.length === 0 ? undefined : {
     name: rest.map((n) => n.op).join('_'),
     operands: epiParams.map((p) => ({ dtype: p.type.dtype, strides: broadcastStrides(p.type.shape, out.shape) })),
     outShape: out.shape,
     outDType: out.dtype,
-    body: (v, xs) => {
-      const known = new Map<Value, string>(epiParams.map((p, k) => [p, xs[k]!]));
-      known.set(anchor.output, `${wgslType(anchor.output.type.dtype)}(${v})`);
-      return compose(body, rest, known);
-    },
-    helpers: helpersOf(body, rest),
+    body: (v, xs) => epiBody.call([`${wgslType(anchor.output.type.dtype)}(${v})`, ...xs]),
+    helpers: epiBody.decls,
   };
   const param = (v: Value) => body.inputs.indexOf(v);
   if (scaleMul) {
@@ -123,11 +95,8 @@ function lowerAnchored(node: Node, body: Graph, anchor: Node, ctx: LowerContext)
   }
   if (reduces && chain.length) {
     const operands = body.inputs.filter((p) => chain.some((n) => n.inputs.includes(p)));
-    const kernel = lowerReduction(anchor, epilogue, {
-      operands: operands.map((p) => p.type.dtype),
-      body: (xs) => compose(body, chain, new Map(operands.map((p, k) => [p, xs[k]!])), anchor.inputs[0]!),
-      helpers: helpersOf(body, chain),
-    });
+    const pro = bodyFunction('prologue_body', chain, operands, anchor.inputs[0]!);
+    const kernel = lowerReduction(anchor, epilogue, { operands: operands.map((p) => p.type.dtype), body: pro.call, helpers: pro.decls });
     return { ...kernel, bindings: [...operands.map(param), ...epiParams.map(param), node.inputs.length] };
   }
   if (widen && anchor.op === 'matmul') {
@@ -205,14 +174,15 @@ function lowerSqueezeExcite(node: Node, body: Graph): EmittedKernel {
   const acts = (from: Node, to?: Node) => rest.slice(rest.indexOf(from) + 1, to ? rest.indexOf(to) : undefined);
   // Activations compute in the body's dtype, from and to the kernel's f32 accumulators.
   const dtype = pool!.inputs[0]!.type.dtype;
-  const activation = (nodes: Node[]) => (a: string) =>
-    `f32(${compose(body, nodes, new Map([[nodes[0]?.inputs[0] ?? body.outputs[0]!, `${wgslType(dtype)}(${a})`]]), nodes.at(-1)?.output ?? body.outputs[0]!)})`;
+  const activation = (name: string, nodes: Node[], from: Node) => bodyFunction(name, nodes, [from.output], nodes.at(-1)?.output ?? from.output);
+  const [act1, act2] = [activation('act1', acts(c1, c2), c1), activation('act2', acts(c2), c2)];
+  const call = (f: typeof act1) => (a: string) => `f32(${f.call([`${wgslType(dtype)}(${a})`])})`;
   const x = pool!.inputs[0]!.type.shape;
   const param = (v: Value | undefined) => (v ? [body.inputs.indexOf(v)] : []);
   const kernel = emitSqueezeExcite({
     name: body.name, dtype, batch: x[0]!, channels: x[1]!, hidden: c1.output.type.shape[1]!, outChannels: c2.output.type.shape[1]!,
     spatial: x[2]! * x[3]!, hasBias1: c1.inputs.length === 3, hasBias2: c2.inputs.length === 3,
-    act1: activation(acts(c1, c2)), act2: activation(acts(c2)), helpers: helpersOf(body, rest.filter((n) => n.op !== 'conv2d')),
+    act1: call(act1), act2: call(act2), helpers: [...act1.decls, ...act2.decls],
   });
   return {
     ...kernel,
