@@ -6,7 +6,7 @@ import type { SegmentedProgram } from './runtime/segmented.js';
 import { compileStats, type CompileStats } from './codegen/stats.js';
 import { planGraphMemory, plannedBytes } from './codegen/plan-memory.js';
 import { hasGpuLowering } from './codegen/lower/index.js';
-import { anchorLowerings, readsNarrowed, readsView, readsWidened } from './codegen/lower/fused.js';
+import { anchorRoles } from './codegen/lower/anchors.js';
 import type { KernelChooser } from './codegen/lower/lowering.js';
 import { heuristicChooser, type AdapterClass } from './codegen/lower/heuristics.js';
 import { runPasses, type PipelineOptions, type PipelineResult } from './passes/manager.js';
@@ -36,10 +36,7 @@ export function passContext(log?: (m: string) => void): PassContext {
   return {
     evaluate: evaluateNode,
     hasGpuKernel: hasGpuLowering,
-    takesEpilogue: (op) => op in anchorLowerings,
-    readsView,
-    readsWidened,
-    readsNarrowed,
+    anchorRoles,
     plannedBytes: (g) => plannedBytes(planGraphMemory(g)),
     ...(log ? { log } : {}),
   };

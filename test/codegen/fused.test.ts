@@ -240,15 +240,39 @@ describe('fused kernels on WebGPU', () => {
 });
 
 describe('fused bodies edited by hand', () => {
-  it("a body named 'squeeze_excite' that is not such a gate is refused, naming the node", () => {
+  it("a body recorded for the 'squeeze_excite' kernel that is not such a gate is refused, naming the node", () => {
     const g = parseGraph(`graph g(%x: f32[2,3] @webgpu, %w: f32[3,4] @webgpu, %b: f32[4] @webgpu) -> (f32[2,4] @webgpu) {
   %5 = fused(%x, %w, %b) {body = graph squeeze_excite(%x: f32[2,3] @webgpu, %w: f32[3,4] @webgpu, %b: f32[4] @webgpu) -> (f32[2,4] @webgpu) {
       %2 = matmul(%x, %w) : f32[2,4] @webgpu
       %4 = add(%2, %b) : f32[2,4] @webgpu
       return %4
-    }} : f32[2,4] @webgpu
+    }, kernel = "squeeze_excite"} : f32[2,4] @webgpu
   return %5
 }`);
-    expect(() => compile(g, { pipeline: 'O0' })).toThrow(/fused node %5: its body 'squeeze_excite' is not a squeeze-and-excitation gate: it does not start with a global_avg_pool/);
+    expect(() => compile(g, { pipeline: 'O0' })).toThrow(/fused node %5: its body is not the squeeze-and-excitation gate its kernel 'squeeze_excite' computes: it does not start with a global_avg_pool/);
+  });
+
+  const matmulBias = (attrs: string) => parseGraph(`graph g(%x: f32[2,3] @webgpu, %w: f32[3,4] @webgpu, %b: f32[4] @webgpu) -> (f32[2,4] @webgpu) {
+  %5 = fused(%x, %w, %b) {body = graph matmul_add(%x: f32[2,3] @webgpu, %w: f32[3,4] @webgpu, %b: f32[4] @webgpu) -> (f32[2,4] @webgpu) {
+      %2 = matmul(%x, %w) : f32[2,4] @webgpu
+      %4 = add(%2, %b) : f32[2,4] @webgpu
+      return %4
+    }${attrs}} : f32[2,4] @webgpu
+  return %5
+}`);
+
+  it('a body with an anchor but no anchor recorded is refused, naming the node and the anchor', () => {
+    expect(() => compile(matmulBias(''), { pipeline: 'O0' })).toThrow(/fused node %5: it records no anchor, so its body must be an elementwise chain, but %2 is matmul/);
+  });
+
+  it('reads that do not match the body are refused, naming the node and the operand', () => {
+    expect(() => compile(matmulBias(', anchor = 0, reads = "plain,convert"'), { pipeline: 'O0' }))
+      .toThrow(/fused node %5: its anchor's operand %w is recorded as a 'convert' read, but it is not made by a plain cast/);
+    expect(() => matmulBias(', anchor = 0, reads = "plain"')).toThrow(/reads "plain" must name one of plain, view, convert, scale, chain for each of the anchor matmul's 2 operands/);
+  });
+
+  it('the recorded reads and anchor are what lowering follows: the same body lowers the same with them written by hand', () => {
+    const program = compile(matmulBias(', anchor = 0, reads = "plain,plain"'), { pipeline: 'O0' });
+    expect(program.dispatches.map((d) => d.label)).toEqual(['matmul_add -> %5']);
   });
 });
