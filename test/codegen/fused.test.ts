@@ -168,6 +168,22 @@ describe('fused kernels on WebGPU', () => {
       }`, 1);
   });
 
+  it('reductions read their input through a view (a transpose, a slice) with an epilogue: one kernel each', async () => {
+    await checkFused(gpu(), `
+      graph g(%x: f32[5,6,7] @webgpu) -> (f32[7,5] @webgpu) {
+        %0 = transpose(%x) {perm = [2,0,1]} : f32[7,5,6] @webgpu
+        %1 = mean(%0) {axes = [2]} : f32[7,5] @webgpu
+        %2 = tanh(%1) : f32[7,5] @webgpu
+        return %2
+      }`, 1);
+    await checkFused(gpu(), `
+      graph g(%x: i32[4,9] @webgpu) -> (i32[4] @webgpu) {
+        %0 = slice(%x) {starts = [2], ends = [8], axes = [1], steps = [1]} : i32[4,6] @webgpu
+        %1 = sum(%0) {axes = [1]} : i32[4] @webgpu
+        return %1
+      }`, 1);
+  });
+
   describe('under f16 the same kernels as under f32', () => {
     const f16 = () => gpu().features.has('shader-f16');
 

@@ -106,7 +106,25 @@ describe('fuse', () => {
     expect(out.nodes.length).toBeGreaterThan(1);
     expectRoundTrip(out);
   });
+  it('a reduction reads a transposed input through the view: the transpose is copied into its body, read "view"', () => {
+    expectPass(fuseElementwise, `
+      graph g(%x: f32[5,6,7] @webgpu) -> (f32[7,5] @webgpu) {
+        %0 = transpose(%x) {perm = [2,0,1]} : f32[7,5,6] @webgpu
+        %1 = sum(%0) {axes = [2]} : f32[7,5] @webgpu
+        return %1
+      }`, `
+      graph g(%x: f32[5,6,7] @webgpu) -> (f32[7,5] @webgpu) {
+        %0 = transpose(%x) {perm = [2, 0, 1]} : f32[7,5,6] @webgpu
+        %1 = fused(%x) {anchor = 1, body = graph sum(%x: f32[5,6,7] @webgpu) -> (f32[7,5] @webgpu) {
+            %0 = transpose(%x) {perm = [2, 0, 1]} : f32[7,5,6] @webgpu
+            %1 = sum(%0) {axes = [2]} : f32[7,5] @webgpu
+            return %1
+          }, reads = "view"} : f32[7,5] @webgpu
+        return %1
+      }`);
+  });
 });
+
 
 describe('fuse-se', () => {
   it('leaves a concat of 8 or more sources alone (it runs as copies, reading no views)', () => {

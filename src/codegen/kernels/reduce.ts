@@ -22,6 +22,8 @@ export interface ReduceKernelSpec {
   readonly arg?: ArgPick;
   /** Arg-reductions only: the last index of equal extremes instead of the first. */
   readonly lastIndex?: boolean;
+  /** Element offset of the input's first element (a view into a larger tensor); 0 when omitted. */
+  readonly offset?: number;
   /** Extents and input strides of the kept dimensions (in output order) and the reduced ones. */
   readonly keptShape: readonly number[];
   readonly keptStrides: readonly number[];
@@ -209,8 +211,9 @@ export function emitReduce(spec: ReduceKernelSpec): EmittedKernel {
   } else {
     L.push(`  let i = ${flatIndex(WG)};`, '  if (i >= u.n) { return; }');
   }
-  L.push('  var base = 0u;');
-  L.push(...unravel('i', spec.keptShape.length, 'u_kshape', spec.keptShape.length ? [{ name: 'kept', strides: 'u_kstride' }] : []), ...(spec.keptShape.length ? ['  base = kept;'] : []));
+  if (spec.offset) u.scalar('xoff', spec.offset);
+  L.push(`  var base = ${spec.offset ? 'u.xoff' : '0u'};`);
+  L.push(...unravel('i', spec.keptShape.length, 'u_kshape', spec.keptShape.length ? [{ name: 'kept', strides: 'u_kstride' }] : []), ...(spec.keptShape.length ? ['  base += kept;'] : []));
   L.push(...reducer.init.map((l) => `  ${l}`));
   L.push(variant === 'workgroup'
     ? `  for (var r = lid; r < u.count; r += ${REDUCE_WG}u) {`

@@ -8,8 +8,7 @@ import type { EmittedKernel } from '../kernels/kernel.js';
 import { anchorKernelName, plainLowerings, type Anchor, type AnchorIO, type Lowering } from './lowering.js';
 
 /** Kept and reduced dimensions of `shape` as extents and input strides (reduced in ascending order). */
-function reductionLayout(shape: readonly number[], axes: readonly number[]) {
-  const strides = stridesOf(shape);
+function reductionLayout(shape: readonly number[], axes: readonly number[], strides: readonly number[] = stridesOf(shape)) {
   const kept = shape.map((_, i) => i).filter((i) => !axes.includes(i));
   const reduced = [...axes].sort((a, b) => a - b);
   return {
@@ -25,23 +24,29 @@ function foldsFloats(node: Node): boolean {
 }
 
 /**
- * Any op with reduction math, over any axes; optionally computing an elementwise chain over
- * operands laid out like its input as it reads them, and an epilogue on each result.
+ * Any op with reduction math, over any axes; optionally reading its input through a view (a
+ * transpose, slice...: the view's strides are the kernel's), or computing an elementwise chain
+ * over operands laid out like its input as it reads them; and an epilogue on each result.
  */
 function lowerReduction(node: Node, io: AnchorIO): EmittedKernel {
   const x = node.inputs[0]!.type;
   const axesAttr = node.attrs.axes as number[];
   const axes = axesAttr.length ? normalizeAxes(axesAttr, x.shape.length) : x.shape.map((_, i) => i);
-  const chain = io.operands[0]!.chain;
+  const { chain, view } = io.operands[0]!;
   return emitReduce({
-    name: anchorKernelName(node.op, io), dtype: x.dtype, math: getOp(node.op).spec.reduce!, ...reductionLayout(x.shape, axes),
+    name: anchorKernelName(node.op, io), dtype: x.dtype, math: getOp(node.op).spec.reduce!, ...reductionLayout(x.shape, axes, view?.strides),
+    ...(view ? { offset: view.offset } : {}),
     sources: { x: io.operands[0]!.source, out: io.out },
     ...(io.epilogue ? { epilogue: io.epilogue } : {}), ...(chain ? { prologue: { operands: chain.operands, body: chain.fn.call, helpers: chain.fn.decls } } : {}),
   });
 }
 
 const reduction: Anchor = {
-  roles: { reads: (node) => (foldsFloats(node) ? ['chain'] : []), epilogue: (node) => (foldsFloats(node) ? ['elementwise'] : []) },
+  roles: {
+    reads: (node) => (foldsFloats(node) ? ['chain', 'view'] : ['view']),
+    readsView: (_, __, view) => view.strides.every((s) => s >= 0),
+    epilogue: (node) => (foldsFloats(node) ? ['elementwise'] : []),
+  },
   lower: lowerReduction,
 };
 
