@@ -6,6 +6,7 @@ import { declareOutput, type Epilogue } from './epilogue.js';
 import { FLAT_BUILTINS, flatIndex, grid1d, UniformBlock, wgslType } from '../wgsl.js';
 import { KernelModule, unravel, type Source } from '../kernel-module.js';
 import { isNanF32, wgslHelperDecls } from './wgsl-math.js';
+import { wgslFloat } from '../../ir/wgsl-literal.js';
 
 /** One invocation per output, or one workgroup per output with a tree in workgroup memory. */
 export type ReduceVariant = 'invocation' | 'workgroup';
@@ -73,19 +74,13 @@ export function chooseReduceVariant(outputs: number, count: number): ReduceVaria
 /** Entry-point parameters of a one-workgroup-per-item kernel. */
 export const WORKGROUP_BUILTINS = '@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>';
 
-/** A WGSL f32 literal of a finite number. */
-export function f32Literal(x: number): string {
-  if (!Number.isFinite(x)) throw new Error(`f32Literal(${x}): WGSL constant expressions cannot be infinite or NaN (use f32Value)`);
-  const s = String(Math.fround(x));
-  return /[.e]/.test(s) ? `f32(${s})` : `f32(${s}.0)`;
-}
 
 /**
  * A WGSL f32 expression of any number: finite ones are literals; infinities and NaN, which a
  * WGSL constant expression may not produce (even through bitcast), come from uniform word `name`.
  */
 export function f32Value(x: number, u: UniformBlock, name: string): string {
-  if (Number.isFinite(x)) return f32Literal(x);
+  if (Number.isFinite(x)) return wgslFloat(x);
   u.f32(name, x);
   return `bitcast<f32>(u.${name})`;
 }

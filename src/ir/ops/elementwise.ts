@@ -1,6 +1,6 @@
 import type { Attrs, AttrSpec } from '../attrs.js';
 import { OpTypeError } from '../errors.js';
-import { f16BitsToF32, f32ToF16Bits } from '../f16.js';
+import { roundToFloat, wgslFloat } from '../wgsl-literal.js';
 import { isFloat, type DType } from '../types.js';
 import { erf } from './erf.js';
 import { defineOp, type ElementwiseMath } from './registry.js';
@@ -46,19 +46,7 @@ function defineBinary(name: string, math: ElementwiseMath, opts: ElementwiseOpti
   });
 }
 
-/** `x` rounded to the float dtype whose WGSL type is `t` (f32 or f16). */
-function roundToFloat(x: number, t: string): number {
-  return t === 'f16' ? f16BitsToF32(f32ToF16Bits(x)) : Math.fround(x);
-}
 
-/**
- * A WGSL literal of attribute value `x` in float type `t`, rounded to `t` first so that the text
- * says exactly the value the shader computes with. Attributes were checked finite by `finite`.
- */
-function floatLit(x: number, t: string): string {
-  const s = String(roundToFloat(x, t));
-  return `${t}(${/[.e]/.test(s) ? s : `${s}.0`})`;
-}
 
 /** Requires float attributes to be finite: a WGSL literal cannot hold inf or NaN. */
 function finite(...keys: string[]): (attrs: Attrs) => void {
@@ -127,7 +115,7 @@ defineUnary('relu', {
 });
 defineUnary('leaky_relu', {
   cpu: ([x], _, a) => (x! >= 0 ? x! : (a.alpha as number) * x!),
-  wgsl: ([x], t, a) => `select(${floatLit(a.alpha as number, t)} * ${x}, ${x}, ${x} >= ${t}(0))`,
+  wgsl: ([x], t, a) => `select(${wgslFloat(a.alpha as number, t)} * ${x}, ${x}, ${x} >= ${t}(0))`,
 }, { floatOnly: true, attrs: { alpha: { kind: 'float', default: 0.01 } }, checkAttrs: finite('alpha') });
 defineUnary('sigmoid', {
   cpu: ([x]) => 1 / (1 + Math.exp(-x!)),
@@ -146,7 +134,7 @@ defineUnary('tanh', {
 /** ONNX HardSigmoid: max(0, min(1, alpha*x + beta)); the defaults are PyTorch's hardsigmoid. */
 defineUnary('hardsigmoid', {
   cpu: ([x], _, a) => Math.max(0, Math.min(1, (a.alpha as number) * x! + (a.beta as number))),
-  wgsl: ([x], t, a) => extreme('max', `${t}(0)`, extreme('min', `${t}(1)`, `${floatLit(a.alpha as number, t)} * ${x} + ${floatLit(a.beta as number, t)}`, t), t),
+  wgsl: ([x], t, a) => extreme('max', `${t}(0)`, extreme('min', `${t}(1)`, `${wgslFloat(a.alpha as number, t)} * ${x} + ${wgslFloat(a.beta as number, t)}`, t), t),
   helpers: (t) => [...extremeHelpers('max', t), ...extremeHelpers('min', t)],
 }, { floatOnly: true, attrs: { alpha: { kind: 'float', default: 1 / 6 }, beta: { kind: 'float', default: 0.5 } }, checkAttrs: finite('alpha', 'beta') });
 /** x * relu6(x + 3) / 6, as PyTorch's hardswish. */
@@ -165,10 +153,10 @@ defineUnary('gelu', {
   wgsl: ([x], t, a) => {
     const half = `${t}(0.5) * ${x}`;
     if (a.approximate === 'tanh') {
-      const inner = `${floatLit(SQRT_2_OVER_PI, t)} * (${x} + ${floatLit(0.044715, t)} * ${x} * ${x} * ${x})`;
+      const inner = `${wgslFloat(SQRT_2_OVER_PI, t)} * (${x} + ${wgslFloat(0.044715, t)} * ${x} * ${x} * ${x})`;
       return `(${half} * (${t}(1) + ${tanhWgsl(inner, t)}))`;
     }
-    return `(${half} * (${t}(1) + kiln_erf_${t}(${x} * ${floatLit(SQRT_HALF, t)})))`;
+    return `(${half} * (${t}(1) + kiln_erf_${t}(${x} * ${wgslFloat(SQRT_HALF, t)})))`;
   },
   helpers: (t, _, a) => [a?.approximate === 'tanh' ? `kiln_tanh_${t}` : `kiln_erf_${t}`],
 }, {
@@ -262,7 +250,7 @@ defineUnary('clip', {
   wgsl: ([x], t, a) => {
     const dtype = t as DType; // clip's operand and result types are f32, f16, i32 or u32
     const { lo, hi } = clipBounds(a, dtype);
-    const lit = (v: number) => (isInt(dtype) ? `${t}(${v})` : floatLit(v, t));
+    const lit = (v: number) => (isInt(dtype) ? `${t}(${v})` : wgslFloat(v, t));
     let r = x!;
     if (lo !== undefined) r = extreme('max', r, lit(lo), t);
     if (hi !== undefined) r = extreme('min', r, lit(hi), t);

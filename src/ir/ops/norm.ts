@@ -1,5 +1,6 @@
 import { OpTypeError } from '../errors.js';
 import { formatShapeType, isFloat, type Shape, type TensorType } from '../types.js';
+import { wgslFloat } from '../wgsl-literal.js';
 import { defineOp } from './registry.js';
 import { broadcastStrides, normalizeAxes } from './shape-util.js';
 
@@ -47,11 +48,6 @@ export function channelStrides(out: Shape): number[] {
   return out.map((_, i) => (i === 1 ? 1 : 0));
 }
 
-/** A WGSL literal of a finite float attribute, converted to the storage type `t` (f32 or f16). */
-function floatLiteral(x: number, t: string): string {
-  const s = String(x);
-  return `${t}(${/[.e]/.test(s) ? s : `${s}.0`})`;
-}
 
 // Inference batch normalisation: y = (x - mean) / sqrt(var + epsilon) * scale + bias per
 // channel (dimension 1). Elementwise: each [C] parameter is broadcast along dimension 1.
@@ -76,6 +72,6 @@ defineOp({
   math: {
     cpu: ([x, scale, bias, mean, v], _, attrs) => ((x! - mean!) / Math.sqrt(v! + (attrs.epsilon as number))) * scale! + bias!,
     wgsl: ([x, scale, bias, mean, v], t, attrs) =>
-      `((${x} - ${mean}) / sqrt(${v} + ${floatLiteral(attrs.epsilon as number, t)}) * ${scale} + ${bias})`,
+      `((${x} - ${mean}) / sqrt(${v} + ${wgslFloat(attrs.epsilon as number, t)}) * ${scale} + ${bias})`,
   },
 });
