@@ -1,9 +1,9 @@
 import type { Graph, Node, Value } from '../ir/graph.js';
 import { Graph as GraphClass } from '../ir/graph.js';
 import type { Attrs } from '../ir/attrs.js';
-import type { AnchorRoles, OperandRead } from '../ir/fusion.js';
+import type { OperandRead } from '../ir/fusion.js';
 import {
-  ABSORB_MATCHERS, COPY_MATCHERS, externalInputs, isElementwise, isFloatCast, MAX_STORAGE_BINDINGS, type MatchContext,
+  ABSORB_MATCHERS, COPY_MATCHERS, EPILOGUE_MATCHERS, externalInputs, isElementwise, MAX_STORAGE_BINDINGS, type MatchContext,
 } from './fusion-matchers.js';
 import type { Pass } from './pass.js';
 import { rebuild } from './rebuild.js';
@@ -40,13 +40,6 @@ function bindingCount(group: Group): number {
   const before = prologueOf(group);
   const epilogue = members.filter((m) => m !== anchor && !before.has(m));
   return own + externalInputs(epilogue).filter((v) => v !== anchor.output).length + 1;
-}
-
-/** Whether an anchor's kernel takes `n` (merging into the anchor's group `pg`) after it. */
-function takesAfter(roles: AnchorRoles, pg: Group, n: Node, alone: boolean): boolean {
-  const accepted = roles.epilogue(pg.anchor!);
-  if (accepted.includes('elementwise')) return true;
-  return accepted.includes('float-cast') && alone && isFloatCast(n) && !pg.members.some((m) => m.op === 'cast');
 }
 
 /** The closed body graph of a group (copied prologue nodes first): its external inputs become parameters (names kept). */
@@ -110,16 +103,15 @@ export const fuseElementwise: Pass = {
         for (const m of group.members) groupOf.set(m, group);
         continue;
       }
-      // Work after an anchor that is not elementwise: a channel shuffle a concat writes shuffled.
-      if (n.op === 'channel_shuffle') {
-        const v = n.inputs[0]!;
-        const pg = v.producer ? groupOf.get(v.producer) : undefined;
-        if (pg?.anchor && pg.root === v.producer && !outputs.has(v) && users.get(v)?.length === 1
-          && rolesOf(pg.anchor.op)?.epilogue(pg.anchor).includes('channel-shuffle')) {
-          pg.members.push(n);
-          pg.root = n;
-          groupOf.set(n, pg);
-        }
+      // A single node the anchor before it does as it writes (a concat's channel shuffle or cast).
+      const v = n.inputs[0];
+      const pg = v?.producer ? groupOf.get(v.producer) : undefined;
+      const epilogue = pg?.anchor && pg.root === v!.producer && !outputs.has(v!) && users.get(v!)?.length === 1 && n.outputs.length === 1
+        ? EPILOGUE_MATCHERS.find((m) => rolesOf(pg.anchor!.op)?.epilogue(pg.anchor!).includes(m.role) && m.matches(n, pg.members)) : undefined;
+      if (epilogue) {
+        pg!.members.push(n);
+        pg!.root = n;
+        groupOf.set(n, pg!);
         continue;
       }
       if (!isElementwise(n)) continue;
@@ -144,7 +136,7 @@ export const fuseElementwise: Pass = {
           const inside = new Set([...group.members, ...pg.members]);
           if (!(users.get(v) ?? []).every((r) => inside.has(r))) continue;
           if (pg.anchor && group.anchor) continue;
-          if (pg.anchor && !takesAfter(rolesOf(pg.anchor.op)!, pg, n, group.members.length === 1)) continue;
+          if (pg.anchor && !rolesOf(pg.anchor.op)!.epilogue(pg.anchor).includes('elementwise')) continue;
           const anchored = pg.anchor ? pg : group.anchor ? group : undefined;
           const merged: Group = {
             members: [...pg.members, ...group.members.filter((m) => !pg.members.includes(m))].sort((a, b) => g.nodes.indexOf(a) - g.nodes.indexOf(b)),

@@ -1,5 +1,5 @@
 import type { Node, Value } from '../ir/graph.js';
-import type { AnchorRoles, OperandRead } from '../ir/fusion.js';
+import type { AnchorRoles, EpilogueRole, OperandRead } from '../ir/fusion.js';
 import { getOp } from '../ir/ops/index.js';
 import { shapesEqual } from '../ir/types.js';
 import { traceView } from '../ir/view.js';
@@ -125,6 +125,25 @@ export const viewChain: CopyMatcher = {
     return t && ctx.roles(anchor.op)?.readsView?.(anchor, input, t.view) ? [...t.chain] : undefined;
   },
 };
+
+/**
+ * A single node after an anchor that its kernel does as it writes (a role other than an
+ * elementwise chain): the fuse pass appends it to the anchor's group when the anchor accepts the role.
+ */
+export interface EpilogueMatcher {
+  readonly role: Exclude<EpilogueRole, 'elementwise'>;
+  /** Whether `n` plays the role after the group `members` (which ends with the node `n` reads). */
+  matches(n: Node, members: readonly Node[]): boolean;
+}
+
+/** A channel shuffle: the anchor writes each channel where the shuffle puts it. */
+export const channelShuffle: EpilogueMatcher = { role: 'channel-shuffle', matches: (n) => n.op === 'channel_shuffle' };
+
+/** One float cast (f16 <-> f32) of the result, converted as it is written. */
+export const floatCast: EpilogueMatcher = { role: 'float-cast', matches: (n, members) => isFloatCast(n) && !members.some(isPlainCast) };
+
+/** Epilogue matchers for single nodes, tried before a node joins an elementwise chain. */
+export const EPILOGUE_MATCHERS: readonly EpilogueMatcher[] = [channelShuffle, floatCast];
 
 /** Absorbing matchers, tried in order. */
 export const ABSORB_MATCHERS: readonly AbsorbMatcher[] = [channelScale, widening, elementwiseChain];
