@@ -1,4 +1,6 @@
 import type { DType } from '../ir/types.js';
+import { KilnError } from '../ir/errors.js';
+import { MAX_STORAGE_BINDINGS } from '../ir/fusion.js';
 import type { EmittedKernel } from './kernels/kernel.js';
 import { enables, UniformBlock, wgslType } from './wgsl.js';
 
@@ -77,6 +79,8 @@ export class KernelModule {
 
   private bind(name: string, dtype: DType, type: string, access: Storage['access'], source: Source): string {
     if (this.storages.some((s) => s.name === name)) throw new Error(`internal: storage '${name}' declared twice`);
+    // Fusion keeps groups within the limit; a hand-edited fused body may not.
+    if (this.storages.length === MAX_STORAGE_BINDINGS) throw new KilnError(`its kernel would bind more than the ${MAX_STORAGE_BINDINGS} storage buffers WebGPU guarantees a shader`);
     this.storages.push({ name, type, access, source });
     this.dtypes.add(dtype);
     return name;

@@ -6,6 +6,9 @@ import type { View } from './view.js';
 // the fuse pass matches the graph against those declarations and records what it chose on the
 // fused node (`anchor`, `reads`), and lowering follows that record.
 
+/** WebGPU guarantees 8 storage buffers per shader stage: a fused kernel reads and writes at most that. */
+export const MAX_STORAGE_BINDINGS = 8;
+
 /** How an anchor kernel reads one operand. */
 export type OperandRead =
   /** The stored tensor itself. */

@@ -1,9 +1,9 @@
 import type { Graph, Node, Value } from '../ir/graph.js';
 import { Graph as GraphClass } from '../ir/graph.js';
 import type { Attrs } from '../ir/attrs.js';
-import type { OperandRead } from '../ir/fusion.js';
+import { MAX_STORAGE_BINDINGS, type OperandRead } from '../ir/fusion.js';
 import {
-  ABSORB_MATCHERS, COPY_MATCHERS, EPILOGUE_MATCHERS, externalInputs, isElementwise, MAX_STORAGE_BINDINGS, type MatchContext,
+  ABSORB_MATCHERS, COPY_MATCHERS, EPILOGUE_MATCHERS, externalInputs, isElementwise, type MatchContext,
 } from './fusion-matchers.js';
 import type { Pass } from './pass.js';
 import { rebuild } from './rebuild.js';

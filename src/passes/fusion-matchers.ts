@@ -1,5 +1,5 @@
 import type { Node, Value } from '../ir/graph.js';
-import type { AnchorRoles, EpilogueRole, OperandRead } from '../ir/fusion.js';
+import { MAX_STORAGE_BINDINGS, type AnchorRoles, type EpilogueRole, type OperandRead } from '../ir/fusion.js';
 import { getOp } from '../ir/ops/index.js';
 import { shapesEqual } from '../ir/types.js';
 import { traceView } from '../ir/view.js';
@@ -8,9 +8,6 @@ import { traceView } from '../ir/view.js';
 // OperandRead) in the graph. The fuse pass tries those whose read the anchor's roles accept, and
 // records the read on the fused node; lowering resolves the same read in the body. A new
 // prologue kind is a matcher here (with its IR-text test) and the kernels that accept its read.
-
-// WebGPU guarantees 8 storage buffers per shader stage: a fused kernel reads and writes at most that.
-export const MAX_STORAGE_BINDINGS = 8;
 
 export interface MatchContext {
   readonly users: ReadonlyMap<Value, readonly Node[]>;

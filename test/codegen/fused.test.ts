@@ -277,6 +277,21 @@ describe('fused bodies edited by hand', () => {
   return %5
 }`);
 
+  it('a hand-edited body whose kernel would bind more than 8 storage buffers is refused, naming the node', () => {
+    const names = Array.from({ length: 8 }, (_, i) => `%e${i}`);
+    const params = names.map((n) => `${n}: f32[2,4] @webgpu`).join(', ');
+    const adds = names.map((n, i) => `      %a${i} = add(${i === 0 ? '%2' : `%a${i - 1}`}, ${n}) : f32[2,4] @webgpu`).join('\n');
+    const g = parseGraph(`graph g(%x: f32[2,3] @webgpu, %w: f32[3,4] @webgpu, ${params}) -> (f32[2,4] @webgpu) {
+  %5 = fused(%x, %w, ${names.join(', ')}) {body = graph matmul_adds(%x: f32[2,3] @webgpu, %w: f32[3,4] @webgpu, ${params}) -> (f32[2,4] @webgpu) {
+      %2 = matmul(%x, %w) : f32[2,4] @webgpu
+${adds}
+      return %a7
+    }, anchor = 0, reads = "plain,plain"} : f32[2,4] @webgpu
+  return %5
+}`);
+    expect(() => compile(g, { pipeline: 'O0' })).toThrow(/node %5 \(fused\): its kernel would bind more than the 8 storage buffers/);
+  });
+
   it('a body with an anchor but no anchor recorded is refused, naming the node and the anchor', () => {
     expect(() => compile(matmulBias(''), { pipeline: 'O0' })).toThrow(/fused node %5: it records no anchor, so its body must be an elementwise chain, but %2 is matmul/);
   });
