@@ -4,12 +4,13 @@ import { graphToDot } from '../ir/dot.js';
 import { renderSvg } from '../ir/dot-svg.js';
 import { resolvePipeline } from '../passes/pipelines.js';
 import { verify } from '../ir/verify.js';
-import { loadModel } from './load-model.js';
+import { loadModel } from '../frontend/load-model.js';
 import { compile, optimize } from '../compiler.js';
-import { formatKernels, listKernels, selectKernels } from './kernel-listing.js';
+import { formatKernels, listKernels } from '../codegen/kernel-listing.js';
+import { selectKernels } from './select-kernels.js';
 import { compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
 import { precisionArgs, precisionFlags, precisionUsage, resolvePrecision } from './precision-options.js';
-import { inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
+import { checkOnnxOnlyOptions, inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
 import { inputValueArgs, inputValuesFrom, inputValueUsage } from './input-values.js';
 
 export const irCommand = {
@@ -42,6 +43,7 @@ export const irCommand = {
   },
   async run(positionals: string[], values: Record<string, unknown>): Promise<number> {
     if (positionals.length !== 1) throw new UsageError(`kiln ir takes one MODEL, got ${positionals.length}`);
+    checkOnnxOnlyOptions(positionals[0]!, values);
     const graph = await loadModel(positionals[0]!, { inputShapes: inputShapesFrom(values), inputValues: await inputValuesFrom(values) });
     verify(graph);
     const format = (values.format as string | undefined) ?? 'text';

@@ -12,12 +12,13 @@ import { InferenceSession } from '../runtime/inference-session.js';
 import { Session } from '../runtime/session.js';
 import { runOnCpu } from '../runtime/cpu/executor.js';
 import { artifactGraph } from './artifact-ir.js';
-import { loadModelForFeeds } from './load-model.js';
+import { loadModelForFeeds } from '../frontend/load-model.js';
 import { compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
 import { precisionArgs, precisionFlags, precisionUsage, resolvePrecision } from './precision-options.js';
 import { fromF16Array } from '../ir/f16.js';
-import { inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
-import { numbers, summarize } from './random-inputs.js';
+import { checkOnnxOnlyOptions, inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
+import { numbers } from '../io/random-inputs.js';
+import { summarize } from './tensor-summary.js';
 import { compareOutput, defaultTolerance, formatComparison, type Tolerance } from './compare.js';
 import type { Precision } from '../runtime/manifest.js';
 import { SegmentedSession } from '../runtime/segmented.js';
@@ -225,6 +226,7 @@ function jsonNumbers(_key: string, v: unknown): unknown {
 async function modelTarget(path: string, values: Record<string, unknown>, files: readonly InputFile[], say: (line: string) => void): Promise<RunTarget> {
   if (/\.kiln\/?$/.test(path)) throw new KilnError(`no kiln artifact at ${path} (a folder with manifest.json); make one with kiln compile MODEL -o ${path}`);
   const feeds = Object.fromEntries(files.flatMap((f) => (f.name === undefined ? [] : [[f.name, f.data]])));
+  checkOnnxOnlyOptions(path, values);
   const { graph, frozen } = await loadModelForFeeds(path, feeds, { inputShapes: inputShapesFrom(values) });
   if (frozen.length) process.stderr.write(`frozen: input${frozen.length === 1 ? '' : 's'} ${frozen.map((n) => `'${n}'`).join(', ')} compiled as constants from ${frozen.length === 1 ? 'its' : 'their'} --input file${frozen.length === 1 ? '' : 's'} (${frozen.length === 1 ? 'it decides' : 'they decide'} shapes or parameters)\n`);
   if (values['print-ir']) say(printGraph(graph).trimEnd());
