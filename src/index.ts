@@ -11,5 +11,7 @@ export { compile } from './compiler.js';
 export { generateProgram } from './codegen/generate.js';
 export { runOnCpu } from './runtime/cpu/executor.js';
 export * from './runtime/index.js';
+// Writing artifacts (the runtime entry only reads them).
+export { packArtifact, manifestText, type PackedArtifact, type PackOptions, type VariantSource, type IrSource } from './artifact-writer/pack.js';
 // `Tensor` here is the tracing tensor; the runtime's host Tensor (ONNX Runtime's) is `kiln/runtime`'s.
 export { Tensor } from './frontend/trace/index.js';

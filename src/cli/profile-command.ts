@@ -1,6 +1,6 @@
 import { UsageError } from './errors.js';
 import { compile } from '../compiler.js';
-import { chooseVariant } from '../runtime/artifact.js';
+import { chooseVariant } from '../runtime/artifact-device.js';
 import { isArtifactDir, loadArtifactDir } from '../runtime/artifact-node.js';
 import { acquireDevice } from '../runtime/device.js';
 import type { Program } from '../runtime/program.js';

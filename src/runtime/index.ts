@@ -26,11 +26,12 @@ export {
   InferenceSession, type InferenceSessionOptions, type ArtifactSource, type TensorInfo, type InferenceFeed, type InferenceFetches,
 } from './inference-session.js';
 export { Tensor, type TensorElementType } from './tensor.js';
+// (Writing artifacts is compiling: packArtifact is the main `kiln` entry's.)
+export { loadArtifact, type ArtifactFiles, type LoadedArtifact, type LoadedVariant, type LoadOptions } from './artifact.js';
 export {
-  loadArtifact, packArtifact, checkArtifactDevice, chooseVariant, deviceProblems, requiredLimits, requiredFeatures, manifestText, LIMIT_MEANINGS,
-  type ArtifactFiles, type PackedArtifact, type LoadedArtifact, type LoadedVariant, type PackOptions, type VariantSource,
-  type IrSource, type LoadOptions, type ChooseOptions, type DeviceOffer,
-} from './artifact.js';
+  checkArtifactDevice, chooseVariant, deviceProblems, requiredLimits, requiredFeatures, LIMIT_MEANINGS,
+  type ChooseOptions, type DeviceOffer,
+} from './artifact-device.js';
 export {
   readArtifactFiles, fetchArtifactFiles, httpArtifactReader, artifactSourceReader, type ArtifactReader, type ArtifactSourceReader,
 } from './artifact-read.js';

@@ -10,7 +10,7 @@ import { trace } from '../../src/frontend/trace/index.js';
 import type { Graph } from '../../src/ir/graph.js';
 import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
 import { numel } from '../../src/ir/types.js';
-import { saveArtifact } from '../../src/runtime/artifact-node.js';
+import { saveArtifact } from '../../src/artifact-writer/folder.js';
 import { acquireDevice, probeAdapter } from '../../src/runtime/device.js';
 import { InferenceSession } from '../../src/runtime/inference-session.js';
 import { startDemoServer, type DemoServer } from '../../examples/browser/server.js';
