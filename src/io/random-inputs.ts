@@ -2,7 +2,7 @@ import type { Graph } from '../ir/graph.js';
 import { tensorData, type TensorData } from '../ir/tensor-data.js';
 import { numel, type DType, type Shape } from '../ir/types.js';
 import { f16BitsToF32, toF16Array } from '../ir/f16.js';
-import { Random } from '../frontend/trace/random.js';
+import { Random } from '../frontend/torch/random.js';
 
 /** Seeded random values for every graph input: normal floats, small integers, coin-flip bools. */
 export function randomInputs(graph: Graph, seed: number): Record<string, TensorData> {

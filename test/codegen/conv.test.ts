@@ -4,7 +4,7 @@ import type { Attrs } from '../../src/ir/attrs.js';
 import type { DType, Shape } from '../../src/ir/types.js';
 import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
 import { fromF16Array, toF16Array } from '../../src/ir/f16.js';
-import { Random } from '../../src/frontend/trace/random.js';
+import { Random } from '../../src/frontend/torch/random.js';
 import { compile } from '../../src/compiler.js';
 import { lowerNode } from '../../src/codegen/lower/index.js';
 import { numel } from '../../src/ir/types.js';

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileSegmented } from '../../src/compiler.js';
 import { decodeModel, importOnnx } from '../../src/frontend/onnx/index.js';
-import { Random } from '../../src/frontend/trace/random.js';
+import { Random } from '../../src/frontend/torch/random.js';
 import { KilnError } from '../../src/ir/errors.js';
 import { parseGraph } from '../../src/ir/parser.js';
 import { graphWeights, printGraph } from '../../src/ir/printer.js';

@@ -4,7 +4,8 @@ import { graphWeights, printGraph } from '../../src/ir/printer.js';
 import { verify } from '../../src/ir/verify.js';
 import { optimize } from '../../src/compiler.js';
 import { resolvePipeline } from '../../src/passes/pipelines.js';
-import { Linear, manualSeed, randn, ReLU, Sequential, trace } from '../../src/frontend/trace/index.js';
+import { Linear, manualSeed, randn, ReLU, Sequential } from '../../src/frontend/torch/index.js';
+import { trace } from '../../src/frontend/trace/trace.js';
 import { runOnCpu } from '../../src/runtime/cpu/executor.js';
 import { expectClose } from '../helpers/compare.js';
 

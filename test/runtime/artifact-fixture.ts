@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { compileWithReport } from '../../src/compiler.js';
 import { parseGraph } from '../../src/ir/parser.js';
 import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
-import { Random } from '../../src/frontend/trace/random.js';
+import { Random } from '../../src/frontend/torch/random.js';
 import type { Graph } from '../../src/ir/graph.js';
 import type { Program } from '../../src/runtime/program.js';
 import { signManifest } from '../../src/artifact-writer/pack.js';

@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { compile } from '../../src/compiler.js';
-import { trace } from '../../src/frontend/trace/index.js';
+import { trace } from '../../src/frontend/trace/trace.js';
 import { f16BitsToF32, toF16Array } from '../../src/ir/f16.js';
 import type { Graph } from '../../src/ir/graph.js';
 import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';

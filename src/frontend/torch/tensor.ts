@@ -179,7 +179,7 @@ export class Tensor {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Autograd (src/frontend/trace/autograd.ts)
+  // Autograd (autograd.ts)
 
   /** Whether gradients flow to this tensor: set on leaves, inherited by the results of ops on them. */
   get requiresGrad(): boolean {
