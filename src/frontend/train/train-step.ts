@@ -11,7 +11,8 @@ import { Session, StagedInputs } from '../../runtime/session.js';
 import { resolveGpu, type DeviceLike } from '../torch/devices.js';
 import type { Module } from '../torch/module.js';
 import { UpdateBuilder, type Optimizer } from '../torch/optim.js';
-import { bindTraceValue, hostTensorData, Tensor, tracing } from '../torch/tensor.js';
+import { hostTensorData } from '../torch/host-values.js';
+import { bindTraceValue, Tensor, tracing } from '../torch/tensor.js';
 import { withState, type StateSpec } from './program-state.js';
 
 // A compiled training step: forward, loss, backward and the optimizer's update traced once into
