@@ -19,7 +19,7 @@ import { isSoftware } from '../precision.js';
 import { checkOnnxOnlyOptions, inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
 import { inputValueArgs, inputValuesFrom, inputValueUsage } from './input-values.js';
 import { loadModel } from '../frontend/load-model.js';
-import { compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
+import { checkedPipeline, compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
 import { precisionArgs, precisionFlags, precisionUsage, resolvePrecision } from './precision-options.js';
 
 const countOps = (g: Graph) => g.nodes.filter((n) => n.op !== 'const').length;
@@ -111,6 +111,7 @@ export const compileCommand = {
       (g) => `${basename(path)}: graph '${g.name}', ${countOps(g)} ops${frozen.length ? `; frozen (constants, no longer inputs): ${frozen.join(', ')}` : ''}`,
     );
     const chosen = await resolvePrecision(values, graph);
+    checkedPipeline({ ...options, precision: chosen.precision, ioPrecision: chosen.io });
     if (chosen.line && !quiet) console.log(`precision: ${chosen.line}`);
     report.precision = chosen.precision;
     const fallback = out !== undefined && chosen.precision === 'fp16' && values['no-fallback'] !== true;
