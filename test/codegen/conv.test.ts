@@ -44,7 +44,7 @@ async function check(device: Device, op: string, shapes: Shape[], attrs: Attrs =
   else expectClose(gpu[name]!, cpu[name]!, 1e-4, 1e-4);
 }
 
-// One device for the whole file (see DESIGN: one device per test file at most).
+// One device for the whole file (one device per test file at most: see README.md, "Quick start").
 describe('convolutions on WebGPU agree with the CPU reference', () => {
   const gpu = useGpu();
 

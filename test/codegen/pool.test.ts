@@ -33,7 +33,7 @@ async function check(device: Device, op: string, shape: Shape, attrs: Attrs = {}
   else expectClose(gpu[name]!, cpu[name]!, 1e-5, 1e-5);
 }
 
-// One device for the whole file (see DESIGN: one device per test file at most).
+// One device for the whole file (one device per test file at most: see README.md, "Quick start").
 describe('pooling on WebGPU agrees with the CPU reference', () => {
   const gpu = useGpu();
 
