@@ -2,7 +2,7 @@ import { KilnError } from '../ir/errors.js';
 import type { LoadedArtifact, LoadedVariant } from './artifact.js';
 import { ArtifactError, type ArtifactManifest, type ManifestVariant, type Precision } from './manifest.js';
 import type { Program } from './program.js';
-import type { KernelReflection } from './reflect.js';
+import { WGSL_ENABLE_FEATURES, type KernelReflection } from './reflect.js';
 
 // What an artifact's variant needs of a device (features and limits, computed from its program
 // and checked against its manifest), and the choice of the variant a device can run.
@@ -13,9 +13,6 @@ export interface ChooseOptions {
   /** Consider only these variants (by index), e.g. those that were loaded. */
   readonly among?: readonly number[];
 }
-
-/** WGSL `enable` directives and the WebGPU feature each needs (as load.ts checks them at load). */
-const WGSL_ENABLE_FEATURES: Readonly<Record<string, string>> = { f16: 'shader-f16', subgroups: 'subgroups' };
 
 /** What each required limit measures, for error messages and `kiln inspect`. */
 export const LIMIT_MEANINGS: Readonly<Record<string, string>> = {

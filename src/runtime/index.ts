@@ -10,7 +10,8 @@ export {
   type AcquireDeviceOptions, type AdapterInfo, type ListedAdapter, type DeviceCounters,
 } from './device.js';
 export { RunTimeoutError } from './run-deadline.js';
-export { Session, StagedInputs, type SessionStats, type SessionOptions, type SessionInputs, type RunOptions } from './session.js';
+export { Session, StagedInputs } from './session.js';
+export type { SessionStats, SessionOptions, SessionInputs, RunOptions } from './session-options.js';
 export type { WaitStrategy } from './gpu-wait.js';
 export {
   reflectKernel, bindGroupLayoutEntries, BindingMismatchError,

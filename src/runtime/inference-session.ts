@@ -8,7 +8,8 @@ import { httpArtifactReader, type ArtifactSourceReader } from './artifact-read.j
 import { acquireDevice, type GpuDevice } from './device.js';
 import { parseManifest, type ArtifactManifest, type Precision } from './manifest.js';
 import type { Program } from './program.js';
-import { Session, type SessionOptions, type SessionStats } from './session.js';
+import { Session } from './session.js';
+import type { SessionOptions, SessionStats } from './session-options.js';
 import { Tensor, tensorTypeOf, type TensorElementType } from './tensor.js';
 
 // The runtime API, shaped like ONNX Runtime Web's, so that code written for it runs unchanged:

@@ -201,3 +201,6 @@ export function reflectAll(kernels: readonly KernelSpec[]): KernelReflection[] {
     return r;
   });
 }
+
+/** WGSL `enable` directives and the WebGPU feature each needs. */
+export const WGSL_ENABLE_FEATURES: Readonly<Record<string, string>> = { f16: 'shader-f16', subgroups: 'subgroups' };
