@@ -1,4 +1,4 @@
-// Prints a Graph as IR text (see "The IR text format" in DESIGN.md). The parser reads exactly
+// Prints a Graph as IR text (the format: docs/ir-format.md). The parser reads exactly
 // this back: parse(print(g)) prints the same text. This file must not import the parser, so
 // that dumping IR never loads chevrotain.
 import { isGraphAttr, type AttrValue } from './attrs.js';

@@ -3,7 +3,7 @@ import { parseGraph } from '../../src/ir/parser.js';
 import { compile } from '../../src/compiler.js';
 import { runOnCpu } from '../../src/runtime/cpu/executor.js';
 import { Session } from '../../src/runtime/session.js';
-import { Random } from '../../src/frontend/trace/random.js';
+import { Random } from '../../src/frontend/torch/random.js';
 import { useGpu } from '../helpers/gpu.js';
 import { expectClose, randomData } from '../helpers/compare.js';
 import { ir } from '../passes/helpers.js';

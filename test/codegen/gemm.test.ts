@@ -5,7 +5,7 @@ import { fromF16Array, toF16Array } from '../../src/ir/f16.js';
 import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
 import type { Attrs } from '../../src/ir/attrs.js';
 import type { DType, Shape } from '../../src/ir/types.js';
-import { Random } from '../../src/frontend/trace/random.js';
+import { Random } from '../../src/frontend/torch/random.js';
 import { compile } from '../../src/compiler.js';
 import { emitMatmul } from '../../src/codegen/kernels/matmul.js';
 import { reflectKernel } from '../../src/runtime/reflect.js';

@@ -5,7 +5,7 @@ import { fromF16Array, toF16Array } from '../../src/ir/f16.js';
 import type { Attrs } from '../../src/ir/attrs.js';
 import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
 import { numel, type Shape } from '../../src/ir/types.js';
-import { Random } from '../../src/frontend/trace/random.js';
+import { Random } from '../../src/frontend/torch/random.js';
 import { compile } from '../../src/compiler.js';
 import type { ReduceVariant } from '../../src/codegen/kernels/reduce.js';
 import { emitSoftmax } from '../../src/codegen/kernels/softmax.js';

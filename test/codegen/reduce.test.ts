@@ -6,7 +6,7 @@ import type { Attrs } from '../../src/ir/attrs.js';
 import { getOp } from '../../src/ir/ops/index.js';
 import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
 import type { DType, Shape } from '../../src/ir/types.js';
-import { Random } from '../../src/frontend/trace/random.js';
+import { Random } from '../../src/frontend/torch/random.js';
 import { compile } from '../../src/compiler.js';
 import { chooseReduceVariant, emitReduce, REDUCE_WG, type ReduceKernelSpec, type ReduceVariant } from '../../src/codegen/kernels/reduce.js';
 import type { EmittedKernel } from '../../src/codegen/kernels/kernel.js';

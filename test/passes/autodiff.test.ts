@@ -9,7 +9,7 @@ import { verify } from '../../src/ir/verify.js';
 import { compile } from '../../src/compiler.js';
 import { runOnCpu } from '../../src/runtime/cpu/executor.js';
 import { Session } from '../../src/runtime/session.js';
-import { Random } from '../../src/frontend/trace/random.js';
+import { Random } from '../../src/frontend/torch/random.js';
 import { useGpu } from '../helpers/gpu.js';
 import { randomData } from '../helpers/compare.js';
 
