@@ -1,11 +1,12 @@
 import type { Value } from '../../ir/graph.js';
+import type { OpTable } from '../../ir/ops/index.js';
 import { conv2dGeometry } from '../../ir/ops/conv.js';
 import { adaptiveBin, poolGeometry } from '../../ir/ops/pool.js';
 import { tensorData } from '../../ir/tensor-data.js';
 import type { GradContext, GradRule } from './grad-context.js';
 
 // Gradient rules of the layers a CNN trains through (convolution, pooling, gemm) and of the
-// selecting elementwise ops (where, maximum, minimum, abs, clip, cast). Merged into GRAD_RULES.
+// selecting elementwise ops (where, maximum, minimum, abs, clip, cast); rules.ts lists this table.
 
 /**
  * Bottom/right padding and output_padding of the conv_transpose2d that maps a window op's
@@ -157,7 +158,8 @@ const cast: GradRule = (c) => {
   return [x.type.dtype === c.dy.type.dtype ? c.dy : c.emit('cast', [c.dy], { to: x.type.dtype })];
 };
 
-export const NN_GRAD_RULES: Readonly<Record<string, GradRule>> = {
+/** Rules of the convolution, pooling, gemm and selection ops. */
+export const nnGradRules: OpTable<GradRule> = {
   conv2d,
   max_pool2d: maxPool2d,
   avg_pool2d: avgPool2d,

@@ -1,9 +1,9 @@
 import type { Value } from '../../ir/graph.js';
+import type { OpTable } from '../../ir/ops/index.js';
 import { transposePerm } from '../../ir/ops/movement.js';
 import { normalizeAxes } from '../../ir/ops/shape-util.js';
 import { numel } from '../../ir/types.js';
 import type { GradContext, GradRule } from './grad-context.js';
-import { NN_GRAD_RULES } from './grad-rules-nn.js';
 
 // One gradient rule per op, IR to IR: given the forward node and dL/d(result), the gradient of
 // each operand. Rules reuse forward results where that is cheaper (exp, sigmoid, tanh, softmax).
@@ -22,7 +22,8 @@ function reducedAxes(c: GradContext): number[] {
 
 const mul = (c: GradContext, a: Value, b: Value) => c.emit('mul', [a, b]);
 
-export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
+/** Rules of the elementwise, matmul, movement, reduction and softmax ops. */
+export const coreGradRules: OpTable<GradRule> = {
   add: (c) => c.inputs.map((x) => c.unbroadcast(c.dy, x.type.shape)),
   sub: (c) => [c.unbroadcast(c.dy, c.inputs[0]!.type.shape), c.unbroadcast(c.emit('neg', [c.dy]), c.inputs[1]!.type.shape)],
   mul: (c) => {
@@ -109,5 +110,4 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
     const s = c.emit('sum', [c.dy], { axes: [c.node.attrs.axis as number], keepdims: true });
     return [c.emit('sub', [c.dy, mul(c, c.emit('exp', [y]), s)])];
   },
-  ...NN_GRAD_RULES,
 };
