@@ -13,7 +13,7 @@ import { defineOp } from './registry.js';
  * (zero outside the input), for the conv2d with these attributes that maps x to dy's shape.
  */
 defineOp({
-  name: 'conv2d_backward_weight', kind: 'opaque', inputs: 2,
+  name: 'conv2d_backward_weight', kind: 'anchor', inputs: 2,
   attrs: {
     kernel_size: { kind: 'ints' },
     stride: { kind: 'ints', default: [1, 1] },

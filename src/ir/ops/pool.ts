@@ -69,7 +69,7 @@ function inferWindowPool(x: TensorType, attrs: Attrs, ints: boolean) {
 
 /** max_pool2d (float or integer): padded positions never win (they are the dtype's lowest value). */
 defineOp({
-  name: 'max_pool2d', kind: 'opaque', inputs: 1,
+  name: 'max_pool2d', kind: 'anchor', inputs: 1,
   attrs: { ...windowAttrs, dilation: { kind: 'ints', default: [1, 1] } },
   completeAttrs: strideFromKernel,
   infer: ([x], attrs) => inferWindowPool(x!, attrs, true),
@@ -81,7 +81,7 @@ defineOp({
  * input positions count. count_include_pad defaults to false (ONNX); PyTorch frontends set it.
  */
 defineOp({
-  name: 'avg_pool2d', kind: 'opaque', inputs: 1,
+  name: 'avg_pool2d', kind: 'anchor', inputs: 1,
   attrs: { ...windowAttrs, count_include_pad: { kind: 'bool', default: false } },
   completeAttrs: strideFromKernel,
   infer: ([x], attrs) => inferWindowPool(x!, attrs, false),
@@ -89,7 +89,7 @@ defineOp({
 
 /** global_avg_pool: mean over every spatial axis of x [N,C,...], kept as size 1. */
 defineOp({
-  name: 'global_avg_pool', kind: 'opaque', inputs: 1,
+  name: 'global_avg_pool', kind: 'anchor', inputs: 1,
   infer: ([x]) => {
     if (x!.shape.length < 3) throw new OpTypeError(`input must be [N,C,spatial...], got ${formatShapeType(x!.dtype, x!.shape)}`);
     requireFloatInput(x!);
@@ -104,7 +104,7 @@ export function adaptiveBin(i: number, size: number, out: number): [number, numb
 
 /** adaptive_avg_pool2d: averages output_size [oh, ow] bins that may overlap or not divide the input. */
 defineOp({
-  name: 'adaptive_avg_pool2d', kind: 'opaque', inputs: 1,
+  name: 'adaptive_avg_pool2d', kind: 'anchor', inputs: 1,
   attrs: { output_size: { kind: 'ints' } },
   infer: ([x], attrs) => {
     requireNchw(x!, 'input');

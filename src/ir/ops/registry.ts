@@ -4,9 +4,24 @@ import type { DType, Shape, TensorType } from '../types.js';
 import { isTensorData } from '../tensor-data.js';
 
 /**
- * How fusion treats an op: elementwise ops merge into chains, reductions take elementwise
- * prologues and epilogues, anchors (matmul, conv) take an elementwise epilogue, movement
- * ops reindex, opaque ops stand alone.
+ * An op's fusion pattern (TVM's op pattern): what a fusion pass may assume about how the op's
+ * output elements depend on its operands. It describes the op, not a kernel: which operand reads
+ * and epilogues a kernel accepts is that kernel's own declaration. test/ir/fusion-kind.test.ts
+ * checks the promises that can be checked mechanically.
+ * - `elementwise`: output element i is a function of the operands' elements at i (under NumPy
+ *   broadcasting, or the op's `operandStrides`). Exactly the ops with `math`; a chain of them is
+ *   one kernel.
+ * - `reduction`: each output element folds a slice of the input along some axes (the ops with
+ *   `reduce` math), or normalises such a slice (softmax, log_softmax, layer_norm). Elementwise
+ *   work on its input (a prologue) and on its result (an epilogue) may join its kernel.
+ * - `anchor`: a compute-heavy op with a kernel of its own (matmul, gemm, convolutions, pooling
+ *   windows) whose result may take an elementwise epilogue before it is stored (TVM's
+ *   out-elementwise-fusable).
+ * - `movement`: each output element is one input element, or a fill constant, at an index known
+ *   from shapes and attributes alone: no arithmetic and the same dtype, so its CPU kernel copies
+ *   bits and handles every dtype (f16 included; the eager frontend relies on it).
+ * - `opaque`: the rest (sources, data-dependent indexing, scans, sorting, resampling); fusion
+ *   leaves it alone.
  */
 export type FusionKind = 'elementwise' | 'reduction' | 'anchor' | 'movement' | 'opaque';
 
@@ -54,6 +69,7 @@ export interface ReductionMath {
 
 export interface OpSpec {
   readonly name: string;
+  /** The fusion pattern (see FusionKind). */
   readonly kind: FusionKind;
   /** Exact input count, or [min, max]. */
   readonly inputs: number | readonly [number, number];
