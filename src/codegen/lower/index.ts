@@ -1,5 +1,5 @@
 import type { Node } from '../../ir/graph.js';
-import { getOp } from '../../ir/ops/index.js';
+import { getOp, opTable } from '../../ir/ops/index.js';
 import { KilnError } from '../../ir/errors.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
 import { convLowerings } from './conv.js';
@@ -21,23 +21,23 @@ import { convBackwardLowerings } from './conv-backward.js';
 import { poolBackwardLowerings } from './pool-backward.js';
 
 /** Lowerings of ops not covered by their scalar math; one table per family. */
-const byName: Record<string, Lowering> = {
-  ...fusedLowerings,
-  ...matmulLowerings,
-  ...movementLowerings,
-  ...concatSplitLowerings,
-  ...slicePadLowerings,
-  ...gatherLowerings,
-  ...resizeLowerings,
-  ...reduceLowerings,
-  ...softmaxLowerings,
-  ...normLowerings,
-  ...gemmLowerings,
-  ...convLowerings,
-  ...poolLowerings,
-  ...convBackwardLowerings,
-  ...poolBackwardLowerings,
-};
+const byName = opTable<Lowering>('GPU lowering', [
+  fusedLowerings,
+  matmulLowerings,
+  movementLowerings,
+  concatSplitLowerings,
+  slicePadLowerings,
+  gatherLowerings,
+  resizeLowerings,
+  reduceLowerings,
+  softmaxLowerings,
+  normLowerings,
+  gemmLowerings,
+  convLowerings,
+  poolLowerings,
+  convBackwardLowerings,
+  poolBackwardLowerings,
+]);
 
 /** Whether the op has a WebGPU kernel (placement sends the others to the CPU). */
 export function hasGpuLowering(op: string): boolean {

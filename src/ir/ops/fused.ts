@@ -4,6 +4,14 @@ import { formatShapeType, shapesEqual } from '../types.js';
 import { defineOp } from './registry.js';
 import { OPERAND_READS, parseReads } from '../fusion.js';
 
+/** fused's attributes: the body graph, and what fusion decided (see below). */
+export const fusedAttrs = {
+  body: { kind: 'graph' },
+  anchor: { kind: 'int', optional: true },
+  reads: { kind: 'string', optional: true },
+  kernel: { kind: 'string', optional: true },
+} as const;
+
 /**
  * Several ops run as one kernel: `body` is a closed graph whose parameters are the node's
  * operands (in order) and whose results are the node's results. Fusion creates these; the
@@ -15,17 +23,12 @@ import { OPERAND_READS, parseReads } from '../fusion.js';
  */
 defineOp({
   name: 'fused', kind: 'opaque', inputs: [0, 64],
-  attrs: {
-    body: { kind: 'graph' },
-    anchor: { kind: 'int', optional: true },
-    reads: { kind: 'string', optional: true },
-    kernel: { kind: 'string', optional: true },
-  },
+  attrs: fusedAttrs,
   infer: (inputs, attrs) => {
     const body = attrs.body;
     if (!isGraphAttr(body)) throw new OpTypeError('needs a body graph');
     if (attrs.anchor !== undefined) {
-      const anchor = body.nodes[attrs.anchor as number];
+      const anchor = body.nodes[attrs.anchor];
       if (!anchor) throw new OpTypeError(`anchor ${String(attrs.anchor)} is not a node of body ${body.name} (${body.nodes.length} nodes)`);
       const reads = typeof attrs.reads === 'string' ? parseReads(attrs.reads) : undefined;
       if (!reads || reads.length !== anchor.inputs.length) {

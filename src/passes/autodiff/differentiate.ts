@@ -4,7 +4,7 @@ import { tensorData } from '../../ir/tensor-data.js';
 import { formatType, isFloat, numel } from '../../ir/types.js';
 import { GraphRebuilder } from '../rebuild.js';
 import { GradContext } from './grad-context.js';
-import { GRAD_RULES } from './grad-rules.js';
+import { gradRules } from './rules.js';
 
 export interface DifferentiateOptions {
   /** Name of the value to differentiate (a scalar loss; other shapes are seeded with ones). */
@@ -52,9 +52,9 @@ export function differentiate(g: Graph, opts: DifferentiateOptions): Graph {
   grads.set(loss, b.add('const', [], { value: tensorData(loss.type.dtype, loss.type.shape, new Array(numel(loss.type.shape)).fill(1)) }, lossNew.type.device).output);
   for (const n of relevant) {
     if (!n.outputs.some((o) => grads.has(o))) continue;
-    const rule = GRAD_RULES[n.op];
+    const rule = gradRules[n.op];
     if (!rule) {
-      throw new KilnError(`differentiate: no gradient rule for ${n.op} (computing %${n.outputs[0]?.name} on the path to the loss); ops with rules: ${Object.keys(GRAD_RULES).join(', ')}`);
+      throw new KilnError(`differentiate: no gradient rule for ${n.op} (computing %${n.outputs[0]?.name} on the path to the loss); ops with rules: ${Object.keys(gradRules).join(', ')}`);
     }
     const ctx = new GradContext(b, n, n.inputs.map((v) => b.get(v)), n.outputs.map((v) => b.get(v)), n.outputs.map((o) => grads.get(o)));
     const dxs = rule(ctx);

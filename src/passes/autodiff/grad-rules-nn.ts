@@ -1,11 +1,15 @@
 import type { Value } from '../../ir/graph.js';
+import type { OpTable } from '../../ir/ops/index.js';
 import { conv2dGeometry } from '../../ir/ops/conv.js';
-import { adaptiveBin, poolGeometry } from '../../ir/ops/pool.js';
+import { clipAttrs } from '../../ir/ops/elementwise.js';
+import { gemmAttrs } from '../../ir/ops/gemm.js';
+import { adaptiveBin, adaptivePool2dAttrs, avgPool2dAttrs, poolGeometry } from '../../ir/ops/pool.js';
 import { tensorData } from '../../ir/tensor-data.js';
 import type { GradContext, GradRule } from './grad-context.js';
+import { attrsOf } from '../../ir/attrs.js';
 
 // Gradient rules of the layers a CNN trains through (convolution, pooling, gemm) and of the
-// selecting elementwise ops (where, maximum, minimum, abs, clip, cast). Merged into GRAD_RULES.
+// selecting elementwise ops (where, maximum, minimum, abs, clip, cast); rules.ts lists this table.
 
 /**
  * Bottom/right padding and output_padding of the conv_transpose2d that maps a window op's
@@ -52,7 +56,7 @@ const maxPool2d: GradRule = (c) => [c.emit('max_pool2d_backward', [c.inputs[0]!,
 const avgPool2d: GradRule = (c) => {
   const x = c.inputs[0]!;
   const g = poolGeometry(x.type.shape, c.node.attrs);
-  const includePad = c.node.attrs.count_include_pad as boolean;
+  const includePad = attrsOf(c.node, avgPool2dAttrs).count_include_pad;
   const divisors = (n: number, size: number, a: typeof g.h) => Array.from({ length: n }, (_, o) => {
     const start = o * a.stride - a.padBefore;
     const end = Math.min(start + a.kernel, size + a.padAfter);
@@ -81,7 +85,7 @@ const globalAvgPool: GradRule = (c) => {
 const adaptiveAvgPool2d: GradRule = (c) => {
   const x = c.inputs[0]!;
   const [, , h, w] = x.type.shape as [number, number, number, number];
-  const [oh, ow] = c.node.attrs.output_size as [number, number];
+  const [oh, ow] = attrsOf(c.node, adaptivePool2dAttrs).output_size as [number, number];
   const binMatrix = (out: number, size: number, transposed: boolean) => {
     const m = new Array<number>(out * size).fill(0);
     for (let i = 0; i < out; i++) {
@@ -97,16 +101,13 @@ const adaptiveAvgPool2d: GradRule = (c) => {
 /** Y = alpha op(A) op(B) + beta C; each operand's gradient is again a gemm with flipped transposes. */
 const gemm: GradRule = (c) => {
   const [a, b, cc] = c.inputs as [Value, Value, Value | undefined];
-  const ta = c.node.attrs.trans_a as boolean;
-  const tb = c.node.attrs.trans_b as boolean;
-  const alpha = c.node.attrs.alpha as number;
+  const { trans_a: ta, trans_b: tb, alpha, beta } = attrsOf(c.node, gemmAttrs);
   const da = ta
     ? c.emit('gemm', [b, c.dy], { trans_a: tb, trans_b: true, alpha, beta: 0 })
     : c.emit('gemm', [c.dy, b], { trans_a: false, trans_b: !tb, alpha, beta: 0 });
   const db = tb
     ? c.emit('gemm', [c.dy, a], { trans_a: true, trans_b: ta, alpha, beta: 0 })
     : c.emit('gemm', [a, c.dy], { trans_a: !ta, trans_b: false, alpha, beta: 0 });
-  const beta = c.node.attrs.beta as number;
   const dc = cc ? c.unbroadcast(beta === 1 ? c.dy : c.emit('mul', [c.dy, c.scalar(beta, c.dy)]), cc.type.shape) : undefined;
   return [da, db, dc];
 };
@@ -144,7 +145,7 @@ const clip: GradRule = (c) => {
   const x = c.inputs[0]!;
   let dx = c.dy;
   const zero = c.scalar(0, c.dy);
-  const { min, max } = c.node.attrs as { min?: number; max?: number };
+  const { min, max } = attrsOf(c.node, clipAttrs);
   if (min !== undefined) dx = c.emit('where', [c.emit('greater_equal', [x, c.scalar(min, x)]), dx, zero]);
   if (max !== undefined) dx = c.emit('where', [c.emit('less_equal', [x, c.scalar(max, x)]), dx, zero]);
   return [dx];
@@ -157,7 +158,8 @@ const cast: GradRule = (c) => {
   return [x.type.dtype === c.dy.type.dtype ? c.dy : c.emit('cast', [c.dy], { to: x.type.dtype })];
 };
 
-export const NN_GRAD_RULES: Readonly<Record<string, GradRule>> = {
+/** Rules of the convolution, pooling, gemm and selection ops. */
+export const nnGradRules: OpTable<GradRule> = {
   conv2d,
   max_pool2d: maxPool2d,
   avg_pool2d: avgPool2d,

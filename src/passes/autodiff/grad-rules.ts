@@ -1,9 +1,13 @@
 import type { Value } from '../../ir/graph.js';
-import { transposePerm } from '../../ir/ops/movement.js';
+import type { OpTable } from '../../ir/ops/index.js';
+import { leakyReluAttrs } from '../../ir/ops/elementwise.js';
+import { transposeAttrs, transposePerm } from '../../ir/ops/movement.js';
+import { reduceAttrs } from '../../ir/ops/reduce.js';
+import { softmaxAttrs } from '../../ir/ops/softmax.js';
 import { normalizeAxes } from '../../ir/ops/shape-util.js';
 import { numel } from '../../ir/types.js';
 import type { GradContext, GradRule } from './grad-context.js';
-import { NN_GRAD_RULES } from './grad-rules-nn.js';
+import { attrsOf } from '../../ir/attrs.js';
 
 // One gradient rule per op, IR to IR: given the forward node and dL/d(result), the gradient of
 // each operand. Rules reuse forward results where that is cheaper (exp, sigmoid, tanh, softmax).
@@ -16,13 +20,14 @@ const lastTwoSwapped = (rank: number) => {
 
 function reducedAxes(c: GradContext): number[] {
   const rank = c.inputs[0]!.type.shape.length;
-  const axes = c.node.attrs.axes as number[];
+  const { axes } = attrsOf(c.node, reduceAttrs);
   return axes.length ? normalizeAxes(axes, rank) : Array.from({ length: rank }, (_, i) => i);
 }
 
 const mul = (c: GradContext, a: Value, b: Value) => c.emit('mul', [a, b]);
 
-export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
+/** Rules of the elementwise, matmul, movement, reduction and softmax ops. */
+export const coreGradRules: OpTable<GradRule> = {
   add: (c) => c.inputs.map((x) => c.unbroadcast(c.dy, x.type.shape)),
   sub: (c) => [c.unbroadcast(c.dy, c.inputs[0]!.type.shape), c.unbroadcast(c.emit('neg', [c.dy]), c.inputs[1]!.type.shape)],
   mul: (c) => {
@@ -52,7 +57,7 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
   },
   leaky_relu: (c) => {
     const x = c.inputs[0]!;
-    const scaled = mul(c, c.dy, c.scalar(c.node.attrs.alpha as number, x));
+    const scaled = mul(c, c.dy, c.scalar(attrsOf(c.node, leakyReluAttrs).alpha, x));
     return [c.emit('where', [c.emit('greater', [x, c.scalar(0, x)]), c.dy, scaled])];
   },
   exp: (c) => [mul(c, c.dy, c.outputs[0]!)],
@@ -80,7 +85,7 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
     return [c.unbroadcast(c.emit('matmul', [c.dy, bt]), a.type.shape), c.unbroadcast(c.emit('matmul', [at, c.dy]), b.type.shape)];
   },
   transpose: (c) => {
-    const perm = transposePerm(c.inputs[0]!.type.shape.length, c.node.attrs.perm as number[]);
+    const perm = transposePerm(c.inputs[0]!.type.shape.length, attrsOf(c.node, transposeAttrs).perm);
     const inverse = perm.map((_, i) => perm.indexOf(i));
     return [c.emit('transpose', [c.dy], { perm: inverse })];
   },
@@ -99,15 +104,14 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
   softmax: (c) => {
     // dx = y * (dy - sum(dy * y, axis))
     const y = c.outputs[0]!;
-    const axis = c.node.attrs.axis as number;
+    const { axis } = attrsOf(c.node, softmaxAttrs);
     const s = c.emit('sum', [mul(c, c.dy, y)], { axes: [axis], keepdims: true });
     return [mul(c, y, c.emit('sub', [c.dy, s]))];
   },
   log_softmax: (c) => {
     // dx = dy - exp(y) * sum(dy, axis)
     const y = c.outputs[0]!;
-    const s = c.emit('sum', [c.dy], { axes: [c.node.attrs.axis as number], keepdims: true });
+    const s = c.emit('sum', [c.dy], { axes: [attrsOf(c.node, softmaxAttrs).axis], keepdims: true });
     return [c.emit('sub', [c.dy, mul(c, c.emit('exp', [y]), s)])];
   },
-  ...NN_GRAD_RULES,
 };
