@@ -30,10 +30,19 @@ export interface WindowPoolSpec {
   readonly countIncludePad?: boolean;
 }
 
+/** Output elements in all, and each plane's size in and out. */
+interface Planes {
+  readonly total: number;
+  readonly h: number;
+  readonly w: number;
+  readonly outH: number;
+  readonly outW: number;
+}
+
 /** A module binding x and out, its uniforms starting with the plane geometry every pool reads. */
-function poolModule(dtype: DType, sources: PoolSources, total: number, h: number, w: number, outH: number, outW: number): KernelModule {
+function poolModule(dtype: DType, sources: PoolSources, p: Planes): KernelModule {
   const m = new KernelModule();
-  m.uniforms.scalar('total', total).scalar('H', h).scalar('W', w).scalar('OH', outH).scalar('OW', outW);
+  m.uniforms.scalar('total', p.total).scalar('H', p.h).scalar('W', p.w).scalar('OH', p.outH).scalar('OW', p.outW);
   m.read('x', dtype, sources.x);
   m.write('out', dtype, sources.out);
   return m;
@@ -59,7 +68,7 @@ function poolKernel(m: KernelModule, name: string, body: string[], total: number
 export function emitWindowPool(spec: WindowPoolSpec): EmittedKernel {
   const g = spec.geometry;
   const total = g.batch * g.channels * g.outH * g.outW;
-  const m = poolModule(spec.dtype, spec.sources, total, g.inH, g.inW, g.outH, g.outW);
+  const m = poolModule(spec.dtype, spec.sources, { total, h: g.inH, w: g.inW, outH: g.outH, outW: g.outW });
   const u = m.uniforms
     .scalar('KH', g.h.kernel).scalar('KW', g.w.kernel).scalar('sh', g.h.stride).scalar('sw', g.w.stride)
     .scalar('pt', g.h.padBefore).scalar('pl', g.w.padBefore);
@@ -106,7 +115,7 @@ export function emitWindowPool(spec: WindowPoolSpec): EmittedKernel {
 export function emitAdaptiveAvgPool(name: string, dtype: DType, inShape: readonly number[], outH: number, outW: number, sources: PoolSources): EmittedKernel {
   const [n, c, h, w] = inShape as [number, number, number, number];
   const total = n * c * outH * outW;
-  const m = poolModule(dtype, sources, total, h, w, outH, outW);
+  const m = poolModule(dtype, sources, { total, h, w, outH, outW });
   const L = [
     // Bin [floor(i*H/OH), ceil((i+1)*H/OH)).
     '  let h0 = oh * u.H / u.OH;', '  let h1 = ((oh + 1u) * u.H + u.OH - 1u) / u.OH;',
