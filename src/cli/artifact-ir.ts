@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { attrsOf } from '../ir/attrs.js';
+import { constAttrs } from '../ir/ops/source.js';
 import { join } from 'node:path';
 import { KilnError } from '../ir/errors.js';
 import type { Graph } from '../ir/graph.js';
@@ -22,7 +24,7 @@ export function finalIr(optimized: Graph, program: Program): { final: string; we
   const weightBuffer = new Map(program.buffers.filter((b) => b.role === 'weight').map((b) => [b.label, b.id]));
   const weightRefs: Record<string, number> = {};
   for (const n of optimized.nodes) {
-    const ref = n.op === 'const' ? refOf.get(n.attrs.value as TensorData) : undefined;
+    const ref = n.op === 'const' ? refOf.get(attrsOf(n, constAttrs).value!) : undefined;
     if (ref === undefined || ref in weightRefs) continue;
     const id = weightBuffer.get(n.outputs[0]!.name);
     if (id === undefined) throw new KilnError(`internal: const %${n.outputs[0]!.name} has no weight buffer in the program`);

@@ -1,4 +1,7 @@
 import type { Graph, Node, Value } from '../ir/graph.js';
+import { attrsOf } from '../ir/attrs.js';
+import { constAttrs } from '../ir/ops/source.js';
+import { fusedAttrs } from '../ir/ops/fused.js';
 import { KilnError } from '../ir/errors.js';
 import type { TensorData } from '../ir/tensor-data.js';
 import { numel } from '../ir/types.js';
@@ -90,7 +93,7 @@ export function generate(graph: Graph, ctx: LowerContext = {}): CodegenResult {
   const dispatches: DispatchSpec[] = [];
   for (const node of graph.nodes) {
     if (node.op === 'const') {
-      const value = node.attrs.value as TensorData | undefined;
+      const value = attrsOf(node, constAttrs).value;
       if (!value) throw new KilnError(`const %${node.output.name} (ref "${String(node.attrs.ref)}") has no data: supply its weights`);
       const bytes = toDeviceBytes(value);
       const chunk = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -125,7 +128,7 @@ export function generate(graph: Graph, ctx: LowerContext = {}): CodegenResult {
       }
       dispatches.push({
         kernel: ki,
-        label: `${node.op === 'fused' ? (node.attrs.body as Graph).name : node.op} -> ${node.outputs.map((o) => `%${o.name}`).join(', ')}`,
+        label: `${node.op === 'fused' ? attrsOf(node, fusedAttrs).body.name : node.op} -> ${node.outputs.map((o) => `%${o.name}`).join(', ')}`,
         buffers: bound.map((v) => bufferOf.get(v)!),
         ...(k.uniforms.length ? { uniforms: k.uniforms } : {}),
         workgroups: k.workgroups,

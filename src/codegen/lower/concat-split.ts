@@ -1,4 +1,6 @@
-import { concatLayout, resolveAxis, splitLayout } from '../../ir/ops/concat-split.js';
+import { concatAttrs, concatLayout, resolveAxis, splitAttrs, splitLayout } from '../../ir/ops/concat-split.js';
+import { channelShuffleAttrs } from '../../ir/ops/movement.js';
+import { attrsOf } from '../../ir/attrs.js';
 import { numel, stridesOf } from '../../ir/types.js';
 import { MAX_STORAGE_BINDINGS } from '../../ir/fusion.js';
 import { emitCopy } from '../kernels/copy.js';
@@ -15,7 +17,7 @@ import { plainLowerings, type Anchor, type AnchorIO, type Lowering } from './low
  */
 function lowerConcat(node: Node, io: AnchorIO): EmittedKernel | EmittedKernel[] {
   const shapes = node.inputs.map((v) => v.type.shape);
-  const { axis } = concatLayout(shapes, node.attrs.axis as number);
+  const { axis } = concatLayout(shapes, attrsOf(node, concatAttrs).axis);
   const used = shapes.map((s, k) => k).filter((k) => numel(shapes[k]!) > 0);
   const after = io.after ?? [];
   const shuffle = after.find((n) => n.op === 'channel_shuffle');
@@ -29,7 +31,7 @@ function lowerConcat(node: Node, io: AnchorIO): EmittedKernel | EmittedKernel[] 
   return emitConcat({
     name: [node.op, ...after.map((n) => n.op)].join('_'), dtype: node.output.type.dtype, outShape: node.output.type.shape, axis,
     parts: used.map((k) => ({ source: io.operands[k]!.source, view: io.operands[k]!.view ?? denseView(shapes[k]!) })), out: io.out,
-    ...(shuffle ? { shuffleGroups: shuffle.attrs.groups as number } : {}),
+    ...(shuffle ? { shuffleGroups: attrsOf(shuffle, channelShuffleAttrs).groups } : {}),
     ...(outDType !== node.output.type.dtype ? { outDType } : {}),
   });
 }
@@ -43,7 +45,7 @@ export const concatAnchors: Record<string, Anchor> = {
     roles: {
       reads: (node) => (oneKernel(node) ? ['view'] : []),
       readsView: () => true,
-      epilogue: (node) => (!oneKernel(node) ? [] : resolveAxis(node.attrs.axis as number, node.output.type.shape.length) === 1 ? ['channel-shuffle', 'float-cast'] : ['float-cast']),
+      epilogue: (node) => (!oneKernel(node) ? [] : resolveAxis(attrsOf(node, concatAttrs).axis, node.output.type.shape.length) === 1 ? ['channel-shuffle', 'float-cast'] : ['float-cast']),
     },
     lower: lowerConcat,
   },
@@ -60,7 +62,7 @@ const MAX_SOURCES = MAX_STORAGE_BINDINGS - 1;
 /** Many-input concats: one copy dispatch per non-empty input into its slab of the output. */
 function concatByCopies(node: Node): EmittedKernel[] {
   const shapes = node.inputs.map((v) => v.type.shape);
-  const { axis, offsets } = concatLayout(shapes, node.attrs.axis as number);
+  const { axis, offsets } = concatLayout(shapes, attrsOf(node, concatAttrs).axis);
   const out = node.output.type;
   const os = stridesOf(out.shape);
   return shapes.flatMap((s, k) => (numel(s) === 0 ? [] : [emitCopy({
@@ -72,7 +74,7 @@ function concatByCopies(node: Node): EmittedKernel[] {
 /** One copy per non-empty output k from its slab of the input. */
 const split: Lowering = (node) => {
   const x = node.inputs[0]!.type;
-  const { axis, offsets } = splitLayout(x.shape, node.attrs.axis as number, node.attrs.sizes as number[]);
+  const { axis, offsets } = splitLayout(x.shape, attrsOf(node, splitAttrs).axis, attrsOf(node, splitAttrs).sizes);
   const xs = stridesOf(x.shape);
   const kernels: EmittedKernel[] = [];
   node.outputs.forEach((v, k) => {

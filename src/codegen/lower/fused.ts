@@ -1,4 +1,6 @@
 import type { Graph, Node, Value } from '../../ir/graph.js';
+import { fusedAttrs } from '../../ir/ops/fused.js';
+import { attrsOf } from '../../ir/attrs.js';
 import { KilnError } from '../../ir/errors.js';
 import { parseReads, type OperandRead } from '../../ir/fusion.js';
 import { getOp } from '../../ir/ops/index.js';
@@ -113,10 +115,11 @@ function epilogueOf(node: Node, body: Graph, anchor: Node, after: readonly Node[
 
 /** An anchor's kernel with the reads and the epilogue fusion recorded. */
 function lowerAnchored(node: Node, body: Graph, ctx: LowerContext): EmittedKernel | EmittedKernel[] {
-  const anchor = body.nodes[node.attrs.anchor as number]!;
+  const attrs = attrsOf(node, fusedAttrs);
+  const anchor = body.nodes[attrs.anchor!]!;
   const impl = ANCHORS[anchor.op];
   if (!impl) throw new KilnError(`fused node %${node.output.name}: its anchor ${anchor.op} (%${anchor.output.name}) has no kernel that runs fused work`);
-  const reads = parseReads(node.attrs.reads as string)!;
+  const reads = parseReads(attrs.reads!)!;
   const resolved = anchor.inputs.map((v, i) => resolveRead(node, body, v, reads[i]!));
   const before = new Set(resolved.flatMap((r) => r.nodes));
   const after = body.nodes.filter((n) => n !== anchor && !before.has(n));
@@ -134,14 +137,13 @@ function lowerAnchored(node: Node, body: Graph, ctx: LowerContext): EmittedKerne
 }
 
 const fused: Lowering = (node: Node, ctx: LowerContext = {}) => {
-  const body = node.attrs.body as Graph;
-  const kernel = node.attrs.kernel as string | undefined;
+  const { body, kernel } = attrsOf(node, fusedAttrs);
   if (kernel !== undefined) {
     const lower = BODY_KERNELS[kernel];
     if (!lower) throw new KilnError(`fused node %${node.output.name}: no kernel named '${kernel}' (kernels: ${Object.keys(BODY_KERNELS).join(', ')})`);
     return lower(node, body);
   }
-  return node.attrs.anchor === undefined ? lowerChain(node, body) : lowerAnchored(node, body, ctx);
+  return attrsOf(node, fusedAttrs).anchor === undefined ? lowerChain(node, body) : lowerAnchored(node, body, ctx);
 };
 
 export const fusedLowerings: Record<string, Lowering> = { fused };

@@ -1,4 +1,6 @@
 import { gatherLayout } from '../../ir/ops/gather.js';
+import { gatherAttrs } from '../../ir/ops/gather.js';
+import { attrsOf } from '../../ir/attrs.js';
 import type { Node } from '../../ir/graph.js';
 import { numel } from '../../ir/types.js';
 import { emitGather } from '../kernels/gather.js';
@@ -11,7 +13,7 @@ function lowerGather(node: Node, axis: number) {
   return emitGather({ name: node.op, dtype: data!.dtype, outer, extent, inner, count: numel(indices!.shape), sources: { data: 0, indices: 1, out: 2 } });
 }
 
-const gather: Lowering = (node) => lowerGather(node, node.attrs.axis as number);
+const gather: Lowering = (node) => lowerGather(node, attrsOf(node, gatherAttrs).axis);
 /** An embedding lookup is a gather along axis 0 of the weight. */
 const embedding: Lowering = (node) => lowerGather(node, 0);
 

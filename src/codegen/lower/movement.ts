@@ -1,4 +1,5 @@
-import { channelShuffleView, transposePerm } from '../../ir/ops/movement.js';
+import { channelShuffleAttrs, channelShuffleView, transposeAttrs, transposePerm } from '../../ir/ops/movement.js';
+import { attrsOf } from '../../ir/attrs.js';
 import { broadcastStrides } from '../../ir/ops/shape-util.js';
 import { numel, stridesOf } from '../../ir/types.js';
 import { emitCopy } from '../kernels/copy.js';
@@ -8,7 +9,7 @@ import type { Lowering } from './lowering.js';
 /** A transpose is a strided copy: the identity over the input read with permuted strides. */
 const transpose: Lowering = (node) => {
   const x = node.inputs[0]!.type;
-  const perm = transposePerm(x.shape.length, node.attrs.perm as number[]);
+  const perm = transposePerm(x.shape.length, attrsOf(node, transposeAttrs).perm);
   const s = stridesOf(x.shape);
   return emitElementwise({
     name: 'transpose', operands: [{ dtype: x.dtype, strides: perm.map((p) => s[p]!), source: 0 }], out: 1,
@@ -37,7 +38,7 @@ const expand: Lowering = (node) => {
 
 /** A channel shuffle is one permuted copy over the [N, C/g, g, rest] view of the output. */
 const channelShuffle: Lowering = (node) => {
-  const view = channelShuffleView(node.inputs[0]!.type.shape, node.attrs.groups as number);
+  const view = channelShuffleView(node.inputs[0]!.type.shape, attrsOf(node, channelShuffleAttrs).groups);
   return emitCopy({
     name: 'channel_shuffle', dtype: node.output.type.dtype, shape: view.shape, sources: { src: 0, dst: 1 },
     src: { offset: 0, strides: view.inStrides }, dst: { offset: 0, strides: stridesOf(view.shape) },

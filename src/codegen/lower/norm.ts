@@ -1,4 +1,5 @@
-import { layerNormStart } from '../../ir/ops/norm.js';
+import { layerNormAttrs, layerNormStart } from '../../ir/ops/norm.js';
+import { attrsOf } from '../../ir/attrs.js';
 import { broadcastStrides } from '../../ir/ops/shape-util.js';
 import { emitLayerNorm } from '../kernels/norm.js';
 import { anchorKernelName, plainLowerings, type Anchor } from './lowering.js';
@@ -13,13 +14,14 @@ export const normAnchors: Record<string, Anchor> = {
     lower: (node, io) => {
       const [x, weight, bias] = node.inputs.map((v) => v.type);
       const [xRead, wRead, bRead] = io.operands;
-      const normShape = x!.shape.slice(layerNormStart(x!.shape.length, node.attrs.axis as number));
+      const { axis, epsilon } = attrsOf(node, layerNormAttrs);
+      const normShape = x!.shape.slice(layerNormStart(x!.shape.length, axis));
       const cols = normShape.reduce((p, d) => p * d, 1);
       return emitLayerNorm({
         ...(io.epilogue ? { epilogue: io.epilogue } : {}),
         name: anchorKernelName('layer_norm', io), dtype: node.output.type.dtype, rows: cols === 0 ? 0 : x!.shape.reduce((p, d) => p * d, 1) / cols, normShape,
         sources: { x: xRead!.source, ...(wRead ? { w: wRead.source } : {}), ...(bRead ? { b: bRead.source } : {}), out: io.out },
-        epsilon: node.attrs.epsilon as number,
+        epsilon,
         ...(xRead!.dtype !== node.output.type.dtype ? { xDType: xRead!.dtype } : {}),
         ...((weight ?? bias) ? { paramDType: (weight ?? bias)!.dtype } : {}),
         ...(weight ? { weightStrides: broadcastStrides(weight.shape, normShape) } : {}),

@@ -1,5 +1,6 @@
 import { getOp } from '../../ir/ops/index.js';
-import { poolGeometry } from '../../ir/ops/pool.js';
+import { attrsOf } from '../../ir/attrs.js';
+import { adaptivePool2dAttrs, avgPool2dAttrs, poolGeometry } from '../../ir/ops/pool.js';
 import { numel } from '../../ir/types.js';
 import { emitAdaptiveAvgPool, emitWindowPool } from '../kernels/pool.js';
 import { emitReduce } from '../kernels/reduce.js';
@@ -14,7 +15,7 @@ const maxPool2d: Lowering = (node) => emitWindowPool({
 
 const avgPool2d: Lowering = (node) => emitWindowPool({
   name: node.op, dtype: node.output.type.dtype, sources, mode: 'avg', geometry: poolGeometry(node.inputs[0]!.type.shape, node.attrs),
-  countIncludePad: node.attrs.count_include_pad as boolean,
+  countIncludePad: attrsOf(node, avgPool2dAttrs).count_include_pad,
 });
 
 /** A mean over each contiguous [N*C] plane: the reduction kernel with `mean`'s math. */
@@ -28,7 +29,7 @@ const globalAvgPool: Lowering = (node) => {
 };
 
 const adaptiveAvgPool2d: Lowering = (node) => {
-  const [oh, ow] = node.attrs.output_size as [number, number];
+  const [oh, ow] = attrsOf(node, adaptivePool2dAttrs).output_size as [number, number];
   return emitAdaptiveAvgPool(node.op, node.output.type.dtype, node.inputs[0]!.type.shape, oh, ow, sources);
 };
 

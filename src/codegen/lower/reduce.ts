@@ -1,5 +1,6 @@
 import { allOps, getOp } from '../../ir/ops/index.js';
-import { ARG_REDUCTIONS } from '../../ir/ops/reduce.js';
+import { attrsOf } from '../../ir/attrs.js';
+import { ARG_REDUCTIONS, argReduceAttrs, reduceAttrs } from '../../ir/ops/reduce.js';
 import { normalizeAxes } from '../../ir/ops/shape-util.js';
 import { stridesOf } from '../../ir/types.js';
 import { emitReduce, type ReduceKernelSpec } from '../kernels/reduce.js';
@@ -30,7 +31,7 @@ function foldsFloats(node: Node): boolean {
  */
 function lowerReduction(node: Node, io: AnchorIO): EmittedKernel {
   const x = node.inputs[0]!.type;
-  const axesAttr = node.attrs.axes as number[];
+  const axesAttr = attrsOf(node, reduceAttrs).axes;
   const axes = axesAttr.length ? normalizeAxes(axesAttr, x.shape.length) : x.shape.map((_, i) => i);
   const { chain, view } = io.operands[0]!;
   return emitReduce({
@@ -56,7 +57,7 @@ export const reduceAnchors: Record<string, Anchor> = Object.fromEntries(allOps()
 /** argmax / argmin along one axis. */
 const lowerArgReduction: Lowering = (node) => {
   const x = node.inputs[0]!.type;
-  const axes = normalizeAxes([node.attrs.axis as number], x.shape.length);
+  const axes = normalizeAxes([attrsOf(node, argReduceAttrs).axis], x.shape.length);
   return emitReduce({
     name: node.op, dtype: x.dtype, sources: { x: 0, out: 1 }, arg: ARG_REDUCTIONS[node.op]!, lastIndex: node.attrs.select_last_index === true, ...reductionLayout(x.shape, axes),
   });

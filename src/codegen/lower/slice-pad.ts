@@ -1,4 +1,5 @@
-import { padAmounts, padFillValue, sliceAxes, type PadMode } from '../../ir/ops/slice-pad.js';
+import { padAmounts, padAttrs, padFillValue, sliceAxes, type PadMode } from '../../ir/ops/slice-pad.js';
+import { attrsOf } from '../../ir/attrs.js';
 import { stridesOf } from '../../ir/types.js';
 import { emitCopy } from '../kernels/copy.js';
 import { emitPad } from '../kernels/pad.js';
@@ -20,11 +21,12 @@ const slice: Lowering = (node) => {
 
 const pad: Lowering = (node) => {
   const x = node.inputs[0]!.type;
-  const mode = node.attrs.mode as PadMode;
-  const { begin, shape } = padAmounts(x.shape, node.attrs.pads as number[], mode);
+  const { pads, value } = attrsOf(node, padAttrs);
+  const mode = attrsOf(node, padAttrs).mode as PadMode;
+  const { begin, shape } = padAmounts(x.shape, pads, mode);
   return emitPad({
     name: `pad_${mode}`, dtype: x.dtype, inShape: x.shape, outShape: shape, begin, mode,
-    value: padFillValue(node.attrs.value as number, x.dtype), sources: { x: 0, out: 1 },
+    value: padFillValue(value, x.dtype), sources: { x: 0, out: 1 },
   });
 };
 

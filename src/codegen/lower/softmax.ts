@@ -1,4 +1,6 @@
 import { axisRows } from '../../ir/ops/softmax.js';
+import { softmaxAttrs } from '../../ir/ops/softmax.js';
+import { attrsOf } from '../../ir/attrs.js';
 import { emitSoftmax } from '../kernels/softmax.js';
 import { anchorKernelName, plainLowerings, type Anchor } from './lowering.js';
 
@@ -13,7 +15,7 @@ const softmax: Anchor = {
     return emitSoftmax({
       name: anchorKernelName(node.op, io), dtype: node.output.type.dtype, log: node.op === 'log_softmax',
       sources: { x: x.source, out: io.out }, ...(x.dtype !== node.output.type.dtype ? { xDType: x.dtype } : {}),
-      ...axisRows(node.inputs[0]!.type.shape, node.attrs.axis as number), ...(io.epilogue ? { epilogue: io.epilogue } : {}),
+      ...axisRows(node.inputs[0]!.type.shape, attrsOf(node, softmaxAttrs).axis), ...(io.epilogue ? { epilogue: io.epilogue } : {}),
     });
   },
 };
