@@ -26,23 +26,40 @@ function constant(c: GradContext, like: Value, shape: number[], values: number[]
 
 const conv2d: GradRule = (c) => {
   const [x, w, bias] = c.inputs as [Value, Value, Value | undefined];
-  const attrs = c.node.attrs;
+  const attrs = { stride: c.attr('stride'), padding: c.attr('padding'), dilation: c.attr('dilation'), groups: c.attr('groups') };
   const g = conv2dGeometry(x.type.shape, w.type.shape, attrs);
   // dx: the transposed convolution with the same weights, cut or padded to x's extent.
   const fh = transposeFit(g.inH, g.outH, g.strideH, g.padTop, g.dilationH * (g.kernelH - 1) + 1);
   const fw = transposeFit(g.inW, g.outW, g.strideW, g.padLeft, g.dilationW * (g.kernelW - 1) + 1);
   const dx = c.emit('conv_transpose2d', [c.dy, w], {
-    stride: attrs.stride!, dilation: attrs.dilation!, groups: attrs.groups!,
+    stride: attrs.stride, dilation: attrs.dilation, groups: attrs.groups,
     padding: [g.padTop, g.padLeft, fh.after, fw.after], output_padding: [fh.extra, fw.extra],
   });
-  const dw = c.emit('conv2d_backward_weight', [x, c.dy], {
-    kernel_size: [g.kernelH, g.kernelW], stride: attrs.stride!, padding: attrs.padding!, dilation: attrs.dilation!, groups: attrs.groups!,
-  });
+  const dw = c.emit('conv2d_backward_weight', [x, c.dy], { kernel_size: [g.kernelH, g.kernelW], ...attrs });
   const db = bias ? c.emit('sum', [c.dy], { axes: [0, 2, 3], keepdims: false }) : undefined;
   return [dx, dw, db];
 };
 
-const maxPool2d: GradRule = (c) => [c.emit('max_pool2d_backward', [c.inputs[0]!, c.dy], { ...c.node.attrs })];
+/**
+ * conv_transpose2d is the adjoint of conv2d in its input: dx = conv2d(dy, w) with the same
+ * attributes (its weight layout [C, O/groups, KH, KW] is that conv2d's), and dw is that
+ * conv2d's weight gradient with dy as input and x as output gradient. output_padding adds rows
+ * that conv2d's floor division drops again, as long as it stays below the stride.
+ */
+const convTranspose2d: GradRule = (c) => {
+  const [x, w, bias] = c.inputs as [Value, Value, Value | undefined];
+  const attrs = { stride: c.attr<number[]>('stride'), padding: c.attr<number[]>('padding'), dilation: c.attr<number[]>('dilation'), groups: c.attr<number>('groups') };
+  if (c.attr<number[]>('output_padding').some((p, i) => p >= attrs.stride[i]!)) c.refuse('output_padding', 'an output padding not below the stride has no conv2d adjoint');
+  const dx = c.emit('conv2d', [c.dy, w], attrs);
+  const dw = c.emit('conv2d_backward_weight', [c.dy, x], { kernel_size: w.type.shape.slice(2), ...attrs });
+  const db = bias ? c.emit('sum', [c.dy], { axes: [0, 2, 3], keepdims: false }) : undefined;
+  return [dx, dw, db];
+};
+
+const maxPool2d: GradRule = (c) => {
+  const attrs = Object.fromEntries(['kernel_size', 'stride', 'padding', 'ceil_mode', 'dilation'].map((k) => [k, c.attr(k)]));
+  return [c.emit('max_pool2d_backward', [c.inputs[0]!, c.dy], attrs)];
+};
 
 /**
  * avg_pool2d is linear: dx spreads each dy / (its window's divisor) over the window, which is a
@@ -51,8 +68,8 @@ const maxPool2d: GradRule = (c) => [c.emit('max_pool2d_backward', [c.inputs[0]!,
  */
 const avgPool2d: GradRule = (c) => {
   const x = c.inputs[0]!;
-  const g = poolGeometry(x.type.shape, c.node.attrs);
-  const includePad = c.node.attrs.count_include_pad as boolean;
+  const g = poolGeometry(x.type.shape, Object.fromEntries(['kernel_size', 'stride', 'padding', 'ceil_mode'].map((k) => [k, c.attr(k)])));
+  const includePad = c.attr<boolean>('count_include_pad');
   const divisors = (n: number, size: number, a: typeof g.h) => Array.from({ length: n }, (_, o) => {
     const start = o * a.stride - a.padBefore;
     const end = Math.min(start + a.kernel, size + a.padAfter);
@@ -81,7 +98,7 @@ const globalAvgPool: GradRule = (c) => {
 const adaptiveAvgPool2d: GradRule = (c) => {
   const x = c.inputs[0]!;
   const [, , h, w] = x.type.shape as [number, number, number, number];
-  const [oh, ow] = c.node.attrs.output_size as [number, number];
+  const [oh, ow] = c.attr<number[]>('output_size') as [number, number];
   const binMatrix = (out: number, size: number, transposed: boolean) => {
     const m = new Array<number>(out * size).fill(0);
     for (let i = 0; i < out; i++) {
@@ -97,16 +114,16 @@ const adaptiveAvgPool2d: GradRule = (c) => {
 /** Y = alpha op(A) op(B) + beta C; each operand's gradient is again a gemm with flipped transposes. */
 const gemm: GradRule = (c) => {
   const [a, b, cc] = c.inputs as [Value, Value, Value | undefined];
-  const ta = c.node.attrs.trans_a as boolean;
-  const tb = c.node.attrs.trans_b as boolean;
-  const alpha = c.node.attrs.alpha as number;
+  const ta = c.attr<boolean>('trans_a');
+  const tb = c.attr<boolean>('trans_b');
+  const alpha = c.attr<number>('alpha');
   const da = ta
     ? c.emit('gemm', [b, c.dy], { trans_a: tb, trans_b: true, alpha, beta: 0 })
     : c.emit('gemm', [c.dy, b], { trans_a: false, trans_b: !tb, alpha, beta: 0 });
   const db = tb
     ? c.emit('gemm', [c.dy, a], { trans_a: true, trans_b: ta, alpha, beta: 0 })
     : c.emit('gemm', [a, c.dy], { trans_a: !ta, trans_b: false, alpha, beta: 0 });
-  const beta = c.node.attrs.beta as number;
+  const beta = c.attr<number>('beta');
   const dc = cc ? c.unbroadcast(beta === 1 ? c.dy : c.emit('mul', [c.dy, c.scalar(beta, c.dy)]), cc.type.shape) : undefined;
   return [da, db, dc];
 };
@@ -144,21 +161,27 @@ const clip: GradRule = (c) => {
   const x = c.inputs[0]!;
   let dx = c.dy;
   const zero = c.scalar(0, c.dy);
-  const { min, max } = c.node.attrs as { min?: number; max?: number };
+  const min = c.attr<number | undefined>('min');
+  const max = c.attr<number | undefined>('max');
   if (min !== undefined) dx = c.emit('where', [c.emit('greater_equal', [x, c.scalar(min, x)]), dx, zero]);
   if (max !== undefined) dx = c.emit('where', [c.emit('less_equal', [x, c.scalar(max, x)]), dx, zero]);
   return [dx];
 };
 
-/** A float-to-float cast passes the gradient back in the operand's dtype; other casts have none. */
+/**
+ * A float-to-float cast passes the gradient back in the operand's dtype (straight through its
+ * rounding, whatever the format, saturation or rounding mode, as PyTorch's); other casts have none.
+ */
 const cast: GradRule = (c) => {
   const x = c.inputs[0]!;
+  for (const k of ['to', 'format', 'saturate', 'round_mode']) c.attr(k);
   if (x.type.dtype !== 'f32' && x.type.dtype !== 'f16') return [undefined];
   return [x.type.dtype === c.dy.type.dtype ? c.dy : c.emit('cast', [c.dy], { to: x.type.dtype })];
 };
 
 export const NN_GRAD_RULES: Readonly<Record<string, GradRule>> = {
   conv2d,
+  conv_transpose2d: convTranspose2d,
   max_pool2d: maxPool2d,
   avg_pool2d: avgPool2d,
   global_avg_pool: globalAvgPool,

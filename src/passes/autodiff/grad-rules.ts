@@ -1,12 +1,17 @@
 import type { Value } from '../../ir/graph.js';
 import { transposePerm } from '../../ir/ops/movement.js';
-import { normalizeAxes } from '../../ir/ops/shape-util.js';
 import { numel } from '../../ir/types.js';
 import type { GradContext, GradRule } from './grad-context.js';
+import { INDEX_GRAD_RULES } from './grad-rules-index.js';
+import { MATH_GRAD_RULES } from './grad-rules-math.js';
 import { NN_GRAD_RULES } from './grad-rules-nn.js';
+import { NORM_GRAD_RULES } from './grad-rules-norm.js';
+import { reducedAxes, REDUCE_GRAD_RULES } from './grad-rules-reduce.js';
+import { SHAPE_GRAD_RULES } from './grad-rules-shape.js';
 
 // One gradient rule per op, IR to IR: given the forward node and dL/d(result), the gradient of
-// each operand. Rules reuse forward results where that is cheaper (exp, sigmoid, tanh, softmax).
+// each operand. This file holds arithmetic, matmul, views, sums and softmax, and merges the
+// families' tables; ops without a rule on purpose are listed in non-differentiable.ts.
 
 const lastTwoSwapped = (rank: number) => {
   const p = Array.from({ length: rank }, (_, i) => i);
@@ -14,11 +19,11 @@ const lastTwoSwapped = (rank: number) => {
   return p;
 };
 
-function reducedAxes(c: GradContext): number[] {
-  const rank = c.inputs[0]!.type.shape.length;
-  const axes = c.node.attrs.axes as number[];
-  return axes.length ? normalizeAxes(axes, rank) : Array.from({ length: rank }, (_, i) => i);
-}
+/** A view op: the gradient is dy viewed in the operand's shape (its attributes only decided the shape). */
+const view: GradRule = (c) => {
+  for (const k of Object.keys(c.node.attrs)) c.attr(k);
+  return [c.emit('reshape', [c.dy], { shape: [...c.inputs[0]!.type.shape] })];
+};
 
 const mul = (c: GradContext, a: Value, b: Value) => c.emit('mul', [a, b]);
 
@@ -45,34 +50,6 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
     const db = mul(c, c.dy, mul(c, y, c.emit('log', [a])));
     return [c.unbroadcast(da, a.type.shape), c.unbroadcast(db, b.type.shape)];
   },
-  relu: (c) => {
-    const x = c.inputs[0]!;
-    const zero = c.scalar(0, x);
-    return [c.emit('where', [c.emit('greater', [x, zero]), c.dy, zero])];
-  },
-  leaky_relu: (c) => {
-    const x = c.inputs[0]!;
-    const scaled = mul(c, c.dy, c.scalar(c.node.attrs.alpha as number, x));
-    return [c.emit('where', [c.emit('greater', [x, c.scalar(0, x)]), c.dy, scaled])];
-  },
-  exp: (c) => [mul(c, c.dy, c.outputs[0]!)],
-  log: (c) => [c.emit('div', [c.dy, c.inputs[0]!])],
-  sqrt: (c) => [c.emit('div', [c.dy, mul(c, c.outputs[0]!, c.scalar(2, c.dy))])],
-  sigmoid: (c) => {
-    const y = c.outputs[0]!;
-    return [mul(c, c.dy, mul(c, y, c.emit('sub', [c.scalar(1, y), y])))];
-  },
-  tanh: (c) => {
-    const y = c.outputs[0]!;
-    return [mul(c, c.dy, c.emit('sub', [c.scalar(1, y), mul(c, y, y)]))];
-  },
-  gelu: (c) => {
-    // Exact form: d/dx x*Phi(x) = Phi(x) + x*phi(x).
-    const x = c.inputs[0]!;
-    const cdf = mul(c, c.scalar(0.5, x), c.emit('add', [c.scalar(1, x), c.emit('erf', [mul(c, x, c.scalar(Math.SQRT1_2, x))])]));
-    const pdf = mul(c, c.emit('exp', [mul(c, mul(c, x, x), c.scalar(-0.5, x))]), c.scalar(1 / Math.sqrt(2 * Math.PI), x));
-    return [mul(c, c.dy, c.emit('add', [cdf, mul(c, x, pdf)]))];
-  },
   matmul: (c) => {
     const [a, b] = c.inputs as [Value, Value];
     const bt = c.emit('transpose', [b], { perm: lastTwoSwapped(b.type.shape.length) });
@@ -80,15 +57,18 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
     return [c.unbroadcast(c.emit('matmul', [c.dy, bt]), a.type.shape), c.unbroadcast(c.emit('matmul', [at, c.dy]), b.type.shape)];
   },
   transpose: (c) => {
-    const perm = transposePerm(c.inputs[0]!.type.shape.length, c.node.attrs.perm as number[]);
+    const perm = transposePerm(c.inputs[0]!.type.shape.length, c.attr<number[]>('perm'));
     const inverse = perm.map((_, i) => perm.indexOf(i));
     return [c.emit('transpose', [c.dy], { perm: inverse })];
   },
-  reshape: (c) => [c.emit('reshape', [c.dy], { shape: [...c.inputs[0]!.type.shape] })],
-  flatten: (c) => [c.emit('reshape', [c.dy], { shape: [...c.inputs[0]!.type.shape] })],
-  squeeze: (c) => [c.emit('reshape', [c.dy], { shape: [...c.inputs[0]!.type.shape] })],
-  unsqueeze: (c) => [c.emit('reshape', [c.dy], { shape: [...c.inputs[0]!.type.shape] })],
-  expand: (c) => [c.unbroadcast(c.dy, c.inputs[0]!.type.shape)],
+  reshape: view,
+  flatten: view,
+  squeeze: view,
+  unsqueeze: view,
+  expand: (c) => {
+    c.attr('shape');
+    return [c.unbroadcast(c.dy, c.inputs[0]!.type.shape)];
+  },
   sum: (c) => [c.expandOver(c.dy, reducedAxes(c), c.inputs[0]!.type.shape)],
   mean: (c) => {
     const axes = reducedAxes(c);
@@ -99,15 +79,19 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
   softmax: (c) => {
     // dx = y * (dy - sum(dy * y, axis))
     const y = c.outputs[0]!;
-    const axis = c.node.attrs.axis as number;
-    const s = c.emit('sum', [mul(c, c.dy, y)], { axes: [axis], keepdims: true });
+    const s = c.emit('sum', [mul(c, c.dy, y)], { axes: [c.attr<number>('axis')], keepdims: true });
     return [mul(c, y, c.emit('sub', [c.dy, s]))];
   },
   log_softmax: (c) => {
     // dx = dy - exp(y) * sum(dy, axis)
     const y = c.outputs[0]!;
-    const s = c.emit('sum', [c.dy], { axes: [c.node.attrs.axis as number], keepdims: true });
+    const s = c.emit('sum', [c.dy], { axes: [c.attr<number>('axis')], keepdims: true });
     return [c.emit('sub', [c.dy, mul(c, c.emit('exp', [y]), s)])];
   },
+  ...MATH_GRAD_RULES,
+  ...REDUCE_GRAD_RULES,
+  ...NORM_GRAD_RULES,
+  ...SHAPE_GRAD_RULES,
+  ...INDEX_GRAD_RULES,
   ...NN_GRAD_RULES,
 };

@@ -1,0 +1,54 @@
+import type { Value } from '../../ir/graph.js';
+import { gatherLayout } from '../../ir/ops/gather.js';
+import type { GradContext, GradRule } from './grad-context.js';
+
+// Gradient rules of the indexing ops. A gather's gradient is the scatter-add of dy to the
+// places it read (an index read twice collects both); a scatter's is dy where the data
+// survived and the gather of dy at the written places for the updates.
+
+/**
+ * gather along `axis`: viewed as [outer, extent, inner] data and [outer, n, inner] dy, each
+ * dy element adds into the data row its index names (scatter_elements with reduction add).
+ */
+function gatherBack(c: GradContext, data: Value, indices: Value, axis: number): Value {
+  const g = gatherLayout(data.type.shape, indices.type.shape, axis);
+  const n = indices.type.shape.reduce((a, b) => a * b, 1);
+  const dy = c.emit('reshape', [c.dy], { shape: [g.outer, n, g.inner] });
+  const at = c.emit('expand', [c.emit('reshape', [indices], { shape: [1, n, 1] })], { shape: [g.outer, n, g.inner] });
+  const dx = c.emit('scatter_elements', [c.zeros([g.outer, g.extent, g.inner], data), at, dy], { axis: 1, reduction: 'add' });
+  return c.emit('reshape', [dx], { shape: [...data.type.shape] });
+}
+
+/** The reductions whose scatter a rule differentiates: overwrite and add (mul, max, min are refused). */
+function scatterReduction(c: GradContext): 'none' | 'add' {
+  const r = c.attr<string>('reduction');
+  if (r !== 'none' && r !== 'add') c.refuse('reduction', 'the rule knows "none" and "add"');
+  return r;
+}
+
+/**
+ * scatter (elements or nd): with reduction none the overwritten data elements get no gradient
+ * (the scatter of zeros into dy); with add the data passes dy through. The updates get dy read
+ * back at the places they went (with duplicate indices and none, each gets it, as PyTorch's).
+ */
+function scatterBack(c: GradContext, scatter: string, gather: string, attrs: Record<string, number>): (Value | undefined)[] {
+  const [, indices, updates] = c.inputs as [Value, Value, Value];
+  const kept = scatterReduction(c) === 'add' ? c.dy : c.emit(scatter, [c.dy, indices, c.zeros(updates.type.shape, updates)], { ...attrs, reduction: 'none' });
+  return [kept, undefined, c.emit(gather, [c.dy, indices], attrs)];
+}
+
+export const INDEX_GRAD_RULES: Readonly<Record<string, GradRule>> = {
+  gather: (c) => [gatherBack(c, c.inputs[0]!, c.inputs[1]!, c.attr<number>('axis')), undefined],
+  embedding: (c) => [gatherBack(c, c.inputs[0]!, c.inputs[1]!, 0), undefined],
+  gather_elements: (c) => {
+    const [data, indices] = c.inputs as [Value, Value];
+    return [c.emit('scatter_elements', [c.zeros(data.type.shape, data), indices, c.dy], { axis: c.attr<number>('axis'), reduction: 'add' }), undefined];
+  },
+  scatter_elements: (c) => scatterBack(c, 'scatter_elements', 'gather_elements', { axis: c.attr<number>('axis') }),
+  gather_nd: (c) => {
+    const [data, indices] = c.inputs as [Value, Value];
+    if (c.attr<number>('batch_dims') !== 0) c.refuse('batch_dims', 'its gradient would need a batched scatter_nd');
+    return [c.emit('scatter_nd', [c.zeros(data.type.shape, data), indices, c.dy], { reduction: 'add' }), undefined];
+  },
+  scatter_nd: (c) => scatterBack(c, 'scatter_nd', 'gather_nd', {}),
+};
