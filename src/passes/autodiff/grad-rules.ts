@@ -3,10 +3,12 @@ import { transposePerm } from '../../ir/ops/movement.js';
 import { numel } from '../../ir/types.js';
 import type { GradContext, GradRule } from './grad-context.js';
 import { INDEX_GRAD_RULES } from './grad-rules-index.js';
+import { det } from './grad-rules-linalg.js';
 import { MATH_GRAD_RULES } from './grad-rules-math.js';
 import { NN_GRAD_RULES } from './grad-rules-nn.js';
 import { NORM_GRAD_RULES } from './grad-rules-norm.js';
 import { reducedAxes, REDUCE_GRAD_RULES } from './grad-rules-reduce.js';
+import { resize } from './grad-rules-resize.js';
 import { SHAPE_GRAD_RULES } from './grad-rules-shape.js';
 
 // One gradient rule per op, IR to IR: given the forward node and dL/d(result), the gradient of
@@ -88,6 +90,8 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
     const s = c.emit('sum', [c.dy], { axes: [c.attr<number>('axis')], keepdims: true });
     return [c.emit('sub', [c.dy, mul(c, c.emit('exp', [y]), s)])];
   },
+  resize,
+  det,
   ...MATH_GRAD_RULES,
   ...REDUCE_GRAD_RULES,
   ...NORM_GRAD_RULES,

@@ -60,6 +60,12 @@ export const GRAD_CASES: readonly GradCase[] = [
   { op: 'pad', shapes: [[3, 4]], attrs: { pads: [0, 2, 3, 1], mode: 'edge' } },
   { op: 'channel_shuffle', shapes: [[2, 6, 3]], attrs: { groups: 3 } },
   { op: 'transfer', shapes: [[2, 3]] },
+  { op: 'resize', shapes: [[1, 2, 3, 4]], attrs: { scales: [1, 1, 2, 1.5] } },
+  { op: 'resize', shapes: [[2, 3, 5]], attrs: { mode: 'linear', sizes: [3, 7], coordinate_transformation_mode: 'align_corners' } },
+  { op: 'resize', shapes: [[1, 1, 6, 7]], attrs: { mode: 'linear', scales: [0.5, 0.6], antialias: 1 } },
+  { op: 'resize', shapes: [[1, 4, 4]], attrs: { mode: 'cubic', scales: [1.5, 2], exclude_outside: 1, cubic_coeff_a: -0.5 } },
+  { op: 'resize', shapes: [[2, 4, 5]], attrs: { mode: 'linear', sizes: [3, 6], coordinate_transformation_mode: 'tf_crop_and_resize', roi: [0, 0.2, 0.1, 1, 0.9, 1.2], extrapolation_value: 3 } },
+  { op: 'resize', shapes: [[6]], attrs: { mode: 'nearest', sizes: [4], nearest_mode: 'ceil', coordinate_transformation_mode: 'asymmetric' } },
   // indexing (indices include repeats and negative ones where the op allows them)
   { op: 'gather', shapes: [[5, 3], [2, 2]], kinds: ['float', i32([2, 2], [0, 4, -1, 0])] },
   { op: 'gather', shapes: [[2, 4, 3], [3]], attrs: { axis: 1 }, kinds: ['float', i32([3], [3, 1, 3])] },
@@ -83,6 +89,8 @@ export const GRAD_CASES: readonly GradCase[] = [
   { op: 'avg_pool2d', shapes: [[1, 2, 6, 5]], attrs: { kernel_size: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1], ceil_mode: true } },
   { op: 'avg_pool2d', shapes: [[1, 2, 6, 5]], attrs: { kernel_size: [3, 2], stride: [2, 1], padding: [1, 0, 1, 1], count_include_pad: true } },
   { op: 'global_avg_pool', shapes: [[2, 3, 4, 3]] }, { op: 'adaptive_avg_pool2d', shapes: [[1, 2, 7, 5]], attrs: { output_size: [3, 2] } },
+  { op: 'det', shapes: [[3, 3]] }, { op: 'det', shapes: [[2, 1, 1]] }, { op: 'det', shapes: [[2, 2, 2]] },
+  { op: 'det', shapes: [[3, 3]], kinds: [f32([3, 3], [1, 2, 3, 2, 4, 6, 0.5, -1, 0.3])] }, // singular: rank 2
   { op: 'gemm', shapes: [[3, 4], [4, 5], [5]], attrs: { alpha: 0.5, beta: 2 } },
   { op: 'gemm', shapes: [[4, 3], [5, 4], [3, 1]], attrs: { trans_a: true, trans_b: true } },
 ];

@@ -5,9 +5,9 @@ import type { Attrs } from '../../../src/ir/attrs.js';
 import { tensorData, type TensorData } from '../../../src/ir/tensor-data.js';
 import { isFloat, numel, type Shape } from '../../../src/ir/types.js';
 import { verify } from '../../../src/ir/verify.js';
-import { compile } from '../../../src/compiler.js';
+import { compileSegmented } from '../../../src/compiler.js';
 import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
-import { Session } from '../../../src/runtime/session.js';
+import { SegmentedSession } from '../../../src/runtime/segmented.js';
 import type { GpuDevice } from '../../../src/runtime/device.js';
 import { Random } from '../../../src/frontend/trace/random.js';
 
@@ -108,12 +108,15 @@ export function checkAgainstFiniteDifferences(c: GradCase, seed: number, float64
   }
 }
 
-/** The backward graph compiled for the adapter against the same graph on the CPU reference (f32 both). */
+/**
+ * The backward graph compiled for the adapter against the same graph on the CPU reference (f32
+ * both). Ops without a WebGPU kernel (scatters, scans) run as CPU segments, as placement puts them.
+ */
 export async function checkGpuAgainstCpu(device: GpuDevice, c: GradCase, seed: number): Promise<void> {
   const { g, inputs, wrt } = gradProblem(c, seed);
   const back = backward(g, wrt);
   const want = runOnCpu(back, inputs);
-  const s = await Session.create(device, compile(back));
+  const s = await SegmentedSession.create(device, compileSegmented(back));
   try {
     const got = await s.run(inputs);
     for (const name of wrt) {
