@@ -3,9 +3,8 @@ import type { Graph, Node, Value } from '../../ir/graph.js';
 import { tensorData } from '../../ir/tensor-data.js';
 import { formatType, isFloat, numel } from '../../ir/types.js';
 import { GraphRebuilder } from '../rebuild.js';
-import { GradContext } from './grad-context.js';
+import { applyRule } from './grad-context.js';
 import { GRAD_RULES } from './grad-rules.js';
-import { NON_DIFFERENTIABLE } from './non-differentiable.js';
 
 export interface DifferentiateOptions {
   /** Name of the value to differentiate (a scalar loss; other shapes are seeded with ones). */
@@ -53,17 +52,7 @@ export function differentiate(g: Graph, opts: DifferentiateOptions): Graph {
   grads.set(loss, b.add('const', [], { value: tensorData(loss.type.dtype, loss.type.shape, new Array(numel(loss.type.shape)).fill(1)) }, lossNew.type.device).output);
   for (const n of relevant) {
     if (!n.outputs.some((o) => grads.has(o))) continue;
-    const rule = GRAD_RULES[n.op];
-    if (!rule) {
-      const why = NON_DIFFERENTIABLE[n.op];
-      throw new KilnError(`differentiate: no gradient rule for ${n.op} (computing %${n.outputs[0]?.name} on the path to the loss)${why ? `: ${why}` : ''}`);
-    }
-    const ctx = new GradContext(b, n, n.inputs.map((v) => b.get(v)), n.outputs.map((v) => b.get(v)), n.outputs.map((o) => grads.get(o)));
-    const dxs = rule(ctx);
-    const unread = ctx.unreadAttrs();
-    if (unread.length) {
-      throw new KilnError(`differentiate: the gradient rule of ${n.op} does not handle attribute ${unread.map((k) => `${k} = ${JSON.stringify(n.attrs[k])}`).join(', ')} (computing %${n.outputs[0]?.name})`);
-    }
+    const dxs = applyRule(b, GRAD_RULES, n, n.inputs.map((v) => b.get(v)), n.outputs.map((v) => b.get(v)), n.outputs.map((o) => grads.get(o)));
     n.inputs.forEach((x, i) => {
       const dx = dxs[i];
       if (!dx || !isFloat(x.type.dtype) || !(fromWrt.has(x))) return;

@@ -3,8 +3,9 @@ import { KilnError } from '../../ir/errors.js';
 import type { Node, Value } from '../../ir/graph.js';
 import { getOp } from '../../ir/ops/registry.js';
 import { tensorData, type TensorData } from '../../ir/tensor-data.js';
-import { shapesEqual, type Device, type Shape } from '../../ir/types.js';
+import { isFloat, shapesEqual, type Device, type Shape } from '../../ir/types.js';
 import type { GraphRebuilder } from '../rebuild.js';
+import { NON_DIFFERENTIABLE } from './non-differentiable.js';
 
 /** What a gradient rule sees: the forward node's values in the new graph, and its output gradients. */
 export class GradContext {
@@ -13,7 +14,9 @@ export class GradContext {
 
   constructor(
     private readonly b: GraphRebuilder,
-    /** The forward node (of the source graph; its attributes and types). */
+    /** The rules, for ops a rule decomposes into (see `decomposed`). */
+    private readonly rules: Readonly<Record<string, GradRule>>,
+    /** The forward node (of the source graph, or of the graph being built for a decomposition). */
     readonly node: Node,
     /** The node's operands and results as values of the graph being built. */
     readonly inputs: readonly Value[],
@@ -47,6 +50,35 @@ export class GradContext {
     return Object.entries(this.node.attrs)
       .filter(([k, v]) => !this.read.has(k) && JSON.stringify(v) !== JSON.stringify(specs[k]?.default))
       .map(([k]) => k);
+  }
+
+  /**
+   * The gradients of the node's operands through a decomposition: `build` emits the forward
+   * computation in ops that have rules and returns its results (standing for the node's); they
+   * are differentiated here, in reverse, by those rules. For ops (a recurrence) whose gradient
+   * is best written as the gradient of their definition.
+   */
+  decomposed(build: () => Value[]): (Value | undefined)[] {
+    const first = this.b.out.nodes.length;
+    const ys = build();
+    const emitted = this.b.out.nodes.slice(first);
+    // Only nodes downstream of the operands carry gradients (not the constants among them).
+    const live = new Set<Value>(this.inputs);
+    for (const n of emitted) if (n.inputs.some((x) => live.has(x))) for (const o of n.outputs) live.add(o);
+    const grads = new Map<Value, Value>();
+    ys.forEach((y, i) => { if (this.dys[i]) grads.set(y, this.dys[i]!); });
+    for (let k = emitted.length - 1; k >= 0; k--) {
+      const n = emitted[k]!;
+      if (!n.outputs.some((o) => grads.has(o) && live.has(o))) continue;
+      const dxs = applyRule(this.b, this.rules, n, n.inputs, n.outputs, n.outputs.map((o) => grads.get(o)));
+      n.inputs.forEach((x, i) => {
+        const dx = dxs[i];
+        if (!dx || !isFloat(x.type.dtype) || !live.has(x)) return;
+        const prev = grads.get(x);
+        grads.set(x, prev ? this.emit('add', [prev, dx]) : dx);
+      });
+    }
+    return this.inputs.map((x) => grads.get(x));
   }
 
   /** Adds a node to the backward graph and returns its result. */
@@ -94,3 +126,23 @@ export class GradContext {
 
 /** A gradient rule: the gradient of each operand (undefined where it has none, e.g. integer operands). */
 export type GradRule = (c: GradContext) => (Value | undefined)[];
+
+/**
+ * Runs node `n`'s rule on its operands and results (values of the graph being built) and the
+ * results' gradients: an op without a rule, or an attribute value its rule did not read, is an
+ * error naming them.
+ */
+export function applyRule(b: GraphRebuilder, rules: Readonly<Record<string, GradRule>>, n: Node, inputs: readonly Value[], outputs: readonly Value[], dys: readonly (Value | undefined)[]): (Value | undefined)[] {
+  const rule = rules[n.op];
+  if (!rule) {
+    const why = NON_DIFFERENTIABLE[n.op];
+    throw new KilnError(`differentiate: no gradient rule for ${n.op} (computing %${n.outputs[0]?.name} on the path to the loss)${why ? `: ${why}` : ''}`);
+  }
+  const ctx = new GradContext(b, rules, n, inputs, outputs, dys);
+  const dxs = rule(ctx);
+  const unread = ctx.unreadAttrs();
+  if (unread.length) {
+    throw new KilnError(`differentiate: the gradient rule of ${n.op} does not handle attribute ${unread.map((k) => `${k} = ${JSON.stringify(n.attrs[k])}`).join(', ')} (computing %${n.outputs[0]?.name})`);
+  }
+  return dxs;
+}

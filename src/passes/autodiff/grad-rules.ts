@@ -3,7 +3,7 @@ import { transposePerm } from '../../ir/ops/movement.js';
 import { numel } from '../../ir/types.js';
 import type { GradContext, GradRule } from './grad-context.js';
 import { INDEX_GRAD_RULES } from './grad-rules-index.js';
-import { det } from './grad-rules-linalg.js';
+import { det, linearAttention } from './grad-rules-linalg.js';
 import { MATH_GRAD_RULES } from './grad-rules-math.js';
 import { NN_GRAD_RULES } from './grad-rules-nn.js';
 import { NORM_GRAD_RULES } from './grad-rules-norm.js';
@@ -92,6 +92,7 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
   },
   resize,
   det,
+  linear_attention: linearAttention,
   ...MATH_GRAD_RULES,
   ...REDUCE_GRAD_RULES,
   ...NORM_GRAD_RULES,

@@ -91,6 +91,8 @@ export const GRAD_CASES: readonly GradCase[] = [
   { op: 'global_avg_pool', shapes: [[2, 3, 4, 3]] }, { op: 'adaptive_avg_pool2d', shapes: [[1, 2, 7, 5]], attrs: { output_size: [3, 2] } },
   { op: 'det', shapes: [[3, 3]] }, { op: 'det', shapes: [[2, 1, 1]] }, { op: 'det', shapes: [[2, 2, 2]] },
   { op: 'det', shapes: [[3, 3]], kinds: [f32([3, 3], [1, 2, 3, 2, 4, 6, 0.5, -1, 0.3])] }, // singular: rank 2
+  { op: 'linear_attention', shapes: [[1, 2, 3, 2], [1, 1, 3, 2], [1, 1, 3, 3], [1, 1, 2, 3], [1, 1, 3, 2]], attrs: { scale: 0.7 } },
+  { op: 'linear_attention', shapes: [[2, 2, 2, 3], [2, 2, 2, 3], [2, 2, 2, 2], [2, 2, 3, 2], [2, 2, 2, 1], [2, 1, 2, 1]], attrs: { scale: 0.5, delta: true } },
   { op: 'gemm', shapes: [[3, 4], [4, 5], [5]], attrs: { alpha: 0.5, beta: 2 } },
   { op: 'gemm', shapes: [[4, 3], [5, 4], [3, 1]], attrs: { trans_a: true, trans_b: true } },
 ];
