@@ -2,6 +2,7 @@ import type { Value } from '../../ir/graph.js';
 import { transposePerm } from '../../ir/ops/movement.js';
 import { numel } from '../../ir/types.js';
 import type { GradContext, GradRule } from './grad-context.js';
+import { gridSample } from './grad-rules-grid-sample.js';
 import { INDEX_GRAD_RULES } from './grad-rules-index.js';
 import { det, linearAttention } from './grad-rules-linalg.js';
 import { MATH_GRAD_RULES } from './grad-rules-math.js';
@@ -91,6 +92,7 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
     return [c.emit('sub', [c.dy, mul(c, c.emit('exp', [y]), s)])];
   },
   resize,
+  grid_sample: gridSample,
   det,
   linear_attention: linearAttention,
   ...MATH_GRAD_RULES,

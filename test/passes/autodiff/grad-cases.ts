@@ -89,6 +89,12 @@ export const GRAD_CASES: readonly GradCase[] = [
   { op: 'avg_pool2d', shapes: [[1, 2, 6, 5]], attrs: { kernel_size: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1], ceil_mode: true } },
   { op: 'avg_pool2d', shapes: [[1, 2, 6, 5]], attrs: { kernel_size: [3, 2], stride: [2, 1], padding: [1, 0, 1, 1], count_include_pad: true } },
   { op: 'global_avg_pool', shapes: [[2, 3, 4, 3]] }, { op: 'adaptive_avg_pool2d', shapes: [[1, 2, 7, 5]], attrs: { output_size: [3, 2] } },
+  { op: 'grid_sample', shapes: [[1, 2, 3, 4], [1, 2, 3, 2]] },
+  { op: 'grid_sample', shapes: [[2, 1, 4, 3], [2, 3, 2, 2]], attrs: { mode: 'nearest', padding_mode: 'border' } },
+  { op: 'grid_sample', shapes: [[1, 2, 4, 4], [1, 2, 2, 2]], attrs: { mode: 'cubic', padding_mode: 'reflection', align_corners: true } },
+  { op: 'grid_sample', shapes: [[1, 2, 5], [1, 4, 1]], attrs: { padding_mode: 'reflection' } },
+  { op: 'grid_sample', shapes: [[1, 1, 2, 3, 3], [1, 2, 1, 2, 3]], attrs: { padding_mode: 'border', align_corners: true } },
+  { op: 'grid_sample', shapes: [[1, 1, 3, 4], [1, 2, 2, 2]], attrs: { mode: 'cubic' } },
   { op: 'det', shapes: [[3, 3]] }, { op: 'det', shapes: [[2, 1, 1]] }, { op: 'det', shapes: [[2, 2, 2]] },
   { op: 'det', shapes: [[3, 3]], kinds: [f32([3, 3], [1, 2, 3, 2, 4, 6, 0.5, -1, 0.3])] }, // singular: rank 2
   { op: 'linear_attention', shapes: [[1, 2, 3, 2], [1, 1, 3, 2], [1, 1, 3, 3], [1, 1, 2, 3], [1, 1, 3, 2]], attrs: { scale: 0.7 } },
