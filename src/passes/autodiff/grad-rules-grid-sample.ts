@@ -1,6 +1,7 @@
 import type { Value } from '../../ir/graph.js';
 import { numel } from '../../ir/types.js';
 import type { GradContext, GradRule } from './grad-context.js';
+import { exprs } from './grad-exprs.js';
 
 // grid_sample differentiated through its definition written in IR ops: per spatial axis the
 // grid coordinate is denormalised and folded (border: clamped, reflection: mirrored), split into
@@ -17,16 +18,10 @@ function cubicWeights(c: GradContext, t: Value): Value[] {
   return [far(e.add(t, 1)), near(t), near(e.sub(1, t)), far(e.sub(2, t))];
 }
 
-function exprs(c: GradContext, like: Value) {
-  const v = (a: Value | number) => (typeof a === 'number' ? c.scalar(a, like) : a);
-  return {
-    add: (a: Value | number, b: Value | number) => c.emit('add', [v(a), v(b)]),
-    sub: (a: Value | number, b: Value | number) => c.emit('sub', [v(a), v(b)]),
-    mul: (a: Value | number, b: Value | number) => c.emit('mul', [v(a), v(b)]),
-    /** reflect(x) into [lo, lo + range] as the kernel's repeated mirroring: lo + range - |mod(x - lo, 2 range) - range|. */
-    reflect: (x: Value, lo: number, range: number) =>
-      range === 0 ? v(lo) : c.emit('sub', [v(lo + range), c.emit('abs', [c.emit('sub', [c.emit('mod', [c.emit('sub', [x, v(lo)]), v(2 * range)]), v(range)])])]),
-  };
+/** Mirrors x into [lo, lo + range] as the kernel's repeated reflection does: lo + range - |mod(x - lo, 2 range) - range|. */
+function reflect(c: GradContext, x: Value, lo: number, range: number): Value {
+  const e = exprs(c, x);
+  return range === 0 ? e.v(lo) : e.sub(lo + range, c.emit('abs', [e.sub(c.emit('mod', [e.sub(x, lo), e.v(2 * range)]), range)]));
 }
 
 export const gridSample: GradRule = (c) => {
@@ -50,7 +45,7 @@ export const gridSample: GradRule = (c) => {
       let at = align ? e.mul(e.add(g, 1), (size - 1) / 2) : e.mul(e.sub(e.mul(e.add(g, 1), size), 1), 0.5);
       if (mode === 'nearest') at = c.emit('round', [at]);
       if (mode !== 'cubic' && padding === 'border') at = c.emit('clip', [at], { min: 0, max: size - 1 });
-      if (mode !== 'cubic' && padding === 'reflection') at = e.reflect(at, lo, hi - lo);
+      if (mode !== 'cubic' && padding === 'reflection') at = reflect(c, at, lo, hi - lo);
       const base = c.emit('floor', [at]);
       const t = e.sub(at, base);
       const [offsets, weights] = mode === 'nearest' ? [[0], [undefined]] : mode === 'linear' ? [[0, 1], [e.sub(1, t), t]] : [[-1, 0, 1, 2], cubicWeights(c, t)];
@@ -61,7 +56,7 @@ export const gridSample: GradRule = (c) => {
           const w = c.emit('where', [inside, weights[j] ?? c.scalar(1, i), c.scalar(0, i)]);
           return { index: c.emit('clip', [i], { min: 0, max: size - 1 }), weight: w };
         }
-        const index = padding === 'border' ? c.emit('clip', [i], { min: 0, max: size - 1 }) : c.emit('floor', [e.add(e.reflect(i, lo, hi - lo), 0.5)]);
+        const index = padding === 'border' ? c.emit('clip', [i], { min: 0, max: size - 1 }) : c.emit('floor', [e.add(reflect(c, i, lo, hi - lo), 0.5)]);
         return { index, weight: weights[j] };
       });
     });

@@ -1,5 +1,6 @@
 import type { Value } from '../../ir/graph.js';
 import type { GradContext, GradRule } from './grad-context.js';
+import { exprs } from './grad-exprs.js';
 
 // Gradient rules of the elementwise math ops: activations, transcendental and trigonometric
 // functions, rounding and remainders. Each is dy times the derivative, built from IR ops so that
@@ -8,26 +9,12 @@ import type { GradContext, GradRule } from './grad-context.js';
 /** A unary rule dy * f'(x), given f' from the operand x and the result y. */
 const chain = (derivative: (c: GradContext, x: Value, y: Value) => Value): GradRule => (c) => [c.emit('mul', [c.dy, derivative(c, c.inputs[0]!, c.outputs[0]!)])];
 
-/** A small expression builder over one context: scalars take the dtype and device of `like`. */
-function ops(c: GradContext, like: Value) {
-  const v = (a: Value | number) => (typeof a === 'number' ? c.scalar(a, like) : a);
-  return {
-    add: (a: Value | number, b: Value | number) => c.emit('add', [v(a), v(b)]),
-    sub: (a: Value | number, b: Value | number) => c.emit('sub', [v(a), v(b)]),
-    mul: (a: Value | number, b: Value | number) => c.emit('mul', [v(a), v(b)]),
-    div: (a: Value | number, b: Value | number) => c.emit('div', [v(a), v(b)]),
-    where: (cond: Value, a: Value | number, b: Value | number) => c.emit('where', [cond, v(a), v(b)]),
-    cmp: (op: 'greater' | 'less' | 'less_equal', a: Value, b: number) => c.emit(op, [a, v(b)]),
-    fn: (op: string, a: Value) => c.emit(op, [a]),
-  };
-}
-
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const GELU_CUBIC = 0.044715;
 
 /** d/dx x Phi(x) = Phi(x) + x phi(x) (exact form), or the derivative of the tanh form as written. */
 const gelu = chain((c, x) => {
-  const e = ops(c, x);
+  const e = exprs(c, x);
   const approximate = c.attr<string>('approximate');
   if (approximate === 'tanh') {
     // y = x/2 (1 + tanh(u)), u = k (x + a x^3): y' = (1 + t)/2 + x/2 (1 - t^2) k (1 + 3 a x^2).
@@ -44,7 +31,7 @@ const gelu = chain((c, x) => {
 
 /** 1 / sqrt(1 - x^2) times `sign` (asin, acos). */
 const arcsine = (sign: number) => chain((c, x) => {
-  const e = ops(c, x);
+  const e = exprs(c, x);
   return e.div(sign, e.fn('sqrt', e.sub(1, e.mul(x, x))));
 });
 
@@ -57,7 +44,7 @@ const zero: GradRule = (c) => [c.zeros(c.inputs[0]!.type.shape, c.dy)];
  */
 const remainder: GradRule = (c) => {
   const [a, b] = c.inputs as [Value, Value];
-  const e = ops(c, c.dy);
+  const e = exprs(c, c.dy);
   const q = e.div(e.sub(a, c.outputs[0]!), b);
   return [c.unbroadcast(c.dy, a.type.shape), c.unbroadcast(c.emit('neg', [e.mul(c.dy, q)]), b.type.shape)];
 };
@@ -65,22 +52,22 @@ const remainder: GradRule = (c) => {
 export const MATH_GRAD_RULES: Readonly<Record<string, GradRule>> = {
   relu: (c) => {
     const x = c.inputs[0]!;
-    return [ops(c, x).where(ops(c, x).cmp('greater', x, 0), c.dy, 0)];
+    return [exprs(c, x).where(exprs(c, x).cmp('greater', x, 0), c.dy, 0)];
   },
   leaky_relu: (c) => {
     const x = c.inputs[0]!;
-    const e = ops(c, x);
+    const e = exprs(c, x);
     return [e.where(e.cmp('greater', x, 0), c.dy, e.mul(c.dy, c.attr<number>('alpha')))];
   },
   exp: chain((_, __, y) => y),
   log: (c) => [c.emit('div', [c.dy, c.inputs[0]!])],
-  sqrt: (c) => [c.emit('div', [c.dy, ops(c, c.dy).mul(c.outputs[0]!, 2)])],
-  rsqrt: chain((c, x, y) => ops(c, x).mul(ops(c, x).div(y, x), -0.5)),
-  sigmoid: chain((c, _, y) => ops(c, y).mul(y, ops(c, y).sub(1, y))),
-  tanh: chain((c, _, y) => ops(c, y).sub(1, ops(c, y).mul(y, y))),
+  sqrt: (c) => [c.emit('div', [c.dy, exprs(c, c.dy).mul(c.outputs[0]!, 2)])],
+  rsqrt: chain((c, x, y) => exprs(c, x).mul(exprs(c, x).div(y, x), -0.5)),
+  sigmoid: chain((c, _, y) => exprs(c, y).mul(y, exprs(c, y).sub(1, y))),
+  tanh: chain((c, _, y) => exprs(c, y).sub(1, exprs(c, y).mul(y, y))),
   silu: chain((c, x) => {
     // d/dx x s(x) = s (1 + x (1 - s))
-    const e = ops(c, x);
+    const e = exprs(c, x);
     const s = e.fn('sigmoid', x);
     return e.mul(s, e.add(1, e.mul(x, e.sub(1, s))));
   }),
@@ -88,31 +75,31 @@ export const MATH_GRAD_RULES: Readonly<Record<string, GradRule>> = {
   gelu,
   /** alpha inside the linear ramp (0 < alpha x + beta < 1), 0 on the flat parts. */
   hardsigmoid: chain((c, x) => {
-    const e = ops(c, x);
+    const e = exprs(c, x);
     const z = e.add(e.mul(x, c.attr<number>('alpha')), c.attr<number>('beta'));
     return e.where(e.cmp('greater', z, 0), e.where(e.cmp('less', z, 1), c.attr<number>('alpha'), 0), 0);
   }),
   /** PyTorch's: 0 below -3, x/3 + 1/2 up to 3 (inclusive), 1 above. */
   hardswish: chain((c, x) => {
-    const e = ops(c, x);
+    const e = exprs(c, x);
     const ramp = e.add(e.div(x, 3), 0.5);
     return e.where(e.cmp('less', x, -3), 0, e.where(e.cmp('less_equal', x, 3), ramp, 1));
   }),
   erf: chain((c, x) => {
-    const e = ops(c, x);
+    const e = exprs(c, x);
     return e.mul(e.fn('exp', e.mul(e.mul(x, x), -1)), 2 / Math.sqrt(Math.PI));
   }),
   sin: chain((c, x) => c.emit('cos', [x])),
   cos: chain((c, x) => c.emit('neg', [c.emit('sin', [x])])),
-  tan: chain((c, _, y) => ops(c, y).add(1, ops(c, y).mul(y, y))),
+  tan: chain((c, _, y) => exprs(c, y).add(1, exprs(c, y).mul(y, y))),
   asin: arcsine(1),
   acos: arcsine(-1),
-  atan: chain((c, x) => ops(c, x).div(1, ops(c, x).add(1, ops(c, x).mul(x, x)))),
+  atan: chain((c, x) => exprs(c, x).div(1, exprs(c, x).add(1, exprs(c, x).mul(x, x)))),
   sinh: chain((c, x) => c.emit('cosh', [x])),
   cosh: chain((c, x) => c.emit('sinh', [x])),
-  asinh: chain((c, x) => ops(c, x).div(1, c.emit('sqrt', [ops(c, x).add(ops(c, x).mul(x, x), 1)]))),
-  acosh: chain((c, x) => ops(c, x).div(1, c.emit('sqrt', [ops(c, x).sub(ops(c, x).mul(x, x), 1)]))),
-  atanh: chain((c, x) => ops(c, x).div(1, ops(c, x).sub(1, ops(c, x).mul(x, x)))),
+  asinh: chain((c, x) => exprs(c, x).div(1, c.emit('sqrt', [exprs(c, x).add(exprs(c, x).mul(x, x), 1)]))),
+  acosh: chain((c, x) => exprs(c, x).div(1, c.emit('sqrt', [exprs(c, x).sub(exprs(c, x).mul(x, x), 1)]))),
+  atanh: chain((c, x) => exprs(c, x).div(1, exprs(c, x).sub(1, exprs(c, x).mul(x, x)))),
   floor: zero,
   ceil: zero,
   round: zero,
