@@ -24,20 +24,41 @@ function constant(c: GradContext, like: Value, shape: number[], values: number[]
   return c.emitConst(tensorData(like.type.dtype, shape, values), like);
 }
 
-const conv2d: GradRule = (c) => {
-  const [x, w, bias] = c.inputs as [Value, Value, Value | undefined];
-  const attrs = { stride: c.attr('stride'), padding: c.attr('padding'), dilation: c.attr('dilation'), groups: c.attr('groups') };
+type ConvAttrs = { stride: number[]; padding: number[]; dilation: number[]; groups: number };
+
+/** The attributes of a conv2d-like node, read (so declared handled). */
+const convAttrs = (c: GradContext): ConvAttrs => ({ stride: c.attr('stride'), padding: c.attr('padding'), dilation: c.attr('dilation'), groups: c.attr('groups') });
+
+/** d<dy, conv2d(x, w)>/dx: the transposed convolution of dy with the same weights, cut or padded to x's extent. */
+function convInputGradient(c: GradContext, x: Value, w: Value, dy: Value, attrs: ConvAttrs): Value {
   const g = conv2dGeometry(x.type.shape, w.type.shape, attrs);
-  // dx: the transposed convolution with the same weights, cut or padded to x's extent.
   const fh = transposeFit(g.inH, g.outH, g.strideH, g.padTop, g.dilationH * (g.kernelH - 1) + 1);
   const fw = transposeFit(g.inW, g.outW, g.strideW, g.padLeft, g.dilationW * (g.kernelW - 1) + 1);
-  const dx = c.emit('conv_transpose2d', [c.dy, w], {
+  return c.emit('conv_transpose2d', [dy, w], {
     stride: attrs.stride, dilation: attrs.dilation, groups: attrs.groups,
     padding: [g.padTop, g.padLeft, fh.after, fw.after], output_padding: [fh.extra, fw.extra],
   });
-  const dw = c.emit('conv2d_backward_weight', [x, c.dy], { kernel_size: [g.kernelH, g.kernelW], ...attrs });
+}
+
+const conv2d: GradRule = (c) => {
+  const [x, w, bias] = c.inputs as [Value, Value, Value | undefined];
+  const attrs = convAttrs(c);
+  const dx = convInputGradient(c, x, w, c.dy, attrs);
+  const dw = c.emit('conv2d_backward_weight', [x, c.dy], { kernel_size: w.type.shape.slice(2), ...attrs });
   const db = bias ? c.emit('sum', [c.dy], { axes: [0, 2, 3], keepdims: false }) : undefined;
   return [dx, dw, db];
+};
+
+/**
+ * conv2d_backward_weight(x, dy) is d<dy, conv2d(x, w)>/dw, bilinear in x and dy, so for a
+ * gradient G of its result <G, result> = <dy, conv2d(x, G)>: d/dx is conv2d's input gradient
+ * with weights G, d/d(dy) is conv2d(x, G). (Second derivatives of a convolution.)
+ */
+const conv2dBackwardWeight: GradRule = (c) => {
+  const [x, dy] = c.inputs as [Value, Value];
+  const attrs = convAttrs(c);
+  c.attr('kernel_size'); // the result's shape
+  return [convInputGradient(c, x, c.dy, dy, attrs), c.emit('conv2d', [x, c.dy], attrs)];
 };
 
 /**
@@ -48,7 +69,7 @@ const conv2d: GradRule = (c) => {
  */
 const convTranspose2d: GradRule = (c) => {
   const [x, w, bias] = c.inputs as [Value, Value, Value | undefined];
-  const attrs = { stride: c.attr<number[]>('stride'), padding: c.attr<number[]>('padding'), dilation: c.attr<number[]>('dilation'), groups: c.attr<number>('groups') };
+  const attrs = convAttrs(c);
   if (c.attr<number[]>('output_padding').some((p, i) => p >= attrs.stride[i]!)) c.refuse('output_padding', 'an output padding not below the stride has no conv2d adjoint');
   const dx = c.emit('conv2d', [c.dy, w], attrs);
   const dw = c.emit('conv2d_backward_weight', [c.dy, x], { kernel_size: w.type.shape.slice(2), ...attrs });
@@ -59,6 +80,40 @@ const convTranspose2d: GradRule = (c) => {
 const maxPool2d: GradRule = (c) => {
   const attrs = Object.fromEntries(['kernel_size', 'stride', 'padding', 'ceil_mode', 'dilation'].map((k) => [k, c.attr(k)]));
   return [c.emit('max_pool2d_backward', [c.inputs[0]!, c.dy], attrs)];
+};
+
+/**
+ * max_pool2d_backward(x, dy) sends each dy to its window's winner (the first maximum), so it is
+ * linear in dy with adjoint G -> G at each window's winner; in x it is piecewise constant (zero
+ * gradient). The winner is found tap by tap, in the kernel's row-major window order: the first
+ * valid tap equal to the window's maximum. (A window holding NaN has no winner here: zeros.)
+ */
+const maxPool2dBackward: GradRule = (c) => {
+  const [x] = c.inputs as [Value, Value];
+  const attrs = Object.fromEntries(['kernel_size', 'stride', 'padding', 'ceil_mode', 'dilation'].map((k) => [k, c.attr(k)]));
+  const g = poolGeometry(x.type.shape, attrs);
+  const best = c.emit('max_pool2d', [x], attrs);
+  const reach = (a: typeof g.h, size: number, out: number) => Math.max(0, (out - 1) * a.stride + (a.kernel - 1) * a.dilation + 1 - size - a.padBefore);
+  const pads = [0, 0, g.h.padBefore, g.w.padBefore, 0, 0, reach(g.h, g.inH, g.outH), reach(g.w, g.inW, g.outW)];
+  const [xp, gp] = [x, c.dy].map((v) => c.emit('pad', [v], { pads }));
+  let found: Value | undefined;
+  let result: Value = c.zeros(best.type.shape, x);
+  for (let kh = 0; kh < g.h.kernel; kh++) {
+    for (let kw = 0; kw < g.w.kernel; kw++) {
+      const [sh, sw] = [kh * g.h.dilation, kw * g.w.dilation];
+      const tap = (v: Value) => c.emit('slice', [v], { starts: [sh, sw], ends: [sh + (g.outH - 1) * g.h.stride + 1, sw + (g.outW - 1) * g.w.stride + 1], axes: [2, 3], steps: [g.h.stride, g.w.stride] });
+      const valid = Array.from({ length: g.outH * g.outW }, (_, k) => {
+        const ih = Math.floor(k / g.outW) * g.h.stride - g.h.padBefore + sh;
+        const iw = (k % g.outW) * g.w.stride - g.w.padBefore + sw;
+        return ih >= 0 && ih < g.inH && iw >= 0 && iw < g.inW ? 1 : 0;
+      });
+      let hit = c.emit('logical_and', [c.emitConst(tensorData('bool', [g.outH, g.outW], valid), x), c.emit('equal', [tap(xp), best])]);
+      if (found) hit = c.emit('logical_and', [hit, c.emit('logical_not', [found])]);
+      result = c.emit('where', [hit, tap(gp), result]);
+      found = found ? c.emit('logical_or', [found, hit]) : hit;
+    }
+  }
+  return [undefined, result];
 };
 
 /**
@@ -182,6 +237,8 @@ const cast: GradRule = (c) => {
 export const NN_GRAD_RULES: Readonly<Record<string, GradRule>> = {
   conv2d,
   conv_transpose2d: convTranspose2d,
+  conv2d_backward_weight: conv2dBackwardWeight,
+  max_pool2d_backward: maxPool2dBackward,
   max_pool2d: maxPool2d,
   avg_pool2d: avgPool2d,
   global_avg_pool: globalAvgPool,

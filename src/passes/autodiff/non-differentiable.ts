@@ -17,6 +17,4 @@ export const NON_DIFFERENTIABLE: Readonly<Record<string, string>> = {
   logical_and: BOOL_RESULT, logical_or: BOOL_RESULT, logical_not: BOOL_RESULT,
   is_nan: BOOL_RESULT, is_inf: BOOL_RESULT,
   argmax: INDEX_RESULT, argmin: INDEX_RESULT,
-  conv2d_backward_weight: 'a backward op: kiln computes first derivatives only',
-  max_pool2d_backward: 'a backward op: kiln computes first derivatives only',
 };

@@ -25,6 +25,8 @@ export interface GradCase {
   readonly shapes: readonly Shape[];
   readonly attrs?: Attrs;
   readonly kinds?: readonly InputKind[];
+  /** The operands to differentiate (default: every float one); others are held fixed, e.g. at ties. */
+  readonly wrt?: readonly number[];
 }
 
 /**
@@ -67,7 +69,7 @@ export function gradProblem(c: GradCase, seed: number): { g: Graph; inputs: Reco
   const loss = terms.slice(1).reduce((a, t) => g.addNode('add', [a, t]).output, terms[0]!);
   g.setOutputs([g.addNode('reshape', [loss], { shape: [] }, { names: ['loss'] }).output]);
   const inputs = Object.fromEntries(data.map((d, i) => [`x${i}`, d]));
-  return { g, inputs, wrt: xs.filter((x) => isFloat(x.type.dtype)).map((x) => x.name) };
+  return { g, inputs, wrt: xs.filter((x, i) => isFloat(x.type.dtype) && (c.wrt?.includes(i) ?? true)).map((x) => x.name) };
 }
 
 const backward = (g: Graph, wrt: string[]) => {
