@@ -7,6 +7,13 @@ import { isFloat, shapesEqual, type Device, type Shape } from '../../ir/types.js
 import type { GraphRebuilder } from '../rebuild.js';
 import { NON_DIFFERENTIABLE } from './non-differentiable.js';
 
+/**
+ * How many elements a rule may materialise (a one-hot matrix, an [n, n] selection) to express a
+ * gradient in ops the device runs; beyond it the rule falls back to an op that runs on the CPU
+ * (a scatter, a scan), which only a segmented program can hold.
+ */
+export const DEVICE_EXPANSION_LIMIT = 1 << 24;
+
 /** What a gradient rule sees: the forward node's values in the new graph, and its output gradients. */
 export class GradContext {
   /** Attributes the rule has read: any other one set to a non-default value is refused (see `unreadAttrs`). */

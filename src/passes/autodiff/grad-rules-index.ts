@@ -1,21 +1,33 @@
 import type { Value } from '../../ir/graph.js';
 import { gatherLayout } from '../../ir/ops/gather.js';
-import type { GradContext, GradRule } from './grad-context.js';
+import { tensorData } from '../../ir/tensor-data.js';
+import { DEVICE_EXPANSION_LIMIT, type GradContext, type GradRule } from './grad-context.js';
 
 // Gradient rules of the indexing ops. A gather's gradient is the scatter-add of dy to the
 // places it read (an index read twice collects both); a scatter's is dy where the data
-// survived and the gather of dy at the written places for the updates.
+// survived and the gather of dy at the written places for the updates. Only gather and
+// embedding run on the device forward, so only their gradients avoid the CPU scatters.
 
 /**
- * gather along `axis`: viewed as [outer, extent, inner] data and [outer, n, inner] dy, each
- * dy element adds into the data row its index names (scatter_elements with reduction add).
+ * gather along `axis`: viewed as [outer, extent, inner] data and [outer, n, inner] dy, each dy
+ * row adds into the data row its index names. On the device that is a matmul with the one-hot
+ * matrix [extent, n] of the indices; where that matrix would be too large, a scatter-add (CPU).
  */
 function gatherBack(c: GradContext, data: Value, indices: Value, axis: number): Value {
   const g = gatherLayout(data.type.shape, indices.type.shape, axis);
   const n = indices.type.shape.reduce((a, b) => a * b, 1);
   const dy = c.emit('reshape', [c.dy], { shape: [g.outer, n, g.inner] });
-  const at = c.emit('expand', [c.emit('reshape', [indices], { shape: [1, n, 1] })], { shape: [g.outer, n, g.inner] });
-  const dx = c.emit('scatter_elements', [c.zeros([g.outer, g.extent, g.inner], data), at, dy], { axis: 1, reduction: 'add' });
+  let dx: Value;
+  if (g.extent * n <= DEVICE_EXPANSION_LIMIT) {
+    // Negative indices count from the end: mod by the extent (sign of the divisor) makes them rows.
+    const rows = c.emit('mod', [c.emit('reshape', [indices], { shape: [1, n] }), c.scalar(g.extent, indices)]);
+    const iota = c.emitConst(tensorData('i32', [g.extent, 1], Array.from({ length: g.extent }, (_, i) => i)), indices);
+    const oneHot = c.emit('cast', [c.emit('equal', [iota, rows])], { to: data.type.dtype });
+    dx = c.emit('matmul', [oneHot, dy]);
+  } else {
+    const at = c.emit('expand', [c.emit('reshape', [indices], { shape: [1, n, 1] })], { shape: [g.outer, n, g.inner] });
+    dx = c.emit('scatter_elements', [c.zeros([g.outer, g.extent, g.inner], data), at, dy], { axis: 1, reduction: 'add' });
+  }
   return c.emit('reshape', [dx], { shape: [...data.type.shape] });
 }
 

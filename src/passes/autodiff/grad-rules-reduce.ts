@@ -2,7 +2,7 @@ import type { Value } from '../../ir/graph.js';
 import { normalizeAxes } from '../../ir/ops/shape-util.js';
 import { tensorData } from '../../ir/tensor-data.js';
 import { numel } from '../../ir/types.js';
-import type { GradContext, GradRule } from './grad-context.js';
+import { DEVICE_EXPANSION_LIMIT, type GradContext, type GradRule } from './grad-context.js';
 
 // Gradient rules of the reductions that select or multiply (max, min, prod), of the scans
 // (cumsum, cumprod) and of top_k. Products are differentiated without dividing by the operand,
@@ -22,6 +22,13 @@ function axesLast(rank: number, axes: readonly number[]): { perm: number[]; inve
   return { perm, inverse: perm.map((_, i) => perm.indexOf(i)) };
 }
 
+/** A constant bool [n, n] matrix, true at (j, i) where `holds`, on `like`'s device. */
+function square(c: GradContext, n: number, like: Value, holds: (j: number, i: number) => boolean): Value {
+  return c.emitConst(tensorData('bool', [n, n], Array.from({ length: n * n }, (_, k) => (holds(Math.floor(k / n), k % n) ? 1 : 0))), like);
+}
+
+const diagonal = (c: GradContext, n: number, like: Value) => square(c, n, like, (j, i) => i === j);
+
 /**
  * max/min: dy goes to the elements equal to the result, split evenly between ties (as
  * torch.amax/amin, which ONNX ReduceMax/Min match). A NaN result matches no element: zeros.
@@ -37,8 +44,9 @@ const extreme: GradRule = (c) => {
 };
 
 /**
- * prod: d/dx_j = dy * (product of the other elements) = dy * (exclusive product before j) *
- * (exclusive product after j), over the reduced elements moved to one trailing axis.
+ * prod: d/dx_j = dy * (product of the other elements), over the reduced elements moved to one
+ * trailing axis of extent r. On the device: the prod of the [r, r] copies with x_j replaced by 1;
+ * where that is too large, (exclusive product before j) * (exclusive product after j), two CPU scans.
  */
 const prod: GradRule = (c) => {
   const x = c.inputs[0]!;
@@ -47,11 +55,18 @@ const prod: GradRule = (c) => {
   const { perm, inverse } = axesLast(shape.length, axes);
   const keptShape = perm.slice(0, perm.length - axes.length).map((i) => shape[i]!);
   const axis = keptShape.length;
-  const flat = c.emit('reshape', [c.emit('transpose', [x], { perm })], { shape: [...keptShape, numel(axes.map((a) => shape[a]!))] });
-  const before = c.emit('cumprod', [flat], { axis, exclusive: true });
-  const after = c.emit('cumprod', [flat], { axis, exclusive: true, reverse: true });
+  const r = numel(axes.map((a) => shape[a]!));
+  const flat = c.emit('reshape', [c.emit('transpose', [x], { perm })], { shape: [...keptShape, r] });
+  let others: Value;
+  if (numel(keptShape) * r * r <= DEVICE_EXPANSION_LIMIT) {
+    const spread = c.emit('expand', [c.emit('reshape', [flat], { shape: [...keptShape, 1, r] })], { shape: [...keptShape, r, r] });
+    const withOne = c.emit('where', [diagonal(c, r, x), c.scalar(1, x), spread]);
+    others = c.emit('prod', [withOne], { axes: [axis + 1], keepdims: false });
+  } else {
+    others = c.emit('mul', [c.emit('cumprod', [flat], { axis, exclusive: true }), c.emit('cumprod', [flat], { axis, exclusive: true, reverse: true })]);
+  }
   const dy = c.emit('reshape', [c.dy], { shape: [...keptShape, 1] });
-  const d = c.emit('mul', [c.emit('mul', [before, after]), dy]);
+  const d = c.emit('mul', [others, dy]);
   const unflat = c.emit('reshape', [d], { shape: perm.map((i) => shape[i]!) });
   return [c.emit('transpose', [unflat], { perm: inverse })];
 };
@@ -75,11 +90,10 @@ const cumprod: GradRule = (c) => {
   const { perm, inverse } = axesLast(shape.length, [axis]);
   const lines = perm.slice(0, -1).map((i) => shape[i]!);
   const row = (v: Value) => c.emit('reshape', [c.emit('transpose', [v], { perm })], { shape: [...lines, 1, n] });
-  const square = (values: (j: number, i: number) => boolean) => c.emitConst(tensorData('bool', [n, n], Array.from({ length: n * n }, (_, k) => (values(Math.floor(k / n), k % n) ? 1 : 0))), x);
   const spread = c.emit('expand', [row(x)], { shape: [...lines, n, n] });
-  const withOne = c.emit('where', [square((j, i) => i === j), c.scalar(1, x), spread]);
+  const withOne = c.emit('where', [diagonal(c, n, x), c.scalar(1, x), spread]);
   const scans = c.emit('cumprod', [withOne], { axis: lines.length + 1, exclusive, reverse });
-  const depends = square((j, i) => (reverse ? (exclusive ? i < j : i <= j) : exclusive ? i > j : i >= j));
+  const depends = square(c, n, x, (j, i) => (reverse ? (exclusive ? i < j : i <= j) : exclusive ? i > j : i >= j));
   const terms = c.emit('where', [depends, c.emit('mul', [scans, row(c.dy)]), c.scalar(0, x)]);
   const dxt = c.emit('sum', [terms], { axes: [lines.length + 1], keepdims: false });
   return [c.emit('transpose', [dxt], { perm: inverse })];

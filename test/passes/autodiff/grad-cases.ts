@@ -36,6 +36,8 @@ export const GRAD_CASES: readonly GradCase[] = [
   { op: 'min', shapes: [[2, 3, 2]], attrs: { axes: [0, 2], keepdims: true }, kinds: ['distinct'] },
   { op: 'prod', shapes: [[3, 4]], attrs: { axes: [1] }, kinds: [f32([3, 4], [0.5, -1.2, 0.9, 1.1, 0, 0.7, -0.8, 1.3, 0, 0, 0.6, -0.4])] },
   { op: 'prod', shapes: [[2, 3, 2]], attrs: { axes: [0, 2], keepdims: true } },
+  // Past the device expansion limit (4097^2 > 2^24 elements): the CPU scan form.
+  { op: 'prod', shapes: [[4097]], attrs: { axes: [0] }, kinds: [f32([4097], Array.from({ length: 4097 }, (_, k) => (k % 512 === 3 ? 1 + (k % 7) * 0.1 : 1)))], cpuFallback: true },
   { op: 'softmax', shapes: [[3, 5]], attrs: { axis: -1 } }, { op: 'log_softmax', shapes: [[3, 5]], attrs: { axis: 0 } },
   { op: 'cumsum', shapes: [[3, 4]], attrs: { axis: 1 } }, { op: 'cumsum', shapes: [[3, 4]], attrs: { axis: 0, exclusive: true, reverse: true } },
   { op: 'cumprod', shapes: [[2, 4]], attrs: { axis: 1 }, kinds: [f32([2, 4], [0.5, 0, 1.2, -0.9, 0.8, -1.1, 0, 0])] },
@@ -69,6 +71,7 @@ export const GRAD_CASES: readonly GradCase[] = [
   // indexing (indices include repeats and negative ones where the op allows them)
   { op: 'gather', shapes: [[5, 3], [2, 2]], kinds: ['float', i32([2, 2], [0, 4, -1, 0])] },
   { op: 'gather', shapes: [[2, 4, 3], [3]], attrs: { axis: 1 }, kinds: ['float', i32([3], [3, 1, 3])] },
+  { op: 'gather', shapes: [[4097, 1], [4097]], kinds: ['float', i32([4097], Array.from({ length: 4097 }, (_, k) => (k * 7) % 4097 - 2000))], cpuFallback: true }, // the CPU scatter form
   { op: 'embedding', shapes: [[6, 4], [2, 3]], kinds: ['float', i32([2, 3], [5, 0, 2, 2, 1, 5])] },
   { op: 'gather_elements', shapes: [[3, 4], [3, 2]], attrs: { axis: 1 }, kinds: ['float', i32([3, 2], [0, 3, 1, 1, -1, 2])] },
   { op: 'scatter_elements', shapes: [[3, 4], [2, 4], [2, 4]], kinds: ['float', i32([2, 4], [0, 2, 1, 0, 2, 1, 0, 1]), 'float'] },

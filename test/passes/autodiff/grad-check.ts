@@ -27,6 +27,8 @@ export interface GradCase {
   readonly kinds?: readonly InputKind[];
   /** The operands to differentiate (default: every float one); others are held fixed, e.g. at ties. */
   readonly wrt?: readonly number[];
+  /** The case is past DEVICE_EXPANSION_LIMIT: its gradient may use ops only the CPU runs. */
+  readonly cpuFallback?: true;
 }
 
 /**
@@ -72,7 +74,7 @@ export function gradProblem(c: GradCase, seed: number): { g: Graph; inputs: Reco
   return { g, inputs, wrt: xs.filter((x, i) => isFloat(x.type.dtype) && (c.wrt?.includes(i) ?? true)).map((x) => x.name) };
 }
 
-const backward = (g: Graph, wrt: string[]) => {
+export const backward = (g: Graph, wrt: string[]) => {
   const back = differentiate(g, { loss: 'loss', wrt });
   verify(back);
   return back;

@@ -3,7 +3,8 @@ import { allOps } from '../../../src/ir/ops/index.js';
 import { GRAD_RULES } from '../../../src/passes/autodiff/grad-rules.js';
 import { NON_DIFFERENTIABLE } from '../../../src/passes/autodiff/non-differentiable.js';
 import { useGpu } from '../../helpers/gpu.js';
-import { checkAgainstFiniteDifferences, checkGpuAgainstCpu } from './grad-check.js';
+import { hasGpuLowering } from '../../../src/codegen/lower/index.js';
+import { backward, checkAgainstFiniteDifferences, checkGpuAgainstCpu, gradProblem } from './grad-check.js';
 import { GRAD_CASES } from './grad-cases.js';
 
 // The float64 reference: while the switch is on, the CPU kernels' f32 buffers are Float64Array.
@@ -25,6 +26,15 @@ describe('gradient rules', () => {
 
   it('each have a finite-difference case', () => {
     expect(new Set(GRAD_CASES.map((c) => c.op))).toEqual(new Set(Object.keys(GRAD_RULES)));
+  });
+
+  it('of ops the device runs give backward graphs the device runs (one Program, no CPU segment)', () => {
+    const onDevice = GRAD_CASES.filter((c) => hasGpuLowering(c.op) && !c.cpuFallback);
+    const offDevice = onDevice.flatMap((c, i) => {
+      const { g, wrt } = gradProblem(c, i);
+      return backward(g, wrt).nodes.filter((n) => n.op !== 'const' && !hasGpuLowering(n.op)).map((n) => `${c.op}: ${n.op}`);
+    });
+    expect(offDevice).toEqual([]);
   });
 
   GRAD_CASES.forEach((c, i) => {
