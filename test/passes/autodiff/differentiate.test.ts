@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { differentiate } from '../../../src/passes/autodiff/differentiate.js';
 import { parseGraph } from '../../../src/ir/parser.js';
-import type { Graph } from '../../../src/ir/graph.js';
+import { Graph, type Value } from '../../../src/ir/graph.js';
+import type { Attrs } from '../../../src/ir/attrs.js';
+import { numel } from '../../../src/ir/types.js';
+import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
+import { Random } from '../../../src/frontend/trace/random.js';
+import { expectClose, randomData } from '../../helpers/compare.js';
 import { tensorData, type TensorData } from '../../../src/ir/tensor-data.js';
 import { compile } from '../../../src/compiler.js';
 import { Session } from '../../../src/runtime/session.js';
@@ -42,6 +47,38 @@ describe('autodiff', () => {
     const out = await runOnGpu(gpu(), back, { x: tensorData('f32', [3], [1, 2, 3]) });
     expect(out.y!.data[0]).toBeCloseTo(19.6667, 4);
     expect(Array.from(out['grad.x']!.data as Float32Array).map((v) => Number(v.toFixed(4)))).toEqual([2, 2.6667, 3.3333]);
+  });
+
+  it('a causal self-attention block with learned embeddings differentiates into one WebGPU Program that matches the CPU', async () => {
+    const [batch, steps, vocab, d] = [2, 4, 10, 8];
+    const rng = new Random(5);
+    const g = new Graph('block');
+    const param = (name: string, shape: number[]) => g.addInput(name, { dtype: 'f32', shape, device: 'webgpu' });
+    const tokens = g.addInput('tokens', { dtype: 'i32', shape: [batch, steps], device: 'webgpu' });
+    const [table, gain, shift, wqkv, wout] = [param('table', [vocab, d]), param('gain', [d]), param('shift', [d]), param('wqkv', [d, 3 * d]), param('wout', [d, vocab])];
+    const op = (name: string, inputs: Value[], attrs: Attrs = {}) => g.addNode(name, inputs, attrs).outputs;
+    const constant = (dtype: 'f32' | 'bool', shape: number[], values: number[]) => op('const', [], { value: tensorData(dtype, shape, values) })[0]!;
+    const h = op('embedding', [table, tokens])[0]!;
+    const normed = op('layer_norm', [h, gain, shift])[0]!;
+    const [q, k, v] = op('split', [op('matmul', [normed, wqkv])[0]!], { axis: 2, sizes: [d, d, d] }) as [Value, Value, Value];
+    const scores = op('mul', [op('matmul', [q, op('transpose', [k], { perm: [0, 2, 1] })[0]!])[0]!, constant('f32', [], [1 / Math.sqrt(d)])])[0]!;
+    const causal = constant('bool', [steps, steps], Array.from({ length: steps * steps }, (_, i) => (i % steps <= Math.floor(i / steps) ? 1 : 0)));
+    const weights = op('softmax', [op('where', [causal, scores, constant('f32', [], [-1e9])])[0]!], { axis: -1 })[0]!;
+    const mixed = op('gelu', [op('matmul', [weights, v])[0]!], { approximate: 'tanh' })[0]!;
+    const last = op('slice', [op('add', [h, mixed])[0]!], { starts: [1], ends: [steps], axes: [1] })[0]!;
+    const logp = op('log_softmax', [op('matmul', [last, wout])[0]!], { axis: -1 })[0]!;
+    const pick = constant('f32', logp.type.shape as number[], Array.from({ length: numel(logp.type.shape) }, () => rng.uniform(-1, 0)));
+    g.setOutputs([g.addNode('sum', [op('mul', [logp, pick])[0]!], {}, { names: ['loss'] }).output]);
+    const wrt = ['table', 'gain', 'shift', 'wqkv', 'wout'];
+    const back = differentiate(g, { loss: 'loss', wrt });
+    const inputs: Record<string, TensorData> = {
+      tokens: tensorData('i32', [batch, steps], [3, 1, 4, 1, 5, 9, 2, 6]),
+      ...Object.fromEntries(g.inputs.filter((x) => x.type.dtype === 'f32').map((x) => [x.name, randomData('f32', x.type.shape, rng)])),
+    };
+    const got = await runOnGpu(gpu(), back, inputs); // compile(): one Program, so no op of the backward may need the CPU
+    const want = runOnCpu(back, inputs);
+    // A long f32 chain: the device rounds each op to f32 where the reference keeps doubles inside an op.
+    for (const name of wrt) expectClose(got[`grad.${name}`]!, want[`grad.${name}`]!, 1e-4, 1e-3);
   });
 
   it('names the op that has no gradient rule, and why when it is marked non-differentiable', () => {
