@@ -4,8 +4,9 @@ import { adaptiveBin, poolGeometry } from '../../ir/ops/pool.js';
 import { tensorData } from '../../ir/tensor-data.js';
 import type { GradContext, GradRule } from './grad-context.js';
 
-// Gradient rules of the layers a CNN trains through (convolution, pooling, gemm) and of the
-// selecting elementwise ops (where, maximum, minimum, abs, clip, cast). Merged into GRAD_RULES.
+// Gradient rules of the layers a CNN trains through (convolutions, pooling, gemm), of the
+// backward ops those rules emit (second derivatives), and of the selecting elementwise ops
+// (where, maximum, minimum, abs, clip, cast). Merged into GRAD_RULES.
 
 /**
  * Bottom/right padding and output_padding of the conv_transpose2d that maps a window op's
