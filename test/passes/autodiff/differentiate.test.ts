@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { differentiate } from '../../../src/passes/autodiff/differentiate.js';
+import { applyRule, type GradRule } from '../../../src/passes/autodiff/grad-context.js';
+import { GraphRebuilder } from '../../../src/passes/rebuild.js';
 import { parseGraph } from '../../../src/ir/parser.js';
 import { Graph, type Value } from '../../../src/ir/graph.js';
 import type { Attrs } from '../../../src/ir/attrs.js';
@@ -95,6 +97,20 @@ describe('autodiff', () => {
 }
 `);
     expect(() => differentiate(g, { loss: 'l', wrt: ['x'] })).toThrow(/no gradient for gather_nd with batch_dims = 1/);
+  });
+
+  it('refuses a node whose rule did not read one of its attributes set to a non-default value', () => {
+    const ignoresAlpha: Record<string, GradRule> = { leaky_relu: (c) => [c.dy] };
+    /** Runs that rule on the first node of `g`, its result standing in for its own gradient. */
+    const runRule = (g: Graph) => {
+      const b = new GraphRebuilder(g);
+      for (const n of g.nodes) b.copy(n);
+      const n = g.nodes[0]!;
+      return () => applyRule(b, ignoresAlpha, n, n.inputs.map((v) => b.get(v)), n.outputs.map((v) => b.get(v)), [b.get(n.output)]);
+    };
+    expect(runRule(sumOf('leaky_relu(%x) {alpha = 0.25}'))).toThrow(/the gradient rule of leaky_relu does not handle attribute alpha = 0.25/);
+    // At its default the attribute means what the rule was written for.
+    expect(runRule(sumOf('leaky_relu(%x)'))).not.toThrow();
   });
 
   it('stops at a cast from integers: argmax carries no gradient, so nothing asks for its rule', async () => {
