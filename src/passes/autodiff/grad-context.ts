@@ -3,7 +3,8 @@ import { KilnError } from '../../ir/errors.js';
 import type { Node, Value } from '../../ir/graph.js';
 import { getOp } from '../../ir/ops/registry.js';
 import { tensorData, type TensorData } from '../../ir/tensor-data.js';
-import { isFloat, shapesEqual, type Device, type Shape } from '../../ir/types.js';
+import { toF16Array } from '../../ir/f16.js';
+import { isFloat, shapesEqual, type Device, type DType, type Shape } from '../../ir/types.js';
 import type { GraphRebuilder } from '../rebuild.js';
 import { NON_DIFFERENTIABLE } from './non-differentiable.js';
 
@@ -98,14 +99,14 @@ export class GradContext {
     return this.b.add(op, inputs, attrs, device).outputs;
   }
 
-  /** A constant holding `data`, on `like`'s device. */
-  emitConst(data: TensorData, like: Value): Value {
-    return this.b.add('const', [], { value: data }, like.type.device).output;
+  /** A constant of `dtype` (by default `like`'s) holding `values`, on `like`'s device. */
+  constant(shape: Shape, values: readonly number[], like: Value, dtype: DType = like.type.dtype): Value {
+    return this.b.add('const', [], { value: hostTensor(dtype, shape, values) }, like.type.device).output;
   }
 
   /** A scalar constant of `like`'s dtype on its device. */
   scalar(x: number, like: Value): Value {
-    return this.b.add('const', [], { value: tensorData(like.type.dtype, [], [x]) }, like.type.device).output;
+    return this.constant([], [x], like);
   }
 
   /** Zeros of `like`'s dtype and device in `shape` (an expanded scalar: no large constant). */
@@ -129,6 +130,11 @@ export class GradContext {
     const r = this.emit('reshape', [dv], { shape: kept });
     return this.emit('expand', [r], { shape: [...shape] });
   }
+}
+
+/** Host data of any dtype from numbers (f16 stored as its bits). */
+export function hostTensor(dtype: DType, shape: Shape, values: readonly number[]): TensorData {
+  return tensorData(dtype, shape, dtype === 'f16' ? toF16Array(values) : values);
 }
 
 /** A gradient rule: the gradient of each operand (undefined where it has none, e.g. integer operands). */

@@ -1,6 +1,5 @@
 import type { Value } from '../../ir/graph.js';
 import { gatherLayout } from '../../ir/ops/gather.js';
-import { tensorData } from '../../ir/tensor-data.js';
 import { DEVICE_EXPANSION_LIMIT, type GradContext, type GradRule } from './grad-context.js';
 
 // Gradient rules of the indexing ops. A gather's gradient is the scatter-add of dy to the
@@ -21,7 +20,7 @@ function gatherBack(c: GradContext, data: Value, indices: Value, axis: number): 
   if (g.extent * n <= DEVICE_EXPANSION_LIMIT) {
     // Negative indices count from the end: mod by the extent (sign of the divisor) makes them rows.
     const rows = c.emit('mod', [c.emit('reshape', [indices], { shape: [1, n] }), c.scalar(g.extent, indices)]);
-    const iota = c.emitConst(tensorData('i32', [g.extent, 1], Array.from({ length: g.extent }, (_, i) => i)), indices);
+    const iota = c.constant([g.extent, 1], Array.from({ length: g.extent }, (_, i) => i), indices);
     const oneHot = c.emit('cast', [c.emit('equal', [iota, rows])], { to: data.type.dtype });
     dx = c.emit('matmul', [oneHot, dy]);
   } else {

@@ -1,6 +1,5 @@
 import type { Value } from '../../ir/graph.js';
 import { linearAttentionSizes } from '../../ir/ops/linear-attention.js';
-import { tensorData } from '../../ir/tensor-data.js';
 import type { GradRule } from './grad-context.js';
 
 /**
@@ -19,8 +18,8 @@ export const det: GradRule = (c) => {
   const index: number[] = [];
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let r = 0; r < n - 1; r++) for (let s = 0; s < n - 1; s++) index.push(skip(r, i) * n + skip(s, j));
   const flat = c.emit('reshape', [a], { shape: [...batch, n * n] });
-  const minors = c.emit('gather', [flat, c.emitConst(tensorData('i32', [n, n, n - 1, n - 1], index), a)], { axis: batch.length });
-  const signs = c.emitConst(tensorData(a.type.dtype, [n, n], Array.from({ length: n * n }, (_, k) => ((Math.floor(k / n) + (k % n)) % 2 ? -1 : 1))), a);
+  const minors = c.emit('gather', [flat, c.constant([n, n, n - 1, n - 1], index, a, 'i32')], { axis: batch.length });
+  const signs = c.constant([n, n], Array.from({ length: n * n }, (_, k) => ((Math.floor(k / n) + (k % n)) % 2 ? -1 : 1)), a);
   return [c.emit('mul', [c.emit('mul', [c.emit('det', [minors]), signs]), dy])];
 };
 

@@ -1,7 +1,6 @@
 import type { Value } from '../../ir/graph.js';
 import { conv2dGeometry } from '../../ir/ops/conv.js';
 import { adaptiveBin, poolGeometry } from '../../ir/ops/pool.js';
-import { tensorData } from '../../ir/tensor-data.js';
 import type { GradContext, GradRule } from './grad-context.js';
 
 // Gradient rules of the layers a CNN trains through (convolutions, pooling, gemm), of the
@@ -18,11 +17,6 @@ import type { GradContext, GradRule } from './grad-context.js';
 function transposeFit(size: number, out: number, stride: number, before: number, span: number): { after: number; extra: number } {
   const base = (out - 1) * stride - before + span - size;
   return base >= 0 ? { after: base, extra: 0 } : { after: 0, extra: -base };
-}
-
-/** A constant of `like`'s dtype and device with these values. */
-function constant(c: GradContext, like: Value, shape: number[], values: number[]): Value {
-  return c.emitConst(tensorData(like.type.dtype, shape, values), like);
 }
 
 type ConvAttrs = { stride: number[]; padding: number[]; dilation: number[]; groups: number };
@@ -108,7 +102,7 @@ const maxPool2dBackward: GradRule = (c) => {
         const iw = (k % g.outW) * g.w.stride - g.w.padBefore + sw;
         return ih >= 0 && ih < g.inH && iw >= 0 && iw < g.inW ? 1 : 0;
       });
-      let hit = c.emit('logical_and', [c.emitConst(tensorData('bool', [g.outH, g.outW], valid), x), c.emit('equal', [tap(xp), best])]);
+      let hit = c.emit('logical_and', [c.constant([g.outH, g.outW], valid, x, 'bool'), c.emit('equal', [tap(xp), best])]);
       if (found) hit = c.emit('logical_and', [hit, c.emit('logical_not', [found])]);
       result = c.emit('where', [hit, tap(gp), result]);
       found = found ? c.emit('logical_or', [found, hit]) : hit;
@@ -134,8 +128,8 @@ const avgPool2d: GradRule = (c) => {
   const dh = divisors(g.outH, g.inH, g.h);
   const dw = divisors(g.outW, g.inW, g.w);
   const inv = dh.flatMap((a) => dw.map((b) => 1 / (a * b)));
-  const scaled = c.emit('mul', [c.dy, constant(c, x, [1, 1, g.outH, g.outW], inv)]);
-  const ones = constant(c, x, [g.channels, 1, g.h.kernel, g.w.kernel], new Array(g.channels * g.h.kernel * g.w.kernel).fill(1));
+  const scaled = c.emit('mul', [c.dy, c.constant([1, 1, g.outH, g.outW], inv, x)]);
+  const ones = c.constant([g.channels, 1, g.h.kernel, g.w.kernel], new Array(g.channels * g.h.kernel * g.w.kernel).fill(1), x);
   const fh = transposeFit(g.inH, g.outH, g.h.stride, g.h.padBefore, g.h.kernel);
   const fw = transposeFit(g.inW, g.outW, g.w.stride, g.w.padBefore, g.w.kernel);
   return [c.emit('conv_transpose2d', [scaled, ones], {
@@ -163,8 +157,8 @@ const adaptiveAvgPool2d: GradRule = (c) => {
     }
     return m;
   };
-  const rows = c.emit('matmul', [c.dy, constant(c, x, [ow, w], binMatrix(ow, w, false))]);
-  return [c.emit('matmul', [constant(c, x, [h, oh], binMatrix(oh, h, true)), rows])];
+  const rows = c.emit('matmul', [c.dy, c.constant([ow, w], binMatrix(ow, w, false), x)]);
+  return [c.emit('matmul', [c.constant([h, oh], binMatrix(oh, h, true), x), rows])];
 };
 
 /** Y = alpha op(A) op(B) + beta C; each operand's gradient is again a gemm with flipped transposes. */

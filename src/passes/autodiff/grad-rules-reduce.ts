@@ -1,6 +1,5 @@
 import type { Value } from '../../ir/graph.js';
 import { normalizeAxes } from '../../ir/ops/shape-util.js';
-import { tensorData } from '../../ir/tensor-data.js';
 import { numel } from '../../ir/types.js';
 import { DEVICE_EXPANSION_LIMIT, type GradContext, type GradRule } from './grad-context.js';
 
@@ -24,7 +23,7 @@ function axesLast(rank: number, axes: readonly number[]): { perm: number[]; inve
 
 /** A constant bool [n, n] matrix, true at (j, i) where `holds`, on `like`'s device. */
 function square(c: GradContext, n: number, like: Value, holds: (j: number, i: number) => boolean): Value {
-  return c.emitConst(tensorData('bool', [n, n], Array.from({ length: n * n }, (_, k) => (holds(Math.floor(k / n), k % n) ? 1 : 0))), like);
+  return c.constant([n, n], Array.from({ length: n * n }, (_, k) => (holds(Math.floor(k / n), k % n) ? 1 : 0)), like, 'bool');
 }
 
 const diagonal = (c: GradContext, n: number, like: Value) => square(c, n, like, (j, i) => i === j);

@@ -1,6 +1,5 @@
 import type { Value } from '../../ir/graph.js';
 import { filterTaps, insideCrop, linearTaps, nearestIndex, resizePlan, usesFilter, type ResizeAxisMap, type ResizePlan } from '../../ir/ops/resize.js';
-import { tensorData } from '../../ir/tensor-data.js';
 import type { GradRule } from './grad-context.js';
 
 // resize is linear in its input and separable: every plane is Y = Mh X Mw^T, where row o of an
@@ -35,7 +34,7 @@ export const resize: GradRule = (c) => {
   const shape = x.type.shape;
   const plan = resizePlan(shape, Object.fromEntries(ATTRS.map((k) => [k, c.attr(k)])));
   const { h, w } = plan;
-  const matrix = (rows: number, cols: number, values: number[]) => c.emitConst(tensorData(x.type.dtype, [rows, cols], values), x);
+  const matrix = (rows: number, cols: number, values: number[]) => c.constant([rows, cols], values, x);
   // A vector resizes as one row.
   const planes = (v: Value, rows: number, cols: number) => (shape.length >= 2 ? v : c.emit('reshape', [v], { shape: [rows, cols] }));
   const rowsDone = c.emit('matmul', [planes(c.dy, 1, w.outSize), matrix(w.outSize, w.inSize, axisMatrix(plan, w, false))]);

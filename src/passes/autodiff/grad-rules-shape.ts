@@ -1,7 +1,6 @@
 import type { Value } from '../../ir/graph.js';
 import { concatLayout, splitLayout } from '../../ir/ops/concat-split.js';
 import { padAmounts, padSourceIndex, sliceAxes, type PadMode } from '../../ir/ops/slice-pad.js';
-import { tensorData } from '../../ir/tensor-data.js';
 import type { GradContext, GradRule } from './grad-context.js';
 
 // Gradient rules of the ops that move elements: concat, split, slice, pad, channel_shuffle and
@@ -22,7 +21,7 @@ function gatherBackAlong(c: GradContext, v: Value, axis: number, cols: number, s
   const inverse = perm.map((_, i) => perm.indexOf(i));
   const others = perm.slice(0, -1).map((i) => shape[i]!);
   const flat = c.emit('reshape', [c.emit('transpose', [v], { perm })], { shape: [others.reduce((a, b) => a * b, 1), rows] });
-  const moved = c.emit('matmul', [flat, c.emitConst(tensorData(v.type.dtype, [rows, cols], m), v)]);
+  const moved = c.emit('matmul', [flat, c.constant([rows, cols], m, v)]);
   return c.emit('transpose', [c.emit('reshape', [moved], { shape: [...others, cols] })], { perm: inverse });
 }
 

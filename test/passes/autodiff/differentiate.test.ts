@@ -6,6 +6,7 @@ import { parseGraph } from '../../../src/ir/parser.js';
 import { Graph, type Value } from '../../../src/ir/graph.js';
 import type { Attrs } from '../../../src/ir/attrs.js';
 import { numel } from '../../../src/ir/types.js';
+import { fromF16Array, toF16Array } from '../../../src/ir/f16.js';
 import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
 import { Random } from '../../../src/frontend/trace/random.js';
 import { expectClose, randomData } from '../../helpers/compare.js';
@@ -81,6 +82,26 @@ describe('autodiff', () => {
     const want = runOnCpu(back, inputs);
     // A long f32 chain: the device rounds each op to f32 where the reference keeps doubles inside an op.
     for (const name of wrt) expectClose(got[`grad.${name}`]!, want[`grad.${name}`]!, 1e-4, 1e-3);
+  });
+
+  it('differentiates f16 graphs (constants are stored as f16 bits) like their f32 twins, to f16 precision', () => {
+    const text = (t: string) => `graph g(%x: ${t}[2,3] @webgpu) -> (${t}[] @webgpu) {
+  %0 = gelu(%x) {approximate = "tanh"} : ${t}[2,3] @webgpu
+  %1 = layer_norm(%0) : ${t}[2,3] @webgpu
+  %2 = pad(%1) {pads = [0, 1, 0, 2], mode = "reflect"} : ${t}[2,6] @webgpu
+  %3 = mul(%2, %2) : ${t}[2,6] @webgpu
+  %l = sum(%3) : ${t}[] @webgpu
+  return %l
+}
+`;
+    const x = [0.3, -1.2, 2, 0.7, -0.4, 1.5];
+    const grad = (t: 'f16' | 'f32') => {
+      const out = runOnCpu(differentiate(parseGraph(text(t)), { loss: 'l', wrt: ['x'] }), { x: t === 'f16' ? tensorData('f16', [2, 3], toF16Array(x)) : tensorData('f32', [2, 3], x) });
+      const d = out['grad.x']!;
+      return d.dtype === 'f16' ? Array.from(fromF16Array(d.data as Uint16Array)) : Array.from(d.data);
+    };
+    const [half, full] = [grad('f16'), grad('f32')];
+    half.forEach((v, i) => expect(Math.abs(v - full[i]!)).toBeLessThan(2e-2 * Math.max(1, Math.abs(full[i]!))));
   });
 
   it('names the op that has no gradient rule, and why when it is marked non-differentiable', () => {
