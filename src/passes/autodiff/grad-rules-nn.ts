@@ -60,14 +60,21 @@ const conv2dBackwardWeight: GradRule = (c) => {
  * conv_transpose2d is the adjoint of conv2d in its input: dx = conv2d(dy, w) with the same
  * attributes (its weight layout [C, O/groups, KH, KW] is that conv2d's), and dw is that
  * conv2d's weight gradient with dy as input and x as output gradient. output_padding adds rows
- * that conv2d's floor division drops again, as long as it stays below the stride.
+ * that conv2d's floor division drops again while it stays below the stride; a larger one (the
+ * dilation allows it) makes that conv2d's grid a little larger than x: dx is cropped to x, and
+ * x is padded with zeros to the grid for dw.
  */
 const convTranspose2d: GradRule = (c) => {
   const [x, w, bias] = c.inputs as [Value, Value, Value | undefined];
   const attrs = convAttrs(c);
-  if (c.attr<number[]>('output_padding').some((p, i) => p >= attrs.stride[i]!)) c.refuse('output_padding', 'an output padding not below the stride has no conv2d adjoint');
-  const dx = c.emit('conv2d', [c.dy, w], attrs);
-  const dw = c.emit('conv2d_backward_weight', [c.dy, x], { kernel_size: w.type.shape.slice(2), ...attrs });
+  c.attr('output_padding'); // in dy's shape
+  const g = conv2dGeometry(c.dy.type.shape, w.type.shape, attrs);
+  const [, , h, wd] = x.type.shape as [number, number, number, number];
+  const [extraH, extraW] = [g.outH - h, g.outW - wd];
+  const full = c.emit('conv2d', [c.dy, w], attrs);
+  const dx = extraH || extraW ? c.emit('slice', [full], { starts: [0, 0], ends: [h, wd], axes: [2, 3] }) : full;
+  const grid = extraH || extraW ? c.emit('pad', [x], { pads: [0, 0, 0, 0, 0, 0, extraH, extraW] }) : x;
+  const dw = c.emit('conv2d_backward_weight', [c.dy, grid], { kernel_size: w.type.shape.slice(2), ...attrs });
   const db = bias ? c.emit('sum', [c.dy], { axes: [0, 2, 3], keepdims: false }) : undefined;
   return [dx, dw, db];
 };

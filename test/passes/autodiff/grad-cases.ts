@@ -85,6 +85,7 @@ export const GRAD_CASES: readonly GradCase[] = [
   { op: 'conv2d', shapes: [[1, 4, 7, 6], [6, 2, 3, 2]], attrs: { stride: [2, 2], padding: [0, 1, 1, 0], dilation: [1, 2], groups: 2 } },
   { op: 'conv_transpose2d', shapes: [[1, 4, 3, 3], [4, 3, 3, 3], [3]], attrs: { stride: [2, 2], padding: [1, 1, 0, 1], output_padding: [1, 0] } },
   { op: 'conv_transpose2d', shapes: [[2, 4, 3, 4], [4, 1, 2, 2]], attrs: { groups: 2, dilation: [2, 1] } },
+  { op: 'conv_transpose2d', shapes: [[1, 2, 3, 3], [2, 2, 2, 3]], attrs: { dilation: [3, 2], output_padding: [2, 1] } },
   { op: 'conv2d_backward_weight', shapes: [[2, 3, 6, 5], [2, 4, 4, 3]], attrs: { kernel_size: [3, 3] } },
   { op: 'conv2d_backward_weight', shapes: [[1, 4, 7, 6], [1, 6, 3, 3]], attrs: { kernel_size: [3, 2], stride: [2, 2], padding: [0, 1, 1, 0], dilation: [1, 2], groups: 2 } },
   { op: 'max_pool2d', shapes: [[2, 2, 5, 5]], attrs: { kernel_size: [2, 2] }, kinds: ['distinct'] },
