@@ -1,4 +1,5 @@
 import type { Value } from '../../ir/graph.js';
+import { numel } from '../../ir/types.js';
 import { gatherLayout } from '../../ir/ops/gather.js';
 import { DEVICE_EXPANSION_LIMIT, type GradContext, type GradRule } from './grad-context.js';
 
@@ -48,6 +49,26 @@ function scatterBack(c: GradContext, scatter: string, gather: string, attrs: Rec
   return [kept, undefined, c.emit(gather, [c.dy, indices], attrs)];
 }
 
+/**
+ * gather_nd: dy scatter-added into zeros at the addressed slices. With batch dimensions, these
+ * are flattened into one and every index tuple gets its batch position in front, so that one
+ * unbatched scatter_nd does it.
+ */
+function gatherNdBack(c: GradContext): Value {
+  const [data, indices] = c.inputs as [Value, Value];
+  const b = c.attr<number>('batch_dims');
+  if (b === 0) return c.emit('scatter_nd', [c.zeros(data.type.shape, data), indices, c.dy], { reduction: 'add' });
+  const shape = data.type.shape;
+  const k = indices.type.shape[indices.type.shape.length - 1]!;
+  const batch = numel(shape.slice(0, b));
+  const rows = numel(indices.type.shape.slice(b, -1));
+  const positions = c.constant([batch, rows, 1], Array.from({ length: batch * rows }, (_, i) => Math.floor(i / rows)), indices);
+  const tuples = c.emit('concat', [positions, c.emit('reshape', [indices], { shape: [batch, rows, k] })], { axis: 2 });
+  const dy = c.emit('reshape', [c.dy], { shape: [batch, rows, ...shape.slice(b + k)] });
+  const dx = c.emit('scatter_nd', [c.zeros([batch, ...shape.slice(b)], data), tuples, dy], { reduction: 'add' });
+  return c.emit('reshape', [dx], { shape: [...shape] });
+}
+
 export const INDEX_GRAD_RULES: Readonly<Record<string, GradRule>> = {
   gather: (c) => [gatherBack(c, c.inputs[0]!, c.inputs[1]!, c.attr<number>('axis')), undefined],
   embedding: (c) => [gatherBack(c, c.inputs[0]!, c.inputs[1]!, 0), undefined],
@@ -56,10 +77,6 @@ export const INDEX_GRAD_RULES: Readonly<Record<string, GradRule>> = {
     return [c.emit('scatter_elements', [c.zeros(data.type.shape, data), indices, c.dy], { axis: c.attr<number>('axis'), reduction: 'add' }), undefined];
   },
   scatter_elements: (c) => scatterBack(c, 'scatter_elements', 'gather_elements', { axis: c.attr<number>('axis') }),
-  gather_nd: (c) => {
-    const [data, indices] = c.inputs as [Value, Value];
-    if (c.attr<number>('batch_dims') !== 0) c.refuse('batch_dims', 'its gradient would need a batched scatter_nd');
-    return [c.emit('scatter_nd', [c.zeros(data.type.shape, data), indices, c.dy], { reduction: 'add' }), undefined];
-  },
+  gather_nd: (c) => [gatherNdBack(c), undefined],
   scatter_nd: (c) => scatterBack(c, 'scatter_nd', 'gather_nd', {}),
 };

@@ -110,14 +110,14 @@ describe('autodiff', () => {
   });
 
   it('refuses an attribute value a rule does not handle, naming the op and the attribute', () => {
-    const g = parseGraph(`graph g(%x: f32[2,3] @webgpu) -> (f32[] @webgpu) {
-  %i = const() {value = [2, 0]} : i32[2,1] @webgpu
-  %0 = gather_nd(%x, %i) {batch_dims = 1} : f32[2] @webgpu
+    const g = parseGraph(`graph g(%x: f32[2,3] @webgpu, %u: f32[2,1] @webgpu) -> (f32[] @webgpu) {
+  %i = const() {value = [1, 0]} : i32[2,1] @webgpu
+  %0 = scatter_elements(%x, %i, %u) {axis = 1, reduction = "mul"} : f32[2,3] @webgpu
   %l = sum(%0) : f32[] @webgpu
   return %l
 }
 `);
-    expect(() => differentiate(g, { loss: 'l', wrt: ['x'] })).toThrow(/no gradient for gather_nd with batch_dims = 1/);
+    expect(() => differentiate(g, { loss: 'l', wrt: ['x', 'u'] })).toThrow(/no gradient for scatter_elements with reduction = "mul" \(the rule knows "none" and "add"\)/);
   });
 
   it('refuses a node whose rule did not read one of its attributes set to a non-default value', () => {

@@ -78,6 +78,8 @@ export const GRAD_CASES: readonly GradCase[] = [
   { op: 'scatter_elements', shapes: [[3, 4], [3, 2], [3, 2]], attrs: { axis: 1, reduction: 'add' }, kinds: ['float', i32([3, 2], [0, 0, 3, 1, 2, -1]), 'float'] },
   { op: 'gather_nd', shapes: [[3, 4], [2, 1]], kinds: ['float', i32([2, 1], [2, 0])] },
   { op: 'gather_nd', shapes: [[3, 4], [3, 2]], kinds: ['float', i32([3, 2], [0, 1, 2, 3, 0, 1])] },
+  { op: 'gather_nd', shapes: [[2, 3, 4], [2, 3, 1]], attrs: { batch_dims: 1 }, kinds: ['float', i32([2, 3, 1], [2, 0, 2, -1, 1, 1])] },
+  { op: 'gather_nd', shapes: [[2, 2, 3, 2], [2, 2, 2, 2]], attrs: { batch_dims: 2 }, kinds: ['float', i32([2, 2, 2, 2], [0, 1, 2, 0, 1, 1, 1, 1, 0, 0, 2, 1, 2, 1, 2, 1])] },
   { op: 'scatter_nd', shapes: [[4, 3], [2, 1], [2, 3]], kinds: ['float', i32([2, 1], [1, 3]), 'float'] },
   { op: 'scatter_nd', shapes: [[4, 3], [3, 2], [3]], attrs: { reduction: 'add' }, kinds: ['float', i32([3, 2], [0, 1, 3, 2, 0, 1]), 'float'] },
   // layers
