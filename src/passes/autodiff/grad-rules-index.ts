@@ -31,22 +31,36 @@ function gatherBack(c: GradContext, data: Value, indices: Value, axis: number): 
   return c.emit('reshape', [dx], { shape: [...data.type.shape] });
 }
 
-/** The reductions whose scatter a rule differentiates: overwrite and add (mul, max, min are refused). */
-function scatterReduction(c: GradContext): 'none' | 'add' {
-  const r = c.attr<string>('reduction');
-  if (r !== 'none' && r !== 'add') c.refuse('reduction', 'the rule knows "none" and "add"');
-  return r;
-}
-
 /**
  * scatter (elements or nd): with reduction none the overwritten data elements get no gradient
  * (the scatter of zeros into dy); with add the data passes dy through. The updates get dy read
  * back at the places they went (with duplicate indices and none, each gets it, as PyTorch's).
+ * max and min: see `extremeScatterBack`; mul is refused.
  */
 function scatterBack(c: GradContext, scatter: string, gather: string, attrs: Record<string, number>): (Value | undefined)[] {
   const [, indices, updates] = c.inputs as [Value, Value, Value];
-  const kept = scatterReduction(c) === 'add' ? c.dy : c.emit(scatter, [c.dy, indices, c.zeros(updates.type.shape, updates)], { ...attrs, reduction: 'none' });
+  const reduction = c.attr<string>('reduction');
+  if (reduction === 'max' || reduction === 'min') return extremeScatterBack(c, scatter, gather, attrs);
+  if (reduction !== 'none' && reduction !== 'add') c.refuse('reduction', 'the rule knows "none", "add", "max" and "min"');
+  const kept = reduction === 'add' ? c.dy : c.emit(scatter, [c.dy, indices, c.zeros(updates.type.shape, updates)], { ...attrs, reduction: 'none' });
   return [kept, undefined, c.emit(gather, [c.dy, indices], attrs)];
+}
+
+/**
+ * A max or min scatter passes each result's gradient to the elements equal to it, the data
+ * element and the updates that went there, split evenly between ties (as PyTorch's
+ * scatter_reduce with include_self).
+ */
+function extremeScatterBack(c: GradContext, scatter: string, gather: string, attrs: Record<string, number>): (Value | undefined)[] {
+  const [data, indices, updates] = c.inputs as [Value, Value, Value];
+  const y = c.outputs[0]!;
+  const dataWins = c.emit('equal', [data, y]);
+  const updateWins = c.emit('equal', [updates, c.emit(gather, [y, indices], attrs)]);
+  const asFloat = (v: Value) => c.emit('cast', [v], { to: data.type.dtype });
+  const winners = c.emit('add', [asFloat(dataWins), c.emit(scatter, [c.zeros(data.type.shape, data), indices, asFloat(updateWins)], { ...attrs, reduction: 'add' })]);
+  const share = c.emit('div', [c.dy, winners]);
+  const zero = c.scalar(0, data);
+  return [c.emit('where', [dataWins, share, zero]), undefined, c.emit('where', [updateWins, c.emit(gather, [share, indices], attrs), zero])];
 }
 
 /**
