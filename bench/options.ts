@@ -1,4 +1,5 @@
-// The bench's command-line options, shared by `npm run bench` (bench/main.ts) and `kiln bench`.
+// The bench runner's command-line options (bench/main.ts parses them): `npm run bench` and
+// `kiln bench`, which forwards its arguments to the runner, both reach them.
 import { SYSTEM_IDS, isSystemId, type SystemId } from './systems/index.js';
 import { WORKLOADS } from './workloads.js';
 

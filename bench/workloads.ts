@@ -4,8 +4,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Graph } from '../src/ir/graph.js';
 import { trace } from '../src/frontend/trace/trace.js';
-import type { Module } from '../src/frontend/trace/module.js';
-import type { Tensor } from '../src/frontend/trace/tensor.js';
+import type { Module } from '../src/frontend/torch/module.js';
+import type { Tensor } from '../src/frontend/torch/tensor.js';
 import { tensorData } from '../src/ir/tensor-data.js';
 import type { Precision } from './rows.js';
 

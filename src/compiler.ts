@@ -6,14 +6,12 @@ import type { SegmentedProgram } from './runtime/segmented.js';
 import { compileStats, type CompileStats } from './codegen/stats.js';
 import { planGraphMemory, plannedBytes } from './codegen/plan-memory.js';
 import { hasGpuLowering } from './codegen/lower/index.js';
-import { anchorLowerings, readsNarrowed, readsView, readsWidened } from './codegen/lower/fused.js';
+import { anchorRoles } from './codegen/lower/anchors.js';
 import type { KernelChooser } from './codegen/lower/lowering.js';
 import { heuristicChooser, type AdapterClass } from './codegen/lower/heuristics.js';
 import { runPasses, type PipelineOptions, type PipelineResult } from './passes/manager.js';
 import type { PassContext } from './passes/pass.js';
 import { resolvePipeline } from './passes/pipelines.js';
-import { lowerFp16 } from './passes/lower-fp16.js';
-import { deadCodeElimination } from './passes/dce.js';
 import type { Program } from './runtime/program.js';
 import { evaluateNode } from './runtime/cpu/executor.js';
 
@@ -36,10 +34,7 @@ export function passContext(log?: (m: string) => void): PassContext {
   return {
     evaluate: evaluateNode,
     hasGpuKernel: hasGpuLowering,
-    takesEpilogue: (op) => op in anchorLowerings,
-    readsView,
-    readsWidened,
-    readsNarrowed,
+    anchorRoles,
     plannedBytes: (g) => plannedBytes(planGraphMemory(g)),
     ...(log ? { log } : {}),
   };
@@ -48,13 +43,8 @@ export function passContext(log?: (m: string) => void): PassContext {
 /** Verifies a graph and runs the optimisation pipeline on it. */
 export function optimize(graph: Graph, opts: CompileOptions = {}): PipelineResult {
   verify(graph);
-  const passes = resolvePipeline(opts.pipeline ?? 'O2');
-  if (opts.precision === 'fp16') {
-    // After canonicalisation (folding runs on exact f32 weights), before placement and fusion.
-    const at = passes.findIndex((p) => p.name === 'place-devices');
-    passes.splice(at < 0 ? passes.length : at, 0, lowerFp16({ io: opts.ioPrecision ?? 'f32' }), deadCodeElimination);
-  }
-  return runPasses(graph, passes, passContext(opts.log), opts);
+  // The precision decides whether the pipeline has lower-fp16 (see PIPELINES).
+  return runPasses(graph, resolvePipeline(opts.pipeline ?? 'O2', opts), passContext(opts.log), opts);
 }
 
 /** Compiles a graph to a Program: verify, optimise, lower to WGSL kernels and a schedule. */

@@ -3,13 +3,16 @@
 export * from './ir/index.js';
 export { printGraph, graphWeights } from './ir/printer.js';
 export { parseGraph, IRParseError } from './ir/parser.js';
-export * from './frontend/trace/index.js';
-export * as nn from './frontend/trace/nn.js';
+export * from './frontend/torch/index.js';
+export { trace, type TraceOptions } from './frontend/trace/trace.js';
+export * as nn from './frontend/torch/nn.js';
 export * from './frontend/train/index.js';
 export { importOnnx, importOnnxFile, importOnnxFileForFeeds, InputValuesNeededError, UnsupportedOnnxError, type OnnxImportOptions } from './frontend/onnx/index.js';
 export { compile } from './compiler.js';
 export { generateProgram } from './codegen/generate.js';
 export { runOnCpu } from './runtime/cpu/executor.js';
 export * from './runtime/index.js';
-// `Tensor` here is the tracing tensor; the runtime's host Tensor (ONNX Runtime's) is `kiln/runtime`'s.
-export { Tensor } from './frontend/trace/index.js';
+// Writing artifacts (the runtime entry only reads them).
+export { packArtifact, manifestText, type PackedArtifact, type PackOptions, type VariantSource, type IrSource } from './artifact-writer/pack.js';
+// `Tensor` here is the PyTorch-like tensor; the runtime's host Tensor (ONNX Runtime's) is `kiln/runtime`'s.
+export { Tensor } from './frontend/torch/index.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { compile } from '../src/compiler.js';
-import { trace } from '../src/frontend/trace/index.js';
-import type { Module } from '../src/frontend/trace/module.js';
-import type { Tensor } from '../src/frontend/trace/tensor.js';
+import { trace } from '../src/frontend/trace/trace.js';
+import type { Module } from '../src/frontend/torch/module.js';
+import type { Tensor } from '../src/frontend/torch/tensor.js';
 import { runOnCpu } from '../src/runtime/cpu/executor.js';
 import { Session } from '../src/runtime/session.js';
 import * as shufflenet from '../examples/shufflenet/unit.js';

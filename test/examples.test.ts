@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compile } from '../src/compiler.js';
-import { trace } from '../src/frontend/trace/index.js';
+import { trace } from '../src/frontend/trace/trace.js';
 import { runOnCpu } from '../src/runtime/cpu/executor.js';
 import { Session } from '../src/runtime/session.js';
 import { exampleInputs, model } from '../examples/mlp/model.js';

@@ -15,7 +15,7 @@ const exec = promisify(execFile);
 
 const CONSUMER = `
 import { InferenceSession, Tensor, acquireDevice, type TensorInfo } from 'kiln/runtime';
-import { compile, parseGraph, Session } from 'kiln';
+import { compile, parseGraph, Session, randn, trace, nn, type Tensor as TraceTensor } from 'kiln';
 
 export async function classify(bytes: Uint8Array, data: Float32Array): Promise<readonly number[]> {
   const session = await InferenceSession.create(bytes);
@@ -32,6 +32,13 @@ export async function compiled(text: string): Promise<number> {
   const session = await Session.create(gpu, compile(parseGraph(text)));
   session.destroy();
   return raw.limits.maxBindGroups;
+}
+
+// The tensor's methods come from several declaration files (one per family): all must be seen.
+export function traced(): number {
+  const x: TraceTensor = randn([2, 3]);
+  const y: TraceTensor = x.add(1).relu().reshape(3, 2).transpose(0, 1).sum({ dim: 0 }).softmax(0);
+  return y.shape.length + trace(new nn.Linear(3, 2), [x]).nodes.length;
 }
 `;
 

@@ -1,5 +1,5 @@
-// What the browser-made peers need to run on Dawn in Node (see DESIGN.md, "Peers in Node on
-// Dawn"). Installed only in the peers' child processes; kiln needs none of it.
+// What the browser-made peers need to run on Dawn in Node (see bench/README.md, "What each peer
+// needs in Node on Dawn"). Installed only in the peers' child processes; kiln needs none of it.
 import { create, globals } from 'webgpu';
 import { dawnClasses } from './dawn-classes.js';
 

@@ -2,7 +2,7 @@
 // deployed model pays) and runs: one command buffer, one submit, one readback per run.
 import { performance } from 'node:perf_hooks';
 import { compile } from '../../src/compiler.js';
-import { loadModel } from '../../src/cli/load-model.js';
+import { loadModel } from '../../src/frontend/load-model.js';
 import type { Graph } from '../../src/ir/graph.js';
 import { acquireDevice, type GpuDevice } from '../../src/runtime/device.js';
 import type { WaitStrategy } from '../../src/runtime/gpu-wait.js';

@@ -3,7 +3,8 @@ import { ortSystem, type OrtModule } from './ort.js';
 
 /**
  * onnxruntime-node on the CPU: what a user without a GPU runs. Pinned to one intra-op thread,
- * as its timings otherwise jump between processes (see DESIGN.md).
+ * as its timings otherwise jump between processes (see bench/README.md, "What each peer needs
+ * in Node on Dawn").
  */
 export const ortNodeSystem = ortSystem({
   id: 'ort-node',

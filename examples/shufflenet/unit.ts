@@ -3,8 +3,8 @@
 // `kiln ir dist/examples/shufflenet/unit.js` and `kiln run dist/examples/shufflenet/unit.js` load this file.
 import {
   BatchNorm2d, ChannelShuffle, Conv2d, Module, ReLU, Sequential,
-} from '../../src/frontend/trace/nn.js';
-import { cat, manualSeed, rand, randn, type Tensor } from '../../src/frontend/trace/index.js';
+} from '../../src/frontend/torch/nn.js';
+import { cat, manualSeed, rand, randn, type Tensor } from '../../src/frontend/torch/index.js';
 
 /** 1x1 convolution, batch norm, ReLU. */
 function pointwise(inp: number, out: number): Module[] {

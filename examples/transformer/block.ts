@@ -1,8 +1,8 @@
 // A pre-norm transformer encoder block (as in GPT-2 and ViT): multi-head self-attention written
 // with matmul and softmax, a GELU MLP, layer norms and residual connections.
 // `kiln ir dist/examples/transformer/block.js` and `kiln run dist/examples/transformer/block.js` load this file.
-import { Dropout, GELU, LayerNorm, Linear, Module, Sequential } from '../../src/frontend/trace/nn.js';
-import { manualSeed, randn, type Tensor } from '../../src/frontend/trace/index.js';
+import { Dropout, GELU, LayerNorm, Linear, Module, Sequential } from '../../src/frontend/torch/nn.js';
+import { manualSeed, randn, type Tensor } from '../../src/frontend/torch/index.js';
 
 /** Multi-head self-attention: one projection to queries, keys and values, softmax(QK^T / sqrt(d)) V. */
 export class SelfAttention extends Module {

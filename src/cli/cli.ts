@@ -17,7 +17,13 @@ interface Command {
   run: (positionals: string[], values: Record<string, unknown>) => Promise<number>;
 }
 
-const COMMANDS: Record<string, Command> = {
+/** A command that takes its arguments unparsed, to hand them to a program of its own (with --help). */
+interface ForwardingCommand {
+  summary: string;
+  forward: (args: readonly string[]) => Promise<number>;
+}
+
+const COMMANDS: Record<string, Command | ForwardingCommand> = {
   compile: compileCommand,
   ir: irCommand,
   run: runCommand,
@@ -67,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
     if (topic !== undefined) {
       const cmd = COMMANDS[topic];
       if (!cmd) throw new UsageError(`unknown command '${topic}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
+      if ('forward' in cmd) return cmd.forward(['--help']);
       console.log(cmd.usage);
       return 0;
     }
@@ -79,6 +86,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const cmd = COMMANDS[name];
   if (!cmd) throw new UsageError(`unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(', ')}; 'kiln --help' describes them)`);
+  // --debug is the CLI's own (how errors print), not the forwarded program's.
+  if ('forward' in cmd) return cmd.forward(rest.filter((a) => a !== '--debug'));
   let parsed;
   try {
     parsed = parseArgs({ args: expandDumpDirArg(rest), options: { ...cmd.options, help: { type: 'boolean', short: 'h' }, debug: { type: 'boolean' } }, allowPositionals: true, strict: true });

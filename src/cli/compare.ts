@@ -1,5 +1,5 @@
 import type { TensorData } from '../ir/tensor-data.js';
-import { numbers } from './random-inputs.js';
+import { numbers } from '../io/random-inputs.js';
 
 // `kiln run --compare cpu --atol X --rtol Y`: each output element must satisfy
 // |got - want| <= atol + rtol * |want| (numpy's allclose), NaN matching NaN only.

@@ -5,21 +5,21 @@ import type { Graph } from '../ir/graph.js';
 import { optimize } from '../compiler.js';
 import { generate } from '../codegen/generate.js';
 import { compileStats, formatStats } from '../codegen/stats.js';
-import { saveArtifact } from '../runtime/artifact-node.js';
-import type { VariantSource } from '../runtime/artifact.js';
+import { saveArtifact } from '../artifact-writer/folder.js';
+import type { VariantSource } from '../artifact-writer/pack.js';
 import type { Program } from '../runtime/program.js';
 import { finalIr } from './artifact-ir.js';
-import { annotateKernels } from './kernel-listing.js';
+import { annotateKernels } from '../codegen/kernel-listing.js';
 import { acquireDevice, type GpuDevice } from '../runtime/device.js';
-import { tuneGraph } from './tune.js';
+import { tuneGraph } from '../codegen/tune.js';
 import { listAdapters } from '../runtime/device.js';
 import { heuristicChooser, type AdapterClass } from '../codegen/lower/heuristics.js';
 import type { KernelChooser } from '../codegen/lower/lowering.js';
-import { isSoftware } from './precision.js';
-import { inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
+import { isSoftware } from '../precision.js';
+import { checkOnnxOnlyOptions, inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
 import { inputValueArgs, inputValuesFrom, inputValueUsage } from './input-values.js';
-import { loadModel } from './load-model.js';
-import { compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
+import { loadModel } from '../frontend/load-model.js';
+import { checkedPipeline, compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
 import { precisionArgs, precisionFlags, precisionUsage, resolvePrecision } from './precision-options.js';
 
 const countOps = (g: Graph) => g.nodes.filter((n) => n.op !== 'const').length;
@@ -88,6 +88,7 @@ export const compileCommand = {
     const saveIr = values['save-ir'] === true || (values['print-ir-after-all'] === true && values['ir-dump-dir'] === undefined && out !== undefined);
     if (values['save-ir'] && out === undefined) throw new UsageError('--save-ir keeps the IR in the artifact: give -o OUT too (or use --print-ir-after-all=DIR)');
     if (values['tuning-cache'] !== undefined && !values.tune) throw new UsageError('--tuning-cache goes with --tune');
+    checkOnnxOnlyOptions(path, values);
     const inputShapes = inputShapesFrom(values);
     const inputValues = await inputValuesFrom(values);
     const frozen = Object.keys(inputValues);
@@ -110,6 +111,7 @@ export const compileCommand = {
       (g) => `${basename(path)}: graph '${g.name}', ${countOps(g)} ops${frozen.length ? `; frozen (constants, no longer inputs): ${frozen.join(', ')}` : ''}`,
     );
     const chosen = await resolvePrecision(values, graph);
+    checkedPipeline({ ...options, precision: chosen.precision, ioPrecision: chosen.io });
     if (chosen.line && !quiet) console.log(`precision: ${chosen.line}`);
     report.precision = chosen.precision;
     const fallback = out !== undefined && chosen.precision === 'fp16' && values['no-fallback'] !== true;

@@ -1,3 +1,4 @@
+import { extname } from 'node:path';
 import { UsageError } from './errors.js';
 
 /** The `--input-shape NAME=D0,D1,...` option (repeatable), shared by commands that load models. */
@@ -6,6 +7,14 @@ export const inputShapeArgs = {
 };
 
 export const inputShapeUsage = '  --input-shape NAME=D0,D1,...  bind an ONNX input\'s shape (symbolic dims need it); repeatable';
+
+/** --input-shape and --input-value bind an ONNX model's inputs: a usage error for another kind of model. */
+export function checkOnnxOnlyOptions(modelPath: string, values: Record<string, unknown>): void {
+  if (extname(modelPath).toLowerCase() === '.onnx') return;
+  for (const option of ['input-shape', 'input-value']) {
+    if ((values[option] as string[] | undefined)?.length) throw new UsageError(`--${option} applies to ONNX models only; ${modelPath} is not one`);
+  }
+}
 
 /** Parses every --input-shape into shapes by input name. */
 export function inputShapesFrom(values: Record<string, unknown>): Record<string, number[]> {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { KilnError } from '../ir/errors.js';
 import type { TensorData } from '../ir/tensor-data.js';
-import { readNpy } from './npy.js';
+import { readNpy } from '../io/npy.js';
 
 /** The `--input-value NAME=V0,V1,...|NAME=FILE.npy` option (repeatable): inputs frozen at compile time. */
 export const inputValueArgs = {

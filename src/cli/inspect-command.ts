@@ -1,7 +1,8 @@
 import { KilnError } from '../ir/errors.js';
 import { UsageError } from './errors.js';
 import { formatShapeType } from '../ir/types.js';
-import { LIMIT_MEANINGS, type LoadedArtifact, type LoadedVariant } from '../runtime/artifact.js';
+import type { LoadedArtifact, LoadedVariant } from '../runtime/artifact.js';
+import { LIMIT_MEANINGS } from '../runtime/artifact-device.js';
 import { isArtifactDir, loadArtifactDir } from '../runtime/artifact-node.js';
 import type { BufferRole } from '../runtime/program.js';
 import { reflectKernel } from '../runtime/reflect.js';

@@ -2,14 +2,15 @@ import { UsageError } from './errors.js';
 import { printGraph } from '../ir/printer.js';
 import { graphToDot } from '../ir/dot.js';
 import { renderSvg } from '../ir/dot-svg.js';
-import { resolvePipeline } from '../passes/pipelines.js';
+import { runPasses } from '../passes/manager.js';
 import { verify } from '../ir/verify.js';
-import { loadModel } from './load-model.js';
-import { compile, optimize } from '../compiler.js';
-import { formatKernels, listKernels, selectKernels } from './kernel-listing.js';
-import { compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
+import { loadModel } from '../frontend/load-model.js';
+import { compile, optimize, passContext } from '../compiler.js';
+import { formatKernels, listKernels } from '../codegen/kernel-listing.js';
+import { selectKernels } from './select-kernels.js';
+import { checkedPipeline, checkInPipeline, compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
 import { precisionArgs, precisionFlags, precisionUsage, resolvePrecision } from './precision-options.js';
-import { inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
+import { checkOnnxOnlyOptions, inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
 import { inputValueArgs, inputValuesFrom, inputValueUsage } from './input-values.js';
 
 export const irCommand = {
@@ -42,6 +43,7 @@ export const irCommand = {
   },
   async run(positionals: string[], values: Record<string, unknown>): Promise<number> {
     if (positionals.length !== 1) throw new UsageError(`kiln ir takes one MODEL, got ${positionals.length}`);
+    checkOnnxOnlyOptions(positionals[0]!, values);
     const graph = await loadModel(positionals[0]!, { inputShapes: inputShapesFrom(values), inputValues: await inputValuesFrom(values) });
     verify(graph);
     const format = (values.format as string | undefined) ?? 'text';
@@ -51,6 +53,7 @@ export const irCommand = {
     precisionFlags(values); // bad flags fail before the model loads
     const chosen = await resolvePrecision(values, graph);
     const opts = { ...compileOptionsFrom(values), precision: chosen.precision, ioPrecision: chosen.io };
+    const passes = checkedPipeline(opts);
     if (format === 'wgsl') {
       const kernels = listKernels(compile(graph, opts));
       process.stdout.write(formatKernels(selectKernels(kernels, values.node as string | undefined)));
@@ -58,10 +61,9 @@ export const irCommand = {
     }
     let optimized = graph;
     if (values.after !== undefined) {
-      const names = resolvePipeline(opts.pipeline ?? 'O2').map((p) => p.name);
-      const at = names.indexOf(values.after as string);
-      if (at < 0) throw new UsageError(`--after: pass '${String(values.after)}' is not in the pipeline (${names.join(', ')})`);
-      optimized = optimize(graph, { ...opts, pipeline: names.slice(0, at + 1).join(',') }).graph;
+      checkInPipeline('--after', String(values.after), passes, opts);
+      const at = passes.findIndex((p) => p.name === values.after);
+      optimized = runPasses(graph, passes.slice(0, at + 1), passContext(opts.log), opts).graph;
     } else if (chosen.precision === 'fp16' || values['opt-level'] !== undefined || values.passes !== undefined || values['print-ir-after'] !== undefined
       || values['print-ir-before'] !== undefined || values['print-ir-after-all'] !== undefined) {
       optimized = optimize(graph, opts).graph;

@@ -3,7 +3,8 @@ import { UsageError } from './errors.js';
 import { join } from 'node:path';
 import type { CompileOptions } from '../compiler.js';
 import type { DumpSink } from '../passes/manager.js';
-import { PASSES, PIPELINES } from '../passes/pipelines.js';
+import { PASSES, PIPELINES, resolvePipeline } from '../passes/pipelines.js';
+import type { Pass } from '../passes/pass.js';
 
 /** Options every compiling command shares (parseArgs form). */
 export const pipelineArgs = {
@@ -60,4 +61,31 @@ export function compileOptionsFrom(values: Record<string, unknown>): CompileOpti
     ...(before ? { printBefore: before } : {}),
     ...(values['print-ir-after-all'] || dir ? { printAfterAll: true } : {}),
   };
+}
+
+/**
+ * The passes `opts` runs, once its precision is known; --passes, --print-ir-after and
+ * --print-ir-before must name passes in it (lower-fp16 is not, under fp32).
+ */
+export function checkedPipeline(opts: CompileOptions): Pass[] {
+  let passes: Pass[];
+  try {
+    passes = resolvePipeline(opts.pipeline ?? 'O2', opts);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const listed = opts.pipeline === undefined || opts.pipeline in PIPELINES ? [] : opts.pipeline.split(',').map((s) => s.trim()).filter(Boolean);
+  const named: [string, readonly string[] | undefined][] = [['--passes', listed], ['--print-ir-after', opts.printAfter], ['--print-ir-before', opts.printBefore]];
+  for (const [flag, names] of named) {
+    for (const n of names ?? []) checkInPipeline(flag, n, passes, opts);
+  }
+  return passes;
+}
+
+/** A usage error unless pass `name` is in `passes`, saying so when fp16 would have it (lower-fp16). */
+export function checkInPipeline(flag: string, name: string, passes: readonly Pass[], opts: CompileOptions): void {
+  if (passes.some((p) => p.name === name)) return;
+  const fp16Only = opts.precision !== 'fp16' && resolvePipeline(opts.pipeline ?? 'O2', { ...opts, precision: 'fp16' }).some((p) => p.name === name);
+  const why = fp16Only ? `: ${name} runs only at precision fp16 (--precision fp16, or auto picking fp16)` : '';
+  throw new UsageError(`${flag}: pass '${name}' is not in the pipeline${why} (${passes.map((p) => p.name).join(', ')})`);
 }

@@ -1,7 +1,7 @@
 import { UsageError } from './errors.js';
 import type { Graph } from '../ir/graph.js';
 import { listAdapters } from '../runtime/device.js';
-import { choosePrecision, type AdapterTraits } from './precision.js';
+import { choosePrecision, type AdapterTraits } from '../precision.js';
 
 // `--precision fp32|fp16|auto` and `--io-precision fp32|fp16`, shared by kiln compile and kiln run.
 // fp32 needs no adapter; fp16 and auto are judged against the adapter this machine would run on

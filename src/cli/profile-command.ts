@@ -1,15 +1,15 @@
 import { UsageError } from './errors.js';
 import { compile } from '../compiler.js';
-import { chooseVariant } from '../runtime/artifact.js';
+import { chooseVariant } from '../runtime/artifact-device.js';
 import { isArtifactDir, loadArtifactDir } from '../runtime/artifact-node.js';
 import { acquireDevice } from '../runtime/device.js';
 import type { Program } from '../runtime/program.js';
 import { formatProfile, profileProgram } from '../runtime/profiler.js';
-import { inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
-import { loadModel } from './load-model.js';
+import { checkOnnxOnlyOptions, inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
+import { loadModel } from '../frontend/load-model.js';
 import { inputValueArgs, inputValuesFrom, inputValueUsage } from './input-values.js';
 import { compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
-import { randomTensors } from './random-inputs.js';
+import { randomTensors } from '../io/random-inputs.js';
 
 export const profileCommand = {
   summary: 'time every kernel of a model or artifact on the WebGPU adapter (timestamp queries)',
@@ -36,6 +36,7 @@ export const profileCommand = {
     if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got '${String(values.seed)}'`);
     const path = positionals[0]!;
     const artifact = (await isArtifactDir(path)) ? await loadArtifactDir(path) : undefined;
+    if (!artifact) checkOnnxOnlyOptions(path, values);
     const program = artifact ? undefined : compile(await loadModel(path, { inputShapes: inputShapesFrom(values), inputValues: await inputValuesFrom(values) }), compileOptionsFrom(values));
     const device = await acquireDevice();
     try {

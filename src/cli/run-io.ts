@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { KilnError } from '../ir/errors.js';
 import type { TensorData } from '../ir/tensor-data.js';
 import { formatShapeType, shapesEqual, type DType, type Shape } from '../ir/types.js';
-import { readNpy, writeNpy } from './npy.js';
-import { randomTensors } from './random-inputs.js';
+import { readNpy, writeNpy } from '../io/npy.js';
+import { randomTensors } from '../io/random-inputs.js';
 
 // Inputs and outputs of `kiln run`: .npy files named on the command line, seeded random values,
 // and one .npy file per output.

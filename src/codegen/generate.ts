@@ -32,7 +32,7 @@ function lowered(node: Node, ctx: LowerContext): EmittedKernel[] {
   try {
     kernels = lowerNode(node, ctx);
   } catch (e) {
-    if (e instanceof KilnError && e.message.startsWith('uniform ')) throw new KilnError(`${where}: ${e.message}`);
+    if (e instanceof KilnError && /^(uniform|its kernel) /.test(e.message)) throw new KilnError(`${where}: ${e.message}`);
     throw e;
   }
   for (const k of kernels) {

@@ -90,6 +90,9 @@ export function flatIndex(wgSize: number): string {
   return `gid.x + gid.y * nwg.x * ${wgSize}u`;
 }
 
+/** Entry-point parameters of a flat kernel (`grid1d` dispatch, `flatIndex` element). */
+export const FLAT_BUILTINS = '@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>';
+
 /**
  * A flat kernel's source: declarations (`header`), then `main` with `body`, run by workgroups
  * of `wgSize` invocations over a `grid1d` (`flatIndex` gives each its element).
@@ -98,7 +101,7 @@ export function flatKernel(header: readonly string[], wgSize: number, body: read
   return [
     ...header,
     `@compute @workgroup_size(${wgSize})`,
-    'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
+    `fn main(${FLAT_BUILTINS}) {`,
     ...body,
     '}',
     '',

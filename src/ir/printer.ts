@@ -1,10 +1,11 @@
-// Prints a Graph as IR text (see "The IR text format" in DESIGN.md). The parser reads exactly
+// Prints a Graph as IR text (the format: docs/ir-format.md). The parser reads exactly
 // this back: parse(print(g)) prints the same text. This file must not import the parser, so
 // that dumping IR never loads chevrotain.
-import { isGraphAttr, type AttrValue } from './attrs.js';
+import { attrsOf, isGraphAttr, type AttrValue } from './attrs.js';
 import { f16BitsToF32, f32ToF16Bits } from './f16.js';
 import type { Graph, Node } from './graph.js';
 import { getOp, hasOp } from './ops/index.js';
+import { constAttrs } from './ops/source.js';
 import { isTensorData, type TensorData } from './tensor-data.js';
 import { formatType } from './types.js';
 
@@ -33,7 +34,7 @@ export function printGraph(g: Graph, opts: PrintOptions = {}): string {
  */
 export function graphWeights(g: Graph, opts: PrintOptions = {}): Map<string, TensorData> {
   const weights = new Map<string, TensorData>();
-  for (const [node, ref] of elidedConsts(g, opts)) weights.set(ref, node.attrs.value as TensorData);
+  for (const [node, ref] of elidedConsts(g, opts)) weights.set(ref, attrsOf(node, constAttrs).value!);
   return weights;
 }
 

@@ -1,7 +1,8 @@
 import type { Node, Value } from './graph.js';
-import { splitLayout } from './ops/concat-split.js';
-import { transposePerm } from './ops/movement.js';
-import { sliceAxes } from './ops/slice-pad.js';
+import { attrsOf } from './attrs.js';
+import { splitAttrs, splitLayout } from './ops/concat-split.js';
+import { transposeAttrs, transposePerm } from './ops/movement.js';
+import { sliceAttrs, sliceAxes } from './ops/slice-pad.js';
 import { stridesOf, type Shape } from './types.js';
 
 /**
@@ -61,7 +62,7 @@ export const VIEW_OPS: ReadonlySet<string> = new Set(['transpose', 'reshape', 'f
 export function viewThrough(n: Node, out: Value, v: View): View | undefined {
   switch (n.op) {
     case 'transpose': {
-      const perm = transposePerm(v.shape.length, n.attrs.perm as number[]);
+      const perm = transposePerm(v.shape.length, attrsOf(n, transposeAttrs).perm);
       return { offset: v.offset, shape: perm.map((p) => v.shape[p]!), strides: perm.map((p) => v.strides[p]!) };
     }
     case 'reshape': case 'flatten': case 'squeeze': case 'unsqueeze':
@@ -73,12 +74,14 @@ export function viewThrough(n: Node, out: Value, v: View): View | undefined {
       return { offset: v.offset, shape: [...target], strides };
     }
     case 'split': {
-      const { axis, offsets } = splitLayout(v.shape, n.attrs.axis as number, n.attrs.sizes as number[]);
+      const a = attrsOf(n, splitAttrs);
+      const { axis, offsets } = splitLayout(v.shape, a.axis, a.sizes);
       const k = n.outputs.indexOf(out);
       return { offset: v.offset + offsets[k]! * v.strides[axis]!, shape: [...out.type.shape], strides: [...v.strides] };
     }
     case 'slice': {
-      const axes = sliceAxes(v.shape, n.attrs.starts as number[], n.attrs.ends as number[], n.attrs.axes as number[], n.attrs.steps as number[]);
+      const a = attrsOf(n, sliceAttrs);
+      const axes = sliceAxes(v.shape, a.starts, a.ends, a.axes, a.steps);
       // Negative strides would need signed offsets in kernels; leave those as copies.
       if (axes.some((a) => a.step < 0)) return undefined;
       return {

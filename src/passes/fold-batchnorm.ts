@@ -1,13 +1,17 @@
 import type { Graph, Node, Value } from '../ir/graph.js';
-import { tensorData, type TensorData } from '../ir/tensor-data.js';
+import { tensorData } from '../ir/tensor-data.js';
 import { numel } from '../ir/types.js';
 import type { Pass } from './pass.js';
 import type { GraphRebuilder } from './rebuild.js';
 import { rebuild } from './rebuild.js';
+import { attrsOf } from '../ir/attrs.js';
+import { gemmAttrs } from '../ir/ops/gemm.js';
+import { batchNormAttrs } from '../ir/ops/norm.js';
+import { constValue } from '../ir/ops/source.js';
 
 /** f32 contents of a constant, or undefined when `v` is not an f32 constant with data. */
 function constF32(v: Value | undefined): Float32Array | undefined {
-  const t = v?.producer?.op === 'const' ? (v.producer.attrs.value as TensorData | undefined) : undefined;
+  const t = constValue(v);
   return t?.dtype === 'f32' ? (t.data as Float32Array) : undefined;
 }
 
@@ -15,7 +19,7 @@ function constF32(v: Value | undefined): Float32Array | undefined {
 function affineOf(bn: Node): { s: Float32Array; t: Float32Array } | undefined {
   const [scale, beta, mean, variance] = bn.inputs.slice(1).map(constF32);
   if (!scale || !beta || !mean || !variance) return undefined;
-  const eps = bn.attrs.epsilon as number;
+  const eps = attrsOf(bn, batchNormAttrs).epsilon;
   const s = scale.map((g, c) => g / Math.sqrt(variance[c]! + eps));
   return { s, t: beta.map((b, c) => b - mean[c]! * s[c]!) };
 }
@@ -112,10 +116,10 @@ function foldIntoProduct(
   }
   if (product.op === 'gemm') {
     const w = constF32(product.inputs[1]);
-    const beta = product.attrs.beta as number;
+    const { beta, trans_b: transB } = attrsOf(product, gemmAttrs);
     const cIn = product.inputs[2] ? perColumn(product.inputs[2], c) : new Float32Array(c);
     if (!w || !cIn) return undefined;
-    const w2 = constant(b, bn.output, product.inputs[1]!.type.shape, scaleChannels(w, s, product.attrs.trans_b as boolean));
+    const w2 = constant(b, bn.output, product.inputs[1]!.type.shape, scaleChannels(w, s, transB));
     const c2 = constant(b, bn.output, [c], cIn.map((v, i) => (beta * v + bias[i]!) * s[i]! + t[i]!));
     return b.add('gemm', [b.get(product.inputs[0]!), w2, c2], { ...product.attrs, beta: 1 }, dev, name).output;
   }

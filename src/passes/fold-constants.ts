@@ -3,6 +3,7 @@ import { MAX_FOLDED_ELEMENTS, type TensorData } from '../ir/tensor-data.js';
 import { numel } from '../ir/types.js';
 import type { Pass } from './pass.js';
 import { rebuild } from './rebuild.js';
+import { constValue } from '../ir/ops/source.js';
 
 /** Ops never folded: sources, and transfers (placement owns them). */
 const NOT_FOLDED = new Set(['const', 'transfer']);
@@ -21,7 +22,7 @@ export const foldConstants: Pass = {
     const out = rebuild(g, (node, b) => {
       if (NOT_FOLDED.has(node.op) || node.inputs.length === 0) return false;
       const ins = node.inputs.map((v) => b.get(v));
-      const values = ins.map((v) => (v.producer?.op === 'const' ? (v.producer.attrs.value as TensorData | undefined) : undefined));
+      const values = ins.map(constValue);
       if (values.some((v) => v === undefined)) return false;
       if (node.outputs.some((o) => numel(o.type.shape) > MAX_FOLDED_ELEMENTS)) return false;
       const results = evaluate(node, values as TensorData[]);

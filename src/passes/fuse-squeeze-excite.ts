@@ -71,7 +71,7 @@ export const fuseSqueezeExcite: Pass = {
         map.set(n.output, c.output);
       }
       body.setOutputs([map.get(node.output)!]);
-      const f = b.add('fused', params.map((v) => b.get(v)), { body }, node.output.type.device, [node.output.name]);
+      const f = b.add('fused', params.map((v) => b.get(v)), { body, kernel: 'squeeze_excite' }, node.output.type.device, [node.output.name]);
       b.replace(node.output, f.output);
       return true;
     });

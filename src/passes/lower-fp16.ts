@@ -5,6 +5,9 @@ import { tensorData, type TensorData } from '../ir/tensor-data.js';
 import type { DType } from '../ir/types.js';
 import type { Pass } from './pass.js';
 import { GraphRebuilder } from './rebuild.js';
+import { attrsOf } from '../ir/attrs.js';
+import { castAttrs } from '../ir/ops/cast.js';
+import { constValue } from '../ir/ops/source.js';
 
 /** f32 weights to f16 bits, rounding to nearest even; reports values that overflow to infinity. */
 function toF16(t: TensorData, name: string, log?: (m: string) => void): TensorData {
@@ -49,7 +52,7 @@ export function lowerFp16(opts: Fp16Options = {}): Pass {
         const m = versions.get(old)!;
         const hit = m.get(dtype);
         if (hit) return hit;
-        const src = old.producer?.op === 'const' ? (old.producer.attrs.value as TensorData | undefined) : undefined;
+        const src = constValue(old);
         const have = [...m.values()][0]!;
         const v = src && dtype === 'f16' && src.dtype === 'f32'
           ? b.add('const', [], { value: toF16(src, old.name, ctx.log) }, have.type.device).output
@@ -71,7 +74,8 @@ export function lowerFp16(opts: Fp16Options = {}): Pass {
         const want: DType = keepF32 ? 'f32' : 'f16';
         const inputs = n.inputs.map((v) => (isFloat(v.type.dtype) ? as(v, want) : as(v, v.type.dtype)));
         // A cast to a float type follows the lowering; other attributes are kept.
-        const attrs = n.op === 'cast' && isFloat(n.attrs.to as DType) ? { ...n.attrs, to: want } : n.attrs;
+        const to = n.op === 'cast' ? attrsOf(n, castAttrs).to : undefined;
+        const attrs = to === 'f32' || to === 'f16' ? { ...n.attrs, to: want } : n.attrs;
         const names = n.outputs.some((o) => castOutputs.has(o)) ? undefined : n.outputs.map((o) => o.name);
         const node = b.add(n.op, inputs, attrs, n.outputs[0]?.type.device, names);
         n.outputs.forEach((o, i) => remember(o, node.outputs[i]!));

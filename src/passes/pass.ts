@@ -1,20 +1,14 @@
 import type { Node } from '../ir/graph.js';
 import type { Graph } from '../ir/graph.js';
 import type { TensorData } from '../ir/tensor-data.js';
-import type { View } from '../ir/view.js';
+import type { AnchorRoles } from '../ir/fusion.js';
 
 /** What passes may use beyond the graph; the compiler provides it (passes import only ir/). */
 export interface PassContext {
   /** Computes a node on host data (the CPU reference), for constant folding. */
   readonly evaluate?: (node: Node, inputs: readonly TensorData[]) => TensorData[];
-  /** Whether an op's kernel takes a fused elementwise epilogue (conv, matmul), for fusion. */
-  readonly takesEpilogue?: (op: string) => boolean;
-  /** Whether an op's kernel can read operand `input` through `view` instead of a copy, for fusion. */
-  readonly readsView?: (op: string, input: number, view: View) => boolean;
-  /** Whether an op's kernel computes in f32 whatever it reads, so an f16->f32 cast before it can fuse away. */
-  readonly readsWidened?: (op: string) => boolean;
-  /** Whether an op's kernel converts its first operand as it loads it, so an f32 -> f16 cast of a graph input before it can fuse away. */
-  readonly readsNarrowed?: (op: string) => boolean;
+  /** What an op's kernel accepts around it when it anchors fused work (conv, matmul, reductions...), for fusion. */
+  readonly anchorRoles?: (op: string) => AnchorRoles | undefined;
   /** Whether an op has a WebGPU kernel, for device placement. */
   readonly hasGpuKernel?: (op: string) => boolean;
   /** Bytes codegen's memory plan gives a graph's intermediates, so scheduling can weigh orders by it. */

@@ -9,24 +9,66 @@ import { foldBatchNorm } from './fold-batchnorm.js';
 import { placeDevices } from './place-devices.js';
 import { fuseSqueezeExcite } from './fuse-squeeze-excite.js';
 import { scheduleForMemory } from './schedule.js';
+import { lowerFp16 } from './lower-fp16.js';
 
-/** Every pass by name, for `--passes=a,b,c` and dumps. */
-export const PASSES: ReadonlyMap<string, Pass> = new Map(
-  [foldConstants, simplify, commonSubexpressionElimination, foldBatchNorm, deadCodeElimination, placeDevices, fuseSqueezeExcite, fuseElementwise, scheduleForMemory].map((p) => [p.name, p]),
-);
+/** The precision a pipeline is resolved for: lower-fp16 runs under fp16 only. */
+export interface PipelinePrecision {
+  readonly precision?: 'fp32' | 'fp16';
+  /** Dtype of float graph inputs and outputs under fp16; default 'f32'. */
+  readonly ioPrecision?: 'f32' | 'f16';
+}
+
+/** A pass built for a precision; undefined where it does not run at that precision. */
+type PassFactory = (p: PipelinePrecision) => Pass | undefined;
+
+const fixed = (pass: Pass): [string, PassFactory] => [pass.name, () => pass];
+
+/** Every pass by name, for `--passes=a,b,c` and dumps; lower-fp16 exists only under fp16. */
+export const PASSES: ReadonlyMap<string, PassFactory> = new Map([
+  ...[foldConstants, simplify, commonSubexpressionElimination, foldBatchNorm, deadCodeElimination, placeDevices].map(fixed),
+  ['lower-fp16', (p: PipelinePrecision) => (p.precision === 'fp16' ? lowerFp16({ io: p.ioPrecision ?? 'f32' }) : undefined)],
+  ...[fuseSqueezeExcite, fuseElementwise, scheduleForMemory].map(fixed),
+]);
+
+/** A pipeline step: a pass, or a pass run only under fp16. */
+type Step = string | { readonly pass: string; readonly fp16: true };
+
+// Lowering to f16 goes after canonicalisation (folding runs on exact f32 weights) and before
+// placement and fusion; dce then drops the f32 constants it replaced.
+const FP16_STEPS: readonly Step[] = [{ pass: 'lower-fp16', fp16: true }, { pass: 'dce', fp16: true }];
 
 /** Named pipelines: -O0 only tidies and places; -O2 (default) canonicalises, places, fuses and orders for memory. */
-export const PIPELINES: Readonly<Record<string, readonly string[]>> = {
-  O0: ['dce', 'place-devices'],
-  O2: ['fold-constants', 'simplify', 'cse', 'fold-batchnorm', 'fold-constants', 'dce', 'place-devices', 'fuse-se', 'fuse', 'dce', 'schedule'],
+export const PIPELINES: Readonly<Record<string, readonly Step[]>> = {
+  O0: ['dce', ...FP16_STEPS, 'place-devices'],
+  O2: ['fold-constants', 'simplify', 'cse', 'fold-batchnorm', 'fold-constants', 'dce', ...FP16_STEPS, 'place-devices', 'fuse-se', 'fuse', 'dce', 'schedule'],
 };
 
-/** Passes of a named pipeline (`O2`) or of a comma-separated list of pass names. */
-export function resolvePipeline(spec: string): Pass[] {
-  const names = PIPELINES[spec] ?? spec.split(',').map((s) => s.trim()).filter(Boolean);
-  return names.map((n) => {
-    const p = PASSES.get(n);
-    if (!p) throw new KilnError(`unknown pass '${n}' (passes: ${[...PASSES.keys()].join(', ')}; pipelines: ${Object.keys(PIPELINES).join(', ')})`);
-    return p;
+function stepNames(steps: readonly Step[], fp16: boolean): string[] {
+  return steps.flatMap((s) => (typeof s === 'string' ? [s] : fp16 ? [s.pass] : []));
+}
+
+/**
+ * The passes of a named pipeline (`O2`) or of a comma-separated list of pass names, for a
+ * precision. A list runs as given, except that under fp16 a list without lower-fp16 gets it
+ * where the named pipelines have it (before place-devices, or last), and under fp32 lower-fp16
+ * is absent.
+ */
+export function resolvePipeline(spec: string, precision: PipelinePrecision = {}): Pass[] {
+  const fp16 = precision.precision === 'fp16';
+  const named = PIPELINES[spec];
+  let names: string[];
+  if (named) {
+    names = stepNames(named, fp16);
+  } else {
+    names = spec.split(',').map((s) => s.trim()).filter(Boolean);
+    if (fp16 && !names.includes('lower-fp16')) {
+      const at = names.indexOf('place-devices');
+      names.splice(at < 0 ? names.length : at, 0, ...stepNames(FP16_STEPS, true));
+    }
+  }
+  return names.flatMap((n) => {
+    const make = PASSES.get(n);
+    if (!make) throw new KilnError(`unknown pass '${n}' (passes: ${[...PASSES.keys()].join(', ')}; pipelines: ${Object.keys(PIPELINES).join(', ')})`);
+    return make(precision) ?? [];
   });
 }

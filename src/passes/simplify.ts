@@ -1,17 +1,15 @@
 import type { Graph, Value } from '../ir/graph.js';
-import { transposePerm } from '../ir/ops/movement.js';
+import { transposeAttrs, transposePerm } from '../ir/ops/movement.js';
+import { constValue } from '../ir/ops/source.js';
 import { getOp } from '../ir/ops/index.js';
-import type { TensorData } from '../ir/tensor-data.js';
 import { typesEqual } from '../ir/types.js';
 import type { Pass } from './pass.js';
 import { rebuild } from './rebuild.js';
+import { attrsOf } from '../ir/attrs.js';
 
 /** Ops that only reinterpret the shape of their input. */
 const isReshape = (op: string) => getOp(op).aliasesInput;
 
-function constValue(v: Value): TensorData | undefined {
-  return v.producer?.op === 'const' ? (v.producer.attrs.value as TensorData | undefined) : undefined;
-}
 
 function isFilledWith(v: Value, x: number): boolean {
   const t = constValue(v);
@@ -48,10 +46,10 @@ export const simplify: Pass = {
           return isFilledWith(ins[1]!, 1) && sameType(ins[0]!) ? forward(ins[0]!) : false;
         case 'transpose': {
           const x = ins[0]!;
-          const perm = transposePerm(x.type.shape.length, node.attrs.perm as number[]);
+          const perm = transposePerm(x.type.shape.length, attrsOf(node, transposeAttrs).perm);
           if (x.producer?.op === 'transpose') {
             const inner = x.producer.inputs[0]!;
-            const p1 = transposePerm(inner.type.shape.length, x.producer.attrs.perm as number[]);
+            const p1 = transposePerm(inner.type.shape.length, attrsOf(x.producer, transposeAttrs).perm);
             const composed = perm.map((p) => p1[p]!);
             if (composed.every((p, i) => p === i)) return forward(inner);
             changed = true;

@@ -3,10 +3,8 @@ import type { TensorData } from '../ir/tensor-data.js';
 import { formatShapeType, numel, type DType, type Shape } from '../ir/types.js';
 import type { GpuDevice } from './device.js';
 import { fromDeviceBytes, hostDataProblem, toDeviceBytes } from './host-data.js';
-import {
-  checkFeatures, checkProgramOnDevice, compileProblem, createProgramBuffer, createUniformBuffer,
-  kernelKey, planUniforms, storageUsage, type UniformPlan,
-} from './load.js';
+import { createProgramBuffer, createUniformBuffer, planUniforms, storageUsage, type UniformPlan } from './load-buffers.js';
+import { checkFeatures, checkProgramOnDevice, compileProblem, kernelKey } from './load-checks.js';
 import { deviceBufferBytes, validateProgram, type KernelSpec, type Program } from './program.js';
 import { bindGroupLayoutEntries, type KernelReflection } from './reflect.js';
 

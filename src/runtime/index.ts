@@ -10,7 +10,8 @@ export {
   type AcquireDeviceOptions, type AdapterInfo, type ListedAdapter, type DeviceCounters,
 } from './device.js';
 export { RunTimeoutError } from './run-deadline.js';
-export { Session, StagedInputs, type SessionStats, type SessionOptions, type SessionInputs, type RunOptions } from './session.js';
+export { Session, StagedInputs } from './session.js';
+export type { SessionStats, SessionOptions, SessionInputs, RunOptions } from './session-options.js';
 export type { WaitStrategy } from './gpu-wait.js';
 export {
   reflectKernel, bindGroupLayoutEntries, BindingMismatchError,
@@ -26,11 +27,12 @@ export {
   InferenceSession, type InferenceSessionOptions, type ArtifactSource, type TensorInfo, type InferenceFeed, type InferenceFetches,
 } from './inference-session.js';
 export { Tensor, type TensorElementType } from './tensor.js';
+// (Writing artifacts is compiling: packArtifact is the main `kiln` entry's.)
+export { loadArtifact, type ArtifactFiles, type LoadedArtifact, type LoadedVariant, type LoadOptions } from './artifact.js';
 export {
-  loadArtifact, packArtifact, checkArtifactDevice, chooseVariant, deviceProblems, requiredLimits, requiredFeatures, manifestText, LIMIT_MEANINGS,
-  type ArtifactFiles, type PackedArtifact, type LoadedArtifact, type LoadedVariant, type PackOptions, type VariantSource,
-  type IrSource, type LoadOptions, type ChooseOptions, type DeviceOffer,
-} from './artifact.js';
+  checkArtifactDevice, chooseVariant, deviceProblems, requiredLimits, requiredFeatures, LIMIT_MEANINGS,
+  type ChooseOptions, type DeviceOffer,
+} from './artifact-device.js';
 export {
   readArtifactFiles, fetchArtifactFiles, httpArtifactReader, artifactSourceReader, type ArtifactReader, type ArtifactSourceReader,
 } from './artifact-read.js';

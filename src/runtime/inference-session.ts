@@ -2,12 +2,14 @@ import { KilnError } from '../ir/errors.js';
 import { fromF16Array, toF16Array } from '../ir/f16.js';
 import type { TensorData } from '../ir/tensor-data.js';
 import { formatShapeType, type DType, type TypedArray } from '../ir/types.js';
-import { checkArtifactDevice, chooseVariant, loadArtifact, type ArtifactFiles, type LoadedArtifact, type LoadedVariant } from './artifact.js';
+import { loadArtifact, type ArtifactFiles, type LoadedArtifact, type LoadedVariant } from './artifact.js';
+import { checkArtifactDevice, chooseVariant } from './artifact-device.js';
 import { httpArtifactReader, type ArtifactSourceReader } from './artifact-read.js';
 import { acquireDevice, type GpuDevice } from './device.js';
 import { parseManifest, type ArtifactManifest, type Precision } from './manifest.js';
 import type { Program } from './program.js';
-import { Session, type SessionOptions, type SessionStats } from './session.js';
+import { Session } from './session.js';
+import type { SessionOptions, SessionStats } from './session-options.js';
 import { Tensor, tensorTypeOf, type TensorElementType } from './tensor.js';
 
 // The runtime API, shaped like ONNX Runtime Web's, so that code written for it runs unchanged:

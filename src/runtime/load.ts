@@ -1,10 +1,12 @@
 import { KilnError } from '../ir/errors.js';
-import { numel } from '../ir/types.js';
-import { MissingFeatureError, type GpuDevice } from './device.js';
-import { deviceBufferBytes, validateProgram, type BufferSpec, type DispatchSpec, type KernelSpec, type Program, type TensorBinding } from './program.js';
-import { bindGroupLayoutEntries, checkDispatch, checkKernelLimits, reflectKernel, type KernelReflection } from './reflect.js';
+import type { GpuDevice } from './device.js';
+import { createProgramBuffer, createProgramBuffers, createUniforms, planReadback, type UniformSlice } from './load-buffers.js';
+import { checkFeatures, checkProgramOnDevice, compileProblem, kernelKey } from './load-checks.js';
+import { validateProgram, type DispatchSpec, type KernelSpec, type Program, type TensorBinding } from './program.js';
+import { bindGroupLayoutEntries, type KernelReflection } from './reflect.js';
 
-// Loading a Program onto a device: every GPU object a run needs, created once.
+// Loading a Program onto a device: every GPU object a run needs, created once (its checks
+// against the device in load-checks.ts, its buffers in load-buffers.ts).
 
 /** Counters of what loading and running created; see SessionStats. */
 export interface LoadStats {
@@ -75,21 +77,10 @@ export interface LoadOptions {
   readonly inputSlots?: number;
 }
 
-// Dynamic offsets are not used, but every dispatch gets its own slice of one uniform buffer
-// (queue.writeBuffer lands at submit time, so a shared slice would be overwritten), aligned to
-// the largest minUniformBufferOffsetAlignment WebGPU allows so the layout is the same everywhere.
-const UNIFORM_SLICE_ALIGN = 256;
-
-/** WGSL `enable` directives and the WebGPU feature each needs. */
-const WGSL_ENABLES: Readonly<Record<string, string>> = { f16: 'shader-f16', subgroups: 'subgroups' };
-
 interface LoadedPipeline {
   readonly pipeline: GPUComputePipeline;
   readonly bindGroupLayout: GPUBindGroupLayout;
 }
-
-/** Identifies a distinct kernel: the same WGSL and entry point make the same pipeline. */
-export const kernelKey = (k: KernelSpec): string => `${k.entryPoint}\u0000${k.wgsl}`;
 
 /**
  * Validates `program` against the device, then creates its shader modules, pipelines (compiled
@@ -146,54 +137,6 @@ export async function loadProgram(gpu: GpuDevice, program: Program, opts: LoadOp
   }
 }
 
-/**
- * Reflects each distinct kernel of `program` and checks it, every dispatch and every buffer
- * against the device's limits; returns the reflections keyed by `kernelKey`. Creates nothing.
- */
-export function checkProgramOnDevice(gpu: GpuDevice, program: Program): Map<string, KernelReflection> {
-  const reflections = new Map<string, KernelReflection>();
-  for (const k of program.kernels) {
-    const key = kernelKey(k);
-    if (reflections.has(key)) continue;
-    const r = reflectKernel(k);
-    checkKernelLimits(k, r, gpu.limits);
-    reflections.set(key, r);
-  }
-  const bufferSpecs = new Map(program.buffers.map((b) => [b.id, b]));
-  const ctx = { bufferBytes: (id: number) => bufferSpecs.get(id)?.bytes, limits: gpu.limits };
-  program.dispatches.forEach((d, i) => {
-    const k = program.kernels[d.kernel]!;
-    checkDispatch(d, i, k, reflections.get(kernelKey(k))!, ctx);
-  });
-  const maxBuffer = gpu.limits['maxBufferSize'] ?? 2 ** 28;
-  for (const b of program.buffers) {
-    if (b.bytes > maxBuffer) {
-      throw new KilnError(`program '${program.name}': buffer ${b.id}${b.label ? ` '${b.label}'` : ''} has ${b.bytes} bytes; this device allows ${maxBuffer}`);
-    }
-  }
-  return reflections;
-}
-
-/** Throws when the device lacks a feature the program or one of its kernels needs. */
-export function checkFeatures(gpu: GpuDevice, program: Program): void {
-  const missing = program.requiredFeatures.filter((f) => !gpu.features.has(f));
-  if (missing.length) {
-    throw new MissingFeatureError(
-      `program '${program.name}' needs WebGPU feature(s) ${missing.join(', ')}, which this device (${gpu.describe()}) lacks`,
-    );
-  }
-  for (const k of program.kernels) {
-    for (const m of k.wgsl.matchAll(/^\s*enable\s+([^;]+);/gm)) {
-      for (const ext of m[1]!.split(',').map((s) => s.trim())) {
-        const feature = WGSL_ENABLES[ext];
-        if (feature && !gpu.features.has(feature)) {
-          throw new MissingFeatureError(`kernel '${k.name}' enables ${ext}, which needs the WebGPU feature '${feature}' this device (${gpu.describe()}) lacks`);
-        }
-      }
-    }
-  }
-}
-
 /** One shader module per distinct WGSL text; compile errors become a KilnError naming the kernel. */
 async function createShaderModules(device: GPUDevice, kernels: readonly KernelSpec[], stats: LoadStats): Promise<Map<string, GPUShaderModule>> {
   const modules = new Map<string, GPUShaderModule>();
@@ -212,22 +155,6 @@ async function createShaderModules(device: GPUDevice, kernels: readonly KernelSp
   }
   await Promise.all(checks);
   return modules;
-}
-
-/**
- * Why a shader module did not compile, quoting the offending WGSL lines (generated WGSL is not
- * in front of the user), or undefined when it compiled.
- */
-export function compileProblem(k: KernelSpec, err: GPUError | null, info: GPUCompilationInfo): string | undefined {
-  const errors = info.messages.filter((m) => m.type === 'error');
-  if (!err && errors.length === 0) return undefined;
-  const source = k.wgsl.split('\n');
-  const lines = errors.map((m) => {
-    const text = source[m.lineNum - 1]?.trim();
-    return `  ${m.lineNum}:${m.linePos}: ${m.message}${text ? `\n      | ${text}` : ''}`;
-  });
-  const detail = lines.length ? `\n${lines.join('\n')}` : `: ${err!.message}`;
-  return `kernel '${k.name}': WGSL does not compile${detail}`;
 }
 
 /** One compute pipeline per distinct (WGSL, entry point), all compiled in parallel, with explicit layouts. */
@@ -275,99 +202,6 @@ async function createPipelines(
   if (failed) throw failed.reason;
   const done = new Map(entries.map(([key], i) => [key, (settled[i] as PromiseFulfilledResult<LoadedPipeline>).value]));
   return kernels.map((k) => done.get(kernelKey(k))!);
-}
-
-/** Every program buffer, created once; weights are copied in through a mapping at creation. */
-function createProgramBuffers(
-  program: Program, newBuffer: (d: GPUBufferDescriptor) => GPUBuffer, stats: LoadStats,
-): Map<number, GPUBuffer> {
-  const buffers = new Map<number, GPUBuffer>();
-  for (const b of program.buffers) {
-    buffers.set(b.id, createProgramBuffer(newBuffer, program, b));
-    if (b.role === 'weight' || b.role === 'state') {
-      stats.weightUploads++;
-      stats.weightBytesUploaded += b.bytes;
-    }
-  }
-  return buffers;
-}
-
-/**
- * Usage of every buffer a program computes in (COPY_SRC: any may be an output that is read back).
- * A function: GPUBufferUsage is a global only once device.ts has installed Dawn's globals.
- */
-export function storageUsage(): number {
-  return GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-}
-
-/** Creates one buffer of `program` through `newBuffer`; a weight (or state) gets its bytes through a mapping at creation. */
-export function createProgramBuffer(newBuffer: (d: GPUBufferDescriptor) => GPUBuffer, program: Program, b: BufferSpec): GPUBuffer {
-  const weight = b.role === 'weight' || b.role === 'state';
-  const buffer = newBuffer({ size: b.bytes, usage: storageUsage(), mappedAtCreation: weight, label: b.label ?? `${b.role}${b.id}` });
-  if (weight) {
-    const src = program.weights.subarray(b.weightOffset!, b.weightOffset! + b.bytes);
-    new Uint8Array(buffer.getMappedRange()).set(src);
-    buffer.unmap();
-  }
-  return buffer;
-}
-
-export interface UniformSlice {
-  readonly buffer: GPUBuffer;
-  readonly offset: number;
-  readonly size: number;
-}
-
-/** Where each dispatch's uniform words go in one buffer of `total` bytes (undefined: no uniforms). */
-export interface UniformPlan {
-  readonly slices: readonly ({ offset: number; size: number } | undefined)[];
-  readonly total: number;
-}
-
-/**
- * Gives every dispatch with uniforms its own slice of one buffer: queue.writeBuffer lands at
- * submit time, so dispatches sharing a slice would all read the last write.
- */
-export function planUniforms(program: Program, reflections: ReadonlyMap<string, KernelReflection>): UniformPlan {
-  const slices: ({ offset: number; size: number } | undefined)[] = [];
-  let total = 0;
-  for (const d of program.dispatches) {
-    if (!d.uniforms) {
-      slices.push(undefined);
-      continue;
-    }
-    const r = reflections.get(kernelKey(program.kernels[d.kernel]!))!;
-    // Uniform structs are 16-byte aligned in size, so bind at least that much.
-    const size = roundUp(Math.max(d.uniforms.length * 4, r.uniform!.minBytes, 4), 16);
-    slices.push({ offset: total, size });
-    total = roundUp(total + size, UNIFORM_SLICE_ALIGN);
-  }
-  return { slices, total };
-}
-
-/** Creates (through `newBuffer`) the buffer of a uniform plan, filled with every dispatch's words; undefined when empty. */
-export function createUniformBuffer(
-  newBuffer: (d: GPUBufferDescriptor) => GPUBuffer, program: Program, plan: UniformPlan, label: string,
-): GPUBuffer | undefined {
-  if (plan.total === 0) return undefined;
-  const buffer = newBuffer({ size: plan.total, usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true, label: `${label}:uniforms` });
-  const words = new Uint32Array(buffer.getMappedRange());
-  program.dispatches.forEach((d, i) => {
-    // Uint32Array stores negative i32 words as their two's complement bits.
-    if (d.uniforms) words.set(d.uniforms, plan.slices[i]!.offset / 4);
-  });
-  buffer.unmap();
-  return buffer;
-}
-
-/** One uniform buffer holding every dispatch's own slice, written once at load (shapes are static). */
-function createUniforms(
-  program: Program, reflections: ReadonlyMap<string, KernelReflection>,
-  newBuffer: (d: GPUBufferDescriptor) => GPUBuffer, label: string,
-): (UniformSlice | undefined)[] {
-  const plan = planUniforms(program, reflections);
-  const buffer = createUniformBuffer(newBuffer, program, plan, label);
-  return plan.slices.map((l) => l && buffer && { buffer, ...l });
 }
 
 /** Each dispatch's pipeline and bind group (created once, inside error scopes naming the dispatch). */
@@ -425,32 +259,3 @@ async function warmUp(device: GPUDevice, program: Program, steps: readonly Step[
   }
 }
 
-/** One MAP_READ staging buffer with a slot per distinct output buffer, and the copies that fill it. */
-function planReadback(
-  program: Program, buffers: ReadonlyMap<number, GPUBuffer>, newBuffer: (d: GPUBufferDescriptor) => GPUBuffer, label: string,
-): Pick<LoadedProgram, 'staging' | 'copies' | 'readbacks'> {
-  // Two outputs may name one buffer (the same value returned twice): copy it once, enough for both.
-  const need = new Map<number, number>();
-  for (const o of program.outputs) {
-    need.set(o.buffer, Math.max(need.get(o.buffer) ?? 0, deviceBufferBytes(o.dtype, numel(o.shape))));
-  }
-  const offsets = new Map<number, number>();
-  const plan: { id: number; dstOffset: number; bytes: number }[] = [];
-  let total = 0;
-  for (const [id, bytes] of need) {
-    offsets.set(id, total);
-    plan.push({ id, dstOffset: total, bytes });
-    total += bytes; // multiples of 4, as copyBufferToBuffer requires
-  }
-  if (total === 0) return { staging: undefined, copies: [], readbacks: [] };
-  const staging = newBuffer({ size: total, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: `${label}:staging` });
-  return {
-    staging,
-    copies: plan.map((p) => ({ src: buffers.get(p.id)!, dstOffset: p.dstOffset, bytes: p.bytes })),
-    readbacks: program.outputs.map((output) => ({ output, offset: offsets.get(output.buffer)! })),
-  };
-}
-
-function roundUp(n: number, k: number): number {
-  return Math.ceil(n / k) * k;
-}

@@ -190,3 +190,17 @@ function toBinding(v: VariableInfo): ReflectedBinding {
     : v.access === 'read_write' || v.access === 'write' ? 'storage' : 'read-only-storage';
   return { binding: v.binding, kind, name: v.name, minBytes: Math.max(0, v.size || 0) };
 }
+
+/** Every kernel reflected (identical WGSL and entry point reflected once), in program order. */
+export function reflectAll(kernels: readonly KernelSpec[]): KernelReflection[] {
+  const seen = new Map<string, KernelReflection>();
+  return kernels.map((k) => {
+    const key = `${k.entryPoint}\u0000${k.wgsl}`;
+    let r = seen.get(key);
+    if (!r) seen.set(key, (r = reflectKernel(k)));
+    return r;
+  });
+}
+
+/** WGSL `enable` directives and the WebGPU feature each needs. */
+export const WGSL_ENABLE_FEATURES: Readonly<Record<string, string>> = { f16: 'shader-f16', subgroups: 'subgroups' };

@@ -2,76 +2,21 @@ import { KilnError } from '../ir/errors.js';
 import type { TensorData } from '../ir/tensor-data.js';
 import { formatShapeType, numel, shapesEqual } from '../ir/types.js';
 import { acquireDevice, type GpuDevice } from './device.js';
-import { GpuWaiter, type WaitStrategy } from './gpu-wait.js';
+import { GpuWaiter } from './gpu-wait.js';
 import { DEFAULT_RUN_TIMEOUT_MS, RunTimeoutError, withDeadline } from './run-deadline.js';
 import { copyBytes, fromDeviceBytes, hostDataProblem, toDeviceBytes } from './host-data.js';
-import { loadProgram, type LoadStats, type LoadedProgram } from './load.js';
+import { loadProgram, type LoadedProgram } from './load.js';
 import { deviceBufferBytes, type Program, type TensorBinding } from './program.js';
+import { prepareInputs, type PreparedInput } from './session-inputs.js';
+import type { RunOptions, SessionInputs, SessionOptions, SessionStats } from './session-options.js';
 
-/**
- * What a session has created and done; steady-state runs change only `runs` and `submits`
- * (`submits` counts run() submits; the load-time warm-up submit is not one of them).
- */
-export interface SessionStats extends LoadStats {
-  runs: number;
-  submits: number;
-}
-
-export interface SessionOptions {
-  /** Prefix of GPU object labels (defaults to the program name). */
-  readonly label?: string;
-  /** How run() waits for the GPU (default 'sleep'; see GpuWaiter). */
-  readonly wait?: WaitStrategy;
-  /**
-   * Dispatch every pipeline once with zero workgroups at load (default true): lavapipe compiles
-   * a shader only when it is first dispatched, which would otherwise land in the first run
-   * (measured: 16 kernels, first run 1.5-3.3 s without warm-up, 15 ms with it).
-   */
-  readonly warmup?: boolean;
-  /**
-   * Sets of device input buffers (default 1). With 2, `stage()` can upload the next run's inputs
-   * while the current run is still queued (double buffering). Uploads are ordered on the device
-   * queue, so a slot whose run was already submitted may be refilled at once.
-   */
-  readonly inputSlots?: number;
-  /**
-   * The deadline of each run in ms, from the call to its result (default 60000; 0 or Infinity: none).
-   * A run past it rejects with a RunTimeoutError; the session stays usable (later runs wait on
-   * the device for the late one to finish, each with its own deadline).
-   */
-  readonly runTimeoutMs?: number;
-  /**
-   * On device loss, load the program on a new device (which the session then owns) before the
-   * next run, rather than fail every later run (default false). Runs on the lost device reject
-   * with a DeviceLostError; state tensors (Program.state) restart from their initial values.
-   */
-  readonly recover?: boolean;
-}
-
-/** Options of one run. */
-export interface RunOptions {
-  /** This run's deadline in ms, instead of the session's runTimeoutMs. */
-  readonly timeoutMs?: number;
-  /**
-   * Names of the outputs to read back (default: all). With an empty list nothing is copied to
-   * the host; the run still resolves only once the device has finished it.
-   */
-  readonly outputs?: readonly string[];
-}
+// A Program loaded on a device and run many times (its options and counters: session-options.ts;
+// checking a run's inputs: session-inputs.ts).
 
 /** Inputs uploaded ahead of their run by `Session.stage`; pass to `run` once. */
 export class StagedInputs {
   /** @internal */
   constructor(readonly session: Session, readonly slot: number) {}
-}
-
-/** A host tensor may be given as TensorData; its dtype and shape must match the program's input. */
-export type SessionInputs = Readonly<Record<string, TensorData>>;
-
-interface PreparedInput {
-  /** Buffer id of the program input. */
-  readonly id: number;
-  readonly bytes: ArrayBufferView;
 }
 
 /** What one queued run does: upload (unless staged), which slot it reads, what it reads back. */
@@ -151,7 +96,7 @@ export class Session {
         // Every run uploads its inputs later than run() returns (even the first: it starts in a
         // microtask), so bytes still in the caller's arrays are copied now (toDeviceBytes already
         // copied the others), and the caller may refill its arrays at once.
-        const prepared = this.prepareInputs(inputs).map((p, i) => (p.bytes.buffer === inputs[this.program.inputs[i]!.name]!.data.buffer ? { id: p.id, bytes: copyBytes(p.bytes) } : p));
+        const prepared = prepareInputs(this.program, inputs).map((p, i) => (p.bytes.buffer === inputs[this.program.inputs[i]!.name]!.data.buffer ? { id: p.id, bytes: copyBytes(p.bytes) } : p));
         plan = { writes: prepared, slot: undefined, outputs };
       }
     } catch (e) {
@@ -170,7 +115,7 @@ export class Session {
    */
   stage(inputs: SessionInputs): StagedInputs {
     if (this.destroyed) throw new KilnError(`session '${this.label}' was destroyed`);
-    const prepared = this.prepareInputs(inputs);
+    const prepared = prepareInputs(this.program, inputs);
     const slot = this.freeSlot();
     if (slot === undefined) {
       throw new KilnError(`program '${this.program.name}': all ${this.loaded.slots.length} input slot(s) hold staged inputs not run yet; run one first (or create the session with more inputSlots)`);
@@ -293,33 +238,6 @@ export class Session {
     this.device = gpu;
     this.ownsDevice = true;
     this.reserved.clear(); // staged inputs lived on the lost device
-  }
-
-  private prepareInputs(inputs: SessionInputs): PreparedInput[] {
-    const where = `program '${this.program.name}'`;
-    if (typeof inputs !== 'object' || inputs === null) throw new KilnError(`${where}: run() takes an object of named input tensors`);
-    const expected = new Map(this.program.inputs.map((t) => [t.name, t]));
-    const signature = (): string => this.program.inputs.map((t) => `${t.name}: ${formatShapeType(t.dtype, t.shape)}`).join(', ') || 'no inputs';
-    const unknown = Object.keys(inputs).filter((n) => !expected.has(n));
-    const missing = this.program.inputs.filter((t) => !(t.name in inputs));
-    if (unknown.length || missing.length) {
-      const parts: string[] = [];
-      if (unknown.length) parts.push(`unknown input(s) ${unknown.map((n) => `'${n}'`).join(', ')}`);
-      if (missing.length) parts.push(`missing input(s) ${missing.map((t) => `'${t.name}'`).join(', ')}`);
-      throw new KilnError(`${where}: ${parts.join('; ')}; it takes ${signature()}`);
-    }
-    return this.program.inputs.map((t) => {
-      const given = inputs[t.name]!;
-      if (typeof given !== 'object' || given === null || !Array.isArray(given.shape) || !ArrayBuffer.isView(given.data)) {
-        throw new KilnError(`input '${t.name}' must be tensor data { dtype, shape, data }, e.g. tensorData('${t.dtype}', [${t.shape.join(',')}], values)`);
-      }
-      if (given.dtype !== t.dtype || !shapesEqual(given.shape, t.shape)) {
-        throw new KilnError(`input '${t.name}' expects ${formatShapeType(t.dtype, t.shape)}, got ${formatShapeType(given.dtype, given.shape)}`);
-      }
-      const problem = hostDataProblem(given);
-      if (problem) throw new KilnError(`input '${t.name}': ${problem}`);
-      return { id: t.buffer, bytes: toDeviceBytes(given) };
-    });
   }
 
   private async execute(plan: RunPlan): Promise<Record<string, TensorData>> {

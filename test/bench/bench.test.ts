@@ -118,18 +118,25 @@ describe('kiln bench (the built CLI)', () => {
     }
   };
 
-  it('--help shows the bench options', async () => {
-    const r = await kiln('bench', '--help');
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^Usage: kiln bench \[options\]/);
-    expect(r.stdout).toMatch(/--only LIST/);
+  it('--help and kiln help bench show the runner\'s options', async () => {
+    for (const args of [['bench', '--help'], ['help', 'bench']]) {
+      const r = await kiln(...args);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^Usage: npm run bench -- \[options\] +\(or: kiln bench \[options\]\)/);
+      expect(r.stdout).toMatch(/--only LIST/);
+    }
   });
 
-  it('a bad option value is a usage error (exit 2) that says why and where the usage is, and runs nothing', async () => {
-    const r = await kiln('bench', '--only', 'kiln,nope');
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^kiln bench: unknown system\(s\) nope; known: kiln, /m);
-    expect(r.stderr).toMatch(/^Run 'kiln help bench' for usage\.$/m);
+  it('a bad option value is a usage error (exit 2) that says why and shows the usage, and runs nothing', async () => {
+    for (const args of [['--only', 'kiln,nope'], ['--only', 'kiln,nope', '--debug']]) {
+      const r = await kiln('bench', ...args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^bench: unknown system\(s\) nope; known: kiln, /m);
+      expect(r.stderr).toMatch(/^Usage: npm run bench/m);
+    }
+    const unknown = await kiln('bench', '--fast');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^bench: Unknown option '--fast'/m);
   });
 });
 

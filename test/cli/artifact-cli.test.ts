@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { kiln } from '../helpers/kiln-cli.js';
-import { readNpy, writeNpy } from '../../src/cli/npy.js';
+import { readNpy, writeNpy } from '../../src/io/npy.js';
 import { tensorData } from '../../src/ir/tensor-data.js';
 
 // kiln compile -o, kiln run ARTIFACT and kiln inspect, as users run them: the built binary.

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { writeNpy } from '../../src/cli/npy.js';
+import { writeNpy } from '../../src/io/npy.js';
 import { tensorData } from '../../src/ir/tensor-data.js';
 import { buildModel, node } from '../frontend/onnx/onnx-builder.js';
 import { kiln } from '../helpers/kiln-cli.js';

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readNpy, writeNpy } from '../../src/cli/npy.js';
+import { readNpy, writeNpy } from '../../src/io/npy.js';
 import { tensorData } from '../../src/ir/tensor-data.js';
 import { kiln } from '../helpers/kiln-cli.js';
 import { attr, buildModel, node, OnnxType } from '../frontend/onnx/onnx-builder.js';

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readNpy } from '../../src/cli/npy.js';
+import { readNpy } from '../../src/io/npy.js';
 import { kiln, repoPath, type CliResult } from '../helpers/kiln-cli.js';
 
 // --precision and --io-precision in kiln compile and kiln run, as users run them: the built binary.

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tuneGraph } from '../../src/cli/tune.js';
+import { tuneGraph } from '../../src/codegen/tune.js';
 import { parseGraph } from '../../src/ir/parser.js';
 import { compile } from '../../src/compiler.js';
 import { useGpu } from '../helpers/gpu.js';

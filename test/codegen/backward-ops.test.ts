@@ -5,7 +5,7 @@ import { getOp } from '../../src/ir/ops/index.js';
 import { numel, type DType, type Shape } from '../../src/ir/types.js';
 import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
 import { fromF16Array, toF16Array } from '../../src/ir/f16.js';
-import { Random } from '../../src/frontend/trace/random.js';
+import { Random } from '../../src/frontend/torch/random.js';
 import { compile } from '../../src/compiler.js';
 import { lowerNode } from '../../src/codegen/lower/index.js';
 import { detectRaces } from 'wgsl_reflect/wgsl_reflect.module.js';

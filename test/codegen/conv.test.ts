@@ -4,7 +4,7 @@ import type { Attrs } from '../../src/ir/attrs.js';
 import type { DType, Shape } from '../../src/ir/types.js';
 import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
 import { fromF16Array, toF16Array } from '../../src/ir/f16.js';
-import { Random } from '../../src/frontend/trace/random.js';
+import { Random } from '../../src/frontend/torch/random.js';
 import { compile } from '../../src/compiler.js';
 import { lowerNode } from '../../src/codegen/lower/index.js';
 import { numel } from '../../src/ir/types.js';
@@ -44,7 +44,7 @@ async function check(device: Device, op: string, shapes: Shape[], attrs: Attrs =
   else expectClose(gpu[name]!, cpu[name]!, 1e-4, 1e-4);
 }
 
-// One device for the whole file (see DESIGN: one device per test file at most).
+// One device for the whole file (one device per test file at most: see README.md, "Quick start").
 describe('convolutions on WebGPU agree with the CPU reference', () => {
   const gpu = useGpu();
 

@@ -5,7 +5,7 @@ import { Graph, type Value } from '../../src/ir/graph.js';
 import { erf } from '../../src/ir/ops/erf.js';
 import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
 import { isFloat, numel, type DType, type Shape } from '../../src/ir/types.js';
-import { Random } from '../../src/frontend/trace/random.js';
+import { Random } from '../../src/frontend/torch/random.js';
 import { lowerNode } from '../../src/codegen/lower/index.js';
 import {
   ERF_LARGE_COEFFS, ERF_ONE, ERF_SMALL_COEFFS, ERF_SMALL_LIMIT, wgslHelperDecls,

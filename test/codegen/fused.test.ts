@@ -3,7 +3,7 @@ import { parseGraph } from '../../src/ir/parser.js';
 import { compile } from '../../src/compiler.js';
 import { runOnCpu } from '../../src/runtime/cpu/executor.js';
 import { Session } from '../../src/runtime/session.js';
-import { Random } from '../../src/frontend/trace/random.js';
+import { Random } from '../../src/frontend/torch/random.js';
 import { useGpu } from '../helpers/gpu.js';
 import { expectClose, randomData } from '../helpers/compare.js';
 import { ir } from '../passes/helpers.js';
@@ -168,6 +168,22 @@ describe('fused kernels on WebGPU', () => {
       }`, 1);
   });
 
+  it('reductions read their input through a view (a transpose, a slice) with an epilogue: one kernel each', async () => {
+    await checkFused(gpu(), `
+      graph g(%x: f32[5,6,7] @webgpu) -> (f32[7,5] @webgpu) {
+        %0 = transpose(%x) {perm = [2,0,1]} : f32[7,5,6] @webgpu
+        %1 = mean(%0) {axes = [2]} : f32[7,5] @webgpu
+        %2 = tanh(%1) : f32[7,5] @webgpu
+        return %2
+      }`, 1);
+    await checkFused(gpu(), `
+      graph g(%x: i32[4,9] @webgpu) -> (i32[4] @webgpu) {
+        %0 = slice(%x) {starts = [2], ends = [8], axes = [1], steps = [1]} : i32[4,6] @webgpu
+        %1 = sum(%0) {axes = [1]} : i32[4] @webgpu
+        return %1
+      }`, 1);
+  });
+
   describe('under f16 the same kernels as under f32', () => {
     const f16 = () => gpu().features.has('shader-f16');
 
@@ -240,15 +256,54 @@ describe('fused kernels on WebGPU', () => {
 });
 
 describe('fused bodies edited by hand', () => {
-  it("a body named 'squeeze_excite' that is not such a gate is refused, naming the node", () => {
+  it("a body recorded for the 'squeeze_excite' kernel that is not such a gate is refused, naming the node", () => {
     const g = parseGraph(`graph g(%x: f32[2,3] @webgpu, %w: f32[3,4] @webgpu, %b: f32[4] @webgpu) -> (f32[2,4] @webgpu) {
   %5 = fused(%x, %w, %b) {body = graph squeeze_excite(%x: f32[2,3] @webgpu, %w: f32[3,4] @webgpu, %b: f32[4] @webgpu) -> (f32[2,4] @webgpu) {
       %2 = matmul(%x, %w) : f32[2,4] @webgpu
       %4 = add(%2, %b) : f32[2,4] @webgpu
       return %4
-    }} : f32[2,4] @webgpu
+    }, kernel = "squeeze_excite"} : f32[2,4] @webgpu
   return %5
 }`);
-    expect(() => compile(g, { pipeline: 'O0' })).toThrow(/fused node %5: its body 'squeeze_excite' is not a squeeze-and-excitation gate: it does not start with a global_avg_pool/);
+    expect(() => compile(g, { pipeline: 'O0' })).toThrow(/fused node %5: its body is not the squeeze-and-excitation gate its kernel 'squeeze_excite' computes: it does not start with a global_avg_pool/);
+  });
+
+  const matmulBias = (attrs: string) => parseGraph(`graph g(%x: f32[2,3] @webgpu, %w: f32[3,4] @webgpu, %b: f32[4] @webgpu) -> (f32[2,4] @webgpu) {
+  %5 = fused(%x, %w, %b) {body = graph matmul_add(%x: f32[2,3] @webgpu, %w: f32[3,4] @webgpu, %b: f32[4] @webgpu) -> (f32[2,4] @webgpu) {
+      %2 = matmul(%x, %w) : f32[2,4] @webgpu
+      %4 = add(%2, %b) : f32[2,4] @webgpu
+      return %4
+    }${attrs}} : f32[2,4] @webgpu
+  return %5
+}`);
+
+  it('a hand-edited body whose kernel would bind more than 8 storage buffers is refused, naming the node', () => {
+    const names = Array.from({ length: 8 }, (_, i) => `%e${i}`);
+    const params = names.map((n) => `${n}: f32[2,4] @webgpu`).join(', ');
+    const adds = names.map((n, i) => `      %a${i} = add(${i === 0 ? '%2' : `%a${i - 1}`}, ${n}) : f32[2,4] @webgpu`).join('\n');
+    const g = parseGraph(`graph g(%x: f32[2,3] @webgpu, %w: f32[3,4] @webgpu, ${params}) -> (f32[2,4] @webgpu) {
+  %5 = fused(%x, %w, ${names.join(', ')}) {body = graph matmul_adds(%x: f32[2,3] @webgpu, %w: f32[3,4] @webgpu, ${params}) -> (f32[2,4] @webgpu) {
+      %2 = matmul(%x, %w) : f32[2,4] @webgpu
+${adds}
+      return %a7
+    }, anchor = 0, reads = "plain,plain"} : f32[2,4] @webgpu
+  return %5
+}`);
+    expect(() => compile(g, { pipeline: 'O0' })).toThrow(/node %5 \(fused\): its kernel would bind more than the 8 storage buffers/);
+  });
+
+  it('a body with an anchor but no anchor recorded is refused, naming the node and the anchor', () => {
+    expect(() => compile(matmulBias(''), { pipeline: 'O0' })).toThrow(/fused node %5: it records no anchor, so its body must be an elementwise chain, but %2 is matmul/);
+  });
+
+  it('reads that do not match the body are refused, naming the node and the operand', () => {
+    expect(() => compile(matmulBias(', anchor = 0, reads = "plain,convert"'), { pipeline: 'O0' }))
+      .toThrow(/fused node %5: its anchor's operand %w is recorded as a 'convert' read, but it is not made by a plain cast/);
+    expect(() => matmulBias(', anchor = 0, reads = "plain"')).toThrow(/reads "plain" must name one of plain, view, convert, scale, chain for each of the anchor matmul's 2 operands/);
+  });
+
+  it('the recorded reads and anchor are what lowering follows: the same body lowers the same with them written by hand', () => {
+    const program = compile(matmulBias(', anchor = 0, reads = "plain,plain"'), { pipeline: 'O0' });
+    expect(program.dispatches.map((d) => d.label)).toEqual(['matmul_add -> %5']);
   });
 });

@@ -5,7 +5,7 @@ import { fromF16Array, toF16Array } from '../../src/ir/f16.js';
 import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
 import type { Attrs } from '../../src/ir/attrs.js';
 import type { DType, Shape } from '../../src/ir/types.js';
-import { Random } from '../../src/frontend/trace/random.js';
+import { Random } from '../../src/frontend/torch/random.js';
 import { compile } from '../../src/compiler.js';
 import { emitMatmul } from '../../src/codegen/kernels/matmul.js';
 import { reflectKernel } from '../../src/runtime/reflect.js';
@@ -35,7 +35,7 @@ async function check(device: ReturnType<ReturnType<typeof useGpu>>, shapes: Shap
 const asF32 = (t: TensorData): TensorData => (t.dtype === 'f16' ? tensorData('f32', t.shape, fromF16Array(t.data as Uint16Array)) : t);
 
 describe('the matmul emitter extended for gemm', () => {
-  const plain = { name: 'matmul', dtype: 'f32' as const, m: 5, n: 6, k: 7, batchShape: [], aBatchStrides: [], bBatchStrides: [] };
+  const plain = { name: 'matmul', dtype: 'f32' as const, m: 5, n: 6, k: 7, batchShape: [], aBatchStrides: [], bBatchStrides: [], sources: { a: 0, b: 1, out: 2 } };
   it('emits the plain matmul unchanged when no gemm option is set (A, B, C then uniforms)', () => {
     const k = emitMatmul(plain);
     expect(k.wgsl).not.toMatch(/alpha|beta|bias/);
@@ -43,8 +43,8 @@ describe('the matmul emitter extended for gemm', () => {
       .toEqual([[0, 'A', 'read-only-storage'], [1, 'B', 'read-only-storage'], [2, 'C', 'storage'], [3, 'u', 'uniform']]);
   });
   it('with a bias, binds it between B and the output; alpha and beta are uniforms, so they share one shader', () => {
-    const a = emitMatmul({ ...plain, transA: true, alpha: 0.5, bias: { rowStride: 0, colStride: 1, beta: 2 } });
-    const b = emitMatmul({ ...plain, transA: true, alpha: 3, bias: { rowStride: 0, colStride: 1, beta: -1 } });
+    const a = emitMatmul({ ...plain, transA: true, alpha: 0.5, bias: { rowStride: 0, colStride: 1, beta: 2 }, sources: { a: 0, b: 1, bias: 2, out: 3 } });
+    const b = emitMatmul({ ...plain, transA: true, alpha: 3, bias: { rowStride: 0, colStride: 1, beta: -1 }, sources: { a: 0, b: 1, bias: 2, out: 3 } });
     expect(a.wgsl).toBe(b.wgsl);
     expect(a.uniforms).not.toEqual(b.uniforms);
     expect(reflectKernel({ name: a.name, wgsl: a.wgsl, entryPoint: 'main' }).bindings.map((x) => [x.binding, x.name]))

@@ -2,7 +2,7 @@ import { describe, it } from 'vitest';
 import { Graph } from '../../src/ir/graph.js';
 import type { Attrs } from '../../src/ir/attrs.js';
 import type { DType, Shape } from '../../src/ir/types.js';
-import { Random } from '../../src/frontend/trace/random.js';
+import { Random } from '../../src/frontend/torch/random.js';
 import { useGpu } from '../helpers/gpu.js';
 import { expectClose, randomData, runBoth } from '../helpers/compare.js';
 import { expectRoundTrip } from '../ir/roundtrip.js';

@@ -7,7 +7,7 @@ import { toF16Array } from '../../src/ir/f16.js';
 import { Graph } from '../../src/ir/graph.js';
 import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
 import { numel, type DType } from '../../src/ir/types.js';
-import { Random } from '../../src/frontend/trace/random.js';
+import { Random } from '../../src/frontend/torch/random.js';
 import {
   ASIN_COEFFS, ATAN_COEFFS, COS_COEFFS, PIO2_PARTS, SIN_COEFFS, SINH_COEFFS, TRIG_EXACT_RANGE,
 } from '../../src/codegen/kernels/wgsl-trig.js';

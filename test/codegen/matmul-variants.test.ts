@@ -4,7 +4,7 @@ import { MATMUL_VARIANTS } from '../../src/codegen/lower/matmul.js';
 import { parseGraph } from '../../src/ir/parser.js';
 import { runOnCpu } from '../../src/runtime/cpu/executor.js';
 import { Session } from '../../src/runtime/session.js';
-import { Random } from '../../src/frontend/trace/random.js';
+import { Random } from '../../src/frontend/torch/random.js';
 import { useGpu } from '../helpers/gpu.js';
 import { expectClose, randomData } from '../helpers/compare.js';
 

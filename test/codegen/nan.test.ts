@@ -8,7 +8,7 @@ import { fromF16Array } from '../../src/ir/f16.js';
 import { Graph, type Value } from '../../src/ir/graph.js';
 import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
 import { numel, type DType, type Shape } from '../../src/ir/types.js';
-import { Random } from '../../src/frontend/trace/random.js';
+import { Random } from '../../src/frontend/torch/random.js';
 import { compile } from '../../src/compiler.js';
 import { useGpu } from '../helpers/gpu.js';
 import { expectClose, runBoth } from '../helpers/compare.js';

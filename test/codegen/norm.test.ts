@@ -5,7 +5,7 @@ import { fromF16Array, toF16Array } from '../../src/ir/f16.js';
 import type { Attrs } from '../../src/ir/attrs.js';
 import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
 import { numel, type Shape } from '../../src/ir/types.js';
-import { Random } from '../../src/frontend/trace/random.js';
+import { Random } from '../../src/frontend/torch/random.js';
 import { compile } from '../../src/compiler.js';
 import type { ReduceVariant } from '../../src/codegen/kernels/reduce.js';
 import { emitSoftmax } from '../../src/codegen/kernels/softmax.js';
@@ -64,7 +64,7 @@ describe('row kernels have no data races (wgsl_reflect interpreter)', () => {
   it('softmax, one workgroup per strided row', () => {
     const x = new Float32Array(2 * 70).map((_, i) => (i % 5) - 2);
     const out = new Float32Array(x.length);
-    const k = emitSoftmax({ name: 'softmax', dtype: 'f32', log: false, rows: 2, extent: 70, inner: 2, variant: WG });
+    const k = emitSoftmax({ name: 'softmax', dtype: 'f32', log: false, rows: 2, extent: 70, inner: 2, variant: WG, sources: { x: 0, out: 1 } });
     const r = interpret(k, [x, out]);
     expect(r).toEqual({ races: [], errors: [] });
     // Each strided row sums to one.
@@ -75,7 +75,7 @@ describe('row kernels have no data races (wgsl_reflect interpreter)', () => {
     const w = new Float32Array(100).fill(2);
     const b = new Float32Array(100).fill(1);
     const out = new Float32Array(x.length);
-    const k = emitLayerNorm({ name: 'layer_norm', dtype: 'f32', rows: 2, normShape: [100], weightStrides: [1], biasStrides: [1], epsilon: 1e-5, variant: WG });
+    const k = emitLayerNorm({ name: 'layer_norm', dtype: 'f32', rows: 2, normShape: [100], weightStrides: [1], biasStrides: [1], epsilon: 1e-5, variant: WG, sources: { x: 0, w: 1, b: 2, out: 3 } });
     expect(interpret(k, [x, w, b, out])).toEqual({ races: [], errors: [] });
     // With weight 2 and bias 1, each row has mean 1 and (biased) variance ~4.
     const row = Array.from(out.slice(0, 100));

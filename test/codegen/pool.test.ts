@@ -4,7 +4,7 @@ import type { Attrs } from '../../src/ir/attrs.js';
 import type { DType, Shape } from '../../src/ir/types.js';
 import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
 import { fromF16Array, toF16Array } from '../../src/ir/f16.js';
-import { Random } from '../../src/frontend/trace/random.js';
+import { Random } from '../../src/frontend/torch/random.js';
 import { compile } from '../../src/compiler.js';
 import { useGpu } from '../helpers/gpu.js';
 import { expectClose, randomData, runBoth } from '../helpers/compare.js';
@@ -33,7 +33,7 @@ async function check(device: Device, op: string, shape: Shape, attrs: Attrs = {}
   else expectClose(gpu[name]!, cpu[name]!, 1e-5, 1e-5);
 }
 
-// One device for the whole file (see DESIGN: one device per test file at most).
+// One device for the whole file (one device per test file at most: see README.md, "Quick start").
 describe('pooling on WebGPU agrees with the CPU reference', () => {
   const gpu = useGpu();
 

@@ -6,7 +6,7 @@ import type { Attrs } from '../../src/ir/attrs.js';
 import { getOp } from '../../src/ir/ops/index.js';
 import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
 import type { DType, Shape } from '../../src/ir/types.js';
-import { Random } from '../../src/frontend/trace/random.js';
+import { Random } from '../../src/frontend/torch/random.js';
 import { compile } from '../../src/compiler.js';
 import { chooseReduceVariant, emitReduce, REDUCE_WG, type ReduceKernelSpec, type ReduceVariant } from '../../src/codegen/kernels/reduce.js';
 import type { EmittedKernel } from '../../src/codegen/kernels/kernel.js';
@@ -73,7 +73,7 @@ describe('reduction kernel variants', () => {
   });
 
   const sumSpec = (variant: 'workgroup' | 'invocation'): ReduceKernelSpec => ({
-    name: 'sum', dtype: 'f32', math: getOp('sum').spec.reduce!, variant,
+    name: 'sum', dtype: 'f32', math: getOp('sum').spec.reduce!, variant, sources: { x: 0, out: 1 },
     keptShape: [3], keptStrides: [1], reducedShape: [300], reducedStrides: [3],
   });
   /** Interprets a kernel over host buffers (wgsl_reflect), reporting races between lanes. */
@@ -101,14 +101,14 @@ describe('reduction kernel variants', () => {
     // The max 5 sits at positions 7, 200 and 263, held by different lanes; 7 must win.
     const x = new Float32Array(300).fill(1);
     for (const i of [263, 200, 7]) x[i] = 5;
-    const k = emitReduce({ name: 'argmax', dtype: 'f32', arg: 'max', variant: 'workgroup', keptShape: [], keptStrides: [], reducedShape: [300], reducedStrides: [1] });
+    const k = emitReduce({ name: 'argmax', dtype: 'f32', sources: { x: 0, out: 1 }, arg: 'max', variant: 'workgroup', keptShape: [], keptStrides: [], reducedShape: [300], reducedStrides: [1] });
     expect(interpret(k, x, 1, Int32Array)).toEqual({ out: [7], races: [], errors: [] });
   });
 
   it('static performance lints find nothing above low severity', () => {
     const kernels = [
       emitReduce(sumSpec('workgroup')), emitReduce(sumSpec('invocation')),
-      emitReduce({ name: 'argmax', dtype: 'i32', arg: 'max', variant: 'workgroup', keptShape: [2], keptStrides: [300], reducedShape: [300], reducedStrides: [1] }),
+      emitReduce({ name: 'argmax', dtype: 'i32', sources: { x: 0, out: 1 }, arg: 'max', variant: 'workgroup', keptShape: [2], keptStrides: [300], reducedShape: [300], reducedStrides: [1] }),
     ];
     for (const k of kernels) {
       const bad = analyzePerformance(k.wgsl).findings.filter((f) => f.severity === 'medium' || f.severity === 'high');

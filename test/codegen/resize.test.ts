@@ -4,7 +4,7 @@ import type { Attrs } from '../../src/ir/attrs.js';
 import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
 import { toF16Array } from '../../src/ir/f16.js';
 import { numel, type DType, type Shape } from '../../src/ir/types.js';
-import { Random } from '../../src/frontend/trace/random.js';
+import { Random } from '../../src/frontend/torch/random.js';
 import { compile } from '../../src/compiler.js';
 import { useGpu } from '../helpers/gpu.js';
 import { expectClose, randomData, runBoth } from '../helpers/compare.js';

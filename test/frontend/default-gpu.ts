@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach } from 'vitest';
-import { webgpu } from '../../src/frontend/trace/devices.js';
+import { webgpu } from '../../src/frontend/torch/devices.js';
 import { NoAdapterError, type AcquireDeviceOptions, type GpuDevice } from '../../src/runtime/device.js';
 
 /**

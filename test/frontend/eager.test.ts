@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
-import { eagerCacheStats } from '../../src/frontend/trace/eager-ops.js';
+import { eagerCacheStats } from '../../src/frontend/torch/eager-ops.js';
 import { EagerRunner } from '../../src/runtime/eager.js';
 import { expectClose } from '../helpers/compare.js';
 import { useDefaultGpu } from './default-gpu.js';

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compiler.js';
-import { fromArray, manualSeed, rand, randn, Random, trace, type Tensor } from '../../src/frontend/trace/index.js';
-import * as nn from '../../src/frontend/trace/nn.js';
-import { Module } from '../../src/frontend/trace/module.js';
+import { fromArray, manualSeed, rand, randn, Random, type Tensor } from '../../src/frontend/torch/index.js';
+import { trace } from '../../src/frontend/trace/trace.js';
+import * as nn from '../../src/frontend/torch/nn.js';
+import { Module } from '../../src/frontend/torch/module.js';
 import { runOnCpu } from '../../src/runtime/cpu/executor.js';
 import { Session } from '../../src/runtime/session.js';
 import { expectClose } from '../helpers/compare.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Linear, manualSeed, randn, ReLU, Sequential, tensor, trace } from '../../src/frontend/trace/index.js';
+import { Linear, manualSeed, randn, ReLU, Sequential, tensor } from '../../src/frontend/torch/index.js';
+import { trace } from '../../src/frontend/trace/trace.js';
 import { verify } from '../../src/ir/verify.js';
 import { runOnCpu } from '../../src/runtime/cpu/executor.js';
 import { printGraph } from '../../src/ir/printer.js';

@@ -4,7 +4,7 @@ import { Graph } from '../../src/ir/graph.js';
 import type { DType, Shape } from '../../src/ir/types.js';
 import { tensorData } from '../../src/ir/tensor-data.js';
 import { f16BitsToF32, toF16Array } from '../../src/ir/f16.js';
-import { Random } from '../../src/frontend/trace/random.js';
+import { Random } from '../../src/frontend/torch/random.js';
 import { numel } from '../../src/ir/types.js';
 import { compile } from '../../src/compiler.js';
 import { runOnCpu } from '../../src/runtime/cpu/executor.js';

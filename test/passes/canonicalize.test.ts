@@ -7,7 +7,7 @@ import { foldBatchNorm } from '../../src/passes/fold-batchnorm.js';
 import { expectPass, ir } from './helpers.js';
 import { parseGraph } from '../../src/ir/parser.js';
 import { runOnCpu } from '../../src/runtime/cpu/executor.js';
-import { Random } from '../../src/frontend/trace/random.js';
+import { Random } from '../../src/frontend/torch/random.js';
 import { expectClose, randomData } from '../helpers/compare.js';
 
 describe('dce', () => {

@@ -35,12 +35,12 @@ describe('fuse', () => {
         return %3
       }`, `
       graph g(%x: f32[4,3] @webgpu, %w: f32[3,5] @webgpu, %b: f32[5] @webgpu, %big: f32[2,4,5] @webgpu) -> (f32[2,4,5] @webgpu) {
-        %2 = fused(%x, %w, %b) {body = graph matmul_add_relu(%x: f32[4,3] @webgpu, %w: f32[3,5] @webgpu, %b: f32[5] @webgpu) -> (f32[4,5] @webgpu) {
+        %2 = fused(%x, %w, %b) {anchor = 0, body = graph matmul_add_relu(%x: f32[4,3] @webgpu, %w: f32[3,5] @webgpu, %b: f32[5] @webgpu) -> (f32[4,5] @webgpu) {
             %0 = matmul(%x, %w) : f32[4,5] @webgpu
             %1 = add(%0, %b) : f32[4,5] @webgpu
             %2 = relu(%1) : f32[4,5] @webgpu
             return %2
-          }} : f32[4,5] @webgpu
+          }, reads = "plain,plain"} : f32[4,5] @webgpu
         %3 = mul(%2, %big) : f32[2,4,5] @webgpu
         return %3
       }`);
@@ -106,7 +106,25 @@ describe('fuse', () => {
     expect(out.nodes.length).toBeGreaterThan(1);
     expectRoundTrip(out);
   });
+  it('a reduction reads a transposed input through the view: the transpose is copied into its body, read "view"', () => {
+    expectPass(fuseElementwise, `
+      graph g(%x: f32[5,6,7] @webgpu) -> (f32[7,5] @webgpu) {
+        %0 = transpose(%x) {perm = [2,0,1]} : f32[7,5,6] @webgpu
+        %1 = sum(%0) {axes = [2]} : f32[7,5] @webgpu
+        return %1
+      }`, `
+      graph g(%x: f32[5,6,7] @webgpu) -> (f32[7,5] @webgpu) {
+        %0 = transpose(%x) {perm = [2, 0, 1]} : f32[7,5,6] @webgpu
+        %1 = fused(%x) {anchor = 1, body = graph sum(%x: f32[5,6,7] @webgpu) -> (f32[7,5] @webgpu) {
+            %0 = transpose(%x) {perm = [2, 0, 1]} : f32[7,5,6] @webgpu
+            %1 = sum(%0) {axes = [2]} : f32[7,5] @webgpu
+            return %1
+          }, reads = "view"} : f32[7,5] @webgpu
+        return %1
+      }`);
+  });
 });
+
 
 describe('fuse-se', () => {
   it('leaves a concat of 8 or more sources alone (it runs as copies, reading no views)', () => {
@@ -146,7 +164,7 @@ describe('fuse-se', () => {
             %3 = conv2d(%2, %w2) : f32[1,8,1,1] @webgpu
             %4 = hardsigmoid(%3) : f32[1,8,1,1] @webgpu
             return %4
-          }} : f32[1,8,1,1] @webgpu
+          }, kernel = "squeeze_excite"} : f32[1,8,1,1] @webgpu
         %5 = mul(%x, %4) : f32[1,8,3,4] @webgpu
         return %5
       }`);
@@ -165,22 +183,22 @@ describe('fuse-se', () => {
       }`, `
       graph g(%x: f32[1,4,6,6] @webgpu, %w1: f16[3,4,1,1] @webgpu, %w2: f16[4,1,3,3] @webgpu) -> (f16[1,3,6,6] @webgpu, f32[1,8,6,6] @webgpu) {
         %0 = cast(%x) {to = "f16"} : f16[1,4,6,6] @webgpu
-        %1 = fused(%x, %w1) {body = graph conv2d(%x: f32[1,4,6,6] @webgpu, %w1: f16[3,4,1,1] @webgpu) -> (f16[1,3,6,6] @webgpu) {
+        %1 = fused(%x, %w1) {anchor = 1, body = graph conv2d(%x: f32[1,4,6,6] @webgpu, %w1: f16[3,4,1,1] @webgpu) -> (f16[1,3,6,6] @webgpu) {
             %0 = cast(%x) {to = "f16"} : f16[1,4,6,6] @webgpu
             %1 = conv2d(%0, %w1) : f16[1,3,6,6] @webgpu
             return %1
-          }} : f16[1,3,6,6] @webgpu
-        %2 = fused(%x, %w2) {body = graph conv2d(%x: f32[1,4,6,6] @webgpu, %w2: f16[4,1,3,3] @webgpu) -> (f16[1,4,6,6] @webgpu) {
+          }, reads = "convert,plain"} : f16[1,3,6,6] @webgpu
+        %2 = fused(%x, %w2) {anchor = 1, body = graph conv2d(%x: f32[1,4,6,6] @webgpu, %w2: f16[4,1,3,3] @webgpu) -> (f16[1,4,6,6] @webgpu) {
             %0 = cast(%x) {to = "f16"} : f16[1,4,6,6] @webgpu
             %2 = conv2d(%0, %w2) {groups = 4, padding = [1, 1, 1, 1]} : f16[1,4,6,6] @webgpu
             return %2
-          }} : f16[1,4,6,6] @webgpu
-        %5 = fused(%2) {body = graph concat_channel_shuffle_cast(%2: f16[1,4,6,6] @webgpu) -> (f32[1,8,6,6] @webgpu) {
+          }, reads = "convert,plain"} : f16[1,4,6,6] @webgpu
+        %5 = fused(%2) {anchor = 0, body = graph concat_channel_shuffle_cast(%2: f16[1,4,6,6] @webgpu) -> (f32[1,8,6,6] @webgpu) {
             %3 = concat(%2, %2) {axis = 1} : f16[1,8,6,6] @webgpu
             %4 = channel_shuffle(%3) {groups = 2} : f16[1,8,6,6] @webgpu
             %5 = cast(%4) {to = "f32"} : f32[1,8,6,6] @webgpu
             return %5
-          }} : f32[1,8,6,6] @webgpu
+          }, reads = "plain,plain"} : f32[1,8,6,6] @webgpu
         return %1, %5
       }`);
   });

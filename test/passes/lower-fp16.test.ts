@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { lowerFp16 } from '../../src/passes/lower-fp16.js';
 import { compileWithReport } from '../../src/compiler.js';
-import { Linear, manualSeed, randn, ReLU, Sequential, trace } from '../../src/frontend/trace/index.js';
+import { Linear, manualSeed, randn, ReLU, Sequential } from '../../src/frontend/torch/index.js';
+import { trace } from '../../src/frontend/trace/trace.js';
 import { runOnCpu } from '../../src/runtime/cpu/executor.js';
 import { Session } from '../../src/runtime/session.js';
 import { useGpu } from '../helpers/gpu.js';

@@ -4,7 +4,8 @@ import { graphWeights, printGraph } from '../../src/ir/printer.js';
 import { verify } from '../../src/ir/verify.js';
 import { optimize } from '../../src/compiler.js';
 import { resolvePipeline } from '../../src/passes/pipelines.js';
-import { Linear, manualSeed, randn, ReLU, Sequential, trace } from '../../src/frontend/trace/index.js';
+import { Linear, manualSeed, randn, ReLU, Sequential } from '../../src/frontend/torch/index.js';
+import { trace } from '../../src/frontend/trace/trace.js';
 import { runOnCpu } from '../../src/runtime/cpu/executor.js';
 import { expectClose } from '../helpers/compare.js';
 
@@ -45,5 +46,28 @@ describe('pass manager', () => {
 
   it('names unknown passes and pipelines', () => {
     expect(() => resolvePipeline('fold-constants,frobnicate')).toThrow(/unknown pass 'frobnicate' \(passes: .*dce/);
+  });
+
+  it('has lower-fp16 in its pipelines under fp16 only: before placement, then dce', () => {
+    const names = (spec: string, precision?: 'fp32' | 'fp16') => resolvePipeline(spec, precision ? { precision } : {}).map((p) => p.name);
+    expect(names('O2')).not.toContain('lower-fp16');
+    expect(names('O2', 'fp16')).toEqual(['fold-constants', 'simplify', 'cse', 'fold-batchnorm', 'fold-constants', 'dce', 'lower-fp16', 'dce', 'place-devices', 'fuse-se', 'fuse', 'dce', 'schedule']);
+    expect(names('O0', 'fp16')).toEqual(['dce', 'lower-fp16', 'dce', 'place-devices']);
+    // A list of passes gets it where the pipelines have it, or keeps it where the list puts it.
+    expect(names('cse,place-devices,fuse', 'fp16')).toEqual(['cse', 'lower-fp16', 'dce', 'place-devices', 'fuse']);
+    expect(names('cse', 'fp16')).toEqual(['cse', 'lower-fp16', 'dce']);
+    expect(names('lower-fp16,cse', 'fp16')).toEqual(['lower-fp16', 'cse']);
+    expect(names('lower-fp16,cse', 'fp32')).toEqual(['cse']);
+  });
+
+  it('runs lower-fp16 as a pipeline pass: its dump is f16, and it takes the io precision', () => {
+    const graph = trace(model, [x]);
+    for (const io of ['f32', 'f16'] as const) {
+      const dumps: { pass: string; text: string }[] = [];
+      const { graph: out } = optimize(graph, { precision: 'fp16', ioPrecision: io, printAfter: ['lower-fp16'], sink: (d) => dumps.push(d) });
+      expect(dumps.map((d) => d.pass)).toEqual(['lower-fp16']);
+      expect(dumps[0]!.text).toMatch(/matmul\(.*\) : f16\[3,9\]/);
+      expect(out.inputs[0]!.type.dtype).toBe(io);
+    }
   });
 });

@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { compileWithReport } from '../../src/compiler.js';
-import { trace, type Module, type Tensor } from '../../src/frontend/trace/index.js';
+import { type Module, type Tensor } from '../../src/frontend/torch/index.js';
+import { trace } from '../../src/frontend/trace/trace.js';
 import { Session } from '../../src/runtime/session.js';
 import { runOnCpu } from '../../src/runtime/cpu/executor.js';
 import * as shufflenet from '../../examples/shufflenet/unit.js';
@@ -9,7 +10,7 @@ import * as transformer from '../../examples/transformer/block.js';
 import { useGpu } from '../helpers/gpu.js';
 import { expectClose, randomData } from '../helpers/compare.js';
 import { importOnnxFile } from '../../src/frontend/onnx/index.js';
-import { Random } from '../../src/frontend/trace/random.js';
+import { Random } from '../../src/frontend/torch/random.js';
 import type { Graph } from '../../src/ir/graph.js';
 import type { TensorData } from '../../src/ir/tensor-data.js';
 

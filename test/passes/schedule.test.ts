@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { deepestBranchFirst, scheduleForMemory, type ScheduleProblem } from '../../src/passes/schedule.js';
-import { Random } from '../../src/frontend/trace/random.js';
+import { Random } from '../../src/frontend/torch/random.js';
 import { expectPass } from './helpers.js';
 
 const W = '{value = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]} : f32[16,1] @webgpu';

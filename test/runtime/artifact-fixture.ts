@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { compileWithReport } from '../../src/compiler.js';
 import { parseGraph } from '../../src/ir/parser.js';
 import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
-import { Random } from '../../src/frontend/trace/random.js';
+import { Random } from '../../src/frontend/torch/random.js';
 import type { Graph } from '../../src/ir/graph.js';
 import type { Program } from '../../src/runtime/program.js';
-import { signManifest } from '../../src/runtime/artifact.js';
+import { signManifest } from '../../src/artifact-writer/pack.js';
 
 // A small compiled model for artifact tests: odd sizes, two weights (one large enough to print as
 // a ref), a matmul with a fused epilogue, a softmax, and two outputs.

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compiler.js';
 import { parseGraph } from '../../src/ir/parser.js';
 import { tensorData } from '../../src/ir/tensor-data.js';
-import { packArtifact } from '../../src/runtime/artifact.js';
+import { packArtifact } from '../../src/artifact-writer/pack.js';
 import { acquireDevice, NoAdapterError } from '../../src/runtime/device.js';
 import { InferenceSession } from '../../src/runtime/inference-session.js';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compiler.js';
 import { parseGraph } from '../../src/ir/parser.js';
 import { formatProfile, profileProgram } from '../../src/runtime/profiler.js';
-import { Random } from '../../src/frontend/trace/random.js';
+import { Random } from '../../src/frontend/torch/random.js';
 import { useGpu } from '../helpers/gpu.js';
 import { randomData } from '../helpers/compare.js';
 

@@ -4,7 +4,7 @@ import { parseGraph } from '../../src/ir/parser.js';
 import { printGraph } from '../../src/ir/printer.js';
 import { runOnCpu } from '../../src/runtime/cpu/executor.js';
 import { SegmentedSession } from '../../src/runtime/segmented.js';
-import { Random } from '../../src/frontend/trace/random.js';
+import { Random } from '../../src/frontend/torch/random.js';
 import { useGpu } from '../helpers/gpu.js';
 import { runPasses } from '../../src/passes/manager.js';
 import { placeDevices } from '../../src/passes/place-devices.js';

@@ -1,5 +1,5 @@
 // A run's deadline, and a session that recovers from the loss of its device. Each test acquires
-// the devices it needs and leaves none alive (one device per test file at a time, see DESIGN).
+// the devices it needs and leaves none alive (one device per test file at a time, see README.md, "Quick start").
 import { afterEach, describe, expect, it } from 'vitest';
 import { KilnError } from '../../src/ir/errors.js';
 import { tensorData } from '../../src/ir/tensor-data.js';

@@ -1,28 +1,30 @@
 import type { ConvGeometry } from '../../ir/ops/conv.js';
 import type { DType } from '../../ir/types.js';
-import { enables, storageDecl, UniformBlock, wgslType } from '../wgsl.js';
-import { addEpilogueUniforms, epilogueDecls, epilogueFunction, type Epilogue, epilogueDTypes } from './epilogue.js';
+import { KernelModule, type Source } from '../kernel-module.js';
+import { declareOutput, type Epilogue } from './epilogue.js';
 
 // What every convolution kernel variant shares: its spec, its storage bindings (x, weight,
-// optional bias, output — the node's inputs then its output) and the geometry uniforms. Shapes
-// and window parameters are uniforms so convolutions of any size share one shader per variant.
+// optional bias, optional input scale, output) and the geometry uniforms. Shapes and window
+// parameters are uniforms so convolutions of any size share one shader per variant.
 
 /** A convolution to emit: element type, geometry, and whether a bias is bound. */
 export interface ConvKernelSpec {
   readonly name: string;
+  /** The node values bound for x, the weights, the bias and input scale (when there are), and the output. */
+  readonly sources: { readonly x: Source; readonly w: Source; readonly bias?: Source; readonly scale?: Source; readonly out: Source };
   /** dtype of the weights, the bias and (without an epilogue) the output. */
   readonly dtype: DType;
   /** dtype x is stored in when it differs from `dtype` (a cast fused in front: x is converted as it is read). */
   readonly xDType?: DType;
   readonly geometry: ConvGeometry;
   readonly hasBias: boolean;
-  /** Elementwise ops fused after the convolution (bound after the bias, before the output). */
+  /** Elementwise ops fused after the convolution. */
   readonly epilogue?: Epilogue;
   /** Where x's elements are when it is read through a view (a split or slice of a larger tensor). */
   readonly input?: ConvInputLayout;
   /**
    * x is read scaled per channel, x[n, c] * xs[n * batchStride + c] (a gate fused in front of
-   * the conv); `xs` binds after the bias.
+   * the conv).
    */
   readonly inputScale?: { readonly batchStride: number };
 }
@@ -39,34 +41,18 @@ export interface ConvInputLayout {
 export const CONV_WG = 64;
 
 /**
- * Storage declarations `x`, `wt`, optional `bias`, epilogue operands, `out` (with the epilogue
- * function), and the binding index left for uniforms.
+ * A convolution kernel's module: the geometry uniforms (after the kernel's own blocking counts,
+ * `extra`), x, the weights `wt`, the optional `bias` and input scale `xs`, and the output with the
+ * epilogue; `store(i, v)` stores f32 value `v` at flat output index `i`.
  */
-export function convBindings(spec: ConvKernelSpec): { decls: string; uniformBinding: number } {
-  const decls = [storageDecl(0, 'x', spec.xDType ?? spec.dtype, 'read'), storageDecl(1, 'wt', spec.dtype, 'read')];
-  if (spec.hasBias) decls.push(storageDecl(2, 'bias', spec.dtype, 'read'));
-  if (spec.inputScale) decls.push(storageDecl(decls.length, 'xs', spec.dtype, 'read'));
-  const epi = spec.epilogue;
-  if (epi) decls.push(...epilogueDecls(epi, decls.length));
-  decls.push(storageDecl(decls.length, 'out', epi?.outDType ?? spec.dtype, 'read_write'));
-  const dtypes = [spec.dtype, spec.xDType ?? spec.dtype, ...epilogueDTypes(epi)];
-  return { decls: enables(dtypes) + decls.join('\n') + (epi ? `\n${epilogueFunction(epi)}` : ''), uniformBinding: decls.length };
-}
-
-/** Statement storing f32 value `v` at flat output index `i`, through the epilogue if there is one. */
-export function storeOut(spec: ConvKernelSpec, i: string, v: string): string {
-  return spec.epilogue ? `out[${i}] = epilogue(${v}, ${i});` : `out[${i}] = ${wgslType(spec.dtype)}(${v});`;
-}
-
-/** Uniform block with the convolution's geometry; kernels add their own blocking counts first. */
-export function convUniforms(g: ConvGeometry, extra: Record<string, number>, epilogue?: Epilogue, input?: ConvInputLayout, inputScale?: { batchStride: number }): UniformBlock {
-  const u = new UniformBlock();
-  if (inputScale) u.scalar('xsB', inputScale.batchStride);
+export function convModule(spec: ConvKernelSpec, extra: Record<string, number>): { m: KernelModule; store: (i: string, v: string) => string } {
+  const m = new KernelModule();
+  const g = spec.geometry;
+  const u = m.uniforms;
+  if (spec.inputScale) u.scalar('xsB', spec.inputScale.batchStride);
   for (const [k, v] of Object.entries(extra)) u.scalar(k, v);
-  if (epilogue) addEpilogueUniforms(u, epilogue);
-  const x = input ?? { offset: 0, sN: g.inChannels * g.inH * g.inW, sC: g.inH * g.inW, sH: g.inW };
-  u.scalar('xOff', x.offset).scalar('xsN', x.sN).scalar('xsC', x.sC).scalar('xsH', x.sH);
-  return u
+  const x = spec.input ?? { offset: 0, sN: g.inChannels * g.inH * g.inW, sC: g.inH * g.inW, sH: g.inW };
+  u.scalar('xOff', x.offset).scalar('xsN', x.sN).scalar('xsC', x.sC).scalar('xsH', x.sH)
     .scalar('C', g.inChannels).scalar('H', g.inH).scalar('W', g.inW)
     .scalar('O', g.outChannels).scalar('OH', g.outH).scalar('OW', g.outW)
     .scalar('Cg', g.inPerGroup).scalar('Og', g.outPerGroup)
@@ -74,6 +60,11 @@ export function convUniforms(g: ConvGeometry, extra: Record<string, number>, epi
     .scalar('sh', g.strideH).scalar('sw', g.strideW)
     .scalar('dh', g.dilationH).scalar('dw', g.dilationW)
     .scalar('pt', g.padTop).scalar('pl', g.padLeft);
+  m.read('x', spec.xDType ?? spec.dtype, spec.sources.x);
+  m.read('wt', spec.dtype, spec.sources.w);
+  if (spec.hasBias) m.read('bias', spec.dtype, spec.sources.bias!);
+  if (spec.inputScale) m.read('xs', spec.dtype, spec.sources.scale!);
+  return { m, store: declareOutput(m, spec.epilogue, spec.dtype, spec.sources.out) };
 }
 
 /** WGSL f32 vector (or scalar, for width 1) type of `width` lanes. */

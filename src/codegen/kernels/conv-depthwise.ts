@@ -1,6 +1,6 @@
 import { KilnError } from '../../ir/errors.js';
-import { flatIndex, grid1d, flatKernel } from '../wgsl.js';
-import { biasTerm, CONV_WG, convBindings, convUniforms, f32Vec, lane, storeOut, type ConvKernelSpec } from './conv-common.js';
+import { FLAT_BUILTINS, flatIndex, grid1d } from '../wgsl.js';
+import { biasTerm, CONV_WG, convModule, f32Vec, lane, type ConvKernelSpec } from './conv-common.js';
 import type { EmittedKernel } from './kernel.js';
 
 /** Adjacent output columns one depthwise invocation computes (one f32 vector). */
@@ -17,8 +17,7 @@ export function emitConvDepthwise(spec: ConvKernelSpec): EmittedKernel {
   if (g.inPerGroup !== 1) throw new KilnError(`${spec.name}: the depthwise kernel needs one input channel per group, got ${g.inPerGroup}`);
   const colBlocks = Math.ceil(g.outW / PIXELS);
   const total = g.batch * g.outChannels * g.outH * colBlocks;
-  const u = convUniforms(g, { total, colBlocks }, spec.epilogue, spec.input);
-  const { decls, uniformBinding } = convBindings(spec);
+  const { m, store } = convModule(spec, { total, colBlocks });
   const V = f32Vec(PIXELS);
   const IV = `vec${PIXELS}<i32>`;
 
@@ -46,9 +45,8 @@ export function emitConvDepthwise(spec: ConvKernelSpec): EmittedKernel {
   L.push('    }', '  }');
   L.push('  let obase = ((n * u.O + o) * u.OH + oh) * u.OW + ow0;');
   for (let p = 0; p < PIXELS; p++) {
-    L.push(`  if (ow0 + ${p}u < u.OW) { ${storeOut(spec, `obase + ${p}u`, `${lane('acc', PIXELS, p)}${biasTerm(spec, 'o')}`)} }`);
+    L.push(`  if (ow0 + ${p}u < u.OW) { ${store(`obase + ${p}u`, `${lane('acc', PIXELS, p)}${biasTerm(spec, 'o')}`)} }`);
   }
 
-  const wgsl = flatKernel([decls, u.declare(uniformBinding)], CONV_WG, L);
-  return { name: spec.name, wgsl, uniforms: u.words(), workgroups: grid1d(total, CONV_WG) };
+  return m.kernel(spec.name, { workgroupSize: CONV_WG, builtins: FLAT_BUILTINS, body: L }, grid1d(total, CONV_WG));
 }

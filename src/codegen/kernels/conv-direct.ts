@@ -1,6 +1,6 @@
 import { KilnError } from '../../ir/errors.js';
-import { flatIndex, grid1d, flatKernel } from '../wgsl.js';
-import { biasTerm, CONV_WG, convBindings, convUniforms, f32Vec, lane, storeOut, type ConvKernelSpec } from './conv-common.js';
+import { FLAT_BUILTINS, flatIndex, grid1d } from '../wgsl.js';
+import { biasTerm, CONV_WG, convModule, f32Vec, lane, type ConvKernelSpec } from './conv-common.js';
 import type { EmittedKernel } from './kernel.js';
 
 /**
@@ -34,8 +34,7 @@ export function emitConvDirect(spec: ConvKernelSpec, blocking: DirectConvBlockin
   const oBlocks = Math.ceil(g.outPerGroup / TO);
   const colBlocks = Math.ceil(g.outW / TP);
   const total = g.batch * g.groups * oBlocks * g.outH * colBlocks;
-  const u = convUniforms(g, { total, oBlocks, colBlocks, groupBlocks: g.groups * oBlocks }, spec.epilogue, spec.input, spec.inputScale);
-  const { decls, uniformBinding } = convBindings(spec);
+  const { m, store } = convModule(spec, { total, oBlocks, colBlocks, groupBlocks: g.groups * oBlocks });
   const vec = f32Vec(TO);
   const weights = (at: string) => `${vec}(${Array.from({ length: TO }, (_, c) => `f32(wt[w${c} + ${at}])`).join(', ')})`;
   // Padded columns contribute zero; the clamp keeps the (discarded) load in bounds.
@@ -82,11 +81,10 @@ export function emitConvDirect(spec: ConvKernelSpec, blocking: DirectConvBlockin
   for (let c = 0; c < TO; c++) {
     L.push(`  if (oc0 + ${c}u < u.Og) {`);
     for (let p = 0; p < TP; p++) {
-      L.push(`    if (ow0 + ${p}u < u.OW) { ${storeOut(spec, `obase + ${c}u * ostride + ${p}u`, `${lane(`acc${p}`, TO, c)}${biasTerm(spec, `o0 + ${c}u`)}`)} }`);
+      L.push(`    if (ow0 + ${p}u < u.OW) { ${store(`obase + ${c}u * ostride + ${p}u`, `${lane(`acc${p}`, TO, c)}${biasTerm(spec, `o0 + ${c}u`)}`)} }`);
     }
     L.push('  }');
   }
 
-  const wgsl = flatKernel([decls, u.declare(uniformBinding)], CONV_WG, L);
-  return { name: spec.name, wgsl, uniforms: u.words(), workgroups: grid1d(total, CONV_WG) };
+  return m.kernel(spec.name, { workgroupSize: CONV_WG, builtins: FLAT_BUILTINS, body: L }, grid1d(total, CONV_WG));
 }

@@ -1,5 +1,5 @@
-import { flatIndex, grid1d, wgslType, flatKernel } from '../wgsl.js';
-import { biasTerm, CONV_WG, convBindings, convUniforms, f32Vec, lane, type ConvKernelSpec } from './conv-common.js';
+import { FLAT_BUILTINS, flatIndex, grid1d } from '../wgsl.js';
+import { biasTerm, CONV_WG, convModule, f32Vec, lane, type ConvKernelSpec } from './conv-common.js';
 import type { EmittedKernel } from './kernel.js';
 
 /** Output channels one conv_transpose2d invocation accumulates (one f32 vector). */
@@ -24,10 +24,8 @@ export function emitConvTranspose(spec: ConvKernelSpec): EmittedKernel {
   const oBlocks = Math.ceil(g.outPerGroup / TO);
   const colBlocks = Math.ceil(colsPerPhase / TP);
   const total = g.batch * g.groups * oBlocks * g.outH * g.strideW * colBlocks;
-  const u = convUniforms(g, { total, oBlocks, colBlocks, groupBlocks: g.groups * oBlocks });
-  const { decls, uniformBinding } = convBindings(spec);
+  const { m, store } = convModule(spec, { total, oBlocks, colBlocks, groupBlocks: g.groups * oBlocks });
   const vec = f32Vec(TO);
-  const t = wgslType(spec.dtype);
 
   const L: string[] = [];
   L.push(`  let i = ${flatIndex(CONV_WG)};`, '  if (i >= u.total) { return; }');
@@ -67,11 +65,10 @@ export function emitConvTranspose(spec: ConvKernelSpec): EmittedKernel {
     L.push(`  if (oc0 + ${c}u < u.Og) {`);
     for (let p = 0; p < TP; p++) {
       const col = p === 0 ? '' : ` + ${p}u * u.sw`;
-      L.push(`    if (ow0${col} < u.OW) { out[obase + ${c}u * ostride${col}] = ${t}(${lane(`acc${p}`, TO, c)}${biasTerm(spec, `o0 + ${c}u`)}); }`);
+      L.push(`    if (ow0${col} < u.OW) { ${store(`obase + ${c}u * ostride${col}`, `${lane(`acc${p}`, TO, c)}${biasTerm(spec, `o0 + ${c}u`)}`)} }`);
     }
     L.push('  }');
   }
 
-  const wgsl = flatKernel([decls, u.declare(uniformBinding)], CONV_WG, L);
-  return { name: spec.name, wgsl, uniforms: u.words(), workgroups: grid1d(total, CONV_WG) };
+  return m.kernel(spec.name, { workgroupSize: CONV_WG, builtins: FLAT_BUILTINS, body: L }, grid1d(total, CONV_WG));
 }

@@ -1,4 +1,5 @@
 import type { EmittedKernel } from './kernel.js';
+import { unravel } from '../kernel-module.js';
 import type { DType } from '../../ir/types.js';
 import { enables, flatIndex, grid1d, storageDecl, UniformBlock, flatKernel } from '../wgsl.js';
 
@@ -64,16 +65,8 @@ export function emitCopy(spec: CopyKernelSpec): EmittedKernel {
   const wgsl = flatKernel([enables([t]) + storageDecl(0, 'src', t, 'read'), storageDecl(1, 'dst', t, 'read_write'), u.declare(2)], WG, [
     `  let i = ${flatIndex(WG)};`,
     '  if (i >= u.n) { return; }',
-    '  var rem = i;',
-    '  var s = u.src_offset;',
-    '  var o = u.dst_offset;',
-    `  for (var d = ${c.shape.length}u; d > 0u; d--) {`,
-    '    let c = rem % u_shape(d - 1u);',
-    '    rem = rem / u_shape(d - 1u);',
-    '    s += c * u_src_strides(d - 1u);',
-    '    o += c * u_dst_strides(d - 1u);',
-    '  }',
-    '  dst[o] = src[s];',
+    ...unravel('i', c.shape.length, 'u_shape', [{ name: 's', strides: 'u_src_strides' }, { name: 'o', strides: 'u_dst_strides' }]),
+    '  dst[u.dst_offset + o] = src[u.src_offset + s];',
   ]);
   return { name: spec.name, wgsl, uniforms: u.words(), workgroups: grid1d(n, WG) };
 }

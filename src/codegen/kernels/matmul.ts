@@ -1,8 +1,9 @@
 import type { DType } from '../../ir/types.js';
 import { KilnError } from '../../ir/errors.js';
 import type { EmittedKernel } from './kernel.js';
-import { enables, storageDecl, UniformBlock, wgslType } from '../wgsl.js';
-import { addEpilogueUniforms, epilogueDecls, epilogueFunction, type Epilogue, epilogueDTypes } from './epilogue.js';
+import { wgslType } from '../wgsl.js';
+import { KernelModule, unravel, type Source } from '../kernel-module.js';
+import { declareOutput, type Epilogue } from './epilogue.js';
 
 /** Where an operand's elements are: A(b, m, k) at offset + batch + m * outer + k * inner; B(b, k, n) likewise with k outer. */
 export interface MatmulOperandLayout {
@@ -17,6 +18,8 @@ export interface MatmulOperandLayout {
 export interface MatmulKernelSpec {
   readonly name: string;
   readonly dtype: DType;
+  /** The node values bound for A, B, the bias (when there is one) and C. */
+  readonly sources: { readonly a: Source; readonly b: Source; readonly bias?: Source; readonly out: Source };
   readonly m: number;
   readonly n: number;
   readonly k: number;
@@ -39,10 +42,10 @@ export interface MatmulKernelSpec {
   readonly alpha?: number;
   /**
    * Adds beta * bias[row * rowStride + col * colStride] (strides 0 where broadcast, per output
-   * matrix; the same for every batch entry). The bias is storage binding 2, the output 3.
+   * matrix; the same for every batch entry).
    */
   readonly bias?: { readonly rowStride: number; readonly colStride: number; readonly beta: number };
-  /** Elementwise ops fused after the product (bound after A, B and bias; the output last). */
+  /** Elementwise ops fused after the product. */
   readonly epilogue?: Epilogue;
   /** dtype A is stored in when it differs from `dtype` (a cast fused in front: A is converted as it is read). */
   readonly aDType?: DType;
@@ -52,23 +55,31 @@ export interface MatmulKernelSpec {
 
 export type MatmulVariant = 'scalar' | 'vec4b' | 'tiled';
 
+// Each invocation computes a TM x TN block of C in registers, with no workgroup memory:
+// measured faster than workgroup-memory tiling on software adapters (see README.md, "Kernel variants").
+const TM = 4;
+const TN = 4;
+const WG_X = 8;
+const WG_Y = 8;
+
 // The tiled variant stages TILE_M x TILE_K of A and TILE_K x TILE_N of B in workgroup memory per
 // step, the classic layout discrete GPUs want (software adapters prefer the register-blocked ones).
-const TILE_M = 32;
-const TILE_N = 32;
+// A workgroup's invocations cover the tile with their register blocks.
+const TILE_M = TM * WG_Y;
+const TILE_N = TN * WG_X;
 const TILE_K = 16;
 
 /** The K loop of the tiled variant: cooperative loads into workgroup memory, then 4x4 blocks from it. */
 function tiledProduct(): string[] {
   const L = [
-    '  let li = lid.y * 8u + lid.x;',
-    '  let rowT = wid.y * 32u;',
-    '  let colT = wid.x * 32u;',
+    `  let li = lid.y * ${WG_X}u + lid.x;`,
+    `  let rowT = wid.y * ${TILE_M}u;`,
+    `  let colT = wid.x * ${TILE_N}u;`,
   ];
   for (let r = 0; r < TM; r++) L.push(`  var acc${r} = vec4<f32>();`);
   L.push(
     `  for (var k0 = 0u; k0 < u.K; k0 += ${TILE_K}u) {`,
-    `    for (var e = li; e < ${TILE_M * TILE_K}u; e += 64u) {`,
+    `    for (var e = li; e < ${TILE_M * TILE_K}u; e += ${WG_X * WG_Y}u) {`,
     `      let ra = rowT + e / ${TILE_K}u;`,
     `      let ka = k0 + e % ${TILE_K}u;`,
     '      tA[e] = select(0.0, f32(A[aOff + min(ra, u.M - 1u) * u.aM + min(ka, u.K - 1u) * u.aK]), ra < u.M && ka < u.K);',
@@ -78,20 +89,14 @@ function tiledProduct(): string[] {
     '    }',
     '    workgroupBarrier();',
     `    for (var kk = 0u; kk < ${TILE_K}u; kk++) {`,
-    `      let bi = kk * ${TILE_N}u + lid.x * 4u;`,
+    `      let bi = kk * ${TILE_N}u + lid.x * ${TN}u;`,
     '      let b = vec4<f32>(tB[bi], tB[bi + 1u], tB[bi + 2u], tB[bi + 3u]);',
   );
-  for (let r = 0; r < TM; r++) L.push(`      acc${r} += tA[(lid.y * 4u + ${r}u) * ${TILE_K}u + kk] * b;`);
+  for (let r = 0; r < TM; r++) L.push(`      acc${r} += tA[(lid.y * ${TM}u + ${r}u) * ${TILE_K}u + kk] * b;`);
   L.push('    }', '    workgroupBarrier();', '  }');
   return L;
 }
 
-// Each invocation computes a TM x TN block of C in registers, with no workgroup memory:
-// measured twice as fast as workgroup-memory tiling on software adapters (see DESIGN).
-const TM = 4;
-const TN = 4;
-const WG_X = 8;
-const WG_Y = 8;
 
 /**
  * Register-blocked batched matmul C[b] = A[b] x B[b], accumulating in f32; optionally with
@@ -101,10 +106,8 @@ const WG_Y = 8;
 export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   const batch = spec.batchShape.reduce((p, d) => p * d, 1);
   if (batch > 65535) throw new KilnError(`${spec.name}: batch of ${batch} matrices exceeds one dispatch (65535)`);
-  const t = wgslType(spec.dtype);
-  const u = new UniformBlock().scalar('M', spec.m).scalar('N', spec.n).scalar('K', spec.k);
-  const epi = spec.epilogue;
-  if (epi) addEpilogueUniforms(u, epi);
+  const m = new KernelModule();
+  const u = m.uniforms.scalar('M', spec.m).scalar('N', spec.n).scalar('K', spec.k);
   if (spec.alpha !== undefined) u.f32('alpha', spec.alpha);
   if (spec.bias) u.f32('beta', spec.bias.beta).scalar('biasRow', spec.bias.rowStride).scalar('biasCol', spec.bias.colStride);
   // Operand layouts are uniforms, so plain, transposed and strided (view) operands share a shader.
@@ -128,9 +131,7 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   if (!tiled) L.push('  if (row0 >= u.M || col0 >= u.N) { return; }');
   L.push('  var aOff = u.aOff;', '  var bOff = u.bOff;');
   if (br) {
-    L.push('  var rem = gid.z;', `  for (var d = ${br}u; d > 0u; d--) {`,
-      '    let c = rem % u_bshape(d - 1u);', '    rem = rem / u_bshape(d - 1u);',
-      '    aOff += c * u_sa(d - 1u);', '    bOff += c * u_sb(d - 1u);', '  }');
+    L.push(...unravel('gid.z', br, 'u_bshape', [{ name: 'ba', strides: 'u_sa' }, { name: 'bb', strides: 'u_sb' }]), '  aOff += ba;', '  bOff += bb;');
   }
   if (tiled) L.push(...tiledProduct());
   // Out-of-range rows and columns read a clamped (valid) element and are never written.
@@ -155,34 +156,19 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
     if (spec.bias) v = `${v} + beta * f32(bias[(row0 + ${r}u) * u.biasRow + (col0 + ${c}u) * u.biasCol])`;
     return v;
   };
+  m.read('A', spec.aDType ?? spec.dtype, spec.sources.a);
+  (vecB ? m.readVec4('B', spec.dtype, spec.sources.b) : m.read('B', spec.dtype, spec.sources.b));
+  if (spec.bias) m.read('bias', spec.dtype, spec.sources.bias!);
+  const store = declareOutput(m, spec.epilogue, spec.dtype, spec.sources.out, 'C');
   for (let r = 0; r < TM; r++) {
     L.push(`  if (row0 + ${r}u < u.M) {`);
-    for (let c = 0; c < TN; c++) {
-      const at = `cOff + (row0 + ${r}u) * u.N + col0 + ${c}u`;
-      L.push(`    if (col0 + ${c}u < u.N) { C[${at}] = ${epi ? `epilogue(${epilogue(r, c)}, ${at})` : `${t}(${epilogue(r, c)})`}; }`);
-    }
+    for (let c = 0; c < TN; c++) L.push(`    if (col0 + ${c}u < u.N) { ${store(`cOff + (row0 + ${r}u) * u.N + col0 + ${c}u`, epilogue(r, c))} }`);
     L.push('  }');
   }
-  const epiBinding = spec.bias ? 3 : 2;
-  const outBinding = epiBinding + (epi?.operands.length ?? 0);
-  const dtypes = [spec.dtype, ...epilogueDTypes(epi)];
-  const wgsl = [
-    enables([...dtypes, spec.aDType ?? spec.dtype]) + storageDecl(0, 'A', spec.aDType ?? spec.dtype, 'read'),
-    vecB ? `@group(0) @binding(1) var<storage, read> B: array<vec4<${t}>>;` : storageDecl(1, 'B', spec.dtype, 'read'),
-    ...(spec.bias ? [storageDecl(2, 'bias', spec.dtype, 'read')] : []),
-    ...(epi ? epilogueDecls(epi, epiBinding) : []),
-    storageDecl(outBinding, 'C', epi?.outDType ?? spec.dtype, 'read_write'),
-    u.declare(outBinding + 1),
-    ...(epi ? [epilogueFunction(epi)] : []),
-    ...(tiled ? [`var<workgroup> tA: array<f32, ${TILE_M * TILE_K}>;`, `var<workgroup> tB: array<f32, ${TILE_K * TILE_N}>;`] : []),
-    `@compute @workgroup_size(${WG_X}, ${WG_Y}, 1)`,
-    `fn main(@builtin(global_invocation_id) gid: vec3<u32>${tiled ? ', @builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>' : ''}) {`,
-    ...L,
-    '}',
-    '',
-  ].join('\n');
+  if (tiled) m.declare(`var<workgroup> tA: array<f32, ${TILE_M * TILE_K}>;`, `var<workgroup> tB: array<f32, ${TILE_K * TILE_N}>;`);
   const workgroups: [number, number, number] = [
     Math.max(1, Math.ceil(spec.n / (TN * WG_X))), Math.max(1, Math.ceil(spec.m / (TM * WG_Y))), Math.max(1, batch),
   ];
-  return { name: spec.name, wgsl, uniforms: u.words(), workgroups };
+  const builtins = `@builtin(global_invocation_id) gid: vec3<u32>${tiled ? ', @builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>' : ''}`;
+  return m.kernel(spec.name, { workgroupSize: `${WG_X}, ${WG_Y}, 1`, builtins, body: L }, workgroups);
 }

@@ -1,12 +1,17 @@
 import { stridesOf, type DType } from '../../ir/types.js';
 import type { EmittedKernel } from './kernel.js';
 import { chooseReduceVariant, rowKernel, rowLanes, type ReduceVariant } from './reduce.js';
-import { enables, storageDecl, UniformBlock } from '../wgsl.js';
-import { addEpilogueUniforms, epilogueAndOutput, storeThrough, type Epilogue, epilogueDTypes } from './epilogue.js';
+import { KernelModule, unravel, type Source } from '../kernel-module.js';
+import { declareOutput, type Epilogue } from './epilogue.js';
 
 export interface LayerNormKernelSpec {
   readonly name: string;
+  /** The result's dtype. */
   readonly dtype: DType;
+  /** dtype x is stored in when it differs (a widening cast read directly). */
+  readonly xDType?: DType;
+  /** The node values bound for x, the weight and bias (when there are), and the output. */
+  readonly sources: { readonly x: Source; readonly w?: Source; readonly b?: Source; readonly out: Source };
   /** Rows of `normShape` each; a row is contiguous. */
   readonly rows: number;
   readonly normShape: readonly number[];
@@ -32,30 +37,28 @@ export function emitLayerNorm(spec: LayerNormKernelSpec): EmittedKernel {
   const cols = spec.normShape.reduce((p, d) => p * d, 1);
   const variant = spec.variant ?? chooseReduceVariant(spec.rows, cols);
   const lanes = rowLanes(variant, 'u.rows');
-  const u = new UniformBlock().scalar('rows', spec.rows).scalar('cols', cols).f32('eps', spec.epsilon);
-  const epi = spec.epilogue;
-  if (epi) addEpilogueUniforms(u, epi);
+  const m = new KernelModule();
+  const u = m.uniforms.scalar('rows', spec.rows).scalar('cols', cols).f32('eps', spec.epsilon);
+  const paramDType = spec.paramDType ?? spec.dtype;
+  m.read('x', spec.xDType ?? spec.dtype, spec.sources.x);
   // A parameter laid out exactly like a row is read at `j`; any other broadcast walks its strides.
   const dense = stridesOf(spec.normShape);
   const isDense = (s: readonly number[]) => s.every((x, i) => x === dense[i] || spec.normShape[i] === 1);
   const params = [
-    { name: 'w', strides: spec.weightStrides, apply: (v: string) => `y = y * f32(${v});` },
-    { name: 'b', strides: spec.biasStrides, apply: (v: string) => `y = y + f32(${v});` },
+    { name: 'w', strides: spec.weightStrides, source: spec.sources.w, apply: (v: string) => `y = y * f32(${v});` },
+    { name: 'b', strides: spec.biasStrides, source: spec.sources.b, apply: (v: string) => `y = y + f32(${v});` },
   ].filter((p) => p.strides !== undefined);
+  for (const p of params) m.read(p.name, paramDType, p.source!);
+  const store = declareOutput(m, spec.epilogue, spec.dtype, spec.sources.out);
   const strided = params.filter((p) => !isDense(p.strides!));
   if (strided.length) {
     u.array('nshape', spec.normShape);
     for (const p of strided) u.array(`${p.name}s`, p.strides!);
   }
   const outBody: string[] = ['var y = (f32(x[base + j]) - mean) * inv;'];
-  if (strided.length) {
-    outBody.push(...strided.map((p) => `var ${p.name}Off = 0u;`), 'var rem = j;',
-      `for (var d = ${spec.normShape.length}u; d > 0u; d--) {`,
-      '  let c = rem % u_nshape(d - 1u);', '  rem = rem / u_nshape(d - 1u);',
-      ...strided.map((p) => `  ${p.name}Off += c * u_${p.name}s(d - 1u);`), '}');
-  }
+  outBody.push(...unravel('j', spec.normShape.length, 'u_nshape', strided.map((p) => ({ name: `${p.name}Off`, strides: `u_${p.name}s` })), ''));
   for (const p of params) outBody.push(p.apply(`${p.name}[${strided.includes(p) ? `${p.name}Off` : 'j'}]`));
-  outBody.push(storeThrough(epi, 'base + j', 'y', spec.dtype));
+  outBody.push(store('base + j', 'y'));
 
   const L: string[] = [
     ...lanes.rowIndex,
@@ -72,9 +75,5 @@ export function emitLayerNorm(spec: LayerNormKernelSpec): EmittedKernel {
     '  let inv = inverseSqrt(rowSq / f32(u.cols) + bitcast<f32>(u.eps));',
     ...lanes.loop('u.cols', outBody),
   ];
-  const paramDType = spec.paramDType ?? spec.dtype;
-  const decls = [storageDecl(0, 'x', spec.dtype, 'read'), ...params.map((p, i) => storageDecl(i + 1, p.name, paramDType, 'read'))];
-  const out = epilogueAndOutput(epi, params.length + 1, spec.dtype);
-  const wgsl = rowKernel([enables([spec.dtype, paramDType, ...epilogueDTypes(epi)]) + decls.join('\n'), ...out.decls, u.declare(out.next)], lanes, L);
-  return { name: spec.name, wgsl, uniforms: u.words(), workgroups: lanes.workgroups(spec.rows) };
+  return rowKernel(m, spec.name, lanes, L, spec.rows);
 }

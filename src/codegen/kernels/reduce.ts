@@ -2,9 +2,11 @@ import { isFloat, type DType } from '../../ir/types.js';
 import type { ReductionMath } from '../../ir/ops/registry.js';
 import { identityIn, type ArgPick } from '../../ir/ops/reduce.js';
 import type { EmittedKernel } from './kernel.js';
-import { addEpilogueUniforms, epilogueAndOutput, epilogueDTypes, storeThrough, type Epilogue } from './epilogue.js';
-import { enables, flatIndex, grid1d, storageDecl, UniformBlock, wgslType } from '../wgsl.js';
+import { declareOutput, type Epilogue } from './epilogue.js';
+import { FLAT_BUILTINS, flatIndex, grid1d, UniformBlock, wgslType } from '../wgsl.js';
+import { KernelModule, unravel, type Source } from '../kernel-module.js';
 import { isNanF32, wgslHelperDecls } from './wgsl-math.js';
+import { wgslFloat } from '../../ir/wgsl-literal.js';
 
 /** One invocation per output, or one workgroup per output with a tree in workgroup memory. */
 export type ReduceVariant = 'invocation' | 'workgroup';
@@ -13,12 +15,16 @@ export interface ReduceKernelSpec {
   readonly name: string;
   /** Input dtype; also the output's, except for arg-reductions whose output is i32. */
   readonly dtype: DType;
+  /** The node values bound for x (or the prologue's operands, in their order) and the output. */
+  readonly sources: { readonly x: Source; readonly out: Source };
   /** How elements combine (sum, max, ...); omitted for arg-reductions. */
   readonly math?: ReductionMath;
   /** Makes this an arg-reduction: the output is the index of the extreme (NaN if any), the first one on ties. */
   readonly arg?: ArgPick;
   /** Arg-reductions only: the last index of equal extremes instead of the first. */
   readonly lastIndex?: boolean;
+  /** Element offset of the input's first element (a view into a larger tensor); 0 when omitted. */
+  readonly offset?: number;
   /** Extents and input strides of the kept dimensions (in output order) and the reduced ones. */
   readonly keptShape: readonly number[];
   readonly keptStrides: readonly number[];
@@ -30,7 +36,11 @@ export interface ReduceKernelSpec {
    * Elementwise work fused before the reduction: operands `p0, p1, ...` (laid out exactly like
    * the reduced input, bound in place of `x`) and the element from their loads.
    */
-  readonly prologue?: { readonly operands: readonly DType[]; readonly body: (xs: readonly string[]) => string; readonly helpers?: readonly string[] };
+  readonly prologue?: {
+    readonly operands: readonly { readonly source: Source; readonly dtype: DType }[];
+    readonly body: (xs: readonly string[]) => string;
+    readonly helpers: readonly string[];
+  };
   /** Elementwise work fused after it (fold reductions of floats only). */
   readonly epilogue?: Epilogue;
 }
@@ -63,22 +73,14 @@ export function chooseReduceVariant(outputs: number, count: number): ReduceVaria
 
 /** Entry-point parameters of a one-workgroup-per-item kernel. */
 export const WORKGROUP_BUILTINS = '@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>';
-/** Entry-point parameters of a one-invocation-per-item kernel using `flatIndex`. */
-export const INVOCATION_BUILTINS = '@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>';
 
-/** A WGSL f32 literal of a finite number. */
-export function f32Literal(x: number): string {
-  if (!Number.isFinite(x)) throw new Error(`f32Literal(${x}): WGSL constant expressions cannot be infinite or NaN (use f32Value)`);
-  const s = String(Math.fround(x));
-  return /[.e]/.test(s) ? `f32(${s})` : `f32(${s}.0)`;
-}
 
 /**
  * A WGSL f32 expression of any number: finite ones are literals; infinities and NaN, which a
  * WGSL constant expression may not produce (even through bitcast), come from uniform word `name`.
  */
 export function f32Value(x: number, u: UniformBlock, name: string): string {
-  if (Number.isFinite(x)) return f32Literal(x);
+  if (Number.isFinite(x)) return wgslFloat(x);
   u.f32(name, x);
   return `bitcast<f32>(u.${name})`;
 }
@@ -178,16 +180,6 @@ function argReducer(pick: ArgPick, lastIndex: boolean, dtype: DType, acc: string
   };
 }
 
-/**
- * WGSL helper declarations the reduction's math and its prologue call, each once, leaving out
- * those the epilogue function declares already.
- */
-function kernelHelpers(spec: ReduceKernelSpec, acc: string): string[] {
-  const own = spec.math?.helpers ? wgslHelperDecls(spec.math.helpers(acc)) : [];
-  const declared = new Set(spec.epilogue?.helpers ?? []);
-  return [...new Set([...(spec.prologue?.helpers ?? []), ...own])].filter((d) => !declared.has(d));
-}
-
 /** Emits a reduction over any axes: one invocation or one workgroup per output element. */
 export function emitReduce(spec: ReduceKernelSpec): EmittedKernel {
   const n = spec.keptShape.reduce((p, d) => p * d, 1);
@@ -197,7 +189,8 @@ export function emitReduce(spec: ReduceKernelSpec): EmittedKernel {
   // Reduced elements are usually one run of constant stride (1 when they are the innermost
   // dimensions): then an element's offset needs no division by the reduced extents.
   const red = coalesce(spec.reducedShape, spec.reducedStrides);
-  const u = new UniformBlock().scalar('n', n).scalar('count', count);
+  const m = new KernelModule();
+  const u = m.uniforms.scalar('n', n).scalar('count', count);
   const reducer = spec.arg ? argReducer(spec.arg, spec.lastIndex ?? false, spec.dtype, acc, u) : foldReducer(spec.math!, spec.dtype, acc, u);
   if (spec.keptShape.length) u.array('kshape', spec.keptShape).array('kstride', spec.keptStrides);
   const oneRun = red.shape.length <= 1;
@@ -213,11 +206,9 @@ export function emitReduce(spec: ReduceKernelSpec): EmittedKernel {
   } else {
     L.push(`  let i = ${flatIndex(WG)};`, '  if (i >= u.n) { return; }');
   }
-  L.push('  var base = 0u;');
-  if (spec.keptShape.length) {
-    L.push('  var rem = i;', `  for (var d = ${spec.keptShape.length}u; d > 0u; d--) {`,
-      '    base += (rem % u_kshape(d - 1u)) * u_kstride(d - 1u);', '    rem = rem / u_kshape(d - 1u);', '  }');
-  }
+  if (spec.offset) u.scalar('xoff', spec.offset);
+  L.push(`  var base = ${spec.offset ? 'u.xoff' : '0u'};`);
+  L.push(...unravel('i', spec.keptShape.length, 'u_kshape', spec.keptShape.length ? [{ name: 'kept', strides: 'u_kstride' }] : []), ...(spec.keptShape.length ? ['  base += kept;'] : []));
   L.push(...reducer.init.map((l) => `  ${l}`));
   L.push(variant === 'workgroup'
     ? `  for (var r = lid; r < u.count; r += ${REDUCE_WG}u) {`
@@ -229,35 +220,24 @@ export function emitReduce(spec: ReduceKernelSpec): EmittedKernel {
       '      off += (rr % u_rshape(d - 1u)) * u_rstride(d - 1u);', '      rr = rr / u_rshape(d - 1u);', '    }');
   }
   const pro = spec.prologue;
-  const element = pro ? pro.body(pro.operands.map((_, k) => `p${k}[off]`)) : 'x[off]';
+  if (pro) m.declare(...pro.helpers);
+  const loads = pro ? pro.operands.map((o, k) => `${m.read(`p${k}`, o.dtype, o.source)}[off]`) : [`${m.read('x', spec.dtype, spec.sources.x)}[off]`];
+  const element = pro ? pro.body(loads) : loads[0]!;
   L.push(...reducer.step(`${acc}(${element})`, 'r').map((l) => `    ${l}`), '  }');
   const epi = spec.epilogue;
   if (epi && (spec.arg || acc !== 'f32')) throw new Error(`internal: ${spec.name}: only float fold reductions take an epilogue`);
-  if (epi) addEpilogueUniforms(u, epi);
-  const store = (result: string) => (epi ? storeThrough(epi, 'i', result, reducer.outDType) : `out[i] = ${wgslType(reducer.outDType)}(${result});`);
+  const storeAt = declareOutput(m, epi, reducer.outDType, spec.sources.out);
+  const store = (result: string) => storeAt('i', result);
   if (variant === 'workgroup') {
     L.push(...reducer.toShared.map((l) => `  ${l}`), ...workgroupTree(REDUCE_WG, reducer.merge));
     L.push(`  if (lid == 0u) { ${store(reducer.result(true))} }`);
   } else {
     L.push(`  ${store(reducer.result(false))}`);
   }
-  const builtins = variant === 'workgroup' ? WORKGROUP_BUILTINS : INVOCATION_BUILTINS;
-  const inputs = pro ? pro.operands.map((d, k) => storageDecl(k, `p${k}`, d, 'read')) : [storageDecl(0, 'x', spec.dtype, 'read')];
-  const out = epilogueAndOutput(epi, inputs.length, reducer.outDType);
-  const wgsl = [
-    enables([spec.dtype, ...(pro?.operands ?? []), ...epilogueDTypes(epi)]) + inputs.join('\n'),
-    ...out.decls,
-    u.declare(out.next),
-    ...kernelHelpers(spec, acc),
-    ...(variant === 'workgroup' ? reducer.sharedDecls : []),
-    `@compute @workgroup_size(${wg})`,
-    `fn main(${builtins}) {`,
-    ...L,
-    '}',
-    '',
-  ].join('\n');
-  const workgroups = variant === 'workgroup' ? grid1d(n, 1) : grid1d(n, WG);
-  return { name: spec.name, wgsl, uniforms: u.words(), workgroups };
+  if (spec.math?.helpers) m.declare(...wgslHelperDecls(spec.math.helpers(acc)));
+  if (variant === 'workgroup') m.declare(...reducer.sharedDecls);
+  const builtins = variant === 'workgroup' ? WORKGROUP_BUILTINS : FLAT_BUILTINS;
+  return m.kernel(spec.name, { workgroupSize: wg, builtins, body: L }, variant === 'workgroup' ? grid1d(n, 1) : grid1d(n, WG));
 }
 
 /** How the lanes working on one row split it: the building blocks of row-wise kernels. */
@@ -275,16 +255,17 @@ export interface RowLanes {
   readonly wgSize: number;
 }
 
-/** Row-wise building blocks for one invocation per row, or one REDUCE_WG-lane workgroup per row. */
-/** A row kernel's source: `header` declarations, the lanes' own, then `main` running `body`. */
-export function rowKernel(header: readonly string[], lanes: RowLanes, body: readonly string[]): string {
-  return [...header, ...lanes.decls, `@compute @workgroup_size(${lanes.wgSize})`, `fn main(${lanes.builtins}) {`, ...body, '}', ''].join('\n');
+/** A row kernel over `rows` rows: the module's declarations, the lanes' own, then `main` running `body`. */
+export function rowKernel(m: KernelModule, name: string, lanes: RowLanes, body: readonly string[], rows: number): EmittedKernel {
+  m.declare(...lanes.decls);
+  return m.kernel(name, { workgroupSize: lanes.wgSize, builtins: lanes.builtins, body }, lanes.workgroups(rows));
 }
 
+/** Row-wise building blocks for one invocation per row, or one REDUCE_WG-lane workgroup per row. */
 export function rowLanes(variant: ReduceVariant, rowsExpr: string): RowLanes {
   if (variant === 'invocation') {
     return {
-      decls: [], builtins: INVOCATION_BUILTINS, wgSize: WG,
+      decls: [], builtins: FLAT_BUILTINS, wgSize: WG,
       rowIndex: [`  let row = ${flatIndex(WG)};`, `  if (row >= ${rowsExpr}) { return; }`],
       loop: (extent, body) => [`  for (var j = 0u; j < ${extent}; j++) {`, ...body.map((l) => `    ${l}`), '  }'],
       allReduce: (local, result) => [`  let ${result} = ${local};`],

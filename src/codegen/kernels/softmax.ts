@@ -2,12 +2,17 @@ import type { DType } from '../../ir/types.js';
 import type { AxisRows } from '../../ir/ops/softmax.js';
 import type { EmittedKernel } from './kernel.js';
 import { chooseReduceVariant, rowKernel, f32Value, rowLanes, type ReduceVariant } from './reduce.js';
-import { enables, storageDecl, UniformBlock } from '../wgsl.js';
-import { addEpilogueUniforms, epilogueAndOutput, storeThrough, type Epilogue, epilogueDTypes } from './epilogue.js';
+import { KernelModule, type Source } from '../kernel-module.js';
+import { declareOutput, type Epilogue } from './epilogue.js';
 
 export interface SoftmaxKernelSpec extends AxisRows {
   readonly name: string;
+  /** The result's dtype. */
   readonly dtype: DType;
+  /** dtype x is stored in when it differs (a widening cast read directly: the kernel computes in f32 anyway). */
+  readonly xDType?: DType;
+  /** The node values bound for x and the output. */
+  readonly sources: { readonly x: Source; readonly out: Source };
   /** log_softmax instead of softmax. */
   readonly log: boolean;
   /** Forces a variant (tests); otherwise `chooseReduceVariant` picks from the rows and row length. */
@@ -24,9 +29,10 @@ export interface SoftmaxKernelSpec extends AxisRows {
 export function emitSoftmax(spec: SoftmaxKernelSpec): EmittedKernel {
   const variant = spec.variant ?? chooseReduceVariant(spec.rows, spec.extent);
   const lanes = rowLanes(variant, 'u.rows');
-  const u = new UniformBlock().scalar('rows', spec.rows).scalar('extent', spec.extent).scalar('inner', spec.inner);
-  const epi = spec.epilogue;
-  if (epi) addEpilogueUniforms(u, epi);
+  const m = new KernelModule();
+  const u = m.uniforms.scalar('rows', spec.rows).scalar('extent', spec.extent).scalar('inner', spec.inner);
+  m.read('x', spec.xDType ?? spec.dtype, spec.sources.x);
+  const store = declareOutput(m, spec.epilogue, spec.dtype, spec.sources.out);
   const L: string[] = [
     ...lanes.rowIndex,
     '  let base = (row / u.inner) * u.extent * u.inner + row % u.inner;',
@@ -39,11 +45,9 @@ export function emitSoftmax(spec: SoftmaxKernelSpec): EmittedKernel {
   ];
   if (spec.log) {
     L.push('  let logSum = log(rowSum);',
-      ...lanes.loop('u.extent', ['let o = base + j * u.inner;', storeThrough(epi, 'o', 'f32(x[o]) - rowMax - logSum', spec.dtype)]));
+      ...lanes.loop('u.extent', ['let o = base + j * u.inner;', store('o', 'f32(x[o]) - rowMax - logSum')]));
   } else {
-    L.push(...lanes.loop('u.extent', ['let o = base + j * u.inner;', storeThrough(epi, 'o', 'exp(f32(x[o]) - rowMax) / rowSum', spec.dtype)]));
+    L.push(...lanes.loop('u.extent', ['let o = base + j * u.inner;', store('o', 'exp(f32(x[o]) - rowMax) / rowSum')]));
   }
-  const out = epilogueAndOutput(epi, 1, spec.dtype);
-  const wgsl = rowKernel([enables([spec.dtype, ...epilogueDTypes(epi)]) + storageDecl(0, 'x', spec.dtype, 'read'), ...out.decls, u.declare(out.next)], lanes, L);
-  return { name: spec.name, wgsl, uniforms: u.words(), workgroups: lanes.workgroups(spec.rows) };
+  return rowKernel(m, spec.name, lanes, L, spec.rows);
 }

@@ -1,11 +1,14 @@
 import { KilnError } from '../../ir/errors.js';
 import type { DType } from '../../ir/types.js';
-import { enables, storageDecl, wgslType } from '../wgsl.js';
+import { wgslType } from '../wgsl.js';
+import { KernelModule, type Source } from '../kernel-module.js';
 import type { EmittedKernel } from './kernel.js';
 
 /** A squeeze-and-excitation gate: out[n, o] = act2(b2 + W2 act1(b1 + W1 mean_hw(x[n]))). */
 export interface SqueezeExciteSpec {
   readonly name: string;
+  /** The node values bound for x, the two convolutions' weights and biases (when there are), and the output. */
+  readonly sources: { readonly x: Source; readonly w1: Source; readonly b1?: Source; readonly w2: Source; readonly b2?: Source; readonly out: Source };
   /** Storage dtype of every tensor (f32 or f16); the means and the hidden layer stay f32. */
   readonly dtype: DType;
   readonly batch: number;
@@ -14,8 +17,6 @@ export interface SqueezeExciteSpec {
   readonly hidden: number;
   readonly outChannels: number;
   readonly spatial: number;
-  readonly hasBias1: boolean;
-  readonly hasBias2: boolean;
   /** WGSL expressions of the activations, over an f32 value `a`, giving an f32 value. */
   readonly act1: (a: string) => string;
   readonly act2: (a: string) => string;
@@ -35,18 +36,14 @@ export function emitSqueezeExcite(spec: SqueezeExciteSpec): EmittedKernel {
   const { channels: C, hidden: H, outChannels: O, spatial: S } = spec;
   if (C + H > MAX_SHARED_FLOATS) throw new KilnError(`${spec.name}: ${C} + ${H} channels exceed workgroup memory`);
   const t = spec.dtype;
-  const decls = [storageDecl(0, 'x', t, 'read'), storageDecl(1, 'w1', t, 'read')];
-  if (spec.hasBias1) decls.push(storageDecl(decls.length, 'b1', t, 'read'));
-  decls.push(storageDecl(decls.length, 'w2', t, 'read'));
-  if (spec.hasBias2) decls.push(storageDecl(decls.length, 'b2', t, 'read'));
-  decls.push(storageDecl(decls.length, 'out', t, 'read_write'));
-  const wgsl = [
-    enables([t]) + decls.join('\n'),
-    `var<workgroup> mean: array<f32, ${C}>;`,
-    `var<workgroup> hid: array<f32, ${H}>;`,
-    ...new Set(spec.helpers),
-    `@compute @workgroup_size(${WG})`,
-    'fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec3<u32>) {',
+  const m = new KernelModule();
+  const src = spec.sources;
+  for (const [name, source] of [['x', src.x], ['w1', src.w1], ['b1', src.b1], ['w2', src.w2], ['b2', src.b2]] as const) {
+    if (source !== undefined) m.read(name, t, source);
+  }
+  m.write('out', t, src.out);
+  m.declare(`var<workgroup> mean: array<f32, ${C}>;`, `var<workgroup> hid: array<f32, ${H}>;`, ...spec.helpers);
+  const body = [
     '  let n = wg.x;',
     `  for (var c = li; c < ${C}u; c += ${WG}u) {`,
     `    let base = (n * ${C}u + c) * ${S}u;`,
@@ -56,18 +53,17 @@ export function emitSqueezeExcite(spec: SqueezeExciteSpec): EmittedKernel {
     '  }',
     '  workgroupBarrier();',
     `  for (var j = li; j < ${H}u; j += ${WG}u) {`,
-    `    var a = ${spec.hasBias1 ? 'f32(b1[j])' : '0.0'};`,
+    `    var a = ${src.b1 !== undefined ? 'f32(b1[j])' : '0.0'};`,
     `    for (var c = 0u; c < ${C}u; c++) { a += f32(w1[j * ${C}u + c]) * mean[c]; }`,
     `    hid[j] = ${spec.act1('a')};`,
     '  }',
     '  workgroupBarrier();',
     `  for (var o = li; o < ${O}u; o += ${WG}u) {`,
-    `    var a = ${spec.hasBias2 ? 'f32(b2[o])' : '0.0'};`,
+    `    var a = ${src.b2 !== undefined ? 'f32(b2[o])' : '0.0'};`,
     `    for (var j = 0u; j < ${H}u; j++) { a += f32(w2[o * ${H}u + j]) * hid[j]; }`,
     `    out[n * ${O}u + o] = ${wgslType(t)}(${spec.act2('a')});`,
     '  }',
-    '}',
-    '',
-  ].join('\n');
-  return { name: spec.name, wgsl, uniforms: [], workgroups: [spec.batch, 1, 1] };
+  ];
+  const builtins = '@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec3<u32>';
+  return m.kernel(spec.name, { workgroupSize: WG, builtins, body }, [spec.batch, 1, 1]);
 }

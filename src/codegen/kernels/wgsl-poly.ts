@@ -1,15 +1,11 @@
 // Small builders of WGSL text shared by the math helper libraries.
+import { wgslFloat } from '../../ir/wgsl-literal.js';
 
-/** A WGSL literal of a finite number rounded to f32, as an abstract float in `t(...)`. */
-export function lit(x: number, t: string): string {
-  const s = String(Math.fround(x));
-  return `${t}(${/[.e]/.test(s) ? s : `${s}.0`})`;
-}
 
 /** `c0 + v * (c1 + v * (...))` in WGSL. */
 export function horner(coeffs: readonly number[], v: string, t: string): string {
-  let acc = lit(coeffs[coeffs.length - 1]!, t);
-  for (let i = coeffs.length - 2; i >= 0; i--) acc = `${lit(coeffs[i]!, t)} + ${v} * (${acc})`;
+  let acc = wgslFloat(coeffs[coeffs.length - 1]!, t);
+  for (let i = coeffs.length - 2; i >= 0; i--) acc = `${wgslFloat(coeffs[i]!, t)} + ${v} * (${acc})`;
   return acc;
 }
 

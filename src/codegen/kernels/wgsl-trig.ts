@@ -4,7 +4,8 @@
 // (cosh(89) through exp, asinh of 1e20 through x^2). Each function here is an argument reduction
 // and a truncated Taylor series whose truncation error is below 1e-9 relative on its interval,
 // so what remains is f32 rounding: a few ulp (measured in test/codegen/math-ops.test.ts).
-import { horner, lit, LOG1P_ATANH_COEFFS, type HelperDef } from './wgsl-poly.js';
+import { horner, LOG1P_ATANH_COEFFS, type HelperDef } from './wgsl-poly.js';
+import { wgslFloat } from '../../ir/wgsl-literal.js';
 
 const factorial = (n: number): number => (n <= 1 ? 1 : n * factorial(n - 1));
 const binomial = (n: number, k: number): number => factorial(n) / (factorial(k) * factorial(n - k));
@@ -51,11 +52,11 @@ function specialsDecl(): string {
 
 /** x reduced by pi/2: r in [-pi/4, pi/4] and the quadrant j mod 4. */
 function reduceDecl(): string {
-  const [p1, p2, p3, p4] = PIO2_PARTS.map((p) => lit(p, 'f32'));
+  const [p1, p2, p3, p4] = PIO2_PARTS.map((p) => wgslFloat(p, 'f32'));
   return [
     'struct KilnQuadrant { r: f32, q: u32 }',
     'fn kiln_reduce_pio2(x: f32) -> KilnQuadrant {',
-    `  let j = round(x * ${lit(TWO_OVER_PI, 'f32')});`,
+    `  let j = round(x * ${wgslFloat(TWO_OVER_PI, 'f32')});`,
     `  let r = (((x - j * ${p1}) - j * ${p2}) - j * ${p3}) - j * ${p4};`,
     '  return KilnQuadrant(r, u32(i32(j) & 3));',
     '}',
@@ -113,10 +114,10 @@ function atanDecl(): string {
     '  let big = a > 1.0;',
     '  var t = select(a, 1.0 / a, big);',
     '  var base = 0.0;',
-    `  if (t > ${lit(TAN_PI_OVER_8, 'f32')}) { t = (t - 1.0) / (t + 1.0); base = ${lit(PI_OVER_4, 'f32')}; }`,
+    `  if (t > ${wgslFloat(TAN_PI_OVER_8, 'f32')}) { t = (t - 1.0) / (t + 1.0); base = ${wgslFloat(PI_OVER_4, 'f32')}; }`,
     '  let w = t * t;',
     `  var r = base + (t + t * w * (${horner(ATAN_COEFFS, 'w', 'f32')}));`,
-    `  if (big) { r = ${lit(PI_OVER_2, 'f32')} - r; }`,
+    `  if (big) { r = ${wgslFloat(PI_OVER_2, 'f32')} - r; }`,
     '  return select(r, -r, x < 0.0);',
     '}',
   ].join('\n');
@@ -133,7 +134,7 @@ function asinDecl(): string {
     '  let a = abs(x);',
     '  if (a > 1.0) { return kiln_nan_f32(); }',
     '  if (a <= 0.5) { return kiln_asin_poly(x); }',
-    `  let r = ${lit(PI_OVER_2, 'f32')} - 2.0 * kiln_asin_poly(sqrt((1.0 - a) * 0.5));`,
+    `  let r = ${wgslFloat(PI_OVER_2, 'f32')} - 2.0 * kiln_asin_poly(sqrt((1.0 - a) * 0.5));`,
     '  return select(r, -r, x < 0.0);',
     '}',
   ].join('\n');
@@ -145,9 +146,9 @@ function acosDecl(): string {
     'fn kiln_acos_f32(x: f32) -> f32 {',
     '  let a = abs(x);',
     '  if (a > 1.0) { return kiln_nan_f32(); }',
-    `  if (a <= 0.5) { return ${lit(PI_OVER_2, 'f32')} - kiln_asin_poly(x); }`,
+    `  if (a <= 0.5) { return ${wgslFloat(PI_OVER_2, 'f32')} - kiln_asin_poly(x); }`,
     '  let h = 2.0 * kiln_asin_poly(sqrt((1.0 - a) * 0.5));',
-    `  return select(h, ${lit(Math.PI, 'f32')} - h, x < 0.0);`,
+    `  return select(h, ${wgslFloat(Math.PI, 'f32')} - h, x < 0.0);`,
     '}',
   ].join('\n');
 }
@@ -179,7 +180,7 @@ function sinhDecl(): string {
     `    return x + x * u * (${horner(SINH_COEFFS, 'u', 'f32')});`,
     '  }',
     '  var r: f32;',
-    `  if (a < ${lit(SINH_LARGE, 'f32')}) { let e = exp(a); r = 0.5 * (e - 1.0 / e); }`,
+    `  if (a < ${wgslFloat(SINH_LARGE, 'f32')}) { let e = exp(a); r = 0.5 * (e - 1.0 / e); }`,
     '  else { let h = exp(0.5 * a); r = (0.5 * h) * h; }',
     '  return select(r, -r, x < 0.0);',
     '}',
@@ -190,7 +191,7 @@ function coshDecl(): string {
   return [
     'fn kiln_cosh_f32(x: f32) -> f32 {',
     '  let a = abs(x);',
-    `  if (a < ${lit(SINH_LARGE, 'f32')}) { let e = exp(a); return 0.5 * (e + 1.0 / e); }`,
+    `  if (a < ${wgslFloat(SINH_LARGE, 'f32')}) { let e = exp(a); return 0.5 * (e + 1.0 / e); }`,
     '  let h = exp(0.5 * a);',
     '  return (0.5 * h) * h;',
     '}',
@@ -203,7 +204,7 @@ function asinhDecl(): string {
     'fn kiln_asinh_f32(x: f32) -> f32 {',
     '  let a = abs(x);',
     '  var r: f32;',
-    `  if (a > ${lit(ASINH_LARGE, 'f32')}) { r = log(a) + ${lit(LN2, 'f32')}; }`,
+    `  if (a > ${wgslFloat(ASINH_LARGE, 'f32')}) { r = log(a) + ${wgslFloat(LN2, 'f32')}; }`,
     '  else { let u = a * a; r = kiln_log1p_f32(a + u / (1.0 + sqrt(1.0 + u))); }',
     '  return select(r, -r, x < 0.0);',
     '}',
@@ -215,7 +216,7 @@ function acoshDecl(): string {
   return [
     'fn kiln_acosh_f32(x: f32) -> f32 {',
     '  if (x < 1.0) { return kiln_nan_f32(); }',
-    `  if (x > ${lit(ASINH_LARGE, 'f32')}) { return log(x) + ${lit(LN2, 'f32')}; }`,
+    `  if (x > ${wgslFloat(ASINH_LARGE, 'f32')}) { return log(x) + ${wgslFloat(LN2, 'f32')}; }`,
     '  let z = x - 1.0;',
     '  return kiln_log1p_f32(z + sqrt(z * (x + 1.0)));',
     '}',

@@ -1,40 +1,60 @@
-import { concatLayout, splitLayout } from '../../ir/ops/concat-split.js';
-import { numel, stridesOf, type DType } from '../../ir/types.js';
+import { concatLayout, resolveAxis, splitLayout } from '../../ir/ops/concat-split.js';
+import { numel, stridesOf } from '../../ir/types.js';
 import { emitCopy } from '../kernels/copy.js';
 import { emitConcat } from '../kernels/concat.js';
-import { denseView, type View } from '../../ir/view.js';
+import { denseView } from '../../ir/view.js';
 import type { Node } from '../../ir/graph.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
-import type { Lowering } from './lowering.js';
+import { plainLowerings, type Anchor, type AnchorIO, type Lowering } from './lowering.js';
 
 /**
- * A concat in one dispatch, optionally reading its sources through views, shuffling the
- * result's channels and casting it to `outDType` (when fusion gives it a following
- * channel_shuffle or float cast); empty sources are left unbound. Bindings: the non-empty
- * sources, then the output.
+ * A concat in one dispatch, reading its sources through views, and (when fusion gives it a
+ * following channel_shuffle or float cast) shuffling the result's channels and casting it;
+ * empty sources are left unbound.
  */
-export function lowerConcat(
-  node: Node, views: readonly (View | undefined)[] = [], shuffleGroups?: number, name = 'concat', outDType?: DType,
-): EmittedKernel | EmittedKernel[] {
+function lowerConcat(node: Node, io: AnchorIO): EmittedKernel | EmittedKernel[] {
   const shapes = node.inputs.map((v) => v.type.shape);
   const { axis } = concatLayout(shapes, node.attrs.axis as number);
   const used = shapes.map((s, k) => k).filter((k) => numel(shapes[k]!) > 0);
+  const after = io.after ?? [];
+  const shuffle = after.find((n) => n.op === 'channel_shuffle');
+  const result = after.at(-1)?.output ?? node.output;
+  if (after.some((n) => n.op !== 'channel_shuffle' && n.op !== 'cast')) throw new Error(`internal: concat takes only a channel shuffle and a cast after it, not ${after.map((n) => n.op).join(', ')}`);
   if (used.length >= MAX_SOURCES) {
-    if (shuffleGroups || outDType || views.some((v) => v)) throw new Error(`internal: a fused concat of ${used.length} sources exceeds the binding limit`);
+    if (after.length || io.operands.some((o) => o.view)) throw new Error(`internal: a fused concat of ${used.length} sources exceeds the binding limit`);
     return concatByCopies(node);
   }
+  const outDType = result.type.dtype;
   return {
     ...emitConcat({
-      name, dtype: node.output.type.dtype, outShape: node.output.type.shape, axis,
-      sources: used.map((k) => views[k] ?? denseView(shapes[k]!)),
-      ...(shuffleGroups ? { shuffleGroups } : {}),
-      ...(outDType ? { outDType } : {}),
+      name: [node.op, ...after.map((n) => n.op)].join('_'), dtype: node.output.type.dtype, outShape: node.output.type.shape, axis,
+      sources: used.map((k) => io.operands[k]!.view ?? denseView(shapes[k]!)),
+      ...(shuffle ? { shuffleGroups: shuffle.attrs.groups as number } : {}),
+      ...(outDType !== node.output.type.dtype ? { outDType } : {}),
     }),
-    bindings: [...used, node.inputs.length],
+    bindings: [...used.map((k) => io.operands[k]!.source), io.out],
   };
 }
 
-const concat: Lowering = (node) => lowerConcat(node);
+/**
+ * concat reads every source through any view while it binds them all in one kernel; then it can
+ * also shuffle channels (concatenated along them) and cast floats as it writes.
+ */
+export const concatAnchors: Record<string, Anchor> = {
+  concat: {
+    roles: {
+      reads: (node) => (oneKernel(node) ? ['view'] : []),
+      readsView: () => true,
+      epilogue: (node) => (!oneKernel(node) ? [] : resolveAxis(node.attrs.axis as number, node.output.type.shape.length) === 1 ? ['channel-shuffle', 'float-cast'] : ['float-cast']),
+    },
+    lower: lowerConcat,
+  },
+};
+
+/** Whether a concat's sources and output fit one kernel's storage bindings. */
+function oneKernel(node: Node): boolean {
+  return node.inputs.length < MAX_SOURCES;
+}
 
 // One kernel binds at most 8 storage buffers: 7 sources and the output.
 const MAX_SOURCES = 8;
@@ -68,4 +88,4 @@ const split: Lowering = (node) => {
   return kernels;
 };
 
-export const concatSplitLowerings: Record<string, Lowering> = { concat, split };
+export const concatSplitLowerings: Record<string, Lowering> = { ...plainLowerings(concatAnchors), split };

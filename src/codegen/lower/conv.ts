@@ -1,26 +1,27 @@
 import { conv2dGeometry, convTranspose2dGeometry, type ConvGeometry } from '../../ir/ops/conv.js';
 import type { Node } from '../../ir/graph.js';
-import type { DType } from '../../ir/types.js';
 import type { ConvKernelSpec } from '../kernels/conv-common.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
 import { emitConvDepthwise } from '../kernels/conv-depthwise.js';
 import { emitConvDirect, type DirectConvBlocking } from '../kernels/conv-direct.js';
 import { emitConvTranspose } from '../kernels/conv-transpose.js';
-import type { AnchorLowering, Lowering } from './lowering.js';
-import type { Epilogue } from '../kernels/epilogue.js';
+import { anchorKernelName, plainIO, plainLowerings, type Anchor, type AnchorIO, type AnchorOperand, type Lowering } from './lowering.js';
 import type { View } from '../../ir/view.js';
 
 // Chooses a convolution kernel variant per node. Variants sit side by side in
 // kernels/conv-*.ts; later, per-adapter measurements can replace these shape rules.
 
-function kernelSpec(node: Node, geometry: ConvGeometry, epilogue?: Epilogue, xView?: View, inputScale?: { batchStride: number }): ConvKernelSpec {
-  // x may be stored in another dtype than the weights: a narrowing cast of it read as it loads.
-  const [xDType, dtype] = node.inputs.map((v) => v.type.dtype) as [DType, DType];
+function kernelSpec(node: Node, geometry: ConvGeometry, io: AnchorIO): ConvKernelSpec {
+  const [x, w, bias] = io.operands as [AnchorOperand, AnchorOperand, AnchorOperand?];
+  const dtype = node.inputs[1]!.type.dtype;
+  const xView = x.view;
   return {
-    ...(inputScale ? { inputScale } : {}),
-    name: epilogue ? `${node.op}_${epilogue.name}` : node.op, dtype, geometry,
-    ...(xDType !== dtype ? { xDType } : {}),
-    hasBias: node.inputs.length === 3, ...(epilogue ? { epilogue } : {}),
+    name: anchorKernelName(node.op, io), dtype, geometry, hasBias: bias !== undefined,
+    sources: { x: x.source, w: w.source, ...(bias ? { bias: bias.source } : {}), ...(x.scale ? { scale: x.scale.source } : {}), out: io.out },
+    // x may be stored in another dtype than the weights: a cast of it converted as it loads.
+    ...(x.dtype !== dtype ? { xDType: x.dtype } : {}),
+    ...(x.scale ? { inputScale: { batchStride: x.scale.batchStride } } : {}),
+    ...(io.epilogue ? { epilogue: io.epilogue } : {}),
     ...(xView ? { input: { offset: xView.offset, sN: xView.strides[0]!, sC: xView.strides[1]!, sH: xView.strides[2]! } } : {}),
   };
 }
@@ -43,31 +44,37 @@ export function directBlocking(g: ConvGeometry): DirectConvBlocking {
   return { channels: Math.min(4, g.outPerGroup), pixels, innerLoop: g.inPerGroup >= g.kernelW ? 'channels' : 'taps' };
 }
 
-const conv2d: AnchorLowering = (node, epilogue, views) => lowerConv2d(node, epilogue, views);
-
 /**
- * conv2d, optionally with an epilogue, reading x through a view, and scaling x per channel as it
- * reads it (`inputScale`, the direct kernel only: the fusion pass offers it for ungrouped convs).
+ * conv2d, reading x as stored, through a view, converted as it loads, or scaled per channel (the
+ * direct kernel only: its roles offer the scale to ungrouped convs), with an epilogue.
  */
-export function lowerConv2d(node: Node, epilogue?: Epilogue, views?: readonly (View | undefined)[], inputScale?: { batchStride: number }): EmittedKernel {
+function lowerConv2d(node: Node, io: AnchorIO): EmittedKernel {
   const [x, w] = node.inputs.map((v) => v.type.shape);
   const g = conv2dGeometry(x!, w!, node.attrs);
-  const xView = views?.[0];
+  const xView = io.operands[0]!.view;
   if (xView && !convReadsView(xView)) throw new Error(`internal: conv2d cannot read a view with strides [${xView.strides.join(',')}]`);
-  if (views?.slice(1).some((v) => v)) throw new Error('internal: conv2d reads its weights and bias directly');
-  const spec = kernelSpec(node, g, epilogue, xView, inputScale);
-  if (inputScale && g.groups > 1) throw new Error('internal: a per-channel input scale needs an ungrouped conv2d');
+  const spec = kernelSpec(node, g, io);
+  if (spec.inputScale && g.groups > 1) throw new Error('internal: a per-channel input scale needs an ungrouped conv2d');
   // One input channel per group (depthwise, any multiplier): nothing to block over channels.
   if (g.groups > 1 && g.inPerGroup === 1) return emitConvDepthwise(spec);
   return emitConvDirect(spec, directBlocking(g));
 }
 
-const convTranspose2d: Lowering = (node) => {
-  const [x, w] = node.inputs.map((v) => v.type.shape);
-  return emitConvTranspose(kernelSpec(node, convTranspose2dGeometry(x!, w!, node.attrs)));
+/** conv2d reads x through a row-contiguous view, converted, or (ungrouped) scaled per channel; it takes an elementwise epilogue. */
+export const convAnchors: Record<string, Anchor> = {
+  conv2d: {
+    roles: {
+      reads: (node, i) => (i !== 0 ? [] : node.attrs.groups === 1 ? ['view', 'convert', 'scale'] : ['view', 'convert']),
+      readsView: (_, i, view) => i === 0 && convReadsView(view),
+      epilogue: () => ['elementwise'],
+    },
+    lower: lowerConv2d,
+  },
 };
 
-export const convLowerings: Record<string, Lowering> = { conv2d: (n) => conv2d(n), conv_transpose2d: convTranspose2d };
+const convTranspose2d: Lowering = (node) => {
+  const [x, w] = node.inputs.map((v) => v.type.shape);
+  return emitConvTranspose(kernelSpec(node, convTranspose2dGeometry(x!, w!, node.attrs), plainIO(node)));
+};
 
-/** Conv ops that take a fused epilogue. */
-export const convAnchors: Record<string, AnchorLowering> = { conv2d };
+export const convLowerings: Record<string, Lowering> = { ...plainLowerings(convAnchors), conv_transpose2d: convTranspose2d };

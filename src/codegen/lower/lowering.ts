@@ -1,7 +1,11 @@
 import type { Node } from '../../ir/graph.js';
+import type { DType } from '../../ir/types.js';
+import type { AnchorRoles, OperandRead } from '../../ir/fusion.js';
+import type { View } from '../../ir/view.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
 import type { Epilogue } from '../kernels/epilogue.js';
-import type { View } from '../../ir/view.js';
+import type { Source } from '../kernel-module.js';
+import type { BodyFunction } from './body-function.js';
 
 /**
  * Lowers one node to one kernel, or to several dispatched in order. Storage bindings are the
@@ -19,9 +23,56 @@ export interface LowerContext {
 /** Picks one of `variants` of a kernel `family` for the problem `signature`. */
 export type KernelChooser = (family: string, signature: string, variants: readonly string[]) => string | undefined;
 
+/** A tensor an anchor kernel binds: the node value it is, and its stored dtype. */
+export interface Bound {
+  readonly source: Source;
+  readonly dtype: DType;
+}
+
 /**
- * Lowers an anchor op (conv, matmul) with optional elementwise work fused after it, and
- * optionally reading operand i through `views[i]` (a strided view of the buffer bound for it).
- * The kernel's storage bindings are the anchor's inputs, then the epilogue's operands, then the output.
+ * One operand of an anchor as its kernel reads it (see OperandRead). `source` and `dtype` are
+ * the tensor bound for it: the operand itself ('plain'), the base of its view ('view'), the
+ * input of its cast ('convert': the kernel converts as it loads), or the scaled tensor ('scale').
  */
-export type AnchorLowering = (node: Node, epilogue?: Epilogue, views?: readonly (View | undefined)[], ctx?: LowerContext) => EmittedKernel;
+export interface AnchorOperand extends Bound {
+  readonly read: OperandRead;
+  readonly view?: View;
+  /** 'scale': the per-channel factors, and their stride between batch entries (0 when shared). */
+  readonly scale?: Bound & { readonly batchStride: number };
+  /** 'chain': the chain's operands (laid out like the anchor's operand) and the function computing an element from them. */
+  readonly chain?: { readonly operands: readonly Bound[]; readonly fn: BodyFunction };
+}
+
+/** What an anchor kernel reads, runs after itself, and writes. */
+export interface AnchorIO {
+  readonly operands: readonly AnchorOperand[];
+  readonly epilogue?: Epilogue;
+  /** The body nodes after the anchor, for kernels whose epilogue roles are not elementwise (concat's shuffle and cast). */
+  readonly after?: readonly Node[];
+  /** The node value the kernel writes. */
+  readonly out: Source;
+}
+
+/** The operands of `node` read as stored, and its own result: how an unfused anchor is lowered. */
+export function plainIO(node: Node): AnchorIO {
+  return { operands: node.inputs.map((v, i) => ({ read: 'plain', source: i, dtype: v.type.dtype })), out: node.inputs.length };
+}
+
+/** An anchor kernel's lowering: the node with its operand reads and epilogue. */
+export type AnchorLowering = (node: Node, io: AnchorIO, ctx?: LowerContext) => EmittedKernel | EmittedKernel[];
+
+/** An op whose kernel can run fused work around it: what it accepts, and how it lowers. */
+export interface Anchor {
+  readonly roles: AnchorRoles;
+  readonly lower: AnchorLowering;
+}
+
+/** Plain lowerings of anchors, for nodes that fusion left alone. */
+export function plainLowerings(anchors: Readonly<Record<string, Anchor>>): Record<string, Lowering> {
+  return Object.fromEntries(Object.entries(anchors).map(([op, a]) => [op, (n: Node, ctx?: LowerContext) => a.lower(n, plainIO(n), ctx)]));
+}
+
+/** An anchor kernel's name: the anchor's op, prefixed when it computes a prologue, followed by its epilogue's. */
+export function anchorKernelName(op: string, io: AnchorIO): string {
+  return [io.operands.some((o) => o.read === 'chain') ? 'prologue' : '', op, io.epilogue?.name ?? ''].filter(Boolean).join('_');
+}

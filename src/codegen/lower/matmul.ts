@@ -1,11 +1,9 @@
 import { broadcastStrides } from '../../ir/ops/shape-util.js';
-import type { DType, Shape } from '../../ir/types.js';
+import type { Shape } from '../../ir/types.js';
 import type { Node } from '../../ir/graph.js';
-import type { Epilogue } from '../kernels/epilogue.js';
-import type { EmittedKernel } from '../kernels/kernel.js';
 import { emitMatmul, type MatmulOperandLayout, type MatmulVariant } from '../kernels/matmul.js';
 import type { View } from '../../ir/view.js';
-import type { AnchorLowering, LowerContext, Lowering } from './lowering.js';
+import { anchorKernelName, plainLowerings, type Anchor, type AnchorIO, type LowerContext } from './lowering.js';
 
 /** A matmul operand's layout from the view it is read through, its batch broadcast to `batchShape`. */
 function layoutOf(view: View, batchShape: Shape): MatmulOperandLayout {
@@ -26,29 +24,34 @@ export function matmulSignature(m: number, n: number, k: number, batch: number, 
 
 export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['vec4b', 'scalar', 'tiled'];
 
-const matmul: AnchorLowering = (node, epilogue, views, ctx) => lowerMatmul(node, epilogue, views, ctx);
-
-/** matmul, optionally with an epilogue, views, and A stored as `aDType` (a cast fused in front). */
-export function lowerMatmul(node: Node, epilogue?: Epilogue, views?: readonly (View | undefined)[], ctx?: LowerContext, aDType?: DType): EmittedKernel {
+/** matmul, reading A and B as stored or through views (A also converted as it loads), with an epilogue. */
+function lowerMatmul(node: Node, io: AnchorIO, ctx?: LowerContext) {
   const [a, b] = node.inputs.map((v) => v.type.shape) as [Shape, Shape];
   const [m, k] = a.slice(-2) as [number, number];
   const n = b.at(-1)!;
   const batchShape = node.output.type.shape.slice(0, -2);
-  const [aView, bView] = views ?? [];
+  const [aRead, bRead] = io.operands as [AnchorIO['operands'][0], AnchorIO['operands'][0]];
   const batch = batchShape.reduce((p, d) => p * d, 1);
-  const chosen = ctx?.choose?.('matmul', matmulSignature(m, n, k, batch, node.inputs[0]!.type.dtype), MATMUL_VARIANTS);
+  const dtype = node.inputs[0]!.type.dtype;
+  const chosen = ctx?.choose?.('matmul', matmulSignature(m, n, k, batch, dtype), MATMUL_VARIANTS);
   return emitMatmul({
     ...(chosen ? { variant: chosen as MatmulVariant } : {}),
-    ...(aDType && aDType !== node.inputs[0]!.type.dtype ? { aDType } : {}),
-    name: epilogue ? `matmul_${epilogue.name}` : 'matmul', dtype: node.inputs[0]!.type.dtype, m, n, k, batchShape, ...(epilogue ? { epilogue } : {}),
+    ...(aRead.dtype !== dtype ? { aDType: aRead.dtype } : {}),
+    name: anchorKernelName('matmul', io), dtype, m, n, k, batchShape, ...(io.epilogue ? { epilogue: io.epilogue } : {}),
+    sources: { a: aRead.source, b: bRead.source, out: io.out },
     aBatchStrides: broadcastStrides(a.slice(0, -2), batchShape).map((s) => s * m * k),
     bBatchStrides: broadcastStrides(b.slice(0, -2), batchShape).map((s) => s * k * n),
-    ...(aView ? { aLayout: layoutOf(aView, batchShape) } : {}),
-    ...(bView ? { bLayout: layoutOf(bView, batchShape) } : {}),
+    ...(aRead.view ? { aLayout: layoutOf(aRead.view, batchShape) } : {}),
+    ...(bRead.view ? { bLayout: layoutOf(bRead.view, batchShape) } : {}),
   });
 }
 
-export const matmulLowerings: Record<string, Lowering> = { matmul: (n, ctx) => matmul(n, undefined, undefined, ctx) };
+/** matmul reads either operand through any view, converts A as it loads, and takes an elementwise epilogue. */
+export const matmulAnchors: Record<string, Anchor> = {
+  matmul: {
+    roles: { reads: (_, i) => (i === 0 ? ['view', 'convert'] : ['view']), readsView: () => true, epilogue: () => ['elementwise'] },
+    lower: lowerMatmul,
+  },
+};
 
-/** matmul takes a fused epilogue. */
-export const matmulAnchors: Record<string, AnchorLowering> = { matmul };
+export const matmulLowerings = plainLowerings(matmulAnchors);

@@ -11,7 +11,7 @@ const transpose: Lowering = (node) => {
   const perm = transposePerm(x.shape.length, node.attrs.perm as number[]);
   const s = stridesOf(x.shape);
   return emitElementwise({
-    name: 'transpose', operands: [{ dtype: x.dtype, strides: perm.map((p) => s[p]!) }],
+    name: 'transpose', operands: [{ dtype: x.dtype, strides: perm.map((p) => s[p]!), source: 0 }], out: 1,
     outDType: node.output.type.dtype, shape: node.output.type.shape, body: ([v]) => v!,
   });
 };

@@ -1,25 +1,33 @@
 import { layerNormStart } from '../../ir/ops/norm.js';
 import { broadcastStrides } from '../../ir/ops/shape-util.js';
 import { emitLayerNorm } from '../kernels/norm.js';
-import type { AnchorLowering, Lowering } from './lowering.js';
+import { anchorKernelName, plainLowerings, type Anchor } from './lowering.js';
 
-/** layer_norm: one kernel over contiguous rows of the normalised dimensions, optionally with an epilogue. */
-const layerNorm: AnchorLowering = (node, epilogue) => {
-  const [x, weight, bias] = node.inputs.map((v) => v.type);
-  const normShape = x!.shape.slice(layerNormStart(x!.shape.length, node.attrs.axis as number));
-  const cols = normShape.reduce((p, d) => p * d, 1);
-  return emitLayerNorm({
-    ...(epilogue ? { epilogue } : {}),
-    name: epilogue ? `layer_norm_${epilogue.name}` : 'layer_norm', dtype: x!.dtype, rows: cols === 0 ? 0 : x!.shape.reduce((p, d) => p * d, 1) / cols, normShape,
-    epsilon: node.attrs.epsilon as number,
-    ...(weight && weight.dtype !== x!.dtype ? { paramDType: weight.dtype } : bias && bias.dtype !== x!.dtype ? { paramDType: bias.dtype } : {}),
-    ...(weight ? { weightStrides: broadcastStrides(weight.shape, normShape) } : {}),
-    ...(bias ? { biasStrides: broadcastStrides(bias.shape, normShape) } : {}),
-  });
+/**
+ * layer_norm: one kernel over contiguous rows of the normalised dimensions. It computes in f32,
+ * so it reads x converted as it loads (an f16 x being widened), and takes an elementwise epilogue.
+ */
+export const normAnchors: Record<string, Anchor> = {
+  layer_norm: {
+    roles: { reads: (_, i) => (i === 0 ? ['convert'] : []), epilogue: () => ['elementwise'] },
+    lower: (node, io) => {
+      const [x, weight, bias] = node.inputs.map((v) => v.type);
+      const [xRead, wRead, bRead] = io.operands;
+      const normShape = x!.shape.slice(layerNormStart(x!.shape.length, node.attrs.axis as number));
+      const cols = normShape.reduce((p, d) => p * d, 1);
+      return emitLayerNorm({
+        ...(io.epilogue ? { epilogue: io.epilogue } : {}),
+        name: anchorKernelName('layer_norm', io), dtype: node.output.type.dtype, rows: cols === 0 ? 0 : x!.shape.reduce((p, d) => p * d, 1) / cols, normShape,
+        sources: { x: xRead!.source, ...(wRead ? { w: wRead.source } : {}), ...(bRead ? { b: bRead.source } : {}), out: io.out },
+        epsilon: node.attrs.epsilon as number,
+        ...(xRead!.dtype !== node.output.type.dtype ? { xDType: xRead!.dtype } : {}),
+        ...((weight ?? bias) ? { paramDType: (weight ?? bias)!.dtype } : {}),
+        ...(weight ? { weightStrides: broadcastStrides(weight.shape, normShape) } : {}),
+        ...(bias ? { biasStrides: broadcastStrides(bias.shape, normShape) } : {}),
+      });
+    },
+  },
 };
 
 // batch_norm is elementwise: the generic elementwise lowering reads its channel strides from the registry.
-export const normLowerings: Record<string, Lowering> = { layer_norm: (n) => layerNorm(n) };
-
-/** layer_norm takes a fused epilogue. */
-export const normAnchors: Record<string, AnchorLowering> = { layer_norm: layerNorm };
+export const normLowerings = plainLowerings(normAnchors);

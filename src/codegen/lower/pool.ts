@@ -19,7 +19,7 @@ const globalAvgPool: Lowering = (node) => {
   const x = node.inputs[0]!.type.shape;
   const plane = numel(x.slice(2));
   return emitReduce({
-    name: node.op, dtype: node.output.type.dtype, math: getOp('mean').spec.reduce!,
+    name: node.op, dtype: node.output.type.dtype, math: getOp('mean').spec.reduce!, sources: { x: 0, out: 1 },
     keptShape: [x[0]! * x[1]!], keptStrides: [plane], reducedShape: [plane], reducedStrides: [1],
   });
 };

@@ -1,16 +1,14 @@
-import { getOp } from '../../ir/ops/index.js';
+import { allOps, getOp } from '../../ir/ops/index.js';
 import { ARG_REDUCTIONS } from '../../ir/ops/reduce.js';
 import { normalizeAxes } from '../../ir/ops/shape-util.js';
 import { stridesOf } from '../../ir/types.js';
 import { emitReduce, type ReduceKernelSpec } from '../kernels/reduce.js';
-import type { Epilogue } from '../kernels/epilogue.js';
 import type { Node } from '../../ir/graph.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
-import type { Lowering } from './lowering.js';
+import { anchorKernelName, plainLowerings, type Anchor, type AnchorIO, type Lowering } from './lowering.js';
 
 /** Kept and reduced dimensions of `shape` as extents and input strides (reduced in ascending order). */
-function reductionLayout(shape: readonly number[], axes: readonly number[]) {
-  const strides = stridesOf(shape);
+function reductionLayout(shape: readonly number[], axes: readonly number[], strides: readonly number[] = stridesOf(shape)) {
   const kept = shape.map((_, i) => i).filter((i) => !axes.includes(i));
   const reduced = [...axes].sort((a, b) => a - b);
   return {
@@ -19,28 +17,52 @@ function reductionLayout(shape: readonly number[], axes: readonly number[]) {
   };
 }
 
+/** sum, mean, max or min of floats: they compute an elementwise chain as they read, and take an epilogue. */
+function foldsFloats(node: Node): boolean {
+  const dtype = node.output.type.dtype;
+  return dtype === 'f32' || dtype === 'f16';
+}
+
 /**
- * Any op with reduction math, over any axes; optionally computing an elementwise `prologue` over
- * operands laid out like its input as it reads them, and an `epilogue` on each result.
+ * Any op with reduction math, over any axes; optionally reading its input through a view (a
+ * transpose, slice...: the view's strides are the kernel's), or computing an elementwise chain
+ * over operands laid out like its input as it reads them; and an epilogue on each result.
  */
-export const lowerReduction = (node: Node, epilogue?: Epilogue, prologue?: ReduceKernelSpec['prologue']): EmittedKernel => {
+function lowerReduction(node: Node, io: AnchorIO): EmittedKernel {
   const x = node.inputs[0]!.type;
   const axesAttr = node.attrs.axes as number[];
   const axes = axesAttr.length ? normalizeAxes(axesAttr, x.shape.length) : x.shape.map((_, i) => i);
-  const name = [prologue ? 'prologue' : '', node.op, epilogue?.name ?? ''].filter(Boolean).join('_');
+  const { chain, view } = io.operands[0]!;
   return emitReduce({
-    name, dtype: x.dtype, math: getOp(node.op).spec.reduce!, ...reductionLayout(x.shape, axes),
-    ...(epilogue ? { epilogue } : {}), ...(prologue ? { prologue } : {}),
+    name: anchorKernelName(node.op, io), dtype: x.dtype, math: getOp(node.op).spec.reduce!, ...reductionLayout(x.shape, axes, view?.strides),
+    ...(view ? { offset: view.offset } : {}),
+    sources: { x: io.operands[0]!.source, out: io.out },
+    ...(io.epilogue ? { epilogue: io.epilogue } : {}), ...(chain ? { prologue: { operands: chain.operands, body: chain.fn.call, helpers: chain.fn.decls } } : {}),
   });
+}
+
+const reduction: Anchor = {
+  roles: {
+    reads: (node) => (foldsFloats(node) ? ['chain', 'view'] : ['view']),
+    readsView: (_, __, view) => view.strides.every((s) => s >= 0),
+    epilogue: (node) => (foldsFloats(node) ? ['elementwise'] : []),
+  },
+  lower: lowerReduction,
 };
+
+/** Every op with reduction math. */
+export const reduceAnchors: Record<string, Anchor> = Object.fromEntries(allOps().filter((d) => d.spec.reduce).map((d) => [d.name, reduction]));
 
 /** argmax / argmin along one axis. */
 const lowerArgReduction: Lowering = (node) => {
   const x = node.inputs[0]!.type;
   const axes = normalizeAxes([node.attrs.axis as number], x.shape.length);
   return emitReduce({
-    name: node.op, dtype: x.dtype, arg: ARG_REDUCTIONS[node.op]!, lastIndex: node.attrs.select_last_index === true, ...reductionLayout(x.shape, axes),
+    name: node.op, dtype: x.dtype, sources: { x: 0, out: 1 }, arg: ARG_REDUCTIONS[node.op]!, lastIndex: node.attrs.select_last_index === true, ...reductionLayout(x.shape, axes),
   });
 };
 
-export const reduceLowerings: Record<string, Lowering> = Object.fromEntries(Object.keys(ARG_REDUCTIONS).map((op) => [op, lowerArgReduction]));
+export const reduceLowerings: Record<string, Lowering> = {
+  ...plainLowerings(reduceAnchors),
+  ...Object.fromEntries(Object.keys(ARG_REDUCTIONS).map((op) => [op, lowerArgReduction])),
+};

@@ -1,17 +1,23 @@
 import { axisRows } from '../../ir/ops/softmax.js';
 import { emitSoftmax } from '../kernels/softmax.js';
-import type { AnchorLowering, Lowering } from './lowering.js';
+import { anchorKernelName, plainLowerings, type Anchor } from './lowering.js';
 
-/** softmax / log_softmax: one kernel over the rows along the axis, optionally with an epilogue. */
-const softmax: AnchorLowering = (node, epilogue) => {
-  const x = node.inputs[0]!.type;
-  return emitSoftmax({
-    name: epilogue ? `${node.op}_${epilogue.name}` : node.op, dtype: x.dtype, log: node.op === 'log_softmax',
-    ...axisRows(x.shape, node.attrs.axis as number), ...(epilogue ? { epilogue } : {}),
-  });
+/**
+ * softmax / log_softmax: one kernel over the rows along the axis. It computes in f32, so it reads
+ * x converted as it loads (an f16 x being widened), and takes an elementwise epilogue.
+ */
+const softmax: Anchor = {
+  roles: { reads: () => ['convert'], epilogue: () => ['elementwise'] },
+  lower: (node, io) => {
+    const x = io.operands[0]!;
+    return emitSoftmax({
+      name: anchorKernelName(node.op, io), dtype: node.output.type.dtype, log: node.op === 'log_softmax',
+      sources: { x: x.source, out: io.out }, ...(x.dtype !== node.output.type.dtype ? { xDType: x.dtype } : {}),
+      ...axisRows(node.inputs[0]!.type.shape, node.attrs.axis as number), ...(io.epilogue ? { epilogue: io.epilogue } : {}),
+    });
+  },
 };
 
-export const softmaxLowerings: Record<string, Lowering> = { softmax: (n) => softmax(n), log_softmax: (n) => softmax(n) };
+export const softmaxAnchors: Record<string, Anchor> = { softmax, log_softmax: softmax };
 
-/** softmax and log_softmax take a fused epilogue. */
-export const softmaxAnchors: Record<string, AnchorLowering> = { softmax, log_softmax: softmax };
+export const softmaxLowerings = plainLowerings(softmaxAnchors);

@@ -1,8 +1,8 @@
 import { KilnError } from '../../ir/errors.js';
 import { Graph } from '../../ir/graph.js';
 import type { Device } from '../../ir/types.js';
-import type { Module } from './module.js';
-import { Tensor, tracing } from './tensor.js';
+import type { Module } from '../torch/module.js';
+import { Tensor, tracing } from '../torch/tensor.js';
 
 export interface TraceOptions {
   /** Graph name; the model's class name by default. */

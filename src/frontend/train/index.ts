@@ -1,5 +1,5 @@
 // Training: losses, the compiled training step and the data pipeline (eager autograd and the
-// optimizers live with the tensors, in src/frontend/trace).
+// optimizers live with the tensors, in src/frontend/torch).
 export { crossEntropy, mseLoss, type Reduction } from './losses.js';
 export { compileTrainStep, TrainStep, type Batch, type LossFn, type StepResult, type TrainStepOptions } from './train-step.js';
 export { DataLoader, type BatchSource, type DataLoaderOptions } from './data-loader.js';

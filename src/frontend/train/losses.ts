@@ -1,6 +1,7 @@
 import { KilnError } from '../../ir/errors.js';
 import { formatShapeType, isFloat, shapesEqual } from '../../ir/types.js';
-import { hostTensorData, type Tensor } from '../trace/tensor.js';
+import { hostTensorData } from '../torch/host-values.js';
+import type { Tensor } from '../torch/tensor.js';
 
 // Losses as compositions of ops that have gradient rules, so they work eagerly (with autograd),
 // inside trace, and inside a compiled training step alike.

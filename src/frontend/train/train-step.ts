@@ -8,10 +8,11 @@ import type { CompileStats } from '../../codegen/stats.js';
 import { GpuDevice } from '../../runtime/device.js';
 import type { Program } from '../../runtime/program.js';
 import { Session, StagedInputs } from '../../runtime/session.js';
-import { resolveGpu, type DeviceLike } from '../trace/devices.js';
-import type { Module } from '../trace/module.js';
-import { UpdateBuilder, type Optimizer } from '../trace/optim.js';
-import { bindTraceValue, hostTensorData, Tensor, tracing } from '../trace/tensor.js';
+import { resolveGpu, type DeviceLike } from '../torch/devices.js';
+import type { Module } from '../torch/module.js';
+import { UpdateBuilder, type Optimizer } from '../torch/optim.js';
+import { hostTensorData } from '../torch/host-values.js';
+import { bindTraceValue, Tensor, tracing } from '../torch/tensor.js';
 import { withState, type StateSpec } from './program-state.js';
 
 // A compiled training step: forward, loss, backward and the optimizer's update traced once into

@@ -44,6 +44,14 @@ function narrowOptions(a: Attrs): NarrowOptions {
   return { saturate: a.saturate !== false, roundMode: (a.round_mode as E8M0RoundMode | undefined) ?? 'up' };
 }
 
+/** cast's attributes. */
+export const castAttrs = {
+  to: { kind: 'string' },
+  format: { kind: 'string', optional: true },
+  saturate: { kind: 'bool', optional: true },
+  round_mode: { kind: 'string', optional: true },
+} as const;
+
 /**
  * cast(x) {to = "f16"}: converts every element to the dtype named by `to`. With `format`, the
  * result is then rounded (floats) or wrapped (integers) into a narrower format that `to` stores
@@ -52,12 +60,7 @@ function narrowOptions(a: Attrs): NarrowOptions {
  */
 defineOp({
   name: 'cast', kind: 'elementwise', inputs: 1,
-  attrs: {
-    to: { kind: 'string' },
-    format: { kind: 'string', optional: true },
-    saturate: { kind: 'bool', optional: true },
-    round_mode: { kind: 'string', optional: true },
-  },
+  attrs: castAttrs,
   math: {
     cpu: ([x], to, a, inDTypes) => {
       if (!inDTypes) throw new Error('internal: cast math needs the operand dtype');
@@ -76,14 +79,14 @@ defineOp({
     },
   },
   infer: ([x], attrs) => {
-    const to = attrs.to as string;
+    const to = attrs.to;
     if (!isDType(to)) throw new OpTypeError(`cannot cast to '${to}' (dtypes: ${DTYPES.join(', ')})`);
-    const format = attrs.format as string | undefined;
+    const format = attrs.format;
     if (format !== undefined) {
       if (!isNarrowFormat(format)) throw new OpTypeError(`unknown format '${format}' (formats: ${Object.keys(NARROW_FORMATS).join(', ')})`);
       if (narrowStorage(format) !== to) throw new OpTypeError(`format ${format} is stored in ${narrowStorage(format)}, not ${to}`);
     }
-    const mode = attrs.round_mode as string | undefined;
+    const mode = attrs.round_mode;
     if (mode !== undefined && !(E8M0_ROUND_MODES as readonly string[]).includes(mode)) {
       throw new OpTypeError(`round_mode must be one of ${E8M0_ROUND_MODES.join(', ')}, got '${mode}'`);
     }

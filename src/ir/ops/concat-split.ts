@@ -26,12 +26,15 @@ export function concatLayout(shapes: readonly Shape[], axis: number): { axis: nu
   return { axis: a, offsets, shape: first.map((d, i) => (i === a ? total : d)) };
 }
 
+/** concat's attributes. */
+export const concatAttrs = { axis: { kind: 'int', default: 0 } } as const;
+
 defineOp({
   name: 'concat', kind: 'movement', inputs: [1, Infinity],
-  attrs: { axis: { kind: 'int', default: 0 } },
+  attrs: concatAttrs,
   infer: (ins, attrs) => {
     const dtype = sameDType(ins);
-    return [{ dtype, shape: concatLayout(ins.map((t) => t.shape), attrs.axis as number).shape }];
+    return [{ dtype, shape: concatLayout(ins.map((t) => t.shape), attrs.axis).shape }];
   },
 });
 
@@ -50,13 +53,16 @@ export function splitLayout(shape: Shape, axis: number, sizes: readonly number[]
   return { axis: a, offsets };
 }
 
+/** split's attributes. */
+export const splitAttrs = { axis: { kind: 'int', default: 0 }, sizes: { kind: 'ints' } } as const;
+
 /** Splits one tensor along `axis` into one output per entry of `sizes`. */
 defineOp({
   name: 'split', kind: 'movement', inputs: 1,
-  attrs: { axis: { kind: 'int', default: 0 }, sizes: { kind: 'ints' } },
+  attrs: splitAttrs,
   infer: ([x], attrs) => {
-    const sizes = attrs.sizes as number[];
-    const { axis } = splitLayout(x!.shape, attrs.axis as number, sizes);
+    const sizes = attrs.sizes;
+    const { axis } = splitLayout(x!.shape, attrs.axis, sizes);
     return sizes.map((s) => ({ dtype: x!.dtype, shape: x!.shape.map((d, i) => (i === axis ? s : d)) }));
   },
 });

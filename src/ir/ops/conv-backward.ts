@@ -13,7 +13,7 @@ import { defineOp } from './registry.js';
  * (zero outside the input), for the conv2d with these attributes that maps x to dy's shape.
  */
 defineOp({
-  name: 'conv2d_backward_weight', kind: 'opaque', inputs: 2,
+  name: 'conv2d_backward_weight', kind: 'anchor', inputs: 2,
   attrs: {
     kernel_size: { kind: 'ints' },
     stride: { kind: 'ints', default: [1, 1] },
@@ -27,8 +27,8 @@ defineOp({
     if (x!.dtype !== dy!.dtype || !isFloat(x!.dtype)) {
       throw new OpTypeError(`takes f32 or f16 operands of one dtype, got input ${formatShapeType(x!.dtype, x!.shape)} and output gradient ${formatShapeType(dy!.dtype, dy!.shape)}`);
     }
-    const [kh, kw] = intList(attrs, 'kernel_size', 2, 1, '[kh, kw]') as [number, number];
-    const groups = attrs.groups as number;
+    const [kh, kw] = intList(attrs.kernel_size, 'kernel_size', 2, 1, '[kh, kw]') as [number, number];
+    const groups = attrs.groups;
     const [n, c] = x!.shape as [number, number];
     const [dn, o, oh, ow] = dy!.shape as [number, number, number, number];
     if (groups < 1 || c % groups !== 0 || o % groups !== 0) {

@@ -1,4 +1,4 @@
-import type { Attrs } from '../attrs.js';
+import { typedAttrs, type Attrs } from '../attrs.js';
 import { OpTypeError } from '../errors.js';
 import { formatShapeType, isFloat, type Shape, type TensorType } from '../types.js';
 import { defineOp } from './registry.js';
@@ -31,9 +31,8 @@ export function windowCount(size: number, a: WindowAxis, ceilMode = false): numb
   return out;
 }
 
-/** Reads an `ints` attribute that must have `len` values, each at least `min`. */
-export function intList(attrs: Attrs, key: string, len: number, min: number, what: string): number[] {
-  const v = attrs[key] as readonly number[];
+/** Checks the values `v` of `ints` attribute `key`: `len` of them, each at least `min`. */
+export function intList(v: readonly number[], key: string, len: number, min: number, what: string): number[] {
   if (v.length !== len) throw new OpTypeError(`${key} must have ${len} values ${what}, got [${v.join(',')}]`);
   if (v.some((x) => x < min)) throw new OpTypeError(`${key} values must be >= ${min}, got [${v.join(',')}]`);
   return [...v];
@@ -73,18 +72,29 @@ export interface ConvGeometry {
   readonly padRight: number;
 }
 
+/** conv2d's attributes (attrsOf(node, conv2dAttrs) reads them typed). */
+export const conv2dAttrs = {
+  stride: { kind: 'ints', default: [1, 1] },
+  padding: { kind: 'ints', default: [0, 0, 0, 0] },
+  dilation: { kind: 'ints', default: [1, 1] },
+  groups: { kind: 'int', default: 1 },
+} as const;
+
+/** conv_transpose2d's attributes. */
+export const convTranspose2dAttrs = { ...conv2dAttrs, output_padding: { kind: 'ints', default: [0, 0] } } as const;
+
 interface ConvAttrs {
   stride: number[]; padding: number[]; dilation: number[]; groups: number;
 }
 
 function convAttrs(attrs: Attrs): ConvAttrs {
-  const groups = attrs.groups as number;
-  if (groups < 1) throw new OpTypeError(`groups must be >= 1, got ${groups}`);
+  const a = typedAttrs(attrs, conv2dAttrs, 'convolution');
+  if (a.groups < 1) throw new OpTypeError(`groups must be >= 1, got ${a.groups}`);
   return {
-    stride: intList(attrs, 'stride', 2, 1, '[sh, sw]'),
-    padding: intList(attrs, 'padding', 4, 0, '[top, left, bottom, right]'),
-    dilation: intList(attrs, 'dilation', 2, 1, '[dh, dw]'),
-    groups,
+    stride: intList(a.stride, 'stride', 2, 1, '[sh, sw]'),
+    padding: intList(a.padding, 'padding', 4, 0, '[top, left, bottom, right]'),
+    dilation: intList(a.dilation, 'dilation', 2, 1, '[dh, dw]'),
+    groups: a.groups,
   };
 }
 
@@ -123,11 +133,10 @@ export function conv2dGeometry(x: Shape, w: Shape, attrs: Attrs): ConvGeometry {
 
 /** Output padding of a conv_transpose2d: each must be below its axis' stride or dilation. */
 export function outputPadding(attrs: Attrs): [number, number] {
-  const op = intList(attrs, 'output_padding', 2, 0, '[ph, pw]');
-  const stride = attrs.stride as number[];
-  const dilation = attrs.dilation as number[];
+  const a = typedAttrs(attrs, convTranspose2dAttrs, 'conv_transpose2d');
+  const op = intList(a.output_padding, 'output_padding', 2, 0, '[ph, pw]');
   op.forEach((p, i) => {
-    if (p >= Math.max(stride[i]!, dilation[i]!)) {
+    if (p >= Math.max(a.stride[i]!, a.dilation[i]!)) {
       throw new OpTypeError(`output_padding [${op.join(',')}] must be smaller than the stride or the dilation on each axis`);
     }
   });
@@ -176,17 +185,10 @@ export function convAxes(g: ConvGeometry): { h: WindowAxis; w: WindowAxis } {
   };
 }
 
-const convAttrSpecs = {
-  stride: { kind: 'ints', default: [1, 1] },
-  padding: { kind: 'ints', default: [0, 0, 0, 0] },
-  dilation: { kind: 'ints', default: [1, 1] },
-  groups: { kind: 'int', default: 1 },
-} as const;
-
 /** conv2d(x, weight, bias?): cross-correlation as in PyTorch's Conv2d and ONNX Conv. */
 defineOp({
   name: 'conv2d', kind: 'anchor', inputs: [2, 3],
-  attrs: convAttrSpecs,
+  attrs: conv2dAttrs,
   infer: ([x, w, bias], attrs) => {
     requireNchw(x!, 'input');
     if (w!.shape.length !== 4) throw new OpTypeError(`weight must be 4-D [O, C/groups, KH, KW]; ${describeOperands(x!, w!)}`);
@@ -200,7 +202,7 @@ defineOp({
 /** conv_transpose2d(x, weight, bias?): PyTorch's ConvTranspose2d and ONNX ConvTranspose. */
 defineOp({
   name: 'conv_transpose2d', kind: 'anchor', inputs: [2, 3],
-  attrs: { ...convAttrSpecs, output_padding: { kind: 'ints', default: [0, 0] } },
+  attrs: convTranspose2dAttrs,
   infer: ([x, w, bias], attrs) => {
     requireNchw(x!, 'input');
     if (w!.shape.length !== 4) throw new OpTypeError(`weight must be 4-D [C, O/groups, KH, KW]; ${describeOperands(x!, w!)}`);

@@ -1,6 +1,6 @@
-import type { Attrs, AttrSpec } from '../attrs.js';
+import type { AttrSpecs, AttrsOf } from '../attrs.js';
 import { OpTypeError } from '../errors.js';
-import { f16BitsToF32, f32ToF16Bits } from '../f16.js';
+import { roundToFloat, wgslFloat } from '../wgsl-literal.js';
 import { isFloat, type DType } from '../types.js';
 import { erf } from './erf.js';
 import { defineOp, type ElementwiseMath } from './registry.js';
@@ -8,12 +8,12 @@ import { broadcastShapes, sameDType } from './shape-util.js';
 
 const isInt = (d: DType) => d === 'i32' || d === 'u32';
 
-interface ElementwiseOptions {
+interface ElementwiseOptions<A extends AttrSpecs> {
   /** Rejects integer operands (transcendental math, pow). */
   readonly floatOnly?: boolean;
-  readonly attrs?: Readonly<Record<string, AttrSpec>>;
+  readonly attrs?: A;
   /** Checks attribute values against the operand dtype; throws OpTypeError. */
-  readonly checkAttrs?: (attrs: Attrs, dtype: DType) => void;
+  readonly checkAttrs?: (attrs: AttrsOf<A>, dtype: DType) => void;
   /** Mixed-precision policy (see OpSpec.precision). */
   readonly precision?: 'f32';
 }
@@ -23,8 +23,8 @@ function checkDType(dtype: DType, floatOnly: boolean | undefined): void {
   if (floatOnly && !isFloat(dtype)) throw new OpTypeError(`needs a float input, got ${dtype} (cast it first)`);
 }
 
-function defineUnary(name: string, math: ElementwiseMath, opts: ElementwiseOptions = {}): void {
-  defineOp({
+function defineUnary<const A extends AttrSpecs = {}>(name: string, math: ElementwiseMath<A>, opts: ElementwiseOptions<A> = {}): void {
+  defineOp<A>({
     name, kind: 'elementwise', inputs: 1, math, ...(opts.attrs ? { attrs: opts.attrs } : {}),
     ...(opts.precision ? { precision: opts.precision } : {}),
     infer: ([x], attrs) => {
@@ -35,7 +35,7 @@ function defineUnary(name: string, math: ElementwiseMath, opts: ElementwiseOptio
   });
 }
 
-function defineBinary(name: string, math: ElementwiseMath, opts: ElementwiseOptions = {}): void {
+function defineBinary(name: string, math: ElementwiseMath<{}>, opts: ElementwiseOptions<{}> = {}): void {
   defineOp({
     name, kind: 'elementwise', inputs: 2, math,
     infer: (ins) => {
@@ -46,25 +46,11 @@ function defineBinary(name: string, math: ElementwiseMath, opts: ElementwiseOpti
   });
 }
 
-/** `x` rounded to the float dtype whose WGSL type is `t` (f32 or f16). */
-function roundToFloat(x: number, t: string): number {
-  return t === 'f16' ? f16BitsToF32(f32ToF16Bits(x)) : Math.fround(x);
-}
-
-/**
- * A WGSL literal of attribute value `x` in float type `t`, rounded to `t` first so that the text
- * says exactly the value the shader computes with. Attributes were checked finite by `finite`.
- */
-function floatLit(x: number, t: string): string {
-  const s = String(roundToFloat(x, t));
-  return `${t}(${/[.e]/.test(s) ? s : `${s}.0`})`;
-}
-
 /** Requires float attributes to be finite: a WGSL literal cannot hold inf or NaN. */
-function finite(...keys: string[]): (attrs: Attrs) => void {
+function finite<K extends string>(...keys: K[]): (attrs: Readonly<Record<K, number>>) => void {
   return (attrs) => {
     for (const k of keys) {
-      const v = attrs[k] as number;
+      const v = attrs[k];
       if (!Number.isFinite(v)) throw new OpTypeError(`attribute ${k} must be finite, got ${v}`);
     }
   };
@@ -125,10 +111,12 @@ defineUnary('relu', {
   wgsl: ([x], t) => extreme('max', x!, `${t}(0)`, t),
   helpers: (t) => extremeHelpers('max', t),
 });
+/** leaky_relu's attribute: the slope below zero. */
+export const leakyReluAttrs = { alpha: { kind: 'float', default: 0.01 } } as const;
 defineUnary('leaky_relu', {
-  cpu: ([x], _, a) => (x! >= 0 ? x! : (a.alpha as number) * x!),
-  wgsl: ([x], t, a) => `select(${floatLit(a.alpha as number, t)} * ${x}, ${x}, ${x} >= ${t}(0))`,
-}, { floatOnly: true, attrs: { alpha: { kind: 'float', default: 0.01 } }, checkAttrs: finite('alpha') });
+  cpu: ([x], _, a) => (x! >= 0 ? x! : a.alpha * x!),
+  wgsl: ([x], t, a) => `select(${wgslFloat(a.alpha, t)} * ${x}, ${x}, ${x} >= ${t}(0))`,
+}, { floatOnly: true, attrs: leakyReluAttrs, checkAttrs: finite('alpha') });
 defineUnary('sigmoid', {
   cpu: ([x]) => 1 / (1 + Math.exp(-x!)),
   // exp(-x) overflowing to inf for very negative x correctly gives 0.
@@ -145,8 +133,8 @@ defineUnary('tanh', {
 }, { floatOnly: true });
 /** ONNX HardSigmoid: max(0, min(1, alpha*x + beta)); the defaults are PyTorch's hardsigmoid. */
 defineUnary('hardsigmoid', {
-  cpu: ([x], _, a) => Math.max(0, Math.min(1, (a.alpha as number) * x! + (a.beta as number))),
-  wgsl: ([x], t, a) => extreme('max', `${t}(0)`, extreme('min', `${t}(1)`, `${floatLit(a.alpha as number, t)} * ${x} + ${floatLit(a.beta as number, t)}`, t), t),
+  cpu: ([x], _, a) => Math.max(0, Math.min(1, a.alpha * x! + a.beta)),
+  wgsl: ([x], t, a) => extreme('max', `${t}(0)`, extreme('min', `${t}(1)`, `${wgslFloat(a.alpha, t)} * ${x} + ${wgslFloat(a.beta, t)}`, t), t),
   helpers: (t) => [...extremeHelpers('max', t), ...extremeHelpers('min', t)],
 }, { floatOnly: true, attrs: { alpha: { kind: 'float', default: 1 / 6 }, beta: { kind: 'float', default: 0.5 } }, checkAttrs: finite('alpha', 'beta') });
 /** x * relu6(x + 3) / 6, as PyTorch's hardswish. */
@@ -165,10 +153,10 @@ defineUnary('gelu', {
   wgsl: ([x], t, a) => {
     const half = `${t}(0.5) * ${x}`;
     if (a.approximate === 'tanh') {
-      const inner = `${floatLit(SQRT_2_OVER_PI, t)} * (${x} + ${floatLit(0.044715, t)} * ${x} * ${x} * ${x})`;
+      const inner = `${wgslFloat(SQRT_2_OVER_PI, t)} * (${x} + ${wgslFloat(0.044715, t)} * ${x} * ${x} * ${x})`;
       return `(${half} * (${t}(1) + ${tanhWgsl(inner, t)}))`;
     }
-    return `(${half} * (${t}(1) + kiln_erf_${t}(${x} * ${floatLit(SQRT_HALF, t)})))`;
+    return `(${half} * (${t}(1) + kiln_erf_${t}(${x} * ${wgslFloat(SQRT_HALF, t)})))`;
   },
   helpers: (t, _, a) => [a?.approximate === 'tanh' ? `kiln_tanh_${t}` : `kiln_erf_${t}`],
 }, {
@@ -212,15 +200,19 @@ defineUnary('erf', {
 
 const INT_RANGE = { i32: [-(2 ** 31), 2 ** 31 - 1], u32: [0, 2 ** 32 - 1] } as const;
 
+/** clip's attributes: either bound may be absent. */
+export const clipAttrs = { min: { kind: 'float', optional: true }, max: { kind: 'float', optional: true } } as const;
+type ClipAttrs = AttrsOf<typeof clipAttrs>;
+
 /**
  * clip's effective bounds for operands of `dtype`: absent bounds stay absent; float bounds are
  * rounded to the dtype (a bound of -inf / +inf, or one that rounds to it, clips nothing and is
  * dropped); integer bounds are clamped into the dtype's range, which changes no result.
  */
-export function clipBounds(attrs: Attrs, dtype: DType): { lo?: number; hi?: number } {
+export function clipBounds(attrs: ClipAttrs, dtype: DType): { lo?: number; hi?: number } {
   const out: { lo?: number; hi?: number } = {};
   for (const [key, side] of [['min', 'lo'], ['max', 'hi']] as const) {
-    const v = attrs[key] as number | undefined;
+    const v = attrs[key];
     if (v === undefined) continue;
     if (dtype === 'i32' || dtype === 'u32') {
       const [lo, hi] = INT_RANGE[dtype];
@@ -233,9 +225,9 @@ export function clipBounds(attrs: Attrs, dtype: DType): { lo?: number; hi?: numb
   return out;
 }
 
-function checkClipAttrs(attrs: Attrs, dtype: DType): void {
-  for (const key of ['min', 'max']) {
-    const v = attrs[key] as number | undefined;
+function checkClipAttrs(attrs: ClipAttrs, dtype: DType): void {
+  for (const key of ['min', 'max'] as const) {
+    const v = attrs[key];
     if (v === undefined) continue;
     if (Number.isNaN(v)) throw new OpTypeError(`attribute ${key} is NaN`);
     if (isInt(dtype) && !Number.isInteger(v) && Number.isFinite(v)) {
@@ -243,7 +235,7 @@ function checkClipAttrs(attrs: Attrs, dtype: DType): void {
     }
   }
   // A bound that clips everything to ±inf has no WGSL literal; it is surely a mistake anyway.
-  const { lo, hi } = { lo: attrs.min as number | undefined, hi: attrs.max as number | undefined };
+  const { lo, hi } = { lo: attrs.min, hi: attrs.max };
   const b = clipBounds(attrs, dtype);
   if (isFloat(dtype) && ((lo !== undefined && lo > 0 && b.lo === undefined) || (hi !== undefined && hi < 0 && b.hi === undefined))) {
     throw new OpTypeError(`bounds min=${lo} max=${hi} would clip every element to an infinity of ${dtype}`);
@@ -262,11 +254,11 @@ defineUnary('clip', {
   wgsl: ([x], t, a) => {
     const dtype = t as DType; // clip's operand and result types are f32, f16, i32 or u32
     const { lo, hi } = clipBounds(a, dtype);
-    const lit = (v: number) => (isInt(dtype) ? `${t}(${v})` : floatLit(v, t));
+    const lit = (v: number) => (isInt(dtype) ? `${t}(${v})` : wgslFloat(v, t));
     let r = x!;
     if (lo !== undefined) r = extreme('max', r, lit(lo), t);
     if (hi !== undefined) r = extreme('min', r, lit(hi), t);
     return r;
   },
   helpers: (t) => [...extremeHelpers('max', t), ...extremeHelpers('min', t)],
-}, { attrs: { min: { kind: 'float', optional: true }, max: { kind: 'float', optional: true } }, checkAttrs: checkClipAttrs });
+}, { attrs: clipAttrs, checkAttrs: checkClipAttrs });

@@ -2,18 +2,39 @@ import { isGraphAttr } from '../attrs.js';
 import { OpTypeError } from '../errors.js';
 import { formatShapeType, shapesEqual } from '../types.js';
 import { defineOp } from './registry.js';
+import { OPERAND_READS, parseReads } from '../fusion.js';
+
+/** fused's attributes: the body graph, and what fusion decided (see below). */
+export const fusedAttrs = {
+  body: { kind: 'graph' },
+  anchor: { kind: 'int', optional: true },
+  reads: { kind: 'string', optional: true },
+  kernel: { kind: 'string', optional: true },
+} as const;
 
 /**
  * Several ops run as one kernel: `body` is a closed graph whose parameters are the node's
  * operands (in order) and whose results are the node's results. Fusion creates these; the
- * body's name is the kernel's (e.g. `matmul_add_relu`).
+ * body's name is the kernel's (e.g. `matmul_add_relu`). Fusion records its decisions beside the
+ * body: `anchor`, the index of the body node whose kernel runs the rest (a conv, a matmul...),
+ * and `reads`, how that kernel reads each of the anchor's operands (see ir/fusion.ts); or
+ * `kernel`, a whole-body kernel by name (`squeeze_excite`). A body with none of these is an
+ * elementwise chain.
  */
 defineOp({
   name: 'fused', kind: 'opaque', inputs: [0, 64],
-  attrs: { body: { kind: 'graph' } },
+  attrs: fusedAttrs,
   infer: (inputs, attrs) => {
     const body = attrs.body;
     if (!isGraphAttr(body)) throw new OpTypeError('needs a body graph');
+    if (attrs.anchor !== undefined) {
+      const anchor = body.nodes[attrs.anchor];
+      if (!anchor) throw new OpTypeError(`anchor ${String(attrs.anchor)} is not a node of body ${body.name} (${body.nodes.length} nodes)`);
+      const reads = typeof attrs.reads === 'string' ? parseReads(attrs.reads) : undefined;
+      if (!reads || reads.length !== anchor.inputs.length) {
+        throw new OpTypeError(`reads "${String(attrs.reads)}" must name one of ${OPERAND_READS.join(', ')} for each of the anchor ${anchor.op}'s ${anchor.inputs.length} operands`);
+      }
+    }
     if (body.inputs.length !== inputs.length) {
       throw new OpTypeError(`body ${body.name} takes ${body.inputs.length} operands but the node passes ${inputs.length}`);
     }

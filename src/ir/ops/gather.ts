@@ -23,13 +23,16 @@ export function checkIndices(indices: TensorType): void {
   if (indices.dtype !== 'i32') throw new OpTypeError(`indices must be i32 (ONNX int64 is lowered to i32), got ${indices.dtype}`);
 }
 
+/** gather's attributes. */
+export const gatherAttrs = { axis: { kind: 'int', default: 0 } } as const;
+
 /** ONNX Gather: picks slices along `axis` by index; negative indices count from the end. */
 defineOp({
   name: 'gather', kind: 'opaque', inputs: 2,
-  attrs: { axis: { kind: 'int', default: 0 } },
+  attrs: gatherAttrs,
   infer: ([data, indices], attrs) => {
     checkIndices(indices!);
-    return [{ dtype: data!.dtype, shape: gatherLayout(data!.shape, indices!.shape, attrs.axis as number).shape }];
+    return [{ dtype: data!.dtype, shape: gatherLayout(data!.shape, indices!.shape, attrs.axis).shape }];
   },
 });
 

@@ -10,23 +10,26 @@ export function gemmDims(a: readonly number[], b: readonly number[], transA: boo
   return { m, n, k, kB };
 }
 
+/** gemm's attributes. */
+export const gemmAttrs = {
+  trans_a: { kind: 'bool', default: false },
+  trans_b: { kind: 'bool', default: false },
+  alpha: { kind: 'float', default: 1 },
+  beta: { kind: 'float', default: 1 },
+} as const;
+
 // ONNX Gemm: Y = alpha * op(A) @ op(B) + beta * C, with op() an optional transpose and C
 // broadcast one way to [M, N].
 defineOp({
   name: 'gemm', kind: 'anchor', inputs: [2, 3],
-  attrs: {
-    trans_a: { kind: 'bool', default: false },
-    trans_b: { kind: 'bool', default: false },
-    alpha: { kind: 'float', default: 1 },
-    beta: { kind: 'float', default: 1 },
-  },
+  attrs: gemmAttrs,
   infer: (ins, attrs) => {
     const dtype = sameDType(ins);
     if (dtype === 'bool') throw new OpTypeError('does not take bool');
     const [a, b, c] = ins;
     const shapes = ins.map((t) => formatShapeType(t.dtype, t.shape)).join(', ');
     if (a!.shape.length !== 2 || b!.shape.length !== 2) throw new OpTypeError(`needs matrices A and B of rank 2, got ${shapes} (use matmul for batches)`);
-    const { m, n, k, kB } = gemmDims(a!.shape, b!.shape, attrs.trans_a as boolean, attrs.trans_b as boolean);
+    const { m, n, k, kB } = gemmDims(a!.shape, b!.shape, attrs.trans_a, attrs.trans_b);
     if (k !== kB) {
       throw new OpTypeError(`inner dimensions differ: op(A) is [${m},${k}] and op(B) is [${kB},${n}] (from ${shapes}, trans_a=${String(attrs.trans_a)}, trans_b=${String(attrs.trans_b)})`);
     }

@@ -5,6 +5,13 @@ import { defineOp } from './registry.js';
 export const GRID_SAMPLE_MODES: readonly string[] = ['nearest', 'linear', 'cubic'];
 export const GRID_SAMPLE_PADDINGS: readonly string[] = ['zeros', 'border', 'reflection'];
 
+/** grid_sample's attributes. */
+export const gridSampleAttrs = {
+  mode: { kind: 'string', default: 'linear' },
+  padding_mode: { kind: 'string', default: 'zeros' },
+  align_corners: { kind: 'bool', default: false },
+} as const;
+
 /**
  * ONNX GridSample: samples X [N, C, D1..Dr] at the normalised coordinates of grid
  * [N, O1..Or, r] (last axis ordered x, y(, z): the innermost spatial axis first), giving
@@ -12,15 +19,11 @@ export const GRID_SAMPLE_PADDINGS: readonly string[] = ['zeros', 'border', 'refl
  */
 defineOp({
   name: 'grid_sample', kind: 'opaque', inputs: 2,
-  attrs: {
-    mode: { kind: 'string', default: 'linear' },
-    padding_mode: { kind: 'string', default: 'zeros' },
-    align_corners: { kind: 'bool', default: false },
-  },
+  attrs: gridSampleAttrs,
   infer: ([x, grid], attrs) => {
     if (x!.dtype !== 'f32' || grid!.dtype !== 'f32') throw new OpTypeError(`takes f32 X and grid, got ${x!.dtype} and ${grid!.dtype}`);
-    if (!GRID_SAMPLE_MODES.includes(attrs.mode as string)) throw new OpTypeError(`mode "${String(attrs.mode)}" is not one of ${GRID_SAMPLE_MODES.join(', ')}`);
-    if (!GRID_SAMPLE_PADDINGS.includes(attrs.padding_mode as string)) throw new OpTypeError(`padding_mode "${String(attrs.padding_mode)}" is not one of ${GRID_SAMPLE_PADDINGS.join(', ')}`);
+    if (!GRID_SAMPLE_MODES.includes(attrs.mode)) throw new OpTypeError(`mode "${String(attrs.mode)}" is not one of ${GRID_SAMPLE_MODES.join(', ')}`);
+    if (!GRID_SAMPLE_PADDINGS.includes(attrs.padding_mode)) throw new OpTypeError(`padding_mode "${String(attrs.padding_mode)}" is not one of ${GRID_SAMPLE_PADDINGS.join(', ')}`);
     const r = x!.shape.length - 2;
     const g = grid!.shape;
     const shapes = `${formatShapeType(x!.dtype, x!.shape)} and grid ${formatShapeType(grid!.dtype, g)}`;

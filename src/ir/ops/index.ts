@@ -29,3 +29,4 @@ import './pool-backward.js';
 import './linear-attention.js';
 
 export * from './registry.js';
+export { opTable, type OpTable } from './op-table.js';

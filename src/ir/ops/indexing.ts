@@ -41,27 +41,33 @@ export function elementsAxis(data: Shape, indices: Shape, axis: number): number 
   return a;
 }
 
+/** gather_elements' attributes. */
+export const gatherElementsAttrs = { axis: { kind: 'int', default: 0 } } as const;
+
 /** out[i][j][k] = data[index][j][k] on axis 0 (and so on): the output has the indices' shape. */
 defineOp({
   name: 'gather_elements', kind: 'opaque', inputs: 2,
-  attrs: { axis: { kind: 'int', default: 0 } },
+  attrs: gatherElementsAttrs,
   infer: ([data, indices], attrs) => {
     checkIndices(indices!);
-    elementsAxis(data!.shape, indices!.shape, attrs.axis as number);
+    elementsAxis(data!.shape, indices!.shape, attrs.axis);
     return [{ dtype: data!.dtype, shape: indices!.shape }];
   },
 });
 
+/** scatter_elements' attributes. */
+export const scatterElementsAttrs = { axis: { kind: 'int', default: 0 }, reduction: { kind: 'string', default: 'none' } } as const;
+
 /** A copy of the data with out[index][j][k] combined with updates[i][j][k] on axis 0 (and so on). */
 defineOp({
   name: 'scatter_elements', kind: 'opaque', inputs: 3,
-  attrs: { axis: { kind: 'int', default: 0 }, reduction: { kind: 'string', default: 'none' } },
+  attrs: scatterElementsAttrs,
   infer: ([data, indices, updates], attrs) => {
     checkIndices(indices!);
-    checkReduction(attrs.reduction as string, data!.dtype);
+    checkReduction(attrs.reduction, data!.dtype);
     if (updates!.dtype !== data!.dtype) throw new OpTypeError(`updates ${fmt(updates!)} must have the data's dtype ${data!.dtype}`);
     if (updates!.shape.join(',') !== indices!.shape.join(',')) throw new OpTypeError(`updates ${fmt(updates!)} must have the indices' shape [${indices!.shape.join(',')}]`);
-    elementsAxis(data!.shape, indices!.shape, attrs.axis as number);
+    elementsAxis(data!.shape, indices!.shape, attrs.axis);
     return [{ dtype: data!.dtype, shape: data!.shape }];
   },
 });
@@ -88,23 +94,29 @@ export function ndLayout(data: Shape, indices: Shape, batchDims: number): { k: n
   };
 }
 
+/** gather_nd's attributes. */
+export const gatherNdAttrs = { batch_dims: { kind: 'int', default: 0 } } as const;
+
 /** ONNX GatherND: the slices addressed by the index tuples in the last axis of `indices`. */
 defineOp({
   name: 'gather_nd', kind: 'opaque', inputs: 2,
-  attrs: { batch_dims: { kind: 'int', default: 0 } },
+  attrs: gatherNdAttrs,
   infer: ([data, indices], attrs) => {
     checkIndices(indices!);
-    return [{ dtype: data!.dtype, shape: ndLayout(data!.shape, indices!.shape, attrs.batch_dims as number).shape }];
+    return [{ dtype: data!.dtype, shape: ndLayout(data!.shape, indices!.shape, attrs.batch_dims).shape }];
   },
 });
+
+/** scatter_nd's attributes. */
+export const scatterNdAttrs = { reduction: { kind: 'string', default: 'none' } } as const;
 
 /** ONNX ScatterND: a copy of the data with the addressed slices combined with the updates. */
 defineOp({
   name: 'scatter_nd', kind: 'opaque', inputs: 3,
-  attrs: { reduction: { kind: 'string', default: 'none' } },
+  attrs: scatterNdAttrs,
   infer: ([data, indices, updates], attrs) => {
     checkIndices(indices!);
-    checkReduction(attrs.reduction as string, data!.dtype);
+    checkReduction(attrs.reduction, data!.dtype);
     if (updates!.dtype !== data!.dtype) throw new OpTypeError(`updates ${fmt(updates!)} must have the data's dtype ${data!.dtype}`);
     const { shape } = ndLayout(data!.shape, indices!.shape, 0);
     if (updates!.shape.join(',') !== shape.join(',')) throw new OpTypeError(`updates ${fmt(updates!)} must have shape [${shape.join(',')}] (indices [${indices!.shape.join(',')}] into data [${data!.shape.join(',')}])`);

@@ -16,6 +16,9 @@ function expectShape(what: string, t: TensorType, options: readonly (readonly nu
   }
 }
 
+/** linear_attention's attributes. */
+export const linearAttentionAttrs = { scale: { kind: 'float' }, delta: { kind: 'bool', default: false } } as const;
+
 // Linear attention as a recurrence over the T steps (ONNX LinearAttention), one state matrix
 // S [Dk, Dv] per (batch, key/value head), in f32:
 //   S <- S * exp(log_decay_t)            (per key row; zeros for no gating)
@@ -27,7 +30,7 @@ function expectShape(what: string, t: TensorType, options: readonly (readonly nu
 // Outputs: y [B,Hq,T,Dv] and the final state. Sequential in T: it has a CPU kernel only.
 defineOp({
   name: 'linear_attention', kind: 'opaque', inputs: [5, 6],
-  attrs: { scale: { kind: 'float' }, delta: { kind: 'bool', default: false } },
+  attrs: linearAttentionAttrs,
   infer: ([q, k, v, state, decay, beta], attrs) => {
     if (q!.shape.length !== 4 || v!.shape.length !== 4) throw new OpTypeError(`q and v must be 4-D, got ${formatShapeType(q!.dtype, q!.shape)} and ${formatShapeType(v!.dtype, v!.shape)}`);
     const { batch: b, qHeads, kvHeads: h, steps: t, dk, dv } = linearAttentionSizes(q!, v!);
@@ -39,7 +42,7 @@ defineOp({
     expectShape('log_decay', decay!, [[b, h, t, dk], [b, h, t, 1]]);
     if (attrs.delta !== (beta !== undefined)) throw new OpTypeError(attrs.delta ? 'the delta rule needs a beta input' : 'beta is only read by the delta rule (delta=true)');
     if (beta) expectShape('beta', beta, [[b, h, t, 1], [b, 1, t, 1]]);
-    if (!Number.isFinite(attrs.scale as number)) throw new OpTypeError(`scale must be finite, got ${attrs.scale}`);
+    if (!Number.isFinite(attrs.scale)) throw new OpTypeError(`scale must be finite, got ${attrs.scale}`);
     return [{ dtype: 'f32', shape: [b, qHeads, t, dv] }, { dtype: 'f32', shape: [b, h, dk, dv] }];
   },
 });

@@ -13,11 +13,14 @@ export function transposePerm(rank: number, perm: readonly number[]): number[] {
   return [...perm];
 }
 
+/** transpose's attributes. */
+export const transposeAttrs = { perm: { kind: 'ints', default: [] } } as const;
+
 defineOp({
   name: 'transpose', kind: 'movement', inputs: 1,
-  attrs: { perm: { kind: 'ints', default: [] } },
+  attrs: transposeAttrs,
   infer: ([x], attrs) => {
-    const perm = transposePerm(x!.shape.length, attrs.perm as number[]);
+    const perm = transposePerm(x!.shape.length, attrs.perm);
     return [{ dtype: x!.dtype, shape: perm.map((p) => x!.shape[p]!) }];
   },
 });
@@ -39,7 +42,7 @@ export function resolveReshape(from: readonly number[], to: readonly number[]): 
 defineOp({
   name: 'reshape', kind: 'movement', inputs: 1, aliasesInput: true,
   attrs: { shape: { kind: 'ints' } },
-  infer: ([x], attrs) => [{ dtype: x!.dtype, shape: resolveReshape(x!.shape, attrs.shape as number[]) }],
+  infer: ([x], attrs) => [{ dtype: x!.dtype, shape: resolveReshape(x!.shape, attrs.shape) }],
 });
 
 /** ONNX Flatten: dims before `axis` become the first extent, the rest the second (always 2-D). */
@@ -53,7 +56,7 @@ export function flattenShape(shape: readonly number[], axis: number): number[] {
 defineOp({
   name: 'flatten', kind: 'movement', inputs: 1, aliasesInput: true,
   attrs: { axis: { kind: 'int', default: 1 } },
-  infer: ([x], attrs) => [{ dtype: x!.dtype, shape: flattenShape(x!.shape, attrs.axis as number) }],
+  infer: ([x], attrs) => [{ dtype: x!.dtype, shape: flattenShape(x!.shape, attrs.axis) }],
 });
 
 /** Shape after removing `axes` (all size-1 dims when empty); each named axis must have extent 1. */
@@ -68,7 +71,7 @@ export function squeezeShape(shape: readonly number[], axes: readonly number[]):
 defineOp({
   name: 'squeeze', kind: 'movement', inputs: 1, aliasesInput: true,
   attrs: { axes: { kind: 'ints', default: [] } },
-  infer: ([x], attrs) => [{ dtype: x!.dtype, shape: squeezeShape(x!.shape, attrs.axes as number[]) }],
+  infer: ([x], attrs) => [{ dtype: x!.dtype, shape: squeezeShape(x!.shape, attrs.axes) }],
 });
 
 /** Shape after inserting size-1 dims at `axes`, which are positions in the output (negative from its end). */
@@ -85,7 +88,7 @@ export function unsqueezeShape(shape: readonly number[], axes: readonly number[]
 defineOp({
   name: 'unsqueeze', kind: 'movement', inputs: 1, aliasesInput: true,
   attrs: { axes: { kind: 'ints' } },
-  infer: ([x], attrs) => [{ dtype: x!.dtype, shape: unsqueezeShape(x!.shape, attrs.axes as number[]) }],
+  infer: ([x], attrs) => [{ dtype: x!.dtype, shape: unsqueezeShape(x!.shape, attrs.axes) }],
 });
 
 /**
@@ -100,7 +103,7 @@ export function expandShape(shape: readonly number[], target: readonly number[])
 defineOp({
   name: 'expand', kind: 'movement', inputs: 1,
   attrs: { shape: { kind: 'ints' } },
-  infer: ([x], attrs) => [{ dtype: x!.dtype, shape: expandShape(x!.shape, attrs.shape as number[]) }],
+  infer: ([x], attrs) => [{ dtype: x!.dtype, shape: expandShape(x!.shape, attrs.shape) }],
 });
 
 /**
@@ -117,11 +120,14 @@ export function channelShuffleView(shape: readonly number[], groups: number): { 
   return { shape: [n, perGroup, groups, rest], inStrides: [c * rest, rest, perGroup * rest, 1] };
 }
 
+/** channel_shuffle's attributes. */
+export const channelShuffleAttrs = { groups: { kind: 'int' } } as const;
+
 defineOp({
   name: 'channel_shuffle', kind: 'movement', inputs: 1,
-  attrs: { groups: { kind: 'int' } },
+  attrs: channelShuffleAttrs,
   infer: ([x], attrs) => {
-    channelShuffleView(x!.shape, attrs.groups as number);
+    channelShuffleView(x!.shape, attrs.groups);
     return [{ dtype: x!.dtype, shape: x!.shape }];
   },
 });

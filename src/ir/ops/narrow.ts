@@ -3,6 +3,8 @@
 // (floats) or i32 (integers), always one the format can represent. A cast to the format rounds
 // (or wraps) through it, the same on the CPU (here) and on the GPU (WGSL helpers made here).
 
+import { wgslFloat } from '../wgsl-literal.js';
+
 /** Two's-complement integers of `bits` bits, wrapping as C and NumPy do on narrowing. */
 interface IntFormat { readonly kind: 'int'; readonly bits: number; readonly signed: boolean }
 
@@ -166,12 +168,10 @@ export function narrowHelperName(format: NarrowFormat): string {
   return `kiln_round_${format}`;
 }
 
-/** A WGSL f32 literal of an exactly representable number. */
-const lit = (x: number): string => (Number.isInteger(x) ? `${x}.0` : String(x));
 
 function minifloatWgsl(name: string, f: MiniFloat): string {
   // NaN and inf must be made at run time (a constant NaN is a shader-creation error in WGSL).
-  const overflow = f.specials === 'none' ? lit(f.max) : `select(bitcast<f32>(special), ${lit(f.max)}, saturate)`;
+  const overflow = f.specials === 'none' ? wgslFloat(f.max) : `select(bitcast<f32>(special), ${wgslFloat(f.max)}, saturate)`;
   return [
     `fn ${name}(x: f32, saturate: bool, mode: u32) -> f32 {`,
     '  let b = bitcast<u32>(x);',
@@ -183,7 +183,7 @@ function minifloatWgsl(name: string, f: MiniFloat): string {
     `  let up = bitcast<f32>(u32(${f.mantissa + 127} - e) << 23u);`,
     `  let down = bitcast<f32>(u32(e + ${127 - f.mantissa}) << 23u);`,
     '  var r = round(bitcast<f32>(m) * up) * down;',
-    `  if (m == 0x7f800000u || r > ${lit(f.max)}) { r = ${overflow}; }`,
+    `  if (m == 0x7f800000u || r > ${wgslFloat(f.max)}) { r = ${overflow}; }`,
     `  return select(r, -r, b >= 0x80000000u${f.specials === 'fnuz' ? ' && r != 0.0' : ''});`,
     '}',
   ].join('\n');

@@ -1,5 +1,6 @@
 import { OpTypeError } from '../errors.js';
 import { formatShapeType, isFloat, type Shape, type TensorType } from '../types.js';
+import { wgslFloat } from '../wgsl-literal.js';
 import { defineOp } from './registry.js';
 import { broadcastStrides, normalizeAxes } from './shape-util.js';
 
@@ -23,16 +24,19 @@ export function layerNormStart(rank: number, axis: number): number {
   return normalizeAxes([axis], rank)[0]!;
 }
 
+/** layer_norm's attributes. */
+export const layerNormAttrs = { axis: { kind: 'int', default: -1 }, epsilon: { kind: 'float', default: 1e-5 } } as const;
+
 // Normalises over dimensions [axis, rank) like ONNX LayerNormalization: biased variance,
 // then optional weight and bias broadcast over the normalised dimensions.
 defineOp({
   name: 'layer_norm', kind: 'reduction', inputs: [1, 3], precision: 'f32',
-  attrs: { axis: { kind: 'int', default: -1 }, epsilon: { kind: 'float', default: 1e-5 } },
+  attrs: layerNormAttrs,
   infer: ([x, ...params], attrs) => {
     if (!isFloat(x!.dtype)) throw new OpTypeError(`needs a float input, got ${x!.dtype}`);
     if (x!.shape.length === 0) throw new OpTypeError('needs an input of rank >= 1, got a scalar');
-    checkEpsilon(attrs.epsilon as number);
-    const normShape = x!.shape.slice(layerNormStart(x!.shape.length, attrs.axis as number));
+    checkEpsilon(attrs.epsilon);
+    const normShape = x!.shape.slice(layerNormStart(x!.shape.length, attrs.axis));
     params.forEach((p, i) => {
       const what = i === 0 ? 'weight' : 'bias';
       if (p.dtype !== x!.dtype) throw new OpTypeError(`${what} is ${p.dtype} but the input is ${x!.dtype} (insert a cast)`);
@@ -47,21 +51,18 @@ export function channelStrides(out: Shape): number[] {
   return out.map((_, i) => (i === 1 ? 1 : 0));
 }
 
-/** A WGSL literal of a finite float attribute, converted to the storage type `t` (f32 or f16). */
-function floatLiteral(x: number, t: string): string {
-  const s = String(x);
-  return `${t}(${/[.e]/.test(s) ? s : `${s}.0`})`;
-}
+/** batch_norm's attributes. */
+export const batchNormAttrs = { epsilon: { kind: 'float', default: 1e-5 } } as const;
 
 // Inference batch normalisation: y = (x - mean) / sqrt(var + epsilon) * scale + bias per
 // channel (dimension 1). Elementwise: each [C] parameter is broadcast along dimension 1.
 defineOp({
   name: 'batch_norm', kind: 'elementwise', inputs: 5, precision: 'f32',
-  attrs: { epsilon: { kind: 'float', default: 1e-5 } },
+  attrs: batchNormAttrs,
   infer: ([x, ...params], attrs) => {
     if (!isFloat(x!.dtype)) throw new OpTypeError(`needs a float input, got ${x!.dtype}`);
     if (x!.shape.length < 2) throw new OpTypeError(`needs an input [N, C, ...] of rank >= 2, got ${formatShapeType(x!.dtype, x!.shape)}`);
-    checkEpsilon(attrs.epsilon as number);
+    checkEpsilon(attrs.epsilon);
     const c = x!.shape[1]!;
     ['scale', 'bias', 'mean', 'var'].forEach((what, i) => {
       const p = params[i]!;
@@ -74,8 +75,8 @@ defineOp({
   },
   operandStrides: (inputs, out) => [broadcastStrides(inputs[0]!, out), ...inputs.slice(1).map(() => channelStrides(out))],
   math: {
-    cpu: ([x, scale, bias, mean, v], _, attrs) => ((x! - mean!) / Math.sqrt(v! + (attrs.epsilon as number))) * scale! + bias!,
+    cpu: ([x, scale, bias, mean, v], _, attrs) => ((x! - mean!) / Math.sqrt(v! + attrs.epsilon)) * scale! + bias!,
     wgsl: ([x, scale, bias, mean, v], t, attrs) =>
-      `((${x} - ${mean}) / sqrt(${v} + ${floatLiteral(attrs.epsilon as number, t)}) * ${scale} + ${bias})`,
+      `((${x} - ${mean}) / sqrt(${v} + ${wgslFloat(attrs.epsilon, t)}) * ${scale} + ${bias})`,
   },
 });

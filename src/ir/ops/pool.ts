@@ -1,4 +1,4 @@
-import type { Attrs } from '../attrs.js';
+import { typedAttrs, type Attrs } from '../attrs.js';
 import { OpTypeError } from '../errors.js';
 import { formatShapeType, isFloat, type Shape, type TensorType } from '../types.js';
 import { intList, requireNchw, windowCount, type WindowAxis } from './conv.js';
@@ -28,10 +28,11 @@ function requireFloatInput(x: TensorType): void {
  * window's extent, so that (without dilation) every window overlaps the input.
  */
 export function poolGeometry(x: Shape, attrs: Attrs): PoolGeometry {
-  const [kh, kw] = intList(attrs, 'kernel_size', 2, 1, '[kh, kw]') as [number, number];
-  const [sh, sw] = intList(attrs, 'stride', 2, 1, '[sh, sw]') as [number, number];
-  const [pt, pl, pb, pr] = intList(attrs, 'padding', 4, 0, '[top, left, bottom, right]') as [number, number, number, number];
-  const [dh, dw] = attrs.dilation === undefined ? [1, 1] : intList(attrs, 'dilation', 2, 1, '[dh, dw]') as [number, number];
+  const a = typedAttrs(attrs, { ...poolWindowAttrs, dilation: { kind: 'ints', optional: true } }, 'pooling');
+  const [kh, kw] = intList(a.kernel_size, 'kernel_size', 2, 1, '[kh, kw]') as [number, number];
+  const [sh, sw] = intList(a.stride ?? a.kernel_size, 'stride', 2, 1, '[sh, sw]') as [number, number];
+  const [pt, pl, pb, pr] = intList(a.padding, 'padding', 4, 0, '[top, left, bottom, right]') as [number, number, number, number];
+  const [dh, dw] = a.dilation === undefined ? [1, 1] : intList(a.dilation, 'dilation', 2, 1, '[dh, dw]') as [number, number];
   const h: WindowAxis = { kernel: kh, stride: sh, dilation: dh, padBefore: pt, padAfter: pb };
   const w: WindowAxis = { kernel: kw, stride: sw, dilation: dw, padBefore: pl, padAfter: pr };
   for (const a of [h, w]) {
@@ -40,7 +41,7 @@ export function poolGeometry(x: Shape, attrs: Attrs): PoolGeometry {
       throw new OpTypeError(`padding [${pt},${pl},${pb},${pr}] must be smaller than the ${kh}x${kw} window (dilation [${dh},${dw}]) on each side`);
     }
   }
-  const ceil = attrs.ceil_mode as boolean;
+  const ceil = a.ceil_mode;
   const [batch, channels, inH, inW] = x as [number, number, number, number];
   const outH = windowCount(inH, h, ceil);
   const outW = windowCount(inW, w, ceil);
@@ -53,7 +54,8 @@ export function poolGeometry(x: Shape, attrs: Attrs): PoolGeometry {
 /** A missing stride means the kernel size. */
 const strideFromKernel = (attrs: Attrs): Attrs => (attrs.stride === undefined ? { ...attrs, stride: attrs.kernel_size! } : attrs);
 
-const windowAttrs = {
+/** The window attributes of max_pool2d and avg_pool2d (a missing stride is the kernel size). */
+export const poolWindowAttrs = {
   kernel_size: { kind: 'ints' },
   stride: { kind: 'ints', optional: true },
   padding: { kind: 'ints', default: [0, 0, 0, 0] },
@@ -69,11 +71,14 @@ function inferWindowPool(x: TensorType, attrs: Attrs, ints: boolean) {
 
 /** max_pool2d (float or integer): padded positions never win (they are the dtype's lowest value). */
 defineOp({
-  name: 'max_pool2d', kind: 'opaque', inputs: 1,
-  attrs: { ...windowAttrs, dilation: { kind: 'ints', default: [1, 1] } },
+  name: 'max_pool2d', kind: 'anchor', inputs: 1,
+  attrs: { ...poolWindowAttrs, dilation: { kind: 'ints', default: [1, 1] } },
   completeAttrs: strideFromKernel,
   infer: ([x], attrs) => inferWindowPool(x!, attrs, true),
 });
+
+/** avg_pool2d's attributes. */
+export const avgPool2dAttrs = { ...poolWindowAttrs, count_include_pad: { kind: 'bool', default: false } } as const;
 
 /**
  * avg_pool2d: with count_include_pad the divisor counts padded positions, but never a window's
@@ -81,15 +86,15 @@ defineOp({
  * input positions count. count_include_pad defaults to false (ONNX); PyTorch frontends set it.
  */
 defineOp({
-  name: 'avg_pool2d', kind: 'opaque', inputs: 1,
-  attrs: { ...windowAttrs, count_include_pad: { kind: 'bool', default: false } },
+  name: 'avg_pool2d', kind: 'anchor', inputs: 1,
+  attrs: avgPool2dAttrs,
   completeAttrs: strideFromKernel,
   infer: ([x], attrs) => inferWindowPool(x!, attrs, false),
 });
 
 /** global_avg_pool: mean over every spatial axis of x [N,C,...], kept as size 1. */
 defineOp({
-  name: 'global_avg_pool', kind: 'opaque', inputs: 1,
+  name: 'global_avg_pool', kind: 'anchor', inputs: 1,
   infer: ([x]) => {
     if (x!.shape.length < 3) throw new OpTypeError(`input must be [N,C,spatial...], got ${formatShapeType(x!.dtype, x!.shape)}`);
     requireFloatInput(x!);
@@ -102,14 +107,17 @@ export function adaptiveBin(i: number, size: number, out: number): [number, numb
   return [Math.floor((i * size) / out), Math.ceil(((i + 1) * size) / out)];
 }
 
+/** adaptive_avg_pool2d's attributes. */
+export const adaptivePool2dAttrs = { output_size: { kind: 'ints' } } as const;
+
 /** adaptive_avg_pool2d: averages output_size [oh, ow] bins that may overlap or not divide the input. */
 defineOp({
-  name: 'adaptive_avg_pool2d', kind: 'opaque', inputs: 1,
-  attrs: { output_size: { kind: 'ints' } },
+  name: 'adaptive_avg_pool2d', kind: 'anchor', inputs: 1,
+  attrs: adaptivePool2dAttrs,
   infer: ([x], attrs) => {
     requireNchw(x!, 'input');
     requireFloatInput(x!);
-    const [oh, ow] = intList(attrs, 'output_size', 2, 1, '[oh, ow]');
+    const [oh, ow] = intList(attrs.output_size, 'output_size', 2, 1, '[oh, ow]');
     if (x!.shape[2] === 0 || x!.shape[3] === 0) throw new OpTypeError(`cannot pool an empty input ${formatShapeType(x!.dtype, x!.shape)}`);
     return [{ dtype: x!.dtype, shape: [x!.shape[0]!, x!.shape[1]!, oh!, ow!] }];
   },

@@ -28,13 +28,16 @@ export function identityIn(init: number, dtype: DType): number {
   return init;
 }
 
+/** The attributes of the reductions with `reduce` math (sum, mean, max, min, prod). */
+export const reduceAttrs = { axes: { kind: 'ints', default: [] }, keepdims: { kind: 'bool', default: false } } as const;
+
 function defineReduction(name: string, reduce: ReductionMath): void {
   defineOp({
     name, kind: 'reduction', inputs: 1, reduce,
-    attrs: { axes: { kind: 'ints', default: [] }, keepdims: { kind: 'bool', default: false } },
+    attrs: reduceAttrs,
     infer: ([x], attrs) => {
       if (x!.dtype === 'bool') throw new OpTypeError('does not take bool');
-      return [{ dtype: x!.dtype, shape: reducedShape(x!.shape, attrs.axes as number[], attrs.keepdims as boolean) }];
+      return [{ dtype: x!.dtype, shape: reducedShape(x!.shape, attrs.axes, attrs.keepdims) }];
     },
   });
 }
@@ -70,19 +73,22 @@ export type ArgPick = 'max' | 'min';
 /** The arg-reduction ops and what they pick. */
 export const ARG_REDUCTIONS: Readonly<Record<string, ArgPick>> = { argmax: 'max', argmin: 'min' };
 
+/** The attributes of argmax and argmin. */
+export const argReduceAttrs = { axis: { kind: 'int' }, keepdims: { kind: 'bool', default: false }, select_last_index: { kind: 'bool', default: false } } as const;
+
 // Index of the extreme along one axis, as i32. NaN counts as the extreme for both (PyTorch's
 // argmax and argmin, and NumPy's, pick the first NaN). On ties the first index wins (PyTorch,
 // and ONNX's default), or the last with select_last_index.
 for (const [name, pick] of Object.entries(ARG_REDUCTIONS)) {
   defineOp({
     name, kind: 'reduction', inputs: 1,
-    attrs: { axis: { kind: 'int' }, keepdims: { kind: 'bool', default: false }, select_last_index: { kind: 'bool', default: false } },
+    attrs: argReduceAttrs,
     infer: ([x], attrs) => {
       if (x!.dtype === 'bool') throw new OpTypeError('does not take bool');
-      const axis = attrs.axis as number;
+      const axis = attrs.axis;
       const [a] = normalizeAxes([axis], x!.shape.length);
       if (x!.shape[a!] === 0) throw new OpTypeError(`axis ${axis} of ${formatShapeType(x!.dtype, x!.shape)} is empty: no ${pick} to find`);
-      return [{ dtype: 'i32', shape: reducedShape(x!.shape, [axis], attrs.keepdims as boolean) }];
+      return [{ dtype: 'i32', shape: reducedShape(x!.shape, [axis], attrs.keepdims) }];
     },
   });
 }

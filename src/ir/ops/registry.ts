@@ -1,12 +1,27 @@
-import { isGraphAttr, type AttrSpec, type Attrs, type AttrValue } from '../attrs.js';
+import { isAttrKind, isGraphAttr, type AttrSpec, type AttrSpecs, type Attrs, type AttrsOf, type AttrValue } from '../attrs.js';
 import { KilnError, OpTypeError } from '../errors.js';
 import type { DType, Shape, TensorType } from '../types.js';
 import { isTensorData } from '../tensor-data.js';
 
 /**
- * How fusion treats an op: elementwise ops merge into chains, reductions take elementwise
- * prologues and epilogues, anchors (matmul, conv) take an elementwise epilogue, movement
- * ops reindex, opaque ops stand alone.
+ * An op's fusion pattern (TVM's op pattern): what a fusion pass may assume about how the op's
+ * output elements depend on its operands. It describes the op, not a kernel: which operand reads
+ * and epilogues a kernel accepts is that kernel's own declaration. test/ir/fusion-kind.test.ts
+ * checks the promises that can be checked mechanically.
+ * - `elementwise`: output element i is a function of the operands' elements at i (under NumPy
+ *   broadcasting, or the op's `operandStrides`). Exactly the ops with `math`; a chain of them is
+ *   one kernel.
+ * - `reduction`: each output element folds a slice of the input along some axes (the ops with
+ *   `reduce` math), or normalises such a slice (softmax, log_softmax, layer_norm). Elementwise
+ *   work on its input (a prologue) and on its result (an epilogue) may join its kernel.
+ * - `anchor`: a compute-heavy op with a kernel of its own (matmul, gemm, convolutions, pooling
+ *   windows) whose result may take an elementwise epilogue before it is stored (TVM's
+ *   out-elementwise-fusable).
+ * - `movement`: each output element is one input element, or a fill constant, at an index known
+ *   from shapes and attributes alone: no arithmetic and the same dtype, so its CPU kernel copies
+ *   bits and handles every dtype (f16 included; the eager frontend relies on it).
+ * - `opaque`: the rest (sources, data-dependent indexing, scans, sorting, resampling); fusion
+ *   leaves it alone.
  */
 export type FusionKind = 'elementwise' | 'reduction' | 'anchor' | 'movement' | 'opaque';
 
@@ -16,26 +31,30 @@ export interface InferredType {
   readonly shape: Shape;
 }
 
-/** Scalar math of an elementwise op, written once for the CPU reference and for WGSL. */
-export interface ElementwiseMath {
+/**
+ * Scalar math of an elementwise op, written once for the CPU reference and for WGSL; `A` is the
+ * op's attribute schema, which types `attrs`. (Members are methods so that a math of typed
+ * attributes is also a math of untyped ones: the registry holds them all.)
+ */
+export interface ElementwiseMath<A extends AttrSpecs = AttrSpecs> {
   /**
    * Computes one element on the host from operand values; `dtype` is the result's, which the
    * caller rounds to by storing. bool operands arrive as 0/1; a bool result is truthiness.
    * `inDTypes` are the operands' dtypes (cast needs them: float -> int saturates, int -> int wraps).
    */
-  readonly cpu: (xs: readonly number[], dtype: DType, attrs: Attrs, inDTypes?: readonly DType[]) => number;
+  cpu(xs: readonly number[], dtype: DType, attrs: AttrsOf<A>, inDTypes?: readonly DType[]): number;
   /**
    * WGSL expression over operand expressions `xs` (each of its operand's storage type: bool is
    * u32 0/1), giving a value convertible to `t`, the result's storage type; `inTypes` are the
    * operands' storage types. Float attributes are baked into the text as literals.
    */
-  readonly wgsl: (xs: readonly string[], t: string, attrs: Attrs, inTypes: readonly string[]) => string;
+  wgsl(xs: readonly string[], t: string, attrs: AttrsOf<A>, inTypes: readonly string[]): string;
   /**
    * Names of the WGSL library functions (src/codegen/kernels/wgsl-math.ts, e.g. `kiln_erf_f32`)
    * that the `wgsl` expression calls, for the same arguments; codegen declares each once per kernel.
    * Without `attrs` it names every helper the op might call (declaring an unused one is harmless).
    */
-  readonly helpers?: (t: string, inTypes: readonly string[], attrs?: Attrs) => readonly string[];
+  helpers?(t: string, inTypes: readonly string[], attrs?: AttrsOf<A>): readonly string[];
 }
 
 /** How a reduction combines elements (the same for CPU and WGSL). */
@@ -52,21 +71,23 @@ export interface ReductionMath {
   readonly finish?: { cpu: (acc: number, count: number) => number; wgsl: (acc: string, count: string) => string };
 }
 
-export interface OpSpec {
+/** An op's definition; `A`, its attribute schema, types the attributes its functions receive. */
+export interface OpSpec<A extends AttrSpecs = AttrSpecs> {
   readonly name: string;
+  /** The fusion pattern (see FusionKind). */
   readonly kind: FusionKind;
   /** Exact input count, or [min, max]. */
   readonly inputs: number | readonly [number, number];
-  readonly attrs?: Readonly<Record<string, AttrSpec>>;
+  readonly attrs?: A;
   /** Output dtypes and shapes; throws OpTypeError with a message naming the offending shapes. */
-  readonly infer: (inputs: readonly TensorType[], attrs: Attrs, declared?: readonly TensorType[]) => InferredType[];
-  readonly math?: ElementwiseMath;
+  infer(inputs: readonly TensorType[], attrs: AttrsOf<A>, declared?: readonly TensorType[]): InferredType[];
+  readonly math?: ElementwiseMath<A>;
   /**
    * For elementwise ops whose operands do not broadcast NumPy-style (batch_norm's [C]
    * parameters align with dimension 1): each operand's element strides in output coordinates.
    * Kernels of `math` use these instead of NumPy broadcast strides when present.
    */
-  readonly operandStrides?: (inputs: readonly Shape[], out: Shape, attrs: Attrs) => number[][];
+  operandStrides?(inputs: readonly Shape[], out: Shape, attrs: AttrsOf<A>): number[][];
   /**
    * Mixed-precision policy: when a graph is lowered to f16, an op marked 'f32' (range-sensitive:
    * softmax, normalisation, exp/log) still computes in f32, with casts around it.
@@ -82,7 +103,7 @@ export interface OpSpec {
    * Fills attributes whose default depends on other attributes (a pool's stride defaults to
    * its kernel size), so the node always stores them explicitly. Runs after static defaults.
    */
-  readonly completeAttrs?: (attrs: Attrs) => Attrs;
+  completeAttrs?(attrs: AttrsOf<A>): Attrs;
 }
 
 /** An op as the rest of kiln sees it: its spec plus attribute handling. */
@@ -130,19 +151,7 @@ export class OpDef {
 }
 
 function checkAttrKind(op: string, key: string, spec: AttrSpec, v: AttrValue): void {
-  const ok = (() => {
-    switch (spec.kind) {
-      case 'int': return typeof v === 'number' && Number.isInteger(v);
-      case 'float': return typeof v === 'number';
-      case 'bool': return typeof v === 'boolean';
-      case 'string': return typeof v === 'string';
-      case 'ints': return Array.isArray(v) && v.every((x) => Number.isInteger(x));
-      case 'floats': return Array.isArray(v) && v.every((x) => typeof x === 'number');
-      case 'tensor': return isTensorData(v);
-      case 'graph': return isGraphAttr(v);
-    }
-  })();
-  if (!ok) throw new KilnError(`${op} attribute '${key}' must be ${spec.kind}, got ${describeAttr(v)}`);
+  if (!isAttrKind(spec.kind, v)) throw new KilnError(`${op} attribute '${key}' must be ${spec.kind}, got ${describeAttr(v)}`);
 }
 
 function describeAttr(v: AttrValue): string {
@@ -154,8 +163,11 @@ function describeAttr(v: AttrValue): string {
 
 const registry = new Map<string, OpDef>();
 
-/** Registers an op; each op is defined exactly once. */
-export function defineOp(spec: OpSpec): OpDef {
+/**
+ * Registers an op; each op is defined exactly once. Its attribute schema types the attributes
+ * that its infer, math and other functions receive.
+ */
+export function defineOp<const A extends AttrSpecs = {}>(spec: OpSpec<A>): OpDef {
   if (registry.has(spec.name)) throw new Error(`op ${spec.name} is defined twice`);
   const def = new OpDef(spec);
   registry.set(spec.name, def);

@@ -1,7 +1,22 @@
 import { OpTypeError } from '../errors.js';
 import { isFloat, numel, type Shape } from '../types.js';
-import type { Attrs } from '../attrs.js';
+import { typedAttrs, type Attrs, type AttrsOf } from '../attrs.js';
 import { defineOp } from './registry.js';
+
+/** resize's attributes (ONNX Resize's, with scales or sizes given as attributes). */
+export const resizeAttrs = {
+  mode: { kind: 'string', default: 'nearest' },
+  scales: { kind: 'floats', default: [] },
+  sizes: { kind: 'ints', default: [] },
+  coordinate_transformation_mode: { kind: 'string', default: 'half_pixel' },
+  nearest_mode: { kind: 'string', default: 'round_prefer_floor' },
+  cubic_coeff_a: { kind: 'float', default: -0.75 },
+  exclude_outside: { kind: 'int', default: 0 },
+  roi: { kind: 'floats', default: [] },
+  extrapolation_value: { kind: 'float', default: 0 },
+  antialias: { kind: 'int', default: 0 },
+} as const;
+type ResizeAttrs = AttrsOf<typeof resizeAttrs>;
 
 const MODES = ['nearest', 'linear', 'cubic'];
 const COORDINATE_MODES = ['half_pixel', 'pytorch_half_pixel', 'align_corners', 'asymmetric', 'half_pixel_symmetric', 'tf_half_pixel_for_nn', 'tf_crop_and_resize'];
@@ -135,10 +150,10 @@ function reduced(abd: [number, number, number], inSize: number, outSize: number,
   return { a, b, d };
 }
 
-function axisMap(inSize: number, outSize: number, pq: [number, number], attrs: Attrs, roi: readonly [number, number]): ResizeAxisMap {
-  const mode = attrs.coordinate_transformation_mode as string;
+function axisMap(inSize: number, outSize: number, pq: [number, number], attrs: ResizeAttrs, roi: readonly [number, number]): ResizeAxisMap {
+  const mode = attrs.coordinate_transformation_mode;
   const raw = coordinateMap(inSize, outSize, pq[0], pq[1], mode, roi);
-  const map = reduced(attrs.mode === 'nearest' ? foldNearest(raw, attrs.nearest_mode as string) : raw, inSize, outSize, pq);
+  const map = reduced(attrs.mode === 'nearest' ? foldNearest(raw, attrs.nearest_mode) : raw, inSize, outSize, pq);
   return { inSize, outSize, ...map, scale: pq[0] / pq[1], ...(mode === 'tf_crop_and_resize' ? { crop: reduced(raw, inSize, outSize, pq) } : {}) };
 }
 
@@ -161,12 +176,13 @@ function oneOf(name: string, v: string, allowed: readonly string[]): void {
  * scales the mapping (ONNX's keep_aspect_ratio_policy rounds in * scale to the nearest).
  */
 export function resizePlan(shape: Shape, attrs: Attrs): ResizePlan {
-  const mode = attrs.mode as string;
+  const a = typedAttrs(attrs, resizeAttrs, 'resize');
+  const mode = a.mode;
   oneOf('mode', mode, MODES);
-  oneOf('coordinate_transformation_mode', attrs.coordinate_transformation_mode as string, COORDINATE_MODES);
-  oneOf('nearest_mode', attrs.nearest_mode as string, NEAREST_MODES);
-  const scales = attrs.scales as number[];
-  const sizes = attrs.sizes as number[];
+  oneOf('coordinate_transformation_mode', a.coordinate_transformation_mode, COORDINATE_MODES);
+  oneOf('nearest_mode', a.nearest_mode, NEAREST_MODES);
+  const scales = a.scales;
+  const sizes = a.sizes;
   const rank = shape.length;
   if (scales.length === 0 && sizes.length === 0) throw new OpTypeError('needs scales or sizes');
   if (scales.length && sizes.length && scales.length !== sizes.length) throw new OpTypeError(`scales [${scales.join(',')}] and sizes [${sizes.join(',')}] name different dims`);
@@ -199,8 +215,8 @@ export function resizePlan(shape: Shape, attrs: Attrs): ResizePlan {
   const ws = spec(inW, 1);
   const outShape = rank >= 2 ? [...shape.slice(0, rank - 2), hs.out, ws.out] : [ws.out];
   // The region of interest of each resized dim (tf_crop_and_resize): [starts..., ends...] over every dim.
-  const roi = attrs.roi as number[];
-  const crop = attrs.coordinate_transformation_mode === 'tf_crop_and_resize';
+  const roi = a.roi;
+  const crop = a.coordinate_transformation_mode === 'tf_crop_and_resize';
   if (crop && roi.length !== 2 * rank) throw new OpTypeError(`tf_crop_and_resize needs roi with ${2 * rank} values (starts and ends of every dim), got [${roi.join(',')}]`);
   for (let i = 0; crop && i < rank - Math.min(rank, 2); i++) {
     if (roi[i] !== 0 || roi[rank + i] !== 1) throw new OpTypeError(`only the last two dims can be cropped, but roi [${roi.join(',')}] crops dim ${i}`);
@@ -208,13 +224,13 @@ export function resizePlan(shape: Shape, attrs: Attrs): ResizePlan {
   const roiOf = (dim: number): [number, number] => (crop && dim >= 0 ? [roi[dim]!, roi[rank + dim]!] : [0, 1]);
   return {
     mode: mode as ResizePlan['mode'],
-    extrapolation: attrs.extrapolation_value as number,
-    cubicA: attrs.cubic_coeff_a as number,
-    excludeOutside: attrs.exclude_outside !== 0,
-    antialias: attrs.antialias !== 0 && mode !== 'nearest',
+    extrapolation: a.extrapolation_value,
+    cubicA: a.cubic_coeff_a,
+    excludeOutside: a.exclude_outside !== 0,
+    antialias: a.antialias !== 0 && mode !== 'nearest',
     batch: numel(shape.slice(0, Math.max(0, rank - 2))),
-    h: axisMap(inH, hs.out, hs.pq, attrs, roiOf(rank - 2)),
-    w: axisMap(inW, ws.out, ws.pq, attrs, roiOf(rank - 1)),
+    h: axisMap(inH, hs.out, hs.pq, a, roiOf(rank - 2)),
+    w: axisMap(inW, ws.out, ws.pq, a, roiOf(rank - 1)),
     shape: outShape,
   };
 }
@@ -277,18 +293,7 @@ export function filterTaps(plan: ResizePlan, m: ResizeAxisMap, x: number): { ind
 
 defineOp({
   name: 'resize', kind: 'opaque', inputs: 1,
-  attrs: {
-    mode: { kind: 'string', default: 'nearest' },
-    scales: { kind: 'floats', default: [] },
-    sizes: { kind: 'ints', default: [] },
-    coordinate_transformation_mode: { kind: 'string', default: 'half_pixel' },
-    nearest_mode: { kind: 'string', default: 'round_prefer_floor' },
-    cubic_coeff_a: { kind: 'float', default: -0.75 },
-    exclude_outside: { kind: 'int', default: 0 },
-    roi: { kind: 'floats', default: [] },
-    extrapolation_value: { kind: 'float', default: 0 },
-    antialias: { kind: 'int', default: 0 },
-  },
+  attrs: resizeAttrs,
   infer: ([x], attrs) => {
     if (attrs.coordinate_transformation_mode === 'tf_crop_and_resize' && !isFloat(x!.dtype)) throw new OpTypeError(`tf_crop_and_resize needs a float input, got ${x!.dtype}`);
     if (attrs.mode !== 'nearest' && !isFloat(x!.dtype)) throw new OpTypeError(`${String(attrs.mode)} resize needs a float input, got ${x!.dtype}`);

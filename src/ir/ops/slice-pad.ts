@@ -36,14 +36,17 @@ export function sliceAxes(shape: Shape, starts: readonly number[], ends: readonl
   return out;
 }
 
+/** slice's attributes. */
+export const sliceAttrs = {
+  starts: { kind: 'ints' }, ends: { kind: 'ints' },
+  axes: { kind: 'ints', default: [] }, steps: { kind: 'ints', default: [] },
+} as const;
+
 defineOp({
   name: 'slice', kind: 'movement', inputs: 1,
-  attrs: {
-    starts: { kind: 'ints' }, ends: { kind: 'ints' },
-    axes: { kind: 'ints', default: [] }, steps: { kind: 'ints', default: [] },
-  },
+  attrs: sliceAttrs,
   infer: ([x], attrs) => {
-    const axes = sliceAxes(x!.shape, attrs.starts as number[], attrs.ends as number[], attrs.axes as number[], attrs.steps as number[]);
+    const axes = sliceAxes(x!.shape, attrs.starts, attrs.ends, attrs.axes, attrs.steps);
     return [{ dtype: x!.dtype, shape: axes.map((a) => a.length) }];
   },
 });
@@ -92,8 +95,11 @@ export function padFillValue(value: number, dtype: DType): number {
   return value;
 }
 
+/** pad's attributes. */
+export const padAttrs = { pads: { kind: 'ints' }, mode: { kind: 'string', default: 'constant' }, value: { kind: 'float', default: 0 } } as const;
+
 defineOp({
   name: 'pad', kind: 'movement', inputs: 1,
-  attrs: { pads: { kind: 'ints' }, mode: { kind: 'string', default: 'constant' }, value: { kind: 'float', default: 0 } },
-  infer: ([x], attrs) => [{ dtype: x!.dtype, shape: padAmounts(x!.shape, attrs.pads as number[], attrs.mode as string).shape }],
+  attrs: padAttrs,
+  infer: ([x], attrs) => [{ dtype: x!.dtype, shape: padAmounts(x!.shape, attrs.pads, attrs.mode).shape }],
 });

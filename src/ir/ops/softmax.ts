@@ -23,15 +23,18 @@ export function axisRows(shape: Shape, axis: number): AxisRows {
   return { rows: outer * inner, extent, inner };
 }
 
+/** The attributes of softmax and log_softmax. */
+export const softmaxAttrs = { axis: { kind: 'int', default: -1 } } as const;
+
 // Softmax along one axis; both ops subtract the row's max first so exp never overflows.
 for (const name of ['softmax', 'log_softmax']) {
   defineOp({
     name, kind: 'reduction', inputs: 1, precision: 'f32',
-    attrs: { axis: { kind: 'int', default: -1 } },
+    attrs: softmaxAttrs,
     infer: ([x], attrs) => {
       if (!isFloat(x!.dtype)) throw new OpTypeError(`needs a float input, got ${x!.dtype}`);
       if (x!.shape.length === 0) throw new OpTypeError('needs an input of rank >= 1, got a scalar');
-      normalizeAxes([attrs.axis as number], x!.shape.length);
+      normalizeAxes([attrs.axis], x!.shape.length);
       return [{ dtype: x!.dtype, shape: x!.shape }];
     },
   });

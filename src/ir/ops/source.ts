@@ -1,7 +1,12 @@
+import { attrsOf } from '../attrs.js';
 import { OpTypeError } from '../errors.js';
 import { formatShapeType, shapesEqual } from '../types.js';
+import type { Value } from '../graph.js';
 import type { TensorData } from '../tensor-data.js';
 import { defineOp } from './registry.js';
+
+/** const's attributes: its value inline, or a reference to a weight stored beside the IR text. */
+export const constAttrs = { value: { kind: 'tensor', optional: true }, ref: { kind: 'string', optional: true } } as const;
 
 /**
  * A constant tensor. `value` holds its contents; `ref` names a weight whose contents travel
@@ -9,9 +14,9 @@ import { defineOp } from './registry.js';
  */
 defineOp({
   name: 'const', kind: 'opaque', inputs: 0,
-  attrs: { value: { kind: 'tensor', optional: true }, ref: { kind: 'string', optional: true } },
+  attrs: constAttrs,
   infer: (_, attrs, declared) => {
-    const value = attrs.value as TensorData | undefined;
+    const value = attrs.value;
     if (value) {
       const d = declared?.[0];
       if (d && (d.dtype !== value.dtype || !shapesEqual(d.shape, value.shape))) {
@@ -30,3 +35,8 @@ defineOp({
   name: 'transfer', kind: 'opaque', inputs: 1,
   infer: ([x]) => [{ dtype: x!.dtype, shape: x!.shape }],
 });
+
+/** The contents of `v` when a const with its value inline produces it (a weight by reference has none here). */
+export function constValue(v: Value | undefined): TensorData | undefined {
+  return v?.producer?.op === 'const' ? attrsOf(v.producer, constAttrs).value : undefined;
+}

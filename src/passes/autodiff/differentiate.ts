@@ -3,7 +3,7 @@ import type { Graph, Node, Value } from '../../ir/graph.js';
 import { formatType, isFloat, numel } from '../../ir/types.js';
 import { GraphRebuilder } from '../rebuild.js';
 import { applyRule, hostTensor } from './grad-context.js';
-import { GRAD_RULES } from './grad-rules.js';
+import { gradRules } from './rules.js';
 
 export interface DifferentiateOptions {
   /** Name of the value to differentiate (a scalar loss; other shapes are seeded with ones). */
@@ -51,7 +51,7 @@ export function differentiate(g: Graph, opts: DifferentiateOptions): Graph {
   grads.set(loss, b.add('const', [], { value: hostTensor(loss.type.dtype, loss.type.shape, new Array(numel(loss.type.shape)).fill(1)) }, lossNew.type.device).output);
   for (const n of relevant) {
     if (!n.outputs.some((o) => grads.has(o))) continue;
-    const dxs = applyRule(b, GRAD_RULES, n, n.inputs.map((v) => b.get(v)), n.outputs.map((v) => b.get(v)), n.outputs.map((o) => grads.get(o)));
+    const dxs = applyRule(b, gradRules, n, n.inputs.map((v) => b.get(v)), n.outputs.map((v) => b.get(v)), n.outputs.map((o) => grads.get(o)));
     n.inputs.forEach((x, i) => {
       const dx = dxs[i];
       if (!dx || !isFloat(x.type.dtype) || !(fromWrt.has(x))) return;

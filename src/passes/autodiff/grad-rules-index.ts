@@ -1,4 +1,5 @@
 import type { Value } from '../../ir/graph.js';
+import type { OpTable } from '../../ir/ops/index.js';
 import { numel } from '../../ir/types.js';
 import { gatherLayout } from '../../ir/ops/gather.js';
 import { DEVICE_EXPANSION_LIMIT, type GradContext, type GradRule } from './grad-context.js';
@@ -83,7 +84,7 @@ function gatherNdBack(c: GradContext): Value {
   return c.emit('reshape', [dx], { shape: [...shape] });
 }
 
-export const INDEX_GRAD_RULES: Readonly<Record<string, GradRule>> = {
+export const indexGradRules: OpTable<GradRule> = {
   gather: (c) => [gatherBack(c, c.inputs[0]!, c.inputs[1]!, c.attr<number>('axis')), undefined],
   embedding: (c) => [gatherBack(c, c.inputs[0]!, c.inputs[1]!, 0), undefined],
   gather_elements: (c) => {

@@ -1,4 +1,5 @@
 import type { Value } from '../../ir/graph.js';
+import type { OpTable } from '../../ir/ops/index.js';
 import type { GradContext, GradRule } from './grad-context.js';
 import { exprs } from './grad-exprs.js';
 
@@ -48,7 +49,7 @@ const remainder: GradRule = (c) => {
   return [c.unbroadcast(c.dy, a.type.shape), c.unbroadcast(c.emit('neg', [e.mul(c.dy, q)]), b.type.shape)];
 };
 
-export const MATH_GRAD_RULES: Readonly<Record<string, GradRule>> = {
+export const mathGradRules: OpTable<GradRule> = {
   relu: (c) => {
     const x = c.inputs[0]!;
     const e = exprs(c, x);

@@ -1,11 +1,12 @@
 import type { Value } from '../../ir/graph.js';
+import type { OpTable } from '../../ir/ops/index.js';
 import { conv2dGeometry } from '../../ir/ops/conv.js';
 import { adaptiveBin, poolGeometry } from '../../ir/ops/pool.js';
 import type { GradContext, GradRule } from './grad-context.js';
 
 // Gradient rules of the layers a CNN trains through (convolutions, pooling, gemm), of the
 // backward ops those rules emit (second derivatives), and of the selecting elementwise ops
-// (where, maximum, minimum, abs, clip, cast). Merged into GRAD_RULES.
+// (where, maximum, minimum, abs, clip, cast); rules.ts lists this table.
 
 /**
  * Bottom/right padding and output_padding of the conv_transpose2d that maps a window op's
@@ -236,7 +237,7 @@ const cast: GradRule = (c) => {
   return [x.type.dtype === c.dy.type.dtype ? c.dy : c.emit('cast', [c.dy], { to: x.type.dtype })];
 };
 
-export const NN_GRAD_RULES: Readonly<Record<string, GradRule>> = {
+export const nnGradRules: OpTable<GradRule> = {
   conv2d,
   conv_transpose2d: convTranspose2d,
   conv2d_backward_weight: conv2dBackwardWeight,

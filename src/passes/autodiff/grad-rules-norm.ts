@@ -1,4 +1,5 @@
 import type { Value } from '../../ir/graph.js';
+import type { OpTable } from '../../ir/ops/index.js';
 import { layerNormStart } from '../../ir/ops/norm.js';
 import type { GradContext, GradRule } from './grad-context.js';
 
@@ -52,7 +53,7 @@ const batchNorm: GradRule = (c) => {
   return [dx, dScale, dBias, dMean, dVar];
 };
 
-export const NORM_GRAD_RULES: Readonly<Record<string, GradRule>> = {
+export const normGradRules: OpTable<GradRule> = {
   layer_norm: layerNorm,
   batch_norm: batchNorm,
 };

@@ -1,4 +1,5 @@
 import type { Value } from '../../ir/graph.js';
+import type { OpTable } from '../../ir/ops/index.js';
 import { normalizeAxes } from '../../ir/ops/shape-util.js';
 import { numel } from '../../ir/types.js';
 import { DEVICE_EXPANSION_LIMIT, type GradContext, type GradRule } from './grad-context.js';
@@ -106,7 +107,7 @@ const topK: GradRule = (c) => {
   return [c.emit('scatter_elements', [c.zeros(x.type.shape, x), c.outputs[1]!, c.dy], { axis: c.attr('axis'), reduction: 'add' })];
 };
 
-export const REDUCE_GRAD_RULES: Readonly<Record<string, GradRule>> = {
+export const reduceGradRules: OpTable<GradRule> = {
   max: extreme,
   min: extreme,
   prod,

@@ -1,4 +1,5 @@
 import type { Value } from '../../ir/graph.js';
+import type { OpTable } from '../../ir/ops/index.js';
 import { concatLayout, splitLayout } from '../../ir/ops/concat-split.js';
 import { padAmounts, padSourceIndex, sliceAxes, type PadMode } from '../../ir/ops/slice-pad.js';
 import type { GradContext, GradRule } from './grad-context.js';
@@ -79,7 +80,7 @@ const channelShuffle: GradRule = (c) => {
 /** transfer: the gradient travels back to the operand's device. */
 const transfer: GradRule = (c) => [c.emitAll('transfer', [c.dy], {}, c.inputs[0]!.type.device)[0]];
 
-export const SHAPE_GRAD_RULES: Readonly<Record<string, GradRule>> = {
+export const shapeGradRules: OpTable<GradRule> = {
   concat,
   split,
   slice,

@@ -1,20 +1,16 @@
 import type { Value } from '../../ir/graph.js';
+import type { OpTable } from '../../ir/ops/index.js';
 import { transposePerm } from '../../ir/ops/movement.js';
 import { numel } from '../../ir/types.js';
 import type { GradContext, GradRule } from './grad-context.js';
 import { gridSample } from './grad-rules-grid-sample.js';
-import { INDEX_GRAD_RULES } from './grad-rules-index.js';
 import { det, linearAttention } from './grad-rules-linalg.js';
-import { MATH_GRAD_RULES } from './grad-rules-math.js';
-import { NN_GRAD_RULES } from './grad-rules-nn.js';
-import { NORM_GRAD_RULES } from './grad-rules-norm.js';
-import { reducedAxes, REDUCE_GRAD_RULES } from './grad-rules-reduce.js';
+import { reducedAxes } from './grad-rules-reduce.js';
 import { resize } from './grad-rules-resize.js';
-import { SHAPE_GRAD_RULES } from './grad-rules-shape.js';
 
 // One gradient rule per op, IR to IR: given the forward node and dL/d(result), the gradient of
-// each operand. This file holds arithmetic, matmul, views, sums and softmax, and merges the
-// families' tables; ops without a rule on purpose are listed in non-differentiable.ts.
+// each operand. This file holds arithmetic, matmul, views, sums and softmax; rules.ts lists the
+// families' tables, and ops without a rule on purpose are listed in non-differentiable.ts.
 
 const lastTwoSwapped = (rank: number) => {
   const p = Array.from({ length: rank }, (_, i) => i);
@@ -30,7 +26,8 @@ const view: GradRule = (c) => {
 
 const mul = (c: GradContext, a: Value, b: Value) => c.emit('mul', [a, b]);
 
-export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
+/** Rules of arithmetic, matmul, views, sums, softmax, and of the ops differentiated as written out (resize, grid_sample, det, linear_attention). */
+export const coreGradRules: OpTable<GradRule> = {
   add: (c) => c.inputs.map((x) => c.unbroadcast(c.dy, x.type.shape)),
   sub: (c) => [c.unbroadcast(c.dy, c.inputs[0]!.type.shape), c.unbroadcast(c.emit('neg', [c.dy]), c.inputs[1]!.type.shape)],
   mul: (c) => {
@@ -95,10 +92,4 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
   grid_sample: gridSample,
   det,
   linear_attention: linearAttention,
-  ...MATH_GRAD_RULES,
-  ...REDUCE_GRAD_RULES,
-  ...NORM_GRAD_RULES,
-  ...SHAPE_GRAD_RULES,
-  ...INDEX_GRAD_RULES,
-  ...NN_GRAD_RULES,
 };

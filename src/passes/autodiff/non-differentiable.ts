@@ -1,5 +1,5 @@
 // Ops that have no gradient rule on purpose, each with the reason. Every registered op is
-// either here or in GRAD_RULES (a test checks it), so a new op cannot silently lack a rule.
+// either here or in gradRules (rules.ts) (a test checks it), so a new op cannot silently lack a rule.
 
 const INTEGER = 'integer operands and result: no derivative';
 const BOOL_RESULT = 'its result is bool: no derivative';

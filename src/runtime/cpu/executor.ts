@@ -3,6 +3,8 @@ import { KilnError } from '../../ir/errors.js';
 import type { TensorData } from '../../ir/tensor-data.js';
 import { formatShapeType, shapesEqual } from '../../ir/types.js';
 import { cpuKernelFor } from './kernels/index.js';
+import { attrsOf } from '../../ir/attrs.js';
+import { fusedAttrs } from '../../ir/ops/fused.js';
 
 /**
  * Runs a graph on the host with the reference kernels: the `cpu` device and the oracle
@@ -29,7 +31,7 @@ export function runOnCpu(graph: Graph, inputs: Record<string, TensorData>): Reco
 
 /** Computes one node on host data (a fused node runs its body). */
 export function evaluateNode(node: Node, inputs: readonly TensorData[]): TensorData[] {
-  return node.op === 'fused' ? runBody(node.attrs.body as Graph, inputs) : cpuKernelFor(node.op)(node, inputs);
+  return node.op === 'fused' ? runBody(attrsOf(node, fusedAttrs).body, inputs) : cpuKernelFor(node.op)(node, inputs);
 }
 
 /** A fused node computes its body graph on its operands. */

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../../src/compiler.js';
 import { importOnnx, InputValuesNeededError, UnsupportedOnnxError } from '../../../src/frontend/onnx/index.js';
-import { Random } from '../../../src/frontend/trace/random.js';
+import { Random } from '../../../src/frontend/torch/random.js';
 import { KilnError } from '../../../src/ir/errors.js';
 import { printGraph } from '../../../src/ir/printer.js';
 import { tensorData } from '../../../src/ir/tensor-data.js';

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { importOnnx, UnsupportedOnnxError } from '../../../src/frontend/onnx/index.js';
 import { tensorData, type TensorData } from '../../../src/ir/tensor-data.js';
 import type { DType } from '../../../src/ir/types.js';
-import { Random } from '../../../src/frontend/trace/random.js';
+import { Random } from '../../../src/frontend/torch/random.js';
 import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
 import { attr, buildModel, node, OnnxType as T, type AttrInit } from './onnx-builder.js';
 import { expectSameAsOrt } from './ort-oracle.js';

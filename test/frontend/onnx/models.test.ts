@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { compile } from '../../../src/compiler.js';
 import type protobuf from 'protobufjs';
 import { importOnnx, onnxRoot } from '../../../src/frontend/onnx/index.js';
-import { Random } from '../../../src/frontend/trace/random.js';
+import { Random } from '../../../src/frontend/torch/random.js';
 import type { Graph } from '../../../src/ir/graph.js';
 import { tensorData, type TensorData } from '../../../src/ir/tensor-data.js';
 import { numel } from '../../../src/ir/types.js';

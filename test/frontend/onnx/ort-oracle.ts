@@ -3,7 +3,7 @@
 import * as ort from 'onnxruntime-node';
 import { expect } from 'vitest';
 import { importOnnx, type OnnxImportOptions } from '../../../src/frontend/onnx/index.js';
-import { Random } from '../../../src/frontend/trace/random.js';
+import { Random } from '../../../src/frontend/torch/random.js';
 import type { Graph } from '../../../src/ir/graph.js';
 import { tensorData, type TensorData } from '../../../src/ir/tensor-data.js';
 import { numel } from '../../../src/ir/types.js';

@@ -3,7 +3,7 @@
 // operand fed at run time, imported, run on kiln's CPU reference, compared exactly.
 import { describe, expect, it } from 'vitest';
 import { importOnnx, UnsupportedOnnxError } from '../../../src/frontend/onnx/index.js';
-import { Random } from '../../../src/frontend/trace/random.js';
+import { Random } from '../../../src/frontend/torch/random.js';
 import { tensorData, type TensorData } from '../../../src/ir/tensor-data.js';
 import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
 import { attr, buildModel, node, OnnxType as T, type AttrInit } from './onnx-builder.js';

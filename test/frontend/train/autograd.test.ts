@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as kiln from '../../../src/index.js';
-import { backwardStats } from '../../../src/frontend/trace/autograd.js';
+import { backwardStats } from '../../../src/frontend/torch/autograd.js';
 import { Graph } from '../../../src/ir/graph.js';
 import { differentiate } from '../../../src/passes/autodiff/differentiate.js';
 import { runOnCpu } from '../../../src/runtime/cpu/executor.js';

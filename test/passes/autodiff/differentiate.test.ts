@@ -8,7 +8,7 @@ import type { Attrs } from '../../../src/ir/attrs.js';
 import { numel } from '../../../src/ir/types.js';
 import { fromF16Array, toF16Array } from '../../../src/ir/f16.js';
 import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
-import { Random } from '../../../src/frontend/trace/random.js';
+import { Random } from '../../../src/frontend/torch/random.js';
 import { expectClose, randomData } from '../../helpers/compare.js';
 import { tensorData, type TensorData } from '../../../src/ir/tensor-data.js';
 import { compile } from '../../../src/compiler.js';

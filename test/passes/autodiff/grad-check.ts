@@ -9,7 +9,7 @@ import { compileSegmented } from '../../../src/compiler.js';
 import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
 import { SegmentedSession } from '../../../src/runtime/segmented.js';
 import type { GpuDevice } from '../../../src/runtime/device.js';
-import { Random } from '../../../src/frontend/trace/random.js';
+import { Random } from '../../../src/frontend/torch/random.js';
 
 /**
  * How a case fills an operand: random floats with |x| in [0.2, 1.2] (away from kinks), 'positive'

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { allOps } from '../../../src/ir/ops/index.js';
-import { GRAD_RULES } from '../../../src/passes/autodiff/grad-rules.js';
+import { gradRules } from '../../../src/passes/autodiff/rules.js';
 import { NON_DIFFERENTIABLE } from '../../../src/passes/autodiff/non-differentiable.js';
 import { useGpu } from '../../helpers/gpu.js';
 import { hasGpuLowering } from '../../../src/codegen/lower/index.js';
@@ -17,15 +17,15 @@ vi.mock('../../../src/ir/types.js', async (importOriginal) => {
 describe('gradient rules', () => {
   it('cover every op: each has a rule or is marked non-differentiable with a reason, never both', () => {
     const ops = allOps().map((o) => o.name);
-    const missing = ops.filter((op) => !GRAD_RULES[op] && !NON_DIFFERENTIABLE[op]);
-    const both = ops.filter((op) => GRAD_RULES[op] && NON_DIFFERENTIABLE[op]);
-    const unknown = [...Object.keys(GRAD_RULES), ...Object.keys(NON_DIFFERENTIABLE)].filter((op) => !ops.includes(op));
+    const missing = ops.filter((op) => !gradRules[op] && !NON_DIFFERENTIABLE[op]);
+    const both = ops.filter((op) => gradRules[op] && NON_DIFFERENTIABLE[op]);
+    const unknown = [...Object.keys(gradRules), ...Object.keys(NON_DIFFERENTIABLE)].filter((op) => !ops.includes(op));
     expect({ missing, both, unknown }).toEqual({ missing: [], both: [], unknown: [] });
     expect(Object.values(NON_DIFFERENTIABLE).every((why) => why.length > 10)).toBe(true);
   });
 
   it('each have a finite-difference case', () => {
-    expect(new Set(GRAD_CASES.map((c) => c.op))).toEqual(new Set(Object.keys(GRAD_RULES)));
+    expect(new Set(GRAD_CASES.map((c) => c.op))).toEqual(new Set(Object.keys(gradRules)));
   });
 
   it('of ops the device runs give backward graphs the device runs (one Program, no CPU segment)', () => {

@@ -4,7 +4,7 @@ import type { Attrs } from '../../../src/ir/attrs.js';
 import { tensorData, type TensorData } from '../../../src/ir/tensor-data.js';
 import type { Shape } from '../../../src/ir/types.js';
 import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
-import { Random } from '../../../src/frontend/trace/random.js';
+import { Random } from '../../../src/frontend/torch/random.js';
 import { randomData } from '../../helpers/compare.js';
 
 /** Runs one node on the CPU reference. */

@@ -1,8 +1,9 @@
 import { KilnError } from '../../../ir/errors.js';
-import { gatherLayout } from '../../../ir/ops/gather.js';
+import { gatherAttrs, gatherLayout } from '../../../ir/ops/gather.js';
 import type { TensorData } from '../../../ir/tensor-data.js';
 import type { Node } from '../../../ir/graph.js';
 import { alloc, type CpuKernel } from './kernel.js';
+import { attrsOf } from '../../../ir/attrs.js';
 
 /** Copies inner-sized rows picked by index along the axis; an out-of-range index is an error here (the GPU clamps). */
 function gatherAlong(node: Node, data: TensorData, indices: TensorData, axis: number): TensorData[] {
@@ -24,7 +25,7 @@ function gatherAlong(node: Node, data: TensorData, indices: TensorData, axis: nu
   return [out];
 }
 
-const gather: CpuKernel = (node, [data, indices]) => gatherAlong(node, data!, indices!, node.attrs.axis as number);
+const gather: CpuKernel = (node, [data, indices]) => gatherAlong(node, data!, indices!, attrsOf(node, gatherAttrs).axis);
 const embedding: CpuKernel = (node, [weight, indices]) => gatherAlong(node, weight!, indices!, 0);
 
 export const gatherKernels: Record<string, CpuKernel> = { gather, embedding };

@@ -1,15 +1,13 @@
-import { gemmDims } from '../../../ir/ops/gemm.js';
+import { gemmAttrs, gemmDims } from '../../../ir/ops/gemm.js';
 import { broadcastStrides } from '../../../ir/ops/shape-util.js';
 import { alloc, type CpuKernel } from './kernel.js';
 import { hostValues, storeValue } from './values.js';
+import { attrsOf } from '../../../ir/attrs.js';
 
 /** ONNX Gemm in double: Y = alpha * op(A) @ op(B) + beta * C. */
 const gemm: CpuKernel = (node, [a, b, c]) => {
   const out = alloc(node.output.type);
-  const transA = node.attrs.trans_a as boolean;
-  const transB = node.attrs.trans_b as boolean;
-  const alpha = node.attrs.alpha as number;
-  const beta = node.attrs.beta as number;
+  const { trans_a: transA, trans_b: transB, alpha, beta } = attrsOf(node, gemmAttrs);
   const { m, n, k } = gemmDims(a!.shape, b!.shape, transA, transB);
   // Element (i, p) of op(A) and (p, j) of op(B), as offsets into the stored matrices.
   const [aRow, aCol] = transA ? [1, m] : [k, 1];

@@ -1,4 +1,5 @@
-import type { Attrs } from '../../../ir/attrs.js';
+import { attrsOf, type AttrsOf } from '../../../ir/attrs.js';
+import { gridSampleAttrs } from '../../../ir/ops/grid-sample.js';
 import { numel } from '../../../ir/types.js';
 import { alloc, type CpuKernel } from './kernel.js';
 
@@ -45,10 +46,8 @@ function roundHalfEven(x: number): number {
  * (nearest: round), fold a coordinate outside the border (border: clamp; reflection: reflect),
  * then read neighbours, whose indices the padding mode resolves (-1: reads zero).
  */
-function taps(g: number, size: number, attrs: Attrs): Taps {
-  const align = attrs.align_corners as boolean;
-  const padding = attrs.padding_mode as string;
-  const mode = attrs.mode as string;
+function taps(g: number, size: number, attrs: AttrsOf<typeof gridSampleAttrs>): Taps {
+  const { align_corners: align, padding_mode: padding, mode } = attrs;
   const [lo, hi] = align ? [0, size - 1] : [-0.5, size - 0.5];
   let x = align ? ((g + 1) / 2) * (size - 1) : ((g + 1) * size - 1) / 2;
   if (mode === 'nearest') x = roundHalfEven(x);
@@ -78,11 +77,12 @@ const gridSample: CpuKernel = (node, [x, grid]) => {
   const points = numel(outDims);
   const plane = numel(dims);
   const strides = dims.map((_, k) => numel(dims.slice(k + 1)));
+  const attrs = attrsOf(node, gridSampleAttrs);
   for (let b = 0; b < n!; b++) {
     for (let p = 0; p < points; p++) {
       // The grid lists x (innermost axis) first: axis k of X takes grid component r - 1 - k.
       const at = (b * points + p) * r;
-      const perAxis = dims.map((size, k) => taps(grid!.data[at + r - 1 - k]!, size, node.attrs));
+      const perAxis = dims.map((size, k) => taps(grid!.data[at + r - 1 - k]!, size, attrs));
       // Every combination of one tap per axis, with its offset and weight (-1: a zero read).
       let combos: { offset: number; weight: number }[] = [{ offset: 0, weight: 1 }];
       perAxis.forEach((t, k) => {

@@ -1,5 +1,5 @@
 import { KilnError } from '../../../ir/errors.js';
-import { getOp } from '../../../ir/ops/index.js';
+import { getOp, opTable } from '../../../ir/ops/index.js';
 import { castKernels } from './cast.js';
 import { convKernels } from './conv.js';
 import { elementwise } from './elementwise.js';
@@ -27,36 +27,47 @@ import { linearAttentionKernels } from './linear-attention.js';
 export type { CpuKernel } from './kernel.js';
 
 /** Kernels of ops that are not covered by their scalar or reduction math; one table per family. */
-const byName: Record<string, CpuKernel> = {
-  ...sourceKernels,
-  ...castKernels,
-  ...matmulKernels,
-  ...movementKernels,
-  ...concatSplitKernels,
-  ...slicePadKernels,
-  ...gatherKernels,
-  ...indexingKernels,
-  ...scanKernels,
-  ...resizeKernels,
-  ...gridSampleKernels,
-  ...convKernels,
-  ...poolKernels,
-  ...reduceKernels,
-  ...softmaxKernels,
-  ...normKernels,
-  ...gemmKernels,
-  ...linalgKernels,
-  ...convBackwardKernels,
-  ...poolBackwardKernels,
-  ...linearAttentionKernels,
-};
+const byName = opTable<CpuKernel>('CPU kernel', [
+  sourceKernels,
+  castKernels,
+  matmulKernels,
+  movementKernels,
+  concatSplitKernels,
+  slicePadKernels,
+  gatherKernels,
+  indexingKernels,
+  scanKernels,
+  resizeKernels,
+  gridSampleKernels,
+  convKernels,
+  poolKernels,
+  reduceKernels,
+  softmaxKernels,
+  normKernels,
+  gemmKernels,
+  linalgKernels,
+  convBackwardKernels,
+  poolBackwardKernels,
+  linearAttentionKernels,
+]);
 
 /** The reference kernel of an op: by name, else from its scalar or reduction math. */
-export function cpuKernelFor(op: string): CpuKernel {
+function kernelOf(op: string): CpuKernel | undefined {
   const k = byName[op];
   if (k) return k;
   const def = getOp(op);
   if (def.spec.math) return elementwise;
   if (def.spec.reduce) return reduction;
-  throw new KilnError(`op ${op} has no CPU kernel`);
+  return undefined;
+}
+
+/** Whether the op has a reference kernel (the capability matrix asks). */
+export function hasCpuKernel(op: string): boolean {
+  return kernelOf(op) !== undefined;
+}
+
+export function cpuKernelFor(op: string): CpuKernel {
+  const k = kernelOf(op);
+  if (!k) throw new KilnError(`op ${op} has no CPU kernel`);
+  return k;
 }

@@ -1,11 +1,12 @@
 import { KilnError } from '../../../ir/errors.js';
 import type { Node } from '../../../ir/graph.js';
-import { elementsAxis, ndLayout, SCATTER_REDUCTIONS } from '../../../ir/ops/indexing.js';
+import { elementsAxis, gatherElementsAttrs, gatherNdAttrs, ndLayout, SCATTER_REDUCTIONS, scatterNdAttrs } from '../../../ir/ops/indexing.js';
 import type { TensorData } from '../../../ir/tensor-data.js';
 import { stridesOf } from '../../../ir/types.js';
 import { forEachIndex } from '../indexing.js';
 import { alloc, type CpuKernel } from './kernel.js';
 import { hostValues, storeValues } from './values.js';
+import { attrsOf } from '../../../ir/attrs.js';
 
 /** An index resolved against its axis (negative counts from the end); out of range is an error naming the node. */
 function resolveIndex(node: Node, raw: number, extent: number, axis: number): number {
@@ -21,7 +22,7 @@ function resolveIndex(node: Node, raw: number, extent: number, axis: number): nu
  * except on `axis`, where the index value is.
  */
 function forEachElementTarget(node: Node, data: TensorData, indices: TensorData, visit: (i: number, offset: number) => void): void {
-  const axis = elementsAxis(data.shape, indices.shape, node.attrs.axis as number);
+  const axis = elementsAxis(data.shape, indices.shape, attrsOf(node, gatherElementsAttrs).axis);
   const strides = stridesOf(data.shape);
   const across = strides.map((s, d) => (d === axis ? 0 : s));
   const extent = data.shape[axis]!;
@@ -38,7 +39,8 @@ const gatherElements: CpuKernel = (node, [data, indices]) => {
 
 /** A copy of `data` with update u combined into the element at each offset `each` gives it, in update order. */
 function scatterInto(node: Node, data: TensorData, updates: TensorData, each: (apply: (u: number, offset: number) => void) => void): TensorData[] {
-  const combine = SCATTER_REDUCTIONS[node.attrs.reduction as string]!;
+  // scatter_elements and scatter_nd both name their reduction (read with the one they share).
+  const combine = SCATTER_REDUCTIONS[attrsOf(node, scatterNdAttrs).reduction]!;
   const acc = Float64Array.from(hostValues(data));
   const ups = hostValues(updates);
   each((u, offset) => { acc[offset] = combine(acc[offset]!, ups[u]!, data.dtype); });
@@ -71,7 +73,7 @@ function forEachNdTarget(node: Node, data: TensorData, indices: TensorData, batc
 
 const gatherNd: CpuKernel = (node, [data, indices]) => {
   const out = alloc(node.output.type);
-  forEachNdTarget(node, data!, indices!, node.attrs.batch_dims as number, (t, from, slice) => {
+  forEachNdTarget(node, data!, indices!, attrsOf(node, gatherNdAttrs).batch_dims, (t, from, slice) => {
     out.data.set(data!.data.subarray(from, from + slice), t * slice);
   });
   return [out];

@@ -1,12 +1,13 @@
-import { linearAttentionSizes } from '../../../ir/ops/linear-attention.js';
+import { linearAttentionAttrs, linearAttentionSizes } from '../../../ir/ops/linear-attention.js';
 import { alloc, type CpuKernel } from './kernel.js';
+import { attrsOf } from '../../../ir/attrs.js';
 
 // The recurrence of linear_attention (see its definition), step by step; sums in f64.
 const linearAttention: CpuKernel = (node, [q, k, v, state, decay, beta]) => {
   const { batch, qHeads, kvHeads, steps, dk, dv } = linearAttentionSizes(q!, v!);
   const y = alloc(node.outputs[0]!.type);
   const out = alloc(node.outputs[1]!.type);
-  const scale = node.attrs.scale as number;
+  const { scale } = attrsOf(node, linearAttentionAttrs);
   const group = qHeads / kvHeads;
   const perRowDecay = decay!.shape[3] === dk;
   const betaHeads = beta ? beta.shape[1]! : 0;

@@ -1,13 +1,14 @@
 import { broadcastStrides } from '../../../ir/ops/shape-util.js';
-import { channelShuffleView, transposePerm } from '../../../ir/ops/movement.js';
+import { channelShuffleAttrs, channelShuffleView, transposeAttrs, transposePerm } from '../../../ir/ops/movement.js';
 import { stridesOf } from '../../../ir/types.js';
 import { forEachIndex } from '../indexing.js';
 import { copyStrided } from './copy.js';
 import { alloc, type CpuKernel } from './kernel.js';
+import { attrsOf } from '../../../ir/attrs.js';
 
 const transpose: CpuKernel = (node, [x]) => {
   const out = alloc(node.output.type);
-  const perm = transposePerm(x!.shape.length, node.attrs.perm as number[]);
+  const perm = transposePerm(x!.shape.length, attrsOf(node, transposeAttrs).perm);
   const s = stridesOf(x!.shape);
   forEachIndex(out.shape, [perm.map((p) => s[p]!)], (i, [o]) => { out.data[i] = x!.data[o!]!; });
   return [out];
@@ -25,7 +26,7 @@ const expand: CpuKernel = (node, [x]) => {
 
 const channelShuffle: CpuKernel = (node, [x]) => {
   const out = alloc(node.output.type);
-  const view = channelShuffleView(x!.shape, node.attrs.groups as number);
+  const view = channelShuffleView(x!.shape, attrsOf(node, channelShuffleAttrs).groups);
   copyStrided(view.shape, { data: x!.data, offset: 0, strides: view.inStrides }, { data: out.data, offset: 0, strides: stridesOf(view.shape) });
   return [out];
 };

@@ -1,14 +1,15 @@
-import { layerNormStart } from '../../../ir/ops/norm.js';
+import { layerNormAttrs, layerNormStart } from '../../../ir/ops/norm.js';
 import { broadcastStrides } from '../../../ir/ops/shape-util.js';
 import { forEachIndex } from '../indexing.js';
 import { alloc, type CpuKernel } from './kernel.js';
 import { hostValues, storeValue } from './values.js';
+import { attrsOf } from '../../../ir/attrs.js';
 
 /** layer_norm over dimensions [axis, rank): two passes in double (mean, then biased variance). */
 const layerNorm: CpuKernel = (node, [x, weight, bias]) => {
   const out = alloc(node.output.type);
-  const eps = node.attrs.epsilon as number;
-  const normShape = x!.shape.slice(layerNormStart(x!.shape.length, node.attrs.axis as number));
+  const { epsilon: eps, axis } = attrsOf(node, layerNormAttrs);
+  const normShape = x!.shape.slice(layerNormStart(x!.shape.length, axis));
   const cols = normShape.reduce((p, d) => p * d, 1);
   const rows = cols === 0 ? 0 : x!.data.length / cols;
   // Offsets of the weight and bias element for each position in a row.

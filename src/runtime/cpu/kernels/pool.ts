@@ -1,7 +1,8 @@
-import { adaptiveBin, poolGeometry } from '../../../ir/ops/pool.js';
+import { adaptiveBin, adaptivePool2dAttrs, avgPool2dAttrs, poolGeometry } from '../../../ir/ops/pool.js';
 import { numel } from '../../../ir/types.js';
 import { hostValues, storeValues } from './values.js';
 import { alloc, type CpuKernel } from './kernel.js';
+import { attrsOf } from '../../../ir/attrs.js';
 
 // Reference pooling kernels (NCHW), one output element at a time, in double precision.
 
@@ -46,7 +47,7 @@ function avgWindow(o: number, stride: number, kernel: number, padBefore: number,
 
 const avgPool2d: CpuKernel = (node, [xt]) => {
   const g = poolGeometry(xt!.shape, node.attrs);
-  const includePad = node.attrs.count_include_pad as boolean;
+  const includePad = attrsOf(node, avgPool2dAttrs).count_include_pad;
   const x = hostValues(xt!);
   const out = new Float64Array(g.batch * g.channels * g.outH * g.outW);
   let i = 0;
@@ -82,7 +83,7 @@ const globalAvgPool: CpuKernel = (node, [xt]) => {
 
 const adaptiveAvgPool2d: CpuKernel = (node, [xt]) => {
   const [n, c, h, w] = xt!.shape as [number, number, number, number];
-  const [outH, outW] = node.attrs.output_size as [number, number];
+  const [outH, outW] = attrsOf(node, adaptivePool2dAttrs).output_size as [number, number];
   const x = hostValues(xt!);
   const out = new Float64Array(n * c * outH * outW);
   let i = 0;

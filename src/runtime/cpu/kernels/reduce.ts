@@ -1,18 +1,20 @@
 import { getOp } from '../../../ir/ops/index.js';
-import { ARG_REDUCTIONS, identityIn } from '../../../ir/ops/reduce.js';
+import { ARG_REDUCTIONS, argReduceAttrs, identityIn, reduceAttrs } from '../../../ir/ops/reduce.js';
 import { normalizeAxes } from '../../../ir/ops/shape-util.js';
 import { axisRows } from '../../../ir/ops/softmax.js';
 import { numel, stridesOf } from '../../../ir/types.js';
 import { forEachIndex } from '../indexing.js';
 import { alloc, type CpuKernel } from './kernel.js';
 import { hostValues, storeValue } from './values.js';
+import { attrsOf } from '../../../ir/attrs.js';
 
 /** Any op with reduction math, over any axes, accumulating in double precision. */
 export const reduction: CpuKernel = (node, [x]) => {
   const red = getOp(node.op).spec.reduce!;
   const out = alloc(node.output.type);
   const rank = x!.shape.length;
-  const axes = (node.attrs.axes as number[]).length ? normalizeAxes(node.attrs.axes as number[], rank) : x!.shape.map((_, i) => i);
+  const { axes: named } = attrsOf(node, reduceAttrs);
+  const axes = named.length ? normalizeAxes(named, rank) : x!.shape.map((_, i) => i);
   const kept = x!.shape.map((_, i) => i).filter((i) => !axes.includes(i));
   const strides = stridesOf(x!.shape);
   const keptShape = kept.map((i) => x!.shape[i]!);
@@ -40,7 +42,7 @@ const argReduction: CpuKernel = (node, [x]) => {
   /** Whether `v` is strictly more extreme than `w`. */
   const beats = (v: number, w: number) => (pick === 'max' ? v > w : v < w) || (Number.isNaN(v) && !Number.isNaN(w));
   const out = alloc(node.output.type);
-  const { rows, extent, inner } = axisRows(x!.shape, node.attrs.axis as number);
+  const { rows, extent, inner } = axisRows(x!.shape, attrsOf(node, argReduceAttrs).axis);
   const xs = hostValues(x!);
   for (let r = 0; r < rows; r++) {
     const base = Math.floor(r / inner) * extent * inner + (r % inner);

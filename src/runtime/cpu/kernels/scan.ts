@@ -1,7 +1,8 @@
 import { axisRows } from '../../../ir/ops/softmax.js';
-import { SCANS } from '../../../ir/ops/scan.js';
+import { SCANS, scanAttrs, topKAttrs } from '../../../ir/ops/scan.js';
 import { alloc, type CpuKernel } from './kernel.js';
 import { hostValues, storeValue } from './values.js';
+import { attrsOf } from '../../../ir/attrs.js';
 
 /**
  * Calls `visit(base, extent, inner)` for every run along `axis`: its elements are at
@@ -20,8 +21,8 @@ const scan: CpuKernel = (node, [x]) => {
   const { init, step } = SCANS[node.op]!;
   const out = alloc(node.output.type);
   const xs = hostValues(x!);
-  const { exclusive, reverse } = node.attrs as { exclusive: boolean; reverse: boolean };
-  forEachRun(x!.shape, node.attrs.axis as number, (base, extent, inner) => {
+  const { axis, exclusive, reverse } = attrsOf(node, scanAttrs);
+  forEachRun(x!.shape, axis, (base, extent, inner) => {
     let acc = init;
     for (let s = 0; s < extent; s++) {
       const at = base + (reverse ? extent - 1 - s : s) * inner;
@@ -44,10 +45,9 @@ function ascending(a: number, b: number): number {
 const topK: CpuKernel = (node, [x]) => {
   const values = alloc(node.outputs[0]!.type);
   const indices = alloc(node.outputs[1]!.type);
-  const { k, largest } = node.attrs as { k: number; largest: boolean };
+  const { k, largest, axis } = attrsOf(node, topKAttrs);
   const xs = hostValues(x!);
   const sign = largest ? -1 : 1;
-  const axis = node.attrs.axis as number;
   forEachRun(x!.shape, axis, (base, extent, inner) => {
     const run = Array.from({ length: extent }, (_, j) => [xs[base + j * inner]!, j] as [number, number]);
     run.sort(([va, ia], [vb, ib]) => sign * ascending(va, vb) || ia - ib); // ties: the lower index first

@@ -1,13 +1,14 @@
-import { padAmounts, padFillValue, padSourceIndex, sliceAxes, type PadMode } from '../../../ir/ops/slice-pad.js';
+import { padAmounts, padAttrs, sliceAttrs, padFillValue, padSourceIndex, sliceAxes, type PadMode } from '../../../ir/ops/slice-pad.js';
 import { f32ToF16Bits } from '../../../ir/f16.js';
 import { stridesOf } from '../../../ir/types.js';
 import { copyStrided } from './copy.js';
 import { alloc, type CpuKernel } from './kernel.js';
+import { attrsOf } from '../../../ir/attrs.js';
 
 const slice: CpuKernel = (node, [x]) => {
   const out = alloc(node.output.type);
-  const a = node.attrs;
-  const axes = sliceAxes(x!.shape, a.starts as number[], a.ends as number[], a.axes as number[], a.steps as number[]);
+  const a = attrsOf(node, sliceAttrs);
+  const axes = sliceAxes(x!.shape, a.starts, a.ends, a.axes, a.steps);
   const xs = stridesOf(x!.shape);
   const offset = axes.reduce((p, ax, d) => p + ax.start * xs[d]!, 0);
   copyStrided(out.shape, { data: x!.data, offset, strides: axes.map((ax, d) => ax.step * xs[d]!) }, { data: out.data, offset: 0, strides: stridesOf(out.shape) });
@@ -17,9 +18,10 @@ const slice: CpuKernel = (node, [x]) => {
 /** Walks the output coordinates and maps each one back to an input element (or the constant). */
 const pad: CpuKernel = (node, [x]) => {
   const out = alloc(node.output.type);
-  const mode = node.attrs.mode as PadMode;
-  const { begin } = padAmounts(x!.shape, node.attrs.pads as number[], mode);
-  const fill = padFillValue(node.attrs.value as number, out.dtype);
+  const a = attrsOf(node, padAttrs);
+  const mode = a.mode as PadMode;
+  const { begin } = padAmounts(x!.shape, a.pads, mode);
+  const fill = padFillValue(a.value, out.dtype);
   const fillStored = out.dtype === 'f16' ? f32ToF16Bits(fill) : fill; // f16 is stored as raw bits
   const xs = stridesOf(x!.shape);
   const rank = out.shape.length;

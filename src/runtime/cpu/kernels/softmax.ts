@@ -1,12 +1,13 @@
-import { axisRows } from '../../../ir/ops/softmax.js';
+import { axisRows, softmaxAttrs } from '../../../ir/ops/softmax.js';
 import { alloc, type CpuKernel } from './kernel.js';
 import { hostValues, storeValue } from './values.js';
+import { attrsOf } from '../../../ir/attrs.js';
 
 /** softmax / log_softmax along one axis, in double, subtracting each row's max first. */
 const softmaxAlongAxis: CpuKernel = (node, [x]) => {
   const out = alloc(node.output.type);
   const log = node.op === 'log_softmax';
-  const { rows, extent, inner } = axisRows(x!.shape, node.attrs.axis as number);
+  const { rows, extent, inner } = axisRows(x!.shape, attrsOf(node, softmaxAttrs).axis);
   const xs = hostValues(x!);
   for (let r = 0; r < rows; r++) {
     const base = Math.floor(r / inner) * extent * inner + (r % inner);

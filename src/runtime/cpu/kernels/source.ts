@@ -1,9 +1,10 @@
 import { KilnError } from '../../../ir/errors.js';
-import type { TensorData } from '../../../ir/tensor-data.js';
 import type { CpuKernel } from './kernel.js';
+import { attrsOf } from '../../../ir/attrs.js';
+import { constAttrs } from '../../../ir/ops/source.js';
 
 const constant: CpuKernel = (node) => {
-  const v = node.attrs.value as TensorData | undefined;
+  const v = attrsOf(node, constAttrs).value;
   if (!v) throw new KilnError(`const %${node.output.name} (ref "${String(node.attrs.ref)}") has no data: supply its weights`);
   return [v];
 };

@@ -1,5 +1,6 @@
 import { KilnError } from '../../ir/errors.js';
-import { acquireDevice, GpuDevice, listAdapters, probeAdapter, type AcquireDeviceOptions } from '../../runtime/device.js';
+import type { DType } from '../../ir/types.js';
+import { acquireDevice, GpuDevice, listAdapters, MissingFeatureError, probeAdapter, type AcquireDeviceOptions } from '../../runtime/device.js';
 
 // Devices as PyTorch users know them: 'cpu', and 'webgpu' (the default WebGPU device, acquired
 // once on first use) or 'webgpu:N'. Indices number the GPU devices kiln's tensors live on.
@@ -148,3 +149,13 @@ export const webgpu = {
     current = undefined;
   },
 };
+
+/** Throws a MissingFeatureError when `gpu` cannot hold tensors of `dtype` (f16 needs shader-f16). */
+export function requireDTypeOn(gpu: GpuDevice, dtype: DType, what: string): void {
+  if (dtype === 'f16' && !gpu.features.has('shader-f16')) {
+    throw new MissingFeatureError(
+      `${what}: float16 tensors need the WebGPU feature 'shader-f16', which this device (${gpu.describe()}) lacks; ` +
+      'keep the model in float32 on this device',
+    );
+  }
+}

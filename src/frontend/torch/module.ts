@@ -1,9 +1,9 @@
 import { KilnError } from '../../ir/errors.js';
 import { isFloat, shapesEqual, type DType } from '../../ir/types.js';
 import { GpuDevice } from '../../runtime/device.js';
-import { resolveGpu, type DeviceLike } from './devices.js';
+import { requireDTypeOn, resolveGpu, type DeviceLike } from './devices.js';
 import { isDTypeName, parseDType, type DTypeLike } from './dtype.js';
-import { requireDTypeOn, Tensor, type ToOptions } from './tensor.js';
+import { Tensor, type ToOptions } from './tensor.js';
 
 /** A trainable tensor of a module; a Tensor tagged as a parameter. */
 export type Parameter = Tensor;

@@ -1,17 +1,16 @@
 import { spawnSync } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
-import { UsageError } from './errors.js';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { KilnError } from '../ir/errors.js';
 import type { Graph } from '../ir/graph.js';
 import { parseGraph } from '../ir/parser.js';
-import { Module } from '../frontend/trace/module.js';
-import { Tensor } from '../frontend/trace/tensor.js';
-import { trace } from '../frontend/trace/trace.js';
-import { importOnnxFile } from '../frontend/onnx/file.js';
-import { importOnnxFileForFeeds, type FeedsImport } from '../frontend/onnx/feeds.js';
-import type { InputValues } from '../frontend/onnx/input-values.js';
+import { Module } from './torch/module.js';
+import { Tensor } from './torch/tensor.js';
+import { trace } from './trace/trace.js';
+import { importOnnxFile } from './onnx/file.js';
+import { importOnnxFileForFeeds, type FeedsImport } from './onnx/feeds.js';
+import type { InputValues } from './onnx/input-values.js';
 
 export interface LoadOptions {
   /** Shapes of ONNX graph inputs by name (binds symbolic dimensions). */
@@ -35,8 +34,8 @@ interface ModelModule {
 export async function loadModel(path: string, opts: LoadOptions = {}): Promise<Graph> {
   const ext = extname(path).toLowerCase();
   const shapes = opts.inputShapes ?? {};
-  if (ext !== '.onnx' && Object.keys(shapes).length) throw new UsageError(`--input-shape applies to ONNX models only; ${path} is not one`);
-  if (ext !== '.onnx' && Object.keys(opts.inputValues ?? {}).length) throw new UsageError(`--input-value applies to ONNX models only; ${path} is not one`);
+  if (ext !== '.onnx' && Object.keys(shapes).length) throw new KilnError(`input shapes apply to ONNX models only; ${path} is not one`);
+  if (ext !== '.onnx' && Object.keys(opts.inputValues ?? {}).length) throw new KilnError(`input values apply to ONNX models only; ${path} is not one`);
   const kind = MODEL_KINDS[ext];
   if (!kind) throw new KilnError(`${path}: unknown model format '${ext}' (expected .onnx, .kir, .js or .ts)`);
   await checkReadable(path, kind);

@@ -2,7 +2,8 @@
 // PyTorch's keyword arguments. The nn layers are built on these.
 import { KilnError } from '../../ir/errors.js';
 import { shapesEqual } from '../../ir/types.js';
-import { apply, hostTensorData, type Tensor } from './tensor.js';
+import { hostTensorData } from './host-values.js';
+import { apply, type Tensor } from './tensor.js';
 
 /** An int for both spatial dimensions, or [h, w]. */
 export type Size2 = number | readonly [number, number];

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readNpy, writeNpy } from '../../src/cli/npy.js';
+import { readNpy, writeNpy } from '../../src/io/npy.js';
 import { tensorData } from '../../src/ir/tensor-data.js';
 import { toF16Array } from '../../src/ir/f16.js';
 

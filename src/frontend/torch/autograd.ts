@@ -9,7 +9,8 @@ import { EagerRunner } from '../../runtime/eager.js';
 import type { Program } from '../../runtime/program.js';
 import { noGrad, type TapeNode } from './autograd-tape.js';
 import { GpuStorage } from './storage.js';
-import { hostTensorData, Tensor } from './tensor.js';
+import { hostTensorData } from './host-values.js';
+import { Tensor } from './tensor.js';
 
 // Eager backward: the ops recorded on the tape between the leaves and the loss become a Graph
 // (leaves and other operands as inputs), the autodiff pass differentiates it, and the backward

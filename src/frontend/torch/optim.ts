@@ -7,7 +7,8 @@ import { runOnCpu } from '../../runtime/cpu/executor.js';
 import type { Program } from '../../runtime/program.js';
 import { noGrad } from './autograd-tape.js';
 import { GpuStorage } from './storage.js';
-import { hostTensorData, Tensor } from './tensor.js';
+import { hostTensorData } from './host-values.js';
+import { Tensor } from './tensor.js';
 
 // Optimizers as graph code: each writes its update rule once, as elementwise ops over the
 // parameter, its gradient and its state. Eager `step()` compiles that rule once per parameter

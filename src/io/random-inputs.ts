@@ -2,7 +2,7 @@ import type { Graph } from '../ir/graph.js';
 import { tensorData, type TensorData } from '../ir/tensor-data.js';
 import { numel, type DType, type Shape } from '../ir/types.js';
 import { f16BitsToF32, toF16Array } from '../ir/f16.js';
-import { Random } from '../frontend/trace/random.js';
+import { Random } from '../frontend/torch/random.js';
 
 /** Seeded random values for every graph input: normal floats, small integers, coin-flip bools. */
 export function randomInputs(graph: Graph, seed: number): Record<string, TensorData> {
@@ -28,26 +28,4 @@ export function randomTensors(specs: readonly { name: string; dtype: DType; shap
 /** A tensor's elements as numbers (f16 decoded from its bits). */
 export function numbers(t: TensorData): number[] {
   return t.dtype === 'f16' ? Array.from(t.data, f16BitsToF32) : Array.from(t.data as ArrayLike<number>);
-}
-
-/** Largest absolute elementwise difference of two same-shaped tensors. */
-export function maxAbsDiff(a: TensorData, b: TensorData): number {
-  let m = 0;
-  const x = numbers(a);
-  const y = numbers(b);
-  for (let i = 0; i < x.length; i++) {
-    const d = Math.abs(x[i]! - y[i]!);
-    if (d > m || Number.isNaN(d)) m = Number.isNaN(d) ? Infinity : d;
-  }
-  return m;
-}
-
-/** One line describing a tensor's shape and values. */
-export function summarize(name: string, t: TensorData): string {
-  const vals = numbers(t);
-  const head = vals.slice(0, 6).map((x) => (Number.isInteger(x) ? String(x) : x.toPrecision(5))).join(', ');
-  const min = vals.reduce((a, b) => Math.min(a, b), Infinity);
-  const max = vals.reduce((a, b) => Math.max(a, b), -Infinity);
-  const mean = vals.reduce((a, b) => a + b, 0) / Math.max(1, vals.length);
-  return `${name}: ${t.dtype}[${t.shape.join(',')}] [${head}${vals.length > 6 ? ', ...' : ''}] min ${min.toPrecision(4)} max ${max.toPrecision(4)} mean ${mean.toPrecision(4)}`;
 }

@@ -1,8 +1,7 @@
-import { UsageError } from './errors.js';
 import type { Program } from '../runtime/program.js';
 
-// `kiln ir MODEL --format wgsl [--node NAME]`: the program's kernels as WGSL, each under a
-// comment that names it uniquely and lists the dispatches (the nodes) it computes.
+// A program's kernels as WGSL, each under a comment that names it uniquely and lists the
+// dispatches (the nodes) it computes: how artifacts store them and `kiln ir --format wgsl` prints them.
 
 export interface KernelListing {
   readonly index: number;
@@ -25,19 +24,6 @@ export function listKernels(program: Program): KernelListing[] {
     const dispatches = program.dispatches.filter((d) => d.kernel === index).map((d) => d.label);
     return { index, name, dispatches, wgsl: k.wgsl };
   });
-}
-
-/** The kernels computing node `node` (an output name as `kiln ir` prints it, `%` optional), or all. */
-export function selectKernels(kernels: readonly KernelListing[], node: string | undefined): KernelListing[] {
-  if (node === undefined) return [...kernels];
-  const name = node.replace(/^%/, '');
-  const picked = kernels.filter((k) => k.dispatches.some((label) => label.split(/[\s,]+/).includes(`%${name}`)));
-  if (!picked.length) {
-    const known = kernels.flatMap((k) => k.dispatches.flatMap((l) => l.match(/%[\w.]+/g) ?? []));
-    const hint = known.length ? `; the dispatches compute ${[...new Set(known)].slice(0, 12).join(', ')}${known.length > 12 ? ', ...' : ''}` : '';
-    throw new UsageError(`--node: no kernel computes %${name}${hint}`);
-  }
-  return picked;
 }
 
 /** The comment heading a kernel's WGSL: its unique name and the dispatches (nodes) it computes. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { choosePrecision, type AdapterTraits } from '../../src/cli/precision.js';
-import { parseGraph } from '../../src/ir/parser.js';
+import { choosePrecision, type AdapterTraits } from '../src/precision.js';
+import { parseGraph } from '../src/ir/parser.js';
 
 const g = parseGraph('graph g(%x: f32[1024,1024] @webgpu) -> (f32[1024,1024] @webgpu) {\n  %0 = relu(%x) : f32[1024,1024] @webgpu\n  return %0\n}\n');
 const gpu: AdapterTraits = { description: 'Some discrete GPU', architecture: 'rdna-3', features: ['shader-f16'], maxBindingBytes: 2 ** 30 };

@@ -1,6 +1,6 @@
-import { KilnError } from '../ir/errors.js';
-import type { Graph } from '../ir/graph.js';
-import { dtypeBytes, numel } from '../ir/types.js';
+import { KilnError } from './ir/errors.js';
+import type { Graph } from './ir/graph.js';
+import { dtypeBytes, numel } from './ir/types.js';
 
 /** What the target adapter offers, as far as the precision choice is concerned. */
 export interface AdapterTraits {

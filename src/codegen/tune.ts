@@ -3,11 +3,11 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Graph } from '../ir/graph.js';
 import type { DType } from '../ir/types.js';
-import { generate } from '../codegen/generate.js';
-import type { KernelChooser } from '../codegen/lower/lowering.js';
+import { generate } from './generate.js';
+import type { KernelChooser } from './lower/lowering.js';
 import type { GpuDevice } from '../runtime/device.js';
 import { profileProgram } from '../runtime/profiler.js';
-import { randomInputs } from './random-inputs.js';
+import { randomInputs } from '../io/random-inputs.js';
 
 /** Where measured choices are kept: per adapter and kernel signature, so re-tuning is free. */
 export function defaultTuningCachePath(): string {

@@ -5,7 +5,6 @@ export {
 export { Module, type Parameter, type StateDict, type LoadResult } from './module.js';
 // The first layers were exported at the top level; every layer is in `nn`.
 export { Linear, ReLU, Sequential } from './layers/index.js';
-export { trace, type TraceOptions } from './trace.js';
 export { Random, manualSeed } from './random.js';
 export { webgpu, type DeviceLike, type WebGpuAdapter } from './devices.js';
 export type { DTypeLike } from './dtype.js';

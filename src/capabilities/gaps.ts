@@ -1,0 +1,54 @@
+// Why an op lacks a capability. The capability test fails on any gap not listed here, and on
+// any entry here whose gap has closed, so the table stays the truth. A reason is either why the
+// gap is right, or a known TODO naming the issue that owns it.
+import type { Capability } from './matrix.js';
+import { NON_DIFFERENTIABLE } from '../passes/autodiff/non-differentiable.js';
+
+type Gaps = Readonly<Record<string, string>>;
+
+/** The same reason for several ops. */
+const each = (ops: readonly string[], reason: string): Gaps => Object.fromEntries(ops.map((op) => [op, reason]));
+
+const GPU_TODO = 'TODO (issue 14): no WebGPU kernel yet, so placement runs it on the CPU with explicit transfers; new kernels follow the codegen redesign (issue 13)';
+const PLACEMENT = 'made by device placement after the model is built (a copy between devices)';
+const FUSION = 'made by the fuse pass after the model is built, from ops that have this capability';
+const BACKWARD = 'made by autodiff as part of a gradient';
+const APPLY_ONLY = 'no named method; reachable through the generic apply(op, inputs, attrs)';
+
+export const EXPLAINED_GAPS: Readonly<Record<Capability, Gaps>> = {
+  cpu: {},
+  gpu: {
+    const: 'a weight or constant: uploaded once when the program loads, it needs no kernel',
+    transfer: 'a copy between devices, done by the runtime (buffer upload or readback), not by a kernel',
+    ...each(['gather_elements', 'scatter_elements', 'gather_nd', 'scatter_nd', 'grid_sample', 'linear_attention'], GPU_TODO),
+    ...each(['cumsum', 'cumprod'], `${GPU_TODO}; a scan is sequential along its axis (a GPU kernel would be a parallel prefix scan)`),
+    top_k: `${GPU_TODO}; a partial sort per row`,
+    det: `${GPU_TODO}; an LU factorisation per matrix, sequential and small`,
+  },
+  // autodiff's own table of ops without a rule on purpose, each with its reason.
+  grad: NON_DIFFERENTIABLE,
+  onnx: {
+    transfer: PLACEMENT,
+    fused: FUSION,
+    ...each(['conv2d_backward_weight', 'max_pool2d_backward'], 'made by autodiff; ONNX graphs carry no gradients'),
+    rsqrt: 'ONNX has no Rsqrt (its models write Reciprocal of Sqrt, imported as div and sqrt); Tensor.rsqrt makes it',
+    channel_shuffle: 'ONNX has no ChannelShuffle (its models write Reshape, Transpose, Reshape); functional.channelShuffle makes it',
+    embedding: "ONNX's Gather imports as gather; functional.embedding makes this op",
+    adaptive_avg_pool2d: 'ONNX has no adaptive pooling (exporters write AveragePool with fixed windows); functional.adaptiveAvgPool2d makes it',
+  },
+  frontend: {
+    transfer: PLACEMENT,
+    fused: FUSION,
+    ...each(['conv2d_backward_weight', 'max_pool2d_backward'], BACKWARD),
+    flatten: 'Tensor.flatten traces to reshape (the same elements), as PyTorch does',
+    gemm: 'nn.Linear traces to matmul and add, which fuse into one kernel; gemm comes from ONNX',
+    global_avg_pool: 'functional.adaptiveAvgPool2d with output size 1 covers it; global_avg_pool comes from ONNX',
+    ...each([
+      'softplus', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'sinh', 'cosh', 'asinh', 'acosh', 'atanh', 'floor', 'ceil',
+      'round', 'mod', 'fmod', 'bitwise_and', 'bitwise_or', 'bitwise_xor', 'bitwise_not', 'shift_left', 'shift_right',
+      'logical_and', 'logical_or', 'logical_not', 'is_nan', 'is_inf', 'bitcast', 'prod', 'argmin', 'slice', 'pad', 'gather',
+      'gather_elements', 'scatter_elements', 'gather_nd', 'scatter_nd', 'cumsum', 'cumprod', 'top_k', 'resize',
+      'grid_sample', 'det', 'conv_transpose2d', 'linear_attention',
+    ], APPLY_ONLY),
+  },
+};

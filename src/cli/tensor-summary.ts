@@ -1,0 +1,12 @@
+import type { TensorData } from '../ir/tensor-data.js';
+import { numbers } from '../io/random-inputs.js';
+
+/** One line describing a tensor's shape and values. */
+export function summarize(name: string, t: TensorData): string {
+  const vals = numbers(t);
+  const head = vals.slice(0, 6).map((x) => (Number.isInteger(x) ? String(x) : x.toPrecision(5))).join(', ');
+  const min = vals.reduce((a, b) => Math.min(a, b), Infinity);
+  const max = vals.reduce((a, b) => Math.max(a, b), -Infinity);
+  const mean = vals.reduce((a, b) => a + b, 0) / Math.max(1, vals.length);
+  return `${name}: ${t.dtype}[${t.shape.join(',')}] [${head}${vals.length > 6 ? ', ...' : ''}] min ${min.toPrecision(4)} max ${max.toPrecision(4)} mean ${mean.toPrecision(4)}`;
+}

@@ -1,0 +1,48 @@
+import type { Graph, Node } from '../../ir/graph.js';
+import { KilnError } from '../../ir/errors.js';
+import { getOp } from '../../ir/ops/index.js';
+import { emitSqueezeExcite } from '../kernels/squeeze-excite.js';
+import type { EmittedKernel } from '../kernels/kernel.js';
+import { wgslType } from '../wgsl.js';
+import { bodyFunction } from './body-function.js';
+
+/**
+ * Why `body` is not the chain fuse-se builds (pool, 1x1 conv, unary ops, 1x1 conv, unary ops,
+ * each reading the one before), or undefined. A hand-edited IR dump can name any body so.
+ */
+function squeezeExciteProblem(body: Graph): string | undefined {
+  const [pool, ...rest] = body.nodes;
+  if (pool?.op !== 'global_avg_pool' || pool.inputs[0]!.type.shape.length !== 4) return 'it does not start with a global_avg_pool of an NCHW tensor';
+  if (rest.filter((n) => n.op === 'conv2d').length !== 2 || rest[0]?.op !== 'conv2d') return 'it needs exactly two conv2d, the first right after the pool';
+  for (const [i, n] of rest.entries()) {
+    if (n.inputs[0] !== body.nodes[i]!.output) return `%${n.output.name} does not read the node before it`;
+    const pointwise = n.op === 'conv2d' && n.inputs[1]!.type.shape[2] === 1 && n.inputs[1]!.type.shape[3] === 1 && n.attrs.groups === 1;
+    if (n.op === 'conv2d' ? !pointwise : n.inputs.length !== 1 || !getOp(n.op).spec.math) return `%${n.output.name} (${n.op}) is neither a 1x1 conv2d nor a unary elementwise op`;
+  }
+  if (body.outputs[0] !== body.nodes.at(-1)!.output) return 'its result is not its last node';
+  return undefined;
+}
+
+/** A squeeze-and-excitation gate (see fuse-se) in one kernel: pool, conv, activations, conv, activations. */
+export function lowerSqueezeExcite(node: Node, body: Graph): EmittedKernel {
+  const problem = squeezeExciteProblem(body);
+  if (problem) throw new KilnError(`fused node %${node.output.name}: its body is not the squeeze-and-excitation gate its kernel 'squeeze_excite' computes: ${problem}`);
+  const [pool, ...rest] = body.nodes as [Node, ...Node[]];
+  const [c1, c2] = rest.filter((n) => n.op === 'conv2d') as [Node, Node];
+  const acts = (from: Node, to?: Node) => rest.slice(rest.indexOf(from) + 1, to ? rest.indexOf(to) : undefined);
+  // Activations compute in the body's dtype, from and to the kernel's f32 accumulators.
+  const dtype = pool.inputs[0]!.type.dtype;
+  const activation = (name: string, nodes: Node[], from: Node) => bodyFunction(name, nodes, [from.output], nodes.at(-1)?.output ?? from.output);
+  const [act1, act2] = [activation('act1', acts(c1, c2), c1), activation('act2', acts(c2), c2)];
+  const call = (f: typeof act1) => (a: string) => `f32(${f.call([`${wgslType(dtype)}(${a})`])})`;
+  const x = pool.inputs[0]!.type.shape;
+  const source = (v: (typeof body.inputs)[number]) => body.inputs.indexOf(v);
+  return emitSqueezeExcite({
+    name: body.name, dtype, batch: x[0]!, channels: x[1]!, hidden: c1.output.type.shape[1]!, outChannels: c2.output.type.shape[1]!,
+    spatial: x[2]! * x[3]!, act1: call(act1), act2: call(act2), helpers: [...act1.decls, ...act2.decls],
+    sources: {
+      x: source(pool.inputs[0]!), w1: source(c1.inputs[1]!), ...(c1.inputs[2] ? { b1: source(c1.inputs[2]) } : {}),
+      w2: source(c2.inputs[1]!), ...(c2.inputs[2] ? { b2: source(c2.inputs[2]) } : {}), out: node.inputs.length,
+    },
+  });
+}

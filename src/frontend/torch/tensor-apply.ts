@@ -1,0 +1,114 @@
+import type { Attrs } from '../../ir/attrs.js';
+import { KilnError } from '../../ir/errors.js';
+import type { Graph } from '../../ir/graph.js';
+import { getOp } from '../../ir/ops/index.js';
+import type { Device, DType } from '../../ir/types.js';
+import { runOnCpu } from '../../runtime/cpu/executor.js';
+import { recordOp } from './autograd-tape.js';
+import { torchDTypeName } from './dtype.js';
+import { eagerProgram, opGraph } from './eager-ops.js';
+import { hostTensorData } from './host-values.js';
+import { GpuStorage } from './storage.js';
+import { Tensor } from './tensor-core.js';
+
+// How a tensor op runs: recorded into the graph being traced, or computed at once on the
+// operands' device (the CPU reference kernels, or the WebGPU kernels compiled models use).
+
+/**
+ * The graph being traced, like PyTorch's tracing state: while `trace` runs a model, every op
+ * is recorded (ops on parameters alone too, so `weight.t()` stays visible for the compiler to
+ * fold) instead of being computed eagerly. `device` is where the traced graph is placed.
+ */
+export const tracing: { graph: Graph | undefined; device: Device } = { graph: undefined, device: 'webgpu' };
+
+/** Throws PyTorch's error when the operands of `op` sit on different devices. */
+function checkSameDevice(op: string, inputs: readonly Tensor[]): void {
+  const first = inputs[0];
+  if (!first) return;
+  const a = first.deviceName;
+  for (const t of inputs) {
+    const b = t.deviceName;
+    if (b !== a) {
+      throw new KilnError(`Expected all tensors to be on the same device, but found at least two devices, ${a} and ${b}! (when checking arguments for ${op})`);
+    }
+  }
+}
+
+/**
+ * Applies an op with one result: into the trace graph when any operand is symbolic (or a trace
+ * is running), else eagerly on the operands' device. The op's inference gives the same shape
+ * and dtype errors either way.
+ */
+export function apply(op: string, inputs: readonly Tensor[], attrs: Attrs = {}): Tensor {
+  const outs = applyMulti(op, inputs, attrs);
+  if (outs.length !== 1) throw new KilnError(`internal: ${op} has ${outs.length} results; use applyMulti`);
+  return outs[0]!;
+}
+
+/** Applies an op and returns all its results (split has several). */
+export function applyMulti(op: string, inputs: readonly Tensor[], attrs: Attrs = {}): Tensor[] {
+  for (const t of inputs) if (t.isDisposed) t.assertConcrete(op);
+  checkSameDevice(op, inputs);
+  const traced = inputs.find((t) => t.isSymbolic);
+  const g = traced?.traceGraph ?? tracing.graph;
+  if (g) {
+    const device = traced ? traced.value.type.device : tracing.device;
+    const node = g.addNode(op, inputs.map((t) => t.valueIn(g, device)), attrs);
+    const like = traced ?? inputs[0];
+    return node.outputs.map((v) => Tensor.symbolic(g, v, like));
+  }
+  const outs = inputs[0]?.device === 'webgpu' ? runOnGpu(op, inputs, attrs) : runOnHost(op, inputs, attrs);
+  return recordOp(op, inputs, attrs, outs);
+}
+
+/** Ops whose CPU kernels handle f16 (raw bits): data movement copies bits; cast decodes and rounds. */
+function cpuHandlesF16(op: string): boolean {
+  return op === 'cast' || getOp(op).kind === 'movement';
+}
+
+function runOnHost(op: string, inputs: readonly Tensor[], attrs: Attrs): Tensor[] {
+  const { graph, node } = opGraph(op, inputs, attrs, 'cpu');
+  const types = [...node.inputs, ...node.outputs].map((v) => v.type);
+  if (!cpuHandlesF16(op) && types.some((t) => t.dtype === 'f16')) {
+    throw new KilnError(
+      `${op} on float16 tensors is not supported on the CPU yet (the CPU reference kernels compute in float32): ` +
+      `compute it on WebGPU (\`await t.to('webgpu')\`), or convert with .float() first`,
+    );
+  }
+  const outs = runOnCpu(graph, Object.fromEntries(inputs.map((t, i) => [`in${i}`, t.data])));
+  return node.outputs.map((v) => Tensor.fromData(outs[v.name]!));
+}
+
+function runOnGpu(op: string, inputs: readonly Tensor[], attrs: Attrs): Tensor[] {
+  const storages = inputs.map((t) => t.gpuStorage(op));
+  const runner = storages[0]!.runner;
+  const { program, node } = eagerProgram(op, inputs, attrs);
+  const outs = runner.run(program, storages.map((s) => s.buffer), op);
+  const fresh = new Map<GPUBuffer, GpuStorage>();
+  return outs.map((o, i) => {
+    const t = node.outputs[i]!.type;
+    let storage = o.aliasOf !== undefined ? storages[o.aliasOf]! : fresh.get(o.buffer);
+    if (!storage) fresh.set(o.buffer, (storage = new GpuStorage(runner, o.buffer)));
+    return Tensor.fromGpu(storage, t.dtype, t.shape);
+  });
+}
+
+/** A two-operand op; a number operand becomes a scalar constant like `a` (and is freed after use). */
+export function binary(op: string, a: Tensor, b: Tensor | number): Tensor {
+  if (typeof b !== 'number') return apply(op, [a, b]);
+  const s = scalarLike(a, b);
+  try {
+    return apply(op, [a, s]);
+  } finally {
+    // Its buffer may go as soon as the op is submitted; the device frees it after use.
+    if (s.device === 'webgpu') s.dispose();
+  }
+}
+
+/** A scalar constant of `dtype` (by default `ref`'s), on `ref`'s device (or in its trace). */
+export function scalarLike(ref: Tensor, v: number, dtype: DType = ref.dtype): Tensor {
+  if ((dtype === 'i32' || dtype === 'u32') && !Number.isInteger(v)) {
+    throw new KilnError(`the scalar ${v} is not an integer, but the tensor is ${torchDTypeName(dtype)} (convert the tensor with .float() first)`);
+  }
+  return ref.constantLike(hostTensorData(dtype, [], [v]));
+}

@@ -1,0 +1,372 @@
+import { KilnError } from '../../ir/errors.js';
+import type { Graph, Value } from '../../ir/graph.js';
+import type { TensorData } from '../../ir/tensor-data.js';
+import { formatShapeType, isFloat, numel, type Device, type DType, type Shape } from '../../ir/types.js';
+import { GpuDevice } from '../../runtime/device.js';
+import { EagerRunner } from '../../runtime/eager.js';
+import type { GradFn } from './autograd-tape.js';
+import { gpuName, requireDTypeOn, resolveGpu, resolveGpuSync, type DeviceLike } from './devices.js';
+import { normDim } from './dims.js';
+import { isDTypeName, parseDType, torchDTypeName, type DTypeLike } from './dtype.js';
+import { castOnHost, hostValues } from './host-values.js';
+import { GpuStorage, swapStorage } from './storage.js';
+import { apply } from './tensor-apply.js';
+
+// The Tensor class: what a tensor is (host data, a device buffer, a traced value), its
+// properties, autograd state, and moving between devices and dtypes. Its op methods come in
+// families (tensor-math.ts, tensor-shape.ts, tensor-reduce.ts, tensor-trace.ts), added to the
+// class by tensor.ts, which is what the rest of kiln imports.
+
+/** Where a concrete tensor lives, or where the tensor a symbolic one stands for lives. */
+type Place = { readonly device: 'cpu' } | { readonly device: 'webgpu'; readonly gpu: GpuDevice };
+
+const CPU: Place = { device: 'cpu' };
+
+type Impl =
+  | { readonly kind: 'host'; readonly data: TensorData }
+  | { readonly kind: 'gpu'; readonly storage: GpuStorage; readonly dtype: DType; readonly shape: Shape }
+  | { readonly kind: 'symbolic'; readonly graph: Graph; readonly value: Value; readonly place: Place }
+  | { readonly kind: 'disposed'; readonly dtype: DType; readonly shape: Shape; readonly place: Place };
+
+/** Options of `t.to({ device, dtype })`. */
+export interface ToOptions {
+  readonly device?: DeviceLike;
+  readonly dtype?: DTypeLike;
+}
+
+/**
+ * A tensor of the PyTorch-like API. A concrete tensor lives on the CPU (host data, computed by
+ * the reference kernels) or on a WebGPU device (a device buffer, computed there at once by the
+ * same kernels compiled models use). A symbolic tensor is a value of a graph being traced:
+ * operations on it add nodes, and concrete operands met there become constants of that graph.
+ * Tensors are immutable; device buffers are freed by `dispose()` or when garbage-collected.
+ */
+export class Tensor {
+  private impl: Impl;
+  /** Name of the parameter or buffer this tensor is, for IR refs and state dicts. */
+  public paramName?: string;
+  private wantsGrad = false;
+  private producer: GradFn | undefined;
+  /** The gradient accumulated into this leaf by `backward()` (undefined until then, or after zeroGrad). */
+  grad: Tensor | undefined;
+
+  private constructor(impl: Impl) {
+    this.impl = impl;
+    if (impl.kind === 'gpu') swapStorage(this, undefined, impl.storage);
+  }
+
+  /** A concrete tensor over host data, on the CPU or uploaded to a WebGPU device. */
+  static fromData(data: TensorData, device: DeviceLike = 'cpu'): Tensor {
+    if (device === 'cpu') return new Tensor({ kind: 'host', data });
+    return Tensor.upload(data, resolveGpuSync(device, 'creating a tensor on webgpu'));
+  }
+
+  /** Copies host data to `gpu` (the host data is kept: tensors are immutable). */
+  static upload(data: TensorData, gpu: GpuDevice): Tensor {
+    requireDTypeOn(gpu, data.dtype, `moving a ${torchDTypeName(data.dtype)} tensor to ${gpuName(gpu)}`);
+    const runner = EagerRunner.for(gpu);
+    const storage = new GpuStorage(runner, runner.upload(data), data);
+    return new Tensor({ kind: 'gpu', storage, dtype: data.dtype, shape: [...data.shape] });
+  }
+
+  /** @internal A tensor viewing device buffer `storage` (the result of an eager op). */
+  static fromGpu(storage: GpuStorage, dtype: DType, shape: Shape): Tensor {
+    return new Tensor({ kind: 'gpu', storage, dtype, shape: [...shape] });
+  }
+
+  /**
+   * A symbolic tensor standing for value `v` of graph `g` (used by trace); `like` is the example
+   * tensor it stands for, whose device it takes for device checks (the CPU when absent).
+   */
+  static symbolic(g: Graph, v: Value, like?: Tensor): Tensor {
+    return new Tensor({ kind: 'symbolic', graph: g, value: v, place: like ? like.place : CPU });
+  }
+
+  get dtype(): DType {
+    const i = this.impl;
+    return i.kind === 'host' ? i.data.dtype : i.kind === 'symbolic' ? i.value.type.dtype : i.dtype;
+  }
+
+  get shape(): Shape {
+    const i = this.impl;
+    return i.kind === 'host' ? i.data.shape : i.kind === 'symbolic' ? i.value.type.shape : i.shape;
+  }
+
+  /** 'cpu' or 'webgpu' (for a symbolic tensor: the device of the tensor it stands for). */
+  get device(): Device {
+    return this.place.device;
+  }
+
+  /** The device as messages name it: `cpu`, `webgpu:0`. */
+  get deviceName(): string {
+    const p = this.place;
+    return p.device === 'cpu' ? 'cpu' : gpuName(p.gpu);
+  }
+
+  /** The WebGPU device a webgpu tensor lives on. */
+  get gpu(): GpuDevice | undefined {
+    const p = this.place;
+    return p.device === 'webgpu' ? p.gpu : undefined;
+  }
+
+  get isSymbolic(): boolean {
+    return this.impl.kind === 'symbolic';
+  }
+
+  get isDisposed(): boolean {
+    return this.impl.kind === 'disposed';
+  }
+
+  /** Host contents of a CPU tensor. */
+  get data(): TensorData {
+    return this.hostData('.data');
+  }
+
+  /** The graph value of a symbolic tensor. */
+  get value(): Value {
+    if (this.impl.kind !== 'symbolic') throw new KilnError('a concrete tensor has no graph value');
+    return this.impl.value;
+  }
+
+  /** The graph this symbolic tensor belongs to. */
+  get traceGraph(): Graph | undefined {
+    return this.impl.kind === 'symbolic' ? this.impl.graph : undefined;
+  }
+
+  /** Number of elements. */
+  numel(): number {
+    return numel(this.shape);
+  }
+
+  /** Number of dimensions. */
+  dim(): number {
+    return this.shape.length;
+  }
+
+  /** The shape, or the extent of dimension `d`. */
+  size(): Shape;
+  size(d: number): number;
+  size(d?: number): Shape | number {
+    return d === undefined ? this.shape : this.shape[normDim(d, this.shape.length)]!;
+  }
+
+  /** Nested arrays of the values, like `tensor.tolist()`; a webgpu tensor must be read back first. */
+  tolist(): unknown {
+    const d = this.hostData('tolist()');
+    const flat = hostValues(d);
+    const build = (dim: number, off: number): unknown => {
+      if (dim === d.shape.length) return flat[off];
+      const stride = numel(d.shape.slice(dim + 1));
+      return Array.from({ length: d.shape[dim]! }, (_, i) => build(dim + 1, off + i * stride));
+    };
+    return build(0, 0);
+  }
+
+  /** The value of a one-element CPU tensor. */
+  item(): number | boolean {
+    const d = this.hostData('item()');
+    if (d.data.length !== 1) throw new KilnError(`item() needs a tensor with one element, got ${formatShapeType(d.dtype, d.shape)}`);
+    return hostValues(d)[0]!;
+  }
+
+  toString(): string {
+    const state = this.isDisposed ? ', disposed' : this.isSymbolic ? ', traced' : '';
+    return `tensor(${formatShapeType(this.dtype, this.shape)}, device=${this.deviceName}${state})`;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Autograd (autograd.ts)
+
+  /** Whether gradients flow to this tensor: set on leaves, inherited by the results of ops on them. */
+  get requiresGrad(): boolean {
+    return this.wantsGrad;
+  }
+
+  set requiresGrad(flag: boolean) {
+    if (flag && !isFloat(this.dtype)) {
+      throw new KilnError(`only tensors of floating point dtype can require gradients, got ${torchDTypeName(this.dtype)}`);
+    }
+    if (!flag && this.producer) throw new KilnError('you can only change requiresGrad of leaf tensors; use detach() for a tensor without history');
+    this.wantsGrad = flag;
+  }
+
+  /** Sets requiresGrad and returns this tensor, like `requires_grad_()`. */
+  requiresGrad_(flag = true): this {
+    this.requiresGrad = flag;
+    return this;
+  }
+
+  /** Whether this tensor was not computed by a recorded op (a user-created tensor or a parameter). */
+  get isLeaf(): boolean {
+    return this.producer === undefined;
+  }
+
+  /** @internal The recorded op that computed this tensor. */
+  get gradFn(): GradFn | undefined {
+    return this.producer;
+  }
+
+  /** @internal Marks this tensor as the result of a recorded op. */
+  attachGradFn(fn: GradFn): void {
+    this.producer = fn;
+    this.wantsGrad = true;
+  }
+
+  /** The same values without autograd history (shares the device buffer, as tensors are immutable). */
+  detach(): Tensor {
+    const i = this.impl;
+    if (i.kind === 'symbolic') return this;
+    return new Tensor(i);
+  }
+
+  /**
+   * Computes the gradient of this tensor (a scalar, or weighted by `gradient`) with respect to
+   * every leaf that requires gradients and accumulates it into their `.grad`, on this tensor's
+   * device. Compiles the recorded computation once per distinct tape; always await it.
+   */
+  async backward(gradient?: Tensor, opts: { retainGraph?: boolean } = {}): Promise<void> {
+    const { backward } = await import('./autograd.js');
+    return backward(this, gradient, opts);
+  }
+
+  /** @internal Host values when known without a readback (a CPU tensor, or uploaded data). */
+  knownHostData(): TensorData | undefined {
+    const i = this.impl;
+    return i.kind === 'host' ? i.data : this.hostCopy();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Moving between devices and dtypes
+
+  /**
+   * A copy on another device and/or of another dtype, like PyTorch's `to`: `await t.to('webgpu')`,
+   * `await t.to('cpu')` (a readback), `await t.to({ dtype: 'float16' })`, `await t.to('float16')`.
+   * Always await it; when nothing changes it resolves to this tensor itself.
+   */
+  async to(target: DeviceLike | DTypeLike | ToOptions, opts: { dtype?: DTypeLike } = {}): Promise<Tensor> {
+    const { device, dtype } = parseTo(target, opts);
+    this.assertConcrete('to()');
+    const want = dtype ?? this.dtype;
+    if (device === undefined) return this.type(want);
+    if (device === 'cpu') return (await this.onHost()).type(want);
+    const gpu = await resolveGpu(device);
+    if (this.impl.kind === 'gpu' && this.impl.storage.gpu === gpu) return this.type(want);
+    // From the host (or another GPU device, through the host): convert there exactly, then upload.
+    const host = (await this.onHost()).type(want);
+    return Tensor.upload(host.hostData('to()'), gpu);
+  }
+
+  /** This tensor converted to `dtype` on its device (f32 <-> f16 rounds to nearest-even). */
+  type(dtype: DTypeLike): Tensor {
+    const to = parseDType(dtype);
+    if (to === this.dtype) return this;
+    const i = this.impl;
+    if (i.kind === 'gpu') {
+      requireDTypeOn(i.storage.gpu, to, `converting to ${torchDTypeName(to)} on ${this.deviceName}`);
+      // Uploaded data converts on the host (exact rounding, and the result keeps host data for trace).
+      if (i.storage.host) return Tensor.upload(castOnHost(this.hostCopy()!, to), i.storage.gpu);
+    }
+    if (i.kind === 'host') return new Tensor({ kind: 'host', data: castOnHost(i.data, to) });
+    return apply('cast', [this], { to });
+  }
+
+  /** float16 on this tensor's device (the device needs shader-f16). */
+  half(): Tensor { return this.type('f16'); }
+  /** float32 on this tensor's device. */
+  float(): Tensor { return this.type('f32'); }
+  /** int32 on this tensor's device (floats truncate toward zero). */
+  int(): Tensor { return this.type('i32'); }
+  /** bool on this tensor's device (nonzero is true). */
+  bool(): Tensor { return this.type('bool'); }
+
+  /** Frees this tensor's device memory now (other tensors viewing the same buffer keep it). */
+  dispose(): void {
+    const i = this.impl;
+    if (i.kind === 'disposed' || i.kind === 'symbolic') return;
+    if (i.kind === 'gpu') swapStorage(this, i.storage, undefined);
+    this.impl = { kind: 'disposed', dtype: this.dtype, shape: this.shape, place: this.place };
+  }
+
+  /**
+   * Makes this tensor hold `other`'s data (a module moving or converting its parameters in
+   * place, so that references to the parameter stay valid, as PyTorch's `module.to` does).
+   */
+  setData(other: Tensor): void {
+    if (other === this) return;
+    const next = other.impl;
+    if (next.kind !== 'host' && next.kind !== 'gpu') throw new KilnError(`setData needs a concrete tensor, got ${other.toString()}`);
+    const old = this.impl;
+    swapStorage(this, old.kind === 'gpu' ? old.storage : undefined, next.kind === 'gpu' ? next.storage : undefined);
+    this.impl = next;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Internals shared with the op runner, trace, modules and the functional API
+
+  /** @internal The storage of a webgpu tensor. */
+  gpuStorage(what: string): GpuStorage {
+    this.assertConcrete(what);
+    if (this.impl.kind !== 'gpu') throw new KilnError(`internal: ${what} needs a webgpu tensor, got ${this.toString()}`);
+    return this.impl.storage;
+  }
+
+  /** @internal Throws unless this tensor has values (not symbolic, not disposed). */
+  assertConcrete(what: string): void {
+    const i = this.impl;
+    if (i.kind === 'disposed') throw new KilnError(`${what}: this ${formatShapeType(i.dtype, i.shape)} tensor was disposed`);
+    if (i.kind === 'symbolic') throw new KilnError(`${what} is not available on a traced (symbolic) tensor inside trace()`);
+  }
+
+  private get place(): Place {
+    const i = this.impl;
+    if (i.kind === 'host') return CPU;
+    if (i.kind === 'gpu') return { device: 'webgpu', gpu: i.storage.gpu };
+    return i.place;
+  }
+
+  private hostData(what: string): TensorData {
+    const i = this.impl;
+    if (i.kind === 'host') return i.data;
+    if (i.kind === 'symbolic') throw new KilnError('a traced (symbolic) tensor has no data: run the compiled graph to get values');
+    this.assertConcrete(what);
+    throw new KilnError(
+      `${what} needs the values on the host, but this tensor is on ${this.deviceName}: read it back first with ` +
+      `\`await t.to('cpu')\` (e.g. \`(await t.to('cpu')).${what === '.data' ? 'data' : what}\`)`,
+    );
+  }
+
+  /** The host data a webgpu tensor was uploaded from, in this tensor's shape (aliases view it too). */
+  private hostCopy(): TensorData | undefined {
+    const i = this.impl;
+    if (i.kind !== 'gpu' || !i.storage.host) return undefined;
+    return { dtype: i.dtype, shape: i.shape, data: i.storage.host.data };
+  }
+
+  /** This tensor's values on the host: itself, the data it was uploaded from, or a readback. */
+  private async onHost(): Promise<Tensor> {
+    const i = this.impl;
+    if (i.kind === 'host') return this;
+    this.assertConcrete('reading a tensor back');
+    const gpu = this.impl as Extract<Impl, { kind: 'gpu' }>;
+    const data = this.hostCopy() ?? (await gpu.storage.runner.readback(gpu.storage.buffer, gpu.dtype, gpu.shape));
+    return new Tensor({ kind: 'host', data });
+  }
+
+}
+
+function parseTo(target: DeviceLike | DTypeLike | ToOptions, opts: { dtype?: DTypeLike }): { device?: DeviceLike; dtype?: DType } {
+  let device: DeviceLike | undefined;
+  let dtype: DTypeLike | undefined = opts.dtype;
+  if (typeof target === 'string') {
+    if (isDTypeName(target)) dtype = target as DTypeLike;
+    else device = target as DeviceLike;
+  } else if (target instanceof GpuDevice) {
+    device = target;
+  } else if (typeof target === 'object' && target !== null) {
+    device = target.device;
+    dtype = target.dtype ?? dtype;
+  } else {
+    throw new KilnError(`to() takes a device ('cpu', 'webgpu'), a dtype ('float16', ...) or { device, dtype }, got ${String(target)}`);
+  }
+  return { ...(device === undefined ? {} : { device }), ...(dtype === undefined ? {} : { dtype: parseDType(dtype) }) };
+}

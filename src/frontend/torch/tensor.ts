@@ -1,0 +1,14 @@
+// The tensor of the PyTorch-like API, assembled: the class (tensor-core.ts) with each family of
+// its methods added, and the functions that make tensors. Import Tensor from here, so that its
+// methods are always there.
+export { Tensor, type ToOptions } from './tensor-core.js';
+import './tensor-math.js';
+import './tensor-shape.js';
+import './tensor-reduce.js';
+import './tensor-trace.js';
+export { where } from './tensor-math.js';
+export { cat, stack } from './tensor-shape.js';
+export type { ReduceOptions } from './tensor-reduce.js';
+export { bindTraceValue } from './tensor-trace.js';
+export { apply, applyMulti, scalarLike, tracing } from './tensor-apply.js';
+export { tensor, fromArray, randn, rand, full, zeros, ones, arange, type TensorOptions } from './tensor-creation.js';

@@ -1,0 +1,50 @@
+import type { Node } from './graph.js';
+import type { View } from './view.js';
+
+// The vocabulary fusion and kernels share. An anchor kernel (conv, matmul, reductions, softmax,
+// layer_norm, concat) declares which reads of its operands and which work after it it accepts;
+// the fuse pass matches the graph against those declarations and records what it chose on the
+// fused node (`anchor`, `reads`), and lowering follows that record.
+
+/** WebGPU guarantees 8 storage buffers per shader stage: a fused kernel reads and writes at most that. */
+export const MAX_STORAGE_BINDINGS = 8;
+
+/** How an anchor kernel reads one operand. */
+export type OperandRead =
+  /** The stored tensor itself. */
+  | 'plain'
+  /** A strided view (transpose, split output, slice...) of another tensor, read through its view chain. */
+  | 'view'
+  /** A plain float cast's input, converted as it is loaded (f16 widened, or an f32 input narrowed). */
+  | 'convert'
+  /** `x * s` with `s` one value per channel of x, scaled as it is read. */
+  | 'scale'
+  /** An elementwise chain over operands laid out like the operand, computed as it is read. */
+  | 'chain';
+
+export const OPERAND_READS: readonly OperandRead[] = ['plain', 'view', 'convert', 'scale', 'chain'];
+
+/** Work after an anchor that its kernel can do on each result before storing it. */
+export type EpilogueRole =
+  /** Elementwise ops over the result and operands broadcast into its shape. */
+  | 'elementwise'
+  /** One float cast (f16 <-> f32) of the result. */
+  | 'float-cast'
+  /** A channel shuffle of the result (along the axis the anchor writes in slabs). */
+  | 'channel-shuffle';
+
+/** What an anchor kernel accepts around it; codegen declares one per anchor op. */
+export interface AnchorRoles {
+  /** The reads operand `input` of `node` accepts besides 'plain'. */
+  readonly reads: (node: Node, input: number) => readonly OperandRead[];
+  /** For 'view' reads: whether the kernel reads operand `input` through this particular view. */
+  readonly readsView?: (node: Node, input: number, view: View) => boolean;
+  /** The work after `node` its kernel takes. */
+  readonly epilogue: (node: Node) => readonly EpilogueRole[];
+}
+
+/** Parses a fused node's `reads` attribute ("view,plain"), or undefined when it is malformed. */
+export function parseReads(text: string): OperandRead[] | undefined {
+  const reads = text.split(',').map((s) => s.trim());
+  return reads.every((r): r is OperandRead => (OPERAND_READS as readonly string[]).includes(r)) ? reads : undefined;
+}

@@ -1,0 +1,59 @@
+import type { TensorData } from '../ir/tensor-data.js';
+import type { WaitStrategy } from './gpu-wait.js';
+import type { LoadStats } from './load.js';
+
+// What a Session is created and run with, and what it counts.
+
+/**
+ * What a session has created and done; steady-state runs change only `runs` and `submits`
+ * (`submits` counts run() submits; the load-time warm-up submit is not one of them).
+ */
+export interface SessionStats extends LoadStats {
+  runs: number;
+  submits: number;
+}
+
+export interface SessionOptions {
+  /** Prefix of GPU object labels (defaults to the program name). */
+  readonly label?: string;
+  /** How run() waits for the GPU (default 'sleep'; see GpuWaiter). */
+  readonly wait?: WaitStrategy;
+  /**
+   * Dispatch every pipeline once with zero workgroups at load (default true): lavapipe compiles
+   * a shader only when it is first dispatched, which would otherwise land in the first run
+   * (measured: 16 kernels, first run 1.5-3.3 s without warm-up, 15 ms with it).
+   */
+  readonly warmup?: boolean;
+  /**
+   * Sets of device input buffers (default 1). With 2, `stage()` can upload the next run's inputs
+   * while the current run is still queued (double buffering). Uploads are ordered on the device
+   * queue, so a slot whose run was already submitted may be refilled at once.
+   */
+  readonly inputSlots?: number;
+  /**
+   * The deadline of each run in ms, from the call to its result (default 60000; 0 or Infinity: none).
+   * A run past it rejects with a RunTimeoutError; the session stays usable (later runs wait on
+   * the device for the late one to finish, each with its own deadline).
+   */
+  readonly runTimeoutMs?: number;
+  /**
+   * On device loss, load the program on a new device (which the session then owns) before the
+   * next run, rather than fail every later run (default false). Runs on the lost device reject
+   * with a DeviceLostError; state tensors (Program.state) restart from their initial values.
+   */
+  readonly recover?: boolean;
+}
+
+/** Options of one run. */
+export interface RunOptions {
+  /** This run's deadline in ms, instead of the session's runTimeoutMs. */
+  readonly timeoutMs?: number;
+  /**
+   * Names of the outputs to read back (default: all). With an empty list nothing is copied to
+   * the host; the run still resolves only once the device has finished it.
+   */
+  readonly outputs?: readonly string[];
+}
+
+/** A host tensor may be given as TensorData; its dtype and shape must match the program's input. */
+export type SessionInputs = Readonly<Record<string, TensorData>>;

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { kiln, repoPath } from '../helpers/kiln-cli.js';
+
+// lower-fp16 is a pass of the pipeline at precision fp16: the IR after it can be asked for like
+// after any pass, and asking for it at fp32 is a usage error that says why.
+const MLP = repoPath('dist/examples/mlp/model.js');
+const NO_F16 = /lacks the shader-f16 feature/;
+
+describe('kiln ir and compile with lower-fp16', () => {
+  it('ir --after lower-fp16 prints the f16 graph before placement and fusion', async () => {
+    const r = await kiln('ir', MLP, '--precision', 'fp16', '--after', 'lower-fp16');
+    if (r.code !== 0 && NO_F16.test(r.stderr)) return; // an adapter without shader-f16 refuses fp16 itself
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^ {2}%\w+ = matmul\(%\w+, %\w+\) : f16\[8,128\] @webgpu$/m);
+    expect(r.stdout).toMatch(/^ {2}%y = cast\(%\w+\) \{to = "f32"\} : f32\[8,10\] @webgpu$/m);
+    // Fusion has not run yet: the bias add and the relu are nodes of their own.
+    expect(r.stdout).toMatch(/^ {2}%\w+ = relu\(%\w+\) : f16\[8,128\]/m);
+  });
+
+  it('ir --after lower-fp16 at fp32 is a usage error naming the precision it needs', async () => {
+    const r = await kiln('ir', MLP, '--after', 'lower-fp16');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^kiln ir: --after: pass 'lower-fp16' is not in the pipeline: lower-fp16 runs only at precision fp16 \(--precision fp16, or auto picking fp16\) \(fold-constants, .*, schedule\)$/m);
+  });
+
+  it('compile --print-ir-after lower-fp16 dumps it at fp16 and is refused at fp32, as is --passes naming it', async () => {
+    const r = await kiln('compile', MLP, '--precision', 'fp16', '--print-ir-after', 'lower-fp16', '--quiet');
+    if (!(r.code !== 0 && NO_F16.test(r.stderr))) {
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/^\/\/ ----- IR after lower-fp16 \(pass 7\) -----$/m);
+    }
+    const fp32 = await kiln('compile', MLP, '--print-ir-after', 'lower-fp16', '--quiet');
+    expect(fp32.code).toBe(2);
+    expect(fp32.stderr).toMatch(/^kiln compile: --print-ir-after: pass 'lower-fp16' is not in the pipeline: lower-fp16 runs only at precision fp16/m);
+    const listed = await kiln('compile', MLP, '--passes', 'dce,lower-fp16,place-devices', '--quiet');
+    expect(listed.code).toBe(2);
+    expect(listed.stderr).toMatch(/^kiln compile: --passes: pass 'lower-fp16' is not in the pipeline: lower-fp16 runs only at precision fp16 .*\(dce, place-devices\)$/m);
+  });
+});
