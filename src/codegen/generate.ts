@@ -116,12 +116,12 @@ export function generate(graph: Graph, ctx: LowerContext = {}): CodegenResult {
         kernels.push({ name: k.name, wgsl: k.wgsl, entryPoint: 'main' });
         kernelIndex.set(k.wgsl, ki);
       }
-      const bound = k.bindings ? k.bindings.map((i) => values[i]!) : values;
+      const bound = k.bindings.map((i) => values[i]);
       // A lowering that lost track of an operand (as a hand-edited fused body can make it) must
       // fail here, naming the node, not produce a dispatch bound to no buffer.
       const unbound = bound.findIndex((v) => v === undefined || !bufferOf.has(v));
       if (unbound >= 0) {
-        throw new KilnError(`node %${node.output.name} (${node.op}): its kernel '${k.name}' binds operand ${k.bindings?.[unbound] ?? unbound}, which the node does not have (${values.length} operands and results)`);
+        throw new KilnError(`node %${node.output.name} (${node.op}): its kernel '${k.name}' binds operand ${k.bindings[unbound]}, which the node does not have (${values.length} operands and results)`);
       }
       dispatches.push({
         kernel: ki,

@@ -6,20 +6,11 @@ export function wgslType(dtype: DType): string {
   return dtype === 'bool' ? 'u32' : dtype;
 }
 
-/** Declaration of storage binding `i` as an array of `dtype`. */
-export function storageDecl(binding: number, name: string, dtype: DType, access: 'read' | 'read_write'): string {
-  return `@group(0) @binding(${binding}) var<storage, ${access}> ${name}: array<${wgslType(dtype)}>;`;
-}
-
 /** `enable f16;` when any dtype needs it. */
 export function enables(dtypes: readonly DType[]): string {
   return dtypes.includes('f16') ? 'enable f16;\n' : '';
 }
 
-/**
- * A uniform block of u32 scalars and u32 arrays. Arrays are packed four to a vec4<u32>
- * because uniform arrays need a 16-byte element stride.
- */
 /** A 32-bit word of a uniform: a u32, or an i32 stored as its bits; anything wider would wrap silently. */
 function word(name: string, value: number): number {
   if (!Number.isInteger(value) || value < -(2 ** 31) || value >= 2 ** 32) {
@@ -28,6 +19,10 @@ function word(name: string, value: number): number {
   return value >>> 0;
 }
 
+/**
+ * A uniform block of u32 scalars and u32 arrays. Arrays are packed four to a vec4<u32>
+ * because uniform arrays need a 16-byte element stride.
+ */
 export class UniformBlock {
   private readonly fields: { name: string; values: number[]; array: boolean }[] = [];
 
@@ -92,18 +87,3 @@ export function flatIndex(wgSize: number): string {
 
 /** Entry-point parameters of a flat kernel (`grid1d` dispatch, `flatIndex` element). */
 export const FLAT_BUILTINS = '@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>';
-
-/**
- * A flat kernel's source: declarations (`header`), then `main` with `body`, run by workgroups
- * of `wgSize` invocations over a `grid1d` (`flatIndex` gives each its element).
- */
-export function flatKernel(header: readonly string[], wgSize: number, body: readonly string[]): string {
-  return [
-    ...header,
-    `@compute @workgroup_size(${wgSize})`,
-    `fn main(${FLAT_BUILTINS}) {`,
-    ...body,
-    '}',
-    '',
-  ].join('\n');
-}

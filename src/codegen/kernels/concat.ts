@@ -1,8 +1,16 @@
 import type { DType } from '../../ir/types.js';
 import type { View } from '../../ir/view.js';
-import { enables, flatIndex, grid1d, storageDecl, UniformBlock, flatKernel, wgslType } from '../wgsl.js';
+import { FLAT_BUILTINS, flatIndex, grid1d, wgslType } from '../wgsl.js';
+import { KernelModule, type Source } from '../kernel-module.js';
 import { movedDType } from './copy.js';
 import type { EmittedKernel } from './kernel.js';
+
+/** One source of a concatenation: the node value bound for it, and the view it is read through. */
+export interface ConcatPart {
+  readonly source: Source;
+  /** Its extent along the axis is the part's slab of the output. */
+  readonly view: View;
+}
 
 /** A concatenation in one dispatch, each source read through a strided view of its buffer. */
 export interface ConcatKernelSpec {
@@ -10,8 +18,9 @@ export interface ConcatKernelSpec {
   readonly dtype: DType;
   readonly outShape: readonly number[];
   readonly axis: number;
-  /** Each source's view; its extent along `axis` is its slab of the output. */
-  readonly sources: readonly View[];
+  readonly parts: readonly ConcatPart[];
+  /** The node value the kernel writes. */
+  readonly out: Source;
   /**
    * A channel shuffle of the result along `axis` (groups g): output position j takes concatenated
    * position (j % g) * (C / g) + j / g, so concat + shuffle is one pass over the data.
@@ -24,9 +33,9 @@ export interface ConcatKernelSpec {
 const WG = 256;
 
 /**
- * One invocation per output element: its coordinate along the axis picks the source (after the
- * optional shuffle), the rest index that source's view. Shapes, strides and slab starts are
- * uniforms; the number of sources and the rank are in the shader text.
+ * One invocation per output element: its coordinate along the axis picks the part (after the
+ * optional shuffle), the rest index that part's view. Shapes, strides and slab starts are
+ * uniforms; the number of parts and the rank are in the shader text.
  */
 export function emitConcat(spec: ConcatKernelSpec): EmittedKernel {
   const rank = spec.outShape.length;
@@ -37,12 +46,13 @@ export function emitConcat(spec: ConcatKernelSpec): EmittedKernel {
   const tOut = converts ? spec.outDType! : t;
   const starts: number[] = [];
   let at = 0;
-  for (const s of spec.sources) { starts.push(at); at += s.shape[spec.axis]!; }
-  const u = new UniformBlock().array('shape', spec.outShape).array('starts', starts);
-  spec.sources.forEach((s, k) => u.array(`st${k}`, s.strides).scalar(`off${k}`, s.offset));
+  for (const p of spec.parts) { starts.push(at); at += p.view.shape[spec.axis]!; }
+  const m = new KernelModule();
+  const u = m.uniforms.array('shape', spec.outShape).array('starts', starts);
+  spec.parts.forEach((p, k) => u.array(`st${k}`, p.view.strides).scalar(`off${k}`, p.view.offset));
   u.scalar('n', n).scalar('axis', spec.axis).scalar('groups', spec.shuffleGroups ?? 1).scalar('extent', spec.outShape[spec.axis]!);
-  const decls = spec.sources.map((_, k) => storageDecl(k, `s${k}`, t, 'read'));
-  decls.push(storageDecl(spec.sources.length, 'dst', tOut, 'read_write'));
+  spec.parts.forEach((p, k) => m.read(`s${k}`, t, p.source));
+  m.write('dst', tOut, spec.out);
   const L: string[] = [
     `  let i = ${flatIndex(WG)};`, '  if (i >= u.n) { return; }',
     `  var coord: array<u32, ${rank}>;`, '  var rem = i;',
@@ -50,13 +60,12 @@ export function emitConcat(spec: ConcatKernelSpec): EmittedKernel {
     '  var c = coord[u.axis];',
     '  if (u.groups > 1u) { c = (c % u.groups) * (u.extent / u.groups) + c / u.groups; }',
   ];
-  spec.sources.forEach((_, k) => {
-    const last = k === spec.sources.length - 1;
+  spec.parts.forEach((_, k) => {
+    const last = k === spec.parts.length - 1;
     L.push(`  ${k ? '} else ' : ''}if (${last ? 'true' : `c < u_starts(${k + 1}u)`}) {`);
     L.push(`    coord[u.axis] = c - u_starts(${k}u);`, `    var o = u.off${k};`);
     L.push(`    for (var d = 0u; d < ${rank}u; d++) { o += coord[d] * u_st${k}(d); }`, `    dst[i] = ${converts ? `${wgslType(tOut)}(s${k}[o])` : `s${k}[o]`};`);
   });
   L.push('  }');
-  const wgsl = flatKernel([enables([t, tOut]) + decls.join('\n'), u.declare(spec.sources.length + 1)], WG, L);
-  return { name: spec.name, wgsl, uniforms: u.words(), workgroups: grid1d(n, WG) };
+  return m.kernel(spec.name, { workgroupSize: WG, builtins: FLAT_BUILTINS, body: L }, grid1d(n, WG));
 }

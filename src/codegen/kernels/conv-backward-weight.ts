@@ -1,6 +1,7 @@
 import type { ConvGeometry } from '../../ir/ops/conv.js';
 import type { DType } from '../../ir/types.js';
-import { enables, flatIndex, grid1d, storageDecl, UniformBlock, wgslType, flatKernel } from '../wgsl.js';
+import { FLAT_BUILTINS, flatIndex, grid1d, wgslType } from '../wgsl.js';
+import { KernelModule, type Source } from '../kernel-module.js';
 import type { EmittedKernel } from './kernel.js';
 
 const WG = 64;
@@ -14,6 +15,8 @@ export interface ConvBackwardWeightSpec {
   readonly name: string;
   readonly dtype: DType;
   readonly geometry: ConvGeometry;
+  /** The node values bound for the forward input, the output gradient and the weight gradient. */
+  readonly sources: { readonly x: Source; readonly dy: Source; readonly grad: Source };
 }
 
 /**
@@ -30,7 +33,8 @@ export function emitConvBackwardWeight(spec: ConvBackwardWeightSpec): EmittedKer
   const oBlocks = Math.ceil(g.outPerGroup / TO);
   const kwBlocks = Math.ceil(g.kernelW / TK);
   const total = g.groups * oBlocks * g.inPerGroup * g.kernelH * kwBlocks;
-  const u = new UniformBlock()
+  const m = new KernelModule();
+  m.uniforms
     .scalar('total', total).scalar('oBlocks', oBlocks).scalar('kwBlocks', kwBlocks)
     .scalar('N', g.batch).scalar('C', g.inChannels).scalar('H', g.inH).scalar('W', g.inW)
     .scalar('O', g.outChannels).scalar('OH', g.outH).scalar('OW', g.outW)
@@ -40,6 +44,9 @@ export function emitConvBackwardWeight(spec: ConvBackwardWeightSpec): EmittedKer
   const vec = TO === 1 ? 'f32' : `vec${TO}<f32>`;
   const lane = (v: string, k: number) => (TO === 1 ? v : `${v}[${k}]`);
   const t = wgslType(spec.dtype);
+  m.read('x', spec.dtype, spec.sources.x);
+  m.read('dy', spec.dtype, spec.sources.dy);
+  m.write('grad', spec.dtype, spec.sources.grad);
 
   const L: string[] = [];
   L.push(`  let i = ${flatIndex(WG)};`, '  if (i >= u.total) { return; }');
@@ -74,6 +81,5 @@ export function emitConvBackwardWeight(spec: ConvBackwardWeightSpec): EmittedKer
     for (let p = 0; p < TK; p++) L.push(`    if (kw0 + ${p}u < u.KW) { grad[wo + ${p}u] = ${t}(${lane(`acc${p}`, k)}); }`);
     L.push('  }');
   }
-  const wgsl = flatKernel([enables([spec.dtype]) + storageDecl(0, 'x', spec.dtype, 'read'), storageDecl(1, 'dy', spec.dtype, 'read'), storageDecl(2, 'grad', spec.dtype, 'read_write'), u.declare(3)], WG, L);
-  return { name: spec.name, wgsl, uniforms: u.words(), workgroups: grid1d(total, WG) };
+  return m.kernel(spec.name, { workgroupSize: WG, builtins: FLAT_BUILTINS, body: L }, grid1d(total, WG));
 }

@@ -1,7 +1,7 @@
 import type { EmittedKernel } from './kernel.js';
-import { unravel } from '../kernel-module.js';
+import { KernelModule, unravel, type Source } from '../kernel-module.js';
 import type { DType } from '../../ir/types.js';
-import { enables, flatIndex, grid1d, storageDecl, UniformBlock, flatKernel } from '../wgsl.js';
+import { FLAT_BUILTINS, flatIndex, grid1d } from '../wgsl.js';
 
 /**
  * The storage type of data that is only moved, never computed on: every 4-byte dtype as u32
@@ -17,13 +17,15 @@ export interface CopySide {
   readonly strides: readonly number[];
 }
 
-/** A copy of every element of a `shape`-sized box from the first storage binding to the second. */
+/** A copy of every element of a `shape`-sized box from one node value to another. */
 export interface CopyKernelSpec {
   readonly name: string;
   readonly dtype: DType;
   readonly shape: readonly number[];
   readonly src: CopySide;
   readonly dst: CopySide;
+  /** The node values bound for the source and the destination. */
+  readonly sources: { readonly src: Source; readonly dst: Source };
 }
 
 /**
@@ -59,14 +61,17 @@ export function emitCopy(spec: CopyKernelSpec): EmittedKernel {
   const c = coalesceCopy(spec.shape, spec.src.strides, spec.dst.strides);
   const n = spec.shape.reduce((p, d) => p * d, 1);
   const t = movedDType(spec.dtype);
-  const u = new UniformBlock()
+  const m = new KernelModule();
+  m.uniforms
     .array('shape', c.shape).array('src_strides', c.src).array('dst_strides', c.dst)
     .scalar('n', n).scalar('src_offset', spec.src.offset).scalar('dst_offset', spec.dst.offset);
-  const wgsl = flatKernel([enables([t]) + storageDecl(0, 'src', t, 'read'), storageDecl(1, 'dst', t, 'read_write'), u.declare(2)], WG, [
+  m.read('src', t, spec.sources.src);
+  m.write('dst', t, spec.sources.dst);
+  const body = [
     `  let i = ${flatIndex(WG)};`,
     '  if (i >= u.n) { return; }',
     ...unravel('i', c.shape.length, 'u_shape', [{ name: 's', strides: 'u_src_strides' }, { name: 'o', strides: 'u_dst_strides' }]),
     '  dst[u.dst_offset + o] = src[u.src_offset + s];',
-  ]);
-  return { name: spec.name, wgsl, uniforms: u.words(), workgroups: grid1d(n, WG) };
+  ];
+  return m.kernel(spec.name, { workgroupSize: WG, builtins: FLAT_BUILTINS, body }, grid1d(n, WG));
 }

@@ -1,6 +1,7 @@
 import type { EmittedKernel } from './kernel.js';
 import type { DType } from '../../ir/types.js';
-import { enables, flatIndex, grid1d, storageDecl, UniformBlock, flatKernel } from '../wgsl.js';
+import { FLAT_BUILTINS, flatIndex, grid1d } from '../wgsl.js';
+import { KernelModule, type Source } from '../kernel-module.js';
 import { movedDType } from './copy.js';
 
 /** A gather over data viewed as [outer, extent, inner] with `count` i32 indices into the middle axis. */
@@ -11,20 +12,26 @@ export interface GatherKernelSpec {
   readonly extent: number;
   readonly inner: number;
   readonly count: number;
+  /** The node values bound for the data, the indices and the output. */
+  readonly sources: { readonly data: Source; readonly indices: Source; readonly out: Source };
 }
 
 const WG = 256;
 
 /**
- * Emits a gather: bindings data, indices, out. Negative indices count from the end; indices
- * still out of range are clamped (a shader cannot raise, and a clamped read is deterministic
- * where an unchecked one is not). The CPU reference rejects them instead.
+ * Emits a gather. Negative indices count from the end; indices still out of range are clamped
+ * (a shader cannot raise, and a clamped read is deterministic where an unchecked one is not).
+ * The CPU reference rejects them instead.
  */
 export function emitGather(spec: GatherKernelSpec): EmittedKernel {
   const n = spec.outer * spec.count * spec.inner;
   const t = movedDType(spec.dtype);
-  const u = new UniformBlock().scalar('n', n).scalar('extent', spec.extent).scalar('inner', spec.inner).scalar('count', spec.count);
-  const wgsl = flatKernel([enables([t]) + storageDecl(0, 'data', t, 'read'), storageDecl(1, 'indices', 'i32', 'read'), storageDecl(2, 'out', t, 'read_write'), u.declare(3)], WG, [
+  const m = new KernelModule();
+  m.uniforms.scalar('n', n).scalar('extent', spec.extent).scalar('inner', spec.inner).scalar('count', spec.count);
+  m.read('data', t, spec.sources.data);
+  m.read('indices', 'i32', spec.sources.indices);
+  m.write('out', t, spec.sources.out);
+  const body = [
     `  let i = ${flatIndex(WG)};`,
     '  if (i >= u.n) { return; }',
     '  let r = i % u.inner;',
@@ -35,6 +42,6 @@ export function emitGather(spec: GatherKernelSpec): EmittedKernel {
     '  if (idx < 0) { idx += i32(u.extent); }',
     '  let k = u32(clamp(idx, 0, i32(u.extent) - 1));',
     '  out[i] = data[(o * u.extent + k) * u.inner + r];',
-  ]);
-  return { name: spec.name, wgsl, uniforms: u.words(), workgroups: grid1d(n, WG) };
+  ];
+  return m.kernel(spec.name, { workgroupSize: WG, builtins: FLAT_BUILTINS, body }, grid1d(n, WG));
 }

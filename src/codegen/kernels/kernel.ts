@@ -7,8 +7,8 @@ export interface EmittedKernel {
   readonly uniforms: number[];
   readonly workgroups: [number, number, number];
   /**
-   * Which of the node's values the storage bindings are, as indices into [...inputs, ...outputs];
-   * all of them in that order when omitted. Lets one node lower to several dispatches.
+   * Which of the node's values the storage bindings are, as indices into [...inputs, ...outputs]
+   * (KernelModule derives them from its declarations). Lets one node lower to several dispatches.
    */
-  readonly bindings?: readonly number[];
+  readonly bindings: readonly number[];
 }

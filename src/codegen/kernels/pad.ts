@@ -2,7 +2,8 @@ import type { EmittedKernel } from './kernel.js';
 import type { DType } from '../../ir/types.js';
 import type { PadMode } from '../../ir/ops/slice-pad.js';
 import { f32ToF16Bits } from '../../ir/f16.js';
-import { enables, flatIndex, grid1d, storageDecl, UniformBlock, flatKernel } from '../wgsl.js';
+import { FLAT_BUILTINS, flatIndex, grid1d } from '../wgsl.js';
+import { KernelModule, type Source } from '../kernel-module.js';
 import { movedDType } from './copy.js';
 
 /** A pad: each output element reads the input at its coordinate minus `begin`, mapped by the mode. */
@@ -16,6 +17,8 @@ export interface PadKernelSpec {
   readonly mode: PadMode;
   /** The constant as stored in the tensor (integers truncated, bool 0/1); constant mode only. */
   readonly value: number;
+  /** The node values bound for the input and the output. */
+  readonly sources: { readonly x: Source; readonly out: Source };
 }
 
 const WG = 256;
@@ -52,11 +55,15 @@ export function emitPad(spec: PadKernelSpec): EmittedKernel {
   const t = movedDType(spec.dtype);
   const inStrides: number[] = [];
   spec.inShape.reduceRight((s, d, i) => { inStrides[i] = s; return s * d; }, 1);
-  const u = new UniformBlock()
+  const m = new KernelModule();
+  m.uniforms
     .array('out_shape', spec.outShape).array('in_shape', spec.inShape).array('in_strides', inStrides).array('begin', spec.begin)
     .scalar('n', n).scalar('value', valueBits(spec.dtype, spec.value));
+  m.read('src', t, spec.sources.x);
+  m.write('dst', t, spec.sources.out);
   const fill = t === 'f16' ? 'bitcast<vec2<f16>>(u.value).x' : 'u.value';
-  const wgsl = flatKernel([enables([t]) + storageDecl(0, 'src', t, 'read'), storageDecl(1, 'dst', t, 'read_write'), u.declare(2)], WG, [
+  // Not `unravel`: each coordinate is also mapped by the mode before it strides the input.
+  const body = [
     `  let i = ${flatIndex(WG)};`,
     '  if (i >= u.n) { return; }',
     '  var rem = i;',
@@ -71,6 +78,6 @@ export function emitPad(spec: PadKernelSpec): EmittedKernel {
     '    s += u32(j) * u_in_strides(d - 1u);',
     '  }',
     spec.mode === 'constant' ? `  if (inside) { dst[i] = src[s]; } else { dst[i] = ${fill}; }` : '  dst[i] = src[s];',
-  ]);
-  return { name: spec.name, wgsl, uniforms: u.words(), workgroups: grid1d(n, WG) };
+  ];
+  return m.kernel(spec.name, { workgroupSize: WG, builtins: FLAT_BUILTINS, body }, grid1d(n, WG));
 }

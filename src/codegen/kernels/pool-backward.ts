@@ -1,6 +1,7 @@
 import type { PoolGeometry } from '../../ir/ops/pool.js';
 import type { DType } from '../../ir/types.js';
-import { enables, flatIndex, grid1d, storageDecl, UniformBlock, wgslType, flatKernel } from '../wgsl.js';
+import { FLAT_BUILTINS, flatIndex, grid1d, wgslType } from '../wgsl.js';
+import { KernelModule, type Source } from '../kernel-module.js';
 import type { EmittedKernel } from './kernel.js';
 import { isNanF32 } from './wgsl-math.js';
 
@@ -14,13 +15,17 @@ const NEG_INF_BITS = 0xff800000;
  * row-major order, as the forward pass and PyTorch pick it) and adds the window's output
  * gradient when the winner is this element. Geometry is uniforms: one shader for every size.
  */
-export function emitMaxPoolBackward(name: string, dtype: DType, g: PoolGeometry): EmittedKernel {
+export function emitMaxPoolBackward(name: string, dtype: DType, g: PoolGeometry, sources: { readonly x: Source; readonly dy: Source; readonly dx: Source }): EmittedKernel {
   const total = g.batch * g.channels * g.inH * g.inW;
-  const u = new UniformBlock()
+  const m = new KernelModule();
+  m.uniforms
     .scalar('total', total).scalar('H', g.inH).scalar('W', g.inW).scalar('OH', g.outH).scalar('OW', g.outW)
     .scalar('KH', g.h.kernel).scalar('KW', g.w.kernel).scalar('sh', g.h.stride).scalar('sw', g.w.stride)
     .scalar('dh', g.h.dilation).scalar('dw', g.w.dilation).scalar('pt', g.h.padBefore).scalar('pl', g.w.padBefore)
     .scalar('neg_inf', NEG_INF_BITS);
+  m.read('x', dtype, sources.x);
+  m.read('dy', dtype, sources.dy);
+  m.write('dx', dtype, sources.dx);
   const L = [
     `  let i = ${flatIndex(WG)};`,
     '  if (i >= u.total) { return; }',
@@ -57,6 +62,5 @@ export function emitMaxPoolBackward(name: string, dtype: DType, g: PoolGeometry)
     '  }',
     `  dx[i] = ${wgslType(dtype)}(acc);`,
   ];
-  const wgsl = flatKernel([enables([dtype]) + storageDecl(0, 'x', dtype, 'read'), storageDecl(1, 'dy', dtype, 'read'), storageDecl(2, 'dx', dtype, 'read_write'), u.declare(3)], WG, L);
-  return { name, wgsl, uniforms: u.words(), workgroups: grid1d(total, WG) };
+  return m.kernel(name, { workgroupSize: WG, builtins: FLAT_BUILTINS, body: L }, grid1d(total, WG));
 }

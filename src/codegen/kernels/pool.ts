@@ -1,7 +1,8 @@
 import type { PoolGeometry } from '../../ir/ops/pool.js';
 import type { DType } from '../../ir/types.js';
 import type { EmittedKernel } from './kernel.js';
-import { enables, flatIndex, grid1d, storageDecl, UniformBlock, wgslType, flatKernel } from '../wgsl.js';
+import { FLAT_BUILTINS, flatIndex, grid1d, wgslType } from '../wgsl.js';
+import { KernelModule, type Source } from '../kernel-module.js';
 import { nanPropagatingF32 } from './wgsl-math.js';
 
 // Pooling over NCHW planes: one invocation per output element, looping over its window in f32.
@@ -12,34 +13,63 @@ const WG = 64;
 /** Bits of the lowest value of a max's accumulator type (f32: -infinity): what a max over nothing gives. */
 const LOWEST_BITS: Readonly<Record<string, number>> = { f32: 0xff800000, i32: 0x80000000, u32: 0 };
 
+/** The node values a pool binds: its input and its output. */
+export interface PoolSources {
+  readonly x: Source;
+  readonly out: Source;
+}
+
 /** A windowed pool: max (padding never wins) or average (divisor per count_include_pad). */
 export interface WindowPoolSpec {
   readonly name: string;
   readonly dtype: DType;
+  readonly sources: PoolSources;
   readonly mode: 'max' | 'avg';
   readonly geometry: PoolGeometry;
   /** avg only: whether padded positions count in the divisor. */
   readonly countIncludePad?: boolean;
 }
 
-function shell(dtype: DType, u: UniformBlock, body: string[], n: number, name: string): EmittedKernel {
-  const wgsl = flatKernel([enables([dtype]) + storageDecl(0, 'x', dtype, 'read'), storageDecl(1, 'out', dtype, 'read_write'), u.declare(2)], WG, [
-    `  let i = ${flatIndex(WG)};`,
-    '  if (i >= u.total) { return; }',
-    '  let ow = i % u.OW;',
-    '  let oh = (i / u.OW) % u.OH;',
-    '  let xp = (i / (u.OW * u.OH)) * u.H * u.W;',
-    ...body,
-  ]);
-  return { name, wgsl, uniforms: u.words(), workgroups: grid1d(n, WG) };
+/** Output elements in all, and each plane's size in and out. */
+interface Planes {
+  readonly total: number;
+  readonly h: number;
+  readonly w: number;
+  readonly outH: number;
+  readonly outW: number;
+}
+
+/** A module binding x and out, its uniforms starting with the plane geometry every pool reads. */
+function poolModule(dtype: DType, sources: PoolSources, p: Planes): KernelModule {
+  const m = new KernelModule();
+  m.uniforms.scalar('total', p.total).scalar('H', p.h).scalar('W', p.w).scalar('OH', p.outH).scalar('OW', p.outW);
+  m.read('x', dtype, sources.x);
+  m.write('out', dtype, sources.out);
+  return m;
+}
+
+/** The kernel: one invocation per output element (ow, oh) of the plane at `xp`, running `body`. */
+function poolKernel(m: KernelModule, name: string, body: string[], total: number): EmittedKernel {
+  return m.kernel(name, {
+    workgroupSize: WG,
+    builtins: FLAT_BUILTINS,
+    body: [
+      `  let i = ${flatIndex(WG)};`,
+      '  if (i >= u.total) { return; }',
+      '  let ow = i % u.OW;',
+      '  let oh = (i / u.OW) % u.OH;',
+      '  let xp = (i / (u.OW * u.OH)) * u.H * u.W;',
+      ...body,
+    ],
+  }, grid1d(total, WG));
 }
 
 /** max_pool2d or avg_pool2d over x [N,C,H,W]. */
 export function emitWindowPool(spec: WindowPoolSpec): EmittedKernel {
   const g = spec.geometry;
   const total = g.batch * g.channels * g.outH * g.outW;
-  const u = new UniformBlock()
-    .scalar('total', total).scalar('H', g.inH).scalar('W', g.inW).scalar('OH', g.outH).scalar('OW', g.outW)
+  const m = poolModule(spec.dtype, spec.sources, { total, h: g.inH, w: g.inW, outH: g.outH, outW: g.outW });
+  const u = m.uniforms
     .scalar('KH', g.h.kernel).scalar('KW', g.w.kernel).scalar('sh', g.h.stride).scalar('sw', g.w.stride)
     .scalar('pt', g.h.padBefore).scalar('pl', g.w.padBefore);
   const t = wgslType(spec.dtype);
@@ -78,14 +108,14 @@ export function emitWindowPool(spec: WindowPoolSpec): EmittedKernel {
     L.push('  let count = select((hb - ha) * (wb - wa), padded, u.include_pad != 0u);');
     L.push(`  out[i] = ${t}(sum / f32(count));`);
   }
-  return shell(spec.dtype, u, L, total, spec.name);
+  return poolKernel(m, spec.name, L, total);
 }
 
 /** adaptive_avg_pool2d over x [N,C,H,W] to [N,C,OH,OW] with PyTorch's bins. */
-export function emitAdaptiveAvgPool(name: string, dtype: DType, inShape: readonly number[], outH: number, outW: number): EmittedKernel {
+export function emitAdaptiveAvgPool(name: string, dtype: DType, inShape: readonly number[], outH: number, outW: number, sources: PoolSources): EmittedKernel {
   const [n, c, h, w] = inShape as [number, number, number, number];
   const total = n * c * outH * outW;
-  const u = new UniformBlock().scalar('total', total).scalar('H', h).scalar('W', w).scalar('OH', outH).scalar('OW', outW);
+  const m = poolModule(dtype, sources, { total, h, w, outH, outW });
   const L = [
     // Bin [floor(i*H/OH), ceil((i+1)*H/OH)).
     '  let h0 = oh * u.H / u.OH;', '  let h1 = ((oh + 1u) * u.H + u.OH - 1u) / u.OH;',
@@ -96,5 +126,5 @@ export function emitAdaptiveAvgPool(name: string, dtype: DType, inShape: readonl
     '  }',
     `  out[i] = ${wgslType(dtype)}(sum / f32((h1 - h0) * (w1 - w0)));`,
   ];
-  return shell(dtype, u, L, total, name);
+  return poolKernel(m, name, L, total);
 }

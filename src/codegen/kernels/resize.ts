@@ -1,23 +1,26 @@
 import type { EmittedKernel } from './kernel.js';
 import type { DType } from '../../ir/types.js';
 import { filterReach, usesFilter, type ResizePlan } from '../../ir/ops/resize.js';
-import { enables, flatIndex, grid1d, storageDecl, UniformBlock, wgslType, flatKernel } from '../wgsl.js';
+import { FLAT_BUILTINS, flatIndex, grid1d, wgslType } from '../wgsl.js';
+import { KernelModule, type Source } from '../kernel-module.js';
 import { movedDType } from './copy.js';
 
 const WG = 256;
 
-/** Integer coordinate maps shared by both modes (see ResizeAxisMap): nearest picks, linear blends. */
-const HELPERS = [
+// Integer coordinate maps (see ResizeAxisMap), each one module-scope declaration: nearest picks, linear blends.
+const NEAREST = [
   'fn nearest(x: u32, a: u32, b: u32, d: u32, size: u32) -> u32 {',
   '  return min(u32(max(i32(x) * bitcast<i32>(a) + bitcast<i32>(b), 0)) / d, size - 1u);',
   '}',
+].join('\n');
+const TAPS = [
   'struct Taps { i0: u32, i1: u32, w: f32 }',
   'fn taps(x: u32, a: u32, b: u32, d: u32, size: u32) -> Taps {',
   '  let t = u32(clamp(i32(x) * bitcast<i32>(a) + bitcast<i32>(b), 0, i32((size - 1u) * d)));',
   '  let i0 = t / d;',
   '  return Taps(i0, min(i0 + 1u, size - 1u), f32(t - i0 * d) / f32(d));',
   '}',
-];
+].join('\n');
 
 /** Whether an output index reads inside the input under tf_crop_and_resize (see insideCrop). */
 const INSIDE = [
@@ -25,14 +28,14 @@ const INSIDE = [
   '  let num = i32(x) * bitcast<i32>(a) + bitcast<i32>(b);',
   '  return num >= 0 && num <= i32((size - 1u) * d);',
   '}',
-];
+].join('\n');
 
 /**
  * A linear or cubic filter over taps i0 + k, k = 1 - reach .. reach, as filterTaps computes it
  * (see ir/ops/resize.ts): the source coordinate i0 + r, each tap's weight, and the taps' sum to
  * normalise by.
  */
-function filterHelpers(cubic: boolean): string[] {
+function filterHelpers(cubic: boolean): string {
   return [
     'fn kernel_weight(t: f32) -> f32 {',
     ...(cubic
@@ -63,20 +66,21 @@ function filterHelpers(cubic: boolean): string[] {
     '  for (var k = 1 - reach; k <= reach; k++) { sum = sum + tap_weight(src, k, s, size); }',
     '  return sum;',
     '}',
-  ];
+  ].join('\n');
 }
 
 /**
  * Emits a resize over [batch, H, W]. Sizes and coordinate maps are uniforms, so one shader
  * serves every nearest resize of an element size and every linear resize of a float type.
  */
-export function emitResize(name: string, dtype: DType, plan: ResizePlan): EmittedKernel {
+export function emitResize(name: string, dtype: DType, plan: ResizePlan, sources: { readonly x: Source; readonly out: Source }): EmittedKernel {
   const { h, w } = plan;
   const n = plan.batch * h.outSize * w.outSize;
   const linear = plan.mode === 'linear';
   const filter = usesFilter(plan);
   const t = plan.mode === 'nearest' ? movedDType(dtype) : dtype;
-  const u = new UniformBlock()
+  const m = new KernelModule();
+  const u = m.uniforms
     .scalar('n', n).scalar('in_h', h.inSize).scalar('in_w', w.inSize).scalar('out_h', h.outSize).scalar('out_w', w.outSize)
     .scalar('ha', h.a).scalar('hb', h.b).scalar('hd', h.d).scalar('wa', w.a).scalar('wb', w.b).scalar('wd', w.d);
   if (filter) {
@@ -129,7 +133,10 @@ export function emitResize(name: string, dtype: DType, plan: ResizePlan): Emitte
       '  let ix = nearest(ox, u.wa, u.wb, u.wd, u.in_w);',
       `  out[i] = ${at('iy', 'ix')};`,
     ];
-  const wgsl = flatKernel([enables([t]) + storageDecl(0, 'x', t, 'read'), storageDecl(1, 'out', t, 'read_write'), u.declare(2), ...(filter ? filterHelpers(plan.mode === 'cubic') : linear ? HELPERS.slice(3) : HELPERS.slice(0, 3)), ...(crop ? INSIDE : [])], WG, [
+  m.read('x', t, sources.x);
+  m.write('out', t, sources.out);
+  m.declare(filter ? filterHelpers(plan.mode === 'cubic') : linear ? TAPS : NEAREST, ...(crop ? [INSIDE] : []));
+  return m.kernel(name, { workgroupSize: WG, builtins: FLAT_BUILTINS, body: [
     `  let i = ${flatIndex(WG)};`,
     '  if (i >= u.n) { return; }',
     '  let ox = i % u.out_w;',
@@ -138,6 +145,5 @@ export function emitResize(name: string, dtype: DType, plan: ResizePlan): Emitte
     '  let base = (rest / u.out_h) * u.in_h;',
     ...cropCheck,
     ...body,
-  ]);
-  return { name, wgsl, uniforms: u.words(), workgroups: grid1d(n, WG) };
+  ] }, grid1d(n, WG));
 }

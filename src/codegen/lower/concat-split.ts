@@ -1,5 +1,6 @@
 import { concatLayout, resolveAxis, splitLayout } from '../../ir/ops/concat-split.js';
 import { numel, stridesOf } from '../../ir/types.js';
+import { MAX_STORAGE_BINDINGS } from '../../ir/fusion.js';
 import { emitCopy } from '../kernels/copy.js';
 import { emitConcat } from '../kernels/concat.js';
 import { denseView } from '../../ir/view.js';
@@ -20,20 +21,17 @@ function lowerConcat(node: Node, io: AnchorIO): EmittedKernel | EmittedKernel[] 
   const shuffle = after.find((n) => n.op === 'channel_shuffle');
   const result = after.at(-1)?.output ?? node.output;
   if (after.some((n) => n.op !== 'channel_shuffle' && n.op !== 'cast')) throw new Error(`internal: concat takes only a channel shuffle and a cast after it, not ${after.map((n) => n.op).join(', ')}`);
-  if (used.length >= MAX_SOURCES) {
+  if (used.length > MAX_SOURCES) {
     if (after.length || io.operands.some((o) => o.view)) throw new Error(`internal: a fused concat of ${used.length} sources exceeds the binding limit`);
     return concatByCopies(node);
   }
   const outDType = result.type.dtype;
-  return {
-    ...emitConcat({
-      name: [node.op, ...after.map((n) => n.op)].join('_'), dtype: node.output.type.dtype, outShape: node.output.type.shape, axis,
-      sources: used.map((k) => io.operands[k]!.view ?? denseView(shapes[k]!)),
-      ...(shuffle ? { shuffleGroups: shuffle.attrs.groups as number } : {}),
-      ...(outDType !== node.output.type.dtype ? { outDType } : {}),
-    }),
-    bindings: [...used.map((k) => io.operands[k]!.source), io.out],
-  };
+  return emitConcat({
+    name: [node.op, ...after.map((n) => n.op)].join('_'), dtype: node.output.type.dtype, outShape: node.output.type.shape, axis,
+    parts: used.map((k) => ({ source: io.operands[k]!.source, view: io.operands[k]!.view ?? denseView(shapes[k]!) })), out: io.out,
+    ...(shuffle ? { shuffleGroups: shuffle.attrs.groups as number } : {}),
+    ...(outDType !== node.output.type.dtype ? { outDType } : {}),
+  });
 }
 
 /**
@@ -53,11 +51,11 @@ export const concatAnchors: Record<string, Anchor> = {
 
 /** Whether a concat's sources and output fit one kernel's storage bindings. */
 function oneKernel(node: Node): boolean {
-  return node.inputs.length < MAX_SOURCES;
+  return node.inputs.length <= MAX_SOURCES;
 }
 
-// One kernel binds at most 8 storage buffers: 7 sources and the output.
-const MAX_SOURCES = 8;
+// Sources one kernel binds besides the output.
+const MAX_SOURCES = MAX_STORAGE_BINDINGS - 1;
 
 /** Many-input concats: one copy dispatch per non-empty input into its slab of the output. */
 function concatByCopies(node: Node): EmittedKernel[] {
@@ -65,13 +63,13 @@ function concatByCopies(node: Node): EmittedKernel[] {
   const { axis, offsets } = concatLayout(shapes, node.attrs.axis as number);
   const out = node.output.type;
   const os = stridesOf(out.shape);
-  return shapes.flatMap((s, k) => (numel(s) === 0 ? [] : [{
-    ...emitCopy({ name: 'concat', dtype: out.dtype, shape: s, src: { offset: 0, strides: stridesOf(s) }, dst: { offset: offsets[k]! * os[axis]!, strides: os } }),
-    bindings: [k, node.inputs.length],
-  }]));
+  return shapes.flatMap((s, k) => (numel(s) === 0 ? [] : [emitCopy({
+    name: 'concat', dtype: out.dtype, shape: s, sources: { src: k, dst: node.inputs.length },
+    src: { offset: 0, strides: stridesOf(s) }, dst: { offset: offsets[k]! * os[axis]!, strides: os },
+  })]));
 }
 
-/** One copy per non-empty output from its slab of the input; bindings (input, output k). */
+/** One copy per non-empty output k from its slab of the input. */
 const split: Lowering = (node) => {
   const x = node.inputs[0]!.type;
   const { axis, offsets } = splitLayout(x.shape, node.attrs.axis as number, node.attrs.sizes as number[]);
@@ -80,10 +78,10 @@ const split: Lowering = (node) => {
   node.outputs.forEach((v, k) => {
     const s = v.type.shape;
     if (numel(s) === 0) return;
-    kernels.push({
-      ...emitCopy({ name: 'split', dtype: x.dtype, shape: s, src: { offset: offsets[k]! * xs[axis]!, strides: xs }, dst: { offset: 0, strides: stridesOf(s) } }),
-      bindings: [0, 1 + k],
-    });
+    kernels.push(emitCopy({
+      name: 'split', dtype: x.dtype, shape: s, sources: { src: 0, dst: 1 + k },
+      src: { offset: offsets[k]! * xs[axis]!, strides: xs }, dst: { offset: 0, strides: stridesOf(s) },
+    }));
   });
   return kernels;
 };

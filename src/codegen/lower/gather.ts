@@ -8,7 +8,7 @@ import type { Lowering } from './lowering.js';
 function lowerGather(node: Node, axis: number) {
   const [data, indices] = node.inputs.map((v) => v.type);
   const { outer, extent, inner } = gatherLayout(data!.shape, indices!.shape, axis);
-  return emitGather({ name: node.op, dtype: data!.dtype, outer, extent, inner, count: numel(indices!.shape) });
+  return emitGather({ name: node.op, dtype: data!.dtype, outer, extent, inner, count: numel(indices!.shape), sources: { data: 0, indices: 1, out: 2 } });
 }
 
 const gather: Lowering = (node) => lowerGather(node, node.attrs.axis as number);

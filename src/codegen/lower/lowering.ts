@@ -8,9 +8,9 @@ import type { Source } from '../kernel-module.js';
 import type { BodyFunction } from './body-function.js';
 
 /**
- * Lowers one node to one kernel, or to several dispatched in order. Storage bindings are the
- * node's inputs in order, then its outputs (or the kernel's explicit `bindings`), then the
- * uniform block.
+ * Lowers one node to one kernel, or to several dispatched in order. Each kernel says which of the
+ * node's values its storage bindings hold (`bindings`, from its KernelModule); the uniform block
+ * binds after them.
  */
 export type Lowering = (node: Node, ctx?: LowerContext) => EmittedKernel | EmittedKernel[];
 

@@ -22,7 +22,7 @@ const transpose: Lowering = (node) => {
  */
 const flatCopy: Lowering = (node) => {
   const n = numel(node.output.type.shape);
-  return emitCopy({ name: node.op, dtype: node.output.type.dtype, shape: [n], src: { offset: 0, strides: [1] }, dst: { offset: 0, strides: [1] } });
+  return emitCopy({ name: node.op, dtype: node.output.type.dtype, shape: [n], sources: { src: 0, dst: 1 }, src: { offset: 0, strides: [1] }, dst: { offset: 0, strides: [1] } });
 };
 
 /** Expand reads the input with broadcast (zero) strides. */
@@ -30,7 +30,7 @@ const expand: Lowering = (node) => {
   const x = node.inputs[0]!.type;
   const out = node.output.type;
   return emitCopy({
-    name: 'expand', dtype: out.dtype, shape: out.shape,
+    name: 'expand', dtype: out.dtype, shape: out.shape, sources: { src: 0, dst: 1 },
     src: { offset: 0, strides: broadcastStrides(x.shape, out.shape) }, dst: { offset: 0, strides: stridesOf(out.shape) },
   });
 };
@@ -39,7 +39,7 @@ const expand: Lowering = (node) => {
 const channelShuffle: Lowering = (node) => {
   const view = channelShuffleView(node.inputs[0]!.type.shape, node.attrs.groups as number);
   return emitCopy({
-    name: 'channel_shuffle', dtype: node.output.type.dtype, shape: view.shape,
+    name: 'channel_shuffle', dtype: node.output.type.dtype, shape: view.shape, sources: { src: 0, dst: 1 },
     src: { offset: 0, strides: view.inStrides }, dst: { offset: 0, strides: stridesOf(view.shape) },
   });
 };

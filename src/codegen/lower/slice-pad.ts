@@ -12,7 +12,7 @@ const slice: Lowering = (node) => {
   const xs = stridesOf(x.shape);
   const out = node.output.type;
   return emitCopy({
-    name: 'slice', dtype: out.dtype, shape: out.shape,
+    name: 'slice', dtype: out.dtype, shape: out.shape, sources: { src: 0, dst: 1 },
     src: { offset: axes.reduce((p, ax, d) => p + ax.start * xs[d]!, 0), strides: axes.map((ax, d) => ax.step * xs[d]!) },
     dst: { offset: 0, strides: stridesOf(out.shape) },
   });
@@ -24,7 +24,7 @@ const pad: Lowering = (node) => {
   const { begin, shape } = padAmounts(x.shape, node.attrs.pads as number[], mode);
   return emitPad({
     name: `pad_${mode}`, dtype: x.dtype, inShape: x.shape, outShape: shape, begin, mode,
-    value: padFillValue(node.attrs.value as number, x.dtype),
+    value: padFillValue(node.attrs.value as number, x.dtype), sources: { x: 0, out: 1 },
   });
 };
 
