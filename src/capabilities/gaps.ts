@@ -2,6 +2,7 @@
 // any entry here whose gap has closed, so the table stays the truth. A reason is either why the
 // gap is right, or a known TODO naming the issue that owns it.
 import type { Capability } from './matrix.js';
+import { NON_DIFFERENTIABLE } from '../passes/autodiff/non-differentiable.js';
 
 type Gaps = Readonly<Record<string, string>>;
 
@@ -9,11 +10,9 @@ type Gaps = Readonly<Record<string, string>>;
 const each = (ops: readonly string[], reason: string): Gaps => Object.fromEntries(ops.map((op) => [op, reason]));
 
 const GPU_TODO = 'TODO (issue 14): no WebGPU kernel yet, so placement runs it on the CPU with explicit transfers; new kernels follow the codegen redesign (issue 13)';
-const GRAD_TODO = 'TODO (issue 17): has a derivative, no gradient rule yet';
-const NOT_DIFFERENTIABLE = 'not differentiable: the result is boolean or integer (or bits)';
 const PLACEMENT = 'made by device placement after the model is built (a copy between devices)';
 const FUSION = 'made by the fuse pass after the model is built, from ops that have this capability';
-const BACKWARD = 'made by autodiff as part of a gradient; second derivatives are not supported';
+const BACKWARD = 'made by autodiff as part of a gradient';
 const APPLY_ONLY = 'no named method; reachable through the generic apply(op, inputs, attrs)';
 
 export const EXPLAINED_GAPS: Readonly<Record<Capability, Gaps>> = {
@@ -26,24 +25,8 @@ export const EXPLAINED_GAPS: Readonly<Record<Capability, Gaps>> = {
     top_k: `${GPU_TODO}; a partial sort per row`,
     det: `${GPU_TODO}; an LU factorisation per matrix, sequential and small`,
   },
-  grad: {
-    const: 'a constant: it has no operand to differentiate',
-    transfer: PLACEMENT,
-    fused: FUSION,
-    ...each(['conv2d_backward_weight', 'max_pool2d_backward'], BACKWARD),
-    ...each([
-      'equal', 'not_equal', 'less', 'less_equal', 'greater', 'greater_equal', 'logical_and', 'logical_or', 'logical_not',
-      'is_nan', 'is_inf', 'bitwise_and', 'bitwise_or', 'bitwise_xor', 'bitwise_not', 'shift_left', 'shift_right',
-      'argmax', 'argmin', 'bitcast',
-    ], NOT_DIFFERENTIABLE),
-    ...each(['floor', 'ceil', 'round'], 'TODO (issue 17): piecewise constant, its gradient is zero (as PyTorch gives); no rule yet'),
-    ...each([
-      'silu', 'hardsigmoid', 'hardswish', 'rsqrt', 'softplus', 'erf', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'sinh',
-      'cosh', 'asinh', 'acosh', 'atanh', 'mod', 'fmod', 'max', 'min', 'prod', 'channel_shuffle', 'concat', 'split', 'slice',
-      'pad', 'gather', 'embedding', 'gather_elements', 'scatter_elements', 'gather_nd', 'scatter_nd', 'cumsum', 'cumprod',
-      'top_k', 'resize', 'grid_sample', 'layer_norm', 'batch_norm', 'det', 'conv_transpose2d', 'linear_attention',
-    ], GRAD_TODO),
-  },
+  // autodiff's own table of ops without a rule on purpose, each with its reason.
+  grad: NON_DIFFERENTIABLE,
   onnx: {
     transfer: PLACEMENT,
     fused: FUSION,

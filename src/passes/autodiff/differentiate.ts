@@ -1,9 +1,8 @@
 import { KilnError } from '../../ir/errors.js';
 import type { Graph, Node, Value } from '../../ir/graph.js';
-import { tensorData } from '../../ir/tensor-data.js';
 import { formatType, isFloat, numel } from '../../ir/types.js';
 import { GraphRebuilder } from '../rebuild.js';
-import { GradContext } from './grad-context.js';
+import { applyRule, hostTensor } from './grad-context.js';
 import { gradRules } from './rules.js';
 
 export interface DifferentiateOptions {
@@ -49,15 +48,10 @@ export function differentiate(g: Graph, opts: DifferentiateOptions): Graph {
   for (const n of g.nodes) b.copy(n);
   const grads = new Map<Value, Value>();
   const lossNew = b.get(loss);
-  grads.set(loss, b.add('const', [], { value: tensorData(loss.type.dtype, loss.type.shape, new Array(numel(loss.type.shape)).fill(1)) }, lossNew.type.device).output);
+  grads.set(loss, b.add('const', [], { value: hostTensor(loss.type.dtype, loss.type.shape, new Array(numel(loss.type.shape)).fill(1)) }, lossNew.type.device).output);
   for (const n of relevant) {
     if (!n.outputs.some((o) => grads.has(o))) continue;
-    const rule = gradRules[n.op];
-    if (!rule) {
-      throw new KilnError(`differentiate: no gradient rule for ${n.op} (computing %${n.outputs[0]?.name} on the path to the loss); ops with rules: ${Object.keys(gradRules).join(', ')}`);
-    }
-    const ctx = new GradContext(b, n, n.inputs.map((v) => b.get(v)), n.outputs.map((v) => b.get(v)), n.outputs.map((o) => grads.get(o)));
-    const dxs = rule(ctx);
+    const dxs = applyRule(b, gradRules, n, n.inputs.map((v) => b.get(v)), n.outputs.map((v) => b.get(v)), n.outputs.map((o) => grads.get(o)));
     n.inputs.forEach((x, i) => {
       const dx = dxs[i];
       if (!dx || !isFloat(x.type.dtype) || !(fromWrt.has(x))) return;
@@ -68,7 +62,7 @@ export function differentiate(g: Graph, opts: DifferentiateOptions): Graph {
   const out = b.finish();
   // Each gradient output is its own value (a free, aliasing reshape), so names never collide.
   const gradOutputs = wrt.map((w) => {
-    const gv = grads.get(w) ?? b.add('const', [], { value: tensorData(w.type.dtype, w.type.shape, new Array(numel(w.type.shape)).fill(0)) }, w.type.device).output;
+    const gv = grads.get(w) ?? b.add('const', [], { value: hostTensor(w.type.dtype, w.type.shape, new Array(numel(w.type.shape)).fill(0)) }, w.type.device).output;
     const named = out.addNode('reshape', [gv], { shape: [...w.type.shape] }, { names: [gradName(w.name)] });
     return named.output;
   });

@@ -1,16 +1,16 @@
 import type { Value } from '../../ir/graph.js';
 import type { OpTable } from '../../ir/ops/index.js';
-import { leakyReluAttrs } from '../../ir/ops/elementwise.js';
-import { transposeAttrs, transposePerm } from '../../ir/ops/movement.js';
-import { reduceAttrs } from '../../ir/ops/reduce.js';
-import { softmaxAttrs } from '../../ir/ops/softmax.js';
-import { normalizeAxes } from '../../ir/ops/shape-util.js';
+import { transposePerm } from '../../ir/ops/movement.js';
 import { numel } from '../../ir/types.js';
 import type { GradContext, GradRule } from './grad-context.js';
-import { attrsOf } from '../../ir/attrs.js';
+import { gridSample } from './grad-rules-grid-sample.js';
+import { det, linearAttention } from './grad-rules-linalg.js';
+import { reducedAxes } from './grad-rules-reduce.js';
+import { resize } from './grad-rules-resize.js';
 
 // One gradient rule per op, IR to IR: given the forward node and dL/d(result), the gradient of
-// each operand. Rules reuse forward results where that is cheaper (exp, sigmoid, tanh, softmax).
+// each operand. This file holds arithmetic, matmul, views, sums and softmax; rules.ts lists the
+// families' tables, and ops without a rule on purpose are listed in non-differentiable.ts.
 
 const lastTwoSwapped = (rank: number) => {
   const p = Array.from({ length: rank }, (_, i) => i);
@@ -18,15 +18,15 @@ const lastTwoSwapped = (rank: number) => {
   return p;
 };
 
-function reducedAxes(c: GradContext): number[] {
-  const rank = c.inputs[0]!.type.shape.length;
-  const { axes } = attrsOf(c.node, reduceAttrs);
-  return axes.length ? normalizeAxes(axes, rank) : Array.from({ length: rank }, (_, i) => i);
-}
+/** A view op: the gradient is dy viewed in the operand's shape (its attributes only decided the shape). */
+const view: GradRule = (c) => {
+  for (const k of Object.keys(c.node.attrs)) c.attr(k);
+  return [c.emit('reshape', [c.dy], { shape: [...c.inputs[0]!.type.shape] })];
+};
 
 const mul = (c: GradContext, a: Value, b: Value) => c.emit('mul', [a, b]);
 
-/** Rules of the elementwise, matmul, movement, reduction and softmax ops. */
+/** Rules of arithmetic, matmul, views, sums, softmax, and of the ops differentiated as written out (resize, grid_sample, det, linear_attention). */
 export const coreGradRules: OpTable<GradRule> = {
   add: (c) => c.inputs.map((x) => c.unbroadcast(c.dy, x.type.shape)),
   sub: (c) => [c.unbroadcast(c.dy, c.inputs[0]!.type.shape), c.unbroadcast(c.emit('neg', [c.dy]), c.inputs[1]!.type.shape)],
@@ -50,34 +50,6 @@ export const coreGradRules: OpTable<GradRule> = {
     const db = mul(c, c.dy, mul(c, y, c.emit('log', [a])));
     return [c.unbroadcast(da, a.type.shape), c.unbroadcast(db, b.type.shape)];
   },
-  relu: (c) => {
-    const x = c.inputs[0]!;
-    const zero = c.scalar(0, x);
-    return [c.emit('where', [c.emit('greater', [x, zero]), c.dy, zero])];
-  },
-  leaky_relu: (c) => {
-    const x = c.inputs[0]!;
-    const scaled = mul(c, c.dy, c.scalar(attrsOf(c.node, leakyReluAttrs).alpha, x));
-    return [c.emit('where', [c.emit('greater', [x, c.scalar(0, x)]), c.dy, scaled])];
-  },
-  exp: (c) => [mul(c, c.dy, c.outputs[0]!)],
-  log: (c) => [c.emit('div', [c.dy, c.inputs[0]!])],
-  sqrt: (c) => [c.emit('div', [c.dy, mul(c, c.outputs[0]!, c.scalar(2, c.dy))])],
-  sigmoid: (c) => {
-    const y = c.outputs[0]!;
-    return [mul(c, c.dy, mul(c, y, c.emit('sub', [c.scalar(1, y), y])))];
-  },
-  tanh: (c) => {
-    const y = c.outputs[0]!;
-    return [mul(c, c.dy, c.emit('sub', [c.scalar(1, y), mul(c, y, y)]))];
-  },
-  gelu: (c) => {
-    // Exact form: d/dx x*Phi(x) = Phi(x) + x*phi(x).
-    const x = c.inputs[0]!;
-    const cdf = mul(c, c.scalar(0.5, x), c.emit('add', [c.scalar(1, x), c.emit('erf', [mul(c, x, c.scalar(Math.SQRT1_2, x))])]));
-    const pdf = mul(c, c.emit('exp', [mul(c, mul(c, x, x), c.scalar(-0.5, x))]), c.scalar(1 / Math.sqrt(2 * Math.PI), x));
-    return [mul(c, c.dy, c.emit('add', [cdf, mul(c, x, pdf)]))];
-  },
   matmul: (c) => {
     const [a, b] = c.inputs as [Value, Value];
     const bt = c.emit('transpose', [b], { perm: lastTwoSwapped(b.type.shape.length) });
@@ -85,15 +57,18 @@ export const coreGradRules: OpTable<GradRule> = {
     return [c.unbroadcast(c.emit('matmul', [c.dy, bt]), a.type.shape), c.unbroadcast(c.emit('matmul', [at, c.dy]), b.type.shape)];
   },
   transpose: (c) => {
-    const perm = transposePerm(c.inputs[0]!.type.shape.length, attrsOf(c.node, transposeAttrs).perm);
+    const perm = transposePerm(c.inputs[0]!.type.shape.length, c.attr<number[]>('perm'));
     const inverse = perm.map((_, i) => perm.indexOf(i));
     return [c.emit('transpose', [c.dy], { perm: inverse })];
   },
-  reshape: (c) => [c.emit('reshape', [c.dy], { shape: [...c.inputs[0]!.type.shape] })],
-  flatten: (c) => [c.emit('reshape', [c.dy], { shape: [...c.inputs[0]!.type.shape] })],
-  squeeze: (c) => [c.emit('reshape', [c.dy], { shape: [...c.inputs[0]!.type.shape] })],
-  unsqueeze: (c) => [c.emit('reshape', [c.dy], { shape: [...c.inputs[0]!.type.shape] })],
-  expand: (c) => [c.unbroadcast(c.dy, c.inputs[0]!.type.shape)],
+  reshape: view,
+  flatten: view,
+  squeeze: view,
+  unsqueeze: view,
+  expand: (c) => {
+    c.attr('shape');
+    return [c.unbroadcast(c.dy, c.inputs[0]!.type.shape)];
+  },
   sum: (c) => [c.expandOver(c.dy, reducedAxes(c), c.inputs[0]!.type.shape)],
   mean: (c) => {
     const axes = reducedAxes(c);
@@ -104,14 +79,17 @@ export const coreGradRules: OpTable<GradRule> = {
   softmax: (c) => {
     // dx = y * (dy - sum(dy * y, axis))
     const y = c.outputs[0]!;
-    const { axis } = attrsOf(c.node, softmaxAttrs);
-    const s = c.emit('sum', [mul(c, c.dy, y)], { axes: [axis], keepdims: true });
+    const s = c.emit('sum', [mul(c, c.dy, y)], { axes: [c.attr<number>('axis')], keepdims: true });
     return [mul(c, y, c.emit('sub', [c.dy, s]))];
   },
   log_softmax: (c) => {
     // dx = dy - exp(y) * sum(dy, axis)
     const y = c.outputs[0]!;
-    const s = c.emit('sum', [c.dy], { axes: [attrsOf(c.node, softmaxAttrs).axis], keepdims: true });
+    const s = c.emit('sum', [c.dy], { axes: [c.attr<number>('axis')], keepdims: true });
     return [c.emit('sub', [c.dy, mul(c, c.emit('exp', [y]), s)])];
   },
+  resize,
+  grid_sample: gridSample,
+  det,
+  linear_attention: linearAttention,
 };

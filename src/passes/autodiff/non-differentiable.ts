@@ -1,0 +1,20 @@
+// Ops that have no gradient rule on purpose, each with the reason. Every registered op is
+// either here or in gradRules (rules.ts) (a test checks it), so a new op cannot silently lack a rule.
+
+const INTEGER = 'integer operands and result: no derivative';
+const BOOL_RESULT = 'its result is bool: no derivative';
+const COMPARISON = 'a comparison: its bool result has no derivative';
+const INDEX_RESULT = 'its result is an index (i32), data-dependent and piecewise constant';
+
+export const NON_DIFFERENTIABLE: Readonly<Record<string, string>> = {
+  const: 'a source: it has no operands',
+  fused: 'fusion runs after autodiff: differentiate the unfused graph',
+  bitcast: 'reinterprets bits: not a continuous function of its operand',
+  bitwise_and: INTEGER, bitwise_or: INTEGER, bitwise_xor: INTEGER, bitwise_not: INTEGER,
+  shift_left: INTEGER, shift_right: INTEGER,
+  equal: COMPARISON, not_equal: COMPARISON, less: COMPARISON, less_equal: COMPARISON,
+  greater: COMPARISON, greater_equal: COMPARISON,
+  logical_and: BOOL_RESULT, logical_or: BOOL_RESULT, logical_not: BOOL_RESULT,
+  is_nan: BOOL_RESULT, is_inf: BOOL_RESULT,
+  argmax: INDEX_RESULT, argmin: INDEX_RESULT,
+};
