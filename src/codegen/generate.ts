@@ -3,7 +3,6 @@ import { attrsOf } from '../ir/attrs.js';
 import { constAttrs } from '../ir/ops/source.js';
 import { fusedAttrs } from '../ir/ops/fused.js';
 import { KilnError } from '../ir/errors.js';
-import type { TensorData } from '../ir/tensor-data.js';
 import { numel } from '../ir/types.js';
 import { getOp } from '../ir/ops/index.js';
 import { toDeviceBytes } from '../runtime/host-data.js';

@@ -2,7 +2,7 @@ import type { DType } from '../ir/types.js';
 import { KilnError } from '../ir/errors.js';
 import { MAX_STORAGE_BINDINGS } from '../ir/fusion.js';
 import type { EmittedKernel } from './kernels/kernel.js';
-import { enables, UniformBlock, wgslType } from './wgsl.js';
+import { enables, FLAT_BUILTINS, flatIndex, grid1d, UniformBlock, wgslType } from './wgsl.js';
 
 /**
  * Which node value a storage binding holds: an index into the node's [...inputs, ...outputs]
@@ -75,6 +75,15 @@ export class KernelModule {
       '',
     ].join('\n');
     return { name, wgsl, uniforms: this.uniforms.words(), workgroups, bindings: this.storages.map((s) => s.source) };
+  }
+
+  /**
+   * A flat kernel: invocation `i` (from a `grid1d` dispatch of `count` invocations) runs `body`
+   * when `i` is below `limit`, the uniform holding `count`.
+   */
+  flat(name: string, wgSize: number, limit: string, count: number, body: readonly string[]): EmittedKernel {
+    const entry = [`  let i = ${flatIndex(wgSize)};`, `  if (i >= ${limit}) { return; }`, ...body];
+    return this.kernel(name, { workgroupSize: wgSize, builtins: FLAT_BUILTINS, body: entry }, grid1d(count, wgSize));
   }
 
   private bind(name: string, dtype: DType, type: string, access: Storage['access'], source: Source): string {

@@ -1,6 +1,6 @@
 import type { DType } from '../../ir/types.js';
 import type { View } from '../../ir/view.js';
-import { FLAT_BUILTINS, flatIndex, grid1d, wgslType } from '../wgsl.js';
+import { wgslType } from '../wgsl.js';
 import { KernelModule, type Source } from '../kernel-module.js';
 import { movedDType } from './copy.js';
 import type { EmittedKernel } from './kernel.js';
@@ -54,7 +54,6 @@ export function emitConcat(spec: ConcatKernelSpec): EmittedKernel {
   spec.parts.forEach((p, k) => m.read(`s${k}`, t, p.source));
   m.write('dst', tOut, spec.out);
   const L: string[] = [
-    `  let i = ${flatIndex(WG)};`, '  if (i >= u.n) { return; }',
     `  var coord: array<u32, ${rank}>;`, '  var rem = i;',
     `  for (var d = ${rank}u; d > 0u; d--) {`, '    coord[d - 1u] = rem % u_shape(d - 1u);', '    rem = rem / u_shape(d - 1u);', '  }',
     '  var c = coord[u.axis];',
@@ -67,5 +66,5 @@ export function emitConcat(spec: ConcatKernelSpec): EmittedKernel {
     L.push(`    for (var d = 0u; d < ${rank}u; d++) { o += coord[d] * u_st${k}(d); }`, `    dst[i] = ${converts ? `${wgslType(tOut)}(s${k}[o])` : `s${k}[o]`};`);
   });
   L.push('  }');
-  return m.kernel(spec.name, { workgroupSize: WG, builtins: FLAT_BUILTINS, body: L }, grid1d(n, WG));
+  return m.flat(spec.name, WG, 'u.n', n, L);
 }

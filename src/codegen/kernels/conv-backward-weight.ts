@@ -1,6 +1,6 @@
 import type { ConvGeometry } from '../../ir/ops/conv.js';
 import type { DType } from '../../ir/types.js';
-import { FLAT_BUILTINS, flatIndex, grid1d, wgslType } from '../wgsl.js';
+import { wgslType } from '../wgsl.js';
 import { KernelModule, type Source } from '../kernel-module.js';
 import type { EmittedKernel } from './kernel.js';
 
@@ -49,7 +49,6 @@ export function emitConvBackwardWeight(spec: ConvBackwardWeightSpec): EmittedKer
   m.write('grad', spec.dtype, spec.sources.grad);
 
   const L: string[] = [];
-  L.push(`  let i = ${flatIndex(WG)};`, '  if (i >= u.total) { return; }');
   L.push(`  let kw0 = (i % u.kwBlocks) * ${TK}u;`, '  var r = i / u.kwBlocks;');
   L.push('  let kh = r % u.KH;', '  r = r / u.KH;', '  let ci = r % u.Cg;', '  r = r / u.Cg;');
   L.push(`  let oc0 = (r % u.oBlocks) * ${TO}u;`, '  let grp = r / u.oBlocks;');
@@ -81,5 +80,5 @@ export function emitConvBackwardWeight(spec: ConvBackwardWeightSpec): EmittedKer
     for (let p = 0; p < TK; p++) L.push(`    if (kw0 + ${p}u < u.KW) { grad[wo + ${p}u] = ${t}(${lane(`acc${p}`, k)}); }`);
     L.push('  }');
   }
-  return m.kernel(spec.name, { workgroupSize: WG, builtins: FLAT_BUILTINS, body: L }, grid1d(total, WG));
+  return m.flat(spec.name, WG, 'u.total', total, L);
 }

@@ -1,5 +1,4 @@
 import { KilnError } from '../../ir/errors.js';
-import { FLAT_BUILTINS, flatIndex, grid1d } from '../wgsl.js';
 import { biasTerm, CONV_WG, convModule, f32Vec, lane, type ConvKernelSpec } from './conv-common.js';
 import type { EmittedKernel } from './kernel.js';
 
@@ -22,7 +21,6 @@ export function emitConvDepthwise(spec: ConvKernelSpec): EmittedKernel {
   const IV = `vec${PIXELS}<i32>`;
 
   const L: string[] = [];
-  L.push(`  let i = ${flatIndex(CONV_WG)};`, '  if (i >= u.total) { return; }');
   L.push(`  let ow0 = (i % u.colBlocks) * ${PIXELS}u;`, '  var r = i / u.colBlocks;');
   L.push('  let oh = r % u.OH;', '  r = r / u.OH;', '  let o = r % u.O;', '  let n = r / u.O;');
   // Output channel o of group o / Og reads input channel o / Og (channel multiplier Og).
@@ -48,5 +46,5 @@ export function emitConvDepthwise(spec: ConvKernelSpec): EmittedKernel {
     L.push(`  if (ow0 + ${p}u < u.OW) { ${store(`obase + ${p}u`, `${lane('acc', PIXELS, p)}${biasTerm(spec, 'o')}`)} }`);
   }
 
-  return m.kernel(spec.name, { workgroupSize: CONV_WG, builtins: FLAT_BUILTINS, body: L }, grid1d(total, CONV_WG));
+  return m.flat(spec.name, CONV_WG, 'u.total', total, L);
 }

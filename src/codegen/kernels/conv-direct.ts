@@ -1,5 +1,4 @@
 import { KilnError } from '../../ir/errors.js';
-import { FLAT_BUILTINS, flatIndex, grid1d } from '../wgsl.js';
 import { biasTerm, CONV_WG, convModule, f32Vec, lane, type ConvKernelSpec } from './conv-common.js';
 import type { EmittedKernel } from './kernel.js';
 
@@ -47,7 +46,6 @@ export function emitConvDirect(spec: ConvKernelSpec, blocking: DirectConvBlockin
   // A per-channel input scale multiplies the weights of that channel instead of every x read.
   const scale = spec.inputScale ? ' * f32(xs[n * u.xsB + grp * u.Cg + ci])' : '';
   const L: string[] = [];
-  L.push(`  let i = ${flatIndex(CONV_WG)};`, '  if (i >= u.total) { return; }');
   L.push(`  let ow0 = (i % u.colBlocks) * ${TP}u;`, '  var r = i / u.colBlocks;');
   L.push('  let oh = r % u.OH;', '  r = r / u.OH;');
   L.push('  let gb = r % u.groupBlocks;', '  let n = r / u.groupBlocks;');
@@ -86,5 +84,5 @@ export function emitConvDirect(spec: ConvKernelSpec, blocking: DirectConvBlockin
     L.push('  }');
   }
 
-  return m.kernel(spec.name, { workgroupSize: CONV_WG, builtins: FLAT_BUILTINS, body: L }, grid1d(total, CONV_WG));
+  return m.flat(spec.name, CONV_WG, 'u.total', total, L);
 }

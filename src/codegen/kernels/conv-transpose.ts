@@ -1,4 +1,3 @@
-import { FLAT_BUILTINS, flatIndex, grid1d } from '../wgsl.js';
 import { biasTerm, CONV_WG, convModule, f32Vec, lane, type ConvKernelSpec } from './conv-common.js';
 import type { EmittedKernel } from './kernel.js';
 
@@ -28,7 +27,6 @@ export function emitConvTranspose(spec: ConvKernelSpec): EmittedKernel {
   const vec = f32Vec(TO);
 
   const L: string[] = [];
-  L.push(`  let i = ${flatIndex(CONV_WG)};`, '  if (i >= u.total) { return; }');
   L.push(`  let col0 = (i % u.colBlocks) * ${TP}u;`, '  var r = i / u.colBlocks;');
   L.push('  let phase = r % u.sw;', '  r = r / u.sw;', '  let oh = r % u.OH;', '  r = r / u.OH;');
   L.push('  let gb = r % u.groupBlocks;', '  let n = r / u.groupBlocks;');
@@ -70,5 +68,5 @@ export function emitConvTranspose(spec: ConvKernelSpec): EmittedKernel {
     L.push('  }');
   }
 
-  return m.kernel(spec.name, { workgroupSize: CONV_WG, builtins: FLAT_BUILTINS, body: L }, grid1d(total, CONV_WG));
+  return m.flat(spec.name, CONV_WG, 'u.total', total, L);
 }

@@ -1,7 +1,6 @@
 import type { EmittedKernel } from './kernel.js';
 import { KernelModule, unravel, type Source } from '../kernel-module.js';
 import type { DType } from '../../ir/types.js';
-import { FLAT_BUILTINS, flatIndex, grid1d } from '../wgsl.js';
 
 /**
  * The storage type of data that is only moved, never computed on: every 4-byte dtype as u32
@@ -68,10 +67,8 @@ export function emitCopy(spec: CopyKernelSpec): EmittedKernel {
   m.read('src', t, spec.sources.src);
   m.write('dst', t, spec.sources.dst);
   const body = [
-    `  let i = ${flatIndex(WG)};`,
-    '  if (i >= u.n) { return; }',
     ...unravel('i', c.shape.length, 'u_shape', [{ name: 's', strides: 'u_src_strides' }, { name: 'o', strides: 'u_dst_strides' }]),
     '  dst[u.dst_offset + o] = src[u.src_offset + s];',
   ];
-  return m.kernel(spec.name, { workgroupSize: WG, builtins: FLAT_BUILTINS, body }, grid1d(n, WG));
+  return m.flat(spec.name, WG, 'u.n', n, body);
 }

@@ -1,6 +1,6 @@
 import type { EmittedKernel } from './kernel.js';
 import { stridesOf, type DType } from '../../ir/types.js';
-import { FLAT_BUILTINS, flatIndex, grid1d, wgslType } from '../wgsl.js';
+import { wgslType } from '../wgsl.js';
 import { KernelModule, unravel, type Source } from '../kernel-module.js';
 
 /** One operand of an elementwise kernel. */
@@ -50,9 +50,8 @@ export function emitElementwise(spec: ElementwiseKernelSpec): EmittedKernel {
   m.write('out', spec.outDType, spec.out);
   m.uses(...(spec.innerDTypes ?? [])).declare(...(spec.helpers ?? []));
   const body = [
-    `  let i = ${flatIndex(WG)};`, '  if (i >= u.n) { return; }',
     ...unravel('i', rank, 'u_shape', strided.map((k) => ({ name: `o${k}`, strides: `u_s${k}` }))),
     `  out[i] = ${wgslType(spec.outDType)}(${spec.body(xs)});`,
   ];
-  return m.kernel(spec.name, { workgroupSize: WG, builtins: FLAT_BUILTINS, body }, grid1d(n, WG));
+  return m.flat(spec.name, WG, 'u.n', n, body);
 }

@@ -1,6 +1,5 @@
 import type { EmittedKernel } from './kernel.js';
 import type { DType } from '../../ir/types.js';
-import { FLAT_BUILTINS, flatIndex, grid1d } from '../wgsl.js';
 import { KernelModule, type Source } from '../kernel-module.js';
 import { movedDType } from './copy.js';
 
@@ -32,8 +31,6 @@ export function emitGather(spec: GatherKernelSpec): EmittedKernel {
   m.read('indices', 'i32', spec.sources.indices);
   m.write('out', t, spec.sources.out);
   const body = [
-    `  let i = ${flatIndex(WG)};`,
-    '  if (i >= u.n) { return; }',
     '  let r = i % u.inner;',
     '  let q = i / u.inner;',
     '  let j = q % u.count;',
@@ -43,5 +40,5 @@ export function emitGather(spec: GatherKernelSpec): EmittedKernel {
     '  let k = u32(clamp(idx, 0, i32(u.extent) - 1));',
     '  out[i] = data[(o * u.extent + k) * u.inner + r];',
   ];
-  return m.kernel(spec.name, { workgroupSize: WG, builtins: FLAT_BUILTINS, body }, grid1d(n, WG));
+  return m.flat(spec.name, WG, 'u.n', n, body);
 }

@@ -1,7 +1,6 @@
 import type { DType } from '../../ir/types.js';
 import { KilnError } from '../../ir/errors.js';
 import type { EmittedKernel } from './kernel.js';
-import { wgslType } from '../wgsl.js';
 import { KernelModule, unravel, type Source } from '../kernel-module.js';
 import { declareOutput, type Epilogue } from './epilogue.js';
 

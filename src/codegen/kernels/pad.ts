@@ -2,7 +2,6 @@ import type { EmittedKernel } from './kernel.js';
 import type { DType } from '../../ir/types.js';
 import type { PadMode } from '../../ir/ops/slice-pad.js';
 import { f32ToF16Bits } from '../../ir/f16.js';
-import { FLAT_BUILTINS, flatIndex, grid1d } from '../wgsl.js';
 import { KernelModule, type Source } from '../kernel-module.js';
 import { movedDType } from './copy.js';
 
@@ -64,8 +63,6 @@ export function emitPad(spec: PadKernelSpec): EmittedKernel {
   const fill = t === 'f16' ? 'bitcast<vec2<f16>>(u.value).x' : 'u.value';
   // Not `unravel`: each coordinate is also mapped by the mode before it strides the input.
   const body = [
-    `  let i = ${flatIndex(WG)};`,
-    '  if (i >= u.n) { return; }',
     '  var rem = i;',
     '  var s = 0u;',
     '  var inside = true;',
@@ -79,5 +76,5 @@ export function emitPad(spec: PadKernelSpec): EmittedKernel {
     '  }',
     spec.mode === 'constant' ? `  if (inside) { dst[i] = src[s]; } else { dst[i] = ${fill}; }` : '  dst[i] = src[s];',
   ];
-  return m.kernel(spec.name, { workgroupSize: WG, builtins: FLAT_BUILTINS, body }, grid1d(n, WG));
+  return m.flat(spec.name, WG, 'u.n', n, body);
 }

@@ -1,6 +1,6 @@
 import type { PoolGeometry } from '../../ir/ops/pool.js';
 import type { DType } from '../../ir/types.js';
-import { FLAT_BUILTINS, flatIndex, grid1d, wgslType } from '../wgsl.js';
+import { wgslType } from '../wgsl.js';
 import { KernelModule, type Source } from '../kernel-module.js';
 import type { EmittedKernel } from './kernel.js';
 import { isNanF32 } from './wgsl-math.js';
@@ -27,8 +27,6 @@ export function emitMaxPoolBackward(name: string, dtype: DType, g: PoolGeometry,
   m.read('dy', dtype, sources.dy);
   m.write('dx', dtype, sources.dx);
   const L = [
-    `  let i = ${flatIndex(WG)};`,
-    '  if (i >= u.total) { return; }',
     '  let iw = i32(i % u.W);',
     '  let ih = i32((i / u.W) % u.H);',
     '  let nc = i / (u.W * u.H);',
@@ -62,5 +60,5 @@ export function emitMaxPoolBackward(name: string, dtype: DType, g: PoolGeometry,
     '  }',
     `  dx[i] = ${wgslType(dtype)}(acc);`,
   ];
-  return m.kernel(name, { workgroupSize: WG, builtins: FLAT_BUILTINS, body: L }, grid1d(total, WG));
+  return m.flat(name, WG, 'u.total', total, L);
 }

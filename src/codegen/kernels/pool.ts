@@ -1,7 +1,7 @@
 import type { PoolGeometry } from '../../ir/ops/pool.js';
 import type { DType } from '../../ir/types.js';
 import type { EmittedKernel } from './kernel.js';
-import { FLAT_BUILTINS, flatIndex, grid1d, wgslType } from '../wgsl.js';
+import { wgslType } from '../wgsl.js';
 import { KernelModule, type Source } from '../kernel-module.js';
 import { nanPropagatingF32 } from './wgsl-math.js';
 
@@ -50,18 +50,12 @@ function poolModule(dtype: DType, sources: PoolSources, p: Planes): KernelModule
 
 /** The kernel: one invocation per output element (ow, oh) of the plane at `xp`, running `body`. */
 function poolKernel(m: KernelModule, name: string, body: string[], total: number): EmittedKernel {
-  return m.kernel(name, {
-    workgroupSize: WG,
-    builtins: FLAT_BUILTINS,
-    body: [
-      `  let i = ${flatIndex(WG)};`,
-      '  if (i >= u.total) { return; }',
-      '  let ow = i % u.OW;',
-      '  let oh = (i / u.OW) % u.OH;',
-      '  let xp = (i / (u.OW * u.OH)) * u.H * u.W;',
-      ...body,
-    ],
-  }, grid1d(total, WG));
+  return m.flat(name, WG, 'u.total', total, [
+    '  let ow = i % u.OW;',
+    '  let oh = (i / u.OW) % u.OH;',
+    '  let xp = (i / (u.OW * u.OH)) * u.H * u.W;',
+    ...body,
+  ]);
 }
 
 /** max_pool2d or avg_pool2d over x [N,C,H,W]. */

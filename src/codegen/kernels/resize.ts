@@ -1,7 +1,7 @@
 import type { EmittedKernel } from './kernel.js';
 import type { DType } from '../../ir/types.js';
 import { filterReach, usesFilter, type ResizePlan } from '../../ir/ops/resize.js';
-import { FLAT_BUILTINS, flatIndex, grid1d, wgslType } from '../wgsl.js';
+import { wgslType } from '../wgsl.js';
 import { KernelModule, type Source } from '../kernel-module.js';
 import { movedDType } from './copy.js';
 
@@ -136,14 +136,12 @@ export function emitResize(name: string, dtype: DType, plan: ResizePlan, sources
   m.read('x', t, sources.x);
   m.write('out', t, sources.out);
   m.declare(filter ? filterHelpers(plan.mode === 'cubic') : linear ? TAPS : NEAREST, ...(crop ? [INSIDE] : []));
-  return m.kernel(name, { workgroupSize: WG, builtins: FLAT_BUILTINS, body: [
-    `  let i = ${flatIndex(WG)};`,
-    '  if (i >= u.n) { return; }',
+  return m.flat(name, WG, 'u.n', n, [
     '  let ox = i % u.out_w;',
     '  let rest = i / u.out_w;',
     '  let oy = rest % u.out_h;',
     '  let base = (rest / u.out_h) * u.in_h;',
     ...cropCheck,
     ...body,
-  ] }, grid1d(n, WG));
+  ]);
 }

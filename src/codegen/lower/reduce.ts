@@ -3,7 +3,7 @@ import { attrsOf } from '../../ir/attrs.js';
 import { ARG_REDUCTIONS, argReduceAttrs, reduceAttrs } from '../../ir/ops/reduce.js';
 import { normalizeAxes } from '../../ir/ops/shape-util.js';
 import { stridesOf } from '../../ir/types.js';
-import { emitReduce, type ReduceKernelSpec } from '../kernels/reduce.js';
+import { emitReduce } from '../kernels/reduce.js';
 import type { Node } from '../../ir/graph.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
 import { anchorKernelName, plainLowerings, type Anchor, type AnchorIO, type Lowering } from './lowering.js';

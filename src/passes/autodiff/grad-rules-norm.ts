@@ -1,7 +1,7 @@
 import type { Value } from '../../ir/graph.js';
 import type { OpTable } from '../../ir/ops/index.js';
 import { layerNormStart } from '../../ir/ops/norm.js';
-import type { GradContext, GradRule } from './grad-context.js';
+import type { GradRule } from './grad-context.js';
 
 // Gradient rules of the normalisations, composed of elementwise ops and reductions (they fuse
 // and run on the device). The statistics are recomputed from the operand, as the forward op
