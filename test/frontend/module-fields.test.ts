@@ -19,7 +19,7 @@ class Block extends nn.Module {
 
 class Net extends nn.Module {
   features: Block;
-  head: nn.Linear;
+  head: kiln.nn.Linear;
   extra = new nn.ModuleList([new nn.Linear(2, 2)]);
   constructor() {
     super();
@@ -75,11 +75,11 @@ describe('modules register what is assigned to their fields, as PyTorch\'s __set
       c = this.registerModule('c', new nn.ReLU());
       forward(x: kiln.Tensor): kiln.Tensor { return x; }
     }
-    const m = new M() as M & { b?: nn.Linear; d?: nn.Linear };
+    const m = new M() as M & { b?: kiln.nn.Linear; d?: kiln.nn.Linear };
     m.a = new nn.Linear(2, 5);
     expect(m.namedChildren().map(([n]) => n)).toEqual(['a', 'b', 'c']);
     expect(m.stateDict()['a.weight']!.shape).toEqual([5, 2]);
-    m.b = undefined;
+    (m as { b?: unknown }).b = undefined;
     m.d = new nn.Linear(1, 1);
     expect(m.namedChildren().map(([n]) => n)).toEqual(['a', 'c', 'd']);
     delete m.d;
@@ -88,14 +88,14 @@ describe('modules register what is assigned to their fields, as PyTorch\'s __set
   });
 
   it('refuses a plain tensor over a parameter (wrap it in Parameter), takes one over a buffer', () => {
-    const bn = new nn.BatchNorm1d(2) as nn.BatchNorm1d & { weight: kiln.Tensor; runningMean: kiln.Tensor };
+    const bn = new nn.BatchNorm1d(2) as kiln.nn.BatchNorm1d & { weight: kiln.Tensor; runningMean: kiln.Tensor };
     expect(() => { bn.weight = kiln.ones([2]); }).toThrow(/cannot assign a plain tensor to parameter 'weight'.*nn\.Parameter/);
     bn.weight = nn.Parameter(kiln.full([2], 3));
     expect(bn.stateDict().weight!.tolist()).toEqual([3, 3]);
     const bufferOwner = new (class extends nn.Module {
       constructor() { super(); this.registerBuffer('stat', kiln.zeros([2])); }
       forward(x: kiln.Tensor): kiln.Tensor { return x; }
-    })() as nn.Module & { stat?: kiln.Tensor };
+    })() as kiln.nn.Module & { stat?: kiln.Tensor };
     bufferOwner.stat = kiln.ones([2]);
     expect(bufferOwner.stateDict().stat!.tolist()).toEqual([1, 1]);
     expect(bufferOwner.parameters()).toEqual([]);
