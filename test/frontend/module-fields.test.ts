@@ -101,6 +101,23 @@ describe('modules register what is assigned to their fields, as PyTorch\'s __set
     expect(bufferOwner.parameters()).toEqual([]);
   });
 
+  it('ties weights by assigning one module\'s parameter to another\'s field: listed once, as PyTorch does', () => {
+    class Tied extends nn.Module {
+      embed = new nn.Embedding(5, 3);
+      head = new nn.Linear(3, 5, { bias: false });
+      constructor() {
+        super();
+        (this.head as { weight: kiln.Tensor }).weight = this.embed.weight;
+      }
+      forward(x: kiln.Tensor): kiln.Tensor { return this.head.call(this.embed.call(x)); }
+    }
+    const m = new Tied();
+    expect(m.head.weight).toBe(m.embed.weight);
+    expect(m.namedParameters().map(([n]) => n)).toEqual(['embed.weight']);
+    expect(Object.keys(m.stateDict())).toEqual(['embed.weight', 'head.weight']);
+    expect(() => new optim.Adam(m.parameters())).not.toThrow();
+  });
+
   it('modules start in training mode; eval() and train() reach every descendant', () => {
     const m = new Net();
     expect(m.modules().every((x) => x.training)).toBe(true);

@@ -110,11 +110,16 @@ export abstract class Module {
     return m;
   }
 
-  /** Every parameter with its dotted path, depth first in registration order. */
+  /**
+   * Every parameter with its dotted path, depth first in registration order; a parameter shared
+   * by two modules (tied weights) is listed once, under its first path, as in PyTorch.
+   */
   namedParameters(prefix = ''): [string, Tensor][] {
+    const seen = new Set<Tensor>();
     const out: [string, Tensor][] = [];
-    for (const [n, p] of this.params) out.push([prefix + n, p]);
-    for (const [n, c] of this.childModules) out.push(...c.namedParameters(`${prefix}${n}.`));
+    for (const [path, m] of this.namedModules(prefix)) {
+      for (const [n, p] of m.params) if (!seen.has(p)) { seen.add(p); out.push([path ? `${path}.${n}` : n, p]); }
+    }
     return out;
   }
 
