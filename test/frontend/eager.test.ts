@@ -177,7 +177,7 @@ describe('eager tensors on WebGPU', () => {
 
   it('module.to moves every parameter and buffer; module.half() converts floats only', async () => {
     kiln.manualSeed(2);
-    const m = new nn.Sequential(new nn.Conv2d(3, 4, 3), new nn.BatchNorm2d(4), new nn.ReLU());
+    const m = new nn.Sequential(new nn.Conv2d(3, 4, 3), new nn.BatchNorm2d(4), new nn.ReLU()).eval();
     const conv = m.at(0) as InstanceType<typeof nn.Conv2d>;
     const weight = conv.weight;
     expect(await m.to('webgpu')).toBe(m);

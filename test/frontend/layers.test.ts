@@ -75,7 +75,7 @@ describe('nn modules: eager on WebGPU = eager on the CPU = traced and compiled',
   for (const [name, make, input] of cases) {
     it(name, async () => {
       manualSeed(5);
-      const m = make();
+      const m = make().eval();
       await randomizeState(m);
       const x = input();
       const cpu = m.call(x).data;

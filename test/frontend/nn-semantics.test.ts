@@ -43,7 +43,7 @@ describe('nn modules compute what PyTorch documents', () => {
   });
 
   it('BatchNorm2d (eval): (x - mean) / sqrt(var + eps) * weight + bias per channel', async () => {
-    const m = new nn.BatchNorm2d(2, { eps: 0 });
+    const m = new nn.BatchNorm2d(2, { eps: 0 }).eval();
     await m.loadStateDict({
       weight: kiln.tensor([2, 1]), bias: kiln.tensor([0, 1]),
       running_mean: kiln.tensor([1, -1]), running_var: kiln.tensor([4, 1]), num_batches_tracked: kiln.tensor(0, { dtype: 'int32' }),
@@ -54,7 +54,7 @@ describe('nn modules compute what PyTorch documents', () => {
   });
 
   it('BatchNorm1d (eval): per feature of [N, C] and [N, C, L]; other ranks are refused', async () => {
-    const m = new nn.BatchNorm1d(2, { eps: 0 });
+    const m = new nn.BatchNorm1d(2, { eps: 0 }).eval();
     await m.loadStateDict({
       weight: kiln.tensor([2, 1]), bias: kiln.tensor([0, 1]),
       running_mean: kiln.tensor([1, -1]), running_var: kiln.tensor([4, 1]), num_batches_tracked: kiln.tensor(0, { dtype: 'int32' }),
@@ -99,6 +99,8 @@ describe('nn modules compute what PyTorch documents', () => {
   it('Dropout is the identity in eval mode and refuses training mode', () => {
     const x = kiln.tensor([1, 2]);
     const d = new nn.Dropout(0.5);
+    expect(d.training).toBe(true);
+    d.eval();
     expect(d.call(x)).toBe(x);
     d.train();
     expect(() => d.call(x)).toThrow(/dropout in training mode is not supported yet; call model\.eval\(\)/);

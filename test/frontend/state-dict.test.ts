@@ -9,7 +9,7 @@ const { nn } = kiln;
 
 function makeModel(seed: number) {
   kiln.manualSeed(seed);
-  return new nn.Sequential(new nn.Conv2d(2, 3, 3, { padding: 1 }), new nn.BatchNorm2d(3), new nn.ReLU(), new nn.Flatten(), new nn.Linear(3 * 4 * 4, 2));
+  return new nn.Sequential(new nn.Conv2d(2, 3, 3, { padding: 1 }), new nn.BatchNorm2d(3), new nn.ReLU(), new nn.Flatten(), new nn.Linear(3 * 4 * 4, 2)).eval();
 }
 
 /** Hand-written safetensors bytes (independent of the encoder): header JSON, then data. */

@@ -2,11 +2,25 @@ import { KilnError } from '../../ir/errors.js';
 import { isFloat, shapesEqual, type DType } from '../../ir/types.js';
 import { GpuDevice } from '../../runtime/device.js';
 import { requireDTypeOn, resolveGpu, type DeviceLike } from './devices.js';
+import { zeroGrads } from './grad-utils.js';
 import { isDTypeName, parseDType, type DTypeLike } from './dtype.js';
 import { Tensor, type ToOptions } from './tensor.js';
 
 /** A trainable tensor of a module; a Tensor tagged as a parameter. */
 export type Parameter = Tensor;
+
+/** Tensors tagged as parameters (by `Parameter()` or a registration): only these register when assigned to a field. */
+const parameterTensors = new WeakSet<Tensor>();
+
+/**
+ * Tags a tensor as a parameter, like `torch.nn.Parameter`: assigned to a module's field it is
+ * registered under the field's name. A floating-point one requires gradients unless told not to.
+ */
+export function Parameter(t: Tensor, requiresGrad = true): Parameter {
+  parameterTensors.add(t);
+  if (isFloat(t.dtype) && t.isLeaf) t.requiresGrad = requiresGrad;
+  return t;
+}
 
 /** A module's state: parameters and persistent buffers by dotted path, in registration order. */
 export type StateDict = Record<string, Tensor>;
@@ -24,17 +38,44 @@ interface BufferEntry {
 }
 
 /**
- * Base class of layers and models, like `torch.nn.Module`: subclasses register parameters,
- * buffers and child modules and implement `forward`. State is named by path (`0.weight`,
- * `bn.running_mean`). Moving or converting a module changes its tensors in place, so fields
- * holding them stay valid, as in PyTorch.
+ * Base class of layers and models, like `torch.nn.Module`: subclasses implement `forward`, and
+ * child modules and parameters (`Parameter(t)`) assigned to fields are registered under the
+ * field's name, in assignment order, as PyTorch's `__setattr__` does:
+ *
+ *   class Net extends nn.Module {
+ *     conv = new nn.Conv2d(3, 8, 3);   // registered as 'conv': parameters conv.weight, conv.bias
+ *     scale = nn.Parameter(kiln.ones([8]));
+ *   }
+ *
+ * `registerParameter`/`registerBuffer`/`registerModule` name things explicitly (buffers only
+ * that way). State is named by path (`0.weight`, `bn.running_mean`). Moving or converting a
+ * module changes its tensors in place, so fields holding them stay valid, as in PyTorch.
  */
 export abstract class Module {
   private readonly params = new Map<string, Tensor>();
   private readonly bufs = new Map<string, BufferEntry>();
   private readonly childModules = new Map<string, Module>();
-  /** Training mode (kiln runs inference only so far: layers that differ in training refuse it). */
-  training = false;
+  /** Training mode; modules start in it, as in PyTorch (`eval()` for inference). */
+  training = true;
+
+  constructor() {
+    // Class fields of a subclass are defined on the object its base constructor returns, after
+    // that constructor has run, so the base cannot see them by walking its own fields. Returning
+    // a Proxy whose defineProperty trap sees every field definition and every later assignment
+    // (`[[Set]]` on an ordinary object ends in `[[DefineOwnProperty]]` on the receiver) registers
+    // them at the moment they happen, in order, and also catches reassignments made after
+    // construction, which a lazy walk on first use would miss or misorder.
+    return new Proxy(this, {
+      defineProperty: (target, key, desc) => {
+        if (typeof key === 'string' && 'value' in desc) target.registerField(key, desc.value);
+        return Reflect.defineProperty(target, key, desc);
+      },
+      deleteProperty: (target, key) => {
+        if (typeof key === 'string') target.unregister(key);
+        return Reflect.deleteProperty(target, key);
+      },
+    });
+  }
 
   abstract forward(...inputs: Tensor[]): Tensor;
 
@@ -47,13 +88,12 @@ export abstract class Module {
   protected registerParameter(name: string, t: Tensor): Tensor {
     this.claim(name);
     this.params.set(name, t);
-    if (isFloat(t.dtype) && t.isLeaf) t.requiresGrad = true;
-    return t;
+    return Parameter(t);
   }
 
-  /** Clears the gradient of every parameter (sets `.grad` to undefined, like PyTorch's default). */
-  zeroGrad(): void {
-    for (const p of this.parameters()) p.grad = undefined;
+  /** Clears the gradient of every parameter: to undefined by default (as PyTorch), or zeroed with `setToNone: false`. */
+  zeroGrad(opts: { setToNone?: boolean } = {}): void {
+    zeroGrads(this.parameters(), opts);
   }
 
   /** Registers a buffer (state that is not a parameter, e.g. running statistics) and returns it. */
@@ -70,11 +110,16 @@ export abstract class Module {
     return m;
   }
 
-  /** Every parameter with its dotted path, depth first in registration order. */
+  /**
+   * Every parameter with its dotted path, depth first in registration order; a parameter shared
+   * by two modules (tied weights) is listed once, under its first path, as in PyTorch.
+   */
   namedParameters(prefix = ''): [string, Tensor][] {
+    const seen = new Set<Tensor>();
     const out: [string, Tensor][] = [];
-    for (const [n, p] of this.params) out.push([prefix + n, p]);
-    for (const [n, c] of this.childModules) out.push(...c.namedParameters(`${prefix}${n}.`));
+    for (const [path, m] of this.namedModules(prefix)) {
+      for (const [n, p] of m.params) if (!seen.has(p)) { seen.add(p); out.push([path ? `${path}.${n}` : n, p]); }
+    }
     return out;
   }
 
@@ -223,6 +268,45 @@ export abstract class Module {
     const converted = tensors.map((t) => t.type(dtype));
     tensors.forEach((t, i) => t.setData(converted[i]!));
     return this;
+  }
+
+  /**
+   * What assigning `value` to the field `name` registers: a module as a child, a parameter as a
+   * parameter, a tensor assigned over a buffer as that buffer's new value. A value already
+   * registered here (a field holding what `registerX` returned) and plain values are left alone;
+   * `undefined` or `null` over a registered name removes it.
+   */
+  private registerField(name: string, value: unknown): void {
+    if (value === undefined || value === null) return this.unregister(name);
+    if (value instanceof Module) {
+      if ([...this.childModules.values()].includes(value)) return;
+      if (this.params.has(name) || this.bufs.has(name)) throw new KilnError(`cannot assign module to '${name}': it is a parameter or buffer of ${this.constructor.name}`);
+      this.childModules.set(name, value);
+      return;
+    }
+    if (!(value instanceof Tensor)) {
+      if (this.childModules.has(name) || this.params.has(name) || this.bufs.has(name)) {
+        throw new KilnError(`cannot assign ${typeof value} to '${name}': it is a registered parameter, buffer or module of ${this.constructor.name}`);
+      }
+      return;
+    }
+    if ([...this.params.values()].includes(value) || [...this.bufs.values()].some((b) => b.tensor === value)) return;
+    const buffer = this.bufs.get(name);
+    if (buffer) this.bufs.set(name, { ...buffer, tensor: value });
+    else if (parameterTensors.has(value)) {
+      if (this.childModules.has(name)) throw new KilnError(`cannot assign a parameter to '${name}': it is a module of ${this.constructor.name}`);
+      this.params.set(name, value);
+    } else if (this.params.has(name)) {
+      throw new KilnError(`cannot assign a plain tensor to parameter '${name}' of ${this.constructor.name} (wrap it: nn.Parameter(t))`);
+    } else if (this.childModules.has(name)) {
+      throw new KilnError(`cannot assign a tensor to '${name}': it is a module of ${this.constructor.name}`);
+    }
+  }
+
+  private unregister(name: string): void {
+    this.params.delete(name);
+    this.bufs.delete(name);
+    this.childModules.delete(name);
   }
 
   private claim(name: string): void {

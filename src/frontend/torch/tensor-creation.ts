@@ -1,7 +1,7 @@
 import { KilnError } from '../../ir/errors.js';
 import { numel, type Shape } from '../../ir/types.js';
 import type { DeviceLike } from './devices.js';
-import { parseDType, type DTypeLike } from './dtype.js';
+import { checkNarrowedInt64, parseDType, type DTypeLike } from './dtype.js';
 import { hostTensorData } from './host-values.js';
 import { defaultRandom, type Random } from './random.js';
 import { Tensor } from './tensor-core.js';
@@ -18,6 +18,7 @@ export interface TensorOptions {
 
 function fromValues(values: ArrayLike<number>, shape: Shape, opts: TensorOptions): Tensor {
   const dtype = parseDType(opts.dtype ?? 'f32');
+  checkNarrowedInt64(opts.dtype ?? 'f32', values, 'tensor');
   const t = Tensor.fromData(hostTensorData(dtype, shape, values), opts.device ?? 'cpu');
   if (opts.requiresGrad) t.requiresGrad = true;
   return t;

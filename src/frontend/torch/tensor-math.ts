@@ -1,3 +1,4 @@
+import { KilnError } from '../../ir/errors.js';
 import type { DType } from '../../ir/types.js';
 import { apply, binary, scalarLike } from './tensor-apply.js';
 import { Tensor } from './tensor-core.js';
@@ -36,11 +37,20 @@ export const arithmeticMethods = {
   hardswish(this: Tensor): Tensor { return apply('hardswish', [this]); },
   hardsigmoid(this: Tensor): Tensor { return apply('hardsigmoid', [this]); },
   leakyRelu(this: Tensor, negativeSlope = 0.01): Tensor { return apply('leaky_relu', [this], { alpha: negativeSlope }); },
-  /** Clamps to [min, max]; either bound may be omitted. */
-  clamp(this: Tensor, opts: { min?: number; max?: number }): Tensor {
+  /**
+   * Clamps to [min, max], as PyTorch takes it: `clamp(0, 6)`, `clamp(undefined, 1)` or
+   * `clamp({ min: 0 })`; at least one bound is required.
+   */
+  clamp(this: Tensor, min?: number | { min?: number; max?: number }, max?: number): Tensor {
+    const bounds = typeof min === 'object' && min !== null ? min : { min, max };
     const attrs: Record<string, number> = {};
-    if (opts.min !== undefined) attrs.min = opts.min;
-    if (opts.max !== undefined) attrs.max = opts.max;
+    for (const k of ['min', 'max'] as const) {
+      const v = bounds[k] ?? undefined;
+      if (v === undefined) continue;
+      if (typeof v !== 'number') throw new KilnError(`clamp: ${k} must be a number, got ${typeof v}`);
+      attrs[k] = v;
+    }
+    if (!Object.keys(attrs).length) throw new KilnError("clamp: at least one of 'min' or 'max' must be given");
     return apply('clip', [this], attrs);
   },
 

@@ -39,7 +39,8 @@ export interface StepResult {
   readonly loss?: number;
 }
 
-const LR = 'lr';
+/** The learning-rate input of parameter group `i` ('lr' for the first, so one group reads as before). */
+const lrInput = (i: number) => (i === 0 ? 'lr' : `lr.${i}`);
 const STEP = 'state.step';
 const paramInput = (path: string) => `param.${path}`;
 const stateInput = (path: string, name: string) => `state.${path}.${name}`;
@@ -110,7 +111,7 @@ export class TrainStep {
       if (v === undefined) throw new KilnError(`the batch has no '${name}' (the step was compiled for ${this.batchNames.map((n) => `'${n}'`).join(', ')})`);
       out[name] = v instanceof Tensor ? hostOf(v, `batch '${name}'`) : v;
     }
-    out[LR] = tensorData('f32', [], [this.optimizer.lr]);
+    this.optimizer.paramGroups.forEach((group, i) => { out[lrInput(i)] = tensorData('f32', [], [group.lr]); });
     return out;
   }
 }
@@ -130,8 +131,8 @@ function hostOf(t: Tensor, what: string): TensorData {
  *   const { loss } = await step.run({ x: xBatch, y: yBatch });
  *   await step.syncToModel();
  *
- * The optimizer's hyperparameters other than the learning rate are compiled in; `optimizer.lr`
- * is read at every step. The model is traced in training mode.
+ * The optimizer's hyperparameters other than the learning rate are compiled in; each parameter
+ * group's `lr` (which a learning-rate scheduler sets) is read at every step. The model is traced in training mode.
  */
 export async function compileTrainStep<M extends Module>(
   model: M, lossFn: LossFn<M>, optimizer: Optimizer, exampleBatch: Readonly<Record<string, Tensor>>, opts: TrainStepOptions = {},
@@ -154,8 +155,8 @@ export async function compileTrainStep<M extends Module>(
     const t = exampleBatch[name]!;
     batch[name] = Tensor.symbolic(g, g.addInput(name, { dtype: t.dtype, shape: t.shape, device: 'webgpu' }), like ?? t);
   }
-  // The learning rate and step counter are inputs by name; the optimizer's update reads them.
-  g.addInput(LR, { dtype: 'f32', shape: [], device: 'webgpu' });
+  // Each group's learning rate and the step counter are inputs by name; the optimizer's update reads them.
+  optimizer.paramGroups.forEach((_, i) => g.addInput(lrInput(i), { dtype: 'f32', shape: [], device: 'webgpu' }));
   g.addInput(STEP, { dtype: 'f32', shape: [], device: 'webgpu' });
   const paramValues = params.map((p) => {
     const v = g.addInput(paramInput(p.path), { dtype: p.tensor.dtype, shape: p.tensor.shape, device: 'webgpu' });
@@ -192,11 +193,13 @@ export async function compileTrainStep<M extends Module>(
   const b = new UpdateBuilder(back);
   const stepNext = b.add(byName.get(STEP)!, b.scalar(1, byName.get(STEP)!));
   const updates: { input: string; value: Value }[] = [{ input: STEP, value: stepNext }];
+  const groupOf = new Map(optimizer.paramGroups.flatMap((group, i) => group.params.map((t) => [t, { group, lr: byName.get(lrInput(i))! }] as const)));
   params.forEach((p, i) => {
     if (!p.trained) return;
+    const { group, lr } = groupOf.get(p.tensor)!;
     const param = byName.get(paramValues[i]!.name)!;
     const state = stateValues[i]!.map((v) => byName.get(v.name)!);
-    const r = optimizer.update(b, { param, grad: byName.get(gradName(paramValues[i]!.name))!, state, lr: byName.get(LR)!, step: stepNext });
+    const r = optimizer.update(b, { param, grad: byName.get(gradName(paramValues[i]!.name))!, state, lr, step: stepNext }, group);
     updates.push({ input: param.name, value: r.param });
     state.forEach((s, k) => updates.push({ input: s.name, value: r.state[k]! }));
   });
