@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { modelOptionArgs, modelOptionsUsage } from './model-options.js';
 import { UsageError } from './errors.js';
 import { performance } from 'node:perf_hooks';
 import type { Graph } from '../ir/graph.js';
@@ -16,11 +17,11 @@ import { listAdapters } from '../runtime/device.js';
 import { heuristicChooser, type AdapterClass } from '../codegen/lower/heuristics.js';
 import type { KernelChooser } from '../codegen/lower/lowering.js';
 import { isSoftware } from '../precision.js';
-import { checkOnnxOnlyOptions, inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
-import { inputValueArgs, inputValuesFrom, inputValueUsage } from './input-values.js';
+import { checkOnnxOnlyOptions, inputShapesFrom } from './input-shapes.js';
+import { inputValuesFrom } from './input-values.js';
 import { loadModel } from '../frontend/load-model.js';
-import { checkedPipeline, compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
-import { precisionArgs, precisionFlags, precisionUsage, resolvePrecision } from './precision-options.js';
+import { checkedPipeline, compileOptionsFrom } from './pipeline-options.js';
+import { precisionFlags, resolvePrecision } from './precision-options.js';
 
 const countOps = (g: Graph) => g.nodes.filter((n) => n.op !== 'const').length;
 const kib = (b: number) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(2)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
@@ -58,12 +59,7 @@ export const compileCommand = {
     '  --quiet           print nothing on success (--stats and --time-passes still print)',
     '  --json            print one JSON object (what was compiled, --stats figures, --time-passes',
     '                    timings) and no progress lines',
-    inputShapeUsage,
-    inputValueUsage,
-    '',
-    precisionUsage,
-    '',
-    pipelineUsage,
+    ...modelOptionsUsage,
   ].join('\n'),
   options: {
     output: { type: 'string' as const, short: 'o' },
@@ -75,10 +71,7 @@ export const compileCommand = {
     'no-fallback': { type: 'boolean' as const },
     tune: { type: 'boolean' as const },
     'tuning-cache': { type: 'string' as const },
-    ...precisionArgs,
-    ...inputShapeArgs,
-    ...inputValueArgs,
-    ...pipelineArgs,
+    ...modelOptionArgs,
   },
   async run(positionals: string[], values: Record<string, unknown>): Promise<number> {
     if (positionals.length !== 1) throw new UsageError(`kiln compile takes one MODEL, got ${positionals.length}`);

@@ -1,4 +1,5 @@
 import { UsageError } from './errors.js';
+import { modelOptionArgs, modelOptionsUsage } from './model-options.js';
 import { printGraph } from '../ir/printer.js';
 import { graphToDot } from '../ir/dot.js';
 import { renderSvg } from '../ir/dot-svg.js';
@@ -8,10 +9,10 @@ import { loadModel } from '../frontend/load-model.js';
 import { compile, optimize, passContext } from '../compiler.js';
 import { formatKernels, listKernels } from '../codegen/kernel-listing.js';
 import { selectKernels } from './select-kernels.js';
-import { checkedPipeline, checkInPipeline, compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
-import { precisionArgs, precisionFlags, precisionUsage, resolvePrecision } from './precision-options.js';
-import { checkOnnxOnlyOptions, inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
-import { inputValueArgs, inputValuesFrom, inputValueUsage } from './input-values.js';
+import { checkedPipeline, checkInPipeline, compileOptionsFrom } from './pipeline-options.js';
+import { precisionFlags, resolvePrecision } from './precision-options.js';
+import { checkOnnxOnlyOptions, inputShapesFrom } from './input-shapes.js';
+import { inputValuesFrom } from './input-values.js';
 
 export const irCommand = {
   summary: "print a model's graph as kiln IR text",
@@ -30,16 +31,11 @@ export const irCommand = {
     '--format wgsl compiles MODEL and prints every kernel\'s WGSL under a comment naming it and',
     'the dispatches (nodes) it computes; --node NAME prints only the kernel computing %NAME.',
     '',
-    inputShapeUsage,
-    inputValueUsage,
-    '',
-    precisionUsage,
-    '',
-    pipelineUsage,
+    ...modelOptionsUsage,
   ].join('\n'),
   options: {
     'inline-limit': { type: 'string' as const }, after: { type: 'string' as const }, format: { type: 'string' as const }, node: { type: 'string' as const },
-    ...inputShapeArgs, ...inputValueArgs, ...pipelineArgs, ...precisionArgs,
+    ...modelOptionArgs,
   },
   async run(positionals: string[], values: Record<string, unknown>): Promise<number> {
     if (positionals.length !== 1) throw new UsageError(`kiln ir takes one MODEL, got ${positionals.length}`);

@@ -7,13 +7,18 @@ import { conv3d, convTranspose3d, pool3d } from './conv3d.js';
 import { reshapeTo } from './helpers.js';
 import { as2d, from2d, lastTwoAxes, readWindow, readWindowNd, spatialRank } from './window-params.js';
 
-defineOnnxOp('Conv', (n) => {
+/** Conv's and ConvTranspose's input, its spatial rank, the weight with its shape checked, and the kernel size. */
+function convOperands(n: OnnxNode) {
   const x = n.input(0);
   const spatial = spatialRank(n, x);
   const w = n.input(1);
   const ws = typeOf(w).shape;
   if (ws.length !== spatial + 2) n.fail(`weight [${ws.join(',')}] must have rank ${spatial + 2}`);
-  const kernel = n.attrs.ints('kernel_shape', ws.slice(2));
+  return { x, spatial, w, ws, kernel: n.attrs.ints('kernel_shape', ws.slice(2)) };
+}
+
+defineOnnxOp('Conv', (n) => {
+  const { x, spatial, w, ws, kernel } = convOperands(n);
   const bias = n.optional(2);
   if (spatial === 3) return conv3d(n, x, w, bias, readWindowNd(n, typeOf(x).shape.slice(2), kernel), n.attrs.int('group', 1));
   const win = readWindow(n, typeOf(x).shape.slice(2), kernel);
@@ -54,12 +59,7 @@ function transposePadding(n: OnnxNode, spatialIn: readonly number[], kernel: rea
 }
 
 defineOnnxOp('ConvTranspose', (n) => {
-  const x = n.input(0);
-  const spatial = spatialRank(n, x);
-  const w = n.input(1);
-  const ws = typeOf(w).shape;
-  if (ws.length !== spatial + 2) n.fail(`weight [${ws.join(',')}] must have rank ${spatial + 2}`);
-  const kernel = n.attrs.ints('kernel_shape', ws.slice(2));
+  const { x, spatial, w, ws, kernel } = convOperands(n);
   const ints = (name: string, dflt: number) => n.attrs.ints(name, new Array<number>(spatial).fill(dflt));
   const stride = ints('strides', 1);
   const dilation = ints('dilations', 1);

@@ -1,4 +1,4 @@
-import { adaptiveBin, adaptivePool2dAttrs, avgPool2dAttrs, poolGeometry } from '../../../ir/ops/pool.js';
+import { adaptiveBin, adaptivePool2dAttrs, avgPool2dAttrs, poolGeometry, type PoolGeometry } from '../../../ir/ops/pool.js';
 import { numel } from '../../../ir/types.js';
 import { hostValues, storeValues } from './values.js';
 import { alloc, type CpuKernel } from './kernel.js';
@@ -9,32 +9,46 @@ import { attrsOf } from '../../../ir/attrs.js';
 /** The lowest value of an integer dtype: what a max over padding alone gives (floats: -inf). */
 const LOWEST: Readonly<Record<string, number>> = { i32: -(2 ** 31), u32: 0 };
 
+/**
+ * Calls `window` for each output element of a 2-D window pool in NCHW order; `taps(visit)` calls
+ * `visit` with the flat input index of each of that window's taps inside the input (padding
+ * skipped), in row-major window order, until `visit` returns true.
+ */
+export function forEachWindow(g: PoolGeometry, window: (taps: (visit: (at: number) => boolean | void) => void) => void): void {
+  for (let nc = 0; nc < g.batch * g.channels; nc++) {
+    const plane = nc * g.inH * g.inW;
+    for (let oh = 0; oh < g.outH; oh++) {
+      for (let ow = 0; ow < g.outW; ow++) {
+        window((visit) => {
+          for (let kh = 0; kh < g.h.kernel; kh++) {
+            const ih = oh * g.h.stride - g.h.padBefore + kh * g.h.dilation;
+            if (ih < 0 || ih >= g.inH) continue;
+            for (let kw = 0; kw < g.w.kernel; kw++) {
+              const iw = ow * g.w.stride - g.w.padBefore + kw * g.w.dilation;
+              if (iw >= 0 && iw < g.inW && visit(plane + ih * g.inW + iw)) return;
+            }
+          }
+        });
+      }
+    }
+  }
+}
+
 const maxPool2d: CpuKernel = (node, [xt]) => {
   const g = poolGeometry(xt!.shape, node.attrs);
   const x = hostValues(xt!);
   const lowest = LOWEST[xt!.dtype] ?? -Infinity;
   const out = new Float64Array(g.batch * g.channels * g.outH * g.outW);
   let i = 0;
-  for (let nc = 0; nc < g.batch * g.channels; nc++) {
-    const plane = nc * g.inH * g.inW;
-    for (let oh = 0; oh < g.outH; oh++) {
-      for (let ow = 0; ow < g.outW; ow++) {
-        let best = lowest; // what a window of padding alone gives
-        for (let kh = 0; kh < g.h.kernel; kh++) {
-          const ih = oh * g.h.stride - g.h.padBefore + kh * g.h.dilation;
-          if (ih < 0 || ih >= g.inH) continue;
-          for (let kw = 0; kw < g.w.kernel; kw++) {
-            const iw = ow * g.w.stride - g.w.padBefore + kw * g.w.dilation;
-            if (iw < 0 || iw >= g.inW) continue;
-            const v = x[plane + ih * g.inW + iw]!;
-            if (v > best || Number.isNaN(v)) best = v; // NaN propagates, as in PyTorch
-            if (Number.isNaN(best)) break;
-          }
-        }
-        out[i++] = best;
-      }
-    }
-  }
+  forEachWindow(g, (taps) => {
+    let best = lowest; // what a window of padding alone gives
+    taps((at) => {
+      const v = x[at]!;
+      if (v > best || Number.isNaN(v)) best = v; // NaN propagates, as in PyTorch
+      return Number.isNaN(best);
+    });
+    out[i++] = best;
+  });
   return [storeValues(alloc(node.output.type), out)];
 };
 
