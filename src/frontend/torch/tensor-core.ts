@@ -4,13 +4,14 @@ import type { TensorData } from '../../ir/tensor-data.js';
 import { formatShapeType, isFloat, numel, type Device, type DType, type Shape } from '../../ir/types.js';
 import { GpuDevice } from '../../runtime/device.js';
 import { EagerRunner } from '../../runtime/eager.js';
-import type { GradFn } from './autograd-tape.js';
+import { recordMove, recordOp, type GradFn } from './autograd-tape.js';
 import { gpuName, requireDTypeOn, resolveGpu, resolveGpuSync, type DeviceLike } from './devices.js';
 import { normDim } from './dims.js';
-import { isDTypeName, parseDType, torchDTypeName, type DTypeLike } from './dtype.js';
+import { parseDType, torchDTypeName, type DTypeLike } from './dtype.js';
 import { castOnHost, hostValues } from './host-values.js';
 import { GpuStorage, swapStorage } from './storage.js';
 import { apply } from './tensor-apply.js';
+import { parseTo, type ToOptions } from './to-args.js';
 
 // The Tensor class: what a tensor is (host data, a device buffer, a traced value), its
 // properties, autograd state, and moving between devices and dtypes. Its op methods come in
@@ -27,12 +28,6 @@ type Impl =
   | { readonly kind: 'gpu'; readonly storage: GpuStorage; readonly dtype: DType; readonly shape: Shape }
   | { readonly kind: 'symbolic'; readonly graph: Graph; readonly value: Value; readonly place: Place }
   | { readonly kind: 'disposed'; readonly dtype: DType; readonly shape: Shape; readonly place: Place };
-
-/** Options of `t.to({ device, dtype })`. */
-export interface ToOptions {
-  readonly device?: DeviceLike;
-  readonly dtype?: DTypeLike;
-}
 
 /**
  * A tensor of the PyTorch-like API. A concrete tensor lives on the CPU (host data, computed by
@@ -239,24 +234,38 @@ export class Tensor {
   // Moving between devices and dtypes
 
   /**
-   * A copy on another device and/or of another dtype, like PyTorch's `to`: `await t.to('webgpu')`,
-   * `await t.to('cpu')` (a readback), `await t.to({ dtype: 'float16' })`, `await t.to('float16')`.
-   * Always await it; when nothing changes it resolves to this tensor itself.
+   * A copy on another device and/or of another dtype, in PyTorch's argument forms:
+   * `await t.to('webgpu')`, `await t.to('cpu')` (a readback), `await t.to('float16')`,
+   * `await t.to('webgpu:1', 'float16')`, `await t.to({ device, dtype })`, `await t.to(other)` (its
+   * device and dtype). Moves and casts are recorded for autograd: the gradient flows back to this
+   * tensor's device and dtype. Always await it; when nothing changes it resolves to this tensor.
    */
-  async to(target: DeviceLike | DTypeLike | ToOptions, opts: { dtype?: DTypeLike } = {}): Promise<Tensor> {
-    const { device, dtype } = parseTo(target, opts);
-    this.assertConcrete('to()');
+  async to(target: DeviceLike | DTypeLike | ToOptions | Tensor, second?: DTypeLike | ToOptions): Promise<Tensor> {
+    const { device, dtype } = parseTo(target instanceof Tensor ? { device: target.gpu ?? 'cpu', dtype: target.dtype } : target, second);
     const want = dtype ?? this.dtype;
-    if (device === undefined) return this.type(want);
-    if (device === 'cpu') return (await this.onHost()).type(want);
+    if (device === undefined || this.isSymbolic) return this.traceTo(device, want);
+    this.assertConcrete('to()');
+    if (device === 'cpu') return recordMove(this, await this.onHost()).type(want);
     const gpu = await resolveGpu(device);
     if (this.impl.kind === 'gpu' && this.impl.storage.gpu === gpu) return this.type(want);
     // From the host (or another GPU device, through the host): convert there exactly, then upload.
-    const host = (await this.onHost()).type(want);
-    return Tensor.upload(host.hostData('to()'), gpu);
+    const host = recordMove(this, await this.onHost()).type(want);
+    return recordMove(host, Tensor.upload(host.hostData('to()'), gpu));
   }
 
-  /** This tensor converted to `dtype` on its device (f32 <-> f16 rounds to nearest-even). */
+  /** `to()` inside a trace: a cast; a move is refused (a traced graph lives on one device). */
+  private traceTo(device: DeviceLike | undefined, dtype: DType): Tensor {
+    if (device !== undefined && this.isSymbolic) {
+      const here = this.deviceName;
+      const there = device instanceof GpuDevice ? gpuName(device) : device === 'webgpu' ? (here === 'cpu' ? 'webgpu:0' : here) : device;
+      if (there !== here) {
+        throw new KilnError(`to('${there}') inside trace(): a traced graph runs on one device (${here}); move the inputs or the model before tracing`);
+      }
+    }
+    return this.type(dtype);
+  }
+
+  /** This tensor converted to `dtype` on its device (f32 <-> f16 rounds to nearest-even); differentiable. */
   type(dtype: DTypeLike): Tensor {
     const to = parseDType(dtype);
     if (to === this.dtype) return this;
@@ -264,9 +273,9 @@ export class Tensor {
     if (i.kind === 'gpu') {
       requireDTypeOn(i.storage.gpu, to, `converting to ${torchDTypeName(to)} on ${this.deviceName}`);
       // Uploaded data converts on the host (exact rounding, and the result keeps host data for trace).
-      if (i.storage.host) return Tensor.upload(castOnHost(this.hostCopy()!, to), i.storage.gpu);
+      if (i.storage.host) return recordOp('cast', [this], { to }, [Tensor.upload(castOnHost(this.hostCopy()!, to), i.storage.gpu)])[0]!;
     }
-    if (i.kind === 'host') return new Tensor({ kind: 'host', data: castOnHost(i.data, to) });
+    if (i.kind === 'host') return recordOp('cast', [this], { to }, [new Tensor({ kind: 'host', data: castOnHost(i.data, to) })])[0]!;
     return apply('cast', [this], { to });
   }
 
@@ -352,21 +361,4 @@ export class Tensor {
     return new Tensor({ kind: 'host', data });
   }
 
-}
-
-function parseTo(target: DeviceLike | DTypeLike | ToOptions, opts: { dtype?: DTypeLike }): { device?: DeviceLike; dtype?: DType } {
-  let device: DeviceLike | undefined;
-  let dtype: DTypeLike | undefined = opts.dtype;
-  if (typeof target === 'string') {
-    if (isDTypeName(target)) dtype = target as DTypeLike;
-    else device = target as DeviceLike;
-  } else if (target instanceof GpuDevice) {
-    device = target;
-  } else if (typeof target === 'object' && target !== null) {
-    device = target.device;
-    dtype = target.dtype ?? dtype;
-  } else {
-    throw new KilnError(`to() takes a device ('cpu', 'webgpu'), a dtype ('float16', ...) or { device, dtype }, got ${String(target)}`);
-  }
-  return { ...(device === undefined ? {} : { device }), ...(dtype === undefined ? {} : { dtype: parseDType(dtype) }) };
 }
