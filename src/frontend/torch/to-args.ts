@@ -30,7 +30,7 @@ export function parseTo(target: DeviceLike | DTypeLike | ToOptions, second: DTyp
     throw new KilnError(`${forms}; got ${String(target)}`);
   }
   if (second !== undefined) {
-    if (dtype !== undefined && device === undefined) throw new KilnError(`${forms}: the dtype comes second, as in t.to('webgpu', 'float16'); got to('${String(target)}', ...)`);
+    if (dtype !== undefined && device === undefined) throw new KilnError(`${forms}: a second argument (the dtype) follows a device, as in t.to('webgpu', 'float16')`);
     const more = typeof second === 'string' ? { dtype: parseDType(second) } : typeof second === 'object' && second !== null ? parseOptions(second, forms) : undefined;
     if (!more || more.device !== undefined) throw new KilnError(`${forms}; the second argument is a dtype or { dtype }, got ${typeof second === 'object' ? JSON.stringify(second) : String(second)}`);
     if (more.dtype !== undefined && dtype !== undefined && more.dtype !== dtype) throw new KilnError(`to(): two different dtypes given (${torchDTypeName(dtype)} and ${torchDTypeName(more.dtype)})`);
