@@ -7,6 +7,7 @@ import { differentiate, gradName } from '../../passes/autodiff/differentiate.js'
 import { runOnCpu } from '../../runtime/cpu/executor.js';
 import { EagerRunner } from '../../runtime/eager.js';
 import type { Program } from '../../runtime/program.js';
+import type { DeviceLike } from './devices.js';
 import { MOVE_OP, noGrad, type TapeInput, type TapeNode } from './autograd-tape.js';
 import { GpuStorage } from './storage.js';
 import { hostTensorData } from './host-values.js';
@@ -46,6 +47,8 @@ export async function backward(root: Tensor, gradient: Tensor | undefined, opts:
   }
   const seed = (): Tensor => gradient ?? root.constantLike(hostTensorData(root.dtype, root.shape, new Array<number>(numel(root.shape)).fill(1)));
   const all = reachableNodes(root, () => false);
+  // Tensors made before their device was acquired are computed once it is there.
+  for (const t of [root, ...(gradient ? [gradient] : []), ...all.flatMap((n) => [...n.outputs, ...n.inputs.flatMap((i) => (i.kind === 'tensor' ? [i.tensor] : []))])]) await t.ready();
   if (all.length === 0) {
     // The root is a leaf itself: d(root)/d(root) is the seed.
     accumulate(root, seed());
@@ -67,7 +70,7 @@ export async function backward(root: Tensor, gradient: Tensor | undefined, opts:
     if (node.op === MOVE_OP) {
       // The move's gradient is the incoming one, moved back to where the source lives.
       const source = (node.inputs[0] as Extract<TapeInput, { kind: 'tensor' }>).tensor;
-      deliver(source, await (g ?? seed()).to(source.gpu ?? 'cpu'));
+      deliver(source, await (g ?? seed()).to(source.deviceName as DeviceLike));
       continue;
     }
     const plan = buildPlan(t, segments.get(t)!, g);

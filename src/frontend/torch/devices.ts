@@ -19,6 +19,8 @@ const owned = new Set<GpuDevice>();
 const acquiring = new Map<number, Promise<GpuDevice>>();
 /** How many device indices each adapter has. */
 let perAdapter = 1;
+/** How many adapters there are, once listed. */
+let adapterCount: number | undefined;
 
 const live = (d: GpuDevice | undefined): d is GpuDevice => d !== undefined && !d.isLost;
 
@@ -67,6 +69,7 @@ function gpuAt(index: number): Promise<GpuDevice> {
   if (!pending) {
     pending = (async () => {
       const adapters = await listAdapters();
+      adapterCount = adapters.length;
       const count = adapters.length * perAdapter;
       if (index >= count) throw noSuchDevice(index, count);
       const d = await acquireDevice(adapters[Math.floor(index / perAdapter)]!.request);
@@ -86,18 +89,25 @@ function noSuchDevice(index: number, count: number): KilnError {
   );
 }
 
+/** The index a device name or GPU device has ('webgpu' is 0). */
+export function deviceIndex(device: Exclude<DeviceLike, 'cpu'>): number {
+  return device instanceof GpuDevice ? gpuIndex(device) : indexOf(device);
+}
+
+/** Device `index` if it is acquired and usable now (synchronous callers cannot wait for it). */
+export function acquiredGpu(index: number): GpuDevice | undefined {
+  const d = slots[index];
+  return live(d) ? d : undefined;
+}
+
 /**
- * The GPU device a device name means, without waiting: the device must have been acquired
- * already (synchronous callers cannot wait for it).
+ * Starts acquiring device `index` for a synchronous caller that cannot wait (a tensor factory):
+ * fails at once when the index is known not to exist, else any failure surfaces when the
+ * device is awaited.
  */
-export function resolveGpuSync(device: Exclude<DeviceLike, 'cpu'>, what: string): GpuDevice {
-  if (device instanceof GpuDevice) return device;
-  const d = slots[indexOf(device)];
-  if (live(d)) return d;
-  throw new KilnError(
-    `${what} needs ${device}, which is not acquired yet: call \`await kiln.webgpu.device(${indexOf(device) || ''})\` once first, ` +
-    `or create the tensor on the CPU and move it with \`await t.to('${device}')\``,
-  );
+export function acquireSoon(index: number): void {
+  if (adapterCount !== undefined && index >= adapterCount * perAdapter) throw noSuchDevice(index, adapterCount * perAdapter);
+  gpuAt(index).catch(() => undefined);
 }
 
 /** The GPU device a device name means, acquired on first use. */

@@ -4,8 +4,8 @@ import type { TensorData } from '../../ir/tensor-data.js';
 import { formatShapeType, isFloat, numel, type Device, type DType, type Shape } from '../../ir/types.js';
 import { GpuDevice } from '../../runtime/device.js';
 import { EagerRunner } from '../../runtime/eager.js';
-import { recordMove, recordOp, type GradFn } from './autograd-tape.js';
-import { gpuName, requireDTypeOn, resolveGpu, resolveGpuSync, type DeviceLike } from './devices.js';
+import { noGrad, recordMove, recordOp, type GradFn } from './autograd-tape.js';
+import { acquiredGpu, acquireSoon, deviceIndex, gpuName, requireDTypeOn, resolveGpu, type DeviceLike } from './devices.js';
 import { normDim } from './dims.js';
 import { parseDType, torchDTypeName, type DTypeLike } from './dtype.js';
 import { castOnHost, hostValues } from './host-values.js';
@@ -27,7 +27,18 @@ type Impl =
   | { readonly kind: 'host'; readonly data: TensorData }
   | { readonly kind: 'gpu'; readonly storage: GpuStorage; readonly dtype: DType; readonly shape: Shape }
   | { readonly kind: 'symbolic'; readonly graph: Graph; readonly value: Value; readonly place: Place }
-  | { readonly kind: 'disposed'; readonly dtype: DType; readonly shape: Shape; readonly place: Place };
+  | { readonly kind: 'disposed'; readonly dtype: DType; readonly shape: Shape; readonly place: Place }
+  | Pending;
+
+/**
+ * A tensor on a WebGPU device that is still being acquired (its first use): `make` computes it
+ * once the device is there (an upload of `host`, or a deferred op). Awaiting anything on it
+ * waits for the device; an op on it is deferred the same way.
+ */
+type Pending = {
+  readonly kind: 'pending'; readonly dtype: DType; readonly shape: Shape; readonly index: number;
+  readonly host?: TensorData; readonly make: (gpu: GpuDevice) => Tensor;
+};
 
 /**
  * A tensor of the PyTorch-like API. A concrete tensor lives on the CPU (host data, computed by
@@ -50,10 +61,45 @@ export class Tensor {
     if (impl.kind === 'gpu') swapStorage(this, undefined, impl.storage);
   }
 
-  /** A concrete tensor over host data, on the CPU or uploaded to a WebGPU device. */
+  /**
+   * A concrete tensor over host data, on the CPU or uploaded to a WebGPU device; a device not
+   * acquired yet is acquired meanwhile, and the upload waits for it.
+   */
   static fromData(data: TensorData, device: DeviceLike = 'cpu'): Tensor {
     if (device === 'cpu') return new Tensor({ kind: 'host', data });
-    return Tensor.upload(data, resolveGpuSync(device, 'creating a tensor on webgpu'));
+    const index = deviceIndex(device);
+    const gpu = device instanceof GpuDevice ? device : acquiredGpu(index);
+    if (gpu) return Tensor.upload(data, gpu);
+    acquireSoon(index);
+    return Tensor.pending(data.dtype, data.shape, index, (d) => Tensor.upload(data, d), data);
+  }
+
+  /** @internal A tensor on device `index` (being acquired) that `make` computes once it is there. */
+  static pending(dtype: DType, shape: Shape, index: number, make: (gpu: GpuDevice) => Tensor, host?: TensorData): Tensor {
+    return new Tensor({ kind: 'pending', dtype, shape: [...shape], index, make, ...(host ? { host } : {}) });
+  }
+
+  /** @internal Whether this tensor waits for its device to be acquired. */
+  get isPending(): boolean {
+    return this.impl.kind === 'pending';
+  }
+
+  /** @internal Computes a pending tensor if its device is there now; true when it is concrete. */
+  trySettle(): boolean {
+    const i = this.impl;
+    if (i.kind !== 'pending') return true;
+    const gpu = acquiredGpu(i.index);
+    if (!gpu) return false;
+    this.setData(noGrad(() => i.make(gpu)));
+    return true;
+  }
+
+  /** @internal Waits for a pending tensor's device and computes it. */
+  async ready(): Promise<void> {
+    const i = this.impl;
+    if (i.kind !== 'pending') return;
+    await resolveGpu(`webgpu:${i.index}`);
+    this.trySettle();
   }
 
   /** Copies host data to `gpu` (the host data is kept: tensors are immutable). */
@@ -89,17 +135,19 @@ export class Tensor {
 
   /** 'cpu' or 'webgpu' (for a symbolic tensor: the device of the tensor it stands for). */
   get device(): Device {
-    return this.place.device;
+    return this.impl.kind === 'pending' ? 'webgpu' : this.place.device;
   }
 
   /** The device as messages name it: `cpu`, `webgpu:0`. */
   get deviceName(): string {
+    if (this.impl.kind === 'pending') return `webgpu:${this.impl.index}`;
     const p = this.place;
     return p.device === 'cpu' ? 'cpu' : gpuName(p.gpu);
   }
 
-  /** The WebGPU device a webgpu tensor lives on. */
+  /** The WebGPU device a webgpu tensor lives on (undefined while that device is being acquired). */
   get gpu(): GpuDevice | undefined {
+    if (!this.trySettle()) return undefined;
     const p = this.place;
     return p.device === 'webgpu' ? p.gpu : undefined;
   }
@@ -227,7 +275,7 @@ export class Tensor {
   /** @internal Host values when known without a readback (a CPU tensor, or uploaded data). */
   knownHostData(): TensorData | undefined {
     const i = this.impl;
-    return i.kind === 'host' ? i.data : this.hostCopy();
+    return i.kind === 'host' ? i.data : i.kind === 'pending' ? i.host : this.hostCopy();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -241,9 +289,10 @@ export class Tensor {
    * tensor's device and dtype. Always await it; when nothing changes it resolves to this tensor.
    */
   async to(target: DeviceLike | DTypeLike | ToOptions | Tensor, second?: DTypeLike | ToOptions): Promise<Tensor> {
-    const { device, dtype } = parseTo(target instanceof Tensor ? { device: target.gpu ?? 'cpu', dtype: target.dtype } : target, second);
+    const { device, dtype } = parseTo(target instanceof Tensor ? { device: target.deviceName as DeviceLike, dtype: target.dtype } : target, second);
     const want = dtype ?? this.dtype;
     if (device === undefined || this.isSymbolic) return this.traceTo(device, want);
+    await this.ready();
     this.assertConcrete('to()');
     if (device === 'cpu') return recordMove(this, await this.onHost()).type(want);
     const gpu = await resolveGpu(device);
@@ -291,7 +340,8 @@ export class Tensor {
   /** Frees this tensor's device memory now (other tensors viewing the same buffer keep it). */
   dispose(): void {
     const i = this.impl;
-    if (i.kind === 'disposed' || i.kind === 'symbolic') return;
+    // A pending tensor holds no device memory yet (and a deferred op may still read it).
+    if (i.kind === 'disposed' || i.kind === 'symbolic' || i.kind === 'pending') return;
     if (i.kind === 'gpu') swapStorage(this, i.storage, undefined);
     this.impl = { kind: 'disposed', dtype: this.dtype, shape: this.shape, place: this.place };
   }
@@ -315,6 +365,7 @@ export class Tensor {
   /** @internal The storage of a webgpu tensor. */
   gpuStorage(what: string): GpuStorage {
     this.assertConcrete(what);
+    if (!this.trySettle()) throw new KilnError(`internal: ${what} on ${this.deviceName} before the device was acquired`);
     if (this.impl.kind !== 'gpu') throw new KilnError(`internal: ${what} needs a webgpu tensor, got ${this.toString()}`);
     return this.impl.storage;
   }
@@ -330,6 +381,10 @@ export class Tensor {
     const i = this.impl;
     if (i.kind === 'host') return CPU;
     if (i.kind === 'gpu') return { device: 'webgpu', gpu: i.storage.gpu };
+    if (i.kind === 'pending') {
+      if (!this.trySettle()) throw new KilnError(`webgpu:${i.index} is still being acquired: await it first (\`await kiln.webgpu.device(${i.index})\`)`);
+      return this.place;
+    }
     return i.place;
   }
 
