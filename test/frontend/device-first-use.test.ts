@@ -19,7 +19,7 @@ describe('a device acquired on first use', () => {
     kiln.webgpu.setDevicesPerAdapter(2);
     expect(acquiredGpu(0) ?? acquiredGpu(1)).toBeUndefined();
     const x = kiln.tensor([1, 2, 3], { device: 'webgpu:1', requiresGrad: true });
-    expect([x.device, x.deviceName, x.shape]).toEqual(['webgpu', 'webgpu:1', [3]]);
+    expect([x.device, x.deviceType, x.shape]).toEqual(['webgpu:1', 'webgpu', [3]]);
     // Ops before the device is there are typed at once (shape errors too) and run once it is.
     const y = x.add(2).pow(2).add(3).mean();
     expect([y.deviceName, y.shape, y.requiresGrad]).toEqual(['webgpu:1', [], true]);

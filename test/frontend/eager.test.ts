@@ -24,10 +24,10 @@ describe('eager tensors on WebGPU', () => {
 
   it('computes on the device and reads back when moved to the CPU', async () => {
     const x = await kiln.tensor([1, 1, 2, 3]).to('webgpu');
-    expect(x.device).toBe('webgpu');
+    expect(x.device).toBe('webgpu:0');
     expect(x.deviceName).toBe('webgpu:0');
     const y = x.mul(2);
-    expect(y.device).toBe('webgpu');
+    expect(y.device).toBe('webgpu:0');
     expect((await y.to('cpu')).tolist()).toEqual([2, 2, 4, 6]);
   });
 

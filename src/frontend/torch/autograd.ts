@@ -74,7 +74,7 @@ export async function backward(root: Tensor, gradient: Tensor | undefined, opts:
       continue;
     }
     const plan = buildPlan(t, segments.get(t)!, g);
-    const grads = t.device === 'webgpu' ? runOnDevice(plan) : runOnHost(plan);
+    const grads = t.deviceType === 'webgpu' ? runOnDevice(plan) : runOnHost(plan);
     for (const { tensor, output } of plan.leaves) deliver(tensor, grads.get(output)!);
   }
   if (!opts.retainGraph) release(all);
@@ -140,7 +140,7 @@ function reachableNodes(root: Tensor, stop: (t: Tensor) => boolean): TapeNode[] 
  * in<k> for the k-th outside operand) so that the same ops on new data give the same text.
  */
 function buildPlan(root: Tensor, nodes: readonly TapeNode[], gradient: Tensor | undefined): BackwardPlan {
-  const device = root.device;
+  const device = root.deviceType;
   const g = new Graph('backward');
   const index = new Map(nodes.map((n, k) => [n, k]));
   const produced = new Map<TapeNode, Value[]>();

@@ -35,7 +35,7 @@ export function gpuIndex(gpu: GpuDevice): number {
 }
 
 /** `webgpu:0`, as messages name devices. */
-export function gpuName(gpu: GpuDevice): string {
+export function gpuName(gpu: GpuDevice): `webgpu:${number}` {
   return `webgpu:${gpuIndex(gpu)}`;
 }
 

@@ -113,11 +113,11 @@ export abstract class Optimizer {
       state = this.stateNames().map(() => p.constantLike(hostTensorData(p.dtype, p.shape, new Array<number>(p.numel()).fill(0))));
       this.state.set(p, state);
     }
-    const entry = this.ruleFor(p.dtype, p.shape, p.device);
+    const entry = this.ruleFor(p.dtype, p.shape, p.deviceType);
     const scalars = [this.lr, this.stepCount].map((v) => p.constantLike(tensorData('f32', [], [v])));
     const operands = [p, p.grad!, ...state, ...scalars];
     let results: Tensor[];
-    if (p.device === 'webgpu') {
+    if (p.deviceType === 'webgpu') {
       entry.program ??= compile(entry.graph);
       const program = entry.program;
       const storages = operands.map((t) => t.gpuStorage('optimizer step'));

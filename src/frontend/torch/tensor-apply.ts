@@ -58,7 +58,7 @@ export function applyMulti(op: string, inputs: readonly Tensor[], attrs: Attrs =
     return node.outputs.map((v) => Tensor.symbolic(g, v, like));
   }
   const waiting = inputs.find((t) => !t.trySettle());
-  const outs = waiting ? deferred(op, inputs, attrs, waiting) : inputs[0]?.device === 'webgpu' ? runOnGpu(op, inputs, attrs) : runOnHost(op, inputs, attrs);
+  const outs = waiting ? deferred(op, inputs, attrs, waiting) : inputs[0]?.deviceType === 'webgpu' ? runOnGpu(op, inputs, attrs) : runOnHost(op, inputs, attrs);
   return recordOp(op, inputs, attrs, outs);
 }
 
@@ -113,7 +113,7 @@ export function binary(op: string, a: Tensor, b: Tensor | number): Tensor {
     return apply(op, [a, s]);
   } finally {
     // Its buffer may go as soon as the op is submitted; the device frees it after use.
-    if (s.device === 'webgpu') s.dispose();
+    if (s.deviceType === 'webgpu') s.dispose();
   }
 }
 

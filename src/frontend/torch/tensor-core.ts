@@ -133,16 +133,25 @@ export class Tensor {
     return i.kind === 'host' ? i.data.shape : i.kind === 'symbolic' ? i.value.type.shape : i.shape;
   }
 
-  /** 'cpu' or 'webgpu' (for a symbolic tensor: the device of the tensor it stands for). */
-  get device(): Device {
-    return this.impl.kind === 'pending' ? 'webgpu' : this.place.device;
-  }
-
-  /** The device as messages name it: `cpu`, `webgpu:0`. */
-  get deviceName(): string {
+  /**
+   * The device, with its index as PyTorch keeps it: `'cpu'` or `'webgpu:0'`, `'webgpu:1'`, ...
+   * (for a symbolic tensor: the device of the tensor it stands for). `t.to(other.device)` moves
+   * a tensor next to another.
+   */
+  get device(): 'cpu' | `webgpu:${number}` {
     if (this.impl.kind === 'pending') return `webgpu:${this.impl.index}`;
     const p = this.place;
     return p.device === 'cpu' ? 'cpu' : gpuName(p.gpu);
+  }
+
+  /** The kind of device, like PyTorch's `t.device.type`: 'cpu' or 'webgpu'. */
+  get deviceType(): Device {
+    return this.impl.kind === 'pending' ? 'webgpu' : this.place.device;
+  }
+
+  /** The device as messages name it (the same as `device`). */
+  get deviceName(): string {
+    return this.device;
   }
 
   /** The WebGPU device a webgpu tensor lives on (undefined while that device is being acquired). */
@@ -289,7 +298,7 @@ export class Tensor {
    * tensor's device and dtype. Always await it; when nothing changes it resolves to this tensor.
    */
   async to(target: DeviceLike | DTypeLike | ToOptions | Tensor, second?: DTypeLike | ToOptions): Promise<Tensor> {
-    const { device, dtype } = parseTo(target instanceof Tensor ? { device: target.deviceName as DeviceLike, dtype: target.dtype } : target, second);
+    const { device, dtype } = parseTo(target instanceof Tensor ? { device: target.device, dtype: target.dtype } : target, second);
     const want = dtype ?? this.dtype;
     if (device === undefined || this.isSymbolic) return this.traceTo(device, want);
     await this.ready();
