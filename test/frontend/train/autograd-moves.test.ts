@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as kiln from '../../../src/index.js';
+import { differentiate } from '../../../src/passes/autodiff/differentiate.js';
+import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
 import { expectClose } from '../../helpers/compare.js';
 import { useDefaultGpu } from '../default-gpu.js';
 
@@ -80,15 +82,18 @@ describe('differentiable moves and casts', () => {
     expect(u.grad!.tolist()).toEqual([2, 4]);
   });
 
-  it('to(dtype) inside a trace is a cast the autodiff pass differentiates; a move is refused', () => {
+  it('to(dtype) inside a trace is a cast the autodiff pass differentiates; a move is refused', async () => {
+    // loss = sum(float(half(x)) * x): d/dx = float(half(x)) + x, in float32.
     const g = new kiln.Graph('t');
     const x = kiln.Tensor.symbolic(g, g.addInput('x', { dtype: 'f32', shape: [2], device: 'cpu' }));
-    const y = x.to('float16');
-    expect(y).toBeInstanceOf(Promise);
-    return y.then(async (h) => {
-      expect(h.dtype).toBe('f16');
-      expect((await x.to('cpu', { dtype: 'f32' }))).toBe(x);
-      await expect(x.to('webgpu')).rejects.toThrow(/to\('webgpu:0'\) inside trace\(\): a traced graph runs on one device \(cpu\)/);
-    });
+    const h = await x.to('float16');
+    expect(h.dtype).toBe('f16');
+    expect(await x.to('cpu', { dtype: 'f32' })).toBe(x);
+    await expect(x.to('webgpu')).rejects.toThrow(/to\('webgpu:0'\) inside trace\(\): a traced graph runs on one device \(cpu\)/);
+    const loss = (await h.to('cpu', 'float32')).mul(x).sum();
+    g.setOutputs([loss.value]);
+    const back = differentiate(g, { loss: loss.value.name, wrt: ['x'] });
+    const out = runOnCpu(back, { x: kiln.tensor([0.1, 3]).data });
+    expectClose(out['grad.x']!, kiln.tensor([0.0999755859375 + 0.1, 6]).data, 1e-7, 1e-6);
   });
 });
