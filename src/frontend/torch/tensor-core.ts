@@ -8,37 +8,16 @@ import { noGrad, recordMove, recordOp, type GradFn } from './autograd-tape.js';
 import { acquiredGpu, acquireSoon, deviceIndex, gpuName, requireDTypeOn, resolveGpu, type DeviceLike } from './devices.js';
 import { normDim } from './dims.js';
 import { parseDType, torchDTypeName, type DTypeLike } from './dtype.js';
-import { castOnHost, hostValues } from './host-values.js';
+import { castOnHost, hostValues, nestedValues } from './host-values.js';
 import { GpuStorage, swapStorage } from './storage.js';
 import { apply } from './tensor-apply.js';
-import { parseTo, type ToOptions } from './to-args.js';
+import { CPU, type Impl, type Place } from './tensor-impl.js';
+import { parseTo, refuseTraceMove, type ToOptions } from './to-args.js';
 
 // The Tensor class: what a tensor is (host data, a device buffer, a traced value), its
 // properties, autograd state, and moving between devices and dtypes. Its op methods come in
 // families (tensor-math.ts, tensor-shape.ts, tensor-reduce.ts, tensor-trace.ts), added to the
 // class by tensor.ts, which is what the rest of kiln imports.
-
-/** Where a concrete tensor lives, or where the tensor a symbolic one stands for lives. */
-type Place = { readonly device: 'cpu' } | { readonly device: 'webgpu'; readonly gpu: GpuDevice };
-
-const CPU: Place = { device: 'cpu' };
-
-type Impl =
-  | { readonly kind: 'host'; readonly data: TensorData }
-  | { readonly kind: 'gpu'; readonly storage: GpuStorage; readonly dtype: DType; readonly shape: Shape }
-  | { readonly kind: 'symbolic'; readonly graph: Graph; readonly value: Value; readonly place: Place }
-  | { readonly kind: 'disposed'; readonly dtype: DType; readonly shape: Shape; readonly place: Place }
-  | Pending;
-
-/**
- * A tensor on a WebGPU device that is still being acquired (its first use): `make` computes it
- * once the device is there (an upload of `host`, or a deferred op). Awaiting anything on it
- * waits for the device; an op on it is deferred the same way.
- */
-type Pending = {
-  readonly kind: 'pending'; readonly dtype: DType; readonly shape: Shape; readonly index: number;
-  readonly host?: TensorData; readonly make: (gpu: GpuDevice) => Tensor;
-};
 
 /**
  * A tensor of the PyTorch-like API. A concrete tensor lives on the CPU (host data, computed by
@@ -204,14 +183,7 @@ export class Tensor {
 
   /** Nested arrays of the values, like `tensor.tolist()`; a webgpu tensor must be read back first. */
   tolist(): unknown {
-    const d = this.hostData('tolist()');
-    const flat = hostValues(d);
-    const build = (dim: number, off: number): unknown => {
-      if (dim === d.shape.length) return flat[off];
-      const stride = numel(d.shape.slice(dim + 1));
-      return Array.from({ length: d.shape[dim]! }, (_, i) => build(dim + 1, off + i * stride));
-    };
-    return build(0, 0);
+    return nestedValues(this.hostData('tolist()'));
   }
 
   /** The value of a one-element CPU tensor. */
@@ -300,7 +272,10 @@ export class Tensor {
   async to(target: DeviceLike | DTypeLike | ToOptions | Tensor, second?: DTypeLike | ToOptions): Promise<Tensor> {
     const { device, dtype } = parseTo(target instanceof Tensor ? { device: target.device, dtype: target.dtype } : target, second);
     const want = dtype ?? this.dtype;
-    if (device === undefined || this.isSymbolic) return this.traceTo(device, want);
+    if (device === undefined || this.isSymbolic) {
+      if (device !== undefined) refuseTraceMove(this.device, device);
+      return this.type(want);
+    }
     await this.ready();
     this.assertConcrete('to()');
     if (device === 'cpu') return recordMove(this, await this.onHost()).type(want);
@@ -309,18 +284,6 @@ export class Tensor {
     // From the host (or another GPU device, through the host): convert there exactly, then upload.
     const host = recordMove(this, await this.onHost()).type(want);
     return recordMove(host, Tensor.upload(host.hostData('to()'), gpu));
-  }
-
-  /** `to()` inside a trace: a cast; a move is refused (a traced graph lives on one device). */
-  private traceTo(device: DeviceLike | undefined, dtype: DType): Tensor {
-    if (device !== undefined && this.isSymbolic) {
-      const here = this.deviceName;
-      const there = device instanceof GpuDevice ? gpuName(device) : device === 'webgpu' ? (here === 'cpu' ? 'webgpu:0' : here) : device;
-      if (there !== here) {
-        throw new KilnError(`to('${there}') inside trace(): a traced graph runs on one device (${here}); move the inputs or the model before tracing`);
-      }
-    }
-    return this.type(dtype);
   }
 
   /** This tensor converted to `dtype` on its device (f32 <-> f16 rounds to nearest-even); differentiable. */

@@ -1,7 +1,7 @@
 import { KilnError } from '../../ir/errors.js';
 import type { DType } from '../../ir/types.js';
 import { GpuDevice } from '../../runtime/device.js';
-import { parseDevice, type DeviceLike } from './devices.js';
+import { gpuName, parseDevice, type DeviceLike } from './devices.js';
 import { isDTypeName, parseDType, torchDTypeName, type DTypeLike } from './dtype.js';
 
 // The arguments of `t.to()` in PyTorch's forms, read once and checked loudly: a device, a dtype,
@@ -47,4 +47,12 @@ function parseOptions(o: object, forms: string): { device?: DeviceLike; dtype?: 
     ...(device === undefined ? {} : { device: typeof device === 'string' ? parseDevice(device) : device }),
     ...(dtype === undefined ? {} : { dtype: parseDType(dtype) }),
   };
+}
+
+/** Fails for `to(device)` inside a trace unless `device` is where the traced graph already is. */
+export function refuseTraceMove(here: string, device: DeviceLike): void {
+  const there = device instanceof GpuDevice ? gpuName(device) : device === 'webgpu' ? 'webgpu:0' : device;
+  if (there !== here) {
+    throw new KilnError(`to('${there}') inside trace(): a traced graph runs on one device (${here}); move the inputs or the model before tracing`);
+  }
 }
