@@ -37,6 +37,8 @@ export interface AcquireDeviceOptions {
    */
   readonly optionalFeatures?: readonly string[];
   readonly powerPreference?: GPUPowerPreference;
+  /** Ask for Dawn's fallback (software) adapter, as listAdapters() reports for one it found that way. */
+  readonly forceFallbackAdapter?: boolean;
 }
 
 /** What the adapter says about itself. */
@@ -150,6 +152,8 @@ export type ListedAdapter = AdapterInfo & {
   readonly features: readonly string[];
   /** The adapter's limits (what acquireDevice requests for a device on it). */
   readonly limits: Readonly<Record<string, number>>;
+  /** What to pass to acquireDevice() for a device on this adapter. */
+  readonly request: Pick<AcquireDeviceOptions, 'powerPreference' | 'forceFallbackAdapter'>;
 };
 
 /**
@@ -171,7 +175,7 @@ export async function listAdapters(): Promise<ListedAdapter[]> {
     if (!adapter) continue;
     const info = adapterInfo(adapter);
     const key = JSON.stringify(info);
-    if (!seen.has(key)) seen.set(key, { ...info, features: OPTIONAL_FEATURES.filter((f) => adapter.features.has(f)), limits: readLimits(adapter.limits) });
+    if (!seen.has(key)) seen.set(key, { ...info, features: OPTIONAL_FEATURES.filter((f) => adapter.features.has(f)), limits: readLimits(adapter.limits), request: ask });
   }
   return [...seen.values()];
 }
@@ -181,6 +185,7 @@ export async function acquireDevice(opts: AcquireDeviceOptions = {}): Promise<Gp
   const gpu = gpuInstance();
   const adapterOpts: GPURequestAdapterOptions = {};
   if (opts.powerPreference) adapterOpts.powerPreference = opts.powerPreference;
+  if (opts.forceFallbackAdapter) adapterOpts.forceFallbackAdapter = true;
   let adapter: GPUAdapter | null;
   try {
     adapter = await gpu.requestAdapter(adapterOpts);

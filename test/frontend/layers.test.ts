@@ -92,7 +92,7 @@ describe('nn modules: eager on WebGPU = eager on the CPU = traced and compiled',
 
       await m.to('webgpu');
       const y = m.call(await x.to('webgpu'));
-      expect(y.device).toBe('webgpu');
+      expect(y.device).toBe('webgpu:0');
       expectClose((await y.to('cpu')).data, cpu, 1e-4, 0);
       await m.to('cpu');
       expect(m.parameters().every((p) => p.device === 'cpu')).toBe(true);

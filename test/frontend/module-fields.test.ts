@@ -60,7 +60,7 @@ describe('modules register what is assigned to their fields, as PyTorch\'s __set
     expect(m.parameters().length).toBe(9);
     const opt = new optim.SGD(m.parameters(), { lr: 0.1 });
     await m.to(gpu());
-    expect([...m.parameters(), ...m.buffers()].every((t) => t.device === 'webgpu')).toBe(true);
+    expect([...m.parameters(), ...m.buffers()].every((t) => t.deviceType === 'webgpu')).toBe(true);
     const before = await m.head.bias!.to('cpu');
     m.head.bias!.grad = await kiln.ones([4]).to(gpu());
     opt.step();

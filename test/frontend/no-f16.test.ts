@@ -31,7 +31,7 @@ describe('float16 on a device without shader-f16', () => {
     await m.to('webgpu');
     expect(() => m.half()).toThrow(/Sequential\.half\(\): float16 tensors need the WebGPU feature 'shader-f16'/);
     await expect(m.to({ dtype: 'float16' })).rejects.toThrow(noF16);
-    expect(m.parameters().every((p) => p.dtype === 'f32' && p.device === 'webgpu')).toBe(true);
+    expect(m.parameters().every((p) => p.dtype === 'f32' && p.device === 'webgpu:0')).toBe(true);
     // float32 keeps working on this device.
     const y = (m.at(0) as InstanceType<typeof nn.Linear>).call(await kiln.ones([1, 3]).to('webgpu'));
     expect((await y.to('cpu')).shape).toEqual([1, 2]);

@@ -11,6 +11,12 @@ import type { Tensor } from './tensor.js';
 /** An operand as the tape keeps it: a tensor, or the values of a small constant (a number operand). */
 export type TapeInput = { readonly kind: 'tensor'; readonly tensor: Tensor } | { readonly kind: 'const'; readonly data: TensorData };
 
+/**
+ * The op a recorded move between devices is (`t.to('webgpu:1')`, `t.to('cpu')`): as in the IR, a
+ * `transfer`. backward() does not differentiate it in a graph: it moves the gradient back.
+ */
+export const MOVE_OP = 'transfer';
+
 /** One recorded eager op. */
 export interface TapeNode {
   /** Recording order: a node's operands were all recorded before it. */
@@ -83,4 +89,15 @@ export function recordOp(op: string, inputs: readonly Tensor[], attrs: Attrs, ou
     if (isFloat(t.dtype)) t.attachGradFn({ node, index });
   });
   return outs;
+}
+
+/**
+ * Records that `moved` is `source` on another device (when `source` requires gradients and
+ * recording is on), so backward() moves the gradient back to `source`'s device. Returns `moved`.
+ */
+export function recordMove(source: Tensor, moved: Tensor): Tensor {
+  if (moved === source || !mode.enabled || !source.requiresGrad) return moved;
+  const node: TapeNode = { id: nextId++, op: MOVE_OP, attrs: {}, inputs: [{ kind: 'tensor', tensor: source }], outputs: [moved], released: false };
+  moved.attachGradFn({ node, index: 0 });
+  return moved;
 }

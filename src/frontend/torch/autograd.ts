@@ -7,7 +7,8 @@ import { differentiate, gradName } from '../../passes/autodiff/differentiate.js'
 import { runOnCpu } from '../../runtime/cpu/executor.js';
 import { EagerRunner } from '../../runtime/eager.js';
 import type { Program } from '../../runtime/program.js';
-import { noGrad, type TapeNode } from './autograd-tape.js';
+import type { DeviceLike } from './devices.js';
+import { MOVE_OP, noGrad, type TapeInput, type TapeNode } from './autograd-tape.js';
 import { GpuStorage } from './storage.js';
 import { hostTensorData } from './host-values.js';
 import { Tensor } from './tensor.js';
@@ -16,7 +17,9 @@ import { Tensor } from './tensor.js';
 // (leaves and other operands as inputs), the autodiff pass differentiates it, and the backward
 // part runs on the loss's device, reading the forward results the eager ops already computed
 // (they become inputs too, so nothing is recomputed). Programs are cached by the graph's text:
-// a training loop that records the same ops every step compiles once.
+// a training loop that records the same ops every step compiles once. Ops recorded on several
+// devices (joined by `t.to(device)` moves) run as one backward graph per segment, each on its
+// device, and each move passes its gradient back to the device it came from.
 
 /** A backward graph ready to run: which tensor feeds each input, which leaf each output is. */
 interface BackwardPlan {
@@ -42,26 +45,84 @@ export async function backward(root: Tensor, gradient: Tensor | undefined, opts:
   } else if (numel(root.shape) !== 1) {
     throw new KilnError(`grad can be implicitly created only for scalar outputs; pass a gradient for this ${formatShapeType(root.dtype, root.shape)} tensor`);
   }
-  const nodes = reachableNodes(root);
-  if (nodes.length === 0) {
+  const seed = (): Tensor => gradient ?? root.constantLike(hostTensorData(root.dtype, root.shape, new Array<number>(numel(root.shape)).fill(1)));
+  const all = reachableNodes(root, () => false);
+  // Tensors made before their device was acquired are computed once it is there.
+  for (const t of [root, ...(gradient ? [gradient] : []), ...all.flatMap((n) => [...n.outputs, ...n.inputs.flatMap((i) => (i.kind === 'tensor' ? [i.tensor] : []))])]) await t.ready();
+  if (all.length === 0) {
     // The root is a leaf itself: d(root)/d(root) is the seed.
-    accumulate(root, gradient ?? root.constantLike(hostTensorData(root.dtype, root.shape, new Array<number>(numel(root.shape)).fill(1))));
+    accumulate(root, seed());
     return;
   }
-  const plan = buildPlan(root, nodes, gradient);
-  const grads = root.device === 'webgpu' ? runOnDevice(plan) : runOnHost(plan);
-  for (const { tensor, output } of plan.leaves) accumulate(tensor, grads.get(output)!);
-  if (!opts.retainGraph) release(nodes);
+  const segments = planSegments(root, all);
+  // Gradients waiting for their tensor's segment or move; the latest-recorded goes first, so
+  // every contribution (all come from later records) has arrived when a tensor's turn comes.
+  const pending = new Map<Tensor, Tensor | undefined>([[root, gradient]]);
+  const deliver = (t: Tensor, g: Tensor): void => {
+    if (t.isLeaf) return accumulate(t, g);
+    const had = pending.get(t);
+    pending.set(t, had ? noGrad(() => had.add(g)) : g);
+  };
+  while (pending.size) {
+    const [t, g] = [...pending].reduce((a, b) => (b[0].gradFn!.node.id > a[0].gradFn!.node.id ? b : a));
+    pending.delete(t);
+    const node = t.gradFn!.node;
+    if (node.op === MOVE_OP) {
+      // The move's gradient is the incoming one, moved back to where the source lives.
+      const source = (node.inputs[0] as Extract<TapeInput, { kind: 'tensor' }>).tensor;
+      deliver(source, await (g ?? seed()).to(source.deviceName as DeviceLike));
+      continue;
+    }
+    const plan = buildPlan(t, segments.get(t)!, g);
+    const grads = t.deviceType === 'webgpu' ? runOnDevice(plan) : runOnHost(plan);
+    for (const { tensor, output } of plan.leaves) deliver(tensor, grads.get(output)!);
+  }
+  if (!opts.retainGraph) release(all);
 }
 
-/** Recorded ops the root depends on, in recording order (a valid execution order). */
-function reachableNodes(root: Tensor): TapeNode[] {
+const isMoved = (t: Tensor): boolean => t.gradFn?.node.op === MOVE_OP;
+
+/**
+ * Splits the recorded ops at device moves into segments that each run as one backward graph on
+ * one device, keyed by the tensor a segment starts from: the root, and the sources of moves.
+ * A segment stops at moved tensors and at other segments' starts (whose gradients it delivers).
+ * A tensor two segments would both reach starts a segment of its own, so no op runs twice.
+ */
+function planSegments(root: Tensor, all: readonly TapeNode[]): Map<Tensor, TapeNode[]> {
+  const starts = new Set<Tensor>([root]);
+  for (const n of all) {
+    const source = n.op === MOVE_OP ? (n.inputs[0] as Extract<TapeInput, { kind: 'tensor' }>).tensor : undefined;
+    if (source && !source.isLeaf && !isMoved(source)) starts.add(source);
+  }
+  for (;;) {
+    const owner = new Map<TapeNode, Tensor>();
+    const segments = new Map<Tensor, TapeNode[]>();
+    let shared: TapeNode | undefined;
+    for (const start of starts) {
+      if (isMoved(start)) continue;
+      const nodes = reachableNodes(start, (t) => t !== start && (starts.has(t) || isMoved(t)));
+      for (const n of nodes) {
+        if (owner.has(n) && owner.get(n) !== start) shared ??= n;
+        owner.set(n, start);
+      }
+      segments.set(start, nodes);
+    }
+    if (!shared) return segments;
+    if (shared.outputs.length !== 1) {
+      throw new KilnError(`backward: the results of ${shared.op} feed computations on both sides of a device move; move them separately (one .to() per result)`);
+    }
+    starts.add(shared.outputs[0]!);
+  }
+}
+
+/** Recorded ops the root depends on, in recording order (a valid execution order), not crossing `stop` tensors. */
+function reachableNodes(root: Tensor, stop: (t: Tensor) => boolean): TapeNode[] {
   const seen = new Set<TapeNode>();
   const stack = [root];
   while (stack.length) {
     const t = stack.pop()!;
     const fn = t.gradFn;
-    if (!fn || seen.has(fn.node)) continue;
+    if (!fn || seen.has(fn.node) || stop(t)) continue;
     if (fn.node.released) {
       throw new KilnError(
         'Trying to backward through the graph a second time: its recorded operations were freed after the first backward(). ' +
@@ -79,7 +140,7 @@ function reachableNodes(root: Tensor): TapeNode[] {
  * in<k> for the k-th outside operand) so that the same ops on new data give the same text.
  */
 function buildPlan(root: Tensor, nodes: readonly TapeNode[], gradient: Tensor | undefined): BackwardPlan {
-  const device = root.device;
+  const device = root.deviceType;
   const g = new Graph('backward');
   const index = new Map(nodes.map((n, k) => [n, k]));
   const produced = new Map<TapeNode, Value[]>();
@@ -107,8 +168,11 @@ function buildPlan(root: Tensor, nodes: readonly TapeNode[], gradient: Tensor | 
   if (gradient) {
     // d(sum(root * gradient))/d(leaf) is the vector-Jacobian product backward(gradient) asks for;
     // the rules of this mul and sum read only the root and the gradient, which have tensors.
+    // A float16 root (a cast's result, met when a gradient comes back across a move) is summed
+    // in float32: the gradient pass seeds the loss in float32, and the CPU computes in it.
+    const wide = (v: Value): Value => (v.type.dtype === 'f32' ? v : g.addNode('cast', [v], { to: 'f32' }).output);
     const seed = valueOf(gradient);
-    loss = g.addNode('sum', [g.addNode('mul', [loss, seed]).output], { axes: [] }).output;
+    loss = g.addNode('sum', [g.addNode('mul', [wide(loss), wide(seed)]).output], { axes: [] }).output;
   }
   const forwardCount = g.nodes.length;
   g.setOutputs([loss]);
@@ -121,9 +185,9 @@ function buildPlan(root: Tensor, nodes: readonly TapeNode[], gradient: Tensor | 
 
 /**
  * The backward half of a differentiated graph: forward results the gradient rules read become
- * inputs fed from the tensors the eager ops computed (forward constants are copied), and the
- * outputs are the gradients only. The first `forwardCount` nodes of `back` (copied first) are
- * the forward pass.
+ * inputs fed from the tensors the eager ops computed (forward constants and the seeding's nodes
+ * are copied), and the outputs are the gradients only. The first `forwardCount` nodes of `back`
+ * (copied first) are the forward pass.
  */
 function backwardOnly(back: Graph, forwardCount: number, gradCount: number, tensorOf: ReadonlyMap<string, Tensor>, feeds: Map<string, Tensor>): Graph {
   const out = new Graph('backward');
@@ -139,8 +203,14 @@ function backwardOnly(back: Graph, forwardCount: number, gradCount: number, tens
       map.set(v, c);
       return c;
     }
+    if (!forward.has(p)) throw new KilnError(`internal: backward reads %${v.name}, which the forward pass does not compute`);
     const t = tensorOf.get(v.name);
-    if (!forward.has(p) || !t) throw new KilnError(`internal: backward reads %${v.name}, which no eager tensor holds`);
+    if (!t) {
+      // A node of the seeding (a float32 widening), not an eager op: computed again here.
+      const node = out.addNode(p.op, p.inputs.map(get), p.attrs, { device: v.type.device });
+      p.outputs.forEach((o, i) => map.set(o, node.outputs[i]!));
+      return map.get(v)!;
+    }
     const input = out.addInput(v.name, v.type);
     feeds.set(v.name, t);
     map.set(v, input);

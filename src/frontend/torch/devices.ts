@@ -2,94 +2,118 @@ import { KilnError } from '../../ir/errors.js';
 import type { DType } from '../../ir/types.js';
 import { acquireDevice, GpuDevice, listAdapters, MissingFeatureError, probeAdapter, type AcquireDeviceOptions } from '../../runtime/device.js';
 
-// Devices as PyTorch users know them: 'cpu', and 'webgpu' (the default WebGPU device, acquired
-// once on first use) or 'webgpu:N'. Indices number the GPU devices kiln's tensors live on.
+// Devices as PyTorch users know them: 'cpu', and 'webgpu:N', the N-th WebGPU device, acquired
+// on first use; 'webgpu' is 'webgpu:0', the default device. N maps to adapters in the order
+// kiln.webgpu.devices() lists them, `devicesPerAdapter` indices each (1 unless set): with one
+// adapter and 2 devices per adapter, webgpu:0 and webgpu:1 are two devices on it, each with its
+// own queue. A device acquired by the caller and passed in takes the first free index.
 
 /** Where a tensor should go: a device name, or a GPU device acquired by the caller. */
 export type DeviceLike = 'cpu' | 'webgpu' | `webgpu:${number}` | GpuDevice;
 
 /** Live GPU devices by index; a slot is reused once its device is destroyed or lost. */
 const slots: (GpuDevice | undefined)[] = [];
+/** Devices kiln acquired (or was given with setDevice), which shutdown() destroys. */
+const owned = new Set<GpuDevice>();
+/** Acquisitions in flight, by index, so concurrent first uses share one device. */
+const acquiring = new Map<number, Promise<GpuDevice>>();
+/** How many device indices each adapter has. */
+let perAdapter = 1;
+/** How many adapters there are, once listed. */
+let adapterCount: number | undefined;
 
-/** The index of a GPU device among those kiln's tensors use (the first one is 0). */
+const live = (d: GpuDevice | undefined): d is GpuDevice => d !== undefined && !d.isLost;
+
+/** The index of a GPU device among those kiln's tensors use (a new one takes the first free index). */
 export function gpuIndex(gpu: GpuDevice): number {
   let i = slots.indexOf(gpu);
   if (i >= 0) return i;
-  i = slots.findIndex((d) => !d || d.isLost);
+  i = slots.findIndex((d) => !live(d));
   if (i < 0) i = slots.length;
   slots[i] = gpu;
   return i;
 }
 
 /** `webgpu:0`, as messages name devices. */
-export function gpuName(gpu: GpuDevice): string {
+export function gpuName(gpu: GpuDevice): `webgpu:${number}` {
   return `webgpu:${gpuIndex(gpu)}`;
 }
 
-let current: GpuDevice | undefined;
-let acquiring: Promise<GpuDevice> | undefined;
+/** A device name checked: 'cpu', 'webgpu' or 'webgpu:N'; anything else fails, naming the accepted forms. */
+export function parseDevice(name: string): Exclude<DeviceLike, GpuDevice> {
+  if (name === 'cpu' || name === 'webgpu' || /^webgpu:(0|[1-9]\d*)$/.test(name)) return name as Exclude<DeviceLike, GpuDevice>;
+  throw new KilnError(`unknown device '${name}' (devices: 'cpu', 'webgpu', 'webgpu:N')`);
+}
+
+/** The index a device name means ('webgpu' is 0). */
+function indexOf(name: string): number {
+  parseDevice(name);
+  return name === 'webgpu' ? 0 : Number(name.slice('webgpu:'.length));
+}
 
 /** The default GPU device if it has been acquired and is usable (synchronous). */
 export function currentGpu(): GpuDevice | undefined {
-  return current && !current.isLost ? current : undefined;
+  return live(slots[0]) ? slots[0] : undefined;
 }
 
-/** The default GPU device, acquired on first use (again after shutdown or loss). */
+/** The default GPU device (webgpu:0), acquired on first use (again after shutdown or loss). */
 export function defaultGpu(): Promise<GpuDevice> {
-  const ready = currentGpu();
-  if (ready) return Promise.resolve(ready);
-  acquiring ??= acquireDevice().then(
-    (d) => {
-      current = d;
-      gpuIndex(d);
-      acquiring = undefined;
+  return gpuAt(0);
+}
+
+/** Device `index`, acquired on its adapter on first use; an index past deviceCount() fails. */
+function gpuAt(index: number): Promise<GpuDevice> {
+  const ready = slots[index];
+  if (live(ready)) return Promise.resolve(ready);
+  let pending = acquiring.get(index);
+  if (!pending) {
+    pending = (async () => {
+      const adapters = await listAdapters();
+      adapterCount = adapters.length;
+      const count = adapters.length * perAdapter;
+      if (index >= count) throw noSuchDevice(index, count);
+      const d = await acquireDevice(adapters[Math.floor(index / perAdapter)]!.request);
+      slots[index] = d;
+      owned.add(d);
       return d;
-    },
-    (e: unknown) => {
-      acquiring = undefined;
-      throw e;
-    },
+    })().finally(() => acquiring.delete(index));
+    acquiring.set(index, pending);
+  }
+  return pending;
+}
+
+function noSuchDevice(index: number, count: number): KilnError {
+  return new KilnError(
+    `there is no device webgpu:${index}: this machine has ${count} WebGPU device index(es) ` +
+    `(${count / perAdapter} adapter(s), ${perAdapter} device(s) each; kiln.webgpu.setDevicesPerAdapter(n) gives an adapter more)`,
   );
-  return acquiring;
+}
+
+/** The index a device name or GPU device has ('webgpu' is 0). */
+export function deviceIndex(device: Exclude<DeviceLike, 'cpu'>): number {
+  return device instanceof GpuDevice ? gpuIndex(device) : indexOf(device);
+}
+
+/** Device `index` if it is acquired and usable now (synchronous callers cannot wait for it). */
+export function acquiredGpu(index: number): GpuDevice | undefined {
+  const d = slots[index];
+  return live(d) ? d : undefined;
 }
 
 /**
- * The GPU device a device name means, without waiting: `webgpu` is the default device, which
- * must have been acquired already (synchronous callers cannot wait for it).
+ * Starts acquiring device `index` for a synchronous caller that cannot wait (a tensor factory):
+ * fails at once when the index is known not to exist, else any failure surfaces when the
+ * device is awaited.
  */
-export function resolveGpuSync(device: Exclude<DeviceLike, 'cpu'>, what: string): GpuDevice {
-  if (device instanceof GpuDevice) return device;
-  if (device === 'webgpu') {
-    const d = currentGpu();
-    if (d) return d;
-    throw new KilnError(
-      `${what} needs the WebGPU device, which is not acquired yet: call \`await kiln.webgpu.device()\` once first, ` +
-      `or create the tensor on the CPU and move it with \`await t.to('webgpu')\``,
-    );
-  }
-  return byIndex(device);
+export function acquireSoon(index: number): void {
+  if (adapterCount !== undefined && index >= adapterCount * perAdapter) throw noSuchDevice(index, adapterCount * perAdapter);
+  gpuAt(index).catch(() => undefined);
 }
 
-/** The GPU device a device name means, acquiring the default device when needed. */
+/** The GPU device a device name means, acquired on first use. */
 export async function resolveGpu(device: Exclude<DeviceLike, 'cpu'>): Promise<GpuDevice> {
   if (device instanceof GpuDevice) return device;
-  if (device === 'webgpu') return defaultGpu();
-  return byIndex(device);
-}
-
-function byIndex(name: string): GpuDevice {
-  const m = /^webgpu:(\d+)$/.exec(name);
-  if (!m) throw new KilnError(`unknown device '${name}' (devices: 'cpu', 'webgpu', 'webgpu:N')`);
-  const d = slots[Number(m[1])];
-  if (d && !d.isLost) return d;
-  if (Number(m[1]) === 0 && !slots.some((s) => s && !s.isLost)) {
-    throw new KilnError(`${name} is not acquired yet: use 'webgpu' (the default device, acquired on first use) or await kiln.webgpu.device() first`);
-  }
-  throw new KilnError(`there is no device ${name} (live devices: ${liveNames().join(', ') || 'none'})`);
-}
-
-function liveNames(): string[] {
-  return slots.flatMap((d, i) => (d && !d.isLost ? [`webgpu:${i}`] : []));
+  return gpuAt(indexOf(device));
 }
 
 /** One WebGPU adapter, as `kiln.webgpu.devices()` lists them. */
@@ -103,14 +127,35 @@ export interface WebGpuAdapter {
   readonly features: readonly string[];
 }
 
-/** `kiln.webgpu`: the WebGPU device of kiln's eager tensors, like `torch.cuda`. */
+/** `kiln.webgpu`: the WebGPU devices of kiln's eager tensors, like `torch.cuda`. */
 export const webgpu = {
   /** Whether a WebGPU adapter is present (creates no device). */
   async isAvailable(): Promise<boolean> {
     return (await probeAdapter()) !== null;
   },
 
-  /** The adapters Dawn offers, by name. */
+  /** How many device indices there are ('webgpu:0' to 'webgpu:<count - 1>'): adapters times devices per adapter. */
+  async deviceCount(): Promise<number> {
+    return (await listAdapters()).length * perAdapter;
+  },
+
+  /** The name of the adapter device `index` is on, like `torch.cuda.get_device_name(i)`. */
+  async deviceName(index = 0): Promise<string> {
+    const adapters = await this.devices();
+    if (!Number.isInteger(index) || index < 0 || index >= adapters.length * perAdapter) throw noSuchDevice(index, adapters.length * perAdapter);
+    return adapters[Math.floor(index / perAdapter)]!.name;
+  },
+
+  /**
+   * Gives each adapter `n` device indices (default 1), e.g. two devices on a machine's one GPU
+   * (or on a software adapter) to run a model split across 'webgpu:0' and 'webgpu:1'.
+   */
+  setDevicesPerAdapter(n: number): void {
+    if (!Number.isInteger(n) || n < 1) throw new KilnError(`setDevicesPerAdapter: n must be a positive integer, got ${n}`);
+    perAdapter = n;
+  },
+
+  /** The adapters Dawn offers, by name, in the order device indices use them. */
   async devices(): Promise<WebGpuAdapter[]> {
     return (await listAdapters()).map((a) => ({
       name: [a.vendor, a.device].filter(Boolean).join(' ') || a.description || 'unknown adapter',
@@ -118,19 +163,22 @@ export const webgpu = {
     }));
   },
 
-  /** The default device (`'webgpu'`), acquired once on first use. */
-  device(): Promise<GpuDevice> {
-    return defaultGpu();
+  /** Device `index` (default 0, the default device `'webgpu'`), acquired once on first use. */
+  device(index = 0): Promise<GpuDevice> {
+    if (!Number.isInteger(index) || index < 0) return Promise.reject(new KilnError(`kiln.webgpu.device: the index must be a non-negative integer, got ${index}`));
+    return gpuAt(index);
   },
 
   /**
-   * Makes `gpu` the default device (e.g. one acquired with options, such as without optional
-   * features); `kiln.webgpu.shutdown()` destroys it.
+   * Makes `gpu` the default device, webgpu:0 (e.g. one acquired with options, such as without
+   * optional features); `kiln.webgpu.shutdown()` destroys it.
    */
   setDevice(gpu: GpuDevice): void {
     if (gpu.isLost) throw new KilnError('setDevice: that GPU device is destroyed or lost');
-    current = gpu;
-    gpuIndex(gpu);
+    const was = slots.indexOf(gpu);
+    if (was > 0) slots[was] = undefined;
+    slots[0] = gpu;
+    owned.add(gpu);
   },
 
   /** Acquires a device with options and makes it the default. */
@@ -141,12 +189,12 @@ export const webgpu = {
   },
 
   /**
-   * Destroys the default device (tensors on it become unusable) so a script or test can exit:
-   * Dawn keeps a thread busy while a device lives. The next use acquires a new one.
+   * Destroys the devices kiln acquired (tensors on them become unusable) so a script or test can
+   * exit: Dawn keeps a thread busy while a device lives. The next use acquires new ones.
    */
   shutdown(): void {
-    current?.destroy();
-    current = undefined;
+    for (const d of owned) d.destroy();
+    owned.clear();
   },
 };
 

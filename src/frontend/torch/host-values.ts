@@ -1,6 +1,6 @@
 import { f32ToF16Bits } from '../../ir/f16.js';
 import { tensorData, type TensorData } from '../../ir/tensor-data.js';
-import type { DType, Shape } from '../../ir/types.js';
+import { numel, type DType, type Shape } from '../../ir/types.js';
 import { runOnCpu } from '../../runtime/cpu/executor.js';
 import { opGraph } from './eager-ops.js';
 
@@ -24,4 +24,15 @@ export function castOnHost(data: TensorData, to: DType): TensorData {
 export function hostValues(d: TensorData): (number | boolean)[] {
   if (d.dtype === 'f16') return Array.from(castOnHost(d, 'f32').data);
   return Array.from(d.data as ArrayLike<number>, (x) => (d.dtype === 'bool' ? x !== 0 : x));
+}
+
+/** Host values as nested arrays in the data's shape, like PyTorch's `tolist()`. */
+export function nestedValues(d: TensorData): unknown {
+  const flat = hostValues(d);
+  const build = (dim: number, off: number): unknown => {
+    if (dim === d.shape.length) return flat[off];
+    const stride = numel(d.shape.slice(dim + 1));
+    return Array.from({ length: d.shape[dim]! }, (_, i) => build(dim + 1, off + i * stride));
+  };
+  return build(0, 0);
 }

@@ -207,7 +207,7 @@ export abstract class Module {
       }
     }
     if (errors.length) throw new KilnError(`Error(s) in loading state_dict for ${this.constructor.name}:\n\t${errors.join('\n\t')}`);
-    const values = await Promise.all(pairs.map(([, target, src]) => src.to({ device: target.gpu ?? 'cpu', dtype: target.dtype })));
+    const values = await Promise.all(pairs.map(([, target, src]) => src.to({ device: target.gpu ?? target.device, dtype: target.dtype })));
     pairs.forEach(([, target], i) => target.setData(values[i]!));
     return { missingKeys, unexpectedKeys };
   }

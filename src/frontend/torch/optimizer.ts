@@ -201,7 +201,7 @@ export abstract class Optimizer<H extends Hyperparameters = Hyperparameters> {
     }
     const moved = await Promise.all(Object.entries(dict.state).map(async ([key, s]) => {
       const p = params[Number(key)]!;
-      return [p, await Promise.all(names.map((n) => s[n]!.to({ device: p.gpu ?? 'cpu', dtype: p.dtype })))] as const;
+      return [p, await Promise.all(names.map((n) => s[n]!.to({ device: p.gpu ?? p.device, dtype: p.dtype })))] as const;
     }));
     dict.paramGroups.forEach(({ params: _, ...h }, i) => Object.assign(this.paramGroups[i]!, h));
     this.stepCount = dict.stepCount;
@@ -221,11 +221,11 @@ export abstract class Optimizer<H extends Hyperparameters = Hyperparameters> {
       state = this.stateNames().map(() => p.constantLike(hostTensorData(p.dtype, p.shape, new Array<number>(p.numel()).fill(0))));
       this.state.set(p, state);
     }
-    const entry = this.ruleFor(group, p.dtype, p.shape, p.device);
+    const entry = this.ruleFor(group, p.dtype, p.shape, p.deviceType);
     const scalars = [group.lr, this.stepCount].map((v) => p.constantLike(tensorData('f32', [], [v])));
     const operands = [p, p.grad!, ...state, ...scalars];
     let results: Tensor[];
-    if (p.device === 'webgpu') {
+    if (p.deviceType === 'webgpu') {
       entry.program ??= compile(entry.graph);
       const program = entry.program;
       const storages = operands.map((t) => t.gpuStorage('optimizer step'));

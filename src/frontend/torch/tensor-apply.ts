@@ -57,8 +57,20 @@ export function applyMulti(op: string, inputs: readonly Tensor[], attrs: Attrs =
     const like = traced ?? inputs[0];
     return node.outputs.map((v) => Tensor.symbolic(g, v, like));
   }
-  const outs = inputs[0]?.device === 'webgpu' ? runOnGpu(op, inputs, attrs) : runOnHost(op, inputs, attrs);
+  const waiting = inputs.find((t) => !t.trySettle());
+  const outs = waiting ? deferred(op, inputs, attrs, waiting) : inputs[0]?.deviceType === 'webgpu' ? runOnGpu(op, inputs, attrs) : runOnHost(op, inputs, attrs);
   return recordOp(op, inputs, attrs, outs);
+}
+
+/**
+ * An op on a tensor whose device is still being acquired: its results (typed now, so errors come
+ * at once) are computed on the device once it is there, when one of them is awaited or used.
+ */
+function deferred(op: string, inputs: readonly Tensor[], attrs: Attrs, waiting: Tensor): Tensor[] {
+  const { node } = opGraph(op, inputs, attrs, 'webgpu');
+  let results: Tensor[] | undefined;
+  const index = Number(waiting.deviceName.slice('webgpu:'.length));
+  return node.outputs.map((v, k) => Tensor.pending(v.type.dtype, v.type.shape, index, () => (results ??= applyMulti(op, inputs, attrs))[k]!));
 }
 
 /** Ops whose CPU kernels handle f16 (raw bits): data movement copies bits; cast decodes and rounds. */
@@ -101,7 +113,7 @@ export function binary(op: string, a: Tensor, b: Tensor | number): Tensor {
     return apply(op, [a, s]);
   } finally {
     // Its buffer may go as soon as the op is submitted; the device frees it after use.
-    if (s.device === 'webgpu') s.dispose();
+    if (s.deviceType === 'webgpu') s.dispose();
   }
 }
 

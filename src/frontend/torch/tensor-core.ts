@@ -4,35 +4,20 @@ import type { TensorData } from '../../ir/tensor-data.js';
 import { formatShapeType, isFloat, numel, type Device, type DType, type Shape } from '../../ir/types.js';
 import { GpuDevice } from '../../runtime/device.js';
 import { EagerRunner } from '../../runtime/eager.js';
-import type { GradFn } from './autograd-tape.js';
-import { gpuName, requireDTypeOn, resolveGpu, resolveGpuSync, type DeviceLike } from './devices.js';
+import { noGrad, recordMove, recordOp, type GradFn } from './autograd-tape.js';
+import { acquiredGpu, acquireSoon, deviceIndex, gpuName, requireDTypeOn, resolveGpu, type DeviceLike } from './devices.js';
 import { normDim } from './dims.js';
-import { isDTypeName, parseDType, torchDTypeName, type DTypeLike } from './dtype.js';
-import { castOnHost, hostValues } from './host-values.js';
+import { parseDType, torchDTypeName, type DTypeLike } from './dtype.js';
+import { castOnHost, hostValues, nestedValues } from './host-values.js';
 import { GpuStorage, swapStorage } from './storage.js';
 import { apply } from './tensor-apply.js';
+import { CPU, type Impl, type Place } from './tensor-impl.js';
+import { parseTo, refuseTraceMove, type ToOptions } from './to-args.js';
 
 // The Tensor class: what a tensor is (host data, a device buffer, a traced value), its
 // properties, autograd state, and moving between devices and dtypes. Its op methods come in
 // families (tensor-math.ts, tensor-shape.ts, tensor-reduce.ts, tensor-trace.ts), added to the
 // class by tensor.ts, which is what the rest of kiln imports.
-
-/** Where a concrete tensor lives, or where the tensor a symbolic one stands for lives. */
-type Place = { readonly device: 'cpu' } | { readonly device: 'webgpu'; readonly gpu: GpuDevice };
-
-const CPU: Place = { device: 'cpu' };
-
-type Impl =
-  | { readonly kind: 'host'; readonly data: TensorData }
-  | { readonly kind: 'gpu'; readonly storage: GpuStorage; readonly dtype: DType; readonly shape: Shape }
-  | { readonly kind: 'symbolic'; readonly graph: Graph; readonly value: Value; readonly place: Place }
-  | { readonly kind: 'disposed'; readonly dtype: DType; readonly shape: Shape; readonly place: Place };
-
-/** Options of `t.to({ device, dtype })`. */
-export interface ToOptions {
-  readonly device?: DeviceLike;
-  readonly dtype?: DTypeLike;
-}
 
 /**
  * A tensor of the PyTorch-like API. A concrete tensor lives on the CPU (host data, computed by
@@ -55,10 +40,45 @@ export class Tensor {
     if (impl.kind === 'gpu') swapStorage(this, undefined, impl.storage);
   }
 
-  /** A concrete tensor over host data, on the CPU or uploaded to a WebGPU device. */
+  /**
+   * A concrete tensor over host data, on the CPU or uploaded to a WebGPU device; a device not
+   * acquired yet is acquired meanwhile, and the upload waits for it.
+   */
   static fromData(data: TensorData, device: DeviceLike = 'cpu'): Tensor {
     if (device === 'cpu') return new Tensor({ kind: 'host', data });
-    return Tensor.upload(data, resolveGpuSync(device, 'creating a tensor on webgpu'));
+    const index = deviceIndex(device);
+    const gpu = device instanceof GpuDevice ? device : acquiredGpu(index);
+    if (gpu) return Tensor.upload(data, gpu);
+    acquireSoon(index);
+    return Tensor.pending(data.dtype, data.shape, index, (d) => Tensor.upload(data, d), data);
+  }
+
+  /** @internal A tensor on device `index` (being acquired) that `make` computes once it is there. */
+  static pending(dtype: DType, shape: Shape, index: number, make: (gpu: GpuDevice) => Tensor, host?: TensorData): Tensor {
+    return new Tensor({ kind: 'pending', dtype, shape: [...shape], index, make, ...(host ? { host } : {}) });
+  }
+
+  /** @internal Whether this tensor waits for its device to be acquired. */
+  get isPending(): boolean {
+    return this.impl.kind === 'pending';
+  }
+
+  /** @internal Computes a pending tensor if its device is there now; true when it is concrete. */
+  trySettle(): boolean {
+    const i = this.impl;
+    if (i.kind !== 'pending') return true;
+    const gpu = acquiredGpu(i.index);
+    if (!gpu) return false;
+    this.setData(noGrad(() => i.make(gpu)));
+    return true;
+  }
+
+  /** @internal Waits for a pending tensor's device and computes it. */
+  async ready(): Promise<void> {
+    const i = this.impl;
+    if (i.kind !== 'pending') return;
+    await resolveGpu(`webgpu:${i.index}`);
+    this.trySettle();
   }
 
   /** Copies host data to `gpu` (the host data is kept: tensors are immutable). */
@@ -92,19 +112,30 @@ export class Tensor {
     return i.kind === 'host' ? i.data.shape : i.kind === 'symbolic' ? i.value.type.shape : i.shape;
   }
 
-  /** 'cpu' or 'webgpu' (for a symbolic tensor: the device of the tensor it stands for). */
-  get device(): Device {
-    return this.place.device;
-  }
-
-  /** The device as messages name it: `cpu`, `webgpu:0`. */
-  get deviceName(): string {
+  /**
+   * The device, with its index as PyTorch keeps it: `'cpu'` or `'webgpu:0'`, `'webgpu:1'`, ...
+   * (for a symbolic tensor: the device of the tensor it stands for). `t.to(other.device)` moves
+   * a tensor next to another.
+   */
+  get device(): 'cpu' | `webgpu:${number}` {
+    if (this.impl.kind === 'pending') return `webgpu:${this.impl.index}`;
     const p = this.place;
     return p.device === 'cpu' ? 'cpu' : gpuName(p.gpu);
   }
 
-  /** The WebGPU device a webgpu tensor lives on. */
+  /** The kind of device, like PyTorch's `t.device.type`: 'cpu' or 'webgpu'. */
+  get deviceType(): Device {
+    return this.impl.kind === 'pending' ? 'webgpu' : this.place.device;
+  }
+
+  /** The device as messages name it (the same as `device`). */
+  get deviceName(): string {
+    return this.device;
+  }
+
+  /** The WebGPU device a webgpu tensor lives on (undefined while that device is being acquired). */
   get gpu(): GpuDevice | undefined {
+    if (!this.trySettle()) return undefined;
     const p = this.place;
     return p.device === 'webgpu' ? p.gpu : undefined;
   }
@@ -152,14 +183,7 @@ export class Tensor {
 
   /** Nested arrays of the values, like `tensor.tolist()`; a webgpu tensor must be read back first. */
   tolist(): unknown {
-    const d = this.hostData('tolist()');
-    const flat = hostValues(d);
-    const build = (dim: number, off: number): unknown => {
-      if (dim === d.shape.length) return flat[off];
-      const stride = numel(d.shape.slice(dim + 1));
-      return Array.from({ length: d.shape[dim]! }, (_, i) => build(dim + 1, off + i * stride));
-    };
-    return build(0, 0);
+    return nestedValues(this.hostData('tolist()'));
   }
 
   /** The value of a one-element CPU tensor. */
@@ -232,31 +256,37 @@ export class Tensor {
   /** @internal Host values when known without a readback (a CPU tensor, or uploaded data). */
   knownHostData(): TensorData | undefined {
     const i = this.impl;
-    return i.kind === 'host' ? i.data : this.hostCopy();
+    return i.kind === 'host' ? i.data : i.kind === 'pending' ? i.host : this.hostCopy();
   }
 
   // ---------------------------------------------------------------------------------------------
   // Moving between devices and dtypes
 
   /**
-   * A copy on another device and/or of another dtype, like PyTorch's `to`: `await t.to('webgpu')`,
-   * `await t.to('cpu')` (a readback), `await t.to({ dtype: 'float16' })`, `await t.to('float16')`.
-   * Always await it; when nothing changes it resolves to this tensor itself.
+   * A copy on another device and/or of another dtype, in PyTorch's argument forms:
+   * `await t.to('webgpu')`, `await t.to('cpu')` (a readback), `await t.to('float16')`,
+   * `await t.to('webgpu:1', 'float16')`, `await t.to({ device, dtype })`, `await t.to(other)` (its
+   * device and dtype). Moves and casts are recorded for autograd: the gradient flows back to this
+   * tensor's device and dtype. Always await it; when nothing changes it resolves to this tensor.
    */
-  async to(target: DeviceLike | DTypeLike | ToOptions, opts: { dtype?: DTypeLike } = {}): Promise<Tensor> {
-    const { device, dtype } = parseTo(target, opts);
-    this.assertConcrete('to()');
+  async to(target: DeviceLike | DTypeLike | ToOptions | Tensor, second?: DTypeLike | ToOptions): Promise<Tensor> {
+    const { device, dtype } = parseTo(target instanceof Tensor ? { device: target.device, dtype: target.dtype } : target, second);
     const want = dtype ?? this.dtype;
-    if (device === undefined) return this.type(want);
-    if (device === 'cpu') return (await this.onHost()).type(want);
+    if (device === undefined || this.isSymbolic) {
+      if (device !== undefined) refuseTraceMove(this.device, device);
+      return this.type(want);
+    }
+    await this.ready();
+    this.assertConcrete('to()');
+    if (device === 'cpu') return recordMove(this, await this.onHost()).type(want);
     const gpu = await resolveGpu(device);
     if (this.impl.kind === 'gpu' && this.impl.storage.gpu === gpu) return this.type(want);
     // From the host (or another GPU device, through the host): convert there exactly, then upload.
-    const host = (await this.onHost()).type(want);
-    return Tensor.upload(host.hostData('to()'), gpu);
+    const host = recordMove(this, await this.onHost()).type(want);
+    return recordMove(host, Tensor.upload(host.hostData('to()'), gpu));
   }
 
-  /** This tensor converted to `dtype` on its device (f32 <-> f16 rounds to nearest-even). */
+  /** This tensor converted to `dtype` on its device (f32 <-> f16 rounds to nearest-even); differentiable. */
   type(dtype: DTypeLike): Tensor {
     const to = parseDType(dtype);
     if (to === this.dtype) return this;
@@ -264,9 +294,9 @@ export class Tensor {
     if (i.kind === 'gpu') {
       requireDTypeOn(i.storage.gpu, to, `converting to ${torchDTypeName(to)} on ${this.deviceName}`);
       // Uploaded data converts on the host (exact rounding, and the result keeps host data for trace).
-      if (i.storage.host) return Tensor.upload(castOnHost(this.hostCopy()!, to), i.storage.gpu);
+      if (i.storage.host) return recordOp('cast', [this], { to }, [Tensor.upload(castOnHost(this.hostCopy()!, to), i.storage.gpu)])[0]!;
     }
-    if (i.kind === 'host') return new Tensor({ kind: 'host', data: castOnHost(i.data, to) });
+    if (i.kind === 'host') return recordOp('cast', [this], { to }, [new Tensor({ kind: 'host', data: castOnHost(i.data, to) })])[0]!;
     return apply('cast', [this], { to });
   }
 
@@ -282,7 +312,8 @@ export class Tensor {
   /** Frees this tensor's device memory now (other tensors viewing the same buffer keep it). */
   dispose(): void {
     const i = this.impl;
-    if (i.kind === 'disposed' || i.kind === 'symbolic') return;
+    // A pending tensor holds no device memory yet (and a deferred op may still read it).
+    if (i.kind === 'disposed' || i.kind === 'symbolic' || i.kind === 'pending') return;
     if (i.kind === 'gpu') swapStorage(this, i.storage, undefined);
     this.impl = { kind: 'disposed', dtype: this.dtype, shape: this.shape, place: this.place };
   }
@@ -306,6 +337,7 @@ export class Tensor {
   /** @internal The storage of a webgpu tensor. */
   gpuStorage(what: string): GpuStorage {
     this.assertConcrete(what);
+    if (!this.trySettle()) throw new KilnError(`internal: ${what} on ${this.deviceName} before the device was acquired`);
     if (this.impl.kind !== 'gpu') throw new KilnError(`internal: ${what} needs a webgpu tensor, got ${this.toString()}`);
     return this.impl.storage;
   }
@@ -321,6 +353,10 @@ export class Tensor {
     const i = this.impl;
     if (i.kind === 'host') return CPU;
     if (i.kind === 'gpu') return { device: 'webgpu', gpu: i.storage.gpu };
+    if (i.kind === 'pending') {
+      if (!this.trySettle()) throw new KilnError(`webgpu:${i.index} is still being acquired: await it first (\`await kiln.webgpu.device(${i.index})\`)`);
+      return this.place;
+    }
     return i.place;
   }
 
@@ -352,21 +388,4 @@ export class Tensor {
     return new Tensor({ kind: 'host', data });
   }
 
-}
-
-function parseTo(target: DeviceLike | DTypeLike | ToOptions, opts: { dtype?: DTypeLike }): { device?: DeviceLike; dtype?: DType } {
-  let device: DeviceLike | undefined;
-  let dtype: DTypeLike | undefined = opts.dtype;
-  if (typeof target === 'string') {
-    if (isDTypeName(target)) dtype = target as DTypeLike;
-    else device = target as DeviceLike;
-  } else if (target instanceof GpuDevice) {
-    device = target;
-  } else if (typeof target === 'object' && target !== null) {
-    device = target.device;
-    dtype = target.dtype ?? dtype;
-  } else {
-    throw new KilnError(`to() takes a device ('cpu', 'webgpu'), a dtype ('float16', ...) or { device, dtype }, got ${String(target)}`);
-  }
-  return { ...(device === undefined ? {} : { device }), ...(dtype === undefined ? {} : { dtype: parseDType(dtype) }) };
 }

@@ -88,6 +88,6 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
   try {
     return apply('where', [cond, asTensor(a), asTensor(b)]);
   } finally {
-    for (const s of owned) if (s.device === 'webgpu') s.dispose();
+    for (const s of owned) if (s.deviceType === 'webgpu') s.dispose();
   }
 }

@@ -3,6 +3,7 @@ import { KilnError } from '../../ir/errors.js';
 import type { Graph, Value } from '../../ir/graph.js';
 import type { TensorData } from '../../ir/tensor-data.js';
 import { formatShapeType, type Device } from '../../ir/types.js';
+import type { DeviceLike } from './devices.js';
 import { Tensor } from './tensor-core.js';
 
 // How tensors enter a graph being traced: a symbolic tensor is its value; a concrete one becomes
@@ -47,7 +48,7 @@ export const traceMethods = {
   constantLike(this: Tensor, data: TensorData): Tensor {
     const g = this.traceGraph;
     if (g) return Tensor.symbolic(g, g.addNode('const', [], { value: data }, { device: this.value.type.device }).output, this);
-    return this.gpu ? Tensor.upload(data, this.gpu) : Tensor.fromData(data);
+    return Tensor.fromData(data, this.deviceName as DeviceLike);
   },
 };
 

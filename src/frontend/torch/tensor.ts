@@ -1,7 +1,8 @@
 // The tensor of the PyTorch-like API, assembled: the class (tensor-core.ts) with each family of
 // its methods added, and the functions that make tensors. Import Tensor from here, so that its
 // methods are always there.
-export { Tensor, type ToOptions } from './tensor-core.js';
+export { Tensor } from './tensor-core.js';
+export type { ToOptions } from './to-args.js';
 import './tensor-math.js';
 import './tensor-shape.js';
 import './tensor-reduce.js';

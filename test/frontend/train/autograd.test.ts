@@ -21,7 +21,7 @@ describe('eager autograd', () => {
       expect(y.isLeaf).toBe(false);
       await y.backward();
       expect((await y.to('cpu')).item()).toBeCloseTo(19.6667, 4);
-      expect(x.grad!.device).toBe(device);
+      expect(x.grad!.deviceType).toBe(device);
       expect(round4((await x.grad!.to('cpu')).tolist())).toEqual([2, 2.6667, 3.3333]);
     });
   }

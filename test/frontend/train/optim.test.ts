@@ -66,7 +66,7 @@ describe('optimizers update on the parameter\'s device with PyTorch\'s rules', (
           param.grad = await kiln.tensor(g).to(device === 'cpu' ? 'cpu' : gpu());
           opt.step();
         }
-        expect(param.device).toBe(device);
+        expect(param.deviceType).toBe(device);
         expect(param.requiresGrad).toBe(true);
         const got = (await param.to('cpu')).tolist() as number[];
         const want = reference(kind, opts, p0, grads);
