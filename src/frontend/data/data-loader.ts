@@ -9,17 +9,14 @@ import { BatchSampler, RandomSampler, SequentialSampler, type Sampler } from './
 // ahead of the consumer in a bounded queue, so their preparation (synchronous or asynchronous)
 // overlaps with what the consumer awaits meanwhile (a training step on the device).
 
-export interface DataLoaderOptions<T, B> {
-  /** Samples per batch (default 1); null yields samples one by one, unbatched (each through `collate`, default: converted). */
-  readonly batchSize?: number | null;
+/** The options every DataLoader takes. */
+interface LoaderOptions {
   /** Visit the dataset in a new random order every epoch (default false). Exclusive with `sampler`. */
   readonly shuffle?: boolean;
   /** The order of the indices (default: sequential, or random with `shuffle`). */
   readonly sampler?: Sampler<number>;
   /** Yields whole batches of indices; exclusive with batchSize, shuffle, sampler and dropLast. */
   readonly batchSampler?: Sampler<number[]>;
-  /** Makes a batch of a list of samples (default: `defaultCollate`); with `batchSize: null`, of one sample. */
-  readonly collate?: (samples: never) => B | Promise<B>;
   /** Drop the last batch when it is smaller than batchSize (default false). */
   readonly dropLast?: boolean;
   /** The generator `shuffle` draws its orders from (see RandomSampler). */
@@ -35,7 +32,24 @@ export interface DataLoaderOptions<T, B> {
   readonly pinMemory?: boolean;
 }
 
-function refuseUnsupported(opts: DataLoaderOptions<unknown, unknown>): void {
+/** Batched loading: `collate` makes a batch of a list of samples. */
+export interface BatchedLoaderOptions<T, B> extends LoaderOptions {
+  /** Samples per batch (default 1). */
+  readonly batchSize?: number;
+  /** Makes a batch of a list of samples (default: `defaultCollate`). */
+  readonly collate?: (samples: T[]) => B | Promise<B>;
+}
+
+/** Unbatched loading (`batchSize: null`): each sample is a batch, passed through `collate` alone. */
+export interface UnbatchedLoaderOptions<T, B> extends LoaderOptions {
+  readonly batchSize: null;
+  /** Makes a batch of one sample (default: `defaultConvert`). */
+  readonly collate?: (sample: T) => B | Promise<B>;
+}
+
+export type DataLoaderOptions<T, B> = BatchedLoaderOptions<T, B> | UnbatchedLoaderOptions<T, B>;
+
+function refuseUnsupported(opts: DataLoaderOptions<never, unknown>): void {
   const workers = opts.numWorkers ?? 0;
   if (!Number.isInteger(workers) || workers < 0) throw new KilnError(`numWorkers option should be a non-negative integer, got ${workers}`);
   if (workers > 0) {
@@ -45,7 +59,7 @@ function refuseUnsupported(opts: DataLoaderOptions<unknown, unknown>): void {
 }
 
 /** The batch sampler the options describe (PyTorch's checks and messages), or none for unbatched loading. */
-function batchSamplerOf(dataset: Dataset<unknown>, opts: DataLoaderOptions<unknown, unknown>): { sampler: Sampler<number>; batches?: Sampler<number[]> } {
+function batchSamplerOf(dataset: Dataset<unknown>, opts: DataLoaderOptions<never, unknown>): { sampler: Sampler<number>; batches?: Sampler<number[]> } {
   const batchSize = opts.batchSize === undefined ? 1 : opts.batchSize;
   if (opts.sampler && opts.shuffle) throw new KilnError('sampler option is mutually exclusive with shuffle');
   if (opts.batchSampler) {
@@ -99,7 +113,7 @@ export class DataLoader<T, B = Collated<T>> implements AsyncIterable<B> {
     this.batchSampler = batches;
     this.batchSize = opts.batchSampler ? null : opts.batchSize === undefined ? 1 : opts.batchSize;
     this.dropLast = opts.dropLast ?? false;
-    this.collate = opts.collate ?? ((batches ? defaultCollate : defaultConvert) as (samples: never) => B);
+    this.collate = (opts.collate ?? (batches ? defaultCollate : defaultConvert)) as (samples: never) => B;
   }
 
   /** Batches per epoch (samples per epoch when unbatched), as `len(loader)`. */
