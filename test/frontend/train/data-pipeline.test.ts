@@ -31,6 +31,36 @@ describe('data pipeline', () => {
     expect(got).toEqual([0]);
   });
 
+  it('a shuffled kiln.data.DataLoader over a TensorDataset feeds a compiled training step, and the loss falls', async () => {
+    kiln.manualSeed(3);
+    const n = 256;
+    const x = kiln.randn([n, 4]);
+    // Labels from a fixed rule the model can learn: the index of the largest of the first 3 features.
+    const xs = x.tolist() as number[][];
+    const y = kiln.tensor(xs.map((r) => r.slice(0, 3).indexOf(Math.max(...r.slice(0, 3)))), { dtype: 'int64' });
+    const loader = new kiln.data.DataLoader(new kiln.data.TensorDataset(x, y), {
+      batchSize: 32, shuffle: true, generator: new kiln.Random(1), dropLast: true,
+      collate: (s) => { const [xb, yb] = kiln.data.defaultCollate(s); return { x: xb!, y: yb! }; },
+    });
+    const model = new nn.Linear(4, 3);
+    const example = { x: kiln.zeros([32, 4]), y: kiln.zeros([32], { dtype: 'int32' }) };
+    const step = await kiln.compileTrainStep(model, (m, b) => kiln.crossEntropy(m.call(b.x!), b.y!), new optim.SGD(model.parameters(), { lr: 0.5 }), example, {
+      device: gpu(), readLossEvery: 1,
+    });
+    try {
+      const losses: number[] = [];
+      for (let epoch = 0; epoch < 4; epoch++) {
+        const rs = await kiln.trainLoop(step, loader);
+        expect(rs).toHaveLength(loader.length);
+        losses.push(rs.reduce((acc, r) => acc + r.loss!, 0) / rs.length);
+      }
+      expect(losses[0]).toBeGreaterThan(0.5);
+      expect(losses[3]).toBeLessThan(0.6 * losses[0]!);
+    } finally {
+      step.destroy();
+    }
+  });
+
   it('with overlap, a slow loader costs < 10% of step time; without overlap the same loader costs its full preparation time', async () => {
     kiln.manualSeed(7);
     const model = new nn.Sequential(new nn.Linear(784, 256), new nn.ReLU(), new nn.Linear(256, 10));
