@@ -7,6 +7,9 @@ export * from './frontend/torch/index.js';
 export { trace, type TraceOptions } from './frontend/trace/trace.js';
 export * as nn from './frontend/torch/nn.js';
 export * from './frontend/train/index.js';
+export * as data from './frontend/data/index.js';
+// The DataLoader at the top level too, where it was first exported.
+export { DataLoader, type DataLoaderOptions } from './frontend/data/index.js';
 export { importOnnx, importOnnxFile, importOnnxFileForFeeds, InputValuesNeededError, UnsupportedOnnxError, type OnnxImportOptions } from './frontend/onnx/index.js';
 export { compile } from './compiler.js';
 export { generateProgram } from './codegen/generate.js';

@@ -59,7 +59,9 @@ export async function train(gpu: GpuDevice, data: Digits, opts: TrainOptions): P
       // The learning rate is an input of the compiled step: changing it needs no recompilation.
       opt.lr = opts.lr * (1 - (1 - (opts.finalLrFraction ?? 1)) * (epoch / Math.max(1, opts.epochs - 1)));
       const augment = opts.shift ? { shift: opts.shift, rng } : undefined;
-      const loader = new DataLoader((i) => makeBatch(data, order.slice(i * opts.batchSize, (i + 1) * opts.batchSize), opts.shape, augment), n);
+      // Each item of this dataset is a whole batch (drawn from one permutation), so the loader does not batch again.
+      const batches = { length: n, get: (i: number) => makeBatch(data, order.slice(i * opts.batchSize, (i + 1) * opts.batchSize), opts.shape, augment) };
+      const loader = new DataLoader(batches, { batchSize: null });
       await trainLoop(step, loader, {
         onStep: (r) => {
           if (r.loss !== undefined) losses.push(r.loss);
