@@ -57,8 +57,15 @@ export function updateBuffer(buffer: Tensor, like: Tensor, next: (current: Tenso
   if (!fx || path === undefined) {
     throw new KilnError('a training-mode layer updates its running statistics, which only compileTrainStep can trace; call model.eval() before tracing for inference');
   }
-  if (fx.bufferUpdates.some((u) => u.buffer === buffer)) throw new KilnError(`buffer '${path}' is updated twice in one step (a module called twice in training mode)`);
+  // A module called twice in one step updates its statistics twice, as eagerly: the second
+  // update starts from the first one's value.
+  const i = fx.bufferUpdates.findIndex((u) => u.buffer === buffer);
+  const earlier = fx.bufferUpdates[i];
   const input = bufferInput(path);
+  if (earlier) {
+    fx.bufferUpdates[i] = { ...earlier, value: next(earlier.value) };
+    return;
+  }
   const current = Tensor.symbolic(g, g.addInput(input, { dtype: buffer.dtype, shape: buffer.shape, device: 'webgpu' }), like);
   fx.bufferUpdates.push({ buffer, path, input, value: next(current) });
 }

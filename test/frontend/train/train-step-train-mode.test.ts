@@ -104,6 +104,30 @@ describe('compiled training step in training mode', () => {
     });
   }
 
+  it('updates the running statistics twice for a BatchNorm called twice in one step, as eagerly', async () => {
+    class Twice extends nn.Module {
+      bn = new nn.BatchNorm1d(3);
+      forward(x: kiln.Tensor) { return this.bn.call(this.bn.call(x).mul(2).add(1)); }
+    }
+    const lossOf = (m: kiln.Module, q: Record<string, kiln.Tensor>) => m.call(q.x!).mul(q.x!).sum();
+    kiln.manualSeed(5);
+    const b = { x: kiln.randn([4, 3]) };
+    const eager = new Twice();
+    lossOf(eager, b);
+    const model = new Twice();
+    const opt = new optim.SGD(model.parameters(), { lr: 0.1 });
+    const step = await kiln.compileTrainStep(model, lossOf, opt, b, { device: gpu() });
+    try {
+      await step.run(b);
+      await step.syncToModel();
+      expect(model.bn.numBatchesTracked!.item()).toBe(2);
+      expectClose(model.bn.runningMean!.data, eager.bn.runningMean!.data, 1e-6, 1e-5);
+      expectClose(model.bn.runningVar!.data, eager.bn.runningVar!.data, 1e-6, 1e-5);
+    } finally {
+      step.destroy();
+    }
+  });
+
   it('draws a new dropout mask for every step', async () => {
     kiln.manualSeed(2);
     const model = new nn.Sequential(new nn.Linear(4, 64), new nn.Dropout(0.5), new nn.Linear(64, 2));
