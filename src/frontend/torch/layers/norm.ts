@@ -68,8 +68,8 @@ abstract class BatchNorm extends Module {
 }
 
 /**
- * Batch norm over the channels of [N, C, H, W] as torch.nn.BatchNorm2d. Its state keys are PyTorch's (`running_mean`, `running_var`,
- * `num_batches_tracked`), so PyTorch checkpoints load.
+ * Batch norm over the channels of [N, C, H, W], as torch.nn.BatchNorm2d. Its state keys are
+ * PyTorch's (`running_mean`, `running_var`, `num_batches_tracked`), so PyTorch checkpoints load.
  */
 export class BatchNorm2d extends BatchNorm {
   protected readonly ranks = [4];
