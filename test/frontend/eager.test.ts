@@ -187,8 +187,8 @@ describe('eager tensors on WebGPU', () => {
       m.half();
       expect(m.parameters().every((p) => p.dtype === 'f16')).toBe(true);
       const bn = m.at(1) as InstanceType<typeof nn.BatchNorm2d>;
-      expect(bn.runningVar.dtype).toBe('f16');
-      expect(bn.numBatchesTracked.dtype).toBe('i32');
+      expect(bn.runningVar!.dtype).toBe('f16');
+      expect(bn.numBatchesTracked!.dtype).toBe('i32');
       const y = m.call(await kiln.randn([1, 3, 5, 5]).to({ device: 'webgpu', dtype: 'f16' }));
       expect(y.dtype).toBe('f16');
       m.float();

@@ -49,8 +49,11 @@ describe('nn modules compute what PyTorch documents', () => {
       running_mean: kiln.tensor([1, -1]), running_var: kiln.tensor([4, 1]), num_batches_tracked: kiln.tensor(0, { dtype: 'int32' }),
     });
     expect(m.call(kiln.tensor([[[[3]], [[3]]]])).tolist()).toEqual([[[[2]], [[5]]]]);
+    // Training mode normalises with the batch's statistics (biased variance) and updates the running ones.
     m.train();
-    expect(() => m.call(kiln.ones([1, 2, 1, 1]))).toThrow(/training mode .* is not supported yet/);
+    expect(m.call(kiln.tensor([[[[1]], [[0]]], [[[3]], [[2]]]])).tolist()).toEqual([[[[-2]], [[0]]], [[[2]], [[2]]]]);
+    expect(round(m.runningMean!.tolist())).toEqual([1.1, -0.8]);
+    expect(round(m.runningVar!.tolist())).toEqual([3.8, 1.1]); // unbiased batch variance 2 in both
   });
 
   it('BatchNorm1d (eval): per feature of [N, C] and [N, C, L]; other ranks are refused', async () => {
@@ -96,14 +99,14 @@ describe('nn modules compute what PyTorch documents', () => {
     expect(round(new nn.GELU().call(kiln.tensor([1])).tolist())).toEqual(round([0.8413447460685429]));
   });
 
-  it('Dropout is the identity in eval mode and refuses training mode', () => {
-    const x = kiln.tensor([1, 2]);
+  it('Dropout is the identity in eval mode; in training it zeroes or scales by 1 / (1 - p)', () => {
+    const x = kiln.tensor([1, 2, 3, 4, 5, 6, 7, 8]);
     const d = new nn.Dropout(0.5);
     expect(d.training).toBe(true);
+    const y = d.call(x).tolist() as number[];
+    y.forEach((v, i) => expect([0, 2 * (i + 1)]).toContain(v));
     d.eval();
     expect(d.call(x)).toBe(x);
-    d.train();
-    expect(() => d.call(x)).toThrow(/dropout in training mode is not supported yet; call model\.eval\(\)/);
   });
 
   it('ChannelShuffle(2) interleaves the two halves of the channels', () => {

@@ -2,8 +2,10 @@
 // PyTorch's keyword arguments. The nn layers are built on these.
 import { KilnError } from '../../ir/errors.js';
 import { shapesEqual } from '../../ir/types.js';
-import { hostTensorData } from './host-values.js';
+import { constantOf } from './batch-norm.js';
+import type { Random } from './random.js';
 import { apply, type Tensor } from './tensor.js';
+import { dropoutMask } from './train-effects.js';
 
 /** An int for both spatial dimensions, or [h, w]. */
 export type Size2 = number | readonly [number, number];
@@ -69,21 +71,7 @@ function convPadding(p: Padding2 | 'valid' | 'same', w: readonly number[], strid
   return [before[0]!, before[1]!, total[0]! - before[0]!, total[1]! - before[1]!];
 }
 
-/** Options of batchNorm, as PyTorch's F.batch_norm (inference only). */
-export interface BatchNormOptions {
-  readonly weight?: Tensor;
-  readonly bias?: Tensor;
-  readonly training?: boolean;
-  readonly eps?: number;
-}
-
-/** Inference batch norm over dimension 1 with running statistics; weight and bias default to 1 and 0. */
-export function batchNorm(x: Tensor, runningMean: Tensor, runningVar: Tensor, opts: BatchNormOptions = {}): Tensor {
-  if (opts.training) throw new KilnError('batchNorm: training mode (batch statistics) is not supported yet; kiln runs inference');
-  const weight = opts.weight ?? constantOf(runningVar, 1);
-  const bias = opts.bias ?? constantOf(runningMean, 0);
-  return apply('batch_norm', [x, weight, bias, runningMean, runningVar], { epsilon: opts.eps ?? 1e-5 });
-}
+export { batchNorm, type BatchNormOptions } from './batch-norm.js';
 
 /** Layer norm over the trailing dimensions `normalizedShape`, with optional elementwise affine. */
 export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?: Tensor, bias?: Tensor, eps = 1e-5): Tensor {
@@ -132,20 +120,20 @@ function poolAttrs(kernelSize: Size2, opts: Pool2dOptions) {
   };
 }
 
-/** Identity outside training; dropout in training needs random masks, which kiln does not have yet. */
-export function dropout(x: Tensor, opts: { p?: number; training?: boolean } = {}): Tensor {
+/**
+ * Zeroes each element with probability `p` and scales the rest by 1 / (1 - p) in training
+ * (the mask from kiln's default generator, or `generator`); the identity otherwise. The mask
+ * is a constant factor, so backward passes the gradient through the same mask.
+ */
+export function dropout(x: Tensor, opts: { p?: number; training?: boolean; generator?: Random } = {}): Tensor {
   const p = opts.p ?? 0.5;
   if (!(p >= 0 && p <= 1)) throw new KilnError(`dropout probability has to be between 0 and 1, but got ${p}`);
-  if (opts.training && p > 0) throw new KilnError('dropout in training mode is not supported yet; call model.eval() (kiln runs inference)');
-  return x;
+  if (!(opts.training ?? true) || p === 0) return x;
+  if (p === 1) return x.mul(0);
+  return x.mul(dropoutMask(x, p, opts.generator));
 }
 
 /** Interleaves the channels of `groups` groups (ShuffleNet). */
 export function channelShuffle(x: Tensor, groups: number): Tensor {
   return apply('channel_shuffle', [x], { groups });
-}
-
-/** A tensor shaped and placed like `like`, filled with `value` (for absent affine parameters). */
-function constantOf(like: Tensor, value: number): Tensor {
-  return like.constantLike(hostTensorData(like.dtype, like.shape, new Array<number>(like.numel()).fill(value)));
 }

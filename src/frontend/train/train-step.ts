@@ -12,7 +12,9 @@ import { resolveGpu, type DeviceLike } from '../torch/devices.js';
 import type { Module } from '../torch/module.js';
 import { UpdateBuilder, type Optimizer } from '../torch/optim.js';
 import { hostTensorData } from '../torch/host-values.js';
+import { defaultRandom } from '../torch/random.js';
 import { bindTraceValue, Tensor, tracing } from '../torch/tensor.js';
+import { drawMask, trainEffects, type BufferUpdate, type MaskInput, type TrainEffects } from '../torch/train-effects.js';
 import { withState, type StateSpec } from './program-state.js';
 
 // A compiled training step: forward, loss, backward and the optimizer's update traced once into
@@ -62,6 +64,8 @@ export class TrainStep {
     private readonly params: readonly { readonly path: string; readonly tensor: Tensor; readonly trained: boolean }[],
     private readonly batchNames: readonly string[],
     private readonly readLossEvery: number,
+    /** Buffers the step updates (BatchNorm's running statistics) and masks it draws (Dropout). */
+    private readonly effects: { readonly buffers: readonly BufferUpdate[]; readonly masks: readonly MaskInput[] },
   ) {}
 
   /** Uploads a batch now into a free input slot (while an earlier step may still run); pass the result to run(). */
@@ -97,6 +101,10 @@ export class TrainStep {
       const state = await Promise.all(this.optimizer.stateNames().map((n) => read(stateInput(p.path, n))));
       this.optimizer.state.set(p.tensor, state.map((d) => (p.tensor.gpu ? Tensor.upload(d, p.tensor.gpu) : Tensor.fromData(d))));
     }
+    for (const u of this.effects.buffers) {
+      const data = await read(u.input);
+      u.buffer.setData(u.buffer.gpu ? Tensor.upload(data, u.buffer.gpu) : Tensor.fromData(data));
+    }
   }
 
   /** Frees the step's device buffers (after queued steps finish). */
@@ -112,6 +120,8 @@ export class TrainStep {
       out[name] = v instanceof Tensor ? hostOf(v, `batch '${name}'`) : v;
     }
     this.optimizer.paramGroups.forEach((group, i) => { out[lrInput(i)] = tensorData('f32', [], [group.lr]); });
+    // A fresh dropout mask per step, drawn when the batch is fed, so staged batches get their own.
+    for (const m of this.effects.masks) out[m.input] = drawMask(m.dtype, m.shape, m.p, defaultRandom.current);
     return out;
   }
 }
@@ -132,7 +142,9 @@ function hostOf(t: Tensor, what: string): TensorData {
  *   await step.syncToModel();
  *
  * The optimizer's hyperparameters other than the learning rate are compiled in; each parameter
- * group's `lr` (which a learning-rate scheduler sets) is read at every step. The model is traced in training mode.
+ * group's `lr` (which a learning-rate scheduler sets) is read at every step. The model is traced in training mode:
+ * buffers it updates (BatchNorm's running statistics) stay on the device and are updated by every
+ * step, and each Dropout draws a new mask per step from kiln's default generator.
  */
 export async function compileTrainStep<M extends Module>(
   model: M, lossFn: LossFn<M>, optimizer: Optimizer, exampleBatch: Readonly<Record<string, Tensor>>, opts: TrainStepOptions = {},
@@ -170,14 +182,17 @@ export async function compileTrainStep<M extends Module>(
 
   const outer = { ...tracing };
   const wasTraining = model.training;
+  const effects: TrainEffects = { bufferPaths: new Map(model.namedBuffers().map(([path, t]) => [t, path])), bufferUpdates: [], masks: [] };
   let loss: Tensor;
   try {
+    trainEffects.current = effects;
     tracing.graph = g;
     tracing.device = 'webgpu';
     model.train();
     loss = lossFn(model, batch);
   } finally {
     Object.assign(tracing, outer);
+    trainEffects.current = undefined;
     model.train(wasTraining);
   }
   if (!loss.isSymbolic || loss.traceGraph !== g) throw new KilnError('compileTrainStep: the loss does not depend on the batch or the parameters');
@@ -203,11 +218,13 @@ export async function compileTrainStep<M extends Module>(
     updates.push({ input: param.name, value: r.param });
     state.forEach((s, k) => updates.push({ input: s.name, value: r.state[k]! }));
   });
+  for (const u of effects.bufferUpdates) updates.push({ input: u.input, value: byName.get(u.value.value.name)! });
   back.setOutputs([back.outputs[0]!, ...updates.map((u) => u.value)]);
 
   const { program: compiled, stats } = compileWithReport(back, { pipeline: opts.pipeline ?? 'O2' });
   const init = new Map<string, TensorData>();
   init.set(STEP, tensorData('f32', [], [optimizer.stepCount]));
+  await Promise.all(effects.bufferUpdates.map(async (u) => init.set(u.input, await hostValues(u.buffer))));
   await Promise.all(params.map(async (p) => {
     init.set(paramInput(p.path), await hostValues(p.tensor));
     if (!p.trained) return;
@@ -222,7 +239,8 @@ export async function compileTrainStep<M extends Module>(
   ];
   const program = withState(compiled, specs);
   const session = await Session.create(gpu, program, { inputSlots: 2 });
-  return new TrainStep(session, program, stats, model, optimizer, params, batchNames, Math.max(1, opts.readLossEvery ?? 1));
+  const stepEffects = { buffers: effects.bufferUpdates, masks: effects.masks };
+  return new TrainStep(session, program, stats, model, optimizer, params, batchNames, Math.max(1, opts.readLossEvery ?? 1), stepEffects);
 }
 
 async function hostValues(t: Tensor): Promise<TensorData> {

@@ -1,61 +1,81 @@
 import { KilnError } from '../../../ir/errors.js';
+import { constantOf } from '../batch-norm.js';
 import * as F from '../functional.js';
 import { Module } from '../module.js';
 import { ones, zeros, type Tensor } from '../tensor.js';
+import { updateBuffer } from '../train-effects.js';
 
 export interface BatchNorm2dOptions {
   readonly eps?: number;
-  /** Kept for PyTorch's signature; running statistics are not updated (no training yet). */
-  readonly momentum?: number;
+  /** Weight of each batch in the running statistics (default 0.1); null: their cumulative average. */
+  readonly momentum?: number | null;
   readonly affine?: boolean;
+  /** Keep running statistics for eval mode (default); without them every mode uses the batch's. */
   readonly trackRunningStats?: boolean;
 }
 
-/** Batch norm over dimension 1 with running statistics (inference); the ranks it takes are its subclass's. */
+/**
+ * Batch norm over dimension 1, as PyTorch's: training mode normalises with the batch's
+ * statistics and updates the running ones (and counts the batch in `num_batches_tracked`), eval
+ * mode uses the running statistics. The ranks it takes are its subclass's.
+ */
 abstract class BatchNorm extends Module {
   readonly weight: Tensor | undefined;
   readonly bias: Tensor | undefined;
-  readonly runningMean: Tensor;
-  readonly runningVar: Tensor;
-  readonly numBatchesTracked: Tensor;
+  readonly runningMean: Tensor | undefined;
+  readonly runningVar: Tensor | undefined;
+  readonly numBatchesTracked: Tensor | undefined;
   readonly eps: number;
+  readonly momentum: number | null;
   protected abstract readonly ranks: readonly number[];
 
   constructor(readonly numFeatures: number, opts: BatchNorm2dOptions = {}) {
     super();
-    if (opts.trackRunningStats === false) throw new KilnError(`${this.constructor.name}: trackRunningStats: false needs batch statistics, which kiln does not compute yet`);
     this.eps = opts.eps ?? 1e-5;
+    this.momentum = opts.momentum === undefined ? 0.1 : opts.momentum;
+    if (this.momentum !== null && !(this.momentum >= 0 && this.momentum <= 1)) throw new KilnError(`${this.constructor.name}: momentum must be in [0, 1] or null, got ${this.momentum}`);
     const affine = opts.affine ?? true;
     this.weight = affine ? this.registerParameter('weight', ones([numFeatures])) : undefined;
     this.bias = affine ? this.registerParameter('bias', zeros([numFeatures])) : undefined;
-    this.runningMean = this.registerBuffer('running_mean', zeros([numFeatures]));
-    this.runningVar = this.registerBuffer('running_var', ones([numFeatures]));
-    this.numBatchesTracked = this.registerBuffer('num_batches_tracked', zeros([], { dtype: 'i32' }));
+    const track = opts.trackRunningStats ?? true;
+    this.runningMean = track ? this.registerBuffer('running_mean', zeros([numFeatures])) : undefined;
+    this.runningVar = track ? this.registerBuffer('running_var', ones([numFeatures])) : undefined;
+    this.numBatchesTracked = track ? this.registerBuffer('num_batches_tracked', zeros([], { dtype: 'i32' })) : undefined;
   }
 
   forward(x: Tensor): Tensor {
     const name = this.constructor.name;
     if (!this.ranks.includes(x.shape.length)) throw new KilnError(`${name}: expected ${this.ranks.map((r) => `${r}D`).join(' or ')} input (got ${x.shape.length}D input)`);
     if (x.shape[1] !== this.numFeatures) throw new KilnError(`${name}(${this.numFeatures}) got ${x.shape[1]} channels in input [${x.shape.join(',')}]`);
+    let momentum: number | Tensor = this.momentum ?? 0;
+    if (this.training && this.numBatchesTracked) {
+      let count: Tensor | undefined;
+      updateBuffer(this.numBatchesTracked, x, (n) => (count = n.add(1)));
+      // The cumulative average weighs the k-th batch by 1 / k.
+      if (this.momentum === null) {
+        const k = count!.float();
+        momentum = constantOf(k, 1).div(k);
+      }
+    }
     return F.batchNorm(x, this.runningMean, this.runningVar, {
       ...(this.weight ? { weight: this.weight } : {}),
       ...(this.bias ? { bias: this.bias } : {}),
-      training: this.training,
+      training: this.training || !this.runningMean,
+      momentum,
       eps: this.eps,
     });
   }
 }
 
 /**
- * Batch norm over the channels of [N, C, H, W] with running statistics (inference), as
- * torch.nn.BatchNorm2d. Its state keys are PyTorch's (`running_mean`, `running_var`,
- * `num_batches_tracked`), so PyTorch checkpoints load.
+ * Batch norm over the channels of [N, C, H, W], as torch.nn.BatchNorm2d. Its state keys are
+ * PyTorch's (`running_mean`, `running_var`, `num_batches_tracked`), so PyTorch checkpoints load.
  */
 export class BatchNorm2d extends BatchNorm {
   protected readonly ranks = [4];
 }
 
-/** Batch norm over the features of [N, C] or [N, C, L], as torch.nn.BatchNorm1d (inference). */
+/** Batch norm over the features of [N, C] or [N, C, L], as torch.nn.BatchNorm1d. */
 export class BatchNorm1d extends BatchNorm {
   protected readonly ranks = [2, 3];
 }

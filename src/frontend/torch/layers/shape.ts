@@ -1,3 +1,4 @@
+import { KilnError } from '../../../ir/errors.js';
 import * as F from '../functional.js';
 import { Module } from '../module.js';
 import type { Tensor } from '../tensor.js';
@@ -8,9 +9,15 @@ export class Flatten extends Module {
   forward(x: Tensor): Tensor { return x.flatten(this.startDim, this.endDim); }
 }
 
-/** Identity in eval mode; training mode is refused until kiln has random masks. */
+/**
+ * Zeroes elements with probability p and scales the rest by 1 / (1 - p) in training mode (masks
+ * from kiln's default generator, reseeded by manualSeed); the identity in eval mode.
+ */
 export class Dropout extends Module {
-  constructor(readonly p = 0.5) { super(); }
+  constructor(readonly p = 0.5) {
+    super();
+    if (!(p >= 0 && p <= 1)) throw new KilnError(`dropout probability has to be between 0 and 1, but got ${p}`);
+  }
   forward(x: Tensor): Tensor { return F.dropout(x, { p: this.p, training: this.training }); }
 }
 
