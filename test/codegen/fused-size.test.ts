@@ -40,6 +40,18 @@ describe('fused kernels grow linearly with their body', () => {
     expect(wgsl.match(/e0\[/g)?.length).toBe(1);
   });
 
+  it('casts are not converted twice: a cast body reads f16(f32(...)), never f32(f32(...))', () => {
+    const program = compile(parseGraph(`graph g(%x: f16[8] @webgpu) -> (f16[8] @webgpu) {
+      %a = cast(%x) {to = "f32"} : f32[8] @webgpu
+      %b = exp(%a) : f32[8] @webgpu
+      %c = cast(%b) {to = "f16"} : f16[8] @webgpu
+      return %c
+    }`));
+    const wgsl = program.kernels[program.dispatches[0]!.kernel]!.wgsl;
+    expect(wgsl).toMatch(/return f16\(f32\(exp\(f32\(p0\)\)\)\);/);
+    expect(wgsl).not.toMatch(/(f16|f32)\(\1\(/);
+  });
+
   const gpu = useGpu();
   it('16 chained tanh-gelus agree with the CPU reference on the device', async () => {
     const g = parseGraph(geluChain(16, '3,50'));

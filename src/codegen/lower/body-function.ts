@@ -33,6 +33,22 @@ function occurrences(text: string, k: number): number {
   return text.split(slot(k)).length - 1;
 }
 
+/** Whether `text` is one call `f(...)` whose parentheses enclose all the rest. */
+function isCallOf(f: string, text: string): boolean {
+  if (!text.startsWith(`${f}(`) || !text.endsWith(')')) return false;
+  let depth = 0;
+  for (let i = f.length; i < text.length; i++) {
+    if (text[i] === '(') depth++;
+    else if (text[i] === ')' && --depth === 0) return i === text.length - 1;
+  }
+  return false;
+}
+
+/** `text` converted to WGSL type `t`, unless it is already such a conversion (a cast's math). */
+function convertedTo(t: string, text: string): string {
+  return isCallOf(t, text) ? text : `${t}(${text})`;
+}
+
 /** The helpers (erf, NaN-aware max...) that `nodes` call, each declared once. */
 export function helpersOf(nodes: readonly Node[]): string[] {
   return wgslHelperDecls(nodes.flatMap((n) =>
@@ -69,7 +85,7 @@ export function bodyFunction(name: string, nodes: readonly Node[], params: reado
     const template = mathOf(n).wgsl(n.inputs.map((_, k) => slot(k)), t, n.attrs, inTypes);
     let text = template;
     n.inputs.forEach((v, k) => { text = text.split(slot(k)).join(ref(v, occurrences(template, k))); });
-    pending.set(n.output, `${t}(${text})`);
+    pending.set(n.output, convertedTo(t, text));
   }
   const out = wgslType(result.type.dtype);
   const body = `${lines.join('\n')}${lines.length ? '\n' : ''}  return ${ref(result, 1)};`;
