@@ -79,7 +79,7 @@ export const fuseElementwise: Pass = {
     const outputs = new Set(g.outputs);
     const match: MatchContext = { users, outputs, roles: rolesOf };
     const groupOf = new Map<Node, Group>();
-    /** The ungrouped-anchor group producing `v` as its root, when `reader` is its only reader. */
+    /** The group without an anchor that produces `v` as its root, when `reader` reads `v` once and alone. */
     const soleProducer = (v: Value, reader: Node): Group | undefined => {
       const pg = v.producer ? groupOf.get(v.producer) : undefined;
       const readers = users.get(v) ?? [];
