@@ -114,12 +114,11 @@ function epilogueOf(node: Node, body: Graph, anchor: Node, after: readonly Node[
 }
 
 /** An anchor's kernel with the reads and the epilogue fusion recorded. */
-function lowerAnchored(node: Node, body: Graph, ctx: LowerContext): EmittedKernel | EmittedKernel[] {
-  const attrs = attrsOf(node, fusedAttrs);
-  const anchor = body.nodes[attrs.anchor!]!;
+function lowerAnchored(node: Node, body: Graph, anchorIndex: number, recordedReads: string, ctx: LowerContext): EmittedKernel | EmittedKernel[] {
+  const anchor = body.nodes[anchorIndex]!;
   const impl = ANCHORS[anchor.op];
   if (!impl) throw new KilnError(`fused node %${node.output.name}: its anchor ${anchor.op} (%${anchor.output.name}) has no kernel that runs fused work`);
-  const reads = parseReads(attrs.reads!)!;
+  const reads = parseReads(recordedReads)!;
   const resolved = anchor.inputs.map((v, i) => resolveRead(node, body, v, reads[i]!));
   const before = new Set(resolved.flatMap((r) => r.nodes));
   const after = body.nodes.filter((n) => n !== anchor && !before.has(n));
@@ -137,13 +136,14 @@ function lowerAnchored(node: Node, body: Graph, ctx: LowerContext): EmittedKerne
 }
 
 const fused: Lowering = (node: Node, ctx: LowerContext = {}) => {
-  const { body, kernel } = attrsOf(node, fusedAttrs);
+  const { body, kernel, anchor, reads } = attrsOf(node, fusedAttrs);
   if (kernel !== undefined) {
     const lower = BODY_KERNELS[kernel];
     if (!lower) throw new KilnError(`fused node %${node.output.name}: no kernel named '${kernel}' (kernels: ${Object.keys(BODY_KERNELS).join(', ')})`);
     return lower(node, body);
   }
-  return attrsOf(node, fusedAttrs).anchor === undefined ? lowerChain(node, body) : lowerAnchored(node, body, ctx);
+  // The op's type check guarantees `reads` beside an `anchor`.
+  return anchor === undefined ? lowerChain(node, body) : lowerAnchored(node, body, anchor, reads!, ctx);
 };
 
 export const fusedLowerings: Record<string, Lowering> = { fused };
