@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import {
+  dAdd, dCeilDiv, dExactDiv, dFloorDiv, dimsEqual, dimText, dMul, dSub, evalDim, parseDim, sizeVar, type Dim,
+} from '../../src/ir/size-expr.js';
+
+const N = sizeVar('N');
+const W = sizeVar('W');
+const vars = new Map([['N', { name: 'N', min: 1, max: 32 }], ['W', { name: 'W', min: 1, max: 1280 }]]);
+
+/** Checks `d` against `f` at every (N, W) of a grid (the definition of the expression's value). */
+function agrees(d: Dim, f: (n: number, w: number) => number) {
+  for (const n of [1, 2, 7, 32]) for (let w = 1; w <= 1280; w += 37) expect(evalDim(d, { N: n, W: w })).toBe(f(n, w));
+}
+
+describe('size expressions', () => {
+  it('keep a normal form: equal sizes print equally whatever order they were built in', () => {
+    expect(dimText(dMul(N, W, 3))).toBe(dimText(dMul(3, W, N)));
+    expect(dimsEqual(dAdd(W, N, 2), dAdd(2, dAdd(N, W)))).toBe(true);
+    expect(dSub(dAdd(W, 5), W)).toBe(5);
+    expect(dMul(W, 0)).toBe(0);
+    expect(dimsEqual(W, N)).toBe(false);
+  });
+
+  it('divide strided windows with floor and ceiling, folding what divides', () => {
+    // A 3-wide window, stride 2, padding 1: floor((W + 2 - 3) / 2) + 1.
+    const out = dAdd(dFloorDiv(dAdd(W, -1), 2), 1);
+    agrees(out, (_, w) => Math.floor((w - 1) / 2) + 1);
+    expect(dFloorDiv(dMul(4, W), 2)).toEqual(dMul(2, W));
+    expect(dimText(dFloorDiv(dAdd(dMul(2, W), 1), 2))).toBe('W');
+    agrees(dCeilDiv(W, 4), (_, w) => Math.ceil(w / 4));
+    agrees(dFloorDiv(dFloorDiv(W, 2), 2), (_, w) => Math.floor(Math.floor(w / 2) / 2));
+  });
+
+  it('divide exactly only where it can show the division is exact', () => {
+    expect(dimText(dExactDiv(dMul(N, W, 144), 48)!)).toBe('3*N*W');
+    expect(dimText(dExactDiv(dMul(N, W, 144), dMul(W, 12))!)).toBe('12*N');
+    expect(dExactDiv(dMul(N, 3), 2)).toBeUndefined();
+    expect(dExactDiv(dAdd(N, W), N)).toBeUndefined();
+    expect(dExactDiv(12, 5)).toBeUndefined();
+  });
+
+  it('print text that parses back to the same size', () => {
+    const ds: Dim[] = [dMul(N, W, 3), dAdd(dFloorDiv(dAdd(W, -1), 2), 1), dSub(W, 2), dCeilDiv(dMul(N, W), 8), 7];
+    for (const d of ds) expect(dimText(parseDim(dimText(d)))).toBe(dimText(d));
+    expect(dimText(parseDim('N * (W + 1)'))).toBe(dimText(dAdd(dMul(N, W), N)));
+    expect(() => parseDim('W / 2')).toThrow(/not a size expression/);
+    expect(() => parseDim('2W')).toThrow(/not a size expression/);
+  });
+
+  it('bound a size over its variables ranges', () => {
+    const out = dAdd(dFloorDiv(dAdd(W, -1), 2), 1);
+    expect(typeof out === 'number' ? [out, out] : out.range(vars)).toEqual([1, 640]);
+    const d = dSub(dMul(N, W), N);
+    expect(typeof d === 'number' ? [] : d.range(vars)).toEqual([1 - 32, 32 * 1280 - 1]);
+  });
+});
