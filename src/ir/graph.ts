@@ -1,4 +1,5 @@
-import { formatType, shapesEqual, type Device, type TensorType } from './types.js';
+import { formatType, typesEqual, type Device, type TensorType } from './types.js';
+import { boundShape, inferDims } from './symbolic-shapes.js';
 import { KilnError, OpTypeError } from './errors.js';
 import type { Attrs } from './attrs.js';
 import { getOp } from './ops/index.js';
@@ -68,7 +69,12 @@ export class Graph {
     let inferred: TensorType[];
     try {
       def.checkArity(inputs.length);
-      inferred = def.infer(inputs.map((v) => v.type), full, opts.types).map((t) => ({ ...t, device }));
+      const types = inputs.map((v) => v.type);
+      const dims = inferDims(def, types, full);
+      inferred = def.infer(types, full, opts.types).map((t, i) => {
+        const d = dims?.[i];
+        return d ? { ...t, shape: boundShape(d), device, dims: d } : { ...t, device };
+      });
     } catch (e) {
       if (e instanceof OpTypeError) throw new OpTypeError(`${where()}: ${e.message}`);
       throw e;
@@ -79,7 +85,7 @@ export class Graph {
       }
       opts.types.forEach((t, i) => {
         const want = inferred[i]!;
-        if (t.dtype !== want.dtype || !shapesEqual(t.shape, want.shape)) {
+        if (!typesEqual({ ...t, device }, { ...want, device })) {
           throw new OpTypeError(`${where()}: result ${i} is declared ${formatType(t)} but the op gives ${formatType({ ...want, device: t.device })}`);
         }
       });

@@ -13,6 +13,8 @@ import {
 } from './lexer.js';
 import { getOp, type OpDef } from './ops/index.js';
 import { formatValueName } from './printer.js';
+import { isSymbolic, parseDim, type Dim, type SizeVar } from './size-expr.js';
+import { boundShape } from './symbolic-shapes.js';
 import { tensorData, type TensorData } from './tensor-data.js';
 import {
   DEVICES, DTYPES, formatShapeType, formatType, isDevice, isDType, numel, shapesEqual, typesEqual, type TensorType,
@@ -48,7 +50,8 @@ type AttrValueAst =
   | { list: true; open: IToken; items: IToken[] };
 interface AttrAst { key: IToken; value: AttrValueAst }
 interface NodeAst { results: IToken[]; op: IToken; operands: IToken[]; attrs: AttrAst[]; types: TypeAst[] }
-interface GraphAst { name: IToken; params: ParamAst[]; results: TypeAst[]; nodes: NodeAst[]; ret: IToken; outputs: IToken[] }
+interface SizeAst { name: IToken; min: IToken; max: IToken }
+interface GraphAst { name: IToken; params: ParamAst[]; results: TypeAst[]; sizes: SizeAst[]; nodes: NodeAst[]; ret: IToken; outputs: IToken[] }
 
 // Messages say what was expected and what was found, in words rather than token type names.
 // A name means different things in different rules, so the rule picks the words.
@@ -99,6 +102,30 @@ class IRGrammar extends EmbeddedActionsParser {
     const results: TypeAst[] = [];
     this.MANY_SEP2({ SEP: Comma, DEF: () => results.push(this.SUBRULE(this.type)) });
     this.CONSUME2(RParen);
+    // sizes(N: [1, 32], W: [8, 1280]): the ranges of the size names the types use.
+    const sizes: SizeAst[] = [];
+    // `sizes` is a name elsewhere (an attribute key), so the header tells it by its text.
+    this.OPTION({
+      GATE: () => this.LA(1).image === 'sizes',
+      DEF: () => {
+      this.CONSUME3(Identifier);
+      this.CONSUME3(LParen);
+      this.MANY_SEP4({
+        SEP: Comma,
+        DEF: () => {
+          const sizeName = this.CONSUME2(Identifier);
+          this.CONSUME(Colon);
+          this.CONSUME(LBracket);
+          const min = this.CONSUME(NumberTok);
+          this.CONSUME3(Comma);
+          const max = this.CONSUME2(NumberTok);
+          this.CONSUME(RBracket);
+          sizes.push({ name: sizeName, min, max });
+        },
+      });
+      this.CONSUME3(RParen);
+      },
+    });
     this.CONSUME(LBrace);
     const nodes: NodeAst[] = [];
     this.MANY(() => nodes.push(this.SUBRULE(this.node)));
@@ -106,7 +133,7 @@ class IRGrammar extends EmbeddedActionsParser {
     const outputs: IToken[] = [];
     this.MANY_SEP3({ SEP: Comma, DEF: () => outputs.push(this.CONSUME(ValueName)) });
     this.CONSUME(RBrace);
-    return { name, params, results, nodes, ret, outputs };
+    return { name, params, results, sizes, nodes, ret, outputs };
   });
 
   private param = this.RULE('param', (): ParamAst => {
@@ -172,7 +199,13 @@ class IRGrammar extends EmbeddedActionsParser {
     const dtype = this.CONSUME(Identifier);
     this.CONSUME(LBracket);
     const dims: IToken[] = [];
-    this.MANY_SEP({ SEP: Comma, DEF: () => dims.push(this.CONSUME(NumberTok)) });
+    // A dimension: a number, a size name, or a quoted size expression ("floor((W-1)/2)+1").
+    this.MANY_SEP({
+      SEP: Comma,
+      DEF: () => dims.push(this.OR([
+        { ALT: () => this.CONSUME(NumberTok) }, { ALT: () => this.CONSUME2(Identifier) }, { ALT: () => this.CONSUME(Str) },
+      ])),
+    });
     this.CONSUME(RBracket);
     return { dtype, dims, device: this.CONSUME(DeviceTok) };
   });
@@ -194,15 +227,16 @@ function syntaxError(e: IRecognitionException, tokens: IToken[]): IRParseError {
 type WeightLookup = (ref: string) => TensorData | undefined;
 interface Defined { value: Value; token: IToken }
 
-function buildGraph(ast: GraphAst, weights: WeightLookup): Graph {
+function buildGraph(ast: GraphAst, weights: WeightLookup, outer: SizeTable = new Map()): Graph {
   const g = new Graph(ast.name.tokenType === Str ? stringValue(ast.name) : ast.name.image);
   const scope = new Map<string, Defined>();
-  const headerTypes = ast.results.map(toType);
+  const sizes = sizeTable(ast.sizes, outer);
+  const headerTypes = ast.results.map((t) => toType(t, sizes));
   for (const p of ast.params) {
     const [name] = claimNames([p.name], scope);
-    scope.set(name!, { value: g.addInput(name!, toType(p.type)), token: p.name });
+    scope.set(name!, { value: g.addInput(name!, toType(p.type, sizes)), token: p.name });
   }
-  for (const n of ast.nodes) buildNode(g, n, scope, weights);
+  for (const n of ast.nodes) buildNode(g, n, scope, weights, sizes);
   const outputs = ast.outputs.map((t) => lookupValue(t, scope));
   if (outputs.length !== headerTypes.length) {
     throw errorAt(ast.ret, `expected ${headerTypes.length} return value${headerTypes.length === 1 ? '' : 's'} as the header declares, but found ${outputs.length}`);
@@ -216,11 +250,11 @@ function buildGraph(ast: GraphAst, weights: WeightLookup): Graph {
   return g;
 }
 
-function buildNode(g: Graph, n: NodeAst, scope: Map<string, Defined>, weights: WeightLookup): void {
+function buildNode(g: Graph, n: NodeAst, scope: Map<string, Defined>, weights: WeightLookup, sizes: SizeTable): void {
   const def = rethrowAt(n.op, () => getOp(n.op.image));
   const inputs = n.operands.map((t) => lookupValue(t, scope));
-  const types = n.types.map(toType);
-  const attrs = buildAttrs(n, def, types[0]!, weights);
+  const types = n.types.map((t) => toType(t, sizes));
+  const attrs = buildAttrs(n, def, types[0]!, weights, sizes);
   if (n.op.image === 'const') attachWeight(n, attrs, types[0]!, weights);
   const names = claimNames(n.results, scope);
   let node: Node;
@@ -274,29 +308,50 @@ function lookupValue(token: IToken, scope: Map<string, Defined>): Value {
   return found.value;
 }
 
-function toType(t: TypeAst): TensorType {
+type SizeTable = ReadonlyMap<string, SizeVar>;
+
+/** The size ranges a graph header declares, over those of the graph it is nested in. */
+function sizeTable(sizes: readonly SizeAst[], outer: SizeTable): SizeTable {
+  const table = new Map(outer);
+  for (const s of sizes) {
+    const bound = (t: IToken) => {
+      if (!/^\d+$/.test(t.image)) throw errorAt(t, `expected a size bound (a non-negative integer) but found '${t.image}'`);
+      return Number(t.image);
+    };
+    const [min, max] = [bound(s.min), bound(s.max)];
+    if (max < min) throw errorAt(s.max, `size ${s.name.image}: its largest value ${max} is below its smallest ${min}`);
+    table.set(s.name.image, { name: s.name.image, min, max });
+  }
+  return table;
+}
+
+function toType(t: TypeAst, sizes: SizeTable): TensorType {
   const dtype = t.dtype.image;
   if (!isDType(dtype)) throw errorAt(t.dtype, `expected a dtype (${DTYPES.join(', ')}) but found '${dtype}'`);
-  const shape = t.dims.map((d) => {
-    if (!/^\d+$/.test(d.image)) throw errorAt(d, `expected a dimension (a non-negative integer) but found '${d.image}'`);
-    return Number(d.image);
+  const dims = t.dims.map((d): Dim => {
+    if (d.tokenType === NumberTok) {
+      if (!/^\d+$/.test(d.image)) throw errorAt(d, `expected a dimension (a non-negative integer) but found '${d.image}'`);
+      return Number(d.image);
+    }
+    const text = d.tokenType === Str ? stringValue(d) : d.image;
+    return rethrowAt(d, () => parseDim(text, sizes));
   });
   const device = t.device.image.slice(1);
   if (!isDevice(device)) throw errorAt(t.device, `expected a device (${DEVICES.map((x) => `@${x}`).join(' or ')}) but found '${t.device.image}'`);
-  return { dtype, shape, device };
+  return dims.some(isSymbolic) ? { dtype, shape: boundShape(dims), device, dims } : { dtype, shape: dims as number[], device };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Attributes
 
-function buildAttrs(n: NodeAst, def: OpDef, resultType: TensorType, weights: WeightLookup): Record<string, AttrValue> {
+function buildAttrs(n: NodeAst, def: OpDef, resultType: TensorType, weights: WeightLookup, sizes: SizeTable): Record<string, AttrValue> {
   const attrs: Record<string, AttrValue> = {};
   for (const a of n.attrs) {
     const key = a.key.image;
     if (key in attrs) throw errorAt(a.key, `attribute '${key}' is given twice`);
     const v = a.value;
     attrs[key] = def.attrSpecs[key]?.kind === 'tensor' ? tensorValue(v, resultType)
-      : !v.list && v.graph ? buildGraph(v.graph, weights) : attrValue(v);
+      : !v.list && v.graph ? buildGraph(v.graph, weights, sizes) : attrValue(v);
     // Checked one at a time so the error points at the attribute it is about.
     rethrowAt(a.key, () => def.checkAttr(key, attrs[key]!));
   }

@@ -7,7 +7,8 @@ import type { Graph, Node } from './graph.js';
 import { getOp, hasOp } from './ops/index.js';
 import { constAttrs } from './ops/source.js';
 import { isTensorData, type TensorData } from './tensor-data.js';
-import { formatType } from './types.js';
+import { dimsOf, formatType } from './types.js';
+import { sizeVarsOf } from './size-expr.js';
 
 export interface PrintOptions {
   /** Consts with more elements than this are printed as `{ref = "NAME"}` (default 16). */
@@ -21,7 +22,9 @@ export function printGraph(g: Graph, opts: PrintOptions = {}): string {
   const elided = elidedConsts(g, opts);
   const params = g.inputs.map((v) => `${formatValueName(v.name)}: ${formatType(v.type)}`);
   const results = g.outputs.map((v) => formatType(v.type));
-  const lines = [`graph ${formatGraphName(g.name)}(${params.join(', ')}) -> (${results.join(', ')}) {`];
+  const sizes = [...sizeVarsOf(g.values().flatMap((v) => dimsOf(v.type))).values()].map((v) => `${v.name}: [${v.min}, ${v.max}]`);
+  const header = sizes.length ? ` sizes(${sizes.join(', ')})` : '';
+  const lines = [`graph ${formatGraphName(g.name)}(${params.join(', ')}) -> (${results.join(', ')})${header} {`];
   for (const n of g.nodes) lines.push(`  ${formatNode(n, elided.get(n))}`);
   const returned = g.outputs.map((v) => formatValueName(v.name)).join(', ');
   lines.push(returned ? `  return ${returned}` : '  return', '}');

@@ -21,7 +21,7 @@ export interface SizeVar {
 /** Values of size variables. */
 export type SizeEnv = ReadonlyMap<string, number> | Readonly<Record<string, number>>;
 
-type Atom = { readonly kind: 'var'; readonly name: string } | { readonly kind: 'floor'; readonly num: SizeExpr; readonly den: number };
+type Atom = { readonly kind: 'var'; readonly name: string; readonly min: number; readonly max: number } | { readonly kind: 'floor'; readonly num: SizeExpr; readonly den: number };
 
 interface Term {
   readonly coeff: number;
@@ -68,12 +68,12 @@ export class SizeExpr {
     return this.text;
   }
 
-  /** Names of the size variables it uses. */
-  vars(): Set<string> {
-    const out = new Set<string>();
+  /** The size variables it uses, by name. */
+  vars(): Map<string, SizeVar> {
+    const out = new Map<string, SizeVar>();
     const visit = (e: SizeExpr) => {
       for (const t of e.terms) for (const a of t.atoms) {
-        if (a.kind === 'var') out.add(a.name);
+        if (a.kind === 'var') out.set(a.name, { name: a.name, min: a.min, max: a.max });
         else visit(a.num);
       }
     };
@@ -95,14 +95,10 @@ export class SizeExpr {
   }
 
   /** Smallest and largest values over the variables' ranges (interval arithmetic: sound, maybe loose). */
-  range(vars: ReadonlyMap<string, SizeVar>): [number, number] {
+  range(): [number, number] {
     const atom = (a: Atom): [number, number] => {
-      if (a.kind === 'var') {
-        const v = vars.get(a.name);
-        if (!v) throw new KilnError(`size ${a.name} has no declared range`);
-        return [v.min, v.max];
-      }
-      const [lo, hi] = a.num.range(vars);
+      if (a.kind === 'var') return [a.min, a.max];
+      const [lo, hi] = a.num.range();
       return [Math.floor(lo / a.den), Math.floor(hi / a.den)];
     };
     let lo = 0;
@@ -135,10 +131,30 @@ function formatTerms(terms: readonly Term[]): string {
 
 const termsOf = (d: Dim): readonly Term[] => (typeof d === 'number' ? (d === 0 ? [] : [{ coeff: d, atoms: [] }]) : d.terms);
 
-/** A size variable as a dimension. */
-export function sizeVar(name: string): SizeExpr {
+/** A size variable taking values in min..max, as a dimension. */
+export function sizeVar(name: string, min: number, max: number): SizeExpr {
   if (!NAME.test(name)) throw new KilnError(`'${name}' is not a size name (letters, digits and '_', not starting with a digit)`);
-  return SizeExpr.of([{ coeff: 1, atoms: [{ kind: 'var', name }] }]) as SizeExpr;
+  if (!Number.isInteger(min) || !Number.isInteger(max) || min < 0 || max < min) throw new KilnError(`size ${name}: range ${min}..${max} is not a range of non-negative integers`);
+  return SizeExpr.of([{ coeff: 1, atoms: [{ kind: 'var', name, min, max }] }]) as SizeExpr;
+}
+
+/** The inclusive range of a dimension's values (a number's is itself). */
+export function dimRange(d: Dim): [number, number] {
+  return typeof d === 'number' ? [d, d] : d.range();
+}
+
+/** Every size variable the dimensions use, by name; two of one name must agree on their range. */
+export function sizeVarsOf(dims: Iterable<Dim>): Map<string, SizeVar> {
+  const out = new Map<string, SizeVar>();
+  for (const d of dims) {
+    if (typeof d === 'number') continue;
+    for (const v of d.vars().values()) {
+      const prev = out.get(v.name);
+      if (prev && (prev.min !== v.min || prev.max !== v.max)) throw new KilnError(`size ${v.name} is given two ranges, ${prev.min}..${prev.max} and ${v.min}..${v.max}`);
+      out.set(v.name, v);
+    }
+  }
+  return out;
 }
 
 export function isSymbolic(d: Dim): d is SizeExpr {
@@ -238,7 +254,7 @@ export function evalDim(d: Dim, env: SizeEnv): number {
  * Parses a dimension as dimText prints it: integers, size names, + - *, parentheses,
  * `floor(e/c)` and `ceil(e/c)` with an integer c.
  */
-export function parseDim(text: string): Dim {
+export function parseDim(text: string, vars: ReadonlyMap<string, SizeVar>): Dim {
   const toks = text.match(/\s*([A-Za-z_][A-Za-z0-9_]*|\d+|[-+*/()])/gy);
   if (!toks || toks.join('').replace(/\s/g, '') !== text.replace(/\s/g, '')) throw new KilnError(`'${text}' is not a size expression`);
   const ts = toks.map((t) => t.trim());
@@ -274,7 +290,12 @@ export function parseDim(text: string): Dim {
       eat(')');
       return t === 'floor' ? dFloorDiv(e, c) : dCeilDiv(e, c);
     }
-    if (NAME.test(t)) { i++; return sizeVar(t); }
+    if (NAME.test(t)) {
+      i++;
+      const v = vars.get(t);
+      if (!v) throw new KilnError(`size ${t} in '${text}' has no declared range`);
+      return sizeVar(t, v.min, v.max);
+    }
     return fail();
   };
   const d = sum();

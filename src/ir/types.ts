@@ -1,3 +1,5 @@
+import { dimText, isSymbolic, type Dim } from './size-expr.js';
+
 /** Element types a tensor can hold. ONNX int64 is lowered to i32 at import. */
 export type DType = 'f32' | 'f16' | 'i32' | 'u32' | 'bool';
 export const DTYPES: readonly DType[] = ['f32', 'f16', 'i32', 'u32', 'bool'];
@@ -12,8 +14,14 @@ export const DEVICES: readonly Device[] = ['webgpu', 'cpu'];
 /** The full type of an SSA value. */
 export interface TensorType {
   readonly dtype: DType;
+  /** Extents; where `dims` is present, each one's largest value (what buffers are sized for). */
   readonly shape: Shape;
   readonly device: Device;
+  /**
+   * The extents as sizes known when the model runs (`N`, `floor((W+1)/2)`), present only when
+   * some dimension is symbolic: kernels of such a value read its sizes from uniforms.
+   */
+  readonly dims?: readonly Dim[];
 }
 
 /** Host storage for tensor data of each dtype (bool is one byte per element, f16 its raw bits). */
@@ -52,7 +60,22 @@ export function shapesEqual(a: Shape, b: Shape): boolean {
 }
 
 export function typesEqual(a: TensorType, b: TensorType): boolean {
-  return a.dtype === b.dtype && a.device === b.device && shapesEqual(a.shape, b.shape);
+  return a.dtype === b.dtype && a.device === b.device && shapesEqual(a.shape, b.shape) && dimsTextOf(a) === dimsTextOf(b);
+}
+
+/** A type's extents: its symbolic dims where it has them, else its static shape. */
+export function dimsOf(t: { readonly shape: Shape; readonly dims?: readonly Dim[] }): readonly Dim[] {
+  return t.dims ?? t.shape;
+}
+
+/** Whether some extent of the type is known only when the model runs. */
+export function isDynamic(t: { readonly dims?: readonly Dim[] }): boolean {
+  return t.dims !== undefined && t.dims.some(isSymbolic);
+}
+
+/** Extents as IR text writes them: a size name bare, a compound size expression quoted. */
+function dimsTextOf(t: TensorType): string {
+  return dimsOf(t).map((d) => (typeof d === 'number' || /^[A-Za-z_][A-Za-z0-9_]*$/.test(d.text) ? dimText(d) : JSON.stringify(d.text))).join(',');
 }
 
 /** Row-major strides of a shape, in elements. */
@@ -71,9 +94,9 @@ export function formatShapeType(dtype: DType, shape: Shape): string {
   return `${dtype}[${shape.join(',')}]`;
 }
 
-/** `f32[8,784] @webgpu` */
+/** `f32[8,784] @webgpu`, `f32[N,3,48,W] @webgpu` */
 export function formatType(t: TensorType): string {
-  return `${formatShapeType(t.dtype, t.shape)} @${t.device}`;
+  return `${t.dtype}[${dimsTextOf(t)}] @${t.device}`;
 }
 
 /** A fresh host array able to hold `n` elements of `dtype`. */

@@ -1,6 +1,7 @@
 import { OpTypeError } from '../errors.js';
 import type { Shape } from '../types.js';
 import { defineOp } from './registry.js';
+import { dAdd, dimsEqual, dimText } from '../size-expr.js';
 import { normalizeAxes, sameDType } from './shape-util.js';
 
 /** `axis` resolved against `rank` (negative counts from the end), with a clear error when out of range. */
@@ -35,6 +36,16 @@ defineOp({
   infer: (ins, attrs) => {
     const dtype = sameDType(ins);
     return [{ dtype, shape: concatLayout(ins.map((t) => t.shape), attrs.axis).shape }];
+  },
+  dims: (ins, attrs) => {
+    const first = ins[0]!;
+    const a = resolveAxis(attrs.axis, first.length);
+    for (const s of ins) {
+      if (s.length !== first.length || !s.every((d, i) => i === a || dimsEqual(d, first[i]!))) {
+        throw new OpTypeError(`inputs ${ins.map((x) => `[${x.map(dimText).join(',')}]`).join(', ')} differ outside the concat axis ${a}`);
+      }
+    }
+    return [first.map((d, i) => (i === a ? dAdd(...ins.map((s) => s[a]!)) : d))];
   },
 });
 

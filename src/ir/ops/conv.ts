@@ -2,7 +2,8 @@ import { typedAttrs, type Attrs } from '../attrs.js';
 import { OpTypeError } from '../errors.js';
 import { formatShapeType, isFloat, type Shape, type TensorType } from '../types.js';
 import { defineOp } from './registry.js';
-import { sameDType } from './shape-util.js';
+import { dAdd, dFloorDiv, dimText, type Dim } from '../size-expr.js';
+import { largest, sameDType, staticDims } from './shape-util.js';
 
 // 2-D convolutions in NCHW layout, as PyTorch and ONNX define them. Padding is always the
 // explicit four values [top, left, bottom, right] so that ONNX's asymmetric pads fit; the
@@ -29,6 +30,14 @@ export function windowCount(size: number, a: WindowAxis, ceilMode = false): numb
   let out = (ceilMode ? Math.ceil(room / a.stride) : Math.floor(room / a.stride)) + 1;
   if (ceilMode && (out - 1) * a.stride >= size + a.padBefore) out--;
   return out;
+}
+
+/** windowCount of a symbolic extent: floor((size + pads - span) / stride) + 1 (checked >= 1 when the sizes are bound). */
+export function windowCountDim(size: Dim, a: WindowAxis, ceilMode = false): Dim {
+  if (typeof size === 'number') return windowCount(size, a, ceilMode);
+  if (ceilMode && a.stride > 1) throw new OpTypeError(`ceil_mode with stride ${a.stride} along an extent that varies (${dimText(size)}) is not supported yet`);
+  const span = a.dilation * (a.kernel - 1) + 1;
+  return dAdd(dFloorDiv(dAdd(size, a.padBefore + a.padAfter - span), a.stride), 1);
 }
 
 /** Checks the values `v` of `ints` attribute `key`: `len` of them, each at least `min`. */
@@ -196,6 +205,10 @@ defineOp({
     const g = conv2dGeometry(x!.shape, w!.shape, attrs);
     checkBias(bias, g.outChannels);
     return [{ dtype: x!.dtype, shape: [g.batch, g.outChannels, g.outH, g.outW] }];
+  },
+  dims: ([x, w], attrs) => {
+    const { h, w: wa } = convAxes(conv2dGeometry(largest(x!), staticDims(w!, 'weight'), attrs));
+    return [[x![0]!, w![0]!, windowCountDim(x![2]!, h), windowCountDim(x![3]!, wa)]];
   },
 });
 

@@ -1,7 +1,8 @@
 import { OpTypeError } from '../errors.js';
 import { numel } from '../types.js';
 import { defineOp } from './registry.js';
-import { broadcastShapes, normalizeAxes } from './shape-util.js';
+import { broadcastShapes, largest, normalizeAxes } from './shape-util.js';
+import { dExactDiv, dimsEqual, dimText, dNumel, type Dim } from '../size-expr.js';
 
 /** Permutation of a transpose: the given one, or all axes reversed. */
 export function transposePerm(rank: number, perm: readonly number[]): number[] {
@@ -39,10 +40,29 @@ export function resolveReshape(from: readonly number[], to: readonly number[]): 
   return out;
 }
 
+/**
+ * resolveReshape of symbolic extents: the -1 takes the element count divided by the rest, which
+ * must divide it for every size; without a -1 the counts must agree for every size.
+ */
+export function resolveReshapeDims(from: readonly Dim[], to: readonly number[]): Dim[] {
+  const n = dNumel(from);
+  const shown = `[${from.map(dimText).join(',')}]`;
+  if (!to.includes(-1)) {
+    if (!dimsEqual(n, numel(to))) throw new OpTypeError(`cannot reshape ${shown} to [${to.join(',')}] for every size (give -1 for the extent that varies)`);
+    return [...to];
+  }
+  resolveReshape(largest(from), to);
+  const known = to.reduce((p, d) => (d === -1 ? p : p * d), 1);
+  const hole = dExactDiv(n, known);
+  if (hole === undefined) throw new OpTypeError(`cannot reshape ${shown} to [${to.join(',')}]: ${known} does not divide ${dimText(n)} for every size`);
+  return to.map((d) => (d === -1 ? hole : d));
+}
+
 defineOp({
   name: 'reshape', kind: 'movement', inputs: 1, aliasesInput: true,
   attrs: { shape: { kind: 'ints' } },
   infer: ([x], attrs) => [{ dtype: x!.dtype, shape: resolveReshape(x!.shape, attrs.shape) }],
+  dims: ([x], attrs) => [resolveReshapeDims(x!, attrs.shape)],
 });
 
 /** ONNX Flatten: dims before `axis` become the first extent, the rest the second (always 2-D). */
@@ -57,6 +77,11 @@ defineOp({
   name: 'flatten', kind: 'movement', inputs: 1, aliasesInput: true,
   attrs: { axis: { kind: 'int', default: 1 } },
   infer: ([x], attrs) => [{ dtype: x!.dtype, shape: flattenShape(x!.shape, attrs.axis) }],
+  dims: ([x], attrs) => {
+    flattenShape(largest(x!), attrs.axis);
+    const a = attrs.axis < 0 ? attrs.axis + x!.length : attrs.axis;
+    return [[dNumel(x!.slice(0, a)), dNumel(x!.slice(a))]];
+  },
 });
 
 /** Shape after removing `axes` (all size-1 dims when empty); each named axis must have extent 1. */

@@ -1,7 +1,9 @@
 import { typedAttrs, type Attrs } from '../attrs.js';
 import { OpTypeError } from '../errors.js';
 import { formatShapeType, isFloat, type Shape, type TensorType } from '../types.js';
-import { intList, requireNchw, windowCount, type WindowAxis } from './conv.js';
+import { largest } from './shape-util.js';
+import { intList, requireNchw, windowCount, windowCountDim, type WindowAxis } from './conv.js';
+import type { Dim } from '../size-expr.js';
 import { defineOp } from './registry.js';
 
 // 2-D pooling in NCHW layout. The stride defaults to the kernel size (PyTorch's rule) and is
@@ -69,12 +71,19 @@ function inferWindowPool(x: TensorType, attrs: Attrs, ints: boolean) {
   return [{ dtype: x.dtype, shape: [g.batch, g.channels, g.outH, g.outW] }];
 }
 
+/** The symbolic extents of a windowed pool's result. */
+function windowPoolDims([x]: readonly (readonly Dim[])[], attrs: Attrs): Dim[][] {
+  const g = poolGeometry(largest(x!), attrs);
+  return [[x![0]!, x![1]!, windowCountDim(x![2]!, g.h, attrs.ceil_mode === true), windowCountDim(x![3]!, g.w, attrs.ceil_mode === true)]];
+}
+
 /** max_pool2d (float or integer): padded positions never win (they are the dtype's lowest value). */
 defineOp({
   name: 'max_pool2d', kind: 'anchor', inputs: 1,
   attrs: { ...poolWindowAttrs, dilation: { kind: 'ints', default: [1, 1] } },
   completeAttrs: strideFromKernel,
   infer: ([x], attrs) => inferWindowPool(x!, attrs, true),
+  dims: windowPoolDims,
 });
 
 /** avg_pool2d's attributes. */
@@ -90,6 +99,7 @@ defineOp({
   attrs: avgPool2dAttrs,
   completeAttrs: strideFromKernel,
   infer: ([x], attrs) => inferWindowPool(x!, attrs, false),
+  dims: windowPoolDims,
 });
 
 /** global_avg_pool: mean over every spatial axis of x [N,C,...], kept as size 1. */

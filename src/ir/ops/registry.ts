@@ -2,6 +2,7 @@ import { isAttrKind, isGraphAttr, type AttrSpec, type AttrSpecs, type Attrs, typ
 import { KilnError, OpTypeError } from '../errors.js';
 import type { DType, Shape, TensorType } from '../types.js';
 import { isTensorData } from '../tensor-data.js';
+import type { Dim } from '../size-expr.js';
 
 /**
  * An op's fusion pattern (TVM's op pattern): what a fusion pass may assume about how the op's
@@ -81,6 +82,12 @@ export interface OpSpec<A extends AttrSpecs = AttrSpecs> {
   readonly attrs?: A;
   /** Output dtypes and shapes; throws OpTypeError with a message naming the offending shapes. */
   infer(inputs: readonly TensorType[], attrs: AttrsOf<A>, declared?: readonly TensorType[]): InferredType[];
+  /**
+   * Result extents from operand extents, some symbolic (src/ir/size-expr.ts), for ops whose
+   * extents are not copies of operand extents (reshape, strided windows, concatenation); others
+   * are found from `infer` (see src/ir/symbolic-shapes.ts).
+   */
+  dims?(inputs: readonly (readonly Dim[])[], attrs: AttrsOf<A>): (readonly Dim[])[];
   readonly math?: ElementwiseMath<A>;
   /**
    * For elementwise ops whose operands do not broadcast NumPy-style (batch_norm's [C]

@@ -1,6 +1,7 @@
 import { OpTypeError } from '../errors.js';
 import type { Shape, TensorType } from '../types.js';
 import { formatShapeType, stridesOf } from '../types.js';
+import { dimRange, dimText, type Dim } from '../size-expr.js';
 
 /** NumPy broadcasting of any number of shapes. */
 export function broadcastShapes(shapes: readonly Shape[]): number[] {
@@ -49,3 +50,15 @@ export function broadcastStrides(inShape: Shape, outShape: Shape): number[] {
   const off = outShape.length - inShape.length;
   return outShape.map((_, i) => (i < off || inShape[i - off] === 1 ? 0 : s[i - off]!));
 }
+
+/** Extents with each symbolic one at its largest value: for checks that only a fixed extent decides. */
+export function largest(dims: readonly Dim[]): number[] {
+  return dims.map((d) => dimRange(d)[1]);
+}
+
+/** The extents of an operand that must not vary (a weight). */
+export function staticDims(dims: readonly Dim[], role: string): number[] {
+  if (!dims.every((d): d is number => typeof d === 'number')) throw new OpTypeError(`the ${role}'s extents [${dims.map(dimText).join(',')}] must not vary`);
+  return [...dims];
+}
+

@@ -1,0 +1,48 @@
+import { OpTypeError } from './errors.js';
+import { dimRange, dimText, evalDim, isSymbolic, sizeVarsOf, type Dim, type SizeVar } from './size-expr.js';
+import { dimsOf, isDynamic, type TensorType } from './types.js';
+import type { Attrs } from './attrs.js';
+import type { OpDef } from './ops/registry.js';
+
+/**
+ * The symbolic extents of an op's results when some operand has symbolic extents, and the
+ * static shapes buffers are sized for (each extent's largest value).
+ *
+ * An op with a `dims` rule computes them itself (reshape's inferred extent, a strided window).
+ * For the rest, each result extent is found by evaluating the op's numeric rule with the size
+ * variables at three settings near their largest values: an extent that follows one operand
+ * extent at all three is that extent, one that stays put is a number, and anything else is
+ * refused, naming the op (it needs a `dims` rule). Copies, broadcasts, transposes, reductions
+ * and matrix products need no rule of their own this way.
+ */
+export function inferDims(def: OpDef, inputs: readonly TensorType[], attrs: Attrs): (readonly Dim[] | undefined)[] | undefined {
+  if (!inputs.some(isDynamic)) return undefined;
+  const rule = def.spec.dims;
+  const dims = rule ? rule(inputs.map((t) => dimsOf(t)), attrs) : probe(def, inputs, attrs);
+  return dims.map((ds) => (ds.some(isSymbolic) ? ds : undefined));
+}
+
+/** Each result's static shape: its extents' largest values. */
+export function boundShape(dims: readonly Dim[]): number[] {
+  return dims.map((d) => dimRange(d)[1]);
+}
+
+function settings(vars: readonly SizeVar[]): Map<string, number>[] {
+  const at = (f: (v: SizeVar, i: number) => number) => new Map(vars.map((v, i) => [v.name, Math.max(v.min, Math.min(v.max, f(v, i)))]));
+  return [at((v) => v.max), at((v, i) => v.max - 1 - i), at((v, i) => v.max - 3 - 2 * i)];
+}
+
+function probe(def: OpDef, inputs: readonly TensorType[], attrs: Attrs): (readonly Dim[])[] {
+  const vars = [...sizeVarsOf(inputs.flatMap((t) => dimsOf(t))).values()];
+  const envs = settings(vars);
+  const results = envs.map((env) => def.infer(inputs.map((t) => ({ ...t, shape: dimsOf(t).map((d) => evalDim(d, env)) })), attrs));
+  const candidates = inputs.flatMap((t) => dimsOf(t).filter(isSymbolic));
+  return results[0]!.map((r, j) => r.shape.map((first, k) => {
+    const values = results.map((res) => res[j]!.shape[k]!);
+    if (values.every((v) => v === first)) return first;
+    const match = candidates.find((c) => envs.every((env, e) => evalDim(c, env) === values[e]));
+    if (match) return match;
+    const sizes = inputs.map((t) => `[${dimsOf(t).map(dimText).join(',')}]`).join(', ');
+    throw new OpTypeError(`${def.name} cannot size dimension ${k} of its result for operands ${sizes} when the sizes vary (it has no symbolic shape rule yet)`);
+  }));
+}
