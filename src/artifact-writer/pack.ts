@@ -10,6 +10,7 @@ import {
 import { validateProgram, type KernelSpec, type Program } from '../runtime/program.js';
 import { reflectAll } from '../runtime/reflect.js';
 import { sha256Hex } from '../runtime/sha256.js';
+import { largestSizes, resolveProgram } from '../runtime/sizes.js';
 import { KILN_VERSION } from '../runtime/version.js';
 
 // Writing artifacts (the compiler's side; the runtime only reads them, see runtime/artifact.ts):
@@ -67,7 +68,8 @@ export async function packArtifact(source: Program | readonly VariantSource[], o
   for (const [index, src] of sources.entries()) {
     const program = src.program;
     validateProgram(program);
-    const precision = src.precision ?? (requiredFeatures(program).includes('shader-f16') ? 'fp16' : 'fp32');
+    const largest = resolveProgram(program, largestSizes(program));
+    const precision = src.precision ?? (requiredFeatures(largest).includes('shader-f16') ? 'fp16' : 'fp32');
     const folder = variantFolder(index, precision);
     const { weights: blob, kernels: kernelSpecs, ...rest } = program;
     const fileOf = kernelFileNames(kernelSpecs, folder);
@@ -90,7 +92,7 @@ export async function packArtifact(source: Program | readonly VariantSource[], o
     });
     variants.push({
       precision,
-      requires: { features: requiredFeatures(program), limits: requiredLimits(program, reflectAll(kernelSpecs)) },
+      requires: { features: requiredFeatures(largest), limits: requiredLimits(largest, reflectAll(kernelSpecs)) },
       weights: { file: weightsFile, bytes: blob.byteLength, sha256: await sha256Hex(blob), alignment: weightAlignment(program) },
       program: { ...(plainData(rest, 'program') as Omit<ManifestProgram, 'kernels'>), kernels: manifestKernels },
       ...(ir && (finalFile || passFiles.length) ? {

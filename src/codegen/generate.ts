@@ -3,14 +3,15 @@ import { attrsOf } from '../ir/attrs.js';
 import { constAttrs } from '../ir/ops/source.js';
 import { fusedAttrs } from '../ir/ops/fused.js';
 import { KilnError } from '../ir/errors.js';
-import { numel } from '../ir/types.js';
+import { dimsOf, formatType, isDynamic, numel } from '../ir/types.js';
+import { sizeVarsOf, type Dim } from '../ir/size-expr.js';
 import { getOp } from '../ir/ops/index.js';
 import { toDeviceBytes } from '../runtime/host-data.js';
 import {
   deviceBufferBytes, PROGRAM_VERSION,
-  type BufferRole, type BufferSpec, type DispatchSpec, type KernelSpec, type Program,
+  type BufferRole, type BufferSpec, type DispatchSpec, type KernelSpec, type Program, type SizeWord,
 } from '../runtime/program.js';
-import { lowerNode } from './lower/index.js';
+import { lowerNode, readsSymbolicSizes } from './lower/index.js';
 import type { LowerContext } from './lower/lowering.js';
 import type { EmittedKernel } from './kernels/kernel.js';
 import { planGraphMemory, type MemoryPlan } from './plan-memory.js';
@@ -32,6 +33,11 @@ function lowered(node: Node, ctx: LowerContext): EmittedKernel[] {
   const where = `node %${node.outputs.map((o) => o.name).join(', %')} (${node.op})`;
   let kernels: EmittedKernel[];
   try {
+    // A lowering that reads static extents would bake the largest sizes into a program meant for all.
+    const varying = [...node.inputs, ...node.outputs].find((v) => isDynamic(v.type));
+    if (varying && !readsSymbolicSizes(node)) {
+      throw new KilnError(`${where}: its WebGPU kernel takes fixed sizes only, but %${varying.name} is ${formatType(varying.type)} (compile it with --input-shape giving every size)`);
+    }
     kernels = lowerNode(node, ctx);
   } catch (e) {
     if (e instanceof KilnError && /^(uniform|its kernel) /.test(e.message)) throw new KilnError(`${where}: ${e.message}`);
@@ -44,6 +50,9 @@ function lowered(node: Node, ctx: LowerContext): EmittedKernel[] {
   }
   return kernels;
 }
+
+/** A size as the Program stores it: a number, or its expression's text. */
+const sizeWord = (d: Dim): SizeWord => (typeof d === 'number' ? d : d.text);
 
 /** Most elements of one tensor: kernels index with i32 (and WGSL integer literals are 32-bit). */
 const MAX_KERNEL_ELEMENTS = 2 ** 31 - 1;
@@ -129,8 +138,8 @@ export function generate(graph: Graph, ctx: LowerContext = {}): CodegenResult {
         kernel: ki,
         label: `${node.op === 'fused' ? attrsOf(node, fusedAttrs).body.name : node.op} -> ${node.outputs.map((o) => `%${o.name}`).join(', ')}`,
         buffers: bound.map((v) => bufferOf.get(v)!),
-        ...(k.uniforms.length ? { uniforms: k.uniforms } : {}),
-        workgroups: k.workgroups,
+        ...(k.uniforms.length ? { uniforms: k.uniforms.map(sizeWord) } : {}),
+        workgroups: k.workgroups.map(sizeWord) as [SizeWord, SizeWord, SizeWord],
       });
     }
   }
@@ -138,7 +147,11 @@ export function generate(graph: Graph, ctx: LowerContext = {}): CodegenResult {
   const weights = new Uint8Array(weightBytes);
   let off = 0;
   for (const c of weightChunks) { weights.set(c, off); off += c.byteLength; }
-  const binding = (v: Value) => ({ name: v.name, dtype: v.type.dtype, shape: [...v.type.shape], buffer: bufferOf.get(v)! });
+  const binding = (v: Value) => ({
+    name: v.name, dtype: v.type.dtype, shape: [...v.type.shape], buffer: bufferOf.get(v)!,
+    ...(isDynamic(v.type) ? { dims: v.type.dims!.map(sizeWord) } : {}),
+  });
+  const sizes = [...sizeVarsOf(graph.values().flatMap((v) => dimsOf(v.type))).values()];
   const dtypes = new Set(graph.values().map((v) => v.type.dtype));
   const program: Program = {
     version: PROGRAM_VERSION,
@@ -150,6 +163,7 @@ export function generate(graph: Graph, ctx: LowerContext = {}): CodegenResult {
     dispatches,
     weights,
     requiredFeatures: dtypes.has('f16') ? ['shader-f16'] : [],
+    ...(sizes.length ? { sizes } : {}),
   };
   return { program, memory };
 }

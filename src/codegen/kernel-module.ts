@@ -1,4 +1,5 @@
 import type { DType } from '../ir/types.js';
+import type { Dim } from '../ir/size-expr.js';
 import { KilnError } from '../ir/errors.js';
 import { MAX_STORAGE_BINDINGS } from '../ir/fusion.js';
 import type { EmittedKernel } from './kernels/kernel.js';
@@ -63,7 +64,7 @@ export class KernelModule {
   }
 
   /** The emitted kernel: `main` with `builtins` and `body`, run by workgroups of `workgroupSize`. */
-  kernel(name: string, entry: { readonly workgroupSize: number | string; readonly builtins: string; readonly body: readonly string[] }, workgroups: [number, number, number]): EmittedKernel {
+  kernel(name: string, entry: { readonly workgroupSize: number | string; readonly builtins: string; readonly body: readonly string[] }, workgroups: [Dim, Dim, Dim]): EmittedKernel {
     const wgsl = [
       enables([...this.dtypes]) + this.storages.map((s, i) => `@group(0) @binding(${i}) var<storage, ${s.access}> ${s.name}: array<${s.type}>;`).join('\n'),
       ...(this.uniforms.isEmpty ? [] : [this.uniforms.declare(this.storages.length)]),
@@ -81,7 +82,7 @@ export class KernelModule {
    * A flat kernel: invocation `i` (from a `grid1d` dispatch of `count` invocations) runs `body`
    * when `i` is below `limit`, the uniform holding `count`.
    */
-  flat(name: string, wgSize: number, limit: string, count: number, body: readonly string[]): EmittedKernel {
+  flat(name: string, wgSize: number, limit: string, count: Dim, body: readonly string[]): EmittedKernel {
     const entry = [`  let i = ${flatIndex(wgSize)};`, `  if (i >= ${limit}) { return; }`, ...body];
     return this.kernel(name, { workgroupSize: wgSize, builtins: FLAT_BUILTINS, body: entry }, grid1d(count, wgSize));
   }

@@ -1,5 +1,6 @@
 import type { DType } from '../ir/types.js';
 import { KilnError } from '../ir/errors.js';
+import { dCeilDiv, dimRange, type Dim } from '../ir/size-expr.js';
 
 /** WGSL scalar type that stores a dtype on the device (bool is stored as u32). */
 export function wgslType(dtype: DType): string {
@@ -11,12 +12,17 @@ export function enables(dtypes: readonly DType[]): string {
   return dtypes.includes('f16') ? 'enable f16;\n' : '';
 }
 
-/** A 32-bit word of a uniform: a u32, or an i32 stored as its bits; anything wider would wrap silently. */
-function word(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < -(2 ** 31) || value >= 2 ** 32) {
-    throw new KilnError(`uniform '${name}' would be ${value}, which does not fit the 32 bits kernels compute sizes and offsets in`);
+/**
+ * A 32-bit word of a uniform: a u32, or an i32 stored as its bits; anything wider would wrap
+ * silently. A symbolic size is computed when the model runs, so its whole range must fit.
+ */
+function word(name: string, value: Dim): Dim {
+  const [lo, hi] = dimRange(value);
+  if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < -(2 ** 31) || hi >= 2 ** 32) {
+    const shown = typeof value === 'number' ? String(value) : `${value.text} (up to ${hi})`;
+    throw new KilnError(`uniform '${name}' would be ${shown}, which does not fit the 32 bits kernels compute sizes and offsets in`);
   }
-  return value >>> 0;
+  return typeof value === 'number' ? value >>> 0 : value;
 }
 
 /**
@@ -24,10 +30,10 @@ function word(name: string, value: number): number {
  * because uniform arrays need a 16-byte element stride.
  */
 export class UniformBlock {
-  private readonly fields: { name: string; values: number[]; array: boolean }[] = [];
+  private readonly fields: { name: string; values: Dim[]; array: boolean }[] = [];
 
-  /** Adds a u32 scalar field. */
-  scalar(name: string, value: number): this {
+  /** Adds a u32 scalar field (a size known when the model runs is computed then). */
+  scalar(name: string, value: Dim): this {
     this.fields.push({ name, values: [word(name, value)], array: false });
     return this;
   }
@@ -38,7 +44,7 @@ export class UniformBlock {
   }
 
   /** Adds a u32 array field of fixed length (`values.length`, at least 1). */
-  array(name: string, values: readonly number[]): this {
+  array(name: string, values: readonly Dim[]): this {
     this.fields.push({ name, values: values.length ? values.map((v) => word(name, v)) : [0], array: true });
     return this;
   }
@@ -60,8 +66,8 @@ export class UniformBlock {
   }
 
   /** The block's contents as 32-bit words, laid out as `declare` declares them. */
-  words(): number[] {
-    const out: number[] = [];
+  words(): Dim[] {
+    const out: Dim[] = [];
     for (const f of this.fields.filter((x) => x.array)) {
       const padded = Math.ceil(f.values.length / 4) * 4;
       out.push(...f.values, ...new Array<number>(padded - f.values.length).fill(0));
@@ -72,8 +78,16 @@ export class UniformBlock {
   }
 }
 
-/** Workgroup counts covering `n` invocations of `wgSize`, folded into y past the 65535 limit. */
-export function grid1d(n: number, wgSize: number): [number, number, number] {
+/**
+ * Workgroup counts covering `n` invocations of `wgSize`, folded into y past the 65535 limit.
+ * For a size known when the model runs, the fold is fixed by its largest value.
+ */
+export function grid1d(n: Dim, wgSize: number): [Dim, Dim, Dim] {
+  if (typeof n !== 'number') {
+    const groups = dCeilDiv(n, wgSize);
+    const y = Math.ceil(dimRange(groups)[1] / 65535);
+    return y <= 1 ? [groups, 1, 1] : [dCeilDiv(groups, y), y, 1];
+  }
   const groups = Math.max(1, Math.ceil(n / wgSize));
   if (groups <= 65535) return [groups, 1, 1];
   const y = Math.ceil(groups / 65535);

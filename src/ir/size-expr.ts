@@ -235,6 +235,11 @@ export function dExactDiv(a: Dim, b: Dim): Dim | undefined {
   return SizeExpr.of(out);
 }
 
+/** Whether `d` is a multiple of `c` for every value of the variables (as far as the normal form shows). */
+export function dIsMultiple(d: Dim, c: number): boolean {
+  return typeof d === 'number' ? d % c === 0 : d.terms.every((t) => t.coeff % c === 0);
+}
+
 /** Whether two dimensions are equal for every value of the variables (as far as the normal form shows). */
 export function dimsEqual(a: Dim, b: Dim): boolean {
   if (typeof a === 'number' || typeof b === 'number') return a === b;

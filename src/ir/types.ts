@@ -1,4 +1,4 @@
-import { dimText, isSymbolic, type Dim } from './size-expr.js';
+import { dimText, dMul, isSymbolic, type Dim } from './size-expr.js';
 
 /** Element types a tensor can hold. ONNX int64 is lowered to i32 at import. */
 export type DType = 'f32' | 'f16' | 'i32' | 'u32' | 'bool';
@@ -78,13 +78,15 @@ function dimsTextOf(t: TensorType): string {
   return dimsOf(t).map((d) => (typeof d === 'number' || /^[A-Za-z_][A-Za-z0-9_]*$/.test(d.text) ? dimText(d) : JSON.stringify(d.text))).join(',');
 }
 
-/** Row-major strides of a shape, in elements. */
-export function stridesOf(shape: Shape): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
+/** Row-major strides of a shape, in elements (symbolic where the extents are). */
+export function stridesOf(shape: Shape): number[];
+export function stridesOf(shape: readonly Dim[]): Dim[];
+export function stridesOf(shape: readonly Dim[]): Dim[] {
+  const strides = new Array<Dim>(shape.length);
+  let s: Dim = 1;
   for (let i = shape.length - 1; i >= 0; i--) {
     strides[i] = s;
-    s *= shape[i]!;
+    s = typeof s === 'number' && typeof shape[i] === 'number' ? s * (shape[i] as number) : dMul(s, shape[i]!);
   }
   return strides;
 }

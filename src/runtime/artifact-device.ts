@@ -1,7 +1,7 @@
 import { KilnError } from '../ir/errors.js';
 import type { LoadedArtifact, LoadedVariant } from './artifact.js';
 import { ArtifactError, type ArtifactManifest, type ManifestVariant, type Precision } from './manifest.js';
-import type { Program } from './program.js';
+import type { StaticProgram } from './program.js';
 import { WGSL_ENABLE_FEATURES, type KernelReflection } from './reflect.js';
 
 // What an artifact's variant needs of a device (features and limits, computed from its program
@@ -85,7 +85,7 @@ export function checkArtifactDevice(artifact: LoadedArtifact, gpu: DeviceOffer, 
 }
 
 /** The WebGPU features a program needs: those it declares, and those its kernels `enable`. */
-export function requiredFeatures(program: Program): string[] {
+export function requiredFeatures(program: StaticProgram): string[] {
   const features = new Set(program.requiredFeatures);
   for (const k of program.kernels) {
     for (const m of k.wgsl.matchAll(/^\s*enable\s+([^;]+);/gm)) {
@@ -102,7 +102,7 @@ export function requiredFeatures(program: Program): string[] {
  * The device limits a program needs (see LIMIT_MEANINGS), from its buffers, its dispatches and
  * its kernels' reflections (one per kernel, in program order).
  */
-export function requiredLimits(program: Program, reflections: readonly KernelReflection[]): Record<string, number> {
+export function requiredLimits(program: StaticProgram, reflections: readonly KernelReflection[]): Record<string, number> {
   const bytes = new Map(program.buffers.map((b) => [b.id, b.bytes]));
   const max = (xs: Iterable<number>) => {
     let m = 0;

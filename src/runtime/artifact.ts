@@ -4,6 +4,7 @@ import { ArtifactError, manifestDigestText, parseManifest, type ArtifactManifest
 import { PROGRAM_VERSION, validateProgram, type KernelSpec, type Program } from './program.js';
 import { checkDispatch, reflectAll } from './reflect.js';
 import { sha256Hex } from './sha256.js';
+import { largestSizes, resolveProgram } from './sizes.js';
 
 // An artifact is a model compiled into one or more variants (e.g. f16 with an f32 fallback), as
 // files: manifest.json, and per variant its kernels' WGSL, its weights file and optionally its IR.
@@ -154,8 +155,10 @@ async function loadVariant(manifest: ArtifactManifest, index: number, files: Art
     }
   }
   const bufferBytes = new Map(program.buffers.map((b) => [b.id, b.bytes]));
+  // Checked, and its needs computed, at the sizes buffers are made for.
+  const largest = rethrowAsArtifactError(what, () => resolveProgram(program, largestSizes(program)));
   rethrowAsArtifactError(what, () => {
-    program.dispatches.forEach((d, i) => {
+    largest.dispatches.forEach((d, i) => {
       const k = program.kernels[d.kernel]!;
       checkDispatch(d, i, k, reflections[d.kernel]!, { bufferBytes: (id) => bufferBytes.get(id), limits: NO_DEVICE_LIMITS });
     });
@@ -166,12 +169,12 @@ async function loadVariant(manifest: ArtifactManifest, index: number, files: Art
   }
 
   // What the manifest says the program needs must be what it needs, or device checks would lie.
-  const features = requiredFeatures(program);
+  const features = requiredFeatures(largest);
   const stated = [...spec.requires.features].sort();
   if (features.join(',') !== stated.join(',')) {
     fail(`requires.features [${stated.join(', ')}] differs from what its kernels need [${features.join(', ')}]`);
   }
-  const limits = requiredLimits(program, reflections);
+  const limits = requiredLimits(largest, reflections);
   for (const [key, need] of Object.entries(limits)) {
     if (spec.requires.limits[key] !== need) fail(`requires.limits.${key} is ${spec.requires.limits[key] ?? 'missing'} but its program needs ${need}`);
   }

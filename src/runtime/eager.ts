@@ -5,7 +5,8 @@ import type { GpuDevice } from './device.js';
 import { fromDeviceBytes, hostDataProblem, toDeviceBytes } from './host-data.js';
 import { createProgramBuffer, createUniformBuffer, planUniforms, storageUsage, type UniformPlan } from './load-buffers.js';
 import { checkFeatures, checkProgramOnDevice, compileProblem, kernelKey } from './load-checks.js';
-import { deviceBufferBytes, validateProgram, type KernelSpec, type Program } from './program.js';
+import { deviceBufferBytes, validateProgram, type KernelSpec, type Program, type StaticProgram } from './program.js';
+import { requireStatic } from './sizes.js';
 import { bindGroupLayoutEntries, type KernelReflection } from './reflect.js';
 
 // Eager execution: programs run at once over buffers the caller owns (tensors living on the
@@ -109,8 +110,9 @@ export class EagerRunner {
    * Runs `program` over `inputs` (one device buffer per program input, in order) and returns
    * one buffer per program output. Encodes one compute pass and submits it without waiting.
    */
-  run(program: Program, inputs: readonly GPUBuffer[], label = program.name): EagerOutput[] {
+  run(given: Program, inputs: readonly GPUBuffer[], label = given.name): EagerOutput[] {
     this.gpu.assertUsable(`running '${label}'`);
+    const program = requireStatic(given, 'the eager executor');
     if (inputs.length !== program.inputs.length) {
       throw new KilnError(`'${label}' takes ${program.inputs.length} input buffer(s), got ${inputs.length}`);
     }
@@ -247,7 +249,7 @@ export class EagerRunner {
   }
 
   /** Validates a program against the device once, compiles its kernels and creates its uniforms and weights. */
-  private prepare(program: Program): PreparedProgram {
+  private prepare(program: StaticProgram): PreparedProgram {
     const hit = this.prepared.get(program);
     if (hit) return hit;
     validateProgram(program);

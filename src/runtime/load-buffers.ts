@@ -1,7 +1,7 @@
 import { numel } from '../ir/types.js';
 import type { LoadedProgram, LoadStats } from './load.js';
 import { kernelKey } from './load-checks.js';
-import { deviceBufferBytes, type BufferSpec, type Program } from './program.js';
+import { deviceBufferBytes, type BufferSpec, type StaticProgram } from './program.js';
 import type { KernelReflection } from './reflect.js';
 
 // The buffers of a loaded program: its own (weights copied in at creation), one uniform buffer
@@ -14,7 +14,7 @@ const UNIFORM_SLICE_ALIGN = 256;
 
 /** Every program buffer, created once; weights are copied in through a mapping at creation. */
 export function createProgramBuffers(
-  program: Program, newBuffer: (d: GPUBufferDescriptor) => GPUBuffer, stats: LoadStats,
+  program: StaticProgram, newBuffer: (d: GPUBufferDescriptor) => GPUBuffer, stats: LoadStats,
 ): Map<number, GPUBuffer> {
   const buffers = new Map<number, GPUBuffer>();
   for (const b of program.buffers) {
@@ -36,7 +36,7 @@ export function storageUsage(): number {
 }
 
 /** Creates one buffer of `program` through `newBuffer`; a weight (or state) gets its bytes through a mapping at creation. */
-export function createProgramBuffer(newBuffer: (d: GPUBufferDescriptor) => GPUBuffer, program: Program, b: BufferSpec): GPUBuffer {
+export function createProgramBuffer(newBuffer: (d: GPUBufferDescriptor) => GPUBuffer, program: StaticProgram, b: BufferSpec): GPUBuffer {
   const weight = b.role === 'weight' || b.role === 'state';
   const buffer = newBuffer({ size: b.bytes, usage: storageUsage(), mappedAtCreation: weight, label: b.label ?? `${b.role}${b.id}` });
   if (weight) {
@@ -63,7 +63,7 @@ export interface UniformPlan {
  * Gives every dispatch with uniforms its own slice of one buffer: queue.writeBuffer lands at
  * submit time, so dispatches sharing a slice would all read the last write.
  */
-export function planUniforms(program: Program, reflections: ReadonlyMap<string, KernelReflection>): UniformPlan {
+export function planUniforms(program: StaticProgram, reflections: ReadonlyMap<string, KernelReflection>): UniformPlan {
   const slices: ({ offset: number; size: number } | undefined)[] = [];
   let total = 0;
   for (const d of program.dispatches) {
@@ -82,10 +82,11 @@ export function planUniforms(program: Program, reflections: ReadonlyMap<string, 
 
 /** Creates (through `newBuffer`) the buffer of a uniform plan, filled with every dispatch's words; undefined when empty. */
 export function createUniformBuffer(
-  newBuffer: (d: GPUBufferDescriptor) => GPUBuffer, program: Program, plan: UniformPlan, label: string,
+  newBuffer: (d: GPUBufferDescriptor) => GPUBuffer, program: StaticProgram, plan: UniformPlan, label: string,
 ): GPUBuffer | undefined {
   if (plan.total === 0) return undefined;
-  const buffer = newBuffer({ size: plan.total, usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true, label: `${label}:uniforms` });
+  // COPY_DST: a program compiled for a range of shapes rewrites its words when a run's sizes change.
+  const buffer = newBuffer({ size: plan.total, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, mappedAtCreation: true, label: `${label}:uniforms` });
   const words = new Uint32Array(buffer.getMappedRange());
   program.dispatches.forEach((d, i) => {
     // Uint32Array stores negative i32 words as their two's complement bits.
@@ -97,7 +98,7 @@ export function createUniformBuffer(
 
 /** One uniform buffer holding every dispatch's own slice, written once at load (shapes are static). */
 export function createUniforms(
-  program: Program, reflections: ReadonlyMap<string, KernelReflection>,
+  program: StaticProgram, reflections: ReadonlyMap<string, KernelReflection>,
   newBuffer: (d: GPUBufferDescriptor) => GPUBuffer, label: string,
 ): (UniformSlice | undefined)[] {
   const plan = planUniforms(program, reflections);
@@ -107,7 +108,7 @@ export function createUniforms(
 
 /** One MAP_READ staging buffer with a slot per distinct output buffer, and the copies that fill it. */
 export function planReadback(
-  program: Program, buffers: ReadonlyMap<number, GPUBuffer>, newBuffer: (d: GPUBufferDescriptor) => GPUBuffer, label: string,
+  program: StaticProgram, buffers: ReadonlyMap<number, GPUBuffer>, newBuffer: (d: GPUBufferDescriptor) => GPUBuffer, label: string,
 ): Pick<LoadedProgram, 'staging' | 'copies' | 'readbacks'> {
   // Two outputs may name one buffer (the same value returned twice): copy it once, enough for both.
   const need = new Map<number, number>();

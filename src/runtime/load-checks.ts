@@ -1,6 +1,6 @@
 import { KilnError } from '../ir/errors.js';
 import { MissingFeatureError, type GpuDevice } from './device.js';
-import type { KernelSpec, Program } from './program.js';
+import type { KernelSpec, StaticProgram } from './program.js';
 import { checkDispatch, checkKernelLimits, reflectKernel, WGSL_ENABLE_FEATURES, type KernelReflection } from './reflect.js';
 
 // Whether a Program can run on a device, checked before anything is created on it: features,
@@ -13,7 +13,7 @@ export const kernelKey = (k: KernelSpec): string => `${k.entryPoint}\u0000${k.wg
  * Reflects each distinct kernel of `program` and checks it, every dispatch and every buffer
  * against the device's limits; returns the reflections keyed by `kernelKey`. Creates nothing.
  */
-export function checkProgramOnDevice(gpu: GpuDevice, program: Program): Map<string, KernelReflection> {
+export function checkProgramOnDevice(gpu: GpuDevice, program: StaticProgram): Map<string, KernelReflection> {
   const reflections = new Map<string, KernelReflection>();
   for (const k of program.kernels) {
     const key = kernelKey(k);
@@ -38,7 +38,7 @@ export function checkProgramOnDevice(gpu: GpuDevice, program: Program): Map<stri
 }
 
 /** Throws when the device lacks a feature the program or one of its kernels needs. */
-export function checkFeatures(gpu: GpuDevice, program: Program): void {
+export function checkFeatures(gpu: GpuDevice, program: StaticProgram): void {
   const missing = program.requiredFeatures.filter((f) => !gpu.features.has(f));
   if (missing.length) {
     throw new MissingFeatureError(

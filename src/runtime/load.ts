@@ -2,7 +2,7 @@ import { KilnError } from '../ir/errors.js';
 import type { GpuDevice } from './device.js';
 import { createProgramBuffer, createProgramBuffers, createUniforms, planReadback, type UniformSlice } from './load-buffers.js';
 import { checkFeatures, checkProgramOnDevice, compileProblem, kernelKey } from './load-checks.js';
-import { validateProgram, type DispatchSpec, type KernelSpec, type Program, type TensorBinding } from './program.js';
+import { validateProgram, type KernelSpec, type StaticBinding, type StaticDispatch, type StaticProgram } from './program.js';
 import { bindGroupLayoutEntries, type KernelReflection } from './reflect.js';
 
 // Loading a Program onto a device: every GPU object a run needs, created once (its checks
@@ -27,7 +27,7 @@ export interface Step {
 
 /** An output and where its bytes start in the staging buffer. */
 export interface Readback {
-  readonly output: TensorBinding;
+  readonly output: StaticBinding;
   readonly offset: number;
 }
 
@@ -68,6 +68,8 @@ export interface LoadedProgram {
   readonly staging: GPUBuffer | undefined;
   readonly copies: readonly StagingCopy[];
   readonly readbacks: readonly Readback[];
+  /** Each dispatch's slice of the uniform buffer (undefined: it has none). */
+  readonly uniforms: readonly (UniformSlice | undefined)[];
 }
 
 export interface LoadOptions {
@@ -87,7 +89,7 @@ interface LoadedPipeline {
  * in parallel), buffers (weights uploaded once), uniforms, bind groups and staging buffer.
  * On failure frees what it created and throws a KilnError naming the kernel or dispatch.
  */
-export async function loadProgram(gpu: GpuDevice, program: Program, opts: LoadOptions, stats: LoadStats): Promise<LoadedProgram> {
+export async function loadProgram(gpu: GpuDevice, program: StaticProgram, opts: LoadOptions, stats: LoadStats): Promise<LoadedProgram> {
   gpu.assertUsable(`loading program '${program.name}'`);
   validateProgram(program);
   checkFeatures(gpu, program);
@@ -130,7 +132,7 @@ export async function loadProgram(gpu: GpuDevice, program: Program, opts: LoadOp
     });
     const { staging, copies, readbacks } = planReadback(program, buffers, newBuffer, label);
     if (opts.warmup) await warmUp(device, program, steps, label, stats);
-    return { buffers, slots, stateCopies, owned, steps, staging, copies, readbacks };
+    return { buffers, slots, stateCopies, owned, steps, staging, copies, readbacks, uniforms: uniformSlices };
   } catch (e) {
     for (const b of owned) b.destroy();
     throw e;
@@ -206,12 +208,12 @@ async function createPipelines(
 
 /** Each dispatch's pipeline and bind group (created once, inside error scopes naming the dispatch). */
 async function createSteps(
-  device: GPUDevice, program: Program, pipelines: readonly LoadedPipeline[],
+  device: GPUDevice, program: StaticProgram, pipelines: readonly LoadedPipeline[],
   buffers: ReadonlyMap<number, GPUBuffer>, uniforms: readonly (UniformSlice | undefined)[],
   label: string, stats: LoadStats,
 ): Promise<Step[]> {
   const checks: Promise<void>[] = [];
-  const steps = program.dispatches.map((d: DispatchSpec, i): Step => {
+  const steps = program.dispatches.map((d: StaticDispatch, i): Step => {
     const { pipeline, bindGroupLayout } = pipelines[d.kernel]!;
     const entries: GPUBindGroupEntry[] = d.buffers.map((id, binding) => ({ binding, resource: { buffer: buffers.get(id)! } }));
     const u = uniforms[i];
@@ -233,7 +235,7 @@ async function createSteps(
  * at first dispatch): one indirect dispatch of each with zero workgroups, which computes nothing.
  * Indirect, because Dawn warns on a literal dispatchWorkgroups(0) and cannot see this count.
  */
-async function warmUp(device: GPUDevice, program: Program, steps: readonly Step[], label: string, stats: LoadStats): Promise<void> {
+async function warmUp(device: GPUDevice, program: StaticProgram, steps: readonly Step[], label: string, stats: LoadStats): Promise<void> {
   const firstUse = new Map<GPUComputePipeline, Step>();
   for (const s of steps) if (!firstUse.has(s.pipeline)) firstUse.set(s.pipeline, s);
   if (firstUse.size === 0) return;

@@ -4,6 +4,7 @@ import type { GpuDevice } from './device.js';
 import { toDeviceBytes } from './host-data.js';
 import { loadProgram, type LoadStats } from './load.js';
 import type { Program } from './program.js';
+import { requireStatic } from './sizes.js';
 
 /** Device time of one dispatch, averaged over the profiled runs. */
 export interface DispatchTime {
@@ -34,7 +35,7 @@ export async function profileProgram(gpu: GpuDevice, program: Program, inputs: R
     throw new KilnError(`kiln profile needs the timestamp-query feature, which ${gpu.describe()} does not offer`);
   }
   const stats: LoadStats = { pipelinesCreated: 0, shaderModulesCreated: 0, buffersCreated: 0, bindGroupsCreated: 0, weightBytesUploaded: 0, weightUploads: 0 };
-  const loaded = await loadProgram(gpu, program, { label: `profile:${program.name}`, warmup: true }, stats);
+  const loaded = await loadProgram(gpu, requireStatic(program, 'kiln profile'), { label: `profile:${program.name}`, warmup: true }, stats);
   const n = loaded.steps.length;
   const querySet = device.createQuerySet({ type: 'timestamp', count: Math.max(2, 2 * n) });
   const resolve = device.createBuffer({ size: Math.max(16, 16 * n), usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });

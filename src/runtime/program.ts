@@ -1,5 +1,6 @@
 import { KilnError } from '../ir/errors.js';
 import { isDType, numel, type DType } from '../ir/types.js';
+import type { SizeVar } from '../ir/size-expr.js';
 
 /**
  * The Program format: what codegen emits, what artifacts store and what the runtime runs.
@@ -30,12 +31,21 @@ export interface BufferSpec {
   readonly label?: string;
 }
 
+/**
+ * A 32-bit word fixed when the program was compiled, or the text of a size expression over
+ * `Program.sizes` (src/ir/size-expr.ts), computed when a run binds the sizes.
+ */
+export type SizeWord = number | string;
+
 /** A named graph input or output and the buffer that holds it. */
 export interface TensorBinding {
   readonly name: string;
   readonly dtype: DType;
+  /** Extents; where `dims` is present, each one's largest value (what the buffer holds). */
   readonly shape: readonly number[];
   readonly buffer: number;
+  /** The extents as size expressions, when some vary from run to run. */
+  readonly dims?: readonly SizeWord[];
 }
 
 /**
@@ -63,8 +73,8 @@ export interface DispatchSpec {
   /** Buffer ids bound at bindings 0..n-1. */
   readonly buffers: readonly number[];
   /** 32-bit words of this dispatch's uniform block (shapes, strides, bit-cast scalars). */
-  readonly uniforms?: readonly number[];
-  readonly workgroups: readonly [number, number, number];
+  readonly uniforms?: readonly SizeWord[];
+  readonly workgroups: readonly [SizeWord, SizeWord, SizeWord];
 }
 
 export interface Program {
@@ -84,6 +94,23 @@ export interface Program {
   readonly state?: readonly TensorBinding[];
   /** Copies into state buffers at the end of each run, in order (absent: none). */
   readonly stateUpdates?: readonly StateUpdate[];
+  /**
+   * The size variables of a program compiled for a range of shapes (absent: one static shape).
+   * Buffers are sized for their largest values; each run binds them from its inputs' shapes.
+   */
+  readonly sizes?: readonly SizeVar[];
+}
+
+/** A program whose every size is a number: what a device runs (see src/runtime/sizes.ts). */
+export interface StaticProgram extends Program {
+  readonly inputs: readonly StaticBinding[];
+  readonly outputs: readonly StaticBinding[];
+  readonly dispatches: readonly StaticDispatch[];
+}
+export type StaticBinding = Omit<TensorBinding, 'dims'>;
+export interface StaticDispatch extends DispatchSpec {
+  readonly uniforms?: readonly number[];
+  readonly workgroups: readonly [number, number, number];
 }
 
 /** How a dtype is stored in a device buffer: WGSL has no bool storage, so bool is u32. */

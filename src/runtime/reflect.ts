@@ -2,7 +2,7 @@
 // ESM importers; the module build is the one that works in Node.
 import { ResourceType, WgslReflect, type VariableInfo } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { KilnError } from '../ir/errors.js';
-import type { DispatchSpec, KernelSpec } from './program.js';
+import type { StaticDispatch as DispatchSpec, KernelSpec } from './program.js';
 
 // GPUShaderStage.COMPUTE, spelled out so reflection works without Dawn's globals (codegen, CLI).
 const COMPUTE_STAGE = 0x4;

@@ -5,7 +5,8 @@ import { acquireDevice, type GpuDevice } from './device.js';
 import { GpuWaiter } from './gpu-wait.js';
 import { DEFAULT_RUN_TIMEOUT_MS, RunTimeoutError, withDeadline } from './run-deadline.js';
 import { copyBytes, fromDeviceBytes, hostDataProblem, toDeviceBytes } from './host-data.js';
-import { loadProgram, type LoadedProgram } from './load.js';
+import { loadProgram, type LoadedProgram, type Step } from './load.js';
+import { largestSizes, resolveProgram, type SizeValues } from './sizes.js';
 import { deviceBufferBytes, type Program, type TensorBinding } from './program.js';
 import { prepareInputs, type PreparedInput } from './session-inputs.js';
 import type { RunOptions, SessionInputs, SessionOptions, SessionStats } from './session-options.js';
@@ -16,7 +17,7 @@ import type { RunOptions, SessionInputs, SessionOptions, SessionStats } from './
 /** Inputs uploaded ahead of their run by `Session.stage`; pass to `run` once. */
 export class StagedInputs {
   /** @internal */
-  constructor(readonly session: Session, readonly slot: number) {}
+  constructor(readonly session: Session, readonly slot: number, readonly sizes: SizeValues | undefined) {}
 }
 
 /** What one queued run does: upload (unless staged), which slot it reads, what it reads back. */
@@ -24,6 +25,8 @@ interface RunPlan {
   readonly writes: readonly PreparedInput[] | undefined;
   readonly slot: number | undefined;
   readonly outputs: ReadonlySet<string> | undefined;
+  /** The sizes the inputs bind (a program compiled for a range of shapes). */
+  readonly sizes: SizeValues | undefined;
 }
 
 /** A Program loaded on a device: every GPU object created once, then run many times. */
@@ -44,6 +47,8 @@ export class Session {
   /** Slots holding staged inputs whose run has not been submitted yet. */
   private readonly reserved = new Set<number>();
   private readonly unusedStages = new WeakSet<StagedInputs>();
+  /** The sizes the loaded program computes for now (see applySizes). */
+  private sizesKey: string | undefined;
 
   private constructor(program: Program, gpu: GpuDevice, loaded: LoadedProgram, counters: SessionStats, label: string, opts: SessionOptions) {
     this.program = program;
@@ -67,7 +72,9 @@ export class Session {
       weightBytesUploaded: 0, weightUploads: 0, runs: 0, submits: 0,
     };
     const label = opts.label ?? program.name;
-    const loaded = await loadProgram(gpu, program, loadOptions(label, opts), stats);
+    // A program compiled for a range of shapes is loaded as made for its largest sizes; each run
+    // then rewrites only uniform words, workgroup counts and readback sizes (applySizes).
+    const loaded = await loadProgram(gpu, resolveProgram(program, largestSizes(program)), loadOptions(label, opts), stats);
     return new Session(program, gpu, loaded, stats, label, opts);
   }
 
@@ -90,14 +97,15 @@ export class Session {
           throw new KilnError(`program '${this.program.name}': these staged inputs were already run, or belong to another session`);
         }
         this.unusedStages.delete(inputs);
-        plan = { writes: undefined, slot: inputs.slot, outputs };
+        plan = { writes: undefined, slot: inputs.slot, outputs, sizes: inputs.sizes };
       } else {
         // Inputs are checked now, so a bad call fails at once rather than after queued runs.
         // Every run uploads its inputs later than run() returns (even the first: it starts in a
         // microtask), so bytes still in the caller's arrays are copied now (toDeviceBytes already
         // copied the others), and the caller may refill its arrays at once.
-        const prepared = prepareInputs(this.program, inputs).map((p, i) => (p.bytes.buffer === inputs[this.program.inputs[i]!.name]!.data.buffer ? { id: p.id, bytes: copyBytes(p.bytes) } : p));
-        plan = { writes: prepared, slot: undefined, outputs };
+        const { writes, sizes } = prepareInputs(this.program, inputs);
+        const prepared = writes.map((p, i) => (p.bytes.buffer === inputs[this.program.inputs[i]!.name]!.data.buffer ? { id: p.id, bytes: copyBytes(p.bytes) } : p));
+        plan = { writes: prepared, slot: undefined, outputs, sizes };
       }
     } catch (e) {
       return Promise.reject(e);
@@ -115,7 +123,7 @@ export class Session {
    */
   stage(inputs: SessionInputs): StagedInputs {
     if (this.destroyed) throw new KilnError(`session '${this.label}' was destroyed`);
-    const prepared = prepareInputs(this.program, inputs);
+    const { writes: prepared, sizes } = prepareInputs(this.program, inputs);
     const slot = this.freeSlot();
     if (slot === undefined) {
       throw new KilnError(`program '${this.program.name}': all ${this.loaded.slots.length} input slot(s) hold staged inputs not run yet; run one first (or create the session with more inputSlots)`);
@@ -123,7 +131,7 @@ export class Session {
     this.gpu.assertUsable(`staging inputs of program '${this.program.name}'`);
     this.write(slot, prepared);
     this.reserved.add(slot);
-    const handle = new StagedInputs(this, slot);
+    const handle = new StagedInputs(this, slot, sizes);
     this.unusedStages.add(handle);
     return handle;
   }
@@ -169,6 +177,35 @@ export class Session {
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /**
+   * Makes the loaded program compute for `sizes`: writes every dispatch's uniform words (queued
+   * before this run's commands, after earlier runs'), and takes the workgroup counts and the
+   * output shapes and readback sizes they give. Nothing is created: the kernels, buffers and bind
+   * groups made at load serve every size in the ranges.
+   */
+  private applySizes(sizes: SizeValues): void {
+    const key = [...sizes.values()].join(',');
+    if (key === this.sizesKey) return;
+    const resolved = resolveProgram(this.program, sizes);
+    const queue = this.gpu.device.queue;
+    resolved.dispatches.forEach((d, i) => {
+      const u = this.loaded.uniforms[i];
+      if (u && d.uniforms) queue.writeBuffer(u.buffer, u.offset, Uint32Array.from(d.uniforms));
+    });
+    const sized = (steps: readonly Step[]) => steps.map((s, i) => ({ ...s, workgroups: resolved.dispatches[i]!.workgroups }));
+    const outputs = new Map(resolved.outputs.map((o) => [o.name, o]));
+    const readbacks = this.loaded.readbacks.map((r) => ({ ...r, output: outputs.get(r.output.name)! }));
+    const bytesAt = new Map(readbacks.map((r) => [r.offset, deviceBufferBytes(r.output.dtype, numel(r.output.shape))]));
+    this.loaded = {
+      ...this.loaded,
+      steps: sized(this.loaded.steps),
+      slots: this.loaded.slots.map((s) => ({ ...s, steps: sized(s.steps) })),
+      readbacks,
+      copies: this.loaded.copies.map((c) => ({ ...c, bytes: bytesAt.get(c.dstOffset) ?? c.bytes })),
+    };
+    this.sizesKey = key;
   }
 
   /** Runs `job` after every queued run, keeping them serialized. */
@@ -229,7 +266,8 @@ export class Session {
     const lost = this.device;
     const gpu = await acquireDevice({ requiredFeatures: this.program.requiredFeatures ?? [] });
     try {
-      this.loaded = await loadProgram(gpu, this.program, loadOptions(this.label, this.opts), this.counters);
+      this.loaded = await loadProgram(gpu, resolveProgram(this.program, largestSizes(this.program)), loadOptions(this.label, this.opts), this.counters);
+      this.sizesKey = undefined;
     } catch (e) {
       gpu.destroy();
       throw e;
@@ -253,13 +291,14 @@ export class Session {
     device.pushErrorScope('validation');
     let scope: Promise<GPUError | null>;
     const slotIndex = plan.slot ?? this.freeSlot() ?? 0;
-    const slot = this.loaded.slots[slotIndex]!;
     // Buffers read through slot 0's input buffers (an output or state update that is an input) read this slot's.
     const inSlot = (b: GPUBuffer) => {
       if (slotIndex === 0) return b;
       for (const [id, own] of slot.inputs) if (this.loaded.buffers.get(id) === b) return own;
       return b;
     };
+    if (plan.sizes) this.applySizes(plan.sizes);
+    const slot = this.loaded.slots[slotIndex]!;
     const wanted = plan.outputs;
     const readbacks = wanted ? this.loaded.readbacks.filter((r) => wanted.has(r.output.name)) : this.loaded.readbacks;
     const offsets = new Set(readbacks.map((r) => r.offset));

@@ -1,5 +1,6 @@
 import type { EmittedKernel } from './kernel.js';
 import { stridesOf, type DType } from '../../ir/types.js';
+import { dimsEqual, dNumel, type Dim } from '../../ir/size-expr.js';
 import { wgslType } from '../wgsl.js';
 import { KernelModule, unravel, type Source } from '../kernel-module.js';
 
@@ -7,7 +8,7 @@ import { KernelModule, unravel, type Source } from '../kernel-module.js';
 export interface ElementwiseOperand {
   readonly dtype: DType;
   /** Element strides of this operand in output coordinates (0 where broadcast). */
-  readonly strides: readonly number[];
+  readonly strides: readonly Dim[];
   /** The node value bound for it. */
   readonly source: Source;
 }
@@ -17,7 +18,7 @@ export interface ElementwiseKernelSpec {
   readonly name: string;
   readonly operands: readonly ElementwiseOperand[];
   readonly outDType: DType;
-  readonly shape: readonly number[];
+  readonly shape: readonly Dim[];
   /** The node value the kernel writes. */
   readonly out: Source;
   /** WGSL expression of the output element from operand expressions (already of their WGSL types). */
@@ -30,15 +31,20 @@ export interface ElementwiseKernelSpec {
 
 const WG = 256;
 
+/** Whether strides lay an operand out exactly like a dense tensor of `shape` (extents of 1 aside): it is read at the flat index itself. */
+export function isDense(strides: readonly Dim[], shape: readonly Dim[]): boolean {
+  const dense = stridesOf(shape);
+  return strides.every((s, i) => dimsEqual(s, dense[i]!) || shape[i] === 1);
+}
+
 /**
  * Emits a flat elementwise kernel. Shapes and strides are uniforms so that the same op at the
  * same rank shares one shader; operands laid out exactly like the output read at the flat index.
  */
 export function emitElementwise(spec: ElementwiseKernelSpec): EmittedKernel {
   const rank = spec.shape.length;
-  const n = spec.shape.reduce((p, d) => p * d, 1);
-  const dense = stridesOf(spec.shape);
-  const direct = spec.operands.map((o) => o.strides.every((s, i) => s === dense[i] || spec.shape[i] === 1));
+  const n = dNumel(spec.shape);
+  const direct = spec.operands.map((o) => isDense(o.strides, spec.shape));
   const m = new KernelModule();
   const u = m.uniforms.scalar('n', n);
   const strided = spec.operands.map((_, k) => k).filter((k) => !direct[k]);

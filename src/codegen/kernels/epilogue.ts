@@ -1,5 +1,6 @@
 import type { DType } from '../../ir/types.js';
-import { stridesOf } from '../../ir/types.js';
+import type { Dim } from '../../ir/size-expr.js';
+import { isDense } from './elementwise.js';
 import { unravel, type KernelModule, type Source } from '../kernel-module.js';
 import { wgslType } from '../wgsl.js';
 
@@ -12,8 +13,8 @@ export interface Epilogue {
   /** Named after its ops, e.g. `add_relu`. */
   readonly name: string;
   /** Extra operands: the node value each is, and its element strides in the anchor's output coordinates (0 where broadcast). */
-  readonly operands: readonly { readonly dtype: DType; readonly strides: readonly number[]; readonly source: Source }[];
-  readonly outShape: readonly number[];
+  readonly operands: readonly { readonly dtype: DType; readonly strides: readonly Dim[]; readonly source: Source }[];
+  readonly outShape: readonly Dim[];
   readonly outDType: DType;
   /** The stored value from `v` (an f32 expression) and the operand loads `xs`. */
   readonly body: (v: string, xs: readonly string[]) => string;
@@ -23,8 +24,7 @@ export interface Epilogue {
 
 /** Operands laid out like the output are read at `i` itself, without index arithmetic. */
 function isDirect(epi: Epilogue, k: number): boolean {
-  const dense = stridesOf(epi.outShape);
-  return epi.operands[k]!.strides.every((s, d) => s === dense[d] || epi.outShape[d] === 1);
+  return isDense(epi.operands[k]!.strides, epi.outShape);
 }
 
 /** `fn epilogue(v: f32, i: u32) -> T`, reading its operands `e0, e1...` and their strides from the uniforms. */

@@ -1,3 +1,4 @@
+import type { Dim } from '../../ir/size-expr.js';
 import { isFloat, type DType } from '../../ir/types.js';
 import type { ReductionMath } from '../../ir/ops/registry.js';
 import { identityIn, type ArgPick } from '../../ir/ops/reduce.js';
@@ -251,12 +252,12 @@ export interface RowLanes {
   loop(extent: string, body: readonly string[]): string[];
   /** Lines combining each lane's f32 `local` with `combine` into `let <result>`, the whole row's value in every lane. */
   allReduce(local: string, result: string, combine: (a: string, b: string) => string): string[];
-  workgroups(rows: number): [number, number, number];
+  workgroups(rows: Dim): [Dim, Dim, Dim];
   readonly wgSize: number;
 }
 
 /** A row kernel over `rows` rows: the module's declarations, the lanes' own, then `main` running `body`. */
-export function rowKernel(m: KernelModule, name: string, lanes: RowLanes, body: readonly string[], rows: number): EmittedKernel {
+export function rowKernel(m: KernelModule, name: string, lanes: RowLanes, body: readonly string[], rows: Dim): EmittedKernel {
   m.declare(...lanes.decls);
   return m.kernel(name, { workgroupSize: lanes.wgSize, builtins: lanes.builtins, body }, lanes.workgroups(rows));
 }

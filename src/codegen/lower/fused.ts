@@ -6,6 +6,7 @@ import { parseReads, type OperandRead } from '../../ir/fusion.js';
 import { getOp } from '../../ir/ops/index.js';
 import { broadcastStrides } from '../../ir/ops/shape-util.js';
 import { traceView } from '../../ir/view.js';
+import { dimsOf } from '../../ir/types.js';
 import { emitElementwise } from '../kernels/elementwise.js';
 import type { Epilogue } from '../kernels/epilogue.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
@@ -31,9 +32,9 @@ function lowerChain(node: Node, body: Graph): EmittedKernel {
   const chain = bodyFunction('chain', body.nodes, body.inputs, body.outputs[0]!);
   return emitElementwise({
     name: body.name,
-    operands: node.inputs.map((v, i) => ({ dtype: v.type.dtype, strides: broadcastStrides(v.type.shape, out.shape), source: i })),
+    operands: node.inputs.map((v, i) => ({ dtype: v.type.dtype, strides: broadcastStrides(dimsOf(v.type), dimsOf(out)), source: i })),
     outDType: out.dtype,
-    shape: out.shape,
+    shape: dimsOf(out),
     out: node.inputs.length,
     body: chain.call,
     helpers: chain.decls,
@@ -105,8 +106,8 @@ function epilogueOf(node: Node, body: Graph, anchor: Node, after: readonly Node[
   const out = node.output.type;
   return {
     name: after.map((n) => n.op).join('_'),
-    operands: params.map((p) => ({ dtype: p.type.dtype, strides: broadcastStrides(p.type.shape, out.shape), source: body.inputs.indexOf(p) })),
-    outShape: out.shape,
+    operands: params.map((p) => ({ dtype: p.type.dtype, strides: broadcastStrides(dimsOf(p.type), dimsOf(out)), source: body.inputs.indexOf(p) })),
+    outShape: dimsOf(out),
     outDType: out.dtype,
     body: (v, xs) => fn.call([`${wgslType(anchor.output.type.dtype)}(${v})`, ...xs]),
     helpers: fn.decls,

@@ -1,6 +1,8 @@
 import type { Node } from '../../ir/graph.js';
 import { getOp, opTable } from '../../ir/ops/index.js';
 import { KilnError } from '../../ir/errors.js';
+import { attrsOf } from '../../ir/attrs.js';
+import { fusedAttrs } from '../../ir/ops/fused.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
 import { convLowerings } from './conv.js';
 import { lowerElementwise } from './elementwise.js';
@@ -43,6 +45,23 @@ const byName = opTable<Lowering>('GPU lowering', [
 export function hasGpuLowering(op: string): boolean {
   if (byName[op]) return true;
   return getOp(op).spec.math !== undefined;
+}
+
+/**
+ * Ops whose lowerings read every extent, stride and count of a node from its values' `dims`, so
+ * that one kernel serves every size a symbolic dimension takes (sizes become uniform words
+ * computed when the model runs). Ops with scalar math lower through the elementwise kernel, which
+ * does. A fused node qualifies when every op in its body does.
+ */
+const SYMBOLIC_READY = new Set<string>([]);
+
+/** Whether the node's kernels take symbolic sizes (see SYMBOLIC_READY). */
+export function readsSymbolicSizes(node: Node): boolean {
+  if (node.op === 'fused') {
+    const { body, kernel } = attrsOf(node, fusedAttrs);
+    return (kernel === undefined || SYMBOLIC_READY.has(kernel)) && body.nodes.every(readsSymbolicSizes);
+  }
+  return SYMBOLIC_READY.has(node.op) || (!byName[node.op] && getOp(node.op).spec.math !== undefined);
 }
 
 /** The kernels computing one node, dispatched in order. */

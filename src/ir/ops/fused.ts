@@ -1,6 +1,7 @@
 import { isGraphAttr } from '../attrs.js';
 import { OpTypeError } from '../errors.js';
-import { formatShapeType, shapesEqual } from '../types.js';
+import { dimsOf, formatShapeType, shapesEqual } from '../types.js';
+import { dimText } from '../size-expr.js';
 import { defineOp } from './registry.js';
 import { OPERAND_READS, parseReads } from '../fusion.js';
 
@@ -45,5 +46,15 @@ defineOp({
       }
     });
     return body.outputs.map((v) => ({ dtype: v.type.dtype, shape: v.type.shape }));
+  },
+  // The body's own types hold the symbolic extents; the operands must carry the same ones.
+  dims: (inputs, attrs) => {
+    const body = attrs.body;
+    body.inputs.forEach((p, i) => {
+      const want = dimsOf(p.type).map(dimText).join(',');
+      const got = inputs[i]!.map(dimText).join(',');
+      if (want !== got) throw new OpTypeError(`operand ${i} is [${got}] but body ${body.name} expects [${want}]`);
+    });
+    return body.outputs.map((v) => dimsOf(v.type));
   },
 });

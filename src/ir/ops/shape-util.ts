@@ -45,7 +45,9 @@ export function sameDType(inputs: readonly TensorType[]): TensorType['dtype'] {
  * Element strides of a row-major tensor of `inShape` seen from coordinates of `outShape`
  * under NumPy broadcasting: dimensions the input lacks or has as 1 get stride 0.
  */
-export function broadcastStrides(inShape: Shape, outShape: Shape): number[] {
+export function broadcastStrides(inShape: Shape, outShape: Shape): number[];
+export function broadcastStrides(inShape: readonly Dim[], outShape: readonly Dim[]): Dim[];
+export function broadcastStrides(inShape: readonly Dim[], outShape: readonly Dim[]): Dim[] {
   const s = stridesOf(inShape);
   const off = outShape.length - inShape.length;
   return outShape.map((_, i) => (i < off || inShape[i - off] === 1 ? 0 : s[i - off]!));
