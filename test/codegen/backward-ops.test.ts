@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { fixedDispatch } from '../../src/codegen/kernels/kernel.js';
 import { Graph } from '../../src/ir/graph.js';
 import type { Attrs } from '../../src/ir/attrs.js';
 import { getOp } from '../../src/ir/ops/index.js';
@@ -115,8 +116,8 @@ describe('backward ops on WebGPU agree with the CPU reference', () => {
       for (const k of lowerNode(n)) {
         const buffers: Record<number, Float32Array | Uint32Array> = {};
         [...n.inputs, ...n.outputs].forEach((v, i) => { buffers[i] = new Float32Array(numel(v.type.shape)); });
-        buffers[n.inputs.length + n.outputs.length] = new Uint32Array(k.uniforms);
-        const { races, errors } = detectRaces(k.wgsl, 'main', [...k.workgroups], { 0: buffers });
+        buffers[n.inputs.length + n.outputs.length] = new Uint32Array(fixedDispatch(k).uniforms);
+        const { races, errors } = detectRaces(k.wgsl, 'main', [...fixedDispatch(k).workgroups], { 0: buffers });
         expect(errors).toEqual([]);
         expect(races.map((r) => r.message)).toEqual([]);
       }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { fixedDispatch } from '../../src/codegen/kernels/kernel.js';
 import { Graph } from '../../src/ir/graph.js';
 import type { Attrs } from '../../src/ir/attrs.js';
 import type { DType, Shape } from '../../src/ir/types.js';
@@ -130,8 +131,8 @@ describe('convolution kernels pass static checks', () => {
     for (const k of lowerNode(node)) {
       const buffers: Record<number, ArrayBufferView> = {};
       [...node.inputs, ...node.outputs].forEach((v, i) => { buffers[i] = new Float32Array(numel(v.type.shape)); });
-      buffers[node.inputs.length + node.outputs.length] = new Uint32Array(k.uniforms);
-      const { races, errors } = detectRaces(k.wgsl, 'main', [...k.workgroups], { 0: buffers });
+      buffers[node.inputs.length + node.outputs.length] = new Uint32Array(fixedDispatch(k).uniforms);
+      const { races, errors } = detectRaces(k.wgsl, 'main', [...fixedDispatch(k).workgroups], { 0: buffers });
       expect(errors).toEqual([]);
       expect(races.map((r) => r.message)).toEqual([]);
       const high = analyzePerformance(k.wgsl).findings.filter((f) => f.severity === 'high');

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { fixedDispatch } from '../../src/codegen/kernels/kernel.js';
 import { detectRaces } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { Graph } from '../../src/ir/graph.js';
 import { fromF16Array, toF16Array } from '../../src/ir/f16.js';
@@ -56,8 +57,8 @@ const variance = (c: number) => {
 function interpret(k: EmittedKernel, buffers: Float32Array[]) {
   const group: Record<string, unknown> = {};
   buffers.forEach((b, i) => { group[String(i)] = b.buffer; });
-  group[String(buffers.length)] = { uniform: new Uint32Array(k.uniforms).buffer };
-  return detectRaces(k.wgsl, 'main', [...k.workgroups], { 0: group });
+  group[String(buffers.length)] = { uniform: new Uint32Array(fixedDispatch(k).uniforms).buffer };
+  return detectRaces(k.wgsl, 'main', [...fixedDispatch(k).workgroups], { 0: group });
 }
 
 describe('row kernels have no data races (wgsl_reflect interpreter)', () => {

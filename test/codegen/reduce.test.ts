@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { fixedDispatch } from '../../src/codegen/kernels/kernel.js';
 import { analyzePerformance, detectRaces } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { Graph } from '../../src/ir/graph.js';
 import { fromF16Array, toF16Array } from '../../src/ir/f16.js';
@@ -79,7 +80,7 @@ describe('reduction kernel variants', () => {
   /** Interprets a kernel over host buffers (wgsl_reflect), reporting races between lanes. */
   const interpret = (k: EmittedKernel, x: Float32Array, outLength: number, OutArray: typeof Float32Array | typeof Int32Array = Float32Array) => {
     const out = new OutArray(outLength);
-    const r = detectRaces(k.wgsl, 'main', [...k.workgroups], { 0: { 0: x.buffer, 1: out.buffer, 2: { uniform: new Uint32Array(k.uniforms).buffer } } });
+    const r = detectRaces(k.wgsl, 'main', [...fixedDispatch(k).workgroups], { 0: { 0: x.buffer, 1: out.buffer, 2: { uniform: new Uint32Array(fixedDispatch(k).uniforms).buffer } } });
     return { out: Array.from(out), races: r.races.map((x) => x.message), errors: r.errors };
   };
 

@@ -44,7 +44,7 @@ async function checkAcrossSizes(gpu: ReturnType<ReturnType<typeof useGpu>>, text
       const ref = runOnCpu(fixed, inputs);
       for (const o of fixed.outputs) {
         expect(got[o.name]!.shape).toEqual(o.type.shape);
-        expectClose(got[o.name]!, ref[o.name]!, { atol: 1e-5, rtol: 1e-4 });
+        expectClose(got[o.name]!, ref[o.name]!, 1e-5, 1e-4);
       }
     }
     const after = session.stats;

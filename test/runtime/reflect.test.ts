@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bindGroupLayoutEntries, checkDispatch, checkKernelLimits, reflectKernel } from '../../src/runtime/reflect.js';
-import type { DispatchSpec, KernelSpec } from '../../src/runtime/program.js';
+import type { DispatchSpec, KernelSpec, StaticDispatch } from '../../src/runtime/program.js';
 
 const kernel = (wgsl: string, entryPoint = 'main', name = 'k'): KernelSpec => ({ name, wgsl, entryPoint });
 
@@ -89,7 +89,7 @@ describe('checkKernelLimits', () => {
 
 describe('checkDispatch', () => {
   const r = reflectKernel(ELEMENTWISE);
-  const check = (d: DispatchSpec): void => checkDispatch(d, 7, ELEMENTWISE, r, ctx);
+  const check = (d: DispatchSpec): void => checkDispatch(d as StaticDispatch, 7, ELEMENTWISE, r, ctx);
 
   it('accepts a dispatch that follows the convention', () => {
     expect(() => check(dispatch())).not.toThrow();

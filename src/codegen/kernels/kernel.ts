@@ -13,3 +13,12 @@ export interface EmittedKernel {
    */
   readonly bindings: readonly number[];
 }
+
+/** A kernel's uniform words and workgroup counts as numbers; throws for one whose sizes vary. */
+export function fixedDispatch(k: EmittedKernel): { readonly uniforms: number[]; readonly workgroups: [number, number, number] } {
+  const num = (d: Dim): number => {
+    if (typeof d !== 'number') throw new Error(`kernel '${k.name}' has a size known only when it runs: ${d.text}`);
+    return d;
+  };
+  return { uniforms: k.uniforms.map(num), workgroups: k.workgroups.map(num) as [number, number, number] };
+}
