@@ -6,7 +6,7 @@ export const inputShapeArgs = {
   'input-shape': { type: 'string' as const, multiple: true },
 };
 
-export const inputShapeUsage = '  --input-shape NAME=D0,D1,...  bind an ONNX input\'s shape (symbolic dims need it); repeatable';
+export const inputShapeUsage = '  --input-shape NAME=D0,D1,...  bind an ONNX input\'s shape (symbolic dims need it); an extent may vary within\n                                a range, NAME<=MAX or MIN<=NAME<=MAX (x=N<=32,3,48,W<=1280): one program for every size; repeatable';
 
 /** --input-shape and --input-value bind an ONNX model's inputs: a usage error for another kind of model. */
 export function checkOnnxOnlyOptions(modelPath: string, values: Record<string, unknown>): void {
@@ -17,18 +17,23 @@ export function checkOnnxOnlyOptions(modelPath: string, values: Record<string, u
 }
 
 /** Parses every --input-shape into shapes by input name. */
-export function inputShapesFrom(values: Record<string, unknown>): Record<string, number[]> {
-  const out: Record<string, number[]> = {};
+export function inputShapesFrom(values: Record<string, unknown>): Record<string, (number | string)[]> {
+  const out: Record<string, (number | string)[]> = {};
   for (const spec of (values['input-shape'] as string[] | undefined) ?? []) {
-    const eq = spec.lastIndexOf('=');
+    // The name ends at the first '=' not part of a '<=' range.
+    const eq = spec.search(/(?<!<)=/);
     const name = spec.slice(0, eq);
     const rhs = spec.slice(eq + 1).trim();
     const dims = rhs === '' ? [] : rhs.split(',').map((d) => d.trim());
-    if (eq <= 0 || dims.some((d) => !/^\d+$/.test(d))) {
-      throw new UsageError(`--input-shape takes NAME=D0,D1,... with non-negative integer extents (e.g. x=1,3,48,192), got '${spec}'`);
+    const bad = dims.find((d) => !/^\d+$/.test(d) && !SIZE_RANGE.test(d));
+    if (eq <= 0 || bad !== undefined) {
+      throw new UsageError(`--input-shape takes NAME=D0,D1,... where each extent is a non-negative integer or a size that varies within a range, NAME<=MAX or MIN<=NAME<=MAX (e.g. x=1,3,48,192 or x=N<=32,3,48,W<=1280), got '${spec}'`);
     }
     if (name in out) throw new UsageError(`--input-shape gives '${name}' twice`);
-    out[name] = dims.map(Number);
+    out[name] = dims.map((d) => (/^\d+$/.test(d) ? Number(d) : d));
   }
   return out;
 }
+
+/** `N<=32`, `8<=W<=1280`: an extent that varies within a range. */
+const SIZE_RANGE = /^(\d+\s*<=\s*)?[A-Za-z_][A-Za-z0-9_]*\s*<=\s*\d+$/;

@@ -8,13 +8,14 @@ import { parseGraph } from '../ir/parser.js';
 import { Module } from './torch/module.js';
 import { Tensor } from './torch/tensor.js';
 import { trace } from './trace/trace.js';
+import type { InputShapes } from './onnx/inputs.js';
 import { importOnnxFile } from './onnx/file.js';
 import { importOnnxFileForFeeds, type FeedsImport } from './onnx/feeds.js';
 import type { InputValues } from './onnx/input-values.js';
 
 export interface LoadOptions {
   /** Shapes of ONNX graph inputs by name (binds symbolic dimensions). */
-  readonly inputShapes?: Readonly<Record<string, readonly number[]>>;
+  readonly inputShapes?: InputShapes;
   /** Values of ONNX graph inputs by name, frozen into the graph as constants. */
   readonly inputValues?: InputValues;
 }

@@ -307,3 +307,13 @@ export function parseDim(text: string, vars: ReadonlyMap<string, SizeVar>): Dim 
   if (i !== ts.length) fail();
   return d;
 }
+
+/**
+ * A dimension that varies, written `NAME<=MAX` or `MIN<=NAME<=MAX` (MIN defaults to 1), as
+ * `--input-shape x=N<=32,3,48,W<=1280` and `inputShapes: { x: ['N<=32', 3, 48, 192] }` give it.
+ */
+export function parseSizeBound(text: string): SizeExpr {
+  const m = /^\s*(?:(\d+)\s*<=\s*)?([A-Za-z_][A-Za-z0-9_]*)\s*<=\s*(\d+)\s*$/.exec(text);
+  if (!m) throw new KilnError(`'${text}' is not a size with its range: write NAME<=MAX or MIN<=NAME<=MAX (e.g. N<=32 or 8<=W<=1280)`);
+  return sizeVar(m[2]!, m[1] === undefined ? 1 : Number(m[1]), Number(m[3]));
+}

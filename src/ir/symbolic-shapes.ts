@@ -27,22 +27,32 @@ export function boundShape(dims: readonly Dim[]): number[] {
   return dims.map((d) => dimRange(d)[1]);
 }
 
-function settings(vars: readonly SizeVar[]): Map<string, number>[] {
+/** Three settings of the size variables near their largest values, each variable distinct: where rules are probed. */
+export function probeSettings(vars: readonly SizeVar[]): Map<string, number>[] {
   const at = (f: (v: SizeVar, i: number) => number) => new Map(vars.map((v, i) => [v.name, Math.max(v.min, Math.min(v.max, f(v, i)))]));
   return [at((v) => v.max), at((v, i) => v.max - 1 - i), at((v, i) => v.max - 3 - 2 * i)];
 }
 
 function probe(def: OpDef, inputs: readonly TensorType[], attrs: Attrs): (readonly Dim[])[] {
   const vars = [...sizeVarsOf(inputs.flatMap((t) => dimsOf(t))).values()];
-  const envs = settings(vars);
+  const envs = probeSettings(vars);
   const results = envs.map((env) => def.infer(inputs.map((t) => ({ ...t, shape: dimsOf(t).map((d) => evalDim(d, env)) })), attrs));
   const candidates = inputs.flatMap((t) => dimsOf(t).filter(isSymbolic));
   return results[0]!.map((r, j) => r.shape.map((first, k) => {
-    const values = results.map((res) => res[j]!.shape[k]!);
-    if (values.every((v) => v === first)) return first;
-    const match = candidates.find((c) => envs.every((env, e) => evalDim(c, env) === values[e]));
-    if (match) return match;
+    const match = dimFromProbes(results.map((res) => res[j]!.shape[k]!), envs, candidates);
+    if (match !== undefined) return match;
     const sizes = inputs.map((t) => `[${dimsOf(t).map(dimText).join(',')}]`).join(', ');
     throw new OpTypeError(`${def.name} cannot size dimension ${k} of its result for operands ${sizes} when the sizes vary (it has no symbolic shape rule yet)`);
   }));
 }
+
+/**
+ * The dimension whose values at the probe settings `envs` are `values`: a number where they
+ * agree, else the candidate that takes exactly those values; undefined when none does.
+ */
+export function dimFromProbes(values: readonly number[], envs: readonly SizeEnvMap[], candidates: readonly Dim[]): Dim | undefined {
+  if (values.every((v) => v === values[0])) return values[0]!;
+  return candidates.find((c) => envs.every((env, e) => evalDim(c, env) === values[e]));
+}
+
+type SizeEnvMap = ReadonlyMap<string, number>;

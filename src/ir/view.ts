@@ -3,7 +3,8 @@ import { attrsOf } from './attrs.js';
 import { splitAttrs, splitLayout } from './ops/concat-split.js';
 import { transposeAttrs, transposePerm } from './ops/movement.js';
 import { sliceAttrs, sliceAxes } from './ops/slice-pad.js';
-import { stridesOf, type Shape } from './types.js';
+import { dimsOf, isDynamic, stridesOf } from './types.js';
+import { dAdd, dExactDiv, dimsEqual, dMul, type Dim } from './size-expr.js';
 
 /**
  * A strided view of a tensor's storage: element i0..in of the view lives at
@@ -12,13 +13,13 @@ import { stridesOf, type Shape } from './types.js';
  * kernel can read through them instead of a copy.
  */
 export interface View {
-  readonly offset: number;
-  readonly shape: readonly number[];
-  readonly strides: readonly number[];
+  readonly offset: Dim;
+  readonly shape: readonly Dim[];
+  readonly strides: readonly Dim[];
 }
 
 /** The view of a whole contiguous tensor. */
-export function denseView(shape: Shape): View {
+export function denseView(shape: readonly Dim[]): View {
   return { offset: 0, shape: [...shape], strides: stridesOf(shape) };
 }
 
@@ -27,27 +28,31 @@ export function denseView(shape: Shape): View {
  * matched in groups of equal element count; within a group the old dimensions must be laid out
  * contiguously relative to each other, and the new ones take strides from that run.
  */
-export function reshapeView(v: View, shape: Shape): View | undefined {
+export function reshapeView(v: View, shape: readonly Dim[]): View | undefined {
   const oldDims = v.shape.map((d, i) => ({ d, s: v.strides[i]! })).filter((x) => x.d !== 1);
   const newShape = [...shape];
-  const strides = new Array<number>(newShape.length).fill(0);
+  const strides = new Array<Dim>(newShape.length).fill(0);
   let oi = 0;
   let ni = 0;
   while (ni < newShape.length) {
     if (newShape[ni] === 1) { strides[ni] = 0; ni++; continue; }
     if (oi >= oldDims.length) return undefined;
-    // Grow a group on each side until their element counts agree.
+    // Grow a group on each side until their element counts agree (for every size, where they
+    // vary: the side whose count divides the other's grows).
     let oEnd = oi + 1;
     let nEnd = ni + 1;
-    let oCount = oldDims[oi]!.d;
-    let nCount = newShape[ni]!;
-    while (oCount !== nCount) {
-      if (oCount < nCount) { if (oEnd >= oldDims.length) return undefined; oCount *= oldDims[oEnd++]!.d; }
-      else { if (nEnd >= newShape.length) return undefined; nCount *= newShape[nEnd++]!; }
+    let oCount: Dim = oldDims[oi]!.d;
+    let nCount: Dim = newShape[ni]!;
+    while (!dimsEqual(oCount, nCount)) {
+      const oSmaller = typeof oCount === 'number' && typeof nCount === 'number' ? oCount < nCount : dExactDiv(nCount, oCount) !== undefined;
+      const nSmaller = !oSmaller && (typeof oCount === 'number' && typeof nCount === 'number' ? true : dExactDiv(oCount, nCount) !== undefined);
+      if (oSmaller) { if (oEnd >= oldDims.length) return undefined; oCount = dMul(oCount, oldDims[oEnd++]!.d); }
+      else if (nSmaller) { if (nEnd >= newShape.length) return undefined; nCount = dMul(nCount, newShape[nEnd++]!); }
+      else return undefined;
     }
-    for (let k = oi; k < oEnd - 1; k++) if (oldDims[k]!.s !== oldDims[k + 1]!.s * oldDims[k + 1]!.d) return undefined;
-    let s = oldDims[oEnd - 1]!.s;
-    for (let k = nEnd - 1; k >= ni; k--) { strides[k] = s; s *= newShape[k]!; }
+    for (let k = oi; k < oEnd - 1; k++) if (!dimsEqual(oldDims[k]!.s, dMul(oldDims[k + 1]!.s, oldDims[k + 1]!.d))) return undefined;
+    let s: Dim = oldDims[oEnd - 1]!.s;
+    for (let k = nEnd - 1; k >= ni; k--) { strides[k] = s; s = dMul(s, newShape[k]!); }
     oi = oEnd;
     ni = nEnd;
   }
@@ -66,28 +71,31 @@ export function viewThrough(n: Node, out: Value, v: View): View | undefined {
       return { offset: v.offset, shape: perm.map((p) => v.shape[p]!), strides: perm.map((p) => v.strides[p]!) };
     }
     case 'reshape': case 'flatten': case 'squeeze': case 'unsqueeze':
-      return reshapeView(v, out.type.shape);
+      return reshapeView(v, dimsOf(out.type));
     case 'expand': {
-      const target = out.type.shape;
+      const target = dimsOf(out.type);
       const off = target.length - v.shape.length;
       const strides = target.map((d, i) => (i < off || (v.shape[i - off] === 1 && d !== 1) ? 0 : v.strides[i - off]!));
       return { offset: v.offset, shape: [...target], strides };
     }
     case 'split': {
+      if (isDynamic(n.inputs[0]!.type)) return undefined;
       const a = attrsOf(n, splitAttrs);
-      const { axis, offsets } = splitLayout(v.shape, a.axis, a.sizes);
+      // A static operand's view has static extents.
+      const { axis, offsets } = splitLayout(v.shape as number[], a.axis, a.sizes);
       const k = n.outputs.indexOf(out);
-      return { offset: v.offset + offsets[k]! * v.strides[axis]!, shape: [...out.type.shape], strides: [...v.strides] };
+      return { offset: dAdd(v.offset, dMul(offsets[k]!, v.strides[axis]!)), shape: [...out.type.shape], strides: [...v.strides] };
     }
     case 'slice': {
+      if (isDynamic(n.inputs[0]!.type)) return undefined;
       const a = attrsOf(n, sliceAttrs);
-      const axes = sliceAxes(v.shape, a.starts, a.ends, a.axes, a.steps);
+      const axes = sliceAxes(v.shape as number[], a.starts, a.ends, a.axes, a.steps);
       // Negative strides would need signed offsets in kernels; leave those as copies.
       if (axes.some((a) => a.step < 0)) return undefined;
       return {
-        offset: axes.reduce((o, a, i) => o + a.start * v.strides[i]!, v.offset),
+        offset: axes.reduce((o: Dim, a, i) => dAdd(o, dMul(a.start, v.strides[i]!)), v.offset),
         shape: axes.map((a) => a.length),
-        strides: axes.map((a, i) => a.step * v.strides[i]!),
+        strides: axes.map((a, i) => dMul(a.step, v.strides[i]!)),
       };
     }
   }
@@ -106,7 +114,7 @@ export function traceView(v: Value, stop: (v: Value) => boolean = () => false): 
     cur = cur.producer.inputs[0]!;
   }
   if (!steps.length) return undefined;
-  let view: View | undefined = denseView(cur.type.shape);
+  let view: View | undefined = denseView(dimsOf(cur.type));
   for (let i = steps.length - 1; i >= 0 && view; i--) view = viewThrough(steps[i]!.node, steps[i]!.out, view);
   return view ? { base: cur, chain: steps.map((s) => s.node).reverse(), view } : undefined;
 }

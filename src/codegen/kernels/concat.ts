@@ -1,4 +1,5 @@
 import type { DType } from '../../ir/types.js';
+import { dAdd, dNumel, type Dim } from '../../ir/size-expr.js';
 import type { View } from '../../ir/view.js';
 import { wgslType } from '../wgsl.js';
 import { KernelModule, type Source } from '../kernel-module.js';
@@ -16,7 +17,7 @@ export interface ConcatPart {
 export interface ConcatKernelSpec {
   readonly name: string;
   readonly dtype: DType;
-  readonly outShape: readonly number[];
+  readonly outShape: readonly Dim[];
   readonly axis: number;
   readonly parts: readonly ConcatPart[];
   /** The node value the kernel writes. */
@@ -39,14 +40,14 @@ const WG = 256;
  */
 export function emitConcat(spec: ConcatKernelSpec): EmittedKernel {
   const rank = spec.outShape.length;
-  const n = spec.outShape.reduce((p, d) => p * d, 1);
+  const n = dNumel(spec.outShape);
   // Plain copies move bits (f32 as u32); a converting one reads and writes real floats.
   const converts = spec.outDType !== undefined && spec.outDType !== spec.dtype;
   const t = converts ? spec.dtype : movedDType(spec.dtype);
   const tOut = converts ? spec.outDType! : t;
-  const starts: number[] = [];
-  let at = 0;
-  for (const p of spec.parts) { starts.push(at); at += p.view.shape[spec.axis]!; }
+  const starts: Dim[] = [];
+  let at: Dim = 0;
+  for (const p of spec.parts) { starts.push(at); at = dAdd(at, p.view.shape[spec.axis]!); }
   const m = new KernelModule();
   const u = m.uniforms.array('shape', spec.outShape).array('starts', starts);
   spec.parts.forEach((p, k) => u.array(`st${k}`, p.view.strides).scalar(`off${k}`, p.view.offset));

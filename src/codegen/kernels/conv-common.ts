@@ -1,11 +1,31 @@
 import type { ConvGeometry } from '../../ir/ops/conv.js';
 import type { DType } from '../../ir/types.js';
+import { KilnError } from '../../ir/errors.js';
+import { dMul, type Dim } from '../../ir/size-expr.js';
 import { KernelModule, type Source } from '../kernel-module.js';
 import { declareOutput, type Epilogue } from './epilogue.js';
 
 // What every convolution kernel variant shares: its spec, its storage bindings (x, weight,
 // optional bias, optional input scale, output) and the geometry uniforms. Shapes and window
 // parameters are uniforms so convolutions of any size share one shader per variant.
+
+/** The extents of a convolution that may vary from run to run (symbolic sizes). */
+type VaryingExtent = 'batch' | 'inH' | 'inW' | 'outH' | 'outW';
+
+/** A convolution's geometry as a kernel takes it: its batch and spatial extents may be symbolic. */
+export type ConvKernelGeometry = Omit<ConvGeometry, VaryingExtent> & { readonly [K in VaryingExtent]: Dim };
+
+/** The geometry of a node's convolution, its varying extents taken from the values' dims. */
+export function kernelGeometry(g: ConvGeometry, x: readonly Dim[], out: readonly Dim[]): ConvKernelGeometry {
+  return { ...g, batch: x[0]!, inH: x[2]!, inW: x[3]!, outH: out[2]!, outW: out[3]! };
+}
+
+/** A geometry whose extents are all numbers, for kernels made for fixed sizes only. */
+export function fixedGeometry(g: ConvKernelGeometry, name: string): ConvGeometry {
+  const varying = (['batch', 'inH', 'inW', 'outH', 'outW'] as const).find((k) => typeof g[k] !== 'number');
+  if (varying) throw new KilnError(`${name}: its kernel takes fixed sizes only, but ${varying} varies`);
+  return g as ConvGeometry;
+}
 
 /** A convolution to emit: element type, geometry, and whether a bias is bound. */
 export interface ConvKernelSpec {
@@ -16,7 +36,7 @@ export interface ConvKernelSpec {
   readonly dtype: DType;
   /** dtype x is stored in when it differs from `dtype` (a cast fused in front: x is converted as it is read). */
   readonly xDType?: DType;
-  readonly geometry: ConvGeometry;
+  readonly geometry: ConvKernelGeometry;
   readonly hasBias: boolean;
   /** Elementwise ops fused after the convolution. */
   readonly epilogue?: Epilogue;
@@ -31,10 +51,10 @@ export interface ConvKernelSpec {
 
 /** x(n, c, h, w) at offset + n*sN + c*sC + h*sH + w (rows contiguous). */
 export interface ConvInputLayout {
-  readonly offset: number;
-  readonly sN: number;
-  readonly sC: number;
-  readonly sH: number;
+  readonly offset: Dim;
+  readonly sN: Dim;
+  readonly sC: Dim;
+  readonly sH: Dim;
 }
 
 /** Workgroup size of the convolution kernels (a multiple of the 32/64-lane subgroups of real GPUs). */
@@ -45,13 +65,13 @@ export const CONV_WG = 64;
  * `extra`), x, the weights `wt`, the optional `bias` and input scale `xs`, and the output with the
  * epilogue; `store(i, v)` stores f32 value `v` at flat output index `i`.
  */
-export function convModule(spec: ConvKernelSpec, extra: Record<string, number>): { m: KernelModule; store: (i: string, v: string) => string } {
+export function convModule(spec: ConvKernelSpec, extra: Record<string, Dim>): { m: KernelModule; store: (i: string, v: string) => string } {
   const m = new KernelModule();
   const g = spec.geometry;
   const u = m.uniforms;
   if (spec.inputScale) u.scalar('xsB', spec.inputScale.batchStride);
   for (const [k, v] of Object.entries(extra)) u.scalar(k, v);
-  const x = spec.input ?? { offset: 0, sN: g.inChannels * g.inH * g.inW, sC: g.inH * g.inW, sH: g.inW };
+  const x = spec.input ?? { offset: 0, sN: dMul(g.inChannels, g.inH, g.inW), sC: dMul(g.inH, g.inW), sH: g.inW };
   u.scalar('xOff', x.offset).scalar('xsN', x.sN).scalar('xsC', x.sC).scalar('xsH', x.sH)
     .scalar('C', g.inChannels).scalar('H', g.inH).scalar('W', g.inW)
     .scalar('O', g.outChannels).scalar('OH', g.outH).scalar('OW', g.outW)

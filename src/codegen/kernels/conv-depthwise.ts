@@ -1,4 +1,5 @@
 import { KilnError } from '../../ir/errors.js';
+import { dCeilDiv, dMul } from '../../ir/size-expr.js';
 import { biasTerm, CONV_WG, convModule, f32Vec, lane, type ConvKernelSpec } from './conv-common.js';
 import type { EmittedKernel } from './kernel.js';
 
@@ -14,8 +15,8 @@ const PIXELS = 4;
 export function emitConvDepthwise(spec: ConvKernelSpec): EmittedKernel {
   const g = spec.geometry;
   if (g.inPerGroup !== 1) throw new KilnError(`${spec.name}: the depthwise kernel needs one input channel per group, got ${g.inPerGroup}`);
-  const colBlocks = Math.ceil(g.outW / PIXELS);
-  const total = g.batch * g.outChannels * g.outH * colBlocks;
+  const colBlocks = dCeilDiv(g.outW, PIXELS);
+  const total = dMul(g.batch, g.outChannels, g.outH, colBlocks);
   const { m, store } = convModule(spec, { total, colBlocks });
   const V = f32Vec(PIXELS);
   const IV = `vec${PIXELS}<i32>`;

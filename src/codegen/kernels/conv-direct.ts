@@ -1,4 +1,5 @@
 import { KilnError } from '../../ir/errors.js';
+import { dCeilDiv, dMul } from '../../ir/size-expr.js';
 import { biasTerm, CONV_WG, convModule, f32Vec, lane, type ConvKernelSpec } from './conv-common.js';
 import type { EmittedKernel } from './kernel.js';
 
@@ -31,8 +32,8 @@ export function emitConvDirect(spec: ConvKernelSpec, blocking: DirectConvBlockin
   if (TO < 1 || TO > 4 || TP < 1) throw new KilnError(`${spec.name}: unsupported conv blocking ${TO}x${TP}`);
   const g = spec.geometry;
   const oBlocks = Math.ceil(g.outPerGroup / TO);
-  const colBlocks = Math.ceil(g.outW / TP);
-  const total = g.batch * g.groups * oBlocks * g.outH * colBlocks;
+  const colBlocks = dCeilDiv(g.outW, TP);
+  const total = dMul(g.batch, g.groups * oBlocks, g.outH, colBlocks);
   const { m, store } = convModule(spec, { total, oBlocks, colBlocks, groupBlocks: g.groups * oBlocks });
   const vec = f32Vec(TO);
   const weights = (at: string) => `${vec}(${Array.from({ length: TO }, (_, c) => `f32(wt[w${c} + ${at}])`).join(', ')})`;

@@ -1,4 +1,4 @@
-import { biasTerm, CONV_WG, convModule, f32Vec, lane, type ConvKernelSpec } from './conv-common.js';
+import { biasTerm, CONV_WG, convModule, f32Vec, fixedGeometry, lane, type ConvKernelSpec } from './conv-common.js';
 import type { EmittedKernel } from './kernel.js';
 
 /** Output channels one conv_transpose2d invocation accumulates (one f32 vector). */
@@ -16,7 +16,7 @@ const MAX_PIXELS = 4;
  * Weights are [C, O/groups, KH, KW].
  */
 export function emitConvTranspose(spec: ConvKernelSpec): EmittedKernel {
-  const g = spec.geometry;
+  const g = fixedGeometry(spec.geometry, spec.name);
   const TO = Math.min(MAX_CHANNELS, g.outPerGroup);
   const colsPerPhase = Math.ceil(g.outW / g.strideW);
   const TP = colsPerPhase >= 4 ? MAX_PIXELS : colsPerPhase >= 2 ? 2 : 1;

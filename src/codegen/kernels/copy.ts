@@ -1,6 +1,7 @@
 import type { EmittedKernel } from './kernel.js';
 import { KernelModule, unravel, type Source } from '../kernel-module.js';
 import type { DType } from '../../ir/types.js';
+import { dimsEqual, dMul, dNumel, type Dim } from '../../ir/size-expr.js';
 
 /**
  * The storage type of data that is only moved, never computed on: every 4-byte dtype as u32
@@ -12,15 +13,15 @@ export function movedDType(dtype: DType): DType {
 
 /** One side of a strided copy: element offset of coordinate 0 and per-dim strides (negative allowed). */
 export interface CopySide {
-  readonly offset: number;
-  readonly strides: readonly number[];
+  readonly offset: Dim;
+  readonly strides: readonly Dim[];
 }
 
 /** A copy of every element of a `shape`-sized box from one node value to another. */
 export interface CopyKernelSpec {
   readonly name: string;
   readonly dtype: DType;
-  readonly shape: readonly number[];
+  readonly shape: readonly Dim[];
   readonly src: CopySide;
   readonly dst: CopySide;
   /** The node values bound for the source and the destination. */
@@ -32,13 +33,13 @@ export interface CopyKernelSpec {
  * concat along a channel axis becomes a 2-D copy: fewer div/mods per element and more copies
  * sharing one shader (the rank is part of the shader text). Always at least rank 1.
  */
-export function coalesceCopy(shape: readonly number[], src: readonly number[], dst: readonly number[]): { shape: number[]; src: number[]; dst: number[] } {
-  const out = { shape: [] as number[], src: [] as number[], dst: [] as number[] };
+export function coalesceCopy(shape: readonly Dim[], src: readonly Dim[], dst: readonly Dim[]): { shape: Dim[]; src: Dim[]; dst: Dim[] } {
+  const out = { shape: [] as Dim[], src: [] as Dim[], dst: [] as Dim[] };
   shape.forEach((d, i) => {
     if (d === 1) return;
     const k = out.shape.length - 1;
-    if (k >= 0 && out.src[k] === src[i]! * d && out.dst[k] === dst[i]! * d) {
-      out.shape[k]! *= d;
+    if (k >= 0 && dimsEqual(out.src[k]!, dMul(src[i]!, d)) && dimsEqual(out.dst[k]!, dMul(dst[i]!, d))) {
+      out.shape[k] = dMul(out.shape[k]!, d);
       out.src[k] = src[i]!;
       out.dst[k] = dst[i]!;
       return;
@@ -58,7 +59,7 @@ const WG = 256;
  */
 export function emitCopy(spec: CopyKernelSpec): EmittedKernel {
   const c = coalesceCopy(spec.shape, spec.src.strides, spec.dst.strides);
-  const n = spec.shape.reduce((p, d) => p * d, 1);
+  const n = dNumel(spec.shape);
   const t = movedDType(spec.dtype);
   const m = new KernelModule();
   m.uniforms

@@ -1,4 +1,5 @@
 import type { DType } from '../../ir/types.js';
+import { dCeilDiv, dimRange, dimText, dIsMultiple, dNumel, type Dim } from '../../ir/size-expr.js';
 import { KilnError } from '../../ir/errors.js';
 import type { EmittedKernel } from './kernel.js';
 import { KernelModule, unravel, type Source } from '../kernel-module.js';
@@ -6,12 +7,12 @@ import { declareOutput, type Epilogue } from './epilogue.js';
 
 /** Where an operand's elements are: A(b, m, k) at offset + batch + m * outer + k * inner; B(b, k, n) likewise with k outer. */
 export interface MatmulOperandLayout {
-  readonly offset: number;
-  readonly batchStrides: readonly number[];
+  readonly offset: Dim;
+  readonly batchStrides: readonly Dim[];
   /** Stride of A's rows (m) or B's rows (k). */
-  readonly outer: number;
+  readonly outer: Dim;
   /** Stride of A's columns (k) or B's columns (n). */
-  readonly inner: number;
+  readonly inner: Dim;
 }
 
 export interface MatmulKernelSpec {
@@ -19,14 +20,14 @@ export interface MatmulKernelSpec {
   readonly dtype: DType;
   /** The node values bound for A, B, the bias (when there is one) and C. */
   readonly sources: { readonly a: Source; readonly b: Source; readonly bias?: Source; readonly out: Source };
-  readonly m: number;
-  readonly n: number;
-  readonly k: number;
+  readonly m: Dim;
+  readonly n: Dim;
+  readonly k: Dim;
   /** Broadcast batch shape of the output. */
-  readonly batchShape: readonly number[];
+  readonly batchShape: readonly Dim[];
   /** Element strides of A's and B's matrices along each batch dimension (0 where broadcast). */
-  readonly aBatchStrides: readonly number[];
-  readonly bBatchStrides: readonly number[];
+  readonly aBatchStrides: readonly Dim[];
+  readonly bBatchStrides: readonly Dim[];
   /** A is stored as [K, M] (batch of) and read transposed; likewise B as [N, K]. */
   readonly transA?: boolean;
   readonly transB?: boolean;
@@ -43,7 +44,7 @@ export interface MatmulKernelSpec {
    * Adds beta * bias[row * rowStride + col * colStride] (strides 0 where broadcast, per output
    * matrix; the same for every batch entry).
    */
-  readonly bias?: { readonly rowStride: number; readonly colStride: number; readonly beta: number };
+  readonly bias?: { readonly rowStride: Dim; readonly colStride: Dim; readonly beta: number };
   /** Elementwise ops fused after the product. */
   readonly epilogue?: Epilogue;
   /** dtype A is stored in when it differs from `dtype` (a cast fused in front: A is converted as it is read). */
@@ -103,8 +104,8 @@ function tiledProduct(): string[] {
  * the WGSL is exactly the plain matmul's.
  */
 export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
-  const batch = spec.batchShape.reduce((p, d) => p * d, 1);
-  if (batch > 65535) throw new KilnError(`${spec.name}: batch of ${batch} matrices exceeds one dispatch (65535)`);
+  const batch = dNumel(spec.batchShape);
+  if (dimRange(batch)[1] > 65535) throw new KilnError(`${spec.name}: batch of ${dimText(batch)} matrices exceeds one dispatch (65535)`);
   const m = new KernelModule();
   const u = m.uniforms.scalar('M', spec.m).scalar('N', spec.n).scalar('K', spec.k);
   if (spec.alpha !== undefined) u.f32('alpha', spec.alpha);
@@ -120,8 +121,7 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   // B's four columns of a block are one aligned vec4 when its rows are contiguous and 4-aligned:
   // one load instead of four (measured ~15% faster on lavapipe at 1024^3).
   const tiled = spec.variant === 'tiled';
-  const vecB = (spec.variant ?? 'vec4b') === 'vec4b' && b.inner === 1 && spec.n % 4 === 0 && b.offset % 4 === 0
-    && b.outer % 4 === 0 && b.batchStrides.every((x) => x % 4 === 0);
+  const vecB = (spec.variant ?? 'vec4b') === 'vec4b' && b.inner === 1 && [spec.n, b.offset, b.outer, ...b.batchStrides].every((x) => dIsMultiple(x, 4));
   const br = spec.batchShape.length;
   if (br) u.array('bshape', spec.batchShape).array('sa', a.batchStrides).array('sb', b.batchStrides);
   const L: string[] = [];
@@ -165,9 +165,8 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
     L.push('  }');
   }
   if (tiled) m.declare(`var<workgroup> tA: array<f32, ${TILE_M * TILE_K}>;`, `var<workgroup> tB: array<f32, ${TILE_K * TILE_N}>;`);
-  const workgroups: [number, number, number] = [
-    Math.max(1, Math.ceil(spec.n / (TN * WG_X))), Math.max(1, Math.ceil(spec.m / (TM * WG_Y))), Math.max(1, batch),
-  ];
+  const groups = (d: Dim, per: number): Dim => (typeof d === 'number' ? Math.max(1, Math.ceil(d / per)) : dCeilDiv(d, per));
+  const workgroups: [Dim, Dim, Dim] = [groups(spec.n, TN * WG_X), groups(spec.m, TM * WG_Y), groups(batch, 1)];
   const builtins = `@builtin(global_invocation_id) gid: vec3<u32>${tiled ? ', @builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>' : ''}`;
   return m.kernel(spec.name, { workgroupSize: `${WG_X}, ${WG_Y}, 1`, builtins, body: L }, workgroups);
 }

@@ -1,4 +1,6 @@
-import { stridesOf, type DType } from '../../ir/types.js';
+import type { DType } from '../../ir/types.js';
+import { dNumel, type Dim } from '../../ir/size-expr.js';
+import { isDense } from './elementwise.js';
 import type { EmittedKernel } from './kernel.js';
 import { chooseReduceVariant, rowKernel, rowLanes, type ReduceVariant } from './reduce.js';
 import { KernelModule, unravel, type Source } from '../kernel-module.js';
@@ -13,11 +15,11 @@ export interface LayerNormKernelSpec {
   /** The node values bound for x, the weight and bias (when there are), and the output. */
   readonly sources: { readonly x: Source; readonly w?: Source; readonly b?: Source; readonly out: Source };
   /** Rows of `normShape` each; a row is contiguous. */
-  readonly rows: number;
-  readonly normShape: readonly number[];
+  readonly rows: Dim;
+  readonly normShape: readonly Dim[];
   /** Element strides of the weight and the bias over `normShape` (0 where broadcast); absent when the node has none. */
-  readonly weightStrides?: readonly number[];
-  readonly biasStrides?: readonly number[];
+  readonly weightStrides?: readonly Dim[];
+  readonly biasStrides?: readonly Dim[];
   readonly epsilon: number;
   /** dtype of the weight and bias when it differs from x's (an f16 x read directly, f32 parameters). */
   readonly paramDType?: DType;
@@ -34,7 +36,7 @@ export interface LayerNormKernelSpec {
  * epsilon is a uniform so different epsilons share one shader.
  */
 export function emitLayerNorm(spec: LayerNormKernelSpec): EmittedKernel {
-  const cols = spec.normShape.reduce((p, d) => p * d, 1);
+  const cols = dNumel(spec.normShape);
   const variant = spec.variant ?? chooseReduceVariant(spec.rows, cols);
   const lanes = rowLanes(variant, 'u.rows');
   const m = new KernelModule();
@@ -42,15 +44,13 @@ export function emitLayerNorm(spec: LayerNormKernelSpec): EmittedKernel {
   const paramDType = spec.paramDType ?? spec.dtype;
   m.read('x', spec.xDType ?? spec.dtype, spec.sources.x);
   // A parameter laid out exactly like a row is read at `j`; any other broadcast walks its strides.
-  const dense = stridesOf(spec.normShape);
-  const isDense = (s: readonly number[]) => s.every((x, i) => x === dense[i] || spec.normShape[i] === 1);
   const params = [
     { name: 'w', strides: spec.weightStrides, source: spec.sources.w, apply: (v: string) => `y = y * f32(${v});` },
     { name: 'b', strides: spec.biasStrides, source: spec.sources.b, apply: (v: string) => `y = y + f32(${v});` },
   ].filter((p) => p.strides !== undefined);
   for (const p of params) m.read(p.name, paramDType, p.source!);
   const store = declareOutput(m, spec.epilogue, spec.dtype, spec.sources.out);
-  const strided = params.filter((p) => !isDense(p.strides!));
+  const strided = params.filter((p) => !isDense(p.strides!, spec.normShape));
   if (strided.length) {
     u.array('nshape', spec.normShape);
     for (const p of strided) u.array(`${p.name}s`, p.strides!);

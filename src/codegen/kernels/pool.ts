@@ -1,5 +1,6 @@
 import type { PoolGeometry } from '../../ir/ops/pool.js';
 import type { DType } from '../../ir/types.js';
+import { dMul, type Dim } from '../../ir/size-expr.js';
 import type { EmittedKernel } from './kernel.js';
 import { wgslType } from '../wgsl.js';
 import { KernelModule, type Source } from '../kernel-module.js';
@@ -25,18 +26,28 @@ export interface WindowPoolSpec {
   readonly dtype: DType;
   readonly sources: PoolSources;
   readonly mode: 'max' | 'avg';
-  readonly geometry: PoolGeometry;
+  readonly geometry: PoolKernelGeometry;
   /** avg only: whether padded positions count in the divisor. */
   readonly countIncludePad?: boolean;
 }
 
+/** A pool's geometry as a kernel takes it: its extents may be symbolic (the windows are not). */
+export type PoolKernelGeometry = Omit<PoolGeometry, 'batch' | 'channels' | 'inH' | 'inW' | 'outH' | 'outW'> & {
+  readonly batch: Dim; readonly channels: Dim; readonly inH: Dim; readonly inW: Dim; readonly outH: Dim; readonly outW: Dim;
+};
+
+/** The geometry of a node's pool, its extents taken from the values' dims. */
+export function poolKernelGeometry(g: PoolGeometry, x: readonly Dim[], out: readonly Dim[]): PoolKernelGeometry {
+  return { ...g, batch: x[0]!, channels: x[1]!, inH: x[2]!, inW: x[3]!, outH: out[2]!, outW: out[3]! };
+}
+
 /** Output elements in all, and each plane's size in and out. */
 interface Planes {
-  readonly total: number;
-  readonly h: number;
-  readonly w: number;
-  readonly outH: number;
-  readonly outW: number;
+  readonly total: Dim;
+  readonly h: Dim;
+  readonly w: Dim;
+  readonly outH: Dim;
+  readonly outW: Dim;
 }
 
 /** A module binding x and out, its uniforms starting with the plane geometry every pool reads. */
@@ -49,7 +60,7 @@ function poolModule(dtype: DType, sources: PoolSources, p: Planes): KernelModule
 }
 
 /** The kernel: one invocation per output element (ow, oh) of the plane at `xp`, running `body`. */
-function poolKernel(m: KernelModule, name: string, body: string[], total: number): EmittedKernel {
+function poolKernel(m: KernelModule, name: string, body: string[], total: Dim): EmittedKernel {
   return m.flat(name, WG, 'u.total', total, [
     '  let ow = i % u.OW;',
     '  let oh = (i / u.OW) % u.OH;',
@@ -61,7 +72,7 @@ function poolKernel(m: KernelModule, name: string, body: string[], total: number
 /** max_pool2d or avg_pool2d over x [N,C,H,W]. */
 export function emitWindowPool(spec: WindowPoolSpec): EmittedKernel {
   const g = spec.geometry;
-  const total = g.batch * g.channels * g.outH * g.outW;
+  const total = dMul(g.batch, g.channels, g.outH, g.outW);
   const m = poolModule(spec.dtype, spec.sources, { total, h: g.inH, w: g.inW, outH: g.outH, outW: g.outW });
   const u = m.uniforms
     .scalar('KH', g.h.kernel).scalar('KW', g.w.kernel).scalar('sh', g.h.stride).scalar('sw', g.w.stride)

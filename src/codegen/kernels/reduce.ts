@@ -1,4 +1,4 @@
-import type { Dim } from '../../ir/size-expr.js';
+import { dimRange, dimsEqual, dMul, dNumel, type Dim } from '../../ir/size-expr.js';
 import { isFloat, type DType } from '../../ir/types.js';
 import type { ReductionMath } from '../../ir/ops/registry.js';
 import { identityIn, type ArgPick } from '../../ir/ops/reduce.js';
@@ -25,12 +25,12 @@ export interface ReduceKernelSpec {
   /** Arg-reductions only: the last index of equal extremes instead of the first. */
   readonly lastIndex?: boolean;
   /** Element offset of the input's first element (a view into a larger tensor); 0 when omitted. */
-  readonly offset?: number;
+  readonly offset?: Dim;
   /** Extents and input strides of the kept dimensions (in output order) and the reduced ones. */
-  readonly keptShape: readonly number[];
-  readonly keptStrides: readonly number[];
-  readonly reducedShape: readonly number[];
-  readonly reducedStrides: readonly number[];
+  readonly keptShape: readonly Dim[];
+  readonly keptStrides: readonly Dim[];
+  readonly reducedShape: readonly Dim[];
+  readonly reducedStrides: readonly Dim[];
   /** Forces a variant (tests); otherwise `chooseReduceVariant` picks from the sizes. */
   readonly variant?: ReduceVariant;
   /**
@@ -68,8 +68,10 @@ export const REDUCE_WG = 64;
  * [1000,256]: 1.2 vs 8.1. Discrete GPUs want workgroups sooner (they have thousands of lanes
  * to fill); this AOT choice does not know the adapter yet, and errs towards software adapters.
  */
-export function chooseReduceVariant(outputs: number, count: number): ReduceVariant {
-  return count >= REDUCE_WG * Math.max(1, outputs) ? 'workgroup' : 'invocation';
+export function chooseReduceVariant(outputs: Dim, count: Dim): ReduceVariant {
+  // Sizes that vary are judged at their largest values: both variants are right at any size.
+  const [o, c] = [dimRange(outputs)[1], dimRange(count)[1]];
+  return c >= REDUCE_WG * Math.max(1, o) ? 'workgroup' : 'invocation';
 }
 
 /** Entry-point parameters of a one-workgroup-per-item kernel. */
@@ -113,13 +115,13 @@ export function workgroupTree(wg: number, merge: readonly string[], indent = '  
 }
 
 /** Drops size-1 dimensions and merges neighbours that are one run (stride[i] = stride[i+1] * shape[i+1]). */
-export function coalesce(shape: readonly number[], strides: readonly number[]): { shape: number[]; strides: number[] } {
-  const out = { shape: [] as number[], strides: [] as number[] };
+export function coalesce(shape: readonly Dim[], strides: readonly Dim[]): { shape: Dim[]; strides: Dim[] } {
+  const out = { shape: [] as Dim[], strides: [] as Dim[] };
   shape.forEach((d, i) => {
     if (d === 1) return;
     const last = out.shape.length - 1;
-    if (last >= 0 && out.strides[last] === strides[i]! * d) {
-      out.shape[last] = out.shape[last]! * d;
+    if (last >= 0 && dimsEqual(out.strides[last]!, dMul(strides[i]!, d))) {
+      out.shape[last] = dMul(out.shape[last]!, d);
       out.strides[last] = strides[i]!;
     } else {
       out.shape.push(d);
@@ -183,8 +185,8 @@ function argReducer(pick: ArgPick, lastIndex: boolean, dtype: DType, acc: string
 
 /** Emits a reduction over any axes: one invocation or one workgroup per output element. */
 export function emitReduce(spec: ReduceKernelSpec): EmittedKernel {
-  const n = spec.keptShape.reduce((p, d) => p * d, 1);
-  const count = spec.reducedShape.reduce((p, d) => p * d, 1);
+  const n = dNumel(spec.keptShape);
+  const count = dNumel(spec.reducedShape);
   const variant = spec.variant ?? chooseReduceVariant(n, count);
   const acc = accumulatorType(spec.dtype);
   // Reduced elements are usually one run of constant stride (1 when they are the innermost

@@ -1,3 +1,4 @@
+import type { Dim } from '../../ir/size-expr.js';
 import { KilnError } from '../../ir/errors.js';
 import type { DType } from '../../ir/types.js';
 import { wgslType } from '../wgsl.js';
@@ -11,12 +12,12 @@ export interface SqueezeExciteSpec {
   readonly sources: { readonly x: Source; readonly w1: Source; readonly b1?: Source; readonly w2: Source; readonly b2?: Source; readonly out: Source };
   /** Storage dtype of every tensor (f32 or f16); the means and the hidden layer stay f32. */
   readonly dtype: DType;
-  readonly batch: number;
+  readonly batch: Dim;
   /** Channels in, hidden, out; spatial size pooled. */
   readonly channels: number;
   readonly hidden: number;
   readonly outChannels: number;
-  readonly spatial: number;
+  readonly spatial: Dim;
   /** WGSL expressions of the activations, over an f32 value `a`, giving an f32 value. */
   readonly act1: (a: string) => string;
   readonly act2: (a: string) => string;
@@ -30,7 +31,8 @@ const MAX_SHARED_FLOATS = 4096;
 /**
  * One workgroup per batch item: the channel means, then the hidden layer, then the gate, each
  * phase striding its outputs across the workgroup's invocations, with a barrier between phases.
- * Sizes are baked in: the arrays in workgroup memory need them.
+ * Channel counts are baked in (the arrays in workgroup memory need them); the pooled plane's
+ * size is a uniform, so one kernel serves every image size and batch.
  */
 export function emitSqueezeExcite(spec: SqueezeExciteSpec): EmittedKernel {
   const { channels: C, hidden: H, outChannels: O, spatial: S } = spec;
@@ -42,14 +44,15 @@ export function emitSqueezeExcite(spec: SqueezeExciteSpec): EmittedKernel {
     if (source !== undefined) m.read(name, t, source);
   }
   m.write('out', t, src.out);
+  m.uniforms.scalar('S', S);
   m.declare(`var<workgroup> mean: array<f32, ${C}>;`, `var<workgroup> hid: array<f32, ${H}>;`, ...spec.helpers);
   const body = [
     '  let n = wg.x;',
     `  for (var c = li; c < ${C}u; c += ${WG}u) {`,
-    `    let base = (n * ${C}u + c) * ${S}u;`,
+    `    let base = (n * ${C}u + c) * u.S;`,
     '    var s = 0.0;',
-    `    for (var i = 0u; i < ${S}u; i++) { s += f32(x[base + i]); }`,
-    `    mean[c] = s / ${S}.0;`,
+    '    for (var i = 0u; i < u.S; i++) { s += f32(x[base + i]); }',
+    '    mean[c] = s / f32(u.S);',
     '  }',
     '  workgroupBarrier();',
     `  for (var j = li; j < ${H}u; j += ${WG}u) {`,

@@ -1,7 +1,9 @@
 import { concatAttrs, concatLayout, resolveAxis, splitAttrs, splitLayout } from '../../ir/ops/concat-split.js';
 import { channelShuffleAttrs } from '../../ir/ops/movement.js';
 import { attrsOf } from '../../ir/attrs.js';
-import { numel, stridesOf } from '../../ir/types.js';
+import { dimsOf, isDynamic, numel, stridesOf } from '../../ir/types.js';
+import { KilnError } from '../../ir/errors.js';
+import { dimRange, dNumel } from '../../ir/size-expr.js';
 import { MAX_STORAGE_BINDINGS } from '../../ir/fusion.js';
 import { emitCopy } from '../kernels/copy.js';
 import { emitConcat } from '../kernels/concat.js';
@@ -16,9 +18,9 @@ import { plainLowerings, type Anchor, type AnchorIO, type Lowering } from './low
  * empty sources are left unbound.
  */
 function lowerConcat(node: Node, io: AnchorIO): EmittedKernel | EmittedKernel[] {
-  const shapes = node.inputs.map((v) => v.type.shape);
-  const { axis } = concatLayout(shapes, attrsOf(node, concatAttrs).axis);
-  const used = shapes.map((s, k) => k).filter((k) => numel(shapes[k]!) > 0);
+  const shapes = node.inputs.map((v) => dimsOf(v.type));
+  const axis = resolveAxis(attrsOf(node, concatAttrs).axis, shapes[0]!.length);
+  const used = shapes.map((s, k) => k).filter((k) => dimRange(dNumel(shapes[k]!))[1] > 0);
   const after = io.after ?? [];
   const shuffle = after.find((n) => n.op === 'channel_shuffle');
   const result = after.at(-1)?.output ?? node.output;
@@ -29,7 +31,7 @@ function lowerConcat(node: Node, io: AnchorIO): EmittedKernel | EmittedKernel[] 
   }
   const outDType = result.type.dtype;
   return emitConcat({
-    name: [node.op, ...after.map((n) => n.op)].join('_'), dtype: node.output.type.dtype, outShape: node.output.type.shape, axis,
+    name: [node.op, ...after.map((n) => n.op)].join('_'), dtype: node.output.type.dtype, outShape: dimsOf(node.output.type), axis,
     parts: used.map((k) => ({ source: io.operands[k]!.source, view: io.operands[k]!.view ?? denseView(shapes[k]!) })), out: io.out,
     ...(shuffle ? { shuffleGroups: attrsOf(shuffle, channelShuffleAttrs).groups } : {}),
     ...(outDType !== node.output.type.dtype ? { outDType } : {}),
@@ -61,6 +63,7 @@ const MAX_SOURCES = MAX_STORAGE_BINDINGS - 1;
 
 /** Many-input concats: one copy dispatch per non-empty input into its slab of the output. */
 function concatByCopies(node: Node): EmittedKernel[] {
+  if (node.inputs.some((v) => isDynamic(v.type))) throw new KilnError(`concat %${node.output.name}: a concat of more than ${MAX_SOURCES} sources takes fixed sizes only`);
   const shapes = node.inputs.map((v) => v.type.shape);
   const { axis, offsets } = concatLayout(shapes, attrsOf(node, concatAttrs).axis);
   const out = node.output.type;

@@ -1,6 +1,8 @@
-import { conv2dGeometry, convTranspose2dGeometry, type ConvGeometry } from '../../ir/ops/conv.js';
+import { conv2dGeometry, convTranspose2dGeometry } from '../../ir/ops/conv.js';
+import { dimsOf } from '../../ir/types.js';
+import { dimRange } from '../../ir/size-expr.js';
 import type { Node } from '../../ir/graph.js';
-import type { ConvKernelSpec } from '../kernels/conv-common.js';
+import { kernelGeometry, type ConvKernelGeometry, type ConvKernelSpec } from '../kernels/conv-common.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
 import { emitConvDepthwise } from '../kernels/conv-depthwise.js';
 import { emitConvDirect, type DirectConvBlocking } from '../kernels/conv-direct.js';
@@ -11,7 +13,7 @@ import type { View } from '../../ir/view.js';
 // Chooses a convolution kernel variant per node. Variants sit side by side in
 // kernels/conv-*.ts; later, per-adapter measurements can replace these shape rules.
 
-function kernelSpec(node: Node, geometry: ConvGeometry, io: AnchorIO): ConvKernelSpec {
+function kernelSpec(node: Node, geometry: ConvKernelGeometry, io: AnchorIO): ConvKernelSpec {
   const [x, w, bias] = io.operands as [AnchorOperand, AnchorOperand, AnchorOperand?];
   const dtype = node.inputs[1]!.type.dtype;
   const xView = x.view;
@@ -28,7 +30,7 @@ function kernelSpec(node: Node, geometry: ConvGeometry, io: AnchorIO): ConvKerne
 
 /** conv2d reads x through a view when its rows stay contiguous (splits and slices of channels or batch). */
 export function convReadsView(v: View): boolean {
-  return v.shape.length === 4 && (v.strides[3] === 1 || v.shape[3] === 1) && v.strides.every((s) => s >= 0);
+  return v.shape.length === 4 && (v.strides[3] === 1 || v.shape[3] === 1) && v.strides.every((s) => dimRange(s)[0] >= 0);
 }
 
 /**
@@ -39,8 +41,10 @@ export function convReadsView(v: View): boolean {
  * is amortised: channels for 1x1 and deep layers, taps for an RGB stem with a 7x7 kernel.
  * Only a few distinct blockings exist, so models keep few shaders.
  */
-export function directBlocking(g: ConvGeometry): DirectConvBlocking {
-  const pixels = g.outW >= 8 ? 8 : g.outW >= 4 ? 4 : g.outW >= 2 ? 2 : 1;
+export function directBlocking(g: ConvKernelGeometry): DirectConvBlocking {
+  // For a width that varies, its largest value decides (any blocking is correct at any width).
+  const outW = dimRange(g.outW)[1];
+  const pixels = outW >= 8 ? 8 : outW >= 4 ? 4 : outW >= 2 ? 2 : 1;
   return { channels: Math.min(4, g.outPerGroup), pixels, innerLoop: g.inPerGroup >= g.kernelW ? 'channels' : 'taps' };
 }
 
@@ -50,7 +54,7 @@ export function directBlocking(g: ConvGeometry): DirectConvBlocking {
  */
 function lowerConv2d(node: Node, io: AnchorIO): EmittedKernel {
   const [x, w] = node.inputs.map((v) => v.type.shape);
-  const g = conv2dGeometry(x!, w!, node.attrs);
+  const g = kernelGeometry(conv2dGeometry(x!, w!, node.attrs), dimsOf(node.inputs[0]!.type), dimsOf(node.output.type));
   const xView = io.operands[0]!.view;
   if (xView && !convReadsView(xView)) throw new Error(`internal: conv2d cannot read a view with strides [${xView.strides.join(',')}]`);
   const spec = kernelSpec(node, g, io);

@@ -1,4 +1,6 @@
-import { gemmAttrs, gemmDims } from '../../ir/ops/gemm.js';
+import { gemmAttrs } from '../../ir/ops/gemm.js';
+import { dimsOf } from '../../ir/types.js';
+import type { Dim } from '../../ir/size-expr.js';
 import { attrsOf } from '../../ir/attrs.js';
 import { broadcastStrides } from '../../ir/ops/shape-util.js';
 import { emitMatmul } from '../kernels/matmul.js';
@@ -9,9 +11,11 @@ export const gemmAnchors: Record<string, Anchor> = {
   gemm: {
     roles: { reads: () => [], epilogue: () => ['elementwise'] },
     lower: (node, io) => {
-      const [a, b, c] = node.inputs.map((v) => v.type.shape);
+      const [a, b, c] = node.inputs.map((v) => dimsOf(v.type));
       const { trans_a: transA, trans_b: transB, alpha, beta } = attrsOf(node, gemmAttrs);
-      const { m, n, k } = gemmDims(a!, b!, transA, transB);
+      // Gemm's operands are matrices: M and N come from the result, K from A.
+      const [m, n] = dimsOf(node.output.type) as [Dim, Dim];
+      const k = a![transA ? 0 : 1]!;
       const [rowStride, colStride] = c ? broadcastStrides(c, [m, n]) : [0, 0];
       const [aRead, bRead, cRead] = io.operands;
       return emitMatmul({

@@ -1,5 +1,5 @@
 import type { Node } from '../../ir/graph.js';
-import { getOp, opTable } from '../../ir/ops/index.js';
+import { allOps, getOp, opTable } from '../../ir/ops/index.js';
 import { KilnError } from '../../ir/errors.js';
 import { attrsOf } from '../../ir/attrs.js';
 import { fusedAttrs } from '../../ir/ops/fused.js';
@@ -53,7 +53,11 @@ export function hasGpuLowering(op: string): boolean {
  * computed when the model runs). Ops with scalar math lower through the elementwise kernel, which
  * does. A fused node qualifies when every op in its body does.
  */
-const SYMBOLIC_READY = new Set<string>([]);
+const SYMBOLIC_READY = new Set<string>([
+  'matmul', 'gemm', 'conv2d', 'max_pool2d', 'avg_pool2d', 'global_avg_pool', 'softmax', 'log_softmax', 'layer_norm',
+  'transpose', 'reshape', 'flatten', 'squeeze', 'unsqueeze', 'expand', 'concat', 'squeeze_excite',
+  ...allOps().filter((d) => d.spec.reduce).map((d) => d.name),
+]);
 
 /** Whether the node's kernels take symbolic sizes (see SYMBOLIC_READY). */
 export function readsSymbolicSizes(node: Node): boolean {

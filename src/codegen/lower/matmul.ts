@@ -1,12 +1,13 @@
 import { broadcastStrides } from '../../ir/ops/shape-util.js';
-import type { Shape } from '../../ir/types.js';
+import { dimsOf } from '../../ir/types.js';
+import { dMul, dNumel, type Dim } from '../../ir/size-expr.js';
 import type { Node } from '../../ir/graph.js';
 import { emitMatmul, type MatmulOperandLayout, type MatmulVariant } from '../kernels/matmul.js';
 import type { View } from '../../ir/view.js';
 import { anchorKernelName, plainLowerings, type Anchor, type AnchorIO, type LowerContext } from './lowering.js';
 
 /** A matmul operand's layout from the view it is read through, its batch broadcast to `batchShape`. */
-function layoutOf(view: View, batchShape: Shape): MatmulOperandLayout {
+function layoutOf(view: View, batchShape: readonly Dim[]): MatmulOperandLayout {
   const r = view.shape.length;
   const off = batchShape.length - (r - 2);
   return {
@@ -26,21 +27,23 @@ export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['vec4b', 'scalar', 'ti
 
 /** matmul, reading A and B as stored or through views (A also converted as it loads), with an epilogue. */
 function lowerMatmul(node: Node, io: AnchorIO, ctx?: LowerContext) {
-  const [a, b] = node.inputs.map((v) => v.type.shape) as [Shape, Shape];
-  const [m, k] = a.slice(-2) as [number, number];
-  const n = b.at(-1)!;
-  const batchShape = node.output.type.shape.slice(0, -2);
+  const [a, b] = node.inputs.map((v) => dimsOf(v.type));
+  const [m, k] = a!.slice(-2) as [Dim, Dim];
+  const n = b!.at(-1)!;
+  const batchShape = dimsOf(node.output.type).slice(0, -2);
   const [aRead, bRead] = io.operands as [AnchorIO['operands'][0], AnchorIO['operands'][0]];
-  const batch = batchShape.reduce((p, d) => p * d, 1);
+  const batch = dNumel(batchShape);
   const dtype = node.inputs[0]!.type.dtype;
-  const chosen = ctx?.choose?.('matmul', matmulSignature(m, n, k, batch, dtype), MATMUL_VARIANTS);
+  // Tuning keys static problems; one serving every size takes the default variant.
+  const fixed = [m, n, k, batch].every((d): d is number => typeof d === 'number');
+  const chosen = fixed ? ctx?.choose?.('matmul', matmulSignature(m as number, n as number, k as number, batch as number, dtype), MATMUL_VARIANTS) : undefined;
   return emitMatmul({
     ...(chosen ? { variant: chosen as MatmulVariant } : {}),
     ...(aRead.dtype !== dtype ? { aDType: aRead.dtype } : {}),
     name: anchorKernelName('matmul', io), dtype, m, n, k, batchShape, ...(io.epilogue ? { epilogue: io.epilogue } : {}),
     sources: { a: aRead.source, b: bRead.source, out: io.out },
-    aBatchStrides: broadcastStrides(a.slice(0, -2), batchShape).map((s) => s * m * k),
-    bBatchStrides: broadcastStrides(b.slice(0, -2), batchShape).map((s) => s * k * n),
+    aBatchStrides: broadcastStrides(a!.slice(0, -2), batchShape).map((s) => dMul(s, m, k)),
+    bBatchStrides: broadcastStrides(b!.slice(0, -2), batchShape).map((s) => dMul(s, k, n)),
     ...(aRead.view ? { aLayout: layoutOf(aRead.view, batchShape) } : {}),
     ...(bRead.view ? { bLayout: layoutOf(bRead.view, batchShape) } : {}),
   });

@@ -1,7 +1,8 @@
 import { channelShuffleAttrs, channelShuffleView, transposeAttrs, transposePerm } from '../../ir/ops/movement.js';
 import { attrsOf } from '../../ir/attrs.js';
 import { broadcastStrides } from '../../ir/ops/shape-util.js';
-import { numel, stridesOf } from '../../ir/types.js';
+import { dimsOf, stridesOf } from '../../ir/types.js';
+import { dNumel } from '../../ir/size-expr.js';
 import { emitCopy } from '../kernels/copy.js';
 import { emitElementwise } from '../kernels/elementwise.js';
 import type { Lowering } from './lowering.js';
@@ -10,10 +11,10 @@ import type { Lowering } from './lowering.js';
 const transpose: Lowering = (node) => {
   const x = node.inputs[0]!.type;
   const perm = transposePerm(x.shape.length, attrsOf(node, transposeAttrs).perm);
-  const s = stridesOf(x.shape);
+  const s = stridesOf(dimsOf(x));
   return emitElementwise({
     name: 'transpose', operands: [{ dtype: x.dtype, strides: perm.map((p) => s[p]!), source: 0 }], out: 1,
-    outDType: node.output.type.dtype, shape: node.output.type.shape, body: ([v]) => v!,
+    outDType: node.output.type.dtype, shape: dimsOf(node.output.type), body: ([v]) => v!,
   });
 };
 
@@ -22,17 +23,16 @@ const transpose: Lowering = (node) => {
  * no kernel; this flat copy is for a schedule that needs a separate buffer.
  */
 const flatCopy: Lowering = (node) => {
-  const n = numel(node.output.type.shape);
+  const n = dNumel(dimsOf(node.output.type));
   return emitCopy({ name: node.op, dtype: node.output.type.dtype, shape: [n], sources: { src: 0, dst: 1 }, src: { offset: 0, strides: [1] }, dst: { offset: 0, strides: [1] } });
 };
 
 /** Expand reads the input with broadcast (zero) strides. */
 const expand: Lowering = (node) => {
-  const x = node.inputs[0]!.type;
-  const out = node.output.type;
+  const [x, out] = [dimsOf(node.inputs[0]!.type), dimsOf(node.output.type)];
   return emitCopy({
-    name: 'expand', dtype: out.dtype, shape: out.shape, sources: { src: 0, dst: 1 },
-    src: { offset: 0, strides: broadcastStrides(x.shape, out.shape) }, dst: { offset: 0, strides: stridesOf(out.shape) },
+    name: 'expand', dtype: node.output.type.dtype, shape: out, sources: { src: 0, dst: 1 },
+    src: { offset: 0, strides: broadcastStrides(x, out) }, dst: { offset: 0, strides: stridesOf(out) },
   });
 };
 

@@ -1,5 +1,7 @@
 import { layerNormAttrs, layerNormStart } from '../../ir/ops/norm.js';
 import { attrsOf } from '../../ir/attrs.js';
+import { dimsOf } from '../../ir/types.js';
+import { dNumel } from '../../ir/size-expr.js';
 import { broadcastStrides } from '../../ir/ops/shape-util.js';
 import { emitLayerNorm } from '../kernels/norm.js';
 import { anchorKernelName, plainLowerings, type Anchor } from './lowering.js';
@@ -15,17 +17,18 @@ export const normAnchors: Record<string, Anchor> = {
       const [x, weight, bias] = node.inputs.map((v) => v.type);
       const [xRead, wRead, bRead] = io.operands;
       const { axis, epsilon } = attrsOf(node, layerNormAttrs);
-      const normShape = x!.shape.slice(layerNormStart(x!.shape.length, axis));
-      const cols = normShape.reduce((p, d) => p * d, 1);
+      const xDims = dimsOf(x!);
+      const start = layerNormStart(xDims.length, axis);
+      const normShape = xDims.slice(start);
       return emitLayerNorm({
         ...(io.epilogue ? { epilogue: io.epilogue } : {}),
-        name: anchorKernelName('layer_norm', io), dtype: node.output.type.dtype, rows: cols === 0 ? 0 : x!.shape.reduce((p, d) => p * d, 1) / cols, normShape,
+        name: anchorKernelName('layer_norm', io), dtype: node.output.type.dtype, rows: dNumel(xDims.slice(0, start)), normShape,
         sources: { x: xRead!.source, ...(wRead ? { w: wRead.source } : {}), ...(bRead ? { b: bRead.source } : {}), out: io.out },
         epsilon,
         ...(xRead!.dtype !== node.output.type.dtype ? { xDType: xRead!.dtype } : {}),
         ...((weight ?? bias) ? { paramDType: (weight ?? bias)!.dtype } : {}),
-        ...(weight ? { weightStrides: broadcastStrides(weight.shape, normShape) } : {}),
-        ...(bias ? { biasStrides: broadcastStrides(bias.shape, normShape) } : {}),
+        ...(weight ? { weightStrides: broadcastStrides(dimsOf(weight), normShape) } : {}),
+        ...(bias ? { biasStrides: broadcastStrides(dimsOf(bias), normShape) } : {}),
       });
     },
   },

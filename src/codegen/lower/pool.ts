@@ -1,30 +1,35 @@
 import { getOp } from '../../ir/ops/index.js';
 import { attrsOf } from '../../ir/attrs.js';
 import { adaptivePool2dAttrs, avgPool2dAttrs, poolGeometry } from '../../ir/ops/pool.js';
-import { numel } from '../../ir/types.js';
-import { emitAdaptiveAvgPool, emitWindowPool } from '../kernels/pool.js';
+import { dimsOf } from '../../ir/types.js';
+import { dMul, dNumel } from '../../ir/size-expr.js';
+import type { Node } from '../../ir/graph.js';
+import { emitAdaptiveAvgPool, emitWindowPool, poolKernelGeometry } from '../kernels/pool.js';
 import { emitReduce } from '../kernels/reduce.js';
 import type { Lowering } from './lowering.js';
 
 // Every pool binds its input x and its output.
 const sources = { x: 0, out: 1 };
 
+/** A windowed pool's geometry, its extents from the node's dims. */
+const geometry = (node: Node) => poolKernelGeometry(poolGeometry(node.inputs[0]!.type.shape, node.attrs), dimsOf(node.inputs[0]!.type), dimsOf(node.output.type));
+
 const maxPool2d: Lowering = (node) => emitWindowPool({
-  name: node.op, dtype: node.output.type.dtype, sources, mode: 'max', geometry: poolGeometry(node.inputs[0]!.type.shape, node.attrs),
+  name: node.op, dtype: node.output.type.dtype, sources, mode: 'max', geometry: geometry(node),
 });
 
 const avgPool2d: Lowering = (node) => emitWindowPool({
-  name: node.op, dtype: node.output.type.dtype, sources, mode: 'avg', geometry: poolGeometry(node.inputs[0]!.type.shape, node.attrs),
+  name: node.op, dtype: node.output.type.dtype, sources, mode: 'avg', geometry: geometry(node),
   countIncludePad: attrsOf(node, avgPool2dAttrs).count_include_pad,
 });
 
 /** A mean over each contiguous [N*C] plane: the reduction kernel with `mean`'s math. */
 const globalAvgPool: Lowering = (node) => {
-  const x = node.inputs[0]!.type.shape;
-  const plane = numel(x.slice(2));
+  const x = dimsOf(node.inputs[0]!.type);
+  const plane = dNumel(x.slice(2));
   return emitReduce({
     name: node.op, dtype: node.output.type.dtype, math: getOp('mean').spec.reduce!, sources,
-    keptShape: [x[0]! * x[1]!], keptStrides: [plane], reducedShape: [plane], reducedStrides: [1],
+    keptShape: [dMul(x[0]!, x[1]!)], keptStrides: [plane], reducedShape: [plane], reducedStrides: [1],
   });
 };
 

@@ -2,14 +2,15 @@ import { allOps, getOp } from '../../ir/ops/index.js';
 import { attrsOf } from '../../ir/attrs.js';
 import { ARG_REDUCTIONS, argReduceAttrs, reduceAttrs } from '../../ir/ops/reduce.js';
 import { normalizeAxes } from '../../ir/ops/shape-util.js';
-import { stridesOf } from '../../ir/types.js';
+import { dimsOf, stridesOf } from '../../ir/types.js';
+import { dimRange, type Dim } from '../../ir/size-expr.js';
 import { emitReduce } from '../kernels/reduce.js';
 import type { Node } from '../../ir/graph.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
 import { anchorKernelName, plainLowerings, type Anchor, type AnchorIO, type Lowering } from './lowering.js';
 
 /** Kept and reduced dimensions of `shape` as extents and input strides (reduced in ascending order). */
-function reductionLayout(shape: readonly number[], axes: readonly number[], strides: readonly number[] = stridesOf(shape)) {
+function reductionLayout(shape: readonly Dim[], axes: readonly number[], strides: readonly Dim[] = stridesOf(shape)) {
   const kept = shape.map((_, i) => i).filter((i) => !axes.includes(i));
   const reduced = [...axes].sort((a, b) => a - b);
   return {
@@ -35,7 +36,7 @@ function lowerReduction(node: Node, io: AnchorIO): EmittedKernel {
   const axes = axesAttr.length ? normalizeAxes(axesAttr, x.shape.length) : x.shape.map((_, i) => i);
   const { chain, view } = io.operands[0]!;
   return emitReduce({
-    name: anchorKernelName(node.op, io), dtype: x.dtype, math: getOp(node.op).spec.reduce!, ...reductionLayout(x.shape, axes, view?.strides),
+    name: anchorKernelName(node.op, io), dtype: x.dtype, math: getOp(node.op).spec.reduce!, ...reductionLayout(dimsOf(x), axes, view?.strides),
     ...(view ? { offset: view.offset } : {}),
     sources: { x: io.operands[0]!.source, out: io.out },
     ...(io.epilogue ? { epilogue: io.epilogue } : {}), ...(chain ? { prologue: { operands: chain.operands, body: chain.fn.call, helpers: chain.fn.decls } } : {}),
@@ -45,7 +46,7 @@ function lowerReduction(node: Node, io: AnchorIO): EmittedKernel {
 const reduction: Anchor = {
   roles: {
     reads: (node) => (foldsFloats(node) ? ['chain', 'view'] : ['view']),
-    readsView: (_, __, view) => view.strides.every((s) => s >= 0),
+    readsView: (_, __, view) => view.strides.every((s) => dimRange(s)[0] >= 0),
     epilogue: (node) => (foldsFloats(node) ? ['elementwise'] : []),
   },
   lower: lowerReduction,
@@ -59,7 +60,7 @@ const lowerArgReduction: Lowering = (node) => {
   const x = node.inputs[0]!.type;
   const axes = normalizeAxes([attrsOf(node, argReduceAttrs).axis], x.shape.length);
   return emitReduce({
-    name: node.op, dtype: x.dtype, sources: { x: 0, out: 1 }, arg: ARG_REDUCTIONS[node.op]!, lastIndex: node.attrs.select_last_index === true, ...reductionLayout(x.shape, axes),
+    name: node.op, dtype: x.dtype, sources: { x: 0, out: 1 }, arg: ARG_REDUCTIONS[node.op]!, lastIndex: node.attrs.select_last_index === true, ...reductionLayout(dimsOf(x), axes),
   });
 };
 

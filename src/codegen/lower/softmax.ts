@@ -1,6 +1,7 @@
 import { axisRows } from '../../ir/ops/softmax.js';
 import { softmaxAttrs } from '../../ir/ops/softmax.js';
 import { attrsOf } from '../../ir/attrs.js';
+import { dimsOf } from '../../ir/types.js';
 import { emitSoftmax } from '../kernels/softmax.js';
 import { anchorKernelName, plainLowerings, type Anchor } from './lowering.js';
 
@@ -15,7 +16,7 @@ const softmax: Anchor = {
     return emitSoftmax({
       name: anchorKernelName(node.op, io), dtype: node.output.type.dtype, log: node.op === 'log_softmax',
       sources: { x: x.source, out: io.out }, ...(x.dtype !== node.output.type.dtype ? { xDType: x.dtype } : {}),
-      ...axisRows(node.inputs[0]!.type.shape, attrsOf(node, softmaxAttrs).axis), ...(io.epilogue ? { epilogue: io.epilogue } : {}),
+      ...axisRows(dimsOf(node.inputs[0]!.type), attrsOf(node, softmaxAttrs).axis), ...(io.epilogue ? { epilogue: io.epilogue } : {}),
     });
   },
 };

@@ -4,6 +4,8 @@ import { getOp } from '../../ir/ops/index.js';
 import { emitSqueezeExcite } from '../kernels/squeeze-excite.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
 import { wgslType } from '../wgsl.js';
+import { dimsOf } from '../../ir/types.js';
+import { dMul } from '../../ir/size-expr.js';
 import { bodyFunction } from './body-function.js';
 
 /**
@@ -35,11 +37,11 @@ export function lowerSqueezeExcite(node: Node, body: Graph): EmittedKernel {
   const activation = (name: string, nodes: Node[], from: Node) => bodyFunction(name, nodes, [from.output], nodes.at(-1)?.output ?? from.output);
   const [act1, act2] = [activation('act1', acts(c1, c2), c1), activation('act2', acts(c2), c2)];
   const call = (f: typeof act1) => (a: string) => `f32(${f.call([`${wgslType(dtype)}(${a})`])})`;
-  const x = pool.inputs[0]!.type.shape;
+  const x = dimsOf(pool.inputs[0]!.type);
   const source = (v: (typeof body.inputs)[number]) => body.inputs.indexOf(v);
   return emitSqueezeExcite({
-    name: body.name, dtype, batch: x[0]!, channels: x[1]!, hidden: c1.output.type.shape[1]!, outChannels: c2.output.type.shape[1]!,
-    spatial: x[2]! * x[3]!, act1: call(act1), act2: call(act2), helpers: [...act1.decls, ...act2.decls],
+    name: body.name, dtype, batch: x[0]!, channels: x[1]! as number, hidden: c1.output.type.shape[1]!, outChannels: c2.output.type.shape[1]!,
+    spatial: dMul(x[2]!, x[3]!), act1: call(act1), act2: call(act2), helpers: [...act1.decls, ...act2.decls],
     sources: {
       x: source(pool.inputs[0]!), w1: source(c1.inputs[1]!), ...(c1.inputs[2] ? { b1: source(c1.inputs[2]) } : {}),
       w2: source(c2.inputs[1]!), ...(c2.inputs[2] ? { b2: source(c2.inputs[2]) } : {}), out: node.inputs.length,

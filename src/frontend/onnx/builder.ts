@@ -3,7 +3,11 @@ import { Graph, type Value } from '../../ir/graph.js';
 import { MAX_FOLDED_ELEMENTS } from '../../ir/tensor-data.js';
 import { numel, type DType, type Shape } from '../../ir/types.js';
 import { evaluateNode } from '../../runtime/cpu/executor.js';
-import { checkRepresentable, constTensor, makeConst, type ConstTensor } from './tensor.js';
+import { checkRepresentable, constTensor, makeConst, UnsupportedOnnxError, varies, type ConstTensor } from './tensor.js';
+import { dimRange, evalDim, isSymbolic, sizeVarsOf, type Dim } from '../../ir/size-expr.js';
+import { probeSettings } from '../../ir/symbolic-shapes.js';
+import { tensorData, type TensorData } from '../../ir/tensor-data.js';
+import { dimsOf } from '../../ir/types.js';
 
 /** What an ONNX tensor name stands for during import: a graph value, or data known now. */
 export type Operand = Value | ConstTensor;
@@ -61,7 +65,7 @@ export class OnnxBuilder {
 
   /** Emits an op (or folds it when every operand is a constant and there is at least one). */
   ops(name: string, inputs: readonly Operand[], attrs: Attrs = {}): Operand[] {
-    const folded = inputs.length > 0 && inputs.every(isConst) ? this.fold(name, inputs, attrs) : undefined;
+    const folded = inputs.length > 0 && inputs.every(isConst) ? this.foldProbed(name, inputs, attrs) : undefined;
     if (folded) return folded;
     const values = inputs.map((x) => this.value(x));
     return this.graph.addNode(name, values, attrs).outputs;
@@ -72,6 +76,9 @@ export class OnnxBuilder {
     if (!isConst(x)) return x;
     const done = this.materialized.get(x);
     if (done) return done;
+    if (varies(x)) {
+      throw new UnsupportedOnnxError(`'${x.name}' is computed from sizes that vary from run to run and is used as a tensor; kiln takes such sizes as reshape targets only (give fixed sizes with --input-shape)`);
+    }
     checkRepresentable(x);
     const name = this.onnxNames.has(x.name) && !this.graph.hasName(x.name) ? x.name : undefined;
     const v = this.graph.addNode('const', [], { value: x.data }, { device: 'webgpu', ...(name ? { names: [name] } : {}) }).output;
@@ -87,6 +94,40 @@ export class OnnxBuilder {
   /** A constant of kiln dtype `dtype` and `shape` holding `values` (row-major), made by the importer. */
   tensor(dtype: DType, shape: readonly number[], values: readonly number[]): ConstTensor {
     return makeConst(`const${this.folds++}`, dtype, shape, values);
+  }
+
+  /**
+   * The shape arithmetic of a model whose sizes vary: a Shape of such a tensor is a constant at
+   * the sizes' largest values, which also carries its values at two more settings of the sizes
+   * (`probes`); folding computes every op at each setting, and a consumer reads each element as
+   * the size whose values it took (dimFromProbes). Settings of the graph's size variables.
+   */
+  probeSettings(): Map<string, number>[] {
+    return probeSettings([...sizeVarsOf(this.graph.inputs.flatMap((v) => dimsOf(v.type))).values()]);
+  }
+
+  /** A shape (or part of one) as a constant: `dims` at the largest sizes, with its probes when some vary. */
+  shapeConst(name: string, dims: readonly Dim[]): ConstTensor {
+    const c = makeConst(name, 'i32', [dims.length], dims.map((d) => dimRange(d)[1]));
+    if (!dims.some(isSymbolic)) return c;
+    const probes = this.probeSettings().slice(1).map((env) => tensorData('i32', [dims.length], dims.map((d) => evalDim(d, env))));
+    return { ...c, probes };
+  }
+
+  /** fold, also at each probe setting when an operand carries probes. */
+  private foldProbed(name: string, inputs: readonly ConstTensor[], attrs: Attrs): ConstTensor[] | undefined {
+    const results = this.fold(name, inputs, attrs);
+    const probed = inputs.some((c) => c.probes);
+    if (!results || !probed) return results;
+    const count = inputs.find((c) => c.probes)!.probes!.length;
+    const atProbe = Array.from({ length: count }, (_, k) => this.fold(name, inputs.map((c) => constTensor(c.name, c.probes?.[k] ?? c.data)), attrs));
+    return results.map((r, i) => {
+      const probes = atProbe.map((p) => p?.[i]?.data);
+      if (probes.some((p) => !p || p.shape.join(',') !== r.data.shape.join(','))) {
+        throw new UnsupportedOnnxError(`${name} of a shape whose sizes vary from run to run gives results of different extents; give fixed sizes with --input-shape`);
+      }
+      return { ...r, probes: probes as TensorData[] };
+    });
   }
 
   /**

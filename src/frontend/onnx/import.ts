@@ -71,7 +71,7 @@ export function importModel(model: ModelProtoObject, opts: OnnxImportOptions = {
   const env = new Map<string, ImportValue>();
   for (const s of specs) {
     const given = values[s.name];
-    env.set(s.name, given ? inputConstant(s.name, given, s.dtype, s.shape) : graph.addInput(s.name, { dtype: s.dtype, shape: s.shape, device: 'webgpu' }));
+    env.set(s.name, given ? inputConstant(s.name, given, s.dtype, s.shape) : graph.addInput(s.name, { dtype: s.dtype, shape: s.shape, device: 'webgpu', ...(s.dims ? { dims: s.dims } : {}) }));
   }
   for (const [name, t] of initializers) env.set(name, readTensor(t, opts.readExternalData, name));
 
@@ -286,7 +286,7 @@ function mapNode(scope: Scope, p: NodeProtoObject, index: number, env: Map<strin
       r = b.op('cast', [r], { to: 'f32', format: 'bfloat16' });
       if (!isConst(r) && r.producer) fresh.add(r.producer);
     }
-    if (isConst(r)) env.set(name, constTensor(name, r.data, r.wide));
+    if (isConst(r)) env.set(name, { ...constTensor(name, r.data, r.wide), ...(r.probes ? { probes: r.probes } : {}) });
     else {
       if (r.producer && fresh.has(r.producer) && !b.graph.hasName(name)) b.graph.renameValue(r, name);
       env.set(name, r);

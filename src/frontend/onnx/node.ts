@@ -3,7 +3,9 @@ import type { OnnxAttrs } from './attributes.js';
 import { isConst, typeOf, type ImportValue, type OnnxBuilder, type Operand, type OptionalOperand, type SequenceOperand } from './builder.js';
 import { graphInputsOf, InputValuesNeededError } from './input-values.js';
 import type { GraphProtoObject } from './proto.js';
-import { constValues, UnsupportedOnnxError, type ConstTensor } from './tensor.js';
+import { constValues, UnsupportedOnnxError, varies, type ConstTensor } from './tensor.js';
+import type { Dim } from '../../ir/size-expr.js';
+import { dimFromProbes } from '../../ir/symbolic-shapes.js';
 
 /**
  * One ONNX node as its mapping function sees it: operands (graph values or constants), typed
@@ -97,7 +99,22 @@ export class OnnxNode {
 
   /** The values of a required constant operand. */
   values(i: number, what: string): number[] {
-    return constValues(this.constant(i, what));
+    const c = this.constant(i, what);
+    if (varies(c)) this.unsupported(`its ${what} (input ${i}, '${c.name}') depends on sizes that vary from run to run; give fixed sizes with --input-shape`);
+    return constValues(c);
+  }
+
+  /**
+   * The elements of a constant operand as dimensions: each a number, or the size (one of
+   * `candidates`) it follows where it depends on sizes that vary (see OnnxBuilder.shapeConst).
+   */
+  dims(i: number, what: string, candidates: readonly Dim[]): Dim[] {
+    const c = this.constant(i, what);
+    const values = constValues(c);
+    if (!varies(c)) return values;
+    const envs = this.b.probeSettings();
+    return values.map((v, k) => dimFromProbes([v, ...c.probes!.map((p) => p.data[k]!)], envs, candidates)
+      ?? this.unsupported(`its ${what} (input ${i}, '${c.name}') computes element ${k} from sizes that vary in a way kiln does not follow yet`));
   }
 
   /** Throws the error for a feature kiln does not import, naming this node. */

@@ -22,6 +22,16 @@ export interface ConstTensor {
   readonly wide?: Float64Array;
   /** The ONNX element type it was read as (kiln's dtype is coarser: int8 is stored in i32). */
   readonly onnxType?: number;
+  /**
+   * Shape arithmetic on sizes that vary from run to run: the same tensor's data at the builder's
+   * probe settings of the sizes (`data` being its value at their largest). See OnnxBuilder.
+   */
+  readonly probes?: readonly TensorData[];
+}
+
+/** Whether a constant's value depends on sizes that vary from run to run. */
+export function varies(c: ConstTensor): boolean {
+  return (c.probes ?? []).some((p) => p.data.some((v, i) => v !== c.data.data[i]));
 }
 
 /** Wraps host data as a ConstTensor. */

@@ -2,7 +2,7 @@ import { OpTypeError } from '../errors.js';
 import { numel } from '../types.js';
 import { defineOp } from './registry.js';
 import { broadcastShapes, largest, normalizeAxes } from './shape-util.js';
-import { dExactDiv, dimsEqual, dimText, dNumel, type Dim } from '../size-expr.js';
+import { dExactDiv, dimsEqual, dimText, dNumel, isSymbolic, type Dim } from '../size-expr.js';
 
 /** Permutation of a transpose: the given one, or all axes reversed. */
 export function transposePerm(rank: number, perm: readonly number[]): number[] {
@@ -58,11 +58,39 @@ export function resolveReshapeDims(from: readonly Dim[], to: readonly number[]):
   return to.map((d) => (d === -1 ? hole : d));
 }
 
+/**
+ * reshape's attributes. `copy` lists positions whose extent is the input's at the same position
+ * (ONNX Reshape's 0): how a target keeps extents that vary from run to run, e.g.
+ * `{shape = [0, 0, 2, 4], copy = [0, 1]}` splits the last axis of [B,T,8].
+ */
+export const reshapeAttrs = { shape: { kind: 'ints' }, copy: { kind: 'ints', default: [] } } as const;
+
+/** The target with its `copy` positions filled from the input's extents. */
+function reshapeTarget<D extends Dim>(from: readonly D[], shape: readonly number[], copy: readonly number[]): (number | D)[] {
+  for (const i of copy) {
+    if (!Number.isInteger(i) || i < 0 || i >= shape.length || i >= from.length) throw new OpTypeError(`copy position ${i} is outside the target [${shape.join(',')}] or the input's rank ${from.length}`);
+  }
+  return shape.map((d, i) => (copy.includes(i) ? from[i]! : d));
+}
+
+/** resolveReshapeDims with copied extents (any of which may vary). */
+function reshapeDims(from: readonly Dim[], shape: readonly number[], copy: readonly number[]): Dim[] {
+  const target = reshapeTarget(from, shape, copy);
+  const fixed = target.map((d) => (typeof d === 'number' ? d : -2));
+  if (!fixed.includes(-2)) return resolveReshapeDims(from, fixed);
+  // Copied extents that vary divide out of the element count first.
+  const rest = dExactDiv(dNumel(from), dNumel(target.filter(isSymbolic)));
+  if (rest === undefined) throw new OpTypeError(`cannot reshape [${from.map(dimText).join(',')}] to [${target.map(dimText).join(',')}]`);
+  const inner = resolveReshapeDims([rest], fixed.filter((d) => d !== -2));
+  let k = 0;
+  return target.map((d) => (isSymbolic(d) ? d : inner[k++]!));
+}
+
 defineOp({
   name: 'reshape', kind: 'movement', inputs: 1, aliasesInput: true,
-  attrs: { shape: { kind: 'ints' } },
-  infer: ([x], attrs) => [{ dtype: x!.dtype, shape: resolveReshape(x!.shape, attrs.shape) }],
-  dims: ([x], attrs) => [resolveReshapeDims(x!, attrs.shape)],
+  attrs: reshapeAttrs,
+  infer: ([x], attrs) => [{ dtype: x!.dtype, shape: resolveReshape(x!.shape, reshapeTarget(x!.shape, attrs.shape, attrs.copy)) }],
+  dims: ([x], attrs) => [reshapeDims(x!, attrs.shape, attrs.copy)],
 });
 
 /** ONNX Flatten: dims before `axis` become the first extent, the rest the second (always 2-D). */

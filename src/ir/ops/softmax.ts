@@ -2,25 +2,28 @@ import { OpTypeError } from '../errors.js';
 import { isFloat, type Shape } from '../types.js';
 import { defineOp } from './registry.js';
 import { normalizeAxes } from './shape-util.js';
+import { dMul, dNumel, type Dim } from '../size-expr.js';
 
 /**
  * A tensor seen as rows along one axis: `rows` independent rows of `extent` elements each,
  * element j of row r at `(r / inner) * extent * inner + r % inner + j * inner`. The rows are
  * contiguous when `inner` is 1 (the axis is the last one).
  */
-export interface AxisRows {
-  readonly rows: number;
-  readonly extent: number;
-  readonly inner: number;
+export interface AxisRows<D extends Dim = Dim> {
+  readonly rows: D;
+  readonly extent: D;
+  readonly inner: D;
 }
 
 /** The rows of `shape` along `axis` (negative counts from the end). */
-export function axisRows(shape: Shape, axis: number): AxisRows {
+export function axisRows(shape: Shape, axis: number): AxisRows<number>;
+export function axisRows(shape: readonly Dim[], axis: number): AxisRows;
+export function axisRows(shape: readonly Dim[], axis: number): AxisRows {
   const [a] = normalizeAxes([axis], shape.length);
   const extent = shape[a!]!;
-  const inner = shape.slice(a! + 1).reduce((p, d) => p * d, 1);
-  const outer = shape.slice(0, a!).reduce((p, d) => p * d, 1);
-  return { rows: outer * inner, extent, inner };
+  const inner = dNumel(shape.slice(a! + 1));
+  const outer = dNumel(shape.slice(0, a!));
+  return { rows: dMul(outer, inner), extent, inner };
 }
 
 /** The attributes of softmax and log_softmax. */

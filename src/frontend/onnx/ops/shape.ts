@@ -1,6 +1,7 @@
 // Shape and data-movement ops. Parameters that ONNX passes as tensors (shapes, axes, starts,
 // pads, repeats) must be known at import time; shapes are static, so Shape itself is a constant.
-import { numel } from '../../../ir/types.js';
+import { dimsOf, numel } from '../../../ir/types.js';
+import { dimsEqual, dimText, isSymbolic, type Dim } from '../../../ir/size-expr.js';
 import { typeOf, type Operand } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { makeConst } from '../tensor.js';
@@ -12,27 +13,42 @@ function shapeRange(rank: number, start: number, end: number): [number, number] 
   return [clamp(start), clamp(end)];
 }
 
+/** The extents of an operand as numbers; refuses those that vary from run to run (they are not constants). */
+function fixedExtents(n: OnnxNode, x: Operand, what: string, pick: (dims: readonly Dim[]) => readonly Dim[] = (d) => d): number[] {
+  const dims = pick(dimsOf(typeOf(x)));
+  if (dims.some(isSymbolic)) n.unsupported(`${what} of a tensor whose sizes vary ([${dimsOf(typeOf(x)).map(dimText).join(',')}]) would be known only when the model runs; give fixed sizes with --input-shape`);
+  return dims as number[];
+}
+
 defineOnnxOp('Shape', (n) => {
-  const shape = typeOf(n.input(0)).shape;
-  const [s, e] = shapeRange(shape.length, n.attrs.int('start', 0), n.attrs.int('end', shape.length));
-  const dims = shape.slice(s, Math.max(s, e));
-  return makeConst(`${n.name}:shape`, 'i32', [dims.length], dims);
+  const dims = dimsOf(typeOf(n.input(0)));
+  const [s, e] = shapeRange(dims.length, n.attrs.int('start', 0), n.attrs.int('end', dims.length));
+  return n.b.shapeConst(`${n.name}:shape`, dims.slice(s, Math.max(s, e)));
 });
 
-defineOnnxOp('Size', (n) => makeConst(`${n.name}:size`, 'i32', [], [numel(typeOf(n.input(0)).shape)]));
+defineOnnxOp('Size', (n) => makeConst(`${n.name}:size`, 'i32', [], [numel(fixedExtents(n, n.input(0), 'the Size'))]));
 
 defineOnnxOp('Reshape', (n) => {
   const x = n.input(0);
-  const from = typeOf(x).shape;
-  const target = n.opset < 5 ? n.attrs.ints('shape', []) : n.values(1, 'shape');
+  const from = dimsOf(typeOf(x));
+  // A target computed from sizes that vary (Shape, Slice, Concat...) names those sizes.
+  const target: Dim[] = n.opset < 5 ? n.attrs.ints('shape', []) : n.dims(1, 'shape', from.filter(isSymbolic));
   const allowZero = n.attrs.int('allowzero', 0) !== 0;
   // 0 copies the input's extent at that position (unless allowzero makes it a real 0).
-  const shape = target.map((d, i) => {
+  const copied = target.map((d, i): Dim => {
     if (d !== 0 || allowZero) return d;
-    if (i >= from.length) n.fail(`shape [${target.join(',')}] copies dimension ${i} (0) but the input [${from.join(',')}] has rank ${from.length}`);
+    if (i >= from.length) n.fail(`shape [${target.map(dimText).join(',')}] copies dimension ${i} (0) but the input [${from.map(dimText).join(',')}] has rank ${from.length}`);
     return from[i]!;
   });
-  return n.b.op('reshape', [x], { shape });
+  // A size that varies must sit where the input has it, to be kept as a copy of that extent.
+  copied.forEach((d, i) => {
+    if (isSymbolic(d) && !(i < from.length && dimsEqual(from[i]!, d))) {
+      n.unsupported(`reshaping [${from.map(dimText).join(',')}] to [${copied.map(dimText).join(',')}] moves an extent that varies to another position`);
+    }
+  });
+  // Extents that vary from run to run stay copies of the input's (kiln reshape's `copy`).
+  const copy = copied.flatMap((d, i) => (isSymbolic(d) ? [i] : []));
+  return n.b.op('reshape', [x], { shape: copied.map((d) => (isSymbolic(d) ? 0 : d)), ...(copy.length ? { copy } : {}) });
 });
 
 defineOnnxOp('Flatten', (n) => n.b.op('flatten', [n.input(0)], { axis: n.attrs.int('axis', 1) }));

