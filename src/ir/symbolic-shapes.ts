@@ -1,5 +1,5 @@
 import { OpTypeError } from './errors.js';
-import { dimRange, dimText, evalDim, isSymbolic, sizeVarsOf, type Dim, type SizeVar } from './size-expr.js';
+import { dimRange, dimsEqual, dimText, evalDim, isSymbolic, sizeVarsOf, type Dim, type SizeVar } from './size-expr.js';
 import { dimsOf, isDynamic, type TensorType } from './types.js';
 import type { Attrs } from './attrs.js';
 import type { OpDef } from './ops/registry.js';
@@ -17,9 +17,25 @@ import type { OpDef } from './ops/registry.js';
  */
 export function inferDims(def: OpDef, inputs: readonly TensorType[], attrs: Attrs): (readonly Dim[] | undefined)[] | undefined {
   if (!inputs.some(isDynamic)) return undefined;
-  const rule = def.spec.dims;
+  const rule = def.spec.dims ?? (def.spec.math && !def.spec.operandStrides ? broadcastDims : undefined);
   const dims = rule ? rule(inputs.map((t) => dimsOf(t)), attrs) : probe(def, inputs, attrs);
   return dims.map((ds) => (ds.some(isSymbolic) ? ds : undefined));
+}
+
+/** NumPy broadcasting of symbolic extents: the extents of an elementwise op's result. */
+function broadcastDims(shapes: readonly (readonly Dim[])[]): Dim[][] {
+  const rank = Math.max(0, ...shapes.map((s) => s.length));
+  const out: Dim[] = new Array<Dim>(rank).fill(1);
+  for (const s of shapes) {
+    s.forEach((d, i) => {
+      const o = rank - s.length + i;
+      if (out[o] === 1) out[o] = d;
+      else if (d !== 1 && !dimsEqual(d, out[o]!)) {
+        throw new OpTypeError(`shapes ${shapes.map((x) => `[${x.map(dimText).join(',')}]`).join(' and ')} do not broadcast for every size (dimension ${o}: ${dimText(out[o]!)} vs ${dimText(d)})`);
+      }
+    });
+  }
+  return [out];
 }
 
 /** Each result's static shape: its extents' largest values. */
@@ -29,8 +45,10 @@ export function boundShape(dims: readonly Dim[]): number[] {
 
 /** Three settings of the size variables near their largest values, each variable distinct: where rules are probed. */
 export function probeSettings(vars: readonly SizeVar[]): Map<string, number>[] {
+  // Spread out (largest, about 3/4 and 1/2 of it), so that extents divided down by strided
+  // windows still differ between settings; offset per variable, so that two differ from each other.
   const at = (f: (v: SizeVar, i: number) => number) => new Map(vars.map((v, i) => [v.name, Math.max(v.min, Math.min(v.max, f(v, i)))]));
-  return [at((v) => v.max), at((v, i) => v.max - 1 - i), at((v, i) => v.max - 3 - 2 * i)];
+  return [at((v) => v.max), at((v, i) => Math.ceil((v.max * 3) / 4) - i), at((v, i) => Math.ceil(v.max / 2) + 1 + i)];
 }
 
 function probe(def: OpDef, inputs: readonly TensorType[], attrs: Attrs): (readonly Dim[])[] {

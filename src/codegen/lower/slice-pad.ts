@@ -1,6 +1,8 @@
 import { padAmounts, padAttrs, padFillValue, sliceAxes, type PadMode } from '../../ir/ops/slice-pad.js';
 import { attrsOf } from '../../ir/attrs.js';
-import { stridesOf } from '../../ir/types.js';
+import { dimsOf, stridesOf } from '../../ir/types.js';
+import { dAdd, dimText, dMul, isSymbolic } from '../../ir/size-expr.js';
+import { KilnError } from '../../ir/errors.js';
 import { emitCopy } from '../kernels/copy.js';
 import { emitPad } from '../kernels/pad.js';
 import type { Lowering } from './lowering.js';
@@ -10,12 +12,20 @@ const slice: Lowering = (node) => {
   const x = node.inputs[0]!.type;
   const a = node.attrs;
   const axes = sliceAxes(x.shape, a.starts as number[], a.ends as number[], a.axes as number[], a.steps as number[]);
-  const xs = stridesOf(x.shape);
-  const out = node.output.type;
+  const xDims = dimsOf(x);
+  // An extent that varies is kept whole (its slice is the identity at every size) or refused.
+  xDims.forEach((d, i) => {
+    const ax = axes[i]!;
+    if (isSymbolic(d) && !(ax.start === 0 && ax.step === 1 && ax.length === x.shape[i])) {
+      throw new KilnError(`slice %${node.output.name}: it cuts dimension ${i} (${dimText(d)}), whose extent varies; only whole extents that vary are sliced`);
+    }
+  });
+  const xs = stridesOf(xDims);
+  const out = dimsOf(node.output.type);
   return emitCopy({
-    name: 'slice', dtype: out.dtype, shape: out.shape, sources: { src: 0, dst: 1 },
-    src: { offset: axes.reduce((p, ax, d) => p + ax.start * xs[d]!, 0), strides: axes.map((ax, d) => ax.step * xs[d]!) },
-    dst: { offset: 0, strides: stridesOf(out.shape) },
+    name: 'slice', dtype: node.output.type.dtype, shape: out, sources: { src: 0, dst: 1 },
+    src: { offset: dAdd(...axes.map((ax, d) => dMul(ax.start, xs[d]!))), strides: axes.map((ax, d) => dMul(ax.step, xs[d]!)) },
+    dst: { offset: 0, strides: stridesOf(out) },
   });
 };
 

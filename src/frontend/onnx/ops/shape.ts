@@ -40,15 +40,16 @@ defineOnnxOp('Reshape', (n) => {
     if (i >= from.length) n.fail(`shape [${target.map(dimText).join(',')}] copies dimension ${i} (0) but the input [${from.map(dimText).join(',')}] has rank ${from.length}`);
     return from[i]!;
   });
-  // A size that varies must sit where the input has it, to be kept as a copy of that extent.
-  copied.forEach((d, i) => {
-    if (isSymbolic(d) && !(i < from.length && dimsEqual(from[i]!, d))) {
-      n.unsupported(`reshaping [${from.map(dimText).join(',')}] to [${copied.map(dimText).join(',')}] moves an extent that varies to another position`);
+  // An extent that varies is the reshape's one inferred extent (-1) or, where there are several,
+  // a copy of the input's extent at the same position (kiln reshape's `copy`).
+  const varying = copied.flatMap((d, i) => (isSymbolic(d) ? [i] : []));
+  if (varying.length === 1 && !copied.includes(-1)) return n.b.op('reshape', [x], { shape: copied.map((d) => (isSymbolic(d) ? -1 : d)) });
+  for (const i of varying) {
+    if (!(i < from.length && dimsEqual(from[i]!, copied[i]!))) {
+      n.unsupported(`reshaping [${from.map(dimText).join(',')}] to [${copied.map(dimText).join(',')}] moves extents that vary to other positions`);
     }
-  });
-  // Extents that vary from run to run stay copies of the input's (kiln reshape's `copy`).
-  const copy = copied.flatMap((d, i) => (isSymbolic(d) ? [i] : []));
-  return n.b.op('reshape', [x], { shape: copied.map((d) => (isSymbolic(d) ? 0 : d)), ...(copy.length ? { copy } : {}) });
+  }
+  return n.b.op('reshape', [x], { shape: copied.map((d) => (isSymbolic(d) ? 0 : d)), ...(varying.length ? { copy: varying } : {}) });
 });
 
 defineOnnxOp('Flatten', (n) => n.b.op('flatten', [n.input(0)], { axis: n.attrs.int('axis', 1) }));
