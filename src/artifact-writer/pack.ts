@@ -110,6 +110,7 @@ export async function packArtifact(source: Program | readonly VariantSource[], o
     name: t.name,
     dtype: sources.some((s) => s.program[kind][k]?.dtype === 'f16') ? 'f16' : t.dtype,
     shape: [...t.shape],
+    ...(t.dims ? { dims: [...t.dims] } : {}),
   }));
   const manifest: ArtifactManifest = {
     format: ARTIFACT_FORMAT,

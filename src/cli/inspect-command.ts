@@ -1,5 +1,6 @@
 import { KilnError } from '../ir/errors.js';
 import { UsageError } from './errors.js';
+import { describeSizes } from '../runtime/sizes.js';
 import { formatShapeType } from '../ir/types.js';
 import type { LoadedArtifact, LoadedVariant } from '../runtime/artifact.js';
 import { LIMIT_MEANINGS } from '../runtime/artifact-device.js';
@@ -42,6 +43,8 @@ export function describeArtifact(dir: string, { manifest, variants }: LoadedArti
   lines.push(`model     ${manifest.model}`);
   lines.push('inputs', ...manifest.inputs.map(tensor));
   lines.push('outputs', ...manifest.outputs.map(tensor));
+  const sizes = variants[0]?.program.sizes;
+  if (sizes?.length) lines.push(`sizes     ${describeSizes(sizes)} (bound from the inputs' shapes at each run)`);
   if (variants.length === 1 && manifest.variants.length === 1) {
     lines.push(`precision ${variants[0]!.precision}`);
     lines.push(...describeVariant(variants[0]!));
@@ -55,7 +58,8 @@ export function describeArtifact(dir: string, { manifest, variants }: LoadedArti
   return lines.join('\n');
 }
 
-const tensor = (t: { name: string; dtype: Parameters<typeof formatShapeType>[0]; shape: readonly number[] }) => `  ${t.name.padEnd(16)} ${formatShapeType(t.dtype, t.shape)}`;
+const tensor = (t: { name: string; dtype: Parameters<typeof formatShapeType>[0]; shape: readonly number[]; dims?: readonly (number | string)[] }) =>
+  `  ${t.name.padEnd(16)} ${t.dims ? `${t.dtype}[${t.dims.join(',')}] (buffers for [${t.shape.join(',')}])` : formatShapeType(t.dtype, t.shape)}`;
 
 /** One variant: kernels, memory, what a device needs, IR kept. */
 function describeVariant({ program, spec }: LoadedVariant): string[] {

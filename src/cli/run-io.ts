@@ -14,7 +14,10 @@ import { randomTensors } from '../io/random-inputs.js';
 export interface TensorSpec {
   readonly name: string;
   readonly dtype: DType;
+  /** Extents; where `dims` is present, each one's largest value (random inputs take those). */
   readonly shape: Shape;
+  /** Extents that vary from run to run, when some do: a file may hold any size in their ranges. */
+  readonly dims?: readonly (number | string)[];
 }
 
 /** An `--input` file, read: NAME=FILE.npy, or FILE.npy alone (name undefined) for a model with one input. */
@@ -64,8 +67,10 @@ export async function gatherInputs(specs: readonly TensorSpec[], choice: InputCh
     const spec = byName.get(name) ?? fail(`--input names '${name}', which is not an input (the model's inputs: ${signature()})`);
     if (given.has(name)) fail(`--input gives '${name}' twice`);
     const t = file.data;
-    if (t.dtype !== spec.dtype || !shapesEqual(t.shape, spec.shape)) {
-      fail(`input '${name}' is ${formatShapeType(spec.dtype, spec.shape)} but ${file.path} holds ${formatShapeType(t.dtype, t.shape)}`);
+    // Sizes that vary are checked against their ranges when the run binds them.
+    const fits = spec.dims ? t.shape.length === spec.dims.length : shapesEqual(t.shape, spec.shape);
+    if (t.dtype !== spec.dtype || !fits) {
+      fail(`input '${name}' is ${spec.dims ? `${spec.dtype}[${spec.dims.join(',')}]` : formatShapeType(spec.dtype, spec.shape)} but ${file.path} holds ${formatShapeType(t.dtype, t.shape)}`);
     }
     given.set(name, t);
   }

@@ -25,3 +25,20 @@ export function instantiateGraph(g: Graph, env: SizeEnv): Graph {
   out.setOutputs(g.outputs.map((v) => map.get(v)!));
   return out;
 }
+
+/**
+ * The sizes a graph's inputs take from tensors of the given shapes (by input name), or
+ * undefined for a graph without symbolic extents. Only inputs whose extents name a size bind
+ * it; checking ranges and agreement is the runtime's (bindSizes) job.
+ */
+export function bindGraphSizes(g: Graph, shapes: Readonly<Record<string, { readonly shape: readonly number[] }>>): Map<string, number> | undefined {
+  const env = new Map<string, number>();
+  for (const v of g.inputs) {
+    const given = shapes[v.name];
+    if (!given || !v.type.dims) continue;
+    v.type.dims.forEach((d, i) => {
+      if (typeof d !== 'number' && d.vars().size === 1 && d.text === [...d.vars().keys()][0]) env.set(d.text, given.shape[i]!);
+    });
+  }
+  return env.size ? env : undefined;
+}

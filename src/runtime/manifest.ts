@@ -1,6 +1,6 @@
 import { KilnError } from '../ir/errors.js';
 import { isDType, type DType } from '../ir/types.js';
-import type { Program } from './program.js';
+import type { Program, SizeWord } from './program.js';
 
 // The manifest of an artifact folder (manifest.json): what the artifact holds and needs. An
 // artifact holds one model (its name and its inputs and outputs as a user sees them) compiled
@@ -79,7 +79,10 @@ export interface ManifestWeights {
 export interface ManifestTensor {
   readonly name: string;
   readonly dtype: DType;
+  /** Extents; where `dims` is present, each one's largest value. */
   readonly shape: readonly number[];
+  /** The extents as sizes that vary from run to run (`N`, `floor((W+1)/2)`), when some do. */
+  readonly dims?: readonly SizeWord[];
 }
 
 /** One compiled program of the model, with what a device needs to run it. */
@@ -116,7 +119,7 @@ export interface ArtifactManifest {
 
 /** Program fields this runtime knows; a newer compiler's unknown field must not be silently ignored. */
 // A field added to Program goes here and into parseProgram (with its structure check).
-const PROGRAM_FIELDS = new Set(['version', 'name', 'inputs', 'outputs', 'buffers', 'kernels', 'dispatches', 'requiredFeatures', 'state', 'stateUpdates']);
+const PROGRAM_FIELDS = new Set(['version', 'name', 'inputs', 'outputs', 'buffers', 'kernels', 'dispatches', 'requiredFeatures', 'state', 'stateUpdates', 'sizes']);
 /** An object whose every value is a string (checked field by field). */
 function stringRecord(v: unknown, path: string): Record<string, string> {
   const o = obj(v, path);
@@ -222,15 +225,23 @@ export function parseManifest(source: string | Uint8Array | object): ArtifactMan
   return manifest;
 }
 
-function tensorInfo({ name, dtype, shape }: ManifestTensor): ManifestTensor {
-  return { name, dtype, shape: [...shape] };
+function tensorInfo({ name, dtype, shape, dims }: ManifestTensor): ManifestTensor {
+  return { name, dtype, shape: [...shape], ...(dims ? { dims: [...dims] } : {}) };
+}
+
+/** A word of a program compiled for a range of shapes: a number, or a size expression's text. */
+function word(x: unknown, path: string): SizeWord {
+  return typeof x === 'string' ? str(x, path) : num(x, path);
 }
 
 function tensor(x: unknown, path: string): ManifestTensor {
   const t = obj(x, path);
   const dtype = str(t.dtype, `${path}.dtype`);
   if (!isDType(dtype)) fail(`${path}.dtype '${dtype}' is not a kiln dtype`);
-  return { name: str(t.name, `${path}.name`), dtype: dtype as DType, shape: arr(t.shape, `${path}.shape`, int) };
+  return {
+    name: str(t.name, `${path}.name`), dtype: dtype as DType, shape: arr(t.shape, `${path}.shape`, int),
+    ...(t.dims === undefined ? {} : { dims: arr(t.dims, `${path}.dims`, word) }),
+  };
 }
 
 /** One variant; `prefix` is where its fields are (`variants[0].`, or '' in a version-1 manifest). */
@@ -297,7 +308,10 @@ function parseProgram(v: unknown, at: string): ManifestProgram {
   onlyKnown(p, PROGRAM_FIELDS, at);
   const binding = (x: unknown, path: string) => {
     const t = obj(x, path);
-    return { name: str(t.name, `${path}.name`), dtype: str(t.dtype, `${path}.dtype`) as Program['inputs'][number]['dtype'], shape: arr(t.shape, `${path}.shape`, int), buffer: int(t.buffer, `${path}.buffer`) };
+    return {
+      name: str(t.name, `${path}.name`), dtype: str(t.dtype, `${path}.dtype`) as Program['inputs'][number]['dtype'], shape: arr(t.shape, `${path}.shape`, int), buffer: int(t.buffer, `${path}.buffer`),
+      ...(t.dims === undefined ? {} : { dims: arr(t.dims, `${path}.dims`, word) }),
+    };
   };
   return {
     version: int(p.version, `${at}.version`),
@@ -320,19 +334,25 @@ function parseProgram(v: unknown, at: string): ManifestProgram {
     }),
     dispatches: arr(p.dispatches, `${at}.dispatches`, (x, path) => {
       const d = obj(x, path);
-      const workgroups = arr(d.workgroups, `${path}.workgroups`, int);
+      const workgroups = arr(d.workgroups, `${path}.workgroups`, word);
       if (workgroups.length !== 3) fail(`${path}.workgroups must hold 3 counts, got ${workgroups.length}`);
       return {
         kernel: int(d.kernel, `${path}.kernel`),
         label: str(d.label, `${path}.label`),
         buffers: arr(d.buffers, `${path}.buffers`, int),
         // Range of each word (u32 or i32) is checked against the kernel by checkDispatch.
-        ...(d.uniforms === undefined ? {} : { uniforms: arr(d.uniforms, `${path}.uniforms`, num) }),
-        workgroups: workgroups as unknown as readonly [number, number, number],
+        ...(d.uniforms === undefined ? {} : { uniforms: arr(d.uniforms, `${path}.uniforms`, word) }),
+        workgroups: workgroups as unknown as readonly [SizeWord, SizeWord, SizeWord],
       };
     }),
     requiredFeatures: arr(p.requiredFeatures, `${at}.requiredFeatures`, str),
     ...(p.state === undefined ? {} : { state: arr(p.state, `${at}.state`, binding) }),
+    ...(p.sizes === undefined ? {} : {
+      sizes: arr(p.sizes, `${at}.sizes`, (x, path) => {
+        const v = obj(x, path);
+        return { name: str(v.name, `${path}.name`), min: int(v.min, `${path}.min`), max: int(v.max, `${path}.max`) };
+      }),
+    }),
     ...(p.stateUpdates === undefined ? {} : {
       stateUpdates: arr(p.stateUpdates, `${at}.stateUpdates`, (x, path) => {
         const u = obj(x, path);
