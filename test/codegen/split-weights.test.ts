@@ -1,11 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import { packArtifact } from '../../src/artifact-writer/pack.js';
 import { compile } from '../../src/compiler.js';
 import { Graph } from '../../src/ir/graph.js';
 import { parseGraph } from '../../src/ir/parser.js';
 import type { TensorData } from '../../src/ir/tensor-data.js';
 import { numel } from '../../src/ir/types.js';
 import { DEFAULT_MAX_STORAGE_BINDING_BYTES } from '../../src/passes/split-weights.js';
+import { checkArtifactDevice } from '../../src/runtime/artifact-device.js';
+import { loadArtifact } from '../../src/runtime/artifact.js';
 import { runOnCpu } from '../../src/runtime/cpu/executor.js';
+import type { GpuDevice } from '../../src/runtime/device.js';
+import { checkProgramOnDevice } from '../../src/runtime/load-checks.js';
 import { Session } from '../../src/runtime/session.js';
 import { expectClose } from '../helpers/compare.js';
 import { useGpu } from '../helpers/gpu.js';
@@ -122,5 +127,34 @@ describe('weights larger than one storage binding', () => {
     const got = await session.run({ x });
     session.destroy();
     expectClose(got['y']! as TensorData, runOnCpu(g, { x })['y']!, 1e-5, 1e-4);
+  });
+});
+
+describe('the binding limit a program was compiled for', () => {
+  const text = `
+    graph g(%x: f32[2,64] @webgpu) -> (f32[2,32] @webgpu) {
+      %w = const() {ref = "w"} : f32[32,64] @webgpu
+      %t = transpose(%w) {perm = [1, 0]} : f32[64,32] @webgpu
+      %y = matmul(%x, %t) : f32[2,32] @webgpu
+      return %y
+    }`;
+  const graph = () => parseGraph(ir(text), { weights: new Map([['w', uniform([32, 64], 1, 1)]]) });
+  const fake = (limits: Record<string, number>) =>
+    ({ features: new Set<string>(), limits, describe: () => 'fake adapter' }) as unknown as GpuDevice;
+
+  it('is what its artifact requires, and a device allowing less is told how to compile for it', async () => {
+    const artifact = await loadArtifact(await packArtifact(compile(graph(), { maxStorageBindingBytes: 2048 })));
+    const need = artifact.manifest.variants[0]!.requires.limits;
+    expect(need['maxStorageBufferBindingSize']).toBe(2048);
+    expect(() => checkArtifactDevice(artifact, fake({ ...need, maxStorageBufferBindingSize: 1024 }))).toThrow(
+      /needs maxStorageBufferBindingSize >= 2048 \(largest buffer bound to one storage binding, bytes\), the device allows 1024: compile the model for this device with --max-binding-bytes 1024/);
+  });
+
+  it('is checked when a program loads, with the same advice', () => {
+    const program = compile(graph());
+    const limits = { maxStorageBufferBindingSize: 4096, maxBufferSize: 2 ** 30, maxComputeWorkgroupsPerDimension: 65535 };
+    expect(() => checkProgramOnDevice(fake(limits), program)).toThrow(
+      /has 8192 bytes; this device binds at most 4096 \(maxStorageBufferBindingSize\): compile the model for this device with --max-binding-bytes 4096/);
+    expect(() => checkProgramOnDevice(fake(limits), compile(graph(), { maxStorageBindingBytes: 4096 }))).not.toThrow();
   });
 });
