@@ -40,12 +40,12 @@ const FP16_STEPS: readonly Step[] = [{ pass: 'lower-fp16', fp16: true }, { pass:
 
 // split-weights follows placement (only WebGPU ops need their weights in bindings) and the
 // final dtypes (f16 weights take half the bytes), and precedes fusion, which fuses its parts
-// like any ops; dce then drops the whole weight they replaced.
+// like any ops; the dce after it drops the whole weight they replaced.
 
 /** Named pipelines: -O0 only tidies, places and splits oversized weights; -O2 (default) canonicalises, places, fuses and orders for memory. */
 export const PIPELINES: Readonly<Record<string, readonly Step[]>> = {
   O0: ['dce', ...FP16_STEPS, 'place-devices', 'split-weights', 'dce'],
-  O2: ['fold-constants', 'simplify', 'cse', 'fold-batchnorm', 'fold-constants', 'dce', ...FP16_STEPS, 'place-devices', 'split-weights', 'dce', 'fuse-se', 'fuse', 'dce', 'schedule'],
+  O2: ['fold-constants', 'simplify', 'cse', 'fold-batchnorm', 'fold-constants', 'dce', ...FP16_STEPS, 'place-devices', 'split-weights', 'fuse-se', 'fuse', 'dce', 'schedule'],
 };
 
 function stepNames(steps: readonly Step[], fp16: boolean): string[] {
