@@ -128,6 +128,21 @@ describe('weights larger than one storage binding', () => {
     session.destroy();
     expectClose(got['y']! as TensorData, runOnCpu(g, { x })['y']!, 1e-5, 1e-4);
   });
+
+  it('splits f16 weights by their f16 size', async (ctx) => {
+    if (!gpu().features.has('shader-f16')) ctx.skip('the adapter lacks shader-f16');
+    const [, text, weights] = forms[0]!;
+    const g = parseGraph(ir(text), { weights: new Map([['w', uniform(weights['w']!, 1, 11)]]) });
+    // Lowered to f16 the small weight is transposed at compile time, to [67, 45]: 23 rows of
+    // 45 f16 values fit the limit, so three parts (byte sizes rounded up to 4) are summed.
+    const program = compile(g, { precision: 'fp16', maxStorageBindingBytes: 16 * 67 * 2 });
+    expect(program.buffers.filter((b) => b.role === 'weight').map((b) => b.bytes)).toEqual([23, 23, 21].map((rows) => Math.ceil(rows * 45 * 2 / 4) * 4));
+    const x = uniform([3, 67], 1, 99);
+    const session = await Session.create(gpu(), program);
+    const got = await session.run({ x });
+    session.destroy();
+    expectClose(got['y']! as TensorData, runOnCpu(g, { x })['y']!, 2e-2, 2e-2);
+  });
 });
 
 describe('the binding limit a program was compiled for', () => {
