@@ -26,16 +26,23 @@ export interface CompileOptions extends PipelineOptions {
   readonly choose?: KernelChooser;
   /** The kind of adapter to pick kernel variants for when `choose` has no answer. */
   readonly adapterClass?: AdapterClass;
+  /**
+   * Largest buffer one storage binding may hold on the devices the program is for, bytes;
+   * default 128 MiB, WebGPU's default maxStorageBufferBindingSize. Weights above it are split.
+   */
+  readonly maxStorageBindingBytes?: number;
   readonly log?: (message: string) => void;
 }
 
-/** The context passes get: the CPU reference for folding, codegen's kernel list for placement. */
-export function passContext(log?: (m: string) => void): PassContext {
+/** The context passes get: the CPU reference for folding, codegen's kernel list for placement, the binding limit. */
+export function passContext(opts: Pick<CompileOptions, 'log' | 'maxStorageBindingBytes'> = {}): PassContext {
+  const { log, maxStorageBindingBytes } = opts;
   return {
     evaluate: evaluateNode,
     hasGpuKernel: hasGpuLowering,
     anchorRoles,
     plannedBytes: (g) => plannedBytes(planGraphMemory(g)),
+    ...(maxStorageBindingBytes !== undefined ? { maxStorageBindingBytes } : {}),
     ...(log ? { log } : {}),
   };
 }
@@ -44,7 +51,7 @@ export function passContext(log?: (m: string) => void): PassContext {
 export function optimize(graph: Graph, opts: CompileOptions = {}): PipelineResult {
   verify(graph);
   // The precision decides whether the pipeline has lower-fp16 (see PIPELINES).
-  return runPasses(graph, resolvePipeline(opts.pipeline ?? 'O2', opts), passContext(opts.log), opts);
+  return runPasses(graph, resolvePipeline(opts.pipeline ?? 'O2', opts), passContext(opts), opts);
 }
 
 /** Compiles a graph to a Program: verify, optimise, lower to WGSL kernels and a schedule. */

@@ -59,7 +59,7 @@ export const irCommand = {
     if (values.after !== undefined) {
       checkInPipeline('--after', String(values.after), passes, opts);
       const at = passes.findIndex((p) => p.name === values.after);
-      optimized = runPasses(graph, passes.slice(0, at + 1), passContext(opts.log), opts).graph;
+      optimized = runPasses(graph, passes.slice(0, at + 1), passContext(opts), opts).graph;
     } else if (chosen.precision === 'fp16' || values['opt-level'] !== undefined || values.passes !== undefined || values['print-ir-after'] !== undefined
       || values['print-ir-before'] !== undefined || values['print-ir-after-all'] !== undefined) {
       optimized = optimize(graph, opts).graph;

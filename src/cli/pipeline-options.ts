@@ -14,6 +14,7 @@ export const pipelineArgs = {
   'print-ir-before': { type: 'string' as const, multiple: true },
   'print-ir-after-all': { type: 'boolean' as const },
   'ir-dump-dir': { type: 'string' as const },
+  'max-binding-bytes': { type: 'string' as const },
 };
 
 export const pipelineUsage = [
@@ -23,6 +24,8 @@ export const pipelineUsage = [
   '  --print-ir-after PASS        print the IR after PASS (repeatable)',
   '  --print-ir-before PASS       print the IR before PASS (repeatable)',
   '  --print-ir-after-all[=DIR]   print the IR after every pass, to stdout or one file per pass in DIR',
+  '  --max-binding-bytes N        largest storage binding of the target devices (bytes, or with KiB, MiB, GiB);',
+  '                               larger weights are split (default 128MiB, what WebGPU grants by default)',
   `  passes: ${[...PASSES.keys()].join(', ')}`,
 ].join('\n');
 
@@ -52,6 +55,7 @@ export function compileOptionsFrom(values: Record<string, unknown>): CompileOpti
     }
     return names as string[] | undefined;
   };
+  const maxBinding = values['max-binding-bytes'] === undefined ? undefined : parseBytes('--max-binding-bytes', String(values['max-binding-bytes']));
   const after = known(values['print-ir-after']);
   const before = known(values['print-ir-before']);
   return {
@@ -60,7 +64,18 @@ export function compileOptionsFrom(values: Record<string, unknown>): CompileOpti
     ...(after ? { printAfter: after } : {}),
     ...(before ? { printBefore: before } : {}),
     ...(values['print-ir-after-all'] || dir ? { printAfterAll: true } : {}),
+    ...(maxBinding !== undefined ? { maxStorageBindingBytes: maxBinding } : {}),
   };
+}
+
+const BYTE_UNITS: Readonly<Record<string, number>> = { '': 1, B: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30 };
+
+/** A positive byte count: an integer, optionally followed by B, KiB, MiB or GiB. */
+export function parseBytes(flag: string, text: string): number {
+  const m = /^(\d+)\s*(B|KiB|MiB|GiB)?$/.exec(text.trim());
+  const bytes = m ? Number(m[1]) * BYTE_UNITS[m[2] ?? '']! : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 4) throw new UsageError(`${flag} takes a byte count of at least 4 (e.g. 134217728 or 128MiB), got '${text}'`);
+  return bytes;
 }
 
 /**

@@ -13,6 +13,8 @@ export interface PassContext {
   readonly hasGpuKernel?: (op: string) => boolean;
   /** Bytes codegen's memory plan gives a graph's intermediates, so scheduling can weigh orders by it. */
   readonly plannedBytes?: (graph: Graph) => number;
+  /** Largest buffer one storage binding may hold on the target device, bytes (split-weights splits weights above it). */
+  readonly maxStorageBindingBytes?: number;
   /** Progress and diagnostics. */
   readonly log?: (message: string) => void;
 }

@@ -10,6 +10,7 @@ import { placeDevices } from './place-devices.js';
 import { fuseSqueezeExcite } from './fuse-squeeze-excite.js';
 import { scheduleForMemory } from './schedule.js';
 import { lowerFp16 } from './lower-fp16.js';
+import { splitWeights } from './split-weights.js';
 
 /** The precision a pipeline is resolved for: lower-fp16 runs under fp16 only. */
 export interface PipelinePrecision {
@@ -25,7 +26,7 @@ const fixed = (pass: Pass): [string, PassFactory] => [pass.name, () => pass];
 
 /** Every pass by name, for `--passes=a,b,c` and dumps; lower-fp16 exists only under fp16. */
 export const PASSES: ReadonlyMap<string, PassFactory> = new Map([
-  ...[foldConstants, simplify, commonSubexpressionElimination, foldBatchNorm, deadCodeElimination, placeDevices].map(fixed),
+  ...[foldConstants, simplify, commonSubexpressionElimination, foldBatchNorm, deadCodeElimination, placeDevices, splitWeights].map(fixed),
   ['lower-fp16', (p: PipelinePrecision) => (p.precision === 'fp16' ? lowerFp16({ io: p.ioPrecision ?? 'f32' }) : undefined)],
   ...[fuseSqueezeExcite, fuseElementwise, scheduleForMemory].map(fixed),
 ]);
@@ -37,10 +38,14 @@ type Step = string | { readonly pass: string; readonly fp16: true };
 // placement and fusion; dce then drops the f32 constants it replaced.
 const FP16_STEPS: readonly Step[] = [{ pass: 'lower-fp16', fp16: true }, { pass: 'dce', fp16: true }];
 
-/** Named pipelines: -O0 only tidies and places; -O2 (default) canonicalises, places, fuses and orders for memory. */
+// split-weights follows placement (only WebGPU ops need their weights in bindings) and the
+// final dtypes (f16 weights take half the bytes), and precedes fusion, which fuses its parts
+// like any ops; the dce after it drops the whole weight they replaced.
+
+/** Named pipelines: -O0 only tidies, places and splits oversized weights; -O2 (default) canonicalises, places, fuses and orders for memory. */
 export const PIPELINES: Readonly<Record<string, readonly Step[]>> = {
-  O0: ['dce', ...FP16_STEPS, 'place-devices'],
-  O2: ['fold-constants', 'simplify', 'cse', 'fold-batchnorm', 'fold-constants', 'dce', ...FP16_STEPS, 'place-devices', 'fuse-se', 'fuse', 'dce', 'schedule'],
+  O0: ['dce', ...FP16_STEPS, 'place-devices', 'split-weights', 'dce'],
+  O2: ['fold-constants', 'simplify', 'cse', 'fold-batchnorm', 'fold-constants', 'dce', ...FP16_STEPS, 'place-devices', 'split-weights', 'fuse-se', 'fuse', 'dce', 'schedule'],
 };
 
 function stepNames(steps: readonly Step[], fp16: boolean): string[] {

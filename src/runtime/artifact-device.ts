@@ -2,7 +2,7 @@ import { KilnError } from '../ir/errors.js';
 import type { LoadedArtifact, LoadedVariant } from './artifact.js';
 import { ArtifactError, type ArtifactManifest, type ManifestVariant, type Precision } from './manifest.js';
 import type { StaticProgram } from './program.js';
-import { WGSL_ENABLE_FEATURES, type KernelReflection } from './reflect.js';
+import { bindingLimitAdvice, WGSL_ENABLE_FEATURES, type KernelReflection } from './reflect.js';
 
 // What an artifact's variant needs of a device (features and limits, computed from its program
 // and checked against its manifest), and the choice of the variant a device can run.
@@ -43,7 +43,8 @@ export function deviceProblems(variant: ManifestVariant, gpu: DeviceOffer): stri
   for (const [key, need] of Object.entries(variant.requires.limits)) {
     const has = gpu.limits[key];
     if (has !== undefined && has < need) {
-      problems.push(`needs ${key} >= ${need} (${LIMIT_MEANINGS[key] ?? 'as the manifest states'}), the device allows ${has}`);
+      const advice = key === 'maxStorageBufferBindingSize' ? `: ${bindingLimitAdvice(has)}` : '';
+      problems.push(`needs ${key} >= ${need} (${LIMIT_MEANINGS[key] ?? 'as the manifest states'}), the device allows ${has}${advice}`);
     }
   }
   return problems;

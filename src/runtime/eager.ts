@@ -261,7 +261,7 @@ export class EagerRunner {
     const uniforms = createUniformBuffer((d) => device.createBuffer(d), program, plan, program.name);
     const weights = new Map<number, GPUBuffer>();
     for (const b of program.buffers) {
-      if (b.role === 'weight') weights.set(b.id, createProgramBuffer((d) => device.createBuffer(d), program, b));
+      if (b.role === 'weight') weights.set(b.id, createProgramBuffer((d) => device.createBuffer(d), program, b, device.queue));
     }
     const inputOf = new Map(program.inputs.map((t, i) => [t.buffer, i]));
     const p: PreparedProgram = { kernels, plan, uniforms, weights, inputOf };

@@ -4,7 +4,7 @@ import { kernelKey } from './load-checks.js';
 import { deviceBufferBytes, type BufferSpec, type StaticProgram } from './program.js';
 import type { KernelReflection } from './reflect.js';
 
-// The buffers of a loaded program: its own (weights copied in at creation), one uniform buffer
+// The buffers of a loaded program: its own (weights written in at creation), one uniform buffer
 // with a slice per dispatch, and the staging buffer its outputs are read back through.
 
 // Dynamic offsets are not used, but every dispatch gets its own slice of one uniform buffer
@@ -12,13 +12,13 @@ import type { KernelReflection } from './reflect.js';
 // the largest minUniformBufferOffsetAlignment WebGPU allows so the layout is the same everywhere.
 const UNIFORM_SLICE_ALIGN = 256;
 
-/** Every program buffer, created once; weights are copied in through a mapping at creation. */
+/** Every program buffer, created once; weights are written in through `queue`. */
 export function createProgramBuffers(
-  program: StaticProgram, newBuffer: (d: GPUBufferDescriptor) => GPUBuffer, stats: LoadStats,
+  program: StaticProgram, newBuffer: (d: GPUBufferDescriptor) => GPUBuffer, queue: GPUQueue, stats: LoadStats,
 ): Map<number, GPUBuffer> {
   const buffers = new Map<number, GPUBuffer>();
   for (const b of program.buffers) {
-    buffers.set(b.id, createProgramBuffer(newBuffer, program, b));
+    buffers.set(b.id, createProgramBuffer(newBuffer, program, b, queue));
     if (b.role === 'weight' || b.role === 'state') {
       stats.weightUploads++;
       stats.weightBytesUploaded += b.bytes;
@@ -35,14 +35,20 @@ export function storageUsage(): number {
   return GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 }
 
-/** Creates one buffer of `program` through `newBuffer`; a weight (or state) gets its bytes through a mapping at creation. */
-export function createProgramBuffer(newBuffer: (d: GPUBufferDescriptor) => GPUBuffer, program: StaticProgram, b: BufferSpec): GPUBuffer {
-  const weight = b.role === 'weight' || b.role === 'state';
-  const buffer = newBuffer({ size: b.bytes, usage: storageUsage(), mappedAtCreation: weight, label: b.label ?? `${b.role}${b.id}` });
-  if (weight) {
-    const src = program.weights.subarray(b.weightOffset!, b.weightOffset! + b.bytes);
-    new Uint8Array(buffer.getMappedRange()).set(src);
-    buffer.unmap();
+/**
+ * Bytes one writeBuffer call uploads at most. Written in slices, a weight passes through one
+ * bounded staging copy; mapped at creation, Dawn on Vulkan stages the whole buffer beside it
+ * (measured on lavapipe, 411 MB of weights: 2.4x slower, with 290 MB more peak memory).
+ */
+const UPLOAD_SLICE_BYTES = 16 * 2 ** 20;
+
+/** Creates one buffer of `program` through `newBuffer`; a weight (or state) gets its bytes through `queue`. */
+export function createProgramBuffer(newBuffer: (d: GPUBufferDescriptor) => GPUBuffer, program: StaticProgram, b: BufferSpec, queue: GPUQueue): GPUBuffer {
+  const buffer = newBuffer({ size: b.bytes, usage: storageUsage(), label: b.label ?? `${b.role}${b.id}` });
+  if (b.role === 'weight' || b.role === 'state') {
+    for (let off = 0; off < b.bytes; off += UPLOAD_SLICE_BYTES) {
+      queue.writeBuffer(buffer, off, program.weights, b.weightOffset! + off, Math.min(UPLOAD_SLICE_BYTES, b.bytes - off));
+    }
   }
   return buffer;
 }

@@ -113,7 +113,7 @@ export async function loadProgram(gpu: GpuDevice, program: StaticProgram, opts: 
     return b;
   };
   try {
-    const buffers = createProgramBuffers(program, newBuffer, stats);
+    const buffers = createProgramBuffers(program, newBuffer, device.queue, stats);
     const uniformSlices = createUniforms(program, reflections, newBuffer, label);
     const steps = await createSteps(device, program, pipelines, buffers, uniformSlices, label, stats);
     const slots: InputSlot[] = [{ inputs: new Map(program.inputs.map((t) => [t.buffer, buffers.get(t.buffer)!])), steps }];
@@ -121,7 +121,7 @@ export async function loadProgram(gpu: GpuDevice, program: StaticProgram, opts: 
       const own = new Map(buffers);
       for (const t of program.inputs) {
         const spec = program.buffers.find((b) => b.id === t.buffer)!;
-        own.set(t.buffer, createProgramBuffer(newBuffer, program, { ...spec, label: `${spec.label ?? 'input'}#${k}` }));
+        own.set(t.buffer, createProgramBuffer(newBuffer, program, { ...spec, label: `${spec.label ?? 'input'}#${k}` }, device.queue));
       }
       const slotSteps = await createSteps(device, program, pipelines, own, uniformSlices, label, stats);
       slots.push({ inputs: new Map(program.inputs.map((t) => [t.buffer, own.get(t.buffer)!])), steps: slotSteps });

@@ -138,6 +138,11 @@ export interface DispatchContext {
   readonly limits: Readonly<Record<string, number>>;
 }
 
+/** What to do about a program compiled for larger storage bindings than a device allows. */
+export function bindingLimitAdvice(allowed: number): string {
+  return `compile the model for this device with --max-binding-bytes ${allowed} (the compile option maxStorageBindingBytes), which splits larger constant weights into parts that fit`;
+}
+
 /**
  * Checks a dispatch against its kernel's reflected bindings (the program's convention: buffers
  * at 0..n-1, uniforms at n) and the device limits; throws naming the dispatch and kernel.
@@ -168,7 +173,7 @@ export function checkDispatch(
   d.buffers.forEach((id, i) => {
     const bytes = ctx.bufferBytes(id);
     if (bytes === undefined) fail(`binding ${i} names buffer ${id}, which the program does not declare`);
-    else if (bytes > maxBinding) fail(`binding ${i} (buffer ${id}) has ${bytes} bytes; this device binds at most ${maxBinding}`);
+    else if (bytes > maxBinding) fail(`binding ${i} (buffer ${id}) has ${bytes} bytes; this device binds at most ${maxBinding} (maxStorageBufferBindingSize): ${bindingLimitAdvice(maxBinding)}`);
     else if (bytes < r.bindings[i]!.minBytes) fail(`binding ${i} (buffer ${id}) has ${bytes} bytes but '${r.bindings[i]!.name}' needs ${r.bindings[i]!.minBytes}`);
   });
   // WebGPU rejects a dispatch that binds one buffer twice when either binding is writable.

@@ -51,6 +51,21 @@ describe('kiln compile -o, run ARTIFACT, inspect', () => {
     expect(r.stdout).toMatch(/^ {2}maxStorageBufferBindingSize +>= 401408 +largest buffer bound to one storage binding, bytes$/m);
   });
 
+  it('compile --max-binding-bytes splits weights to fit that binding size; the artifact says so and runs', async () => {
+    const small = join(dir, 'mlp-100k.kiln');
+    const c = await kiln('compile', MLP, '-o', small, '--max-binding-bytes', '100KiB');
+    expect(c.code, c.stderr).toBe(0);
+    const r = await kiln('inspect', small);
+    // The first layer's weight [128, 784] becomes 4 blocks of 32 rows (100352 bytes each).
+    expect(r.stdout).toMatch(/^ {2}weights +397\.5 KiB in 7 buffers$/m);
+    expect(r.stdout).toMatch(/^ {2}maxStorageBufferBindingSize +>= 100352 +largest buffer bound to one storage binding, bytes$/m);
+    const run = await kiln('run', small, '--compare', 'cpu');
+    expect(run.code, run.stderr).toBe(0);
+    const bad = await kiln('compile', MLP, '-o', join(dir, 'bad.kiln'), '--max-binding-bytes', '12x');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--max-binding-bytes takes a byte count of at least 4 \(e\.g\. 134217728 or 128MiB\), got '12x'/);
+  });
+
   it('run ARTIFACT reads .npy inputs, saves .npy outputs equal to running the model, and compares with the CPU', async () => {
     const values = Array.from({ length: 8 * 784 }, (_, i) => Math.sin(i * 0.37));
     const input = join(dir, 'x.npy');

@@ -68,16 +68,28 @@ function hostNumel(shape: Shape, fn: string): number {
   return n;
 }
 
+/**
+ * `draw()` for each element of `shape`, into a typed array: f32 where the tensor is f32 (the
+ * values it would be rounded to anyway), else f64. A JavaScript array of a large layer's weights
+ * (100 million numbers) would take gigabytes and minutes.
+ */
+function drawn(shape: Shape, fn: string, opts: TensorOptions, draw: () => number): ArrayLike<number> {
+  const n = hostNumel(shape, fn);
+  const out = parseDType(opts.dtype ?? 'f32') === 'f32' ? new Float32Array(n) : new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = draw();
+  return out;
+}
+
 /** Standard-normal values, from `rng` or the default generator. */
 export function randn(shape: Shape, opts: TensorOptions & { rng?: Random } = {}): Tensor {
   const rng = opts.rng ?? defaultRandom.current;
-  return fromValues(Array.from({ length: hostNumel(shape, 'randn') }, () => rng.normal()), shape, opts);
+  return fromValues(drawn(shape, 'randn', opts, () => rng.normal()), shape, opts);
 }
 
 /** Uniform values in [lo, hi). */
 export function rand(shape: Shape, lo = 0, hi = 1, opts: TensorOptions & { rng?: Random } = {}): Tensor {
   const rng = opts.rng ?? defaultRandom.current;
-  return fromValues(Array.from({ length: hostNumel(shape, 'rand') }, () => rng.uniform(lo, hi)), shape, opts);
+  return fromValues(drawn(shape, 'rand', opts, () => rng.uniform(lo, hi)), shape, opts);
 }
 
 /** A tensor filled with `value`. */

@@ -12,14 +12,19 @@ const matmul: CpuKernel = (node, [a, b]) => {
   const bBatch = broadcastStrides(b!.shape.slice(0, -2), batchShape).map((s) => s * k * n);
   const av = hostValues(a!);
   const bv = hostValues(b!);
+  // A row of accumulators walks b row by row (contiguous, unlike its columns): each element
+  // still sums its k products in order p = 0, 1, ..., in f64, as a dot product would.
+  const acc = new Float64Array(n);
   forEachIndex(batchShape, [aBatch, bBatch], (bi, [ao, bo]) => {
     const oo = bi * m * n;
     for (let i = 0; i < m; i++) {
-      for (let j = 0; j < n; j++) {
-        let acc = 0;
-        for (let p = 0; p < k; p++) acc += av[ao! + i * k + p]! * bv[bo! + p * n + j]!;
-        storeValue(out, oo + i * n + j, acc);
+      acc.fill(0);
+      for (let p = 0; p < k; p++) {
+        const x = av[ao! + i * k + p]!;
+        const row = bo! + p * n;
+        for (let j = 0; j < n; j++) acc[j] += x * bv[row + j]!;
       }
+      for (let j = 0; j < n; j++) storeValue(out, oo + i * n + j, acc[j]!);
     }
   });
   return [out];
