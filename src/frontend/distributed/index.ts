@@ -5,3 +5,5 @@ export { InProcessGroup } from './in-process.js';
 export { SharedMemoryGroup, createSharedMemoryGroup, type SharedMemoryGroupInit } from './shared-memory.js';
 export { isInitialized, defaultGroup, getRank, getWorldSize } from './process-group.js';
 export { spawn, type SpawnOptions, type WorkerContext } from './launcher.js';
+export { DistributedDataParallel, type DistributedDataParallelOptions } from './ddp.js';
+export { ReplicaDriftError } from './replica-check.js';
