@@ -91,6 +91,17 @@ export class DistributedDataParallel<M extends Module = Module> {
 
   /** Replaces every parameter's gradient with its mean over the ranks (every rank must call it). */
   async reduceGradients(): Promise<void> {
+    for (const bucket of this.buckets) {
+      const missing = bucket.params.find((p) => !p.tensor.grad);
+      if (missing) {
+        throw new KilnError(
+          `DistributedDataParallel: parameter '${missing.name}' has no gradient after backward; every parameter must take part in ` +
+          'the loss on every rank (a parameter that does not would leave the ranks waiting for each other)',
+        );
+      }
+    }
+    // The mean over one rank is its own gradient: a group of one trains exactly as a single device.
+    if (this.group.worldSize === 1) return;
     const reads = this.buckets.map((b) => readBucket(b));
     // When one bucket fails, the later ones' outcomes are not awaited: keep them from being unhandled.
     for (const r of reads) r.catch(() => undefined);
@@ -135,15 +146,7 @@ export class DistributedDataParallel<M extends Module = Module> {
 
 /** A bucket's gradients, concatenated on their device and read back into a new array. */
 async function readBucket(bucket: Bucket): Promise<Float32Array> {
-  const grads = bucket.params.map(({ name, tensor }) => {
-    if (!tensor.grad) {
-      throw new KilnError(
-        `DistributedDataParallel: parameter '${name}' has no gradient after backward; every parameter must take part in ` +
-        'the loss on every rank (a parameter that does not would leave the ranks waiting for each other)',
-      );
-    }
-    return tensor.grad;
-  });
+  const grads = bucket.params.map(({ tensor }) => tensor.grad!);
   const joined = noGrad(() => cat(grads.map((g) => g.reshape(-1)), 0));
   const host = (await joined.to('cpu')).data.data as Float32Array;
   // A copy: the collective writes into it, and a CPU tensor's data may be a gradient's own.
