@@ -27,7 +27,7 @@ for (const worldSize of replicas) {
   console.log(
     `${worldSize} replica(s) on ${r0.adapter}: ${r0.steps} steps of ${config.globalBatch} images ` +
     `(${config.globalBatch / worldSize} per replica) in ${((performance.now() - started) / 1000).toFixed(1)} s, ` +
-    `${stepMs.toFixed(1)} ms/step; final loss ${r0.losses.at(-1)!.toFixed(4)}; ` +
+    `${stepMs.toFixed(1)} ms/step (all-reduce ${Math.max(...results.map((r) => r.meanAllReduceMs)).toFixed(1)} ms); final loss ${r0.losses.at(-1)!.toFixed(4)}; ` +
     `test accuracy ${(r0.accuracy! * 100).toFixed(2)}% on 2000 held-out digits`,
   );
 }

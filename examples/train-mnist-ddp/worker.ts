@@ -29,6 +29,8 @@ export interface RankResult {
   readonly steps: number;
   /** Mean wall time of a step after the first epoch's first 5 (which compile kernels), in ms. */
   readonly meanStepMs: number;
+  /** Of that, the time spent in the gradients' all-reduce (waiting for the other ranks included), in ms. */
+  readonly meanAllReduceMs: number;
   /** This rank's loss (on its share of the batch) every readLossEvery steps. */
   readonly losses: number[];
   /** Held-out accuracy, measured on rank 0 only. */
@@ -46,13 +48,25 @@ export async function main({ rank, worldSize, data: cfg }: distributed.WorkerCon
   const trainSet = head(split.train, cfg.trainCount ?? split.train.count);
   manualSeed(cfg.seed);
   const model: Module = await mlp().to('webgpu');
-  const ddp = await distributed.DistributedDataParallel.create(model);
+  // The default group, with the time its all-reduces take counted.
+  const group = distributed.defaultGroup();
+  let allReduceMs = 0;
+  const timed: distributed.Collectives = {
+    rank, worldSize, broadcast: (d, root) => group.broadcast(d, root), barrier: () => group.barrier(),
+    allReduce: async (d, op) => {
+      const t0 = performance.now();
+      await group.allReduce(d, op);
+      allReduceMs += performance.now() - t0;
+    },
+  };
+  const ddp = await distributed.DistributedDataParallel.create(model, { group: timed });
   const opt = new optim.Adam(ddp.parameters(), { lr: cfg.lr });
   const sampler = new data.DistributedSampler({ length: trainSet.count }, { shuffle: true, seed: cfg.seed, dropLast: true });
   const losses: number[] = [];
   let steps = 0;
-  let timed = 0;
-  let timedMs = 0;
+  let counted = 0;
+  let countedMs = 0;
+  let countedAllReduceMs = 0;
   for (let epoch = 0; epoch < cfg.epochs; epoch++) {
     sampler.setEpoch(epoch);
     opt.lr = cfg.lr * (1 - (1 - cfg.finalLrFraction) * (epoch / Math.max(1, cfg.epochs - 1)));
@@ -68,7 +82,8 @@ export async function main({ rank, worldSize, data: cfg }: distributed.WorkerCon
       if (steps % (cfg.readLossEvery ?? 10) === 0) losses.push(((await loss.to('cpu')).data.data as Float32Array)[0]!);
       steps++;
       const now = performance.now();
-      if (epoch > 0 || steps > 5) { timed++; timedMs += now - last; }
+      if (epoch > 0 || steps > 5) { counted++; countedMs += now - last; countedAllReduceMs += allReduceMs; }
+      allReduceMs = 0;
       last = now;
     }
   }
@@ -78,5 +93,6 @@ export async function main({ rank, worldSize, data: cfg }: distributed.WorkerCon
     await model.to('cpu');
     acc = await accuracy(gpu, model, head(split.test, cfg.testCount ?? split.test.count), 'flat');
   }
-  return { rank, steps, meanStepMs: timedMs / Math.max(1, timed), losses, accuracy: acc, adapter: gpu.describe() };
+  const per = (ms: number) => ms / Math.max(1, counted);
+  return { rank, steps, meanStepMs: per(countedMs), meanAllReduceMs: per(countedAllReduceMs), losses, accuracy: acc, adapter: gpu.describe() };
 }
