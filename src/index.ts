@@ -8,6 +8,7 @@ export { trace, type TraceOptions } from './frontend/trace/trace.js';
 export * as nn from './frontend/torch/nn.js';
 export * from './frontend/train/index.js';
 export * as data from './frontend/data/index.js';
+export * as distributed from './frontend/distributed/index.js';
 // The DataLoader at the top level too, where it was first exported.
 export { DataLoader, type DataLoaderOptions } from './frontend/data/index.js';
 export { importOnnx, importOnnxFile, importOnnxFileForFeeds, InputValuesNeededError, UnsupportedOnnxError, type OnnxImportOptions } from './frontend/onnx/index.js';

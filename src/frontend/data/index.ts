@@ -4,5 +4,6 @@ export {
   SequentialSampler, RandomSampler, SubsetRandomSampler, BatchSampler, randomPermutation,
   type Sampler, type Sized, type RandomSamplerOptions,
 } from './sampler.js';
+export { DistributedSampler, type DistributedSamplerOptions } from './distributed-sampler.js';
 export { defaultCollate, defaultConvert, type Collated } from './collate.js';
 export { DataLoader, type DataLoaderOptions } from './data-loader.js';
