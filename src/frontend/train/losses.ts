@@ -23,7 +23,7 @@ export interface ClassLossOptions {
  * indices `target` [N, d1, ..., dk] (int32): -weight[t] * input[n, t, ...] per element, as
  * PyTorch's `F.nll_loss`. 'mean' divides the sum by the total weight of the targets not
  * ignored (NaN when every target is ignored, as in PyTorch). A target outside [0, C) that is
- * not `ignoreIndex` contributes 0 (no class matches it).
+ * not `ignoreIndex` (an error in PyTorch) selects no class: it counts for nothing, as an ignored one.
  */
 export function nllLoss(input: Tensor, target: Tensor, opts: ClassLossOptions = {}): Tensor {
   return classLoss('nllLoss', input, target, opts);
