@@ -49,3 +49,21 @@ describe('nllLoss and crossEntropy match the ONNX suite\'s loss cases', () => {
     }
   }
 });
+
+describe('crossEntropy gradient with class weights and an ignored target', () => {
+  it('is (softmax - one_hot(t)) * w[t] / sum of kept w[t], as PyTorch\'s, computed in float64', async () => {
+    const logits = [[0.5, -1, 2], [1, 0.2, -0.3], [-0.7, 0.4, 0.1], [0.3, 0.3, -2]];
+    const targets = [2, -1, 0, 1]; // -1 is ignored
+    const weight = [0.5, 2, 1.5];
+    const x = kiln.tensor(logits, { requiresGrad: true });
+    await kiln.crossEntropy(x, kiln.tensor(targets, { dtype: 'int32' }), { weight: kiln.tensor(weight), ignoreIndex: -1 }).backward();
+    const total = targets.reduce((s, t) => s + (t === -1 ? 0 : weight[t]!), 0);
+    const want = logits.map((row, n) => {
+      const t = targets[n]!;
+      const z = row.reduce((s, v) => s + Math.exp(v), 0);
+      return row.map((v, c) => (t === -1 ? 0 : ((Math.exp(v) / z - (c === t ? 1 : 0)) * weight[t]!) / total));
+    });
+    const got = x.grad!.tolist() as number[][];
+    got.forEach((row, n) => row.forEach((g, c) => expect(g).toBeCloseTo(want[n]![c]!, 6)));
+  });
+});
