@@ -84,6 +84,9 @@ export async function train(gpu: GpuDevice, data: Digits, opts: TrainOptions): P
 export async function accuracy(gpu: GpuDevice, model: Module, data: Digits, shape: 'flat' | 'image', batchSize = 500): Promise<number> {
   const all = Array.from({ length: data.count }, (_, i) => i);
   const first = makeBatch(data, all.slice(0, batchSize), shape);
+  // Traced in eval mode: batch norm uses its running statistics and dropout is the identity.
+  const wasTraining = model.training;
+  model.eval();
   const session = await Session.create(gpu, compile(trace(model, [fromArray(first.x.data, first.x.shape) as Tensor], { name: 'eval' })));
   let correct = 0;
   let seen = 0;
@@ -100,6 +103,7 @@ export async function accuracy(gpu: GpuDevice, model: Module, data: Digits, shap
     }
   } finally {
     session.destroy();
+    model.train(wasTraining);
   }
   return correct / seen;
 }

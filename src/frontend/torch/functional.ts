@@ -137,3 +137,6 @@ export function dropout(x: Tensor, opts: { p?: number; training?: boolean; gener
 export function channelShuffle(x: Tensor, groups: number): Tensor {
   return apply('channel_shuffle', [x], { groups });
 }
+
+// The losses, as torch.nn.functional has them too (defined with the training code).
+export { crossEntropy, mseLoss, nllLoss, type ClassLossOptions, type Reduction } from '../train/losses.js';

@@ -122,3 +122,53 @@ export class AdamW extends Adam {
     return true;
   }
 }
+
+/** Hyperparameters of Adagrad, as PyTorch's. */
+export interface AdagradHyperparameters {
+  lr: number;
+  /** The step's learning rate is lr / (1 + (step - 1) * lrDecay). */
+  lrDecay: number;
+  weightDecay: number;
+  /** The value the sum of squared gradients starts at. */
+  initialAccumulatorValue: number;
+  eps: number;
+}
+
+/** Options of Adagrad, each defaulting as in PyTorch. */
+export type AdagradOptions = Partial<AdagradHyperparameters>;
+
+/**
+ * Adagrad, as PyTorch's: each element's step is scaled by the inverse square root of its sum of
+ * squared gradients (L2 weight decay added to the gradient first), with an optional decay of
+ * the learning rate over the steps.
+ */
+export class Adagrad extends Optimizer<AdagradHyperparameters> {
+  constructor(params: Iterable<Tensor> | Iterable<ParamGroupSpec<AdagradHyperparameters>>, opts: AdagradOptions = {}) {
+    super(params, { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, ...opts });
+  }
+
+  protected override validate(h: AdagradHyperparameters): void {
+    if (!(h.lrDecay >= 0)) throw new KilnError(`Invalid lr_decay value: ${h.lrDecay}`);
+    if (!(h.weightDecay >= 0)) throw new KilnError(`Invalid weight_decay value: ${h.weightDecay}`);
+    if (!(h.initialAccumulatorValue >= 0)) throw new KilnError(`Invalid initial_accumulator_value value: ${h.initialAccumulatorValue}`);
+    if (!(h.eps >= 0)) throw new KilnError(`Invalid epsilon value: ${h.eps}`);
+  }
+
+  stateNames(): readonly string[] {
+    return ['sum'];
+  }
+
+  override initialState(_name: string, h: AdagradHyperparameters): number {
+    return h.initialAccumulatorValue;
+  }
+
+  update(b: UpdateBuilder, x: UpdateInputs, h: AdagradHyperparameters): UpdateResult {
+    const g = b.axpy(x.grad, h.weightDecay, x.param);
+    const sum = b.add(x.state[0]!, b.mul(g, g));
+    // The decayed learning rate is a scalar of the step number, computed once per step.
+    const decay = b.add(b.scalar(1, x.step), b.scale(b.sub(x.step, b.scalar(1, x.step)), h.lrDecay));
+    const lr = b.like(b.div(x.lr, decay), x.param);
+    const std = b.add(b.op('sqrt', sum), b.scalar(h.eps, x.param));
+    return { param: b.sub(x.param, b.mul(lr, b.div(g, std))), state: [sum] };
+  }
+}

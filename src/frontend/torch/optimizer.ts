@@ -90,7 +90,7 @@ export abstract class Optimizer<H extends Hyperparameters = Hyperparameters> {
   readonly paramGroups: ParamGroup<H>[] = [];
   /** Steps taken so far (one count for every parameter). */
   stepCount = 0;
-  /** State tensors of each parameter, named by `stateNames`, created zeroed at its first step. */
+  /** State tensors of each parameter, named by `stateNames`, created at its first step (see `initialState`). */
   readonly state = new Map<Tensor, Tensor[]>();
   private readonly programs = new Map<string, { graph: Graph; program?: Program }>();
 
@@ -141,6 +141,11 @@ export abstract class Optimizer<H extends Hyperparameters = Hyperparameters> {
 
   /** The update rule as graph code, with a group's hyperparameters baked in (but the learning rate). */
   abstract update(b: UpdateBuilder, x: UpdateInputs, h: H): UpdateResult;
+
+  /** The value every element of state `name` starts at, for a parameter of a group with `h` (0 unless overridden). */
+  initialState(_name: string, _h: H): number {
+    return 0;
+  }
 
   /** Refuses hyperparameters the rule cannot take. */
   protected validate(_h: H): void {}
@@ -218,7 +223,7 @@ export abstract class Optimizer<H extends Hyperparameters = Hyperparameters> {
   private stepOne(p: Tensor, group: ParamGroup<H>): void {
     let state = this.state.get(p);
     if (!state) {
-      state = this.stateNames().map(() => p.constantLike(hostTensorData(p.dtype, p.shape, new Array<number>(p.numel()).fill(0))));
+      state = this.stateNames().map((n) => p.constantLike(hostTensorData(p.dtype, p.shape, new Array<number>(p.numel()).fill(this.initialState(n, group)))));
       this.state.set(p, state);
     }
     const entry = this.ruleFor(group, p.dtype, p.shape, p.deviceType);

@@ -229,8 +229,9 @@ export async function compileTrainStep<M extends Module>(
     init.set(paramInput(p.path), await hostValues(p.tensor));
     if (!p.trained) return;
     const existing = optimizer.state.get(p.tensor);
+    const { group } = groupOf.get(p.tensor)!;
     await Promise.all(stateNames.map(async (n, k) => {
-      init.set(stateInput(p.path, n), existing?.[k] ? await hostValues(existing[k]!) : zeros(p.tensor.dtype, p.tensor.shape));
+      init.set(stateInput(p.path, n), existing?.[k] ? await hostValues(existing[k]!) : filled(p.tensor.dtype, p.tensor.shape, optimizer.initialState(n, group)));
     }));
   }));
   const specs: StateSpec[] = [
@@ -247,6 +248,6 @@ async function hostValues(t: Tensor): Promise<TensorData> {
   return t.knownHostData() ?? (await t.to('cpu')).data;
 }
 
-function zeros(dtype: DType, shape: Shape): TensorData {
-  return hostTensorData(dtype, shape, new Array<number>(numel(shape)).fill(0));
+function filled(dtype: DType, shape: Shape, value: number): TensorData {
+  return hostTensorData(dtype, shape, new Array<number>(numel(shape)).fill(value));
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mnistSplit, type Digits } from '../../../examples/train-mnist/data.js';
-import { mlp } from '../../../examples/train-mnist/models.js';
+import { bncnn, mlp } from '../../../examples/train-mnist/models.js';
 import { accuracy, train } from '../../../examples/train-mnist/train.js';
 import { useDefaultGpu } from '../default-gpu.js';
 
@@ -23,4 +23,14 @@ describe('MNIST example (short run)', () => {
     const acc = await accuracy(gpu(), r.model, head(test, 1000), 'flat');
     expect(acc).toBeGreaterThan(0.85); // chance is 0.1
   });
+
+  it('the CNN with batch norm and dropout learns in 60 steps and is evaluated in eval mode', async () => {
+    const { train: trainSet, test } = mnistSplit();
+    const r = await train(gpu(), head(trainSet, 1920), { model: bncnn, shape: 'image', epochs: 1, batchSize: 32, lr: 3e-3, readLossEvery: 10 });
+    expect(r.steps).toBe(60);
+    expect(r.model.training).toBe(true);
+    const acc = await accuracy(gpu(), r.model, head(test, 500), 'image');
+    expect(r.model.training).toBe(true); // accuracy() traces in eval mode and restores the mode
+    expect(acc).toBeGreaterThan(0.7); // chance is 0.1
+  }, 300_000);
 });

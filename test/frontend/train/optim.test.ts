@@ -5,11 +5,12 @@ import { useDefaultGpu } from '../default-gpu.js';
 const { optim } = kiln;
 
 /** PyTorch's update rules written out plainly in doubles, as the oracle. */
-function reference(kind: 'sgd' | 'adam' | 'adamw', opts: Record<string, number | boolean>, p0: number[], grads: number[][]): number[] {
+function reference(kind: 'sgd' | 'adam' | 'adamw' | 'adagrad', opts: Record<string, number | boolean>, p0: number[], grads: number[][]): number[] {
   const p = [...p0];
   const buf = p.map(() => 0);
   const m = p.map(() => 0);
   const v = p.map(() => 0);
+  const sum = p.map(() => (opts.initialAccumulatorValue as number) ?? 0);
   grads.forEach((gs, k) => {
     const t = k + 1;
     for (let i = 0; i < p.length; i++) {
@@ -25,6 +26,11 @@ function reference(kind: 'sgd' | 'adam' | 'adamw', opts: Record<string, number |
           g = opts.nesterov ? g + mom * buf[i]! : buf[i]!;
         }
         p[i] = p[i]! - lr * g;
+      } else if (kind === 'adagrad') {
+        g += wd * p[i]!;
+        const clr = lr / (1 + (t - 1) * ((opts.lrDecay as number) ?? 0));
+        sum[i] = sum[i]! + g * g;
+        p[i] = p[i]! - (clr * g) / (Math.sqrt(sum[i]!) + ((opts.eps as number) ?? 1e-10));
       } else {
         const [b1, b2, eps] = [0.9, 0.999, 1e-8];
         if (kind === 'adamw') p[i] = p[i]! * (1 - lr * wd);
@@ -45,13 +51,15 @@ const p0 = [1, -2, 0.5, 3];
 
 describe('optimizers update on the parameter\'s device with PyTorch\'s rules', () => {
   const gpu = useDefaultGpu();
-  const cases: [string, 'sgd' | 'adam' | 'adamw', Record<string, number | boolean>][] = [
+  const cases: [string, 'sgd' | 'adam' | 'adamw' | 'adagrad', Record<string, number | boolean>][] = [
     ['plain SGD', 'sgd', { lr: 0.1 }],
     ['SGD with momentum and weight decay', 'sgd', { lr: 0.1, momentum: 0.9, weightDecay: 0.01 }],
     ['SGD with dampening', 'sgd', { lr: 0.1, momentum: 0.5, dampening: 0.3 }],
     ['SGD with Nesterov momentum', 'sgd', { lr: 0.05, momentum: 0.9, nesterov: true }],
     ['Adam with L2 weight decay', 'adam', { lr: 0.01, weightDecay: 0.1 }],
     ['AdamW', 'adamw', { lr: 0.01, weightDecay: 0.1 }],
+    ['Adagrad', 'adagrad', { lr: 0.1 }],
+    ['Adagrad with lr decay, weight decay and an initial accumulator', 'adagrad', { lr: 0.1, lrDecay: 0.5, weightDecay: 0.1, initialAccumulatorValue: 0.2, eps: 1e-3 }],
   ];
   for (const device of ['cpu', 'webgpu'] as const) {
     for (const [what, kind, opts] of cases) {
@@ -60,7 +68,7 @@ describe('optimizers update on the parameter\'s device with PyTorch\'s rules', (
         const param = device === 'cpu' ? w : await w.to(gpu());
         param.requiresGrad = true;
         const opt = kind === 'sgd' ? new optim.SGD([param], opts as unknown as kiln.optim.SGDOptions)
-          : kind === 'adam' ? new optim.Adam([param], opts) : new optim.AdamW([param], opts);
+          : kind === 'adam' ? new optim.Adam([param], opts) : kind === 'adagrad' ? new optim.Adagrad([param], opts) : new optim.AdamW([param], opts);
         for (const g of grads) {
           opt.zeroGrad();
           param.grad = await kiln.tensor(g).to(device === 'cpu' ? 'cpu' : gpu());

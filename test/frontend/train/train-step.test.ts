@@ -27,6 +27,7 @@ describe('compiled training step', () => {
     ['an MLP with SGD (momentum, weight decay)', mlp, [5, 6], (ps: kiln.Tensor[]) => new optim.SGD(ps, { lr: 0.1, momentum: 0.9, weightDecay: 0.01 })],
     ['a CNN with Adam', cnn, [5, 1, 10, 10], (ps: kiln.Tensor[]) => new optim.Adam(ps, { lr: 0.01 })],
     ['an MLP with AdamW', mlp, [5, 6], (ps: kiln.Tensor[]) => new optim.AdamW(ps, { lr: 0.01 })],
+    ['an MLP with Adagrad (an initial accumulator, lr decay)', mlp, [5, 6], (ps: kiln.Tensor[]) => new optim.Adagrad(ps, { lr: 0.1, lrDecay: 0.1, initialAccumulatorValue: 0.5 })],
   ] as const;
   for (const [what, make, xShape, makeOpt] of cases) {
     it(`trains ${what} exactly as eager backward() + step() do`, async () => {
