@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { corpus, readCorpus, unigramEntropy } from '../../../examples/charlm/data.js';
-import { evaluate, sample, trainCharLm, warmupCosine } from '../../../examples/charlm/train.js';
+import * as kiln from '../../../src/index.js';
+import { corpus, randomBatch, readCorpus, unigramEntropy } from '../../../examples/charlm/data.js';
+import { CharLm } from '../../../examples/charlm/model.js';
+import { evaluate, lmLoss, sample, trainCharLm, warmupCosine } from '../../../examples/charlm/train.js';
+import { expectClose } from '../../helpers/compare.js';
 import { useDefaultGpu } from '../default-gpu.js';
 
 // The full example (npm run train-charlm) trains the 2-layer, width-128 model for minutes; this
@@ -45,6 +48,52 @@ describe('character language model example (short run)', () => {
       expect(l.length).toBeGreaterThan(0);
       expect(l.length).toBeLessThanOrEqual(24);
       expect([...l].every((ch) => ch !== '\n' && data.chars.includes(ch))).toBe(true);
+    }
+  });
+
+  it('a compiled step of the model trains exactly as eager backward(), clipGradNorm_ and AdamW step() do', async () => {
+    const data = readCorpus();
+    const config = { vocab: data.chars.length, context: 12, layers: 2, heads: 2, dim: 16 };
+    const rng = new kiln.Random(9);
+    const batches = [0, 1, 2].map(() => randomBatch(data.train, 3, config.context, rng));
+    kiln.manualSeed(21);
+    const eager = new CharLm(config);
+    await eager.to(gpu());
+    const eagerOpt = new kiln.optim.AdamW(eager.parameters(), { lr: 1e-2 });
+    const eagerLosses: number[] = [];
+    for (const b of batches) {
+      eagerOpt.zeroGrad();
+      const l = lmLoss(eager.call(await b.x.to(gpu())), await b.y.to(gpu()));
+      await l.backward();
+      kiln.nn.utils.clipGradNorm_(eager.parameters(), 0.5);
+      eagerOpt.step();
+      eagerLosses.push((await l.to('cpu')).item() as number);
+    }
+    kiln.manualSeed(21);
+    const model = new CharLm(config);
+    const opt = new kiln.optim.AdamW(model.parameters(), { lr: 1e-2 });
+    const step = await kiln.compileTrainStep(model, (m, b) => lmLoss(m.call(b.x!), b.y!), opt, batches[0]!, { device: gpu(), maxGradNorm: 0.5 });
+    try {
+      for (const [i, b] of batches.entries()) expect((await step.run(b)).loss).toBeCloseTo(eagerLosses[i]!, 4);
+      await step.syncToModel();
+    } finally {
+      step.destroy();
+    }
+    const a = model.namedParameters();
+    const e = eager.namedParameters();
+    expect(a.map(([n]) => n)).toEqual(e.map(([n]) => n));
+    for (let i = 0; i < a.length; i++) {
+      const [name, p] = a[i]!;
+      const want = (await e[i]![1].to('cpu')).data;
+      if (!name.endsWith('qkv.bias')) {
+        expectClose(p.data, want, 2e-5, 1e-3);
+        continue;
+      }
+      // The key bias adds q . b to every score of a row, which softmax ignores: its gradient is
+      // zero but for rounding, which Adam scales up to steps of about lr. Queries and values only.
+      const d = config.dim;
+      const qv = (x: kiln.TensorData) => kiln.fromArray([...(x.data as Float32Array).subarray(0, d), ...(x.data as Float32Array).subarray(2 * d)], [2 * d]).data;
+      expectClose(qv(p.data), qv(want), 2e-5, 1e-3);
     }
   });
 });
