@@ -40,11 +40,11 @@ try {
       if (s.loss === undefined) return;
       // Throughput from the second step on: the first waits for the device's pipelines.
       const secs = (performance.now() - started) / 1000;
-      const rate = i > 0 ? `${((i * tokens) / secs).toFixed(0)} chars/s` : '';
+      const rate = i > 0 ? `${((i * tokens) / secs).toFixed(0)} tokens/s` : '';
       console.log(`step ${String(i + 1).padStart(4)}/${opts.steps}  loss ${s.loss.toFixed(4)}  grad norm ${s.gradNorm!.toFixed(2)}  lr ${s.lr.toExponential(2)}  ${rate}`);
     },
   });
-  console.log(`trained ${r.steps} steps in ${r.seconds.toFixed(1)} s (${((r.steps * tokens) / r.seconds).toFixed(0)} chars/s)`);
+  console.log(`trained ${r.steps} steps in ${r.seconds.toFixed(1)} s (${((r.steps * tokens) / r.seconds).toFixed(0)} tokens/s)`);
   const val = await evaluate(gpu, r.model, data.val);
   const target = baseline - 1;
   console.log(`validation loss ${val.toFixed(4)} nats/char; unigram baseline (entropy of the training text's characters) ${baseline.toFixed(4)} nats; ` +
