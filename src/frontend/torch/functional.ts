@@ -72,6 +72,7 @@ function convPadding(p: Padding2 | 'valid' | 'same', w: readonly number[], strid
 }
 
 export { batchNorm, type BatchNormOptions } from './batch-norm.js';
+export { scaledDotProductAttention, type ScaledDotProductAttentionOptions } from './attention.js';
 
 /** Layer norm over the trailing dimensions `normalizedShape`, with optional elementwise affine. */
 export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?: Tensor, bias?: Tensor, eps = 1e-5): Tensor {

@@ -7,6 +7,7 @@ import './tensor-math.js';
 import './tensor-shape.js';
 import './tensor-reduce.js';
 import './tensor-trace.js';
+import './tensor-mask.js';
 export { where } from './tensor-math.js';
 export { cat, stack } from './tensor-shape.js';
 export type { ReduceOptions } from './tensor-reduce.js';

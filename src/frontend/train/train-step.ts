@@ -33,17 +33,25 @@ export interface TrainStepOptions extends Pick<CompileOptions, 'pipeline'> {
   readonly device?: Exclude<DeviceLike, 'cpu'>;
   /** Read the loss back every this many steps (default 1); other steps never wait for a readback. */
   readonly readLossEvery?: number;
+  /**
+   * Clip the gradients by their joint 2-norm before the update, as `clipGradNorm_(params,
+   * maxGradNorm)` between `backward()` and `step()` does; the step then also reports the norm.
+   */
+  readonly maxGradNorm?: number;
 }
 
 /** What one step reports. */
 export interface StepResult {
   /** The batch's loss (before this step's update), when it was read back. */
   readonly loss?: number;
+  /** The gradients' joint 2-norm before clipping, read back with the loss (with `maxGradNorm`). */
+  readonly gradNorm?: number;
 }
 
 /** The learning-rate input of parameter group `i` ('lr' for the first, so one group reads as before). */
 const lrInput = (i: number) => (i === 0 ? 'lr' : `lr.${i}`);
 const STEP = 'state.step';
+const GRAD_NORM = 'grad_norm';
 const paramInput = (path: string) => `param.${path}`;
 const stateInput = (path: string, name: string) => `state.${path}.${name}`;
 
@@ -66,6 +74,7 @@ export class TrainStep {
     private readonly readLossEvery: number,
     /** Buffers the step updates (BatchNorm's running statistics) and masks it draws (Dropout). */
     private readonly effects: { readonly buffers: readonly BufferUpdate[]; readonly masks: readonly MaskInput[] },
+    private readonly clipsGradients: boolean,
   ) {}
 
   /** Uploads a batch now into a free input slot (while an earlier step may still run); pass the result to run(). */
@@ -82,8 +91,11 @@ export class TrainStep {
     const inputs = batch instanceof StagedInputs ? batch : this.feeds(batch);
     this.steps++;
     this.optimizer.stepCount++;
-    const out = await this.session.run(inputs, { outputs: readLoss ? ['loss'] : [] });
-    return readLoss ? { loss: (out.loss!.data as Float32Array)[0]! } : {};
+    const read = readLoss ? ['loss', ...(this.clipsGradients ? [GRAD_NORM] : [])] : [];
+    const out = await this.session.run(inputs, { outputs: read });
+    if (!readLoss) return {};
+    const loss = (out.loss!.data as Float32Array)[0]!;
+    return this.clipsGradients ? { loss, gradNorm: (out[GRAD_NORM]!.data as Float32Array)[0]! } : { loss };
   }
 
   /**
@@ -208,18 +220,21 @@ export async function compileTrainStep<M extends Module>(
   const b = new UpdateBuilder(back);
   const stepNext = b.add(byName.get(STEP)!, b.scalar(1, byName.get(STEP)!));
   const updates: { input: string; value: Value }[] = [{ input: STEP, value: stepNext }];
+  const grads = new Map(params.flatMap((p, i) => (p.trained ? [[p, byName.get(gradName(paramValues[i]!.name))!] as const] : [])));
+  const gradNorm = opts.maxGradNorm === undefined ? undefined : clipByNorm(b, grads, opts.maxGradNorm);
   const groupOf = new Map(optimizer.paramGroups.flatMap((group, i) => group.params.map((t) => [t, { group, lr: byName.get(lrInput(i))! }] as const)));
   params.forEach((p, i) => {
     if (!p.trained) return;
     const { group, lr } = groupOf.get(p.tensor)!;
     const param = byName.get(paramValues[i]!.name)!;
     const state = stateValues[i]!.map((v) => byName.get(v.name)!);
-    const r = optimizer.update(b, { param, grad: byName.get(gradName(paramValues[i]!.name))!, state, lr, step: stepNext }, group);
+    const r = optimizer.update(b, { param, grad: grads.get(p)!, state, lr, step: stepNext }, group);
     updates.push({ input: param.name, value: r.param });
     state.forEach((s, k) => updates.push({ input: s.name, value: r.state[k]! }));
   });
   for (const u of effects.bufferUpdates) updates.push({ input: u.input, value: byName.get(u.value.value.name)! });
-  back.setOutputs([back.outputs[0]!, ...updates.map((u) => u.value)]);
+  back.setOutputs([back.outputs[0]!, ...updates.map((u) => u.value), ...(gradNorm ? [gradNorm] : [])]);
+  if (gradNorm) back.renameValue(gradNorm, GRAD_NORM);
 
   const { program: compiled, stats } = compileWithReport(back, { pipeline: opts.pipeline ?? 'O2' });
   const init = new Map<string, TensorData>();
@@ -241,7 +256,25 @@ export async function compileTrainStep<M extends Module>(
   const program = withState(compiled, specs);
   const session = await Session.create(gpu, program, { inputSlots: 2 });
   const stepEffects = { buffers: effects.bufferUpdates, masks: effects.masks };
-  return new TrainStep(session, program, stats, model, optimizer, params, batchNames, Math.max(1, opts.readLossEvery ?? 1), stepEffects);
+  return new TrainStep(session, program, stats, model, optimizer, params, batchNames, Math.max(1, opts.readLossEvery ?? 1), stepEffects, gradNorm !== undefined);
+}
+
+/**
+ * Replaces each gradient in `grads` by itself times min(1, maxNorm / (norm + 1e-6)), where norm
+ * is the 2-norm of all of them together (computed in f32), exactly as `clipGradNorm_`; returns
+ * the norm.
+ */
+function clipByNorm<K>(b: UpdateBuilder, grads: Map<K, Value>, maxNorm: number): Value {
+  if (!(maxNorm >= 0)) throw new KilnError(`compileTrainStep: maxGradNorm must be non-negative, got ${maxNorm}`);
+  if (!grads.size) throw new KilnError('compileTrainStep: maxGradNorm needs a trained parameter');
+  const squares = [...grads.values()].map((g) => {
+    const s = b.op('sum', b.mul(g, g));
+    return s.type.dtype === 'f32' ? s : b.graph.addNode('cast', [s], { to: 'f32' }).output;
+  });
+  const norm = b.op('sqrt', squares.reduce((x, y) => b.add(x, y)));
+  const coef = b.op('minimum', b.div(b.scalar(maxNorm, norm), b.add(norm, b.scalar(1e-6, norm))), b.scalar(1, norm));
+  for (const [k, g] of grads) grads.set(k, b.mul(g, b.like(coef, g)));
+  return norm;
 }
 
 async function hostValues(t: Tensor): Promise<TensorData> {
