@@ -281,7 +281,8 @@ function toType(t: TypeAst): TensorType {
     if (!/^\d+$/.test(d.image)) throw errorAt(d, `expected a dimension (a non-negative integer) but found '${d.image}'`);
     return Number(d.image);
   });
-  const device = t.device.image.slice(1);
+  const written = t.device.image.slice(1);
+  const device = written === 'webgpu:0' ? 'webgpu' : written;
   if (!isDevice(device)) throw errorAt(t.device, `expected a device (${DEVICES.map((x) => `@${x}`).join(' or ')}) but found '${t.device.image}'`);
   return { dtype, shape, device };
 }

@@ -124,7 +124,7 @@ export class Tensor {
   }
 
   /** The kind of device, like PyTorch's `t.device.type`: 'cpu' or 'webgpu'. */
-  get deviceType(): Device {
+  get deviceType(): 'cpu' | 'webgpu' {
     return this.impl.kind === 'pending' ? 'webgpu' : this.place.device;
   }
 
