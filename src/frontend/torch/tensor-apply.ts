@@ -63,14 +63,18 @@ export function applyMulti(op: string, inputs: readonly Tensor[], attrs: Attrs =
 }
 
 /**
- * An op on a tensor whose device is still being acquired: its results (typed now, so errors come
- * at once) are computed on the device once it is there, when one of them is awaited or used.
+ * An op on a tensor whose device is still being acquired, or whose values are still on their way
+ * from another device: its results (typed now, so errors come at once) are computed on the device
+ * once it and the operands are there, when one of them is awaited or used.
  */
 function deferred(op: string, inputs: readonly Tensor[], attrs: Attrs, waiting: Tensor): Tensor[] {
   const { node } = opGraph(op, inputs, attrs, 'webgpu');
   let results: Tensor[] | undefined;
   const index = Number(waiting.deviceName.slice('webgpu:'.length));
-  return node.outputs.map((v, k) => Tensor.pending(v.type.dtype, v.type.shape, index, () => (results ??= applyMulti(op, inputs, attrs))[k]!));
+  const until = Promise.all(inputs.map((t) => t.ready()));
+  until.catch(() => undefined); // reported where a result is awaited
+  const arrival = { until, arrived: () => inputs.every((t) => t.trySettle()) };
+  return node.outputs.map((v, k) => Tensor.pending(v.type.dtype, v.type.shape, index, () => (results ??= applyMulti(op, inputs, attrs))[k]!, undefined, arrival));
 }
 
 /** Ops whose CPU kernels handle f16 (raw bits): data movement copies bits; cast decodes and rounds. */
