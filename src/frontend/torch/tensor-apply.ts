@@ -21,6 +21,15 @@ import { Tensor } from './tensor-core.js';
  */
 export const tracing: { graph: Graph | undefined; device: Device } = { graph: undefined, device: 'webgpu' };
 
+/**
+ * Where an op on concrete tensors alone (a parameter's `t()`) goes in the traced graph: on the
+ * traced graph's device, unless the tensors sit on another WebGPU device of a model split across
+ * several (`webgpu:1`, ...), which the graph then names.
+ */
+function traceDevice(t: Tensor): Device {
+  return t.deviceType === 'webgpu' && t.device !== 'webgpu:0' ? (t.device as Device) : tracing.device;
+}
+
 /** Throws PyTorch's error when the operands of `op` sit on different devices. */
 function checkSameDevice(op: string, inputs: readonly Tensor[]): void {
   const first = inputs[0];
@@ -52,7 +61,7 @@ export function applyMulti(op: string, inputs: readonly Tensor[], attrs: Attrs =
   const traced = inputs.find((t) => t.isSymbolic);
   const g = traced?.traceGraph ?? tracing.graph;
   if (g) {
-    const device = traced ? traced.value.type.device : tracing.device;
+    const device = traced ? traced.value.type.device : inputs[0] ? traceDevice(inputs[0]) : tracing.device;
     const node = g.addNode(op, inputs.map((t) => t.valueIn(g, device)), attrs);
     const like = traced ?? inputs[0];
     return node.outputs.map((v) => Tensor.symbolic(g, v, like));

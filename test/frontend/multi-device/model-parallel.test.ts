@@ -1,0 +1,130 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import * as kiln from '../../../src/index.js';
+import { compileSegmented } from '../../../src/compiler.js';
+import { SegmentedSession } from '../../../src/runtime/segmented.js';
+import { NoAdapterError, type GpuDevice } from '../../../src/runtime/device.js';
+import { expectClose } from '../../helpers/compare.js';
+
+const { nn } = kiln;
+
+// Model parallel: a 2-stage MLP with stage 1 on webgpu:0 and stage 2 on webgpu:1 (two devices on
+// one adapter), eagerly and traced, against the same model on one device. This file holds two
+// devices, the least a split model needs.
+
+/** Stage 1 then stage 2, the activation moved to `second` in between (as PyTorch's model parallel). */
+class TwoStage extends nn.Module {
+  stage1 = new nn.Sequential(new nn.Linear(8, 16), new nn.Tanh(), new nn.Linear(16, 16), new nn.ReLU());
+  stage2 = new nn.Sequential(new nn.Linear(16, 12), new nn.Tanh(), new nn.Linear(12, 4));
+  constructor(readonly second: 'webgpu:0' | 'webgpu:1') {
+    super();
+  }
+
+  forward(x: kiln.Tensor): kiln.Tensor {
+    return this.stage2.call(this.stage1.call(x).to(this.second, { nonBlocking: true }));
+  }
+}
+
+/** Two models with the same initial weights: split across webgpu:0 and webgpu:1, and on webgpu:0 alone. */
+async function twins(): Promise<{ split: TwoStage; single: TwoStage }> {
+  kiln.manualSeed(7);
+  const split = new TwoStage('webgpu:1');
+  const single = new TwoStage('webgpu:0');
+  await single.loadStateDict(split.stateDict());
+  await split.stage1.to('webgpu:0');
+  await split.stage2.to('webgpu:1');
+  await single.to('webgpu:0');
+  return { split, single };
+}
+
+async function hostValues(t: kiln.Tensor): Promise<kiln.TensorData> {
+  return (await t.to('cpu')).data;
+}
+
+describe('model parallel across webgpu:0 and webgpu:1', () => {
+  let gpus: GpuDevice[] = [];
+  beforeAll(async () => {
+    kiln.webgpu.setDevicesPerAdapter(2);
+    try {
+      gpus = [await kiln.webgpu.device(0), await kiln.webgpu.device(1)];
+    } catch (e) {
+      if (!(e instanceof NoAdapterError) || !['', '0', undefined].includes(process.env['KILN_REQUIRE_GPU'])) throw e;
+    }
+  });
+  beforeEach((ctx) => {
+    if (gpus.length < 2) ctx.skip('no GPU');
+  });
+  afterAll(() => {
+    kiln.webgpu.shutdown();
+    kiln.webgpu.setDevicesPerAdapter(1);
+  });
+
+  it('each stage computes on its own device; the forward equals one device', async () => {
+    const { split, single } = await twins();
+    const x = kiln.randn([6, 8], { rng: new kiln.Random(1) });
+    const h = split.stage1.call(await x.to('webgpu:0'));
+    expect(h.device).toBe('webgpu:0');
+    const moved = h.to('webgpu:1', { nonBlocking: true });
+    expect(moved.device).toBe('webgpu:1');
+    const y = split.stage2.call(moved);
+    expect(y.device).toBe('webgpu:1');
+    expectClose(await hostValues(y), await hostValues(single.call(await x.to('webgpu:0'))), 1e-6, 1e-6);
+  });
+
+  it('trains 50 steps to the weights one device reaches (within 1e-5)', async () => {
+    const { split, single } = await twins();
+    const rng = new kiln.Random(3);
+    const x = kiln.randn([16, 8], { rng: rng });
+    const target = kiln.randn([16, 4], { rng: rng });
+    const run = async (model: TwoStage, outDevice: 'webgpu:0' | 'webgpu:1') => {
+      const opt = new kiln.optim.SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
+      const [xb, yb] = [await x.to('webgpu:0'), await target.to(outDevice)];
+      const losses: number[] = [];
+      for (let step = 0; step < 50; step++) {
+        opt.zeroGrad();
+        const loss = kiln.mseLoss(model.call(xb), yb);
+        await loss.backward();
+        opt.step();
+        if (step % 10 === 0) losses.push((await hostValues(loss)).data[0]!);
+      }
+      return losses;
+    };
+    const splitLosses = await run(split, 'webgpu:1');
+    const singleLosses = await run(single, 'webgpu:0');
+    expect(splitLosses.at(-1)!).toBeLessThan(splitLosses[0]! * 0.7);
+    expect(splitLosses).toEqual(splitLosses.map((l, i) => expect.closeTo(singleLosses[i]!, 5)));
+    // Each parameter stayed on its stage's device and reached the same values.
+    const a = split.namedParameters();
+    const b = single.namedParameters();
+    expect(a.map(([n, p]) => [n, p.device])).toEqual(b.map(([n]) => [n, n.startsWith('stage1') ? 'webgpu:0' : 'webgpu:1']));
+    for (const [i, [name, p]] of a.entries()) {
+      const want = await hostValues(b[i]![1]);
+      const got = await hostValues(p);
+      const worst = Math.max(...Array.from(got.data as Float32Array, (v, k) => Math.abs(v - (want.data as Float32Array)[k]!)));
+      expect(worst, name).toBeLessThan(1e-5);
+    }
+  });
+
+  it('traced, it is two segments joined by exactly one device-to-device transfer, and runs on both devices', async () => {
+    const { split, single } = await twins();
+    const x = await kiln.randn([6, 8], { rng: new kiln.Random(2) }).to('webgpu:0');
+    const g = kiln.trace(split, [x]);
+    const dumps: string[] = [];
+    const compiled = compileSegmented(g, { printAfterAll: true, sink: (d) => dumps.push(d.text) });
+    const finalIr = dumps.at(-1)!;
+    // The activation crosses once; the stages' weights are constants placed on their device, not moved.
+    expect(finalIr.match(/= transfer\(/g)).toHaveLength(1);
+    expect(finalIr).toMatch(/= transfer\(%[\w.]+\) : f32\[6,16\] @webgpu:1\n/);
+    expect(compiled.transfers).toBe(1);
+    expect(compiled.segments.map((s) => (s.device === 'webgpu' ? `webgpu:${s.index}` : s.device))).toEqual(['webgpu:0', 'webgpu:1']);
+    const session = await SegmentedSession.create(gpus, compiled);
+    try {
+      const got = await session.run({ x: (await x.to('cpu')).data });
+      expect(session.transfersMade).toBe(1);
+      expectClose(got['y']!, await hostValues(single.call(x)), 1e-5, 1e-5);
+      expectClose(got['y']!, kiln.runOnCpu(g, { x: (await x.to('cpu')).data })['y']!, 1e-5, 1e-5);
+    } finally {
+      session.destroy();
+    }
+    await expect(SegmentedSession.create(gpus[0]!, compiled)).rejects.toThrow(/has a segment on webgpu:1, but 1 WebGPU device\(s\) were given/);
+  });
+});
