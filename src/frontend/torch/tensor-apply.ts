@@ -30,6 +30,17 @@ function traceDevice(t: Tensor): Device {
   return t.deviceType === 'webgpu' && t.device !== 'webgpu:0' ? (t.device as Device) : tracing.device;
 }
 
+/**
+ * Tensors standing in for others while one replica of a module runs (DataParallel): each op reads
+ * the replica's copy of a parameter or buffer on its device instead of the original.
+ */
+export const replicaScope: { current: ReadonlyMap<Tensor, Tensor> | undefined } = { current: undefined };
+
+/** The tensor an op reads for `t`: its replica's copy while a replica runs, else `t`. */
+function replicaOf(t: Tensor): Tensor {
+  return replicaScope.current?.get(t) ?? t;
+}
+
 /** Throws PyTorch's error when the operands of `op` sit on different devices. */
 function checkSameDevice(op: string, inputs: readonly Tensor[]): void {
   const first = inputs[0];
@@ -55,7 +66,8 @@ export function apply(op: string, inputs: readonly Tensor[], attrs: Attrs = {}):
 }
 
 /** Applies an op and returns all its results (split has several). */
-export function applyMulti(op: string, inputs: readonly Tensor[], attrs: Attrs = {}): Tensor[] {
+export function applyMulti(op: string, operands: readonly Tensor[], attrs: Attrs = {}): Tensor[] {
+  const inputs = replicaScope.current ? operands.map(replicaOf) : operands;
   for (const t of inputs) if (t.isDisposed) t.assertConcrete(op);
   checkSameDevice(op, inputs);
   const traced = inputs.find((t) => t.isSymbolic);
@@ -121,7 +133,7 @@ function runOnGpu(op: string, inputs: readonly Tensor[], attrs: Attrs): Tensor[]
 /** A two-operand op; a number operand becomes a scalar constant like `a` (and is freed after use). */
 export function binary(op: string, a: Tensor, b: Tensor | number): Tensor {
   if (typeof b !== 'number') return apply(op, [a, b]);
-  const s = scalarLike(a, b);
+  const s = scalarLike(replicaOf(a), b);
   try {
     return apply(op, [a, s]);
   } finally {

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as kiln from '../../../src/index.js';
 import { compileSegmented } from '../../../src/compiler.js';
 import { SegmentedSession } from '../../../src/runtime/segmented.js';
-import { NoAdapterError, type GpuDevice } from '../../../src/runtime/device.js';
 import { expectClose } from '../../helpers/compare.js';
+import { useTwoGpus } from './two-gpus.js';
 
 const { nn } = kiln;
 
@@ -41,22 +41,7 @@ async function hostValues(t: kiln.Tensor): Promise<kiln.TensorData> {
 }
 
 describe('model parallel across webgpu:0 and webgpu:1', () => {
-  let gpus: GpuDevice[] = [];
-  beforeAll(async () => {
-    kiln.webgpu.setDevicesPerAdapter(2);
-    try {
-      gpus = [await kiln.webgpu.device(0), await kiln.webgpu.device(1)];
-    } catch (e) {
-      if (!(e instanceof NoAdapterError) || !['', '0', undefined].includes(process.env['KILN_REQUIRE_GPU'])) throw e;
-    }
-  });
-  beforeEach((ctx) => {
-    if (gpus.length < 2) ctx.skip('no GPU');
-  });
-  afterAll(() => {
-    kiln.webgpu.shutdown();
-    kiln.webgpu.setDevicesPerAdapter(1);
-  });
+  const gpus = useTwoGpus();
 
   it('each stage computes on its own device; the forward equals one device', async () => {
     const { split, single } = await twins();
@@ -116,7 +101,7 @@ describe('model parallel across webgpu:0 and webgpu:1', () => {
     expect(finalIr).toMatch(/= transfer\(%[\w.]+\) : f32\[6,16\] @webgpu:1\n/);
     expect(compiled.transfers).toBe(1);
     expect(compiled.segments.map((s) => (s.device === 'webgpu' ? `webgpu:${s.index}` : s.device))).toEqual(['webgpu:0', 'webgpu:1']);
-    const session = await SegmentedSession.create(gpus, compiled);
+    const session = await SegmentedSession.create(gpus(), compiled);
     try {
       const got = await session.run({ x: (await x.to('cpu')).data });
       expect(session.transfersMade).toBe(1);
@@ -125,6 +110,6 @@ describe('model parallel across webgpu:0 and webgpu:1', () => {
     } finally {
       session.destroy();
     }
-    await expect(SegmentedSession.create(gpus[0]!, compiled)).rejects.toThrow(/has a segment on webgpu:1, but 1 WebGPU device\(s\) were given/);
+    await expect(SegmentedSession.create(gpus()[0]!, compiled)).rejects.toThrow(/has a segment on webgpu:1, but 1 WebGPU device\(s\) were given/);
   });
 });
