@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import * as kiln from '../../../src/index.js';
 import { compileSegmented } from '../../../src/compiler.js';
 import { SegmentedSession } from '../../../src/runtime/segmented.js';
+import { differentiate, gradName } from '../../../src/passes/autodiff/differentiate.js';
+import { bindTraceValue, tracing } from '../../../src/frontend/torch/tensor.js';
+import { gpuDevice, type Device } from '../../../src/ir/types.js';
 import { expectClose } from '../../helpers/compare.js';
 import { useTwoGpus } from './two-gpus.js';
 
@@ -111,5 +114,64 @@ describe('model parallel across webgpu:0 and webgpu:1', () => {
       session.destroy();
     }
     await expect(SegmentedSession.create(gpus()[0]!, compiled)).rejects.toThrow(/has a segment on webgpu:1, but 1 WebGPU device\(s\) were given/);
+  });
+
+  it('traced forward and backward run split across both devices and train 50 steps to the weights of one device', async () => {
+    const { split, single } = await twins();
+    const rng = new kiln.Random(4);
+    const x = await kiln.randn([16, 8], { rng }).to('webgpu:0');
+    const target = kiln.randn([16, 4], { rng });
+    // The loss traced with the parameters as inputs, each on its stage's device, then differentiated.
+    const g = new kiln.Graph('two_stage_step');
+    const params = split.namedParameters();
+    const irDevice = (t: kiln.Tensor): Device => gpuDevice(Number(t.device.slice('webgpu:'.length)));
+    const xs = kiln.Tensor.symbolic(g, g.addInput('x', { dtype: 'f32', shape: [16, 8], device: 'webgpu' }), x);
+    const ts = kiln.Tensor.symbolic(g, g.addInput('t', { dtype: 'f32', shape: [16, 4], device: 'webgpu:1' }), await target.to('webgpu:1'));
+    for (const [path, p] of params) bindTraceValue(g, p, g.addInput(path, { dtype: p.dtype, shape: p.shape, device: irDevice(p) }));
+    const outer = { ...tracing };
+    let loss: kiln.Tensor;
+    try {
+      tracing.graph = g;
+      loss = kiln.mseLoss(split.call(xs), ts);
+    } finally {
+      Object.assign(tracing, outer);
+    }
+    g.setOutputs([loss.value]);
+    g.renameValue(loss.value, 'loss');
+    const back = differentiate(g, { loss: 'loss', wrt: params.map(([path]) => path) });
+    const dumps: string[] = [];
+    const compiled = compileSegmented(back, { printAfterAll: true, sink: (d) => dumps.push(d.text) });
+    // Forward: the activation to webgpu:1; backward: its gradient back to webgpu:0. Nothing else crosses.
+    const transfers = dumps.at(-1)!.match(/= transfer\(.*/g)!;
+    expect(transfers.map((t) => t.replace(/%[\w.]+/, '%v'))).toEqual(['= transfer(%v) : f32[16,16] @webgpu:1', '= transfer(%v) : f32[16,16] @webgpu']);
+    const session = await SegmentedSession.create(gpus(), compiled);
+    try {
+      // 50 steps: forward and backward by the split program, the SGD update p -= lr * grad on the host.
+      const lr = 0.05;
+      let weights = await Promise.all(params.map(async ([path, p]) => [path, await hostValues(p)] as const));
+      const feeds = { x: await hostValues(x), t: target.data };
+      const opt = new kiln.optim.SGD(single.parameters(), { lr });
+      const [xb, tb] = [x, await target.to('webgpu:0')];
+      for (let step = 0; step < 50; step++) {
+        const out = await session.run({ ...feeds, ...Object.fromEntries(weights) });
+        // The same step on one device, eagerly; the first step's gradients must agree.
+        opt.zeroGrad();
+        await kiln.mseLoss(single.call(xb), tb).backward();
+        if (step === 0) for (const [i, [path]] of params.entries()) expectClose(out[gradName(path)]!, await hostValues(single.parameters()[i]!.grad!), 1e-6, 1e-4);
+        opt.step();
+        weights = weights.map(([path, w]) => {
+          const grad = out[gradName(path)]!.data as Float32Array;
+          return [path, { ...w, data: Float32Array.from(w.data as Float32Array, (v, k) => Math.fround(v - Math.fround(lr * grad[k]!))) }] as const;
+        });
+      }
+      expect(session.transfersMade).toBe(100);
+      for (const [i, [path, w]] of weights.entries()) {
+        const want = (await hostValues(single.parameters()[i]!)).data as Float32Array;
+        const worst = Math.max(...Array.from(w.data as Float32Array, (v, k) => Math.abs(v - want[k]!)));
+        expect(worst, path).toBeLessThan(1e-5);
+      }
+    } finally {
+      session.destroy();
+    }
   });
 });
