@@ -283,7 +283,7 @@ function toType(t: TypeAst): TensorType {
   });
   const written = t.device.image.slice(1);
   const device = written === 'webgpu:0' ? 'webgpu' : written;
-  if (!isDevice(device)) throw errorAt(t.device, `expected a device (${DEVICES.map((x) => `@${x}`).join(' or ')}) but found '${t.device.image}'`);
+  if (!isDevice(device)) throw errorAt(t.device, `expected a device (${DEVICES.slice(0, -1).map((x) => `@${x}`).join(', ')} or @${DEVICES.at(-1)!}) but found '${t.device.image}'`);
   return { dtype, shape, device };
 }
 
