@@ -3,7 +3,7 @@ import { checkDeviceIndex, knownDeviceCount } from '../devices.js';
 import { chunkSizes, normDim } from '../dims.js';
 import { Module } from '../module.js';
 import { replicaScope } from '../tensor-apply.js';
-import { apply, cat, Tensor } from '../tensor.js';
+import { cat, type Tensor } from '../tensor.js';
 
 /** A WebGPU device by index, or by name. */
 export type GpuIndex = number | `webgpu:${number}`;
@@ -71,8 +71,9 @@ export class DataParallel<M extends Module = Module> extends Module {
     const devices = this.deviceIds.slice(0, sizes.length);
     let start = 0;
     const outputs = devices.map((device, r) => {
-      const [from, to] = [start, (start += sizes[r]!)];
-      const pieces = inputs.map((x) => apply('slice', [x], { starts: [from], ends: [to], axes: [dim] }).to(`webgpu:${device}`, { nonBlocking: true }));
+      const from = start;
+      start += sizes[r]!;
+      const pieces = inputs.map((x) => x.narrow(dim, from, sizes[r]!).to(`webgpu:${device}`, { nonBlocking: true }));
       const out = r === 0 ? this.module.call(...pieces) : withReplica(state.map(([, t]) => t), device, () => this.module.call(...pieces));
       return out.to(`webgpu:${this.outputDevice}`, { nonBlocking: true });
     });
