@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as kiln from '../../../src/index.js';
 import { compileSegmented } from '../../../src/compiler.js';
 import { SegmentedSession } from '../../../src/runtime/segmented.js';
+import { Session } from '../../../src/runtime/session.js';
 import { differentiate, gradName } from '../../../src/passes/autodiff/differentiate.js';
 import { bindTraceValue, tracing } from '../../../src/frontend/torch/tensor.js';
 import { gpuDevice, type Device } from '../../../src/ir/types.js';
@@ -171,6 +172,42 @@ describe('model parallel across webgpu:0 and webgpu:1', () => {
         expect(worst, path).toBeLessThan(1e-5);
       }
     } finally {
+      session.destroy();
+    }
+  });
+
+  it('segments on different devices whose inputs are ready run at the same time', async () => {
+    const g = kiln.parseGraph(`graph g(%x: f32[4096] @webgpu) -> (f32[4096] @webgpu, f32[4096] @webgpu:1) {
+  %a = tanh(%x) : f32[4096] @webgpu
+  %t = transfer(%x) : f32[4096] @webgpu:1
+  %b = exp(%t) : f32[4096] @webgpu:1
+  return %a, %b
+}
+`);
+    const compiled = compileSegmented(g);
+    expect(compiled.segments.map((s) => (s.device === 'webgpu' ? s.index : s.device))).toEqual([0, 1]);
+    const session = await SegmentedSession.create(gpus(), compiled);
+    const events: string[] = [];
+    const run = Session.prototype.run;
+    const spy = vi.spyOn(Session.prototype, 'run').mockImplementation(async function (this: Session, ...args: Parameters<Session['run']>) {
+      const which = this.program.inputs.length === 1 ? this.program.outputs[0]!.name : '?';
+      events.push(`start ${which}`);
+      try {
+        return await run.apply(this, args);
+      } finally {
+        events.push(`end ${which}`);
+      }
+    });
+    try {
+      const x = kiln.randn([4096], { rng: new kiln.Random(8) }).data;
+      const out = await session.run({ x });
+      // Both started before either finished: the second device did not wait for the first.
+      expect(events.slice(0, 2).sort()).toEqual(['start a', 'start b']);
+      const want = kiln.runOnCpu(g, { x });
+      expectClose(out['a']!, want['a']!, 1e-6, 1e-5);
+      expectClose(out['b']!, want['b']!, 1e-6, 1e-5);
+    } finally {
+      spy.mockRestore();
       session.destroy();
     }
   });
