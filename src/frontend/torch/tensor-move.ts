@@ -66,7 +66,9 @@ function moveNow(t: Tensor, device: DeviceLike | undefined, want: DType): Tensor
   }
   if (!(device instanceof GpuDevice)) acquireSoon(index);
   const box: { data?: TensorData } = {};
-  const until = t.ready().then(() => t.onHost()).then((h) => { box.data = h.knownHostData()!; });
+  // A concrete source is read at once, so a later in-place update (an optimizer step) cannot change what moves.
+  const read = t.isPending ? t.ready().then(() => t.onHost()) : t.onHost();
+  const until = read.then((h) => { box.data = h.knownHostData()!; });
   until.catch(() => undefined); // reported where the result is awaited or used
   const moved = Tensor.pending(t.dtype, t.shape, index, (gpu) => Tensor.upload(box.data!, gpu), undefined, {
     until, arrived: () => box.data !== undefined,

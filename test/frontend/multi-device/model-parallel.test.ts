@@ -57,6 +57,11 @@ describe('model parallel across webgpu:0 and webgpu:1', () => {
     const y = split.stage2.call(moved);
     expect(y.device).toBe('webgpu:1');
     expectClose(await hostValues(y), await hostValues(single.call(await x.to('webgpu:0'))), 1e-6, 1e-6);
+    // Non-blocking moves: from the host an upload; to the host refused (a readback must be awaited).
+    const up = x.to('webgpu:1', { nonBlocking: true });
+    expect(up.device).toBe('webgpu:1');
+    expectClose(await hostValues(up), x.data, 0, 0);
+    expect(() => h.to('cpu', { nonBlocking: true })).toThrow("to('cpu', { nonBlocking: true }): a move to the CPU is a readback, which must be awaited");
   });
 
   it('trains 50 steps to the weights one device reaches (within 1e-5)', async () => {
