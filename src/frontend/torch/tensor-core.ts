@@ -1,10 +1,10 @@
 import { KilnError } from '../../ir/errors.js';
 import type { Graph, Value } from '../../ir/graph.js';
 import type { TensorData } from '../../ir/tensor-data.js';
-import { formatShapeType, isFloat, numel, type Device, type DType, type Shape } from '../../ir/types.js';
+import { formatShapeType, isFloat, numel, type DType, type Shape } from '../../ir/types.js';
 import { GpuDevice } from '../../runtime/device.js';
 import { EagerRunner } from '../../runtime/eager.js';
-import { noGrad, recordMove, recordOp, type GradFn } from './autograd-tape.js';
+import { noGrad, recordOp, type GradFn } from './autograd-tape.js';
 import { acquiredGpu, acquireSoon, deviceIndex, gpuName, requireDTypeOn, resolveGpu, type DeviceLike } from './devices.js';
 import { normDim } from './dims.js';
 import { parseDType, torchDTypeName, type DTypeLike } from './dtype.js';
@@ -375,8 +375,7 @@ export class Tensor {
     return { dtype: i.dtype, shape: i.shape, data: i.storage.host.data };
   }
 
-  /** This tensor's values on the host: itself, the data it was uploaded from, or a readback. */
-  /** @internal This tensor's values on the host (a readback for a webgpu tensor). */
+  /** @internal This tensor's values on the host: itself, the data it was uploaded from, or a readback. */
   async onHost(): Promise<Tensor> {
     const i = this.impl;
     if (i.kind === 'host') return this;
