@@ -85,6 +85,9 @@ describe('model parallel across webgpu:0 and webgpu:1', () => {
     const splitLosses = await run(split, 'webgpu:1');
     const singleLosses = await run(single, 'webgpu:0');
     expect(splitLosses.at(-1)!).toBeLessThan(splitLosses[0]! * 0.7);
+    // A compiled step is for one device: a split model is refused, saying how to train it.
+    await expect(kiln.compileTrainStep(split, (m, b) => kiln.mseLoss(m.call(b.x!), b.y!), new kiln.optim.SGD(split.parameters(), { lr: 0.1 }), { x, y: target }))
+      .rejects.toThrow("compileTrainStep compiles a step for one device, but the model's parameters are on webgpu:0 and webgpu:1: train a model split across devices eagerly");
     expect(splitLosses).toEqual(splitLosses.map((l, i) => expect.closeTo(singleLosses[i]!, 5)));
     // Each parameter stayed on its stage's device and reached the same values.
     const a = split.namedParameters();
