@@ -46,7 +46,7 @@ export const EXPLAINED_GAPS: Readonly<Record<Capability, Gaps>> = {
     ...each([
       'softplus', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'sinh', 'cosh', 'asinh', 'acosh', 'atanh', 'floor', 'ceil',
       'round', 'mod', 'fmod', 'bitwise_and', 'bitwise_or', 'bitwise_xor', 'bitwise_not', 'shift_left', 'shift_right',
-      'logical_and', 'logical_or', 'logical_not', 'is_nan', 'is_inf', 'bitcast', 'prod', 'argmin', 'slice', 'pad', 'gather',
+      'logical_and', 'logical_or', 'logical_not', 'is_nan', 'is_inf', 'bitcast', 'prod', 'argmin', 'pad', 'gather',
       'gather_elements', 'scatter_elements', 'gather_nd', 'scatter_nd', 'cumsum', 'cumprod', 'top_k', 'resize',
       'grid_sample', 'det', 'conv_transpose2d', 'linear_attention',
     ], APPLY_ONLY),

@@ -1,13 +1,14 @@
 import { Graph, type Node, type Value } from '../ir/graph.js';
-import type { Device } from '../ir/types.js';
+import { gpuIndexOf, isGpu, type Device, type TensorType } from '../ir/types.js';
 import type { Segment, SegmentedProgram } from '../runtime/segmented.js';
 import { generate } from './generate.js';
 import type { LowerContext } from './lower/lowering.js';
 
 /**
  * Splits a placed graph into runs of nodes on one device, in execution order: WebGPU runs are
- * compiled to Programs, CPU runs stay graphs for the reference executor. `transfer` nodes become
- * the crossings between segments.
+ * compiled to Programs (for the device they name: a Program itself runs on whichever device
+ * loads it), CPU runs stay graphs for the reference executor. `transfer` nodes become the
+ * crossings between segments, host to device, device to host, or device to device.
  */
 export function segment(graph: Graph, ctx: LowerContext = {}): SegmentedProgram {
   const aliases: Record<string, string> = {};
@@ -32,16 +33,21 @@ export function segment(graph: Graph, ctx: LowerContext = {}): SegmentedProgram 
   const segments: Segment[] = runs.map((run, i) => {
     const inside = new Set(run.nodes);
     const sub = new Graph(`${graph.name}.${i}.${run.device}`);
+    // Inside its Program, a WebGPU segment's values are on "the" device, whichever it is.
+    const local = isGpu(run.device) ? 'webgpu' : run.device;
+    const retype = (t: TensorType): TensorType => ({ ...t, device: local });
     const map = new Map<Value, Value>();
     for (const n of run.nodes) {
-      for (const v of n.inputs) if (!map.has(v) && !(v.producer && inside.has(v.producer))) map.set(v, sub.addInput(v.name, v.type));
+      for (const v of n.inputs) if (!map.has(v) && !(v.producer && inside.has(v.producer))) map.set(v, sub.addInput(v.name, retype(v.type)));
       const copy = sub.addNode(n.op, n.inputs.map((v) => map.get(v)!), n.attrs, {
-        types: n.outputs.map((o) => o.type), names: n.outputs.map((o) => o.name), device: run.device,
+        types: n.outputs.map((o) => retype(o.type)), names: n.outputs.map((o) => o.name), device: local,
       });
       n.outputs.forEach((o, k) => map.set(o, copy.outputs[k]!));
     }
     sub.setOutputs(run.nodes.flatMap((n) => n.outputs).filter((o) => readOutside(o, inside)).map((o) => map.get(o)!));
-    return run.device === 'webgpu' ? { device: 'webgpu', program: generate(sub, ctx).program } : { device: 'cpu', graph: sub };
+    return isGpu(run.device)
+      ? { device: 'webgpu', index: gpuIndexOf(run.device), program: generate(sub, ctx).program }
+      : { device: 'cpu', graph: sub };
   });
   return {
     name: graph.name,

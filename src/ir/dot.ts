@@ -1,9 +1,10 @@
 import { isGraphAttr } from './attrs.js';
 import type { Graph, Node, Value } from './graph.js';
 import { isTensorData } from './tensor-data.js';
-import { formatShapeType, type Device } from './types.js';
+import { formatShapeType, isGpu, type Device } from './types.js';
 
-const DEVICE_COLOURS: Record<Device, string> = { webgpu: '#cfe3ff', cpu: '#ffe2b8' };
+/** WebGPU devices blue, the CPU orange. */
+const colourOf = (d: Device): string => (isGpu(d) ? '#cfe3ff' : '#ffe2b8');
 
 const quote = (s: string) => JSON.stringify(s);
 
@@ -22,7 +23,7 @@ export function graphToDot(g: Graph): string {
   const lines = [`digraph ${quote(g.name)} {`, '  rankdir=TB;', '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10];', '  edge [fontname="Helvetica", fontsize=8];'];
   g.inputs.forEach((v, i) => {
     id.set(v, `in${i}`);
-    lines.push(`  in${i} [label=${quote(`%${v.name}\n${formatShapeType(v.type.dtype, v.type.shape)}`)}, shape=ellipse, fillcolor=${quote(DEVICE_COLOURS[v.type.device])}];`);
+    lines.push(`  in${i} [label=${quote(`%${v.name}\n${formatShapeType(v.type.dtype, v.type.shape)}`)}, shape=ellipse, fillcolor=${quote(colourOf(v.type.device))}];`);
   });
   g.nodes.forEach((n, i) => {
     if (n.op === 'const' || !live.has(n)) return;
@@ -35,7 +36,7 @@ export function graphToDot(g: Graph): string {
     }
   });
   g.outputs.forEach((v, i) => {
-    lines.push(`  out${i} [label=${quote(`return %${v.name}`)}, shape=ellipse, fillcolor=${quote(DEVICE_COLOURS[v.type.device])}];`);
+    lines.push(`  out${i} [label=${quote(`return %${v.name}`)}, shape=ellipse, fillcolor=${quote(colourOf(v.type.device))}];`);
     const from = id.get(v) ?? (v.producer?.op === 'const' ? constOutput(v, i, lines) : undefined);
     if (from) lines.push(`  ${from} -> out${i};`);
   });
@@ -81,7 +82,7 @@ function constLines(n: Node): string[] {
 
 function nodeStyle(n: Node): string {
   const device = n.outputs[0]?.type.device ?? 'webgpu';
-  const fill = `fillcolor=${quote(DEVICE_COLOURS[device])}`;
+  const fill = `fillcolor=${quote(colourOf(device))}`;
   const names = n.outputs.map((o) => `%${o.name}`).join(', ');
   const consts = constLines(n);
   if (n.op === 'transfer') return `label=${quote(`transfer -> @${device}\n${names}`)}, shape=diamond, color="#cc0000", fillcolor="#ffd6d6"`;

@@ -26,7 +26,7 @@ export const ValueName = createToken({
   name: 'ValueName', pattern: /%(?:[A-Za-z0-9_.]+|"(?:[^"\\\n\r]|\\.)*")/, label: 'a value name (%name)',
 });
 export const Str = createToken({ name: 'Str', pattern: /"(?:[^"\\\n\r]|\\.)*"/, label: 'a string' });
-export const DeviceTok = createToken({ name: 'Device', pattern: /@[A-Za-z0-9_]+/, label: 'a device (@webgpu or @cpu)' });
+export const DeviceTok = createToken({ name: 'Device', pattern: /@[A-Za-z0-9_]+(?::\d+)?/, label: 'a device (@webgpu, @webgpu:N or @cpu)' });
 // `inf`/`nan` are numbers unless a longer name starts with them (`info` is a name).
 export const NumberTok = createToken({
   name: 'Number', pattern: /-?(?:inf|nan|(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)/, label: 'a number', longer_alt: Identifier,
@@ -67,7 +67,7 @@ function describeBadCharacter(text: string, offset: number): string {
     return 'unterminated string: expected a closing \'"\' before the end of the line';
   }
   if (c === '%') return `expected a value name after '%' (letters, digits, '_', '.', or a quoted string) but found ${describeChar(text[offset + 1])}`;
-  if (c === '@') return `expected a device name after '@' (webgpu or cpu) but found ${describeChar(text[offset + 1])}`;
+  if (c === '@') return `expected a device name after '@' (webgpu, webgpu:N or cpu) but found ${describeChar(text[offset + 1])}`;
   return `unexpected character ${describeChar(c)}`;
 }
 

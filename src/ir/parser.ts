@@ -336,8 +336,9 @@ function toType(t: TypeAst, sizes: SizeTable): TensorType {
     const text = d.tokenType === Str ? stringValue(d) : d.image;
     return rethrowAt(d, () => parseDim(text, sizes));
   });
-  const device = t.device.image.slice(1);
-  if (!isDevice(device)) throw errorAt(t.device, `expected a device (${DEVICES.map((x) => `@${x}`).join(' or ')}) but found '${t.device.image}'`);
+  const written = t.device.image.slice(1);
+  const device = written === 'webgpu:0' ? 'webgpu' : written;
+  if (!isDevice(device)) throw errorAt(t.device, `expected a device (${DEVICES.slice(0, -1).map((x) => `@${x}`).join(', ')} or @${DEVICES.at(-1)!}) but found '${t.device.image}'`);
   return dims.some(isSymbolic) ? { dtype, shape: boundShape(dims), device, dims } : { dtype, shape: dims as number[], device };
 }
 

@@ -7,9 +7,13 @@ export const DTYPES: readonly DType[] = ['f32', 'f16', 'i32', 'u32', 'bool'];
 /** Static shape: one non-negative extent per dimension; [] is a scalar. */
 export type Shape = readonly number[];
 
-/** Where a tensor lives. */
-export type Device = 'webgpu' | 'cpu';
-export const DEVICES: readonly Device[] = ['webgpu', 'cpu'];
+/**
+ * Where a tensor lives: the host, or a WebGPU device by index. `webgpu` is device 0 (a graph on
+ * one GPU says only that); `webgpu:N` (N >= 1) is the N-th device of a model split across several.
+ */
+export type Device = 'webgpu' | 'cpu' | `webgpu:${number}`;
+/** The device names as messages list them. */
+export const DEVICES: readonly string[] = ['webgpu', 'webgpu:N', 'cpu'];
 
 /** The full type of an SSA value. */
 export interface TensorType {
@@ -31,8 +35,24 @@ export function isDType(s: string): s is DType {
   return (DTYPES as readonly string[]).includes(s);
 }
 
+/** Whether `s` is a device as the IR writes it ('webgpu:0' is written 'webgpu'). */
 export function isDevice(s: string): s is Device {
-  return (DEVICES as readonly string[]).includes(s);
+  return s === 'cpu' || s === 'webgpu' || /^webgpu:[1-9]\d*$/.test(s);
+}
+
+/** Whether `d` is a WebGPU device (of any index). */
+export function isGpu(d: Device): d is Exclude<Device, 'cpu'> {
+  return d !== 'cpu';
+}
+
+/** The index of WebGPU device `d` ('webgpu' is 0). */
+export function gpuIndexOf(d: Exclude<Device, 'cpu'>): number {
+  return d === 'webgpu' ? 0 : Number(d.slice('webgpu:'.length));
+}
+
+/** The IR's name of WebGPU device `index` ('webgpu' for 0). */
+export function gpuDevice(index: number): Exclude<Device, 'cpu'> {
+  return index === 0 ? 'webgpu' : `webgpu:${index}`;
 }
 
 export function isFloat(dtype: DType): boolean {

@@ -1,5 +1,6 @@
 import { Graph, type Node, type Value } from '../ir/graph.js';
 import { getOp } from '../ir/ops/index.js';
+import { isGpu } from '../ir/types.js';
 import type { Pass } from './pass.js';
 import { rebuild } from './rebuild.js';
 
@@ -51,7 +52,7 @@ export const fuseSqueezeExcite: Pass = {
       }
       // Trailing activations belong to the second conv; stop at the last one taken.
       const oneDType = chain.every((n) => n.inputs.every((v) => v.type.dtype === dtype));
-      if (convs === 2 && oneDType && chain.at(-1)!.output.type.device === 'webgpu') chains.set(chain.at(-1)!, chain);
+      if (convs === 2 && oneDType && isGpu(chain.at(-1)!.output.type.device)) chains.set(chain.at(-1)!, chain);
     }
     if (!chains.size) return g;
     const member = new Set([...chains.values()].flat());

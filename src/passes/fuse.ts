@@ -5,6 +5,7 @@ import { MAX_STORAGE_BINDINGS, type OperandRead } from '../ir/fusion.js';
 import {
   ABSORB_MATCHERS, COPY_MATCHERS, EPILOGUE_MATCHERS, externalInputs, isElementwise, type MatchContext,
 } from './fusion-matchers.js';
+import { isGpu } from '../ir/types.js';
 import type { Pass } from './pass.js';
 import { rebuild } from './rebuild.js';
 
@@ -87,7 +88,7 @@ export const fuseElementwise: Pass = {
       return pg && !pg.anchor && pg.root === v.producer && readers.length === 1 && once && !outputs.has(v) ? pg : undefined;
     };
     for (const n of g.nodes) {
-      const roles = n.outputs.length === 1 && n.output.type.device === 'webgpu' ? rolesOf(n.op) : undefined;
+      const roles = n.outputs.length === 1 && isGpu(n.output.type.device) ? rolesOf(n.op) : undefined;
       if (roles) {
         const group: Group = { members: [n], root: n, anchor: n };
         const absorbed = new Map<number, { read: OperandRead; nodes: readonly Node[] }>();

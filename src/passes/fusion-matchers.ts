@@ -1,7 +1,7 @@
 import type { Node, Value } from '../ir/graph.js';
 import { MAX_STORAGE_BINDINGS, type AnchorRoles, type EpilogueRole, type OperandRead } from '../ir/fusion.js';
 import { getOp } from '../ir/ops/index.js';
-import { shapesEqual } from '../ir/types.js';
+import { isGpu, shapesEqual } from '../ir/types.js';
 import { traceView } from '../ir/view.js';
 
 // Named prologue matchers: each recognises one way an anchor kernel can read an operand (an
@@ -150,5 +150,5 @@ export const COPY_MATCHERS: readonly CopyMatcher[] = [narrowedInput, viewChain];
 /** Elementwise under plain broadcasting on the device (ops with their own operand indexing stay alone). */
 export function isElementwise(n: Node): boolean {
   const spec = getOp(n.op).spec;
-  return n.outputs.length === 1 && spec.math !== undefined && spec.operandStrides === undefined && n.output.type.device === 'webgpu';
+  return n.outputs.length === 1 && spec.math !== undefined && spec.operandStrides === undefined && isGpu(n.output.type.device);
 }

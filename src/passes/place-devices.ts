@@ -1,6 +1,6 @@
 import type { Graph, Node, Value } from '../ir/graph.js';
 import type { Device } from '../ir/types.js';
-import { numel } from '../ir/types.js';
+import { isGpu, numel } from '../ir/types.js';
 import type { Pass } from './pass.js';
 import { GraphRebuilder } from './rebuild.js';
 
@@ -10,11 +10,12 @@ const SMALL_ELEMENTS = 4096;
 /**
  * Decides where each node runs and makes every device crossing explicit.
  * - A node keeps the device its results were given (by `.to(device)` in the frontend, or the
- *   IR text), except that an op without a WebGPU kernel falls back to the CPU.
+ *   IR text: `@webgpu`, `@webgpu:1`, `@cpu`), except that an op without a WebGPU kernel falls
+ *   back to the CPU.
  * - Ping-pong: a small node left on WebGPU whose operands all come from the CPU and whose
  *   readers are all on the CPU moves there too, saving a transfer each way.
  * - Every operand on another device than its reader gets a `transfer` node (one per value and
- *   device); constants are instead copied onto the device that reads them, at no run-time cost.
+ *   device; between two WebGPU devices too, so a model split across GPUs crosses only there); constants are instead copied onto the device that reads them, at no run-time cost.
  * - Graph outputs keep their declared devices; transfers that no longer cross a device vanish.
  */
 export const placeDevices: Pass = {
@@ -25,14 +26,14 @@ export const placeDevices: Pass = {
     const deviceOf = new Map<Node, Device>();
     for (const n of g.nodes) {
       const wanted = n.outputs[0]?.type.device ?? 'webgpu';
-      const fallback = wanted === 'webgpu' && n.op !== 'const' && n.op !== 'transfer' && !hasGpu(n.op);
+      const fallback = isGpu(wanted) && n.op !== 'const' && n.op !== 'transfer' && !hasGpu(n.op);
       if (fallback) ctx.log?.(`place-devices: ${n.op} -> %${n.outputs[0]?.name} has no WebGPU kernel; it runs on the CPU`);
       deviceOf.set(n, fallback ? 'cpu' : wanted);
     }
     const users = g.users();
     const valueDevice = (v: Value): Device => (v.producer ? deviceOf.get(v.producer)! : v.type.device);
     for (const n of g.nodes) {
-      if (deviceOf.get(n) !== 'webgpu' || n.op === 'const' || n.op === 'transfer' || n.inputs.length === 0) continue;
+      if (!isGpu(deviceOf.get(n)!) || n.op === 'const' || n.op === 'transfer' || n.inputs.length === 0) continue;
       const small = n.outputs.every((o) => numel(o.type.shape) <= SMALL_ELEMENTS);
       const readers = n.outputs.flatMap((o) => users.get(o) ?? []);
       const fromCpu = n.inputs.every((v) => v.producer?.op === 'const' || valueDevice(v) === 'cpu');

@@ -1,3 +1,4 @@
+import type { StaticProgram } from '../../src/runtime/program.js';
 import { describe, expect, it } from 'vitest';
 import { packArtifact } from '../../src/artifact-writer/pack.js';
 import { compile } from '../../src/compiler.js';
@@ -174,8 +175,8 @@ describe('the binding limit a program was compiled for', () => {
   it('is checked when a program loads, with the same advice', () => {
     const program = compile(graph());
     const limits = { maxStorageBufferBindingSize: 4096, maxBufferSize: 2 ** 30, maxComputeWorkgroupsPerDimension: 65535 };
-    expect(() => checkProgramOnDevice(fake(limits), program)).toThrow(
+    expect(() => checkProgramOnDevice(fake(limits), program as StaticProgram)).toThrow(
       /has 8192 bytes; this device binds at most 4096 \(maxStorageBufferBindingSize\): compile the model for this device with --max-binding-bytes 4096/);
-    expect(() => checkProgramOnDevice(fake(limits), compile(graph(), { maxStorageBindingBytes: 4096 }))).not.toThrow();
+    expect(() => checkProgramOnDevice(fake(limits), compile(graph(), { maxStorageBindingBytes: 4096 }) as StaticProgram)).not.toThrow();
   });
 });

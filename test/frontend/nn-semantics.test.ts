@@ -152,6 +152,10 @@ describe('Tensor API', () => {
     expect(x.expand(2, 2, -1).shape).toEqual([2, 2, 3]);
     expect(x.split(2, 1).map((t) => t.tolist())).toEqual([[[0, 1], [3, 4]], [[2], [5]]]);
     expect(x.chunk(2, 0).map((t) => t.tolist())).toEqual([[[0, 1, 2]], [[3, 4, 5]]]);
+    expect(x.narrow(1, 1, 2).tolist()).toEqual([[1, 2], [4, 5]]);
+    expect(x.narrow(-1, -1, 1).tolist()).toEqual([[2], [5]]);
+    expect(x.narrow(0, 2, 0).shape).toEqual([0, 3]);
+    expect(() => x.narrow(1, 2, 2)).toThrow('narrow(): start (2) + length (2) exceeds dimension size (3) of dim 1');
     expect(kiln.cat([x, x], 1).shape).toEqual([2, 6]);
     expect(kiln.stack([x, x], 1).shape).toEqual([2, 2, 3]);
     expect(x.argmax().tolist()).toBe(5);

@@ -127,6 +127,18 @@ describe('round trip print -> parse -> print', () => {
     expectRoundTrip(g);
   });
 
+  it('devices by index: @webgpu:N round-trips, @webgpu:0 reads as @webgpu', () => {
+    const text = `graph g(%x: f32[2] @webgpu:0) -> (f32[2] @webgpu:12) {
+  %0 = transfer(%x) : f32[2] @webgpu:12
+  return %0
+}
+`;
+    const g = parseGraph(text);
+    expect(g.outputs[0]!.type.device).toBe('webgpu:12');
+    expect(printGraph(g)).toBe(text.replace('@webgpu:0', '@webgpu'));
+    expectRoundTrip(g);
+  });
+
   it('names that need quotes', () => {
     const g = new Graph('my model/v1');
     const x = g.addInput('/conv1/Conv_output_0', t('f32', [2]));
@@ -315,8 +327,9 @@ describe('parse errors', () => {
     ['missing paren', 'graph g(%x: f32[2] @webgpu -> (f32[2] @webgpu) {\n  return %x\n}\n', 1, 28, "expected ')' but found '->'"],
     ['attribute block in place of a paren', body('  %0 = neg(%x {axes = [1]} : f32[2,3] @webgpu'), 2, 15, "expected ')' but found '{'"],
     ['bad dtype', body('  %0 = neg(%x) : f64[2,3] @webgpu'), 2, 18, "expected a dtype (f32, f16, i32, u32, bool) but found 'f64'"],
-    ['bad device', body('  %0 = neg(%x) : f32[2,3] @gpu'), 2, 27, "expected a device (@webgpu or @cpu) but found '@gpu'"],
-    ['missing device', body('  %0 = neg(%x) : f32[2,3]'), 3, 3, "expected a device (@webgpu or @cpu) but found 'return'"],
+    ['bad device', body('  %0 = neg(%x) : f32[2,3] @gpu'), 2, 27, "expected a device (@webgpu, @webgpu:N or @cpu) but found '@gpu'"],
+    ['device index with a leading zero', body('  %0 = neg(%x) : f32[2,3] @webgpu:01'), 2, 27, "expected a device (@webgpu, @webgpu:N or @cpu) but found '@webgpu:01'"],
+    ['missing device', body('  %0 = neg(%x) : f32[2,3]'), 3, 3, "expected a device (@webgpu, @webgpu:N or @cpu) but found 'return'"],
     ['unknown value', body('  %0 = add(%x, %foo) : f32[2,3] @webgpu'), 2, 16, '%foo is not defined above'],
     ['use before definition', body('  %0 = neg(%1) : f32[2,3] @webgpu\n  %1 = neg(%x) : f32[2,3] @webgpu'), 2, 12, '%1 is not defined above'],
     ['unknown op', body('  %0 = frobnicate(%x) : f32[2,3] @webgpu'), 2, 8, "unknown op 'frobnicate' (known ops:"],

@@ -62,6 +62,32 @@ describe('place-devices', () => {
       }`, noGpuNeg);
   });
 
+  it('a graph split across WebGPU devices crosses between them through transfers; a fallback returns to its own device', () => {
+    expectPass(placeDevices, `
+      graph g(%x: f32[2] @webgpu) -> (f32[2] @webgpu:1) {
+        %w = const() {value = [1, 2]} : f32[2] @webgpu
+        %0 = mul(%x, %w) : f32[2] @webgpu
+        %1 = transfer(%0) : f32[2] @webgpu:1
+        %v = transfer(%w) : f32[2] @webgpu:1
+        %2 = add(%1, %v) : f32[2] @webgpu:1
+        %3 = neg(%2) : f32[2] @webgpu:1
+        %4 = relu(%3) : f32[2] @webgpu:1
+        return %4
+      }`, `
+      graph g(%x: f32[2] @webgpu) -> (f32[2] @webgpu:1) {
+        %w = const() {value = [1, 2]} : f32[2] @webgpu
+        %0 = mul(%x, %w) : f32[2] @webgpu
+        %5 = transfer(%0) : f32[2] @webgpu:1
+        %6 = const() {value = [1, 2]} : f32[2] @webgpu:1
+        %2 = add(%5, %6) : f32[2] @webgpu:1
+        %7 = transfer(%2) : f32[2] @cpu
+        %3 = neg(%7) : f32[2] @cpu
+        %8 = transfer(%3) : f32[2] @webgpu:1
+        %4 = relu(%8) : f32[2] @webgpu:1
+        return %4
+      }`, noGpuNeg);
+  });
+
   it('keeps user transfers, drops those that do not cross, and keeps declared output devices and names', () => {
     expectPass(placeDevices, `
       graph g(%x: f32[3] @webgpu) -> (f32[3] @cpu, f32[3] @webgpu) {

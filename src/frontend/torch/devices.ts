@@ -110,6 +110,20 @@ export function acquireSoon(index: number): void {
   gpuAt(index).catch(() => undefined);
 }
 
+/**
+ * Fails at once for a device index known not to exist (once the adapters have been listed, as
+ * any device use does); `what` says who asked.
+ */
+export function checkDeviceIndex(index: number, what: string): void {
+  if (!Number.isInteger(index) || index < 0) throw new KilnError(`${what}: a device index is a non-negative integer, got ${index}`);
+  if (adapterCount !== undefined && index >= adapterCount * perAdapter) throw new KilnError(`${what}: ${noSuchDevice(index, adapterCount * perAdapter).message}`);
+}
+
+/** How many device indices there are, if the adapters have been listed (synchronous callers). */
+export function knownDeviceCount(): number | undefined {
+  return adapterCount === undefined ? undefined : adapterCount * perAdapter;
+}
+
 /** The GPU device a device name means, acquired on first use. */
 export async function resolveGpu(device: Exclude<DeviceLike, 'cpu'>): Promise<GpuDevice> {
   if (device instanceof GpuDevice) return device;

@@ -21,6 +21,26 @@ import { Tensor } from './tensor-core.js';
  */
 export const tracing: { graph: Graph | undefined; device: Device } = { graph: undefined, device: 'webgpu' };
 
+/**
+ * Where an op on concrete tensors alone (a parameter's `t()`) goes in the traced graph: on the
+ * traced graph's device, unless the tensors sit on another WebGPU device of a model split across
+ * several (`webgpu:1`, ...), which the graph then names.
+ */
+function traceDevice(t: Tensor): Device {
+  return t.deviceType === 'webgpu' && t.device !== 'webgpu:0' ? (t.device as Device) : tracing.device;
+}
+
+/**
+ * Tensors standing in for others while one replica of a module runs (DataParallel): each op reads
+ * the replica's copy of a parameter or buffer on its device instead of the original.
+ */
+export const replicaScope: { current: ReadonlyMap<Tensor, Tensor> | undefined } = { current: undefined };
+
+/** The tensor an op reads for `t`: its replica's copy while a replica runs, else `t`. */
+function replicaOf(t: Tensor): Tensor {
+  return replicaScope.current?.get(t) ?? t;
+}
+
 /** Throws PyTorch's error when the operands of `op` sit on different devices. */
 function checkSameDevice(op: string, inputs: readonly Tensor[]): void {
   const first = inputs[0];
@@ -46,13 +66,14 @@ export function apply(op: string, inputs: readonly Tensor[], attrs: Attrs = {}):
 }
 
 /** Applies an op and returns all its results (split has several). */
-export function applyMulti(op: string, inputs: readonly Tensor[], attrs: Attrs = {}): Tensor[] {
+export function applyMulti(op: string, operands: readonly Tensor[], attrs: Attrs = {}): Tensor[] {
+  const inputs = replicaScope.current ? operands.map(replicaOf) : operands;
   for (const t of inputs) if (t.isDisposed) t.assertConcrete(op);
   checkSameDevice(op, inputs);
   const traced = inputs.find((t) => t.isSymbolic);
   const g = traced?.traceGraph ?? tracing.graph;
   if (g) {
-    const device = traced ? traced.value.type.device : tracing.device;
+    const device = traced ? traced.value.type.device : inputs[0] ? traceDevice(inputs[0]) : tracing.device;
     const node = g.addNode(op, inputs.map((t) => t.valueIn(g, device)), attrs);
     const like = traced ?? inputs[0];
     return node.outputs.map((v) => Tensor.symbolic(g, v, like));
@@ -63,14 +84,18 @@ export function applyMulti(op: string, inputs: readonly Tensor[], attrs: Attrs =
 }
 
 /**
- * An op on a tensor whose device is still being acquired: its results (typed now, so errors come
- * at once) are computed on the device once it is there, when one of them is awaited or used.
+ * An op on a tensor whose device is still being acquired, or whose values are still on their way
+ * from another device: its results (typed now, so errors come at once) are computed on the device
+ * once it and the operands are there, when one of them is awaited or used.
  */
 function deferred(op: string, inputs: readonly Tensor[], attrs: Attrs, waiting: Tensor): Tensor[] {
   const { node } = opGraph(op, inputs, attrs, 'webgpu');
   let results: Tensor[] | undefined;
   const index = Number(waiting.deviceName.slice('webgpu:'.length));
-  return node.outputs.map((v, k) => Tensor.pending(v.type.dtype, v.type.shape, index, () => (results ??= applyMulti(op, inputs, attrs))[k]!));
+  const until = Promise.all(inputs.map((t) => t.ready()));
+  until.catch(() => undefined); // reported where a result is awaited
+  const arrival = { until, arrived: () => inputs.every((t) => t.trySettle()) };
+  return node.outputs.map((v, k) => Tensor.pending(v.type.dtype, v.type.shape, index, () => (results ??= applyMulti(op, inputs, attrs))[k]!, undefined, arrival));
 }
 
 /** Ops whose CPU kernels handle f16 (raw bits): data movement copies bits; cast decodes and rounds. */
@@ -108,7 +133,7 @@ function runOnGpu(op: string, inputs: readonly Tensor[], attrs: Attrs): Tensor[]
 /** A two-operand op; a number operand becomes a scalar constant like `a` (and is freed after use). */
 export function binary(op: string, a: Tensor, b: Tensor | number): Tensor {
   if (typeof b !== 'number') return apply(op, [a, b]);
-  const s = scalarLike(a, b);
+  const s = scalarLike(replicaOf(a), b);
   try {
     return apply(op, [a, s]);
   } finally {

@@ -1,18 +1,19 @@
 import { KilnError } from '../../ir/errors.js';
 import type { Graph, Value } from '../../ir/graph.js';
 import type { TensorData } from '../../ir/tensor-data.js';
-import { formatShapeType, isFloat, numel, type Device, type DType, type Shape } from '../../ir/types.js';
+import { formatShapeType, isFloat, numel, type DType, type Shape } from '../../ir/types.js';
 import { GpuDevice } from '../../runtime/device.js';
 import { EagerRunner } from '../../runtime/eager.js';
-import { noGrad, recordMove, recordOp, type GradFn } from './autograd-tape.js';
+import { noGrad, recordOp, type GradFn } from './autograd-tape.js';
 import { acquiredGpu, acquireSoon, deviceIndex, gpuName, requireDTypeOn, resolveGpu, type DeviceLike } from './devices.js';
 import { normDim } from './dims.js';
 import { parseDType, torchDTypeName, type DTypeLike } from './dtype.js';
 import { castOnHost, hostValues, nestedValues } from './host-values.js';
 import { GpuStorage, swapStorage } from './storage.js';
 import { apply } from './tensor-apply.js';
-import { CPU, type Impl, type Place } from './tensor-impl.js';
-import { parseTo, refuseTraceMove, type ToOptions } from './to-args.js';
+import { CPU, type Arrival, type Impl, type Place } from './tensor-impl.js';
+import type { NonBlocking, ToOptions } from './to-args.js';
+import { moveTo } from './tensor-move.js';
 
 // The Tensor class: what a tensor is (host data, a device buffer, a traced value), its
 // properties, autograd state, and moving between devices and dtypes. Its op methods come in
@@ -54,8 +55,8 @@ export class Tensor {
   }
 
   /** @internal A tensor on device `index` (being acquired) that `make` computes once it is there. */
-  static pending(dtype: DType, shape: Shape, index: number, make: (gpu: GpuDevice) => Tensor, host?: TensorData): Tensor {
-    return new Tensor({ kind: 'pending', dtype, shape: [...shape], index, make, ...(host ? { host } : {}) });
+  static pending(dtype: DType, shape: Shape, index: number, make: (gpu: GpuDevice) => Tensor, host?: TensorData, arrival?: Arrival): Tensor {
+    return new Tensor({ kind: 'pending', dtype, shape: [...shape], index, make, ...(host ? { host } : {}), ...arrival });
   }
 
   /** @internal Whether this tensor waits for its device to be acquired. */
@@ -68,7 +69,7 @@ export class Tensor {
     const i = this.impl;
     if (i.kind !== 'pending') return true;
     const gpu = acquiredGpu(i.index);
-    if (!gpu) return false;
+    if (!gpu || (i.arrived && !i.arrived())) return false;
     this.setData(noGrad(() => i.make(gpu)));
     return true;
   }
@@ -77,6 +78,7 @@ export class Tensor {
   async ready(): Promise<void> {
     const i = this.impl;
     if (i.kind !== 'pending') return;
+    await i.until;
     await resolveGpu(`webgpu:${i.index}`);
     this.trySettle();
   }
@@ -96,10 +98,11 @@ export class Tensor {
 
   /**
    * A symbolic tensor standing for value `v` of graph `g` (used by trace); `like` is the example
-   * tensor it stands for, whose device it takes for device checks (the CPU when absent).
+   * tensor it stands for, whose device it takes for device checks (the CPU when absent), or
+   * that device itself.
    */
-  static symbolic(g: Graph, v: Value, like?: Tensor): Tensor {
-    return new Tensor({ kind: 'symbolic', graph: g, value: v, place: like ? like.place : CPU });
+  static symbolic(g: Graph, v: Value, like?: Tensor | Place): Tensor {
+    return new Tensor({ kind: 'symbolic', graph: g, value: v, place: like instanceof Tensor ? like.place : like ?? CPU });
   }
 
   get dtype(): DType {
@@ -124,7 +127,7 @@ export class Tensor {
   }
 
   /** The kind of device, like PyTorch's `t.device.type`: 'cpu' or 'webgpu'. */
-  get deviceType(): Device {
+  get deviceType(): 'cpu' | 'webgpu' {
     return this.impl.kind === 'pending' ? 'webgpu' : this.place.device;
   }
 
@@ -268,22 +271,16 @@ export class Tensor {
    * `await t.to('webgpu:1', 'float16')`, `await t.to({ device, dtype })`, `await t.to(other)` (its
    * device and dtype). Moves and casts are recorded for autograd: the gradient flows back to this
    * tensor's device and dtype. Always await it; when nothing changes it resolves to this tensor.
+   * `t.to('webgpu:1', { nonBlocking: true })` (PyTorch's `non_blocking=True`) returns the tensor at
+   * once, without awaiting: the copy between WebGPU devices goes on meanwhile and ops on the
+   * result wait for it, so a model's `forward` can place its layers on several devices. Inside
+   * `trace`, a move between devices is a `transfer` node of the graph.
    */
-  async to(target: DeviceLike | DTypeLike | ToOptions | Tensor, second?: DTypeLike | ToOptions): Promise<Tensor> {
-    const { device, dtype } = parseTo(target instanceof Tensor ? { device: target.device, dtype: target.dtype } : target, second);
-    const want = dtype ?? this.dtype;
-    if (device === undefined || this.isSymbolic) {
-      if (device !== undefined) refuseTraceMove(this.device, device);
-      return this.type(want);
-    }
-    await this.ready();
-    this.assertConcrete('to()');
-    if (device === 'cpu') return recordMove(this, await this.onHost()).type(want);
-    const gpu = await resolveGpu(device);
-    if (this.impl.kind === 'gpu' && this.impl.storage.gpu === gpu) return this.type(want);
-    // From the host (or another GPU device, through the host): convert there exactly, then upload.
-    const host = recordMove(this, await this.onHost()).type(want);
-    return recordMove(host, Tensor.upload(host.hostData('to()'), gpu));
+  to(target: ToOptions & NonBlocking): Tensor;
+  to(target: DeviceLike | DTypeLike | Tensor, second: ToOptions & NonBlocking): Tensor;
+  to(target: DeviceLike | DTypeLike | ToOptions | Tensor, second?: DTypeLike | ToOptions): Promise<Tensor>;
+  to(target: DeviceLike | DTypeLike | ToOptions | Tensor, second?: DTypeLike | ToOptions): Tensor | Promise<Tensor> {
+    return moveTo(this, target, second);
   }
 
   /** This tensor converted to `dtype` on its device (f32 <-> f16 rounds to nearest-even); differentiable. */
@@ -378,8 +375,8 @@ export class Tensor {
     return { dtype: i.dtype, shape: i.shape, data: i.storage.host.data };
   }
 
-  /** This tensor's values on the host: itself, the data it was uploaded from, or a readback. */
-  private async onHost(): Promise<Tensor> {
+  /** @internal This tensor's values on the host: itself, the data it was uploaded from, or a readback. */
+  async onHost(): Promise<Tensor> {
     const i = this.impl;
     if (i.kind === 'host') return this;
     this.assertConcrete('reading a tensor back');

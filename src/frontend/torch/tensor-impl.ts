@@ -20,11 +20,19 @@ export type Impl =
   | Pending;
 
 /**
- * A tensor on a WebGPU device that is still being acquired (its first use): `make` computes it
- * once the device is there (an upload of `host`, or a deferred op). Awaiting anything on it
- * waits for the device; an op on it is deferred the same way.
+ * A tensor on a WebGPU device that is still being acquired (its first use), or whose values are
+ * still on their way (a non-blocking move from another device, an op on such a tensor): `make`
+ * computes it once the device is there and `arrived()` says the values are (an upload of `host`,
+ * a deferred op); `until` resolves when they have. Awaiting anything on it waits for both; an op
+ * on it is deferred the same way.
  */
 export type Pending = {
   readonly kind: 'pending'; readonly dtype: DType; readonly shape: Shape; readonly index: number;
   readonly host?: TensorData; readonly make: (gpu: GpuDevice) => Tensor;
-};
+} & Partial<Arrival>;
+
+/** What a pending tensor waits for besides its device. */
+export interface Arrival {
+  readonly until: Promise<unknown>;
+  readonly arrived: () => boolean;
+}

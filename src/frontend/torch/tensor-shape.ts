@@ -60,6 +60,16 @@ export const shapeMethods = {
     const sizes = typeof size === 'number' ? chunkSizes(n, size) : [...size];
     return applyMulti('split', [this], { axis: d, sizes });
   },
+  /** `length` elements along `dim` from `start` (negative counts from the end), as torch.narrow. */
+  narrow(this: Tensor, dim: number, start: number, length: number): Tensor {
+    const d = normDim(dim, this.shape.length);
+    const n = this.shape[d]!;
+    const s = start < 0 ? start + n : start;
+    if (!Number.isInteger(s) || !Number.isInteger(length) || s < 0 || length < 0 || s + length > n) {
+      throw new KilnError(`narrow(): start (${start}) + length (${length}) exceeds dimension size (${n}) of dim ${dim}`);
+    }
+    return apply('slice', [this], { starts: [s], ends: [s + length], axes: [d] });
+  },
   /** Splits along `dim` into `chunks` pieces of equal size (the last may be smaller), as torch.chunk. */
   chunk(this: Tensor, chunks: number, dim = 0): Tensor[] {
     const n = this.shape[normDim(dim, this.shape.length)]!;

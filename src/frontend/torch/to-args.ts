@@ -1,16 +1,28 @@
 import { KilnError } from '../../ir/errors.js';
 import type { DType } from '../../ir/types.js';
 import { GpuDevice } from '../../runtime/device.js';
-import { gpuName, parseDevice, type DeviceLike } from './devices.js';
+import { parseDevice, type DeviceLike } from './devices.js';
 import { isDTypeName, parseDType, torchDTypeName, type DTypeLike } from './dtype.js';
 
 // The arguments of `t.to()` in PyTorch's forms, read once and checked loudly: a device, a dtype,
 // a device then a dtype, or { device, dtype }. (A tensor argument is read by `to()` itself.)
 
-/** Options of `t.to({ device, dtype })`. */
+/** Options of `t.to({ device, dtype, nonBlocking })`. */
 export interface ToOptions {
   readonly device?: DeviceLike;
   readonly dtype?: DTypeLike;
+  /** Return the moved tensor at once instead of a Promise (PyTorch's `non_blocking`). */
+  readonly nonBlocking?: boolean;
+}
+
+/** The option that makes `to()` return a Tensor rather than a Promise. */
+export interface NonBlocking {
+  readonly nonBlocking: true;
+}
+
+/** Whether a `to()` argument asks for a non-blocking move. */
+export function isNonBlocking(arg: unknown): boolean {
+  return typeof arg === 'object' && arg !== null && !(arg instanceof GpuDevice) && (arg as ToOptions).nonBlocking === true;
 }
 
 /** The device and dtype `to()` was asked for, in any of its forms; anything else fails loudly. */
@@ -32,7 +44,7 @@ export function parseTo(target: DeviceLike | DTypeLike | ToOptions, second: DTyp
   if (second !== undefined) {
     if (dtype !== undefined && device === undefined) throw new KilnError(`${forms}: a second argument (the dtype) follows a device, as in t.to('webgpu', 'float16')`);
     const more = typeof second === 'string' ? { dtype: parseDType(second) } : typeof second === 'object' && second !== null ? parseOptions(second, forms) : undefined;
-    if (!more || more.device !== undefined) throw new KilnError(`${forms}; the second argument is a dtype or { dtype }, got ${typeof second === 'object' ? JSON.stringify(second) : String(second)}`);
+    if (!more || more.device !== undefined) throw new KilnError(`${forms}; the second argument is a dtype or { dtype, nonBlocking }, got ${typeof second === 'object' ? JSON.stringify(second) : String(second)}`);
     if (more.dtype !== undefined && dtype !== undefined && more.dtype !== dtype) throw new KilnError(`to(): two different dtypes given (${torchDTypeName(dtype)} and ${torchDTypeName(more.dtype)})`);
     dtype = more.dtype ?? dtype;
   }
@@ -40,19 +52,11 @@ export function parseTo(target: DeviceLike | DTypeLike | ToOptions, second: DTyp
 }
 
 function parseOptions(o: object, forms: string): { device?: DeviceLike; dtype?: DType } {
-  const extra = Object.keys(o).filter((k) => k !== 'device' && k !== 'dtype');
-  if (extra.length) throw new KilnError(`${forms}; unknown option(s) ${extra.join(', ')} (accepted: device, dtype)`);
+  const extra = Object.keys(o).filter((k) => k !== 'device' && k !== 'dtype' && k !== 'nonBlocking');
+  if (extra.length) throw new KilnError(`${forms}; unknown option(s) ${extra.join(', ')} (accepted: device, dtype, nonBlocking)`);
   const { device, dtype } = o as ToOptions;
   return {
     ...(device === undefined ? {} : { device: typeof device === 'string' ? parseDevice(device) : device }),
     ...(dtype === undefined ? {} : { dtype: parseDType(dtype) }),
   };
-}
-
-/** Fails for `to(device)` inside a trace unless `device` is where the traced graph already is. */
-export function refuseTraceMove(here: string, device: DeviceLike): void {
-  const there = device instanceof GpuDevice ? gpuName(device) : device === 'webgpu' ? 'webgpu:0' : device;
-  if (there !== here) {
-    throw new KilnError(`to('${there}') inside trace(): a traced graph runs on one device (${here}); move the inputs or the model before tracing`);
-  }
 }

@@ -13,7 +13,9 @@ export interface TraceOptions {
   outputNames?: string[];
   /**
    * Device the traced graph is placed on: 'webgpu' (the compiler's target) by default, wherever
-   * the example inputs and parameters live. They must all live on one device, as for eager ops.
+   * the example inputs and parameters live. Each op's operands must live on one device, as for
+   * eager ops; a model split across WebGPU devices (`.to('webgpu:1')` in forward) keeps its split:
+   * what sits on webgpu:N (N >= 1) is placed `@webgpu:N`, and each move is a `transfer` node.
    */
   device?: Device;
 }
@@ -33,7 +35,9 @@ export function trace(model: Module, exampleInputs: readonly Tensor[], opts: Tra
   if (names.length !== exampleInputs.length) throw new KilnError(`trace got ${exampleInputs.length} inputs but ${names.length} input names`);
   const inputs = exampleInputs.map((t, i) => {
     if (t.isDisposed) t.assertConcrete('trace');
-    return Tensor.symbolic(g, g.addInput(names[i]!, { dtype: t.dtype, shape: t.shape, device }), t);
+    // An input on another WebGPU device than the first (a model split across devices) is named so.
+    const on = t.deviceType === 'webgpu' && t.device !== 'webgpu:0' ? (t.device as Device) : device;
+    return Tensor.symbolic(g, g.addInput(names[i]!, { dtype: t.dtype, shape: t.shape, device: on }), t);
   });
   const outer = { ...tracing };
   let result: Tensor;

@@ -162,6 +162,13 @@ export async function compileTrainStep<M extends Module>(
   model: M, lossFn: LossFn<M>, optimizer: Optimizer, exampleBatch: Readonly<Record<string, Tensor>>, opts: TrainStepOptions = {},
 ): Promise<TrainStep> {
   const named = model.namedParameters();
+  const placed = [...new Set(named.map(([, p]) => p.device))];
+  if (placed.length > 1) {
+    throw new KilnError(
+      `compileTrainStep compiles a step for one device, but the model's parameters are on ${placed.join(' and ')}: ` +
+      'train a model split across devices eagerly (backward and the optimizer work across devices), or move it to one device',
+    );
+  }
   const gpuOfParams = named.map(([, p]) => p.gpu).find((g) => g !== undefined);
   const gpu = opts.device ? await resolveGpu(opts.device) : gpuOfParams ?? (await resolveGpu('webgpu'));
   if (!(gpu instanceof GpuDevice)) throw new KilnError('compileTrainStep needs a WebGPU device');

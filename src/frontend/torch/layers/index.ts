@@ -7,3 +7,4 @@ export { ReLU, GELU, SiLU, Sigmoid, Tanh, Hardswish, Hardsigmoid, LeakyReLU, Sof
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from './pool.js';
 export { Flatten, Dropout, ChannelShuffle } from './shape.js';
 export { Sequential, ModuleList } from './container.js';
+export { DataParallel, type DataParallelOptions, type GpuIndex } from './data-parallel.js';
