@@ -5,47 +5,65 @@ import { gpuName, parseDevice, type DeviceLike } from './devices.js';
 import { isDTypeName, parseDType, torchDTypeName, type DTypeLike } from './dtype.js';
 
 // The arguments of `t.to()` in PyTorch's forms, read once and checked loudly: a device, a dtype,
-// a device then a dtype, or { device, dtype }. (A tensor argument is read by `to()` itself.)
+// a device then a dtype, or { device, dtype, nonBlocking }. (A tensor argument is read by `to()` itself.)
 
-/** Options of `t.to({ device, dtype })`. */
+/** Options of `t.to({ device, dtype })` and `module.to({ device, dtype })`. */
 export interface ToOptions {
   readonly device?: DeviceLike;
   readonly dtype?: DTypeLike;
 }
 
+/** Options of a tensor's `to()`: `nonBlocking` starts an upload and returns the tensor at once, as PyTorch's non_blocking. */
+export interface TensorToOptions extends ToOptions {
+  readonly nonBlocking?: boolean;
+}
+
+/** What `to()` was asked for. */
+export interface ToRequest {
+  readonly device?: DeviceLike;
+  readonly dtype?: DType;
+  readonly nonBlocking: boolean;
+}
+
 /** The device and dtype `to()` was asked for, in any of its forms; anything else fails loudly. */
-export function parseTo(target: DeviceLike | DTypeLike | ToOptions, second: DTypeLike | ToOptions | undefined): { device?: DeviceLike; dtype?: DType } {
+export function parseTo(target: DeviceLike | DTypeLike | TensorToOptions, second: DTypeLike | TensorToOptions | undefined): ToRequest {
   const forms = "to() takes a device ('cpu', 'webgpu', 'webgpu:1', a GpuDevice), a dtype ('float16', ...), " +
-    "a device and a dtype (t.to('webgpu', 'float16')), { device, dtype }, or another tensor";
+    "a device and a dtype (t.to('webgpu', 'float16')), { device, dtype, nonBlocking } (also after a device), or another tensor";
   let device: DeviceLike | undefined;
   let dtype: DType | undefined;
+  let nonBlocking = false;
   if (typeof target === 'string') {
     if (isDTypeName(target)) dtype = parseDType(target);
     else device = parseDevice(target);
   } else if (target instanceof GpuDevice) {
     device = target;
   } else if (typeof target === 'object' && target !== null) {
-    ({ device, dtype } = parseOptions(target, forms));
+    ({ device, dtype, nonBlocking } = parseOptions(target, forms));
   } else {
     throw new KilnError(`${forms}; got ${String(target)}`);
   }
   if (second !== undefined) {
     if (dtype !== undefined && device === undefined) throw new KilnError(`${forms}: a second argument (the dtype) follows a device, as in t.to('webgpu', 'float16')`);
-    const more = typeof second === 'string' ? { dtype: parseDType(second) } : typeof second === 'object' && second !== null ? parseOptions(second, forms) : undefined;
-    if (!more || more.device !== undefined) throw new KilnError(`${forms}; the second argument is a dtype or { dtype }, got ${typeof second === 'object' ? JSON.stringify(second) : String(second)}`);
+    const more: ToRequest | undefined = typeof second === 'string' ? { dtype: parseDType(second), nonBlocking: false } : typeof second === 'object' && second !== null ? parseOptions(second, forms) : undefined;
+    if (!more || more.device !== undefined) throw new KilnError(`${forms}; the second argument is a dtype or { dtype, nonBlocking }, got ${typeof second === 'object' ? JSON.stringify(second) : String(second)}`);
     if (more.dtype !== undefined && dtype !== undefined && more.dtype !== dtype) throw new KilnError(`to(): two different dtypes given (${torchDTypeName(dtype)} and ${torchDTypeName(more.dtype)})`);
     dtype = more.dtype ?? dtype;
+    nonBlocking ||= more.nonBlocking;
   }
-  return { ...(device === undefined ? {} : { device }), ...(dtype === undefined ? {} : { dtype }) };
+  return { ...(device === undefined ? {} : { device }), ...(dtype === undefined ? {} : { dtype }), nonBlocking };
 }
 
-function parseOptions(o: object, forms: string): { device?: DeviceLike; dtype?: DType } {
-  const extra = Object.keys(o).filter((k) => k !== 'device' && k !== 'dtype');
-  if (extra.length) throw new KilnError(`${forms}; unknown option(s) ${extra.join(', ')} (accepted: device, dtype)`);
-  const { device, dtype } = o as ToOptions;
+const OPTIONS = ['device', 'dtype', 'nonBlocking'];
+
+function parseOptions(o: object, forms: string): ToRequest {
+  const extra = Object.keys(o).filter((k) => !OPTIONS.includes(k));
+  if (extra.length) throw new KilnError(`${forms}; unknown option(s) ${extra.join(', ')} (accepted: ${OPTIONS.join(', ')})`);
+  const { device, dtype, nonBlocking } = o as TensorToOptions;
+  if (nonBlocking !== undefined && typeof nonBlocking !== 'boolean') throw new KilnError(`to(): nonBlocking must be true or false, got ${String(nonBlocking)}`);
   return {
     ...(device === undefined ? {} : { device: typeof device === 'string' ? parseDevice(device) : device }),
     ...(dtype === undefined ? {} : { dtype: parseDType(dtype) }),
+    nonBlocking: nonBlocking ?? false,
   };
 }
 
