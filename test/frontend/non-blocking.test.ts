@@ -29,7 +29,7 @@ describe('tensor.to(device, { nonBlocking: true })', () => {
     const g = await x.to('webgpu');
     expect(g.to('webgpu:0', { nonBlocking: true })).toBe(g);
     expect(() => g.to('cpu', { nonBlocking: true })).toThrow(/reading a GPU's memory back is asynchronous in WebGPU, so only uploads from the CPU can be non-blocking; await t.to\('cpu'\)/);
-    expect(() => x.to('webgpu', { nonBlocking: 1 as unknown as boolean })).toThrow(/nonBlocking must be true or false/);
+    await expect(x.to('webgpu', { nonBlocking: 1 as unknown as boolean })).rejects.toThrow(/nonBlocking must be true or false/);
     // Without nonBlocking, to() is a Promise as always.
     expect(x.to('webgpu')).toBeInstanceOf(Promise);
   });

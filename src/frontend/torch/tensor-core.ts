@@ -12,7 +12,8 @@ import { castOnHost, hostValues, nestedValues } from './host-values.js';
 import { GpuStorage, swapStorage } from './storage.js';
 import { apply } from './tensor-apply.js';
 import { CPU, type Impl, type Place } from './tensor-impl.js';
-import { parseTo, refuseTraceMove, type TensorToOptions, type ToRequest } from './to-args.js';
+import { moveNow } from './move-now.js';
+import { asksNonBlocking, parseTo, refuseTraceMove, type NonBlocking, type TensorToOptions } from './to-args.js';
 
 // The Tensor class: what a tensor is (host data, a device buffer, a traced value), its
 // properties, autograd state, and moving between devices and dtypes. Its op methods come in
@@ -268,23 +269,18 @@ export class Tensor {
    * `await t.to('webgpu:1', 'float16')`, `await t.to({ device, dtype })`, `await t.to(other)` (its
    * device and dtype). Moves and casts are recorded for autograd: the gradient flows back to this
    * tensor's device and dtype. Always await it; when nothing changes it resolves to this tensor.
-   *
-   * `t.to('webgpu', { nonBlocking: true })` (or `{ device, dtype, nonBlocking: true }`) starts the
-   * upload of a host tensor and returns the device tensor at once, not a Promise, as PyTorch's
-   * non_blocking: the data is copied into a mapped staging buffer now (so the host array may change
-   * afterwards), and every later op on the device sees it, since they are queued after the copy; a
-   * device still being acquired receives it when it is there. A readback cannot be non-blocking.
+   * `t.to('webgpu', { nonBlocking: true })` starts an upload and returns the tensor at once (moveNow).
    */
-  to(target: DeviceLike | DTypeLike | Tensor, second: TensorToOptions & { readonly nonBlocking: true }): Tensor;
-  to(target: TensorToOptions & { readonly nonBlocking: true }): Tensor;
+  to(target: DeviceLike | DTypeLike | Tensor, second: NonBlocking): Tensor;
+  to(target: NonBlocking): Tensor;
   to(target: DeviceLike | DTypeLike | TensorToOptions | Tensor, second?: DTypeLike | TensorToOptions): Promise<Tensor>;
   to(target: DeviceLike | DTypeLike | TensorToOptions | Tensor, second?: DTypeLike | TensorToOptions): Tensor | Promise<Tensor> {
-    const req = parseTo(target instanceof Tensor ? { device: target.device, dtype: target.dtype } : target, second);
-    return req.nonBlocking ? this.toNow(req) : this.toAfterWaiting(req);
+    const args = [target instanceof Tensor ? { device: target.device, dtype: target.dtype } : target, second] as const;
+    return asksNonBlocking(...args) ? moveNow(this, parseTo(...args)) : this.moveLater(...args);
   }
 
-  private async toAfterWaiting({ device, dtype }: ToRequest): Promise<Tensor> {
-    const want = dtype ?? this.dtype;
+  private async moveLater(...args: Parameters<typeof parseTo>): Promise<Tensor> {
+    const { device, dtype: want = this.dtype } = parseTo(...args);
     if (device === undefined || this.isSymbolic) {
       if (device !== undefined) refuseTraceMove(this.device, device);
       return this.type(want);
@@ -297,23 +293,6 @@ export class Tensor {
     // From the host (or another GPU device, through the host): convert there exactly, then upload.
     const host = recordMove(this, await this.onHost()).type(want);
     return recordMove(host, Tensor.upload(host.hostData('to()'), gpu));
-  }
-
-  /** A non-blocking move: an upload started now (on a device being acquired: when it is there), or no move. */
-  private toNow({ device, dtype }: ToRequest): Tensor {
-    const want = dtype ?? this.dtype;
-    if (device === undefined || this.isSymbolic) {
-      if (device !== undefined) refuseTraceMove(this.device, device);
-      return this.type(want);
-    }
-    const there = device === 'cpu' ? 'cpu' : `webgpu:${deviceIndex(device)}`;
-    if (there === this.device) return this.type(want);
-    if (this.deviceType !== 'cpu') {
-      throw new KilnError(`to('${there}', { nonBlocking: true }) on a tensor on ${this.device}: reading a GPU's memory back is asynchronous in WebGPU, so only uploads from the CPU can be non-blocking; await t.to('${there}') without nonBlocking`);
-    }
-    this.assertConcrete('to()');
-    const host = this.type(want);
-    return recordMove(host, Tensor.fromData(host.hostData('to()'), device));
   }
 
   /** This tensor converted to `dtype` on its device (f32 <-> f16 rounds to nearest-even); differentiable. */

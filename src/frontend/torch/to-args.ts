@@ -18,6 +18,9 @@ export interface TensorToOptions extends ToOptions {
   readonly nonBlocking?: boolean;
 }
 
+/** Options asking for a non-blocking move, which `to()` returns at once. */
+export type NonBlocking = TensorToOptions & { readonly nonBlocking: true };
+
 /** What `to()` was asked for. */
 export interface ToRequest {
   readonly device?: DeviceLike;
@@ -54,6 +57,11 @@ export function parseTo(target: DeviceLike | DTypeLike | TensorToOptions, second
 }
 
 const OPTIONS = ['device', 'dtype', 'nonBlocking'];
+
+/** Whether to()'s arguments ask for a non-blocking move (read before they are checked, which then throw at once). */
+export function asksNonBlocking(target: unknown, second: unknown): boolean {
+  return [target, second].some((o) => typeof o === 'object' && o !== null && !(o instanceof GpuDevice) && (o as TensorToOptions).nonBlocking === true);
+}
 
 function parseOptions(o: object, forms: string): ToRequest {
   const extra = Object.keys(o).filter((k) => !OPTIONS.includes(k));
