@@ -60,8 +60,8 @@ describe('to() argument forms', () => {
     const x = kiln.tensor([1]);
     await expect(x.to('float16', 'webgpu' as 'f16')).rejects.toThrow(/a second argument \(the dtype\) follows a device, as in t\.to\('webgpu', 'float16'\)/);
     await expect(x.to('webgpu', 'float64' as 'f32')).rejects.toThrow(/unknown dtype 'float64'/);
-    await expect(x.to('webgpu', { device: 'cpu' })).rejects.toThrow(/the second argument is a dtype or \{ dtype \}/);
-    await expect(x.to({ device: 'webgpu', nonBlocking: true } as kiln.ToOptions)).rejects.toThrow(/unknown option\(s\) nonBlocking \(accepted: device, dtype\)/);
+    await expect(x.to('webgpu', { device: 'cpu' })).rejects.toThrow(/the second argument is a dtype or \{ dtype, nonBlocking \}/);
+    await expect(x.to({ device: 'webgpu', copy: true } as kiln.ToOptions)).rejects.toThrow(/unknown option\(s\) copy \(accepted: device, dtype, nonBlocking\)/);
     await expect(x.to('float16', { dtype: 'float32' })).rejects.toThrow(/follows a device/);
     await expect(x.to({ device: 'cpu', dtype: 'f16' }, 'float32')).rejects.toThrow(/two different dtypes given \(float16 and float32\)/);
     await expect(x.to(3 as unknown as 'cpu')).rejects.toThrow(/to\(\) takes a device .*got 3/);

@@ -1,6 +1,6 @@
 export {
   Tensor, tensor, fromArray, randn, rand, zeros, ones, full, arange, cat, stack, where, apply, applyMulti,
-  type TensorOptions, type ToOptions, type ReduceOptions,
+  type TensorOptions, type ToOptions, type TensorToOptions, type ReduceOptions,
 } from './tensor.js';
 export { Module, Parameter, type StateDict, type LoadResult } from './module.js';
 // The first layers were exported at the top level; every layer is in `nn`.

@@ -2,7 +2,7 @@
 // its methods added, and the functions that make tensors. Import Tensor from here, so that its
 // methods are always there.
 export { Tensor } from './tensor-core.js';
-export type { ToOptions } from './to-args.js';
+export type { TensorToOptions, ToOptions } from './to-args.js';
 import './tensor-math.js';
 import './tensor-shape.js';
 import './tensor-reduce.js';
