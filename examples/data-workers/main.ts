@@ -66,7 +66,9 @@ try {
   batchCost(10); // warm the JIT
   const base = batchCost(0);
   const perPass = (batchCost(20) - base) / 20;
-  const passes = Math.max(0, Math.round((ratio * stepMs - base) / perPass));
+  let passes = Math.max(0, Math.round((ratio * stepMs - base) / perPass));
+  // One correction with the cost measured at that setting (timings drift on a busy machine).
+  passes = Math.max(0, Math.round(passes * (ratio * stepMs) / batchCost(passes)));
   const hostMs = batchCost(passes);
   console.log(`training step (batch ready): ${stepMs.toFixed(2)} ms; host work per batch: ${hostMs.toFixed(2)} ms (${passes} blur passes, ${(hostMs / stepMs).toFixed(1)}x the step)`);
 
