@@ -1,4 +1,5 @@
 /// <reference types="@webgpu/types" preserve="true" />
+import { create, globals } from 'webgpu';
 import { KilnError } from '../ir/errors.js';
 
 /** Dawn found no WebGPU adapter on this machine. */
@@ -65,17 +66,11 @@ export interface DeviceCounters {
 // one instance is cheap, and dropping it buys nothing.
 let instance: GPU | undefined;
 
-/**
- * The process's GPU instance. dawn.node is loaded only here, at the first use of a GPU: a thread
- * that never uses one (a DataLoader worker importing kiln) never loads the native addon, which
- * aborts the process if its thread is terminated while the addon initialises.
- */
-async function gpuInstance(): Promise<GPU> {
+function gpuInstance(): GPU {
   if (!instance) {
-    const { create, globals } = await import('webgpu');
     // dawn.node's GPUBufferUsage, GPUMapMode, ... are not globals until we put them there.
     Object.assign(globalThis, globals);
-    instance ??= create([]);
+    instance = create([]);
   }
   return instance;
 }
@@ -145,7 +140,7 @@ export class GpuDevice {
 export async function probeAdapter(): Promise<AdapterInfo | null> {
   let adapter: GPUAdapter | null;
   try {
-    adapter = await (await gpuInstance()).requestAdapter();
+    adapter = await gpuInstance().requestAdapter();
   } catch {
     return null;
   }
@@ -167,7 +162,7 @@ export type ListedAdapter = AdapterInfo & {
  * acquireDevice() uses. Creates no device. Empty when there is none.
  */
 export async function listAdapters(): Promise<ListedAdapter[]> {
-  const gpu = await gpuInstance();
+  const gpu = gpuInstance();
   const asks: GPURequestAdapterOptions[] = [{}, { powerPreference: 'low-power' }, { powerPreference: 'high-performance' }, { forceFallbackAdapter: true }];
   const seen = new Map<string, ListedAdapter>();
   for (const ask of asks) {
@@ -187,7 +182,7 @@ export async function listAdapters(): Promise<ListedAdapter[]> {
 
 /** Acquires a device with the adapter's real limits and every useful optional feature it offers. */
 export async function acquireDevice(opts: AcquireDeviceOptions = {}): Promise<GpuDevice> {
-  const gpu = await gpuInstance();
+  const gpu = gpuInstance();
   const adapterOpts: GPURequestAdapterOptions = {};
   if (opts.powerPreference) adapterOpts.powerPreference = opts.powerPreference;
   if (opts.forceFallbackAdapter) adapterOpts.forceFallbackAdapter = true;

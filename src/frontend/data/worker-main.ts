@@ -28,8 +28,9 @@ export interface WorkerRequest extends BatchRequest {
   readonly k: number;
 }
 
-/** What a worker posts back for request `id`. */
+/** What a worker posts: `settled` once its dataset is made (or failed), then a reply per request `id`. */
 export type WorkerReply =
+  | { readonly settled: true }
   | { readonly id: number; readonly batch: unknown }
   | { readonly id: number; readonly error: { readonly name: string; readonly message: string; readonly stack?: string } };
 
@@ -59,7 +60,9 @@ const port = parentPort;
 if (!port) throw new KilnError('worker-main runs in a DataLoader worker thread, not as a script');
 collateIntoSharedMemory();
 const ready = prepare(workerData as WorkerSetup);
-ready.catch(() => undefined); // reported with every batch asked for
+// Reported with every batch asked for. Until then, the thread may be loading native addons, and
+// terminating a thread in the middle of an addon's initialisation (dawn.node's) aborts the process.
+void ready.catch(() => undefined).then(() => port.postMessage({ settled: true } satisfies WorkerReply));
 let queue = Promise.resolve();
 port.on('message', (req: WorkerRequest) => {
   queue = queue.then(async () => {

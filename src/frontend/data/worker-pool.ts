@@ -35,11 +35,16 @@ class LoaderWorker {
   private requests = 0;
   /** Set once the thread died: every batch asked of it fails with this. */
   private dead: Error | undefined;
+  /** Settles once the worker has loaded its modules and made its dataset (or failed to), or died. */
+  private readonly settled: Promise<void>;
 
   constructor(private readonly id: number, setup: WorkerSetup) {
     this.worker = startWorker(setup);
     this.worker.unref();
-    this.worker.on('message', (reply: WorkerReply) => this.settle(reply));
+    let settled = () => {};
+    this.settled = new Promise((resolve) => { settled = resolve; });
+    this.worker.on('message', (reply: WorkerReply) => ('settled' in reply ? settled() : this.settle(reply)));
+    this.worker.on('exit', () => settled());
     this.worker.on('error', (e) => this.die(new KilnError(`DataLoader worker ${id} failed: ${e.message}\n${e.stack ?? ''}`)));
     this.worker.on('exit', (code) => this.die(new KilnError(`DataLoader worker ${id} exited unexpectedly (exit code ${code})`)));
   }
@@ -55,7 +60,7 @@ class LoaderWorker {
     });
   }
 
-  private settle(reply: WorkerReply): void {
+  private settle(reply: Exclude<WorkerReply, { settled: true }>): void {
     const owed = this.owed.get(reply.id);
     if (!owed) return;
     this.forget(reply.id);
@@ -80,11 +85,14 @@ class LoaderWorker {
     }
   }
 
-  /** Ends the thread; batches it still owes are dropped (their promises never settle and are never awaited). */
+  /**
+   * Ends the thread once it has made its dataset (terminating it while it loads a native addon
+   * would abort the process); batches it still owes are dropped (never settled, never awaited).
+   */
   async terminate(): Promise<void> {
     this.dead ??= new KilnError(`DataLoader worker ${this.id} was stopped`);
     this.owed.clear();
-    this.worker.removeAllListeners('exit');
+    await this.settled;
     await this.worker.terminate();
   }
 }
