@@ -2,7 +2,7 @@ import { KilnError } from '../ir/errors.js';
 import type { TensorData } from '../ir/tensor-data.js';
 import { formatShapeType, numel, type DType, type Shape } from '../ir/types.js';
 import type { GpuDevice } from './device.js';
-import { fromDeviceBytes, hostDataProblem, toDeviceBytes } from './host-data.js';
+import { deviceBytes, fromDeviceBytes, hostDataProblem } from './host-data.js';
 import { createProgramBuffer, createUniformBuffer, planUniforms, storageUsage, type UniformPlan } from './load-buffers.js';
 import { checkFeatures, checkProgramOnDevice, compileProblem, kernelKey } from './load-checks.js';
 import { deviceBufferBytes, validateProgram, type KernelSpec, type Program, type StaticProgram } from './program.js';
@@ -89,16 +89,21 @@ export class EagerRunner {
     return { ...this.counters };
   }
 
-  /** A new device buffer holding `t` (bool widened to u32, as programs expect); the caller frees it. */
+  /**
+   * A new device buffer holding `t` (bool widened to u32, as programs expect); the caller frees it.
+   * The data is copied at once into the buffer mapped at creation, its staging memory (never
+   * through writeBuffer, so data in a SharedArrayBuffer is fine), and reaches the device before
+   * any later submit: the upload never waits, and every later op sees the data.
+   */
   upload(t: TensorData, label = 'tensor'): GPUBuffer {
     this.gpu.assertUsable('uploading a tensor');
     const problem = hostDataProblem(t);
     if (problem) throw new KilnError(`cannot upload ${formatShapeType(t.dtype, t.shape)}: ${problem}`);
-    const bytes = toDeviceBytes(t);
+    const bytes = deviceBytes(t);
     const size = deviceBufferBytes(t.dtype, numel(t.shape));
     this.checkSize(size, formatShapeType(t.dtype, t.shape));
     const buffer = this.gpu.device.createBuffer({ size, usage: storageUsage(), mappedAtCreation: true, label });
-    new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    new Uint8Array(buffer.getMappedRange()).set(bytes);
     buffer.unmap();
     this.counters.uploads++;
     this.counters.bytesUploaded += bytes.byteLength;

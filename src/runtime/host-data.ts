@@ -25,24 +25,34 @@ export function hostDataProblem(t: TensorData): string | undefined {
 }
 
 /**
- * The bytes to write into a device buffer for host tensor `t`: bool widened to u32, length
- * padded to a multiple of 4 (writeBuffer requires it). Returns `t.data` itself when it already fits.
+ * The bytes of host tensor `t` as a device buffer holds them: bool widened to u32, length padded
+ * to a multiple of 4 (writeBuffer requires it). Returns a view of `t.data` itself when it already
+ * fits, even over a SharedArrayBuffer: for copies made in JavaScript (into a mapped buffer).
  */
-export function toDeviceBytes(t: TensorData): ArrayBufferView {
+export function deviceBytes(t: TensorData): Uint8Array {
   const n = numel(t.shape);
   if (t.dtype === 'bool') {
     const out = new Uint32Array(n);
     for (let i = 0; i < n; i++) out[i] = t.data[i] ? 1 : 0;
-    return out;
+    return new Uint8Array(out.buffer);
   }
   const bytes = deviceBufferBytes(t.dtype, n);
   const src = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-  // dawn.node crashes on views over a SharedArrayBuffer, so those are copied like unaligned data.
-  const shared = typeof SharedArrayBuffer !== 'undefined' && t.data.buffer instanceof SharedArrayBuffer;
-  if (src.byteLength === bytes && !shared) return src;
+  if (src.byteLength === bytes) return src;
   const out = new Uint8Array(bytes);
   out.set(src);
   return out;
+}
+
+/**
+ * The bytes to pass to queue.writeBuffer for host tensor `t` (see deviceBytes). dawn.node crashes
+ * on views over a SharedArrayBuffer (a batch a DataLoader worker made), so those are staged
+ * through a copy in ordinary memory.
+ */
+export function toDeviceBytes(t: TensorData): ArrayBufferView {
+  const bytes = deviceBytes(t);
+  const shared = typeof SharedArrayBuffer !== 'undefined' && bytes.buffer instanceof SharedArrayBuffer;
+  return shared ? bytes.slice() : bytes;
 }
 
 /** A copy of device bytes `src` (as stored by the runtime: bool as u32) as host tensor data. */

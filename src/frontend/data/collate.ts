@@ -1,6 +1,6 @@
 import { KilnError } from '../../ir/errors.js';
 import { isTensorData, type TensorData } from '../../ir/tensor-data.js';
-import { allocTyped, type DType, type Shape } from '../../ir/types.js';
+import { allocTyped, type DType, type Shape, type TypedArray } from '../../ir/types.js';
 import { stack, Tensor } from '../torch/tensor.js';
 
 // Turning a list of samples into a batch, as torch.utils.data's default_collate: tensors (and
@@ -49,6 +49,32 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
+/**
+ * Where batches are made: ordinary memory, or shared memory in a worker thread, so that the batch
+ * reaches the main thread without a copy (set once by the worker, which loads batches and nothing else).
+ */
+const batchMemory = { shared: false };
+
+/** Makes this thread's collated batches in shared memory (SharedArrayBuffer). */
+export function collateIntoSharedMemory(): void {
+  batchMemory.shared = true;
+}
+
+/** A zeroed array of `n` elements of `dtype` for a batch, shared when this thread makes shared batches. */
+function allocBatch(dtype: DType, n: number): TypedArray {
+  const plain = allocTyped(dtype, batchMemory.shared ? 0 : n);
+  if (!batchMemory.shared) return plain;
+  const Ctor = plain.constructor as new (buffer: SharedArrayBuffer) => TypedArray;
+  return new Ctor(new SharedArrayBuffer(n * plain.BYTES_PER_ELEMENT));
+}
+
+/** `values` converted into a batch array of `dtype`. */
+function batchOf(dtype: DType, values: ArrayLike<number>): TypedArray {
+  const out = allocBatch(dtype, values.length);
+  out.set(values);
+  return out;
+}
+
 /** A typed array as host tensor data of its collated dtype (the values are converted on stacking). */
 function typedArrayParts(a: ArrayBufferView): { dtype: DType; shape: Shape; data: ArrayLike<number> } {
   const entry = TYPED_ARRAY_DTYPES.find(([ctor]) => a instanceof ctor);
@@ -61,7 +87,7 @@ function typedArrayParts(a: ArrayBufferView): { dtype: DType; shape: Shape; data
 function stackHost(parts: readonly { dtype: DType; shape: Shape; data: ArrayLike<number> }[]): Tensor {
   const { dtype, shape } = parts[0]!;
   const n = parts[0]!.data.length;
-  const out = allocTyped(dtype, parts.length * n);
+  const out = allocBatch(dtype, parts.length * n);
   parts.forEach((p, k) => {
     if (p.dtype !== dtype) throw new KilnError(`defaultCollate: stack expects tensors of one dtype, but got ${dtype} at entry 0 and ${p.dtype} at entry ${k}`);
     if (p.shape.length !== shape.length || p.shape.some((d, i) => d !== shape[i])) {
@@ -73,8 +99,8 @@ function stackHost(parts: readonly { dtype: DType; shape: Shape; data: ArrayLike
 }
 
 /** bigint samples (JavaScript's integers, as Python's int) as int64, narrowed to i32 loudly. */
-function bigintValues(batch: readonly bigint[]): Int32Array {
-  return Int32Array.from(batch, (v, k) => {
+function bigintValues(batch: readonly bigint[]): number[] {
+  return batch.map((v, k) => {
     if (v < -(2n ** 31n) || v > 2n ** 31n - 1n) throw new KilnError(`defaultCollate: int64 is narrowed to int32, which cannot hold ${v} (entry ${k})`);
     return Number(v);
   });
@@ -88,9 +114,9 @@ const COLLATE: Readonly<Record<Kind, (batch: readonly never[]) => unknown>> = {
   tensorData: (batch: readonly TensorData[]) => stackHost(batch),
   typedArray: (batch: readonly ArrayBufferView[]) => stackHost(batch.map(typedArrayParts)),
   // JavaScript has one number type: numbers collate to f32, as floats do in PyTorch (its default dtype).
-  number: (batch: readonly number[]) => Tensor.fromData({ dtype: 'f32', shape: [batch.length], data: Float32Array.from(batch) }),
-  boolean: (batch: readonly boolean[]) => Tensor.fromData({ dtype: 'bool', shape: [batch.length], data: Uint8Array.from(batch, Number) }),
-  bigint: (batch: readonly bigint[]) => Tensor.fromData({ dtype: 'i32', shape: [batch.length], data: bigintValues(batch) }),
+  number: (batch: readonly number[]) => Tensor.fromData({ dtype: 'f32', shape: [batch.length], data: batchOf('f32', batch) }),
+  boolean: (batch: readonly boolean[]) => Tensor.fromData({ dtype: 'bool', shape: [batch.length], data: batchOf('bool', batch.map(Number)) }),
+  bigint: (batch: readonly bigint[]) => Tensor.fromData({ dtype: 'i32', shape: [batch.length], data: batchOf('i32', bigintValues(batch)) }),
   string: (batch: readonly string[]) => [...batch],
   array: (batch: readonly unknown[][]) => {
     const n = batch[0]!.length;
@@ -133,9 +159,7 @@ export function defaultConvert(sample: unknown): unknown {
   if (kind === 'tensorData') return Tensor.fromData(sample as TensorData);
   if (kind === 'typedArray') {
     const { dtype, shape, data } = typedArrayParts(sample as ArrayBufferView);
-    const out = allocTyped(dtype, data.length);
-    out.set(data);
-    return Tensor.fromData({ dtype, shape, data: out });
+    return Tensor.fromData({ dtype, shape, data: batchOf(dtype, data) });
   }
   if (kind === 'array') return (sample as unknown[]).map(defaultConvert);
   if (kind === 'object') return Object.fromEntries(Object.entries(sample as Record<string, unknown>).map(([k, v]) => [k, defaultConvert(v)]));

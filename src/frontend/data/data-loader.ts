@@ -1,16 +1,22 @@
 import { KilnError } from '../../ir/errors.js';
-import type { Random } from '../torch/random.js';
+import { defaultRandom, type Random } from '../torch/random.js';
 import { defaultCollate, defaultConvert, type Collated } from './collate.js';
 import type { Dataset } from './dataset.js';
+import { loadBatch, type CollateFn } from './load-batch.js';
 import { BatchSampler, RandomSampler, SequentialSampler, type Sampler } from './sampler.js';
+import { batchSeed, epochSeed } from './seeds.js';
+import { workerSetupOf, type WorkerOptions } from './worker-options.js';
+import { WorkerPool } from './worker-pool.js';
+import { callRecipe, sendable, type SentRecipe } from './worker-recipe.js';
 
 // The DataLoader of torch.utils.data, for map-style datasets: a sampler orders the indices, a batch
 // sampler groups them, samples are fetched and collated into batches, and batches are prepared
 // ahead of the consumer in a bounded queue, so their preparation (synchronous or asynchronous)
-// overlaps with what the consumer awaits meanwhile (a training step on the device).
+// overlaps with what the consumer awaits meanwhile (a training step on the device). With worker
+// threads, the batches are prepared in parallel off the main thread (see worker-pool.ts).
 
 /** The options every DataLoader takes. */
-interface LoaderOptions {
+interface LoaderOptions extends WorkerOptions {
   /** Visit the dataset in a new random order every epoch (default false). Exclusive with `sampler`. */
   readonly shuffle?: boolean;
   /** The order of the indices (default: sequential, or random with `shuffle`). */
@@ -19,15 +25,16 @@ interface LoaderOptions {
   readonly batchSampler?: Sampler<number[]>;
   /** Drop the last batch when it is smaller than batchSize (default false). */
   readonly dropLast?: boolean;
-  /** The generator `shuffle` draws its orders from (see RandomSampler). */
+  /**
+   * The generator `shuffle` draws its orders from (see RandomSampler), and each epoch its base
+   * seed for the samples' generators (default: kiln's default generator, see `kiln.manualSeed`).
+   */
   readonly generator?: Random;
   /**
-   * How many batches are prepared ahead of the one being consumed (default 2). 0 prepares each
-   * batch only when it is asked for: no overlap.
+   * How many batches are prepared ahead of the one being consumed (default 2), per worker with
+   * worker threads. 0 prepares each batch only when it is asked for: no overlap (main thread only).
    */
   readonly prefetchFactor?: number;
-  /** Worker threads preparing batches: only 0 (batches are prepared on the main thread) for now. */
-  readonly numWorkers?: number;
   /** Page-locked host memory for uploads: not supported (trainLoop stages each upload while the device runs the previous step). */
   readonly pinMemory?: boolean;
 }
@@ -50,11 +57,6 @@ export interface UnbatchedLoaderOptions<T, B> extends LoaderOptions {
 export type DataLoaderOptions<T, B> = BatchedLoaderOptions<T, B> | UnbatchedLoaderOptions<T, B>;
 
 function refuseUnsupported(opts: DataLoaderOptions<never, unknown>): void {
-  const workers = opts.numWorkers ?? 0;
-  if (!Number.isInteger(workers) || workers < 0) throw new KilnError(`numWorkers option should be a non-negative integer, got ${workers}`);
-  if (workers > 0) {
-    throw new KilnError(`numWorkers: ${workers}: worker threads are not supported yet; use numWorkers: 0 (batches are still prepared ahead of the consumer, prefetchFactor of them)`);
-  }
   if (opts.pinMemory) throw new KilnError('pinMemory: true is not supported yet (trainLoop already uploads the next batch while the device runs the current step)');
 }
 
@@ -85,19 +87,28 @@ function batchSamplerOf(dataset: Dataset<unknown>, opts: DataLoaderOptions<never
  *   for await (const [xb, yb] of loader) { ... }
  *
  * Each `for await` is one epoch. Batches come in the sampler's order; up to `prefetchFactor` of
- * them are being prepared while the consumer works on the current one. A sample or batch that
- * fails rejects when it is consumed, not before.
+ * them (per worker, with `numWorkers`) are being prepared while the consumer works on the current
+ * one. A sample or batch that fails rejects when it is consumed, not before. Each sample's
+ * `get(index, random)` receives a generator seeded from the epoch's base seed, its batch and its
+ * place in the batch, so a fixed seed gives the same batches with or without worker threads.
  */
 export class DataLoader<T, B = Collated<T>> implements AsyncIterable<B> {
   readonly batchSize: number | null;
   readonly dropLast: boolean;
   readonly prefetchFactor: number;
-  readonly numWorkers = 0;
+  readonly numWorkers: number;
   /** The order of the dataset's indices. */
   readonly sampler: Sampler<number>;
   /** The batches of indices (absent when batchSize is null). */
   readonly batchSampler: Sampler<number[]> | undefined;
-  private readonly collate: (samples: never) => B | Promise<B>;
+  private readonly collate: CollateFn<B>;
+  /** How the collate function is made when it comes from a module (workerCollate). */
+  private readonly collateRecipe: SentRecipe | undefined;
+  private readonly generator: Random | undefined;
+  private readonly workerSetup: ReturnType<typeof workerSetupOf>;
+  private readonly persistentWorkers: boolean;
+  /** The worker threads kept between epochs (persistentWorkers). */
+  private kept: WorkerPool | undefined;
 
   constructor(readonly dataset: Dataset<T>, opts: DataLoaderOptions<T, B> = {}) {
     refuseUnsupported(opts);
@@ -113,7 +124,13 @@ export class DataLoader<T, B = Collated<T>> implements AsyncIterable<B> {
     this.batchSampler = batches;
     this.batchSize = opts.batchSampler ? null : opts.batchSize === undefined ? 1 : opts.batchSize;
     this.dropLast = opts.dropLast ?? false;
-    this.collate = (opts.collate ?? (batches ? defaultCollate : defaultConvert)) as (samples: never) => B;
+    this.generator = opts.generator;
+    this.workerSetup = workerSetupOf(dataset as Dataset<unknown>, opts, batches !== undefined);
+    this.numWorkers = this.workerSetup?.numWorkers ?? 0;
+    this.persistentWorkers = opts.persistentWorkers ?? false;
+    if (opts.collate && opts.workerCollate) throw new KilnError('collate and workerCollate options are mutually exclusive (workerCollate makes the collate function from a module, for worker threads)');
+    this.collateRecipe = opts.workerCollate && sendable(opts.workerCollate, 'workerCollate');
+    this.collate = (opts.collate ?? (batches ? defaultCollate : defaultConvert)) as CollateFn<B>;
   }
 
   /** Batches per epoch (samples per epoch when unbatched), as `len(loader)`. */
@@ -121,32 +138,51 @@ export class DataLoader<T, B = Collated<T>> implements AsyncIterable<B> {
     return (this.batchSampler ?? this.sampler).length;
   }
 
-  /** Fetches and collates one batch (or one sample when unbatched). */
-  private async load(indices: number | number[]): Promise<B> {
-    if (typeof indices === 'number') return this.collate(await this.dataset.get(indices) as never);
-    const samples = await Promise.all(indices.map((i) => this.dataset.get(i)));
-    return this.collate(samples as never);
+  /** Ends the worker threads kept between epochs (persistentWorkers); a later epoch starts new ones. */
+  async close(): Promise<void> {
+    const pool = this.kept;
+    this.kept = undefined;
+    await pool?.terminate();
+  }
+
+  /** The function that loads batch k of an epoch whose base seed is `base`, on the main thread or in a worker. */
+  private async loader(base: number, pool: WorkerPool | undefined): Promise<(k: number, indices: number | number[]) => Promise<B>> {
+    if (pool) return (k, indices) => pool.load(k, { indices, seed: batchSeed(base, k) }) as Promise<B>;
+    const collate = this.collateRecipe ? await callRecipe(this.collateRecipe, 'workerCollate') as CollateFn<B> : this.collate;
+    if (typeof collate !== 'function') throw new KilnError(`workerCollate: ${this.collateRecipe!.export}() must return a collate function, got ${typeof collate}`);
+    return (k, indices) => loadBatch(this.dataset, collate, { indices, seed: batchSeed(base, k) });
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<B> {
+    // The base seed is drawn before the sampler draws its order, on every epoch, as in PyTorch.
+    const base = epochSeed(this.generator ?? defaultRandom.current);
     const order: Iterator<number | number[]> = (this.batchSampler ?? this.sampler)[Symbol.iterator]();
-    const queue: Promise<B>[] = [];
-    const fill = (upTo: number) => {
-      while (queue.length < upTo) {
-        const r = order.next();
-        if (r.done) return;
-        const p = Promise.resolve(r.value).then((indices) => this.load(indices));
-        p.catch(() => undefined); // observed when consumed
-        queue.push(p);
+    const setup = this.workerSetup;
+    const pool = setup && (this.persistentWorkers ? (this.kept ??= new WorkerPool(setup)) : new WorkerPool(setup));
+    try {
+      const load = await this.loader(base, pool);
+      const ahead = this.prefetchFactor * Math.max(1, this.numWorkers);
+      const queue: Promise<B>[] = [];
+      let k = 0;
+      const fill = (upTo: number) => {
+        while (queue.length < upTo) {
+          const r = order.next();
+          if (r.done) return;
+          const p = Promise.resolve(k++).then((batch) => load(batch, r.value));
+          p.catch(() => undefined); // observed when consumed
+          queue.push(p);
+        }
+      };
+      for (;;) {
+        fill(1);
+        const head = queue.shift();
+        if (!head) return;
+        // Start the next ones now, so they are prepared while the consumer works on this one.
+        fill(ahead);
+        yield await head;
       }
-    };
-    for (;;) {
-      fill(1);
-      const head = queue.shift();
-      if (!head) return;
-      // Start the next ones now, so they are prepared while the consumer works on this one.
-      fill(this.prefetchFactor);
-      yield await head;
+    } finally {
+      if (pool && pool !== this.kept) await pool.terminate();
     }
   }
 }

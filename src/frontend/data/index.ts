@@ -7,3 +7,6 @@ export {
 export { DistributedSampler, type DistributedSamplerOptions } from './distributed-sampler.js';
 export { defaultCollate, defaultConvert, type Collated } from './collate.js';
 export { DataLoader, type DataLoaderOptions } from './data-loader.js';
+export type { WorkerRecipe } from './worker-recipe.js';
+export type { WorkerOptions } from './worker-options.js';
+export type { WorkerInfo } from './worker-main.js';

@@ -94,7 +94,7 @@ describe('kiln.data.DataLoader', () => {
 
   it('refuses conflicting or unsupported options clearly', () => {
     const ds = tensors();
-    expect(() => new DataLoader(ds, { numWorkers: 2 })).toThrow(/numWorkers: 2: worker threads are not supported yet; use numWorkers: 0/);
+    expect(() => new DataLoader({ length: 2, get: (i: number) => i }, { numWorkers: 2 })).toThrow(/numWorkers: 2: a worker thread cannot receive this dataset/);
     expect(() => new DataLoader(ds, { pinMemory: true })).toThrow(/pinMemory: true is not supported yet/);
     expect(() => new DataLoader(ds, { shuffle: true, sampler: new SequentialSampler(ds) })).toThrow(/sampler option is mutually exclusive with shuffle/);
     expect(() => new DataLoader(ds, { batchSize: 2, batchSampler: new BatchSampler(new SequentialSampler(ds), 2) })).toThrow(/mutually exclusive with batchSize/);

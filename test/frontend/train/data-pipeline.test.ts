@@ -31,6 +31,34 @@ describe('data pipeline', () => {
     expect(got).toEqual([0]);
   });
 
+  it('batches from worker threads (in shared memory) train exactly as batches from the main thread', async () => {
+    kiln.manualSeed(4);
+    const x = kiln.randn([96, 4]);
+    const y = kiln.tensor((x.tolist() as number[][]).map((r) => (r[0]! > r[1]! ? 1 : 0)), { dtype: 'int64' });
+    const losses = async (numWorkers: number) => {
+      const loader = new kiln.data.DataLoader<kiln.Tensor[], { x: kiln.Tensor; y: kiln.Tensor }>(new kiln.data.TensorDataset(x, y), {
+        batchSize: 16, shuffle: true, generator: new kiln.Random(2), numWorkers,
+        workerCollate: { module: new URL('../../fixtures/worker-datasets.ts', import.meta.url), export: 'namedPair' },
+      });
+      kiln.manualSeed(9);
+      const model = new nn.Linear(4, 2);
+      const example = { x: kiln.zeros([16, 4]), y: kiln.zeros([16], { dtype: 'int32' }) };
+      const step = await kiln.compileTrainStep(model, (m, b) => kiln.crossEntropy(m.call(b.x!), b.y!), new optim.SGD(model.parameters(), { lr: 0.3 }), example, {
+        device: gpu(), readLossEvery: 1,
+      });
+      try {
+        const out: number[] = [];
+        for (let epoch = 0; epoch < 2; epoch++) out.push(...(await kiln.trainLoop(step, loader)).map((r) => r.loss!));
+        return out;
+      } finally {
+        step.destroy();
+      }
+    };
+    const main = await losses(0);
+    expect(main).toHaveLength(12);
+    expect(await losses(2)).toEqual(main);
+  });
+
   it('a shuffled kiln.data.DataLoader over a TensorDataset feeds a compiled training step, and the loss falls', async () => {
     kiln.manualSeed(3);
     const n = 256;
