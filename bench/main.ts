@@ -39,21 +39,33 @@ interface Entry {
   readonly trials: TrialResult[];
 }
 
+/** Starts one system's child and waits for its start-up (a failed start-up is in its answer). */
+async function startChild(id: SystemId, opts: BenchOptions): Promise<ChildHandle> {
+  log(`[bench] ${id}: starting`);
+  const nodeFlags = opts.ortLiftoff && id.startsWith('ort-') && id !== 'ort-node' ? ['--liftoff-only'] : [];
+  const h = new ChildHandle(id, join(HERE, 'child.js'), ['--system', id, ...(opts.kilnWait ? ['--kiln-wait', opts.kilnWait] : [])], nodeFlags, log);
+  try {
+    await h.request<StartResult>({ op: 'start' }, opts.timeoutMs);
+  } catch (e) {
+    log(`[bench] ${(e as Error).message}`);
+  }
+  return h;
+}
+
 /** Starts every system's child, one after the other (so start-up times do not overlap). */
 async function startChildren(opts: BenchOptions): Promise<Map<SystemId, ChildHandle>> {
   const handles = new Map<SystemId, ChildHandle>();
-  for (const id of opts.systems) {
-    log(`[bench] ${id}: starting`);
-    const nodeFlags = opts.ortLiftoff && id.startsWith('ort-') && id !== 'ort-node' ? ['--liftoff-only'] : [];
-    const h = new ChildHandle(id, join(HERE, 'child.js'), ['--system', id, ...(opts.kilnWait ? ['--kiln-wait', opts.kilnWait] : [])], nodeFlags, log);
-    handles.set(id, h);
-    try {
-      await h.request<StartResult>({ op: 'start' }, opts.timeoutMs);
-    } catch (e) {
-      log(`[bench] ${(e as Error).message}`);
-    }
-  }
+  for (const id of opts.systems) handles.set(id, await startChild(id, opts));
   return handles;
+}
+
+/** Replaces the children that crashed or timed out on an earlier workload, so they run the next. */
+async function restartFailed(handles: Map<SystemId, ChildHandle>, opts: BenchOptions, notes: string[]): Promise<void> {
+  for (const [id, h] of handles) {
+    if (!h.failure) continue;
+    notes.push(`${h.failure}; restarted for the next workload`);
+    handles.set(id, await startChild(id, opts));
+  }
 }
 
 /**
@@ -142,9 +154,11 @@ async function main(argv: string[]): Promise<number> {
   const t0 = performance.now();
   const rows: ChildRow[] = [];
   let reports: ChildReport[] = [];
+  const restartNotes: string[] = [];
   const handles = await startChildren(opts);
   try {
     for (const w of workloads) {
+      await restartFailed(handles, opts, restartNotes);
       log(`[bench] ${w.name}: loading on every system, then ${opts.trials} interleaved trials`);
       rows.push(...(await runWorkload(w, handles, opts)));
     }
@@ -155,7 +169,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const loadAfter = readLoad();
   const totalS = (performance.now() - t0) / 1000;
-  const extraNotes: string[] = [];
+  const extraNotes: string[] = [...restartNotes];
   const warning = loadWarning(loadBefore, loadAfter, opts.busy);
   if (warning) {
     log(`[bench] warning: ${warning}`);
