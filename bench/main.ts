@@ -1,16 +1,19 @@
 // `npm run bench` / `kiln bench`: runs every system in its own child process (so a crash, or
-// Dawn's lifetime trap in a peer, never takes down the run, and each gets a clean device), one
-// after the other on the same adapter; prints a markdown table and writes bench/results.json.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+// Dawn's lifetime trap in a peer, never takes down the run, and each gets a clean device), all on
+// the same adapter, the systems' trials interleaved; prints a markdown table and writes
+// bench/results.json.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { ChildHandle } from './child-handle.js';
+import { loadWarning, readLoad, startBusyJob } from './machine-load.js';
 import { BENCH_ARGS, BENCH_USAGE, benchOptionsFrom, type BenchOptions } from './options.js';
 import { markdownReport, resultRows } from './report.js';
-import type { ChildReport, ChildRow } from './rows.js';
-import { blankRow } from './run-system.js';
+import type { ChildReport, ChildRow, Precision } from './rows.js';
+import { blankRow, describeRow, rowFromTrials, type LoadResult, type StartResult, type TrialResult } from './run-system.js';
 import { precisionsFor, type SystemId } from './systems/index.js';
 import { selectWorkloads, type Workload } from './workloads.js';
 
@@ -27,70 +30,101 @@ function repoRoot(): string {
 
 const log = (m: string): void => void process.stderr.write(`${m}\n`);
 
-interface ChildOutcome {
-  readonly report: ChildReport | null;
-  /** Why the child ended abnormally (exit code, signal, timeout), with its last stderr lines. */
-  readonly failure: string | null;
+/** One (system, precision) of a workload: its row so far, its trials, and how many runs each takes. */
+interface Entry {
+  readonly id: SystemId;
+  readonly precision: Precision;
+  row: ChildRow;
+  runsPerTrial: number;
+  readonly trials: TrialResult[];
 }
 
-/** Runs one system's child process and reads its report. */
-function runChild(id: SystemId, workloads: readonly Workload[], opts: BenchOptions, dir: string): Promise<ChildOutcome> {
-  const out = join(dir, `${id}.json`);
+/** Starts one system's child and waits for its start-up (a failed start-up is in its answer). */
+async function startChild(id: SystemId, opts: BenchOptions): Promise<ChildHandle> {
+  log(`[bench] ${id}: starting`);
   const nodeFlags = opts.ortLiftoff && id.startsWith('ort-') && id !== 'ort-node' ? ['--liftoff-only'] : [];
-  const args = [
-    ...nodeFlags, join(HERE, 'child.js'), '--system', id, '--out', out,
-    '--workloads', workloads.map((w) => w.name).join(','), '--runs', String(opts.runs), '--warmup', String(opts.warmup),
-    ...(opts.kilnWait ? ['--kiln-wait', opts.kilnWait] : []),
-  ];
-  return new Promise((done) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const tail: string[] = [];
-    let partial = '';
-    const onData = (chunk: Buffer): void => {
-      const lines = (partial + chunk.toString('utf8')).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) {
-        if (line.startsWith('[bench] ')) log(line);
-        else if (line.trim()) {
-          tail.push(line);
-          if (tail.length > 12) tail.shift();
-        }
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, opts.timeoutMs);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      let report: ChildReport | null = null;
+  const h = new ChildHandle(id, join(HERE, 'child.js'), ['--system', id, ...(opts.kilnWait ? ['--kiln-wait', opts.kilnWait] : [])], nodeFlags, log);
+  try {
+    await h.request<StartResult>({ op: 'start' }, opts.timeoutMs);
+  } catch (e) {
+    log(`[bench] ${(e as Error).message}`);
+  }
+  return h;
+}
+
+/** Starts every system's child, one after the other (so start-up times do not overlap). */
+async function startChildren(opts: BenchOptions): Promise<Map<SystemId, ChildHandle>> {
+  const handles = new Map<SystemId, ChildHandle>();
+  for (const id of opts.systems) handles.set(id, await startChild(id, opts));
+  return handles;
+}
+
+/** Replaces the children that crashed or timed out on an earlier workload, so they run the next. */
+async function restartFailed(handles: Map<SystemId, ChildHandle>, opts: BenchOptions, notes: string[]): Promise<void> {
+  for (const [id, h] of handles) {
+    if (!h.failure) continue;
+    notes.push(`${h.failure}; restarted for the next workload`);
+    handles.set(id, await startChild(id, opts));
+  }
+}
+
+/**
+ * One workload on every system: each (system, precision) is loaded, run cold and warmed up, one
+ * after the other; then `trials` rounds run each of them in turn (A B C A B C ...), so drift in
+ * the machine's load reaches every system alike and shows as spread of the per-trial ratios.
+ */
+async function runWorkload(w: Workload, handles: Map<SystemId, ChildHandle>, opts: BenchOptions): Promise<ChildRow[]> {
+  const entries: Entry[] = [];
+  for (const [id, h] of handles) {
+    for (const precision of precisionsFor(id, w)) {
+      let row: ChildRow;
+      let runsPerTrial = 0;
       try {
-        report = JSON.parse(readFileSync(out, 'utf8')) as ChildReport;
-      } catch {
-        report = null;
+        const loaded = await h.request<LoadResult>({ op: 'load', workload: w.name, precision, warmup: opts.warmup }, opts.timeoutMs);
+        row = loaded.row;
+        // Long runs get fewer runs a trial (at least one), so a heavy model keeps its trials.
+        if (loaded.warmEstimateMs !== null) runsPerTrial = Math.max(1, Math.min(opts.runs, Math.floor(opts.trialBudgetMs / Math.max(loaded.warmEstimateMs, 1e-3))));
+      } catch (e) {
+        row = { ...blankRow(w, { id, backend: id }, 'unknown', precision, null, 0), error: (e as Error).message };
       }
-      const abnormal = timedOut || code !== 0;
-      const why = timedOut ? `timed out after ${opts.timeoutMs / 1000} s` : signal ? `crashed (${signal})` : `exited with code ${code}`;
-      const last = tail.filter((l) => !/^Warning: maxDynamic/.test(l)).slice(-3).join(' / ');
-      done({ report, failure: abnormal ? `${id}'s process ${why}${last ? `: ${last}` : ''}` : null });
-    });
+      entries.push({ id, precision, row, runsPerTrial, trials: [] });
+    }
+  }
+  const live = entries.filter((e) => e.runsPerTrial > 0);
+  for (let t = 0; t < opts.trials; t++) {
+    for (const e of live) {
+      if (e.row.error) continue;
+      try {
+        e.trials.push(await handles.get(e.id)!.request<TrialResult>({ op: 'trial', workload: w.name, precision: e.precision, runs: e.runsPerTrial }, opts.timeoutMs));
+      } catch (err) {
+        e.row = { ...e.row, error: (err as Error).message };
+      }
+    }
+    log(`[bench] ${w.name}: trial ${t + 1}/${opts.trials} done`);
+  }
+  for (const e of live) await handles.get(e.id)!.request({ op: 'unload', workload: w.name, precision: e.precision }, opts.timeoutMs).catch(() => {});
+  return entries.map((e) => {
+    const row = e.row.error ? e.row : rowFromTrials(e.row, w, e.trials);
+    log(`[bench] ${e.id} ${w.name} ${e.precision}: ${describeRow(row)}`);
+    return row;
   });
 }
 
-/** Rows the child should have written but did not (it crashed first), as error rows. */
-function missingRows(id: SystemId, workloads: readonly Workload[], report: ChildReport | null, failure: string): ChildRow[] {
-  const have = new Set((report?.rows ?? []).map((r) => `${r.workload}/${r.precision}`));
-  const out: ChildRow[] = [];
-  for (const w of workloads) {
-    for (const p of precisionsFor(id, w)) {
-      if (have.has(`${w.name}/${p}`)) continue;
-      out.push({ ...blankRow(w, { id, backend: report?.backend ?? id }, report?.adapter ?? 'unknown', p, report?.startupMs ?? null, 0), error: failure });
+/** Closes every child and collects its report header (a failed child gets one from what is known). */
+async function closeChildren(handles: Map<SystemId, ChildHandle>, rows: readonly ChildRow[], opts: BenchOptions): Promise<ChildReport[]> {
+  const reports: ChildReport[] = [];
+  for (const [id, h] of handles) {
+    const own = rows.filter((r) => r.system === id);
+    try {
+      const header = await h.request<Omit<ChildReport, 'rows'>>({ op: 'close' }, opts.timeoutMs);
+      reports.push({ ...header, rows: own });
+    } catch (e) {
+      const first = own.find((r) => r.adapter !== 'unknown');
+      reports.push({ system: id, adapter: first?.adapter ?? 'unknown', backend: first?.backend ?? id, startupMs: first?.startupMs ?? null, notes: [(e as Error).message], rows: own });
     }
+    h.kill();
   }
-  return out;
+  return reports;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -114,31 +148,33 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const workloads = selectWorkloads(opts.workloads, opts.quick);
-  const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-'));
-  const loadAverage = loadavg()[0];
+  const loadBefore = readLoad();
+  const stopBusy = opts.busy ? startBusyJob() : undefined;
+  if (stopBusy) log('[bench] --busy: a busy-looping process runs beside the bench until it ends');
   const t0 = performance.now();
-  const reports: ChildReport[] = [];
   const rows: ChildRow[] = [];
-  const extraNotes: string[] = [];
+  let reports: ChildReport[] = [];
+  const restartNotes: string[] = [];
+  const handles = await startChildren(opts);
   try {
-    for (const id of opts.systems) {
-      log(`[bench] ${id}: starting (${workloads.map((w) => w.name).join(', ')})`);
-      const { report, failure } = await runChild(id, workloads, opts, dir);
-      if (report) {
-        reports.push(report);
-        rows.push(...report.rows);
-      }
-      if (failure) {
-        log(`[bench] ${failure}`);
-        extraNotes.push(failure);
-        rows.push(...missingRows(id, workloads, report, failure));
-        if (!report) reports.push({ system: id, adapter: 'unknown', backend: id, startupMs: null, notes: [], rows: [] });
-      }
+    for (const w of workloads) {
+      await restartFailed(handles, opts, restartNotes);
+      log(`[bench] ${w.name}: loading on every system, then ${opts.trials} interleaved trials`);
+      rows.push(...(await runWorkload(w, handles, opts)));
     }
+    reports = await closeChildren(handles, rows, opts);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    for (const h of handles.values()) h.kill();
+    stopBusy?.();
   }
+  const loadAfter = readLoad();
   const totalS = (performance.now() - t0) / 1000;
+  const extraNotes: string[] = [...restartNotes];
+  const warning = loadWarning(loadBefore, loadAfter, opts.busy);
+  if (warning) {
+    log(`[bench] warning: ${warning}`);
+    extraNotes.push(`**warning**: ${warning}`);
+  }
 
   // Rows grouped by workload (in the workloads' order), systems in the order they ran.
   const ordered = workloads.flatMap((w) => rows.filter((r) => r.workload === w.name));
@@ -148,7 +184,8 @@ async function main(argv: string[]): Promise<number> {
   writeFileSync(outPath, `${JSON.stringify(results, null, 2)}\n`);
   if (opts.ortLiftoff) extraNotes.push("onnxruntime-web ran under V8's --liftoff-only (--ort-liftoff)");
   process.stdout.write(markdownReport(results, reports, workloads, {
-    runs: opts.runs, warmup: opts.warmup, date: new Date().toISOString().slice(0, 16).replace('T', ' '), node: process.version, totalS, loadAverage, extraNotes,
+    runs: opts.runs, trials: opts.trials, warmup: opts.warmup, date: new Date().toISOString().slice(0, 16).replace('T', ' '), node: process.version, totalS,
+    load: { before: loadBefore.load1, after: loadAfter.load1, cores: loadBefore.cores }, busy: opts.busy, extraNotes,
   }));
   log(`[bench] wrote ${outPath} (${results.length} rows) in ${totalS.toFixed(0)} s`);
   return 0;

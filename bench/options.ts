@@ -9,6 +9,9 @@ export const BENCH_ARGS = {
   only: { type: 'string' },
   workloads: { type: 'string' },
   runs: { type: 'string' },
+  trials: { type: 'string' },
+  'trial-ms': { type: 'string' },
+  busy: { type: 'boolean' },
   warmup: { type: 'string' },
   out: { type: 'string' },
   'kiln-wait': { type: 'string' },
@@ -23,10 +26,13 @@ export const BENCH_USAGE = [
   'same WebGPU adapter, and prints a markdown table; writes the rows to bench/results.json.',
   '',
   'Options:',
-  '  --quick              3 warm runs after 1 discarded, and only the quick workloads',
+  '  --quick              3 trials of up to 3 runs after 1 discarded, and only the quick workloads',
   `  --only LIST          systems to run, comma-separated (default all: ${SYSTEM_IDS.join(',')})`,
   `  --workloads LIST     workloads to run (default all: ${WORKLOADS.map((w) => w.name).join(',')})`,
-  '  --runs N             timed warm runs per row (default 10)',
+  '  --trials N           interleaved rounds: each runs every system in turn (default 5)',
+  '  --runs N             timed runs per system per trial, at most (default 4)',
+  '  --trial-ms MS        fewer runs per trial when they would take longer than this (default 2000)',
+  '  --busy               run a busy-looping process beside the bench (measures under CPU contention)',
   '  --warmup N           untimed runs between the cold run and the timed ones (default 2)',
   '  --out FILE           where to write the rows as JSON (default bench/results.json)',
   "  --kiln-wait MODE     how kiln's runs wait for the GPU: sleep or spin (default: the runtime's)",
@@ -40,6 +46,9 @@ export interface BenchOptions {
   readonly workloads: readonly string[] | undefined;
   readonly quick: boolean;
   readonly runs: number;
+  readonly trials: number;
+  readonly trialBudgetMs: number;
+  readonly busy: boolean;
   readonly warmup: number;
   readonly out: string | undefined;
   readonly kilnWait: 'sleep' | 'spin' | undefined;
@@ -69,7 +78,10 @@ export function benchOptionsFrom(values: Record<string, unknown>): BenchOptions 
     systems: only ? SYSTEM_IDS.filter((s) => only.includes(s)) : SYSTEM_IDS,
     workloads,
     quick,
-    runs: int(values.runs, 'runs', quick ? 3 : 10, 1),
+    runs: int(values.runs, 'runs', quick ? 3 : 4, 1),
+    trials: int(values.trials, 'trials', quick ? 3 : 5, 1),
+    trialBudgetMs: int(values['trial-ms'], 'trial-ms', 2000, 1),
+    busy: values.busy === true,
     warmup: int(values.warmup, 'warmup', quick ? 1 : 2, 0),
     out: typeof values.out === 'string' ? values.out : undefined,
     kilnWait: wait,

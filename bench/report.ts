@@ -7,6 +7,15 @@ import type { Workload } from './workloads.js';
 export interface ResultRow extends BenchRow {
   /** warmMedianMs / kiln fp32's warmMedianMs (above 1: slower than kiln). Null for kiln fp32 or without figures. */
   readonly warmRatioToKiln: number | null;
+  /** Spread of that ratio over the trials: min and max of (this row's trial median / kiln fp32's in the same trial). */
+  readonly trialRatioMin: number | null;
+  readonly trialRatioMax: number | null;
+}
+
+/** Per-trial ratios of `row` to `kiln` (trial i against trial i: they ran side by side). */
+export function trialRatios(row: readonly number[], kiln: readonly number[]): number[] {
+  const n = Math.min(row.length, kiln.length);
+  return Array.from({ length: n }, (_, i) => row[i]! / kiln[i]!);
 }
 
 /** Final rows: child rows without their output samples, with the output check and ratio to kiln. */
@@ -17,24 +26,31 @@ export function resultRows(rows: readonly ChildRow[]): ResultRow[] {
     const isKilnRef = kiln !== undefined && row.system === 'kiln' && row.precision === 'fp32';
     const diff = !isKilnRef && kiln?.outputSample && outputSample ? sampleDiff(kiln.outputSample, outputSample) : null;
     const ratio = !isKilnRef && kiln?.warmMedianMs && row.warmMedianMs !== null ? row.warmMedianMs / kiln.warmMedianMs : null;
-    return { ...row, maxAbsDiffVsKiln: diff, warmRatioToKiln: ratio };
+    const per = ratio !== null ? trialRatios(row.trialMediansMs, kiln!.trialMediansMs) : [];
+    const spread = per.length ? { trialRatioMin: Math.min(...per), trialRatioMax: Math.max(...per) } : { trialRatioMin: null, trialRatioMax: null };
+    return { ...row, maxAbsDiffVsKiln: diff, warmRatioToKiln: ratio, ...spread };
   });
 }
 
 const ms = (v: number | null): string => (v === null ? '–' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 const num = (v: number | null, digits = 1): string => (v === null ? '–' : Number.isInteger(v) ? String(v) : v.toFixed(digits));
 const ratio = (v: number | null): string => (v === null ? '–' : `${v.toFixed(2)}×`);
+const spread = (r: ResultRow): string => (r.trialRatioMin === null ? '' : ` (${r.trialRatioMin.toFixed(2)}–${r.trialRatioMax!.toFixed(2)})`);
 const diff = (v: number | null): string => (v === null ? '–' : v === 0 ? '0' : v.toExponential(1));
 
 /** Facts about the run printed in the report's header. */
 export interface ReportMeta {
+  /** Timed runs per system per trial, at most (heavy workloads take fewer). */
   readonly runs: number;
+  readonly trials: number;
   readonly warmup: number;
   readonly date: string;
   readonly node: string;
   readonly totalS: number;
-  /** The 1-minute load average when the bench started (other processes share the cores). */
-  readonly loadAverage?: number;
+  /** 1-minute load averages before and after the run (other processes share the cores). */
+  readonly load?: { readonly before: number; readonly after: number; readonly cores: number };
+  /** Whether the bench ran a busy-looping process beside it (--busy). */
+  readonly busy?: boolean;
   readonly extraNotes: readonly string[];
 }
 
@@ -43,9 +59,10 @@ export function markdownReport(rows: readonly ResultRow[], reports: readonly Chi
   const out: string[] = [];
   const adapters = [...new Set(reports.filter((r) => r.adapter !== 'unknown').map((r) => r.adapter))];
   out.push(`## kiln bench — ${meta.date}`, '');
-  const load = meta.loadAverage !== undefined ? `; 1-minute load average at the start: ${meta.loadAverage.toFixed(2)}` : '';
+  const load = meta.load ? `; 1-minute load average before ${meta.load.before.toFixed(2)}, after ${meta.load.after.toFixed(2)} (${meta.load.cores} cores)` : '';
+  const busy = meta.busy ? ' **Run with --busy: a busy-looping process took one core throughout.**' : '';
   out.push(`Node ${meta.node}; adapters: ${adapters.map((a) => `\`${a}\``).join(', ') || 'none'}${load}.`);
-  out.push(`Each system ran in its own process, one after the other. Cold = model load (session creation) + first run in that process, after the system's start-up; warm = median (min–max) of ${meta.runs} timed runs after ${meta.warmup} untimed ones. Every run uploads the inputs and reads the output back to the host. Dispatches, submits and readbacks are per warm run. "vs kiln" = warm median / kiln fp32's (above 1: slower than kiln). "Δ kiln" = largest |difference| from kiln fp32's output on sampled elements. Whole bench: ${meta.totalS.toFixed(0)} s.`, '');
+  out.push(`Each system ran in its own process, all on the same adapter.${busy} Cold = model load (session creation) + first run in that process, after the system's start-up. Then ${meta.trials} trials, each running every system in turn (up to ${meta.runs} timed runs each, fewer for slow models, after ${meta.warmup} untimed ones): warm = median (min–max) over all of a row's timed runs. Every run uploads the inputs and reads the output back to the host. Dispatches, submits and readbacks are per warm run. "vs kiln" = warm median / kiln fp32's warm median (above 1: slower than kiln), with in brackets the min–max over trials of the same ratio within one trial. "Δ kiln" = largest |difference| from kiln fp32's output on sampled elements. Whole bench: ${meta.totalS.toFixed(0)} s.`, '');
 
   out.push('| workload | system | backend | precision | cold ms | warm median ms | warm min–max ms | runs | GFLOP/s | dispatches | submits | readbacks | vs kiln | Δ kiln |');
   out.push('|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
@@ -56,10 +73,12 @@ export function markdownReport(rows: readonly ResultRow[], reports: readonly Chi
         out.push(`| ${r.workload} | ${r.system} | ${backend} | ${r.precision} | ${r.skipped ? `skipped: ${esc(r.skipped)}` : `**error**: ${esc(r.error!)}`} | | | | | | | | | |`);
         continue;
       }
-      out.push(`| ${r.workload} | ${r.system} | ${backend} | ${r.precision} | ${ms(r.coldMs)} | ${ms(r.warmMedianMs)} | ${ms(r.warmMinMs)}–${ms(r.warmMaxMs)} | ${r.runs} | ${num(r.gflops, 2)} | ${num(r.dispatches)} | ${num(r.submits)} | ${num(r.readbacks)} | ${ratio(r.warmRatioToKiln)} | ${diff(r.maxAbsDiffVsKiln)} |`);
+      out.push(`| ${r.workload} | ${r.system} | ${backend} | ${r.precision} | ${ms(r.coldMs)} | ${ms(r.warmMedianMs)} | ${ms(r.warmMinMs)}–${ms(r.warmMaxMs)} | ${r.runs} | ${num(r.gflops, 2)} | ${num(r.dispatches)} | ${num(r.submits)} | ${num(r.readbacks)} | ${ratio(r.warmRatioToKiln)}${spread(r)} | ${diff(r.maxAbsDiffVsKiln)} |`);
     }
   }
   out.push('');
+
+  out.push(...ratioTable(rows, workloads));
 
   out.push('### Start-up and compile', '');
   out.push('| system | adapter | start-up ms | kiln AOT compile ms (per workload) |');
@@ -93,6 +112,26 @@ export function markdownReport(rows: readonly ResultRow[], reports: readonly Chi
   const notes = [...meta.extraNotes, ...reports.flatMap((r) => r.notes.map((n) => `${r.system}: ${n}`))];
   if (notes.length) out.push('### Notes', '', ...notes.map((n) => `- ${n}`), '');
   return `${out.join('\n')}\n`;
+}
+
+/** kiln fp32 against each peer per workload: the peer's warm median / kiln's, with the per-trial spread. */
+function ratioTable(rows: readonly ResultRow[], workloads: readonly Workload[]): string[] {
+  const peers = [...new Set(rows.filter((r) => r.system !== 'kiln').map((r) => r.system))];
+  if (!peers.length) return [];
+  const out = ['### Peer time / kiln time (ratio of warm medians; min–max of the per-trial ratios)', ''];
+  out.push(`| workload | ${peers.join(' | ')} |`, `|---|${peers.map(() => '---:').join('|')}|`);
+  for (const w of workloads) {
+    const cells = peers.map((p) => {
+      const r = rows.find((x) => x.workload === w.name && x.system === p && x.precision === 'fp32');
+      if (!r) return '–';
+      if (r.skipped) return `n/a: ${esc(r.skipped)}`;
+      if (r.error) return `error: ${esc(r.error).slice(0, 80)}`;
+      return `${ratio(r.warmRatioToKiln)}${spread(r)}`;
+    });
+    out.push(`| ${w.name} | ${cells.join(' | ')} |`);
+  }
+  out.push('');
+  return out;
 }
 
 function cpuGpuLines(rows: readonly ResultRow[], workloads: readonly Workload[]): string[] {

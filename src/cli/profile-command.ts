@@ -1,5 +1,8 @@
 import { UsageError } from './errors.js';
-import { compile } from '../compiler.js';
+import { compileWithReport } from '../compiler.js';
+import type { Graph } from '../ir/graph.js';
+import { artifactGraph } from './artifact-ir.js';
+import { dispatchCosts } from './kernel-cost.js';
 import { chooseVariant } from '../runtime/artifact-device.js';
 import { isArtifactDir, loadArtifactDir } from '../runtime/artifact-node.js';
 import { acquireDevice } from '../runtime/device.js';
@@ -20,6 +23,9 @@ export const profileCommand = {
     'Compiles MODEL (or loads ARTIFACT, the variant the device runs), runs it N times (default 5)',
     'on seeded random inputs with a timestamp around every dispatch, and prints each dispatch with',
     'its device time and share of the total, sorted, plus host time for uploads and readbacks.',
+    "Beside the time: the kernel's work (MFLOP) and traffic (MB), estimated from its node's op and",
+    'shapes (a multiply-add is 2 FLOPs, an elementwise op 1 per element; each operand read or',
+    'written once, so GB/s is a lower bound), and the GFLOP/s and GB/s they make.',
     'Needs the timestamp-query feature. --json prints one JSON object instead.',
     '',
     inputShapeUsage,
@@ -37,14 +43,16 @@ export const profileCommand = {
     const path = positionals[0]!;
     const artifact = (await isArtifactDir(path)) ? await loadArtifactDir(path) : undefined;
     if (!artifact) checkOnnxOnlyOptions(path, values);
-    const program = artifact ? undefined : compile(await loadModel(path, { inputShapes: inputShapesFrom(values), inputValues: await inputValuesFrom(values) }), compileOptionsFrom(values));
+    const compiled = artifact ? undefined : compileWithReport(await loadModel(path, { inputShapes: inputShapesFrom(values), inputValues: await inputValuesFrom(values) }), compileOptionsFrom(values));
     const device = await acquireDevice();
     try {
-      let p: Program;
       const variant = artifact ? artifact.variants[chooseVariant(artifact.manifest, device)]! : undefined;
-      if (variant) p = variant.program;
-      else p = program!;
-      const profile = await profileProgram(device, p, randomTensors(p.inputs, seed), runs);
+      const p: Program = variant ? variant.program : compiled!.program;
+      // The optimised graph the program came from gives each kernel's op and shapes.
+      const graph: Graph | undefined = variant ? await artifactGraph(path, variant) : compiled!.graph;
+      const timed = await profileProgram(device, p, randomTensors(p.inputs, seed), runs);
+      const costs = graph ? dispatchCosts(p, graph) : [];
+      const profile = { ...timed, dispatches: timed.dispatches.map((d, i) => ({ ...d, ...costs[i] })) };
       if (values.json) {
         const where = variant ? { artifact: path, precision: variant.precision } : { model: path };
         console.log(JSON.stringify({ ...where, adapter: device.describe(), program: p.name, kernels: p.kernels.length, ...profile }, null, 2));

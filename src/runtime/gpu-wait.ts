@@ -14,6 +14,8 @@ const SLEEP_FRACTION = 0.85;
 const OVERSLEPT_MARGIN_MS = 0.2;
 // After oversleeping we only know the GPU time is below the sleep: probe lower, quickly.
 const OVERSLEPT_BACKOFF = 0.8;
+// How many recent runs the estimate looks back over.
+const WINDOW = 8;
 
 /**
  * Waits for submitted GPU work. dawn.node busy-polls (a whole core) while any of its promises is
@@ -23,9 +25,15 @@ const OVERSLEPT_BACKOFF = 0.8;
  * constant from run to run; the estimate adapts when it is not. Measured on lavapipe (2 cores),
  * naive matmul, ms per run spinning vs sleeping: 256^3 22 vs 13, 384^3 64-89 vs 39.
  * Sleeping is on a timer, so other JavaScript keeps running meanwhile.
+ *
+ * The sleep is the FASTEST of the last few runs, not their average: when other processes take
+ * the cores, run times spread widely (measured on lavapipe beside other jobs, PP-OCR cls: 30 ms
+ * to 1.2 s), and sleeping through an average oversleeps every fast run; sleeping through the
+ * minimum loses at most a little spinning. With steady run times the two are the same.
  */
 export class GpuWaiter {
-  private estimateMs: number | undefined;
+  /** The last WINDOW observed run times (or, after oversleeping, a bound below the sleep). */
+  private readonly recent: number[] = [];
   private observed = 0;
 
   constructor(private readonly strategy: WaitStrategy = 'sleep') {}
@@ -33,10 +41,10 @@ export class GpuWaiter {
   /** Sleeps through the expected GPU time, then calls `start` (e.g. mapAsync) and awaits it. */
   async wait<T>(start: () => Promise<T>): Promise<T> {
     const t0 = performance.now();
-    const est = this.estimateMs;
     let slept = 0;
-    if (this.strategy === 'sleep' && est !== undefined && est * SLEEP_FRACTION >= MIN_SLEEP_MS) {
-      await sleep(est * SLEEP_FRACTION);
+    const planned = this.plannedSleepMs;
+    if (planned > 0) {
+      await sleep(planned);
       slept = performance.now() - t0;
     }
     const result = await start();
@@ -47,8 +55,15 @@ export class GpuWaiter {
   private observe(ms: number, slept: number): void {
     // The first run after loading may include lazy driver work; it would skew the estimate.
     if (this.observed++ === 0) return;
-    if (this.estimateMs === undefined) this.estimateMs = ms;
-    else if (slept > 0 && ms - slept < OVERSLEPT_MARGIN_MS) this.estimateMs = slept * OVERSLEPT_BACKOFF;
-    else this.estimateMs = 0.5 * this.estimateMs + 0.5 * ms;
+    const overslept = slept > 0 && ms - slept < OVERSLEPT_MARGIN_MS;
+    this.recent.push(overslept ? slept * OVERSLEPT_BACKOFF : ms);
+    if (this.recent.length > WINDOW) this.recent.shift();
+  }
+
+  /** The time the next wait sleeps through before it starts polling, in ms (0: it polls at once). */
+  get plannedSleepMs(): number {
+    if (this.strategy !== 'sleep' || !this.recent.length) return 0;
+    const sleep = Math.min(...this.recent) * SLEEP_FRACTION;
+    return sleep >= MIN_SLEEP_MS ? sleep : 0;
   }
 }

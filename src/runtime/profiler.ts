@@ -12,6 +12,9 @@ export interface DispatchTime {
   readonly label: string;
   readonly kernel: string;
   readonly ms: number;
+  /** Estimated floating-point operations and bytes moved per run, where known (see `kiln profile`). */
+  readonly flops?: number | null;
+  readonly bytes?: number;
 }
 
 export interface Profile {
@@ -91,16 +94,34 @@ export async function profileProgram(gpu: GpuDevice, program: Program, inputs: R
   return { dispatches, deviceMs: dispatches.reduce((a, d) => a + d.ms, 0), uploadMs: uploadMs / runs, readbackMs: readbackMs / runs, runs };
 }
 
-/** The profile as a table sorted by device time, with each dispatch's share. */
+/** A dispatch's (or the total's) work and traffic columns: MFLOP, MB, GFLOP/s, GB/s ('–' where unknown). */
+function rateColumns(flops: number | null | undefined, bytes: number | undefined, ms: number): string {
+  const cell = (v: number | null | undefined, scale: number, digits: number): string => (v === null || v === undefined ? '–' : (v / scale).toFixed(digits));
+  const per = (v: number | null | undefined, scale: number): number | null => (v === null || v === undefined || ms <= 0 ? null : v / (ms * 1e-3) / scale);
+  return [cell(flops, 1e6, 2).padStart(10), cell(bytes, 1e6, 2).padStart(9), cell(per(flops, 1e9), 1, 2).padStart(9), cell(per(bytes, 1e9), 1, 2).padStart(8)].join(' ');
+}
+
+/** The profile as a table sorted by device time, with each dispatch's share, work and traffic. */
 export function formatProfile(p: Profile): string {
   const rows = [...p.dispatches].sort((a, b) => b.ms - a.ms);
   const w = Math.max(8, ...rows.map((r) => r.label.length));
-  const lines = [`${'dispatch'.padEnd(w)}  ${'kernel'.padEnd(24)} ${'device ms'.padStart(10)} ${'share'.padStart(7)}`];
+  const costed = p.dispatches.some((d) => d.bytes !== undefined);
+  const head = costed ? ` ${'MFLOP'.padStart(10)} ${'MB'.padStart(9)} ${'GFLOP/s'.padStart(9)} ${'GB/s'.padStart(8)}` : '';
+  const lines = [`${'dispatch'.padEnd(w)}  ${'kernel'.padEnd(24)} ${'device ms'.padStart(10)} ${'share'.padStart(7)}${head}`];
   for (const r of rows) {
     const share = p.deviceMs ? (100 * r.ms) / p.deviceMs : 0;
-    lines.push(`${r.label.padEnd(w)}  ${r.kernel.slice(0, 24).padEnd(24)} ${r.ms.toFixed(3).padStart(10)} ${share.toFixed(1).padStart(6)}%`);
+    const cost = costed ? ` ${rateColumns(r.flops, r.bytes, r.ms)}` : '';
+    lines.push(`${r.label.padEnd(w)}  ${r.kernel.slice(0, 24).padEnd(24)} ${r.ms.toFixed(3).padStart(10)} ${share.toFixed(1).padStart(6)}%${cost}`);
   }
-  lines.push(`${'total device time'.padEnd(w)}  ${''.padEnd(24)} ${p.deviceMs.toFixed(3).padStart(10)}`);
+  let total = '';
+  if (costed) {
+    // Work of the dispatches with an estimate over the whole device time: a lower bound of the rate.
+    const known = p.dispatches.filter((d) => d.flops !== null && d.flops !== undefined);
+    const flops = known.reduce((a, d) => a + d.flops!, 0);
+    const bytes = p.dispatches.reduce((a, d) => a + (d.bytes ?? 0), 0);
+    total = ` ${''.padStart(7)} ${rateColumns(flops, bytes, p.deviceMs)}`;
+  }
+  lines.push(`${'total device time'.padEnd(w)}  ${''.padEnd(24)} ${p.deviceMs.toFixed(3).padStart(10)}${total}`);
   lines.push(`host: upload ${p.uploadMs.toFixed(3)} ms, readback ${p.readbackMs.toFixed(3)} ms per run (mean of ${p.runs})`);
   return lines.join('\n');
 }

@@ -6,10 +6,11 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { blankRow, runSystem } from '../../bench/run-system.js';
+import { blankRow, rowFromTrials, runSystem } from '../../bench/run-system.js';
+import { loadWarning } from '../../bench/machine-load.js';
 import type { ChildRow } from '../../bench/rows.js';
 import { summarize } from '../../bench/stats.js';
-import { markdownReport, resultRows } from '../../bench/report.js';
+import { markdownReport, resultRows, trialRatios } from '../../bench/report.js';
 import { benchOptionsFrom } from '../../bench/options.js';
 import { kilnSystem } from '../../bench/systems/kiln.js';
 import { exportOnnx } from '../../bench/onnx/export-graph.js';
@@ -21,7 +22,7 @@ import { hasGpu } from '../helpers/gpu.js';
 
 // The documented fields of a results.json row, then the extras the bench adds.
 const DOCUMENTED = ['workload', 'system', 'adapter', 'precision', 'coldMs', 'warmMedianMs', 'warmMinMs', 'warmMaxMs', 'runs', 'gflops', 'dispatches', 'submits', 'readbacks'];
-const EXTRAS = ['backend', 'startupMs', 'compileMs', 'maxAbsDiffVsKiln', 'skipped', 'error', 'warmRatioToKiln'];
+const EXTRAS = ['backend', 'startupMs', 'compileMs', 'trialMediansMs', 'maxAbsDiffVsKiln', 'skipped', 'error', 'warmRatioToKiln', 'trialRatioMin', 'trialRatioMax'];
 
 const workload = (name: string): Workload => WORKLOADS.find((w) => w.name === name)!;
 const gpuMissing = !(await hasGpu()) && !process.env['KILN_REQUIRE_GPU'];
@@ -64,7 +65,7 @@ describe('bench: kiln child runner', () => {
     expect(rows[1]!.maxAbsDiffVsKiln).toBeTypeOf('number');
     expect(rows[1]!.warmRatioToKiln).toBeTypeOf('number');
 
-    const md = markdownReport(rows, [report], [mlp], { runs: 2, warmup: 0, date: 'today', node: process.version, totalS: 1, extraNotes: [] });
+    const md = markdownReport(rows, [report], [mlp], { runs: 2, trials: 1, warmup: 0, date: 'today', node: process.version, totalS: 1, extraNotes: [] });
     expect(md).toMatch(/^\| mlp \| kiln \| kiln WebGPU \| fp32 \|/m);
     expect(md).toMatch(/^\| mlp \| kiln \| kiln WebGPU \| fp16 \|/m);
   });
@@ -89,19 +90,21 @@ describe('bench: the ONNX models given to the peers', () => {
 });
 
 describe('bench: options', () => {
-  it('defaults to every system, 10 runs and 2 warm-ups; --quick lowers them', () => {
+  it('defaults to every system, 5 trials of up to 4 runs and 2 warm-ups, quiet; --quick lowers them', () => {
     const all = benchOptionsFrom({});
     expect(all.systems).toEqual(['kiln', 'ort-webgpu', 'ort-jsep', 'tfjs-webgpu', 'ort-node']);
-    expect([all.runs, all.warmup]).toEqual([10, 2]);
-    const quick = benchOptionsFrom({ quick: true, only: 'ort-node,kiln' });
+    expect([all.trials, all.runs, all.warmup, all.busy]).toEqual([5, 4, 2, false]);
+    const quick = benchOptionsFrom({ quick: true, only: 'ort-node,kiln', busy: true });
     expect(quick.systems).toEqual(['kiln', 'ort-node']);
-    expect(quick.runs).toBeLessThan(10);
+    expect(quick.trials * quick.runs).toBeLessThan(all.trials * all.runs);
+    expect(quick.busy).toBe(true);
   });
 
   it('names what is wrong in a bad option', () => {
     expect(() => benchOptionsFrom({ only: 'kiln,pytorch' })).toThrow(/unknown system\(s\) pytorch; known: kiln/);
     expect(() => benchOptionsFrom({ workloads: 'resnet' })).toThrow(/unknown workload\(s\) resnet; known: matmul-512/);
     expect(() => benchOptionsFrom({ runs: '0' })).toThrow(/--runs must be an integer >= 1/);
+    expect(() => benchOptionsFrom({ trials: 'x' })).toThrow(/--trials must be an integer >= 1/);
     expect(() => benchOptionsFrom({ 'kiln-wait': 'nap' })).toThrow(/--kiln-wait takes sleep or spin/);
   });
 });
@@ -156,5 +159,31 @@ describe('bench: result rows', () => {
     expect(rows.map((r) => r.warmRatioToKiln)).toEqual([null, 1.5, 5, null]);
     expect(rows.map((r) => r.maxAbsDiffVsKiln)).toEqual([null, 0.5, 0.25, null]);
     expect(summarize([5, 1, 4, 2])).toEqual({ median: 3, min: 1, max: 5 });
+  });
+
+  it('pools the trials\' runs into the warm figures and spreads the ratio over paired trials', () => {
+    const w = workload('matmul-512');
+    const trial = (times: number[]) => ({ times, dispatches: 1, submits: 1, readbacks: 1, sample: { length: 1, indices: [0], values: [0] }, countNote: null });
+    const loaded = (system: string): ChildRow => ({ ...blankRow(w, { id: system, backend: system }, 'adapter', 'fp32', 1, 0), coldMs: 5 });
+    // kiln: trials with medians 2, 4, 2; the peer: 6, 8, 10 -> per-trial ratios 3, 2, 5.
+    const kiln = rowFromTrials(loaded('kiln'), w, [trial([1, 2, 3]), trial([4, 4, 4]), trial([2, 2, 9])]);
+    const peer = rowFromTrials(loaded('ort-jsep'), w, [trial([6]), trial([8]), trial([10])]);
+    expect(kiln).toMatchObject({ runs: 9, warmMedianMs: 3, warmMinMs: 1, warmMaxMs: 9, trialMediansMs: [2, 4, 2] });
+    expect(kiln.gflops).toBeCloseTo(w.flops! / 3e6);
+    const rows = resultRows([kiln, peer]);
+    expect(rows[1]).toMatchObject({ warmRatioToKiln: 8 / 3, trialRatioMin: 2, trialRatioMax: 5 });
+    expect(trialRatios([6, 8], [2, 4, 2])).toEqual([3, 2]);
+    const md = markdownReport(rows, [], [w], { runs: 3, trials: 3, warmup: 0, date: 'today', node: 'v', totalS: 1, load: { before: 0.5, after: 3, cores: 2 }, busy: true, extraNotes: [] });
+    expect(md).toContain('load average before 0.50, after 3.00 (2 cores)');
+    expect(md).toContain('--busy');
+    expect(md).toMatch(/^\| matmul-512 \| 2\.67× \(2\.00–5\.00\) \|$/m);
+  });
+});
+
+describe('bench: machine load', () => {
+  it('warns when the load average passed half the cores, before or after', () => {
+    expect(loadWarning({ load1: 0.4, cores: 2 }, { load1: 0.9, cores: 2 }, false)).toBeNull();
+    expect(loadWarning({ load1: 0.4, cores: 2 }, { load1: 1.6, cores: 2 }, false)).toMatch(/busy: load average 1\.60 > 1\.0/);
+    expect(loadWarning({ load1: 2, cores: 2 }, { load1: 0.1, cores: 2 }, true)).toMatch(/includes the --busy job/);
   });
 });
