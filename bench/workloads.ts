@@ -32,6 +32,11 @@ export interface Workload {
   readonly kilnPrecisions: readonly Precision[];
   /** Part of `--quick`. */
   readonly quick: boolean;
+  /**
+   * The shapes kiln compiles an ONNX model for, when not `inputs`' own: sizes that vary within a
+   * range (`'N<=32'`), so the row measures one program serving every size, run at `inputs`.
+   */
+  readonly kilnInputShapes?: Readonly<Record<string, readonly (number | string)[]>>;
 }
 
 /** A square f32 matmul C = A·B of two inputs (both uploaded every run, as a user's data would be). */
@@ -102,6 +107,16 @@ export const WORKLOADS: readonly Workload[] = [
     flops: null,
     kilnPrecisions: ['fp32'],
     quick: true,
+  },
+  {
+    name: 'ppocr-cls-dyn',
+    title: 'PP-OCR cls, kiln compiled once for a batch of 1..32 (x: [N,3,48,192]), run at x: [1,3,48,192]',
+    inputs: [{ name: 'x', shape: [1, 3, 48, 192] }],
+    source: { kind: 'onnx', path: ocrModelPath('ch_ppocr_mobile_v2.0_cls_infer.onnx') },
+    flops: null,
+    kilnPrecisions: ['fp32'],
+    quick: true,
+    kilnInputShapes: { x: ['N<=32', 3, 48, 192] },
   },
   {
     name: 'ppocr-det',

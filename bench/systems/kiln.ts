@@ -29,7 +29,7 @@ export function kilnSystem(opts: KilnSystemOptions = {}): BenchSystem {
   /** The kiln graph of a workload; ONNX files go through the CLI's loader, as `kiln run` does. */
   async function graphOf(w: Workload): Promise<Graph> {
     if (w.source.kind === 'graph') return w.source.build();
-    const inputShapes = Object.fromEntries(w.inputs.map((i) => [i.name, i.shape]));
+    const inputShapes = w.kilnInputShapes ?? Object.fromEntries(w.inputs.map((i) => [i.name, i.shape]));
     try {
       return await loadModel(w.source.path(), { inputShapes });
     } catch (e) {
@@ -61,6 +61,8 @@ export function kilnSystem(opts: KilnSystemOptions = {}): BenchSystem {
       const output = program.outputs[0];
       if (!output) throw new Error(`${w.name}: the compiled program has no output`);
       const inputs = new Map(program.inputs.map((t) => [t.name, t]));
+      // Feeds take the workload's shapes (a program compiled for a range of shapes binds its sizes from them).
+      const shapes = new Map(w.inputs.map((i) => [i.name, i.shape]));
       return {
         compileMs,
         async load(): Promise<LoadedModel> {
@@ -71,7 +73,7 @@ export function kilnSystem(opts: KilnSystemOptions = {}): BenchSystem {
                 const binding = inputs.get(name);
                 if (!binding) throw new Error(`${w.name}: kiln's program has no input '${name}'`);
                 // Wrapped, not copied: a user's Float32Array goes straight to the upload.
-                return [name, { dtype: 'f32' as const, shape: binding.shape, data }];
+                return [name, { dtype: 'f32' as const, shape: shapes.get(name) ?? binding.shape, data }];
               }));
               const out = await session.run(feeds);
               return out[output.name]!.data;

@@ -46,9 +46,18 @@ export function boundShape(dims: readonly Dim[]): number[] {
 /** Three settings of the size variables near their largest values, each variable distinct: where rules are probed. */
 export function probeSettings(vars: readonly SizeVar[]): Map<string, number>[] {
   // Spread out (largest, about 3/4 and 1/2 of it), so that extents divided down by strided
-  // windows still differ between settings; offset per variable, so that two differ from each other.
-  const at = (f: (v: SizeVar, i: number) => number) => new Map(vars.map((v, i) => [v.name, Math.max(v.min, Math.min(v.max, f(v, i)))]));
-  return [at((v) => v.max), at((v, i) => Math.ceil((v.max * 3) / 4) - i), at((v, i) => Math.ceil(v.max / 2) + 1 + i)];
+  // windows still differ between settings; offset per variable, so that two differ from each
+  // other; and distinct wherever a range holds three values, however small it is.
+  const clamp = (v: SizeVar, x: number) => Math.max(v.min, Math.min(v.max, x));
+  const values = vars.map((v, i) => {
+    const a = v.max;
+    let b = clamp(v, Math.ceil((v.max * 3) / 4) - i);
+    if (b >= a) b = clamp(v, a - 1);
+    let c = clamp(v, Math.ceil(v.max / 2) + 1 + i);
+    if (c >= b) c = clamp(v, b - 1);
+    return [a, b, c];
+  });
+  return [0, 1, 2].map((k) => new Map(vars.map((v, i) => [v.name, values[i]![k]!])));
 }
 
 function probe(def: OpDef, inputs: readonly TensorType[], attrs: Attrs): (readonly Dim[])[] {

@@ -3,7 +3,7 @@ import { channelShuffleAttrs } from '../../ir/ops/movement.js';
 import { attrsOf } from '../../ir/attrs.js';
 import { dimsOf, isDynamic, numel, stridesOf } from '../../ir/types.js';
 import { KilnError } from '../../ir/errors.js';
-import { dimRange, dNumel } from '../../ir/size-expr.js';
+import { dimRange, dimText, dMul, dNumel } from '../../ir/size-expr.js';
 import { MAX_STORAGE_BINDINGS } from '../../ir/fusion.js';
 import { emitCopy } from '../kernels/copy.js';
 import { emitConcat } from '../kernels/concat.js';
@@ -78,14 +78,16 @@ function concatByCopies(node: Node): EmittedKernel[] {
 const split: Lowering = (node) => {
   const x = node.inputs[0]!.type;
   const { axis, offsets } = splitLayout(x.shape, attrsOf(node, splitAttrs).axis, attrsOf(node, splitAttrs).sizes);
-  const xs = stridesOf(x.shape);
+  const xDims = dimsOf(x);
+  if (typeof xDims[axis] !== 'number') throw new KilnError(`split %${node.outputs[0]!.name}: its axis ${axis} (${dimText(xDims[axis]!)}) varies; only fixed extents are split`);
+  const xs = stridesOf(xDims);
   const kernels: EmittedKernel[] = [];
   node.outputs.forEach((v, k) => {
-    const s = v.type.shape;
-    if (numel(s) === 0) return;
+    if (numel(v.type.shape) === 0) return;
+    const s = dimsOf(v.type);
     kernels.push(emitCopy({
       name: 'split', dtype: x.dtype, shape: s, sources: { src: 0, dst: 1 + k },
-      src: { offset: offsets[k]! * xs[axis]!, strides: xs }, dst: { offset: 0, strides: stridesOf(s) },
+      src: { offset: dMul(offsets[k]!, xs[axis]!), strides: xs }, dst: { offset: 0, strides: stridesOf(s) },
     }));
   });
   return kernels;

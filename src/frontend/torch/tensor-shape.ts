@@ -26,6 +26,14 @@ export const shapeMethods = {
   },
   /** The same elements in another shape (one extent may be -1); `reshape(2, 3)` or `reshape([2, 3])`. */
   reshape(this: Tensor, ...shape: (number | readonly number[])[]): Tensor {
+    const varying = this.isSymbolic ? this.value.type.dims : undefined;
+    if (varying) {
+      // Traced over sizes that vary (trace's `dynamic`), `x.shape` reads each one's largest value:
+      // an extent asked for at its own position keeps the size (as ONNX's 0 does).
+      const flatShape = shape.flatMap((d) => (typeof d === 'number' ? [d] : [...d]));
+      const copy = flatShape.flatMap((d, i) => (i < varying.length && typeof varying[i] !== 'number' && d === this.shape[i] ? [i] : []));
+      if (copy.length) return apply('reshape', [this], { shape: flatShape.map((d, i) => (copy.includes(i) ? 0 : d)), copy });
+    }
     const flat = shape.length === 1 && Array.isArray(shape[0]) ? shape[0] : (shape as number[]);
     return apply('reshape', [this], { shape: [...flat] });
   },

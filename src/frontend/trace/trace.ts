@@ -1,6 +1,7 @@
 import { KilnError } from '../../ir/errors.js';
 import { Graph } from '../../ir/graph.js';
 import type { Device } from '../../ir/types.js';
+import { dimRange, isSymbolic, parseSizeBound } from '../../ir/size-expr.js';
 import type { Module } from '../torch/module.js';
 import { Tensor, tracing } from '../torch/tensor.js';
 
@@ -18,6 +19,13 @@ export interface TraceOptions {
    * what sits on webgpu:N (N >= 1) is placed `@webgpu:N`, and each move is a `transfer` node.
    */
   device?: Device;
+  /**
+   * Extents that vary from run to run (torch.export's `Dim`), per input and dimension: a size
+   * with its range, `'T<=512'` or `'1<=B<=8'`, or null for a fixed extent. The graph then serves
+   * every size in the ranges; in `forward`, `x.shape` reads each such extent's largest value, and
+   * a reshape keeps an extent that varies where it asks for it at its own position.
+   */
+  dynamic?: readonly (readonly (string | null)[] | undefined)[];
 }
 
 /**
@@ -37,7 +45,11 @@ export function trace(model: Module, exampleInputs: readonly Tensor[], opts: Tra
     if (t.isDisposed) t.assertConcrete('trace');
     // An input on another WebGPU device than the first (a model split across devices) is named so.
     const on = t.deviceType === 'webgpu' && t.device !== 'webgpu:0' ? (t.device as Device) : device;
-    return Tensor.symbolic(g, g.addInput(names[i]!, { dtype: t.dtype, shape: t.shape, device: on }), t);
+    const varying = opts.dynamic?.[i];
+    if (varying && varying.length !== t.shape.length) throw new KilnError(`trace: dynamic sizes for input ${i} name ${varying.length} dimensions, but it has ${t.shape.length}`);
+    const dims = varying?.map((d, k) => (d === null ? t.shape[k]! : parseSizeBound(d)));
+    const type = dims?.some(isSymbolic) ? { dtype: t.dtype, shape: dims.map((d) => dimRange(d)[1]), device: on, dims } : { dtype: t.dtype, shape: t.shape, device: on };
+    return Tensor.symbolic(g, g.addInput(names[i]!, type), t);
   });
   const outer = { ...tracing };
   let result: Tensor;
