@@ -17,7 +17,9 @@ import type { OpDef } from './ops/registry.js';
  */
 export function inferDims(def: OpDef, inputs: readonly TensorType[], attrs: Attrs): (readonly Dim[] | undefined)[] | undefined {
   if (!inputs.some(isDynamic)) return undefined;
-  const rule = def.spec.dims ?? (def.spec.math && !def.spec.operandStrides ? broadcastDims : undefined);
+  // Elementwise results broadcast their operands; with operands of their own layout (batch_norm's
+  // per-channel parameters), the result is laid out like the first operand.
+  const rule = def.spec.dims ?? (def.spec.math ? (def.spec.operandStrides ? (shapes: readonly (readonly Dim[])[]) => [[...shapes[0]!]] : broadcastDims) : undefined);
   const dims = rule ? rule(inputs.map((t) => dimsOf(t)), attrs) : probe(def, inputs, attrs);
   return dims.map((ds) => (ds.some(isSymbolic) ? ds : undefined));
 }
@@ -62,8 +64,20 @@ export function probeSettings(vars: readonly SizeVar[]): Map<string, number>[] {
 
 function probe(def: OpDef, inputs: readonly TensorType[], attrs: Attrs): (readonly Dim[])[] {
   const vars = [...sizeVarsOf(inputs.flatMap((t) => dimsOf(t))).values()];
-  const envs = probeSettings(vars);
-  const results = envs.map((env) => def.infer(inputs.map((t) => ({ ...t, shape: dimsOf(t).map((d) => evalDim(d, env)) })), attrs));
+  const at = (env: Map<string, number>) => def.infer(inputs.map((t) => ({ ...t, shape: dimsOf(t).map((d) => evalDim(d, env)) })), attrs);
+  // The probe settings, and settings near the ranges' low ends where the op accepts them: an
+  // extent divided down by many strides can look fixed near the top of its range.
+  const low = [1, 0].map((k) => new Map(vars.map((v, i) => [v.name, Math.min(v.max, v.min + k + i)])));
+  const envs: Map<string, number>[] = [];
+  const results: ReturnType<typeof at>[] = [];
+  for (const [n, env] of [...probeSettings(vars), ...low].entries()) {
+    try {
+      results.push(at(env));
+      envs.push(env);
+    } catch (e) {
+      if (n < 3) throw e;
+    }
+  }
   const candidates = inputs.flatMap((t) => dimsOf(t).filter(isSymbolic));
   return results[0]!.map((r, j) => r.shape.map((first, k) => {
     const match = dimFromProbes(results.map((res) => res[j]!.shape[k]!), envs, candidates);
@@ -83,3 +97,16 @@ export function dimFromProbes(values: readonly number[], envs: readonly SizeEnvM
 }
 
 type SizeEnvMap = ReadonlyMap<string, number>;
+
+/**
+ * Whether two lists of extents agree for every size, as far as evaluating them shows: the same
+ * text, or the same values at the ranges' ends and the probe settings (two derivations of one
+ * size, e.g. through a folded batch_norm and the conv it was folded into, may differ in form).
+ */
+export function dimsAgree(a: readonly Dim[], b: readonly Dim[]): boolean {
+  if (a.length !== b.length) return false;
+  if (a.every((d, i) => dimsEqual(d, b[i]!))) return true;
+  const vars = [...sizeVarsOf([...a, ...b]).values()];
+  const envs = [...probeSettings(vars), new Map(vars.map((v) => [v.name, v.min])), new Map(vars.map((v, i) => [v.name, Math.max(v.min, Math.min(v.max, v.min + 1 + i))]))];
+  return envs.every((env) => a.every((d, i) => evalDim(d, env) === evalDim(b[i]!, env)));
+}
