@@ -189,7 +189,11 @@ describe('symbolic input dimensions', () => {
     const e = importError(model(['batch', 3, null, 8]));
     expect(e).toBeInstanceOf(KilnError);
     expect(e.message).toMatch(/input 'image' \['batch',3,unknown,8\] has dimension 0 \('batch'\), dimension 2 \(unknown\) unbound/);
-    expect(e.message).toMatch(/--input-shape image=\?,3,\?,8/);
+    // The suggested form is accepted as written: sizes that vary within a range.
+    expect(e.message).toMatch(/--input-shape image=N<=64,3,H<=64,8/);
+    const g = importOnnx(model(['batch', 3, null, 8]), { inputShapes: { image: ['N<=64', 3, 'H<=64', 8] } });
+    expect(g.inputs[0]!.type.dims?.map(String)).toEqual(['N', '3', 'H', '8']);
+    expect(g.outputs[0]!.type.shape).toEqual([64, 3, 64, 8]);
   });
 
   it('bound dimensions give static shapes', () => {
@@ -200,7 +204,7 @@ describe('symbolic input dimensions', () => {
 
   it('a dimension declared negative (-1) is unknown, to be bound like one', () => {
     const e = importError(model([-1, 3]));
-    expect(e.message).toMatch(/input 'image' \[unknown \(-1\),3\] has dimension 0 \(unknown \(-1\)\) unbound.*--input-shape image=\?,3/s);
+    expect(e.message).toMatch(/input 'image' \[unknown \(-1\),3\] has dimension 0 \(unknown \(-1\)\) unbound.*--input-shape image=N<=64,3/s);
     expect(importOnnx(model([-1, 3]), { inputShapes: { image: [2, 3] } }).inputs[0]!.type.shape).toEqual([2, 3]);
   });
 
