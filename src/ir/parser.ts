@@ -13,11 +13,10 @@ import {
 } from './lexer.js';
 import { getOp, type OpDef } from './ops/index.js';
 import { formatValueName } from './printer.js';
-import { isSymbolic, parseDim, type Dim, type SizeVar } from './size-expr.js';
-import { boundShape } from './symbolic-shapes.js';
+import { sizeTable, toType, type SizeAst, type SizeTable, type TypeAst } from './parse-type.js';
 import { tensorData, type TensorData } from './tensor-data.js';
 import {
-  DEVICES, DTYPES, formatShapeType, formatType, isDevice, isDType, numel, shapesEqual, typesEqual, type TensorType,
+  formatShapeType, formatType, numel, shapesEqual, typesEqual, type TensorType,
 } from './types.js';
 
 export { IRParseError } from './lexer.js';
@@ -43,14 +42,12 @@ export function parseGraph(text: string, opts: ParseOptions = {}): Graph {
 // Syntax tree: tokens only; decoding happens in the builder, because the grammar's actions also
 // run on placeholder tokens while chevrotain records the grammar.
 
-interface TypeAst { dtype: IToken; dims: IToken[]; device: IToken }
 interface ParamAst { name: IToken; type: TypeAst }
 type AttrValueAst =
   | { list: false; token: IToken; graph?: GraphAst }
   | { list: true; open: IToken; items: IToken[] };
 interface AttrAst { key: IToken; value: AttrValueAst }
 interface NodeAst { results: IToken[]; op: IToken; operands: IToken[]; attrs: AttrAst[]; types: TypeAst[] }
-interface SizeAst { name: IToken; min: IToken; max: IToken }
 interface GraphAst { name: IToken; params: ParamAst[]; results: TypeAst[]; sizes: SizeAst[]; nodes: NodeAst[]; ret: IToken; outputs: IToken[] }
 
 // Messages say what was expected and what was found, in words rather than token type names.
@@ -306,40 +303,6 @@ function lookupValue(token: IToken, scope: Map<string, Defined>): Value {
   const found = scope.get(valueNameOf(token));
   if (!found) throw errorAt(token, `${token.image} is not defined above (expected a graph parameter or the result of an earlier node)`);
   return found.value;
-}
-
-type SizeTable = ReadonlyMap<string, SizeVar>;
-
-/** The size ranges a graph header declares, over those of the graph it is nested in. */
-function sizeTable(sizes: readonly SizeAst[], outer: SizeTable): SizeTable {
-  const table = new Map(outer);
-  for (const s of sizes) {
-    const bound = (t: IToken) => {
-      if (!/^\d+$/.test(t.image)) throw errorAt(t, `expected a size bound (a non-negative integer) but found '${t.image}'`);
-      return Number(t.image);
-    };
-    const [min, max] = [bound(s.min), bound(s.max)];
-    if (max < min) throw errorAt(s.max, `size ${s.name.image}: its largest value ${max} is below its smallest ${min}`);
-    table.set(s.name.image, { name: s.name.image, min, max });
-  }
-  return table;
-}
-
-function toType(t: TypeAst, sizes: SizeTable): TensorType {
-  const dtype = t.dtype.image;
-  if (!isDType(dtype)) throw errorAt(t.dtype, `expected a dtype (${DTYPES.join(', ')}) but found '${dtype}'`);
-  const dims = t.dims.map((d): Dim => {
-    if (d.tokenType === NumberTok) {
-      if (!/^\d+$/.test(d.image)) throw errorAt(d, `expected a dimension (a non-negative integer) but found '${d.image}'`);
-      return Number(d.image);
-    }
-    const text = d.tokenType === Str ? stringValue(d) : d.image;
-    return rethrowAt(d, () => parseDim(text, sizes));
-  });
-  const written = t.device.image.slice(1);
-  const device = written === 'webgpu:0' ? 'webgpu' : written;
-  if (!isDevice(device)) throw errorAt(t.device, `expected a device (${DEVICES.slice(0, -1).map((x) => `@${x}`).join(', ')} or @${DEVICES.at(-1)!}) but found '${t.device.image}'`);
-  return dims.some(isSymbolic) ? { dtype, shape: boundShape(dims), device, dims } : { dtype, shape: dims as number[], device };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ export const gemmAnchors: Record<string, Anchor> = {
   gemm: {
     roles: { reads: () => [], epilogue: () => ['elementwise'] },
     lower: (node, io) => {
-      const [a, b, c] = node.inputs.map((v) => dimsOf(v.type));
+      const [a, , c] = node.inputs.map((v) => dimsOf(v.type));
       const { trans_a: transA, trans_b: transB, alpha, beta } = attrsOf(node, gemmAttrs);
       // Gemm's operands are matrices: M and N come from the result, K from A.
       const [m, n] = dimsOf(node.output.type) as [Dim, Dim];
