@@ -6,7 +6,7 @@ import { loadArtifact, type ArtifactFiles, type LoadedArtifact, type LoadedVaria
 import { checkArtifactDevice, chooseVariant } from './artifact-device.js';
 import { httpArtifactReader, type ArtifactSourceReader } from './artifact-read.js';
 import { acquireDevice, type GpuDevice } from './device.js';
-import { parseManifest, type ArtifactManifest, type Precision } from './manifest.js';
+import { parseManifest, type ArtifactManifest, type ManifestTensor, type Precision } from './manifest.js';
 import type { Program } from './program.js';
 import { Session } from './session.js';
 import type { SessionOptions, SessionStats } from './session-options.js';
@@ -152,7 +152,10 @@ export class InferenceSession {
   }
 
   private static artifactSession(gpu: GpuDevice, opts: InferenceSessionOptions, loaded: Loaded): InferenceSession {
-    const info = ({ name, dtype, shape }: { name: string; dtype: DType; shape: readonly number[] }): TensorInfo => ({ name, dtype, type: tensorTypeOf(dtype), shape: [...shape] });
+    // Extents that vary from run to run (an artifact compiled for a range of shapes) read -1.
+    const info = ({ name, dtype, shape, dims }: ManifestTensor): TensorInfo => ({
+      name, dtype, type: tensorTypeOf(dtype), shape: dims ? dims.map((d) => (typeof d === 'number' ? d : -1)) : [...shape],
+    });
     return new InferenceSession(gpu, !opts.device, { inputs: loaded.manifest.inputs.map(info), outputs: loaded.manifest.outputs.map(info) }, loaded);
   }
 
@@ -285,13 +288,28 @@ function fetchNames(fetches: InferenceFetches | undefined, outputs: readonly str
   return names;
 }
 
+/**
+ * The shape of a bare typed array fed for `info`: its declared shape, or, where one extent varies
+ * from run to run, the one that extent's size the array's length gives.
+ */
+function bareShape(info: ManifestTensor, data: ArrayBufferView): number[] {
+  if (!info.dims) return [...info.shape];
+  const varying = info.dims.flatMap((d, i) => (typeof d === 'number' ? [] : [i]));
+  const fixed = info.dims.reduce<number>((p, d) => (typeof d === 'number' ? p * d : p), 1);
+  const length = (data as unknown as ArrayLike<number>).length;
+  if (varying.length !== 1 || fixed === 0 || length % fixed !== 0) {
+    throw new KilnError(`input '${info.name}' [${info.dims.join(',')}] has extents that vary: feed a tensor with its shape, not a bare array`);
+  }
+  return info.dims.map((d) => (typeof d === 'number' ? d : length / fixed));
+}
+
 /** The feeds as the loaded program takes them: a bare array typed as declared, f16 widened for an f32 variant. */
 function programInputs({ manifest, variant }: Loaded, feeds: Readonly<Record<string, InferenceFeed>>): Record<string, TensorData> {
   const byName = new Map(manifest.inputs.map((t, i) => [t.name, { info: t, binding: variant.program.inputs[i]! }]));
   const inputs: Record<string, TensorData> = {};
   for (const [name, feed] of Object.entries(feeds)) {
     const entry = byName.get(name);
-    let t = entry && ArrayBuffer.isView(feed) ? { dtype: entry.info.dtype, shape: [...entry.info.shape], data: feed } : feed as TensorData;
+    let t = entry && ArrayBuffer.isView(feed) ? { dtype: entry.info.dtype, shape: bareShape(entry.info, feed), data: feed } : feed as TensorData;
     if (entry && entry.binding.dtype !== entry.info.dtype) {
       // The user's f16 tensor, computed by an f32 variant: every f16 is exact in f32.
       if (t?.dtype !== 'f16' || !(t.data instanceof Uint16Array)) {

@@ -10,6 +10,12 @@ import { Session } from '../../src/runtime/session.js';
 import { resolveProgram } from '../../src/runtime/sizes.js';
 import { Random } from '../../src/frontend/torch/random.js';
 import { useGpu } from '../helpers/gpu.js';
+import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { saveArtifact } from '../../src/artifact-writer/folder.js';
+import { parseManifest } from '../../src/runtime/manifest.js';
+import { InferenceSession } from '../../src/runtime/inference-session.js';
+import { tempDir } from './artifact-fixture.js';
 import { expectClose } from '../helpers/compare.js';
 
 /** Random inputs of the graph instantiated at `sizes`. */
@@ -144,6 +150,39 @@ describe('kernels that take symbolic sizes', () => {
       expect((await session.run({ x: t(3), y: t(3) })).s!.shape).toEqual([3, 4]);
     } finally {
       session.destroy();
+    }
+  });
+});
+
+describe('an artifact compiled for a range of shapes', () => {
+  const gpu = useGpu();
+
+  it('records its sizes, and InferenceSession runs any size in them (a bare array gives the one extent that varies)', async () => {
+    const g = parseGraph(`graph g(%x: f32[N,4] @webgpu) -> (f32[N,2] @webgpu) sizes(N: [1, 64]) {
+  %w = const() {value = [1, 0, 0, 1, 1, 1, -1, 2]} : f32[4,2] @webgpu
+  %y = matmul(%x, %w) : f32[N,2] @webgpu
+  return %y
+}
+`);
+    const dir = join(await tempDir(), 'dyn.kiln');
+    await saveArtifact(dir, compile(g));
+    const manifest = parseManifest(await readFile(join(dir, 'manifest.json'), 'utf8'));
+    expect(manifest.inputs[0]!.dims).toEqual(['N', 4]);
+    expect(manifest.variants[0]!.program.sizes).toEqual([{ name: 'N', min: 1, max: 64 }]);
+    const session = await InferenceSession.create(dir, { device: gpu() });
+    try {
+      expect(session.inputMetadata[0]!.shape).toEqual([-1, 4]);
+      for (const n of [3, 64, 1]) {
+        const x = tensorData('f32', [n, 4], Array.from({ length: n * 4 }, (_, i) => (i % 7) - 3));
+        const want = runOnCpu(instantiateGraph(g, { N: n }), { x }).y!;
+        const got = await session.run({ x });
+        expect([...got.y!.dims]).toEqual([n, 2]);
+        expect(Array.from(got.y!.data as Float32Array)).toEqual(Array.from(want.data as Float32Array));
+        const bare = await session.run({ x: x.data as Float32Array });
+        expect([...bare.y!.dims]).toEqual([n, 2]);
+      }
+    } finally {
+      await session.release();
     }
   });
 });
