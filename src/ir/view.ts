@@ -3,7 +3,8 @@ import { attrsOf } from './attrs.js';
 import { splitAttrs, splitLayout } from './ops/concat-split.js';
 import { transposeAttrs, transposePerm } from './ops/movement.js';
 import { sliceAttrs, sliceAxes } from './ops/slice-pad.js';
-import { dimsOf, isDynamic, stridesOf } from './types.js';
+import { dimsOf, stridesOf } from './types.js';
+import { largest } from './ops/shape-util.js';
 import { dAdd, dExactDiv, dimsEqual, dMul, type Dim } from './size-expr.js';
 
 /**
@@ -79,22 +80,24 @@ export function viewThrough(n: Node, out: Value, v: View): View | undefined {
       return { offset: v.offset, shape: [...target], strides };
     }
     case 'split': {
-      if (isDynamic(n.inputs[0]!.type)) return undefined;
       const a = attrsOf(n, splitAttrs);
-      // A static operand's view has static extents.
-      const { axis, offsets } = splitLayout(v.shape as number[], a.axis, a.sizes);
+      // Split along a fixed axis: extents that vary elsewhere are carried along.
+      const { axis, offsets } = splitLayout(largest(v.shape), a.axis, a.sizes);
+      if (typeof v.shape[axis] !== 'number') return undefined;
       const k = n.outputs.indexOf(out);
-      return { offset: dAdd(v.offset, dMul(offsets[k]!, v.strides[axis]!)), shape: [...out.type.shape], strides: [...v.strides] };
+      return { offset: dAdd(v.offset, dMul(offsets[k]!, v.strides[axis]!)), shape: [...dimsOf(out.type)], strides: [...v.strides] };
     }
     case 'slice': {
-      if (isDynamic(n.inputs[0]!.type)) return undefined;
       const a = attrsOf(n, sliceAttrs);
-      const axes = sliceAxes(v.shape as number[], a.starts, a.ends, a.axes, a.steps);
-      // Negative strides would need signed offsets in kernels; leave those as copies.
+      const fixed = largest(v.shape);
+      const axes = sliceAxes(fixed, a.starts, a.ends, a.axes, a.steps);
+      // Negative strides would need signed offsets in kernels; leave those as copies. An extent
+      // that varies must be kept whole.
       if (axes.some((a) => a.step < 0)) return undefined;
+      if (axes.some((ax, i) => typeof v.shape[i] !== 'number' && !(ax.start === 0 && ax.step === 1 && ax.length === fixed[i]))) return undefined;
       return {
         offset: axes.reduce((o: Dim, a, i) => dAdd(o, dMul(a.start, v.strides[i]!)), v.offset),
-        shape: axes.map((a) => a.length),
+        shape: axes.map((ax, i) => (typeof v.shape[i] === 'number' ? ax.length : v.shape[i]!)),
         strides: axes.map((a, i) => dMul(a.step, v.strides[i]!)),
       };
     }
