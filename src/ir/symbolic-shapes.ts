@@ -8,12 +8,13 @@ import type { OpDef } from './ops/registry.js';
  * The symbolic extents of an op's results when some operand has symbolic extents, and the
  * static shapes buffers are sized for (each extent's largest value).
  *
- * An op with a `dims` rule computes them itself (reshape's inferred extent, a strided window).
- * For the rest, each result extent is found by evaluating the op's numeric rule with the size
- * variables at three settings near their largest values: an extent that follows one operand
- * extent at all three is that extent, one that stays put is a number, and anything else is
- * refused, naming the op (it needs a `dims` rule). Copies, broadcasts, transposes, reductions
- * and matrix products need no rule of their own this way.
+ * An op with a `dims` rule computes them itself (reshape's inferred extent, a strided window);
+ * elementwise ops broadcast. For the rest, each result extent is found by evaluating the op's
+ * numeric rule with the size variables at settings spread over their ranges (probeSettings, and
+ * near the low ends where the op accepts them): an extent that follows one operand extent at
+ * every setting is that extent, one that stays put is a number, and anything else is refused,
+ * naming the op (it needs a `dims` rule). Copies, transposes, reductions and matrix products need
+ * no rule of their own this way.
  */
 export function inferDims(def: OpDef, inputs: readonly TensorType[], attrs: Attrs): (readonly Dim[] | undefined)[] | undefined {
   if (!inputs.some(isDynamic)) return undefined;
