@@ -4,7 +4,7 @@ import { instantiateGraph } from '../../src/ir/instantiate.js';
 import type { Graph } from '../../src/ir/graph.js';
 import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
 import { numel } from '../../src/ir/types.js';
-import { compile } from '../../src/compiler.js';
+import { compile, compileSegmented } from '../../src/compiler.js';
 import { runOnCpu } from '../../src/runtime/cpu/executor.js';
 import { Session } from '../../src/runtime/session.js';
 import { resolveProgram } from '../../src/runtime/sizes.js';
@@ -184,5 +184,17 @@ describe('an artifact compiled for a range of shapes', () => {
     } finally {
       await session.release();
     }
+  });
+});
+
+describe('ops that run on the CPU', () => {
+  it('refuse sizes that vary, naming the node', () => {
+    const g = parseGraph(`graph g(%x: f32[N,8] @webgpu) -> (f32[N,8] @webgpu) sizes(N: [1, 16]) {
+  %c = cumsum(%x) {axis = 1} : f32[N,8] @webgpu
+  %r = relu(%c) : f32[N,8] @webgpu
+  return %r
+}
+`);
+    expect(() => compileSegmented(g)).toThrow(/node %c \(cumsum\) runs on the CPU, which takes fixed sizes only, but %\S+ is f32\[N,8\] @cpu/);
   });
 });
