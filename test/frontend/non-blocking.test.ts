@@ -29,6 +29,7 @@ describe('tensor.to(device, { nonBlocking: true })', () => {
     const g = await x.to('webgpu');
     expect(g.to('webgpu:0', { nonBlocking: true })).toBe(g);
     expect(() => g.to('cpu', { nonBlocking: true })).toThrow(/a move to the CPU is a readback, which must be awaited: `await t.to\('cpu'\)`/);
+    await expect(x.to('webgpu', { nonBlocking: 1 as unknown as boolean })).rejects.toThrow(/nonBlocking must be true or false, got 1/);
     // Without nonBlocking, to() is a Promise as always.
     expect(x.to('webgpu')).toBeInstanceOf(Promise);
   });

@@ -54,7 +54,8 @@ export function parseTo(target: DeviceLike | DTypeLike | ToOptions, second: DTyp
 function parseOptions(o: object, forms: string): { device?: DeviceLike; dtype?: DType } {
   const extra = Object.keys(o).filter((k) => k !== 'device' && k !== 'dtype' && k !== 'nonBlocking');
   if (extra.length) throw new KilnError(`${forms}; unknown option(s) ${extra.join(', ')} (accepted: device, dtype, nonBlocking)`);
-  const { device, dtype } = o as ToOptions;
+  const { device, dtype, nonBlocking } = o as ToOptions;
+  if (nonBlocking !== undefined && typeof nonBlocking !== 'boolean') throw new KilnError(`${forms}; nonBlocking must be true or false, got ${JSON.stringify(nonBlocking)}`);
   return {
     ...(device === undefined ? {} : { device: typeof device === 'string' ? parseDevice(device) : device }),
     ...(dtype === undefined ? {} : { dtype: parseDType(dtype) }),
