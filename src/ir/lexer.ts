@@ -116,3 +116,13 @@ export function numberValue(token: IToken): number {
   const magnitude = body === 'inf' ? Infinity : Number(body);
   return s.startsWith('-') ? -magnitude : magnitude;
 }
+
+/** Runs `f`, turning a KilnError (bad op, attribute or types) into an IRParseError at `token`. */
+export function rethrowAt<T>(token: IToken, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof KilnError && !(e instanceof IRParseError)) throw errorAt(token, e.message);
+    throw e;
+  }
+}

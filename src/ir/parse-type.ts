@@ -1,26 +1,15 @@
 // Types in IR text (`f32[N,3,48,W] @webgpu`) and the `sizes(...)` header giving the ranges of
 // the size names they use: syntax-tree tokens to TensorTypes, each error at its token.
 import type { IToken } from 'chevrotain';
-import { errorAt, IRParseError, NumberTok, Str, stringValue } from './lexer.js';
+import { errorAt, NumberTok, rethrowAt, Str, stringValue } from './lexer.js';
 import { isSymbolic, parseDim, type Dim, type SizeVar } from './size-expr.js';
 import { boundShape } from './symbolic-shapes.js';
 import { DEVICES, DTYPES, isDevice, isDType, type TensorType } from './types.js';
-import { KilnError } from './errors.js';
 
 /** A type as the grammar reads it: dtype, dimensions and device tokens. */
 export interface TypeAst { dtype: IToken; dims: IToken[]; device: IToken }
 /** One `NAME: [MIN, MAX]` of a sizes header. */
 export interface SizeAst { name: IToken; min: IToken; max: IToken }
-
-/** Runs `f`, turning a KilnError into an IRParseError at `token`. */
-function at<T>(token: IToken, f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    if (e instanceof KilnError && !(e instanceof IRParseError)) throw errorAt(token, e.message);
-    throw e;
-  }
-}
 
 export type SizeTable = ReadonlyMap<string, SizeVar>;
 
@@ -48,7 +37,7 @@ export function toType(t: TypeAst, sizes: SizeTable): TensorType {
       return Number(d.image);
     }
     const text = d.tokenType === Str ? stringValue(d) : d.image;
-    return at(d, () => parseDim(text, sizes));
+    return rethrowAt(d, () => parseDim(text, sizes));
   });
   const written = t.device.image.slice(1);
   const device = written === 'webgpu:0' ? 'webgpu' : written;

@@ -8,7 +8,7 @@ import { toF16Array } from './f16.js';
 import { Graph, type Node, type Value } from './graph.js';
 import {
   allTokens, Arrow, Colon, Comma, DeviceTok, describeToken, describeTokenType, Equals, errorAt, GraphKw, Identifier,
-  IRParseError, LBrace, LBracket, LParen, NumberTok, numberValue, RBrace, RBracket, ReturnKw, RParen, Str, stringValue,
+  IRParseError, LBrace, rethrowAt, LBracket, LParen, NumberTok, numberValue, RBrace, RBracket, ReturnKw, RParen, Str, stringValue,
   tokenize, ValueName, valueNameOf,
 } from './lexer.js';
 import { getOp, type OpDef } from './ops/index.js';
@@ -262,16 +262,6 @@ function buildNode(g: Graph, n: NodeAst, scope: Map<string, Defined>, weights: W
     throw e;
   }
   node.outputs.forEach((v, i) => scope.set(v.name, { value: v, token: n.results[i]! }));
-}
-
-/** Runs `f`, turning a KilnError (bad op, attribute or types) into an IRParseError at `token`. */
-function rethrowAt<T>(token: IToken, f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    if (e instanceof KilnError && !(e instanceof IRParseError)) throw errorAt(token, e.message);
-    throw e;
-  }
 }
 
 /** The token to blame when addNode rejects a node: the first declared type that inference disagrees with, else the op. */

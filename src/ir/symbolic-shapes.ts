@@ -1,8 +1,9 @@
 import { OpTypeError } from './errors.js';
-import { dimRange, dimsEqual, dimText, evalDim, isSymbolic, sizeVarsOf, type Dim, type SizeVar } from './size-expr.js';
+import { dimRange, dimsEqual, dimText, evalDim, isSymbolic, sizeVarsOf, type Dim, type SizeEnv, type SizeVar } from './size-expr.js';
 import { dimsOf, isDynamic, type TensorType } from './types.js';
 import type { Attrs } from './attrs.js';
 import type { OpDef } from './ops/registry.js';
+import { broadcastShapes } from './ops/shape-util.js';
 
 /**
  * The symbolic extents of an op's results when some operand has symbolic extents, and the
@@ -20,25 +21,9 @@ export function inferDims(def: OpDef, inputs: readonly TensorType[], attrs: Attr
   if (!inputs.some(isDynamic)) return undefined;
   // Elementwise results broadcast their operands; with operands of their own layout (batch_norm's
   // per-channel parameters), the result is laid out like the first operand.
-  const rule = def.spec.dims ?? (def.spec.math ? (def.spec.operandStrides ? (shapes: readonly (readonly Dim[])[]) => [[...shapes[0]!]] : broadcastDims) : undefined);
+  const rule = def.spec.dims ?? (def.spec.math ? (def.spec.operandStrides ? (shapes: readonly (readonly Dim[])[]) => [[...shapes[0]!]] : (shapes: readonly (readonly Dim[])[]) => [broadcastShapes(shapes)]) : undefined);
   const dims = rule ? rule(inputs.map((t) => dimsOf(t)), attrs) : probe(def, inputs, attrs);
   return dims.map((ds) => (ds.some(isSymbolic) ? ds : undefined));
-}
-
-/** NumPy broadcasting of symbolic extents: the extents of an elementwise op's result. */
-function broadcastDims(shapes: readonly (readonly Dim[])[]): Dim[][] {
-  const rank = Math.max(0, ...shapes.map((s) => s.length));
-  const out: Dim[] = new Array<Dim>(rank).fill(1);
-  for (const s of shapes) {
-    s.forEach((d, i) => {
-      const o = rank - s.length + i;
-      if (out[o] === 1) out[o] = d;
-      else if (d !== 1 && !dimsEqual(d, out[o]!)) {
-        throw new OpTypeError(`shapes ${shapes.map((x) => `[${x.map(dimText).join(',')}]`).join(' and ')} do not broadcast for every size (dimension ${o}: ${dimText(out[o]!)} vs ${dimText(d)})`);
-      }
-    });
-  }
-  return [out];
 }
 
 /** Each result's static shape: its extents' largest values. */
@@ -92,12 +77,11 @@ function probe(def: OpDef, inputs: readonly TensorType[], attrs: Attrs): (readon
  * The dimension whose values at the probe settings `envs` are `values`: a number where they
  * agree, else the candidate that takes exactly those values; undefined when none does.
  */
-export function dimFromProbes(values: readonly number[], envs: readonly SizeEnvMap[], candidates: readonly Dim[]): Dim | undefined {
+export function dimFromProbes(values: readonly number[], envs: readonly SizeEnv[], candidates: readonly Dim[]): Dim | undefined {
   if (values.every((v) => v === values[0])) return values[0]!;
   return candidates.find((c) => envs.every((env, e) => evalDim(c, env) === values[e]));
 }
 
-type SizeEnvMap = ReadonlyMap<string, number>;
 
 /**
  * Whether two lists of extents agree for every size, as far as evaluating them shows: the same

@@ -1,19 +1,21 @@
 import { OpTypeError } from '../errors.js';
 import type { Shape, TensorType } from '../types.js';
 import { formatShapeType, stridesOf } from '../types.js';
-import { dimRange, dimText, type Dim } from '../size-expr.js';
+import { dimRange, dimsEqual, dimText, type Dim } from '../size-expr.js';
 
-/** NumPy broadcasting of any number of shapes. */
-export function broadcastShapes(shapes: readonly Shape[]): number[] {
+/** NumPy broadcasting of any number of shapes; symbolic extents must agree for every size. */
+export function broadcastShapes(shapes: readonly Shape[]): number[];
+export function broadcastShapes(shapes: readonly (readonly Dim[])[]): Dim[];
+export function broadcastShapes(shapes: readonly (readonly Dim[])[]): Dim[] {
   const rank = Math.max(0, ...shapes.map((s) => s.length));
-  const out = new Array<number>(rank).fill(1);
+  const out = new Array<Dim>(rank).fill(1);
   for (const s of shapes) {
     for (let i = 0; i < s.length; i++) {
       const o = rank - s.length + i;
       const d = s[i]!;
       if (out[o] === 1) out[o] = d;
-      else if (d !== 1 && d !== out[o]) {
-        throw new OpTypeError(`shapes ${shapes.map((x) => `[${x.join(',')}]`).join(' and ')} do not broadcast (dimension ${o}: ${out[o]} vs ${d})`);
+      else if (d !== 1 && !dimsEqual(d, out[o]!)) {
+        throw new OpTypeError(`shapes ${shapes.map((x) => `[${x.map(dimText).join(',')}]`).join(' and ')} do not broadcast (dimension ${o}: ${dimText(out[o]!)} vs ${dimText(d)})`);
       }
     }
   }
