@@ -8,6 +8,7 @@ import { fuseElementwise } from './fuse.js';
 import { foldBatchNorm } from './fold-batchnorm.js';
 import { placeDevices } from './place-devices.js';
 import { fuseSqueezeExcite } from './fuse-squeeze-excite.js';
+import { fuseAttention } from './fuse-attention.js';
 import { scheduleForMemory } from './schedule.js';
 import { lowerFp16 } from './lower-fp16.js';
 import { splitWeights } from './split-weights.js';
@@ -28,7 +29,7 @@ const fixed = (pass: Pass): [string, PassFactory] => [pass.name, () => pass];
 export const PASSES: ReadonlyMap<string, PassFactory> = new Map([
   ...[foldConstants, simplify, commonSubexpressionElimination, foldBatchNorm, deadCodeElimination, placeDevices, splitWeights].map(fixed),
   ['lower-fp16', (p: PipelinePrecision) => (p.precision === 'fp16' ? lowerFp16({ io: p.ioPrecision ?? 'f32' }) : undefined)],
-  ...[fuseSqueezeExcite, fuseElementwise, scheduleForMemory].map(fixed),
+  ...[fuseAttention, fuseSqueezeExcite, fuseElementwise, scheduleForMemory].map(fixed),
 ]);
 
 /** A pipeline step: a pass, or a pass run only under fp16. */
@@ -45,7 +46,7 @@ const FP16_STEPS: readonly Step[] = [{ pass: 'lower-fp16', fp16: true }, { pass:
 /** Named pipelines: -O0 only tidies, places and splits oversized weights; -O2 (default) canonicalises, places, fuses and orders for memory. */
 export const PIPELINES: Readonly<Record<string, readonly Step[]>> = {
   O0: ['dce', ...FP16_STEPS, 'place-devices', 'split-weights', 'dce'],
-  O2: ['fold-constants', 'simplify', 'cse', 'fold-batchnorm', 'fold-constants', 'dce', ...FP16_STEPS, 'place-devices', 'split-weights', 'fuse-se', 'fuse', 'dce', 'schedule'],
+  O2: ['fold-constants', 'simplify', 'cse', 'fold-batchnorm', 'fold-constants', 'dce', ...FP16_STEPS, 'place-devices', 'split-weights', 'fuse-attention', 'fuse-se', 'fuse', 'dce', 'schedule'],
 };
 
 function stepNames(steps: readonly Step[], fp16: boolean): string[] {

@@ -15,6 +15,7 @@ import { ANCHORS } from './anchors.js';
 import { bodyFunction } from './body-function.js';
 import type { AnchorIO, AnchorOperand, LowerContext, Lowering } from './lowering.js';
 import { lowerSqueezeExcite } from './squeeze-excite.js';
+import { lowerAttention } from './attention.js';
 
 // A fused node lowers along what fusion recorded on it (see ir/ops/fused.ts): an elementwise
 // chain, an anchor kernel reading each operand as `reads` says and running the nodes after it as
@@ -22,7 +23,7 @@ import { lowerSqueezeExcite } from './squeeze-excite.js';
 // body that does not match its record (a hand-edited IR dump) is refused, naming the node.
 
 /** Kernels that compute a whole fused body by themselves, by the name fusion records in `kernel`. */
-const BODY_KERNELS: Readonly<Record<string, (node: Node, body: Graph) => EmittedKernel>> = { squeeze_excite: lowerSqueezeExcite };
+const BODY_KERNELS: Readonly<Record<string, (node: Node, body: Graph) => EmittedKernel>> = { squeeze_excite: lowerSqueezeExcite, attention: lowerAttention };
 
 /** A fused elementwise chain: one flat kernel reading each operand with broadcast strides. */
 function lowerChain(node: Node, body: Graph): EmittedKernel {

@@ -7,7 +7,7 @@ import type { View } from '../../ir/view.js';
 import { anchorKernelName, plainLowerings, type Anchor, type AnchorIO, type LowerContext } from './lowering.js';
 
 /** A matmul operand's layout from the view it is read through, its batch broadcast to `batchShape`. */
-function layoutOf(view: View, batchShape: readonly Dim[]): MatmulOperandLayout {
+export function layoutOf(view: View, batchShape: readonly Dim[]): MatmulOperandLayout {
   const r = view.shape.length;
   const off = batchShape.length - (r - 2);
   return {

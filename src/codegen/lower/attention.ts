@@ -1,0 +1,57 @@
+import { attentionAt } from '../../ir/attention.js';
+import { KilnError } from '../../ir/errors.js';
+import type { Graph, Node, Value } from '../../ir/graph.js';
+import { broadcastStrides } from '../../ir/ops/shape-util.js';
+import { dimsOf } from '../../ir/types.js';
+import { denseView, traceView } from '../../ir/view.js';
+import { emitAttention } from '../kernels/attention.js';
+import type { EmittedKernel } from '../kernels/kernel.js';
+import { wgslType } from '../wgsl.js';
+import { bodyFunction } from './body-function.js';
+import { layoutOf } from './matmul.js';
+
+/** The attention fuse-attention put in `body` (see ir/attention.ts), in one kernel. */
+export function lowerAttention(node: Node, body: Graph): EmittedKernel {
+  const fail = (why: string): never => {
+    throw new KilnError(`fused node %${node.output.name}: its body is not the attention its kernel 'attention' computes: ${why}`);
+  };
+  const users = body.users();
+  const result = body.outputs[0]!.producer ?? fail('its result is not computed in it');
+  const parts = attentionAt(result, (v) => (users.get(v)?.length === 1 ? users.get(v)![0] : undefined)) ?? fail('it is not softmax(f(Q K^T)) V');
+  const source = (v: Value) => {
+    const i = body.inputs.indexOf(v);
+    return i >= 0 ? i : fail(`%${v.name} is not an operand of the fused node`);
+  };
+  const out = dimsOf(node.output.type);
+  const batchShape = out.slice(0, -2);
+  /** A matmul operand read through its view chain (or as stored) as the kernel reads it. */
+  const operand = (v: Value) => {
+    const t = traceView(v);
+    const base = t?.base ?? v;
+    const view = t?.view ?? denseView(dimsOf(v.type));
+    return { ...layoutOf(view, batchShape), source: source(base), dtype: base.type.dtype };
+  };
+  const [q, kT] = parts.scores.inputs as [Value, Value];
+  const v = parts.out.inputs[1]!;
+  const [e, ev] = [q, v].map((x) => dimsOf(x.type).at(-1)!);
+  if (typeof e !== 'number' || typeof ev !== 'number') fail('its query and value vectors must have fixed sizes');
+  // The ops between Q K^T and the softmax, as a function of a score and its operands at (b, l, s).
+  const scoreDims = dimsOf(parts.scores.output.type);
+  const params = body.inputs.filter((p) => parts.chain.some((n) => n.inputs.includes(p)));
+  const fn = bodyFunction('score', parts.chain, [parts.scores.output, ...params], parts.softmax.inputs[0]!);
+  const dtype = node.output.type.dtype;
+  const br = scoreDims.length - 2;
+  return emitAttention({
+    name: 'attention', dtype, batchShape, queries: out.at(-2)!, keys: scoreDims.at(-1)!, qkDim: e as number, valueDim: ev as number,
+    q: operand(q), kT: operand(kT), v: operand(v),
+    score: {
+      operands: params.map((p) => {
+        const s = broadcastStrides(dimsOf(p.type), scoreDims);
+        return { dtype: p.type.dtype, source: source(p), batchStrides: s.slice(0, br), rowStride: s[br]!, colStride: s[br + 1]! };
+      }),
+      call: (score, xs) => fn.call([`${wgslType(parts.scores.output.type.dtype)}(${score})`, ...xs]),
+      decls: fn.decls,
+    },
+    out: node.inputs.length,
+  });
+}

@@ -1,0 +1,56 @@
+import type { Node, Value } from './graph.js';
+import { getOp } from './ops/index.js';
+import { normalizeAxes } from './ops/shape-util.js';
+import { dimsAgree } from './symbolic-shapes.js';
+import { dimsOf } from './types.js';
+
+/**
+ * Scaled dot-product attention as graphs spell it: softmax(f(Q K^T)) V, where f is a chain of
+ * elementwise ops over the scores (a scale, an additive or boolean mask). The fuse-attention pass
+ * finds it and codegen's attention kernel reads it back from the fused body, both through here.
+ */
+export interface AttentionParts {
+  /** matmul(Q, K^T): the scores. */
+  readonly scores: Node;
+  /** The elementwise ops from the scores to the softmax's input, in order (may be empty). */
+  readonly chain: readonly Node[];
+  readonly softmax: Node;
+  /** matmul(softmax, V): the result. */
+  readonly out: Node;
+}
+
+/** Elementwise under plain broadcasting, one result. */
+function isElementwise(n: Node): boolean {
+  const spec = getOp(n.op).spec;
+  return n.outputs.length === 1 && spec.math !== undefined && spec.operandStrides === undefined;
+}
+
+/**
+ * The attention whose result `out` computes, or undefined. `onlyReader(v)` is v's single reader
+ * (undefined when v has several or is a graph output): every intermediate must be read once, by
+ * the next step, so computing them inside one kernel loses nothing.
+ */
+export function attentionAt(out: Node, onlyReader: (v: Value) => Node | undefined): AttentionParts | undefined {
+  if (out.op !== 'matmul') return undefined;
+  const softmax = out.inputs[0]!.producer;
+  if (softmax?.op !== 'softmax' || onlyReader(softmax.output) !== out) return undefined;
+  const rank = softmax.output.type.shape.length;
+  if (rank < 2 || normalizeAxes([softmax.attrs.axis as number], rank)[0] !== rank - 1) return undefined;
+  const scoreDims = dimsOf(softmax.output.type);
+  const chain: Node[] = [];
+  let reader = softmax;
+  let cur = softmax.inputs[0]!;
+  while (cur.producer && cur.producer.op !== 'matmul') {
+    const n = cur.producer;
+    if (!isElementwise(n) || onlyReader(cur) !== reader || !dimsAgree(dimsOf(n.output.type), scoreDims)) return undefined;
+    // The chain continues through the one operand computed from the scores.
+    const next = n.inputs.filter((v) => v.producer && v.producer.op !== 'const' && dimsAgree(dimsOf(v.type), scoreDims) && !chain.includes(v.producer));
+    if (next.length !== 1) return undefined;
+    chain.unshift(n);
+    reader = n;
+    cur = next[0]!;
+  }
+  const scores = cur.producer;
+  if (!scores || onlyReader(scores.output) !== reader) return undefined;
+  return { scores, chain, softmax, out };
+}

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { parseGraph } from '../../src/ir/parser.js';
+import { instantiateGraph } from '../../src/ir/instantiate.js';
+import type { Graph } from '../../src/ir/graph.js';
+import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
+import { numel } from '../../src/ir/types.js';
+import { compile } from '../../src/compiler.js';
+import { runOnCpu } from '../../src/runtime/cpu/executor.js';
+import { Session } from '../../src/runtime/session.js';
+import { Random } from '../../src/frontend/torch/random.js';
+import { useGpu } from '../helpers/gpu.js';
+import { expectClose } from '../helpers/compare.js';
+
+/** softmax(Q K^T * 0.25 [+ mask]) V over [B, H, ., .] tensors, K transposed by a view. */
+function attentionText(o: { q: string; k: string; v: string; out: string; scores: string; sizes?: string; mask?: 'add' | 'where' | ''; maskType?: string; extraOutput?: boolean }): string {
+  const { q, k, v, out, scores } = o;
+  const kT = k.replace(/\[(.*),(.*),(.*),(.*)\]/, '[$1,$2,$4,$3]');
+  const mask = o.mask === 'add' ? `, %mask: f32${o.maskType}` : o.mask === 'where' ? `, %mask: bool${o.maskType}` : '';
+  const masked = o.mask === 'add'
+    ? `  %m = add(%s, %mask) : f32${scores}\n`
+    : o.mask === 'where'
+      ? `  %ninf = const() {value = [-inf]} : f32[] @webgpu\n  %m = where(%mask, %s, %ninf) : f32${scores}\n`
+      : '  %m = mul(%s, %c) : f32' + scores + '\n';
+  return `graph attn(%q: f32${q}, %k: f32${k}, %v: f32${v}${mask}) -> (f32${out}${o.extraOutput ? `, f32${scores}` : ''})${o.sizes ? ` sizes(${o.sizes})` : ''} {
+  %c = const() {value = [0.25]} : f32[] @webgpu
+  %kT = transpose(%k) {perm = [0, 1, 3, 2]} : f32${kT}
+  %r = matmul(%q, %kT) : f32${scores}
+  %s = mul(%r, %c) : f32${scores}
+${masked}  %p = softmax(%m) {axis = -1} : f32${scores}
+  %o = matmul(%p, %v) : f32${out}
+  return %o${o.extraOutput ? ', %p' : ''}
+}
+`.replaceAll(/(f32|bool)(\[[^\]]*\])/g, '$1$2 @webgpu').replaceAll('@webgpu @webgpu', '@webgpu');
+}
+
+/** Normal inputs; a mask input gets -inf (or false) at about a third of its places and in its whole first row. */
+function inputsOf(g: Graph, seed: number): Record<string, TensorData> {
+  const rng = new Random(seed);
+  return Object.fromEntries(g.inputs.map((x) => {
+    const n = numel(x.type.shape);
+    const s = x.type.shape.at(-1)!;
+    if (x.name !== 'mask') return [x.name, tensorData('f32', x.type.shape, Array.from({ length: n }, () => rng.normal()))];
+    const hidden = Array.from({ length: n }, (_, i) => i < s || rng.uniform(0, 1) < 1 / 3);
+    return [x.name, x.type.dtype === 'bool' ? tensorData('bool', x.type.shape, hidden.map((h) => (h ? 0 : 1))) : tensorData('f32', x.type.shape, hidden.map((h) => (h ? -Infinity : rng.normal())))];
+  }));
+}
+
+/** The kernels a graph compiles to, by name. */
+function kernelNames(g: Graph): string[] {
+  return compile(g).kernels.map((k) => k.name);
+}
+
+describe('fused attention', () => {
+  const gpu = useGpu();
+
+  async function check(text: string, seed = 1) {
+    const g = parseGraph(text);
+    const session = await Session.create(gpu(), compile(g));
+    try {
+      const inputs = inputsOf(g, seed);
+      const got = await session.run(inputs);
+      const want = runOnCpu(g, inputs);
+      for (const o of g.outputs) expectClose(got[o.name]!, want[o.name]!, 1e-5, 1e-4);
+      return got;
+    } finally {
+      session.destroy();
+    }
+  }
+
+  it('becomes one kernel reading K through its transpose, and gives the CPU reference answer', async () => {
+    const text = attentionText({ q: '[2,3,7,16]', k: '[2,3,9,16]', v: '[2,3,9,24]', scores: '[2,3,7,9]', out: '[2,3,7,24]' });
+    expect(kernelNames(parseGraph(text))).toEqual(['attention']);
+    await check(text);
+  });
+
+  it('handles keys over several steps, value vectors wider than a workgroup, and one query', async () => {
+    await check(attentionText({ q: '[1,2,5,72]', k: '[1,2,150,72]', v: '[1,2,150,80]', scores: '[1,2,5,150]', out: '[1,2,5,80]' }), 2);
+    await check(attentionText({ q: '[1,12,1,64]', k: '[1,12,129,64]', v: '[1,12,129,64]', scores: '[1,12,1,129]', out: '[1,12,1,64]' }), 3);
+  });
+
+  it('applies additive and boolean masks; a row with every key masked is NaN, as softmax makes it', async () => {
+    for (const mask of ['add', 'where'] as const) {
+      const text = attentionText({ q: '[1,2,6,8]', k: '[1,2,70,8]', v: '[1,2,70,8]', scores: '[1,2,6,70]', out: '[1,2,6,8]', mask, maskType: '[6,70]' });
+      expect(kernelNames(parseGraph(text))).toEqual(['attention']);
+      const got = await check(text, 4);
+      // Query row 0 of every head sees no key.
+      expect(Number.isNaN(Number(got['o']!.data[0]))).toBe(true);
+      expect(Number.isNaN(Number(got['o']!.data[8]))).toBe(false);
+    }
+  });
+
+  it('stays unfused when the softmax is read elsewhere (a training graph keeps it for backward)', async () => {
+    const text = attentionText({ q: '[1,2,4,8]', k: '[1,2,4,8]', v: '[1,2,4,8]', scores: '[1,2,4,4]', out: '[1,2,4,8]', extraOutput: true });
+    expect(kernelNames(parseGraph(text))).not.toContain('attention');
+    await check(text);
+  });
+
+  it('serves every query and key count from one program (a KV cache growing by a token a step)', async () => {
+    const g = parseGraph(attentionText({ q: '[1,4,L,32]', k: '[1,4,S,32]', v: '[1,4,S,32]', scores: '[1,4,L,S]', out: '[1,4,L,32]', sizes: 'L: [1, 64], S: [1, 300]' }));
+    const program = compile(g);
+    expect(program.kernels.map((k) => k.name)).toEqual(['attention']);
+    const session = await Session.create(gpu(), program);
+    const created = { ...session.stats };
+    try {
+      for (const [i, env] of [{ L: 1, S: 1 }, { L: 1, S: 129 }, { L: 64, S: 300 }, { L: 5, S: 64 }].entries()) {
+        const fixed = instantiateGraph(g, env);
+        const inputs = inputsOf(fixed, 10 + i);
+        expectClose((await session.run(inputs))['o']!, runOnCpu(fixed, inputs)['o']!, 1e-5, 1e-4);
+      }
+      expect(session.stats.pipelinesCreated).toBe(created.pipelinesCreated);
+      expect(session.stats.bindGroupsCreated).toBe(created.bindGroupsCreated);
+    } finally {
+      session.destroy();
+    }
+  });
+});
