@@ -8,6 +8,7 @@ import type { Module } from '../src/frontend/torch/module.js';
 import type { Tensor } from '../src/frontend/torch/tensor.js';
 import { tensorData } from '../src/ir/tensor-data.js';
 import { ENCODER, encoderFlops, encoderStack } from './models/encoder-stack.js';
+import { DECODER, decoderFlops, decoderInputNames, decoderStepGraph } from './models/decoder-step.js';
 import type { Precision } from './rows.js';
 
 /** A named f32 input of a workload. */
@@ -142,6 +143,15 @@ export const WORKLOADS: readonly Workload[] = [
     inputs: [{ name: 'x', shape: [1, ENCODER.seq, ENCODER.dim] }],
     source: { kind: 'graph', build: () => tracedExample(async () => encoderStack(), 'encoder_12x768') },
     flops: encoderFlops(),
+    kilnPrecisions: ['fp32'],
+    quick: false,
+  },
+  {
+    name: 'decode-12x768',
+    title: `GPT-2-small-sized decoding: one token through ${DECODER.layers} blocks, d=${DECODER.dim}, ${DECODER.heads} heads, ${DECODER.cached}-token KV cache, traced`,
+    inputs: decoderInputNames().map((name) => ({ name, shape: name === 'x' ? [1, 1, DECODER.dim] : [1, DECODER.heads, DECODER.cached, DECODER.dim / DECODER.heads] })),
+    source: { kind: 'graph', build: async () => decoderStepGraph() },
+    flops: decoderFlops(),
     kilnPrecisions: ['fp32'],
     quick: false,
   },

@@ -19,6 +19,7 @@ const EMITTERS: Record<string, Emit> = {
   },
   reshape: (b, n, ins, outs) => void b.node('Reshape', [ins[0]!, b.int64s(n.attrs.shape as number[])], outs),
   split: (b, n, ins, outs) => void b.node('Split', [ins[0]!, b.int64s(n.attrs.sizes as number[])], outs, { axis: { int: n.attrs.axis as number } }),
+  concat: (b, n, ins, outs) => void b.node('Concat', ins, outs, { axis: { int: n.attrs.axis as number } }),
   softmax: (b, n, ins, outs) => void b.node('Softmax', ins, outs, { axis: { int: n.attrs.axis as number } }),
   layer_norm: (b, n, ins, outs) => {
     const x = n.inputs[0]!;

@@ -1,3 +1,4 @@
+import { isFloatCast } from './fusion.js';
 import type { Node, Value } from './graph.js';
 import { getOp } from './ops/index.js';
 import { normalizeAxes } from './ops/shape-util.js';
@@ -15,6 +16,8 @@ export interface AttentionParts {
   /** The elementwise ops from the scores to the softmax's input, in order (may be empty). */
   readonly chain: readonly Node[];
   readonly softmax: Node;
+  /** A float cast of the probabilities before they weigh V (f16 graphs compute softmax in f32). */
+  readonly cast?: Node;
   /** matmul(softmax, V): the result. */
   readonly out: Node;
 }
@@ -32,8 +35,11 @@ function isElementwise(n: Node): boolean {
  */
 export function attentionAt(out: Node, onlyReader: (v: Value) => Node | undefined): AttentionParts | undefined {
   if (out.op !== 'matmul') return undefined;
-  const softmax = out.inputs[0]!.producer;
-  if (softmax?.op !== 'softmax' || onlyReader(softmax.output) !== out) return undefined;
+  let probs = out.inputs[0]!;
+  const cast = probs.producer && isFloatCast(probs.producer) && onlyReader(probs) === out ? probs.producer : undefined;
+  if (cast) probs = cast.inputs[0]!;
+  const softmax = probs.producer;
+  if (softmax?.op !== 'softmax' || onlyReader(softmax.output) !== (cast ?? out)) return undefined;
   const rank = softmax.output.type.shape.length;
   if (rank < 2 || normalizeAxes([softmax.attrs.axis as number], rank)[0] !== rank - 1) return undefined;
   const scoreDims = dimsOf(softmax.output.type);
@@ -52,5 +58,5 @@ export function attentionAt(out: Node, onlyReader: (v: Value) => Node | undefine
   }
   const scores = cur.producer;
   if (!scores || onlyReader(scores.output) !== reader) return undefined;
-  return { scores, chain, softmax, out };
+  return { scores, chain, softmax, ...(cast ? { cast } : {}), out };
 }

@@ -43,6 +43,17 @@ export interface AnchorRoles {
   readonly epilogue: (node: Node) => readonly EpilogueRole[];
 }
 
+/** A plain cast (one that rounds into no narrow format, so a reader may do it as it loads). */
+export function isPlainCast(n: Node): boolean {
+  return n.op === 'cast' && n.attrs.format === undefined;
+}
+
+/** A cast between f16 and f32. */
+export function isFloatCast(n: Node): boolean {
+  const [from, to] = [n.inputs[0]!.type.dtype, n.output.type.dtype];
+  return isPlainCast(n) && from !== to && (from === 'f16' || from === 'f32') && (to === 'f16' || to === 'f32');
+}
+
 /** Parses a fused node's `reads` attribute ("view,plain"), or undefined when it is malformed. */
 export function parseReads(text: string): OperandRead[] | undefined {
   const reads = text.split(',').map((s) => s.trim());

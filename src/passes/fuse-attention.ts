@@ -31,7 +31,8 @@ function plan(p: AttentionParts): Planned | undefined {
   const v = p.out.inputs[1]!;
   const float = (x: Value) => x.type.dtype === 'f32' || x.type.dtype === 'f16';
   const dtype = p.out.output.type.dtype;
-  if (![q, kT, v, p.scores.output, p.softmax.output, p.out.output].every((x) => float(x) && x.type.dtype === dtype)) return undefined;
+  // The kernel computes in f32 throughout; an f16 graph's softmax already does, between casts.
+  if (![q, kT, v, p.scores.output, p.out.output].every((x) => float(x) && x.type.dtype === dtype) || !float(p.softmax.output)) return undefined;
   if (!isGpu(p.out.output.type.device)) return undefined;
   const [e, ev] = [q.type, v.type].map((t) => dimsOf(t).at(-1)!);
   if (typeof e !== 'number' || typeof ev !== 'number' || e > MAX_HEAD_DIM || ev > MAX_HEAD_DIM) return undefined;
@@ -41,7 +42,7 @@ function plan(p: AttentionParts): Planned | undefined {
   const chainOperands = externalInputs(p.chain).filter((x) => x !== p.scores.output);
   const params = [...new Set([...reads.map((r) => r.base), ...chainOperands])];
   if (params.length + 1 > MAX_STORAGE_BINDINGS) return undefined;
-  const replaced = [p.scores, ...p.chain, p.softmax, p.out];
+  const replaced = [p.scores, ...p.chain, p.softmax, ...(p.cast ? [p.cast] : []), p.out];
   return { members: [...new Set([...reads.flatMap((r) => r.chain), ...replaced])], params, replaced };
 }
 

@@ -1,5 +1,5 @@
 import type { Node, Value } from '../ir/graph.js';
-import { MAX_STORAGE_BINDINGS, type AnchorRoles, type EpilogueRole, type OperandRead } from '../ir/fusion.js';
+import { isFloatCast, isPlainCast, MAX_STORAGE_BINDINGS, type AnchorRoles, type EpilogueRole, type OperandRead } from '../ir/fusion.js';
 import { getOp } from '../ir/ops/index.js';
 import { isGpu, shapesEqual } from '../ir/types.js';
 import { traceView } from '../ir/view.js';
@@ -35,17 +35,6 @@ export interface CopyMatcher {
   readonly name: string;
   readonly read: OperandRead;
   match(anchor: Node, input: number, ctx: MatchContext): Node[] | undefined;
-}
-
-/** A plain cast (one that rounds into no narrow format, so a reader may do it as it loads). */
-function isPlainCast(n: Node): boolean {
-  return n.op === 'cast' && n.attrs.format === undefined;
-}
-
-/** A cast between f16 and f32. */
-export function isFloatCast(n: Node): boolean {
-  const [from, to] = [n.inputs[0]!.type.dtype, n.output.type.dtype];
-  return isPlainCast(n) && from !== to && (from === 'f16' || from === 'f32') && (to === 'f16' || to === 'f32');
 }
 
 /** Values `members` read from outside themselves, in first-use order. */
