@@ -51,7 +51,7 @@ class DecoderBlock extends Module {
 class DecoderStep extends Module {
   readonly blocks: DecoderBlock[];
 
-  constructor(c: typeof DECODER) {
+  constructor(c: DecoderConfig) {
     super();
     this.blocks = Array.from({ length: c.layers }, (_, i) => this.registerModule(`h${i}`, new DecoderBlock(c.dim, c.heads, c.mlpRatio)));
   }
@@ -61,17 +61,23 @@ class DecoderStep extends Module {
   }
 }
 
-/** The traced decoding step (weights drawn from a fixed seed). */
-export function decoderStepGraph(c: typeof DECODER = DECODER): Graph {
+export type DecoderConfig = { readonly [K in keyof typeof DECODER]: number };
+
+/**
+ * The traced decoding step (weights drawn from a fixed seed); with `cacheSize` (e.g.
+ * '1<=T<=1024'), one program for every cache length.
+ */
+export function decoderStepGraph(c: DecoderConfig = DECODER, cacheSize?: string): Graph {
   manualSeed(5);
   const model = new DecoderStep(c);
   const hd = c.dim / c.heads;
   const inputs = [randn([1, 1, c.dim]), ...Array.from({ length: 2 * c.layers }, () => randn([1, c.heads, c.cached, hd]))];
-  return trace(model, inputs, { name: 'decoder_step', inputNames: decoderInputNames(c.layers) });
+  const dynamic = cacheSize ? [undefined, ...inputs.slice(1).map(() => [null, null, cacheSize, null])] : undefined;
+  return trace(model, inputs, { name: 'decoder_step', inputNames: decoderInputNames(c.layers), ...(dynamic ? { dynamic } : {}) });
 }
 
 /** Multiply-adds x2 of one step: the projections and MLP of one token, and attention over T+1 keys. */
-export function decoderFlops(c: typeof DECODER = DECODER): number {
+export function decoderFlops(c: DecoderConfig = DECODER): number {
   const d = c.dim;
   return 2 * c.layers * (d * (4 * d + 2 * c.mlpRatio * d) + 2 * (c.cached + 1) * d);
 }

@@ -11,6 +11,7 @@ import { Session } from '../../../src/runtime/session.js';
 import { Random } from '../../../src/frontend/torch/random.js';
 import { useGpu } from '../../helpers/gpu.js';
 import { expectClose } from '../../helpers/compare.js';
+import { decoderStepGraph } from '../../../bench/models/decoder-step.js';
 
 describe('tracing with sizes that vary (trace\'s dynamic)', () => {
   const gpu = useGpu();
@@ -34,6 +35,27 @@ describe('tracing with sizes that vary (trace\'s dynamic)', () => {
       }
       const after = session.stats;
       expect([after.pipelinesCreated, after.shaderModulesCreated, after.bindGroupsCreated]).toEqual([loaded.pipelinesCreated, loaded.shaderModulesCreated, loaded.bindGroupsCreated]);
+    } finally {
+      session.destroy();
+    }
+  });
+
+  it('a decoder step over a KV cache of 1..64 tokens: one attention kernel per layer, the CPU reference\'s answer at every cache length', async () => {
+    const g = decoderStepGraph({ layers: 2, dim: 32, heads: 2, mlpRatio: 2, cached: 8 }, '1<=T<=64');
+    const program = compile(g);
+    expect(program.kernels.filter((k) => k.name === 'attention')).toHaveLength(1);
+    expect(program.dispatches.filter((d) => program.kernels[d.kernel]!.name === 'attention')).toHaveLength(2);
+    const session = await Session.create(gpu(), program);
+    const loaded = { ...session.stats };
+    try {
+      for (const t of [1, 64, 9]) {
+        const fixed = instantiateGraph(g, { T: t });
+        const rng = new Random(t);
+        const inputs = Object.fromEntries(fixed.inputs.map((v) => [v.name, tensorData('f32', v.type.shape, Array.from({ length: v.type.shape.reduce((p, d) => p * d, 1) }, () => rng.normal()))]));
+        expectClose((await session.run(inputs)).y!, runOnCpu(fixed, inputs).y!, 1e-4, 1e-4);
+      }
+      expect(session.stats.pipelinesCreated).toBe(loaded.pipelinesCreated);
+      expect(session.stats.bindGroupsCreated).toBe(loaded.bindGroupsCreated);
     } finally {
       session.destroy();
     }
