@@ -32,6 +32,7 @@ const OPS: Record<string, Apply> = {
     return tf.transpose(x!, perm.length ? perm : undefined);
   }),
   reshape: one((tf, n, [x]) => tf.reshape(x!, n.attrs.shape as number[])),
+  concat: one((tf, n, ins) => tf.concat(ins, n.attrs.axis as number)),
   split: (tf, n, [x]) => tf.split(x!, n.attrs.sizes as number[], n.attrs.axis as number),
   softmax: one((tf, n, [x]) => {
     const rank = x!.shape.length;
