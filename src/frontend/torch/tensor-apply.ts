@@ -87,7 +87,13 @@ export function applyMulti(op: string, operands: readonly Tensor[], attrs: Attrs
 
 /** The operands of `op` as the autocast region running (if any) casts them (see amp/autocast.ts). */
 export function autocastArgs(op: string, inputs: readonly Tensor[]): readonly Tensor[] {
-  return autocastOperands(op, inputs, autocastTo);
+  return autocastOperands(op, inputs, autocastTo, onDevice);
+}
+
+/** Whether an op on `t` runs on WebGPU: its device, or, inside a trace, the graph's. */
+function onDevice(t: Tensor): boolean {
+  if (t.isSymbolic) return t.value.type.device !== 'cpu';
+  return tracing.graph ? traceDevice(t) !== 'cpu' : t.deviceType === 'webgpu';
 }
 
 /** A cast autocast makes: recorded for autograd, and a node of the graph while tracing. */

@@ -41,11 +41,14 @@ function categoryOf(op: string): 'lower' | 'widen' | 'promote' | undefined {
 }
 
 /**
- * The operands `op` takes under the current autocast region: its float tensors on the device
- * cast as the op's category says (`cast` converts one), or the operands themselves outside a
- * region, on the CPU (whose autocast kiln does not do) and for ops autocast leaves alone.
+ * The operands `op` takes under the current autocast region: its float tensors on a WebGPU
+ * device (`onDevice`) cast as the op's category says (`cast` converts one), or the operands
+ * themselves outside a region, on the CPU (autocast('webgpu') leaves CPU tensors alone, as
+ * PyTorch's per-device autocast) and for ops autocast leaves alone.
  */
-export function autocastOperands(op: string, inputs: readonly Tensor[], cast: (t: Tensor, to: DType) => Tensor): readonly Tensor[] {
+export function autocastOperands(
+  op: string, inputs: readonly Tensor[], cast: (t: Tensor, to: DType) => Tensor, onDevice: (t: Tensor) => boolean,
+): readonly Tensor[] {
   const low = autocastState.dtype;
   if (!low) return inputs;
   const category = categoryOf(op);
@@ -55,11 +58,6 @@ export function autocastOperands(op: string, inputs: readonly Tensor[], cast: (t
   const to = category === 'lower' ? low : category === 'widen' ? 'f32' : widest(floats);
   if (category === 'promote' && floats.every((t) => t.dtype === to)) return inputs;
   return inputs.map((t) => (floats.includes(t) && t.dtype !== to ? cast(t, to) : t));
-}
-
-/** Whether `t` is on a WebGPU device (autocast('webgpu') leaves CPU tensors alone, as PyTorch's per-device autocast). */
-function onDevice(t: Tensor): boolean {
-  return t.isSymbolic ? t.value.type.device !== 'cpu' : t.deviceType === 'webgpu';
 }
 
 function widest(ts: readonly Tensor[]): DType {
