@@ -16,7 +16,7 @@ function documentedScales(init: number, growth: number, backoff: number, interva
 }
 
 class Scaled extends nn.Module {
-  w = new nn.Parameter(kiln.tensor([0.5, -1, 2]));
+  w = nn.Parameter(kiln.tensor([0.5, -1, 2]));
   forward(c: kiln.Tensor): kiln.Tensor {
     return this.w.mul(c).sum();
   }
