@@ -1,0 +1,14 @@
+import { mnistSplit, type Digits } from './examples/train-mnist/data.js';
+import { mlp } from './examples/train-mnist/models.js';
+import { train } from './examples/train-mnist/train.js';
+import { webgpu } from './src/index.js';
+const head = (d: Digits, n: number): Digits => ({ images: d.images.subarray(0, n * 784), labels: d.labels.subarray(0, n), count: n });
+const gpu = await webgpu.device();
+const data = head(mnistSplit().train, 4800);
+const opts = { model: mlp, shape: 'flat', epochs: 1, batchSize: 32, lr: 1e-3, readLossEvery: 5 } as const;
+const a = await train(gpu, data, opts);
+const b = await train(gpu, data, { ...opts, amp: true });
+console.log(a.losses.map((x) => x.toFixed(3)).join(' '));
+console.log(b.losses.map((x) => x.toFixed(3)).join(' '));
+console.log(Math.max(...a.losses.map((x, i) => Math.abs(x - b.losses[i]!))), b.skippedSteps);
+webgpu.shutdown();
