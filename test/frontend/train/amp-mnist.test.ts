@@ -23,11 +23,12 @@ describe('MNIST MLP with mixed precision', () => {
     const late = mean(mixed.losses.slice(-6));
     expect(early).toBeGreaterThan(1.5);
     expect(late).toBeLessThan(early / 3);
-    // float16 products perturb each step's loss by ~1e-3 relative; over 150 steps the runs drift
-    // apart by far less than the batch-to-batch spread of the loss (about 0.1 here): the means
-    // of the last 30 steps' losses agree within 0.05 nats, and step by step within 0.15.
-    expect(Math.abs(late - mean(f32.losses.slice(-6)))).toBeLessThan(0.05);
-    mixed.losses.forEach((l, i) => expect(Math.abs(l - f32.losses[i]!)).toBeLessThan(0.15));
+    // float16 products perturb each step by ~1e-3 relative; over 150 steps the two runs were
+    // measured to differ by at most 0.0076 nats at any step read, against a batch-to-batch
+    // spread of the loss of about 0.15 (0.13 to 0.65 late in the run). Bounds 4x what was
+    // measured: step by step within 0.03, the means of the last 30 steps within 0.02.
+    expect(Math.abs(late - mean(f32.losses.slice(-6)))).toBeLessThan(0.02);
+    mixed.losses.forEach((l, i) => expect(Math.abs(l - f32.losses[i]!)).toBeLessThan(0.03));
     // The initial scale 2^16 suits this model: no step overflowed.
     expect(mixed.skippedSteps).toBe(0);
   });
