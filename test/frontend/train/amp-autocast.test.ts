@@ -38,6 +38,17 @@ async function host(t: kiln.Tensor): Promise<number[]> {
 }
 
 describe('autocast on WebGPU', () => {
+  it('inside trace, the graph casts the float32 parameters to float16 for the products', () => {
+    const model = new kiln.nn.Sequential(new kiln.nn.Linear(4, 3), new kiln.nn.ReLU(), new kiln.nn.Linear(3, 2));
+    const g = amp.autocast('webgpu', () => kiln.trace(model, [kiln.ones([5, 4])]));
+    expect(g.nodes.filter((n) => n.op === 'matmul').map((n) => n.outputs[0]!.type.dtype)).toEqual(['f16', 'f16']);
+    // The weights are float32 constants (refs to the parameters), each cast by a node.
+    const weights = g.nodes.filter((n) => n.op === 'const' && String(n.attrs['ref']).endsWith('.weight'));
+    const users = g.users();
+    expect(weights.map((n) => [n.outputs[0]!.type.dtype, users.get(n.outputs[0]!)!.map((u) => u.op)])).toEqual([['f32', ['cast']], ['f32', ['cast']]]);
+    expect(g.outputs[0]!.type.dtype).toBe('f16');
+  });
+
   const gpu = useDefaultGpu();
 
   it('the adapter has shader-f16 (what these tests exercise)', () => {
@@ -150,6 +161,10 @@ describe('autocast on WebGPU', () => {
     expect(amp.autocast('webgpu', () => amp.isAutocastEnabled())).toBe(true);
     expect(amp.isAutocastEnabled()).toBe(false);
     expect(g.matmul(g).dtype).toBe('f32');
+    // A float16 product added to a float32 tensor gives float32 (the widest), as PyTorch promotes.
+    const sum = amp.autocast('webgpu', () => g.matmul(g).add(g));
+    expect(sum.dtype).toBe('f32');
+    expect(await host(sum)).toEqual([8, 12, 18, 26]);
     expect(() => amp.autocast('cpu', () => 0)).toThrow(/bfloat16/);
     expect(() => amp.autocast('webgpu', async () => 0)).toThrow(/synchronous/);
   });
