@@ -103,7 +103,7 @@ describe('GradScaler', () => {
     const loss = w.mul(await kiln.tensor([3, 4]).to(gpu())).sum(); // gradient [3, 4], norm 5
     await scaler.scale(loss).backward();
     expect(await host(w.grad!)).toEqual([3 * 1024, 4 * 1024]);
-    scaler.unscale(opt);
+    scaler.unscale_(opt);
     expect(() => scaler.unscale(opt)).toThrow('unscale() has already been called on this optimizer since the last update().');
     const norm = nn.utils.clipGradNorm_([w], 1);
     expect((await norm.to('cpu')).item()).toBeCloseTo(5, 5);

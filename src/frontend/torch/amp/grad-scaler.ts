@@ -122,6 +122,11 @@ export class GradScaler {
     this.perOptimizer.set(optimizer, { stage: 'unscaled', foundInf: [...byDevice.values()] });
   }
 
+  /** PyTorch's name of unscale() (the gradients are changed in place). */
+  unscale_(optimizer: Optimizer): void {
+    this.unscale(optimizer);
+  }
+
   /**
    * Unscales the gradients (unless unscale() did) and runs `optimizer.step()` unless one of them
    * is inf or NaN, in which case parameters and optimizer state stay as they were. Returns
