@@ -2,6 +2,7 @@
 // with a compiled training step:
 //   npm run train-mnist                   # all three models
 //   npm run train-mnist -- --model bncnn  # one of them (mlp | cnn | bncnn); also --epochs N, --batch N
+//   npm run train-mnist -- --amp          # mixed precision: float16 compute, float32 weights, loss scaling
 import { webgpu } from '../../src/index.js';
 import { mnistSplit, TEST_SIZE, TRAIN_SIZE } from './data.js';
 import { bncnn, cnn, mlp } from './models.js';
@@ -15,6 +16,7 @@ const arg = (name: string) => {
 const models = ['mlp', 'cnn', 'bncnn'] as const;
 type ModelName = (typeof models)[number];
 const which = arg('model') ?? 'all';
+const useAmp = args.includes('--amp');
 if (which !== 'all' && !(models as readonly string[]).includes(which)) {
   console.error(`--model must be mlp, cnn or bncnn (or omitted for all), got '${which}'`);
   process.exit(2);
@@ -57,13 +59,14 @@ try {
     const epochs = Number(arg('epochs') ?? config.epochs);
     const batchSize = Number(arg('batch') ?? config.batchSize);
     const started = performance.now();
-    const r = await train(gpu, trainSet, { ...config, epochs, batchSize, onStep: progress(name, epochs, batchSize, started) });
+    const r = await train(gpu, trainSet, { ...config, epochs, batchSize, amp: useAmp, onStep: progress(name, epochs, batchSize, started) });
     if (process.stdout.isTTY) process.stdout.write('\n');
     const acc = await accuracy(gpu, r.model, test, config.shape);
     console.log(
-      `${name}: ${r.steps} steps in ${r.seconds.toFixed(1)} s (${(r.steps / r.seconds).toFixed(1)} steps/s, ` +
+      `${name}${useAmp ? ' (amp)' : ''}: ${r.steps} steps in ${r.seconds.toFixed(1)} s (${(r.steps / r.seconds).toFixed(1)} steps/s, ` +
       `${r.meanStepMs.toFixed(1)} ms/step, data wait ${r.meanDataWaitMs.toFixed(2)} ms/step); ` +
-      `test accuracy ${(acc * 100).toFixed(2)}% on ${TEST_SIZE} held-out digits`,
+      `test accuracy ${(acc * 100).toFixed(2)}% on ${TEST_SIZE} held-out digits` +
+      (useAmp ? `; ${r.skippedSteps} of the steps read back skipped by the loss scaler` : ''),
     );
   }
 } finally {

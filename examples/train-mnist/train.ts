@@ -1,6 +1,6 @@
 // Training and evaluation shared by the example's command line and its test.
 import {
-  compile, compileTrainStep, crossEntropy, DataLoader, manualSeed, optim, Random, Session, trace, trainLoop,
+  amp, compile, compileTrainStep, crossEntropy, DataLoader, manualSeed, optim, Random, Session, trace, trainLoop,
   type GpuDevice, type Module, type StepReport, type Tensor,
 } from '../../src/index.js';
 import { fromArray } from '../../src/index.js';
@@ -21,6 +21,8 @@ export interface TrainOptions {
   readonly maxSteps?: number;
   /** Read the loss back every N steps (default 10). */
   readonly readLossEvery?: number;
+  /** Mixed precision: float16 matrix products and convolutions, float32 weights, dynamic loss scaling. */
+  readonly amp?: boolean;
   readonly onStep?: (epoch: number, r: StepReport, stepsPerEpoch: number) => void;
 }
 
@@ -31,6 +33,8 @@ export interface TrainResult {
   readonly losses: number[];
   readonly meanDataWaitMs: number;
   readonly meanStepMs: number;
+  /** Steps whose update the loss scaler skipped (an inf/NaN gradient), among those whose loss was read. */
+  readonly skippedSteps: number;
 }
 
 /** Trains with Adam through a compiled training step fed by an overlapping data loader. */
@@ -43,7 +47,7 @@ export async function train(gpu: GpuDevice, data: Digits, opts: TrainOptions): P
   const step = await compileTrainStep(
     model, (m, b) => crossEntropy(m.call(b.x!), b.y!), opt,
     { x: fromArray(example.x.data, example.x.shape), y: fromArray(example.y.data, example.y.shape, { dtype: 'int32' }) },
-    { device: gpu, readLossEvery: opts.readLossEvery ?? 10 },
+    { device: gpu, readLossEvery: opts.readLossEvery ?? 10, ...(opts.amp ? { autocast: 'float16', gradScaler: new amp.GradScaler() } : {}) },
   );
   const stepsPerEpoch = Math.floor(data.count / opts.batchSize);
   const rng = new Random(opts.seed ?? 1);
@@ -51,6 +55,7 @@ export async function train(gpu: GpuDevice, data: Digits, opts: TrainOptions): P
   let steps = 0;
   let waited = 0;
   let stepMs = 0;
+  let skipped = 0;
   const t0 = performance.now();
   try {
     for (let epoch = 0; epoch < opts.epochs && steps < (opts.maxSteps ?? Infinity); epoch++) {
@@ -65,6 +70,7 @@ export async function train(gpu: GpuDevice, data: Digits, opts: TrainOptions): P
       await trainLoop(step, loader, {
         onStep: (r) => {
           if (r.loss !== undefined) losses.push(r.loss);
+          if (r.skipped) skipped++;
           // The first step of an epoch waits for a batch nothing could overlap with.
           if (r.index > 0) { waited += r.dataWaitMs; stepMs += r.stepMs; }
           opts.onStep?.(epoch, r, stepsPerEpoch);
@@ -77,7 +83,7 @@ export async function train(gpu: GpuDevice, data: Digits, opts: TrainOptions): P
     step.destroy();
   }
   const counted = Math.max(1, steps - opts.epochs);
-  return { model, steps, seconds: (performance.now() - t0) / 1000, losses, meanDataWaitMs: waited / counted, meanStepMs: stepMs / counted };
+  return { model, steps, seconds: (performance.now() - t0) / 1000, losses, meanDataWaitMs: waited / counted, meanStepMs: stepMs / counted, skippedSteps: skipped };
 }
 
 /** Accuracy of `model` on `data`, with the model traced and compiled for inference batches. */

@@ -36,4 +36,15 @@ describe('float16 on a device without shader-f16', () => {
     const y = (m.at(0) as InstanceType<typeof nn.Linear>).call(await kiln.ones([1, 3]).to('webgpu'));
     expect((await y.to('cpu')).shape).toEqual([1, 2]);
   });
+
+  it('autocast and a compiled step with autocast fail clearly', async () => {
+    const m = new nn.Linear(3, 2);
+    await m.to('webgpu');
+    const x = await kiln.ones([1, 3]).to('webgpu');
+    expect(() => kiln.amp.autocast('webgpu', () => m.call(x))).toThrow(/autocast\('webgpu'\) computing in float16: float16 tensors need the WebGPU feature 'shader-f16'/);
+    const batch = { x: kiln.ones([1, 3]) };
+    const opt = new kiln.optim.SGD(m.parameters(), { lr: 0.1 });
+    await expect(kiln.compileTrainStep(m, (mm, b) => mm.call(b.x!).sum(), opt, batch, { device: gpu(), autocast: 'float16' }))
+      .rejects.toThrow(/compileTrainStep with autocast: 'float16': float16 tensors need the WebGPU feature 'shader-f16'/);
+  });
 });

@@ -4,7 +4,7 @@ import { KilnError } from '../../ir/errors.js';
 import { shapesEqual } from '../../ir/types.js';
 import { constantOf } from './batch-norm.js';
 import type { Random } from './random.js';
-import { apply, type Tensor } from './tensor.js';
+import { apply, autocastArgs, type Tensor } from './tensor.js';
 import { dropoutMask } from './train-effects.js';
 
 /** An int for both spatial dimensions, or [h, w]. */
@@ -38,10 +38,11 @@ export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor { return x.le
 export function softmax(x: Tensor, dim: number): Tensor { return x.softmax(dim); }
 export function logSoftmax(x: Tensor, dim: number): Tensor { return x.logSoftmax(dim); }
 
-/** y = x W^T + b, with W of shape [out, in]. */
+/** y = x W^T + b, with W of shape [out, in] (under autocast all three in float16, as PyTorch's). */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
-  const y = x.matmul(weight.t());
-  return bias ? y.add(bias) : y;
+  const [x_, w, b] = autocastArgs('linear', bias ? [x, weight, bias] : [x, weight]);
+  const y = x_!.matmul(w!.t());
+  return b ? y.add(b) : y;
 }
 
 /** Options of conv2d, as PyTorch's (`padding` also takes [top, left, bottom, right]). */

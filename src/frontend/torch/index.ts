@@ -13,3 +13,4 @@ export { saveSafetensors, loadSafetensors } from './safetensors-file.js';
 export * as functional from './functional.js';
 export { noGrad, isGradEnabled, setGradEnabled } from './autograd-tape.js';
 export * as optim from './optim.js';
+export * as amp from './amp/index.js';

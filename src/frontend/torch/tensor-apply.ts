@@ -4,7 +4,9 @@ import type { Graph } from '../../ir/graph.js';
 import { getOp } from '../../ir/ops/index.js';
 import type { Device, DType } from '../../ir/types.js';
 import { runOnCpu } from '../../runtime/cpu/executor.js';
+import { autocastOperands } from './amp/autocast.js';
 import { recordOp } from './autograd-tape.js';
+import { requireDTypeOn } from './devices.js';
 import { torchDTypeName } from './dtype.js';
 import { eagerProgram, opGraph } from './eager-ops.js';
 import { hostTensorData } from './host-values.js';
@@ -67,7 +69,7 @@ export function apply(op: string, inputs: readonly Tensor[], attrs: Attrs = {}):
 
 /** Applies an op and returns all its results (split has several). */
 export function applyMulti(op: string, operands: readonly Tensor[], attrs: Attrs = {}): Tensor[] {
-  const inputs = replicaScope.current ? operands.map(replicaOf) : operands;
+  const inputs = autocastArgs(op, replicaScope.current ? operands.map(replicaOf) : operands);
   for (const t of inputs) if (t.isDisposed) t.assertConcrete(op);
   checkSameDevice(op, inputs);
   const traced = inputs.find((t) => t.isSymbolic);
@@ -81,6 +83,25 @@ export function applyMulti(op: string, operands: readonly Tensor[], attrs: Attrs
   const waiting = inputs.find((t) => !t.trySettle());
   const outs = waiting ? deferred(op, inputs, attrs, waiting) : inputs[0]?.deviceType === 'webgpu' ? runOnGpu(op, inputs, attrs) : runOnHost(op, inputs, attrs);
   return recordOp(op, inputs, attrs, outs);
+}
+
+/** The operands of `op` as the autocast region running (if any) casts them (see amp/autocast.ts). */
+export function autocastArgs(op: string, inputs: readonly Tensor[]): readonly Tensor[] {
+  return autocastOperands(op, inputs, autocastTo, onDevice);
+}
+
+/** Whether an op on `t` runs on WebGPU: its device, or, inside a trace, the graph's. */
+function onDevice(t: Tensor): boolean {
+  if (t.isSymbolic) return t.value.type.device !== 'cpu';
+  return tracing.graph ? traceDevice(t) !== 'cpu' : t.deviceType === 'webgpu';
+}
+
+/** A cast autocast makes: recorded for autograd, and a node of the graph while tracing. */
+function autocastTo(t: Tensor, to: DType): Tensor {
+  const gpu = t.isSymbolic ? undefined : t.gpu;
+  if (gpu && to === 'f16') requireDTypeOn(gpu, 'f16', "autocast('webgpu') computing in float16");
+  // A concrete tensor inside a trace (a bound parameter) is cast by a node, so the graph reads the parameter.
+  return t.isSymbolic || tracing.graph ? apply('cast', [t], { to }) : t.type(to);
 }
 
 /**

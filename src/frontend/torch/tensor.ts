@@ -12,5 +12,5 @@ export { where } from './tensor-math.js';
 export { cat, stack } from './tensor-shape.js';
 export type { ReduceOptions } from './tensor-reduce.js';
 export { bindTraceValue } from './tensor-trace.js';
-export { apply, applyMulti, scalarLike, tracing } from './tensor-apply.js';
+export { apply, applyMulti, autocastArgs, scalarLike, tracing } from './tensor-apply.js';
 export { tensor, fromArray, randn, rand, full, zeros, ones, arange, type TensorOptions } from './tensor-creation.js';

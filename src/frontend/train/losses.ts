@@ -1,7 +1,7 @@
 import { KilnError } from '../../ir/errors.js';
 import { formatShapeType, isFloat, shapesEqual } from '../../ir/types.js';
 import { hostTensorData } from '../torch/host-values.js';
-import { where, type Tensor } from '../torch/tensor.js';
+import { autocastArgs, where, type Tensor } from '../torch/tensor.js';
 
 // Losses as compositions of ops that have gradient rules, so they work eagerly (with autograd),
 // inside trace, and inside a compiled training step alike.
@@ -26,7 +26,8 @@ export interface ClassLossOptions {
  * not `ignoreIndex` (an error in PyTorch) selects no class: it counts for nothing, as an ignored one.
  */
 export function nllLoss(input: Tensor, target: Tensor, opts: ClassLossOptions = {}): Tensor {
-  return classLoss('nllLoss', input, target, opts);
+  const [logProb] = autocastArgs('nll_loss', [input]);
+  return classLoss('nllLoss', logProb!, target, opts);
 }
 
 /**
@@ -35,8 +36,9 @@ export function nllLoss(input: Tensor, target: Tensor, opts: ClassLossOptions = 
  * over the elements by default, as PyTorch's `F.cross_entropy` with class-index targets.
  */
 export function crossEntropy(logits: Tensor, targets: Tensor, opts: ClassLossOptions = {}): Tensor {
-  checkClassLoss('crossEntropy', logits, targets, opts.weight);
-  return classLoss('crossEntropy', logits.logSoftmax(1), targets, opts);
+  const [scores] = autocastArgs('cross_entropy', [logits]);
+  checkClassLoss('crossEntropy', scores!, targets, opts.weight);
+  return classLoss('crossEntropy', scores!.logSoftmax(1), targets, opts);
 }
 
 function checkClassLoss(what: string, input: Tensor, target: Tensor, weight: Tensor | undefined): void {
@@ -81,7 +83,8 @@ export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduc
   if (!shapesEqual(input.shape, target.shape)) {
     throw new KilnError(`mseLoss: input ${formatShapeType(input.dtype, input.shape)} and target ${formatShapeType(target.dtype, target.shape)} differ in shape`);
   }
-  const d = input.sub(target);
+  const [x, y] = autocastArgs('mse_loss', [input, target]);
+  const d = x!.sub(y!);
   const sq = d.mul(d);
   switch (opts.reduction ?? 'mean') {
     case 'none': return sq;

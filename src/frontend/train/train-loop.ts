@@ -7,6 +7,8 @@ export interface StepReport {
   readonly index: number;
   /** The loss, on steps that read it back. */
   readonly loss?: number;
+  /** With a GradScaler, whether the update was skipped (an inf/NaN gradient), on steps that read the loss back. */
+  readonly skipped?: boolean;
   /** Wall time from the end of the previous step to the end of this one, in ms. */
   readonly stepMs: number;
   /** Of that, time spent waiting for this step's batch to be prepared and uploaded, in ms. */
@@ -42,10 +44,10 @@ export async function trainLoop(step: TrainStep, batches: AsyncIterable<Batch>, 
     if (!staged) break;
     const run = step.run(staged);
     if (overlap) pending = fetch();
-    const { loss } = await run;
+    const { loss, skipped } = await run;
     if (!overlap) pending = fetch();
     const now = performance.now();
-    const report: StepReport = { index, stepMs: now - last, dataWaitMs, ...(loss === undefined ? {} : { loss }) };
+    const report: StepReport = { index, stepMs: now - last, dataWaitMs, ...(loss === undefined ? {} : { loss }), ...(skipped === undefined ? {} : { skipped }) };
     last = now;
     reports.push(report);
     opts.onStep?.(report);

@@ -8,13 +8,16 @@ import type { CompileStats } from '../../codegen/stats.js';
 import { GpuDevice } from '../../runtime/device.js';
 import type { Program } from '../../runtime/program.js';
 import { Session, StagedInputs } from '../../runtime/session.js';
-import { resolveGpu, type DeviceLike } from '../torch/devices.js';
+import { autocastState } from '../torch/amp/autocast.js';
+import type { GradScaler } from '../torch/amp/grad-scaler.js';
+import { requireDTypeOn, resolveGpu, type DeviceLike } from '../torch/devices.js';
 import type { Module } from '../torch/module.js';
 import { UpdateBuilder, type Optimizer } from '../torch/optim.js';
 import { hostTensorData } from '../torch/host-values.js';
 import { defaultRandom } from '../torch/random.js';
 import { bindTraceValue, Tensor, tracing } from '../torch/tensor.js';
 import { drawMask, trainEffects, type BufferUpdate, type MaskInput, type TrainEffects } from '../torch/train-effects.js';
+import { FOUND_INF, GROWTH_TRACKER, SCALE, scaledLoss, unscaleGradients, type ScalerStep } from './amp-step.js';
 import { withState, type StateSpec } from './program-state.js';
 
 // A compiled training step: forward, loss, backward and the optimizer's update traced once into
@@ -38,6 +41,18 @@ export interface TrainStepOptions extends Pick<CompileOptions, 'pipeline'> {
    * maxGradNorm)` between `backward()` and `step()` does; the step then also reports the norm.
    */
   readonly maxGradNorm?: number;
+  /**
+   * Trace the loss under `autocast('webgpu')` (kiln.amp): matrix products and convolutions in
+   * float16, reductions, softmax and losses in float32, parameters kept in float32.
+   */
+  readonly autocast?: 'float16';
+  /**
+   * Dynamic loss scaling on the device (kiln.amp.GradScaler's scale, factors and interval): the
+   * loss is scaled, the gradients unscaled (before clipping), a step with an inf or NaN
+   * gradient changes no parameter nor optimizer state, and the scale is updated, with no
+   * readback. `syncToModel()` gives the scaler its state back.
+   */
+  readonly gradScaler?: GradScaler;
 }
 
 /** What one step reports. */
@@ -46,6 +61,8 @@ export interface StepResult {
   readonly loss?: number;
   /** The gradients' joint 2-norm before clipping, read back with the loss (with `maxGradNorm`). */
   readonly gradNorm?: number;
+  /** Whether the update was skipped for an inf or NaN gradient, read back with the loss (with `gradScaler`). */
+  readonly skipped?: boolean;
 }
 
 /** The learning-rate input of parameter group `i` ('lr' for the first, so one group reads as before). */
@@ -75,6 +92,7 @@ export class TrainStep {
     /** Buffers the step updates (BatchNorm's running statistics) and masks it draws (Dropout). */
     private readonly effects: { readonly buffers: readonly BufferUpdate[]; readonly masks: readonly MaskInput[] },
     private readonly clipsGradients: boolean,
+    private readonly scaler: GradScaler | undefined,
   ) {}
 
   /** Uploads a batch now into a free input slot (while an earlier step may still run); pass the result to run(). */
@@ -90,12 +108,17 @@ export class TrainStep {
     const readLoss = opts.readLoss ?? this.steps % this.readLossEvery === 0;
     const inputs = batch instanceof StagedInputs ? batch : this.feeds(batch);
     this.steps++;
-    this.optimizer.stepCount++;
-    const read = readLoss ? ['loss', ...(this.clipsGradients ? [GRAD_NORM] : [])] : [];
+    // With a scaler the device counts the steps taken (skipped ones do not count); syncToModel reads it.
+    if (!this.scaler) this.optimizer.stepCount++;
+    const read = readLoss ? ['loss', ...(this.clipsGradients ? [GRAD_NORM] : []), ...(this.scaler ? [FOUND_INF] : [])] : [];
     const out = await this.session.run(inputs, { outputs: read });
     if (!readLoss) return {};
-    const loss = (out.loss!.data as Float32Array)[0]!;
-    return this.clipsGradients ? { loss, gradNorm: (out[GRAD_NORM]!.data as Float32Array)[0]! } : { loss };
+    const scalar = (name: string) => (out[name]!.data as Float32Array)[0]!;
+    return {
+      loss: scalar('loss'),
+      ...(this.clipsGradients ? { gradNorm: scalar(GRAD_NORM) } : {}),
+      ...(this.scaler ? { skipped: scalar(FOUND_INF) !== 0 } : {}),
+    };
   }
 
   /**
@@ -116,6 +139,11 @@ export class TrainStep {
     for (const u of this.effects.buffers) {
       const data = await read(u.input);
       u.buffer.setData(u.buffer.gpu ? Tensor.upload(data, u.buffer.gpu) : Tensor.fromData(data));
+    }
+    if (this.scaler) {
+      const value = async (name: string) => ((await read(name)).data as Float32Array)[0]!;
+      this.scaler.setCompiledState(await value(SCALE), await value(GROWTH_TRACKER));
+      this.optimizer.stepCount = await value(STEP);
     }
   }
 
@@ -172,6 +200,9 @@ export async function compileTrainStep<M extends Module>(
   const gpuOfParams = named.map(([, p]) => p.gpu).find((g) => g !== undefined);
   const gpu = opts.device ? await resolveGpu(opts.device) : gpuOfParams ?? (await resolveGpu('webgpu'));
   if (!(gpu instanceof GpuDevice)) throw new KilnError('compileTrainStep needs a WebGPU device');
+  if (opts.autocast !== undefined && opts.autocast !== 'float16') throw new KilnError(`compileTrainStep: autocast must be 'float16', got '${String(opts.autocast)}'`);
+  if (opts.autocast) requireDTypeOn(gpu, 'f16', "compileTrainStep with autocast: 'float16'");
+  const scaler = opts.gradScaler?.isEnabled() ? opts.gradScaler : undefined;
   const trainedSet = new Set(optimizer.params);
   for (const p of optimizer.params) {
     if (!named.some(([, q]) => q === p)) throw new KilnError('compileTrainStep: every optimizer parameter must be a parameter of the model');
@@ -200,6 +231,7 @@ export async function compileTrainStep<M extends Module>(
     : []));
 
   const outer = { ...tracing };
+  const outerAutocast = autocastState.dtype;
   const wasTraining = model.training;
   const effects: TrainEffects = { bufferPaths: new Map(model.namedBuffers().map(([path, t]) => [t, path])), bufferUpdates: [], masks: [] };
   let loss: Tensor;
@@ -208,8 +240,10 @@ export async function compileTrainStep<M extends Module>(
     tracing.graph = g;
     tracing.device = 'webgpu';
     model.train();
+    autocastState.dtype = opts.autocast ? 'f16' : undefined;
     loss = lossFn(model, batch);
   } finally {
+    autocastState.dtype = outerAutocast;
     Object.assign(tracing, outer);
     trainEffects.current = undefined;
     model.train(wasTraining);
@@ -222,12 +256,14 @@ export async function compileTrainStep<M extends Module>(
   if (loss.value.producer) g.renameValue(loss.value, 'loss');
 
   const wrt = params.flatMap((p, i) => (p.trained ? [paramValues[i]!.name] : []));
-  const back = differentiate(g, { loss: g.outputs[0]!.name, wrt });
+  const back = differentiate(g, { loss: scaler ? scaledLoss(g, loss.value).name : g.outputs[0]!.name, wrt });
   const byName = new Map(back.values().map((v) => [v.name, v]));
   const b = new UpdateBuilder(back);
   const stepNext = b.add(byName.get(STEP)!, b.scalar(1, byName.get(STEP)!));
-  const updates: { input: string; value: Value }[] = [{ input: STEP, value: stepNext }];
   const grads = new Map(params.flatMap((p, i) => (p.trained ? [[p, byName.get(gradName(paramValues[i]!.name))!] as const] : [])));
+  const amp: ScalerStep | undefined = scaler ? unscaleGradients(b, byName, grads, scaler) : undefined;
+  const guard = (old: Value, next: Value) => (amp ? amp.guard(old, next) : next);
+  const updates: { input: string; value: Value }[] = [{ input: STEP, value: guard(byName.get(STEP)!, stepNext) }];
   const gradNorm = opts.maxGradNorm === undefined ? undefined : clipByNorm(b, grads, opts.maxGradNorm);
   const groupOf = new Map(optimizer.paramGroups.flatMap((group, i) => group.params.map((t) => [t, { group, lr: byName.get(lrInput(i))! }] as const)));
   params.forEach((p, i) => {
@@ -236,16 +272,24 @@ export async function compileTrainStep<M extends Module>(
     const param = byName.get(paramValues[i]!.name)!;
     const state = stateValues[i]!.map((v) => byName.get(v.name)!);
     const r = optimizer.update(b, { param, grad: grads.get(p)!, state, lr, step: stepNext }, group);
-    updates.push({ input: param.name, value: r.param });
-    state.forEach((s, k) => updates.push({ input: s.name, value: r.state[k]! }));
+    updates.push({ input: param.name, value: guard(param, r.param) });
+    state.forEach((s, k) => updates.push({ input: s.name, value: guard(s, r.state[k]!) }));
   });
+  // Running statistics update on every step, skipped or not, as the forward pass does in PyTorch.
   for (const u of effects.bufferUpdates) updates.push({ input: u.input, value: byName.get(u.value.value.name)! });
-  back.setOutputs([back.outputs[0]!, ...updates.map((u) => u.value), ...(gradNorm ? [gradNorm] : [])]);
+  if (amp) updates.push(...amp.updates);
+  back.setOutputs([back.outputs[0]!, ...updates.map((u) => u.value), ...(gradNorm ? [gradNorm] : []), ...(amp ? [amp.found] : [])]);
   if (gradNorm) back.renameValue(gradNorm, GRAD_NORM);
+  if (amp) back.renameValue(amp.found, FOUND_INF);
 
   const { program: compiled, stats } = compileWithReport(back, { pipeline: opts.pipeline ?? 'O2' });
   const init = new Map<string, TensorData>();
   init.set(STEP, tensorData('f32', [], [optimizer.stepCount]));
+  if (scaler) {
+    const { scale, growthTracker } = scaler.compiledState();
+    init.set(SCALE, tensorData('f32', [], [scale]));
+    init.set(GROWTH_TRACKER, tensorData('f32', [], [growthTracker]));
+  }
   await Promise.all(effects.bufferUpdates.map(async (u) => init.set(u.input, await hostValues(u.buffer))));
   await Promise.all(params.map(async (p) => {
     init.set(paramInput(p.path), await hostValues(p.tensor));
@@ -263,7 +307,7 @@ export async function compileTrainStep<M extends Module>(
   const program = withState(compiled, specs);
   const session = await Session.create(gpu, program, { inputSlots: 2 });
   const stepEffects = { buffers: effects.bufferUpdates, masks: effects.masks };
-  return new TrainStep(session, program, stats, model, optimizer, params, batchNames, Math.max(1, opts.readLossEvery ?? 1), stepEffects, gradNorm !== undefined);
+  return new TrainStep(session, program, stats, model, optimizer, params, batchNames, Math.max(1, opts.readLossEvery ?? 1), stepEffects, gradNorm !== undefined, scaler);
 }
 
 /**
