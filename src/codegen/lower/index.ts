@@ -54,7 +54,7 @@ export function hasGpuLowering(op: string): boolean {
  * does. A fused node qualifies when every op in its body does.
  */
 const SYMBOLIC_READY = new Set<string>([
-  'matmul', 'gemm', 'conv2d', 'max_pool2d', 'avg_pool2d', 'global_avg_pool', 'softmax', 'log_softmax', 'layer_norm',
+  'matmul', 'gemm', 'conv2d', 'conv_transpose2d', 'resize', 'max_pool2d', 'avg_pool2d', 'global_avg_pool', 'softmax', 'log_softmax', 'layer_norm',
   'transpose', 'reshape', 'flatten', 'squeeze', 'unsqueeze', 'expand', 'concat', 'slice', 'split', 'squeeze_excite',
   ...allOps().filter((d) => d.spec.reduce).map((d) => d.name),
 ]);
