@@ -155,6 +155,29 @@ describe('kernels that take symbolic sizes', () => {
 `, [{ N: 2, H: 5, W: 13 }, { N: 1, H: 1, W: 2 }, { N: 3, H: 2, W: 7 }, { N: 2, H: 3, W: 10 }]);
   });
 
+  it('pads and slices that cut a varying extent from its start or its end', async () => {
+    await checkAcrossSizes(gpu(), `graph g(%x: f32[N,3,W] @webgpu) -> (f32[N,3,"W+1"] @webgpu, f32[N,4,"W-1"] @webgpu, f32[N,2,"floor(W/2)"] @webgpu, f32[N,3,2] @webgpu, f32[N,3,"W+3"] @webgpu) sizes(N: [1, 4], W: [3, 20]) {
+  %p = pad(%x) {pads = [0, 0, 1, 0, 0, 2], mode = "reflect"} : f32[N,3,"W+3"] @webgpu
+  %e = pad(%x) {pads = [0, 0, 2, 0, 0, 1], mode = "edge"} : f32[N,3,"W+3"] @webgpu
+  %c = pad(%x) {pads = [0, 1, -1, 0, 0, 0], value = 1.5} : f32[N,4,"W-1"] @webgpu
+  %s = slice(%p) {starts = [1], ends = [-1], axes = [2]} : f32[N,3,"W+1"] @webgpu
+  %r = relu(%s) : f32[N,3,"W+1"] @webgpu
+  %t = slice(%x) {starts = [0, 1], ends = [1000, 1000], axes = [1, 2], steps = [2, 2]} : f32[N,2,"floor(W/2)"] @webgpu
+  %u = slice(%x) {starts = [-2], ends = [1000], axes = [2]} : f32[N,3,2] @webgpu
+  %v = sub(%e, %p) : f32[N,3,"W+3"] @webgpu
+  return %r, %c, %t, %u, %v
+}
+`, [{ N: 2, W: 20 }, { N: 1, W: 3 }, { N: 4, W: 8 }, { N: 3, W: 11 }]);
+  });
+
+  it('refuse a slice whose cut of a varying extent moves with the size, naming the node', () => {
+    expect(() => parseGraph(`graph g(%x: f32[N,W] @webgpu) -> (f32[N,4] @webgpu) sizes(N: [1, 4], W: [3, 20]) {
+  %s = slice(%x) {starts = [0], ends = [4], axes = [1]} : f32[N,4] @webgpu
+  return %s
+}
+`)).toThrow(/slicing dimension 1 \(W\) from 0 to 4 by 1 cuts it at a place that depends on its size/);
+  });
+
   it('refuse a size outside its range, and inputs that disagree on a shared size, naming the input and dimension', async () => {
     const program = compile(parseGraph(`graph g(%x: f32[N,4] @webgpu, %y: f32[N,4] @webgpu) -> (f32[N,4] @webgpu) sizes(N: [2, 8]) {
   %s = add(%x, %y) : f32[N,4] @webgpu
