@@ -106,13 +106,15 @@ export class OnnxNode {
 
   /**
    * The elements of a constant operand as dimensions: each a number, or the size (one of
-   * `candidates`) it follows where it depends on sizes that vary (see OnnxBuilder.shapeConst).
+   * `candidates`, or a size variable itself) it follows where it depends on sizes that vary (see
+   * OnnxBuilder.shapeConst).
    */
-  dims(i: number, what: string, candidates: readonly Dim[]): Dim[] {
+  dims(i: number, what: string, extents: readonly Dim[]): Dim[] {
     const c = this.constant(i, what);
     const values = constValues(c);
     if (!varies(c)) return values;
     const envs = this.b.probeSettings();
+    const candidates = [...extents, ...this.b.sizeDims()];
     return values.map((v, k) => dimFromProbes([v, ...c.probes!.map((p) => p.data[k]!)], envs, candidates)
       ?? this.unsupported(`its ${what} (input ${i}, '${c.name}') computes element ${k} from sizes that vary in a way kiln does not follow yet`));
   }
