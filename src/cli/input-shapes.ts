@@ -6,7 +6,7 @@ export const inputShapeArgs = {
   'input-shape': { type: 'string' as const, multiple: true },
 };
 
-export const inputShapeUsage = '  --input-shape NAME=D0,D1,...  bind an ONNX input\'s shape (symbolic dims need it); an extent may vary within\n                                a range, NAME<=MAX or MIN<=NAME<=MAX (x=N<=32,3,48,W<=1280): one program for every size; repeatable';
+export const inputShapeUsage = '  --input-shape NAME=D0,D1,...  bind an ONNX input\'s shape (symbolic dims need it); an extent may vary within\n                                a range, NAME<=MAX or MIN<=NAME<=MAX (x=N<=32,3,48,W<=1280), or a multiple of STEP in one,\n                                STEP*NAME<=MAX (x=1,3,32*H<=960,32*W<=960): one program for every size; repeatable';
 
 /** --input-shape and --input-value bind an ONNX model's inputs: a usage error for another kind of model. */
 export function checkOnnxOnlyOptions(modelPath: string, values: Record<string, unknown>): void {
@@ -27,7 +27,7 @@ export function inputShapesFrom(values: Record<string, unknown>): Record<string,
     const dims = rhs === '' ? [] : rhs.split(',').map((d) => d.trim());
     const bad = dims.find((d) => !/^\d+$/.test(d) && !SIZE_RANGE.test(d));
     if (eq <= 0 || bad !== undefined) {
-      throw new UsageError(`--input-shape takes NAME=D0,D1,... where each extent is a non-negative integer or a size that varies within a range, NAME<=MAX or MIN<=NAME<=MAX (e.g. x=1,3,48,192 or x=N<=32,3,48,W<=1280), got '${spec}'`);
+      throw new UsageError(`--input-shape takes NAME=D0,D1,... where each extent is a non-negative integer or a size that varies within a range, NAME<=MAX or MIN<=NAME<=MAX, or a multiple of STEP, STEP*NAME<=MAX (e.g. x=1,3,48,192, x=N<=32,3,48,W<=1280 or x=1,3,32*H<=960,32*W<=960), got '${spec}'`);
     }
     if (name in out) throw new UsageError(`--input-shape gives '${name}' twice`);
     out[name] = dims.map((d) => (/^\d+$/.test(d) ? Number(d) : d));
@@ -35,5 +35,5 @@ export function inputShapesFrom(values: Record<string, unknown>): Record<string,
   return out;
 }
 
-/** `N<=32`, `8<=W<=1280`: an extent that varies within a range. */
-const SIZE_RANGE = /^(\d+\s*<=\s*)?[A-Za-z_][A-Za-z0-9_]*\s*<=\s*\d+$/;
+/** `N<=32`, `8<=W<=1280`, `32*H<=960`: an extent that varies within a range (in steps). */
+const SIZE_RANGE = /^(\d+\s*<=\s*)?(\d+\s*\*\s*)?[A-Za-z_][A-Za-z0-9_]*\s*<=\s*\d+$/;

@@ -311,9 +311,31 @@ export function parseDim(text: string, vars: ReadonlyMap<string, SizeVar>): Dim 
 /**
  * A dimension that varies, written `NAME<=MAX` or `MIN<=NAME<=MAX` (MIN defaults to 1), as
  * `--input-shape x=N<=32,3,48,W<=1280` and `inputShapes: { x: ['N<=32', 3, 48, 192] }` give it.
+ * `STEP*NAME<=MAX` (or `MIN<=STEP*NAME<=MAX`) is an extent that is a multiple of STEP (a detector
+ * whose strides halve the image five times takes `32*H<=960`): the size NAME counts steps, so
+ * the extent is the expression STEP*NAME, and halving it stays exact (`floor((32*H+1)/2)` is
+ * `16*H`). The bounds are the extent's; NAME takes ceil(MIN/STEP)..floor(MAX/STEP).
  */
-export function parseSizeBound(text: string): SizeExpr {
-  const m = /^\s*(?:(\d+)\s*<=\s*)?([A-Za-z_][A-Za-z0-9_]*)\s*<=\s*(\d+)\s*$/.exec(text);
-  if (!m) throw new KilnError(`'${text}' is not a size with its range: write NAME<=MAX or MIN<=NAME<=MAX (e.g. N<=32 or 8<=W<=1280)`);
-  return sizeVar(m[2]!, m[1] === undefined ? 1 : Number(m[1]), Number(m[3]));
+export function parseSizeBound(text: string): Dim {
+  const m = /^\s*(?:(\d+)\s*<=\s*)?(?:(\d+)\s*\*\s*)?([A-Za-z_][A-Za-z0-9_]*)\s*<=\s*(\d+)\s*$/.exec(text);
+  if (!m) throw new KilnError(`'${text}' is not a size with its range: write NAME<=MAX or MIN<=NAME<=MAX (e.g. N<=32 or 8<=W<=1280), or STEP*NAME<=MAX for a multiple of STEP (e.g. 32*H<=960)`);
+  const step = m[2] === undefined ? 1 : Number(m[2]);
+  if (step < 1) throw new KilnError(`'${text}': the step of a size must be at least 1`);
+  const min = m[1] === undefined ? step : Number(m[1]);
+  const max = Number(m[4]);
+  const [lo, hi] = [Math.ceil(min / step), Math.floor(max / step)];
+  if (hi < lo) throw new KilnError(`'${text}': no multiple of ${step} lies in ${min}..${max}`);
+  return dMul(step, sizeVar(m[3]!, lo, hi));
+}
+
+/**
+ * A dimension that is one size variable times a step (`W`, `32*H`): what an input's extent gives
+ * a run directly. Undefined for any other expression.
+ */
+export function steppedVar(d: Dim): { readonly v: SizeVar; readonly step: number } | undefined {
+  if (typeof d === 'number' || d.terms.length !== 1) return undefined;
+  const [{ coeff, atoms }] = d.terms as [Term];
+  const a = atoms[0];
+  if (atoms.length !== 1 || a!.kind !== 'var' || coeff < 1) return undefined;
+  return { v: { name: a!.name, min: a!.min, max: a!.max }, step: coeff };
 }

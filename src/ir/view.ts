@@ -2,7 +2,7 @@ import type { Node, Value } from './graph.js';
 import { attrsOf } from './attrs.js';
 import { splitAttrs, splitLayout } from './ops/concat-split.js';
 import { transposeAttrs, transposePerm } from './ops/movement.js';
-import { sliceAttrs, sliceAxes } from './ops/slice-pad.js';
+import { sliceAttrs, sliceAxesDims } from './ops/slice-pad.js';
 import { dimsOf, stridesOf } from './types.js';
 import { largest } from './ops/shape-util.js';
 import { dAdd, dExactDiv, dimsEqual, dMul, type Dim } from './size-expr.js';
@@ -89,15 +89,13 @@ export function viewThrough(n: Node, out: Value, v: View): View | undefined {
     }
     case 'slice': {
       const a = attrsOf(n, sliceAttrs);
-      const fixed = largest(v.shape);
-      const axes = sliceAxes(fixed, a.starts, a.ends, a.axes, a.steps);
-      // Negative strides would need signed offsets in kernels; leave those as copies. An extent
-      // that varies must be kept whole.
-      if (axes.some((a) => a.step < 0)) return undefined;
-      if (axes.some((ax, i) => typeof v.shape[i] !== 'number' && !(ax.start === 0 && ax.step === 1 && ax.length === fixed[i]))) return undefined;
+      // Negative strides would need signed offsets in kernels; leave those as copies. A cut of an
+      // extent that varies may start at a size expression (sliceAxesDims, which sized the result).
+      if (a.steps.some((s) => s < 0)) return undefined;
+      const axes = sliceAxesDims(v.shape, a.starts, a.ends, a.axes, a.steps);
       return {
         offset: axes.reduce((o: Dim, a, i) => dAdd(o, dMul(a.start, v.strides[i]!)), v.offset),
-        shape: axes.map((ax, i) => (typeof v.shape[i] === 'number' ? ax.length : v.shape[i]!)),
+        shape: axes.map((ax) => ax.length),
         strides: axes.map((a, i) => dMul(a.step, v.strides[i]!)),
       };
     }

@@ -1,5 +1,5 @@
 import { KilnError } from '../ir/errors.js';
-import { evalDim, parseDim, type Dim, type SizeVar } from '../ir/size-expr.js';
+import { evalDim, parseDim, steppedVar, type Dim, type SizeVar } from '../ir/size-expr.js';
 import type { Program, SizeWord, StaticBinding, StaticDispatch, StaticProgram, TensorBinding } from './program.js';
 
 // A program compiled for a range of shapes (Program.sizes) runs as the static program its sizes
@@ -74,12 +74,17 @@ export function bindSizes(p: Program, shapes: ReadonlyMap<string, readonly numbe
         if (n !== d) throw new KilnError(`${at} must be ${d} (${describeBinding(t)}), got ${n} in [${got.join(',')}]`);
         return;
       }
-      const v = ranges.get(d.text);
-      if (!v) { later.push({ input: t, k, d, got: n }); return; }
-      if (n < v.min || n > v.max) throw new KilnError(`${at} (${v.name}) is ${n}, outside the range ${v.min}..${v.max} the program was compiled for`);
+      // An extent that is a size (W) or a multiple of one (32*H) gives the size; others are checked once all are bound.
+      const sv = steppedVar(d);
+      const v = sv && ranges.get(sv.v.name);
+      if (!sv || !v) { later.push({ input: t, k, d, got: n }); return; }
+      const { step } = sv;
+      if (n < v.min * step || n > v.max * step) throw new KilnError(`${at} (${d.text}) is ${n}, outside the range ${v.min * step}..${v.max * step} the program was compiled for`);
+      if (n % step !== 0) throw new KilnError(`${at} (${d.text}) is ${n}, not a multiple of ${step} as the program was compiled for`);
+      const value = n / step;
       const prev = env.get(v.name);
-      if (prev !== undefined && prev !== n) throw new KilnError(`${at} gives ${v.name} = ${n}, but ${from.get(v.name)} gave ${v.name} = ${prev}: inputs sharing a size must agree`);
-      env.set(v.name, n);
+      if (prev !== undefined && prev !== value) throw new KilnError(`${at} gives ${v.name} = ${value}, but ${from.get(v.name)} gave ${v.name} = ${prev}: inputs sharing a size must agree`);
+      env.set(v.name, value);
       from.set(v.name, at);
     });
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  dAdd, dCeilDiv, dExactDiv, dFloorDiv, dimsEqual, dimText, dMul, dSub, evalDim, parseDim, sizeVar, type Dim,
+  dAdd, dCeilDiv, dExactDiv, dFloorDiv, dimRange, dimsEqual, dimText, dMul, dSub, evalDim, parseDim, parseSizeBound, sizeVar, steppedVar, type Dim,
 } from '../../src/ir/size-expr.js';
 
 const N = sizeVar('N', 1, 32);
@@ -53,5 +53,22 @@ describe('size expressions', () => {
     expect(typeof out === 'number' ? [out, out] : out.range()).toEqual([1, 640]);
     const d = dSub(dMul(N, W), N);
     expect(typeof d === 'number' ? [] : d.range()).toEqual([1 - 32, 32 * 1280 - 1]);
+  });
+
+  it('read a size with its range, or an extent stepped by a multiple whose halvings stay exact', () => {
+    expect(dimText(parseSizeBound('8<=W<=1280'))).toBe('W');
+    expect(dimRange(parseSizeBound('8<=W<=1280'))).toEqual([8, 1280]);
+    const h = parseSizeBound('32*H<=960');
+    expect(dimText(h)).toBe('32*H');
+    expect(steppedVar(h)).toEqual({ v: { name: 'H', min: 1, max: 30 }, step: 32 });
+    expect(dimRange(parseSizeBound('100<=32*H<=960'))).toEqual([128, 960]);
+    // Five stride-2 windows (kernel 3, padding 1) halve 32*H down to H exactly; an upsampling doubles it back.
+    let d: Dim = h;
+    for (let k = 0; k < 5; k++) d = dAdd(dFloorDiv(dAdd(d, 2 - 3), 2), 1);
+    expect(dimText(d)).toBe('H');
+    expect(dimText(dMul(d, 2))).toBe('2*H');
+    expect(steppedVar(dAdd(h, 1))).toBeUndefined();
+    expect(() => parseSizeBound('40<=32*H<=60')).toThrow('no multiple of 32 lies in 40..60');
+    expect(() => parseSizeBound('H%32<=960')).toThrow('STEP*NAME<=MAX for a multiple of STEP (e.g. 32*H<=960)');
   });
 });

@@ -135,6 +135,60 @@ describe('kernels that take symbolic sizes', () => {
 `, [{ B: 2, T: 50 }, { B: 1, T: 1 }, { B: 3, T: 7 }, { B: 2, T: 33 }]);
   });
 
+  it('resizes by given scales, a transposed convolution and an unfused batch_norm over a varying batch, height (a multiple of 4) and width', async () => {
+    await checkAcrossSizes(gpu(), `graph g(%x: f32[N,2,"4*H",W] @webgpu) -> (f32[N,2,"8*H","2*W"] @webgpu, f32[N,2,"2*H","floor(3*W/2)"] @webgpu, f32[N,3,"4*H","W+2"] @webgpu, f32[N,3,"4*H","2*W"] @webgpu) sizes(N: [1, 3], H: [1, 5], W: [2, 13]) {
+  %sc = const() {value = [0.5, -2]} : f32[2] @webgpu
+  %bi = const() {value = [0.25, 1]} : f32[2] @webgpu
+  %mu = const() {value = [-0.5, 0.75]} : f32[2] @webgpu
+  %va = const() {value = [2, 0.5]} : f32[2] @webgpu
+  %b = batch_norm(%x, %sc, %bi, %mu, %va) {epsilon = 0.001} : f32[N,2,"4*H",W] @webgpu
+  %r = resize(%b) {mode = "nearest", scales = [1, 1, 2, 2], coordinate_transformation_mode = "asymmetric", nearest_mode = "floor"} : f32[N,2,"8*H","2*W"] @webgpu
+  %l = resize(%b) {mode = "linear", scales = [1, 1, 0.5, 1.5], coordinate_transformation_mode = "half_pixel"} : f32[N,2,"2*H","floor(3*W/2)"] @webgpu
+  %w = const() {value = ${weights(2 * 2 * 4)}} : f32[2,2,2,2] @webgpu
+  %t = conv_transpose2d(%b, %w) {stride = [2, 2]} : f32[N,2,"8*H","2*W"] @webgpu
+  %s = add(%r, %t) : f32[N,2,"8*H","2*W"] @webgpu
+  %w3 = const() {value = ${weights(2 * 3 * 9)}} : f32[2,3,3,3] @webgpu
+  %u = conv_transpose2d(%b, %w3) {padding = [1, 0, 1, 0], output_padding = [0, 0]} : f32[N,3,"4*H","W+2"] @webgpu
+  %v = conv_transpose2d(%x, %w3) {stride = [1, 2], padding = [1, 1, 1, 1], dilation = [1, 1], output_padding = [0, 1]} : f32[N,3,"4*H","2*W"] @webgpu
+  return %s, %l, %u, %v
+}
+`, [{ N: 2, H: 5, W: 13 }, { N: 1, H: 1, W: 2 }, { N: 3, H: 2, W: 7 }, { N: 2, H: 3, W: 10 }]);
+  });
+
+  it('pads and slices that cut a varying extent from its start or its end', async () => {
+    await checkAcrossSizes(gpu(), `graph g(%x: f32[N,3,W] @webgpu) -> (f32[N,3,"W+1"] @webgpu, f32[N,4,"W-1"] @webgpu, f32[N,2,"floor(W/2)"] @webgpu, f32[N,3,2] @webgpu, f32[N,3,"W+3"] @webgpu) sizes(N: [1, 4], W: [3, 20]) {
+  %p = pad(%x) {pads = [0, 0, 1, 0, 0, 2], mode = "reflect"} : f32[N,3,"W+3"] @webgpu
+  %e = pad(%x) {pads = [0, 0, 2, 0, 0, 1], mode = "edge"} : f32[N,3,"W+3"] @webgpu
+  %c = pad(%x) {pads = [0, 1, -1, 0, 0, 0], value = 1.5} : f32[N,4,"W-1"] @webgpu
+  %s = slice(%p) {starts = [1], ends = [-1], axes = [2]} : f32[N,3,"W+1"] @webgpu
+  %r = relu(%s) : f32[N,3,"W+1"] @webgpu
+  %t = slice(%x) {starts = [0, 1], ends = [1000, 1000], axes = [1, 2], steps = [2, 2]} : f32[N,2,"floor(W/2)"] @webgpu
+  %u = slice(%x) {starts = [-2], ends = [1000], axes = [2]} : f32[N,3,2] @webgpu
+  %v = sub(%e, %p) : f32[N,3,"W+3"] @webgpu
+  return %r, %c, %t, %u, %v
+}
+`, [{ N: 2, W: 20 }, { N: 1, W: 3 }, { N: 4, W: 8 }, { N: 3, W: 11 }]);
+  });
+
+  it('gathers along a fixed axis and along a varying one (negative indices count from the end at every size)', async () => {
+    await checkAcrossSizes(gpu(), `graph g(%x: f32[N,5,W] @webgpu) -> (f32[N,4,W] @webgpu, f32[N,5,2,2] @webgpu) sizes(N: [1, 4], W: [2, 30]) {
+  %i = const() {value = [4, 0, -1, 2]} : i32[4] @webgpu
+  %a = gather(%x, %i) {axis = 1} : f32[N,4,W] @webgpu
+  %j = const() {value = [0, -1, -2, 1]} : i32[2,2] @webgpu
+  %b = gather(%x, %j) {axis = 2} : f32[N,5,2,2] @webgpu
+  return %a, %b
+}
+`, [{ N: 2, W: 30 }, { N: 1, W: 2 }, { N: 4, W: 9 }]);
+  });
+
+  it('refuse a slice whose cut of a varying extent moves with the size, naming the node', () => {
+    expect(() => parseGraph(`graph g(%x: f32[N,W] @webgpu) -> (f32[N,4] @webgpu) sizes(N: [1, 4], W: [3, 20]) {
+  %s = slice(%x) {starts = [0], ends = [4], axes = [1]} : f32[N,4] @webgpu
+  return %s
+}
+`)).toThrow(/slicing dimension 1 \(W\) from 0 to 4 by 1 cuts it at a place that depends on its size/);
+  });
+
   it('refuse a size outside its range, and inputs that disagree on a shared size, naming the input and dimension', async () => {
     const program = compile(parseGraph(`graph g(%x: f32[N,4] @webgpu, %y: f32[N,4] @webgpu) -> (f32[N,4] @webgpu) sizes(N: [2, 8]) {
   %s = add(%x, %y) : f32[N,4] @webgpu
@@ -148,6 +202,30 @@ describe('kernels that take symbolic sizes', () => {
       await expect(session.run({ x: t(3), y: t(4) })).rejects.toThrow("input 'y' dimension 0 gives N = 4, but input 'x' dimension 0 gave N = 3: inputs sharing a size must agree");
       await expect(session.run({ x: tensorData('f32', [3, 5], new Array(15).fill(1)), y: t(3) })).rejects.toThrow("input 'x' dimension 1 must be 4 (f32[N,4]), got 5 in [3,5]");
       expect((await session.run({ x: t(3), y: t(3) })).s!.shape).toEqual([3, 4]);
+    } finally {
+      session.destroy();
+    }
+  });
+});
+
+describe('sizes stepped by a multiple', () => {
+  const gpu = useGpu();
+
+  it('bind from an extent that is a multiple of its step, and refuse one that is not, naming the input and dimension', async () => {
+    const program = compile(parseGraph(`graph g(%x: f32[2,"4*H"] @webgpu) -> (f32[2,"2*H"] @webgpu) sizes(H: [1, 8]) {
+  %m = max_pool2d(%x) {kernel_size = [1, 2], stride = [1, 2]} : f32[2,"2*H"] @webgpu
+  return %m
+}
+`.replace(/f32\[2,/g, 'f32[1,1,2,')));
+    expect(program.sizes).toEqual([{ name: 'H', min: 1, max: 8 }]);
+    const session = await Session.create(gpu(), program);
+    try {
+      const t = (w: number) => tensorData('f32', [1, 1, 2, w], Array.from({ length: 2 * w }, (_, i) => (i * 7) % 5));
+      await expect(session.run({ x: t(10) })).rejects.toThrow("input 'x' dimension 3 (4*H) is 10, not a multiple of 4 as the program was compiled for");
+      await expect(session.run({ x: t(36) })).rejects.toThrow("input 'x' dimension 3 (4*H) is 36, outside the range 4..32 the program was compiled for");
+      const got = await session.run({ x: t(12) });
+      expect(got.m!.shape).toEqual([1, 1, 2, 6]);
+      expect(Array.from(got.m!.data as Float32Array)).toEqual([2, 4, 3, 4, 3, 2, 4, 3, 4, 3, 2, 4]);
     } finally {
       session.destroy();
     }

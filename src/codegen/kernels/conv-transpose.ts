@@ -1,4 +1,5 @@
-import { biasTerm, CONV_WG, convModule, f32Vec, fixedGeometry, lane, type ConvKernelSpec } from './conv-common.js';
+import { biasTerm, CONV_WG, convModule, f32Vec, lane, type ConvKernelSpec } from './conv-common.js';
+import { dCeilDiv, dimRange, dMul } from '../../ir/size-expr.js';
 import type { EmittedKernel } from './kernel.js';
 
 /** Output channels one conv_transpose2d invocation accumulates (one f32 vector). */
@@ -16,13 +17,15 @@ const MAX_PIXELS = 4;
  * Weights are [C, O/groups, KH, KW].
  */
 export function emitConvTranspose(spec: ConvKernelSpec): EmittedKernel {
-  const g = fixedGeometry(spec.geometry, spec.name);
+  const g = spec.geometry;
   const TO = Math.min(MAX_CHANNELS, g.outPerGroup);
-  const colsPerPhase = Math.ceil(g.outW / g.strideW);
-  const TP = colsPerPhase >= 4 ? MAX_PIXELS : colsPerPhase >= 2 ? 2 : 1;
+  const colsPerPhase = dCeilDiv(g.outW, g.strideW);
+  // For a width that varies, its largest value picks the blocking (any blocking is right at any width).
+  const widest = dimRange(colsPerPhase)[1];
+  const TP = widest >= 4 ? MAX_PIXELS : widest >= 2 ? 2 : 1;
   const oBlocks = Math.ceil(g.outPerGroup / TO);
-  const colBlocks = Math.ceil(colsPerPhase / TP);
-  const total = g.batch * g.groups * oBlocks * g.outH * g.strideW * colBlocks;
+  const colBlocks = dCeilDiv(colsPerPhase, TP);
+  const total = dMul(g.batch, g.groups * oBlocks * g.strideW, g.outH, colBlocks);
   const { m, store } = convModule(spec, { total, oBlocks, colBlocks, groupBlocks: g.groups * oBlocks });
   const vec = f32Vec(TO);
 

@@ -1,5 +1,6 @@
 import type { EmittedKernel } from './kernel.js';
 import type { DType } from '../../ir/types.js';
+import { dMul, type Dim } from '../../ir/size-expr.js';
 import { KernelModule, type Source } from '../kernel-module.js';
 import { movedDType } from './copy.js';
 
@@ -7,10 +8,10 @@ import { movedDType } from './copy.js';
 export interface GatherKernelSpec {
   readonly name: string;
   readonly dtype: DType;
-  readonly outer: number;
-  readonly extent: number;
-  readonly inner: number;
-  readonly count: number;
+  readonly outer: Dim;
+  readonly extent: Dim;
+  readonly inner: Dim;
+  readonly count: Dim;
   /** The node values bound for the data, the indices and the output. */
   readonly sources: { readonly data: Source; readonly indices: Source; readonly out: Source };
 }
@@ -23,7 +24,7 @@ const WG = 256;
  * The CPU reference rejects them instead.
  */
 export function emitGather(spec: GatherKernelSpec): EmittedKernel {
-  const n = spec.outer * spec.count * spec.inner;
+  const n = dMul(spec.outer, spec.count, spec.inner);
   const t = movedDType(spec.dtype);
   const m = new KernelModule();
   m.uniforms.scalar('n', n).scalar('extent', spec.extent).scalar('inner', spec.inner).scalar('count', spec.count);

@@ -1,5 +1,6 @@
 import type { EmittedKernel } from './kernel.js';
-import type { DType } from '../../ir/types.js';
+import { stridesOf, type DType } from '../../ir/types.js';
+import { dNumel, type Dim } from '../../ir/size-expr.js';
 import type { PadMode } from '../../ir/ops/slice-pad.js';
 import { f32ToF16Bits } from '../../ir/f16.js';
 import { KernelModule, type Source } from '../kernel-module.js';
@@ -9,8 +10,8 @@ import { movedDType } from './copy.js';
 export interface PadKernelSpec {
   readonly name: string;
   readonly dtype: DType;
-  readonly inShape: readonly number[];
-  readonly outShape: readonly number[];
+  readonly inShape: readonly Dim[];
+  readonly outShape: readonly Dim[];
   /** Pad before each axis (negative crops). */
   readonly begin: readonly number[];
   readonly mode: PadMode;
@@ -50,10 +51,9 @@ function sourceIndexLines(mode: PadMode): string[] {
 /** Emits a pad kernel; shapes, pads and the constant are uniforms, the mode is baked into the text. */
 export function emitPad(spec: PadKernelSpec): EmittedKernel {
   const rank = spec.outShape.length;
-  const n = spec.outShape.reduce((p, d) => p * d, 1);
+  const n = dNumel(spec.outShape);
   const t = movedDType(spec.dtype);
-  const inStrides: number[] = [];
-  spec.inShape.reduceRight((s, d, i) => { inStrides[i] = s; return s * d; }, 1);
+  const inStrides = stridesOf(spec.inShape);
   const m = new KernelModule();
   m.uniforms
     .array('out_shape', spec.outShape).array('in_shape', spec.inShape).array('in_strides', inStrides).array('begin', spec.begin)

@@ -1,6 +1,7 @@
 import type { EmittedKernel } from './kernel.js';
 import type { DType } from '../../ir/types.js';
-import { filterReach, usesFilter, type ResizePlan } from '../../ir/ops/resize.js';
+import { filterReach, usesFilter, type ResizeAxisMap, type ResizePlan } from '../../ir/ops/resize.js';
+import { dMul, type Dim } from '../../ir/size-expr.js';
 import { wgslType } from '../wgsl.js';
 import { KernelModule, type Source } from '../kernel-module.js';
 import { movedDType } from './copy.js';
@@ -69,13 +70,19 @@ function filterHelpers(cubic: boolean): string {
   ].join('\n');
 }
 
+/** A resize axis as the kernel takes it: its extents may be symbolic (the coordinate map may not). */
+type KernelAxis = Omit<ResizeAxisMap, 'inSize' | 'outSize'> & { readonly inSize: Dim; readonly outSize: Dim };
+
+/** A resize plan as the kernel takes it: batch and extents may be symbolic. */
+export type ResizeKernelPlan = Omit<ResizePlan, 'batch' | 'h' | 'w' | 'shape'> & { readonly batch: Dim; readonly h: KernelAxis; readonly w: KernelAxis };
+
 /**
  * Emits a resize over [batch, H, W]. Sizes and coordinate maps are uniforms, so one shader
  * serves every nearest resize of an element size and every linear resize of a float type.
  */
-export function emitResize(name: string, dtype: DType, plan: ResizePlan, sources: { readonly x: Source; readonly out: Source }): EmittedKernel {
+export function emitResize(name: string, dtype: DType, plan: ResizeKernelPlan, sources: { readonly x: Source; readonly out: Source }): EmittedKernel {
   const { h, w } = plan;
-  const n = plan.batch * h.outSize * w.outSize;
+  const n = dMul(plan.batch, h.outSize, w.outSize);
   const linear = plan.mode === 'linear';
   const filter = usesFilter(plan);
   const t = plan.mode === 'nearest' ? movedDType(dtype) : dtype;

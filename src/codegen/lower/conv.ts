@@ -76,9 +76,11 @@ export const convAnchors: Record<string, Anchor> = {
   },
 };
 
+/** conv_transpose2d's one kernel, its extents from the values' dims. */
 const convTranspose2d: Lowering = (node) => {
   const [x, w] = node.inputs.map((v) => v.type.shape);
-  return emitConvTranspose(kernelSpec(node, convTranspose2dGeometry(x!, w!, node.attrs), plainIO(node)));
+  const g = kernelGeometry(convTranspose2dGeometry(x!, w!, node.attrs), dimsOf(node.inputs[0]!.type), dimsOf(node.output.type));
+  return emitConvTranspose(kernelSpec(node, g, plainIO(node)));
 };
 
 export const convLowerings: Record<string, Lowering> = { ...plainLowerings(convAnchors), conv_transpose2d: convTranspose2d };

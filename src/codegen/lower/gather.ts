@@ -2,15 +2,20 @@ import { gatherLayout } from '../../ir/ops/gather.js';
 import { gatherAttrs } from '../../ir/ops/gather.js';
 import { attrsOf } from '../../ir/attrs.js';
 import type { Node } from '../../ir/graph.js';
-import { numel } from '../../ir/types.js';
+import { dimsOf } from '../../ir/types.js';
+import { dNumel } from '../../ir/size-expr.js';
 import { emitGather } from '../kernels/gather.js';
 import type { Lowering } from './lowering.js';
 
-/** One gather kernel over the data viewed as [outer, extent, inner] around `axis`. */
+/** One gather kernel over the data viewed as [outer, extent, inner] around `axis`, its extents from the values' dims. */
 function lowerGather(node: Node, axis: number) {
   const [data, indices] = node.inputs.map((v) => v.type);
-  const { outer, extent, inner } = gatherLayout(data!.shape, indices!.shape, axis);
-  return emitGather({ name: node.op, dtype: data!.dtype, outer, extent, inner, count: numel(indices!.shape), sources: { data: 0, indices: 1, out: 2 } });
+  const a = gatherLayout(data!.shape, indices!.shape, axis).axis;
+  const dims = dimsOf(data!);
+  return emitGather({
+    name: node.op, dtype: data!.dtype, outer: dNumel(dims.slice(0, a)), extent: dims[a]!, inner: dNumel(dims.slice(a + 1)),
+    count: dNumel(dimsOf(indices!)), sources: { data: 0, indices: 1, out: 2 },
+  });
 }
 
 const gather: Lowering = (node) => lowerGather(node, attrsOf(node, gatherAttrs).axis);

@@ -54,8 +54,8 @@ export function hasGpuLowering(op: string): boolean {
  * does. A fused node qualifies when every op in its body does.
  */
 const SYMBOLIC_READY = new Set<string>([
-  'matmul', 'gemm', 'conv2d', 'max_pool2d', 'avg_pool2d', 'global_avg_pool', 'softmax', 'log_softmax', 'layer_norm',
-  'transpose', 'reshape', 'flatten', 'squeeze', 'unsqueeze', 'expand', 'concat', 'slice', 'split', 'squeeze_excite', 'attention',
+  'matmul', 'gemm', 'conv2d', 'conv_transpose2d', 'resize', 'max_pool2d', 'avg_pool2d', 'global_avg_pool', 'softmax', 'log_softmax', 'layer_norm',
+  'transpose', 'reshape', 'flatten', 'squeeze', 'unsqueeze', 'expand', 'concat', 'slice', 'split', 'pad', 'gather', 'embedding', 'squeeze_excite', 'attention',
   ...allOps().filter((d) => d.spec.reduce).map((d) => d.name),
 ]);
 

@@ -1,25 +1,19 @@
-import { padAmounts, padAttrs, padFillValue, sliceAxes, type PadMode } from '../../ir/ops/slice-pad.js';
+import { padAmounts, padAttrs, padFillValue, sliceAttrs, sliceAxesDims, type PadMode } from '../../ir/ops/slice-pad.js';
 import { attrsOf } from '../../ir/attrs.js';
 import { dimsOf, stridesOf } from '../../ir/types.js';
-import { dAdd, dimText, dMul, isSymbolic } from '../../ir/size-expr.js';
-import { KilnError } from '../../ir/errors.js';
+import { dAdd, dMul } from '../../ir/size-expr.js';
 import { emitCopy } from '../kernels/copy.js';
 import { emitPad } from '../kernels/pad.js';
 import type { Lowering } from './lowering.js';
 
-/** A slice is a strided copy: start offset, strides scaled by the steps (negative steps read backwards). */
+/**
+ * A slice is a strided copy: start offset, strides scaled by the steps (negative steps read
+ * backwards). Where an extent varies, the start may be a size expression (sliceAxesDims).
+ */
 const slice: Lowering = (node) => {
-  const x = node.inputs[0]!.type;
-  const a = node.attrs;
-  const axes = sliceAxes(x.shape, a.starts as number[], a.ends as number[], a.axes as number[], a.steps as number[]);
-  const xDims = dimsOf(x);
-  // An extent that varies is kept whole (its slice is the identity at every size) or refused.
-  xDims.forEach((d, i) => {
-    const ax = axes[i]!;
-    if (isSymbolic(d) && !(ax.start === 0 && ax.step === 1 && ax.length === x.shape[i])) {
-      throw new KilnError(`slice %${node.output.name}: it cuts dimension ${i} (${dimText(d)}), whose extent varies; only whole extents that vary are sliced`);
-    }
-  });
+  const a = attrsOf(node, sliceAttrs);
+  const xDims = dimsOf(node.inputs[0]!.type);
+  const axes = sliceAxesDims(xDims, a.starts, a.ends, a.axes, a.steps);
   const xs = stridesOf(xDims);
   const out = dimsOf(node.output.type);
   return emitCopy({
@@ -29,13 +23,14 @@ const slice: Lowering = (node) => {
   });
 };
 
+/** A pad reads its extents from the values' dims; the pads themselves are fixed. */
 const pad: Lowering = (node) => {
   const x = node.inputs[0]!.type;
   const { pads, value } = attrsOf(node, padAttrs);
   const mode = attrsOf(node, padAttrs).mode as PadMode;
-  const { begin, shape } = padAmounts(x.shape, pads, mode);
+  const { begin } = padAmounts(x.shape, pads, mode);
   return emitPad({
-    name: `pad_${mode}`, dtype: x.dtype, inShape: x.shape, outShape: shape, begin, mode,
+    name: `pad_${mode}`, dtype: x.dtype, inShape: dimsOf(x), outShape: dimsOf(node.output.type), begin, mode,
     value: padFillValue(value, x.dtype), sources: { x: 0, out: 1 },
   });
 };

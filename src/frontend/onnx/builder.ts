@@ -4,7 +4,7 @@ import { MAX_FOLDED_ELEMENTS } from '../../ir/tensor-data.js';
 import { numel, type DType, type Shape } from '../../ir/types.js';
 import { evaluateNode } from '../../runtime/cpu/executor.js';
 import { checkRepresentable, constTensor, makeConst, UnsupportedOnnxError, varies, type ConstTensor } from './tensor.js';
-import { dimRange, evalDim, isSymbolic, sizeVarsOf, type Dim } from '../../ir/size-expr.js';
+import { dimRange, evalDim, isSymbolic, sizeVar, sizeVarsOf, type Dim } from '../../ir/size-expr.js';
 import { probeSettings } from '../../ir/symbolic-shapes.js';
 import { tensorData, type TensorData } from '../../ir/tensor-data.js';
 import { dimsOf } from '../../ir/types.js';
@@ -104,6 +104,11 @@ export class OnnxBuilder {
    */
   probeSettings(): Map<string, number>[] {
     return probeSettings([...sizeVarsOf(this.graph.inputs.flatMap((v) => dimsOf(v.type))).values()]);
+  }
+
+  /** The graph's size variables, each as a dimension: what shape arithmetic may name besides operand extents. */
+  sizeDims(): Dim[] {
+    return [...sizeVarsOf(this.graph.inputs.flatMap((v) => dimsOf(v.type))).values()].map((v) => sizeVar(v.name, v.min, v.max));
   }
 
   /** A shape (or part of one) as a constant: `dims` at the largest sizes, with its probes when some vary. */

@@ -4,7 +4,7 @@ import { isConst, typeOf, type ImportValue, type OnnxBuilder, type Operand, type
 import { graphInputsOf, InputValuesNeededError } from './input-values.js';
 import type { GraphProtoObject } from './proto.js';
 import { constValues, UnsupportedOnnxError, varies, type ConstTensor } from './tensor.js';
-import type { Dim } from '../../ir/size-expr.js';
+import { dMul, type Dim } from '../../ir/size-expr.js';
 import { dimFromProbes } from '../../ir/symbolic-shapes.js';
 
 /**
@@ -94,7 +94,12 @@ export class OnnxNode {
 
   /** The values of a constant operand, or undefined when the operand is absent. */
   optionalValues(i: number, what: string): number[] | undefined {
-    return this.inputs[i] ? constValues(this.constant(i, what)) : undefined;
+    return this.inputs[i] ? this.values(i, what) : undefined;
+  }
+
+  /** Whether operand i is present and computed from sizes that vary (see OnnxBuilder.shapeConst). */
+  variesWithSizes(i: number, what: string): boolean {
+    return this.inputs[i] !== undefined && varies(this.constant(i, what));
   }
 
   /** The values of a required constant operand. */
@@ -106,14 +111,18 @@ export class OnnxNode {
 
   /**
    * The elements of a constant operand as dimensions: each a number, or the size (one of
-   * `candidates`) it follows where it depends on sizes that vary (see OnnxBuilder.shapeConst).
+   * `candidates`, or a size variable itself) it follows where it depends on sizes that vary (see
+   * OnnxBuilder.shapeConst).
    */
-  dims(i: number, what: string, candidates: readonly Dim[]): Dim[] {
+  dims(i: number, what: string, extents: readonly Dim[]): Dim[] {
     const c = this.constant(i, what);
     const values = constValues(c);
     if (!varies(c)) return values;
     const envs = this.b.probeSettings();
-    return values.map((v, k) => dimFromProbes([v, ...c.probes!.map((p) => p.data[k]!)], envs, candidates)
+    const candidates = [...extents, ...this.b.sizeDims()];
+    // A size or extent, or a small whole multiple of one (Resize sizes of 2 * H).
+    const scaled = candidates.flatMap((d) => [2, 3, 4, 8].map((k) => dMul(k, d)));
+    return values.map((v, k) => dimFromProbes([v, ...c.probes!.map((p) => p.data[k]!)], envs, [...candidates, ...scaled])
       ?? this.unsupported(`its ${what} (input ${i}, '${c.name}') computes element ${k} from sizes that vary in a way kiln does not follow yet`));
   }
 

@@ -2,7 +2,7 @@ import { typedAttrs, type Attrs } from '../attrs.js';
 import { OpTypeError } from '../errors.js';
 import { formatShapeType, isFloat, type Shape, type TensorType } from '../types.js';
 import { defineOp } from './registry.js';
-import { dAdd, dFloorDiv, dimText, type Dim } from '../size-expr.js';
+import { dAdd, dFloorDiv, dimText, dMul, type Dim } from '../size-expr.js';
 import { largest, sameDType, staticDims } from './shape-util.js';
 
 // 2-D convolutions in NCHW layout, as PyTorch and ONNX define them. Padding is always the
@@ -223,5 +223,11 @@ defineOp({
     const g = convTranspose2dGeometry(x!.shape, w!.shape, attrs);
     checkBias(bias, g.outChannels);
     return [{ dtype: x!.dtype, shape: [g.batch, g.outChannels, g.outH, g.outW] }];
+  },
+  // Each output extent is (in - 1) * stride plus a constant: (in - 1) * s - pads + d * (k - 1) + output_padding + 1.
+  dims: ([x, w], attrs) => {
+    const g = convTranspose2dGeometry(largest(x!), staticDims(w!, 'weight'), attrs);
+    const grow = (inSize: Dim, stride: number, out: number, inMax: number) => dAdd(dMul(inSize, stride), out - inMax * stride);
+    return [[x![0]!, g.outChannels, grow(x![2]!, g.strideH, g.outH, g.inH), grow(x![3]!, g.strideW, g.outW, g.inW)]];
   },
 });

@@ -1,5 +1,6 @@
 import { OpTypeError } from '../errors.js';
 import { formatShapeType, isFloat, type Shape, type TensorType } from '../types.js';
+import type { Dim } from '../size-expr.js';
 import { wgslFloat } from '../wgsl-literal.js';
 import { defineOp } from './registry.js';
 import { broadcastStrides, normalizeAxes } from './shape-util.js';
@@ -47,7 +48,7 @@ defineOp({
 });
 
 /** Strides of a [C] parameter of batch_norm in the coordinates of its [N, C, ...] output. */
-export function channelStrides(out: Shape): number[] {
+export function channelStrides(out: readonly Dim[]): number[] {
   return out.map((_, i) => (i === 1 ? 1 : 0));
 }
 

@@ -92,9 +92,10 @@ export interface OpSpec<A extends AttrSpecs = AttrSpecs> {
   /**
    * For elementwise ops whose operands do not broadcast NumPy-style (batch_norm's [C]
    * parameters align with dimension 1): each operand's element strides in output coordinates.
-   * Kernels of `math` use these instead of NumPy broadcast strides when present.
+   * Kernels of `math` use these instead of NumPy broadcast strides when present. Extents may be
+   * symbolic (strides are then expressions over the sizes); numbers in give numbers out.
    */
-  operandStrides?(inputs: readonly Shape[], out: Shape, attrs: AttrsOf<A>): number[][];
+  operandStrides?(inputs: readonly (readonly Dim[])[], out: readonly Dim[], attrs: AttrsOf<A>): Dim[][];
   /**
    * Mixed-precision policy: when a graph is lowered to f16, an op marked 'f32' (range-sensitive:
    * softmax, normalisation, exp/log) still computes in f32, with casts around it.

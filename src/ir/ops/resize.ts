@@ -2,6 +2,8 @@ import { OpTypeError } from '../errors.js';
 import { isFloat, numel, type Shape } from '../types.js';
 import { typedAttrs, type Attrs, type AttrsOf } from '../attrs.js';
 import { defineOp } from './registry.js';
+import { dFloorDiv, dimRange, dMul, dSub, isSymbolic, type Dim } from '../size-expr.js';
+import { largest } from './shape-util.js';
 
 /** resize's attributes (ONNX Resize's, with scales or sizes given as attributes). */
 export const resizeAttrs = {
@@ -256,12 +258,12 @@ export function cubicWeight(t: number, A: number): number {
 }
 
 /** Whether a linear or cubic resize weighs its taps by filterTaps (else linearTaps' two-tap blend). */
-export function usesFilter(plan: ResizePlan): boolean {
+export function usesFilter(plan: Pick<ResizePlan, 'mode' | 'antialias'>): boolean {
   return plan.mode === 'cubic' || (plan.mode === 'linear' && plan.antialias);
 }
 
 /** How many taps a filter reaches on each side of the source coordinate: its support, stretched by 1/scale when antialiased. */
-export function filterReach(plan: ResizePlan, m: ResizeAxisMap): number {
+export function filterReach(plan: Pick<ResizePlan, 'mode' | 'antialias'>, m: Pick<ResizeAxisMap, 'scale'>): number {
   const support = plan.mode === 'cubic' ? 2 : 1;
   return Math.ceil(support / (plan.antialias ? Math.min(m.scale, 1) : 1));
 }
@@ -291,6 +293,49 @@ export function filterTaps(plan: ResizePlan, m: ResizeAxisMap, x: number): { ind
   return { index, weight: weight.map((w) => w / sum) };
 }
 
+/**
+ * The extents of a resize of `x`, some symbolic: the kept ones copied, each resized one the size
+ * given, or floor(in * p / q) for its scale p/q (resizePlan's rule, checked there at the largest sizes).
+ */
+function resizedDims(x: readonly Dim[], attrs: Attrs): Dim[] {
+  resizePlan(largest(x), attrs);
+  const { scales, sizes } = typedAttrs(attrs, resizeAttrs, 'resize');
+  const given = scales.length ? scales : sizes;
+  return x.map((d, i) => {
+    const j = given.length - (x.length - i);
+    if (j < 0 || i < x.length - 2) return d;
+    if (sizes.length) return sizes[j]!;
+    const [p, q] = scaleFraction(scales[j]!);
+    return dFloorDiv(dMul(d, p), q);
+  });
+}
+
+/**
+ * Why a resize from extents `x` to `out` (some symbolic) cannot use one coordinate map for every
+ * size, or undefined when it can: the kernel takes each axis's map (x * a + b) / d as fixed
+ * uniforms, so the map must not depend on the extents. It does not for a given scale under
+ * asymmetric, half_pixel and tf_half_pixel_for_nn; under pytorch_half_pixel while the output
+ * keeps more than one element; under half_pixel_symmetric while in * scale is whole. Sizes
+ * given instead of scales make the scale out/in itself vary.
+ */
+export function resizeVaryingMap(x: readonly Dim[], out: readonly Dim[], attrs: Attrs): string | undefined {
+  const a = typedAttrs(attrs, resizeAttrs, 'resize');
+  const mode = a.coordinate_transformation_mode;
+  for (const i of [x.length - 2, x.length - 1].filter((k) => k >= 0)) {
+    const [inSize, outSize] = [x[i]!, out[i]!];
+    if (!isSymbolic(inSize) && !isSymbolic(outSize)) continue;
+    const j = (a.scales.length || a.sizes.length) - (x.length - i);
+    if (j < 0) continue;
+    if (!a.scales.length) return `its scale out/in along dimension ${i} (sizes given, from ${String(inSize)}) varies`;
+    const [p, q] = scaleFraction(a.scales[j]!);
+    const fixed = ['asymmetric', 'half_pixel', 'tf_half_pixel_for_nn'].includes(mode)
+      || (mode === 'pytorch_half_pixel' && dimRange(outSize)[0] > 1)
+      || (mode === 'half_pixel_symmetric' && !isSymbolic(dSub(dMul(inSize, p), dMul(outSize, q))));
+    if (!fixed) return `its coordinate_transformation_mode ${mode} maps dimension ${i} by its extents, which vary`;
+  }
+  return undefined;
+}
+
 defineOp({
   name: 'resize', kind: 'opaque', inputs: 1,
   attrs: resizeAttrs,
@@ -299,4 +344,5 @@ defineOp({
     if (attrs.mode !== 'nearest' && !isFloat(x!.dtype)) throw new OpTypeError(`${String(attrs.mode)} resize needs a float input, got ${x!.dtype}`);
     return [{ dtype: x!.dtype, shape: resizePlan(x!.shape, attrs).shape }];
   },
+  dims: ([x], attrs) => [resizedDims(x!, attrs)],
 });

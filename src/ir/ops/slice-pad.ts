@@ -1,7 +1,8 @@
 import { OpTypeError } from '../errors.js';
 import type { DType, Shape } from '../types.js';
 import { defineOp } from './registry.js';
-import { normalizeAxes } from './shape-util.js';
+import { largest, normalizeAxes } from './shape-util.js';
+import { dAdd, dCeilDiv, dimRange, dimText, dSub, isSymbolic, type Dim } from '../size-expr.js';
 
 /** One axis of a slice after clamping: the first index read, the step, and the output extent. */
 export interface SliceAxis {
@@ -36,6 +37,40 @@ export function sliceAxes(shape: Shape, starts: readonly number[], ends: readonl
   return out;
 }
 
+/** One axis of a slice whose extent may vary: the first index read and the extent may be size expressions. */
+export interface SliceAxisDims {
+  readonly start: Dim;
+  readonly step: number;
+  readonly length: Dim;
+}
+
+/**
+ * sliceAxes over extents some of which vary. A varying axis is cut where the cut lies at the same
+ * place relative to the start or the end at every size: an index from the end (-k, with k no
+ * more than the smallest extent), one past the largest extent (to the end), one below the
+ * smallest extent (from the start), with a positive step. A cut that clamps at some sizes and
+ * not at others, or leaves a span that may be negative, is refused.
+ */
+export function sliceAxesDims(x: readonly Dim[], starts: readonly number[], ends: readonly number[], axes: readonly number[], steps: readonly number[]): SliceAxisDims[] {
+  const fixed = sliceAxes(largest(x), starts, ends, axes, steps);
+  const named = axes.length ? normalizeAxes(axes, x.length) : starts.map((_, i) => i);
+  return fixed.map((ax, a): SliceAxisDims => {
+    const d = x[a]!;
+    if (!isSymbolic(d)) return ax;
+    const i = named.indexOf(a);
+    if (i < 0) return { start: 0, step: 1, length: d };
+    const step = steps.length ? steps[i]! : 1;
+    const [lo, hi] = dimRange(d);
+    const at = (v: number): Dim | undefined => (v < 0 ? (v + hi <= 0 ? 0 : v + lo >= 0 ? dAdd(d, v) : undefined) : v >= hi ? d : v <= lo ? v : undefined);
+    const [start, end] = [at(starts[i]!), at(ends[i]!)];
+    const span = start !== undefined && end !== undefined ? dSub(end, start) : undefined;
+    if (step < 0 || span === undefined || dimRange(span)[0] < 0) {
+      throw new OpTypeError(`slicing dimension ${a} (${dimText(d)}) from ${starts[i]} to ${ends[i]} by ${step} cuts it at a place that depends on its size (kept for sizes that vary: from the end, to the end, within the smallest extent, positive steps)`);
+    }
+    return { start: start!, step, length: dCeilDiv(span, step) };
+  });
+}
+
 /** slice's attributes. */
 export const sliceAttrs = {
   starts: { kind: 'ints' }, ends: { kind: 'ints' },
@@ -49,6 +84,7 @@ defineOp({
     const axes = sliceAxes(x!.shape, attrs.starts, attrs.ends, attrs.axes, attrs.steps);
     return [{ dtype: x!.dtype, shape: axes.map((a) => a.length) }];
   },
+  dims: ([x], attrs) => [sliceAxesDims(x!, attrs.starts, attrs.ends, attrs.axes, attrs.steps).map((a) => a.length)],
 });
 
 export type PadMode = 'constant' | 'reflect' | 'edge';
@@ -102,4 +138,12 @@ defineOp({
   name: 'pad', kind: 'movement', inputs: 1,
   attrs: padAttrs,
   infer: ([x], attrs) => [{ dtype: x!.dtype, shape: padAmounts(x!.shape, attrs.pads, attrs.mode).shape }],
+  // Each extent grows by its pads; checked at the largest sizes, and a crop must leave the smallest non-negative.
+  dims: ([x], attrs) => {
+    const { begin, end } = padAmounts(largest(x!), attrs.pads, attrs.mode);
+    const out = x!.map((d, i) => dAdd(d, begin[i]! + end[i]!));
+    const k = out.findIndex((d) => dimRange(d)[0] < 0);
+    if (k >= 0) throw new OpTypeError(`pads [${attrs.pads.join(',')}] crop dimension ${k} (${dimText(x![k]!)}) below zero at its smallest sizes`);
+    return [out];
+  },
 });

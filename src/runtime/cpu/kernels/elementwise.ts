@@ -8,7 +8,8 @@ import { hostValues, storeValue } from './values.js';
 export const elementwise: CpuKernel = (node, inputs) => {
   const { math, operandStrides } = getOp(node.op).spec;
   const out = alloc(node.output.type);
-  const strides = operandStrides?.(inputs.map((x) => x.shape), out.shape, node.attrs)
+  // Fixed shapes give fixed strides.
+  const strides = (operandStrides?.(inputs.map((x) => x.shape), out.shape, node.attrs) as number[][] | undefined)
     ?? inputs.map((x) => broadcastStrides(x.shape, out.shape));
   const args = new Array<number>(inputs.length);
   const inDTypes = inputs.map((x) => x.dtype);
