@@ -1,6 +1,6 @@
 import { broadcastStrides } from '../../ir/ops/shape-util.js';
 import { dimsOf } from '../../ir/types.js';
-import { dMul, dNumel, type Dim } from '../../ir/size-expr.js';
+import { dimRange, dMul, dNumel, type Dim } from '../../ir/size-expr.js';
 import type { Node } from '../../ir/graph.js';
 import { emitMatmul, type MatmulOperandLayout, type MatmulVariant } from '../kernels/matmul.js';
 import type { View } from '../../ir/view.js';
@@ -37,8 +37,8 @@ function lowerMatmul(node: Node, io: AnchorIO, ctx?: LowerContext) {
   // Tuning keys static problems; one serving every size takes the default variant.
   const fixed = [m, n, k, batch].every((d): d is number => typeof d === 'number');
   const chosen = fixed ? ctx?.choose?.('matmul', matmulSignature(m as number, n as number, k as number, batch as number, dtype), MATMUL_VARIANTS) : undefined;
-  return emitMatmul({
-    ...(chosen ? { variant: chosen as MatmulVariant } : {}),
+  const emit = (variant: MatmulVariant | undefined) => emitMatmul({
+    ...(variant ? { variant } : {}),
     ...(aRead.dtype !== dtype ? { aDType: aRead.dtype } : {}),
     name: anchorKernelName('matmul', io), dtype, m, n, k, batchShape, ...(io.epilogue ? { epilogue: io.epilogue } : {}),
     sources: { a: aRead.source, b: bRead.source, out: io.out },
@@ -47,6 +47,12 @@ function lowerMatmul(node: Node, io: AnchorIO, ctx?: LowerContext) {
     ...(aRead.view ? { aLayout: layoutOf(aRead.view, batchShape) } : {}),
     ...(bRead.view ? { bLayout: layoutOf(bRead.view, batchShape) } : {}),
   });
+  const kernel = emit(chosen as MatmulVariant | undefined);
+  // A single row (one token, a batch of one) in a program whose rows vary: the 4 x 4 blocks would
+  // do 4 times the work. Measured on lavapipe, M = 1: 1.7-1.9x faster (K x N 256x1024, 1024x4096);
+  // at M = 2 on par, past that slower.
+  if (typeof m === 'number' || dimRange(m)[0] > 1) return kernel;
+  return { ...kernel, variants: [{ size: m, max: 1, kernel: emit('rows1') }] };
 }
 
 /** matmul reads either operand through any view, converts A as it loads, and takes an elementwise epilogue. */
