@@ -23,7 +23,7 @@ export function matmulSignature(m: number, n: number, k: number, batch: number, 
   return `${dtype}:${batch}x${m}x${k}x${n}`;
 }
 
-export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['vec4b', 'scalar', 'tiled'];
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['vec4b', 'scalar', 'tiled', 'rows1'];
 
 /** matmul, reading A and B as stored or through views (A also converted as it loads), with an epilogue. */
 function lowerMatmul(node: Node, io: AnchorIO, ctx?: LowerContext) {
@@ -40,7 +40,7 @@ function lowerMatmul(node: Node, io: AnchorIO, ctx?: LowerContext) {
   const emit = (variant: MatmulVariant | undefined) => emitMatmul({
     ...(variant ? { variant } : {}),
     ...(aRead.dtype !== dtype ? { aDType: aRead.dtype } : {}),
-    name: anchorKernelName('matmul', io), dtype, m, n, k, batchShape, ...(io.epilogue ? { epilogue: io.epilogue } : {}),
+    name: `${anchorKernelName('matmul', io)}${variant === 'rows1' ? '_rows1' : ''}`, dtype, m, n, k, batchShape, ...(io.epilogue ? { epilogue: io.epilogue } : {}),
     sources: { a: aRead.source, b: bRead.source, out: io.out },
     aBatchStrides: broadcastStrides(a!.slice(0, -2), batchShape).map((s) => dMul(s, m, k)),
     bBatchStrides: broadcastStrides(b!.slice(0, -2), batchShape).map((s) => dMul(s, k, n)),
