@@ -100,11 +100,11 @@ function describeVariant({ program, spec }: LoadedVariant): string[] {
   const ir = spec.ir;
   lines.push('dispatches (in run order)');
   // A dispatch's kernel variants follow it, each with the sizes it runs for (the first that holds).
-  const rows = program.dispatches.flatMap((d, i) => [
+  const runs = program.dispatches.flatMap((d, i) => [
     [String(i), program.kernels[d.kernel]!.name, d.workgroups.join('x'), d.label],
     ...(d.variants ?? []).map((v) => ['', program.kernels[v.kernel]!.name, v.workgroups.join('x'), `  instead when ${describeCondition(v.when)}`]),
   ]);
-  lines.push(...table([['#', 'kernel', 'workgroups', 'label'], ...rows]).map((l) => `  ${l}`));
+  lines.push(...table([['#', 'kernel', 'workgroups', 'label'], ...runs]).map((l) => `  ${l}`));
   if (ir) lines.push(`ir        ${[ir.final, ir.passes?.length ? `${ir.passes.length} pass dumps in ${ir.passes[0]!.replace(/[^/]*$/, '')}` : undefined].filter(Boolean).join(', ')}`);
   return lines;
 }
