@@ -103,6 +103,30 @@ describe('kernel variants chosen by size', () => {
     }
   });
 
+  it('ONNX Gemm over a batch that varies (transposed B, alpha, beta and a bias row) gets the same variant, and agrees on both sides', async () => {
+    const gemm = parseGraph(`graph g(%x: f32[N,24] @webgpu) -> (f32[N,10] @webgpu) sizes(N: [1, 8]) {
+  %w = const() {value = ${weights(10 * 24)}} : f32[10,24] @webgpu
+  %c = const() {value = ${weights(10)}} : f32[10] @webgpu
+  %y = gemm(%x, %w, %c) {trans_b = true, alpha = 0.5, beta = 2} : f32[N,10] @webgpu
+  return %y
+}
+`);
+    const p = compile(gemm);
+    expect(p.dispatches.map((d) => d.variants?.map((v) => [v.when, p.kernels[v.kernel]!.name]))).toEqual([[[{ size: 'N', max: 1 }, 'gemm_rows1']]]);
+    const session = await Session.create(gpu(), p);
+    try {
+      for (const n of [1, 3, 8]) {
+        const rng = new Random(n);
+        const x = tensorData('f32', [n, 24], Array.from({ length: n * 24 }, () => rng.normal()));
+        const got = await session.run({ x });
+        expect(session.chosenVariants).toEqual([n === 1 ? 0 : undefined]);
+        expectClose(got.y!, runOnCpu(instantiateGraph(gemm, { N: n }), { x }).y!, 1e-5, 1e-5);
+      }
+    } finally {
+      session.destroy();
+    }
+  });
+
   it('kiln profile\'s timings name the variant the sizes chose', async () => {
     if (!gpu().device.features.has('timestamp-query')) return;
     const one = await profileProgram(gpu(), program, { x: inputAt(1, 7) }, 1);
