@@ -6,7 +6,7 @@ import { GpuWaiter } from './gpu-wait.js';
 import { DEFAULT_RUN_TIMEOUT_MS, RunTimeoutError, withDeadline } from './run-deadline.js';
 import { copyBytes, fromDeviceBytes, hostDataProblem, toDeviceBytes } from './host-data.js';
 import { loadProgram, type LoadedProgram, type Step } from './load.js';
-import { isDynamicProgram, largestSizes, resolveProgram, variantsAsDispatches, type SizeValues } from './sizes.js';
+import { isDynamicProgram, largestSizes, resolveForLoad, resolveProgram, type SizeValues } from './sizes.js';
 import { deviceBufferBytes, type Program, type TensorBinding } from './program.js';
 import { prepareInputs, type PreparedInput } from './session-inputs.js';
 import type { RunOptions, SessionInputs, SessionOptions, SessionStats } from './session-options.js';
@@ -85,8 +85,8 @@ export class Session {
     // A program compiled for a range of shapes is loaded as made for its largest sizes, with every
     // kernel variant; each run then picks variants and rewrites only uniform words, workgroup
     // counts and readback sizes (applySizes).
-    const { program: all, at } = variantsAsDispatches(program);
-    const loaded = await loadProgram(gpu, resolveProgram(all, largestSizes(all)), loadOptions(label, opts), stats);
+    const { program: all, at } = resolveForLoad(program);
+    const loaded = await loadProgram(gpu, all, loadOptions(label, opts), stats);
     return new Session(program, gpu, loaded, at, stats, label, opts);
   }
 
@@ -294,8 +294,7 @@ export class Session {
     const lost = this.device;
     const gpu = await acquireDevice({ requiredFeatures: this.program.requiredFeatures ?? [] });
     try {
-      const all = variantsAsDispatches(this.program).program;
-      this.base = this.loaded = await loadProgram(gpu, resolveProgram(all, largestSizes(all)), loadOptions(this.label, this.opts), this.counters);
+      this.base = this.loaded = await loadProgram(gpu, resolveForLoad(this.program).program, loadOptions(this.label, this.opts), this.counters);
       this.sizesKey = undefined;
     } catch (e) {
       gpu.destroy();

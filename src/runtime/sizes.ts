@@ -162,6 +162,27 @@ export function variantsAsDispatches(p: Program): { readonly program: Program; r
   return { program: { ...p, dispatches }, at };
 }
 
+/**
+ * The program as loading makes it (variantsAsDispatches), resolved at the largest sizes: what
+ * buffers, uniform slices and device checks are made for. A variant whose condition bounds a size
+ * from above (`N <= 1`) is resolved with that size at its bound, so the device limits it is
+ * checked against are those of the sizes it runs at.
+ */
+export function resolveForLoad(p: Program): { readonly program: StaticProgram; readonly at: readonly (readonly number[])[] } {
+  const { program: all, at } = variantsAsDispatches(p);
+  const largest = largestSizes(p);
+  const resolved = resolveProgram(all, largest);
+  const dispatches = [...resolved.dispatches];
+  p.dispatches.forEach((d, i) => (d.variants ?? []).forEach(({ when }, k) => {
+    const v = p.sizes?.find((s) => s.name === when.size);
+    if (!v || when.max === undefined || when.max >= v.max) return;
+    const e = at[i]![k]!;
+    const env = new Map(largest).set(v.name, Math.max(v.min, when.max));
+    dispatches[e] = resolveProgram({ ...all, dispatches: [all.dispatches[e]!] }, env).dispatches[0]!;
+  }));
+  return { program: { ...resolved, dispatches }, at };
+}
+
 /** A program known to be static, for code that runs only those (eager ops); refuses a dynamic one. */
 export function requireStatic(p: Program, what: string): StaticProgram {
   if (isDynamicProgram(p)) throw new KilnError(`${what} runs programs of one static shape; program '${p.name}' varies in ${describeSizes(p.sizes!)}`);

@@ -8,7 +8,7 @@ import { compile } from '../../src/compiler.js';
 import { runOnCpu } from '../../src/runtime/cpu/executor.js';
 import { Session } from '../../src/runtime/session.js';
 import { validateProgram, type Program } from '../../src/runtime/program.js';
-import { conditionHolds, describeCondition, resolveProgram, variantsAsDispatches } from '../../src/runtime/sizes.js';
+import { conditionHolds, describeCondition, resolveForLoad, resolveProgram, variantsAsDispatches } from '../../src/runtime/sizes.js';
 import { profileProgram } from '../../src/runtime/profiler.js';
 import { saveArtifact } from '../../src/artifact-writer/folder.js';
 import { parseManifest } from '../../src/runtime/manifest.js';
@@ -70,6 +70,10 @@ describe('kernel variants chosen by size', () => {
       [variant!.kernel, `${program.dispatches[0]!.label} [N <= 1]`, undefined],
       [program.dispatches[0]!.kernel, program.dispatches[0]!.label, undefined],
     ]);
+    // Loaded at the largest sizes, but the one-row kernel at the largest it runs at: one row of
+    // workgroups, not 64 (the device limits it is checked against).
+    expect(resolveForLoad(program).program.dispatches.map((d) => d.workgroups)).toEqual([[1, 1, 1], [1, 2, 1]]);
+    expect(resolveProgram(all, new Map([['N', 64]])).dispatches.map((d) => d.workgroups)).toEqual([[1, 64, 1], [1, 2, 1]]);
   });
 
   it('a program is refused with variants but no sizes, or a variant naming no kernel', () => {
