@@ -54,6 +54,8 @@ export class Session {
   private readonly unusedStages = new WeakSet<StagedInputs>();
   /** The sizes the loaded program computes for now (see applySizes). */
   private sizesKey: string | undefined;
+  /** The variant each dispatch runs for those sizes (see chosenVariants). */
+  private chosen: readonly (number | undefined)[];
 
   private constructor(
     program: Program, gpu: GpuDevice, loaded: LoadedProgram, variantAt: readonly (readonly number[])[],
@@ -67,6 +69,7 @@ export class Session {
     this.label = label;
     this.opts = opts;
     this.waiter = new GpuWaiter(opts.wait);
+    this.chosen = program.dispatches.map(() => undefined);
     if (isDynamicProgram(program)) this.applySizes(largestSizes(program));
   }
 
@@ -198,8 +201,6 @@ export class Session {
   get chosenVariants(): readonly (number | undefined)[] {
     return this.chosen;
   }
-
-  private chosen: readonly (number | undefined)[] = [];
 
   /**
    * Makes the loaded program compute for `sizes`: picks each dispatch's kernel variant, writes
