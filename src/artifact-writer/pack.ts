@@ -10,7 +10,7 @@ import {
 import { validateProgram, type KernelSpec, type Program } from '../runtime/program.js';
 import { reflectAll } from '../runtime/reflect.js';
 import { sha256Hex } from '../runtime/sha256.js';
-import { largestSizes, resolveProgram } from '../runtime/sizes.js';
+import { resolveForLoad } from '../runtime/sizes.js';
 import { KILN_VERSION } from '../runtime/version.js';
 
 // Writing artifacts (the compiler's side; the runtime only reads them, see runtime/artifact.ts):
@@ -68,7 +68,7 @@ export async function packArtifact(source: Program | readonly VariantSource[], o
   for (const [index, src] of sources.entries()) {
     const program = src.program;
     validateProgram(program);
-    const largest = resolveProgram(program, largestSizes(program));
+    const largest = resolveForLoad(program).program;
     const precision = src.precision ?? (requiredFeatures(largest).includes('shader-f16') ? 'fp16' : 'fp32');
     const folder = variantFolder(index, precision);
     const { weights: blob, kernels: kernelSpecs, ...rest } = program;

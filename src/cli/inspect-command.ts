@@ -1,6 +1,6 @@
 import { KilnError } from '../ir/errors.js';
 import { UsageError } from './errors.js';
-import { describeSizes } from '../runtime/sizes.js';
+import { describeCondition, describeSizes } from '../runtime/sizes.js';
 import { formatShapeType } from '../ir/types.js';
 import type { LoadedArtifact, LoadedVariant } from '../runtime/artifact.js';
 import { LIMIT_MEANINGS } from '../runtime/artifact-device.js';
@@ -99,7 +99,12 @@ function describeVariant({ program, spec }: LoadedVariant): string[] {
   lines.push(...table(limits.map(([k, v]) => [k, `>= ${v}`, LIMIT_MEANINGS[k] ?? ''])).map((l) => `  ${l}`));
   const ir = spec.ir;
   lines.push('dispatches (in run order)');
-  lines.push(...table([['#', 'kernel', 'workgroups', 'label'], ...program.dispatches.map((d, i) => [String(i), program.kernels[d.kernel]!.name, d.workgroups.join('x'), d.label])]).map((l) => `  ${l}`));
+  // A dispatch's kernel variants follow it, each with the sizes it runs for (the first that holds).
+  const runs = program.dispatches.flatMap((d, i) => [
+    [String(i), program.kernels[d.kernel]!.name, d.workgroups.join('x'), d.label],
+    ...(d.variants ?? []).map((v) => ['', program.kernels[v.kernel]!.name, v.workgroups.join('x'), `  instead when ${describeCondition(v.when)}`]),
+  ]);
+  lines.push(...table([['#', 'kernel', 'workgroups', 'label'], ...runs]).map((l) => `  ${l}`));
   if (ir) lines.push(`ir        ${[ir.final, ir.passes?.length ? `${ir.passes.length} pass dumps in ${ir.passes[0]!.replace(/[^/]*$/, '')}` : undefined].filter(Boolean).join(', ')}`);
   return lines;
 }
@@ -130,7 +135,10 @@ export function artifactJson(dir: string, { manifest, variants }: LoadedArtifact
           const r = reflectKernel(k);
           return { name: k.name, file: spec.program.kernels[i]!.file, dispatches: counts[i], workgroupSize: r.workgroupSize, storageBindings: r.storageCount, uniform: Boolean(r.uniform) };
         }),
-        dispatches: program.dispatches.map((d) => ({ kernel: program.kernels[d.kernel]!.name, label: d.label, workgroups: d.workgroups })),
+        dispatches: program.dispatches.map((d) => ({
+          kernel: program.kernels[d.kernel]!.name, label: d.label, workgroups: d.workgroups,
+          ...(d.variants ? { variants: d.variants.map((v) => ({ when: v.when, kernel: program.kernels[v.kernel]!.name, workgroups: v.workgroups })) } : {}),
+        })),
         memory: Object.fromEntries(['weight', 'state', 'scratch', 'input', 'output'].map((role) => {
           const bufs = program.buffers.filter((b) => b.role === role);
           return [role, { buffers: bufs.length, bytes: bufs.reduce((a, b) => a + b.bytes, 0) }];

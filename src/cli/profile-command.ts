@@ -7,6 +7,8 @@ import { chooseVariant } from '../runtime/artifact-device.js';
 import { isArtifactDir, loadArtifactDir } from '../runtime/artifact-node.js';
 import { acquireDevice } from '../runtime/device.js';
 import type { Program } from '../runtime/program.js';
+import { describeSizes, isDynamicProgram, resolveProgram, type SizeValues } from '../runtime/sizes.js';
+import { instantiateGraph } from '../ir/instantiate.js';
 import { formatProfile, profileProgram } from '../runtime/profiler.js';
 import { checkOnnxOnlyOptions, inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
 import { loadModel } from '../frontend/load-model.js';
@@ -14,11 +16,28 @@ import { inputValueArgs, inputValuesFrom, inputValueUsage } from './input-values
 import { compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
 import { randomTensors } from '../io/random-inputs.js';
 
+/** `--sizes T=1,B=2`: the sizes to run a program compiled for a range of shapes at. */
+function sizesFrom(text: unknown, p: Program): SizeValues | undefined {
+  if (text === undefined) return undefined;
+  if (!isDynamicProgram(p)) throw new UsageError(`--sizes: program '${p.name}' has one static shape`);
+  const env = new Map<string, number>();
+  for (const part of String(text).split(',')) {
+    const m = /^\s*(\w+)\s*=\s*(\d+)\s*$/.exec(part);
+    const v = m && p.sizes!.find((s) => s.name === m[1]);
+    if (!m || !v) throw new UsageError(`--sizes takes NAME=N,... over the program's sizes (${describeSizes(p.sizes!)}), got '${part}'`);
+    const n = Number(m[2]);
+    if (n < v.min || n > v.max) throw new UsageError(`--sizes: ${v.name} = ${n} is outside ${v.min}..${v.max}`);
+    env.set(v.name, n);
+  }
+  for (const v of p.sizes!) if (!env.has(v.name)) env.set(v.name, v.max);
+  return env;
+}
+
 export const profileCommand = {
   summary: 'time every kernel of a model or artifact on the WebGPU adapter (timestamp queries)',
   usage: [
     'Usage: kiln profile MODEL|ARTIFACT [--runs N] [--seed N] [--json] [--input-shape NAME=D0,...]',
-    '                                  [--input-value NAME=V0,...] [pipeline options]',
+    '                                  [--input-value NAME=V0,...] [--sizes S=N,...] [pipeline options]',
     '',
     'Compiles MODEL (or loads ARTIFACT, the variant the device runs), runs it N times (default 5)',
     'on seeded random inputs with a timestamp around every dispatch, and prints each dispatch with',
@@ -27,13 +46,15 @@ export const profileCommand = {
     'shapes (a multiply-add is 2 FLOPs, an elementwise op 1 per element; each operand read or',
     'written once, so GB/s is a lower bound), and the GFLOP/s and GB/s they make.',
     'Needs the timestamp-query feature. --json prints one JSON object instead.',
+    'A program compiled for a range of shapes runs at its largest sizes, or at --sizes (e.g.',
+    '--sizes T=1,B=2); a dispatch that ran one of its kernel variants shows its condition.',
     '',
     inputShapeUsage,
     inputValueUsage,
     '',
     pipelineUsage,
   ].join('\n'),
-  options: { runs: { type: 'string' as const }, seed: { type: 'string' as const }, json: { type: 'boolean' as const }, ...inputShapeArgs, ...inputValueArgs, ...pipelineArgs },
+  options: { runs: { type: 'string' as const }, seed: { type: 'string' as const }, json: { type: 'boolean' as const }, sizes: { type: 'string' as const }, ...inputShapeArgs, ...inputValueArgs, ...pipelineArgs },
   async run(positionals: string[], values: Record<string, unknown>): Promise<number> {
     if (positionals.length !== 1) throw new UsageError(`kiln profile takes one MODEL or ARTIFACT, got ${positionals.length}`);
     const runs = values.runs === undefined ? 5 : Number(values.runs);
@@ -50,8 +71,9 @@ export const profileCommand = {
       const p: Program = variant ? variant.program : compiled!.program;
       // The optimised graph the program came from gives each kernel's op and shapes.
       const graph: Graph | undefined = variant ? await artifactGraph(path, variant) : compiled!.graph;
-      const timed = await profileProgram(device, p, randomTensors(p.inputs, seed), runs);
-      const costs = graph ? dispatchCosts(p, graph) : [];
+      const sizes = sizesFrom(values.sizes, p);
+      const timed = await profileProgram(device, p, randomTensors(sizes ? resolveProgram(p, sizes).inputs : p.inputs, seed), runs);
+      const costs = graph ? dispatchCosts(p, sizes ? instantiateGraph(graph, sizes) : graph) : [];
       const profile = { ...timed, dispatches: timed.dispatches.map((d, i) => ({ ...d, ...costs[i] })) };
       if (values.json) {
         const where = variant ? { artifact: path, precision: variant.precision } : { model: path };

@@ -9,7 +9,7 @@ import { getOp } from '../ir/ops/index.js';
 import { toDeviceBytes } from '../runtime/host-data.js';
 import {
   deviceBufferBytes, PROGRAM_VERSION,
-  type BufferRole, type BufferSpec, type DispatchSpec, type KernelSpec, type Program, type SizeWord,
+  type BufferRole, type BufferSpec, type DispatchSpec, type DispatchVariant, type KernelSpec, type Program, type SizeWord,
 } from '../runtime/program.js';
 import { lowerNode, readsSymbolicSizes } from './lower/index.js';
 import type { LowerContext } from './lower/lowering.js';
@@ -43,7 +43,7 @@ function lowered(node: Node, ctx: LowerContext): EmittedKernel[] {
     if (e instanceof KilnError && /^(uniform|its kernel) /.test(e.message)) throw new KilnError(`${where}: ${e.message}`);
     throw e;
   }
-  for (const k of kernels) {
+  for (const k of kernels.flatMap((k) => [k, ...(k.variants ?? []).map((v) => v.kernel)])) {
     // Integer literals only: the digits of a float literal (0.1666666716337204, 1e-7) are not one.
     const wide = /(?<![\w.])(\d{10,})[ui]?(?![\w.])/.exec(k.wgsl.replace(/\/\/.*$/gm, ''));
     if (wide && Number(wide[1]) > 0xffffffff) throw new KilnError(`${where}: its kernel '${k.name}' would hold the integer ${wide[1]}, past 32 bits`);
@@ -99,6 +99,20 @@ export function generate(graph: Graph, ctx: LowerContext = {}): CodegenResult {
   const kernels: KernelSpec[] = [];
   const kernelIndex = new Map<string, number>();
   const dispatches: DispatchSpec[] = [];
+  /** A kernel's index (identical WGSL shared), uniform words and workgroup counts. */
+  const sized = (k: EmittedKernel) => {
+    let ki = kernelIndex.get(k.wgsl);
+    if (ki === undefined) {
+      ki = kernels.length;
+      kernels.push({ name: k.name, wgsl: k.wgsl, entryPoint: 'main' });
+      kernelIndex.set(k.wgsl, ki);
+    }
+    return {
+      kernel: ki,
+      ...(k.uniforms.length ? { uniforms: k.uniforms.map(sizeWord) } : {}),
+      workgroups: k.workgroups.map(sizeWord) as [SizeWord, SizeWord, SizeWord],
+    };
+  };
   for (const node of graph.nodes) {
     if (node.op === 'const') {
       const value = attrsOf(node, constAttrs).value;
@@ -121,12 +135,6 @@ export function generate(graph: Graph, ctx: LowerContext = {}): CodegenResult {
     if (getOp(node.op).aliasesInput || node.outputs.every((o) => numel(o.type.shape) === 0)) continue;
     const values = [...node.inputs, ...node.outputs];
     for (const k of lowered(node, ctx)) {
-      let ki = kernelIndex.get(k.wgsl);
-      if (ki === undefined) {
-        ki = kernels.length;
-        kernels.push({ name: k.name, wgsl: k.wgsl, entryPoint: 'main' });
-        kernelIndex.set(k.wgsl, ki);
-      }
       const bound = k.bindings.map((i) => values[i]);
       // A lowering that lost track of an operand (as a hand-edited fused body can make it) must
       // fail here, naming the node, not produce a dispatch bound to no buffer.
@@ -134,12 +142,16 @@ export function generate(graph: Graph, ctx: LowerContext = {}): CodegenResult {
       if (unbound >= 0) {
         throw new KilnError(`node %${node.output.name} (${node.op}): its kernel '${k.name}' binds operand ${k.bindings[unbound]}, which the node does not have (${values.length} operands and results)`);
       }
+      const own = sized(k);
+      const variants = (k.variants ?? []).map((v): DispatchVariant => {
+        if (v.kernel.bindings.join() !== k.bindings.join()) throw new KilnError(`node %${node.output.name} (${node.op}): kernel variant '${v.kernel.name}' binds other operands than '${k.name}'`);
+        return { when: { size: sizeWord(v.size).toString(), ...(v.min === undefined ? {} : { min: v.min }), ...(v.max === undefined ? {} : { max: v.max }) }, ...sized(v.kernel) };
+      });
       dispatches.push({
-        kernel: ki,
         label: `${node.op === 'fused' ? attrsOf(node, fusedAttrs).body.name : node.op} -> ${node.outputs.map((o) => `%${o.name}`).join(', ')}`,
         buffers: bound.map((v) => bufferOf.get(v)!),
-        ...(k.uniforms.length ? { uniforms: k.uniforms.map(sizeWord) } : {}),
-        workgroups: k.workgroups.map(sizeWord) as [SizeWord, SizeWord, SizeWord],
+        ...own,
+        ...(variants.length ? { variants } : {}),
       });
     }
   }

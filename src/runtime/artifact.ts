@@ -4,7 +4,7 @@ import { ArtifactError, manifestDigestText, parseManifest, type ArtifactManifest
 import { PROGRAM_VERSION, validateProgram, type KernelSpec, type Program } from './program.js';
 import { checkDispatch, reflectAll } from './reflect.js';
 import { sha256Hex } from './sha256.js';
-import { largestSizes, resolveProgram } from './sizes.js';
+import { resolveForLoad } from './sizes.js';
 
 // An artifact is a model compiled into one or more variants (e.g. f16 with an f32 fallback), as
 // files: manifest.json, and per variant its kernels' WGSL, its weights file and optionally its IR.
@@ -155,8 +155,8 @@ async function loadVariant(manifest: ArtifactManifest, index: number, files: Art
     }
   }
   const bufferBytes = new Map(program.buffers.map((b) => [b.id, b.bytes]));
-  // Checked, and its needs computed, at the sizes buffers are made for.
-  const largest = rethrowAsArtifactError(what, () => resolveProgram(program, largestSizes(program)));
+  // Checked, and its needs computed, at the sizes buffers are made for, every kernel variant too.
+  const largest = rethrowAsArtifactError(what, () => resolveForLoad(program).program);
   rethrowAsArtifactError(what, () => {
     largest.dispatches.forEach((d, i) => {
       const k = program.kernels[d.kernel]!;

@@ -3,7 +3,7 @@
 // frontend, passes or codegen loaded.
 export {
   PROGRAM_VERSION, deviceBufferBytes, deviceBytesPerElement, validateProgram,
-  type Program, type BufferSpec, type BufferRole, type TensorBinding, type KernelSpec, type DispatchSpec, type StateUpdate,
+  type Program, type BufferSpec, type BufferRole, type TensorBinding, type KernelSpec, type DispatchSpec, type DispatchVariant, type SizeCondition, type StateUpdate,
 } from './program.js';
 export {
   acquireDevice, probeAdapter, listAdapters, GpuDevice, NoAdapterError, MissingFeatureError, DeviceLostError,

@@ -303,6 +303,18 @@ function checkVariantsAgree(m: ArtifactManifest): void {
   });
 }
 
+/** A dispatch's (or a dispatch variant's) kernel, uniform words and workgroup counts. */
+function kernelRun(d: Record<string, unknown>, path: string) {
+  const workgroups = arr(d.workgroups, `${path}.workgroups`, word);
+  if (workgroups.length !== 3) fail(`${path}.workgroups must hold 3 counts, got ${workgroups.length}`);
+  return {
+    kernel: int(d.kernel, `${path}.kernel`),
+    // Range of each word (u32 or i32) is checked against the kernel by checkDispatch.
+    ...(d.uniforms === undefined ? {} : { uniforms: arr(d.uniforms, `${path}.uniforms`, word) }),
+    workgroups: workgroups as unknown as readonly [SizeWord, SizeWord, SizeWord],
+  };
+}
+
 function parseProgram(v: unknown, at: string): ManifestProgram {
   const p = obj(v, at);
   onlyKnown(p, PROGRAM_FIELDS, at);
@@ -334,15 +346,24 @@ function parseProgram(v: unknown, at: string): ManifestProgram {
     }),
     dispatches: arr(p.dispatches, `${at}.dispatches`, (x, path) => {
       const d = obj(x, path);
-      const workgroups = arr(d.workgroups, `${path}.workgroups`, word);
-      if (workgroups.length !== 3) fail(`${path}.workgroups must hold 3 counts, got ${workgroups.length}`);
       return {
-        kernel: int(d.kernel, `${path}.kernel`),
         label: str(d.label, `${path}.label`),
         buffers: arr(d.buffers, `${path}.buffers`, int),
-        // Range of each word (u32 or i32) is checked against the kernel by checkDispatch.
-        ...(d.uniforms === undefined ? {} : { uniforms: arr(d.uniforms, `${path}.uniforms`, word) }),
-        workgroups: workgroups as unknown as readonly [SizeWord, SizeWord, SizeWord],
+        ...kernelRun(d, path),
+        ...(d.variants === undefined ? {} : {
+          variants: arr(d.variants, `${path}.variants`, (y, vp) => {
+            const v = obj(y, vp);
+            const when = obj(v.when, `${vp}.when`);
+            return {
+              when: {
+                size: str(when.size, `${vp}.when.size`),
+                ...(when.min === undefined ? {} : { min: int(when.min, `${vp}.when.min`) }),
+                ...(when.max === undefined ? {} : { max: int(when.max, `${vp}.when.max`) }),
+              },
+              ...kernelRun(v, vp),
+            };
+          }),
+        }),
       };
     }),
     requiredFeatures: arr(p.requiredFeatures, `${at}.requiredFeatures`, str),

@@ -3,14 +3,16 @@ import type { TensorData } from '../ir/tensor-data.js';
 import type { GpuDevice } from './device.js';
 import { toDeviceBytes } from './host-data.js';
 import { loadProgram, type LoadStats } from './load.js';
-import type { Program } from './program.js';
-import { requireStatic } from './sizes.js';
+import type { Program, StaticProgram } from './program.js';
+import { bindSizes, describeCondition, isDynamicProgram, resolveProgram } from './sizes.js';
 
 /** Device time of one dispatch, averaged over the profiled runs. */
 export interface DispatchTime {
   readonly index: number;
   readonly label: string;
   readonly kernel: string;
+  /** The condition of the kernel variant the bound sizes chose (absent: the dispatch's own kernel). */
+  readonly variant?: string;
   readonly ms: number;
   /** Estimated floating-point operations and bytes moved per run, where known (see `kiln profile`). */
   readonly flops?: number | null;
@@ -31,14 +33,17 @@ export interface Profile {
  * Times every dispatch of a Program with timestamp queries: each dispatch in its own compute
  * pass with begin/end timestamps (so the figures include no pass overlap). Needs the
  * `timestamp-query` feature; the Program's outputs are read back once per run to time that too.
+ * A program compiled for a range of shapes runs at the sizes its inputs' shapes give, with the
+ * kernel variants they choose.
  */
-export async function profileProgram(gpu: GpuDevice, program: Program, inputs: Record<string, TensorData>, runs = 5): Promise<Profile> {
+export async function profileProgram(gpu: GpuDevice, given: Program, inputs: Record<string, TensorData>, runs = 5): Promise<Profile> {
   const device = gpu.device;
   if (!device.features.has('timestamp-query')) {
     throw new KilnError(`kiln profile needs the timestamp-query feature, which ${gpu.describe()} does not offer`);
   }
   const stats: LoadStats = { pipelinesCreated: 0, shaderModulesCreated: 0, buffersCreated: 0, bindGroupsCreated: 0, weightBytesUploaded: 0, weightUploads: 0 };
-  const loaded = await loadProgram(gpu, requireStatic(program, 'kiln profile'), { label: `profile:${program.name}`, warmup: true }, stats);
+  const program = isDynamicProgram(given) ? resolveProgram(given, bindSizes(given, new Map(Object.entries(inputs).map(([k, t]) => [k, t.shape])))) : given as StaticProgram;
+  const loaded = await loadProgram(gpu, program, { label: `profile:${program.name}`, warmup: true }, stats);
   const n = loaded.steps.length;
   const querySet = device.createQuerySet({ type: 'timestamp', count: Math.max(2, 2 * n) });
   const resolve = device.createBuffer({ size: Math.max(16, 16 * n), usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
@@ -89,7 +94,9 @@ export async function profileProgram(gpu: GpuDevice, program: Program, inputs: R
     for (const b of loaded.owned) b.destroy();
   }
   const dispatches = program.dispatches.map((d, i) => ({
-    index: i, label: d.label, kernel: program.kernels[d.kernel]!.name, ms: totals[i]! / runs,
+    index: i, label: d.label, kernel: program.kernels[d.kernel]!.name,
+    ...(d.variant === undefined ? {} : { variant: describeCondition(given.dispatches[i]!.variants![d.variant]!.when) }),
+    ms: totals[i]! / runs,
   }));
   return { dispatches, deviceMs: dispatches.reduce((a, d) => a + d.ms, 0), uploadMs: uploadMs / runs, readbackMs: readbackMs / runs, runs };
 }
@@ -101,17 +108,20 @@ function rateColumns(flops: number | null | undefined, bytes: number | undefined
   return [cell(flops, 1e6, 2).padStart(10), cell(bytes, 1e6, 2).padStart(9), cell(per(flops, 1e9), 1, 2).padStart(9), cell(per(bytes, 1e9), 1, 2).padStart(8)].join(' ');
 }
 
+/** A dispatch as the table names it, with the condition of the kernel variant it ran. */
+const labelOf = (d: DispatchTime): string => (d.variant === undefined ? d.label : `${d.label} [${d.variant}]`);
+
 /** The profile as a table sorted by device time, with each dispatch's share, work and traffic. */
 export function formatProfile(p: Profile): string {
   const rows = [...p.dispatches].sort((a, b) => b.ms - a.ms);
-  const w = Math.max(8, ...rows.map((r) => r.label.length));
+  const w = Math.max(8, ...rows.map((r) => labelOf(r).length));
   const costed = p.dispatches.some((d) => d.bytes !== undefined);
   const head = costed ? ` ${'MFLOP'.padStart(10)} ${'MB'.padStart(9)} ${'GFLOP/s'.padStart(9)} ${'GB/s'.padStart(8)}` : '';
   const lines = [`${'dispatch'.padEnd(w)}  ${'kernel'.padEnd(24)} ${'device ms'.padStart(10)} ${'share'.padStart(7)}${head}`];
   for (const r of rows) {
     const share = p.deviceMs ? (100 * r.ms) / p.deviceMs : 0;
     const cost = costed ? ` ${rateColumns(r.flops, r.bytes, r.ms)}` : '';
-    lines.push(`${r.label.padEnd(w)}  ${r.kernel.slice(0, 24).padEnd(24)} ${r.ms.toFixed(3).padStart(10)} ${share.toFixed(1).padStart(6)}%${cost}`);
+    lines.push(`${labelOf(r).padEnd(w)}  ${r.kernel.slice(0, 24).padEnd(24)} ${r.ms.toFixed(3).padStart(10)} ${share.toFixed(1).padStart(6)}%${cost}`);
   }
   let total = '';
   if (costed) {

@@ -64,6 +64,29 @@ export interface KernelSpec {
   readonly entryPoint: string;
 }
 
+/**
+ * Holds when the size expression `size` (text over `Program.sizes`) lies within `min..max`
+ * (an absent bound does not limit).
+ */
+export interface SizeCondition {
+  readonly size: string;
+  readonly min?: number;
+  readonly max?: number;
+}
+
+/**
+ * Another kernel for one dispatch, run instead of the dispatch's own when the sizes a run binds
+ * meet `when` (a kernel much faster there, e.g. a matmul for a single row). It binds the
+ * dispatch's buffers in the same order; its uniform words and workgroup counts are its own.
+ */
+export interface DispatchVariant {
+  readonly when: SizeCondition;
+  /** Index into Program.kernels. */
+  readonly kernel: number;
+  readonly uniforms?: readonly SizeWord[];
+  readonly workgroups: readonly [SizeWord, SizeWord, SizeWord];
+}
+
 /** One compute dispatch of a kernel over concrete buffers. */
 export interface DispatchSpec {
   /** Index into Program.kernels. */
@@ -75,6 +98,11 @@ export interface DispatchSpec {
   /** 32-bit words of this dispatch's uniform block (shapes, strides, bit-cast scalars). */
   readonly uniforms?: readonly SizeWord[];
   readonly workgroups: readonly [SizeWord, SizeWord, SizeWord];
+  /**
+   * Programs compiled for a range of shapes only: kernels for some sizes, tried in order before
+   * the dispatch's own (which serves every size); each run takes the first whose condition holds.
+   */
+  readonly variants?: readonly DispatchVariant[];
 }
 
 export interface Program {
@@ -108,9 +136,11 @@ export interface StaticProgram extends Program {
   readonly dispatches: readonly StaticDispatch[];
 }
 export type StaticBinding = Omit<TensorBinding, 'dims'>;
-export interface StaticDispatch extends DispatchSpec {
+export interface StaticDispatch extends Omit<DispatchSpec, 'variants'> {
   readonly uniforms?: readonly number[];
   readonly workgroups: readonly [number, number, number];
+  /** Which of the dispatch's variants these sizes chose (absent: its own kernel). */
+  readonly variant?: number;
 }
 
 /** How a dtype is stored in a device buffer: WGSL has no bool storage, so bool is u32. */
@@ -202,5 +232,10 @@ export function validateProgram(p: Program): void {
     const user = `dispatch #${i} '${d.label}'`;
     if (!Number.isInteger(d.kernel) || !p.kernels[d.kernel]) fail(`${user} names kernel ${d.kernel}; the program has ${p.kernels.length}`);
     for (const id of d.buffers) bufferOf(id, user);
+    if (d.variants?.length && !p.sizes?.length) fail(`${user} has kernel variants chosen by size, but the program has no sizes that vary`);
+    (d.variants ?? []).forEach((v, k) => {
+      if (!Number.isInteger(v.kernel) || !p.kernels[v.kernel]) fail(`${user} variant #${k} names kernel ${v.kernel}; the program has ${p.kernels.length}`);
+      if (typeof v.when?.size !== 'string' || (v.when.min === undefined && v.when.max === undefined)) fail(`${user} variant #${k} needs a condition: a size expression and a min or max`);
+    });
   });
 }

@@ -6,7 +6,7 @@ import { GpuWaiter } from './gpu-wait.js';
 import { DEFAULT_RUN_TIMEOUT_MS, RunTimeoutError, withDeadline } from './run-deadline.js';
 import { copyBytes, fromDeviceBytes, hostDataProblem, toDeviceBytes } from './host-data.js';
 import { loadProgram, type LoadedProgram, type Step } from './load.js';
-import { largestSizes, resolveProgram, type SizeValues } from './sizes.js';
+import { isDynamicProgram, largestSizes, resolveForLoad, resolveProgram, type SizeValues } from './sizes.js';
 import { deviceBufferBytes, type Program, type TensorBinding } from './program.js';
 import { prepareInputs, type PreparedInput } from './session-inputs.js';
 import type { RunOptions, SessionInputs, SessionOptions, SessionStats } from './session-options.js';
@@ -36,7 +36,12 @@ export class Session {
   /** True once the session recovered onto a device of its own, which it destroys with itself. */
   private ownsDevice = false;
   private readonly counters: SessionStats;
+  /** What a run encodes: `base` with each dispatch's variant for the sizes bound last (see applySizes). */
   private loaded: LoadedProgram;
+  /** Every GPU object loading made, every dispatch's variants as dispatches of their own (variantsAsDispatches). */
+  private base: LoadedProgram;
+  /** Per dispatch, where its variants and then its own kernel sit among `base`'s steps. */
+  private readonly variantAt: readonly (readonly number[])[];
   private readonly label: string;
   private readonly waiter: GpuWaiter;
   private readonly opts: SessionOptions;
@@ -49,15 +54,23 @@ export class Session {
   private readonly unusedStages = new WeakSet<StagedInputs>();
   /** The sizes the loaded program computes for now (see applySizes). */
   private sizesKey: string | undefined;
+  /** The variant each dispatch runs for those sizes (see chosenVariants). */
+  private chosen: readonly (number | undefined)[];
 
-  private constructor(program: Program, gpu: GpuDevice, loaded: LoadedProgram, counters: SessionStats, label: string, opts: SessionOptions) {
+  private constructor(
+    program: Program, gpu: GpuDevice, loaded: LoadedProgram, variantAt: readonly (readonly number[])[],
+    counters: SessionStats, label: string, opts: SessionOptions,
+  ) {
     this.program = program;
     this.device = gpu;
-    this.loaded = loaded;
+    this.base = this.loaded = loaded;
+    this.variantAt = variantAt;
     this.counters = counters;
     this.label = label;
     this.opts = opts;
     this.waiter = new GpuWaiter(opts.wait);
+    this.chosen = program.dispatches.map(() => undefined);
+    if (isDynamicProgram(program)) this.applySizes(largestSizes(program));
   }
 
   /** The device the session runs on (a new one after recovering from a loss). */
@@ -72,10 +85,12 @@ export class Session {
       weightBytesUploaded: 0, weightUploads: 0, runs: 0, submits: 0,
     };
     const label = opts.label ?? program.name;
-    // A program compiled for a range of shapes is loaded as made for its largest sizes; each run
-    // then rewrites only uniform words, workgroup counts and readback sizes (applySizes).
-    const loaded = await loadProgram(gpu, resolveProgram(program, largestSizes(program)), loadOptions(label, opts), stats);
-    return new Session(program, gpu, loaded, stats, label, opts);
+    // A program compiled for a range of shapes is loaded as made for its largest sizes, with every
+    // kernel variant; each run then picks variants and rewrites only uniform words, workgroup
+    // counts and readback sizes (applySizes).
+    const { program: all, at } = resolveForLoad(program);
+    const loaded = await loadProgram(gpu, all, loadOptions(label, opts), stats);
+    return new Session(program, gpu, loaded, at, stats, label, opts);
   }
 
   /** A snapshot of what this session has created and done. */
@@ -180,31 +195,45 @@ export class Session {
   }
 
   /**
-   * Makes the loaded program compute for `sizes`: writes every dispatch's uniform words (queued
-   * before this run's commands, after earlier runs'), and takes the workgroup counts and the
-   * output shapes and readback sizes they give. Nothing is created: the kernels, buffers and bind
-   * groups made at load serve every size in the ranges.
+   * The variant each dispatch runs for the sizes bound last (undefined: the dispatch's own
+   * kernel), as indices into its `variants`.
+   */
+  get chosenVariants(): readonly (number | undefined)[] {
+    return this.chosen;
+  }
+
+  /**
+   * Makes the loaded program compute for `sizes`: picks each dispatch's kernel variant, writes
+   * its uniform words (queued before this run's commands, after earlier runs'), and takes the
+   * workgroup counts and the output shapes and readback sizes they give. Nothing is created: the
+   * kernels, buffers and bind groups made at load serve every size in the ranges.
    */
   private applySizes(sizes: SizeValues): void {
     const key = [...sizes.values()].join(',');
     if (key === this.sizesKey) return;
     const resolved = resolveProgram(this.program, sizes);
+    const at = resolved.dispatches.map((d, i) => {
+      const own = this.variantAt[i]!;
+      return own[d.variant ?? own.length - 1]!;
+    });
     const queue = this.gpu.device.queue;
     resolved.dispatches.forEach((d, i) => {
-      const u = this.loaded.uniforms[i];
+      const u = this.base.uniforms[at[i]!];
       if (u && d.uniforms) queue.writeBuffer(u.buffer, u.offset, Uint32Array.from(d.uniforms));
     });
-    const sized = (steps: readonly Step[]) => steps.map((s, i) => ({ ...s, workgroups: resolved.dispatches[i]!.workgroups }));
+    const sized = (steps: readonly Step[]) => resolved.dispatches.map((d, i) => ({ ...steps[at[i]!]!, workgroups: d.workgroups }));
     const outputs = new Map(resolved.outputs.map((o) => [o.name, o]));
-    const readbacks = this.loaded.readbacks.map((r) => ({ ...r, output: outputs.get(r.output.name)! }));
+    const readbacks = this.base.readbacks.map((r) => ({ ...r, output: outputs.get(r.output.name)! }));
     const bytesAt = new Map(readbacks.map((r) => [r.offset, deviceBufferBytes(r.output.dtype, numel(r.output.shape))]));
     this.loaded = {
-      ...this.loaded,
-      steps: sized(this.loaded.steps),
-      slots: this.loaded.slots.map((s) => ({ ...s, steps: sized(s.steps) })),
+      ...this.base,
+      steps: sized(this.base.steps),
+      slots: this.base.slots.map((s) => ({ ...s, steps: sized(s.steps) })),
       readbacks,
-      copies: this.loaded.copies.map((c) => ({ ...c, bytes: bytesAt.get(c.dstOffset) ?? c.bytes })),
+      copies: this.base.copies.map((c) => ({ ...c, bytes: bytesAt.get(c.dstOffset) ?? c.bytes })),
+      uniforms: at.map((e) => this.base.uniforms[e]),
     };
+    this.chosen = resolved.dispatches.map((d) => d.variant);
     this.sizesKey = key;
   }
 
@@ -266,7 +295,7 @@ export class Session {
     const lost = this.device;
     const gpu = await acquireDevice({ requiredFeatures: this.program.requiredFeatures ?? [] });
     try {
-      this.loaded = await loadProgram(gpu, resolveProgram(this.program, largestSizes(this.program)), loadOptions(this.label, this.opts), this.counters);
+      this.base = this.loaded = await loadProgram(gpu, resolveForLoad(this.program).program, loadOptions(this.label, this.opts), this.counters);
       this.sizesKey = undefined;
     } catch (e) {
       gpu.destroy();
@@ -275,6 +304,7 @@ export class Session {
     if (this.ownsDevice) lost.destroy();
     this.device = gpu;
     this.ownsDevice = true;
+    if (isDynamicProgram(this.program)) this.applySizes(largestSizes(this.program));
     this.reserved.clear(); // staged inputs lived on the lost device
   }
 

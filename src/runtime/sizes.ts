@@ -1,6 +1,6 @@
 import { KilnError } from '../ir/errors.js';
 import { evalDim, parseDim, steppedVar, type Dim, type SizeVar } from '../ir/size-expr.js';
-import type { Program, SizeWord, StaticBinding, StaticDispatch, StaticProgram, TensorBinding } from './program.js';
+import type { DispatchSpec, Program, SizeCondition, SizeWord, StaticBinding, StaticDispatch, StaticProgram, TensorBinding } from './program.js';
 
 // A program compiled for a range of shapes (Program.sizes) runs as the static program its sizes
 // make once bound: the same kernels, buffers and bind groups, with uniform words, workgroup
@@ -117,14 +117,75 @@ export function resolveProgram(p: Program, env: SizeValues): StaticProgram {
     return { name: t.name, dtype: t.dtype, shape, buffer: t.buffer };
   };
   const dispatches = p.dispatches.map((d, i): StaticDispatch => {
-    const { uniforms, workgroups, ...rest } = d;
+    const { uniforms, workgroups, variants, ...rest } = d;
+    const k = chooseVariant(p, d, env);
+    const chosen = k === undefined ? { kernel: d.kernel, uniforms, workgroups } : variants![k]!;
     return {
       ...rest,
-      ...(uniforms ? { uniforms: uniforms.map((w) => word(w, `a uniform of dispatch #${i} '${d.label}'`)) } : {}),
-      workgroups: workgroups.map((w) => word(w, `a workgroup count of dispatch #${i} '${d.label}'`)) as [number, number, number],
+      kernel: chosen.kernel,
+      ...(chosen.uniforms ? { uniforms: chosen.uniforms.map((w) => word(w, `a uniform of dispatch #${i} '${d.label}'`)) } : {}),
+      workgroups: chosen.workgroups.map((w) => word(w, `a workgroup count of dispatch #${i} '${d.label}'`)) as [number, number, number],
+      ...(k === undefined ? {} : { variant: k }),
     };
   });
   return { ...p, inputs: p.inputs.map(binding), outputs: p.outputs.map(binding), dispatches };
+}
+
+/** Whether `c` holds for the sizes in `env`. */
+export function conditionHolds(p: Program, c: SizeCondition, env: SizeValues): boolean {
+  const v = evalWord(p, c.size, env);
+  return (c.min === undefined || v >= c.min) && (c.max === undefined || v <= c.max);
+}
+
+/** `B*T <= 1`, `64 <= K`: a condition as messages and listings read it. */
+export function describeCondition(c: SizeCondition): string {
+  return `${c.min === undefined ? '' : `${c.min} <= `}${c.size}${c.max === undefined ? '' : ` <= ${c.max}`}`;
+}
+
+/** The index of the first of the dispatch's variants whose condition holds (undefined: its own kernel). */
+export function chooseVariant(p: Program, d: DispatchSpec, env: SizeValues): number | undefined {
+  const k = (d.variants ?? []).findIndex((v) => conditionHolds(p, v.when, env));
+  return k < 0 ? undefined : k;
+}
+
+/**
+ * The program with each dispatch's variants as dispatches of their own (over the same buffers),
+ * so that loading it creates every variant's pipeline, uniform slice and bind group; and, per
+ * dispatch of `p`, the indices of its kernels there: its variants in order, then its own.
+ */
+export function variantsAsDispatches(p: Program): { readonly program: Program; readonly at: readonly (readonly number[])[] } {
+  if (!p.dispatches.some((d) => d.variants?.length)) return { program: p, at: p.dispatches.map((_, i) => [i]) };
+  const dispatches: DispatchSpec[] = [];
+  const at = p.dispatches.map(({ variants, uniforms, ...d }) => {
+    const own = (variants ?? []).map((v) => {
+      dispatches.push({ ...d, label: `${d.label} [${describeCondition(v.when)}]`, kernel: v.kernel, workgroups: v.workgroups, ...(v.uniforms ? { uniforms: v.uniforms } : {}) });
+      return dispatches.length - 1;
+    });
+    dispatches.push({ ...d, ...(uniforms ? { uniforms } : {}) });
+    return [...own, dispatches.length - 1];
+  });
+  return { program: { ...p, dispatches }, at };
+}
+
+/**
+ * The program as loading makes it (variantsAsDispatches), resolved at the largest sizes: what
+ * buffers, uniform slices and device checks are made for. A variant whose condition bounds a size
+ * from above (`N <= 1`) is resolved with that size at its bound, so the device limits it is
+ * checked against are those of the sizes it runs at.
+ */
+export function resolveForLoad(p: Program): { readonly program: StaticProgram; readonly at: readonly (readonly number[])[] } {
+  const { program: all, at } = variantsAsDispatches(p);
+  const largest = largestSizes(p);
+  const resolved = resolveProgram(all, largest);
+  const dispatches = [...resolved.dispatches];
+  p.dispatches.forEach((d, i) => (d.variants ?? []).forEach(({ when }, k) => {
+    const v = p.sizes?.find((s) => s.name === when.size);
+    if (!v || when.max === undefined || when.max >= v.max) return;
+    const e = at[i]![k]!;
+    const env = new Map(largest).set(v.name, Math.max(v.min, when.max));
+    dispatches[e] = resolveProgram({ ...all, dispatches: [all.dispatches[e]!] }, env).dispatches[0]!;
+  }));
+  return { program: { ...resolved, dispatches }, at };
 }
 
 /** A program known to be static, for code that runs only those (eager ops); refuses a dynamic one. */

@@ -22,7 +22,7 @@ describe('kernel tuning', () => {
     const first = await tuneGraph(g, gpu(), { cachePath, runs: 1 });
     expect(first.decisions).toHaveLength(1);
     expect(first.decisions[0]!.cached).toBe(false);
-    expect(Object.keys(first.decisions[0]!.timesMs!).sort()).toEqual(['scalar', 'tiled', 'vec4b']);
+    expect(Object.keys(first.decisions[0]!.timesMs!).sort()).toEqual(['rows1', 'scalar', 'tiled', 'vec4b']);
     const second = await tuneGraph(g, gpu(), { cachePath });
     expect(second.decisions).toEqual([{ family: 'matmul', signature: 'f32:1x48x64x32', variant: first.decisions[0]!.variant, cached: true }]);
     // The choice is what the compiled kernel uses.
@@ -40,7 +40,7 @@ describe('kernel tuning', () => {
     const cache = join(dir, 'tuning.json');
     const first = await kiln('compile', model, '--tune', '--tuning-cache', cache);
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stderr).toMatch(/tune matmul f32:1x40x64x48: vec4b [\d.]+ ms, scalar [\d.]+ ms, tiled [\d.]+ ms -> (vec4b|scalar|tiled)/);
+    expect(first.stderr).toMatch(/tune matmul f32:1x40x64x48: vec4b [\d.]+ ms, scalar [\d.]+ ms, tiled [\d.]+ ms, rows1 [\d.]+ ms -> (vec4b|scalar|tiled|rows1)/);
     const second = await kiln('compile', model, '--tune', '--tuning-cache', cache);
     expect(second.stderr).toMatch(/1 kernel problem\(s\), 1 from the cache/);
     expect((await kiln('compile', model, '--tuning-cache', cache)).stderr).toMatch(/--tuning-cache goes with --tune/);

@@ -28,6 +28,10 @@ describe('matmul kernel variants', () => {
   %2 = relu(%1) : f32[2,7,20] @webgpu
   return %2
 }`,
+    `graph g(%a: f32[1,40] @webgpu, %b: f32[40,12] @webgpu) -> (f32[1,12] @webgpu) {
+  %0 = matmul(%a, %b) : f32[1,12] @webgpu
+  return %0
+}`,
   ];
   for (const variant of MATMUL_VARIANTS) {
     it(`${variant}: agrees with the CPU reference`, async () => {

@@ -12,6 +12,20 @@ export interface EmittedKernel {
    * (KernelModule derives them from its declarations). Lets one node lower to several dispatches.
    */
   readonly bindings: readonly number[];
+  /**
+   * Kernels for the same work, each much faster where the size expression `size` lies in
+   * `min..max`; tried in order before this one at each run (Program DispatchVariant). Each binds
+   * the same values in the same order.
+   */
+  readonly variants?: readonly KernelVariant[];
+}
+
+/** A variant of a kernel and the sizes it is for. */
+export interface KernelVariant {
+  readonly size: Dim;
+  readonly min?: number;
+  readonly max?: number;
+  readonly kernel: EmittedKernel;
 }
 
 /** A kernel's uniform words and workgroup counts as numbers; throws for one whose sizes vary. */

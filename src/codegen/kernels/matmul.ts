@@ -49,11 +49,14 @@ export interface MatmulKernelSpec {
   readonly epilogue?: Epilogue;
   /** dtype A is stored in when it differs from `dtype` (a cast fused in front: A is converted as it is read). */
   readonly aDType?: DType;
-  /** Kernel variant: 'vec4b' (default) loads B four columns at a time where its layout allows; 'scalar' never does. */
+  /**
+   * Kernel variant: 'vec4b' (default) loads B four columns at a time where its layout allows;
+   * 'scalar' never does; 'rows1' is vec4b computing one row per invocation, for a few rows (see ROWS1).
+   */
   readonly variant?: MatmulVariant;
 }
 
-export type MatmulVariant = 'scalar' | 'vec4b' | 'tiled';
+export type MatmulVariant = 'scalar' | 'vec4b' | 'tiled' | 'rows1';
 
 // Each invocation computes a TM x TN block of C in registers, with no workgroup memory:
 // measured faster than workgroup-memory tiling on software adapters (see README.md, "Kernel variants").
@@ -61,6 +64,7 @@ const TM = 4;
 const TN = 4;
 const WG_X = 8;
 const WG_Y = 8;
+const BLOCK = { tm: TM, wgX: WG_X, wgY: WG_Y };
 
 // The tiled variant stages TILE_M x TILE_K of A and TILE_K x TILE_N of B in workgroup memory per
 // step, the classic layout discrete GPUs want (software adapters prefer the register-blocked ones).
@@ -68,6 +72,11 @@ const WG_Y = 8;
 const TILE_M = TM * WG_Y;
 const TILE_N = TN * WG_X;
 const TILE_K = 16;
+
+// The 'rows1' variant: each invocation computes 1 x TN of C, a workgroup 64 columns of one row.
+// With a few rows (a matrix-vector product, one token of a sequence) the 4 x 4 blocks compute
+// rows that do not exist and leave 7 of 8 invocations of a workgroup idle.
+const ROWS1 = { tm: 1, wgX: 64, wgY: 1 };
 
 /** The K loop of the tiled variant: cooperative loads into workgroup memory, then 4x4 blocks from it. */
 function tiledProduct(): string[] {
@@ -121,11 +130,12 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   // B's four columns of a block are one aligned vec4 when its rows are contiguous and 4-aligned:
   // one load instead of four (measured ~15% faster on lavapipe at 1024^3).
   const tiled = spec.variant === 'tiled';
-  const vecB = (spec.variant ?? 'vec4b') === 'vec4b' && b.inner === 1 && [spec.n, b.offset, b.outer, ...b.batchStrides].every((x) => dIsMultiple(x, 4));
+  const { tm, wgX, wgY } = spec.variant === 'rows1' ? ROWS1 : BLOCK;
+  const vecB = ['vec4b', 'rows1'].includes(spec.variant ?? 'vec4b') && b.inner === 1 && [spec.n, b.offset, b.outer, ...b.batchStrides].every((x) => dIsMultiple(x, 4));
   const br = spec.batchShape.length;
   if (br) u.array('bshape', spec.batchShape).array('sa', a.batchStrides).array('sb', b.batchStrides);
   const L: string[] = [];
-  L.push(`  let col0 = gid.x * ${TN}u;`, `  let row0 = gid.y * ${TM}u;`);
+  L.push(`  let col0 = gid.x * ${TN}u;`, `  let row0 = gid.y * ${tm}u;`);
   // The tiled variant's invocations all reach its barriers; the others leave at once.
   if (!tiled) L.push('  if (row0 >= u.M || col0 >= u.N) { return; }');
   L.push('  var aOff = u.aOff;', '  var bOff = u.bOff;');
@@ -134,15 +144,15 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   }
   if (tiled) L.push(...tiledProduct());
   // Out-of-range rows and columns read a clamped (valid) element and are never written.
-  else for (let r = 0; r < TM; r++) L.push(`  let ar${r} = aOff + min(row0 + ${r}u, u.M - 1u) * u.aM;`);
+  else for (let r = 0; r < tm; r++) L.push(`  let ar${r} = aOff + min(row0 + ${r}u, u.M - 1u) * u.aM;`);
   if (!tiled) {
     if (vecB) L.push('  let bc = (bOff + col0) / 4u;', '  let bStep = u.bK / 4u;');
     else for (let c = 0; c < TN; c++) L.push(`  let bc${c} = bOff + min(col0 + ${c}u, u.N - 1u) * u.bN;`);
-    for (let r = 0; r < TM; r++) L.push(`  var acc${r} = vec${TN}<f32>();`);
+    for (let r = 0; r < tm; r++) L.push(`  var acc${r} = vec${TN}<f32>();`);
     L.push('  var ak = 0u;', '  var bk = 0u;', '  for (var k = 0u; k < u.K; k++) {');
     if (vecB) L.push(`    let b = vec4<f32>(B[bc + bk]);`);
     else L.push(`    let b = vec${TN}<f32>(${Array.from({ length: TN }, (_, c) => `f32(B[bc${c} + bk])`).join(', ')});`);
-    for (let r = 0; r < TM; r++) L.push(`    acc${r} += f32(A[ar${r} + ak]) * b;`);
+    for (let r = 0; r < tm; r++) L.push(`    acc${r} += f32(A[ar${r} + ak]) * b;`);
     L.push('    ak += u.aK;', `    bk += ${vecB ? 'bStep' : 'u.bK'};`, '  }');
   }
   L.push('  let cOff = gid.z * u.M * u.N;');
@@ -159,14 +169,14 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   (vecB ? m.readVec4('B', spec.dtype, spec.sources.b) : m.read('B', spec.dtype, spec.sources.b));
   if (spec.bias) m.read('bias', spec.dtype, spec.sources.bias!);
   const store = declareOutput(m, spec.epilogue, spec.dtype, spec.sources.out, 'C');
-  for (let r = 0; r < TM; r++) {
+  for (let r = 0; r < tm; r++) {
     L.push(`  if (row0 + ${r}u < u.M) {`);
     for (let c = 0; c < TN; c++) L.push(`    if (col0 + ${c}u < u.N) { ${store(`cOff + (row0 + ${r}u) * u.N + col0 + ${c}u`, epilogue(r, c))} }`);
     L.push('  }');
   }
   if (tiled) m.declare(`var<workgroup> tA: array<f32, ${TILE_M * TILE_K}>;`, `var<workgroup> tB: array<f32, ${TILE_K * TILE_N}>;`);
   const groups = (d: Dim, per: number): Dim => (typeof d === 'number' ? Math.max(1, Math.ceil(d / per)) : dCeilDiv(d, per));
-  const workgroups: [Dim, Dim, Dim] = [groups(spec.n, TN * WG_X), groups(spec.m, TM * WG_Y), groups(batch, 1)];
+  const workgroups: [Dim, Dim, Dim] = [groups(spec.n, TN * wgX), groups(spec.m, tm * wgY), groups(batch, 1)];
   const builtins = `@builtin(global_invocation_id) gid: vec3<u32>${tiled ? ', @builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>' : ''}`;
-  return m.kernel(spec.name, { workgroupSize: `${WG_X}, ${WG_Y}, 1`, builtins, body: L }, workgroups);
+  return m.kernel(spec.name, { workgroupSize: `${wgX}, ${wgY}, 1`, builtins, body: L }, workgroups);
 }

@@ -4,6 +4,7 @@ import type { Dim } from '../../ir/size-expr.js';
 import { attrsOf } from '../../ir/attrs.js';
 import { broadcastStrides } from '../../ir/ops/shape-util.js';
 import { emitMatmul } from '../kernels/matmul.js';
+import { matmulKernelName, withOneRowVariant } from './matmul.js';
 import { anchorKernelName, plainLowerings, type Anchor } from './lowering.js';
 
 /** ONNX Gemm on the matmul emitter: transposes change its indexing; alpha, beta and C are its epilogue. */
@@ -18,13 +19,14 @@ export const gemmAnchors: Record<string, Anchor> = {
       const k = a![transA ? 0 : 1]!;
       const [rowStride, colStride] = c ? broadcastStrides(c, [m, n]) : [0, 0];
       const [aRead, bRead, cRead] = io.operands;
-      return emitMatmul({
-        name: anchorKernelName('gemm', io), dtype: node.inputs[0]!.type.dtype, m, n, k, batchShape: [], aBatchStrides: [], bBatchStrides: [],
+      return withOneRowVariant(m, (variant) => emitMatmul({
+        ...(variant ? { variant } : {}),
+        name: matmulKernelName(anchorKernelName('gemm', io), variant), dtype: node.inputs[0]!.type.dtype, m, n, k, batchShape: [], aBatchStrides: [], bBatchStrides: [],
         sources: { a: aRead!.source, b: bRead!.source, ...(cRead ? { bias: cRead.source } : {}), out: io.out },
         ...(io.epilogue ? { epilogue: io.epilogue } : {}),
         transA, transB, alpha,
         ...(c ? { bias: { rowStride: rowStride!, colStride: colStride!, beta } } : {}),
-      });
+      }));
     },
   },
 };
