@@ -52,14 +52,15 @@ function lowerMatmul(node: Node, io: AnchorIO, ctx?: LowerContext) {
 }
 
 /**
- * The kernel `emit` makes (in the `chosen` variant), and where its rows `m` vary down to a single
- * row (one token, a batch of one), the 'rows1' kernel as a variant for m = 1, where the 4 x 4
- * blocks would do 4 times the work. Measured on lavapipe, m = 1: 1.7-1.9x faster (K x N 256x1024,
- * 1024x4096); at m = 2 on par, past that slower.
+ * The kernel `emit` makes (in the `chosen` variant; untuned, 'rows1' for a single row), and where
+ * its rows `m` vary down to a single row (one token, a batch of one), the 'rows1' kernel as a
+ * variant for m = 1, where the 4 x 4 blocks would do 4 times the work. Measured on lavapipe,
+ * m = 1: 1.7-1.9x faster (K x N 256x1024, 1024x4096); at m = 2 on par, past that slower.
  */
 export function withOneRowVariant(m: Dim, emit: (variant: MatmulVariant | undefined) => EmittedKernel, chosen?: MatmulVariant): EmittedKernel {
+  if (typeof m === 'number') return emit(chosen ?? (m === 1 ? 'rows1' : undefined));
   const kernel = emit(chosen);
-  if (typeof m === 'number' || dimRange(m)[0] > 1) return kernel;
+  if (dimRange(m)[0] > 1) return kernel;
   return { ...kernel, variants: [{ size: m, max: 1, kernel: emit('rows1') }] };
 }
 
