@@ -38,21 +38,38 @@ export function isDense(strides: readonly Dim[], shape: readonly Dim[]): boolean
 }
 
 /**
+ * How a kernel reads an operand at flat output index `i`: at `i` itself (laid out like the
+ * output), at element 0 (one value broadcast everywhere: no index arithmetic, which costs integer
+ * divisions per element), or at offsets unravelled from `i` with its strides.
+ */
+export type OperandIndexing = 'dense' | 'scalar' | 'strided';
+
+export function operandIndexing(strides: readonly Dim[], shape: readonly Dim[]): OperandIndexing {
+  if (isDense(strides, shape)) return 'dense';
+  return strides.every((s) => s === 0) ? 'scalar' : 'strided';
+}
+
+/** The index expression of operand `k` read as `how` (its unravelled offset is `o<k>`). */
+export function operandIndex(how: OperandIndexing, k: number): string {
+  return how === 'dense' ? 'i' : how === 'scalar' ? '0u' : `o${k}`;
+}
+
+/**
  * Emits a flat elementwise kernel. Shapes and strides are uniforms so that the same op at the
  * same rank shares one shader; operands laid out exactly like the output read at the flat index.
  */
 export function emitElementwise(spec: ElementwiseKernelSpec): EmittedKernel {
   const rank = spec.shape.length;
   const n = dNumel(spec.shape);
-  const direct = spec.operands.map((o) => isDense(o.strides, spec.shape));
+  const indexing = spec.operands.map((o) => operandIndexing(o.strides, spec.shape));
   const m = new KernelModule();
   const u = m.uniforms.scalar('n', n);
-  const strided = spec.operands.map((_, k) => k).filter((k) => !direct[k]);
+  const strided = spec.operands.map((_, k) => k).filter((k) => indexing[k] === 'strided');
   if (strided.length) {
     u.array('shape', spec.shape);
     for (const k of strided) u.array(`s${k}`, spec.operands[k]!.strides);
   }
-  const xs = spec.operands.map((o, k) => `${m.read(`in${k}`, o.dtype, o.source)}[${direct[k] ? 'i' : `o${k}`}]`);
+  const xs = spec.operands.map((o, k) => `${m.read(`in${k}`, o.dtype, o.source)}[${operandIndex(indexing[k]!, k)}]`);
   m.write('out', spec.outDType, spec.out);
   m.uses(...(spec.innerDTypes ?? [])).declare(...(spec.helpers ?? []));
   const body = [
