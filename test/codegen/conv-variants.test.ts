@@ -32,6 +32,7 @@ const GRAPHS: Record<string, string> = {
   'stride 2, asymmetric padding': conv('2,3,13,11', '5,3,3,3', 'stride = [2, 2], padding = [0, 1, 1, 2]', '2,5,6,6'),
   'dilation 2, per-axis stride, non-square kernel': conv('1,9,12,13', '4,9,3,2', 'stride = [1, 2], dilation = [2, 1], padding = [1, 0, 2, 1]', '1,4,11,7'),
   'many pixel tiles and 20 input channels (a partial channel step)': conv('1,20,17,19', '24,20,3,3', 'padding = [1, 1, 1, 1]', '1,24,17,19'),
+  '37 input channels (a deep step, partly filled)': conv('1,37,6,5', '9,37,3,3', 'padding = [1, 1, 1, 1]', '1,9,6,5'),
   'a residual add and relu fused after it': `
 graph g(%x: f32[2,6,9,11] @webgpu, %w: f32[5,6,3,3] @webgpu, %b: f32[5] @webgpu, %r: f32[2,5,9,11] @webgpu) -> (f32[2,5,9,11] @webgpu) {
   %0 = conv2d(%x, %w, %b) {padding = [1, 1, 1, 1]} : f32[2,5,9,11] @webgpu

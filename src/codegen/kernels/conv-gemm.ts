@@ -8,11 +8,12 @@ import type { EmittedKernel } from './kernel.js';
 // materialised: its elements are gathered from x as a tile is loaded. B is the weight tensor
 // [O, Cin, KH, KW] read as B[k, o] = wt[o * K + k].
 //
-// A workgroup of 8x8 invocations computes a 32-pixel x 32-channel tile of C. Per step of TK taps
-// each invocation loads one vec4 of the A tile (4 pixels of one tap) and one of the B tile (4
-// channels of one tap) into workgroup memory, then accumulates a 4-pixel x 4-channel register
-// block from the tiles: every value loaded from memory feeds 32 FMAs in the workgroup instead of
-// 4 to 8 in the direct kernel, and the im2col index arithmetic is done once per loaded element.
+// A workgroup of 8x8 invocations computes a 32-pixel x 32-channel tile of C. Per step (one tap,
+// 8 to 32 input channels) each invocation loads vec4s of the A tile (its 4 pixels at one input
+// channel) and of the B tile (its 4 output channels at one input channel) into workgroup memory,
+// then accumulates its 4-pixel x 4-channel register block from the tiles: every value loaded
+// from memory feeds 32 FMAs in the workgroup instead of 4 to 8 in the direct kernel, and the
+// im2col index arithmetic is done once per loaded element.
 
 /** Invocations along each side of the 8x8 workgroup. */
 const WG = 8;
@@ -20,8 +21,14 @@ const WG = 8;
 const BLOCK = 4;
 /** Output pixels and output channels of a workgroup's tile. */
 const TILE = WG * BLOCK;
-/** Taps per step: the A and B tiles are TK x TILE, one vec4 per invocation each. */
-const TK = WG;
+
+/**
+ * Input channels per step (8, 16 or 32): deeper steps mean fewer workgroup barriers per FMA, which
+ * cost much where a workgroup runs on one CPU thread; never deeper than the channels to fill it.
+ */
+export function gemmDepth(inChannels: number): number {
+  return inChannels >= 32 ? 32 : inChannels >= 16 ? 16 : WG;
+}
 
 /** Workgroups along x (output pixels) that one dispatch can hold. */
 const MAX_GROUPS = 65535;
@@ -33,7 +40,9 @@ export function convGemmApplies(spec: ConvKernelSpec): boolean {
 }
 
 /** The implicit-GEMM convolution (groups = 1), with the spec's bias, input view, conversion, input scale and epilogue. */
-export function emitConvGemm(spec: ConvKernelSpec): EmittedKernel {
+export function emitConvGemm(spec: ConvKernelSpec, depth = gemmDepth(spec.geometry.inChannels)): EmittedKernel {
+  const TK = depth;
+  const J = Array.from({ length: TK / WG }, (_, j) => j);
   if (!convGemmApplies(spec)) throw new KilnError(`${spec.name}: the implicit GEMM convolution needs groups = 1 and at most ${MAX_GROUPS * TILE} output pixels`);
   const g = spec.geometry;
   const ohw = dMul(g.outH, g.outW);
@@ -77,15 +86,19 @@ export function emitConvGemm(spec: ConvKernelSpec): EmittedKernel {
   for (const p of P) L.push(`  var row${p} = 0;`, `  var col${p} = 0;`, `  var in${p} = false;`, `  var xa${p} = 0u;`);
   L.push(...tapSetup('  '));
   L.push(`  let steps = u.KHW * ((u.C + ${TK - 1}u) / ${TK}u);`, '  for (var step = 0u; step < steps; step++) {');
-  // A tile: input channel c0 + lid.y of the four pixels at this tap, zero where padded or past C.
-  L.push('    let ca = c0 + lid.y;', '    let cac = min(ca, u.C - 1u);', '    let xc = cac * u.xsC;');
-  const scale = (p: number) => (spec.inputScale ? ` * f32(xs[n${p} * u.xsB + cac])` : '');
-  const aLanes = P.map((p) => `select(0.0, f32(x[xa${p} + xc])${scale(p)}, in${p} && ca < u.C)`);
-  L.push(`    tA[lid.y * ${WG}u + lid.x] = vec4<f32>(${aLanes.join(', ')});`);
-  // B tile: input channel c0 + lid.x of the four output channels at this tap, zero past C or O.
-  L.push('    let cb = c0 + lid.x;', '    let kb = min(cb, u.C - 1u) * u.KHW + tap;');
-  const bLanes = P.map((c) => `select(0.0, weight(min(o0 + ${c}u, u.O - 1u), kb), cb < u.C && o0 + ${c}u < u.O)`);
-  L.push(`    tB[lid.x * ${WG}u + lid.y] = vec4<f32>(${bLanes.join(', ')});`);
+  // A tile: input channel c0 + lid.y (+ 8j) of the four pixels at this tap, zero where padded or past C.
+  for (const j of J) {
+    L.push(`    let ca${j} = c0 + lid.y + ${j * WG}u;`, `    let cac${j} = min(ca${j}, u.C - 1u);`, `    let xc${j} = cac${j} * u.xsC;`);
+    const scale = (p: number) => (spec.inputScale ? ` * f32(xs[n${p} * u.xsB + cac${j}])` : '');
+    const aLanes = P.map((p) => `select(0.0, f32(x[xa${p} + xc${j}])${scale(p)}, in${p} && ca${j} < u.C)`);
+    L.push(`    tA[(lid.y + ${j * WG}u) * ${WG}u + lid.x] = vec4<f32>(${aLanes.join(', ')});`);
+  }
+  // B tile: input channel c0 + lid.x (+ 8j) of the four output channels at this tap, zero past C or O.
+  for (const j of J) {
+    L.push(`    let cb${j} = c0 + lid.x + ${j * WG}u;`, `    let kb${j} = min(cb${j}, u.C - 1u) * u.KHW + tap;`);
+    const bLanes = P.map((c) => `select(0.0, weight(min(o0 + ${c}u, u.O - 1u), kb${j}), cb${j} < u.C && o0 + ${c}u < u.O)`);
+    L.push(`    tB[(lid.x + ${j * WG}u) * ${WG}u + lid.y] = vec4<f32>(${bLanes.join(', ')});`);
+  }
   L.push('    workgroupBarrier();');
   L.push(`    for (var kk = 0u; kk < ${TK}u; kk++) {`, `      let a = tA[kk * ${WG}u + lid.x];`, `      let b = tB[kk * ${WG}u + lid.y];`);
   // acc_c holds channel o0 + c of the four pixels.
