@@ -51,6 +51,14 @@ graph g(%x: f32[1,16,3,25] @webgpu, %w: f32[40,16,1,1] @webgpu, %b: f32[40] @web
   return %4
 }
 `,
+  'a per-channel scale and shift fused after it (read along their axis)': `
+graph g(%x: f32[2,6,7,9] @webgpu, %w: f32[5,6,3,3] @webgpu, %s: f32[1,5,1,1] @webgpu, %t: f32[5,1,1] @webgpu) -> (f32[2,5,7,9] @webgpu) {
+  %0 = conv2d(%x, %w) {padding = [1, 1, 1, 1]} : f32[2,5,7,9] @webgpu
+  %1 = mul(%0, %s) : f32[2,5,7,9] @webgpu
+  %2 = add(%1, %t) : f32[2,5,7,9] @webgpu
+  return %2
+}
+`,
   'an input scaled per channel as it is read (the mul after an SE gate)': `
 graph g(%x: f32[2,12,5,9] @webgpu, %s: f32[2,12,1,1] @webgpu, %w: f32[7,12,3,3] @webgpu) -> (f32[2,7,5,9] @webgpu) {
   %0 = mul(%x, %s) : f32[2,12,5,9] @webgpu

@@ -39,19 +39,32 @@ export function isDense(strides: readonly Dim[], shape: readonly Dim[]): boolean
 
 /**
  * How a kernel reads an operand at flat output index `i`: at `i` itself (laid out like the
- * output), at element 0 (one value broadcast everywhere: no index arithmetic, which costs integer
- * divisions per element), or at offsets unravelled from `i` with its strides.
+ * output), at element 0 (one value broadcast everywhere), along one axis (a per-channel scale or
+ * bias: two divisions), or at offsets unravelled from `i` with all its strides (two divisions
+ * per dimension). Integer division is slow where there is no vector divide (CPU adapters), so
+ * the cheapest form that fits is used.
  */
-export type OperandIndexing = 'dense' | 'scalar' | 'strided';
+export type OperandIndexing = 'dense' | 'scalar' | 'axis' | 'strided';
 
 export function operandIndexing(strides: readonly Dim[], shape: readonly Dim[]): OperandIndexing {
   if (isDense(strides, shape)) return 'dense';
-  return strides.every((s) => s === 0) ? 'scalar' : 'strided';
+  const moving = strides.filter((s, d) => s !== 0 && shape[d] !== 1).length;
+  return moving === 0 ? 'scalar' : moving === 1 ? 'axis' : 'strided';
 }
 
-/** The index expression of operand `k` read as `how` (its unravelled offset is `o<k>`). */
-export function operandIndex(how: OperandIndexing, k: number): string {
-  return how === 'dense' ? 'i' : how === 'scalar' ? '0u' : `o${k}`;
+/**
+ * The index expression of operand `k` read as `how` at flat index `i`; an 'axis' read declares
+ * its axis's inner size, extent and stride as uniforms `<prefix><k>i`, `n`, `s`. A 'strided'
+ * one is at `o<k>`, unravelled by the caller.
+ */
+export function operandIndex(m: KernelModule, how: OperandIndexing, k: number, strides: readonly Dim[], shape: readonly Dim[], prefix: string): string {
+  if (how === 'dense') return 'i';
+  if (how === 'scalar') return '0u';
+  if (how === 'strided') return `o${k}`;
+  const d = strides.findIndex((s, j) => s !== 0 && shape[j] !== 1);
+  const a = `${prefix}${k}`;
+  m.uniforms.scalar(`${a}i`, dNumel(shape.slice(d + 1))).scalar(`${a}n`, shape[d]!).scalar(`${a}s`, strides[d]!);
+  return `((i / u.${a}i) % u.${a}n) * u.${a}s`;
 }
 
 /**
@@ -69,7 +82,7 @@ export function emitElementwise(spec: ElementwiseKernelSpec): EmittedKernel {
     u.array('shape', spec.shape);
     for (const k of strided) u.array(`s${k}`, spec.operands[k]!.strides);
   }
-  const xs = spec.operands.map((o, k) => `${m.read(`in${k}`, o.dtype, o.source)}[${operandIndex(indexing[k]!, k)}]`);
+  const xs = spec.operands.map((o, k) => `${m.read(`in${k}`, o.dtype, o.source)}[${operandIndex(m, indexing[k]!, k, o.strides, spec.shape, 'ax')}]`);
   m.write('out', spec.outDType, spec.out);
   m.uses(...(spec.innerDTypes ?? [])).declare(...(spec.helpers ?? []));
   const body = [
