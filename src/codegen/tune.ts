@@ -15,17 +15,36 @@ export function defaultTuningCachePath(): string {
   return join(base, 'kiln', 'tuning.json');
 }
 
-/** A one-kernel graph solving the same problem as `signature`, to time variants on. */
-function microGraph(family: string, signature: string): Graph | undefined {
-  if (family !== 'matmul') return undefined;
+/** A one-kernel matmul graph for a signature `dtype:BxMxKxN` (see matmulSignature). */
+function matmulGraph(signature: string): Graph | undefined {
   const m = /^(\w+):(\d+)x(\d+)x(\d+)x(\d+)$/.exec(signature);
   if (!m) return undefined;
   const [dtype, batch, rows, inner, cols] = [m[1] as DType, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5])];
-  const g = new Graph(`tune_${family}`);
+  const g = new Graph('tune_matmul');
   const a = g.addInput('a', { dtype, shape: [batch, rows, inner], device: 'webgpu' });
   const b = g.addInput('b', { dtype, shape: [batch, inner, cols], device: 'webgpu' });
   g.setOutputs([g.addNode('matmul', [a, b]).output]);
   return g;
+}
+
+/** A one-kernel conv2d graph for a signature `dtype:NxCxHxW->OxOHxOW:kKHxKW:sSHxSW:dDHxDW:pT,L,B,R` (see convSignature). */
+function convGraph(signature: string): Graph | undefined {
+  const m = /^(\w+):(\d+)x(\d+)x(\d+)x(\d+)->(\d+)x\d+x\d+:k(\d+)x(\d+):s(\d+)x(\d+):d(\d+)x(\d+):p(\d+),(\d+),(\d+),(\d+)$/.exec(signature);
+  if (!m) return undefined;
+  const [n, c, h, w, o, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr] = m.slice(2).map(Number) as number[];
+  const dtype = m[1] as DType;
+  const g = new Graph('tune_conv');
+  const x = g.addInput('x', { dtype, shape: [n!, c!, h!, w!], device: 'webgpu' });
+  const wt = g.addInput('w', { dtype, shape: [o!, c!, kh!, kw!], device: 'webgpu' });
+  g.setOutputs([g.addNode('conv2d', [x, wt], { stride: [sh!, sw!], dilation: [dh!, dw!], padding: [pt!, pl!, pb!, pr!] }).output]);
+  return g;
+}
+
+/** One-kernel graphs solving the same problem as a signature, per kernel family, to time variants on. */
+const MICRO_GRAPHS: Readonly<Record<string, (signature: string) => Graph | undefined>> = { matmul: matmulGraph, conv: convGraph };
+
+function microGraph(family: string, signature: string): Graph | undefined {
+  return MICRO_GRAPHS[family]?.(signature);
 }
 
 export interface TuneResult {

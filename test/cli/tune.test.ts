@@ -33,6 +33,22 @@ describe('kernel tuning', () => {
     expect(/var<workgroup> tA/.test(wgsl)).toBe(variant === 'tiled');
   });
 
+  it('times both conv2d variants on a one-kernel graph of the same problem, and the compiled kernel follows', { timeout: 120_000 }, async () => {
+    if (!gpu().device.features.has('timestamp-query')) return;
+    const conv = parseGraph(`graph c(%x: f32[1,6,9,11] @webgpu, %w: f32[10,6,3,3] @webgpu) -> (f32[1,10,5,6] @webgpu) {
+  %0 = conv2d(%x, %w) {stride = [2, 2], padding = [1, 1, 1, 1]} : f32[1,10,5,6] @webgpu
+  %1 = relu(%0) : f32[1,10,5,6] @webgpu
+  return %1
+}
+`);
+    const cachePath = join(mkdtempSync(join(tmpdir(), 'kiln-tune-conv-')), 'tuning.json');
+    const { decisions, choose } = await tuneGraph(conv, gpu(), { cachePath, runs: 1 });
+    expect(decisions.map((d) => [d.family, d.signature])).toEqual([['conv', 'f32:1x6x9x11->10x5x6:k3x3:s2x2:d1x1:p1,1,1,1']]);
+    expect(Object.keys(decisions[0]!.timesMs!).sort()).toEqual(['direct', 'gemm']);
+    const wgsl = compile(conv, { choose }).kernels[0]!.wgsl;
+    expect(/var<workgroup> tA/.test(wgsl)).toBe(decisions[0]!.variant === 'gemm');
+  });
+
   it('kiln compile --tune measures once, then answers from the cache', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiln-tune-cli-'));
     const model = join(dir, 'mm.kir');

@@ -38,21 +38,51 @@ export function isDense(strides: readonly Dim[], shape: readonly Dim[]): boolean
 }
 
 /**
+ * How a kernel reads an operand at flat output index `i`: at `i` itself (laid out like the
+ * output), at element 0 (one value broadcast everywhere), along one axis (a per-channel scale or
+ * bias: two divisions), or at offsets unravelled from `i` with all its strides (two divisions
+ * per dimension). Integer division is slow where there is no vector divide (CPU adapters), so
+ * the cheapest form that fits is used.
+ */
+export type OperandIndexing = 'dense' | 'scalar' | 'axis' | 'strided';
+
+export function operandIndexing(strides: readonly Dim[], shape: readonly Dim[]): OperandIndexing {
+  if (isDense(strides, shape)) return 'dense';
+  const moving = strides.filter((s, d) => s !== 0 && shape[d] !== 1).length;
+  return moving === 0 ? 'scalar' : moving === 1 ? 'axis' : 'strided';
+}
+
+/**
+ * The index expression of operand `k` read as `how` at flat index `i`; an 'axis' read declares
+ * its axis's inner size, extent and stride as uniforms `<prefix><k>i`, `n`, `s`. A 'strided'
+ * one is at `o<k>`, unravelled by the caller.
+ */
+export function operandIndex(m: KernelModule, how: OperandIndexing, k: number, strides: readonly Dim[], shape: readonly Dim[], prefix: string): string {
+  if (how === 'dense') return 'i';
+  if (how === 'scalar') return '0u';
+  if (how === 'strided') return `o${k}`;
+  const d = strides.findIndex((s, j) => s !== 0 && shape[j] !== 1);
+  const a = `${prefix}${k}`;
+  m.uniforms.scalar(`${a}i`, dNumel(shape.slice(d + 1))).scalar(`${a}n`, shape[d]!).scalar(`${a}s`, strides[d]!);
+  return `((i / u.${a}i) % u.${a}n) * u.${a}s`;
+}
+
+/**
  * Emits a flat elementwise kernel. Shapes and strides are uniforms so that the same op at the
  * same rank shares one shader; operands laid out exactly like the output read at the flat index.
  */
 export function emitElementwise(spec: ElementwiseKernelSpec): EmittedKernel {
   const rank = spec.shape.length;
   const n = dNumel(spec.shape);
-  const direct = spec.operands.map((o) => isDense(o.strides, spec.shape));
+  const indexing = spec.operands.map((o) => operandIndexing(o.strides, spec.shape));
   const m = new KernelModule();
   const u = m.uniforms.scalar('n', n);
-  const strided = spec.operands.map((_, k) => k).filter((k) => !direct[k]);
+  const strided = spec.operands.map((_, k) => k).filter((k) => indexing[k] === 'strided');
   if (strided.length) {
     u.array('shape', spec.shape);
     for (const k of strided) u.array(`s${k}`, spec.operands[k]!.strides);
   }
-  const xs = spec.operands.map((o, k) => `${m.read(`in${k}`, o.dtype, o.source)}[${direct[k] ? 'i' : `o${k}`}]`);
+  const xs = spec.operands.map((o, k) => `${m.read(`in${k}`, o.dtype, o.source)}[${operandIndex(m, indexing[k]!, k, o.strides, spec.shape, 'ax')}]`);
   m.write('out', spec.outDType, spec.out);
   m.uses(...(spec.innerDTypes ?? [])).declare(...(spec.helpers ?? []));
   const body = [

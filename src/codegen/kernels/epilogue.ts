@@ -1,6 +1,6 @@
 import type { DType } from '../../ir/types.js';
 import type { Dim } from '../../ir/size-expr.js';
-import { isDense } from './elementwise.js';
+import { operandIndex, operandIndexing } from './elementwise.js';
 import { unravel, type KernelModule, type Source } from '../kernel-module.js';
 import { wgslType } from '../wgsl.js';
 
@@ -22,19 +22,17 @@ export interface Epilogue {
   readonly helpers: readonly string[];
 }
 
-/** Operands laid out like the output are read at `i` itself, without index arithmetic. */
-function isDirect(epi: Epilogue, k: number): boolean {
-  return isDense(epi.operands[k]!.strides, epi.outShape);
-}
 
 /** `fn epilogue(v: f32, i: u32) -> T`, reading its operands `e0, e1...` and their strides from the uniforms. */
 function declareEpilogue(m: KernelModule, epi: Epilogue): void {
-  const strided = epi.operands.map((_, k) => k).filter((k) => !isDirect(epi, k));
+  // Operands laid out like the output are read at `i` itself, scalars at 0, per-channel ones along their axis.
+  const indexing = epi.operands.map((o) => operandIndexing(o.strides, epi.outShape));
+  const strided = epi.operands.map((_, k) => k).filter((k) => indexing[k] === 'strided');
   if (strided.length) {
     m.uniforms.array('eshape', epi.outShape);
     for (const k of strided) m.uniforms.array(`es${k}`, epi.operands[k]!.strides);
   }
-  const xs = epi.operands.map((o, k) => `${m.read(`e${k}`, o.dtype, o.source)}[${isDirect(epi, k) ? 'i' : `o${k}`}]`);
+  const xs = epi.operands.map((o, k) => `${m.read(`e${k}`, o.dtype, o.source)}[${operandIndex(m, indexing[k]!, k, o.strides, epi.outShape, 'eax')}]`);
   const t = wgslType(epi.outDType);
   const offsets = unravel('i', epi.outShape.length, 'u_eshape', strided.map((k) => ({ name: `o${k}`, strides: `u_es${k}` })));
   m.declare(...epi.helpers, [`fn epilogue(v: f32, i: u32) -> ${t} {`, ...offsets, `  return ${t}(${epi.body('v', xs)});`, '}'].join('\n'));

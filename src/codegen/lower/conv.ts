@@ -6,8 +6,9 @@ import { kernelGeometry, type ConvKernelGeometry, type ConvKernelSpec } from '..
 import type { EmittedKernel } from '../kernels/kernel.js';
 import { emitConvDepthwise } from '../kernels/conv-depthwise.js';
 import { emitConvDirect, type DirectConvBlocking } from '../kernels/conv-direct.js';
+import { convGemmApplies, emitConvGemm } from '../kernels/conv-gemm.js';
 import { emitConvTranspose } from '../kernels/conv-transpose.js';
-import { anchorKernelName, plainIO, plainLowerings, type Anchor, type AnchorIO, type AnchorOperand, type Lowering } from './lowering.js';
+import { anchorKernelName, plainIO, plainLowerings, type Anchor, type AnchorIO, type AnchorOperand, type LowerContext, type Lowering } from './lowering.js';
 import type { View } from '../../ir/view.js';
 
 // Chooses a convolution kernel variant per node. Variants sit side by side in
@@ -48,11 +49,24 @@ export function directBlocking(g: ConvKernelGeometry): DirectConvBlocking {
   return { channels: Math.min(4, g.outPerGroup), pixels, innerLoop: g.inPerGroup >= g.kernelW ? 'channels' : 'taps' };
 }
 
+/** Kernel variants of an ungrouped conv2d: register-blocked direct, or implicit GEMM with workgroup tiles. */
+export const CONV_VARIANTS = ['direct', 'gemm'] as const;
+
+/**
+ * The problem a conv2d kernel solves, as tuning and the heuristics key it:
+ * dtype:N x C x H x W -> O x OH x OW, kernel, stride, dilation (a varying extent by its largest value).
+ */
+export function convSignature(g: ConvKernelGeometry, dtype: string): string {
+  const max = (d: ConvKernelGeometry['batch']) => dimRange(d)[1];
+  return `${dtype}:${max(g.batch)}x${g.inChannels}x${max(g.inH)}x${max(g.inW)}->${g.outChannels}x${max(g.outH)}x${max(g.outW)}`
+    + `:k${g.kernelH}x${g.kernelW}:s${g.strideH}x${g.strideW}:d${g.dilationH}x${g.dilationW}:p${g.padTop},${g.padLeft},${g.padBottom},${g.padRight}`;
+}
+
 /**
  * conv2d, reading x as stored, through a view, converted as it loads, or scaled per channel (the
  * direct kernel only: its roles offer the scale to ungrouped convs), with an epilogue.
  */
-function lowerConv2d(node: Node, io: AnchorIO): EmittedKernel {
+function lowerConv2d(node: Node, io: AnchorIO, ctx?: LowerContext): EmittedKernel {
   const [x, w] = node.inputs.map((v) => v.type.shape);
   const g = kernelGeometry(conv2dGeometry(x!, w!, node.attrs), dimsOf(node.inputs[0]!.type), dimsOf(node.output.type));
   const xView = io.operands[0]!.view;
@@ -61,7 +75,9 @@ function lowerConv2d(node: Node, io: AnchorIO): EmittedKernel {
   if (spec.inputScale && g.groups > 1) throw new Error('internal: a per-channel input scale needs an ungrouped conv2d');
   // One input channel per group (depthwise, any multiplier): nothing to block over channels.
   if (g.groups > 1 && g.inPerGroup === 1) return emitConvDepthwise(spec);
-  return emitConvDirect(spec, directBlocking(g));
+  if (!convGemmApplies(spec)) return emitConvDirect(spec, directBlocking(g));
+  const variant = ctx?.choose?.('conv', convSignature(g, spec.dtype), CONV_VARIANTS) ?? 'direct';
+  return variant === 'gemm' ? emitConvGemm(spec) : emitConvDirect(spec, directBlocking(g));
 }
 
 /** conv2d reads x through a row-contiguous view, converted, or (ungrouped) scaled per channel; it takes an elementwise epilogue. */

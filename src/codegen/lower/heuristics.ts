@@ -4,10 +4,29 @@ import type { KernelChooser } from './lowering.js';
 export type AdapterClass = 'software' | 'gpu';
 
 /**
- * Kernel variants by adapter class, for when nothing was tuned: software adapters (lavapipe,
- * SwiftShader) run register-blocked kernels without workgroup memory fastest (measured: the
- * tiled matmul is ~20% slower there); GPUs want the workgroup-memory tiled matmul.
+ * Kernel variants by adapter class, for when nothing was tuned.
+ *
+ * matmul: software adapters (lavapipe, SwiftShader) run register-blocked kernels without
+ * workgroup memory fastest (measured: the tiled matmul is ~20% slower there); GPUs want the
+ * workgroup-memory tiled matmul.
+ *
+ * conv (ungrouped conv2d; grouped and depthwise convs have one kernel each): on lavapipe the
+ * register-blocked direct kernel beat the implicit GEMM on every layer measured (PP-OCR cls 1x1
+ * layers, 3x3 stems, 3x3 and 1x1 layers of 64 to 128 channels at 40x40 to 80x80: the GEMM took
+ * 1.5 to 4x as long), since its workgroup barriers and tile traffic cost more than the reuse
+ * saves when a workgroup runs on one CPU thread. GPUs get the implicit GEMM, as they get the
+ * tiled matmul, once a step of its tile has input channels to fill it (8); `--tune` measures.
  */
 export function heuristicChooser(adapter: AdapterClass | undefined): KernelChooser {
-  return (family, _signature, variants) => (family === 'matmul' && adapter === 'gpu' && variants.includes('tiled') ? 'tiled' : variants[0]);
+  return (family, signature, variants) => {
+    if (adapter !== 'gpu') return variants[0];
+    if (family === 'matmul' && variants.includes('tiled')) return 'tiled';
+    if (family === 'conv' && variants.includes('gemm') && convInputChannels(signature) >= 8) return 'gemm';
+    return variants[0];
+  };
+}
+
+/** Input channels of a conv signature `dtype:NxCxHxW->...` (see convSignature). */
+function convInputChannels(signature: string): number {
+  return Number(/^\w+:\d+x(\d+)x/.exec(signature)?.[1] ?? 0);
 }

@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest';
+import { analyzePerformance, detectRaces } from 'wgsl_reflect/wgsl_reflect.module.js';
+import { compile } from '../../src/compiler.js';
+import { CONV_VARIANTS } from '../../src/codegen/lower/conv.js';
+import { fixedDispatch } from '../../src/codegen/kernels/kernel.js';
+import { lowerNode } from '../../src/codegen/lower/index.js';
+import { parseGraph } from '../../src/ir/parser.js';
+import { instantiateGraph } from '../../src/ir/instantiate.js';
+import type { Graph } from '../../src/ir/graph.js';
+import { numel } from '../../src/ir/types.js';
+import { runOnCpu } from '../../src/runtime/cpu/executor.js';
+import { Session } from '../../src/runtime/session.js';
+import { Random } from '../../src/frontend/torch/random.js';
+import { useGpu } from '../helpers/gpu.js';
+import { expectClose, randomData } from '../helpers/compare.js';
+
+// Every kernel variant an ungrouped conv2d may be given (by the heuristics or the tuner) must
+// compute the same thing: strides, padding, dilation, 1x1 and 3x3 kernels, sizes that are no
+// multiple of any tile, fused epilogues, inputs read through views or scaled per channel, and
+// sizes that vary from run to run.
+
+const conv = (x: string, w: string, attrs: string, out: string, extra = '') => `
+graph g(%x: f32[${x}] @webgpu, %w: f32[${w}] @webgpu, %b: f32[${w.split(',')[0]}] @webgpu${extra}) -> (f32[${out}] @webgpu) {
+  %0 = conv2d(%x, %w, %b) {${attrs}} : f32[${out}] @webgpu
+  return %0
+}
+`;
+
+const GRAPHS: Record<string, string> = {
+  '1x1, batch 2, odd sizes': conv('2,5,13,11', '6,5,1,1', 'padding = [0, 0, 0, 0]', '2,6,13,11'),
+  '3x3 padding 1, 37 output channels (a partial channel tile)': conv('1,11,9,7', '37,11,3,3', 'padding = [1, 1, 1, 1]', '1,37,9,7'),
+  'stride 2, asymmetric padding': conv('2,3,13,11', '5,3,3,3', 'stride = [2, 2], padding = [0, 1, 1, 2]', '2,5,6,6'),
+  'dilation 2, per-axis stride, non-square kernel': conv('1,9,12,13', '4,9,3,2', 'stride = [1, 2], dilation = [2, 1], padding = [1, 0, 2, 1]', '1,4,11,7'),
+  'many pixel tiles and 20 input channels (a partial channel step)': conv('1,20,17,19', '24,20,3,3', 'padding = [1, 1, 1, 1]', '1,24,17,19'),
+  '37 input channels (a deep step, partly filled)': conv('1,37,6,5', '9,37,3,3', 'padding = [1, 1, 1, 1]', '1,9,6,5'),
+  'a residual add and relu fused after it': `
+graph g(%x: f32[2,6,9,11] @webgpu, %w: f32[5,6,3,3] @webgpu, %b: f32[5] @webgpu, %r: f32[2,5,9,11] @webgpu) -> (f32[2,5,9,11] @webgpu) {
+  %0 = conv2d(%x, %w, %b) {padding = [1, 1, 1, 1]} : f32[2,5,9,11] @webgpu
+  %1 = add(%0, %r) : f32[2,5,9,11] @webgpu
+  %2 = relu(%1) : f32[2,5,9,11] @webgpu
+  return %2
+}
+`,
+  'hardswish with broadcast scalar operands fused after it': `
+graph g(%x: f32[1,16,3,25] @webgpu, %w: f32[40,16,1,1] @webgpu, %b: f32[40] @webgpu, %three: f32[] @webgpu, %six: f32[] @webgpu) -> (f32[1,40,3,25] @webgpu) {
+  %0 = conv2d(%x, %w, %b) : f32[1,40,3,25] @webgpu
+  %1 = add(%0, %three) : f32[1,40,3,25] @webgpu
+  %2 = clip(%1) {min = 0, max = 6} : f32[1,40,3,25] @webgpu
+  %3 = mul(%0, %2) : f32[1,40,3,25] @webgpu
+  %4 = div(%3, %six) : f32[1,40,3,25] @webgpu
+  return %4
+}
+`,
+  'a per-channel scale and shift fused after it (read along their axis)': `
+graph g(%x: f32[2,6,7,9] @webgpu, %w: f32[5,6,3,3] @webgpu, %s: f32[1,5,1,1] @webgpu, %t: f32[5,1,1] @webgpu) -> (f32[2,5,7,9] @webgpu) {
+  %0 = conv2d(%x, %w) {padding = [1, 1, 1, 1]} : f32[2,5,7,9] @webgpu
+  %1 = mul(%0, %s) : f32[2,5,7,9] @webgpu
+  %2 = add(%1, %t) : f32[2,5,7,9] @webgpu
+  return %2
+}
+`,
+  'an input scaled per channel as it is read (the mul after an SE gate)': `
+graph g(%x: f32[2,12,5,9] @webgpu, %s: f32[2,12,1,1] @webgpu, %w: f32[7,12,3,3] @webgpu) -> (f32[2,7,5,9] @webgpu) {
+  %0 = mul(%x, %s) : f32[2,12,5,9] @webgpu
+  %1 = conv2d(%0, %w) {padding = [1, 1, 1, 1]} : f32[2,7,5,9] @webgpu
+  return %1
+}
+`,
+  'an input read through a slice of its channels': `
+graph g(%x: f32[2,10,6,7] @webgpu, %w: f32[3,4,3,3] @webgpu) -> (f32[2,3,4,5] @webgpu) {
+  %0 = slice(%x) {starts = [3], ends = [7], axes = [1], steps = [1]} : f32[2,4,6,7] @webgpu
+  %1 = conv2d(%0, %w) : f32[2,3,4,5] @webgpu
+  return %1
+}
+`,
+};
+
+function randomInputs(g: Graph, seed: number) {
+  const rng = new Random(seed);
+  return Object.fromEntries(g.inputs.map((v) => [v.name, randomData('f32', v.type.shape, rng)]));
+}
+
+const only = (variant: string) => ({ choose: (family: string) => (family === 'conv' ? variant : undefined) });
+
+describe('conv2d kernel variants agree with the CPU reference', () => {
+  const gpu = useGpu();
+
+  for (const variant of CONV_VARIANTS) {
+    for (const [name, text] of Object.entries(GRAPHS)) {
+      // Compiling a workgroup-memory kernel takes lavapipe several seconds on a busy machine.
+      it(`${variant}: ${name}`, { timeout: 120_000 }, async () => {
+        const g = parseGraph(text.trimStart());
+        const program = compile(g, only(variant));
+        // One kernel: the epilogue, scale and view are fused into the chosen variant.
+        expect(program.dispatches).toHaveLength(1);
+        expect(program.kernels.some((k) => /var<workgroup> tA/.test(k.wgsl))).toBe(variant === 'gemm');
+        const inputs = randomInputs(g, name.length);
+        const s = await Session.create(gpu(), program);
+        try {
+          const got = await s.run(inputs);
+          const want = runOnCpu(g, inputs);
+          for (const v of g.outputs) expectClose(got[v.name]!, want[v.name]!, 1e-4, 1e-4);
+        } finally {
+          s.destroy();
+        }
+      });
+    }
+
+    it(`${variant}: one program serves a varying batch and width`, { timeout: 120_000 }, async () => {
+      const g = parseGraph(`graph g(%x: f32[N,6,7,W] @webgpu, %w: f32[9,6,3,3] @webgpu, %b: f32[9] @webgpu) -> (f32[N,9,4,"floor((W+1)/2)"] @webgpu) sizes(N: [1, 3], W: [1, 70]) {
+  %0 = conv2d(%x, %w, %b) {padding = [1, 1, 1, 1], stride = [2, 2]} : f32[N,9,4,"floor((W+1)/2)"] @webgpu
+  %1 = relu(%0) : f32[N,9,4,"floor((W+1)/2)"] @webgpu
+  return %1
+}
+`);
+      const program = compile(g, only(variant));
+      expect(program.sizes?.length).toBeGreaterThan(0);
+      const s = await Session.create(gpu(), program);
+      try {
+        for (const [i, env] of [{ N: 2, W: 70 }, { N: 1, W: 1 }, { N: 3, W: 17 }].entries()) {
+          const fixed = instantiateGraph(g, env);
+          const inputs = randomInputs(fixed, i + 1);
+          const got = await s.run(inputs);
+          const want = runOnCpu(fixed, inputs);
+          for (const v of fixed.outputs) expectClose(got[v.name]!, want[v.name]!, 1e-4, 1e-4);
+        }
+      } finally {
+        s.destroy();
+      }
+    });
+  }
+});
+
+describe('the implicit GEMM convolution passes static checks', () => {
+  // wgsl_reflect's interpreter runs every workgroup: no two invocations may write the same output
+  // element, and its barriers must order the workgroup-memory tiles' writes and reads.
+  it('partial pixel, channel and input-channel tiles', { timeout: 120_000 }, () => {
+    const g = parseGraph(conv('1,9,5,7', '34,9,3,3', 'padding = [1, 1, 1, 1]', '1,34,5,7').trimStart());
+    const node = g.nodes[0]!;
+    const [k] = lowerNode(node, { choose: () => 'gemm' });
+    expect(k!.wgsl).toMatch(/workgroupBarrier/);
+    const buffers: Record<number, ArrayBufferView> = {};
+    [...node.inputs, ...node.outputs].forEach((v, i) => { buffers[i] = new Float32Array(numel(v.type.shape)); });
+    buffers[node.inputs.length + node.outputs.length] = new Uint32Array(fixedDispatch(k!).uniforms);
+    const { races, errors } = detectRaces(k!.wgsl, 'main', [...fixedDispatch(k!).workgroups], { 0: buffers });
+    expect(errors).toEqual([]);
+    expect(races.map((r) => r.message)).toEqual([]);
+    const high = analyzePerformance(k!.wgsl).findings.filter((f) => f.severity === 'high');
+    expect(high.map((f) => `${f.line}: ${f.message}`)).toEqual([]);
+  });
+});
