@@ -7,7 +7,7 @@ import { shapesEqual, type Device, type DType, type Shape } from '../../ir/types
 import type { Program } from '../../runtime/program.js';
 import { bindingDims, type SizeValues } from '../../runtime/sizes.js';
 import { evalDim, isSymbolic, type Dim } from '../../ir/size-expr.js';
-import { sharingsOf, symbolicOperands } from './eager-sizes.js';
+import { sharingsOf, sizeClassed, symbolicOperands } from './eager-sizes.js';
 
 // Eager ops are one-node graphs: built like any traced op (so inference gives the same errors),
 // then run on the CPU reference kernels or compiled to a Program through the same codegen as
@@ -65,7 +65,7 @@ export function eagerProgram(op: string, inputs: readonly OperandType[], attrs: 
   const { graph, node } = opGraph(op, inputs, attrs, 'webgpu');
   const opKey = `${op}{${attrsKey(node.attrs)}}`;
   for (const sharing of sharingsOf(op)) {
-    const form = symbolicOperands(inputs, sharing);
+    const form = symbolicOperands(inputs, sharing, sizeClassed(op));
     if (!form) break;
     const program = formProgram(`${opKey}${form.key}`, op, form.dims.map((dims, i) => ({ dtype: inputs[i]!.dtype, dims })), attrs);
     // The form's result shapes at these sizes must be the op's own (a shape rule the form does

@@ -1,3 +1,4 @@
+import { getOp } from '../../ir/ops/index.js';
 import { dMul, sizeVar, type Dim } from '../../ir/size-expr.js';
 import type { DType, Shape } from '../../ir/types.js';
 
@@ -37,6 +38,18 @@ export function sharingsOf(op: string): readonly SizeSharing[] {
 }
 
 /**
+ * Ops whose kernel variant codegen picks from the sizes (one lane or one workgroup per row of a
+ * reduction, chooseReduceVariant), judging a range of sizes by its largest: a range as wide as a
+ * rank's would pick one variant for every size, up to 3x slower where the other suits (a row sum
+ * of [16,4096]). Their extents each get their power-of-two class instead (e.g. 2049..4096), so
+ * the choice is within 2x of the one their sizes would get, at one program per class.
+ */
+export function sizeClassed(op: string): boolean {
+  return getOp(op).spec.reduce !== undefined || ROW_KERNEL_OPS.has(op);
+}
+const ROW_KERNEL_OPS = new Set(['softmax', 'log_softmax', 'layer_norm']);
+
+/**
  * log2 of the elements a tensor may hold at the largest sizes of its form: kernels index in 32
  * bits and sizes, strides and workgroup counts are checked to fit at the largest sizes, so an
  * extent of a rank-r operand ranges up to 2^floor(28 / r) (rank 2: 16384; rank 4: 128), or to
@@ -49,7 +62,7 @@ const LOG2_ELEMENTS = 28;
  * extent is 1) or a tensor is empty (zero extents take no kernel to run; the fixed program
  * handles them), or the sharing does not apply.
  */
-export function symbolicOperands(inputs: readonly OperandShape[], sharing: SizeSharing): SymbolicOperands | undefined {
+export function symbolicOperands(inputs: readonly OperandShape[], sharing: SizeSharing, classed = false): SymbolicOperands | undefined {
   const shapes = inputs.map((t) => t.shape);
   if (shapes.some((s) => s.includes(0)) || shapes.every((s) => s.every((d) => d === 1))) return undefined;
   if (sharing === 'matmul' && (shapes.length !== 2 || shapes.some((s) => s.length < 2))) return undefined;
@@ -75,12 +88,16 @@ export function symbolicOperands(inputs: readonly OperandShape[], sharing: SizeS
     }
     return varFor(`c${column}`, d);
   }));
-  // A variable's text in the key: its name, the size class it has beyond the rank's, and `%4`.
+  // A variable's text in the key: its name, its size class (where it has one beyond the rank's
+  // range), and `%4`.
   const declared = new Map<string, { extent: Dim; text: string }>();
   for (const v of vars.values()) {
-    const cap = Math.max(base, 2 ** Math.ceil(Math.log2(v.value)));
-    const extent = v.multipleOf4 ? dMul(4, sizeVar(v.name, 1, cap / 4)) : sizeVar(v.name, 2, cap);
-    declared.set(v.name, { extent, text: `${v.name}${cap > base ? `<=${cap}` : ''}${v.multipleOf4 ? '%4' : ''}` });
+    const class2 = 2 ** Math.ceil(Math.log2(v.value));
+    const cap = classed ? class2 : Math.max(base, class2);
+    const min = classed ? Math.max(2, cap / 2 + 1) : 2;
+    const extent = v.multipleOf4 ? dMul(4, sizeVar(v.name, 1, cap / 4)) : sizeVar(v.name, min, cap);
+    const range = classed ? `:${min}..${cap}` : cap > base ? `<=${cap}` : '';
+    declared.set(v.name, { extent, text: `${v.name}${range}${v.multipleOf4 ? '%4' : ''}` });
     sizes.set(v.name, v.multipleOf4 ? v.value / 4 : v.value);
   }
   const dims = names.map((ns) => ns.map((n) => (n === undefined ? 1 : declared.get(n)!.extent)));
