@@ -1,6 +1,6 @@
 // Eager ops over many shapes: wall time and programs generated for a stream of ops whose shapes
 // vary (one Program per form of shapes) and for one shape repeated (the steady state), so that a
-// symbolic kernel's cost against a fixed one shows. Run: `npx tsx bench/eager-shapes.ts [ops]`.
+// symbolic kernel's cost against a fixed one shows. Run: `npx tsx bench/eager-shapes.ts [ops] [workload name filter]`.
 import * as kiln from '../src/index.js';
 import { eagerCacheStats } from '../src/frontend/torch/eager-ops.js';
 import { defaultGpu } from '../src/frontend/torch/devices.js';
@@ -34,7 +34,7 @@ async function main() {
   const runner = EagerRunner.for(gpu);
   console.log(`| workload (${OPS} ops) | wall ms | ms/op | programs generated | pipelines created |`);
   console.log('|---|---|---|---|---|');
-  for (const w of workloads) {
+  for (const w of workloads.filter((x) => x.name.includes(process.argv[3] ?? ''))) {
     // Operands are uploaded before the clock starts: the op stream is what is timed.
     const operands = await Promise.all(Array.from({ length: OPS }, (_, i) => Promise.all(w.shapes(i).map((s) => kiln.randn(s).to('webgpu')))));
     const before = { programs: eagerCacheStats.programsGenerated, pipelines: runner.stats.pipelinesCreated };

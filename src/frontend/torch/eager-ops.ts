@@ -67,7 +67,7 @@ export function eagerProgram(op: string, inputs: readonly OperandType[], attrs: 
   for (const sharing of sharingsOf(op)) {
     const form = symbolicOperands(inputs, sharing, sizeClassed(op));
     if (!form) break;
-    const program = formProgram(`${opKey}${form.key}`, op, form.dims.map((dims, i) => ({ dtype: inputs[i]!.dtype, dims })), attrs);
+    const program = formProgram(`${opKey}${form.key}`, op, () => form.dims().map((dims, i) => ({ dtype: inputs[i]!.dtype, dims })), attrs);
     // The form's result shapes at these sizes must be the op's own (a shape rule the form does
     // not capture, e.g. a slice's end past a small extent, takes the fixed program).
     if (!program || !program.outputs.every((o, i) => shapesEqual(bindingDims(program, o).map((d) => evalDim(d, form.sizes)), node.outputs[i]!.type.shape))) continue;
@@ -80,13 +80,13 @@ export function eagerProgram(op: string, inputs: readonly OperandType[], attrs: 
 }
 
 /** The Program of a form of shapes, or undefined when the op's shape rule or kernels refuse it. */
-function formProgram(key: string, op: string, inputs: readonly { dtype: DType; dims: readonly Dim[] }[], attrs: Attrs): Program | undefined {
+function formProgram(key: string, op: string, inputs: () => readonly { dtype: DType; dims: readonly Dim[] }[], attrs: Attrs): Program | undefined {
   if (refusedForms.has(key)) return undefined;
   const hit = cached(key);
   if (hit) return hit;
   let program: Program;
   try {
-    program = generateProgram(symbolicOpGraph(op, inputs, attrs, 'webgpu').graph);
+    program = generateProgram(symbolicOpGraph(op, inputs(), attrs, 'webgpu').graph);
   } catch (e) {
     // Any refusal (a shape rule without symbolic sizes, a kernel taking fixed sizes, a limit at
     // the form's largest sizes) leaves the op to its fixed programs, which work as before.

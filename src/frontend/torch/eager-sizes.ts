@@ -14,11 +14,12 @@ export interface OperandShape {
   readonly shape: Shape;
 }
 
-/** The operands as symbolic extents, the values those take for these shapes, and the form's text. */
+/** The form's text, the values its size variables take for these shapes, and the operands' symbolic extents. */
 export interface SymbolicOperands {
-  readonly dims: readonly (readonly Dim[])[];
-  readonly sizes: ReadonlyMap<string, number>;
   readonly key: string;
+  readonly sizes: ReadonlyMap<string, number>;
+  /** Built when the form's program is generated: eager ops look their program up by `key` alone. */
+  dims(): readonly (readonly Dim[])[];
 }
 
 /**
@@ -90,17 +91,19 @@ export function symbolicOperands(inputs: readonly OperandShape[], sharing: SizeS
   }));
   // A variable's text in the key: its name, its size class (where it has one beyond the rank's
   // range), and `%4`.
-  const declared = new Map<string, { extent: Dim; text: string }>();
+  const declared = new Map<string, { min: number; cap: number; multipleOf4: boolean; text: string }>();
   for (const v of vars.values()) {
     const class2 = 2 ** Math.ceil(Math.log2(v.value));
     const cap = classed ? class2 : Math.max(base, class2);
     const min = classed ? Math.max(2, cap / 2 + 1) : 2;
-    const extent = v.multipleOf4 ? dMul(4, sizeVar(v.name, 1, cap / 4)) : sizeVar(v.name, min, cap);
     const range = classed ? `:${min}..${cap}` : cap > base ? `<=${cap}` : '';
-    declared.set(v.name, { extent, text: `${v.name}${range}${v.multipleOf4 ? '%4' : ''}` });
+    declared.set(v.name, { min, cap, multipleOf4: v.multipleOf4, text: `${v.name}${range}${v.multipleOf4 ? '%4' : ''}` });
     sizes.set(v.name, v.multipleOf4 ? v.value / 4 : v.value);
   }
-  const dims = names.map((ns) => ns.map((n) => (n === undefined ? 1 : declared.get(n)!.extent)));
   const forms = names.map((ns, i) => `${inputs[i]!.dtype}[${ns.map((n) => (n === undefined ? '1' : declared.get(n)!.text)).join(',')}]`);
-  return { dims, sizes, key: `${sharing}(${forms.join(',')})` };
+  const extent = (n: string): Dim => {
+    const { min, cap, multipleOf4 } = declared.get(n)!;
+    return multipleOf4 ? dMul(4, sizeVar(n, 1, cap / 4)) : sizeVar(n, min, cap);
+  };
+  return { key: `${sharing}(${forms.join(',')})`, sizes, dims: () => names.map((ns) => ns.map((n) => (n === undefined ? 1 : extent(n)))) };
 }
