@@ -270,6 +270,7 @@ export class EagerRunner {
     const hit = this.prepared.get(given);
     if (hit) return hit;
     validateProgram(given);
+    if (sizes) checkSizes(given, sizes);
     const program = sized(given, sizes);
     checkFeatures(this.gpu, program);
     const reflections = checkProgramOnDevice(this.gpu, program);
@@ -295,6 +296,7 @@ export class EagerRunner {
   private atSizes(given: Program, p: PreparedProgram, sizes: SizeValues | undefined): StaticProgram {
     const key = sizesKey(sizes);
     if (key === p.sized.key) return p.sized.program;
+    checkSizes(given, sizes!);
     const program = sized(given, sizes);
     checkSizesOnDevice(this.gpu, program, p.reflections);
     program.dispatches.forEach((d, i) => {
@@ -335,6 +337,16 @@ export class EagerRunner {
 
 function sizesKey(sizes: SizeValues | undefined): string {
   return sizes ? [...sizes].map(([name, n]) => `${name}=${n}`).join(',') : '';
+}
+
+/** Throws unless `sizes` gives every size variable of `program` a value within its range. */
+function checkSizes(program: Program, sizes: SizeValues): void {
+  for (const v of program.sizes ?? []) {
+    const n = sizes.get(v.name);
+    if (n === undefined || !Number.isInteger(n) || n < v.min || n > v.max) {
+      throw new KilnError(`program '${program.name}': size ${v.name} is ${n ?? 'not given'}, outside the range ${v.min}..${v.max} it was compiled for`);
+    }
+  }
 }
 
 /**
