@@ -4,15 +4,18 @@ import { formatShapeType, numel, type DType, type Shape } from '../ir/types.js';
 import type { GpuDevice } from './device.js';
 import { deviceBytes, fromDeviceBytes, hostDataProblem } from './host-data.js';
 import { createProgramBuffer, createUniformBuffer, planUniforms, storageUsage, type UniformPlan } from './load-buffers.js';
-import { checkFeatures, checkProgramOnDevice, compileProblem, kernelKey } from './load-checks.js';
+import { checkFeatures, checkProgramOnDevice, checkSizesOnDevice, compileProblem, kernelKey } from './load-checks.js';
 import { deviceBufferBytes, validateProgram, type KernelSpec, type Program, type StaticProgram } from './program.js';
-import { requireStatic } from './sizes.js';
+import { describeSizes, isDynamicProgram, resolveProgram, type SizeValues } from './sizes.js';
 import { bindGroupLayoutEntries, type KernelReflection } from './reflect.js';
 
 // Eager execution: programs run at once over buffers the caller owns (tensors living on the
 // device), each run submitted without waiting; only a readback waits. Where a Session loads one
-// program and owns all its buffers, an EagerRunner serves many small programs (one per op
-// signature) and hands their output buffers to the caller.
+// program and owns all its buffers, an EagerRunner serves many small programs (one per op and
+// form of shapes) and hands their output buffers to the caller. A program compiled for a range
+// of shapes runs at the sizes each run gives: its uniform words are written before the run's
+// commands (the queue keeps them in order, so no run waits), and its outputs are made for those
+// sizes, never for the range's largest.
 
 /** What an EagerRunner has created and done, for tests that prove a repeated op creates nothing. */
 export interface EagerStats {
@@ -42,11 +45,14 @@ interface CompiledKernel {
 /** A program ready to run: its kernels compiled, its uniforms and weights on the device. */
 interface PreparedProgram {
   readonly kernels: readonly CompiledKernel[];
+  readonly reflections: ReadonlyMap<string, KernelReflection>;
   readonly plan: UniformPlan;
   readonly uniforms: GPUBuffer | undefined;
   readonly weights: ReadonlyMap<number, GPUBuffer>;
   /** Program input index of each input buffer id. */
   readonly inputOf: ReadonlyMap<number, number>;
+  /** The program at the sizes its uniform buffer was last written for (the program itself when static). */
+  sized: { readonly key: string; readonly program: StaticProgram };
 }
 
 const runners = new WeakMap<GpuDevice, EagerRunner>();
@@ -114,14 +120,17 @@ export class EagerRunner {
   /**
    * Runs `program` over `inputs` (one device buffer per program input, in order) and returns
    * one buffer per program output. Encodes one compute pass and submits it without waiting.
+   * A program compiled for a range of shapes needs the `sizes` of this run (bound from the
+   * inputs' shapes by the caller, who knows them).
    */
-  run(given: Program, inputs: readonly GPUBuffer[], label = given.name): EagerOutput[] {
+  run(given: Program, inputs: readonly GPUBuffer[], label = given.name, sizes?: SizeValues): EagerOutput[] {
     this.gpu.assertUsable(`running '${label}'`);
-    const program = requireStatic(given, 'the eager executor');
-    if (inputs.length !== program.inputs.length) {
-      throw new KilnError(`'${label}' takes ${program.inputs.length} input buffer(s), got ${inputs.length}`);
+    if (inputs.length !== given.inputs.length) {
+      throw new KilnError(`'${label}' takes ${given.inputs.length} input buffer(s), got ${inputs.length}`);
     }
-    const p = this.prepare(program);
+    if (isDynamicProgram(given) && !sizes) throw new KilnError(`'${label}' varies in ${describeSizes(given.sizes!)}: run it with the sizes of its inputs`);
+    const p = this.prepare(given, sizes);
+    const program = this.atSizes(given, p, sizes);
     const device = this.gpu.device;
     const buffers = new Map<number, GPUBuffer>(p.weights);
     program.inputs.forEach((t, i) => buffers.set(t.buffer, inputs[i]!));
@@ -253,11 +262,16 @@ export class EagerRunner {
     if (bytes > max) throw new KilnError(`${what} needs a ${bytes}-byte buffer; this device allows ${max}`);
   }
 
-  /** Validates a program against the device once, compiles its kernels and creates its uniforms and weights. */
-  private prepare(program: StaticProgram): PreparedProgram {
-    const hit = this.prepared.get(program);
+  /**
+   * Validates a program against the device once, compiles its kernels and creates its uniforms
+   * (for `sizes`, the first run's, when the program takes a range of shapes) and weights.
+   */
+  private prepare(given: Program, sizes: SizeValues | undefined): PreparedProgram {
+    const hit = this.prepared.get(given);
     if (hit) return hit;
-    validateProgram(program);
+    validateProgram(given);
+    if (sizes) checkSizes(given, sizes);
+    const program = sized(given, sizes);
     checkFeatures(this.gpu, program);
     const reflections = checkProgramOnDevice(this.gpu, program);
     const kernels = program.kernels.map((k) => this.compile(k, reflections.get(kernelKey(k))!));
@@ -269,10 +283,28 @@ export class EagerRunner {
       if (b.role === 'weight') weights.set(b.id, createProgramBuffer((d) => device.createBuffer(d), program, b, device.queue));
     }
     const inputOf = new Map(program.inputs.map((t, i) => [t.buffer, i]));
-    const p: PreparedProgram = { kernels, plan, uniforms, weights, inputOf };
-    this.prepared.set(program, p);
+    const p: PreparedProgram = { kernels, reflections, plan, uniforms, weights, inputOf, sized: { key: sizesKey(sizes), program } };
+    this.prepared.set(given, p);
     this.counters.programsPrepared++;
     return p;
+  }
+
+  /**
+   * The program at this run's sizes: when they differ from those its uniform buffer holds, checked
+   * against the device and its words written (queued before this run's commands, after earlier runs').
+   */
+  private atSizes(given: Program, p: PreparedProgram, sizes: SizeValues | undefined): StaticProgram {
+    const key = sizesKey(sizes);
+    if (key === p.sized.key) return p.sized.program;
+    checkSizes(given, sizes!);
+    const program = sized(given, sizes);
+    checkSizesOnDevice(this.gpu, program, p.reflections);
+    program.dispatches.forEach((d, i) => {
+      const slice = p.plan.slices[i];
+      if (slice && d.uniforms) this.gpu.device.queue.writeBuffer(p.uniforms!, slice.offset, Uint32Array.from(d.uniforms));
+    });
+    p.sized = { key, program };
+    return program;
   }
 
   /** The pipeline of a kernel, created at its first use and shared by every program with the same WGSL. */
@@ -301,4 +333,33 @@ export class EagerRunner {
     this.pipelines.set(key, compiled);
     return compiled;
   }
+}
+
+function sizesKey(sizes: SizeValues | undefined): string {
+  return sizes ? [...sizes].map(([name, n]) => `${name}=${n}`).join(',') : '';
+}
+
+/** Throws unless `sizes` gives every size variable of `program` a value within its range. */
+function checkSizes(program: Program, sizes: SizeValues): void {
+  for (const v of program.sizes ?? []) {
+    const n = sizes.get(v.name);
+    if (n === undefined || !Number.isInteger(n) || n < v.min || n > v.max) {
+      throw new KilnError(`program '${program.name}': size ${v.name} is ${n ?? 'not given'}, outside the range ${v.min}..${v.max} it was compiled for`);
+    }
+  }
+}
+
+/**
+ * The static program `given` is at `sizes`, its input and output buffers made for those sizes
+ * (a run creates its outputs at the size they have, not the range's largest). Other buffers
+ * (weights, and scratch, whose sizes the program does not spell out) keep theirs.
+ */
+function sized(given: Program, sizes: SizeValues | undefined): StaticProgram {
+  if (!isDynamicProgram(given)) return given as StaticProgram;
+  const program = resolveProgram(given, sizes!);
+  const bytes = new Map<number, number>();
+  for (const t of [...program.inputs, ...program.outputs]) {
+    bytes.set(t.buffer, Math.max(bytes.get(t.buffer) ?? 0, deviceBufferBytes(t.dtype, numel(t.shape))));
+  }
+  return { ...program, buffers: program.buffers.map((b) => (bytes.has(b.id) ? { ...b, bytes: bytes.get(b.id)! } : b)) };
 }

@@ -22,6 +22,15 @@ export function checkProgramOnDevice(gpu: GpuDevice, program: StaticProgram): Ma
     checkKernelLimits(k, r, gpu.limits);
     reflections.set(key, r);
   }
+  checkSizesOnDevice(gpu, program, reflections);
+  return reflections;
+}
+
+/**
+ * Checks every dispatch of `program` against its kernel's reflection and every buffer against
+ * the device's limits: what depends on the sizes a program runs at. Creates nothing.
+ */
+export function checkSizesOnDevice(gpu: GpuDevice, program: StaticProgram, reflections: ReadonlyMap<string, KernelReflection>): void {
   const bufferSpecs = new Map(program.buffers.map((b) => [b.id, b]));
   const ctx = { bufferBytes: (id: number) => bufferSpecs.get(id)?.bytes, limits: gpu.limits };
   program.dispatches.forEach((d, i) => {
@@ -34,7 +43,6 @@ export function checkProgramOnDevice(gpu: GpuDevice, program: StaticProgram): Ma
       throw new KilnError(`program '${program.name}': buffer ${b.id}${b.label ? ` '${b.label}'` : ''} has ${b.bytes} bytes; this device allows ${maxBuffer}`);
     }
   }
-  return reflections;
 }
 
 /** Throws when the device lacks a feature the program or one of its kernels needs. */

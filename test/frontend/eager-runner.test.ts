@@ -3,6 +3,8 @@ import { tensorData } from '../../src/ir/tensor-data.js';
 import { EagerRunner } from '../../src/runtime/eager.js';
 import { PROGRAM_VERSION, type Program } from '../../src/runtime/program.js';
 import { useGpu } from '../helpers/gpu.js';
+import { parseGraph } from '../../src/ir/parser.js';
+import { compile } from '../../src/compiler.js';
 
 const TRIPLE = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -69,5 +71,25 @@ describe('EagerRunner', () => {
     // Reported once; later work is unaffected.
     const [z] = runner.run(program(TRIPLE), [x]);
     expect(Array.from((await runner.readback(z!.buffer, 'f32', [4])).data)).toEqual([3, 6, 9, 12]);
+  });
+
+  it('runs a program compiled for a range of shapes at each run\'s sizes, its outputs made at those sizes', async () => {
+    const runner = EagerRunner.for(gpu());
+    const p = compile(parseGraph(`graph g(%x: f32[N,3] @webgpu) -> (f32[N,3] @webgpu) sizes(N: [1, 1000]) {
+  %y = mul(%x, %x) : f32[N,3] @webgpu
+  return %y
+}
+`));
+    const x2 = runner.upload(tensorData('f32', [2, 3], [1, 2, 3, 4, 5, 6]));
+    const x1 = runner.upload(tensorData('f32', [1, 3], [7, 8, 9]));
+    // Issued back to back: each run's uniform words reach its own dispatch.
+    const [y2] = runner.run(p, [x2], 'sq', new Map([['N', 2]]));
+    const [y1] = runner.run(p, [x1], 'sq', new Map([['N', 1]]));
+    expect([y2!.buffer.size, y1!.buffer.size]).toEqual([24, 12]);
+    expect(Array.from((await runner.readback(y1!.buffer, 'f32', [1, 3])).data)).toEqual([49, 64, 81]);
+    expect(Array.from((await runner.readback(y2!.buffer, 'f32', [2, 3])).data)).toEqual([1, 4, 9, 16, 25, 36]);
+    expect(() => runner.run(p, [x1])).toThrow(/'g' varies in N in 1\.\.1000: run it with the sizes of its inputs/);
+    expect(() => runner.run(p, [x1], 'sq', new Map([['N', 1001]]))).toThrow(/size N is 1001, outside the range 1\.\.1000/);
+    for (const b of [x1, x2, y1!.buffer, y2!.buffer]) runner.free(b);
   });
 });

@@ -99,10 +99,10 @@ describe('eager tensors on WebGPU', () => {
     expect(gpu().counters.computePipelines).toBe(before.pipelines);
     expect(gpu().counters.shaderModules).toBe(before.modules);
     expect(after.runs).toBe(before.runs + 12);
-    // A new shape is a new signature, but with shapes as uniforms it reuses the same WGSL.
+    // A new shape of the same form (rank, dtypes, which extents are 1) runs the same programs.
     const z = await kiln.randn([7, 6]).to('webgpu');
     await z.add(y).relu().to('cpu');
-    expect(eagerCacheStats.programsGenerated).toBe(before.programsGenerated + 2);
+    expect(eagerCacheStats.programsGenerated).toBe(before.programsGenerated);
     expect(gpu().counters.computePipelines).toBe(before.pipelines);
   });
 

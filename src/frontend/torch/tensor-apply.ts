@@ -140,8 +140,8 @@ function runOnHost(op: string, inputs: readonly Tensor[], attrs: Attrs): Tensor[
 function runOnGpu(op: string, inputs: readonly Tensor[], attrs: Attrs): Tensor[] {
   const storages = inputs.map((t) => t.gpuStorage(op));
   const runner = storages[0]!.runner;
-  const { program, node } = eagerProgram(op, inputs, attrs);
-  const outs = runner.run(program, storages.map((s) => s.buffer), op);
+  const { program, node, sizes } = eagerProgram(op, inputs, attrs);
+  const outs = runner.run(program, storages.map((s) => s.buffer), op, sizes);
   const fresh = new Map<GPUBuffer, GpuStorage>();
   return outs.map((o, i) => {
     const t = node.outputs[i]!.type;
