@@ -34,9 +34,9 @@ export function emitConvDirect(spec: ConvKernelSpec, blocking: DirectConvBlockin
   const oBlocks = Math.ceil(g.outPerGroup / TO);
   const colBlocks = dCeilDiv(g.outW, TP);
   const total = dMul(g.batch, g.groups * oBlocks, g.outH, colBlocks);
-  const { m, store } = convModule(spec, { total, oBlocks, colBlocks, groupBlocks: g.groups * oBlocks });
+  const { m, store, wt } = convModule(spec, { total, oBlocks, colBlocks, groupBlocks: g.groups * oBlocks });
   const vec = f32Vec(TO);
-  const weights = (at: string) => `${vec}(${Array.from({ length: TO }, (_, c) => `f32(wt[w${c} + ${at}])`).join(', ')})`;
+  const weights = (at: string) => `${vec}(${Array.from({ length: TO }, (_, c) => wt.at(`w${c} + ${at}`)).join(', ')})`;
   // Padded columns contribute zero; the clamp keeps the (discarded) load in bounds.
   const columns = (indent: string) => Array.from({ length: TP }, (_, p) => [
     `${indent}let iw${p} = iwb${p === 0 ? '' : ` + ${p} * sw`};`,

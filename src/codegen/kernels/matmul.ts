@@ -4,6 +4,7 @@ import { KilnError } from '../../ir/errors.js';
 import type { EmittedKernel } from './kernel.js';
 import { KernelModule, unravel, type Source } from '../kernel-module.js';
 import { declareOutput, type Epilogue } from './epilogue.js';
+import { declareWeight, type Int8WeightStorage } from './weight-load.js';
 
 /** Where an operand's elements are: A(b, m, k) at offset + batch + m * outer + k * inner; B(b, k, n) likewise with k outer. */
 export interface MatmulOperandLayout {
@@ -51,6 +52,8 @@ export interface MatmulKernelSpec {
   readonly aDType?: DType;
   /** Kernel variant: 'vec4b' (default) loads B four columns at a time where its layout allows; 'scalar' never does. */
   readonly variant?: MatmulVariant;
+  /** B is stored as packed int8 with per-channel scales, dequantized as it is loaded (weight-load.ts). */
+  readonly bInt8?: Int8WeightStorage;
 }
 
 export type MatmulVariant = 'scalar' | 'vec4b' | 'tiled';
@@ -70,7 +73,7 @@ const TILE_N = TN * WG_X;
 const TILE_K = 16;
 
 /** The K loop of the tiled variant: cooperative loads into workgroup memory, then 4x4 blocks from it. */
-function tiledProduct(): string[] {
+function tiledProduct(loadB: (index: string) => string): string[] {
   const L = [
     `  let li = lid.y * ${WG_X}u + lid.x;`,
     `  let rowT = wid.y * ${TILE_M}u;`,
@@ -85,7 +88,7 @@ function tiledProduct(): string[] {
     '      tA[e] = select(0.0, f32(A[aOff + min(ra, u.M - 1u) * u.aM + min(ka, u.K - 1u) * u.aK]), ra < u.M && ka < u.K);',
     `      let kb = k0 + e / ${TILE_N}u;`,
     `      let cb = colT + e % ${TILE_N}u;`,
-    '      tB[e] = select(0.0, f32(B[bOff + min(kb, u.K - 1u) * u.bK + min(cb, u.N - 1u) * u.bN]), kb < u.K && cb < u.N);',
+    `      tB[e] = select(0.0, ${loadB('bOff + min(kb, u.K - 1u) * u.bK + min(cb, u.N - 1u) * u.bN')}, kb < u.K && cb < u.N);`,
     '    }',
     '    workgroupBarrier();',
     `    for (var kk = 0u; kk < ${TILE_K}u; kk++) {`,
@@ -122,6 +125,8 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   // one load instead of four (measured ~15% faster on lavapipe at 1024^3).
   const tiled = spec.variant === 'tiled';
   const vecB = (spec.variant ?? 'vec4b') === 'vec4b' && b.inner === 1 && [spec.n, b.offset, b.outer, ...b.batchStrides].every((x) => dIsMultiple(x, 4));
+  m.read('A', spec.aDType ?? spec.dtype, spec.sources.a);
+  const B = declareWeight(m, 'B', spec.dtype, spec.sources.b, spec.bInt8, vecB);
   const br = spec.batchShape.length;
   if (br) u.array('bshape', spec.batchShape).array('sa', a.batchStrides).array('sb', b.batchStrides);
   const L: string[] = [];
@@ -132,7 +137,7 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   if (br) {
     L.push(...unravel('gid.z', br, 'u_bshape', [{ name: 'ba', strides: 'u_sa' }, { name: 'bb', strides: 'u_sb' }]), '  aOff += ba;', '  bOff += bb;');
   }
-  if (tiled) L.push(...tiledProduct());
+  if (tiled) L.push(...tiledProduct(B.at));
   // Out-of-range rows and columns read a clamped (valid) element and are never written.
   else for (let r = 0; r < TM; r++) L.push(`  let ar${r} = aOff + min(row0 + ${r}u, u.M - 1u) * u.aM;`);
   if (!tiled) {
@@ -140,8 +145,8 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
     else for (let c = 0; c < TN; c++) L.push(`  let bc${c} = bOff + min(col0 + ${c}u, u.N - 1u) * u.bN;`);
     for (let r = 0; r < TM; r++) L.push(`  var acc${r} = vec${TN}<f32>();`);
     L.push('  var ak = 0u;', '  var bk = 0u;', '  for (var k = 0u; k < u.K; k++) {');
-    if (vecB) L.push(`    let b = vec4<f32>(B[bc + bk]);`);
-    else L.push(`    let b = vec${TN}<f32>(${Array.from({ length: TN }, (_, c) => `f32(B[bc${c} + bk])`).join(', ')});`);
+    if (vecB) L.push(`    let b = ${B.vec4('bc + bk')};`);
+    else L.push(`    let b = vec${TN}<f32>(${Array.from({ length: TN }, (_, c) => B.at(`bc${c} + bk`)).join(', ')});`);
     for (let r = 0; r < TM; r++) L.push(`    acc${r} += f32(A[ar${r} + ak]) * b;`);
     L.push('    ak += u.aK;', `    bk += ${vecB ? 'bStep' : 'u.bK'};`, '  }');
   }
@@ -155,8 +160,6 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
     if (spec.bias) v = `${v} + beta * f32(bias[(row0 + ${r}u) * u.biasRow + (col0 + ${c}u) * u.biasCol])`;
     return v;
   };
-  m.read('A', spec.aDType ?? spec.dtype, spec.sources.a);
-  (vecB ? m.readVec4('B', spec.dtype, spec.sources.b) : m.read('B', spec.dtype, spec.sources.b));
   if (spec.bias) m.read('bias', spec.dtype, spec.sources.bias!);
   const store = declareOutput(m, spec.epilogue, spec.dtype, spec.sources.out, 'C');
   for (let r = 0; r < TM; r++) {

@@ -9,6 +9,7 @@ import { emitConvDirect, type DirectConvBlocking } from '../kernels/conv-direct.
 import { emitConvTranspose } from '../kernels/conv-transpose.js';
 import { anchorKernelName, plainIO, plainLowerings, type Anchor, type AnchorIO, type AnchorOperand, type Lowering } from './lowering.js';
 import type { View } from '../../ir/view.js';
+import { int8Storage } from '../kernels/weight-load.js';
 
 // Chooses a convolution kernel variant per node. Variants sit side by side in
 // kernels/conv-*.ts; later, per-adapter measurements can replace these shape rules.
@@ -23,6 +24,7 @@ function kernelSpec(node: Node, geometry: ConvKernelGeometry, io: AnchorIO): Con
     // x may be stored in another dtype than the weights: a cast of it converted as it loads.
     ...(x.dtype !== dtype ? { xDType: x.dtype } : {}),
     ...(x.scale ? { inputScale: { batchStride: x.scale.batchStride } } : {}),
+    ...(w.int8 ? { wInt8: int8Storage(w)! } : {}),
     ...(io.epilogue ? { epilogue: io.epilogue } : {}),
     ...(xView ? { input: { offset: xView.offset, sN: xView.strides[0]!, sC: xView.strides[1]!, sH: xView.strides[2]! } } : {}),
   };
@@ -64,11 +66,11 @@ function lowerConv2d(node: Node, io: AnchorIO): EmittedKernel {
   return emitConvDirect(spec, directBlocking(g));
 }
 
-/** conv2d reads x through a row-contiguous view, converted, or (ungrouped) scaled per channel; it takes an elementwise epilogue. */
+/** conv2d reads x through a row-contiguous view, converted, or (ungrouped) scaled per channel, and an int8 weight dequantized; it takes an elementwise epilogue. */
 export const convAnchors: Record<string, Anchor> = {
   conv2d: {
     roles: {
-      reads: (node, i) => (i !== 0 ? [] : node.attrs.groups === 1 ? ['view', 'convert', 'scale'] : ['view', 'convert']),
+      reads: (node, i) => (i === 1 ? ['dequantize'] : i !== 0 ? [] : node.attrs.groups === 1 ? ['view', 'convert', 'scale'] : ['view', 'convert']),
       readsView: (_, i, view) => i === 0 && convReadsView(view),
       epilogue: () => ['elementwise'],
     },
