@@ -1,5 +1,6 @@
 import { attrsOf } from '../ir/attrs.js';
-import type { Graph, Node, Value } from '../ir/graph.js';
+import { Graph, type Node, type Value } from '../ir/graph.js';
+import { fusedAttrs } from '../ir/ops/fused.js';
 import { gemmAttrs } from '../ir/ops/gemm.js';
 import { transposeAttrs } from '../ir/ops/movement.js';
 import { constAttrs } from '../ir/ops/source.js';
@@ -77,12 +78,51 @@ const WEIGHTS: Readonly<Record<string, (node: Node) => WeightPlan | undefined>> 
   conv2d: convWeight,
 };
 
+/** Whole-body kernels (fused nodes fusion names a kernel for) whose conv2d weights load through the weight hook. */
+const INT8_BODY_KERNELS = new Set(['squeeze_excite']);
+
 /** Why the constant weights `node` reads stay float, for nodes whose kernels load float weights only. */
 function floatOnly(node: Node): string | undefined {
   if (node.op === 'conv_transpose2d') return 'conv_transpose2d';
-  // A whole-body kernel (fuse-se's squeeze_excite) reads its convs' weights as they are.
-  if (node.op === 'fused' && node.attrs.kernel !== undefined) return `${String(node.attrs.kernel)} kernel`;
+  const kernel = node.op === 'fused' ? attrsOf(node, fusedAttrs).kernel : undefined;
+  if (kernel !== undefined && !INT8_BODY_KERNELS.has(kernel)) return `${kernel} kernel`;
   return undefined;
+}
+
+/**
+ * The weights of the conv2d ops inside a whole-body kernel's fused node: the fused node's operand
+ * index of each, when it is a float constant.
+ */
+function bodyConvWeights(node: Node): Map<number, WeightPlan> {
+  const { body } = attrsOf(node, fusedAttrs);
+  const plans = new Map<number, WeightPlan>();
+  for (const n of body.nodes) {
+    const i = n.op === 'conv2d' ? body.inputs.indexOf(n.inputs[1]!) : -1;
+    const data = i >= 0 ? constData(node.inputs[i]) : undefined;
+    if (isFloatData(data) && data.shape.length === 4) plans.set(i, { data, axis: 0, key: keyOf(node.inputs[i]!.producer!, 'plain') });
+  }
+  return plans;
+}
+
+/** The body with each quantized weight parameter replaced by its packed values and scales, dequantized inside. */
+function bodyWithInt8(body: Graph, plans: ReadonlyMap<number, WeightPlan>, packed: ReadonlyMap<number, { packed: Value; scales: Value }>): Graph {
+  const out = new Graph(body.name);
+  const map = new Map<Value, Value>();
+  body.inputs.forEach((p, i) => {
+    const q = packed.get(i);
+    if (!q) { map.set(p, out.addInput(p.name, p.type)); return; }
+    // Named after the weight they stand for: the body's names are its own.
+    const qp = out.addInput(`${p.name}.int8`, q.packed.type);
+    const qs = out.addInput(`${p.name}.scale`, q.scales.type);
+    const plan = plans.get(i)!;
+    map.set(p, out.addNode('dequantize_int8', [qp, qs], { shape: [...plan.data.shape], axis: plan.axis }, { device: p.type.device, names: [p.name] }).output);
+  });
+  for (const n of body.nodes) {
+    const c = out.addNode(n.op, n.inputs.map((v) => map.get(v)!), n.attrs, { types: n.outputs.map((o) => o.type), names: n.outputs.map((o) => o.name), device: n.outputs[0]!.type.device });
+    n.outputs.forEach((o, k) => map.set(o, c.outputs[k]!));
+  }
+  out.setOutputs(body.outputs.map((v) => map.get(v)!));
+  return out;
 }
 
 /** What the pass did, for `kiln compile --stats` and the log. */
@@ -115,22 +155,40 @@ export const quantizeWeights: Pass = {
       }
       return q;
     };
-    const out = rebuild(g, (node, b) => {
-      const kernel = floatOnly(node);
-      if (kernel) {
-        const weights = node.inputs.filter((v) => v.type.shape.length >= 2 && isFloatData(constData(v)));
-        leftFloat.push(...weights.map((v) => `%${v.name} (${kernel}: loads float weights only)`));
-      }
-      const plan = WEIGHTS[node.op]?.(node);
-      if (!plan) return false;
-      let q;
+    /** The quantized copy of a weight, or undefined (said in the log) when it cannot be quantized. */
+    const tryQuantized = (b: GraphRebuilder, plan: WeightPlan, node: Node, weight: Value) => {
       try {
-        q = quantized(b, plan, node);
+        return quantized(b, plan, node);
       } catch (e) {
         if (!(e instanceof RangeError)) throw e;
-        leftFloat.push(`%${node.inputs[1]!.name} (${node.op}: ${e.message})`);
+        leftFloat.push(`%${weight.name} (${node.op}: ${e.message})`);
+        return undefined;
+      }
+    };
+    const out = rebuild(g, (node, b) => {
+      const floatKernel = floatOnly(node);
+      if (floatKernel) {
+        const weights = node.inputs.filter((v) => v.type.shape.length >= 2 && isFloatData(constData(v)));
+        leftFloat.push(...weights.map((v) => `%${v.name} (${floatKernel}: loads float weights only)`));
         return false;
       }
+      const kernel = node.op === 'fused' ? attrsOf(node, fusedAttrs).kernel : undefined;
+      if (kernel !== undefined) {
+        const plans = bodyConvWeights(node);
+        const packed = new Map<number, { packed: Value; scales: Value }>();
+        for (const [i, plan] of plans) {
+          const q = tryQuantized(b, plan, node, node.inputs[i]!);
+          if (q) packed.set(i, q);
+        }
+        if (!packed.size) return false;
+        const inputs = node.inputs.flatMap((v, i) => { const q = packed.get(i); return q ? [q.packed, q.scales] : [b.get(v)]; });
+        const body = bodyWithInt8(attrsOf(node, fusedAttrs).body, plans, packed);
+        b.replace(node.output, b.add('fused', inputs, { ...node.attrs, body }, node.output.type.device, [node.output.name]).output);
+        return true;
+      }
+      const plan = WEIGHTS[node.op]?.(node);
+      const q = plan && tryQuantized(b, plan, node, node.inputs[1]!);
+      if (!plan || !q) return false;
       const w = b.add('dequantize_int8', [q.packed, q.scales], { shape: [...plan.data.shape], axis: plan.axis }, node.output.type.device).output;
       b.copy(node, [b.get(node.inputs[0]!), w, ...node.inputs.slice(2).map((v) => b.get(v))]);
       return true;

@@ -90,6 +90,29 @@ describe('int8 weights', () => {
     });
   }
 
+  it('a squeeze-and-excitation gate (one kernel) loads both its int8 conv weights', async () => {
+    const rng = new Random(5);
+    const g = new Graph('int8_se');
+    const x = g.addInput('x', { dtype: 'f32', shape: [2, 12, 5, 6], device: 'webgpu' });
+    const constant = (shape: Shape): Value => g.addNode('const', [], { value: randomData('f32', shape, rng) }).output;
+    const pooled = g.addNode('global_avg_pool', [x]).output;
+    const h = g.addNode('relu', [g.addNode('conv2d', [pooled, constant([3, 12, 1, 1]), constant([3])]).output]).output;
+    const gate = g.addNode('hardsigmoid', [g.addNode('conv2d', [h, constant([12, 3, 1, 1]), constant([12])]).output], { alpha: 0.2 }).output;
+    g.setOutputs([g.addNode('mul', [x, gate], {}, { names: ['y'] }).output]);
+    const program = compile(g, { weights: 'int8' });
+    const se = program.kernels.find((k) => k.name === 'squeeze_excite')!;
+    expect(se.wgsl).toContain('load_w1(');
+    expect(se.wgsl).toContain('load_w2(');
+    const inputs = { x: randomData('f32', [2, 12, 5, 6], rng) };
+    const session = await Session.create(gpu(), program);
+    try {
+      const got = await session.run(inputs);
+      expectClose(got['y']!, runOnCpu(optimize(g, { weights: 'int8' }).graph, inputs)['y']!, 1e-5, 1e-4);
+    } finally {
+      session.destroy();
+    }
+  });
+
   it('a dequantize_int8 whose reader cannot load int8 runs alone, as the CPU computes it', async () => {
     // The float weight is a graph output too, so no kernel can read it in place.
     const rng = new Random(11);
