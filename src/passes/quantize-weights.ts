@@ -24,6 +24,8 @@ interface WeightPlan {
   readonly axis: number;
   /** Key for sharing one quantized copy among the readers of the same constant. */
   readonly key: string;
+  /** Name of the stored weight: its packed values are `<name>.int8`, its scales `<name>.scale`. */
+  readonly name: string;
 }
 
 const constData = (v: Value | undefined): TensorData | undefined =>
@@ -39,21 +41,21 @@ function transposed2d(t: TensorData): TensorData {
   return tensorData(t.dtype, [c, r], out);
 }
 
-/** The key of a constant's quantized copy (value names are unique in a graph). */
-function keyOf(n: Node, suffix: string): string {
-  return `${n.output.name}:${suffix}`;
+/** The key and name of a constant's quantized copy (value names are unique in a graph); a transposed copy is named `<name>.T`. */
+function keyOf(n: Node, suffix: 'plain' | 'transposed'): { key: string; name: string } {
+  return { key: `${n.output.name}:${suffix}`, name: suffix === 'plain' ? n.output.name : `${n.output.name}.T` };
 }
 
 /** matmul's B: a constant [..., K, N] (channels N), or transpose(W[N, K]) of a 2-D constant, which is stored transposed. */
 function matmulWeight(node: Node): WeightPlan | undefined {
   const w = node.inputs[1]!;
   const plain = constData(w);
-  if (isFloatData(plain) && plain.shape.length >= 2) return { data: plain, axis: plain.shape.length - 1, key: keyOf(w.producer!, 'plain') };
+  if (isFloatData(plain) && plain.shape.length >= 2) return { data: plain, axis: plain.shape.length - 1, ...keyOf(w.producer!, 'plain') };
   const t = w.producer;
   const base = constData(t?.inputs[0]);
   const perm = t?.op === 'transpose' ? attrsOf(t, transposeAttrs).perm : undefined;
   if (isFloatData(base) && base.shape.length === 2 && perm?.[0] === 1 && perm[1] === 0) {
-    return { data: transposed2d(base), axis: 1, key: keyOf(t!.inputs[0]!.producer!, 'transposed') };
+    return { data: transposed2d(base), axis: 1, ...keyOf(t!.inputs[0]!.producer!, 'transposed') };
   }
   return undefined;
 }
@@ -62,13 +64,13 @@ function matmulWeight(node: Node): WeightPlan | undefined {
 function gemmWeight(node: Node): WeightPlan | undefined {
   const data = constData(node.inputs[1]);
   if (!isFloatData(data) || data.shape.length !== 2) return undefined;
-  return { data, axis: attrsOf(node, gemmAttrs).trans_b ? 0 : 1, key: keyOf(node.inputs[1]!.producer!, 'plain') };
+  return { data, axis: attrsOf(node, gemmAttrs).trans_b ? 0 : 1, ...keyOf(node.inputs[1]!.producer!, 'plain') };
 }
 
 /** conv2d's weight [O, C/groups, KH, KW]: channels O (every kernel variant, depthwise too, loads through the hook). */
 function convWeight(node: Node): WeightPlan | undefined {
   const data = constData(node.inputs[1]);
-  return isFloatData(data) && data.shape.length === 4 ? { data, axis: 0, key: keyOf(node.inputs[1]!.producer!, 'plain') } : undefined;
+  return isFloatData(data) && data.shape.length === 4 ? { data, axis: 0, ...keyOf(node.inputs[1]!.producer!, 'plain') } : undefined;
 }
 
 /** The ops whose kernels load an int8 weight, and where their weight is. */
@@ -99,7 +101,7 @@ function bodyConvWeights(node: Node): Map<number, WeightPlan> {
   for (const n of body.nodes) {
     const i = n.op === 'conv2d' ? body.inputs.indexOf(n.inputs[1]!) : -1;
     const data = i >= 0 ? constData(node.inputs[i]) : undefined;
-    if (isFloatData(data) && data.shape.length === 4) plans.set(i, { data, axis: 0, key: keyOf(node.inputs[i]!.producer!, 'plain') });
+    if (isFloatData(data) && data.shape.length === 4) plans.set(i, { data, axis: 0, ...keyOf(node.inputs[i]!.producer!, 'plain') });
   }
   return plans;
 }
@@ -148,7 +150,11 @@ export const quantizeWeights: Pass = {
       if (!q) {
         const { packed, scales } = quantizeInt8(plan.data, plan.axis);
         const dev = node.output.type.device;
-        q = { packed: b.add('const', [], { value: packed }, dev).output, scales: b.add('const', [], { value: scales }, dev).output };
+        // Named after the weight, so artifact buffers (and `kiln inspect`) show which weights are int8.
+        q = {
+          packed: b.add('const', [], { value: packed }, dev, [`${plan.name}.int8`]).output,
+          scales: b.add('const', [], { value: scales }, dev, [`${plan.name}.scale`]).output,
+        };
         made.set(plan.key, q);
         floatBytes += numel(plan.data.shape) * dtypeBytes(plan.data.dtype);
         int8Bytes += numel(packed.shape) * 4 + numel(scales.shape) * dtypeBytes(scales.dtype);
