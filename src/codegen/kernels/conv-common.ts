@@ -48,7 +48,7 @@ export interface ConvKernelSpec {
    * the conv).
    */
   readonly inputScale?: { readonly batchStride: number };
-  /** The weights are stored as packed int8 with per-output-channel scales, dequantized as they load. */
+  /** The weights are stored as packed int8 with one scale per output channel (axis 0), dequantized as they load. */
   readonly wInt8?: Int8WeightStorage;
 }
 

@@ -52,7 +52,7 @@ export interface MatmulKernelSpec {
   readonly aDType?: DType;
   /** Kernel variant: 'vec4b' (default) loads B four columns at a time where its layout allows; 'scalar' never does. */
   readonly variant?: MatmulVariant;
-  /** B is stored as packed int8 with per-channel scales, dequantized as it is loaded (weight-load.ts). */
+  /** B is stored as packed int8 with one scale per column (channel = n), dequantized as it is loaded (weight-load.ts). */
   readonly bInt8?: Int8WeightStorage;
 }
 
@@ -73,7 +73,7 @@ const TILE_N = TN * WG_X;
 const TILE_K = 16;
 
 /** The K loop of the tiled variant: cooperative loads into workgroup memory, then 4x4 blocks from it. */
-function tiledProduct(loadB: (index: string) => string): string[] {
+function tiledProduct(loadB: (index: string, channel: string) => string): string[] {
   const L = [
     `  let li = lid.y * ${WG_X}u + lid.x;`,
     `  let rowT = wid.y * ${TILE_M}u;`,
@@ -88,7 +88,7 @@ function tiledProduct(loadB: (index: string) => string): string[] {
     '      tA[e] = select(0.0, f32(A[aOff + min(ra, u.M - 1u) * u.aM + min(ka, u.K - 1u) * u.aK]), ra < u.M && ka < u.K);',
     `      let kb = k0 + e / ${TILE_N}u;`,
     `      let cb = colT + e % ${TILE_N}u;`,
-    `      tB[e] = select(0.0, ${loadB('bOff + min(kb, u.K - 1u) * u.bK + min(cb, u.N - 1u) * u.bN')}, kb < u.K && cb < u.N);`,
+    `      tB[e] = select(0.0, ${loadB('bOff + min(kb, u.K - 1u) * u.bK + min(cb, u.N - 1u) * u.bN', 'min(cb, u.N - 1u)')}, kb < u.K && cb < u.N);`,
     '    }',
     '    workgroupBarrier();',
     `    for (var kk = 0u; kk < ${TILE_K}u; kk++) {`,
@@ -126,6 +126,7 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   const tiled = spec.variant === 'tiled';
   const vecB = (spec.variant ?? 'vec4b') === 'vec4b' && b.inner === 1 && [spec.n, b.offset, b.outer, ...b.batchStrides].every((x) => dIsMultiple(x, 4));
   m.read('A', spec.aDType ?? spec.dtype, spec.sources.a);
+  if (spec.bInt8 && spec.bInt8.channels !== spec.n) throw new Error(`internal: ${spec.name}: an int8 B needs one scale per column`);
   const B = declareWeight(m, 'B', spec.dtype, spec.sources.b, spec.bInt8, vecB);
   const br = spec.batchShape.length;
   if (br) u.array('bshape', spec.batchShape).array('sa', a.batchStrides).array('sb', b.batchStrides);
@@ -145,8 +146,9 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
     else for (let c = 0; c < TN; c++) L.push(`  let bc${c} = bOff + min(col0 + ${c}u, u.N - 1u) * u.bN;`);
     for (let r = 0; r < TM; r++) L.push(`  var acc${r} = vec${TN}<f32>();`);
     L.push('  var ak = 0u;', '  var bk = 0u;', '  for (var k = 0u; k < u.K; k++) {');
-    if (vecB) L.push(`    let b = ${B.vec4('bc + bk')};`);
-    else L.push(`    let b = vec${TN}<f32>(${Array.from({ length: TN }, (_, c) => B.at(`bc${c} + bk`)).join(', ')});`);
+    // B's columns are its channels (int8 scales are per column).
+    if (vecB) L.push(`    let b = ${B.vec4('bc + bk', 'col0')};`);
+    else L.push(`    let b = vec${TN}<f32>(${Array.from({ length: TN }, (_, c) => B.at(`bc${c} + bk`, `min(col0 + ${c}u, u.N - 1u)`)).join(', ')});`);
     for (let r = 0; r < TM; r++) L.push(`    acc${r} += f32(A[ar${r} + ak]) * b;`);
     L.push('    ak += u.aK;', `    bk += ${vecB ? 'bStep' : 'u.bK'};`, '  }');
   }

@@ -17,15 +17,18 @@ export interface Int8WeightStorage {
   readonly channels: number;
 }
 
-/** How a kernel loads its weight: f32 values by flat element index (`at`), or four at once by word. */
+/**
+ * How a kernel loads its weight. `channel`, where the kernel knows it, is the element's output
+ * channel (a u32 WGSL expression): an int8 weight then reads its scale without dividing the index.
+ */
 export interface WeightLoad {
   /** The f32 value of element `index` (a u32 WGSL expression). */
-  readonly at: (index: string) => string;
+  readonly at: (index: string, channel?: string) => string;
   /**
-   * Elements 4w..4w+3 as a vec4<f32>, `w` a u32 WGSL expression; only when the kernel asked for
-   * vec4 loads (its indices are 4-aligned then).
+   * Elements 4w..4w+3 as a vec4<f32>, `w` a u32 WGSL expression, `channel0` the first one's
+   * channel when the four are consecutive channels; only when the kernel asked for vec4 loads.
    */
-  readonly vec4: (word: string) => string;
+  readonly vec4: (word: string, channel0?: string) => string;
 }
 
 /**
@@ -41,15 +44,18 @@ export function declareWeight(m: KernelModule, name: string, dtype: DType, sourc
   m.read(name, 'u32', source);
   m.read(`${name}_scale`, int8.scalesDType, int8.scales);
   m.uniforms.scalar(`${name}Inner`, int8.inner).scalar(`${name}Channels`, int8.channels);
-  const scale = (i: string) => `f32(${name}_scale[(${i} / u.${name}Inner) % u.${name}Channels])`;
+  const channelOf = (i: string) => `(${i} / u.${name}Inner) % u.${name}Channels`;
   // extractBits on an i32 sign-extends the byte it takes.
-  m.declare(`fn load_${name}(i: u32) -> f32 {\n  return f32(extractBits(bitcast<i32>(${name}[i >> 2u]), (i & 3u) * 8u, 8u)) * ${scale('i')};\n}`);
+  m.declare(`fn load_${name}(i: u32, ch: u32) -> f32 {\n  return f32(extractBits(bitcast<i32>(${name}[i >> 2u]), (i & 3u) * 8u, 8u)) * f32(${name}_scale[ch]);\n}`);
   if (vec4) {
-    m.declare(`fn load4_${name}(w: u32) -> vec4<f32> {\n  let q = bitcast<i32>(${name}[w]);\n  let i = w * 4u;\n`
+    m.declare(`fn load4_${name}(w: u32, ch: vec4<u32>) -> vec4<f32> {\n  let q = bitcast<i32>(${name}[w]);\n`
       + `  let v = vec4<f32>(f32(extractBits(q, 0u, 8u)), f32(extractBits(q, 8u, 8u)), f32(extractBits(q, 16u, 8u)), f32(extractBits(q, 24u, 8u)));\n`
-      + `  return v * vec4<f32>(${scale('i')}, ${scale('(i + 1u)')}, ${scale('(i + 2u)')}, ${scale('(i + 3u)')});\n}`);
+      + `  return v * vec4<f32>(f32(${name}_scale[ch.x]), f32(${name}_scale[ch.y]), f32(${name}_scale[ch.z]), f32(${name}_scale[ch.w]));\n}`);
   }
-  return { at: (i) => `load_${name}(${i})`, vec4: (w) => `load4_${name}(${w})` };
+  return {
+    at: (i, ch) => `load_${name}(${i}, ${ch ?? channelOf(i)})`,
+    vec4: (w, ch0) => `load4_${name}(${w}, ${ch0 !== undefined ? `${ch0} + vec4<u32>(0u, 1u, 2u, 3u)` : `vec4<u32>(${[0, 1, 2, 3].map((k) => channelOf(`(${w} * 4u + ${k}u)`)).join(', ')})`})`,
+  };
 }
 
 /** The int8 storage of an anchor operand read as 'dequantize', or undefined for any other read. */

@@ -1,3 +1,4 @@
+import { KilnError } from '../../ir/errors.js';
 import { conv2dGeometry, convTranspose2dGeometry } from '../../ir/ops/conv.js';
 import { dimsOf } from '../../ir/types.js';
 import { dimRange } from '../../ir/size-expr.js';
@@ -18,6 +19,9 @@ function kernelSpec(node: Node, geometry: ConvKernelGeometry, io: AnchorIO): Con
   const [x, w, bias] = io.operands as [AnchorOperand, AnchorOperand, AnchorOperand?];
   const dtype = node.inputs[1]!.type.dtype;
   const xView = x.view;
+  if (w.int8 && (w.int8.channels !== geometry.outChannels || w.int8.inner !== geometry.inPerGroup * geometry.kernelH * geometry.kernelW)) {
+    throw new KilnError(`${node.op} %${node.output.name}: its int8 weight must have one scale per output channel (axis 0)`);
+  }
   return {
     name: anchorKernelName(node.op, io), dtype, geometry, hasBias: bias !== undefined,
     sources: { x: x.source, w: w.source, ...(bias ? { bias: bias.source } : {}), ...(x.scale ? { scale: x.scale.source } : {}), out: io.out },
