@@ -22,6 +22,8 @@ export interface CompileOptions extends PipelineOptions {
   readonly precision?: 'fp32' | 'fp16';
   /** Dtype of float graph inputs and outputs under fp16; default 'f32'. */
   readonly ioPrecision?: 'f32' | 'f16';
+  /** 'int8' stores the constant weights of matmul, gemm and conv2d as int8 with per-channel scales; default 'float'. */
+  readonly weights?: 'float' | 'int8';
   /** Kernel variants chosen by tuning (`kiln compile --tune`); a heuristic picks the rest. */
   readonly choose?: KernelChooser;
   /** The kind of adapter to pick kernel variants for when `choose` has no answer. */

@@ -13,6 +13,7 @@ const GPU_TODO = 'TODO (issue 14): no WebGPU kernel yet, so placement runs it on
 const PLACEMENT = 'made by device placement after the model is built (a copy between devices)';
 const FUSION = 'made by the fuse pass after the model is built, from ops that have this capability';
 const BACKWARD = 'made by autodiff as part of a gradient';
+const QUANTIZED = 'made by the quantize-weights pass (--weights int8) from a constant weight, after the model is built';
 const APPLY_ONLY = 'no named method; reachable through the generic apply(op, inputs, attrs)';
 
 export const EXPLAINED_GAPS: Readonly<Record<Capability, Gaps>> = {
@@ -30,6 +31,7 @@ export const EXPLAINED_GAPS: Readonly<Record<Capability, Gaps>> = {
   onnx: {
     transfer: PLACEMENT,
     fused: FUSION,
+    dequantize_int8: QUANTIZED,
     ...each(['conv2d_backward_weight', 'max_pool2d_backward'], 'made by autodiff; ONNX graphs carry no gradients'),
     rsqrt: 'ONNX has no Rsqrt (its models write Reciprocal of Sqrt, imported as div and sqrt); Tensor.rsqrt makes it',
     channel_shuffle: 'ONNX has no ChannelShuffle (its models write Reshape, Transpose, Reshape); functional.channelShuffle makes it',
@@ -39,6 +41,7 @@ export const EXPLAINED_GAPS: Readonly<Record<Capability, Gaps>> = {
   frontend: {
     transfer: PLACEMENT,
     fused: FUSION,
+    dequantize_int8: QUANTIZED,
     ...each(['conv2d_backward_weight', 'max_pool2d_backward'], BACKWARD),
     flatten: 'Tensor.flatten traces to reshape (the same elements), as PyTorch does',
     gemm: 'nn.Linear traces to matmul and add, which fuse into one kernel; gemm comes from ONNX',

@@ -91,6 +91,13 @@ function describeVariant({ program, spec }: LoadedVariant): string[] {
     lines.push(`  ${title.padEnd(10)} ${bytes(s.bytes).padStart(11)} in ${s.n} buffer${s.n === 1 ? '' : 's'}`);
   }
   lines.push(`  ${'device'.padEnd(10)} ${bytes(total).padStart(11)} in all`);
+  // quantize-weights names a weight's packed int8 values `<weight>.int8` and its scales `<weight>.scale`.
+  const int8 = program.buffers.filter((b) => b.role === 'weight' && b.label?.endsWith('.int8'));
+  if (int8.length) {
+    const scales = new Set(int8.map((b) => `${b.label!.slice(0, -'.int8'.length)}.scale`));
+    const scaleBytes = program.buffers.filter((b) => b.role === 'weight' && scales.has(b.label ?? '')).reduce((a, b) => a + b.bytes, 0);
+    lines.push(`  ${'int8'.padEnd(10)} ${bytes(int8.reduce((a, b) => a + b.bytes, 0)).padStart(11)} in ${int8.length} weight${int8.length === 1 ? '' : 's'} stored as int8 (+ ${bytes(scaleBytes)} of per-channel scales), dequantized in the kernels`);
+  }
   lines.push(`  ${spec.weights.file}: ${spec.weights.bytes} bytes, aligned to ${spec.weights.alignment}, sha256 ${spec.weights.sha256}`);
 
   lines.push('needs');

@@ -15,6 +15,7 @@ export const pipelineArgs = {
   'print-ir-after-all': { type: 'boolean' as const },
   'ir-dump-dir': { type: 'string' as const },
   'max-binding-bytes': { type: 'string' as const },
+  weights: { type: 'string' as const },
 };
 
 export const pipelineUsage = [
@@ -26,6 +27,8 @@ export const pipelineUsage = [
   '  --print-ir-after-all[=DIR]   print the IR after every pass, to stdout or one file per pass in DIR',
   '  --max-binding-bytes N        largest storage binding of the target devices (bytes, or with KiB, MiB, GiB);',
   '                               larger weights are split (default 128MiB, what WebGPU grants by default)',
+  '  --weights float|int8         how constant weights of matmul, gemm and conv2d are stored (default float);',
+  '                               int8 keeps one f32 scale per output channel and dequantizes in the kernel',
   `  passes: ${[...PASSES.keys()].join(', ')}`,
 ].join('\n');
 
@@ -56,6 +59,8 @@ export function compileOptionsFrom(values: Record<string, unknown>): CompileOpti
     return names as string[] | undefined;
   };
   const maxBinding = values['max-binding-bytes'] === undefined ? undefined : parseBytes('--max-binding-bytes', String(values['max-binding-bytes']));
+  const weights = values.weights as string | undefined;
+  if (weights !== undefined && weights !== 'float' && weights !== 'int8') throw new UsageError(`--weights takes float or int8, got '${weights}'`);
   const after = known(values['print-ir-after']);
   const before = known(values['print-ir-before']);
   return {
@@ -65,6 +70,7 @@ export function compileOptionsFrom(values: Record<string, unknown>): CompileOpti
     ...(before ? { printBefore: before } : {}),
     ...(values['print-ir-after-all'] || dir ? { printAfterAll: true } : {}),
     ...(maxBinding !== undefined ? { maxStorageBindingBytes: maxBinding } : {}),
+    ...(weights === 'int8' ? { weights } : {}),
   };
 }
 

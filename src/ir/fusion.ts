@@ -20,9 +20,11 @@ export type OperandRead =
   /** `x * s` with `s` one value per channel of x, scaled as it is read. */
   | 'scale'
   /** An elementwise chain over operands laid out like the operand, computed as it is read. */
-  | 'chain';
+  | 'chain'
+  /** A weight stored as packed int8 with per-channel scales (dequantize_int8), dequantized as it is read. */
+  | 'dequantize';
 
-export const OPERAND_READS: readonly OperandRead[] = ['plain', 'view', 'convert', 'scale', 'chain'];
+export const OPERAND_READS: readonly OperandRead[] = ['plain', 'view', 'convert', 'scale', 'chain', 'dequantize'];
 
 /** Work after an anchor that its kernel can do on each result before storing it. */
 export type EpilogueRole =

@@ -5,8 +5,8 @@ import type { Pass } from './pass.js';
 import { rebuild } from './rebuild.js';
 import { constValue } from '../ir/ops/source.js';
 
-/** Ops never folded: sources, and transfers (placement owns them). */
-const NOT_FOLDED = new Set(['const', 'transfer']);
+/** Ops never folded: sources, transfers (placement owns them), and int8 weights (folding would store them as floats again). */
+const NOT_FOLDED = new Set(['const', 'transfer', 'dequantize_int8']);
 
 /**
  * Evaluates nodes whose inputs are all constants with data, replacing them by constants

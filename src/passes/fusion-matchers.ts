@@ -113,6 +113,19 @@ export const viewChain: CopyMatcher = {
 };
 
 /**
+ * A weight stored as int8 (dequantize_int8 of its packed values and scales): the kernel binds
+ * both and dequantizes as it loads, so the float weight is never stored.
+ */
+export const dequantizedWeight: CopyMatcher = {
+  name: 'dequantized-weight',
+  read: 'dequantize',
+  match: (anchor, input) => {
+    const p = anchor.inputs[input]!.producer;
+    return p?.op === 'dequantize_int8' ? [p] : undefined;
+  },
+};
+
+/**
  * A single node after an anchor that its kernel does as it writes (a role other than an
  * elementwise chain): the fuse pass appends it to the anchor's group when the anchor accepts the role.
  */
@@ -134,7 +147,7 @@ export const EPILOGUE_MATCHERS: readonly EpilogueMatcher[] = [channelShuffle, fl
 /** Absorbing matchers, tried in order. */
 export const ABSORB_MATCHERS: readonly AbsorbMatcher[] = [channelScale, widening, elementwiseChain];
 /** Copying matchers, tried in order on operands no absorbing matcher took. */
-export const COPY_MATCHERS: readonly CopyMatcher[] = [narrowedInput, viewChain];
+export const COPY_MATCHERS: readonly CopyMatcher[] = [dequantizedWeight, narrowedInput, viewChain];
 
 /** Elementwise under plain broadcasting on the device (ops with their own operand indexing stay alone). */
 export function isElementwise(n: Node): boolean {

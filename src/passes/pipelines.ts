@@ -12,12 +12,15 @@ import { fuseAttention } from './fuse-attention.js';
 import { scheduleForMemory } from './schedule.js';
 import { lowerFp16 } from './lower-fp16.js';
 import { splitWeights } from './split-weights.js';
+import { quantizeWeights } from './quantize-weights.js';
 
 /** The precision a pipeline is resolved for: lower-fp16 runs under fp16 only. */
 export interface PipelinePrecision {
   readonly precision?: 'fp32' | 'fp16';
   /** Dtype of float graph inputs and outputs under fp16; default 'f32'. */
   readonly ioPrecision?: 'f32' | 'f16';
+  /** 'int8' stores the constant weights of matmul, gemm and conv2d as int8 (quantize-weights); default 'float'. */
+  readonly weights?: 'float' | 'int8';
 }
 
 /** A pass built for a precision; undefined where it does not run at that precision. */
@@ -29,6 +32,7 @@ const fixed = (pass: Pass): [string, PassFactory] => [pass.name, () => pass];
 export const PASSES: ReadonlyMap<string, PassFactory> = new Map([
   ...[foldConstants, simplify, commonSubexpressionElimination, foldBatchNorm, deadCodeElimination, placeDevices, splitWeights].map(fixed),
   ['lower-fp16', (p: PipelinePrecision) => (p.precision === 'fp16' ? lowerFp16({ io: p.ioPrecision ?? 'f32' }) : undefined)],
+  ['quantize-weights', (p: PipelinePrecision) => (p.weights === 'int8' ? quantizeWeights : undefined)],
   ...[fuseAttention, fuseSqueezeExcite, fuseElementwise, scheduleForMemory].map(fixed),
 ]);
 
@@ -43,10 +47,14 @@ const FP16_STEPS: readonly Step[] = [{ pass: 'lower-fp16', fp16: true }, { pass:
 // final dtypes (f16 weights take half the bytes), and precedes fusion, which fuses its parts
 // like any ops; the dce after it drops the whole weight they replaced.
 
+// quantize-weights (under --weights int8 only) follows split-weights, so each part of a split
+// weight gets its own scales, and fuse-se, whose kernel reads float weights (they stay float);
+// it precedes fusion, which folds each dequantize_int8 into the kernel reading the weight.
+
 /** Named pipelines: -O0 only tidies, places and splits oversized weights; -O2 (default) canonicalises, places, fuses and orders for memory. */
 export const PIPELINES: Readonly<Record<string, readonly Step[]>> = {
-  O0: ['dce', ...FP16_STEPS, 'place-devices', 'split-weights', 'dce'],
-  O2: ['fold-constants', 'simplify', 'cse', 'fold-batchnorm', 'fold-constants', 'dce', ...FP16_STEPS, 'place-devices', 'split-weights', 'fuse-attention', 'fuse-se', 'fuse', 'dce', 'schedule'],
+  O0: ['dce', ...FP16_STEPS, 'place-devices', 'split-weights', 'quantize-weights', 'dce'],
+  O2: ['fold-constants', 'simplify', 'cse', 'fold-batchnorm', 'fold-constants', 'dce', ...FP16_STEPS, 'place-devices', 'split-weights', 'fuse-attention', 'fuse-se', 'quantize-weights', 'fuse', 'dce', 'schedule'],
 };
 
 function stepNames(steps: readonly Step[], fp16: boolean): string[] {

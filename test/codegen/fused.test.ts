@@ -299,7 +299,7 @@ ${adds}
   it('reads that do not match the body are refused, naming the node and the operand', () => {
     expect(() => compile(matmulBias(', anchor = 0, reads = "plain,convert"'), { pipeline: 'O0' }))
       .toThrow(/fused node %5: its anchor's operand %w is recorded as a 'convert' read, but it is not made by a plain cast/);
-    expect(() => matmulBias(', anchor = 0, reads = "plain"')).toThrow(/reads "plain" must name one of plain, view, convert, scale, chain for each of the anchor matmul's 2 operands/);
+    expect(() => matmulBias(', anchor = 0, reads = "plain"')).toThrow(/reads "plain" must name one of plain, view, convert, scale, chain, dequantize for each of the anchor matmul's 2 operands/);
   });
 
   it('the recorded reads and anchor are what lowering follows: the same body lowers the same with them written by hand', () => {

@@ -4,6 +4,7 @@ import { KilnError } from '../../ir/errors.js';
 import { dMul, type Dim } from '../../ir/size-expr.js';
 import { KernelModule, type Source } from '../kernel-module.js';
 import { declareOutput, type Epilogue } from './epilogue.js';
+import { declareWeight, type Int8WeightStorage, type WeightLoad } from './weight-load.js';
 
 // What every convolution kernel variant shares: its spec, its storage bindings (x, weight,
 // optional bias, optional input scale, output) and the geometry uniforms. Shapes and window
@@ -47,6 +48,8 @@ export interface ConvKernelSpec {
    * the conv).
    */
   readonly inputScale?: { readonly batchStride: number };
+  /** The weights are stored as packed int8 with one scale per output channel (axis 0), dequantized as they load. */
+  readonly wInt8?: Int8WeightStorage;
 }
 
 /** x(n, c, h, w) at offset + n*sN + c*sC + h*sH + w (rows contiguous). */
@@ -63,9 +66,10 @@ export const CONV_WG = 64;
 /**
  * A convolution kernel's module: the geometry uniforms (after the kernel's own blocking counts,
  * `extra`), x, the weights `wt`, the optional `bias` and input scale `xs`, and the output with the
- * epilogue; `store(i, v)` stores f32 value `v` at flat output index `i`.
+ * epilogue; `store(i, v)` stores f32 value `v` at flat output index `i`; `wt.at(i)` loads weight
+ * element `i` as f32.
  */
-export function convModule(spec: ConvKernelSpec, extra: Record<string, Dim>): { m: KernelModule; store: (i: string, v: string) => string } {
+export function convModule(spec: ConvKernelSpec, extra: Record<string, Dim>): { m: KernelModule; store: (i: string, v: string) => string; wt: WeightLoad } {
   const m = new KernelModule();
   const g = spec.geometry;
   const u = m.uniforms;
@@ -81,10 +85,10 @@ export function convModule(spec: ConvKernelSpec, extra: Record<string, Dim>): { 
     .scalar('dh', g.dilationH).scalar('dw', g.dilationW)
     .scalar('pt', g.padTop).scalar('pl', g.padLeft);
   m.read('x', spec.xDType ?? spec.dtype, spec.sources.x);
-  m.read('wt', spec.dtype, spec.sources.w);
+  const wt = declareWeight(m, 'wt', spec.dtype, spec.sources.w, spec.wInt8);
   if (spec.hasBias) m.read('bias', spec.dtype, spec.sources.bias!);
   if (spec.inputScale) m.read('xs', spec.dtype, spec.sources.scale!);
-  return { m, store: declareOutput(m, spec.epilogue, spec.dtype, spec.sources.out) };
+  return { m, store: declareOutput(m, spec.epilogue, spec.dtype, spec.sources.out), wt };
 }
 
 /** WGSL f32 vector (or scalar, for width 1) type of `width` lanes. */

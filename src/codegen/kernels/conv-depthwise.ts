@@ -17,7 +17,7 @@ export function emitConvDepthwise(spec: ConvKernelSpec): EmittedKernel {
   if (g.inPerGroup !== 1) throw new KilnError(`${spec.name}: the depthwise kernel needs one input channel per group, got ${g.inPerGroup}`);
   const colBlocks = dCeilDiv(g.outW, PIXELS);
   const total = dMul(g.batch, g.outChannels, g.outH, colBlocks);
-  const { m, store } = convModule(spec, { total, colBlocks });
+  const { m, store, wt } = convModule(spec, { total, colBlocks });
   const V = f32Vec(PIXELS);
   const IV = `vec${PIXELS}<i32>`;
 
@@ -33,7 +33,7 @@ export function emitConvDepthwise(spec: ConvKernelSpec): EmittedKernel {
   L.push('    if (ih < 0 || ih >= H) { continue; }');
   L.push('    let xr = xc + u32(ih) * u.xsH;');
   L.push('    for (var kw = 0u; kw < u.KW; kw++) {');
-  L.push('      let wv = f32(wt[wo + kh * u.KW + kw]);');
+  L.push(`      let wv = ${wt.at('wo + kh * u.KW + kw', 'o')};`);
   L.push('      let iw0 = i32(ow0 * u.sw + kw * u.dw) - i32(u.pl);');
   const cols = Array.from({ length: PIXELS }, (_, p) => `iw0 + ${p} * sw`);
   L.push(`      let iw = ${IV}(${cols.join(', ')});`);

@@ -34,9 +34,9 @@ export function emitConvDirect(spec: ConvKernelSpec, blocking: DirectConvBlockin
   const oBlocks = Math.ceil(g.outPerGroup / TO);
   const colBlocks = dCeilDiv(g.outW, TP);
   const total = dMul(g.batch, g.groups * oBlocks, g.outH, colBlocks);
-  const { m, store } = convModule(spec, { total, oBlocks, colBlocks, groupBlocks: g.groups * oBlocks });
+  const { m, store, wt } = convModule(spec, { total, oBlocks, colBlocks, groupBlocks: g.groups * oBlocks });
   const vec = f32Vec(TO);
-  const weights = (at: string) => `${vec}(${Array.from({ length: TO }, (_, c) => `f32(wt[w${c} + ${at}])`).join(', ')})`;
+  const weights = (at: string) => `${vec}(${Array.from({ length: TO }, (_, c) => wt.at(`w${c} + ${at}`, `ch${c}`)).join(', ')})`;
   // Padded columns contribute zero; the clamp keeps the (discarded) load in bounds.
   const columns = (indent: string) => Array.from({ length: TP }, (_, p) => [
     `${indent}let iw${p} = iwb${p === 0 ? '' : ` + ${p} * sw`};`,
@@ -53,7 +53,7 @@ export function emitConvDirect(spec: ConvKernelSpec, blocking: DirectConvBlockin
   L.push('  let grp = gb / u.oBlocks;', `  let oc0 = (gb % u.oBlocks) * ${TO}u;`);
   L.push('  let kk = u.KH * u.KW;');
   // Channels past the group's end read a valid row (clamped) and are never stored.
-  for (let c = 0; c < TO; c++) L.push(`  let w${c} = (grp * u.Og + min(oc0 + ${c}u, u.Og - 1u)) * u.Cg * kk;`);
+  for (let c = 0; c < TO; c++) L.push(`  let ch${c} = grp * u.Og + min(oc0 + ${c}u, u.Og - 1u);`, `  let w${c} = ch${c} * u.Cg * kk;`);
   L.push('  let plane = u.xsC;', '  let xg = u.xOff + n * u.xsN + grp * u.Cg * plane;');
   L.push('  let H = i32(u.H);', '  let W = i32(u.W);', '  let sw = i32(u.sw);');
   for (let p = 0; p < TP; p++) L.push(`  var acc${p} = ${vec}();`);

@@ -48,9 +48,10 @@ export function emitConvGemm(spec: ConvKernelSpec, depth = gemmDepth(spec.geomet
   const ohw = dMul(g.outH, g.outW);
   const pixels = dMul(g.batch, ohw);
   const K = g.inChannels * g.kernelH * g.kernelW;
-  const { m, store } = convModule(spec, { M: pixels, OHW: ohw, K, KHW: g.kernelH * g.kernelW });
-  // Every weight read goes through this one function, so a different weight encoding changes it alone.
-  m.declare('fn weight(o: u32, k: u32) -> f32 {\n  return f32(wt[o * u.K + k]);\n}');
+  const { m, store, wt } = convModule(spec, { M: pixels, OHW: ohw, K, KHW: g.kernelH * g.kernelW });
+  // Every weight read goes through this one function, which loads through the weight hook (f32,
+  // f16 or int8 dequantized with output channel o's scale).
+  m.declare(`fn weight(o: u32, k: u32) -> f32 {\n  return ${wt.at('o * u.K + k', 'o')};\n}`);
   m.declare(`var<workgroup> tA: array<vec4<f32>, ${TK * WG}>;`, `var<workgroup> tB: array<vec4<f32>, ${TK * WG}>;`);
   const P = Array.from({ length: BLOCK }, (_, p) => p);
 

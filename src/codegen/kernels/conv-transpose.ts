@@ -26,7 +26,7 @@ export function emitConvTranspose(spec: ConvKernelSpec): EmittedKernel {
   const oBlocks = Math.ceil(g.outPerGroup / TO);
   const colBlocks = dCeilDiv(colsPerPhase, TP);
   const total = dMul(g.batch, g.groups * oBlocks * g.strideW, g.outH, colBlocks);
-  const { m, store } = convModule(spec, { total, oBlocks, colBlocks, groupBlocks: g.groups * oBlocks });
+  const { m, store, wt } = convModule(spec, { total, oBlocks, colBlocks, groupBlocks: g.groups * oBlocks });
   const vec = f32Vec(TO);
 
   const L: string[] = [];
@@ -57,7 +57,7 @@ export function emitConvTranspose(spec: ConvKernelSpec): EmittedKernel {
   }
   L.push('      var wk = kh * u.KW + kw;', '      var xo = 0u;');
   L.push('      for (var ci = 0u; ci < u.Cg; ci++) {');
-  L.push(`        let wv = ${vec}(${Array.from({ length: TO }, (_, c) => `f32(wt[w${c} + wk])`).join(', ')});`);
+  L.push(`        let wv = ${vec}(${Array.from({ length: TO }, (_, c) => wt.at(`w${c} + wk`)).join(', ')});`);
   for (let p = 0; p < TP; p++) L.push(`        acc${p} += select(0.0, f32(x[xa${p} + xo]), in${p}) * wv;`);
   L.push('        wk += wci;', '        xo += plane;');
   L.push('      }', '    }', '  }');

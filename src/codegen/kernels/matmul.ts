@@ -4,6 +4,7 @@ import { KilnError } from '../../ir/errors.js';
 import type { EmittedKernel } from './kernel.js';
 import { KernelModule, unravel, type Source } from '../kernel-module.js';
 import { declareOutput, type Epilogue } from './epilogue.js';
+import { declareWeight, type Int8WeightStorage } from './weight-load.js';
 
 /** Where an operand's elements are: A(b, m, k) at offset + batch + m * outer + k * inner; B(b, k, n) likewise with k outer. */
 export interface MatmulOperandLayout {
@@ -54,6 +55,8 @@ export interface MatmulKernelSpec {
    * 'scalar' never does; 'rows1' is vec4b computing one row per invocation, for a few rows (see ROWS1).
    */
   readonly variant?: MatmulVariant;
+  /** B is stored as packed int8 with one scale per column (channel = n), dequantized as it is loaded (weight-load.ts). */
+  readonly bInt8?: Int8WeightStorage;
 }
 
 export type MatmulVariant = 'scalar' | 'vec4b' | 'tiled' | 'rows1';
@@ -79,7 +82,7 @@ const TILE_K = 16;
 const ROWS1 = { tm: 1, wgX: 64, wgY: 1 };
 
 /** The K loop of the tiled variant: cooperative loads into workgroup memory, then 4x4 blocks from it. */
-function tiledProduct(): string[] {
+function tiledProduct(loadB: (index: string, channel: string) => string): string[] {
   const L = [
     `  let li = lid.y * ${WG_X}u + lid.x;`,
     `  let rowT = wid.y * ${TILE_M}u;`,
@@ -94,7 +97,7 @@ function tiledProduct(): string[] {
     '      tA[e] = select(0.0, f32(A[aOff + min(ra, u.M - 1u) * u.aM + min(ka, u.K - 1u) * u.aK]), ra < u.M && ka < u.K);',
     `      let kb = k0 + e / ${TILE_N}u;`,
     `      let cb = colT + e % ${TILE_N}u;`,
-    '      tB[e] = select(0.0, f32(B[bOff + min(kb, u.K - 1u) * u.bK + min(cb, u.N - 1u) * u.bN]), kb < u.K && cb < u.N);',
+    `      tB[e] = select(0.0, ${loadB('bOff + min(kb, u.K - 1u) * u.bK + min(cb, u.N - 1u) * u.bN', 'min(cb, u.N - 1u)')}, kb < u.K && cb < u.N);`,
     '    }',
     '    workgroupBarrier();',
     `    for (var kk = 0u; kk < ${TILE_K}u; kk++) {`,
@@ -132,6 +135,9 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   const tiled = spec.variant === 'tiled';
   const { tm, wgX, wgY } = spec.variant === 'rows1' ? ROWS1 : BLOCK;
   const vecB = ['vec4b', 'rows1'].includes(spec.variant ?? 'vec4b') && b.inner === 1 && [spec.n, b.offset, b.outer, ...b.batchStrides].every((x) => dIsMultiple(x, 4));
+  m.read('A', spec.aDType ?? spec.dtype, spec.sources.a);
+  if (spec.bInt8 && spec.bInt8.channels !== spec.n) throw new Error(`internal: ${spec.name}: an int8 B needs one scale per column`);
+  const B = declareWeight(m, 'B', spec.dtype, spec.sources.b, spec.bInt8, vecB);
   const br = spec.batchShape.length;
   if (br) u.array('bshape', spec.batchShape).array('sa', a.batchStrides).array('sb', b.batchStrides);
   const L: string[] = [];
@@ -142,7 +148,7 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   if (br) {
     L.push(...unravel('gid.z', br, 'u_bshape', [{ name: 'ba', strides: 'u_sa' }, { name: 'bb', strides: 'u_sb' }]), '  aOff += ba;', '  bOff += bb;');
   }
-  if (tiled) L.push(...tiledProduct());
+  if (tiled) L.push(...tiledProduct(B.at));
   // Out-of-range rows and columns read a clamped (valid) element and are never written.
   else for (let r = 0; r < tm; r++) L.push(`  let ar${r} = aOff + min(row0 + ${r}u, u.M - 1u) * u.aM;`);
   if (!tiled) {
@@ -150,8 +156,9 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
     else for (let c = 0; c < TN; c++) L.push(`  let bc${c} = bOff + min(col0 + ${c}u, u.N - 1u) * u.bN;`);
     for (let r = 0; r < tm; r++) L.push(`  var acc${r} = vec${TN}<f32>();`);
     L.push('  var ak = 0u;', '  var bk = 0u;', '  for (var k = 0u; k < u.K; k++) {');
-    if (vecB) L.push(`    let b = vec4<f32>(B[bc + bk]);`);
-    else L.push(`    let b = vec${TN}<f32>(${Array.from({ length: TN }, (_, c) => `f32(B[bc${c} + bk])`).join(', ')});`);
+    // B's columns are its channels (int8 scales are per column).
+    if (vecB) L.push(`    let b = ${B.vec4('bc + bk', 'col0')};`);
+    else L.push(`    let b = vec${TN}<f32>(${Array.from({ length: TN }, (_, c) => B.at(`bc${c} + bk`, `min(col0 + ${c}u, u.N - 1u)`)).join(', ')});`);
     for (let r = 0; r < tm; r++) L.push(`    acc${r} += f32(A[ar${r} + ak]) * b;`);
     L.push('    ak += u.aK;', `    bk += ${vecB ? 'bStep' : 'u.bK'};`, '  }');
   }
@@ -165,8 +172,6 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
     if (spec.bias) v = `${v} + beta * f32(bias[(row0 + ${r}u) * u.biasRow + (col0 + ${c}u) * u.biasCol])`;
     return v;
   };
-  m.read('A', spec.aDType ?? spec.dtype, spec.sources.a);
-  (vecB ? m.readVec4('B', spec.dtype, spec.sources.b) : m.read('B', spec.dtype, spec.sources.b));
   if (spec.bias) m.read('bias', spec.dtype, spec.sources.bias!);
   const store = declareOutput(m, spec.epilogue, spec.dtype, spec.sources.out, 'C');
   for (let r = 0; r < tm; r++) {

@@ -4,12 +4,19 @@ import type { DType } from '../../ir/types.js';
 import { wgslType } from '../wgsl.js';
 import { KernelModule, type Source } from '../kernel-module.js';
 import type { EmittedKernel } from './kernel.js';
+import { declareWeight, type Int8WeightStorage } from './weight-load.js';
+
+/** A conv weight of the gate: where it is bound, and its int8 storage when it is stored so. */
+export interface SqueezeExciteWeight {
+  readonly source: Source;
+  readonly int8?: Int8WeightStorage;
+}
 
 /** A squeeze-and-excitation gate: out[n, o] = act2(b2 + W2 act1(b1 + W1 mean_hw(x[n]))). */
 export interface SqueezeExciteSpec {
   readonly name: string;
   /** The node values bound for x, the two convolutions' weights and biases (when there are), and the output. */
-  readonly sources: { readonly x: Source; readonly w1: Source; readonly b1?: Source; readonly w2: Source; readonly b2?: Source; readonly out: Source };
+  readonly sources: { readonly x: Source; readonly w1: SqueezeExciteWeight; readonly b1?: Source; readonly w2: SqueezeExciteWeight; readonly b2?: Source; readonly out: Source };
   /** Storage dtype of every tensor (f32 or f16); the means and the hidden layer stay f32. */
   readonly dtype: DType;
   readonly batch: Dim;
@@ -40,9 +47,11 @@ export function emitSqueezeExcite(spec: SqueezeExciteSpec): EmittedKernel {
   const t = spec.dtype;
   const m = new KernelModule();
   const src = spec.sources;
-  for (const [name, source] of [['x', src.x], ['w1', src.w1], ['b1', src.b1], ['w2', src.w2], ['b2', src.b2]] as const) {
-    if (source !== undefined) m.read(name, t, source);
-  }
+  m.read('x', t, src.x);
+  const w1 = declareWeight(m, 'w1', t, src.w1.source, src.w1.int8);
+  if (src.b1 !== undefined) m.read('b1', t, src.b1);
+  const w2 = declareWeight(m, 'w2', t, src.w2.source, src.w2.int8);
+  if (src.b2 !== undefined) m.read('b2', t, src.b2);
   m.write('out', t, src.out);
   m.uniforms.scalar('S', S);
   m.declare(`var<workgroup> mean: array<f32, ${C}>;`, `var<workgroup> hid: array<f32, ${H}>;`, ...spec.helpers);
@@ -57,13 +66,13 @@ export function emitSqueezeExcite(spec: SqueezeExciteSpec): EmittedKernel {
     '  workgroupBarrier();',
     `  for (var j = li; j < ${H}u; j += ${WG}u) {`,
     `    var a = ${src.b1 !== undefined ? 'f32(b1[j])' : '0.0'};`,
-    `    for (var c = 0u; c < ${C}u; c++) { a += f32(w1[j * ${C}u + c]) * mean[c]; }`,
+    `    for (var c = 0u; c < ${C}u; c++) { a += ${w1.at(`j * ${C}u + c`, 'j')} * mean[c]; }`,
     `    hid[j] = ${spec.act1('a')};`,
     '  }',
     '  workgroupBarrier();',
     `  for (var o = li; o < ${O}u; o += ${WG}u) {`,
     `    var a = ${src.b2 !== undefined ? 'f32(b2[o])' : '0.0'};`,
-    `    for (var j = 0u; j < ${H}u; j++) { a += f32(w2[o * ${H}u + j]) * hid[j]; }`,
+    `    for (var j = 0u; j < ${H}u; j++) { a += ${w2.at(`o * ${H}u + j`, 'o')} * hid[j]; }`,
     `    out[n * ${O}u + o] = ${wgslType(t)}(${spec.act2('a')});`,
     '  }',
   ];

@@ -1,3 +1,4 @@
+import { KilnError } from '../../ir/errors.js';
 import { conv2dGeometry, convTranspose2dGeometry } from '../../ir/ops/conv.js';
 import { dimsOf } from '../../ir/types.js';
 import { dimRange } from '../../ir/size-expr.js';
@@ -10,6 +11,7 @@ import { convGemmApplies, emitConvGemm } from '../kernels/conv-gemm.js';
 import { emitConvTranspose } from '../kernels/conv-transpose.js';
 import { anchorKernelName, plainIO, plainLowerings, type Anchor, type AnchorIO, type AnchorOperand, type LowerContext, type Lowering } from './lowering.js';
 import type { View } from '../../ir/view.js';
+import { int8Storage } from '../kernels/weight-load.js';
 
 // Chooses a convolution kernel variant per node. Variants sit side by side in
 // kernels/conv-*.ts; later, per-adapter measurements can replace these shape rules.
@@ -18,12 +20,16 @@ function kernelSpec(node: Node, geometry: ConvKernelGeometry, io: AnchorIO): Con
   const [x, w, bias] = io.operands as [AnchorOperand, AnchorOperand, AnchorOperand?];
   const dtype = node.inputs[1]!.type.dtype;
   const xView = x.view;
+  if (w.int8 && (w.int8.channels !== geometry.outChannels || w.int8.inner !== geometry.inPerGroup * geometry.kernelH * geometry.kernelW)) {
+    throw new KilnError(`${node.op} %${node.output.name}: its int8 weight must have one scale per output channel (axis 0)`);
+  }
   return {
     name: anchorKernelName(node.op, io), dtype, geometry, hasBias: bias !== undefined,
     sources: { x: x.source, w: w.source, ...(bias ? { bias: bias.source } : {}), ...(x.scale ? { scale: x.scale.source } : {}), out: io.out },
     // x may be stored in another dtype than the weights: a cast of it converted as it loads.
     ...(x.dtype !== dtype ? { xDType: x.dtype } : {}),
     ...(x.scale ? { inputScale: { batchStride: x.scale.batchStride } } : {}),
+    ...(w.int8 ? { wInt8: int8Storage(w)! } : {}),
     ...(io.epilogue ? { epilogue: io.epilogue } : {}),
     ...(xView ? { input: { offset: xView.offset, sN: xView.strides[0]!, sC: xView.strides[1]!, sH: xView.strides[2]! } } : {}),
   };
@@ -80,11 +86,11 @@ function lowerConv2d(node: Node, io: AnchorIO, ctx?: LowerContext): EmittedKerne
   return variant === 'gemm' ? emitConvGemm(spec) : emitConvDirect(spec, directBlocking(g));
 }
 
-/** conv2d reads x through a row-contiguous view, converted, or (ungrouped) scaled per channel; it takes an elementwise epilogue. */
+/** conv2d reads x through a row-contiguous view, converted, or (ungrouped) scaled per channel, and an int8 weight dequantized; it takes an elementwise epilogue. */
 export const convAnchors: Record<string, Anchor> = {
   conv2d: {
     roles: {
-      reads: (node, i) => (i !== 0 ? [] : node.attrs.groups === 1 ? ['view', 'convert', 'scale'] : ['view', 'convert']),
+      reads: (node, i) => (i === 1 ? ['dequantize'] : i !== 0 ? [] : node.attrs.groups === 1 ? ['view', 'convert', 'scale'] : ['view', 'convert']),
       readsView: (_, i, view) => i === 0 && convReadsView(view),
       epilogue: () => ['elementwise'],
     },

@@ -1,5 +1,7 @@
 import type { Graph, Node, Value } from '../../ir/graph.js';
 import { fusedAttrs } from '../../ir/ops/fused.js';
+import { dequantizeInt8Attrs } from '../../ir/ops/quantize.js';
+import { channelLayout } from '../../ir/quantize-int8.js';
 import { attrsOf } from '../../ir/attrs.js';
 import { KilnError } from '../../ir/errors.js';
 import { parseReads, type OperandRead } from '../../ir/fusion.js';
@@ -89,6 +91,13 @@ function resolveRead(node: Node, body: Graph, v: Value, read: OperandRead): { op
         operand: { read, source: param(full), dtype: full.type.dtype, scale: { source: param(s), dtype: s.type.dtype, batchStride: s.type.shape[0] === 1 ? 0 : s.type.shape[1]! } },
         nodes: [producer!],
       };
+    }
+    case 'dequantize': {
+      if (producer?.op !== 'dequantize_int8') fail('it is not made by dequantize_int8');
+      const [packed, scales] = producer!.inputs as [Value, Value];
+      const { shape, axis } = attrsOf(producer!, dequantizeInt8Attrs);
+      const int8 = { source: param(scales), dtype: scales.type.dtype, ...channelLayout(shape, axis) };
+      return { operand: { read, source: param(packed), dtype: packed.type.dtype, int8 }, nodes: [producer!] };
     }
     case 'chain': {
       const nodes = ancestors(body, v);

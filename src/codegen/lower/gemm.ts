@@ -5,12 +5,13 @@ import { attrsOf } from '../../ir/attrs.js';
 import { broadcastStrides } from '../../ir/ops/shape-util.js';
 import { emitMatmul } from '../kernels/matmul.js';
 import { matmulKernelName, withOneRowVariant } from './matmul.js';
+import { int8Storage } from '../kernels/weight-load.js';
 import { anchorKernelName, plainLowerings, type Anchor } from './lowering.js';
 
-/** ONNX Gemm on the matmul emitter: transposes change its indexing; alpha, beta and C are its epilogue. */
+/** ONNX Gemm on the matmul emitter: transposes change its indexing; alpha, beta and C are its epilogue; an int8 B is dequantized as it loads. */
 export const gemmAnchors: Record<string, Anchor> = {
   gemm: {
-    roles: { reads: () => [], epilogue: () => ['elementwise'] },
+    roles: { reads: (_, i) => (i === 1 ? ['dequantize'] : []), epilogue: () => ['elementwise'] },
     lower: (node, io) => {
       const [a, , c] = node.inputs.map((v) => dimsOf(v.type));
       const { trans_a: transA, trans_b: transB, alpha, beta } = attrsOf(node, gemmAttrs);
@@ -25,6 +26,7 @@ export const gemmAnchors: Record<string, Anchor> = {
         sources: { a: aRead!.source, b: bRead!.source, ...(cRead ? { bias: cRead.source } : {}), out: io.out },
         ...(io.epilogue ? { epilogue: io.epilogue } : {}),
         transA, transB, alpha,
+        ...(bRead!.int8 ? { bInt8: int8Storage(bRead!)! } : {}),
         ...(c ? { bias: { rowStride: rowStride!, colStride: colStride!, beta } } : {}),
       }));
     },

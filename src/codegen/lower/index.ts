@@ -21,6 +21,7 @@ import { normLowerings } from './norm.js';
 import { gemmLowerings } from './gemm.js';
 import { convBackwardLowerings } from './conv-backward.js';
 import { poolBackwardLowerings } from './pool-backward.js';
+import { quantizeLowerings } from './quantize.js';
 
 /** Lowerings of ops not covered by their scalar math; one table per family. */
 const byName = opTable<Lowering>('GPU lowering', [
@@ -39,6 +40,7 @@ const byName = opTable<Lowering>('GPU lowering', [
   poolLowerings,
   convBackwardLowerings,
   poolBackwardLowerings,
+  quantizeLowerings,
 ]);
 
 /** Whether the op has a WebGPU kernel (placement sends the others to the CPU). */

@@ -2,6 +2,7 @@ import type { Node } from '../../ir/graph.js';
 import type { DType } from '../../ir/types.js';
 import type { AnchorRoles, OperandRead } from '../../ir/fusion.js';
 import type { View } from '../../ir/view.js';
+import type { ChannelLayout } from '../../ir/quantize-int8.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
 import type { Epilogue } from '../kernels/epilogue.js';
 import type { Source } from '../kernel-module.js';
@@ -32,13 +33,16 @@ export interface Bound {
 /**
  * One operand of an anchor as its kernel reads it (see OperandRead). `source` and `dtype` are
  * the tensor bound for it: the operand itself ('plain'), the base of its view ('view'), the
- * input of its cast ('convert': the kernel converts as it loads), or the scaled tensor ('scale').
+ * input of its cast ('convert': the kernel converts as it loads), the scaled tensor ('scale'), or
+ * the packed int8 values of a quantized weight ('dequantize').
  */
 export interface AnchorOperand extends Bound {
   readonly read: OperandRead;
   readonly view?: View;
   /** 'scale': the per-channel factors, and their stride between batch entries (0 when shared). */
   readonly scale?: Bound & { readonly batchStride: number };
+  /** 'dequantize': the per-channel scales of the packed int8 weight `source`, and where each element's channel is. */
+  readonly int8?: Bound & ChannelLayout;
   /** 'chain': the chain's operands (laid out like the anchor's operand) and the function computing an element from them. */
   readonly chain?: { readonly operands: readonly Bound[]; readonly fn: BodyFunction };
 }

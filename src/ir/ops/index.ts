@@ -27,6 +27,7 @@ import './pool.js';
 import './conv-backward.js';
 import './pool-backward.js';
 import './linear-attention.js';
+import './quantize.js';
 
 export * from './registry.js';
 export { opTable, type OpTable } from './op-table.js';

@@ -23,6 +23,7 @@ import { sourceKernels } from './source.js';
 import { convBackwardKernels } from './conv-backward.js';
 import { poolBackwardKernels } from './pool-backward.js';
 import { linearAttentionKernels } from './linear-attention.js';
+import { quantizeKernels } from './quantize.js';
 
 export type { CpuKernel } from './kernel.js';
 
@@ -49,6 +50,7 @@ const byName = opTable<CpuKernel>('CPU kernel', [
   convBackwardKernels,
   poolBackwardKernels,
   linearAttentionKernels,
+  quantizeKernels,
 ]);
 
 /** The reference kernel of an op: by name, else from its scalar or reduction math. */

@@ -1,0 +1,28 @@
+import { attrsOf } from '../../ir/attrs.js';
+import { dequantizeInt8Attrs } from '../../ir/ops/quantize.js';
+import { channelLayout } from '../../ir/quantize-int8.js';
+import { numel } from '../../ir/types.js';
+import { KernelModule } from '../kernel-module.js';
+import { wgslType } from '../wgsl.js';
+import { declareWeight } from '../kernels/weight-load.js';
+import type { Lowering } from './lowering.js';
+
+const WG = 256;
+
+/**
+ * A dequantize_int8 no kernel reads its weight through (fusion leaves one alone only where its
+ * reader cannot): the float weight, written out once by the same load the kernels use.
+ */
+const dequantizeInt8: Lowering = (node) => {
+  const [, scales] = node.inputs;
+  const { shape, axis } = attrsOf(node, dequantizeInt8Attrs);
+  const n = numel(shape);
+  const m = new KernelModule();
+  m.uniforms.scalar('n', n);
+  const w = declareWeight(m, 'w', scales!.type.dtype, 0, { scales: 1, scalesDType: scales!.type.dtype, ...channelLayout(shape, axis) });
+  const out = node.output.type.dtype;
+  m.write('out', out, 2);
+  return m.flat('dequantize_int8', WG, 'u.n', n, [`  out[i] = ${wgslType(out)}(${w.at('i')});`]);
+};
+
+export const quantizeLowerings: Record<string, Lowering> = { dequantize_int8: dequantizeInt8 };

@@ -1,0 +1,212 @@
+import { attrsOf } from '../ir/attrs.js';
+import { Graph, type Node, type Value } from '../ir/graph.js';
+import { fusedAttrs } from '../ir/ops/fused.js';
+import { gemmAttrs } from '../ir/ops/gemm.js';
+import { transposeAttrs } from '../ir/ops/movement.js';
+import { constAttrs } from '../ir/ops/source.js';
+import { quantizeInt8 } from '../ir/quantize-int8.js';
+import { tensorData, type TensorData } from '../ir/tensor-data.js';
+import { dtypeBytes, numel } from '../ir/types.js';
+import type { Pass } from './pass.js';
+import { rebuild, type GraphRebuilder } from './rebuild.js';
+
+// int8 weights (`kiln compile --weights int8`): the constant weight of a matmul, gemm or conv2d
+// is stored as int8 with one scale per output channel, and the op reads
+// dequantize_int8(packed, scales) instead; the op's kernel binds both and dequantizes as it
+// loads (codegen/kernels/weight-load.ts), and the CPU reference computes the same dequantized
+// weight, so the GPU is checked against it exactly. The artifact and the device hold a quarter
+// of the weight's bytes. Accumulation stays in f32 (f16 storage under --precision f16 keeps its
+// scales in f16).
+
+/** A weight to quantize: its float data, the axis of its output channels, and the const it comes from. */
+interface WeightPlan {
+  readonly data: TensorData;
+  readonly axis: number;
+  /** Key for sharing one quantized copy among the readers of the same constant. */
+  readonly key: string;
+  /** Name of the stored weight: its packed values are `<name>.int8`, its scales `<name>.scale`. */
+  readonly name: string;
+}
+
+const constData = (v: Value | undefined): TensorData | undefined =>
+  v?.producer?.op === 'const' ? attrsOf(v.producer, constAttrs).value : undefined;
+
+const isFloatData = (t: TensorData | undefined): t is TensorData => t !== undefined && (t.dtype === 'f32' || t.dtype === 'f16');
+
+/** A 2-D tensor transposed (any element type: the storage is moved as is). */
+function transposed2d(t: TensorData): TensorData {
+  const [r, c] = t.shape as [number, number];
+  const out = new (t.data.constructor as new (n: number) => typeof t.data)(r * c);
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = t.data[i * c + j]!;
+  return tensorData(t.dtype, [c, r], out);
+}
+
+/** The key and name of a constant's quantized copy (value names are unique in a graph); a transposed copy is named `<name>.T`. */
+function keyOf(n: Node, suffix: 'plain' | 'transposed'): { key: string; name: string } {
+  return { key: `${n.output.name}:${suffix}`, name: suffix === 'plain' ? n.output.name : `${n.output.name}.T` };
+}
+
+/** matmul's B: a constant [..., K, N] (channels N), or transpose(W[N, K]) of a 2-D constant, which is stored transposed. */
+function matmulWeight(node: Node): WeightPlan | undefined {
+  const w = node.inputs[1]!;
+  const plain = constData(w);
+  if (isFloatData(plain) && plain.shape.length >= 2) return { data: plain, axis: plain.shape.length - 1, ...keyOf(w.producer!, 'plain') };
+  const t = w.producer;
+  const base = constData(t?.inputs[0]);
+  const perm = t?.op === 'transpose' ? attrsOf(t, transposeAttrs).perm : undefined;
+  if (isFloatData(base) && base.shape.length === 2 && perm?.[0] === 1 && perm[1] === 0) {
+    return { data: transposed2d(base), axis: 1, ...keyOf(t!.inputs[0]!.producer!, 'transposed') };
+  }
+  return undefined;
+}
+
+/** gemm's B: [K, N], or [N, K] with trans_b; its channels are N either way. */
+function gemmWeight(node: Node): WeightPlan | undefined {
+  const data = constData(node.inputs[1]);
+  if (!isFloatData(data) || data.shape.length !== 2) return undefined;
+  return { data, axis: attrsOf(node, gemmAttrs).trans_b ? 0 : 1, ...keyOf(node.inputs[1]!.producer!, 'plain') };
+}
+
+/** conv2d's weight [O, C/groups, KH, KW]: channels O (every kernel variant, depthwise too, loads through the hook). */
+function convWeight(node: Node): WeightPlan | undefined {
+  const data = constData(node.inputs[1]);
+  return isFloatData(data) && data.shape.length === 4 ? { data, axis: 0, ...keyOf(node.inputs[1]!.producer!, 'plain') } : undefined;
+}
+
+/** The ops whose kernels load an int8 weight, and where their weight is. */
+const WEIGHTS: Readonly<Record<string, (node: Node) => WeightPlan | undefined>> = {
+  matmul: matmulWeight,
+  gemm: gemmWeight,
+  conv2d: convWeight,
+};
+
+/** Whole-body kernels (fused nodes fusion names a kernel for) whose conv2d weights load through the weight hook. */
+const INT8_BODY_KERNELS = new Set(['squeeze_excite']);
+
+/** Why the constant weights `node` reads stay float, for nodes whose kernels load float weights only. */
+function floatOnly(node: Node): string | undefined {
+  if (node.op === 'conv_transpose2d') return 'conv_transpose2d';
+  const kernel = node.op === 'fused' ? attrsOf(node, fusedAttrs).kernel : undefined;
+  if (kernel !== undefined && !INT8_BODY_KERNELS.has(kernel)) return `${kernel} kernel`;
+  return undefined;
+}
+
+/**
+ * The weights of the conv2d ops inside a whole-body kernel's fused node: the fused node's operand
+ * index of each, when it is a float constant.
+ */
+function bodyConvWeights(node: Node): Map<number, WeightPlan> {
+  const { body } = attrsOf(node, fusedAttrs);
+  const plans = new Map<number, WeightPlan>();
+  for (const n of body.nodes) {
+    const i = n.op === 'conv2d' ? body.inputs.indexOf(n.inputs[1]!) : -1;
+    const data = i >= 0 ? constData(node.inputs[i]) : undefined;
+    if (isFloatData(data) && data.shape.length === 4) plans.set(i, { data, axis: 0, ...keyOf(node.inputs[i]!.producer!, 'plain') });
+  }
+  return plans;
+}
+
+/** The body with each quantized weight parameter replaced by its packed values and scales, dequantized inside. */
+function bodyWithInt8(body: Graph, plans: ReadonlyMap<number, WeightPlan>, packed: ReadonlyMap<number, { packed: Value; scales: Value }>): Graph {
+  const out = new Graph(body.name);
+  const map = new Map<Value, Value>();
+  body.inputs.forEach((p, i) => {
+    const q = packed.get(i);
+    if (!q) { map.set(p, out.addInput(p.name, p.type)); return; }
+    // Named after the weight they stand for: the body's names are its own.
+    const qp = out.addInput(`${p.name}.int8`, q.packed.type);
+    const qs = out.addInput(`${p.name}.scale`, q.scales.type);
+    const plan = plans.get(i)!;
+    map.set(p, out.addNode('dequantize_int8', [qp, qs], { shape: [...plan.data.shape], axis: plan.axis }, { device: p.type.device, names: [p.name] }).output);
+  });
+  for (const n of body.nodes) {
+    const c = out.addNode(n.op, n.inputs.map((v) => map.get(v)!), n.attrs, { types: n.outputs.map((o) => o.type), names: n.outputs.map((o) => o.name), device: n.outputs[0]!.type.device });
+    n.outputs.forEach((o, k) => map.set(o, c.outputs[k]!));
+  }
+  out.setOutputs(body.outputs.map((v) => map.get(v)!));
+  return out;
+}
+
+/** What the pass did, for `kiln compile --stats` and the log. */
+export interface QuantizeSummary {
+  readonly weights: number;
+  readonly floatBytes: number;
+  readonly int8Bytes: number;
+  /** Constant weights left float, with why. */
+  readonly leftFloat: readonly string[];
+}
+
+/** Replaces the constant weights of matmul, gemm and conv2d ops by int8 with per-output-channel scales. */
+export const quantizeWeights: Pass = {
+  name: 'quantize-weights',
+  description: 'store the constant weights of matmul, gemm and conv2d as int8 with per-output-channel scales',
+  run(g: Graph, ctx): Graph {
+    const made = new Map<string, { packed: Value; scales: Value }>();
+    let floatBytes = 0;
+    let int8Bytes = 0;
+    const leftFloat: string[] = [];
+    const quantized = (b: GraphRebuilder, plan: WeightPlan, node: Node) => {
+      let q = made.get(plan.key);
+      if (!q) {
+        const { packed, scales } = quantizeInt8(plan.data, plan.axis);
+        const dev = node.output.type.device;
+        // Named after the weight, so artifact buffers (and `kiln inspect`) show which weights are int8.
+        q = {
+          packed: b.add('const', [], { value: packed }, dev, [`${plan.name}.int8`]).output,
+          scales: b.add('const', [], { value: scales }, dev, [`${plan.name}.scale`]).output,
+        };
+        made.set(plan.key, q);
+        floatBytes += numel(plan.data.shape) * dtypeBytes(plan.data.dtype);
+        int8Bytes += numel(packed.shape) * 4 + numel(scales.shape) * dtypeBytes(scales.dtype);
+      }
+      return q;
+    };
+    /** The quantized copy of a weight, or undefined (said in the log) when it cannot be quantized. */
+    const tryQuantized = (b: GraphRebuilder, plan: WeightPlan, node: Node, weight: Value) => {
+      try {
+        return quantized(b, plan, node);
+      } catch (e) {
+        if (!(e instanceof RangeError)) throw e;
+        leftFloat.push(`%${weight.name} (${node.op}: ${e.message})`);
+        return undefined;
+      }
+    };
+    const out = rebuild(g, (node, b) => {
+      const floatKernel = floatOnly(node);
+      if (floatKernel) {
+        const weights = node.inputs.filter((v) => v.type.shape.length >= 2 && isFloatData(constData(v)));
+        leftFloat.push(...weights.map((v) => `%${v.name} (${floatKernel}: loads float weights only)`));
+        return false;
+      }
+      const kernel = node.op === 'fused' ? attrsOf(node, fusedAttrs).kernel : undefined;
+      if (kernel !== undefined) {
+        const plans = bodyConvWeights(node);
+        const packed = new Map<number, { packed: Value; scales: Value }>();
+        for (const [i, plan] of plans) {
+          const q = tryQuantized(b, plan, node, node.inputs[i]!);
+          if (q) packed.set(i, q);
+        }
+        if (!packed.size) return false;
+        const inputs = node.inputs.flatMap((v, i) => { const q = packed.get(i); return q ? [q.packed, q.scales] : [b.get(v)]; });
+        const body = bodyWithInt8(attrsOf(node, fusedAttrs).body, plans, packed);
+        b.replace(node.output, b.add('fused', inputs, { ...node.attrs, body }, node.output.type.device, [node.output.name]).output);
+        return true;
+      }
+      const plan = WEIGHTS[node.op]?.(node);
+      const q = plan && tryQuantized(b, plan, node, node.inputs[1]!);
+      if (!plan || !q) return false;
+      const w = b.add('dequantize_int8', [q.packed, q.scales], { shape: [...plan.data.shape], axis: plan.axis }, node.output.type.device).output;
+      b.copy(node, [b.get(node.inputs[0]!), w, ...node.inputs.slice(2).map((v) => b.get(v))]);
+      return true;
+    });
+    const summary: QuantizeSummary = { weights: made.size, floatBytes, int8Bytes, leftFloat };
+    ctx.log?.(quantizeReport(summary));
+    return made.size ? out : g;
+  },
+};
+
+/** One line (two with weights left float) saying what int8 quantization did. */
+export function quantizeReport(s: QuantizeSummary): string {
+  const line = `quantize-weights: ${s.weights} weight(s) stored as int8: ${s.floatBytes} -> ${s.int8Bytes} bytes`;
+  return s.leftFloat.length ? `${line}\nquantize-weights: left float: ${s.leftFloat.join(', ')}` : line;
+}

@@ -1,0 +1,43 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { kiln, repoPath, type CliResult } from '../helpers/kiln-cli.js';
+
+// --weights int8 as users run it: compile to an artifact, inspect it, run it against the CPU reference.
+const MLP = repoPath('dist/examples/mlp/model.js');
+
+describe('kiln compile --weights int8', () => {
+  let dir: string;
+  let artifact: string;
+  let compiled: CliResult;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kiln-cli-int8-'));
+    artifact = join(dir, 'mlp8.kiln');
+    compiled = await kiln('compile', MLP, '-o', artifact, '--weights', 'int8', '--stats');
+  });
+
+  it('stores the two weight matrices as int8, says so, and the artifact takes about a quarter of the bytes', async () => {
+    expect(compiled.code).toBe(0);
+    // 784x128 + 128x10 values, a byte each; f32 scales for 128 + 10 channels.
+    expect(compiled.stderr).toMatch(/quantize-weights: 2 weight\(s\) stored as int8: 406528 -> 102184 bytes$/m);
+    // Plus the two f32 biases (138 values): 100.3 KiB against 397.5 KiB in f32.
+    expect(compiled.stdout).toMatch(/^weights: +100\.3 KiB$/m);
+    const inspect = await kiln('inspect', artifact);
+    expect(inspect.code).toBe(0);
+    expect(inspect.stdout).toMatch(/^ {2}int8 +99\.3 KiB in 2 weights stored as int8 \(\+ 552 B of per-channel scales\), dequantized in the kernels$/m);
+  });
+
+  it('runs from the artifact and agrees with the CPU reference of the quantized graph', async () => {
+    const run = await kiln('run', artifact, '--random-inputs', '--seed', '3', '--compare', 'cpu');
+    expect(run.stderr + run.stdout).toMatch(/max abs diff vs cpu .*within atol/);
+    expect(run.code).toBe(0);
+  });
+
+  it('refuses an unknown storage', async () => {
+    const bad = await kiln('compile', MLP, '--weights', 'int4');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--weights takes float or int8, got 'int4'/);
+  });
+});

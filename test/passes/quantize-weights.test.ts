@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { passContext } from '../../src/compiler.js';
+import { parseGraph } from '../../src/ir/parser.js';
+import { printGraph } from '../../src/ir/printer.js';
+import { deadCodeElimination } from '../../src/passes/dce.js';
+import { runPasses } from '../../src/passes/manager.js';
+import { quantizeWeights } from '../../src/passes/quantize-weights.js';
+import { ir } from './helpers.js';
+
+/** Runs quantize-weights then dce on IR text; returns the printed result and the pass's notes. */
+function quantize(text: string): { out: string; log: string[] } {
+  const log: string[] = [];
+  const { graph } = runPasses(parseGraph(ir(text)), [quantizeWeights, deadCodeElimination], { ...passContext(), log: (m) => log.push(m) }, { verifyEach: true });
+  return { out: printGraph(graph), log };
+}
+
+describe('quantize-weights', () => {
+  it('stores a gemm (trans_b) weight and a transposed matmul weight as int8, one scale per output channel', () => {
+    // Channel 0 ([1, 2, 3, 4]): scale 4/127, q = round(w * 127 / 4) = 32, 64, 95, 127, packed
+    // little-endian into 0x7f5f4020; channel 1 ([-127, 0, 0, 127]): scale 1, q = w (0x7f000081).
+    // The matmul reads W^T [4, 2]: stored transposed, its channels along axis 1.
+    const { out, log } = quantize(`
+      graph g(%x: f32[3,4] @webgpu) -> (f32[3,2] @webgpu, f32[3,2] @webgpu) {
+        %w = const() {value = [1, 2, 3, 4, -127, 0, 0, 127]} : f32[2,4] @webgpu
+        %y = gemm(%x, %w) {trans_b = true} : f32[3,2] @webgpu
+        %t = transpose(%w) {perm = [1, 0]} : f32[4,2] @webgpu
+        %z = matmul(%x, %t) : f32[3,2] @webgpu
+        return %y, %z
+      }
+    `);
+    expect(out).toBe(ir(`
+      graph g(%x: f32[3,4] @webgpu) -> (f32[3,2] @webgpu, f32[3,2] @webgpu) {
+        %w.int8 = const() {value = [${0x7f5f4020}, ${0x7f000081}]} : u32[2] @webgpu
+        %w.scale = const() {value = [0.031496063, 1]} : f32[2] @webgpu
+        %0 = dequantize_int8(%w.int8, %w.scale) {axis = 0, shape = [2, 4]} : f32[2,4] @webgpu
+        %y = gemm(%x, %0) {trans_b = true} : f32[3,2] @webgpu
+        %w.T.int8 = const() {value = [${0x00408120}, ${0x7f7f005f}]} : u32[2] @webgpu
+        %w.T.scale = const() {value = [0.031496063, 1]} : f32[2] @webgpu
+        %1 = dequantize_int8(%w.T.int8, %w.T.scale) {axis = 1, shape = [4, 2]} : f32[4,2] @webgpu
+        %z = matmul(%x, %1) : f32[3,2] @webgpu
+        return %y, %z
+      }
+    `));
+    expect(log).toEqual(['quantize-weights: 2 weight(s) stored as int8: 64 -> 32 bytes']);
+  });
+
+  it('leaves a conv_transpose2d weight and a weight with NaN float, and says so', () => {
+    const { out, log } = quantize(`
+      graph g(%x: f32[1,1,2,2] @webgpu, %a: f32[2,2] @webgpu) -> (f32[1,1,3,3] @webgpu, f32[2,2] @webgpu) {
+        %w = const() {value = [1, 2, 3, 4]} : f32[1,1,2,2] @webgpu
+        %y = conv_transpose2d(%x, %w) : f32[1,1,3,3] @webgpu
+        %m = const() {value = [1, nan, 3, 4]} : f32[2,2] @webgpu
+        %z = matmul(%a, %m) : f32[2,2] @webgpu
+        return %y, %z
+      }
+    `);
+    expect(out).not.toContain('dequantize_int8');
+    expect(log.join('\n')).toMatch(/left float: %w \(conv_transpose2d: loads float weights only\), %m \(matmul: weight element 1 is NaN: only finite weights can be quantized\)/);
+  });
+});
