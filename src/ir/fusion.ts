@@ -52,8 +52,9 @@ export function isPlainCast(n: Node): boolean {
 
 /** A cast between f16 and f32. */
 export function isFloatCast(n: Node): boolean {
+  if (!isPlainCast(n)) return false;
   const [from, to] = [n.inputs[0]!.type.dtype, n.output.type.dtype];
-  return isPlainCast(n) && from !== to && (from === 'f16' || from === 'f32') && (to === 'f16' || to === 'f32');
+  return from !== to && (from === 'f16' || from === 'f32') && (to === 'f16' || to === 'f32');
 }
 
 /** Parses a fused node's `reads` attribute ("view,plain"), or undefined when it is malformed. */

@@ -89,6 +89,17 @@ describe('fused attention', () => {
     }
   });
 
+  it('leaves every other matmul alone: one reading a constant, one reading a graph input', () => {
+    const g = parseGraph(`graph g(%x: f32[3,4] @webgpu) -> (f32[2,4] @webgpu) {
+  %a = const() {value = [1, 2, 3, 4, 5, 6]} : f32[2,3] @webgpu
+  %y = matmul(%a, %x) : f32[2,4] @webgpu
+  %z = matmul(%y, %x2) : f32[2,4] @webgpu
+  return %z
+}
+`.replace(', %x2', ', %i').replace('(%x: f32[3,4] @webgpu)', '(%x: f32[3,4] @webgpu, %i: f32[4,4] @webgpu)'));
+    expect(kernelNames(g)).not.toContain('attention');
+  });
+
   it('stays unfused when the softmax is read elsewhere (a training graph keeps it for backward)', async () => {
     const text = attentionText({ q: '[1,2,4,8]', k: '[1,2,4,8]', v: '[1,2,4,8]', scores: '[1,2,4,4]', out: '[1,2,4,8]', extraOutput: true });
     expect(kernelNames(parseGraph(text))).not.toContain('attention');
