@@ -1,4 +1,4 @@
-import { padAmounts, padAttrs, padFillValue, sliceAxes, type PadMode } from '../../ir/ops/slice-pad.js';
+import { padAmounts, padAttrs, padFillValue, sliceAxes, wrapWindow, type PadMode } from '../../ir/ops/slice-pad.js';
 import { attrsOf } from '../../ir/attrs.js';
 import { dimsOf, stridesOf } from '../../ir/types.js';
 import { dAdd, dimText, dMul, isSymbolic } from '../../ir/size-expr.js';
@@ -33,9 +33,10 @@ const pad: Lowering = (node) => {
   const x = node.inputs[0]!.type;
   const { pads, value } = attrsOf(node, padAttrs);
   const mode = attrsOf(node, padAttrs).mode as PadMode;
-  const { begin, shape } = padAmounts(x.shape, pads, mode);
+  const { begin, end, shape } = padAmounts(x.shape, pads, mode);
+  const wraps = x.shape.map((d, i) => wrapWindow(d, begin[i]!, end[i]!));
   return emitPad({
-    name: `pad_${mode}`, dtype: x.dtype, inShape: x.shape, outShape: shape, begin, mode,
+    name: `pad_${mode}`, dtype: x.dtype, inShape: x.shape, outShape: shape, begin, mode, wraps,
     value: padFillValue(value, x.dtype), sources: { x: 0, out: 1 },
   });
 };
