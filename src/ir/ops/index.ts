@@ -24,6 +24,7 @@ import './gemm.js';
 import './linalg.js';
 import './conv.js';
 import './pool.js';
+import './pool-indices.js';
 import './conv-backward.js';
 import './pool-backward.js';
 import './linear-attention.js';

@@ -107,20 +107,26 @@ function convTranspose(
   return from2d(n, y, spatial);
 }
 
+// MaxPool; its Indices output (flat indices into X, row- or column-major per storage_order) is
+// kiln's max_pool2d_indices beside the max_pool2d, computed only when something reads it.
 defineOnnxOp('MaxPool', (n) => {
-  if (n.outputUsed(1)) n.unsupported('its Indices output is not supported');
-  if (n.attrs.int('storage_order', 0) !== 0) n.unsupported('storage_order=1 is not supported');
   const x = n.input(0);
   const spatial = spatialRank(n, x);
   const kernel = n.attrs.ints('kernel_shape');
   if (!kernel || kernel.length !== spatial) return n.fail(`needs kernel_shape with ${spatial} values`);
   const ceilMode = n.attrs.int('ceil_mode', 0) !== 0;
-  if (spatial === 3) return pool3d(n, x, 'max', readWindowNd(n, typeOf(x).shape.slice(2), kernel), ceilMode, false);
+  const withIndices = n.outputUsed(1);
+  if (spatial === 3) {
+    if (withIndices) n.unsupported('its Indices output is supported for 1-D and 2-D pooling only');
+    return pool3d(n, x, 'max', readWindowNd(n, typeOf(x).shape.slice(2), kernel), ceilMode, false);
+  }
   const win = readWindow(n, typeOf(x).shape.slice(2), kernel);
-  const y = n.b.op('max_pool2d', [as2d(n, x)], {
-    kernel_size: win.kernel, stride: win.stride, padding: win.padding, dilation: win.dilation, ceil_mode: ceilMode,
-  });
-  return from2d(n, y, spatial);
+  const attrs = { kernel_size: win.kernel, stride: win.stride, padding: win.padding, dilation: win.dilation, ceil_mode: ceilMode };
+  const y = from2d(n, n.b.op('max_pool2d', [as2d(n, x)], attrs), spatial);
+  if (!withIndices) return y;
+  // A 1-D pool runs with unit height, where both orders index the row alike.
+  const columnMajor = n.attrs.int('storage_order', 0) !== 0;
+  return [y, from2d(n, n.b.op('max_pool2d_indices', [as2d(n, x)], { ...attrs, column_major: columnMajor }), spatial)];
 });
 
 defineOnnxOp('AveragePool', (n) => {

@@ -14,6 +14,7 @@ import { scanKernels } from './scan.js';
 import { resizeKernels } from './resize.js';
 import { gridSampleKernels } from './grid-sample.js';
 import { poolKernels } from './pool.js';
+import { poolIndicesKernels } from './pool-indices.js';
 import { reduceKernels, reduction } from './reduce.js';
 import { softmaxKernels } from './softmax.js';
 import { normKernels } from './norm.js';
@@ -41,6 +42,7 @@ const byName = opTable<CpuKernel>('CPU kernel', [
   gridSampleKernels,
   convKernels,
   poolKernels,
+  poolIndicesKernels,
   reduceKernels,
   softmaxKernels,
   normKernels,
