@@ -18,6 +18,7 @@ import './indexing.js';
 import './scan.js';
 import './resize.js';
 import './grid-sample.js';
+import './roi-align.js';
 import './softmax.js';
 import './norm.js';
 import './gemm.js';

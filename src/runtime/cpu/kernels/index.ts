@@ -13,6 +13,7 @@ import { indexingKernels } from './indexing.js';
 import { scanKernels } from './scan.js';
 import { resizeKernels } from './resize.js';
 import { gridSampleKernels } from './grid-sample.js';
+import { roiAlignKernels } from './roi-align.js';
 import { poolKernels } from './pool.js';
 import { poolIndicesKernels } from './pool-indices.js';
 import { reduceKernels, reduction } from './reduce.js';
@@ -40,6 +41,7 @@ const byName = opTable<CpuKernel>('CPU kernel', [
   scanKernels,
   resizeKernels,
   gridSampleKernels,
+  roiAlignKernels,
   convKernels,
   poolKernels,
   poolIndicesKernels,
