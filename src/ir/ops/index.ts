@@ -24,6 +24,7 @@ import './norm.js';
 import './gemm.js';
 import './linalg.js';
 import './conv.js';
+import './deform-conv.js';
 import './pool.js';
 import './pool-indices.js';
 import './conv-backward.js';

@@ -24,6 +24,7 @@ import './random.js';
 import './recurrent.js';
 import './einsum.js';
 import './sampling.js';
+import './deform-conv.js';
 import './dft.js';
 import './windows.js';
 import './sequence.js';

@@ -2,6 +2,7 @@ import { KilnError } from '../../../ir/errors.js';
 import { getOp, opTable } from '../../../ir/ops/index.js';
 import { castKernels } from './cast.js';
 import { convKernels } from './conv.js';
+import { deformConvKernels } from './deform-conv.js';
 import { elementwise } from './elementwise.js';
 import type { CpuKernel } from './kernel.js';
 import { matmulKernels } from './matmul.js';
@@ -43,6 +44,7 @@ const byName = opTable<CpuKernel>('CPU kernel', [
   gridSampleKernels,
   roiAlignKernels,
   convKernels,
+  deformConvKernels,
   poolKernels,
   poolIndicesKernels,
   reduceKernels,
