@@ -16,6 +16,7 @@ import './slice-pad.js';
 import './gather.js';
 import './indexing.js';
 import './scan.js';
+import './tfidf.js';
 import './resize.js';
 import './grid-sample.js';
 import './roi-align.js';

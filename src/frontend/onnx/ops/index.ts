@@ -25,6 +25,7 @@ import './recurrent.js';
 import './einsum.js';
 import './sampling.js';
 import './deform-conv.js';
+import './tfidf.js';
 import './dft.js';
 import './windows.js';
 import './sequence.js';

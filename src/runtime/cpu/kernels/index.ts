@@ -12,6 +12,7 @@ import { slicePadKernels } from './slice-pad.js';
 import { gatherKernels } from './gather.js';
 import { indexingKernels } from './indexing.js';
 import { scanKernels } from './scan.js';
+import { tfidfKernels } from './tfidf.js';
 import { resizeKernels } from './resize.js';
 import { gridSampleKernels } from './grid-sample.js';
 import { roiAlignKernels } from './roi-align.js';
@@ -40,6 +41,7 @@ const byName = opTable<CpuKernel>('CPU kernel', [
   gatherKernels,
   indexingKernels,
   scanKernels,
+  tfidfKernels,
   resizeKernels,
   gridSampleKernels,
   roiAlignKernels,
