@@ -24,6 +24,8 @@ export const EXPLAINED_GAPS: Readonly<Record<Capability, Gaps>> = {
     ...each(['gather_elements', 'scatter_elements', 'gather_nd', 'scatter_nd', 'grid_sample', 'linear_attention'], GPU_TODO),
     ...each(['cumsum', 'cumprod'], `${GPU_TODO}; a scan is sequential along its axis (a GPU kernel would be a parallel prefix scan)`),
     top_k: `${GPU_TODO}; a partial sort per row`,
+    ...each(['roi_align', 'deform_conv2d', 'max_pool2d_indices'], `${GPU_TODO}; each output element is independent, so a kernel would be data-parallel`),
+    tfidf_vectorizer: `${GPU_TODO}; n-gram lookups in a table of the pool`,
     det: `${GPU_TODO}; an LU factorisation per matrix, sequential and small`,
   },
   // autodiff's own table of ops without a rule on purpose, each with its reason.
@@ -51,7 +53,8 @@ export const EXPLAINED_GAPS: Readonly<Record<Capability, Gaps>> = {
       'round', 'mod', 'fmod', 'bitwise_and', 'bitwise_or', 'bitwise_xor', 'bitwise_not', 'shift_left', 'shift_right',
       'logical_and', 'logical_or', 'logical_not', 'is_nan', 'is_inf', 'bitcast', 'prod', 'argmin', 'pad', 'gather',
       'gather_elements', 'scatter_elements', 'gather_nd', 'scatter_nd', 'cumsum', 'cumprod', 'top_k', 'resize',
-      'grid_sample', 'det', 'conv_transpose2d', 'linear_attention',
+      'grid_sample', 'det', 'conv_transpose2d', 'linear_attention', 'roi_align', 'deform_conv2d', 'max_pool2d_indices',
+      'tfidf_vectorizer',
     ], APPLY_ONLY),
   },
 };

@@ -110,11 +110,13 @@ describe('WebGPU movement kernels agree with the CPU reference', () => {
     await check(gpu(), 'slice', [rand('f16', [301, 257])], { starts: [3, 7], ends: [300, 250], steps: [3, 2] });
   });
 
-  it('pad: constant (with crop), reflect and edge, every dtype', async () => {
+  it('pad: constant (with crop), reflect, edge and wrap, every dtype', async () => {
     await check(gpu(), 'pad', [rand('f32', [3, 5, 7])], { pads: [0, 1, 2, 1, 0, 3], value: 1.5 });
     await check(gpu(), 'pad', [rand('f32', [2, 3, 9, 11])], { pads: [0, 0, 2, 3, 0, 0, 4, 1], mode: 'reflect' });
     await check(gpu(), 'pad', [rand('f32', [2, 3])], { pads: [0, 7, 0, 5], mode: 'reflect' });
     await check(gpu(), 'pad', [rand('f32', [1, 4, 6])], { pads: [0, 3, 2, 0, 1, 9], mode: 'edge' });
+    await check(gpu(), 'pad', [rand('f32', [2, 3, 5])], { pads: [0, 7, 2, 1, -1, 3], mode: 'wrap' });
+    await check(gpu(), 'pad', [rand('i32', [4, 3])], { pads: [-2, 4, 3, 0], mode: 'wrap' });
     await check(gpu(), 'pad', [rand('f32', [5, 6])], { pads: [-1, 2, 1, -3], value: -2 });
     await check(gpu(), 'pad', [rand('i32', [4, 4])], { pads: [1, 1, 1, 1], value: -7.9 });
     await check(gpu(), 'pad', [rand('bool', [3, 2])], { pads: [2, 0, 0, 1], value: 1 });

@@ -15,6 +15,8 @@ export interface PadKernelSpec {
   /** Pad before each axis (negative crops). */
   readonly begin: readonly number[];
   readonly mode: PadMode;
+  /** Per axis, the part wrap padding repeats (wrapWindow); wrap mode only. */
+  readonly wraps?: readonly { readonly lo: number; readonly len: number }[];
   /** The constant as stored in the tensor (integers truncated, bool 0/1); constant mode only. */
   readonly value: number;
   /** The node values bound for the input and the output. */
@@ -37,6 +39,11 @@ function sourceIndexLines(mode: PadMode): string[] {
   switch (mode) {
     case 'constant': return ['    if (j < 0 || j >= len) { inside = false; }'];
     case 'edge': return ['    j = clamp(j, 0, len - 1);'];
+    case 'wrap': return [
+      '    let lo = i32(u_wrap_lo(d - 1u));',
+      '    let period = i32(u_wrap_len(d - 1u));',
+      '    j = lo + (((j - lo) % period) + period) % period;',
+    ];
     case 'reflect': return [
       // Mirror without repeating the edge, periodically (NumPy) when the pad is wider than the axis.
       '    if (len == 1) { j = 0; } else {',
@@ -58,6 +65,10 @@ export function emitPad(spec: PadKernelSpec): EmittedKernel {
   m.uniforms
     .array('out_shape', spec.outShape).array('in_shape', spec.inShape).array('in_strides', inStrides).array('begin', spec.begin)
     .scalar('n', n).scalar('value', valueBits(spec.dtype, spec.value));
+  if (spec.mode === 'wrap') {
+    const wraps = spec.wraps ?? spec.inShape.map((d) => ({ lo: 0, len: d }));
+    m.uniforms.array('wrap_lo', wraps.map((w) => w.lo)).array('wrap_len', wraps.map((w) => w.len));
+  }
   m.read('src', t, spec.sources.x);
   m.write('dst', t, spec.sources.out);
   const fill = t === 'f16' ? 'bitcast<vec2<f16>>(u.value).x' : 'u.value';

@@ -67,6 +67,8 @@ export function readsSymbolicSizes(node: Node): boolean {
     const { body, kernel } = attrsOf(node, fusedAttrs);
     return (kernel === undefined || SYMBOLIC_READY.has(kernel)) && body.nodes.every(readsSymbolicSizes);
   }
+  // Wrap padding repeats the window a crop leaves, worked out at fixed sizes.
+  if (node.op === 'pad' && node.attrs.mode === 'wrap') return false;
   return SYMBOLIC_READY.has(node.op) || (!byName[node.op] && getOp(node.op).spec.math !== undefined);
 }
 

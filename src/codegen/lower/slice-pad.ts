@@ -1,4 +1,4 @@
-import { padAmounts, padAttrs, padFillValue, sliceAttrs, sliceAxesDims, type PadMode } from '../../ir/ops/slice-pad.js';
+import { padAmounts, padAttrs, padFillValue, sliceAttrs, sliceAxesDims, wrapWindow, type PadMode } from '../../ir/ops/slice-pad.js';
 import { attrsOf } from '../../ir/attrs.js';
 import { dimsOf, stridesOf } from '../../ir/types.js';
 import { dAdd, dMul } from '../../ir/size-expr.js';
@@ -28,9 +28,11 @@ const pad: Lowering = (node) => {
   const x = node.inputs[0]!.type;
   const { pads, value } = attrsOf(node, padAttrs);
   const mode = attrsOf(node, padAttrs).mode as PadMode;
-  const { begin } = padAmounts(x.shape, pads, mode);
+  const { begin, end } = padAmounts(x.shape, pads, mode);
+  // Wrap mode repeats what a crop leaves: fixed sizes only (readsSymbolicSizes refuses it otherwise).
+  const wraps = mode === 'wrap' ? x.shape.map((d, i) => wrapWindow(d, begin[i]!, end[i]!)) : undefined;
   return emitPad({
-    name: `pad_${mode}`, dtype: x.dtype, inShape: dimsOf(x), outShape: dimsOf(node.output.type), begin, mode,
+    name: `pad_${mode}`, dtype: x.dtype, inShape: dimsOf(x), outShape: dimsOf(node.output.type), begin, mode, ...(wraps ? { wraps } : {}),
     value: padFillValue(value, x.dtype), sources: { x: 0, out: 1 },
   });
 };

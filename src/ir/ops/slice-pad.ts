@@ -87,8 +87,8 @@ defineOp({
   dims: ([x], attrs) => [sliceAxesDims(x!, attrs.starts, attrs.ends, attrs.axes, attrs.steps).map((a) => a.length)],
 });
 
-export type PadMode = 'constant' | 'reflect' | 'edge';
-const PAD_MODES: readonly string[] = ['constant', 'reflect', 'edge'];
+export type PadMode = 'constant' | 'reflect' | 'edge' | 'wrap';
+const PAD_MODES: readonly string[] = ['constant', 'reflect', 'edge', 'wrap'];
 
 /**
  * Per-axis padding before and after, from ONNX's [begin0, begin1, ..., end0, end1, ...].
@@ -104,18 +104,31 @@ export function padAmounts(shape: Shape, pads: readonly number[], mode: string):
   if (out.some((d) => d < 0)) throw new OpTypeError(`pads [${pads.join(',')}] crop [${shape.join(',')}] below zero`);
   if (mode !== 'constant') {
     shape.forEach((d, i) => {
-      if (d === 0 && out[i]! > 0) throw new OpTypeError(`${mode} padding of an empty axis ${i} of [${shape.join(',')}] has nothing to copy`);
+      const left = mode === 'wrap' ? wrapWindow(d, begin[i]!, end[i]!).len : d;
+      if (left <= 0 && out[i]! > 0) throw new OpTypeError(`${mode} padding of an empty axis ${i} of [${shape.join(',')}] has nothing to copy`);
     });
   }
   return { begin, end, shape: out };
 }
 
 /**
+ * The part of an axis of extent `d` that wrap padding repeats: what is left after the negative
+ * pads crop it (a crop at one end and a pad at the other wrap the cropped axis, as ONNX Runtime
+ * does), as its first index and length.
+ */
+export function wrapWindow(d: number, begin: number, end: number): { lo: number; len: number } {
+  const lo = Math.max(0, -begin);
+  return { lo, len: d - lo - Math.max(0, -end) };
+}
+
+/**
  * The input index an output index reads along one axis under a pad mode, or -1 for the
  * constant. `j` is the output index minus the begin pad. Reflect mirrors without repeating the
- * edge and keeps mirroring (like NumPy) when the pad is wider than the axis.
+ * edge and keeps mirroring (like NumPy) when the pad is wider than the axis; wrap repeats the
+ * axis periodically (`wrap`, from wrapWindow, is the repeated part; the whole axis by default).
  */
-export function padSourceIndex(j: number, d: number, mode: PadMode): number {
+export function padSourceIndex(j: number, d: number, mode: PadMode, wrap = { lo: 0, len: d }): number {
+  if (mode === 'wrap') return wrap.lo + ((((j - wrap.lo) % wrap.len) + wrap.len) % wrap.len);
   if (j >= 0 && j < d) return j;
   if (mode === 'constant') return -1;
   if (mode === 'edge' || d === 1) return j < 0 ? 0 : d - 1;

@@ -148,6 +148,10 @@ describe('convolution and pooling', () => {
     inputs: [{ name: 'x', dims: [1, 2, 4, 4] }, { name: 'w', dims: [2, 3, 3, 3] }],
     nodes: [node('ConvTranspose', ['x', 'w'], ['out'], { strides: attr.ints([2, 2]), output_shape: attr.ints([8, 8]) })],
   }));
+  it('ConvTranspose with output_shape past the unpadded output: the extra positions at the end hold the bias', () => check({
+    inputs: [{ name: 'x', dims: [1, 2, 3, 3] }, { name: 'w', dims: [2, 3, 3, 3] }, { name: 'b', dims: [3] }],
+    nodes: [node('ConvTranspose', ['x', 'w', 'b'], ['out'], { strides: attr.ints([3, 2]), output_shape: attr.ints([11, 8]) })],
+  }));
   it('ConvTranspose 1-D with bias', () => check({
     inputs: [{ name: 'x', dims: [1, 2, 5] }, { name: 'w', dims: [2, 3, 4] }, { name: 'b', dims: [3] }],
     nodes: [node('ConvTranspose', ['x', 'w', 'b'], ['out'], { strides: attr.ints([2]) })],

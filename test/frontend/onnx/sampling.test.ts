@@ -3,6 +3,8 @@
 import { describe, it } from 'vitest';
 import { attr, buildModel, node, OnnxType, tensor } from './onnx-builder.js';
 import { expectSameAsOrt } from './ort-oracle.js';
+import { Random } from '../../../src/frontend/torch/random.js';
+import { tensorData } from '../../../src/ir/tensor-data.js';
 
 function gridSample(x: number[], grid: number[], attrs: Record<string, string | number>, opset = 20): Uint8Array {
   return buildModel({
@@ -33,5 +35,30 @@ describe('AffineGrid', () => {
       initializers: [tensor('size', OnnxType.INT64, [4], [2, 3, 4, 5])],
       nodes: [node('AffineGrid', ['theta', 'size'], ['out'], { align_corners: attr.i(align) })],
     })).then(() => undefined));
+  }
+});
+
+// RoiAlign (kiln's roi_align CPU op) against ONNX Runtime: boxes inside, across the border and
+// past it, degenerate, on two images; each mode and coordinate mode, fixed and adaptive sampling.
+describe('RoiAlign', () => {
+  const rng = new Random(5);
+  const inputs = {
+    x: tensorData('f32', [2, 3, 8, 9], Array.from({ length: 2 * 3 * 8 * 9 }, () => rng.normal())),
+    rois: tensorData('f32', [5, 4], [0, 0, 8, 7, 2.5, 1.2, 6.3, 5.9, -3, -2, 4, 3, 10, 12, 19, 18, 4, 4, 4.2, 4.1]),
+    batch: tensorData('i32', [5], [0, 1, 1, 0, 1]),
+  };
+  for (const mode of ['avg', 'max']) {
+    for (const coordinates of ['half_pixel', 'output_half_pixel']) {
+      for (const sampling of [0, 2]) {
+        it(`${mode}, ${coordinates}, sampling_ratio=${sampling}`, () => expectSameAsOrt(buildModel({
+          opset: 16, inputs: [{ name: 'x', dims: [2, 3, 8, 9] }, { name: 'rois', dims: [5, 4] }, { name: 'batch', dims: [5], type: OnnxType.INT64 }],
+          outputs: [{ name: 'out' }],
+          nodes: [node('RoiAlign', ['x', 'rois', 'batch'], ['out'], {
+            mode: attr.s(mode), coordinate_transformation_mode: attr.s(coordinates), output_height: attr.i(3), output_width: attr.i(2),
+            sampling_ratio: attr.i(sampling), spatial_scale: attr.f(0.75),
+          })],
+        }), { inputs, onnxTypes: { batch: OnnxType.INT64 }, tol: 1e-4 }).then(() => undefined));
+      }
+    }
   }
 });

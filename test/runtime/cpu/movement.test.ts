@@ -128,8 +128,17 @@ describe('pad', () => {
     expect(run1('pad', [iota([4], 1)], { pads: [-1, 1], value: 9 }).values).toEqual([2, 3, 4, 9]);
     expect(run1('pad', [iota([2], 1)], { pads: [1, 1], value: -2.7 }, 'i32').values).toEqual([-2, 1, 2, -2]);
   });
+  it('wrap repeats the axis periodically, wider than the axis too, and wraps what a crop leaves', () => {
+    const x = { shape: [3], values: [1, 2, 3] };
+    expect(run1('pad', [x], { pads: [2, 4], mode: 'wrap' }).values).toEqual([2, 3, 1, 2, 3, 1, 2, 3, 1]);
+    expect(run1('pad', [x], { pads: [7, 0], mode: 'wrap' }).values).toEqual([3, 1, 2, 3, 1, 2, 3, 1, 2, 3]);
+    // Crop the first element, then wrap the rest [2, 3] two to the right.
+    expect(run1('pad', [x], { pads: [-1, 2], mode: 'wrap' }).values).toEqual([2, 3, 2, 3]);
+    expect(run1('pad', [data], { pads: [1, 0, 0, 1], mode: 'wrap' }).values).toEqual(f32([4.5, 5.7, 4.5, 1.0, 1.2, 1.0, 2.3, 3.4, 2.3, 4.5, 5.7, 4.5]));
+  });
   it('rejects a bad mode and reflecting an empty axis', () => {
-    expect(() => run1('pad', [data], { pads: [0, 0, 0, 0], mode: 'wrap' })).toThrow(/mode "wrap" is not one of/);
+    expect(() => run1('pad', [data], { pads: [0, 0, 0, 0], mode: 'circular' })).toThrow(/mode "circular" is not one of/);
+    expect(() => run1('pad', [{ shape: [2], values: [1, 2] }], { pads: [-2, 1], mode: 'wrap' })).toThrow(/nothing to copy/);
     expect(() => run1('pad', [{ shape: [0], values: [] }], { pads: [1, 1], mode: 'edge' })).toThrow(/nothing to copy/);
   });
 });

@@ -24,6 +24,8 @@ import './random.js';
 import './recurrent.js';
 import './einsum.js';
 import './sampling.js';
+import './deform-conv.js';
+import './tfidf.js';
 import './dft.js';
 import './windows.js';
 import './sequence.js';

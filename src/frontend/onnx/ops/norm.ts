@@ -1,22 +1,49 @@
 // BatchNormalization, InstanceNormalization, LayerNormalization, RMSNormalization,
-// GroupNormalization, MeanVarianceNormalization (inference forms).
-import { typeOf } from '../builder.js';
+// GroupNormalization, MeanVarianceNormalization (inference forms; BatchNormalization's training
+// mode too).
+import { typeOf, type Operand } from '../builder.js';
 import type { DType } from '../../../ir/types.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { castTo, normalizeAxis, reshapeTo, scalarLike } from './helpers.js';
 
 defineOnnxOp('BatchNormalization', (n) => {
-  if (n.attrs.int('training_mode', 0) !== 0) n.unsupported('training_mode=1 is not supported (kiln imports models for inference)');
   if (n.opset < 9 && n.attrs.int('spatial', 1) === 0) n.unsupported('spatial=0 (per-activation statistics) is not supported');
-  for (let i = 1; i < n.outputCount; i++) {
-    if (n.outputUsed(i)) n.unsupported(`its training output ${i} (running statistics) is not supported`);
+  const training = n.opset >= 14 && n.attrs.int('training_mode', 0) !== 0;
+  if (!training) {
+    for (let i = 1; i < n.outputCount; i++) {
+      if (n.outputUsed(i)) n.unsupported(`its training output ${i} (running statistics) is not supported without training_mode=1`);
+    }
   }
   const x = n.input(0);
   const dtype = typeOf(x).dtype;
+  const epsilon = n.attrs.float('epsilon', 1e-5);
   // From opset 15 the statistics may have another float type than X.
-  const params = [1, 2, 3, 4].map((i) => castTo(n.b, n.input(i), dtype));
-  return [n.b.op('batch_norm', [x, ...params], { epsilon: n.attrs.float('epsilon', 1e-5) })];
+  const [scale, bias, mean, variance] = [1, 2, 3, 4].map((i) => castTo(n.b, n.input(i), dtype));
+  if (!training) return [n.b.op('batch_norm', [x, scale!, bias!, mean!, variance!], { epsilon })];
+  return batchNormTraining(n, x, [scale!, bias!, mean!, variance!], epsilon);
 });
+
+/**
+ * BatchNormalization with training_mode=1 (opset 14+): Y normalises X by the batch's own
+ * per-channel mean and (biased) variance over every axis but 1; the running statistics blend
+ * the given ones with the batch's: running = input * momentum + batch * (1 - momentum).
+ */
+function batchNormTraining(n: OnnxNode, x: Operand, [scale, bias, inputMean, inputVar]: Operand[], epsilon: number): Operand[] {
+  const rank = typeOf(x).shape.length;
+  if (rank < 2) n.fail(`needs an input [N, C, ...], got rank ${rank}`);
+  const axes = Array.from({ length: rank }, (_, i) => i).filter((i) => i !== 1);
+  const mean = n.b.op('mean', [x], { axes, keepdims: false });
+  const dev = n.b.op('sub', [x, reshapeTo(n.b, mean, [typeOf(x).shape[1]!, ...new Array<number>(rank - 2).fill(1)])]);
+  const variance = n.b.op('mean', [n.b.op('mul', [dev, dev])], { axes, keepdims: false });
+  const y = n.b.op('batch_norm', [x, scale!, bias!, mean, variance], { epsilon });
+  const momentum = n.attrs.float('momentum', 0.9);
+  const blend = (given: Operand, batch: Operand) => n.b.op('add', [
+    n.b.op('mul', [given, scalarLike(n.b, given, momentum)]),
+    n.b.op('mul', [batch, scalarLike(n.b, batch, 1 - momentum)]),
+  ]);
+  const statsType = typeOf(n.input(3)).dtype;
+  return [y, castTo(n.b, blend(inputMean!, mean), statsType), castTo(n.b, blend(inputVar!, variance), statsType)];
+}
 
 // Normalises each (sample, channel) over its spatial dims: layer_norm from axis 2, then the
 // per-channel scale and bias.

@@ -1,9 +1,9 @@
-// GridSample (a data-dependent gather: kiln's grid_sample op, a CPU op) and AffineGrid (a
-// matmul of the transforms with a constant grid of normalised coordinates).
+// GridSample and RoiAlign (data-dependent gathers: kiln's grid_sample and roi_align ops, CPU
+// ops) and AffineGrid (a matmul of the transforms with a constant grid of normalised coordinates).
 import { typeOf } from '../builder.js';
 import { defineOnnxOp } from '../node.js';
 import { makeConst } from '../tensor.js';
-import { reshapeTo } from './helpers.js';
+import { castTo, reshapeTo } from './helpers.js';
 
 /** Mode names by ONNX's spelling: GridSample-16 said bilinear/bicubic, 20 says linear/cubic. */
 const MODES: Record<string, string> = { nearest: 'nearest', bilinear: 'linear', linear: 'linear', bicubic: 'cubic', cubic: 'cubic' };
@@ -50,4 +50,20 @@ defineOnnxOp('AffineGrid', (n) => {
   const grid = makeConst('affine_grid_base', 'f32', [1, points, r + 1], base);
   const product = n.b.op('matmul', [grid, n.b.op('transpose', [theta], { perm: [0, 2, 1] })]);
   return reshapeTo(n.b, product, [size[0]!, ...spatial, r]);
+});
+
+// RoiAlign: coordinate_transformation_mode came in opset 16 (default half_pixel); opset 10
+// behaves as output_half_pixel.
+defineOnnxOp('RoiAlign', (n) => {
+  const [x, rois, batch] = [n.input(0), n.input(1), n.input(2)];
+  for (const v of [x, rois]) if (typeOf(v).dtype !== 'f32') n.unsupported(`takes float (f32) X and rois, got ${typeOf(v).dtype}`);
+  const coordinates = n.attrs.string('coordinate_transformation_mode', n.opset < 16 ? 'output_half_pixel' : 'half_pixel');
+  if (coordinates !== 'half_pixel' && coordinates !== 'output_half_pixel') n.unsupported(`coordinate_transformation_mode '${coordinates}' is not supported (half_pixel, output_half_pixel)`);
+  const mode = n.attrs.string('mode', 'avg');
+  if (mode !== 'avg' && mode !== 'max') n.unsupported(`mode '${mode}' is not supported (avg, max)`);
+  return n.b.op('roi_align', [x, rois, castTo(n.b, batch, 'i32')], {
+    mode, output_height: n.attrs.int('output_height', 1), output_width: n.attrs.int('output_width', 1),
+    sampling_ratio: n.attrs.int('sampling_ratio', 0), spatial_scale: n.attrs.float('spatial_scale', 1),
+    half_pixel: coordinates === 'half_pixel',
+  });
 });

@@ -113,14 +113,14 @@ defineOnnxOp('Slice', (n) => {
   });
 });
 
-const PAD_MODES: Record<string, string> = { constant: 'constant', reflect: 'reflect', edge: 'edge' };
+const PAD_MODES: Record<string, string> = { constant: 'constant', reflect: 'reflect', edge: 'edge', wrap: 'wrap' };
 
 defineOnnxOp('Pad', (n) => {
   const x = n.input(0);
   const rank = typeOf(x).shape.length;
   const mode = n.attrs.string('mode', 'constant');
   const kilnMode = PAD_MODES[mode];
-  if (!kilnMode) n.unsupported(`mode '${mode}' is not supported (supported: constant, reflect, edge)`);
+  if (!kilnMode) n.unsupported(`mode '${mode}' is not supported (supported: constant, reflect, edge, wrap)`);
   let pads: number[];
   let value = 0;
   if (n.opset < 11) {

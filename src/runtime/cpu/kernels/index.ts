@@ -2,6 +2,7 @@ import { KilnError } from '../../../ir/errors.js';
 import { getOp, opTable } from '../../../ir/ops/index.js';
 import { castKernels } from './cast.js';
 import { convKernels } from './conv.js';
+import { deformConvKernels } from './deform-conv.js';
 import { elementwise } from './elementwise.js';
 import type { CpuKernel } from './kernel.js';
 import { matmulKernels } from './matmul.js';
@@ -11,9 +12,12 @@ import { slicePadKernels } from './slice-pad.js';
 import { gatherKernels } from './gather.js';
 import { indexingKernels } from './indexing.js';
 import { scanKernels } from './scan.js';
+import { tfidfKernels } from './tfidf.js';
 import { resizeKernels } from './resize.js';
 import { gridSampleKernels } from './grid-sample.js';
+import { roiAlignKernels } from './roi-align.js';
 import { poolKernels } from './pool.js';
+import { poolIndicesKernels } from './pool-indices.js';
 import { reduceKernels, reduction } from './reduce.js';
 import { softmaxKernels } from './softmax.js';
 import { normKernels } from './norm.js';
@@ -38,10 +42,14 @@ const byName = opTable<CpuKernel>('CPU kernel', [
   gatherKernels,
   indexingKernels,
   scanKernels,
+  tfidfKernels,
   resizeKernels,
   gridSampleKernels,
+  roiAlignKernels,
   convKernels,
+  deformConvKernels,
   poolKernels,
+  poolIndicesKernels,
   reduceKernels,
   softmaxKernels,
   normKernels,

@@ -1,4 +1,4 @@
-import { padAmounts, padAttrs, sliceAttrs, padFillValue, padSourceIndex, sliceAxes, type PadMode } from '../../../ir/ops/slice-pad.js';
+import { padAmounts, padAttrs, sliceAttrs, padFillValue, padSourceIndex, sliceAxes, wrapWindow, type PadMode } from '../../../ir/ops/slice-pad.js';
 import { f32ToF16Bits } from '../../../ir/f16.js';
 import { stridesOf } from '../../../ir/types.js';
 import { copyStrided } from './copy.js';
@@ -20,7 +20,8 @@ const pad: CpuKernel = (node, [x]) => {
   const out = alloc(node.output.type);
   const a = attrsOf(node, padAttrs);
   const mode = a.mode as PadMode;
-  const { begin } = padAmounts(x!.shape, a.pads, mode);
+  const { begin, end } = padAmounts(x!.shape, a.pads, mode);
+  const wraps = x!.shape.map((d, i) => wrapWindow(d, begin[i]!, end[i]!));
   const fill = padFillValue(a.value, out.dtype);
   const fillStored = out.dtype === 'f16' ? f32ToF16Bits(fill) : fill; // f16 is stored as raw bits
   const xs = stridesOf(x!.shape);
@@ -29,7 +30,7 @@ const pad: CpuKernel = (node, [x]) => {
   for (let i = 0; i < out.data.length; i++) {
     let src = 0;
     for (let d = 0; d < rank && src >= 0; d++) {
-      const j = padSourceIndex(coord[d]! - begin[d]!, x!.shape[d]!, mode);
+      const j = padSourceIndex(coord[d]! - begin[d]!, x!.shape[d]!, mode, wraps[d]);
       src = j < 0 ? -1 : src + j * xs[d]!;
     }
     out.data[i] = src < 0 ? fillStored : x!.data[src]!;
