@@ -11,6 +11,7 @@ import { slicePadKernels } from './slice-pad.js';
 import { gatherKernels } from './gather.js';
 import { indexingKernels } from './indexing.js';
 import { scanKernels } from './scan.js';
+import { dataDependentKernels } from './data-dependent.js';
 import { resizeKernels } from './resize.js';
 import { gridSampleKernels } from './grid-sample.js';
 import { poolKernels } from './pool.js';
@@ -37,6 +38,7 @@ const byName = opTable<CpuKernel>('CPU kernel', [
   gatherKernels,
   indexingKernels,
   scanKernels,
+  dataDependentKernels,
   resizeKernels,
   gridSampleKernels,
   convKernels,
