@@ -63,4 +63,23 @@ describe('data-dependent extents between CPU and WebGPU segments', () => {
       session.destroy();
     }
   });
+
+  it('keeps a data-dependent op on constants for the run (its readers are typed with its size, not a number)', async () => {
+    const g = parseGraph(`graph g() -> (i32[1,K] @webgpu) sizes(K: [0, 4]) {
+  %x = const() {value = [0, 1, 0, 2]} : f32[4] @webgpu
+  %i = nonzero(%x) {size = "K"} : i32[1,K] @webgpu
+  %one = const() {value = [1]} : i32[] @webgpu
+  %j = add(%i, %one) : i32[1,K] @webgpu
+  return %j
+}
+`);
+    const session = await SegmentedSession.create(gpu(), compileSegmented(g));
+    try {
+      const got = await session.run({});
+      expect(got.j!.shape).toEqual([1, 2]);
+      expect(values(got.j!)).toEqual([2, 4]);
+    } finally {
+      session.destroy();
+    }
+  });
 });
