@@ -16,5 +16,6 @@ export const NON_DIFFERENTIABLE: Readonly<Record<string, string>> = {
   greater: COMPARISON, greater_equal: COMPARISON,
   logical_and: BOOL_RESULT, logical_or: BOOL_RESULT, logical_not: BOOL_RESULT,
   is_nan: BOOL_RESULT, is_inf: BOOL_RESULT,
-  argmax: INDEX_RESULT, argmin: INDEX_RESULT,
+  argmax: INDEX_RESULT, argmin: INDEX_RESULT, nonzero: INDEX_RESULT, non_max_suppression: INDEX_RESULT,
+  unique: 'TODO: a data-dependent selection of its operand; its rule would scatter-add the gradient of Y by inverse_indices',
 };

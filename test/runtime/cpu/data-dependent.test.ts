@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Graph } from '../../../src/ir/graph.js';
 import { tensorData } from '../../../src/ir/tensor-data.js';
 import { formatType, type DType } from '../../../src/ir/types.js';
+import { sizeVar } from '../../../src/ir/size-expr.js';
 import { runOnCpuAtRunSizes } from '../../../src/runtime/cpu/run-sizes.js';
 import type { Attrs } from '../../../src/ir/attrs.js';
 import { expectRoundTrip } from '../../ir/roundtrip.js';
@@ -92,5 +93,31 @@ describe('non_max_suppression', () => {
     const b = [0, 0, 1, 1, 0, 5, 1, 6];
     const got = runAll('non_max_suppression', [{ shape: [2, 2, 4], values: [...b, ...b] }, { shape: [2, 2, 2], values: [0.1, 0.2, 0.4, 0.3, 0.5, 0.6, 0.8, 0.7] }, one(1, 'i32'), one(0.5)])[0]!;
     expect(got).toEqual({ shape: [4, 3], values: [0, 0, 1, 0, 1, 0, 1, 0, 1, 1, 1, 0] });
+  });
+});
+
+describe('runOnCpuAtRunSizes', () => {
+  it('binds a data-dependent size from the result and runs the ops after it at that size', () => {
+    const g = new Graph('g');
+    const x = g.addInput('x', { dtype: 'f32', shape: [5], device: 'cpu' });
+    const [y] = g.addNode('unique', [x], { size: 'K' }).outputs;
+    const c = g.addNode('cumsum', [y!], { axis: 0 }).output;
+    expect(formatType(c.type)).toBe('f32[K] @cpu');
+    g.setOutputs([c]);
+    const run = (xs: number[]) => runOnCpuAtRunSizes(g, { x: tensorData('f32', [5], xs) })[c.name]!;
+    expect(run([3, 1, 3, 1, 2])).toMatchObject({ shape: [3], data: Float32Array.from([1, 3, 6]) });
+    expect(run([7, 7, 7, 7, 7])).toMatchObject({ shape: [1], data: Float32Array.from([7]) });
+  });
+  it('checks inputs against their sizes: a size out of its range, two extents of one size disagreeing', () => {
+    const g = new Graph('g');
+    const n = { name: 'N', min: 1, max: 4 };
+    const dims = [sizeVar(n.name, n.min, n.max)];
+    const a = g.addInput('a', { dtype: 'f32', shape: [4], dims, device: 'cpu' });
+    const b = g.addInput('b', { dtype: 'f32', shape: [4], dims, device: 'cpu' });
+    g.setOutputs([g.addNode('add', [a, b]).output]);
+    const t = (k: number) => tensorData('f32', [k], new Array<number>(k).fill(1));
+    expect(() => runOnCpuAtRunSizes(g, { a: t(5), b: t(5) })).toThrow(/input 'a': dimension 0 \(N\) is 5, outside its range 1\.\.4/);
+    expect(() => runOnCpuAtRunSizes(g, { a: t(2), b: t(3) })).toThrow(/input 'b' expects f32\[N\] @cpu, got f32\[3\] with N = 2/);
+    expect(runOnCpuAtRunSizes(g, { a: t(3), b: t(3) })[g.outputs[0]!.name]!.shape).toEqual([3]);
   });
 });
