@@ -82,4 +82,27 @@ describe('data-dependent extents between CPU and WebGPU segments', () => {
       session.destroy();
     }
   });
+
+  it('reduces over a data-dependent extent on the GPU, an empty one included; buffers are sized for its range\'s top', async () => {
+    const g = parseGraph(`graph g(%x: f32[2,3] @webgpu) -> (f32[2] @webgpu) sizes(K: [0, 6]) {
+  %i = nonzero(%x) {size = "K"} : i32[2,K] @webgpu
+  %f = cast(%i) {to = "f32"} : f32[2,K] @webgpu
+  %s = sum(%f) {axes = [1]} : f32[2] @webgpu
+  return %s
+}
+`);
+    const program = compileSegmented(g);
+    const gpuInputs = program.segments.flatMap((s) => (s.device === 'webgpu' ? s.program.inputs : []));
+    expect(gpuInputs.map((b) => [b.shape, b.dims])).toEqual([[[2, 6], [2, 'K']]]);
+    const session = await SegmentedSession.create(gpu(), program);
+    try {
+      for (const xs of [[0, 0, 0, 0, 0, 0], [0, 1, 0, 1, 1, 0], [1, 1, 1, 1, 1, 1]]) {
+        const x = tensorData('f32', [2, 3], xs);
+        const got = await session.run({ x });
+        expect(values(got.s!)).toEqual(values(runOnCpuAtRunSizes(g, { x }).s!));
+      }
+    } finally {
+      session.destroy();
+    }
+  });
 });
