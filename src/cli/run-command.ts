@@ -11,7 +11,7 @@ import { isArtifactDir, loadArtifactDir } from '../runtime/artifact-node.js';
 import { acquireDevice, type GpuDevice } from '../runtime/device.js';
 import { InferenceSession } from '../runtime/inference-session.js';
 import { Session } from '../runtime/session.js';
-import { runOnCpuAtRunSizes } from '../runtime/cpu/run-sizes.js';
+import { runOnCpu } from '../runtime/cpu/executor.js';
 import { artifactGraph } from './artifact-ir.js';
 import { loadModelForFeeds } from '../frontend/load-model.js';
 import { compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
@@ -163,7 +163,7 @@ export const runCommand = {
         const graph = await target.reference();
         if (typeof graph === 'string') throw new KilnError(`--compare cpu: ${graph}`);
         // A graph whose sizes vary runs on the CPU at the sizes this run's inputs (and data-dependent ops) give.
-        const ref = runOnCpuAtRunSizes(graph, referenceInputs(graph, inputs));
+        const ref = runOnCpu(graph, referenceInputs(graph, inputs));
         // An artifact's kept IR may not match it (edited, or from another build): say so, by name.
         const unmatched = Object.keys(outputs).filter((name) => !Object.hasOwn(ref, name));
         if (unmatched.length) {

@@ -18,7 +18,7 @@ export function segment(graph: Graph, ctx: LowerContext = {}): SegmentedProgram 
       aliases[n.output.name] = n.inputs[0]!.name;
       continue;
     }
-    // A CPU segment whose sizes vary runs at each run's sizes (runOnCpuAtRunSizes); a WebGPU one
+    // A CPU segment whose sizes vary runs at each run's sizes (runOnCpu binds them); a WebGPU one
     // is a program for the range of sizes.
     const device = n.outputs[0]!.type.device;
     const last = runs.at(-1);

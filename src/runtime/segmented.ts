@@ -1,7 +1,7 @@
 import { KilnError } from '../ir/errors.js';
 import type { Graph } from '../ir/graph.js';
 import type { TensorData } from '../ir/tensor-data.js';
-import { runOnCpuAtRunSizes } from './cpu/run-sizes.js';
+import { runOnCpu } from './cpu/executor.js';
 import type { GpuDevice } from './device.js';
 import type { Program } from './program.js';
 import { Session } from './session.js';
@@ -86,7 +86,7 @@ export class SegmentedSession {
       const deps = [...new Set(inputNames(seg).flatMap((n) => { const p = producer.get(source(n)); return p === undefined ? [] : [p]; }))];
       done.push(Promise.all(deps.map((d) => done[d]!)).then(async () => {
         const feeds = Object.fromEntries(inputNames(seg).map((n) => [n, resolve(n)]));
-        const outs = seg.device === 'webgpu' ? await this.sessions[i]!.run(feeds) : runOnCpuAtRunSizes(seg.graph, feeds);
+        const outs = seg.device === 'webgpu' ? await this.sessions[i]!.run(feeds) : runOnCpu(seg.graph, feeds);
         for (const [k, v] of Object.entries(outs)) env.set(k, v);
       }));
     }

@@ -3,7 +3,7 @@ import { parseGraph } from '../../src/ir/parser.js';
 import { printGraph } from '../../src/ir/printer.js';
 import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
 import { compileSegmented } from '../../src/compiler.js';
-import { runOnCpuAtRunSizes } from '../../src/runtime/cpu/run-sizes.js';
+import { runOnCpu } from '../../src/runtime/cpu/executor.js';
 import { SegmentedSession } from '../../src/runtime/segmented.js';
 import { useGpu } from '../helpers/gpu.js';
 
@@ -27,7 +27,7 @@ describe('data-dependent extents between CPU and WebGPU segments', () => {
       for (const xs of [[3, 1, 3, 2, 1, 3], [5, 5, 5, 5, 5, 5], [6, 5, 4, 3, 2, 1]]) {
         const x = tensorData('f32', [6], xs);
         const got = await session.run({ x });
-        const want = runOnCpuAtRunSizes(g, { x });
+        const want = runOnCpu(g, { x });
         expect(got.z!.shape).toEqual(want.z!.shape);
         expect(values(got.z!)).toEqual(values(want.z!));
         expect(values(got.inverse!)).toEqual(values(want.inverse!));
@@ -50,7 +50,7 @@ describe('data-dependent extents between CPU and WebGPU segments', () => {
       for (const xs of [[0, 0, 0, 0, 0, 0], [0, 1, 0, -2, 0, NaN], [1, 2, 3, 4, 5, 6], [0, -0, 0, 0, 0, 0.5]]) {
         const x = tensorData('f32', [2, 3], xs);
         const got = await session.run({ x });
-        const want = runOnCpuAtRunSizes(g, { x });
+        const want = runOnCpu(g, { x });
         for (const name of ['i', 'j']) {
           expect(got[name]!.shape).toEqual(want[name]!.shape);
           expect(values(got[name]!)).toEqual(values(want[name]!));
@@ -99,7 +99,7 @@ describe('data-dependent extents between CPU and WebGPU segments', () => {
       for (const xs of [[0, 0, 0, 0, 0, 0], [0, 1, 0, 1, 1, 0], [1, 1, 1, 1, 1, 1]]) {
         const x = tensorData('f32', [2, 3], xs);
         const got = await session.run({ x });
-        expect(values(got.s!)).toEqual(values(runOnCpuAtRunSizes(g, { x }).s!));
+        expect(values(got.s!)).toEqual(values(runOnCpu(g, { x }).s!));
       }
     } finally {
       session.destroy();

@@ -5,17 +5,15 @@ import { instantiateGraph } from '../../ir/instantiate.js';
 import { getOp } from '../../ir/ops/index.js';
 import { dimText, evalDim, isSymbolic } from '../../ir/size-expr.js';
 import type { TensorData } from '../../ir/tensor-data.js';
-import { dimsOf, formatShapeType, formatType, isDynamic, type TensorType } from '../../ir/types.js';
-import { evaluateNode, runOnCpu } from './executor.js';
+import { dimsOf, formatShapeType, formatType, type TensorType } from '../../ir/types.js';
+import { evaluateNode } from './executor.js';
 
 /**
- * Runs a graph on the host with the reference kernels, also when its extents vary: a graph of
- * fixed shapes runs as is (runOnCpu); one with size variables binds them as it goes, from its
- * inputs' shapes and from the results of data-dependent ops (NonZero's count), and runs each
- * node as the static node it is at those sizes.
+ * Runs a graph whose extents vary on the host (runOnCpu's path for such graphs): it binds the
+ * sizes as it goes, from its inputs' shapes and from the results of data-dependent ops
+ * (NonZero's count), and runs each node as the static node it is at those sizes.
  */
-export function runOnCpuAtRunSizes(graph: Graph, inputs: Record<string, TensorData>): Record<string, TensorData> {
-  if (!graph.values().some((v) => isDynamic(v.type))) return runOnCpu(graph, inputs);
+export function runAtRunSizes(graph: Graph, inputs: Record<string, TensorData>): Record<string, TensorData> {
   const sizes = new Map<string, number>();
   const env = new Map<Value, TensorData>();
   for (const v of graph.inputs) {

@@ -3,7 +3,7 @@ import { Graph } from '../../../src/ir/graph.js';
 import { tensorData } from '../../../src/ir/tensor-data.js';
 import { formatType, type DType } from '../../../src/ir/types.js';
 import { sizeVar } from '../../../src/ir/size-expr.js';
-import { runOnCpuAtRunSizes } from '../../../src/runtime/cpu/run-sizes.js';
+import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
 import type { Attrs } from '../../../src/ir/attrs.js';
 import { expectRoundTrip } from '../../ir/roundtrip.js';
 
@@ -21,7 +21,7 @@ function runAll(op: string, inputs: In[], attrs: Attrs = {}): Out[] {
   g.setOutputs(node.outputs);
   expectRoundTrip(g);
   const feeds = Object.fromEntries(inputs.map((x, i) => [`x${i}`, tensorData(x.dtype ?? 'f32', x.shape, x.values)]));
-  const r = runOnCpuAtRunSizes(g, feeds);
+  const r = runOnCpu(g, feeds);
   return node.outputs.map((v) => ({ shape: [...r[v.name]!.shape], values: Array.from(r[v.name]!.data as ArrayLike<number>) }));
 }
 const ints = (shape: number[], values: number[]): In => ({ shape, values, dtype: 'i32' });
@@ -96,7 +96,7 @@ describe('non_max_suppression', () => {
   });
 });
 
-describe('runOnCpuAtRunSizes', () => {
+describe('runOnCpu of a graph whose sizes vary', () => {
   it('binds a data-dependent size from the result and runs the ops after it at that size', () => {
     const g = new Graph('g');
     const x = g.addInput('x', { dtype: 'f32', shape: [5], device: 'cpu' });
@@ -104,7 +104,7 @@ describe('runOnCpuAtRunSizes', () => {
     const c = g.addNode('cumsum', [y!], { axis: 0 }).output;
     expect(formatType(c.type)).toBe('f32[K] @cpu');
     g.setOutputs([c]);
-    const run = (xs: number[]) => runOnCpuAtRunSizes(g, { x: tensorData('f32', [5], xs) })[c.name]!;
+    const run = (xs: number[]) => runOnCpu(g, { x: tensorData('f32', [5], xs) })[c.name]!;
     expect(run([3, 1, 3, 1, 2])).toMatchObject({ shape: [3], data: Float32Array.from([1, 3, 6]) });
     expect(run([7, 7, 7, 7, 7])).toMatchObject({ shape: [1], data: Float32Array.from([7]) });
   });
@@ -116,8 +116,8 @@ describe('runOnCpuAtRunSizes', () => {
     const b = g.addInput('b', { dtype: 'f32', shape: [4], dims, device: 'cpu' });
     g.setOutputs([g.addNode('add', [a, b]).output]);
     const t = (k: number) => tensorData('f32', [k], new Array<number>(k).fill(1));
-    expect(() => runOnCpuAtRunSizes(g, { a: t(5), b: t(5) })).toThrow(/input 'a': dimension 0 \(N\) is 5, outside its range 1\.\.4/);
-    expect(() => runOnCpuAtRunSizes(g, { a: t(2), b: t(3) })).toThrow(/input 'b' expects f32\[N\] @cpu, got f32\[3\] with N = 2/);
-    expect(runOnCpuAtRunSizes(g, { a: t(3), b: t(3) })[g.outputs[0]!.name]!.shape).toEqual([3]);
+    expect(() => runOnCpu(g, { a: t(5), b: t(5) })).toThrow(/input 'a': dimension 0 \(N\) is 5, outside its range 1\.\.4/);
+    expect(() => runOnCpu(g, { a: t(2), b: t(3) })).toThrow(/input 'b' expects f32\[N\] @cpu, got f32\[3\] with N = 2/);
+    expect(runOnCpu(g, { a: t(3), b: t(3) })[g.outputs[0]!.name]!.shape).toEqual([3]);
   });
 });
