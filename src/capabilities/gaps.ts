@@ -14,6 +14,7 @@ const PLACEMENT = 'made by device placement after the model is built (a copy bet
 const FUSION = 'made by the fuse pass after the model is built, from ops that have this capability';
 const BACKWARD = 'made by autodiff as part of a gradient';
 const QUANTIZED = 'made by the quantize-weights pass (--weights int8) from a constant weight, after the model is built';
+const DATA_DEPENDENT = 'its result extent depends on the data (a size bound when it runs)';
 const APPLY_ONLY = 'no named method; reachable through the generic apply(op, inputs, attrs)';
 
 export const EXPLAINED_GAPS: Readonly<Record<Capability, Gaps>> = {
@@ -27,6 +28,7 @@ export const EXPLAINED_GAPS: Readonly<Record<Capability, Gaps>> = {
     ...each(['roi_align', 'deform_conv2d', 'max_pool2d_indices'], `${GPU_TODO}; each output element is independent, so a kernel would be data-parallel`),
     tfidf_vectorizer: `${GPU_TODO}; n-gram lookups in a table of the pool`,
     det: `${GPU_TODO}; an LU factorisation per matrix, sequential and small`,
+    ...each(['nonzero', 'unique', 'non_max_suppression'], `${DATA_DEPENDENT}, and sequential (a compaction, a sort, a greedy selection): placement runs it on the CPU with explicit transfers`),
   },
   // autodiff's own table of ops without a rule on purpose, each with its reason.
   grad: NON_DIFFERENTIABLE,
@@ -45,6 +47,7 @@ export const EXPLAINED_GAPS: Readonly<Record<Capability, Gaps>> = {
     fused: FUSION,
     dequantize_int8: QUANTIZED,
     ...each(['conv2d_backward_weight', 'max_pool2d_backward'], BACKWARD),
+    ...each(['nonzero', 'unique', 'non_max_suppression'], `${DATA_DEPENDENT}, where traced tensors have extents known when traced; ONNX models make it`),
     flatten: 'Tensor.flatten traces to reshape (the same elements), as PyTorch does',
     gemm: 'nn.Linear traces to matmul and add, which fuse into one kernel; gemm comes from ONNX',
     global_avg_pool: 'functional.adaptiveAvgPool2d with output size 1 covers it; global_avg_pool comes from ONNX',

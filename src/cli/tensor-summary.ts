@@ -8,5 +8,6 @@ export function summarize(name: string, t: TensorData): string {
   const min = vals.reduce((a, b) => Math.min(a, b), Infinity);
   const max = vals.reduce((a, b) => Math.max(a, b), -Infinity);
   const mean = vals.reduce((a, b) => a + b, 0) / Math.max(1, vals.length);
-  return `${name}: ${t.dtype}[${t.shape.join(',')}] [${head}${vals.length > 6 ? ', ...' : ''}] min ${min.toPrecision(4)} max ${max.toPrecision(4)} mean ${mean.toPrecision(4)}`;
+  const stats = vals.length ? ` min ${min.toPrecision(4)} max ${max.toPrecision(4)} mean ${mean.toPrecision(4)}` : ' (no elements)';
+  return `${name}: ${t.dtype}[${t.shape.join(',')}] [${head}${vals.length > 6 ? ', ...' : ''}]${stats}`;
 }

@@ -63,7 +63,8 @@ export class Graph {
   /** Appends a node; output types are inferred (and checked when given). */
   addNode(op: string, inputs: Value[], attrs: Attrs = {}, opts: AddNodeOptions = {}): Node {
     const def = getOp(op);
-    const full = def.withDefaults(attrs);
+    // A data-dependent extent gets a size variable of its own, named after the node.
+    const full = def.withDefaults(def.producesSize && attrs['size'] === undefined ? { ...attrs, size: `${op}_${this.nextId}` } : attrs);
     const device = opts.device ?? inputs[0]?.type.device ?? 'webgpu';
     const where = () => `${op}(${inputs.map((v) => `%${v.name}: ${formatType(v.type)}`).join(', ')})`;
     let inferred: TensorType[];

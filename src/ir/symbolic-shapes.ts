@@ -18,7 +18,7 @@ import { broadcastShapes } from './ops/shape-util.js';
  * no rule of their own this way.
  */
 export function inferDims(def: OpDef, inputs: readonly TensorType[], attrs: Attrs): (readonly Dim[] | undefined)[] | undefined {
-  if (!inputs.some(isDynamic)) return undefined;
+  if (!inputs.some(isDynamic) && !def.producesSize) return undefined;
   // Elementwise results broadcast their operands; with operands of their own layout (batch_norm's
   // per-channel parameters), the result is laid out like the first operand.
   const rule = def.spec.dims ?? (def.spec.math ? (def.spec.operandStrides ? (shapes: readonly (readonly Dim[])[]) => [[...shapes[0]!]] : (shapes: readonly (readonly Dim[])[]) => [broadcastShapes(shapes)]) : undefined);

@@ -4,6 +4,7 @@ import { numel } from '../ir/types.js';
 import type { Pass } from './pass.js';
 import { rebuild } from './rebuild.js';
 import { constValue } from '../ir/ops/source.js';
+import { getOp } from '../ir/ops/index.js';
 
 /** Ops never folded: sources, transfers (placement owns them), and int8 weights (folding would store them as floats again). */
 const NOT_FOLDED = new Set(['const', 'transfer', 'dequantize_int8']);
@@ -20,7 +21,8 @@ export const foldConstants: Pass = {
     if (!evaluate) return g;
     let changed = false;
     const out = rebuild(g, (node, b) => {
-      if (NOT_FOLDED.has(node.op) || node.inputs.length === 0) return false;
+      // A data-dependent extent stays a size of the run: its readers were typed with it, not with a number.
+      if (NOT_FOLDED.has(node.op) || node.inputs.length === 0 || getOp(node.op).producesSize) return false;
       const ins = node.inputs.map((v) => b.get(v));
       const values = ins.map(constValue);
       if (values.some((v) => v === undefined)) return false;

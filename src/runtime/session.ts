@@ -339,6 +339,8 @@ export class Session {
       const pass = encoder.beginComputePass({ label: this.label });
       let current: GPUComputePipeline | undefined;
       for (const s of slot.steps) {
+        // A dispatch over an empty extent (NonZero finding nothing) computes nothing: it is not made.
+        if (s.workgroups[0] === 0 || s.workgroups[1] === 0 || s.workgroups[2] === 0) continue;
         // Consecutive dispatches of one kernel (common after deduplication) keep the pipeline bound.
         if (s.pipeline !== current) pass.setPipeline((current = s.pipeline));
         pass.setBindGroup(0, s.bindGroup);

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { kiln } from '../helpers/kiln-cli.js';
+import { writeNpy } from '../../src/io/npy.js';
+import { tensorData } from '../../src/ir/tensor-data.js';
 
 // The CLI is tested as users run it: the built `kiln` binary (npm test builds first).
 const MLP = join(import.meta.dirname, '../../dist/examples/mlp/model.js');
@@ -68,4 +70,26 @@ describe('kiln command', () => {
     expect(r.stdout).toMatch(/y: f32\[4,3\]/);
     expect(Number(/max abs diff vs cpu \(y\): ([\d.e+-]+)/.exec(r.stdout)![1])).toBeLessThan(1e-5);
   });
+
+  it('run gives a data-dependent output at its actual extent, none included, and agrees with the CPU', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kiln-cli-'));
+    const file = join(dir, 'nz.kir');
+    await writeFile(file, [
+      'graph nz(%x: f32[2,3] @webgpu) -> (i32[2,K] @webgpu) sizes(K: [0, 6]) {',
+      '  %i = nonzero(%x) {size = "K"} : i32[2,K] @webgpu',
+      '  %one = const() {value = [1]} : i32[] @webgpu',
+      '  %j = add(%i, %one) : i32[2,K] @webgpu',
+      '  return %j',
+      '}',
+      '',
+    ].join('\n'));
+    for (const [values, shape] of [[[0, 2, 0, 0, NaN, 0], '2,2'], [[0, 0, 0, 0, 0, 0], '2,0']] as const) {
+      await writeFile(join(dir, 'x.npy'), writeNpy(tensorData('f32', [2, 3], values)));
+      const r = await kiln('run', file, '--input', `x=${join(dir, 'x.npy')}`, '--compare', 'cpu', '--iterations', '1');
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`j: i32[${shape}]`);
+      expect(r.stdout).toMatch(/max abs diff vs cpu \(j\): 0\.000e\+0/);
+    }
+  });
 });
+

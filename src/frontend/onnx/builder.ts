@@ -103,7 +103,8 @@ export class OnnxBuilder {
    * the size whose values it took (dimFromProbes). Settings of the graph's size variables.
    */
   probeSettings(): Map<string, number>[] {
-    return probeSettings([...sizeVarsOf(this.graph.inputs.flatMap((v) => dimsOf(v.type))).values()]);
+    // Every size of the graph: its inputs', and those data-dependent ops made (NonZero's count).
+    return probeSettings([...sizeVarsOf(this.graph.values().flatMap((v) => dimsOf(v.type))).values()]);
   }
 
   /** The graph's size variables, each as a dimension: what shape arithmetic may name besides operand extents. */

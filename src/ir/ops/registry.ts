@@ -88,6 +88,13 @@ export interface OpSpec<A extends AttrSpecs = AttrSpecs> {
    * are found from `infer` (see src/ir/symbolic-shapes.ts).
    */
   dims?(inputs: readonly (readonly Dim[])[], attrs: AttrsOf<A>): (readonly Dim[])[];
+  /**
+   * The result has an extent that depends on the operand values (NonZero's count): a size
+   * variable of its own, named by the op's `size` attribute (Graph.addNode names it after the
+   * node when absent), which `dims` introduces with the range the op can produce. A run binds it
+   * from the actual result.
+   */
+  readonly producesSize?: true;
   readonly math?: ElementwiseMath<A>;
   /**
    * For elementwise ops whose operands do not broadcast NumPy-style (batch_norm's [C]
@@ -121,6 +128,7 @@ export class OpDef {
   get name(): string { return this.spec.name; }
   get kind(): FusionKind { return this.spec.kind; }
   get aliasesInput(): boolean { return this.spec.aliasesInput === true; }
+  get producesSize(): boolean { return this.spec.producesSize === true; }
   get attrSpecs(): Readonly<Record<string, AttrSpec>> { return this.spec.attrs ?? {}; }
 
   infer(inputs: readonly TensorType[], attrs: Attrs, declared?: readonly TensorType[]): InferredType[] {

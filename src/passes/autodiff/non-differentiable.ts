@@ -17,8 +17,9 @@ export const NON_DIFFERENTIABLE: Readonly<Record<string, string>> = {
   greater: COMPARISON, greater_equal: COMPARISON,
   logical_and: BOOL_RESULT, logical_or: BOOL_RESULT, logical_not: BOOL_RESULT,
   is_nan: BOOL_RESULT, is_inf: BOOL_RESULT,
-  argmax: INDEX_RESULT, argmin: INDEX_RESULT, max_pool2d_indices: INDEX_RESULT,
+  argmax: INDEX_RESULT, argmin: INDEX_RESULT, max_pool2d_indices: INDEX_RESULT, nonzero: INDEX_RESULT, non_max_suppression: INDEX_RESULT,
   tfidf_vectorizer: 'its operand is integer tokens: no derivative',
   roi_align: 'TODO: no rule yet (ONNX imports it for inference; its gradient scatters each bin back to its bilinear taps)',
   deform_conv2d: 'TODO: no rule yet (ONNX imports it for inference; its gradients reach the input, weight, offsets and mask)',
+  unique: 'TODO: a data-dependent selection of its operand; its rule would scatter-add the gradient of Y by inverse_indices',
 };

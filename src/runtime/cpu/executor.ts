@@ -1,16 +1,19 @@
 import type { Graph, Node, Value } from '../../ir/graph.js';
 import { KilnError } from '../../ir/errors.js';
 import type { TensorData } from '../../ir/tensor-data.js';
-import { formatShapeType, shapesEqual } from '../../ir/types.js';
+import { formatShapeType, isDynamic, shapesEqual } from '../../ir/types.js';
+import { runAtRunSizes } from './run-sizes.js';
 import { cpuKernelFor } from './kernels/index.js';
 import { attrsOf } from '../../ir/attrs.js';
 import { fusedAttrs } from '../../ir/ops/fused.js';
 
 /**
  * Runs a graph on the host with the reference kernels: the `cpu` device and the oracle
- * every GPU kernel is tested against. Devices in the graph are ignored here.
+ * every GPU kernel is tested against. Devices in the graph are ignored here. A graph whose
+ * extents vary runs at the sizes its inputs and its data-dependent ops give (runAtRunSizes).
  */
 export function runOnCpu(graph: Graph, inputs: Record<string, TensorData>): Record<string, TensorData> {
+  if (graph.inputs.some((v) => isDynamic(v.type)) || graph.nodes.some((n) => n.outputs.some((v) => isDynamic(v.type)))) return runAtRunSizes(graph, inputs);
   const env = new Map<Value, TensorData>();
   for (const v of graph.inputs) {
     const x = inputs[v.name];

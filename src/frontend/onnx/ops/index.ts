@@ -16,6 +16,7 @@ import './shape.js';
 import './indexing.js';
 import './loss.js';
 import './scan.js';
+import './data-dependent.js';
 import './unpool.js';
 import './resize.js';
 import './constant.js';

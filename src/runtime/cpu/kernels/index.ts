@@ -13,6 +13,7 @@ import { gatherKernels } from './gather.js';
 import { indexingKernels } from './indexing.js';
 import { scanKernels } from './scan.js';
 import { tfidfKernels } from './tfidf.js';
+import { dataDependentKernels } from './data-dependent.js';
 import { resizeKernels } from './resize.js';
 import { gridSampleKernels } from './grid-sample.js';
 import { roiAlignKernels } from './roi-align.js';
@@ -43,6 +44,7 @@ const byName = opTable<CpuKernel>('CPU kernel', [
   indexingKernels,
   scanKernels,
   tfidfKernels,
+  dataDependentKernels,
   resizeKernels,
   gridSampleKernels,
   roiAlignKernels,
