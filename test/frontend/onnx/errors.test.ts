@@ -34,9 +34,9 @@ describe('unsupported ops', () => {
       ...relu(),
       nodes: [
         node('Relu', ['x'], ['a']),
-        node('DeformConv', ['a'], ['b'], {}, 'deform_1'),
+        node('ImageDecoder', ['a'], ['b'], {}, 'decoder_1'),
         node('StringNormalizer', ['b'], ['c'], {}, 'strnorm_a'),
-        node('DeformConv', ['c'], ['d'], {}, 'deform_2'),
+        node('ImageDecoder', ['c'], ['d'], {}, 'decoder_2'),
         { ...node('FusedConv', ['d'], ['e'], {}, 'fused'), domain: 'com.microsoft' },
         node('StringNormalizer', ['e'], ['y'], {}, 'strnorm_b'),
       ],
@@ -44,7 +44,7 @@ describe('unsupported ops', () => {
     const e = importError(bytes);
     expect(e).toBeInstanceOf(UnsupportedOnnxError);
     expect(e.message).toMatch(/uses 3 op types kiln does not support/);
-    expect(e.message).toMatch(/DeformConv \(2 nodes, first: 'deform_1'\)/);
+    expect(e.message).toMatch(/ImageDecoder \(2 nodes, first: 'decoder_1'\)/);
     expect(e.message).toMatch(/StringNormalizer \(2 nodes, first: 'strnorm_a'\)/);
     expect(e.message).toMatch(/com\.microsoft\.FusedConv \(1 node, first: 'fused'\)/);
   });
