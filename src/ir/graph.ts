@@ -137,6 +137,19 @@ export class Graph {
     return m;
   }
 
+  /**
+   * A lookup of each value's single reader: undefined for a value read by several nodes, by
+   * none, or returned by the graph (a rewrite may fold such a value into its reader's kernel).
+   */
+  onlyReaders(): (v: Value) => Node | undefined {
+    const users = this.users();
+    const outputs = new Set(this.outputs);
+    return (v) => {
+      const r = users.get(v);
+      return r?.length === 1 && !outputs.has(v) ? r[0] : undefined;
+    };
+  }
+
   /** Keeps fresh names off `names`, which may still be claimed explicitly later. */
   reserveNames(names: Iterable<string>): void {
     for (const n of names) this.reserved.add(n);

@@ -70,12 +70,7 @@ export const fuseAttention: Pass = {
   name: 'fuse-attention',
   description: 'fuse softmax(f(Q K^T)) V (scale, masks) into one attention kernel per query row',
   run(g: Graph): Graph {
-    const users = g.users();
-    const outputs = new Set(g.outputs);
-    const onlyReader = (v: Value): Node | undefined => {
-      const r = users.get(v);
-      return r?.length === 1 && !outputs.has(v) ? r[0] : undefined;
-    };
+    const onlyReader = g.onlyReaders();
     const found = new Map<Node, Planned>(); // result node -> plan
     for (const n of g.nodes) {
       const parts = attentionAt(n, onlyReader);

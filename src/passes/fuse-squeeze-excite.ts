@@ -30,12 +30,7 @@ export const fuseSqueezeExcite: Pass = {
   name: 'fuse-se',
   description: 'fuse squeeze-and-excitation gates (pool, 1x1 conv, act, 1x1 conv, act) into one kernel',
   run(g: Graph): Graph {
-    const users = g.users();
-    const outputs = new Set(g.outputs);
-    const onlyReader = (v: Value): Node | undefined => {
-      const r = users.get(v);
-      return r?.length === 1 && !outputs.has(v) ? r[0] : undefined;
-    };
+    const onlyReader = g.onlyReaders();
     const chains = new Map<Node, Node[]>(); // last node -> the whole chain
     for (const pool of g.nodes) {
       if (pool.op !== 'global_avg_pool' || pool.inputs[0]!.type.shape.length !== 4) continue;

@@ -1,6 +1,5 @@
 import type { ConvGeometry } from '../../ir/ops/conv.js';
 import type { DType } from '../../ir/types.js';
-import { KilnError } from '../../ir/errors.js';
 import { dMul, type Dim } from '../../ir/size-expr.js';
 import { KernelModule, type Source } from '../kernel-module.js';
 import { declareOutput, type Epilogue } from './epilogue.js';
@@ -19,13 +18,6 @@ export type ConvKernelGeometry = Omit<ConvGeometry, VaryingExtent> & { readonly 
 /** The geometry of a node's convolution, its varying extents taken from the values' dims. */
 export function kernelGeometry(g: ConvGeometry, x: readonly Dim[], out: readonly Dim[]): ConvKernelGeometry {
   return { ...g, batch: x[0]!, inH: x[2]!, inW: x[3]!, outH: out[2]!, outW: out[3]! };
-}
-
-/** A geometry whose extents are all numbers, for kernels made for fixed sizes only. */
-export function fixedGeometry(g: ConvKernelGeometry, name: string): ConvGeometry {
-  const varying = (['batch', 'inH', 'inW', 'outH', 'outW'] as const).find((k) => typeof g[k] !== 'number');
-  if (varying) throw new KilnError(`${name}: its kernel takes fixed sizes only, but ${varying} varies`);
-  return g as ConvGeometry;
 }
 
 /** A convolution to emit: element type, geometry, and whether a bias is bound. */

@@ -15,9 +15,8 @@ export function lowerAttention(node: Node, body: Graph): EmittedKernel {
   const fail = (why: string): never => {
     throw new KilnError(`fused node %${node.output.name}: its body is not the attention its kernel 'attention' computes: ${why}`);
   };
-  const users = body.users();
   const result = body.outputs[0]!.producer ?? fail('its result is not computed in it');
-  const parts = attentionAt(result, (v) => (users.get(v)?.length === 1 ? users.get(v)![0] : undefined)) ?? fail('it is not softmax(f(Q K^T)) V');
+  const parts = attentionAt(result, body.onlyReaders()) ?? fail('it is not softmax(f(Q K^T)) V');
   const source = (v: Value) => {
     const i = body.inputs.indexOf(v);
     return i >= 0 ? i : fail(`%${v.name} is not an operand of the fused node`);
