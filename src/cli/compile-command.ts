@@ -139,7 +139,7 @@ export const compileCommand = {
       const base = precision === chosen.precision ? options : { pipeline: options.pipeline };
       // Passes' notes (what quantize-weights stored as int8 and left float, f16 overflow) go with the progress lines.
       const log = quiet ? {} : { log: (m: string) => process.stderr.write(m.split('\n').map((l) => `         ${l}\n`).join('')) };
-      const opts = { ...base, precision, ...(precision === 'fp16' ? { ioPrecision: chosen.io } : {}), ...(saveIr ? { printAfterAll: true, sink } : {}), ...log };
+      const opts = { ...base, precision, ...(adapterClass ? { adapterClass } : {}), ...(precision === 'fp16' ? { ioPrecision: chosen.io } : {}), ...(saveIr ? { printAfterAll: true, sink } : {}), ...log };
       const optimized = await stage(names.passes, () => optimize(graph, opts), (r) => `${options.pipeline}${precision === 'fp16' ? ', fp16' : ''}: ${countOps(graph)} -> ${countOps(r.graph)} ops`);
       const tuned = values.tune ? await stage('tune', () => tune(optimized.graph), (r) => `${r.decisions.length} kernel problem(s), ${r.decisions.filter((d) => d.cached).length} from the cache`) : undefined;
       const generated = await stage(names.codegen, () => generate(optimized.graph, { choose: recording(tuned?.choose) }), (r) => `${r.program.kernels.length} distinct kernels, ${r.program.dispatches.length} dispatches per run`);

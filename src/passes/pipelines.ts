@@ -21,6 +21,12 @@ export interface PipelinePrecision {
   readonly ioPrecision?: 'f32' | 'f16';
   /** 'int8' stores the constant weights of matmul, gemm and conv2d as int8 (quantize-weights); default 'float'. */
   readonly weights?: 'float' | 'int8';
+  /**
+   * The adapter the program is for: fuse-attention runs for GPUs only. On software adapters
+   * (lavapipe) its kernel measured slower than the unfused matmuls and softmax (its per-row
+   * workgroup reductions cost a barrier each), so they keep the unfused kernels.
+   */
+  readonly adapterClass?: 'gpu' | 'software';
 }
 
 /** A pass built for a precision; undefined where it does not run at that precision. */
@@ -33,7 +39,8 @@ export const PASSES: ReadonlyMap<string, PassFactory> = new Map([
   ...[foldConstants, simplify, commonSubexpressionElimination, foldBatchNorm, deadCodeElimination, placeDevices, splitWeights].map(fixed),
   ['lower-fp16', (p: PipelinePrecision) => (p.precision === 'fp16' ? lowerFp16({ io: p.ioPrecision ?? 'f32' }) : undefined)],
   ['quantize-weights', (p: PipelinePrecision) => (p.weights === 'int8' ? quantizeWeights : undefined)],
-  ...[fuseAttention, fuseSqueezeExcite, fuseElementwise, scheduleForMemory].map(fixed),
+  ['fuse-attention', (p: PipelinePrecision) => (p.adapterClass === 'gpu' ? fuseAttention : undefined)],
+  ...[fuseSqueezeExcite, fuseElementwise, scheduleForMemory].map(fixed),
 ]);
 
 /** A pipeline step: a pass, or a pass run only under fp16. */

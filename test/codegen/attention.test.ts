@@ -45,9 +45,12 @@ function inputsOf(g: Graph, seed: number): Record<string, TensorData> {
   }));
 }
 
-/** The kernels a graph compiles to, by name. */
+// fuse-attention runs for GPUs (on software adapters the unfused kernels measured faster).
+const GPU = { adapterClass: 'gpu' } as const;
+
+/** The kernels a graph compiles to for a GPU, by name. */
 function kernelNames(g: Graph): string[] {
-  return compile(g).kernels.map((k) => k.name);
+  return compile(g, GPU).kernels.map((k) => k.name);
 }
 
 describe('fused attention', () => {
@@ -55,7 +58,7 @@ describe('fused attention', () => {
 
   async function check(text: string, seed = 1) {
     const g = parseGraph(text);
-    const session = await Session.create(gpu(), compile(g));
+    const session = await Session.create(gpu(), compile(g, GPU));
     try {
       const inputs = inputsOf(g, seed);
       const got = await session.run(inputs);
@@ -100,6 +103,12 @@ describe('fused attention', () => {
     expect(kernelNames(g)).not.toContain('attention');
   });
 
+  it('is left to the unfused kernels for software adapters', () => {
+    const text = attentionText({ q: '[1,2,4,8]', k: '[1,2,4,8]', v: '[1,2,4,8]', scores: '[1,2,4,4]', out: '[1,2,4,8]' });
+    expect(compile(parseGraph(text), { adapterClass: 'software' }).kernels.map((k) => k.name)).not.toContain('attention');
+    expect(compile(parseGraph(text)).kernels.map((k) => k.name)).not.toContain('attention');
+  });
+
   it('stays unfused when the softmax is read elsewhere (a training graph keeps it for backward)', async () => {
     const text = attentionText({ q: '[1,2,4,8]', k: '[1,2,4,8]', v: '[1,2,4,8]', scores: '[1,2,4,4]', out: '[1,2,4,8]', extraOutput: true });
     expect(kernelNames(parseGraph(text))).not.toContain('attention');
@@ -108,7 +117,7 @@ describe('fused attention', () => {
 
   it('serves every query and key count from one program (a KV cache growing by a token a step)', async () => {
     const g = parseGraph(attentionText({ q: '[1,4,L,32]', k: '[1,4,S,32]', v: '[1,4,S,32]', scores: '[1,4,L,S]', out: '[1,4,L,32]', sizes: 'L: [1, 64], S: [1, 300]' }));
-    const program = compile(g);
+    const program = compile(g, GPU);
     expect(program.kernels.map((k) => k.name)).toEqual(['attention']);
     const session = await Session.create(gpu(), program);
     const created = { ...session.stats };

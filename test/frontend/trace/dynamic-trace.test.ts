@@ -42,7 +42,8 @@ describe('tracing with sizes that vary (trace\'s dynamic)', () => {
 
   it('a decoder step over a KV cache of 1..64 tokens: one attention kernel per layer, the CPU reference\'s answer at every cache length', async () => {
     const g = decoderStepGraph({ layers: 2, dim: 32, heads: 2, mlpRatio: 2, cached: 8 }, '1<=T<=64');
-    const program = compile(g);
+    // For a GPU, where fuse-attention runs.
+    const program = compile(g, { adapterClass: 'gpu' });
     expect(program.kernels.filter((k) => k.name === 'attention')).toHaveLength(1);
     expect(program.dispatches.filter((d) => program.kernels[d.kernel]!.name === 'attention')).toHaveLength(2);
     const session = await Session.create(gpu(), program);
