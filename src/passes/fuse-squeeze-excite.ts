@@ -1,8 +1,9 @@
-import { Graph, type Node, type Value } from '../ir/graph.js';
+import type { Graph, Node } from '../ir/graph.js';
 import { getOp } from '../ir/ops/index.js';
 import { isGpu } from '../ir/types.js';
 import type { Pass } from './pass.js';
 import { rebuild } from './rebuild.js';
+import { closedBody } from './fusion-matchers.js';
 
 /** A 1x1, stride 1, unpadded, ungrouped conv2d: a matrix-vector product on [N, C, 1, 1]. */
 function isPointwise(n: Node): boolean {
@@ -54,20 +55,8 @@ export const fuseSqueezeExcite: Pass = {
     return rebuild(g, (node, b) => {
       const chain = chains.get(node);
       if (!chain) return member.has(node);
-      const body = new Graph('squeeze_excite');
-      const map = new Map<Value, Value>();
-      const params: Value[] = [];
-      for (const n of chain) {
-        for (const v of n.inputs) {
-          if (map.has(v)) continue;
-          map.set(v, body.addInput(v.name, v.type));
-          params.push(v);
-        }
-        const c = body.addNode(n.op, n.inputs.map((v) => map.get(v)!), n.attrs, { types: [n.output.type], names: [n.output.name] });
-        map.set(n.output, c.output);
-      }
-      body.setOutputs([map.get(node.output)!]);
-      const f = b.add('fused', params.map((v) => b.get(v)), { body, kernel: 'squeeze_excite' }, node.output.type.device, [node.output.name]);
+      const { body, inputs } = closedBody('squeeze_excite', chain, node.output);
+      const f = b.add('fused', inputs.map((v) => b.get(v)), { body, kernel: 'squeeze_excite' }, node.output.type.device, [node.output.name]);
       b.replace(node.output, f.output);
       return true;
     });

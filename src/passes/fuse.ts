@@ -1,9 +1,8 @@
 import type { Graph, Node, Value } from '../ir/graph.js';
-import { Graph as GraphClass } from '../ir/graph.js';
 import type { Attrs } from '../ir/attrs.js';
 import { MAX_STORAGE_BINDINGS, type OperandRead } from '../ir/fusion.js';
 import {
-  ABSORB_MATCHERS, COPY_MATCHERS, EPILOGUE_MATCHERS, externalInputs, isElementwise, type MatchContext,
+  ABSORB_MATCHERS, closedBody, COPY_MATCHERS, EPILOGUE_MATCHERS, externalInputs, isElementwise, type MatchContext,
 } from './fusion-matchers.js';
 import { isGpu } from '../ir/types.js';
 import type { Pass } from './pass.js';
@@ -46,17 +45,7 @@ function bindingCount(group: Group): number {
 /** The closed body graph of a group (copied prologue nodes first): its external inputs become parameters (names kept). */
 function groupBody(group: Group, copied: readonly Node[]): { body: Graph; inputs: Value[]; anchorIndex: number } {
   const members = [...copied, ...group.members];
-  const inputs = externalInputs(members);
-  const body = new GraphClass(group.members.map((m) => m.op).join('_'));
-  const map = new Map<Value, Value>();
-  inputs.forEach((v) => map.set(v, body.addInput(v.name, v.type)));
-  for (const m of members) {
-    const n = body.addNode(m.op, m.inputs.map((v) => map.get(v)!), m.attrs, {
-      types: m.outputs.map((o) => o.type), names: m.outputs.map((o) => o.name), device: m.outputs[0]!.type.device,
-    });
-    m.outputs.forEach((o, i) => map.set(o, n.outputs[i]!));
-  }
-  body.setOutputs([map.get(group.root.output)!]);
+  const { body, inputs } = closedBody(group.members.map((m) => m.op).join('_'), members, group.root.output);
   return { body, inputs, anchorIndex: group.anchor ? members.indexOf(group.anchor) : -1 };
 }
 

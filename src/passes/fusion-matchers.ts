@@ -1,4 +1,4 @@
-import type { Node, Value } from '../ir/graph.js';
+import { Graph, type Node, type Value } from '../ir/graph.js';
 import { isFloatCast, isPlainCast, MAX_STORAGE_BINDINGS, type AnchorRoles, type EpilogueRole, type OperandRead } from '../ir/fusion.js';
 import { getOp } from '../ir/ops/index.js';
 import { isGpu, shapesEqual } from '../ir/types.js';
@@ -43,6 +43,24 @@ export function externalInputs(members: readonly Node[]): Value[] {
   const out: Value[] = [];
   for (const m of members) for (const v of m.inputs) if (!inside.has(v) && !out.includes(v)) out.push(v);
   return out;
+}
+
+/**
+ * `members` (in dependency order) as a closed body graph named `name`, returning `result`: the
+ * values they read from outside become its parameters (names kept), in first-use order.
+ */
+export function closedBody(name: string, members: readonly Node[], result: Value): { body: Graph; inputs: Value[] } {
+  const inputs = externalInputs(members);
+  const body = new Graph(name);
+  const map = new Map<Value, Value>(inputs.map((v) => [v, body.addInput(v.name, v.type)]));
+  for (const m of members) {
+    const n = body.addNode(m.op, m.inputs.map((v) => map.get(v)!), m.attrs, {
+      types: m.outputs.map((o) => o.type), names: m.outputs.map((o) => o.name), device: m.outputs[0]!.type.device,
+    });
+    m.outputs.forEach((o, i) => map.set(o, n.outputs[i]!));
+  }
+  body.setOutputs([map.get(result)!]);
+  return { body, inputs };
 }
 
 /** `mul(x, s)` with s one value per channel of x ([N or 1, C, 1, 1]): a conv scales x as it reads it (after an SE gate). */
