@@ -3,7 +3,7 @@ import { Graph, type Value } from '../../ir/graph.js';
 import { OnnxAttrs } from './attributes.js';
 import { isConst, isContainer, OnnxBuilder, typeOf, type ImportValue, type Operand } from './builder.js';
 import { resolveInputs, type InputShapes } from './inputs.js';
-import { OnnxNode, onnxMapper } from './node.js';
+import { mapsDomain, OnnxNode, onnxMapper } from './node.js';
 import { nodeLabel, orderNodes } from './order.js';
 import { MAX_OPSET, MIN_OPSET, opNotInOpset } from './opsets.js';
 import { allNodes, nodeReads, nodeSubgraphs } from './subgraphs.js';
@@ -111,6 +111,12 @@ function tensorNames(defined: ReadonlySet<string>, nodes: readonly NodeProtoObje
 function defaultOpset(model: ModelProtoObject): number {
   const imports = model.opset_import ?? [];
   const entry = imports.find((o) => DEFAULT_DOMAINS.has(o.domain ?? ''));
+  // A model of other domains alone (an optimizer step, an ai.onnx.ml model) has no default-domain nodes.
+  if (!entry && imports.some((o) => mapsDomain(o.domain ?? ''))) {
+    const stray = allNodes(model.graph?.node ?? []).find((n) => DEFAULT_DOMAINS.has(n.domain ?? ''));
+    if (stray) throw new KilnError(`node '${stray.name || stray.op_type}' (${stray.op_type}) is in the default ONNX domain, which the model does not import (opset_import lists only ${imports.map((o) => o.domain).join(', ')})`);
+    return MAX_OPSET;
+  }
   if (!entry && imports.length > 0) {
     const domains = imports.map((o) => `${o.domain} (version ${o.version ?? 0})`).join(', ');
     throw new UnsupportedOnnxError(`the model imports only the operator set${imports.length === 1 ? '' : 's'} ${domains}; kiln imports the default ONNX domain (ai.onnx)`);

@@ -155,6 +155,11 @@ export function onnxMapper(opType: string): OnnxMapper | undefined {
   return mappers.get(opType);
 }
 
+/** Whether kiln maps any op of a domain other than the default one. */
+export function mapsDomain(domain: string): boolean {
+  return [...mappers.keys()].some((k) => k.startsWith(`${domain}.`));
+}
+
 /** Every ONNX op type kiln imports, sorted. */
 export function supportedOnnxOps(): string[] {
   return [...mappers.keys()].sort();

@@ -50,10 +50,18 @@ describe('unsupported ops', () => {
   });
 
   it('refuses a model of other operator sets only as unsupported, naming them', () => {
-    const model = modelObject({ ...relu(), nodes: [{ ...node('Binarizer', ['x'], ['y']), domain: 'ai.onnx.ml' }] });
-    const e = importError(encodeModelObject({ ...model, opset_import: [{ domain: 'ai.onnx.ml', version: 3 }] }));
+    const model = modelObject({ ...relu(), nodes: [{ ...node('Foo', ['x'], ['y']), domain: 'com.example' }] });
+    const e = importError(encodeModelObject({ ...model, opset_import: [{ domain: 'com.example', version: 3 }] }));
     expect(e).toBeInstanceOf(UnsupportedOnnxError);
-    expect(e.message).toMatch(/imports only the operator set ai\.onnx\.ml \(version 3\); kiln imports the default ONNX domain/);
+    expect(e.message).toMatch(/imports only the operator set com\.example \(version 3\); kiln imports the default ONNX domain/);
+  });
+
+  it('imports a model of a domain it maps alone, and refuses a default-domain node there', () => {
+    const ml = modelObject({ ...relu(), nodes: [{ ...node('Binarizer', ['x'], ['y']), domain: 'ai.onnx.ml' }] });
+    expect(importOnnx(encodeModelObject({ ...ml, opset_import: [{ domain: 'ai.onnx.ml', version: 3 }] })).nodes.map((n) => n.op)).toContain('greater');
+    const stray = modelObject({ ...relu(), nodes: [node('Relu', ['x'], ['y'], {}, 'r')] });
+    const e = importError(encodeModelObject({ ...stray, opset_import: [{ domain: 'ai.onnx.ml', version: 3 }] }));
+    expect(e.message).toMatch(/node 'r' \(Relu\) is in the default ONNX domain, which the model does not import/);
   });
 
   it('also lists unsupported ops inside If branches', () => {

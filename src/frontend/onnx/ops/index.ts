@@ -31,3 +31,5 @@ import './dft.js';
 import './windows.js';
 import './sequence.js';
 import './quantize.js';
+import './optimizers.js';
+import './ml.js';
