@@ -17,6 +17,7 @@ import './gather.js';
 import './indexing.js';
 import './scan.js';
 import './tfidf.js';
+import './tree-ensemble.js';
 import './data-dependent.js';
 import './resize.js';
 import './grid-sample.js';

@@ -13,6 +13,7 @@ import { gatherKernels } from './gather.js';
 import { indexingKernels } from './indexing.js';
 import { scanKernels } from './scan.js';
 import { tfidfKernels } from './tfidf.js';
+import { treeEnsembleKernels } from './tree-ensemble.js';
 import { dataDependentKernels } from './data-dependent.js';
 import { resizeKernels } from './resize.js';
 import { gridSampleKernels } from './grid-sample.js';
@@ -44,6 +45,7 @@ const byName = opTable<CpuKernel>('CPU kernel', [
   indexingKernels,
   scanKernels,
   tfidfKernels,
+  treeEnsembleKernels,
   dataDependentKernels,
   resizeKernels,
   gridSampleKernels,
