@@ -130,6 +130,7 @@ export function importModelWithLayout(model: ModelProtoObject, opts: OnnxImportO
     const name = vi.name ?? '';
     const x = env.get(name)!;
     if (!isContainer(x)) return { name, kind: 'tensor', items: [output(x, name)] };
+    if (vi.type?.tensor_type) throw new UnsupportedOnnxError(`graph output '${name}' is not a tensor: the model declares it one, but it is ${x.kind === 'sequence' ? 'a sequence' : 'an optional'}`);
     // A sequence's items (and an optional's content) are outputs of their own.
     const held = x.kind === 'optional' ? x.value : x;
     const items = held === undefined ? [] : isContainer(held) ? held.items.map((item, k) => output(item, itemName(name, k, taken))) : [output(held, name)];
