@@ -6,7 +6,7 @@ import type { TensorData } from '../ir/tensor-data.js';
 import { formatShapeType, shapesEqual, type DType, type Shape } from '../ir/types.js';
 import { readNpy, writeNpy } from '../io/npy.js';
 import { randomTensors } from '../io/random-inputs.js';
-import { assembleOutputs, type IoLayout, type IoValue } from '../runtime/io-layout.js';
+import { assembleOutputs, isSequenceEntry, type IoEntry, type IoLayout, type IoValue } from '../runtime/io-layout.js';
 
 // Inputs and outputs of `kiln run`: .npy files named on the command line, seeded random values,
 // and one .npy file per output.
@@ -96,12 +96,14 @@ export function outputFiles(layout: IoLayout, outputs: Readonly<Record<string, T
 
 /** One line for each output that is a sequence or an optional: what it holds (its items print as tensors). */
 export function structureLines(layout: IoLayout): string[] {
-  return layout.outputs.flatMap((e) => {
-    if (e.kind === 'tensor') return [];
-    if (e.holds === 'none') return [`${e.name}: none (an optional without a value)`];
-    const what = e.kind === 'sequence' || e.holds === 'sequence' ? `a sequence of ${e.items.length} tensor${e.items.length === 1 ? '' : 's'}` : 'a tensor';
-    return [`${e.name}: ${e.kind === 'optional' ? `an optional holding ${what}` : what}${e.items.length ? ` (${e.items.join(', ')})` : ''}`];
-  });
+  return layout.outputs.filter((e) => e.kind !== 'tensor').map(describeEntry);
+}
+
+/** `s: a sequence of 3 tensors (s_0, s_1, s_2)`, `o: none (an optional without a value)`. */
+export function describeEntry(e: IoEntry): string {
+  if (e.holds === 'none') return `${e.name}: none (an optional without a value)`;
+  const what = isSequenceEntry(e) ? `a sequence of ${e.items.length} tensor${e.items.length === 1 ? '' : 's'}` : 'a tensor';
+  return `${e.name}: ${e.kind === 'optional' ? `an optional holding ${what}` : what}${e.items.length ? ` (${e.items.join(', ')})` : ''}`;
 }
 
 export interface InputChoice {

@@ -104,6 +104,9 @@ describe('kiln on an ONNX model with sequence inputs and outputs', () => {
     const artifact = join(dir, 'model.kiln');
     const c = await kiln('compile', join(dir, 'model.onnx'), '--input-shape', 'xs=[3];[1]', '-o', artifact, '--quiet');
     expect(c.code, c.stderr).toBe(0);
+    const inspected = await kiln('inspect', artifact);
+    expect(inspected.stdout).toMatch(/xs: a sequence of 2 tensors \(xs_0, xs_1\)/);
+    expect(inspected.stdout).toMatch(/s: a sequence of 3 tensors \(s_0, s_1, s_2\)/);
     const out = join(dir, 'out');
     const r = await kiln('run', artifact, '--input', `xs=${join(dir, 'a.npy')},${join(dir, 'b.npy')}`, '--input', `t=${join(dir, 't.npy')}`, '--save-outputs', out, '--iterations', '0');
     expect(r.code, r.stderr).toBe(0);
