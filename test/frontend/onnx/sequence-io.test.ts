@@ -14,7 +14,7 @@ import { compileSegmented } from '../../../src/compiler.js';
 import type { TensorData } from '../../../src/ir/tensor-data.js';
 import { attr, encodeModelObject, modelObject, node, OnnxType } from './onnx-builder.js';
 import { useGpu } from '../../helpers/gpu.js';
-import { tempDir } from '../../runtime/artifact-fixture.js';
+import { editManifest, tempDir } from '../../runtime/artifact-fixture.js';
 
 const F = OnnxType.FLOAT;
 const tensorType = (dims: (number | string)[]) => ({ tensor_type: { elem_type: F, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) } } });
@@ -114,6 +114,14 @@ describe('on the device', () => {
     } finally {
       await session.release();
     }
+  });
+
+  it('an artifact whose layout does not match its program is refused', async () => {
+    const { graph, layout } = importModelWithLayout(splitModel());
+    const dir = await tempDir('kiln-sequence-');
+    await saveArtifact(dir, [{ program: compile(graph) }], { layout });
+    await editManifest(dir, (m) => { m.layout.outputs[0].items.pop(); });
+    await expect(loadArtifactDir(dir)).rejects.toThrow(/layout\.outputs does not name the program's outputs/);
   });
 
   it('an artifact of tensors only writes no layout', async () => {
