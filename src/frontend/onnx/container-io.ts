@@ -3,6 +3,7 @@
 // imported (`itemShapes`, from the feeds or the command line): each item becomes a graph input of
 // its own. A sequence or optional output is known once the graph is built: its items become
 // program outputs. Either way the IoLayout entry records which program tensors make the value.
+import { KilnError } from '../../ir/errors.js';
 import type { Graph, Value } from '../../ir/graph.js';
 import type { IoEntry } from '../../runtime/io-layout.js';
 import type { ImportValue, Operand, OptionalOperand, SequenceOperand } from './builder.js';
@@ -78,6 +79,8 @@ export function splitShapes(inputs: readonly ValueInfoObject[], shapes: InputSha
   const containers = new Map(inputs.filter((v) => isContainerType(v.type)).map((v) => [v.name ?? '', v.type!]));
   const tensorShapes: Record<string, InputShapes[string]> = {};
   const items: Record<string, ItemShapes[string]> = { ...itemShapes };
+  const stray = Object.keys(itemShapes).filter((name) => !containers.has(name));
+  if (stray.length) throw new KilnError(`item shapes were given for ${stray.map((n) => `'${n}'`).join(', ')}, which ${stray.length === 1 ? 'is not a sequence or optional input' : 'are not sequence or optional inputs'} of the model`);
   for (const [name, shape] of Object.entries(shapes)) {
     const type = containers.get(name);
     if (!type) tensorShapes[name] = shape;

@@ -74,6 +74,10 @@ describe('sequence and optional inputs', () => {
     expect(graph.inputs.map((v) => `${v.name}: [${v.type.shape.join(',')}]`)).toEqual(['xs_0: [2]', 'xs_1: [3]']);
   });
 
+  it('item shapes for a tensor input are an error naming it', () => {
+    expect(() => importModel(splitModel(), { itemShapes: { x: [[2, 3]] } })).toThrow(/item shapes were given for 'x', which is not a sequence or optional input/);
+  });
+
   it('an item shape the model contradicts is an error naming the item', () => {
     const m = model([['xs', seqType([2])]], [['y', tensorType([4])]], [node('ConcatFromSequence', ['xs'], ['y'], { axis: attr.i(0) })]);
     expect(() => importModel(m, { itemShapes: { xs: [[2], [3]] } })).toThrow(/input 'xs_1' has dimension 0 fixed at 2 by the model/);
