@@ -7,6 +7,7 @@ import {
   type ArtifactManifest, type ManifestCompiler, type ManifestKernel, type ManifestProgram, type ManifestTensor,
   type ManifestVariant, type Precision,
 } from '../runtime/manifest.js';
+import { isPlainLayout, type IoLayout } from '../runtime/io-layout.js';
 import { validateProgram, type KernelSpec, type Program } from '../runtime/program.js';
 import { reflectAll } from '../runtime/reflect.js';
 import { sha256Hex } from '../runtime/sha256.js';
@@ -44,6 +45,8 @@ export interface PackOptions {
   readonly compiler?: Partial<ManifestCompiler>;
   /** IR to keep when packing one Program (with variants, each VariantSource has its own). */
   readonly ir?: IrSource;
+  /** How the model's sequence and optional inputs and outputs map to the program's tensors (kept when any is not a plain tensor). */
+  readonly layout?: IoLayout;
 }
 
 /** Where a variant's files go: the first at the artifact's root, others in a folder named by precision. */
@@ -120,6 +123,7 @@ export async function packArtifact(source: Program | readonly VariantSource[], o
     inputs: iface('inputs'),
     outputs: iface('outputs'),
     variants,
+    ...(opts.layout && !isPlainLayout(opts.layout) ? { layout: opts.layout } : {}),
   };
   const packed: PackedArtifact = { manifest: await signManifest(manifest), kernels, weights, extras };
   await loadArtifact(packed);

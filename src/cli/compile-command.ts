@@ -17,9 +17,9 @@ import { listAdapters } from '../runtime/device.js';
 import { heuristicChooser, type AdapterClass } from '../codegen/lower/heuristics.js';
 import type { KernelChooser } from '../codegen/lower/lowering.js';
 import { isSoftware } from '../precision.js';
-import { checkOnnxOnlyOptions, inputShapesFrom } from './input-shapes.js';
+import { checkOnnxOnlyOptions, inputShapesFrom, itemShapesFrom } from './input-shapes.js';
 import { inputValuesFrom } from './input-values.js';
-import { loadModel } from '../frontend/load-model.js';
+import { loadModelWithLayout } from '../frontend/load-model.js';
 import { checkedPipeline, compileOptionsFrom } from './pipeline-options.js';
 import { precisionFlags, resolvePrecision } from './precision-options.js';
 
@@ -99,9 +99,9 @@ export const compileCommand = {
       return result;
     };
 
-    const graph = await stage(
-      'load', () => loadModel(path, { inputShapes, inputValues }),
-      (g) => `${basename(path)}: graph '${g.name}', ${countOps(g)} ops${frozen.length ? `; frozen (constants, no longer inputs): ${frozen.join(', ')}` : ''}`,
+    const { graph, layout } = await stage(
+      'load', () => loadModelWithLayout(path, { inputShapes, inputValues, itemShapes: itemShapesFrom(values) }),
+      ({ graph: g }) => `${basename(path)}: graph '${g.name}', ${countOps(g)} ops${frozen.length ? `; frozen (constants, no longer inputs): ${frozen.join(', ')}` : ''}`,
     );
     const chosen = await resolvePrecision(values, graph);
     checkedPipeline({ ...options, precision: chosen.precision, ioPrecision: chosen.io });
@@ -160,7 +160,7 @@ export const compileCommand = {
       const dumpCount = compiled.reduce((n, c) => n + c.dumps.length, 0);
       await stage(
         'write',
-        () => saveArtifact(out, variants, { compiler: { pipeline: options.pipeline ?? 'O2', ...(Object.keys(kernelChoices).length ? { kernelChoices } : {}) } }),
+        () => saveArtifact(out, variants, { compiler: { pipeline: options.pipeline ?? 'O2', ...(Object.keys(kernelChoices).length ? { kernelChoices } : {}) }, layout }),
         (p) => `${out}: ${Object.keys(p.kernels).length} kernel files, ${compiled.map((c) => `${weightBytes(c)} of ${compiled.length > 1 ? `${c.precision} ` : ''}weights`).join(' + ')}${dumpCount ? `, ${dumpCount} IR dumps` : ''}`,
       );
     }

@@ -7,6 +7,7 @@ import { LIMIT_MEANINGS } from '../runtime/artifact-device.js';
 import { isArtifactDir, loadArtifactDir } from '../runtime/artifact-node.js';
 import type { BufferRole } from '../runtime/program.js';
 import { reflectKernel } from '../runtime/reflect.js';
+import { describeEntry } from './run-io.js';
 
 const bytes = (b: number) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(2)} MiB` : b >= 1024 ? `${(b / 1024).toFixed(1)} KiB` : `${b} B`);
 
@@ -43,6 +44,9 @@ export function describeArtifact(dir: string, { manifest, variants }: LoadedArti
   lines.push(`model     ${manifest.model}`);
   lines.push('inputs', ...manifest.inputs.map(tensor));
   lines.push('outputs', ...manifest.outputs.map(tensor));
+  // Sequence and optional inputs and outputs of the model, made of the tensors above.
+  const structured = [...manifest.layout?.inputs ?? [], ...manifest.layout?.outputs ?? []].filter((e) => e.kind !== 'tensor');
+  if (structured.length) lines.push('sequences and optionals', ...structured.map((e) => `  ${describeEntry(e)}`));
   const sizes = variants[0]?.program.sizes;
   if (sizes?.length) lines.push(`sizes     ${describeSizes(sizes)} (bound from the inputs' shapes at each run)`);
   if (variants.length === 1 && manifest.variants.length === 1) {
@@ -132,6 +136,7 @@ export function artifactJson(dir: string, { manifest, variants }: LoadedArtifact
     model: manifest.model,
     inputs: manifest.inputs,
     outputs: manifest.outputs,
+    ...(manifest.layout ? { layout: manifest.layout } : {}),
     variants: variants.map(({ index, precision, program, spec }) => {
       const counts = program.kernels.map(() => 0);
       for (const d of program.dispatches) counts[d.kernel]!++;

@@ -11,7 +11,7 @@ import { formatKernels, listKernels } from '../codegen/kernel-listing.js';
 import { selectKernels } from './select-kernels.js';
 import { checkedPipeline, checkInPipeline, compileOptionsFrom } from './pipeline-options.js';
 import { precisionFlags, resolvePrecision } from './precision-options.js';
-import { checkOnnxOnlyOptions, inputShapesFrom } from './input-shapes.js';
+import { checkOnnxOnlyOptions, inputShapesFrom, itemShapesFrom } from './input-shapes.js';
 import { inputValuesFrom } from './input-values.js';
 
 export const irCommand = {
@@ -40,7 +40,7 @@ export const irCommand = {
   async run(positionals: string[], values: Record<string, unknown>): Promise<number> {
     if (positionals.length !== 1) throw new UsageError(`kiln ir takes one MODEL, got ${positionals.length}`);
     checkOnnxOnlyOptions(positionals[0]!, values);
-    const graph = await loadModel(positionals[0]!, { inputShapes: inputShapesFrom(values), inputValues: await inputValuesFrom(values) });
+    const graph = await loadModel(positionals[0]!, { inputShapes: inputShapesFrom(values), inputValues: await inputValuesFrom(values), itemShapes: itemShapesFrom(values) });
     verify(graph);
     const format = (values.format as string | undefined) ?? 'text';
     if (!['text', 'dot', 'svg', 'wgsl'].includes(format)) throw new UsageError(`--format takes text, dot, svg or wgsl, got '${format}'`);

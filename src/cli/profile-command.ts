@@ -10,7 +10,7 @@ import type { Program } from '../runtime/program.js';
 import { describeSizes, isDynamicProgram, resolveProgram, type SizeValues } from '../runtime/sizes.js';
 import { instantiateGraph } from '../ir/instantiate.js';
 import { formatProfile, profileProgram } from '../runtime/profiler.js';
-import { checkOnnxOnlyOptions, inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
+import { checkOnnxOnlyOptions, inputShapeArgs, inputShapesFrom, inputShapeUsage, itemShapesFrom } from './input-shapes.js';
 import { loadModel } from '../frontend/load-model.js';
 import { inputValueArgs, inputValuesFrom, inputValueUsage } from './input-values.js';
 import { compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
@@ -64,7 +64,7 @@ export const profileCommand = {
     const path = positionals[0]!;
     const artifact = (await isArtifactDir(path)) ? await loadArtifactDir(path) : undefined;
     if (!artifact) checkOnnxOnlyOptions(path, values);
-    const compiled = artifact ? undefined : compileWithReport(await loadModel(path, { inputShapes: inputShapesFrom(values), inputValues: await inputValuesFrom(values) }), compileOptionsFrom(values));
+    const compiled = artifact ? undefined : compileWithReport(await loadModel(path, { inputShapes: inputShapesFrom(values), inputValues: await inputValuesFrom(values), itemShapes: itemShapesFrom(values) }), compileOptionsFrom(values));
     const device = await acquireDevice();
     try {
       const variant = artifact ? artifact.variants[chooseVariant(artifact.manifest, device)]! : undefined;

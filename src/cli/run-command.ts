@@ -17,13 +17,14 @@ import { loadModelForFeeds } from '../frontend/load-model.js';
 import { compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
 import { precisionArgs, precisionFlags, precisionUsage, resolvePrecision } from './precision-options.js';
 import { fromF16Array } from '../ir/f16.js';
-import { checkOnnxOnlyOptions, inputShapeArgs, inputShapesFrom, inputShapeUsage } from './input-shapes.js';
+import { checkOnnxOnlyOptions, inputShapeArgs, inputShapesFrom, inputShapeUsage, itemShapesFrom } from './input-shapes.js';
 import { numbers } from '../io/random-inputs.js';
 import { summarize } from './tensor-summary.js';
 import { compareOutput, defaultTolerance, formatComparison, type Tolerance } from './compare.js';
 import type { Precision } from '../runtime/manifest.js';
 import { SegmentedSession } from '../runtime/segmented.js';
-import { formatRunTimes, gatherInputs, readInputFiles, saveOutputs, timeRuns, type InputFile, type TensorSpec } from './run-io.js';
+import { formatRunTimes, gatherInputs, inputFilesFor, outputFiles, readInputFiles, saveOutputs, structureLines, timeRuns, type InputArg, type TensorSpec } from './run-io.js';
+import { tensorLayout, type IoLayout } from '../runtime/io-layout.js';
 
 const ms = (t: number) => `${t.toFixed(2)} ms`;
 
@@ -32,6 +33,8 @@ interface RunTarget {
   readonly inputs: readonly TensorSpec[];
   /** Model inputs compiled as constants from their --input files (they decide shapes or parameters). */
   readonly frozen: readonly string[];
+  /** How the model's inputs and outputs (sequences and optionals among them) map to the program's tensors. */
+  readonly layout: IoLayout;
   readonly kernels: number;
   readonly dispatches: number;
   /** Lines printed before running (what was loaded). */
@@ -68,13 +71,18 @@ export const runCommand = {
     'Options:',
     '  --input NAME=FILE.npy  an input from a NumPy .npy file (repeatable; FILE.npy alone for a',
     '                         model with one input). int64/float64 files are narrowed to i32/f32.',
+    '                         An ONNX sequence input takes its items as NAME=A.npy,B.npy,... (a',
+    '                         trailing comma makes a sequence of one: NAME=A.npy,); an optional input',
+    '                         without a value is NAME=none. Their lengths and presence are compiled in.',
     '                         An ONNX input that decides shapes or parameters (Reduce axes, Resize',
     '                         scales, Slice starts, Reshape shape, ...) is compiled as a constant from',
     '                         its file (frozen; said on stderr), since kiln compiles static shapes.',
     '  --random-inputs        fill inputs without --input with seeded random values (the default',
     '                         when no --input is given)',
     '  --seed N               seed of the random inputs (default 0)',
-    '  --save-outputs DIR     write each output as DIR/NAME.npy',
+    '  --save-outputs DIR     write each output as DIR/NAME.npy; a sequence output as one file per',
+    '                         item, DIR/NAME_0.npy, DIR/NAME_1.npy, ...; an optional output without a',
+    '                         value writes no file',
     '  --iterations N         steady-state runs to time after the first (default 10)',
     '  --compare cpu          also run the CPU reference and print the max abs difference (for an',
     "                         artifact, on the optimised graph it keeps in ir/final.kir); exits 1",
@@ -119,8 +127,10 @@ export const runCommand = {
     // With --json, stdout carries the JSON object alone.
     const say = json ? () => undefined : (line: string) => console.log(line);
 
-    const files = await readInputFiles((values.input as string[] | undefined) ?? []);
-    const target = (await isArtifactDir(path)) ? await artifactTarget(path, values) : await modelTarget(path, values, files, say);
+    const args = await readInputFiles((values.input as string[] | undefined) ?? []);
+    const target = (await isArtifactDir(path)) ? await artifactTarget(path, values) : await modelTarget(path, values, args, say);
+    // A sequence's files are its item tensors in the program.
+    const files = inputFilesFor(target.layout, args);
     const inputs = await gatherInputs(target.inputs, {
       // Frozen inputs are constants of the compiled program, no longer its inputs.
       files: files.filter((f) => f.name === undefined || !target.frozen.includes(f.name)),
@@ -141,6 +151,7 @@ export const runCommand = {
       try {
         const { result, times } = await timeRuns(() => loaded.run(inputs), iterations);
         outputs = result;
+        for (const line of structureLines(target.layout)) say(line);
         for (const [name, t] of Object.entries(outputs)) say(summarize(name, t));
         say(`kernels: ${target.kernels} distinct, ${target.dispatches} dispatches per run`);
         say(`time: ${[...Object.entries(target.prepTimes).map(([k, t]) => `${k} ${ms(t)}`), `load ${ms(tLoad)}`, formatRunTimes(times)].join(', ')}`);
@@ -155,7 +166,7 @@ export const runCommand = {
         await loaded.release();
       }
       if (values['save-outputs'] !== undefined) {
-        const paths = await saveOutputs(values['save-outputs'] as string, outputs);
+        const paths = await saveOutputs(values['save-outputs'] as string, outputFiles(target.layout, outputs));
         say(`saved ${paths.length} output(s): ${paths.join(', ')}`);
         report.savedOutputs = paths;
       }
@@ -225,11 +236,11 @@ function jsonNumbers(_key: string, v: unknown): unknown {
  * parameters are frozen to their files' values), compiled in memory (at the precision asked for),
  * run through a Session.
  */
-async function modelTarget(path: string, values: Record<string, unknown>, files: readonly InputFile[], say: (line: string) => void): Promise<RunTarget> {
+async function modelTarget(path: string, values: Record<string, unknown>, files: readonly InputArg[], say: (line: string) => void): Promise<RunTarget> {
   if (/\.kiln\/?$/.test(path)) throw new KilnError(`no kiln artifact at ${path} (a folder with manifest.json); make one with kiln compile MODEL -o ${path}`);
   const feeds = Object.fromEntries(files.flatMap((f) => (f.name === undefined ? [] : [[f.name, f.data]])));
   checkOnnxOnlyOptions(path, values);
-  const { graph, frozen } = await loadModelForFeeds(path, feeds, { inputShapes: inputShapesFrom(values) });
+  const { graph, frozen, layout } = await loadModelForFeeds(path, feeds, { inputShapes: inputShapesFrom(values), itemShapes: itemShapesFrom(values) });
   if (frozen.length) process.stderr.write(`frozen: input${frozen.length === 1 ? '' : 's'} ${frozen.map((n) => `'${n}'`).join(', ')} compiled as constants from ${frozen.length === 1 ? 'its' : 'their'} --input file${frozen.length === 1 ? '' : 's'} (${frozen.length === 1 ? 'it decides' : 'they decide'} shapes or parameters)\n`);
   if (values['print-ir']) say(printGraph(graph).trimEnd());
   const chosen = await resolvePrecision(values, graph);
@@ -244,6 +255,7 @@ async function modelTarget(path: string, values: Record<string, unknown>, files:
     // The program's, not the graph's: under --io-precision fp16 its float inputs are f16.
     inputs: single?.inputs ?? compiled.graph.inputs.map((v) => ({ name: v.name, dtype: v.type.dtype, shape: v.type.shape })),
     frozen,
+    layout,
     kernels: gpuPrograms.reduce((n, p) => n + p.kernels.length, 0),
     dispatches: gpuPrograms.reduce((n, p) => n + p.dispatches.length, 0),
     header: [
@@ -277,6 +289,7 @@ async function artifactTarget(dir: string, values: Record<string, unknown>): Pro
   return {
     inputs: manifest.inputs,
     frozen: [],
+    layout: manifest.layout ?? tensorLayout(manifest.inputs.map((t) => t.name), manifest.outputs.map((t) => t.name)),
     get kernels() { return shown().program.kernels.length; },
     get dispatches() { return shown().program.dispatches.length; },
     header: [`artifact: ${dir} (model '${manifest.model}', compiled by ${manifest.compiler.name} ${manifest.compiler.version}, pipeline ${manifest.compiler.pipeline})`],

@@ -6,6 +6,7 @@ import type { TensorData } from '../ir/tensor-data.js';
 import { formatShapeType, shapesEqual, type DType, type Shape } from '../ir/types.js';
 import { readNpy, writeNpy } from '../io/npy.js';
 import { randomTensors } from '../io/random-inputs.js';
+import { assembleOutputs, isSequenceEntry, type IoEntry, type IoLayout, type IoValue } from '../runtime/io-layout.js';
 
 // Inputs and outputs of `kiln run`: .npy files named on the command line, seeded random values,
 // and one .npy file per output.
@@ -27,22 +28,82 @@ export interface InputFile {
   readonly data: TensorData;
 }
 
-/** Reads every `--input` value (NAME=FILE.npy or FILE.npy); names are checked against the model later. */
-export async function readInputFiles(args: readonly string[]): Promise<InputFile[]> {
-  const files: InputFile[] = [];
+/**
+ * An `--input` value, read: one .npy file (a tensor), several separated by commas (a sequence:
+ * NAME=A.npy,B.npy; a trailing comma makes a sequence of one), or `none` (an absent optional).
+ */
+export interface InputArg {
+  readonly name: string | undefined;
+  readonly path: string;
+  readonly data: IoValue<TensorData>;
+}
+
+/** Reads every `--input` value (NAME=FILE.npy, NAME=A.npy,B.npy, NAME=none or FILE.npy); names are checked against the model later. */
+export async function readInputFiles(args: readonly string[]): Promise<InputArg[]> {
+  const files: InputArg[] = [];
   for (const arg of args) {
     const eq = arg.indexOf('=');
     const [name, path] = eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [undefined, arg];
     if (name !== undefined && files.some((f) => f.name === name)) fail(`--input gives '${name}' twice`);
-    let bytes: Uint8Array;
-    try {
-      bytes = await readFile(path);
-    } catch (e) {
-      throw new KilnError(`--input ${name ?? path}: cannot read ${path}: ${(e as Error).message}`);
-    }
-    files.push({ name, path, data: readNpy(bytes, path) });
+    const read = async (file: string): Promise<TensorData> => {
+      let bytes: Uint8Array;
+      try {
+        bytes = await readFile(file);
+      } catch (e) {
+        throw new KilnError(`--input ${name ?? path}: cannot read ${file}: ${(e as Error).message}`);
+      }
+      return readNpy(bytes, file);
+    };
+    const data = name !== undefined && path === 'none' ? null
+      : path.includes(',') ? await Promise.all(path.split(',').filter((f) => f !== '').map(read)) : await read(path);
+    files.push({ name, path, data });
   }
   return files;
+}
+
+/**
+ * The `--input` values as the program's tensors: a sequence's files become its items, an absent
+ * optional none, as the model's layout says; each must be what the model declares.
+ */
+export function inputFilesFor(layout: IoLayout, args: readonly InputArg[]): InputFile[] {
+  return args.flatMap((a): InputFile[] => {
+    const entry = layout.inputs.find((e) => e.name === a.name);
+    const isList = Array.isArray(a.data);
+    if (!entry || entry.kind === 'tensor') {
+      if (a.data === null || isList) fail(`--input ${a.name}: '${a.name}' is a tensor input; give one .npy file`);
+      return [{ name: a.name, path: a.path, data: a.data as TensorData }];
+    }
+    const items = a.data === null ? [] : isList ? (a.data as readonly TensorData[]) : [a.data as TensorData];
+    if (items.length !== entry.items.length) fail(`--input ${a.name}: '${a.name}' was compiled with ${entry.items.length} item(s), but ${items.length} were given`);
+    const files = a.path.split(',').filter((f) => f !== '');
+    return entry.items.map((item, k) => ({ name: item, path: files[k] ?? a.path, data: items[k]! }));
+  });
+}
+
+/**
+ * The outputs to write, by file name: a tensor under its name, a sequence's items as NAME_0,
+ * NAME_1, ...; an absent optional writes nothing.
+ */
+export function outputFiles(layout: IoLayout, outputs: Readonly<Record<string, TensorData>>): Record<string, TensorData> {
+  const out: Record<string, TensorData> = {};
+  for (const [name, v] of Object.entries(assembleOutputs(layout.outputs, outputs))) {
+    if (v === null) continue;
+    if (Array.isArray(v)) v.forEach((t, k) => { out[`${name}_${k}`] = t; });
+    else out[name] = v as TensorData;
+  }
+  return out;
+}
+
+/** One line for each output that is a sequence or an optional: what it holds (its items print as tensors). */
+export function structureLines(layout: IoLayout): string[] {
+  return layout.outputs.filter((e) => e.kind !== 'tensor').map(describeEntry);
+}
+
+/** `s: a sequence of 3 tensors (s_0, s_1, s_2)`, `o: none (an optional without a value)`. */
+export function describeEntry(e: IoEntry): string {
+  if (e.holds === 'none') return `${e.name}: none (an optional without a value)`;
+  const what = isSequenceEntry(e) ? `a sequence of ${e.items.length} tensor${e.items.length === 1 ? '' : 's'}` : 'a tensor';
+  return `${e.name}: ${e.kind === 'optional' ? `an optional holding ${what}` : what}${e.items.length ? ` (${e.items.join(', ')})` : ''}`;
 }
 
 export interface InputChoice {

@@ -9,8 +9,10 @@ import { Module } from './torch/module.js';
 import { Tensor } from './torch/tensor.js';
 import { trace } from './trace/trace.js';
 import type { InputShapes } from './onnx/inputs.js';
-import { importOnnxFile } from './onnx/file.js';
-import { importOnnxFileForFeeds, type FeedsImport } from './onnx/feeds.js';
+import { importOnnxFileWithLayout } from './onnx/file.js';
+import { importOnnxFileForFeeds, type Feeds, type FeedsImport } from './onnx/feeds.js';
+import type { ItemShapes } from './onnx/container-io.js';
+import { tensorLayout, type IoLayout } from '../runtime/io-layout.js';
 import type { InputValues } from './onnx/input-values.js';
 
 export interface LoadOptions {
@@ -18,6 +20,8 @@ export interface LoadOptions {
   readonly inputShapes?: InputShapes;
   /** Values of ONNX graph inputs by name, frozen into the graph as constants. */
   readonly inputValues?: InputValues;
+  /** Item shapes of ONNX sequence inputs, and presence of optional ones (null: absent). */
+  readonly itemShapes?: ItemShapes;
 }
 
 /** What a JavaScript model module exports: a model and example inputs to trace it with. */
@@ -33,6 +37,19 @@ interface ModelModule {
  * traced. TypeScript is loaded through tsx (esbuild), so a model file runs as written.
  */
 export async function loadModel(path: string, opts: LoadOptions = {}): Promise<Graph> {
+  return (await loadModelWithLayout(path, opts)).graph;
+}
+
+/** The layout of a graph whose inputs and outputs are all plain tensors. */
+function plainLayout(graph: Graph): IoLayout {
+  return tensorLayout(graph.inputs.map((v) => v.name), graph.outputs.map((v) => v.name));
+}
+
+/**
+ * loadModel, with the layout of the model's inputs and outputs: an ONNX model's sequences and
+ * optionals are their item tensors in the graph (other formats have tensors only).
+ */
+export async function loadModelWithLayout(path: string, opts: LoadOptions = {}): Promise<{ graph: Graph; layout: IoLayout }> {
   const ext = extname(path).toLowerCase();
   const shapes = opts.inputShapes ?? {};
   if (ext !== '.onnx' && Object.keys(shapes).length) throw new KilnError(`input shapes apply to ONNX models only; ${path} is not one`);
@@ -40,8 +57,12 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<G
   const kind = MODEL_KINDS[ext];
   if (!kind) throw new KilnError(`${path}: unknown model format '${ext}' (expected .onnx, .kir, .js or .ts)`);
   await checkReadable(path, kind);
-  if (ext === '.onnx') return importOnnxFile(path, { inputShapes: shapes, inputValues: opts.inputValues ?? {} });
-  if (ext === '.kir') return parseGraph(await readFile(path, 'utf8'));
+  if (ext !== '.onnx' && Object.keys(opts.itemShapes ?? {}).length) throw new KilnError(`sequence and optional inputs belong to ONNX models only; ${path} is not one`);
+  if (ext === '.onnx') return importOnnxFileWithLayout(path, { inputShapes: shapes, inputValues: opts.inputValues ?? {}, itemShapes: opts.itemShapes ?? {} });
+  if (ext === '.kir') {
+    const graph = parseGraph(await readFile(path, 'utf8'));
+    return { graph, layout: plainLayout(graph) };
+  }
   const url = pathToFileURL(resolve(path)).href;
   let mod: ModelModule;
   try {
@@ -57,7 +78,8 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<G
     throw new KilnError(`${path} must export 'exampleInputs', an array of Tensors shaped like the model's inputs`);
   }
   try {
-    return trace(model, exampleInputs);
+    const graph = trace(model, exampleInputs);
+    return { graph, layout: plainLayout(graph) };
   } catch (e) {
     // Point at the line of the model's source that made the failing call.
     const at = e instanceof KilnError ? sourceLine(e, path) : undefined;
@@ -115,8 +137,11 @@ function sourceLine(e: Error, path: string): string | undefined {
  * are frozen to their feeds (`frozen` lists them; they are no longer inputs of the graph).
  * Other formats load as loadModel does, freezing nothing.
  */
-export async function loadModelForFeeds(path: string, feeds: InputValues, opts: LoadOptions = {}): Promise<FeedsImport> {
-  if (extname(path).toLowerCase() !== '.onnx') return { graph: await loadModel(path, opts), frozen: [] };
+export async function loadModelForFeeds(path: string, feeds: Feeds, opts: LoadOptions = {}): Promise<FeedsImport> {
+  if (extname(path).toLowerCase() !== '.onnx') {
+    const { graph, layout } = await loadModelWithLayout(path, opts);
+    return { graph, frozen: [], layout };
+  }
   await checkReadable(path, MODEL_KINDS['.onnx']!);
   return importOnnxFileForFeeds(path, feeds, opts);
 }

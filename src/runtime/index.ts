@@ -41,4 +41,6 @@ export {
   type ArtifactManifest, type ManifestKernel, type ManifestProgram, type ManifestCompiler, type ManifestIr,
   type ManifestVariant, type ManifestTensor, type ManifestRequires, type ManifestWeights, type Precision,
 } from './manifest.js';
+// A model's sequence and optional inputs and outputs as its program's tensors (manifest.layout).
+export { assembleOutputs, flattenInputs, tensorLayout, type IoEntry, type IoLayout, type IoValue } from './io-layout.js';
 export { KILN_VERSION } from './version.js';

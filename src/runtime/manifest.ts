@@ -1,6 +1,7 @@
 import { KilnError } from '../ir/errors.js';
 import { isDType, type DType } from '../ir/types.js';
 import type { Program, SizeWord } from './program.js';
+import { parseIoLayout, type IoLayout } from './io-layout.js';
 
 // The manifest of an artifact folder (manifest.json): what the artifact holds and needs. An
 // artifact holds one model (its name and its inputs and outputs as a user sees them) compiled
@@ -110,6 +111,8 @@ export interface ArtifactManifest {
   readonly outputs: readonly ManifestTensor[];
   /** In order of preference: a runtime loads the first one its device can run. */
   readonly variants: readonly ManifestVariant[];
+  /** The model's sequence and optional inputs and outputs as `inputs`/`outputs` tensors (io-layout.ts); absent when all are tensors. */
+  readonly layout?: IoLayout;
   /**
    * SHA-256 of the rest of the manifest (version 3 on; see manifestDigestText), so that an edited
    * or damaged manifest is refused like an edited kernel or weights file.
@@ -117,8 +120,7 @@ export interface ArtifactManifest {
   readonly sha256?: string;
 }
 
-/** Program fields this runtime knows; a newer compiler's unknown field must not be silently ignored. */
-// A field added to Program goes here and into parseProgram (with its structure check).
+/** Program fields this runtime knows (a field added to Program goes here and into parseProgram, with its check). */
 const PROGRAM_FIELDS = new Set(['version', 'name', 'inputs', 'outputs', 'buffers', 'kernels', 'dispatches', 'requiredFeatures', 'state', 'stateUpdates', 'sizes']);
 /** An object whose every value is a string (checked field by field). */
 function stringRecord(v: unknown, path: string): Record<string, string> {
@@ -128,7 +130,7 @@ function stringRecord(v: unknown, path: string): Record<string, string> {
 }
 
 const MANIFEST_FIELDS_V2 = new Set(['format', 'formatVersion', 'model', 'compiler', 'inputs', 'outputs', 'variants']);
-const MANIFEST_FIELDS_V3 = new Set([...MANIFEST_FIELDS_V2, 'sha256']);
+const MANIFEST_FIELDS_V3 = new Set([...MANIFEST_FIELDS_V2, 'sha256', 'layout']);
 const VARIANT_FIELDS = new Set(['precision', 'requires', 'weights', 'program', 'ir']);
 
 /** Paths inside an artifact: relative, plain characters, no `..`, so a manifest cannot point outside its folder. */
@@ -219,7 +221,8 @@ export function parseManifest(source: string | Uint8Array | object): ArtifactMan
     const variants = arr(m.variants, 'variants', (x, path) => parseVariant(obj(x, path), `${path}.`, 2));
     if (variants.length === 0) fail('variants is empty: an artifact holds at least one compiled program');
     const checksum = (version as number) >= 3 ? { sha256: sha(m.sha256, 'sha256') } : {};
-    manifest = { ...head, inputs: arr(m.inputs, 'inputs', tensor), outputs: arr(m.outputs, 'outputs', tensor), variants, ...checksum };
+    const [inputs, outputs] = [arr(m.inputs, 'inputs', tensor), arr(m.outputs, 'outputs', tensor)];
+    manifest = { ...head, inputs, outputs, variants, ...checksum, ...(m.layout === undefined ? {} : { layout: parseIoLayout(m.layout, 'layout', { inputs, outputs }, fail) }) };
   }
   checkVariantsAgree(manifest);
   return manifest;

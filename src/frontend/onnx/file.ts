@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import type { Graph } from '../../ir/graph.js';
 import { KilnError } from '../../ir/errors.js';
-import { importOnnx, type OnnxImportOptions } from './import.js';
+import { importModelWithLayout, type OnnxImport, type OnnxImportOptions } from './import.js';
+import { decodeModel } from './proto.js';
 import type { ExternalDataReader } from './tensor.js';
 
 /**
@@ -45,11 +46,16 @@ export function externalDataFromDir(dir: string): ExternalDataReader {
 
 /** Imports an .onnx file, reading any external data files that sit beside it. */
 export async function importOnnxFile(path: string, opts: OnnxImportOptions = {}): Promise<Graph> {
+  return (await importOnnxFileWithLayout(path, opts)).graph;
+}
+
+/** importOnnxFile, with the layout of the model's inputs and outputs (sequences and optionals). */
+export async function importOnnxFileWithLayout(path: string, opts: OnnxImportOptions = {}): Promise<OnnxImport> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
   } catch (e) {
     throw new KilnError(`cannot read ONNX model '${path}': ${(e as Error).message}`);
   }
-  return importOnnx(bytes, { ...opts, readExternalData: opts.readExternalData ?? externalDataFromDir(dirname(path)) });
+  return importModelWithLayout(decodeModel(bytes), { ...opts, readExternalData: opts.readExternalData ?? externalDataFromDir(dirname(path)) });
 }

@@ -10,6 +10,8 @@ import { allNodes, nodeReads, nodeSubgraphs } from './subgraphs.js';
 import { declaredRank, givenShape, inputConstant, InputValuesNeededError, type InputValueNeed, type InputValues } from './input-values.js';
 import { decodeModel, type GraphProtoObject, type ModelProtoObject, type NodeProtoObject, type TensorProtoObject, type ValueInfoObject } from './proto.js';
 import { isStorageOnly, kilnDType, OnnxType, onnxTypeName } from './onnx-types.js';
+import type { IoEntry, IoLayout } from '../../runtime/io-layout.js';
+import { bindContainerInput, isContainerType, itemName, splitShapes, type ItemShapes } from './container-io.js';
 import { constTensor, readTensor, UnsupportedOnnxError, type ExternalDataReader } from './tensor.js';
 import './ops/index.js';
 
@@ -26,6 +28,18 @@ export interface OnnxImportOptions {
    * InputValuesNeededError that lists every such input.
    */
   readonly inputValues?: InputValues;
+  /**
+   * For sequence and optional graph inputs: each item's shape (a sequence's length is the number
+   * of shapes), or null for an absent optional. Each item becomes a graph input (see IoLayout).
+   */
+  readonly itemShapes?: ItemShapes;
+}
+
+/** An imported model: its graph, and how the model's inputs and outputs map to the graph's. */
+export interface OnnxImport {
+  readonly graph: Graph;
+  /** Sequence and optional inputs and outputs are their item tensors in the graph; this says which. */
+  readonly layout: IoLayout;
 }
 
 export { MAX_OPSET, MIN_OPSET } from './opsets.js';
@@ -41,8 +55,16 @@ export function importOnnx(bytes: Uint8Array, opts: OnnxImportOptions = {}): Gra
   return importModel(decodeModel(bytes), opts);
 }
 
-/** Imports an already decoded ModelProto. */
+/**
+ * Imports an already decoded ModelProto. A sequence or optional input or output is its item
+ * tensors in the graph; importModelWithLayout also says which (the graph alone cannot).
+ */
 export function importModel(model: ModelProtoObject, opts: OnnxImportOptions = {}): Graph {
+  return importModelWithLayout(model, opts).graph;
+}
+
+/** Imports an already decoded ModelProto, with the layout of its inputs and outputs. */
+export function importModelWithLayout(model: ModelProtoObject, opts: OnnxImportOptions = {}): OnnxImport {
   const g = model.graph;
   if (!g) throw new KilnError('the ONNX model has no graph (is the file truncated?)');
   const opset = defaultOpset(model);
@@ -59,19 +81,31 @@ export function importModel(model: ModelProtoObject, opts: OnnxImportOptions = {
   checkOutputsDefined(g, defined, nodes);
   checkSupported(allNodes(g.node ?? []), opset);
   for (const vi of g.output ?? []) {
-    if (vi.type && !vi.type.tensor_type) throw new UnsupportedOnnxError(`graph output '${vi.name ?? ''}' is not a tensor (sequence, map and optional outputs are not supported)`);
+    if (vi.type && !vi.type.tensor_type && !isContainerType(vi.type)) throw new UnsupportedOnnxError(`graph output '${vi.name ?? ''}' is not a tensor, a sequence or an optional (map outputs are not supported)`);
   }
   const values = opts.inputValues ?? {};
-  const specs = resolveInputs(inputs, { ...givenShapes(inputs, values), ...opts.inputShapes });
+  const tensorInputs = inputs.filter((v) => !isContainerType(v.type));
+  const { tensorShapes, itemShapes } = splitShapes(inputs, { ...givenShapes(inputs, values), ...opts.inputShapes }, opts.itemShapes ?? {});
+  const specs = new Map(resolveInputs(tensorInputs, tensorShapes).map((s) => [s.name, s]));
 
   const graph = new Graph(opts.name ?? (g.name || 'onnx_model'));
   const onnxNames = tensorNames(defined, nodes);
   graph.reserveNames(onnxNames);
   const b = new OnnxBuilder(graph, onnxNames);
   const env = new Map<string, ImportValue>();
-  for (const s of specs) {
+  const taken = (name: string) => onnxNames.has(name) || graph.hasName(name);
+  const inputLayout: IoEntry[] = [];
+  for (const v of inputs) {
+    const s = specs.get(v.name ?? '');
+    if (!s) {
+      const bound = bindContainerInput(graph, v, itemShapes, taken);
+      env.set(bound.entry.name, bound.value);
+      inputLayout.push(bound.entry);
+      continue;
+    }
     const given = values[s.name];
     env.set(s.name, given ? inputConstant(s.name, given, s.dtype, s.shape) : graph.addInput(s.name, { dtype: s.dtype, shape: s.shape, device: 'webgpu', ...(s.dims ? { dims: s.dims } : {}) }));
+    if (!given) inputLayout.push({ name: s.name, kind: 'tensor', items: [s.name] });
   }
   for (const [name, t] of initializers) env.set(name, readTensor(t, opts.readExternalData, name));
 
@@ -80,10 +114,8 @@ export function importModel(model: ModelProtoObject, opts: OnnxImportOptions = {
   if (scope.needs.length) throw new InputValuesNeededError(scope.needs);
 
   const outputs: Value[] = [];
-  for (const vi of g.output ?? []) {
-    const name = vi.name ?? '';
-    const x = env.get(name)!;
-    if (isContainer(x)) throw new UnsupportedOnnxError(`graph output '${name}' is not a tensor (sequence, map and optional outputs are not supported)`);
+  /** The graph output for `x`, named `name`. */
+  const output = (x: Operand, name: string): string => {
     let v = b.value(x);
     if (v.name !== name && !graph.hasName(name)) {
       // Outputs keep their ONNX names. One that is a graph input or another output under
@@ -92,9 +124,22 @@ export function importModel(model: ModelProtoObject, opts: OnnxImportOptions = {
       else v = graph.addNode('cast', [v], { to: v.type.dtype }, { names: [name] }).output;
     }
     outputs.push(v);
-  }
+    return v.name;
+  };
+  const outputLayout = (g.output ?? []).map((vi): IoEntry => {
+    const name = vi.name ?? '';
+    const x = env.get(name)!;
+    if (!isContainer(x)) return { name, kind: 'tensor', items: [output(x, name)] };
+    if (vi.type?.tensor_type) throw new UnsupportedOnnxError(`graph output '${name}' is not a tensor: the model declares it one, but it is ${x.kind === 'sequence' ? 'a sequence' : 'an optional'}`);
+    // A sequence's items (and an optional's content) are outputs of their own.
+    const held = x.kind === 'optional' ? x.value : x;
+    const items = held === undefined ? [] : isContainer(held) ? held.items.map((item, k) => output(item, itemName(name, k, taken))) : [output(held, name)];
+    if (x.kind === 'sequence') return { name, kind: 'sequence', items };
+    return { name, kind: 'optional', items, holds: held === undefined ? 'none' : isContainer(held) ? 'sequence' : 'tensor' };
+  });
+  if (outputs.length === 0) throw new UnsupportedOnnxError('the model returns only empty sequences or absent optionals: the compiled program would return no tensor');
   graph.setOutputs(outputs);
-  return graph;
+  return { graph, layout: { inputs: inputLayout, outputs: outputLayout } };
 }
 
 /** Every tensor name the model defines, subgraphs included (kiln's fresh names avoid them). */
@@ -300,9 +345,9 @@ function mapNode(scope: Scope, p: NodeProtoObject, index: number, env: Map<strin
   });
 }
 
-/** ONNX ops that take sequences or optionals as operands (ops/sequence.ts). */
+/** ONNX ops that take sequences or optionals as operands (ops/sequence.ts, and Identity). */
 const TAKES_CONTAINERS: ReadonlySet<string> = new Set([
-  'SequenceInsert', 'SequenceAt', 'SequenceErase', 'SequenceLength', 'ConcatFromSequence', 'SequenceMap',
+  'Identity', 'SequenceInsert', 'SequenceAt', 'SequenceErase', 'SequenceLength', 'ConcatFromSequence', 'SequenceMap',
   'Optional', 'OptionalHasElement', 'OptionalGetElement',
 ]);
 

@@ -184,6 +184,23 @@ message TypeProto {
   optional string denotation = 6;
 }
 
+// The test data sets' sequences and optionals (onnx/onnx-data.proto); maps are left out.
+message SequenceProto {
+  optional string name = 1;
+  optional int32 elem_type = 2;
+  repeated TensorProto tensor_values = 3;
+  repeated SequenceProto sequence_values = 5;
+  repeated OptionalProto optional_values = 7;
+}
+
+message OptionalProto {
+  optional string name = 1;
+  optional int32 elem_type = 2;
+  optional TensorProto tensor_value = 3;
+  optional SequenceProto sequence_value = 5;
+  optional OptionalProto optional_value = 7;
+}
+
 message OperatorSetIdProto {
   optional string domain = 1;
   optional int64 version = 2;

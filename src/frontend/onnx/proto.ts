@@ -28,9 +28,9 @@ export interface DimensionObject { dim_value?: number; dim_param?: string }
 
 export interface TypeProtoObject {
   tensor_type?: { elem_type?: number; shape?: { dim?: DimensionObject[] } };
-  sequence_type?: unknown;
+  sequence_type?: { elem_type?: TypeProtoObject };
   map_type?: unknown;
-  optional_type?: unknown;
+  optional_type?: { elem_type?: TypeProtoObject };
   sparse_tensor_type?: unknown;
 }
 
@@ -112,12 +112,40 @@ export function decodeModel(bytes: Uint8Array, what = 'model'): ModelProtoObject
 
 /** Decodes one serialized TensorProto (the .pb files of ONNX's test data sets). */
 export function decodeTensor(bytes: Uint8Array, what = 'tensor'): TensorProtoObject {
-  const type = onnxRoot().lookupType('onnx.TensorProto');
+  return decodeMessage('TensorProto', bytes, what) as TensorProtoObject;
+}
+
+function decodeMessage(name: string, bytes: Uint8Array, what: string): unknown {
+  const type = onnxRoot().lookupType(`onnx.${name}`);
   let message: protobuf.Message;
   try {
     message = type.decode(bytes);
   } catch (e) {
-    throw new KilnError(`${what} is not a valid ONNX TensorProto (${(e as Error).message})`);
+    throw new KilnError(`${what} is not a valid ONNX ${name} (${(e as Error).message})`);
   }
-  return type.toObject(message, TO_OBJECT) as TensorProtoObject;
+  return type.toObject(message, TO_OBJECT);
+}
+
+interface SequenceProtoObject { elem_type?: number; tensor_values?: TensorProtoObject[]; sequence_values?: unknown[]; optional_values?: unknown[] }
+interface OptionalProtoObject { elem_type?: number; tensor_value?: TensorProtoObject; sequence_value?: SequenceProtoObject; optional_value?: unknown }
+
+/** A test data set's value: a tensor, a sequence of tensors, or an optional's absence (null). */
+export type TestValueProto = TensorProtoObject | TensorProtoObject[] | null;
+
+/**
+ * Decodes one serialized value of the ONNX type `type` (the .pb files of ONNX's test data sets):
+ * a TensorProto, a SequenceProto of tensors, or an OptionalProto of either.
+ */
+export function decodeValue(bytes: Uint8Array, type: TypeProtoObject | undefined, what = 'value'): TestValueProto {
+  if (type?.sequence_type) return sequenceTensors(decodeMessage('SequenceProto', bytes, what) as SequenceProtoObject, what);
+  if (!type?.optional_type) return decodeTensor(bytes, what);
+  const o = decodeMessage('OptionalProto', bytes, what) as OptionalProtoObject;
+  if (o.optional_value) throw new KilnError(`${what} is an optional of an optional, which ONNX does not allow`);
+  if (o.sequence_value) return sequenceTensors(o.sequence_value, what);
+  return o.tensor_value ?? null;
+}
+
+function sequenceTensors(s: SequenceProtoObject, what: string): TensorProtoObject[] {
+  if (s.sequence_values?.length || s.optional_values?.length) throw new KilnError(`${what} is a sequence of sequences or optionals; kiln's sequences hold tensors`);
+  return s.tensor_values ?? [];
 }

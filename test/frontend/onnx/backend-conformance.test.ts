@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileSegmented } from '../../../src/compiler.js';
-import { decodeModel, decodeTensor, importModelForFeeds, readTensor, UnsupportedOnnxError, type ConstTensor } from '../../../src/frontend/onnx/index.js';
-import type { ModelProtoObject, TensorProtoObject } from '../../../src/frontend/onnx/proto.js';
+import { decodeModel, decodeValue, importModelForFeeds, readTensor, UnsupportedOnnxError, type ConstTensor, type TestValueProto } from '../../../src/frontend/onnx/index.js';
+import type { ModelProtoObject, ValueInfoObject } from '../../../src/frontend/onnx/proto.js';
+import { assembleOutputs, flattenInputs, isPlainLayout, type IoLayout, type IoValue } from '../../../src/runtime/io-layout.js';
 import type { TensorData } from '../../../src/ir/tensor-data.js';
 import { SegmentedSession } from '../../../src/runtime/segmented.js';
 import { useGpu } from '../../helpers/gpu.js';
@@ -55,28 +56,52 @@ function listCases(): Case[] {
   return out;
 }
 
-/** Decodes a test data set's input_k.pb / output_k.pb files in order. */
-function decodeTensors(dir: string, prefix: 'input' | 'output'): TensorProtoObject[] {
+/**
+ * Decodes a test data set's input_k.pb / output_k.pb files in order, each as the type the model
+ * declares for its k-th input or output: a tensor, a sequence, or an optional.
+ */
+function decodeValues(dir: string, prefix: 'input' | 'output', declared: readonly ValueInfoObject[]): TestValueProto[] {
   const files = readdirSync(dir).filter((f) => f.startsWith(`${prefix}_`) && f.endsWith('.pb'));
   files.sort((a, b) => Number(a.slice(prefix.length + 1, -3)) - Number(b.slice(prefix.length + 1, -3)));
-  return files.map((f) => decodeTensor(readFileSync(join(dir, f)), f));
+  return files.map((f, k) => decodeValue(readFileSync(join(dir, f)), declared[k]?.type, f));
 }
 
-/**
- * A test data set's inputs by the model's input names (given in order), as kiln constants (int64
- * as i32, double as f32; int64 past i32 kept exactly). Inputs that are not tensors (sequences,
- * optionals) are left out: the import refuses them.
- */
-function readFeeds(model: ModelProtoObject, dir: string): Record<string, ConstTensor> {
+/** A decoded value as kiln constants (int64 as i32, double as f32; int64 past i32 kept exactly). */
+function readValue(v: TestValueProto, what: string): IoValue<ConstTensor> {
+  if (v === null) return null;
+  return Array.isArray(v) ? v.map((t, k) => readTensor(t, undefined, `${what}[${k}]`)) : readTensor(v, undefined, what);
+}
+
+/** The data of a structured value's constants. */
+function dataOf(v: IoValue<ConstTensor>): IoValue<TensorData> {
+  return v === null ? null : Array.isArray(v) ? v.map((c) => c.data) : (v as ConstTensor).data;
+}
+
+/** A test data set's inputs by the model's input names (given in order). */
+function readFeeds(model: ModelProtoObject, dir: string): Record<string, IoValue<ConstTensor>> {
   const initializers = new Set((model.graph?.initializer ?? []).map((t) => t.name ?? ''));
   const inputs = (model.graph?.input ?? []).filter((v) => !initializers.has(v.name ?? ''));
-  const protos = decodeTensors(dir, 'input');
-  return Object.fromEntries(inputs.flatMap((v, i) => (v.type?.tensor_type && protos[i] ? [[v.name ?? '', readTensor(protos[i]!, undefined, `input_${i}`)]] : [])));
+  const protos = decodeValues(dir, 'input', inputs);
+  return Object.fromEntries(inputs.flatMap((v, i) => (i < protos.length ? [[v.name ?? '', readValue(protos[i]!, `input_${i}`)]] : [])));
 }
 
-/** The tensors of a test data set as kiln host data (int64 as i32, double as f32). */
-function readTensors(dir: string, prefix: 'input' | 'output'): TensorData[] {
-  return decodeTensors(dir, prefix).map((t, i) => readTensor(t, undefined, `${prefix}_${i}`).data);
+/** A test data set's expected outputs, in the model's order, as kiln host data. */
+function readOutputs(model: ModelProtoObject, dir: string): IoValue<TensorData>[] {
+  return decodeValues(dir, 'output', model.graph?.output ?? []).map((v, i) => dataOf(readValue(v, `output_${i}`)));
+}
+
+/** How a structured output differs from the expected one: presence, length, then item by item. */
+function valueMismatch(got: IoValue<TensorData>, want: IoValue<TensorData>, atol?: number): string | undefined {
+  if (want === null || got === null) return want === got ? undefined : want === null ? 'a value, but expected none (an absent optional)' : 'none, but expected a value';
+  if (Array.isArray(want) !== Array.isArray(got)) return Array.isArray(want) ? 'a tensor, but expected a sequence' : 'a sequence, but expected a tensor';
+  if (!Array.isArray(want)) return mismatch(got as TensorData, want as TensorData, atol);
+  const items = got as readonly TensorData[];
+  if (items.length !== want.length) return `a sequence of ${items.length} tensors, but expected ${want.length}`;
+  for (let k = 0; k < want.length; k++) {
+    const problem = mismatch(items[k]!, want[k]!, atol);
+    if (problem) return `item ${k}: ${problem}`;
+  }
+  return undefined;
 }
 
 function numbers(t: TensorData): number[] {
@@ -116,6 +141,13 @@ function reasonKey(reason: string): string {
     .replace(/\s*\n\s*/g, ' ');
 }
 
+/** A case's model compiled for one data set and loaded on the device. */
+interface Loaded {
+  readonly session: SegmentedSession;
+  readonly frozen: readonly string[];
+  readonly layout: IoLayout;
+}
+
 type Outcome = { kind: 'pass' } | { kind: 'unsupported'; reason: string } | { kind: 'fail'; reason: string };
 
 const cases = listCases();
@@ -128,23 +160,24 @@ describe.skipIf(cases.length === 0)('ONNX backend test cases', () => {
    * Imports a case's model for one data set's feeds, as `kiln run` does, and loads it on the
    * device: ops without a WebGPU kernel run on the CPU between GPU segments, with transfers.
    */
-  async function load(model: ModelProtoObject, feeds: Record<string, ConstTensor>): Promise<{ session: SegmentedSession; frozen: readonly string[] }> {
-    const { graph, frozen } = importModelForFeeds(model, feeds);
-    return { session: await SegmentedSession.create(gpu(), compileSegmented(graph)), frozen };
+  async function load(model: ModelProtoObject, feeds: Record<string, IoValue<ConstTensor>>): Promise<Loaded> {
+    const { graph, frozen, layout } = importModelForFeeds(model, feeds);
+    return { session: await SegmentedSession.create(gpu(), compileSegmented(graph)), frozen, layout };
   }
 
   async function runCase(c: Case): Promise<Outcome> {
     const model = decodeModel(readFileSync(join(c.dir, 'model.onnx')), `${c.id}/model.onnx`);
     const sets = readdirSync(c.dir).filter((d) => d.startsWith('test_data_set_')).sort();
     const outputNames = (model.graph?.output ?? []).map((v) => v.name ?? '');
-    let loaded: { session: SegmentedSession; frozen: readonly string[] } | undefined;
+    let loaded: Loaded | undefined;
     try {
       for (const set of sets.length ? sets : [undefined]) {
-        let feeds: Record<string, ConstTensor>;
+        let feeds: Record<string, IoValue<ConstTensor>>;
         try {
           feeds = set ? readFeeds(model, join(c.dir, set)) : {};
-          // Inputs frozen to one data set's values are constants of its program: the next set needs its own.
-          if (!loaded || loaded.frozen.length) {
+          // Inputs frozen to one data set's values are constants of its program, and sequences
+          // and optionals fix their lengths and presence: the next set needs its own.
+          if (!loaded || loaded.frozen.length || !isPlainLayout(loaded.layout)) {
             loaded?.session.destroy();
             loaded = undefined;
             loaded = await load(model, feeds);
@@ -154,15 +187,16 @@ describe.skipIf(cases.length === 0)('ONNX backend test cases', () => {
           throw e;
         }
         if (!set) break;
-        const { session } = loaded;
-        // Fed by name, as the ONNX runner does; frozen inputs are not inputs of the program.
-        const got = await session.run(Object.fromEntries(session.program.inputs.map((name) => [name, feeds[name]!.data])));
-        const expected = readTensors(join(c.dir, set), 'output');
+        const { session, layout } = loaded;
+        // Fed by name, as the ONNX runner does; sequences and optionals as their item tensors;
+        // frozen inputs are not inputs of the program.
+        const flat = flattenInputs(layout.inputs, Object.fromEntries(layout.inputs.map((e) => [e.name, dataOf(feeds[e.name] ?? null)])));
+        const got = assembleOutputs(layout.outputs, await session.run(Object.fromEntries(session.program.inputs.map((name) => [name, flat[name]!]))));
+        const expected = readOutputs(model, join(c.dir, set));
         if (outputNames.length !== expected.length) return { kind: 'fail', reason: `${set}: the model has ${outputNames.length} outputs, the data set ${expected.length}` };
         for (let i = 0; i < outputNames.length; i++) {
           const name = outputNames[i]!;
-          const t = Object.hasOwn(got, name) ? got[name] : undefined;
-          const problem = t ? mismatch(t, expected[i]!, ATOL_BY_CASE[c.id]) : `no output '${name}' (the program's outputs: ${Object.keys(got).join(', ')})`;
+          const problem = Object.hasOwn(got, name) ? valueMismatch(got[name]!, expected[i]!, ATOL_BY_CASE[c.id]) : `no output '${name}' (the model's outputs: ${Object.keys(got).join(', ')})`;
           if (problem) return { kind: 'fail', reason: `${set} output ${i} ('${name}'): ${problem}` };
         }
       }

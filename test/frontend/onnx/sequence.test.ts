@@ -1,6 +1,7 @@
 // ONNX sequences and optionals, resolved at import, against ONNX Runtime: models whose inputs and
 // outputs are tensors and whose sequences live inside (split into a sequence, edit it, read it
-// back), and the clear refusal of a sequence the graph returns.
+// back), and the clear refusal of an output declared a tensor that is a sequence (sequence outputs
+// declared as such: sequence-io.test.ts).
 import { describe, expect, it } from 'vitest';
 import { importOnnx, UnsupportedOnnxError } from '../../../src/frontend/onnx/index.js';
 import { attr, buildModel, node, OnnxType, subgraph, tensor } from './onnx-builder.js';
@@ -62,7 +63,7 @@ describe('sequences', () => {
       node('ConcatFromSequence', ['m'], ['y'], { axis: attr.i(0), new_axis: attr.i(1) }),
     ],
   })));
-  it('a sequence the graph returns is refused clearly', () => {
+  it('an output declared a tensor that is a sequence is refused clearly', () => {
     const bytes = buildModel({ opset: 17, inputs: [{ name: 'x', dims: [2, 2] }], outputs: [{ name: 's' }], nodes: [node('SplitToSequence', ['x'], ['s'])] });
     // The output is declared a tensor, but its value is a sequence.
     expect(() => importOnnx(bytes)).toThrow(UnsupportedOnnxError);

@@ -158,9 +158,10 @@ defineOnnxOp('Shrink', (n) => {
   return b.op('where', [low, b.op('add', [x, scalarLike(b, x, bias)]), inner]);
 });
 
-// Identity, and Dropout at inference or with ratio 0 (the identity; its optional mask output is
-// all true). Training with a ratio above 0 drops random elements, which kiln does not emulate.
-defineOnnxOp('Identity', (n) => n.input(0));
+// Identity (of a tensor, a sequence or an optional: opset 14 and 16 widen it to those), and
+// Dropout at inference or with ratio 0 (the identity; its optional mask output is all true).
+// Training with a ratio above 0 drops random elements, which kiln does not emulate.
+defineOnnxOp('Identity', (n) => n.anyInput(0) ?? n.fail('needs input 0, which is missing'));
 defineOnnxOp('Dropout', (n) => {
   const x = n.input(0);
   if (n.opset >= 12 && n.optional(2) && n.values(2, 'training_mode')[0] !== 0) {
