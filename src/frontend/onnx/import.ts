@@ -261,9 +261,18 @@ function importClosedSubgraph(scope: Scope, g: GraphProtoObject, env: ReadonlyMa
     inner.set(outer, graph.addInput(outer, { dtype: v.type.dtype, shape: v.type.shape, device: 'webgpu' }));
     taken.push(v);
   }
-  const b = new OnnxBuilder(graph, new Set());
-  const outs = importSubgraph({ ...scope, b }, g, inner, inputs);
-  graph.setOutputs(outs.map((x) => b.value(x)));
+  // A value the subgraph needs at import (a shape, a slice start) computed from its parameters
+  // is known only when it runs: no input value given at import can supply it.
+  const sub: Scope = { ...scope, b: new OnnxBuilder(graph, new Set()), pending: new Set(), needs: [] };
+  const refuse = () => new UnsupportedOnnxError(`subgraph '${name}' computes ${[...new Set(sub.needs.map((n) => n.use))].join('; ')} from values known only when it runs; kiln needs them at import`);
+  let outs: Operand[];
+  try {
+    outs = importSubgraph(sub, g, inner, inputs);
+  } catch (e) {
+    throw e instanceof InputValuesNeededError && sub.needs.length ? refuse() : e;
+  }
+  if (sub.needs.length) throw refuse();
+  graph.setOutputs(outs.map((x) => sub.b.value(x)));
   return { graph, outside: taken };
 }
 

@@ -7,6 +7,8 @@ import { isConst, typeOf, type Operand } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import type { GraphProtoObject } from '../proto.js';
 import { outerNames } from '../subgraphs.js';
+import { graphInputsOf, InputValuesNeededError } from '../input-values.js';
+import { UnsupportedOnnxError } from '../tensor.js';
 import { normalizeAxis, reshapeTo } from './helpers.js';
 import { pick } from './rnn-unroll.js';
 import { numel, shapesEqual } from '../../../ir/types.js';
@@ -27,7 +29,16 @@ defineOnnxOp('If', (n) => {
   const cond = n.input(0);
   if (numel(typeOf(cond).shape) !== 1) n.fail(`its condition must hold one element, got ${numel(typeOf(cond).shape)}`);
   if (isConst(cond)) return n.importSubgraph(branch(n, n.values(0, 'condition')[0] !== 0 ? 'then_branch' : 'else_branch'));
-  const [thenG, elseG] = [branch(n, 'then_branch'), branch(n, 'else_branch')];
+  const mark = n.b.mark();
+  try {
+    return runTimeIf(n, cond, branch(n, 'then_branch'), branch(n, 'else_branch'));
+  } catch (e) {
+    n.b.rollback(mark);
+    return needAtImport(n, [0], e);
+  }
+});
+
+function runTimeIf(n: OnnxNode, cond: Operand, thenG: GraphProtoObject, elseG: GraphProtoObject): Operand[] {
   const mark = n.b.mark();
   const [a, b] = [n.importSubgraph(thenG), n.importSubgraph(elseG)];
   if (a.length !== b.length) n.fail(`its then_branch gives ${a.length} outputs and its else_branch ${b.length}`);
@@ -49,7 +60,23 @@ defineOnnxOp('If', (n) => {
   const outside = [...new Set([...outerNames(thenG), ...outerNames(elseG)])];
   const [t, e] = [n.importClosed(thenG, [], outside), n.importClosed(elseG, [], outside)];
   return n.b.ops('if', [cond, ...t.outside], { then_branch: t.graph, else_branch: e.graph });
-});
+}
+
+/**
+ * When kiln cannot import a node's control flow as decided at run time (`e`, a refusal), the
+ * node asks for the values of the graph inputs its operands `which` (condition, trip count) are
+ * computed from: with them it imports as known at import (kiln run binds them from its feeds).
+ * Other errors, and values needed by the subgraphs themselves, pass through.
+ */
+export function needAtImport(n: OnnxNode, which: readonly number[], e: unknown): never {
+  if (!(e instanceof UnsupportedOnnxError) || e instanceof InputValuesNeededError) throw e;
+  const needs = which.flatMap((i) => {
+    const x = n.optional(i);
+    return x && !isConst(x) ? graphInputsOf(x).map((v) => ({ input: v.name, use: `the ${i === 0 && n.opType === 'Loop' ? 'trip count' : 'condition'} of ${n.where}, whose run-time form kiln refuses: ${e.message}` })) : [];
+  });
+  if (needs.length) throw new InputValuesNeededError(needs);
+  throw e;
+}
 
 /** The body graph of a Loop or Scan. */
 export function bodyOf(n: OnnxNode): GraphProtoObject {

@@ -6,7 +6,7 @@ import { isConst, typeOf, type Operand } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import type { GraphProtoObject } from '../proto.js';
 import { constValues } from '../tensor.js';
-import { bodyOf, MAX_UNROLL, stack } from './control-flow.js';
+import { bodyOf, MAX_UNROLL, needAtImport, stack } from './control-flow.js';
 import { numel, shapesEqual } from '../../../ir/types.js';
 
 /** The trip count of a Loop without one: as good as none (ONNX's is int64; kiln's i32). */
@@ -23,13 +23,18 @@ defineOnnxOp('Loop', (n) => {
   const body = bodyOf(n);
   const carried = n.inputs.slice(2).map((_, i) => n.input(i + 2));
   const known = [n.optional(0), n.optional(1)].every((x) => x === undefined || isConst(x));
+  const mark = n.b.mark();
   if (known) {
-    const mark = n.b.mark();
     const unrolled = unroll(n, body, carried);
     if (unrolled) return unrolled;
     n.b.rollback(mark);
   }
-  return runTimeLoop(n, body, carried);
+  try {
+    return runTimeLoop(n, body, carried);
+  } catch (e) {
+    n.b.rollback(mark);
+    return needAtImport(n, [0, 1], e);
+  }
 });
 
 /**
