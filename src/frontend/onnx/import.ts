@@ -273,6 +273,8 @@ function importClosedSubgraph(scope: Scope, g: GraphProtoObject, env: ReadonlyMa
   }
   if (sub.needs.length) throw refuse();
   graph.setOutputs(outs.map((x) => sub.b.value(x)));
+  const varying = graph.values().find((v) => isDynamic(v.type));
+  if (varying) throw new UnsupportedOnnxError(`subgraph '${name}' makes '${varying.name}' (${formatType(varying.type)}), whose extents are decided when it runs; kiln's subgraphs run at run time have fixed extents`);
   return { graph, outside: taken };
 }
 

@@ -167,16 +167,17 @@ describe('Loop with a trip count or condition known only at run time', () => {
     }
   });
 
-  it('a condition computed at run time: sums x while the sum stays below a threshold', async () => {
-    // s_{i+1} = s_i + x + i; goes on while s_{i+1} < t; scan output s_{i+1}. No trip count.
-    // The body reads `x`, `t` and `one` from the enclosing graph.
+  // s_{i+1} = s_i + x + i; goes on while s_{i+1} < t; scan output s_{i+1}. No trip count, or
+  // int64's largest (as exporters write `while` loops). The body reads `x`, `t` and `one` from the enclosing graph.
+  it.each([['no trip count', undefined], ["int64's largest trip count", 2n ** 63n - 1n]])('a condition computed at run time (%s): sums x while the sum stays below a threshold', async (_, trips) => {
     const model = buildModel({
       opset: 16, inputs: [{ name: 'x', dims: [] }, { name: 't', dims: [] }], outputs: [{ name: 's' }, { name: 'ss' }, { name: 'n' }],
       initializers: [
         { name: 'zero', data_type: F, dims: [], float_data: [0] }, { name: 'yes', data_type: BOOL, dims: [], int32_data: [1] },
         { name: 'one', data_type: I64, dims: [], int64_data: [1] },
+        ...(trips !== undefined ? [{ name: 'M', data_type: I64, dims: [], raw_data: new Uint8Array(new BigInt64Array([trips]).buffer) }] : []),
       ],
-      nodes: [node('Loop', ['', 'yes', 'zero', 'zero'], ['s', 'n', 'ss'], {
+      nodes: [node('Loop', [trips !== undefined ? 'M' : '', 'yes', 'zero', 'zero'], ['s', 'n', 'ss'], {
         body: attr.g(graphAttr([
           node('Cast', ['i'], ['fi'], { to: attr.i(F) }), node('Add', ['si', 'x'], ['a']), node('Add', ['a', 'fi'], ['so']),
           node('Less', ['so', 't'], ['co']), node('Add', ['i', 'one'], ['i1']), node('Cast', ['i1'], ['no'], { to: attr.i(F) }),

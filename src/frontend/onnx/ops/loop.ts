@@ -69,7 +69,9 @@ function unroll(n: OnnxNode, body: GraphProtoObject, carried: Operand[]): Operan
  */
 function runTimeLoop(n: OnnxNode, body: GraphProtoObject, carried: readonly Operand[]): Operand[] {
   const given = n.optional(0);
-  const trips = given ?? n.b.scalar('i32', NO_TRIP_LIMIT);
+  // A constant trip count past i32 (exporters write int64's largest for `while` loops) means no limit.
+  const known = given && isConst(given) ? Math.max(0, constValues(given)[0]!) : undefined;
+  const trips = given && known === undefined ? given : n.b.scalar('i32', Math.min(known ?? NO_TRIP_LIMIT, NO_TRIP_LIMIT));
   const cond = n.optional(1) ?? n.b.scalar('bool', 1);
   for (const [x, what, dtype] of [[trips, 'trip count', 'i32'], [cond, 'condition', 'bool']] as const) {
     const t = typeOf(x);
@@ -86,7 +88,6 @@ function runTimeLoop(n: OnnxNode, body: GraphProtoObject, carried: readonly Oper
     }
   });
   const slice = Math.max(1, ...outs.slice(1 + types.length).map((t) => numel(t.shape)));
-  const limit = given && isConst(given) ? Math.max(0, constValues(given)[0]!) : Infinity;
-  const maxTrips = Math.min(limit, MAX_SCAN_TRIPS, Math.floor(MAX_SCAN_ELEMENTS / slice));
+  const maxTrips = Math.min(known ?? Infinity, MAX_SCAN_TRIPS, Math.floor(MAX_SCAN_ELEMENTS / slice));
   return n.b.ops('loop', [trips, cond, ...carried, ...outside], { body: graph, carried: types.length, max_trips: maxTrips });
 }
