@@ -232,7 +232,7 @@ function importSubgraph(scope: Scope, g: GraphProtoObject, outer: ReadonlyMap<st
   });
 }
 
-/** Constants of at most this many elements stay constants inside a closed subgraph (the IR text prints them inline); larger ones become parameters. */
+/** Constants of at most this many elements stay constants inside a closed subgraph; larger ones stay weights of the enclosing graph, passed as parameters. */
 const INLINE_CONSTANT_ELEMENTS = 16;
 
 /**

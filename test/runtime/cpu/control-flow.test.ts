@@ -54,6 +54,24 @@ describe('the loop op', () => {
     }
   });
 
+  it('keeps a large constant of its body through the IR text (nested graphs print constants inline)', () => {
+    const w = Array.from({ length: 20 }, (_, i) => i / 4);
+    const big = parseGraph(`graph g(%m: i32[] @cpu, %c: bool[] @cpu, %x: f32[20] @cpu) -> (f32[20] @cpu) {
+  %y = loop(%m, %c, %x) {body = graph body(%i: i32[] @cpu, %ci: bool[] @cpu, %xi: f32[20] @cpu) -> (bool[] @cpu, f32[20] @cpu) {
+      %w = const() {value = [${w.join(', ')}]} : f32[20] @cpu
+      %xo = add(%xi, %w) : f32[20] @cpu
+      return %ci, %xo
+    }, carried = 1, max_trips = 0} : f32[20] @cpu
+  return %y
+}
+`);
+    const again = parseGraph(printGraph(big));
+    const x = tensorData('f32', [20], new Array<number>(20).fill(1));
+    const run = (g: typeof big) => values(runOnCpu(g, { m: tensorData('i32', [], [3]), c: tensorData('bool', [], [1]), x }).y!);
+    expect(run(again)).toEqual(w.map((v) => 1 + 3 * v));
+    expect(run(again)).toEqual(run(big));
+  });
+
   it('refuses to run past the iterations its scan outputs are sized for', () => {
     expect(() => runOnCpu(parseGraph(loopText(2)), feeds(5, 1))).toThrow(/sized for at most 2 iterations/);
   });
