@@ -46,9 +46,9 @@ function describe(t: InferredType): string {
 function checkParams(g: Graph, params: readonly TensorType[], role: string): void {
   if (!isGraphAttr(g)) throw new OpTypeError(`needs a ${role} graph`);
   if (params.some(isDynamic)) throw new OpTypeError(`its operands have extents that vary; kiln's subgraphs have fixed extents`);
-  if (g.inputs.length !== params.length) throw new OpTypeError(`${role} ${g.name} takes ${g.inputs.length} operands but the node passes ${params.length}`);
+  if (g.inputs.length !== params.length) throw new OpTypeError(`${role} ${g.name} takes ${g.inputs.length} parameters but the node passes ${params.length}`);
   g.inputs.forEach((p, i) => {
-    if (!sameType(p.type, params[i]!)) throw new OpTypeError(`operand ${i} is ${describe(params[i]!)} but ${role} ${g.name} expects ${formatType(p.type)}`);
+    if (!sameType(p.type, params[i]!)) throw new OpTypeError(`${role} ${g.name} takes parameter ${i} as ${formatType(p.type)}, but the node passes ${describe(params[i]!)}`);
   });
   if (g.values().some((v) => isDynamic(v.type))) throw new OpTypeError(`${role} ${g.name} has extents that vary; kiln's subgraphs have fixed extents`);
 }
@@ -118,7 +118,7 @@ defineOp({
 });
 
 /** The size variable of result k's extent `axis` where an if's branches disagree on it. */
-export function ifSizeName(size: string, k: number, axis: number): string {
+function ifSizeName(size: string, k: number, axis: number): string {
   return `${size}_${k}_${axis}`;
 }
 
