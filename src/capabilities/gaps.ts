@@ -16,6 +16,7 @@ const BACKWARD = 'made by autodiff as part of a gradient';
 const QUANTIZED = 'made by the quantize-weights pass (--weights int8) from a constant weight, after the model is built';
 const DATA_DEPENDENT = 'its result extent depends on the data (a size bound when it runs)';
 const APPLY_ONLY = 'no named method; reachable through the generic apply(op, inputs, attrs)';
+const RUN_TIME_CONTROL = 'control flow decided at run time (a loop, or an if whose branches differ in extents)';
 
 export const EXPLAINED_GAPS: Readonly<Record<Capability, Gaps>> = {
   cpu: {},
@@ -29,6 +30,7 @@ export const EXPLAINED_GAPS: Readonly<Record<Capability, Gaps>> = {
     tfidf_vectorizer: `${GPU_TODO}; n-gram lookups in a table of the pool`,
     det: `${GPU_TODO}; an LU factorisation per matrix, sequential and small`,
     ...each(['nonzero', 'unique', 'non_max_suppression'], `${DATA_DEPENDENT}, and sequential (a compaction, a sort, a greedy selection): placement runs it on the CPU with explicit transfers`),
+    ...each(['loop', 'if'], `${RUN_TIME_CONTROL}: the CPU executor runs its subgraphs, and placement runs it on the CPU with explicit transfers (an If whose branches agree in types imports as where, on the GPU)`),
   },
   // autodiff's own table of ops without a rule on purpose, each with its reason.
   grad: NON_DIFFERENTIABLE,
@@ -41,6 +43,7 @@ export const EXPLAINED_GAPS: Readonly<Record<Capability, Gaps>> = {
     channel_shuffle: 'ONNX has no ChannelShuffle (its models write Reshape, Transpose, Reshape); functional.channelShuffle makes it',
     embedding: "ONNX's Gather imports as gather; functional.embedding makes this op",
     adaptive_avg_pool2d: 'ONNX has no adaptive pooling (exporters write AveragePool with fixed windows); functional.adaptiveAvgPool2d makes it',
+    ...each(['loop', 'if'], `${RUN_TIME_CONTROL}: the suite's single-node If and Loop models import as where or unrolled; models whose control flow depends on their inputs make it (test/frontend/onnx/run-time-control-flow.test.ts)`),
   },
   frontend: {
     transfer: PLACEMENT,
@@ -48,6 +51,7 @@ export const EXPLAINED_GAPS: Readonly<Record<Capability, Gaps>> = {
     dequantize_int8: QUANTIZED,
     ...each(['conv2d_backward_weight', 'max_pool2d_backward'], BACKWARD),
     ...each(['nonzero', 'unique', 'non_max_suppression'], `${DATA_DEPENDENT}, where traced tensors have extents known when traced; ONNX models make it`),
+    ...each(['loop', 'if'], `${RUN_TIME_CONTROL}: a traced module's JavaScript control flow runs when it is traced; ONNX models make it`),
     flatten: 'Tensor.flatten traces to reshape (the same elements), as PyTorch does',
     gemm: 'nn.Linear traces to matmul and add, which fuse into one kernel; gemm comes from ONNX',
     global_avg_pool: 'functional.adaptiveAvgPool2d with output size 1 covers it; global_avg_pool comes from ONNX',

@@ -3,6 +3,7 @@
 // API); this module, above all of them, reads those tables and sets them side by side.
 import { allOps, type FusionKind } from '../ir/ops/index.js';
 import { hasCpuKernel } from '../runtime/cpu/kernels/index.js';
+import { subgraphKernels } from '../runtime/cpu/control-flow.js';
 import { hasGpuLowering } from '../codegen/lower/index.js';
 import { hasGradRule } from '../passes/autodiff/rules.js';
 import { frontendEntries } from './frontend-entries.js';
@@ -36,8 +37,8 @@ export function capabilityMatrix(onnxProducers?: ReadonlyMap<string, readonly st
   return allOps().map((def) => ({
     op: def.name,
     kind: def.kind,
-    // A fused node's body is run op by op by the CPU executor; it needs no kernel of its own.
-    cpu: def.name === 'fused' || hasCpuKernel(def.name),
+    // A fused node's body, a loop's body and an if's branches are run op by op by the CPU executor.
+    cpu: def.name === 'fused' || def.name in subgraphKernels || hasCpuKernel(def.name),
     gpu: hasGpuLowering(def.name),
     grad: hasGradRule(def.name),
     onnx: onnxProducers ? onnxProducers.get(def.name) ?? [] : undefined,

@@ -14,7 +14,7 @@ export const inputValueUsage = [
   "                               input is rank 0; in the input's dtype) or to a .npy file's tensor: it",
   '                               becomes a constant, no longer an input. Inputs that decide shapes or',
   '                               parameters (Reduce axes, Resize scales, Slice starts, Reshape shape,',
-  '                               If condition, ...) need it, since kiln compiles static shapes; repeatable',
+  '                               ...) need it, since kiln compiles static shapes; repeatable',
 ].join('\n');
 
 /** Parses every --input-value: numbers as given (the importer gives them the input's dtype), .npy files read. */

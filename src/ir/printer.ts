@@ -106,8 +106,9 @@ function attrEquals(a: AttrValue, b: AttrValue): boolean {
 }
 
 function formatAttrValue(v: AttrValue): string {
-  // A nested graph spans several lines, indented one level deeper than the node holding it.
-  if (isGraphAttr(v)) return printGraph(v).trimEnd().split('\n').map((l, i) => (i === 0 ? l : `    ${l}`)).join('\n');
+  // A nested graph spans several lines, indented one level deeper than the node holding it. Its
+  // constants print inline, whatever their size: graphWeights holds the top level's only.
+  if (isGraphAttr(v)) return printGraph(v, { inlineLimit: Infinity }).trimEnd().split('\n').map((l, i) => (i === 0 ? l : `    ${l}`)).join('\n');
   if (isTensorData(v)) {
     const format = v.dtype === 'f32' ? shortestFor(Math.fround) : v.dtype === 'f16' ? shortestFor(f32ToF16Bits) : formatNumber;
     return `[${tensorElements(v).map(format).join(', ')}]`;

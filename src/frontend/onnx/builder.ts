@@ -86,6 +86,21 @@ export class OnnxBuilder {
     return v;
   }
 
+  /** The point `rollback` returns the graph to: the nodes emitted so far. */
+  mark(): number {
+    return this.graph.nodes.length;
+  }
+
+  /**
+   * Drops the nodes emitted since `mark` (an attempt given up, such as unrolling a loop whose
+   * condition turns out to be computed at run time), freeing the names they took.
+   */
+  rollback(mark: number): void {
+    const dropped = new Set(this.graph.nodes.splice(mark));
+    for (const n of dropped) for (const v of n.outputs) this.graph.renameToFresh(v);
+    for (const [c, v] of this.materialized) if (v.producer && dropped.has(v.producer)) this.materialized.delete(c);
+  }
+
   /** A constant of kiln dtype `dtype` made by the importer (a scalar unless `shape` says otherwise). */
   scalar(dtype: DType, value: number, shape: readonly number[] = []): ConstTensor {
     return this.tensor(dtype, shape, new Array<number>(shape.reduce((p, d) => p * d, 1)).fill(value));

@@ -3,10 +3,11 @@ import { Graph, type Value } from '../../ir/graph.js';
 import { OnnxAttrs } from './attributes.js';
 import { isConst, isContainer, OnnxBuilder, typeOf, type ImportValue, type Operand } from './builder.js';
 import { resolveInputs, type InputShapes } from './inputs.js';
-import { mapsDomain, OnnxNode, onnxMapper } from './node.js';
+import { mapsDomain, OnnxNode, onnxMapper, type ClosedSubgraph, type ParamType } from './node.js';
 import { nodeLabel, orderNodes } from './order.js';
 import { MAX_OPSET, MIN_OPSET, opNotInOpset } from './opsets.js';
-import { allNodes, nodeReads, nodeSubgraphs } from './subgraphs.js';
+import { allNodes, nodeReads, nodeSubgraphs, outerNames } from './subgraphs.js';
+import { formatType, isDynamic, numel } from '../../ir/types.js';
 import { declaredRank, givenShape, inputConstant, InputValuesNeededError, type InputValueNeed, type InputValues } from './input-values.js';
 import { decodeModel, type GraphProtoObject, type ModelProtoObject, type NodeProtoObject, type TensorProtoObject, type ValueInfoObject } from './proto.js';
 import { isStorageOnly, kilnDType, OnnxType, onnxTypeName } from './onnx-types.js';
@@ -282,6 +283,52 @@ function importSubgraph(scope: Scope, g: GraphProtoObject, outer: ReadonlyMap<st
   });
 }
 
+/** Constants of at most this many elements stay constants inside a closed subgraph; larger ones stay weights of the enclosing graph, passed as parameters. */
+const INLINE_CONSTANT_ELEMENTS = 16;
+
+/**
+ * Imports a subgraph as a closed graph of its own (see ClosedSubgraph): its declared inputs are
+ * parameters of types `params`; each value of the enclosing scopes named in `outside` is a
+ * constant inside when small, else a further parameter, fed by the enclosing graph's value.
+ */
+function importClosedSubgraph(scope: Scope, g: GraphProtoObject, env: ReadonlyMap<string, ImportValue>, params: readonly ParamType[], outside: readonly string[] = [...outerNames(g)]): ClosedSubgraph {
+  const declared = g.input ?? [];
+  const name = g.name || 'subgraph';
+  if (declared.length !== params.length) throw new KilnError(`subgraph '${name}' declares ${declared.length} inputs but is given ${params.length}`);
+  const graph = new Graph(name);
+  const inputs = declared.map((v, i) => graph.addInput(v.name || `in${i}`, { ...params[i]!, device: 'webgpu' }));
+  const inner = new Map<string, ImportValue>();
+  const taken: Value[] = [];
+  for (const outer of outside) {
+    const x = env.get(outer);
+    if (x === undefined) continue; // waiting for input values, or undefined: mapping the subgraph says which
+    if (isContainer(x)) throw new UnsupportedOnnxError(`subgraph '${name}' reads '${outer}', a sequence or optional, from the enclosing graph; kiln's subgraphs run at run time read tensors`);
+    if (isConst(x) && !x.probes && numel(x.data.shape) <= INLINE_CONSTANT_ELEMENTS) {
+      inner.set(outer, x);
+      continue;
+    }
+    const v = scope.b.value(x);
+    if (isDynamic(v.type)) throw new UnsupportedOnnxError(`subgraph '${name}' reads '${outer}' (${formatType(v.type)}), whose extents vary; kiln's subgraphs run at run time have fixed extents`);
+    inner.set(outer, graph.addInput(outer, { dtype: v.type.dtype, shape: v.type.shape, device: 'webgpu' }));
+    taken.push(v);
+  }
+  // A value the subgraph needs at import (a shape, a slice start) computed from its parameters
+  // is known only when it runs: no input value given at import can supply it.
+  const sub: Scope = { ...scope, b: new OnnxBuilder(graph, new Set()), pending: new Set(), needs: [] };
+  const refuse = () => new UnsupportedOnnxError(`subgraph '${name}' computes ${[...new Set(sub.needs.map((n) => n.use))].join('; ')} from values known only when it runs; kiln needs them at import`);
+  let outs: Operand[];
+  try {
+    outs = importSubgraph(sub, g, inner, inputs);
+  } catch (e) {
+    throw e instanceof InputValuesNeededError && sub.needs.length ? refuse() : e;
+  }
+  if (sub.needs.length) throw refuse();
+  graph.setOutputs(outs.map((x) => sub.b.value(x)));
+  const varying = graph.values().find((v) => isDynamic(v.type));
+  if (varying) throw new UnsupportedOnnxError(`subgraph '${name}' makes '${varying.name}' (${formatType(varying.type)}), whose extents are decided when it runs; kiln's subgraphs run at run time have fixed extents`);
+  return { graph, outside: taken };
+}
+
 /** Maps one node and records its outputs, named as in the model. */
 function mapNode(scope: Scope, p: NodeProtoObject, index: number, env: Map<string, ImportValue>, readers: ReadonlyMap<string, number>): void {
   const b = scope.b;
@@ -309,6 +356,7 @@ function mapNode(scope: Scope, p: NodeProtoObject, index: number, env: Map<strin
     (sub, inputs = []) => importSubgraph(scope, sub, env, inputs),
     inputTypes,
     containers,
+    (sub, params, outside) => importClosedSubgraph(scope, sub, env, params, outside),
   );
   const firstNew = b.graph.nodes.length;
   let result;

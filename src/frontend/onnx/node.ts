@@ -1,4 +1,6 @@
 import { KilnError } from '../../ir/errors.js';
+import type { Graph, Value } from '../../ir/graph.js';
+import type { DType, Shape } from '../../ir/types.js';
 import type { OnnxAttrs } from './attributes.js';
 import { isConst, typeOf, type ImportValue, type OnnxBuilder, type Operand, type OptionalOperand, type SequenceOperand } from './builder.js';
 import { graphInputsOf, InputValuesNeededError } from './input-values.js';
@@ -6,6 +8,22 @@ import type { GraphProtoObject } from './proto.js';
 import { constValues, UnsupportedOnnxError, varies, type ConstTensor } from './tensor.js';
 import { dMul, type Dim } from '../../ir/size-expr.js';
 import { dimFromProbes } from '../../ir/symbolic-shapes.js';
+
+/** The dtype and shape of a closed subgraph's parameter. */
+export interface ParamType {
+  readonly dtype: DType;
+  readonly shape: Shape;
+}
+
+/**
+ * A subgraph imported as a closed graph: its parameters are its declared inputs, then one per
+ * value of enclosing scopes it reads that is not a small constant (`outside`, in order: the
+ * operands the node holding it passes after its own).
+ */
+export interface ClosedSubgraph {
+  readonly graph: Graph;
+  readonly outside: readonly Value[];
+}
 
 /**
  * One ONNX node as its mapping function sees it: operands (graph values or constants), typed
@@ -33,6 +51,14 @@ export class OnnxNode {
     private readonly inputTypes: readonly (number | undefined)[] = [],
     /** The sequences and optionals among the operands (their `inputs` entry is undefined). */
     private readonly containers: readonly (SequenceOperand | OptionalOperand | undefined)[] = [],
+    /**
+     * Imports a subgraph as a closed graph of its own (a Loop body or an If branch run at run
+     * time), its declared inputs of the types `params`; see ClosedSubgraph. `outside` names
+     * the values of enclosing scopes it takes (by default, those it reads).
+     */
+    readonly importClosed: (g: GraphProtoObject, params: readonly ParamType[], outside?: readonly string[]) => ClosedSubgraph = () => {
+      throw new KilnError('internal: this node cannot import closed subgraphs');
+    },
   ) {}
 
   /** A required sequence operand. */

@@ -16,6 +16,7 @@ import './slice-pad.js';
 import './gather.js';
 import './indexing.js';
 import './scan.js';
+import './control-flow.js';
 import './tfidf.js';
 import './tree-ensemble.js';
 import './data-dependent.js';

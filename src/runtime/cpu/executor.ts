@@ -6,6 +6,7 @@ import { runAtRunSizes } from './run-sizes.js';
 import { cpuKernelFor } from './kernels/index.js';
 import { attrsOf } from '../../ir/attrs.js';
 import { fusedAttrs } from '../../ir/ops/fused.js';
+import { subgraphKernels } from './control-flow.js';
 
 /**
  * Runs a graph on the host with the reference kernels: the `cpu` device and the oracle
@@ -32,12 +33,14 @@ export function runOnCpu(graph: Graph, inputs: Record<string, TensorData>): Reco
   return result;
 }
 
-/** Computes one node on host data (a fused node runs its body). */
+/** Computes one node on host data (a fused node runs its body; loop and if run their subgraphs). */
 export function evaluateNode(node: Node, inputs: readonly TensorData[]): TensorData[] {
-  return node.op === 'fused' ? runBody(attrsOf(node, fusedAttrs).body, inputs) : cpuKernelFor(node.op)(node, inputs);
+  if (node.op === 'fused') return runBody(attrsOf(node, fusedAttrs).body, inputs);
+  const withSubgraphs = subgraphKernels[node.op];
+  return withSubgraphs ? withSubgraphs(node, inputs, runBody) : cpuKernelFor(node.op)(node, inputs);
 }
 
-/** A fused node computes its body graph on its operands. */
+/** A closed subgraph (a fused body, a loop body, an if branch) computed on its operands. */
 function runBody(body: Graph, inputs: readonly TensorData[]): TensorData[] {
   const feeds = Object.fromEntries(body.inputs.map((p, i) => [p.name, inputs[i]!]));
   const out = runOnCpu(body, feeds);

@@ -75,13 +75,15 @@ describe('inputs whose values the import needs', () => {
         }, 'branch'),
       ],
     });
-    expect(neededError(() => importOnnx(bytes)).inputs).toEqual(['c']);
-    const e = neededError(() => importOnnx(bytes, { inputValues: { c: [1] } }));
+    // The If's condition is not needed: with both branches imported, it selects at run time.
+    const e = neededError(() => importOnnx(bytes));
     expect(e.inputs).toEqual(['a', 'b']);
     expect(e.needs[0]!.use).toBe("the axes of node 'unsq' (Unsqueeze)");
-    const graph = importOnnx(bytes, { inputValues: { c: [1], a: [0], b: [1] } });
-    expect(graph.inputs.map((v) => v.name)).toEqual(['x']);
-    expect(runOnCpu(graph, { x: tensorData('f32', [3], [1, 2, 3]) })['y']!.shape).toEqual([3, 1]);
+    const graph = importOnnx(bytes, { inputValues: { a: [0], b: [1] } });
+    expect(graph.inputs.map((v) => v.name)).toEqual(['x', 'c']);
+    expect(runOnCpu(graph, { x: tensorData('f32', [3], [1, 2, 3]), c: tensorData('bool', [], [0]) })['y']!.shape).toEqual([3, 1]);
+    const frozen = importOnnx(bytes, { inputValues: { c: [1], a: [0], b: [1] } });
+    expect(frozen.inputs.map((v) => v.name)).toEqual(['x']);
   });
 
   it('keep int64 values past the i32 range exactly while they are parameters', () => {

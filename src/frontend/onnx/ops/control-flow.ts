@@ -1,34 +1,92 @@
-// Control flow whose course is known at import: If with a constant condition (typical of scripted
-// exports whose branches test shapes) imports the taken branch in place; Scan (its length is a
-// static extent) and Loop with a constant trip count and condition are unrolled, importing the
-// body once per iteration. Control flow decided at run time is not supported.
+// Control flow. If: a constant condition (typical of scripted exports whose branches test
+// shapes) imports the taken branch in place; a condition computed at run time selects between
+// both branches with `where` when they give results of the same types, else it is kiln's `if`
+// op (ops/loop.ts has Loop). Scan (its length is a static extent) is unrolled, importing the
+// body once per iteration.
 import { isConst, typeOf, type Operand } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import type { GraphProtoObject } from '../proto.js';
-import { constValues } from '../tensor.js';
-import { normalizeAxis } from './helpers.js';
+import { outerNames } from '../subgraphs.js';
+import { graphInputsOf, InputValuesNeededError } from '../input-values.js';
+import { UnsupportedOnnxError } from '../tensor.js';
+import { normalizeAxis, reshapeTo } from './helpers.js';
 import { pick } from './rnn-unroll.js';
+import { numel, shapesEqual } from '../../../ir/types.js';
 
 /** Iterations kiln unrolls at most (each imports the body again). */
-const MAX_UNROLL = 4096;
+export const MAX_UNROLL = 4096;
+
+function branch(n: OnnxNode, key: string): GraphProtoObject {
+  return n.attrs.graph(key) ?? n.fail(`has no ${key}`);
+}
+
+function sameType(a: Operand, b: Operand): boolean {
+  const [s, t] = [typeOf(a), typeOf(b)];
+  return s.dtype === t.dtype && shapesEqual(s.shape, t.shape);
+}
 
 defineOnnxOp('If', (n) => {
-  const cond = n.values(0, 'condition');
-  if (cond.length !== 1) n.fail(`its condition must hold one element, got ${cond.length}`);
-  const key = cond[0] !== 0 ? 'then_branch' : 'else_branch';
-  const branch = n.attrs.graph(key);
-  if (!branch) return n.fail(`has no ${key}`);
-  return n.importSubgraph(branch);
+  const cond = n.input(0);
+  if (numel(typeOf(cond).shape) !== 1) n.fail(`its condition must hold one element, got ${numel(typeOf(cond).shape)}`);
+  if (isConst(cond)) return n.importSubgraph(branch(n, n.values(0, 'condition')[0] !== 0 ? 'then_branch' : 'else_branch'));
+  const mark = n.b.mark();
+  try {
+    return runTimeIf(n, cond, branch(n, 'then_branch'), branch(n, 'else_branch'));
+  } catch (e) {
+    n.b.rollback(mark);
+    return needAtImport(n, [0], e);
+  }
 });
 
-function bodyOf(n: OnnxNode): GraphProtoObject {
+function runTimeIf(n: OnnxNode, cond: Operand, thenG: GraphProtoObject, elseG: GraphProtoObject): Operand[] {
+  const mark = n.b.mark();
+  const [a, b] = [n.importSubgraph(thenG), n.importSubgraph(elseG)];
+  if (a.length !== b.length) n.fail(`its then_branch gives ${a.length} outputs and its else_branch ${b.length}`);
+  if (a.every((x, k) => sameType(x, b[k]!))) {
+    // Both branches are computed (on the GPU, fused with their readers where they can be), and
+    // `where` keeps the results of the one the condition picks.
+    const c = reshapeTo(n.b, cond, []);
+    return a.map((x, k) => n.b.op('where', [c, x, b[k]!]));
+  }
+  // The branches' results differ in extents: only the branch the condition picks runs, on the
+  // CPU, and the extents they disagree on are bound when it has run.
+  n.b.rollback(mark);
+  a.forEach((x, k) => {
+    const [s, t] = [typeOf(x), typeOf(b[k]!)];
+    if (s.dtype !== t.dtype || s.shape.length !== t.shape.length) {
+      n.unsupported(`its branches give output ${k} as ${s.dtype}[${s.shape.join(',')}] and ${t.dtype}[${t.shape.join(',')}]; kiln takes branches whose outputs differ in extents only`);
+    }
+  });
+  const outside = [...new Set([...outerNames(thenG), ...outerNames(elseG)])];
+  const [t, e] = [n.importClosed(thenG, [], outside), n.importClosed(elseG, [], outside)];
+  return n.b.ops('if', [cond, ...t.outside], { then_branch: t.graph, else_branch: e.graph });
+}
+
+/**
+ * When kiln cannot import a node's control flow as decided at run time (`e`, a refusal), the
+ * node asks for the values of the graph inputs its operands `which` (condition, trip count) are
+ * computed from: with them it imports as known at import (kiln run binds them from its feeds).
+ * Other errors, and values needed by the subgraphs themselves, pass through.
+ */
+export function needAtImport(n: OnnxNode, which: readonly number[], e: unknown): never {
+  if (!(e instanceof UnsupportedOnnxError) || e instanceof InputValuesNeededError) throw e;
+  const needs = which.flatMap((i) => {
+    const x = n.optional(i);
+    return x && !isConst(x) ? graphInputsOf(x).map((v) => ({ input: v.name, use: `the ${i === 0 && n.opType === 'Loop' ? 'trip count' : 'condition'} of ${n.where}, whose run-time form kiln refuses: ${e.message}` })) : [];
+  });
+  if (needs.length) throw new InputValuesNeededError(needs);
+  throw e;
+}
+
+/** The body graph of a Loop or Scan. */
+export function bodyOf(n: OnnxNode): GraphProtoObject {
   const body = n.attrs.graph('body');
   if (!body) return n.fail("has no 'body'");
   return body;
 }
 
 /** Stacks per-iteration values along a new `axis` (in iteration order, or reversed). */
-function stack(n: OnnxNode, xs: readonly Operand[], axis: number, reverse: boolean): Operand {
+export function stack(n: OnnxNode, xs: readonly Operand[], axis: number, reverse: boolean): Operand {
   const rank = typeOf(xs[0]!).shape.length + 1;
   const a = normalizeAxis(n, axis, rank, 'scan output axis');
   const ordered = reverse ? [...xs].reverse() : xs;
@@ -90,29 +148,3 @@ defineOnnxOp('Scan', (n) => {
 function splitAt<T>(xs: readonly T[], i: number): [T[], T[]] {
   return [xs.slice(0, i), xs.slice(i)];
 }
-
-// Loop with a trip count and condition known at import: the body maps (iteration number,
-// condition, carried values) to (condition, carried values, scan outputs), and its condition
-// must fold to a constant on every iteration.
-defineOnnxOp('Loop', (n) => {
-  const body = bodyOf(n);
-  const trips = n.optionalValues(0, 'trip count');
-  const cond0 = n.optionalValues(1, 'condition');
-  const limit = trips ? trips[0]! : Infinity;
-  let carried = n.inputs.slice(2).map((x, i) => x ?? n.fail(`input ${i + 2} is missing`));
-  const scans: Operand[][] = [];
-  let go = cond0 ? cond0[0] !== 0 : true;
-  let i = 0;
-  for (; i < limit && go; i++) {
-    if (i >= MAX_UNROLL) n.unsupported(`a loop of more than ${MAX_UNROLL} iterations (kiln unrolls loops at import)`);
-    const results = n.importSubgraph(body, [n.b.scalar('i32', i), n.b.scalar('bool', 1), ...carried]);
-    const cond = results[0]!;
-    if (!isConst(cond)) return n.unsupported('its condition is computed at run time; kiln unrolls loops whose course is known at import');
-    go = constValues(cond)[0] !== 0;
-    carried = results.slice(1, 1 + carried.length);
-    scans.push(results.slice(1 + carried.length));
-  }
-  const kOut = (body.output ?? []).length - 1 - carried.length;
-  if (kOut > 0 && i === 0) n.unsupported('scan outputs of a loop that runs no iteration (their shape is unknown)');
-  return [...carried, ...Array.from({ length: kOut }, (_, k) => stack(n, scans.map((s) => s[k]!), 0, false))];
-});

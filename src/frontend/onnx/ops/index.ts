@@ -21,6 +21,7 @@ import './unpool.js';
 import './resize.js';
 import './constant.js';
 import './control-flow.js';
+import './loop.js';
 import './random.js';
 import './recurrent.js';
 import './einsum.js';
