@@ -4,13 +4,13 @@ import { parseGraph } from '../../src/ir/parser.js';
 import { printGraph } from '../../src/ir/printer.js';
 import { deadCodeElimination } from '../../src/passes/dce.js';
 import { runPasses } from '../../src/passes/manager.js';
-import { quantizeWeights } from '../../src/passes/quantize-weights.js';
+import { MIN_INT8_ELEMENTS, quantizeWeightsOf } from '../../src/passes/quantize-weights.js';
 import { ir } from './helpers.js';
 
-/** Runs quantize-weights then dce on IR text; returns the printed result and the pass's notes. */
-function quantize(text: string): { out: string; log: string[] } {
+/** Runs quantize-weights (on weights of `minElements` or more) then dce on IR text; returns the printed result and the pass's notes. */
+function quantize(text: string, minElements = 0): { out: string; log: string[] } {
   const log: string[] = [];
-  const { graph } = runPasses(parseGraph(ir(text)), [quantizeWeights, deadCodeElimination], { ...passContext(), log: (m) => log.push(m) }, { verifyEach: true });
+  const { graph } = runPasses(parseGraph(ir(text)), [quantizeWeightsOf(minElements), deadCodeElimination], { ...passContext(), log: (m) => log.push(m) }, { verifyEach: true });
   return { out: printGraph(graph), log };
 }
 
@@ -56,5 +56,23 @@ describe('quantize-weights', () => {
     `);
     expect(out).not.toContain('dequantize_int8');
     expect(log.join('\n')).toMatch(/left float: %w \(conv_transpose2d: loads float weights only\), %m \(matmul: weight element 1 is NaN: only finite weights can be quantized\)/);
+  });
+
+  it('leaves weights of under MIN_INT8_ELEMENTS elements float by default, and counts them', () => {
+    const k = MIN_INT8_ELEMENTS;
+    const { out, log } = quantize(`
+      graph g(%x: f32[1,${k}] @webgpu, %x1: f32[1,${k - 1}] @webgpu) -> (f32[1,1] @webgpu, f32[1,1] @webgpu) {
+        %big = const() {value = [${Array.from({ length: k }, (_, i) => i % 7).join(', ')}]} : f32[${k},1] @webgpu
+        %y = matmul(%x, %big) : f32[1,1] @webgpu
+        %small = const() {value = [${Array.from({ length: k - 1 }, () => 1).join(', ')}]} : f32[${k - 1},1] @webgpu
+        %z = matmul(%x1, %small) : f32[1,1] @webgpu
+        return %y, %z
+      }
+    `, k);
+    // The default pipelines use this rule: weights of under MIN_INT8_ELEMENTS elements stay float.
+    expect(out).toContain('%big.int8 = const()');
+    expect(out).toContain(`%small = const()`);
+    expect(out).toMatch(/%z = matmul\(%x1, %small\)/);
+    expect(log).toEqual([`quantize-weights: 1 weight(s) stored as int8: ${4 * k} -> ${k + 4} bytes; 1 weight(s) of under ${k} elements left float`]);
   });
 });
