@@ -164,6 +164,7 @@ export function quantizeWeightsOf(minElements: number): Pass {
   };
 }
 
+/** quantize-weights on `g`: weights of `minElements` or more as int8; what it did goes to `log`. */
 function quantizeGraph(g: Graph, minElements: number, log: ((message: string) => void) | undefined): Graph {
   const made = new Map<string, { packed: Value; scales: Value }>();
   let floatBytes = 0;

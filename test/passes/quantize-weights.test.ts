@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { passContext } from '../../src/compiler.js';
+import { optimize, passContext } from '../../src/compiler.js';
 import { parseGraph } from '../../src/ir/parser.js';
 import { printGraph } from '../../src/ir/printer.js';
 import { deadCodeElimination } from '../../src/passes/dce.js';
@@ -60,7 +60,8 @@ describe('quantize-weights', () => {
 
   it('leaves weights of under MIN_INT8_ELEMENTS elements float by default, and counts them', () => {
     const k = MIN_INT8_ELEMENTS;
-    const { out, log } = quantize(`
+    const log: string[] = [];
+    const { graph } = optimize(parseGraph(ir(`
       graph g(%x: f32[1,${k}] @webgpu, %x1: f32[1,${k - 1}] @webgpu) -> (f32[1,1] @webgpu, f32[1,1] @webgpu) {
         %big = const() {value = [${Array.from({ length: k }, (_, i) => i % 7).join(', ')}]} : f32[${k},1] @webgpu
         %y = matmul(%x, %big) : f32[1,1] @webgpu
@@ -68,8 +69,8 @@ describe('quantize-weights', () => {
         %z = matmul(%x1, %small) : f32[1,1] @webgpu
         return %y, %z
       }
-    `, k);
-    // The default pipelines use this rule: weights of under MIN_INT8_ELEMENTS elements stay float.
+    `)), { pipeline: 'quantize-weights,dce', weights: 'int8', log: (m) => log.push(m) });
+    const out = printGraph(graph);
     expect(out).toContain('%big.int8 = const()');
     expect(out).toContain(`%small = const()`);
     expect(out).toMatch(/%z = matmul\(%x1, %small\)/);
