@@ -18,7 +18,9 @@ describe('quantize-weights', () => {
   it('stores a gemm (trans_b) weight and a transposed matmul weight as int8, one scale per output channel', () => {
     // Channel 0 ([1, 2, 3, 4]): scale 4/127, q = round(w * 127 / 4) = 32, 64, 95, 127, packed
     // little-endian into 0x7f5f4020; channel 1 ([-127, 0, 0, 127]): scale 1, q = w (0x7f000081).
-    // The matmul reads W^T [4, 2]: stored transposed, its channels along axis 1.
+    // The matmul reads W^T [4, 2]: stored transposed, its channels along axis 1. The scales are
+    // f16 two a word: 4/127 (0x2808) in the low half, 1 (0x3c00) in the high one.
+    const scales = (0x3c00 << 16 | 0x2808) >>> 0;
     const { out, log } = quantize(`
       graph g(%x: f32[3,4] @webgpu) -> (f32[3,2] @webgpu, f32[3,2] @webgpu) {
         %w = const() {value = [1, 2, 3, 4, -127, 0, 0, 127]} : f32[2,4] @webgpu
@@ -31,17 +33,17 @@ describe('quantize-weights', () => {
     expect(out).toBe(ir(`
       graph g(%x: f32[3,4] @webgpu) -> (f32[3,2] @webgpu, f32[3,2] @webgpu) {
         %w.int8 = const() {value = [${0x7f5f4020}, ${0x7f000081}]} : u32[2] @webgpu
-        %w.scale = const() {value = [0.031496063, 1]} : f32[2] @webgpu
+        %w.scale = const() {value = [${scales}]} : u32[1] @webgpu
         %0 = dequantize_int8(%w.int8, %w.scale) {axis = 0, shape = [2, 4]} : f32[2,4] @webgpu
         %y = gemm(%x, %0) {trans_b = true} : f32[3,2] @webgpu
         %w.T.int8 = const() {value = [${0x00408120}, ${0x7f7f005f}]} : u32[2] @webgpu
-        %w.T.scale = const() {value = [0.031496063, 1]} : f32[2] @webgpu
+        %w.T.scale = const() {value = [${scales}]} : u32[1] @webgpu
         %1 = dequantize_int8(%w.T.int8, %w.T.scale) {axis = 1, shape = [4, 2]} : f32[4,2] @webgpu
         %z = matmul(%x, %1) : f32[3,2] @webgpu
         return %y, %z
       }
     `));
-    expect(log).toEqual(['quantize-weights: 2 weight(s) stored as int8: 64 -> 32 bytes']);
+    expect(log).toEqual(['quantize-weights: 2 weight(s) stored as int8: 64 -> 24 bytes']);
   });
 
   it('leaves a conv_transpose2d weight and a weight with NaN float, and says so', () => {
