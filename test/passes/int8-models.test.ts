@@ -74,7 +74,7 @@ describe('int8 weights keep the models right', () => {
       expect(worst).toBeLessThanOrEqual(budget);
       // Random-noise images sit near this classifier's boundary (f32 scores about 0.5 / 0.5; its
       // lead is under 0.005 on 4 of these 32), so int8's error could flip near-ties: with every
-      // weight int8 it flipped 3. With the small weights float (quantize-weights'
+      // weight int8 it flipped 2. With the small weights float (quantize-weights'
       // MIN_INT8_ELEMENTS) none flips; any flip is a regression.
       expect(flips).toEqual([]);
     }, 300_000);
