@@ -24,6 +24,8 @@ export interface CompileOptions extends PipelineOptions {
   readonly ioPrecision?: 'f32' | 'f16';
   /** 'int8' stores the constant weights of matmul, gemm and conv2d as int8 with per-channel scales; default 'float'. */
   readonly weights?: 'float' | 'int8';
+  /** Under int8 weights, weights of fewer elements stay float; default MIN_INT8_ELEMENTS (quantize-weights.ts says why). */
+  readonly int8MinElements?: number;
   /** Kernel variants chosen by tuning (`kiln compile --tune`); a heuristic picks the rest. */
   readonly choose?: KernelChooser;
   /** The kind of adapter to pick kernel variants for when `choose` has no answer. */

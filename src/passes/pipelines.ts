@@ -12,7 +12,7 @@ import { fuseAttention } from './fuse-attention.js';
 import { scheduleForMemory } from './schedule.js';
 import { lowerFp16 } from './lower-fp16.js';
 import { splitWeights } from './split-weights.js';
-import { quantizeWeights } from './quantize-weights.js';
+import { MIN_INT8_ELEMENTS, quantizeWeightsOf } from './quantize-weights.js';
 
 /** The precision a pipeline is resolved for: lower-fp16 runs under fp16 only. */
 export interface PipelinePrecision {
@@ -21,6 +21,8 @@ export interface PipelinePrecision {
   readonly ioPrecision?: 'f32' | 'f16';
   /** 'int8' stores the constant weights of matmul, gemm and conv2d as int8 (quantize-weights); default 'float'. */
   readonly weights?: 'float' | 'int8';
+  /** Under int8 weights, weights of fewer elements stay float; default MIN_INT8_ELEMENTS (quantize-weights.ts says why). */
+  readonly int8MinElements?: number;
   /**
    * The adapter the program is for: fuse-attention runs for GPUs only. On software adapters
    * (lavapipe) its kernel measured slower than the unfused matmuls and softmax (its per-row
@@ -38,7 +40,7 @@ const fixed = (pass: Pass): [string, PassFactory] => [pass.name, () => pass];
 export const PASSES: ReadonlyMap<string, PassFactory> = new Map([
   ...[foldConstants, simplify, commonSubexpressionElimination, foldBatchNorm, deadCodeElimination, placeDevices, splitWeights].map(fixed),
   ['lower-fp16', (p: PipelinePrecision) => (p.precision === 'fp16' ? lowerFp16({ io: p.ioPrecision ?? 'f32' }) : undefined)],
-  ['quantize-weights', (p: PipelinePrecision) => (p.weights === 'int8' ? quantizeWeights : undefined)],
+  ['quantize-weights', (p: PipelinePrecision) => (p.weights === 'int8' ? quantizeWeightsOf(p.int8MinElements ?? MIN_INT8_ELEMENTS) : undefined)],
   ['fuse-attention', (p: PipelinePrecision) => (p.adapterClass === 'gpu' ? fuseAttention : undefined)],
   ...[fuseSqueezeExcite, fuseElementwise, scheduleForMemory].map(fixed),
 ]);

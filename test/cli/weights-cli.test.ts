@@ -20,13 +20,13 @@ describe('kiln compile --weights int8', () => {
 
   it('stores the two weight matrices as int8, says so, and the artifact takes about a quarter of the bytes', async () => {
     expect(compiled.code).toBe(0);
-    // 784x128 + 128x10 values, a byte each; f32 scales for 128 + 10 channels.
-    expect(compiled.stderr).toMatch(/quantize-weights: 2 weight\(s\) stored as int8: 406528 -> 102184 bytes$/m);
-    // Plus the two f32 biases (138 values): 100.3 KiB against 397.5 KiB in f32.
-    expect(compiled.stdout).toMatch(/^weights: +100\.3 KiB$/m);
+    // 784x128 + 128x10 values, a byte each; f16 scales for 128 + 10 channels, two a word.
+    expect(compiled.stderr).toMatch(/quantize-weights: 2 weight\(s\) stored as int8: 406528 -> 101908 bytes$/m);
+    // Plus the two f32 biases (138 values): 100.1 KiB against 397.5 KiB in f32.
+    expect(compiled.stdout).toMatch(/^weights: +100\.1 KiB$/m);
     const inspect = await kiln('inspect', artifact);
     expect(inspect.code).toBe(0);
-    expect(inspect.stdout).toMatch(/^ {2}int8 +99\.3 KiB in 2 weights stored as int8 \(\+ 552 B of per-channel scales\), dequantized in the kernels$/m);
+    expect(inspect.stdout).toMatch(/^ {2}int8 +99\.3 KiB in 2 weights stored as int8 \(\+ 276 B of per-channel scales\), dequantized in the kernels$/m);
   });
 
   it('runs from the artifact and agrees with the CPU reference of the quantized graph', async () => {

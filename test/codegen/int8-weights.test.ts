@@ -72,7 +72,7 @@ describe('int8 weights', () => {
       const rng = new Random(c.x.concat(c.w).reduce((a, b) => a * 31 + b, 7));
       const g = graphOf(c, rng);
       const inputs = { x: randomData('f32', c.x, rng) };
-      const program = compile(g, { weights: 'int8' });
+      const program = compile(g, { weights: 'int8', int8MinElements: 0 });
       // The weight is stored packed (a u32 per four values) and the kernel unpacks it as it loads.
       expect(program.kernels.some((k) => k.wgsl.includes('extractBits('))).toBe(true);
       expect(program.kernels.every((k) => !k.name.startsWith('dequantize'))).toBe(true);
@@ -83,7 +83,7 @@ describe('int8 weights', () => {
       } finally {
         session.destroy();
       }
-      const quantized = optimize(g, { pipeline: 'quantize-weights', weights: 'int8' }).graph;
+      const quantized = optimize(g, { pipeline: 'quantize-weights', weights: 'int8', int8MinElements: 0 }).graph;
       expect(quantized.nodes.some((n) => n.op === 'dequantize_int8')).toBe(true);
       const want = runOnCpu(quantized, inputs);
       expectClose(got['y']!, want['y']!, 1e-4, 1e-4);
@@ -97,11 +97,11 @@ describe('int8 weights', () => {
       const rng = new Random(11);
       const g = graphOf(c, rng);
       const inputs = { x: randomData('f32', c.x, rng) };
-      const program = compile(g, { weights: 'int8', choose: (family) => (family === 'conv' ? 'gemm' : undefined) });
+      const program = compile(g, { weights: 'int8', int8MinElements: 0, choose: (family) => (family === 'conv' ? 'gemm' : undefined) });
       expect(program.kernels.some((k) => k.wgsl.includes('var<workgroup> tB') && k.wgsl.includes('load_wt('))).toBe(true);
       const session = await Session.create(gpu(), program);
       try {
-        const want = runOnCpu(optimize(g, { pipeline: 'quantize-weights', weights: 'int8' }).graph, inputs);
+        const want = runOnCpu(optimize(g, { pipeline: 'quantize-weights', weights: 'int8', int8MinElements: 0 }).graph, inputs);
         expectClose((await session.run(inputs))['y']!, want['y']!, 1e-4, 1e-4);
       } finally {
         session.destroy();
@@ -118,7 +118,7 @@ describe('int8 weights', () => {
     const h = g.addNode('relu', [g.addNode('conv2d', [pooled, constant([3, 12, 1, 1]), constant([3])]).output]).output;
     const gate = g.addNode('hardsigmoid', [g.addNode('conv2d', [h, constant([12, 3, 1, 1]), constant([12])]).output], { alpha: 0.2 }).output;
     g.setOutputs([g.addNode('mul', [x, gate], {}, { names: ['y'] }).output]);
-    const program = compile(g, { weights: 'int8' });
+    const program = compile(g, { weights: 'int8', int8MinElements: 0 });
     const se = program.kernels.find((k) => k.name === 'squeeze_excite')!;
     expect(se.wgsl).toContain('load_w1(');
     expect(se.wgsl).toContain('load_w2(');
@@ -126,7 +126,7 @@ describe('int8 weights', () => {
     const session = await Session.create(gpu(), program);
     try {
       const got = await session.run(inputs);
-      expectClose(got['y']!, runOnCpu(optimize(g, { weights: 'int8' }).graph, inputs)['y']!, 1e-5, 1e-4);
+      expectClose(got['y']!, runOnCpu(optimize(g, { weights: 'int8', int8MinElements: 0 }).graph, inputs)['y']!, 1e-5, 1e-4);
     } finally {
       session.destroy();
     }
@@ -141,7 +141,7 @@ describe('int8 weights', () => {
     const quantizedGraph = optimize((() => {
       g.setOutputs([g.addNode('matmul', [x, w], {}, { names: ['y'] }).output]);
       return g;
-    })(), { pipeline: 'quantize-weights', weights: 'int8' }).graph;
+    })(), { pipeline: 'quantize-weights', weights: 'int8', int8MinElements: 0 }).graph;
     const dq = quantizedGraph.nodes.find((n) => n.op === 'dequantize_int8')!;
     quantizedGraph.setOutputs([...quantizedGraph.outputs, dq.output]);
     const inputs = { x: randomData('f32', [3, 10], rng) };

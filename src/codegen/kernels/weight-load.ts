@@ -9,7 +9,7 @@ import type { KernelModule } from '../kernel-module.js';
 
 /** A weight stored as int8, four a u32 (bound at the weight's source), with one scale per channel. */
 export interface Int8WeightStorage {
-  /** The node value holding the scales (f32, or f16 under fp16). */
+  /** The node value holding the scales: f32, f16 (under fp16), or u32 (f16 two a word). */
   readonly scales: Source;
   readonly scalesDType: DType;
   /** channel(i) = (i / inner) % channels for flat element index i. */
@@ -43,14 +43,16 @@ export function declareWeight(m: KernelModule, name: string, dtype: DType, sourc
   }
   m.read(name, 'u32', source);
   m.read(`${name}_scale`, int8.scalesDType, int8.scales);
+  // u32 scales are f16 two a word (channel c in half c % 2 of word c / 2).
+  const scale = (ch: string) => (int8.scalesDType === 'u32' ? `unpack2x16float(${name}_scale[(${ch}) >> 1u])[(${ch}) & 1u]` : `f32(${name}_scale[${ch}])`);
   m.uniforms.scalar(`${name}Inner`, int8.inner).scalar(`${name}Channels`, int8.channels);
   const channelOf = (i: string) => `(${i} / u.${name}Inner) % u.${name}Channels`;
   // extractBits on an i32 sign-extends the byte it takes.
-  m.declare(`fn load_${name}(i: u32, ch: u32) -> f32 {\n  return f32(extractBits(bitcast<i32>(${name}[i >> 2u]), (i & 3u) * 8u, 8u)) * f32(${name}_scale[ch]);\n}`);
+  m.declare(`fn load_${name}(i: u32, ch: u32) -> f32 {\n  return f32(extractBits(bitcast<i32>(${name}[i >> 2u]), (i & 3u) * 8u, 8u)) * ${scale('ch')};\n}`);
   if (vec4) {
     m.declare(`fn load4_${name}(w: u32, ch: vec4<u32>) -> vec4<f32> {\n  let q = bitcast<i32>(${name}[w]);\n`
       + `  let v = vec4<f32>(f32(extractBits(q, 0u, 8u)), f32(extractBits(q, 8u, 8u)), f32(extractBits(q, 16u, 8u)), f32(extractBits(q, 24u, 8u)));\n`
-      + `  return v * vec4<f32>(f32(${name}_scale[ch.x]), f32(${name}_scale[ch.y]), f32(${name}_scale[ch.z]), f32(${name}_scale[ch.w]));\n}`);
+      + `  return v * vec4<f32>(${['x', 'y', 'z', 'w'].map((k) => scale(`ch.${k}`)).join(', ')});\n}`);
   }
   return {
     at: (i, ch) => `load_${name}(${i}, ${ch ?? channelOf(i)})`,

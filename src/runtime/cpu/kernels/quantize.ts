@@ -1,15 +1,15 @@
 import { attrsOf } from '../../../ir/attrs.js';
-import { f16BitsToF32, f32ToF16Bits } from '../../../ir/f16.js';
+import { f32ToF16Bits } from '../../../ir/f16.js';
 import { dequantizeInt8Attrs } from '../../../ir/ops/quantize.js';
-import { channelLayout, dequantizedValues } from '../../../ir/quantize-int8.js';
+import { channelLayout, dequantizedValues, scaleValues } from '../../../ir/quantize-int8.js';
 import { alloc, type CpuKernel } from './kernel.js';
 
 /** The weight a packed int8 tensor and its scales stand for, exactly as the GPU kernels load it. */
 const dequantizeInt8: CpuKernel = (node, [packed, scales]) => {
   const { shape, axis } = attrsOf(node, dequantizeInt8Attrs);
   const out = alloc(node.output.type);
-  const s = scales!.dtype === 'f16' ? Array.from(scales!.data as Uint16Array, f16BitsToF32) : scales!.data;
-  const values = dequantizedValues(packed!.data, s, out.data.length, channelLayout(shape, axis));
+  const layout = channelLayout(shape, axis);
+  const values = dequantizedValues(packed!.data, scaleValues(scales!, layout.channels), out.data.length, layout);
   if (out.dtype === 'f16') for (let i = 0; i < values.length; i++) out.data[i] = f32ToF16Bits(values[i]!);
   else out.data.set(values);
   return [out];
