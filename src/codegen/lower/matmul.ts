@@ -25,7 +25,7 @@ export function matmulSignature(m: number, n: number, k: number, batch: number, 
   return `${dtype}:${batch}x${m}x${k}x${n}`;
 }
 
-export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['vec4b', 'scalar', 'tiled', 'rows1'];
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['vec4b', 'scalar', 'tiled', 'rows1', 'block16x8'];
 
 /** matmul, reading A and B as stored or through views (A also converted as it loads), with an epilogue. */
 function lowerMatmul(node: Node, io: AnchorIO, ctx?: LowerContext) {
