@@ -56,7 +56,7 @@ describe('kernel tuning', () => {
     const cache = join(dir, 'tuning.json');
     const first = await kiln('compile', model, '--tune', '--tuning-cache', cache);
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stderr).toMatch(/tune matmul f32:1x40x64x48: vec4b [\d.]+ ms, scalar [\d.]+ ms, tiled [\d.]+ ms, rows1 [\d.]+ ms -> (vec4b|scalar|tiled|rows1)/);
+    expect(first.stderr).toMatch(/tune matmul f32:1x40x64x48: vec4b [\d.]+ ms, scalar [\d.]+ ms, tiled [\d.]+ ms, rows1 [\d.]+ ms, block16x8 [\d.]+ ms -> (vec4b|scalar|tiled|rows1|block16x8)/);
     const second = await kiln('compile', model, '--tune', '--tuning-cache', cache);
     expect(second.stderr).toMatch(/1 kernel problem\(s\), 1 from the cache/);
     expect((await kiln('compile', model, '--tuning-cache', cache)).stderr).toMatch(/--tuning-cache goes with --tune/);

@@ -24,8 +24,7 @@ export const gemmAnchors: Record<string, Anchor> = {
       // Its variants are the matmul's, chosen by shape as a matmul's are (family 'gemm': the
       // adapter-class heuristic keeps GPUs on the default kernel Gemm always had).
       const dtype = node.inputs[0]!.type.dtype;
-      const fixed = [m, n, k].every((d): d is number => typeof d === 'number');
-      const chosen = fixed ? ctx?.choose?.('gemm', matmulSignature(m as number, n as number, k as number, 1, dtype), MATMUL_VARIANTS) : undefined;
+      const chosen = ctx?.choose?.('gemm', matmulSignature(m, n, k, 1, dtype), MATMUL_VARIANTS);
       return withOneRowVariant(m, (variant) => emitMatmul({
         ...(variant ? { variant } : {}),
         name: matmulKernelName(anchorKernelName('gemm', io), variant), dtype, m, n, k, batchShape: [], aBatchStrides: [], bBatchStrides: [],

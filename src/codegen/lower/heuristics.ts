@@ -26,6 +26,9 @@ export type AdapterClass = 'software' | 'gpu';
 export function heuristicChooser(adapter: AdapterClass | undefined): KernelChooser {
   return (family, signature, variants) => {
     const product = family === 'matmul' || family === 'gemm';
+    // A product over symbolic sizes takes its lowering's default (the 4 x 4 blocks, `rows1` where
+    // the rows vary down to one), whichever the adapter.
+    if (product && !STATIC_MATMUL.test(signature)) return undefined;
     if (adapter !== 'gpu') {
       if (product && variants.includes('rows1') && matmulRows(signature) === 1) return 'rows1';
       if (product && variants.includes('block16x8') && matmulRows(signature) >= 16) return 'block16x8';
@@ -38,9 +41,12 @@ export function heuristicChooser(adapter: AdapterClass | undefined): KernelChoos
   };
 }
 
-/** Rows (M) of a matmul signature `dtype:BxMxKxN` (see matmulSignature). */
+/** A matmul signature `dtype:BxMxKxN` of fixed sizes (see matmulSignature). */
+const STATIC_MATMUL = /^\w+:\d+x(\d+)x\d+x\d+$/;
+
+/** Rows (M) of a static matmul signature. */
 function matmulRows(signature: string): number {
-  return Number(/^\w+:\d+x(\d+)x/.exec(signature)?.[1] ?? 0);
+  return Number(STATIC_MATMUL.exec(signature)?.[1] ?? 0);
 }
 
 /** Input channels of a conv signature `dtype:NxCxHxW->...` (see convSignature). */
