@@ -1,7 +1,7 @@
 // Times matmul kernel variants against each other on the adapter, alternating them within one
 // process (A, B, A, B, ...) so that the machine's drift hits every variant alike. Reports each
 // variant's minimum and median time per run, GFLOP/s, and CPU time per run.
-//   node dist/bench/matmul-variants.js [--sizes 1024,512] [--variants vec4b,x4x4w64] [--rounds 7]
+//   node dist/bench/matmul-variants.js [--sizes 1024,512 | --shape MxKxN] [--variants vec4b,block16x8] [--rounds 7] [--check]
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
 import { Graph } from '../src/ir/graph.js';
