@@ -22,7 +22,7 @@ describe('kernel tuning', () => {
     const first = await tuneGraph(g, gpu(), { cachePath, runs: 1 });
     expect(first.decisions).toHaveLength(1);
     expect(first.decisions[0]!.cached).toBe(false);
-    expect(Object.keys(first.decisions[0]!.timesMs!).sort()).toEqual(['rows1', 'scalar', 'tiled', 'vec4b']);
+    expect(Object.keys(first.decisions[0]!.timesMs!).sort()).toEqual(['block16x8', 'rows1', 'scalar', 'tiled', 'vec4b']);
     const second = await tuneGraph(g, gpu(), { cachePath });
     expect(second.decisions).toEqual([{ family: 'matmul', signature: 'f32:1x48x64x32', variant: first.decisions[0]!.variant, cached: true }]);
     // The choice is what the compiled kernel uses.
