@@ -29,8 +29,9 @@ describe('kernel tuning', () => {
     const program = compile(g, { choose: second.choose });
     const wgsl = program.kernels[0]!.wgsl;
     const variant = first.decisions[0]!.variant;
-    expect(/array<vec4<f32>>/.test(wgsl)).toBe(variant === 'vec4b');
+    expect(/array<vec4<f32>>/.test(wgsl)).toBe(['vec4b', 'rows1', 'block16x8'].includes(variant));
     expect(/var<workgroup> tA/.test(wgsl)).toBe(variant === 'tiled');
+    expect(/wid\.y \* 16u/.test(wgsl)).toBe(variant === 'block16x8');
   });
 
   it('times both conv2d variants on a one-kernel graph of the same problem, and the compiled kernel follows', { timeout: 120_000 }, async () => {
