@@ -119,8 +119,9 @@ export const compileCommand = {
     const kernelChoices: Record<string, string> = {};
     const recording = (tuned: KernelChooser | undefined): KernelChooser => (family, signature, variants) => {
       const pick = tuned?.(family, signature, variants);
-      const v = pick ?? heuristic(family, signature, variants)!;
-      kernelChoices[`${family}|${signature}`] = `${v} (${pick ? 'tuned' : `heuristic: ${adapterClass ?? 'no adapter found'}`})`;
+      const v = pick ?? heuristic(family, signature, variants);
+      // No choice (a product over symbolic sizes): the lowering's default, as without a chooser.
+      if (v !== undefined) kernelChoices[`${family}|${signature}`] = `${v} (${pick ? 'tuned' : `heuristic: ${adapterClass ?? 'no adapter found'}`})`;
       return v;
     };
 

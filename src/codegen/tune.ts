@@ -40,8 +40,12 @@ function convGraph(signature: string): Graph | undefined {
   return g;
 }
 
-/** One-kernel graphs solving the same problem as a signature, per kernel family, to time variants on. */
-const MICRO_GRAPHS: Readonly<Record<string, (signature: string) => Graph | undefined>> = { matmul: matmulGraph, conv: convGraph };
+/**
+ * One-kernel graphs solving the same problem as a signature, per kernel family, to time variants
+ * on. A Gemm is timed as the matmul of its shape: its transposes, alpha and bias change only
+ * its indexing and epilogue, which every variant shares.
+ */
+const MICRO_GRAPHS: Readonly<Record<string, (signature: string) => Graph | undefined>> = { matmul: matmulGraph, gemm: matmulGraph, conv: convGraph };
 
 function microGraph(family: string, signature: string): Graph | undefined {
   return MICRO_GRAPHS[family]?.(signature);

@@ -22,15 +22,16 @@ describe('kernel tuning', () => {
     const first = await tuneGraph(g, gpu(), { cachePath, runs: 1 });
     expect(first.decisions).toHaveLength(1);
     expect(first.decisions[0]!.cached).toBe(false);
-    expect(Object.keys(first.decisions[0]!.timesMs!).sort()).toEqual(['rows1', 'scalar', 'tiled', 'vec4b']);
+    expect(Object.keys(first.decisions[0]!.timesMs!).sort()).toEqual(['block16x8', 'rows1', 'scalar', 'tiled', 'vec4b']);
     const second = await tuneGraph(g, gpu(), { cachePath });
     expect(second.decisions).toEqual([{ family: 'matmul', signature: 'f32:1x48x64x32', variant: first.decisions[0]!.variant, cached: true }]);
     // The choice is what the compiled kernel uses.
     const program = compile(g, { choose: second.choose });
     const wgsl = program.kernels[0]!.wgsl;
     const variant = first.decisions[0]!.variant;
-    expect(/array<vec4<f32>>/.test(wgsl)).toBe(variant === 'vec4b');
+    expect(/array<vec4<f32>>/.test(wgsl)).toBe(['vec4b', 'rows1', 'block16x8'].includes(variant));
     expect(/var<workgroup> tA/.test(wgsl)).toBe(variant === 'tiled');
+    expect(/wid\.y \* 16u/.test(wgsl)).toBe(variant === 'block16x8');
   });
 
   it('times both conv2d variants on a one-kernel graph of the same problem, and the compiled kernel follows', { timeout: 120_000 }, async () => {
@@ -56,7 +57,7 @@ describe('kernel tuning', () => {
     const cache = join(dir, 'tuning.json');
     const first = await kiln('compile', model, '--tune', '--tuning-cache', cache);
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stderr).toMatch(/tune matmul f32:1x40x64x48: vec4b [\d.]+ ms, scalar [\d.]+ ms, tiled [\d.]+ ms, rows1 [\d.]+ ms -> (vec4b|scalar|tiled|rows1)/);
+    expect(first.stderr).toMatch(/tune matmul f32:1x40x64x48: vec4b [\d.]+ ms, scalar [\d.]+ ms, tiled [\d.]+ ms, rows1 [\d.]+ ms, block16x8 [\d.]+ ms -> (vec4b|scalar|tiled|rows1|block16x8)/);
     const second = await kiln('compile', model, '--tune', '--tuning-cache', cache);
     expect(second.stderr).toMatch(/1 kernel problem\(s\), 1 from the cache/);
     expect((await kiln('compile', model, '--tuning-cache', cache)).stderr).toMatch(/--tuning-cache goes with --tune/);

@@ -4,7 +4,7 @@ import { KilnError } from '../../ir/errors.js';
 import type { EmittedKernel } from './kernel.js';
 import { KernelModule, unravel, type Source } from '../kernel-module.js';
 import { declareOutput, type Epilogue } from './epilogue.js';
-import { declareWeight, type Int8WeightStorage } from './weight-load.js';
+import { declareWeight, type Int8WeightStorage, type WeightLoad } from './weight-load.js';
 
 /** Where an operand's elements are: A(b, m, k) at offset + batch + m * outer + k * inner; B(b, k, n) likewise with k outer. */
 export interface MatmulOperandLayout {
@@ -52,14 +52,22 @@ export interface MatmulKernelSpec {
   readonly aDType?: DType;
   /**
    * Kernel variant: 'vec4b' (default) loads B four columns at a time where its layout allows;
-   * 'scalar' never does; 'rows1' is vec4b computing one row per invocation, for a few rows (see ROWS1).
+   * 'scalar' never does; 'rows1' is vec4b computing one row per invocation, for a few rows (see ROWS1);
+   * 'block16x8' computes 16 x 8 blocks, a workgroup's invocations sharing their rows (see BLOCK16X8).
    */
   readonly variant?: MatmulVariant;
   /** B is stored as packed int8 with one scale per column (channel = n), dequantized as it is loaded (weight-load.ts). */
   readonly bInt8?: Int8WeightStorage;
 }
 
-export type MatmulVariant = 'scalar' | 'vec4b' | 'tiled' | 'rows1';
+export type MatmulVariant = 'scalar' | 'vec4b' | 'tiled' | 'rows1' | 'block16x8';
+
+/**
+ * A register-blocked variant's shape: each invocation computes a tm x tn block of C (tn a
+ * multiple of 4: vec4 accumulators), a workgroup wgX x wgY invocations. `sharedRows`: wgY = 1 and
+ * the rows come from the workgroup id, so every invocation of a workgroup reads the same rows of A.
+ */
+interface BlockShape { readonly tm: number; readonly tn: number; readonly wgX: number; readonly wgY: number; readonly sharedRows?: boolean }
 
 // Each invocation computes a TM x TN block of C in registers, with no workgroup memory:
 // measured faster than workgroup-memory tiling on software adapters (see README.md, "Kernel variants").
@@ -67,7 +75,7 @@ const TM = 4;
 const TN = 4;
 const WG_X = 8;
 const WG_Y = 8;
-const BLOCK = { tm: TM, wgX: WG_X, wgY: WG_Y };
+const BLOCK: BlockShape = { tm: TM, tn: TN, wgX: WG_X, wgY: WG_Y };
 
 // The tiled variant stages TILE_M x TILE_K of A and TILE_K x TILE_N of B in workgroup memory per
 // step, the classic layout discrete GPUs want (software adapters prefer the register-blocked ones).
@@ -79,7 +87,18 @@ const TILE_K = 16;
 // The 'rows1' variant: each invocation computes 1 x TN of C, a workgroup 64 columns of one row.
 // With a few rows (a matrix-vector product, one token of a sequence) the 4 x 4 blocks compute
 // rows that do not exist and leave 7 of 8 invocations of a workgroup idle.
-const ROWS1 = { tm: 1, wgX: 64, wgY: 1 };
+const ROWS1: BlockShape = { tm: 1, tn: TN, wgX: 64, wgY: 1 };
+
+// The 'block16x8' variant, for software adapters: 16 x 8 blocks, 16 invocations a workgroup
+// sharing their 16 rows. lavapipe runs 8 invocations as the lanes of one SIMD loop and, inside a
+// loop, loads every lane's element separately (a branch per lane and component, even where all
+// lanes read the same address): the loads, not the multiply-adds, bound the K loop, and a larger
+// block amortises them over more of C. Measured on lavapipe (CPU time per run, alternating, at
+// 1024^3 and 512^3): 16 x 8 about 1.8x faster than 4 x 4; 8 x 8 and 12 x 8 in between; 16 x 12,
+// 32 x 8 and 24 x 8 slower (register spills); unrolling K, vec4 loads of A along K, and sharing
+// A's loads across a subgroup (subgroupBroadcast) all measured slower or no faster.
+const BLOCK16X8: BlockShape = { tm: 16, tn: 8, wgX: 16, wgY: 1, sharedRows: true };
+const SHAPES: Partial<Record<MatmulVariant, BlockShape>> = { rows1: ROWS1, block16x8: BLOCK16X8 };
 
 /** The K loop of the tiled variant: cooperative loads into workgroup memory, then 4x4 blocks from it. */
 function tiledProduct(loadB: (index: string, channel: string) => string): string[] {
@@ -88,7 +107,7 @@ function tiledProduct(loadB: (index: string, channel: string) => string): string
     `  let rowT = wid.y * ${TILE_M}u;`,
     `  let colT = wid.x * ${TILE_N}u;`,
   ];
-  for (let r = 0; r < TM; r++) L.push(`  var acc${r} = vec4<f32>();`);
+  for (let r = 0; r < TM; r++) L.push(`  var acc${r}_0 = vec4<f32>();`);
   L.push(
     `  for (var k0 = 0u; k0 < u.K; k0 += ${TILE_K}u) {`,
     `    for (var e = li; e < ${TILE_M * TILE_K}u; e += ${WG_X * WG_Y}u) {`,
@@ -104,11 +123,41 @@ function tiledProduct(loadB: (index: string, channel: string) => string): string
     `      let bi = kk * ${TILE_N}u + lid.x * ${TN}u;`,
     '      let b = vec4<f32>(tB[bi], tB[bi + 1u], tB[bi + 2u], tB[bi + 3u]);',
   );
-  for (let r = 0; r < TM; r++) L.push(`      acc${r} += tA[(lid.y * ${TM}u + ${r}u) * ${TILE_K}u + kk] * b;`);
+  for (let r = 0; r < TM; r++) L.push(`      acc${r}_0 += tA[(lid.y * ${TM}u + ${r}u) * ${TILE_K}u + kk] * b;`);
   L.push('    }', '    workgroupBarrier();', '  }');
   return L;
 }
 
+
+/**
+ * The K loop of the register-blocked variants: acc{r}_{j} holds C's row row0 + r, columns
+ * col0 + 4j .. col0 + 4j + 3. Out-of-range rows and columns read a clamped (valid) element and
+ * are never written; `max` keeps the clamps in range for an empty C.
+ */
+function blockProduct({ tm, tn }: BlockShape, vecB: boolean, B: WeightLoad): string[] {
+  const vecs = tn / 4;
+  const L: string[] = [];
+  for (let r = 0; r < tm; r++) L.push(`  let ar${r} = aOff + min(row0 + ${r}u, max(u.M, 1u) - 1u) * u.aM;`);
+  // B's columns are its channels (int8 scales are per column); a vec4 past N reads the row's last four.
+  if (vecB) {
+    for (let j = 0; j < vecs; j++) L.push(`  let cb${j} = min(col0 + ${4 * j}u, max(u.N, 4u) - 4u);`, `  let bc${j} = (bOff + cb${j}) / 4u;`);
+    L.push('  let bStep = u.bK / 4u;');
+  } else {
+    for (let c = 0; c < tn; c++) L.push(`  let cb${c} = min(col0 + ${c}u, max(u.N, 1u) - 1u);`, `  let bc${c} = bOff + cb${c} * u.bN;`);
+  }
+  for (let r = 0; r < tm; r++) for (let j = 0; j < vecs; j++) L.push(`  var acc${r}_${j} = vec4<f32>();`);
+  L.push('  var ak = 0u;', '  var bk = 0u;', '  for (var k = 0u; k < u.K; k++) {');
+  for (let j = 0; j < vecs; j++) {
+    if (vecB) L.push(`    let b${j} = ${B.vec4(`bc${j} + bk`, `cb${j}`)};`);
+    else L.push(`    let b${j} = vec4<f32>(${[0, 1, 2, 3].map((c) => B.at(`bc${4 * j + c} + bk`, `cb${4 * j + c}`)).join(', ')});`);
+  }
+  for (let r = 0; r < tm; r++) {
+    L.push(`    let a${r} = f32(A[ar${r} + ak]);`);
+    for (let j = 0; j < vecs; j++) L.push(`    acc${r}_${j} += a${r} * b${j};`);
+  }
+  L.push('    ak += u.aK;', `    bk += ${vecB ? 'bStep' : 'u.bK'};`, '  }');
+  return L;
+}
 
 /**
  * Register-blocked batched matmul C[b] = A[b] x B[b], accumulating in f32; optionally with
@@ -133,41 +182,30 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   // B's four columns of a block are one aligned vec4 when its rows are contiguous and 4-aligned:
   // one load instead of four (measured ~15% faster on lavapipe at 1024^3).
   const tiled = spec.variant === 'tiled';
-  const { tm, wgX, wgY } = spec.variant === 'rows1' ? ROWS1 : BLOCK;
-  const vecB = ['vec4b', 'rows1'].includes(spec.variant ?? 'vec4b') && b.inner === 1 && [spec.n, b.offset, b.outer, ...b.batchStrides].every((x) => dIsMultiple(x, 4));
+  const shape = SHAPES[spec.variant ?? 'vec4b'] ?? BLOCK;
+  const { tm, tn, wgX, wgY } = shape;
+  const vecB = !['scalar', 'tiled'].includes(spec.variant ?? 'vec4b') && b.inner === 1 && [spec.n, b.offset, b.outer, ...b.batchStrides].every((x) => dIsMultiple(x, 4));
   m.read('A', spec.aDType ?? spec.dtype, spec.sources.a);
   if (spec.bInt8 && spec.bInt8.channels !== spec.n) throw new Error(`internal: ${spec.name}: an int8 B needs one scale per column`);
   const B = declareWeight(m, 'B', spec.dtype, spec.sources.b, spec.bInt8, vecB);
   const br = spec.batchShape.length;
   if (br) u.array('bshape', spec.batchShape).array('sa', a.batchStrides).array('sb', b.batchStrides);
   const L: string[] = [];
-  L.push(`  let col0 = gid.x * ${TN}u;`, `  let row0 = gid.y * ${tm}u;`);
-  // The tiled variant's invocations all reach its barriers; the others leave at once.
-  if (!tiled) L.push('  if (row0 >= u.M || col0 >= u.N) { return; }');
+  L.push(`  let col0 = gid.x * ${tn}u;`, `  let row0 = ${shape.sharedRows ? 'wid' : 'gid'}.y * ${tm}u;`);
+  // The tiled variant's invocations all reach its barriers; so do the shared-rows ones (an early
+  // return makes lavapipe mask the rest of the kernel); the others leave at once.
+  if (!tiled && !shape.sharedRows) L.push('  if (row0 >= u.M || col0 >= u.N) { return; }');
   L.push('  var aOff = u.aOff;', '  var bOff = u.bOff;');
   if (br) {
     L.push(...unravel('gid.z', br, 'u_bshape', [{ name: 'ba', strides: 'u_sa' }, { name: 'bb', strides: 'u_sb' }]), '  aOff += ba;', '  bOff += bb;');
   }
-  if (tiled) L.push(...tiledProduct(B.at));
-  // Out-of-range rows and columns read a clamped (valid) element and are never written.
-  else for (let r = 0; r < tm; r++) L.push(`  let ar${r} = aOff + min(row0 + ${r}u, u.M - 1u) * u.aM;`);
-  if (!tiled) {
-    if (vecB) L.push('  let bc = (bOff + col0) / 4u;', '  let bStep = u.bK / 4u;');
-    else for (let c = 0; c < TN; c++) L.push(`  let bc${c} = bOff + min(col0 + ${c}u, u.N - 1u) * u.bN;`);
-    for (let r = 0; r < tm; r++) L.push(`  var acc${r} = vec${TN}<f32>();`);
-    L.push('  var ak = 0u;', '  var bk = 0u;', '  for (var k = 0u; k < u.K; k++) {');
-    // B's columns are its channels (int8 scales are per column).
-    if (vecB) L.push(`    let b = ${B.vec4('bc + bk', 'col0')};`);
-    else L.push(`    let b = vec${TN}<f32>(${Array.from({ length: TN }, (_, c) => B.at(`bc${c} + bk`, `min(col0 + ${c}u, u.N - 1u)`)).join(', ')});`);
-    for (let r = 0; r < tm; r++) L.push(`    acc${r} += f32(A[ar${r} + ak]) * b;`);
-    L.push('    ak += u.aK;', `    bk += ${vecB ? 'bStep' : 'u.bK'};`, '  }');
-  }
+  L.push(...(tiled ? tiledProduct(B.at) : blockProduct(shape, vecB, B)));
   L.push('  let cOff = gid.z * u.M * u.N;');
   if (spec.alpha !== undefined) L.push('  let alpha = bitcast<f32>(u.alpha);');
   if (spec.bias) L.push('  let beta = bitcast<f32>(u.beta);');
   // The value stored at (row0 + r, col0 + c).
   const epilogue = (r: number, c: number) => {
-    let v = `acc${r}[${c}]`;
+    let v = `acc${r}_${c >> 2}[${c & 3}]`;
     if (spec.alpha !== undefined) v = `alpha * ${v}`;
     if (spec.bias) v = `${v} + beta * f32(bias[(row0 + ${r}u) * u.biasRow + (col0 + ${c}u) * u.biasCol])`;
     return v;
@@ -176,12 +214,12 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   const store = declareOutput(m, spec.epilogue, spec.dtype, spec.sources.out, 'C');
   for (let r = 0; r < tm; r++) {
     L.push(`  if (row0 + ${r}u < u.M) {`);
-    for (let c = 0; c < TN; c++) L.push(`    if (col0 + ${c}u < u.N) { ${store(`cOff + (row0 + ${r}u) * u.N + col0 + ${c}u`, epilogue(r, c))} }`);
+    for (let c = 0; c < tn; c++) L.push(`    if (col0 + ${c}u < u.N) { ${store(`cOff + (row0 + ${r}u) * u.N + col0 + ${c}u`, epilogue(r, c))} }`);
     L.push('  }');
   }
   if (tiled) m.declare(`var<workgroup> tA: array<f32, ${TILE_M * TILE_K}>;`, `var<workgroup> tB: array<f32, ${TILE_K * TILE_N}>;`);
   const groups = (d: Dim, per: number): Dim => (typeof d === 'number' ? Math.max(1, Math.ceil(d / per)) : dCeilDiv(d, per));
-  const workgroups: [Dim, Dim, Dim] = [groups(spec.n, TN * wgX), groups(spec.m, tm * wgY), groups(batch, 1)];
-  const builtins = `@builtin(global_invocation_id) gid: vec3<u32>${tiled ? ', @builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>' : ''}`;
+  const workgroups: [Dim, Dim, Dim] = [groups(spec.n, tn * wgX), groups(spec.m, tm * wgY), groups(batch, 1)];
+  const builtins = `@builtin(global_invocation_id) gid: vec3<u32>${tiled ? ', @builtin(local_invocation_id) lid: vec3<u32>' : ''}${tiled || shape.sharedRows ? ', @builtin(workgroup_id) wid: vec3<u32>' : ''}`;
   return m.kernel(spec.name, { workgroupSize: `${wgX}, ${wgY}, 1`, builtins, body: L }, workgroups);
 }

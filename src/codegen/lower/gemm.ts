@@ -4,15 +4,16 @@ import type { Dim } from '../../ir/size-expr.js';
 import { attrsOf } from '../../ir/attrs.js';
 import { broadcastStrides } from '../../ir/ops/shape-util.js';
 import { emitMatmul } from '../kernels/matmul.js';
-import { matmulKernelName, withOneRowVariant } from './matmul.js';
+import { MATMUL_VARIANTS, matmulKernelName, matmulSignature, withOneRowVariant } from './matmul.js';
 import { int8Storage } from '../kernels/weight-load.js';
 import { anchorKernelName, plainLowerings, type Anchor } from './lowering.js';
+import type { MatmulVariant } from '../kernels/matmul.js';
 
 /** ONNX Gemm on the matmul emitter: transposes change its indexing; alpha, beta and C are its epilogue; an int8 B is dequantized as it loads. */
 export const gemmAnchors: Record<string, Anchor> = {
   gemm: {
     roles: { reads: (_, i) => (i === 1 ? ['dequantize'] : []), epilogue: () => ['elementwise'] },
-    lower: (node, io) => {
+    lower: (node, io, ctx) => {
       const [a, , c] = node.inputs.map((v) => dimsOf(v.type));
       const { trans_a: transA, trans_b: transB, alpha, beta } = attrsOf(node, gemmAttrs);
       // Gemm's operands are matrices: M and N come from the result, K from A.
@@ -20,15 +21,19 @@ export const gemmAnchors: Record<string, Anchor> = {
       const k = a![transA ? 0 : 1]!;
       const [rowStride, colStride] = c ? broadcastStrides(c, [m, n]) : [0, 0];
       const [aRead, bRead, cRead] = io.operands;
+      // Its variants are the matmul's, chosen by shape as a matmul's are (family 'gemm': the
+      // adapter-class heuristic keeps GPUs on the default kernel Gemm always had).
+      const dtype = node.inputs[0]!.type.dtype;
+      const chosen = ctx?.choose?.('gemm', matmulSignature(m, n, k, 1, dtype), MATMUL_VARIANTS);
       return withOneRowVariant(m, (variant) => emitMatmul({
         ...(variant ? { variant } : {}),
-        name: matmulKernelName(anchorKernelName('gemm', io), variant), dtype: node.inputs[0]!.type.dtype, m, n, k, batchShape: [], aBatchStrides: [], bBatchStrides: [],
+        name: matmulKernelName(anchorKernelName('gemm', io), variant), dtype, m, n, k, batchShape: [], aBatchStrides: [], bBatchStrides: [],
         sources: { a: aRead!.source, b: bRead!.source, ...(cRead ? { bias: cRead.source } : {}), out: io.out },
         ...(io.epilogue ? { epilogue: io.epilogue } : {}),
         transA, transB, alpha,
         ...(bRead!.int8 ? { bInt8: int8Storage(bRead!)! } : {}),
         ...(c ? { bias: { rowStride: rowStride!, colStride: colStride!, beta } } : {}),
-      }));
+      }), chosen as MatmulVariant | undefined);
     },
   },
 };

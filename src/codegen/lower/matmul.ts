@@ -1,6 +1,6 @@
 import { broadcastStrides } from '../../ir/ops/shape-util.js';
 import { dimsOf } from '../../ir/types.js';
-import { dimRange, dMul, dNumel, type Dim } from '../../ir/size-expr.js';
+import { dimRange, dimText, dMul, dNumel, type Dim } from '../../ir/size-expr.js';
 import type { Node } from '../../ir/graph.js';
 import { emitMatmul, type MatmulOperandLayout, type MatmulVariant } from '../kernels/matmul.js';
 import { int8Storage } from '../kernels/weight-load.js';
@@ -20,12 +20,16 @@ export function layoutOf(view: View, batchShape: readonly Dim[]): MatmulOperandL
   };
 }
 
-/** The problem a matmul kernel solves, as tuning keys it: shape, batch and dtype. */
-export function matmulSignature(m: number, n: number, k: number, batch: number, dtype: string): string {
-  return `${dtype}:${batch}x${m}x${k}x${n}`;
+/**
+ * The problem a matmul kernel solves, as tuning keys it: shape, batch and dtype. Symbolic sizes
+ * print as size expressions (`f32:1xBx64x32`): a chooser may pick for them (the tuner, which
+ * measures fixed problems, leaves them to the heuristic).
+ */
+export function matmulSignature(m: Dim, n: Dim, k: Dim, batch: Dim, dtype: string): string {
+  return `${dtype}:${[batch, m, k, n].map(dimText).join('x')}`;
 }
 
-export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['vec4b', 'scalar', 'tiled', 'rows1'];
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['vec4b', 'scalar', 'tiled', 'rows1', 'block16x8'];
 
 /** matmul, reading A and B as stored or through views (A also converted as it loads), with an epilogue. */
 function lowerMatmul(node: Node, io: AnchorIO, ctx?: LowerContext) {
@@ -36,9 +40,7 @@ function lowerMatmul(node: Node, io: AnchorIO, ctx?: LowerContext) {
   const [aRead, bRead] = io.operands as [AnchorIO['operands'][0], AnchorIO['operands'][0]];
   const batch = dNumel(batchShape);
   const dtype = node.inputs[0]!.type.dtype;
-  // Tuning keys static problems; one serving every size takes the default variant.
-  const fixed = [m, n, k, batch].every((d): d is number => typeof d === 'number');
-  const chosen = fixed ? ctx?.choose?.('matmul', matmulSignature(m as number, n as number, k as number, batch as number, dtype), MATMUL_VARIANTS) : undefined;
+  const chosen = ctx?.choose?.('matmul', matmulSignature(m, n, k, batch, dtype), MATMUL_VARIANTS);
   const emit = (variant: MatmulVariant | undefined) => emitMatmul({
     ...(variant ? { variant } : {}),
     ...(aRead.dtype !== dtype ? { aDType: aRead.dtype } : {}),

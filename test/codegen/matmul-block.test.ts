@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import { compile, optimize } from '../../src/compiler.js';
+import { heuristicChooser } from '../../src/codegen/lower/heuristics.js';
+import { MATMUL_VARIANTS } from '../../src/codegen/lower/matmul.js';
+import { Graph } from '../../src/ir/graph.js';
+import { fromF16Array, toF16Array } from '../../src/ir/f16.js';
+import { instantiateGraph } from '../../src/ir/instantiate.js';
+import { parseGraph } from '../../src/ir/parser.js';
+import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
+import { randomInputs } from '../../src/io/random-inputs.js';
+import { runOnCpu } from '../../src/runtime/cpu/executor.js';
+import { Session } from '../../src/runtime/session.js';
+import { Random } from '../../src/frontend/torch/random.js';
+import type { CompileOptions } from '../../src/compiler.js';
+import { useGpu } from '../helpers/gpu.js';
+import { expectClose, randomData } from '../helpers/compare.js';
+
+// The 16 x 8 register-blocked matmul (block16x8) against the CPU reference: row and column tails
+// (M, N not multiples of 16 and 8, N a multiple of 4 but not of 8), K not a multiple of 4,
+// batches, transposed and strided operands, Gemm, symbolic rows, f16 and int8 weights.
+const block: CompileOptions['choose'] = (family) => (family === 'matmul' || family === 'gemm' ? 'block16x8' : undefined);
+
+const STATIC = [
+  `graph g(%a: f32[50,33] @webgpu, %b: f32[33,44] @webgpu) -> (f32[50,44] @webgpu) {
+  %0 = matmul(%a, %b) : f32[50,44] @webgpu
+  return %0
+}`,
+  `graph g(%a: f32[16,9] @webgpu, %b: f32[9,8] @webgpu) -> (f32[16,8] @webgpu) {
+  %0 = matmul(%a, %b) : f32[16,8] @webgpu
+  return %0
+}`,
+  `graph g(%a: f32[3,1,19,20] @webgpu, %b: f32[2,20,13] @webgpu) -> (f32[3,2,19,13] @webgpu) {
+  %0 = matmul(%a, %b) : f32[3,2,19,13] @webgpu
+  return %0
+}`,
+  `graph g(%a: f32[2,21,24] @webgpu, %b: f32[2,20,24] @webgpu, %c: f32[20] @webgpu) -> (f32[2,21,20] @webgpu) {
+  %t = transpose(%b) {perm = [0, 2, 1]} : f32[2,24,20] @webgpu
+  %0 = matmul(%a, %t) : f32[2,21,20] @webgpu
+  %1 = add(%0, %c) : f32[2,21,20] @webgpu
+  %2 = relu(%1) : f32[2,21,20] @webgpu
+  return %2
+}`,
+  `graph g(%a: f32[15,37] @webgpu, %b: f32[29,15] @webgpu, %c: f32[29] @webgpu) -> (f32[37,29] @webgpu) {
+  %0 = gemm(%a, %b, %c) {alpha = 0.5, beta = 2.0, trans_a = true, trans_b = true} : f32[37,29] @webgpu
+  return %0
+}`,
+];
+
+async function expectAgrees(gpu: ReturnType<ReturnType<typeof useGpu>>, g: Graph, opts: CompileOptions, seed: number): Promise<void> {
+  const program = compile(g, opts);
+  expect(program.kernels.some((k) => k.wgsl.includes('wid.y * 16u'))).toBe(true);
+  const s = await Session.create(gpu, program);
+  try {
+    const inputs = randomInputs(g, seed);
+    const got = await s.run(inputs);
+    const want = runOnCpu(g, inputs);
+    for (const v of g.outputs) expectClose(got[v.name]!, want[v.name]!, 1e-4, 1e-4);
+  } finally {
+    s.destroy();
+  }
+}
+
+describe('block16x8 matmul', () => {
+  const gpu = useGpu();
+
+  it('agrees with the CPU reference on tails, batches, views and Gemm', { timeout: 120_000 }, async () => {
+    for (const [i, text] of STATIC.entries()) await expectAgrees(gpu(), parseGraph(`${text}\n`), { choose: block }, i + 1);
+  });
+
+  it('one program serves rows bound at run time', { timeout: 120_000 }, async () => {
+    const g = parseGraph(`graph g(%a: f32[M,24] @webgpu, %b: f32[24,12] @webgpu) -> (f32[M,12] @webgpu) sizes(M: [2, 70]) {
+  %0 = matmul(%a, %b) : f32[M,12] @webgpu
+  return %0
+}
+`);
+    const program = compile(g, { choose: block });
+    expect(program.kernels.some((k) => k.wgsl.includes('wid.y * 16u'))).toBe(true);
+    const s = await Session.create(gpu(), program);
+    try {
+      for (const [i, M] of [70, 2, 17, 16].entries()) {
+        const fixed = instantiateGraph(g, { M });
+        const inputs = randomInputs(fixed, i + 1);
+        const got = await s.run(inputs);
+        expectClose(got[fixed.outputs[0]!.name]!, runOnCpu(fixed, inputs)[fixed.outputs[0]!.name]!, 1e-4, 1e-4);
+      }
+    } finally {
+      s.destroy();
+    }
+  });
+
+  it('computes f16 operands, accumulating in f32', { timeout: 120_000 }, async () => {
+    const g = parseGraph(`graph g(%a: f32[35,40] @webgpu, %b: f32[40,20] @webgpu) -> (f32[35,20] @webgpu) {
+  %0 = matmul(%a, %b) : f32[35,20] @webgpu
+  return %0
+}
+`);
+    const program = compile(g, { choose: block, precision: 'fp16', ioPrecision: 'f16' });
+    expect(program.kernels.some((k) => k.wgsl.includes('wid.y * 16u') && k.wgsl.includes('enable f16;'))).toBe(true);
+    const inputs = randomInputs(g, 3);
+    const s = await Session.create(gpu(), program);
+    try {
+      const f16in = Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, toF16(t)]));
+      const got = (await s.run(f16in))[g.outputs[0]!.name]!;
+      const want = runOnCpu(g, inputs)[g.outputs[0]!.name]!;
+      expectClose(tensorData('f32', got.shape, fromF16Array(got.data as Uint16Array)), want, 5e-2, 1e-2);
+    } finally {
+      s.destroy();
+    }
+  });
+
+  it('dequantizes int8 weights as it loads them (four columns a word, and one at a time)', { timeout: 120_000 }, async () => {
+    for (const [n, transposed] of [[24, false], [10, false], [12, true]] as const) {
+      const rng = new Random(n);
+      const g = new Graph('int8_block');
+      const x = g.addInput('x', { dtype: 'f32', shape: [2, 19, 13], device: 'webgpu' });
+      let w = g.addNode('const', [], { value: randomData('f32', transposed ? [n, 13] : [13, n], rng) }).output;
+      if (transposed) w = g.addNode('transpose', [w], { perm: [1, 0] }).output;
+      g.setOutputs([g.addNode('matmul', [x, w], {}, { names: ['y'] }).output]);
+      const program = compile(g, { weights: 'int8', choose: block });
+      expect(program.kernels.some((k) => k.wgsl.includes('wid.y * 16u') && /load4?_B\(/.test(k.wgsl))).toBe(true);
+      const inputs = { x: randomData('f32', [2, 19, 13], rng) };
+      const s = await Session.create(gpu(), program);
+      try {
+        const want = runOnCpu(optimize(g, { pipeline: 'quantize-weights', weights: 'int8' }).graph, inputs);
+        expectClose((await s.run(inputs))['y']!, want['y']!, 1e-4, 1e-4);
+      } finally {
+        s.destroy();
+      }
+    }
+  });
+});
+
+describe('the software heuristic for matmul and Gemm', () => {
+  const software = heuristicChooser('software');
+  const gpu = heuristicChooser('gpu');
+  it('takes 16 x 8 blocks from 16 rows, 4 x 4 below, the one-row kernel for one row', () => {
+    expect(software('matmul', 'f32:1x1024x1024x1024', MATMUL_VARIANTS)).toBe('block16x8');
+    expect(software('gemm', 'f32:1x16x8x8', MATMUL_VARIANTS)).toBe('block16x8');
+    expect(software('matmul', 'f32:4x15x64x64', MATMUL_VARIANTS)).toBe('vec4b');
+    expect(software('gemm', 'f32:1x1x64x64', MATMUL_VARIANTS)).toBe('rows1');
+  });
+  it('leaves symbolic problems to the lowering, and GPUs their earlier choices', () => {
+    expect(software('matmul', 'f32:1xMx64x64', MATMUL_VARIANTS)).toBeUndefined();
+    expect(gpu('matmul', 'f32:1xMx64x64', MATMUL_VARIANTS)).toBeUndefined();
+    expect(gpu('matmul', 'f32:1x1024x1024x1024', MATMUL_VARIANTS)).toBe('tiled');
+    expect(gpu('gemm', 'f32:1x1024x1024x1024', MATMUL_VARIANTS)).toBe('vec4b');
+    expect(gpu('gemm', 'f32:1x1x64x64', MATMUL_VARIANTS)).toBe('rows1');
+  });
+});
+
+/** f32 data rounded to f16 (the dtype the fp16 program's inputs take). */
+function toF16(t: TensorData): TensorData {
+  return tensorData('f16', t.shape, toF16Array(t.data as Float32Array));
+}
