@@ -71,7 +71,7 @@ export function importModel(model: ModelProtoObject, opts: OnnxImportOptions = {
   const env = new Map<string, ImportValue>();
   for (const s of specs) {
     const given = values[s.name];
-    env.set(s.name, given ? inputConstant(s.name, given, s.dtype, s.shape) : graph.addInput(s.name, { dtype: s.dtype, shape: s.shape, device: 'webgpu', ...(s.dims ? { dims: s.dims } : {}) }));
+    env.set(s.name, given ? inputConstant(s.name, given, s.dtype, s.shape) : graph.addInput(s.name, { dtype: s.dtype, shape: s.shape, device: s.dtype === 'string' ? 'cpu' : 'webgpu', ...(s.dims ? { dims: s.dims } : {}) }));
   }
   for (const [name, t] of initializers) env.set(name, readTensor(t, opts.readExternalData, name));
 
