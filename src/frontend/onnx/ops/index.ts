@@ -31,3 +31,4 @@ import './dft.js';
 import './windows.js';
 import './sequence.js';
 import './quantize.js';
+import './strings.js';
