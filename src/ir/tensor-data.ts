@@ -5,8 +5,8 @@ import { KilnError } from './errors.js';
  * A tensor's contents on the host: constants, weights, inputs and outputs.
  *
  * A `string` tensor's `data` is a JS string[] (one UTF-16 string per element), typed as the
- * numeric arrays are so that the element-copying kernels (reshape, transpose, concat, slice,
- * gather...) carry strings as they carry numbers. Only ops that declare `strings` in their
+ * numeric arrays are so that the element-copying kernels (reshape, transpose, concat, slice)
+ * carry strings as they carry numbers. Only ops that declare `strings` in their
  * definition are given string operands (OpDef.infer refuses the others), and placement keeps
  * every string value on the host; read and build string tensors with stringsOf and stringTensor.
  */

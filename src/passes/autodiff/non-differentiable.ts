@@ -21,5 +21,6 @@ export const NON_DIFFERENTIABLE: Readonly<Record<string, string>> = {
   tfidf_vectorizer: 'its operand is integer tokens: no derivative',
   roi_align: 'TODO: no rule yet (ONNX imports it for inference; its gradient scatters each bin back to its bilinear taps)',
   deform_conv2d: 'TODO: no rule yet (ONNX imports it for inference; its gradients reach the input, weight, offsets and mask)',
+  ...Object.fromEntries(['string_concat', 'regex_full_match', 'string_split', 'string_normalizer'].map((op) => [op, 'computes on strings: no derivative'])),
   unique: 'TODO: a data-dependent selection of its operand; its rule would scatter-add the gradient of Y by inverse_indices',
 };
