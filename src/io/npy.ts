@@ -122,7 +122,7 @@ export function readNpy(bytes: Uint8Array, what: string): TensorData {
   const kind = KINDS[normalized] ?? unicodeKind(normalized) ?? (descr.replace(/^[<>|=]/, '') === 'O' ? fail(OBJECT_ARRAYS) : undefined);
   if (!kind) {
     const hint = descr.startsWith('>') ? ' (big-endian; convert with a.astype(a.dtype.newbyteorder("<")))' : '';
-    fail(`dtype '${descr}' is not supported${hint}; kiln reads ${Object.keys(KINDS).join(', ')}`);
+    fail(`dtype '${descr}' is not supported${hint}; kiln reads ${Object.keys(KINDS).join(', ')} and <U (unicode strings)`);
   }
   const n = numel(shape);
   const need = n * kind!.itemBytes;

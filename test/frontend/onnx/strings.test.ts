@@ -65,7 +65,7 @@ describe('ONNX string tensors', () => {
   });
 
   it('refuses string operands of numeric ops, other locales and RE2-only patterns as unsupported', () => {
-    const model = (n: ReturnType<typeof node>, yType = OnnxType.STRING) => buildModel({
+    const model = (n: ReturnType<typeof node>, yType: number = OnnxType.STRING) => buildModel({
       opset: 20, inputs: [{ name: 'x', type: OnnxType.STRING, dims: [2] }], outputs: [{ name: 'y', type: yType }], nodes: [n],
     });
     expect(() => importOnnx(model(node('Add', ['x', 'x'], ['y'])))).toThrow(/string tensors are not supported here \(kiln's add takes numbers\)/);

@@ -1,6 +1,7 @@
 // String ops, on kiln's string_concat, regex_full_match, string_split and string_normalizer (CPU
 // reference kernels: string tensors live on the host). Equal on strings is Equal's mapping.
 import { re2ToJs } from '../../../ir/ops/regex.js';
+import { CASE_CHANGES } from '../../../ir/ops/strings.js';
 import { stringTensor } from '../../../ir/tensor-data.js';
 import { KilnError } from '../../../ir/errors.js';
 import { typeOf } from '../builder.js';
@@ -45,7 +46,7 @@ defineOnnxOp('StringNormalizer', (n) => {
   const shape = typeOf(x).shape;
   if (!(shape.length === 1 || (shape.length === 2 && shape[0] === 1))) n.fail(`takes [C] or [1, C] strings, got [${shape.join(',')}]`);
   const caseChange = n.attrs.string('case_change_action', 'NONE');
-  if (!['NONE', 'LOWER', 'UPPER'].includes(caseChange)) n.fail(`case_change_action must be NONE, LOWER or UPPER, got '${caseChange}'`);
+  if (!(CASE_CHANGES as readonly string[]).includes(caseChange)) n.fail(`case_change_action must be one of ${CASE_CHANGES.join(', ')}, got '${caseChange}'`);
   const words = n.attrs.strings('stopwords') ?? [];
   const stop = words.length ? [constTensor(`${n.where} stopwords`, stringTensor([words.length], words))] : [];
   return n.b.op('string_normalizer', [x, ...stop], { case_change: caseChange, case_sensitive: n.attrs.int('is_case_sensitive', 0) !== 0 });
