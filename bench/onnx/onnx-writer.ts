@@ -15,7 +15,7 @@ export type OnnxTensorValue =
   | { readonly dtype: 'i64'; readonly shape: Shape; readonly data: BigInt64Array };
 
 // TensorProto.DataType numbers of the official schema.
-const ELEM_TYPE: Record<DType | 'i64', number> = { f32: 1, u32: 12, i32: 6, i64: 7, bool: 9, f16: 10 };
+const ELEM_TYPE: Record<DType | 'i64', number> = { f32: 1, u32: 12, i32: 6, i64: 7, bool: 9, f16: 10, string: 8 };
 // AttributeProto.AttributeType numbers.
 const ATTR_TYPE = { FLOAT: 1, INT: 2, FLOATS: 6, INTS: 7 } as const;
 

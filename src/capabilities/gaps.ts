@@ -15,6 +15,7 @@ const FUSION = 'made by the fuse pass after the model is built, from ops that ha
 const BACKWARD = 'made by autodiff as part of a gradient';
 const QUANTIZED = 'made by the quantize-weights pass (--weights int8) from a constant weight, after the model is built';
 const DATA_DEPENDENT = 'its result extent depends on the data (a size bound when it runs)';
+const STRINGS = 'computes on string tensors, which only the host holds: placement runs it on the CPU';
 const APPLY_ONLY = 'no named method; reachable through the generic apply(op, inputs, attrs)';
 const RUN_TIME_CONTROL = 'control flow decided at run time (a loop, or an if whose branches differ in extents)';
 
@@ -29,6 +30,7 @@ export const EXPLAINED_GAPS: Readonly<Record<Capability, Gaps>> = {
     ...each(['roi_align', 'deform_conv2d', 'max_pool2d_indices'], `${GPU_TODO}; each output element is independent, so a kernel would be data-parallel`),
     tfidf_vectorizer: `${GPU_TODO}; n-gram lookups in a table of the pool`,
     det: `${GPU_TODO}; an LU factorisation per matrix, sequential and small`,
+    ...each(['string_concat', 'regex_full_match', 'string_split', 'string_normalizer'], STRINGS),
     ...each(['nonzero', 'unique', 'non_max_suppression'], `${DATA_DEPENDENT}, and sequential (a compaction, a sort, a greedy selection): placement runs it on the CPU with explicit transfers`),
     ...each(['loop', 'if'], `${RUN_TIME_CONTROL}: the CPU executor runs its subgraphs, and placement runs it on the CPU with explicit transfers (an If whose branches agree in types imports as where, on the GPU)`),
   },
@@ -50,6 +52,7 @@ export const EXPLAINED_GAPS: Readonly<Record<Capability, Gaps>> = {
     fused: FUSION,
     dequantize_int8: QUANTIZED,
     ...each(['conv2d_backward_weight', 'max_pool2d_backward'], BACKWARD),
+    ...each(['string_concat', 'regex_full_match', 'string_split', 'string_normalizer'], 'traced tensors hold numbers; ONNX models with string tensors make it'),
     ...each(['nonzero', 'unique', 'non_max_suppression'], `${DATA_DEPENDENT}, where traced tensors have extents known when traced; ONNX models make it`),
     ...each(['loop', 'if'], `${RUN_TIME_CONTROL}: a traced module's JavaScript control flow runs when it is traced; ONNX models make it`),
     flatten: 'Tensor.flatten traces to reshape (the same elements), as PyTorch does',

@@ -1,4 +1,4 @@
-import type { TensorData } from '../ir/tensor-data.js';
+import { stringsOf, type TensorData } from '../ir/tensor-data.js';
 import { numbers } from '../io/random-inputs.js';
 
 // `kiln run --compare cpu --atol X --rtol Y`: each output element must satisfy
@@ -25,6 +25,7 @@ export interface OutputComparison {
 }
 
 export function compareOutput(name: string, got: TensorData, want: TensorData, tol: Tolerance): OutputComparison {
+  if (got.dtype === 'string' || want.dtype === 'string') return compareStrings(name, got, want);
   const a = numbers(got);
   const b = numbers(want);
   let max = 0;
@@ -53,4 +54,11 @@ export function formatComparison(c: OutputComparison, tol: Tolerance): string {
   if (!c.outside) return `${head}, within ${bound}`;
   const w = c.worst ? `; first at element ${c.worst.index}: ${c.worst.got} vs ${c.worst.want}` : '';
   return `${head}, OUTSIDE ${bound} at ${c.outside} of ${c.elements} elements${w}`;
+}
+
+/** String outputs agree element by element or not at all (a difference counts as infinite). */
+function compareStrings(name: string, got: TensorData, want: TensorData): OutputComparison {
+  const [a, b] = [got.dtype === 'string' ? stringsOf(got) : [], want.dtype === 'string' ? stringsOf(want) : []];
+  const outside = a.length === b.length && got.dtype === want.dtype ? b.filter((s, i) => a[i] !== s).length : Math.max(a.length, b.length, 1);
+  return { name, maxAbsDiff: outside ? Infinity : 0, outside, elements: b.length };
 }

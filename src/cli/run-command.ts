@@ -3,7 +3,7 @@ import { UsageError } from './errors.js';
 import { KilnError } from '../ir/errors.js';
 import type { Graph } from '../ir/graph.js';
 import { printGraph } from '../ir/printer.js';
-import type { TensorData } from '../ir/tensor-data.js';
+import { stringsOf, type TensorData } from '../ir/tensor-data.js';
 import { compileSegmented } from '../compiler.js';
 import type { LoadedArtifact, LoadedVariant } from '../runtime/artifact.js';
 import { deviceProblems } from '../runtime/artifact-device.js';
@@ -214,6 +214,7 @@ function toleranceOptions(values: Record<string, unknown>): Partial<Tolerance> {
 
 /** An output as --json reports it: dtype, shape, and min, max and mean of its values. */
 function outputStats(t: TensorData): Record<string, unknown> {
+  if (t.dtype === 'string') return { dtype: t.dtype, shape: [...t.shape], first: stringsOf(t).slice(0, 6) };
   const v = numbers(t);
   let min = Infinity;
   let max = -Infinity;

@@ -180,7 +180,8 @@ class IRGrammar extends EmbeddedActionsParser {
           ALT: () => {
             const open = this.CONSUME(LBracket);
             const items: IToken[] = [];
-            this.MANY_SEP({ SEP: Comma, DEF: () => items.push(this.CONSUME2(NumberTok)) });
+            // Numbers, or the quoted elements of a string tensor.
+            this.MANY_SEP({ SEP: Comma, DEF: () => items.push(this.OR2([{ ALT: () => this.CONSUME2(NumberTok) }, { ALT: () => this.CONSUME2(Str) }])) });
             this.CONSUME(RBracket);
             return { list: true, open, items };
           },
@@ -313,7 +314,12 @@ function buildAttrs(n: NodeAst, def: OpDef, resultType: TensorType, weights: Wei
 }
 
 function attrValue(v: AttrValueAst): AttrValue {
-  if (v.list) return v.items.map(numberValue);
+  if (v.list) {
+    return v.items.map((t) => {
+      if (t.tokenType !== NumberTok) throw errorAt(t, `expected a number in the list but found ${t.image}`);
+      return numberValue(t);
+    });
+  }
   const t = v.token;
   if (t.tokenType === NumberTok) return numberValue(t);
   if (t.tokenType === Str) return stringValue(t);
@@ -329,7 +335,14 @@ function tensorValue(v: AttrValueAst, type: TensorType): TensorData {
   if (v.items.length !== numel(type.shape)) {
     throw errorAt(v.open, `expected ${count(numel(type.shape))} for ${desc} but found ${v.items.length}`);
   }
+  if (type.dtype === 'string') {
+    return tensorData('string', type.shape, v.items.map((t) => {
+      if (t.tokenType !== Str) throw errorAt(t, `expected ${DTYPE_RANGE.string} for a string element but found '${t.image}'`);
+      return stringValue(t);
+    }));
+  }
   const values = v.items.map((t) => {
+    if (t.tokenType !== NumberTok) throw errorAt(t, `expected ${DTYPE_RANGE[type.dtype]} for a ${type.dtype} element but found ${t.image}`);
     const x = numberValue(t);
     if (!fitsDType(x, type.dtype)) throw errorAt(t, `expected ${DTYPE_RANGE[type.dtype]} for a ${type.dtype} element but found '${t.image}'`);
     return x;
@@ -338,7 +351,7 @@ function tensorValue(v: AttrValueAst, type: TensorType): TensorData {
 }
 
 const DTYPE_RANGE = {
-  f32: 'a number', f16: 'a number', i32: 'an integer in [-2^31, 2^31)', u32: 'an integer in [0, 2^32)', bool: '0 or 1',
+  f32: 'a number', f16: 'a number', i32: 'an integer in [-2^31, 2^31)', u32: 'an integer in [0, 2^32)', bool: '0 or 1', string: 'a "quoted" string',
 } as const;
 
 function fitsDType(x: number, dtype: TensorType['dtype']): boolean {
@@ -347,6 +360,7 @@ function fitsDType(x: number, dtype: TensorType['dtype']): boolean {
     case 'i32': return Number.isInteger(x) && x >= -(2 ** 31) && x < 2 ** 31;
     case 'u32': return Number.isInteger(x) && x >= 0 && x < 2 ** 32;
     case 'bool': return x === 0 || x === 1;
+    case 'string': return false;
   }
 }
 

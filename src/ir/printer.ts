@@ -6,7 +6,7 @@ import { f16BitsToF32, f32ToF16Bits } from './f16.js';
 import type { Graph, Node } from './graph.js';
 import { getOp, hasOp } from './ops/index.js';
 import { constAttrs } from './ops/source.js';
-import { isTensorData, type TensorData } from './tensor-data.js';
+import { isTensorData, stringsOf, type TensorData } from './tensor-data.js';
 import { dimsOf, formatType } from './types.js';
 import { sizeVarsOf } from './size-expr.js';
 
@@ -65,7 +65,8 @@ function elidedConsts(g: Graph, opts: PrintOptions): Map<Node, string> {
   const taken = new Map<string, TensorData>();
   for (const n of g.nodes) {
     const value = n.attrs.value;
-    if (n.op !== 'const' || !isTensorData(value) || value.data.length <= limit) continue;
+    // String constants stay inline: weight files hold numbers.
+    if (n.op !== 'const' || !isTensorData(value) || value.dtype === 'string' || value.data.length <= limit) continue;
     const base = typeof n.attrs.ref === 'string' ? n.attrs.ref : n.outputs[0]!.name;
     let ref = base;
     for (let k = 2; taken.has(ref) && taken.get(ref) !== value; k++) ref = `${base}#${k}`;
@@ -110,6 +111,7 @@ function formatAttrValue(v: AttrValue): string {
   // constants print inline, whatever their size: graphWeights holds the top level's only.
   if (isGraphAttr(v)) return printGraph(v, { inlineLimit: Infinity }).trimEnd().split('\n').map((l, i) => (i === 0 ? l : `    ${l}`)).join('\n');
   if (isTensorData(v)) {
+    if (v.dtype === 'string') return `[${stringsOf(v).map((s) => JSON.stringify(s)).join(', ')}]`;
     const format = v.dtype === 'f32' ? shortestFor(Math.fround) : v.dtype === 'f16' ? shortestFor(f32ToF16Bits) : formatNumber;
     return `[${tensorElements(v).map(format).join(', ')}]`;
   }

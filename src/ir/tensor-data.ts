@@ -1,15 +1,36 @@
 import { allocTyped, DTYPES, isDType, numel, type DType, type Shape, type TypedArray } from './types.js';
 import { KilnError } from './errors.js';
 
-/** A tensor's contents on the host: constants, weights, inputs and outputs. */
+/**
+ * A tensor's contents on the host: constants, weights, inputs and outputs.
+ *
+ * A `string` tensor's `data` is a JS string[] (one UTF-16 string per element), typed as the
+ * numeric arrays are so that the element-copying kernels (reshape, transpose, concat, slice)
+ * carry strings as they carry numbers. Only ops that declare `strings` in their
+ * definition are given string operands (OpDef.infer refuses the others), and placement keeps
+ * every string value on the host; read and build string tensors with stringsOf and stringTensor.
+ */
 export interface TensorData {
   readonly dtype: DType;
   readonly shape: Shape;
   readonly data: TypedArray;
 }
 
+/** The elements of a string tensor. */
+export function stringsOf(t: TensorData): string[] {
+  if (t.dtype !== 'string') throw new KilnError(`expected a string tensor, got ${t.dtype}[${t.shape.join(',')}]`);
+  return t.data as unknown as string[];
+}
+
+/** A string tensor of `shape` holding `values` (row-major). */
+export function stringTensor(shape: Shape, values: readonly string[]): TensorData {
+  if (values.length !== numel(shape)) throw new KilnError(`tensor data has ${values.length} values but string[${shape.join(',')}] needs ${numel(shape)}`);
+  if (values.some((s) => typeof s !== 'string')) throw new KilnError('string tensor data must be JS strings');
+  return { dtype: 'string', shape: [...shape], data: [...values] as unknown as TypedArray };
+}
+
 /** Wraps host values as a TensorData, converting numbers to the storage of `dtype`. */
-export function tensorData(dtype: DType, shape: Shape, values: ArrayLike<number> | TypedArray): TensorData {
+export function tensorData(dtype: DType, shape: Shape, values: ArrayLike<number> | TypedArray | readonly string[]): TensorData {
   if (!isDType(dtype)) {
     // E.g. ONNX Runtime's 'float32' (kiln/runtime's Tensor takes those names).
     throw new KilnError(`tensorData: unknown dtype '${String(dtype)}'; kiln's dtypes are ${DTYPES.join(', ')} (for ONNX Runtime's names, use new Tensor('float32', data, dims) from kiln/runtime)`);
@@ -20,6 +41,7 @@ export function tensorData(dtype: DType, shape: Shape, values: ArrayLike<number>
   if (values === null || typeof values !== 'object' || typeof values.length !== 'number') {
     throw new KilnError(`tensorData: the values must be an array or a typed array, got ${values === null ? 'null' : typeof values}`);
   }
+  if (dtype === 'string') return stringTensor(shape, values as readonly string[]);
   const n = numel(shape);
   if (values.length !== n) {
     throw new KilnError(`tensor data has ${values.length} values but ${dtype}[${shape.join(',')}] needs ${n}`);

@@ -1,8 +1,11 @@
 import { dimText, dMul, isSymbolic, type Dim } from './size-expr.js';
 
-/** Element types a tensor can hold. ONNX int64 is lowered to i32 at import. */
-export type DType = 'f32' | 'f16' | 'i32' | 'u32' | 'bool';
-export const DTYPES: readonly DType[] = ['f32', 'f16', 'i32', 'u32', 'bool'];
+/**
+ * Element types a tensor can hold. ONNX int64 is lowered to i32 at import. `string` (ONNX's
+ * string tensors) lives on the host only: no WebGPU kernel reads or writes one (see tensor-data.ts).
+ */
+export type DType = 'f32' | 'f16' | 'i32' | 'u32' | 'bool' | 'string';
+export const DTYPES: readonly DType[] = ['f32', 'f16', 'i32', 'u32', 'bool', 'string'];
 
 /** Static shape: one non-negative extent per dimension; [] is a scalar. */
 export type Shape = readonly number[];
@@ -28,7 +31,10 @@ export interface TensorType {
   readonly dims?: readonly Dim[];
 }
 
-/** Host storage for tensor data of each dtype (bool is one byte per element, f16 its raw bits). */
+/**
+ * Host storage for tensor data of each dtype (bool is one byte per element, f16 its raw bits; a
+ * string tensor holds a JS string[] here, see tensor-data.ts).
+ */
 export type TypedArray = Float32Array | Int32Array | Uint32Array | Uint16Array | Uint8Array;
 
 export function isDType(s: string): s is DType {
@@ -121,9 +127,10 @@ export function formatType(t: TensorType): string {
   return `${t.dtype}[${dimsTextOf(t)}] @${t.device}`;
 }
 
-/** A fresh host array able to hold `n` elements of `dtype`. */
+/** A fresh host array able to hold `n` elements of `dtype` (a string tensor's: `n` empty strings). */
 export function allocTyped(dtype: DType, n: number): TypedArray {
   switch (dtype) {
+    case 'string': return new Array<string>(n).fill('') as unknown as TypedArray;
     case 'f32': return new Float32Array(n);
     case 'f16': return new Uint16Array(n);
     case 'i32': return new Int32Array(n);

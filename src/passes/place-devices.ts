@@ -1,6 +1,7 @@
 import type { Graph, Node, Value } from '../ir/graph.js';
 import type { Device } from '../ir/types.js';
-import { isGpu, numel } from '../ir/types.js';
+import { formatType, isGpu, numel } from '../ir/types.js';
+import { KilnError } from '../ir/errors.js';
 import type { Pass } from './pass.js';
 import { GraphRebuilder } from './rebuild.js';
 
@@ -17,6 +18,8 @@ const SMALL_ELEMENTS = 4096;
  * - Every operand on another device than its reader gets a `transfer` node (one per value and
  *   device; between two WebGPU devices too, so a model split across GPUs crosses only there); constants are instead copied onto the device that reads them, at no run-time cost.
  * - Graph outputs keep their declared devices; transfers that no longer cross a device vanish.
+ * - String values live on the host: a node that reads or makes one runs on the CPU, and a string
+ *   output stays there (a string crossing to a GPU is an error).
  */
 export const placeDevices: Pass = {
   name: 'place-devices',
@@ -26,8 +29,9 @@ export const placeDevices: Pass = {
     const deviceOf = new Map<Node, Device>();
     for (const n of g.nodes) {
       const wanted = n.outputs[0]?.type.device ?? 'webgpu';
-      const fallback = isGpu(wanted) && n.op !== 'const' && n.op !== 'transfer' && !hasGpu(n.op);
-      if (fallback) ctx.log?.(`place-devices: ${n.op} -> %${n.outputs[0]?.name} has no WebGPU kernel; it runs on the CPU`);
+      const strings = touchesStrings(n);
+      const fallback = isGpu(wanted) && n.op !== 'transfer' && (strings || (n.op !== 'const' && !hasGpu(n.op)));
+      if (fallback) ctx.log?.(`place-devices: ${n.op} -> %${n.outputs[0]?.name} ${strings ? 'computes on strings' : 'has no WebGPU kernel'}; it runs on the CPU`);
       deviceOf.set(n, fallback ? 'cpu' : wanted);
     }
     const users = g.users();
@@ -46,6 +50,9 @@ export const placeDevices: Pass = {
     const on = (v: Value, device: Device): Value => {
       const nv = b.get(v);
       if (nv.type.device === device) return nv;
+      if (nv.type.dtype === 'string' && nv.producer?.op !== 'const') {
+        throw new KilnError(`%${v.name} (${formatType(v.type)}) would have to move to ${device}, but string tensors live on the host only (declare string inputs and outputs @cpu)`);
+      }
       const key = `${nv.id}@${device}`;
       let t = moved.get(key);
       if (!t) {
@@ -66,8 +73,13 @@ export const placeDevices: Pass = {
       b.copy(n, n.inputs.map((v) => on(v, device)), undefined, device);
     }
     // Outputs stay where the graph declares them.
-    const outs = g.outputs.map((v) => on(v, v.type.device));
+    const outs = g.outputs.map((v) => on(v, v.type.dtype === 'string' ? 'cpu' : v.type.device));
     g.outputs.forEach((v, i) => b.replace(v, outs[i]!));
     return b.finish();
   },
 };
+
+/** Whether a node reads or makes a string value (which only the CPU holds). */
+function touchesStrings(n: Node): boolean {
+  return [...n.inputs, ...n.outputs].some((v) => v.type.dtype === 'string');
+}

@@ -4,7 +4,7 @@ import { allocTyped, numel, type DType, type Shape, type TypedArray } from '../i
 import { deviceBufferBytes } from './program.js';
 
 /** The host array class that holds each dtype (bool: one byte per element; f16: raw bits). */
-const HOST_ARRAY: Record<DType, new (n: number) => TypedArray> = {
+const HOST_ARRAY: Record<Exclude<DType, 'string'>, new (n: number) => TypedArray> = {
   f32: Float32Array,
   f16: Uint16Array,
   i32: Int32Array,
@@ -12,8 +12,16 @@ const HOST_ARRAY: Record<DType, new (n: number) => TypedArray> = {
   bool: Uint8Array,
 };
 
+/** String tensors are computed by CPU segments; a WebGPU buffer never holds one. */
+const HOST_ONLY = 'string tensors live on the host (CPU segments) only: no WebGPU buffer holds one';
+
 /** Why `t.data` cannot hold a `t.dtype` tensor of `t.shape`, or undefined when it can. */
 export function hostDataProblem(t: TensorData): string | undefined {
+  if (t.dtype === 'string') {
+    const ok = Array.isArray(t.data) && (t.data as unknown[]).every((s) => typeof s === 'string');
+    if (!ok) return 'string data must be an array of JS strings';
+    return t.data.length === numel(t.shape) ? undefined : `shape [${t.shape.join(',')}] has ${numel(t.shape)} elements but the data has ${t.data.length}`;
+  }
   const want = HOST_ARRAY[t.dtype];
   if (!want) return `unknown dtype '${String(t.dtype)}'`;
   if (!(t.data instanceof want)) {
@@ -30,6 +38,7 @@ export function hostDataProblem(t: TensorData): string | undefined {
  * fits, even over a SharedArrayBuffer: for copies made in JavaScript (into a mapped buffer).
  */
 export function deviceBytes(t: TensorData): Uint8Array {
+  if (t.dtype === 'string') throw new KilnError(HOST_ONLY);
   const n = numel(t.shape);
   if (t.dtype === 'bool') {
     const out = new Uint32Array(n);
@@ -57,6 +66,7 @@ export function toDeviceBytes(t: TensorData): ArrayBufferView {
 
 /** A copy of device bytes `src` (as stored by the runtime: bool as u32) as host tensor data. */
 export function fromDeviceBytes(dtype: DType, shape: Shape, src: Uint8Array): TensorData {
+  if (dtype === 'string') throw new KilnError(HOST_ONLY);
   const n = numel(shape);
   const need = deviceBufferBytes(dtype, n);
   if (src.byteLength < need) {

@@ -326,7 +326,7 @@ describe('parse errors', () => {
   it.each([
     ['missing paren', 'graph g(%x: f32[2] @webgpu -> (f32[2] @webgpu) {\n  return %x\n}\n', 1, 28, "expected ')' but found '->'"],
     ['attribute block in place of a paren', body('  %0 = neg(%x {axes = [1]} : f32[2,3] @webgpu'), 2, 15, "expected ')' but found '{'"],
-    ['bad dtype', body('  %0 = neg(%x) : f64[2,3] @webgpu'), 2, 18, "expected a dtype (f32, f16, i32, u32, bool) but found 'f64'"],
+    ['bad dtype', body('  %0 = neg(%x) : f64[2,3] @webgpu'), 2, 18, "expected a dtype (f32, f16, i32, u32, bool, string) but found 'f64'"],
     ['bad device', body('  %0 = neg(%x) : f32[2,3] @gpu'), 2, 27, "expected a device (@webgpu, @webgpu:N or @cpu) but found '@gpu'"],
     ['device index with a leading zero', body('  %0 = neg(%x) : f32[2,3] @webgpu:01'), 2, 27, "expected a device (@webgpu, @webgpu:N or @cpu) but found '@webgpu:01'"],
     ['missing device', body('  %0 = neg(%x) : f32[2,3]'), 3, 3, "expected a device (@webgpu, @webgpu:N or @cpu) but found 'return'"],
@@ -360,7 +360,7 @@ describe('parse errors', () => {
     ['text ends early', `${header}  return %x\n`, 2, 12, "expected '}' but found the end of the input"],
     ['text after the graph', `${body('')}graph h() -> () {}`, 5, 1, "expected the end of the input after the graph's '}' but found 'graph'"],
     ['no graph keyword', 'grph g() -> () {\n  return\n}\n', 1, 1, "expected 'graph' but found 'grph'"],
-    ['trailing comma in a list', body('  %0 = sum(%x) {axes = [1,]} : f32[2] @webgpu'), 2, 27, "expected a number but found ']'"],
+    ['trailing comma in a list', body('  %0 = sum(%x) {axes = [1,]} : f32[2] @webgpu'), 2, 27, "expected a number or a string but found ']'"],
   ])('%s', (_, text, line, column, message) => {
     let caught: unknown;
     try {

@@ -8,6 +8,7 @@ import { dimRange, evalDim, isSymbolic, sizeVar, sizeVarsOf, type Dim } from '..
 import { probeSettings } from '../../ir/symbolic-shapes.js';
 import { tensorData, type TensorData } from '../../ir/tensor-data.js';
 import { dimsOf } from '../../ir/types.js';
+import { getOp } from '../../ir/ops/index.js';
 
 /** What an ONNX tensor name stands for during import: a graph value, or data known now. */
 export type Operand = Value | ConstTensor;
@@ -65,6 +66,7 @@ export class OnnxBuilder {
 
   /** Emits an op (or folds it when every operand is a constant and there is at least one). */
   ops(name: string, inputs: readonly Operand[], attrs: Attrs = {}): Operand[] {
+    if (!getOp(name).spec.strings && inputs.some((x) => typeOf(x).dtype === 'string')) throw new UnsupportedOnnxError(`string tensors are not supported here (kiln's ${name} takes numbers)`);
     const folded = inputs.length > 0 && inputs.every(isConst) ? this.foldProbed(name, inputs, attrs) : undefined;
     if (folded) return folded;
     const values = inputs.map((x) => this.value(x));
@@ -81,7 +83,8 @@ export class OnnxBuilder {
     }
     checkRepresentable(x);
     const name = this.onnxNames.has(x.name) && !this.graph.hasName(x.name) ? x.name : undefined;
-    const v = this.graph.addNode('const', [], { value: x.data }, { device: 'webgpu', ...(name ? { names: [name] } : {}) }).output;
+    // String constants live on the host, as every string value does.
+    const v = this.graph.addNode('const', [], { value: x.data }, { device: x.data.dtype === 'string' ? 'cpu' : 'webgpu', ...(name ? { names: [name] } : {}) }).output;
     this.materialized.set(x, v);
     return v;
   }

@@ -105,7 +105,7 @@ export function importModelWithLayout(model: ModelProtoObject, opts: OnnxImportO
       continue;
     }
     const given = values[s.name];
-    env.set(s.name, given ? inputConstant(s.name, given, s.dtype, s.shape) : graph.addInput(s.name, { dtype: s.dtype, shape: s.shape, device: 'webgpu', ...(s.dims ? { dims: s.dims } : {}) }));
+    env.set(s.name, given ? inputConstant(s.name, given, s.dtype, s.shape) : graph.addInput(s.name, { dtype: s.dtype, shape: s.shape, device: s.dtype === 'string' ? 'cpu' : 'webgpu', ...(s.dims ? { dims: s.dims } : {}) }));
     if (!given) inputLayout.push({ name: s.name, kind: 'tensor', items: [s.name] });
   }
   for (const [name, t] of initializers) env.set(name, readTensor(t, opts.readExternalData, name));

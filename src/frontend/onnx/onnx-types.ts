@@ -42,6 +42,7 @@ const STORAGE: Readonly<Record<number, { readonly dtype: DType; readonly format?
   [OnnxType.UINT32]: { dtype: 'u32' },
   [OnnxType.UINT64]: { dtype: 'u32' },
   [OnnxType.BOOL]: { dtype: 'bool' },
+  [OnnxType.STRING]: { dtype: 'string' },
   [OnnxType.INT8]: { dtype: 'i32', format: 'int8' },
   [OnnxType.UINT8]: { dtype: 'i32', format: 'uint8' },
   [OnnxType.INT16]: { dtype: 'i32', format: 'int16' },

@@ -30,6 +30,7 @@ export const OP_SINCE: Readonly<Record<string, number>> = {
   Swish: 24, BitCast: 26, SequenceEmpty: 11, SequenceConstruct: 11, SequenceLength: 11,
   SequenceAt: 11, SequenceInsert: 11, SequenceErase: 11, SplitToSequence: 11, ConcatFromSequence: 11,
   Optional: 15, OptionalHasElement: 15, OptionalGetElement: 15, SequenceMap: 17,
+  StringNormalizer: 10, StringConcat: 20, StringSplit: 20, RegexFullMatch: 20,
 };
 
 /** Why op `opType` cannot appear in a model of `opset`, or undefined when it can. */

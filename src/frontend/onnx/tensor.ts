@@ -1,6 +1,6 @@
 import { KilnError } from '../../ir/errors.js';
 import { f16BitsToF32, f32ToF16Bits } from '../../ir/f16.js';
-import { tensorData, type TensorData } from '../../ir/tensor-data.js';
+import { stringTensor, tensorData, type TensorData } from '../../ir/tensor-data.js';
 import { allocTyped, numel, type DType } from '../../ir/types.js';
 import { decodeNarrow, narrowBits } from '../../ir/ops/narrow.js';
 import { isStorageOnly, kilnDType, narrowFormatOf, OnnxType, onnxTypeName, UnsupportedOnnxError } from './onnx-types.js';
@@ -175,6 +175,7 @@ function readTensorData(p: TensorProtoObject, read: ExternalDataReader | undefin
   const shape = tensorDims(p, what);
   const n = numel(shape);
   if (p.segment) throw new UnsupportedOnnxError(`${what} is a segment of a larger tensor, which kiln does not support`);
+  if (t === OnnxType.STRING) return constTensor(name, readStrings(p, what, shape));
   let bytes: Uint8Array | undefined;
   if (p.data_location === 1) {
     bytes = externalBytes(p, what, read, rawByteLength(t, n));
@@ -199,6 +200,21 @@ function readTensorData(p: TensorProtoObject, read: ExternalDataReader | undefin
     at = (i) => values![i]!;
   }
   return fill(name, t, dtype, shape, n, at);
+}
+
+/** A string tensor's elements: string_data, each UTF-8 bytes (ONNX keeps strings out of raw_data). */
+function readStrings(p: TensorProtoObject, what: string, shape: number[]): TensorData {
+  if (p.data_location === 1) throw new UnsupportedOnnxError(`${what} is a string tensor stored externally, which kiln does not support`);
+  const values = p.string_data ?? [];
+  if (values.length !== numel(shape)) throw new KilnError(`${what} has ${values.length} values in string_data but string[${shape.join(',')}] needs ${numel(shape)}`);
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  return stringTensor(shape, values.map((b, i) => {
+    try {
+      return utf8.decode(b);
+    } catch {
+      throw new KilnError(`${what}: string element ${i} is not valid UTF-8`);
+    }
+  }));
 }
 
 /** Builds the kiln-typed data, converting doubles, keeping f16 bits, and range-checking 64-bit integers. */

@@ -34,7 +34,7 @@ export function parseDType(d: string): DType {
 
 /** PyTorch's name of a dtype, for messages. */
 export function torchDTypeName(d: DType): string {
-  return { f32: 'float32', f16: 'float16', i32: 'int32', u32: 'uint32', bool: 'bool' }[d];
+  return { f32: 'float32', f16: 'float16', i32: 'int32', u32: 'uint32', bool: 'bool', string: 'string' }[d];
 }
 
 /**

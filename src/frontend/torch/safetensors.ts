@@ -8,7 +8,7 @@ import { dtypeBytes, numel, type DType } from '../../ir/types.js';
 // offsets relative to the end of the header. Small enough to implement here without a dependency.
 
 /** safetensors dtype names of the dtypes kiln writes. */
-const WRITE_NAME: Readonly<Record<DType, string>> = { f32: 'F32', f16: 'F16', i32: 'I32', u32: 'U32', bool: 'BOOL' };
+const WRITE_NAME: Readonly<Record<DType, string | undefined>> = { f32: 'F32', f16: 'F16', i32: 'I32', u32: 'U32', bool: 'BOOL', string: undefined };
 
 /** What kiln reads each safetensors dtype as: bytes per element and how to turn bytes into kiln data. */
 interface ReadRule {
@@ -79,9 +79,11 @@ export function encodeSafetensors(tensors: Readonly<Record<string, TensorData>>,
   for (const name of names) {
     if (name === '__metadata__') throw new KilnError("safetensors: '__metadata__' is reserved and cannot name a tensor");
     const t = tensors[name]!;
+    const dtype = WRITE_NAME[t.dtype];
+    if (!dtype) throw new KilnError(`safetensors: tensor '${name}' is a ${t.dtype} tensor, which the format cannot hold`);
     const bytes = t.data.byteLength;
     if (t.data.length !== numel(t.shape)) throw new KilnError(`safetensors: tensor '${name}' has ${t.data.length} values for shape [${t.shape.join(',')}]`);
-    header[name] = { dtype: WRITE_NAME[t.dtype], shape: [...t.shape], data_offsets: [offset, offset + bytes] };
+    header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
   let json = JSON.stringify(header);
@@ -170,6 +172,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
 
 function typedView(dtype: DType, buffer: ArrayBufferLike, n: number, name: string): TensorData['data'] {
   switch (dtype) {
+    case 'string': throw new Error('internal: safetensors holds no string tensors');
     case 'f32': return new Float32Array(buffer, 0, n);
     case 'f16': return new Uint16Array(buffer, 0, n);
     case 'i32': return new Int32Array(buffer, 0, n);

@@ -59,7 +59,7 @@ export const castAttrs = {
  * true) and `round_mode` (float8e8m0: up, down or nearest; default up) say how.
  */
 defineOp({
-  name: 'cast', kind: 'elementwise', inputs: 1,
+  name: 'cast', kind: 'elementwise', inputs: 1, strings: true,
   attrs: castAttrs,
   math: {
     cpu: ([x], to, a, inDTypes) => {

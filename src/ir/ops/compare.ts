@@ -6,10 +6,13 @@ import { formatShapeType, isFloat } from '../types.js';
 import { defineOp, type ElementwiseMath, type OpSpec } from './registry.js';
 import { broadcastShapes, sameDType } from './shape-util.js';
 
-/** Comparisons are IEEE's: NaN compares false, except that it is not equal to anything. */
-function defineComparison(name: string, wgsl: (a: string, b: string) => string, cpu: (a: number, b: number) => boolean): void {
+/**
+ * Comparisons are IEEE's: NaN compares false, except that it is not equal to anything. Equality
+ * also takes string operands (host-only; the CPU reference compares the strings as they are).
+ */
+function defineComparison(name: string, wgsl: (a: string, b: string) => string, cpu: (a: number, b: number) => boolean, strings = false): void {
   defineOp({
-    name, kind: 'elementwise', inputs: 2,
+    name, kind: 'elementwise', inputs: 2, ...(strings ? { strings: true } : {}),
     math: { cpu: ([a, b]) => (cpu(a!, b!) ? 1 : 0), wgsl: ([a, b]) => wgsl(a!, b!) },
     infer: (ins) => {
       sameDType(ins);
@@ -19,9 +22,9 @@ function defineComparison(name: string, wgsl: (a: string, b: string) => string, 
 }
 
 const infix = (op: string) => (a: string, b: string) => `(${a} ${op} ${b})`;
-defineComparison('equal', infix('=='), (a, b) => a === b);
+defineComparison('equal', infix('=='), (a, b) => a === b, true);
 // Not `a != b`: backends compile that as an ordered comparison (1 != NaN gives false on lavapipe).
-defineComparison('not_equal', (a, b) => `!(${a} == ${b})`, (a, b) => a !== b);
+defineComparison('not_equal', (a, b) => `!(${a} == ${b})`, (a, b) => a !== b, true);
 defineComparison('less', infix('<'), (a, b) => a < b);
 defineComparison('less_equal', infix('<='), (a, b) => a <= b);
 defineComparison('greater', infix('>'), (a, b) => a > b);

@@ -31,7 +31,7 @@ export function concatLayout(shapes: readonly Shape[], axis: number): { axis: nu
 export const concatAttrs = { axis: { kind: 'int', default: 0 } } as const;
 
 defineOp({
-  name: 'concat', kind: 'movement', inputs: [1, Infinity],
+  name: 'concat', kind: 'movement', inputs: [1, Infinity], strings: true,
   attrs: concatAttrs,
   infer: (ins, attrs) => {
     const dtype = sameDType(ins);
@@ -69,7 +69,7 @@ export const splitAttrs = { axis: { kind: 'int', default: 0 }, sizes: { kind: 'i
 
 /** Splits one tensor along `axis` into one output per entry of `sizes`. */
 defineOp({
-  name: 'split', kind: 'movement', inputs: 1,
+  name: 'split', kind: 'movement', inputs: 1, strings: true,
   attrs: splitAttrs,
   infer: ([x], attrs) => {
     const sizes = attrs.sizes;

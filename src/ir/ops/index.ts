@@ -35,6 +35,7 @@ import './conv-backward.js';
 import './pool-backward.js';
 import './linear-attention.js';
 import './quantize.js';
+import './strings.js';
 
 export * from './registry.js';
 export { opTable, type OpTable } from './op-table.js';

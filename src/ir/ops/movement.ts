@@ -18,7 +18,7 @@ export function transposePerm(rank: number, perm: readonly number[]): number[] {
 export const transposeAttrs = { perm: { kind: 'ints', default: [] } } as const;
 
 defineOp({
-  name: 'transpose', kind: 'movement', inputs: 1,
+  name: 'transpose', kind: 'movement', inputs: 1, strings: true,
   attrs: transposeAttrs,
   infer: ([x], attrs) => {
     const perm = transposePerm(x!.shape.length, attrs.perm);
@@ -87,7 +87,7 @@ function reshapeDims(from: readonly Dim[], shape: readonly number[], copy: reado
 }
 
 defineOp({
-  name: 'reshape', kind: 'movement', inputs: 1, aliasesInput: true,
+  name: 'reshape', kind: 'movement', inputs: 1, strings: true, aliasesInput: true,
   attrs: reshapeAttrs,
   infer: ([x], attrs) => [{ dtype: x!.dtype, shape: resolveReshape(x!.shape, reshapeTarget(x!.shape, attrs.shape, attrs.copy)) }],
   dims: ([x], attrs) => [reshapeDims(x!, attrs.shape, attrs.copy)],
@@ -102,7 +102,7 @@ export function flattenShape(shape: readonly number[], axis: number): number[] {
 }
 
 defineOp({
-  name: 'flatten', kind: 'movement', inputs: 1, aliasesInput: true,
+  name: 'flatten', kind: 'movement', inputs: 1, strings: true, aliasesInput: true,
   attrs: { axis: { kind: 'int', default: 1 } },
   infer: ([x], attrs) => [{ dtype: x!.dtype, shape: flattenShape(x!.shape, attrs.axis) }],
   dims: ([x], attrs) => {
@@ -122,7 +122,7 @@ export function squeezeShape(shape: readonly number[], axes: readonly number[]):
 }
 
 defineOp({
-  name: 'squeeze', kind: 'movement', inputs: 1, aliasesInput: true,
+  name: 'squeeze', kind: 'movement', inputs: 1, strings: true, aliasesInput: true,
   attrs: { axes: { kind: 'ints', default: [] } },
   infer: ([x], attrs) => [{ dtype: x!.dtype, shape: squeezeShape(x!.shape, attrs.axes) }],
 });
@@ -139,7 +139,7 @@ export function unsqueezeShape(shape: readonly number[], axes: readonly number[]
 }
 
 defineOp({
-  name: 'unsqueeze', kind: 'movement', inputs: 1, aliasesInput: true,
+  name: 'unsqueeze', kind: 'movement', inputs: 1, strings: true, aliasesInput: true,
   attrs: { axes: { kind: 'ints' } },
   infer: ([x], attrs) => [{ dtype: x!.dtype, shape: unsqueezeShape(x!.shape, attrs.axes) }],
 });
@@ -154,7 +154,7 @@ export function expandShape(shape: readonly number[], target: readonly number[])
 }
 
 defineOp({
-  name: 'expand', kind: 'movement', inputs: 1,
+  name: 'expand', kind: 'movement', inputs: 1, strings: true,
   attrs: { shape: { kind: 'ints' } },
   infer: ([x], attrs) => [{ dtype: x!.dtype, shape: expandShape(x!.shape, attrs.shape) }],
 });

@@ -115,6 +115,12 @@ export interface OpSpec<A extends AttrSpecs = AttrSpecs> {
    */
   readonly aliasesInput?: true;
   /**
+   * The op takes string operands (its CPU kernel reads them as JS strings, or copies elements
+   * whatever they are); other ops refuse them in type inference. String values live on the
+   * host: placement runs every node that reads or makes one on the CPU.
+   */
+  readonly strings?: true;
+  /**
    * Fills attributes whose default depends on other attributes (a pool's stride defaults to
    * its kernel size), so the node always stores them explicitly. Runs after static defaults.
    */
@@ -132,6 +138,7 @@ export class OpDef {
   get attrSpecs(): Readonly<Record<string, AttrSpec>> { return this.spec.attrs ?? {}; }
 
   infer(inputs: readonly TensorType[], attrs: Attrs, declared?: readonly TensorType[]): InferredType[] {
+    if (!this.spec.strings && inputs.some((t) => t.dtype === 'string')) throw new OpTypeError('does not take string tensors');
     return this.spec.infer(inputs, attrs, declared);
   }
 

@@ -78,7 +78,7 @@ export const sliceAttrs = {
 } as const;
 
 defineOp({
-  name: 'slice', kind: 'movement', inputs: 1,
+  name: 'slice', kind: 'movement', inputs: 1, strings: true,
   attrs: sliceAttrs,
   infer: ([x], attrs) => {
     const axes = sliceAxes(x!.shape, attrs.starts, attrs.ends, attrs.axes, attrs.steps);

@@ -23,5 +23,6 @@ export const NON_DIFFERENTIABLE: Readonly<Record<string, string>> = {
   deform_conv2d: 'TODO: no rule yet (ONNX imports it for inference; its gradients reach the input, weight, offsets and mask)',
   loop: 'control flow decided at run time comes from ONNX models, for inference; traced graphs, which autodiff differentiates, have none',
   if: 'control flow decided at run time comes from ONNX models, for inference; traced graphs, which autodiff differentiates, have none',
+  ...Object.fromEntries(['string_concat', 'regex_full_match', 'string_split', 'string_normalizer'].map((op) => [op, 'computes on strings: no derivative'])),
   unique: 'TODO: a data-dependent selection of its operand; its rule would scatter-add the gradient of Y by inverse_indices',
 };

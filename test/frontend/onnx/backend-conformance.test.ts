@@ -11,7 +11,7 @@ import { compileSegmented } from '../../../src/compiler.js';
 import { decodeModel, decodeValue, importModelForFeeds, readTensor, UnsupportedOnnxError, type ConstTensor, type TestValueProto } from '../../../src/frontend/onnx/index.js';
 import type { ModelProtoObject, ValueInfoObject } from '../../../src/frontend/onnx/proto.js';
 import { assembleOutputs, flattenInputs, isPlainLayout, type IoLayout, type IoValue } from '../../../src/runtime/io-layout.js';
-import type { TensorData } from '../../../src/ir/tensor-data.js';
+import { stringsOf, type TensorData } from '../../../src/ir/tensor-data.js';
 import { SegmentedSession } from '../../../src/runtime/segmented.js';
 import { useGpu } from '../../helpers/gpu.js';
 import { f16BitsToF32 } from '../../../src/ir/f16.js';
@@ -111,6 +111,7 @@ function numbers(t: TensorData): number[] {
 /** The first element outside |got - want| <= atol + rtol * |want|, or undefined when all match. */
 function mismatch(got: TensorData, want: TensorData, atol = ATOL): string | undefined {
   if (got.shape.join(',') !== want.shape.join(',')) return `shape [${got.shape.join(',')}] but expected [${want.shape.join(',')}]`;
+  if (got.dtype === 'string' || want.dtype === 'string') return stringMismatch(got, want);
   const g = numbers(got);
   const w = numbers(want);
   let bad = 0;
@@ -126,6 +127,14 @@ function mismatch(got: TensorData, want: TensorData, atol = ATOL): string | unde
     }
   }
   return bad ? `${bad} of ${w.length} elements differ (first at ${first}: got ${g[first]}, expected ${w[first]}; max abs diff ${worst})` : undefined;
+}
+
+/** String outputs match exactly, element by element. */
+function stringMismatch(got: TensorData, want: TensorData): string | undefined {
+  if (got.dtype !== want.dtype) return `${got.dtype} elements but expected ${want.dtype}`;
+  const [g, w] = [stringsOf(got), stringsOf(want)];
+  const bad = w.findIndex((s, i) => g[i] !== s);
+  return bad < 0 ? undefined : `element ${bad} is ${JSON.stringify(g[bad])}, expected ${JSON.stringify(w[bad])}`;
 }
 
 /**

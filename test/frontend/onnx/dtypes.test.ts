@@ -50,8 +50,9 @@ describe('narrow ONNX types', () => {
     expect(unsaturated).toEqual([1, 1, 512, -Infinity]);
   });
 
-  it('refuses casts from or to strings, and arithmetic on float8 and 4-bit values', () => {
-    expect(() => importOnnx(oneNode('Cast', OnnxType.FLOAT, OnnxType.STRING, { to: attr.i(OnnxType.STRING) }))).toThrow(UnsupportedOnnxError);
+  it('refuses casts between strings and bool or double text, and arithmetic on float8 and 4-bit values', () => {
+    expect(() => importOnnx(oneNode('Cast', OnnxType.BOOL, OnnxType.STRING, { to: attr.i(OnnxType.STRING) }))).toThrow(UnsupportedOnnxError);
+    expect(() => importOnnx(oneNode('Cast', OnnxType.DOUBLE, OnnxType.STRING, { to: attr.i(OnnxType.STRING) }))).toThrow(/casts between string and double are not supported/);
     const add = buildModel({
       opset: 25, inputs: [{ name: 'a', type: OnnxType.FLOAT8E4M3FN, dims: [2] }, { name: 'b', type: OnnxType.FLOAT8E4M3FN, dims: [2] }],
       outputs: [{ name: 'y', type: OnnxType.FLOAT8E4M3FN }], nodes: [node('Add', ['a', 'b'], ['y'])],

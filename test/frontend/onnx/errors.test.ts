@@ -35,17 +35,17 @@ describe('unsupported ops', () => {
       nodes: [
         node('Relu', ['x'], ['a']),
         node('ImageDecoder', ['a'], ['b'], {}, 'decoder_1'),
-        node('StringNormalizer', ['b'], ['c'], {}, 'strnorm_a'),
+        { ...node('QuickGelu', ['b'], ['c'], {}, 'quick_a'), domain: 'com.microsoft' },
         node('ImageDecoder', ['c'], ['d'], {}, 'decoder_2'),
         { ...node('FusedConv', ['d'], ['e'], {}, 'fused'), domain: 'com.microsoft' },
-        node('StringNormalizer', ['e'], ['y'], {}, 'strnorm_b'),
+        { ...node('QuickGelu', ['e'], ['y'], {}, 'quick_b'), domain: 'com.microsoft' },
       ],
     });
     const e = importError(bytes);
     expect(e).toBeInstanceOf(UnsupportedOnnxError);
     expect(e.message).toMatch(/uses 3 op types kiln does not support/);
     expect(e.message).toMatch(/ImageDecoder \(2 nodes, first: 'decoder_1'\)/);
-    expect(e.message).toMatch(/StringNormalizer \(2 nodes, first: 'strnorm_a'\)/);
+    expect(e.message).toMatch(/com\.microsoft\.QuickGelu \(2 nodes, first: 'quick_a'\)/);
     expect(e.message).toMatch(/com\.microsoft\.FusedConv \(1 node, first: 'fused'\)/);
   });
 
@@ -68,11 +68,11 @@ describe('unsupported ops', () => {
     const bytes = buildModel({
       ...relu(), initializers: [tensor('c', OnnxType.BOOL, [], [1])],
       nodes: [node('If', ['c'], ['y'], {
-        then_branch: attr.g(subgraph('then', [node('StringSplit', ['x'], ['t'], {}, 'split')], [{ name: 't' }])),
+        then_branch: attr.g(subgraph('then', [node('ImageDecoder', ['x'], ['t'], {}, 'decode')], [{ name: 't' }])),
         else_branch: attr.g(subgraph('else', [node('Relu', ['x'], ['e'])], [{ name: 'e' }])),
       })],
     });
-    expect(importError(bytes).message).toMatch(/StringSplit \(1 node, first: 'split'\)/);
+    expect(importError(bytes).message).toMatch(/ImageDecoder \(1 node, first: 'decode'\)/);
   });
 
   it('names the node when a supported op uses an unsupported feature', () => {

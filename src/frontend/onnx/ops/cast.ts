@@ -10,7 +10,7 @@ import { castTo } from './helpers.js';
  * `round_mode` (float8e8m0).
  */
 function castToOnnxType(n: OnnxNode, x: Operand, to: number): Operand {
-  if (to === OnnxType.STRING || n.inputType(0) === OnnxType.STRING) n.unsupported('casts from or to strings are not supported');
+  if (to === OnnxType.STRING || n.inputType(0) === OnnxType.STRING) checkStringCast(n, n.inputType(0), to);
   const dtype = kilnDType(to, `the target type of ${n.where}`);
   const format = narrowFormatOf(to);
   if (!format || n.inputType(0) === to) return castTo(n.b, x, dtype);
@@ -20,6 +20,24 @@ function castToOnnxType(n: OnnxNode, x: Operand, to: number): Operand {
   return n.b.op('cast', [x], {
     to: dtype, format, ...(saturate ? {} : { saturate: false }), ...(format === 'float8e8m0' && mode !== 'up' ? { round_mode: mode } : {}),
   });
+}
+
+/** Number types whose values kiln holds exactly, so that their text is the value's (float and the integers). */
+const TEXT_TYPES: ReadonlySet<number> = new Set([
+  OnnxType.FLOAT, OnnxType.FLOAT16, OnnxType.INT8, OnnxType.INT16, OnnxType.INT32, OnnxType.INT64,
+  OnnxType.UINT8, OnnxType.UINT16, OnnxType.UINT32, OnnxType.UINT64,
+]);
+
+/**
+ * Casts between strings and numbers read and write text (src/runtime/cpu/kernels/number-text.ts).
+ * double is held in f32, whose digits are not the double's; text to double reads into f32 as
+ * every double does. bool and the narrow float types are not supported.
+ */
+function checkStringCast(n: OnnxNode, from: number | undefined, to: number): void {
+  if (from === OnnxType.STRING && to === OnnxType.STRING) return;
+  const other = from === OnnxType.STRING ? to : from;
+  const ok = other !== undefined && (TEXT_TYPES.has(other) || (other === OnnxType.DOUBLE && to === OnnxType.DOUBLE));
+  if (!ok) n.unsupported(`casts between string and ${other === undefined ? 'an undeclared type' : onnxTypeName(other)} are not supported (kiln casts strings to and from float, float16 and the integer types, and to double)`);
 }
 
 defineOnnxOp('Cast', (n) => {

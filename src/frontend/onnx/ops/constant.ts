@@ -1,4 +1,5 @@
 // Ops whose results are known at import time: Constant, ConstantOfShape, Range, EyeLike.
+import { stringTensor } from '../../../ir/tensor-data.js';
 import { numel } from '../../../ir/types.js';
 import { typeOf } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
@@ -15,6 +16,10 @@ defineOnnxOp('Constant', (n) => {
   if (i !== undefined) return intConst(n, [], [i]);
   const is = n.attrs.ints('value_ints');
   if (is) return intConst(n, [is.length], is);
+  const s = n.attrs.string('value_string');
+  if (s !== undefined) return constTensor(`${n.name}:value`, stringTensor([], [s]));
+  const ss = n.attrs.strings('value_strings');
+  if (ss) return constTensor(`${n.name}:value`, stringTensor([ss.length], ss));
   const other = n.attrs.names().filter((a) => a.startsWith('value') || a === 'sparse_value');
   if (other.length) n.unsupported(`a ${other.join(', ')} constant is not supported`);
   return n.fail('has no value');

@@ -34,3 +34,4 @@ import './sequence.js';
 import './quantize.js';
 import './optimizers.js';
 import './ml.js';
+import './strings.js';

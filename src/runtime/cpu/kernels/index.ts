@@ -30,6 +30,7 @@ import { convBackwardKernels } from './conv-backward.js';
 import { poolBackwardKernels } from './pool-backward.js';
 import { linearAttentionKernels } from './linear-attention.js';
 import { quantizeKernels } from './quantize.js';
+import { stringKernels } from './strings.js';
 
 export type { CpuKernel } from './kernel.js';
 
@@ -63,6 +64,7 @@ const byName = opTable<CpuKernel>('CPU kernel', [
   poolBackwardKernels,
   linearAttentionKernels,
   quantizeKernels,
+  stringKernels,
 ]);
 
 /** The reference kernel of an op: by name, else from its scalar or reduction math. */
