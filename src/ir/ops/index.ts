@@ -19,6 +19,7 @@ import './scan.js';
 import './control-flow.js';
 import './tfidf.js';
 import './tree-ensemble.js';
+import './label-encoder.js';
 import './data-dependent.js';
 import './resize.js';
 import './grid-sample.js';

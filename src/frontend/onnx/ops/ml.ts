@@ -1,7 +1,8 @@
-// ai.onnx.ml ops: tensor ops in other words, and TreeEnsemble as a CPU op.
+// ai.onnx.ml ops: tensor ops in other words, and TreeEnsemble and LabelEncoder as CPU ops.
 import { typeOf } from '../builder.js';
 import { defineOnnxOp } from '../node.js';
 import { TREE_AGGREGATES, TREE_MODES } from '../../../ir/ops/tree-ensemble.js';
+import { stringTensor, tensorData, type TensorData } from '../../../ir/tensor-data.js';
 import { constValues, readTensor } from '../tensor.js';
 import { castTo, reshapeTo, scalarLike } from './helpers.js';
 
@@ -58,4 +59,31 @@ defineOnnxOp('ai.onnx.ml.TreeEnsemble', (n) => {
   if (post === 1) return n.b.op('softmax', [y], { axis: -1 });
   if (post === 2) return n.b.op('sigmoid', [y]);
   return post === 0 ? y : n.unsupported(`post_transform ${post} (${['NONE', 'SOFTMAX', 'LOGISTIC', 'SOFTMAX_ZERO', 'PROBIT'][post] ?? '?'}) is not supported (NONE, SOFTMAX and LOGISTIC are)`);
+});
+
+// LabelEncoder (ai.onnx.ml 2 to 4) as kiln's label_encoder CPU op. Keys, values and the default
+// come as typed lists (keys_strings, values_int64s, default_float...) or, from version 4, tensors.
+defineOnnxOp('ai.onnx.ml.LabelEncoder', (n) => {
+  const x = n.input(0);
+  /** The `role` list of the node, of whichever type it is given in, as a tensor. */
+  const list = (role: 'keys' | 'values'): TensorData | undefined => {
+    const t = n.attrs.tensor(`${role}_tensor`);
+    if (t) return readTensor(t, undefined, `${n.name}:${role}`).data;
+    const strings = n.attrs.strings(`${role}_strings`);
+    if (strings) return stringTensor([strings.length], strings);
+    const ints = n.attrs.ints(`${role}_int64s`);
+    if (ints) return tensorData('i32', [ints.length], ints);
+    const floats = n.attrs.floats(`${role}_floats`);
+    return floats ? tensorData('f32', [floats.length], floats) : undefined;
+  };
+  const keys = list('keys') ?? n.fail('needs keys (keys_strings, keys_int64s, keys_floats or keys_tensor)');
+  const values = list('values') ?? n.fail('needs values (values_strings, values_int64s, values_floats or values_tensor)');
+  if (keys.dtype !== typeOf(x).dtype) n.fail(`its ${keys.dtype} keys cannot match a ${typeOf(x).dtype} input`);
+  const given = n.attrs.tensor('default_tensor');
+  // ONNX's defaults: "_Unused", -1 and -0.0.
+  const dflt = given ? readTensor(given, undefined, `${n.name}:default`).data
+    : values.dtype === 'string' ? stringTensor([1], [n.attrs.string('default_string', '_Unused')])
+      : values.dtype === 'f32' ? tensorData('f32', [1], [n.attrs.float('default_float', -0)])
+        : tensorData(values.dtype, [1], [n.attrs.int('default_int64', -1)]);
+  return n.b.op('label_encoder', [x], { keys, values, default: dflt });
 });

@@ -14,6 +14,7 @@ import { indexingKernels } from './indexing.js';
 import { scanKernels } from './scan.js';
 import { tfidfKernels } from './tfidf.js';
 import { treeEnsembleKernels } from './tree-ensemble.js';
+import { labelEncoderKernels } from './label-encoder.js';
 import { dataDependentKernels } from './data-dependent.js';
 import { resizeKernels } from './resize.js';
 import { gridSampleKernels } from './grid-sample.js';
@@ -47,6 +48,7 @@ const byName = opTable<CpuKernel>('CPU kernel', [
   scanKernels,
   tfidfKernels,
   treeEnsembleKernels,
+  labelEncoderKernels,
   dataDependentKernels,
   resizeKernels,
   gridSampleKernels,
