@@ -10,19 +10,23 @@ export type AdapterClass = 'software' | 'gpu';
  * workgroup memory fastest (measured: the tiled matmul is ~20% slower there); GPUs want the
  * workgroup-memory tiled matmul.
  *
- * conv (ungrouped conv2d; grouped and depthwise convs have one kernel each): on lavapipe the
- * register-blocked direct kernel beat the implicit GEMM on every layer measured (PP-OCR cls 1x1
- * layers, 3x3 stems, 3x3 and 1x1 layers of 64 to 128 channels at 40x40 to 80x80: the GEMM took
- * 1.5 to 4x as long), since its workgroup barriers and tile traffic cost more than the reuse
- * saves when a workgroup runs on one CPU thread. GPUs get the implicit GEMM, as they get the
- * tiled matmul, once a step of its tile has input channels to fill it (8); `--tune` measures.
+ * conv: on lavapipe the implicit GEMM lost to the register-blocked direct kernel on every layer
+ * measured (PP-OCR cls 1x1 layers, 3x3 stems, 3x3 and 1x1 layers of 64 to 128 channels at 40x40
+ * to 80x80: the GEMM took 1.5 to 4x as long), since its workgroup barriers and tile traffic cost
+ * more than the reuse saves when a workgroup runs on one CPU thread; and the row kernel, whose
+ * weights are uniform loads, beat the direct one on every layer of PP-OCR cls (its conv time
+ * 10.4 -> 7.6 ms summed; depthwise 5x5 layers 1.6 to 1.8x, 1x1 layers up to 1.4x). Software
+ * adapters get the row kernel. GPUs keep the flat kernels, whose every invocation is independent
+ * (the row kernel's 8-invocation workgroups would leave most of a GPU's SIMD width idle), and
+ * the implicit GEMM, as they get the tiled matmul, once a step of its tile has input channels to
+ * fill it (8); `--tune` measures.
  */
 export function heuristicChooser(adapter: AdapterClass | undefined): KernelChooser {
   return (family, signature, variants) => {
-    if (adapter !== 'gpu') return variants[0];
+    if (adapter !== 'gpu') return family === 'conv' && variants.includes('rows') ? 'rows' : variants[0];
     if (family === 'matmul' && variants.includes('tiled')) return 'tiled';
     if (family === 'conv' && variants.includes('gemm') && convInputChannels(signature) >= 8) return 'gemm';
-    return variants[0];
+    return family === 'conv' ? 'direct' : variants[0];
   };
 }
 
