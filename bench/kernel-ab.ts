@@ -17,6 +17,8 @@ import { loadProgram, type LoadedProgram } from '../src/runtime/load.js';
 import type { GpuDevice } from '../src/runtime/device.js';
 import type { StaticProgram } from '../src/runtime/program.js';
 import { inputShapeArgs, inputShapesFrom } from '../src/cli/input-shapes.js';
+import { randomTensors } from '../src/io/random-inputs.js';
+import { Session } from '../src/runtime/session.js';
 
 const { positionals, values } = parseArgs({ allowPositionals: true, options: { trials: { type: 'string' }, ...inputShapeArgs } });
 const [model, ...choices] = positionals;
@@ -29,7 +31,7 @@ const programs = choices.map((c) => {
   return compile(graph, { adapterClass: 'software', choose: (family, _sig, variants) => { const v = forced.get(family); return v && variants.includes(v) ? v : undefined; } }) as StaticProgram;
 });
 const device = await acquireDevice();
-const REPEAT = 16;
+const REPEAT = Number(process.env.AB_REPEAT ?? 16);
 
 /** Device ms of each dispatch of a loaded program (mean over REPEAT back-to-back runs), and their sum. */
 async function timeDispatches(gpu: GpuDevice, loaded: LoadedProgram): Promise<number[]> {
@@ -73,13 +75,29 @@ try {
       totals[k]!.push(ms.reduce((a, b) => a + b, 0));
     }
   }
-  console.log(`load average ${load0.toFixed(2)} -> ${loadavg()[0]!.toFixed(2)}, ${trials} alternating trials, device ms (min)`);
+  console.log(`load average ${load0.toFixed(2)} -> ${loadavg()[0]!.toFixed(2)}, ${trials} alternating trials, device ms (min/median)`);
   console.log(`${'dispatch'.padEnd(48)} ${choices.map((c) => c.slice(0, 14).padStart(14)).join(' ')}`);
   programs[0]!.dispatches.forEach((d, i) => {
-    console.log(`${d.label.slice(0, 48).padEnd(48)} ${per.map((p) => Math.min(...p[i]!).toFixed(3).padStart(14)).join(' ')}`);
+    console.log(`${d.label.slice(0, 48).padEnd(48)} ${per.map((p) => `${Math.min(...p[i]!).toFixed(3)}/${median(p[i]!).toFixed(3)}`.padStart(14)).join(' ')}`);
   });
   console.log(`${'sum of minima'.padEnd(48)} ${per.map((p) => p.reduce((s, xs) => s + Math.min(...xs), 0).toFixed(3).padStart(14)).join(' ')}`);
   console.log(`${'sum: median'.padEnd(48)} ${totals.map((xs) => median(xs).toFixed(3).padStart(14)).join(' ')}`);
+  // Warm runs as a user sees them (upload, one submit, readback), alternating between the choices.
+  const sessions = await Promise.all(programs.map((p) => Session.create(device, p)));
+  const feeds = randomTensors(programs[0]!.inputs, 0);
+  const wall = programs.map(() => [] as number[]);
+  for (const s of sessions) await s.run(feeds);
+  for (let t = 0; t < trials * 4; t++) {
+    for (const [k, s] of sessions.entries()) {
+      const t0 = performance.now();
+      await s.run(feeds);
+      wall[k]!.push(performance.now() - t0);
+    }
+  }
+  for (const s of sessions) s.destroy();
+  console.log(`${'warm run ms: median'.padEnd(48)} ${wall.map((xs) => median(xs).toFixed(3).padStart(14)).join(' ')}`);
+  console.log(`${'warm run ms: min'.padEnd(48)} ${wall.map((xs) => Math.min(...xs).toFixed(3).padStart(14)).join(' ')}`);
+  console.log(`load average at the end ${loadavg()[0]!.toFixed(2)}`);
 } finally {
   device.destroy();
 }
