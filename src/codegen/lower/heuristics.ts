@@ -15,19 +15,30 @@ export type AdapterClass = 'software' | 'gpu';
  * to 80x80: the GEMM took 1.5 to 4x as long), since its workgroup barriers and tile traffic cost
  * more than the reuse saves when a workgroup runs on one CPU thread; and the row kernel, whose
  * weights are uniform loads, beat the direct one on every layer of PP-OCR cls (its conv time
- * 10.4 -> 7.6 ms summed; depthwise 5x5 layers 1.6 to 1.8x, 1x1 layers up to 1.4x). Software
- * adapters get the row kernel. GPUs keep the flat kernels, whose every invocation is independent
+ * 10.4 -> 7.6 ms summed; depthwise 5x5 layers 1.6 to 1.8x, 1x1 layers up to 1.4x), but lost
+ * on PP-OCRv4 det's 3x3 layers of 96 input channels (24 outputs at 40x40 and 160x160: 1.3 to 4x
+ * as long, its unrolled window over many channels spilling). Software adapters get the row
+ * kernel for depthwise and 1x1 convs and for few input channels per group (stems), the direct
+ * kernel for the rest. GPUs keep the flat kernels, whose every invocation is independent
  * (the row kernel's 8-invocation workgroups would leave most of a GPU's SIMD width idle), and
  * the implicit GEMM, as they get the tiled matmul, once a step of its tile has input channels to
  * fill it (8); `--tune` measures.
  */
 export function heuristicChooser(adapter: AdapterClass | undefined): KernelChooser {
   return (family, signature, variants) => {
-    if (adapter !== 'gpu') return family === 'conv' && variants.includes('rows') ? 'rows' : variants[0];
+    if (adapter !== 'gpu') return family === 'conv' && variants.includes('rows') && rowsWins(signature) ? 'rows' : variants[0];
     if (family === 'matmul' && variants.includes('tiled')) return 'tiled';
     if (family === 'conv' && variants.includes('gemm') && convInputChannels(signature) >= 8) return 'gemm';
     return family === 'conv' ? 'direct' : variants[0];
   };
+}
+
+/** Whether a conv signature is one the row kernel measured faster on for software adapters: depthwise, 1x1, or at most 4 input channels per group. */
+function rowsWins(signature: string): boolean {
+  const m = /^\w+:\d+x(\d+)x.*:k(\d+)x(\d+):.*?(?::g(\d+))?$/.exec(signature);
+  if (!m) return false;
+  const perGroup = Number(m[1]) / Number(m[4] ?? 1);
+  return perGroup <= 4 || Number(m[2]) * Number(m[3]) === 1;
 }
 
 /** Input channels of a conv signature `dtype:NxCxHxW->...` (see convSignature). */
