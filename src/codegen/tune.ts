@@ -27,16 +27,16 @@ function matmulGraph(signature: string): Graph | undefined {
   return g;
 }
 
-/** A one-kernel conv2d graph for a signature `dtype:NxCxHxW->OxOHxOW:kKHxKW:sSHxSW:dDHxDW:pT,L,B,R` (see convSignature). */
+/** A one-kernel conv2d graph for a signature `dtype:NxCxHxW->OxOHxOW:kKHxKW:sSHxSW:dDHxDW:pT,L,B,R[:gG]` (see convSignature). */
 function convGraph(signature: string): Graph | undefined {
-  const m = /^(\w+):(\d+)x(\d+)x(\d+)x(\d+)->(\d+)x\d+x\d+:k(\d+)x(\d+):s(\d+)x(\d+):d(\d+)x(\d+):p(\d+),(\d+),(\d+),(\d+)$/.exec(signature);
+  const m = /^(\w+):(\d+)x(\d+)x(\d+)x(\d+)->(\d+)x\d+x\d+:k(\d+)x(\d+):s(\d+)x(\d+):d(\d+)x(\d+):p(\d+),(\d+),(\d+),(\d+)(?::g(\d+))?$/.exec(signature);
   if (!m) return undefined;
-  const [n, c, h, w, o, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr] = m.slice(2).map(Number) as number[];
+  const [n, c, h, w, o, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, groups = 1] = m.slice(2).filter((s) => s !== undefined).map(Number) as number[];
   const dtype = m[1] as DType;
   const g = new Graph('tune_conv');
   const x = g.addInput('x', { dtype, shape: [n!, c!, h!, w!], device: 'webgpu' });
-  const wt = g.addInput('w', { dtype, shape: [o!, c!, kh!, kw!], device: 'webgpu' });
-  g.setOutputs([g.addNode('conv2d', [x, wt], { stride: [sh!, sw!], dilation: [dh!, dw!], padding: [pt!, pl!, pb!, pr!] }).output]);
+  const wt = g.addInput('w', { dtype, shape: [o!, c! / groups!, kh!, kw!], device: 'webgpu' });
+  g.setOutputs([g.addNode('conv2d', [x, wt], { stride: [sh!, sw!], dilation: [dh!, dw!], padding: [pt!, pl!, pb!, pr!], groups: groups! }).output]);
   return g;
 }
 

@@ -34,7 +34,7 @@ describe('kernel tuning', () => {
     expect(/wid\.y \* 16u/.test(wgsl)).toBe(variant === 'block16x8');
   });
 
-  it('times both conv2d variants on a one-kernel graph of the same problem, and the compiled kernel follows', { timeout: 120_000 }, async () => {
+  it('times each conv2d variant on a one-kernel graph of the same problem, and the compiled kernel follows', { timeout: 120_000 }, async () => {
     if (!gpu().device.features.has('timestamp-query')) return;
     const conv = parseGraph(`graph c(%x: f32[1,6,9,11] @webgpu, %w: f32[10,6,3,3] @webgpu) -> (f32[1,10,5,6] @webgpu) {
   %0 = conv2d(%x, %w) {stride = [2, 2], padding = [1, 1, 1, 1]} : f32[1,10,5,6] @webgpu
@@ -45,9 +45,22 @@ describe('kernel tuning', () => {
     const cachePath = join(mkdtempSync(join(tmpdir(), 'kiln-tune-conv-')), 'tuning.json');
     const { decisions, choose } = await tuneGraph(conv, gpu(), { cachePath, runs: 1 });
     expect(decisions.map((d) => [d.family, d.signature])).toEqual([['conv', 'f32:1x6x9x11->10x5x6:k3x3:s2x2:d1x1:p1,1,1,1']]);
-    expect(Object.keys(decisions[0]!.timesMs!).sort()).toEqual(['direct', 'gemm']);
+    expect(Object.keys(decisions[0]!.timesMs!).sort()).toEqual(['direct', 'gemm', 'rows']);
     const wgsl = compile(conv, { choose }).kernels[0]!.wgsl;
     expect(/var<workgroup> tA/.test(wgsl)).toBe(decisions[0]!.variant === 'gemm');
+  });
+
+  it('a depthwise conv2d is tuned as the grouped problem it is (its signature names the groups)', { timeout: 120_000 }, async () => {
+    if (!gpu().device.features.has('timestamp-query')) return;
+    const dw = parseGraph(`graph c(%x: f32[1,6,5,20] @webgpu, %w: f32[6,1,5,5] @webgpu) -> (f32[1,6,3,20] @webgpu) {
+  %0 = conv2d(%x, %w) {groups = 6, stride = [2, 1], padding = [2, 2, 2, 2]} : f32[1,6,3,20] @webgpu
+  return %0
+}
+`);
+    const cachePath = join(mkdtempSync(join(tmpdir(), 'kiln-tune-dw-')), 'tuning.json');
+    const { decisions } = await tuneGraph(dw, gpu(), { cachePath, runs: 1 });
+    expect(decisions.map((d) => [d.family, d.signature])).toEqual([['conv', 'f32:1x6x5x20->6x3x20:k5x5:s2x1:d1x1:p2,2,2,2:g6']]);
+    expect(Object.keys(decisions[0]!.timesMs!).sort()).toEqual(['direct', 'rows']);
   });
 
   it('kiln compile --tune measures once, then answers from the cache', async () => {

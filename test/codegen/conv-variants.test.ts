@@ -75,6 +75,13 @@ graph g(%x: f32[2,10,6,7] @webgpu, %w: f32[3,4,3,3] @webgpu) -> (f32[2,3,4,5] @w
 `,
 };
 
+/** Grouped convolutions: the implicit GEMM does not serve them (a request for it gets the direct kernel). */
+const GROUPED: Record<string, string> = {
+  'depthwise 5x5, stride (2, 1), 23 channels at 7x29': conv('1,23,7,29', '23,1,5,5', 'groups = 23, stride = [2, 1], padding = [2, 2, 2, 2]', '1,23,4,29'),
+  'depthwise with channel multiplier 3 and dilation 2': conv('2,2,9,10', '6,1,3,3', 'groups = 2, dilation = [2, 2], padding = [2, 2, 2, 2]', '2,6,9,10'),
+  'groups 3 with 10 output channels per group (a partial channel block)': conv('1,6,5,17', '30,2,3,3', 'groups = 3, padding = [1, 0, 1, 0]', '1,30,5,15'),
+};
+
 function randomInputs(g: Graph, seed: number) {
   const rng = new Random(seed);
   return Object.fromEntries(g.inputs.map((v) => [v.name, randomData('f32', v.type.shape, rng)]));
@@ -86,7 +93,7 @@ describe('conv2d kernel variants agree with the CPU reference', () => {
   const gpu = useGpu();
 
   for (const variant of CONV_VARIANTS) {
-    for (const [name, text] of Object.entries(GRAPHS)) {
+    for (const [name, text] of Object.entries({ ...GRAPHS, ...(variant === 'gemm' ? {} : GROUPED) })) {
       // Compiling a workgroup-memory kernel takes lavapipe several seconds on a busy machine.
       it(`${variant}: ${name}`, { timeout: 120_000 }, async () => {
         const g = parseGraph(text.trimStart());
@@ -120,6 +127,29 @@ describe('conv2d kernel variants agree with the CPU reference', () => {
         for (const [i, env] of [{ N: 2, W: 70 }, { N: 1, W: 1 }, { N: 3, W: 17 }].entries()) {
           const fixed = instantiateGraph(g, env);
           const inputs = randomInputs(fixed, i + 1);
+          const got = await s.run(inputs);
+          const want = runOnCpu(fixed, inputs);
+          for (const v of fixed.outputs) expectClose(got[v.name]!, want[v.name]!, 1e-4, 1e-4);
+        }
+      } finally {
+        s.destroy();
+      }
+    });
+
+    it(`${variant}: one program serves a varying height and width, depthwise and 1x1`, { timeout: 120_000 }, async () => {
+      const g = parseGraph(`graph g(%x: f32[1,5,H,W] @webgpu, %d: f32[5,1,5,5] @webgpu, %w: f32[11,5,1,1] @webgpu) -> (f32[1,11,"floor((H+1)/2)",W] @webgpu) sizes(H: [1, 20], W: [1, 100]) {
+  %0 = conv2d(%x, %d) {groups = 5, stride = [2, 1], padding = [2, 2, 2, 2]} : f32[1,5,"floor((H+1)/2)",W] @webgpu
+  %1 = conv2d(%0, %w) : f32[1,11,"floor((H+1)/2)",W] @webgpu
+  return %1
+}
+`);
+      const program = compile(g, only(variant));
+      expect(program.sizes?.length).toBeGreaterThan(0);
+      const s = await Session.create(gpu(), program);
+      try {
+        for (const [i, env] of [{ H: 20, W: 100 }, { H: 1, W: 1 }, { H: 7, W: 33 }].entries()) {
+          const fixed = instantiateGraph(g, env);
+          const inputs = randomInputs(fixed, i + 7);
           const got = await s.run(inputs);
           const want = runOnCpu(fixed, inputs);
           for (const v of fixed.outputs) expectClose(got[v.name]!, want[v.name]!, 1e-4, 1e-4);

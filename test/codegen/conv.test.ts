@@ -70,15 +70,21 @@ describe('convolutions on WebGPU agree with the CPU reference', () => {
       check(gpu(), 'conv2d', [[1, 3, 9, 10], [6, 1, 5, 5]], { groups: 3, stride: [2, 2], padding: [2, 2, 2, 2] }));
     it('depthwise with dilation and asymmetric padding', () =>
       check(gpu(), 'conv2d', [[1, 5, 11, 9], [5, 1, 3, 3], [5]], { groups: 5, dilation: [2, 2], padding: [1, 2, 3, 0] }));
-    it('few input channels (taps innermost): one channel, and an RGB stem with 7x7 stride 2 padding 3', async () => {
+    it('few input channels (taps innermost): one channel, and an RGB stem with 7x7 stride 2 padding 3', { timeout: 180_000 }, async () => {
       await check(gpu(), 'conv2d', [[2, 1, 12, 12], [8, 1, 5, 5], [8]]);
       await check(gpu(), 'conv2d', [[1, 3, 17, 15], [6, 3, 7, 7], [6]], { stride: [2, 2], padding: [3, 3, 3, 2] });
     });
-    it('outputs 1, 2 and 3 columns wide', async () => {
+    it('outputs 1, 2 and 3 columns wide', { timeout: 180_000 }, async () => {
       await check(gpu(), 'conv2d', [[1, 3, 5, 3], [3, 3, 3, 3]]);
       await check(gpu(), 'conv2d', [[1, 2, 4, 4], [2, 2, 3, 3]]);
       await check(gpu(), 'conv2d', [[1, 2, 4, 5], [2, 2, 3, 3]]);
     });
+    it('depthwise 5x5 stride (2, 1) and 3x3 stride 1 over rows 96 wide (PP-OCR), with bias', { timeout: 180_000 }, async () => {
+      await check(gpu(), 'conv2d', [[1, 9, 6, 96], [9, 1, 5, 5], [9]], { groups: 9, stride: [2, 1], padding: [2, 2, 2, 2] });
+      await check(gpu(), 'conv2d', [[2, 5, 5, 37], [5, 1, 3, 3], [5]], { groups: 5, padding: [1, 1, 1, 1] });
+    });
+    it('more output channels than one channel block (8), with a partial block', () =>
+      check(gpu(), 'conv2d', [[1, 12, 3, 29], [19, 12, 1, 1], [19]]));
     it('a larger layer spanning many workgroups', () =>
       check(gpu(), 'conv2d', [[1, 16, 32, 33], [24, 16, 3, 3], [24]], { padding: [1, 1, 1, 1] }));
     it('f16 against the f16 reference', async () => {
@@ -93,7 +99,20 @@ describe('convolutions on WebGPU agree with the CPU reference', () => {
       const w2 = g.addInput('w2', { dtype: 'f32', shape: [8, 8, 3, 3], device: 'webgpu' });
       const a = g.addNode('conv2d', [x, w1], { padding: [1, 1, 1, 1] }).output;
       g.setOutputs([g.addNode('conv2d', [a, w2], { dilation: [2, 2], padding: [2, 2, 2, 2] }).output]);
-      const p = compile(g);
+      // The flat direct kernel takes the window as uniforms; the row kernel compiles it in.
+      const p = compile(g, { choose: () => 'direct' });
+      expect(p.dispatches).toHaveLength(2);
+      expect(p.kernels).toHaveLength(1);
+    });
+
+    it('row convolutions with the same window and blocking share one shader across sizes', () => {
+      const g = new Graph('two_convs');
+      const x = g.addInput('x', { dtype: 'f32', shape: [1, 3, 16, 40], device: 'webgpu' });
+      const w1 = g.addInput('w1', { dtype: 'f32', shape: [16, 3, 3, 3], device: 'webgpu' });
+      const w2 = g.addInput('w2', { dtype: 'f32', shape: [24, 16, 3, 3], device: 'webgpu' });
+      const a = g.addNode('conv2d', [x, w1], { padding: [1, 1, 1, 1] }).output;
+      g.setOutputs([g.addNode('conv2d', [a, w2], { padding: [1, 1, 1, 1] }).output]);
+      const p = compile(g, { choose: () => 'rows' });
       expect(p.dispatches).toHaveLength(2);
       expect(p.kernels).toHaveLength(1);
     });
@@ -124,11 +143,11 @@ describe('convolution kernels pass static checks', () => {
    * the shapes are small) and its performance lints: no two invocations may write the same
    * output element, which would mean the register blocks overlap.
    */
-  function lint(op: string, shapes: Shape[], attrs: Attrs = {}) {
+  function lint(op: string, shapes: Shape[], attrs: Attrs = {}, variant?: string) {
     const g = new Graph(op);
     const ins = shapes.map((s, i) => g.addInput(`x${i}`, { dtype: 'f32', shape: s, device: 'webgpu' }));
     const node = g.addNode(op, ins, attrs);
-    for (const k of lowerNode(node)) {
+    for (const k of lowerNode(node, variant ? { choose: () => variant } : {})) {
       const buffers: Record<number, ArrayBufferView> = {};
       [...node.inputs, ...node.outputs].forEach((v, i) => { buffers[i] = new Float32Array(numel(v.type.shape)); });
       buffers[node.inputs.length + node.outputs.length] = new Uint32Array(fixedDispatch(k).uniforms);
@@ -142,5 +161,9 @@ describe('convolution kernels pass static checks', () => {
 
   it('direct conv with partial channel and column blocks', () => lint('conv2d', [[1, 6, 3, 6], [10, 3, 3, 3], [10]], { groups: 2, padding: [1, 1, 1, 1] }));
   it('depthwise conv with a partial column block', () => lint('conv2d', [[1, 4, 3, 6], [8, 1, 3, 3]], { groups: 4, padding: [1, 1, 1, 1] }));
+  it('row conv with partial channel and column blocks, grouped and depthwise', () => {
+    lint('conv2d', [[1, 6, 3, 11], [22, 3, 3, 3], [22]], { groups: 2, padding: [1, 1, 1, 1] }, 'rows');
+    lint('conv2d', [[1, 4, 3, 13], [8, 1, 5, 5]], { groups: 4, stride: [2, 1], padding: [2, 2, 2, 2] }, 'rows');
+  });
   it('conv_transpose2d with a partial channel block', () => lint('conv_transpose2d', [[1, 4, 2, 2], [4, 3, 3, 3]], { groups: 2, stride: [2, 2] }));
 });

@@ -38,6 +38,7 @@ const CASES: readonly Case[] = [
   { name: 'gemm with trans_b, K = 15', op: 'gemm', x: [3, 15], w: [10, 15], bias: [10], attrs: { trans_b: true, alpha: 0.5, beta: 2 } },
   { name: 'conv2d 3x3, 5 input channels', op: 'conv2d', x: [2, 5, 9, 7], w: [6, 5, 3, 3], bias: [6], attrs: { padding: [1, 1, 1, 1] } },
   { name: 'conv2d 1x1, stride 2', op: 'conv2d', x: [1, 7, 8, 8], w: [9, 7, 1, 1], attrs: { stride: [2, 2] } },
+  { name: 'conv2d 1x1, 11 output channels (a partial channel block)', op: 'conv2d', x: [1, 4, 3, 13], w: [11, 4, 1, 1], bias: [11] },
   { name: 'grouped conv2d', op: 'conv2d', x: [1, 6, 6, 6], w: [4, 3, 3, 3], bias: [4], attrs: { groups: 2 } },
   { name: 'depthwise conv2d', op: 'conv2d', x: [1, 5, 7, 7], w: [5, 1, 3, 3], bias: [5], attrs: { groups: 5, padding: [1, 1, 1, 1] } },
 ];

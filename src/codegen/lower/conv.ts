@@ -9,6 +9,7 @@ import { emitConvDepthwise } from '../kernels/conv-depthwise.js';
 import { emitConvDirect, type DirectConvBlocking } from '../kernels/conv-direct.js';
 import { convGemmApplies, emitConvGemm } from '../kernels/conv-gemm.js';
 import { emitConvTranspose } from '../kernels/conv-transpose.js';
+import { convRowsApplies, emitConvRows, type RowsConvBlocking } from '../kernels/conv-rows.js';
 import { anchorKernelName, plainIO, plainLowerings, type Anchor, type AnchorIO, type AnchorOperand, type LowerContext, type Lowering } from './lowering.js';
 import type { View } from '../../ir/view.js';
 import { int8Storage } from '../kernels/weight-load.js';
@@ -55,17 +56,49 @@ export function directBlocking(g: ConvKernelGeometry): DirectConvBlocking {
   return { channels: Math.min(4, g.outPerGroup), pixels, innerLoop: g.inPerGroup >= g.kernelW ? 'channels' : 'taps' };
 }
 
-/** Kernel variants of an ungrouped conv2d: register-blocked direct, or implicit GEMM with workgroup tiles. */
-export const CONV_VARIANTS = ['direct', 'gemm'] as const;
+/**
+ * Register blocking of the row kernel. Channels: up to 8 output channels of a group per
+ * invocation (measured on lavapipe for a 1x1 layer of 32 to 200 channels at 2x96: 1, 2, 4, 8
+ * channels took 1.03, 0.66, 0.43, 0.32 ms; 16 no better than 8), since each input value loaded
+ * then feeds that many FMAs while the weights are uniform loads; a depthwise conv has only its
+ * channel multiplier. Columns: the count whose row of workgroups costs least, a workgroup's cost
+ * taken as the input columns an invocation loads per tap row plus a fixed overhead (4), so a
+ * width is covered with few idle lanes and wide windows are reused (a 5x5 depthwise layer 96
+ * wide: 4, 6, 8, 12 columns took 0.75, 0.59, 0.68, 0.46 ms); at most 12, beyond which the
+ * accumulators spill for no gain.
+ */
+export function rowsBlocking(g: ConvKernelGeometry): RowsConvBlocking {
+  const lanes = 8;
+  const outW = dimRange(g.outW)[1];
+  const loads = (p: number) => (p - 1) * g.strideW + (g.kernelW - 1) * g.dilationW + 1;
+  const cost = (p: number) => Math.ceil(outW / (lanes * p)) * (loads(p) + 4);
+  let pixels = 1;
+  for (let p = 2; p <= 12; p++) if (cost(p) < cost(pixels)) pixels = p;
+  return { channels: Math.min(g.inPerGroup === 1 && g.groups > 1 ? 4 : 8, g.outPerGroup), pixels, lanes };
+}
+
+/**
+ * Kernel variants of a conv2d: register-blocked direct (flat over outputs; the depthwise kernel
+ * for one input channel per group), implicit GEMM with workgroup tiles (ungrouped), or by output
+ * rows with uniform weights (see conv-rows.ts).
+ */
+export const CONV_VARIANTS = ['direct', 'gemm', 'rows'] as const;
+
+/** The variants that serve a convolution. */
+function convVariants(spec: ConvKernelSpec): string[] {
+  return CONV_VARIANTS.filter((v) => v === 'direct' || (v === 'gemm' ? convGemmApplies(spec) : convRowsApplies(spec.geometry, rowsBlocking(spec.geometry))));
+}
 
 /**
  * The problem a conv2d kernel solves, as tuning and the heuristics key it:
- * dtype:N x C x H x W -> O x OH x OW, kernel, stride, dilation (a varying extent by its largest value).
+ * dtype:N x C x H x W -> O x OH x OW, kernel, stride, dilation, padding, groups when more than one
+ * (a varying extent by its largest value).
  */
 export function convSignature(g: ConvKernelGeometry, dtype: string): string {
   const max = (d: ConvKernelGeometry['batch']) => dimRange(d)[1];
   return `${dtype}:${max(g.batch)}x${g.inChannels}x${max(g.inH)}x${max(g.inW)}->${g.outChannels}x${max(g.outH)}x${max(g.outW)}`
-    + `:k${g.kernelH}x${g.kernelW}:s${g.strideH}x${g.strideW}:d${g.dilationH}x${g.dilationW}:p${g.padTop},${g.padLeft},${g.padBottom},${g.padRight}`;
+    + `:k${g.kernelH}x${g.kernelW}:s${g.strideH}x${g.strideW}:d${g.dilationH}x${g.dilationW}:p${g.padTop},${g.padLeft},${g.padBottom},${g.padRight}`
+    + (g.groups > 1 ? `:g${g.groups}` : '');
 }
 
 /**
@@ -79,11 +112,13 @@ function lowerConv2d(node: Node, io: AnchorIO, ctx?: LowerContext): EmittedKerne
   if (xView && !convReadsView(xView)) throw new Error(`internal: conv2d cannot read a view with strides [${xView.strides.join(',')}]`);
   const spec = kernelSpec(node, g, io);
   if (spec.inputScale && g.groups > 1) throw new Error('internal: a per-channel input scale needs an ungrouped conv2d');
+  const variants = convVariants(spec);
+  const pick = ctx?.choose?.('conv', convSignature(g, spec.dtype), variants);
+  const variant = pick !== undefined && variants.includes(pick) ? pick : 'direct';
+  if (variant === 'rows') return emitConvRows(spec, rowsBlocking(g));
+  if (variant === 'gemm') return emitConvGemm(spec);
   // One input channel per group (depthwise, any multiplier): nothing to block over channels.
-  if (g.groups > 1 && g.inPerGroup === 1) return emitConvDepthwise(spec);
-  if (!convGemmApplies(spec)) return emitConvDirect(spec, directBlocking(g));
-  const variant = ctx?.choose?.('conv', convSignature(g, spec.dtype), CONV_VARIANTS) ?? 'direct';
-  return variant === 'gemm' ? emitConvGemm(spec) : emitConvDirect(spec, directBlocking(g));
+  return g.groups > 1 && g.inPerGroup === 1 ? emitConvDepthwise(spec) : emitConvDirect(spec, directBlocking(g));
 }
 
 /** conv2d reads x through a row-contiguous view, converted, or (ungrouped) scaled per channel, and an int8 weight dequantized; it takes an elementwise epilogue. */

@@ -16,12 +16,19 @@ export type AdapterClass = 'software' | 'gpu';
  * blocks, `rows1` for one row): the 16 x 8 blocks were made for lavapipe's loads and were not
  * measured on a GPU (`--tune` measures there).
  *
- * conv (ungrouped conv2d; grouped and depthwise convs have one kernel each): on lavapipe the
- * register-blocked direct kernel beat the implicit GEMM on every layer measured (PP-OCR cls 1x1
- * layers, 3x3 stems, 3x3 and 1x1 layers of 64 to 128 channels at 40x40 to 80x80: the GEMM took
- * 1.5 to 4x as long), since its workgroup barriers and tile traffic cost more than the reuse
- * saves when a workgroup runs on one CPU thread. GPUs get the implicit GEMM, as they get the
- * tiled matmul, once a step of its tile has input channels to fill it (8); `--tune` measures.
+ * conv: on lavapipe the implicit GEMM lost to the register-blocked direct kernel on every layer
+ * measured (PP-OCR cls 1x1 layers, 3x3 stems, 3x3 and 1x1 layers of 64 to 128 channels at 40x40
+ * to 80x80: the GEMM took 1.5 to 4x as long), since its workgroup barriers and tile traffic cost
+ * more than the reuse saves when a workgroup runs on one CPU thread; and the row kernel, whose
+ * weights are uniform loads, beat the direct one on every layer of PP-OCR cls (its conv time
+ * 10.4 -> 7.6 ms summed; depthwise 5x5 layers 1.6 to 1.8x, 1x1 layers up to 1.4x), but lost
+ * on PP-OCRv4 det's 3x3 layers of 96 input channels (24 outputs at 40x40 and 160x160: 1.3 to 4x
+ * as long, its unrolled window over many channels spilling). Software adapters get the row
+ * kernel for depthwise and 1x1 convs and for few input channels per group (stems), the direct
+ * kernel for the rest. GPUs keep the flat kernels, whose every invocation is independent
+ * (the row kernel's 8-invocation workgroups would leave most of a GPU's SIMD width idle), and
+ * the implicit GEMM, as they get the tiled matmul, once a step of its tile has input channels to
+ * fill it (8); `--tune` measures.
  */
 export function heuristicChooser(adapter: AdapterClass | undefined): KernelChooser {
   return (family, signature, variants) => {
@@ -32,12 +39,13 @@ export function heuristicChooser(adapter: AdapterClass | undefined): KernelChoos
     if (adapter !== 'gpu') {
       if (product && variants.includes('rows1') && matmulRows(signature) === 1) return 'rows1';
       if (product && variants.includes('block16x8') && matmulRows(signature) >= 16) return 'block16x8';
+      if (family === 'conv' && variants.includes('rows') && rowsWins(signature)) return 'rows';
       return variants[0];
     }
     if (family === 'gemm' && variants.includes('rows1') && matmulRows(signature) === 1) return 'rows1';
     if (family === 'matmul' && variants.includes('tiled')) return 'tiled';
     if (family === 'conv' && variants.includes('gemm') && convInputChannels(signature) >= 8) return 'gemm';
-    return variants[0];
+    return family === 'conv' ? 'direct' : variants[0];
   };
 }
 
@@ -47,6 +55,14 @@ const STATIC_MATMUL = /^\w+:\d+x(\d+)x\d+x\d+$/;
 /** Rows (M) of a static matmul signature. */
 function matmulRows(signature: string): number {
   return Number(STATIC_MATMUL.exec(signature)?.[1] ?? 0);
+}
+
+/** Whether a conv signature is one the row kernel measured faster on for software adapters: depthwise, 1x1, or at most 4 input channels per group. */
+function rowsWins(signature: string): boolean {
+  const m = /^\w+:\d+x(\d+)x.*:k(\d+)x(\d+):.*?(?::g(\d+))?$/.exec(signature);
+  if (!m) return false;
+  const perGroup = Number(m[1]) / Number(m[4] ?? 1);
+  return perGroup <= 4 || Number(m[2]) * Number(m[3]) === 1;
 }
 
 /** Input channels of a conv signature `dtype:NxCxHxW->...` (see convSignature). */

@@ -1,0 +1,103 @@
+import { KilnError } from '../../ir/errors.js';
+import { dCeilDiv, dimRange, dMul, type Dim } from '../../ir/size-expr.js';
+import { biasTerm, convModule, f32Vec, lane, type ConvKernelGeometry, type ConvKernelSpec } from './conv-common.js';
+import type { EmittedKernel } from './kernel.js';
+
+// Convolution by output rows, for adapters that run a workgroup's invocations as SIMD loops on
+// a CPU (lavapipe, SwiftShader). A workgroup is one output row of one block of output channels:
+// its batch, group, channels and row come from the workgroup id, so everything but the output
+// column is the same for all invocations. The shader compiler then sees the weight and bias
+// loads, the row bounds checks and the loops as uniform: a weight is one scalar load broadcast
+// to every lane instead of a gather per lane, and padded rows are skipped with a plain branch.
+// The lanes run along the output columns, each invocation computing `pixels` adjacent columns
+// times `channels` output channels. The window shape (kernel size, stride, dilation, padding)
+// is compiled in, so the taps are unrolled and each input column a row's taps need is loaded
+// once and reused by every tap and output column that reads it (a 5x5 depthwise tap row of
+// 4 outputs loads 8 values for 20 FMAs).
+
+/** Register blocking of the row kernel. */
+export interface RowsConvBlocking {
+  /** Output channels of one group per invocation (1 to 16: in f32 vectors of up to 4). */
+  readonly channels: number;
+  /** Adjacent output columns per invocation. */
+  readonly pixels: number;
+  /** Invocations of a workgroup, along the output columns. */
+  readonly lanes: number;
+}
+
+/** Taps beyond which unrolling a window would make the shader too long to be worth it. */
+const MAX_TAPS = 49;
+/** Workgroups a dispatch may have along each axis. */
+const MAX_GROUPS = 65535;
+
+/** Output-channel blocks of a geometry under a blocking. */
+function channelBlocks(g: ConvKernelGeometry, b: RowsConvBlocking): number {
+  return g.groups * Math.ceil(g.outPerGroup / b.channels);
+}
+
+/** Whether the row kernel serves a convolution: a window it can unroll, and a grid that fits a dispatch. */
+export function convRowsApplies(g: ConvKernelGeometry, b: RowsConvBlocking): boolean {
+  const max = (d: Dim) => dimRange(d)[1];
+  return g.kernelH * g.kernelW <= MAX_TAPS && max(g.outH) <= MAX_GROUPS
+    && max(g.batch) * channelBlocks(g, b) <= MAX_GROUPS && Math.ceil(max(g.outW) / (b.lanes * b.pixels)) <= MAX_GROUPS;
+}
+
+/** The row-by-row convolution (any groups), with the spec's bias, input view, conversion, input scale and epilogue. */
+export function emitConvRows(spec: ConvKernelSpec, blocking: RowsConvBlocking): EmittedKernel {
+  const { channels: TO, pixels: TP, lanes: WG } = blocking;
+  const g = spec.geometry;
+  if (TO < 1 || TO > 16 || TP < 1) throw new KilnError(`${spec.name}: unsupported conv blocking ${TO}x${TP}`);
+  if (!convRowsApplies(g, blocking)) throw new KilnError(`${spec.name}: the row convolution needs at most ${MAX_TAPS} taps and a grid of at most ${MAX_GROUPS} workgroups a side`);
+  const oBlocks = Math.ceil(g.outPerGroup / TO);
+  const { m, store, wt } = convModule(spec, { oBlocks, groupBlocks: g.groups * oBlocks });
+  // Channels c of the block are lane c % 4 of vector c / 4.
+  const Q = Array.from({ length: Math.ceil(TO / 4) }, (_, q) => q);
+  const width = (q: number) => Math.min(4, TO - 4 * q);
+  const KK = g.kernelH * g.kernelW;
+  // The input columns, relative to the first output column's window start, that the invocation's
+  // taps read: output column p at tap kw reads offset p * sw + kw * dw.
+  const offset = (p: number, kw: number) => p * g.strideW + kw * g.dilationW;
+  const offsets = [...new Set(Array.from({ length: TP }, (_, p) => Array.from({ length: g.kernelW }, (_, kw) => offset(p, kw))).flat())].sort((a, b) => a - b);
+  const C = Array.from({ length: TO }, (_, c) => c);
+
+  const L: string[] = [];
+  L.push('  let gb = wid.z % u.groupBlocks;', '  let n = wid.z / u.groupBlocks;');
+  L.push('  let grp = gb / u.oBlocks;', `  let oc0 = (gb % u.oBlocks) * ${TO}u;`, '  let oh = wid.y;');
+  L.push(`  let ow0 = (wid.x * ${WG}u + lid.x) * ${TP}u;`);
+  // Channels past the group's end read a valid row (clamped) and are never stored.
+  for (const c of C) L.push(`  let ch${c} = grp * u.Og + min(oc0 + ${c}u, u.Og - 1u);`, `  let w${c} = ch${c} * u.Cg * ${KK}u;`);
+  L.push('  let H = i32(u.H);', '  let W = i32(u.W);', `  let iw0 = i32(ow0 * ${g.strideW}u) - ${g.padLeft};`);
+  // Each input column the taps read: whether it is inside the row (padding reads zero), and its clamped index.
+  for (const d of offsets) L.push(`  let in${d} = iw0 + ${d} >= 0 && iw0 + ${d} < W;`, `  let col${d} = u32(clamp(iw0 + ${d}, 0, W - 1));`);
+  L.push('  let xg = u.xOff + n * u.xsN + grp * u.Cg * u.xsC;');
+  for (let p = 0; p < TP; p++) for (const q of Q) L.push(`  var acc${p}_${q} = ${f32Vec(width(q))}();`);
+  L.push('  for (var ci = 0u; ci < u.Cg; ci++) {', '    let xc = xg + ci * u.xsC;', `    let wc = ci * ${KK}u;`);
+  // A per-channel input scale (a gate fused in front) multiplies the values as they load.
+  const scale = spec.inputScale ? ' * f32(xs[n * u.xsB + grp * u.Cg + ci])' : '';
+  for (let kh = 0; kh < g.kernelH; kh++) {
+    L.push(`    let ih${kh} = i32(oh * ${g.strideH}u) + ${kh * g.dilationH - g.padTop};`, `    if (ih${kh} >= 0 && ih${kh} < H) {`);
+    L.push(`      let xr = xc + u32(ih${kh}) * u.xsH;`);
+    for (const d of offsets) L.push(`      let v${d} = select(0.0, f32(x[xr + col${d}])${scale}, in${d});`);
+    for (let kw = 0; kw < g.kernelW; kw++) {
+      const tap = kh * g.kernelW + kw;
+      for (const q of Q) {
+        const cs = C.slice(4 * q, 4 * q + width(q));
+        L.push(`      let wv${kw}_${q} = ${f32Vec(width(q))}(${cs.map((c) => wt.at(`w${c} + wc + ${tap}u`, `ch${c}`)).join(', ')});`);
+        for (let p = 0; p < TP; p++) L.push(`      acc${p}_${q} += v${offset(p, kw)} * wv${kw}_${q};`);
+      }
+    }
+    L.push('    }');
+  }
+  L.push('  }');
+  L.push('  let ostride = u.OH * u.OW;', '  let o0 = grp * u.Og + oc0;', '  let obase = (n * u.O + o0) * ostride + oh * u.OW + ow0;');
+  for (const c of C) {
+    L.push(`  if (oc0 + ${c}u < u.Og) {`);
+    for (let p = 0; p < TP; p++) {
+      L.push(`    if (ow0 + ${p}u < u.OW) { ${store(`obase + ${c}u * ostride + ${p}u`, `${lane(`acc${p}_${c >> 2}`, width(c >> 2), c & 3)}${biasTerm(spec, `o0 + ${c}u`)}`)} }`);
+    }
+    L.push('  }');
+  }
+  const builtins = '@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>';
+  const columns = (d: Dim): Dim => (typeof d === 'number' ? Math.max(1, Math.ceil(d / (WG * TP))) : dCeilDiv(d, WG * TP));
+  return m.kernel(spec.name, { workgroupSize: WG, builtins, body: L }, [columns(g.outW), g.outH, dMul(g.batch, channelBlocks(g, blocking))]);
+}
