@@ -265,7 +265,7 @@ function mapNodes(scope: Scope, g: GraphProtoObject, nodes: readonly NodeProtoOb
  * whose declared inputs are bound to `inputs`): it sees every name of the enclosing scopes, and
  * its outputs become the node's outputs.
  */
-function importSubgraph(scope: Scope, g: GraphProtoObject, outer: ReadonlyMap<string, ImportValue>, inputs: readonly Operand[]): Operand[] {
+function importSubgraph(scope: Scope, g: GraphProtoObject, outer: ReadonlyMap<string, ImportValue>, inputs: readonly ImportValue[]): ImportValue[] {
   const declared = g.input ?? [];
   if (declared.length !== inputs.length) throw new KilnError(`subgraph '${g.name ?? ''}' declares ${declared.length} inputs but is given ${inputs.length}`);
   const env = new Map(outer);
@@ -278,7 +278,6 @@ function importSubgraph(scope: Scope, g: GraphProtoObject, outer: ReadonlyMap<st
   return (g.output ?? []).map((v) => {
     const x = env.get(v.name ?? '');
     if (!x) throw new KilnError(`subgraph '${g.name ?? ''}' returns '${v.name}', which it does not define`);
-    if (isContainer(x)) throw new UnsupportedOnnxError(`subgraph '${g.name ?? ''}' returns '${v.name}', a sequence or optional; kiln's subgraphs return tensors`);
     return x;
   });
 }
@@ -316,14 +315,16 @@ function importClosedSubgraph(scope: Scope, g: GraphProtoObject, env: ReadonlyMa
   // is known only when it runs: no input value given at import can supply it.
   const sub: Scope = { ...scope, b: new OnnxBuilder(graph, new Set()), pending: new Set(), needs: [] };
   const refuse = () => new UnsupportedOnnxError(`subgraph '${name}' computes ${[...new Set(sub.needs.map((n) => n.use))].join('; ')} from values known only when it runs; kiln needs them at import`);
-  let outs: Operand[];
+  let outs: ImportValue[];
   try {
     outs = importSubgraph(sub, g, inner, inputs);
   } catch (e) {
     throw e instanceof InputValuesNeededError && sub.needs.length ? refuse() : e;
   }
   if (sub.needs.length) throw refuse();
-  graph.setOutputs(outs.map((x) => sub.b.value(x)));
+  const held = outs.findIndex(isContainer);
+  if (held >= 0) throw new UnsupportedOnnxError(`subgraph '${name}' returns '${g.output?.[held]?.name ?? held}', a sequence or optional; kiln's subgraphs run at run time return tensors`);
+  graph.setOutputs((outs as Operand[]).map((x) => sub.b.value(x)));
   const varying = graph.values().find((v) => isDynamic(v.type));
   if (varying) throw new UnsupportedOnnxError(`subgraph '${name}' makes '${varying.name}' (${formatType(varying.type)}), whose extents are decided when it runs; kiln's subgraphs run at run time have fixed extents`);
   return { graph, outside: taken };
@@ -395,7 +396,7 @@ function mapNode(scope: Scope, p: NodeProtoObject, index: number, env: Map<strin
 
 /** ONNX ops that take sequences or optionals as operands (ops/sequence.ts, and Identity). */
 const TAKES_CONTAINERS: ReadonlySet<string> = new Set([
-  'Identity', 'SequenceInsert', 'SequenceAt', 'SequenceErase', 'SequenceLength', 'ConcatFromSequence', 'SequenceMap',
+  'Identity', 'Loop', 'SequenceInsert', 'SequenceAt', 'SequenceErase', 'SequenceLength', 'ConcatFromSequence', 'SequenceMap',
   'Optional', 'OptionalHasElement', 'OptionalGetElement',
 ]);
 

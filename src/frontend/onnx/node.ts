@@ -2,7 +2,7 @@ import { KilnError } from '../../ir/errors.js';
 import type { Graph, Value } from '../../ir/graph.js';
 import type { DType, Shape } from '../../ir/types.js';
 import type { OnnxAttrs } from './attributes.js';
-import { isConst, typeOf, type ImportValue, type OnnxBuilder, type Operand, type OptionalOperand, type SequenceOperand } from './builder.js';
+import { isConst, isContainer, typeOf, type ImportValue, type OnnxBuilder, type Operand, type OptionalOperand, type SequenceOperand } from './builder.js';
 import { graphInputsOf, InputValuesNeededError } from './input-values.js';
 import type { GraphProtoObject } from './proto.js';
 import { constValues, UnsupportedOnnxError, varies, type ConstTensor } from './tensor.js';
@@ -44,9 +44,9 @@ export class OnnxNode {
     private readonly used: readonly boolean[],
     /**
      * Imports a subgraph in this node's scope (an If branch, or one iteration of a Loop or Scan
-     * body with its declared inputs bound to `inputs`); returns its outputs.
+     * body with its declared inputs bound to `inputs`); returns its outputs, tensors or containers.
      */
-    readonly importSubgraph: (g: GraphProtoObject, inputs?: readonly Operand[]) => Operand[],
+    readonly importSubgraphValues: (g: GraphProtoObject, inputs?: readonly ImportValue[]) => ImportValue[],
     /** The ONNX element type of each input, where the model says it (kiln's dtypes are coarser: int8 is i32). */
     private readonly inputTypes: readonly (number | undefined)[] = [],
     /** The sequences and optionals among the operands (their `inputs` entry is undefined). */
@@ -60,6 +60,13 @@ export class OnnxNode {
       throw new KilnError('internal: this node cannot import closed subgraphs');
     },
   ) {}
+
+  /** importSubgraphValues for a subgraph that must return tensors (refused, naming the output, when it returns a sequence or optional). */
+  importSubgraph(g: GraphProtoObject, inputs: readonly ImportValue[] = []): Operand[] {
+    return this.importSubgraphValues(g, inputs).map((x, k) => (isContainer(x)
+      ? this.unsupported(`subgraph '${g.name ?? ''}' returns '${g.output?.[k]?.name ?? k}', a sequence or optional, where this op takes tensors`)
+      : x));
+  }
 
   /** A required sequence operand. */
   sequence(i: number): SequenceOperand {

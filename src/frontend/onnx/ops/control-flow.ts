@@ -28,7 +28,7 @@ function sameType(a: Operand, b: Operand): boolean {
 defineOnnxOp('If', (n) => {
   const cond = n.input(0);
   if (numel(typeOf(cond).shape) !== 1) n.fail(`its condition must hold one element, got ${numel(typeOf(cond).shape)}`);
-  if (isConst(cond)) return n.importSubgraph(branch(n, n.values(0, 'condition')[0] !== 0 ? 'then_branch' : 'else_branch'));
+  if (isConst(cond)) return n.importSubgraphValues(branch(n, n.values(0, 'condition')[0] !== 0 ? 'then_branch' : 'else_branch'));
   const mark = n.b.mark();
   try {
     return runTimeIf(n, cond, branch(n, 'then_branch'), branch(n, 'else_branch'));

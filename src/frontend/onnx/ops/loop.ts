@@ -2,7 +2,7 @@
 // whose condition folds to a constant on every iteration) is unrolled: the body is imported once
 // per iteration, so it runs on the GPU and fuses. Any other is kiln's `loop` op, which runs the
 // body on the CPU as many times as the run decides (see ir/ops/control-flow.ts).
-import { isConst, typeOf, type Operand } from '../builder.js';
+import { isConst, isContainer, typeOf, type ImportValue, type Operand } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import type { GraphProtoObject } from '../proto.js';
 import { constValues } from '../tensor.js';
@@ -21,7 +21,7 @@ const MAX_SCAN_ELEMENTS = 2 ** 24;
 // holds, checked before each iteration.
 defineOnnxOp('Loop', (n) => {
   const body = bodyOf(n);
-  const carried = n.inputs.slice(2).map((_, i) => n.input(i + 2));
+  const carried = n.inputs.slice(2).map((_, i) => n.anyInput(i + 2) ?? n.fail(`input ${i + 2} is missing`));
   const known = [n.optional(0), n.optional(1)].every((x) => x === undefined || isConst(x));
   const mark = n.b.mark();
   if (known) {
@@ -29,8 +29,11 @@ defineOnnxOp('Loop', (n) => {
     if (unrolled) return unrolled;
     n.b.rollback(mark);
   }
+  // Sequences and optionals are import-time lists: only an unrolled loop can carry them.
+  const held = carried.findIndex(isContainer);
   try {
-    return runTimeLoop(n, body, carried);
+    if (held >= 0) n.unsupported(`it carries '${body.input?.[2 + held]?.name ?? ''}', a sequence or optional, through iterations decided at run time; kiln carries those only through loops it unrolls at import`);
+    return runTimeLoop(n, body, carried as Operand[]);
   } catch (e) {
     n.b.rollback(mark);
     return needAtImport(n, [0, 1], e);
@@ -42,7 +45,7 @@ defineOnnxOp('Loop', (n) => {
  * is computed at run time, it runs more than MAX_UNROLL iterations, or it runs none and has scan
  * outputs (whose slice shape only the body's types tell).
  */
-function unroll(n: OnnxNode, body: GraphProtoObject, carried: Operand[]): Operand[] | undefined {
+function unroll(n: OnnxNode, body: GraphProtoObject, carried: ImportValue[]): ImportValue[] | undefined {
   const trips = n.optionalValues(0, 'trip count');
   const cond0 = n.optionalValues(1, 'condition');
   const limit = trips ? trips[0]! : Infinity;
@@ -51,12 +54,15 @@ function unroll(n: OnnxNode, body: GraphProtoObject, carried: Operand[]): Operan
   let i = 0;
   for (; i < limit && go; i++) {
     if (i >= MAX_UNROLL) return undefined;
-    const results = n.importSubgraph(body, [n.b.scalar('i32', i), n.b.scalar('bool', 1), ...carried]);
+    const results = n.importSubgraphValues(body, [n.b.scalar('i32', i), n.b.scalar('bool', 1), ...carried]);
     const cond = results[0]!;
-    if (!isConst(cond)) return undefined;
+    if (isContainer(cond) || !isConst(cond)) return undefined;
     go = constValues(cond)[0] !== 0;
     carried = results.slice(1, 1 + carried.length);
-    scans.push(results.slice(1 + carried.length));
+    const slices = results.slice(1 + carried.length);
+    const held = slices.findIndex(isContainer);
+    if (held >= 0) n.unsupported(`its body's scan output ${held} is a sequence or optional; scan outputs are stacked tensors`);
+    scans.push(slices as Operand[]);
   }
   const kOut = (body.output ?? []).length - 1 - carried.length;
   if (kOut > 0 && i === 0) return undefined;
