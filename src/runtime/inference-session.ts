@@ -340,7 +340,8 @@ function userOutputs({ manifest, variant }: Loaded, out: Record<string, TensorDa
 async function loadFiles(files: ArtifactFiles, gpu: GpuDevice, opts: InferenceSessionOptions): Promise<Loaded> {
   const manifest = parseManifest(files.manifest);
   const index = chooseVariant(manifest, gpu, opts);
-  const artifact = await loadArtifact({ ...files, manifest }, { variants: [index] });
+  // The files as given: a version-1 manifest, once parsed into the current layout, would not parse again as version 1.
+  const artifact = await loadArtifact(files, { variants: [index] });
   return start(artifact.manifest, artifact.variants[0]!, gpu, opts);
 }
 
