@@ -293,7 +293,10 @@ async function artifactTarget(dir: string, values: Record<string, unknown>): Pro
     },
     async reference() {
       const graph = await artifactGraph(dir, shown());
-      return graph ?? `${dir} keeps no ir/final.kir to run on the CPU; compare by running the model instead (kiln run MODEL --compare cpu)`;
+      if (graph) return graph;
+      return shown().segmented
+        ? `${dir} holds segments placed on several devices, and no one graph of the whole model to run on the CPU; compare by running the model instead (kiln run MODEL --compare cpu)`
+        : `${dir} keeps no ir/final.kir to run on the CPU; compare by running the model instead (kiln run MODEL --compare cpu)`;
     },
   };
 }
