@@ -10,6 +10,8 @@ import { sha256Hex } from './sha256.js';
 // files: manifest.json, and per variant its kernels' WGSL, its weights file and optionally its IR.
 // The first variant's files sit at the root (kernels/NNN-name.wgsl, weights.bin, ir/*.kir), each
 // further variant's under a folder named by its precision (fp32/kernels/..., fp32/weights.bin).
+// A variant placed on several devices keeps each segment's files in segments/N/ of its folder
+// (a WebGPU segment's kernels and weights.bin, a CPU segment's constants.bin; artifact-segments.ts).
 // This file loads those files back, validating everything before any GPU work (the compiler
 // writes them: artifact-writer/). It imports nothing of Node: a browser page loads artifacts
 // through the same code (artifact-node.ts adds folders on disk).

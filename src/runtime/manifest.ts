@@ -1,5 +1,5 @@
 import { isDType, type DType } from '../ir/types.js';
-import { ArtifactError, arr, fail, file, int, obj, onlyKnown, sha, show, str, stringRecord, word } from './manifest-fields.js';
+import { arr, fail, file, int, obj, onlyKnown, sha, show, str, stringRecord, word } from './manifest-fields.js';
 import { parseProgram } from './manifest-program.js';
 import { parseSegments, parseWeights, type ManifestSegments } from './manifest-segments.js';
 import type { Program, SizeWord } from './program.js';
