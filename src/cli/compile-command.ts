@@ -3,7 +3,7 @@ import { modelOptionArgs, modelOptionsUsage } from './model-options.js';
 import { UsageError } from './errors.js';
 import { performance } from 'node:perf_hooks';
 import type { Graph } from '../ir/graph.js';
-import { optimize } from '../compiler.js';
+import { isPlacedOnSeveralDevices, optimize } from '../compiler.js';
 import { generate } from '../codegen/generate.js';
 import { segment } from '../codegen/segment.js';
 import type { SegmentedProgram } from '../runtime/segmented.js';
@@ -26,9 +26,6 @@ import { checkedPipeline, compileOptionsFrom } from './pipeline-options.js';
 import { precisionFlags, resolvePrecision } from './precision-options.js';
 
 const countOps = (g: Graph) => g.nodes.filter((n) => n.op !== 'const').length;
-
-/** Whether some node runs elsewhere than WebGPU device 0 (ops without a WebGPU kernel run on the CPU). */
-const isPlacedOnSeveralDevices = (g: Graph) => g.nodes.some((n) => n.op === 'transfer' || n.outputs.some((o) => o.type.device !== 'webgpu'));
 
 /** The WebGPU programs of a segmented program. */
 const programsOf = (p: SegmentedProgram): Program[] => p.segments.flatMap((s) => (s.device === 'webgpu' ? [s.program] : []));

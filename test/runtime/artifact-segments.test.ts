@@ -78,6 +78,20 @@ describe('artifacts holding CPU segments', () => {
     }
   });
 
+  it.skipIf(cases.length === 0)('InferenceSession.create on an ONNX file with CPU ops compiles it to segments and runs it', async () => {
+    for (const name of ['test_nonzero_example', 'test_nonmaxsuppression_two_batches']) {
+      const { feeds, outputs } = suiteCase(name);
+      const session = await InferenceSession.create(join(ONNX_BACKEND_ROOT, 'node', name, 'model.onnx'), { device: gpu(), compileCache: false });
+      try {
+        expect(session.manifest.variants[0]!.segments?.list.some((s) => s.device === 'cpu'), name).toBe(true);
+        const got = await session.run(Object.fromEntries(Object.entries(feeds).map(([n, t]) => [n, t.data])));
+        for (const o of outputs) expect(plain(got[o.name]!), `${name}: ${o.name}`).toEqual(plain(o.data));
+      } finally {
+        await session.release();
+      }
+    }
+  });
+
   it('a WebGPU segment, a CPU segment and a WebGPU segment after it round-trip through an artifact folder on the adapter', async () => {
     // relu (WebGPU) -> NonZero (CPU; its count is bound at run time) -> Cast, Add (WebGPU).
     const bytes = buildModel({
