@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { compileWithReport } from './compiler.js';
+import { compileForArtifact } from './compiler.js';
 import { annotateKernels } from './codegen/kernel-listing.js';
 import { isSoftware } from './precision.js';
 import { decodeModel } from './frontend/onnx/proto.js';
@@ -107,8 +107,12 @@ export class OnnxModel {
       }
     }
     const graph = importModel(decodeModel(this.bytes), { inputShapes: shapes, ...(this.readExternalData ? { readExternalData: this.readExternalData } : {}) });
-    const { program } = compileWithReport(graph, { precision, adapterClass: isSoftware(gpu.info) ? 'software' : 'gpu' });
-    const packed = await packArtifact([{ program: annotateKernels(program), precision }], { compiler: { pipeline: 'O2' } });
+    // Ops without a WebGPU kernel (NonZero, NonMaxSuppression, ...) make segments, run with the CPU reference between them.
+    const compiled = compileForArtifact(graph, { precision, adapterClass: isSoftware(gpu.info) ? 'software' : 'gpu' });
+    const source = 'segmented' in compiled
+      ? { segmented: { ...compiled.segmented, segments: compiled.segmented.segments.map((s) => (s.device === 'webgpu' ? { ...s, program: annotateKernels(s.program) } : s)) } }
+      : { program: annotateKernels(compiled.program) };
+    const packed = await packArtifact([{ ...source, precision }], { compiler: { pipeline: 'O2' } });
     if (dir) {
       // The cache is an optimisation: a read-only or full disk must not fail the session.
       await writeArtifactDir(dir, packed).catch(() => undefined);

@@ -84,6 +84,21 @@ export function compileSegmented(graph: Graph, opts: CompileOptions = {}): Segme
   return { ...segment(optimized, { choose: kernelChooser(opts) }), graph: optimized };
 }
 
+/** Whether some node of an optimised graph runs elsewhere than WebGPU device 0 (ops without a WebGPU kernel run on the CPU). */
+export function isPlacedOnSeveralDevices(g: Graph): boolean {
+  return g.nodes.some((n) => n.op === 'transfer' || n.outputs.some((o) => o.type.device !== 'webgpu'));
+}
+
+/**
+ * Compiles a graph to what an artifact holds: one Program when the optimised graph runs on the
+ * WebGPU device alone, else its segments (see compileSegmented).
+ */
+export function compileForArtifact(graph: Graph, opts: CompileOptions = {}): { readonly program: Program } | { readonly segmented: SegmentedProgram } {
+  const optimized = optimize(graph, opts).graph;
+  const ctx = { choose: kernelChooser(opts) };
+  return isPlacedOnSeveralDevices(optimized) ? { segmented: segment(optimized, ctx) } : { program: generate(optimized, ctx).program };
+}
+
 /** Tuned kernel choices first, then the adapter class's heuristic. */
 function kernelChooser(opts: CompileOptions): KernelChooser {
   const heuristic = heuristicChooser(opts.adapterClass);

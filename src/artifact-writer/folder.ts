@@ -55,5 +55,5 @@ async function prepareDir(dir: string): Promise<void> {
     throw new KilnError(`cannot write an artifact to ${dir}: the folder holds other files (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}); choose a new or empty folder`);
   }
   // What an earlier artifact may have written besides manifest.json, which is rewritten last.
-  for (const sub of ['kernels', 'ir', 'fp32', 'fp16', WEIGHTS_FILE]) await rm(join(dir, sub), { recursive: true, force: true });
+  for (const sub of ['kernels', 'ir', 'segments', 'fp32', 'fp16', WEIGHTS_FILE]) await rm(join(dir, sub), { recursive: true, force: true });
 }

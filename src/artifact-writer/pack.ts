@@ -1,18 +1,19 @@
 import { KilnError } from '../ir/errors.js';
 import type { ArtifactFiles } from '../runtime/artifact.js';
-import { loadArtifact, WEIGHTS_FILE } from '../runtime/artifact.js';
-import { requiredFeatures, requiredLimits } from '../runtime/artifact-device.js';
+import { loadArtifact } from '../runtime/artifact.js';
+import { requiredFeatures } from '../runtime/artifact-device.js';
 import {
-  ARTIFACT_FORMAT, ARTIFACT_FORMAT_VERSION, formatManifest, isSafeArtifactPath, manifestDigestText, parseManifest,
-  type ArtifactManifest, type ManifestCompiler, type ManifestKernel, type ManifestProgram, type ManifestTensor,
-  type ManifestVariant, type Precision,
+  ARTIFACT_FORMAT, ARTIFACT_FORMAT_VERSION, formatManifest, manifestDigestText, parseManifest, variantInterface,
+  type ArtifactManifest, type ManifestCompiler, type ManifestTensor, type ManifestVariant, type Precision,
 } from '../runtime/manifest.js';
 import { isPlainLayout, type IoLayout } from '../runtime/io-layout.js';
-import { validateProgram, type KernelSpec, type Program } from '../runtime/program.js';
-import { reflectAll } from '../runtime/reflect.js';
+import type { Program } from '../runtime/program.js';
+import type { SegmentedProgram } from '../runtime/segmented.js';
 import { sha256Hex } from '../runtime/sha256.js';
 import { resolveForLoad } from '../runtime/sizes.js';
 import { KILN_VERSION } from '../runtime/version.js';
+import { packProgram, safeName, type PackedFiles } from './pack-program.js';
+import { packSegments } from './pack-segments.js';
 
 // Writing artifacts (the compiler's side; the runtime only reads them, see runtime/artifact.ts):
 // Programs packed as an artifact's files, validated exactly as the runtime will load them.
@@ -32,12 +33,22 @@ export interface IrSource {
   readonly passes?: readonly { readonly file: string; readonly text: string }[];
 }
 
-/** One program to pack as a variant. */
-export interface VariantSource {
-  readonly program: Program;
-  /** Default: 'fp16' when the program needs shader-f16, else 'fp32'. */
+/** One program to pack as a variant, or a program placed on several devices (its segments). */
+export type VariantSource = { readonly program: Program } & VariantOptions | { readonly segmented: SegmentedProgram } & VariantOptions;
+
+interface VariantOptions {
+  /** Default: 'fp16' when a program needs shader-f16, else 'fp32'. */
   readonly precision?: Precision;
   readonly ir?: IrSource;
+}
+
+function sourceName(src: VariantSource): string {
+  return 'segmented' in src ? src.segmented.name : src.program.name;
+}
+
+function defaultPrecision(src: VariantSource): Precision {
+  const programs = 'segmented' in src ? src.segmented.segments.flatMap((s) => (s.device === 'webgpu' ? [s.program] : [])) : [src.program];
+  return programs.some((p) => requiredFeatures(resolveForLoad(p).program).includes('shader-f16')) ? 'fp16' : 'fp32';
 }
 
 export interface PackOptions {
@@ -64,27 +75,13 @@ function variantFolder(index: number, precision: Precision): string {
 export async function packArtifact(source: Program | readonly VariantSource[], opts: PackOptions = {}): Promise<PackedArtifact> {
   const sources: readonly VariantSource[] = Array.isArray(source) ? source : [{ program: source as Program, ...(opts.ir ? { ir: opts.ir } : {}) }];
   if (sources.length === 0) throw new KilnError('packArtifact: no program to pack');
-  const kernels: Record<string, string> = {};
-  const weights: Record<string, Uint8Array> = {};
-  const extras: Record<string, string> = {};
+  const files: PackedFiles = { kernels: {}, weights: {}, extras: {} };
+  const { kernels, weights, extras } = files;
   const variants: ManifestVariant[] = [];
   for (const [index, src] of sources.entries()) {
-    const program = src.program;
-    validateProgram(program);
-    const largest = resolveForLoad(program).program;
-    const precision = src.precision ?? (requiredFeatures(largest).includes('shader-f16') ? 'fp16' : 'fp32');
+    const precision = src.precision ?? defaultPrecision(src);
     const folder = variantFolder(index, precision);
-    const { weights: blob, kernels: kernelSpecs, ...rest } = program;
-    const fileOf = kernelFileNames(kernelSpecs, folder);
-    const manifestKernels: ManifestKernel[] = [];
-    for (const [i, k] of kernelSpecs.entries()) {
-      const { wgsl, ...meta } = k;
-      const f = fileOf[i]!;
-      kernels[f] = wgsl;
-      manifestKernels.push({ ...meta, file: f, sha256: await sha256Hex(wgsl) });
-    }
-    const weightsFile = `${folder}${WEIGHTS_FILE}`;
-    weights[weightsFile] = blob;
+    const packed = 'segmented' in src ? await packSegments(src.segmented, folder, files) : await packProgram(src.program, folder, files);
     const ir = src.ir;
     let finalFile: string | undefined;
     if (ir?.final !== undefined) extras[(finalFile = `${folder}ir/final.kir`)] = ir.final;
@@ -95,9 +92,7 @@ export async function packArtifact(source: Program | readonly VariantSource[], o
     });
     variants.push({
       precision,
-      requires: { features: requiredFeatures(largest), limits: requiredLimits(largest, reflectAll(kernelSpecs)) },
-      weights: { file: weightsFile, bytes: blob.byteLength, sha256: await sha256Hex(blob), alignment: weightAlignment(program) },
-      program: { ...(plainData(rest, 'program') as Omit<ManifestProgram, 'kernels'>), kernels: manifestKernels },
+      ...packed,
       ...(ir && (finalFile || passFiles.length) ? {
         ir: {
           ...(finalFile ? { final: finalFile } : {}),
@@ -107,18 +102,18 @@ export async function packArtifact(source: Program | readonly VariantSource[], o
       } : {}),
     });
   }
-  const first = sources[0]!.program;
+  const first = variantInterface(variants[0]!);
   // The model's interface: a tensor one variant keeps in f16 is f16 for the user (an f32 variant converts).
   const iface = (kind: 'inputs' | 'outputs'): ManifestTensor[] => first[kind].map((t, k) => ({
     name: t.name,
-    dtype: sources.some((s) => s.program[kind][k]?.dtype === 'f16') ? 'f16' : t.dtype,
+    dtype: variants.some((v) => variantInterface(v)[kind][k]?.dtype === 'f16') ? 'f16' : t.dtype,
     shape: [...t.shape],
     ...(t.dims ? { dims: [...t.dims] } : {}),
   }));
   const manifest: ArtifactManifest = {
     format: ARTIFACT_FORMAT,
     formatVersion: ARTIFACT_FORMAT_VERSION,
-    model: first.name,
+    model: sourceName(sources[0]!),
     compiler: { name: 'kiln', version: KILN_VERSION, pipeline: 'unknown', ...opts.compiler },
     inputs: iface('inputs'),
     outputs: iface('outputs'),
@@ -139,39 +134,4 @@ export async function signManifest(manifest: ArtifactManifest): Promise<Artifact
 /** The manifest's text as written to manifest.json. */
 export function manifestText(manifest: ArtifactManifest): string {
   return formatManifest(manifest);
-}
-
-/** `kernels/000-matmul.wgsl` (inside `folder`): numbered in program order, the name made safe for any file system. */
-function kernelFileNames(kernels: readonly KernelSpec[], folder: string): string[] {
-  const width = Math.max(3, String(kernels.length - 1).length);
-  return kernels.map((k, i) => `${folder}kernels/${String(i).padStart(width, '0')}-${safeName(k.name, 60)}.wgsl`);
-}
-
-function safeName(name: string, maxLength: number): string {
-  const s = name.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^[._-]+/, '').slice(0, maxLength);
-  const out = s || 'kernel';
-  if (!isSafeArtifactPath(out)) throw new KilnError(`internal: '${out}' is not a safe file name`);
-  return out;
-}
-
-/** The largest power of two (4..256) that every offset into the weights blob (weights, initial state) is a multiple of. */
-function weightAlignment(program: Program): number {
-  let align = 256;
-  for (const b of program.buffers) {
-    if (b.role !== 'weight' && b.role !== 'state') continue;
-    while (align > 4 && b.weightOffset! % align !== 0) align /= 2;
-  }
-  return align;
-}
-
-/** `value` as plain JSON data; refuses binary data and non-finite numbers, which JSON would mangle silently. */
-function plainData(value: unknown, path: string): unknown {
-  return JSON.parse(JSON.stringify(value, function (this: unknown, key: string, v: unknown) {
-    if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) {
-      throw new KilnError(`${path}.${key} holds binary data, which the artifact manifest cannot store; teach packArtifact to write it as a file`);
-    }
-    if (typeof v === 'number' && !Number.isFinite(v)) throw new KilnError(`${path}.${key} is ${v}, which JSON cannot store`);
-    if (typeof v === 'function' || typeof v === 'bigint') throw new KilnError(`${path}.${key} is a ${typeof v}, which JSON cannot store`);
-    return v;
-  }));
 }

@@ -39,7 +39,8 @@ export function finalIr(optimized: Graph, program: Program): { final: string; we
  */
 export async function artifactGraph(dir: string, variant: LoadedVariant): Promise<Graph | undefined> {
   const ir = variant.spec.ir;
-  if (!ir?.final) return undefined;
+  // A segmented variant keeps no final graph: its CPU segments are the reference's own kernels.
+  if (!ir?.final || !variant.program) return undefined;
   let text: string;
   try {
     text = await readFile(join(dir, ir.final), 'utf8');

@@ -3,8 +3,10 @@ import { modelOptionArgs, modelOptionsUsage } from './model-options.js';
 import { UsageError } from './errors.js';
 import { performance } from 'node:perf_hooks';
 import type { Graph } from '../ir/graph.js';
-import { optimize } from '../compiler.js';
+import { isPlacedOnSeveralDevices, optimize } from '../compiler.js';
 import { generate } from '../codegen/generate.js';
+import { segment } from '../codegen/segment.js';
+import type { SegmentedProgram } from '../runtime/segmented.js';
 import { compileStats, formatStats } from '../codegen/stats.js';
 import { saveArtifact } from '../artifact-writer/folder.js';
 import type { VariantSource } from '../artifact-writer/pack.js';
@@ -24,6 +26,17 @@ import { checkedPipeline, compileOptionsFrom } from './pipeline-options.js';
 import { precisionFlags, resolvePrecision } from './precision-options.js';
 
 const countOps = (g: Graph) => g.nodes.filter((n) => n.op !== 'const').length;
+
+/** The WebGPU programs of a segmented program. */
+const programsOf = (p: SegmentedProgram): Program[] => p.segments.flatMap((s) => (s.device === 'webgpu' ? [s.program] : []));
+
+/** `3 segments (1 on the CPU), 2 transfers` */
+const describeSegmented = (p: SegmentedProgram) => `${p.segments.length} segments (${p.segments.filter((s) => s.device === 'cpu').length} on the CPU), ${p.transfers} transfers`;
+
+/** Each WebGPU segment's kernels annotated as a single program's are. */
+const annotateSegments = (p: SegmentedProgram): SegmentedProgram => ({
+  ...p, segments: p.segments.map((s) => (s.device === 'webgpu' ? { ...s, program: annotateKernels(s.program) } : s)),
+});
 const kib = (b: number) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(2)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
 
 export const compileCommand = {
@@ -143,6 +156,11 @@ export const compileCommand = {
       const opts = { ...base, precision, ...(adapterClass ? { adapterClass } : {}), ...(precision === 'fp16' ? { ioPrecision: chosen.io } : {}), ...(saveIr ? { printAfterAll: true, sink } : {}), ...log };
       const optimized = await stage(names.passes, () => optimize(graph, opts), (r) => `${options.pipeline}${precision === 'fp16' ? ', fp16' : ''}: ${countOps(graph)} -> ${countOps(r.graph)} ops`);
       const tuned = values.tune ? await stage('tune', () => tune(optimized.graph), (r) => `${r.decisions.length} kernel problem(s), ${r.decisions.filter((d) => d.cached).length} from the cache`) : undefined;
+      // Ops without a WebGPU kernel (placed on the CPU) make the program segments, one per device run.
+      if (isPlacedOnSeveralDevices(optimized.graph)) {
+        const segmented = await stage(names.codegen, () => segment(optimized.graph, { choose: recording(tuned?.choose) }), (r) => `${describeSegmented(r)}, ${programsOf(r).reduce((n, p) => n + p.kernels.length, 0)} distinct kernels`);
+        return { precision, optimized, segmented, program: undefined, memory: undefined, dumps };
+      }
       const generated = await stage(names.codegen, () => generate(optimized.graph, { choose: recording(tuned?.choose) }), (r) => `${r.program.kernels.length} distinct kernels, ${r.program.dispatches.length} dispatches per run`);
       return { precision, optimized, ...generated, dumps };
     };
@@ -154,10 +172,11 @@ export const compileCommand = {
       tuneDevice?.destroy();
     }
     const primary = compiled[0]!;
-    const { program, memory, optimized } = primary;
     if (out !== undefined) {
-      const variants: VariantSource[] = compiled.map((c) => ({ program: annotateKernels(c.program), precision: c.precision, ir: { ...finalIr(c.optimized.graph, c.program), passes: c.dumps } }));
-      const weightBytes = (p: { program: Program }) => kib(p.program.weights.byteLength);
+      const variants: VariantSource[] = compiled.map((c) => (c.segmented
+        ? { segmented: annotateSegments(c.segmented), precision: c.precision, ir: { passes: c.dumps } }
+        : { program: annotateKernels(c.program), precision: c.precision, ir: { ...finalIr(c.optimized.graph, c.program), passes: c.dumps } }));
+      const weightBytes = (c: (typeof compiled)[number]) => kib((c.segmented ? programsOf(c.segmented) : [c.program]).reduce((n, p) => n + p.weights.byteLength, 0));
       const dumpCount = compiled.reduce((n, c) => n + c.dumps.length, 0);
       await stage(
         'write',
@@ -168,17 +187,28 @@ export const compileCommand = {
 
     const where = out !== undefined ? ` -> ${out}${fallback ? ' (fp16, with an fp32 fallback)' : ''}` : '';
     const totalMs = performance.now() - t0;
-    if (!quiet) console.log(`compiled ${graph.name}: ${program.dispatches.length} dispatches, ${program.kernels.length} shaders in ${totalMs.toFixed(1)} ms${where}`);
-    Object.assign(report, { graph: graph.name, dispatches: program.dispatches.length, kernels: program.kernels.length, ms: totalMs, ...(out !== undefined ? { output: out, fallback } : {}) });
-    if (values.stats) {
+    const programs = primary.segmented ? programsOf(primary.segmented) : [primary.program];
+    const dispatches = programs.reduce((n, p) => n + p.dispatches.length, 0);
+    const shaders = programs.reduce((n, p) => n + p.kernels.length, 0);
+    const segments = primary.segmented ? `, ${describeSegmented(primary.segmented)}` : '';
+    if (!quiet) console.log(`compiled ${graph.name}: ${dispatches} dispatches, ${shaders} shaders${segments} in ${totalMs.toFixed(1)} ms${where}`);
+    Object.assign(report, {
+      graph: graph.name, dispatches, kernels: shaders, ms: totalMs, ...(out !== undefined ? { output: out, fallback } : {}),
+      ...(primary.segmented ? { segments: primary.segmented.segments.map((x) => x.device), transfers: primary.segmented.transfers } : {}),
+    });
+    const { program, memory, optimized } = primary;
+    if (values.stats && (!program || !memory)) {
+      // The figures describe one WebGPU program and its memory plan; a segmented program has several.
+      if (!json) console.log(`stats: not given for a program placed on several devices (${describeSegmented(primary.segmented!)}); kiln inspect OUT lists each segment`);
+    } else if (values.stats && program && memory) {
       const stats = compileStats(graph, optimized.graph, program, memory);
       report.stats = stats;
       if (!json) console.log(formatStats(stats));
       if (chosen.precision === 'fp16') {
         // The f32 figures beside the f16 ones, so that the halving shows; compiled now if not written.
         const f32 = compiled.find((c) => c.precision === 'fp32') ?? await compileVariant('fp32', { passes: 'f32 stats', codegen: 'codegen' });
-        const s16 = compileStats(graph, optimized.graph, program, memory);
-        const s32 = compileStats(graph, f32.optimized.graph, f32.program, f32.memory);
+        const s16 = stats;
+        const s32 = f32.program && f32.memory ? compileStats(graph, f32.optimized.graph, f32.program, f32.memory) : stats;
         const ratio = (a: number, b: number) => (b ? `${((100 * a) / b).toFixed(0)}%` : '-');
         report.statsFp32 = s32;
         if (!json) console.log(`precision:          fp16: weights ${kib(s16.weightBytes)} vs ${kib(s32.weightBytes)} in f32 (${ratio(s16.weightBytes, s32.weightBytes)}), intermediates ${kib(s16.scratchBytesPlanned)} vs ${kib(s32.scratchBytesPlanned)} (${ratio(s16.scratchBytesPlanned, s32.scratchBytesPlanned)})`);

@@ -5,7 +5,11 @@ import { formatShapeType } from '../ir/types.js';
 import type { LoadedArtifact, LoadedVariant } from '../runtime/artifact.js';
 import { LIMIT_MEANINGS } from '../runtime/artifact-device.js';
 import { isArtifactDir, loadArtifactDir } from '../runtime/artifact-node.js';
-import type { BufferRole } from '../runtime/program.js';
+import type { Graph } from '../ir/graph.js';
+import type { ManifestProgram, ManifestWeights } from '../runtime/manifest.js';
+import type { ManifestSegments } from '../runtime/manifest-segments.js';
+import type { BufferRole, Program } from '../runtime/program.js';
+import type { SegmentedProgram } from '../runtime/segmented.js';
 import { reflectKernel } from '../runtime/reflect.js';
 import { describeEntry } from './run-io.js';
 
@@ -47,7 +51,7 @@ export function describeArtifact(dir: string, { manifest, variants }: LoadedArti
   // Sequence and optional inputs and outputs of the model, made of the tensors above.
   const structured = [...manifest.layout?.inputs ?? [], ...manifest.layout?.outputs ?? []].filter((e) => e.kind !== 'tensor');
   if (structured.length) lines.push('sequences and optionals', ...structured.map((e) => `  ${describeEntry(e)}`));
-  const sizes = variants[0]?.program.sizes;
+  const sizes = variants[0]?.program?.sizes;
   if (sizes?.length) lines.push(`sizes     ${describeSizes(sizes)} (bound from the inputs' shapes at each run)`);
   if (variants.length === 1 && manifest.variants.length === 1) {
     lines.push(`precision ${variants[0]!.precision}`);
@@ -65,8 +69,56 @@ export function describeArtifact(dir: string, { manifest, variants }: LoadedArti
 const tensor = (t: { name: string; dtype: Parameters<typeof formatShapeType>[0]; shape: readonly number[]; dims?: readonly (number | string)[] }) =>
   `  ${t.name.padEnd(16)} ${t.dims ? `${t.dtype}[${t.dims.join(',')}] (buffers for [${t.shape.join(',')}])` : formatShapeType(t.dtype, t.shape)}`;
 
-/** One variant: kernels, memory, what a device needs, IR kept. */
-function describeVariant({ program, spec }: LoadedVariant): string[] {
+/** One variant: kernels, memory, what a device needs, IR kept; or its segments, each on its device. */
+function describeVariant(v: LoadedVariant): string[] {
+  const { spec } = v;
+  const parts = v.segmented ? describeSegments(v.segmented, spec.segments!) : describeProgram(v.program, spec.program!, spec.weights!);
+  const lines = [...parts.head];
+  lines.push('needs');
+  lines.push(`  features  ${spec.requires.features.join(', ') || 'none'}`);
+  const limits = Object.entries(spec.requires.limits);
+  lines.push(...table(limits.map(([k, v]) => [k, `>= ${v}`, LIMIT_MEANINGS[k] ?? ''])).map((l) => `  ${l}`));
+  lines.push(...parts.tail);
+  const ir = spec.ir;
+  if (ir) lines.push(`ir        ${[ir.final, ir.passes?.length ? `${ir.passes.length} pass dumps in ${ir.passes[0]!.replace(/[^/]*$/, '')}` : undefined].filter(Boolean).join(', ')}`);
+  return lines;
+}
+
+/**
+ * A segmented variant: the segments in run order, a WebGPU one described as a program is, a CPU
+ * one by its ops and the values it takes and gives; then the transfers between them.
+ */
+function describeSegments(p: SegmentedProgram, spec: ManifestSegments): { head: string[]; tail: string[] } {
+  const cpu = p.segments.filter((s) => s.device === 'cpu').length;
+  const head = [`segments  ${p.segments.length} in run order (${cpu} on the CPU, run by the reference executor), ${p.transfers} transfer${p.transfers === 1 ? '' : 's'} per run`];
+  const tail: string[] = [];
+  p.segments.forEach((s, i) => {
+    const m = spec.list[i]!;
+    if (s.device === 'webgpu' && m.device === 'webgpu') {
+      const part = describeProgram(s.program, m.program, m.weights);
+      head.push('', `[segment ${i}: webgpu${s.index ? `:${s.index}` : ''}, takes ${names(s.program.inputs)}, gives ${names(s.program.outputs)}]`, ...part.head.map((l) => `  ${l}`));
+      tail.push(`[segment ${i}: webgpu]`, ...part.tail.map((l) => `  ${l}`));
+    } else if (s.device === 'cpu' && m.device === 'cpu') {
+      head.push('', `[segment ${i}: cpu, takes ${names(s.graph.inputs)}, gives ${names(s.graph.outputs)}]`, `  ops       ${cpuOps(s.graph).join(', ')}`);
+      if (m.constants) head.push(`  ${m.constants.file}: ${m.tensors.length} constant${m.tensors.length === 1 ? '' : 's'}, ${m.constants.bytes} bytes, sha256 ${m.constants.sha256}`);
+    }
+  });
+  const moved = Object.entries(p.aliases);
+  if (moved.length) head.push('', 'transfers', ...moved.map(([to, from]) => `  %${from} -> %${to}`));
+  return { head, tail };
+}
+
+const names = (vs: readonly { name: string }[]) => (vs.length ? vs.map((v) => `%${v.name}`).join(', ') : 'nothing');
+
+/** A CPU segment's ops with their counts, constants left out: `nonzero, cast x2`. */
+function cpuOps(g: Graph): string[] {
+  const counts = new Map<string, number>();
+  for (const n of g.nodes) if (n.op !== 'const') counts.set(n.op, (counts.get(n.op) ?? 0) + 1);
+  return [...counts].map(([op, k]) => (k > 1 ? `${op} x${k}` : op));
+}
+
+/** One program: kernels, memory and its weights file (head), then its dispatches (tail). */
+function describeProgram(program: Program, mp: ManifestProgram, weights: ManifestWeights): { head: string[]; tail: string[] } {
   const lines: string[] = [];
   if (program.state?.length) lines.push('state (kept across runs)', ...program.state.map(tensor));
   const counts = program.kernels.map(() => 0);
@@ -75,7 +127,7 @@ function describeVariant({ program, spec }: LoadedVariant): string[] {
   const rows = program.kernels.map((k, i) => {
     const r = reflectKernel(k);
     const binds = `${r.storageCount} storage${r.uniform ? ' + uniform' : ''}`;
-    return [String(i), String(counts[i]), r.workgroupSize.join('x'), binds, k.name, spec.program.kernels[i]!.file];
+    return [String(i), String(counts[i]), r.workgroupSize.join('x'), binds, k.name, mp.kernels[i]!.file];
   });
   lines.push(...table([['#', 'dispatches', 'workgroup', 'bindings', 'name', 'file'], ...rows]).map((l) => `  ${l}`));
 
@@ -102,22 +154,15 @@ function describeVariant({ program, spec }: LoadedVariant): string[] {
     const scaleBytes = program.buffers.filter((b) => b.role === 'weight' && scales.has(b.label ?? '')).reduce((a, b) => a + b.bytes, 0);
     lines.push(`  ${'int8'.padEnd(10)} ${bytes(int8.reduce((a, b) => a + b.bytes, 0)).padStart(11)} in ${int8.length} weight${int8.length === 1 ? '' : 's'} stored as int8 (+ ${bytes(scaleBytes)} of per-channel scales), dequantized in the kernels`);
   }
-  lines.push(`  ${spec.weights.file}: ${spec.weights.bytes} bytes, aligned to ${spec.weights.alignment}, sha256 ${spec.weights.sha256}`);
-
-  lines.push('needs');
-  lines.push(`  features  ${spec.requires.features.join(', ') || 'none'}`);
-  const limits = Object.entries(spec.requires.limits);
-  lines.push(...table(limits.map(([k, v]) => [k, `>= ${v}`, LIMIT_MEANINGS[k] ?? ''])).map((l) => `  ${l}`));
-  const ir = spec.ir;
-  lines.push('dispatches (in run order)');
+  lines.push(`  ${weights.file}: ${weights.bytes} bytes, aligned to ${weights.alignment}, sha256 ${weights.sha256}`);
+  const tail = ['dispatches (in run order)'];
   // A dispatch's kernel variants follow it, each with the sizes it runs for (the first that holds).
   const runs = program.dispatches.flatMap((d, i) => [
     [String(i), program.kernels[d.kernel]!.name, d.workgroups.join('x'), d.label],
     ...(d.variants ?? []).map((v) => ['', program.kernels[v.kernel]!.name, v.workgroups.join('x'), `  instead when ${describeCondition(v.when)}`]),
   ]);
-  lines.push(...table([['#', 'kernel', 'workgroups', 'label'], ...runs]).map((l) => `  ${l}`));
-  if (ir) lines.push(`ir        ${[ir.final, ir.passes?.length ? `${ir.passes.length} pass dumps in ${ir.passes[0]!.replace(/[^/]*$/, '')}` : undefined].filter(Boolean).join(', ')}`);
-  return lines;
+  tail.push(...table([['#', 'kernel', 'workgroups', 'label'], ...runs]).map((l) => `  ${l}`));
+  return { head: lines, tail };
 }
 
 /** Rows as left-aligned columns. */
@@ -137,28 +182,51 @@ export function artifactJson(dir: string, { manifest, variants }: LoadedArtifact
     inputs: manifest.inputs,
     outputs: manifest.outputs,
     ...(manifest.layout ? { layout: manifest.layout } : {}),
-    variants: variants.map(({ index, precision, program, spec }) => {
-      const counts = program.kernels.map(() => 0);
-      for (const d of program.dispatches) counts[d.kernel]!++;
+    variants: variants.map((v) => ({
+      index: v.index,
+      precision: v.precision,
+      ...(v.segmented ? segmentsJson(v.segmented, v.spec.segments!) : programJson(v.program, v.spec.program!, v.spec.weights!)),
+      requires: v.spec.requires,
+      ...(v.spec.ir ? { ir: v.spec.ir } : {}),
+    })),
+  };
+}
+
+/** A program's kernels, dispatches, memory and weights file, as `kiln inspect --json` gives them. */
+function programJson(program: Program, mp: ManifestProgram, weights: ManifestWeights): Record<string, unknown> {
+  const counts = program.kernels.map(() => 0);
+  for (const d of program.dispatches) counts[d.kernel]!++;
+  return {
+    kernels: program.kernels.map((k, i) => {
+      const r = reflectKernel(k);
+      return { name: k.name, file: mp.kernels[i]!.file, dispatches: counts[i], workgroupSize: r.workgroupSize, storageBindings: r.storageCount, uniform: Boolean(r.uniform) };
+    }),
+    dispatches: program.dispatches.map((d) => ({
+      kernel: program.kernels[d.kernel]!.name, label: d.label, workgroups: d.workgroups,
+      ...(d.variants ? { variants: d.variants.map((v) => ({ when: v.when, kernel: program.kernels[v.kernel]!.name, workgroups: v.workgroups })) } : {}),
+    })),
+    memory: Object.fromEntries(['weight', 'state', 'scratch', 'input', 'output'].map((role) => {
+      const bufs = program.buffers.filter((b) => b.role === role);
+      return [role, { buffers: bufs.length, bytes: bufs.reduce((a, b) => a + b.bytes, 0) }];
+    })),
+    weights,
+  };
+}
+
+/** A segmented variant's segments (a WebGPU one as programJson, a CPU one by its ops) and transfers. */
+function segmentsJson(p: SegmentedProgram, spec: ManifestSegments): Record<string, unknown> {
+  return {
+    segments: p.segments.map((s, i) => {
+      const m = spec.list[i]!;
+      if (s.device === 'webgpu' && m.device === 'webgpu') {
+        return { device: 'webgpu', index: s.index, inputs: s.program.inputs.map((b) => b.name), outputs: s.program.outputs.map((b) => b.name), ...programJson(s.program, m.program, m.weights) };
+      }
+      const g = (s as { graph: Graph }).graph;
       return {
-        index,
-        precision,
-        kernels: program.kernels.map((k, i) => {
-          const r = reflectKernel(k);
-          return { name: k.name, file: spec.program.kernels[i]!.file, dispatches: counts[i], workgroupSize: r.workgroupSize, storageBindings: r.storageCount, uniform: Boolean(r.uniform) };
-        }),
-        dispatches: program.dispatches.map((d) => ({
-          kernel: program.kernels[d.kernel]!.name, label: d.label, workgroups: d.workgroups,
-          ...(d.variants ? { variants: d.variants.map((v) => ({ when: v.when, kernel: program.kernels[v.kernel]!.name, workgroups: v.workgroups })) } : {}),
-        })),
-        memory: Object.fromEntries(['weight', 'state', 'scratch', 'input', 'output'].map((role) => {
-          const bufs = program.buffers.filter((b) => b.role === role);
-          return [role, { buffers: bufs.length, bytes: bufs.reduce((a, b) => a + b.bytes, 0) }];
-        })),
-        weights: spec.weights,
-        requires: spec.requires,
-        ...(spec.ir ? { ir: spec.ir } : {}),
+        device: 'cpu', inputs: g.inputs.map((v) => v.name), outputs: g.outputs.map((v) => v.name),
+        ops: g.nodes.filter((n) => n.op !== 'const').map((n) => n.op), ...(m.device === 'cpu' && m.constants ? { constants: m.constants } : {}),
       };
     }),
+    transfers: Object.entries(p.aliases).map(([to, from]) => ({ from, to })),
   };
 }

@@ -1,3 +1,4 @@
+import { KilnError } from '../ir/errors.js';
 import { UsageError } from './errors.js';
 import { compileWithReport } from '../compiler.js';
 import type { Graph } from '../ir/graph.js';
@@ -68,7 +69,8 @@ export const profileCommand = {
     const device = await acquireDevice();
     try {
       const variant = artifact ? artifact.variants[chooseVariant(artifact.manifest, device)]! : undefined;
-      const p: Program = variant ? variant.program : compiled!.program;
+      if (variant?.segmented) throw new KilnError(`${path} holds segments that run on the CPU (ops without a WebGPU kernel); kiln profile times one WebGPU program: time it with kiln run ${path}`);
+      const p: Program = variant ? variant.program! : compiled!.program;
       // The optimised graph the program came from gives each kernel's op and shapes.
       const graph: Graph | undefined = variant ? await artifactGraph(path, variant) : compiled!.graph;
       const sizes = sizesFrom(values.sizes, p);

@@ -22,7 +22,8 @@ import { numbers } from '../io/random-inputs.js';
 import { summarize } from './tensor-summary.js';
 import { compareOutput, defaultTolerance, formatComparison, type Tolerance } from './compare.js';
 import type { Precision } from '../runtime/manifest.js';
-import { SegmentedSession } from '../runtime/segmented.js';
+import type { Program } from '../runtime/program.js';
+import { SegmentedSession, type SegmentedProgram } from '../runtime/segmented.js';
 import { formatRunTimes, gatherInputs, inputFilesFor, outputFiles, readInputFiles, saveOutputs, structureLines, timeRuns, type InputArg, type TensorSpec } from './run-io.js';
 import { tensorLayout, type IoLayout } from '../runtime/io-layout.js';
 
@@ -251,7 +252,6 @@ async function modelTarget(path: string, values: Record<string, unknown>, files:
   const tCompile = performance.now() - t0;
   const gpuPrograms = compiled.segments.flatMap((s) => (s.device === 'webgpu' ? [s.program] : []));
   const single = compiled.segments.length === 1 ? gpuPrograms[0] : undefined;
-  const cpuSegments = compiled.segments.length - gpuPrograms.length;
   return {
     // The program's, not the graph's: under --io-precision fp16 its float inputs are f16.
     inputs: single?.inputs ?? compiled.graph.inputs.map((v) => ({ name: v.name, dtype: v.type.dtype, shape: v.type.shape })),
@@ -261,7 +261,7 @@ async function modelTarget(path: string, values: Record<string, unknown>, files:
     dispatches: gpuPrograms.reduce((n, p) => n + p.dispatches.length, 0),
     header: [
       ...(chosen.line ? [`precision: ${chosen.line}`] : []),
-      ...(single ? [] : [`segments: ${compiled.segments.length} (${cpuSegments} on the CPU), ${compiled.transfers} transfers`]),
+      ...(single ? [] : segmentsLine(compiled)),
     ],
     prepTimes: { compile: tCompile },
     precision: () => chosen.precision,
@@ -291,9 +291,12 @@ async function artifactTarget(dir: string, values: Record<string, unknown>): Pro
     inputs: manifest.inputs,
     frozen: [],
     layout: manifest.layout ?? tensorLayout(manifest.inputs.map((t) => t.name), manifest.outputs.map((t) => t.name)),
-    get kernels() { return shown().program.kernels.length; },
-    get dispatches() { return shown().program.dispatches.length; },
-    header: [`artifact: ${dir} (model '${manifest.model}', compiled by ${manifest.compiler.name} ${manifest.compiler.version}, pipeline ${manifest.compiler.pipeline})`],
+    get kernels() { return programsOf(shown()).reduce((n, p) => n + p.kernels.length, 0); },
+    get dispatches() { return programsOf(shown()).reduce((n, p) => n + p.dispatches.length, 0); },
+    header: [
+      `artifact: ${dir} (model '${manifest.model}', compiled by ${manifest.compiler.name} ${manifest.compiler.version}, pipeline ${manifest.compiler.pipeline})`,
+      ...segmentsLine(artifact.variants[0]!.segmented),
+    ],
     prepTimes: { 'read and validate': tValidate },
     precision: () => shown().precision,
     async load(device) {
@@ -304,9 +307,23 @@ async function artifactTarget(dir: string, values: Record<string, unknown>): Pro
     },
     async reference() {
       const graph = await artifactGraph(dir, shown());
-      return graph ?? `${dir} keeps no ir/final.kir to run on the CPU; compare by running the model instead (kiln run MODEL --compare cpu)`;
+      if (graph) return graph;
+      return shown().segmented
+        ? `${dir} holds segments placed on several devices, and no one graph of the whole model to run on the CPU; compare by running the model instead (kiln run MODEL --compare cpu)`
+        : `${dir} keeps no ir/final.kir to run on the CPU; compare by running the model instead (kiln run MODEL --compare cpu)`;
     },
   };
+}
+
+/** A variant's WebGPU programs: its one program, or its WebGPU segments'. */
+function programsOf(v: LoadedVariant): Program[] {
+  return v.segmented ? v.segmented.segments.flatMap((s) => (s.device === 'webgpu' ? [s.program] : [])) : [v.program];
+}
+
+/** `segments: 3 (1 on the CPU), 2 transfers`, for a program placed on several devices. */
+function segmentsLine(p: SegmentedProgram | undefined): string[] {
+  if (!p) return [];
+  return [`segments: ${p.segments.length} (${p.segments.filter((s) => s.device === 'cpu').length} on the CPU), ${p.transfers} transfers`];
 }
 
 /** `precision: fp32 (the artifact's fallback: the device lacks shader-f16)`, when the artifact has variants to choose from. */

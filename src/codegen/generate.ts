@@ -72,7 +72,7 @@ export function generateProgram(graph: Graph, ctx: LowerContext = {}): Program {
 export function generate(graph: Graph, ctx: LowerContext = {}): CodegenResult {
   for (const v of graph.values()) {
     if (v.type.device !== 'webgpu') {
-      throw new KilnError(`%${v.name}${v.producer ? ` (${v.producer.op})` : ''} is placed @${v.type.device}: a Program holds WebGPU kernels only, so a graph with ops that run on the CPU (ops without a WebGPU kernel) compiles in segments (compileSegmented; \`kiln run MODEL\` does), not to one Program or artifact`);
+      throw new KilnError(`%${v.name}${v.producer ? ` (${v.producer.op})` : ''} is placed @${v.type.device}: a Program holds WebGPU kernels only, so a graph with ops that run on the CPU (ops without a WebGPU kernel) compiles in segments (compileSegmented or compileForArtifact; \`kiln run MODEL\` and \`kiln compile\` do), not to one Program`);
     }
     // Kernels index elements with 32-bit integers; a device's own, smaller limits are checked at load.
     const n = numel(v.type.shape);

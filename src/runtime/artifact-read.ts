@@ -35,7 +35,7 @@ export function artifactSourceReader(read: ArtifactReader, where: string): Artif
     async files(manifest, indexes) {
       const wanted = indexes.map((i) => variantFiles(manifest.variants[i]!));
       const kernelNames = [...new Set(wanted.flatMap((w) => w.kernels))];
-      const weightNames = [...new Set(wanted.map((w) => w.weights))];
+      const weightNames = [...new Set(wanted.flatMap((w) => w.weights))];
       const contents = await Promise.all([...weightNames, ...kernelNames].map((f) => readOne(read, f, where)));
       return {
         manifest,

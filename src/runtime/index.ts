@@ -28,7 +28,9 @@ export {
 } from './inference-session.js';
 export { Tensor, type TensorElementType } from './tensor.js';
 // (Writing artifacts is compiling: packArtifact is the main `kiln` entry's.)
-export { loadArtifact, type ArtifactFiles, type LoadedArtifact, type LoadedVariant, type LoadOptions } from './artifact.js';
+export {
+  loadArtifact, type ArtifactFiles, type LoadedArtifact, type LoadedVariant, type LoadedProgramVariant, type LoadedSegmentedVariant, type LoadOptions,
+} from './artifact.js';
 export {
   checkArtifactDevice, chooseVariant, deviceProblems, requiredLimits, requiredFeatures, LIMIT_MEANINGS,
   type ChooseOptions, type DeviceOffer,
@@ -39,8 +41,13 @@ export {
 export {
   ArtifactError, ARTIFACT_FORMAT, ARTIFACT_FORMAT_VERSION, READABLE_FORMAT_VERSIONS, parseManifest,
   type ArtifactManifest, type ManifestKernel, type ManifestProgram, type ManifestCompiler, type ManifestIr,
-  type ManifestVariant, type ManifestTensor, type ManifestRequires, type ManifestWeights, type Precision,
+  type ManifestVariant, type ManifestProgramVariant, type ManifestSegmentedVariant, type ManifestTensor, type ManifestRequires,
+  type ManifestWeights, type Precision, variantInterface,
 } from './manifest.js';
 // A model's sequence and optional inputs and outputs as its program's tensors (manifest.layout).
 export { assembleOutputs, flattenInputs, tensorLayout, type IoEntry, type IoLayout, type IoValue } from './io-layout.js';
+// A model placed on several devices (ops without a WebGPU kernel run on the CPU between segments).
+export { SegmentedSession, type SegmentedProgram, type Segment } from './segmented.js';
+export { SEGMENTS_VERSION, type ManifestSegments, type ManifestSegment, type ManifestConstant } from './manifest-segments.js';
+export type { GraphRecord, NodeRecord, TypeRecord, AttrRecord, NumberRecord } from '../ir/graph-record.js';
 export { KILN_VERSION } from './version.js';

@@ -6,8 +6,8 @@ import { loadArtifact, type ArtifactFiles, type LoadedArtifact, type LoadedVaria
 import { checkArtifactDevice, chooseVariant } from './artifact-device.js';
 import { httpArtifactReader, type ArtifactSourceReader } from './artifact-read.js';
 import { acquireDevice, type GpuDevice } from './device.js';
-import { parseManifest, type ArtifactManifest, type ManifestTensor, type Precision } from './manifest.js';
-import type { Program } from './program.js';
+import { parseManifest, variantInterface, type ArtifactManifest, type ManifestTensor, type Precision } from './manifest.js';
+import { SegmentedSession } from './segmented.js';
 import { Session } from './session.js';
 import type { SessionOptions, SessionStats } from './session-options.js';
 import { Tensor, tensorTypeOf, type TensorElementType } from './tensor.js';
@@ -67,11 +67,14 @@ export type InferenceFetches = readonly string[] | Readonly<Record<string, unkno
 const NODE_LOADER = './artifact-node.js';
 const ONNX_COMPILER = '../compile-cache.js';
 
-/** One loaded program and its session: an artifact has one, an ONNX model one per set of input shapes. */
+/**
+ * One loaded program and its session: an artifact has one, an ONNX model one per set of input
+ * shapes. A variant with segments on the CPU runs in a SegmentedSession.
+ */
 interface Loaded {
   readonly manifest: ArtifactManifest;
   readonly variant: LoadedVariant;
-  readonly session: Session;
+  readonly session: Session | SegmentedSession;
 }
 
 /** Compiles an ONNX model for a set of input shapes (see compile-cache.ts). */
@@ -305,7 +308,7 @@ function bareShape(info: ManifestTensor, data: ArrayBufferView): number[] {
 
 /** The feeds as the loaded program takes them: a bare array typed as declared, f16 widened for an f32 variant. */
 function programInputs({ manifest, variant }: Loaded, feeds: Readonly<Record<string, InferenceFeed>>): Record<string, TensorData> {
-  const byName = new Map(manifest.inputs.map((t, i) => [t.name, { info: t, binding: variant.program.inputs[i]! }]));
+  const byName = new Map(manifest.inputs.map((t, i) => [t.name, { info: t, binding: variantInterface(variant.spec).inputs[i]! }]));
   const inputs: Record<string, TensorData> = {};
   for (const [name, feed] of Object.entries(feeds)) {
     const entry = byName.get(name);
@@ -326,7 +329,7 @@ function programInputs({ manifest, variant }: Loaded, feeds: Readonly<Record<str
 function userOutputs({ manifest, variant }: Loaded, out: Record<string, TensorData>): Record<string, TensorData> {
   manifest.outputs.forEach((info, i) => {
     const t = out[info.name];
-    if (t && variant.program.outputs[i]!.dtype !== info.dtype && info.dtype === 'f16') {
+    if (t && variantInterface(variant.spec).outputs[i]!.dtype !== info.dtype && info.dtype === 'f16') {
       out[info.name] = { dtype: 'f16', shape: [...t.shape], data: toF16Array(t.data as Float32Array) };
     }
   });
@@ -337,7 +340,8 @@ function userOutputs({ manifest, variant }: Loaded, out: Record<string, TensorDa
 async function loadFiles(files: ArtifactFiles, gpu: GpuDevice, opts: InferenceSessionOptions): Promise<Loaded> {
   const manifest = parseManifest(files.manifest);
   const index = chooseVariant(manifest, gpu, opts);
-  const artifact = await loadArtifact({ ...files, manifest }, { variants: [index] });
+  // The files as given: a version-1 manifest, once parsed into the current layout, would not parse again as version 1.
+  const artifact = await loadArtifact(files, { variants: [index] });
   return start(artifact.manifest, artifact.variants[0]!, gpu, opts);
 }
 
@@ -351,7 +355,7 @@ async function start(manifest: ArtifactManifest, variant: LoadedVariant, gpu: Gp
     ...(opts.runTimeoutMs !== undefined ? { runTimeoutMs: opts.runTimeoutMs } : {}),
     ...(opts.recover !== undefined ? { recover: opts.recover } : {}),
   };
-  const session = await Session.create(gpu, variant.program as Program, sessionOpts);
+  const session = variant.segmented ? await SegmentedSession.create(gpu, variant.segmented, sessionOpts) : await Session.create(gpu, variant.program, sessionOpts);
   return { manifest, variant, session };
 }
 

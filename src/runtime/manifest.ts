@@ -1,5 +1,7 @@
-import { KilnError } from '../ir/errors.js';
 import { isDType, type DType } from '../ir/types.js';
+import { arr, fail, file, int, obj, onlyKnown, sha, show, str, stringRecord, word } from './manifest-fields.js';
+import { parseProgram } from './manifest-program.js';
+import { parseSegments, parseWeights, type ManifestSegments } from './manifest-segments.js';
 import type { Program, SizeWord } from './program.js';
 import { parseIoLayout, type IoLayout } from './io-layout.js';
 
@@ -8,7 +10,8 @@ import { parseIoLayout, type IoLayout } from './io-layout.js';
 // into one or more *variants* in order of preference, e.g. an f16 program that needs the
 // shader-f16 feature and its f32 fallback; a runtime loads the first variant its device can run.
 // Each variant is a Program minus its binary parts (kernel WGSL lives in kernel files, weights in
-// a weights file). Parsing checks the JSON's structure field by field, so a damaged manifest
+// a weights file); a variant placed on several devices holds its segments instead (see
+// manifest-segments.ts). Parsing checks the JSON's structure field by field, so a damaged manifest
 // gives an error naming the field rather than a TypeError deep in the loader.
 
 export const ARTIFACT_FORMAT = 'kiln-artifact';
@@ -21,10 +24,7 @@ export const ARTIFACT_FORMAT_VERSION = 3;
 /** Every format version this runtime reads; any other is refused. */
 export const READABLE_FORMAT_VERSIONS: readonly number[] = [1, 2, 3];
 
-/** An artifact that is malformed, corrupted or unusable on this device; never loaded. */
-export class ArtifactError extends KilnError {
-  override name = 'ArtifactError';
-}
+export { ArtifactError, isSafeArtifactPath } from './manifest-fields.js';
 
 /** The float precision a variant computes in. */
 export type Precision = 'fp32' | 'fp16';
@@ -87,12 +87,30 @@ export interface ManifestTensor {
 }
 
 /** One compiled program of the model, with what a device needs to run it. */
-export interface ManifestVariant {
+export interface ManifestProgramVariant {
   readonly precision: Precision;
   readonly requires: ManifestRequires;
   readonly weights: ManifestWeights;
   readonly program: ManifestProgram;
   readonly ir?: ManifestIr;
+  readonly segments?: undefined;
+}
+
+/** The model compiled as segments on several devices; `requires` is what its WebGPU segments need together. */
+export interface ManifestSegmentedVariant {
+  readonly precision: Precision;
+  readonly requires: ManifestRequires;
+  readonly segments: ManifestSegments;
+  readonly ir?: ManifestIr;
+  readonly program?: undefined;
+  readonly weights?: undefined;
+}
+
+export type ManifestVariant = ManifestProgramVariant | ManifestSegmentedVariant;
+
+/** The inputs and outputs a variant takes and gives: its program's, or its segments'. */
+export function variantInterface(v: ManifestVariant): { readonly inputs: readonly ManifestTensor[]; readonly outputs: readonly ManifestTensor[] } {
+  return v.segments ?? v.program;
 }
 
 export interface ArtifactManifest {
@@ -120,65 +138,12 @@ export interface ArtifactManifest {
   readonly sha256?: string;
 }
 
-/** Program fields this runtime knows (a field added to Program goes here and into parseProgram, with its check). */
-const PROGRAM_FIELDS = new Set(['version', 'name', 'inputs', 'outputs', 'buffers', 'kernels', 'dispatches', 'requiredFeatures', 'state', 'stateUpdates', 'sizes']);
-/** An object whose every value is a string (checked field by field). */
-function stringRecord(v: unknown, path: string): Record<string, string> {
-  const o = obj(v, path);
-  for (const [k, x] of Object.entries(o)) if (typeof x !== 'string') fail(`${path}.${k} must be a string, got ${show(x)}`);
-  return o as Record<string, string>;
-}
 
 const MANIFEST_FIELDS_V2 = new Set(['format', 'formatVersion', 'model', 'compiler', 'inputs', 'outputs', 'variants']);
 const MANIFEST_FIELDS_V3 = new Set([...MANIFEST_FIELDS_V2, 'sha256', 'layout']);
-const VARIANT_FIELDS = new Set(['precision', 'requires', 'weights', 'program', 'ir']);
+const VARIANT_FIELDS = new Set(['precision', 'requires', 'weights', 'program', 'ir', 'segments']);
 
-/** Paths inside an artifact: relative, plain characters, no `..`, so a manifest cannot point outside its folder. */
-export function isSafeArtifactPath(p: string): boolean {
-  return /^[A-Za-z0-9_][A-Za-z0-9._-]*(\/[A-Za-z0-9_][A-Za-z0-9._-]*)*$/.test(p);
-}
 
-const fail = (msg: string): never => {
-  throw new ArtifactError(`manifest.json: ${msg}`);
-};
-const show = (v: unknown): string => (v === undefined ? 'nothing' : JSON.stringify(v)?.slice(0, 60) ?? String(v));
-
-function obj(v: unknown, path: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(`${path} must be an object, got ${show(v)}`);
-  return v as Record<string, unknown>;
-}
-function str(v: unknown, path: string): string {
-  if (typeof v !== 'string') fail(`${path} must be a string, got ${show(v)}`);
-  return v as string;
-}
-function int(v: unknown, path: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(`${path} must be a non-negative integer, got ${show(v)}`);
-  return v as number;
-}
-function num(v: unknown, path: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) fail(`${path} must be a number, got ${show(v)}`);
-  return v as number;
-}
-function arr<T>(v: unknown, path: string, each: (x: unknown, path: string) => T): T[] {
-  if (!Array.isArray(v)) fail(`${path} must be an array, got ${show(v)}`);
-  return (v as unknown[]).map((x, i) => each(x, `${path}[${i}]`));
-}
-function file(v: unknown, path: string): string {
-  const p = str(v, path);
-  if (!isSafeArtifactPath(p)) fail(`${path} '${p}' is not a plain relative path inside the artifact`);
-  return p;
-}
-function sha(v: unknown, path: string): string {
-  const s = str(v, path);
-  if (!/^[0-9a-f]{64}$/.test(s)) fail(`${path} must be 64 lower-case hex digits (a SHA-256), got ${show(v)}`);
-  return s;
-}
-function onlyKnown(o: Record<string, unknown>, known: ReadonlySet<string>, path: string): void {
-  const unknown = Object.keys(o).filter((k) => !known.has(k));
-  if (unknown.length) {
-    fail(`${path} has field(s) ${unknown.map((k) => `'${k}'`).join(', ')} this runtime does not know: it was made by a newer kiln; load it with that version's runtime`);
-  }
-}
 
 /**
  * Parses manifest.json (text, bytes or an already-parsed object) and checks its structure; the
@@ -215,7 +180,8 @@ export function parseManifest(source: string | Uint8Array | object): ArtifactMan
   if (version === 1) {
     // Version 1: the one program's fields at the top level; its interface is its program's.
     const v = parseVariant({ ...m, precision: undefined }, '', 1);
-    manifest = { ...head, inputs: v.program.inputs.map(tensorInfo), outputs: v.program.outputs.map(tensorInfo), variants: [v] };
+    const io = variantInterface(v);
+    manifest = { ...head, inputs: io.inputs.map(tensorInfo), outputs: io.outputs.map(tensorInfo), variants: [v] };
   } else {
     onlyKnown(m, version === 2 ? MANIFEST_FIELDS_V2 : MANIFEST_FIELDS_V3, 'the manifest');
     const variants = arr(m.variants, 'variants', (x, path) => parseVariant(obj(x, path), `${path}.`, 2));
@@ -232,10 +198,6 @@ function tensorInfo({ name, dtype, shape, dims }: ManifestTensor): ManifestTenso
   return { name, dtype, shape: [...shape], ...(dims ? { dims: [...dims] } : {}) };
 }
 
-/** A word of a program compiled for a range of shapes: a number, or a size expression's text. */
-function word(x: unknown, path: string): SizeWord {
-  return typeof x === 'string' ? str(x, path) : num(x, path);
-}
 
 function tensor(x: unknown, path: string): ManifestTensor {
   const t = obj(x, path);
@@ -252,7 +214,6 @@ function parseVariant(v: Record<string, unknown>, prefix: string, version: numbe
   if (version >= 2) onlyKnown(v, VARIANT_FIELDS, prefix.replace(/\.$/, ''));
   const requires = obj(v.requires, `${prefix}requires`);
   const limits = obj(requires.limits, `${prefix}requires.limits`);
-  const weights = obj(v.weights, `${prefix}weights`);
   const features = arr(requires.features, `${prefix}requires.features`, str);
   let precision: Precision;
   if (version === 1) {
@@ -263,21 +224,19 @@ function parseVariant(v: Record<string, unknown>, prefix: string, version: numbe
     if (!PRECISIONS.includes(p as Precision)) fail(`${prefix}precision must be ${PRECISIONS.map((x) => `'${x}'`).join(' or ')}, got ${show(p)}`);
     precision = p as Precision;
   }
-  return {
+  const common = {
     precision,
     requires: {
       features,
       limits: Object.fromEntries(Object.entries(limits).map(([k, x]) => [k, int(x, `${prefix}requires.limits.${k}`)])),
     },
-    weights: {
-      file: file(weights.file, `${prefix}weights.file`),
-      bytes: int(weights.bytes, `${prefix}weights.bytes`),
-      sha256: sha(weights.sha256, `${prefix}weights.sha256`),
-      alignment: int(weights.alignment, `${prefix}weights.alignment`),
-    },
-    program: parseProgram(v.program, `${prefix}program`),
     ...(v.ir === undefined ? {} : { ir: parseIr(v.ir, `${prefix}ir`) }),
   };
+  if (v.segments !== undefined) {
+    if (v.program !== undefined || v.weights !== undefined) fail(`${prefix}segments: a variant holds segments or one program, not both`);
+    return { ...common, segments: parseSegments(v.segments, `${prefix}segments`, tensor) };
+  }
+  return { ...common, weights: parseWeights(v.weights, `${prefix}weights`), program: parseProgram(v.program, `${prefix}program`) };
 }
 
 /**
@@ -291,100 +250,22 @@ function checkVariantsAgree(m: ArtifactManifest): void {
     const what = `variants[${i}] (${v.precision})`;
     if (seen.has(v.precision)) fail(`${what}: a second variant of precision ${v.precision}`);
     seen.add(v.precision);
-    if (v.program.name !== m.model) fail(`${what}: program.name '${v.program.name}' differs from model '${m.model}'`);
+    if (v.program && v.program.name !== m.model) fail(`${what}: program.name '${v.program.name}' differs from model '${m.model}'`);
     for (const kind of ['inputs', 'outputs'] as const) {
       const want = m[kind];
-      const got = v.program[kind];
+      const got = variantInterface(v)[kind];
       const sig = (ts: readonly ManifestTensor[]) => ts.map((t) => `${t.name}: ${t.dtype}[${t.shape.join(',')}]`).join(', ');
       const agree = got.length === want.length && want.every((t, k) => {
         const g = got[k]!;
         const sameShape = g.shape.length === t.shape.length && g.shape.every((d, j) => d === t.shape[j]);
         return g.name === t.name && sameShape && (g.dtype === t.dtype || (t.dtype === 'f16' && g.dtype === 'f32'));
       });
-      if (!agree) fail(`${what}: its program's ${kind} (${sig(got)}) differ from the model's (${sig(want)})`);
+      if (!agree) fail(`${what}: its ${v.segments ? 'segments\'' : 'program\'s'} ${kind} (${sig(got)}) differ from the model's (${sig(want)})`);
     }
   });
 }
 
-/** A dispatch's (or a dispatch variant's) kernel, uniform words and workgroup counts. */
-function kernelRun(d: Record<string, unknown>, path: string) {
-  const workgroups = arr(d.workgroups, `${path}.workgroups`, word);
-  if (workgroups.length !== 3) fail(`${path}.workgroups must hold 3 counts, got ${workgroups.length}`);
-  return {
-    kernel: int(d.kernel, `${path}.kernel`),
-    // Range of each word (u32 or i32) is checked against the kernel by checkDispatch.
-    ...(d.uniforms === undefined ? {} : { uniforms: arr(d.uniforms, `${path}.uniforms`, word) }),
-    workgroups: workgroups as unknown as readonly [SizeWord, SizeWord, SizeWord],
-  };
-}
 
-function parseProgram(v: unknown, at: string): ManifestProgram {
-  const p = obj(v, at);
-  onlyKnown(p, PROGRAM_FIELDS, at);
-  const binding = (x: unknown, path: string) => {
-    const t = obj(x, path);
-    return {
-      name: str(t.name, `${path}.name`), dtype: str(t.dtype, `${path}.dtype`) as Program['inputs'][number]['dtype'], shape: arr(t.shape, `${path}.shape`, int), buffer: int(t.buffer, `${path}.buffer`),
-      ...(t.dims === undefined ? {} : { dims: arr(t.dims, `${path}.dims`, word) }),
-    };
-  };
-  return {
-    version: int(p.version, `${at}.version`),
-    name: str(p.name, `${at}.name`),
-    inputs: arr(p.inputs, `${at}.inputs`, binding),
-    outputs: arr(p.outputs, `${at}.outputs`, binding),
-    buffers: arr(p.buffers, `${at}.buffers`, (x, path) => {
-      const b = obj(x, path);
-      return {
-        id: int(b.id, `${path}.id`),
-        bytes: int(b.bytes, `${path}.bytes`),
-        role: str(b.role, `${path}.role`) as Program['buffers'][number]['role'],
-        ...(b.weightOffset === undefined ? {} : { weightOffset: int(b.weightOffset, `${path}.weightOffset`) }),
-        ...(b.label === undefined ? {} : { label: str(b.label, `${path}.label`) }),
-      };
-    }),
-    kernels: arr(p.kernels, `${at}.kernels`, (x, path) => {
-      const k = obj(x, path);
-      return { name: str(k.name, `${path}.name`), entryPoint: str(k.entryPoint, `${path}.entryPoint`), file: file(k.file, `${path}.file`), sha256: sha(k.sha256, `${path}.sha256`) };
-    }),
-    dispatches: arr(p.dispatches, `${at}.dispatches`, (x, path) => {
-      const d = obj(x, path);
-      return {
-        label: str(d.label, `${path}.label`),
-        buffers: arr(d.buffers, `${path}.buffers`, int),
-        ...kernelRun(d, path),
-        ...(d.variants === undefined ? {} : {
-          variants: arr(d.variants, `${path}.variants`, (y, vp) => {
-            const v = obj(y, vp);
-            const when = obj(v.when, `${vp}.when`);
-            return {
-              when: {
-                size: str(when.size, `${vp}.when.size`),
-                ...(when.min === undefined ? {} : { min: int(when.min, `${vp}.when.min`) }),
-                ...(when.max === undefined ? {} : { max: int(when.max, `${vp}.when.max`) }),
-              },
-              ...kernelRun(v, vp),
-            };
-          }),
-        }),
-      };
-    }),
-    requiredFeatures: arr(p.requiredFeatures, `${at}.requiredFeatures`, str),
-    ...(p.state === undefined ? {} : { state: arr(p.state, `${at}.state`, binding) }),
-    ...(p.sizes === undefined ? {} : {
-      sizes: arr(p.sizes, `${at}.sizes`, (x, path) => {
-        const v = obj(x, path);
-        return { name: str(v.name, `${path}.name`), min: int(v.min, `${path}.min`), max: int(v.max, `${path}.max`) };
-      }),
-    }),
-    ...(p.stateUpdates === undefined ? {} : {
-      stateUpdates: arr(p.stateUpdates, `${at}.stateUpdates`, (x, path) => {
-        const u = obj(x, path);
-        return { from: int(u.from, `${path}.from`), to: int(u.to, `${path}.to`) };
-      }),
-    }),
-  };
-}
 
 function parseIr(v: unknown, at: string): ManifestIr {
   const ir = obj(v, at);

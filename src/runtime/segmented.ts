@@ -5,6 +5,7 @@ import { runOnCpu } from './cpu/executor.js';
 import type { GpuDevice } from './device.js';
 import type { Program } from './program.js';
 import { Session } from './session.js';
+import type { SessionOptions, SessionStats } from './session-options.js';
 
 /**
  * A model placed on several devices, as segments in execution order: a WebGPU segment is a
@@ -37,8 +38,8 @@ export type Segment =
 export class SegmentedSession {
   private constructor(readonly program: SegmentedProgram, private readonly sessions: (Session | undefined)[]) {}
 
-  /** `gpus[i]` is WebGPU device i; one device serves a program on one GPU. */
-  static async create(gpus: GpuDevice | readonly GpuDevice[], program: SegmentedProgram): Promise<SegmentedSession> {
+  /** `gpus[i]` is WebGPU device i; one device serves a program on one GPU. `opts` go to every WebGPU segment's Session. */
+  static async create(gpus: GpuDevice | readonly GpuDevice[], program: SegmentedProgram, opts: SessionOptions = {}): Promise<SegmentedSession> {
     const byIndex = Array.isArray(gpus) ? gpus : [gpus as GpuDevice];
     for (const s of program.segments) {
       if (s.device === 'webgpu' && !byIndex[s.index]) {
@@ -47,7 +48,10 @@ export class SegmentedSession {
     }
     const sessions: (Session | undefined)[] = [];
     try {
-      for (const s of program.segments) sessions.push(s.device === 'webgpu' ? await Session.create(byIndex[s.index]!, s.program) : undefined);
+      for (const [i, s] of program.segments.entries()) {
+        const label = opts.label === undefined ? {} : { label: `${opts.label}.${i}` };
+        sessions.push(s.device === 'webgpu' ? await Session.create(byIndex[s.index]!, s.program, { ...opts, ...label }) : undefined);
+      }
     } catch (e) {
       for (const s of sessions) s?.destroy();
       throw e;
@@ -57,6 +61,18 @@ export class SegmentedSession {
 
   /** Transfers made so far: uploads into and readbacks out of WebGPU segments between segments. */
   transfersMade = 0;
+
+  private runs = 0;
+
+  /** What its WebGPU segments' sessions created and did, summed; `runs` counts runs of the whole program. */
+  get stats(): Readonly<SessionStats> {
+    const total: SessionStats = { pipelinesCreated: 0, shaderModulesCreated: 0, buffersCreated: 0, bindGroupsCreated: 0, weightBytesUploaded: 0, weightUploads: 0, runs: this.runs, submits: 0 };
+    for (const s of this.sessions) {
+      if (!s) continue;
+      for (const k of Object.keys(total) as (keyof SessionStats)[]) if (k !== 'runs') total[k] += s.stats[k];
+    }
+    return total;
+  }
 
   /** Runs every segment once its inputs are there; values cross devices only through the graph's transfers. */
   async run(inputs: Readonly<Record<string, TensorData>>): Promise<Record<string, TensorData>> {
@@ -92,6 +108,7 @@ export class SegmentedSession {
     }
     await Promise.all(done);
     this.transfersMade += this.program.transfers;
+    this.runs++;
     return Object.fromEntries(this.program.outputs.map((n) => [n, resolve(n)]));
   }
 

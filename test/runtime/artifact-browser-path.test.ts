@@ -57,7 +57,7 @@ describe('runtime-only path as a browser takes it', () => {
     let out: Record<string, TensorData>;
     try {
       expect(fetched[0]).toBe('/tiny.kiln/manifest.json');
-      expect(fetched.slice(1).sort()).toEqual(['/tiny.kiln/weights.bin', ...(await packArtifact(tinyProgram().program)).manifest.variants[0]!.program.kernels.map((k) => `/tiny.kiln/${k.file}`)].sort());
+      expect(fetched.slice(1).sort()).toEqual(['/tiny.kiln/weights.bin', ...(await packArtifact(tinyProgram().program)).manifest.variants[0]!.program!.kernels.map((k) => `/tiny.kiln/${k.file}`)].sort());
       out = await session.run(inputs);
     } finally {
       await session.release();

@@ -60,15 +60,15 @@ describe('artifacts with an f32 fallback (no GPU)', () => {
     // The user's interface is f32 (default I/O precision), whichever variant runs.
     expect(m.inputs).toEqual([{ name: 'x', dtype: 'f32', shape: [3, 37] }]);
     expect(m.outputs.map((t) => t.dtype)).toEqual(['f32', 'f32']);
-    expect(m.variants[0]!.weights.file).toBe('weights.bin');
-    expect(m.variants[1]!.weights.file).toBe('fp32/weights.bin');
+    expect(m.variants[0]!.weights!.file).toBe('weights.bin');
+    expect(m.variants[1]!.weights!.file).toBe('fp32/weights.bin');
     expect(Object.keys(packed.weights).sort()).toEqual(['fp32/weights.bin', 'weights.bin']);
-    expect(m.variants[0]!.program.kernels.every((k) => /^kernels\//.test(k.file))).toBe(true);
-    expect(m.variants[1]!.program.kernels.every((k) => /^fp32\/kernels\//.test(k.file))).toBe(true);
+    expect(m.variants[0]!.program!.kernels.every((k) => /^kernels\//.test(k.file))).toBe(true);
+    expect(m.variants[1]!.program!.kernels.every((k) => /^fp32\/kernels\//.test(k.file))).toBe(true);
     // f16 weights take half the bytes of f32 ones: 37*5 and 5 values, each tensor 16-byte aligned.
     expect(packed.weights['fp32/weights.bin']!.byteLength).toBe(752 + 32);
     expect(packed.weights['weights.bin']!.byteLength).toBe(384 + 16);
-    const f16Kernels = m.variants[0]!.program.kernels.map((k) => packed.kernels[k.file]!);
+    const f16Kernels = m.variants[0]!.program!.kernels.map((k) => packed.kernels[k.file]!);
     expect(f16Kernels.some((w) => /^\s*enable f16;/m.test(w))).toBe(true);
 
     const loaded = await loadArtifact(packed);
@@ -143,7 +143,7 @@ describe('artifacts with an f32 fallback (no GPU)', () => {
     expect(m.variants[0]!.precision).toBe('fp32');
     expect(m.inputs).toEqual(packed.manifest.inputs);
     const loaded = await loadArtifact({ manifest: JSON.stringify(v1), kernels: packed.kernels, weights: packed.weights['weights.bin']! });
-    expect(Array.from(loaded.variants[0]!.program.weights)).toEqual(Array.from(program.weights));
+    expect(Array.from(loaded.variants[0]!.program!.weights)).toEqual(Array.from(program.weights));
     // A version-1 manifest that needs shader-f16 computes in f16.
     expect(parseManifest({ ...v1, requires: { ...v.requires, features: ['shader-f16'] } }).variants[0]!.precision).toBe('fp16');
   });

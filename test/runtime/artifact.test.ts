@@ -40,9 +40,9 @@ describe('artifact packing and validation (no GPU)', () => {
     expect(m.variants.length).toBe(1);
     const v = m.variants[0]!;
     expect(v.precision).toBe('fp32');
-    expect(v.program.inputs).toEqual([{ name: 'x', dtype: 'f32', shape: [3, 37], buffer: expect.any(Number) }]);
-    expect(v.program.kernels.length).toBe(program.kernels.length);
-    for (const [i, k] of v.program.kernels.entries()) {
+    expect(v.program!.inputs).toEqual([{ name: 'x', dtype: 'f32', shape: [3, 37], buffer: expect.any(Number) }]);
+    expect(v.program!.kernels.length).toBe(program.kernels.length);
+    for (const [i, k] of v.program!.kernels.entries()) {
       expect(k.file).toMatch(/^kernels\/\d{3}-[A-Za-z0-9_.-]+\.wgsl$/);
       expect(packed.kernels[k.file]).toBe(program.kernels[i]!.wgsl);
       expect(k.sha256).toBe(await sha256Hex(program.kernels[i]!.wgsl));
@@ -50,7 +50,7 @@ describe('artifact packing and validation (no GPU)', () => {
     expect(v.weights).toEqual({ file: 'weights.bin', bytes: program.weights.byteLength, sha256: await sha256Hex(program.weights), alignment: 16 });
     expect(Object.keys(packed.weights)).toEqual(['weights.bin']);
     // (37*5 + 5) f32 weights, each padded to 16 bytes.
-    expect(v.weights.bytes).toBe(752 + 32);
+    expect(v.weights!.bytes).toBe(752 + 32);
     // Limits follow from the kernels' reflection and the buffers.
     const reflections = program.kernels.map((k) => reflectKernel(k));
     expect(v.requires.limits['maxStorageBuffersPerShaderStage']).toBe(Math.max(...reflections.map((r) => r.storageCount)));
@@ -63,7 +63,7 @@ describe('artifact packing and validation (no GPU)', () => {
     const { program } = tinyProgram();
     const { variants } = await loadArtifact(await packArtifact(program));
     expect(variants.length).toBe(1);
-    const { weights, ...rest } = variants[0]!.program;
+    const { weights, ...rest } = variants[0]!.program!;
     const { weights: originalWeights, ...originalRest } = program;
     expect(rest).toEqual(originalRest);
     expect(Array.from(weights)).toEqual(Array.from(originalWeights));
@@ -80,11 +80,11 @@ describe('artifact packing and validation (no GPU)', () => {
       stateUpdates: [{ from: y, to: id }],
     };
     const { variants: [v], manifest } = await loadArtifact(await packArtifact(withState));
-    const loaded = v!.program;
+    const loaded = v!.program!;
     expect(loaded.state).toEqual(withState.state);
     expect(loaded.stateUpdates).toEqual(withState.stateUpdates);
     expect(loaded.buffers.at(-1)).toEqual(withState.buffers.at(-1));
-    expect(manifest.variants[0]!.program.stateUpdates).toEqual([{ from: y, to: id }]);
+    expect(manifest.variants[0]!.program!.stateUpdates).toEqual([{ from: y, to: id }]);
   });
 
   it('refuses to pack program fields it could not store or that a runtime would not know', async () => {

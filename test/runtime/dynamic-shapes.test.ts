@@ -247,7 +247,7 @@ describe('an artifact compiled for a range of shapes', () => {
     await saveArtifact(dir, compile(g));
     const manifest = parseManifest(await readFile(join(dir, 'manifest.json'), 'utf8'));
     expect(manifest.inputs[0]!.dims).toEqual(['N', 4]);
-    expect(manifest.variants[0]!.program.sizes).toEqual([{ name: 'N', min: 1, max: 64 }]);
+    expect(manifest.variants[0]!.program!.sizes).toEqual([{ name: 'N', min: 1, max: 64 }]);
     const session = await InferenceSession.create(dir, { device: gpu() });
     try {
       expect(session.inputMetadata[0]!.shape).toEqual([-1, 4]);

@@ -144,7 +144,7 @@ describe('kernel variants chosen by size', () => {
     await saveArtifact(dir, program);
     const manifestFile = join(dir, 'manifest.json');
     const text = await readFile(manifestFile, 'utf8');
-    const stored = parseManifest(text).variants[0]!.program;
+    const stored = parseManifest(text).variants[0]!.program!;
     expect(stored.dispatches[0]!.variants).toEqual(program.dispatches[0]!.variants);
     const session = await InferenceSession.create(dir, { device: gpu() });
     try {

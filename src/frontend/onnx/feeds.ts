@@ -6,7 +6,7 @@ import { externalDataFromDir } from './file.js';
 import { importModelWithLayout, type OnnxImportOptions } from './import.js';
 import type { IoLayout, IoValue } from '../../runtime/io-layout.js';
 import { isContainerType, type ItemShapes } from './container-io.js';
-import { declaredRank, givenShape, InputValuesNeededError, type InputValue, type InputValues } from './input-values.js';
+import { declaredRank, givenShape, InputValuesNeededError, type InputValue } from './input-values.js';
 import { decodeModel, type ModelProtoObject } from './proto.js';
 
 /** A model imported to run on given feeds. */
