@@ -19,6 +19,8 @@ export const NON_DIFFERENTIABLE: Readonly<Record<string, string>> = {
   is_nan: BOOL_RESULT, is_inf: BOOL_RESULT,
   argmax: INDEX_RESULT, argmin: INDEX_RESULT, max_pool2d_indices: INDEX_RESULT, nonzero: INDEX_RESULT, non_max_suppression: INDEX_RESULT,
   tfidf_vectorizer: 'its operand is integer tokens: no derivative',
+  tree_ensemble: 'piecewise constant in its features (each leaf a constant): its derivative is 0 where it exists',
+  label_encoder: 'a table lookup of keys (strings or exact numbers): no derivative',
   roi_align: 'TODO: no rule yet (ONNX imports it for inference; its gradient scatters each bin back to its bilinear taps)',
   deform_conv2d: 'TODO: no rule yet (ONNX imports it for inference; its gradients reach the input, weight, offsets and mask)',
   loop: 'control flow decided at run time comes from ONNX models, for inference; traced graphs, which autodiff differentiates, have none',
