@@ -8,7 +8,7 @@ import { numel, type DType, type TypedArray } from '../ir/types.js';
 // a TensorData wherever kiln takes one.
 
 /** ONNX Runtime's names of the element types kiln computes in. */
-export type TensorElementType = 'float32' | 'float16' | 'int32' | 'uint32' | 'bool';
+export type TensorElementType = 'float32' | 'float16' | 'int32' | 'uint32' | 'bool' | 'string';
 
 /** Each ORT type name with kiln's dtype and the typed array that holds it. */
 const TYPES: Readonly<Record<TensorElementType, { dtype: DType; array: new (n: number) => TypedArray }>> = {
@@ -17,6 +17,8 @@ const TYPES: Readonly<Record<TensorElementType, { dtype: DType; array: new (n: n
   int32: { dtype: 'i32', array: Int32Array },
   uint32: { dtype: 'u32', array: Uint32Array },
   bool: { dtype: 'bool', array: Uint8Array },
+  // JS strings in a plain array (host-only: string tensors never reach a GPU).
+  string: { dtype: 'string', array: Array as unknown as new (n: number) => TypedArray },
 };
 
 /** ORT's name of a kiln dtype. */
@@ -31,6 +33,7 @@ function inferType(data: unknown): TensorElementType {
   if (data instanceof Uint32Array) return 'uint32';
   if (data instanceof Uint16Array) return 'float16';
   if (data instanceof Uint8Array) return 'bool';
+  if (Array.isArray(data) && data.length > 0 && data.every((x) => typeof x === 'string')) return 'string';
   throw new KilnError(`new Tensor(data, dims): cannot tell the element type of ${describe(data)}; give it first, e.g. new Tensor('float32', data, dims)`);
 }
 
@@ -49,9 +52,9 @@ export class Tensor implements TensorData {
   readonly location = 'cpu' as const;
 
   /** `new Tensor(type, data, dims?)`, or `new Tensor(typedArray, dims?)` with the type inferred. dims default to `[data.length]`. */
-  constructor(type: TensorElementType, data: TypedArray | readonly number[] | readonly boolean[], dims?: readonly number[]);
-  constructor(data: TypedArray, dims?: readonly number[]);
-  constructor(a: TensorElementType | TypedArray, b?: TypedArray | readonly number[] | readonly boolean[], c?: readonly number[]) {
+  constructor(type: TensorElementType, data: TypedArray | readonly number[] | readonly boolean[] | readonly string[], dims?: readonly number[]);
+  constructor(data: TypedArray | readonly string[], dims?: readonly number[]);
+  constructor(a: TensorElementType | TypedArray | readonly string[], b?: TypedArray | readonly number[] | readonly boolean[] | readonly string[], c?: readonly number[]) {
     const typed = typeof a === 'string';
     const type = typed ? a : inferType(a);
     const spec = TYPES[type];
@@ -70,7 +73,10 @@ export class Tensor implements TensorData {
       throw new KilnError(`Tensor of dims [${dims.join(',')}] needs ${numel(dims)} values, got ${values.length}`);
     }
     let data: TypedArray;
-    if (values instanceof spec.array) data = values;
+    if (type === 'string') {
+      if (!Array.isArray(values) || values.some((v) => typeof v !== 'string')) throw new KilnError("a 'string' Tensor takes its data as a plain array of JS strings");
+      data = [...values] as unknown as TypedArray;
+    } else if (values instanceof spec.array) data = values;
     else if (ArrayBuffer.isView(values)) {
       throw new KilnError(`a '${type}' Tensor takes its data in a ${spec.array.name}, got ${describe(values)}`);
     } else if (type === 'float16') {

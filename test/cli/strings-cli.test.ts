@@ -40,6 +40,15 @@ describe('kiln run with string tensors', () => {
     expect(Array.from(readNpy(await readFile(at('out/w.npy')), 'w.npy').data)).toEqual([0, 2, 3]);
   });
 
+  it('compiles to an artifact whose string segment runs from it', async () => {
+    const c = await kiln('compile', at('model.onnx'), '-o', at('art'));
+    expect(c.code, c.stderr).toBe(0);
+    const r = await kiln('run', at('art'), '--input', `x=${at('x.npy')}`, '--input', `v=${at('v.npy')}`, '--iterations', '0');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/y: string\[3\] \["abab", "ü€😀ü€😀", ""\]/);
+    expect(r.stdout).toMatch(/w: f32\[3\] \[0, 2, 3\]/);
+  });
+
   it('a number .npy given for a string input is refused with both types', async () => {
     const r = await kiln('run', at('model.onnx'), '--input', `x=${at('v.npy')}`, '--input', `v=${at('v.npy')}`, '--iterations', '0');
     expect(r.code).toBe(1);
