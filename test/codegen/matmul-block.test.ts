@@ -116,12 +116,12 @@ describe('block16x8 matmul', () => {
       let w = g.addNode('const', [], { value: randomData('f32', transposed ? [n, 13] : [13, n], rng) }).output;
       if (transposed) w = g.addNode('transpose', [w], { perm: [1, 0] }).output;
       g.setOutputs([g.addNode('matmul', [x, w], {}, { names: ['y'] }).output]);
-      const program = compile(g, { weights: 'int8', choose: block });
+      const program = compile(g, { weights: 'int8', int8MinElements: 0, choose: block });
       expect(program.kernels.some((k) => k.wgsl.includes('wid.y * 16u') && /load4?_B\(/.test(k.wgsl))).toBe(true);
       const inputs = { x: randomData('f32', [2, 19, 13], rng) };
       const s = await Session.create(gpu(), program);
       try {
-        const want = runOnCpu(optimize(g, { pipeline: 'quantize-weights', weights: 'int8' }).graph, inputs);
+        const want = runOnCpu(optimize(g, { pipeline: 'quantize-weights', weights: 'int8', int8MinElements: 0 }).graph, inputs);
         expectClose((await s.run(inputs))['y']!, want['y']!, 1e-4, 1e-4);
       } finally {
         s.destroy();
@@ -133,9 +133,12 @@ describe('block16x8 matmul', () => {
 describe('the software heuristic for matmul and Gemm', () => {
   const software = heuristicChooser('software');
   const gpu = heuristicChooser('gpu');
-  it('takes 16 x 8 blocks from 16 rows, 4 x 4 below, the one-row kernel for one row', () => {
+  it('takes 16 x 8 blocks for products of 16 rows or more and 512^3 multiply-adds, 4 x 4 below, the one-row kernel for one row', () => {
     expect(software('matmul', 'f32:1x1024x1024x1024', MATMUL_VARIANTS)).toBe('block16x8');
-    expect(software('gemm', 'f32:1x16x8x8', MATMUL_VARIANTS)).toBe('block16x8');
+    expect(software('gemm', 'f32:2x512x256x512', MATMUL_VARIANTS)).toBe('block16x8');
+    // Smaller products keep the 4 x 4 blocks, whose shaders compile five times faster.
+    expect(software('gemm', 'f32:1x16x8x8', MATMUL_VARIANTS)).toBe('vec4b');
+    expect(software('matmul', 'f32:1x512x512x256', MATMUL_VARIANTS)).toBe('vec4b');
     expect(software('matmul', 'f32:4x15x64x64', MATMUL_VARIANTS)).toBe('vec4b');
     expect(software('gemm', 'f32:1x1x64x64', MATMUL_VARIANTS)).toBe('rows1');
   });

@@ -23,9 +23,11 @@ export type AdapterClass = 'software' | 'gpu';
  * weights are uniform loads, beat the direct one on every layer of PP-OCR cls (its conv time
  * 10.4 -> 7.6 ms summed; depthwise 5x5 layers 1.6 to 1.8x, 1x1 layers up to 1.4x), but lost
  * on PP-OCRv4 det's 3x3 layers of 96 input channels (24 outputs at 40x40 and 160x160: 1.3 to 4x
- * as long, its unrolled window over many channels spilling). Software adapters get the row
- * kernel for depthwise and 1x1 convs and for few input channels per group (stems), the direct
- * kernel for the rest. GPUs keep the flat kernels, whose every invocation is independent
+ * as long, its unrolled window over many channels spilling). Its unrolled windows also cost
+ * lavapipe seconds of compiling per shader: PP-OCR cls loaded cold (no shader cache) in 45 s
+ * with it on its depthwise, 1x1 and stem layers, 14 s on its depthwise layers alone, 8 s
+ * without it, a cost a ~2 ms faster run repays only after thousands of runs. So software
+ * adapters keep the direct kernel by default, and `--tune` (which times both) picks the rows. GPUs keep the flat kernels, whose every invocation is independent
  * (the row kernel's 8-invocation workgroups would leave most of a GPU's SIMD width idle), and
  * the implicit GEMM, as they get the tiled matmul, once a step of its tile has input channels to
  * fill it (8); `--tune` measures.
@@ -38,8 +40,7 @@ export function heuristicChooser(adapter: AdapterClass | undefined): KernelChoos
     if (product && !STATIC_MATMUL.test(signature)) return undefined;
     if (adapter !== 'gpu') {
       if (product && variants.includes('rows1') && matmulRows(signature) === 1) return 'rows1';
-      if (product && variants.includes('block16x8') && matmulRows(signature) >= 16) return 'block16x8';
-      if (family === 'conv' && variants.includes('rows') && rowsWins(signature)) return 'rows';
+      if (product && variants.includes('block16x8') && matmulRows(signature) >= 16 && matmulMacs(signature) >= BLOCK16X8_MIN_MACS) return 'block16x8';
       return variants[0];
     }
     if (family === 'gemm' && variants.includes('rows1') && matmulRows(signature) === 1) return 'rows1';
@@ -57,13 +58,19 @@ function matmulRows(signature: string): number {
   return Number(STATIC_MATMUL.exec(signature)?.[1] ?? 0);
 }
 
-/** Whether a conv signature is one the row kernel measured faster on for software adapters: depthwise, 1x1, or at most 4 input channels per group. */
-function rowsWins(signature: string): boolean {
-  const m = /^\w+:\d+x(\d+)x.*:k(\d+)x(\d+):.*?(?::g(\d+))?$/.exec(signature);
-  if (!m) return false;
-  const perGroup = Number(m[1]) / Number(m[4] ?? 1);
-  return perGroup <= 4 || Number(m[2]) * Number(m[3]) === 1;
+/** Multiply-adds of a static matmul signature (batch x M x K x N). */
+function matmulMacs(signature: string): number {
+  const m = /^\w+:(\d+)x(\d+)x(\d+)x(\d+)$/.exec(signature);
+  return m ? m.slice(1).reduce((a, d) => a * Number(d), 1) : 0;
 }
+
+/**
+ * The 16 x 8 blocks pay for their speed in compile time: lavapipe compiles one such shader in
+ * about 1.5 s against 0.3 s for the 4 x 4 blocks (measured without the shader cache), and a
+ * model has one shader per product shape (PP-OCRv4 rec's cold load went from 6 to 35 s with
+ * them everywhere). Only a product this large (512^3) saves enough per run to be worth it.
+ */
+const BLOCK16X8_MIN_MACS = 2 ** 27;
 
 /** Input channels of a conv signature `dtype:NxCxHxW->...` (see convSignature). */
 function convInputChannels(signature: string): number {
