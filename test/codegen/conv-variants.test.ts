@@ -92,6 +92,24 @@ const only = (variant: string) => ({ choose: (family: string) => (family === 'co
 describe('conv2d kernel variants agree with the CPU reference', () => {
   const gpu = useGpu();
 
+  /** One program compiled with `variant` for `g`'s varying sizes answers as the CPU reference at each of `envs`. */
+  async function expectServesSizes(g: Graph, variant: string, envs: readonly Record<string, number>[], seed: number): Promise<void> {
+    const program = compile(g, only(variant));
+    expect(program.sizes?.length).toBeGreaterThan(0);
+    const s = await Session.create(gpu(), program);
+    try {
+      for (const [i, env] of envs.entries()) {
+        const fixed = instantiateGraph(g, env);
+        const inputs = randomInputs(fixed, seed + i);
+        const got = await s.run(inputs);
+        const want = runOnCpu(fixed, inputs);
+        for (const v of fixed.outputs) expectClose(got[v.name]!, want[v.name]!, 1e-4, 1e-4);
+      }
+    } finally {
+      s.destroy();
+    }
+  }
+
   for (const variant of CONV_VARIANTS) {
     for (const [name, text] of Object.entries({ ...GRAPHS, ...(variant === 'gemm' ? {} : GROUPED) })) {
       // Compiling a workgroup-memory kernel takes lavapipe several seconds on a busy machine.
@@ -120,20 +138,7 @@ describe('conv2d kernel variants agree with the CPU reference', () => {
   return %1
 }
 `);
-      const program = compile(g, only(variant));
-      expect(program.sizes?.length).toBeGreaterThan(0);
-      const s = await Session.create(gpu(), program);
-      try {
-        for (const [i, env] of [{ N: 2, W: 70 }, { N: 1, W: 1 }, { N: 3, W: 17 }].entries()) {
-          const fixed = instantiateGraph(g, env);
-          const inputs = randomInputs(fixed, i + 1);
-          const got = await s.run(inputs);
-          const want = runOnCpu(fixed, inputs);
-          for (const v of fixed.outputs) expectClose(got[v.name]!, want[v.name]!, 1e-4, 1e-4);
-        }
-      } finally {
-        s.destroy();
-      }
+      await expectServesSizes(g, variant, [{ N: 2, W: 70 }, { N: 1, W: 1 }, { N: 3, W: 17 }], 1);
     });
 
     it(`${variant}: one program serves a varying height and width, depthwise and 1x1`, { timeout: 120_000 }, async () => {
@@ -143,20 +148,7 @@ describe('conv2d kernel variants agree with the CPU reference', () => {
   return %1
 }
 `);
-      const program = compile(g, only(variant));
-      expect(program.sizes?.length).toBeGreaterThan(0);
-      const s = await Session.create(gpu(), program);
-      try {
-        for (const [i, env] of [{ H: 20, W: 100 }, { H: 1, W: 1 }, { H: 7, W: 33 }].entries()) {
-          const fixed = instantiateGraph(g, env);
-          const inputs = randomInputs(fixed, i + 7);
-          const got = await s.run(inputs);
-          const want = runOnCpu(fixed, inputs);
-          for (const v of fixed.outputs) expectClose(got[v.name]!, want[v.name]!, 1e-4, 1e-4);
-        }
-      } finally {
-        s.destroy();
-      }
+      await expectServesSizes(g, variant, [{ H: 20, W: 100 }, { H: 1, W: 1 }, { H: 7, W: 33 }], 7);
     });
   }
 });
