@@ -5,25 +5,14 @@ import { formatType, type DType } from '../../../src/ir/types.js';
 import { sizeVar } from '../../../src/ir/size-expr.js';
 import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
 import type { Attrs } from '../../../src/ir/attrs.js';
-import { expectRoundTrip } from '../../ir/roundtrip.js';
+import { runNodeOutputs, type ShapedInput } from './run-node.js';
 
 // The data-dependent reference kernels against answers worked out by hand, most of them the
 // examples of the ONNX operator docs (NonZero, Unique, NonMaxSuppression).
 
-interface In { shape: number[]; values: number[]; dtype?: DType }
-type Out = { shape: number[]; values: number[] };
+type In = ShapedInput;
 
-/** Runs one node on the CPU at its actual sizes; returns every output as plain numbers. */
-function runAll(op: string, inputs: In[], attrs: Attrs = {}): Out[] {
-  const g = new Graph(op);
-  const vs = inputs.map((x, i) => g.addInput(`x${i}`, { dtype: x.dtype ?? 'f32', shape: x.shape, device: 'cpu' }));
-  const node = g.addNode(op, vs, attrs);
-  g.setOutputs(node.outputs);
-  expectRoundTrip(g);
-  const feeds = Object.fromEntries(inputs.map((x, i) => [`x${i}`, tensorData(x.dtype ?? 'f32', x.shape, x.values)]));
-  const r = runOnCpu(g, feeds);
-  return node.outputs.map((v) => ({ shape: [...r[v.name]!.shape], values: Array.from(r[v.name]!.data as ArrayLike<number>) }));
-}
+const runAll = runNodeOutputs;
 const ints = (shape: number[], values: number[]): In => ({ shape, values, dtype: 'i32' });
 const one = (x: number, dtype: DType = 'f32'): In => ({ shape: [1], values: [x], dtype });
 

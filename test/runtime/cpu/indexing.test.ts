@@ -1,29 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { Graph } from '../../../src/ir/graph.js';
-import { tensorData } from '../../../src/ir/tensor-data.js';
-import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
 import type { Attrs } from '../../../src/ir/attrs.js';
-import type { DType } from '../../../src/ir/types.js';
-import { expectRoundTrip } from '../../ir/roundtrip.js';
+import { runNodeOutputs, type ShapedInput, type ShapedOutput } from './run-node.js';
 
 // The indexing, scan and top-k reference kernels against answers worked out by hand, most of them
 // the examples of the ONNX operator docs (GatherElements, ScatterElements, GatherND, ScatterND,
 // CumSum, CumProd, TopK).
 
-interface In { shape: number[]; values: number[]; dtype?: DType }
-type Out = { shape: number[]; values: number[] };
+type In = ShapedInput;
+type Out = ShapedOutput;
 
-/** Runs one node on the CPU; returns every output as plain numbers. */
-function runAll(op: string, inputs: In[], attrs: Attrs = {}): Out[] {
-  const g = new Graph(op);
-  const vs = inputs.map((x, i) => g.addInput(`x${i}`, { dtype: x.dtype ?? 'f32', shape: x.shape, device: 'cpu' }));
-  const node = g.addNode(op, vs, attrs);
-  g.setOutputs(node.outputs);
-  expectRoundTrip(g);
-  const feeds = Object.fromEntries(inputs.map((x, i) => [`x${i}`, tensorData(x.dtype ?? 'f32', x.shape, x.values)]));
-  const r = runOnCpu(g, feeds);
-  return node.outputs.map((v) => ({ shape: [...r[v.name]!.shape], values: Array.from(r[v.name]!.data as ArrayLike<number>) }));
-}
+const runAll = runNodeOutputs;
 const run1 = (op: string, inputs: In[], attrs: Attrs = {}): Out => runAll(op, inputs, attrs)[0]!;
 const f32 = (xs: number[]) => Array.from(Float32Array.from(xs));
 const idx = (shape: number[], values: number[]): In => ({ shape, values, dtype: 'i32' });

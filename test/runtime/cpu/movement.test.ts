@@ -1,32 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { Graph } from '../../../src/ir/graph.js';
-import { tensorData } from '../../../src/ir/tensor-data.js';
-import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
 import type { Attrs } from '../../../src/ir/attrs.js';
 import type { DType } from '../../../src/ir/types.js';
 import { scaleFraction } from '../../../src/ir/ops/resize.js';
-import { expectRoundTrip } from '../../ir/roundtrip.js';
+import { runNodeOutputs, type ShapedInput, type ShapedOutput } from './run-node.js';
 
 // The movement reference kernels are the oracle of the GPU tests; here they are checked
 // against answers worked out by hand (many are the examples of the ONNX operator docs).
 
-interface In { shape: number[]; values: number[]; dtype?: DType }
-type Out = { shape: number[]; values: number[] };
+type In = ShapedInput;
+type Out = ShapedOutput;
 
 const INT64_MAX = 9223372036854775807;
 const f32 = (xs: number[]) => Array.from(Float32Array.from(xs));
 
-/** Runs one node on the CPU; returns every output as plain numbers. */
-function runAll(op: string, inputs: In[], attrs: Attrs = {}, dtype: DType = 'f32'): Out[] {
-  const g = new Graph(op);
-  const vs = inputs.map((x, i) => g.addInput(`x${i}`, { dtype: x.dtype ?? dtype, shape: x.shape, device: 'cpu' }));
-  const node = g.addNode(op, vs, attrs);
-  g.setOutputs(node.outputs);
-  expectRoundTrip(g);
-  const feeds = Object.fromEntries(inputs.map((x, i) => [`x${i}`, tensorData(x.dtype ?? dtype, x.shape, x.values)]));
-  const r = runOnCpu(g, feeds);
-  return node.outputs.map((v) => ({ shape: [...r[v.name]!.shape], values: Array.from(r[v.name]!.data as ArrayLike<number>) }));
-}
+const runAll = runNodeOutputs;
 const run1 = (op: string, inputs: In[], attrs: Attrs = {}, dtype: DType = 'f32'): Out => runAll(op, inputs, attrs, dtype)[0]!;
 const iota = (shape: number[], from = 0): In => ({ shape, values: Array.from({ length: shape.reduce((p, d) => p * d, 1) }, (_, i) => i + from) });
 
