@@ -3,7 +3,7 @@
 // both alike. Prints each dispatch's minimum device time under every choice and the totals' minima
 // and medians, with the load average.
 //
-//   node dist/bench/kernel-ab.js MODEL [--input-shape x=1,3,48,192] [--trials N] FAMILY=VARIANT[,FAMILY=VARIANT] ...
+//   node dist/bench/kernel-ab.js MODEL [--input-shape x=1,3,48,192] [--trials N] FAMILY[~TEXT]=VARIANT[,...] ...
 //
 // Each dispatch is timed over REPEAT back-to-back runs of it inside one timestamped pass, since
 // the adapter's timestamps tick coarsely (65 us on lavapipe). Each positional after MODEL is one choice: the variant to force per kernel family where it is
@@ -27,8 +27,12 @@ const trials = Number(values.trials ?? 10);
 
 const graph = await loadModel(model, { inputShapes: inputShapesFrom(values) });
 const programs = choices.map((c) => {
-  const forced = new Map(c === 'heuristic' ? [] : c.split(',').map((kv) => kv.split('=') as [string, string]));
-  return compile(graph, { adapterClass: 'software', choose: (family, _sig, variants) => { const v = forced.get(family); return v && variants.includes(v) ? v : undefined; } }) as StaticProgram;
+  // FAMILY=VARIANT, or FAMILY~TEXT=VARIANT for the signatures containing TEXT only.
+  const forced = c === 'heuristic' ? [] : c.split(',').map((kv) => { const [key, v] = kv.split('=') as [string, string]; const [family, text] = key.split('~') as [string, string?]; return { family, text, v }; });
+  return compile(graph, {
+    adapterClass: 'software',
+    choose: (family, sig, variants) => forced.find((f) => f.family === family && (f.text === undefined || sig.includes(f.text)) && variants.includes(f.v))?.v,
+  }) as StaticProgram;
 });
 const device = await acquireDevice();
 const REPEAT = Number(process.env.AB_REPEAT ?? 16);
@@ -63,7 +67,14 @@ async function timeDispatches(gpu: GpuDevice, loaded: LoadedProgram): Promise<nu
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 try {
   const stats = { pipelinesCreated: 0, shaderModulesCreated: 0, buffersCreated: 0, bindGroupsCreated: 0, weightBytesUploaded: 0, weightUploads: 0 };
-  const loaded = await Promise.all(programs.map((p, k) => loadProgram(device, p, { label: `ab${k}`, warmup: true }, stats)));
+  // Loaded one after another, so each load's time (shader compiles, with Mesa's cache off when
+  // MESA_SHADER_CACHE_DISABLE=true) is its own.
+  const loaded: LoadedProgram[] = [];
+  for (const [k, p] of programs.entries()) {
+    const t0 = performance.now();
+    loaded.push(await loadProgram(device, p, { label: `ab${k}`, warmup: true }, stats));
+    console.log(`load ${choices[k]}: ${(performance.now() - t0).toFixed(0)} ms, ${p.kernels.length} shaders`);
+  }
   // Inputs stay as the buffers were created (zeros): device time does not depend on the values.
   const per = programs.map((p) => p.dispatches.map(() => [] as number[]));
   const totals = programs.map(() => [] as number[]);

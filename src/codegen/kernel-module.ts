@@ -41,6 +41,11 @@ export class KernelModule {
     return this.bind(name, dtype, `vec4<${wgslType(dtype)}>`, 'read', source);
   }
 
+  /** Declares the writable array of vec4s of `dtype` holding node value `source` (four elements a store). */
+  writeVec4(name: string, dtype: DType, source: Source): string {
+    return this.bind(name, dtype, `vec4<${wgslType(dtype)}>`, 'read_write', source);
+  }
+
   /** Declares the writable array of `dtype` holding node value `source`; returns `name`. */
   write(name: string, dtype: DType, source: Source): string {
     return this.bind(name, dtype, wgslType(dtype), 'read_write', source);

@@ -227,6 +227,47 @@ describe('elementwise kernels agree with the CPU reference', () => {
     });
   });
 
+  describe('four outputs an invocation (outputs a multiple of 4 long, each operand one read for four)', () => {
+    /** Whether the kernel `op` gets on these operands stores vec4s. */
+    const stores4 = (op: string, operands: readonly Operand[]) => {
+      const g = new Graph('g');
+      const ins = operands.map((o, i) => g.addInput(`x${i}`, { dtype: o.dtype ?? 'f32', shape: o.shape, device: 'webgpu' }));
+      return lowerNode(g.addNode(op, ins)).some((k) => /var<storage, read_write> out: array<vec4</.test(k.wgsl));
+    };
+    const nan: Gen = (r) => (r.next() < 0.1 ? NaN : r.normal());
+    const reads: [string, Operand[]][] = [
+      ['dense', [{ shape: [6, 8], gen: nan }, { shape: [6, 8] }]],
+      ['scalar', [{ shape: [3, 4, 4], gen: nan }, { shape: [] }]],
+      ['per-channel, a plane of 4 or more outputs a step', [{ shape: [2, 3, 2, 6] }, { shape: [1, 3, 1, 1], gen: nan }]],
+      ['along a last axis of unit stride', [{ shape: [5, 12] }, { shape: [12], gen: nan }]],
+    ];
+    for (const [how, operands] of reads) {
+      it(`${how}: f32 arithmetic and comparisons, i32`, async () => {
+        expect(stores4('add', operands)).toBe(true);
+        await check(gpu(), unary('add', 'mul', 'maximum', 'greater', 'equal'), operands);
+        await check(gpu(), unary('add', 'minimum'), operands.map((o) => ({ ...o, dtype: 'i32', gen: undefined })));
+      });
+    }
+    it('where over bool masks', async () => {
+      const where: Operand[] = [{ dtype: 'bool', shape: [2, 8] }, { shape: [2, 8] }, { shape: [8] }];
+      expect(stores4('where', where)).toBe(true);
+      await check(gpu(), unary('where'), where);
+      await check(gpu(), unary('logical_and', 'logical_or'), [{ dtype: 'bool', shape: [4, 4] }, { dtype: 'bool', shape: [4, 1] }]);
+    });
+    it('falls back to one output an invocation where four adjacent outputs need separate reads', async () => {
+      const fallbacks: Operand[][] = [
+        [{ shape: [2, 6] }, { shape: [2, 1] }], // a step every 2 outputs
+        [{ shape: [4, 3] }, { shape: [3] }], // a last axis of 3
+        [{ shape: [3, 5] }, { shape: [3, 5] }], // 15 outputs
+        [{ shape: [4, 4] }, { shape: [2, 1, 4] }], // moving along two axes
+      ];
+      for (const operands of fallbacks) {
+        expect(stores4('add', operands)).toBe(false);
+        await check(gpu(), unary('add', 'sub'), operands);
+      }
+    });
+  });
+
   describe('f16 kernels (computing in f16) against the f32 reference on f16-rounded inputs', () => {
     // The CPU reference keeps f16 as raw bits and has no f16 math yet, so the oracle is the f32
     // graph on the same (f16-representable) inputs. Tolerance: a result rounded to f16 is off by
@@ -283,6 +324,10 @@ describe('elementwise kernels agree with the CPU reference', () => {
         { shape: [5, 67], gen: signedMagnitude },
         { shape: [67], gen: (r) => exps[Math.floor(r.next() * exps.length)]! },
       ]);
+    });
+    it('four outputs an invocation: f16 vec4 loads and stores', async () => {
+      await checkF16(unary('add', 'mul', 'maximum'), [{ shape: [4, 16] }, { shape: [16] }]);
+      await checkF16(unary('gelu', 'relu'), [{ shape: [2, 32] }]);
     });
   });
 

@@ -95,6 +95,17 @@ describe('WebGPU movement kernels agree with the CPU reference', () => {
     await check(gpu(), 'concat', [rand('f32', [1])]);
   });
 
+  it('concat of dense parts whose slabs are multiples of 4 copies vec4s (and falls back when one is not)', async () => {
+    const vec4 = (p: { kernels: readonly { wgsl: string }[] }) => /dst: array<vec4</.test(p.kernels[0]!.wgsl);
+    // Slabs of 8, 4 and 12 elements in each of 3 outer rows.
+    expect(vec4(await check(gpu(), 'concat', [rand('f32', [3, 2, 4]), rand('f32', [3, 1, 4], 1), rand('f32', [3, 3, 4], 2)], { axis: 1 }))).toBe(true);
+    expect(vec4(await check(gpu(), 'concat', [rand('i32', [2, 3, 4]), rand('i32', [5, 3, 4], 3)], { axis: 0 }))).toBe(true);
+    expect(vec4(await check(gpu(), 'concat', [rand('f16', [2, 8]), rand('f16', [2, 4], 4)], { axis: 1 }))).toBe(true);
+    expect(vec4(await check(gpu(), 'concat', [rand('bool', [4, 4]), rand('bool', [4, 8], 5)], { axis: -1 }))).toBe(true);
+    // Slabs of 4 and 2: one element an invocation.
+    expect(vec4(await check(gpu(), 'concat', [rand('f32', [2, 2, 4]), rand('f32', [2, 2, 2], 6)], { axis: 2 }))).toBe(false);
+  });
+
   it('split: one dispatch per non-empty output', async () => {
     const p = await check(gpu(), 'split', [rand('f32', [5, 13])], { axis: 1, sizes: [4, 0, 9] });
     expect(p.dispatches).toHaveLength(2);

@@ -1,6 +1,6 @@
 import type { EmittedKernel } from './kernel.js';
 import { stridesOf, type DType } from '../../ir/types.js';
-import { dimsEqual, dNumel, type Dim } from '../../ir/size-expr.js';
+import { dCeilDiv, dFloorDiv, dimsEqual, dIsMultiple, dNumel, type Dim } from '../../ir/size-expr.js';
 import { wgslType } from '../wgsl.js';
 import { KernelModule, unravel, type Source } from '../kernel-module.js';
 
@@ -30,6 +30,8 @@ export interface ElementwiseKernelSpec {
 }
 
 const WG = 256;
+/** Workgroup size of the kernel that computes four outputs an invocation. */
+const WG4 = 64;
 
 /** Whether strides lay an operand out exactly like a dense tensor of `shape` (extents of 1 aside): it is read at the flat index itself. */
 export function isDense(strides: readonly Dim[], shape: readonly Dim[]): boolean {
@@ -57,14 +59,38 @@ export function operandIndexing(strides: readonly Dim[], shape: readonly Dim[]):
  * its axis's inner size, extent and stride as uniforms `<prefix><k>i`, `n`, `s`. A 'strided'
  * one is at `o<k>`, unravelled by the caller.
  */
-export function operandIndex(m: KernelModule, how: OperandIndexing, k: number, strides: readonly Dim[], shape: readonly Dim[], prefix: string): string {
-  if (how === 'dense') return 'i';
+export function operandIndex(m: KernelModule, how: OperandIndexing, k: number, strides: readonly Dim[], shape: readonly Dim[], prefix: string, index = 'i'): string {
+  if (how === 'dense') return index;
   if (how === 'scalar') return '0u';
   if (how === 'strided') return `o${k}`;
-  const d = strides.findIndex((s, j) => s !== 0 && shape[j] !== 1);
+  const { d } = movingAxis(strides, shape);
   const a = `${prefix}${k}`;
   m.uniforms.scalar(`${a}i`, dNumel(shape.slice(d + 1))).scalar(`${a}n`, shape[d]!).scalar(`${a}s`, strides[d]!);
-  return `((i / u.${a}i) % u.${a}n) * u.${a}s`;
+  return `((${index} / u.${a}i) % u.${a}n) * u.${a}s`;
+}
+
+/** The one axis along which an 'axis' operand moves, and the elements of the output inside one step of it. */
+function movingAxis(strides: readonly Dim[], shape: readonly Dim[]): { d: number; inner: Dim } {
+  const d = strides.findIndex((s, j) => s !== 0 && shape[j] !== 1);
+  return { d, inner: dNumel(shape.slice(d + 1)) };
+}
+
+/**
+ * How an operand is read by the kernel that computes four adjacent outputs an invocation:
+ * laid out like the output, as one vec4 load (`dense`); one value for all four (`scalar`, or
+ * `axis` when its axis steps every multiple of 4 outputs, a per-channel scale over planes); or
+ * four consecutive values of a last axis of unit stride and a multiple of 4 long, as one vec4
+ * (`row`, a bias along the features). Undefined where four adjacent outputs need four separate
+ * reads.
+ */
+type Vec4Read = 'dense' | 'scalar' | 'axis' | 'row';
+
+function vec4Read(how: OperandIndexing, strides: readonly Dim[], shape: readonly Dim[]): Vec4Read | undefined {
+  if (how === 'dense' || how === 'scalar') return how;
+  if (how === 'strided') return undefined;
+  const { d, inner } = movingAxis(strides, shape);
+  if (dIsMultiple(inner, 4)) return 'axis';
+  return inner === 1 && strides[d] === 1 && dIsMultiple(shape[d]!, 4) ? 'row' : undefined;
 }
 
 /**
@@ -75,6 +101,8 @@ export function emitElementwise(spec: ElementwiseKernelSpec): EmittedKernel {
   const rank = spec.shape.length;
   const n = dNumel(spec.shape);
   const indexing = spec.operands.map((o) => operandIndexing(o.strides, spec.shape));
+  const reads4 = spec.operands.map((o, k) => vec4Read(indexing[k]!, o.strides, spec.shape));
+  if (dIsMultiple(n, 4) && reads4.every((r) => r !== undefined)) return emitElementwise4(spec, reads4 as Vec4Read[]);
   const m = new KernelModule();
   const u = m.uniforms.scalar('n', n);
   const strided = spec.operands.map((_, k) => k).filter((k) => indexing[k] === 'strided');
@@ -90,4 +118,41 @@ export function emitElementwise(spec: ElementwiseKernelSpec): EmittedKernel {
     `  out[i] = ${wgslType(spec.outDType)}(${spec.body(xs)});`,
   ];
   return m.flat(spec.name, WG, 'u.n', n, body);
+}
+
+/**
+ * The elementwise kernel with four adjacent outputs an invocation, stored as one vec4: for
+ * outputs a multiple of 4 long whose operands each take one read for all four (see Vec4Read).
+ * On adapters that run invocations as SIMD lanes on a CPU, a vec4 access is one load per lane
+ * instead of four gathers, and the index arithmetic is done once for four elements (3.5x faster
+ * for a per-channel scale and shift over [1,64,160,160] on lavapipe); GPUs coalesce either.
+ */
+function emitElementwise4(spec: ElementwiseKernelSpec, reads: readonly Vec4Read[]): EmittedKernel {
+  const m = new KernelModule();
+  const n4 = dFloorDiv(dNumel(spec.shape), 4);
+  m.uniforms.scalar('n4', n4);
+  const L = ['  let first = i * 4u;'];
+  const lanes = spec.operands.map((o, k) => {
+    const how = reads[k]!;
+    if (how === 'dense' || how === 'row') {
+      const name = m.readVec4(`in${k}`, o.dtype, o.source);
+      let at = 'i';
+      if (how === 'row') {
+        const { d } = movingAxis(o.strides, spec.shape);
+        m.uniforms.scalar(`row${k}`, dCeilDiv(spec.shape[d]!, 4));
+        at = `i % u.row${k}`;
+      }
+      L.push(`  let r${k} = ${name}[${at}];`);
+      return (lane: number) => `r${k}[${lane}]`;
+    }
+    const name = m.read(`in${k}`, o.dtype, o.source);
+    L.push(`  let r${k} = ${name}[${operandIndex(m, how, k, o.strides, spec.shape, 'ax', 'first')}];`);
+    return () => `r${k}`;
+  });
+  const t = wgslType(spec.outDType);
+  m.writeVec4('out', spec.outDType, spec.out);
+  m.uses(...(spec.innerDTypes ?? [])).declare(...(spec.helpers ?? []));
+  const values = [0, 1, 2, 3].map((lane) => `${t}(${spec.body(lanes.map((read) => read(lane)))})`);
+  L.push(`  out[i] = vec4<${t}>(${values.join(', ')});`);
+  return m.flat(spec.name, WG4, 'u.n4', n4, L);
 }
