@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { analyzePerformance, detectRaces } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { compile } from '../../src/compiler.js';
-import { CONV_VARIANTS } from '../../src/codegen/lower/conv.js';
+import { CONV_VARIANTS, rowsBlocking } from '../../src/codegen/lower/conv.js';
+import { heuristicChooser } from '../../src/codegen/lower/heuristics.js';
+import { kernelGeometry } from '../../src/codegen/kernels/conv-common.js';
+import { conv2dGeometry } from '../../src/ir/ops/conv.js';
 import { fixedDispatch } from '../../src/codegen/kernels/kernel.js';
 import { lowerNode } from '../../src/codegen/lower/index.js';
 import { parseGraph } from '../../src/ir/parser.js';
@@ -169,5 +172,26 @@ describe('the implicit GEMM convolution passes static checks', () => {
     expect(races.map((r) => r.message)).toEqual([]);
     const high = analyzePerformance(k!.wgsl).findings.filter((f) => f.severity === 'high');
     expect(high.map((f) => `${f.line}: ${f.message}`)).toEqual([]);
+  });
+});
+
+describe('the software heuristic for conv2d', () => {
+  const software = heuristicChooser('software');
+  const all = [...CONV_VARIANTS];
+  it('takes the row kernel for pointwise layers only (no window to unroll), the direct kernel elsewhere', () => {
+    expect(software('conv', 'f32:1x32x2x96->200x2x96:k1x1:s1x1:d1x1:p0,0,0,0', all)).toBe('rows');
+    expect(software('conv', 'f32:1x3x48x192->8x24x96:k3x3:s2x2:d1x1:p1,1,1,1', all)).toBe('direct');
+    expect(software('conv', 'f32:1x32x6x96->32x3x96:k5x5:s2x1:d1x1:p2,2,2,2:g32', all)).toBe('direct');
+    expect(software('conv', 'f32:1x8x12x96->8x6x48:k1x1:s2x2:d1x1:p0,0,0,0', all)).toBe('direct');
+    expect(software('conv', 'f32:1x8x12x96->8x12x96:k1x1:s1x1:d1x1:p0,0,0,0:g2', all)).toBe('direct');
+    expect(heuristicChooser('gpu')('conv', 'f32:1x32x2x96->200x2x96:k1x1:s1x1:d1x1:p0,0,0,0', all)).toBe('gemm');
+  });
+  it('keeps a row-kernel invocation to at most 64 accumulators (compile time)', () => {
+    const g = parseGraph(conv('1,32,2,96', '200,32,1,1', '', '1,200,2,96').trimStart());
+    const node = g.nodes.find((n) => n.op === 'conv2d')!;
+    const geometry = kernelGeometry(conv2dGeometry(node.inputs[0]!.type.shape, node.inputs[1]!.type.shape, node.attrs), node.inputs[0]!.type.shape, node.output.type.shape);
+    const b = rowsBlocking(geometry);
+    expect(b.channels * b.pixels).toBeLessThanOrEqual(64);
+    expect(b.channels).toBe(8);
   });
 });

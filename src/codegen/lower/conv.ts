@@ -69,13 +69,21 @@ export function directBlocking(g: ConvKernelGeometry): DirectConvBlocking {
  */
 export function rowsBlocking(g: ConvKernelGeometry): RowsConvBlocking {
   const lanes = 8;
+  const channels = Math.min(g.inPerGroup === 1 && g.groups > 1 ? 4 : 8, g.outPerGroup);
   const outW = dimRange(g.outW)[1];
   const loads = (p: number) => (p - 1) * g.strideW + (g.kernelW - 1) * g.dilationW + 1;
   const cost = (p: number) => Math.ceil(outW / (lanes * p)) * (loads(p) + 4);
   let pixels = 1;
-  for (let p = 2; p <= 12; p++) if (cost(p) < cost(pixels)) pixels = p;
-  return { channels: Math.min(g.inPerGroup === 1 && g.groups > 1 ? 4 : 8, g.outPerGroup), pixels, lanes };
+  for (let p = 2; p <= Math.min(12, Math.floor(MAX_ROW_ACCUMULATORS / channels)); p++) if (cost(p) < cost(pixels)) pixels = p;
+  return { channels, pixels, lanes };
 }
+
+/**
+ * Accumulators (channels x pixels) a row-kernel invocation may keep. lavapipe's compile time
+ * grows steeply with them: PP-OCR cls's 1x1 layers (8 channels) at 12 pixels took 26.5 s to
+ * compile cold, at 8 pixels 9.8 s (6.8 s with the direct kernel), for most of the speed.
+ */
+const MAX_ROW_ACCUMULATORS = 64;
 
 /**
  * Kernel variants of a conv2d: register-blocked direct (flat over outputs; the depthwise kernel
