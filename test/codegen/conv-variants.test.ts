@@ -78,12 +78,37 @@ graph g(%x: f32[2,10,6,7] @webgpu, %w: f32[3,4,3,3] @webgpu) -> (f32[2,3,4,5] @w
 `,
 };
 
-/** Grouped convolutions: the implicit GEMM does not serve them (a request for it gets the direct kernel). */
-const GROUPED: Record<string, string> = {
+/** Depthwise convolutions (one input channel per group): every variant but the implicit GEMM serves them. */
+const DEPTHWISE: Record<string, string> = {
   'depthwise 5x5, stride (2, 1), 23 channels at 7x29': conv('1,23,7,29', '23,1,5,5', 'groups = 23, stride = [2, 1], padding = [2, 2, 2, 2]', '1,23,4,29'),
   'depthwise with channel multiplier 3 and dilation 2': conv('2,2,9,10', '6,1,3,3', 'groups = 2, dilation = [2, 2], padding = [2, 2, 2, 2]', '2,6,9,10'),
+  'depthwise 3x3, stride 2, asymmetric padding, a per-channel affine and hardswish fused after it': `
+graph g(%x: f32[2,6,11,37] @webgpu, %w: f32[6,1,3,3] @webgpu, %s: f32[1,6,1,1] @webgpu, %three: f32[] @webgpu) -> (f32[2,6,6,19] @webgpu) {
+  %0 = conv2d(%x, %w) {groups = 6, stride = [2, 2], padding = [1, 1, 1, 2]} : f32[2,6,6,19] @webgpu
+  %1 = mul(%0, %s) : f32[2,6,6,19] @webgpu
+  %2 = add(%1, %three) : f32[2,6,6,19] @webgpu
+  %3 = clip(%2) {min = 0, max = 6} : f32[2,6,6,19] @webgpu
+  %4 = mul(%1, %3) : f32[2,6,6,19] @webgpu
+  return %4
+}
+`,
+  'depthwise 3x3 reading a slice of its input channels': `
+graph g(%x: f32[1,9,5,40] @webgpu, %w: f32[4,1,3,3] @webgpu) -> (f32[1,4,5,40] @webgpu) {
+  %0 = slice(%x) {starts = [2], ends = [6], axes = [1], steps = [1]} : f32[1,4,5,40] @webgpu
+  %1 = conv2d(%0, %w) {groups = 4, padding = [1, 1, 1, 1]} : f32[1,4,5,40] @webgpu
+  return %1
+}
+`,
+};
+
+/** Grouped convolutions: the implicit GEMM does not serve them (a request for it gets the direct kernel). */
+const GROUPED: Record<string, string> = {
+  ...DEPTHWISE,
   'groups 3 with 10 output channels per group (a partial channel block)': conv('1,6,5,17', '30,2,3,3', 'groups = 3, padding = [1, 0, 1, 0]', '1,30,5,15'),
 };
+
+/** The graphs each variant is checked on: the ones it serves. */
+const GRAPHS_OF: Record<string, Record<string, string>> = { direct: { ...GRAPHS, ...GROUPED }, gemm: GRAPHS, rows: { ...GRAPHS, ...GROUPED }, dwrows: DEPTHWISE };
 
 function randomInputs(g: Graph, seed: number) {
   const rng = new Random(seed);
@@ -114,7 +139,7 @@ describe('conv2d kernel variants agree with the CPU reference', () => {
   }
 
   for (const variant of CONV_VARIANTS) {
-    for (const [name, text] of Object.entries({ ...GRAPHS, ...(variant === 'gemm' ? {} : GROUPED) })) {
+    for (const [name, text] of Object.entries(GRAPHS_OF[variant]!)) {
       // Compiling a workgroup-memory kernel takes lavapipe several seconds on a busy machine.
       it(`${variant}: ${name}`, { timeout: 120_000 }, async () => {
         const g = parseGraph(text.trimStart());
@@ -122,6 +147,8 @@ describe('conv2d kernel variants agree with the CPU reference', () => {
         // One kernel: the epilogue, scale and view are fused into the chosen variant.
         expect(program.dispatches).toHaveLength(1);
         expect(program.kernels.some((k) => /var<workgroup> tA/.test(k.wgsl))).toBe(variant === 'gemm');
+        // The depthwise row kernel takes its channel from the workgroup id.
+        expect(program.kernels.some((k) => /let o = wid\.z % u\.O;/.test(k.wgsl))).toBe(variant === 'dwrows');
         const inputs = randomInputs(g, name.length);
         const s = await Session.create(gpu(), program);
         try {
@@ -134,7 +161,7 @@ describe('conv2d kernel variants agree with the CPU reference', () => {
       });
     }
 
-    it(`${variant}: one program serves a varying batch and width`, { timeout: 120_000 }, async () => {
+    if (variant !== 'dwrows') it(`${variant}: one program serves a varying batch and width`, { timeout: 120_000 }, async () => {
       const g = parseGraph(`graph g(%x: f32[N,6,7,W] @webgpu, %w: f32[9,6,3,3] @webgpu, %b: f32[9] @webgpu) -> (f32[N,9,4,"floor((W+1)/2)"] @webgpu) sizes(N: [1, 3], W: [1, 70]) {
   %0 = conv2d(%x, %w, %b) {padding = [1, 1, 1, 1], stride = [2, 2]} : f32[N,9,4,"floor((W+1)/2)"] @webgpu
   %1 = relu(%0) : f32[N,9,4,"floor((W+1)/2)"] @webgpu
@@ -177,14 +204,18 @@ describe('the implicit GEMM convolution passes static checks', () => {
 
 describe('the software heuristic for conv2d', () => {
   const software = heuristicChooser('software');
-  const all = [...CONV_VARIANTS];
-  it('takes the row kernel for pointwise layers only (no window to unroll), the direct kernel elsewhere', () => {
-    expect(software('conv', 'f32:1x32x2x96->200x2x96:k1x1:s1x1:d1x1:p0,0,0,0', all)).toBe('rows');
-    expect(software('conv', 'f32:1x3x48x192->8x24x96:k3x3:s2x2:d1x1:p1,1,1,1', all)).toBe('direct');
-    expect(software('conv', 'f32:1x32x6x96->32x3x96:k5x5:s2x1:d1x1:p2,2,2,2:g32', all)).toBe('direct');
-    expect(software('conv', 'f32:1x8x12x96->8x6x48:k1x1:s2x2:d1x1:p0,0,0,0', all)).toBe('direct');
-    expect(software('conv', 'f32:1x8x12x96->8x12x96:k1x1:s1x1:d1x1:p0,0,0,0:g2', all)).toBe('direct');
-    expect(heuristicChooser('gpu')('conv', 'f32:1x32x2x96->200x2x96:k1x1:s1x1:d1x1:p0,0,0,0', all)).toBe('gemm');
+  // The variants lowering offers an ungrouped conv (see convVariants).
+  const ungrouped = ['direct', 'gemm', 'rows'];
+  it('takes the row kernel for pointwise layers (no window to unroll), the depthwise row kernel for depthwise ones, the direct kernel elsewhere', () => {
+    expect(software('conv', 'f32:1x32x2x96->200x2x96:k1x1:s1x1:d1x1:p0,0,0,0', ungrouped)).toBe('rows');
+    expect(software('conv', 'f32:1x3x48x192->8x24x96:k3x3:s2x2:d1x1:p1,1,1,1', ungrouped)).toBe('direct');
+    // The variants a depthwise conv is offered include dwrows; a grouped one's do not.
+    expect(software('conv', 'f32:1x32x6x96->32x3x96:k5x5:s2x1:d1x1:p2,2,2,2:g32', ['direct', 'rows', 'dwrows'])).toBe('dwrows');
+    expect(software('conv', 'f32:1x6x5x17->30x5x15:k3x3:s1x1:d1x1:p1,0,1,0:g3', ['direct', 'rows'])).toBe('direct');
+    expect(software('conv', 'f32:1x8x12x96->8x6x48:k1x1:s2x2:d1x1:p0,0,0,0', ungrouped)).toBe('direct');
+    expect(software('conv', 'f32:1x8x12x96->8x12x96:k1x1:s1x1:d1x1:p0,0,0,0:g2', ['direct', 'rows'])).toBe('direct');
+    expect(heuristicChooser('gpu')('conv', 'f32:1x32x2x96->200x2x96:k1x1:s1x1:d1x1:p0,0,0,0', ungrouped)).toBe('gemm');
+    expect(heuristicChooser('gpu')('conv', 'f32:1x32x6x96->32x3x96:k5x5:s2x1:d1x1:p2,2,2,2:g32', ['direct', 'rows', 'dwrows'])).toBe('direct');
   });
   it('keeps a row-kernel invocation to at most 64 accumulators (compile time)', () => {
     const g = parseGraph(conv('1,32,2,96', '200,32,1,1', '', '1,200,2,96').trimStart());

@@ -10,6 +10,7 @@ import { emitConvDirect, type DirectConvBlocking } from '../kernels/conv-direct.
 import { convGemmApplies, emitConvGemm } from '../kernels/conv-gemm.js';
 import { emitConvTranspose } from '../kernels/conv-transpose.js';
 import { convRowsApplies, emitConvRows, type RowsConvBlocking } from '../kernels/conv-rows.js';
+import { convDepthwiseRowsApplies, emitConvDepthwiseRows } from '../kernels/conv-depthwise-rows.js';
 import { anchorKernelName, plainIO, plainLowerings, type Anchor, type AnchorIO, type AnchorOperand, type LowerContext, type Lowering } from './lowering.js';
 import type { View } from '../../ir/view.js';
 import { int8Storage } from '../kernels/weight-load.js';
@@ -87,14 +88,23 @@ const MAX_ROW_ACCUMULATORS = 64;
 
 /**
  * Kernel variants of a conv2d: register-blocked direct (flat over outputs; the depthwise kernel
- * for one input channel per group), implicit GEMM with workgroup tiles (ungrouped), or by output
- * rows with uniform weights (see conv-rows.ts).
+ * for one input channel per group), implicit GEMM with workgroup tiles (ungrouped), by output
+ * rows with uniform weights and an unrolled window (see conv-rows.ts), or, for depthwise convs,
+ * by output rows with the window a loop (see conv-depthwise-rows.ts).
  */
-export const CONV_VARIANTS = ['direct', 'gemm', 'rows'] as const;
+export const CONV_VARIANTS = ['direct', 'gemm', 'rows', 'dwrows'] as const;
+
+/** Whether each variant serves a convolution. */
+const VARIANT_APPLIES: Record<(typeof CONV_VARIANTS)[number], (spec: ConvKernelSpec) => boolean> = {
+  direct: () => true,
+  gemm: convGemmApplies,
+  rows: (spec) => convRowsApplies(spec.geometry, rowsBlocking(spec.geometry)),
+  dwrows: convDepthwiseRowsApplies,
+};
 
 /** The variants that serve a convolution. */
 function convVariants(spec: ConvKernelSpec): string[] {
-  return CONV_VARIANTS.filter((v) => v === 'direct' || (v === 'gemm' ? convGemmApplies(spec) : convRowsApplies(spec.geometry, rowsBlocking(spec.geometry))));
+  return CONV_VARIANTS.filter((v) => VARIANT_APPLIES[v](spec));
 }
 
 /**
@@ -124,6 +134,7 @@ function lowerConv2d(node: Node, io: AnchorIO, ctx?: LowerContext): EmittedKerne
   const pick = ctx?.choose?.('conv', convSignature(g, spec.dtype), variants);
   const variant = pick !== undefined && variants.includes(pick) ? pick : 'direct';
   if (variant === 'rows') return emitConvRows(spec, rowsBlocking(g));
+  if (variant === 'dwrows') return emitConvDepthwiseRows(spec);
   if (variant === 'gemm') return emitConvGemm(spec);
   // One input channel per group (depthwise, any multiplier): nothing to block over channels.
   return g.groups > 1 && g.inPerGroup === 1 ? emitConvDepthwise(spec) : emitConvDirect(spec, directBlocking(g));

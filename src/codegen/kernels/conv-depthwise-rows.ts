@@ -1,0 +1,64 @@
+import { KilnError } from '../../ir/errors.js';
+import { dCeilDiv, dimRange, dMul, type Dim } from '../../ir/size-expr.js';
+import { biasTerm, convModule, f32Vec, lane, type ConvKernelSpec } from './conv-common.js';
+import type { EmittedKernel } from './kernel.js';
+
+// Depthwise convolution by output rows, for adapters that run a workgroup's invocations as SIMD
+// loops on a CPU (lavapipe). As in conv-rows.ts, a workgroup is one output row of one channel, its
+// channel, row and batch from the workgroup id: the weight loads, the row bounds checks and the
+// loops are uniform, so a weight is one scalar load broadcast to every lane (the flat depthwise
+// kernel gathers it per lane, and divides to find the channel). Unlike the row kernel, only a row
+// of the window is unrolled (the rows are a loop) and one channel is computed, so the shader stays
+// small and compiles fast.
+
+/** Adjacent output columns an invocation computes (one f32 vector). */
+const PIXELS = 4;
+/** Invocations of a workgroup (one SIMD row of lavapipe's 8 lanes), along the output columns. */
+const LANES = 8;
+/** Workgroups a dispatch may have along each axis. */
+const MAX_GROUPS = 65535;
+
+/** Whether the grid fits a dispatch: rows along y, channels times batch along z. */
+export function convDepthwiseRowsApplies(spec: ConvKernelSpec): boolean {
+  const g = spec.geometry;
+  const max = (d: Dim) => dimRange(d)[1];
+  return g.inPerGroup === 1 && g.groups > 1 && max(g.outH) <= MAX_GROUPS && max(g.batch) * g.outChannels <= MAX_GROUPS;
+}
+
+/** The row-by-row depthwise convolution, with the spec's bias, input view, conversion and epilogue. */
+export function emitConvDepthwiseRows(spec: ConvKernelSpec): EmittedKernel {
+  const g = spec.geometry;
+  if (!convDepthwiseRowsApplies(spec)) throw new KilnError(`${spec.name}: the depthwise row kernel needs one input channel per group and a grid of at most ${MAX_GROUPS} workgroups a side`);
+  const { m, store, wt } = convModule(spec, {});
+  const V = f32Vec(PIXELS);
+  const L: string[] = [];
+  L.push('  let o = wid.z % u.O;', '  let n = wid.z / u.O;', '  let oh = wid.y;', `  let ow0 = (wid.x * ${LANES}u + lid.x) * ${PIXELS}u;`);
+  // Output channel o of group o / Og reads input channel o / Og (channel multiplier Og).
+  L.push('  let xc = u.xOff + n * u.xsN + (o / u.Og) * u.xsC;', '  let wo = o * u.KH * u.KW;');
+  L.push('  let H = i32(u.H);', '  let W = i32(u.W);');
+  // The input columns a row of taps reads, relative to the first output column's window start:
+  // output column p at tap kw reads p * sw + kw * dw. Each is loaded once a row and reused by
+  // every tap and output column that reads it (a 5-tap row of 4 outputs: 8 loads for 20 FMAs).
+  const offset = (p: number, kw: number) => p * g.strideW + kw * g.dilationW;
+  const offsets = [...new Set(Array.from({ length: PIXELS }, (_, p) => Array.from({ length: g.kernelW }, (_, kw) => offset(p, kw))).flat())].sort((a, b) => a - b);
+  L.push(`  let iw0 = i32(ow0 * ${g.strideW}u) - ${g.padLeft};`);
+  for (const d of offsets) L.push(`  let in${d} = iw0 + ${d} >= 0 && iw0 + ${d} < W;`, `  let col${d} = u32(clamp(iw0 + ${d}, 0, W - 1));`);
+  L.push(`  var acc = ${V}();`);
+  L.push('  for (var kh = 0u; kh < u.KH; kh++) {');
+  L.push('    let ih = i32(oh * u.sh + kh * u.dh) - i32(u.pt);');
+  L.push('    if (ih < 0 || ih >= H) { continue; }');
+  L.push('    let xr = xc + u32(ih) * u.xsH;');
+  L.push(`    let wr = wo + kh * ${g.kernelW}u;`);
+  for (const d of offsets) L.push(`    let v${d} = select(0.0, f32(x[xr + col${d}]), in${d});`);
+  for (let kw = 0; kw < g.kernelW; kw++) {
+    L.push(`    acc += ${V}(${Array.from({ length: PIXELS }, (_, p) => `v${offset(p, kw)}`).join(', ')}) * ${wt.at(`wr + ${kw}u`, 'o')};`);
+  }
+  L.push('  }');
+  L.push('  let obase = ((n * u.O + o) * u.OH + oh) * u.OW + ow0;');
+  for (let p = 0; p < PIXELS; p++) {
+    L.push(`  if (ow0 + ${p}u < u.OW) { ${store(`obase + ${p}u`, `${lane('acc', PIXELS, p)}${biasTerm(spec, 'o')}`)} }`);
+  }
+  const builtins = '@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>';
+  const columns: Dim = typeof g.outW === 'number' ? Math.max(1, Math.ceil(g.outW / (LANES * PIXELS))) : dCeilDiv(g.outW, LANES * PIXELS);
+  return m.kernel(spec.name, { workgroupSize: LANES, builtins, body: L }, [columns, g.outH, dMul(g.batch, g.outChannels)]);
+}
