@@ -206,8 +206,11 @@ describe('the software heuristic for conv2d', () => {
   const software = heuristicChooser('software');
   // The variants lowering offers an ungrouped conv (see convVariants).
   const ungrouped = ['direct', 'gemm', 'rows'];
-  it('takes the row kernel for pointwise layers (no window to unroll), the depthwise row kernel for depthwise ones, the direct kernel elsewhere', () => {
+  it('takes the row kernel for pointwise layers 32 or more wide (no window to unroll), the depthwise row kernel for depthwise ones, the direct kernel elsewhere', () => {
     expect(software('conv', 'f32:1x32x2x96->200x2x96:k1x1:s1x1:d1x1:p0,0,0,0', ungrouped)).toBe('rows');
+    expect(software('conv', 'f32:1x96x40x40->96x40x40:k1x1:s1x1:d1x1:p0,0,0,0', ungrouped)).toBe('rows');
+    // Narrow rows leave the 8-lane workgroups of the row kernel partly idle.
+    expect(software('conv', 'f32:1x384x20x20->96x20x20:k1x1:s1x1:d1x1:p0,0,0,0', ungrouped)).toBe('direct');
     expect(software('conv', 'f32:1x3x48x192->8x24x96:k3x3:s2x2:d1x1:p1,1,1,1', ungrouped)).toBe('direct');
     // The variants a depthwise conv is offered include dwrows; a grouped one's do not.
     expect(software('conv', 'f32:1x32x6x96->32x3x96:k5x5:s2x1:d1x1:p2,2,2,2:g32', ['direct', 'rows', 'dwrows'])).toBe('dwrows');

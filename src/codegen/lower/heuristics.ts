@@ -28,10 +28,12 @@ export type AdapterClass = 'software' | 'gpu';
  * with it on its depthwise, 1x1 and stem layers, 14 s on its depthwise layers alone, 8 s
  * without it, a cost a ~2 ms faster run repays only after thousands of runs. So software
  * adapters keep the direct kernel by default, and `--tune` (which times both) picks the rows,
- * except on pointwise layers (1x1, stride 1, unpadded, ungrouped): there the row kernel has no
- * window to unroll, and with at most 8 pixels an invocation (see rowsBlocking) it cut PP-OCRv4
- * rec's summed conv time 264 -> 226 ms and cls's 9.7 -> 8.8 ms, for 3 s more of cold compiling
- * (rec 5.8 -> 9.0 s, cls 6.8 -> 9.8 s). Depthwise layers take the depthwise row kernel
+ * except on pointwise layers (1x1, stride 1, unpadded, ungrouped) at least 32 wide: there the
+ * row kernel has no window to unroll, and with at most 8 pixels an invocation (see rowsBlocking)
+ * it cut PP-OCRv4 rec's summed conv time 264 -> 226 ms and cls's 9.7 -> 8.8 ms, for 3 s more of
+ * cold compiling (rec 5.8 -> 9.0 s, cls 6.8 -> 9.8 s); on det's 1x1 layers 40 to 160 wide it took
+ * 0.4 to 0.6x the direct kernel's time, but at 20 wide (8-lane workgroups of 3 pixels over a row
+ * of 20, hundreds of input channels) twice as long. Depthwise layers take the depthwise row kernel
  * (`dwrows`: uniform weights, a window row unrolled, the rows a loop), which ran PP-OCR cls's
  * depthwise layers 1.5 to 2x as fast as the flat depthwise kernel (its conv time 9.6 -> 7.8 ms
  * summed) and compiles no slower. GPUs keep the flat kernels, whose every invocation is independent
@@ -48,7 +50,7 @@ export function heuristicChooser(adapter: AdapterClass | undefined): KernelChoos
     if (adapter !== 'gpu') {
       if (product && variants.includes('rows1') && matmulRows(signature) === 1) return 'rows1';
       if (product && variants.includes('block16x8') && matmulRows(signature) >= 16 && matmulMacs(signature) >= BLOCK16X8_MIN_MACS) return 'block16x8';
-      if (family === 'conv' && variants.includes('rows') && POINTWISE_CONV.test(signature)) return 'rows';
+      if (family === 'conv' && variants.includes('rows') && POINTWISE_CONV.test(signature) && convOutputWidth(signature) >= ROWS_MIN_WIDTH) return 'rows';
       if (family === 'conv' && variants.includes('dwrows')) return 'dwrows';
       return variants[0];
     }
@@ -83,6 +85,14 @@ const BLOCK16X8_MIN_MACS = 2 ** 27;
 
 /** A conv signature (see convSignature) of a 1x1 window, stride 1, no padding, one group. */
 const POINTWISE_CONV = /:k1x1:s1x1:d1x1:p0,0,0,0$/;
+
+/** Output columns of a conv signature `dtype:NxCxHxW->OxOHxOW:...` (a varying width by its largest value). */
+function convOutputWidth(signature: string): number {
+  return Number(/->\d+x\d+x(\d+):/.exec(signature)?.[1] ?? 0);
+}
+
+/** Output width from which a pointwise layer takes the row kernel on software adapters. */
+const ROWS_MIN_WIDTH = 32;
 
 /** Input channels of a conv signature `dtype:NxCxHxW->...` (see convSignature). */
 function convInputChannels(signature: string): number {
