@@ -15,6 +15,29 @@ const NEAREST = [
   '  return min(u32(max(i32(x) * bitcast<i32>(a) + bitcast<i32>(b), 0)) / d, size - 1u);',
   '}',
 ].join('\n');
+/**
+ * The nearest picks of four adjacent outputs x .. x + 3 with one division: past the first, each
+ * numerator grows by a = qa * d + ra, so the quotient by qa and the remainder by ra, carrying
+ * one when the remainder reaches d (integer division has no vector form on lavapipe: each costs
+ * a scalar divide a lane). A negative first numerator (clamped to 0) or a negative a takes four.
+ */
+const NEAREST4 = [
+  'fn nearest4(x: u32, a: u32, b: u32, d: u32, qa: u32, ra: u32, size: u32) -> vec4<u32> {',
+  '  let num = i32(x) * bitcast<i32>(a) + bitcast<i32>(b);',
+  '  if (num < 0 || bitcast<i32>(a) < 0) { return vec4<u32>(nearest(x, a, b, d, size), nearest(x + 1u, a, b, d, size), nearest(x + 2u, a, b, d, size), nearest(x + 3u, a, b, d, size)); }',
+  '  let q0 = u32(num) / d;',
+  '  let r0 = u32(num) - q0 * d;',
+  '  let c1 = u32(r0 + ra >= d);',
+  '  let r1 = r0 + ra - c1 * d;',
+  '  let q1 = q0 + qa + c1;',
+  '  let c2 = u32(r1 + ra >= d);',
+  '  let r2 = r1 + ra - c2 * d;',
+  '  let q2 = q1 + qa + c2;',
+  '  let c3 = u32(r2 + ra >= d);',
+  '  let q3 = q2 + qa + c3;',
+  '  return min(vec4<u32>(q0, q1, q2, q3), vec4<u32>(size - 1u));',
+  '}',
+].join('\n');
 const TAPS = [
   'struct Taps { i0: u32, i1: u32, w: f32 }',
   'fn taps(x: u32, a: u32, b: u32, d: u32, size: u32) -> Taps {',
@@ -83,29 +106,36 @@ export function resizeTakesVec4(plan: ResizeKernelPlan): boolean {
 }
 
 /**
- * How nearest and linear compute one output: lines run once per output row (from `oy` and the
- * input plane's first row `base`), and a module-scope `column(ROW_ARGS, ox)` giving the output
- * at column `ox` of that row.
+ * How nearest and linear compute their outputs: lines run once per output row (from `oy` and
+ * the input plane's first row `base`), lines run once per four columns from `ox` (the vec4
+ * kernel only), and the output at column `ox + k` of the row (k = 0 for the one-output kernel)
+ * as a call of the module-scope function `column`.
  */
 interface RowColumn {
   readonly row: readonly string[];
-  readonly args: string;
+  readonly columns4: readonly string[];
+  readonly lane: (k: number, vec4: boolean) => string;
   readonly column: string;
 }
 
+const plus = (x: string, k: number) => (k ? `${x} + ${k}u` : x);
+
+/** Nearest: the row's source offset; the column's index from nearest, or for four columns nearest4. */
 function nearestRowColumn(t: string, cropColumn: readonly string[]): RowColumn {
   return {
     row: ['  let row = (base + nearest(oy, u.ha, u.hb, u.hd, u.in_h)) * u.in_w;'],
-    args: 'row',
+    columns4: ['  let ix = nearest4(ox, u.wa, u.wb, u.wd, u.wqa, u.wra, u.in_w);'],
+    lane: (k, vec4) => `column(row, ${vec4 ? `ix[${k}]` : 'nearest(ox, u.wa, u.wb, u.wd, u.in_w)'}, ${plus('ox', k)})`,
     column: [
-      `fn column(row: u32, ox: u32) -> ${t} {`,
+      `fn column(row: u32, ix: u32, ox: u32) -> ${t} {`,
       ...cropColumn,
-      '  return x[row + nearest(ox, u.wa, u.wb, u.wd, u.in_w)];',
+      '  return x[row + ix];',
       '}',
     ].join('\n'),
   };
 }
 
+/** Linear: the row's two source rows and their blend weight; each column its two taps. */
 function linearRowColumn(t: string, cropColumn: readonly string[]): RowColumn {
   return {
     row: [
@@ -113,7 +143,8 @@ function linearRowColumn(t: string, cropColumn: readonly string[]): RowColumn {
       '  let r0 = (base + ty.i0) * u.in_w;',
       '  let r1 = (base + ty.i1) * u.in_w;',
     ],
-    args: 'r0, r1, ty.w',
+    columns4: [],
+    lane: (k) => `column(r0, r1, ty.w, ${plus('ox', k)})`,
     column: [
       `fn column(r0: u32, r1: u32, wy: f32, ox: u32) -> ${t} {`,
       ...cropColumn,
@@ -177,17 +208,24 @@ export function emitResize(name: string, dtype: DType, plan: ResizeKernelPlan, s
     const cropOutput = crop ? [`  if (${outsideColumn}) { out[i] = ${extrapolated}; return; }`] : [];
     return m.flat(name, WG, 'u.n', n, [...index, ...cropOutput, ...filterBody(wt)]);
   }
-  const rc = plan.mode === 'nearest' ? nearestRowColumn(wt, cropColumn) : linearRowColumn(wt, cropColumn);
-  m.declare(plan.mode === 'nearest' ? NEAREST : TAPS, ...(crop ? [INSIDE] : []), rc.column);
+  const nearest = plan.mode === 'nearest';
+  const rc = nearest ? nearestRowColumn(wt, cropColumn) : linearRowColumn(wt, cropColumn);
+  m.declare(nearest ? NEAREST : TAPS, ...(crop ? [INSIDE] : []), rc.column);
   if (!vec4) {
     m.write('out', t, sources.out);
-    return m.flat(name, WG, 'u.n', n, [...index, ...rc.row, `  out[i] = column(${rc.args}, ox);`]);
+    return m.flat(name, WG, 'u.n', n, [...index, ...rc.row, `  out[i] = ${rc.lane(0, false)};`]);
   }
   const n4 = dFloorDiv(n, 4);
   u.scalar('n4', n4).scalar('out_w4', dFloorDiv(w.outSize, 4));
+  if (nearest) {
+    // nearest4 steps the numerator by a = qa * d + ra (a map that runs backwards, a < 0, divides each).
+    const step = w.a >= 0 ? { qa: Math.floor(w.a / w.d), ra: w.a % w.d } : { qa: 0, ra: 0 };
+    u.scalar('wqa', step.qa).scalar('wra', step.ra);
+    m.declare(NEAREST4);
+  }
   m.writeVec4('out', t, sources.out);
-  const columns = [0, 1, 2, 3].map((k) => `column(${rc.args}, ox${k ? ` + ${k}u` : ''})`);
-  return m.flat(`${name}4`, WG4, 'u.n4', n4, [...index, ...rc.row, `  out[i] = vec4<${wt}>(${columns.join(', ')});`]);
+  const lanes = [0, 1, 2, 3].map((k) => rc.lane(k, true));
+  return m.flat(`${name}4`, WG4, 'u.n4', n4, [...index, ...rc.row, ...rc.columns4, `  out[i] = vec4<${wt}>(${lanes.join(', ')});`]);
 }
 
 /** The cubic or antialiased filter's body: each output sums its taps' products, normalised. */
