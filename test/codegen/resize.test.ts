@@ -141,6 +141,8 @@ describe('WebGPU resize agrees with the CPU reference', () => {
     await check(gpu(), rand('f16', [1, 3, 4, 4]), { sizes: [9, 8] }, 'vec4');
     await check(gpu(), rand('f16', [1, 3, 4, 4]), { sizes: [9, 6] }, 'scalar');
     await check(gpu(), rand('f32', [2, 3, 17]), { sizes: [44] }, 'vec4');
+    // More planes than a grid dimension holds (65535 workgroups): the one-output kernel.
+    await check(gpu(), rand('f32', [70000, 1, 1]), { sizes: [1, 4] }, 'scalar');
   });
 
   it('vec4 linear: every coordinate mode, up and down, f16; antialiased and cubic stay one output an invocation', async () => {
