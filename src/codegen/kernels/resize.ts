@@ -170,7 +170,7 @@ function linearRowColumn(t: string, cropColumn: readonly string[]): RowColumn {
  * and stores them as one vec4, its column group, row and plane the x, y and z of a 3-D grid: no
  * division splits its index, the row's source (iy, or linear's two rows) is found once for four
  * outputs, and nearest's four column picks take one division (nearest4). Integer division has
- * no vector form on lavapipe, so a nearest output costs half a division instead of five; the
+ * no vector form on lavapipe, so a nearest output costs half a division instead of four to six; the
  * six 2x to 8x upsamplings of PP-OCRv4 det at 640x640 took 3 to 4x less device time.
  */
 export function emitResize(name: string, dtype: DType, plan: ResizeKernelPlan, sources: { readonly x: Source; readonly out: Source }, vec4 = resizeTakesVec4(plan)): EmittedKernel {
