@@ -13,7 +13,10 @@ function resizeSignature(plan: ResizeKernelPlan, dtype: DType): string {
 
 /**
  * The kernel for a plan: four outputs an invocation (`vec4`) wherever it applies, unless a
- * chooser (kernel A/B runs, tests) asks for the one-output kernel (`scalar`).
+ * chooser (kernel A/B runs, tests) asks for the one-output kernel (`scalar`). Every adapter
+ * class takes `vec4` (the heuristic's first variant): measured 3.5 to 5x faster on lavapipe, and
+ * on a GPU it is the same gathers with a quarter of the invocations and 16-byte stores, as the
+ * elementwise and concat kernels' vec4 paths, which every adapter takes too.
  */
 function emitPlan(plan: ResizeKernelPlan, dtype: DType, ctx?: LowerContext) {
   const variants = resizeTakesVec4(plan) ? ['vec4', 'scalar'] : ['scalar'];
