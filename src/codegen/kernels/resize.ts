@@ -170,14 +170,15 @@ function linearRowColumn(t: string, cropColumn: readonly string[]): RowColumn {
  * and stores them as one vec4, its column group, row and plane the x, y and z of a 3-D grid: no
  * division splits its index, the row's source (iy, or linear's two rows) is found once for four
  * outputs, and nearest's four column picks take one division (nearest4). Integer division has
- * no vector form on lavapipe, so a nearest output costs half a division instead of four to six; the
- * six 2x to 8x upsamplings of PP-OCRv4 det at 640x640 took 3 to 4x less device time.
+ * no vector form on lavapipe, so a nearest output costs half a division instead of four to six:
+ * the six 2x to 8x upsamplings of PP-OCRv4 det at 640x640 took a quarter to a fifth of the
+ * device time they took one output an invocation.
  */
 export function emitResize(name: string, dtype: DType, plan: ResizeKernelPlan, sources: { readonly x: Source; readonly out: Source }, vec4 = resizeTakesVec4(plan)): EmittedKernel {
   const { h, w } = plan;
   const n = dMul(plan.batch, h.outSize, w.outSize);
   const filter = usesFilter(plan);
-  if (vec4 && !resizeTakesVec4(plan)) throw new Error('internal: a vec4 resize needs nearest or linear and an output width a multiple of 4');
+  if (vec4 && !resizeTakesVec4(plan)) throw new Error('internal: the vec4 resize does not apply to this plan (see resizeTakesVec4)');
   const t = plan.mode === 'nearest' ? movedDType(dtype) : dtype;
   const wt = wgslType(t);
   const m = new KernelModule();
