@@ -171,7 +171,7 @@ function linearRowColumn(t: string, cropColumn: readonly string[]): RowColumn {
  * division splits its index, the row's source (iy, or linear's two rows) is found once for four
  * outputs, and nearest's four column picks take one division (nearest4). Integer division has
  * no vector form on lavapipe, so a nearest output costs half a division instead of four to six:
- * the six 2x to 8x upsamplings of PP-OCRv4 det at 640x640 took a quarter to a fifth of the
+ * the six 2x to 8x upsamplings of PP-OCRv4 det at 640x640 took a third to a fifth of the
  * device time they took one output an invocation.
  */
 export function emitResize(name: string, dtype: DType, plan: ResizeKernelPlan, sources: { readonly x: Source; readonly out: Source }, vec4 = resizeTakesVec4(plan)): EmittedKernel {
