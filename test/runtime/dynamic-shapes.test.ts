@@ -156,6 +156,18 @@ describe('kernels that take symbolic sizes', () => {
 `, [{ N: 2, H: 5, W: 13 }, { N: 1, H: 1, W: 2 }, { N: 3, H: 2, W: 7 }, { N: 2, H: 3, W: 10 }]);
   });
 
+  it('resizes four outputs an invocation where the output width is a multiple of 4 at every size (nearest and linear)', async () => {
+    const text = `graph g(%x: f32[N,3,H,"2*W"] @webgpu) -> (f32[N,3,"2*H","4*W"] @webgpu, f32[N,3,"2*H","4*W"] @webgpu, f32[N,3,"2*H","4*W"] @webgpu) sizes(N: [1, 3], H: [1, 9], W: [1, 11]) {
+  %a = resize(%x) {mode = "nearest", scales = [1, 1, 2, 2], coordinate_transformation_mode = "asymmetric", nearest_mode = "floor"} : f32[N,3,"2*H","4*W"] @webgpu
+  %b = resize(%x) {mode = "nearest", scales = [1, 1, 2, 2]} : f32[N,3,"2*H","4*W"] @webgpu
+  %c = resize(%x) {mode = "linear", scales = [1, 1, 2, 2], coordinate_transformation_mode = "half_pixel"} : f32[N,3,"2*H","4*W"] @webgpu
+  return %a, %b, %c
+}
+`;
+    expect(compile(parseGraph(text)).kernels.filter((k) => /out: array<vec4</.test(k.wgsl))).toHaveLength(2);
+    await checkAcrossSizes(gpu(), text, [{ N: 2, H: 5, W: 11 }, { N: 1, H: 1, W: 1 }, { N: 3, H: 9, W: 4 }, { N: 2, H: 2, W: 7 }]);
+  });
+
   it('pads and slices that cut a varying extent from its start or its end', async () => {
     await checkAcrossSizes(gpu(), `graph g(%x: f32[N,3,W] @webgpu) -> (f32[N,3,"W+1"] @webgpu, f32[N,4,"W-1"] @webgpu, f32[N,2,"floor(W/2)"] @webgpu, f32[N,3,2] @webgpu, f32[N,3,"W+3"] @webgpu) sizes(N: [1, 4], W: [3, 20]) {
   %p = pad(%x) {pads = [0, 0, 1, 0, 0, 2], mode = "reflect"} : f32[N,3,"W+3"] @webgpu
