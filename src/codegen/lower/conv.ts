@@ -9,6 +9,7 @@ import { emitConvDepthwise } from '../kernels/conv-depthwise.js';
 import { emitConvDirect, type DirectConvBlocking } from '../kernels/conv-direct.js';
 import { convGemmApplies, emitConvGemm } from '../kernels/conv-gemm.js';
 import { emitConvTranspose } from '../kernels/conv-transpose.js';
+import { convTransposeRowsApplies, emitConvTransposeRows, transposeRowsBlocking } from '../kernels/conv-transpose-rows.js';
 import { convRowsApplies, emitConvRows, type RowsConvBlocking } from '../kernels/conv-rows.js';
 import { anchorKernelName, plainLowerings, type Anchor, type AnchorIO, type AnchorOperand, type LowerContext, type Lowering } from './lowering.js';
 import type { View } from '../../ir/view.js';
@@ -129,11 +130,21 @@ function lowerConv2d(node: Node, io: AnchorIO, ctx?: LowerContext): EmittedKerne
   return g.groups > 1 && g.inPerGroup === 1 ? emitConvDepthwise(spec) : emitConvDirect(spec, directBlocking(g));
 }
 
-/** conv_transpose2d's one kernel, its extents from the values' dims, with an epilogue. */
-function lowerConvTranspose2d(node: Node, io: AnchorIO): EmittedKernel {
+/**
+ * Kernel variants of a conv_transpose2d: flat over outputs (`direct`), or by output rows with
+ * uniform weights and the W window compiled in (`rows`, see conv-transpose-rows.ts).
+ */
+export const CONV_TRANSPOSE_VARIANTS = ['direct', 'rows'] as const;
+
+/** conv_transpose2d with an epilogue, its extents from the values' dims, in the variant chosen. */
+function lowerConvTranspose2d(node: Node, io: AnchorIO, ctx?: LowerContext): EmittedKernel {
   const [x, w] = node.inputs.map((v) => v.type.shape);
   const g = kernelGeometry(convTranspose2dGeometry(x!, w!, node.attrs), dimsOf(node.inputs[0]!.type), dimsOf(node.output.type));
-  return emitConvTranspose(kernelSpec(node, g, io));
+  const spec = kernelSpec(node, g, io);
+  const blocking = transposeRowsBlocking(g);
+  const variants = CONV_TRANSPOSE_VARIANTS.filter((v) => v === 'direct' || convTransposeRowsApplies(g, blocking));
+  const pick = ctx?.choose?.('conv_transpose', convSignature(g, spec.dtype), variants);
+  return pick === 'rows' && variants.includes(pick) ? emitConvTransposeRows(spec, blocking) : emitConvTranspose(spec);
 }
 
 /**
