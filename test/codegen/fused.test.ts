@@ -96,6 +96,38 @@ describe('fused kernels on WebGPU', () => {
       return %2
     }`, 1));
 
+  it('conv_transpose2d with an epilogue: bias, residual add and relu; grouped, a per-channel add and sigmoid', async () => {
+    await checkFused(gpu(), `
+      graph g(%x: f32[2,3,5,6] @webgpu, %w: f32[3,4,3,3] @webgpu, %b: f32[4] @webgpu, %r: f32[2,4,10,12] @webgpu) -> (f32[2,4,10,12] @webgpu) {
+        %0 = conv_transpose2d(%x, %w, %b) {stride = [2, 2], padding = [1, 1, 1, 1], output_padding = [1, 1]} : f32[2,4,10,12] @webgpu
+        %1 = add(%0, %r) : f32[2,4,10,12] @webgpu
+        %2 = relu(%1) : f32[2,4,10,12] @webgpu
+        return %2
+      }`, 1);
+    await checkFused(gpu(), `
+      graph g(%x: f32[1,4,5,5] @webgpu, %w: f32[4,3,2,2] @webgpu, %c: f32[1,6,1,1] @webgpu) -> (f32[1,6,10,10] @webgpu) {
+        %0 = conv_transpose2d(%x, %w) {groups = 2, stride = [2, 2]} : f32[1,6,10,10] @webgpu
+        %1 = add(%0, %c) : f32[1,6,10,10] @webgpu
+        %2 = sigmoid(%1) : f32[1,6,10,10] @webgpu
+        return %2
+      }`, 1);
+  });
+
+  it('conv_transpose2d + bias add + batch_norm + relu (a segmentation head) folds and fuses into one kernel with the same result', () => checkFused(gpu(), `
+    graph g(%x: f32[1,2,4,3] @webgpu) -> (f32[1,2,8,6] @webgpu) {
+      %w = const() {value = [0.5, -1, 2, 0.25, 1.5, -0.75, 0.1, 0.3, -0.2, 0.9, 1.1, -0.4, 0.6, 0.8, -1.3, 0.7]} : f32[2,2,2,2] @webgpu
+      %b = const() {value = [0.25, -0.5]} : f32[1,2,1,1] @webgpu
+      %scale = const() {value = [1.5, 0.7]} : f32[2] @webgpu
+      %beta = const() {value = [0.2, -0.1]} : f32[2] @webgpu
+      %mean = const() {value = [0.3, -0.4]} : f32[2] @webgpu
+      %var = const() {value = [0.8, 2.5]} : f32[2] @webgpu
+      %0 = conv_transpose2d(%x, %w) {stride = [2, 2]} : f32[1,2,8,6] @webgpu
+      %1 = add(%0, %b) : f32[1,2,8,6] @webgpu
+      %2 = batch_norm(%1, %scale, %beta, %mean, %var) : f32[1,2,8,6] @webgpu
+      %3 = relu(%2) : f32[1,2,8,6] @webgpu
+      return %3
+    }`, 1));
+
   it('matmul + bias + batch_norm + relu (Linear, BatchNorm1d, ReLU) folds and fuses into one kernel with the same result', () => checkFused(gpu(), `
     graph g(%x: f32[5,3] @webgpu) -> (f32[5,2] @webgpu) {
       %w = const() {value = [0.5, -1, 2, 0.25, 1.5, -0.75]} : f32[3,2] @webgpu

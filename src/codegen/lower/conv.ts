@@ -9,9 +9,10 @@ import { emitConvDepthwise } from '../kernels/conv-depthwise.js';
 import { emitConvDirect, type DirectConvBlocking } from '../kernels/conv-direct.js';
 import { convGemmApplies, emitConvGemm } from '../kernels/conv-gemm.js';
 import { emitConvTranspose } from '../kernels/conv-transpose.js';
+import { convTransposeRowsApplies, emitConvTransposeRows, transposeRowsBlocking } from '../kernels/conv-transpose-rows.js';
 import { convRowsApplies, emitConvRows, type RowsConvBlocking } from '../kernels/conv-rows.js';
 import { convDepthwiseRowsApplies, emitConvDepthwiseRows } from '../kernels/conv-depthwise-rows.js';
-import { anchorKernelName, plainIO, plainLowerings, type Anchor, type AnchorIO, type AnchorOperand, type LowerContext, type Lowering } from './lowering.js';
+import { anchorKernelName, plainLowerings, type Anchor, type AnchorIO, type AnchorOperand, type LowerContext, type Lowering } from './lowering.js';
 import type { View } from '../../ir/view.js';
 import { int8Storage } from '../kernels/weight-load.js';
 
@@ -140,7 +141,28 @@ function lowerConv2d(node: Node, io: AnchorIO, ctx?: LowerContext): EmittedKerne
   return g.groups > 1 && g.inPerGroup === 1 ? emitConvDepthwise(spec) : emitConvDirect(spec, directBlocking(g));
 }
 
-/** conv2d reads x through a row-contiguous view, converted, or (ungrouped) scaled per channel, and an int8 weight dequantized; it takes an elementwise epilogue. */
+/**
+ * Kernel variants of a conv_transpose2d: flat over outputs (`direct`), or by output rows with
+ * uniform weights and the W window compiled in (`rows`, see conv-transpose-rows.ts).
+ */
+export const CONV_TRANSPOSE_VARIANTS = ['direct', 'rows'] as const;
+
+/** conv_transpose2d with an epilogue, its extents from the values' dims, in the variant chosen. */
+function lowerConvTranspose2d(node: Node, io: AnchorIO, ctx?: LowerContext): EmittedKernel {
+  const [x, w] = node.inputs.map((v) => v.type.shape);
+  const g = kernelGeometry(convTranspose2dGeometry(x!, w!, node.attrs), dimsOf(node.inputs[0]!.type), dimsOf(node.output.type));
+  const spec = kernelSpec(node, g, io);
+  const blocking = transposeRowsBlocking(g);
+  const variants = CONV_TRANSPOSE_VARIANTS.filter((v) => v === 'direct' || convTransposeRowsApplies(g, blocking));
+  const pick = ctx?.choose?.('conv_transpose', convSignature(g, spec.dtype), variants);
+  return pick === 'rows' && variants.includes(pick) ? emitConvTransposeRows(spec, blocking) : emitConvTranspose(spec);
+}
+
+/**
+ * conv2d reads x through a row-contiguous view, converted, or (ungrouped) scaled per channel, and
+ * an int8 weight dequantized; conv_transpose2d reads its operands as stored. Both take an
+ * elementwise epilogue (a bias add, batch_norm's affine map, an activation), done as they store.
+ */
 export const convAnchors: Record<string, Anchor> = {
   conv2d: {
     roles: {
@@ -150,13 +172,10 @@ export const convAnchors: Record<string, Anchor> = {
     },
     lower: lowerConv2d,
   },
+  conv_transpose2d: {
+    roles: { reads: () => [], epilogue: () => ['elementwise'] },
+    lower: lowerConvTranspose2d,
+  },
 };
 
-/** conv_transpose2d's one kernel, its extents from the values' dims. */
-const convTranspose2d: Lowering = (node) => {
-  const [x, w] = node.inputs.map((v) => v.type.shape);
-  const g = kernelGeometry(convTranspose2dGeometry(x!, w!, node.attrs), dimsOf(node.inputs[0]!.type), dimsOf(node.output.type));
-  return emitConvTranspose(kernelSpec(node, g, plainIO(node)));
-};
-
-export const convLowerings: Record<string, Lowering> = { ...plainLowerings(convAnchors), conv_transpose2d: convTranspose2d };
+export const convLowerings: Record<string, Lowering> = plainLowerings(convAnchors);

@@ -40,6 +40,13 @@ export type AdapterClass = 'software' | 'gpu';
  * (the row kernel's 8-invocation workgroups would leave most of a GPU's SIMD width idle), and
  * the implicit GEMM, as they get the tiled matmul, once a step of its tile has input channels to
  * fill it (8); `--tune` measures.
+ *
+ * conv_transpose: software adapters take the row kernel (uniform weights, the W window compiled
+ * in, so no tap is tested at run time): on PP-OCRv4 det's head (2x2, stride 2, 24 -> 24 channels
+ * at 160x160, then 24 -> 1 at 320x320) it took 43 and 10 ms against the flat kernel's 65 and
+ * 20 ms (minima of 5 alternating trials, load average 8). GPUs keep the flat kernel, whose
+ * invocations are all independent (the row kernel's 8-invocation workgroups would leave most of
+ * a GPU's SIMD width idle).
  */
 export function heuristicChooser(adapter: AdapterClass | undefined): KernelChooser {
   return (family, signature, variants) => {
@@ -52,6 +59,7 @@ export function heuristicChooser(adapter: AdapterClass | undefined): KernelChoos
       if (product && variants.includes('block16x8') && matmulRows(signature) >= 16 && matmulMacs(signature) >= BLOCK16X8_MIN_MACS) return 'block16x8';
       if (family === 'conv' && variants.includes('rows') && POINTWISE_CONV.test(signature) && convOutputWidth(signature) >= ROWS_MIN_WIDTH) return 'rows';
       if (family === 'conv' && variants.includes('dwrows')) return 'dwrows';
+      if (family === 'conv_transpose' && variants.includes('rows')) return 'rows';
       return variants[0];
     }
     if (family === 'gemm' && variants.includes('rows1') && matmulRows(signature) === 1) return 'rows1';
