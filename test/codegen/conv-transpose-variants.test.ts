@@ -1,15 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { analyzePerformance, detectRaces } from 'wgsl_reflect/wgsl_reflect.module.js';
+import { expectRaceFree } from '../helpers/kernel-lint.js';
 import { compile } from '../../src/compiler.js';
 import { CONV_TRANSPOSE_VARIANTS } from '../../src/codegen/lower/conv.js';
 import { heuristicChooser } from '../../src/codegen/lower/heuristics.js';
-import { fixedDispatch } from '../../src/codegen/kernels/kernel.js';
 import { lowerNode } from '../../src/codegen/lower/index.js';
 import { Graph } from '../../src/ir/graph.js';
 import { parseGraph } from '../../src/ir/parser.js';
 import { instantiateGraph } from '../../src/ir/instantiate.js';
 import type { Attrs } from '../../src/ir/attrs.js';
-import { numel, type Shape } from '../../src/ir/types.js';
+import type { Shape } from '../../src/ir/types.js';
 import { runOnCpu } from '../../src/runtime/cpu/executor.js';
 import { Session } from '../../src/runtime/session.js';
 import { Random } from '../../src/frontend/torch/random.js';
@@ -113,14 +112,7 @@ describe('the row conv_transpose2d kernel passes static checks', () => {
     const g = convTranspose([[1, 4, 2, 3], [4, 5, 3, 2]], { groups: 2, stride: [2, 3], padding: [1, 0, 0, 1] });
     const node = g.nodes[0]!;
     const [k] = lowerNode(node, { choose: () => 'rows' });
-    const buffers: Record<number, ArrayBufferView> = {};
-    [...node.inputs, ...node.outputs].forEach((v, i) => { buffers[i] = new Float32Array(numel(v.type.shape)); });
-    buffers[node.inputs.length + node.outputs.length] = new Uint32Array(fixedDispatch(k!).uniforms);
-    const { races, errors } = detectRaces(k!.wgsl, 'main', [...fixedDispatch(k!).workgroups], { 0: buffers });
-    expect(errors).toEqual([]);
-    expect(races.map((r) => r.message)).toEqual([]);
-    const high = analyzePerformance(k!.wgsl).findings.filter((f) => f.severity === 'high');
-    expect(high.map((f) => `${f.line}: ${f.message}`)).toEqual([]);
+    expectRaceFree(node, k!);
   });
 });
 

@@ -1,16 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { analyzePerformance, detectRaces } from 'wgsl_reflect/wgsl_reflect.module.js';
+import { expectRaceFree } from '../helpers/kernel-lint.js';
 import { compile } from '../../src/compiler.js';
 import { CONV_VARIANTS, rowsBlocking } from '../../src/codegen/lower/conv.js';
 import { heuristicChooser } from '../../src/codegen/lower/heuristics.js';
 import { kernelGeometry } from '../../src/codegen/kernels/conv-common.js';
 import { conv2dGeometry } from '../../src/ir/ops/conv.js';
-import { fixedDispatch } from '../../src/codegen/kernels/kernel.js';
 import { lowerNode } from '../../src/codegen/lower/index.js';
 import { parseGraph } from '../../src/ir/parser.js';
 import { instantiateGraph } from '../../src/ir/instantiate.js';
 import type { Graph } from '../../src/ir/graph.js';
-import { numel } from '../../src/ir/types.js';
 import { runOnCpu } from '../../src/runtime/cpu/executor.js';
 import { Session } from '../../src/runtime/session.js';
 import { Random } from '../../src/frontend/torch/random.js';
@@ -191,14 +189,7 @@ describe('the implicit GEMM convolution passes static checks', () => {
     const node = g.nodes[0]!;
     const [k] = lowerNode(node, { choose: () => 'gemm' });
     expect(k!.wgsl).toMatch(/workgroupBarrier/);
-    const buffers: Record<number, ArrayBufferView> = {};
-    [...node.inputs, ...node.outputs].forEach((v, i) => { buffers[i] = new Float32Array(numel(v.type.shape)); });
-    buffers[node.inputs.length + node.outputs.length] = new Uint32Array(fixedDispatch(k!).uniforms);
-    const { races, errors } = detectRaces(k!.wgsl, 'main', [...fixedDispatch(k!).workgroups], { 0: buffers });
-    expect(errors).toEqual([]);
-    expect(races.map((r) => r.message)).toEqual([]);
-    const high = analyzePerformance(k!.wgsl).findings.filter((f) => f.severity === 'high');
-    expect(high.map((f) => `${f.line}: ${f.message}`)).toEqual([]);
+    expectRaceFree(node, k!);
   });
 });
 

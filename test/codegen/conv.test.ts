@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { fixedDispatch } from '../../src/codegen/kernels/kernel.js';
 import { Graph } from '../../src/ir/graph.js';
 import type { Attrs } from '../../src/ir/attrs.js';
 import type { DType, Shape } from '../../src/ir/types.js';
@@ -8,8 +7,7 @@ import { fromF16Array, toF16Array } from '../../src/ir/f16.js';
 import { Random } from '../../src/frontend/torch/random.js';
 import { compile } from '../../src/compiler.js';
 import { lowerNode } from '../../src/codegen/lower/index.js';
-import { numel } from '../../src/ir/types.js';
-import { analyzePerformance, detectRaces } from 'wgsl_reflect/wgsl_reflect.module.js';
+import { expectRaceFree } from '../helpers/kernel-lint.js';
 import { useGpu } from '../helpers/gpu.js';
 import { expectClose, randomData, runBoth } from '../helpers/compare.js';
 import { expectRoundTrip } from '../ir/roundtrip.js';
@@ -148,14 +146,7 @@ describe('convolution kernels pass static checks', () => {
     const ins = shapes.map((s, i) => g.addInput(`x${i}`, { dtype: 'f32', shape: s, device: 'webgpu' }));
     const node = g.addNode(op, ins, attrs);
     for (const k of lowerNode(node, variant ? { choose: () => variant } : {})) {
-      const buffers: Record<number, ArrayBufferView> = {};
-      [...node.inputs, ...node.outputs].forEach((v, i) => { buffers[i] = new Float32Array(numel(v.type.shape)); });
-      buffers[node.inputs.length + node.outputs.length] = new Uint32Array(fixedDispatch(k).uniforms);
-      const { races, errors } = detectRaces(k.wgsl, 'main', [...fixedDispatch(k).workgroups], { 0: buffers });
-      expect(errors).toEqual([]);
-      expect(races.map((r) => r.message)).toEqual([]);
-      const high = analyzePerformance(k.wgsl).findings.filter((f) => f.severity === 'high');
-      expect(high.map((f) => `${f.line}: ${f.message}`)).toEqual([]);
+      expectRaceFree(node, k);
     }
   }
 

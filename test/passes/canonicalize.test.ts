@@ -3,7 +3,7 @@ import { commonSubexpressionElimination } from '../../src/passes/cse.js';
 import { deadCodeElimination } from '../../src/passes/dce.js';
 import { foldConstants } from '../../src/passes/fold-constants.js';
 import { simplify } from '../../src/passes/simplify.js';
-import { expectPass, ir } from './helpers.js';
+import { expectPass } from './helpers.js';
 
 describe('dce', () => {
   it('removes nodes whose results are unused, keeping the rest in order', () => {

@@ -2,6 +2,7 @@ import { KilnError } from '../../ir/errors.js';
 import { dCeilDiv, dimRange, dMul, type Dim } from '../../ir/size-expr.js';
 import { biasTerm, convModule, f32Vec, lane, type ConvKernelGeometry, type ConvKernelSpec } from './conv-common.js';
 import type { EmittedKernel } from './kernel.js';
+import type { RowsConvBlocking } from './conv-rows.js';
 
 // Transposed convolution by output rows, for adapters that run a workgroup's invocations as
 // SIMD loops on a CPU (see conv-rows.ts, whose layout this follows): a workgroup is one output
@@ -13,15 +14,8 @@ import type { EmittedKernel } from './kernel.js';
 // input value loaded once feeds every tap and output column it reaches (a 2x2 stride-2 layer:
 // one value, two columns, no tap tested or skipped at run time).
 
-/** Register blocking of the transposed row kernel. */
-export interface RowsTransposeBlocking {
-  /** Output channels of one group per invocation (in f32 vectors of up to 4). */
-  readonly channels: number;
-  /** Adjacent output columns per invocation: a multiple of the W stride. */
-  readonly pixels: number;
-  /** Invocations of a workgroup, along the output columns. */
-  readonly lanes: number;
-}
+/** Register blocking of the transposed row kernel, as the row kernel's (its pixels a multiple of the W stride). */
+export type RowsTransposeBlocking = RowsConvBlocking;
 
 /** Taps beyond which unrolling a window would make the shader too long to be worth it. */
 const MAX_TAPS = 49;
