@@ -2,6 +2,7 @@ import { KilnError } from '../../ir/errors.js';
 import { dCeilDiv, dimRange, dMul, type Dim } from '../../ir/size-expr.js';
 import { biasTerm, convModule, f32Vec, lane, type ConvKernelGeometry, type ConvKernelSpec } from './conv-common.js';
 import type { EmittedKernel } from './kernel.js';
+import type { KernelModule } from '../kernel-module.js';
 
 // Convolution by output rows, for adapters that run a workgroup's invocations as SIMD loops on
 // a CPU (lavapipe, SwiftShader). A workgroup is one output row of one block of output channels:
@@ -89,11 +90,23 @@ export function emitConvRows(spec: ConvKernelSpec, blocking: RowsConvBlocking): 
     L.push('    }');
   }
   L.push('  }');
+  return rowKernel(m, spec, blocking, store, L);
+}
+
+/**
+ * A row kernel (this one or the transposed one) from its body `L`, which leaves accumulators
+ * `acc<p>_<q>` (output column p, channels 4q..4q+3 of the block at `oc0`) for output row `oh`
+ * from column `ow0` of batch `n` and group `grp`: stores them (channels and columns past the end
+ * skipped) and dispatches a workgroup per output row and channel block.
+ */
+export function rowKernel(m: KernelModule, spec: ConvKernelSpec, blocking: RowsConvBlocking, store: (i: string, v: string) => string, L: string[]): EmittedKernel {
+  const { channels: TO, pixels: TP, lanes: WG } = blocking;
+  const g = spec.geometry;
   L.push('  let ostride = u.OH * u.OW;', '  let o0 = grp * u.Og + oc0;', '  let obase = (n * u.O + o0) * ostride + oh * u.OW + ow0;');
-  for (const c of C) {
+  for (let c = 0; c < TO; c++) {
     L.push(`  if (oc0 + ${c}u < u.Og) {`);
     for (let p = 0; p < TP; p++) {
-      L.push(`    if (ow0 + ${p}u < u.OW) { ${store(`obase + ${c}u * ostride + ${p}u`, `${lane(`acc${p}_${c >> 2}`, width(c >> 2), c & 3)}${biasTerm(spec, `o0 + ${c}u`)}`)} }`);
+      L.push(`    if (ow0 + ${p}u < u.OW) { ${store(`obase + ${c}u * ostride + ${p}u`, `${lane(`acc${p}_${c >> 2}`, Math.min(4, TO - 4 * (c >> 2)), c & 3)}${biasTerm(spec, `o0 + ${c}u`)}`)} }`);
     }
     L.push('  }');
   }

@@ -1,8 +1,8 @@
 import { KilnError } from '../../ir/errors.js';
-import { dCeilDiv, dimRange, dMul, type Dim } from '../../ir/size-expr.js';
-import { biasTerm, convModule, f32Vec, lane, type ConvKernelGeometry, type ConvKernelSpec } from './conv-common.js';
+import { dimRange, type Dim } from '../../ir/size-expr.js';
+import { convModule, f32Vec, type ConvKernelGeometry, type ConvKernelSpec } from './conv-common.js';
 import type { EmittedKernel } from './kernel.js';
-import type { RowsConvBlocking } from './conv-rows.js';
+import { rowKernel, type RowsConvBlocking } from './conv-rows.js';
 
 // Transposed convolution by output rows, for adapters that run a workgroup's invocations as
 // SIMD loops on a CPU (see conv-rows.ts, whose layout this follows): a workgroup is one output
@@ -96,15 +96,5 @@ export function emitConvTransposeRows(spec: ConvKernelSpec, blocking: RowsTransp
     for (let p = 0; p < TP; p++) for (const t of taps[p]!) for (const q of Q) L.push(`      acc${p}_${q} += v${name(t.d!)} * wv${t.kw}_${q};`);
     L.push('      xr += u.xsC;', '      wk += wci;', '    }', '  }');
   }
-  L.push('  let ostride = u.OH * u.OW;', '  let o0 = grp * u.Og + oc0;', '  let obase = (n * u.O + o0) * ostride + oh * u.OW + ow0;');
-  for (const c of C) {
-    L.push(`  if (oc0 + ${c}u < u.Og) {`);
-    for (let p = 0; p < TP; p++) {
-      L.push(`    if (ow0 + ${p}u < u.OW) { ${store(`obase + ${c}u * ostride + ${p}u`, `${lane(`acc${p}_${c >> 2}`, width(c >> 2), c & 3)}${biasTerm(spec, `o0 + ${c}u`)}`)} }`);
-    }
-    L.push('  }');
-  }
-  const builtins = '@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>';
-  const columns = (d: Dim): Dim => (typeof d === 'number' ? Math.max(1, Math.ceil(d / (WG * TP))) : dCeilDiv(d, WG * TP));
-  return m.kernel(spec.name, { workgroupSize: WG, builtins, body: L }, [columns(g.outW), g.outH, dMul(g.batch, g.groups * oBlocks)]);
+  return rowKernel(m, spec, blocking, store, L);
 }
