@@ -60,7 +60,7 @@ describe('kernel tuning', () => {
     const cachePath = join(mkdtempSync(join(tmpdir(), 'kiln-tune-dw-')), 'tuning.json');
     const { decisions } = await tuneGraph(dw, gpu(), { cachePath, runs: 1 });
     expect(decisions.map((d) => [d.family, d.signature])).toEqual([['conv', 'f32:1x6x5x20->6x3x20:k5x5:s2x1:d1x1:p2,2,2,2:g6']]);
-    expect(Object.keys(decisions[0]!.timesMs!).sort()).toEqual(['direct', 'rows']);
+    expect(Object.keys(decisions[0]!.timesMs!).sort()).toEqual(['direct', 'dwrows', 'rows']);
   });
 
   it('kiln compile --tune measures once, then answers from the cache', async () => {
