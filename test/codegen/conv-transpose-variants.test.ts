@@ -9,11 +9,9 @@ import { parseGraph } from '../../src/ir/parser.js';
 import { instantiateGraph } from '../../src/ir/instantiate.js';
 import type { Attrs } from '../../src/ir/attrs.js';
 import type { Shape } from '../../src/ir/types.js';
-import { runOnCpu } from '../../src/runtime/cpu/executor.js';
-import { Session } from '../../src/runtime/session.js';
-import { Random } from '../../src/frontend/torch/random.js';
 import { useGpu } from '../helpers/gpu.js';
-import { expectClose, randomData } from '../helpers/compare.js';
+import { expectProgramAgrees } from '../helpers/compare.js';
+import { randomInputs } from '../../src/io/random-inputs.js';
 
 // Every kernel variant of conv_transpose2d must compute the same thing: strides wider and
 // narrower than the kernel, per-axis stride and dilation, padding, output padding, groups,
@@ -51,11 +49,6 @@ const CASES: Record<string, () => Graph> = {
 `),
 };
 
-function randomInputs(g: Graph, seed: number) {
-  const rng = new Random(seed);
-  return Object.fromEntries(g.inputs.map((v) => [v.name, randomData('f32', v.type.shape, rng)]));
-}
-
 const only = (variant: string) => ({ choose: (family: string) => (family === 'conv_transpose' ? variant : undefined) });
 
 describe('conv_transpose2d kernel variants agree with the CPU reference', () => {
@@ -69,15 +62,7 @@ describe('conv_transpose2d kernel variants agree with the CPU reference', () => 
         // One kernel, the epilogue fused; the row kernel is the one dispatched by workgroup.
         expect(program.dispatches).toHaveLength(1);
         expect(program.kernels.some((k) => /workgroup_id/.test(k.wgsl))).toBe(variant === 'rows');
-        const inputs = randomInputs(g, name.length);
-        const s = await Session.create(gpu(), program);
-        try {
-          const got = await s.run(inputs);
-          const want = runOnCpu(g, inputs);
-          for (const v of g.outputs) expectClose(got[v.name]!, want[v.name]!, 1e-4, 1e-4);
-        } finally {
-          s.destroy();
-        }
+        await expectProgramAgrees(gpu(), program, [{ graph: g, inputs: randomInputs(g, name.length) }]);
       });
     }
 
@@ -90,18 +75,10 @@ describe('conv_transpose2d kernel variants agree with the CPU reference', () => 
 `);
       const program = compile(g, only(variant));
       expect(program.sizes?.length).toBeGreaterThan(0);
-      const s = await Session.create(gpu(), program);
-      try {
-        for (const [i, env] of [{ N: 2, H: 9, W: 40 }, { N: 1, H: 1, W: 1 }, { N: 1, H: 4, W: 17 }].entries()) {
-          const fixed = instantiateGraph(g, env);
-          const inputs = randomInputs(fixed, 5 + i);
-          const got = await s.run(inputs);
-          const want = runOnCpu(fixed, inputs);
-          for (const v of fixed.outputs) expectClose(got[v.name]!, want[v.name]!, 1e-4, 1e-4);
-        }
-      } finally {
-        s.destroy();
-      }
+      await expectProgramAgrees(gpu(), program, [{ N: 2, H: 9, W: 40 }, { N: 1, H: 1, W: 1 }, { N: 1, H: 4, W: 17 }].map((env, i) => {
+        const fixed = instantiateGraph(g, env);
+        return { graph: fixed, inputs: randomInputs(fixed, 5 + i) };
+      }));
     });
   }
 });

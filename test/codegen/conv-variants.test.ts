@@ -9,11 +9,9 @@ import { lowerNode } from '../../src/codegen/lower/index.js';
 import { parseGraph } from '../../src/ir/parser.js';
 import { instantiateGraph } from '../../src/ir/instantiate.js';
 import type { Graph } from '../../src/ir/graph.js';
-import { runOnCpu } from '../../src/runtime/cpu/executor.js';
-import { Session } from '../../src/runtime/session.js';
-import { Random } from '../../src/frontend/torch/random.js';
 import { useGpu } from '../helpers/gpu.js';
-import { expectClose, randomData } from '../helpers/compare.js';
+import { expectProgramAgrees } from '../helpers/compare.js';
+import { randomInputs } from '../../src/io/random-inputs.js';
 
 // Every kernel variant an ungrouped conv2d may be given (by the heuristics or the tuner) must
 // compute the same thing: strides, padding, dilation, 1x1 and 3x3 kernels, sizes that are no
@@ -108,11 +106,6 @@ const GROUPED: Record<string, string> = {
 /** The graphs each variant is checked on: the ones it serves. */
 const GRAPHS_OF: Record<string, Record<string, string>> = { direct: { ...GRAPHS, ...GROUPED }, gemm: GRAPHS, rows: { ...GRAPHS, ...GROUPED }, dwrows: DEPTHWISE };
 
-function randomInputs(g: Graph, seed: number) {
-  const rng = new Random(seed);
-  return Object.fromEntries(g.inputs.map((v) => [v.name, randomData('f32', v.type.shape, rng)]));
-}
-
 const only = (variant: string) => ({ choose: (family: string) => (family === 'conv' ? variant : undefined) });
 
 describe('conv2d kernel variants agree with the CPU reference', () => {
@@ -122,18 +115,10 @@ describe('conv2d kernel variants agree with the CPU reference', () => {
   async function expectServesSizes(g: Graph, variant: string, envs: readonly Record<string, number>[], seed: number): Promise<void> {
     const program = compile(g, only(variant));
     expect(program.sizes?.length).toBeGreaterThan(0);
-    const s = await Session.create(gpu(), program);
-    try {
-      for (const [i, env] of envs.entries()) {
-        const fixed = instantiateGraph(g, env);
-        const inputs = randomInputs(fixed, seed + i);
-        const got = await s.run(inputs);
-        const want = runOnCpu(fixed, inputs);
-        for (const v of fixed.outputs) expectClose(got[v.name]!, want[v.name]!, 1e-4, 1e-4);
-      }
-    } finally {
-      s.destroy();
-    }
+    await expectProgramAgrees(gpu(), program, envs.map((env, i) => {
+      const fixed = instantiateGraph(g, env);
+      return { graph: fixed, inputs: randomInputs(fixed, seed + i) };
+    }));
   }
 
   for (const variant of CONV_VARIANTS) {
@@ -147,15 +132,7 @@ describe('conv2d kernel variants agree with the CPU reference', () => {
         expect(program.kernels.some((k) => /var<workgroup> tA/.test(k.wgsl))).toBe(variant === 'gemm');
         // The depthwise row kernel takes its channel from the workgroup id.
         expect(program.kernels.some((k) => /let o = wid\.z % u\.O;/.test(k.wgsl))).toBe(variant === 'dwrows');
-        const inputs = randomInputs(g, name.length);
-        const s = await Session.create(gpu(), program);
-        try {
-          const got = await s.run(inputs);
-          const want = runOnCpu(g, inputs);
-          for (const v of g.outputs) expectClose(got[v.name]!, want[v.name]!, 1e-4, 1e-4);
-        } finally {
-          s.destroy();
-        }
+        await expectProgramAgrees(gpu(), program, [{ graph: g, inputs: randomInputs(g, name.length) }]);
       });
     }
 

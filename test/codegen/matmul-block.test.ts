@@ -13,7 +13,7 @@ import { Session } from '../../src/runtime/session.js';
 import { Random } from '../../src/frontend/torch/random.js';
 import type { CompileOptions } from '../../src/compiler.js';
 import { useGpu } from '../helpers/gpu.js';
-import { expectClose, randomData } from '../helpers/compare.js';
+import { expectClose, expectProgramAgrees, randomData } from '../helpers/compare.js';
 
 // The 16 x 8 register-blocked matmul (block16x8) against the CPU reference: row and column tails
 // (M, N not multiples of 16 and 8, N a multiple of 4 but not of 8), K not a multiple of 4,
@@ -49,15 +49,7 @@ const STATIC = [
 async function expectAgrees(gpu: ReturnType<ReturnType<typeof useGpu>>, g: Graph, opts: CompileOptions, seed: number): Promise<void> {
   const program = compile(g, opts);
   expect(program.kernels.some((k) => k.wgsl.includes('wid.y * 16u'))).toBe(true);
-  const s = await Session.create(gpu, program);
-  try {
-    const inputs = randomInputs(g, seed);
-    const got = await s.run(inputs);
-    const want = runOnCpu(g, inputs);
-    for (const v of g.outputs) expectClose(got[v.name]!, want[v.name]!, 1e-4, 1e-4);
-  } finally {
-    s.destroy();
-  }
+  await expectProgramAgrees(gpu, program, [{ graph: g, inputs: randomInputs(g, seed) }]);
 }
 
 describe('block16x8 matmul', () => {
@@ -75,17 +67,10 @@ describe('block16x8 matmul', () => {
 `);
     const program = compile(g, { choose: block });
     expect(program.kernels.some((k) => k.wgsl.includes('wid.y * 16u'))).toBe(true);
-    const s = await Session.create(gpu(), program);
-    try {
-      for (const [i, M] of [70, 2, 17, 16].entries()) {
-        const fixed = instantiateGraph(g, { M });
-        const inputs = randomInputs(fixed, i + 1);
-        const got = await s.run(inputs);
-        expectClose(got[fixed.outputs[0]!.name]!, runOnCpu(fixed, inputs)[fixed.outputs[0]!.name]!, 1e-4, 1e-4);
-      }
-    } finally {
-      s.destroy();
-    }
+    await expectProgramAgrees(gpu(), program, [70, 2, 17, 16].map((M, i) => {
+      const fixed = instantiateGraph(g, { M });
+      return { graph: fixed, inputs: randomInputs(fixed, i + 1) };
+    }));
   });
 
   it('computes f16 operands, accumulating in f32', { timeout: 120_000 }, async () => {

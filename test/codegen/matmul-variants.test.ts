@@ -2,11 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compiler.js';
 import { MATMUL_VARIANTS } from '../../src/codegen/lower/matmul.js';
 import { parseGraph } from '../../src/ir/parser.js';
-import { runOnCpu } from '../../src/runtime/cpu/executor.js';
-import { Session } from '../../src/runtime/session.js';
-import { Random } from '../../src/frontend/torch/random.js';
 import { useGpu } from '../helpers/gpu.js';
-import { expectClose, randomData } from '../helpers/compare.js';
+import { expectProgramAgrees } from '../helpers/compare.js';
+import { randomInputs } from '../../src/io/random-inputs.js';
 
 // Every matmul variant the tuner may pick must compute the same thing, on shapes that are not
 // multiples of any tile, with batches, broadcasting and operands read through views.
@@ -39,16 +37,7 @@ describe('matmul kernel variants', () => {
         const g = parseGraph(`${text}\n`);
         const program = compile(g, { choose: (family) => (family === 'matmul' ? variant : undefined) });
         if (variant === 'tiled') expect(program.kernels.some((k) => /var<workgroup> tA/.test(k.wgsl))).toBe(true);
-        const rng = new Random(variant.length);
-        const inputs = Object.fromEntries(g.inputs.map((v) => [v.name, randomData('f32', v.type.shape, rng)]));
-        const s = await Session.create(gpu(), program);
-        try {
-          const got = await s.run(inputs);
-          const want = runOnCpu(g, inputs);
-          for (const v of g.outputs) expectClose(got[v.name]!, want[v.name]!, 1e-4, 1e-4);
-        } finally {
-          s.destroy();
-        }
+        await expectProgramAgrees(gpu(), program, [{ graph: g, inputs: randomInputs(g, variant.length) }]);
       }
     });
   }

@@ -10,6 +10,7 @@ import { compile } from '../../src/compiler.js';
 import { runOnCpu } from '../../src/runtime/cpu/executor.js';
 import type { GpuDevice } from '../../src/runtime/device.js';
 import { Session } from '../../src/runtime/session.js';
+import type { Program } from '../../src/runtime/program.js';
 
 /** Random host data: normal floats (f16 rounded to nearest), small signed ints, u32 below 100. */
 export function randomData(dtype: DType, shape: Shape, rng: Random): TensorData {
@@ -39,6 +40,23 @@ export function expectClose(a: TensorData, b: TensorData, atol = 1e-6, rtol = 1e
   }
   if (worst >= 0) {
     expect.fail(`element ${worst} differs: got ${value(a, worst)}, expected ${value(b, worst)} (atol ${atol}, rtol ${rtol})`);
+  }
+}
+
+/**
+ * Loads `program` once and runs it at each case, a graph it serves (its own, or its own
+ * instantiated at some sizes) with inputs, asserting every output agrees with the CPU reference's.
+ */
+export async function expectProgramAgrees(device: GpuDevice, program: Program, cases: readonly { graph: Graph; inputs: Record<string, TensorData> }[], atol = 1e-4, rtol = 1e-4): Promise<void> {
+  const session = await Session.create(device, program);
+  try {
+    for (const { graph, inputs } of cases) {
+      const got = await session.run(inputs);
+      const want = runOnCpu(graph, inputs);
+      for (const v of graph.outputs) expectClose(got[v.name]!, want[v.name]!, atol, rtol);
+    }
+  } finally {
+    session.destroy();
   }
 }
 
