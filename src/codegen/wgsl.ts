@@ -78,6 +78,9 @@ export class UniformBlock {
   }
 }
 
+/** Workgroups a dispatch may have along each axis (WebGPU's guaranteed maxComputeWorkgroupsPerDimension). */
+export const MAX_WORKGROUPS_PER_DIMENSION = 65535;
+
 /**
  * Workgroup counts covering `n` invocations of `wgSize`, folded into y past the 65535 limit.
  * For a size known when the model runs, the fold is fixed by its largest value.
@@ -85,12 +88,12 @@ export class UniformBlock {
 export function grid1d(n: Dim, wgSize: number): [Dim, Dim, Dim] {
   if (typeof n !== 'number') {
     const groups = dCeilDiv(n, wgSize);
-    const y = Math.ceil(dimRange(groups)[1] / 65535);
+    const y = Math.ceil(dimRange(groups)[1] / MAX_WORKGROUPS_PER_DIMENSION);
     return y <= 1 ? [groups, 1, 1] : [dCeilDiv(groups, y), y, 1];
   }
   const groups = Math.max(1, Math.ceil(n / wgSize));
-  if (groups <= 65535) return [groups, 1, 1];
-  const y = Math.ceil(groups / 65535);
+  if (groups <= MAX_WORKGROUPS_PER_DIMENSION) return [groups, 1, 1];
+  const y = Math.ceil(groups / MAX_WORKGROUPS_PER_DIMENSION);
   return [Math.ceil(groups / y), y, 1];
 }
 

@@ -5,6 +5,7 @@ import type { EmittedKernel } from './kernel.js';
 import { KernelModule, unravel, type Source } from '../kernel-module.js';
 import { f32Value } from './reduce.js';
 import type { MatmulOperandLayout } from './matmul.js';
+import { MAX_WORKGROUPS_PER_DIMENSION } from '../wgsl.js';
 
 /** An operand of the score function, broadcast into the scores [..., L, S]: strides per batch dim, L and S. */
 export interface ScoreOperand {
@@ -59,7 +60,7 @@ export function emitAttention(spec: AttentionKernelSpec): EmittedKernel {
   if (E > ATTENTION_MAX_DIM || Ev > ATTENTION_MAX_DIM) throw new KilnError(`${spec.name}: query/value vectors of ${E}/${Ev} exceed the attention kernel's ${ATTENTION_MAX_DIM}`);
   const batch = dNumel(spec.batchShape);
   for (const [what, d] of [['batch', batch], ['queries', spec.queries]] as const) {
-    if (dimRange(d)[1] > 65535) throw new KilnError(`${spec.name}: ${what} of ${dimText(d)} exceeds one dispatch (65535)`);
+    if (dimRange(d)[1] > MAX_WORKGROUPS_PER_DIMENSION) throw new KilnError(`${spec.name}: ${what} of ${dimText(d)} exceeds one dispatch (${MAX_WORKGROUPS_PER_DIMENSION})`);
   }
   const m = new KernelModule();
   const u = m.uniforms.scalar('L', spec.queries).scalar('S', spec.keys);

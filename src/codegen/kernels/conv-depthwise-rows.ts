@@ -2,6 +2,7 @@ import { KilnError } from '../../ir/errors.js';
 import { dCeilDiv, dimRange, dMul, type Dim } from '../../ir/size-expr.js';
 import { biasTerm, convModule, f32Vec, lane, type ConvKernelSpec } from './conv-common.js';
 import type { EmittedKernel } from './kernel.js';
+import { MAX_WORKGROUPS_PER_DIMENSION as MAX_GROUPS } from '../wgsl.js';
 
 // Depthwise convolution by output rows, for adapters that run a workgroup's invocations as SIMD
 // loops on a CPU (lavapipe). As in conv-rows.ts, a workgroup is one output row of one channel, its
@@ -15,8 +16,6 @@ import type { EmittedKernel } from './kernel.js';
 const PIXELS = 4;
 /** Invocations of a workgroup (one SIMD row of lavapipe's 8 lanes), along the output columns. */
 const LANES = 8;
-/** Workgroups a dispatch may have along each axis. */
-const MAX_GROUPS = 65535;
 
 /** Whether the grid fits a dispatch: rows along y, channels times batch along z. */
 export function convDepthwiseRowsApplies(spec: ConvKernelSpec): boolean {

@@ -2,6 +2,7 @@ import { KilnError } from '../../ir/errors.js';
 import { dCeilDiv, dimRange, dMul, type Dim } from '../../ir/size-expr.js';
 import { biasTerm, convModule, type ConvKernelSpec } from './conv-common.js';
 import type { EmittedKernel } from './kernel.js';
+import { MAX_WORKGROUPS_PER_DIMENSION as MAX_GROUPS } from '../wgsl.js';
 
 // Convolution as an implicit GEMM: C[m, o] = sum_k A[m, k] * B[k, o] with m an output pixel
 // (n, oh, ow), o an output channel and k a tap (ci, kh, kw). A is the im2col matrix of x, never
@@ -29,9 +30,6 @@ const TILE = WG * BLOCK;
 export function gemmDepth(inChannels: number): number {
   return inChannels >= 32 ? 32 : inChannels >= 16 ? 16 : WG;
 }
-
-/** Workgroups along x (output pixels) that one dispatch can hold. */
-const MAX_GROUPS = 65535;
 
 /** Whether the implicit GEMM kernel serves `spec`: ungrouped, and few enough pixel tiles for one dispatch. */
 export function convGemmApplies(spec: ConvKernelSpec): boolean {

@@ -2,6 +2,7 @@ import { KilnError } from '../../ir/errors.js';
 import { dCeilDiv, dimRange, dMul, type Dim } from '../../ir/size-expr.js';
 import { biasTerm, convModule, f32Vec, lane, type ConvKernelGeometry, type ConvKernelSpec } from './conv-common.js';
 import type { EmittedKernel } from './kernel.js';
+import { MAX_WORKGROUPS_PER_DIMENSION as MAX_GROUPS } from '../wgsl.js';
 import type { KernelModule } from '../kernel-module.js';
 
 // Convolution by output rows, for adapters that run a workgroup's invocations as SIMD loops on
@@ -27,20 +28,22 @@ export interface RowsConvBlocking {
 }
 
 /** Taps beyond which unrolling a window would make the shader too long to be worth it. */
-const MAX_TAPS = 49;
-/** Workgroups a dispatch may have along each axis. */
-const MAX_GROUPS = 65535;
+export const MAX_ROW_TAPS = 49;
 
 /** Output-channel blocks of a geometry under a blocking. */
 function channelBlocks(g: ConvKernelGeometry, b: RowsConvBlocking): number {
   return g.groups * Math.ceil(g.outPerGroup / b.channels);
 }
 
+/** Whether a row kernel's grid (see rowKernel) fits a dispatch at the largest sizes. */
+export function rowGridFits(g: ConvKernelGeometry, b: RowsConvBlocking): boolean {
+  const max = (d: Dim) => dimRange(d)[1];
+  return max(g.outH) <= MAX_GROUPS && max(g.batch) * channelBlocks(g, b) <= MAX_GROUPS && Math.ceil(max(g.outW) / (b.lanes * b.pixels)) <= MAX_GROUPS;
+}
+
 /** Whether the row kernel serves a convolution: a window it can unroll, and a grid that fits a dispatch. */
 export function convRowsApplies(g: ConvKernelGeometry, b: RowsConvBlocking): boolean {
-  const max = (d: Dim) => dimRange(d)[1];
-  return g.kernelH * g.kernelW <= MAX_TAPS && max(g.outH) <= MAX_GROUPS
-    && max(g.batch) * channelBlocks(g, b) <= MAX_GROUPS && Math.ceil(max(g.outW) / (b.lanes * b.pixels)) <= MAX_GROUPS;
+  return g.kernelH * g.kernelW <= MAX_ROW_TAPS && rowGridFits(g, b);
 }
 
 /** The row-by-row convolution (any groups), with the spec's bias, input view, conversion, input scale and epilogue. */
@@ -48,7 +51,7 @@ export function emitConvRows(spec: ConvKernelSpec, blocking: RowsConvBlocking): 
   const { channels: TO, pixels: TP, lanes: WG } = blocking;
   const g = spec.geometry;
   if (TO < 1 || TO > 16 || TP < 1) throw new KilnError(`${spec.name}: unsupported conv blocking ${TO}x${TP}`);
-  if (!convRowsApplies(g, blocking)) throw new KilnError(`${spec.name}: the row convolution needs at most ${MAX_TAPS} taps and a grid of at most ${MAX_GROUPS} workgroups a side`);
+  if (!convRowsApplies(g, blocking)) throw new KilnError(`${spec.name}: the row convolution needs at most ${MAX_ROW_TAPS} taps and a grid of at most ${MAX_GROUPS} workgroups a side`);
   const oBlocks = Math.ceil(g.outPerGroup / TO);
   const { m, store, wt } = convModule(spec, { oBlocks, groupBlocks: g.groups * oBlocks });
   // Channels c of the block are lane c % 4 of vector c / 4.

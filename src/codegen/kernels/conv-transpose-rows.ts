@@ -1,8 +1,8 @@
 import { KilnError } from '../../ir/errors.js';
-import { dimRange, type Dim } from '../../ir/size-expr.js';
 import { convModule, f32Vec, type ConvKernelGeometry, type ConvKernelSpec } from './conv-common.js';
 import type { EmittedKernel } from './kernel.js';
-import { rowKernel, type RowsConvBlocking } from './conv-rows.js';
+import { MAX_ROW_TAPS, rowGridFits, rowKernel, type RowsConvBlocking } from './conv-rows.js';
+import { MAX_WORKGROUPS_PER_DIMENSION } from '../wgsl.js';
 
 // Transposed convolution by output rows, for adapters that run a workgroup's invocations as
 // SIMD loops on a CPU (see conv-rows.ts, whose layout this follows): a workgroup is one output
@@ -17,11 +17,6 @@ import { rowKernel, type RowsConvBlocking } from './conv-rows.js';
 /** Register blocking of the transposed row kernel, as the row kernel's (its pixels a multiple of the W stride). */
 export type RowsTransposeBlocking = RowsConvBlocking;
 
-/** Taps beyond which unrolling a window would make the shader too long to be worth it. */
-const MAX_TAPS = 49;
-/** Workgroups a dispatch may have along each axis. */
-const MAX_GROUPS = 65535;
-
 /**
  * Blocking: up to 8 output channels, and about 8 columns (16 for 4 channels or fewer), rounded
  * to whole strides, so that at most 64 accumulators are live.
@@ -35,10 +30,7 @@ export function transposeRowsBlocking(g: ConvKernelGeometry): RowsTransposeBlock
 
 /** Whether the transposed row kernel serves a geometry: a window it can unroll, and a grid that fits a dispatch. */
 export function convTransposeRowsApplies(g: ConvKernelGeometry, b: RowsTransposeBlocking): boolean {
-  const max = (d: Dim) => dimRange(d)[1];
-  return g.kernelH * g.kernelW <= MAX_TAPS && max(g.outH) <= MAX_GROUPS && b.pixels % g.strideW === 0
-    && max(g.batch) * g.groups * Math.ceil(g.outPerGroup / b.channels) <= MAX_GROUPS
-    && Math.ceil(max(g.outW) / (b.lanes * b.pixels)) <= MAX_GROUPS;
+  return g.kernelH * g.kernelW <= MAX_ROW_TAPS && b.pixels % g.strideW === 0 && rowGridFits(g, b);
 }
 
 /** Exact floor division of integers (the tap arithmetic may go negative). */
@@ -49,7 +41,7 @@ export function emitConvTransposeRows(spec: ConvKernelSpec, blocking: RowsTransp
   const { channels: TO, pixels: TP, lanes: WG } = blocking;
   const g = spec.geometry;
   if (TO < 1 || TO > 16 || TP < 1) throw new KilnError(`${spec.name}: unsupported conv_transpose2d blocking ${TO}x${TP}`);
-  if (!convTransposeRowsApplies(g, blocking)) throw new KilnError(`${spec.name}: the row conv_transpose2d needs at most ${MAX_TAPS} taps, whole strides of columns and a grid of at most ${MAX_GROUPS} workgroups a side`);
+  if (!convTransposeRowsApplies(g, blocking)) throw new KilnError(`${spec.name}: the row conv_transpose2d needs at most ${MAX_ROW_TAPS} taps, whole strides of columns and a grid of at most ${MAX_WORKGROUPS_PER_DIMENSION} workgroups a side`);
   const oBlocks = Math.ceil(g.outPerGroup / TO);
   const { m, store, wt } = convModule(spec, { oBlocks, groupBlocks: g.groups * oBlocks });
   const sw = g.strideW;

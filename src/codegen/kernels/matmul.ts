@@ -5,6 +5,7 @@ import type { EmittedKernel } from './kernel.js';
 import { KernelModule, unravel, type Source } from '../kernel-module.js';
 import { declareOutput, type Epilogue } from './epilogue.js';
 import { declareWeight, type Int8WeightStorage, type WeightLoad } from './weight-load.js';
+import { MAX_WORKGROUPS_PER_DIMENSION } from '../wgsl.js';
 
 /** Where an operand's elements are: A(b, m, k) at offset + batch + m * outer + k * inner; B(b, k, n) likewise with k outer. */
 export interface MatmulOperandLayout {
@@ -166,7 +167,7 @@ function blockProduct({ tm, tn }: BlockShape, vecB: boolean, B: WeightLoad): str
  */
 export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   const batch = dNumel(spec.batchShape);
-  if (dimRange(batch)[1] > 65535) throw new KilnError(`${spec.name}: batch of ${dimText(batch)} matrices exceeds one dispatch (65535)`);
+  if (dimRange(batch)[1] > MAX_WORKGROUPS_PER_DIMENSION) throw new KilnError(`${spec.name}: batch of ${dimText(batch)} matrices exceeds one dispatch (${MAX_WORKGROUPS_PER_DIMENSION})`);
   const m = new KernelModule();
   const u = m.uniforms.scalar('M', spec.m).scalar('N', spec.n).scalar('K', spec.k);
   if (spec.alpha !== undefined) u.f32('alpha', spec.alpha);

@@ -2,7 +2,7 @@ import type { EmittedKernel } from './kernel.js';
 import type { DType } from '../../ir/types.js';
 import { filterReach, usesFilter, type ResizeAxisMap, type ResizePlan } from '../../ir/ops/resize.js';
 import { dCeilDiv, dFloorDiv, dimRange, dIsMultiple, dMul, type Dim } from '../../ir/size-expr.js';
-import { wgslType } from '../wgsl.js';
+import { MAX_WORKGROUPS_PER_DIMENSION, wgslType } from '../wgsl.js';
 import { KernelModule, type Source } from '../kernel-module.js';
 import { movedDType } from './copy.js';
 
@@ -105,10 +105,9 @@ export type ResizeKernelPlan = Omit<ResizePlan, 'batch' | 'h' | 'w' | 'shape'> &
  * (tiles4) within WebGPU's 65535 a dimension at the largest sizes.
  */
 export function resizeTakesVec4(plan: ResizeKernelPlan): boolean {
-  return !usesFilter(plan) && dIsMultiple(plan.w.outSize, 4) && tiles4(plan).every((d) => dimRange(d)[1] <= MAX_WORKGROUPS);
+  return !usesFilter(plan) && dIsMultiple(plan.w.outSize, 4) && tiles4(plan).every((d) => dimRange(d)[1] <= MAX_WORKGROUPS_PER_DIMENSION);
 }
 
-const MAX_WORKGROUPS = 65535;
 
 /**
  * How nearest and linear compute their outputs: lines run once per output row (from `oy` and
