@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { compileForArtifact } from './compiler.js';
 import { annotateKernels } from './codegen/kernel-listing.js';
-import { isSoftware } from './precision.js';
+import { kernelTarget } from './precision.js';
 import { decodeModel } from './frontend/onnx/proto.js';
 import { importModel } from './frontend/onnx/import.js';
 import { externalDataFromDir } from './frontend/onnx/file.js';
@@ -108,7 +108,7 @@ export class OnnxModel {
     }
     const graph = importModel(decodeModel(this.bytes), { inputShapes: shapes, ...(this.readExternalData ? { readExternalData: this.readExternalData } : {}) });
     // Ops without a WebGPU kernel (NonZero, NonMaxSuppression, ...) make segments, run with the CPU reference between them.
-    const compiled = compileForArtifact(graph, { precision, adapterClass: isSoftware(gpu.info) ? 'software' : 'gpu' });
+    const compiled = compileForArtifact(graph, { precision, ...kernelTarget(gpu.info, gpu.features) });
     const source = 'segmented' in compiled
       ? { segmented: { ...compiled.segmented, segments: compiled.segmented.segments.map((s) => (s.device === 'webgpu' ? { ...s, program: annotateKernels(s.program) } : s)) } }
       : { program: annotateKernels(compiled.program) };

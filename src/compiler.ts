@@ -30,6 +30,8 @@ export interface CompileOptions extends PipelineOptions {
   readonly choose?: KernelChooser;
   /** The kind of adapter to pick kernel variants for when `choose` has no answer. */
   readonly adapterClass?: AdapterClass;
+  /** Optional WebGPU features of that adapter: variants that need one (`subgroups`) are picked only where it is offered. */
+  readonly adapterFeatures?: readonly string[];
   /**
    * Largest buffer one storage binding may hold on the devices the program is for, bytes;
    * default 128 MiB, WebGPU's default maxStorageBufferBindingSize. Weights above it are split.
@@ -101,6 +103,6 @@ export function compileForArtifact(graph: Graph, opts: CompileOptions = {}): { r
 
 /** Tuned kernel choices first, then the adapter class's heuristic. */
 function kernelChooser(opts: CompileOptions): KernelChooser {
-  const heuristic = heuristicChooser(opts.adapterClass);
+  const heuristic = heuristicChooser(opts.adapterClass, opts.adapterFeatures);
   return (f, sig, vs) => opts.choose?.(f, sig, vs) ?? heuristic(f, sig, vs);
 }

@@ -1,6 +1,7 @@
 import { KilnError } from './ir/errors.js';
 import type { Graph } from './ir/graph.js';
 import { dtypeBytes, numel } from './ir/types.js';
+import type { AdapterClass } from './codegen/lower/heuristics.js';
 
 /** What the target adapter offers, as far as the precision choice is concerned. */
 export interface AdapterTraits {
@@ -19,6 +20,11 @@ export interface PrecisionChoice {
 /** Whether an adapter is a CPU emulation (lavapipe, SwiftShader): f16 math is emulated there, measured slower than f32. */
 export function isSoftware(a: Pick<AdapterTraits, 'architecture' | 'description'>): boolean {
   return a.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(a.description);
+}
+
+/** The compile options that pick kernel variants for an adapter: its class and its optional features. */
+export function kernelTarget(a: Pick<AdapterTraits, 'architecture' | 'description'>, features: Iterable<string>): { readonly adapterClass: AdapterClass; readonly adapterFeatures: readonly string[] } {
+  return { adapterClass: isSoftware(a) ? 'software' : 'gpu', adapterFeatures: [...features].sort() };
 }
 
 /** Bytes of the largest tensor of the graph stored in f32. */

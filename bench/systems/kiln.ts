@@ -11,7 +11,7 @@ import { KILN_VERSION } from '../../src/runtime/version.js';
 import { describeAdapter } from '../dawn/adapter.js';
 import type { Precision } from '../rows.js';
 import type { Workload } from '../workloads.js';
-import { isSoftware } from '../../src/precision.js';
+import { kernelTarget } from '../../src/precision.js';
 import { SkipWorkload, type BenchSystem, type LoadedModel, type PreparedModel } from './types.js';
 
 export interface KilnSystemOptions {
@@ -58,7 +58,7 @@ export function kilnSystem(opts: KilnSystemOptions = {}): BenchSystem {
       const t0 = performance.now();
       const graph = await graphOf(w);
       // Kernels and passes are chosen for the adapter's class, as `kiln compile` chooses them.
-      const program = compile(graph, { precision: p, adapterClass: isSoftware(device().adapter.info) ? 'software' : 'gpu' });
+      const program = compile(graph, { precision: p, ...kernelTarget(device().info, device().features) });
       const compileMs = performance.now() - t0;
       const output = program.outputs[0];
       if (!output) throw new Error(`${w.name}: the compiled program has no output`);

@@ -16,9 +16,9 @@ import { annotateKernels } from '../codegen/kernel-listing.js';
 import { acquireDevice, type GpuDevice } from '../runtime/device.js';
 import { tuneGraph } from '../codegen/tune.js';
 import { listAdapters } from '../runtime/device.js';
-import { heuristicChooser, type AdapterClass } from '../codegen/lower/heuristics.js';
+import { heuristicChooser } from '../codegen/lower/heuristics.js';
 import type { KernelChooser } from '../codegen/lower/lowering.js';
-import { isSoftware } from '../precision.js';
+import { kernelTarget } from '../precision.js';
 import { checkOnnxOnlyOptions, inputShapesFrom, itemShapesFrom } from './input-shapes.js';
 import { inputValuesFrom } from './input-values.js';
 import { loadModelWithLayout } from '../frontend/load-model.js';
@@ -127,14 +127,14 @@ export const compileCommand = {
 
     // Kernel variants: measured with --tune, else by the adapter's class; every choice is recorded.
     const adapters = await listAdapters().catch(() => []);
-    const adapterClass: AdapterClass | undefined = adapters[0] ? (isSoftware(adapters[0]) ? 'software' : 'gpu') : undefined;
-    const heuristic = heuristicChooser(adapterClass);
+    const target = adapters[0] ? kernelTarget(adapters[0], adapters[0].features) : undefined;
+    const heuristic = heuristicChooser(target?.adapterClass, target?.adapterFeatures);
     const kernelChoices: Record<string, string> = {};
     const recording = (tuned: KernelChooser | undefined): KernelChooser => (family, signature, variants) => {
       const pick = tuned?.(family, signature, variants);
       const v = pick ?? heuristic(family, signature, variants);
       // No choice (a product over symbolic sizes): the lowering's default, as without a chooser.
-      if (v !== undefined) kernelChoices[`${family}|${signature}`] = `${v} (${pick ? 'tuned' : `heuristic: ${adapterClass ?? 'no adapter found'}`})`;
+      if (v !== undefined) kernelChoices[`${family}|${signature}`] = `${v} (${pick ? 'tuned' : `heuristic: ${target?.adapterClass ?? 'no adapter found'}`})`;
       return v;
     };
 
@@ -153,7 +153,7 @@ export const compileCommand = {
       const base = precision === chosen.precision ? options : { pipeline: options.pipeline };
       // Passes' notes (what quantize-weights stored as int8 and left float, f16 overflow) go with the progress lines.
       const log = quiet ? {} : { log: (m: string) => process.stderr.write(m.split('\n').map((l) => `         ${l}\n`).join('')) };
-      const opts = { ...base, precision, ...(adapterClass ? { adapterClass } : {}), ...(precision === 'fp16' ? { ioPrecision: chosen.io } : {}), ...(saveIr ? { printAfterAll: true, sink } : {}), ...log };
+      const opts = { ...base, precision, ...target, ...(precision === 'fp16' ? { ioPrecision: chosen.io } : {}), ...(saveIr ? { printAfterAll: true, sink } : {}), ...log };
       const optimized = await stage(names.passes, () => optimize(graph, opts), (r) => `${options.pipeline}${precision === 'fp16' ? ', fp16' : ''}: ${countOps(graph)} -> ${countOps(r.graph)} ops`);
       const tuned = values.tune ? await stage('tune', () => tune(optimized.graph), (r) => `${r.decisions.length} kernel problem(s), ${r.decisions.filter((d) => d.cached).length} from the cache`) : undefined;
       // Ops without a WebGPU kernel (placed on the CPU) make the program segments, one per device run.

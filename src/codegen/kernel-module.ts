@@ -3,7 +3,7 @@ import type { Dim } from '../ir/size-expr.js';
 import { KilnError } from '../ir/errors.js';
 import { MAX_STORAGE_BINDINGS } from '../ir/fusion.js';
 import type { EmittedKernel } from './kernels/kernel.js';
-import { enables, FLAT_BUILTINS, flatIndex, grid1d, UniformBlock, wgslType } from './wgsl.js';
+import { enables, FLAT_BUILTINS, flatIndex, grid1d, UniformBlock, wgslType, type WgslExtension } from './wgsl.js';
 
 /**
  * Which node value a storage binding holds: an index into the node's [...inputs, ...outputs]
@@ -30,6 +30,7 @@ export class KernelModule {
   private readonly storages: Storage[] = [];
   private readonly decls: string[] = [];
   private readonly dtypes = new Set<DType>();
+  private readonly extensions = new Set<WgslExtension>();
 
   /** Declares a read-only array of `dtype` holding node value `source`; returns `name`. */
   read(name: string, dtype: DType, source: Source): string {
@@ -63,6 +64,12 @@ export class KernelModule {
     return this;
   }
 
+  /** Enables a WGSL extension (subgroup builtins need `subgroups`, which the device must offer). */
+  enable(extension: WgslExtension): this {
+    this.extensions.add(extension);
+    return this;
+  }
+
   /** Storage bindings declared so far. */
   get bindingCount(): number {
     return this.storages.length;
@@ -71,7 +78,7 @@ export class KernelModule {
   /** The emitted kernel: `main` with `builtins` and `body`, run by workgroups of `workgroupSize`. */
   kernel(name: string, entry: { readonly workgroupSize: number | string; readonly builtins: string; readonly body: readonly string[] }, workgroups: [Dim, Dim, Dim]): EmittedKernel {
     const wgsl = [
-      enables([...this.dtypes]) + this.storages.map((s, i) => `@group(0) @binding(${i}) var<storage, ${s.access}> ${s.name}: array<${s.type}>;`).join('\n'),
+      enables([...this.dtypes], [...this.extensions]) + this.storages.map((s, i) => `@group(0) @binding(${i}) var<storage, ${s.access}> ${s.name}: array<${s.type}>;`).join('\n'),
       ...(this.uniforms.isEmpty ? [] : [this.uniforms.declare(this.storages.length)]),
       ...this.decls,
       `@compute @workgroup_size(${entry.workgroupSize})`,

@@ -7,6 +7,7 @@ import { generate } from './generate.js';
 import type { KernelChooser } from './lower/lowering.js';
 import type { GpuDevice } from '../runtime/device.js';
 import { profileProgram } from '../runtime/profiler.js';
+import { requiredFeatures } from '../runtime/artifact-device.js';
 import { randomInputs } from '../io/random-inputs.js';
 
 /** Where measured choices are kept: per adapter and kernel signature, so re-tuning is free. */
@@ -88,10 +89,13 @@ export async function tuneGraph(graph: Graph, device: GpuDevice, opts: { cachePa
     const times: Record<string, number> = {};
     for (const v of r.variants) {
       const { program } = generate(micro, { choose: () => v });
+      // A variant needing a feature the device lacks (subgroups) cannot run on it.
+      if (requiredFeatures(program).some((f) => !device.features.has(f))) continue;
       times[v] = (await profileProgram(device, program, randomInputs(micro, 1), opts.runs ?? 3)).deviceMs;
     }
-    const best = r.variants.reduce((a, b) => (times[b]! < times[a]! ? b : a));
-    opts.log?.(`tune ${r.family} ${r.signature}: ${r.variants.map((v) => `${v} ${times[v]!.toFixed(2)} ms`).join(', ')} -> ${best}`);
+    const timed = r.variants.filter((v) => times[v] !== undefined);
+    const best = timed.reduce((a, b) => (times[b]! < times[a]! ? b : a));
+    opts.log?.(`tune ${r.family} ${r.signature}: ${timed.map((v) => `${v} ${times[v]!.toFixed(2)} ms`).join(', ')} -> ${best}`);
     chosen.set(key, best);
     cache[cacheKey] = best;
     decisions.push({ family: r.family, signature: r.signature, variant: best, cached: false, timesMs: times });

@@ -7,9 +7,12 @@ export function wgslType(dtype: DType): string {
   return dtype === 'bool' ? 'u32' : dtype;
 }
 
-/** `enable f16;` when any dtype needs it. */
-export function enables(dtypes: readonly DType[]): string {
-  return dtypes.includes('f16') ? 'enable f16;\n' : '';
+/** A WGSL extension a kernel may use besides f16 (the runtime requires its feature; see WGSL_ENABLE_FEATURES). */
+export type WgslExtension = 'subgroups';
+
+/** `enable f16;` when any dtype needs it, and an `enable` line for each extension. */
+export function enables(dtypes: readonly DType[], extensions: readonly WgslExtension[] = []): string {
+  return (dtypes.includes('f16') ? 'enable f16;\n' : '') + extensions.map((e) => `enable ${e};\n`).join('');
 }
 
 /**

@@ -86,7 +86,7 @@ export function checkArtifactDevice(artifact: LoadedArtifact, gpu: DeviceOffer, 
 }
 
 /** The WebGPU features a program needs: those it declares, and those its kernels `enable`. */
-export function requiredFeatures(program: StaticProgram): string[] {
+export function requiredFeatures(program: Pick<StaticProgram, 'requiredFeatures' | 'kernels'>): string[] {
   const features = new Set(program.requiredFeatures);
   for (const k of program.kernels) {
     for (const m of k.wgsl.matchAll(/^\s*enable\s+([^;]+);/gm)) {

@@ -22,16 +22,19 @@ describe('kernel tuning', () => {
     const first = await tuneGraph(g, gpu(), { cachePath, runs: 1 });
     expect(first.decisions).toHaveLength(1);
     expect(first.decisions[0]!.cached).toBe(false);
-    expect(Object.keys(first.decisions[0]!.timesMs!).sort()).toEqual(['block16x8', 'rows1', 'scalar', 'tiled', 'vec4b']);
+    // shuffle16x8 is timed where the device offers subgroups (it needs them).
+    const timed = ['block16x8', 'rows1', 'scalar', ...(gpu().features.has('subgroups') ? ['shuffle16x8'] : []), 'tiled', 'vec4b'];
+    expect(Object.keys(first.decisions[0]!.timesMs!).sort()).toEqual(timed);
     const second = await tuneGraph(g, gpu(), { cachePath });
     expect(second.decisions).toEqual([{ family: 'matmul', signature: 'f32:1x48x64x32', variant: first.decisions[0]!.variant, cached: true }]);
     // The choice is what the compiled kernel uses.
     const program = compile(g, { choose: second.choose });
     const wgsl = program.kernels[0]!.wgsl;
     const variant = first.decisions[0]!.variant;
-    expect(/array<vec4<f32>>/.test(wgsl)).toBe(['vec4b', 'rows1', 'block16x8'].includes(variant));
+    expect(/array<vec4<f32>>/.test(wgsl)).toBe(['vec4b', 'rows1', 'block16x8', 'shuffle16x8'].includes(variant));
     expect(/var<workgroup> tA/.test(wgsl)).toBe(variant === 'tiled');
-    expect(/wid\.y \* 16u/.test(wgsl)).toBe(variant === 'block16x8');
+    expect(/wid\.y \* 16u/.test(wgsl)).toBe(['block16x8', 'shuffle16x8'].includes(variant));
+    expect(/subgroupShuffle/.test(wgsl)).toBe(variant === 'shuffle16x8');
   });
 
   it('times each conv2d variant on a one-kernel graph of the same problem, and the compiled kernel follows', { timeout: 120_000 }, async () => {
@@ -70,7 +73,7 @@ describe('kernel tuning', () => {
     const cache = join(dir, 'tuning.json');
     const first = await kiln('compile', model, '--tune', '--tuning-cache', cache);
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stderr).toMatch(/tune matmul f32:1x40x64x48: vec4b [\d.]+ ms, scalar [\d.]+ ms, tiled [\d.]+ ms, rows1 [\d.]+ ms, block16x8 [\d.]+ ms -> (vec4b|scalar|tiled|rows1|block16x8)/);
+    expect(first.stderr).toMatch(/tune matmul f32:1x40x64x48: vec4b [\d.]+ ms, scalar [\d.]+ ms, tiled [\d.]+ ms, rows1 [\d.]+ ms, block16x8 [\d.]+ ms(, shuffle16x8 [\d.]+ ms)? -> (vec4b|scalar|tiled|rows1|block16x8|shuffle16x8)/);
     const second = await kiln('compile', model, '--tune', '--tuning-cache', cache);
     expect(second.stderr).toMatch(/1 kernel problem\(s\), 1 from the cache/);
     expect((await kiln('compile', model, '--tuning-cache', cache)).stderr).toMatch(/--tuning-cache goes with --tune/);

@@ -15,10 +15,10 @@ import type { CompileOptions } from '../../src/compiler.js';
 import { useGpu } from '../helpers/gpu.js';
 import { expectClose, expectProgramAgrees, randomData } from '../helpers/compare.js';
 
-// The 16 x 8 register-blocked matmul (block16x8) against the CPU reference: row and column tails
-// (M, N not multiples of 16 and 8, N a multiple of 4 but not of 8), K not a multiple of 4,
-// batches, transposed and strided operands, Gemm, symbolic rows, f16 and int8 weights.
-const block: CompileOptions['choose'] = (family) => (family === 'matmul' || family === 'gemm' ? 'block16x8' : undefined);
+// The 16 x 8 register-blocked matmuls (block16x8, and shuffle16x8, which loads A once a subgroup)
+// against the CPU reference: row and column tails (M, N not multiples of 16 and 8, N a multiple of
+// 4 but not of 8), K not a multiple of 4 nor of the subgroup size, and below it, batches,
+// transposed and strided operands, Gemm, symbolic rows, f16 and int8 weights.
 
 const STATIC = [
   `graph g(%a: f32[50,33] @webgpu, %b: f32[33,44] @webgpu) -> (f32[50,44] @webgpu) {
@@ -40,23 +40,30 @@ const STATIC = [
   %2 = relu(%1) : f32[2,21,20] @webgpu
   return %2
 }`,
+  `graph g(%a: f32[17,5] @webgpu, %b: f32[5,12] @webgpu) -> (f32[17,12] @webgpu) {
+  %0 = matmul(%a, %b) : f32[17,12] @webgpu
+  return %0
+}`,
   `graph g(%a: f32[15,37] @webgpu, %b: f32[29,15] @webgpu, %c: f32[29] @webgpu) -> (f32[37,29] @webgpu) {
   %0 = gemm(%a, %b, %c) {alpha = 0.5, beta = 2.0, trans_a = true, trans_b = true} : f32[37,29] @webgpu
   return %0
 }`,
 ];
 
-async function expectAgrees(gpu: ReturnType<ReturnType<typeof useGpu>>, g: Graph, opts: CompileOptions, seed: number): Promise<void> {
-  const program = compile(g, opts);
-  expect(program.kernels.some((k) => k.wgsl.includes('wid.y * 16u'))).toBe(true);
-  await expectProgramAgrees(gpu, program, [{ graph: g, inputs: randomInputs(g, seed) }]);
-}
-
-describe('block16x8 matmul', () => {
+describe.each(['block16x8', 'shuffle16x8'])('%s matmul', (variant) => {
   const gpu = useGpu();
+  const block: CompileOptions['choose'] = (family) => (family === 'matmul' || family === 'gemm' ? variant : undefined);
+  // Every product kernel is the variant's: 16-row blocks, A shared by subgroupShuffle or not.
+  const isVariant = (wgsl: string) => wgsl.includes('wid.y * 16u') && wgsl.includes('subgroupShuffle') === (variant === 'shuffle16x8');
+
+  async function expectAgrees(g: Graph, opts: CompileOptions, seed: number): Promise<void> {
+    const program = compile(g, opts);
+    expect(program.kernels.some((k) => isVariant(k.wgsl))).toBe(true);
+    await expectProgramAgrees(gpu(), program, [{ graph: g, inputs: randomInputs(g, seed) }]);
+  }
 
   it('agrees with the CPU reference on tails, batches, views and Gemm', { timeout: 120_000 }, async () => {
-    for (const [i, text] of STATIC.entries()) await expectAgrees(gpu(), parseGraph(`${text}\n`), { choose: block }, i + 1);
+    for (const [i, text] of STATIC.entries()) await expectAgrees(parseGraph(`${text}\n`), { choose: block }, i + 1);
   });
 
   it('one program serves rows bound at run time', { timeout: 120_000 }, async () => {
@@ -66,7 +73,7 @@ describe('block16x8 matmul', () => {
 }
 `);
     const program = compile(g, { choose: block });
-    expect(program.kernels.some((k) => k.wgsl.includes('wid.y * 16u'))).toBe(true);
+    expect(program.kernels.some((k) => isVariant(k.wgsl))).toBe(true);
     await expectProgramAgrees(gpu(), program, [70, 2, 17, 16].map((M, i) => {
       const fixed = instantiateGraph(g, { M });
       return { graph: fixed, inputs: randomInputs(fixed, i + 1) };
@@ -80,7 +87,7 @@ describe('block16x8 matmul', () => {
 }
 `);
     const program = compile(g, { choose: block, precision: 'fp16', ioPrecision: 'f16' });
-    expect(program.kernels.some((k) => k.wgsl.includes('wid.y * 16u') && k.wgsl.includes('enable f16;'))).toBe(true);
+    expect(program.kernels.some((k) => isVariant(k.wgsl) && k.wgsl.includes('enable f16;'))).toBe(true);
     const inputs = randomInputs(g, 3);
     const s = await Session.create(gpu(), program);
     try {
@@ -102,7 +109,7 @@ describe('block16x8 matmul', () => {
       if (transposed) w = g.addNode('transpose', [w], { perm: [1, 0] }).output;
       g.setOutputs([g.addNode('matmul', [x, w], {}, { names: ['y'] }).output]);
       const program = compile(g, { weights: 'int8', int8MinElements: 0, choose: block });
-      expect(program.kernels.some((k) => k.wgsl.includes('wid.y * 16u') && /load4?_B\(/.test(k.wgsl))).toBe(true);
+      expect(program.kernels.some((k) => isVariant(k.wgsl) && /load4?_B\(/.test(k.wgsl))).toBe(true);
       const inputs = { x: randomData('f32', [2, 19, 13], rng) };
       const s = await Session.create(gpu(), program);
       try {
@@ -126,6 +133,14 @@ describe('the software heuristic for matmul and Gemm', () => {
     expect(software('matmul', 'f32:1x512x512x256', MATMUL_VARIANTS)).toBe('vec4b');
     expect(software('matmul', 'f32:4x15x64x64', MATMUL_VARIANTS)).toBe('vec4b');
     expect(software('gemm', 'f32:1x1x64x64', MATMUL_VARIANTS)).toBe('rows1');
+  });
+  it('loads A once a subgroup where the adapter offers subgroups', () => {
+    const withSubgroups = heuristicChooser('software', ['shader-f16', 'subgroups']);
+    expect(withSubgroups('matmul', 'f32:1x1024x1024x1024', MATMUL_VARIANTS)).toBe('shuffle16x8');
+    expect(withSubgroups('gemm', 'f32:2x512x256x512', MATMUL_VARIANTS)).toBe('shuffle16x8');
+    expect(withSubgroups('matmul', 'f32:1x512x512x256', MATMUL_VARIANTS)).toBe('vec4b');
+    expect(withSubgroups('gemm', 'f32:1x1x64x64', MATMUL_VARIANTS)).toBe('rows1');
+    expect(heuristicChooser('gpu', ['subgroups'])('matmul', 'f32:1x1024x1024x1024', MATMUL_VARIANTS)).toBe('tiled');
   });
   it('leaves symbolic problems to the lowering, and GPUs their earlier choices', () => {
     expect(software('matmul', 'f32:1xMx64x64', MATMUL_VARIANTS)).toBeUndefined();

@@ -54,21 +54,23 @@ export interface MatmulKernelSpec {
   /**
    * Kernel variant: 'vec4b' (default) loads B four columns at a time where its layout allows;
    * 'scalar' never does; 'rows1' is vec4b computing one row per invocation, for a few rows (see ROWS1);
-   * 'block16x8' computes 16 x 8 blocks, a workgroup's invocations sharing their rows (see BLOCK16X8).
+   * 'block16x8' computes 16 x 8 blocks, a workgroup's invocations sharing their rows (see BLOCK16X8);
+   * 'shuffle16x8' is block16x8 loading A once a subgroup and sharing it by subgroupShuffle (see
+   * SHUFFLE16X8; needs the `subgroups` feature).
    */
   readonly variant?: MatmulVariant;
   /** B is stored as packed int8 with one scale per column (channel = n), dequantized as it is loaded (weight-load.ts). */
   readonly bInt8?: Int8WeightStorage;
 }
 
-export type MatmulVariant = 'scalar' | 'vec4b' | 'tiled' | 'rows1' | 'block16x8';
+export type MatmulVariant = 'scalar' | 'vec4b' | 'tiled' | 'rows1' | 'block16x8' | 'shuffle16x8';
 
 /**
  * A register-blocked variant's shape: each invocation computes a tm x tn block of C (tn a
  * multiple of 4: vec4 accumulators), a workgroup wgX x wgY invocations. `sharedRows`: wgY = 1 and
  * the rows come from the workgroup id, so every invocation of a workgroup reads the same rows of A.
  */
-interface BlockShape { readonly tm: number; readonly tn: number; readonly wgX: number; readonly wgY: number; readonly sharedRows?: boolean }
+interface BlockShape { readonly tm: number; readonly tn: number; readonly wgX: number; readonly wgY: number; readonly sharedRows?: boolean; readonly shuffleA?: boolean }
 
 // Each invocation computes a TM x TN block of C in registers, with no workgroup memory:
 // measured faster than workgroup-memory tiling on software adapters (see README.md, "Kernel variants").
@@ -99,7 +101,17 @@ const ROWS1: BlockShape = { tm: 1, tn: TN, wgX: 64, wgY: 1 };
 // 32 x 8 and 24 x 8 slower (register spills); unrolling K, vec4 loads of A along K, and sharing
 // A's loads across a subgroup (subgroupBroadcast) all measured slower or no faster.
 const BLOCK16X8: BlockShape = { tm: 16, tn: 8, wgX: 16, wgY: 1, sharedRows: true };
-const SHAPES: Partial<Record<MatmulVariant, BlockShape>> = { rows1: ROWS1, block16x8: BLOCK16X8 };
+
+// The 'shuffle16x8' variant: block16x8 with A's loads shared across a subgroup. lavapipe (Mesa
+// 25.0) treats a storage load as uniform only when its address comes from constants, so the 16
+// A elements of a K step, the same for every invocation of the workgroup, cost 16 loads per lane:
+// measured on lavapipe at 1024^3, they take over half of block16x8's time (141 ms a run; 63 ms
+// with A's loads replaced by constants). Here lane l of a subgroup loads column k0 + l of each
+// row, and each K step takes lane kk's value by subgroupShuffle (a register move on lavapipe): one
+// load per row a subgroup's width of K steps (26.5 against 17.5 GFLOP/s with a subgroup of 8).
+// Any subgroup size works: the K loop steps by it.
+const SHUFFLE16X8: BlockShape = { ...BLOCK16X8, shuffleA: true };
+const SHAPES: Partial<Record<MatmulVariant, BlockShape>> = { rows1: ROWS1, block16x8: BLOCK16X8, shuffle16x8: SHUFFLE16X8 };
 
 /** The K loop of the tiled variant: cooperative loads into workgroup memory, then 4x4 blocks from it. */
 function tiledProduct(loadB: (index: string, channel: string) => string): string[] {
@@ -135,7 +147,7 @@ function tiledProduct(loadB: (index: string, channel: string) => string): string
  * col0 + 4j .. col0 + 4j + 3. Out-of-range rows and columns read a clamped (valid) element and
  * are never written; `max` keeps the clamps in range for an empty C.
  */
-function blockProduct({ tm, tn }: BlockShape, vecB: boolean, B: WeightLoad): string[] {
+function blockProduct({ tm, tn, shuffleA }: BlockShape, vecB: boolean, B: WeightLoad): string[] {
   const vecs = tn / 4;
   const L: string[] = [];
   for (let r = 0; r < tm; r++) L.push(`  let ar${r} = aOff + min(row0 + ${r}u, max(u.M, 1u) - 1u) * u.aM;`);
@@ -147,16 +159,24 @@ function blockProduct({ tm, tn }: BlockShape, vecB: boolean, B: WeightLoad): str
     for (let c = 0; c < tn; c++) L.push(`  let cb${c} = min(col0 + ${c}u, max(u.N, 1u) - 1u);`, `  let bc${c} = bOff + cb${c} * u.bN;`);
   }
   for (let r = 0; r < tm; r++) for (let j = 0; j < vecs; j++) L.push(`  var acc${r}_${j} = vec4<f32>();`);
-  L.push('  var ak = 0u;', '  var bk = 0u;', '  for (var k = 0u; k < u.K; k++) {');
+  const step: string[] = [];
   for (let j = 0; j < vecs; j++) {
-    if (vecB) L.push(`    let b${j} = ${B.vec4(`bc${j} + bk`, `cb${j}`)};`);
-    else L.push(`    let b${j} = vec4<f32>(${[0, 1, 2, 3].map((c) => B.at(`bc${4 * j + c} + bk`, `cb${4 * j + c}`)).join(', ')});`);
+    if (vecB) step.push(`let b${j} = ${B.vec4(`bc${j} + bk`, `cb${j}`)};`);
+    else step.push(`let b${j} = vec4<f32>(${[0, 1, 2, 3].map((c) => B.at(`bc${4 * j + c} + bk`, `cb${4 * j + c}`)).join(', ')});`);
   }
   for (let r = 0; r < tm; r++) {
-    L.push(`    let a${r} = f32(A[ar${r} + ak]);`);
-    for (let j = 0; j < vecs; j++) L.push(`    acc${r}_${j} += a${r} * b${j};`);
+    step.push(`let a${r} = ${shuffleA ? `subgroupShuffle(av${r}, kk)` : `f32(A[ar${r} + ak])`};`);
+    for (let j = 0; j < vecs; j++) step.push(`acc${r}_${j} += a${r} * b${j};`);
   }
-  L.push('    ak += u.aK;', `    bk += ${vecB ? 'bStep' : 'u.bK'};`, '  }');
+  step.push(`bk += ${vecB ? 'bStep' : 'u.bK'};`);
+  if (!shuffleA) {
+    L.push('  var ak = 0u;', '  var bk = 0u;', '  for (var k = 0u; k < u.K; k++) {', ...step.map((x) => `    ${x}`), '    ak += u.aK;', '  }');
+    return L;
+  }
+  // Lane l holds column k0 + l of A's rows (clamped past K: loaded, never used).
+  L.push('  var bk = 0u;', '  for (var k0 = 0u; k0 < u.K; k0 += sgSize) {', '    let ak = min(k0 + sgLane, u.K - 1u) * u.aK;');
+  for (let r = 0; r < tm; r++) L.push(`    let av${r} = f32(A[ar${r} + ak]);`);
+  L.push('    let steps = min(sgSize, u.K - k0);', '    for (var kk = 0u; kk < steps; kk++) {', ...step.map((x) => `      ${x}`), '    }', '  }');
   return L;
 }
 
@@ -221,6 +241,7 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   if (tiled) m.declare(`var<workgroup> tA: array<f32, ${TILE_M * TILE_K}>;`, `var<workgroup> tB: array<f32, ${TILE_K * TILE_N}>;`);
   const groups = (d: Dim, per: number): Dim => (typeof d === 'number' ? Math.max(1, Math.ceil(d / per)) : dCeilDiv(d, per));
   const workgroups: [Dim, Dim, Dim] = [groups(spec.n, tn * wgX), groups(spec.m, tm * wgY), groups(batch, 1)];
-  const builtins = `@builtin(global_invocation_id) gid: vec3<u32>${tiled ? ', @builtin(local_invocation_id) lid: vec3<u32>' : ''}${tiled || shape.sharedRows ? ', @builtin(workgroup_id) wid: vec3<u32>' : ''}`;
+  const builtins = `@builtin(global_invocation_id) gid: vec3<u32>${tiled ? ', @builtin(local_invocation_id) lid: vec3<u32>' : ''}${tiled || shape.sharedRows ? ', @builtin(workgroup_id) wid: vec3<u32>' : ''}${shape.shuffleA ? ', @builtin(subgroup_invocation_id) sgLane: u32, @builtin(subgroup_size) sgSize: u32' : ''}`;
+  if (shape.shuffleA) m.enable('subgroups');
   return m.kernel(spec.name, { workgroupSize: `${wgX}, ${wgY}, 1`, builtins, body: L }, workgroups);
 }

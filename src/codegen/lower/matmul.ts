@@ -29,7 +29,7 @@ export function matmulSignature(m: Dim, n: Dim, k: Dim, batch: Dim, dtype: strin
   return `${dtype}:${[batch, m, k, n].map(dimText).join('x')}`;
 }
 
-export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['vec4b', 'scalar', 'tiled', 'rows1', 'block16x8'];
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['vec4b', 'scalar', 'tiled', 'rows1', 'block16x8', 'shuffle16x8'];
 
 /** matmul, reading A and B as stored or through views (A also converted as it loads), with an epilogue. */
 function lowerMatmul(node: Node, io: AnchorIO, ctx?: LowerContext) {
