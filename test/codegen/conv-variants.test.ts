@@ -103,8 +103,35 @@ const GROUPED: Record<string, string> = {
   'groups 3 with 10 output channels per group (a partial channel block)': conv('1,6,5,17', '30,2,3,3', 'groups = 3, padding = [1, 0, 1, 0]', '1,30,5,15'),
 };
 
+/**
+ * Convolutions whose invocations hold few weights (output channels x taps, see MAX_SHARED_WEIGHTS):
+ * the row kernel sharing its weights across a subgroup serves them. Input channels that are no
+ * multiple of the subgroup size, padding, groups, views and input scales.
+ */
+const SHARED: Record<string, string> = {
+  '1x1, batch 2, odd sizes': GRAPHS['1x1, batch 2, odd sizes']!,
+  'hardswish with broadcast scalar operands fused after it': GRAPHS['hardswish with broadcast scalar operands fused after it']!,
+  '1x1 over 37 input channels (a partial subgroup step), 20 outputs': conv('1,37,3,21', '20,37,1,1', '', '1,20,3,21'),
+  '3x1 window, 4 output channels, padded rows': conv('2,9,7,12', '4,9,3,1', 'padding = [1, 0, 1, 0]', '2,4,7,12'),
+  '1x1, groups 2': conv('1,8,5,19', '6,4,1,1', 'groups = 2', '1,6,5,19'),
+  '1x1 over a slice of its input channels': `
+graph g(%x: f32[2,13,5,9] @webgpu, %w: f32[7,11,1,1] @webgpu) -> (f32[2,7,5,9] @webgpu) {
+  %0 = slice(%x) {starts = [1], ends = [12], axes = [1], steps = [1]} : f32[2,11,5,9] @webgpu
+  %1 = conv2d(%0, %w) : f32[2,7,5,9] @webgpu
+  return %1
+}
+`,
+  '1x1, its input scaled per channel as it is read': `
+graph g(%x: f32[2,11,5,9] @webgpu, %s: f32[2,11,1,1] @webgpu, %w: f32[7,11,1,1] @webgpu) -> (f32[2,7,5,9] @webgpu) {
+  %0 = mul(%x, %s) : f32[2,11,5,9] @webgpu
+  %1 = conv2d(%0, %w) : f32[2,7,5,9] @webgpu
+  return %1
+}
+`,
+};
+
 /** The graphs each variant is checked on: the ones it serves. */
-const GRAPHS_OF: Record<string, Record<string, string>> = { direct: { ...GRAPHS, ...GROUPED }, gemm: GRAPHS, rows: { ...GRAPHS, ...GROUPED }, dwrows: DEPTHWISE };
+const GRAPHS_OF: Record<string, Record<string, string>> = { direct: { ...GRAPHS, ...GROUPED }, gemm: GRAPHS, rows: { ...GRAPHS, ...GROUPED }, rowsg: SHARED, dwrows: DEPTHWISE };
 
 const only = (variant: string) => ({ choose: (family: string) => (family === 'conv' ? variant : undefined) });
 
@@ -132,11 +159,13 @@ describe('conv2d kernel variants agree with the CPU reference', () => {
         expect(program.kernels.some((k) => /var<workgroup> tA/.test(k.wgsl))).toBe(variant === 'gemm');
         // The depthwise row kernel takes its channel from the workgroup id.
         expect(program.kernels.some((k) => /let o = wid\.z % u\.O;/.test(k.wgsl))).toBe(variant === 'dwrows');
+        expect(program.kernels.some((k) => /subgroupShuffle/.test(k.wgsl))).toBe(variant === 'rowsg');
         await expectProgramAgrees(gpu(), program, [{ graph: g, inputs: randomInputs(g, name.length) }]);
       });
     }
 
-    if (variant !== 'dwrows') it(`${variant}: one program serves a varying batch and width`, { timeout: 120_000 }, async () => {
+    // (A 3x3 window over 9 outputs holds too many weights to share.)
+    if (variant !== 'dwrows' && variant !== 'rowsg') it(`${variant}: one program serves a varying batch and width`, { timeout: 120_000 }, async () => {
       const g = parseGraph(`graph g(%x: f32[N,6,7,W] @webgpu, %w: f32[9,6,3,3] @webgpu, %b: f32[9] @webgpu) -> (f32[N,9,4,"floor((W+1)/2)"] @webgpu) sizes(N: [1, 3], W: [1, 70]) {
   %0 = conv2d(%x, %w, %b) {padding = [1, 1, 1, 1], stride = [2, 2]} : f32[N,9,4,"floor((W+1)/2)"] @webgpu
   %1 = relu(%0) : f32[N,9,4,"floor((W+1)/2)"] @webgpu
@@ -173,7 +202,7 @@ describe('the implicit GEMM convolution passes static checks', () => {
 describe('the software heuristic for conv2d', () => {
   const software = heuristicChooser('software');
   // The variants lowering offers an ungrouped conv (see convVariants).
-  const ungrouped = ['direct', 'gemm', 'rows'];
+  const ungrouped = ['direct', 'gemm', 'rows', 'rowsg'];
   it('takes the row kernel for pointwise layers 32 or more wide (no window to unroll), the depthwise row kernel for depthwise ones, the direct kernel elsewhere', () => {
     expect(software('conv', 'f32:1x32x2x96->200x2x96:k1x1:s1x1:d1x1:p0,0,0,0', ungrouped)).toBe('rows');
     expect(software('conv', 'f32:1x96x40x40->96x40x40:k1x1:s1x1:d1x1:p0,0,0,0', ungrouped)).toBe('rows');
@@ -187,6 +216,13 @@ describe('the software heuristic for conv2d', () => {
     expect(software('conv', 'f32:1x8x12x96->8x12x96:k1x1:s1x1:d1x1:p0,0,0,0:g2', ['direct', 'rows'])).toBe('direct');
     expect(heuristicChooser('gpu')('conv', 'f32:1x32x2x96->200x2x96:k1x1:s1x1:d1x1:p0,0,0,0', ungrouped)).toBe('gemm');
     expect(heuristicChooser('gpu')('conv', 'f32:1x32x6x96->32x3x96:k5x5:s2x1:d1x1:p2,2,2,2:g32', ['direct', 'rows', 'dwrows'])).toBe('direct');
+  });
+  it('shares the weights of pointwise layers across a subgroup where the adapter offers subgroups', () => {
+    const withSubgroups = heuristicChooser('software', ['subgroups']);
+    expect(withSubgroups('conv', 'f32:1x96x40x40->96x40x40:k1x1:s1x1:d1x1:p0,0,0,0', ungrouped)).toBe('rowsg');
+    expect(withSubgroups('conv', 'f32:1x384x20x20->96x20x20:k1x1:s1x1:d1x1:p0,0,0,0', ungrouped)).toBe('direct');
+    expect(withSubgroups('conv', 'f32:1x32x6x96->32x3x96:k5x5:s2x1:d1x1:p2,2,2,2:g32', ['direct', 'rows', 'dwrows'])).toBe('dwrows');
+    expect(heuristicChooser('gpu', ['subgroups'])('conv', 'f32:1x96x40x40->96x40x40:k1x1:s1x1:d1x1:p0,0,0,0', ungrouped)).toBe('gemm');
   });
   it('keeps a row-kernel invocation to at most 64 accumulators (compile time)', () => {
     const g = parseGraph(conv('1,32,2,96', '200,32,1,1', '', '1,200,2,96').trimStart());

@@ -19,6 +19,11 @@ import type { KernelModule } from '../kernel-module.js';
 
 /** Register blocking of the row kernel. */
 export interface RowsConvBlocking {
+  /**
+   * Load each weight once a subgroup: lane l loads input channel c0 + l's weights and every input
+   * channel's step takes them from its lane by subgroupShuffle (needs `subgroups`; see SHARED_WEIGHTS).
+   */
+  readonly shareWeights?: boolean;
   /** Output channels of one group per invocation (1 to 16: in f32 vectors of up to 4). */
   readonly channels: number;
   /** Adjacent output columns per invocation. */
@@ -29,6 +34,15 @@ export interface RowsConvBlocking {
 
 /** Taps beyond which unrolling a window would make the shader too long to be worth it. */
 export const MAX_ROW_TAPS = 49;
+
+// Weights shared across a subgroup. lavapipe (Mesa 25.0) treats a storage load as uniform only
+// when its address comes from constants, so a weight every invocation of the workgroup reads
+// costs a load per lane, and an invocation's channels x taps weights per input channel outnumber
+// its input loads. With shared weights, lane l loads the weights of input channel c0 + l, and the
+// steps over a subgroup's width of input channels take them by subgroupShuffle (a register move
+// on lavapipe). Every lane holds channels x taps of them, hence the limit.
+/** Weights (output channels x taps) an invocation may hold when they are shared across a subgroup. */
+export const MAX_SHARED_WEIGHTS = 16;
 
 /** Output-channel blocks of a geometry under a blocking. */
 function channelBlocks(g: ConvKernelGeometry, b: RowsConvBlocking): number {
@@ -43,7 +57,8 @@ export function rowGridFits(g: ConvKernelGeometry, b: RowsConvBlocking): boolean
 
 /** Whether the row kernel serves a convolution: a window it can unroll, and a grid that fits a dispatch. */
 export function convRowsApplies(g: ConvKernelGeometry, b: RowsConvBlocking): boolean {
-  return g.kernelH * g.kernelW <= MAX_ROW_TAPS && rowGridFits(g, b);
+  const taps = g.kernelH * g.kernelW;
+  return taps <= MAX_ROW_TAPS && rowGridFits(g, b) && (!b.shareWeights || taps * b.channels <= MAX_SHARED_WEIGHTS);
 }
 
 /** The row-by-row convolution (any groups), with the spec's bias, input view, conversion, input scale and epilogue. */
@@ -51,7 +66,7 @@ export function emitConvRows(spec: ConvKernelSpec, blocking: RowsConvBlocking): 
   const { channels: TO, pixels: TP, lanes: WG } = blocking;
   const g = spec.geometry;
   if (TO < 1 || TO > 16 || TP < 1) throw new KilnError(`${spec.name}: unsupported conv blocking ${TO}x${TP}`);
-  if (!convRowsApplies(g, blocking)) throw new KilnError(`${spec.name}: the row convolution needs at most ${MAX_ROW_TAPS} taps and a grid of at most ${MAX_GROUPS} workgroups a side`);
+  if (!convRowsApplies(g, blocking)) throw new KilnError(`${spec.name}: the row convolution needs at most ${MAX_ROW_TAPS} taps (${MAX_SHARED_WEIGHTS} weights an invocation when shared) and a grid of at most ${MAX_GROUPS} workgroups a side`);
   const oBlocks = Math.ceil(g.outPerGroup / TO);
   const { m, store, wt } = convModule(spec, { oBlocks, groupBlocks: g.groups * oBlocks });
   // Channels c of the block are lane c % 4 of vector c / 4.
@@ -75,7 +90,17 @@ export function emitConvRows(spec: ConvKernelSpec, blocking: RowsConvBlocking): 
   for (const d of offsets) L.push(`  let in${d} = iw0 + ${d} >= 0 && iw0 + ${d} < W;`, `  let col${d} = u32(clamp(iw0 + ${d}, 0, W - 1));`);
   L.push('  let xg = u.xOff + n * u.xsN + grp * u.Cg * u.xsC;');
   for (let p = 0; p < TP; p++) for (const q of Q) L.push(`  var acc${p}_${q} = ${f32Vec(width(q))}();`);
-  L.push('  for (var ci = 0u; ci < u.Cg; ci++) {', '    let xc = xg + ci * u.xsC;', `    let wc = ci * ${KK}u;`);
+  const share = blocking.shareWeights === true;
+  // The weight of channel c at a tap: loaded by this invocation, or by lane cs of its subgroup.
+  const weight = (c: number, tap: number) => (share ? `subgroupShuffle(sw${c}_${tap}, cs)` : wt.at(`w${c} + wc + ${tap}u`, `ch${c}`));
+  if (share) {
+    // Lanes past the workgroup's invocations (a subgroup wider than it) hold nothing.
+    L.push(`  let chunk = min(sgSize, ${WG}u);`, '  for (var c0 = 0u; c0 < u.Cg; c0 += chunk) {', `    let wl = min(c0 + sgLane, u.Cg - 1u) * ${KK}u;`);
+    for (const c of C) for (let tap = 0; tap < KK; tap++) L.push(`    let sw${c}_${tap} = ${wt.at(`w${c} + wl + ${tap}u`, `ch${c}`)};`);
+    L.push('  for (var cs = 0u; cs < min(chunk, u.Cg - c0); cs++) {', '    let ci = c0 + cs;', '    let xc = xg + ci * u.xsC;');
+  } else {
+    L.push('  for (var ci = 0u; ci < u.Cg; ci++) {', '    let xc = xg + ci * u.xsC;', `    let wc = ci * ${KK}u;`);
+  }
   // A per-channel input scale (a gate fused in front) multiplies the values as they load.
   const scale = spec.inputScale ? ' * f32(xs[n * u.xsB + grp * u.Cg + ci])' : '';
   for (let kh = 0; kh < g.kernelH; kh++) {
@@ -86,13 +111,14 @@ export function emitConvRows(spec: ConvKernelSpec, blocking: RowsConvBlocking): 
       const tap = kh * g.kernelW + kw;
       for (const q of Q) {
         const cs = C.slice(4 * q, 4 * q + width(q));
-        L.push(`      let wv${kw}_${q} = ${f32Vec(width(q))}(${cs.map((c) => wt.at(`w${c} + wc + ${tap}u`, `ch${c}`)).join(', ')});`);
+        L.push(`      let wv${kw}_${q} = ${f32Vec(width(q))}(${cs.map((c) => weight(c, tap)).join(', ')});`);
         for (let p = 0; p < TP; p++) L.push(`      acc${p}_${q} += v${offset(p, kw)} * wv${kw}_${q};`);
       }
     }
     L.push('    }');
   }
   L.push('  }');
+  if (share) L.push('  }');
   return rowKernel(m, spec, blocking, store, L);
 }
 
@@ -113,7 +139,8 @@ export function rowKernel(m: KernelModule, spec: ConvKernelSpec, blocking: RowsC
     }
     L.push('  }');
   }
-  const builtins = '@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>';
+  const builtins = `@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>${blocking.shareWeights ? ', @builtin(subgroup_invocation_id) sgLane: u32, @builtin(subgroup_size) sgSize: u32' : ''}`;
+  if (blocking.shareWeights) m.enable('subgroups');
   const columns = (d: Dim): Dim => (typeof d === 'number' ? Math.max(1, Math.ceil(d / (WG * TP))) : dCeilDiv(d, WG * TP));
   return m.kernel(spec.name, { workgroupSize: WG, builtins, body: L }, [columns(g.outW), g.outH, dMul(g.batch, channelBlocks(g, blocking))]);
 }

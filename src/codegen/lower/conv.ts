@@ -69,7 +69,7 @@ export function directBlocking(g: ConvKernelGeometry): DirectConvBlocking {
  * wide: 4, 6, 8, 12 columns took 0.75, 0.59, 0.68, 0.46 ms); at most 12, beyond which the
  * accumulators spill for no gain.
  */
-export function rowsBlocking(g: ConvKernelGeometry): RowsConvBlocking {
+export function rowsBlocking(g: ConvKernelGeometry, shareWeights = false): RowsConvBlocking {
   const lanes = 8;
   const channels = Math.min(g.inPerGroup === 1 && g.groups > 1 ? 4 : 8, g.outPerGroup);
   const outW = dimRange(g.outW)[1];
@@ -77,7 +77,7 @@ export function rowsBlocking(g: ConvKernelGeometry): RowsConvBlocking {
   const cost = (p: number) => Math.ceil(outW / (lanes * p)) * (loads(p) + 4);
   let pixels = 1;
   for (let p = 2; p <= Math.min(12, Math.floor(MAX_ROW_ACCUMULATORS / channels)); p++) if (cost(p) < cost(pixels)) pixels = p;
-  return { channels, pixels, lanes };
+  return { channels, pixels, lanes, ...(shareWeights ? { shareWeights } : {}) };
 }
 
 /**
@@ -93,13 +93,14 @@ const MAX_ROW_ACCUMULATORS = 64;
  * rows with uniform weights and an unrolled window (see conv-rows.ts), or, for depthwise convs,
  * by output rows with the window a loop (see conv-depthwise-rows.ts).
  */
-export const CONV_VARIANTS = ['direct', 'gemm', 'rows', 'dwrows'] as const;
+export const CONV_VARIANTS = ['direct', 'gemm', 'rows', 'rowsg', 'dwrows'] as const;
 
 /** Whether each variant serves a convolution. */
 const VARIANT_APPLIES: Record<(typeof CONV_VARIANTS)[number], (spec: ConvKernelSpec) => boolean> = {
   direct: () => true,
   gemm: convGemmApplies,
   rows: (spec) => convRowsApplies(spec.geometry, rowsBlocking(spec.geometry)),
+  rowsg: (spec) => convRowsApplies(spec.geometry, rowsBlocking(spec.geometry, true)),
   dwrows: convDepthwiseRowsApplies,
 };
 
@@ -135,6 +136,7 @@ function lowerConv2d(node: Node, io: AnchorIO, ctx?: LowerContext): EmittedKerne
   const pick = ctx?.choose?.('conv', convSignature(g, spec.dtype), variants);
   const variant = pick !== undefined && variants.includes(pick) ? pick : 'direct';
   if (variant === 'rows') return emitConvRows(spec, rowsBlocking(g));
+  if (variant === 'rowsg') return emitConvRows(spec, rowsBlocking(g, true));
   if (variant === 'dwrows') return emitConvDepthwiseRows(spec);
   if (variant === 'gemm') return emitConvGemm(spec);
   // One input channel per group (depthwise, any multiplier): nothing to block over channels.

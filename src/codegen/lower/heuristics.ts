@@ -35,7 +35,10 @@ export type AdapterClass = 'software' | 'gpu';
  * it cut PP-OCRv4 rec's summed conv time 264 -> 226 ms and cls's 9.7 -> 8.8 ms, for 3 s more of
  * cold compiling (rec 5.8 -> 9.0 s, cls 6.8 -> 9.8 s); on det's 1x1 layers 40 to 160 wide it took
  * 0.4 to 0.6x the direct kernel's time, but at 20 wide (8-lane workgroups of 3 pixels over a row
- * of 20, hundreds of input channels) twice as long. Depthwise layers take the depthwise row kernel
+ * of 20, hundreds of input channels) twice as long; where the adapter offers subgroups, they take
+ * the row kernel loading each weight once a subgroup (`rowsg`, see SHARED_WEIGHTS in
+ * conv-rows.ts: PP-OCRv4 rec's summed conv time 202 -> 167 ms, its widest 1x1 layers 14.2 -> 9.6
+ * ms, minima of 5 alternating trials). Depthwise layers take the depthwise row kernel
  * (`dwrows`: uniform weights, a window row unrolled, the rows a loop), which ran PP-OCR cls's
  * depthwise layers 1.5 to 2x as fast as the flat depthwise kernel (its conv time 9.6 -> 7.8 ms
  * summed) and compiles no slower. GPUs keep the flat kernels, whose every invocation is independent
@@ -51,7 +54,10 @@ export type AdapterClass = 'software' | 'gpu';
  * a GPU's SIMD width idle).
  */
 export function heuristicChooser(adapter: AdapterClass | undefined, features: readonly string[] = []): KernelChooser {
-  const blocks = features.includes('subgroups') ? 'shuffle16x8' : 'block16x8';
+  // Where the adapter offers subgroups, the kernels that share uniform loads across a subgroup.
+  const subgroups = features.includes('subgroups');
+  const blocks = subgroups ? 'shuffle16x8' : 'block16x8';
+  const rows = subgroups ? 'rowsg' : 'rows';
   return (family, signature, variants) => {
     const product = family === 'matmul' || family === 'gemm';
     // A product over symbolic sizes takes its lowering's default (the 4 x 4 blocks, `rows1` where
@@ -60,7 +66,7 @@ export function heuristicChooser(adapter: AdapterClass | undefined, features: re
     if (adapter !== 'gpu') {
       if (product && variants.includes('rows1') && matmulRows(signature) === 1) return 'rows1';
       if (product && variants.includes(blocks) && matmulRows(signature) >= 16 && matmulMacs(signature) >= BLOCK16X8_MIN_MACS) return blocks;
-      if (family === 'conv' && variants.includes('rows') && POINTWISE_CONV.test(signature) && convOutputWidth(signature) >= ROWS_MIN_WIDTH) return 'rows';
+      if (family === 'conv' && variants.includes(rows) && POINTWISE_CONV.test(signature) && convOutputWidth(signature) >= ROWS_MIN_WIDTH) return rows;
       if (family === 'conv' && variants.includes('dwrows')) return 'dwrows';
       if (family === 'conv_transpose' && variants.includes('rows')) return 'rows';
       return variants[0];
