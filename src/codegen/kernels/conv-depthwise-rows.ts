@@ -12,6 +12,14 @@ import { MAX_WORKGROUPS_PER_DIMENSION as MAX_GROUPS } from '../wgsl.js';
 // of the window is unrolled (the rows are a loop) and one channel is computed, so the shader stays
 // small and compiles fast.
 
+// With `shareWeights` (the dwrowsg variant), the first taps of a window row are loaded once a
+// subgroup: lane l loads tap l, and each tap takes it by subgroupShuffle, since lavapipe (Mesa 25.0)
+// loads a same-address storage element once per lane (see SHARED_WEIGHTS in conv-rows.ts). WebGPU's
+// subgroups have at least 4 lanes, so taps 0 to 3 are shared and any further ones loaded.
+
+/** Taps of a window row shared across a subgroup (WebGPU's smallest subgroup size). */
+const SHARED_TAPS = 4;
+
 /** Adjacent output columns an invocation computes (one f32 vector). */
 const PIXELS = 4;
 /** Invocations of a workgroup (one SIMD row of lavapipe's 8 lanes), along the output columns. */
@@ -25,7 +33,7 @@ export function convDepthwiseRowsApplies(spec: ConvKernelSpec): boolean {
 }
 
 /** The row-by-row depthwise convolution, with the spec's bias, input view, conversion and epilogue. */
-export function emitConvDepthwiseRows(spec: ConvKernelSpec): EmittedKernel {
+export function emitConvDepthwiseRows(spec: ConvKernelSpec, shareWeights = false): EmittedKernel {
   const g = spec.geometry;
   if (!convDepthwiseRowsApplies(spec)) throw new KilnError(`${spec.name}: the depthwise row kernel needs one input channel per group and a grid of at most ${MAX_GROUPS} workgroups a side`);
   const { m, store, wt } = convModule(spec, {});
@@ -49,15 +57,19 @@ export function emitConvDepthwiseRows(spec: ConvKernelSpec): EmittedKernel {
   L.push('    let xr = xc + u32(ih) * u.xsH;');
   L.push(`    let wr = wo + kh * ${g.kernelW}u;`);
   for (const d of offsets) L.push(`    let v${d} = select(0.0, f32(x[xr + col${d}]), in${d});`);
+  const shared = shareWeights ? Math.min(SHARED_TAPS, g.kernelW) : 0;
+  if (shared) L.push(`    let sw = ${wt.at(`wr + min(sgLane, ${shared - 1}u)`, 'o')};`);
   for (let kw = 0; kw < g.kernelW; kw++) {
-    L.push(`    acc += ${V}(${Array.from({ length: PIXELS }, (_, p) => `v${offset(p, kw)}`).join(', ')}) * ${wt.at(`wr + ${kw}u`, 'o')};`);
+    const weight = kw < shared ? `subgroupShuffle(sw, ${kw}u)` : wt.at(`wr + ${kw}u`, 'o');
+    L.push(`    acc += ${V}(${Array.from({ length: PIXELS }, (_, p) => `v${offset(p, kw)}`).join(', ')}) * ${weight};`);
   }
   L.push('  }');
   L.push('  let obase = ((n * u.O + o) * u.OH + oh) * u.OW + ow0;');
   for (let p = 0; p < PIXELS; p++) {
     L.push(`  if (ow0 + ${p}u < u.OW) { ${store(`obase + ${p}u`, `${lane('acc', PIXELS, p)}${biasTerm(spec, 'o')}`)} }`);
   }
-  const builtins = '@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>';
+  const builtins = `@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>${shareWeights ? ', @builtin(subgroup_invocation_id) sgLane: u32' : ''}`;
+  if (shareWeights) m.enable('subgroups');
   const columns: Dim = typeof g.outW === 'number' ? Math.max(1, Math.ceil(g.outW / (LANES * PIXELS))) : dCeilDiv(g.outW, LANES * PIXELS);
   return m.kernel(spec.name, { workgroupSize: LANES, builtins, body: L }, [columns, g.outH, dMul(g.batch, g.outChannels)]);
 }

@@ -4,6 +4,7 @@ import { biasTerm, convModule, f32Vec, lane, type ConvKernelGeometry, type ConvK
 import type { EmittedKernel } from './kernel.js';
 import { MAX_WORKGROUPS_PER_DIMENSION as MAX_GROUPS } from '../wgsl.js';
 import type { KernelModule } from '../kernel-module.js';
+import type { WeightLoad } from './weight-load.js';
 
 // Convolution by output rows, for adapters that run a workgroup's invocations as SIMD loops on
 // a CPU (lavapipe, SwiftShader). A workgroup is one output row of one block of output channels:
@@ -38,11 +39,12 @@ export const MAX_ROW_TAPS = 49;
 // Weights shared across a subgroup. lavapipe (Mesa 25.0) treats a storage load as uniform only
 // when its address comes from constants, so a weight every invocation of the workgroup reads
 // costs a load per lane, and an invocation's channels x taps weights per input channel outnumber
-// its input loads. With shared weights, lane l loads the weights of input channel c0 + l, and the
-// steps over a subgroup's width of input channels take them by subgroupShuffle (a register move
-// on lavapipe). Every lane holds channels x taps of them, hence the limit.
-/** Weights (output channels x taps) an invocation may hold when they are shared across a subgroup. */
-export const MAX_SHARED_WEIGHTS = 16;
+// its input loads. With shared weights, the window's rows are a loop; for each row, lane l loads
+// input channel c0 + l's weights of that row, and the steps over a subgroup's width of input
+// channels take them by subgroupShuffle (a register move on lavapipe). Every lane holds a row's
+// channels x taps of them, hence the limit.
+/** Weights (output channels x taps of a window row) an invocation may hold when they are shared across a subgroup. */
+export const MAX_SHARED_WEIGHTS = 24;
 
 /** Output-channel blocks of a geometry under a blocking. */
 function channelBlocks(g: ConvKernelGeometry, b: RowsConvBlocking): number {
@@ -57,8 +59,7 @@ export function rowGridFits(g: ConvKernelGeometry, b: RowsConvBlocking): boolean
 
 /** Whether the row kernel serves a convolution: a window it can unroll, and a grid that fits a dispatch. */
 export function convRowsApplies(g: ConvKernelGeometry, b: RowsConvBlocking): boolean {
-  const taps = g.kernelH * g.kernelW;
-  return taps <= MAX_ROW_TAPS && rowGridFits(g, b) && (!b.shareWeights || taps * b.channels <= MAX_SHARED_WEIGHTS);
+  return g.kernelH * g.kernelW <= MAX_ROW_TAPS && rowGridFits(g, b) && (!b.shareWeights || g.kernelW * b.channels <= MAX_SHARED_WEIGHTS);
 }
 
 /** The row-by-row convolution (any groups), with the spec's bias, input view, conversion, input scale and epilogue. */
@@ -66,7 +67,7 @@ export function emitConvRows(spec: ConvKernelSpec, blocking: RowsConvBlocking): 
   const { channels: TO, pixels: TP, lanes: WG } = blocking;
   const g = spec.geometry;
   if (TO < 1 || TO > 16 || TP < 1) throw new KilnError(`${spec.name}: unsupported conv blocking ${TO}x${TP}`);
-  if (!convRowsApplies(g, blocking)) throw new KilnError(`${spec.name}: the row convolution needs at most ${MAX_ROW_TAPS} taps (${MAX_SHARED_WEIGHTS} weights an invocation when shared) and a grid of at most ${MAX_GROUPS} workgroups a side`);
+  if (!convRowsApplies(g, blocking)) throw new KilnError(`${spec.name}: the row convolution needs at most ${MAX_ROW_TAPS} taps (${MAX_SHARED_WEIGHTS} weights of a window row an invocation when shared) and a grid of at most ${MAX_GROUPS} workgroups a side`);
   const oBlocks = Math.ceil(g.outPerGroup / TO);
   const { m, store, wt } = convModule(spec, { oBlocks, groupBlocks: g.groups * oBlocks });
   // Channels c of the block are lane c % 4 of vector c / 4.
@@ -77,49 +78,84 @@ export function emitConvRows(spec: ConvKernelSpec, blocking: RowsConvBlocking): 
   // taps read: output column p at tap kw reads offset p * sw + kw * dw.
   const offset = (p: number, kw: number) => p * g.strideW + kw * g.dilationW;
   const offsets = [...new Set(Array.from({ length: TP }, (_, p) => Array.from({ length: g.kernelW }, (_, kw) => offset(p, kw))).flat())].sort((a, b) => a - b);
-  const C = Array.from({ length: TO }, (_, c) => c);
-
   const L: string[] = [];
   L.push('  let gb = wid.z % u.groupBlocks;', '  let n = wid.z / u.groupBlocks;');
   L.push('  let grp = gb / u.oBlocks;', `  let oc0 = (gb % u.oBlocks) * ${TO}u;`, '  let oh = wid.y;');
   L.push(`  let ow0 = (wid.x * ${WG}u + lid.x) * ${TP}u;`);
   // Channels past the group's end read a valid row (clamped) and are never stored.
-  for (const c of C) L.push(`  let ch${c} = grp * u.Og + min(oc0 + ${c}u, u.Og - 1u);`, `  let w${c} = ch${c} * u.Cg * ${KK}u;`);
+  for (let c = 0; c < TO; c++) L.push(`  let ch${c} = grp * u.Og + min(oc0 + ${c}u, u.Og - 1u);`, `  let w${c} = ch${c} * u.Cg * ${KK}u;`);
   L.push('  let H = i32(u.H);', '  let W = i32(u.W);', `  let iw0 = i32(ow0 * ${g.strideW}u) - ${g.padLeft};`);
   // Each input column the taps read: whether it is inside the row (padding reads zero), and its clamped index.
   for (const d of offsets) L.push(`  let in${d} = iw0 + ${d} >= 0 && iw0 + ${d} < W;`, `  let col${d} = u32(clamp(iw0 + ${d}, 0, W - 1));`);
   L.push('  let xg = u.xOff + n * u.xsN + grp * u.Cg * u.xsC;');
   for (let p = 0; p < TP; p++) for (const q of Q) L.push(`  var acc${p}_${q} = ${f32Vec(width(q))}();`);
-  const share = blocking.shareWeights === true;
-  // The weight of channel c at a tap: loaded by this invocation, or by lane cs of its subgroup.
-  const weight = (c: number, tap: number) => (share ? `subgroupShuffle(sw${c}_${tap}, cs)` : wt.at(`w${c} + wc + ${tap}u`, `ch${c}`));
-  if (share) {
-    // Lanes past the workgroup's invocations (a subgroup wider than it) hold nothing.
-    L.push(`  let chunk = min(sgSize, ${WG}u);`, '  for (var c0 = 0u; c0 < u.Cg; c0 += chunk) {', `    let wl = min(c0 + sgLane, u.Cg - 1u) * ${KK}u;`);
-    for (const c of C) for (let tap = 0; tap < KK; tap++) L.push(`    let sw${c}_${tap} = ${wt.at(`w${c} + wl + ${tap}u`, `ch${c}`)};`);
-    L.push('  for (var cs = 0u; cs < min(chunk, u.Cg - c0); cs++) {', '    let ci = c0 + cs;', '    let xc = xg + ci * u.xsC;');
-  } else {
-    L.push('  for (var ci = 0u; ci < u.Cg; ci++) {', '    let xc = xg + ci * u.xsC;', `    let wc = ci * ${KK}u;`);
-  }
   // A per-channel input scale (a gate fused in front) multiplies the values as they load.
   const scale = spec.inputScale ? ' * f32(xs[n * u.xsB + grp * u.Cg + ci])' : '';
+  L.push(...(blocking.shareWeights ? sharedWeightsLoop : ownWeightsLoop)(g, { TO, TP, WG, Q, width, offsets, offset, scale, wt }));
+  return rowKernel(m, spec, blocking, store, L);
+}
+
+/** What the input-channel loops of the row kernel share with its set-up. */
+interface RowLoop {
+  /** Output channels of the block (TO), output columns of an invocation (TP), invocations of the workgroup (WG). */
+  readonly TO: number;
+  readonly TP: number;
+  readonly WG: number;
+  /** Accumulator vectors (channels 4q..4q+3) and each one's width. */
+  readonly Q: readonly number[];
+  readonly width: (q: number) => number;
+  /** The input columns a tap row reads (relative to the window start), and the one of output column p at tap kw. */
+  readonly offsets: readonly number[];
+  readonly offset: (p: number, kw: number) => number;
+  /** The input scale's factor on a loaded value ('' without one). */
+  readonly scale: string;
+  readonly wt: WeightLoad;
+}
+
+/** One tap row of input channel `ci`'s row `xr`: its input columns loaded once, then each tap's FMAs with `weight(c, kw)`. */
+function tapRow(g: ConvKernelGeometry, r: RowLoop, weight: (c: number, kw: number) => string, indent: string): string[] {
+  const L: string[] = [];
+  for (const d of r.offsets) L.push(`${indent}let v${d} = select(0.0, f32(x[xr + col${d}])${r.scale}, in${d});`);
+  for (let kw = 0; kw < g.kernelW; kw++) {
+    for (const q of r.Q) {
+      const cs = Array.from({ length: r.width(q) }, (_, i) => 4 * q + i);
+      L.push(`${indent}let wv${kw}_${q} = ${f32Vec(r.width(q))}(${cs.map((c) => weight(c, kw)).join(', ')});`);
+      for (let p = 0; p < r.TP; p++) L.push(`${indent}acc${p}_${q} += v${r.offset(p, kw)} * wv${kw}_${q};`);
+    }
+  }
+  return L;
+}
+
+/** The input channels one by one, the window's rows unrolled, each invocation loading its own weights. */
+function ownWeightsLoop(g: ConvKernelGeometry, r: RowLoop): string[] {
+  const KK = g.kernelH * g.kernelW;
+  const L = ['  for (var ci = 0u; ci < u.Cg; ci++) {', '    let xc = xg + ci * u.xsC;', `    let wc = ci * ${KK}u;`];
   for (let kh = 0; kh < g.kernelH; kh++) {
     L.push(`    let ih${kh} = i32(oh * ${g.strideH}u) + ${kh * g.dilationH - g.padTop};`, `    if (ih${kh} >= 0 && ih${kh} < H) {`);
     L.push(`      let xr = xc + u32(ih${kh}) * u.xsH;`);
-    for (const d of offsets) L.push(`      let v${d} = select(0.0, f32(x[xr + col${d}])${scale}, in${d});`);
-    for (let kw = 0; kw < g.kernelW; kw++) {
-      const tap = kh * g.kernelW + kw;
-      for (const q of Q) {
-        const cs = C.slice(4 * q, 4 * q + width(q));
-        L.push(`      let wv${kw}_${q} = ${f32Vec(width(q))}(${cs.map((c) => weight(c, tap)).join(', ')});`);
-        for (let p = 0; p < TP; p++) L.push(`      acc${p}_${q} += v${offset(p, kw)} * wv${kw}_${q};`);
-      }
-    }
+    L.push(...tapRow(g, r, (c, kw) => r.wt.at(`w${c} + wc + ${kh * g.kernelW + kw}u`, `ch${c}`), '      '));
     L.push('    }');
   }
   L.push('  }');
-  if (share) L.push('  }');
-  return rowKernel(m, spec, blocking, store, L);
+  return L;
+}
+
+/**
+ * The input channels a subgroup's width at a time (SHARED_WEIGHTS), the window's rows a loop: for
+ * each row, lane l loads input channel c0 + l's weights of that row, and each input channel's step
+ * takes them from its lane.
+ */
+function sharedWeightsLoop(g: ConvKernelGeometry, r: RowLoop): string[] {
+  const KK = g.kernelH * g.kernelW;
+  // Lanes past the workgroup's invocations (a subgroup wider than it) hold nothing.
+  const L = [`  let chunk = min(sgSize, ${r.WG}u);`, '  for (var c0 = 0u; c0 < u.Cg; c0 += chunk) {', `    let wl = min(c0 + sgLane, u.Cg - 1u) * ${KK}u;`, '    let steps = min(chunk, u.Cg - c0);'];
+  L.push(`    for (var kh = 0u; kh < ${g.kernelH}u; kh++) {`, `      let ih = i32(oh * ${g.strideH}u + kh * ${g.dilationH}u) - ${g.padTop};`, '      if (ih < 0 || ih >= H) { continue; }');
+  L.push(`      let wk = wl + kh * ${g.kernelW}u;`);
+  for (let c = 0; c < r.TO; c++) for (let kw = 0; kw < g.kernelW; kw++) L.push(`      let sw${c}_${kw} = ${r.wt.at(`w${c} + wk + ${kw}u`, `ch${c}`)};`);
+  L.push('      for (var cs = 0u; cs < steps; cs++) {', '        let ci = c0 + cs;', '        let xr = xg + ci * u.xsC + u32(ih) * u.xsH;');
+  L.push(...tapRow(g, r, (c, kw) => `subgroupShuffle(sw${c}_${kw}, cs)`, '        '));
+  L.push('      }', '    }', '  }');
+  return L;
 }
 
 /**

@@ -90,10 +90,11 @@ const MAX_ROW_ACCUMULATORS = 64;
 /**
  * Kernel variants of a conv2d: register-blocked direct (flat over outputs; the depthwise kernel
  * for one input channel per group), implicit GEMM with workgroup tiles (ungrouped), by output
- * rows with uniform weights and an unrolled window (see conv-rows.ts), or, for depthwise convs,
- * by output rows with the window a loop (see conv-depthwise-rows.ts).
+ * rows with uniform weights and an unrolled window (see conv-rows.ts; `rowsg` loads each weight
+ * once a subgroup), or, for depthwise convs, by output rows with the window a loop (see
+ * conv-depthwise-rows.ts; `dwrowsg` shares a window row's first taps across a subgroup).
  */
-export const CONV_VARIANTS = ['direct', 'gemm', 'rows', 'rowsg', 'dwrows'] as const;
+export const CONV_VARIANTS = ['direct', 'gemm', 'rows', 'rowsg', 'dwrows', 'dwrowsg'] as const;
 
 /** Whether each variant serves a convolution. */
 const VARIANT_APPLIES: Record<(typeof CONV_VARIANTS)[number], (spec: ConvKernelSpec) => boolean> = {
@@ -102,6 +103,7 @@ const VARIANT_APPLIES: Record<(typeof CONV_VARIANTS)[number], (spec: ConvKernelS
   rows: (spec) => convRowsApplies(spec.geometry, rowsBlocking(spec.geometry)),
   rowsg: (spec) => convRowsApplies(spec.geometry, rowsBlocking(spec.geometry, true)),
   dwrows: convDepthwiseRowsApplies,
+  dwrowsg: convDepthwiseRowsApplies,
 };
 
 /** The variants that serve a convolution. */
@@ -137,7 +139,7 @@ function lowerConv2d(node: Node, io: AnchorIO, ctx?: LowerContext): EmittedKerne
   const variant = pick !== undefined && variants.includes(pick) ? pick : 'direct';
   if (variant === 'rows') return emitConvRows(spec, rowsBlocking(g));
   if (variant === 'rowsg') return emitConvRows(spec, rowsBlocking(g, true));
-  if (variant === 'dwrows') return emitConvDepthwiseRows(spec);
+  if (variant === 'dwrows' || variant === 'dwrowsg') return emitConvDepthwiseRows(spec, variant === 'dwrowsg');
   if (variant === 'gemm') return emitConvGemm(spec);
   // One input channel per group (depthwise, any multiplier): nothing to block over channels.
   return g.groups > 1 && g.inPerGroup === 1 ? emitConvDepthwise(spec) : emitConvDirect(spec, directBlocking(g));

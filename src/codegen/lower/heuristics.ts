@@ -35,10 +35,14 @@ export type AdapterClass = 'software' | 'gpu';
  * it cut PP-OCRv4 rec's summed conv time 264 -> 226 ms and cls's 9.7 -> 8.8 ms, for 3 s more of
  * cold compiling (rec 5.8 -> 9.0 s, cls 6.8 -> 9.8 s); on det's 1x1 layers 40 to 160 wide it took
  * 0.4 to 0.6x the direct kernel's time, but at 20 wide (8-lane workgroups of 3 pixels over a row
- * of 20, hundreds of input channels) twice as long; where the adapter offers subgroups, they take
- * the row kernel loading each weight once a subgroup (`rowsg`, see SHARED_WEIGHTS in
- * conv-rows.ts: PP-OCRv4 rec's summed conv time 202 -> 167 ms, its widest 1x1 layers 14.2 -> 9.6
- * ms, minima of 5 alternating trials). Depthwise layers take the depthwise row kernel
+ * of 20, hundreds of input channels) twice as long. Where the adapter offers subgroups, every conv
+ * the row kernel with shared weights serves (windows up to 3 wide) with at least 8 input channels a
+ * group takes it (`rowsg`: each weight loaded once a subgroup, the window's rows a loop, see
+ * SHARED_WEIGHTS in conv-rows.ts): PP-OCRv4 rec's summed conv time 202 -> 167 ms against `rows`
+ * on its 1x1 layers (minima of 5 alternating trials); against the direct kernel, det's 3x3 layers
+ * of 96 to 24 channels at 160x160, 80x80, 40x40 and 20x20 took 0.5 to 0.8x the time, its 1x1
+ * layers 20 wide (192 and 384 channels) 0.5 to 0.6x, rec's 1x3 layers 0.6x (single runs, uploads
+ * included); but det's stem (3 input channels) 1.4x. Depthwise layers take the depthwise row kernel
  * (`dwrows`: uniform weights, a window row unrolled, the rows a loop), which ran PP-OCR cls's
  * depthwise layers 1.5 to 2x as fast as the flat depthwise kernel (its conv time 9.6 -> 7.8 ms
  * summed) and compiles no slower. GPUs keep the flat kernels, whose every invocation is independent
@@ -58,7 +62,7 @@ export function heuristicChooser(adapter: AdapterClass | undefined, features: re
   const subgroups = features.includes('subgroups');
   const blocks = subgroups ? 'shuffle16x8' : 'block16x8';
   const blocksMinMacs = subgroups ? SHUFFLE16X8_MIN_MACS : BLOCK16X8_MIN_MACS;
-  const rows = subgroups ? 'rowsg' : 'rows';
+  const dwrows = subgroups ? 'dwrowsg' : 'dwrows';
   return (family, signature, variants) => {
     const product = family === 'matmul' || family === 'gemm';
     // A product over symbolic sizes takes its lowering's default (the 4 x 4 blocks, `rows1` where
@@ -67,8 +71,9 @@ export function heuristicChooser(adapter: AdapterClass | undefined, features: re
     if (adapter !== 'gpu') {
       if (product && variants.includes('rows1') && matmulRows(signature) === 1) return 'rows1';
       if (product && variants.includes(blocks) && matmulRows(signature) >= 16 && matmulMacs(signature) >= blocksMinMacs) return blocks;
-      if (family === 'conv' && variants.includes(rows) && POINTWISE_CONV.test(signature) && convOutputWidth(signature) >= ROWS_MIN_WIDTH) return rows;
-      if (family === 'conv' && variants.includes('dwrows')) return 'dwrows';
+      if (family === 'conv' && variants.includes('rowsg') && subgroups && convInputsPerGroup(signature) >= SHARED_ROWS_MIN_INPUTS) return 'rowsg';
+      if (family === 'conv' && variants.includes('rows') && POINTWISE_CONV.test(signature) && convOutputWidth(signature) >= ROWS_MIN_WIDTH) return 'rows';
+      if (family === 'conv' && variants.includes(dwrows)) return dwrows;
       if (family === 'conv_transpose' && variants.includes('rows')) return 'rows';
       return variants[0];
     }
@@ -119,6 +124,17 @@ function convOutputWidth(signature: string): number {
 
 /** Output width from which a pointwise layer takes the row kernel on software adapters. */
 const ROWS_MIN_WIDTH = 32;
+
+/** Input channels of each group of a conv signature (`:gG` at its end when there are groups). */
+function convInputsPerGroup(signature: string): number {
+  return convInputChannels(signature) / Number(/:g(\d+)$/.exec(signature)?.[1] ?? 1);
+}
+
+/**
+ * Input channels a group needs for the row kernel with shared weights: a subgroup's lanes load
+ * the weights of that many (lavapipe's 8); PP-OCRv4 det's stem (3 input channels) ran 1.4x as long.
+ */
+const SHARED_ROWS_MIN_INPUTS = 8;
 
 /** Input channels of a conv signature `dtype:NxCxHxW->...` (see convSignature). */
 function convInputChannels(signature: string): number {
