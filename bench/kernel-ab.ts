@@ -14,6 +14,7 @@ import { compile } from '../src/compiler.js';
 import { loadModel } from '../src/frontend/load-model.js';
 import { acquireDevice } from '../src/runtime/device.js';
 import { kernelTarget } from '../src/precision.js';
+import { forcedChooser } from './forced-choices.js';
 import { loadProgram, type LoadedProgram } from '../src/runtime/load.js';
 import type { GpuDevice } from '../src/runtime/device.js';
 import type { StaticProgram } from '../src/runtime/program.js';
@@ -28,14 +29,7 @@ const trials = Number(values.trials ?? 10);
 
 const graph = await loadModel(model, { inputShapes: inputShapesFrom(values) });
 const device = await acquireDevice();
-const programs = choices.map((c) => {
-  // FAMILY=VARIANT, or FAMILY~TEXT=VARIANT for the signatures containing TEXT only.
-  const forced = c === 'heuristic' ? [] : c.split(',').map((kv) => { const [key, v] = kv.split('=') as [string, string]; const [family, text] = key.split('~') as [string, string?]; return { family, text, v }; });
-  return compile(graph, {
-    ...kernelTarget(device.info, device.features),
-    choose: (family, sig, variants) => forced.find((f) => f.family === family && (f.text === undefined || sig.includes(f.text)) && variants.includes(f.v))?.v,
-  }) as StaticProgram;
-});
+const programs = choices.map((c) => compile(graph, { ...kernelTarget(device.info, device.features), choose: forcedChooser(c) }) as StaticProgram);
 const REPEAT = Number(process.env.AB_REPEAT ?? 16);
 
 /** Device ms of each dispatch of a loaded program (mean over REPEAT back-to-back runs), and their sum. */

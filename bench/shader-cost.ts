@@ -7,6 +7,7 @@ import { compile } from '../src/compiler.js';
 import { loadModel } from '../src/frontend/load-model.js';
 import { acquireDevice } from '../src/runtime/device.js';
 import { kernelTarget } from '../src/precision.js';
+import { forcedChooser } from './forced-choices.js';
 import { inputShapeArgs, inputShapesFrom } from '../src/cli/input-shapes.js';
 import { loadProgram } from '../src/runtime/load.js';
 import type { StaticProgram } from '../src/runtime/program.js';
@@ -14,13 +15,9 @@ import type { StaticProgram } from '../src/runtime/program.js';
 const { positionals, values } = parseArgs({ allowPositionals: true, options: { ...inputShapeArgs } });
 const [model, choice = 'heuristic'] = positionals;
 if (!model) throw new Error('usage: shader-cost MODEL [--input-shape ...] [FAMILY[~TEXT]=VARIANT,...]');
-const forced = choice === 'heuristic' ? [] : choice.split(',').map((kv) => { const [key, v] = kv.split('=') as [string, string]; const [family, text] = key.split('~') as [string, string?]; return { family, text, v }; });
 const graph = await loadModel(model, { inputShapes: inputShapesFrom(values) });
 const gpu = await acquireDevice();
-const program = compile(graph, {
-  ...kernelTarget(gpu.info, gpu.features),
-  choose: (family, sig, variants) => forced.find((f) => f.family === family && (f.text === undefined || sig.includes(f.text)) && variants.includes(f.v))?.v,
-}) as StaticProgram;
+const program = compile(graph, { ...kernelTarget(gpu.info, gpu.features), choose: forcedChooser(choice) }) as StaticProgram;
 // Mesa's llvmpipe compiles a shader at its first dispatch, not when its pipeline is made: each
 // kernel's first dispatch, run alone, is timed.
 const loaded = await loadProgram(gpu, program, { label: 'cost', warmup: false }, { pipelinesCreated: 0, shaderModulesCreated: 0, buffersCreated: 0, bindGroupsCreated: 0, weightBytesUploaded: 0, weightUploads: 0 });

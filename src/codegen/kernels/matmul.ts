@@ -108,8 +108,9 @@ const BLOCK16X8: BlockShape = { tm: 16, tn: 8, wgX: 16, wgY: 1, sharedRows: true
 // measured on lavapipe at 1024^3, they take over half of block16x8's time (141 ms a run; 63 ms
 // with A's loads replaced by constants). Here lane l of a subgroup loads column k0 + l of each
 // row, and each K step takes lane kk's value by subgroupShuffle (a register move on lavapipe): one
-// load per row a subgroup's width of K steps (26.5 against 17.5 GFLOP/s with a subgroup of 8).
-// Any subgroup size works: the K loop steps by it.
+// load per row a subgroup's width of K steps (at 1024^3, 24.8 against 14.7 GFLOP/s for block16x8,
+// `bench/matmul-variants.ts`, uploads included). Any subgroup size works: the K loop steps by it
+// (by the workgroup's 16 invocations where a subgroup is wider, its lanes past them idle).
 const SHUFFLE16X8: BlockShape = { ...BLOCK16X8, shuffleA: true };
 const SHAPES: Partial<Record<MatmulVariant, BlockShape>> = { rows1: ROWS1, block16x8: BLOCK16X8, shuffle16x8: SHUFFLE16X8 };
 
@@ -147,7 +148,7 @@ function tiledProduct(loadB: (index: string, channel: string) => string): string
  * col0 + 4j .. col0 + 4j + 3. Out-of-range rows and columns read a clamped (valid) element and
  * are never written; `max` keeps the clamps in range for an empty C.
  */
-function blockProduct({ tm, tn, shuffleA }: BlockShape, vecB: boolean, B: WeightLoad): string[] {
+function blockProduct({ tm, tn, wgX, wgY, shuffleA }: BlockShape, vecB: boolean, B: WeightLoad): string[] {
   const vecs = tn / 4;
   const L: string[] = [];
   for (let r = 0; r < tm; r++) L.push(`  let ar${r} = aOff + min(row0 + ${r}u, max(u.M, 1u) - 1u) * u.aM;`);
@@ -173,10 +174,11 @@ function blockProduct({ tm, tn, shuffleA }: BlockShape, vecB: boolean, B: Weight
     L.push('  var ak = 0u;', '  var bk = 0u;', '  for (var k = 0u; k < u.K; k++) {', ...step.map((x) => `    ${x}`), '    ak += u.aK;', '  }');
     return L;
   }
-  // Lane l holds column k0 + l of A's rows (clamped past K: loaded, never used).
-  L.push('  var bk = 0u;', '  for (var k0 = 0u; k0 < u.K; k0 += sgSize) {', '    let ak = min(k0 + sgLane, u.K - 1u) * u.aK;');
+  // Lane l holds column k0 + l of A's rows (clamped past K: loaded, never used); lanes past the
+  // workgroup's invocations (a subgroup wider than it) hold nothing.
+  L.push(`  let chunk = min(sgSize, ${wgX * wgY}u);`, '  var bk = 0u;', '  for (var k0 = 0u; k0 < u.K; k0 += chunk) {', '    let ak = min(k0 + sgLane, u.K - 1u) * u.aK;');
   for (let r = 0; r < tm; r++) L.push(`    let av${r} = f32(A[ar${r} + ak]);`);
-  L.push('    let steps = min(sgSize, u.K - k0);', '    for (var kk = 0u; kk < steps; kk++) {', ...step.map((x) => `      ${x}`), '    }', '  }');
+  L.push('    let steps = min(chunk, u.K - k0);', '    for (var kk = 0u; kk < steps; kk++) {', ...step.map((x) => `      ${x}`), '    }', '  }');
   return L;
 }
 
