@@ -1,6 +1,6 @@
 import { KilnError } from '../../ir/errors.js';
 import { dCeilDiv, dimRange, dMul, type Dim } from '../../ir/size-expr.js';
-import { biasTerm, convModule, f32Vec, lane, type ConvKernelSpec } from './conv-common.js';
+import { biasTerm, convModule, f32Vec, lane, type ConvKernelGeometry, type ConvKernelSpec } from './conv-common.js';
 import type { EmittedKernel } from './kernel.js';
 import { MAX_WORKGROUPS_PER_DIMENSION as MAX_GROUPS } from '../wgsl.js';
 
@@ -20,8 +20,18 @@ import { MAX_WORKGROUPS_PER_DIMENSION as MAX_GROUPS } from '../wgsl.js';
 /** Taps of a window row shared across a subgroup (WebGPU's smallest subgroup size). */
 const SHARED_TAPS = 4;
 
-/** Adjacent output columns an invocation computes (one f32 vector). */
-const PIXELS = 4;
+/**
+ * Adjacent output columns an invocation computes, in f32 vectors of 4: 4 or 8, whichever covers
+ * the row's width with fewer input loads, counting each workgroup's set-up as 4 (see rowsBlocking
+ * in lower/conv.ts). A 5-tap row of 8 outputs loads 12 values for 40 FMAs, of 4 outputs 8 for 20:
+ * PP-OCR cls's 5x5 depthwise layers at 96 wide took 0.33 to 0.41 ms instead of 0.35 to 0.43
+ * (minima of 5 trials, two runs each way).
+ */
+function pixelsOf(g: ConvKernelGeometry): number {
+  const outW = dimRange(g.outW)[1];
+  const cost = (p: number) => Math.ceil(outW / (LANES * p)) * ((p - 1) * g.strideW + (g.kernelW - 1) * g.dilationW + 1 + 4);
+  return cost(8) < cost(4) ? 8 : 4;
+}
 /** Invocations of a workgroup (one SIMD row of lavapipe's 8 lanes), along the output columns. */
 const LANES = 8;
 
@@ -37,7 +47,9 @@ export function emitConvDepthwiseRows(spec: ConvKernelSpec, shareWeights = false
   const g = spec.geometry;
   if (!convDepthwiseRowsApplies(spec)) throw new KilnError(`${spec.name}: the depthwise row kernel needs one input channel per group and a grid of at most ${MAX_GROUPS} workgroups a side`);
   const { m, store, wt } = convModule(spec, {});
-  const V = f32Vec(PIXELS);
+  const PIXELS = pixelsOf(g);
+  const V = f32Vec(4);
+  const A = Array.from({ length: PIXELS / 4 }, (_, a) => a);
   const L: string[] = [];
   L.push('  let o = wid.z % u.O;', '  let n = wid.z / u.O;', '  let oh = wid.y;', `  let ow0 = (wid.x * ${LANES}u + lid.x) * ${PIXELS}u;`);
   // Output channel o of group o / Og reads input channel o / Og (channel multiplier Og).
@@ -50,7 +62,7 @@ export function emitConvDepthwiseRows(spec: ConvKernelSpec, shareWeights = false
   const offsets = [...new Set(Array.from({ length: PIXELS }, (_, p) => Array.from({ length: g.kernelW }, (_, kw) => offset(p, kw))).flat())].sort((a, b) => a - b);
   L.push(`  let iw0 = i32(ow0 * ${g.strideW}u) - ${g.padLeft};`);
   for (const d of offsets) L.push(`  let in${d} = iw0 + ${d} >= 0 && iw0 + ${d} < W;`, `  let col${d} = u32(clamp(iw0 + ${d}, 0, W - 1));`);
-  L.push(`  var acc = ${V}();`);
+  for (const a of A) L.push(`  var acc${a} = ${V}();`);
   L.push('  for (var kh = 0u; kh < u.KH; kh++) {');
   L.push('    let ih = i32(oh * u.sh + kh * u.dh) - i32(u.pt);');
   L.push('    if (ih < 0 || ih >= H) { continue; }');
@@ -60,13 +72,13 @@ export function emitConvDepthwiseRows(spec: ConvKernelSpec, shareWeights = false
   const shared = shareWeights ? Math.min(SHARED_TAPS, g.kernelW) : 0;
   if (shared) L.push(`    let sw = ${wt.at(`wr + min(sgLane, ${shared - 1}u)`, 'o')};`);
   for (let kw = 0; kw < g.kernelW; kw++) {
-    const weight = kw < shared ? `subgroupShuffle(sw, ${kw}u)` : wt.at(`wr + ${kw}u`, 'o');
-    L.push(`    acc += ${V}(${Array.from({ length: PIXELS }, (_, p) => `v${offset(p, kw)}`).join(', ')}) * ${weight};`);
+    L.push(`    let w${kw} = ${kw < shared ? `subgroupShuffle(sw, ${kw}u)` : wt.at(`wr + ${kw}u`, 'o')};`);
+    for (const a of A) L.push(`    acc${a} += ${V}(${Array.from({ length: 4 }, (_, p) => `v${offset(4 * a + p, kw)}`).join(', ')}) * w${kw};`);
   }
   L.push('  }');
   L.push('  let obase = ((n * u.O + o) * u.OH + oh) * u.OW + ow0;');
   for (let p = 0; p < PIXELS; p++) {
-    L.push(`  if (ow0 + ${p}u < u.OW) { ${store(`obase + ${p}u`, `${lane('acc', PIXELS, p)}${biasTerm(spec, 'o')}`)} }`);
+    L.push(`  if (ow0 + ${p}u < u.OW) { ${store(`obase + ${p}u`, `${lane(`acc${p >> 2}`, 4, p & 3)}${biasTerm(spec, 'o')}`)} }`);
   }
   const builtins = `@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>${shareWeights ? ', @builtin(subgroup_invocation_id) sgLane: u32' : ''}`;
   if (shareWeights) m.enable('subgroups');
