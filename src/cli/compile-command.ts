@@ -15,10 +15,9 @@ import { finalIr } from './artifact-ir.js';
 import { annotateKernels } from '../codegen/kernel-listing.js';
 import { acquireDevice, type GpuDevice } from '../runtime/device.js';
 import { tuneGraph } from '../codegen/tune.js';
-import { listAdapters } from '../runtime/device.js';
 import { heuristicChooser } from '../codegen/lower/heuristics.js';
 import type { KernelChooser } from '../codegen/lower/lowering.js';
-import { kernelTarget } from '../precision.js';
+import { defaultKernelTarget } from './adapter-target.js';
 import { checkOnnxOnlyOptions, inputShapesFrom, itemShapesFrom } from './input-shapes.js';
 import { inputValuesFrom } from './input-values.js';
 import { loadModelWithLayout } from '../frontend/load-model.js';
@@ -126,8 +125,7 @@ export const compileCommand = {
     }
 
     // Kernel variants: measured with --tune, else by the adapter's class; every choice is recorded.
-    const adapters = await listAdapters().catch(() => []);
-    const target = adapters[0] ? kernelTarget(adapters[0], adapters[0].features) : undefined;
+    const target = await defaultKernelTarget();
     const heuristic = heuristicChooser(target?.adapterClass, target?.adapterFeatures);
     const kernelChoices: Record<string, string> = {};
     const recording = (tuned: KernelChooser | undefined): KernelChooser => (family, signature, variants) => {

@@ -15,6 +15,7 @@ import { checkOnnxOnlyOptions, inputShapeArgs, inputShapesFrom, inputShapeUsage,
 import { loadModel } from '../frontend/load-model.js';
 import { inputValueArgs, inputValuesFrom, inputValueUsage } from './input-values.js';
 import { compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
+import { defaultKernelTarget } from './adapter-target.js';
 import { randomTensors } from '../io/random-inputs.js';
 
 /** `--sizes T=1,B=2`: the sizes to run a program compiled for a range of shapes at. */
@@ -65,7 +66,7 @@ export const profileCommand = {
     const path = positionals[0]!;
     const artifact = (await isArtifactDir(path)) ? await loadArtifactDir(path) : undefined;
     if (!artifact) checkOnnxOnlyOptions(path, values);
-    const compiled = artifact ? undefined : compileWithReport(await loadModel(path, { inputShapes: inputShapesFrom(values), inputValues: await inputValuesFrom(values), itemShapes: itemShapesFrom(values) }), compileOptionsFrom(values));
+    const compiled = artifact ? undefined : compileWithReport(await loadModel(path, { inputShapes: inputShapesFrom(values), inputValues: await inputValuesFrom(values), itemShapes: itemShapesFrom(values) }), { ...compileOptionsFrom(values), ...(await defaultKernelTarget()) });
     const device = await acquireDevice();
     try {
       const variant = artifact ? artifact.variants[chooseVariant(artifact.manifest, device)]! : undefined;

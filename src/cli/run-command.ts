@@ -15,6 +15,7 @@ import { runOnCpu } from '../runtime/cpu/executor.js';
 import { artifactGraph } from './artifact-ir.js';
 import { loadModelForFeeds } from '../frontend/load-model.js';
 import { compileOptionsFrom, pipelineArgs, pipelineUsage } from './pipeline-options.js';
+import { defaultKernelTarget } from './adapter-target.js';
 import { precisionArgs, precisionFlags, precisionUsage, resolvePrecision } from './precision-options.js';
 import { fromF16Array } from '../ir/f16.js';
 import { checkOnnxOnlyOptions, inputShapeArgs, inputShapesFrom, inputShapeUsage, itemShapesFrom } from './input-shapes.js';
@@ -248,7 +249,7 @@ async function modelTarget(path: string, values: Record<string, unknown>, files:
   const chosen = await resolvePrecision(values, graph);
   const t0 = performance.now();
   // Ops without a WebGPU kernel run on the CPU between GPU segments; most models are one segment.
-  const compiled = compileSegmented(graph, { ...compileOptionsFrom(values), precision: chosen.precision, ioPrecision: chosen.io });
+  const compiled = compileSegmented(graph, { ...compileOptionsFrom(values), ...(await defaultKernelTarget()), precision: chosen.precision, ioPrecision: chosen.io });
   const tCompile = performance.now() - t0;
   const gpuPrograms = compiled.segments.flatMap((s) => (s.device === 'webgpu' ? [s.program] : []));
   const single = compiled.segments.length === 1 ? gpuPrograms[0] : undefined;
