@@ -10,6 +10,7 @@ import { compile, optimize, passContext } from '../compiler.js';
 import { formatKernels, listKernels } from '../codegen/kernel-listing.js';
 import { selectKernels } from './select-kernels.js';
 import { checkedPipeline, checkInPipeline, compileOptionsFrom } from './pipeline-options.js';
+import { defaultKernelTarget } from './adapter-target.js';
 import { precisionFlags, resolvePrecision } from './precision-options.js';
 import { checkOnnxOnlyOptions, inputShapesFrom, itemShapesFrom } from './input-shapes.js';
 import { inputValuesFrom } from './input-values.js';
@@ -51,7 +52,8 @@ export const irCommand = {
     const opts = { ...compileOptionsFrom(values), precision: chosen.precision, ioPrecision: chosen.io };
     const passes = checkedPipeline(opts);
     if (format === 'wgsl') {
-      const kernels = listKernels(compile(graph, opts));
+      // The kernels kiln compile would write for this machine's adapter.
+      const kernels = listKernels(compile(graph, { ...opts, ...(await defaultKernelTarget()) }));
       process.stdout.write(formatKernels(selectKernels(kernels, values.node as string | undefined)));
       return 0;
     }
