@@ -13,6 +13,7 @@ export * as distributed from './frontend/distributed/index.js';
 export { DataLoader, type DataLoaderOptions } from './frontend/data/index.js';
 export { importOnnx, importOnnxFile, importOnnxFileForFeeds, InputValuesNeededError, UnsupportedOnnxError, type OnnxImportOptions } from './frontend/onnx/index.js';
 export { compile, compileForArtifact, compileSegmented } from './compiler.js';
+export { kernelTarget } from './precision.js';
 export { generateProgram } from './codegen/generate.js';
 export { runOnCpu } from './runtime/cpu/executor.js';
 export * from './runtime/index.js';
