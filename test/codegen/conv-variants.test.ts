@@ -127,8 +127,27 @@ graph g(%x: f32[2,11,5,9] @webgpu, %s: f32[2,11,1,1] @webgpu, %w: f32[7,11,1,1] 
 `,
 };
 
+/**
+ * Pointwise convolutions, which the shuffle16x8 matmul serves (pointmm): pixels that are a multiple
+ * of 4 (its image read four columns at a time) or not, batches, an input view, epilogues.
+ */
+const POINTWISE: Record<string, string> = {
+  '1x1, batch 2, odd sizes': GRAPHS['1x1, batch 2, odd sizes']!,
+  'hardswish with broadcast scalar operands fused after it': GRAPHS['hardswish with broadcast scalar operands fused after it']!,
+  '1x1 over 37 input channels (a partial subgroup step), 20 outputs': SHARED['1x1 over 37 input channels (a partial subgroup step), 20 outputs']!,
+  '1x1 over a slice of its input channels': SHARED['1x1 over a slice of its input channels']!,
+  '1x1 of 32 pixels, batch 2, a per-channel scale and shift fused after it': `
+graph g(%x: f32[2,6,4,8] @webgpu, %w: f32[21,6,1,1] @webgpu, %b: f32[21] @webgpu, %s: f32[1,21,1,1] @webgpu, %t: f32[21,1,1] @webgpu) -> (f32[2,21,4,8] @webgpu) {
+  %0 = conv2d(%x, %w, %b) : f32[2,21,4,8] @webgpu
+  %1 = mul(%0, %s) : f32[2,21,4,8] @webgpu
+  %2 = add(%1, %t) : f32[2,21,4,8] @webgpu
+  return %2
+}
+`,
+};
+
 /** The graphs each variant is checked on: the ones it serves. */
-const GRAPHS_OF: Record<string, Record<string, string>> = { direct: { ...GRAPHS, ...GROUPED }, gemm: GRAPHS, rows: { ...GRAPHS, ...GROUPED }, rowsg: { ...GRAPHS, ...SHARED }, dwrows: DEPTHWISE, dwrowsg: DEPTHWISE };
+const GRAPHS_OF: Record<string, Record<string, string>> = { direct: { ...GRAPHS, ...GROUPED }, gemm: GRAPHS, rows: { ...GRAPHS, ...GROUPED }, rowsg: { ...GRAPHS, ...SHARED }, dwrows: DEPTHWISE, dwrowsg: DEPTHWISE, pointmm: POINTWISE };
 
 const only = (variant: string) => ({ choose: (family: string) => (family === 'conv' ? variant : undefined) });
 
@@ -156,12 +175,14 @@ describe('conv2d kernel variants agree with the CPU reference', () => {
         expect(program.kernels.some((k) => /var<workgroup> tA/.test(k.wgsl))).toBe(variant === 'gemm');
         // The depthwise row kernel takes its channel from the workgroup id.
         expect(program.kernels.some((k) => /let o = wid\.z % u\.O;/.test(k.wgsl))).toBe(variant.startsWith('dwrows'));
-        expect(program.kernels.some((k) => /subgroupShuffle/.test(k.wgsl))).toBe(variant.endsWith('rowsg'));
+        expect(program.kernels.some((k) => /subgroupShuffle/.test(k.wgsl))).toBe(variant.endsWith('rowsg') || variant === 'pointmm');
+        // The pointwise matmul is the shuffle16x8 matmul's 16-row blocks.
+        expect(program.kernels.some((k) => /wid\.y \* 16u/.test(k.wgsl))).toBe(variant === 'pointmm');
         await expectProgramAgrees(gpu(), program, [{ graph: g, inputs: randomInputs(g, name.length) }]);
       });
     }
 
-    if (!variant.startsWith('dwrows')) it(`${variant}: one program serves a varying batch and width`, { timeout: 120_000 }, async () => {
+    if (!variant.startsWith('dwrows') && variant !== 'pointmm') it(`${variant}: one program serves a varying batch and width`, { timeout: 120_000 }, async () => {
       const g = parseGraph(`graph g(%x: f32[N,6,7,W] @webgpu, %w: f32[9,6,3,3] @webgpu, %b: f32[9] @webgpu) -> (f32[N,9,4,"floor((W+1)/2)"] @webgpu) sizes(N: [1, 3], W: [1, 70]) {
   %0 = conv2d(%x, %w, %b) {padding = [1, 1, 1, 1], stride = [2, 2]} : f32[N,9,4,"floor((W+1)/2)"] @webgpu
   %1 = relu(%0) : f32[N,9,4,"floor((W+1)/2)"] @webgpu
@@ -199,6 +220,7 @@ describe('the software heuristic for conv2d', () => {
   const software = heuristicChooser('software');
   // The variants lowering offers an ungrouped conv (see convVariants).
   const ungrouped = ['direct', 'gemm', 'rows', 'rowsg'];
+  const pointwise = [...ungrouped, 'pointmm'];
   it('takes the row kernel for pointwise layers 32 or more wide (no window to unroll), the depthwise row kernel for depthwise ones, the direct kernel elsewhere', () => {
     expect(software('conv', 'f32:1x32x2x96->200x2x96:k1x1:s1x1:d1x1:p0,0,0,0', ungrouped)).toBe('rows');
     expect(software('conv', 'f32:1x96x40x40->96x40x40:k1x1:s1x1:d1x1:p0,0,0,0', ungrouped)).toBe('rows');
@@ -215,8 +237,12 @@ describe('the software heuristic for conv2d', () => {
   });
   it('shares the weights of layers with 8 or more input channels a group, and of depthwise layers, across a subgroup where the adapter offers subgroups', () => {
     const withSubgroups = heuristicChooser('software', ['subgroups']);
+    // Pointwise layers of 2^23 multiply-adds or more run as the shuffle16x8 matmul, smaller ones shared-weight rows.
+    expect(withSubgroups('conv', 'f32:1x96x40x40->96x40x40:k1x1:s1x1:d1x1:p0,0,0,0', pointwise)).toBe('pointmm');
+    expect(withSubgroups('conv', 'f32:1x384x20x20->96x20x20:k1x1:s1x1:d1x1:p0,0,0,0', pointwise)).toBe('pointmm');
+    expect(withSubgroups('conv', 'f32:1x32x2x96->200x2x96:k1x1:s1x1:d1x1:p0,0,0,0', pointwise)).toBe('rowsg');
+    // Where the matmul does not serve it (an input scale, int8 weights), a large pointwise layer takes the rows.
     expect(withSubgroups('conv', 'f32:1x96x40x40->96x40x40:k1x1:s1x1:d1x1:p0,0,0,0', ungrouped)).toBe('rowsg');
-    expect(withSubgroups('conv', 'f32:1x384x20x20->96x20x20:k1x1:s1x1:d1x1:p0,0,0,0', ungrouped)).toBe('rowsg');
     expect(withSubgroups('conv', 'f32:1x96x160x160->24x160x160:k3x3:s1x1:d1x1:p1,1,1,1', ungrouped)).toBe('rowsg');
     expect(withSubgroups('conv', 'f32:1x16x12x96->32x12x96:k3x3:s1x1:d1x1:p1,1,1,1:g2', ['direct', 'rows', 'rowsg'])).toBe('rowsg');
     // Too few input channels to fill a subgroup's lanes; a window too wide to share (not offered).

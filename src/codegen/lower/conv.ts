@@ -12,6 +12,7 @@ import { emitConvTranspose } from '../kernels/conv-transpose.js';
 import { convTransposeRowsApplies, emitConvTransposeRows, transposeRowsBlocking } from '../kernels/conv-transpose-rows.js';
 import { convRowsApplies, emitConvRows, type RowsConvBlocking } from '../kernels/conv-rows.js';
 import { convDepthwiseRowsApplies, emitConvDepthwiseRows } from '../kernels/conv-depthwise-rows.js';
+import { convPointwiseMatmulApplies, emitConvPointwiseMatmul } from '../kernels/conv-pointwise-matmul.js';
 import { anchorKernelName, plainLowerings, type Anchor, type AnchorIO, type AnchorOperand, type LowerContext, type Lowering } from './lowering.js';
 import type { View } from '../../ir/view.js';
 import { int8Storage } from '../kernels/weight-load.js';
@@ -94,9 +95,10 @@ const MAX_ROW_ACCUMULATORS = 64;
  * for one input channel per group), implicit GEMM with workgroup tiles (ungrouped), by output
  * rows with uniform weights and an unrolled window (see conv-rows.ts; `rowsg` loads each weight
  * once a subgroup), or, for depthwise convs, by output rows with the window a loop (see
- * conv-depthwise-rows.ts; `dwrowsg` shares a window row's first taps across a subgroup).
+ * conv-depthwise-rows.ts; `dwrowsg` shares a window row's first taps across a subgroup); a
+ * pointwise conv also as the shuffle16x8 matmul (`pointmm`, see conv-pointwise-matmul.ts).
  */
-export const CONV_VARIANTS = ['direct', 'gemm', 'rows', 'rowsg', 'dwrows', 'dwrowsg'] as const;
+export const CONV_VARIANTS = ['direct', 'gemm', 'rows', 'rowsg', 'dwrows', 'dwrowsg', 'pointmm'] as const;
 
 /** Whether each variant serves a convolution. */
 const VARIANT_APPLIES: Record<(typeof CONV_VARIANTS)[number], (spec: ConvKernelSpec) => boolean> = {
@@ -106,6 +108,7 @@ const VARIANT_APPLIES: Record<(typeof CONV_VARIANTS)[number], (spec: ConvKernelS
   rowsg: (spec) => convRowsApplies(spec.geometry, rowsBlocking(spec.geometry, true)),
   dwrows: convDepthwiseRowsApplies,
   dwrowsg: convDepthwiseRowsApplies,
+  pointmm: convPointwiseMatmulApplies,
 };
 
 /** The variants that serve a convolution. */
@@ -143,6 +146,7 @@ function lowerConv2d(node: Node, io: AnchorIO, ctx?: LowerContext): EmittedKerne
   if (variant === 'rowsg') return emitConvRows(spec, rowsBlocking(g, true));
   if (variant === 'dwrows' || variant === 'dwrowsg') return emitConvDepthwiseRows(spec, variant === 'dwrowsg');
   if (variant === 'gemm') return emitConvGemm(spec);
+  if (variant === 'pointmm') return emitConvPointwiseMatmul(spec);
   // One input channel per group (depthwise, any multiplier): nothing to block over channels.
   return g.groups > 1 && g.inPerGroup === 1 ? emitConvDepthwise(spec) : emitConvDirect(spec, directBlocking(g));
 }

@@ -71,6 +71,7 @@ export function heuristicChooser(adapter: AdapterClass | undefined, features: re
     if (adapter !== 'gpu') {
       if (product && variants.includes('rows1') && matmulRows(signature) === 1) return 'rows1';
       if (product && variants.includes(blocks) && matmulRows(signature) >= 16 && matmulMacs(signature) >= blocksMinMacs) return blocks;
+      if (family === 'conv' && variants.includes('pointmm') && subgroups && convMacs(signature) >= POINTWISE_MATMUL_MIN_MACS) return 'pointmm';
       if (family === 'conv' && variants.includes('rowsg') && subgroups && convInputsPerGroup(signature) >= SHARED_ROWS_MIN_INPUTS) return 'rowsg';
       if (family === 'conv' && variants.includes('rows') && POINTWISE_CONV.test(signature) && convOutputWidth(signature) >= ROWS_MIN_WIDTH) return 'rows';
       if (family === 'conv' && variants.includes(dwrows)) return dwrows;
@@ -135,6 +136,23 @@ function convInputsPerGroup(signature: string): number {
  * the weights of that many (lavapipe's 8); PP-OCRv4 det's stem (3 input channels) ran 1.4x as long.
  */
 const SHARED_ROWS_MIN_INPUTS = 8;
+
+/** Multiply-adds of a conv signature: batch x output channels and pixels x input channels a group x taps. */
+function convMacs(signature: string): number {
+  const m = /^\w+:(\d+)x(\d+)x\d+x\d+->(\d+)x(\d+)x(\d+):k(\d+)x(\d+):/.exec(signature);
+  if (!m) return 0;
+  const [n, c, o, oh, ow, kh, kw] = m.slice(1).map(Number) as [number, number, number, number, number, number, number];
+  return (n * o * oh * ow * c * kh * kw) / Number(/:g(\d+)$/.exec(signature)?.[1] ?? 1);
+}
+
+/**
+ * Multiply-adds from which a pointwise conv runs as a shuffle16x8 matmul (`pointmm`, see
+ * conv-pointwise-matmul.ts) where subgroups are offered: on PP-OCRv4 det and rec, whose 1x1
+ * layers have 9 to 70 million, their summed conv time fell 521 -> 440 and 165 -> 139 ms against
+ * `rowsg` (minima of 5 alternating trials); PP-OCR cls's, of 0.2 to 2.5 million, ran no faster,
+ * and each matmul shader compiles in about 3 s (cls's cold load: 34 s).
+ */
+const POINTWISE_MATMUL_MIN_MACS = 2 ** 23;
 
 /** Input channels of a conv signature `dtype:NxCxHxW->...` (see convSignature). */
 function convInputChannels(signature: string): number {
