@@ -237,12 +237,13 @@ describe('the software heuristic for conv2d', () => {
   });
   it('shares the weights of layers with 8 or more input channels a group, and of depthwise layers, across a subgroup where the adapter offers subgroups', () => {
     const withSubgroups = heuristicChooser('software', ['subgroups']);
-    // Pointwise layers of 2^23 multiply-adds or more run as the shuffle16x8 matmul, smaller ones shared-weight rows.
-    expect(withSubgroups('conv', 'f32:1x96x40x40->96x40x40:k1x1:s1x1:d1x1:p0,0,0,0', pointwise)).toBe('pointmm');
-    expect(withSubgroups('conv', 'f32:1x384x20x20->96x20x20:k1x1:s1x1:d1x1:p0,0,0,0', pointwise)).toBe('pointmm');
+    // Pointwise layers of 2^25 multiply-adds or more run as the shuffle16x8 matmul, smaller ones shared-weight rows.
+    expect(withSubgroups('conv', 'f32:1x192x40x40->192x40x40:k1x1:s1x1:d1x1:p0,0,0,0', pointwise)).toBe('pointmm');
+    expect(withSubgroups('conv', 'f32:1x384x20x20->384x20x20:k1x1:s1x1:d1x1:p0,0,0,0', pointwise)).toBe('pointmm');
+    expect(withSubgroups('conv', 'f32:1x96x40x40->96x40x40:k1x1:s1x1:d1x1:p0,0,0,0', pointwise)).toBe('rowsg');
     expect(withSubgroups('conv', 'f32:1x32x2x96->200x2x96:k1x1:s1x1:d1x1:p0,0,0,0', pointwise)).toBe('rowsg');
     // Where the matmul does not serve it (an input scale, int8 weights), a large pointwise layer takes the rows.
-    expect(withSubgroups('conv', 'f32:1x96x40x40->96x40x40:k1x1:s1x1:d1x1:p0,0,0,0', ungrouped)).toBe('rowsg');
+    expect(withSubgroups('conv', 'f32:1x192x40x40->192x40x40:k1x1:s1x1:d1x1:p0,0,0,0', ungrouped)).toBe('rowsg');
     expect(withSubgroups('conv', 'f32:1x96x160x160->24x160x160:k3x3:s1x1:d1x1:p1,1,1,1', ungrouped)).toBe('rowsg');
     expect(withSubgroups('conv', 'f32:1x16x12x96->32x12x96:k3x3:s1x1:d1x1:p1,1,1,1:g2', ['direct', 'rows', 'rowsg'])).toBe('rowsg');
     // Too few input channels to fill a subgroup's lanes; a window too wide to share (not offered).

@@ -99,7 +99,8 @@ const ROWS1: BlockShape = { tm: 1, tn: TN, wgX: 64, wgY: 1 };
 // block amortises them over more of C. Measured on lavapipe (CPU time per run, alternating, at
 // 1024^3 and 512^3): 16 x 8 about 1.8x faster than 4 x 4; 8 x 8 and 12 x 8 in between; 16 x 12,
 // 32 x 8 and 24 x 8 slower (register spills); unrolling K, vec4 loads of A along K, and sharing
-// A's loads across a subgroup (subgroupBroadcast) all measured slower or no faster.
+// A's loads across a subgroup with K unrolled (subgroupBroadcast of constant lanes: it spills) all
+// measured slower or no faster. Sharing them with K a loop is shuffle16x8, below.
 const BLOCK16X8: BlockShape = { tm: 16, tn: 8, wgX: 16, wgY: 1, sharedRows: true };
 
 // The 'shuffle16x8' variant: block16x8 with A's loads shared across a subgroup. lavapipe (Mesa

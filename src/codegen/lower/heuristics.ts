@@ -147,12 +147,14 @@ function convMacs(signature: string): number {
 
 /**
  * Multiply-adds from which a pointwise conv runs as a shuffle16x8 matmul (`pointmm`, see
- * conv-pointwise-matmul.ts) where subgroups are offered: on PP-OCRv4 det and rec, whose 1x1
- * layers have 9 to 70 million, their summed conv time fell 521 -> 440 and 165 -> 139 ms against
- * `rowsg` (minima of 5 alternating trials); PP-OCR cls's, of 0.2 to 2.5 million, ran no faster,
- * and each matmul shader compiles in about 3 s (cls's cold load: 34 s).
+ * conv-pointwise-matmul.ts) where subgroups are offered. It is faster on large layers, but its
+ * shaders compile slowly (3 to 9 s each on lavapipe: the epilogue is repeated for each of the
+ * block's 128 outputs). Against `rowsg` (minima of 5 alternating trials): from 2^23, PP-OCRv4
+ * det's and rec's summed device time fell 521 -> 440 and 165 -> 139 ms, but det's cold compile
+ * grew 21 -> 58 s; from 2^25 (its layers of 39 to 59 million), det's 464 -> 421 ms for a 32 s cold
+ * compile. PP-OCR cls's layers (0.2 to 2.5 million) ran no faster.
  */
-const POINTWISE_MATMUL_MIN_MACS = 2 ** 23;
+const POINTWISE_MATMUL_MIN_MACS = 2 ** 25;
 
 /** Input channels of a conv signature `dtype:NxCxHxW->...` (see convSignature). */
 function convInputChannels(signature: string): number {
