@@ -2,6 +2,7 @@ import { KilnError } from './ir/errors.js';
 import type { Graph } from './ir/graph.js';
 import { dtypeBytes, numel } from './ir/types.js';
 import type { AdapterClass } from './codegen/lower/heuristics.js';
+import { isSoftware } from './runtime/device.js';
 
 /** What the target adapter offers, as far as the precision choice is concerned. */
 export interface AdapterTraits {
@@ -15,11 +16,6 @@ export interface AdapterTraits {
 export interface PrecisionChoice {
   readonly precision: 'fp32' | 'fp16';
   readonly reason: string;
-}
-
-/** Whether an adapter is a CPU emulation (lavapipe, SwiftShader): f16 math is emulated there, measured slower than f32. */
-export function isSoftware(a: Pick<AdapterTraits, 'architecture' | 'description'>): boolean {
-  return a.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(a.description);
 }
 
 /** The compile options that pick kernel variants for an adapter: its class and its optional features. */

@@ -5,7 +5,7 @@ import { Graph } from '../ir/graph.js';
 import type { DType } from '../ir/types.js';
 import { generate } from './generate.js';
 import type { KernelChooser } from './lower/lowering.js';
-import type { GpuDevice } from '../runtime/device.js';
+import { isSoftware, type GpuDevice } from '../runtime/device.js';
 import { profileProgram } from '../runtime/profiler.js';
 import { requiredFeatures } from '../runtime/artifact-device.js';
 import { randomInputs } from '../io/random-inputs.js';
@@ -89,8 +89,11 @@ export async function tuneGraph(graph: Graph, device: GpuDevice, opts: { cachePa
     const times: Record<string, number> = {};
     for (const v of r.variants) {
       const { program } = generate(micro, { choose: () => v });
-      // A variant needing a feature the device lacks (subgroups) cannot run on it.
-      if (requiredFeatures(program).some((f) => !device.features.has(f))) continue;
+      // A variant needing a feature the device lacks (subgroups) cannot run on it. The variants
+      // sharing loads across a subgroup assume a workgroup fills its subgroups' low lanes, which
+      // GPUs' subgroups (32 or 64 lanes, wider than those workgroups) do not promise: software only.
+      const needs = requiredFeatures(program);
+      if (needs.some((f) => !device.features.has(f)) || (needs.includes('subgroups') && !isSoftware(device.info))) continue;
       times[v] = (await profileProgram(device, program, randomInputs(micro, 1), opts.runs ?? 3)).deviceMs;
     }
     const timed = r.variants.filter((v) => times[v] !== undefined);

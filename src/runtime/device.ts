@@ -41,6 +41,11 @@ export interface AcquireDeviceOptions {
   readonly forceFallbackAdapter?: boolean;
 }
 
+/** Whether an adapter is a CPU emulation (lavapipe, SwiftShader): f16 math is emulated there, measured slower than f32. */
+export function isSoftware(a: Pick<AdapterInfo, 'architecture' | 'description'>): boolean {
+  return a.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(a.description);
+}
+
 /** What the adapter says about itself. */
 export interface AdapterInfo {
   readonly vendor: string;
