@@ -126,9 +126,14 @@ function convOutputWidth(signature: string): number {
 /** Output width from which a pointwise layer takes the row kernel on software adapters. */
 const ROWS_MIN_WIDTH = 32;
 
-/** Input channels of each group of a conv signature (`:gG` at its end when there are groups). */
+/** Groups of a conv signature (`:gG` at its end when there is more than one). */
+function convGroups(signature: string): number {
+  return Number(/:g(\d+)$/.exec(signature)?.[1] ?? 1);
+}
+
+/** Input channels of each group of a conv signature. */
 function convInputsPerGroup(signature: string): number {
-  return convInputChannels(signature) / Number(/:g(\d+)$/.exec(signature)?.[1] ?? 1);
+  return convInputChannels(signature) / convGroups(signature);
 }
 
 /**
@@ -142,7 +147,7 @@ function convMacs(signature: string): number {
   const m = /^\w+:(\d+)x(\d+)x\d+x\d+->(\d+)x(\d+)x(\d+):k(\d+)x(\d+):/.exec(signature);
   if (!m) return 0;
   const [n, c, o, oh, ow, kh, kw] = m.slice(1).map(Number) as [number, number, number, number, number, number, number];
-  return (n * o * oh * ow * c * kh * kw) / Number(/:g(\d+)$/.exec(signature)?.[1] ?? 1);
+  return (n * o * oh * ow * c * kh * kw) / convGroups(signature);
 }
 
 /**
