@@ -1,6 +1,7 @@
 /// <reference types="@webgpu/types" preserve="true" />
 import { create, globals } from 'webgpu';
 import { KilnError } from '../ir/errors.js';
+import { throttleDawnPolling } from './dawn-poll.js';
 
 /** Dawn found no WebGPU adapter on this machine. */
 export class NoAdapterError extends KilnError {
@@ -76,6 +77,7 @@ function gpuInstance(): GPU {
     // dawn.node's GPUBufferUsage, GPUMapMode, ... are not globals until we put them there.
     Object.assign(globalThis, globals);
     instance = create([]);
+    throttleDawnPolling();
   }
   return instance;
 }
