@@ -1,18 +1,22 @@
-// One system's bench process: `node dist/bench/child.js --system ID [--kiln-wait sleep|spin]`,
+// One system's bench process: `node dist/bench/child.js --system ID [--kiln-wait sleep|spin] [--throttle-polls]`,
 // started by bench/main.ts with an IPC channel. It answers the runner's requests one at a time
 // (start, load, trial, unload, close: see bench/protocol.ts), so the runner can interleave the
 // systems' trials while each keeps its runtime and loaded model; progress goes to stderr.
 import { parseArgs } from 'node:util';
+import { throttleDawnPolling } from '../src/runtime/dawn-poll.js';
 import type { ChildRequest, ChildResponse } from './protocol.js';
 import { SystemDriver } from './run-system.js';
 import { isSystemId, loadSystem } from './systems/index.js';
 import { WORKLOADS, type Workload } from './workloads.js';
 
-const { values } = parseArgs({ options: { system: { type: 'string' }, 'kiln-wait': { type: 'string' } }, strict: true });
+const { values } = parseArgs({ options: { system: { type: 'string' }, 'kiln-wait': { type: 'string' }, 'throttle-polls': { type: 'boolean' } }, strict: true });
+
+// kiln throttles its own Dawn polls; this gives a peer's the same (see src/runtime/dawn-poll.ts).
+if (values['throttle-polls']) throttleDawnPolling();
 
 const id = values.system ?? '';
 if (!isSystemId(id) || !process.send) {
-  console.error('usage: child.js --system ID [--kiln-wait sleep|spin]   (started by bench/main.js with an IPC channel)');
+  console.error('usage: child.js --system ID [--kiln-wait sleep|spin] [--throttle-polls]   (started by bench/main.js with an IPC channel)');
   process.exit(2);
 }
 

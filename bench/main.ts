@@ -43,7 +43,7 @@ interface Entry {
 async function startChild(id: SystemId, opts: BenchOptions): Promise<ChildHandle> {
   log(`[bench] ${id}: starting`);
   const nodeFlags = opts.ortLiftoff && id.startsWith('ort-') && id !== 'ort-node' ? ['--liftoff-only'] : [];
-  const h = new ChildHandle(id, join(HERE, 'child.js'), ['--system', id, ...(opts.kilnWait ? ['--kiln-wait', opts.kilnWait] : [])], nodeFlags, log);
+  const h = new ChildHandle(id, join(HERE, 'child.js'), ['--system', id, ...(opts.kilnWait ? ['--kiln-wait', opts.kilnWait] : []), ...(opts.throttlePeerPolls ? ['--throttle-polls'] : [])], nodeFlags, log);
   try {
     await h.request<StartResult>({ op: 'start' }, opts.timeoutMs);
   } catch (e) {
@@ -183,6 +183,7 @@ async function main(argv: string[]): Promise<number> {
   mkdirSync(dirname(outPath), { recursive: true });
   writeFileSync(outPath, `${JSON.stringify(results, null, 2)}\n`);
   if (opts.ortLiftoff) extraNotes.push("onnxruntime-web ran under V8's --liftoff-only (--ort-liftoff)");
+  if (opts.throttlePeerPolls) extraNotes.push("the WebGPU peers' Dawn polls were throttled as kiln's are (--throttle-peer-polls)");
   process.stdout.write(markdownReport(results, reports, workloads, {
     runs: opts.runs, trials: opts.trials, warmup: opts.warmup, date: new Date().toISOString().slice(0, 16).replace('T', ' '), node: process.version, totalS,
     load: { before: loadBefore.load1, after: loadAfter.load1, cores: loadBefore.cores }, busy: opts.busy, extraNotes,

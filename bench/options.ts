@@ -16,6 +16,7 @@ export const BENCH_ARGS = {
   out: { type: 'string' },
   'kiln-wait': { type: 'string' },
   'ort-liftoff': { type: 'boolean' },
+  'throttle-peer-polls': { type: 'boolean' },
   timeout: { type: 'string' },
 } as const;
 
@@ -37,6 +38,8 @@ export const BENCH_USAGE = [
   '  --out FILE           where to write the rows as JSON (default bench/results.json)',
   "  --kiln-wait MODE     how kiln's runs wait for the GPU: sleep or spin (default: the runtime's)",
   "  --ort-liftoff        run onnxruntime-web under V8's --liftoff-only (removes its ~40 s cold stall)",
+  "  --throttle-peer-polls  give the WebGPU peers kiln's throttled Dawn polling (by default their",
+  "                       waits busy-poll, as dawn.node does, taking a core from a software adapter)",
   '  --timeout SECONDS    give up on a system after this long (default 480)',
 ].join('\n');
 
@@ -53,6 +56,7 @@ export interface BenchOptions {
   readonly out: string | undefined;
   readonly kilnWait: 'sleep' | 'spin' | undefined;
   readonly ortLiftoff: boolean;
+  readonly throttlePeerPolls: boolean;
   readonly timeoutMs: number;
 }
 
@@ -86,6 +90,7 @@ export function benchOptionsFrom(values: Record<string, unknown>): BenchOptions 
     out: typeof values.out === 'string' ? values.out : undefined,
     kilnWait: wait,
     ortLiftoff: values['ort-liftoff'] === true,
+    throttlePeerPolls: values['throttle-peer-polls'] === true,
     timeoutMs: int(values.timeout, 'timeout', 480, 1) * 1000,
   };
 }

@@ -98,6 +98,7 @@ describe('bench: options', () => {
     expect(quick.systems).toEqual(['kiln', 'ort-node']);
     expect(quick.trials * quick.runs).toBeLessThan(all.trials * all.runs);
     expect(quick.busy).toBe(true);
+    expect([all.throttlePeerPolls, benchOptionsFrom({ 'throttle-peer-polls': true }).throttlePeerPolls]).toEqual([false, true]);
   });
 
   it('names what is wrong in a bad option', () => {
