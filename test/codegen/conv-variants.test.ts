@@ -146,8 +146,45 @@ graph g(%x: f32[2,6,4,8] @webgpu, %w: f32[21,6,1,1] @webgpu, %b: f32[21] @webgpu
 `,
 };
 
+/**
+ * Rows a multiple of 4 long, which the row kernels read and write four columns at a time
+ * (rowVec4Io): windows reaching into the padding by whole and partial quads, views and scales on
+ * the input, epilogues reading operands at each output's own index, and a row stride of 2 (whole
+ * quads stored, single columns loaded).
+ */
+const VEC4_ROWS: Record<string, string> = {
+  '3x3 over rows of 12, input scaled per channel, a residual added after': `
+graph g(%x: f32[2,9,7,12] @webgpu, %s: f32[2,9,1,1] @webgpu, %w: f32[8,9,3,3] @webgpu, %b: f32[8] @webgpu, %r: f32[2,8,7,12] @webgpu) -> (f32[2,8,7,12] @webgpu) {
+  %0 = mul(%x, %s) : f32[2,9,7,12] @webgpu
+  %1 = conv2d(%0, %w, %b) {padding = [1, 1, 1, 1]} : f32[2,8,7,12] @webgpu
+  %2 = add(%1, %r) : f32[2,8,7,12] @webgpu
+  return %2
+}
+`,
+  '1x1 over rows of 8, a slice of its input channels': `
+graph g(%x: f32[1,13,3,8] @webgpu, %w: f32[20,11,1,1] @webgpu) -> (f32[1,20,3,8] @webgpu) {
+  %0 = slice(%x) {starts = [1], ends = [12], axes = [1], steps = [1]} : f32[1,11,3,8] @webgpu
+  %1 = conv2d(%0, %w) : f32[1,20,3,8] @webgpu
+  return %1
+}
+`,
+};
+const VEC4_DEPTHWISE: Record<string, string> = {
+  '5x5 depthwise over rows of 16, padding 2, stride 2 down, a residual added after': `
+graph g(%x: f32[1,6,5,16] @webgpu, %w: f32[6,1,5,5] @webgpu, %b: f32[6] @webgpu, %r: f32[1,6,3,16] @webgpu) -> (f32[1,6,3,16] @webgpu) {
+  %0 = conv2d(%x, %w, %b) {groups = 6, stride = [2, 1], padding = [2, 2, 2, 2]} : f32[1,6,3,16] @webgpu
+  %1 = add(%0, %r) : f32[1,6,3,16] @webgpu
+  return %1
+}
+`,
+  '3x3 depthwise, stride 2 along rows of 16 (columns loaded one by one, stored four at a time)': conv('1,4,6,16', '4,1,3,3', 'groups = 4, stride = [1, 2], padding = [1, 1, 1, 1]', '1,4,6,8'),
+};
+
 /** The graphs each variant is checked on: the ones it serves. */
-const GRAPHS_OF: Record<string, Record<string, string>> = { direct: { ...GRAPHS, ...GROUPED }, gemm: GRAPHS, rows: { ...GRAPHS, ...GROUPED }, rowsg: { ...GRAPHS, ...SHARED }, dwrows: DEPTHWISE, dwrowsg: DEPTHWISE, pointmm: POINTWISE };
+const GRAPHS_OF: Record<string, Record<string, string>> = {
+  direct: { ...GRAPHS, ...GROUPED }, gemm: GRAPHS, rows: { ...GRAPHS, ...GROUPED, ...VEC4_ROWS, ...VEC4_DEPTHWISE }, rowsg: { ...GRAPHS, ...SHARED, ...VEC4_ROWS },
+  dwrows: { ...DEPTHWISE, ...VEC4_DEPTHWISE }, dwrowsg: { ...DEPTHWISE, ...VEC4_DEPTHWISE }, pointmm: POINTWISE,
+};
 
 const only = (variant: string) => ({ choose: (family: string) => (family === 'conv' ? variant : undefined) });
 
@@ -178,6 +215,8 @@ describe('conv2d kernel variants agree with the CPU reference', () => {
         expect(program.kernels.some((k) => /subgroupShuffle/.test(k.wgsl))).toBe(variant.endsWith('rowsg') || variant === 'pointmm');
         // The pointwise matmul is the shuffle16x8 matmul's 16-row blocks.
         expect(program.kernels.some((k) => /wid\.y \* 16u/.test(k.wgsl))).toBe(variant === 'pointmm');
+        // Row kernels read and write rows a multiple of 4 long four columns at a time.
+        if (variant.includes('rows') && (name in VEC4_ROWS || name in VEC4_DEPTHWISE)) expect(program.kernels[0]!.wgsl).toMatch(/var<storage, read_write> out: array<vec4<f32>>/);
         await expectProgramAgrees(gpu(), program, [{ graph: g, inputs: randomInputs(g, name.length) }]);
       });
     }

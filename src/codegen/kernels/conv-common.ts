@@ -1,9 +1,10 @@
 import type { ConvGeometry } from '../../ir/ops/conv.js';
 import type { DType } from '../../ir/types.js';
-import { dMul, type Dim } from '../../ir/size-expr.js';
+import { dIsMultiple, dMul, type Dim } from '../../ir/size-expr.js';
 import { KernelModule, type Source } from '../kernel-module.js';
-import { declareOutput, type Epilogue } from './epilogue.js';
+import { declareOutput, declareOutputVec4, type Epilogue } from './epilogue.js';
 import { declareWeight, type Int8WeightStorage, type WeightLoad } from './weight-load.js';
+import { wgslType } from '../wgsl.js';
 
 // What every convolution kernel variant shares: its spec, its storage bindings (x, weight,
 // optional bias, optional input scale, output) and the geometry uniforms. Shapes and window
@@ -55,19 +56,26 @@ export interface ConvInputLayout {
 /** Workgroup size of the convolution kernels (a multiple of the 32/64-lane subgroups of real GPUs). */
 export const CONV_WG = 64;
 
+/** How a kernel binds x and the output: as arrays of vec4s (four row elements a load or store) or of scalars. */
+export interface ConvVec4Io {
+  readonly x?: boolean;
+  readonly out?: boolean;
+}
+
 /**
  * A convolution kernel's module: the geometry uniforms (after the kernel's own blocking counts,
  * `extra`), x, the weights `wt`, the optional `bias` and input scale `xs`, and the output with the
- * epilogue; `store(i, v)` stores f32 value `v` at flat output index `i`; `wt.at(i)` loads weight
- * element `i` as f32.
+ * epilogue; `store(i, v)` stores f32 value `v` at flat output index `i`, `store4(i, vs)` four
+ * values at i .. i + 3 (i a multiple of 4: one vec4 store when `vec4.out`); `wt.at(i)` loads
+ * weight element `i` as f32. With `vec4.x`, x is an array of vec4s.
  */
-export function convModule(spec: ConvKernelSpec, extra: Record<string, Dim>): { m: KernelModule; store: (i: string, v: string) => string; wt: WeightLoad } {
+export function convModule(spec: ConvKernelSpec, extra: Record<string, Dim>, vec4: ConvVec4Io = {}): ConvModule {
   const m = new KernelModule();
   const g = spec.geometry;
   const u = m.uniforms;
   if (spec.inputScale) u.scalar('xsB', spec.inputScale.batchStride);
   for (const [k, v] of Object.entries(extra)) u.scalar(k, v);
-  const x = spec.input ?? { offset: 0, sN: dMul(g.inChannels, g.inH, g.inW), sC: dMul(g.inH, g.inW), sH: g.inW };
+  const x = inputLayout(spec);
   u.scalar('xOff', x.offset).scalar('xsN', x.sN).scalar('xsC', x.sC).scalar('xsH', x.sH)
     .scalar('C', g.inChannels).scalar('H', g.inH).scalar('W', g.inW)
     .scalar('O', g.outChannels).scalar('OH', g.outH).scalar('OW', g.outW)
@@ -76,11 +84,48 @@ export function convModule(spec: ConvKernelSpec, extra: Record<string, Dim>): { 
     .scalar('sh', g.strideH).scalar('sw', g.strideW)
     .scalar('dh', g.dilationH).scalar('dw', g.dilationW)
     .scalar('pt', g.padTop).scalar('pl', g.padLeft);
-  m.read('x', spec.xDType ?? spec.dtype, spec.sources.x);
+  if (vec4.x) m.readVec4('x', spec.xDType ?? spec.dtype, spec.sources.x);
+  else m.read('x', spec.xDType ?? spec.dtype, spec.sources.x);
   const wt = declareWeight(m, 'wt', spec.dtype, spec.sources.w, spec.wInt8);
   if (spec.hasBias) m.read('bias', spec.dtype, spec.sources.bias!);
   if (spec.inputScale) m.read('xs', spec.dtype, spec.sources.scale!);
-  return { m, store: declareOutput(m, spec.epilogue, spec.dtype, spec.sources.out), wt };
+  if (!vec4.out) {
+    const store = declareOutput(m, spec.epilogue, spec.dtype, spec.sources.out);
+    return { m, wt, store, store4: (i, vs) => vs.map((v, k) => store(`(${i}) + ${k}u`, v)).join(' ') };
+  }
+  const store4 = declareOutputVec4(m, spec.epilogue, spec.dtype, spec.sources.out);
+  const t = wgslType(spec.epilogue?.outDType ?? spec.dtype);
+  const value = (i: string, v: string) => (spec.epilogue ? `epilogue(${v}, ${i})` : `${t}(${v})`);
+  return { m, wt, store4, store: (i, v) => `out[(${i}) / 4u][(${i}) % 4u] = ${value(i, v)};` };
+}
+
+/** A convolution kernel's module and how it loads weights and stores outputs (see convModule). */
+export interface ConvModule {
+  readonly m: KernelModule;
+  readonly wt: WeightLoad;
+  readonly store: (i: string, v: string) => string;
+  readonly store4: (i: string, vs: readonly string[]) => string;
+}
+
+/** Where x's elements are: the spec's view, or x's own dense layout. */
+function inputLayout(spec: ConvKernelSpec): ConvInputLayout {
+  const g = spec.geometry;
+  return spec.input ?? { offset: 0, sN: dMul(g.inChannels, g.inH, g.inW), sC: dMul(g.inH, g.inW), sH: g.inW };
+}
+
+/**
+ * Which of x and the output a row kernel (an invocation's `pixels` adjacent output columns from
+ * a multiple of `pixels`) can bind as vec4s: the output when its rows are a multiple of 4 long
+ * and `pixels` is too; x when, besides, the window steps one column at a time (stride and
+ * dilation 1 along the row) and x's rows start at multiples of 4. Float data only.
+ */
+export function rowVec4Io(spec: ConvKernelSpec, pixels: number): ConvVec4Io {
+  const g = spec.geometry;
+  const floats = (t: DType) => t === 'f32' || t === 'f16';
+  const out = pixels % 4 === 0 && dIsMultiple(g.outW, 4) && floats(spec.epilogue?.outDType ?? spec.dtype);
+  const x = inputLayout(spec);
+  const xRows = [x.offset, x.sN, x.sC, x.sH, g.inW].every((d) => dIsMultiple(d, 4));
+  return { out, x: out && g.strideW === 1 && g.dilationW === 1 && xRows && floats(spec.xDType ?? spec.dtype) };
 }
 
 /** WGSL f32 vector (or scalar, for width 1) type of `width` lanes. */

@@ -1,6 +1,7 @@
 import { KilnError } from '../../ir/errors.js';
 import { dCeilDiv, dimRange, dMul, type Dim } from '../../ir/size-expr.js';
-import { biasTerm, convModule, f32Vec, lane, type ConvKernelGeometry, type ConvKernelSpec } from './conv-common.js';
+import { biasTerm, convModule, f32Vec, lane, rowVec4Io, type ConvKernelGeometry, type ConvKernelSpec } from './conv-common.js';
+import { rowColumns } from './conv-row-columns.js';
 import type { EmittedKernel } from './kernel.js';
 import { MAX_WORKGROUPS_PER_DIMENSION as MAX_GROUPS } from '../wgsl.js';
 
@@ -48,8 +49,9 @@ export function convDepthwiseRowsApplies(spec: ConvKernelSpec): boolean {
 export function emitConvDepthwiseRows(spec: ConvKernelSpec, shareWeights = false): EmittedKernel {
   const g = spec.geometry;
   if (!convDepthwiseRowsApplies(spec)) throw new KilnError(`${spec.name}: the depthwise row kernel needs one input channel per group and a grid of at most ${MAX_GROUPS} workgroups a side`);
-  const { m, store, wt } = convModule(spec, {});
   const PIXELS = pixelsOf(g);
+  const io = rowVec4Io(spec, PIXELS);
+  const { m, store, store4, wt } = convModule(spec, {}, io);
   const V = f32Vec(4);
   const A = Array.from({ length: PIXELS / 4 }, (_, a) => a);
   const L: string[] = [];
@@ -62,15 +64,15 @@ export function emitConvDepthwiseRows(spec: ConvKernelSpec, shareWeights = false
   // every tap and output column that reads it (a 5-tap row of 4 outputs: 8 loads for 20 FMAs).
   const offset = (p: number, kw: number) => p * g.strideW + kw * g.dilationW;
   const offsets = [...new Set(Array.from({ length: PIXELS }, (_, p) => Array.from({ length: g.kernelW }, (_, kw) => offset(p, kw))).flat())].sort((a, b) => a - b);
-  L.push(`  let iw0 = i32(ow0 * ${g.strideW}u) - ${g.padLeft};`);
-  for (const d of offsets) L.push(`  let in${d} = iw0 + ${d} >= 0 && iw0 + ${d} < W;`, `  let col${d} = u32(clamp(iw0 + ${d}, 0, W - 1));`);
+  const inputColumns = rowColumns(g, offsets, io.x === true);
+  L.push(...inputColumns.setup);
   for (const a of A) L.push(`  var acc${a} = ${V}();`);
   L.push('  for (var kh = 0u; kh < u.KH; kh++) {');
   L.push('    let ih = i32(oh * u.sh + kh * u.dh) - i32(u.pt);');
   L.push('    if (ih < 0 || ih >= H) { continue; }');
   L.push('    let xr = xc + u32(ih) * u.xsH;');
   L.push(`    let wr = wo + kh * ${g.kernelW}u;`);
-  for (const d of offsets) L.push(`    let v${d} = select(0.0, f32(x[xr + col${d}]), in${d});`);
+  L.push(...inputColumns.load('    ', ''));
   const shared = shareWeights ? Math.min(SHARED_TAPS, g.kernelW) : 0;
   if (shared) L.push(`    let sw = ${wt.at(`wr + min(sgLane, ${shared - 1}u)`, 'o')};`);
   for (let kw = 0; kw < g.kernelW; kw++) {
@@ -79,9 +81,9 @@ export function emitConvDepthwiseRows(spec: ConvKernelSpec, shareWeights = false
   }
   L.push('  }');
   L.push('  let obase = ((n * u.O + o) * u.OH + oh) * u.OW + ow0;');
-  for (let p = 0; p < PIXELS; p++) {
-    L.push(`  if (ow0 + ${p}u < u.OW) { ${store(`obase + ${p}u`, `${lane(`acc${p >> 2}`, 4, p & 3)}${biasTerm(spec, 'o')}`)} }`);
-  }
+  const value = (p: number) => `${lane(`acc${p >> 2}`, 4, p & 3)}${biasTerm(spec, 'o')}`;
+  if (io.out) for (const a of A) L.push(`  if (ow0 + ${4 * a}u < u.OW) { ${store4(`obase + ${4 * a}u`, [0, 1, 2, 3].map((k) => value(4 * a + k)))} }`);
+  else for (let p = 0; p < PIXELS; p++) L.push(`  if (ow0 + ${p}u < u.OW) { ${store(`obase + ${p}u`, value(p))} }`);
   const builtins = `@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>${shareWeights ? ', @builtin(subgroup_invocation_id) sgLane: u32' : ''}`;
   if (shareWeights) m.enable('subgroups');
   const columns: Dim = typeof g.outW === 'number' ? Math.max(1, Math.ceil(g.outW / (LANES * PIXELS))) : dCeilDiv(g.outW, LANES * PIXELS);

@@ -1,9 +1,9 @@
 import { KilnError } from '../../ir/errors.js';
 import { dCeilDiv, dimRange, dMul, type Dim } from '../../ir/size-expr.js';
-import { biasTerm, convModule, f32Vec, lane, type ConvKernelGeometry, type ConvKernelSpec } from './conv-common.js';
+import { biasTerm, convModule, f32Vec, lane, rowVec4Io, type ConvKernelGeometry, type ConvKernelSpec, type ConvModule } from './conv-common.js';
+import { rowColumns, type RowColumns } from './conv-row-columns.js';
 import type { EmittedKernel } from './kernel.js';
 import { MAX_WORKGROUPS_PER_DIMENSION as MAX_GROUPS } from '../wgsl.js';
-import type { KernelModule } from '../kernel-module.js';
 import type { WeightLoad } from './weight-load.js';
 
 // Convolution by output rows, for adapters that run a workgroup's invocations as SIMD loops on
@@ -69,7 +69,8 @@ export function emitConvRows(spec: ConvKernelSpec, blocking: RowsConvBlocking): 
   if (TO < 1 || TO > 16 || TP < 1) throw new KilnError(`${spec.name}: unsupported conv blocking ${TO}x${TP}`);
   if (!convRowsApplies(g, blocking)) throw new KilnError(`${spec.name}: the row convolution needs at most ${MAX_ROW_TAPS} taps (${MAX_SHARED_WEIGHTS} weights of a window row an invocation when shared) and a grid of at most ${MAX_GROUPS} workgroups a side`);
   const oBlocks = Math.ceil(g.outPerGroup / TO);
-  const { m, store, wt } = convModule(spec, { oBlocks, groupBlocks: g.groups * oBlocks });
+  const io = rowVec4Io(spec, TP);
+  const mod = convModule(spec, { oBlocks, groupBlocks: g.groups * oBlocks }, io);
   // Channels c of the block are lane c % 4 of vector c / 4.
   const Q = Array.from({ length: Math.ceil(TO / 4) }, (_, q) => q);
   const width = (q: number) => Math.min(4, TO - 4 * q);
@@ -84,15 +85,15 @@ export function emitConvRows(spec: ConvKernelSpec, blocking: RowsConvBlocking): 
   L.push(`  let ow0 = (wid.x * ${WG}u + lid.x) * ${TP}u;`);
   // Channels past the group's end read a valid row (clamped) and are never stored.
   for (let c = 0; c < TO; c++) L.push(`  let ch${c} = grp * u.Og + min(oc0 + ${c}u, u.Og - 1u);`, `  let w${c} = ch${c} * u.Cg * ${KK}u;`);
-  L.push('  let H = i32(u.H);', '  let W = i32(u.W);', `  let iw0 = i32(ow0 * ${g.strideW}u) - ${g.padLeft};`);
-  // Each input column the taps read: whether it is inside the row (padding reads zero), and its clamped index.
-  for (const d of offsets) L.push(`  let in${d} = iw0 + ${d} >= 0 && iw0 + ${d} < W;`, `  let col${d} = u32(clamp(iw0 + ${d}, 0, W - 1));`);
+  L.push('  let H = i32(u.H);', '  let W = i32(u.W);');
+  const columns = rowColumns(g, offsets, io.x === true);
+  L.push(...columns.setup);
   L.push('  let xg = u.xOff + n * u.xsN + grp * u.Cg * u.xsC;');
   for (let p = 0; p < TP; p++) for (const q of Q) L.push(`  var acc${p}_${q} = ${f32Vec(width(q))}();`);
   // A per-channel input scale (a gate fused in front) multiplies the values as they load.
   const scale = spec.inputScale ? ' * f32(xs[n * u.xsB + grp * u.Cg + ci])' : '';
-  L.push(...(blocking.shareWeights ? sharedWeightsLoop : ownWeightsLoop)(g, { TO, TP, WG, Q, width, offsets, offset, scale, wt }));
-  return rowKernel(m, spec, blocking, store, L);
+  L.push(...(blocking.shareWeights ? sharedWeightsLoop : ownWeightsLoop)(g, { TO, TP, WG, Q, width, columns, offset, scale, wt: mod.wt }));
+  return rowKernel(mod, spec, blocking, io.out === true, L);
 }
 
 /** What the input-channel loops of the row kernel share with its set-up. */
@@ -104,8 +105,8 @@ interface RowLoop {
   /** Accumulator vectors (channels 4q..4q+3) and each one's width. */
   readonly Q: readonly number[];
   readonly width: (q: number) => number;
-  /** The input columns a tap row reads (relative to the window start), and the one of output column p at tap kw. */
-  readonly offsets: readonly number[];
+  /** How a tap row's input columns load, and the one output column p reads at tap kw (relative to the window start). */
+  readonly columns: RowColumns;
   readonly offset: (p: number, kw: number) => number;
   /** The input scale's factor on a loaded value ('' without one). */
   readonly scale: string;
@@ -115,7 +116,7 @@ interface RowLoop {
 /** One tap row of input channel `ci`'s row `xr`: its input columns loaded once, then each tap's FMAs with `weight(c, kw)`. */
 function tapRow(g: ConvKernelGeometry, r: RowLoop, weight: (c: number, kw: number) => string, indent: string): string[] {
   const L: string[] = [];
-  for (const d of r.offsets) L.push(`${indent}let v${d} = select(0.0, f32(x[xr + col${d}])${r.scale}, in${d});`);
+  L.push(...r.columns.load(indent, r.scale));
   for (let kw = 0; kw < g.kernelW; kw++) {
     for (const q of r.Q) {
       const cs = Array.from({ length: r.width(q) }, (_, i) => 4 * q + i);
@@ -162,16 +163,21 @@ function sharedWeightsLoop(g: ConvKernelGeometry, r: RowLoop): string[] {
  * A row kernel (this one or the transposed one) from its body `L`, which leaves accumulators
  * `acc<p>_<q>` (output column p, channels 4q..4q+3 of the block at `oc0`) for output row `oh`
  * from column `ow0` of batch `n` and group `grp`: stores them (channels and columns past the end
- * skipped) and dispatches a workgroup per output row and channel block.
+ * skipped; four columns a store with `vec4Out`, see rowVec4Io) and dispatches a workgroup per
+ * output row and channel block.
  */
-export function rowKernel(m: KernelModule, spec: ConvKernelSpec, blocking: RowsConvBlocking, store: (i: string, v: string) => string, L: string[]): EmittedKernel {
+export function rowKernel(mod: ConvModule, spec: ConvKernelSpec, blocking: RowsConvBlocking, vec4Out: boolean, L: string[]): EmittedKernel {
   const { channels: TO, pixels: TP, lanes: WG } = blocking;
   const g = spec.geometry;
+  const m = mod.m;
   L.push('  let ostride = u.OH * u.OW;', '  let o0 = grp * u.Og + oc0;', '  let obase = (n * u.O + o0) * ostride + oh * u.OW + ow0;');
+  const value = (c: number, p: number) => `${lane(`acc${p}_${c >> 2}`, Math.min(4, TO - 4 * (c >> 2)), c & 3)}${biasTerm(spec, `o0 + ${c}u`)}`;
   for (let c = 0; c < TO; c++) {
     L.push(`  if (oc0 + ${c}u < u.Og) {`);
-    for (let p = 0; p < TP; p++) {
-      L.push(`    if (ow0 + ${p}u < u.OW) { ${store(`obase + ${c}u * ostride + ${p}u`, `${lane(`acc${p}_${c >> 2}`, Math.min(4, TO - 4 * (c >> 2)), c & 3)}${biasTerm(spec, `o0 + ${c}u`)}`)} }`);
+    if (vec4Out) {
+      for (let p = 0; p < TP; p += 4) L.push(`    if (ow0 + ${p}u < u.OW) { ${mod.store4(`obase + ${c}u * ostride + ${p}u`, [0, 1, 2, 3].map((k) => value(c, p + k)))} }`);
+    } else {
+      for (let p = 0; p < TP; p++) L.push(`    if (ow0 + ${p}u < u.OW) { ${mod.store(`obase + ${c}u * ostride + ${p}u`, value(c, p))} }`);
     }
     L.push('  }');
   }

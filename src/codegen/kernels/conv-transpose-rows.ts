@@ -1,5 +1,5 @@
 import { KilnError } from '../../ir/errors.js';
-import { convModule, f32Vec, type ConvKernelGeometry, type ConvKernelSpec } from './conv-common.js';
+import { convModule, f32Vec, rowVec4Io, type ConvKernelGeometry, type ConvKernelSpec } from './conv-common.js';
 import type { EmittedKernel } from './kernel.js';
 import { MAX_ROW_TAPS, rowGridFits, rowKernel, type RowsConvBlocking } from './conv-rows.js';
 import { MAX_WORKGROUPS_PER_DIMENSION } from '../wgsl.js';
@@ -43,7 +43,9 @@ export function emitConvTransposeRows(spec: ConvKernelSpec, blocking: RowsTransp
   if (TO < 1 || TO > 16 || TP < 1) throw new KilnError(`${spec.name}: unsupported conv_transpose2d blocking ${TO}x${TP}`);
   if (!convTransposeRowsApplies(g, blocking)) throw new KilnError(`${spec.name}: the row conv_transpose2d needs at most ${MAX_ROW_TAPS} taps, whole strides of columns and a grid of at most ${MAX_WORKGROUPS_PER_DIMENSION} workgroups a side`);
   const oBlocks = Math.ceil(g.outPerGroup / TO);
-  const { m, store, wt } = convModule(spec, { oBlocks, groupBlocks: g.groups * oBlocks });
+  const vec4Out = rowVec4Io(spec, blocking.pixels).out === true;
+  const mod = convModule(spec, { oBlocks, groupBlocks: g.groups * oBlocks }, { out: vec4Out });
+  const { m, wt } = mod;
   const sw = g.strideW;
   // Channels c of the block are lane c % 4 of vector c / 4.
   const Q = Array.from({ length: Math.ceil(TO / 4) }, (_, q) => q);
@@ -88,5 +90,5 @@ export function emitConvTransposeRows(spec: ConvKernelSpec, blocking: RowsTransp
     for (let p = 0; p < TP; p++) for (const t of taps[p]!) for (const q of Q) L.push(`      acc${p}_${q} += v${name(t.d!)} * wv${t.kw}_${q};`);
     L.push('      xr += u.xsC;', '      wk += wci;', '    }', '  }');
   }
-  return rowKernel(m, spec, blocking, store, L);
+  return rowKernel(mod, spec, blocking, vec4Out, L);
 }

@@ -3,7 +3,7 @@ import { conv2dGeometry, convTranspose2dGeometry } from '../../ir/ops/conv.js';
 import { dimsOf } from '../../ir/types.js';
 import { dimRange } from '../../ir/size-expr.js';
 import type { Node } from '../../ir/graph.js';
-import { kernelGeometry, type ConvKernelGeometry, type ConvKernelSpec } from '../kernels/conv-common.js';
+import { kernelGeometry, rowVec4Io, type ConvKernelGeometry, type ConvKernelSpec, type ConvVec4Io } from '../kernels/conv-common.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
 import { emitConvDepthwise } from '../kernels/conv-depthwise.js';
 import { emitConvDirect, type DirectConvBlocking } from '../kernels/conv-direct.js';
@@ -70,17 +70,27 @@ export function directBlocking(g: ConvKernelGeometry): DirectConvBlocking {
  * taken as the input columns an invocation loads per tap row plus a fixed overhead (4), so a
  * width is covered with few idle lanes and wide windows are reused (a 5x5 depthwise layer 96
  * wide: 4, 6, 8, 12 columns took 0.75, 0.59, 0.68, 0.46 ms); at most 12, beyond which the
- * accumulators spill for no gain.
+ * accumulators spill for no gain. Where rows are written four columns at a time (`vec4`, see
+ * rowVec4Io), a multiple of 4 columns, costed by the quads loaded where x is read so too: cls's
+ * 1x1 layers of 8 channels at 96 wide take 8 instead of 6.
  */
-export function rowsBlocking(g: ConvKernelGeometry, shareWeights = false): RowsConvBlocking {
+export function rowsBlocking(g: ConvKernelGeometry, shareWeights = false, vec4: ConvVec4Io = {}): RowsConvBlocking {
   const lanes = 8;
   const channels = Math.min(g.inPerGroup === 1 && g.groups > 1 ? 4 : shareWeights && g.kernelW === 1 ? 16 : 8, g.outPerGroup);
   const outW = dimRange(g.outW)[1];
-  const loads = (p: number) => (p - 1) * g.strideW + (g.kernelW - 1) * g.dilationW + 1;
+  const span = (p: number) => (p - 1) * g.strideW + (g.kernelW - 1) * g.dilationW + 1;
+  // Four columns a load and a store where the layout allows (see rowVec4Io): the quads a tap row spans.
+  const loads = (p: number) => (vec4.x ? Math.floor((span(p) - 1 - g.padLeft) / 4) - Math.floor(-g.padLeft / 4) + 1 : span(p));
   const cost = (p: number) => Math.ceil(outW / (lanes * p)) * (loads(p) + 4);
-  let pixels = 1;
-  for (let p = 2; p <= Math.min(12, Math.floor(MAX_ROW_ACCUMULATORS / channels)); p++) if (cost(p) < cost(pixels)) pixels = p;
+  const step = vec4.out ? 4 : 1;
+  let pixels = step;
+  for (let p = 2 * step; p <= Math.min(12, Math.floor(MAX_ROW_ACCUMULATORS / channels)); p += step) if (cost(p) < cost(pixels)) pixels = p;
   return { channels, pixels, lanes, ...(shareWeights ? { shareWeights } : {}) };
+}
+
+/** The row kernel's blocking for a spec: four columns a load and store where its layout allows. */
+function rowsBlockingOf(spec: ConvKernelSpec, shareWeights: boolean): RowsConvBlocking {
+  return rowsBlocking(spec.geometry, shareWeights, rowVec4Io(spec, 4));
 }
 
 /**
@@ -104,8 +114,8 @@ export const CONV_VARIANTS = ['direct', 'gemm', 'rows', 'rowsg', 'dwrows', 'dwro
 const VARIANT_APPLIES: Record<(typeof CONV_VARIANTS)[number], (spec: ConvKernelSpec) => boolean> = {
   direct: () => true,
   gemm: convGemmApplies,
-  rows: (spec) => convRowsApplies(spec.geometry, rowsBlocking(spec.geometry)),
-  rowsg: (spec) => convRowsApplies(spec.geometry, rowsBlocking(spec.geometry, true)),
+  rows: (spec) => convRowsApplies(spec.geometry, rowsBlockingOf(spec, false)),
+  rowsg: (spec) => convRowsApplies(spec.geometry, rowsBlockingOf(spec, true)),
   dwrows: convDepthwiseRowsApplies,
   dwrowsg: convDepthwiseRowsApplies,
   pointmm: convPointwiseMatmulApplies,
@@ -142,8 +152,7 @@ function lowerConv2d(node: Node, io: AnchorIO, ctx?: LowerContext): EmittedKerne
   const variants = convVariants(spec);
   const pick = ctx?.choose?.('conv', convSignature(g, spec.dtype), variants);
   const variant = pick !== undefined && variants.includes(pick) ? pick : 'direct';
-  if (variant === 'rows') return emitConvRows(spec, rowsBlocking(g));
-  if (variant === 'rowsg') return emitConvRows(spec, rowsBlocking(g, true));
+  if (variant === 'rows' || variant === 'rowsg') return emitConvRows(spec, rowsBlockingOf(spec, variant === 'rowsg'));
   if (variant === 'dwrows' || variant === 'dwrowsg') return emitConvDepthwiseRows(spec, variant === 'dwrowsg');
   if (variant === 'gemm') return emitConvGemm(spec);
   if (variant === 'pointmm') return emitConvPointwiseMatmul(spec);

@@ -1,0 +1,40 @@
+import type { ConvKernelGeometry } from './conv-common.js';
+
+// How a row kernel (conv-rows.ts, conv-depthwise-rows.ts) reads the input columns a tap row
+// needs: each column once, as `v<d>` for offset d from the first output column's window start,
+// padding reading zero. One element a load, or, where x binds as vec4s (rowVec4Io), the aligned
+// quads that hold them: on lavapipe a load costs about the same per lane whatever its width, so a
+// 5-tap row of 8 outputs takes 4 loads instead of 12 (PP-OCR cls's 5x5 depthwise layer at
+// 200x2x96: 0.36 -> 0.25 ms with its stores vectorized too).
+
+/** Set-up lines (once an invocation, after `ow0` and `W`) and the loads of row `xr`'s columns. */
+export interface RowColumns {
+  readonly setup: readonly string[];
+  /** Lines defining `v<d>` for every offset, from x's row starting at element `xr`, each value times `scale`. */
+  readonly load: (indent: string, scale: string) => string[];
+}
+
+/** The columns at `offsets` of a row, loaded one element (`vec4` false) or four at a time. */
+export function rowColumns(g: ConvKernelGeometry, offsets: readonly number[], vec4: boolean): RowColumns {
+  if (!vec4) {
+    const setup = [`  let iw0 = i32(ow0 * ${g.strideW}u) - ${g.padLeft};`];
+    // Whether each column is inside the row (padding reads zero), and its clamped index.
+    for (const d of offsets) setup.push(`  let in${d} = iw0 + ${d} >= 0 && iw0 + ${d} < W;`, `  let col${d} = u32(clamp(iw0 + ${d}, 0, W - 1));`);
+    return { setup, load: (ind, scale) => offsets.map((d) => `${ind}let v${d} = select(0.0, f32(x[xr + col${d}])${scale}, in${d});`) };
+  }
+  // Stride 1 and rows a multiple of 4 long: offset d is column ow0 + d - padLeft, lane
+  // (d - padLeft) mod 4 of quad ow0 / 4 + floor((d - padLeft) / 4), and a quad is all in the row
+  // or all padding.
+  const quad = (d: number) => Math.floor((d - g.padLeft) / 4);
+  const name = (k: number) => (k < 0 ? `m${-k}` : `${k}`);
+  const quads = [...new Set(offsets.map(quad))].sort((a, b) => a - b);
+  const setup = ['  let qw0 = i32(ow0 / 4u);', '  let Wq = W / 4;'];
+  for (const k of quads) setup.push(`  let inq${name(k)} = qw0 + ${k} >= 0 && qw0 + ${k} < Wq;`, `  let colq${name(k)} = u32(clamp(qw0 + ${k}, 0, Wq - 1));`);
+  return {
+    setup,
+    load: (ind, scale) => [
+      ...quads.map((k) => `${ind}let xq${name(k)} = select(vec4<f32>(), vec4<f32>(x[xr / 4u + colq${name(k)}])${scale}, inq${name(k)});`),
+      ...offsets.map((d) => `${ind}let v${d} = xq${name(quad(d))}[${d - g.padLeft - 4 * quad(d)}];`),
+    ],
+  };
+}
