@@ -45,7 +45,7 @@ export function emitConvTransposeRows(spec: ConvKernelSpec, blocking: RowsTransp
   const oBlocks = Math.ceil(g.outPerGroup / TO);
   const vec4Out = rowVec4Io(spec, blocking.pixels).out === true;
   const mod = convModule(spec, { oBlocks, groupBlocks: g.groups * oBlocks }, { out: vec4Out });
-  const { m, wt } = mod;
+  const { wt } = mod;
   const sw = g.strideW;
   // Channels c of the block are lane c % 4 of vector c / 4.
   const Q = Array.from({ length: Math.ceil(TO / 4) }, (_, q) => q);
