@@ -1,7 +1,7 @@
 import { KilnError } from '../../ir/errors.js';
 import { dCeilDiv, dimRange, dMul, type Dim } from '../../ir/size-expr.js';
 import { biasTerm, convModule, f32Vec, lane, rowVec4Io, type ConvKernelGeometry, type ConvKernelSpec } from './conv-common.js';
-import { rowColumns } from './conv-row-columns.js';
+import { rowColumns, rowLoads } from './conv-row-columns.js';
 import type { EmittedKernel } from './kernel.js';
 import { MAX_WORKGROUPS_PER_DIMENSION as MAX_GROUPS } from '../wgsl.js';
 
@@ -23,16 +23,18 @@ import { MAX_WORKGROUPS_PER_DIMENSION as MAX_GROUPS } from '../wgsl.js';
 const SHARED_TAPS = 4;
 
 /**
- * Adjacent output columns an invocation computes, in f32 vectors of 4: 4 or 8, whichever covers
- * the row's width with fewer input loads, counting each workgroup's set-up as 4 (see rowsBlocking
- * in lower/conv.ts). A 5-tap row of 8 outputs loads 12 values for 40 FMAs, of 4 outputs 8 for 20:
- * PP-OCR cls's 5x5 depthwise layers at 96 wide took 0.33 to 0.41 ms instead of 0.35 to 0.43
- * (minima of 5 trials, two runs each way).
+ * Adjacent output columns an invocation computes, in f32 vectors of 4: 4, 8 or 12, whichever
+ * covers the row's width with fewer input loads (see rowLoads), counting each workgroup's set-up
+ * as 4 (see rowsBlocking in lower/conv.ts). A 5-tap row of 8 outputs loads 12 values for 40 FMAs,
+ * of 4 outputs 8 for 20: PP-OCR cls's 5x5 depthwise layers at 96 wide took 0.33 to 0.41 ms
+ * instead of 0.35 to 0.43 (minima of 5 trials, two runs each way). Read four columns at a time,
+ * its 96-wide rows take 12 (one workgroup a row): its 200-channel layers took 0.14 to 0.15 ms
+ * instead of 0.19 at 8 (minima of 9 trials).
  */
-function pixelsOf(g: ConvKernelGeometry): number {
+function pixelsOf(g: ConvKernelGeometry, vec4: boolean): number {
   const outW = dimRange(g.outW)[1];
-  const cost = (p: number) => Math.ceil(outW / (LANES * p)) * ((p - 1) * g.strideW + (g.kernelW - 1) * g.dilationW + 1 + 4);
-  return cost(8) < cost(4) ? 8 : 4;
+  const cost = (p: number) => Math.ceil(outW / (LANES * p)) * (rowLoads(g, p, vec4) + 4);
+  return [8, 12].reduce((best, p) => (cost(p) < cost(best) ? p : best), 4);
 }
 
 /** Invocations of a workgroup (one SIMD row of lavapipe's 8 lanes), along the output columns. */
@@ -49,7 +51,7 @@ export function convDepthwiseRowsApplies(spec: ConvKernelSpec): boolean {
 export function emitConvDepthwiseRows(spec: ConvKernelSpec, shareWeights = false): EmittedKernel {
   const g = spec.geometry;
   if (!convDepthwiseRowsApplies(spec)) throw new KilnError(`${spec.name}: the depthwise row kernel needs one input channel per group and a grid of at most ${MAX_GROUPS} workgroups a side`);
-  const PIXELS = pixelsOf(g);
+  const PIXELS = pixelsOf(g, rowVec4Io(spec, 4).x === true);
   const io = rowVec4Io(spec, PIXELS);
   const { m, store, store4, wt } = convModule(spec, {}, io);
   const V = f32Vec(4);

@@ -7,6 +7,15 @@ import type { ConvKernelGeometry } from './conv-common.js';
 // 5-tap row of 8 outputs takes 4 loads instead of 12 (PP-OCR cls's 5x5 depthwise layer at
 // 200x2x96: 0.36 -> 0.25 ms with its stores vectorized too).
 
+/**
+ * The loads a tap row of `pixels` adjacent output columns takes (from a multiple of `pixels`):
+ * the input columns it spans, or, read four at a time (`vec4`, stride 1), the quads that hold them.
+ */
+export function rowLoads(g: ConvKernelGeometry, pixels: number, vec4: boolean): number {
+  const span = (pixels - 1) * g.strideW + (g.kernelW - 1) * g.dilationW + 1;
+  return vec4 ? Math.floor((span - 1 - g.padLeft) / 4) - Math.floor(-g.padLeft / 4) + 1 : span;
+}
+
 /** Set-up lines (once an invocation, after `ow0` and `W`) and the loads of row `xr`'s columns. */
 export interface RowColumns {
   readonly setup: readonly string[];

@@ -11,6 +11,7 @@ import { convGemmApplies, emitConvGemm } from '../kernels/conv-gemm.js';
 import { emitConvTranspose } from '../kernels/conv-transpose.js';
 import { convTransposeRowsApplies, emitConvTransposeRows, transposeRowsBlocking } from '../kernels/conv-transpose-rows.js';
 import { convRowsApplies, emitConvRows, type RowsConvBlocking } from '../kernels/conv-rows.js';
+import { rowLoads } from '../kernels/conv-row-columns.js';
 import { convDepthwiseRowsApplies, emitConvDepthwiseRows } from '../kernels/conv-depthwise-rows.js';
 import { convPointwiseMatmulApplies, emitConvPointwiseMatmul } from '../kernels/conv-pointwise-matmul.js';
 import { anchorKernelName, plainLowerings, type Anchor, type AnchorIO, type AnchorOperand, type LowerContext, type Lowering } from './lowering.js';
@@ -78,10 +79,7 @@ export function rowsBlocking(g: ConvKernelGeometry, shareWeights = false, vec4: 
   const lanes = 8;
   const channels = Math.min(g.inPerGroup === 1 && g.groups > 1 ? 4 : shareWeights && g.kernelW === 1 ? 16 : 8, g.outPerGroup);
   const outW = dimRange(g.outW)[1];
-  const span = (p: number) => (p - 1) * g.strideW + (g.kernelW - 1) * g.dilationW + 1;
-  // Four columns a load and a store where the layout allows (see rowVec4Io): the quads a tap row spans.
-  const loads = (p: number) => (vec4.x ? Math.floor((span(p) - 1 - g.padLeft) / 4) - Math.floor(-g.padLeft / 4) + 1 : span(p));
-  const cost = (p: number) => Math.ceil(outW / (lanes * p)) * (loads(p) + 4);
+  const cost = (p: number) => Math.ceil(outW / (lanes * p)) * (rowLoads(g, p, vec4.x === true) + 4);
   const step = vec4.out ? 4 : 1;
   let pixels = step;
   for (let p = 2 * step; p <= Math.min(12, Math.floor(MAX_ROW_ACCUMULATORS / channels)); p += step) if (cost(p) < cost(pixels)) pixels = p;
