@@ -153,18 +153,18 @@ graph g(%x: f32[2,6,4,8] @webgpu, %w: f32[21,6,1,1] @webgpu, %b: f32[21] @webgpu
  * quads stored, single columns loaded).
  */
 const VEC4_ROWS: Record<string, string> = {
-  '3x3 over rows of 12, input scaled per channel, a residual added after': `
-graph g(%x: f32[2,9,7,12] @webgpu, %s: f32[2,9,1,1] @webgpu, %w: f32[8,9,3,3] @webgpu, %b: f32[8] @webgpu, %r: f32[2,8,7,12] @webgpu) -> (f32[2,8,7,12] @webgpu) {
-  %0 = mul(%x, %s) : f32[2,9,7,12] @webgpu
-  %1 = conv2d(%0, %w, %b) {padding = [1, 1, 1, 1]} : f32[2,8,7,12] @webgpu
-  %2 = add(%1, %r) : f32[2,8,7,12] @webgpu
+  '3x3 over rows of 64, input scaled per channel, a residual added after': `
+graph g(%x: f32[2,9,5,64] @webgpu, %s: f32[2,9,1,1] @webgpu, %w: f32[8,9,3,3] @webgpu, %b: f32[8] @webgpu, %r: f32[2,8,5,64] @webgpu) -> (f32[2,8,5,64] @webgpu) {
+  %0 = mul(%x, %s) : f32[2,9,5,64] @webgpu
+  %1 = conv2d(%0, %w, %b) {padding = [1, 1, 1, 1]} : f32[2,8,5,64] @webgpu
+  %2 = add(%1, %r) : f32[2,8,5,64] @webgpu
   return %2
 }
 `,
-  '1x1 over rows of 8, a slice of its input channels': `
-graph g(%x: f32[1,13,3,8] @webgpu, %w: f32[20,11,1,1] @webgpu) -> (f32[1,20,3,8] @webgpu) {
-  %0 = slice(%x) {starts = [1], ends = [12], axes = [1], steps = [1]} : f32[1,11,3,8] @webgpu
-  %1 = conv2d(%0, %w) : f32[1,20,3,8] @webgpu
+  '1x1 over rows of 32, a slice of its input channels': `
+graph g(%x: f32[1,13,3,32] @webgpu, %w: f32[20,11,1,1] @webgpu) -> (f32[1,20,3,32] @webgpu) {
+  %0 = slice(%x) {starts = [1], ends = [12], axes = [1], steps = [1]} : f32[1,11,3,32] @webgpu
+  %1 = conv2d(%0, %w) : f32[1,20,3,32] @webgpu
   return %1
 }
 `,
@@ -177,7 +177,7 @@ graph g(%x: f32[1,6,5,16] @webgpu, %w: f32[6,1,5,5] @webgpu, %b: f32[6] @webgpu,
   return %1
 }
 `,
-  '3x3 depthwise, stride 2 along rows of 16 (columns loaded one by one, stored four at a time)': conv('1,4,6,16', '4,1,3,3', 'groups = 4, stride = [1, 2], padding = [1, 1, 1, 1]', '1,4,6,8'),
+  '3x3 depthwise, stride 2 along rows of 64 (columns loaded one by one, stored four at a time)': conv('1,4,6,64', '4,1,3,3', 'groups = 4, stride = [1, 2], padding = [1, 1, 1, 1]', '1,4,6,32'),
 };
 
 /** The graphs each variant is checked on: the ones it serves. */

@@ -68,21 +68,23 @@ export function directBlocking(g: ConvKernelGeometry): DirectConvBlocking {
  * weights (`shareWeights`), whose loads no longer grow with the channels, a window one tap wide
  * takes 16: PP-OCR cls's 1x1 layers summed 7.0 -> 6.4 ms, a 96 -> 192 layer at 40x40 took 11
  * instead of 15 ms. Columns: the count whose row of workgroups costs least, a workgroup's cost
- * taken as the input columns an invocation loads per tap row plus a fixed overhead (4), so a
- * width is covered with few idle lanes and wide windows are reused (a 5x5 depthwise layer 96
- * wide: 4, 6, 8, 12 columns took 0.75, 0.59, 0.68, 0.46 ms); at most 12, beyond which the
- * accumulators spill for no gain. Where rows are written four columns at a time (`vec4`, see
- * rowVec4Io), a multiple of 4 columns, costed by the quads loaded where x is read so too: cls's
- * 1x1 layers of 8 channels at 96 wide take 8 instead of 6.
+ * taken as a fixed overhead (4), plus half the loads an invocation makes per tap row (see
+ * rowLoads: columns, or quads where x is read four columns at a time, `vec4`), plus its FMAs per
+ * tap row over 24 (columns x taps x channels), so a width is covered with few idle lanes and wide
+ * windows are reused; at most 12, beyond which the accumulators spill for no gain. Measured on
+ * lavapipe, minima of 3 to 5 trials: a 5x5 depthwise layer 96 wide took 0.75, 0.59, 0.68,
+ * 0.46 ms at 4, 6, 8, 12 columns; a 3x3 layer of 96 -> 24 channels 80 wide 12.0, 9.3, 12.2 ms
+ * at 4 (quads), 5, 8 (quads): idle lanes cost more than the quads save; 160 wide 42, 52, 36 ms.
  */
 export function rowsBlocking(g: ConvKernelGeometry, shareWeights = false, vec4: ConvVec4Io = {}): RowsConvBlocking {
   const lanes = 8;
   const channels = Math.min(g.inPerGroup === 1 && g.groups > 1 ? 4 : shareWeights && g.kernelW === 1 ? 16 : 8, g.outPerGroup);
   const outW = dimRange(g.outW)[1];
-  const cost = (p: number) => Math.ceil(outW / (lanes * p)) * (rowLoads(g, p, vec4.x === true) + 4);
-  const step = vec4.out ? 4 : 1;
-  let pixels = step;
-  for (let p = 2 * step; p <= Math.min(12, Math.floor(MAX_ROW_ACCUMULATORS / channels)); p += step) if (cost(p) < cost(pixels)) pixels = p;
+  // Columns a multiple of 4 are stored, and read where x allows, four at a time (see rowVec4Io).
+  const quads = (p: number) => vec4.out === true && vec4.x === true && p % 4 === 0;
+  const cost = (p: number) => Math.ceil(outW / (lanes * p)) * (4 + rowLoads(g, p, quads(p)) / 2 + (p * g.kernelW * channels) / 24);
+  let pixels = 1;
+  for (let p = 2; p <= Math.min(12, Math.floor(MAX_ROW_ACCUMULATORS / channels)); p++) if (cost(p) < cost(pixels)) pixels = p;
   return { channels, pixels, lanes, ...(shareWeights ? { shareWeights } : {}) };
 }
 
