@@ -1,4 +1,4 @@
-import type { Dim } from '../../ir/size-expr.js';
+import { dIsMultiple, type Dim } from '../../ir/size-expr.js';
 import { KilnError } from '../../ir/errors.js';
 import type { DType } from '../../ir/types.js';
 import { wgslType } from '../wgsl.js';
@@ -47,7 +47,12 @@ export function emitSqueezeExcite(spec: SqueezeExciteSpec): EmittedKernel {
   const t = spec.dtype;
   const m = new KernelModule();
   const src = spec.sources;
-  m.read('x', t, src.x);
+  // Planes a multiple of 4 long are summed four elements a load (lavapipe pays per lane for a
+  // load whatever its width): PP-OCR cls's nine gates took 0.42 instead of 0.52 ms (summed minima
+  // of 9 trials).
+  const vec4 = dIsMultiple(S, 4);
+  if (vec4) m.readVec4('x', t, src.x);
+  else m.read('x', t, src.x);
   const w1 = declareWeight(m, 'w1', t, src.w1.source, src.w1.int8);
   if (src.b1 !== undefined) m.read('b1', t, src.b1);
   const w2 = declareWeight(m, 'w2', t, src.w2.source, src.w2.int8);
@@ -58,9 +63,9 @@ export function emitSqueezeExcite(spec: SqueezeExciteSpec): EmittedKernel {
   const body = [
     '  let n = wg.x;',
     `  for (var c = li; c < ${C}u; c += ${WG}u) {`,
-    `    let base = (n * ${C}u + c) * u.S;`,
-    '    var s = 0.0;',
-    '    for (var i = 0u; i < u.S; i++) { s += f32(x[base + i]); }',
+    ...(vec4
+      ? [`    let base = (n * ${C}u + c) * (u.S / 4u);`, '    var s4 = vec4<f32>();', '    for (var i = 0u; i < u.S / 4u; i++) { s4 += vec4<f32>(x[base + i]); }', '    let s = s4.x + s4.y + s4.z + s4.w;']
+      : [`    let base = (n * ${C}u + c) * u.S;`, '    var s = 0.0;', '    for (var i = 0u; i < u.S; i++) { s += f32(x[base + i]); }']),
     '    mean[c] = s / f32(u.S);',
     '  }',
     '  workgroupBarrier();',
