@@ -148,9 +148,9 @@ graph g(%x: f32[2,6,4,8] @webgpu, %w: f32[21,6,1,1] @webgpu, %b: f32[21] @webgpu
 
 /**
  * Rows a multiple of 4 long, which the row kernels read and write four columns at a time
- * (rowVec4Io): windows reaching into the padding by whole and partial quads, views and scales on
- * the input, epilogues reading operands at each output's own index, and a row stride of 2 (whole
- * quads stored, single columns loaded).
+ * (rowVec4Io): windows reaching into the padding by whole and partial quads, strides and
+ * dilations along the rows, views and scales on the input, and epilogues reading operands at each
+ * output's own index.
  */
 const VEC4_ROWS: Record<string, string> = {
   '3x3 over rows of 64, input scaled per channel, a residual added after': `
@@ -161,6 +161,7 @@ graph g(%x: f32[2,9,5,64] @webgpu, %s: f32[2,9,1,1] @webgpu, %w: f32[8,9,3,3] @w
   return %2
 }
 `,
+  '3x3, stride and dilation 2 along rows of 128': conv('1,5,4,128', '6,5,3,3', 'stride = [1, 2], dilation = [1, 2], padding = [1, 2, 1, 2]', '1,6,4,64'),
   '1x1 over rows of 32, a slice of its input channels': `
 graph g(%x: f32[1,13,3,32] @webgpu, %w: f32[20,11,1,1] @webgpu) -> (f32[1,20,3,32] @webgpu) {
   %0 = slice(%x) {starts = [1], ends = [12], axes = [1], steps = [1]} : f32[1,11,3,32] @webgpu
@@ -177,7 +178,8 @@ graph g(%x: f32[1,6,5,16] @webgpu, %w: f32[6,1,5,5] @webgpu, %b: f32[6] @webgpu,
   return %1
 }
 `,
-  '3x3 depthwise, stride 2 along rows of 64 (columns loaded one by one, stored four at a time)': conv('1,4,6,64', '4,1,3,3', 'groups = 4, stride = [1, 2], padding = [1, 1, 1, 1]', '1,4,6,32'),
+  '3x3 depthwise, stride 2 along rows of 64 (quads holding every other column)': conv('1,4,6,64', '4,1,3,3', 'groups = 4, stride = [1, 2], padding = [1, 1, 1, 1]', '1,4,6,32'),
+  '3x3 depthwise, multiplier 2, dilation 2 along rows of 16': conv('1,2,6,16', '4,1,3,3', 'groups = 2, dilation = [1, 2], padding = [1, 2, 1, 2]', '1,4,6,16'),
 };
 
 /** The graphs each variant is checked on: the ones it serves. */
@@ -216,7 +218,10 @@ describe('conv2d kernel variants agree with the CPU reference', () => {
         // The pointwise matmul is the shuffle16x8 matmul's 16-row blocks.
         expect(program.kernels.some((k) => /wid\.y \* 16u/.test(k.wgsl))).toBe(variant === 'pointmm');
         // Row kernels read and write rows a multiple of 4 long four columns at a time.
-        if (variant.includes('rows') && (name in VEC4_ROWS || name in VEC4_DEPTHWISE)) expect(program.kernels[0]!.wgsl).toMatch(/var<storage, read_write> out: array<vec4<f32>>/);
+        if (variant.includes('rows') && (name in VEC4_ROWS || name in VEC4_DEPTHWISE)) {
+          expect(program.kernels[0]!.wgsl).toMatch(/var<storage, read_write> out: array<vec4<f32>>/);
+          expect(program.kernels[0]!.wgsl).toMatch(/var<storage, read> x: array<vec4<f32>>/);
+        }
         await expectProgramAgrees(gpu(), program, [{ graph: g, inputs: randomInputs(g, name.length) }]);
       });
     }

@@ -116,8 +116,9 @@ function inputLayout(spec: ConvKernelSpec): ConvInputLayout {
 /**
  * Which of x and the output a row kernel (an invocation's `pixels` adjacent output columns from
  * a multiple of `pixels`) can bind as vec4s: the output when its rows are a multiple of 4 long
- * and `pixels` is too; x when, besides, the window steps one column at a time (stride and
- * dilation 1 along the row) and x's rows start at multiples of 4. Float data only.
+ * and `pixels` is too; x when, besides, x's rows are a multiple of 4 long and start at multiples
+ * of 4 (an invocation's first window then starts a whole number of quads in, at any stride).
+ * Float data only.
  */
 export function rowVec4Io(spec: ConvKernelSpec, pixels: number): ConvVec4Io {
   const g = spec.geometry;
@@ -125,7 +126,7 @@ export function rowVec4Io(spec: ConvKernelSpec, pixels: number): ConvVec4Io {
   const out = pixels % 4 === 0 && dIsMultiple(g.outW, 4) && floats(spec.epilogue?.outDType ?? spec.dtype);
   const x = inputLayout(spec);
   const xRows = [x.offset, x.sN, x.sC, x.sH, g.inW].every((d) => dIsMultiple(d, 4));
-  return { out, x: out && g.strideW === 1 && g.dilationW === 1 && xRows && floats(spec.xDType ?? spec.dtype) };
+  return { out, x: out && xRows && floats(spec.xDType ?? spec.dtype) };
 }
 
 /** WGSL f32 vector (or scalar, for width 1) type of `width` lanes. */

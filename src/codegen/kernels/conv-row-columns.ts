@@ -9,7 +9,7 @@ import type { ConvKernelGeometry } from './conv-common.js';
 
 /**
  * The loads a tap row of `pixels` adjacent output columns takes (from a multiple of `pixels`):
- * the input columns it spans, or, read four at a time (`vec4`, stride 1), the quads that hold them.
+ * the input columns it spans, or, read four at a time (`vec4`), the quads that hold them.
  */
 export function rowLoads(g: ConvKernelGeometry, pixels: number, vec4: boolean): number {
   const span = (pixels - 1) * g.strideW + (g.kernelW - 1) * g.dilationW + 1;
@@ -31,13 +31,13 @@ export function rowColumns(g: ConvKernelGeometry, offsets: readonly number[], ve
     for (const d of offsets) setup.push(`  let in${d} = iw0 + ${d} >= 0 && iw0 + ${d} < W;`, `  let col${d} = u32(clamp(iw0 + ${d}, 0, W - 1));`);
     return { setup, load: (ind, scale) => offsets.map((d) => `${ind}let v${d} = select(0.0, f32(x[xr + col${d}])${scale}, in${d});`) };
   }
-  // Stride 1 and rows a multiple of 4 long: offset d is column ow0 + d - padLeft, lane
-  // (d - padLeft) mod 4 of quad ow0 / 4 + floor((d - padLeft) / 4), and a quad is all in the row
-  // or all padding.
+  // Rows a multiple of 4 long and ow0 a multiple of 4: offset d is column ow0 * sw + d - padLeft,
+  // lane (d - padLeft) mod 4 of quad ow0 * sw / 4 + floor((d - padLeft) / 4), and a quad is all in
+  // the row or all padding.
   const quad = (d: number) => Math.floor((d - g.padLeft) / 4);
   const name = (k: number) => (k < 0 ? `m${-k}` : `${k}`);
   const quads = [...new Set(offsets.map(quad))].sort((a, b) => a - b);
-  const setup = ['  let qw0 = i32(ow0 / 4u);', '  let Wq = W / 4;'];
+  const setup = [`  let qw0 = i32(ow0 * ${g.strideW}u / 4u);`, '  let Wq = W / 4;'];
   for (const k of quads) setup.push(`  let inq${name(k)} = qw0 + ${k} >= 0 && qw0 + ${k} < Wq;`, `  let colq${name(k)} = u32(clamp(qw0 + ${k}, 0, Wq - 1));`);
   return {
     setup,
