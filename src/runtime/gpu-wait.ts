@@ -1,7 +1,7 @@
 // A plain timer rather than node:timers/promises, so the runtime also bundles for browsers.
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** How a run waits for the GPU: 'sleep' through most of the expected time first, or 'spin' at once. */
+/** How a run waits for the GPU: 'sleep' through most of the expected time first, or start polling at once ('spin'). */
 export type WaitStrategy = 'sleep' | 'spin';
 
 // Below this, a timer's millisecond granularity costs more than the spinning it saves (measured:
