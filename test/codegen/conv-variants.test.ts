@@ -248,6 +248,33 @@ describe('conv2d kernel variants agree with the CPU reference', () => {
   }
 });
 
+describe('row kernels over f16 rows a multiple of 4 long', () => {
+  const gpu = useGpu();
+  const graphs: Record<string, string> = {
+    ungrouped: `graph g(%x: f16[1,9,5,32] @webgpu, %w: f16[8,9,3,3] @webgpu, %b: f16[8] @webgpu) -> (f16[1,8,5,32] @webgpu) {
+  %0 = conv2d(%x, %w, %b) {padding = [1, 1, 1, 1]} : f16[1,8,5,32] @webgpu
+  %1 = relu(%0) : f16[1,8,5,32] @webgpu
+  return %1
+}
+`,
+    depthwise: `graph g(%x: f16[1,6,5,32] @webgpu, %w: f16[6,1,5,5] @webgpu) -> (f16[1,6,5,32] @webgpu) {
+  %0 = conv2d(%x, %w) {groups = 6, padding = [2, 2, 2, 2]} : f16[1,6,5,32] @webgpu
+  return %0
+}
+`,
+  };
+  for (const variant of ['rows', 'rowsg', 'dwrows', 'dwrowsg']) {
+    it(`${variant}: reads and writes four columns at a time, as f16 vectors`, async (ctx) => {
+      if (!gpu().features.has('shader-f16')) ctx.skip();
+      const g = parseGraph(variant.startsWith('dw') ? graphs['depthwise']! : graphs['ungrouped']!);
+      const program = compile(g, only(variant));
+      expect(program.kernels[0]!.wgsl).toMatch(/var<storage, read> x: array<vec4<f16>>/);
+      expect(program.kernels[0]!.wgsl).toMatch(/var<storage, read_write> out: array<vec4<f16>>/);
+      await expectProgramAgrees(gpu(), program, [{ graph: g, inputs: randomInputs(g, 3) }], 3e-2, 3e-2);
+    });
+  }
+});
+
 describe('the implicit GEMM convolution passes static checks', () => {
   // wgsl_reflect's interpreter runs every workgroup: no two invocations may write the same output
   // element, and its barriers must order the workgroup-memory tiles' writes and reads.

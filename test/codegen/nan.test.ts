@@ -122,6 +122,11 @@ describe('NaN propagates on the device as on the CPU reference', () => {
       g.addNode('max_pool2d', [x!], { kernel_size: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1] }).output,
       g.addNode('max_pool2d', [x!], { kernel_size: [2, 2], dilation: [2, 2] }).output,
     ]);
+    // Rows a multiple of 4 long: the kernel computing four outputs an invocation.
+    await check(gpu(), [[1, 2, 6, 16]], 0.03, (g, [x]) => [
+      g.addNode('max_pool2d', [x!], { kernel_size: [2, 2] }).output,
+      g.addNode('max_pool2d', [x!], { kernel_size: [3, 3], stride: [1, 1], padding: [1, 1, 1, 1] }).output,
+    ]);
   });
 
   it('softmax, log_softmax and layer_norm: a NaN makes its row NaN', async () => {

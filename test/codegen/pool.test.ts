@@ -50,6 +50,17 @@ describe('pooling on WebGPU agrees with the CPU reference', () => {
       await check(gpu(), 'max_pool2d', [2, 3, 13, 11], { kernel_size: [3, 3], stride: [1, 1], dilation: [2, 2], padding: [2, 1, 0, 2] });
     });
     it('f16', () => check(gpu(), 'max_pool2d', [1, 3, 9, 7], { kernel_size: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1] }, 'f16'));
+    it('rows a multiple of 4 long, four outputs an invocation: padding, dilation, windows overhanging the end, f16', async () => {
+      const quad = (shape: Shape, attrs: Attrs, dtype: DType = 'f32') => {
+        expect(compile(poolGraph('max_pool2d', shape, attrs, dtype)).kernels[0]!.wgsl).toMatch(/var<storage, read> x: array<vec4<f(32|16)>>/);
+        return check(gpu(), 'max_pool2d', shape, attrs, dtype);
+      };
+      await quad([2, 3, 6, 16], { kernel_size: [2, 2] });
+      await quad([1, 5, 12, 16], { kernel_size: [3, 3], stride: [1, 1], padding: [1, 1, 1, 1] });
+      await quad([2, 3, 9, 16], { kernel_size: [3, 3], stride: [1, 1], dilation: [2, 2], padding: [2, 2, 2, 2] });
+      await quad([1, 2, 7, 16], { kernel_size: [3, 3], stride: [2, 2], ceil_mode: true });
+      await quad([1, 3, 8, 16], { kernel_size: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1] }, 'f16');
+    });
     it('i32 and u32 compare as integers (values past 2^24 that f32 would merge)', async () => {
       for (const dtype of ['i32', 'u32'] as const) {
         const g = poolGraph('max_pool2d', [1, 2, 5, 5], { kernel_size: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1] }, dtype);
@@ -94,9 +105,9 @@ describe('pooling on WebGPU agrees with the CPU reference', () => {
     it('f16', () => check(gpu(), 'adaptive_avg_pool2d', [1, 3, 9, 7], { output_size: [4, 3] }, 'f16'));
   });
 
-  it('pools of different sizes share one shader per mode', () => {
+  it('pools of different sizes share one shader per mode (rows no multiple of 4 long)', () => {
     const g = new Graph('pools');
-    const x = g.addInput('x', { dtype: 'f32', shape: [1, 3, 16, 16], device: 'webgpu' });
+    const x = g.addInput('x', { dtype: 'f32', shape: [1, 3, 18, 18], device: 'webgpu' });
     const a = g.addNode('max_pool2d', [x], { kernel_size: [2, 2] }).output;
     const b = g.addNode('max_pool2d', [a], { kernel_size: [3, 3], stride: [1, 1], padding: [1, 1, 1, 1] }).output;
     const c = g.addNode('avg_pool2d', [b], { kernel_size: [2, 2] }).output;

@@ -1,6 +1,9 @@
 import type { ConvKernelGeometry } from './conv-common.js';
 
-// How a row kernel (conv-rows.ts, conv-depthwise-rows.ts) reads the input columns a tap row
+/** The window along a row, as a row kernel (a conv's or a pool's) compiles it in. */
+export type RowWindow = Pick<ConvKernelGeometry, 'kernelW' | 'strideW' | 'dilationW' | 'padLeft'>;
+
+// How a row kernel (conv-rows.ts, conv-depthwise-rows.ts, pool-rows.ts) reads the input columns a tap row
 // needs: each column once, as `v<d>` for offset d from the first output column's window start,
 // padding reading zero. One element a load, or, where x binds as vec4s (rowVec4Io), the aligned
 // quads that hold them: on lavapipe a load costs about the same per lane whatever its width, so a
@@ -11,7 +14,7 @@ import type { ConvKernelGeometry } from './conv-common.js';
  * The loads a tap row of `pixels` adjacent output columns takes (from a multiple of `pixels`):
  * the input columns it spans, or, read four at a time (`vec4`), the quads that hold them.
  */
-export function rowLoads(g: ConvKernelGeometry, pixels: number, vec4: boolean): number {
+export function rowLoads(g: RowWindow, pixels: number, vec4: boolean): number {
   const span = (pixels - 1) * g.strideW + (g.kernelW - 1) * g.dilationW + 1;
   return vec4 ? Math.floor((span - 1 - g.padLeft) / 4) - Math.floor(-g.padLeft / 4) + 1 : span;
 }
@@ -19,17 +22,20 @@ export function rowLoads(g: ConvKernelGeometry, pixels: number, vec4: boolean): 
 /** Set-up lines (once an invocation, after `ow0` and `W`) and the loads of row `xr`'s columns. */
 export interface RowColumns {
   readonly setup: readonly string[];
-  /** Lines defining `v<d>` for every offset, from x's row starting at element `xr`, each value times `scale`. */
-  readonly load: (indent: string, scale: string) => string[];
+  /**
+   * Lines defining `v<d>` (f32) for every offset, from x's row starting at element `xr`, each value
+   * times `scale`, padding reading `pad` (an f32 expression; zero by default).
+   */
+  readonly load: (indent: string, scale: string, pad?: string) => string[];
 }
 
 /** The columns at `offsets` of a row, loaded one element (`vec4` false) or four at a time. */
-export function rowColumns(g: ConvKernelGeometry, offsets: readonly number[], vec4: boolean): RowColumns {
+export function rowColumns(g: RowWindow, offsets: readonly number[], vec4: boolean): RowColumns {
   if (!vec4) {
     const setup = [`  let iw0 = i32(ow0 * ${g.strideW}u) - ${g.padLeft};`];
     // Whether each column is inside the row (padding reads zero), and its clamped index.
     for (const d of offsets) setup.push(`  let in${d} = iw0 + ${d} >= 0 && iw0 + ${d} < W;`, `  let col${d} = u32(clamp(iw0 + ${d}, 0, W - 1));`);
-    return { setup, load: (ind, scale) => offsets.map((d) => `${ind}let v${d} = select(0.0, f32(x[xr + col${d}])${scale}, in${d});`) };
+    return { setup, load: (ind, scale, pad = '0.0') => offsets.map((d) => `${ind}let v${d} = select(${pad}, f32(x[xr + col${d}])${scale}, in${d});`) };
   }
   // Rows a multiple of 4 long and ow0 a multiple of 4: offset d is column ow0 * sw + d - padLeft,
   // lane (d - padLeft) mod 4 of quad ow0 * sw / 4 + floor((d - padLeft) / 4), and a quad is all in
@@ -41,8 +47,8 @@ export function rowColumns(g: ConvKernelGeometry, offsets: readonly number[], ve
   for (const k of quads) setup.push(`  let inq${name(k)} = qw0 + ${k} >= 0 && qw0 + ${k} < Wq;`, `  let colq${name(k)} = u32(clamp(qw0 + ${k}, 0, Wq - 1));`);
   return {
     setup,
-    load: (ind, scale) => [
-      ...quads.map((k) => `${ind}let xq${name(k)} = select(vec4<f32>(), vec4<f32>(x[xr / 4u + colq${name(k)}])${scale}, inq${name(k)});`),
+    load: (ind, scale, pad = '0.0') => [
+      ...quads.map((k) => `${ind}let xq${name(k)} = select(vec4<f32>(${pad}), vec4<f32>(x[xr / 4u + colq${name(k)}])${scale}, inq${name(k)});`),
       ...offsets.map((d) => `${ind}let v${d} = xq${name(quad(d))}[${d - g.padLeft - 4 * quad(d)}];`),
     ],
   };

@@ -12,7 +12,7 @@ import { nanPropagatingF32 } from './wgsl-math.js';
 const WG = 64;
 
 /** Bits of the lowest value of a max's accumulator type (f32: -infinity): what a max over nothing gives. */
-const LOWEST_BITS: Readonly<Record<string, number>> = { f32: 0xff800000, i32: 0x80000000, u32: 0 };
+export const LOWEST_BITS: Readonly<Record<string, number>> = { f32: 0xff800000, i32: 0x80000000, u32: 0 };
 
 /** The node values a pool binds: its input and its output. */
 export interface PoolSources {

@@ -4,7 +4,8 @@ import { adaptivePool2dAttrs, avgPool2dAttrs, poolGeometry } from '../../ir/ops/
 import { dimsOf } from '../../ir/types.js';
 import { dMul, dNumel } from '../../ir/size-expr.js';
 import type { Node } from '../../ir/graph.js';
-import { emitAdaptiveAvgPool, emitWindowPool, poolKernelGeometry } from '../kernels/pool.js';
+import { emitAdaptiveAvgPool, emitWindowPool, poolKernelGeometry, type WindowPoolSpec } from '../kernels/pool.js';
+import { emitMaxPoolRows, maxPoolRowsApplies } from '../kernels/pool-rows.js';
 import { emitReduce } from '../kernels/reduce.js';
 import type { Lowering } from './lowering.js';
 
@@ -14,9 +15,11 @@ const sources = { x: 0, out: 1 };
 /** A windowed pool's geometry, its extents from the node's dims. */
 const geometry = (node: Node) => poolKernelGeometry(poolGeometry(node.inputs[0]!.type.shape, node.attrs), dimsOf(node.inputs[0]!.type), dimsOf(node.output.type));
 
-const maxPool2d: Lowering = (node) => emitWindowPool({
-  name: node.op, dtype: node.output.type.dtype, sources, mode: 'max', geometry: geometry(node),
-});
+/** max_pool2d: four outputs of a row an invocation where rows are a multiple of 4 long (pool-rows.ts). */
+const maxPool2d: Lowering = (node) => {
+  const spec: WindowPoolSpec = { name: node.op, dtype: node.output.type.dtype, sources, mode: 'max', geometry: geometry(node) };
+  return maxPoolRowsApplies(spec) ? emitMaxPoolRows(spec) : emitWindowPool(spec);
+};
 
 const avgPool2d: Lowering = (node) => emitWindowPool({
   name: node.op, dtype: node.output.type.dtype, sources, mode: 'avg', geometry: geometry(node),
