@@ -4,7 +4,6 @@ import { dIsMultiple, dMul, type Dim } from '../../ir/size-expr.js';
 import { KernelModule, type Source } from '../kernel-module.js';
 import { declareOutput, declareOutputVec4, type Epilogue } from './epilogue.js';
 import { declareWeight, type Int8WeightStorage, type WeightLoad } from './weight-load.js';
-import { wgslType } from '../wgsl.js';
 
 // What every convolution kernel variant shares: its spec, its storage bindings (x, weight,
 // optional bias, optional input scale, output) and the geometry uniforms. Shapes and window
@@ -93,10 +92,7 @@ export function convModule(spec: ConvKernelSpec, extra: Record<string, Dim>, vec
     const store = declareOutput(m, spec.epilogue, spec.dtype, spec.sources.out);
     return { m, wt, store, store4: (i, vs) => vs.map((v, k) => store(`(${i}) + ${k}u`, v)).join(' ') };
   }
-  const store4 = declareOutputVec4(m, spec.epilogue, spec.dtype, spec.sources.out);
-  const t = wgslType(spec.epilogue?.outDType ?? spec.dtype);
-  const value = (i: string, v: string) => (spec.epilogue ? `epilogue(${v}, ${i})` : `${t}(${v})`);
-  return { m, wt, store4, store: (i, v) => `out[(${i}) / 4u][(${i}) % 4u] = ${value(i, v)};` };
+  return { m, wt, ...declareOutputVec4(m, spec.epilogue, spec.dtype, spec.sources.out) };
 }
 
 /** A convolution kernel's module and how it loads weights and stores outputs (see convModule). */

@@ -49,16 +49,18 @@ export function declareOutput(m: KernelModule, epi: Epilogue | undefined, dtype:
 }
 
 /**
- * As declareOutput, with the output declared as vec4s: returns the statement storing f32 values
- * `vs` (four) at flat indices i .. i + 3, `i` a multiple of 4 (each passes the epilogue at its own
- * index). On lavapipe a store costs about the same per lane whatever its width, so four columns a
- * store cost a quarter as much.
+ * As declareOutput, with the output declared as vec4s: `store4(i, vs)` stores f32 values `vs`
+ * (four) at flat indices i .. i + 3, `i` a multiple of 4, each passing the epilogue at its own
+ * index; `store(i, v)` one value, as a vector component. On lavapipe a store costs about the same
+ * per lane whatever its width, so four columns a store cost a quarter as much.
  */
-export function declareOutputVec4(m: KernelModule, epi: Epilogue | undefined, dtype: DType, out: Source, name = 'out'): (i: string, vs: readonly string[]) => string {
+export function declareOutputVec4(m: KernelModule, epi: Epilogue | undefined, dtype: DType, out: Source, name = 'out'): { store4: (i: string, vs: readonly string[]) => string; store: (i: string, v: string) => string } {
   if (epi) declareEpilogue(m, epi);
   const t = wgslType(epi?.outDType ?? dtype);
   m.writeVec4(name, epi?.outDType ?? dtype, out);
-  const value = (v: string, k: number, i: string) => (epi ? `epilogue(${v}, (${i}) + ${k}u)` : `${t}(${v})`);
-  return (i, vs) => `${name}[(${i}) / 4u] = vec4<${t}>(${vs.map((v, k) => value(v, k, i)).join(', ')});`;
+  const value = (v: string, i: string) => (epi ? `epilogue(${v}, ${i})` : `${t}(${v})`);
+  return {
+    store4: (i, vs) => `${name}[(${i}) / 4u] = vec4<${t}>(${vs.map((v, k) => value(v, `(${i}) + ${k}u`)).join(', ')});`,
+    store: (i, v) => `${name}[(${i}) / 4u][(${i}) % 4u] = ${value(v, i)};`,
+  };
 }
-
