@@ -6,7 +6,7 @@ import { loadProgram, type LoadStats } from './load.js';
 import type { Program, StaticProgram } from './program.js';
 import { bindSizes, describeCondition, isDynamicProgram, resolveProgram } from './sizes.js';
 
-/** Device time of one dispatch, averaged over the profiled runs. */
+/** Device time of one dispatch, averaged over the profiled runs (and the repeats of each, see REPEATS). */
 export interface DispatchTime {
   readonly index: number;
   readonly label: string;
@@ -30,8 +30,16 @@ export interface Profile {
 }
 
 /**
+ * Back-to-back repeats of each dispatch inside its timed pass. Timestamps tick coarsely on some
+ * adapters (65 us on lavapipe, where a small kernel takes 20 to 30 us): one dispatch alone could
+ * read 0 or one whole tick.
+ */
+const REPEATS = 8;
+
+/**
  * Times every dispatch of a Program with timestamp queries: each dispatch in its own compute
- * pass with begin/end timestamps (so the figures include no pass overlap). Needs the
+ * pass with begin/end timestamps (so the figures include no pass overlap), run REPEATS times
+ * there. Needs the
  * `timestamp-query` feature; the Program's outputs are read back once per run to time that too.
  * A program compiled for a range of shapes runs at the sizes its inputs' shapes give, with the
  * kernel variants they choose.
@@ -67,7 +75,7 @@ export async function profileProgram(gpu: GpuDevice, given: Program, inputs: Rec
         const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
         pass.setPipeline(s.pipeline);
         pass.setBindGroup(0, s.bindGroup);
-        pass.dispatchWorkgroups(...s.workgroups);
+        for (let k = 0; k < REPEATS; k++) pass.dispatchWorkgroups(...s.workgroups);
         pass.end();
       });
       if (n) encoder.resolveQuerySet(querySet, 0, 2 * n, resolve, 0);
@@ -76,7 +84,7 @@ export async function profileProgram(gpu: GpuDevice, given: Program, inputs: Rec
       await read.mapAsync(GPUMapMode.READ);
       const ts = new BigUint64Array(read.getMappedRange().slice(0));
       read.unmap();
-      for (let i = 0; i < n; i++) totals[i]! += Number(ts[2 * i + 1]! - ts[2 * i]!) / 1e6;
+      for (let i = 0; i < n; i++) totals[i]! += Number(ts[2 * i + 1]! - ts[2 * i]!) / 1e6 / REPEATS;
       const t1 = performance.now();
       if (loaded.staging) {
         const e2 = device.createCommandEncoder();
