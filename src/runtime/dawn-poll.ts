@@ -26,6 +26,12 @@ export function throttleDawnPolling(): void {
   if (installed || typeof queue !== 'function') return;
   installed = true;
   const cell = new Int32Array(new SharedArrayBuffer(4));
+  // Where this thread may not block (a browser-like main thread), polling stays as it is.
+  try {
+    Atomics.wait(cell, 0, 0, 0);
+  } catch {
+    return;
+  }
   const throttled = (fn: (...args: unknown[]) => void, ...args: unknown[]) => {
     if (isNativeFunction(fn)) Atomics.wait(cell, 0, 0, POLL_INTERVAL_MS);
     return queue(fn, ...args);
