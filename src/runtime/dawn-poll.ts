@@ -25,9 +25,10 @@ export function throttleDawnPolling(): void {
   const queue = (globalThis as { setImmediate?: (fn: (...args: unknown[]) => void, ...args: unknown[]) => unknown }).setImmediate;
   if (installed || typeof queue !== 'function') return;
   installed = true;
-  const cell = new Int32Array(new SharedArrayBuffer(4));
   // Where this thread may not block (a browser-like main thread), polling stays as it is.
+  let cell: Int32Array;
   try {
+    cell = new Int32Array(new SharedArrayBuffer(4));
     Atomics.wait(cell, 0, 0, 0);
   } catch {
     return;
