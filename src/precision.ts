@@ -2,7 +2,7 @@ import { KilnError } from './ir/errors.js';
 import type { Graph } from './ir/graph.js';
 import { dtypeBytes, numel } from './ir/types.js';
 import type { AdapterClass } from './codegen/lower/heuristics.js';
-import { isSoftware } from './runtime/device.js';
+import { isSoftware } from './runtime/adapter-info.js';
 
 /** What the target adapter offers, as far as the precision choice is concerned. */
 export interface AdapterTraits {

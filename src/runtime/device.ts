@@ -2,6 +2,7 @@
 import { create, globals } from 'webgpu';
 import { KilnError } from '../ir/errors.js';
 import { throttleDawnPolling } from './dawn-poll.js';
+import type { AdapterInfo } from './adapter-info.js';
 
 /** Dawn found no WebGPU adapter on this machine. */
 export class NoAdapterError extends KilnError {
@@ -42,18 +43,7 @@ export interface AcquireDeviceOptions {
   readonly forceFallbackAdapter?: boolean;
 }
 
-/** Whether an adapter is a CPU emulation (lavapipe, SwiftShader): f16 math is emulated there, measured slower than f32. */
-export function isSoftware(a: Pick<AdapterInfo, 'architecture' | 'description'>): boolean {
-  return a.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(a.description);
-}
-
-/** What the adapter says about itself. */
-export interface AdapterInfo {
-  readonly vendor: string;
-  readonly architecture: string;
-  readonly device: string;
-  readonly description: string;
-}
+export { isSoftware, type AdapterInfo } from './adapter-info.js';
 
 /** Counts of GPU objects created through a device and of submits, across all its users. */
 export interface DeviceCounters {

@@ -104,7 +104,7 @@ export interface ConvModule {
 }
 
 /** Where x's elements are: the spec's view, or x's own dense layout. */
-function inputLayout(spec: ConvKernelSpec): ConvInputLayout {
+export function inputLayout(spec: ConvKernelSpec): ConvInputLayout {
   const g = spec.geometry;
   return spec.input ?? { offset: 0, sN: dMul(g.inChannels, g.inH, g.inW), sC: dMul(g.inH, g.inW), sH: g.inW };
 }

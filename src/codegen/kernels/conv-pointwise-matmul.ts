@@ -1,5 +1,5 @@
 import { dimRange, dimsEqual, dMul } from '../../ir/size-expr.js';
-import type { ConvKernelSpec } from './conv-common.js';
+import { inputLayout, type ConvKernelSpec } from './conv-common.js';
 import type { EmittedKernel } from './kernel.js';
 import { emitMatmul } from './matmul.js';
 import { MAX_WORKGROUPS_PER_DIMENSION } from '../wgsl.js';
@@ -21,7 +21,7 @@ export function convPointwiseMatmulApplies(spec: ConvKernelSpec): boolean {
 /** The pointwise convolution as a shuffle16x8 matmul, with the spec's bias, input view and epilogue. */
 export function emitConvPointwiseMatmul(spec: ConvKernelSpec): EmittedKernel {
   const g = spec.geometry;
-  const x = spec.input ?? { offset: 0, sN: dMul(g.inChannels, g.inH, g.inW), sC: dMul(g.inH, g.inW) };
+  const x = inputLayout(spec);
   return emitMatmul({
     name: spec.name,
     dtype: spec.dtype,

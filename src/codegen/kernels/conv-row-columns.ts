@@ -3,12 +3,12 @@ import type { ConvKernelGeometry } from './conv-common.js';
 /** The window along a row, as a row kernel (a conv's or a pool's) compiles it in. */
 export type RowWindow = Pick<ConvKernelGeometry, 'kernelW' | 'strideW' | 'dilationW' | 'padLeft'>;
 
-// How a row kernel (conv-rows.ts, conv-depthwise-rows.ts, pool-rows.ts) reads the input columns
-// a tap row needs: each column once, as `v<d>` for offset d from the first output column's window
+// How a row kernel (conv-rows.ts, conv-depthwise-rows.ts, pool-rows.ts) reads the input columns a
+// tap row needs: each column once, as `v<d>` for offset d from the first output column's window
 // start, padding reading zero. One element a load, or, where x binds as vec4s (rowVec4Io), the
-// aligned quads that hold them: on lavapipe a load costs about the same per lane whatever its width, so a
-// 5-tap row of 8 outputs takes 4 loads instead of 12 (PP-OCR cls's 5x5 depthwise layer at
-// 200x2x96: 0.36 -> 0.25 ms with its stores vectorized too).
+// aligned quads that hold them: on lavapipe a load costs about the same per lane whatever its
+// width, so a 5-tap row of 8 outputs takes 4 loads instead of 12 (PP-OCR cls's 5x5 depthwise layer
+// at 200x2x96: 0.36 -> 0.25 ms with its stores vectorized too).
 
 /**
  * The loads a tap row of `pixels` adjacent output columns takes (from a multiple of `pixels`):

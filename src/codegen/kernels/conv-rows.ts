@@ -6,17 +6,17 @@ import type { EmittedKernel } from './kernel.js';
 import { MAX_WORKGROUPS_PER_DIMENSION as MAX_GROUPS } from '../wgsl.js';
 import type { WeightLoad } from './weight-load.js';
 
-// Convolution by output rows, for adapters that run a workgroup's invocations as SIMD loops on
-// a CPU (lavapipe, SwiftShader). A workgroup is one output row of one block of output channels:
-// its batch, group, channels and row come from the workgroup id, so everything but the output
-// column is the same for all invocations. The row bounds checks and the loops are then uniform
-// (padded rows are skipped with a plain branch), and every lane reads the same weights with no
-// division to find them; lavapipe (Mesa 25.0) still loads such a weight once per lane, which the
-// shared-weight loop below avoids where subgroups are offered. The lanes run along the output columns, each invocation computing `pixels` adjacent columns
-// times `channels` output channels. The window shape (kernel size, stride, dilation, padding)
-// is compiled in, so the taps are unrolled and each input column a row's taps need is loaded
-// once and reused by every tap and output column that reads it (a 5x5 depthwise tap row of
-// 4 outputs loads 8 values for 20 FMAs).
+// Convolution by output rows, for adapters that run a workgroup's invocations as SIMD loops on a
+// CPU (lavapipe, SwiftShader). A workgroup is one output row of one block of output channels: its
+// batch, group, channels and row come from the workgroup id, so everything but the output column is
+// the same for all invocations. The row bounds checks and the loops are then uniform (padded rows
+// are skipped with a plain branch), and every lane reads the same weights with no division to find
+// them; lavapipe (Mesa 25.0) still loads such a weight once per lane, which the shared-weight loop
+// below avoids where subgroups are offered. The lanes run along the output columns, each invocation
+// computing `pixels` adjacent columns times `channels` output channels. The window shape (kernel
+// size, stride, dilation, padding) is compiled in, so the taps are unrolled and each input column a
+// row's taps need is loaded once and reused by every tap and output column that reads it (a 5x5
+// depthwise tap row of 4 outputs loads 8 values for 20 FMAs).
 
 /** Register blocking of the row kernel. */
 export interface RowsConvBlocking {

@@ -4,15 +4,15 @@ import type { EmittedKernel } from './kernel.js';
 import { MAX_ROW_TAPS, rowGridFits, rowKernel, type RowsConvBlocking } from './conv-rows.js';
 import { MAX_WORKGROUPS_PER_DIMENSION } from '../wgsl.js';
 
-// Transposed convolution by output rows, for adapters that run a workgroup's invocations as
-// SIMD loops on a CPU (see conv-rows.ts, whose layout this follows): a workgroup is one output
-// row of one block of output channels, so every lane reads the same weights (with no division to
-// find them; lavapipe still loads them per lane) and the taps valid for the row are a uniform branch. Each invocation computes a run of `pixels`
-// adjacent output columns starting at a multiple of the stride, so which taps reach each of its
-// columns, and which input column each reads, are known when the shader is generated: the W
-// window (kernel, stride, dilation, left padding) is compiled in and its taps unrolled, and an
-// input value loaded once feeds every tap and output column it reaches (a 2x2 stride-2 layer:
-// one value, two columns, no tap tested or skipped at run time).
+// Transposed convolution by output rows, for adapters that run a workgroup's invocations as SIMD
+// loops on a CPU (see conv-rows.ts, whose layout this follows): a workgroup is one output row of
+// one block of output channels, so every lane reads the same weights (with no division to find
+// them; lavapipe still loads them per lane) and the taps valid for the row are a uniform branch.
+// Each invocation computes a run of `pixels` adjacent output columns starting at a multiple of the
+// stride, so which taps reach each of its columns, and which input column each reads, are known
+// when the shader is generated: the W window (kernel, stride, dilation, left padding) is compiled
+// in and its taps unrolled, and an input value loaded once feeds every tap and output column it
+// reaches (a 2x2 stride-2 layer: one value, two columns, no tap tested or skipped at run time).
 
 /** Register blocking of the transposed row kernel, as the row kernel's (its pixels a multiple of the W stride). */
 export type RowsTransposeBlocking = RowsConvBlocking;

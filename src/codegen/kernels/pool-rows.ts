@@ -2,6 +2,7 @@ import { dCeilDiv, dIsMultiple, dMul } from '../../ir/size-expr.js';
 import { KernelModule } from '../kernel-module.js';
 import { wgslType } from '../wgsl.js';
 import { rowColumns } from './conv-row-columns.js';
+import { MAX_ROW_TAPS } from './conv-rows.js';
 import type { EmittedKernel } from './kernel.js';
 import { LOWEST_BITS, type WindowPoolSpec } from './pool.js';
 import { nanPropagatingF32 } from './wgsl-math.js';
@@ -14,8 +15,6 @@ import { nanPropagatingF32 } from './wgsl-math.js';
 
 const WG = 64;
 
-/** Taps beyond which unrolling the window is not worth it (as for the row convolutions). */
-const MAX_TAPS = 49;
 /** Window parameters the kernel compiles in; larger ones (refused or not) are the one-output kernel's. */
 const MAX_WINDOW_PARAM = 1 << 16;
 
@@ -24,7 +23,7 @@ export function maxPoolRowsApplies(spec: WindowPoolSpec): boolean {
   const g = spec.geometry;
   const params = [g.h, g.w].flatMap((a) => [a.kernel, a.stride, a.dilation, a.padBefore]);
   return spec.mode === 'max' && (spec.dtype === 'f32' || spec.dtype === 'f16') && dIsMultiple(g.inW, 4) && dIsMultiple(g.outW, 4)
-    && g.h.kernel * g.w.kernel <= MAX_TAPS && params.every((p) => p < MAX_WINDOW_PARAM);
+    && g.h.kernel * g.w.kernel <= MAX_ROW_TAPS && params.every((p) => p < MAX_WINDOW_PARAM);
 }
 
 /** max_pool2d over x [N,C,H,W], four outputs of a row an invocation. */
@@ -37,7 +36,7 @@ export function emitMaxPoolRows(spec: WindowPoolSpec): EmittedKernel {
   m.readVec4('x', spec.dtype, spec.sources.x);
   m.writeVec4('out', spec.dtype, spec.sources.out);
   const window = { kernelW: g.w.kernel, strideW: g.w.stride, dilationW: g.w.dilation, padLeft: g.w.padBefore };
-  // Output column p of the quad at tap kw reads offset p * sw + kw * dw from the quad's first window start.
+  // Output column p of the quad at tap kw reads offset p * sw + kw * dw from its first window start.
   const offset = (p: number, kw: number) => p * g.w.stride + kw * g.w.dilation;
   const offsets = [...new Set([0, 1, 2, 3].flatMap((p) => Array.from({ length: g.w.kernel }, (_, kw) => offset(p, kw))))].sort((a, b) => a - b);
   const columns = rowColumns(window, offsets, true);

@@ -80,9 +80,8 @@ export function rowsBlocking(g: ConvKernelGeometry, shareWeights = false, vec4: 
   const lanes = 8;
   const channels = Math.min(g.inPerGroup === 1 && g.groups > 1 ? 4 : shareWeights && g.kernelW === 1 ? 16 : 8, g.outPerGroup);
   const outW = dimRange(g.outW)[1];
-  // Columns a multiple of 4 are stored, and read where x allows, four at a time (see rowVec4Io).
-  const quads = (p: number) => vec4.out === true && vec4.x === true && p % 4 === 0;
-  const cost = (p: number) => Math.ceil(outW / (lanes * p)) * (4 + rowLoads(g, p, quads(p)) / 2 + (p * g.kernelW * channels) / 24);
+  // Columns a multiple of 4 are read four at a time where x allows (see rowVec4Io).
+  const cost = (p: number) => Math.ceil(outW / (lanes * p)) * (4 + rowLoads(g, p, vec4.x === true && p % 4 === 0) / 2 + (p * g.kernelW * channels) / 24);
   let pixels = 1;
   for (let p = 2; p <= Math.min(12, Math.floor(MAX_ROW_ACCUMULATORS / channels)); p++) if (cost(p) < cost(pixels)) pixels = p;
   return { channels, pixels, lanes, ...(shareWeights ? { shareWeights } : {}) };

@@ -19,43 +19,42 @@ export type AdapterClass = 'software' | 'gpu';
  * measured on a GPU (`--tune` measures there).
  *
  * conv: on lavapipe the implicit GEMM lost to the register-blocked direct kernel on every layer
- * measured (PP-OCR cls 1x1 layers, 3x3 stems, 3x3 and 1x1 layers of 64 to 128 channels at 40x40
- * to 80x80: the GEMM took 1.5 to 4x as long), since its workgroup barriers and tile traffic cost
- * more than the reuse saves when a workgroup runs on one CPU thread; and the row kernel, whose
- * lanes share their weights' addresses, beat the direct one on every layer of PP-OCR cls (its conv time
- * 10.4 -> 7.6 ms summed; depthwise 5x5 layers 1.6 to 1.8x, 1x1 layers up to 1.4x), but lost
- * on PP-OCRv4 det's 3x3 layers of 96 input channels (24 outputs at 40x40 and 160x160: 1.3 to 4x
- * as long, its unrolled window over many channels spilling). Its unrolled windows also cost
- * lavapipe seconds of compiling per shader: PP-OCR cls loaded cold (no shader cache) in 45 s
- * with it on its depthwise, 1x1 and stem layers, 14 s on its depthwise layers alone, 8 s
- * without it, a cost a ~2 ms faster run repays only after thousands of runs. So software
- * adapters keep the direct kernel by default, and `--tune` (which times both) picks the rows,
- * except on pointwise layers (1x1, stride 1, unpadded, ungrouped) at least 32 wide: there the
- * row kernel has no window to unroll, and with at most 8 pixels an invocation (see rowsBlocking)
- * it cut PP-OCRv4 rec's summed conv time 264 -> 226 ms and cls's 9.7 -> 8.8 ms, for 3 s more of
- * cold compiling (rec 5.8 -> 9.0 s, cls 6.8 -> 9.8 s); on det's 1x1 layers 40 to 160 wide it took
- * 0.4 to 0.6x the direct kernel's time, but at 20 wide (8-lane workgroups of 3 pixels over a row
- * of 20, hundreds of input channels) twice as long. Where the adapter offers subgroups, every conv
- * the row kernel with shared weights serves (windows up to 3 wide) with at least 8 input channels a
- * group takes it (`rowsg`: each weight loaded once a subgroup, the window's rows a loop, see
- * SHARED_WEIGHTS in conv-rows.ts): PP-OCRv4 rec's summed conv time 202 -> 167 ms against `rows`
- * on its 1x1 layers (minima of 5 alternating trials); against the direct kernel, det's 3x3 layers
- * of 96 to 24 channels at 160x160, 80x80, 40x40 and 20x20 took 0.5 to 0.8x the time, its 1x1
- * layers 20 wide (192 and 384 channels) 0.5 to 0.6x, rec's 1x3 layers 0.6x (single runs, uploads
- * included); but det's stem (3 input channels) 1.4x. Depthwise layers take the depthwise row kernel
- * (`dwrows`: weights the same for every lane, a window row unrolled, the rows a loop), which ran PP-OCR cls's
- * depthwise layers 1.5 to 2x as fast as the flat depthwise kernel (its conv time 9.6 -> 7.8 ms
- * summed) and compiles no slower. GPUs keep the flat kernels, whose every invocation is independent
- * (the row kernel's 8-invocation workgroups would leave most of a GPU's SIMD width idle), and
- * the implicit GEMM, as they get the tiled matmul, once a step of its tile has input channels to
- * fill it (8); `--tune` measures.
+ * measured (PP-OCR cls 1x1 layers, 3x3 stems, 3x3 and 1x1 layers of 64 to 128 channels at 40x40 to
+ * 80x80: the GEMM took 1.5 to 4x as long), since its workgroup barriers and tile traffic cost more
+ * than the reuse saves when a workgroup runs on one CPU thread; and the row kernel, whose lanes
+ * share their weights' addresses, beat the direct one on every layer of PP-OCR cls (its conv time
+ * 10.4 -> 7.6 ms summed; depthwise 5x5 layers 1.6 to 1.8x, 1x1 layers up to 1.4x), but lost on
+ * PP-OCRv4 det's 3x3 layers of 96 input channels (24 outputs at 40x40 and 160x160: 1.3 to 4x as
+ * long, its unrolled window over many channels spilling). Its unrolled windows also cost lavapipe
+ * seconds of compiling per shader: PP-OCR cls loaded cold (no shader cache) in 45 s with it on its
+ * depthwise, 1x1 and stem layers, 14 s on its depthwise layers alone, 8 s without it, a cost a ~2
+ * ms faster run repays only after thousands of runs. So software adapters keep the direct kernel by
+ * default, and `--tune` (which times both) picks the rows, except on pointwise layers (1x1, stride
+ * 1, unpadded, ungrouped) at least 32 wide: there the row kernel has no window to unroll, and with
+ * at most 8 pixels an invocation (see rowsBlocking) it cut PP-OCRv4 rec's summed conv time 264 ->
+ * 226 ms and cls's 9.7 -> 8.8 ms, for 3 s more of cold compiling (rec 5.8 -> 9.0 s, cls 6.8 -> 9.8
+ * s); on det's 1x1 layers 40 to 160 wide it took 0.4 to 0.6x the direct kernel's time, but at 20
+ * wide (8-lane workgroups of 3 pixels over a row of 20, hundreds of input channels) twice as long.
+ * Where the adapter offers subgroups, every conv the row kernel with shared weights serves (windows
+ * up to 3 wide) with at least 8 input channels a group takes it (`rowsg`: each weight loaded once a
+ * subgroup, the window's rows a loop, see SHARED_WEIGHTS in conv-rows.ts): PP-OCRv4 rec's summed
+ * conv time 202 -> 167 ms against `rows` on its 1x1 layers (minima of 5 alternating trials);
+ * against the direct kernel, det's 3x3 layers of 96 to 24 channels at 160x160, 80x80, 40x40 and
+ * 20x20 took 0.5 to 0.8x the time, its 1x1 layers 20 wide (192 and 384 channels) 0.5 to 0.6x, rec's
+ * 1x3 layers 0.6x (single runs, uploads included); but det's stem (3 input channels) 1.4x.
+ * Depthwise layers take the depthwise row kernel (`dwrows`: weights the same for every lane, a
+ * window row unrolled, the rows a loop), which ran PP-OCR cls's depthwise layers 1.5 to 2x as fast
+ * as the flat depthwise kernel (its conv time 9.6 -> 7.8 ms summed) and compiles no slower. GPUs
+ * keep the flat kernels, whose every invocation is independent (the row kernel's 8-invocation
+ * workgroups would leave most of a GPU's SIMD width idle), and the implicit GEMM, as they get the
+ * tiled matmul, once a step of its tile has input channels to fill it (8); `--tune` measures.
  *
- * conv_transpose: software adapters take the row kernel (weights the same for every lane, the W window compiled
- * in, so no tap is tested at run time): on PP-OCRv4 det's head (2x2, stride 2, 24 -> 24 channels
- * at 160x160, then 24 -> 1 at 320x320) it took 43 and 10 ms against the flat kernel's 65 and
- * 20 ms (minima of 5 alternating trials, load average 8). GPUs keep the flat kernel, whose
- * invocations are all independent (the row kernel's 8-invocation workgroups would leave most of
- * a GPU's SIMD width idle).
+ * conv_transpose: software adapters take the row kernel (weights the same for every lane, the W
+ * window compiled in, so no tap is tested at run time): on PP-OCRv4 det's head (2x2, stride 2, 24
+ * -> 24 channels at 160x160, then 24 -> 1 at 320x320) it took 43 and 10 ms against the flat
+ * kernel's 65 and 20 ms (minima of 5 alternating trials, load average 8). GPUs keep the flat
+ * kernel, whose invocations are all independent (the row kernel's 8-invocation workgroups would
+ * leave most of a GPU's SIMD width idle).
  */
 export function heuristicChooser(adapter: AdapterClass | undefined, features: readonly string[] = []): KernelChooser {
   // Where the adapter offers subgroups, the kernels that share uniform loads across a subgroup.
