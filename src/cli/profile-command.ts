@@ -11,6 +11,7 @@ import type { Program } from '../runtime/program.js';
 import { describeSizes, isDynamicProgram, resolveProgram, type SizeValues } from '../runtime/sizes.js';
 import { instantiateGraph } from '../ir/instantiate.js';
 import { formatProfile, profileProgram } from '../runtime/profiler.js';
+import { measureDispatchFloor } from '../runtime/dispatch-floor.js';
 import { checkOnnxOnlyOptions, inputShapeArgs, inputShapesFrom, inputShapeUsage, itemShapesFrom } from './input-shapes.js';
 import { loadModel } from '../frontend/load-model.js';
 import { inputValueArgs, inputValuesFrom, inputValueUsage } from './input-values.js';
@@ -45,6 +46,8 @@ export const profileCommand = {
     'on seeded random inputs with a timestamp around every dispatch (run 8 times back to back there,',
     'as timestamps may tick coarser than a small kernel takes), and prints each dispatch with',
     'its device time and share of the total, sorted, plus host time for uploads and readbacks.',
+    "Then the adapter's dispatch floor: what an empty dispatch costs it (measured), which every",
+    "dispatch's time includes and only fewer dispatches save.",
     "Beside the time: the kernel's work (MFLOP) and traffic (MB), estimated from its node's op and",
     'shapes (a multiply-add is 2 FLOPs, an elementwise op 1 per element; each operand read or',
     'written once, so GB/s is a lower bound), and the GFLOP/s and GB/s they make.',
@@ -78,7 +81,7 @@ export const profileCommand = {
       const sizes = sizesFrom(values.sizes, p);
       const timed = await profileProgram(device, p, randomTensors(sizes ? resolveProgram(p, sizes).inputs : p.inputs, seed), runs);
       const costs = graph ? dispatchCosts(p, sizes ? instantiateGraph(graph, sizes) : graph) : [];
-      const profile = { ...timed, dispatches: timed.dispatches.map((d, i) => ({ ...d, ...costs[i] })) };
+      const profile = { ...timed, dispatches: timed.dispatches.map((d, i) => ({ ...d, ...costs[i] })), dispatchFloorMs: await measureDispatchFloor(device) };
       if (values.json) {
         const where = variant ? { artifact: path, precision: variant.precision } : { model: path };
         console.log(JSON.stringify({ ...where, adapter: device.describe(), program: p.name, kernels: p.kernels.length, ...profile }, null, 2));

@@ -27,6 +27,8 @@ export interface Profile {
   readonly uploadMs: number;
   readonly readbackMs: number;
   readonly runs: number;
+  /** What an empty dispatch costs the adapter (see measureDispatchFloor), where measured. */
+  readonly dispatchFloorMs?: number;
 }
 
 /**
@@ -140,6 +142,12 @@ export function formatProfile(p: Profile): string {
     total = ` ${''.padStart(7)} ${rateColumns(flops, bytes, p.deviceMs)}`;
   }
   lines.push(`${'total device time'.padEnd(w)}  ${''.padEnd(24)} ${p.deviceMs.toFixed(3).padStart(10)}${total}`);
+  if (p.dispatchFloorMs !== undefined) {
+    // Each dispatch's time above includes it once: the part of the total no kernel can win back.
+    const floor = p.dispatchFloorMs * p.dispatches.length;
+    const share = p.deviceMs ? ` (${((100 * floor) / p.deviceMs).toFixed(0)}% of the device time)` : '';
+    lines.push(`dispatch floor: ${p.dispatchFloorMs.toFixed(3)} ms a dispatch (an empty one, measured), ${floor.toFixed(3)} ms for these ${p.dispatches.length}${share}: only fewer dispatches save it`);
+  }
   lines.push(`host: upload ${p.uploadMs.toFixed(3)} ms, readback ${p.readbackMs.toFixed(3)} ms per run (mean of ${p.runs})`);
   return lines.join('\n');
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compiler.js';
 import { parseGraph } from '../../src/ir/parser.js';
 import { formatProfile, profileProgram } from '../../src/runtime/profiler.js';
+import { measureDispatchFloor } from '../../src/runtime/dispatch-floor.js';
 import { Random } from '../../src/frontend/torch/random.js';
 import { useGpu } from '../helpers/gpu.js';
 import { randomData } from '../helpers/compare.js';
@@ -30,5 +31,17 @@ describe('profiler', () => {
     const text = formatProfile(p);
     for (const d of program.dispatches) expect(text).toContain(d.label);
     expect(text).toMatch(/total device time/);
+  });
+
+  it("measures the adapter's dispatch floor and shows its share of the device time", async () => {
+    if (!gpu().device.features.has('timestamp-query')) return;
+    const floor = await measureDispatchFloor(gpu(), 3);
+    // Ordering 32 more dependent dispatches costs something on any adapter, and far less than a
+    // millisecond each.
+    expect(floor).toBeGreaterThan(0);
+    expect(floor).toBeLessThan(1);
+    const dispatch = (label: string, ms: number) => ({ index: 0, label, kernel: 'k', ms });
+    const text = formatProfile({ dispatches: [dispatch('a', 0.3), dispatch('b', 0.1)], deviceMs: 0.4, uploadMs: 0, readbackMs: 0, runs: 1, dispatchFloorMs: 0.05 });
+    expect(text).toContain('dispatch floor: 0.050 ms a dispatch (an empty one, measured), 0.100 ms for these 2 (25% of the device time)');
   });
 });
