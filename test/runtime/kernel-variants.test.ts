@@ -131,6 +131,40 @@ describe('kernel variants chosen by size', () => {
     }
   });
 
+  it('a pointwise conv over a batch that varies down to one carries the kernel chosen for one image, and agrees on both sides', async () => {
+    // On a software adapter with subgroups, 8 images of this 1x1 layer (2^25 multiply-adds) run
+    // as a matmul (pointmm), one image by output rows (rowsg).
+    const conv = parseGraph(`graph g(%x: f32[N,64,32,32] @webgpu) -> (f32[N,64,32,32] @webgpu) sizes(N: [1, 8]) {
+  %w = const() {value = ${weights(64 * 64)}} : f32[64,64,1,1] @webgpu
+  %b = const() {value = ${weights(64)}} : f32[64] @webgpu
+  %c = conv2d(%x, %w, %b) : f32[N,64,32,32] @webgpu
+  %y = relu(%c) : f32[N,64,32,32] @webgpu
+  return %y
+}
+`);
+    const p = compile(conv, { adapterClass: 'software', adapterFeatures: ['subgroups'] });
+    const [d] = p.dispatches;
+    expect(d!.variants?.map((v) => v.when)).toEqual([{ size: 'N', max: 1 }]);
+    expect(p.kernels[d!.kernel]!.wgsl).toMatch(/subgroupShuffle\(av0, kk\)/);
+    expect(p.kernels[d!.variants![0]!.kernel]!.wgsl).not.toMatch(/subgroupShuffle\(av0, kk\)/);
+    // Where both sizes choose alike (a static batch, or one never down to one), there is none.
+    expect(compile(instantiateGraph(conv, { N: 1 }), { adapterClass: 'software', adapterFeatures: ['subgroups'] }).dispatches[0]!.variants).toBeUndefined();
+    expect(compile(conv, { adapterClass: 'gpu' }).dispatches[0]!.variants).toBeUndefined();
+    if (!gpu().device.features.has('subgroups')) return;
+    const session = await Session.create(gpu(), p);
+    try {
+      for (const n of [1, 3, 1]) {
+        const rng = new Random(n);
+        const x = tensorData('f32', [n, 64, 32, 32], Array.from({ length: n * 64 * 1024 }, () => rng.normal()));
+        const got = await session.run({ x });
+        expect(session.chosenVariants).toEqual([n === 1 ? 0 : undefined]);
+        expectClose(got.y!, runOnCpu(instantiateGraph(conv, { N: n }), { x }).y!, 1e-4, 1e-4);
+      }
+    } finally {
+      session.destroy();
+    }
+  });
+
   it('kiln profile\'s timings name the variant the sizes chose', async () => {
     if (!gpu().device.features.has('timestamp-query')) return;
     const one = await profileProgram(gpu(), program, { x: inputAt(1, 7) }, 1);

@@ -37,5 +37,7 @@ export function emitConvPointwiseMatmul(spec: ConvKernelSpec): EmittedKernel {
     ...(spec.hasBias ? { bias: { rowStride: 1, colStride: 0, beta: 1 } } : {}),
     ...(spec.epilogue ? { epilogue: spec.epilogue } : {}),
     variant: 'shuffle16x8',
+    // Bound as the other conv kernels bind (x, weights, bias, output), so it may be a variant of one.
+    bFirst: true,
   });
 }

@@ -61,6 +61,8 @@ export interface MatmulKernelSpec {
   readonly variant?: MatmulVariant;
   /** B is stored as packed int8 with one scale per column (channel = n), dequantized as it is loaded (weight-load.ts). */
   readonly bInt8?: Int8WeightStorage;
+  /** Binds B before A (a conv's order, x then its weights, so a conv's kernels bind alike: see conv-pointwise-matmul.ts). */
+  readonly bFirst?: boolean;
 }
 
 export type MatmulVariant = 'scalar' | 'vec4b' | 'tiled' | 'rows1' | 'block16x8' | 'shuffle16x8';
@@ -209,9 +211,10 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   const shape = SHAPES[spec.variant ?? 'vec4b'] ?? BLOCK;
   const { tm, tn, wgX, wgY } = shape;
   const vecB = !['scalar', 'tiled'].includes(spec.variant ?? 'vec4b') && b.inner === 1 && [spec.n, b.offset, b.outer, ...b.batchStrides].every((x) => dIsMultiple(x, 4));
-  m.read('A', spec.aDType ?? spec.dtype, spec.sources.a);
   if (spec.bInt8 && spec.bInt8.channels !== spec.n) throw new Error(`internal: ${spec.name}: an int8 B needs one scale per column`);
+  if (!spec.bFirst) m.read('A', spec.aDType ?? spec.dtype, spec.sources.a);
   const B = declareWeight(m, 'B', spec.dtype, spec.sources.b, spec.bInt8, vecB);
+  if (spec.bFirst) m.read('A', spec.aDType ?? spec.dtype, spec.sources.a);
   const br = spec.batchShape.length;
   if (br) u.array('bshape', spec.batchShape).array('sa', a.batchStrides).array('sb', b.batchStrides);
   const L: string[] = [];

@@ -149,8 +149,23 @@ function lowerConv2d(node: Node, io: AnchorIO, ctx?: LowerContext): EmittedKerne
   const spec = kernelSpec(node, g, io);
   if (spec.inputScale && g.groups > 1) throw new Error('internal: a per-channel input scale needs an ungrouped conv2d');
   const variants = convVariants(spec);
-  const pick = ctx?.choose?.('conv', convSignature(g, spec.dtype), variants);
-  const variant = pick !== undefined && variants.includes(pick) ? pick : 'direct';
+  const choose = (at: ConvKernelGeometry) => {
+    const pick = ctx?.choose?.('conv', convSignature(at, spec.dtype), variants);
+    return pick !== undefined && variants.includes(pick) ? pick : 'direct';
+  };
+  const variant = choose(g);
+  const kernel = emitConvVariant(spec, variant);
+  // A batch that varies down to one (a program for 1..N images) is chosen for at its largest; a
+  // batch of one may want another kernel (PP-OCR cls's 32 -> 200 1x1 layers: pointmm for 32
+  // images, rowsg for one), carried as a variant for it (see withOneRowVariant in matmul.ts).
+  if (typeof g.batch === 'number' || dimRange(g.batch)[0] > 1) return kernel;
+  const single = choose({ ...g, batch: 1 });
+  return single === variant ? kernel : { ...kernel, variants: [{ size: g.batch, max: 1, kernel: emitConvVariant(spec, single) }] };
+}
+
+/** A conv2d's kernel in the named variant (one of convVariants). */
+function emitConvVariant(spec: ConvKernelSpec, variant: string): EmittedKernel {
+  const g = spec.geometry;
   if (variant === 'rows' || variant === 'rowsg') return emitConvRows(spec, rowsBlockingOf(spec, variant === 'rowsg'));
   if (variant === 'dwrows' || variant === 'dwrowsg') return emitConvDepthwiseRows(spec, variant === 'dwrowsg');
   if (variant === 'gemm') return emitConvGemm(spec);
