@@ -153,6 +153,7 @@ graph g(%x: f32[2,6,4,8] @webgpu, %w: f32[21,6,1,1] @webgpu, %b: f32[21] @webgpu
  * output's own index.
  */
 const VEC4_ROWS: Record<string, string> = {
+  'an RGB stem: 3 input channels, 3x3 stride 2 over rows of 192, 8 outputs': conv('2,3,9,192', '8,3,3,3', 'stride = [2, 2], padding = [1, 1, 1, 1]', '2,8,5,96'),
   '3x3 over rows of 64, input scaled per channel, a residual added after': `
 graph g(%x: f32[2,9,5,64] @webgpu, %s: f32[2,9,1,1] @webgpu, %w: f32[8,9,3,3] @webgpu, %b: f32[8] @webgpu, %r: f32[2,8,5,64] @webgpu) -> (f32[2,8,5,64] @webgpu) {
   %0 = mul(%x, %s) : f32[2,9,5,64] @webgpu
@@ -306,7 +307,7 @@ describe('the software heuristic for conv2d', () => {
     expect(heuristicChooser('gpu')('conv', 'f32:1x32x2x96->200x2x96:k1x1:s1x1:d1x1:p0,0,0,0', ungrouped)).toBe('gemm');
     expect(heuristicChooser('gpu')('conv', 'f32:1x32x6x96->32x3x96:k5x5:s2x1:d1x1:p2,2,2,2:g32', ['direct', 'rows', 'dwrows'])).toBe('direct');
   });
-  it('shares the weights of layers with 8 or more input channels a group, and of depthwise layers, across a subgroup where the adapter offers subgroups', () => {
+  it('shares the weights of ungrouped layers, of groups of 8 or more input channels, and of depthwise layers, across a subgroup where the adapter offers subgroups', () => {
     const withSubgroups = heuristicChooser('software', ['subgroups']);
     // Pointwise layers of 2^25 multiply-adds or more run as the shuffle16x8 matmul, smaller ones shared-weight rows.
     expect(withSubgroups('conv', 'f32:1x192x40x40->192x40x40:k1x1:s1x1:d1x1:p0,0,0,0', pointwise)).toBe('pointmm');
@@ -317,8 +318,9 @@ describe('the software heuristic for conv2d', () => {
     expect(withSubgroups('conv', 'f32:1x192x40x40->192x40x40:k1x1:s1x1:d1x1:p0,0,0,0', ungrouped)).toBe('rowsg');
     expect(withSubgroups('conv', 'f32:1x96x160x160->24x160x160:k3x3:s1x1:d1x1:p1,1,1,1', ungrouped)).toBe('rowsg');
     expect(withSubgroups('conv', 'f32:1x16x12x96->32x12x96:k3x3:s1x1:d1x1:p1,1,1,1:g2', ['direct', 'rows', 'rowsg'])).toBe('rowsg');
-    // Too few input channels to fill a subgroup's lanes; a window too wide to share (not offered).
-    expect(withSubgroups('conv', 'f32:1x3x640x640->16x320x320:k3x3:s2x2:d1x1:p1,1,1,1', ungrouped)).toBe('direct');
+    // An RGB stem (ungrouped) reads its rows four columns at a time there; groups of too few
+    // input channels to fill a subgroup's lanes do not; a window too wide to share (not offered).
+    expect(withSubgroups('conv', 'f32:1x3x640x640->16x320x320:k3x3:s2x2:d1x1:p1,1,1,1', ungrouped)).toBe('rowsg');
     expect(withSubgroups('conv', 'f32:1x12x12x96->32x12x96:k3x3:s1x1:d1x1:p1,1,1,1:g2', ['direct', 'rows', 'rowsg'])).toBe('direct');
     expect(withSubgroups('conv', 'f32:1x16x12x96->16x12x96:k5x5:s1x1:d1x1:p2,2,2,2', ['direct', 'gemm', 'rows'])).toBe('direct');
     expect(withSubgroups('conv', 'f32:1x32x6x96->32x3x96:k5x5:s2x1:d1x1:p2,2,2,2:g32', ['direct', 'rows', 'dwrows', 'dwrowsg'])).toBe('dwrowsg');

@@ -41,7 +41,10 @@ export type AdapterClass = 'software' | 'gpu';
  * conv time 202 -> 167 ms against `rows` on its 1x1 layers (minima of 5 alternating trials);
  * against the direct kernel, det's 3x3 layers of 96 to 24 channels at 160x160, 80x80, 40x40 and
  * 20x20 took 0.5 to 0.8x the time, its 1x1 layers 20 wide (192 and 384 channels) 0.5 to 0.6x, rec's
- * 1x3 layers 0.6x (single runs, uploads included); but det's stem (3 input channels) 1.4x.
+ * 1x3 layers 0.6x (single runs, uploads included). Ungrouped layers of fewer input channels
+ * (an RGB stem) take it too since it reads rows four columns at a time (see rowVec4Io): the stems
+ * of PP-OCRv4 det, rec and PP-OCR cls took 6.2, 0.28 and 0.12 ms against the direct kernel's 13.8,
+ * 0.53 and 0.18 ms (minima of 5 to 12 alternating trials; before the vec4 loads det's took 1.4x).
  * Depthwise layers take the depthwise row kernel (`dwrows`: weights the same for every lane, a
  * window row unrolled, the rows a loop), which ran PP-OCR cls's depthwise layers 1.5 to 2x as fast
  * as the flat depthwise kernel (its conv time 9.6 -> 7.8 ms summed) and compiles no slower. GPUs
@@ -71,7 +74,7 @@ export function heuristicChooser(adapter: AdapterClass | undefined, features: re
       if (product && variants.includes('rows1') && matmulRows(signature) === 1) return 'rows1';
       if (product && variants.includes(blocks) && matmulRows(signature) >= 16 && matmulMacs(signature) >= blocksMinMacs) return blocks;
       if (family === 'conv' && variants.includes('pointmm') && subgroups && convMacs(signature) >= POINTWISE_MATMUL_MIN_MACS) return 'pointmm';
-      if (family === 'conv' && variants.includes('rowsg') && subgroups && convInputsPerGroup(signature) >= SHARED_ROWS_MIN_INPUTS) return 'rowsg';
+      if (family === 'conv' && variants.includes('rowsg') && subgroups && (convInputsPerGroup(signature) >= SHARED_ROWS_MIN_INPUTS || convGroups(signature) === 1)) return 'rowsg';
       if (family === 'conv' && variants.includes('rows') && POINTWISE_CONV.test(signature) && convOutputWidth(signature) >= ROWS_MIN_WIDTH) return 'rows';
       if (family === 'conv' && variants.includes(dwrows)) return dwrows;
       if (family === 'conv_transpose' && variants.includes('rows')) return 'rows';
@@ -136,8 +139,9 @@ function convInputsPerGroup(signature: string): number {
 }
 
 /**
- * Input channels a group needs for the row kernel with shared weights: a subgroup's lanes load
- * the weights of that many (lavapipe's 8); PP-OCRv4 det's stem (3 input channels) ran 1.4x as long.
+ * Input channels a group needs for the row kernel with shared weights where the conv is grouped
+ * (a subgroup's lanes load the weights of that many, lavapipe's 8); depthwise layers (one a
+ * group) take the depthwise row kernel instead.
  */
 const SHARED_ROWS_MIN_INPUTS = 8;
 
