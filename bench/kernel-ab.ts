@@ -16,7 +16,7 @@ import { acquireDevice } from '../src/runtime/device.js';
 import { kernelTarget } from '../src/precision.js';
 import { forcedChooser } from './forced-choices.js';
 import { loadProgram, type LoadedProgram } from '../src/runtime/load.js';
-import type { GpuDevice } from '../src/runtime/device.js';
+import { TimedPasses } from '../src/runtime/timed-passes.js';
 import type { StaticProgram } from '../src/runtime/program.js';
 import { inputShapeArgs, inputShapesFrom } from '../src/cli/input-shapes.js';
 import { randomTensors } from '../src/io/random-inputs.js';
@@ -32,33 +32,6 @@ const device = await acquireDevice();
 const programs = choices.map((c) => compile(graph, { ...kernelTarget(device.info, device.features), choose: forcedChooser(c) }) as StaticProgram);
 const REPEAT = Number(process.env.AB_REPEAT ?? 16);
 
-/** Device ms of each dispatch of a loaded program (mean over REPEAT back-to-back runs), and their sum. */
-async function timeDispatches(gpu: GpuDevice, loaded: LoadedProgram): Promise<number[]> {
-  const device = gpu.device;
-  const n = loaded.steps.length;
-  const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * n });
-  const resolve = device.createBuffer({ size: 16 * n, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-  const read = device.createBuffer({ size: 16 * n, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  const encoder = device.createCommandEncoder();
-  loaded.steps.forEach((s, i) => {
-    const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
-    pass.setPipeline(s.pipeline);
-    pass.setBindGroup(0, s.bindGroup);
-    for (let r = 0; r < REPEAT; r++) pass.dispatchWorkgroups(...s.workgroups);
-    pass.end();
-  });
-  encoder.resolveQuerySet(querySet, 0, 2 * n, resolve, 0);
-  encoder.copyBufferToBuffer(resolve, 0, read, 0, 16 * n);
-  device.queue.submit([encoder.finish()]);
-  await read.mapAsync(GPUMapMode.READ);
-  const ts = new BigUint64Array(read.getMappedRange().slice(0));
-  read.unmap();
-  querySet.destroy();
-  resolve.destroy();
-  read.destroy();
-  return loaded.steps.map((_, i) => Number(ts[2 * i + 1]! - ts[2 * i]!) / 1e6 / REPEAT);
-}
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 try {
   const stats = { pipelinesCreated: 0, shaderModulesCreated: 0, buffersCreated: 0, bindGroupsCreated: 0, weightBytesUploaded: 0, weightUploads: 0 };
@@ -70,13 +43,14 @@ try {
     loaded.push(await loadProgram(device, p, { label: `ab${k}`, warmup: true }, stats));
     console.log(`load ${choices[k]}: ${(performance.now() - t0).toFixed(0)} ms, ${p.kernels.length} shaders`);
   }
+  const timers = loaded.map((l) => TimedPasses.create(device.device, l.steps.length));
   // Inputs stay as the buffers were created (zeros): device time does not depend on the values.
   const per = programs.map((p) => p.dispatches.map(() => [] as number[]));
   const totals = programs.map(() => [] as number[]);
   const load0 = loadavg()[0]!;
   for (let t = 0; t < trials; t++) {
     for (const [k, l] of loaded.entries()) {
-      const ms = await timeDispatches(device, l);
+      const ms = await timers[k]!.timeSteps(l.steps, REPEAT);
       ms.forEach((v, i) => per[k]![i]!.push(v));
       totals[k]!.push(ms.reduce((a, b) => a + b, 0));
     }

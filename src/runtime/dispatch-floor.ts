@@ -1,4 +1,5 @@
 import type { GpuDevice } from './device.js';
+import { TimedPasses } from './timed-passes.js';
 
 // What a dispatch costs the adapter when it does nothing: the time between dependent dispatches
 // that no kernel can win back, only fewer dispatches (fusion). On lavapipe it is the hand-off of
@@ -24,33 +25,24 @@ export async function measureDispatchFloor(gpu: GpuDevice, runs = 5): Promise<nu
   const pipeline = await device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: 'dispatch-floor' });
   const counter = device.createBuffer({ size: 4, usage: GPUBufferUsage.STORAGE, label: 'dispatch-floor' });
   const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: counter } }] });
-  const querySet = device.createQuerySet({ type: 'timestamp', count: 4 });
-  const resolve = device.createBuffer({ size: 32, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-  const read = device.createBuffer({ size: 32, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const timed = TimedPasses.create(device, 2);
   const floors: number[] = [];
   try {
     for (let r = 0; r < runs; r++) {
       const encoder = device.createCommandEncoder({ label: 'dispatch-floor' });
       for (const [k, count] of [[0, 1], [1, DISPATCHES]] as const) {
-        const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * k, endOfPassWriteIndex: 2 * k + 1 } });
+        const pass = timed.begin(encoder, k);
         pass.setPipeline(pipeline);
         pass.setBindGroup(0, bindGroup);
         for (let d = 0; d < count; d++) pass.dispatchWorkgroups(1);
         pass.end();
       }
-      encoder.resolveQuerySet(querySet, 0, 4, resolve, 0);
-      encoder.copyBufferToBuffer(resolve, 0, read, 0, 32);
-      device.queue.submit([encoder.finish()]);
-      await read.mapAsync(GPUMapMode.READ);
-      const t = new BigUint64Array(read.getMappedRange().slice(0));
-      read.unmap();
-      const one = Number(t[1]! - t[0]!);
-      const many = Number(t[3]! - t[2]!);
-      floors.push(Math.max(0, many - one) / (DISPATCHES - 1) / 1e6);
+      const [one, many] = (await timed.submit(encoder)) as [number, number];
+      floors.push(Math.max(0, many - one) / (DISPATCHES - 1));
     }
   } finally {
-    for (const b of [counter, resolve, read]) b.destroy();
-    querySet.destroy();
+    counter.destroy();
+    timed.destroy();
   }
   floors.sort((a, b) => a - b);
   return floors[floors.length >> 1]!;

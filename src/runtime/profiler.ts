@@ -5,6 +5,7 @@ import { toDeviceBytes } from './host-data.js';
 import { loadProgram, type LoadStats } from './load.js';
 import type { Program, StaticProgram } from './program.js';
 import { bindSizes, describeCondition, isDynamicProgram, resolveProgram } from './sizes.js';
+import { TimedPasses } from './timed-passes.js';
 
 /** Device time of one dispatch, averaged over the profiled runs (and the repeats of each, see REPEATS). */
 export interface DispatchTime {
@@ -32,19 +33,17 @@ export interface Profile {
 }
 
 /**
- * Back-to-back repeats of each dispatch inside its timed pass. Timestamps tick coarsely on some
- * adapters (65 us on lavapipe, where a small kernel takes 20 to 30 us): one dispatch alone could
- * read 0 or one whole tick.
+ * Back-to-back repeats of each dispatch inside its timed pass (see TimedPasses.timeSteps): a
+ * small kernel on lavapipe takes 20 to 30 us, under one 65 us tick of its timestamps.
  */
 const REPEATS = 8;
 
 /**
  * Times every dispatch of a Program with timestamp queries: each dispatch in its own compute
  * pass with begin/end timestamps (so the figures include no pass overlap), run REPEATS times
- * there. Needs the
- * `timestamp-query` feature; the Program's outputs are read back once per run to time that too.
- * A program compiled for a range of shapes runs at the sizes its inputs' shapes give, with the
- * kernel variants they choose.
+ * there. Needs the `timestamp-query` feature; the Program's outputs are read back once per run
+ * to time that too. A program compiled for a range of shapes runs at the sizes its inputs'
+ * shapes give, with the kernel variants they choose.
  */
 export async function profileProgram(gpu: GpuDevice, given: Program, inputs: Record<string, TensorData>, runs = 5): Promise<Profile> {
   const device = gpu.device;
@@ -55,9 +54,7 @@ export async function profileProgram(gpu: GpuDevice, given: Program, inputs: Rec
   const program = isDynamicProgram(given) ? resolveProgram(given, bindSizes(given, new Map(Object.entries(inputs).map(([k, t]) => [k, t.shape])))) : given as StaticProgram;
   const loaded = await loadProgram(gpu, program, { label: `profile:${program.name}`, warmup: true }, stats);
   const n = loaded.steps.length;
-  const querySet = device.createQuerySet({ type: 'timestamp', count: Math.max(2, 2 * n) });
-  const resolve = device.createBuffer({ size: Math.max(16, 16 * n), usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-  const read = device.createBuffer({ size: Math.max(16, 16 * n), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const timed = TimedPasses.create(device, n);
   const totals = new Float64Array(n);
   let uploadMs = 0;
   let readbackMs = 0;
@@ -72,21 +69,7 @@ export async function profileProgram(gpu: GpuDevice, given: Program, inputs: Rec
       }
       await device.queue.onSubmittedWorkDone();
       uploadMs += performance.now() - t0;
-      const encoder = device.createCommandEncoder();
-      loaded.steps.forEach((s, i) => {
-        const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
-        pass.setPipeline(s.pipeline);
-        pass.setBindGroup(0, s.bindGroup);
-        for (let k = 0; k < REPEATS; k++) pass.dispatchWorkgroups(...s.workgroups);
-        pass.end();
-      });
-      if (n) encoder.resolveQuerySet(querySet, 0, 2 * n, resolve, 0);
-      if (n) encoder.copyBufferToBuffer(resolve, 0, read, 0, 16 * n);
-      device.queue.submit([encoder.finish()]);
-      await read.mapAsync(GPUMapMode.READ);
-      const ts = new BigUint64Array(read.getMappedRange().slice(0));
-      read.unmap();
-      for (let i = 0; i < n; i++) totals[i]! += Number(ts[2 * i + 1]! - ts[2 * i]!) / 1e6 / REPEATS;
+      (await timed.timeSteps(loaded.steps, REPEATS)).forEach((ms, i) => { totals[i]! += ms; });
       const t1 = performance.now();
       if (loaded.staging) {
         const e2 = device.createCommandEncoder();
@@ -98,9 +81,7 @@ export async function profileProgram(gpu: GpuDevice, given: Program, inputs: Rec
       readbackMs += performance.now() - t1;
     }
   } finally {
-    querySet.destroy();
-    resolve.destroy();
-    read.destroy();
+    timed.destroy();
     for (const b of loaded.owned) b.destroy();
   }
   const dispatches = program.dispatches.map((d, i) => ({

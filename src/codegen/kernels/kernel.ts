@@ -1,4 +1,4 @@
-import type { Dim } from '../../ir/size-expr.js';
+import { dimRange, type Dim } from '../../ir/size-expr.js';
 /** What a kernel emitter returns: WGSL plus one dispatch's uniforms and grid. */
 export interface EmittedKernel {
   /** Named after what the kernel computes (e.g. `matmul`, `add_relu`). */
@@ -26,6 +26,16 @@ export interface KernelVariant {
   readonly min?: number;
   readonly max?: number;
   readonly kernel: EmittedKernel;
+}
+
+/**
+ * `kernel`, carrying `atOne()` (where it gives a kernel) as its variant for `size` = 1 when `size`
+ * varies down to one: a batch of one, a single token or row, for which another kernel is faster.
+ */
+export function withVariantAtOne(kernel: EmittedKernel, size: Dim, atOne: () => EmittedKernel | undefined): EmittedKernel {
+  if (typeof size === 'number' || dimRange(size)[0] > 1) return kernel;
+  const one = atOne();
+  return one ? { ...kernel, variants: [{ size, max: 1, kernel: one }] } : kernel;
 }
 
 /** A kernel's uniform words and workgroup counts as numbers; throws for one whose sizes vary. */

@@ -4,7 +4,7 @@ import { dimsOf } from '../../ir/types.js';
 import { dimRange } from '../../ir/size-expr.js';
 import type { Node } from '../../ir/graph.js';
 import { kernelGeometry, rowVec4Io, type ConvKernelGeometry, type ConvKernelSpec, type ConvVec4Io } from '../kernels/conv-common.js';
-import type { EmittedKernel } from '../kernels/kernel.js';
+import { withVariantAtOne, type EmittedKernel } from '../kernels/kernel.js';
 import { emitConvDepthwise } from '../kernels/conv-depthwise.js';
 import { emitConvDirect, type DirectConvBlocking } from '../kernels/conv-direct.js';
 import { convGemmApplies, emitConvGemm } from '../kernels/conv-gemm.js';
@@ -154,13 +154,13 @@ function lowerConv2d(node: Node, io: AnchorIO, ctx?: LowerContext): EmittedKerne
     return pick !== undefined && variants.includes(pick) ? pick : 'direct';
   };
   const variant = choose(g);
-  const kernel = emitConvVariant(spec, variant);
   // A batch that varies down to one (a program for 1..N images) is chosen for at its largest; a
   // batch of one may want another kernel (PP-OCR cls's 32 -> 200 1x1 layers: pointmm for 32
-  // images, rowsg for one), carried as a variant for it (see withOneRowVariant in matmul.ts).
-  if (typeof g.batch === 'number' || dimRange(g.batch)[0] > 1) return kernel;
-  const single = choose({ ...g, batch: 1 });
-  return single === variant ? kernel : { ...kernel, variants: [{ size: g.batch, max: 1, kernel: emitConvVariant(spec, single) }] };
+  // images, rowsg for one), carried as a variant for it.
+  return withVariantAtOne(emitConvVariant(spec, variant), g.batch, () => {
+    const single = choose({ ...g, batch: 1 });
+    return single === variant ? undefined : emitConvVariant(spec, single);
+  });
 }
 
 /** A conv2d's kernel in the named variant (one of convVariants). */

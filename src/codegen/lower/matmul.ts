@@ -1,11 +1,11 @@
 import { broadcastStrides } from '../../ir/ops/shape-util.js';
 import { dimsOf } from '../../ir/types.js';
-import { dimRange, dimText, dMul, dNumel, type Dim } from '../../ir/size-expr.js';
+import { dimText, dMul, dNumel, type Dim } from '../../ir/size-expr.js';
 import type { Node } from '../../ir/graph.js';
 import { emitMatmul, type MatmulOperandLayout, type MatmulVariant } from '../kernels/matmul.js';
 import { int8Storage } from '../kernels/weight-load.js';
 import type { View } from '../../ir/view.js';
-import type { EmittedKernel } from '../kernels/kernel.js';
+import { withVariantAtOne, type EmittedKernel } from '../kernels/kernel.js';
 import { anchorKernelName, plainLowerings, type Anchor, type AnchorIO, type LowerContext } from './lowering.js';
 
 /** A matmul operand's layout from the view it is read through, its batch broadcast to `batchShape`. */
@@ -63,9 +63,7 @@ function lowerMatmul(node: Node, io: AnchorIO, ctx?: LowerContext) {
  */
 export function withOneRowVariant(m: Dim, emit: (variant: MatmulVariant | undefined) => EmittedKernel, chosen?: MatmulVariant): EmittedKernel {
   if (typeof m === 'number') return emit(chosen ?? (m === 1 ? 'rows1' : undefined));
-  const kernel = emit(chosen);
-  if (dimRange(m)[0] > 1) return kernel;
-  return { ...kernel, variants: [{ size: m, max: 1, kernel: emit('rows1') }] };
+  return withVariantAtOne(emit(chosen), m, () => emit('rows1'));
 }
 
 /** A matmul kernel's name: what it computes, marked when it is the one-row variant. */
