@@ -29,7 +29,7 @@ const trials = Number(values.trials ?? 10);
 
 const graph = await loadModel(model, { inputShapes: inputShapesFrom(values) });
 const device = await acquireDevice();
-const programs = choices.map((c) => compile(graph, { ...kernelTarget(device.info, device.features), choose: forcedChooser(c) }) as StaticProgram);
+const programs = choices.map((c) => compile(graph, { ...kernelTarget(device.info, device.features, device.limits), choose: forcedChooser(c) }) as StaticProgram);
 const REPEAT = Number(process.env.AB_REPEAT ?? 16);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

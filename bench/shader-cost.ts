@@ -17,7 +17,7 @@ const [model, choice = 'heuristic'] = positionals;
 if (!model) throw new Error('usage: shader-cost MODEL [--input-shape ...] [FAMILY[~TEXT]=VARIANT,...]');
 const graph = await loadModel(model, { inputShapes: inputShapesFrom(values) });
 const gpu = await acquireDevice();
-const program = compile(graph, { ...kernelTarget(gpu.info, gpu.features), choose: forcedChooser(choice) }) as StaticProgram;
+const program = compile(graph, { ...kernelTarget(gpu.info, gpu.features, gpu.limits), choose: forcedChooser(choice) }) as StaticProgram;
 // Mesa's llvmpipe compiles a shader at its first dispatch, not when its pipeline is made: each
 // kernel's first dispatch, run alone, is timed.
 const loaded = await loadProgram(gpu, program, { label: 'cost', warmup: false }, { pipelinesCreated: 0, shaderModulesCreated: 0, buffersCreated: 0, bindGroupsCreated: 0, weightBytesUploaded: 0, weightUploads: 0 });

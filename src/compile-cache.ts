@@ -108,7 +108,7 @@ export class OnnxModel {
     }
     const graph = importModel(decodeModel(this.bytes), { inputShapes: shapes, ...(this.readExternalData ? { readExternalData: this.readExternalData } : {}) });
     // Ops without a WebGPU kernel (NonZero, NonMaxSuppression, ...) make segments, run with the CPU reference between them.
-    const compiled = compileForArtifact(graph, { precision, ...kernelTarget(gpu.info, gpu.features) });
+    const compiled = compileForArtifact(graph, { precision, ...kernelTarget(gpu.info, gpu.features, gpu.limits) });
     const source = 'segmented' in compiled
       ? { segmented: { ...compiled.segmented, segments: compiled.segmented.segments.map((s) => (s.device === 'webgpu' ? { ...s, program: annotateKernels(s.program) } : s)) } }
       : { program: annotateKernels(compiled.program) };

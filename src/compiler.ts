@@ -32,6 +32,8 @@ export interface CompileOptions extends PipelineOptions {
   readonly adapterClass?: AdapterClass;
   /** Optional WebGPU features of that adapter: variants that need one (`subgroups`) are picked only where it is offered. */
   readonly adapterFeatures?: readonly string[];
+  /** Storage buffers one shader may bind on that adapter; default 8, what WebGPU guarantees (see PipelinePrecision). */
+  readonly maxStorageBuffers?: number;
   /**
    * Largest buffer one storage binding may hold on the devices the program is for, bytes;
    * default 128 MiB, WebGPU's default maxStorageBufferBindingSize. Weights above it are split.

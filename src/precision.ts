@@ -18,9 +18,12 @@ export interface PrecisionChoice {
   readonly reason: string;
 }
 
-/** The compile options that pick kernel variants for an adapter: its class and its optional features. */
-export function kernelTarget(a: Pick<AdapterTraits, 'architecture' | 'description'>, features: Iterable<string>): { readonly adapterClass: AdapterClass; readonly adapterFeatures: readonly string[] } {
-  return { adapterClass: isSoftware(a) ? 'software' : 'gpu', adapterFeatures: [...features].sort() };
+/** The compile options that pick kernel variants for an adapter: its class, its optional features and the storage buffers a shader may bind. */
+export function kernelTarget(
+  a: Pick<AdapterTraits, 'architecture' | 'description'>, features: Iterable<string>, limits?: { readonly maxStorageBuffersPerShaderStage?: number },
+): { readonly adapterClass: AdapterClass; readonly adapterFeatures: readonly string[]; readonly maxStorageBuffers?: number } {
+  const storage = limits?.maxStorageBuffersPerShaderStage;
+  return { adapterClass: isSoftware(a) ? 'software' : 'gpu', adapterFeatures: [...features].sort(), ...(storage !== undefined ? { maxStorageBuffers: storage } : {}) };
 }
 
 /** Bytes of the largest tensor of the graph stored in f32. */

@@ -58,7 +58,7 @@ export function kilnSystem(opts: KilnSystemOptions = {}): BenchSystem {
       const t0 = performance.now();
       const graph = await graphOf(w);
       // Kernels and passes are chosen for the adapter's class, as `kiln compile` chooses them.
-      const program = compile(graph, { precision: p, ...kernelTarget(device().info, device().features) });
+      const program = compile(graph, { precision: p, ...kernelTarget(device().info, device().features, device().limits) });
       const compileMs = performance.now() - t0;
       const output = program.outputs[0];
       if (!output) throw new Error(`${w.name}: the compiled program has no output`);

@@ -8,5 +8,5 @@ import { listAdapters } from '../runtime/device.js';
  */
 export async function defaultKernelTarget(): Promise<ReturnType<typeof kernelTarget> | undefined> {
   const adapter = (await listAdapters().catch(() => []))[0];
-  return adapter ? kernelTarget(adapter, adapter.features) : undefined;
+  return adapter ? kernelTarget(adapter, adapter.features, adapter.limits) : undefined;
 }

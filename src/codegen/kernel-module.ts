@@ -31,6 +31,7 @@ export class KernelModule {
   private readonly decls: string[] = [];
   private readonly dtypes = new Set<DType>();
   private readonly extensions = new Set<WgslExtension>();
+  private maxStorage = MAX_STORAGE_BINDINGS;
 
   /** Declares a read-only array of `dtype` holding node value `source`; returns `name`. */
   read(name: string, dtype: DType, source: Source): string {
@@ -55,6 +56,15 @@ export class KernelModule {
   /** Module-scope declarations (helper functions, workgroup arrays); each distinct one is emitted once. */
   declare(...decls: readonly string[]): this {
     for (const d of decls) if (!this.decls.includes(d)) this.decls.push(d);
+    return this;
+  }
+
+  /**
+   * Lets the kernel bind up to `n` storage buffers, beyond the 8 WebGPU guarantees: for kernels
+   * made only where the target adapter offers that many (a program's required limits carry it).
+   */
+  allowStorage(n: number): this {
+    this.maxStorage = Math.max(this.maxStorage, n);
     return this;
   }
 
@@ -102,7 +112,7 @@ export class KernelModule {
   private bind(name: string, dtype: DType, type: string, access: Storage['access'], source: Source): string {
     if (this.storages.some((s) => s.name === name)) throw new Error(`internal: storage '${name}' declared twice`);
     // Fusion keeps groups within the limit; a hand-edited fused body may not.
-    if (this.storages.length === MAX_STORAGE_BINDINGS) throw new KilnError(`its kernel would bind more than the ${MAX_STORAGE_BINDINGS} storage buffers WebGPU guarantees a shader`);
+    if (this.storages.length === this.maxStorage) throw new KilnError(`its kernel would bind more than the ${this.maxStorage} storage buffers ${this.maxStorage === MAX_STORAGE_BINDINGS ? 'WebGPU guarantees a shader' : 'it was allowed'}`);
     this.storages.push({ name, type, access, source });
     this.dtypes.add(dtype);
     return name;

@@ -46,10 +46,11 @@ export function externalInputs(members: readonly Node[]): Value[] {
 }
 
 /**
- * `members` (in dependency order) as a closed body graph named `name`, returning `result`: the
- * values they read from outside become its parameters (names kept), in first-use order.
+ * `members` (in dependency order) as a closed body graph named `name`, returning `result` (one
+ * value or several): the values they read from outside become its parameters (names kept), in
+ * first-use order.
  */
-export function closedBody(name: string, members: readonly Node[], result: Value): { body: Graph; inputs: Value[] } {
+export function closedBody(name: string, members: readonly Node[], result: Value | readonly Value[]): { body: Graph; inputs: Value[] } {
   const inputs = externalInputs(members);
   const body = new Graph(name);
   const map = new Map<Value, Value>(inputs.map((v) => [v, body.addInput(v.name, v.type)]));
@@ -59,7 +60,7 @@ export function closedBody(name: string, members: readonly Node[], result: Value
     });
     m.outputs.forEach((o, i) => map.set(o, n.outputs[i]!));
   }
-  body.setOutputs([map.get(result)!]);
+  body.setOutputs((Array.isArray(result) ? result : [result]).map((v: Value) => map.get(v)!));
   return { body, inputs };
 }
 

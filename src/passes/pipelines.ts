@@ -9,6 +9,7 @@ import { foldBatchNorm } from './fold-batchnorm.js';
 import { placeDevices } from './place-devices.js';
 import { fuseSqueezeExcite } from './fuse-squeeze-excite.js';
 import { fuseAttention } from './fuse-attention.js';
+import { fusePointwisePairs } from './fuse-pointwise-pairs.js';
 import { scheduleForMemory } from './schedule.js';
 import { lowerFp16 } from './lower-fp16.js';
 import { splitWeights } from './split-weights.js';
@@ -29,6 +30,11 @@ export interface PipelinePrecision {
    * workgroup reductions cost a barrier each), so they keep the unfused kernels.
    */
   readonly adapterClass?: 'gpu' | 'software';
+  /**
+   * Storage buffers one shader may bind on that adapter (maxStorageBuffersPerShaderStage); default
+   * 8, what WebGPU guarantees. fuse-pointwise-pairs makes kernels of two convolutions' tensors.
+   */
+  readonly maxStorageBuffers?: number;
 }
 
 /** A pass built for a precision; undefined where it does not run at that precision. */
@@ -42,6 +48,7 @@ export const PASSES: ReadonlyMap<string, PassFactory> = new Map([
   ['lower-fp16', (p: PipelinePrecision) => (p.precision === 'fp16' ? lowerFp16({ io: p.ioPrecision ?? 'f32' }) : undefined)],
   ['quantize-weights', (p: PipelinePrecision) => (p.weights === 'int8' ? quantizeWeightsOf(p.int8MinElements ?? MIN_INT8_ELEMENTS) : undefined)],
   ['fuse-attention', (p: PipelinePrecision) => (p.adapterClass === 'gpu' ? fuseAttention : undefined)],
+  ['fuse-pointwise-pairs', (p: PipelinePrecision) => (p.adapterClass === 'software' ? fusePointwisePairs(p.maxStorageBuffers) : undefined)],
   ...[fuseSqueezeExcite, fuseElementwise, scheduleForMemory].map(fixed),
 ]);
 
@@ -63,7 +70,7 @@ const FP16_STEPS: readonly Step[] = [{ pass: 'lower-fp16', fp16: true }, { pass:
 /** Named pipelines: -O0 only tidies, places and splits oversized weights; -O2 (default) canonicalises, places, fuses and orders for memory. */
 export const PIPELINES: Readonly<Record<string, readonly Step[]>> = {
   O0: ['dce', ...FP16_STEPS, 'place-devices', 'split-weights', 'quantize-weights', 'dce'],
-  O2: ['fold-constants', 'simplify', 'cse', 'fold-batchnorm', 'fold-constants', 'dce', ...FP16_STEPS, 'place-devices', 'split-weights', 'fuse-attention', 'fuse-se', 'quantize-weights', 'fuse', 'dce', 'schedule'],
+  O2: ['fold-constants', 'simplify', 'cse', 'fold-batchnorm', 'fold-constants', 'dce', ...FP16_STEPS, 'place-devices', 'split-weights', 'fuse-attention', 'fuse-se', 'quantize-weights', 'fuse', 'fuse-pointwise-pairs', 'dce', 'schedule'],
 };
 
 function stepNames(steps: readonly Step[], fp16: boolean): string[] {

@@ -101,6 +101,8 @@ export interface ConvModule {
   readonly wt: WeightLoad;
   readonly store: (i: string, v: string) => string;
   readonly store4: (i: string, vs: readonly string[]) => string;
+  /** With the output bound as vec4s: the value stored for f32 value `v` at flat index `i` (through the epilogue). */
+  readonly value?: (v: string, i: string) => string;
 }
 
 /** Where x's elements are: the spec's view, or x's own dense layout. */

@@ -97,7 +97,7 @@ export function emitConvRows(spec: ConvKernelSpec, blocking: RowsConvBlocking): 
 }
 
 /** What the input-channel loops of the row kernel share with its set-up. */
-interface RowLoop {
+export interface RowLoop {
   /** Output channels of the block (TO), output columns of an invocation (TP), invocations of the workgroup (WG). */
   readonly TO: number;
   readonly TP: number;
@@ -114,7 +114,7 @@ interface RowLoop {
 }
 
 /** One tap row of input channel `ci`'s row `xr`: its input columns loaded once, then each tap's FMAs with `weight(c, kw)`. */
-function tapRow(g: ConvKernelGeometry, r: RowLoop, weight: (c: number, kw: number) => string, indent: string): string[] {
+export function tapRow(g: ConvKernelGeometry, r: RowLoop, weight: (c: number, kw: number) => string, indent: string): string[] {
   const L: string[] = [];
   L.push(...r.columns.load(indent, r.scale));
   for (let kw = 0; kw < g.kernelW; kw++) {
@@ -146,7 +146,7 @@ function ownWeightsLoop(g: ConvKernelGeometry, r: RowLoop): string[] {
  * each row, lane l loads input channel c0 + l's weights of that row, and each input channel's step
  * takes them from its lane.
  */
-function sharedWeightsLoop(g: ConvKernelGeometry, r: RowLoop): string[] {
+export function sharedWeightsLoop(g: ConvKernelGeometry, r: RowLoop): string[] {
   const KK = g.kernelH * g.kernelW;
   // Lanes past the workgroup's invocations (a subgroup wider than it) hold nothing.
   const L = [`  let chunk = min(sgSize, ${r.WG}u);`, '  for (var c0 = 0u; c0 < u.Cg; c0 += chunk) {', `    let wl = min(c0 + sgLane, u.Cg - 1u) * ${KK}u;`, '    let steps = min(chunk, u.Cg - c0);'];

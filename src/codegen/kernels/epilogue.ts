@@ -23,19 +23,32 @@ export interface Epilogue {
 }
 
 
+/**
+ * What an epilogue's WGSL is called: its function, and the prefix of its operands' bindings and
+ * uniforms (`e0`, `eshape`...). A kernel running two anchors' work (conv-pointwise-pair.ts) names
+ * its second epilogue apart.
+ */
+export interface EpilogueNames {
+  readonly fn: string;
+  readonly operand: string;
+}
+
+const EPILOGUE: EpilogueNames = { fn: 'epilogue', operand: 'e' };
+
 /** `fn epilogue(v: f32, i: u32) -> T`, reading its operands `e0, e1...` and their strides from the uniforms. */
-function declareEpilogue(m: KernelModule, epi: Epilogue): void {
+function declareEpilogue(m: KernelModule, epi: Epilogue, names: EpilogueNames): void {
+  const e = names.operand;
   // Operands laid out like the output are read at `i` itself, scalars at 0, per-channel ones along their axis.
   const indexing = epi.operands.map((o) => operandIndexing(o.strides, epi.outShape));
   const strided = epi.operands.map((_, k) => k).filter((k) => indexing[k] === 'strided');
   if (strided.length) {
-    m.uniforms.array('eshape', epi.outShape);
-    for (const k of strided) m.uniforms.array(`es${k}`, epi.operands[k]!.strides);
+    m.uniforms.array(`${e}shape`, epi.outShape);
+    for (const k of strided) m.uniforms.array(`${e}s${k}`, epi.operands[k]!.strides);
   }
-  const xs = epi.operands.map((o, k) => `${m.read(`e${k}`, o.dtype, o.source)}[${operandIndex(m, indexing[k]!, k, o.strides, epi.outShape, 'eax')}]`);
+  const xs = epi.operands.map((o, k) => `${m.read(`${e}${k}`, o.dtype, o.source)}[${operandIndex(m, indexing[k]!, k, o.strides, epi.outShape, `${e}ax`)}]`);
   const t = wgslType(epi.outDType);
-  const offsets = unravel('i', epi.outShape.length, 'u_eshape', strided.map((k) => ({ name: `o${k}`, strides: `u_es${k}` })));
-  m.declare(...epi.helpers, [`fn epilogue(v: f32, i: u32) -> ${t} {`, ...offsets, `  return ${t}(${epi.body('v', xs)});`, '}'].join('\n'));
+  const offsets = unravel('i', epi.outShape.length, `u_${e}shape`, strided.map((k) => ({ name: `o${k}`, strides: `u_${e}s${k}` })));
+  m.declare(...epi.helpers, [`fn ${names.fn}(v: f32, i: u32) -> ${t} {`, ...offsets, `  return ${t}(${epi.body('v', xs)});`, '}'].join('\n'));
 }
 
 /**
@@ -43,23 +56,32 @@ function declareEpilogue(m: KernelModule, epi: Epilogue): void {
  * epilogue with its operands; returns the statement storing f32 value `v` at flat index `i`.
  */
 export function declareOutput(m: KernelModule, epi: Epilogue | undefined, dtype: DType, out: Source, name = 'out'): (i: string, v: string) => string {
-  if (epi) declareEpilogue(m, epi);
+  if (epi) declareEpilogue(m, epi, EPILOGUE);
   m.write(name, epi?.outDType ?? dtype, out);
   return epi ? (i, v) => `${name}[${i}] = epilogue(${v}, ${i});` : (i, v) => `${name}[${i}] = ${wgslType(dtype)}(${v});`;
+}
+
+/** How a kernel stores into an output bound as vec4s (see declareOutputVec4). */
+export interface OutputVec4 {
+  readonly store4: (i: string, vs: readonly string[]) => string;
+  readonly store: (i: string, v: string) => string;
+  readonly value: (v: string, i: string) => string;
 }
 
 /**
  * As declareOutput, with the output declared as vec4s: `store4(i, vs)` stores f32 values `vs`
  * (four) at flat indices i .. i + 3, `i` a multiple of 4, each passing the epilogue at its own
- * index; `store(i, v)` one value, as a vector component. On lavapipe a store costs about the same
- * per lane whatever its width, so four columns a store cost a quarter as much.
+ * index; `store(i, v)` one value, as a vector component; `value(v, i)` the value stored for `v` at
+ * `i`. On lavapipe a store costs about the same per lane whatever its width, so four columns a
+ * store cost a quarter as much.
  */
-export function declareOutputVec4(m: KernelModule, epi: Epilogue | undefined, dtype: DType, out: Source, name = 'out'): { store4: (i: string, vs: readonly string[]) => string; store: (i: string, v: string) => string } {
-  if (epi) declareEpilogue(m, epi);
+export function declareOutputVec4(m: KernelModule, epi: Epilogue | undefined, dtype: DType, out: Source, name = 'out', names = EPILOGUE): OutputVec4 {
+  if (epi) declareEpilogue(m, epi, names);
   const t = wgslType(epi?.outDType ?? dtype);
   m.writeVec4(name, epi?.outDType ?? dtype, out);
-  const value = (v: string, i: string) => (epi ? `epilogue(${v}, ${i})` : `${t}(${v})`);
+  const value = (v: string, i: string) => (epi ? `${names.fn}(${v}, ${i})` : `${t}(${v})`);
   return {
+    value,
     store4: (i, vs) => `${name}[(${i}) / 4u] = vec4<${t}>(${vs.map((v, k) => value(v, `(${i}) + ${k}u`)).join(', ')});`,
     store: (i, v) => `${name}[(${i}) / 4u][(${i}) % 4u] = ${value(v, i)};`,
   };

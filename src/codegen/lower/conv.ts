@@ -14,6 +14,7 @@ import { convRowsApplies, emitConvRows, type RowsConvBlocking } from '../kernels
 import { rowLoads } from '../kernels/conv-row-columns.js';
 import { convDepthwiseRowsApplies, emitConvDepthwiseRows } from '../kernels/conv-depthwise-rows.js';
 import { convPointwiseMatmulApplies, emitConvPointwiseMatmul } from '../kernels/conv-pointwise-matmul.js';
+import { emitConvPointwisePair, pointwisePairProblem } from '../kernels/conv-pointwise-pair.js';
 import { anchorKernelName, plainLowerings, type Anchor, type AnchorIO, type AnchorOperand, type LowerContext, type Lowering } from './lowering.js';
 import type { View } from '../../ir/view.js';
 import { int8Storage } from '../kernels/weight-load.js';
@@ -142,25 +143,45 @@ export function convSignature(g: ConvKernelGeometry, dtype: string): string {
  * direct kernel only: its roles offer the scale to ungrouped convs), with an epilogue.
  */
 function lowerConv2d(node: Node, io: AnchorIO, ctx?: LowerContext): EmittedKernel {
+  const spec = conv2dSpec(node, io);
+  const variant = chooseVariant(spec, spec.geometry, ctx);
+  // A batch that varies down to one (a program for 1..N images) is chosen for at its largest; a
+  // batch of one may want another kernel (PP-OCR cls's 32 -> 200 1x1 layers: pointmm for 32
+  // images, rowsg for one), carried as a variant for it.
+  return withVariantAtOne(emitConvVariant(spec, variant), spec.geometry.batch, () => {
+    const single = chooseVariant(spec, { ...spec.geometry, batch: 1 }, ctx);
+    return single === variant ? undefined : emitConvVariant(spec, single);
+  });
+}
+
+/** A conv2d node's kernel spec, its extents from the values' dims. */
+function conv2dSpec(node: Node, io: AnchorIO): ConvKernelSpec {
   const [x, w] = node.inputs.map((v) => v.type.shape);
   const g = kernelGeometry(conv2dGeometry(x!, w!, node.attrs), dimsOf(node.inputs[0]!.type), dimsOf(node.output.type));
   const xView = io.operands[0]!.view;
   if (xView && !convReadsView(xView)) throw new Error(`internal: conv2d cannot read a view with strides [${xView.strides.join(',')}]`);
   const spec = kernelSpec(node, g, io);
   if (spec.inputScale && g.groups > 1) throw new Error('internal: a per-channel input scale needs an ungrouped conv2d');
+  return spec;
+}
+
+/** The variant tuning or the heuristic picks for `spec` at the extents `at`; 'direct' where it names none that serves. */
+function chooseVariant(spec: ConvKernelSpec, at: ConvKernelGeometry, ctx?: LowerContext): string {
   const variants = convVariants(spec);
-  const choose = (at: ConvKernelGeometry) => {
-    const pick = ctx?.choose?.('conv', convSignature(at, spec.dtype), variants);
-    return pick !== undefined && variants.includes(pick) ? pick : 'direct';
-  };
-  const variant = choose(g);
-  // A batch that varies down to one (a program for 1..N images) is chosen for at its largest; a
-  // batch of one may want another kernel (PP-OCR cls's 32 -> 200 1x1 layers: pointmm for 32
-  // images, rowsg for one), carried as a variant for it.
-  return withVariantAtOne(emitConvVariant(spec, variant), g.batch, () => {
-    const single = choose({ ...g, batch: 1 });
-    return single === variant ? undefined : emitConvVariant(spec, single);
-  });
+  const pick = ctx?.choose?.('conv', convSignature(at, spec.dtype), variants);
+  return pick !== undefined && variants.includes(pick) ? pick : 'direct';
+}
+
+/**
+ * Two fused 1x1 conv2d in a row (see lower/pointwise-pair.ts) as one kernel, where each would take
+ * the row kernel with shared weights (`rowsg`) at every batch it runs and the pair kernel serves
+ * them; else undefined.
+ */
+export function pointwisePairKernel(name: string, first: { anchor: Node; io: AnchorIO }, second: { anchor: Node; io: AnchorIO }, ctx?: LowerContext): EmittedKernel | undefined {
+  const [a, b] = [first, second].map((c) => conv2dSpec(c.anchor, c.io)) as [ConvKernelSpec, ConvKernelSpec];
+  const rowsg = [a, b].every((s) => [s.geometry, { ...s.geometry, batch: 1 }].every((at) => chooseVariant(s, at, ctx) === 'rowsg'));
+  const pair = { name, first: a, second: b };
+  return rowsg && pointwisePairProblem(pair) === undefined ? emitConvPointwisePair(pair) : undefined;
 }
 
 /** A conv2d's kernel in the named variant (one of convVariants). */

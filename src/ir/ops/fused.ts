@@ -1,4 +1,5 @@
-import { isGraphAttr } from '../attrs.js';
+import { attrsOf, isGraphAttr } from '../attrs.js';
+import type { Node, Value } from '../graph.js';
 import { OpTypeError } from '../errors.js';
 import { dimsOf, formatShapeType, shapesEqual } from '../types.js';
 import { dimText } from '../size-expr.js';
@@ -58,3 +59,14 @@ defineOp({
     return body.outputs.map((v) => dimsOf(v.type));
   },
 });
+
+/**
+ * The node's operand that its anchor reads as operand `i` where the body passes it straight
+ * through (a parameter of the body, as a 'plain' read has it), or undefined.
+ */
+export function anchorOperand(node: Node, i: number): Value | undefined {
+  const { body, anchor } = attrsOf(node, fusedAttrs);
+  const param = anchor === undefined ? undefined : body.nodes[anchor]?.inputs[i];
+  const k = param ? body.inputs.indexOf(param) : -1;
+  return k < 0 ? undefined : node.inputs[k];
+}

@@ -1,0 +1,141 @@
+import { KilnError } from '../../ir/errors.js';
+import { dCeilDiv, dimRange, dIsMultiple, type Dim } from '../../ir/size-expr.js';
+import { MAX_WORKGROUPS_PER_DIMENSION as MAX_GROUPS, wgslType } from '../wgsl.js';
+import { biasTerm, convModule, f32Vec, lane, rowVec4Io, type ConvKernelSpec } from './conv-common.js';
+import { rowColumns, type RowColumns } from './conv-row-columns.js';
+import { sharedWeightsLoop, tapRow, type RowLoop } from './conv-rows.js';
+import { declareOutputVec4 } from './epilogue.js';
+import type { EmittedKernel } from './kernel.js';
+import { declareWeight } from './weight-load.js';
+
+// Two 1x1 convolutions in a row (a MobileNet block's projection, then the next block's
+// expansion) as one kernel, for adapters that run workgroups as SIMD loops on a CPU: each
+// dispatch there costs a hand-off to the shader threads and back (about 0.035 ms on lavapipe with
+// 2 threads, measured by `kiln profile` as the dispatch floor), so PP-OCR cls's 48 dispatches
+// spend a third of its device time on it. A workgroup takes 32 adjacent output columns of one
+// row: it computes all of the first conv's channels there as the row kernel with shared weights
+// does (conv-rows.ts), stores them (the first conv's output is the next block's residual too) and
+// keeps them in workgroup memory, then computes the second conv's channels from that tile. PP-OCR
+// cls's ten pairs took 4.48 instead of 4.79 ms a run (warm medians, see FIRST_CHANNELS).
+
+/** Invocations of a workgroup (one SIMD row of lavapipe's 8 lanes) and output columns of each. */
+const LANES = 8;
+const PIXELS = 4;
+/**
+ * Output channels an invocation accumulates at once: 16 for the first conv (as the row kernel with
+ * shared weights), 8 for the second. On PP-OCR cls (ten pairs; warm medians of 180 alternating
+ * runs, two rounds) 16 and 8 took 4.51 and 4.48 ms, 16 and 16 4.52 and 4.51, 8 and 8 4.62 and
+ * 4.58, unpaired 4.78 and 4.79; lavapipe compiled the model cold in 14.5, 18.5 and 10.4 s (9.6
+ * unpaired): its compile time grows with the accumulators.
+ */
+const FIRST_CHANNELS = 16;
+const SECOND_CHANNELS = 8;
+/**
+ * Storage buffers the kernel may bind: both convolutions' tensors, up to 11 for a MobileNet
+ * block's pair. fuse-pointwise-pairs pairs only within the target adapter's limit (lavapipe
+ * offers 16); hand-written IR beyond a device's is refused when the program loads there.
+ */
+const MAX_PAIR_STORAGE = 16;
+/** Floats of the tile in workgroup memory: WebGPU guarantees 16 KiB. */
+const MAX_TILE_FLOATS = 4096;
+
+/** The 1x1 convolutions (stride 1, unpadded, ungrouped) `first` and `second`, `second` reading `first`'s output. */
+export interface PointwisePairSpec {
+  readonly name: string;
+  readonly first: ConvKernelSpec;
+  /** Its `sources.x` is unused: it reads the first's output from the tile. */
+  readonly second: ConvKernelSpec;
+}
+
+/** Why the pair kernel cannot run `spec`, or undefined. */
+export function pointwisePairProblem(spec: PointwisePairSpec): string | undefined {
+  const [a, b] = [spec.first.geometry, spec.second.geometry];
+  for (const g of [a, b]) {
+    if (g.kernelH !== 1 || g.kernelW !== 1 || g.strideH !== 1 || g.strideW !== 1 || g.groups !== 1 || g.padTop + g.padLeft + g.padBottom + g.padRight !== 0) return 'both must be 1x1 convolutions of stride 1, unpadded and ungrouped';
+  }
+  if (b.inChannels !== a.outChannels) return `the second reads ${b.inChannels} channels, the first writes ${a.outChannels}`;
+  if (a.outChannels * LANES * PIXELS > MAX_TILE_FLOATS) return `${a.outChannels} channels between them do not fit workgroup memory`;
+  if (spec.first.input || spec.first.xDType || spec.second.xDType) return 'the first must read x as stored';
+  const io = [rowVec4Io(spec.first, PIXELS), rowVec4Io(spec.second, PIXELS)];
+  if (!io[0]!.x || !io[0]!.out || !io[1]!.out || !dIsMultiple(b.outW, 4)) return 'rows must be a multiple of 4 long';
+  const max = (d: Dim) => dimRange(d)[1];
+  if (max(a.outH) > MAX_GROUPS || max(a.batch) > MAX_GROUPS) return 'the grid does not fit a dispatch';
+  return undefined;
+}
+
+/**
+ * The pair's kernel: needs `subgroups` (the weights are loaded once a subgroup and shuffled, as
+ * in the row kernel's shared-weight loop).
+ */
+export function emitConvPointwisePair(spec: PointwisePairSpec): EmittedKernel {
+  const problem = pointwisePairProblem(spec);
+  if (problem) throw new KilnError(`${spec.name}: ${problem}`);
+  const [A, B] = [spec.first, spec.second];
+  const g = A.geometry;
+  const mid = g.outChannels;
+  const tileRow = LANES; // vec4s of a tile channel: the workgroup's 32 columns
+  const { m, wt, value } = convModule(A, { OB: B.geometry.outChannels }, { x: true, out: true }) as Required<ReturnType<typeof convModule>>;
+  m.allowStorage(MAX_PAIR_STORAGE);
+  const wt2 = declareWeight(m, 'wt2', B.dtype, B.sources.w, B.wInt8);
+  if (B.hasBias) m.read('bias2', B.dtype, B.sources.bias!);
+  const out2 = declareOutputVec4(m, B.epilogue, B.dtype, B.sources.out, 'out2', { fn: 'epilogue2', operand: 'f' });
+  m.declare(`var<workgroup> tile: array<vec4<f32>, ${mid * tileRow}>;`);
+  m.enable('subgroups');
+  const L: string[] = [];
+  L.push('  let n = wid.z;', '  let oh = wid.y;', `  let ow0 = (wid.x * ${LANES}u + lid.x) * ${PIXELS}u;`, '  let H = i32(u.H);', '  let W = i32(u.W);');
+  L.push('  let xg = u.xOff + n * u.xsN;', '  let ostride = u.OH * u.OW;', '  let opix = oh * u.OW + ow0;');
+  const offsets = Array.from({ length: PIXELS }, (_, p) => p);
+  const columns = rowColumns(g, offsets, true);
+  L.push(...columns.setup);
+  // The first conv, FIRST_CHANNELS output channels at a time: the row kernel's shared-weight loop.
+  const TA = Math.min(FIRST_CHANNELS, mid);
+  const loopA = rowLoop(TA, columns, A.inputScale ? ' * f32(xs[n * u.xsB + ci])' : '', wt);
+  L.push(`  for (var oc0 = 0u; oc0 < ${mid}u; oc0 += ${TA}u) {`);
+  L.push(...channelBases(TA, `u.Og`, 'u.Cg'), ...accumulators(loopA));
+  L.push(...sharedWeightsLoop(g, loopA).map((l) => `  ${l}`));
+  for (let c = 0; c < TA; c++) {
+    // As stored (through the epilogue, in the output's dtype), since that is what the second reads.
+    const v = (p: number) => `f32(${value(`${lane(`acc${p}_${c >> 2}`, loopA.width(c >> 2), c & 3)}${biasTerm(A, `oc0 + ${c}u`)}`, `obase + ${p}u`)})`;
+    L.push(`    if (oc0 + ${c}u < ${mid}u) {`, `      let obase = (n * u.O + oc0 + ${c}u) * ostride + opix;`);
+    L.push(`      let y = vec4<f32>(${offsets.map(v).join(', ')});`);
+    L.push(`      if (ow0 < u.OW) { out[obase / 4u] = vec4<${wgslType(A.epilogue?.outDType ?? A.dtype)}>(y); }`);
+    L.push(`      tile[(oc0 + ${c}u) * ${tileRow}u + lid.x] = y;`, '    }');
+  }
+  L.push('  }');
+  // The second conv from the tile: input channel ci's four columns are the vec4 this invocation
+  // stored there (each reads back only its own, so no barrier is needed).
+  const TB = Math.min(SECOND_CHANNELS, B.geometry.outChannels);
+  const tileColumns: RowColumns = { setup: [], load: (ind) => [`${ind}let t = tile[ci * ${tileRow}u + lid.x];`, ...offsets.map((p) => `${ind}let v${p} = t[${p}];`)] };
+  const loopB = rowLoop(TB, tileColumns, '', wt2);
+  L.push(`  for (var oc0 = 0u; oc0 < u.OB; oc0 += ${TB}u) {`);
+  L.push(...channelBases(TB, 'u.OB', `${mid}u`), ...accumulators(loopB));
+  L.push(`    for (var c0 = 0u; c0 < ${mid}u; c0 += chunk) {`, `      let wl = min(c0 + sgLane, ${mid - 1}u);`, `      let steps = min(chunk, ${mid}u - c0);`);
+  for (let c = 0; c < TB; c++) L.push(`      let sw${c}_0 = ${wt2.at(`w${c} + wl`, `ch${c}`)};`);
+  L.push('      for (var cs = 0u; cs < steps; cs++) {', '        let ci = c0 + cs;');
+  L.push(...tapRow({ ...g, kernelW: 1 }, loopB, (c) => `subgroupShuffle(sw${c}_0, cs)`, '        '));
+  L.push('      }', '    }');
+  for (let c = 0; c < TB; c++) {
+    const v = (p: number) => `${lane(`acc${p}_${c >> 2}`, loopB.width(c >> 2), c & 3)}${B.hasBias ? ` + f32(bias2[oc0 + ${c}u])` : ''}`;
+    L.push(`    if (oc0 + ${c}u < u.OB && ow0 < u.OW) { ${out2.store4(`(n * u.OB + oc0 + ${c}u) * ostride + opix`, offsets.map(v))} }`);
+  }
+  L.push('  }');
+  const body = [`  let chunk = min(sgSize, ${LANES}u);`, ...L];
+  const builtins = '@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) sgLane: u32, @builtin(subgroup_size) sgSize: u32';
+  const groups = (d: Dim): Dim => (typeof d === 'number' ? Math.max(1, Math.ceil(d / (LANES * PIXELS))) : dCeilDiv(d, LANES * PIXELS));
+  return m.kernel(spec.name, { workgroupSize: LANES, builtins, body }, [groups(g.outW), g.outH, g.batch]);
+}
+
+/** The row loop's shape for `TO` channels of this kernel's `PIXELS` columns. */
+function rowLoop(TO: number, columns: RowColumns, scale: string, wt: RowLoop['wt']): RowLoop {
+  const Q = Array.from({ length: Math.ceil(TO / 4) }, (_, q) => q);
+  return { TO, TP: PIXELS, WG: LANES, Q, width: (q) => Math.min(4, TO - 4 * q), columns, offset: (p) => p, scale, wt };
+}
+
+/** Each block channel's output channel (clamped: channels past the end are computed, never stored) and first weight. */
+function channelBases(TO: number, channels: string, inputs: string): string[] {
+  return Array.from({ length: TO }, (_, c) => [`    let ch${c} = min(oc0 + ${c}u, ${channels} - 1u);`, `    let w${c} = ch${c} * ${inputs};`]).flat();
+}
+
+function accumulators(r: RowLoop): string[] {
+  return Array.from({ length: r.TP }, (_, p) => r.Q.map((q) => `    var acc${p}_${q} = ${f32Vec(r.width(q))}();`)).flat();
+}

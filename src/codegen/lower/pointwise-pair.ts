@@ -1,0 +1,60 @@
+import type { Graph, Node } from '../../ir/graph.js';
+import { attrsOf } from '../../ir/attrs.js';
+import { KilnError } from '../../ir/errors.js';
+import { parseReads } from '../../ir/fusion.js';
+import { anchorOperand, fusedAttrs } from '../../ir/ops/fused.js';
+import type { Source } from '../kernel-module.js';
+import type { EmittedKernel } from '../kernels/kernel.js';
+import { anchoredWork } from './anchored-work.js';
+import { pointwisePairKernel } from './conv.js';
+import type { AnchorIO, Bound, LowerContext } from './lowering.js';
+
+// A pair of fused 1x1 convolutions, the second reading the first's output (fuse-pointwise-pairs):
+// one kernel where both would take the row kernel with shared weights (see
+// conv-pointwise-pair.ts), else each its own kernel, as if they had not been paired. The node's
+// results are the first's output and the second's.
+
+/** Why `body` is not the pair fuse-pointwise-pairs builds, or undefined. */
+function pairProblem(body: Graph): string | undefined {
+  const [a, b] = body.nodes;
+  if (body.nodes.length !== 2 || a?.op !== 'fused' || b?.op !== 'fused') return 'it must hold exactly two fused nodes';
+  for (const n of [a, b]) {
+    const { body: inner, anchor, reads } = attrsOf(n, fusedAttrs);
+    if (anchor === undefined || inner.nodes[anchor]?.op !== 'conv2d' || reads === undefined) return `%${n.output.name} is not an anchored conv2d`;
+  }
+  const readsFirst = anchorOperand(b, 0) === a.output && b.inputs.filter((v) => v === a.output).length === 1;
+  if (!readsFirst || parseReads(attrsOf(b, fusedAttrs).reads!)?.[0] !== 'plain') return `%${b.output.name} does not read %${a.output.name} as its conv's input alone`;
+  if (body.outputs.length !== 2 || body.outputs[0] !== a.output || body.outputs[1] !== b.output) return 'its results must be the two nodes\' outputs';
+  return undefined;
+}
+
+/** `io` with every bound source mapped through `to` (from an inner node's values to the pair's). */
+function remapIO(io: AnchorIO, to: (s: Source) => Source): AnchorIO {
+  const bound = <T extends Bound>(b: T): T => ({ ...b, source: to(b.source) });
+  return {
+    ...io,
+    operands: io.operands.map((o) => ({
+      ...bound(o),
+      ...(o.scale ? { scale: bound(o.scale) } : {}),
+      ...(o.int8 ? { int8: bound(o.int8) } : {}),
+      ...(o.chain ? { chain: { ...o.chain, operands: o.chain.operands.map(bound) } } : {}),
+    })),
+    ...(io.epilogue ? { epilogue: { ...io.epilogue, operands: io.epilogue.operands.map(bound) } } : {}),
+    out: to(io.out),
+  };
+}
+
+export function lowerPointwisePair(node: Node, body: Graph, ctx: LowerContext): EmittedKernel | EmittedKernel[] {
+  const problem = pairProblem(body);
+  if (problem) throw new KilnError(`fused node %${node.output.name}: its body is not the two 1x1 convolutions its kernel 'pointwise_pair' computes: ${problem}`);
+  const [a, b] = body.nodes as [Node, Node];
+  const results = node.inputs.length;
+  // An inner node's source k (its operands, then its result) as the pair node's.
+  const source = (inner: Node) => (k: Source): Source => {
+    if (k >= inner.inputs.length) return results + body.outputs.indexOf(inner.outputs[k - inner.inputs.length]!);
+    const v = inner.inputs[k]!;
+    return v === a.output ? results : body.inputs.indexOf(v);
+  };
+  const [first, second] = [anchoredWork(a), anchoredWork(b, 'epilogue2_body')].map((w, i) => ({ ...w, io: remapIO(w.io, source([a, b][i]!)) })) as [ReturnType<typeof anchoredWork>, ReturnType<typeof anchoredWork>];
+  return pointwisePairKernel(body.name, first, second, ctx) ?? [first, second].flatMap((w) => w.impl.lower(w.anchor, w.io, ctx));
+}

@@ -1,0 +1,69 @@
+import type { Graph, Node } from '../ir/graph.js';
+import { attrsOf } from '../ir/attrs.js';
+import { MAX_STORAGE_BINDINGS, parseReads } from '../ir/fusion.js';
+import { anchorOperand, fusedAttrs } from '../ir/ops/fused.js';
+import { isGpu } from '../ir/types.js';
+import type { Pass } from './pass.js';
+import { rebuild } from './rebuild.js';
+import { closedBody } from './fusion-matchers.js';
+
+/**
+ * A fused node anchored on a 1x1 conv2d (stride 1, unpadded, ungrouped), reading its x as stored
+ * or scaled per channel (`reads` allows besides), or undefined.
+ */
+function pointwiseConv(n: Node | undefined, reads: readonly string[]): Node | undefined {
+  if (n?.op !== 'fused' || n.outputs.length !== 1 || !isGpu(n.output.type.device)) return undefined;
+  const { body, anchor, reads: recorded, kernel } = attrsOf(n, fusedAttrs);
+  const conv = anchor === undefined || kernel !== undefined ? undefined : body.nodes[anchor];
+  if (conv?.op !== 'conv2d' || !reads.includes(parseReads(recorded!)?.[0] ?? '')) return undefined;
+  const w = conv.inputs[1]!.type.shape;
+  const a = conv.attrs;
+  const unit = w[2] === 1 && w[3] === 1 && a.groups === 1 && (a.stride as number[]).every((s) => s === 1) && (a.padding as number[]).every((p) => p === 0);
+  return unit ? n : undefined;
+}
+
+/**
+ * Pairs of fused 1x1 convolutions, the second reading the first's output (a MobileNet block's
+ * projection, then the next block's expansion), become one fused node whose results are both
+ * outputs: lowering runs the pair as one kernel where the adapter takes row kernels (see
+ * kernels/conv-pointwise-pair.ts), one dispatch fewer. For software adapters, where a dispatch's
+ * hand-off to the shader threads costs as much as a small kernel. The pair's kernel binds both
+ * convolutions' tensors, so a pair is taken only within `maxBindings` storage buffers a shader.
+ */
+export function fusePointwisePairs(maxBindings = MAX_STORAGE_BINDINGS): Pass {
+  return {
+    name: 'fuse-pointwise-pairs',
+    description: 'fuse a fused 1x1 conv with the fused 1x1 conv reading its output into one node (software adapters)',
+    run(g: Graph): Graph {
+      const order = new Map(g.nodes.map((n, i) => [n, i]));
+      const users = g.users();
+      const pairs = new Map<Node, Node>(); // second -> first
+      const taken = new Set<Node>();
+      for (const second of g.nodes) {
+        if (!pointwiseConv(second, ['plain']) || taken.has(second)) continue;
+        const x = anchorOperand(second, 0);
+        const first = pointwiseConv(x?.producer ?? undefined, ['plain', 'scale']);
+        // The second reads the first's output as its conv's input, and nowhere else.
+        if (!first || taken.has(first) || second.inputs.filter((v) => v === x).length !== 1 || first.output.type.device !== second.output.type.device) continue;
+        // The pair runs where the second is: the first's other readers must come after it.
+        if ((users.get(first.output) ?? []).some((u) => u !== second && order.get(u)! < order.get(second)!)) continue;
+        if (first.inputs.length + second.inputs.length + 1 > maxBindings) continue;
+        pairs.set(second, first);
+        taken.add(first).add(second);
+      }
+      if (!pairs.size) return g;
+      const firsts = new Set(pairs.values());
+      return rebuild(g, (node, b) => {
+        if (firsts.has(node)) return true;
+        const first = pairs.get(node);
+        if (!first) return false;
+        const name = `${attrsOf(first, fusedAttrs).body.name}_then_${attrsOf(node, fusedAttrs).body.name}`;
+        const { body, inputs } = closedBody(name, [first, node], [first.output, node.output]);
+        const pair = b.add('fused', inputs.map((v) => b.get(v)), { body, kernel: 'pointwise_pair' }, node.output.type.device, [first.output.name, node.output.name]);
+        b.replace(first.output, pair.outputs[0]!);
+        b.replace(node.output, pair.outputs[1]!);
+        return true;
+      });
+    },
+  };
+}
