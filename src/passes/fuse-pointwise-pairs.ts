@@ -7,23 +7,31 @@ import type { Pass } from './pass.js';
 import { rebuild } from './rebuild.js';
 import { closedBody } from './fusion-matchers.js';
 
+/** A conv2d's own or, for a fused node anchored on one, that conv and how it reads its x; else undefined. */
+function convOf(n: Node): { conv: Node; xRead: string; name: string } | undefined {
+  if (n.op === 'conv2d') return { conv: n, xRead: 'plain', name: 'conv2d' };
+  if (n.op !== 'fused') return undefined;
+  const { body, anchor, reads, kernel } = attrsOf(n, fusedAttrs);
+  const conv = anchor === undefined || kernel !== undefined ? undefined : body.nodes[anchor];
+  return conv?.op === 'conv2d' ? { conv, xRead: parseReads(reads!)?.[0] ?? '', name: body.name } : undefined;
+}
+
 /**
- * A fused node anchored on a 1x1 conv2d (stride 1, unpadded, ungrouped), reading its x as stored
- * or scaled per channel (`reads` allows besides), or undefined.
+ * A 1x1 conv2d (stride 1, unpadded, ungrouped) on the GPU, alone or anchoring a fused node, reading
+ * its x as `reads` allows; else undefined.
  */
 function pointwiseConv(n: Node | undefined, reads: readonly string[]): Node | undefined {
-  if (n?.op !== 'fused' || n.outputs.length !== 1 || !isGpu(n.output.type.device)) return undefined;
-  const { body, anchor, reads: recorded, kernel } = attrsOf(n, fusedAttrs);
-  const conv = anchor === undefined || kernel !== undefined ? undefined : body.nodes[anchor];
-  if (conv?.op !== 'conv2d' || !reads.includes(parseReads(recorded!)?.[0] ?? '')) return undefined;
-  const w = conv.inputs[1]!.type.shape;
-  const a = conv.attrs;
+  if (!n || n.outputs.length !== 1 || !isGpu(n.output.type.device)) return undefined;
+  const c = convOf(n);
+  if (!c || !reads.includes(c.xRead)) return undefined;
+  const w = c.conv.inputs[1]!.type.shape;
+  const a = c.conv.attrs;
   const unit = w[2] === 1 && w[3] === 1 && a.groups === 1 && (a.stride as number[]).every((s) => s === 1) && (a.padding as number[]).every((p) => p === 0);
   return unit ? n : undefined;
 }
 
 /**
- * Pairs of fused 1x1 convolutions, the second reading the first's output (a MobileNet block's
+ * Pairs of 1x1 convolutions (fused or alone), the second reading the first's output (a MobileNet block's
  * projection, then the next block's expansion), become one fused node whose results are both
  * outputs: lowering runs the pair as one kernel where the adapter takes row kernels (see
  * kernels/conv-pointwise-pair.ts), one dispatch fewer. For software adapters, where a dispatch's
@@ -33,7 +41,7 @@ function pointwiseConv(n: Node | undefined, reads: readonly string[]): Node | un
 export function fusePointwisePairs(maxBindings = MAX_STORAGE_BINDINGS): Pass {
   return {
     name: 'fuse-pointwise-pairs',
-    description: 'fuse a fused 1x1 conv with the fused 1x1 conv reading its output into one node (software adapters)',
+    description: 'fuse a 1x1 conv (fused or alone) with the 1x1 conv reading its output into one node (software adapters)',
     run(g: Graph): Graph {
       const order = new Map(g.nodes.map((n, i) => [n, i]));
       const users = g.users();
@@ -41,7 +49,7 @@ export function fusePointwisePairs(maxBindings = MAX_STORAGE_BINDINGS): Pass {
       const taken = new Set<Node>();
       for (const second of g.nodes) {
         if (!pointwiseConv(second, ['plain']) || taken.has(second)) continue;
-        const x = anchorOperand(second, 0);
+        const x = second.op === 'fused' ? anchorOperand(second, 0) : second.inputs[0];
         const first = pointwiseConv(x?.producer ?? undefined, ['plain', 'scale']);
         // The second reads the first's output as its conv's input, and nowhere else.
         if (!first || taken.has(first) || second.inputs.filter((v) => v === x).length !== 1 || first.output.type.device !== second.output.type.device) continue;
@@ -57,7 +65,7 @@ export function fusePointwisePairs(maxBindings = MAX_STORAGE_BINDINGS): Pass {
         if (firsts.has(node)) return true;
         const first = pairs.get(node);
         if (!first) return false;
-        const name = `${attrsOf(first, fusedAttrs).body.name}_then_${attrsOf(node, fusedAttrs).body.name}`;
+        const name = `${convOf(first)!.name}_then_${convOf(node)!.name}`;
         const { body, inputs } = closedBody(name, [first, node], [first.output, node.output]);
         const pair = b.add('fused', inputs.map((v) => b.get(v)), { body, kernel: 'pointwise_pair' }, node.output.type.device, [first.output.name, node.output.name]);
         b.replace(first.output, pair.outputs[0]!);

@@ -57,16 +57,21 @@ describe('fuse-pointwise-pairs', () => {
     expect(pairs(optimize(g, {}).graph)).toHaveLength(0);
   });
 
-  it('leaves a pair whose first output a node before the second reads', () => {
-    const g = parseGraph(`graph g(%x: f32[1,8,2,8] @webgpu, %w1: f32[8,8,1,1] @webgpu, %w2: f32[8,8,1,1] @webgpu) -> (f32[1,8,2,8] @webgpu) {
+  it('leaves a pair whose first output a node before the second reads, or the second reads besides its conv', () => {
+    const graph = (mid: string) => parseGraph(`graph g(%x: f32[1,8,2,8] @webgpu, %w1: f32[8,8,1,1] @webgpu, %w2: f32[8,8,1,1] @webgpu) -> (f32[1,8,2,8] @webgpu) {
   %0 = conv2d(%x, %w1) : f32[1,8,2,8] @webgpu
-  %1 = sigmoid(%0) : f32[1,8,2,8] @webgpu
+  %1 = ${mid}
   %2 = conv2d(%0, %w2) : f32[1,8,2,8] @webgpu
   %3 = add(%2, %1) : f32[1,8,2,8] @webgpu
   return %3
 }
 `);
-    expect(pairs(optimize(g, LAVAPIPE).graph)).toHaveLength(0);
+    const paired = (mid: string) => pairs(optimize(graph(mid), LAVAPIPE).graph).length;
+    // A pool runs before the second conv's kernel, which adds its result.
+    expect(paired('global_avg_pool(%0) : f32[1,8,1,1] @webgpu')).toBe(0);
+    // The sigmoid fuses into the second conv's epilogue, which then reads the first's output itself.
+    expect(paired('sigmoid(%0) : f32[1,8,2,8] @webgpu')).toBe(0);
+    expect(paired('sigmoid(%x) : f32[1,8,2,8] @webgpu')).toBe(1);
   });
 });
 
@@ -87,6 +92,21 @@ describe('a pair of 1x1 convs agrees with the CPU reference', () => {
     const program = compile(parseGraph(block({ n: '2', w: '36' })), LAVAPIPE);
     expect(program.dispatches.map((d) => program.kernels[d.kernel]!.name)).toEqual(['mul_conv2d_add_then_conv2d_add_clip_mul_div']);
     await expectAgrees(parseGraph(block({ n: '2', w: '36' })), LAVAPIPE, 1);
+  });
+
+  it('as one kernel where the first conv is alone (no bias, nothing fused) and its output is a residual later', { timeout: 120_000 }, async () => {
+    const g = parseGraph(`graph g(%x: f32[1,24,6,96] @webgpu, %w1: f32[8,24,1,1] @webgpu, %w2: f32[32,8,1,1] @webgpu, %b2: f32[32] @webgpu, %w3: f32[8,32,1,1] @webgpu) -> (f32[1,8,6,96] @webgpu) {
+  %0 = conv2d(%x, %w1) : f32[1,8,6,96] @webgpu
+  %1 = conv2d(%0, %w2, %b2) : f32[1,32,6,96] @webgpu
+  %2 = relu(%1) : f32[1,32,6,96] @webgpu
+  %3 = conv2d(%2, %w3) : f32[1,8,6,96] @webgpu
+  %4 = add(%3, %0) : f32[1,8,6,96] @webgpu
+  return %4
+}
+`);
+    const program = compile(g, LAVAPIPE);
+    expect(program.dispatches.map((d) => program.kernels[d.kernel]!.name)).toEqual(['conv2d_then_conv2d_relu', 'conv2d_add']);
+    await expectAgrees(g, LAVAPIPE, 2);
   });
 
   it('as one kernel over a varying batch and width', { timeout: 120_000 }, async () => {

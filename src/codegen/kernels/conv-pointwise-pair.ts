@@ -15,8 +15,9 @@ import { declareWeight } from './weight-load.js';
 // spend a third of its device time on it. A workgroup takes 32 adjacent output columns of one
 // row: it computes all of the first conv's channels there as the row kernel with shared weights
 // does (conv-rows.ts), stores them (the first conv's output is the next block's residual too) and
-// keeps them in workgroup memory, then computes the second conv's channels from that tile. PP-OCR
-// cls's ten pairs took 4.48 instead of 4.79 ms a run (warm medians, see FIRST_CHANNELS).
+// keeps them in workgroup memory, then computes the second conv's channels from that tile. With
+// ten of its pairs so, PP-OCR cls took 4.48 instead of 4.79 ms a run (warm medians, see
+// FIRST_CHANNELS).
 
 /** Invocations of a workgroup (one SIMD row of lavapipe's 8 lanes) and output columns of each. */
 const LANES = 8;

@@ -13,7 +13,7 @@ import type { Epilogue } from '../kernels/epilogue.js';
 import { wgslType } from '../wgsl.js';
 import { ANCHORS } from './anchors.js';
 import { bodyFunction } from './body-function.js';
-import type { Anchor, AnchorIO, AnchorOperand } from './lowering.js';
+import { plainIO, type Anchor, type AnchorIO, type AnchorOperand } from './lowering.js';
 
 // What an anchored fused node asks of its anchor's kernel, from what fusion recorded on it (see
 // ir/ops/fused.ts): each operand's read resolved in the body, and the nodes after the anchor as
@@ -122,3 +122,11 @@ export function anchoredWork(node: Node, epilogueName = 'epilogue_body'): { anch
   return { anchor, impl, io };
 }
 
+
+/** What an anchor's kernel does for `node`: an anchored fused node's work (see anchoredWork), or an unfused anchor op's plain reads. */
+export function anchorWork(node: Node, epilogueName?: string): { anchor: Node; impl: Anchor; io: AnchorIO } {
+  if (node.op === 'fused') return anchoredWork(node, epilogueName);
+  const impl = ANCHORS[node.op];
+  if (!impl) throw new KilnError(`%${node.output.name}: ${node.op} has no kernel that runs fused work`);
+  return { anchor: node, impl, io: plainIO(node) };
+}

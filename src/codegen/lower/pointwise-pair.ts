@@ -5,11 +5,11 @@ import { parseReads } from '../../ir/fusion.js';
 import { anchorOperand, fusedAttrs } from '../../ir/ops/fused.js';
 import type { Source } from '../kernel-module.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
-import { anchoredWork } from './anchored-work.js';
+import { anchorWork } from './anchored-work.js';
 import { pointwisePairKernel } from './conv.js';
 import type { AnchorIO, Bound, LowerContext } from './lowering.js';
 
-// A pair of fused 1x1 convolutions, the second reading the first's output (fuse-pointwise-pairs):
+// A pair of 1x1 convolutions (each fused or alone), the second reading the first's output (fuse-pointwise-pairs):
 // one kernel where both would take the row kernel with shared weights (see
 // conv-pointwise-pair.ts), else each its own kernel, as if they had not been paired. The node's
 // results are the first's output and the second's.
@@ -17,13 +17,15 @@ import type { AnchorIO, Bound, LowerContext } from './lowering.js';
 /** Why `body` is not the pair fuse-pointwise-pairs builds, or undefined. */
 function pairProblem(body: Graph): string | undefined {
   const [a, b] = body.nodes;
-  if (body.nodes.length !== 2 || a?.op !== 'fused' || b?.op !== 'fused') return 'it must hold exactly two fused nodes';
+  if (body.nodes.length !== 2 || !a || !b) return 'it must hold exactly two nodes';
   for (const n of [a, b]) {
-    const { body: inner, anchor, reads } = attrsOf(n, fusedAttrs);
-    if (anchor === undefined || inner.nodes[anchor]?.op !== 'conv2d' || reads === undefined) return `%${n.output.name} is not an anchored conv2d`;
+    if (n.op === 'conv2d') continue;
+    const { body: inner, anchor, reads } = n.op === 'fused' ? attrsOf(n, fusedAttrs) : {};
+    if (anchor === undefined || inner?.nodes[anchor]?.op !== 'conv2d' || reads === undefined) return `%${n.output.name} is neither a conv2d nor a fused node anchored on one`;
   }
-  const readsFirst = anchorOperand(b, 0) === a.output && b.inputs.filter((v) => v === a.output).length === 1;
-  if (!readsFirst || parseReads(attrsOf(b, fusedAttrs).reads!)?.[0] !== 'plain') return `%${b.output.name} does not read %${a.output.name} as its conv's input alone`;
+  const x = b.op === 'fused' ? anchorOperand(b, 0) : b.inputs[0];
+  const plain = b.op === 'conv2d' || parseReads(attrsOf(b, fusedAttrs).reads!)?.[0] === 'plain';
+  if (x !== a.output || !plain || b.inputs.filter((v) => v === a.output).length !== 1) return `%${b.output.name} does not read %${a.output.name} as its conv's input alone`;
   if (body.outputs.length !== 2 || body.outputs[0] !== a.output || body.outputs[1] !== b.output) return 'its results must be the two nodes\' outputs';
   return undefined;
 }
@@ -55,6 +57,6 @@ export function lowerPointwisePair(node: Node, body: Graph, ctx: LowerContext): 
     const v = inner.inputs[k]!;
     return v === a.output ? results : body.inputs.indexOf(v);
   };
-  const [first, second] = [anchoredWork(a), anchoredWork(b, 'epilogue2_body')].map((w, i) => ({ ...w, io: remapIO(w.io, source([a, b][i]!)) })) as [ReturnType<typeof anchoredWork>, ReturnType<typeof anchoredWork>];
+  const [first, second] = [anchorWork(a), anchorWork(b, 'epilogue2_body')].map((w, i) => ({ ...w, io: remapIO(w.io, source([a, b][i]!)) })) as [ReturnType<typeof anchorWork>, ReturnType<typeof anchorWork>];
   return pointwisePairKernel(body.name, first, second, ctx) ?? [first, second].flatMap((w) => w.impl.lower(w.anchor, w.io, ctx));
 }

@@ -61,12 +61,14 @@ defineOp({
 });
 
 /**
- * The node's operand that its anchor reads as operand `i` where the body passes it straight
- * through (a parameter of the body, as a 'plain' read has it), or undefined.
+ * The node's operand that its anchor reads as operand `i` and nothing else in the body reads (a
+ * parameter of the body passed straight through, as a 'plain' read has it), or undefined.
  */
 export function anchorOperand(node: Node, i: number): Value | undefined {
   const { body, anchor } = attrsOf(node, fusedAttrs);
-  const param = anchor === undefined ? undefined : body.nodes[anchor]?.inputs[i];
+  const a = anchor === undefined ? undefined : body.nodes[anchor];
+  const param = a?.inputs[i];
   const k = param ? body.inputs.indexOf(param) : -1;
-  return k < 0 ? undefined : node.inputs[k];
+  if (k < 0 || body.nodes.some((n) => n !== a && n.inputs.includes(param!)) || a!.inputs.filter((v) => v === param).length !== 1) return undefined;
+  return node.inputs[k];
 }
