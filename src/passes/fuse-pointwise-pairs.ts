@@ -16,23 +16,29 @@ function convOf(n: Node): { conv: Node; xRead: string; name: string } | undefine
   return conv?.op === 'conv2d' ? { conv, xRead: parseReads(reads!)?.[0] ?? '', name: body.name } : undefined;
 }
 
-/**
- * A 1x1 conv2d (stride 1, unpadded, ungrouped) on the GPU, alone or anchoring a fused node, reading
- * its x as `reads` allows; else undefined.
- */
-function pointwiseConv(n: Node | undefined, reads: readonly string[]): Node | undefined {
+/** A 1x1 conv2d of stride 1, unpadded and ungrouped. */
+function isPointwise(conv: Node): boolean {
+  const w = conv.inputs[1]!.type.shape;
+  const a = conv.attrs;
+  return w[2] === 1 && w[3] === 1 && a.groups === 1 && (a.stride as number[]).every((s) => s === 1) && (a.padding as number[]).every((p) => p === 0);
+}
+
+/** An ungrouped conv2d whose window is at most 3 wide (the pair kernel's first conv, see conv-pointwise-pair.ts). */
+function isNarrowWindow(conv: Node): boolean {
+  return conv.attrs.groups === 1 && conv.inputs[1]!.type.shape[3]! <= 3;
+}
+
+/** A conv2d on the GPU, alone or anchoring a fused node, that `fits` and reads its x as `reads` allows; else undefined. */
+function pairableConv(n: Node | undefined, reads: readonly string[], fits: (conv: Node) => boolean): Node | undefined {
   if (!n || n.outputs.length !== 1 || !isGpu(n.output.type.device)) return undefined;
   const c = convOf(n);
-  if (!c || !reads.includes(c.xRead)) return undefined;
-  const w = c.conv.inputs[1]!.type.shape;
-  const a = c.conv.attrs;
-  const unit = w[2] === 1 && w[3] === 1 && a.groups === 1 && (a.stride as number[]).every((s) => s === 1) && (a.padding as number[]).every((p) => p === 0);
-  return unit ? n : undefined;
+  return c && reads.includes(c.xRead) && fits(c.conv) ? n : undefined;
 }
 
 /**
- * Pairs of 1x1 convolutions (fused or alone), the second reading the first's output (a MobileNet block's
- * projection, then the next block's expansion), become one fused node whose results are both
+ * Pairs of convolutions (each fused or alone), the second a 1x1 one reading the first's output (a
+ * MobileNet block's projection, then the next block's expansion; a 3x3 conv, then a 1x1 one),
+ * the first's window at most 3 wide, become one fused node whose results are both
  * outputs: lowering runs the pair as one kernel where the adapter takes row kernels (see
  * kernels/conv-pointwise-pair.ts), one dispatch fewer. For software adapters, where a dispatch's
  * hand-off to the shader threads costs as much as a small kernel. The pair's kernel binds both
@@ -41,16 +47,16 @@ function pointwiseConv(n: Node | undefined, reads: readonly string[]): Node | un
 export function fusePointwisePairs(maxBindings = MAX_STORAGE_BINDINGS): Pass {
   return {
     name: 'fuse-pointwise-pairs',
-    description: 'fuse a 1x1 conv (fused or alone) with the 1x1 conv reading its output into one node (software adapters)',
+    description: 'fuse a conv (fused or alone) with the 1x1 conv reading its output into one node (software adapters)',
     run(g: Graph): Graph {
       const order = new Map(g.nodes.map((n, i) => [n, i]));
       const users = g.users();
       const pairs = new Map<Node, Node>(); // second -> first
       const taken = new Set<Node>();
       for (const second of g.nodes) {
-        if (!pointwiseConv(second, ['plain']) || taken.has(second)) continue;
+        if (!pairableConv(second, ['plain'], isPointwise) || taken.has(second)) continue;
         const x = second.op === 'fused' ? anchorOperand(second, 0) : second.inputs[0];
-        const first = pointwiseConv(x?.producer ?? undefined, ['plain', 'scale']);
+        const first = pairableConv(x?.producer ?? undefined, ['plain', 'scale'], isNarrowWindow);
         // The second reads the first's output as its conv's input, and nowhere else.
         if (!first || taken.has(first) || second.inputs.filter((v) => v === x).length !== 1 || first.output.type.device !== second.output.type.device) continue;
         // The pair runs where the second is: the first's other readers must come after it.

@@ -9,10 +9,10 @@ import { useGpu } from '../helpers/gpu.js';
 import { expectProgramAgrees } from '../helpers/compare.js';
 import { expectRoundTrip } from '../ir/roundtrip.js';
 
-// Two fused 1x1 convolutions in a row, the second reading the first's output, become one fused
-// node (fuse-pointwise-pairs) for software adapters; lowering runs them as one kernel where both
+// A convolution and the 1x1 convolution reading its output become one fused node
+// (fuse-pointwise-pairs) for software adapters; lowering runs them as one kernel where both
 // would take the row kernel with shared weights, else as two. Both outputs must agree with the
-// CPU reference either way: the first's (a residual downstream) and the second's.
+// CPU reference either way: the first's (often a residual downstream) and the second's.
 
 /**
  * A MobileNetV3 block's tail and the next block's head: the gated projection with its residual,
@@ -107,6 +107,19 @@ describe('a pair of 1x1 convs agrees with the CPU reference', () => {
     const program = compile(g, LAVAPIPE);
     expect(program.dispatches.map((d) => program.kernels[d.kernel]!.name)).toEqual(['conv2d_then_conv2d_relu', 'conv2d_add']);
     await expectAgrees(g, LAVAPIPE, 2);
+  });
+
+  it('as one kernel where the first is a 3x3 conv of stride 2, padded (an RGB stem, then a 1x1 conv)', { timeout: 120_000 }, async () => {
+    const g = parseGraph(`graph g(%x: f32[2,3,9,80] @webgpu, %w1: f32[8,3,3,3] @webgpu, %b1: f32[8] @webgpu, %w2: f32[12,8,1,1] @webgpu) -> (f32[2,12,5,40] @webgpu) {
+  %0 = conv2d(%x, %w1, %b1) {stride = [2, 2], padding = [1, 1, 1, 1]} : f32[2,8,5,40] @webgpu
+  %1 = relu(%0) : f32[2,8,5,40] @webgpu
+  %2 = conv2d(%1, %w2) : f32[2,12,5,40] @webgpu
+  return %2
+}
+`);
+    const program = compile(g, LAVAPIPE);
+    expect(program.dispatches.map((d) => program.kernels[d.kernel]!.name)).toEqual(['conv2d_relu_then_conv2d']);
+    await expectAgrees(g, LAVAPIPE, 1);
   });
 
   it('as one kernel over a varying batch and width', { timeout: 120_000 }, async () => {

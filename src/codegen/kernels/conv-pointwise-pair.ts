@@ -3,21 +3,22 @@ import { dCeilDiv, dimRange, dIsMultiple, type Dim } from '../../ir/size-expr.js
 import { MAX_WORKGROUPS_PER_DIMENSION as MAX_GROUPS, wgslType } from '../wgsl.js';
 import { biasTerm, convModule, f32Vec, lane, rowVec4Io, type ConvKernelSpec } from './conv-common.js';
 import { rowColumns, type RowColumns } from './conv-row-columns.js';
-import { sharedWeightsLoop, tapRow, type RowLoop } from './conv-rows.js';
+import { MAX_ROW_TAPS, MAX_SHARED_WEIGHTS, sharedWeightsLoop, tapRow, type RowLoop } from './conv-rows.js';
 import { declareOutputVec4 } from './epilogue.js';
 import type { EmittedKernel } from './kernel.js';
 import { declareWeight } from './weight-load.js';
 
-// Two 1x1 convolutions in a row (a MobileNet block's projection, then the next block's
-// expansion) as one kernel, for adapters that run workgroups as SIMD loops on a CPU: each
-// dispatch there costs a hand-off to the shader threads and back (about 0.035 ms on lavapipe with
-// 2 threads, measured by `kiln profile` as the dispatch floor), so PP-OCR cls's 48 dispatches
-// spend a third of its device time on it. A workgroup takes 32 adjacent output columns of one
-// row: it computes all of the first conv's channels there as the row kernel with shared weights
-// does (conv-rows.ts), stores them (the first conv's output is the next block's residual too) and
-// keeps them in workgroup memory, then computes the second conv's channels from that tile. With
-// ten of its pairs so, PP-OCR cls took 4.48 instead of 4.79 ms a run (warm medians, see
-// FIRST_CHANNELS).
+// A convolution and the 1x1 convolution reading its output (a MobileNet block's projection, then
+// the next block's expansion; a stem, then a 1x1 conv) as one kernel, for adapters that run
+// workgroups as SIMD loops on a CPU: each dispatch there costs a hand-off to the shader threads
+// and back (about 0.035 ms on lavapipe with 2 threads, measured by `kiln profile` as the dispatch
+// floor), so PP-OCR cls's 48 dispatches spent a third of its device time on it. A workgroup takes
+// 32 adjacent output columns of one row: it computes all of the first conv's channels there as
+// the row kernel with shared weights does (conv-rows.ts), stores them (the first conv's output is
+// often a residual later too) and keeps them in workgroup memory, then computes the second conv's
+// channels from that tile. With its twelve pairs so, PP-OCR cls took 4.35-4.39 instead of
+// 4.75-4.85 ms a run (warm medians of 200 alternating runs); its cold compile on lavapipe (no
+// shader cache) grew from 9.6 to 14 s.
 
 /** Invocations of a workgroup (one SIMD row of lavapipe's 8 lanes) and output columns of each. */
 const LANES = 8;
@@ -37,10 +38,16 @@ const SECOND_CHANNELS = 8;
  * offers 16); hand-written IR beyond a device's is refused when the program loads there.
  */
 const MAX_PAIR_STORAGE = 16;
+/** The widest window of the first conv: a row of its weights for 8 channels fits MAX_SHARED_WEIGHTS. */
+const MAX_FIRST_WINDOW = 3;
 /** Floats of the tile in workgroup memory: WebGPU guarantees 16 KiB. */
 const MAX_TILE_FLOATS = 4096;
 
-/** The 1x1 convolutions (stride 1, unpadded, ungrouped) `first` and `second`, `second` reading `first`'s output. */
+/**
+ * An ungrouped convolution `first` (a window at most 3 wide: its weights are shared across a
+ * subgroup as in `rowsg`) and a 1x1 convolution `second` (stride 1, unpadded, ungrouped) reading
+ * `first`'s output.
+ */
 export interface PointwisePairSpec {
   readonly name: string;
   readonly first: ConvKernelSpec;
@@ -51,9 +58,8 @@ export interface PointwisePairSpec {
 /** Why the pair kernel cannot run `spec`, or undefined. */
 export function pointwisePairProblem(spec: PointwisePairSpec): string | undefined {
   const [a, b] = [spec.first.geometry, spec.second.geometry];
-  for (const g of [a, b]) {
-    if (g.kernelH !== 1 || g.kernelW !== 1 || g.strideH !== 1 || g.strideW !== 1 || g.groups !== 1 || g.padTop + g.padLeft + g.padBottom + g.padRight !== 0) return 'both must be 1x1 convolutions of stride 1, unpadded and ungrouped';
-  }
+  if (a.groups !== 1 || a.kernelW > MAX_FIRST_WINDOW || a.kernelH * a.kernelW > MAX_ROW_TAPS) return `the first must be ungrouped, its window at most ${MAX_FIRST_WINDOW} wide`;
+  if (b.kernelH !== 1 || b.kernelW !== 1 || b.strideH !== 1 || b.strideW !== 1 || b.groups !== 1 || b.padTop + b.padLeft + b.padBottom + b.padRight !== 0) return 'the second must be a 1x1 convolution of stride 1, unpadded and ungrouped';
   if (b.inChannels !== a.outChannels) return `the second reads ${b.inChannels} channels, the first writes ${a.outChannels}`;
   if (a.outChannels * LANES * PIXELS > MAX_TILE_FLOATS) return `${a.outChannels} channels between them do not fit workgroup memory`;
   if (spec.first.input || spec.first.xDType || spec.second.xDType) return 'the first must read x as stored';
@@ -85,20 +91,24 @@ export function emitConvPointwisePair(spec: PointwisePairSpec): EmittedKernel {
   const L: string[] = [];
   L.push('  let n = wid.z;', '  let oh = wid.y;', `  let ow0 = (wid.x * ${LANES}u + lid.x) * ${PIXELS}u;`, '  let H = i32(u.H);', '  let W = i32(u.W);');
   L.push('  let xg = u.xOff + n * u.xsN;', '  let ostride = u.OH * u.OW;', '  let opix = oh * u.OW + ow0;');
-  const offsets = Array.from({ length: PIXELS }, (_, p) => p);
+  const pixels = Array.from({ length: PIXELS }, (_, p) => p);
+  // The input columns the first conv's taps read, relative to the first column's window start.
+  const offset = (p: number, kw: number) => p * g.strideW + kw * g.dilationW;
+  const offsets = [...new Set(pixels.flatMap((p) => Array.from({ length: g.kernelW }, (_, kw) => offset(p, kw))))].sort((x, y) => x - y);
   const columns = rowColumns(g, offsets, true);
   L.push(...columns.setup);
-  // The first conv, FIRST_CHANNELS output channels at a time: the row kernel's shared-weight loop.
-  const TA = Math.min(FIRST_CHANNELS, mid);
-  const loopA = rowLoop(TA, columns, A.inputScale ? ' * f32(xs[n * u.xsB + ci])' : '', wt);
+  // The first conv, FIRST_CHANNELS output channels at a time (fewer where a window row's weights
+  // for them would outgrow MAX_SHARED_WEIGHTS): the row kernel's shared-weight loop.
+  const TA = Math.min(FIRST_CHANNELS, Math.floor(MAX_SHARED_WEIGHTS / g.kernelW), mid);
+  const loopA = rowLoop(TA, columns, A.inputScale ? ' * f32(xs[n * u.xsB + ci])' : '', wt, offset);
   L.push(`  for (var oc0 = 0u; oc0 < ${mid}u; oc0 += ${TA}u) {`);
-  L.push(...channelBases(TA, `u.Og`, 'u.Cg'), ...accumulators(loopA));
+  L.push(...channelBases(TA, `u.Og`, `u.Cg * ${g.kernelH * g.kernelW}u`), ...accumulators(loopA));
   L.push(...sharedWeightsLoop(g, loopA).map((l) => `  ${l}`));
   for (let c = 0; c < TA; c++) {
     // As stored (through the epilogue, in the output's dtype), since that is what the second reads.
     const v = (p: number) => `f32(${value(`${lane(`acc${p}_${c >> 2}`, loopA.width(c >> 2), c & 3)}${biasTerm(A, `oc0 + ${c}u`)}`, `obase + ${p}u`)})`;
     L.push(`    if (oc0 + ${c}u < ${mid}u) {`, `      let obase = (n * u.O + oc0 + ${c}u) * ostride + opix;`);
-    L.push(`      let y = vec4<f32>(${offsets.map(v).join(', ')});`);
+    L.push(`      let y = vec4<f32>(${pixels.map(v).join(', ')});`);
     L.push(`      if (ow0 < u.OW) { out[obase / 4u] = vec4<${wgslType(A.epilogue?.outDType ?? A.dtype)}>(y); }`);
     L.push(`      tile[(oc0 + ${c}u) * ${tileRow}u + lid.x] = y;`, '    }');
   }
@@ -106,8 +116,8 @@ export function emitConvPointwisePair(spec: PointwisePairSpec): EmittedKernel {
   // The second conv from the tile: input channel ci's four columns are the vec4 this invocation
   // stored there (each reads back only its own, so no barrier is needed).
   const TB = Math.min(SECOND_CHANNELS, B.geometry.outChannels);
-  const tileColumns: RowColumns = { setup: [], load: (ind) => [`${ind}let t = tile[ci * ${tileRow}u + lid.x];`, ...offsets.map((p) => `${ind}let v${p} = t[${p}];`)] };
-  const loopB = rowLoop(TB, tileColumns, '', wt2);
+  const tileColumns: RowColumns = { setup: [], load: (ind) => [`${ind}let t = tile[ci * ${tileRow}u + lid.x];`, ...pixels.map((p) => `${ind}let v${p} = t[${p}];`)] };
+  const loopB = rowLoop(TB, tileColumns, '', wt2, (p) => p);
   L.push(`  for (var oc0 = 0u; oc0 < u.OB; oc0 += ${TB}u) {`);
   L.push(...channelBases(TB, 'u.OB', `${mid}u`), ...accumulators(loopB));
   L.push(`    for (var c0 = 0u; c0 < ${mid}u; c0 += chunk) {`, `      let wl = min(c0 + sgLane, ${mid - 1}u);`, `      let steps = min(chunk, ${mid}u - c0);`);
@@ -117,7 +127,7 @@ export function emitConvPointwisePair(spec: PointwisePairSpec): EmittedKernel {
   L.push('      }', '    }');
   for (let c = 0; c < TB; c++) {
     const v = (p: number) => `${lane(`acc${p}_${c >> 2}`, loopB.width(c >> 2), c & 3)}${B.hasBias ? ` + f32(bias2[oc0 + ${c}u])` : ''}`;
-    L.push(`    if (oc0 + ${c}u < u.OB && ow0 < u.OW) { ${out2.store4(`(n * u.OB + oc0 + ${c}u) * ostride + opix`, offsets.map(v))} }`);
+    L.push(`    if (oc0 + ${c}u < u.OB && ow0 < u.OW) { ${out2.store4(`(n * u.OB + oc0 + ${c}u) * ostride + opix`, pixels.map(v))} }`);
   }
   L.push('  }');
   const body = [`  let chunk = min(sgSize, ${LANES}u);`, ...L];
@@ -127,9 +137,9 @@ export function emitConvPointwisePair(spec: PointwisePairSpec): EmittedKernel {
 }
 
 /** The row loop's shape for `TO` channels of this kernel's `PIXELS` columns. */
-function rowLoop(TO: number, columns: RowColumns, scale: string, wt: RowLoop['wt']): RowLoop {
+function rowLoop(TO: number, columns: RowColumns, scale: string, wt: RowLoop['wt'], offset: RowLoop['offset']): RowLoop {
   const Q = Array.from({ length: Math.ceil(TO / 4) }, (_, q) => q);
-  return { TO, TP: PIXELS, WG: LANES, Q, width: (q) => Math.min(4, TO - 4 * q), columns, offset: (p) => p, scale, wt };
+  return { TO, TP: PIXELS, WG: LANES, Q, width: (q) => Math.min(4, TO - 4 * q), columns, offset, scale, wt };
 }
 
 /** Each block channel's output channel (clamped: channels past the end are computed, never stored) and first weight. */
