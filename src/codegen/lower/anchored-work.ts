@@ -13,7 +13,8 @@ import type { Epilogue } from '../kernels/epilogue.js';
 import { wgslType } from '../wgsl.js';
 import { ANCHORS } from './anchors.js';
 import { bodyFunction } from './body-function.js';
-import { plainIO, type Anchor, type AnchorIO, type AnchorOperand } from './lowering.js';
+import { plainIO, type Anchor, type AnchorIO, type AnchorOperand, type Bound } from './lowering.js';
+import type { Source } from '../kernel-module.js';
 
 // What an anchored fused node asks of its anchor's kernel, from what fusion recorded on it (see
 // ir/ops/fused.ts): each operand's read resolved in the body, and the nodes after the anchor as
@@ -129,4 +130,38 @@ export function anchorWork(node: Node, epilogueName?: string): { anchor: Node; i
   const impl = ANCHORS[node.op];
   if (!impl) throw new KilnError(`%${node.output.name}: ${node.op} has no kernel that runs fused work`);
   return { anchor: node, impl, io: plainIO(node) };
+}
+
+/** `io` with every bound source mapped through `to` (from an inner node's values to its fused node's). */
+function remapIO(io: AnchorIO, to: (s: Source) => Source): AnchorIO {
+  const bound = <T extends Bound>(b: T): T => ({ ...b, source: to(b.source) });
+  return {
+    ...io,
+    operands: io.operands.map((o) => ({
+      ...bound(o),
+      ...(o.scale ? { scale: bound(o.scale) } : {}),
+      ...(o.int8 ? { int8: bound(o.int8) } : {}),
+      ...(o.chain ? { chain: { ...o.chain, operands: o.chain.operands.map(bound) } } : {}),
+    })),
+    ...(io.epilogue ? { epilogue: { ...io.epilogue, operands: io.epilogue.operands.map(bound) } } : {}),
+    out: to(io.out),
+  };
+}
+
+/**
+ * anchorWork for `inner`, a node of fused node `outer`'s body, its sources made `outer`'s: a body
+ * parameter is the operand it stands for, a value the body returns is that result of `outer`
+ * (so an inner node reads what another one wrote through `outer`'s result).
+ */
+export function innerWork(outer: Node, inner: Node, epilogueName?: string): { anchor: Node; impl: Anchor; io: AnchorIO } {
+  const { body } = attrsOf(outer, fusedAttrs);
+  const source = (v: Value): Source => {
+    const k = body.inputs.indexOf(v);
+    if (k >= 0) return k;
+    const r = body.outputs.indexOf(v);
+    if (r < 0) throw new KilnError(`fused node %${outer.output.name}: %${inner.output.name} reads %${v.name}, which its body neither takes nor returns`);
+    return outer.inputs.length + r;
+  };
+  const work = anchorWork(inner, epilogueName);
+  return { ...work, io: remapIO(work.io, (k) => source(k < inner.inputs.length ? inner.inputs[k]! : inner.outputs[k - inner.inputs.length]!)) };
 }

@@ -3,13 +3,12 @@ import { attrsOf } from '../../ir/attrs.js';
 import { KilnError } from '../../ir/errors.js';
 import { parseReads } from '../../ir/fusion.js';
 import { anchorOperand, fusedAttrs } from '../../ir/ops/fused.js';
-import type { Source } from '../kernel-module.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
-import { anchorWork } from './anchored-work.js';
+import { innerWork } from './anchored-work.js';
 import { pointwisePairKernel } from './conv.js';
-import type { AnchorIO, Bound, LowerContext } from './lowering.js';
+import type { LowerContext } from './lowering.js';
 
-// A pair of 1x1 convolutions (each fused or alone), the second reading the first's output (fuse-pointwise-pairs):
+// A convolution and the 1x1 convolution reading its output, each fused or alone (fuse-pointwise-pairs):
 // one kernel where both would take the row kernel with shared weights (see
 // conv-pointwise-pair.ts), else each its own kernel, as if they had not been paired. The node's
 // results are the first's output and the second's.
@@ -30,33 +29,10 @@ function pairProblem(body: Graph): string | undefined {
   return undefined;
 }
 
-/** `io` with every bound source mapped through `to` (from an inner node's values to the pair's). */
-function remapIO(io: AnchorIO, to: (s: Source) => Source): AnchorIO {
-  const bound = <T extends Bound>(b: T): T => ({ ...b, source: to(b.source) });
-  return {
-    ...io,
-    operands: io.operands.map((o) => ({
-      ...bound(o),
-      ...(o.scale ? { scale: bound(o.scale) } : {}),
-      ...(o.int8 ? { int8: bound(o.int8) } : {}),
-      ...(o.chain ? { chain: { ...o.chain, operands: o.chain.operands.map(bound) } } : {}),
-    })),
-    ...(io.epilogue ? { epilogue: { ...io.epilogue, operands: io.epilogue.operands.map(bound) } } : {}),
-    out: to(io.out),
-  };
-}
-
 export function lowerPointwisePair(node: Node, body: Graph, ctx: LowerContext): EmittedKernel | EmittedKernel[] {
   const problem = pairProblem(body);
   if (problem) throw new KilnError(`fused node %${node.output.name}: its body is not the two 1x1 convolutions its kernel 'pointwise_pair' computes: ${problem}`);
   const [a, b] = body.nodes as [Node, Node];
-  const results = node.inputs.length;
-  // An inner node's source k (its operands, then its result) as the pair node's.
-  const source = (inner: Node) => (k: Source): Source => {
-    if (k >= inner.inputs.length) return results + body.outputs.indexOf(inner.outputs[k - inner.inputs.length]!);
-    const v = inner.inputs[k]!;
-    return v === a.output ? results : body.inputs.indexOf(v);
-  };
-  const [first, second] = [anchorWork(a), anchorWork(b, 'epilogue2_body')].map((w, i) => ({ ...w, io: remapIO(w.io, source([a, b][i]!)) })) as [ReturnType<typeof anchorWork>, ReturnType<typeof anchorWork>];
+  const [first, second] = [innerWork(node, a), innerWork(node, b, 'epilogue2_body')];
   return pointwisePairKernel(body.name, first, second, ctx) ?? [first, second].flatMap((w) => w.impl.lower(w.anchor, w.io, ctx));
 }
