@@ -106,13 +106,14 @@ const labelOf = (d: DispatchTime): string => (d.variant === undefined ? d.label 
 export function formatProfile(p: Profile): string {
   const rows = [...p.dispatches].sort((a, b) => b.ms - a.ms);
   const w = Math.max(8, ...rows.map((r) => labelOf(r).length));
+  const kw = Math.max(6, ...rows.map((r) => r.kernel.length));
   const costed = p.dispatches.some((d) => d.bytes !== undefined);
   const head = costed ? ` ${'MFLOP'.padStart(10)} ${'MB'.padStart(9)} ${'GFLOP/s'.padStart(9)} ${'GB/s'.padStart(8)}` : '';
-  const lines = [`${'dispatch'.padEnd(w)}  ${'kernel'.padEnd(24)} ${'device ms'.padStart(10)} ${'share'.padStart(7)}${head}`];
+  const lines = [`${'dispatch'.padEnd(w)}  ${'kernel'.padEnd(kw)} ${'device ms'.padStart(10)} ${'share'.padStart(7)}${head}`];
   for (const r of rows) {
     const share = p.deviceMs ? (100 * r.ms) / p.deviceMs : 0;
     const cost = costed ? ` ${rateColumns(r.flops, r.bytes, r.ms)}` : '';
-    lines.push(`${labelOf(r).padEnd(w)}  ${r.kernel.slice(0, 24).padEnd(24)} ${r.ms.toFixed(3).padStart(10)} ${share.toFixed(1).padStart(6)}%${cost}`);
+    lines.push(`${labelOf(r).padEnd(w)}  ${r.kernel.padEnd(kw)} ${r.ms.toFixed(3).padStart(10)} ${share.toFixed(1).padStart(6)}%${cost}`);
   }
   let total = '';
   if (costed) {
@@ -122,7 +123,7 @@ export function formatProfile(p: Profile): string {
     const bytes = p.dispatches.reduce((a, d) => a + (d.bytes ?? 0), 0);
     total = ` ${''.padStart(7)} ${rateColumns(flops, bytes, p.deviceMs)}`;
   }
-  lines.push(`${'total device time'.padEnd(w)}  ${''.padEnd(24)} ${p.deviceMs.toFixed(3).padStart(10)}${total}`);
+  lines.push(`${'total device time'.padEnd(w)}  ${''.padEnd(kw)} ${p.deviceMs.toFixed(3).padStart(10)}${total}`);
   if (p.dispatchFloorMs !== undefined) {
     // Each dispatch's time above includes it once: the part of the total no kernel can win back.
     const floor = p.dispatchFloorMs * p.dispatches.length;
