@@ -123,7 +123,6 @@ export function anchoredWork(node: Node, epilogueName = 'epilogue_body'): { anch
   return { anchor, impl, io };
 }
 
-
 /** What an anchor's kernel does for `node`: an anchored fused node's work (see anchoredWork), or an unfused anchor op's plain reads. */
 export function anchorWork(node: Node, epilogueName?: string): { anchor: Node; impl: Anchor; io: AnchorIO } {
   if (node.op === 'fused') return anchoredWork(node, epilogueName);

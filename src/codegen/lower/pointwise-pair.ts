@@ -8,10 +8,10 @@ import { innerWork } from './anchored-work.js';
 import { pointwisePairKernel } from './conv.js';
 import type { LowerContext } from './lowering.js';
 
-// A convolution and the 1x1 convolution reading its output, each fused or alone (fuse-pointwise-pairs):
-// one kernel where both would take the row kernel with shared weights (see
-// conv-pointwise-pair.ts), else each its own kernel, as if they had not been paired. The node's
-// results are the first's output and the second's.
+// A convolution and the 1x1 convolution reading its output, each fused or alone
+// (fuse-pointwise-pairs): one kernel where both would take the row kernel with shared weights
+// (see conv-pointwise-pair.ts), else each its own kernel, as if they had not been paired. The
+// node's results are the first's output and the second's.
 
 /** Why `body` is not the pair fuse-pointwise-pairs builds, or undefined. */
 function pairProblem(body: Graph): string | undefined {
@@ -31,7 +31,7 @@ function pairProblem(body: Graph): string | undefined {
 
 export function lowerPointwisePair(node: Node, body: Graph, ctx: LowerContext): EmittedKernel | EmittedKernel[] {
   const problem = pairProblem(body);
-  if (problem) throw new KilnError(`fused node %${node.output.name}: its body is not the two 1x1 convolutions its kernel 'pointwise_pair' computes: ${problem}`);
+  if (problem) throw new KilnError(`fused node %${node.output.name}: its body is not the convolution and 1x1 convolution its kernel 'pointwise_pair' computes: ${problem}`);
   const [a, b] = body.nodes as [Node, Node];
   const [first, second] = [innerWork(node, a), innerWork(node, b, 'epilogue2_body')];
   return pointwisePairKernel(body.name, first, second, ctx) ?? [first, second].flatMap((w) => w.impl.lower(w.anchor, w.io, ctx));
