@@ -95,7 +95,9 @@ export class OnnxModel {
   /** The artifact for these input shapes on this device: from the cache, or compiled (and cached). */
   async artifactFor(shapes: Readonly<Record<string, readonly number[]>>, gpu: GpuDevice): Promise<ArtifactFiles> {
     const precision = this.opts.precision ?? 'fp32';
-    const adapter = { ...gpu.info, features: [...gpu.features].sort() };
+    // The kernels and passes chosen depend on the adapter, its features and its binding limit.
+    const target = kernelTarget(gpu.info, gpu.features, gpu.limits);
+    const adapter = { ...gpu.info, features: target.adapterFeatures, maxStorageBuffers: target.maxStorageBuffers };
     const key = await sha256Hex(JSON.stringify({ kiln: KILN_VERSION, model: this.hash, shapes: sortedShapes(shapes), precision, adapter }));
     const cacheDir = this.opts.cache === undefined ? defaultCacheDir() : this.opts.cache;
     const dir = cacheDir === false ? undefined : join(cacheDir, key.slice(0, 32));
@@ -108,7 +110,7 @@ export class OnnxModel {
     }
     const graph = importModel(decodeModel(this.bytes), { inputShapes: shapes, ...(this.readExternalData ? { readExternalData: this.readExternalData } : {}) });
     // Ops without a WebGPU kernel (NonZero, NonMaxSuppression, ...) make segments, run with the CPU reference between them.
-    const compiled = compileForArtifact(graph, { precision, ...kernelTarget(gpu.info, gpu.features, gpu.limits) });
+    const compiled = compileForArtifact(graph, { precision, ...target });
     const source = 'segmented' in compiled
       ? { segmented: { ...compiled.segmented, segments: compiled.segmented.segments.map((s) => (s.device === 'webgpu' ? { ...s, program: annotateKernels(s.program) } : s)) } }
       : { program: annotateKernels(compiled.program) };
