@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { choosePrecision, type AdapterTraits } from '../src/precision.js';
+import { choosePrecision, kernelTarget, type AdapterTraits } from '../src/precision.js';
 import { parseGraph } from '../src/ir/parser.js';
 
 const g = parseGraph('graph g(%x: f32[1024,1024] @webgpu) -> (f32[1024,1024] @webgpu) {\n  %0 = relu(%x) : f32[1024,1024] @webgpu\n  return %0\n}\n');
@@ -23,5 +23,14 @@ describe('--precision', () => {
   });
   it('fp16 on an adapter without shader-f16 is a clear error', () => {
     expect(() => choosePrecision('fp16', noF16, g)).toThrow(/SwiftShader\) lacks the shader-f16 feature/);
+  });
+});
+
+describe('kernelTarget', () => {
+  it('gives the adapter class, its sorted features and, where limits are given, the storage buffers a shader may bind', () => {
+    expect(kernelTarget(lavapipe, ['subgroups', 'shader-f16'], { maxStorageBuffersPerShaderStage: 16 })).toEqual({
+      adapterClass: 'software', adapterFeatures: ['shader-f16', 'subgroups'], maxStorageBuffers: 16,
+    });
+    expect(kernelTarget(gpu, [])).toEqual({ adapterClass: 'gpu', adapterFeatures: [] });
   });
 });
