@@ -1,20 +1,11 @@
 import type { Graph, Node } from '../ir/graph.js';
 import { attrsOf } from '../ir/attrs.js';
-import { MAX_STORAGE_BINDINGS, parseReads } from '../ir/fusion.js';
-import { anchorOperand, fusedAttrs } from '../ir/ops/fused.js';
+import { MAX_STORAGE_BINDINGS } from '../ir/fusion.js';
+import { anchorOf, anchorOperand, anchorRead, fusedAttrs } from '../ir/ops/fused.js';
 import { isGpu } from '../ir/types.js';
 import type { Pass } from './pass.js';
 import { rebuild } from './rebuild.js';
 import { closedBody } from './fusion-matchers.js';
-
-/** A conv2d's own or, for a fused node anchored on one, that conv and how it reads its x; else undefined. */
-function convOf(n: Node): { conv: Node; xRead: string; name: string } | undefined {
-  if (n.op === 'conv2d') return { conv: n, xRead: 'plain', name: 'conv2d' };
-  if (n.op !== 'fused') return undefined;
-  const { body, anchor, reads, kernel } = attrsOf(n, fusedAttrs);
-  const conv = anchor === undefined || kernel !== undefined ? undefined : body.nodes[anchor];
-  return conv?.op === 'conv2d' ? { conv, xRead: parseReads(reads!)?.[0] ?? '', name: body.name } : undefined;
-}
 
 /** A 1x1 conv2d of stride 1, unpadded and ungrouped. */
 function isPointwise(conv: Node): boolean {
@@ -31,8 +22,13 @@ function isNarrowWindow(conv: Node): boolean {
 /** A conv2d on the GPU, alone or anchoring a fused node, that `fits` and reads its x as `reads` allows; else undefined. */
 function pairableConv(n: Node | undefined, reads: readonly string[], fits: (conv: Node) => boolean): Node | undefined {
   if (!n || n.outputs.length !== 1 || !isGpu(n.output.type.device)) return undefined;
-  const c = convOf(n);
-  return c && reads.includes(c.xRead) && fits(c.conv) ? n : undefined;
+  const conv = anchorOf(n);
+  return conv?.op === 'conv2d' && reads.includes(anchorRead(n, 0) ?? '') && fits(conv) ? n : undefined;
+}
+
+/** A pair member's name in the pair's: its fused body's, or its op's. */
+function nameOf(n: Node): string {
+  return n.op === 'fused' ? attrsOf(n, fusedAttrs).body.name : n.op;
 }
 
 /**
@@ -55,7 +51,7 @@ export function fusePointwisePairs(maxBindings = MAX_STORAGE_BINDINGS): Pass {
       const taken = new Set<Node>();
       for (const second of g.nodes) {
         if (!pairableConv(second, ['plain'], isPointwise) || taken.has(second)) continue;
-        const x = second.op === 'fused' ? anchorOperand(second, 0) : second.inputs[0];
+        const x = anchorOperand(second, 0);
         const first = pairableConv(x?.producer ?? undefined, ['plain', 'scale'], isNarrowWindow);
         // The second reads the first's output as its conv's input, and nowhere else.
         if (!first || taken.has(first) || second.inputs.filter((v) => v === x).length !== 1 || first.output.type.device !== second.output.type.device) continue;
@@ -71,7 +67,7 @@ export function fusePointwisePairs(maxBindings = MAX_STORAGE_BINDINGS): Pass {
         if (firsts.has(node)) return true;
         const first = pairs.get(node);
         if (!first) return false;
-        const name = `${convOf(first)!.name}_then_${convOf(node)!.name}`;
+        const name = `${nameOf(first)}_then_${nameOf(node)}`;
         const { body, inputs } = closedBody(name, [first, node], [first.output, node.output]);
         const pair = b.add('fused', inputs.map((v) => b.get(v)), { body, kernel: 'pointwise_pair' }, node.output.type.device, [first.output.name, node.output.name]);
         b.replace(first.output, pair.outputs[0]!);

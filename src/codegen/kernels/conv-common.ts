@@ -2,7 +2,7 @@ import type { ConvGeometry } from '../../ir/ops/conv.js';
 import type { DType } from '../../ir/types.js';
 import { dIsMultiple, dMul, type Dim } from '../../ir/size-expr.js';
 import { KernelModule, type Source } from '../kernel-module.js';
-import { declareOutput, declareOutputVec4, type Epilogue } from './epilogue.js';
+import { declareOutput, declareOutputVec4, storedValue, type Epilogue } from './epilogue.js';
 import { declareWeight, type Int8WeightStorage, type WeightLoad } from './weight-load.js';
 
 // What every convolution kernel variant shares: its spec, its storage bindings (x, weight,
@@ -90,7 +90,7 @@ export function convModule(spec: ConvKernelSpec, extra: Record<string, Dim>, vec
   if (spec.inputScale) m.read('xs', spec.dtype, spec.sources.scale!);
   if (!vec4.out) {
     const store = declareOutput(m, spec.epilogue, spec.dtype, spec.sources.out);
-    return { m, wt, store, store4: (i, vs) => vs.map((v, k) => store(`(${i}) + ${k}u`, v)).join(' ') };
+    return { m, wt, store, store4: (i, vs) => vs.map((v, k) => store(`(${i}) + ${k}u`, v)).join(' '), value: storedValue(spec.epilogue, spec.dtype) };
   }
   return { m, wt, ...declareOutputVec4(m, spec.epilogue, spec.dtype, spec.sources.out) };
 }
@@ -101,8 +101,8 @@ export interface ConvModule {
   readonly wt: WeightLoad;
   readonly store: (i: string, v: string) => string;
   readonly store4: (i: string, vs: readonly string[]) => string;
-  /** With the output bound as vec4s: the value stored for f32 value `v` at flat index `i` (through the epilogue). */
-  readonly value?: (v: string, i: string) => string;
+  /** The value stored for f32 value `v` at flat index `i` (through the epilogue). */
+  readonly value: (v: string, i: string) => string;
 }
 
 /** Where x's elements are: the spec's view, or x's own dense layout. */

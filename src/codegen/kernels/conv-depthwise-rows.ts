@@ -1,7 +1,7 @@
 import { KilnError } from '../../ir/errors.js';
 import { dCeilDiv, dimRange, dMul, type Dim } from '../../ir/size-expr.js';
 import { biasTerm, convModule, f32Vec, lane, rowVec4Io, type ConvKernelGeometry, type ConvKernelSpec } from './conv-common.js';
-import { rowColumns, rowLoads } from './conv-row-columns.js';
+import { rowColumns, rowLoads, windowOffsets } from './conv-row-columns.js';
 import type { EmittedKernel } from './kernel.js';
 import { MAX_WORKGROUPS_PER_DIMENSION as MAX_GROUPS } from '../wgsl.js';
 
@@ -65,7 +65,7 @@ export function emitConvDepthwiseRows(spec: ConvKernelSpec, shareWeights = false
   // output column p at tap kw reads p * sw + kw * dw. Each is loaded once a row and reused by
   // every tap and output column that reads it (a 5-tap row of 4 outputs: 8 loads for 20 FMAs).
   const offset = (p: number, kw: number) => p * g.strideW + kw * g.dilationW;
-  const offsets = [...new Set(Array.from({ length: PIXELS }, (_, p) => Array.from({ length: g.kernelW }, (_, kw) => offset(p, kw))).flat())].sort((a, b) => a - b);
+  const offsets = windowOffsets(PIXELS, g.kernelW, offset);
   const inputColumns = rowColumns(g, offsets, io.x === true);
   L.push(...inputColumns.setup);
   for (const a of A) L.push(`  var acc${a} = ${V}();`);

@@ -1,9 +1,9 @@
 import { KilnError } from '../../ir/errors.js';
 import { dCeilDiv, dimRange, dIsMultiple, type Dim } from '../../ir/size-expr.js';
 import { MAX_WORKGROUPS_PER_DIMENSION as MAX_GROUPS, wgslType } from '../wgsl.js';
-import { biasTerm, convModule, f32Vec, lane, rowVec4Io, type ConvKernelSpec } from './conv-common.js';
-import { rowColumns, type RowColumns } from './conv-row-columns.js';
-import { MAX_ROW_TAPS, MAX_SHARED_WEIGHTS, sharedWeightsLoop, tapRow, type RowLoop } from './conv-rows.js';
+import { biasTerm, convModule, lane, rowVec4Io, type ConvKernelSpec } from './conv-common.js';
+import { rowColumns, type RowColumns, windowOffsets } from './conv-row-columns.js';
+import { accumulators, channelQuads, MAX_ROW_TAPS, MAX_SHARED_WEIGHTS, sharedWeightsLoop, tapRow, type RowLoop } from './conv-rows.js';
 import { declareOutputVec4 } from './epilogue.js';
 import type { EmittedKernel } from './kernel.js';
 import { declareWeight } from './weight-load.js';
@@ -81,7 +81,7 @@ export function emitConvPointwisePair(spec: PointwisePairSpec): EmittedKernel {
   const g = A.geometry;
   const mid = g.outChannels;
   const tileRow = LANES; // vec4s of a tile channel: the workgroup's 32 columns
-  const { m, wt, value } = convModule(A, { OB: B.geometry.outChannels }, { x: true, out: true }) as Required<ReturnType<typeof convModule>>;
+  const { m, wt, value } = convModule(A, { OB: B.geometry.outChannels }, { x: true, out: true });
   m.allowStorage(MAX_PAIR_STORAGE);
   const wt2 = declareWeight(m, 'wt2', B.dtype, B.sources.w, B.wInt8);
   if (B.hasBias) m.read('bias2', B.dtype, B.sources.bias!);
@@ -94,7 +94,7 @@ export function emitConvPointwisePair(spec: PointwisePairSpec): EmittedKernel {
   const pixels = Array.from({ length: PIXELS }, (_, p) => p);
   // The input columns the first conv's taps read, relative to the first column's window start.
   const offset = (p: number, kw: number) => p * g.strideW + kw * g.dilationW;
-  const offsets = [...new Set(pixels.flatMap((p) => Array.from({ length: g.kernelW }, (_, kw) => offset(p, kw))))].sort((x, y) => x - y);
+  const offsets = windowOffsets(PIXELS, g.kernelW, offset);
   const columns = rowColumns(g, offsets, true);
   L.push(...columns.setup);
   // The first conv, FIRST_CHANNELS output channels at a time (fewer where a window row's weights
@@ -102,7 +102,7 @@ export function emitConvPointwisePair(spec: PointwisePairSpec): EmittedKernel {
   const TA = Math.min(FIRST_CHANNELS, Math.floor(MAX_SHARED_WEIGHTS / g.kernelW), mid);
   const loopA = rowLoop(TA, columns, A.inputScale ? ' * f32(xs[n * u.xsB + ci])' : '', wt, offset);
   L.push(`  for (var oc0 = 0u; oc0 < ${mid}u; oc0 += ${TA}u) {`);
-  L.push(...channelBases(TA, `u.Og`, `u.Cg * ${g.kernelH * g.kernelW}u`), ...accumulators(loopA));
+  L.push(...channelBases(TA, `u.Og`, `u.Cg * ${g.kernelH * g.kernelW}u`), ...accumulators(PIXELS, loopA, '    '));
   L.push(...sharedWeightsLoop(g, loopA).map((l) => `  ${l}`));
   for (let c = 0; c < TA; c++) {
     // As stored (through the epilogue, in the output's dtype), since that is what the second reads.
@@ -119,7 +119,7 @@ export function emitConvPointwisePair(spec: PointwisePairSpec): EmittedKernel {
   const tileColumns: RowColumns = { setup: [], load: (ind) => [`${ind}let t = tile[ci * ${tileRow}u + lid.x];`, ...pixels.map((p) => `${ind}let v${p} = t[${p}];`)] };
   const loopB = rowLoop(TB, tileColumns, '', wt2, (p) => p);
   L.push(`  for (var oc0 = 0u; oc0 < u.OB; oc0 += ${TB}u) {`);
-  L.push(...channelBases(TB, 'u.OB', `${mid}u`), ...accumulators(loopB));
+  L.push(...channelBases(TB, 'u.OB', `${mid}u`), ...accumulators(PIXELS, loopB, '    '));
   L.push(`    for (var c0 = 0u; c0 < ${mid}u; c0 += chunk) {`, `      let wl = min(c0 + sgLane, ${mid - 1}u);`, `      let steps = min(chunk, ${mid}u - c0);`);
   for (let c = 0; c < TB; c++) L.push(`      let sw${c}_0 = ${wt2.at(`w${c} + wl`, `ch${c}`)};`);
   L.push('      for (var cs = 0u; cs < steps; cs++) {', '        let ci = c0 + cs;');
@@ -138,15 +138,10 @@ export function emitConvPointwisePair(spec: PointwisePairSpec): EmittedKernel {
 
 /** The row loop's shape for `TO` channels of this kernel's `PIXELS` columns. */
 function rowLoop(TO: number, columns: RowColumns, scale: string, wt: RowLoop['wt'], offset: RowLoop['offset']): RowLoop {
-  const Q = Array.from({ length: Math.ceil(TO / 4) }, (_, q) => q);
-  return { TO, TP: PIXELS, WG: LANES, Q, width: (q) => Math.min(4, TO - 4 * q), columns, offset, scale, wt };
+  return { TO, TP: PIXELS, WG: LANES, ...channelQuads(TO), columns, offset, scale, wt };
 }
 
 /** Each block channel's output channel (clamped: channels past the end are computed, never stored) and first weight. */
 function channelBases(TO: number, channels: string, inputs: string): string[] {
   return Array.from({ length: TO }, (_, c) => [`    let ch${c} = min(oc0 + ${c}u, ${channels} - 1u);`, `    let w${c} = ch${c} * ${inputs};`]).flat();
-}
-
-function accumulators(r: RowLoop): string[] {
-  return Array.from({ length: r.TP }, (_, p) => r.Q.map((q) => `    var acc${p}_${q} = ${f32Vec(r.width(q))}();`)).flat();
 }

@@ -11,6 +11,15 @@ export type RowWindow = Pick<ConvKernelGeometry, 'kernelW' | 'strideW' | 'dilati
 // at 200x2x96: 0.36 -> 0.25 ms with its stores vectorized too).
 
 /**
+ * The input columns, relative to the first output column's window start, that `pixels` adjacent
+ * output columns read over a window row of `kernelW` taps, output column p at tap kw reading
+ * `offset(p, kw)`: each once, in order.
+ */
+export function windowOffsets(pixels: number, kernelW: number, offset: (p: number, kw: number) => number): number[] {
+  return [...new Set(Array.from({ length: pixels }, (_, p) => Array.from({ length: kernelW }, (_, kw) => offset(p, kw))).flat())].sort((a, b) => a - b);
+}
+
+/**
  * The loads a tap row of `pixels` adjacent output columns takes (from a multiple of `pixels`):
  * the input columns it spans, or, read four at a time (`vec4`), the quads that hold them.
  */

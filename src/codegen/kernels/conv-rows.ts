@@ -1,7 +1,7 @@
 import { KilnError } from '../../ir/errors.js';
 import { dCeilDiv, dimRange, dMul, type Dim } from '../../ir/size-expr.js';
 import { biasTerm, convModule, f32Vec, lane, rowVec4Io, type ConvKernelGeometry, type ConvKernelSpec, type ConvModule } from './conv-common.js';
-import { rowColumns, type RowColumns } from './conv-row-columns.js';
+import { rowColumns, type RowColumns, windowOffsets } from './conv-row-columns.js';
 import type { EmittedKernel } from './kernel.js';
 import { MAX_WORKGROUPS_PER_DIMENSION as MAX_GROUPS } from '../wgsl.js';
 import type { WeightLoad } from './weight-load.js';
@@ -46,6 +46,16 @@ export const MAX_ROW_TAPS = 49;
 /** Weights (output channels x taps of a window row) an invocation may hold when they are shared across a subgroup. */
 export const MAX_SHARED_WEIGHTS = 24;
 
+/** A block of `TO` output channels as accumulator vectors: channel c is lane c % 4 of vector c / 4 (`Q`), vector q `width(q)` wide. */
+export function channelQuads(TO: number): { readonly Q: readonly number[]; readonly width: (q: number) => number } {
+  return { Q: Array.from({ length: Math.ceil(TO / 4) }, (_, q) => q), width: (q) => Math.min(4, TO - 4 * q) };
+}
+
+/** Declares the accumulators `acc<p>_<q>` of `TP` output columns by the channel vectors of `quads`, zeroed. */
+export function accumulators(TP: number, quads: ReturnType<typeof channelQuads>, indent = '  '): string[] {
+  return Array.from({ length: TP }, (_, p) => quads.Q.map((q) => `${indent}var acc${p}_${q} = ${f32Vec(quads.width(q))}();`)).flat();
+}
+
 /** Output-channel blocks of a geometry under a blocking. */
 function channelBlocks(g: ConvKernelGeometry, b: RowsConvBlocking): number {
   return g.groups * Math.ceil(g.outPerGroup / b.channels);
@@ -71,14 +81,13 @@ export function emitConvRows(spec: ConvKernelSpec, blocking: RowsConvBlocking): 
   const oBlocks = Math.ceil(g.outPerGroup / TO);
   const io = rowVec4Io(spec, TP);
   const mod = convModule(spec, { oBlocks, groupBlocks: g.groups * oBlocks }, io);
-  // Channels c of the block are lane c % 4 of vector c / 4.
-  const Q = Array.from({ length: Math.ceil(TO / 4) }, (_, q) => q);
-  const width = (q: number) => Math.min(4, TO - 4 * q);
+  const quads = channelQuads(TO);
+  const { Q, width } = quads;
   const KK = g.kernelH * g.kernelW;
   // The input columns, relative to the first output column's window start, that the invocation's
   // taps read: output column p at tap kw reads offset p * sw + kw * dw.
   const offset = (p: number, kw: number) => p * g.strideW + kw * g.dilationW;
-  const offsets = [...new Set(Array.from({ length: TP }, (_, p) => Array.from({ length: g.kernelW }, (_, kw) => offset(p, kw))).flat())].sort((a, b) => a - b);
+  const offsets = windowOffsets(TP, g.kernelW, offset);
   const L: string[] = [];
   L.push('  let gb = wid.z % u.groupBlocks;', '  let n = wid.z / u.groupBlocks;');
   L.push('  let grp = gb / u.oBlocks;', `  let oc0 = (gb % u.oBlocks) * ${TO}u;`, '  let oh = wid.y;');
@@ -89,7 +98,7 @@ export function emitConvRows(spec: ConvKernelSpec, blocking: RowsConvBlocking): 
   const columns = rowColumns(g, offsets, io.x === true);
   L.push(...columns.setup);
   L.push('  let xg = u.xOff + n * u.xsN + grp * u.Cg * u.xsC;');
-  for (let p = 0; p < TP; p++) for (const q of Q) L.push(`  var acc${p}_${q} = ${f32Vec(width(q))}();`);
+  L.push(...accumulators(TP, quads));
   // A per-channel input scale (a gate fused in front) multiplies the values as they load.
   const scale = spec.inputScale ? ' * f32(xs[n * u.xsB + grp * u.Cg + ci])' : '';
   L.push(...(blocking.shareWeights ? sharedWeightsLoop : ownWeightsLoop)(g, { TO, TP, WG, Q, width, columns, offset, scale, wt: mod.wt }));

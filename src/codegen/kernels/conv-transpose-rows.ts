@@ -1,7 +1,7 @@
 import { KilnError } from '../../ir/errors.js';
 import { convModule, f32Vec, rowVec4Io, type ConvKernelGeometry, type ConvKernelSpec } from './conv-common.js';
 import type { EmittedKernel } from './kernel.js';
-import { MAX_ROW_TAPS, rowGridFits, rowKernel, type RowsConvBlocking } from './conv-rows.js';
+import { accumulators, channelQuads, MAX_ROW_TAPS, rowGridFits, rowKernel, type RowsConvBlocking } from './conv-rows.js';
 import { MAX_WORKGROUPS_PER_DIMENSION } from '../wgsl.js';
 
 // Transposed convolution by output rows, for adapters that run a workgroup's invocations as SIMD
@@ -47,9 +47,8 @@ export function emitConvTransposeRows(spec: ConvKernelSpec, blocking: RowsTransp
   const mod = convModule(spec, { oBlocks, groupBlocks: g.groups * oBlocks }, { out: vec4Out });
   const { wt } = mod;
   const sw = g.strideW;
-  // Channels c of the block are lane c % 4 of vector c / 4.
-  const Q = Array.from({ length: Math.ceil(TO / 4) }, (_, q) => q);
-  const width = (q: number) => Math.min(4, TO - 4 * q);
+  const quads = channelQuads(TO);
+  const { Q, width } = quads;
   const C = Array.from({ length: TO }, (_, c) => c);
   const KK = g.kernelH * g.kernelW;
   // Output column ow0 + p (ow0 a multiple of sw) takes tap kw from input column
@@ -72,7 +71,7 @@ export function emitConvTransposeRows(spec: ConvKernelSpec, blocking: RowsTransp
   // Each input column the taps read: whether it is inside the row, and its clamped index.
   for (const d of offsets) L.push(`  let in${name(d)} = iw0 + ${d} >= 0 && iw0 + ${d} < W;`, `  let col${name(d)} = u32(clamp(iw0 + ${d}, 0, W - 1));`);
   L.push('  let xg = u.xOff + n * u.xsN + grp * u.Cg * u.xsC;', '  let wci = u.Og * ' + `${KK}u;`);
-  for (let p = 0; p < TP; p++) for (const q of Q) L.push(`  var acc${p}_${q} = ${f32Vec(width(q))}();`);
+  L.push(...accumulators(TP, quads));
   for (let kh = 0; kh < g.kernelH; kh++) {
     // Input row (oh + pt - kh * dh) / sh, when that divides exactly and falls inside x: the same for the whole workgroup.
     L.push(`  let th${kh} = i32(oh) + ${g.padTop - kh * g.dilationH};`);

@@ -51,6 +51,11 @@ function declareEpilogue(m: KernelModule, epi: Epilogue, names: EpilogueNames): 
   m.declare(...epi.helpers, [`fn ${names.fn}(v: f32, i: u32) -> ${t} {`, ...offsets, `  return ${t}(${epi.body('v', xs)});`, '}'].join('\n'));
 }
 
+/** The value an output stores for f32 value `v` at flat index `i`: through the epilogue (named `names`), or converted to `dtype`. */
+export function storedValue(epi: Epilogue | undefined, dtype: DType, names = EPILOGUE): (v: string, i: string) => string {
+  return epi ? (v, i) => `${names.fn}(${v}, ${i})` : (v) => `${wgslType(dtype)}(${v})`;
+}
+
 /**
  * Declares an anchor kernel's output `name` (node value `out`) and, when there is one, the
  * epilogue with its operands; returns the statement storing f32 value `v` at flat index `i`.
@@ -58,7 +63,8 @@ function declareEpilogue(m: KernelModule, epi: Epilogue, names: EpilogueNames): 
 export function declareOutput(m: KernelModule, epi: Epilogue | undefined, dtype: DType, out: Source, name = 'out'): (i: string, v: string) => string {
   if (epi) declareEpilogue(m, epi, EPILOGUE);
   m.write(name, epi?.outDType ?? dtype, out);
-  return epi ? (i, v) => `${name}[${i}] = epilogue(${v}, ${i});` : (i, v) => `${name}[${i}] = ${wgslType(dtype)}(${v});`;
+  const value = storedValue(epi, dtype);
+  return (i, v) => `${name}[${i}] = ${value(v, i)};`;
 }
 
 /** How a kernel stores into an output bound as vec4s (see declareOutputVec4). */
@@ -79,7 +85,7 @@ export function declareOutputVec4(m: KernelModule, epi: Epilogue | undefined, dt
   if (epi) declareEpilogue(m, epi, names);
   const t = wgslType(epi?.outDType ?? dtype);
   m.writeVec4(name, epi?.outDType ?? dtype, out);
-  const value = (v: string, i: string) => (epi ? `${names.fn}(${v}, ${i})` : `${t}(${v})`);
+  const value = storedValue(epi, dtype, names);
   return {
     value,
     store4: (i, vs) => `${name}[(${i}) / 4u] = vec4<${t}>(${vs.map((v, k) => value(v, `(${i}) + ${k}u`)).join(', ')});`,

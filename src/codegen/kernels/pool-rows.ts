@@ -1,7 +1,7 @@
 import { dCeilDiv, dIsMultiple, dMul } from '../../ir/size-expr.js';
 import { KernelModule } from '../kernel-module.js';
 import { wgslType } from '../wgsl.js';
-import { rowColumns } from './conv-row-columns.js';
+import { rowColumns, windowOffsets } from './conv-row-columns.js';
 import { MAX_ROW_TAPS } from './conv-rows.js';
 import type { EmittedKernel } from './kernel.js';
 import { LOWEST_BITS, type WindowPoolSpec } from './pool.js';
@@ -38,7 +38,7 @@ export function emitMaxPoolRows(spec: WindowPoolSpec): EmittedKernel {
   const window = { kernelW: g.w.kernel, strideW: g.w.stride, dilationW: g.w.dilation, padLeft: g.w.padBefore };
   // Output column p of the quad at tap kw reads offset p * sw + kw * dw from its first window start.
   const offset = (p: number, kw: number) => p * g.w.stride + kw * g.w.dilation;
-  const offsets = [...new Set([0, 1, 2, 3].flatMap((p) => Array.from({ length: g.w.kernel }, (_, kw) => offset(p, kw))))].sort((a, b) => a - b);
+  const offsets = windowOffsets(4, g.w.kernel, offset);
   const columns = rowColumns(window, offsets, true);
   const L = [
     '  let ow0 = (i % (u.OW / 4u)) * 4u;', '  let row = i / (u.OW / 4u);', '  let oh = row % u.OH;', '  let xp = (row / u.OH) * u.H * u.W;',

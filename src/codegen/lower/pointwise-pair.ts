@@ -1,8 +1,6 @@
 import type { Graph, Node } from '../../ir/graph.js';
-import { attrsOf } from '../../ir/attrs.js';
 import { KilnError } from '../../ir/errors.js';
-import { parseReads } from '../../ir/fusion.js';
-import { anchorOperand, fusedAttrs } from '../../ir/ops/fused.js';
+import { anchorOf, anchorOperand, anchorRead } from '../../ir/ops/fused.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
 import { innerWork } from './anchored-work.js';
 import { pointwisePairKernel } from './conv.js';
@@ -17,14 +15,9 @@ import type { LowerContext } from './lowering.js';
 function pairProblem(body: Graph): string | undefined {
   const [a, b] = body.nodes;
   if (body.nodes.length !== 2 || !a || !b) return 'it must hold exactly two nodes';
-  for (const n of [a, b]) {
-    if (n.op === 'conv2d') continue;
-    const { body: inner, anchor, reads } = n.op === 'fused' ? attrsOf(n, fusedAttrs) : {};
-    if (anchor === undefined || inner?.nodes[anchor]?.op !== 'conv2d' || reads === undefined) return `%${n.output.name} is neither a conv2d nor a fused node anchored on one`;
-  }
-  const x = b.op === 'fused' ? anchorOperand(b, 0) : b.inputs[0];
-  const plain = b.op === 'conv2d' || parseReads(attrsOf(b, fusedAttrs).reads!)?.[0] === 'plain';
-  if (x !== a.output || !plain || b.inputs.filter((v) => v === a.output).length !== 1) return `%${b.output.name} does not read %${a.output.name} as its conv's input alone`;
+  const notConv = [a, b].find((n) => anchorOf(n)?.op !== 'conv2d');
+  if (notConv) return `%${notConv.output.name} is neither a conv2d nor a fused node anchored on one`;
+  if (anchorOperand(b, 0) !== a.output || anchorRead(b, 0) !== 'plain' || b.inputs.filter((v) => v === a.output).length !== 1) return `%${b.output.name} does not read %${a.output.name} as its conv's input alone`;
   if (body.outputs.length !== 2 || body.outputs[0] !== a.output || body.outputs[1] !== b.output) return 'its results must be the two nodes\' outputs';
   return undefined;
 }

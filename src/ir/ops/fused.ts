@@ -4,7 +4,7 @@ import { OpTypeError } from '../errors.js';
 import { dimsOf, formatShapeType, shapesEqual } from '../types.js';
 import { dimText } from '../size-expr.js';
 import { defineOp } from './registry.js';
-import { OPERAND_READS, parseReads } from '../fusion.js';
+import { OPERAND_READS, parseReads, type OperandRead } from '../fusion.js';
 
 /** fused's attributes: the body graph, and what fusion decided (see below). */
 export const fusedAttrs = {
@@ -61,12 +61,31 @@ defineOp({
 });
 
 /**
+ * The node whose kernel runs `node`'s work: the anchor of an anchored fused node, or the node
+ * itself when it is not fused; undefined for a fused chain or whole-body kernel.
+ */
+export function anchorOf(node: Node): Node | undefined {
+  if (node.op !== 'fused') return node;
+  const { body, anchor, kernel } = attrsOf(node, fusedAttrs);
+  return anchor === undefined || kernel !== undefined ? undefined : body.nodes[anchor];
+}
+
+/** How `node`'s anchor reads its operand `i` (see anchorOf): as fusion recorded it, or 'plain' for a node not fused. */
+export function anchorRead(node: Node, i: number): OperandRead | undefined {
+  if (node.op !== 'fused') return 'plain';
+  const { reads } = attrsOf(node, fusedAttrs);
+  return reads === undefined ? undefined : parseReads(reads)?.[i];
+}
+
+/**
  * The node's operand that its anchor reads as operand `i` and nothing else in the body reads (a
- * parameter of the body passed straight through, as a 'plain' read has it), or undefined.
+ * parameter of the body passed straight through, as a 'plain' read has it), or undefined; a node
+ * not fused reads its operand `i` itself.
  */
 export function anchorOperand(node: Node, i: number): Value | undefined {
-  const { body, anchor } = attrsOf(node, fusedAttrs);
-  const a = anchor === undefined ? undefined : body.nodes[anchor];
+  if (node.op !== 'fused') return node.inputs[i];
+  const { body } = attrsOf(node, fusedAttrs);
+  const a = anchorOf(node);
   const param = a?.inputs[i];
   const k = param ? body.inputs.indexOf(param) : -1;
   if (k < 0 || body.nodes.some((n) => n !== a && n.inputs.includes(param!)) || a!.inputs.filter((v) => v === param).length !== 1) return undefined;
