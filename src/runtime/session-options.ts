@@ -19,6 +19,12 @@ export interface SessionOptions {
   /** How run() waits for the GPU (default 'sleep'; see GpuWaiter). */
   readonly wait?: WaitStrategy;
   /**
+   * Encode the next run's commands as soon as a run is submitted, while the device computes it,
+   * when two runs in a row were alike (same input slot, sizes and outputs read back); the next
+   * run then only uploads its inputs and submits (default true; see run-commands.ts).
+   */
+  readonly encodeAhead?: boolean;
+  /**
    * Dispatch every pipeline once with zero workgroups at load (default true): lavapipe compiles
    * a shader only when it is first dispatched, which would otherwise land in the first run
    * (measured: 16 kernels, first run 1.5-3.3 s without warm-up, 15 ms with it).

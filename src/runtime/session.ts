@@ -3,6 +3,7 @@ import type { TensorData } from '../ir/tensor-data.js';
 import { formatShapeType, numel, shapesEqual } from '../ir/types.js';
 import { acquireDevice, type GpuDevice } from './device.js';
 import { GpuWaiter } from './gpu-wait.js';
+import { CommandsAhead, encodeRun, readbackKey, type RunKey } from './run-commands.js';
 import { DEFAULT_RUN_TIMEOUT_MS, RunTimeoutError, withDeadline } from './run-deadline.js';
 import { copyBytes, fromDeviceBytes, hostDataProblem, toDeviceBytes } from './host-data.js';
 import { loadProgram, type LoadedProgram, type Step } from './load.js';
@@ -44,6 +45,8 @@ export class Session {
   private readonly variantAt: readonly (readonly number[])[];
   private readonly label: string;
   private readonly waiter: GpuWaiter;
+  /** The next run's commands, encoded while the device computes the current one. */
+  private readonly ahead: CommandsAhead;
   private readonly opts: SessionOptions;
   /** Resolves when the last queued run has settled; runs chain on it to stay serialized. */
   private tail: Promise<unknown> = Promise.resolve();
@@ -69,6 +72,7 @@ export class Session {
     this.label = label;
     this.opts = opts;
     this.waiter = new GpuWaiter(opts.wait);
+    this.ahead = new CommandsAhead(opts.encodeAhead !== false);
     this.chosen = program.dispatches.map(() => undefined);
     if (isDynamicProgram(program)) this.applySizes(largestSizes(program));
   }
@@ -284,6 +288,7 @@ export class Session {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.ahead.clear();
     void this.tail.then(() => {
       for (const b of this.loaded.owned) b.destroy();
       if (this.ownsDevice) this.device.destroy();
@@ -297,6 +302,7 @@ export class Session {
     try {
       this.base = this.loaded = await loadProgram(gpu, resolveForLoad(this.program).program, loadOptions(this.label, this.opts), this.counters);
       this.sizesKey = undefined;
+      this.ahead.clear();
     } catch (e) {
       gpu.destroy();
       throw e;
@@ -321,36 +327,17 @@ export class Session {
     device.pushErrorScope('validation');
     let scope: Promise<GPUError | null>;
     const slotIndex = plan.slot ?? this.freeSlot() ?? 0;
-    // Buffers read through slot 0's input buffers (an output or state update that is an input) read this slot's.
-    const inSlot = (b: GPUBuffer) => {
-      if (slotIndex === 0) return b;
-      for (const [id, own] of slot.inputs) if (this.loaded.buffers.get(id) === b) return own;
-      return b;
-    };
     if (plan.sizes) this.applySizes(plan.sizes);
-    const slot = this.loaded.slots[slotIndex]!;
+    const loaded = this.loaded;
     const wanted = plan.outputs;
-    const readbacks = wanted ? this.loaded.readbacks.filter((r) => wanted.has(r.output.name)) : this.loaded.readbacks;
+    const readbacks = wanted ? loaded.readbacks.filter((r) => wanted.has(r.output.name)) : loaded.readbacks;
     const offsets = new Set(readbacks.map((r) => r.offset));
-    const copies = this.loaded.copies.filter((c) => offsets.has(c.dstOffset));
+    const copies = loaded.copies.filter((c) => offsets.has(c.dstOffset));
+    const key: RunKey = { loaded, slot: slotIndex, outputs: readbackKey(wanted) };
+    const encode = () => encodeRun(device, loaded, slotIndex, copies, this.label);
     try {
       if (plan.writes) this.write(slotIndex, plan.writes);
-      const encoder = device.createCommandEncoder({ label: this.label });
-      const pass = encoder.beginComputePass({ label: this.label });
-      let current: GPUComputePipeline | undefined;
-      for (const s of slot.steps) {
-        // A dispatch over an empty extent (NonZero finding nothing) computes nothing: it is not made.
-        if (s.workgroups[0] === 0 || s.workgroups[1] === 0 || s.workgroups[2] === 0) continue;
-        // Consecutive dispatches of one kernel (common after deduplication) keep the pipeline bound.
-        if (s.pipeline !== current) pass.setPipeline((current = s.pipeline));
-        pass.setBindGroup(0, s.bindGroup);
-        pass.dispatchWorkgroups(s.workgroups[0], s.workgroups[1], s.workgroups[2]);
-      }
-      pass.end();
-      // Outputs are read before state updates overwrite anything they might alias.
-      for (const c of copies) encoder.copyBufferToBuffer(inSlot(c.src), 0, this.loaded.staging!, c.dstOffset, c.bytes);
-      for (const c of this.loaded.stateCopies) encoder.copyBufferToBuffer(inSlot(c.src), 0, c.dst, 0, c.bytes);
-      queue.submit([encoder.finish()]);
+      queue.submit([this.ahead.take(key, encode)]);
       this.counters.submits++;
     } finally {
       // The scope must be popped whatever happened, or it would swallow later errors.
@@ -358,6 +345,7 @@ export class Session {
       // Submitted: later uploads into this slot are ordered after this run on the device queue.
       if (plan.slot !== undefined) this.reserved.delete(plan.slot);
     }
+    this.ahead.prepare(device, key, encode);
 
     const staging = copies.length ? this.loaded.staging : undefined;
     const done = this.waiter.wait(() => (staging ? staging.mapAsync(GPUMapMode.READ) : queue.onSubmittedWorkDone()));
