@@ -9,6 +9,9 @@ import type { View } from './view.js';
 /** WebGPU guarantees 8 storage buffers per shader stage: a fused kernel reads and writes at most that. */
 export const MAX_STORAGE_BINDINGS = 8;
 
+/** Floats of workgroup memory WebGPU guarantees (16 KiB): what a kernel keeping a fused node's tiles or vectors there may hold. */
+export const WORKGROUP_FLOATS = 4096;
+
 /** How an anchor kernel reads one operand. */
 export type OperandRead =
   /** The stored tensor itself. */

@@ -10,6 +10,7 @@ import { placeDevices } from './place-devices.js';
 import { fuseSqueezeExcite } from './fuse-squeeze-excite.js';
 import { fuseAttention } from './fuse-attention.js';
 import { fusePointwisePairs } from './fuse-pointwise-pairs.js';
+import { fuseClassifierHead } from './fuse-classifier-head.js';
 import { scheduleForMemory } from './schedule.js';
 import { lowerFp16 } from './lower-fp16.js';
 import { splitWeights } from './split-weights.js';
@@ -49,6 +50,7 @@ export const PASSES: ReadonlyMap<string, PassFactory> = new Map([
   ['quantize-weights', (p: PipelinePrecision) => (p.weights === 'int8' ? quantizeWeightsOf(p.int8MinElements ?? MIN_INT8_ELEMENTS) : undefined)],
   ['fuse-attention', (p: PipelinePrecision) => (p.adapterClass === 'gpu' ? fuseAttention : undefined)],
   ['fuse-pointwise-pairs', (p: PipelinePrecision) => (p.adapterClass === 'software' ? fusePointwisePairs(p.maxStorageBuffers) : undefined)],
+  ['fuse-classifier-head', (p: PipelinePrecision) => (p.adapterClass === 'software' ? fuseClassifierHead : undefined)],
   ...[fuseSqueezeExcite, fuseElementwise, scheduleForMemory].map(fixed),
 ]);
 
@@ -70,7 +72,7 @@ const FP16_STEPS: readonly Step[] = [{ pass: 'lower-fp16', fp16: true }, { pass:
 /** Named pipelines: -O0 only tidies, places and splits oversized weights; -O2 (default) canonicalises, places, fuses and orders for memory. */
 export const PIPELINES: Readonly<Record<string, readonly Step[]>> = {
   O0: ['dce', ...FP16_STEPS, 'place-devices', 'split-weights', 'quantize-weights', 'dce'],
-  O2: ['fold-constants', 'simplify', 'cse', 'fold-batchnorm', 'fold-constants', 'dce', ...FP16_STEPS, 'place-devices', 'split-weights', 'fuse-attention', 'fuse-se', 'quantize-weights', 'fuse', 'fuse-pointwise-pairs', 'dce', 'schedule'],
+  O2: ['fold-constants', 'simplify', 'cse', 'fold-batchnorm', 'fold-constants', 'dce', ...FP16_STEPS, 'place-devices', 'split-weights', 'fuse-attention', 'fuse-se', 'quantize-weights', 'fuse', 'fuse-pointwise-pairs', 'dce', 'fuse-classifier-head', 'schedule'],
 };
 
 function stepNames(steps: readonly Step[], fp16: boolean): string[] {

@@ -1,4 +1,5 @@
 import { KilnError } from '../../ir/errors.js';
+import { WORKGROUP_FLOATS } from '../../ir/fusion.js';
 import { dCeilDiv, dimRange, dIsMultiple, type Dim } from '../../ir/size-expr.js';
 import { MAX_WORKGROUPS_PER_DIMENSION as MAX_GROUPS, wgslType } from '../wgsl.js';
 import { biasTerm, convModule, lane, rowVec4Io, type ConvKernelSpec } from './conv-common.js';
@@ -40,8 +41,6 @@ const SECOND_CHANNELS = 8;
 const MAX_PAIR_STORAGE = 16;
 /** The widest window of the first conv: a row of its weights for 8 channels fits MAX_SHARED_WEIGHTS. */
 const MAX_FIRST_WINDOW = 3;
-/** Floats of the tile in workgroup memory: WebGPU guarantees 16 KiB. */
-const MAX_TILE_FLOATS = 4096;
 
 /**
  * An ungrouped convolution `first` (a window at most 3 wide: its weights are shared across a
@@ -61,7 +60,7 @@ export function pointwisePairProblem(spec: PointwisePairSpec): string | undefine
   if (a.groups !== 1 || a.kernelW > MAX_FIRST_WINDOW || a.kernelH * a.kernelW > MAX_ROW_TAPS) return `the first must be ungrouped, its window at most ${MAX_FIRST_WINDOW} wide`;
   if (b.kernelH !== 1 || b.kernelW !== 1 || b.strideH !== 1 || b.strideW !== 1 || b.groups !== 1 || b.padTop + b.padLeft + b.padBottom + b.padRight !== 0) return 'the second must be a 1x1 convolution of stride 1, unpadded and ungrouped';
   if (b.inChannels !== a.outChannels) return `the second reads ${b.inChannels} channels, the first writes ${a.outChannels}`;
-  if (a.outChannels * LANES * PIXELS > MAX_TILE_FLOATS) return `${a.outChannels} channels between them do not fit workgroup memory`;
+  if (a.outChannels * LANES * PIXELS > WORKGROUP_FLOATS) return `${a.outChannels} channels between them do not fit workgroup memory`;
   if (spec.first.input || spec.first.xDType || spec.second.xDType) return 'the first must read x as stored';
   const io = [rowVec4Io(spec.first, PIXELS), rowVec4Io(spec.second, PIXELS)];
   if (!io[0]!.x || !io[0]!.out || !io[1]!.out || !dIsMultiple(b.outW, 4)) return 'rows must be a multiple of 4 long';

@@ -36,7 +36,7 @@ export interface EpilogueNames {
 const EPILOGUE: EpilogueNames = { fn: 'epilogue', operand: 'e' };
 
 /** `fn epilogue(v: f32, i: u32) -> T`, reading its operands `e0, e1...` and their strides from the uniforms. */
-function declareEpilogue(m: KernelModule, epi: Epilogue, names: EpilogueNames): void {
+export function declareEpilogue(m: KernelModule, epi: Epilogue, names = EPILOGUE): void {
   const e = names.operand;
   // Operands laid out like the output are read at `i` itself, scalars at 0, per-channel ones along their axis.
   const indexing = epi.operands.map((o) => operandIndexing(o.strides, epi.outShape));

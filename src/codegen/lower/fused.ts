@@ -12,6 +12,7 @@ import { bodyFunction } from './body-function.js';
 import type { LowerContext, Lowering } from './lowering.js';
 import { lowerPointwisePair } from './pointwise-pair.js';
 import { lowerSqueezeExcite } from './squeeze-excite.js';
+import { lowerClassifierHead } from './classifier-head.js';
 import { lowerAttention } from './attention.js';
 
 // A fused node lowers along what fusion recorded on it (see ir/ops/fused.ts): an elementwise
@@ -20,7 +21,7 @@ import { lowerAttention } from './attention.js';
 
 /** Kernels that compute a whole fused body by themselves, by the name fusion records in `kernel`. */
 const BODY_KERNELS: Readonly<Record<string, (node: Node, body: Graph, ctx: LowerContext) => EmittedKernel | EmittedKernel[]>> = {
-  squeeze_excite: lowerSqueezeExcite, attention: lowerAttention, pointwise_pair: lowerPointwisePair,
+  squeeze_excite: lowerSqueezeExcite, attention: lowerAttention, pointwise_pair: lowerPointwisePair, classifier_head: lowerClassifierHead,
 };
 
 /** A fused elementwise chain: one flat kernel reading each operand with broadcast strides. */

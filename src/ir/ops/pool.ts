@@ -77,10 +77,13 @@ function windowPoolDims([x]: readonly (readonly Dim[])[], attrs: Attrs): Dim[][]
   return [[x![0]!, x![1]!, windowCountDim(x![2]!, g.h, attrs.ceil_mode === true), windowCountDim(x![3]!, g.w, attrs.ceil_mode === true)]];
 }
 
+/** max_pool2d's attributes. */
+export const maxPool2dAttrs = { ...poolWindowAttrs, dilation: { kind: 'ints', default: [1, 1] } } as const;
+
 /** max_pool2d (float or integer): padded positions never win (they are the dtype's lowest value). */
 defineOp({
   name: 'max_pool2d', kind: 'anchor', inputs: 1,
-  attrs: { ...poolWindowAttrs, dilation: { kind: 'ints', default: [1, 1] } },
+  attrs: maxPool2dAttrs,
   completeAttrs: strideFromKernel,
   infer: ([x], attrs) => inferWindowPool(x!, attrs, true),
   dims: windowPoolDims,
