@@ -3,6 +3,7 @@ import { attrsOf } from '../ir/attrs.js';
 import { fusedAttrs, anchorOf, anchorRead } from '../ir/ops/fused.js';
 import { softmaxAttrs } from '../ir/ops/softmax.js';
 import { maxPool2dAttrs } from '../ir/ops/pool.js';
+import { gemmAttrs } from '../ir/ops/gemm.js';
 import { traceView } from '../ir/view.js';
 import { WORKGROUP_FLOATS } from '../ir/fusion.js';
 import { isGpu } from '../ir/types.js';
@@ -17,7 +18,7 @@ const DROPS_ONES = new Set(['reshape', 'flatten', 'squeeze']);
  * The largest fully connected layer (channels times classes) the head's kernel takes: it runs on
  * one workgroup a batch item, so a larger layer is better on the matmul kernel's many.
  */
-export const MAX_HEAD_WEIGHTS = 1 << 16;
+const MAX_HEAD_WEIGHTS = 1 << 16;
 
 /** Whether `v` is `pooled` seen as [N, C] through ops that drop its ones, in the graph where `v` lives (`base` maps a body parameter out). */
 function isPooledRows(v: Value, pooled: Value, base: (b: Value) => Value | undefined = (b) => b): boolean {
@@ -25,17 +26,27 @@ function isPooledRows(v: Value, pooled: Value, base: (b: Value) => Value | undef
   return !!t && base(t.base) === pooled && t.chain.every((n) => DROPS_ONES.has(n.op)) && v.type.shape.length === 2;
 }
 
+/** A gemm's [C, K] or [K, C] weight (trans_b) and [K] or [1, K] bias, the layout the head's kernel reads. */
+function isHeadGemm(gemm: Node): boolean {
+  const a = attrsOf(gemm, gemmAttrs);
+  const K = gemm.output.type.shape[1]!;
+  const bias = gemm.inputs[2]?.type.shape;
+  return !a.trans_a && (!bias || (bias.length === 1 && bias[0] === K) || (bias.length === 2 && bias[0] === 1 && bias[1] === K));
+}
+
 /**
- * The fully connected layer of a head reading global_avg_pool's output `pooled`: a matmul,
- * fused (with its bias) or alone, whose first operand is `pooled` as [N, C] and whose second is
- * a [C, K] weight read as stored (or as int8, dequantized as it loads). Returns it and the view
- * nodes between the pool and it (for an unfused matmul), else undefined.
+ * The fully connected layer of a head reading global_avg_pool's output `pooled`: a matmul or an
+ * ONNX-style gemm (its bias a row), fused (with its bias) or alone, whose first operand is
+ * `pooled` as [N, C] and whose second is a [C, K] weight ([K, C] for a gemm's trans_b) read as
+ * stored (or as int8, dequantized as it loads). Returns it and the view nodes between the pool
+ * and it (for an unfused layer), else undefined.
  */
 function fullyConnected(n: Node | undefined, pooled: Value): { fc: Node; views: Node[] } | undefined {
   const mm = n && n.outputs.length === 1 ? anchorOf(n) : undefined;
-  if (!n || mm?.op !== 'matmul' || !['plain', 'dequantize'].includes(anchorRead(n, 1) ?? '')) return undefined;
+  if (!n || !mm || !['matmul', 'gemm'].includes(mm.op) || (mm.op === 'gemm' && !isHeadGemm(mm))) return undefined;
+  if (!['plain', 'dequantize'].includes(anchorRead(n, 1) ?? '') || (mm.inputs[2] && anchorRead(n, 2) !== 'plain')) return undefined;
   const [a, w] = mm.inputs as [Value, Value];
-  const [C, K] = w.type.shape;
+  const [C, K] = mm.op === 'gemm' && attrsOf(mm, gemmAttrs).trans_b ? [w.type.shape[1], w.type.shape[0]] : w.type.shape;
   if (w.type.shape.length !== 2 || a.type.shape[1] !== C || w.type.dtype !== pooled.type.dtype) return undefined;
   if (C! * K! > MAX_HEAD_WEIGHTS || C! + K! > WORKGROUP_FLOATS) return undefined;
   if (n.op !== 'fused') return isPooledRows(a, pooled) ? { fc: n, views: traceView(a)!.chain } : undefined;

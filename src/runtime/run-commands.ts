@@ -74,13 +74,14 @@ export class CommandsAhead {
   }
 
   /**
-   * Called once a run like `key` is submitted: when the run before was alike too, the next
-   * likely is, and its commands are encoded now. (Runs alternating input slots, as with
-   * `stage`, are never alike twice running: nothing is encoded in vain for them.) An encoding
-   * the device rejects is dropped, so the next run encodes again and reports the error itself.
+   * Called once a run like `key` is submitted: after a session's first run, or a run like the
+   * one before it, the next run likely is alike, and its commands are encoded now. (Runs
+   * alternating input slots, as with `stage`, are never alike twice running: after the first,
+   * nothing is encoded in vain for them.) An encoding the device rejects is dropped, so the
+   * next run encodes again and reports the error itself.
    */
   prepare(device: GPUDevice, key: RunKey, encode: () => GPUCommandBuffer): void {
-    const repeats = this.enabled && this.last !== undefined && sameRun(this.last, key);
+    const repeats = this.enabled && (this.last === undefined || sameRun(this.last, key));
     this.last = key;
     if (!repeats) return;
     device.pushErrorScope('validation');

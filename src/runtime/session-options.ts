@@ -20,8 +20,9 @@ export interface SessionOptions {
   readonly wait?: WaitStrategy;
   /**
    * Encode the next run's commands as soon as a run is submitted, while the device computes it,
-   * when two runs in a row were alike (same input slot, sizes and outputs read back); the next
-   * run then only uploads its inputs and submits (default true; see run-commands.ts).
+   * after the session's first run and after a run like the one before it (same input slot,
+   * sizes and outputs read back); the next run then only uploads its inputs and submits
+   * (default true; see run-commands.ts).
    */
   readonly encodeAhead?: boolean;
   /**

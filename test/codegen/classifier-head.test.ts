@@ -134,6 +134,20 @@ describe('a classifier head agrees with the CPU reference', () => {
     await expectAgrees(g, [{ N: 3, H: 5, W: 12 }, { N: 1, H: 1, W: 1 }, { N: 2, H: 3, W: 7 }]);
   });
 
+  it('where the layer is an ONNX-style gemm: weight [K, C] (trans_b), alpha, beta and a bias row; or [C, K] without bias', { timeout: 60_000 }, async () => {
+    const gemm = (attrs: string, w: string, bias: string) => parseGraph(`graph g(%x: f32[N,70,5,7] @webgpu, %w: f32[${w}] @webgpu${bias ? `, %c: f32[${bias}] @webgpu` : ''}) -> (f32[N,67] @webgpu) sizes(N: [1, 3]) {
+  %p = global_avg_pool(%x) : f32[N,70,1,1] @webgpu
+  %f = flatten(%p) : f32[N,70] @webgpu
+  %y = gemm(%f, %w${bias ? ', %c' : ''}) {${attrs}} : f32[N,67] @webgpu
+  %s = softmax(%y) : f32[N,67] @webgpu
+  return %s
+}
+`);
+    await expectAgrees(gemm('trans_b = true, alpha = 0.5, beta = 2', '67,70', '67'), [{ N: 3 }, { N: 1 }]);
+    await expectAgrees(gemm('alpha = 1.5', '70,67', ''), [{ N: 2 }]);
+    await expectAgrees(gemm('trans_b = true', '67,70', '1,67'), [{ N: 2 }]);
+  });
+
   it('in f16', { timeout: 60_000 }, async () => {
     await expectAgrees(parseGraph(head({ dtype: 'f16', c: 40, k: 10 })), [{}], 2e-2);
   });

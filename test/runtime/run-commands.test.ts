@@ -9,8 +9,8 @@ import { Random } from '../../src/frontend/torch/random.js';
 import { useGpu } from '../helpers/gpu.js';
 import { expectClose } from '../helpers/compare.js';
 
-// A session encodes the next run's commands while the device computes the current one, once two
-// runs in a row were alike (run-commands.ts). A run unlike the last (other sizes, outputs read
+// A session encodes the next run's commands while the device computes the current one, after its
+// first run and after a run like the one before it (run-commands.ts). A run unlike the last (other sizes, outputs read
 // back or input slot) must encode its own: the commands encoded ahead would compute the last
 // run's extents, copy the last run's outputs, or read the last run's input slot.
 
@@ -43,7 +43,7 @@ async function check(session: Session, n: number, outputs?: string[]): Promise<v
 describe('commands encoded ahead', () => {
   const gpu = useGpu();
 
-  it('serve a run like the two before it; a run at other sizes or reading back other outputs encodes its own', async () => {
+  it('serve a run like the one before it; a run at other sizes or reading back other outputs encodes its own', async () => {
     const device = gpu();
     const session = await Session.create(device, compile(graph));
     try {

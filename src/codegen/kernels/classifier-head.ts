@@ -32,6 +32,10 @@ export interface ClassifierHeadSpec {
   readonly channels: number;
   readonly classes: number;
   readonly spatial: Dim;
+  /** Whether the weight is stored [K, C] (a gemm's trans_b) rather than [C, K]. */
+  readonly weightByClass: boolean;
+  /** A gemm's factor of the product, and its bias (a row of K) with the bias's factor: alpha * product + beta * bias[k]. */
+  readonly gemm?: { readonly alpha: number; readonly bias?: { readonly source: Source; readonly beta: number } };
   /** The elementwise work after the product (a bias), over flat index n * classes + k. */
   readonly epilogue?: Epilogue;
   readonly softmax: boolean;
@@ -60,7 +64,14 @@ export function emitClassifierHead(spec: ClassifierHeadSpec): EmittedKernel {
   const value = storedValue(spec.epilogue, spec.logitDType);
   m.write('out', spec.outDType, src.out);
   const body = ['  let n = wg.x;', ...means, '  workgroupBarrier();'];
-  const logit = [`    var a = 0.0;`, `    for (var c = 0u; c < ${C}u; c++) { a += mean[c] * ${w.at(`c * ${K}u + k`)}; }`];
+  const logit = [`    var a = 0.0;`, `    for (var c = 0u; c < ${C}u; c++) { a += mean[c] * ${w.at(spec.weightByClass ? `k * ${C}u + c` : `c * ${K}u + k`)}; }`];
+  if (spec.gemm) {
+    // As the matmul kernel computes a gemm's epilogue: alpha * product + beta * bias.
+    m.uniforms.f32('alpha', spec.gemm.alpha);
+    const bias = spec.gemm.bias;
+    if (bias) m.uniforms.f32('beta', bias.beta), m.read('bias', spec.dtype, bias.source);
+    logit.push(`    a = bitcast<f32>(u.alpha) * a${bias ? ' + bitcast<f32>(u.beta) * f32(bias[k])' : ''};`);
+  }
   if (!spec.softmax) {
     body.push(`  for (var k = li; k < ${K}u; k += ${WG}u) {`, ...logit, `    out[n * ${K}u + k] = ${value('a', `n * ${K}u + k`)};`, '  }');
   } else {

@@ -4,8 +4,9 @@ import { KilnError } from '../../ir/errors.js';
 import { anchorOf } from '../../ir/ops/fused.js';
 import { softmaxAttrs } from '../../ir/ops/softmax.js';
 import { maxPool2dAttrs } from '../../ir/ops/pool.js';
+import { gemmAttrs } from '../../ir/ops/gemm.js';
 import { dMul } from '../../ir/size-expr.js';
-import { dimsOf } from '../../ir/types.js';
+import { dimsOf, numel } from '../../ir/types.js';
 import type { Source } from '../kernel-module.js';
 import { emitClassifierHead, type ClassifierHeadSpec } from '../kernels/classifier-head.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
@@ -26,7 +27,7 @@ function headNodes(body: Graph): { maxPool?: Node; pool: Node; fc: Node; softmax
     const a = attrsOf(maxPool, maxPool2dAttrs);
     if (pool.inputs[0] !== maxPool.output || a.padding.some((p) => p !== 0) || a.dilation.some((d) => d !== 1) || a.ceil_mode) return `its max_pool2d %${maxPool.output.name} must be unpadded, undilated and in floor mode, and read by the pool`;
   }
-  if (!fc || anchorOf(fc)?.op !== 'matmul') return 'it has no matmul (fused or alone) after the pool';
+  if (!fc || !['matmul', 'gemm'].includes(anchorOf(fc)?.op ?? '')) return 'it has no matmul or gemm (fused or alone) after the pool';
   if (softmax && (softmax.inputs[0] !== fc.output || ![-1, 1].includes(attrsOf(softmax, softmaxAttrs).axis))) return `its softmax %${softmax.output.name} is not over the classes %${fc.output.name} holds`;
   if (body.outputs.length !== 1 || body.outputs[0] !== last.output) return 'its result is not its last node';
   const views = body.nodes.slice(body.nodes.indexOf(pool) + 1, body.nodes.indexOf(fc));
@@ -51,14 +52,20 @@ export function lowerClassifierHead(node: Node, body: Graph): EmittedKernel {
   const own = (s: Source): Source => param(fc.inputs[s as number]!);
   const w = io.operands[1]!;
   if (w.read !== 'plain' && w.read !== 'dequantize') fail(`its matmul reads its weight as a '${w.read}' read`);
-  const [C, K] = anchor.inputs[1]!.type.shape as [number, number];
+  const gemm = anchor.op === 'gemm' ? attrsOf(anchor, gemmAttrs) : undefined;
+  if (gemm?.trans_a) fail('its gemm transposes the pooled means');
+  const weightByClass = gemm?.trans_b === true;
+  const [C, K] = (weightByClass ? anchor.inputs[1]!.type.shape.slice().reverse() : anchor.inputs[1]!.type.shape) as [number, number];
+  const bias = io.operands[2];
+  if (bias && numel(anchor.inputs[2]!.type.shape) !== K) fail(`its gemm's bias %${anchor.inputs[2]!.name} is not a row of ${K}`);
   const x = (maxPool ?? pool).inputs[0]!;
   const dims = dimsOf(x.type);
   if (dims[1] !== C) fail(`its pool has ${String(dims[1])} channels, its weight ${C} rows`);
   const epilogue = io.epilogue ? { ...io.epilogue, operands: io.epilogue.operands.map((o) => ({ ...o, source: own(o.source) })) } : undefined;
   return emitClassifierHead({
     name: body.name, dtype: x.type.dtype, logitDType: fc.output.type.dtype, outDType: node.output.type.dtype,
-    batch: dims[0]!, channels: C, classes: K, spatial: dMul(dims[2]!, dims[3]!), softmax: softmax !== undefined,
+    batch: dims[0]!, channels: C, classes: K, weightByClass,
+    ...(gemm ? { gemm: { alpha: gemm.alpha, ...(bias ? { bias: { source: own(bias.source), beta: gemm.beta } } : {}) } } : {}), spatial: dMul(dims[2]!, dims[3]!), softmax: softmax !== undefined,
     ...(epilogue ? { epilogue } : {}),
     ...(maxPool ? { maxPool: maxPoolWindow(maxPool) } : {}),
     sources: {
