@@ -8,8 +8,7 @@ import { traceView } from '../ir/view.js';
 import { WORKGROUP_FLOATS } from '../ir/fusion.js';
 import { isGpu } from '../ir/types.js';
 import type { Pass } from './pass.js';
-import { rebuild } from './rebuild.js';
-import { closedBody } from './fusion-matchers.js';
+import { fuseChains } from './fusion-matchers.js';
 
 /** View ops that only drop the pooled [N, C, 1, 1]'s ones: the means' layout is unchanged. */
 const DROPS_ONES = new Set(['reshape', 'flatten', 'squeeze']);
@@ -92,15 +91,6 @@ export const fuseClassifierHead: Pass = {
       if (next?.op === 'softmax' && next.output.type.device === pool.output.type.device && [-1, 1].includes(attrsOf(next, softmaxAttrs).axis)) head.push(next);
       heads.set(head.at(-1)!, head);
     }
-    if (!heads.size) return g;
-    const member = new Set([...heads.values()].flat());
-    return rebuild(g, (node, b) => {
-      const head = heads.get(node);
-      if (!head) return member.has(node);
-      const { body, inputs } = closedBody('classifier_head', head, node.output);
-      const f = b.add('fused', inputs.map((v) => b.get(v)), { body, kernel: 'classifier_head' }, node.output.type.device, [node.output.name]);
-      b.replace(node.output, f.output);
-      return true;
-    });
+    return fuseChains(g, heads, 'classifier_head');
   },
 };

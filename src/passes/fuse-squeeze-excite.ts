@@ -2,8 +2,7 @@ import type { Graph, Node } from '../ir/graph.js';
 import { getOp } from '../ir/ops/index.js';
 import { isGpu } from '../ir/types.js';
 import type { Pass } from './pass.js';
-import { rebuild } from './rebuild.js';
-import { closedBody } from './fusion-matchers.js';
+import { fuseChains } from './fusion-matchers.js';
 
 /** A 1x1, stride 1, unpadded, ungrouped conv2d: a matrix-vector product on [N, C, 1, 1]. */
 function isPointwise(n: Node): boolean {
@@ -50,15 +49,6 @@ export const fuseSqueezeExcite: Pass = {
       const oneDType = chain.every((n) => n.inputs.every((v) => v.type.dtype === dtype));
       if (convs === 2 && oneDType && isGpu(chain.at(-1)!.output.type.device)) chains.set(chain.at(-1)!, chain);
     }
-    if (!chains.size) return g;
-    const member = new Set([...chains.values()].flat());
-    return rebuild(g, (node, b) => {
-      const chain = chains.get(node);
-      if (!chain) return member.has(node);
-      const { body, inputs } = closedBody('squeeze_excite', chain, node.output);
-      const f = b.add('fused', inputs.map((v) => b.get(v)), { body, kernel: 'squeeze_excite' }, node.output.type.device, [node.output.name]);
-      b.replace(node.output, f.output);
-      return true;
-    });
+    return fuseChains(g, chains, 'squeeze_excite');
   },
 };

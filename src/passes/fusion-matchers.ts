@@ -3,6 +3,7 @@ import { isFloatCast, isPlainCast, MAX_STORAGE_BINDINGS, type AnchorRoles, type 
 import { getOp } from '../ir/ops/index.js';
 import { isGpu, shapesEqual } from '../ir/types.js';
 import { traceView } from '../ir/view.js';
+import { rebuild } from './rebuild.js';
 
 // Named prologue matchers: each recognises one way an anchor kernel can read an operand (an
 // OperandRead) in the graph. The fuse pass tries those whose read the anchor's roles accept, and
@@ -62,6 +63,24 @@ export function closedBody(name: string, members: readonly Node[], result: Value
   }
   body.setOutputs((Array.isArray(result) ? result : [result]).map((v: Value) => map.get(v)!));
   return { body, inputs };
+}
+
+/**
+ * `g` with each chain of `chains` (keyed by its last node, whose output is the chain's result)
+ * made one fused node that the whole-body kernel `kernel` computes (a squeeze-excite gate, a
+ * classifier's head).
+ */
+export function fuseChains(g: Graph, chains: ReadonlyMap<Node, readonly Node[]>, kernel: string): Graph {
+  if (!chains.size) return g;
+  const member = new Set([...chains.values()].flat());
+  return rebuild(g, (node, b) => {
+    const chain = chains.get(node);
+    if (!chain) return member.has(node);
+    const { body, inputs } = closedBody(kernel, chain, node.output);
+    const f = b.add('fused', inputs.map((v) => b.get(v)), { body, kernel }, node.output.type.device, [node.output.name]);
+    b.replace(node.output, f.output);
+    return true;
+  });
 }
 
 /** `mul(x, s)` with s one value per channel of x ([N or 1, C, 1, 1]): a conv scales x as it reads it (after an SE gate). */
