@@ -6,6 +6,8 @@ import { typesEqual } from '../ir/types.js';
 import type { Pass } from './pass.js';
 import { rebuild } from './rebuild.js';
 import { attrsOf } from '../ir/attrs.js';
+import { adaptivePool2dAttrs } from '../ir/ops/pool.js';
+import { intList } from '../ir/ops/conv.js';
 
 /** Ops that only reinterpret the shape of their input. */
 const isReshape = (op: string) => getOp(op).aliasesInput;
@@ -19,11 +21,11 @@ function isFilledWith(v: Value, x: number): boolean {
 /**
  * Algebraic identities: x+0, x-0, x*1, x/1 -> x (when broadcasting leaves x's type alone);
  * transpose of transpose -> one transpose (or none); reshape of reshape -> one reshape;
- * reshape to the same shape -> nothing.
+ * reshape to the same shape -> nothing; an adaptive average pool to 1x1 -> global_avg_pool.
  */
 export const simplify: Pass = {
   name: 'simplify',
-  description: 'algebraic identities: x*1, x+0, double transpose, reshape of reshape',
+  description: 'algebraic identities: x*1, x+0, double transpose, reshape of reshape, adaptive pool to 1x1 as a global pool',
   run(g: Graph): Graph {
     let changed = false;
     const out = rebuild(g, (node, b) => {
@@ -57,6 +59,15 @@ export const simplify: Pass = {
             return true;
           }
           return perm.every((p, i) => p === i) ? forward(x) : false;
+        }
+        case 'adaptive_avg_pool2d': {
+          // One bin a plane is the plane's mean (PyTorch's AdaptiveAvgPool2d(1)): global_avg_pool,
+          // which fuse-se and fuse-classifier-head take.
+          const size = intList(attrsOf(node, adaptivePool2dAttrs).output_size, 'output_size', 2, 1, '[oh, ow]');
+          if (!size.every((s) => s === 1)) return false;
+          changed = true;
+          b.replace(result, b.add('global_avg_pool', [ins[0]!], {}).output);
+          return true;
         }
         default:
           if (!isReshape(node.op)) return false;

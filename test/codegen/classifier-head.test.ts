@@ -9,6 +9,9 @@ import { tensorData } from '../../src/ir/tensor-data.js';
 import { useGpu } from '../helpers/gpu.js';
 import { expectProgramAgrees } from '../helpers/compare.js';
 import { expectRoundTrip } from '../ir/roundtrip.js';
+import { manualSeed, randn } from '../../src/frontend/torch/index.js';
+import * as nn from '../../src/frontend/torch/nn.js';
+import { trace } from '../../src/frontend/trace/trace.js';
 
 // A classifier's head (global average pool, the fully connected layer reading it, a softmax
 // reading that, and a max pool before the average pool) becomes one fused node
@@ -146,6 +149,16 @@ describe('a classifier head agrees with the CPU reference', () => {
     await expectAgrees(gemm('trans_b = true, alpha = 0.5, beta = 2', '67,70', '67'), [{ N: 3 }, { N: 1 }]);
     await expectAgrees(gemm('alpha = 1.5', '70,67', ''), [{ N: 2 }]);
     await expectAgrees(gemm('trans_b = true', '67,70', '1,67'), [{ N: 2 }]);
+  });
+
+  it('for a traced classifier: AdaptiveAvgPool2d(1), Flatten, Linear, Softmax', { timeout: 60_000 }, async () => {
+    manualSeed(3);
+    const model = new nn.Sequential(new nn.Conv2d(3, 16, 3, { padding: 1 }), new nn.ReLU(), new nn.AdaptiveAvgPool2d(1), new nn.Flatten(), new nn.Linear(16, 10), new nn.Softmax(1));
+    const g = trace(model, [randn([2, 3, 6, 10])]);
+    const program = compile(g, LAVAPIPE);
+    expect(program.dispatches.map((d) => program.kernels[d.kernel]!.name)).toContain('classifier_head');
+    expect(program.dispatches).toHaveLength(2);
+    await expectProgramAgrees(gpu(), program, [{ graph: g, inputs: randomInputs(g, 4) }], 1e-5, 1e-5);
   });
 
   it('in f16', { timeout: 60_000 }, async () => {

@@ -169,4 +169,17 @@ describe('simplify', () => {
         return %1, %3
       }`);
   });
+  it('makes an adaptive average pool to 1x1 a global_avg_pool, and leaves other sizes', () => {
+    expectPass(simplify, `
+      graph g(%x: f32[2,3,5,7] @webgpu) -> (f32[2,3,1,1] @webgpu, f32[2,3,2,1] @webgpu) {
+        %0 = adaptive_avg_pool2d(%x) {output_size = [1, 1]} : f32[2,3,1,1] @webgpu
+        %1 = adaptive_avg_pool2d(%x) {output_size = [2, 1]} : f32[2,3,2,1] @webgpu
+        return %0, %1
+      }`, `
+      graph g(%x: f32[2,3,5,7] @webgpu) -> (f32[2,3,1,1] @webgpu, f32[2,3,2,1] @webgpu) {
+        %0 = global_avg_pool(%x) : f32[2,3,1,1] @webgpu
+        %1 = adaptive_avg_pool2d(%x) {output_size = [2, 1]} : f32[2,3,2,1] @webgpu
+        return %0, %1
+      }`);
+  });
 });
