@@ -64,8 +64,8 @@ export function lowerClassifierHead(node: Node, body: Graph): EmittedKernel {
   const epilogue = io.epilogue ? { ...io.epilogue, operands: io.epilogue.operands.map((o) => ({ ...o, source: own(o.source) })) } : undefined;
   return emitClassifierHead({
     name: body.name, dtype: x.type.dtype, logitDType: fc.output.type.dtype, outDType: node.output.type.dtype,
-    batch: dims[0]!, channels: C, classes: K, weightByClass,
-    ...(gemm ? { gemm: { alpha: gemm.alpha, ...(bias ? { bias: { source: own(bias.source), beta: gemm.beta } } : {}) } } : {}), spatial: dMul(dims[2]!, dims[3]!), softmax: softmax !== undefined,
+    batch: dims[0]!, channels: C, classes: K, spatial: dMul(dims[2]!, dims[3]!), weightByClass, softmax: softmax !== undefined,
+    ...(gemm ? { gemm: { alpha: gemm.alpha, ...(bias ? { bias: { source: own(bias.source), beta: gemm.beta } } : {}) } } : {}),
     ...(epilogue ? { epilogue } : {}),
     ...(maxPool ? { maxPool: maxPoolWindow(maxPool) } : {}),
     sources: {
