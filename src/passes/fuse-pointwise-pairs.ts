@@ -19,6 +19,12 @@ function isNarrowWindow(conv: Node): boolean {
   return conv.attrs.groups === 1 && conv.inputs[1]!.type.shape[3]! <= 3;
 }
 
+/** A depthwise conv2d: one input channel a group, multiplier 1 (which windows its kernel computes, lowering decides). */
+function isDepthwise(conv: Node): boolean {
+  const [C, perGroup] = conv.inputs[1]!.type.shape as [number, number];
+  return conv.attrs.groups === C && perGroup === 1 && conv.output.type.shape[1] === C;
+}
+
 /** A conv2d on the GPU, alone or anchoring a fused node, that `fits` and reads its x as `reads` allows; else undefined. */
 function pairableConv(n: Node | undefined, reads: readonly string[], fits: (conv: Node) => boolean): Node | undefined {
   if (!n || n.outputs.length !== 1 || !isGpu(n.output.type.device)) return undefined;
@@ -39,6 +45,8 @@ function nameOf(n: Node): string {
  * kernels/conv-pointwise-pair.ts), one dispatch fewer. For software adapters, where a dispatch's
  * hand-off to the shader threads costs as much as a small kernel. The pair's kernel binds both
  * convolutions' tensors, so a pair is taken only within `maxBindings` storage buffers a shader.
+ * A depthwise conv whose output a 1x1 first conv alone reads (a MobileNet block without a gate)
+ * joins in front, its output a result too: the kernel computes it as the first reads it.
  */
 export function fusePointwisePairs(maxBindings = MAX_STORAGE_BINDINGS): Pass {
   return {
@@ -62,16 +70,27 @@ export function fusePointwisePairs(maxBindings = MAX_STORAGE_BINDINGS): Pass {
         taken.add(first).add(second);
       }
       if (!pairs.size) return g;
-      const firsts = new Set(pairs.values());
+      // A depthwise conv whose output a 1x1 first conv alone reads joins its pair in front: the
+      // kernel computes it as the first conv reads it (a MobileNet block without a gate).
+      const onlyReader = g.onlyReaders();
+      const depthwise = new Map<Node, Node>(); // first -> the depthwise conv before it
+      for (const [second, first] of pairs) {
+        const x = pairableConv(first, ['plain'], isPointwise) ? anchorOperand(first, 0) : undefined;
+        const dw = pairableConv(x?.producer ?? undefined, ['plain'], isDepthwise);
+        if (!dw || onlyReader(x!) !== first || dw.output.type.device !== first.output.type.device) continue;
+        if (dw.inputs.length + first.inputs.length + second.inputs.length + 1 > maxBindings) continue;
+        depthwise.set(first, dw);
+      }
+      const members = new Set([...pairs.values(), ...depthwise.values()]);
       return rebuild(g, (node, b) => {
-        if (firsts.has(node)) return true;
+        if (members.has(node)) return true;
         const first = pairs.get(node);
         if (!first) return false;
-        const name = `${nameOf(first)}_then_${nameOf(node)}`;
-        const { body, inputs } = closedBody(name, [first, node], [first.output, node.output]);
-        const pair = b.add('fused', inputs.map((v) => b.get(v)), { body, kernel: 'pointwise_pair' }, node.output.type.device, [first.output.name, node.output.name]);
-        b.replace(first.output, pair.outputs[0]!);
-        b.replace(node.output, pair.outputs[1]!);
+        const dw = depthwise.get(first);
+        const nodes = [...(dw ? [dw] : []), first, node];
+        const { body, inputs } = closedBody(nodes.map(nameOf).join('_then_'), nodes, nodes.map((n) => n.output));
+        const fused = b.add('fused', inputs.map((v) => b.get(v)), { body, kernel: 'pointwise_pair' }, node.output.type.device, nodes.map((n) => n.output.name));
+        nodes.forEach((n, i) => b.replace(n.output, fused.outputs[i]!));
         return true;
       });
     },

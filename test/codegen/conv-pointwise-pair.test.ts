@@ -36,6 +36,27 @@ const block = (dims: { n: string; w: string; sizes?: string }, dtype = 'f32') =>
 `;
 };
 
+/**
+ * A MobileNet block without a gate: a depthwise conv (with bias and an activation), its
+ * projection to `mid` channels, then the next block's expansion, rows `w` wide.
+ */
+const gateless = (dims: { n: string; w: string; sizes?: string; window?: number; act?: 'relu' | 'hardswish'; mid?: number }, dtype = 'f32') => {
+  const { window: k = 3, act = 'relu', mid = 8 } = dims;
+  const t = (c: number, h: number) => `${dtype}[${dims.n},${c},${h},${dims.w}] @webgpu`;
+  const pad = (k - 1) / 2;
+  const activation = act === 'relu' ? `  %1 = relu(%0) : ${t(24, 6)}` : [
+    `  %h = add(%0, %three) : ${t(24, 6)}`, `  %c = clip(%h) {min = 0, max = 6} : ${t(24, 6)}`, `  %m = mul(%0, %c) : ${t(24, 6)}`, `  %1 = div(%m, %six) : ${t(24, 6)}`].join('\n');
+  return `graph g(%x: ${t(24, 12)}, %wd: ${dtype}[24,1,${k},${k}] @webgpu, %bd: ${dtype}[24] @webgpu, %w1: ${dtype}[${mid},24,1,1] @webgpu, %w2: ${dtype}[32,${mid},1,1] @webgpu, %b2: ${dtype}[32] @webgpu, %three: ${dtype}[] @webgpu, %six: ${dtype}[] @webgpu) -> (${t(mid, 6)}, ${t(32, 6)})${dims.sizes ? ` sizes(${dims.sizes})` : ''} {
+  %0 = conv2d(%x, %wd, %bd) {groups = 24, padding = [${pad}, ${pad}, ${pad}, ${pad}], stride = [2, 1]} : ${t(24, 6)}
+${activation}
+  %2 = conv2d(%1, %w1) : ${t(mid, 6)}
+  %3 = conv2d(%2, %w2, %b2) : ${t(32, 6)}
+  %4 = relu(%3) : ${t(32, 6)}
+  return %2, %4
+}
+`;
+};
+
 /** A software adapter with subgroups, binding up to 16 storage buffers a shader (lavapipe). */
 const LAVAPIPE: CompileOptions = { adapterClass: 'software', adapterFeatures: ['subgroups'], maxStorageBuffers: 16 };
 
@@ -55,6 +76,16 @@ describe('fuse-pointwise-pairs', () => {
     expect(pairs(optimize(g, { ...LAVAPIPE, maxStorageBuffers: 10 }).graph)).toHaveLength(0);
     expect(pairs(optimize(g, { ...LAVAPIPE, adapterClass: 'gpu' }).graph)).toHaveLength(0);
     expect(pairs(optimize(g, {}).graph)).toHaveLength(0);
+  });
+
+  it('takes the depthwise conv whose output the first (1x1) conv alone reads into the pair, and leaves one read elsewhere too', () => {
+    const g = parseGraph(gateless({ n: '2', w: '36' }));
+    const fused = pairs(optimize(g, LAVAPIPE).graph);
+    expect(fused).toHaveLength(1);
+    expect(fused[0]!.outputs.map((o) => o.name)).toEqual(['1', '2', '4']);
+    expectRoundTrip(optimize(g, LAVAPIPE).graph);
+    const shared = parseGraph(gateless({ n: '2', w: '36' }).replace('  return %2, %4', '  %5 = global_avg_pool(%1) : f32[2,24,1,1] @webgpu\n  return %2, %4, %5').replace('-> (f32[2,8,6,36] @webgpu, f32[2,32,6,36] @webgpu)', '-> (f32[2,8,6,36] @webgpu, f32[2,32,6,36] @webgpu, f32[2,24,1,1] @webgpu)'));
+    expect(pairs(optimize(shared, LAVAPIPE).graph).map((p) => p.outputs.length)).toEqual([2]);
   });
 
   it('leaves a pair whose first output a node before the second reads, or the second reads besides its conv', () => {
@@ -148,5 +179,19 @@ describe('a pair of 1x1 convs agrees with the CPU reference', () => {
   it('as two kernels where the adapter lacks subgroups or the rows are no multiple of 4', { timeout: 120_000 }, async () => {
     await expectAgrees(parseGraph(block({ n: '2', w: '36' })), { ...LAVAPIPE, adapterFeatures: [] }, 2);
     await expectAgrees(parseGraph(block({ n: '1', w: '37' })), LAVAPIPE, 2);
+  });
+
+  it('with the depthwise conv in front as one kernel: 3x3 of stride [2, 1], 5x5 with hardswish; a varying batch and width', { timeout: 120_000 }, async () => {
+    const g = parseGraph(gateless({ n: '2', w: '36' }));
+    const program = compile(g, LAVAPIPE);
+    expect(program.dispatches.map((d) => program.kernels[d.kernel]!.name)).toEqual(['conv2d_relu_then_conv2d_then_conv2d_relu']);
+    await expectAgrees(g, LAVAPIPE, 1);
+    await expectAgrees(parseGraph(gateless({ n: '1', w: '40', window: 5, act: 'hardswish' })), LAVAPIPE, 1);
+    await expectAgrees(parseGraph(gateless({ n: 'N', w: '"4*W"', sizes: 'N: [1, 3], W: [1, 12]' })), LAVAPIPE, 1, [{ N: 3, W: 12 }, { N: 1, W: 1 }, { N: 2, W: 5 }]);
+  });
+
+  it('with the depthwise conv in front in f16, and as three kernels where the conv after it has more channels than a pass', { timeout: 120_000 }, async () => {
+    await expectAgrees(parseGraph(gateless({ n: '1', w: '32' }, 'f16')), LAVAPIPE, 1, [{}], 3e-2);
+    await expectAgrees(parseGraph(gateless({ n: '2', w: '36', mid: 20 })), LAVAPIPE, 3);
   });
 });

@@ -66,9 +66,10 @@ export interface ConvVec4Io {
  * `extra`), x, the weights `wt`, the optional `bias` and input scale `xs`, and the output with the
  * epilogue; `store(i, v)` stores f32 value `v` at flat output index `i`, `store4(i, vs)` four
  * values at i .. i + 3 (i a multiple of 4: one vec4 store when `vec4.out`); `wt.at(i)` loads
- * weight element `i` as f32. With `vec4.x`, x is an array of vec4s.
+ * weight element `i` as f32. With `vec4.x`, x is an array of vec4s. Without `readsX`, x is left
+ * to the caller (a depthwise conv computed in front, conv-depthwise-prologue.ts, binds its own).
  */
-export function convModule(spec: ConvKernelSpec, extra: Record<string, Dim>, vec4: ConvVec4Io = {}): ConvModule {
+export function convModule(spec: ConvKernelSpec, extra: Record<string, Dim>, vec4: ConvVec4Io = {}, readsX = true): ConvModule {
   const m = new KernelModule();
   const g = spec.geometry;
   const u = m.uniforms;
@@ -83,8 +84,8 @@ export function convModule(spec: ConvKernelSpec, extra: Record<string, Dim>, vec
     .scalar('sh', g.strideH).scalar('sw', g.strideW)
     .scalar('dh', g.dilationH).scalar('dw', g.dilationW)
     .scalar('pt', g.padTop).scalar('pl', g.padLeft);
-  if (vec4.x) m.readVec4('x', spec.xDType ?? spec.dtype, spec.sources.x);
-  else m.read('x', spec.xDType ?? spec.dtype, spec.sources.x);
+  if (readsX && vec4.x) m.readVec4('x', spec.xDType ?? spec.dtype, spec.sources.x);
+  else if (readsX) m.read('x', spec.xDType ?? spec.dtype, spec.sources.x);
   const wt = declareWeight(m, 'wt', spec.dtype, spec.sources.w, spec.wInt8);
   if (spec.hasBias) m.read('bias', spec.dtype, spec.sources.bias!);
   if (spec.inputScale) m.read('xs', spec.dtype, spec.sources.scale!);

@@ -8,6 +8,7 @@ import { accumulators, channelQuads, MAX_ROW_TAPS, MAX_SHARED_WEIGHTS, sharedWei
 import { declareOutputVec4 } from './epilogue.js';
 import type { EmittedKernel } from './kernel.js';
 import { declareWeight } from './weight-load.js';
+import { depthwisePrologue, depthwisePrologueProblem } from './conv-depthwise-prologue.js';
 
 // A convolution and the 1x1 convolution reading its output (a MobileNet block's projection, then
 // the next block's expansion; a stem, then a 1x1 conv) as one kernel, for adapters that run
@@ -19,7 +20,8 @@ import { declareWeight } from './weight-load.js';
 // often a residual later too) and keeps them in workgroup memory, then computes the second conv's
 // channels from that tile. With its twelve pairs so, PP-OCR cls took 4.35-4.39 instead of
 // 4.75-4.85 ms a run (warm medians of 200 alternating runs); its cold compile on lavapipe (no
-// shader cache) grew from 9.6 to 14 s.
+// shader cache) grew from 9.6 to 14 s. A depthwise conv in front of a 1x1 first conv is computed
+// where the first loads its input (conv-depthwise-prologue.ts).
 
 /** Invocations of a workgroup (one SIMD row of lavapipe's 8 lanes) and output columns of each. */
 const LANES = 8;
@@ -52,6 +54,11 @@ export interface PointwisePairSpec {
   readonly first: ConvKernelSpec;
   /** Its `sources.x` is unused: it reads the first's output from the tile. */
   readonly second: ConvKernelSpec;
+  /**
+   * A depthwise conv whose output `first` (then 1x1) alone reads: computed as `first` reads it
+   * (conv-depthwise-prologue.ts), `first`'s `sources.x` unused.
+   */
+  readonly depthwise?: ConvKernelSpec;
 }
 
 /** Why the pair kernel cannot run `spec`, or undefined. */
@@ -62,6 +69,12 @@ export function pointwisePairProblem(spec: PointwisePairSpec): string | undefine
   if (b.inChannels !== a.outChannels) return `the second reads ${b.inChannels} channels, the first writes ${a.outChannels}`;
   if (a.outChannels * LANES * PIXELS > WORKGROUP_FLOATS) return `${a.outChannels} channels between them do not fit workgroup memory`;
   if (spec.first.input || spec.first.xDType || spec.second.xDType) return 'the first must read x as stored';
+  if (spec.depthwise) {
+    const problem = depthwisePrologueProblem(spec.depthwise, spec.first);
+    if (problem) return problem;
+    // Its values are computed once a pass of the first's channels: one pass, so once.
+    if (a.outChannels > FIRST_CHANNELS) return `the conv after a depthwise one must have at most ${FIRST_CHANNELS} output channels`;
+  }
   const io = [rowVec4Io(spec.first, PIXELS), rowVec4Io(spec.second, PIXELS)];
   if (!io[0]!.x || !io[0]!.out || !io[1]!.out || !dIsMultiple(b.outW, 4)) return 'rows must be a multiple of 4 long';
   const max = (d: Dim) => dimRange(d)[1];
@@ -80,7 +93,9 @@ export function emitConvPointwisePair(spec: PointwisePairSpec): EmittedKernel {
   const g = A.geometry;
   const mid = g.outChannels;
   const tileRow = LANES; // vec4s of a tile channel: the workgroup's 32 columns
-  const { m, wt, value } = convModule(A, { OB: B.geometry.outChannels }, { x: true, out: true });
+  const D = spec.depthwise;
+  // With a depthwise conv in front, x is its input, which the prologue declares.
+  const { m, wt, value } = convModule(A, { OB: B.geometry.outChannels }, { x: !D, out: true }, !D);
   m.allowStorage(MAX_PAIR_STORAGE);
   const wt2 = declareWeight(m, 'wt2', B.dtype, B.sources.w, B.wInt8);
   if (B.hasBias) m.read('bias2', B.dtype, B.sources.bias!);
@@ -94,7 +109,7 @@ export function emitConvPointwisePair(spec: PointwisePairSpec): EmittedKernel {
   // The input columns the first conv's taps read, relative to the first column's window start.
   const offset = (p: number, kw: number) => p * g.strideW + kw * g.dilationW;
   const offsets = windowOffsets(PIXELS, g.kernelW, offset);
-  const columns = rowColumns(g, offsets, true);
+  const columns = D ? depthwisePrologue(m, D) : rowColumns(g, offsets, true);
   L.push(...columns.setup);
   // The first conv, FIRST_CHANNELS output channels at a time (fewer where a window row's weights
   // for them would outgrow MAX_SHARED_WEIGHTS): the row kernel's shared-weight loop.

@@ -172,15 +172,19 @@ function chooseVariant(spec: ConvKernelSpec, at: ConvKernelGeometry, ctx?: Lower
   return pick !== undefined && variants.includes(pick) ? pick : 'direct';
 }
 
+/** A conv2d's node and what its kernel reads, runs after itself and writes. */
+type ConvWork = { readonly anchor: Node; readonly io: AnchorIO };
+
 /**
- * Two fused 1x1 conv2d in a row (see lower/pointwise-pair.ts) as one kernel, where each would take
- * the row kernel with shared weights (`rowsg`) at every batch it runs and the pair kernel serves
- * them; else undefined.
+ * A conv2d and the 1x1 conv2d reading its output (see lower/pointwise-pair.ts), with the depthwise
+ * conv2d in front when there is one, as one kernel, where the pair would each take the row kernel
+ * with shared weights (`rowsg`) at every batch it runs and the pair kernel serves them all; else
+ * undefined.
  */
-export function pointwisePairKernel(name: string, first: { anchor: Node; io: AnchorIO }, second: { anchor: Node; io: AnchorIO }, ctx?: LowerContext): EmittedKernel | undefined {
+export function pointwisePairKernel(name: string, first: ConvWork, second: ConvWork, ctx?: LowerContext, depthwise?: ConvWork): EmittedKernel | undefined {
   const [a, b] = [first, second].map((c) => conv2dSpec(c.anchor, c.io)) as [ConvKernelSpec, ConvKernelSpec];
   const rowsg = [a, b].every((s) => [s.geometry, { ...s.geometry, batch: 1 }].every((at) => chooseVariant(s, at, ctx) === 'rowsg'));
-  const pair = { name, first: a, second: b };
+  const pair = { name, first: a, second: b, ...(depthwise ? { depthwise: conv2dSpec(depthwise.anchor, depthwise.io) } : {}) };
   return rowsg && pointwisePairProblem(pair) === undefined ? emitConvPointwisePair(pair) : undefined;
 }
 

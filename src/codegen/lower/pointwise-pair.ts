@@ -6,26 +6,32 @@ import { innerWork } from './anchored-work.js';
 import { pointwisePairKernel } from './conv.js';
 import type { LowerContext } from './lowering.js';
 
-// A convolution and the 1x1 convolution reading its output, each fused or alone
-// (fuse-pointwise-pairs): one kernel where both would take the row kernel with shared weights
-// (see conv-pointwise-pair.ts), else each its own kernel, as if they had not been paired. The
-// node's results are the first's output and the second's.
+// A convolution and the 1x1 convolution reading its output, each fused or alone, and the
+// depthwise convolution whose output the first alone reads, when there is one
+// (fuse-pointwise-pairs): one kernel where the pair would take the row kernel with shared weights
+// (see conv-pointwise-pair.ts), else each its own kernel, as if they had not been fused. The
+// node's results are every member's output.
 
-/** Why `body` is not the pair fuse-pointwise-pairs builds, or undefined. */
+/** Why `body` is not the pair (or depthwise conv and pair) fuse-pointwise-pairs builds, or undefined. */
 function pairProblem(body: Graph): string | undefined {
-  const [a, b] = body.nodes;
-  if (body.nodes.length !== 2 || !a || !b) return 'it must hold exactly two nodes';
-  const notConv = [a, b].find((n) => anchorOf(n)?.op !== 'conv2d');
+  const nodes = body.nodes;
+  if (nodes.length !== 2 && nodes.length !== 3) return 'it must hold two nodes, or three';
+  const notConv = nodes.find((n) => anchorOf(n)?.op !== 'conv2d');
   if (notConv) return `%${notConv.output.name} is neither a conv2d nor a fused node anchored on one`;
-  if (anchorOperand(b, 0) !== a.output || anchorRead(b, 0) !== 'plain' || b.inputs.filter((v) => v === a.output).length !== 1) return `%${b.output.name} does not read %${a.output.name} as its conv's input alone`;
-  if (body.outputs.length !== 2 || body.outputs[0] !== a.output || body.outputs[1] !== b.output) return 'its results must be the two nodes\' outputs';
+  for (const [i, n] of nodes.slice(1).entries()) {
+    const before = nodes[i]!;
+    if (anchorOperand(n, 0) !== before.output || anchorRead(n, 0) !== 'plain' || n.inputs.filter((v) => v === before.output).length !== 1) return `%${n.output.name} does not read %${before.output.name} as its conv's input alone`;
+  }
+  if (body.outputs.length !== nodes.length || nodes.some((n, i) => body.outputs[i] !== n.output)) return 'its results must be its nodes\' outputs';
   return undefined;
 }
 
 export function lowerPointwisePair(node: Node, body: Graph, ctx: LowerContext): EmittedKernel | EmittedKernel[] {
   const problem = pairProblem(body);
-  if (problem) throw new KilnError(`fused node %${node.output.name}: its body is not the convolution and 1x1 convolution its kernel 'pointwise_pair' computes: ${problem}`);
-  const [a, b] = body.nodes as [Node, Node];
+  if (problem) throw new KilnError(`fused node %${node.output.name}: its body is not the convolutions its kernel 'pointwise_pair' computes: ${problem}`);
+  const [b, a, d] = body.nodes.slice().reverse() as [Node, Node, Node | undefined];
   const [first, second] = [innerWork(node, a), innerWork(node, b, 'epilogue2_body')];
-  return pointwisePairKernel(body.name, first, second, ctx) ?? [first, second].flatMap((w) => w.impl.lower(w.anchor, w.io, ctx));
+  const depthwise = d ? innerWork(node, d, 'epilogue0_body') : undefined;
+  const works = [...(depthwise ? [depthwise] : []), first, second];
+  return pointwisePairKernel(body.name, first, second, ctx, depthwise) ?? works.flatMap((w) => w.impl.lower(w.anchor, w.io, ctx));
 }
