@@ -64,6 +64,9 @@ export function reshapeView(v: View, shape: readonly Dim[]): View | undefined {
 /** Ops whose result is a view of their (first) operand. */
 export const VIEW_OPS: ReadonlySet<string> = new Set(['transpose', 'reshape', 'flatten', 'squeeze', 'unsqueeze', 'expand', 'split', 'slice']);
 
+/** View ops that can only drop extents of one (a pooled [N, C, 1, 1] seen as [N, C]), never reorder elements. */
+export const ONES_DROPPING_VIEWS: ReadonlySet<string> = new Set(['reshape', 'flatten', 'squeeze']);
+
 /** The view result `out` of movement node `n` makes of its operand's view, or undefined. */
 export function viewThrough(n: Node, out: Value, v: View): View | undefined {
   switch (n.op) {

@@ -2,16 +2,13 @@ import type { Graph, Node, Value } from '../ir/graph.js';
 import { attrsOf } from '../ir/attrs.js';
 import { fusedAttrs, anchorOf, anchorRead } from '../ir/ops/fused.js';
 import { softmaxAttrs } from '../ir/ops/softmax.js';
-import { maxPool2dAttrs } from '../ir/ops/pool.js';
+import { maxPool2dAttrs, windowsInsidePlane } from '../ir/ops/pool.js';
 import { gemmAttrs } from '../ir/ops/gemm.js';
-import { traceView } from '../ir/view.js';
+import { ONES_DROPPING_VIEWS, traceView } from '../ir/view.js';
 import { WORKGROUP_FLOATS } from '../ir/fusion.js';
 import { isGpu } from '../ir/types.js';
 import type { Pass } from './pass.js';
 import { fuseChains } from './fusion-matchers.js';
-
-/** View ops that only drop the pooled [N, C, 1, 1]'s ones: the means' layout is unchanged. */
-const DROPS_ONES = new Set(['reshape', 'flatten', 'squeeze']);
 
 /**
  * The largest fully connected layer (channels times classes) the head's kernel takes: it runs on
@@ -19,10 +16,13 @@ const DROPS_ONES = new Set(['reshape', 'flatten', 'squeeze']);
  */
 const MAX_HEAD_WEIGHTS = 1 << 16;
 
-/** Whether `v` is `pooled` seen as [N, C] through ops that drop its ones, in the graph where `v` lives (`base` maps a body parameter out). */
-function isPooledRows(v: Value, pooled: Value, base: (b: Value) => Value | undefined = (b) => b): boolean {
+/**
+ * The view nodes through which `v` is `pooled` seen as [N, C] (ops that drop its ones), in the
+ * graph where `v` lives (`base` maps a body parameter out); undefined when it is not.
+ */
+function pooledRows(v: Value, pooled: Value, base: (b: Value) => Value | undefined = (b) => b): Node[] | undefined {
   const t = traceView(v);
-  return !!t && base(t.base) === pooled && t.chain.every((n) => DROPS_ONES.has(n.op)) && v.type.shape.length === 2;
+  return t && base(t.base) === pooled && t.chain.every((n) => ONES_DROPPING_VIEWS.has(n.op)) && v.type.shape.length === 2 ? t.chain : undefined;
 }
 
 /** A gemm's [C, K] or [K, C] weight (trans_b) and [K] or [1, K] bias, the layout the head's kernel reads. */
@@ -48,10 +48,13 @@ function fullyConnected(n: Node | undefined, pooled: Value): { fc: Node; views: 
   const [C, K] = mm.op === 'gemm' && attrsOf(mm, gemmAttrs).trans_b ? [w.type.shape[1], w.type.shape[0]] : w.type.shape;
   if (w.type.shape.length !== 2 || a.type.shape[1] !== C || w.type.dtype !== pooled.type.dtype) return undefined;
   if (C! * K! > MAX_HEAD_WEIGHTS || C! + K! > WORKGROUP_FLOATS) return undefined;
-  if (n.op !== 'fused') return isPooledRows(a, pooled) ? { fc: n, views: traceView(a)!.chain } : undefined;
+  if (n.op !== 'fused') {
+    const views = pooledRows(a, pooled);
+    return views ? { fc: n, views } : undefined;
+  }
   const { body } = attrsOf(n, fusedAttrs);
   const outer = (b: Value) => n.inputs[body.inputs.indexOf(b)];
-  return isPooledRows(a, pooled, outer) ? { fc: n, views: [] } : undefined;
+  return pooledRows(a, pooled, outer) ? { fc: n, views: [] } : undefined;
 }
 
 /**
@@ -61,9 +64,7 @@ function fullyConnected(n: Node | undefined, pooled: Value): { fc: Node; views: 
 function windowBefore(pool: Node, onlyReader: (v: Value) => Node | undefined): Node[] {
   const p = pool.inputs[0]!.producer;
   if (p?.op !== 'max_pool2d' || onlyReader(p.output) !== pool || p.output.type.device !== pool.output.type.device) return [];
-  const a = attrsOf(p, maxPool2dAttrs);
-  const unpadded = a.padding.every((x) => x === 0) && a.dilation.every((x) => x === 1) && !a.ceil_mode;
-  return unpadded ? [p] : [];
+  return windowsInsidePlane(attrsOf(p, maxPool2dAttrs)) ? [p] : [];
 }
 
 /**
@@ -83,7 +84,7 @@ export const fuseClassifierHead: Pass = {
       if (!['f32', 'f16'].includes(pool.output.type.dtype)) continue;
       // The pool's only reader is the layer, or a view the layer alone reads.
       let reader = onlyReader(pool.output);
-      while (reader && DROPS_ONES.has(reader.op)) reader = onlyReader(reader.output);
+      while (reader && ONES_DROPPING_VIEWS.has(reader.op)) reader = onlyReader(reader.output);
       const found = fullyConnected(reader, pool.output);
       if (!found || found.fc.output.type.device !== pool.output.type.device) continue;
       const head = [...windowBefore(pool, onlyReader), pool, ...found.views, found.fc];

@@ -1,7 +1,7 @@
 import { wgslType } from '../wgsl.js';
 import type { KernelModule } from '../kernel-module.js';
 import { inputLayout, type ConvKernelSpec } from './conv-common.js';
-import { type RowColumns, windowOffsets } from './conv-row-columns.js';
+import { rowColumns, type RowColumns, windowOffsets } from './conv-row-columns.js';
 import { declareOutputVec4 } from './epilogue.js';
 import { declareWeight } from './weight-load.js';
 
@@ -40,23 +40,24 @@ export function depthwisePrologue(m: KernelModule, dw: ConvKernelSpec): RowColum
   const out = declareOutputVec4(m, dw.epilogue, dw.dtype, dw.sources.out, 'outd', { fn: 'epilogue0', operand: 'd' });
   const pixels = [0, 1, 2, 3];
   const offsets = windowOffsets(4, g.kernelW, (p, kw) => p * g.strideW + kw);
-  const setup = ['  let dW = i32(u.dxW);', `  let diw0 = i32(ow0 * ${g.strideW}u) - ${g.padLeft};`];
-  for (const o of offsets) setup.push(`  let din${o} = diw0 + ${o} >= 0 && diw0 + ${o} < dW;`, `  let dcol${o} = u32(clamp(diw0 + ${o}, 0, dW - 1));`);
+  // The depthwise input's columns, named apart from the 1x1 conv's (`dv<d>` of row `drow`).
+  const columns = rowColumns(g, offsets, false, { prefix: 'd', width: 'dW', row: 'drow' });
+  const setup = ['  let dW = i32(u.dxW);', ...columns.setup];
   const bias = dw.hasBias ? ' + f32(biasd[ci])' : '';
   const load = (ind: string): string[] => {
-    const L = [`${ind}let dxr = u.dxOff + n * u.dxsN + ci * u.dxsC;`, ...pixels.map((p) => `${ind}var dv${p} = 0.0;`)];
+    const L = [`${ind}let dxr = u.dxOff + n * u.dxsN + ci * u.dxsC;`, ...pixels.map((p) => `${ind}var dacc${p} = 0.0;`)];
     for (let kh = 0; kh < g.kernelH; kh++) {
       L.push(`${ind}let dih${kh} = i32(oh * ${g.strideH}u + ${kh}u) - ${g.padTop};`, `${ind}if (dih${kh} >= 0 && dih${kh} < i32(u.dxH)) {`);
-      L.push(`${ind}  let drow = dxr + u32(dih${kh}) * u.dxsH;`, ...offsets.map((o) => `${ind}  let dc${o} = select(0.0, f32(x[drow + dcol${o}]), din${o});`));
+      L.push(`${ind}  let drow = dxr + u32(dih${kh}) * u.dxsH;`, ...columns.load(`${ind}  `, ''));
       for (let kw = 0; kw < g.kernelW; kw++) {
         L.push(`${ind}  let dw${kw} = ${wd.at(`ci * ${g.kernelH * g.kernelW}u + ${kh * g.kernelW + kw}u`, 'ci')};`);
-        L.push(...pixels.map((p) => `${ind}  dv${p} += dc${p * g.strideW + kw} * dw${kw};`));
+        L.push(...pixels.map((p) => `${ind}  dacc${p} += dv${p * g.strideW + kw} * dw${kw};`));
       }
       L.push(`${ind}}`);
     }
     // As stored (through its epilogue, in its output's dtype), since that is what the 1x1 conv reads.
     L.push(`${ind}let dbase = ((n * u.C + ci) * u.H + oh) * u.W + ow0;`);
-    L.push(...pixels.map((p) => `${ind}let v${p} = f32(${out.value(`dv${p}${bias}`, `dbase + ${p}u`)});`));
+    L.push(...pixels.map((p) => `${ind}let v${p} = f32(${out.value(`dacc${p}${bias}`, `dbase + ${p}u`)});`));
     L.push(`${ind}if (ow0 < u.W) { outd[dbase / 4u] = vec4<${wgslType(dw.epilogue?.outDType ?? dw.dtype)}>(vec4<f32>(${pixels.map((p) => `v${p}`).join(', ')})); }`);
     return L;
   };

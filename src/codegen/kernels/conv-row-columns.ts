@@ -38,13 +38,27 @@ export interface RowColumns {
   readonly load: (indent: string, scale: string, pad?: string) => string[];
 }
 
+/**
+ * What the generated lines call things: the prefix of every name they declare (the values are
+ * `<prefix>v<d>`), the row's length (an i32) and the row's first element. A kernel reading two
+ * inputs' rows (a depthwise conv computed in front, conv-depthwise-prologue.ts) names one apart.
+ */
+export interface RowColumnNames {
+  readonly prefix: string;
+  readonly width: string;
+  readonly row: string;
+}
+
+const PLAIN_NAMES: RowColumnNames = { prefix: '', width: 'W', row: 'xr' };
+
 /** The columns at `offsets` of a row, loaded one element (`vec4` false) or four at a time. */
-export function rowColumns(g: RowWindow, offsets: readonly number[], vec4: boolean): RowColumns {
+export function rowColumns(g: RowWindow, offsets: readonly number[], vec4: boolean, names = PLAIN_NAMES): RowColumns {
+  const { prefix: n, width: W, row: xr } = names;
   if (!vec4) {
-    const setup = [`  let iw0 = i32(ow0 * ${g.strideW}u) - ${g.padLeft};`];
+    const setup = [`  let ${n}iw0 = i32(ow0 * ${g.strideW}u) - ${g.padLeft};`];
     // Whether each column is inside the row (padding reads zero), and its clamped index.
-    for (const d of offsets) setup.push(`  let in${d} = iw0 + ${d} >= 0 && iw0 + ${d} < W;`, `  let col${d} = u32(clamp(iw0 + ${d}, 0, W - 1));`);
-    return { setup, load: (ind, scale, pad = '0.0') => offsets.map((d) => `${ind}let v${d} = select(${pad}, f32(x[xr + col${d}])${scale}, in${d});`) };
+    for (const d of offsets) setup.push(`  let ${n}in${d} = ${n}iw0 + ${d} >= 0 && ${n}iw0 + ${d} < ${W};`, `  let ${n}col${d} = u32(clamp(${n}iw0 + ${d}, 0, ${W} - 1));`);
+    return { setup, load: (ind, scale, pad = '0.0') => offsets.map((d) => `${ind}let ${n}v${d} = select(${pad}, f32(x[${xr} + ${n}col${d}])${scale}, ${n}in${d});`) };
   }
   // Rows a multiple of 4 long and ow0 a multiple of 4: offset d is column ow0 * sw + d - padLeft,
   // lane (d - padLeft) mod 4 of quad ow0 * sw / 4 + floor((d - padLeft) / 4), and a quad is all in
@@ -52,13 +66,13 @@ export function rowColumns(g: RowWindow, offsets: readonly number[], vec4: boole
   const quad = (d: number) => Math.floor((d - g.padLeft) / 4);
   const name = (k: number) => (k < 0 ? `m${-k}` : `${k}`);
   const quads = [...new Set(offsets.map(quad))].sort((a, b) => a - b);
-  const setup = [`  let qw0 = i32(ow0 * ${g.strideW}u / 4u);`, '  let Wq = W / 4;'];
-  for (const k of quads) setup.push(`  let inq${name(k)} = qw0 + ${k} >= 0 && qw0 + ${k} < Wq;`, `  let colq${name(k)} = u32(clamp(qw0 + ${k}, 0, Wq - 1));`);
+  const setup = [`  let ${n}qw0 = i32(ow0 * ${g.strideW}u / 4u);`, `  let ${n}Wq = ${W} / 4;`];
+  for (const k of quads) setup.push(`  let ${n}inq${name(k)} = ${n}qw0 + ${k} >= 0 && ${n}qw0 + ${k} < ${n}Wq;`, `  let ${n}colq${name(k)} = u32(clamp(${n}qw0 + ${k}, 0, ${n}Wq - 1));`);
   return {
     setup,
     load: (ind, scale, pad = '0.0') => [
-      ...quads.map((k) => `${ind}let xq${name(k)} = select(vec4<f32>(${pad}), vec4<f32>(x[xr / 4u + colq${name(k)}])${scale}, inq${name(k)});`),
-      ...offsets.map((d) => `${ind}let v${d} = xq${name(quad(d))}[${d - g.padLeft - 4 * quad(d)}];`),
+      ...quads.map((k) => `${ind}let ${n}xq${name(k)} = select(vec4<f32>(${pad}), vec4<f32>(x[${xr} / 4u + ${n}colq${name(k)}])${scale}, ${n}inq${name(k)});`),
+      ...offsets.map((d) => `${ind}let ${n}v${d} = ${n}xq${name(quad(d))}[${d - g.padLeft - 4 * quad(d)}];`),
     ],
   };
 }

@@ -3,7 +3,8 @@ import { attrsOf } from '../../ir/attrs.js';
 import { KilnError } from '../../ir/errors.js';
 import { anchorOf } from '../../ir/ops/fused.js';
 import { softmaxAttrs } from '../../ir/ops/softmax.js';
-import { maxPool2dAttrs } from '../../ir/ops/pool.js';
+import { maxPool2dAttrs, windowsInsidePlane } from '../../ir/ops/pool.js';
+import { ONES_DROPPING_VIEWS } from '../../ir/view.js';
 import { gemmAttrs } from '../../ir/ops/gemm.js';
 import { dMul } from '../../ir/size-expr.js';
 import { dimsOf, numel } from '../../ir/types.js';
@@ -24,14 +25,13 @@ function headNodes(body: Graph): { maxPool?: Node; pool: Node; fc: Node; softmax
   const fc = softmax ? body.nodes.at(-2) : last;
   if (pool?.op !== 'global_avg_pool' || pool.inputs[0]!.type.shape.length !== 4) return 'it does not start with a global_avg_pool of an NCHW tensor (or a max_pool2d it reads)';
   if (maxPool) {
-    const a = attrsOf(maxPool, maxPool2dAttrs);
-    if (pool.inputs[0] !== maxPool.output || a.padding.some((p) => p !== 0) || a.dilation.some((d) => d !== 1) || a.ceil_mode) return `its max_pool2d %${maxPool.output.name} must be unpadded, undilated and in floor mode, and read by the pool`;
+    if (pool.inputs[0] !== maxPool.output || !windowsInsidePlane(attrsOf(maxPool, maxPool2dAttrs))) return `its max_pool2d %${maxPool.output.name} must be unpadded, undilated and in floor mode, and read by the pool`;
   }
   if (!fc || !['matmul', 'gemm'].includes(anchorOf(fc)?.op ?? '')) return 'it has no matmul or gemm (fused or alone) after the pool';
   if (softmax && (softmax.inputs[0] !== fc.output || ![-1, 1].includes(attrsOf(softmax, softmaxAttrs).axis))) return `its softmax %${softmax.output.name} is not over the classes %${fc.output.name} holds`;
   if (body.outputs.length !== 1 || body.outputs[0] !== last.output) return 'its result is not its last node';
   const views = body.nodes.slice(body.nodes.indexOf(pool) + 1, body.nodes.indexOf(fc));
-  if (views.some((n) => !['reshape', 'flatten', 'squeeze'].includes(n.op))) return 'only views may sit between the pool and the matmul';
+  if (views.some((n) => !ONES_DROPPING_VIEWS.has(n.op))) return 'only views may sit between the pool and the matmul';
   return { pool, fc, ...(maxPool ? { maxPool } : {}), ...(softmax ? { softmax } : {}) };
 }
 

@@ -80,6 +80,11 @@ function windowPoolDims([x]: readonly (readonly Dim[])[], attrs: Attrs): Dim[][]
 /** max_pool2d's attributes. */
 export const maxPool2dAttrs = { ...poolWindowAttrs, dilation: { kind: 'ints', default: [1, 1] } } as const;
 
+/** Whether a max_pool2d's windows all lie inside its input plane: unpadded, undilated, in floor mode. */
+export function windowsInsidePlane(a: { readonly padding: readonly number[]; readonly dilation: readonly number[]; readonly ceil_mode: boolean }): boolean {
+  return a.padding.every((p) => p === 0) && a.dilation.every((d) => d === 1) && !a.ceil_mode;
+}
+
 /** max_pool2d (float or integer): padded positions never win (they are the dtype's lowest value). */
 defineOp({
   name: 'max_pool2d', kind: 'anchor', inputs: 1,
