@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // One temporary directory a run, removed at its end (see temp-root.ts).
+    globalSetup: ['test/helpers/temp-root.ts'],
     // Each GPU test file holds one Dawn device, whose polling thread takes about a core; on the
     // 2-core machines we test on, two files at once starve each other's shader compiles.
     // Separate processes (forks) also keep a native crash in one file from taking down the others.
