@@ -1,4 +1,7 @@
-import type { Node } from './graph.js';
+import { attrsOf } from './attrs.js';
+import type { Node, Value } from './graph.js';
+import { constAttrs } from './ops/source.js';
+import { f16BitsToF32 } from './f16.js';
 import type { View } from './view.js';
 
 // The vocabulary fusion and kernels share. An anchor kernel (conv, matmul, reductions, softmax,
@@ -64,4 +67,19 @@ export function isFloatCast(n: Node): boolean {
 export function parseReads(text: string): OperandRead[] | undefined {
   const reads = text.split(',').map((s) => s.trim());
   return reads.every((r): r is OperandRead => (OPERAND_READS as readonly string[]).includes(r)) ? reads : undefined;
+}
+
+/**
+ * The value of `v` when it is a one-element numeric constant (a clip's bounds, a learned scalar
+ * scale, hardswish's 3 and 6 in an ONNX graph): an anchor kernel's epilogue passes it in its
+ * uniform block instead of binding a buffer for it, so fusion does not count it against
+ * MAX_STORAGE_BINDINGS. Undefined for anything else.
+ */
+export function scalarConstant(v: Value): number | undefined {
+  const p = v.producer;
+  if (p?.op !== 'const' || !['f32', 'f16', 'i32', 'u32'].includes(v.type.dtype)) return undefined;
+  const data = attrsOf(p, constAttrs).value;
+  if (data?.data.length !== 1) return undefined;
+  // f16 data holds its bits.
+  return v.type.dtype === 'f16' ? f16BitsToF32(Number(data.data[0])) : Number(data.data[0]);
 }

@@ -1,6 +1,6 @@
 import type { Graph, Node, Value } from '../ir/graph.js';
 import type { Attrs } from '../ir/attrs.js';
-import { MAX_STORAGE_BINDINGS, type OperandRead } from '../ir/fusion.js';
+import { scalarConstant, MAX_STORAGE_BINDINGS, type OperandRead } from '../ir/fusion.js';
 import {
   ABSORB_MATCHERS, closedBody, COPY_MATCHERS, EPILOGUE_MATCHERS, externalInputs, isElementwise, type MatchContext,
 } from './fusion-matchers.js';
@@ -31,7 +31,8 @@ function fitsIn(shape: readonly number[], target: readonly number[]): boolean {
 
 /**
  * Storage bindings of a group's kernel: an anchor binds one tensor per operand (or, for an operand
- * it computes as it reads, that work's operands), then its epilogue's operands, then the output.
+ * it computes as it reads, that work's operands), then its epilogue's operands but for
+ * one-element constants (passed as uniforms, see scalarConstant), then the output.
  */
 function bindingCount(group: Group): number {
   const { members, anchor } = group;
@@ -39,7 +40,7 @@ function bindingCount(group: Group): number {
   const own = anchor.inputs.reduce((sum, _, i) => sum + (group.absorbed?.has(i) ? externalInputs(group.absorbed.get(i)!.nodes).length : 1), 0);
   const before = prologueOf(group);
   const epilogue = members.filter((m) => m !== anchor && !before.has(m));
-  return own + externalInputs(epilogue).filter((v) => v !== anchor.output).length + 1;
+  return own + externalInputs(epilogue).filter((v) => v !== anchor.output && scalarConstant(v) === undefined).length + 1;
 }
 
 /** The closed body graph of a group (copied prologue nodes first): its external inputs become parameters (names kept). */
@@ -152,12 +153,17 @@ export const fuseElementwise: Pass = {
       if (!anchor) continue;
       const roles = rolesOf(anchor.op)!;
       const nodes: Node[] = [];
+      let bindings = bindingCount(gr);
       const reads = anchor.inputs.map((_, i): OperandRead => {
         const absorbed = gr.absorbed?.get(i);
         if (absorbed) return absorbed.read;
         for (const m of COPY_MATCHERS) {
           const taken = roles.reads(anchor, i).includes(m.read) ? m.match(anchor, i, match) : undefined;
-          if (taken) {
+          // The kernel binds the copied nodes' operands instead of the one (an int8 weight: its
+          // values and its scales); past the limit, the operand is read as it is.
+          const more = taken ? externalInputs(taken).length - 1 : 0;
+          if (taken && bindings + more <= MAX_STORAGE_BINDINGS) {
+            bindings += more;
             nodes.push(...taken.filter((t) => !nodes.includes(t)));
             return m.read;
           }

@@ -2,7 +2,7 @@ import type { DType } from '../../ir/types.js';
 import type { Dim } from '../../ir/size-expr.js';
 import { operandIndex, operandIndexing } from './elementwise.js';
 import { unravel, type KernelModule, type Source } from '../kernel-module.js';
-import { wgslType } from '../wgsl.js';
+import { wgslType, type UniformBlock } from '../wgsl.js';
 
 /**
  * Elementwise work fused after an anchor kernel (conv, matmul): each stored value `v` (the
@@ -12,8 +12,12 @@ import { wgslType } from '../wgsl.js';
 export interface Epilogue {
   /** Named after its ops, e.g. `add_relu`. */
   readonly name: string;
-  /** Extra operands: the node value each is, and its element strides in the anchor's output coordinates (0 where broadcast). */
-  readonly operands: readonly { readonly dtype: DType; readonly strides: readonly Dim[]; readonly source: Source }[];
+  /**
+   * Extra operands: the node value each is, and its element strides in the anchor's output
+   * coordinates (0 where broadcast); or, for a one-element constant (see scalarConstant), its
+   * `value`, passed in the uniform block instead of bound.
+   */
+  readonly operands: readonly EpilogueOperand[];
   readonly outShape: readonly Dim[];
   readonly outDType: DType;
   /** The stored value from `v` (an f32 expression) and the operand loads `xs`. */
@@ -22,6 +26,26 @@ export interface Epilogue {
   readonly helpers: readonly string[];
 }
 
+
+export interface EpilogueOperand {
+  readonly dtype: DType;
+  readonly strides: readonly Dim[];
+  readonly source: Source;
+  readonly value?: number;
+}
+
+/**
+ * A constant operand's value as a uniform word `name` of `u` (its bits), and the WGSL reading it
+ * in its dtype: kernels of nodes with other constants stay one shader.
+ */
+function uniformValue(u: UniformBlock, name: string, x: number, dtype: DType): string {
+  if (dtype === 'f32' || dtype === 'f16') {
+    u.f32(name, x);
+    return dtype === 'f16' ? `f16(bitcast<f32>(u.${name}))` : `bitcast<f32>(u.${name})`;
+  }
+  u.scalar(name, x >>> 0);
+  return dtype === 'u32' ? `u.${name}` : `bitcast<i32>(u.${name})`;
+}
 
 /**
  * What an epilogue's WGSL is called: its function, and the prefix of its operands' bindings and
@@ -40,12 +64,13 @@ export function declareEpilogue(m: KernelModule, epi: Epilogue, names = EPILOGUE
   const e = names.operand;
   // Operands laid out like the output are read at `i` itself, scalars at 0, per-channel ones along their axis.
   const indexing = epi.operands.map((o) => operandIndexing(o.strides, epi.outShape));
-  const strided = epi.operands.map((_, k) => k).filter((k) => indexing[k] === 'strided');
+  const strided = epi.operands.map((_, k) => k).filter((k) => indexing[k] === 'strided' && epi.operands[k]!.value === undefined);
   if (strided.length) {
     m.uniforms.array(`${e}shape`, epi.outShape);
     for (const k of strided) m.uniforms.array(`${e}s${k}`, epi.operands[k]!.strides);
   }
-  const xs = epi.operands.map((o, k) => `${m.read(`${e}${k}`, o.dtype, o.source)}[${operandIndex(m, indexing[k]!, k, o.strides, epi.outShape, `${e}ax`)}]`);
+  const xs = epi.operands.map((o, k) => (o.value !== undefined ? uniformValue(m.uniforms, `${e}v${k}`, o.value, o.dtype)
+    : `${m.read(`${e}${k}`, o.dtype, o.source)}[${operandIndex(m, indexing[k]!, k, o.strides, epi.outShape, `${e}ax`)}]`));
   const t = wgslType(epi.outDType);
   const offsets = unravel('i', epi.outShape.length, `u_${e}shape`, strided.map((k) => ({ name: `o${k}`, strides: `u_${e}s${k}` })));
   m.declare(...epi.helpers, [`fn ${names.fn}(v: f32, i: u32) -> ${t} {`, ...offsets, `  return ${t}(${epi.body('v', xs)});`, '}'].join('\n'));

@@ -4,7 +4,7 @@ import { dequantizeInt8Attrs } from '../../ir/ops/quantize.js';
 import { channelLayout } from '../../ir/quantize-int8.js';
 import { attrsOf } from '../../ir/attrs.js';
 import { KilnError } from '../../ir/errors.js';
-import { parseReads, type OperandRead } from '../../ir/fusion.js';
+import { scalarConstant, parseReads, type OperandRead } from '../../ir/fusion.js';
 import { getOp } from '../../ir/ops/index.js';
 import { broadcastStrides } from '../../ir/ops/shape-util.js';
 import { traceView } from '../../ir/view.js';
@@ -120,7 +120,17 @@ export function anchoredWork(node: Node, epilogueName = 'epilogue_body'): { anch
     after,
     out: node.inputs.length,
   };
-  return { anchor, impl, io };
+  return { anchor, impl, io: withLiterals(io, node) };
+}
+
+/** `io` with each epilogue operand that is a one-element constant among `node`'s operands given its value (see scalarConstant). */
+function withLiterals(io: AnchorIO, node: Node): AnchorIO {
+  if (!io.epilogue) return io;
+  const operands = io.epilogue.operands.map((o) => {
+    const value = o.source < node.inputs.length ? scalarConstant(node.inputs[o.source]!) : undefined;
+    return value === undefined ? o : { ...o, value };
+  });
+  return { ...io, epilogue: { ...io.epilogue, operands } };
 }
 
 /** What an anchor's kernel does for `node`: an anchored fused node's work (see anchoredWork), or an unfused anchor op's plain reads. */
@@ -162,5 +172,5 @@ export function innerWork(outer: Node, inner: Node, epilogueName?: string): { an
     return outer.inputs.length + r;
   };
   const work = anchorWork(inner, epilogueName);
-  return { ...work, io: remapIO(work.io, (k) => source(k < inner.inputs.length ? inner.inputs[k]! : inner.outputs[k - inner.inputs.length]!)) };
+  return { ...work, io: withLiterals(remapIO(work.io, (k) => source(k < inner.inputs.length ? inner.inputs[k]! : inner.outputs[k - inner.inputs.length]!)), outer) };
 }
