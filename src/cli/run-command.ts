@@ -53,6 +53,12 @@ interface RunTarget {
   }>;
   /** The graph the CPU reference runs, or why there is none. */
   reference(): Promise<Graph | string>;
+  /**
+   * A model compiled with int8 weights: its graph with the float weights, whose CPU output is
+   * reported beside the reference's as the quantization error (the reference itself dequantizes
+   * the same int8 weights the kernels do, so that it checks the kernels).
+   */
+  readonly floatWeights?: Graph;
 }
 
 export const runCommand = {
@@ -87,7 +93,9 @@ export const runCommand = {
     '                         value writes no file',
     '  --iterations N         steady-state runs to time after the first (default 10)',
     '  --compare cpu          also run the CPU reference and print the max abs difference (for an',
-    "                         artifact, on the optimised graph it keeps in ir/final.kir); exits 1",
+    "                         artifact, on the optimised graph it keeps in ir/final.kir; with",
+    '                         --weights int8, on the same int8 weights, and the difference from the',
+    '                         float weights is printed as the quantization error); exits 1',
     '                         when an element is outside |kiln - cpu| <= atol + rtol * |cpu|',
     '  --atol X, --rtol Y     the tolerance of --compare (default 1e-4 and 1e-4; 1e-2 and 1e-2 for',
     '                         an f16 program)',
@@ -186,7 +194,9 @@ export const runCommand = {
         const compared = Object.entries(outputs).map(([name, t]) => compareOutput(name, t, ref[name]!, tol));
         for (const c of compared) say(formatComparison(c, tol));
         const ok = compared.every((c) => c.outside === 0);
-        report.compare = { against: 'cpu', ...tol, ok, outputs: compared };
+        const quantization = target.floatWeights ? quantizationError(target.floatWeights, inputs, outputs) : undefined;
+        for (const q of quantization ?? []) say(`int8 weights: max abs diff vs the float weights on cpu (${q.name}): ${q.maxAbsDiff.toExponential(3)} (the quantization error; not checked)`);
+        report.compare = { against: 'cpu', ...tol, ok, outputs: compared, ...(quantization ? { floatWeights: quantization } : {}) };
         if (!ok) {
           if (json) console.log(JSON.stringify(report, jsonNumbers, 2));
           const bad = compared.filter((c) => c.outside).map((c) => `'${c.name}' (${c.outside} of ${c.elements} elements)`);
@@ -270,8 +280,19 @@ async function modelTarget(path: string, values: Record<string, unknown>, files:
       const session = single ? await Session.create(device, single) : await SegmentedSession.create(device, compiled);
       return { run: (inputs) => session.run(inputs), release: async () => session.destroy() };
     },
-    reference: async () => graph,
+    // With int8 weights, the optimised graph holds the dequantized weights the kernels read.
+    reference: async () => (values.weights === 'int8' ? compiled.graph : graph),
+    ...(values.weights === 'int8' ? { floatWeights: graph } : {}),
   };
+}
+
+/** Each output's max abs difference from the CPU output of `graph` (the model with float weights). */
+function quantizationError(graph: Graph, inputs: Record<string, TensorData>, outputs: Record<string, TensorData>): { name: string; maxAbsDiff: number }[] {
+  const ref = runOnCpu(graph, referenceInputs(graph, inputs));
+  return Object.entries(outputs).filter(([name]) => Object.hasOwn(ref, name)).map(([name, t]) => {
+    const { maxAbsDiff } = compareOutput(name, t, ref[name]!, { atol: Infinity, rtol: 0 });
+    return { name, maxAbsDiff };
+  });
 }
 
 /** An artifact folder: validated and loaded with the runtime alone (InferenceSession). */

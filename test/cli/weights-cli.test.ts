@@ -35,6 +35,15 @@ describe('kiln compile --weights int8', () => {
     expect(run.code).toBe(0);
   });
 
+  it('runs the model with int8 weights against the CPU reference of the same weights, and reports the quantization error beside', async () => {
+    const run = await kiln('run', MLP, '--weights', 'int8', '--random-inputs', '--seed', '3', '--compare', 'cpu');
+    expect(run.stdout).toMatch(/^max abs diff vs cpu \(\w+\): \S+, within atol/m);
+    // Against the float weights the outputs differ by far more than the tolerance: reported, not checked.
+    const error = Number(/^int8 weights: max abs diff vs the float weights on cpu \(\w+\): (\S+) \(the quantization error; not checked\)$/m.exec(run.stdout)?.[1]);
+    expect(error).toBeGreaterThan(1e-4);
+    expect(run.code).toBe(0);
+  });
+
   it('refuses an unknown storage', async () => {
     const bad = await kiln('compile', MLP, '--weights', 'int4');
     expect(bad.code).not.toBe(0);
