@@ -3,7 +3,7 @@ import { KilnError } from '../../ir/errors.js';
 import { Graph, type Node, type Value } from '../../ir/graph.js';
 import { instantiateGraph } from '../../ir/instantiate.js';
 import { getOp } from '../../ir/ops/index.js';
-import { dimText, evalDim, isSymbolic } from '../../ir/size-expr.js';
+import { dimText, evalDim, isSymbolic, steppedVar } from '../../ir/size-expr.js';
 import type { TensorData } from '../../ir/tensor-data.js';
 import { dimsOf, formatShapeType, formatType, type TensorType } from '../../ir/types.js';
 import { evaluateNode } from './executor.js';
@@ -35,7 +35,8 @@ export function runAtRunSizes(graph: Graph, inputs: Record<string, TensorData>):
 
 /**
  * Checks a tensor's shape against its value's extents, binding the sizes it is the first to
- * give (a bare size name) and checking the others against the sizes bound so far.
+ * give (a size, W, or a multiple of one, 32*H, as the GPU runtime binds them) and checking the
+ * others against the sizes bound so far.
  */
 function bindShape(v: Value, x: TensorData, sizes: Map<string, number>, what: string): void {
   const dims = dimsOf(v.type);
@@ -43,10 +44,12 @@ function bindShape(v: Value, x: TensorData, sizes: Map<string, number>, what: st
   if (x.shape.length !== dims.length) throw bad();
   dims.forEach((d, k) => {
     const n = x.shape[k]!;
-    if (isSymbolic(d) && d.vars().size === 1 && d.text === [...d.vars().keys()][0] && !sizes.has(d.text)) {
-      const [lo, hi] = d.range();
+    const sv = steppedVar(d);
+    if (sv && !sizes.has(sv.v.name)) {
+      const [lo, hi] = [sv.v.min * sv.step, sv.v.max * sv.step];
       if (n < lo || n > hi) throw new KilnError(`${what}: dimension ${k} (${dimText(d)}) is ${n}, outside its range ${lo}..${hi}`);
-      sizes.set(d.text, n);
+      if (n % sv.step !== 0) throw new KilnError(`${what}: dimension ${k} (${dimText(d)}) is ${n}, not a multiple of ${sv.step}`);
+      sizes.set(sv.v.name, n / sv.step);
     }
   });
   // Compound extents are checked once every size is bound (an input may give W after one reads floor(W/2)).

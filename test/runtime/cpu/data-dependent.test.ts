@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Graph } from '../../../src/ir/graph.js';
 import { tensorData } from '../../../src/ir/tensor-data.js';
 import { formatType, type DType } from '../../../src/ir/types.js';
-import { sizeVar } from '../../../src/ir/size-expr.js';
+import { dMul, sizeVar } from '../../../src/ir/size-expr.js';
 import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
 import type { Attrs } from '../../../src/ir/attrs.js';
 import { runNodeOutputs, type ShapedInput } from './run-node.js';
@@ -108,5 +108,18 @@ describe('runOnCpu of a graph whose sizes vary', () => {
     expect(() => runOnCpu(g, { a: t(5), b: t(5) })).toThrow(/input 'a': dimension 0 \(N\) is 5, outside its range 1\.\.4/);
     expect(() => runOnCpu(g, { a: t(2), b: t(3) })).toThrow(/input 'b' expects f32\[N\] @cpu, got f32\[3\] with N = 2/);
     expect(runOnCpu(g, { a: t(3), b: t(3) })[g.outputs[0]!.name]!.shape).toEqual([3]);
+  });
+  it('binds a size from an extent that is a multiple of it (32*H), as the GPU runtime does', () => {
+    const g = new Graph('g');
+    const h = sizeVar('H', 1, 3);
+    const x = g.addInput('x', { dtype: 'f32', shape: [96], dims: [dMul(32, h)], device: 'cpu' });
+    const y = g.addInput('y', { dtype: 'f32', shape: [3], dims: [h], device: 'cpu' });
+    const s = g.addNode('sum', [x], { axes: [0], keepdims: true }).output;
+    g.setOutputs([g.addNode('add', [y, s]).output]);
+    const t = (k: number) => tensorData('f32', [k], new Array<number>(k).fill(1));
+    expect(runOnCpu(g, { x: t(64), y: t(2) })[g.outputs[0]!.name]!).toMatchObject({ shape: [2], data: Float32Array.from([65, 65]) });
+    expect(() => runOnCpu(g, { x: t(64), y: t(3) })).toThrow(/input 'y' expects f32\[H\] @cpu, got f32\[3\] with H = 2/);
+    expect(() => runOnCpu(g, { x: t(40), y: t(2) })).toThrow(/input 'x': dimension 0 \(32\*H\) is 40, not a multiple of 32/);
+    expect(() => runOnCpu(g, { x: t(128), y: t(4) })).toThrow(/input 'x': dimension 0 \(32\*H\) is 128, outside its range 32\.\.96/);
   });
 });
