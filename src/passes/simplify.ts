@@ -1,13 +1,15 @@
-import type { Graph, Value } from '../ir/graph.js';
+import type { Graph, Node, Value } from '../ir/graph.js';
 import { transposeAttrs, transposePerm } from '../ir/ops/movement.js';
 import { constValue } from '../ir/ops/source.js';
 import { getOp } from '../ir/ops/index.js';
-import { typesEqual } from '../ir/types.js';
+import { isFloat, typesEqual } from '../ir/types.js';
 import type { Pass } from './pass.js';
 import { rebuild } from './rebuild.js';
 import { attrsOf } from '../ir/attrs.js';
 import { adaptivePool2dAttrs } from '../ir/ops/pool.js';
 import { intList } from '../ir/ops/conv.js';
+import { reduceAttrs } from '../ir/ops/reduce.js';
+import { normalizeAxes } from '../ir/ops/shape-util.js';
 
 /** Ops that only reinterpret the shape of their input. */
 const isReshape = (op: string) => getOp(op).aliasesInput;
@@ -18,14 +20,53 @@ function isFilledWith(v: Value, x: number): boolean {
   return t !== undefined && t.dtype !== 'f16' && Array.prototype.every.call(t.data, (e: number) => e === x);
 }
 
+/** A one-element constant's value (f32 or an integer type), or undefined. */
+function scalarOf(v: Value | undefined): number | undefined {
+  const t = constValue(v);
+  return t !== undefined && t.data.length === 1 && t.dtype !== 'f16' ? Number(t.data[0]) : undefined;
+}
+
+/** `v` = mean(x) over trailing axes with keepdims: x and the first axis averaged; else undefined. */
+function trailingMean(v: Value | undefined): { x: Value; start: number } | undefined {
+  const n = v?.producer;
+  if (n?.op !== 'mean') return undefined;
+  const { axes, keepdims } = attrsOf(n, reduceAttrs);
+  const rank = n.inputs[0]!.type.shape.length;
+  const averaged = (axes.length ? normalizeAxes(axes, rank) : [...Array(rank).keys()]).sort((a, b) => a - b);
+  const start = rank - averaged.length;
+  return keepdims && averaged.length && averaged.every((a, i) => a === start + i) ? { x: n.inputs[0]!, start } : undefined;
+}
+
+/**
+ * A layer normalisation spelt out, as ONNX exports before opset 17 (and PaddlePaddle's) write it:
+ * d = x - mean(x), then d / sqrt(mean(d^2) + epsilon), the means over the same trailing axes.
+ * Its layer_norm's input and attributes; else undefined.
+ */
+function spelledLayerNorm(div: Node): { x: Value; axis: number; epsilon: number } | undefined {
+  const [d, s] = div.inputs as [Value, Value];
+  const sub = d.producer;
+  const mean = trailingMean(sub?.op === 'sub' ? sub.inputs[1] : undefined);
+  const add = s.producer?.op === 'sqrt' ? s.producer.inputs[0]!.producer : undefined;
+  if (!mean || mean.x !== sub!.inputs[0] || add?.op !== 'add') return undefined;
+  const [a, b] = add.inputs as [Value, Value];
+  const epsilon = scalarOf(b) ?? scalarOf(a);
+  const variance = trailingMean(scalarOf(b) !== undefined ? a : b);
+  const sq = variance?.x.producer;
+  const squares = sq?.op === 'pow' ? sq.inputs[0] === d && scalarOf(sq.inputs[1]) === 2 : sq?.op === 'mul' && sq.inputs[0] === d && sq.inputs[1] === d;
+  if (!squares || variance!.start !== mean.start || epsilon === undefined || !(epsilon >= 0 && Number.isFinite(epsilon))) return undefined;
+  return isFloat(mean.x.type.dtype) && typesEqual(mean.x.type, div.output.type) ? { x: mean.x, axis: mean.start, epsilon } : undefined;
+}
+
 /**
  * Algebraic identities: x+0, x-0, x*1, x/1 -> x (when broadcasting leaves x's type alone);
  * transpose of transpose -> one transpose (or none); reshape of reshape -> one reshape;
- * reshape to the same shape -> nothing; an adaptive average pool to 1x1 -> global_avg_pool.
+ * reshape to the same shape -> nothing; an adaptive average pool to 1x1 -> global_avg_pool; a
+ * layer normalisation spelt out in means, a power and a square root -> layer_norm (one kernel,
+ * with the scale and shift after it as its epilogue, where it took five).
  */
 export const simplify: Pass = {
   name: 'simplify',
-  description: 'algebraic identities: x*1, x+0, double transpose, reshape of reshape, adaptive pool to 1x1 as a global pool',
+  description: 'algebraic identities: x*1, x+0, double transpose, reshape of reshape, adaptive pool to 1x1 as a global pool, a spelt-out layer norm as layer_norm',
   run(g: Graph): Graph {
     let changed = false;
     const out = rebuild(g, (node, b) => {
@@ -44,8 +85,14 @@ export const simplify: Pass = {
           return false;
         case 'sub':
           return isFilledWith(ins[1]!, 0) && sameType(ins[0]!) ? forward(ins[0]!) : false;
-        case 'div':
-          return isFilledWith(ins[1]!, 1) && sameType(ins[0]!) ? forward(ins[0]!) : false;
+        case 'div': {
+          if (isFilledWith(ins[1]!, 1) && sameType(ins[0]!)) return forward(ins[0]!);
+          const norm = spelledLayerNorm(node);
+          if (!norm) return false;
+          changed = true;
+          b.replace(result, b.add('layer_norm', [b.get(norm.x)], { axis: norm.axis, epsilon: norm.epsilon }).output);
+          return true;
+        }
         case 'transpose': {
           const x = ins[0]!;
           const perm = transposePerm(x.type.shape.length, attrsOf(node, transposeAttrs).perm);

@@ -1,9 +1,15 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { passContext } from '../../src/compiler.js';
+import { parseGraph } from '../../src/ir/parser.js';
+import { randomInputs } from '../../src/io/random-inputs.js';
+import { runOnCpu } from '../../src/runtime/cpu/executor.js';
+import { runPasses } from '../../src/passes/manager.js';
+import { expectClose } from '../helpers/compare.js';
 import { commonSubexpressionElimination } from '../../src/passes/cse.js';
 import { deadCodeElimination } from '../../src/passes/dce.js';
 import { foldConstants } from '../../src/passes/fold-constants.js';
 import { simplify } from '../../src/passes/simplify.js';
-import { expectPass } from './helpers.js';
+import { expectPass, ir } from './helpers.js';
 
 describe('dce', () => {
   it('removes nodes whose results are unused, keeping the rest in order', () => {
@@ -182,4 +188,42 @@ describe('simplify', () => {
         return %0, %1
       }`);
   });
+
+  /** A layer norm over the last `axes` of x [2, 3, 4], spelt out as ONNX exports before opset 17 write it. */
+  const spelled = (o: { axes?: string; square?: 'pow' | 'mul'; of?: string; eps?: string } = {}) => {
+    const { axes = '[-1]', square = 'pow', of = '%d', eps = 'const() {value = [0.00001]} : f32[] @webgpu' } = o;
+    const kept = axes === '[-1]' ? '2,3,1' : '2,1,1';
+    return `
+      graph g(%x: f32[2,3,4] @webgpu, %w: f32[4] @webgpu, %b: f32[4] @webgpu${eps.startsWith('%') ? ', %e: f32[] @webgpu' : ''}) -> (f32[2,3,4] @webgpu) {
+        %m = mean(%x) {axes = ${axes}, keepdims = true} : f32[${kept}] @webgpu
+        %d = sub(%x, %m) : f32[2,3,4] @webgpu
+        %two = const() {value = [2]} : f32[] @webgpu
+        %p = ${square === 'pow' ? `pow(${of}, %two)` : `mul(${of}, ${of})`} : f32[2,3,4] @webgpu
+        %v = mean(%p) {axes = ${axes}, keepdims = true} : f32[${kept}] @webgpu
+        ${eps.startsWith('%') ? '' : `%e = ${eps}`}
+        %a = add(%e, %v) : f32[${kept}] @webgpu
+        %s = sqrt(%a) : f32[${kept}] @webgpu
+        %n = div(%d, %s) : f32[2,3,4] @webgpu
+        %y = mul(%n, %w) : f32[2,3,4] @webgpu
+        %z = add(%y, %b) : f32[2,3,4] @webgpu
+        return %z
+      }`;
+  };
+  const simplified = (text: string) => runPasses(parseGraph(ir(text)), [simplify, deadCodeElimination], passContext(), { verifyEach: true }).graph;
+
+  it('makes a layer norm spelt out in means, a power (or a product) and a square root a layer_norm, and computes the same', () => {
+    for (const [o, axis] of [[{}, -1], [{ square: 'mul' as const }, -1], [{ axes: '[1, 2]' }, 1]] as const) {
+      const g = simplified(spelled(o));
+      expect(g.nodes.map((n) => n.op)).toEqual(['layer_norm', 'mul', 'add']);
+      expect(g.nodes[0]!.attrs).toEqual({ axis: axis === -1 ? 2 : axis, epsilon: Math.fround(0.00001) });
+      const original = parseGraph(ir(spelled(o)));
+      const inputs = randomInputs(original, 7);
+      expectClose(runOnCpu(g, inputs)['z']!, runOnCpu(original, inputs)['z']!, 1e-5, 1e-5);
+    }
+  });
+
+  it('leaves what only looks like one: the square of x rather than of x - mean(x), an epsilon that is no constant', () => {
+    for (const o of [{ of: '%x' }, { eps: '%e' }]) expect(simplified(spelled(o)).nodes.some((n) => n.op === 'layer_norm')).toBe(false);
+  });
 });
+
