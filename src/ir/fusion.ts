@@ -70,10 +70,10 @@ export function parseReads(text: string): OperandRead[] | undefined {
 }
 
 /**
- * The value of `v` when it is a one-element numeric constant (a clip's bounds, a learned scalar
- * scale, hardswish's 3 and 6 in an ONNX graph): an anchor kernel's epilogue passes it in its
- * uniform block instead of binding a buffer for it, so fusion does not count it against
- * MAX_STORAGE_BINDINGS. Undefined for anything else.
+ * The value of `v` when it is a one-element numeric constant (hardswish's 3 and 6 as an ONNX
+ * graph spells them, a learned scalar scale or shift, an epsilon): an anchor kernel's epilogue
+ * passes it in its uniform block instead of binding a buffer for it, so fusion does not count it
+ * against MAX_STORAGE_BINDINGS. Undefined for anything else.
  */
 export function scalarConstant(v: Value): number | undefined {
   const p = v.producer;

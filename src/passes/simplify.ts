@@ -10,6 +10,7 @@ import { adaptivePool2dAttrs } from '../ir/ops/pool.js';
 import { intList } from '../ir/ops/conv.js';
 import { reduceAttrs } from '../ir/ops/reduce.js';
 import { normalizeAxes } from '../ir/ops/shape-util.js';
+import { scalarConstant } from '../ir/fusion.js';
 
 /** Ops that only reinterpret the shape of their input. */
 const isReshape = (op: string) => getOp(op).aliasesInput;
@@ -18,12 +19,6 @@ const isReshape = (op: string) => getOp(op).aliasesInput;
 function isFilledWith(v: Value, x: number): boolean {
   const t = constValue(v);
   return t !== undefined && t.dtype !== 'f16' && Array.prototype.every.call(t.data, (e: number) => e === x);
-}
-
-/** A one-element constant's value (f32 or an integer type), or undefined. */
-function scalarOf(v: Value | undefined): number | undefined {
-  const t = constValue(v);
-  return t !== undefined && t.data.length === 1 && t.dtype !== 'f16' ? Number(t.data[0]) : undefined;
 }
 
 /** `v` = mean(x) over trailing axes with keepdims: x and the first axis averaged; else undefined. */
@@ -49,10 +44,10 @@ function spelledLayerNorm(div: Node): { x: Value; axis: number; epsilon: number 
   const add = s.producer?.op === 'sqrt' ? s.producer.inputs[0]!.producer : undefined;
   if (!mean || mean.x !== sub!.inputs[0] || add?.op !== 'add') return undefined;
   const [a, b] = add.inputs as [Value, Value];
-  const epsilon = scalarOf(b) ?? scalarOf(a);
-  const variance = trailingMean(scalarOf(b) !== undefined ? a : b);
+  const epsilon = scalarConstant(b) ?? scalarConstant(a);
+  const variance = trailingMean(scalarConstant(b) !== undefined ? a : b);
   const sq = variance?.x.producer;
-  const squares = sq?.op === 'pow' ? sq.inputs[0] === d && scalarOf(sq.inputs[1]) === 2 : sq?.op === 'mul' && sq.inputs[0] === d && sq.inputs[1] === d;
+  const squares = sq?.op === 'pow' ? sq.inputs[0] === d && scalarConstant(sq.inputs[1]!) === 2 : sq?.op === 'mul' && sq.inputs[0] === d && sq.inputs[1] === d;
   if (!squares || variance!.start !== mean.start || epsilon === undefined || !(epsilon >= 0 && Number.isFinite(epsilon))) return undefined;
   return isFloat(mean.x.type.dtype) && typesEqual(mean.x.type, div.output.type) ? { x: mean.x, axis: mean.start, epsilon } : undefined;
 }

@@ -120,11 +120,11 @@ export function anchoredWork(node: Node, epilogueName = 'epilogue_body'): { anch
     after,
     out: node.inputs.length,
   };
-  return { anchor, impl, io: withLiterals(io, node) };
+  return { anchor, impl, io: withScalarConstants(io, node) };
 }
 
 /** `io` with each epilogue operand that is a one-element constant among `node`'s operands given its value (see scalarConstant). */
-function withLiterals(io: AnchorIO, node: Node): AnchorIO {
+function withScalarConstants(io: AnchorIO, node: Node): AnchorIO {
   if (!io.epilogue) return io;
   const operands = io.epilogue.operands.map((o) => {
     const value = o.source < node.inputs.length ? scalarConstant(node.inputs[o.source]!) : undefined;
@@ -172,5 +172,5 @@ export function innerWork(outer: Node, inner: Node, epilogueName?: string): { an
     return outer.inputs.length + r;
   };
   const work = anchorWork(inner, epilogueName);
-  return { ...work, io: withLiterals(remapIO(work.io, (k) => source(k < inner.inputs.length ? inner.inputs[k]! : inner.outputs[k - inner.inputs.length]!)), outer) };
+  return { ...work, io: withScalarConstants(remapIO(work.io, (k) => source(k < inner.inputs.length ? inner.inputs[k]! : inner.outputs[k - inner.inputs.length]!)), outer) };
 }
