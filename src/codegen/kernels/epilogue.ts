@@ -26,7 +26,7 @@ export interface Epilogue {
   readonly helpers: readonly string[];
 }
 
-
+/** One of an epilogue's extra operands (see Epilogue.operands). */
 export interface EpilogueOperand {
   readonly dtype: DType;
   readonly strides: readonly Dim[];

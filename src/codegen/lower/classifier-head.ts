@@ -12,6 +12,7 @@ import type { Source } from '../kernel-module.js';
 import { emitClassifierHead, type ClassifierHeadSpec } from '../kernels/classifier-head.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
 import { anchorWork } from './anchored-work.js';
+import { int8Storage } from '../kernels/weight-load.js';
 
 // A classifier's head (fuse-classifier-head): the global average pool, the fully connected layer
 // (fused with its bias, or alone) and the softmax reading it, when there is one, as one kernel.
@@ -70,7 +71,7 @@ export function lowerClassifierHead(node: Node, body: Graph): EmittedKernel {
     ...(maxPool ? { maxPool: maxPoolWindow(maxPool) } : {}),
     sources: {
       x: param(x), w: own(w.source), out: node.inputs.length,
-      ...(w.int8 ? { wInt8: { scales: own(w.int8.source), scalesDType: w.int8.dtype, inner: w.int8.inner, channels: w.int8.channels } } : {}),
+      ...(w.int8 ? { wInt8: int8Storage({ int8: { ...w.int8, source: own(w.int8.source) } })! } : {}),
     },
   });
 }
