@@ -78,13 +78,13 @@ export async function loadProgramFiles(
       fail(`buffer ${b.id}${b.label ? ` '${b.label}'` : ''}: weight offset ${b.weightOffset} is not a multiple of the stated alignment ${align}`);
     }
   }
-  const bufferBytes = new Map(program.buffers.map((b) => [b.id, b.bytes]));
+  const buffers = new Map(program.buffers.map((b) => [b.id, b]));
   // Checked at the sizes buffers are made for, every kernel variant too.
   const largest = rethrowAs(fail, () => resolveForLoad(program).program);
   rethrowAs(fail, () => {
     largest.dispatches.forEach((d, i) => {
       const k = program.kernels[d.kernel]!;
-      checkDispatch(d, i, k, reflections[d.kernel]!, { bufferBytes: (id) => bufferBytes.get(id), limits: NO_DEVICE_LIMITS });
+      checkDispatch(d, i, k, reflections[d.kernel]!, { buffer: (id) => buffers.get(id), limits: NO_DEVICE_LIMITS });
     });
   });
   // What it needs of a device, computed at those sizes too.

@@ -32,7 +32,7 @@ export function checkProgramOnDevice(gpu: GpuDevice, program: StaticProgram): Ma
  */
 export function checkSizesOnDevice(gpu: GpuDevice, program: StaticProgram, reflections: ReadonlyMap<string, KernelReflection>): void {
   const bufferSpecs = new Map(program.buffers.map((b) => [b.id, b]));
-  const ctx = { bufferBytes: (id: number) => bufferSpecs.get(id)?.bytes, limits: gpu.limits };
+  const ctx = { buffer: (id: number) => bufferSpecs.get(id), limits: gpu.limits };
   program.dispatches.forEach((d, i) => {
     const k = program.kernels[d.kernel]!;
     checkDispatch(d, i, k, reflections.get(kernelKey(k))!, ctx);

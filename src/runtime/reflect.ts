@@ -2,7 +2,7 @@
 // ESM importers; the module build is the one that works in Node.
 import { ResourceType, WgslReflect, type VariableInfo } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { KilnError } from '../ir/errors.js';
-import type { StaticDispatch as DispatchSpec, KernelSpec } from './program.js';
+import type { BufferSpec, StaticDispatch as DispatchSpec, KernelSpec } from './program.js';
 
 // GPUShaderStage.COMPUTE, spelled out so reflection works without Dawn's globals (codegen, CLI).
 const COMPUTE_STAGE = 0x4;
@@ -133,14 +133,22 @@ export function checkKernelLimits(kernel: KernelSpec, r: KernelReflection, limit
 
 /** What a dispatch check needs to know besides the dispatch and its kernel. */
 export interface DispatchContext {
-  /** Size of a program buffer, or undefined when no buffer has that id. */
-  bufferBytes(id: number): number | undefined;
+  /** A program buffer, or undefined when no buffer has that id. */
+  buffer(id: number): Pick<BufferSpec, 'bytes' | 'role' | 'label'> | undefined;
   readonly limits: Readonly<Record<string, number>>;
 }
 
-/** What to do about a program compiled for larger storage bindings than a device allows. */
-export function bindingLimitAdvice(allowed: number): string {
-  return `compile the model for this device with --max-binding-bytes ${allowed} (the compile option maxStorageBindingBytes), which splits larger constant weights into parts that fit`;
+/**
+ * What to do about a program compiled for larger storage bindings than a device allows. Only
+ * constant weights can be split; `weight` false says the buffer is not one (an activation, an
+ * input or an output), undefined that it is not known which.
+ */
+export function bindingLimitAdvice(allowed: number, weight?: boolean): string {
+  const split = `compile the model for this device with --max-binding-bytes ${allowed} (the compile option maxStorageBindingBytes), which splits larger constant weights into parts that fit`;
+  const smaller = 'an activation, input or output must fit in one binding: give the model smaller inputs (a smaller batch or image), or run it on a device that binds more';
+  if (weight === true) return split;
+  if (weight === false) return `it is not a constant weight, and ${smaller}`;
+  return `${split}; ${smaller}`;
 }
 
 /**
@@ -171,10 +179,13 @@ export function checkDispatch(
   }
   const maxBinding = ctx.limits['maxStorageBufferBindingSize'] ?? 2 ** 27;
   d.buffers.forEach((id, i) => {
-    const bytes = ctx.bufferBytes(id);
-    if (bytes === undefined) fail(`binding ${i} names buffer ${id}, which the program does not declare`);
-    else if (bytes > maxBinding) fail(`binding ${i} (buffer ${id}) has ${bytes} bytes; this device binds at most ${maxBinding} (maxStorageBufferBindingSize): ${bindingLimitAdvice(maxBinding)}`);
-    else if (bytes < r.bindings[i]!.minBytes) fail(`binding ${i} (buffer ${id}) has ${bytes} bytes but '${r.bindings[i]!.name}' needs ${r.bindings[i]!.minBytes}`);
+    const b = ctx.buffer(id);
+    if (b === undefined) return fail(`binding ${i} names buffer ${id}, which the program does not declare`);
+    const what = `binding ${i} (buffer ${id}${b.label ? `, ${b.label}` : ''})`;
+    if (b.bytes > maxBinding) {
+      fail(`${what} has ${b.bytes} bytes; this device binds at most ${maxBinding} (maxStorageBufferBindingSize): ${bindingLimitAdvice(maxBinding, b.role === 'weight')}`);
+    }
+    if (b.bytes < r.bindings[i]!.minBytes) fail(`${what} has ${b.bytes} bytes but '${r.bindings[i]!.name}' needs ${r.bindings[i]!.minBytes}`);
   });
   // WebGPU rejects a dispatch that binds one buffer twice when either binding is writable.
   d.buffers.forEach((id, i) => {

@@ -18,8 +18,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 `);
 
 const limits = { maxComputeWorkgroupsPerDimension: 65535, maxStorageBufferBindingSize: 1 << 20, maxUniformBufferBindingSize: 65536 };
-const sizes = new Map([[0, 64], [1, 64], [2, 64], [3, 64], [9, 1 << 21]]);
-const ctx = { bufferBytes: (id: number) => sizes.get(id), limits };
+const sizes = new Map([[0, 64], [1, 64], [2, 64], [3, 64], [8, 1 << 21], [9, 1 << 21]]);
+// Buffer 9 is a constant weight; the others are activations.
+const ctx = { buffer: (id: number) => (sizes.has(id) ? { bytes: sizes.get(id)!, role: id === 9 ? 'weight' as const : 'scratch' as const, label: `%v${id}` } : undefined), limits };
 const dispatch = (over: Partial<DispatchSpec> = {}): DispatchSpec =>
   ({ kernel: 0, label: 'axpy', buffers: [0, 1, 2], uniforms: [4, 0, 0, 0, 1, 1, 1, 4], workgroups: [1, 1, 1], ...over });
 
@@ -103,7 +104,12 @@ describe('checkDispatch', () => {
     expect(() => check(dispatch({ uniforms: [4] }))).toThrow("dispatch #7 'axpy' (kernel 'k'): has 1 uniform word(s) (4 bytes) but 'params' needs 32 bytes");
     expect(() => check(dispatch({ uniforms: [4, 0.5, 0, 0, 1, 1, 1, 4] }))).toThrow(/uniform word 1 is 0.5, not a 32-bit integer/);
     expect(() => check(dispatch({ workgroups: [70000, 1, 1] }))).toThrow(/workgroups \[70000,1,1\] must be three integers in 0..65535/);
-    expect(() => check(dispatch({ buffers: [0, 1, 9] }))).toThrow(/binding 2 \(buffer 9\) has 2097152 bytes; this device binds at most 1048576/);
+    expect(() => check(dispatch({ buffers: [0, 1, 9] }))).toThrow(
+      /binding 2 \(buffer 9, %v9\) has 2097152 bytes; this device binds at most 1048576 \(maxStorageBufferBindingSize\): compile the model for this device with --max-binding-bytes 1048576 .*splits larger constant weights/);
+    // An activation cannot be split: recompiling would not help, and the error says so.
+    expect(() => check(dispatch({ buffers: [0, 1, 8] }))).toThrow(
+      /binding 2 \(buffer 8, %v8\) has 2097152 bytes; this device binds at most 1048576 \(maxStorageBufferBindingSize\): it is not a constant weight, and an activation, input or output must fit in one binding/);
+    expect(() => check(dispatch({ buffers: [0, 1, 8] }))).not.toThrow(/--max-binding-bytes/);
     expect(() => check(dispatch({ buffers: [0, 1, 5] }))).toThrow(/binding 2 names buffer 5, which the program does not declare/);
     expect(() => check(dispatch({ buffers: [2, 1, 2] }))).toThrow(/binds buffer 2 at both 0 and 2 and one of them is writable/);
   });
