@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { KilnError } from '../ir/errors.js';
 import { UsageError } from './errors.js';
 import { describeCondition, describeSizes } from '../runtime/sizes.js';
@@ -33,12 +34,21 @@ export const inspectCommand = {
   async run(positionals: string[], values: Record<string, unknown>): Promise<number> {
     if (positionals.length !== 1) throw new UsageError(`kiln inspect takes one ARTIFACT, got ${positionals.length}`);
     const dir = positionals[0]!;
-    if (!(await isArtifactDir(dir))) throw new KilnError(`${dir} is not a kiln artifact (a folder with manifest.json); make one with kiln compile MODEL -o ${dir}`);
+    if (!(await isArtifactDir(dir))) throw new KilnError(notAnArtifact(dir));
     const artifact = await loadArtifactDir(dir);
     console.log(values.json ? JSON.stringify(artifactJson(dir, artifact), null, 2) : describeArtifact(dir, artifact));
     return 0;
   },
 };
+
+/** Why `path` cannot be inspected, and what to run instead: a model file is compiled first. */
+function notAnArtifact(path: string): string {
+  if (/\.(onnx|kir|[cm]?[jt]s)$/i.test(path)) {
+    const out = `${basename(path).replace(/\.[^.]+$/, '')}.kiln`;
+    return `${path} is a model, not a kiln artifact: compile it first (kiln compile ${path} -o ${out}; then kiln inspect ${out}), or see its graph with kiln ir ${path} and its kernel counts with kiln compile ${path} --stats`;
+  }
+  return `${path} is not a kiln artifact (a folder with manifest.json, written by kiln compile MODEL -o ${path})`;
+}
 
 /** The human summary `kiln inspect` prints: the model, then each variant (one section each when there are several). */
 export function describeArtifact(dir: string, { manifest, variants }: LoadedArtifact): string {

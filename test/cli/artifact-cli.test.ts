@@ -117,7 +117,8 @@ describe('kiln compile -o, run ARTIFACT, inspect', () => {
 
     expect((await kiln('run', artifact, '-O0')).stderr).toMatch(/--opt-level applies when compiling a MODEL; .* is an artifact, already compiled/);
     expect((await kiln('run', join(dir, 'missing.kiln'))).stderr).toMatch(/no kiln artifact at .*missing\.kiln \(a folder with manifest\.json\)/);
-    expect((await kiln('inspect', MLP)).stderr).toMatch(/is not a kiln artifact/);
+    // A model is not an artifact: the error says how to make one, not to overwrite the model.
+    expect((await kiln('inspect', MLP)).stderr).toMatch(/is a model, not a kiln artifact: compile it first \(kiln compile .* -o \w+\.kiln; then kiln inspect \w+\.kiln\)/);
     const bad = join(dir, 'bad.npy');
     await writeFile(bad, writeNpy(tensorData('f32', [2, 3], [1, 2, 3, 4, 5, 6])));
     expect((await kiln('run', artifact, '--input', `x=${bad}`)).stderr).toMatch(/input 'x' is f32\[8,784\] but .*bad\.npy holds f32\[2,3\]/);
