@@ -8,6 +8,7 @@ import { decodeModel } from './frontend/onnx/proto.js';
 import { importModel } from './frontend/onnx/import.js';
 import { externalDataFromDir } from './frontend/onnx/file.js';
 import { kilnDType, type ExternalDataReader } from './frontend/onnx/tensor.js';
+import type { InputShapes } from './frontend/onnx/inputs.js';
 import { KilnError } from './ir/errors.js';
 import type { DType } from './ir/types.js';
 import type { ArtifactFiles } from './runtime/artifact.js';
@@ -92,8 +93,8 @@ export class OnnxModel {
     return this.inputs.every((i) => i.dims.every((d) => typeof d === 'number' && d >= 0));
   }
 
-  /** The artifact for these input shapes on this device: from the cache, or compiled (and cached). */
-  async artifactFor(shapes: Readonly<Record<string, readonly number[]>>, gpu: GpuDevice): Promise<ArtifactFiles> {
+  /** The artifact for these input shapes (extents, or sizes over ranges) on this device: from the cache, or compiled (and cached). */
+  async artifactFor(shapes: InputShapes, gpu: GpuDevice): Promise<ArtifactFiles> {
     const precision = this.opts.precision ?? 'fp32';
     // The kernels and passes chosen depend on the adapter, its features and its binding limit.
     const target = kernelTarget(gpu.info, gpu.features, gpu.limits);
@@ -123,6 +124,6 @@ export class OnnxModel {
   }
 }
 
-function sortedShapes(shapes: Readonly<Record<string, readonly number[]>>): [string, readonly number[]][] {
+function sortedShapes(shapes: InputShapes): [string, InputShapes[string]][] {
   return Object.keys(shapes).sort().map((k) => [k, shapes[k]!]);
 }

@@ -26,6 +26,7 @@ export { EagerRunner, type EagerStats, type EagerOutput } from './eager.js';
 export {
   InferenceSession, type InferenceSessionOptions, type ArtifactSource, type TensorInfo, type InferenceFeed, type InferenceFetches,
 } from './inference-session.js';
+export type { DynamicShapes, ShapeSpec } from './shape-programs.js';
 export { Tensor, type TensorElementType } from './tensor.js';
 // (Writing artifacts is compiling: packArtifact is the main `kiln` entry's.)
 export {

@@ -1,14 +1,14 @@
 import { KilnError } from '../ir/errors.js';
-import { fromF16Array, toF16Array } from '../ir/f16.js';
-import type { TensorData } from '../ir/tensor-data.js';
-import { formatShapeType, type DType, type TypedArray } from '../ir/types.js';
+import type { DType } from '../ir/types.js';
 import { loadArtifact, type ArtifactFiles, type LoadedArtifact, type LoadedVariant } from './artifact.js';
 import { checkArtifactDevice, chooseVariant } from './artifact-device.js';
 import { httpArtifactReader, type ArtifactSourceReader } from './artifact-read.js';
 import { acquireDevice, type GpuDevice } from './device.js';
-import { parseManifest, variantInterface, type ArtifactManifest, type ManifestTensor, type Precision } from './manifest.js';
+import { parseManifest, type ArtifactManifest, type ManifestTensor, type Precision } from './manifest.js';
 import { SegmentedSession } from './segmented.js';
 import { Session } from './session.js';
+import { ShapePrograms, type DynamicShapes, type FeedShapes, type ShapeSpec } from './shape-programs.js';
+import { fetchNames, fits, programInputs, userOutputs, type InferenceFeed, type InferenceFetches, type Loaded } from './inference-io.js';
 import type { SessionOptions, SessionStats } from './session-options.js';
 import { Tensor, tensorTypeOf, type TensorElementType } from './tensor.js';
 
@@ -19,11 +19,14 @@ import { Tensor, tensorTypeOf, type TensorElementType } from './tensor.js';
 // An artifact (`kiln compile MODEL -o OUT.kiln`) loads with no compiler. An ONNX file or its bytes
 // is compiled on the fly (the compiler is then imported dynamically) and the result cached on
 // disk; a model with symbolic input dimensions is compiled at its first run for the shapes fed,
-// and again for each new set of shapes. An artifact may hold several variants (an f16 program and
-// its f32 fallback): the session loads the first its device can run (`precision` says which).
+// and over ranges of sizes once they vary (shape-programs.ts). An artifact may hold several
+// variants (an f16 program and its f32 fallback): the session loads the first its device can run
+// (`precision` says which).
 
 /** Where a model comes from: an artifact folder path (Node) or URL, its files, or an ONNX file's path or bytes. */
 export type ArtifactSource = string | URL | ArtifactFiles | Uint8Array | ArrayBuffer;
+
+export type { InferenceFeed, InferenceFetches } from './inference-io.js';
 
 export interface InferenceSessionOptions extends SessionOptions {
   /**
@@ -37,8 +40,18 @@ export interface InferenceSessionOptions extends SessionOptions {
    * For an ONNX model: the precision to compile at (default 'fp32').
    */
   readonly precision?: Precision;
-  /** An ONNX model's input shapes by name, binding its symbolic dimensions before the first run. */
-  readonly inputShapes?: Readonly<Record<string, readonly number[]>>;
+  /**
+   * An ONNX model's input shapes by name, binding its symbolic dimensions before the first run:
+   * each extent a number, or a size over a range (`'W<=1280'`, `'8<=W<=1280'`, `'32*H<=960'`).
+   */
+  readonly inputShapes?: ShapeSpec;
+  /**
+   * How an ONNX model with symbolic input dimensions serves the shapes it is fed: 'auto' (default)
+   * compiles the first set at fixed sizes and, once shapes vary, the varying extents over ranges
+   * (up to the next power of two of the largest seen); true compiles every open dimension over a
+   * range from the first run; false compiles once per set of shapes.
+   */
+  readonly dynamicShapes?: DynamicShapes;
   /**
    * Where ONNX models compiled on the fly are cached (Node): a folder, or false for no cache.
    * Default: $KILN_CACHE_DIR, else ~/.cache/kiln/compiled.
@@ -56,29 +69,10 @@ export interface TensorInfo {
   readonly shape: readonly number[];
 }
 
-/** An input: a Tensor or tensor data, or just its typed array (dtype and shape are then the declared ones). */
-export type InferenceFeed = Tensor | TensorData | TypedArray;
-
-/** The outputs to return: names, or an object whose keys are the names (ORT's fetches). Default: all. */
-export type InferenceFetches = readonly string[] | Readonly<Record<string, unknown>>;
-
 // Variables, so that bundlers leave these Node-only modules out of browser bundles; Node resolves
 // them relative to this file at run time. The compiler is reached only for ONNX models.
 const NODE_LOADER = './artifact-node.js';
 const ONNX_COMPILER = '../compile-cache.js';
-
-/**
- * One loaded program and its session: an artifact has one, an ONNX model one per set of input
- * shapes. A variant with segments on the CPU runs in a SegmentedSession.
- */
-interface Loaded {
-  readonly manifest: ArtifactManifest;
-  readonly variant: LoadedVariant;
-  readonly session: Session | SegmentedSession;
-}
-
-/** Compiles an ONNX model for a set of input shapes (see compile-cache.ts). */
-type CompileFor = (shapes: Readonly<Record<string, readonly number[]>>) => Promise<Loaded>;
 
 /** A model loaded on a WebGPU device, ready to run many times. */
 export class InferenceSession {
@@ -86,20 +80,20 @@ export class InferenceSession {
   readonly outputMetadata: readonly TensorInfo[];
   private readonly gpu: GpuDevice;
   private current: Loaded | undefined;
-  private readonly byShapes = new Map<string, Promise<Loaded>>();
-  private readonly compileFor: CompileFor | undefined;
+  /** An ONNX model's programs, compiled per set of shapes or over ranges of them. */
+  private readonly programs: ShapePrograms<Loaded> | undefined;
   private readonly ownsDevice: boolean;
   private released = false;
   /** Every run's promise, settled or not: release() waits for them before freeing anything. */
   private pending: Promise<unknown> = Promise.resolve();
 
-  private constructor(gpu: GpuDevice, ownsDevice: boolean, io: { inputs: TensorInfo[]; outputs: TensorInfo[] }, loaded?: Loaded, compileFor?: CompileFor) {
+  private constructor(gpu: GpuDevice, ownsDevice: boolean, io: { inputs: TensorInfo[]; outputs: TensorInfo[] }, loaded?: Loaded, programs?: ShapePrograms<Loaded>) {
     this.gpu = gpu;
     this.ownsDevice = ownsDevice;
     this.inputMetadata = io.inputs;
     this.outputMetadata = io.outputs;
     this.current = loaded;
-    this.compileFor = compileFor;
+    this.programs = programs;
   }
 
   /**
@@ -167,33 +161,33 @@ export class InferenceSession {
     const compiler = await importNodeOnly<typeof import('../compile-cache.js')>(ONNX_COMPILER, 'ONNX compiler', 'compile the model with `kiln compile MODEL -o OUT.kiln` and load OUT.kiln');
     const model = await compiler.OnnxModel.open(source, { ...(opts.precision ? { precision: opts.precision } : {}), ...(opts.compileCache !== undefined ? { cache: opts.compileCache } : {}) });
     return withDevice(opts, async (gpu) => {
-      const compileFor: CompileFor = async (shapes) => loadFiles(await model.artifactFor(shapes, gpu), gpu, opts);
+      let session: InferenceSession | undefined;
+      const programs = new ShapePrograms<Loaded>({
+        inputs: model.inputs,
+        compile: async (spec) => (session!.current = await loadFiles(await model.artifactFor(spec, gpu), gpu, opts)),
+        serves: fits,
+        release: (l) => {
+          if (session!.current === l) session!.current = undefined;
+          l.session.destroy();
+        },
+        ...(opts.dynamicShapes !== undefined ? { dynamic: opts.dynamicShapes } : {}),
+        warn: (m) => console.warn(m),
+      });
       const given = opts.inputShapes ?? {};
+      // Extents given as sizes over ranges, and open dimensions not given, read -1.
       const inputs = model.inputs.map((i): TensorInfo => ({
         name: i.name, dtype: i.dtype, type: tensorTypeOf(i.dtype),
-        shape: given[i.name] ? [...given[i.name]!] : i.dims.map((d) => (typeof d === 'number' ? d : -1)),
+        shape: (given[i.name] ?? i.dims).map((d) => (typeof d === 'number' ? d : -1)),
       }));
-      const session = new InferenceSession(gpu, !opts.device, { inputs, outputs: [] }, undefined, compileFor);
-      if (inputs.every((i) => i.shape.every((d) => d >= 0))) {
-        await session.loadedFor(Object.fromEntries(inputs.map((i) => [i.name, i.shape])));
+      session = new InferenceSession(gpu, !opts.device, { inputs, outputs: [] }, undefined, programs);
+      if (model.inputs.every((i) => given[i.name] || i.dims.every((d) => typeof d === 'number' && d >= 0))) {
+        await programs.compileSpec(Object.fromEntries(model.inputs.map((i) => [i.name, given[i.name] ?? i.dims])));
       }
       // Output dtypes and shapes are known once compiled; before that, only their names.
       const outputs = session.current?.manifest.outputs.map((o) => ({ name: o.name, dtype: o.dtype, type: tensorTypeOf(o.dtype), shape: [...o.shape] }));
       (session as { outputMetadata: readonly TensorInfo[] }).outputMetadata = outputs ?? model.outputs.map((name) => ({ name, dtype: 'f32', type: 'float32', shape: [] }));
       return session;
     });
-  }
-
-  /** The loaded program for these input shapes, compiled once per set of shapes. */
-  private loadedFor(shapes: Readonly<Record<string, readonly number[]>>): Promise<Loaded> {
-    const key = JSON.stringify(this.inputMetadata.map((i) => shapes[i.name] ?? null));
-    let loaded = this.byShapes.get(key);
-    if (!loaded) {
-      loaded = this.compileFor!(shapes).then((l) => (this.current = l));
-      this.byShapes.set(key, loaded);
-      loaded.catch(() => this.byShapes.delete(key));
-    }
-    return loaded;
   }
 
   /** The loaded artifact's manifest (for an ONNX model: that of the last shapes compiled). */
@@ -249,14 +243,14 @@ export class InferenceSession {
     if (this.released) throw new KilnError('run(): the session was released');
     if (typeof feeds !== 'object' || feeds === null || ArrayBuffer.isView(feeds)) throw new KilnError('run() takes an object of named inputs, e.g. { x: new Tensor(\'float32\', data, dims) }');
     const wanted = fetchNames(fetches, this.outputNames);
-    const loaded = this.compileFor ? await this.loadedFor(this.feedShapes(feeds)) : this.current!;
+    const loaded = this.programs ? await this.programs.programFor(this.feedShapes(feeds)) : this.current!;
     const out = await loaded.session.run(programInputs(loaded, feeds));
     const all = userOutputs(loaded, out);
     return Object.fromEntries((wanted ?? Object.keys(all)).map((name) => [name, Tensor.from(all[name]!)]));
   }
 
   /** The shape of each input as fed (an ONNX model with symbolic dimensions compiles for them). */
-  private feedShapes(feeds: Readonly<Record<string, InferenceFeed>>): Record<string, readonly number[]> {
+  private feedShapes(feeds: Readonly<Record<string, InferenceFeed>>): FeedShapes {
     const shapes: Record<string, readonly number[]> = {};
     for (const info of this.inputMetadata) {
       const feed = feeds[info.name];
@@ -275,65 +269,11 @@ export class InferenceSession {
     this.released = true;
     // Once every run has settled none is left using the buffers.
     await this.pending;
-    const loaded = await Promise.allSettled(this.byShapes.values());
+    const loaded = await Promise.allSettled(this.programs?.all() ?? []);
     const sessions = new Set([this.current?.session, ...loaded.map((l) => (l.status === 'fulfilled' ? l.value.session : undefined))]);
     for (const s of sessions) s?.destroy();
     if (this.ownsDevice) this.gpu.destroy();
   }
-}
-
-/** The output names `fetches` asks for, checked against the model's (undefined: all). */
-function fetchNames(fetches: InferenceFetches | undefined, outputs: readonly string[]): string[] | undefined {
-  if (fetches === undefined || fetches === null) return undefined;
-  const names = Array.isArray(fetches) ? (fetches as string[]) : Object.keys(fetches);
-  const unknown = names.filter((n) => typeof n !== 'string' || !outputs.includes(n));
-  if (unknown.length) throw new KilnError(`run(): no output named ${unknown.map((n) => `'${String(n)}'`).join(', ')}; the model's outputs are ${outputs.map((n) => `'${n}'`).join(', ')}`);
-  return names;
-}
-
-/**
- * The shape of a bare typed array fed for `info`: its declared shape, or, where one extent varies
- * from run to run, the one that extent's size the array's length gives.
- */
-function bareShape(info: ManifestTensor, data: ArrayBufferView): number[] {
-  if (!info.dims) return [...info.shape];
-  const varying = info.dims.flatMap((d, i) => (typeof d === 'number' ? [] : [i]));
-  const fixed = info.dims.reduce<number>((p, d) => (typeof d === 'number' ? p * d : p), 1);
-  const length = (data as unknown as ArrayLike<number>).length;
-  if (varying.length !== 1 || fixed === 0 || length % fixed !== 0) {
-    throw new KilnError(`input '${info.name}' [${info.dims.join(',')}] has extents that vary: feed a tensor with its shape, not a bare array`);
-  }
-  return info.dims.map((d) => (typeof d === 'number' ? d : length / fixed));
-}
-
-/** The feeds as the loaded program takes them: a bare array typed as declared, f16 widened for an f32 variant. */
-function programInputs({ manifest, variant }: Loaded, feeds: Readonly<Record<string, InferenceFeed>>): Record<string, TensorData> {
-  const byName = new Map(manifest.inputs.map((t, i) => [t.name, { info: t, binding: variantInterface(variant.spec).inputs[i]! }]));
-  const inputs: Record<string, TensorData> = {};
-  for (const [name, feed] of Object.entries(feeds)) {
-    const entry = byName.get(name);
-    let t = entry && ArrayBuffer.isView(feed) ? { dtype: entry.info.dtype, shape: bareShape(entry.info, feed), data: feed } : feed as TensorData;
-    if (entry && entry.binding.dtype !== entry.info.dtype) {
-      // The user's f16 tensor, computed by an f32 variant: every f16 is exact in f32.
-      if (t?.dtype !== 'f16' || !(t.data instanceof Uint16Array)) {
-        throw new KilnError(`input '${name}' is ${formatShapeType(entry.info.dtype, entry.info.shape)} (f16 bits in a Uint16Array), got ${t?.dtype === undefined ? typeof t : formatShapeType(t.dtype, t.shape ?? [])}`);
-      }
-      t = { dtype: 'f32', shape: [...t.shape], data: fromF16Array(t.data) };
-    }
-    inputs[name] = t;
-  }
-  return inputs;
-}
-
-/** The outputs as the artifact declares them: an f16 output of an f32 variant rounded to f16. */
-function userOutputs({ manifest, variant }: Loaded, out: Record<string, TensorData>): Record<string, TensorData> {
-  manifest.outputs.forEach((info, i) => {
-    const t = out[info.name];
-    if (t && variantInterface(variant.spec).outputs[i]!.dtype !== info.dtype && info.dtype === 'f16') {
-      out[info.name] = { dtype: 'f16', shape: [...t.shape], data: toF16Array(t.data as Float32Array) };
-    }
-  });
-  return out;
 }
 
 /** Validates an artifact's files (those of the variant chosen for the device) and starts a session on them. */

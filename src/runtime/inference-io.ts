@@ -1,0 +1,95 @@
+import { KilnError } from '../ir/errors.js';
+import { fromF16Array, toF16Array } from '../ir/f16.js';
+import type { TensorData } from '../ir/tensor-data.js';
+import { formatShapeType, type TypedArray } from '../ir/types.js';
+import type { LoadedVariant } from './artifact.js';
+import { variantInterface, type ArtifactManifest, type ManifestTensor } from './manifest.js';
+import type { SegmentedSession } from './segmented.js';
+import type { Session } from './session.js';
+import type { FeedShapes } from './shape-programs.js';
+import { bindSizes } from './sizes.js';
+import type { Tensor } from './tensor.js';
+
+// An InferenceSession's feeds and outputs as its loaded program takes and gives them.
+
+/** An input: a Tensor or tensor data, or just its typed array (dtype and shape are then the declared ones). */
+export type InferenceFeed = Tensor | TensorData | TypedArray;
+
+/** The outputs to return: names, or an object whose keys are the names (ORT's fetches). Default: all. */
+export type InferenceFetches = readonly string[] | Readonly<Record<string, unknown>>;
+
+/**
+ * One loaded program and its session: an artifact has one, an ONNX model one per set of input
+ * shapes. A variant with segments on the CPU runs in a SegmentedSession.
+ */
+export interface Loaded {
+  readonly manifest: ArtifactManifest;
+  readonly variant: LoadedVariant;
+  readonly session: Session | SegmentedSession;
+}
+
+/** Whether a loaded program takes these shapes: its sizes, bound from them, within their ranges. */
+export function fits({ variant }: Loaded, shapes: FeedShapes): boolean {
+  // A program with CPU segments binds its sizes segment by segment, as it runs.
+  if (variant.segmented) return false;
+  try {
+    bindSizes(variant.program, new Map(Object.entries(shapes)));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The output names `fetches` asks for, checked against the model's (undefined: all). */
+export function fetchNames(fetches: InferenceFetches | undefined, outputs: readonly string[]): string[] | undefined {
+  if (fetches === undefined || fetches === null) return undefined;
+  const names = Array.isArray(fetches) ? (fetches as string[]) : Object.keys(fetches);
+  const unknown = names.filter((n) => typeof n !== 'string' || !outputs.includes(n));
+  if (unknown.length) throw new KilnError(`run(): no output named ${unknown.map((n) => `'${String(n)}'`).join(', ')}; the model's outputs are ${outputs.map((n) => `'${n}'`).join(', ')}`);
+  return names;
+}
+
+/**
+ * The shape of a bare typed array fed for `info`: its declared shape, or, where one extent varies
+ * from run to run, the one that extent's size the array's length gives.
+ */
+export function bareShape(info: ManifestTensor, data: ArrayBufferView): number[] {
+  if (!info.dims) return [...info.shape];
+  const varying = info.dims.flatMap((d, i) => (typeof d === 'number' ? [] : [i]));
+  const fixed = info.dims.reduce<number>((p, d) => (typeof d === 'number' ? p * d : p), 1);
+  const length = (data as unknown as ArrayLike<number>).length;
+  if (varying.length !== 1 || fixed === 0 || length % fixed !== 0) {
+    throw new KilnError(`input '${info.name}' [${info.dims.join(',')}] has extents that vary: feed a tensor with its shape, not a bare array`);
+  }
+  return info.dims.map((d) => (typeof d === 'number' ? d : length / fixed));
+}
+
+/** The feeds as the loaded program takes them: a bare array typed as declared, f16 widened for an f32 variant. */
+export function programInputs({ manifest, variant }: Loaded, feeds: Readonly<Record<string, InferenceFeed>>): Record<string, TensorData> {
+  const byName = new Map(manifest.inputs.map((t, i) => [t.name, { info: t, binding: variantInterface(variant.spec).inputs[i]! }]));
+  const inputs: Record<string, TensorData> = {};
+  for (const [name, feed] of Object.entries(feeds)) {
+    const entry = byName.get(name);
+    let t = entry && ArrayBuffer.isView(feed) ? { dtype: entry.info.dtype, shape: bareShape(entry.info, feed), data: feed } : feed as TensorData;
+    if (entry && entry.binding.dtype !== entry.info.dtype) {
+      // The user's f16 tensor, computed by an f32 variant: every f16 is exact in f32.
+      if (t?.dtype !== 'f16' || !(t.data instanceof Uint16Array)) {
+        throw new KilnError(`input '${name}' is ${formatShapeType(entry.info.dtype, entry.info.shape)} (f16 bits in a Uint16Array), got ${t?.dtype === undefined ? typeof t : formatShapeType(t.dtype, t.shape ?? [])}`);
+      }
+      t = { dtype: 'f32', shape: [...t.shape], data: fromF16Array(t.data) };
+    }
+    inputs[name] = t;
+  }
+  return inputs;
+}
+
+/** The outputs as the artifact declares them: an f16 output of an f32 variant rounded to f16. */
+export function userOutputs({ manifest, variant }: Loaded, out: Record<string, TensorData>): Record<string, TensorData> {
+  manifest.outputs.forEach((info, i) => {
+    const t = out[info.name];
+    if (t && variantInterface(variant.spec).outputs[i]!.dtype !== info.dtype && info.dtype === 'f16') {
+      out[info.name] = { dtype: 'f16', shape: [...t.shape], data: toF16Array(t.data as Float32Array) };
+    }
+  });
+  return out;
+}

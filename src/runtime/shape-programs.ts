@@ -1,0 +1,194 @@
+import { KilnError } from '../ir/errors.js';
+
+// Which program serves a set of input shapes, for a model compiled on the fly (an ONNX model
+// with symbolic input dimensions). Its first set of shapes is compiled at fixed sizes, whose
+// kernels are the fastest. Once a set with other extents arrives the model evidently takes
+// varying shapes, and the extents that have differed are compiled as sizes over ranges up to the
+// next power of two of the largest seen, so that one program serves every size up to it and a
+// larger one costs one more program (as torch.compile's automatic dynamic shapes do). One
+// program per set of shapes would cost a compile for every new size (on lavapipe, seconds of
+// shader compilation: a text recogniser is fed a new width for every line of text) and keep
+// each program's buffers. A model whose kernels cannot take varying sizes is compiled per set
+// of shapes, as before.
+
+/** The shapes a program is compiled for, by input: extents, or sizes over ranges (`'W<=512'`). */
+export type ShapeSpec = Readonly<Record<string, readonly (number | string)[]>>;
+
+/** A run's input shapes, by input name. */
+export type FeedShapes = Readonly<Record<string, readonly number[]>>;
+
+/**
+ * 'auto' (the default): fixed sizes for the first set of shapes, ranges once shapes vary; true:
+ * ranges over every open dimension from the first run; false: one program per set of shapes.
+ */
+export type DynamicShapes = 'auto' | boolean;
+
+export interface ShapeProgramsOptions<P> {
+  /** The model's inputs as declared: each dimension fixed (a number) or open (its symbol, or -1). */
+  readonly inputs: readonly { readonly name: string; readonly dims: readonly (number | string)[] }[];
+  readonly compile: (spec: ShapeSpec) => Promise<P>;
+  /** Whether a program over ranges takes these shapes (each size within its range). */
+  readonly serves: (program: P, shapes: FeedShapes) => boolean;
+  /** Frees a program compiled over ranges that turns out not to serve the shapes it was made for. */
+  readonly release: (program: P) => void;
+  readonly dynamic?: DynamicShapes;
+  /** Told once when the model's kernels cannot take varying sizes, with the compiler's reason. */
+  readonly warn?: (message: string) => void;
+}
+
+/** An open dimension of one input. */
+interface OpenDim {
+  readonly input: string;
+  readonly index: number;
+  /** The model's symbol for it, when it has one: dimensions sharing a symbol share a size. */
+  readonly symbol: string | undefined;
+}
+
+export class ShapePrograms<P> {
+  /** Programs by the spec they were compiled for (fixed shapes, or ranges). */
+  private readonly bySpec = new Map<string, Promise<P>>();
+  /** Programs over ranges, in the order compiled, once compiled. */
+  private readonly ranged: P[] = [];
+  private readonly open: OpenDim[];
+  /** Every value each open dimension has been fed, by `input:index`. */
+  private readonly seen = new Map<string, Set<number>>();
+  /** Symbols fed different values for different dimensions in one run: those get a size each. */
+  private readonly split = new Set<string>();
+  /** Why the model's kernels cannot take varying sizes, once a compile over ranges failed. */
+  private refused: string | undefined;
+
+  constructor(private readonly opts: ShapeProgramsOptions<P>) {
+    this.open = opts.inputs.flatMap((i) => i.dims.flatMap((d, index) => (typeof d === 'number' && d >= 0 ? [] : [{ input: i.name, index, symbol: typeof d === 'string' ? d : undefined }])));
+  }
+
+  /** Every program compiled or being compiled. */
+  all(): Promise<P>[] {
+    return [...this.bySpec.values()];
+  }
+
+  /** Compiles for a spec the caller gives (the session's inputShapes), before any run. */
+  compileSpec(spec: ShapeSpec): Promise<P> {
+    const isRanged = Object.values(spec).some((dims) => dims.some((d) => typeof d === 'string'));
+    return this.compileOnce(spec, (p) => {
+      if (isRanged) this.ranged.push(p);
+    });
+  }
+
+  /** The program for a run's shapes: one that serves them, or a new one (see above). */
+  async programFor(shapes: FeedShapes): Promise<P> {
+    const exact = this.bySpec.get(specKey(shapes));
+    if (exact) return exact;
+    this.record(shapes);
+    const serving = this.ranged.find((p) => this.opts.serves(p, shapes));
+    if (serving) return serving;
+    const spec = this.rangesFor(shapes);
+    if (!spec) return this.compileOnce(shapes);
+    let program: P;
+    try {
+      program = await this.compileOnce(spec);
+    } catch (e) {
+      return this.fixedInstead(shapes, (e as Error).message);
+    }
+    if (this.opts.serves(program, shapes)) {
+      if (!this.ranged.includes(program)) this.ranged.push(program);
+      return program;
+    }
+    // E.g. a program with CPU segments, whose sizes the session does not check ahead.
+    this.bySpec.delete(specKey(spec));
+    this.opts.release(program);
+    return this.fixedInstead(shapes, 'its program over ranges does not take varying input shapes');
+  }
+
+  /** Compiles `shapes` at fixed sizes after a compile over ranges failed; ranges are not tried again once that works. */
+  private async fixedInstead(shapes: FeedShapes, reason: string): Promise<P> {
+    // A fixed compile failing too is the user's error (a wrong rank or extent): it says so, and ranges stay on.
+    const program = await this.compileOnce(shapes);
+    if (this.refused === undefined) {
+      this.refused = reason;
+      this.opts.warn?.(`kiln: the model is compiled once per set of input shapes, since its kernels cannot take varying sizes: ${reason}`);
+    }
+    return program;
+  }
+
+  private compileOnce(spec: ShapeSpec, then?: (p: P) => void): Promise<P> {
+    const key = specKey(spec);
+    let program = this.bySpec.get(key);
+    if (!program) {
+      program = this.opts.compile(spec);
+      this.bySpec.set(key, program);
+      program.then(then, () => this.bySpec.delete(key));
+    }
+    return program;
+  }
+
+  private record(shapes: FeedShapes): void {
+    const bySymbol = new Map<string, number>();
+    for (const d of this.open) {
+      const n = shapes[d.input]?.[d.index];
+      if (n === undefined) continue;
+      const key = `${d.input}:${d.index}`;
+      if (!this.seen.has(key)) this.seen.set(key, new Set());
+      this.seen.get(key)!.add(n);
+      if (d.symbol === undefined) continue;
+      if (bySymbol.has(d.symbol) && bySymbol.get(d.symbol) !== n) this.split.add(d.symbol);
+      bySymbol.set(d.symbol, n);
+    }
+  }
+
+  /**
+   * The spec over ranges for these shapes: each open dimension that has taken more than one
+   * value (every open one when `dynamic` is true) a size up to the next power of two of the
+   * largest value seen; undefined when the shapes are to be compiled as they are.
+   */
+  private rangesFor(shapes: FeedShapes): ShapeSpec | undefined {
+    const dynamic = this.opts.dynamic ?? 'auto';
+    if (dynamic === false || this.refused !== undefined) return undefined;
+    const varying = this.open.filter((d) => dynamic === true || (this.seen.get(`${d.input}:${d.index}`)?.size ?? 0) > 1);
+    if (!varying.length) return undefined;
+    const nameOf = (d: OpenDim) => (d.symbol !== undefined && !this.split.has(d.symbol) ? `s:${d.symbol}` : `d:${d.input}:${d.index}`);
+    const names = new SizeNames();
+    const largest = new Map<string, number>();
+    for (const d of varying) {
+      const name = nameOf(d);
+      largest.set(name, Math.max(largest.get(name) ?? 0, ...this.seen.get(`${d.input}:${d.index}`)!));
+    }
+    const spec: Record<string, (number | string)[]> = {};
+    for (const [input, dims] of Object.entries(shapes)) {
+      spec[input] = dims.map((n, index) => {
+        const d = varying.find((v) => v.input === input && v.index === index);
+        if (!d) return n;
+        const name = nameOf(d);
+        return `${names.get(name, d.symbol ?? `${input}_${index}`)}<=${nextPowerOfTwo(largest.get(name)!)}`;
+      });
+    }
+    return spec;
+  }
+}
+
+/** Size names as the shape syntax takes them (identifiers), one per key, made from the model's symbols. */
+class SizeNames {
+  private readonly names = new Map<string, string>();
+  private readonly used = new Set<string>();
+
+  get(key: string, hint: string): string {
+    let name = this.names.get(key);
+    if (name) return name;
+    const base = hint.replace(/[^A-Za-z0-9_]/g, '_').replace(/^(?=[0-9]|$)/, '_');
+    name = base;
+    for (let k = 2; this.used.has(name); k++) name = `${base}_${k}`;
+    this.names.set(key, name);
+    this.used.add(name);
+    return name;
+  }
+}
+
+function nextPowerOfTwo(n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) throw new KilnError(`an input extent of ${n} is not a size`);
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+function specKey(spec: ShapeSpec): string {
+  return JSON.stringify(Object.keys(spec).sort().map((k) => [k, spec[k]]));
+}
