@@ -5,7 +5,10 @@ import { KilnError } from '../ir/errors.js';
 // kernels are the fastest. Once a set with other extents arrives the model evidently takes
 // varying shapes, and the extents that have differed are compiled as sizes over ranges up to the
 // next power of two of the largest seen, so that one program serves every size up to it and a
-// larger one costs one more program (as torch.compile's automatic dynamic shapes do). One
+// larger one costs one more program (as torch.compile's automatic dynamic shapes do). Where the
+// kernels need an extent to be a multiple of a step (a detector whose feature maps halve five
+// times), the sizes are tried again as multiples of the largest power of two up to 32 that
+// divides every extent seen. One
 // program per set of shapes would cost a compile for every new size (on lavapipe, seconds of
 // shader compilation: a text recogniser is fed a new width for every line of text) and keep
 // each program's buffers. A model whose kernels cannot take varying sizes is compiled per set
@@ -56,6 +59,8 @@ export class ShapePrograms<P> {
   private readonly split = new Set<string>();
   /** Why the model's kernels cannot take varying sizes, once a compile over ranges failed. */
   private refused: string | undefined;
+  /** Set once sizes over ranges compiled only as multiples of a step: later ranges start there. */
+  private stepped = false;
 
   constructor(private readonly opts: ShapeProgramsOptions<P>) {
     this.open = opts.inputs.flatMap((i) => i.dims.flatMap((d, index) => (typeof d === 'number' && d >= 0 ? [] : [{ input: i.name, index, symbol: typeof d === 'string' ? d : undefined }])));
@@ -81,13 +86,20 @@ export class ShapePrograms<P> {
     this.record(shapes);
     const serving = this.ranged.find((p) => this.opts.serves(p, shapes));
     if (serving) return serving;
-    const spec = this.rangesFor(shapes);
+    let spec = this.rangesFor(shapes, this.stepped);
     if (!spec) return this.compileOnce(shapes);
     let program: P;
     try {
       program = await this.compileOnce(spec);
     } catch (e) {
-      return this.fixedInstead(shapes, (e as Error).message);
+      const stepped = this.stepped ? undefined : this.rangesFor(shapes, true);
+      if (!stepped || specKey(stepped) === specKey(spec)) return this.fixedInstead(shapes, (e as Error).message);
+      try {
+        program = await this.compileOnce((spec = stepped));
+        this.stepped = true;
+      } catch {
+        return this.fixedInstead(shapes, (e as Error).message);
+      }
     }
     if (this.opts.serves(program, shapes)) {
       if (!this.ranged.includes(program)) this.ranged.push(program);
@@ -138,9 +150,10 @@ export class ShapePrograms<P> {
   /**
    * The spec over ranges for these shapes: each open dimension that has taken more than one
    * value (every open one when `dynamic` is true) a size up to the next power of two of the
-   * largest value seen; undefined when the shapes are to be compiled as they are.
+   * largest value seen, `stepped`: a multiple of a step; undefined when the shapes are to be
+   * compiled as they are.
    */
-  private rangesFor(shapes: FeedShapes): ShapeSpec | undefined {
+  private rangesFor(shapes: FeedShapes, stepped: boolean): ShapeSpec | undefined {
     const dynamic = this.opts.dynamic ?? 'auto';
     if (dynamic === false || this.refused !== undefined) return undefined;
     const varying = this.open.filter((d) => dynamic === true || (this.seen.get(`${d.input}:${d.index}`)?.size ?? 0) > 1);
@@ -148,9 +161,12 @@ export class ShapePrograms<P> {
     const nameOf = (d: OpenDim) => (d.symbol !== undefined && !this.split.has(d.symbol) ? `s:${d.symbol}` : `d:${d.input}:${d.index}`);
     const names = new SizeNames();
     const largest = new Map<string, number>();
+    const step = new Map<string, number>();
     for (const d of varying) {
       const name = nameOf(d);
-      largest.set(name, Math.max(largest.get(name) ?? 0, ...this.seen.get(`${d.input}:${d.index}`)!));
+      const values = [...this.seen.get(`${d.input}:${d.index}`)!];
+      largest.set(name, Math.max(largest.get(name) ?? 0, ...values));
+      step.set(name, Math.min(step.get(name) ?? MAX_STEP, ...values.map(powerOfTwoFactor)));
     }
     const spec: Record<string, (number | string)[]> = {};
     for (const [input, dims] of Object.entries(shapes)) {
@@ -158,7 +174,8 @@ export class ShapePrograms<P> {
         const d = varying.find((v) => v.input === input && v.index === index);
         if (!d) return n;
         const name = nameOf(d);
-        return `${names.get(name, d.symbol ?? `${input}_${index}`)}<=${nextPowerOfTwo(largest.get(name)!)}`;
+        const size = `${names.get(name, d.symbol ?? `${input}_${index}`)}<=${nextPowerOfTwo(largest.get(name)!)}`;
+        return stepped && step.get(name)! > 1 ? `${step.get(name)}*${size}` : size;
       });
     }
     return spec;
@@ -180,6 +197,16 @@ class SizeNames {
     this.used.add(name);
     return name;
   }
+}
+
+/** The largest step tried: the total stride of common detectors and segmenters. */
+const MAX_STEP = 32;
+
+/** The largest power of two dividing n, up to MAX_STEP (MAX_STEP for 0). */
+function powerOfTwoFactor(n: number): number {
+  let f = 1;
+  while (f < MAX_STEP && n % (2 * f) === 0) f *= 2;
+  return f;
 }
 
 function nextPowerOfTwo(n: number): number {

@@ -6,20 +6,20 @@ interface Fake {
   readonly spec: ShapeSpec;
 }
 
-/** Whether `spec` takes `shapes`: fixed extents equal, sizes `NAME<=MAX` in 1..MAX and agreeing by name. */
+/** Whether `spec` takes `shapes`: fixed extents equal, sizes `[STEP*]NAME<=MAX` multiples of STEP in STEP..MAX, agreeing by name. */
 function takes(spec: ShapeSpec, shapes: FeedShapes): boolean {
   const sizes = new Map<string, number>();
   return Object.entries(spec).every(([input, dims]) => dims.every((d, i) => {
     const n = shapes[input]![i]!;
     if (typeof d === 'number') return d === n;
-    const [name, max] = d.split('<=') as [string, string];
-    if (n < 1 || n > Number(max) || (sizes.has(name) && sizes.get(name) !== n)) return false;
+    const [, step = '1', name, max] = /^(?:(\d+)\*)?(\w+)<=(\d+)$/.exec(d)!;
+    if (n < Number(step) || n > Number(max) || n % Number(step) !== 0 || (sizes.has(name!) && sizes.get(name!) !== n)) return false;
     sizes.set(name, n);
     return true;
   }));
 }
 
-function programs(inputs: { name: string; dims: (number | string)[] }[], opts: { dynamic?: DynamicShapes; refuseRanges?: boolean } = {}) {
+function programs(inputs: { name: string; dims: (number | string)[] }[], opts: { dynamic?: DynamicShapes; refuseRanges?: boolean; needSteps?: boolean } = {}) {
   const compiled: ShapeSpec[] = [];
   const released: ShapeSpec[] = [];
   const warnings: string[] = [];
@@ -28,6 +28,7 @@ function programs(inputs: { name: string; dims: (number | string)[] }[], opts: {
     compile: async (spec) => {
       const ranged = Object.values(spec).some((dims) => dims.some((d) => typeof d === 'string'));
       if (ranged && opts.refuseRanges) throw new Error("'resize' takes fixed sizes only");
+      if (opts.needSteps && Object.values(spec).some((dims) => dims.some((d) => typeof d === 'string' && !d.startsWith('32*')))) throw new Error('shapes do not broadcast');
       // A wrong extent for a fixed dimension fails to compile, as the importer refuses it.
       const declared = (name: string, i: number) => inputs.find((x) => x.name === name)!.dims[i]!;
       if (Object.entries(spec).some(([name, dims]) => dims.some((d, i) => typeof declared(name, i) === 'number' && declared(name, i) as number >= 0 && d !== declared(name, i)))) {
@@ -87,6 +88,22 @@ describe('ShapePrograms', () => {
     for (const w of [320, 100, 200, 100]) expect(await run({ x: [1, 3, 48, w] })).toEqual({ x: [1, 3, 48, w] });
     expect(compiled).toHaveLength(3);
     expect(warnings).toEqual(["kiln: the model is compiled once per set of input shapes, since its kernels cannot take varying sizes: 'resize' takes fixed sizes only"]);
+  });
+
+  it('tries sizes as multiples of the largest power of two up to 32 dividing every extent seen when plain sizes fail, and starts there after', async () => {
+    const DET = [{ name: 'x', dims: [1, 3, 'H', 'W'] }];
+    const { run, compiled, warnings } = programs(DET, { needSteps: true });
+    await run({ x: [1, 3, 640, 640] });
+    expect(await run({ x: [1, 3, 640, 480] })).toEqual({ x: [1, 3, 640, '32*W<=1024'] });
+    expect(await run({ x: [1, 3, 640, 96] })).toEqual({ x: [1, 3, 640, '32*W<=1024'] });
+    expect(await run({ x: [1, 3, 320, 480] })).toEqual({ x: [1, 3, '32*H<=1024', '32*W<=1024'] });
+    expect(compiled).toHaveLength(3);
+    // Not a multiple of 32: the step the extents seen share is 4, whose program fails too; compiled fixed.
+    expect(await run({ x: [1, 3, 320, 100] })).toEqual({ x: [1, 3, 320, 100] });
+    expect(warnings).toEqual(['kiln: the model is compiled once per set of input shapes, since its kernels cannot take varying sizes: shapes do not broadcast']);
+    const { run: plain } = programs([{ name: 'x', dims: [1, 3, 'H', 'W'] }]);
+    await plain({ x: [1, 3, 640, 640] });
+    expect(await plain({ x: [1, 3, 640, 480] })).toEqual({ x: [1, 3, 640, 'W<=1024'] });
   });
 
   it('reports a wrong shape as the compiler does, and keeps ranges on for the next shapes', async () => {
