@@ -21,6 +21,46 @@ const TYPES: Readonly<Record<TensorElementType, { dtype: DType; array: new (n: n
   string: { dtype: 'string', array: Array as unknown as new (n: number) => TypedArray },
 };
 
+/**
+ * ONNX Runtime's types that kiln stores in another (as its ONNX importer does, WGSL having no
+ * 64-bit or 8/16-bit integers and no f64): a Tensor made of one converts its values, checked
+ * to fit, and reads as the type it is stored in. So code feeding an int64 `input_ids` runs.
+ */
+export type StoredTensorType = 'int64' | 'uint64' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'float64';
+
+/** The typed arrays of the stored types. */
+export type StoredTypedArray = BigInt64Array | BigUint64Array | Int8Array | Int16Array | Float64Array;
+
+const STORED: Readonly<Record<StoredTensorType, { as: TensorElementType; array: Function; min: number; max: number }>> = {
+  int64: { as: 'int32', array: BigInt64Array, min: -(2 ** 31), max: 2 ** 31 - 1 },
+  uint64: { as: 'uint32', array: BigUint64Array, min: 0, max: 2 ** 32 - 1 },
+  int8: { as: 'int32', array: Int8Array, min: -128, max: 127 },
+  uint8: { as: 'int32', array: Uint8Array, min: 0, max: 255 },
+  int16: { as: 'int32', array: Int16Array, min: -32768, max: 32767 },
+  uint16: { as: 'int32', array: Uint16Array, min: 0, max: 65535 },
+  float64: { as: 'float32', array: Float64Array, min: -Infinity, max: Infinity },
+};
+
+/** A stored type's values in the typed array of the type it is stored in, each checked to fit. */
+function storedValues(type: StoredTensorType, values: unknown): TypedArray {
+  const spec = STORED[type];
+  if (ArrayBuffer.isView(values) && !(values instanceof spec.array)) throw new KilnError(`${an(type)} Tensor takes its data in ${withArticle(spec.array.name)} or a plain array, got ${describe(values)}`);
+  if (!ArrayBuffer.isView(values) && !Array.isArray(values)) throw new KilnError(`Tensor data must be a typed array or a plain array, got ${describe(values)}`);
+  const source = values as ArrayLike<number | bigint>;
+  const out = new TYPES[spec.as].array(source.length);
+  for (let i = 0; i < source.length; i++) {
+    const v = Number(source[i]);
+    const integral = type !== 'float64';
+    if (integral && !Number.isInteger(v)) throw new KilnError(`${an(type)} Tensor's value ${String(source[i])} at index ${i} is not an integer`);
+    if (v < spec.min || v > spec.max) {
+      const why = type === 'int64' || type === 'uint64' ? `: kiln computes ${type} in ${spec.as}` : ` (${type}'s range)`;
+      throw new KilnError(`${an(type)} Tensor's value ${String(source[i])} at index ${i} is outside ${spec.min}..${spec.max}${why}`);
+    }
+    out[i] = v;
+  }
+  return out;
+}
+
 /** ORT's name of a kiln dtype. */
 export function tensorTypeOf(dtype: DType): TensorElementType {
   return (Object.keys(TYPES) as TensorElementType[]).find((t) => TYPES[t].dtype === dtype)!;
@@ -37,8 +77,18 @@ function inferType(data: unknown): TensorElementType {
   throw new KilnError(`new Tensor(data, dims): cannot tell the element type of ${describe(data)}; give it first, e.g. new Tensor('float32', data, dims)`);
 }
 
+/** `an 'int8'`, `a 'float32'`: a type name, quoted, with its article. */
+function an(type: string): string {
+  return withArticle(`'${type}'`);
+}
+
+/** `an Int8Array`, `a Float32Array`. */
+function withArticle(text: string): string {
+  return `${/^'?[aeio]/i.test(text) ? 'an' : 'a'} ${text}`;
+}
+
 function describe(v: unknown): string {
-  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
+  if (ArrayBuffer.isView(v)) return withArticle(v.constructor.name);
   if (Array.isArray(v)) return 'a plain array';
   return v === null ? 'null' : `a ${typeof v}`;
 }
@@ -53,13 +103,23 @@ export class Tensor implements TensorData {
 
   /** `new Tensor(type, data, dims?)`, or `new Tensor(typedArray, dims?)` with the type inferred. dims default to `[data.length]`. */
   constructor(type: TensorElementType, data: TypedArray | readonly number[] | readonly boolean[] | readonly string[], dims?: readonly number[]);
+  /** ORT's other types, stored as kiln computes them (int64 in int32, float64 in float32, ...): see StoredTensorType. */
+  constructor(type: StoredTensorType, data: StoredTypedArray | Uint8Array | Uint16Array | readonly number[] | readonly bigint[], dims?: readonly number[]);
   constructor(data: TypedArray | readonly string[], dims?: readonly number[]);
-  constructor(a: TensorElementType | TypedArray | readonly string[], b?: TypedArray | readonly number[] | readonly boolean[] | readonly string[], c?: readonly number[]) {
+  constructor(
+    a: TensorElementType | StoredTensorType | TypedArray | readonly string[],
+    b?: TypedArray | StoredTypedArray | readonly number[] | readonly boolean[] | readonly string[] | readonly bigint[],
+    c?: readonly number[],
+  ) {
     const typed = typeof a === 'string';
-    const type = typed ? a : inferType(a);
-    const spec = TYPES[type];
+    let type = typed ? a : inferType(a);
+    if (Object.hasOwn(STORED, type)) {
+      b = storedValues(type as StoredTensorType, b);
+      type = STORED[type as StoredTensorType].as;
+    }
+    const spec = TYPES[type as TensorElementType];
     if (!spec) {
-      throw new KilnError(`Tensor type '${String(type)}' is not one kiln computes in; it takes ${Object.keys(TYPES).join(', ')}`);
+      throw new KilnError(`Tensor type '${String(type)}' is not one kiln computes in; it takes ${Object.keys(TYPES).join(', ')}, and ${Object.keys(STORED).join(', ')} as stored in those`);
     }
     const values = (typed ? b : a) as TypedArray | readonly (number | boolean)[] | undefined;
     const dims = (typed ? c : (b as readonly number[] | undefined)) ?? [values?.length ?? 0];
@@ -78,14 +138,14 @@ export class Tensor implements TensorData {
       data = [...values] as unknown as TypedArray;
     } else if (values instanceof spec.array) data = values;
     else if (ArrayBuffer.isView(values)) {
-      throw new KilnError(`a '${type}' Tensor takes its data in a ${spec.array.name}, got ${describe(values)}`);
+      throw new KilnError(`${an(type)} Tensor takes its data in ${withArticle(spec.array.name)}, got ${describe(values)}`);
     } else if (type === 'float16') {
       throw new KilnError("a 'float16' Tensor takes its data as f16 bits in a Uint16Array");
     } else {
       data = new spec.array(values.length);
       values.forEach((v, i) => { data[i] = Number(v); });
     }
-    this.type = type;
+    this.type = type as TensorElementType;
     this.data = data;
     this.dims = [...dims];
   }

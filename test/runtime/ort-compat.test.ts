@@ -6,6 +6,7 @@ import * as ortNode from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as kilnRuntime from '../../src/runtime/index.js';
 import { hasGpu } from '../helpers/gpu.js';
+import { buildModel, node, OnnxType, tensor } from '../frontend/onnx/onnx-builder.js';
 
 // kiln's runtime adopted by an ONNX Runtime user by changing the import: the same function,
 // written as ONNX Runtime's documentation shows, runs against onnxruntime-node and against
@@ -80,6 +81,35 @@ describe('ONNX Runtime usage pattern against kiln/runtime', () => {
     }
   });
 
+  it('an int64 input_ids of varying length, fed as ONNX Runtime users feed it (BigInt64Array): the same values', async (ctx) => {
+    if (!gpu) ctx.skip('no WebGPU adapter');
+    // An embedding lookup and an argmax over it: int64 in, int64 out, a sequence length of 'seq'.
+    const table = Array.from({ length: 40 }, (_, i) => Math.sin(i * 1.7));
+    const model = buildModel({
+      inputs: [{ name: 'input_ids', type: OnnxType.INT64, dims: [1, 'seq'] }],
+      outputs: [{ name: 'embedded', dims: [1, 'seq', 4] }, { name: 'best', type: OnnxType.INT64, dims: [1, 'seq'] }],
+      nodes: [node('Gather', ['table', 'input_ids'], ['embedded']), node('ArgMax', ['embedded'], ['best'], { axis: { i: 2 }, keepdims: { i: 0 } })],
+      initializers: [tensor('table', OnnxType.FLOAT, [10, 4], table)],
+    });
+    const theirs = await ortNode.InferenceSession.create(model);
+    const ours = await kilnRuntime.InferenceSession.create(model);
+    try {
+      for (const ids of [[3, 1, 4, 1, 5], [9, 2, 6], [5, 3, 5, 8, 9, 7, 9]]) {
+        const feed = (ort: OrtLike | typeof kilnRuntime) => ({ input_ids: new (ort.Tensor as unknown as new (t: string, d: BigInt64Array, dims: number[]) => unknown)('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]) });
+        const want = await theirs.run(feed(ortNode as unknown as OrtLike) as never);
+        const got = await ours.run(feed(kilnRuntime) as never);
+        expect(got['embedded']!.dims).toEqual(want['embedded']!.dims);
+        expect(Array.from(got['embedded']!.data as Float32Array)).toEqual(Array.from(want['embedded']!.data as Float32Array));
+        // int64 comes back as kiln computes it, int32: the same numbers.
+        expect(got['best']!.type).toBe('int32');
+        expect(Array.from(got['best']!.data as Int32Array)).toEqual(Array.from(want['best']!.data as BigInt64Array, Number));
+      }
+    } finally {
+      await ours.release();
+      await theirs.release();
+    }
+  });
+
   it('run(feeds, fetches) returns only the outputs asked for, and refuses unknown names', async (ctx) => {
     if (!gpu) ctx.skip('no WebGPU adapter');
     const session = await kilnRuntime.InferenceSession.create(CLS_MODEL, { inputShapes: { x: [1, 3, 48, 192] } });
@@ -107,12 +137,21 @@ describe('Tensor', () => {
     expect(t.shape).toEqual([2, 3]);
     const inferred = new kilnRuntime.Tensor(Int32Array.of(1, 2));
     expect([inferred.type, inferred.dims]).toEqual(['int32', [2]]);
+    // ORT's types kiln stores in others read as the type stored in.
+    const ids = new kilnRuntime.Tensor('int64', BigInt64Array.of(-5n, 7n), [1, 2]);
+    expect([ids.type, ids.dtype, ids.data, ids.dims]).toEqual(['int32', 'i32', Int32Array.of(-5, 7), [1, 2]]);
+    expect(new kilnRuntime.Tensor('float64', [0.1], [1]).data).toEqual(Float32Array.of(0.1));
+    expect(new kilnRuntime.Tensor('uint8', Uint8Array.of(255), [1]).data).toEqual(Int32Array.of(255));
   });
 
   it('refuses bad input with a KilnError, never a raw TypeError', () => {
     expect(() => new kilnRuntime.Tensor('float32', [1, 2, 3], [2, 2])).toThrow(/dims \[2,2\] needs 4 values, got 3/);
-    expect(() => new kilnRuntime.Tensor('int64' as 'float32', [1], [1])).toThrow(/'int64' is not one kiln computes in/);
-    expect(() => new kilnRuntime.Tensor('float32', Int32Array.of(1), [1])).toThrow(/takes its data in a Float32Array, got a Int32Array/);
+    expect(() => new kilnRuntime.Tensor('complex64' as 'float32', [1], [1])).toThrow(/'complex64' is not one kiln computes in; it takes float32, .*, and int64, .* as stored in those/);
+    expect(() => new kilnRuntime.Tensor('int64', BigInt64Array.of(1n, 2n ** 31n), [2])).toThrow("an 'int64' Tensor's value 2147483648 at index 1 is outside -2147483648..2147483647: kiln computes int64 in int32");
+    expect(() => new kilnRuntime.Tensor('uint8', [1, 256], [2])).toThrow("a 'uint8' Tensor's value 256 at index 1 is outside 0..255 (uint8's range)");
+    expect(() => new kilnRuntime.Tensor('int8', [0.5], [1])).toThrow("an 'int8' Tensor's value 0.5 at index 0 is not an integer");
+    expect(() => new kilnRuntime.Tensor('int16', Float32Array.of(1) as never, [1])).toThrow("an 'int16' Tensor takes its data in an Int16Array or a plain array, got a Float32Array");
+    expect(() => new kilnRuntime.Tensor('float32', Int32Array.of(1), [1])).toThrow(/takes its data in a Float32Array, got an Int32Array/);
     expect(() => new kilnRuntime.Tensor('float32', [1], [1])).not.toThrow();
     expect(() => new kilnRuntime.Tensor([1, 2] as unknown as Float32Array)).toThrow(kilnRuntime.KilnError);
     expect(() => kilnRuntime.tensorData('float32' as 'f32', [2], [1, 2])).toThrow(/unknown dtype 'float32'; kiln's dtypes are f32, f16, i32, u32, bool/);
