@@ -37,23 +37,32 @@ export async function saveArtifact(dir: string, program: Program | readonly Vari
   return packed;
 }
 
-async function prepareDir(dir: string): Promise<void> {
+/**
+ * Throws when `dir` cannot take an artifact: a file, or a folder holding files other than an
+ * earlier artifact's. Returns whether it exists (and holds an artifact to replace). Checked again
+ * at writing; a command checks it first, so that a bad -o fails before the work.
+ */
+export async function checkArtifactDir(dir: string): Promise<'absent' | 'empty' | 'artifact'> {
   let entries: string[];
   try {
     const s = await stat(dir);
     if (!s.isDirectory()) throw new KilnError(`cannot write an artifact to ${dir}: it is a file`);
     entries = await readdir(dir);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      await mkdir(dir, { recursive: true });
-      return;
-    }
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
     throw e;
   }
-  if (entries.length === 0) return;
+  if (entries.length === 0) return 'empty';
   if (!entries.includes(MANIFEST_FILE)) {
     throw new KilnError(`cannot write an artifact to ${dir}: the folder holds other files (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}); choose a new or empty folder`);
   }
+  return 'artifact';
+}
+
+async function prepareDir(dir: string): Promise<void> {
+  const state = await checkArtifactDir(dir);
+  if (state === 'absent') await mkdir(dir, { recursive: true });
+  if (state !== 'artifact') return;
   // What an earlier artifact may have written besides manifest.json, which is rewritten last.
   for (const sub of ['kernels', 'ir', 'segments', 'fp32', 'fp16', WEIGHTS_FILE]) await rm(join(dir, sub), { recursive: true, force: true });
 }

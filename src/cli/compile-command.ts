@@ -8,7 +8,7 @@ import { generate } from '../codegen/generate.js';
 import { segment } from '../codegen/segment.js';
 import type { SegmentedProgram } from '../runtime/segmented.js';
 import { compileStats, formatStats } from '../codegen/stats.js';
-import { saveArtifact } from '../artifact-writer/folder.js';
+import { checkArtifactDir, saveArtifact } from '../artifact-writer/folder.js';
 import type { VariantSource } from '../artifact-writer/pack.js';
 import type { Program } from '../runtime/program.js';
 import { finalIr } from './artifact-ir.js';
@@ -99,6 +99,7 @@ export const compileCommand = {
     const frozen = Object.keys(inputValues);
     const options = compileOptionsFrom(values);
     precisionFlags(values); // bad flags fail before the model loads
+    if (out !== undefined) await checkArtifactDir(out); // and so does an output folder that cannot take an artifact
 
     const json = values.json === true;
     const quiet = values.quiet === true || json;

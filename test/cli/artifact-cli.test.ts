@@ -110,9 +110,14 @@ describe('kiln compile -o, run ARTIFACT, inspect', () => {
   it('gives one-line reasons for misuse', async () => {
     const other = await mkdtemp(join(tmpdir(), 'kiln-cli-other-'));
     await writeFile(join(other, 'notes.txt'), 'mine');
-    const overwrite = await kiln('compile', MLP, '-o', other, '--quiet');
+    const overwrite = await kiln('compile', MLP, '-o', other);
     expect(overwrite.code).toBe(1);
     expect(overwrite.stderr).toMatch(/cannot write an artifact to .*: the folder holds other files \(notes\.txt\); choose a new or empty folder/);
+    // Refused before the model loads, not after compiling it.
+    expect(overwrite.stderr).not.toMatch(/^load /m);
+    const onFile = await kiln('compile', MLP, '-o', join(other, 'notes.txt'));
+    expect(onFile.stderr).toMatch(/cannot write an artifact to .*notes\.txt: it is a file/);
+    expect(onFile.stderr).not.toMatch(/^load /m);
     expect(await readdir(other)).toEqual(['notes.txt']);
 
     expect((await kiln('run', artifact, '-O0')).stderr).toMatch(/--opt-level applies when compiling a MODEL; .* is an artifact, already compiled/);
