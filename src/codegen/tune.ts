@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Graph } from '../ir/graph.js';
+import { Graph, type Value } from '../ir/graph.js';
 import type { DType } from '../ir/types.js';
 import { generate } from './generate.js';
 import type { KernelChooser } from './lower/lowering.js';
@@ -29,16 +29,48 @@ function matmulGraph(signature: string): Graph | undefined {
   return g;
 }
 
-/** A one-kernel conv2d graph for a signature `dtype:NxCxHxW->OxOHxOW:kKHxKW:sSHxSW:dDHxDW:pT,L,B,R[:gG]` (see convSignature). */
-function convGraph(signature: string): Graph | undefined {
+/** A conv2d problem as its signature `dtype:NxCxHxW->OxOHxOW:kKHxKW:sSHxSW:dDHxDW:pT,L,B,R[:gG]` gives it (see convSignature). */
+function convProblem(signature: string) {
   const m = /^(\w+):(\d+)x(\d+)x(\d+)x(\d+)->(\d+)x\d+x\d+:k(\d+)x(\d+):s(\d+)x(\d+):d(\d+)x(\d+):p(\d+),(\d+),(\d+),(\d+)(?::g(\d+))?$/.exec(signature);
   if (!m) return undefined;
   const [n, c, h, w, o, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, groups = 1] = m.slice(2).filter((s) => s !== undefined).map(Number) as number[];
-  const dtype = m[1] as DType;
+  return {
+    dtype: m[1] as DType, x: [n!, c!, h!, w!], w: [o!, c! / groups!, kh!, kw!],
+    attrs: { stride: [sh!, sw!], dilation: [dh!, dw!], padding: [pt!, pl!, pb!, pr!], groups: groups! },
+  };
+}
+
+/** A conv2d of `problem` on `x` in `g`, its weight a new input named `weight`. */
+function addConv(g: Graph, x: Value, problem: NonNullable<ReturnType<typeof convProblem>>, weight: string): Value {
+  const w = g.addInput(weight, { dtype: problem.dtype, shape: problem.w, device: 'webgpu' });
+  return g.addNode('conv2d', [x, w], problem.attrs).output;
+}
+
+/** A one-kernel conv2d graph for a signature (see convSignature). */
+function convGraph(signature: string): Graph | undefined {
+  const p = convProblem(signature);
+  if (!p) return undefined;
   const g = new Graph('tune_conv');
-  const x = g.addInput('x', { dtype, shape: [n!, c!, h!, w!], device: 'webgpu' });
-  const wt = g.addInput('w', { dtype, shape: [o!, c! / groups!, kh!, kw!], device: 'webgpu' });
-  g.setOutputs([g.addNode('conv2d', [x, wt], { stride: [sh!, sw!], dilation: [dh!, dw!], padding: [pt!, pl!, pb!, pr!], groups: groups! }).output]);
+  g.setOutputs([addConv(g, g.addInput('x', { dtype: p.dtype, shape: p.x, device: 'webgpu' }), p, 'w')]);
+  return g;
+}
+
+/**
+ * A pair of convolutions (a depthwise one in front when there are three) as the one fused node
+ * fuse-pointwise-pairs makes of them, for a signature of their conv signatures joined by `+`
+ * (see pointwisePairKernel): `pair` times its kernel, `separate` the members' own.
+ */
+function convPairGraph(signature: string): Graph | undefined {
+  const problems = signature.split('+').map(convProblem);
+  if (problems.length < 2 || problems.length > 3 || problems.some((p) => !p)) return undefined;
+  const body = new Graph('tune_conv_pair');
+  let x = body.addInput('x', { dtype: problems[0]!.dtype, shape: problems[0]!.x, device: 'webgpu' });
+  const outputs = problems.map((p, i) => (x = addConv(body, x, p!, `w${i}`)));
+  body.setOutputs(outputs);
+  const g = new Graph('tune_conv_pair');
+  const inputs = body.inputs.map((v) => g.addInput(v.name, v.type));
+  const pair = g.addNode('fused', inputs, { body, kernel: 'pointwise_pair' }, { types: outputs.map((v) => v.type), names: outputs.map((v) => v.name), device: 'webgpu' });
+  g.setOutputs(pair.outputs);
   return g;
 }
 
@@ -47,7 +79,10 @@ function convGraph(signature: string): Graph | undefined {
  * on. A Gemm is timed as the matmul of its shape: its transposes, alpha and bias change only
  * its indexing and epilogue, which every variant shares.
  */
-const MICRO_GRAPHS: Readonly<Record<string, (signature: string) => Graph | undefined>> = { matmul: matmulGraph, gemm: matmulGraph, conv: convGraph };
+const MICRO_GRAPHS: Readonly<Record<string, (signature: string) => Graph | undefined>> = { matmul: matmulGraph, gemm: matmulGraph, conv: convGraph, conv_pair: convPairGraph };
+
+/** Families whose micro graphs hold kernels of other families (a pair's members): timed once those are chosen. */
+const COMPOSITE_FAMILIES: ReadonlySet<string> = new Set(['conv_pair']);
 
 function microGraph(family: string, signature: string): Graph | undefined {
   return MICRO_GRAPHS[family]?.(signature);
@@ -77,7 +112,8 @@ export async function tuneGraph(graph: Graph, device: GpuDevice, opts: { cachePa
   const adapter = device.describe();
   const chosen = new Map<string, string>();
   const decisions: TuneResult['decisions'] = [];
-  for (const [key, r] of requests) {
+  const order = [...requests].sort(([, x], [, y]) => Number(COMPOSITE_FAMILIES.has(x.family)) - Number(COMPOSITE_FAMILIES.has(y.family)));
+  for (const [key, r] of order) {
     const cacheKey = `${adapter}|${key}`;
     const hit = cache[cacheKey];
     if (hit && r.variants.includes(hit)) {
@@ -89,7 +125,8 @@ export async function tuneGraph(graph: Graph, device: GpuDevice, opts: { cachePa
     if (!micro) continue;
     const times: Record<string, number> = {};
     for (const v of r.variants) {
-      const { program } = generate(micro, { choose: () => v });
+      // The variant timed for this problem; a composite's members in the variants chosen for them.
+      const { program } = generate(micro, { choose: (family, signature) => (family === r.family && signature === r.signature ? v : chosen.get(`${family}|${signature}`)) });
       // A variant needing a feature the device lacks (subgroups) cannot run on it. The variants
       // sharing loads across a subgroup assume a workgroup fills its subgroups' low lanes, which
       // GPUs' subgroups (32 or 64 lanes, wider than those workgroups) do not promise: software only.

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tuneGraph } from '../../src/codegen/tune.js';
 import { parseGraph } from '../../src/ir/parser.js';
-import { compile } from '../../src/compiler.js';
+import { compile, optimize } from '../../src/compiler.js';
+import { generate } from '../../src/codegen/generate.js';
 import { useGpu } from '../helpers/gpu.js';
 import { kiln } from '../helpers/kiln-cli.js';
 
@@ -67,6 +68,27 @@ describe('kernel tuning', () => {
     expect(decisions.map((d) => [d.family, d.signature])).toEqual([['conv', 'f32:1x6x5x20->6x3x20:k5x5:s2x1:d1x1:p2,2,2,2:g6']]);
     const sg = (...vs: string[]) => (gpu().features.has('subgroups') ? vs : []);
     expect(Object.keys(decisions[0]!.timesMs!).sort()).toEqual(['direct', 'dwrows', ...sg('dwrowsg'), 'rows', ...sg('rowsg')]);
+  });
+
+  it('a pair of convolutions is tuned as one problem after its members, its kernel and its members\' as they were chosen', { timeout: 120_000 }, async () => {
+    if (!gpu().device.features.has('timestamp-query')) return;
+    const lavapipe = { adapterClass: 'software' as const, adapterFeatures: [...gpu().features].filter((f) => f === 'subgroups'), maxStorageBuffers: 16 };
+    const g = optimize(parseGraph(`graph p(%x: f32[1,8,6,40] @webgpu, %w1: f32[16,8,3,3] @webgpu, %w2: f32[24,16,1,1] @webgpu) -> (f32[1,16,6,40] @webgpu, f32[1,24,6,40] @webgpu) {
+  %0 = conv2d(%x, %w1) {padding = [1, 1, 1, 1]} : f32[1,16,6,40] @webgpu
+  %1 = conv2d(%0, %w2) : f32[1,24,6,40] @webgpu
+  return %0, %1
+}
+`), lavapipe).graph;
+    expect(g.nodes.filter((n) => n.op === 'fused')).toHaveLength(1);
+    const cachePath = join(mkdtempSync(join(tmpdir(), 'kiln-tune-pair-')), 'tuning.json');
+    const { decisions, choose } = await tuneGraph(g, gpu(), { cachePath, runs: 1 });
+    const pair = decisions.at(-1)!;
+    expect([pair.family, pair.signature]).toEqual(['conv_pair', 'f32:1x8x6x40->16x6x40:k3x3:s1x1:d1x1:p1,1,1,1+f32:1x16x6x40->24x6x40:k1x1:s1x1:d1x1:p0,0,0,0']);
+    expect(decisions.slice(0, -1).map((d) => d.family)).toEqual(['conv', 'conv']);
+    // The pair's kernel shares weights across a subgroup: timed where the device offers subgroups.
+    expect(Object.keys(pair.timesMs!).sort()).toEqual([...(gpu().features.has('subgroups') ? ['pair'] : []), 'separate']);
+    const program = generate(g, { choose }).program;
+    expect(program.dispatches).toHaveLength(pair.variant === 'pair' ? 1 : 2);
   });
 
   it('kiln compile --tune measures once, then answers from the cache', async () => {

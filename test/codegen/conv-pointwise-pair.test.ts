@@ -106,6 +106,20 @@ describe('fuse-pointwise-pairs', () => {
   });
 });
 
+describe('the kernel of a pair', () => {
+  const kernels = (choose: CompileOptions['choose']) => compile(parseGraph(block({ n: '2', w: '36' })), { ...LAVAPIPE, choose }).dispatches.length;
+
+  it("follows the chooser's conv_pair pick over its members' variants, else the rule that both take rowsg", () => {
+    const signatures: string[] = [];
+    // The members' own variants: 'direct' would break the rule, not a pick of 'pair'.
+    expect(kernels((family, signature) => (family === 'conv_pair' ? (signatures.push(signature), 'pair') : family === 'conv' ? 'direct' : undefined))).toBe(1);
+    expect(signatures[0]).toBe('f32:2x11x3x36->20x3x36:k1x1:s1x1:d1x1:p0,0,0,0+f32:2x20x3x36->13x3x36:k1x1:s1x1:d1x1:p0,0,0,0');
+    expect(kernels((family) => (family === 'conv_pair' ? 'separate' : undefined))).toBe(2);
+    expect(kernels((family) => (family === 'conv' ? 'direct' : undefined))).toBe(2);
+    expect(kernels((family) => (family === 'conv' ? 'rowsg' : undefined))).toBe(1);
+  });
+});
+
 describe('a pair of 1x1 convs agrees with the CPU reference', () => {
   const gpu = useGpu();
 

@@ -176,16 +176,27 @@ function chooseVariant(spec: ConvKernelSpec, at: ConvKernelGeometry, ctx?: Lower
 type ConvWork = { readonly anchor: Node; readonly io: AnchorIO };
 
 /**
+ * Kernel variants of a pair of convolutions (see lower/pointwise-pair.ts): one kernel for both
+ * (`pair`), or each its own kernel in its own variant (`separate`).
+ */
+export const CONV_PAIR_VARIANTS = ['pair', 'separate'] as const;
+
+/**
  * A conv2d and the 1x1 conv2d reading its output (see lower/pointwise-pair.ts), with the depthwise
- * conv2d in front when there is one, as one kernel, where the pair would each take the row kernel
- * with shared weights (`rowsg`) at every batch it runs and the pair kernel serves them all; else
- * undefined.
+ * conv2d in front when there is one, as one kernel, where the pair kernel serves them and the
+ * chooser picks it (`conv_pair`, signed by the members' conv signatures joined by `+`), or, when
+ * it picks none (the heuristic), where the pair would each take the row kernel with shared
+ * weights (`rowsg`) at every batch it runs; else undefined.
  */
 export function pointwisePairKernel(name: string, first: ConvWork, second: ConvWork, ctx?: LowerContext, depthwise?: ConvWork): EmittedKernel | undefined {
   const [a, b] = [first, second].map((c) => conv2dSpec(c.anchor, c.io)) as [ConvKernelSpec, ConvKernelSpec];
-  const rowsg = [a, b].every((s) => [s.geometry, { ...s.geometry, batch: 1 }].every((at) => chooseVariant(s, at, ctx) === 'rowsg'));
   const pair = { name, first: a, second: b, ...(depthwise ? { depthwise: conv2dSpec(depthwise.anchor, depthwise.io) } : {}) };
-  return rowsg && pointwisePairProblem(pair) === undefined ? emitConvPointwisePair(pair) : undefined;
+  if (pointwisePairProblem(pair) !== undefined) return undefined;
+  // The members' own choices first: a tuner times `separate` in them.
+  const rowsg = [a, b].every((s) => [s.geometry, { ...s.geometry, batch: 1 }].every((at) => chooseVariant(s, at, ctx) === 'rowsg'));
+  const members = [...(pair.depthwise ? [pair.depthwise] : []), a, b];
+  const pick = ctx?.choose?.('conv_pair', members.map((s) => convSignature(s.geometry, s.dtype)).join('+'), CONV_PAIR_VARIANTS);
+  return (pick === undefined ? rowsg : pick === 'pair') ? emitConvPointwisePair(pair) : undefined;
 }
 
 /** A conv2d's kernel in the named variant (one of convVariants). */

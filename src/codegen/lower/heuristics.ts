@@ -66,6 +66,8 @@ export function heuristicChooser(adapter: AdapterClass | undefined, features: re
   const blocksMinMacs = subgroups ? SHUFFLE16X8_MIN_MACS : BLOCK16X8_MIN_MACS;
   const dwrows = subgroups ? 'dwrowsg' : 'dwrows';
   return (family, signature, variants) => {
+    // A pair of convolutions takes its lowering's rule (the pair where both members take rowsg).
+    if (family === 'conv_pair') return undefined;
     const product = family === 'matmul' || family === 'gemm';
     // A product over symbolic sizes takes its lowering's default (the 4 x 4 blocks, `rows1` where
     // the rows vary down to one), whichever the adapter.
