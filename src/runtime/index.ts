@@ -24,7 +24,7 @@ export type { DType, Shape, TypedArray } from '../ir/types.js';
 export { EagerRunner, type EagerStats, type EagerOutput } from './eager.js';
 // Ahead-of-time artifacts: load a compiled model's folder (or its files) and run it.
 export {
-  InferenceSession, type InferenceSessionOptions, type ArtifactSource, type TensorInfo, type InferenceFeed, type InferenceFetches,
+  InferenceSession, type InferenceSessionOptions, type ArtifactSource, type TensorInfo, type InferenceFeed, type InferenceFetches, type InferenceRunOptions,
 } from './inference-session.js';
 export type { DynamicShapes, ShapeSpec } from './shape-programs.js';
 export { Tensor, type TensorElementType } from './tensor.js';

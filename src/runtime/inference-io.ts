@@ -40,13 +40,36 @@ export function fits({ variant }: Loaded, shapes: FeedShapes): boolean {
   }
 }
 
-/** The output names `fetches` asks for, checked against the model's (undefined: all). */
-export function fetchNames(fetches: InferenceFetches | undefined, outputs: readonly string[]): string[] | undefined {
-  if (fetches === undefined || fetches === null) return undefined;
-  const names = Array.isArray(fetches) ? (fetches as string[]) : Object.keys(fetches);
+/**
+ * Options of one run: kiln's deadline, and ONNX Runtime's RunOptions fields, accepted so that
+ * code written for it runs, and ignored (kiln has no run-level logging or termination).
+ */
+export interface InferenceRunOptions {
+  /** This run's deadline in ms, instead of the session's runTimeoutMs. */
+  readonly timeoutMs?: number;
+  readonly logSeverityLevel?: number;
+  readonly logVerbosityLevel?: number;
+  readonly terminate?: boolean;
+  readonly tag?: string;
+  readonly extra?: Record<string, unknown>;
+}
+
+const RUN_OPTION_KEYS: readonly string[] = ['timeoutMs', 'logSeverityLevel', 'logVerbosityLevel', 'terminate', 'tag', 'extra'];
+
+/**
+ * run()'s arguments after the feeds, as ONNX Runtime reads them: `(fetches, options)` or
+ * `(options)`. Fetches are output names, or an object keyed by them (values null or a Tensor);
+ * an object of run options' keys alone is the options. Names that are neither fail, naming the
+ * model's outputs. Undefined fetches: every output.
+ */
+export function runArguments(arg1: InferenceFetches | InferenceRunOptions | undefined, arg2: InferenceRunOptions | undefined, outputs: readonly string[]): { fetches?: string[]; options: InferenceRunOptions } {
+  if (arg1 === undefined) return { options: arg2 ?? {} };
+  if (typeof arg1 !== 'object' || arg1 === null || ArrayBuffer.isView(arg1)) throw new KilnError(`run(feeds, fetches, options): fetches must be output names or an object keyed by them, got ${arg1 === null ? 'null' : typeof arg1}`);
+  const names = Array.isArray(arg1) ? (arg1 as unknown[]) : Object.keys(arg1);
+  if (!Array.isArray(arg1) && names.length && names.every((n) => RUN_OPTION_KEYS.includes(n as string))) return { options: arg1 as InferenceRunOptions };
   const unknown = names.filter((n) => typeof n !== 'string' || !outputs.includes(n));
-  if (unknown.length) throw new KilnError(`run(): no output named ${unknown.map((n) => `'${String(n)}'`).join(', ')}; the model's outputs are ${outputs.map((n) => `'${n}'`).join(', ')}`);
-  return names;
+  if (unknown.length) throw new KilnError(`run(): no output named ${unknown.map((n) => `'${String(n)}'`).join(', ')}; the model's outputs are ${outputs.map((n) => `'${n}'`).join(', ')}${Array.isArray(arg1) ? '' : `, and run options are ${RUN_OPTION_KEYS.join(', ')}`}`);
+  return { fetches: names as string[], options: arg2 ?? {} };
 }
 
 /**

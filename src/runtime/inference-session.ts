@@ -8,7 +8,7 @@ import { parseManifest, type ArtifactManifest, type ManifestTensor, type Precisi
 import { SegmentedSession } from './segmented.js';
 import { Session } from './session.js';
 import { ShapePrograms, type DynamicShapes, type FeedShapes, type ShapeSpec } from './shape-programs.js';
-import { fetchNames, fits, programInputs, userOutputs, type InferenceFeed, type InferenceFetches, type Loaded } from './inference-io.js';
+import { fits, programInputs, runArguments, userOutputs, type InferenceFeed, type InferenceFetches, type InferenceRunOptions, type Loaded } from './inference-io.js';
 import type { SessionOptions, SessionStats } from './session-options.js';
 import { Tensor, tensorTypeOf, type TensorElementType } from './tensor.js';
 
@@ -26,7 +26,7 @@ import { Tensor, tensorTypeOf, type TensorElementType } from './tensor.js';
 /** Where a model comes from: an artifact folder path (Node) or URL, its files, or an ONNX file's path or bytes. */
 export type ArtifactSource = string | URL | ArtifactFiles | Uint8Array | ArrayBuffer;
 
-export type { InferenceFeed, InferenceFetches } from './inference-io.js';
+export type { InferenceFeed, InferenceFetches, InferenceRunOptions } from './inference-io.js';
 
 export interface InferenceSessionOptions extends SessionOptions {
   /**
@@ -230,23 +230,26 @@ export class InferenceSession {
 
   /**
    * Runs the model on named inputs (one per input; a bare typed array takes the declared dtype
-   * and shape) and resolves to the outputs as Tensors by name: all, or those `fetches` names.
-   * Concurrent runs are queued.
+   * and shape) and resolves to the outputs as Tensors by name: all, or those `fetches` names (only
+   * those are read back). As ONNX Runtime's, it takes `(feeds, fetches, options)` or
+   * `(feeds, options)`. Concurrent runs are queued.
    */
-  run(feeds: Readonly<Record<string, InferenceFeed>>, fetches?: InferenceFetches): Promise<Record<string, Tensor>> {
-    const result = this.runChecked(feeds, fetches);
+  run(feeds: Readonly<Record<string, InferenceFeed>>, fetches?: InferenceFetches | InferenceRunOptions, options?: InferenceRunOptions): Promise<Record<string, Tensor>> {
+    const result = this.runChecked(feeds, fetches, options);
     this.pending = Promise.allSettled([this.pending, result]);
     return result;
   }
 
-  private async runChecked(feeds: Readonly<Record<string, InferenceFeed>>, fetches?: InferenceFetches): Promise<Record<string, Tensor>> {
+  private async runChecked(feeds: Readonly<Record<string, InferenceFeed>>, arg1?: InferenceFetches | InferenceRunOptions, arg2?: InferenceRunOptions): Promise<Record<string, Tensor>> {
     if (this.released) throw new KilnError('run(): the session was released');
     if (typeof feeds !== 'object' || feeds === null || ArrayBuffer.isView(feeds)) throw new KilnError('run() takes an object of named inputs, e.g. { x: new Tensor(\'float32\', data, dims) }');
-    const wanted = fetchNames(fetches, this.outputNames);
+    const { fetches, options } = runArguments(arg1, arg2, this.outputNames);
     const loaded = this.programs ? await this.programs.programFor(this.feedShapes(feeds)) : this.current!;
-    const out = await loaded.session.run(programInputs(loaded, feeds));
+    const inputs = programInputs(loaded, feeds);
+    const runOptions = { ...(fetches ? { outputs: fetches } : {}), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) };
+    const out = await (loaded.session instanceof Session ? loaded.session.run(inputs, runOptions) : loaded.session.run(inputs));
     const all = userOutputs(loaded, out);
-    return Object.fromEntries((wanted ?? Object.keys(all)).map((name) => [name, Tensor.from(all[name]!)]));
+    return Object.fromEntries((fetches ?? Object.keys(all)).map((name) => [name, Tensor.from(all[name]!)]));
   }
 
   /** The shape of each input as fed (an ONNX model with symbolic dimensions compiles for them). */

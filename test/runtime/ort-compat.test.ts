@@ -119,6 +119,10 @@ describe('ONNX Runtime usage pattern against kiln/runtime', () => {
       expect(Object.keys(await session.run({ x }, [name]))).toEqual([name]);
       expect(Object.keys(await session.run({ x }, { [name]: null }))).toEqual([name]);
       await expect(session.run({ x }, ['nope'])).rejects.toThrow(/no output named 'nope'; the model's outputs are/);
+      // ONNX Runtime's run(feeds, options) and run(feeds, fetches, options): RunOptions accepted.
+      expect(Object.keys(await session.run({ x }, { logSeverityLevel: 3, tag: 'mine' }))).toEqual([name]);
+      expect(Object.keys(await session.run({ x }, [name], { logVerbosityLevel: 0 }))).toEqual([name]);
+      await expect(session.run({ x }, { logSeverity: 3 } as never)).rejects.toThrow(/no output named 'logSeverity'; the model's outputs are .*, and run options are timeoutMs, logSeverityLevel/);
       await expect(session.run({ y: x })).rejects.toThrow(/input 'x' is missing/);
     } finally {
       await session.release();
