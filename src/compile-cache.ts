@@ -49,7 +49,8 @@ export function defaultCacheDir(): string {
 /** An ONNX model read once, compiled per set of input shapes. */
 export class OnnxModel {
   readonly inputs: readonly DeclaredInput[];
-  readonly outputs: readonly string[];
+  /** Each output as declared: its dtype where it is a tensor of a type kiln computes in. */
+  readonly outputs: readonly (Omit<DeclaredInput, 'dtype'> & { readonly dtype?: DType })[];
   readonly name: string;
   private constructor(
     private readonly bytes: Uint8Array,
@@ -71,7 +72,16 @@ export class OnnxModel {
         dims: (tensor?.shape?.dim ?? []).map((d) => d.dim_value ?? (d.dim_param || -1)),
       };
     });
-    this.outputs = (g.output ?? []).map((v) => v.name ?? '');
+    this.outputs = (g.output ?? []).map((v) => {
+      const tensor = v.type?.tensor_type;
+      let dtype: DType | undefined;
+      try {
+        dtype = tensor ? kilnDType(tensor.elem_type ?? 0, `graph output '${v.name}'`) : undefined;
+      } catch {
+        // An output kiln does not compute in: compiling says so.
+      }
+      return { name: v.name ?? '', dims: (tensor?.shape?.dim ?? []).map((d) => d.dim_value ?? (d.dim_param || -1)), ...(dtype ? { dtype } : {}) };
+    });
   }
 
   /** Reads an .onnx file (external data beside it) or takes the bytes of one. */

@@ -26,6 +26,8 @@ function randomInputs(session, seed) {
   const next = seededNormals(seed);
   const feeds = {};
   for (const { name, dtype, shape } of session.inputMetadata) {
+    // A size that varies from run to run reads as its name ('W'): the page cannot pick it.
+    if (shape.some((d) => typeof d !== 'number')) throw new Error(`input '${name}' [${shape.join(',')}] has sizes that vary: give its values with &inputs=FILE.json`);
     const n = shape.reduce((a, b) => a * b, 1);
     if (dtype === 'f16') throw new Error(`input '${name}' is f16: give its values with &inputs=FILE.json (as f16 bits)`);
     const values = Array.from({ length: n }, () => {

@@ -61,12 +61,28 @@ export interface InferenceSessionOptions extends SessionOptions {
   readonly executionProviders?: readonly unknown[];
 }
 
-/** A named input or output: kiln's dtype and shape, and ONNX Runtime's type name. -1 marks a dimension bound at run time. */
+/**
+ * A named input or output, as ONNX Runtime's metadata (`isTensor`, `type`, `shape`) and with
+ * kiln's dtype. A dimension bound at run time is its symbol, as ORT gives it: the ONNX model's
+ * (`'batch'`), or the size an artifact compiled for a range of shapes names (`'W'`, `'32*H'`);
+ * -1 where it has none.
+ */
 export interface TensorInfo {
   readonly name: string;
+  readonly isTensor: true;
   readonly dtype: DType;
   readonly type: TensorElementType;
-  readonly shape: readonly number[];
+  readonly shape: readonly (number | string)[];
+}
+
+/** What a shape given as `inputShapes` reads as in metadata: a size over a range by its name (`'W'` for `'8<=W<=1280'`). */
+function givenDim(d: number | string): number | string {
+  return typeof d === 'number' ? d : /^\s*(?:\d+\s*<=\s*)?(.*?)\s*<=\s*\d+\s*$/.exec(d)?.[1] ?? d;
+}
+
+/** A tensor's metadata from its manifest entry: the size expressions of the extents that vary. */
+function manifestInfo({ name, dtype, shape, dims }: ManifestTensor): TensorInfo {
+  return { name, isTensor: true, dtype, type: tensorTypeOf(dtype), shape: dims ? [...dims] : [...shape] };
 }
 
 // Variables, so that bundlers leave these Node-only modules out of browser bundles; Node resolves
@@ -149,11 +165,7 @@ export class InferenceSession {
   }
 
   private static artifactSession(gpu: GpuDevice, opts: InferenceSessionOptions, loaded: Loaded): InferenceSession {
-    // Extents that vary from run to run (an artifact compiled for a range of shapes) read -1.
-    const info = ({ name, dtype, shape, dims }: ManifestTensor): TensorInfo => ({
-      name, dtype, type: tensorTypeOf(dtype), shape: dims ? dims.map((d) => (typeof d === 'number' ? d : -1)) : [...shape],
-    });
-    return new InferenceSession(gpu, !opts.device, { inputs: loaded.manifest.inputs.map(info), outputs: loaded.manifest.outputs.map(info) }, loaded);
+    return new InferenceSession(gpu, !opts.device, { inputs: loaded.manifest.inputs.map(manifestInfo), outputs: loaded.manifest.outputs.map(manifestInfo) }, loaded);
   }
 
   /** An ONNX model (a path in Node, or bytes): compiled now if its input shapes are known, else at the first run. */
@@ -174,18 +186,16 @@ export class InferenceSession {
         warn: (m) => console.warn(m),
       });
       const given = opts.inputShapes ?? {};
-      // Extents given as sizes over ranges, and open dimensions not given, read -1.
       const inputs = model.inputs.map((i): TensorInfo => ({
-        name: i.name, dtype: i.dtype, type: tensorTypeOf(i.dtype),
-        shape: (given[i.name] ?? i.dims).map((d) => (typeof d === 'number' ? d : -1)),
+        name: i.name, isTensor: true, dtype: i.dtype, type: tensorTypeOf(i.dtype), shape: (given[i.name] ?? i.dims).map(givenDim),
       }));
       session = new InferenceSession(gpu, !opts.device, { inputs, outputs: [] }, undefined, programs);
       if (model.inputs.every((i) => given[i.name] || i.dims.every((d) => typeof d === 'number' && d >= 0))) {
         await programs.compileSpec(Object.fromEntries(model.inputs.map((i) => [i.name, given[i.name] ?? i.dims])));
       }
-      // Output dtypes and shapes are known once compiled; before that, only their names.
-      const outputs = session.current?.manifest.outputs.map((o) => ({ name: o.name, dtype: o.dtype, type: tensorTypeOf(o.dtype), shape: [...o.shape] }));
-      (session as { outputMetadata: readonly TensorInfo[] }).outputMetadata = outputs ?? model.outputs.map((name) => ({ name, dtype: 'f32', type: 'float32', shape: [] }));
+      // Compiled: the outputs as compiled; else as the model declares them.
+      (session as { outputMetadata: readonly TensorInfo[] }).outputMetadata = session.current?.manifest.outputs.map(manifestInfo)
+        ?? model.outputs.map((o) => ({ name: o.name, isTensor: true, dtype: o.dtype ?? 'f32', type: tensorTypeOf(o.dtype ?? 'f32'), shape: [...o.dims] }));
       return session;
     });
   }
@@ -259,8 +269,8 @@ export class InferenceSession {
       const feed = feeds[info.name];
       if (feed === undefined) throw new KilnError(`run(): input '${info.name}' is missing; the model's inputs are ${this.inputNames.map((n) => `'${n}'`).join(', ')}`);
       if (ArrayBuffer.isView(feed)) {
-        if (info.shape.some((d) => d < 0)) throw new KilnError(`run(): input '${info.name}' has symbolic dimensions [${info.shape.join(',')}]: feed a Tensor with its dims, not a bare array`);
-        shapes[info.name] = info.shape;
+        if (info.shape.some((d) => typeof d !== 'number' || d < 0)) throw new KilnError(`run(): input '${info.name}' has symbolic dimensions [${info.shape.join(',')}]: feed a Tensor with its dims, not a bare array`);
+        shapes[info.name] = info.shape as readonly number[];
       } else shapes[info.name] = 'dims' in feed ? feed.dims : feed.shape;
     }
     return shapes;

@@ -114,7 +114,7 @@ describe('artifacts holding CPU segments', () => {
 
     const session = await InferenceSession.create(dir, { device: gpu() });
     try {
-      expect(session.outputMetadata[0]).toMatchObject({ name: 'y', dtype: 'f32', shape: [2, -1] });
+      expect(session.outputMetadata[0]).toMatchObject({ name: 'y', dtype: 'f32', shape: [2, expect.stringMatching(/^nonzero/)] });
       for (const values of [[1, -2, 0, 3, 0, -1, 4, 0, 5, 0], [-1, -1, -1, -1, -1, -1, -1, -1, -1, -1], [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]]) {
         const x = { dtype: 'f32' as const, shape: [2, 5], data: new Float32Array(values) };
         const got = await session.run({ x });

@@ -252,7 +252,7 @@ describe('artifacts with an f32 fallback on WebGPU', () => {
     await onDevice(ctx, { optionalFeatures: [] }, async (gpu) => {
       const session = await InferenceSession.create(ioDir, { device: gpu });
       try {
-        expect(session.inputMetadata).toEqual([{ name: 'x', dtype: 'f16', type: 'float16', shape: [3, 37] }]);
+        expect(session.inputMetadata).toEqual([{ name: 'x', isTensor: true, dtype: 'f16', type: 'float16', shape: [3, 37] }]);
         await expect(session.run(tinyInputs())).rejects.toThrow(/input 'x' is f16\[3,37\] \(f16 bits in a Uint16Array\), got f32\[3,37\]/);
       } finally {
         await session.release();
