@@ -27,6 +27,7 @@ export {
   InferenceSession, type InferenceSessionOptions, type ArtifactSource, type TensorInfo, type InferenceFeed, type InferenceFetches, type InferenceRunOptions,
 } from './inference-session.js';
 export type { DynamicShapes, ShapeSpec } from './shape-programs.js';
+export { env, type OrtEnv } from './ort-env.js';
 export { Tensor, type TensorElementType } from './tensor.js';
 // (Writing artifacts is compiling: packArtifact is the main `kiln` entry's.)
 export {

@@ -53,6 +53,11 @@ export interface InferenceSessionOptions extends SessionOptions {
    */
   readonly dynamicShapes?: DynamicShapes;
   /**
+   * ONNX Runtime's option: a size for each named symbolic dimension of an ONNX model (`{ batch: 1 }`),
+   * fixed wherever the model's inputs use that symbol; runs must then feed that size.
+   */
+  readonly freeDimensionOverrides?: Readonly<Record<string, number>>;
+  /**
    * Where ONNX models compiled on the fly are cached (Node): a folder, or false for no cache.
    * Default: $KILN_CACHE_DIR, else ~/.cache/kiln/compiled.
    */
@@ -174,8 +179,10 @@ export class InferenceSession {
     const model = await compiler.OnnxModel.open(source, { ...(opts.precision ? { precision: opts.precision } : {}), ...(opts.compileCache !== undefined ? { cache: opts.compileCache } : {}) });
     return withDevice(opts, async (gpu) => {
       let session: InferenceSession | undefined;
+      const overrides = opts.freeDimensionOverrides ?? {};
+      const declared = model.inputs.map((i) => ({ ...i, dims: i.dims.map((d) => (typeof d === 'string' && Object.hasOwn(overrides, d) ? overrides[d]! : d)) }));
       const programs = new ShapePrograms<Loaded>({
-        inputs: model.inputs,
+        inputs: declared,
         compile: async (spec) => (session!.current = await loadFiles(await model.artifactFor(spec, gpu), gpu, opts)),
         serves: fits,
         release: (l) => {
@@ -186,12 +193,12 @@ export class InferenceSession {
         warn: (m) => console.warn(m),
       });
       const given = opts.inputShapes ?? {};
-      const inputs = model.inputs.map((i): TensorInfo => ({
+      const inputs = declared.map((i): TensorInfo => ({
         name: i.name, isTensor: true, dtype: i.dtype, type: tensorTypeOf(i.dtype), shape: (given[i.name] ?? i.dims).map(givenDim),
       }));
       session = new InferenceSession(gpu, !opts.device, { inputs, outputs: [] }, undefined, programs);
-      if (model.inputs.every((i) => given[i.name] || i.dims.every((d) => typeof d === 'number' && d >= 0))) {
-        await programs.compileSpec(Object.fromEntries(model.inputs.map((i) => [i.name, given[i.name] ?? i.dims])));
+      if (declared.every((i) => given[i.name] || i.dims.every((d) => typeof d === 'number' && d >= 0))) {
+        await programs.compileSpec(Object.fromEntries(declared.map((i) => [i.name, given[i.name] ?? i.dims])));
       }
       // Compiled: the outputs as compiled; else as the model declares them.
       (session as { outputMetadata: readonly TensorInfo[] }).outputMetadata = session.current?.manifest.outputs.map(manifestInfo)
@@ -271,7 +278,13 @@ export class InferenceSession {
       if (ArrayBuffer.isView(feed)) {
         if (info.shape.some((d) => typeof d !== 'number' || d < 0)) throw new KilnError(`run(): input '${info.name}' has symbolic dimensions [${info.shape.join(',')}]: feed a Tensor with its dims, not a bare array`);
         shapes[info.name] = info.shape as readonly number[];
-      } else shapes[info.name] = 'dims' in feed ? feed.dims : feed.shape;
+        continue;
+      }
+      const shape = 'dims' in feed ? feed.dims : feed.shape;
+      // Fixed extents (the model's, or set by freeDimensionOverrides) are checked before compiling anything for them.
+      const wrong = info.shape.findIndex((d, k) => typeof d === 'number' && d >= 0 && shape.length === info.shape.length && shape[k] !== d);
+      if (wrong >= 0) throw new KilnError(`run(): input '${info.name}' is [${info.shape.join(',')}]: dimension ${wrong} must be ${info.shape[wrong]}, got [${shape.join(',')}]`);
+      shapes[info.name] = shape;
     }
     return shapes;
   }

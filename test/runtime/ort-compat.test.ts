@@ -110,6 +110,35 @@ describe('ONNX Runtime usage pattern against kiln/runtime', () => {
     }
   });
 
+  it("freeDimensionOverrides fixes the model's named dimensions: compiled at create, and a run feeding another size is refused", async (ctx) => {
+    if (!gpu) ctx.skip('no WebGPU adapter');
+    const overrides = { 'p2o.DynamicDimension.0': 1, 'p2o.DynamicDimension.1': 48, 'p2o.DynamicDimension.2': 192 };
+    const theirs = await ortNode.InferenceSession.create(bytes, { freeDimensionOverrides: overrides });
+    const ours = await kilnRuntime.InferenceSession.create(bytes, { freeDimensionOverrides: overrides });
+    try {
+      expect(ours.inputMetadata[0]!.shape).toEqual([1, 3, 48, 192]);
+      expect(ours.manifest.inputs[0]!.shape).toEqual([1, 3, 48, 192]);
+      const data = seeded(3 * 48 * 192, 5);
+      const want = (await theirs.run({ x: new ortNode.Tensor('float32', data, [1, 3, 48, 192]) }))[theirs.outputNames[0]!]!.data as Float32Array;
+      const got = (await ours.run({ x: new kilnRuntime.Tensor('float32', data, [1, 3, 48, 192]) }))[ours.outputNames[0]!]!.data as Float32Array;
+      expect(Math.max(...Array.from(got, (v, i) => Math.abs(v - want[i]!)))).toBeLessThan(1e-4);
+      const two = new kilnRuntime.Tensor('float32', seeded(2 * 3 * 48 * 192, 6), [2, 3, 48, 192]);
+      await expect(ours.run({ x: two })).rejects.toThrow("run(): input 'x' is [1,3,48,192]: dimension 0 must be 1, got [2,3,48,192]");
+    } finally {
+      await ours.release();
+      await theirs.release();
+    }
+  });
+
+  it("ONNX Runtime's env: code setting its flags runs against kiln too (which reads none of them)", () => {
+    for (const ort of [ortNode, kilnRuntime] as unknown as { env: { wasm: { numThreads?: number }; webgpu: Record<string, unknown>; logLevel?: string; versions: { common: string } } }[]) {
+      ort.env.wasm.numThreads = 1;
+      ort.env.webgpu['powerPreference'] = 'high-performance';
+      ort.env.logLevel = 'error';
+      expect(typeof ort.env.versions.common).toBe('string');
+    }
+  });
+
   it('run(feeds, fetches) returns only the outputs asked for, and refuses unknown names', async (ctx) => {
     if (!gpu) ctx.skip('no WebGPU adapter');
     const session = await kilnRuntime.InferenceSession.create(CLS_MODEL, { inputShapes: { x: [1, 3, 48, 192] } });
