@@ -170,6 +170,14 @@ export class Tensor implements TensorData {
     return this.data.length;
   }
 
+  /** ORT's reshape: the same data (shared, not copied) with other dims of the same element count. */
+  reshape(dims: readonly number[]): Tensor {
+    if (!Array.isArray(dims) || dims.some((d) => !Number.isSafeInteger(d) || d < 0) || numel(dims) !== this.data.length) {
+      throw new KilnError(`Tensor.reshape([${Array.isArray(dims) ? dims.join(',') : String(dims)}]): a Tensor of ${this.data.length} elements (dims [${this.dims.join(',')}]) takes dims of that many`);
+    }
+    return new Tensor(this.type, this.data, dims);
+  }
+
   /** ORT's accessor for data that may live on a device; here the data is already on the host. */
   async getData(): Promise<TypedArray> {
     return this.data;

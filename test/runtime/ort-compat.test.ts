@@ -168,6 +168,9 @@ describe('Tensor', () => {
     expect(t.data).toEqual(Float32Array.of(1, 2, 3, 4, 5, 6));
     expect(t.dtype).toBe('f32');
     expect(t.shape).toEqual([2, 3]);
+    const flat = t.reshape([6]);
+    expect([flat.dims, flat.data === t.data]).toEqual([[6], true]);
+    expect(() => t.reshape([4])).toThrow('Tensor.reshape([4]): a Tensor of 6 elements (dims [2,3]) takes dims of that many');
     const inferred = new kilnRuntime.Tensor(Int32Array.of(1, 2));
     expect([inferred.type, inferred.dims]).toEqual(['int32', [2]]);
     // ORT's types kiln stores in others read as the type stored in.
