@@ -192,7 +192,7 @@ export const compileCommand = {
     const dispatches = programs.reduce((n, p) => n + p.dispatches.length, 0);
     const shaders = programs.reduce((n, p) => n + p.kernels.length, 0);
     const segments = primary.segmented ? `, ${describeSegmented(primary.segmented)}` : '';
-    if (!quiet) console.log(`compiled ${graph.name}: ${dispatches} dispatches, ${shaders} shaders${segments} in ${totalMs.toFixed(1)} ms${where}`);
+    if (!quiet) console.log(`compiled '${graph.name}': ${dispatches} dispatches, ${shaders} shaders${segments} in ${totalMs.toFixed(1)} ms${where}`);
     Object.assign(report, {
       graph: graph.name, dispatches, kernels: shaders, ms: totalMs, ...(out !== undefined ? { output: out, fallback } : {}),
       ...(primary.segmented ? { segments: primary.segmented.segments.map((x) => x.device), transfers: primary.segmented.transfers } : {}),

@@ -89,7 +89,7 @@ export const profileCommand = {
       }
       if (variant) console.log(`artifact: ${path}, ${variant.precision} variant`);
       console.log(`adapter: ${device.describe()}`);
-      console.log(`${p.name}: ${p.dispatches.length} dispatches, ${p.kernels.length} shaders`);
+      console.log(`model '${p.name}': ${p.dispatches.length} dispatches, ${p.kernels.length} shaders`);
       console.log(formatProfile(profile));
     } finally {
       device.destroy();

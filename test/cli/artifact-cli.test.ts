@@ -23,7 +23,7 @@ describe('kiln compile -o, run ARTIFACT, inspect', () => {
 
   it('compile -o writes the artifact folder, with one progress line per stage', async () => {
     expect(compiled.code, compiled.stderr).toBe(0);
-    expect(compiled.stdout).toMatch(/^compiled Sequential: 2 dispatches, 2 shaders in [\d.]+ ms -> .*mlp\.kiln$/m);
+    expect(compiled.stdout).toMatch(/^compiled 'Sequential': 2 dispatches, 2 shaders in [\d.]+ ms -> .*mlp\.kiln$/m);
     // Dawn itself may print 'Warning: ...' lines when the adapter is probed for kernel choices.
     const stages = compiled.stderr.split('\n').filter((l) => l && !l.startsWith('Warning:')).map((l) => l.split(/\s+/)[0]);
     expect(stages).toEqual(['load', 'passes', 'codegen', 'write']);

@@ -36,7 +36,7 @@ describe('kiln compile, inspect and run of a model with a CPU segment', () => {
   it('compile -o writes its segments, inspect lists them, and run ARTIFACT gives what run MODEL gives', async () => {
     const c = await kiln('compile', model, '-o', artifact);
     expect(c.code, c.stderr).toBe(0);
-    expect(c.stdout).toMatch(/^compiled test_graph: \d+ dispatches, \d+ shaders, 3 segments \(1 on the CPU\), 2 transfers in [\d.]+ ms -> .*nz\.kiln$/m);
+    expect(c.stdout).toMatch(/^compiled 'test_graph': \d+ dispatches, \d+ shaders, 3 segments \(1 on the CPU\), 2 transfers in [\d.]+ ms -> .*nz\.kiln$/m);
     expect((await readdir(join(artifact, 'segments'))).sort()).toEqual(['0', '1', '2']);
     expect((await readdir(join(artifact, 'segments', '1')))).toEqual(['graph.kir']);
 
