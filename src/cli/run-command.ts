@@ -54,11 +54,12 @@ interface RunTarget {
   /** The graph the CPU reference runs, or why there is none. */
   reference(): Promise<Graph | string>;
   /**
-   * A model compiled with int8 weights: its graph with the float weights, whose CPU output is
-   * reported beside the reference's as the quantization error (the reference itself dequantizes
-   * the same int8 weights the kernels do, so that it checks the kernels).
+   * A model compiled to compute otherwise than written (fp16, int8 weights): the model as written,
+   * whose CPU output's difference is reported beside the check as that error, unchecked. The
+   * reference itself runs the optimised graph (f16, the same int8 weights dequantized), so that it
+   * checks the kernels.
    */
-  readonly floatWeights?: Graph;
+  readonly written?: { readonly graph: Graph; readonly what: string; readonly against: string; readonly error: string };
 }
 
 export const runCommand = {
@@ -93,9 +94,9 @@ export const runCommand = {
     '                         value writes no file',
     '  --iterations N         steady-state runs to time after the first (default 10)',
     '  --compare cpu          also run the CPU reference and print the max abs difference (for an',
-    "                         artifact, on the optimised graph it keeps in ir/final.kir; with",
-    '                         --weights int8, on the same int8 weights, and the difference from the',
-    '                         float weights is printed as the quantization error); exits 1',
+    "                         artifact, on the optimised graph it keeps in ir/final.kir; under",
+    '                         fp16 or --weights int8, on the same f16 graph or int8 weights, and the',
+    '                         difference from the f32 model is printed as their error); exits 1',
     '                         when an element is outside |kiln - cpu| <= atol + rtol * |cpu|',
     '  --atol X, --rtol Y     the tolerance of --compare (default 1e-4 and 1e-4; 1e-2 and 1e-2 for',
     '                         an f16 program)',
@@ -194,9 +195,10 @@ export const runCommand = {
         const compared = Object.entries(outputs).map(([name, t]) => compareOutput(name, t, ref[name]!, tol));
         for (const c of compared) say(formatComparison(c, tol));
         const ok = compared.every((c) => c.outside === 0);
-        const quantization = target.floatWeights ? quantizationError(target.floatWeights, inputs, outputs) : undefined;
-        for (const q of quantization ?? []) say(`int8 weights: max abs diff vs the float weights on cpu (${q.name}): ${q.maxAbsDiff.toExponential(3)} (the quantization error; not checked)`);
-        report.compare = { against: 'cpu', ...tol, ok, outputs: compared, ...(quantization ? { floatWeights: quantization } : {}) };
+        const w = target.written;
+        const unchecked = w ? writtenError(w.graph, inputs, outputs) : undefined;
+        for (const q of unchecked ?? []) say(`${w!.what}: max abs diff vs ${w!.against} on cpu (${q.name}): ${q.maxAbsDiff.toExponential(3)} (the ${w!.error} error; not checked)`);
+        report.compare = { against: 'cpu', ...tol, ok, outputs: compared, ...(unchecked ? { written: { what: w!.what, against: w!.against, outputs: unchecked } } : {}) };
         if (!ok) {
           if (json) console.log(JSON.stringify(report, jsonNumbers, 2));
           const bad = compared.filter((c) => c.outside).map((c) => `'${c.name}' (${c.outside} of ${c.elements} elements)`);
@@ -263,6 +265,7 @@ async function modelTarget(path: string, values: Record<string, unknown>, files:
   const tCompile = performance.now() - t0;
   const gpuPrograms = compiled.segments.flatMap((s) => (s.device === 'webgpu' ? [s.program] : []));
   const single = compiled.segments.length === 1 ? gpuPrograms[0] : undefined;
+  const written = writtenDifference(chosen.precision === 'fp16', values.weights === 'int8');
   return {
     // The program's, not the graph's: under --io-precision fp16 its float inputs are f16.
     inputs: single?.inputs ?? compiled.graph.inputs.map((v) => ({ name: v.name, dtype: v.type.dtype, shape: v.type.shape })),
@@ -280,14 +283,22 @@ async function modelTarget(path: string, values: Record<string, unknown>, files:
       const session = single ? await Session.create(device, single) : await SegmentedSession.create(device, compiled);
       return { run: (inputs) => session.run(inputs), release: async () => session.destroy() };
     },
-    // With int8 weights, the optimised graph holds the dequantized weights the kernels read.
-    reference: async () => (values.weights === 'int8' ? compiled.graph : graph),
-    ...(values.weights === 'int8' ? { floatWeights: graph } : {}),
+    // Under fp16 or int8 weights, the optimised graph computes as the kernels do (f16, the dequantized weights).
+    reference: async () => (written ? compiled.graph : graph),
+    ...(written ? { written: { graph, ...written } } : {}),
   };
 }
 
-/** Each output's max abs difference from the CPU output of `graph` (the model with float weights). */
-function quantizationError(graph: Graph, inputs: Record<string, TensorData>, outputs: Record<string, TensorData>): { name: string; maxAbsDiff: number }[] {
+/** What a program computing in f16, or on int8 weights, differs from the model as written in, for --compare's report. */
+function writtenDifference(fp16: boolean, int8: boolean): { what: string; against: string; error: string } | undefined {
+  if (fp16 && int8) return { what: 'fp16 and int8 weights', against: 'the f32 model with float weights', error: 'precision and quantization' };
+  if (fp16) return { what: 'fp16', against: 'the f32 model', error: 'precision' };
+  if (int8) return { what: 'int8 weights', against: 'the float weights', error: 'quantization' };
+  return undefined;
+}
+
+/** Each output's max abs difference from the CPU output of `graph` (the model as written). */
+function writtenError(graph: Graph, inputs: Record<string, TensorData>, outputs: Record<string, TensorData>): { name: string; maxAbsDiff: number }[] {
   const ref = runOnCpu(graph, referenceInputs(graph, inputs));
   return Object.entries(outputs).filter(([name]) => Object.hasOwn(ref, name)).map(([name, t]) => {
     const { maxAbsDiff } = compareOutput(name, t, ref[name]!, { atol: Infinity, rtol: 0 });
