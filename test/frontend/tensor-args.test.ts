@@ -21,6 +21,29 @@ describe("PyTorch's argument forms: clamp(min, max), int64", () => {
     expect(() => x.clamp({})).toThrow(/at least one of 'min' or 'max'/);
   });
 
+  it('reductions take dim positionally (x.argmax(1), x.sum([0, 1], true)) or as options; an unknown option is refused, not read as every dim', async () => {
+    const x = kiln.tensor([[1, 5, 2], [7, 0, 3]]);
+    const xg = await x.to(gpu());
+    const cases: [kiln.Tensor, unknown][] = [
+      [x.argmax(1), [1, 0]],
+      [x.argmax(1, true), [[1], [0]]],
+      [x.argmax({ dim: 0 }), [1, 0, 1]],
+      [x.argmax(), 3],
+      [x.sum(1), [8, 10]],
+      [x.sum(-1, true), [[8], [10]]],
+      [x.sum([0, 1]), 18],
+      [x.mean({ dim: 0, keepdim: true }), [[4, 2.5, 2.5]]],
+      [x.max(0), [7, 5, 3]],
+      [x.min(1), [1, 0]],
+      [await xg.argmax(1).to('cpu'), [1, 0]],
+      [await xg.sum(0).to('cpu'), [8, 5, 5]],
+    ];
+    for (const [got, want] of cases) expect(got.tolist()).toEqual(want);
+    expect(() => x.sum({ axis: 1 } as never)).toThrow("sum(): unknown option 'axis'; it takes dim and keepdim (as PyTorch: sum(1) or sum({ dim: 1, keepdim: true }))");
+    expect(() => x.mean({ dim: 1 }, true)).toThrow('mean(): give keepdim once, in the options object or after dim');
+    expect(() => x.argmax([0, 1] as never)).toThrow('argmax(): dim must be one number');
+  });
+
   it("dtype 'int64' (and 'long') is accepted and narrowed to int32; a value int32 cannot hold is an error", () => {
     const labels = kiln.tensor([0, 3, -2147483648, 2147483647], { dtype: 'int64' });
     expect(labels.dtype).toBe('i32');

@@ -1,3 +1,4 @@
+import { KilnError } from '../../ir/errors.js';
 import { apply } from './tensor-apply.js';
 import { Tensor } from './tensor-core.js';
 
@@ -9,23 +10,44 @@ export interface ReduceOptions {
   readonly keepdim?: boolean;
 }
 
-function reduce(op: string, x: Tensor, opts: ReduceOptions): Tensor {
+/**
+ * A reduction's dims, as PyTorch takes them: `x.sum(1)`, `x.sum([0, 2], true)`, or
+ * `x.sum({ dim: 1, keepdim: true })`. An object with other keys (numpy's `axis`) is refused
+ * rather than read as "every dimension".
+ */
+export type DimArg = number | readonly number[] | ReduceOptions;
+
+function reduceOptions(method: string, dim: DimArg | undefined, keepdim: boolean | undefined): ReduceOptions {
+  if (dim === undefined || typeof dim === 'number' || Array.isArray(dim)) return { ...(dim !== undefined ? { dim: dim as number | readonly number[] } : {}), ...(keepdim !== undefined ? { keepdim } : {}) };
+  if (typeof dim !== 'object' || dim === null) throw new KilnError(`${method}(): dim must be a number, an array of numbers or { dim, keepdim }, got ${dim === null ? 'null' : typeof dim}`);
+  const unknown = Object.keys(dim).filter((k) => k !== 'dim' && k !== 'keepdim');
+  if (unknown.length) throw new KilnError(`${method}(): unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}; it takes dim and keepdim (as PyTorch: ${method}(1) or ${method}({ dim: 1, keepdim: true }))`);
+  if (keepdim !== undefined) throw new KilnError(`${method}(): give keepdim once, in the options object or after dim`);
+  return dim as ReduceOptions;
+}
+
+function reduce(op: string, x: Tensor, dim: DimArg | undefined, keepdim: boolean | undefined): Tensor {
+  const opts = reduceOptions(op, dim, keepdim);
   const axes = opts.dim === undefined ? [] : typeof opts.dim === 'number' ? [opts.dim] : [...opts.dim];
   return apply(op, [x], { axes, keepdims: opts.keepdim ?? false });
 }
 
 /** The methods this file adds to Tensor (exported so that their declarations name Tensor). */
 export const reductionMethods = {
-  sum(this: Tensor, opts: ReduceOptions = {}): Tensor { return reduce('sum', this, opts); },
-  mean(this: Tensor, opts: ReduceOptions = {}): Tensor { return reduce('mean', this, opts); },
-  /** Maximum values over `dim` (every dimension when absent). */
-  max(this: Tensor, opts: ReduceOptions = {}): Tensor { return reduce('max', this, opts); },
-  /** Minimum values over `dim` (every dimension when absent). */
-  min(this: Tensor, opts: ReduceOptions = {}): Tensor { return reduce('min', this, opts); },
-  /** Index (i32) of the maximum along `dim`; of the flattened tensor when `dim` is absent. */
-  argmax(this: Tensor, opts: { dim?: number; keepdim?: boolean } = {}): Tensor {
+  /** Sums over `dim` (every dimension when absent): `x.sum()`, `x.sum(1)`, `x.sum([0, 2], true)`, `x.sum({ dim: 1, keepdim: true })`. */
+  sum(this: Tensor, dim?: DimArg, keepdim?: boolean): Tensor { return reduce('sum', this, dim, keepdim); },
+  /** Means over `dim` (every dimension when absent), as sum takes it. */
+  mean(this: Tensor, dim?: DimArg, keepdim?: boolean): Tensor { return reduce('mean', this, dim, keepdim); },
+  /** Maximum values over `dim` (every dimension when absent), as sum takes it; the values only, not PyTorch's (values, indices). */
+  max(this: Tensor, dim?: DimArg, keepdim?: boolean): Tensor { return reduce('max', this, dim, keepdim); },
+  /** Minimum values over `dim` (every dimension when absent), as sum takes it; the values only. */
+  min(this: Tensor, dim?: DimArg, keepdim?: boolean): Tensor { return reduce('min', this, dim, keepdim); },
+  /** Index (i32) of the maximum along `dim` (`x.argmax(1)`, `x.argmax({ dim: 1 })`); of the flattened tensor when `dim` is absent. */
+  argmax(this: Tensor, dim?: number | { dim?: number; keepdim?: boolean }, keepdim?: boolean): Tensor {
+    const opts = reduceOptions('argmax', dim, keepdim);
+    if (Array.isArray(opts.dim)) throw new KilnError('argmax(): dim must be one number');
     if (opts.dim === undefined) return apply('argmax', [this.reshape(-1)], { axis: 0, keepdims: false });
-    return apply('argmax', [this], { axis: opts.dim, keepdims: opts.keepdim ?? false });
+    return apply('argmax', [this], { axis: opts.dim as number, keepdims: opts.keepdim ?? false });
   },
   softmax(this: Tensor, dim: number): Tensor { return apply('softmax', [this], { axis: dim }); },
   logSoftmax(this: Tensor, dim: number): Tensor { return apply('log_softmax', [this], { axis: dim }); },
