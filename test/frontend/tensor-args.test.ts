@@ -39,7 +39,7 @@ describe("PyTorch's argument forms: clamp(min, max), int64", () => {
       [await xg.sum(0).to('cpu'), [8, 5, 5]],
     ];
     for (const [got, want] of cases) expect(got.tolist()).toEqual(want);
-    expect(() => x.sum({ axis: 1 } as never)).toThrow("sum(): unknown option 'axis'; it takes dim and keepdim (as PyTorch: sum(1) or sum({ dim: 1, keepdim: true }))");
+    expect(() => x.sum({ axis: 1 } as never)).toThrow("sum(): unknown option 'axis'; it takes dim, keepdim (as PyTorch: sum(1) or sum({ dim: 1, keepdim: true }))");
     expect(() => x.mean({ dim: 1 }, true)).toThrow('mean(): give keepdim once, in the options object or after dim');
     expect(() => x.argmax([0, 1] as never)).toThrow('argmax(): dim must be one number');
   });

@@ -37,6 +37,9 @@ export interface GradFn {
 
 /** Whether ops record onto the tape (off inside noGrad). */
 const mode = { enabled: true };
+/** noGrad calls whose promises have not settled, and the setting the first of them found. */
+let openAsyncScopes = 0;
+let enabledBeforeAsync = true;
 let nextId = 0;
 
 /** Constants up to this many elements are kept by value, so a scalar operand may be freed after its op. */
@@ -67,7 +70,14 @@ export function noGrad<T>(fn: () => T): T {
     setGradEnabled(was);
     throw e;
   }
-  if (result instanceof Promise) return result.finally(() => setGradEnabled(was)) as T;
+  if (result instanceof Promise) {
+    // Overlapping async scopes restore once, when the last settles, to what the first found:
+    // each restoring its own would leave recording off when they settle out of order.
+    if (openAsyncScopes++ === 0) enabledBeforeAsync = was;
+    return result.finally(() => {
+      if (--openAsyncScopes === 0) setGradEnabled(enabledBeforeAsync);
+    }) as T;
+  }
   setGradEnabled(was);
   return result;
 }

@@ -6,6 +6,8 @@ import type { Device, DType } from '../../ir/types.js';
 import { runOnCpu } from '../../runtime/cpu/executor.js';
 import { autocastOperands } from './amp/autocast.js';
 import { recordOp } from './autograd-tape.js';
+import { hasGpuLowering } from '../../codegen/lower/index.js';
+import type { GpuDevice } from '../../runtime/device.js';
 import { requireDTypeOn } from './devices.js';
 import { torchDTypeName } from './dtype.js';
 import { eagerProgram, opGraph } from './eager-ops.js';
@@ -81,7 +83,8 @@ export function applyMulti(op: string, operands: readonly Tensor[], attrs: Attrs
     return node.outputs.map((v) => Tensor.symbolic(g, v, like));
   }
   const waiting = inputs.find((t) => !t.trySettle());
-  const outs = waiting ? deferred(op, inputs, attrs, waiting) : inputs[0]?.deviceType === 'webgpu' ? runOnGpu(op, inputs, attrs) : runOnHost(op, inputs, attrs);
+  const gpu = inputs[0]?.deviceType === 'webgpu';
+  const outs = waiting ? deferred(op, inputs, attrs, waiting) : gpu && !hasGpuLowering(op) ? viaHost(op, inputs, attrs) : gpu ? runOnGpu(op, inputs, attrs) : runOnHost(op, inputs, attrs);
   return recordOp(op, inputs, attrs, outs);
 }
 
@@ -117,6 +120,24 @@ function deferred(op: string, inputs: readonly Tensor[], attrs: Attrs, waiting: 
   until.catch(() => undefined); // reported where a result is awaited
   const arrival = { until, arrived: () => inputs.every((t) => t.trySettle()) };
   return node.outputs.map((v, k) => Tensor.pending(v.type.dtype, v.type.shape, index, () => (results ??= applyMulti(op, inputs, attrs))[k]!, undefined, arrival));
+}
+
+/**
+ * An op without a WebGPU kernel (gather_elements, top_k, cumsum, ...) on WebGPU tensors, as
+ * placement runs it in a compiled program: the operands are read back, the op runs on the host
+ * and its results are uploaded to the operands' device. The results (typed now, so errors come at
+ * once) are pending until then, as a deferred op's are.
+ */
+function viaHost(op: string, inputs: readonly Tensor[], attrs: Attrs): Tensor[] {
+  const { node } = opGraph(op, inputs, attrs, 'webgpu');
+  const index = Number(inputs[0]!.deviceName.slice('webgpu:'.length));
+  let host: Tensor[] | undefined;
+  // Detached: the read-back is no op of the user's to differentiate (the op itself is recorded below).
+  const until = Promise.all(inputs.map((t) => t.detach().to('cpu'))).then((h) => { host = h; });
+  until.catch(() => undefined); // reported where a result is awaited
+  let results: Tensor[] | undefined;
+  const make = (gpu: GpuDevice, k: number) => (results ??= runOnHost(op, host!, attrs).map((r) => Tensor.upload(r.data, gpu)))[k]!;
+  return node.outputs.map((v, k) => Tensor.pending(v.type.dtype, v.type.shape, index, (gpu) => make(gpu, k), undefined, { until, arrived: () => host !== undefined }));
 }
 
 /** Ops whose CPU kernels handle f16 (raw bits): data movement copies bits; cast decodes and rounds. */

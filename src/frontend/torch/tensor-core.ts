@@ -303,6 +303,8 @@ export class Tensor {
   float(): Tensor { return this.type('f32'); }
   /** int32 on this tensor's device (floats truncate toward zero). */
   int(): Tensor { return this.type('i32'); }
+  /** PyTorch's int64, which kiln stores as int32: the same as int(). */
+  long(): Tensor { return this.type('i32'); }
   /** bool on this tensor's device (nonzero is true). */
   bool(): Tensor { return this.type('bool'); }
 

@@ -27,6 +27,13 @@ export const arithmeticMethods = {
   log(this: Tensor): Tensor { return apply('log', [this]); },
   sqrt(this: Tensor): Tensor { return apply('sqrt', [this]); },
   rsqrt(this: Tensor): Tensor { return apply('rsqrt', [this]); },
+  sin(this: Tensor): Tensor { return apply('sin', [this]); },
+  cos(this: Tensor): Tensor { return apply('cos', [this]); },
+  floor(this: Tensor): Tensor { return apply('floor', [this]); },
+  ceil(this: Tensor): Tensor { return apply('ceil', [this]); },
+  /** Rounds half to even, as torch.round. */
+  round(this: Tensor): Tensor { return apply('round', [this]); },
+  square(this: Tensor): Tensor { return this.mul(this); },
   erf(this: Tensor): Tensor { return apply('erf', [this]); },
   relu(this: Tensor): Tensor { return apply('relu', [this]); },
   sigmoid(this: Tensor): Tensor { return apply('sigmoid', [this]); },
@@ -55,6 +62,16 @@ export const arithmeticMethods = {
   },
 
   /** Matrix product with NumPy batching; a 1-D operand is a vector, as in torch.matmul. */
+  /** The matrix product of two matrices (torch.mm; matmul takes every rank). */
+  mm(this: Tensor, o: Tensor): Tensor {
+    if (this.shape.length !== 2 || o.shape.length !== 2) throw new KilnError(`mm(): both operands must be matrices, got shapes [${this.shape.join(',')}] and [${o.shape.join(',')}]`);
+    return this.matmul(o);
+  },
+  /** Batched matrix products of two 3-D tensors of one batch (torch.bmm). */
+  bmm(this: Tensor, o: Tensor): Tensor {
+    if (this.shape.length !== 3 || o.shape.length !== 3 || this.shape[0] !== o.shape[0]) throw new KilnError(`bmm(): both operands must be 3-D with the same batch, got shapes [${this.shape.join(',')}] and [${o.shape.join(',')}]`);
+    return this.matmul(o);
+  },
   matmul(this: Tensor, o: Tensor): Tensor {
     if (this.shape.length === 1 && o.shape.length === 1) return this.unsqueeze(0).matmul(o.unsqueeze(1)).reshape();
     if (this.shape.length === 1) return this.unsqueeze(0).matmul(o).squeeze(-2);

@@ -17,16 +17,19 @@ export interface ReduceOptions {
  */
 export type DimArg = number | readonly number[] | ReduceOptions;
 
-function reduceOptions(method: string, dim: DimArg | undefined, keepdim: boolean | undefined): ReduceOptions {
-  if (dim === undefined || typeof dim === 'number' || Array.isArray(dim)) return { ...(dim !== undefined ? { dim: dim as number | readonly number[] } : {}), ...(keepdim !== undefined ? { keepdim } : {}) };
+/** The options a reduction was given, however it was given them (see DimArg); `extra` names the other keys it takes. */
+export function reduceOptions<T extends ReduceOptions = ReduceOptions>(method: string, dim: DimArg | T | undefined, keepdim: boolean | undefined, extra: readonly string[] = []): T {
+  if (dim === undefined || typeof dim === 'number' || Array.isArray(dim)) return { ...(dim !== undefined ? { dim: dim as number | readonly number[] } : {}), ...(keepdim !== undefined ? { keepdim } : {}) } as T;
   if (typeof dim !== 'object' || dim === null) throw new KilnError(`${method}(): dim must be a number, an array of numbers or { dim, keepdim }, got ${dim === null ? 'null' : typeof dim}`);
-  const unknown = Object.keys(dim).filter((k) => k !== 'dim' && k !== 'keepdim');
-  if (unknown.length) throw new KilnError(`${method}(): unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}; it takes dim and keepdim (as PyTorch: ${method}(1) or ${method}({ dim: 1, keepdim: true }))`);
+  const known = ['dim', 'keepdim', ...extra];
+  const unknown = Object.keys(dim).filter((k) => !known.includes(k));
+  if (unknown.length) throw new KilnError(`${method}(): unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}; it takes ${known.join(', ')} (as PyTorch: ${method}(1) or ${method}({ dim: 1, keepdim: true }))`);
   if (keepdim !== undefined) throw new KilnError(`${method}(): give keepdim once, in the options object or after dim`);
-  return dim as ReduceOptions;
+  return dim as T;
 }
 
-function reduce(op: string, x: Tensor, dim: DimArg | undefined, keepdim: boolean | undefined): Tensor {
+/** Reduces `x` with the reduction op `op` over the dims given (every one when none). */
+export function reduce(op: string, x: Tensor, dim: DimArg | undefined, keepdim: boolean | undefined): Tensor {
   const opts = reduceOptions(op, dim, keepdim);
   const axes = opts.dim === undefined ? [] : typeof opts.dim === 'number' ? [opts.dim] : [...opts.dim];
   return apply(op, [x], { axes, keepdims: opts.keepdim ?? false });

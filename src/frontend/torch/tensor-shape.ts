@@ -9,8 +9,22 @@ import { Tensor } from './tensor-core.js';
 
 /** The methods this file adds to Tensor (exported so that their declarations name Tensor). */
 export const shapeMethods = {
-  /** Permutes dimensions; with no argument, reverses them. */
-  permute(this: Tensor, ...perm: number[]): Tensor { return apply('transpose', [this], { perm }); },
+  /** Permutes dimensions (`permute(1, 0)` or `permute([1, 0])`); with no argument, reverses them. */
+  permute(this: Tensor, ...perm: (number | readonly number[])[]): Tensor {
+    const flat = perm.length === 1 && Array.isArray(perm[0]) ? [...perm[0]] : perm;
+    return apply('transpose', [this], { perm: flat as number[] });
+  },
+  /** The tensor repeated `sizes[i]` times along each dimension, as torch.repeat (more sizes than dimensions add leading ones). */
+  repeat(this: Tensor, ...sizes: (number | readonly number[])[]): Tensor {
+    const reps = (sizes.length === 1 && Array.isArray(sizes[0]) ? [...sizes[0]] : sizes) as number[];
+    if (reps.length < this.shape.length) throw new KilnError(`repeat(): number of repeat dims (${reps.length}) can not be smaller than number of tensor dims (${this.shape.length})`);
+    const shape = [...Array<number>(reps.length - this.shape.length).fill(1), ...this.shape];
+    // [a, b] repeated [r, s]: viewed as [1, a, 1, b], broadcast to [r, a, s, b], merged to [r*a, s*b].
+    const spread = this.reshape(shape.flatMap((d) => [1, d]));
+    return spread.expand(...reps.flatMap((r, i) => [r, shape[i]!])).reshape(reps.map((r, i) => r * shape[i]!));
+  },
+  /** The same values as a new tensor; differentiable (kiln's tensors are never written in place, so nothing is copied). */
+  clone(this: Tensor): Tensor { return this.reshape(this.shape); },
   /** Swaps dimensions `d0` and `d1`. */
   transpose(this: Tensor, d0: number, d1: number): Tensor {
     const r = this.shape.length;
@@ -88,19 +102,35 @@ export const shapeMethods = {
 type ShapeMethods = typeof shapeMethods;
 
 declare module './tensor-core.js' {
-  interface Tensor extends ShapeMethods {}
+  interface Tensor extends ShapeMethods {
+    /** The dimensions reversed (the transpose of a matrix), as PyTorch's `.T`. */
+    readonly T: Tensor;
+  }
 }
 
 Object.assign(Tensor.prototype, shapeMethods);
+Object.defineProperty(Tensor.prototype, 'T', {
+  get(this: Tensor) { return this.permute(this.shape.map((_, i) => this.shape.length - 1 - i)); },
+  configurable: true,
+});
 
-/** Concatenates tensors along `dim`, like torch.cat. */
-export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
+/** `dim` given as a number or as PyTorch's keyword (`{ dim: 1 }`). */
+function dimArg(method: string, dim: number | { dim?: number }): number {
+  if (typeof dim === 'number') return dim;
+  const unknown = typeof dim === 'object' && dim !== null ? Object.keys(dim).filter((k) => k !== 'dim') : [];
+  if (typeof dim !== 'object' || dim === null || unknown.length) throw new KilnError(`${method}(): dim must be a number or { dim }, got ${JSON.stringify(dim)}`);
+  return dim.dim ?? 0;
+}
+
+/** Concatenates tensors along `dim` (`cat(ts, 1)` or `cat(ts, { dim: 1 })`), like torch.cat. */
+export function cat(tensors: readonly Tensor[], dim: number | { dim?: number } = 0): Tensor {
   if (tensors.length === 0) throw new KilnError('cat() needs at least one tensor');
-  return apply('concat', tensors, { axis: normDim(dim, tensors[0]!.shape.length) });
+  return apply('concat', tensors, { axis: normDim(dimArg('cat', dim), tensors[0]!.shape.length) });
 }
 
 /** Stacks tensors of one shape along a new dimension `dim`, like torch.stack. */
-export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
+export function stack(tensors: readonly Tensor[], dim: number | { dim?: number } = 0): Tensor {
   if (tensors.length === 0) throw new KilnError('stack() needs at least one tensor');
-  return cat(tensors.map((t) => t.unsqueeze(dim)), dim);
+  const d = dimArg('stack', dim);
+  return cat(tensors.map((t) => t.unsqueeze(d)), d);
 }

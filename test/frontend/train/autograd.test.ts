@@ -74,6 +74,22 @@ describe('eager autograd', () => {
     await expect(z.sum().backward()).rejects.toThrow(/does not require grad/);
   });
 
+  it('async noGrad scopes that overlap turn recording back on once the last has settled, not when the first does', async () => {
+    const release: (() => void)[] = [];
+    const scope = () => kiln.noGrad(() => new Promise<void>((resolve) => release.push(resolve)));
+    const first = scope();
+    const second = scope();
+    expect(kiln.isGradEnabled()).toBe(false);
+    release[0]!();
+    await first;
+    // The second scope is still open.
+    expect(kiln.isGradEnabled()).toBe(false);
+    release[1]!();
+    await second;
+    // The second found recording off: restoring what it found would leave it off for good.
+    expect(kiln.isGradEnabled()).toBe(true);
+  });
+
   it('backward(gradient) for a non-scalar, retainGraph, detach, and errors PyTorch users know', async () => {
     const x = kiln.tensor([1, 2, 3], { requiresGrad: true });
     const y = x.mul(x);
