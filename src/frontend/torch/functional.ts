@@ -73,6 +73,7 @@ function convPadding(p: Padding2 | 'valid' | 'same', w: readonly number[], strid
 }
 
 export { batchNorm, type BatchNormOptions } from './batch-norm.js';
+export { convTranspose2d, interpolate, groupNorm, pixelShuffle, type ConvTranspose2dOptions, type InterpolateOptions } from './functional-more.js';
 export { scaledDotProductAttention, type ScaledDotProductAttentionOptions } from './attention.js';
 
 /** Layer norm over the trailing dimensions `normalizedShape`, with optional elementwise affine. */

@@ -40,3 +40,35 @@ export class Conv2d extends Module {
     return F.conv2d(x, this.weight, this.bias, { ...conv, groups: this.groups });
   }
 }
+
+/**
+ * 2-D transposed convolution over [N, C, H, W], as torch.nn.ConvTranspose2d: weight
+ * [C, O/groups, KH, KW], initialised like PyTorch's (its fan-in is O/groups * KH * KW).
+ */
+export class ConvTranspose2d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | undefined;
+  readonly kernelSize: [number, number];
+  readonly groups: number;
+
+  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: F.Size2, readonly opts: F.ConvTranspose2dOptions & { readonly bias?: boolean } = {}) {
+    super();
+    this.kernelSize = F.pair(kernelSize, 'kernel_size');
+    this.groups = opts.groups ?? 1;
+    if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
+      throw new KilnError(`ConvTranspose2d: in_channels (${inChannels}) and out_channels (${outChannels}) must be divisible by groups (${this.groups})`);
+    }
+    const [kh, kw] = this.kernelSize;
+    const fanIn = (outChannels / this.groups) * kh * kw;
+    this.weight = this.registerParameter('weight', uniformFanIn([inChannels, outChannels / this.groups, kh, kw], fanIn));
+    this.bias = opts.bias === false ? undefined : this.registerParameter('bias', uniformFanIn([outChannels], fanIn));
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.shape.length !== 4 || x.shape[1] !== this.inChannels) {
+      throw new KilnError(`ConvTranspose2d(${this.inChannels}, ${this.outChannels}) expects input [N, ${this.inChannels}, H, W], got [${x.shape.join(',')}]`);
+    }
+    const { bias: _, ...conv } = this.opts;
+    return F.convTranspose2d(x, this.weight, this.bias, { ...conv, groups: this.groups });
+  }
+}

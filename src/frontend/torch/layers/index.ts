@@ -1,10 +1,11 @@
 // Every nn layer, one family per file.
 export { Linear, Identity } from './linear.js';
-export { Conv2d, type Conv2dOptions } from './conv.js';
-export { BatchNorm1d, BatchNorm2d, LayerNorm, type BatchNorm2dOptions, type LayerNormOptions } from './norm.js';
+export { Conv2d, ConvTranspose2d, type Conv2dOptions } from './conv.js';
+export { BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, type BatchNorm2dOptions, type LayerNormOptions } from './norm.js';
 export { Embedding } from './embedding.js';
 export { ReLU, GELU, SiLU, Sigmoid, Tanh, Hardswish, Hardsigmoid, LeakyReLU, Softmax, LogSoftmax } from './activation.js';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from './pool.js';
-export { Flatten, Dropout, ChannelShuffle } from './shape.js';
+export { Flatten, Dropout, ChannelShuffle, Upsample, PixelShuffle, Unflatten } from './shape.js';
+export { CrossEntropyLoss, NLLLoss, MSELoss } from './loss.js';
 export { Sequential, ModuleList } from './container.js';
 export { DataParallel, type DataParallelOptions, type GpuIndex } from './data-parallel.js';

@@ -107,3 +107,24 @@ export class LayerNorm extends Module {
     return F.layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
   }
 }
+
+/** Group norm over [N, C, ...] with a learnable scale and shift per channel (affine, default), as torch.nn.GroupNorm. */
+export class GroupNorm extends Module {
+  readonly weight: Tensor | undefined;
+  readonly bias: Tensor | undefined;
+  readonly eps: number;
+
+  constructor(readonly numGroups: number, readonly numChannels: number, opts: { readonly eps?: number; readonly affine?: boolean } = {}) {
+    super();
+    if (numChannels % numGroups !== 0) throw new KilnError(`GroupNorm: num_channels (${numChannels}) must be divisible by num_groups (${numGroups})`);
+    this.eps = opts.eps ?? 1e-5;
+    const affine = opts.affine ?? true;
+    this.weight = affine ? this.registerParameter('weight', ones([numChannels])) : undefined;
+    this.bias = affine ? this.registerParameter('bias', zeros([numChannels])) : undefined;
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.shape[1] !== this.numChannels) throw new KilnError(`GroupNorm(${this.numGroups}, ${this.numChannels}) got ${x.shape[1]} channels in input [${x.shape.join(',')}]`);
+    return F.groupNorm(x, this.numGroups, this.weight, this.bias, this.eps);
+  }
+}

@@ -26,3 +26,24 @@ export class ChannelShuffle extends Module {
   constructor(readonly groups: number) { super(); }
   forward(x: Tensor): Tensor { return F.channelShuffle(x, this.groups); }
 }
+
+/** Resizes [N, C, H, W] by `scaleFactor` or to `size`, as torch.nn.Upsample (see functional.interpolate). */
+export class Upsample extends Module {
+  constructor(readonly opts: F.InterpolateOptions) { super(); }
+  forward(x: Tensor): Tensor { return F.interpolate(x, this.opts); }
+}
+
+/** [N, C * r * r, H, W] to [N, C, H * r, W * r], as torch.nn.PixelShuffle. */
+export class PixelShuffle extends Module {
+  constructor(readonly upscaleFactor: number) { super(); }
+  forward(x: Tensor): Tensor { return F.pixelShuffle(x, this.upscaleFactor); }
+}
+
+/** Splits dimension `dim` into `sizes`, as torch.nn.Unflatten. */
+export class Unflatten extends Module {
+  constructor(readonly dim: number, readonly sizes: readonly number[]) { super(); }
+  forward(x: Tensor): Tensor {
+    const d = this.dim < 0 ? this.dim + x.shape.length : this.dim;
+    return x.reshape([...x.shape.slice(0, d), ...this.sizes, ...x.shape.slice(d + 1)]);
+  }
+}
