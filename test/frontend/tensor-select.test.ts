@@ -131,4 +131,20 @@ describe('PyTorch selection, scan and spread methods', () => {
     await g.gather(1, kiln.tensor([[2, 2], [0, 1], [1, 1]], { dtype: 'int64' })).sum().backward();
     expect(g.grad!.tolist()).toEqual([[0, 0, 2], [1, 1, 0], [0, 2, 0]]);
   });
+
+  it('on WebGPU leaves too: the ops without a WebGPU kernel, and their gradients (a scatter), run on the host and come back to the device', async () => {
+    const leaf = async (v: number[] | number[][]) => (await kiln.tensor(v).to(gpu())).requiresGrad_();
+    const x = await leaf(X);
+    // A number operand of an op whose input is still on its way (the gather's result) stays until it runs.
+    await x.gather(1, await kiln.tensor([[2, 2], [0, 1], [1, 1]], { dtype: 'int64' }).to(gpu())).mul(3).sum().backward();
+    expect(x.grad!.deviceName).toBe(x.deviceName);
+    expect((await x.grad!.to('cpu')).tolist()).toEqual([[0, 0, 6], [3, 3, 0], [0, 6, 0]]);
+    const t = await leaf([[3, 1, 2], [0, 9, 4]]);
+    await t.topk(2).values.sum().backward();
+    expect((await t.grad!.to('cpu')).tolist()).toEqual([[1, 0, 1], [0, 1, 1]]);
+    // f = sum_i c_i * cumsum(c)_i: df/dc_k = cumsum(c)_k + sum_{i >= k} c_i.
+    const c = await leaf([1, 2, 3]);
+    await c.cumsum(0).mul(c).sum().backward();
+    expect((await c.grad!.to('cpu')).tolist()).toEqual([1 + 6, 3 + 5, 6 + 3]);
+  });
 });

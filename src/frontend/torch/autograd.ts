@@ -6,6 +6,7 @@ import { formatShapeType, numel, shapesEqual } from '../../ir/types.js';
 import { differentiate, gradName } from '../../passes/autodiff/differentiate.js';
 import { runOnCpu } from '../../runtime/cpu/executor.js';
 import { EagerRunner } from '../../runtime/eager.js';
+import { hasGpuLowering } from '../../codegen/lower/index.js';
 import type { Program } from '../../runtime/program.js';
 import type { DeviceLike } from './devices.js';
 import { MOVE_OP, noGrad, type TapeInput, type TapeNode } from './autograd-tape.js';
@@ -74,7 +75,7 @@ export async function backward(root: Tensor, gradient: Tensor | undefined, opts:
       continue;
     }
     const plan = buildPlan(t, segments.get(t)!, g);
-    const grads = t.deviceType === 'webgpu' ? runOnDevice(plan) : runOnHost(plan);
+    const grads = t.deviceType !== 'webgpu' ? runOnHost(plan) : onGpu(plan.graph) ? runOnDevice(plan) : await viaHost(plan, t.deviceName as DeviceLike);
     for (const { tensor, output } of plan.leaves) deliver(tensor, grads.get(output)!);
   }
   if (!opts.retainGraph) release(all);
@@ -255,6 +256,21 @@ function runOnDevice(plan: BackwardPlan): Map<string, Tensor> {
     result.set(b.name, Tensor.fromGpu(storage, b.dtype, b.shape));
   });
   return result;
+}
+
+/** Whether every op of a backward graph has a WebGPU kernel (gather_elements' gradient, a scatter, has none yet). */
+function onGpu(graph: Graph): boolean {
+  return graph.nodes.every((n) => n.op === 'const' || hasGpuLowering(n.op));
+}
+
+/**
+ * A backward graph with ops without a WebGPU kernel, for tensors on WebGPU: computed on the host
+ * from its inputs read back, the gradients uploaded to `device` (as eager ops without a kernel run).
+ */
+async function viaHost(plan: BackwardPlan, device: DeviceLike): Promise<Map<string, Tensor>> {
+  const feeds = new Map(await Promise.all([...plan.feeds].map(async ([name, t]) => [name, await t.detach().to('cpu')] as const)));
+  const grads = runOnHost({ ...plan, feeds });
+  return new Map(await Promise.all([...grads].map(async ([name, g]) => [name, await g.to(device)] as const)));
 }
 
 function runOnHost(plan: BackwardPlan): Map<string, Tensor> {

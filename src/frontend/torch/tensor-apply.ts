@@ -176,11 +176,13 @@ function runOnGpu(op: string, inputs: readonly Tensor[], attrs: Attrs): Tensor[]
 export function binary(op: string, a: Tensor, b: Tensor | number): Tensor {
   if (typeof b !== 'number') return apply(op, [a, b]);
   const s = scalarLike(replicaOf(a), b);
+  let result: Tensor | undefined;
   try {
-    return apply(op, [a, s]);
+    return (result = apply(op, [a, s]));
   } finally {
-    // Its buffer may go as soon as the op is submitted; the device frees it after use.
-    if (s.deviceType === 'webgpu') s.dispose();
+    // Its buffer may go as soon as the op is submitted; the device frees it after use. An op
+    // computed later (its operand still pending) reads it then: it is left to the collector.
+    if (s.deviceType === 'webgpu' && !result?.isPending) s.dispose();
   }
 }
 
