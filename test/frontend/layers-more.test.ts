@@ -123,6 +123,45 @@ describe('more torch.nn layers', () => {
     expect(new nn.Unflatten(-1, [3, 1]).call(ps).shape).toEqual([1, 8, 2, 3, 1]);
   });
 
+  it('Conv1d (stride 2, padding 1, dilation 2, 2 groups) is the sliding dot product over L; ELU and PReLU are their formulas', async () => {
+    const [N, C, L, O, K, S, P, D, G] = [2, 4, 9, 6, 3, 2, 1, 2, 2];
+    const m = new nn.Conv1d(C, O, K, { stride: S, padding: P, dilation: D, groups: G });
+    expect(m.weight.shape).toEqual([O, C / G, K]);
+    const xs = values(N * C * L, 5);
+    const w = (m.weight.tolist() as number[][][]).flat(2);
+    const b = m.bias!.tolist() as number[];
+    const OL = Math.floor((L + 2 * P - D * (K - 1) - 1) / S) + 1;
+    const want = Array.from({ length: N * O * OL }, (_, i) => {
+      const [n, o, t] = [Math.floor(i / (O * OL)), Math.floor(i / OL) % O, i % OL];
+      const [cin, g] = [C / G, Math.floor(o / (O / G))];
+      let acc = b[o]!;
+      for (let c = 0; c < cin; c++) for (let k = 0; k < K; k++) {
+        const pos = t * S - P + k * D;
+        if (pos >= 0 && pos < L) acc += xs[(n * C + g * cin + c) * L + pos]! * w[(o * cin + c) * K + k]!;
+      }
+      return acc;
+    });
+    const [cpu, webgpu] = await both(m, kiln.tensor(xs).reshape(N, C, L));
+    expectClose(cpu, want);
+    expectClose(webgpu, want);
+
+    const x = kiln.tensor(values(2 * 3 * 4, 6)).reshape(2, 3, 4);
+    const flat = (x.tolist() as number[][][]).flat(2);
+    const [ecpu, egpu] = await both(new nn.ELU(0.5), x);
+    const elu = flat.map((v) => (v > 0 ? v : 0.5 * (Math.exp(v) - 1)));
+    expectClose(ecpu, elu, 1e-6);
+    expectClose(egpu, elu, 1e-6);
+    const prelu = new nn.PReLU(3, 0.1);
+    const [pcpu, pgpu] = await both(prelu, x);
+    const pr = flat.map((v) => (v > 0 ? v : 0.1 * v));
+    expectClose(pcpu, pr, 1e-6);
+    expectClose(pgpu, pr, 1e-6);
+    // d/da_c of the sum: the sum of the negative inputs of channel c.
+    const p = new nn.PReLU(3, 0.1);
+    await p.call(x).sum().backward();
+    expectClose(p.weight.grad!.tolist(), [0, 1, 2].map((c) => flat.filter((v, i) => Math.floor(i / 4) % 3 === c && v <= 0).reduce((a, v) => a + v, 0)), 1e-5);
+  });
+
   it('the loss modules compute what their functions do, and train through Module.call', async () => {
     const logits = kiln.tensor([[2, -1, 0.5], [0.1, 0.2, 3]], { requiresGrad: true });
     const target = kiln.tensor([0, 2], { dtype: 'int64' });

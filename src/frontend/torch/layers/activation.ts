@@ -1,5 +1,5 @@
 import { Module } from '../module.js';
-import type { Tensor } from '../tensor.js';
+import { full, where, type Tensor } from '../tensor.js';
 
 export class ReLU extends Module {
   forward(x: Tensor): Tensor { return x.relu(); }
@@ -45,4 +45,27 @@ export class Softmax extends Module {
 export class LogSoftmax extends Module {
   constructor(readonly dim: number) { super(); }
   forward(x: Tensor): Tensor { return x.logSoftmax(this.dim); }
+}
+
+/** x where x > 0, else alpha * (exp(x) - 1), as torch.nn.ELU. */
+export class ELU extends Module {
+  constructor(readonly alpha = 1) { super(); }
+  forward(x: Tensor): Tensor { return elu(x, this.alpha); }
+}
+
+/** x where x > 0, else a * x with `a` learned (one for all channels, or one per channel of dimension 1), as torch.nn.PReLU. */
+export class PReLU extends Module {
+  readonly weight: Tensor;
+  constructor(readonly numParameters = 1, init = 0.25) {
+    super();
+    this.weight = this.registerParameter('weight', full([numParameters], init));
+  }
+  forward(x: Tensor): Tensor {
+    const a = this.numParameters === 1 ? this.weight : this.weight.reshape([this.numParameters, ...x.shape.slice(2).map(() => 1)]);
+    return where(x.gt(0), x, x.mul(a));
+  }
+}
+
+function elu(x: Tensor, alpha: number): Tensor {
+  return where(x.gt(0), x, x.exp().sub(1).mul(alpha));
 }

@@ -72,3 +72,44 @@ export class ConvTranspose2d extends Module {
     return F.convTranspose2d(x, this.weight, this.bias, { ...conv, groups: this.groups });
   }
 }
+
+export interface Conv1dOptions {
+  readonly stride?: number;
+  /** An int (both ends), [left, right], 'valid' or 'same'. */
+  readonly padding?: number | readonly [number, number] | 'valid' | 'same';
+  readonly dilation?: number;
+  readonly groups?: number;
+  readonly bias?: boolean;
+}
+
+/** 1-D convolution over [N, C, L], as torch.nn.Conv1d: a conv2d over [N, C, 1, L] with a [O, C/groups, 1, K] weight. */
+export class Conv1d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | undefined;
+  readonly groups: number;
+
+  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, readonly opts: Conv1dOptions = {}) {
+    super();
+    this.groups = opts.groups ?? 1;
+    if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
+      throw new KilnError(`Conv1d: in_channels (${inChannels}) and out_channels (${outChannels}) must be divisible by groups (${this.groups})`);
+    }
+    const fanIn = (inChannels / this.groups) * kernelSize;
+    // PyTorch's shape [O, C/groups, K]; viewed as [O, C/groups, 1, K] when it runs.
+    this.weight = this.registerParameter('weight', uniformFanIn([outChannels, inChannels / this.groups, kernelSize], fanIn));
+    this.bias = opts.bias === false ? undefined : this.registerParameter('bias', uniformFanIn([outChannels], fanIn));
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.shape.length !== 3 || x.shape[1] !== this.inChannels) {
+      throw new KilnError(`Conv1d(${this.inChannels}, ${this.outChannels}) expects input [N, ${this.inChannels}, L], got [${x.shape.join(',')}]`);
+    }
+    const p = this.opts.padding ?? 0;
+    const padding = p === 'valid' || p === 'same' ? p : typeof p === 'number' ? ([0, p, 0, p] as const) : ([0, p[0], 0, p[1]] as const);
+    const [n, c, l] = x.shape as [number, number, number];
+    const y = F.conv2d(x.reshape(n, c, 1, l), this.weight.unsqueeze(2), this.bias, {
+      stride: [1, this.opts.stride ?? 1], dilation: [1, this.opts.dilation ?? 1], padding, groups: this.groups,
+    });
+    return y.squeeze(2);
+  }
+}

@@ -1,9 +1,9 @@
 // Every nn layer, one family per file.
 export { Linear, Identity } from './linear.js';
-export { Conv2d, ConvTranspose2d, type Conv2dOptions } from './conv.js';
+export { Conv1d, Conv2d, ConvTranspose2d, type Conv1dOptions, type Conv2dOptions } from './conv.js';
 export { BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, type BatchNorm2dOptions, type LayerNormOptions } from './norm.js';
 export { Embedding } from './embedding.js';
-export { ReLU, GELU, SiLU, Sigmoid, Tanh, Hardswish, Hardsigmoid, LeakyReLU, Softmax, LogSoftmax } from './activation.js';
+export { ReLU, GELU, SiLU, Sigmoid, Tanh, Hardswish, Hardsigmoid, LeakyReLU, Softmax, LogSoftmax, ELU, PReLU } from './activation.js';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from './pool.js';
 export { Flatten, Dropout, ChannelShuffle, Upsample, PixelShuffle, Unflatten } from './shape.js';
 export { CrossEntropyLoss, NLLLoss, MSELoss } from './loss.js';
