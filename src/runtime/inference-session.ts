@@ -261,11 +261,12 @@ export class InferenceSession {
     if (this.released) throw new KilnError('run(): the session was released');
     if (typeof feeds !== 'object' || feeds === null || ArrayBuffer.isView(feeds)) throw new KilnError('run() takes an object of named inputs, e.g. { x: new Tensor(\'float32\', data, dims) }');
     const { fetches, options } = runArguments(arg1, arg2, this.outputNames);
-    const loaded = this.programs ? await this.programs.programFor(this.feedShapes(feeds)) : this.current!;
-    const inputs = programInputs(loaded, feeds);
     const runOptions = { ...(fetches ? { outputs: fetches } : {}), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) };
-    const out = await (loaded.session instanceof Session ? loaded.session.run(inputs, runOptions) : loaded.session.run(inputs));
-    const all = userOutputs(loaded, out);
+    const runOn = async (loaded: Loaded) => {
+      const inputs = programInputs(loaded, feeds);
+      return userOutputs(loaded, await (loaded.session instanceof Session ? loaded.session.run(inputs, runOptions) : loaded.session.run(inputs)));
+    };
+    const all = this.programs ? await this.programs.run(this.feedShapes(feeds), runOn) : await runOn(this.current!);
     return Object.fromEntries((fetches ?? Object.keys(all)).map((name) => [name, Tensor.from(all[name]!)]));
   }
 

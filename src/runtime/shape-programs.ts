@@ -37,6 +37,12 @@ export interface ShapeProgramsOptions<P> {
   readonly dynamic?: DynamicShapes;
   /** Told once when the model's kernels cannot take varying sizes, with the compiler's reason. */
   readonly warn?: (message: string) => void;
+  /**
+   * Programs of fixed shapes kept at most (default 8): past it, the least recently used one not
+   * running is released, so that a long-running session fed ever new shapes (a model refusing
+   * ranges, or dynamic: false) does not keep every program's buffers.
+   */
+  readonly maxFixedPrograms?: number;
 }
 
 /** An open dimension of one input. */
@@ -61,6 +67,10 @@ export class ShapePrograms<P> {
   private refused: string | undefined;
   /** Set once sizes over ranges compiled only as multiples of a step: later ranges start there. */
   private stepped = false;
+  /** The fixed-shape programs compiled, by spec key, least recently used first. */
+  private readonly fixed = new Map<string, P>();
+  /** Runs in progress on each program. */
+  private readonly running = new Map<P, number>();
 
   constructor(private readonly opts: ShapeProgramsOptions<P>) {
     this.open = opts.inputs.flatMap((i) => i.dims.flatMap((d, index) => (typeof d === 'number' && d >= 0 ? [] : [{ input: i.name, index, symbol: typeof d === 'string' ? d : undefined }])));
@@ -79,10 +89,33 @@ export class ShapePrograms<P> {
     });
   }
 
+  /** Runs `work` on the program for `shapes` (see programFor); a program is not released while it runs. */
+  async run<T>(shapes: FeedShapes, work: (program: P) => Promise<T>): Promise<T> {
+    const program = await this.programFor(shapes);
+    this.running.set(program, (this.running.get(program) ?? 0) + 1);
+    try {
+      return await work(program);
+    } finally {
+      const left = this.running.get(program)! - 1;
+      if (left) this.running.set(program, left);
+      else this.running.delete(program);
+      this.evict();
+    }
+  }
+
   /** The program for a run's shapes: one that serves them, or a new one (see above). */
   async programFor(shapes: FeedShapes): Promise<P> {
-    const exact = this.bySpec.get(specKey(shapes));
-    if (exact) return exact;
+    const key = specKey(shapes);
+    const exact = this.bySpec.get(key);
+    if (exact) {
+      // Most recently used last.
+      const p = this.fixed.get(key);
+      if (p !== undefined) {
+        this.fixed.delete(key);
+        this.fixed.set(key, p);
+      }
+      return exact;
+    }
     this.record(shapes);
     const serving = this.ranged.find((p) => this.opts.serves(p, shapes));
     if (serving) return serving;
@@ -128,9 +161,25 @@ export class ShapePrograms<P> {
     if (!program) {
       program = this.opts.compile(spec);
       this.bySpec.set(key, program);
-      program.then(then, () => this.bySpec.delete(key));
+      const isFixed = Object.values(spec).every((dims) => dims.every((d) => typeof d === 'number'));
+      program.then((p) => {
+        if (isFixed) this.fixed.set(key, p);
+        then?.(p);
+      }, () => this.bySpec.delete(key));
     }
     return program;
+  }
+
+  /** Releases the least recently used fixed-shape programs not running, down to maxFixedPrograms. */
+  private evict(): void {
+    const max = this.opts.maxFixedPrograms ?? 8;
+    for (const [key, p] of this.fixed) {
+      if (this.fixed.size <= max) return;
+      if (this.running.has(p)) continue;
+      this.fixed.delete(key);
+      this.bySpec.delete(key);
+      this.opts.release(p);
+    }
   }
 
   private record(shapes: FeedShapes): void {

@@ -132,6 +132,39 @@ describe('ShapePrograms', () => {
     expect((await Promise.all(p.all())).map((f) => f.spec)).toEqual([{ x: [1, 3, 48, 320] }, { x: [1, 3, 48, 100] }]);
   });
 
+  it('keeps at most maxFixedPrograms fixed-shape programs, releasing the least recently used one not running', async () => {
+    const released: ShapeSpec[] = [];
+    let compiles = 0;
+    const p = new ShapePrograms<Fake>({
+      inputs: REC, dynamic: false, maxFixedPrograms: 2,
+      compile: async (spec) => (compiles++, { spec }),
+      serves: (f, shapes) => takes(f.spec, shapes),
+      release: (f) => released.push(f.spec),
+    });
+    const x = (w: number) => ({ x: [1, 3, 48, w] });
+    const run = (w: number) => p.run(x(w), async (f) => f.spec);
+    await run(10);
+    await run(20);
+    await run(10); // 10 is now the most recently used
+    await run(30);
+    expect(released).toEqual([x(20)]);
+    // A program running is kept past the limit, and released once it is done and the oldest.
+    let finish!: () => void;
+    const long = p.run(x(10), () => new Promise<ShapeSpec>((resolve) => { finish = () => resolve(x(10)); }));
+    await new Promise((r) => setTimeout(r, 0));
+    await run(40);
+    await run(50);
+    // 10 was the oldest when 50 came, but running: 40 went instead.
+    expect(released).toEqual([x(20), x(30), x(40)]);
+    finish();
+    await long;
+    // A released program compiles again when its shapes come back; 10 is the oldest now.
+    const before = compiles;
+    await run(20);
+    expect(compiles).toBe(before + 1);
+    expect(released).toEqual([x(20), x(30), x(40), x(10)]);
+  });
+
   it('takes a spec over ranges given before any run, and serves shapes within it', async () => {
     const { p, run, compiled } = programs(REC);
     await p.compileSpec({ x: [1, 3, 48, 'W<=640'] });
