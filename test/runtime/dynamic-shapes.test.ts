@@ -194,6 +194,17 @@ describe('kernels that take symbolic sizes', () => {
 `, [{ N: 2, W: 30 }, { N: 1, W: 2 }, { N: 4, W: 9 }]);
   });
 
+  it('gathers elements along a fixed axis and along a varying one (gather_elements), negative indices from the end', async () => {
+    await checkAcrossSizes(gpu(), `graph g(%x: f32[N,5,W] @webgpu) -> (f32[1,3,2] @webgpu, f32[1,3,2] @webgpu) sizes(N: [1, 4], W: [2, 30]) {
+  %i = const() {value = [4, 0, -1, 2, -5, 3]} : i32[1,3,2] @webgpu
+  %a = gather_elements(%x, %i) {axis = 1} : f32[1,3,2] @webgpu
+  %j = const() {value = [0, -1, -2, 1, 1, 0]} : i32[1,3,2] @webgpu
+  %b = gather_elements(%x, %j) {axis = 2} : f32[1,3,2] @webgpu
+  return %a, %b
+}
+`, [{ N: 2, W: 30 }, { N: 1, W: 2 }, { N: 4, W: 9 }]);
+  });
+
   it('refuse a slice whose cut of a varying extent moves with the size, naming the node', () => {
     expect(() => parseGraph(`graph g(%x: f32[N,W] @webgpu) -> (f32[N,4] @webgpu) sizes(N: [1, 4], W: [3, 20]) {
   %s = slice(%x) {starts = [0], ends = [4], axes = [1]} : f32[N,4] @webgpu

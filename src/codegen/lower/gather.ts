@@ -5,6 +5,8 @@ import type { Node } from '../../ir/graph.js';
 import { dimsOf } from '../../ir/types.js';
 import { dNumel } from '../../ir/size-expr.js';
 import { emitGather } from '../kernels/gather.js';
+import { emitGatherElements } from '../kernels/gather-elements.js';
+import { elementsAxis, gatherElementsAttrs } from '../../ir/ops/indexing.js';
 import type { Lowering } from './lowering.js';
 
 /** One gather kernel over the data viewed as [outer, extent, inner] around `axis`, its extents from the values' dims. */
@@ -22,4 +24,13 @@ const gather: Lowering = (node) => lowerGather(node, attrsOf(node, gatherAttrs).
 /** An embedding lookup is a gather along axis 0 of the weight. */
 const embedding: Lowering = (node) => lowerGather(node, 0);
 
-export const gatherLowerings: Record<string, Lowering> = { gather, embedding };
+/** gather_elements: one kernel over the output (the indices' shape), its extents from the values' dims. */
+const gatherElements: Lowering = (node) => {
+  const [data, indices] = node.inputs.map((v) => v.type);
+  return emitGatherElements({
+    name: node.op, dtype: data!.dtype, data: dimsOf(data!), indices: dimsOf(indices!),
+    axis: elementsAxis(data!.shape, indices!.shape, attrsOf(node, gatherElementsAttrs).axis), sources: { data: 0, indices: 1, out: 2 },
+  });
+};
+
+export const gatherLowerings: Record<string, Lowering> = { gather, embedding, gather_elements: gatherElements };

@@ -1,7 +1,8 @@
 // Element-wise indexing: gathers and scatters whose indices address single elements (or, for
 // the _nd forms, slices) of the data. Indices are i32 (ONNX int64 is lowered to i32); negative
 // ones count from the end of their axis. Reference kernels check every index (an index out of
-// range is an error, never a read or write elsewhere); these ops have no GPU kernel yet.
+// range is an error, never a read or write elsewhere); of these ops only gather_elements has a
+// GPU kernel yet.
 import { OpTypeError } from '../errors.js';
 import { formatShapeType, isFloat, type DType, type Shape, type TensorType } from '../types.js';
 import { defineOp } from './registry.js';
