@@ -82,6 +82,16 @@ describe('PyTorch selection, scan and spread methods', () => {
     await expectBoth((x) => x.all(1), [true, false, true]);
     await expectBoth((x) => x.gt(5).any(0), [true, true, true]);
     await expectBoth((x) => x.gt(0).all(), false);
+    // NaN ranks above every number (first when largest, last when smallest); ties keep the lower index first. On WebGPU as on the CPU.
+    const odd = kiln.tensor([[2, NaN, 2, -1, NaN, 5, 2]]);
+    const oddG = await odd.to(gpu());
+    for (const [k, largest] of [[4, true], [5, false]] as const) {
+      const want = odd.topk(k, -1, largest);
+      const got = oddG.topk(k, -1, largest);
+      expect([(await got.values.to('cpu')).tolist(), (await got.indices.to('cpu')).tolist()]).toEqual([want.values.tolist(), want.indices.tolist()]);
+    }
+    expect(odd.topk(4).indices.tolist()).toEqual([[1, 4, 5, 0]]);
+    expect(odd.topk(5, -1, false).indices.tolist()).toEqual([[3, 0, 2, 6, 5]]);
     const { values, indices } = kiln.tensor(X).topk(1);
     expect([values.tolist(), indices.tolist()]).toEqual([[[5], [7], [6]], [[1], [0], [1]]]);
     expect(() => kiln.tensor(X).indexSelect(0, ids)).toThrow('indexSelect(): index must be 1-D, got shape [3,2]');
@@ -132,7 +142,7 @@ describe('PyTorch selection, scan and spread methods', () => {
     expect(g.grad!.tolist()).toEqual([[0, 0, 2], [1, 1, 0], [0, 2, 0]]);
   });
 
-  it('on WebGPU leaves too: the ops without a WebGPU kernel, and their gradients (a scatter), run on the host and come back to the device', async () => {
+  it('on WebGPU leaves too: gather, topk and cumsum, whose gradients include a scatter (no WebGPU kernel yet: it runs on the host and comes back)', async () => {
     const leaf = async (v: number[] | number[][]) => (await kiln.tensor(v).to(gpu())).requiresGrad_();
     const x = await leaf(X);
     // A number operand of an op whose input is still on its way (the gather's result) stays until it runs.

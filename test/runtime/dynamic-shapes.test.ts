@@ -205,6 +205,17 @@ describe('kernels that take symbolic sizes', () => {
 `, [{ N: 2, W: 30 }, { N: 1, W: 2 }, { N: 4, W: 9 }]);
   });
 
+  it('scans and top-k selections along a varying axis and across one (cumsum, cumprod, top_k)', async () => {
+    await checkAcrossSizes(gpu(), `graph g(%x: f32[N,3,W] @webgpu) -> (f32[N,3,W] @webgpu, f32[N,3,W] @webgpu, f32[N,3,2] @webgpu, i32[N,3,2] @webgpu, f32[N,2,W] @webgpu, i32[N,2,W] @webgpu) sizes(N: [1, 4], W: [2, 30]) {
+  %a = cumsum(%x) {axis = 2} : f32[N,3,W] @webgpu
+  %b = cumprod(%x) {axis = 1, exclusive = true, reverse = true} : f32[N,3,W] @webgpu
+  %v, %i = top_k(%x) {axis = 2, k = 2} : f32[N,3,2] @webgpu, i32[N,3,2] @webgpu
+  %s, %j = top_k(%x) {axis = 1, k = 2, largest = false} : f32[N,2,W] @webgpu, i32[N,2,W] @webgpu
+  return %a, %b, %v, %i, %s, %j
+}
+`, [{ N: 2, W: 30 }, { N: 1, W: 2 }, { N: 4, W: 9 }]);
+  });
+
   it('refuse a slice whose cut of a varying extent moves with the size, naming the node', () => {
     expect(() => parseGraph(`graph g(%x: f32[N,W] @webgpu) -> (f32[N,4] @webgpu) sizes(N: [1, 4], W: [3, 20]) {
   %s = slice(%x) {starts = [0], ends = [4], axes = [1]} : f32[N,4] @webgpu
@@ -295,7 +306,9 @@ describe('ops that run on the CPU', () => {
   it('run at each run\'s sizes between WebGPU segments, from one compiled program', async () => {
     const g = parseGraph(`graph g(%x: f32[N,8] @webgpu) -> (f32[N,8] @webgpu) sizes(N: [1, 16]) {
   %e = exp(%x) : f32[N,8] @webgpu
-  %c = cumsum(%e) {axis = 1} : f32[N,8] @webgpu
+  %ix = const() {value = [7, 6, 5, 4, 3, 2, 1, 0]} : i32[1,8] @webgpu
+  %up = const() {value = [1, 2, 3, 4, 5, 6, 7, 8]} : f32[1,8] @webgpu
+  %c = scatter_elements(%e, %ix, %up) {axis = 1, reduction = "add"} : f32[N,8] @webgpu
   %r = relu(%c) : f32[N,8] @webgpu
   return %r
 }

@@ -13,6 +13,7 @@ import { movementLowerings } from './movement.js';
 import { concatSplitLowerings } from './concat-split.js';
 import { slicePadLowerings } from './slice-pad.js';
 import { gatherLowerings } from './gather.js';
+import { scanLowerings } from './scan.js';
 import { resizeLowerings } from './resize.js';
 import { poolLowerings } from './pool.js';
 import { reduceLowerings } from './reduce.js';
@@ -31,6 +32,7 @@ const byName = opTable<Lowering>('GPU lowering', [
   concatSplitLowerings,
   slicePadLowerings,
   gatherLowerings,
+  scanLowerings,
   resizeLowerings,
   reduceLowerings,
   softmaxLowerings,
@@ -58,7 +60,7 @@ export function hasGpuLowering(op: string): boolean {
  */
 const SYMBOLIC_READY = new Set<string>([
   'matmul', 'gemm', 'conv2d', 'conv_transpose2d', 'resize', 'max_pool2d', 'avg_pool2d', 'global_avg_pool', 'softmax', 'log_softmax', 'layer_norm',
-  'transpose', 'reshape', 'flatten', 'squeeze', 'unsqueeze', 'expand', 'concat', 'slice', 'split', 'pad', 'gather', 'gather_elements', 'embedding', 'squeeze_excite', 'attention', 'pointwise_pair', 'classifier_head', 'dequantize_int8',
+  'transpose', 'reshape', 'flatten', 'squeeze', 'unsqueeze', 'expand', 'concat', 'slice', 'split', 'pad', 'gather', 'gather_elements', 'cumsum', 'cumprod', 'top_k', 'embedding', 'squeeze_excite', 'attention', 'pointwise_pair', 'classifier_head', 'dequantize_int8',
   ...allOps().filter((d) => d.spec.reduce).map((d) => d.name),
 ]);
 

@@ -1,6 +1,6 @@
 // Scans and selections along one axis: cumulative sums and products, and the k largest or
-// smallest elements. Each output element depends on a whole run of the axis, in order; these
-// ops have no GPU kernel yet and run as CPU segments.
+// smallest elements. Each output element depends on a whole run of the axis, in order; their
+// GPU kernels walk each run in one invocation (codegen/kernels/scan-select.ts).
 import { OpTypeError } from '../errors.js';
 import { formatShapeType, isFloat, type DType } from '../types.js';
 import { defineOp } from './registry.js';
