@@ -3,6 +3,7 @@ import type { DType } from '../../ir/types.js';
 import { dNumel, type Dim } from '../../ir/size-expr.js';
 import { KernelModule, type Source } from '../kernel-module.js';
 import { movedDType } from './copy.js';
+import { clampedIndex } from './gather.js';
 
 /** gather_elements: out (the indices' shape) picks data along `axis` at each index, elsewhere at its own coordinates. */
 export interface GatherElementsKernelSpec {
@@ -20,9 +21,8 @@ const WG = 256;
 /**
  * Emits gather_elements, an invocation per output element: its coordinates in the indices'
  * shape, the one along `axis` replaced by the index there, address the data through its strides.
- * Negative indices count from the end; indices still out of range are clamped (a shader cannot
- * raise, and a clamped read is deterministic where an unchecked one is not). The CPU reference
- * rejects them instead.
+ * Indices are normalised and clamped as emitGather's (clampedIndex); the CPU reference rejects
+ * an index out of range instead.
  */
 export function emitGatherElements(spec: GatherElementsKernelSpec): EmittedKernel {
   const rank = spec.indices.length;
@@ -35,9 +35,7 @@ export function emitGatherElements(spec: GatherElementsKernelSpec): EmittedKerne
   m.read('indices', 'i32', spec.sources.indices);
   m.write('out', t, spec.sources.out);
   const body = [
-    '  var idx = indices[i];',
-    '  if (idx < 0) { idx += i32(u.extent); }',
-    '  let picked = u32(clamp(idx, 0, i32(u.extent) - 1));',
+    ...clampedIndex('indices[i]', 'picked'),
     '  var rest = i;',
     '  var at = 0u;',
   ];

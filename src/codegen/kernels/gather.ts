@@ -19,6 +19,14 @@ export interface GatherKernelSpec {
 const WG = 256;
 
 /**
+ * Lines making `let name: u32` of the index `read` along an axis of extent `u.extent`: negative
+ * counts from the end, and still out of range is clamped (see emitGather).
+ */
+export function clampedIndex(read: string, name: string): string[] {
+  return [`  var idx = ${read};`, '  if (idx < 0) { idx += i32(u.extent); }', `  let ${name} = u32(clamp(idx, 0, i32(u.extent) - 1));`];
+}
+
+/**
  * Emits a gather. Negative indices count from the end; indices still out of range are clamped
  * (a shader cannot raise, and a clamped read is deterministic where an unchecked one is not).
  * The CPU reference rejects them instead.
@@ -36,9 +44,7 @@ export function emitGather(spec: GatherKernelSpec): EmittedKernel {
     '  let q = i / u.inner;',
     '  let j = q % u.count;',
     '  let o = q / u.count;',
-    '  var idx = indices[j];',
-    '  if (idx < 0) { idx += i32(u.extent); }',
-    '  let k = u32(clamp(idx, 0, i32(u.extent) - 1));',
+    ...clampedIndex('indices[j]', 'k'),
     '  out[i] = data[(o * u.extent + k) * u.inner + r];',
   ];
   return m.flat(spec.name, WG, 'u.n', n, body);
