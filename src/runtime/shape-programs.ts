@@ -53,7 +53,7 @@ interface OpenDim {
   readonly symbol: string | undefined;
 }
 
-export class ShapePrograms<P> {
+export class ShapePrograms<P extends object> {
   /** Programs by the spec they were compiled for (fixed shapes, or ranges). */
   private readonly bySpec = new Map<string, Promise<P>>();
   /** Programs over ranges, in the order compiled, once compiled. */
@@ -71,6 +71,8 @@ export class ShapePrograms<P> {
   private readonly fixed = new Map<string, P>();
   /** Runs in progress on each program. */
   private readonly running = new Map<P, number>();
+  /** Programs released by evict (a run that picked one just before is given another). */
+  private readonly evicted = new WeakSet<P>();
 
   constructor(private readonly opts: ShapeProgramsOptions<P>) {
     this.open = opts.inputs.flatMap((i) => i.dims.flatMap((d, index) => (typeof d === 'number' && d >= 0 ? [] : [{ input: i.name, index, symbol: typeof d === 'string' ? d : undefined }])));
@@ -91,7 +93,9 @@ export class ShapePrograms<P> {
 
   /** Runs `work` on the program for `shapes` (see programFor); a program is not released while it runs. */
   async run<T>(shapes: FeedShapes, work: (program: P) => Promise<T>): Promise<T> {
-    const program = await this.programFor(shapes);
+    let program = await this.programFor(shapes);
+    // Another run ending while this one awaited its program may have released it.
+    while (this.evicted.has(program)) program = await this.programFor(shapes);
     this.running.set(program, (this.running.get(program) ?? 0) + 1);
     try {
       return await work(program);
@@ -178,6 +182,7 @@ export class ShapePrograms<P> {
       if (this.running.has(p)) continue;
       this.fixed.delete(key);
       this.bySpec.delete(key);
+      this.evicted.add(p);
       this.opts.release(p);
     }
   }
