@@ -142,7 +142,7 @@ describe('PyTorch selection, scan and spread methods', () => {
     expect(g.grad!.tolist()).toEqual([[0, 0, 2], [1, 1, 0], [0, 2, 0]]);
   });
 
-  it('on WebGPU leaves too: gather, topk and cumsum, whose gradients include a scatter (no WebGPU kernel yet: it runs on the host and comes back)', async () => {
+  it('on WebGPU leaves too: gradients through gather, topk and cumsum on the device, and an op without a WebGPU kernel (gather_nd) through the host', async () => {
     const leaf = async (v: number[] | number[][]) => (await kiln.tensor(v).to(gpu())).requiresGrad_();
     const x = await leaf(X);
     // A number operand of an op whose input is still on its way (the gather's result) stays until it runs.
@@ -152,6 +152,14 @@ describe('PyTorch selection, scan and spread methods', () => {
     const t = await leaf([[3, 1, 2], [0, 9, 4]]);
     await t.topk(2).values.sum().backward();
     expect((await t.grad!.to('cpu')).tolist()).toEqual([[1, 0, 1], [0, 1, 1]]);
+    // An op without a WebGPU kernel (gather_nd) and its gradient (scatter_nd) run on the host; the
+    // results come back to the device, and a number operand waiting on them stays until they do.
+    const n = await leaf(X);
+    const picked = kiln.apply('gather_nd', [n, await kiln.tensor([[0, 2], [2, 1]], { dtype: 'int64' }).to(gpu())]);
+    expect(picked.deviceName).toBe(n.deviceName);
+    await picked.mul(3).sum().backward();
+    expect((await picked.to('cpu')).tolist()).toEqual([2, 6]);
+    expect((await n.grad!.to('cpu')).tolist()).toEqual([[0, 0, 3], [0, 0, 0], [0, 3, 0]]);
     // f = sum_i c_i * cumsum(c)_i: df/dc_k = cumsum(c)_k + sum_{i >= k} c_i.
     const c = await leaf([1, 2, 3]);
     await c.cumsum(0).mul(c).sum().backward();

@@ -205,6 +205,18 @@ describe('kernels that take symbolic sizes', () => {
 `, [{ N: 2, W: 30 }, { N: 1, W: 2 }, { N: 4, W: 9 }]);
   });
 
+  it('scatters elements along a fixed axis and a varying one (scatter_elements: duplicate indices folded in order, add and max)', async () => {
+    await checkAcrossSizes(gpu(), `graph g(%x: f32[N,5,W] @webgpu) -> (f32[N,5,W] @webgpu, f32[N,5,W] @webgpu) sizes(N: [1, 4], W: [2, 30]) {
+  %i = const() {value = [4, 0, -1, 4, 0, 2]} : i32[1,3,2] @webgpu
+  %u = const() {value = [1.5, -2, 3, 0.25, 7, -1]} : f32[1,3,2] @webgpu
+  %a = scatter_elements(%x, %i, %u) {axis = 1, reduction = "add"} : f32[N,5,W] @webgpu
+  %j = const() {value = [0, -1, -2, 1, 1, 1]} : i32[1,3,2] @webgpu
+  %b = scatter_elements(%x, %j, %u) {axis = 2, reduction = "max"} : f32[N,5,W] @webgpu
+  return %a, %b
+}
+`, [{ N: 2, W: 30 }, { N: 1, W: 2 }, { N: 4, W: 9 }]);
+  });
+
   it('scans and top-k selections along a varying axis and across one (cumsum, cumprod, top_k)', async () => {
     await checkAcrossSizes(gpu(), `graph g(%x: f32[N,3,W] @webgpu) -> (f32[N,3,W] @webgpu, f32[N,3,W] @webgpu, f32[N,3,2] @webgpu, i32[N,3,2] @webgpu, f32[N,2,W] @webgpu, i32[N,2,W] @webgpu) sizes(N: [1, 4], W: [2, 30]) {
   %a = cumsum(%x) {axis = 2} : f32[N,3,W] @webgpu
@@ -306,9 +318,9 @@ describe('ops that run on the CPU', () => {
   it('run at each run\'s sizes between WebGPU segments, from one compiled program', async () => {
     const g = parseGraph(`graph g(%x: f32[N,8] @webgpu) -> (f32[N,8] @webgpu) sizes(N: [1, 16]) {
   %e = exp(%x) : f32[N,8] @webgpu
-  %ix = const() {value = [7, 6, 5, 4, 3, 2, 1, 0]} : i32[1,8] @webgpu
-  %up = const() {value = [1, 2, 3, 4, 5, 6, 7, 8]} : f32[1,8] @webgpu
-  %c = scatter_elements(%e, %ix, %up) {axis = 1, reduction = "add"} : f32[N,8] @webgpu
+  %ix = const() {value = [0, 3, 0, 5]} : i32[2,2] @webgpu
+  %up = const() {value = [1.5, -2]} : f32[2] @webgpu
+  %c = scatter_nd(%e, %ix, %up) : f32[N,8] @webgpu
   %r = relu(%c) : f32[N,8] @webgpu
   return %r
 }

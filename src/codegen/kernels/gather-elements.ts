@@ -4,6 +4,8 @@ import { dNumel, type Dim } from '../../ir/size-expr.js';
 import { KernelModule, type Source } from '../kernel-module.js';
 import { movedDType } from './copy.js';
 import { clampedIndex } from './gather.js';
+import { wgslType } from '../wgsl.js';
+import { nanPropagatingF32 } from './wgsl-math.js';
 
 /** gather_elements: out (the indices' shape) picks data along `axis` at each index, elsewhere at its own coordinates. */
 export interface GatherElementsKernelSpec {
@@ -44,5 +46,67 @@ export function emitGatherElements(spec: GatherElementsKernelSpec): EmittedKerne
     body.push(`  let c${k} = rest % u.i${k};`, `  rest = rest / u.i${k};`, `  at += ${k === spec.axis ? 'picked' : `c${k}`} * u.s${k};`);
   }
   body.push('  out[i] = data[at];');
+  return m.flat(spec.name, WG, 'u.n', n, body);
+}
+
+/** scatter_elements: a copy of the data, each element combined with the updates whose index lands on it. */
+export interface ScatterElementsKernelSpec {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly data: readonly Dim[];
+  readonly indices: readonly Dim[];
+  readonly axis: number;
+  readonly reduction: 'none' | 'add' | 'mul' | 'max' | 'min';
+  readonly sources: { readonly data: Source; readonly indices: Source; readonly updates: Source; readonly out: Source };
+}
+
+/**
+ * Emits scatter_elements, an invocation per output element, so that no two write one element
+ * (WGSL has no float atomics): it starts from the data and walks the indices' positions that
+ * share its coordinates off the axis, in order, folding in each update whose index lands on it
+ * ('none': the last wins; max and min propagate NaN, as the reference does). An index out of
+ * range lands nowhere; the CPU reference rejects it.
+ */
+export function emitScatterElements(spec: ScatterElementsKernelSpec): EmittedKernel {
+  const rank = spec.data.length;
+  const n = dNumel(spec.data);
+  const m = new KernelModule();
+  // 'none' copies elements as bits (bool too); the folds compute in the dtype.
+  const stored = spec.reduction === 'none' ? movedDType(spec.dtype) : spec.dtype;
+  const t = wgslType(stored);
+  const float = stored === 'f32' || stored === 'f16';
+  m.uniforms.scalar('n', n).scalar('extent', spec.data[spec.axis]!).scalar('along', spec.indices[spec.axis]!);
+  for (let k = 0; k < rank; k++) m.uniforms.scalar(`d${k}`, spec.data[k]!).scalar(`e${k}`, spec.indices[k]!).scalar(`t${k}`, dNumel(spec.indices.slice(k + 1)));
+  m.read('data', stored, spec.sources.data);
+  m.read('indices', 'i32', spec.sources.indices);
+  m.read('updates', stored, spec.sources.updates);
+  m.write('out', stored, spec.sources.out);
+  const fold: Record<ScatterElementsKernelSpec['reduction'], string> = {
+    none: 'v',
+    add: 'acc + v',
+    mul: 'acc * v',
+    max: float ? nanPropagatingF32('max', 'f32(acc)', 'f32(v)') : 'max(acc, v)',
+    min: float ? nanPropagatingF32('min', 'f32(acc)', 'f32(v)') : 'min(acc, v)',
+  };
+  const body = ['  var rest = i;', '  var inside = true;', '  var base = 0u;'];
+  // This element's coordinates; off the axis, each must lie within the indices' extent.
+  for (let k = rank - 1; k >= 0; k--) {
+    body.push(`  let c${k} = rest % u.d${k};`, `  rest = rest / u.d${k};`);
+    if (k !== spec.axis) body.push(`  inside = inside && c${k} < u.e${k};`, `  base += c${k} * u.t${k};`);
+  }
+  body.push(
+    '  var acc = data[i];',
+    '  if (inside) {',
+    '    for (var j = 0u; j < u.along; j++) {',
+    `      let p = base + j * u.t${spec.axis};`,
+    '      var idx = indices[p];',
+    '      if (idx < 0) { idx += i32(u.extent); }',
+    `      if (idx != i32(c${spec.axis})) { continue; }`,
+    '      let v = updates[p];',
+    `      acc = ${t}(${fold[spec.reduction]});`,
+    '    }',
+    '  }',
+    '  out[i] = acc;',
+  );
   return m.flat(spec.name, WG, 'u.n', n, body);
 }

@@ -5,8 +5,8 @@ import type { Node } from '../../ir/graph.js';
 import { dimsOf } from '../../ir/types.js';
 import { dNumel } from '../../ir/size-expr.js';
 import { emitGather } from '../kernels/gather.js';
-import { emitGatherElements } from '../kernels/gather-elements.js';
-import { elementsAxis, gatherElementsAttrs } from '../../ir/ops/indexing.js';
+import { emitGatherElements, emitScatterElements, type ScatterElementsKernelSpec } from '../kernels/gather-elements.js';
+import { elementsAxis, gatherElementsAttrs, scatterElementsAttrs } from '../../ir/ops/indexing.js';
 import type { Lowering } from './lowering.js';
 
 /** One gather kernel over the data viewed as [outer, extent, inner] around `axis`, its extents from the values' dims. */
@@ -33,4 +33,14 @@ const gatherElements: Lowering = (node) => {
   });
 };
 
-export const gatherLowerings: Record<string, Lowering> = { gather, embedding, gather_elements: gatherElements };
+/** scatter_elements: one kernel over the output (the data's shape), its extents from the values' dims. */
+const scatterElements: Lowering = (node) => {
+  const [data, indices] = node.inputs.map((v) => v.type);
+  const { axis, reduction } = attrsOf(node, scatterElementsAttrs);
+  return emitScatterElements({
+    name: node.op, dtype: data!.dtype, data: dimsOf(data!), indices: dimsOf(indices!), axis: elementsAxis(data!.shape, indices!.shape, axis),
+    reduction: reduction as ScatterElementsKernelSpec['reduction'], sources: { data: 0, indices: 1, updates: 2, out: 3 },
+  });
+};
+
+export const gatherLowerings: Record<string, Lowering> = { gather, embedding, gather_elements: gatherElements, scatter_elements: scatterElements };
