@@ -142,7 +142,7 @@ describe('PyTorch selection, scan and spread methods', () => {
     expect(g.grad!.tolist()).toEqual([[0, 0, 2], [1, 1, 0], [0, 2, 0]]);
   });
 
-  it('on WebGPU leaves too: gradients through gather, topk and cumsum on the device, and an op without a WebGPU kernel (gather_nd) through the host', async () => {
+  it('on WebGPU leaves too: gradients through gather, topk and cumsum on the device, and an op without a WebGPU kernel (det) through the host', async () => {
     const leaf = async (v: number[] | number[][]) => (await kiln.tensor(v).to(gpu())).requiresGrad_();
     const x = await leaf(X);
     // A number operand of an op whose input is still on its way (the gather's result) stays until it runs.
@@ -152,14 +152,19 @@ describe('PyTorch selection, scan and spread methods', () => {
     const t = await leaf([[3, 1, 2], [0, 9, 4]]);
     await t.topk(2).values.sum().backward();
     expect((await t.grad!.to('cpu')).tolist()).toEqual([[1, 0, 1], [0, 1, 1]]);
-    // An op without a WebGPU kernel (gather_nd) and its gradient (scatter_nd) run on the host; the
-    // results come back to the device, and a number operand waiting on them stays until they do.
+    // An op without a WebGPU kernel (det) and its gradient run on the host; the results come back
+    // to the device, and a number operand waiting on them stays until they do.
     const n = await leaf(X);
-    const picked = kiln.apply('gather_nd', [n, await kiln.tensor([[0, 2], [2, 1]], { dtype: 'int64' }).to(gpu())]);
-    expect(picked.deviceName).toBe(n.deviceName);
-    await picked.mul(3).sum().backward();
-    expect((await picked.to('cpu')).tolist()).toEqual([2, 6]);
-    expect((await n.grad!.to('cpu')).tolist()).toEqual([[0, 0, 3], [0, 0, 0], [0, 3, 0]]);
+    const d = kiln.apply('det', [n]);
+    expect(d.deviceName).toBe(n.deviceName);
+    await d.mul(3).backward();
+    // det X = -204; d det / dX = the cofactor matrix.
+    expect((await d.to('cpu')).item()).toBeCloseTo(-204, 3);
+    const cof = (i: number, j: number) => {
+      const m = X.filter((_, r) => r !== i).map((row) => row.filter((_, c) => c !== j));
+      return (-1) ** (i + j) * (m[0]![0]! * m[1]![1]! - m[0]![1]! * m[1]![0]!);
+    };
+    close((await n.grad!.to('cpu')).tolist(), [0, 1, 2].flatMap((i) => [0, 1, 2].map((j) => 3 * cof(i, j))), 1e-4);
     // f = sum_i c_i * cumsum(c)_i: df/dc_k = cumsum(c)_k + sum_{i >= k} c_i.
     const c = await leaf([1, 2, 3]);
     await c.cumsum(0).mul(c).sum().backward();

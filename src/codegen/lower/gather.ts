@@ -6,7 +6,8 @@ import { dimsOf } from '../../ir/types.js';
 import { dNumel } from '../../ir/size-expr.js';
 import { emitGather } from '../kernels/gather.js';
 import { emitGatherElements, emitScatterElements, type ScatterElementsKernelSpec } from '../kernels/gather-elements.js';
-import { elementsAxis, gatherElementsAttrs, scatterElementsAttrs } from '../../ir/ops/indexing.js';
+import { elementsAxis, gatherElementsAttrs, gatherNdAttrs, scatterElementsAttrs, scatterNdAttrs } from '../../ir/ops/indexing.js';
+import { emitGatherNd, emitScatterNd, ndKernelLayout } from '../kernels/gather-nd.js';
 import type { Lowering } from './lowering.js';
 
 /** One gather kernel over the data viewed as [outer, extent, inner] around `axis`, its extents from the values' dims. */
@@ -43,4 +44,21 @@ const scatterElements: Lowering = (node) => {
   });
 };
 
-export const gatherLowerings: Record<string, Lowering> = { gather, embedding, gather_elements: gatherElements, scatter_elements: scatterElements };
+/** gather_nd and scatter_nd: one kernel each, over the output, the index tuples' length fixed (the indices' last extent). */
+const gatherNd: Lowering = (node) => {
+  const [data, indices] = node.inputs.map((v) => v.type);
+  const k = indices!.shape[indices!.shape.length - 1]!;
+  const layout = ndKernelLayout(dimsOf(data!), dimsOf(indices!), attrsOf(node, gatherNdAttrs).batch_dims);
+  return emitGatherNd({ name: node.op, dtype: data!.dtype, layout, k, sources: { data: 0, indices: 1, out: 2 } });
+};
+
+const scatterNd: Lowering = (node) => {
+  const [data, indices] = node.inputs.map((v) => v.type);
+  const k = indices!.shape[indices!.shape.length - 1]!;
+  const reduction = attrsOf(node, scatterNdAttrs).reduction as ScatterElementsKernelSpec['reduction'];
+  return emitScatterNd({ name: node.op, dtype: data!.dtype, layout: ndKernelLayout(dimsOf(data!), dimsOf(indices!), 0), k, reduction, sources: { data: 0, indices: 1, updates: 2, out: 3 } });
+};
+
+export const gatherLowerings: Record<string, Lowering> = {
+  gather, embedding, gather_elements: gatherElements, scatter_elements: scatterElements, gather_nd: gatherNd, scatter_nd: scatterNd,
+};

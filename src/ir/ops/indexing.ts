@@ -1,8 +1,8 @@
 // Element-wise indexing: gathers and scatters whose indices address single elements (or, for
 // the _nd forms, slices) of the data. Indices are i32 (ONNX int64 is lowered to i32); negative
 // ones count from the end of their axis. Reference kernels check every index (an index out of
-// range is an error, never a read or write elsewhere); gather_elements and scatter_elements have
-// GPU kernels, the _nd forms not yet.
+// range is an error, never a read or write elsewhere); their GPU kernels clamp a gather's index
+// and drop a scatter's update that is out of range.
 import { OpTypeError } from '../errors.js';
 import { formatShapeType, isFloat, type DType, type Shape, type TensorType } from '../types.js';
 import { defineOp } from './registry.js';
