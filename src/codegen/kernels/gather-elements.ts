@@ -61,6 +61,17 @@ export interface ScatterElementsKernelSpec {
 }
 
 /**
+ * How a scatter folds update `v` into `acc` (ONNX's reduction): 'none' overwrites, max and min
+ * of floats propagate NaN (WGSL's leave it undefined), as the reference does.
+ */
+export function scatterFold(reduction: ScatterElementsKernelSpec['reduction'], float: boolean): string {
+  if (reduction === 'none') return 'v';
+  if (reduction === 'add') return 'acc + v';
+  if (reduction === 'mul') return 'acc * v';
+  return float ? nanPropagatingF32(reduction, 'f32(acc)', 'f32(v)') : `${reduction}(acc, v)`;
+}
+
+/**
  * Emits scatter_elements, an invocation per output element, so that no two write one element
  * (WGSL has no float atomics): it starts from the data and walks the indices' positions that
  * share its coordinates off the axis, in order, folding in each update whose index lands on it
@@ -81,13 +92,6 @@ export function emitScatterElements(spec: ScatterElementsKernelSpec): EmittedKer
   m.read('indices', 'i32', spec.sources.indices);
   m.read('updates', stored, spec.sources.updates);
   m.write('out', stored, spec.sources.out);
-  const fold: Record<ScatterElementsKernelSpec['reduction'], string> = {
-    none: 'v',
-    add: 'acc + v',
-    mul: 'acc * v',
-    max: float ? nanPropagatingF32('max', 'f32(acc)', 'f32(v)') : 'max(acc, v)',
-    min: float ? nanPropagatingF32('min', 'f32(acc)', 'f32(v)') : 'min(acc, v)',
-  };
   const body = ['  var rest = i;', '  var inside = true;', '  var base = 0u;'];
   // This element's coordinates; off the axis, each must lie within the indices' extent.
   for (let k = rank - 1; k >= 0; k--) {
@@ -103,7 +107,7 @@ export function emitScatterElements(spec: ScatterElementsKernelSpec): EmittedKer
     '      if (idx < 0) { idx += i32(u.extent); }',
     `      if (idx != i32(c${spec.axis})) { continue; }`,
     '      let v = updates[p];',
-    `      acc = ${t}(${fold[spec.reduction]});`,
+    `      acc = ${t}(${scatterFold(spec.reduction, float)});`,
     '    }',
     '  }',
     '  out[i] = acc;',

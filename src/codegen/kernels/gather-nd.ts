@@ -4,7 +4,7 @@ import { dNumel, type Dim } from '../../ir/size-expr.js';
 import { KernelModule, type Source } from '../kernel-module.js';
 import { movedDType } from './copy.js';
 import { wgslType } from '../wgsl.js';
-import { nanPropagatingF32 } from './wgsl-math.js';
+import { scatterFold } from './gather-elements.js';
 
 // gather_nd and scatter_nd (ONNX GatherND, ScatterND): index tuples of length k in the last axis
 // of the indices address slices of the data after its batch dimensions (see ndLayout).
@@ -82,11 +82,6 @@ export function emitScatterNd(spec: { name: string; dtype: DType; layout: NdKern
   m.read('indices', 'i32', spec.sources.indices);
   m.read('updates', stored, spec.sources.updates);
   m.write('out', stored, spec.sources.out);
-  const fold = {
-    none: 'v', add: 'acc + v', mul: 'acc * v',
-    max: float ? nanPropagatingF32('max', 'f32(acc)', 'f32(v)') : 'max(acc, v)',
-    min: float ? nanPropagatingF32('min', 'f32(acc)', 'f32(v)') : 'min(acc, v)',
-  }[spec.reduction];
   const body = [
     '  var acc = data[i];',
     '  let r = i % u.slice;',
@@ -94,7 +89,7 @@ export function emitScatterNd(spec: { name: string; dtype: DType; layout: NdKern
     ...tupleOffset(m, layout, `q * ${spec.k}u`, '0u', false).map((l) => `  ${l}`),
     '    if (!valid || at != i - r) { continue; }',
     '    let v = updates[q * u.slice + r];',
-    `    acc = ${t}(${fold});`,
+    `    acc = ${t}(${scatterFold(spec.reduction, float)});`,
     '  }',
     '  out[i] = acc;',
   ];
