@@ -69,7 +69,7 @@ export class OnnxModel {
       return {
         name,
         dtype: kilnDType(tensor?.elem_type ?? 0, `graph input '${name}'`),
-        dims: (tensor?.shape?.dim ?? []).map((d) => d.dim_value ?? (d.dim_param || -1)),
+        dims: declaredDims(tensor),
       };
     });
     this.outputs = (g.output ?? []).map((v) => {
@@ -80,7 +80,7 @@ export class OnnxModel {
       } catch {
         // An output kiln does not compute in: compiling says so.
       }
-      return { name: v.name ?? '', dims: (tensor?.shape?.dim ?? []).map((d) => d.dim_value ?? (d.dim_param || -1)), ...(dtype ? { dtype } : {}) };
+      return { name: v.name ?? '', dims: declaredDims(tensor), ...(dtype ? { dtype } : {}) };
     });
   }
 
@@ -132,6 +132,11 @@ export class OnnxModel {
     }
     return packed;
   }
+}
+
+/** A value's declared extents: numbers, its symbols, or -1 where it has neither. */
+function declaredDims(tensor: { shape?: { dim?: { dim_value?: number; dim_param?: string }[] } } | undefined): (number | string)[] {
+  return (tensor?.shape?.dim ?? []).map((d) => d.dim_value ?? (d.dim_param || -1));
 }
 
 function sortedShapes(shapes: InputShapes): [string, InputShapes[string]][] {

@@ -44,8 +44,9 @@ function spelledLayerNorm(div: Node): { x: Value; axis: number; epsilon: number 
   const add = s.producer?.op === 'sqrt' ? s.producer.inputs[0]!.producer : undefined;
   if (!mean || mean.x !== sub!.inputs[0] || add?.op !== 'add') return undefined;
   const [a, b] = add.inputs as [Value, Value];
-  const epsilon = scalarConstant(b) ?? scalarConstant(a);
-  const variance = trailingMean(scalarConstant(b) !== undefined ? a : b);
+  const onRight = scalarConstant(b);
+  const epsilon = onRight ?? scalarConstant(a);
+  const variance = trailingMean(onRight !== undefined ? a : b);
   const sq = variance?.x.producer;
   const squares = sq?.op === 'pow' ? sq.inputs[0] === d && scalarConstant(sq.inputs[1]!) === 2 : sq?.op === 'mul' && sq.inputs[0] === d && sq.inputs[1] === d;
   if (!squares || variance!.start !== mean.start || epsilon === undefined || !(epsilon >= 0 && Number.isFinite(epsilon))) return undefined;

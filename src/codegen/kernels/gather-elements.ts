@@ -49,22 +49,20 @@ export function emitGatherElements(spec: GatherElementsKernelSpec): EmittedKerne
   return m.flat(spec.name, WG, 'u.n', n, body);
 }
 
+/** How a scatter combines an update with the element there (ONNX's `reduction`, see SCATTER_REDUCTIONS). */
+export type ScatterReduction = 'none' | 'add' | 'mul' | 'max' | 'min';
+
 /** scatter_elements: a copy of the data, each element combined with the updates whose index lands on it. */
-export interface ScatterElementsKernelSpec {
-  readonly name: string;
-  readonly dtype: DType;
-  readonly data: readonly Dim[];
-  readonly indices: readonly Dim[];
-  readonly axis: number;
-  readonly reduction: 'none' | 'add' | 'mul' | 'max' | 'min';
-  readonly sources: { readonly data: Source; readonly indices: Source; readonly updates: Source; readonly out: Source };
+export interface ScatterElementsKernelSpec extends Omit<GatherElementsKernelSpec, 'sources'> {
+  readonly reduction: ScatterReduction;
+  readonly sources: GatherElementsKernelSpec['sources'] & { readonly updates: Source };
 }
 
 /**
  * How a scatter folds update `v` into `acc` (ONNX's reduction): 'none' overwrites, max and min
  * of floats propagate NaN (WGSL's leave it undefined), as the reference does.
  */
-export function scatterFold(reduction: ScatterElementsKernelSpec['reduction'], float: boolean): string {
+export function scatterFold(reduction: ScatterReduction, float: boolean): string {
   if (reduction === 'none') return 'v';
   if (reduction === 'add') return 'acc + v';
   if (reduction === 'mul') return 'acc * v';

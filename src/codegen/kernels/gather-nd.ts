@@ -4,7 +4,7 @@ import { dNumel, type Dim } from '../../ir/size-expr.js';
 import { KernelModule, type Source } from '../kernel-module.js';
 import { movedDType } from './copy.js';
 import { wgslType } from '../wgsl.js';
-import { scatterFold } from './gather-elements.js';
+import { scatterFold, type ScatterReduction } from './gather-elements.js';
 
 // gather_nd and scatter_nd (ONNX GatherND, ScatterND): index tuples of length k in the last axis
 // of the indices address slices of the data after its batch dimensions (see ndLayout).
@@ -70,7 +70,7 @@ export function emitGatherNd(spec: { name: string; dtype: DType; layout: NdKerne
  * every index tuple in order, folding in the update element of each whose slice holds it ('none':
  * the last wins; max and min propagate NaN, as the reference does).
  */
-export function emitScatterNd(spec: { name: string; dtype: DType; layout: NdKernelLayout; k: number; reduction: 'none' | 'add' | 'mul' | 'max' | 'min'; sources: { data: Source; indices: Source; updates: Source; out: Source } }): EmittedKernel {
+export function emitScatterNd(spec: { name: string; dtype: DType; layout: NdKernelLayout; k: number; reduction: ScatterReduction; sources: { data: Source; indices: Source; updates: Source; out: Source } }): EmittedKernel {
   const { layout } = spec;
   const stored = spec.reduction === 'none' ? movedDType(spec.dtype) : spec.dtype;
   const t = wgslType(stored);

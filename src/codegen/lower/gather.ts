@@ -5,7 +5,7 @@ import type { Node } from '../../ir/graph.js';
 import { dimsOf } from '../../ir/types.js';
 import { dNumel } from '../../ir/size-expr.js';
 import { emitGather } from '../kernels/gather.js';
-import { emitGatherElements, emitScatterElements, type ScatterElementsKernelSpec } from '../kernels/gather-elements.js';
+import { emitGatherElements, emitScatterElements, type ScatterReduction } from '../kernels/gather-elements.js';
 import { elementsAxis, gatherElementsAttrs, gatherNdAttrs, scatterElementsAttrs, scatterNdAttrs } from '../../ir/ops/indexing.js';
 import { emitGatherNd, emitScatterNd, ndKernelLayout } from '../kernels/gather-nd.js';
 import type { Lowering } from './lowering.js';
@@ -40,7 +40,7 @@ const scatterElements: Lowering = (node) => {
   const { axis, reduction } = attrsOf(node, scatterElementsAttrs);
   return emitScatterElements({
     name: node.op, dtype: data!.dtype, data: dimsOf(data!), indices: dimsOf(indices!), axis: elementsAxis(data!.shape, indices!.shape, axis),
-    reduction: reduction as ScatterElementsKernelSpec['reduction'], sources: { data: 0, indices: 1, updates: 2, out: 3 },
+    reduction: reduction as ScatterReduction, sources: { data: 0, indices: 1, updates: 2, out: 3 },
   });
 };
 
@@ -55,7 +55,7 @@ const gatherNd: Lowering = (node) => {
 const scatterNd: Lowering = (node) => {
   const [data, indices] = node.inputs.map((v) => v.type);
   const k = indices!.shape[indices!.shape.length - 1]!;
-  const reduction = attrsOf(node, scatterNdAttrs).reduction as ScatterElementsKernelSpec['reduction'];
+  const reduction = attrsOf(node, scatterNdAttrs).reduction as ScatterReduction;
   return emitScatterNd({ name: node.op, dtype: data!.dtype, layout: ndKernelLayout(dimsOf(data!), dimsOf(indices!), 0), k, reduction, sources: { data: 0, indices: 1, updates: 2, out: 3 } });
 };
 

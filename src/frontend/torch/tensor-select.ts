@@ -23,7 +23,7 @@ function valuesIndices([values, indices]: Tensor[]): ValuesIndices {
 }
 
 /** The dims a reduction runs over, normalised (every one when none is given). */
-function dimsOf(x: Tensor, opts: ReduceOptions): number[] {
+function reducedDims(x: Tensor, opts: ReduceOptions): number[] {
   const r = x.shape.length;
   if (opts.dim === undefined) return x.shape.map((_, i) => i);
   return (typeof opts.dim === 'number' ? [opts.dim] : [...opts.dim]).map((d) => normDim(d, r));
@@ -34,10 +34,11 @@ function variance(x: Tensor, dim: DimArg | VarOptions | undefined, keepdim: bool
   const opts = reduceOptions<VarOptions>(method, dim, keepdim, ['correction', 'unbiased']);
   if (opts.correction !== undefined && opts.unbiased !== undefined) throw new KilnError(`${method}(): give correction or unbiased, not both`);
   const correction = opts.correction ?? (opts.unbiased === false ? 0 : 1);
-  const n = dimsOf(x, opts).reduce((p, d) => p * x.shape[d]!, 1);
-  const d = x.sub(x.mean(opts.dim === undefined ? x.shape.map((_, i) => i) : opts.dim, true));
+  const dims = reducedDims(x, opts);
+  const n = dims.reduce((p, d) => p * x.shape[d]!, 1);
+  const d = x.sub(x.mean(dims, true));
   // PyTorch divides by max(0, n - correction): a single element with correction 1 gives inf (or NaN for 0/0).
-  return d.mul(d).sum(opts.dim === undefined ? x.shape.map((_, i) => i) : opts.dim, opts.keepdim ?? false).div(Math.max(0, n - correction));
+  return d.mul(d).sum(dims, opts.keepdim ?? false).div(Math.max(0, n - correction));
 }
 
 /** 1 where `x` is nonzero (true), else 0, as int32: what any and all reduce. */
@@ -89,11 +90,12 @@ export const selectionMethods = {
   /** log(sum(exp(x))) over `dim`, computed stably (shifted by the maximum); -inf where every element is -inf. */
   logsumexp(this: Tensor, dim: DimArg, keepdim?: boolean): Tensor {
     const opts = reduceOptions('logsumexp', dim, keepdim);
-    const m = reduce('max', this, opts.dim ?? this.shape.map((_, i) => i), true);
+    const dims = reducedDims(this, opts);
+    const m = reduce('max', this, dims, true);
     // An infinite maximum shifts by 0: exp(-inf - -inf) would be NaN.
     const shift = m.maskedFill(apply('is_inf', [m]), 0);
-    const out = this.sub(shift).exp().sum(opts.dim ?? this.shape.map((_, i) => i), true).log().add(shift);
-    return opts.keepdim ? out : apply('squeeze', [out], { axes: dimsOf(this, opts) });
+    const out = this.sub(shift).exp().sum(dims, true).log().add(shift);
+    return opts.keepdim ? out : apply('squeeze', [out], { axes: dims });
   },
   /** The p-norm over `dim` (every dimension when absent): p 2 (default), 1, any positive p, or Infinity. */
   norm(this: Tensor, p = 2, dim?: DimArg, keepdim?: boolean): Tensor {
