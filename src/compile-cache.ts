@@ -9,6 +9,8 @@ import { importModel } from './frontend/onnx/import.js';
 import { externalDataFromDir } from './frontend/onnx/file.js';
 import { kilnDType, type ExternalDataReader } from './frontend/onnx/tensor.js';
 import type { InputShapes } from './frontend/onnx/inputs.js';
+import type { InputValue, InputValues } from './frontend/onnx/input-values.js';
+import type { TensorData } from './ir/tensor-data.js';
 import { KilnError } from './ir/errors.js';
 import type { DType } from './ir/types.js';
 import type { ArtifactFiles } from './runtime/artifact.js';
@@ -103,13 +105,18 @@ export class OnnxModel {
     return this.inputs.every((i) => i.dims.every((d) => typeof d === 'number' && d >= 0));
   }
 
-  /** The artifact for these input shapes (extents, or sizes over ranges) on this device: from the cache, or compiled (and cached). */
-  async artifactFor(shapes: InputShapes, gpu: GpuDevice): Promise<ArtifactFiles> {
+  /**
+   * The artifact for these input shapes (extents, or sizes over ranges) on this device: from the
+   * cache, or compiled (and cached). `values`: inputs compiled in as constants (those deciding
+   * shapes or parameters, which importing asks for with an InputValuesNeededError).
+   */
+  async artifactFor(shapes: InputShapes, gpu: GpuDevice, values: InputValues = {}): Promise<ArtifactFiles> {
     const precision = this.opts.precision ?? 'fp32';
     // The kernels and passes chosen depend on the adapter, its features and its binding limit.
     const target = kernelTarget(gpu.info, gpu.features, gpu.limits);
     const adapter = { ...gpu.info, features: target.adapterFeatures, maxStorageBuffers: target.maxStorageBuffers };
-    const key = await sha256Hex(JSON.stringify({ kiln: KILN_VERSION, model: this.hash, shapes: sortedShapes(shapes), precision, adapter }));
+    const constants = Object.keys(values).sort().map((k) => [k, valueKey(values[k]!)]);
+    const key = await sha256Hex(JSON.stringify({ kiln: KILN_VERSION, model: this.hash, shapes: sortedShapes(shapes), constants, precision, adapter }));
     const cacheDir = this.opts.cache === undefined ? defaultCacheDir() : this.opts.cache;
     const dir = cacheDir === false ? undefined : join(cacheDir, key.slice(0, 32));
     if (dir) {
@@ -119,7 +126,7 @@ export class OnnxModel {
         // Not cached yet (or unreadable): compile it.
       }
     }
-    const graph = importModel(decodeModel(this.bytes), { inputShapes: shapes, ...(this.readExternalData ? { readExternalData: this.readExternalData } : {}) });
+    const graph = importModel(decodeModel(this.bytes), { inputShapes: shapes, inputValues: values, ...(this.readExternalData ? { readExternalData: this.readExternalData } : {}) });
     // Ops without a WebGPU kernel (NonZero, NonMaxSuppression, ...) make segments, run with the CPU reference between them.
     const compiled = compileForArtifact(graph, { precision, ...target });
     const source = 'segmented' in compiled
@@ -137,6 +144,13 @@ export class OnnxModel {
 /** A value's declared extents: numbers, its symbols, or -1 where it has neither. */
 function declaredDims(tensor: { shape?: { dim?: { dim_value?: number; dim_param?: string }[] } } | undefined): (number | string)[] {
   return (tensor?.shape?.dim ?? []).map((d) => d.dim_value ?? (d.dim_param || -1));
+}
+
+/** An input value as the cache key holds it: its shape and elements. */
+function valueKey(v: InputValue): unknown {
+  if (Array.isArray(v)) return v;
+  const t: TensorData = 'kind' in v ? v.data : (v as TensorData);
+  return { dtype: t.dtype, shape: t.shape, data: Array.from(t.data as ArrayLike<number>, Number) };
 }
 
 function sortedShapes(shapes: InputShapes): [string, InputShapes[string]][] {

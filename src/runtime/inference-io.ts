@@ -26,6 +26,8 @@ export interface Loaded {
   readonly manifest: ArtifactManifest;
   readonly variant: LoadedVariant;
   readonly session: Session | SegmentedSession;
+  /** The model's inputs compiled in as constants (value-programs.ts): fed, but not to the program. */
+  readonly constants?: readonly string[];
 }
 
 /** Whether a loaded program takes these shapes: its sizes, bound from them, within their ranges. */
@@ -88,10 +90,11 @@ export function bareShape(info: ManifestTensor, data: ArrayBufferView): number[]
 }
 
 /** The feeds as the loaded program takes them: a bare array typed as declared, f16 widened for an f32 variant. */
-export function programInputs({ manifest, variant }: Loaded, feeds: Readonly<Record<string, InferenceFeed>>): Record<string, TensorData> {
+export function programInputs({ manifest, variant, constants = [] }: Loaded, feeds: Readonly<Record<string, InferenceFeed>>): Record<string, TensorData> {
   const byName = new Map(manifest.inputs.map((t, i) => [t.name, { info: t, binding: variantInterface(variant.spec).inputs[i]! }]));
   const inputs: Record<string, TensorData> = {};
   for (const [name, feed] of Object.entries(feeds)) {
+    if (constants.includes(name)) continue;
     const entry = byName.get(name);
     let t = entry && ArrayBuffer.isView(feed) ? { dtype: entry.info.dtype, shape: bareShape(entry.info, feed), data: feed } : feed as TensorData;
     if (entry && entry.binding.dtype !== entry.info.dtype) {

@@ -8,6 +8,8 @@ import { parseManifest, type ArtifactManifest, type ManifestTensor, type Precisi
 import { SegmentedSession } from './segmented.js';
 import { Session } from './session.js';
 import { ShapePrograms, type DynamicShapes, type FeedShapes, type ShapeSpec } from './shape-programs.js';
+import { ValuePrograms } from './value-programs.js';
+import type { TensorData } from '../ir/tensor-data.js';
 import { fits, programInputs, runArguments, userOutputs, type InferenceFeed, type InferenceFetches, type InferenceRunOptions, type Loaded } from './inference-io.js';
 import type { SessionOptions, SessionStats } from './session-options.js';
 import { Tensor, tensorTypeOf, type TensorElementType } from './tensor.js';
@@ -101,14 +103,14 @@ export class InferenceSession {
   readonly outputMetadata: readonly TensorInfo[];
   private readonly gpu: GpuDevice;
   private current: Loaded | undefined;
-  /** An ONNX model's programs, compiled per set of shapes or over ranges of them. */
-  private readonly programs: ShapePrograms<Loaded> | undefined;
+  /** An ONNX model's programs, compiled per set of shapes or over ranges of them (and per value of inputs compiled in). */
+  private readonly programs: ValuePrograms<Loaded> | undefined;
   private readonly ownsDevice: boolean;
   private released = false;
   /** Every run's promise, settled or not: release() waits for them before freeing anything. */
   private pending: Promise<unknown> = Promise.resolve();
 
-  private constructor(gpu: GpuDevice, ownsDevice: boolean, io: { inputs: TensorInfo[]; outputs: TensorInfo[] }, loaded?: Loaded, programs?: ShapePrograms<Loaded>) {
+  private constructor(gpu: GpuDevice, ownsDevice: boolean, io: { inputs: TensorInfo[]; outputs: TensorInfo[] }, loaded?: Loaded, programs?: ValuePrograms<Loaded>) {
     this.gpu = gpu;
     this.ownsDevice = ownsDevice;
     this.inputMetadata = io.inputs;
@@ -181,25 +183,29 @@ export class InferenceSession {
       let session: InferenceSession | undefined;
       const overrides = opts.freeDimensionOverrides ?? {};
       const declared = model.inputs.map((i) => ({ ...i, dims: i.dims.map((d) => (typeof d === 'string' && Object.hasOwn(overrides, d) ? overrides[d]! : d)) }));
-      const programs = new ShapePrograms<Loaded>({
-        inputs: declared,
-        compile: async (spec) => (session!.current = await loadFiles(await model.artifactFor(spec, gpu), gpu, opts)),
-        serves: fits,
-        release: (l) => {
-          if (session!.current === l) session!.current = undefined;
-          l.session.destroy();
-        },
-        ...(opts.dynamicShapes !== undefined ? { dynamic: opts.dynamicShapes } : {}),
-        warn: (m) => console.warn(m),
-      });
+      const release = (l: Loaded) => {
+        if (session!.current === l) session!.current = undefined;
+        l.session.destroy();
+      };
       const given = opts.inputShapes ?? {};
+      const complete = declared.every((i) => given[i.name] || i.dims.every((d) => typeof d === 'number' && d >= 0));
+      const programs = new ValuePrograms<Loaded>({
+        programs: (values) => new ShapePrograms<Loaded>({
+          inputs: declared,
+          compile: async (spec) => (session!.current = { ...(await loadFiles(await model.artifactFor(spec, gpu, values), gpu, opts)), constants: Object.keys(values) }),
+          serves: fits,
+          release,
+          ...(opts.dynamicShapes !== undefined ? { dynamic: opts.dynamicShapes } : {}),
+          warn: (m) => console.warn(m),
+        }),
+        ...(complete ? { ahead: Object.fromEntries(declared.map((i) => [i.name, given[i.name] ?? i.dims])) } : {}),
+        release,
+      });
       const inputs = declared.map((i): TensorInfo => ({
         name: i.name, isTensor: true, dtype: i.dtype, type: tensorTypeOf(i.dtype), shape: (given[i.name] ?? i.dims).map(givenDim),
       }));
       session = new InferenceSession(gpu, !opts.device, { inputs, outputs: [] }, undefined, programs);
-      if (declared.every((i) => given[i.name] || i.dims.every((d) => typeof d === 'number' && d >= 0))) {
-        await programs.compileSpec(Object.fromEntries(declared.map((i) => [i.name, given[i.name] ?? i.dims])));
-      }
+      await programs.prepare();
       // Compiled: the outputs as compiled; else as the model declares them.
       (session as { outputMetadata: readonly TensorInfo[] }).outputMetadata = session.current?.manifest.outputs.map(manifestInfo)
         ?? model.outputs.map((o) => ({ name: o.name, isTensor: true, dtype: o.dtype ?? 'f32', type: tensorTypeOf(o.dtype ?? 'f32'), shape: [...o.dims] }));
@@ -266,7 +272,7 @@ export class InferenceSession {
       const inputs = programInputs(loaded, feeds);
       return userOutputs(loaded, await (loaded.session instanceof Session ? loaded.session.run(inputs, runOptions) : loaded.session.run(inputs)));
     };
-    const all = this.programs ? await this.programs.run(this.feedShapes(feeds), runOn) : await runOn(this.current!);
+    const all = this.programs ? await this.programs.run(this.feedData(feeds), this.feedShapes(feeds), runOn) : await runOn(this.current!);
     return Object.fromEntries((fetches ?? Object.keys(all)).map((name) => [name, Tensor.from(all[name]!)]));
   }
 
@@ -288,6 +294,15 @@ export class InferenceSession {
       shapes[info.name] = shape;
     }
     return shapes;
+  }
+
+  /** The feeds as tensor data (a bare typed array with its declared dtype and shape), for inputs an ONNX model compiles in. */
+  private feedData(feeds: Readonly<Record<string, InferenceFeed>>): Record<string, TensorData> {
+    return Object.fromEntries(this.inputMetadata.flatMap((info) => {
+      const feed = feeds[info.name];
+      if (feed === undefined) return [];
+      return [[info.name, ArrayBuffer.isView(feed) ? { dtype: info.dtype, shape: info.shape as number[], data: feed } : feed as TensorData]];
+    }));
   }
 
   /** Frees the session's GPU buffers, and its device when the session acquired it. Idempotent. */

@@ -129,6 +129,9 @@ export class ShapePrograms<P extends object> {
     try {
       program = await this.compileOnce(spec);
     } catch (e) {
+      // Ranges that need an input's value (an If whose branches fit only some sizes) are the
+      // caller's to retry with it (value-programs.ts), not a refusal of ranges.
+      if (neededInputs(e)) throw e;
       const stepped = this.stepped ? undefined : this.rangesFor(shapes, true);
       if (!stepped || specKey(stepped) === specKey(spec)) return this.fixedInstead(shapes, (e as Error).message);
       try {
@@ -234,6 +237,15 @@ export class ShapePrograms<P extends object> {
     }
     return spec;
   }
+}
+
+/**
+ * The inputs an InputValuesNeededError names: the compiler's error, known here by its shape
+ * (the runtime does not import the compiler).
+ */
+export function neededInputs(e: unknown): readonly string[] | undefined {
+  const inputs = (e as { inputs?: unknown }).inputs;
+  return e instanceof Error && e.name === 'InputValuesNeededError' && Array.isArray(inputs) ? (inputs as string[]) : undefined;
 }
 
 /** Size names as the shape syntax takes them (identifiers), one per key, made from the model's symbols. */

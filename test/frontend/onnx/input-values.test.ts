@@ -6,7 +6,7 @@ import { decodeModel, importModelForFeeds, importOnnx, InputValuesNeededError } 
 import { KilnError } from '../../../src/ir/errors.js';
 import { tensorData, type TensorData } from '../../../src/ir/tensor-data.js';
 import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
-import { attr, buildModel, node, OnnxType, subgraph } from './onnx-builder.js';
+import { attr, buildModel, node, OnnxType, subgraph, tensor } from './onnx-builder.js';
 
 const I64 = OnnxType.INT64;
 const x234 = tensorData('f32', [2, 3, 4], Array.from({ length: 24 }, (_, i) => i));
@@ -84,6 +84,29 @@ describe('inputs whose values the import needs', () => {
     expect(runOnCpu(graph, { x: tensorData('f32', [3], [1, 2, 3]), c: tensorData('bool', [], [0]) })['y']!.shape).toEqual([3, 1]);
     const frozen = importOnnx(bytes, { inputValues: { c: [1], a: [0], b: [1] } });
     expect(frozen.inputs.map((v) => v.name)).toEqual(['x']);
+  });
+
+  it('ask for an If condition\'s input when a branch does not import for these shapes (one meant for other inputs), then import only the branch taken', () => {
+    // As Silero VAD's sample-rate branch: the else side reshapes for a length the x fed never has.
+    const bytes = buildModel({
+      opset: 13,
+      inputs: [{ name: 'x', dims: [4] }, { name: 'c', type: OnnxType.BOOL, dims: [] }],
+      outputs: [{ name: 'y' }],
+      initializers: [tensor('pair', I64, [2], [2, 2]), tensor('thirds', I64, [2], [3, -1])],
+      nodes: [node('If', ['c'], ['y'], {
+        then_branch: attr.g(subgraph('then', [node('Reshape', ['x', 'pair'], ['t'])], [{ name: 't' }])),
+        else_branch: attr.g(subgraph('else', [node('Reshape', ['x', 'thirds'], ['e'], {}, 'by3')], [{ name: 'e' }])),
+      }, 'pick')],
+    });
+    const e = neededError(() => importOnnx(bytes));
+    expect(e.inputs).toEqual(['c']);
+    expect(e.needs[0]!.use).toMatch(/^the condition of node 'pick' \(If\), whose run-time form kiln refuses: node 'by3' \(Reshape\): .*\[3,-1\]/);
+    const taken = importOnnx(bytes, { inputValues: { c: tensorData('bool', [], [1]) } });
+    expect(taken.inputs.map((v) => v.name)).toEqual(['x']);
+    const y = runOnCpu(taken, { x: tensorData('f32', [4], [1, 2, 3, 4]) })['y']!;
+    expect([y.shape, values(y)]).toEqual([[2, 2], [1, 2, 3, 4]]);
+    // The branch that does not fit, taken, is the model's error, as ONNX Runtime's would be.
+    expect(() => importOnnx(bytes, { inputValues: { c: tensorData('bool', [], [0]) } })).toThrow(/node 'by3' \(Reshape\)/);
   });
 
   it('keep int64 values past the i32 range exactly while they are parameters', () => {

@@ -8,7 +8,7 @@ import { defineOnnxOp, type OnnxNode } from '../node.js';
 import type { GraphProtoObject } from '../proto.js';
 import { outerNames } from '../subgraphs.js';
 import { graphInputsOf, InputValuesNeededError } from '../input-values.js';
-import { UnsupportedOnnxError } from '../tensor.js';
+import { KilnError } from '../../../ir/errors.js';
 import { normalizeAxis, reshapeTo } from './helpers.js';
 import { pick } from './rnn-unroll.js';
 import { numel, shapesEqual } from '../../../ir/types.js';
@@ -63,13 +63,15 @@ function runTimeIf(n: OnnxNode, cond: Operand, thenG: GraphProtoObject, elseG: G
 }
 
 /**
- * When kiln cannot import a node's control flow as decided at run time (`e`, a refusal), the
- * node asks for the values of the graph inputs its operands `which` (condition, trip count) are
- * computed from: with them it imports as known at import (kiln run binds them from its feeds).
+ * When kiln cannot import a node's control flow as decided at run time (`e`: a refusal, or an
+ * error in a branch or body imported for values it may never see, such as a branch for another
+ * sample rate whose shapes do not fit these inputs), the node asks for the values of the graph
+ * inputs its operands `which` (condition, trip count) are computed from: with them it imports as
+ * known at import, only what runs (kiln run and InferenceSession bind them from their feeds).
  * Other errors, and values needed by the subgraphs themselves, pass through.
  */
 export function needAtImport(n: OnnxNode, which: readonly number[], e: unknown): never {
-  if (!(e instanceof UnsupportedOnnxError) || e instanceof InputValuesNeededError) throw e;
+  if (!(e instanceof KilnError) || e instanceof InputValuesNeededError) throw e;
   const needs = which.flatMap((i) => {
     const x = n.optional(i);
     return x && !isConst(x) ? graphInputsOf(x).map((v) => ({ input: v.name, use: `the ${i === 0 && n.opType === 'Loop' ? 'trip count' : 'condition'} of ${n.where}, whose run-time form kiln refuses: ${e.message}` })) : [];
