@@ -38,6 +38,15 @@ interface BufferEntry {
 }
 
 /**
+ * What a module's forward returns: a tensor (the default), or, as PyTorch's LSTM and
+ * MultiheadAttention do, a tuple of them, nested (undefined where PyTorch returns None).
+ */
+export type ModuleOutput = Tensor | undefined | readonly ModuleOutput[];
+
+/** A module whatever its forward returns. */
+export type AnyModule = Module<ModuleOutput>;
+
+/**
  * Base class of layers and models, like `torch.nn.Module`: subclasses implement `forward`, and
  * child modules and parameters (`Parameter(t)`) assigned to fields are registered under the
  * field's name, in assignment order, as PyTorch's `__setattr__` does:
@@ -51,10 +60,10 @@ interface BufferEntry {
  * that way). State is named by path (`0.weight`, `bn.running_mean`). Moving or converting a
  * module changes its tensors in place, so fields holding them stay valid, as in PyTorch.
  */
-export abstract class Module {
+export abstract class Module<Out extends ModuleOutput = Tensor> {
   private readonly params = new Map<string, Tensor>();
   private readonly bufs = new Map<string, BufferEntry>();
-  private readonly childModules = new Map<string, Module>();
+  private readonly childModules = new Map<string, AnyModule>();
   /** Training mode; modules start in it, as in PyTorch (`eval()` for inference). */
   training = true;
 
@@ -77,10 +86,11 @@ export abstract class Module {
     });
   }
 
-  abstract forward(...inputs: Tensor[]): Tensor;
+  /** The computation: tensors in (and, as PyTorch's keyword arguments, options or state tuples), Out out. */
+  abstract forward(...inputs: unknown[]): Out;
 
-  /** Runs forward (the call syntax of PyTorch modules). */
-  call(...inputs: Tensor[]): Tensor {
+  /** Runs forward (the call syntax of PyTorch modules), taking what the subclass's forward takes. */
+  call(...inputs: Parameters<this['forward']>): Out {
     return this.forward(...inputs);
   }
 
@@ -104,7 +114,7 @@ export abstract class Module {
   }
 
   /** Registers a child module under `name` and returns it. */
-  protected registerModule<M extends Module>(name: string, m: M): M {
+  protected registerModule<M extends AnyModule>(name: string, m: M): M {
     this.claim(name);
     this.childModules.set(name, m);
     return m;
@@ -139,23 +149,23 @@ export abstract class Module {
     return this.namedBuffers().map(([, b]) => b);
   }
 
-  namedChildren(): [string, Module][] {
+  namedChildren(): [string, AnyModule][] {
     return [...this.childModules];
   }
 
   /** The direct children, in registration order. */
-  children(): Module[] {
+  children(): AnyModule[] {
     return [...this.childModules.values()];
   }
 
   /** This module and every descendant with its dotted path ('' for this one). */
-  namedModules(prefix = ''): [string, Module][] {
-    const out: [string, Module][] = [[prefix.replace(/\.$/, ''), this]];
+  namedModules(prefix = ''): [string, AnyModule][] {
+    const out: [string, AnyModule][] = [[prefix.replace(/\.$/, ''), this]];
     for (const [n, c] of this.childModules) out.push(...c.namedModules(`${prefix}${n}.`));
     return out;
   }
 
-  modules(): Module[] {
+  modules(): AnyModule[] {
     return this.namedModules().map(([, m]) => m);
   }
 
@@ -174,7 +184,7 @@ export abstract class Module {
   /** Parameters and persistent buffers by dotted path, like `state_dict()` (the tensors themselves). */
   stateDict(): StateDict {
     const out: StateDict = {};
-    const walk = (m: Module, prefix: string) => {
+    const walk = (m: AnyModule, prefix: string) => {
       for (const [n, p] of m.params) out[prefix + n] = p;
       for (const [n, b] of m.bufs) if (b.persistent) out[prefix + n] = b.tensor;
       for (const [n, c] of m.childModules) walk(c, `${prefix}${n}.`);

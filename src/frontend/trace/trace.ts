@@ -2,7 +2,7 @@ import { KilnError } from '../../ir/errors.js';
 import { Graph } from '../../ir/graph.js';
 import type { Device } from '../../ir/types.js';
 import { dimRange, isSymbolic, parseSizeBound } from '../../ir/size-expr.js';
-import type { Module } from '../torch/module.js';
+import type { AnyModule, ModuleOutput } from '../torch/module.js';
 import { Tensor, tracing } from '../torch/tensor.js';
 
 export interface TraceOptions {
@@ -35,7 +35,7 @@ export interface TraceOptions {
  * would eagerly. Parameters on webgpu must have been uploaded from host data (as `module.to`
  * does), since their values go into the graph.
  */
-export function trace(model: Module, exampleInputs: readonly Tensor[], opts: TraceOptions = {}): Graph {
+export function trace(model: AnyModule, exampleInputs: readonly Tensor[], opts: TraceOptions = {}): Graph {
   const device = opts.device ?? 'webgpu';
   const g = new Graph(opts.name ?? model.constructor.name);
   model.nameParameters();
@@ -52,7 +52,7 @@ export function trace(model: Module, exampleInputs: readonly Tensor[], opts: Tra
     return Tensor.symbolic(g, g.addInput(names[i]!, type), t);
   });
   const outer = { ...tracing };
-  let result: Tensor;
+  let result: ModuleOutput;
   try {
     tracing.graph = g;
     tracing.device = device;
@@ -60,10 +60,24 @@ export function trace(model: Module, exampleInputs: readonly Tensor[], opts: Tra
   } finally {
     Object.assign(tracing, outer);
   }
-  if (!result.isSymbolic || result.traceGraph !== g) throw new KilnError('the model output does not depend on its inputs');
-  const outNames = opts.outputNames ?? ['y'];
-  g.setOutputs([result.value]);
+  // A tuple (an LSTM's output and states) gives the graph an output per tensor, in order.
+  const outputs = flatOutputs(result);
+  if (outputs.length === 0) throw new KilnError('the model returns no tensor');
+  outputs.forEach((t, i) => {
+    if (!t.isSymbolic || t.traceGraph !== g) throw new KilnError(`the model output${outputs.length > 1 ? ` ${i}` : ''} does not depend on its inputs`);
+  });
+  const outNames = opts.outputNames ?? (outputs.length === 1 ? ['y'] : outputs.map((_, i) => `y${i}`));
+  if (outNames.length !== outputs.length) throw new KilnError(`trace got ${outNames.length} output names but the model returns ${outputs.length} tensors`);
+  g.setOutputs(outputs.map((t) => t.value));
   // An output that is also an input keeps the input's name.
-  if (result.value.producer) g.renameValue(result.value, outNames[0]!);
+  outputs.forEach((t, i) => {
+    if (t.value.producer) g.renameValue(t.value, outNames[i]!);
+  });
   return g;
+}
+
+/** The tensors of a forward's result, depth first (undefined, PyTorch's None, is left out). */
+function flatOutputs(result: ModuleOutput): Tensor[] {
+  if (result === undefined) return [];
+  return result instanceof Tensor ? [result] : result.flatMap(flatOutputs);
 }

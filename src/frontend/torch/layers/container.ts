@@ -1,12 +1,12 @@
 import { KilnError } from '../../../ir/errors.js';
-import { Module } from '../module.js';
+import { Module, type AnyModule } from '../module.js';
 import type { Tensor } from '../tensor.js';
 
 /** Holds modules in a list (named 0, 1, 2, ...) so their parameters are registered; it has no forward. */
-export class ModuleList extends Module {
-  protected readonly items: Module[] = [];
+export class ModuleList<M extends AnyModule = Module> extends Module {
+  protected readonly items: M[] = [];
 
-  constructor(modules: Iterable<Module> = []) {
+  constructor(modules: Iterable<M> = []) {
     super();
     for (const m of modules) this.append(m);
   }
@@ -15,21 +15,21 @@ export class ModuleList extends Module {
     return this.items.length;
   }
 
-  at(i: number): Module | undefined {
+  at(i: number): M | undefined {
     return this.items.at(i);
   }
 
-  append(m: Module): this {
+  append(m: M): this {
     this.items.push(this.registerModule(String(this.items.length), m));
     return this;
   }
 
-  extend(modules: Iterable<Module>): this {
+  extend(modules: Iterable<M>): this {
     for (const m of modules) this.append(m);
     return this;
   }
 
-  [Symbol.iterator](): Iterator<Module> {
+  [Symbol.iterator](): Iterator<M> {
     return this.items[Symbol.iterator]();
   }
 
@@ -39,7 +39,7 @@ export class ModuleList extends Module {
 }
 
 /** A ModuleList that runs its modules in order; children are named 0, 1, 2, ... */
-export class Sequential extends ModuleList {
+export class Sequential extends ModuleList<Module> {
   constructor(...layers: Module[]) {
     super(layers);
   }

@@ -8,4 +8,5 @@ export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from './pool.js';
 export { Flatten, Dropout, ChannelShuffle, Upsample, PixelShuffle, Unflatten } from './shape.js';
 export { CrossEntropyLoss, NLLLoss, MSELoss } from './loss.js';
 export { Sequential, ModuleList } from './container.js';
+export { RNN, LSTM, GRU, type RecurrentOptions } from './recurrent.js';
 export { DataParallel, type DataParallelOptions, type GpuIndex } from './data-parallel.js';
