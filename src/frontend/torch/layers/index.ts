@@ -9,4 +9,5 @@ export { Flatten, Dropout, ChannelShuffle, Upsample, PixelShuffle, Unflatten } f
 export { CrossEntropyLoss, NLLLoss, MSELoss } from './loss.js';
 export { Sequential, ModuleList } from './container.js';
 export { RNN, LSTM, GRU, type RecurrentOptions } from './recurrent.js';
+export { MultiheadAttention, TransformerEncoderLayer, TransformerEncoder, type MultiheadAttentionOptions, type AttentionCallOptions, type TransformerEncoderLayerOptions, type EncoderCallOptions } from './transformer.js';
 export { DataParallel, type DataParallelOptions, type GpuIndex } from './data-parallel.js';

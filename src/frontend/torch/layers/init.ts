@@ -14,3 +14,9 @@ export function uniformFanIn(shape: Shape, fanIn: number): Tensor {
 export function normal(shape: Shape): Tensor {
   return randn(shape, { rng: defaultRandom.current });
 }
+
+/** Uniform in ±sqrt(6 / (fanIn + fanOut)) for a [out, in] weight: PyTorch's xavier_uniform_. */
+export function xavierUniform(shape: readonly [number, number]): Tensor {
+  const bound = Math.sqrt(6 / (shape[0] + shape[1]));
+  return rand(shape, -bound, bound, { rng: defaultRandom.current });
+}
