@@ -1,10 +1,11 @@
 import { KilnError } from '../../ir/errors.js';
 import { apply } from './tensor-apply.js';
 import type { Tensor } from './tensor.js';
-import { pair, padding4, type Padding2, type Size2 } from './functional.js';
+import { adaptiveAvgPool2d, avgPool2d, maxPool2d, pair, padding4, type Padding2, type Pool2dOptions, type Size2 } from './functional.js';
 
-// torch.nn.functional's transposed convolution, interpolation and group norm, each one IR op or
-// a few, so that they run on every device and differentiate through those ops.
+// torch.nn.functional's transposed convolution, interpolation, group norm, 1-D pooling and
+// padding, each one IR op or a few, so that they run on every device and differentiate through
+// those ops.
 
 export interface ConvTranspose2dOptions {
   readonly stride?: Size2;
@@ -80,4 +81,55 @@ export function pixelShuffle(x: Tensor, r: number): Tensor {
   if (x.shape.length !== 4 || cr % (r * r) !== 0) throw new KilnError(`pixel_shuffle: expects [N, C * ${r * r}, H, W], got [${x.shape.join(',')}]`);
   const c = cr / (r * r);
   return x.reshape(n, c, r, r, h, w).permute(0, 1, 4, 2, 5, 3).reshape(n, c, h * r, w * r);
+}
+
+/** Options of 1-D pooling windows over [N, C, L]. */
+export interface Pool1dOptions {
+  /** Defaults to the kernel size. */
+  readonly stride?: number;
+  readonly padding?: number;
+  readonly ceilMode?: boolean;
+}
+
+/** 1-D pooling as the 2-D pool of a [N, C, 1, L] view (what PyTorch's kernels do too). */
+function pool1d(x: Tensor, what: string, pool2d: (x4: Tensor, k: [number, number], o: Pool2dOptions) => Tensor, kernelSize: number, opts: Pool1dOptions): Tensor {
+  if (x.shape.length !== 3 && x.shape.length !== 2) throw new KilnError(`${what}: expects [N, C, L] or [C, L], got [${x.shape.join(', ')}]`);
+  const x4 = x.shape.length === 3 ? x.unsqueeze(2) : x.unsqueeze(0).unsqueeze(2);
+  const y = pool2d(x4, [1, kernelSize], { stride: [1, opts.stride ?? kernelSize], padding: [0, opts.padding ?? 0], ...(opts.ceilMode ? { ceilMode: true } : {}) });
+  return y.reshape(x.shape.length === 3 ? [x.shape[0]!, x.shape[1]!, y.shape[3]!] : [x.shape[0]!, y.shape[3]!]);
+}
+
+export function maxPool1d(x: Tensor, kernelSize: number, opts: Pool1dOptions & { dilation?: number } = {}): Tensor {
+  return pool1d(x, 'maxPool1d', (x4, k, o) => maxPool2d(x4, k, { ...o, dilation: [1, opts.dilation ?? 1] }), kernelSize, opts);
+}
+
+/** Average pooling over [N, C, L]; padded positions count in the divisor unless `countIncludePad` is false. */
+export function avgPool1d(x: Tensor, kernelSize: number, opts: Pool1dOptions & { countIncludePad?: boolean } = {}): Tensor {
+  return pool1d(x, 'avgPool1d', (x4, k, o) => avgPool2d(x4, k, { ...o, countIncludePad: opts.countIncludePad ?? true }), kernelSize, opts);
+}
+
+/** Averages [N, C, L] into `outputSize` bins along L. */
+export function adaptiveAvgPool1d(x: Tensor, outputSize: number): Tensor {
+  if (x.shape.length !== 3) throw new KilnError(`adaptiveAvgPool1d: expects [N, C, L], got [${x.shape.join(', ')}]`);
+  const y = adaptiveAvgPool2d(x.unsqueeze(2), [1, outputSize]);
+  return y.reshape([x.shape[0]!, x.shape[1]!, outputSize]);
+}
+
+/** PyTorch's padding modes, by the IR pad's names. */
+const PAD_MODE = { constant: 'constant', reflect: 'reflect', replicate: 'edge', circular: 'wrap' } as const;
+
+/**
+ * Pads the last dimensions of `x` as F.pad: `pad` is (left, right) for the last dimension, then
+ * (top, bottom) for the one before, and so on; negative amounts crop.
+ */
+export function pad(x: Tensor, amounts: readonly number[], mode: keyof typeof PAD_MODE = 'constant', value = 0): Tensor {
+  const rank = x.shape.length;
+  if (amounts.length % 2 !== 0 || amounts.length / 2 > rank) throw new KilnError(`pad: the padding must be pairs for at most ${rank} dimensions, got (${amounts.join(', ')})`);
+  if (!(mode in PAD_MODE)) throw new KilnError(`pad: mode '${String(mode)}' is not one of ${Object.keys(PAD_MODE).join(', ')}`);
+  const [begin, end] = [new Array<number>(rank).fill(0), new Array<number>(rank).fill(0)];
+  for (let i = 0; i < amounts.length / 2; i++) {
+    begin[rank - 1 - i] = amounts[2 * i]!;
+    end[rank - 1 - i] = amounts[2 * i + 1]!;
+  }
+  return apply('pad', [x], { pads: [...begin, ...end], mode: PAD_MODE[mode], value });
 }

@@ -73,7 +73,7 @@ function convPadding(p: Padding2 | 'valid' | 'same', w: readonly number[], strid
 }
 
 export { batchNorm, type BatchNormOptions } from './batch-norm.js';
-export { convTranspose2d, interpolate, groupNorm, pixelShuffle, type ConvTranspose2dOptions, type InterpolateOptions } from './functional-more.js';
+export { convTranspose2d, interpolate, groupNorm, pixelShuffle, maxPool1d, avgPool1d, adaptiveAvgPool1d, pad, type ConvTranspose2dOptions, type InterpolateOptions, type Pool1dOptions } from './functional-more.js';
 export { scaledDotProductAttention, type ScaledDotProductAttentionOptions } from './attention.js';
 
 /** Layer norm over the trailing dimensions `normalizedShape`, with optional elementwise affine. */
@@ -142,4 +142,6 @@ export function channelShuffle(x: Tensor, groups: number): Tensor {
 }
 
 // The losses, as torch.nn.functional has them too (defined with the training code).
-export { crossEntropy, mseLoss, nllLoss, type ClassLossOptions, type Reduction } from '../train/losses.js';
+export { crossEntropy, nllLoss, type ClassLossOptions, type Reduction } from '../train/losses.js';
+export { mseLoss, l1Loss, smoothL1Loss, huberLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits, klDiv, type BinaryLossOptions } from '../train/pointwise-losses.js';
+export { hardtanh, relu6, softplus, mish, logsigmoid, softsign, tanhshrink, celu, selu, glu } from './functional-activations.js';

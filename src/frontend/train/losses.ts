@@ -77,18 +77,3 @@ function classLoss(what: string, logProb: Tensor, target: Tensor, opts: ClassLos
     }
   }
 }
-
-/** Mean squared error between `input` and `target` (same shape), as PyTorch's `F.mse_loss`. */
-export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
-  if (!shapesEqual(input.shape, target.shape)) {
-    throw new KilnError(`mseLoss: input ${formatShapeType(input.dtype, input.shape)} and target ${formatShapeType(target.dtype, target.shape)} differ in shape`);
-  }
-  const [x, y] = autocastArgs('mse_loss', [input, target]);
-  const d = x!.sub(y!);
-  const sq = d.mul(d);
-  switch (opts.reduction ?? 'mean') {
-    case 'none': return sq;
-    case 'sum': return sq.sum();
-    case 'mean': return sq.mean();
-  }
-}

@@ -28,7 +28,8 @@ const LOWER = new Set(['matmul', 'gemm', 'conv2d', 'conv_transpose2d', 'linear']
 const WIDEN = new Set([
   'pow', 'exp', 'log', 'rsqrt', 'softplus', 'tan', 'sinh', 'cosh', 'asin', 'acos',
   'sum', 'mean', 'prod', 'cumsum', 'cumprod', 'softmax', 'log_softmax', 'layer_norm', 'batch_norm',
-  'cross_entropy', 'nll_loss', 'mse_loss',
+  'cross_entropy', 'nll_loss', 'mse_loss', 'l1_loss', 'smooth_l1_loss', 'huber_loss', 'binary_cross_entropy',
+  'binary_cross_entropy_with_logits', 'kl_div',
 ]);
 
 /** The autocast category of an op (with tensors of float dtypes mixed, others take the widest). */

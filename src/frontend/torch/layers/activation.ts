@@ -1,3 +1,4 @@
+import * as F from '../functional.js';
 import { Module } from '../module.js';
 import { full, where, type Tensor } from '../tensor.js';
 
@@ -68,4 +69,48 @@ export class PReLU extends Module {
 
 function elu(x: Tensor, alpha: number): Tensor {
   return where(x.gt(0), x, x.exp().sub(1).mul(alpha));
+}
+
+export class ReLU6 extends Module {
+  forward(x: Tensor): Tensor { return F.relu6(x); }
+}
+
+export class Hardtanh extends Module {
+  constructor(readonly minVal = -1, readonly maxVal = 1) { super(); }
+  forward(x: Tensor): Tensor { return F.hardtanh(x, this.minVal, this.maxVal); }
+}
+
+export class Softplus extends Module {
+  constructor(readonly opts: { beta?: number; threshold?: number } = {}) { super(); }
+  forward(x: Tensor): Tensor { return F.softplus(x, this.opts.beta, this.opts.threshold); }
+}
+
+export class Mish extends Module {
+  forward(x: Tensor): Tensor { return F.mish(x); }
+}
+
+export class LogSigmoid extends Module {
+  forward(x: Tensor): Tensor { return F.logsigmoid(x); }
+}
+
+export class Softsign extends Module {
+  forward(x: Tensor): Tensor { return F.softsign(x); }
+}
+
+export class Tanhshrink extends Module {
+  forward(x: Tensor): Tensor { return F.tanhshrink(x); }
+}
+
+export class CELU extends Module {
+  constructor(readonly alpha = 1) { super(); }
+  forward(x: Tensor): Tensor { return F.celu(x, this.alpha); }
+}
+
+export class SELU extends Module {
+  forward(x: Tensor): Tensor { return F.selu(x); }
+}
+
+export class GLU extends Module {
+  constructor(readonly dim = -1) { super(); }
+  forward(x: Tensor): Tensor { return F.glu(x, this.dim); }
 }

@@ -19,3 +19,21 @@ export class AdaptiveAvgPool2d extends Module {
   constructor(readonly outputSize: F.Size2) { super(); }
   forward(x: Tensor): Tensor { return F.adaptiveAvgPool2d(x, this.outputSize); }
 }
+
+/** Max pooling over [N, C, L]; the stride defaults to the kernel size, as in PyTorch. */
+export class MaxPool1d extends Module {
+  constructor(readonly kernelSize: number, readonly opts: F.Pool1dOptions & { dilation?: number } = {}) { super(); }
+  forward(x: Tensor): Tensor { return F.maxPool1d(x, this.kernelSize, this.opts); }
+}
+
+/** Average pooling over [N, C, L]. */
+export class AvgPool1d extends Module {
+  constructor(readonly kernelSize: number, readonly opts: F.Pool1dOptions & { countIncludePad?: boolean } = {}) { super(); }
+  forward(x: Tensor): Tensor { return F.avgPool1d(x, this.kernelSize, this.opts); }
+}
+
+/** Averages [N, C, L] into outputSize bins. */
+export class AdaptiveAvgPool1d extends Module {
+  constructor(readonly outputSize: number) { super(); }
+  forward(x: Tensor): Tensor { return F.adaptiveAvgPool1d(x, this.outputSize); }
+}
