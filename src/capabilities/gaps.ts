@@ -60,9 +60,9 @@ export const EXPLAINED_GAPS: Readonly<Record<Capability, Gaps>> = {
     gemm: 'nn.Linear traces to matmul and add, which fuse into one kernel; gemm comes from ONNX',
     global_avg_pool: 'functional.adaptiveAvgPool2d with output size 1 covers it; global_avg_pool comes from ONNX',
     ...each([
-      'softplus', 'tan', 'asin', 'acos', 'atan', 'sinh', 'cosh', 'asinh', 'acosh', 'atanh',
+      'tan', 'asin', 'acos', 'atan', 'sinh', 'cosh', 'asinh', 'acosh', 'atanh',
       'mod', 'fmod', 'bitwise_and', 'bitwise_or', 'bitwise_xor', 'bitwise_not', 'shift_left', 'shift_right',
-      'logical_and', 'logical_or', 'logical_not', 'is_nan', 'bitcast', 'pad',
+      'logical_and', 'logical_or', 'logical_not', 'is_nan', 'bitcast',
       'scatter_elements', 'gather_nd', 'scatter_nd',
       'grid_sample', 'det', 'linear_attention', 'roi_align', 'deform_conv2d', 'max_pool2d_indices',
       'tfidf_vectorizer',
