@@ -2,6 +2,7 @@ export {
   Tensor, tensor, fromArray, randn, rand, zeros, ones, full, arange, cat, stack, where, apply, applyMulti,
   type TensorOptions, type ToOptions, type ReduceOptions,
 } from './tensor.js';
+export { einsum } from './einsum.js';
 export { Module, Parameter, type StateDict, type LoadResult, type ModuleOutput, type AnyModule } from './module.js';
 // The first layers were exported at the top level; every layer is in `nn`.
 export { Linear, ReLU, Sequential } from './layers/index.js';

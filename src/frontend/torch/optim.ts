@@ -11,7 +11,7 @@ export {
   Optimizer, UpdateBuilder, type UpdateInputs, type UpdateResult, type Hyperparameters, type ParamGroup, type ParamGroupSpec,
   type OptimizerStateDict,
 } from './optimizer.js';
-export * as lrScheduler from './lr-scheduler.js';
+export * as lrScheduler from './lr-schedulers.js';
 
 /** Hyperparameters of SGD, as PyTorch's. */
 export interface SGDHyperparameters {
@@ -170,5 +170,67 @@ export class Adagrad extends Optimizer<AdagradHyperparameters> {
     const lr = b.like(b.div(x.lr, decay), x.param);
     const std = b.add(b.op('sqrt', sum), b.scalar(h.eps, x.param));
     return { param: b.sub(x.param, b.mul(lr, b.div(g, std))), state: [sum] };
+  }
+}
+
+/** Hyperparameters of RMSprop, as PyTorch's. */
+export interface RMSpropHyperparameters {
+  lr: number;
+  /** The smoothing of the squared gradients' running average. */
+  alpha: number;
+  eps: number;
+  weightDecay: number;
+  momentum: number;
+  /** Normalise by the variance (the running average of squares less the squared running mean). */
+  centered: boolean;
+}
+
+/** Options of RMSprop, each defaulting as in PyTorch. */
+export type RMSpropOptions = Partial<RMSpropHyperparameters>;
+
+/**
+ * RMSprop, as PyTorch's: each element's step is its gradient (L2 weight decay added) over the
+ * root of a running average of squared gradients (centered: of their variance), plus eps, with
+ * optional momentum. As SGD's, the state layout is one for the optimizer: groups agree on
+ * having momentum and on centering.
+ */
+export class RMSprop extends Optimizer<RMSpropHyperparameters> {
+  constructor(params: Iterable<Tensor> | Iterable<ParamGroupSpec<RMSpropHyperparameters>>, opts: RMSpropOptions = {}) {
+    super(params, { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, ...opts });
+  }
+
+  protected override validate(h: RMSpropHyperparameters): void {
+    if (!(h.lr >= 0)) throw new KilnError(`Invalid learning rate: ${h.lr}`);
+    if (!(h.eps >= 0)) throw new KilnError(`Invalid epsilon value: ${h.eps}`);
+    if (!(h.momentum >= 0)) throw new KilnError(`Invalid momentum value: ${h.momentum}`);
+    if (!(h.weightDecay >= 0)) throw new KilnError(`Invalid weight_decay value: ${h.weightDecay}`);
+    if (!(h.alpha >= 0)) throw new KilnError(`Invalid alpha value: ${h.alpha}`);
+    const first = this.paramGroups[0] ?? h;
+    if ((first.momentum === 0) !== (h.momentum === 0) || first.centered !== h.centered) {
+      throw new KilnError('RMSprop: parameter groups must agree on having momentum and on centered (they share one state layout)');
+    }
+  }
+
+  stateNames(): readonly string[] {
+    const h = this.paramGroups[0] ?? this.defaults;
+    return ['square_avg', ...(h.momentum ? ['momentum_buffer'] : []), ...(h.centered ? ['grad_avg'] : [])];
+  }
+
+  update(b: UpdateBuilder, x: UpdateInputs, h: RMSpropHyperparameters): UpdateResult {
+    const g = b.axpy(x.grad, h.weightDecay, x.param);
+    const sq = b.add(b.scale(x.state[0]!, h.alpha), b.scale(b.mul(g, g), 1 - h.alpha));
+    const state = [sq];
+    let variance = sq;
+    if (h.centered) {
+      const avg = b.add(b.scale(x.state[h.momentum ? 2 : 1]!, h.alpha), b.scale(g, 1 - h.alpha));
+      variance = b.sub(sq, b.mul(avg, avg));
+      state.push(avg);
+    }
+    let d = b.div(g, b.add(b.op('sqrt', variance), b.scalar(h.eps, g)));
+    if (h.momentum) {
+      d = b.add(b.scale(x.state[1]!, h.momentum), d);
+      state.splice(1, 0, d);
+    }
+    return { param: b.sub(x.param, b.mul(b.like(x.lr, x.param), d)), state };
   }
 }

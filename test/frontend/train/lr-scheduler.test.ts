@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as kiln from '../../../src/index.js';
 
 const { optim } = kiln;
-const { StepLR, CosineAnnealingLR, LinearLR, LambdaLR, OneCycleLR } = optim.lrScheduler;
+const { StepLR, CosineAnnealingLR, LinearLR, LambdaLR, OneCycleLR, ExponentialLR, MultiStepLR, ConstantLR, CosineAnnealingWarmRestarts, ReduceLROnPlateau } = optim.lrScheduler;
 
 /** An SGD over one group per learning rate (schedulers only read and write `lr`). */
 function sgd(...lrs: number[]) {
@@ -102,5 +102,44 @@ describe('learning-rate schedulers follow PyTorch\'s documented formulas (float6
     b.step();
     expect(b.getLastLr()).toEqual(a.getLastLr());
     expect(opt.lr).toBe(a.getLastLr()[0]);
+  });
+
+  it('MultiStepLR, ExponentialLR and ConstantLR: the examples of their docs', () => {
+    // Docs: 0.05 if epoch < 30, 0.005 if 30 <= epoch < 80, 0.0005 from 80 (milestones [30, 80], gamma 0.1).
+    const multi = schedule(new MultiStepLR(sgd(0.05), { milestones: [80, 30] }), 100);
+    expectRates(multi, multi.map((_, e) => [0.05 * (e < 30 ? 1 : e < 80 ? 0.1 : 0.01)]));
+    expectRates(schedule(new ExponentialLR(sgd(0.5, 2), 0.9), 4), [0, 1, 2, 3].map((e) => [0.5 * 0.9 ** e, 2 * 0.9 ** e]));
+    // Docs: 0.025 for epochs 0..3 (factor 0.5, totalIters 4), then 0.05.
+    expectRates(schedule(new ConstantLR(sgd(0.05), { factor: 0.5, totalIters: 4 }), 6), [0.025, 0.025, 0.025, 0.025, 0.05, 0.05].map((v) => [v]));
+  });
+
+  it('CosineAnnealingWarmRestarts: periods of t0, t0 tMult, ..., each a cosine from the base to etaMin', () => {
+    const [base, etaMin] = [0.1, 0.01];
+    const got = schedule(new CosineAnnealingWarmRestarts(sgd(base), { t0: 2, tMult: 2, etaMin }), 15);
+    // Periods [0, 2), [2, 6), [6, 14), [14, 30): tCur counts from each start, tI is the period's length.
+    const want = got.map((_, e) => {
+      const [start, len] = e < 2 ? [0, 2] : e < 6 ? [2, 4] : e < 14 ? [6, 8] : [14, 16];
+      return [etaMin + ((base - etaMin) * (1 + Math.cos((Math.PI * (e - start)) / len))) / 2];
+    });
+    expectRates(got, want);
+    expect(() => new CosineAnnealingWarmRestarts(sgd(base), { t0: 0 })).toThrow('t0 must be a positive integer');
+  });
+
+  it('ReduceLROnPlateau: reduces after patience epochs without a relative improvement, then waits out its cooldown, down to minLr', () => {
+    const opt = sgd(1, 0.5);
+    const plateau = new ReduceLROnPlateau(opt, { patience: 2, factor: 0.5, cooldown: 1, minLr: [0.3, 0.2], threshold: 0.1 });
+    // 10 improves; 9.5 is not 10% better; 9.2 neither; 9.3: third bad epoch > patience -> halve.
+    // Cooldown 1 swallows the next bad epoch; then three more bad epochs halve again; 4 improves.
+    const metrics = [10, 9.5, 9.2, 9.3, 9.4, 9.4, 9.4, 9.4, 4];
+    const rates = metrics.map((m) => {
+      plateau.step(m);
+      return plateau.getLastLr();
+    });
+    expectRates(rates, [[1, 0.5], [1, 0.5], [1, 0.5], [0.5, 0.25], [0.5, 0.25], [0.5, 0.25], [0.5, 0.25], [0.3, 0.2], [0.3, 0.2]]);
+    expect(plateau.best).toBe(4);
+    // 'max' mode follows an accuracy.
+    const acc = new ReduceLROnPlateau(sgd(1), { mode: 'max', patience: 0, thresholdMode: 'abs', threshold: 0.01 });
+    [0.5, 0.505, 0.6].forEach((m) => acc.step(m));
+    expect(acc.getLastLr()).toEqual([0.1]);
   });
 });

@@ -4,13 +4,16 @@ import { useDefaultGpu } from '../default-gpu.js';
 
 const { optim } = kiln;
 
+type Kind = 'sgd' | 'adam' | 'adamw' | 'adagrad' | 'rmsprop';
+
 /** PyTorch's update rules written out plainly in doubles, as the oracle. */
-function reference(kind: 'sgd' | 'adam' | 'adamw' | 'adagrad', opts: Record<string, number | boolean>, p0: number[], grads: number[][]): number[] {
+function reference(kind: Kind, opts: Record<string, number | boolean>, p0: number[], grads: number[][]): number[] {
   const p = [...p0];
   const buf = p.map(() => 0);
   const m = p.map(() => 0);
   const v = p.map(() => 0);
   const sum = p.map(() => (opts.initialAccumulatorValue as number) ?? 0);
+  const gAvg = p.map(() => 0);
   grads.forEach((gs, k) => {
     const t = k + 1;
     for (let i = 0; i < p.length; i++) {
@@ -26,6 +29,19 @@ function reference(kind: 'sgd' | 'adam' | 'adamw' | 'adagrad', opts: Record<stri
           g = opts.nesterov ? g + mom * buf[i]! : buf[i]!;
         }
         p[i] = p[i]! - lr * g;
+      } else if (kind === 'rmsprop') {
+        // torch.optim.RMSprop's documented algorithm.
+        const [alpha, eps, mom] = [(opts.alpha as number) ?? 0.99, (opts.eps as number) ?? 1e-8, (opts.momentum as number) ?? 0];
+        g += wd * p[i]!;
+        v[i] = alpha * v[i]! + (1 - alpha) * g * g;
+        let denom = v[i]!;
+        if (opts.centered) {
+          gAvg[i] = alpha * gAvg[i]! + (1 - alpha) * g;
+          denom -= gAvg[i]! ** 2;
+        }
+        const d = g / (Math.sqrt(denom) + eps);
+        buf[i] = mom ? mom * buf[i]! + d : d;
+        p[i] = p[i]! - lr * buf[i]!;
       } else if (kind === 'adagrad') {
         g += wd * p[i]!;
         const clr = lr / (1 + (t - 1) * ((opts.lrDecay as number) ?? 0));
@@ -51,7 +67,7 @@ const p0 = [1, -2, 0.5, 3];
 
 describe('optimizers update on the parameter\'s device with PyTorch\'s rules', () => {
   const gpu = useDefaultGpu();
-  const cases: [string, 'sgd' | 'adam' | 'adamw' | 'adagrad', Record<string, number | boolean>][] = [
+  const cases: [string, Kind, Record<string, number | boolean>][] = [
     ['plain SGD', 'sgd', { lr: 0.1 }],
     ['SGD with momentum and weight decay', 'sgd', { lr: 0.1, momentum: 0.9, weightDecay: 0.01 }],
     ['SGD with dampening', 'sgd', { lr: 0.1, momentum: 0.5, dampening: 0.3 }],
@@ -60,6 +76,9 @@ describe('optimizers update on the parameter\'s device with PyTorch\'s rules', (
     ['AdamW', 'adamw', { lr: 0.01, weightDecay: 0.1 }],
     ['Adagrad', 'adagrad', { lr: 0.1 }],
     ['Adagrad with lr decay, weight decay and an initial accumulator', 'adagrad', { lr: 0.1, lrDecay: 0.5, weightDecay: 0.1, initialAccumulatorValue: 0.2, eps: 1e-3 }],
+    ['RMSprop', 'rmsprop', { lr: 0.01 }],
+    ['RMSprop centered with momentum and weight decay', 'rmsprop', { lr: 0.01, alpha: 0.9, momentum: 0.8, centered: true, weightDecay: 0.1, eps: 1e-6 }],
+    ['RMSprop with momentum', 'rmsprop', { lr: 0.02, momentum: 0.5 }],
   ];
   for (const device of ['cpu', 'webgpu'] as const) {
     for (const [what, kind, opts] of cases) {
@@ -68,7 +87,8 @@ describe('optimizers update on the parameter\'s device with PyTorch\'s rules', (
         const param = device === 'cpu' ? w : await w.to(gpu());
         param.requiresGrad = true;
         const opt = kind === 'sgd' ? new optim.SGD([param], opts as unknown as kiln.optim.SGDOptions)
-          : kind === 'adam' ? new optim.Adam([param], opts) : kind === 'adagrad' ? new optim.Adagrad([param], opts) : new optim.AdamW([param], opts);
+          : kind === 'adam' ? new optim.Adam([param], opts) : kind === 'adagrad' ? new optim.Adagrad([param], opts)
+            : kind === 'rmsprop' ? new optim.RMSprop([param], opts) : new optim.AdamW([param], opts);
         for (const g of grads) {
           opt.zeroGrad();
           param.grad = await kiln.tensor(g).to(device === 'cpu' ? 'cpu' : gpu());
