@@ -42,6 +42,8 @@ export const EXPLAINED_GAPS: Readonly<Record<Capability, Gaps>> = {
     dequantize_int8: QUANTIZED,
     ...each(['conv2d_backward_weight', 'max_pool2d_backward'], 'made by autodiff; ONNX graphs carry no gradients'),
     rsqrt: 'ONNX has no Rsqrt (its models write Reciprocal of Sqrt, imported as div and sqrt); Tensor.rsqrt makes it',
+    log1p: 'ONNX has no Log1p (its models write Log of Add); Tensor.log1p makes it',
+    expm1: 'ONNX has no Expm1 (its models write Sub of Exp); Tensor.expm1 makes it',
     channel_shuffle: 'ONNX has no ChannelShuffle (its models write Reshape, Transpose, Reshape); functional.channelShuffle makes it',
     embedding: "ONNX's Gather imports as gather; functional.embedding makes this op",
     adaptive_avg_pool2d: 'ONNX has no adaptive pooling (exporters write AveragePool with fixed windows); functional.adaptiveAvgPool2d makes it',
@@ -62,7 +64,7 @@ export const EXPLAINED_GAPS: Readonly<Record<Capability, Gaps>> = {
     ...each([
       'tan', 'asin', 'acos', 'atan', 'sinh', 'cosh', 'asinh', 'acosh', 'atanh',
       'mod', 'fmod', 'bitwise_and', 'bitwise_or', 'bitwise_xor', 'bitwise_not', 'shift_left', 'shift_right',
-      'logical_and', 'logical_or', 'logical_not', 'is_nan', 'bitcast',
+      'logical_and', 'logical_or', 'logical_not', 'bitcast',
       'scatter_elements', 'gather_nd', 'scatter_nd',
       'grid_sample', 'det', 'linear_attention', 'roi_align', 'deform_conv2d', 'max_pool2d_indices',
       'tfidf_vectorizer',

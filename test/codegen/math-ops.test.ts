@@ -86,12 +86,12 @@ const logUniform = (lo: number, hi: number): Gen => (r) => (r.next() < 0.5 ? -1 
 describe('math ops on the device agree with the CPU reference', () => {
   const gpu = useGpu();
 
-  describe('trigonometric and hyperbolic', () => {
+  describe('trigonometric and hyperbolic, log1p and expm1', () => {
     const N = 20_001;
     const domains: [string, number, number][] = [
       ['sin', -50, 50], ['cos', -50, 50], ['tan', -10, 10], ['atan', -20, 20],
       ['asin', -1, 1], ['acos', -1, 1], ['atanh', -0.9999, 0.9999], ['acosh', 1, 30],
-      ['sinh', -9, 9], ['cosh', -9, 9], ['asinh', -30, 30],
+      ['sinh', -9, 9], ['cosh', -9, 9], ['asinh', -30, 30], ['log1p', -0.9999, 30], ['expm1', -9, 9],
     ];
     for (const [op, lo, hi] of domains) {
       it(`${op} on a dense grid over [${lo}, ${hi}]`, () => check(gpu(), op, [{ dtype: 'f32', shape: [N], gen: grid(lo, hi, N) }], TRIG_TOL));
@@ -102,19 +102,20 @@ describe('math ops on the device agree with the CPU reference', () => {
       }
     });
     it('keep relative precision for tiny arguments and large ones (log-uniform magnitudes)', async () => {
-      for (const op of ['sin', 'tan', 'asin', 'atan', 'sinh', 'asinh', 'atanh']) {
+      for (const op of ['sin', 'tan', 'asin', 'atan', 'sinh', 'asinh', 'atanh', 'log1p', 'expm1']) {
         await check(gpu(), op, [{ dtype: 'f32', shape: [4001], gen: logUniform(-30, -0.5) }], TRIG_TOL);
       }
+      await check(gpu(), 'log1p', [{ dtype: 'f32', shape: [4001], gen: logUniform(-2, 30) }], TRIG_TOL);
       await check(gpu(), 'cos', [{ dtype: 'f32', shape: [4001], gen: logUniform(-30, 4) }], TRIG_TOL);
       await check(gpu(), 'atan', [{ dtype: 'f32', shape: [4001], gen: logUniform(-2, 30) }], TRIG_TOL);
       await check(gpu(), 'asinh', [{ dtype: 'f32', shape: [4001], gen: logUniform(-2, 30) }], TRIG_TOL);
       await check(gpu(), 'acosh', [{ dtype: 'f32', shape: [4001], gen: (r) => 1 + 10 ** r.uniform(-7, 30) }], TRIG_TOL);
       // exp's own error grows with its argument (WGSL allows 3 + 2|x| ulp): 6e-6 at 89 here.
-      for (const op of ['sinh', 'cosh']) await check(gpu(), op, [{ dtype: 'f32', shape: [4001], gen: (r) => r.uniform(-88, 88) }], { atol: 0, rtol: 2e-5 });
+      for (const op of ['sinh', 'cosh', 'expm1']) await check(gpu(), op, [{ dtype: 'f32', shape: [4001], gen: (r) => r.uniform(-88, 88) }], { atol: 0, rtol: 2e-5 });
     });
     it('outside their domains: NaN (asin, acos, acosh, atanh; sin, cos, tan of ±inf) and infinity (atanh(±1))', async () => {
       const specials = [1.5, -1.5, 2, -2, 1, -1, 0.5, 0];
-      for (const op of ['asin', 'acos', 'acosh', 'atanh']) {
+      for (const op of ['asin', 'acos', 'acosh', 'atanh', 'log1p']) {
         await check(gpu(), op, [{ dtype: 'f32', shape: [specials.length], gen: (_, i) => specials[i]! }], TRIG_TOL);
       }
       const infinities = [Infinity, -Infinity, 1];
@@ -123,7 +124,7 @@ describe('math ops on the device agree with the CPU reference', () => {
       }
     });
     it('f16 operands compute in f32 and round once', async () => {
-      const ops = ['sin', 'cos', 'tan', 'atan', 'sinh', 'cosh', 'asinh'];
+      const ops = ['sin', 'cos', 'tan', 'atan', 'sinh', 'cosh', 'asinh', 'expm1'];
       for (const op of ops) await check(gpu(), op, [{ dtype: 'f16', shape: [1001], gen: grid(-3, 3, 1001) }], { atol: 1e-7, rtol: 2 ** -10 });
       for (const op of ['asin', 'acos', 'atanh']) await check(gpu(), op, [{ dtype: 'f16', shape: [999], gen: grid(-0.99, 0.99, 999) }], { atol: 1e-7, rtol: 2 ** -10 });
     });

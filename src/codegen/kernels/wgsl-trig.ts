@@ -154,8 +154,9 @@ function acosDecl(): string {
 }
 
 /**
- * log1p(u) for u > -1: through 2 atanh(u / (2 + u)) on [-1/2, 1], where log(1 + u) would round
- * 1 + u and lose u's relative precision; outside it log(1 + u) is exact enough (|result| > 0.4).
+ * log1p(u): through 2 atanh(u / (2 + u)) on [-1/2, 1], where log(1 + u) would round 1 + u and
+ * lose u's relative precision; outside it log(1 + u) is exact enough (|result| > 0.4). NaN
+ * below -1 (WGSL leaves the log of a negative undefined).
  */
 function log1pDecl(): string {
   return [
@@ -165,7 +166,23 @@ function log1pDecl(): string {
     '    let w = s * s;',
     `    return 2.0 * s * (${horner(LOG1P_ATANH_COEFFS, 'w', 'f32')});`,
     '  }',
+    '  if (u < -1.0) { return kiln_nan_f32(); }',
     '  return log(1.0 + u);',
+    '}',
+  ].join('\n');
+}
+
+/** exp(x) - 1's Taylor series past x, x^2 (1/2! + x/3! + ... + x^8/10!): within 1e-9 relative for |x| < 1/2. */
+const EXPM1_COEFFS: readonly number[] = Array.from({ length: 9 }, (_, k) => 1 / factorial(k + 2));
+
+/** expm1: the series below 1/2, where exp(x) - 1 would cancel x's digits away; exp(x) - 1 above. */
+function expm1Decl(): string {
+  return [
+    'fn kiln_expm1_f32(x: f32) -> f32 {',
+    '  if (abs(x) < 0.5) {',
+    `    return x + x * x * (${horner(EXPM1_COEFFS, 'x', 'f32')});`,
+    '  }',
+    '  return exp(x) - 1.0;',
     '}',
   ].join('\n');
 }
@@ -250,13 +267,14 @@ const F32: Readonly<Record<string, [() => string, readonly string[]]>> = {
   asinh: [asinhDecl, ['kiln_log1p_f32']],
   acosh: [acoshDecl, ['kiln_specials', 'kiln_log1p_f32']],
   atanh: [atanhDecl, ['kiln_specials', 'kiln_log1p_f32']],
+  log1p: [log1pDecl, ['kiln_specials']],
+  expm1: [expm1Decl, []],
 };
 
 /** The trigonometric helpers by name (`kiln_sin_f32`, `kiln_sin_f16`, ...) and what they share. */
 export const TRIG_HELPERS: Readonly<Record<string, HelperDef>> = {
   kiln_specials: { deps: [], decl: specialsDecl },
   kiln_reduce_pio2: { deps: [], decl: reduceDecl },
-  kiln_log1p_f32: { deps: [], decl: log1pDecl },
   ...Object.fromEntries(Object.entries(F32).flatMap(([name, [decl, deps]]) => [
     [`kiln_${name}_f32`, { deps, decl }],
     [`kiln_${name}_f16`, { deps: [`kiln_${name}_f32`], decl: () => `fn kiln_${name}_f16(x: f16) -> f16 { return f16(kiln_${name}_f32(f32(x))); }` }],

@@ -3,7 +3,7 @@ import { noGrad } from './autograd-tape.js';
 import { hostTensorData } from './host-values.js';
 import { Tensor } from './tensor.js';
 
-// Gradient utilities shared by modules and optimizers, and `torch.nn.utils.clip_grad_norm_`.
+// Gradient utilities shared by modules and optimizers, and `torch.nn.utils.clip_grad_norm_` and `clip_grad_value_`.
 
 /**
  * Clears the gradients of `tensors`: with `setToNone` (the default, as in PyTorch) `.grad`
@@ -40,5 +40,13 @@ export function clipGradNorm_(parameters: Iterable<Tensor>, maxNorm: number, nor
     const coef = total.add(1e-6).pow(-1).mul(maxNorm).clamp(undefined, 1);
     for (const g of grads) g.setData(g.mul(coef.dtype === g.dtype ? coef : coef.type(g.dtype)));
     return total;
+  });
+}
+
+/** Clamps every gradient of `parameters` into [-clipValue, clipValue] in place, as torch.nn.utils.clip_grad_value_. */
+export function clipGradValue_(parameters: Iterable<Tensor>, clipValue: number): void {
+  if (!(clipValue >= 0)) throw new KilnError(`clipGradValue_: clipValue must be non-negative, got ${clipValue}`);
+  noGrad(() => {
+    for (const p of parameters) if (p.grad) p.grad.setData(p.grad.clamp(-clipValue, clipValue));
   });
 }

@@ -1,5 +1,6 @@
 export {
-  Tensor, tensor, fromArray, randn, rand, zeros, ones, full, arange, cat, stack, where, apply, applyMulti,
+  Tensor, tensor, fromArray, randn, rand, zeros, ones, full, arange, linspace, eye, fullLike, zerosLike, onesLike, randint, randperm,
+  cat, stack, where, apply, applyMulti,
   type TensorOptions, type ToOptions, type ReduceOptions,
 } from './tensor.js';
 export { einsum } from './einsum.js';

@@ -1,2 +1,2 @@
 // `kiln.nn.utils`, as `torch.nn.utils`.
-export { clipGradNorm_ } from './grad-utils.js';
+export { clipGradNorm_, clipGradValue_ } from './grad-utils.js';

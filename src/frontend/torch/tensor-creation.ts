@@ -114,3 +114,51 @@ export function arange(start: number, end?: number, step = 1, opts: TensorOption
   const ints = [lo, hi, step].every(Number.isInteger);
   return fromValues(values, [values.length], { ...opts, dtype: opts.dtype ?? (ints ? 'i32' : 'f32') });
 }
+
+/** `steps` values from start to end, evenly spaced, as torch.linspace (each half counted from its own end, as PyTorch does). */
+export function linspace(start: number, end: number, steps: number, opts: TensorOptions = {}): Tensor {
+  if (!Number.isInteger(steps) || steps < 0) throw new KilnError(`linspace: steps must be a non-negative integer, got ${steps}`);
+  const step = steps > 1 ? (end - start) / (steps - 1) : 0;
+  const values = Array.from({ length: steps }, (_, i) => (i < steps / 2 ? start + i * step : end - (steps - 1 - i) * step));
+  return fromValues(values, [steps], opts);
+}
+
+/** The n x m identity (m defaults to n), as torch.eye. */
+export function eye(n: number, m = n, opts: TensorOptions = {}): Tensor {
+  const values = new Array<number>(hostNumel([n, m], 'eye')).fill(0);
+  for (let i = 0; i < Math.min(n, m); i++) values[i * m + i] = 1;
+  return fromValues(values, [n, m], opts);
+}
+
+/** A tensor of `like`'s shape, dtype and device filled with `value`, as torch.full_like (options override). */
+export function fullLike(like: Tensor, value: number, opts: TensorOptions = {}): Tensor {
+  return full(like.shape, value, { dtype: like.dtype, device: like.device, ...opts });
+}
+
+export function zerosLike(like: Tensor, opts: TensorOptions = {}): Tensor {
+  return fullLike(like, 0, opts);
+}
+
+export function onesLike(like: Tensor, opts: TensorOptions = {}): Tensor {
+  return fullLike(like, 1, opts);
+}
+
+/** Integers uniform in [low, high), as torch.randint (int32, kiln's int64). */
+export function randint(low: number, high: number, shape: Shape, opts: TensorOptions & { rng?: Random } = {}): Tensor {
+  if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) throw new KilnError(`randint: needs integers low < high, got ${low} and ${high}`);
+  const rng = opts.rng ?? defaultRandom.current;
+  return fromValues(drawn(shape, 'randint', opts, () => low + Math.min(high - low - 1, Math.floor(rng.uniform(0, high - low)))), shape, { ...opts, dtype: opts.dtype ?? 'i32' });
+}
+
+/** A random permutation of 0..n-1, as torch.randperm (int32). */
+export function randperm(n: number, opts: TensorOptions & { rng?: Random } = {}): Tensor {
+  if (!Number.isInteger(n) || n < 0) throw new KilnError(`randperm: n must be a non-negative integer, got ${n}`);
+  const rng = opts.rng ?? defaultRandom.current;
+  const p = Array.from({ length: n }, (_, i) => i);
+  // Fisher-Yates, from the last position down.
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.min(i, Math.floor(rng.uniform(0, i + 1)));
+    [p[i], p[j]] = [p[j]!, p[i]!];
+  }
+  return fromValues(p, [n], { ...opts, dtype: opts.dtype ?? 'i32' });
+}

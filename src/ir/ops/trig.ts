@@ -1,7 +1,8 @@
-// Trigonometric and hyperbolic functions (float operands only). The CPU computes them in double;
-// the GPU through kiln's WGSL helpers (src/codegen/kernels/wgsl-trig.ts), since WGSL's builtins
-// are allowed loose accuracy, lose relative precision near zero (asin, sinh, asinh, atanh...)
-// or overflow in intermediate steps (cosh, asinh, acosh of large arguments).
+// Trigonometric and hyperbolic functions, and log1p and expm1 (float operands only). The CPU
+// computes them in double; the GPU through kiln's WGSL helpers (src/codegen/kernels/wgsl-trig.ts),
+// since WGSL's builtins are allowed loose accuracy, lose relative precision near zero (asin,
+// sinh, asinh, atanh, log(1 + x), exp(x) - 1...) or overflow in intermediate steps (cosh,
+// asinh, acosh of large arguments).
 import { OpTypeError } from '../errors.js';
 import { isFloat } from '../types.js';
 import { defineOp } from './registry.js';
@@ -12,10 +13,11 @@ const TRIG: Readonly<Record<string, (x: number) => number>> = {
   asin: Math.asin, acos: Math.acos, atan: Math.atan,
   sinh: Math.sinh, cosh: Math.cosh,
   asinh: Math.asinh, acosh: Math.acosh, atanh: Math.atanh,
+  log1p: Math.log1p, expm1: Math.expm1,
 };
 
 /** Range-sensitive like exp (sinh(12) overflows f16): they stay f32 under fp16 lowering. */
-const KEEP_F32 = new Set(['sinh', 'cosh']);
+const KEEP_F32 = new Set(['sinh', 'cosh', 'expm1']);
 
 for (const [name, f] of Object.entries(TRIG)) {
   defineOp({

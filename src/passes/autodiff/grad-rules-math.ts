@@ -92,6 +92,8 @@ export const mathGradRules: OpTable<GradRule> = {
   asinh: chain((e, x) => e.div(1, e.fn('sqrt', e.add(e.mul(x, x), 1)))),
   acosh: chain((e, x) => e.div(1, e.fn('sqrt', e.sub(e.mul(x, x), 1)))),
   atanh: chain((e, x) => e.div(1, e.sub(1, e.mul(x, x)))),
+  log1p: chain((e, x) => e.div(1, e.add(x, 1))),
+  expm1: chain((e, x) => e.fn('exp', x)),
   floor: zero,
   ceil: zero,
   round: zero,

@@ -22,6 +22,7 @@ export const GRAD_CASES: readonly GradCase[] = [
   { op: 'asin', shapes: [[6]], kinds: ['unit'] }, { op: 'acos', shapes: [[6]], kinds: ['unit'] }, { op: 'atan', shapes: [[6]] },
   { op: 'sinh', shapes: [[6]] }, { op: 'cosh', shapes: [[6]] }, { op: 'asinh', shapes: [[6]] },
   { op: 'acosh', shapes: [[6]], kinds: ['above1'] }, { op: 'atanh', shapes: [[6]], kinds: ['unit'] },
+  { op: 'log1p', shapes: [[6]], kinds: ['positive'] }, { op: 'expm1', shapes: [[6]] },
   { op: 'floor', shapes: [[6]] }, { op: 'ceil', shapes: [[6]] }, { op: 'round', shapes: [[6]] },
   { op: 'abs', shapes: [[6]] }, { op: 'clip', shapes: [[8]], attrs: { min: -0.5, max: 0.7 } },
   { op: 'maximum', shapes: [[3, 4], [4]] }, { op: 'minimum', shapes: [[2, 3], [2, 3]] },

@@ -1,5 +1,5 @@
 // Every nn layer, one family per file.
-export { Linear, Identity } from './linear.js';
+export { Linear, Identity, CosineSimilarity } from './linear.js';
 export { Conv1d, Conv2d, ConvTranspose2d, type Conv1dOptions, type Conv2dOptions } from './conv.js';
 export { BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, type BatchNorm2dOptions, type LayerNormOptions } from './norm.js';
 export { Embedding } from './embedding.js';

@@ -30,3 +30,9 @@ export class Identity extends Module {
     return x;
   }
 }
+
+/** The cosine similarity of two inputs along `dim` (default 1), as torch.nn.CosineSimilarity. */
+export class CosineSimilarity extends Module {
+  constructor(readonly opts: { dim?: number; eps?: number } = {}) { super(); }
+  forward(x1: Tensor, x2: Tensor): Tensor { return F.cosineSimilarity(x1, x2, this.opts); }
+}
