@@ -169,6 +169,16 @@ export abstract class Module<Out extends ModuleOutput = Tensor> {
     return this.namedModules().map(([, m]) => m);
   }
 
+  /**
+   * Calls `fn` on every submodule (children first, depth first) and then on this module, as
+   * PyTorch's `model.apply(init_weights)`; returns this module.
+   */
+  apply(fn: (m: AnyModule) => void): this {
+    for (const child of this.children()) child.apply(fn);
+    fn(this);
+    return this;
+  }
+
   /** Inference mode, like `model.eval()`. */
   eval(): this {
     return this.train(false);

@@ -4,3 +4,4 @@ export { Module, Parameter, type StateDict, type LoadResult, type ModuleOutput, 
 export * from './layers/index.js';
 export * as functional from './functional.js';
 export * as utils from './nn-utils.js';
+export * as init from './nn-init.js';
