@@ -95,6 +95,17 @@ function encoderLayerRef(p: Map<string, number[]>, heads: number, x: number[][][
   return h.map((hn) => norm(2, add(hn, ff(hn))));
 }
 
+/** A TransformerDecoderLayer in float64 on tgt [N][T][E] and memory [N][S][E] (eval: no dropout). */
+function decoderLayerRef(p: Map<string, number[]>, heads: number, x: number[][][], mem: number[][][], normFirst: boolean, selfMasks: Masks = {}): number[][][] {
+  const sub = (prefix: string) => new Map([...p].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+  const selfAttn = (y: number[][][]) => mhaRef(sub('self_attn.'), heads, y, y, y, selfMasks).out;
+  const cross = (y: number[][][]) => mhaRef(sub('multihead_attn.'), heads, y, mem, mem).out;
+  const ff = (y: number[][][]) => y.map((yn) => linear(linear(yn, p.get('linear1.weight')!, p.get('linear1.bias'), p.get('linear1.bias')!.length).map((r) => r.map((v) => Math.max(0, v))), p.get('linear2.weight')!, p.get('linear2.bias'), yn[0]!.length));
+  const norm = (i: number, y: number[][][]) => y.map((yn) => layerNormRef(yn, p.get(`norm${i}.weight`)!, p.get(`norm${i}.bias`)!));
+  const add = (a: number[][][], b: number[][][]) => a.map((an, n) => an.map((r, i) => r.map((v, j) => v + b[n]![i]![j]!)));
+  return [selfAttn, cross, ff].reduce((h, f, i) => (normFirst ? add(h, f(norm(i + 1, h))) : norm(i + 1, add(h, f(h)))), x);
+}
+
 /** Flat [A, B, C] values as nested [A][B][C]. */
 const nest = (a: number[], A: number, B: number, C: number) => Array.from({ length: A }, (_, i) => Array.from({ length: B }, (_, j) => a.slice((i * B + j) * C, (i * B + j + 1) * C)));
 /** [A][B][C] as flat [B, A, C]. */
@@ -189,6 +200,43 @@ describe('torch.nn attention and transformer layers', () => {
     const twice = encoderLayerRef(params(pre), H, encoderLayerRef(params(pre), H, nest(xs, N, S, E), true, gelu), true, gelu);
     const normed = twice.map((r) => layerNormRef(r, new Array<number>(E).fill(1), new Array<number>(E).fill(0)));
     expectClose(flat(encoder.call(kiln.tensor(xs).reshape(N, S, E))), normed.flat(2), 'encoder of two layers and a norm');
+  });
+
+  it('TransformerDecoderLayer (post- and pre-norm, a causal float mask), TransformerDecoder, and nn.Transformer end to end', async () => {
+    kiln.manualSeed(9);
+    const [E, H, FF, N, T, S] = [8, 2, 16, 2, 3, 4];
+    const layer = new nn.TransformerDecoderLayer(E, H, { dimFeedforward: FF }).eval();
+    // PyTorch's names, in its order, so that its state dicts load.
+    expect(layer.namedParameters().map(([k]) => k).filter((k) => !k.startsWith('self_attn.') && !k.startsWith('multihead_attn.'))).toEqual([
+      'linear1.weight', 'linear1.bias', 'linear2.weight', 'linear2.bias', 'norm1.weight', 'norm1.bias', 'norm2.weight', 'norm2.bias', 'norm3.weight', 'norm3.bias',
+    ]);
+    expect(layer.namedParameters()[4]![0]).toBe('multihead_attn.in_proj_weight');
+    const [ts, ms] = [values(T * N * E, 11), values(S * N * E, 12)];
+    const causal = nn.Transformer.generateSquareSubsequentMask(T);
+    expect(causal.tolist()).toEqual([[0, -Infinity, -Infinity], [0, 0, -Infinity], [0, 0, 0]]);
+    const seqFirst = (a: number[], len: number) => nest(swapFlat(nest(a, len, N, E)), N, len, E);
+    const want = decoderLayerRef(params(layer), H, seqFirst(ts, T), seqFirst(ms, S), false, { attn: (_n, _h, l, s2) => (s2 > l ? -Infinity : 0) });
+    const [cpu, webgpu] = await onBoth(layer, [kiln.tensor(ts).reshape(T, N, E), kiln.tensor(ms).reshape(S, N, E), causal], (t, m, c) => [layer.call(t, m, { tgtMask: c })]);
+    expectClose(cpu[0]!, swapFlat(want), 'decoder layer on the CPU');
+    expectClose(webgpu[0]!, swapFlat(want), 'decoder layer on WebGPU');
+
+    const pre = new nn.TransformerDecoderLayer(E, H, { dimFeedforward: FF, normFirst: true, batchFirst: true }).eval();
+    const stack = new nn.TransformerDecoder(pre, 2).eval();
+    const twice = decoderLayerRef(params(pre), H, decoderLayerRef(params(pre), H, nest(ts, N, T, E), nest(ms, N, S, E), true, { attn: (_n, _h, l, s2) => s2 > l }), nest(ms, N, S, E), true, { attn: (_n, _h, l, s2) => s2 > l });
+    expectClose(flat(stack.call(kiln.tensor(ts).reshape(N, T, E), kiln.tensor(ms).reshape(N, S, E), { tgtIsCausal: true })), twice.flat(2), 'decoder stack, causal');
+
+    // nn.Transformer: its weights Xavier-uniform (bound sqrt(6 / (fan in + fan out))), the encoder's memory fed to the decoder.
+    const model = new nn.Transformer({ dModel: E, nhead: H, numEncoderLayers: 1, numDecoderLayers: 1, dimFeedforward: FF, batchFirst: true }).eval();
+    const w = flat(model.decoder.layers.at(0)!.linear1.weight);
+    expect(Math.max(...w.map(Math.abs))).toBeLessThanOrEqual(Math.sqrt(6 / (E + FF)));
+    const p = params(model);
+    const strip = (prefix: string) => new Map([...p].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+    const ones = (m: Map<string, number[]>, name: string) => m.get(`${name}.weight`)!;
+    const zerosOf = (m: Map<string, number[]>, name: string) => m.get(`${name}.bias`)!;
+    const [src, tgt] = [nest(ms, N, S, E), nest(ts, N, T, E)];
+    const memory = encoderLayerRef(strip('encoder.layers.0.'), H, src, false, (v) => Math.max(0, v)).map((r) => layerNormRef(r, ones(strip('encoder.'), 'norm'), zerosOf(strip('encoder.'), 'norm')));
+    const out = decoderLayerRef(strip('decoder.layers.0.'), H, tgt, memory, false).map((r) => layerNormRef(r, ones(strip('decoder.'), 'norm'), zerosOf(strip('decoder.'), 'norm')));
+    expectClose(flat(model.call(kiln.tensor(ms).reshape(N, S, E), kiln.tensor(ts).reshape(N, T, E))), out.flat(2), 'nn.Transformer');
   });
 
   it('trains: gradients reach every parameter of an encoder layer, and the layer traces into a graph', async () => {

@@ -10,5 +10,9 @@ export { Flatten, Dropout, ChannelShuffle, Upsample, PixelShuffle, Unflatten } f
 export { CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, KLDivLoss } from './loss.js';
 export { Sequential, ModuleList } from './container.js';
 export { RNN, LSTM, GRU, type RecurrentOptions } from './recurrent.js';
-export { MultiheadAttention, TransformerEncoderLayer, TransformerEncoder, type MultiheadAttentionOptions, type AttentionCallOptions, type TransformerEncoderLayerOptions, type EncoderCallOptions } from './transformer.js';
+export { MultiheadAttention, type MultiheadAttentionOptions, type AttentionCallOptions } from './multihead-attention.js';
+export {
+  TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder, TransformerDecoder, Transformer,
+  type TransformerLayerOptions, type TransformerEncoderLayerOptions, type TransformerOptions, type EncoderCallOptions, type DecoderCallOptions, type TransformerCallOptions,
+} from './transformer.js';
 export { DataParallel, type DataParallelOptions, type GpuIndex } from './data-parallel.js';

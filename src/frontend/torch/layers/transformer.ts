@@ -1,142 +1,34 @@
 import { KilnError } from '../../../ir/errors.js';
 import * as F from '../functional.js';
 import { Module } from '../module.js';
-import { ModuleList } from './container.js';
-import { zeros, type Tensor } from '../tensor.js';
+import { tensor, type Tensor } from '../tensor.js';
 import { triangle } from '../tensor-mask.js';
-import { hostTensorData } from '../host-values.js';
+import { ModuleList } from './container.js';
+import { xavierUniform_ } from '../nn-init.js';
 import { Linear } from './linear.js';
+import { MultiheadAttention } from './multihead-attention.js';
 import { LayerNorm } from './norm.js';
-import { xavierUniform } from './init.js';
 
-// PyTorch's nn.MultiheadAttention, nn.TransformerEncoderLayer and nn.TransformerEncoder: their
-// parameter names (a PyTorch state dict loads as is), layouts (sequence first unless
-// batchFirst), mask conventions (a bool mask is true where attention is NOT allowed, unlike
-// scaled_dot_product_attention's) and returns, written with ops that have gradient rules.
+// PyTorch's transformer layers: nn.TransformerEncoderLayer and TransformerDecoderLayer, the
+// stacks TransformerEncoder and TransformerDecoder (copies of one layer), and nn.Transformer.
+// Their parameter names and registration order are PyTorch's, so its state dicts load; masks
+// follow nn.MultiheadAttention's convention (bool true where attention is NOT allowed).
 
-export interface MultiheadAttentionOptions {
-  /** Dropout on the attention weights, in training (default 0). */
-  readonly dropout?: number;
-  readonly bias?: boolean;
-  /** Features of the keys and values when they differ from embedDim (separate q, k, v projections). */
-  readonly kdim?: number;
-  readonly vdim?: number;
-  /** Inputs and output as [batch, sequence, feature] instead of [sequence, batch, feature]. */
-  readonly batchFirst?: boolean;
-}
-
-export interface AttentionCallOptions {
-  /** [batch, source]: true (or -inf added) where a key is padding, to be ignored. */
-  readonly keyPaddingMask?: Tensor;
-  /** Return the attention weights too (default true, as PyTorch). */
-  readonly needWeights?: boolean;
-  /** [target, source] or [batch * heads, target, source]: bool true where NOT allowed, or float added to the scores. */
-  readonly attnMask?: Tensor;
-  /** Average the weights over heads (default true): [batch, target, source]; else [batch, heads, target, source]. */
-  readonly averageAttnWeights?: boolean;
-  /** Each query attends to itself and earlier keys only (the causal mask, where attnMask is not given). */
-  readonly isCausal?: boolean;
-}
-
-/** Multi-head attention, as torch.nn.MultiheadAttention: returns [output, weights or undefined]. */
-export class MultiheadAttention extends Module<[Tensor, Tensor | undefined]> {
-  readonly headDim: number;
-  readonly dropout: number;
-  readonly batchFirst: boolean;
-  readonly inProjWeight: Tensor | undefined;
-  readonly qProjWeight: Tensor | undefined;
-  readonly kProjWeight: Tensor | undefined;
-  readonly vProjWeight: Tensor | undefined;
-  readonly inProjBias: Tensor | undefined;
-  readonly outProj: Linear;
-
-  constructor(readonly embedDim: number, readonly numHeads: number, opts: MultiheadAttentionOptions = {}) {
-    super();
-    if (embedDim % numHeads !== 0) throw new KilnError(`MultiheadAttention: embedDim (${embedDim}) must be divisible by numHeads (${numHeads})`);
-    this.headDim = embedDim / numHeads;
-    this.dropout = opts.dropout ?? 0;
-    this.batchFirst = opts.batchFirst ?? false;
-    const [kdim, vdim] = [opts.kdim ?? embedDim, opts.vdim ?? embedDim];
-    if (kdim === embedDim && vdim === embedDim) {
-      this.inProjWeight = this.registerParameter('in_proj_weight', xavierUniform([3 * embedDim, embedDim]));
-    } else {
-      this.qProjWeight = this.registerParameter('q_proj_weight', xavierUniform([embedDim, embedDim]));
-      this.kProjWeight = this.registerParameter('k_proj_weight', xavierUniform([embedDim, kdim]));
-      this.vProjWeight = this.registerParameter('v_proj_weight', xavierUniform([embedDim, vdim]));
-    }
-    this.inProjBias = opts.bias === false ? undefined : this.registerParameter('in_proj_bias', zeros([3 * embedDim]));
-    // Registered by PyTorch's names, so that its state dicts load.
-    this.outProj = this.registerModule('out_proj', new Linear(embedDim, embedDim, { bias: opts.bias !== false }));
-    // PyTorch zeroes the projections' biases.
-    this.outProj.bias?.setData(zeros([embedDim]));
-  }
-
-  /**
-   * query [L, N, E] (batchFirst [N, L, E], or unbatched [L, E]), key [S, N, kdim] and value
-   * [S, N, vdim] alike. Returns the output shaped as the query, and the attention weights.
-   */
-  forward(query: Tensor, key: Tensor, value: Tensor, opts: AttentionCallOptions = {}): [Tensor, Tensor | undefined] {
-    const unbatched = query.shape.length === 2;
-    const batchFirst = (t: Tensor) => (unbatched ? t.unsqueeze(0) : this.batchFirst ? t : t.transpose(0, 1));
-    const [q, k, v] = [batchFirst(query), batchFirst(key), batchFirst(value)];
-    const [n, l] = q.shape as [number, number];
-    const s = k.shape[1]!;
-    if (q.shape.length !== 3 || q.shape[2] !== this.embedDim || k.shape[0] !== n || v.shape[0] !== n || v.shape[1] !== s) {
-      throw new KilnError(`MultiheadAttention(${this.embedDim}, ${this.numHeads}): query [${query.shape.join(',')}], key [${key.shape.join(',')}] and value [${value.shape.join(',')}] do not agree (${this.batchFirst ? 'batch first' : 'sequence first'}, embedDim ${this.embedDim})`);
-    }
-    const e = this.embedDim;
-    const bias = (i: number) => this.inProjBias?.narrow(0, i * e, e);
-    const weight = (i: number) => this.inProjWeight?.narrow(0, i * e, e) ?? [this.qProjWeight, this.kProjWeight, this.vProjWeight][i]!;
-    // [N, T, E] to [N, heads, T, headDim].
-    const heads = (t: Tensor, len: number) => t.reshape([n, len, this.numHeads, this.headDim]).transpose(1, 2);
-    const qh = heads(F.linear(q, weight(0), bias(0)), l);
-    const kh = heads(F.linear(k, weight(1), bias(1)), s);
-    const vh = heads(F.linear(v, weight(2), bias(2)), s);
-    let scores = qh.matmul(kh.transpose(-2, -1)).mul(1 / Math.sqrt(this.headDim));
-    scores = this.masked(scores, opts, n, l, s);
-    let weights = scores.softmax(-1);
-    if (this.dropout > 0 && this.training) weights = F.dropout(weights, { p: this.dropout, training: true });
-    const out = this.outProj.call(weights.matmul(vh).transpose(1, 2).reshape([n, l, e]));
-    const output = unbatched ? out.reshape([l, e]) : this.batchFirst ? out : out.transpose(0, 1);
-    if (opts.needWeights === false) return [output, undefined];
-    const w = opts.averageAttnWeights === false ? weights : weights.mean(1);
-    return [output, unbatched ? w.reshape(w.shape.slice(1)) : w];
-  }
-
-  /** The scores [N, heads, L, S] with the masks applied: bool true becomes -inf, floats are added. */
-  private masked(scores: Tensor, opts: AttentionCallOptions, n: number, l: number, s: number): Tensor {
-    const apply = (t: Tensor, m: Tensor) => (m.dtype === 'bool' ? t.maskedFill(m, -Infinity) : t.add(m));
-    let out = scores;
-    const am = opts.attnMask;
-    if (am) {
-      const ok = (am.shape.length === 2 && am.shape[0] === l && am.shape[1] === s) || (am.shape.length === 3 && am.shape[0] === n * this.numHeads && am.shape[1] === l && am.shape[2] === s);
-      if (!ok) throw new KilnError(`MultiheadAttention: attnMask must be [${l},${s}] or [${n * this.numHeads},${l},${s}], got [${am.shape.join(',')}]`);
-      out = apply(out, am.shape.length === 3 ? am.reshape([n, this.numHeads, l, s]) : am);
-    } else if (opts.isCausal) {
-      out = out.maskedFill(out.constantLike(hostTensorData('bool', [l, s], triangle(l, s, 1, true).map(Number))), -Infinity);
-    }
-    const kp = opts.keyPaddingMask;
-    if (kp) {
-      const shape = kp.shape.length === 1 ? [s] : [n, s];
-      if (kp.shape.length !== shape.length || kp.shape.some((d, i) => d !== shape[i])) throw new KilnError(`MultiheadAttention: keyPaddingMask must be [${shape.join(',')}], got [${kp.shape.join(',')}]`);
-      out = apply(out, kp.reshape([kp.shape.length === 1 ? 1 : n, 1, 1, s]));
-    }
-    return out;
-  }
-}
-
-export interface TransformerEncoderLayerOptions {
+export interface TransformerLayerOptions {
   /** The feed-forward network's width (default 2048). */
   readonly dimFeedforward?: number;
-  /** Dropout after attention, in the feed-forward network and after it, in training (default 0.1). */
+  /** Dropout after each attention, in the feed-forward network and after it, in training (default 0.1). */
   readonly dropout?: number;
   readonly activation?: 'relu' | 'gelu';
   readonly layerNormEps?: number;
   readonly batchFirst?: boolean;
-  /** Normalise before attention and the feed-forward network (pre-norm) instead of after. */
+  /** Normalise before each attention and the feed-forward network (pre-norm) instead of after. */
   readonly normFirst?: boolean;
   readonly bias?: boolean;
 }
+
+/** The encoder layer's options, as before the decoder shared them. */
+export type TransformerEncoderLayerOptions = TransformerLayerOptions;
 
 export interface EncoderCallOptions {
   /** The self-attention's attnMask. */
@@ -146,65 +38,134 @@ export interface EncoderCallOptions {
   readonly isCausal?: boolean;
 }
 
-/** Self-attention and a feed-forward network, each with a residual and a layer norm, as torch.nn.TransformerEncoderLayer. */
-export class TransformerEncoderLayer extends Module {
+export interface DecoderCallOptions {
+  readonly tgtMask?: Tensor;
+  readonly memoryMask?: Tensor;
+  readonly tgtKeyPaddingMask?: Tensor;
+  readonly memoryKeyPaddingMask?: Tensor;
+  readonly tgtIsCausal?: boolean;
+  readonly memoryIsCausal?: boolean;
+}
+
+/** What both layers hold: self-attention (and the decoder's cross-attention), the feed-forward network, the norms. */
+abstract class TransformerLayer extends Module {
   readonly selfAttn: MultiheadAttention;
+  /** The decoder's attention over the encoder's memory (PyTorch's multihead_attn). */
+  readonly multiheadAttn: MultiheadAttention | undefined;
   readonly linear1: Linear;
   readonly linear2: Linear;
-  readonly norm1: LayerNorm;
-  readonly norm2: LayerNorm;
+  readonly norms: LayerNorm[];
   readonly dropout: number;
   readonly normFirst: boolean;
   readonly activation: 'relu' | 'gelu';
 
-  constructor(readonly dModel: number, readonly nhead: number, readonly opts: TransformerEncoderLayerOptions = {}) {
+  constructor(what: string, readonly dModel: number, readonly nhead: number, readonly opts: TransformerLayerOptions, crossAttention: boolean) {
     super();
     const ff = opts.dimFeedforward ?? 2048;
     const bias = opts.bias !== false;
     this.dropout = opts.dropout ?? 0.1;
     this.normFirst = opts.normFirst ?? false;
     this.activation = opts.activation ?? 'relu';
-    if (this.activation !== 'relu' && this.activation !== 'gelu') throw new KilnError(`TransformerEncoderLayer: activation should be 'relu' or 'gelu', not '${String(this.activation)}'`);
-    this.selfAttn = this.registerModule('self_attn', new MultiheadAttention(dModel, nhead, { dropout: this.dropout, bias, ...(opts.batchFirst ? { batchFirst: true } : {}) }));
+    if (this.activation !== 'relu' && this.activation !== 'gelu') throw new KilnError(`${what}: activation should be 'relu' or 'gelu', not '${String(this.activation)}'`);
+    const attention = () => new MultiheadAttention(dModel, nhead, { dropout: this.dropout, bias, ...(opts.batchFirst ? { batchFirst: true } : {}) });
+    // Registered by PyTorch's names and in its order, so that its state dicts load.
+    this.selfAttn = this.registerModule('self_attn', attention());
+    this.multiheadAttn = crossAttention ? this.registerModule('multihead_attn', attention()) : undefined;
     this.linear1 = new Linear(dModel, ff, { bias });
     this.linear2 = new Linear(ff, dModel, { bias });
-    const norm = { eps: opts.layerNormEps ?? 1e-5, bias };
-    this.norm1 = new LayerNorm(dModel, norm);
-    this.norm2 = new LayerNorm(dModel, norm);
+    this.norms = [1, 2, ...(crossAttention ? [3] : [])].map((i) => this.registerModule(`norm${i}`, new LayerNorm(dModel, { eps: opts.layerNormEps ?? 1e-5, bias })));
   }
 
-  /** src [S, N, E] (batchFirst [N, S, E], or unbatched [S, E]); returns the same shape. */
-  forward(src: Tensor, opts: EncoderCallOptions = {}): Tensor {
-    const drop = (t: Tensor) => (this.dropout > 0 && this.training ? F.dropout(t, { p: this.dropout, training: true }) : t);
-    const attend = (x: Tensor) => drop(this.selfAttn.call(x, x, x, {
+  protected drop(t: Tensor): Tensor {
+    return this.dropout > 0 && this.training ? F.dropout(t, { p: this.dropout, training: true }) : t;
+  }
+
+  protected feedForward(x: Tensor): Tensor {
+    const h = this.linear1.call(x);
+    return this.drop(this.linear2.call(this.drop(this.activation === 'relu' ? h.relu() : h.gelu())));
+  }
+
+  /** `attn` of queries x over keys and values kv, its weights not needed, then dropout. */
+  protected attend(attn: MultiheadAttention, x: Tensor, kv: Tensor, mask: Tensor | undefined, keyPadding: Tensor | undefined, isCausal: boolean | undefined): Tensor {
+    return this.drop(attn.call(x, kv, kv, {
       needWeights: false,
-      ...(opts.mask ? { attnMask: opts.mask } : {}),
-      ...(opts.srcKeyPaddingMask ? { keyPaddingMask: opts.srcKeyPaddingMask } : {}),
-      ...(opts.isCausal && !opts.mask ? { isCausal: true } : {}),
+      ...(mask ? { attnMask: mask } : {}),
+      ...(keyPadding ? { keyPaddingMask: keyPadding } : {}),
+      ...(isCausal && !mask ? { isCausal: true } : {}),
     })[0]);
-    const feedForward = (x: Tensor) => {
-      const h = this.linear1.call(x);
-      return drop(this.linear2.call(drop(this.activation === 'relu' ? h.relu() : h.gelu())));
-    };
-    if (this.normFirst) {
-      const x = src.add(attend(this.norm1.call(src)));
-      return x.add(feedForward(this.norm2.call(x)));
-    }
-    const x = this.norm1.call(src.add(attend(src)));
-    return this.norm2.call(x.add(feedForward(x)));
   }
 
-  /** A new layer of the same configuration holding copies of this one's parameters (PyTorch's deepcopy, as TransformerEncoder makes its layers). */
-  copy(): TransformerEncoderLayer {
-    const twin = new TransformerEncoderLayer(this.dModel, this.nhead, this.opts);
+  /**
+   * Runs the sublayers (each x -> its update) with residuals: pre-norm adds f(norm(x)), post-norm
+   * takes norm(x + f(x)); the norms in order.
+   */
+  protected residuals(x: Tensor, sublayers: readonly ((y: Tensor) => Tensor)[]): Tensor {
+    return sublayers.reduce((h, f, i) => {
+      const norm = this.norms[i]!;
+      return this.normFirst ? h.add(f(norm.call(h))) : norm.call(h.add(f(h)));
+    }, x);
+  }
+
+  protected abstract twin(): this;
+
+  /** A new layer of the same configuration holding copies of this one's parameters (PyTorch's deepcopy, as the stacks make their layers). */
+  copy(): this {
+    const twin = this.twin();
     const mine = new Map(this.namedParameters());
     for (const [name, t] of twin.namedParameters()) {
       const src = mine.get(name)!;
-      if (src.deviceType !== 'cpu') throw new KilnError('TransformerEncoder: build it from a layer still on the CPU, then move the encoder (its layers are copies of the one given)');
+      if (src.deviceType !== 'cpu') throw new KilnError(`${this.constructor.name}: build the stack from a layer still on the CPU, then move the stack (its layers are copies of the one given)`);
       t.setData(src.clone());
     }
     twin.training = this.training;
     return twin;
+  }
+}
+
+/** Self-attention and a feed-forward network, each with a residual and a layer norm, as torch.nn.TransformerEncoderLayer. */
+export class TransformerEncoderLayer extends TransformerLayer {
+  constructor(dModel: number, nhead: number, opts: TransformerLayerOptions = {}) {
+    super('TransformerEncoderLayer', dModel, nhead, opts, false);
+  }
+
+  get norm1(): LayerNorm { return this.norms[0]!; }
+  get norm2(): LayerNorm { return this.norms[1]!; }
+
+  /** src [S, N, E] (batchFirst [N, S, E], or unbatched [S, E]); returns the same shape. */
+  forward(src: Tensor, opts: EncoderCallOptions = {}): Tensor {
+    return this.residuals(src, [
+      (x) => this.attend(this.selfAttn, x, x, opts.mask, opts.srcKeyPaddingMask, opts.isCausal),
+      (x) => this.feedForward(x),
+    ]);
+  }
+
+  protected twin(): this {
+    return new TransformerEncoderLayer(this.dModel, this.nhead, this.opts) as this;
+  }
+}
+
+/** Self-attention, attention over the encoder's memory and a feed-forward network, as torch.nn.TransformerDecoderLayer. */
+export class TransformerDecoderLayer extends TransformerLayer {
+  constructor(dModel: number, nhead: number, opts: TransformerLayerOptions = {}) {
+    super('TransformerDecoderLayer', dModel, nhead, opts, true);
+  }
+
+  get norm1(): LayerNorm { return this.norms[0]!; }
+  get norm2(): LayerNorm { return this.norms[1]!; }
+  get norm3(): LayerNorm { return this.norms[2]!; }
+
+  /** tgt [T, N, E] and the encoder's memory [S, N, E] (batch first, or unbatched, alike); returns tgt's shape. */
+  forward(tgt: Tensor, memory: Tensor, opts: DecoderCallOptions = {}): Tensor {
+    const cross = this.multiheadAttn!;
+    return this.residuals(tgt, [
+      (x) => this.attend(this.selfAttn, x, x, opts.tgtMask, opts.tgtKeyPaddingMask, opts.tgtIsCausal),
+      (x) => this.attend(cross, x, memory, opts.memoryMask, opts.memoryKeyPaddingMask, opts.memoryIsCausal),
+      (x) => this.feedForward(x),
+    ]);
+  }
+
+  protected twin(): this {
+    return new TransformerDecoderLayer(this.dModel, this.nhead, this.opts) as this;
   }
 }
 
@@ -215,8 +176,7 @@ export class TransformerEncoder extends Module {
 
   constructor(encoderLayer: TransformerEncoderLayer, readonly numLayers: number, opts: { norm?: Module } = {}) {
     super();
-    if (!Number.isInteger(numLayers) || numLayers < 1) throw new KilnError(`TransformerEncoder: numLayers must be a positive integer, got ${numLayers}`);
-    this.layers = new ModuleList(Array.from({ length: numLayers }, () => encoderLayer.copy()));
+    this.layers = new ModuleList(copies(encoderLayer, numLayers, 'TransformerEncoder'));
     this.norm = opts.norm;
   }
 
@@ -224,5 +184,88 @@ export class TransformerEncoder extends Module {
     let x = src;
     for (const layer of this.layers) x = layer.call(x, opts);
     return this.norm ? this.norm.call(x) : x;
+  }
+}
+
+/** numLayers copies of a decoder layer in sequence, then an optional norm, as torch.nn.TransformerDecoder. */
+export class TransformerDecoder extends Module {
+  readonly layers: ModuleList<TransformerDecoderLayer>;
+  readonly norm: Module | undefined;
+
+  constructor(decoderLayer: TransformerDecoderLayer, readonly numLayers: number, opts: { norm?: Module } = {}) {
+    super();
+    this.layers = new ModuleList(copies(decoderLayer, numLayers, 'TransformerDecoder'));
+    this.norm = opts.norm;
+  }
+
+  forward(tgt: Tensor, memory: Tensor, opts: DecoderCallOptions = {}): Tensor {
+    let x = tgt;
+    for (const layer of this.layers) x = layer.call(x, memory, opts);
+    return this.norm ? this.norm.call(x) : x;
+  }
+}
+
+function copies<L extends TransformerLayer>(layer: L, n: number, what: string): L[] {
+  if (!Number.isInteger(n) || n < 1) throw new KilnError(`${what}: numLayers must be a positive integer, got ${n}`);
+  return Array.from({ length: n }, () => layer.copy());
+}
+
+export interface TransformerOptions extends TransformerLayerOptions {
+  readonly dModel?: number;
+  readonly nhead?: number;
+  readonly numEncoderLayers?: number;
+  readonly numDecoderLayers?: number;
+}
+
+export interface TransformerCallOptions {
+  readonly srcMask?: Tensor;
+  readonly tgtMask?: Tensor;
+  readonly memoryMask?: Tensor;
+  readonly srcKeyPaddingMask?: Tensor;
+  readonly tgtKeyPaddingMask?: Tensor;
+  readonly memoryKeyPaddingMask?: Tensor;
+  readonly srcIsCausal?: boolean;
+  readonly tgtIsCausal?: boolean;
+  readonly memoryIsCausal?: boolean;
+}
+
+/** An encoder and a decoder stack, each ending in a layer norm, as torch.nn.Transformer (its weights Xavier-initialised as PyTorch's). */
+export class Transformer extends Module {
+  readonly encoder: TransformerEncoder;
+  readonly decoder: TransformerDecoder;
+  readonly dModel: number;
+  readonly nhead: number;
+
+  constructor(opts: TransformerOptions = {}) {
+    super();
+    this.dModel = opts.dModel ?? 512;
+    this.nhead = opts.nhead ?? 8;
+    const norm = () => new LayerNorm(this.dModel, { eps: opts.layerNormEps ?? 1e-5, bias: opts.bias !== false });
+    this.encoder = new TransformerEncoder(new TransformerEncoderLayer(this.dModel, this.nhead, opts), opts.numEncoderLayers ?? 6, { norm: norm() });
+    this.decoder = new TransformerDecoder(new TransformerDecoderLayer(this.dModel, this.nhead, opts), opts.numDecoderLayers ?? 6, { norm: norm() });
+    // PyTorch's _reset_parameters: every weight matrix Xavier-uniform, after the layers were copied.
+    for (const p of this.parameters()) if (p.shape.length > 1) xavierUniform_(p);
+  }
+
+  /** src [S, N, E] and tgt [T, N, E] (batch first, or unbatched, alike); returns tgt's shape. */
+  forward(src: Tensor, tgt: Tensor, opts: TransformerCallOptions = {}): Tensor {
+    const memory = this.encoder.call(src, {
+      ...(opts.srcMask ? { mask: opts.srcMask } : {}),
+      ...(opts.srcKeyPaddingMask ? { srcKeyPaddingMask: opts.srcKeyPaddingMask } : {}),
+      ...(opts.srcIsCausal ? { isCausal: true } : {}),
+    });
+    return this.decoder.call(tgt, memory, {
+      ...(opts.tgtMask ? { tgtMask: opts.tgtMask } : {}),
+      ...(opts.memoryMask ? { memoryMask: opts.memoryMask } : {}),
+      ...(opts.tgtKeyPaddingMask ? { tgtKeyPaddingMask: opts.tgtKeyPaddingMask } : {}),
+      ...(opts.memoryKeyPaddingMask ? { memoryKeyPaddingMask: opts.memoryKeyPaddingMask } : {}),
+      ...(opts.tgtIsCausal ? { tgtIsCausal: true } : {}),
+      ...(opts.memoryIsCausal ? { memoryIsCausal: true } : {}),
+    });
+  }
+
+  /** The float causal mask [size, size]: 0 on and below the diagonal, -inf above, as generate_square_subsequent_mask. */
+  static generateSquareSubsequentMask(size: number): Tensor {
+    return tensor(triangle(size, size, 1, true).map((hidden) => (hidden ? -Infinity : 0))).reshape([size, size]);
   }
 }
