@@ -13,7 +13,8 @@ import { where } from './tensor-math.js';
 /** A slice start past every extent, for slices that run to the end backwards. */
 const FAR = 2 ** 31 - 1;
 
-const moreMethods = {
+// Exported (as the other method families are), so that the declaration file imports Tensor.
+export const moreMethods = {
   /** The elements in reverse order along each of `dims`, as torch.flip. */
   flip(this: Tensor, dims: number | readonly number[]): Tensor {
     const axes = (typeof dims === 'number' ? [dims] : [...dims]).map((d) => normDim(d, this.shape.length));
