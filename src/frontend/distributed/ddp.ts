@@ -71,7 +71,7 @@ export class DistributedDataParallel<M extends Module = Module> {
 
   /** Runs the replica, as `module.call`. */
   call(...inputs: Tensor[]): Tensor {
-    return this.module.forward(...inputs);
+    return (this.module as Module).call(...inputs);
   }
 
   parameters(): Tensor[] {

@@ -1,10 +1,11 @@
 import { KilnError } from '../../ir/errors.js';
 import { isFloat, shapesEqual, type DType } from '../../ir/types.js';
-import { GpuDevice } from '../../runtime/device.js';
 import { requireDTypeOn, resolveGpu, type DeviceLike } from './devices.js';
 import { zeroGrads } from './grad-utils.js';
-import { isDTypeName, parseDType, type DTypeLike } from './dtype.js';
+import type { DTypeLike } from './dtype.js';
 import { Tensor, type ToOptions } from './tensor.js';
+import { parseModuleTo } from './to-args.js';
+import { moduleRepr } from './module-repr.js';
 
 /** A trainable tensor of a module; a Tensor tagged as a parameter. */
 export type Parameter = Tensor;
@@ -37,6 +38,15 @@ interface BufferEntry {
   readonly persistent: boolean;
 }
 
+/** Removes a hook it was returned for. */
+export interface HookHandle {
+  remove(): void;
+}
+
+type ForwardHook = (m: AnyModule, inputs: unknown[], output: ModuleOutput) => ModuleOutput | void;
+type ForwardPreHook = (m: AnyModule, inputs: unknown[]) => unknown[] | void;
+let nextHookId = 0;
+
 /**
  * What a module's forward returns: a tensor (the default), or, as PyTorch's LSTM and
  * MultiheadAttention do, a tuple of them, nested (undefined where PyTorch returns None).
@@ -66,6 +76,8 @@ export abstract class Module<Out extends ModuleOutput = Tensor> {
   private readonly childModules = new Map<string, AnyModule>();
   /** Training mode; modules start in it, as in PyTorch (`eval()` for inference). */
   training = true;
+  private readonly hooks = new Map<number, ForwardHook>();
+  private readonly preHooks = new Map<number, ForwardPreHook>();
 
   constructor() {
     // Class fields of a subclass are defined on the object its base constructor returns, after
@@ -89,9 +101,51 @@ export abstract class Module<Out extends ModuleOutput = Tensor> {
   /** The computation: tensors in (and, as PyTorch's keyword arguments, options or state tuples), Out out. */
   abstract forward(...inputs: unknown[]): Out;
 
-  /** Runs forward (the call syntax of PyTorch modules), taking what the subclass's forward takes. */
+  /**
+   * Runs forward (the call syntax of PyTorch modules), taking what the subclass's forward takes;
+   * forward pre-hooks may replace the inputs first, forward hooks the output after.
+   */
   call(...inputs: Parameters<this['forward']>): Out {
-    return this.forward(...inputs);
+    let args: unknown[] = inputs;
+    for (const hook of this.preHooks.values()) args = hook(this, args) ?? args;
+    let out = this.forward(...args);
+    for (const hook of this.hooks.values()) out = (hook(this, args, out) as Out | undefined) ?? out;
+    return out;
+  }
+
+  /**
+   * Calls `hook(module, inputs, output)` after every forward, as register_forward_hook (to read
+   * features, say); a value it returns replaces the output. `remove()` on the handle undoes it.
+   */
+  registerForwardHook(hook: (m: this, inputs: unknown[], output: Out) => Out | void): HookHandle {
+    return this.addHook(this.hooks, hook as ForwardHook);
+  }
+
+  /** Calls `hook(module, inputs)` before every forward, as register_forward_pre_hook; an array it returns replaces the inputs. */
+  registerForwardPreHook(hook: (m: this, inputs: unknown[]) => unknown[] | void): HookHandle {
+    return this.addHook(this.preHooks, hook as ForwardPreHook);
+  }
+
+  private addHook<H>(into: Map<number, H>, hook: H): HookHandle {
+    const id = nextHookId++;
+    into.set(id, hook);
+    return { remove: () => void into.delete(id) };
+  }
+
+  /** Sets requiresGrad on every parameter (false freezes the module for fine-tuning), as requires_grad_; returns this. */
+  requiresGrad_(flag = true): this {
+    for (const p of this.parameters()) p.requiresGrad = flag;
+    return this;
+  }
+
+  /** The layer's settings in its printed form (`in_features=4, out_features=3, bias=True`), as PyTorch's extra_repr. */
+  extraRepr(): string {
+    return '';
+  }
+
+  /** The module as PyTorch prints it: its class, settings and children, indented. */
+  toString(): string {
+    return moduleRepr(this);
   }
 
   /** Registers a parameter under `name` and returns it; a floating-point one requires gradients, as in PyTorch. */
@@ -335,13 +389,4 @@ export abstract class Module<Out extends ModuleOutput = Tensor> {
       throw new KilnError(`${this.constructor.name} already has a parameter, buffer or module named '${name}'`);
     }
   }
-}
-
-function parseModuleTo(target: DeviceLike | DTypeLike | ToOptions): { device?: DeviceLike; dtype?: DType } {
-  if (typeof target === 'string') return isDTypeName(target) ? { dtype: parseDType(target) } : { device: target as DeviceLike };
-  if (target instanceof GpuDevice) return { device: target };
-  return {
-    ...(target.device === undefined ? {} : { device: target.device }),
-    ...(target.dtype === undefined ? {} : { dtype: parseDType(target.dtype) }),
-  };
 }

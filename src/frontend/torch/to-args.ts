@@ -4,7 +4,7 @@ import { GpuDevice } from '../../runtime/device.js';
 import { parseDevice, type DeviceLike } from './devices.js';
 import { isDTypeName, parseDType, torchDTypeName, type DTypeLike } from './dtype.js';
 
-// The arguments of `t.to()` in PyTorch's forms, read once and checked loudly: a device, a dtype,
+// The arguments of `t.to()` (and `module.to()`) in PyTorch's forms, read once and checked loudly: a device, a dtype,
 // a device then a dtype, or { device, dtype }. (A tensor argument is read by `to()` itself.)
 
 /** Options of `t.to({ device, dtype, nonBlocking })`. */
@@ -59,5 +59,15 @@ function parseOptions(o: object, forms: string): { device?: DeviceLike; dtype?: 
   return {
     ...(device === undefined ? {} : { device: typeof device === 'string' ? parseDevice(device) : device }),
     ...(dtype === undefined ? {} : { dtype: parseDType(dtype) }),
+  };
+}
+
+/** The argument of `module.to()`: a device, a dtype, or { device, dtype }. */
+export function parseModuleTo(target: DeviceLike | DTypeLike | ToOptions): { device?: DeviceLike; dtype?: DType } {
+  if (typeof target === 'string') return isDTypeName(target) ? { dtype: parseDType(target) } : { device: target as DeviceLike };
+  if (target instanceof GpuDevice) return { device: target };
+  return {
+    ...(target.device === undefined ? {} : { device: target.device }),
+    ...(target.dtype === undefined ? {} : { dtype: parseDType(target.dtype) }),
   };
 }

@@ -1,6 +1,7 @@
 import { KilnError } from '../../../ir/errors.js';
 import * as F from '../functional.js';
 import { Module } from '../module.js';
+import { reprValue } from '../module-repr.js';
 import type { Tensor } from '../tensor.js';
 import { uniformFanIn } from './init.js';
 
@@ -38,6 +39,18 @@ export class Conv2d extends Module {
     }
     const { bias: _, ...conv } = this.opts;
     return F.conv2d(x, this.weight, this.bias, { ...conv, groups: this.groups });
+  }
+
+  override extraRepr(): string {
+    const o = this.opts;
+    const pair = (v: F.Size2 | undefined, d: number) => reprValue(F.pair(v ?? d, 'repr'));
+    return [
+      `${this.inChannels}, ${this.outChannels}, kernel_size=${reprValue(this.kernelSize)}, stride=${pair(o.stride, 1)}`,
+      ...(o.padding !== undefined && o.padding !== 0 ? [`padding=${typeof o.padding === 'string' ? `'${o.padding}'` : reprValue(typeof o.padding === 'number' ? [o.padding, o.padding] : o.padding)}`] : []),
+      ...(o.dilation !== undefined && o.dilation !== 1 ? [`dilation=${pair(o.dilation, 1)}`] : []),
+      ...(this.groups !== 1 ? [`groups=${this.groups}`] : []),
+      ...(this.bias === undefined ? ['bias=False'] : []),
+    ].join(', ');
   }
 }
 

@@ -74,7 +74,7 @@ export class DataParallel<M extends Module = Module> extends Module {
       const from = start;
       start += sizes[r]!;
       const pieces = inputs.map((x) => x.narrow(dim, from, sizes[r]!).to(`webgpu:${device}`, { nonBlocking: true }));
-      const out = r === 0 ? this.module.forward(...pieces) : withReplica(state.map(([, t]) => t), device, () => this.module.forward(...pieces));
+      const out = r === 0 ? (this.module as Module).call(...pieces) : withReplica(state.map(([, t]) => t), device, () => (this.module as Module).call(...pieces));
       return out.to(`webgpu:${this.outputDevice}`, { nonBlocking: true });
     });
     return outputs.length === 1 ? outputs[0]! : cat(outputs, dim);

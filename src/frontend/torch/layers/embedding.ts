@@ -37,6 +37,10 @@ export class Embedding extends Module {
     return e;
   }
 
+  override extraRepr(): string {
+    return `${this.numEmbeddings}, ${this.embeddingDim}`;
+  }
+
   forward(indices: Tensor): Tensor {
     return F.embedding(indices, this.weight);
   }

@@ -1,6 +1,7 @@
 import { KilnError } from '../../../ir/errors.js';
 import * as F from '../functional.js';
 import { Module } from '../module.js';
+import { reprValue } from '../module-repr.js';
 import type { Tensor } from '../tensor.js';
 import { uniformFanIn } from './init.js';
 
@@ -21,6 +22,10 @@ export class Linear extends Module {
       throw new KilnError(`Linear(${this.inFeatures}, ${this.outFeatures}) got an input of shape [${x.shape.join(',')}]; its last dimension must be ${this.inFeatures}`);
     }
     return F.linear(x, this.weight, this.bias);
+  }
+
+  override extraRepr(): string {
+    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${reprValue(this.bias !== undefined)}`;
   }
 }
 

@@ -2,6 +2,7 @@ import { KilnError } from '../../../ir/errors.js';
 import { constantOf } from '../batch-norm.js';
 import * as F from '../functional.js';
 import { Module } from '../module.js';
+import { reprNumber, reprValue } from '../module-repr.js';
 import { ones, zeros, type Tensor } from '../tensor.js';
 import { updateBuffer } from '../train-effects.js';
 
@@ -41,6 +42,11 @@ abstract class BatchNorm extends Module {
     this.runningMean = track ? this.registerBuffer('running_mean', zeros([numFeatures])) : undefined;
     this.runningVar = track ? this.registerBuffer('running_var', ones([numFeatures])) : undefined;
     this.numBatchesTracked = track ? this.registerBuffer('num_batches_tracked', zeros([], { dtype: 'i32' })) : undefined;
+  }
+
+  override extraRepr(): string {
+    const track = this.runningMean !== undefined;
+    return `${this.numFeatures}, eps=${reprNumber(this.eps)}, momentum=${this.momentum === null ? 'None' : reprNumber(this.momentum)}, affine=${reprValue(this.weight !== undefined)}, track_running_stats=${reprValue(track)}`;
   }
 
   forward(x: Tensor): Tensor {
@@ -105,6 +111,10 @@ export class LayerNorm extends Module {
 
   forward(x: Tensor): Tensor {
     return F.layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
+  }
+
+  override extraRepr(): string {
+    return `${reprValue(this.normalizedShape)}, eps=${reprNumber(this.eps)}, elementwise_affine=${reprValue(this.weight !== undefined)}`;
   }
 }
 

@@ -63,6 +63,18 @@ abstract class RecurrentBase<Out extends ModuleOutput> extends Module<Out> {
 
   protected abstract readonly cell: Cell;
 
+  override extraRepr(): string {
+    const dirs = this.bidirectional ? 2 : 1;
+    const opts = [
+      ...(this.numLayers !== 1 ? [`num_layers=${this.numLayers}`] : []),
+      ...(this.weights[0]![2] === undefined ? ['bias=False'] : []),
+      ...(this.batchFirst ? ['batch_first=True'] : []),
+      ...(this.dropout ? [`dropout=${this.dropout}`] : []),
+      ...(dirs === 2 ? ['bidirectional=True'] : []),
+    ];
+    return [`${this.inputSize}, ${this.hiddenSize}`, ...opts].join(', ');
+  }
+
   /**
    * Runs the sequence: `input` [T, B, in] ([B, T, in] batchFirst, or [T, in] unbatched), the
    * initial states [layers * directions, B, hidden] (zeros if absent; the LSTM's h and c). Returns

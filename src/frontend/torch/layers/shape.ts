@@ -19,6 +19,7 @@ export class Dropout extends Module {
     if (!(p >= 0 && p <= 1)) throw new KilnError(`dropout probability has to be between 0 and 1, but got ${p}`);
   }
   forward(x: Tensor): Tensor { return F.dropout(x, { p: this.p, training: this.training }); }
+  override extraRepr(): string { return `p=${this.p}, inplace=False`; }
 }
 
 /** Interleaves the channels of `groups` groups (ShuffleNet), as torch.nn.ChannelShuffle. */
