@@ -76,9 +76,11 @@ export function resolveInputs(inputs: readonly ValueInfoObject[], bound: InputSh
     }
     const open = declared.flatMap((d, i) => (fixedSize(d) === undefined ? [`dimension ${i} (${describeDim(d)})`] : []));
     if (open.length) {
-      // A form that is accepted as written: each open dimension a size with a range to edit.
+      // A form that is accepted as written: each open dimension a size with a range to edit, named
+      // by the model's symbol where that is a name the shape syntax takes.
       let k = 0;
-      const template = declared.map((d) => fixedSize(d) ?? `${SIZE_NAMES[k++ % SIZE_NAMES.length]}<=64`).join(',');
+      const sizeName = (d: OnnxDim | undefined) => (d?.dim_param && /^[A-Za-z_][A-Za-z0-9_]*$/.test(d.dim_param) ? d.dim_param : SIZE_NAMES[k++ % SIZE_NAMES.length]);
+      const template = declared.map((d) => fixedSize(d) ?? `${sizeName(d)}<=64`).join(',');
       problems.push(`input '${name}' [${declared.map(describeDim).join(',')}] has ${open.join(', ')} unbound: give its shape, with fixed extents or sizes that vary within a range, e.g. --input-shape ${name}=${template} (or inputShapes: { '${name}': [...] })`);
     }
     return { name, dtype, shape: declared.map((d) => fixedSize(d) ?? 0) };
