@@ -19,6 +19,7 @@ import { readArtifactDir } from './runtime/artifact-node.js';
 import { writeArtifactDir } from './artifact-writer/folder.js';
 import type { GpuDevice } from './runtime/device.js';
 import type { Precision } from './runtime/manifest.js';
+import type { StoredTensorType } from './runtime/tensor.js';
 import { sha256Hex } from './runtime/sha256.js';
 import { KILN_VERSION } from './runtime/version.js';
 
@@ -33,6 +34,8 @@ export interface DeclaredInput {
   readonly name: string;
   readonly dtype: DType;
   readonly dims: readonly (number | string)[];
+  /** ORT's name of the declared type where kiln stores it in a wider dtype (an int64 input: 'int64'). */
+  readonly storedType?: StoredTensorType;
 }
 
 export interface OnnxCompileOptions {
@@ -68,10 +71,12 @@ export class OnnxModel {
     this.inputs = (g.input ?? []).filter((v) => !weights.has(v.name ?? '')).map((v) => {
       const name = v.name ?? '';
       const tensor = v.type?.tensor_type;
+      const stored = STORED_TYPES[tensor?.elem_type ?? 0];
       return {
         name,
         dtype: kilnDType(tensor?.elem_type ?? 0, `graph input '${name}'`),
         dims: declaredDims(tensor),
+        ...(stored ? { storedType: stored } : {}),
       };
     });
     this.outputs = (g.output ?? []).map((v) => {
@@ -140,6 +145,9 @@ export class OnnxModel {
     return packed;
   }
 }
+
+/** ONNX element types kiln stores in a wider dtype, by ORT's names (metadata gives them as ORT does). */
+const STORED_TYPES: Readonly<Record<number, StoredTensorType>> = { 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 7: 'int64', 11: 'float64', 13: 'uint64' };
 
 /** A value's declared extents: numbers, its symbols, or -1 where it has neither. */
 function declaredDims(tensor: { shape?: { dim?: { dim_value?: number; dim_param?: string }[] } } | undefined): (number | string)[] {

@@ -12,7 +12,7 @@ import { ValuePrograms } from './value-programs.js';
 import type { TensorData } from '../ir/tensor-data.js';
 import { fits, programInputs, runArguments, userOutputs, type InferenceFeed, type InferenceFetches, type InferenceRunOptions, type Loaded } from './inference-io.js';
 import type { SessionOptions, SessionStats } from './session-options.js';
-import { Tensor, tensorTypeOf, type TensorElementType } from './tensor.js';
+import { Tensor, tensorTypeOf, type StoredTensorType, type TensorElementType } from './tensor.js';
 
 // The runtime API, shaped like ONNX Runtime Web's, so that code written for it runs unchanged:
 //   const session = await InferenceSession.create('model.onnx');   // or its bytes, or an artifact
@@ -72,19 +72,25 @@ export interface InferenceSessionOptions extends SessionOptions {
  * A named input or output, as ONNX Runtime's metadata (`isTensor`, `type`, `shape`) and with
  * kiln's dtype. A dimension bound at run time is its symbol, as ORT gives it: the ONNX model's
  * (`'batch'`), or the size an artifact compiled for a range of shapes names (`'W'`, `'32*H'`);
- * -1 where it has none.
+ * '' where the ONNX model declares neither an extent nor a symbol, as ORT gives it.
  */
 export interface TensorInfo {
   readonly name: string;
   readonly isTensor: true;
   readonly dtype: DType;
-  readonly type: TensorElementType;
+  /** ORT's type name: an ONNX model's int64 input is 'int64' (kiln stores it in dtype i32). */
+  readonly type: TensorElementType | StoredTensorType;
   readonly shape: readonly (number | string)[];
 }
 
 /** What a shape given as `inputShapes` reads as in metadata: a size over a range by its name (`'W'` for `'8<=W<=1280'`). */
 function givenDim(d: number | string): number | string {
   return typeof d === 'number' ? d : /^\s*(?:\d+\s*<=\s*)?(.*?)\s*<=\s*\d+\s*$/.exec(d)?.[1] ?? d;
+}
+
+/** A dimension as ORT's metadata gives it: an ONNX dimension with neither extent nor symbol is ''. */
+function ortDim(d: number | string): number | string {
+  return d === -1 ? '' : d;
 }
 
 /** A tensor's metadata from its manifest entry: the size expressions of the extents that vary. */
@@ -201,14 +207,15 @@ export class InferenceSession {
         ...(complete ? { ahead: Object.fromEntries(declared.map((i) => [i.name, given[i.name] ?? i.dims])) } : {}),
         release,
       });
+      // An int64 input reads as ORT gives it ('int64'), and takes int64 Tensors, stored narrowed.
       const inputs = declared.map((i): TensorInfo => ({
-        name: i.name, isTensor: true, dtype: i.dtype, type: tensorTypeOf(i.dtype), shape: (given[i.name] ?? i.dims).map(givenDim),
+        name: i.name, isTensor: true, dtype: i.dtype, type: i.storedType ?? tensorTypeOf(i.dtype), shape: (given[i.name] ?? i.dims).map(givenDim).map(ortDim),
       }));
       session = new InferenceSession(gpu, !opts.device, { inputs, outputs: [] }, undefined, programs);
       await programs.prepare();
       // Compiled: the outputs as compiled; else as the model declares them.
       (session as { outputMetadata: readonly TensorInfo[] }).outputMetadata = session.current?.manifest.outputs.map(manifestInfo)
-        ?? model.outputs.map((o) => ({ name: o.name, isTensor: true, dtype: o.dtype ?? 'f32', type: tensorTypeOf(o.dtype ?? 'f32'), shape: [...o.dims] }));
+        ?? model.outputs.map((o) => ({ name: o.name, isTensor: true, dtype: o.dtype ?? 'f32', type: tensorTypeOf(o.dtype ?? 'f32'), shape: o.dims.map(ortDim) }));
       return session;
     });
   }
