@@ -113,6 +113,8 @@ export class InferenceSession {
   private readonly programs: ValuePrograms<Loaded> | undefined;
   private readonly ownsDevice: boolean;
   private released = false;
+  /** Feed names run() was given that are not inputs, each warned about once. */
+  private readonly ignoredFeeds = new Set<string>();
   /** Every run's promise, settled or not: release() waits for them before freeing anything. */
   private pending: Promise<unknown> = Promise.resolve();
 
@@ -270,9 +272,10 @@ export class InferenceSession {
     return result;
   }
 
-  private async runChecked(feeds: Readonly<Record<string, InferenceFeed>>, arg1?: InferenceFetches | InferenceRunOptions, arg2?: InferenceRunOptions): Promise<Record<string, Tensor>> {
+  private async runChecked(given: Readonly<Record<string, InferenceFeed>>, arg1?: InferenceFetches | InferenceRunOptions, arg2?: InferenceRunOptions): Promise<Record<string, Tensor>> {
     if (this.released) throw new KilnError('run(): the session was released');
-    if (typeof feeds !== 'object' || feeds === null || ArrayBuffer.isView(feeds)) throw new KilnError('run() takes an object of named inputs, e.g. { x: new Tensor(\'float32\', data, dims) }');
+    if (typeof given !== 'object' || given === null || ArrayBuffer.isView(given)) throw new KilnError('run() takes an object of named inputs, e.g. { x: new Tensor(\'float32\', data, dims) }');
+    const feeds = this.modelFeeds(given);
     const { fetches, options } = runArguments(arg1, arg2, this.outputNames);
     const runOptions = { ...(fetches ? { outputs: fetches } : {}), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) };
     const runOn = async (loaded: Loaded) => {
@@ -281,6 +284,20 @@ export class InferenceSession {
     };
     const all = this.programs ? await this.programs.run(this.feedData(feeds), this.feedShapes(feeds), runOn) : await runOn(this.current!);
     return Object.fromEntries((fetches ?? Object.keys(all)).map((name) => [name, Tensor.from(all[name]!)]));
+  }
+
+  /**
+   * The feeds that are inputs of the model. Others are left out, as ONNX Runtime leaves them
+   * (code may feed every tensor it has), with one warning per name, so that a typo is seen.
+   */
+  private modelFeeds(feeds: Readonly<Record<string, InferenceFeed>>): Readonly<Record<string, InferenceFeed>> {
+    const extra = Object.keys(feeds).filter((n) => !this.inputNames.includes(n));
+    if (!extra.length) return feeds;
+    for (const n of extra.filter((x) => !this.ignoredFeeds.has(x))) {
+      this.ignoredFeeds.add(n);
+      console.warn(`kiln: run(): ignoring feed '${n}', which is not an input of the model (as ONNX Runtime does); its inputs are ${this.inputNames.map((x) => `'${x}'`).join(', ')}`);
+    }
+    return Object.fromEntries(Object.entries(feeds).filter(([n]) => !extra.includes(n)));
   }
 
   /** The shape of each input as fed (an ONNX model with symbolic dimensions compiles for them). */

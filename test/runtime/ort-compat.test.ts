@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ortNode from 'onnxruntime-node';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import * as kilnRuntime from '../../src/runtime/index.js';
 import { hasGpu } from '../helpers/gpu.js';
 import { seeded } from '../helpers/seeded.js';
@@ -132,7 +132,7 @@ describe('ONNX Runtime usage pattern against kiln/runtime', () => {
     }
   });
 
-  it('run(feeds, fetches) returns only the outputs asked for, and refuses unknown names', async (ctx) => {
+  it('run(feeds, fetches) returns only the outputs asked for, refuses unknown output names and leaves out feeds that are no inputs', async (ctx) => {
     if (!gpu) ctx.skip('no WebGPU adapter');
     const session = await kilnRuntime.InferenceSession.create(CLS_MODEL, { inputShapes: { x: [1, 3, 48, 192] } });
     try {
@@ -146,6 +146,17 @@ describe('ONNX Runtime usage pattern against kiln/runtime', () => {
       expect(Object.keys(await session.run({ x }, [name], { logVerbosityLevel: 0 }))).toEqual([name]);
       await expect(session.run({ x }, { logSeverity: 3 } as never)).rejects.toThrow(/no output named 'logSeverity'; the model's outputs are .*, and run options are timeoutMs, logSeverityLevel/);
       await expect(session.run({ y: x })).rejects.toThrow(/input 'x' is missing/);
+      // A feed that is no input is left out, as ONNX Runtime leaves it, with one warning per name.
+      const warnings: string[] = [];
+      const warn = vi.spyOn(console, 'warn').mockImplementation((m: string) => void warnings.push(m));
+      try {
+        const plain = (await session.run({ x }))[name]!.data;
+        expect((await session.run({ x, token_type_ids: x }))[name]!.data).toEqual(plain);
+        await session.run({ x, token_type_ids: x });
+        expect(warnings).toEqual(["kiln: run(): ignoring feed 'token_type_ids', which is not an input of the model (as ONNX Runtime does); its inputs are 'x'"]);
+      } finally {
+        warn.mockRestore();
+      }
     } finally {
       await session.release();
     }
