@@ -123,4 +123,50 @@ describe('more of PyTorch\'s tensor API', () => {
     nn.utils.clipGradValue_([w], 1);
     expect(flat(w.grad!)).toEqual([1, Math.fround(0.1), -1]);
   });
+
+  it('scatter, scatterAdd and scatterReduce write as torch.scatter does; cdist and InstanceNorm2d by their definitions', async () => {
+    const x = kiln.zeros([3, 4]);
+    // torch.scatter's docs: src [2, 5] larger than index [1, 4]: only src[0, :4] is read.
+    const src = kiln.arange(1, 11, 1, { dtype: 'float32' }).reshape(2, 5);
+    const index = kiln.tensor([[0, 1, 2, 0]], { dtype: 'int32' });
+    const want = [[1, 0, 0, 4], [0, 2, 0, 0], [0, 0, 3, 0]];
+    expect(x.scatter(0, index, src).tolist()).toEqual(want);
+    expect(flat(await (await x.to(gpu())).scatter(0, await index.to(gpu()), await src.to(gpu())).to('cpu'))).toEqual(want.flat());
+    expect(kiln.zeros([2, 4]).scatter(1, kiln.tensor([[1], [3]], { dtype: 'int32' }), 7).tolist()).toEqual([[0, 7, 0, 0], [0, 0, 0, 7]]);
+    // Duplicates add up; scatterReduce amax keeps the self value (include_self).
+    const dup = kiln.tensor([0, 1, 0, 1, 2], { dtype: 'int32' });
+    expect(kiln.ones([3]).scatterAdd(0, dup, kiln.tensor([1, 2, 3, 4, 5])).tolist()).toEqual([5, 7, 6]);
+    expect(kiln.tensor([2, 2, 2]).scatterReduce(0, dup, kiln.tensor([1, 5, 3, 4, -1]), 'amax').tolist()).toEqual([3, 5, 2]);
+    expect(() => x.scatter(0, index, kiln.zeros([1, 2]))).toThrow('scatter(): src [1,2] must be at least as large as index [1,4] in every dimension');
+
+    const a = [[0, 0], [3, 4], [1, 1]];
+    const b = [[0, 0], [6, 8]];
+    const d2 = a.flatMap((p) => b.map((q) => Math.hypot(p[0]! - q[0]!, p[1]! - q[1]!)));
+    expectClose(flat(kiln.cdist(kiln.tensor(a), kiln.tensor(b))), d2, 'cdist p=2');
+    expectClose(flat(kiln.cdist(kiln.tensor(a), kiln.tensor(b), 1)), a.flatMap((p) => b.map((q) => Math.abs(p[0]! - q[0]!) + Math.abs(p[1]! - q[1]!))), 'cdist p=1');
+
+    const xs = [1, 2, 3, 4, -1, 0, 1, 6, 5, 5, 5, 5];
+    const norm = new nn.InstanceNorm2d(3);
+    expect(String(norm)).toBe('InstanceNorm2d(3, eps=1e-05, momentum=0.1, affine=False, track_running_stats=False)');
+    const per = [0, 1, 2].flatMap((c) => {
+      const v = xs.slice(c * 4, c * 4 + 4);
+      const m = v.reduce((p, q) => p + q, 0) / 4;
+      const sd = Math.sqrt(v.reduce((p, q) => p + (q - m) ** 2, 0) / 4 + 1e-5);
+      return v.map((q) => (q - m) / sd);
+    });
+    const [inCpu, inGpu] = await both((t) => norm.call(t), kiln.tensor(xs).reshape(1, 3, 2, 2));
+    expectClose(inCpu, per, 'InstanceNorm2d on the CPU', 1e-5);
+    expectClose(inGpu, per, 'InstanceNorm2d on WebGPU', 1e-5);
+    expect(() => new nn.InstanceNorm2d(3, { trackRunningStats: true })).toThrow('trackRunningStats is not supported');
+    expect(String(new nn.Sequential(new nn.Flatten(), new nn.LeakyReLU(0.2), new nn.GELU(), new nn.Softmax(1), new nn.MaxPool2d(2), new nn.AdaptiveAvgPool2d(1)))).toBe([
+      'Sequential(',
+      '  (0): Flatten(start_dim=1, end_dim=-1)',
+      '  (1): LeakyReLU(negative_slope=0.2)',
+      "  (2): GELU(approximate='none')",
+      '  (3): Softmax(dim=1)',
+      '  (4): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)',
+      '  (5): AdaptiveAvgPool2d(output_size=1)',
+      ')',
+    ].join('\n'));
+  });
 });

@@ -3,7 +3,7 @@ import { normDim } from './dims.js';
 import { hostTensorData } from './host-values.js';
 import type { Tensor } from './tensor.js';
 
-// torch.nn.functional's one_hot, normalize and cosine_similarity, as compositions of ops with
+// torch.nn.functional's one_hot, normalize and cosine_similarity, and torch.cdist, as compositions of ops with
 // gradient rules.
 
 /**
@@ -39,4 +39,16 @@ export function cosineSimilarity(x1: Tensor, x2: Tensor, opts: { dim?: number; e
   const n1 = x1.norm(2, dim - (rank - x1.shape.length)).clamp({ min: eps });
   const n2 = x2.norm(2, dim - (rank - x2.shape.length)).clamp({ min: eps });
   return x1.mul(x2).sum(dim).div(n1.mul(n2));
+}
+
+/**
+ * The p-norm distance between each row of x1 [..., P, M] and each row of x2 [..., R, M]:
+ * [..., P, R], as torch.cdist (p 2 by default), computed from the differences themselves (exact,
+ * where PyTorch's matrix-product shortcut for large inputs cancels digits).
+ */
+export function cdist(x1: Tensor, x2: Tensor, p = 2): Tensor {
+  if (x1.shape.length < 2 || x2.shape.length < 2 || x1.shape.at(-1) !== x2.shape.at(-1)) {
+    throw new KilnError(`cdist: x1 [${x1.shape.join(',')}] and x2 [${x2.shape.join(',')}] must be [..., P, M] and [..., R, M] with the same M`);
+  }
+  return x1.unsqueeze(-2).sub(x2.unsqueeze(-3)).norm(p, -1);
 }

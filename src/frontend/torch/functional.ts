@@ -144,5 +144,5 @@ export function channelShuffle(x: Tensor, groups: number): Tensor {
 // The losses, as torch.nn.functional has them too (defined with the training code).
 export { crossEntropy, nllLoss, type ClassLossOptions, type Reduction } from '../train/losses.js';
 export { mseLoss, l1Loss, smoothL1Loss, huberLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits, klDiv, type BinaryLossOptions } from '../train/pointwise-losses.js';
-export { oneHot, normalize, cosineSimilarity } from './functional-vectors.js';
+export { oneHot, normalize, cosineSimilarity, cdist } from './functional-vectors.js';
 export { hardtanh, relu6, softplus, mish, logsigmoid, softsign, tanhshrink, celu, selu, glu } from './functional-activations.js';

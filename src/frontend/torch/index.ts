@@ -4,6 +4,7 @@ export {
   type TensorOptions, type ToOptions, type ReduceOptions,
 } from './tensor.js';
 export { einsum } from './einsum.js';
+export { cdist } from './functional-vectors.js';
 export { Module, Parameter, type StateDict, type LoadResult, type ModuleOutput, type AnyModule } from './module.js';
 // The first layers were exported at the top level; every layer is in `nn`.
 export { Linear, ReLU, Sequential } from './layers/index.js';

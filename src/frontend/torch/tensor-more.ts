@@ -7,7 +7,7 @@ import { cat } from './tensor-shape.js';
 import { where } from './tensor-math.js';
 
 // Tensor methods PyTorch code uses often that are compositions of other ops: flip, roll, unbind,
-// argsort, sign, reciprocal, lerp, as PyTorch names and takes them; and expm1 and log1p, IR ops
+// argsort, sign, scatter, scatterAdd, scatterReduce, reciprocal, lerp, as PyTorch names and takes them; and expm1 and log1p, IR ops
 // of their own (a composition would lose the digits they exist to keep).
 
 /** A slice start past every extent, for slices that run to the end backwards. */
@@ -61,6 +61,23 @@ export const moreMethods = {
   expm1(this: Tensor): Tensor { return apply('expm1', [this]); },
   /** log(1 + x), accurate near 0 as torch.log1p (where 1 + x would round x's digits away). */
   log1p(this: Tensor): Tensor { return apply('log1p', [this]); },
+  /**
+   * A copy with src's elements written at `index` along `dim` (src may be larger: the index's
+   * extent of it is read; or a number for every position), as torch.scatter; the last write wins.
+   */
+  scatter(this: Tensor, dim: number, index: Tensor, src: Tensor | number): Tensor {
+    return scatterInto(this, dim, index, src, 'none', 'scatter');
+  },
+  /** A copy with src's elements added at `index` along `dim`, duplicates summed, as torch.scatter_add. */
+  scatterAdd(this: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
+    return scatterInto(this, dim, index, src, 'add', 'scatterAdd');
+  },
+  /** A copy with src's elements folded in at `index` by 'sum', 'prod', 'amax' or 'amin' (include_self), as torch.scatter_reduce. */
+  scatterReduce(this: Tensor, dim: number, index: Tensor, src: Tensor, reduce: 'sum' | 'prod' | 'amax' | 'amin'): Tensor {
+    const reduction = ({ sum: 'add', prod: 'mul', amax: 'max', amin: 'min' } as const)[reduce];
+    if (!reduction) throw new KilnError(`scatterReduce(): reduce '${String(reduce)}' is not one of sum, prod, amax, amin (mean has no kernel)`);
+    return scatterInto(this, dim, index, src, reduction, 'scatterReduce');
+  },
   /** 1 / x, as torch.reciprocal. */
   reciprocal(this: Tensor): Tensor { return scalarLike(this, 1).div(this); },
   /** x + weight (end - x), as torch.lerp. */
@@ -70,6 +87,22 @@ export const moreMethods = {
 };
 
 type MoreMethods = typeof moreMethods;
+
+/** ONNX ScatterElements with PyTorch's operands: src cut to the index's extents, or a number broadcast to them. */
+function scatterInto(x: Tensor, dim: number, index: Tensor, src: Tensor | number, reduction: 'none' | 'add' | 'mul' | 'max' | 'min', what: string): Tensor {
+  const d = normDim(dim, x.shape.length);
+  if (index.shape.length !== x.shape.length) throw new KilnError(`${what}(): index [${index.shape.join(',')}] must have the rank of the tensor [${x.shape.join(',')}]`);
+  let updates: Tensor;
+  if (typeof src === 'number') updates = scalarLike(x, src).expand(...index.shape);
+  else {
+    if (src.shape.length !== index.shape.length || src.shape.some((n, i) => n < index.shape[i]!)) {
+      throw new KilnError(`${what}(): src [${src.shape.join(',')}] must be at least as large as index [${index.shape.join(',')}] in every dimension`);
+    }
+    updates = src;
+    index.shape.forEach((n, i) => { if (updates.shape[i] !== n) updates = updates.narrow(i, 0, n); });
+  }
+  return apply('scatter_elements', [x, index, updates], { axis: d, reduction });
+}
 
 declare module './tensor-core.js' {
   interface Tensor extends MoreMethods {}

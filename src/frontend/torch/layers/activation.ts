@@ -10,6 +10,7 @@ export class ReLU extends Module {
 export class GELU extends Module {
   constructor(readonly opts: { approximate?: 'none' | 'tanh' } = {}) { super(); }
   forward(x: Tensor): Tensor { return x.gelu(this.opts); }
+  override extraRepr(): string { return `approximate='${this.opts.approximate ?? 'none'}'`; }
 }
 
 export class SiLU extends Module {
@@ -35,12 +36,14 @@ export class Hardsigmoid extends Module {
 export class LeakyReLU extends Module {
   constructor(readonly negativeSlope = 0.01) { super(); }
   forward(x: Tensor): Tensor { return x.leakyRelu(this.negativeSlope); }
+  override extraRepr(): string { return `negative_slope=${this.negativeSlope}`; }
 }
 
 /** Softmax along `dim` (required, as PyTorch deprecated the implicit choice). */
 export class Softmax extends Module {
   constructor(readonly dim: number) { super(); }
   forward(x: Tensor): Tensor { return x.softmax(this.dim); }
+  override extraRepr(): string { return `dim=${this.dim}`; }
 }
 
 export class LogSoftmax extends Module {

@@ -1,7 +1,7 @@
 // Every nn layer, one family per file.
 export { Linear, Identity, CosineSimilarity } from './linear.js';
 export { Conv1d, Conv2d, ConvTranspose2d, type Conv1dOptions, type Conv2dOptions } from './conv.js';
-export { BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, type BatchNorm2dOptions, type LayerNormOptions } from './norm.js';
+export { BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, InstanceNorm1d, InstanceNorm2d, type BatchNorm2dOptions, type LayerNormOptions } from './norm.js';
 export { Embedding } from './embedding.js';
 export { ReLU, GELU, SiLU, Sigmoid, Tanh, Hardswish, Hardsigmoid, LeakyReLU, Softmax, LogSoftmax, ELU, PReLU, ReLU6, Hardtanh, Softplus, Mish, LogSigmoid, Softsign, Tanhshrink, CELU, SELU, GLU } from './activation.js';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, MaxPool1d, AvgPool1d, AdaptiveAvgPool1d } from './pool.js';

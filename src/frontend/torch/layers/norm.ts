@@ -138,3 +138,43 @@ export class GroupNorm extends Module {
     return F.groupNorm(x, this.numGroups, this.weight, this.bias, this.eps);
   }
 }
+
+/**
+ * Normalises each sample's channel over its own positions (group norm with a group per channel),
+ * as torch.nn.InstanceNorm1d/2d: not affine unless `affine`, and without running statistics.
+ */
+abstract class InstanceNorm extends Module {
+  readonly weight: Tensor | undefined;
+  readonly bias: Tensor | undefined;
+  readonly eps: number;
+  protected abstract readonly rank: number;
+
+  constructor(readonly numFeatures: number, opts: { readonly eps?: number; readonly affine?: boolean; readonly trackRunningStats?: boolean } = {}) {
+    super();
+    if (opts.trackRunningStats) throw new KilnError(`${this.constructor.name}: trackRunningStats is not supported (instance statistics are used in training and evaluation alike)`);
+    this.eps = opts.eps ?? 1e-5;
+    this.weight = opts.affine ? this.registerParameter('weight', ones([numFeatures])) : undefined;
+    this.bias = opts.affine ? this.registerParameter('bias', zeros([numFeatures])) : undefined;
+  }
+
+  forward(x: Tensor): Tensor {
+    const name = this.constructor.name;
+    // An unbatched [C, ...] input is a batch of one.
+    const batched = x.shape.length === this.rank ? x : x.shape.length === this.rank - 1 ? x.unsqueeze(0) : undefined;
+    if (!batched || batched.shape[1] !== this.numFeatures) throw new KilnError(`${name}(${this.numFeatures}) expects [N, ${this.numFeatures}, ...] of rank ${this.rank} (or unbatched), got [${x.shape.join(',')}]`);
+    const y = F.groupNorm(batched, this.numFeatures, this.weight, this.bias, this.eps);
+    return batched === x ? y : y.reshape([...x.shape]);
+  }
+
+  override extraRepr(): string {
+    return `${this.numFeatures}, eps=${reprNumber(this.eps)}, momentum=0.1, affine=${reprValue(this.weight !== undefined)}, track_running_stats=False`;
+  }
+}
+
+export class InstanceNorm1d extends InstanceNorm {
+  protected readonly rank = 3;
+}
+
+export class InstanceNorm2d extends InstanceNorm {
+  protected readonly rank = 4;
+}
