@@ -24,7 +24,7 @@ export const EXPLAINED_GAPS: Readonly<Record<Capability, Gaps>> = {
   gpu: {
     const: 'a weight or constant: uploaded once when the program loads, it needs no kernel',
     transfer: 'a copy between devices, done by the runtime (buffer upload or readback), not by a kernel',
-    ...each(['grid_sample', 'linear_attention'], GPU_TODO),
+    ...each(['linear_attention'], GPU_TODO),
     ...each(['roi_align', 'deform_conv2d', 'max_pool2d_indices'], `${GPU_TODO}; each output element is independent, so a kernel would be data-parallel`),
     tfidf_vectorizer: `${GPU_TODO}; n-gram lookups in a table of the pool`,
     tree_ensemble: `${GPU_TODO}; each row walks its trees independently, a branchy but data-parallel kernel`,
@@ -66,7 +66,7 @@ export const EXPLAINED_GAPS: Readonly<Record<Capability, Gaps>> = {
       'mod', 'fmod', 'bitwise_and', 'bitwise_or', 'bitwise_xor', 'bitwise_not', 'shift_left', 'shift_right',
       'logical_and', 'logical_or', 'logical_not', 'bitcast',
       'scatter_elements', 'gather_nd', 'scatter_nd',
-      'grid_sample', 'det', 'linear_attention', 'roi_align', 'deform_conv2d', 'max_pool2d_indices',
+      'det', 'linear_attention', 'roi_align', 'deform_conv2d', 'max_pool2d_indices',
       'tfidf_vectorizer',
     ], APPLY_ONLY),
   },

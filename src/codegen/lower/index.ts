@@ -13,6 +13,7 @@ import { movementLowerings } from './movement.js';
 import { concatSplitLowerings } from './concat-split.js';
 import { slicePadLowerings } from './slice-pad.js';
 import { gatherLowerings } from './gather.js';
+import { gridSampleLowerings } from './grid-sample.js';
 import { scanLowerings } from './scan.js';
 import { resizeLowerings } from './resize.js';
 import { poolLowerings } from './pool.js';
@@ -32,6 +33,7 @@ const byName = opTable<Lowering>('GPU lowering', [
   concatSplitLowerings,
   slicePadLowerings,
   gatherLowerings,
+  gridSampleLowerings,
   scanLowerings,
   resizeLowerings,
   reduceLowerings,

@@ -258,7 +258,7 @@ function runOnDevice(plan: BackwardPlan): Map<string, Tensor> {
   return result;
 }
 
-/** Whether every op of a backward graph has a WebGPU kernel (grid_sample's gradient, for one, has none yet). */
+/** Whether every op of a backward graph has a WebGPU kernel (det's gradient, for one, has none yet). */
 function onGpu(graph: Graph): boolean {
   return graph.nodes.every((n) => n.op === 'const' || hasGpuLowering(n.op));
 }

@@ -133,3 +133,22 @@ export function pad(x: Tensor, amounts: readonly number[], mode: keyof typeof PA
   }
   return apply('pad', [x], { pads: [...begin, ...end], mode: PAD_MODE[mode], value });
 }
+
+/** Options of gridSample, as PyTorch's F.grid_sample. */
+export interface GridSampleOptions {
+  readonly mode?: 'bilinear' | 'nearest' | 'bicubic';
+  readonly paddingMode?: 'zeros' | 'border' | 'reflection';
+  readonly alignCorners?: boolean;
+}
+
+/**
+ * Samples `input` [N, C, H, W] (or [N, C, D, H, W]) at the normalised coordinates of `grid`
+ * [N, Ho, Wo, 2] (x first, in [-1, 1]), as F.grid_sample: one IR op with a WebGPU kernel and
+ * gradient rules.
+ */
+export function gridSample(input: Tensor, grid: Tensor, opts: GridSampleOptions = {}): Tensor {
+  const mode = ({ bilinear: 'linear', nearest: 'nearest', bicubic: 'cubic' } as const)[opts.mode ?? 'bilinear'];
+  if (!mode) throw new KilnError(`gridSample: mode '${String(opts.mode)}' is not one of bilinear, nearest, bicubic`);
+  if (mode === 'cubic' && input.shape.length !== 4) throw new KilnError(`gridSample: bicubic takes 4-D input, got [${input.shape.join(', ')}]`);
+  return apply('grid_sample', [input, grid], { mode, padding_mode: opts.paddingMode ?? 'zeros', align_corners: opts.alignCorners ?? false });
+}

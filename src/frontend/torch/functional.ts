@@ -73,7 +73,7 @@ function convPadding(p: Padding2 | 'valid' | 'same', w: readonly number[], strid
 }
 
 export { batchNorm, type BatchNormOptions } from './batch-norm.js';
-export { convTranspose2d, interpolate, groupNorm, pixelShuffle, maxPool1d, avgPool1d, adaptiveAvgPool1d, pad, type ConvTranspose2dOptions, type InterpolateOptions, type Pool1dOptions } from './functional-more.js';
+export { convTranspose2d, interpolate, groupNorm, pixelShuffle, maxPool1d, avgPool1d, adaptiveAvgPool1d, pad, gridSample, type ConvTranspose2dOptions, type InterpolateOptions, type Pool1dOptions, type GridSampleOptions } from './functional-more.js';
 export { scaledDotProductAttention, type ScaledDotProductAttentionOptions } from './attention.js';
 
 /** Layer norm over the trailing dimensions `normalizedShape`, with optional elementwise affine. */

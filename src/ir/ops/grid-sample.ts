@@ -15,7 +15,8 @@ export const gridSampleAttrs = {
 /**
  * ONNX GridSample: samples X [N, C, D1..Dr] at the normalised coordinates of grid
  * [N, O1..Or, r] (last axis ordered x, y(, z): the innermost spatial axis first), giving
- * [N, C, O1..Or]. Data-dependent gathers: a CPU op.
+ * [N, C, O1..Or]. The CPU reference is src/runtime/cpu/kernels/grid-sample.ts; the WebGPU kernel
+ * (src/codegen/kernels/grid-sample.ts) computes the same taps in f32.
  */
 defineOp({
   name: 'grid_sample', kind: 'opaque', inputs: 2,
