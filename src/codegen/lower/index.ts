@@ -14,6 +14,7 @@ import { concatSplitLowerings } from './concat-split.js';
 import { slicePadLowerings } from './slice-pad.js';
 import { gatherLowerings } from './gather.js';
 import { gridSampleLowerings } from './grid-sample.js';
+import { roiAlignLowerings } from './roi-align.js';
 import { scanLowerings } from './scan.js';
 import { resizeLowerings } from './resize.js';
 import { poolLowerings } from './pool.js';
@@ -34,6 +35,7 @@ const byName = opTable<Lowering>('GPU lowering', [
   slicePadLowerings,
   gatherLowerings,
   gridSampleLowerings,
+  roiAlignLowerings,
   scanLowerings,
   resizeLowerings,
   reduceLowerings,

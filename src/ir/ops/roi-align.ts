@@ -1,5 +1,6 @@
 // ONNX RoiAlign: bilinear samples averaged (or maxed) over each bin of each region of interest.
-// Which input elements a bin reads depends on the boxes, a data-dependent gather: a CPU op.
+// Which input elements a bin reads depends on the boxes: the WebGPU kernel
+// (src/codegen/kernels/roi-align.ts) reads them per output element.
 import { OpTypeError } from '../errors.js';
 import { formatShapeType } from '../types.js';
 import { defineOp } from './registry.js';
