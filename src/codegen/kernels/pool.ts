@@ -4,7 +4,7 @@ import { dMul, type Dim } from '../../ir/size-expr.js';
 import type { EmittedKernel } from './kernel.js';
 import { wgslType } from '../wgsl.js';
 import { KernelModule, type Source } from '../kernel-module.js';
-import { nanPropagatingF32 } from './wgsl-math.js';
+import { isNanF32, nanPropagatingF32 } from './wgsl-math.js';
 
 // Pooling over NCHW planes: one invocation per output element, looping over its window in f32.
 // Geometry is uniforms, so each mode is one shader whatever the sizes.
@@ -131,5 +131,47 @@ export function emitAdaptiveAvgPool(name: string, dtype: DType, inShape: readonl
     '  }',
     `  out[i] = ${wgslType(dtype)}(sum / f32((h1 - h0) * (w1 - w0)));`,
   ];
+  return poolKernel(m, name, L, total);
+}
+
+/**
+ * max_pool2d_indices over x [N,C,H,W]: the flat index into x (i32) of the element max_pool2d
+ * picks, the first maximum in row-major window order or the first NaN, as the CPU reference;
+ * `columnMajor` indexes each plane column by column (ONNX's storage_order=1). -1 for a window
+ * over padding alone.
+ */
+export function emitMaxPoolIndices(name: string, dtype: DType, sources: PoolSources, g: PoolKernelGeometry, columnMajor: boolean): EmittedKernel {
+  const total = dMul(g.batch, g.channels, g.outH, g.outW);
+  const m = new KernelModule();
+  m.uniforms.scalar('total', total).scalar('H', g.inH).scalar('W', g.inW).scalar('OH', g.outH).scalar('OW', g.outW)
+    .scalar('KH', g.h.kernel).scalar('KW', g.w.kernel).scalar('sh', g.h.stride).scalar('sw', g.w.stride)
+    .scalar('pt', g.h.padBefore).scalar('pl', g.w.padBefore).scalar('dh', g.h.dilation).scalar('dw', g.w.dilation);
+  m.read('x', dtype, sources.x);
+  m.write('out', 'i32', sources.out);
+  const float = dtype === 'f32' || dtype === 'f16';
+  const acc = float ? 'f32' : wgslType(dtype);
+  const L = [
+    '  let H = i32(u.H);', '  let W = i32(u.W);',
+    `  var best: ${acc};`, '  var picked = -1;',
+    '  for (var kh = 0u; kh < u.KH; kh++) {',
+    '    let ih = i32(oh * u.sh + kh * u.dh) - i32(u.pt);',
+    '    if (ih < 0 || ih >= H) { continue; }',
+    '    for (var kw = 0u; kw < u.KW; kw++) {',
+    '      let iw = i32(ow * u.sw + kw * u.dw) - i32(u.pl);',
+    '      if (iw < 0 || iw >= W) { continue; }',
+    `      let v = ${acc}(x[xp + u32(ih * W + iw)]);`,
+    // The first NaN wins and ends the search; else the first strictly larger value.
+    float
+      ? `      if (${isNanF32('v')}) { best = v; picked = ih * W + iw; break; }`
+      : '',
+    '      if (picked < 0 || v > best) { best = v; picked = ih * W + iw; }',
+    '    }',
+    float ? `    if (picked >= 0 && ${isNanF32('best')}) { break; }` : '',
+    '  }',
+    columnMajor
+      ? '  if (picked >= 0) { picked = (picked % W) * H + picked / W; }'
+      : '',
+    '  out[i] = select(picked, i32(xp) + picked, picked >= 0);',
+  ].filter((l) => l !== '');
   return poolKernel(m, name, L, total);
 }

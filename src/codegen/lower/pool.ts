@@ -4,7 +4,8 @@ import { adaptivePool2dAttrs, avgPool2dAttrs, poolGeometry } from '../../ir/ops/
 import { dimsOf } from '../../ir/types.js';
 import { dMul, dNumel } from '../../ir/size-expr.js';
 import type { Node } from '../../ir/graph.js';
-import { emitAdaptiveAvgPool, emitWindowPool, poolKernelGeometry, type WindowPoolSpec } from '../kernels/pool.js';
+import { emitAdaptiveAvgPool, emitMaxPoolIndices, emitWindowPool, poolKernelGeometry, type WindowPoolSpec } from '../kernels/pool.js';
+import { maxPoolIndicesAttrs } from '../../ir/ops/pool-indices.js';
 import { emitMaxPoolRows, maxPoolRowsApplies } from '../kernels/pool-rows.js';
 import { emitReduce } from '../kernels/reduce.js';
 import type { Lowering } from './lowering.js';
@@ -41,8 +42,12 @@ const adaptiveAvgPool2d: Lowering = (node) => {
   return emitAdaptiveAvgPool(node.op, node.output.type.dtype, node.inputs[0]!.type.shape, oh, ow, sources);
 };
 
+/** ONNX MaxPool's Indices: the window pool's loop keeping where its maximum is. */
+const maxPool2dIndices: Lowering = (node) => emitMaxPoolIndices(node.op, node.inputs[0]!.type.dtype, sources, geometry(node), attrsOf(node, maxPoolIndicesAttrs).column_major);
+
 export const poolLowerings: Record<string, Lowering> = {
   max_pool2d: maxPool2d,
+  max_pool2d_indices: maxPool2dIndices,
   avg_pool2d: avgPool2d,
   global_avg_pool: globalAvgPool,
   adaptive_avg_pool2d: adaptiveAvgPool2d,

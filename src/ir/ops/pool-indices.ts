@@ -1,5 +1,5 @@
-// Where a max pool's maxima come from: ONNX MaxPool's Indices output. A selection that depends on
-// the data; it has no GPU kernel and runs on the CPU.
+// Where a max pool's maxima come from: ONNX MaxPool's Indices output (its WebGPU kernel is the
+// window pool's loop keeping where the maximum is, src/codegen/kernels/pool.ts).
 import { OpTypeError } from '../errors.js';
 import { formatShapeType } from '../types.js';
 import { requireNchw } from './conv.js';
