@@ -239,6 +239,19 @@ describe('kernels that take symbolic sizes', () => {
 `, [{ N: 2, W: 30 }, { N: 1, W: 2 }, { N: 4, W: 9 }]);
   });
 
+  it('samples at a grid, pools regions of interest and picks where maxima are (grid_sample, roi_align, max_pool2d_indices) over a varying batch and plane', async () => {
+    await checkAcrossSizes(gpu(), `graph g(%x: f32[N,2,H,W] @webgpu, %grid: f32[N,3,W,2] @webgpu) -> (f32[N,2,3,W] @webgpu, f32[N,2,3,W] @webgpu, f32[3,2,2,3] @webgpu, i32[N,2,"floor((H+1)/2)","floor((W+1)/2)"] @webgpu) sizes(N: [1, 3], H: [2, 12], W: [2, 16]) {
+  %a = grid_sample(%x, %grid) {mode = "linear", padding_mode = "border"} : f32[N,2,3,W] @webgpu
+  %b = grid_sample(%x, %grid) {mode = "cubic", padding_mode = "reflection", align_corners = true} : f32[N,2,3,W] @webgpu
+  %r = const() {value = [0, 0, 1.5, 1.5, 0.5, 0.25, 3, 2, -1, 0, 10, 9]} : f32[3,4] @webgpu
+  %i = const() {value = [0, 0, 0]} : i32[3] @webgpu
+  %c = roi_align(%x, %r, %i) {mode = "max", output_height = 2, output_width = 3, sampling_ratio = 0} : f32[3,2,2,3] @webgpu
+  %d = max_pool2d_indices(%x) {kernel_size = [3, 3], stride = [2, 2], padding = [1, 1, 1, 1], column_major = true} : i32[N,2,"floor((H+1)/2)","floor((W+1)/2)"] @webgpu
+  return %a, %b, %c, %d
+}
+`, [{ N: 2, H: 12, W: 16 }, { N: 1, H: 2, W: 2 }, { N: 3, H: 5, W: 9 }]);
+  });
+
   it('refuse a slice whose cut of a varying extent moves with the size, naming the node', () => {
     expect(() => parseGraph(`graph g(%x: f32[N,W] @webgpu) -> (f32[N,4] @webgpu) sizes(N: [1, 4], W: [3, 20]) {
   %s = slice(%x) {starts = [0], ends = [4], axes = [1]} : f32[N,4] @webgpu

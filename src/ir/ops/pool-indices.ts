@@ -3,7 +3,7 @@
 import { OpTypeError } from '../errors.js';
 import { formatShapeType } from '../types.js';
 import { requireNchw } from './conv.js';
-import { poolGeometry, poolWindowAttrs } from './pool.js';
+import { poolGeometry, poolWindowAttrs, windowPoolDims } from './pool.js';
 import { defineOp } from './registry.js';
 
 /** max_pool2d_indices' attributes: max_pool2d's window, and the order of the flat indices. */
@@ -30,4 +30,5 @@ defineOp({
     const g = poolGeometry(x!.shape, attrs);
     return [{ dtype: 'i32', shape: [g.batch, g.channels, g.outH, g.outW] }];
   },
+  dims: windowPoolDims,
 });

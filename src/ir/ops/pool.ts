@@ -72,7 +72,7 @@ function inferWindowPool(x: TensorType, attrs: Attrs, ints: boolean) {
 }
 
 /** The symbolic extents of a windowed pool's result. */
-function windowPoolDims([x]: readonly (readonly Dim[])[], attrs: Attrs): Dim[][] {
+export function windowPoolDims([x]: readonly (readonly Dim[])[], attrs: Attrs): Dim[][] {
   const g = poolGeometry(largest(x!), attrs);
   return [[x![0]!, x![1]!, windowCountDim(x![2]!, g.h, attrs.ceil_mode === true), windowCountDim(x![3]!, g.w, attrs.ceil_mode === true)]];
 }
