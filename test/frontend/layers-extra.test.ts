@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
 import { useDefaultGpu } from './default-gpu.js';
+import { expectNear as expectClose, flat } from './float64-reference.js';
 
 // The activations, element-wise losses, 1-D pooling and padding layers of torch.nn, on the CPU
 // and on WebGPU, each against its definition in PyTorch's documentation computed here in
@@ -9,18 +10,6 @@ import { useDefaultGpu } from './default-gpu.js';
 
 const { nn } = kiln;
 const F = nn.functional;
-
-const flat = (t: kiln.Tensor) => [t.tolist()].flat(6) as number[];
-
-/** Equal within f32 rounding of the float64 value, NaN where it is NaN. */
-function expectClose(got: number[], want: number[], what: string, rel = 2e-6) {
-  expect(got, what).toHaveLength(want.length);
-  got.forEach((g, i) => {
-    const w = want[i]!;
-    if (Number.isNaN(w)) expect(g, `${what} [${i}]`).toBeNaN();
-    else expect(Math.abs(g - w), `${what} [${i}]: ${g} vs ${w}`).toBeLessThanOrEqual(rel * (1 + Math.abs(w)));
-  });
-}
 
 const X = [-30, -5, -1.5, -0.5, -1e-3, 0, 1e-3, 0.5, 1.5, 2.4, 5, 7, 30, NaN];
 const log1pexp = (v: number) => (v > 0 ? v + Math.log1p(Math.exp(-v)) : Math.log1p(Math.exp(v)));

@@ -1,24 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import * as kiln from '../../src/index.js';
 import { useDefaultGpu } from './default-gpu.js';
+import { expectNear, flat } from './float64-reference.js';
 
-// PyTorch functions and methods PyTorch code reaches for that are compositions of other ops
-// (flip, roll, unbind, argsort, sign, expm1, log1p, reciprocal, lerp; linspace, eye, the *_like
-// factories, randint, randperm; one_hot, normalize, cosine_similarity; Embedding.from_pretrained,
-// clip_grad_value_), on the CPU and WebGPU against their documented definitions in float64.
+// PyTorch functions and methods PyTorch code reaches for (flip, roll, unbind, argsort, scatter,
+// sign, expm1, log1p, reciprocal, lerp; linspace, eye, the *_like factories, randint, randperm;
+// one_hot, normalize, cosine_similarity, cdist; Embedding.from_pretrained, clip_grad_value_,
+// InstanceNorm), on the CPU and WebGPU against their documented definitions in float64.
 
 const { nn } = kiln;
 const F = nn.functional;
-const flat = (t: kiln.Tensor) => [t.tolist()].flat(6) as number[];
 
-function expectClose(got: number[], want: number[], what: string, rel = 2e-6) {
-  expect(got, what).toHaveLength(want.length);
-  got.forEach((g, i) => {
-    const w = want[i]!;
-    if (Number.isNaN(w)) expect(g, `${what} [${i}]`).toBeNaN();
-    else expect(Math.abs(g - w), `${what} [${i}]: ${g} vs ${w}`).toBeLessThanOrEqual(rel * Math.abs(w) + 1e-30);
-  });
-}
+/** Pure relative error (at 0, exact), as these functions' near-zero accuracy is the point. */
+const expectClose = (got: number[], want: number[], what: string, rel = 2e-6) => expectNear(got, want, what, { rtol: rel, atol: 0 });
 
 describe('more of PyTorch\'s tensor API', () => {
   const gpu = useDefaultGpu();

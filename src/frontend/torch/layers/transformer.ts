@@ -169,45 +169,45 @@ export class TransformerDecoderLayer extends TransformerLayer {
   }
 }
 
-/** numLayers copies of an encoder layer in sequence, then an optional norm, as torch.nn.TransformerEncoder. */
-export class TransformerEncoder extends Module {
-  readonly layers: ModuleList<TransformerEncoderLayer>;
+/** numLayers copies of one layer in sequence, then an optional norm: what both stacks hold. */
+abstract class LayerStack<L extends TransformerLayer> extends Module {
+  readonly layers: ModuleList<L>;
   readonly norm: Module | undefined;
 
-  constructor(encoderLayer: TransformerEncoderLayer, readonly numLayers: number, opts: { norm?: Module } = {}) {
+  constructor(what: string, layer: L, readonly numLayers: number, opts: { norm?: Module }) {
     super();
-    this.layers = new ModuleList(copies(encoderLayer, numLayers, 'TransformerEncoder'));
+    if (!Number.isInteger(numLayers) || numLayers < 1) throw new KilnError(`${what}: numLayers must be a positive integer, got ${numLayers}`);
+    this.layers = new ModuleList(Array.from({ length: numLayers }, () => layer.copy()));
     this.norm = opts.norm;
   }
 
-  forward(src: Tensor, opts: EncoderCallOptions = {}): Tensor {
-    let x = src;
-    for (const layer of this.layers) x = layer.call(x, opts);
+  /** Runs `step` through the layers in order, then the norm. */
+  protected through(x: Tensor, step: (layer: L, h: Tensor) => Tensor): Tensor {
+    for (const layer of this.layers) x = step(layer, x);
     return this.norm ? this.norm.call(x) : x;
+  }
+}
+
+/** numLayers copies of an encoder layer in sequence, then an optional norm, as torch.nn.TransformerEncoder. */
+export class TransformerEncoder extends LayerStack<TransformerEncoderLayer> {
+  constructor(encoderLayer: TransformerEncoderLayer, numLayers: number, opts: { norm?: Module } = {}) {
+    super('TransformerEncoder', encoderLayer, numLayers, opts);
+  }
+
+  forward(src: Tensor, opts: EncoderCallOptions = {}): Tensor {
+    return this.through(src, (layer, x) => layer.call(x, opts));
   }
 }
 
 /** numLayers copies of a decoder layer in sequence, then an optional norm, as torch.nn.TransformerDecoder. */
-export class TransformerDecoder extends Module {
-  readonly layers: ModuleList<TransformerDecoderLayer>;
-  readonly norm: Module | undefined;
-
-  constructor(decoderLayer: TransformerDecoderLayer, readonly numLayers: number, opts: { norm?: Module } = {}) {
-    super();
-    this.layers = new ModuleList(copies(decoderLayer, numLayers, 'TransformerDecoder'));
-    this.norm = opts.norm;
+export class TransformerDecoder extends LayerStack<TransformerDecoderLayer> {
+  constructor(decoderLayer: TransformerDecoderLayer, numLayers: number, opts: { norm?: Module } = {}) {
+    super('TransformerDecoder', decoderLayer, numLayers, opts);
   }
 
   forward(tgt: Tensor, memory: Tensor, opts: DecoderCallOptions = {}): Tensor {
-    let x = tgt;
-    for (const layer of this.layers) x = layer.call(x, memory, opts);
-    return this.norm ? this.norm.call(x) : x;
+    return this.through(tgt, (layer, x) => layer.call(x, memory, opts));
   }
-}
-
-function copies<L extends TransformerLayer>(layer: L, n: number, what: string): L[] {
-  if (!Number.isInteger(n) || n < 1) throw new KilnError(`${what}: numLayers must be a positive integer, got ${n}`);
-  return Array.from({ length: n }, () => layer.copy());
 }
 
 export interface TransformerOptions extends TransformerLayerOptions {
