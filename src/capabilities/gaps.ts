@@ -25,7 +25,6 @@ export const EXPLAINED_GAPS: Readonly<Record<Capability, Gaps>> = {
     const: 'a weight or constant: uploaded once when the program loads, it needs no kernel',
     transfer: 'a copy between devices, done by the runtime (buffer upload or readback), not by a kernel',
     ...each(['linear_attention'], GPU_TODO),
-    ...each(['deform_conv2d'], `${GPU_TODO}; each output element is independent, so a kernel would be data-parallel`),
     tfidf_vectorizer: `${GPU_TODO}; n-gram lookups in a table of the pool`,
     tree_ensemble: `${GPU_TODO}; each row walks its trees independently, a branchy but data-parallel kernel`,
     label_encoder: 'its keys and values are often strings, which only the host holds; a numeric table lookup could be a GPU kernel',

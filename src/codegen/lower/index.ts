@@ -15,6 +15,7 @@ import { slicePadLowerings } from './slice-pad.js';
 import { gatherLowerings } from './gather.js';
 import { gridSampleLowerings } from './grid-sample.js';
 import { roiAlignLowerings } from './roi-align.js';
+import { deformConvLowerings } from './deform-conv.js';
 import { scanLowerings } from './scan.js';
 import { resizeLowerings } from './resize.js';
 import { poolLowerings } from './pool.js';
@@ -36,6 +37,7 @@ const byName = opTable<Lowering>('GPU lowering', [
   gatherLowerings,
   gridSampleLowerings,
   roiAlignLowerings,
+  deformConvLowerings,
   scanLowerings,
   resizeLowerings,
   reduceLowerings,

@@ -123,7 +123,7 @@ function deferred(op: string, inputs: readonly Tensor[], attrs: Attrs, waiting: 
 }
 
 /**
- * An op without a WebGPU kernel (det, deform_conv2d, ...) on WebGPU tensors, as
+ * An op without a WebGPU kernel (det, linear_attention, ...) on WebGPU tensors, as
  * placement runs it in a compiled program: the operands are read back, the op runs on the host
  * and its results are uploaded to the operands' device. The results (typed now, so errors come at
  * once) are pending until then, as a deferred op's are.

@@ -1,5 +1,6 @@
 // ONNX DeformConv: a 2-D convolution whose taps are moved by per-position offsets (and scaled
-// by a mask). Where each tap reads depends on the data, so it runs on the CPU.
+// by a mask). Where each tap reads depends on the data: the WebGPU kernel
+// (src/codegen/kernels/deform-conv.ts) reads it per output element, as the CPU reference does.
 import { OpTypeError } from '../errors.js';
 import { formatShapeType } from '../types.js';
 import { intList, windowCount, type WindowAxis } from './conv.js';
