@@ -252,6 +252,16 @@ describe('kernels that take symbolic sizes', () => {
 `, [{ N: 2, H: 12, W: 16 }, { N: 1, H: 2, W: 2 }, { N: 3, H: 5, W: 9 }]);
   });
 
+  it('deformable convolution (deform_conv2d) over a varying batch and plane, its offsets and mask as inputs', async () => {
+    await checkAcrossSizes(gpu(), `graph g(%x: f32[N,4,H,W] @webgpu, %off: f32[N,18,"floor((H+1)/2)",W] @webgpu, %mask: f32[N,9,"floor((H+1)/2)",W] @webgpu) -> (f32[N,6,"floor((H+1)/2)",W] @webgpu) sizes(N: [1, 3], H: [2, 12], W: [2, 16]) {
+  %w = const() {value = ${weights(6 * 2 * 9)}} : f32[6,2,3,3] @webgpu
+  %b = const() {value = ${weights(6)}} : f32[6] @webgpu
+  %y = deform_conv2d(%x, %w, %off, %b, %mask) {stride = [2, 1], padding = [1, 1, 1, 1], groups = 2} : f32[N,6,"floor((H+1)/2)",W] @webgpu
+  return %y
+}
+`, [{ N: 2, H: 12, W: 16 }, { N: 1, H: 2, W: 2 }, { N: 3, H: 7, W: 5 }]);
+  });
+
   it('refuse a slice whose cut of a varying extent moves with the size, naming the node', () => {
     expect(() => parseGraph(`graph g(%x: f32[N,W] @webgpu) -> (f32[N,4] @webgpu) sizes(N: [1, 4], W: [3, 20]) {
   %s = slice(%x) {starts = [0], ends = [4], axes = [1]} : f32[N,4] @webgpu

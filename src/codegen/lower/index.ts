@@ -66,7 +66,7 @@ export function hasGpuLowering(op: string): boolean {
  */
 const SYMBOLIC_READY = new Set<string>([
   'matmul', 'gemm', 'conv2d', 'conv_transpose2d', 'resize', 'max_pool2d', 'avg_pool2d', 'global_avg_pool', 'softmax', 'log_softmax', 'layer_norm',
-  'transpose', 'reshape', 'flatten', 'squeeze', 'unsqueeze', 'expand', 'concat', 'slice', 'split', 'pad', 'gather', 'gather_elements', 'scatter_elements', 'gather_nd', 'scatter_nd', 'cumsum', 'cumprod', 'top_k', 'grid_sample', 'roi_align', 'max_pool2d_indices', 'embedding', 'squeeze_excite', 'attention', 'pointwise_pair', 'classifier_head', 'dequantize_int8',
+  'transpose', 'reshape', 'flatten', 'squeeze', 'unsqueeze', 'expand', 'concat', 'slice', 'split', 'pad', 'gather', 'gather_elements', 'scatter_elements', 'gather_nd', 'scatter_nd', 'cumsum', 'cumprod', 'top_k', 'grid_sample', 'roi_align', 'deform_conv2d', 'max_pool2d_indices', 'embedding', 'squeeze_excite', 'attention', 'pointwise_pair', 'classifier_head', 'dequantize_int8',
   ...allOps().filter((d) => d.spec.reduce).map((d) => d.name),
 ]);
 

@@ -3,7 +3,8 @@
 // (src/codegen/kernels/deform-conv.ts) reads it per output element, as the CPU reference does.
 import { OpTypeError } from '../errors.js';
 import { formatShapeType } from '../types.js';
-import { intList, windowCount, type WindowAxis } from './conv.js';
+import { intList, windowCount, windowCountDim, type WindowAxis } from './conv.js';
+import { staticDims } from './shape-util.js';
 import { defineOp } from './registry.js';
 
 /** deform_conv2d's attributes. */
@@ -48,5 +49,13 @@ defineOp({
       throw new OpTypeError(`needs offset [${[n, og * kh! * kw! * 2, oh, ow].join(',')}], mask [${[n, og * kh! * kw!, oh, ow].join(',')}] and bias [${m}], got ${shapes}`);
     }
     return [{ dtype: 'f32', shape: [n!, m!, oh, ow] }];
+  },
+  // The output plane follows the input's, as a convolution's does (the weight's extents are fixed).
+  dims: ([x, w], attrs) => {
+    const [, , kh, kw] = staticDims(w!, 'weight');
+    const [pt, pl, pb, pr] = attrs.padding;
+    const axisH: WindowAxis = { kernel: kh!, stride: attrs.stride[0]!, dilation: attrs.dilation[0]!, padBefore: pt!, padAfter: pb! };
+    const axisW: WindowAxis = { kernel: kw!, stride: attrs.stride[1]!, dilation: attrs.dilation[1]!, padBefore: pl!, padAfter: pr! };
+    return [[x![0]!, w![0]!, windowCountDim(x![2]!, axisH), windowCountDim(x![3]!, axisW)]];
   },
 });
