@@ -1,9 +1,9 @@
 import type { EmittedKernel } from './kernel.js';
 import type { DType } from '../../ir/types.js';
 import { dNumel, type Dim } from '../../ir/size-expr.js';
-import { KernelModule, type Source } from '../kernel-module.js';
+import type { Source } from '../kernel-module.js';
 import { movedDType } from './copy.js';
-import { clampedIndex } from './gather.js';
+import { clampedIndex, indexingModule } from './gather.js';
 import { wgslType } from '../wgsl.js';
 import { nanPropagatingF32 } from './wgsl-math.js';
 
@@ -30,12 +30,9 @@ export function emitGatherElements(spec: GatherElementsKernelSpec): EmittedKerne
   const rank = spec.indices.length;
   const n = dNumel(spec.indices);
   const t = movedDType(spec.dtype);
-  const m = new KernelModule();
+  const m = indexingModule(t, spec.sources);
   m.uniforms.scalar('n', n).scalar('extent', spec.data[spec.axis]!);
   for (let k = 0; k < rank; k++) m.uniforms.scalar(`i${k}`, spec.indices[k]!).scalar(`s${k}`, dNumel(spec.data.slice(k + 1)));
-  m.read('data', t, spec.sources.data);
-  m.read('indices', 'i32', spec.sources.indices);
-  m.write('out', t, spec.sources.out);
   const body = [
     ...clampedIndex('indices[i]', 'picked'),
     '  var rest = i;',
@@ -79,17 +76,13 @@ export function scatterFold(reduction: ScatterReduction, float: boolean): string
 export function emitScatterElements(spec: ScatterElementsKernelSpec): EmittedKernel {
   const rank = spec.data.length;
   const n = dNumel(spec.data);
-  const m = new KernelModule();
   // 'none' copies elements as bits (bool too); the folds compute in the dtype.
   const stored = spec.reduction === 'none' ? movedDType(spec.dtype) : spec.dtype;
+  const m = indexingModule(stored, spec.sources);
   const t = wgslType(stored);
   const float = stored === 'f32' || stored === 'f16';
   m.uniforms.scalar('n', n).scalar('extent', spec.data[spec.axis]!).scalar('along', spec.indices[spec.axis]!);
   for (let k = 0; k < rank; k++) m.uniforms.scalar(`d${k}`, spec.data[k]!).scalar(`e${k}`, spec.indices[k]!).scalar(`t${k}`, dNumel(spec.indices.slice(k + 1)));
-  m.read('data', stored, spec.sources.data);
-  m.read('indices', 'i32', spec.sources.indices);
-  m.read('updates', stored, spec.sources.updates);
-  m.write('out', stored, spec.sources.out);
   const body = ['  var rest = i;', '  var inside = true;', '  var base = 0u;'];
   // This element's coordinates; off the axis, each must lie within the indices' extent.
   for (let k = rank - 1; k >= 0; k--) {

@@ -3,6 +3,7 @@ import type { DType } from '../../ir/types.js';
 import { dNumel, type Dim } from '../../ir/size-expr.js';
 import { KernelModule, type Source } from '../kernel-module.js';
 import { movedDType } from './copy.js';
+import { indexingModule } from './gather.js';
 import { wgslType } from '../wgsl.js';
 import { scatterFold, type ScatterReduction } from './gather-elements.js';
 
@@ -50,11 +51,8 @@ export function emitGatherNd(spec: { name: string; dtype: DType; layout: NdKerne
   const { layout } = spec;
   const n = dNumel([layout.batch, layout.rows, layout.slice]);
   const t = movedDType(spec.dtype);
-  const m = new KernelModule();
+  const m = indexingModule(t, spec.sources);
   m.uniforms.scalar('n', n);
-  m.read('data', t, spec.sources.data);
-  m.read('indices', 'i32', spec.sources.indices);
-  m.write('out', t, spec.sources.out);
   const body = [
     '  let r = i % u.slice;',
     '  let q = i / u.slice;',
@@ -76,12 +74,8 @@ export function emitScatterNd(spec: { name: string; dtype: DType; layout: NdKern
   const t = wgslType(stored);
   const float = stored === 'f32' || stored === 'f16';
   const n = dNumel([layout.slice, ...layout.addressed.map((a) => a.extent)]);
-  const m = new KernelModule();
+  const m = indexingModule(stored, spec.sources);
   m.uniforms.scalar('n', n);
-  m.read('data', stored, spec.sources.data);
-  m.read('indices', 'i32', spec.sources.indices);
-  m.read('updates', stored, spec.sources.updates);
-  m.write('out', stored, spec.sources.out);
   const body = [
     '  var acc = data[i];',
     '  let r = i % u.slice;',

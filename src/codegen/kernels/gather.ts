@@ -19,6 +19,19 @@ export interface GatherKernelSpec {
 const WG = 256;
 
 /**
+ * A module for an indexing kernel: its data and i32 indices read (and a scatter's updates), its
+ * output written; data, updates and output stored as `dtype`.
+ */
+export function indexingModule(dtype: DType, sources: { readonly data: Source; readonly indices: Source; readonly updates?: Source; readonly out: Source }): KernelModule {
+  const m = new KernelModule();
+  m.read('data', dtype, sources.data);
+  m.read('indices', 'i32', sources.indices);
+  if (sources.updates !== undefined) m.read('updates', dtype, sources.updates);
+  m.write('out', dtype, sources.out);
+  return m;
+}
+
+/**
  * Lines making `let name: u32` of the index `read` along an axis of extent `u.extent`: negative
  * counts from the end, and still out of range is clamped (see emitGather).
  */
@@ -34,11 +47,8 @@ export function clampedIndex(read: string, name: string): string[] {
 export function emitGather(spec: GatherKernelSpec): EmittedKernel {
   const n = dMul(spec.outer, spec.count, spec.inner);
   const t = movedDType(spec.dtype);
-  const m = new KernelModule();
+  const m = indexingModule(t, spec.sources);
   m.uniforms.scalar('n', n).scalar('extent', spec.extent).scalar('inner', spec.inner).scalar('count', spec.count);
-  m.read('data', t, spec.sources.data);
-  m.read('indices', 'i32', spec.sources.indices);
-  m.write('out', t, spec.sources.out);
   const body = [
     '  let r = i % u.inner;',
     '  let q = i / u.inner;',

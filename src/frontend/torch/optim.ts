@@ -13,6 +13,11 @@ export {
 } from './optimizer.js';
 export * as lrScheduler from './lr-schedulers.js';
 
+/** Refuses a negative (or NaN) hyperparameter, by PyTorch's name and message: `Invalid momentum value: -1`. */
+function nonNegative(values: Readonly<Record<string, number>>): void {
+  for (const [name, v] of Object.entries(values)) if (!(v >= 0)) throw new KilnError(`Invalid ${name} value: ${v}`);
+}
+
 /** Hyperparameters of SGD, as PyTorch's. */
 export interface SGDHyperparameters {
   lr: number;
@@ -37,8 +42,7 @@ export class SGD extends Optimizer<SGDHyperparameters> {
 
   protected override validate(h: SGDHyperparameters): void {
     if (h.nesterov && (h.momentum <= 0 || h.dampening !== 0)) throw new KilnError('Nesterov momentum requires a momentum and zero dampening');
-    if (!(h.momentum >= 0)) throw new KilnError(`Invalid momentum value: ${h.momentum}`);
-    if (!(h.weightDecay >= 0)) throw new KilnError(`Invalid weight_decay value: ${h.weightDecay}`);
+    nonNegative({ momentum: h.momentum, weight_decay: h.weightDecay });
     const first = this.paramGroups[0] ?? h;
     if ((first.momentum === 0) !== (h.momentum === 0)) throw new KilnError('SGD: parameter groups must all have momentum or all have none (they share one state layout)');
   }
@@ -80,9 +84,9 @@ export class Adam extends Optimizer<AdamHyperparameters> {
   }
 
   protected override validate(h: AdamHyperparameters): void {
-    if (!(h.eps >= 0)) throw new KilnError(`Invalid epsilon value: ${h.eps}`);
+    nonNegative({ epsilon: h.eps });
     h.betas.forEach((beta, i) => { if (!(beta >= 0 && beta < 1)) throw new KilnError(`Invalid beta parameter at index ${i}: ${beta}`); });
-    if (!(h.weightDecay >= 0)) throw new KilnError(`Invalid weight_decay value: ${h.weightDecay}`);
+    nonNegative({ weight_decay: h.weightDecay });
   }
 
   stateNames(): readonly string[] {
@@ -148,10 +152,7 @@ export class Adagrad extends Optimizer<AdagradHyperparameters> {
   }
 
   protected override validate(h: AdagradHyperparameters): void {
-    if (!(h.lrDecay >= 0)) throw new KilnError(`Invalid lr_decay value: ${h.lrDecay}`);
-    if (!(h.weightDecay >= 0)) throw new KilnError(`Invalid weight_decay value: ${h.weightDecay}`);
-    if (!(h.initialAccumulatorValue >= 0)) throw new KilnError(`Invalid initial_accumulator_value value: ${h.initialAccumulatorValue}`);
-    if (!(h.eps >= 0)) throw new KilnError(`Invalid epsilon value: ${h.eps}`);
+    nonNegative({ lr_decay: h.lrDecay, weight_decay: h.weightDecay, initial_accumulator_value: h.initialAccumulatorValue, epsilon: h.eps });
   }
 
   stateNames(): readonly string[] {
@@ -200,11 +201,8 @@ export class RMSprop extends Optimizer<RMSpropHyperparameters> {
   }
 
   protected override validate(h: RMSpropHyperparameters): void {
-    if (!(h.lr >= 0)) throw new KilnError(`Invalid learning rate: ${h.lr}`);
-    if (!(h.eps >= 0)) throw new KilnError(`Invalid epsilon value: ${h.eps}`);
-    if (!(h.momentum >= 0)) throw new KilnError(`Invalid momentum value: ${h.momentum}`);
-    if (!(h.weightDecay >= 0)) throw new KilnError(`Invalid weight_decay value: ${h.weightDecay}`);
-    if (!(h.alpha >= 0)) throw new KilnError(`Invalid alpha value: ${h.alpha}`);
+    // The learning rate is checked for every group by Optimizer.
+    nonNegative({ epsilon: h.eps, momentum: h.momentum, weight_decay: h.weightDecay, alpha: h.alpha });
     const first = this.paramGroups[0] ?? h;
     if ((first.momentum === 0) !== (h.momentum === 0) || first.centered !== h.centered) {
       throw new KilnError('RMSprop: parameter groups must agree on having momentum and on centered (they share one state layout)');

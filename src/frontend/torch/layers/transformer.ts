@@ -76,6 +76,9 @@ abstract class TransformerLayer extends Module {
     this.norms = [1, 2, ...(crossAttention ? [3] : [])].map((i) => this.registerModule(`norm${i}`, new LayerNorm(dModel, { eps: opts.layerNormEps ?? 1e-5, bias })));
   }
 
+  get norm1(): LayerNorm { return this.norms[0]!; }
+  get norm2(): LayerNorm { return this.norms[1]!; }
+
   protected drop(t: Tensor): Tensor {
     return this.dropout > 0 && this.training ? F.dropout(t, { p: this.dropout, training: true }) : t;
   }
@@ -128,9 +131,6 @@ export class TransformerEncoderLayer extends TransformerLayer {
     super('TransformerEncoderLayer', dModel, nhead, opts, false);
   }
 
-  get norm1(): LayerNorm { return this.norms[0]!; }
-  get norm2(): LayerNorm { return this.norms[1]!; }
-
   /** src [S, N, E] (batchFirst [N, S, E], or unbatched [S, E]); returns the same shape. */
   forward(src: Tensor, opts: EncoderCallOptions = {}): Tensor {
     return this.residuals(src, [
@@ -150,8 +150,6 @@ export class TransformerDecoderLayer extends TransformerLayer {
     super('TransformerDecoderLayer', dModel, nhead, opts, true);
   }
 
-  get norm1(): LayerNorm { return this.norms[0]!; }
-  get norm2(): LayerNorm { return this.norms[1]!; }
   get norm3(): LayerNorm { return this.norms[2]!; }
 
   /** tgt [T, N, E] and the encoder's memory [S, N, E] (batch first, or unbatched, alike); returns tgt's shape. */
