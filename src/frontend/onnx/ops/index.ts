@@ -35,3 +35,5 @@ import './quantize.js';
 import './optimizers.js';
 import './ml.js';
 import './strings.js';
+import './contrib.js';
+import './contrib-quant.js';

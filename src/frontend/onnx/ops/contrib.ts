@@ -1,0 +1,106 @@
+// ONNX Runtime's contrib ops (domain com.microsoft) that its transformer optimizer and
+// quantization tools write into models: GELU variants, FusedMatMul and the fused skip
+// normalisations, each decomposed into kiln ops so they fuse and run like any other graph. The
+// semantics are ORT's (its ContribOperators documentation and CPU kernels).
+import { typeOf, type Operand } from '../builder.js';
+import { defineOnnxOp, type OnnxNode } from '../node.js';
+import { castTo, scalarLike } from './helpers.js';
+
+/** A com.microsoft op's mapper key. */
+export const ms = (op: string): string => `com.microsoft.${op}`;
+
+/** The node's input `i` plus an optional bias `j` (broadcast along the last axis). */
+function withBias(n: OnnxNode, i: number, j: number): Operand {
+  const x = n.input(i);
+  const bias = n.optional(j);
+  return bias ? n.b.op('add', [x, castTo(n.b, bias, typeOf(x).dtype)]) : x;
+}
+
+defineOnnxOp(ms('Gelu'), (n) => n.b.op('gelu', [n.input(0)], { approximate: 'none' }));
+
+// The tanh approximation, after adding the optional bias.
+defineOnnxOp(ms('FastGelu'), (n) => n.b.op('gelu', [withBias(n, 0, 1)], { approximate: 'tanh' }));
+
+// The exact (erf) GELU of A + B.
+defineOnnxOp(ms('BiasGelu'), (n) => n.b.op('gelu', [withBias(n, 0, 1)], { approximate: 'none' }));
+
+// x * sigmoid(alpha * x), alpha 1.702 by default (CLIP's activation).
+defineOnnxOp(ms('QuickGelu'), (n) => {
+  const x = n.input(0);
+  const alpha = n.attrs.float('alpha', 1.702);
+  return n.b.op('mul', [x, n.b.op('sigmoid', [n.b.op('mul', [x, scalarLike(n.b, x, alpha)])])]);
+});
+
+// alpha * op(A) @ op(B), op transposing the last two axes where transA / transB say. The
+// transBatch forms (moving the batch axes into the matrix) are refused.
+defineOnnxOp(ms('FusedMatMul'), (n) => {
+  for (const a of ['transBatchA', 'transBatchB']) if (n.attrs.int(a, 0) !== 0) n.unsupported(`${a}=1 is not supported`);
+  const operand = (i: number, attr: string): Operand => {
+    const x = n.input(i);
+    const rank = typeOf(x).shape.length;
+    if (rank < 2) n.unsupported(`input ${i} has rank ${rank}; kiln takes FusedMatMul of matrices or batches of them`);
+    if (n.attrs.int(attr, 0) === 0) return x;
+    const perm = Array.from({ length: rank }, (_, k) => k);
+    [perm[rank - 2], perm[rank - 1]] = [rank - 1, rank - 2];
+    return n.b.op('transpose', [x], { perm });
+  };
+  const y = n.b.op('matmul', [operand(0, 'transA'), operand(1, 'transB')]);
+  const alpha = n.attrs.float('alpha', 1);
+  return alpha === 1 ? y : n.b.op('mul', [y, scalarLike(n.b, y, alpha)]);
+});
+
+/**
+ * The sum input + skip (+ bias) that the skip normalisations normalise, and that their last
+ * output returns. ORT lets skip be [B, S, H], [1, S, H] or [S, H]: NumPy broadcasting covers them.
+ */
+function skipSum(n: OnnxNode, biasInput: number): Operand {
+  const x = n.input(0);
+  const skip = castTo(n.b, n.input(1), typeOf(x).dtype);
+  const bias = n.optional(biasInput);
+  const sum = n.b.op('add', [x, skip]);
+  return bias ? n.b.op('add', [sum, castTo(n.b, bias, typeOf(x).dtype)]) : sum;
+}
+
+/** Refuses a read of the training statistics (outputs 1 and 2), which ORT's kernels leave unset. */
+function noStatistics(n: OnnxNode): void {
+  for (const i of [1, 2]) if (n.outputUsed(i)) n.unsupported(`its output ${i} (a training statistic) is not supported`);
+}
+
+/** x / sqrt(mean(x^2 over the last axis) + epsilon) * gamma: RMS normalisation (T5, LLaMA). */
+export function rmsNorm(n: OnnxNode, x: Operand, gamma: Operand, epsilon: number, axis = -1): Operand {
+  const rank = typeOf(x).shape.length;
+  const start = axis < 0 ? axis + rank : axis;
+  if (start < 0 || start >= rank) n.fail(`axis ${axis} is out of range for an input of rank ${rank}`);
+  const axes = Array.from({ length: rank - start }, (_, k) => start + k);
+  const meanSquare = n.b.op('mean', [n.b.op('mul', [x, x])], { axes, keepdims: true });
+  const rms = n.b.op('sqrt', [n.b.op('add', [meanSquare, scalarLike(n.b, meanSquare, epsilon)])]);
+  return n.b.op('mul', [n.b.op('div', [x, rms]), castTo(n.b, gamma, typeOf(x).dtype)]);
+}
+
+// LayerNormalization of input + skip (+ bias) over the last axis; output 3 is the sum itself.
+defineOnnxOp(ms('SkipLayerNormalization'), (n) => {
+  noStatistics(n);
+  const sum = skipSum(n, 4);
+  const dtype = typeOf(sum).dtype;
+  const beta = n.optional(3);
+  const params = [castTo(n.b, n.input(2), dtype), ...(beta ? [castTo(n.b, beta, dtype)] : [])];
+  const y = n.b.op('layer_norm', [sum, ...params], { axis: -1, epsilon: n.attrs.float('epsilon', 1e-12) });
+  return [y, undefined, undefined, sum];
+});
+
+// RMS normalisation of input + skip (+ bias); output 3 is the sum.
+defineOnnxOp(ms('SkipSimplifiedLayerNormalization'), (n) => {
+  noStatistics(n);
+  const sum = skipSum(n, 3);
+  return [rmsNorm(n, sum, n.input(2), n.attrs.float('epsilon', 1e-12)), undefined, undefined, sum];
+});
+
+// ORT registers SimplifiedLayerNormalization (RMS normalisation) in the default domain, as it
+// does LayerNormalization before opset 17; exporters of LLaMA-style models write it.
+defineOnnxOp('SimplifiedLayerNormalization', (n) => {
+  if (n.outputUsed(1)) n.unsupported('its output 1 (inv_std_var, a training statistic) is not supported');
+  if (n.attrs.int('stash_type', 1) !== 1) n.unsupported(`stash_type ${n.attrs.int('stash_type', 1)} is not supported (float is)`);
+  const x = n.input(0);
+  const xs = castTo(n.b, x, 'f32');
+  return castTo(n.b, rmsNorm(n, xs, n.input(1), n.attrs.float('epsilon', 1e-5), n.attrs.int('axis', -1)), typeOf(x).dtype);
+});

@@ -1,0 +1,111 @@
+// ONNX Runtime's com.microsoft contrib ops against ONNX Runtime itself (its CPU kernels), on
+// kiln's CPU reference, and on WebGPU against the CPU reference.
+import { describe, expect, it } from 'vitest';
+import { compileSegmented } from '../../../src/compiler.js';
+import { importOnnx } from '../../../src/frontend/onnx/index.js';
+import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
+import { SegmentedSession } from '../../../src/runtime/segmented.js';
+import { expectClose } from '../../helpers/compare.js';
+import { useGpu } from '../../helpers/gpu.js';
+import { attr, encodeModelObject, modelObject, node, tensor, type AttrInit, type IoInit, type ModelInit, type NodeInit } from './onnx-builder.js';
+import { expectSameAsOrt, seededInputs } from './ort-oracle.js';
+
+/** A node of the com.microsoft domain. */
+export function msNode(op: string, inputs: string[], outputs: string[], attrs: Record<string, AttrInit> = {}): NodeInit {
+  return { ...node(op, inputs, outputs, attrs), domain: 'com.microsoft' };
+}
+
+/** A model importing the default domain (opset 17 unless told) and com.microsoft version 1. */
+export function contribModel(m: ModelInit): Uint8Array {
+  const obj = modelObject(m);
+  (obj['opset_import'] as object[]).push({ domain: 'com.microsoft', version: 1 });
+  return encodeModelObject(obj);
+}
+
+/** A one-node model of `op` over float inputs of the given shapes (initializers as given). */
+function oneNode(op: NodeInit, inputs: IoInit[], outputs: string[], initializers: object[] = []): Uint8Array {
+  return contribModel({ inputs, outputs: outputs.map((name) => ({ name })), nodes: [op], initializers });
+}
+
+const f32 = (name: string, dims: number[], seed: number): object =>
+  tensor(name, 1, dims, Array.from({ length: dims.reduce((a, d) => a * d, 1) }, (_, i) => Math.sin(seed * 7.1 + i * 1.3) * 0.8));
+
+/** Deterministic bytes 0..255. */
+const bytes = (n: number, seed: number): number[] => Array.from({ length: n }, (_, i) => (i * 37 + seed * 101 + ((i * i) % 13)) % 256);
+
+/** A MatMulNBits model: A [2, 3, K] times the quantized [K, N] weight. */
+function matMulNBits(k: number, nOut: number, bits: number, blockSize: number, opts: { zp?: 'packed' | 'float'; bias?: boolean; scales2d?: boolean } = {}): Uint8Array {
+  const blocks = Math.ceil(k / blockSize);
+  const inits: object[] = [
+    tensor('B', 2, [nOut, blocks, (blockSize * bits) / 8], bytes(nOut * blocks * (blockSize * bits) / 8, 1)),
+    f32('scales', opts.scales2d ? [nOut, blocks] : [nOut * blocks], 2),
+  ];
+  const inputs = ['a', 'B', 'scales'];
+  if (opts.zp === 'packed') inits.push(tensor('zp', 2, [nOut * Math.ceil((blocks * bits) / 8)], bytes(nOut * Math.ceil((blocks * bits) / 8), 3)));
+  if (opts.zp === 'float') inits.push(f32('zp', [nOut * blocks], 4));
+  inputs.push(opts.zp ? 'zp' : '', '');
+  if (opts.bias) { inits.push(f32('bias', [nOut], 5)); inputs.push('bias'); }
+  const attrs = { K: attr.i(k), N: attr.i(nOut), bits: attr.i(bits), block_size: attr.i(blockSize) };
+  return oneNode(msNode('MatMulNBits', inputs, ['y'], attrs), [{ name: 'a', dims: [2, 3, k] }], ['y'], inits);
+}
+
+const CASES: Record<string, () => Uint8Array> = {
+  'Gelu': () => oneNode(msNode('Gelu', ['x'], ['y']), [{ name: 'x', dims: [3, 7] }], ['y']),
+  'FastGelu with bias': () => oneNode(msNode('FastGelu', ['x', 'b'], ['y']), [{ name: 'x', dims: [2, 3, 8] }], ['y'], [f32('b', [8], 1)]),
+  'FastGelu without bias': () => oneNode(msNode('FastGelu', ['x'], ['y']), [{ name: 'x', dims: [2, 5] }], ['y']),
+  'BiasGelu': () => oneNode(msNode('BiasGelu', ['x', 'b'], ['y']), [{ name: 'x', dims: [2, 3, 8] }], ['y'], [f32('b', [8], 2)]),
+  'QuickGelu (default alpha)': () => oneNode(msNode('QuickGelu', ['x'], ['y']), [{ name: 'x', dims: [4, 6] }], ['y']),
+  'QuickGelu (alpha 1.1)': () => oneNode(msNode('QuickGelu', ['x'], ['y'], { alpha: attr.f(1.1) }), [{ name: 'x', dims: [4, 6] }], ['y']),
+  'FusedMatMul transB alpha': () => oneNode(msNode('FusedMatMul', ['a', 'b'], ['y'], { transB: attr.i(1), alpha: attr.f(0.125) }),
+    [{ name: 'a', dims: [2, 3, 4, 8] }, { name: 'b', dims: [2, 3, 5, 8] }], ['y']),
+  'FusedMatMul transA, broadcast batch': () => oneNode(msNode('FusedMatMul', ['a', 'b'], ['y'], { transA: attr.i(1) }),
+    [{ name: 'a', dims: [2, 6, 4] }, { name: 'b', dims: [6, 3] }], ['y']),
+  'SkipLayerNormalization (beta, bias, sum output)': () => oneNode(
+    msNode('SkipLayerNormalization', ['x', 's', 'g', 'be', 'bi'], ['y', '', '', 'sum'], { epsilon: attr.f(1e-5) }),
+    [{ name: 'x', dims: [2, 3, 16] }, { name: 's', dims: [2, 3, 16] }], ['y', 'sum'], [f32('g', [16], 3), f32('be', [16], 4), f32('bi', [16], 5)]),
+  'SkipLayerNormalization (gamma only, skip [S, H], default epsilon)': () => oneNode(
+    msNode('SkipLayerNormalization', ['x', 's', 'g'], ['y']),
+    [{ name: 'x', dims: [2, 3, 8] }, { name: 's', dims: [3, 8] }], ['y'], [f32('g', [8], 6)]),
+  'SkipSimplifiedLayerNormalization (bias, sum output)': () => oneNode(
+    msNode('SkipSimplifiedLayerNormalization', ['x', 's', 'g', 'bi'], ['y', '', '', 'sum'], { epsilon: attr.f(1e-6) }),
+    [{ name: 'x', dims: [1, 4, 16] }, { name: 's', dims: [1, 4, 16] }], ['y', 'sum'], [f32('g', [16], 7), f32('bi', [16], 8)]),
+  'SimplifiedLayerNormalization (default domain)': () => oneNode(
+    node('SimplifiedLayerNormalization', ['x', 'g'], ['y'], { epsilon: attr.f(1e-6), axis: attr.i(-1) }),
+    [{ name: 'x', dims: [2, 5, 12] }], ['y'], [f32('g', [12], 9)]),
+  'MatMulNBits 4 bits, default zero point': () => matMulNBits(32, 5, 4, 16),
+  'MatMulNBits 4 bits, packed zero points, K past the last block, bias': () => matMulNBits(40, 6, 4, 16, { zp: 'packed', bias: true }),
+  'MatMulNBits 4 bits, scales [N, blocks], block 32': () => matMulNBits(64, 3, 4, 32, { scales2d: true, zp: 'packed' }),
+  'MatMulNBits 8 bits, packed zero points': () => matMulNBits(48, 4, 8, 16, { zp: 'packed' }),
+  'MatMulNBits 4 bits, float zero points': () => matMulNBits(32, 4, 4, 16, { zp: 'float' }),
+};
+
+describe('com.microsoft contrib ops against ONNX Runtime', () => {
+  for (const [name, build] of Object.entries(CASES)) {
+    it(name, async () => {
+      await expectSameAsOrt(build(), { tol: 2e-5 });
+    });
+  }
+
+  it('refuses what it does not compute, naming the node', () => {
+    const bytes = oneNode(msNode('FusedMatMul', ['a', 'b'], ['y'], { transBatchA: attr.i(1) }), [{ name: 'a', dims: [2, 3, 4] }, { name: 'b', dims: [2, 4, 3] }], ['y']);
+    expect(() => importOnnx(bytes)).toThrow(/node 'FusedMatMul #0' \(FusedMatMul\): transBatchA=1 is not supported/);
+  });
+});
+
+describe('com.microsoft contrib ops on WebGPU', () => {
+  const gpu = useGpu();
+  for (const [name, build] of Object.entries(CASES)) {
+    it(`${name} matches the CPU reference`, async () => {
+      const graph = importOnnx(build());
+      const feeds = seededInputs(graph, 3);
+      const want = runOnCpu(graph, feeds);
+      const session = await SegmentedSession.create(gpu(), compileSegmented(importOnnx(build())));
+      try {
+        const got = await session.run(feeds);
+        session.program.outputs.forEach((out, i) => expectClose(got[out]!, want[graph.outputs[i]!.name]!, 1e-5, 1e-4));
+      } finally {
+        session.destroy();
+      }
+    });
+  }
+});
