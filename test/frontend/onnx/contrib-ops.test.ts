@@ -8,7 +8,7 @@ import { SegmentedSession } from '../../../src/runtime/segmented.js';
 import { expectClose } from '../../helpers/compare.js';
 import { useGpu } from '../../helpers/gpu.js';
 import { attr, encodeModelObject, modelObject, node, tensor, type AttrInit, type IoInit, type ModelInit, type NodeInit } from './onnx-builder.js';
-import { expectSameAsOrt, seededInputs } from './ort-oracle.js';
+import { expectSameAsOrt, runOrt, seededInputs } from './ort-oracle.js';
 
 /** A node of the com.microsoft domain. */
 export function msNode(op: string, inputs: string[], outputs: string[], attrs: Record<string, AttrInit> = {}): NodeInit {
@@ -49,6 +49,20 @@ function matMulNBits(k: number, nOut: number, bits: number, blockSize: number, o
   return oneNode(msNode('MatMulNBits', inputs, ['y'], attrs), [{ name: 'a', dims: [2, 3, k] }], ['y'], inits);
 }
 
+const i64 = (name: string, dims: number[], values: number[]): object => tensor(name, 7, dims, values);
+const i32 = (name: string, dims: number[], values: number[]): object => tensor(name, 6, dims, values);
+
+/** ORT's RotaryEmbedding over x of `dims` with caches [8, half] and the given position_ids. */
+function rotary(dims: number[], half: number, pos: object, attrs: Record<string, AttrInit>): Uint8Array {
+  return oneNode(msNode('RotaryEmbedding', ['x', 'pos', 'cos', 'sin'], ['y'], attrs), [{ name: 'x', dims }], ['y'], [pos, f32('cos', [8, half], 11), f32('sin', [8, half], 12)]);
+}
+
+/** ORT's MultiHeadAttention with 2 heads over the named inputs (shapes given), initializers as given. */
+function mha(inputs: string[], shapes: Record<string, number[]>, inits: object[], outputs: string[], attrs: Record<string, AttrInit> = {}): Uint8Array {
+  const fed = inputs.filter((x) => x !== '' && shapes[x]);
+  return oneNode(msNode('MultiHeadAttention', inputs, outputs, { num_heads: attr.i(2), ...attrs }), fed.map((name) => ({ name, dims: shapes[name]! })), outputs.filter((o) => o !== ''), inits);
+}
+
 const CASES: Record<string, () => Uint8Array> = {
   'Gelu': () => oneNode(msNode('Gelu', ['x'], ['y']), [{ name: 'x', dims: [3, 7] }], ['y']),
   'FastGelu with bias': () => oneNode(msNode('FastGelu', ['x', 'b'], ['y']), [{ name: 'x', dims: [2, 3, 8] }], ['y'], [f32('b', [8], 1)]),
@@ -76,13 +90,55 @@ const CASES: Record<string, () => Uint8Array> = {
   'MatMulNBits 4 bits, packed zero points, K past the last block, bias': () => matMulNBits(40, 6, 4, 16, { zp: 'packed', bias: true }),
   'MatMulNBits 4 bits, scales [N, blocks], block 32': () => matMulNBits(64, 3, 4, 32, { scales2d: true, zp: 'packed' }),
   'MatMulNBits 8 bits, packed zero points': () => matMulNBits(48, 4, 8, 16, { zp: 'packed' }),
+  'MatMulNBits 2 bits, packed zero points': () => matMulNBits(64, 3, 2, 32, { zp: 'packed' }),
   'MatMulNBits 4 bits, float zero points': () => matMulNBits(32, 4, 4, 16, { zp: 'float' }),
+  'RotaryEmbedding 3-D, position_ids [B, S]': () => rotary([2, 3, 16], 4, i64('pos', [2, 3], [0, 1, 2, 5, 6, 7]), { num_heads: attr.i(2) }),
+  'RotaryEmbedding 3-D, heads from the cache': () => rotary([2, 3, 16], 4, i64('pos', [2, 3], [3, 4, 5, 0, 2, 4]), {}),
+  'RotaryEmbedding 4-D, interleaved, position_ids [1] (a start)': () => rotary([2, 2, 3, 8], 4, i64('pos', [1], [2]), { interleaved: attr.i(1) }),
+  'RotaryEmbedding 3-D, half the head rotated': () => rotary([1, 3, 16], 2, i64('pos', [1], [4]), { num_heads: attr.i(2), rotary_embedding_dim: attr.i(4) }),
+  'MultiHeadAttention: self, bias, key padding mask [B, T]': () => mha(['q', 'k', 'v', 'bias', 'mask'], { q: [2, 4, 16], k: [2, 4, 16], v: [2, 4, 16] },
+    [f32('bias', [48], 13), i32('mask', [2, 4], [1, 1, 1, 1, 1, 1, 0, 0])], ['y']),
+  'MultiHeadAttention: causal, past key and value, attention bias, presents': () => mha(['q', 'k', 'v', '', '', 'ab', 'pk', 'pv'],
+    { q: [2, 4, 16], k: [2, 4, 16], v: [2, 4, 16], ab: [1, 2, 4, 7], pk: [2, 2, 3, 8], pv: [2, 2, 3, 8] }, [], ['y', 'pko', 'pvo'], { unidirectional: attr.i(1) }),
+  'MultiHeadAttention: cross, key lengths [B], scale': () => mha(['q', 'k', 'v', '', 'len'], { q: [2, 3, 16], k: [2, 5, 16], v: [2, 5, 16] },
+    [i32('len', [2], [5, 2])], ['y'], { scale: attr.f(0.3) }),
+  'MultiHeadAttention: every key of a row masked (ORT adds the filter value)': () => mha(['q', 'k', 'v', '', 'mask'], { q: [2, 3, 16], k: [2, 3, 16], v: [2, 3, 16] },
+    [i32('mask', [2, 3, 3], [1, 1, 0, 0, 0, 0, 1, 0, 1, 1, 1, 1, 0, 1, 1, 1, 0, 0])], ['y']),
+  'MultiHeadAttention: key and value per head [B, N, L, H]': () => mha(['q', 'k', 'v'], { q: [2, 3, 16], k: [2, 2, 5, 8], v: [2, 2, 5, 8] }, [], ['y']),
 };
 
 describe('com.microsoft contrib ops against ONNX Runtime', () => {
   for (const [name, build] of Object.entries(CASES)) {
     it(name, async () => {
       await expectSameAsOrt(build(), { tol: 2e-5 });
+    });
+  }
+
+  // ORT's CPU kernel has no packed forms: the reference unpacks with standard ops first.
+  for (const [name, parts, inputs, attrs] of [
+    ['packed QKV', 3, ['qkv'], {}],
+    ['packed KV, causal', 2, ['q', 'kv'], { unidirectional: attr.i(1) }],
+  ] as const) {
+    it(`MultiHeadAttention: ${name}, as ORT computes it unpacked`, async () => {
+      const packed = inputs.at(-1)!;
+      const shapes = { q: [2, 4, 16], [packed]: [2, 4, 2, parts, 8] };
+      const bytes = mha([...inputs], shapes, [], ['y'], attrs);
+      const names = ['q', 'k', 'v'].slice(3 - parts);
+      const unpackNodes: NodeInit[] = [
+        node('Split', [packed], names.map((x) => `${x}5`), { axis: attr.i(3) }),
+        ...names.map((x) => node('Reshape', [`${x}5`, 'flat'], [x])),
+      ];
+      const reference = contribModel({
+        inputs: inputs.map((x) => ({ name: x, dims: shapes[x]! })), outputs: [{ name: 'y' }],
+        nodes: [...unpackNodes, msNode('MultiHeadAttention', ['q', 'k', 'v'], ['y'], { num_heads: attr.i(2), ...attrs })],
+        initializers: [i64('flat', [3], [2, 4, 16])],
+      });
+      const graph = importOnnx(bytes);
+      const feeds = seededInputs(graph, 4);
+      const [want] = await runOrt(reference, feeds);
+      const got = runOnCpu(graph, feeds)[graph.outputs[0]!.name]!;
+      expect([...got.shape]).toEqual(want!.dims);
+      Array.from(got.data as Float32Array).forEach((x, i) => expect(Math.abs(x - want!.values[i]!), `y[${i}]`).toBeLessThan(2e-5 * (1 + Math.abs(want!.values[i]!))));
     });
   }
 

@@ -37,3 +37,4 @@ import './ml.js';
 import './strings.js';
 import './contrib.js';
 import './contrib-quant.js';
+import './contrib-attention.js';

@@ -14,34 +14,49 @@ function lastSlice(n: OnnxNode, x: Operand, start: number, end: number): Operand
 // rotary_embedding_dim features, or adjacent features when `interleaved`; the rest pass
 // through. A 4-D input is [B, H, S, D], a 3-D one [B, S, H * D]; the caches are
 // [max_position, rot / 2] indexed by position_ids [B, S], or already [B, S, rot / 2].
-defineOnnxOp('RotaryEmbedding', (n) => {
-  const x = n.input(0);
+defineOnnxOp('RotaryEmbedding', (n) => rotaryEmbedding(n, n.input(0), n.input(1), n.input(2), n.optional(3), {
+  heads: n.attrs.int('num_heads', 0),
+  rotaryDim: n.attrs.int('rotary_embedding_dim', 0),
+  interleaved: n.attrs.int('interleaved', 0) !== 0,
+}));
+
+/** How a rotary embedding rotates: the heads of a 3-D input, the features rotated (0: all), the pairing. */
+export interface RotaryOptions {
+  readonly heads: number;
+  readonly rotaryDim: number;
+  readonly interleaved: boolean;
+}
+
+/**
+ * x rotated by the cos and sin caches, indexed by `positions` [B, S] (or [1, S]) when given;
+ * shared by ONNX's RotaryEmbedding and ONNX Runtime's.
+ */
+export function rotaryEmbedding(n: OnnxNode, x: Operand, cosCache: Operand, sinCache: Operand, positions: Operand | undefined, opts: RotaryOptions): Operand {
   const shape = typeOf(x).shape;
   if (shape.length !== 3 && shape.length !== 4) n.fail(`needs a 3-D or 4-D input, got rank ${shape.length}`);
   // Work in [B, H, S, D] or [B, S, H, D]; the caches become [B, 1, S, rot/2] or [B, S, 1, rot/2].
   let xs = x;
   let headAxis = 1;
   if (shape.length === 3) {
-    const heads = n.attrs.int('num_heads', 0);
+    const heads = opts.heads;
     if (heads <= 0 || shape[2]! % heads !== 0) n.fail(`num_heads ${heads} must divide the hidden size ${shape[2]} of a 3-D input`);
     xs = reshapeTo(n.b, x, [shape[0]!, shape[1]!, heads, shape[2]! / heads]);
     headAxis = 2;
   }
   const headSize = typeOf(xs).shape[3]!;
-  const rot = n.attrs.int('rotary_embedding_dim', 0) || headSize;
+  const rot = opts.rotaryDim || headSize;
   if (rot % 2 !== 0 || rot > headSize) n.fail(`rotary_embedding_dim ${rot} must be even and at most the head size ${headSize}`);
   const half = rot / 2;
-  const positions = n.optional(3);
-  const cache = (i: number): Operand => {
-    const c = castTo(n.b, n.input(i), typeOf(x).dtype);
+  const cache = (c0: Operand, what: string): Operand => {
+    const c = castTo(n.b, c0, typeOf(x).dtype);
     const perPosition = positions ? n.b.op('gather', [c, castTo(n.b, positions, 'i32')], { axis: 0 }) : c;
-    if (typeOf(perPosition).shape.at(-1) !== half) n.fail(`input ${i}'s last dimension must be rotary_embedding_dim / 2 = ${half}`);
+    if (typeOf(perPosition).shape.at(-1) !== half) n.fail(`${what}'s last dimension must be rotary_embedding_dim / 2 = ${half}`);
     return n.b.op('unsqueeze', [perPosition], { axes: [headAxis] });
   };
-  const [cos, sin] = [cache(1), cache(2)];
+  const [cos, sin] = [cache(cosCache, 'cos_cache'), cache(sinCache, 'sin_cache')];
   const rotated = lastSlice(n, xs, 0, rot);
   let out: Operand;
-  if (n.attrs.int('interleaved', 0) !== 0) {
+  if (opts.interleaved) {
     // Adjacent pairs: view [..., rot] as [..., rot/2, 2].
     const pairs = reshapeTo(n.b, rotated, [...typeOf(rotated).shape.slice(0, -1), half, 2]);
     const [x1, x2] = [lastSlice(n, pairs, 0, 1), lastSlice(n, pairs, 1, 2)];
@@ -54,7 +69,7 @@ defineOnnxOp('RotaryEmbedding', (n) => {
   }
   if (rot < headSize) out = n.b.op('concat', [out, lastSlice(n, xs, rot, headSize)], { axis: -1 });
   return reshapeTo(n.b, out, shape);
-});
+}
 
 function rotate(n: OnnxNode, x1: Operand, x2: Operand, cos: Operand, sin: Operand): { real: Operand; imag: Operand } {
   const mul = (a: Operand, b: Operand) => n.b.op('mul', [a, b]);
