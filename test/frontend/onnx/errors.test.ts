@@ -35,17 +35,17 @@ describe('unsupported ops', () => {
       nodes: [
         node('Relu', ['x'], ['a']),
         node('ImageDecoder', ['a'], ['b'], {}, 'decoder_1'),
-        { ...node('QuickGelu', ['b'], ['c'], {}, 'quick_a'), domain: 'com.microsoft' },
+        { ...node('QAttention', ['b'], ['c'], {}, 'qattention_a'), domain: 'com.microsoft' },
         node('ImageDecoder', ['c'], ['d'], {}, 'decoder_2'),
         { ...node('FusedConv', ['d'], ['e'], {}, 'fused'), domain: 'com.microsoft' },
-        { ...node('QuickGelu', ['e'], ['y'], {}, 'quick_b'), domain: 'com.microsoft' },
+        { ...node('QAttention', ['e'], ['y'], {}, 'qattention_b'), domain: 'com.microsoft' },
       ],
     });
     const e = importError(bytes);
     expect(e).toBeInstanceOf(UnsupportedOnnxError);
     expect(e.message).toMatch(/uses 3 op types kiln does not support/);
     expect(e.message).toMatch(/ImageDecoder \(2 nodes, first: 'decoder_1'\)/);
-    expect(e.message).toMatch(/com\.microsoft\.QuickGelu \(2 nodes, first: 'quick_a'\)/);
+    expect(e.message).toMatch(/com\.microsoft\.QAttention \(2 nodes, first: 'qattention_a'\)/);
     expect(e.message).toMatch(/com\.microsoft\.FusedConv \(1 node, first: 'fused'\)/);
   });
 
