@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileSegmented } from '../../../src/compiler.js';
 import { importOnnx } from '../../../src/frontend/onnx/index.js';
+import { tensorData } from '../../../src/ir/tensor-data.js';
 import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
 import { SegmentedSession } from '../../../src/runtime/segmented.js';
 import { expectClose } from '../../helpers/compare.js';
@@ -63,6 +64,29 @@ function mha(inputs: string[], shapes: Record<string, number[]>, inits: object[]
   return oneNode(msNode('MultiHeadAttention', inputs, outputs, { num_heads: attr.i(2), ...attrs }), fed.map((name) => ({ name, dims: shapes[name]! })), outputs.filter((o) => o !== ''), inits);
 }
 
+/**
+ * ORT's GroupQueryAttention with 4 query and 2 key/value heads of h (8, or 16 with rotary) over
+ * q [B, S, 4h], k and v [B, S, 2h] (or packed), seqlens_k and total_sequence_length as given,
+ * and a past of `past` rows.
+ */
+function gqa(batch: number, s: number, seqlens: number[], total: number, opts: { past?: number; packed?: boolean; attrs?: Record<string, AttrInit>; rotary?: boolean; sink?: boolean; bias?: boolean; seqlensFed?: boolean } = {}): Uint8Array {
+  // ORT's rotary needs a head size that is a multiple of 16.
+  const h = opts.rotary ? 16 : 8;
+  const names = opts.packed ? ['qkv', '', ''] : ['q', 'k', 'v'];
+  const shapes: Record<string, number[]> = opts.packed ? { qkv: [batch, s, 8 * h] } : { q: [batch, s, 4 * h], k: [batch, s, 2 * h], v: [batch, s, 2 * h] };
+  if (opts.past) Object.assign(shapes, { pk: [batch, 2, opts.past, h], pv: [batch, 2, opts.past, h] });
+  const inputs = [...names, opts.past ? 'pk' : '', opts.past ? 'pv' : '', 'seqlens', 'total', opts.rotary ? 'cos' : '', opts.rotary ? 'sin' : '', '', opts.bias ? 'ab' : '', opts.sink ? 'sink' : ''];
+  const inits = [...(opts.seqlensFed ? [] : [i32('seqlens', [batch], seqlens)]), tensor('total', 6, [], [total])];
+  if (opts.seqlensFed) shapes['seqlens'] = [batch];
+  if (opts.rotary) inits.push(f32('cos', [16, h / 2], 14), f32('sin', [16, h / 2], 15));
+  if (opts.sink) inits.push(f32('sink', [4], 16));
+  if (opts.bias) shapes['ab'] = [batch, 4, s, Math.max(total, opts.past ?? 0)];
+  while (inputs.at(-1) === '') inputs.pop();
+  const fed = inputs.filter((x) => shapes[x]);
+  const op = msNode('GroupQueryAttention', inputs, ['y', 'pko', 'pvo'], { num_heads: attr.i(4), kv_num_heads: attr.i(2), ...(opts.rotary ? { do_rotary: attr.i(1) } : {}), ...opts.attrs });
+  return oneNode(op, fed.map((name) => ({ name, dims: shapes[name]!, ...(name === 'seqlens' ? { type: 6 } : {}) })), ['y', 'pko', 'pvo'], inits);
+}
+
 const CASES: Record<string, () => Uint8Array> = {
   'Gelu': () => oneNode(msNode('Gelu', ['x'], ['y']), [{ name: 'x', dims: [3, 7] }], ['y']),
   'FastGelu with bias': () => oneNode(msNode('FastGelu', ['x', 'b'], ['y']), [{ name: 'x', dims: [2, 3, 8] }], ['y'], [f32('b', [8], 1)]),
@@ -105,6 +129,20 @@ const CASES: Record<string, () => Uint8Array> = {
   'MultiHeadAttention: every key of a row masked (ORT adds the filter value)': () => mha(['q', 'k', 'v', '', 'mask'], { q: [2, 3, 16], k: [2, 3, 16], v: [2, 3, 16] },
     [i32('mask', [2, 3, 3], [1, 1, 0, 0, 0, 0, 1, 0, 1, 1, 1, 1, 0, 1, 1, 1, 0, 0])], ['y']),
   'MultiHeadAttention: key and value per head [B, N, L, H]': () => mha(['q', 'k', 'v'], { q: [2, 3, 16], k: [2, 2, 5, 8], v: [2, 2, 5, 8] }, [], ['y']),
+  'GroupQueryAttention: first prompt': () => gqa(1, 4, [3], 4),
+  'GroupQueryAttention: first prompt, right-padded batch': () => gqa(2, 4, [3, 1], 4),
+  'GroupQueryAttention: one token after a past of 5': () => gqa(1, 1, [5], 6, { past: 5 }),
+  'GroupQueryAttention: one token, ragged batch (pasts of 5 and 3)': () => gqa(2, 1, [5, 3], 6, { past: 5 }),
+  'GroupQueryAttention: one token into a shared buffer of 8': () => gqa(1, 1, [4], 5, { past: 8 }),
+  'GroupQueryAttention: three tokens after a past of 2 (a later prompt)': () => gqa(1, 3, [4], 5, { past: 2 }),
+  'GroupQueryAttention: rotary, packed QKV, after a past': () => gqa(1, 2, [6], 7, { past: 5, rotary: true, packed: true }),
+  'GroupQueryAttention: rotary interleaved, first prompt': () => gqa(1, 4, [3], 4, { rotary: true, attrs: { rotary_interleaved: attr.i(1) } }),
+  'GroupQueryAttention: local window': () => gqa(1, 5, [4], 5, { attrs: { local_window_size: attr.i(2) } }),
+  'GroupQueryAttention: softcap, scale': () => gqa(1, 5, [4], 5, { attrs: { softcap: attr.f(2), scale: attr.f(0.2) } }),
+  'GroupQueryAttention: attention bias': () => gqa(1, 5, [4], 5, { bias: true }),
+  'GroupQueryAttention: attention bias, softcap': () => gqa(1, 5, [4], 5, { bias: true, attrs: { softcap: attr.f(2) } }),
+  'GroupQueryAttention: smooth softmax': () => gqa(1, 1, [3], 4, { past: 3, attrs: { smooth_softmax: attr.i(1) } }),
+  'GroupQueryAttention: head sink': () => gqa(1, 3, [2], 3, { sink: true }),
 };
 
 describe('com.microsoft contrib ops against ONNX Runtime', () => {
@@ -150,6 +188,27 @@ describe('com.microsoft contrib ops against ONNX Runtime', () => {
 
 describe('com.microsoft contrib ops on WebGPU', () => {
   const gpu = useGpu();
+  // seqlens_k is read at run time: one program serves every mix of cache lengths.
+  it('GroupQueryAttention with rotary and seqlens_k fed at run time matches ONNX Runtime', async () => {
+    const bytes = gqa(2, 1, [], 7, { past: 6, rotary: true, seqlensFed: true });
+    const graph = importOnnx(bytes);
+    const session = await SegmentedSession.create(gpu(), compileSegmented(graph));
+    try {
+      for (const lens of [[6, 3], [2, 5]]) {
+        const feeds = { ...seededInputs(graph, lens[0]), seqlens: tensorData('i32', [2], lens) };
+        const got = await session.run(feeds);
+        const want = await runOrt(bytes, feeds, { seqlens: 6 });
+        session.program.outputs.forEach((out, i) => {
+          const g = Array.from(got[out]!.data as Float32Array);
+          expect([...got[out]!.shape]).toEqual(want[i]!.dims);
+          g.forEach((x, k) => expect(Math.abs(x - want[i]!.values[k]!), `${want[i]!.name}[${k}] at lengths ${lens}`).toBeLessThan(1e-4 * (1 + Math.abs(x))));
+        });
+      }
+    } finally {
+      session.destroy();
+    }
+  });
+
   for (const [name, build] of Object.entries(CASES)) {
     it(`${name} matches the CPU reference`, async () => {
       const graph = importOnnx(build());

@@ -60,7 +60,7 @@ function boolGrid(n: OnnxNode, rows: number, cols: number, keep: (i: number, j: 
 }
 
 /** The i32 constant [from, from + 1, ...] of `shape` (one axis not 1). */
-function iota(n: OnnxNode, shape: readonly number[], from = 0): Operand {
+export function iota(n: OnnxNode, shape: readonly number[], from = 0): Operand {
   return n.b.tensor('i32', shape, Array.from({ length: shape.reduce((p, d) => p * d, 1) }, (_, i) => from + i));
 }
 

@@ -4,16 +4,10 @@
 // (-10000 by default) added, not -inf, so a row whose every key is masked is softmaxed as if none were.
 import { typeOf, type Operand } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
-import { mergeHeads, splitHeads } from './attention.js';
+import { iota, mergeHeads, splitHeads } from './attention.js';
 import { ms } from './contrib.js';
 import { castTo, reshapeTo, scalarLike } from './helpers.js';
 import { rotaryEmbedding } from './transformer.js';
-
-/** The i32 constant [0, 1, ..., count - 1] laid along the last axis of `shape`'s rank. */
-function iota(n: OnnxNode, shape: readonly number[]): Operand {
-  const count = shape.reduce((p, d) => p * d, 1);
-  return n.b.tensor('i32', shape, Array.from({ length: count }, (_, i) => i));
-}
 
 // ORT's RotaryEmbedding: the input [B, S, hidden] or [B, N, S, H]; position_ids [B, S], or [1]
 // holding the first position (positions start, start + 1, ...); caches [max_position, rot / 2].

@@ -38,3 +38,4 @@ import './strings.js';
 import './contrib.js';
 import './contrib-quant.js';
 import './contrib-attention.js';
+import './contrib-gqa.js';
