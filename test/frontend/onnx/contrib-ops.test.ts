@@ -87,6 +87,14 @@ function gqa(batch: number, s: number, seqlens: number[], total: number, opts: {
   return oneNode(op, fed.map((name) => ({ name, dims: shapes[name]!, ...(name === 'seqlens' ? { type: 6 } : {}) })), ['y', 'pko', 'pvo'], inits);
 }
 
+/** ORT's Attention with 2 heads over x [2, 4, 16] and a [16, width] weight, the named inputs as given. */
+function bertAttention(inputs: string[], width: number, extra: { inits?: object[]; shapes?: Record<string, number[]>; outputs?: string[]; attrs?: Record<string, AttrInit> } = {}): Uint8Array {
+  const shapes: Record<string, number[]> = { x: [2, 4, 16], ...extra.shapes };
+  const outputs = extra.outputs ?? ['y'];
+  return oneNode(msNode('Attention', ['x', 'w', ...inputs], outputs, { num_heads: attr.i(2), ...extra.attrs }),
+    Object.keys(shapes).map((name) => ({ name, dims: shapes[name]! })), outputs.filter((o) => o !== ''), [f32('w', [16, width], 17), ...(extra.inits ?? [])]);
+}
+
 const CASES: Record<string, () => Uint8Array> = {
   'Gelu': () => oneNode(msNode('Gelu', ['x'], ['y']), [{ name: 'x', dims: [3, 7] }], ['y']),
   'FastGelu with bias': () => oneNode(msNode('FastGelu', ['x', 'b'], ['y']), [{ name: 'x', dims: [2, 3, 8] }], ['y'], [f32('b', [8], 1)]),
@@ -129,6 +137,16 @@ const CASES: Record<string, () => Uint8Array> = {
   'MultiHeadAttention: every key of a row masked (ORT adds the filter value)': () => mha(['q', 'k', 'v', '', 'mask'], { q: [2, 3, 16], k: [2, 3, 16], v: [2, 3, 16] },
     [i32('mask', [2, 3, 3], [1, 1, 0, 0, 0, 0, 1, 0, 1, 1, 1, 1, 0, 1, 1, 1, 0, 0])], ['y']),
   'MultiHeadAttention: key and value per head [B, N, L, H]': () => mha(['q', 'k', 'v'], { q: [2, 3, 16], k: [2, 2, 5, 8], v: [2, 2, 5, 8] }, [], ['y']),
+  'Attention: bias, mask_index as lengths [B]': () => bertAttention(['b', 'm'], 48, { inits: [f32('b', [48], 18), i32('m', [2], [4, 2])] }),
+  'Attention: mask_index as ends and starts [2B] (left padding)': () => bertAttention(['b', 'm'], 48, { inits: [f32('b', [48], 18), i32('m', [4], [4, 4, 0, 1])] }),
+  // (ORT's CPU kernel crashes without a bias: every case gives one.)
+  'Attention: raw mask [B, T]': () => bertAttention(['b', 'm'], 48, { inits: [f32('b', [48], 21), i32('m', [2, 4], [1, 1, 0, 1, 1, 1, 1, 0])] }),
+  'Attention: causal with past and present (GPT-2), mask over past and new': () => bertAttention(['b', 'm', 'past'], 48, {
+    inits: [f32('b', [48], 19), i32('m', [2, 7], [1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1])], shapes: { past: [2, 2, 2, 3, 8] }, outputs: ['y', 'present'], attrs: { unidirectional: attr.i(1) },
+  }),
+  'Attention: qkv_hidden_sizes with a narrower V, attention bias': () => bertAttention(['b', '', '', 'ab'], 40, {
+    inits: [f32('b', [40], 20)], shapes: { ab: [1, 2, 4, 4] }, attrs: { qkv_hidden_sizes: attr.ints([16, 16, 8]) },
+  }),
   'GroupQueryAttention: first prompt': () => gqa(1, 4, [3], 4),
   'GroupQueryAttention: first prompt, right-padded batch': () => gqa(2, 4, [3, 1], 4),
   'GroupQueryAttention: one token after a past of 5': () => gqa(1, 1, [5], 6, { past: 5 }),

@@ -1,4 +1,4 @@
-// ONNX Runtime's attention ops (com.microsoft): RotaryEmbedding and MultiHeadAttention, as its
+// ONNX Runtime's attention ops (com.microsoft): RotaryEmbedding, MultiHeadAttention and Attention, as its
 // transformer optimizer and model builders write them, decomposed into kiln ops with the
 // helpers of ONNX's own Attention. Masks are ORT's: a masked score gets mask_filter_value
 // (-10000 by default) added, not -inf, so a row whose every key is masked is softmaxed as if none were.
@@ -32,7 +32,7 @@ defineOnnxOp(ms('RotaryEmbedding'), (n) => {
   return rotaryEmbedding(n, x, cos, n.input(3), positions, { heads, rotaryDim, interleaved: n.attrs.int('interleaved', 0) !== 0 });
 });
 
-/** Slices `k` of `parts` along `axis` (packed Q/K/V, or the bias of the three). */
+/** x[start:end] along `axis` (a part of packed Q/K/V, or of their joint bias). */
 function part(n: OnnxNode, x: Operand, axis: number, start: number, end: number): Operand {
   return n.b.op('slice', [x], { starts: [start], ends: [end], axes: [axis] });
 }
@@ -46,7 +46,8 @@ function unpack(n: OnnxNode, packed: Operand, count: number): Operand[] {
 
 /**
  * Which keys each query sees, as a bool broadcastable to [B, 1, S, T], or undefined when all
- * are: key_padding_mask as lengths [B], a 0/1 mask [B, T] or [B, S, T], and causality.
+ * are: a mask as lengths [B] (right padding), ends then starts [2B] (left padding), a 0/1 mask
+ * [B, T] or [B, S, T]; and causality.
  */
 function visible(n: OnnxNode, mask: Operand | undefined, batch: number, s: number, t: number, past: number, causal: boolean): Operand | undefined {
   let keep: Operand | undefined;
@@ -54,16 +55,42 @@ function visible(n: OnnxNode, mask: Operand | undefined, batch: number, s: numbe
     const m = castTo(n.b, mask, 'i32');
     const shape = typeOf(m).shape;
     const zero = scalarLike(n.b, m, 0);
-    if (shape.length === 1 && shape[0] === batch) keep = n.b.op('less', [iota(n, [1, 1, 1, t]), reshapeTo(n.b, m, [batch, 1, 1, 1])]);
+    const keys = iota(n, [1, 1, 1, t]);
+    const perEntry = (from: number) => reshapeTo(n.b, part(n, m, 0, from, from + batch), [batch, 1, 1, 1]);
+    if (shape.length === 1 && shape[0] === batch) keep = n.b.op('less', [keys, reshapeTo(n.b, m, [batch, 1, 1, 1])]);
+    else if (shape.length === 1 && shape[0] === 2 * batch) keep = n.b.op('logical_and', [n.b.op('less', [keys, perEntry(0)]), n.b.op('greater_equal', [keys, perEntry(batch)])]);
     else if (shape.length === 2 && shape[1] === t) keep = reshapeTo(n.b, n.b.op('not_equal', [m, zero]), [shape[0]!, 1, 1, t]);
     else if (shape.length === 3 && shape[1] === s && shape[2] === t) keep = n.b.op('unsqueeze', [n.b.op('not_equal', [m, zero])], { axes: [1] });
-    else n.unsupported(`key_padding_mask of shape [${shape.join(',')}] is not supported ([B], [B, T] and [B, S, T] are, T = ${t} keys)`);
+    else n.unsupported(`a mask of shape [${shape.join(',')}] is not supported ([B], [2B], [B, T] and [B, S, T] are, T = ${t} keys)`);
   }
   if (causal) {
     const grid = n.b.tensor('bool', [s, t], Array.from({ length: s * t }, (_, x) => (x % t <= Math.floor(x / t) + past ? 1 : 0)));
     keep = keep ? n.b.op('logical_and', [keep, grid]) : grid;
   }
   return keep;
+}
+
+/**
+ * softmax(Q K^T * scale + mask + attention bias) V over Q [B, N, S, H] and K, V [B, N, T, H]
+ * whose first `past` rows are the cache, merged to [B, S, N * Hv]: the core of ORT's
+ * MultiHeadAttention and Attention, whose mask (input `maskInput`) and attention bias
+ * (input `biasInput`) sit at different positions.
+ */
+function attend(n: OnnxNode, qh: Operand, kh: Operand, vh: Operand, past: number, maskInput: number, biasInput: number): Operand {
+  const [batch, , s, headSize] = typeOf(qh).shape as [number, number, number, number];
+  const t = typeOf(kh).shape[2]!;
+  const scale = n.attrs.float('scale', 1 / Math.sqrt(headSize));
+  const kT = n.b.op('transpose', [kh], { perm: [0, 1, 3, 2] });
+  let scores = n.b.op('mul', [n.b.op('matmul', [qh, kT]), scalarLike(n.b, qh, scale)]);
+  const keep = visible(n, n.optional(maskInput), batch, s, t, past, n.attrs.int('unidirectional', 0) !== 0);
+  if (keep) {
+    const filter = scalarLike(n.b, scores, n.attrs.float('mask_filter_value', -10000));
+    scores = n.b.op('add', [scores, n.b.op('where', [keep, scalarLike(n.b, scores, 0), filter])]);
+  }
+  const attentionBias = n.optional(biasInput);
+  if (attentionBias) scores = n.b.op('add', [scores, castTo(n.b, attentionBias, typeOf(scores).dtype)]);
+  const probs = n.b.op('softmax', [scores], { axis: -1 });
+  return mergeHeads(n, n.b.op('matmul', [probs, vh]));
 }
 
 // ORT's MultiHeadAttention: Q [B, S, D] (or packed QKV [B, S, N, 3, H]), K and V [B, L, D]
@@ -98,19 +125,34 @@ defineOnnxOp(ms('MultiHeadAttention'), (n) => {
     kh = n.b.op('concat', [pastKey, kh], { axis: 2 });
     vh = n.b.op('concat', [pastValue, vh], { axis: 2 });
   }
+  return [attend(n, qh, kh, vh, past, 4, 5), kh, vh];
+});
 
-  const [batch, , s, headSize] = typeOf(qh).shape as [number, number, number, number];
-  const t = typeOf(kh).shape[2]!;
-  const scale = n.attrs.float('scale', 1 / Math.sqrt(headSize));
-  const kT = n.b.op('transpose', [kh], { perm: [0, 1, 3, 2] });
-  let scores = n.b.op('mul', [n.b.op('matmul', [qh, kT]), scalarLike(n.b, qh, scale)]);
-  const keep = visible(n, n.optional(4), batch, s, t, past, n.attrs.int('unidirectional', 0) !== 0);
-  if (keep) {
-    const filter = scalarLike(n.b, scores, n.attrs.float('mask_filter_value', -10000));
-    scores = n.b.op('add', [scores, n.b.op('where', [keep, scalarLike(n.b, scores, 0), filter])]);
+// ORT's Attention (BERT and GPT-2 exports through its transformer optimizer): the Q, K and V
+// projections as one weight [D_in, Dq + Dk + Dv] and bias, a mask_index, a past [2, B, N, P, H]
+// and a present of the same layout.
+defineOnnxOp(ms('Attention'), (n) => {
+  if (n.attrs.int('do_rotary', 0) !== 0) n.unsupported('do_rotary=1 is not supported');
+  if (n.attrs.int('past_present_share_buffer', 0) !== 0 || n.optional(6)) n.unsupported('past_present_share_buffer (a shared KV buffer) is not supported');
+  const heads = n.attrs.int('num_heads', 0);
+  const w = n.input(1);
+  const width = typeOf(w).shape[1]!;
+  const sizes = n.attrs.ints('qkv_hidden_sizes', [width / 3, width / 3, width / 3]);
+  if (sizes.length !== 3 || sizes[0]! + sizes[1]! + sizes[2]! !== width) n.fail(`qkv_hidden_sizes [${sizes.join(',')}] must be three sizes adding up to the weight's ${width} columns`);
+  let qkv = n.b.op('matmul', [n.input(0), castTo(n.b, w, typeOf(n.input(0)).dtype)]);
+  const bias = n.optional(2);
+  if (bias) qkv = n.b.op('add', [qkv, castTo(n.b, bias, typeOf(qkv).dtype)]);
+  const [dq, dk] = [sizes[0]!, sizes[1]!];
+  const qh = splitHeads(n, part(n, qkv, 2, 0, dq), heads, 'Q');
+  let kh = splitHeads(n, part(n, qkv, 2, dq, dq + dk), heads, 'K');
+  let vh = splitHeads(n, part(n, qkv, 2, dq + dk, width), heads, 'V');
+  const past = n.optional(4);
+  if (past) {
+    const [pk, pv] = [0, 1].map((i) => n.b.op('squeeze', [part(n, past, 0, i, i + 1)], { axes: [0] })) as [Operand, Operand];
+    kh = n.b.op('concat', [pk, kh], { axis: 2 });
+    vh = n.b.op('concat', [pv, vh], { axis: 2 });
   }
-  const attentionBias = n.optional(5);
-  if (attentionBias) scores = n.b.op('add', [scores, castTo(n.b, attentionBias, typeOf(scores).dtype)]);
-  const probs = n.b.op('softmax', [scores], { axis: -1 });
-  return [mergeHeads(n, n.b.op('matmul', [probs, vh])), kh, vh];
+  const y = attend(n, qh, kh, vh, past ? typeOf(past).shape[3]! : 0, 3, 5);
+  const unsqueezed = (x: Operand) => n.b.op('unsqueeze', [x], { axes: [0] });
+  return [y, n.outputUsed(1) ? n.b.op('concat', [unsqueezed(kh), unsqueezed(vh)], { axis: 0 }) : undefined];
 });
