@@ -95,6 +95,29 @@ function bertAttention(inputs: string[], width: number, extra: { inits?: object[
     Object.keys(shapes).map((name) => ({ name, dims: shapes[name]! })), outputs.filter((o) => o !== ''), [f32('w', [16, width], 17), ...(extra.inits ?? [])]);
 }
 
+/** ORT's EmbedLayerNormalization over ids [2, 4] from a vocabulary of 10, hidden 8; optional parts by name. */
+function embedLayerNorm(parts: { segments?: boolean; mask?: number[]; positions?: number[] }, outputs: string[]): Uint8Array {
+  const inputs = ['ids', parts.segments ? 'seg' : '', 'word', 'pos', parts.segments ? 'segw' : '', 'gamma', 'beta', parts.mask ? 'mask' : '', parts.positions ? 'pids' : ''];
+  while (inputs.at(-1) === '') inputs.pop();
+  const inits = [
+    i32('ids', [2, 4], [1, 5, 9, 0, 3, 3, 7, 2]), f32('word', [10, 8], 22), f32('pos', [6, 8], 23), f32('gamma', [8], 24), f32('beta', [8], 25),
+    ...(parts.segments ? [i32('seg', [2, 4], [0, 0, 1, 1, 0, 1, 1, 1]), f32('segw', [2, 8], 26)] : []),
+    ...(parts.mask ? [i32('mask', [2, 4], parts.mask)] : []),
+    ...(parts.positions ? [i32('pids', [1, 4], parts.positions)] : []),
+  ];
+  return contribModel({
+    inputs: [{ name: 'x', dims: [1] }], outputs: outputs.filter((o) => o !== '').map((name) => ({ name, ...(name === 'mi' ? { type: 6 } : {}) })),
+    nodes: [msNode('EmbedLayerNormalization', inputs, outputs, { epsilon: attr.f(1e-5) })], initializers: inits,
+  });
+}
+
+/** ORT's FusedConv: x [1, 4, 6, 6], a 3x3 weight to 5 channels, bias, and Z when `withZ`. */
+function fusedConv(activation: string, params: number[], withZ: boolean): Uint8Array {
+  const attrs = { activation: attr.s(activation), ...(params.length ? { activation_params: attr.floats(params) } : {}), pads: attr.ints([1, 1, 1, 1]) };
+  const inputs = withZ ? [{ name: 'x', dims: [1, 4, 6, 6] }, { name: 'z', dims: [1, 5, 6, 6] }] : [{ name: 'x', dims: [1, 4, 6, 6] }];
+  return oneNode(msNode('FusedConv', ['x', 'w', 'b', ...(withZ ? ['z'] : [])], ['y'], attrs), inputs, ['y'], [f32('w', [5, 4, 3, 3], 27), f32('b', [5], 28)]);
+}
+
 const CASES: Record<string, () => Uint8Array> = {
   'Gelu': () => oneNode(msNode('Gelu', ['x'], ['y']), [{ name: 'x', dims: [3, 7] }], ['y']),
   'FastGelu with bias': () => oneNode(msNode('FastGelu', ['x', 'b'], ['y']), [{ name: 'x', dims: [2, 3, 8] }], ['y'], [f32('b', [8], 1)]),
@@ -147,6 +170,17 @@ const CASES: Record<string, () => Uint8Array> = {
   'Attention: qkv_hidden_sizes with a narrower V, attention bias': () => bertAttention(['b', '', '', 'ab'], 40, {
     inits: [f32('b', [40], 20)], shapes: { ab: [1, 2, 4, 4] }, attrs: { qkv_hidden_sizes: attr.ints([16, 16, 8]) },
   }),
+  'EmbedLayerNormalization: words and positions': () => embedLayerNorm({}, ['y', 'mi']),
+  'EmbedLayerNormalization: segments, mask index, embedding sum': () => embedLayerNorm({ segments: true, mask: [1, 1, 1, 0, 1, 1, 0, 0] }, ['y', 'mi', 'sum']),
+  'EmbedLayerNormalization: a mask with a hole, position ids': () => embedLayerNorm({ mask: [1, 0, 1, 1, 1, 1, 1, 1], positions: [2, 3, 4, 5] }, ['y', 'mi']),
+  'FusedConv: Relu with Z': () => fusedConv('Relu', [], true),
+  'FusedConv: LeakyRelu 0.1': () => fusedConv('LeakyRelu', [0.1], false),
+  'FusedConv: Clip [0, 0.3] with Z': () => fusedConv('Clip', [0, 0.3], true),
+  'FusedConv: HardSigmoid': () => fusedConv('HardSigmoid', [0.3, 0.4], false),
+  'FusedConv: Sigmoid': () => fusedConv('Sigmoid', [], false),
+  'FusedGemm: LeakyRelu, transB': () => oneNode(msNode('FusedGemm', ['a', 'w', 'c'], ['y'], { activation: attr.s('LeakyRelu'), activation_alpha: attr.f(0.2), transB: attr.i(1), alpha: attr.f(0.5) }),
+    [{ name: 'a', dims: [3, 8] }], ['y'], [f32('w', [6, 8], 29), f32('c', [6], 30)]),
+  'FusedGemm: Tanh': () => oneNode(msNode('FusedGemm', ['a', 'w'], ['y'], { activation: attr.s('Tanh') }), [{ name: 'a', dims: [3, 8] }], ['y'], [f32('w', [8, 4], 31)]),
   'GroupQueryAttention: first prompt': () => gqa(1, 4, [3], 4),
   'GroupQueryAttention: first prompt, right-padded batch': () => gqa(2, 4, [3, 1], 4),
   'GroupQueryAttention: one token after a past of 5': () => gqa(1, 1, [5], 6, { past: 5 }),

@@ -104,3 +104,24 @@ defineOnnxOp('SimplifiedLayerNormalization', (n) => {
   const xs = castTo(n.b, x, 'f32');
   return castTo(n.b, rmsNorm(n, xs, n.input(1), n.attrs.float('epsilon', 1e-5), n.attrs.int('axis', -1)), typeOf(x).dtype);
 });
+
+// BERT's embedding layer: LayerNormalization of word[input_ids] + position[position_ids, or
+// 0..S-1] (+ segment[segment_ids]). Output 1 is each row's count of mask ones (its length
+// under right padding), output 2 the sum before normalisation.
+defineOnnxOp(ms('EmbedLayerNormalization'), (n) => {
+  const ids = castTo(n.b, n.input(0), 'i32');
+  const [batch, s] = typeOf(ids).shape as [number, number];
+  const lookup = (table: Operand, at: Operand) => n.b.op('gather', [table, castTo(n.b, at, 'i32')], { axis: 0 });
+  const words = n.input(2);
+  const positionIds = n.optional(8) ?? n.b.tensor('i32', [1, s], Array.from({ length: s }, (_, i) => i));
+  let sum = n.b.op('add', [lookup(words, ids), lookup(castTo(n.b, n.input(3), typeOf(words).dtype), positionIds)]);
+  const segments = n.optional(1);
+  if (segments) sum = n.b.op('add', [sum, lookup(castTo(n.b, n.input(4), typeOf(words).dtype), segments)]);
+  const dtype = typeOf(sum).dtype;
+  const y = n.b.op('layer_norm', [sum, castTo(n.b, n.input(5), dtype), castTo(n.b, n.input(6), dtype)], { axis: -1, epsilon: n.attrs.float('epsilon', 1e-12) });
+  const mask = n.optional(7);
+  const maskIndex = !n.outputUsed(1) ? undefined
+    : mask ? n.b.op('sum', [castTo(n.b, mask, 'i32')], { axes: [1], keepdims: false })
+      : n.b.scalar('i32', 0, [batch]);
+  return [y, maskIndex, sum];
+});

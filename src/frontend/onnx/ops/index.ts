@@ -39,3 +39,4 @@ import './contrib.js';
 import './contrib-quant.js';
 import './contrib-attention.js';
 import './contrib-gqa.js';
+import './contrib-fused.js';
