@@ -22,11 +22,13 @@ export const MAX_OPSET = 28;
 /**
  * The first opset of each mapped op that ONNX added after opset 1: a model stamped with an
  * older opset cannot use it (ONNX's checker refuses such a model, and so does kiln).
+ * LayerNormalization (17) is not listed: ONNX Runtime registers it in the default domain at
+ * every opset, and its transformer optimizer writes it into models of older opsets.
  */
 export const OP_SINCE: Readonly<Record<string, number>> = {
   Expand: 8, ConstantOfShape: 9, Erf: 9, Shrink: 9, Sign: 9, Where: 9,
   Resize: 10, ThresholdedRelu: 10, Range: 11, Round: 11, Celu: 12, GreaterOrEqual: 12,
-  LessOrEqual: 12, HardSwish: 14, CastLike: 15, LayerNormalization: 17, Mish: 18, Gelu: 20,
+  LessOrEqual: 12, HardSwish: 14, CastLike: 15, Mish: 18, Gelu: 20,
   Swish: 24, BitCast: 26, SequenceEmpty: 11, SequenceConstruct: 11, SequenceLength: 11,
   SequenceAt: 11, SequenceInsert: 11, SequenceErase: 11, SplitToSequence: 11, ConcatFromSequence: 11,
   Optional: 15, OptionalHasElement: 15, OptionalGetElement: 15, SequenceMap: 17,

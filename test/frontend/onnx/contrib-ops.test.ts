@@ -8,7 +8,7 @@ import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
 import { SegmentedSession } from '../../../src/runtime/segmented.js';
 import { expectClose } from '../../helpers/compare.js';
 import { useGpu } from '../../helpers/gpu.js';
-import { attr, encodeModelObject, modelObject, node, tensor, type AttrInit, type IoInit, type ModelInit, type NodeInit } from './onnx-builder.js';
+import { attr, buildModel, encodeModelObject, modelObject, node, tensor, type AttrInit, type IoInit, type ModelInit, type NodeInit } from './onnx-builder.js';
 import { expectSameAsOrt, runOrt, seededInputs } from './ort-oracle.js';
 
 /** A node of the com.microsoft domain. */
@@ -181,6 +181,9 @@ const CASES: Record<string, () => Uint8Array> = {
   'FusedGemm: LeakyRelu, transB': () => oneNode(msNode('FusedGemm', ['a', 'w', 'c'], ['y'], { activation: attr.s('LeakyRelu'), activation_alpha: attr.f(0.2), transB: attr.i(1), alpha: attr.f(0.5) }),
     [{ name: 'a', dims: [3, 8] }], ['y'], [f32('w', [6, 8], 29), f32('c', [6], 30)]),
   'FusedGemm: Tanh': () => oneNode(msNode('FusedGemm', ['a', 'w'], ['y'], { activation: attr.s('Tanh') }), [{ name: 'a', dims: [3, 8] }], ['y'], [f32('w', [8, 4], 31)]),
+  // ORT takes LayerNormalization before opset 17, where its optimizer writes it.
+  'LayerNormalization at opset 12': () => buildModel({ opset: 12, inputs: [{ name: 'x', dims: [2, 3, 8] }], outputs: [{ name: 'y' }],
+    nodes: [node('LayerNormalization', ['x', 'g', 'b'], ['y'], { epsilon: attr.f(1e-5) })], initializers: [f32('g', [8], 32), f32('b', [8], 33)] }),
   'GroupQueryAttention: first prompt': () => gqa(1, 4, [3], 4),
   'GroupQueryAttention: first prompt, right-padded batch': () => gqa(2, 4, [3, 1], 4),
   'GroupQueryAttention: one token after a past of 5': () => gqa(1, 1, [5], 6, { past: 5 }),
