@@ -61,6 +61,14 @@ export class OnnxNode {
     },
   ) {}
 
+  /**
+   * This node as the default domain's op of `opset` sees it: for an op another domain defines
+   * as a fixed version of an ONNX op (ONNX Runtime's com.microsoft.Pad is Pad-11 at any opset).
+   */
+  atOpset(opset: number): OnnxNode {
+    return new OnnxNode(this.name, this.opType, opset, this.attrs, this.b, this.inputs, this.used, this.importSubgraphValues, this.inputTypes, this.containers, this.importClosed);
+  }
+
   /** importSubgraphValues for a subgraph that must return tensors (refused, naming the output, when it returns a sequence or optional). */
   importSubgraph(g: GraphProtoObject, inputs: readonly ImportValue[] = []): Operand[] {
     return this.importSubgraphValues(g, inputs).map((x, k) => (isContainer(x)

@@ -3,7 +3,7 @@
 // normalisations, each decomposed into kiln ops so they fuse and run like any other graph. The
 // semantics are ORT's (its ContribOperators documentation and CPU kernels).
 import { typeOf, type Operand } from '../builder.js';
-import { defineOnnxOp, type OnnxNode } from '../node.js';
+import { defineOnnxOp, onnxMapper, type OnnxNode } from '../node.js';
 import { castTo, scalarLike } from './helpers.js';
 
 /** A com.microsoft op's mapper key. */
@@ -124,4 +124,26 @@ defineOnnxOp(ms('EmbedLayerNormalization'), (n) => {
     : mask ? n.b.op('sum', [castTo(n.b, mask, 'i32')], { axes: [1], keepdims: false })
       : n.b.scalar('i32', 0, [batch]);
   return [y, maskIndex, sum];
+});
+
+// Ops ORT also registers under com.microsoft as a fixed version of an ONNX op: mapped as that
+// version of the ONNX op, whatever the model's default opset.
+for (const [op, opset] of [['Pad', 11], ['Range', 11], ['Trilu', 14], ['GridSample', 16], ['GatherND', 11]] as const) {
+  defineOnnxOp(ms(op), (n) => onnxMapper(op)!(n.atOpset(opset)));
+}
+
+// ExpandDims: X with an axis of extent 1 inserted at `axis` (an int32 input).
+defineOnnxOp(ms('ExpandDims'), (n) => n.b.op('unsqueeze', [n.input(0)], { axes: n.values(1, 'axis') }));
+
+// CDist: the distance of every row of A [M, K] to every row of B [N, K], squared Euclidean or
+// Euclidean, by ||a||^2 + ||b||^2 - 2 a.b (clamped at 0 before a square root).
+defineOnnxOp(ms('CDist'), (n) => {
+  const [a, b] = [n.input(0), n.input(1)];
+  const metric = n.attrs.string('metric', 'sqeuclidean');
+  if (metric !== 'sqeuclidean' && metric !== 'euclidean') n.unsupported(`metric '${metric}' is not supported (sqeuclidean and euclidean are)`);
+  const norms = (x: Operand) => n.b.op('sum', [n.b.op('mul', [x, x])], { axes: [1], keepdims: true });
+  const dot = n.b.op('matmul', [a, n.b.op('transpose', [b], { perm: [1, 0] })]);
+  const sum = n.b.op('add', [norms(a), n.b.op('transpose', [norms(b)], { perm: [1, 0] })]);
+  const sq = n.b.op('maximum', [n.b.op('sub', [sum, n.b.op('mul', [dot, scalarLike(n.b, dot, 2)])]), scalarLike(n.b, dot, 0)]);
+  return metric === 'euclidean' ? n.b.op('sqrt', [sq]) : sq;
 });
