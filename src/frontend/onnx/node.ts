@@ -69,6 +69,11 @@ export class OnnxNode {
     return new OnnxNode(this.name, this.opType, opset, this.attrs, this.b, this.inputs, this.used, this.importSubgraphValues, this.inputTypes, this.containers, this.importClosed);
   }
 
+  /** This node over other operands (a fused op mapped as the op it wraps, on inputs it computed). */
+  withInputs(inputs: readonly (Operand | undefined)[]): OnnxNode {
+    return new OnnxNode(this.name, this.opType, this.opset, this.attrs, this.b, inputs, this.used, this.importSubgraphValues, [], [], this.importClosed);
+  }
+
   /** importSubgraphValues for a subgraph that must return tensors (refused, naming the output, when it returns a sequence or optional). */
   importSubgraph(g: GraphProtoObject, inputs: readonly ImportValue[] = []): Operand[] {
     return this.importSubgraphValues(g, inputs).map((x, k) => (isContainer(x)

@@ -8,20 +8,8 @@ import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
 import { SegmentedSession } from '../../../src/runtime/segmented.js';
 import { expectClose } from '../../helpers/compare.js';
 import { useGpu } from '../../helpers/gpu.js';
-import { attr, buildModel, encodeModelObject, modelObject, node, tensor, type AttrInit, type IoInit, type ModelInit, type NodeInit } from './onnx-builder.js';
+import { attr, buildModel, contribModel, msNode, node, tensor, type AttrInit, type IoInit, type NodeInit } from './onnx-builder.js';
 import { expectSameAsOrt, runOrt, seededInputs } from './ort-oracle.js';
-
-/** A node of the com.microsoft domain. */
-export function msNode(op: string, inputs: string[], outputs: string[], attrs: Record<string, AttrInit> = {}): NodeInit {
-  return { ...node(op, inputs, outputs, attrs), domain: 'com.microsoft' };
-}
-
-/** A model importing the default domain (opset 17 unless told) and com.microsoft version 1. */
-export function contribModel(m: ModelInit): Uint8Array {
-  const obj = modelObject(m);
-  (obj['opset_import'] as object[]).push({ domain: 'com.microsoft', version: 1 });
-  return encodeModelObject(obj);
-}
 
 /** A one-node model of `op` over float inputs of the given shapes (initializers as given). */
 function oneNode(op: NodeInit, inputs: IoInit[], outputs: string[], initializers: object[] = []): Uint8Array {

@@ -160,3 +160,15 @@ export function encodeTensor(obj: object): Uint8Array {
   const type = onnxRoot().lookupType('onnx.TensorProto');
   return type.encode(type.fromObject(obj)).finish();
 }
+
+/** A node of the com.microsoft domain. */
+export function msNode(op: string, inputs: string[], outputs: string[], attrs: Record<string, AttrInit> = {}): NodeInit {
+  return { ...node(op, inputs, outputs, attrs), domain: 'com.microsoft' };
+}
+
+/** A model importing the default domain (opset 17 unless told) and com.microsoft version 1. */
+export function contribModel(m: ModelInit): Uint8Array {
+  const obj = modelObject(m);
+  (obj['opset_import'] as object[]).push({ domain: 'com.microsoft', version: 1 });
+  return encodeModelObject(obj);
+}

@@ -40,3 +40,4 @@ import './contrib-quant.js';
 import './contrib-attention.js';
 import './contrib-gqa.js';
 import './contrib-fused.js';
+import './contrib-qlinear.js';

@@ -10,7 +10,7 @@ import { kilnDType, narrowFormatOf, OnnxType, onnxTypeName } from '../onnx-types
 import { as2d, from2d, readWindow, spatialRank } from './window-params.js';
 import { castTo, normalizeAxis, reshapeTo } from './helpers.js';
 
-const f32 = (n: OnnxNode, x: Operand): Operand => castTo(n.b, x, 'f32');
+export const f32 = (n: OnnxNode, x: Operand): Operand => castTo(n.b, x, 'f32');
 
 /** The integer range of an integer format, or undefined for a float one. */
 function intRange(format: NarrowFormat | undefined): [number, number] | undefined {
@@ -55,7 +55,7 @@ function paramLayout(n: OnnxNode, x: Operand): (p: Operand) => Operand {
  * saturate(v + zero_point) into ONNX type `t`: v (f32, already divided by the scale) is rounded
  * half to even and clamped to the integer range, or, for float8/float4, cast with `saturate`.
  */
-function quantizeTo(n: OnnxNode, v: Operand, zeroPoint: Operand | undefined, t: number, saturate: boolean): Operand {
+export function quantizeTo(n: OnnxNode, v: Operand, zeroPoint: Operand | undefined, t: number, saturate: boolean): Operand {
   const format = narrowFormatOf(t);
   const range = intRange(format);
   if (range) {
@@ -127,7 +127,7 @@ const perRow = (n: OnnxNode) => (p: Operand): Operand => {
 const asIs = (p: Operand): Operand => p;
 
 /** (a - a_zero_point) x (b - b_zero_point) in i32: a's zero point per row, b's per column. */
-function integerMatMul(n: OnnxNode, a: Operand, azp: Operand | undefined, b: Operand, bzp: Operand | undefined): Operand {
+export function integerMatMul(n: OnnxNode, a: Operand, azp: Operand | undefined, b: Operand, bzp: Operand | undefined): Operand {
   if (typeOf(a).shape.length < 2 || typeOf(b).shape.length < 2) n.unsupported('integer matmul of 1-D operands is not supported');
   return n.b.op('matmul', [centered(n, a, azp, perRow(n)), centered(n, b, bzp, asIs)]);
 }
