@@ -342,8 +342,9 @@ const TAKES_CONTAINERS: ReadonlySet<string> = new Set([
 const CARRIES_STORED_TYPES: ReadonlySet<string> = new Set([
   'Cast', 'CastLike', 'BitCast', 'Identity', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Transpose', 'Shape',
   'Size', 'Concat', 'Split', 'Slice', 'Gather', 'Expand', 'Tile', 'DepthToSpace', 'SpaceToDepth', 'Where', 'If',
-  // Quantization ops cast into (and read) the narrow types themselves.
-  'QuantizeLinear', 'DequantizeLinear',
+  // Quantization ops cast into (and read) the narrow types themselves; ORT's GatherBlockQuantized
+  // dequantizes an int4 table.
+  'QuantizeLinear', 'DequantizeLinear', 'GatherBlockQuantized',
 ]);
 /** Ops whose result is already rounded to its type, or not computed at all. */
 const ROUNDS_ITSELF: ReadonlySet<string> = new Set([...CARRIES_STORED_TYPES, 'Constant', 'ConstantOfShape']);

@@ -31,6 +31,13 @@ interface Case {
 }
 
 const scale = (name: string, v: number): object => tensor(name, 1, [], [v]);
+
+/** An int4 TensorProto: two values a byte, the first in the low nibble. */
+function int4(name: string, dims: number[], values: number[]): object {
+  const raw = new Uint8Array(Math.ceil(values.length / 2));
+  values.forEach((v, i) => { raw[i >> 1]! |= (v & 15) << ((i & 1) * 4); });
+  return { name, data_type: 22, dims, raw_data: raw };
+}
 const zp = (name: string, type: number, v: number): object => tensor(name, type, [], [v]);
 
 const CASES: Record<string, Case> = {
@@ -74,6 +81,21 @@ const CASES: Record<string, Case> = {
     op: 'QLinearSoftmax', inputs: ['x', 'xs', 'xz', 'ys', 'yz'], outType: U8, attrs: { axis: attr.i(-1), opset: attr.i(13) },
     fed: { x: { dims: [3, 16], type: U8 } }, inits: [scale('xs', 0.05), zp('xz', U8, 128), scale('ys', 1 / 256), zp('yz', U8, 0)],
   },
+  'GatherBlockQuantized (uint8, 4 bits packed, zero points, negative indices)': {
+    op: 'GatherBlockQuantized', inputs: ['data', 'idx', 'scales', 'zp'], outType: 1, attrs: { block_size: attr.i(16), quantize_axis: attr.i(1) },
+    fed: { idx: { dims: [2, 3], type: 7 } },
+    inits: [tensor('data', U8, [5, 16], ints(80, 3, U8)), tensor('scales', 1, [5, 2], [0.1, 0.2, 0.05, 0.3, 0.02, 0.07, 0.11, 0.13, 0.4, 0.01]), tensor('zp', U8, [5, 1], [0x37, 0x82, 0x08, 0xf1, 0x5a])],
+  },
+  'GatherBlockQuantized (uint8, 8 bits, default zero point)': {
+    op: 'GatherBlockQuantized', inputs: ['data', 'idx', 'scales'], outType: 1, attrs: { block_size: attr.i(16), bits: attr.i(8), quantize_axis: attr.i(1) },
+    fed: { idx: { dims: [4], type: 7 } },
+    inits: [tensor('data', U8, [3, 32], ints(96, 4, U8)), tensor('scales', 1, [3, 2], [0.1, 0.2, 0.05, 0.3, 0.02, 0.07])],
+  },
+  'GatherBlockQuantized (int4)': {
+    op: 'GatherBlockQuantized', inputs: ['data', 'idx', 'scales'], outType: 1, attrs: { block_size: attr.i(16), quantize_axis: attr.i(1) },
+    fed: { idx: { dims: [3], type: 7 } },
+    inits: [int4('data', [4, 32], ints(128, 5, U8).map((v) => (v % 16) - 8)), tensor('scales', 1, [4, 2], [0.1, 0.2, 0.05, 0.3, 0.02, 0.07, 0.11, 0.13])],
+  },
   'DynamicQuantizeMatMul (int8 B, per-column scale, bias)': {
     op: 'DynamicQuantizeMatMul', inputs: ['a', 'b', 'bs', 'bz', 'bias'], outType: 1,
     fed: { a: { dims: [3, 8], type: 1 } },
@@ -98,7 +120,8 @@ function build(c: Case): Uint8Array {
 function feeds(c: Case): Record<string, TensorData> {
   return Object.fromEntries(Object.entries(c.fed).map(([name, f], k) => {
     const count = f.dims.reduce((a, d) => a * d, 1);
-    const values = f.type === 1 ? Array.from({ length: count }, (_, i) => Math.sin(i * 1.7 + k) * 3) : ints(count, k + 1, f.type);
+    const values = f.type === 1 ? Array.from({ length: count }, (_, i) => Math.sin(i * 1.7 + k) * 3)
+      : f.type === 7 ? Array.from({ length: count }, (_, i) => ((i * 5 + k) % 6) - 3) : ints(count, k + 1, f.type);
     return [name, tensorData(f.type === 1 ? 'f32' : 'i32', f.dims, values)];
   }));
 }

@@ -1,12 +1,14 @@
-// ONNX Runtime's MatMulNBits (com.microsoft): a matmul whose constant weight is stored
-// blockwise-quantized in 2 to 8 bits, as ORT's quantizer and ONNX Runtime GenAI's model builder
-// write LLM projections (`--precision int4`). kiln dequantizes the weight when it imports the
-// model, so the matmul runs as any other: exact to ORT's float dequantization, at the cost of
-// storing the weight in the activation's float type.
+// ONNX Runtime's blockwise-quantized weights (com.microsoft): MatMulNBits, a matmul whose
+// constant weight is stored in 2 to 8 bits a value, and GatherBlockQuantized, a gather from such
+// a table, as ORT's quantizer and ONNX Runtime GenAI's model builder write LLM projections and
+// embeddings (`--precision int4`). kiln dequantizes them when it imports the model, so they run
+// as any matmul and gather: exact to ORT's float dequantization, at the cost of storing them in
+// the float type.
 import { typeOf } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
+import { OnnxType } from '../onnx-types.js';
 import { constValues } from '../tensor.js';
-import { castTo } from './helpers.js';
+import { castTo, reshapeTo } from './helpers.js';
 import { ms } from './contrib.js';
 
 /** The integer codes of B [N, blocks, blob] for row n, k = 0..K-1 (low bits first within a byte). */
@@ -72,4 +74,52 @@ defineOnnxOp(ms('MatMulNBits'), (n) => {
   const y = n.b.op('matmul', [a, n.b.tensor(dtype, [k, rows], w)]);
   const bias = n.optional(5);
   return bias ? n.b.op('add', [y, castTo(n.b, bias, dtype)]) : y;
+});
+
+// GatherBlockQuantized: Gather from a table quantized blockwise along its last axis (the
+// embedding of a 4-bit LLM export): uint8 packing 2, 4 or 8 bits a code (low bits first), or
+// int4 / uint4. The table is dequantized at import; an index out of range gives zeros, as ORT.
+defineOnnxOp(ms('GatherBlockQuantized'), (n) => {
+  const table = n.constant(0, 'quantized data');
+  const packed = n.inputType(0) === OnnxType.UINT8;
+  const bits = packed ? n.attrs.int('bits', 4) : 4;
+  if (![2, 4, 8].includes(bits)) n.unsupported(`bits=${bits} is not supported (2, 4 and 8 are)`);
+  const stored = table.data.shape;
+  const rank = stored.length;
+  const perByte = packed ? 8 / bits : 1;
+  const width = stored[rank - 1]! * perByte;
+  const shape = [...stored.slice(0, -1), width];
+  const quantizeAxis = n.attrs.int('quantize_axis', 1);
+  if (quantizeAxis !== rank - 1 && quantizeAxis !== -1) n.unsupported(`quantize_axis ${quantizeAxis} is not supported (the last axis is)`);
+  const blockSize = n.attrs.int('block_size', 128);
+  const blocks = Math.ceil(width / blockSize);
+  const rows = shape.slice(0, -1).reduce((p, d) => p * d, 1);
+  const codes = constValues(table);
+  const code = (r: number, j: number): number => (packed ? (codes[r * stored[rank - 1]! + Math.floor(j / perByte)]! >> ((j % perByte) * bits)) & ((1 << bits) - 1) : codes[r * width + j]!);
+  const scales = constValues(n.constant(2, 'scales'));
+  if (scales.length !== rows * blocks) n.fail(`scales must have ${rows * blocks} elements (${blocks} blocks of ${blockSize} a row), got ${scales.length}`);
+  const zp = n.optional(3) ? constValues(n.constant(3, 'zero points')) : undefined;
+  const zpBytes = Math.ceil(blocks / perByte);
+  const zeroPoint = (r: number, b: number): number => {
+    if (!zp) return packed ? 2 ** (bits - 1) : 0;
+    return packed ? (zp[r * zpBytes + Math.floor(b / perByte)]! >> ((b % perByte) * bits)) & ((1 << bits) - 1) : zp[r * blocks + b]!;
+  };
+  const values = new Array<number>(rows * width);
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < width; j++) {
+      const b = Math.floor(j / blockSize);
+      values[r * width + j] = (code(r, j) - zeroPoint(r, b)) * scales[r * blocks + b]!;
+    }
+  }
+  const dequantized = n.b.tensor(typeOf(n.input(2)).dtype, shape, values);
+  const axis = n.attrs.int('gather_axis', 0);
+  const gatherAxis = axis < 0 ? axis + rank : axis;
+  const extent = shape[gatherAxis]!;
+  const raw = castTo(n.b, n.input(1), 'i32');
+  const index = n.b.op('where', [n.b.op('less', [raw, n.b.scalar('i32', 0)]), n.b.op('add', [raw, n.b.scalar('i32', extent)]), raw]);
+  const inRange = n.b.op('logical_and', [n.b.op('greater_equal', [index, n.b.scalar('i32', 0)]), n.b.op('less', [index, n.b.scalar('i32', extent)])]);
+  const safe = n.b.op('where', [inRange, index, n.b.scalar('i32', 0)]);
+  const gathered = n.b.op('gather', [dequantized, safe], { axis: gatherAxis });
+  const mask = reshapeTo(n.b, inRange, [...new Array<number>(gatherAxis).fill(1), ...typeOf(safe).shape, ...new Array<number>(rank - gatherAxis - 1).fill(1)]);
+  return n.b.op('where', [mask, gathered, n.b.scalar(typeOf(gathered).dtype, 0)]);
 });
