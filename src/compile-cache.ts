@@ -6,7 +6,7 @@ import { annotateKernels } from './codegen/kernel-listing.js';
 import { kernelTarget } from './precision.js';
 import { decodeModel } from './frontend/onnx/proto.js';
 import { importModel } from './frontend/onnx/import.js';
-import { externalDataFromDir } from './frontend/onnx/file.js';
+import { externalDataDigest, externalDataFromDir } from './frontend/onnx/file.js';
 import { kilnDType, type ExternalDataReader } from './frontend/onnx/tensor.js';
 import type { InputShapes } from './frontend/onnx/inputs.js';
 import type { InputValue, InputValues } from './frontend/onnx/input-values.js';
@@ -102,7 +102,10 @@ export class OnnxModel {
       }
     } else bytes = source;
     const external = typeof source === 'string' ? externalDataFromDir(dirname(source)) : undefined;
-    return new OnnxModel(bytes, await sha256Hex(bytes), external, opts);
+    // Weights in external data files are part of what a cached program was compiled from.
+    const externalDigest = typeof source === 'string' ? await externalDataDigest(decodeModel(bytes), dirname(source)) : '';
+    const hash = await sha256Hex(bytes);
+    return new OnnxModel(bytes, externalDigest ? await sha256Hex(`${hash}:${externalDigest}`) : hash, external, opts);
   }
 
   /** True when every input has fixed extents, so that the model compiles before any run. */

@@ -1,10 +1,12 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import type { Graph } from '../../ir/graph.js';
 import { KilnError } from '../../ir/errors.js';
 import { importModelWithLayout, type OnnxImport, type OnnxImportOptions } from './import.js';
-import { decodeModel } from './proto.js';
+import { decodeModel, type ModelProtoObject, type TensorProtoObject } from './proto.js';
+import { allNodes, nodeSubgraphs } from './subgraphs.js';
 import type { ExternalDataReader } from './tensor.js';
 
 /**
@@ -13,11 +15,7 @@ import type { ExternalDataReader } from './tensor.js';
  */
 export function externalDataFromDir(dir: string): ExternalDataReader {
   return (location, offset, length, tensor) => {
-    const rel = normalize(location);
-    if (isAbsolute(location) || rel === '..' || rel.startsWith(`..${sep}`) || rel.split(/[\\/]/).includes('..')) {
-      throw new KilnError(`${tensor}: external data location '${location}' must be a relative path inside the model's folder`);
-    }
-    const path = join(dir, rel);
+    const path = externalPath(dir, location, tensor);
     let fd: number;
     try {
       fd = openSync(path, 'r');
@@ -42,6 +40,52 @@ export function externalDataFromDir(dir: string): ExternalDataReader {
       closeSync(fd);
     }
   };
+}
+
+/** The file of an external data location in `dir`, refused outside it (absolute, or with `..`). */
+function externalPath(dir: string, location: string, tensor: string): string {
+  const rel = normalize(location);
+  if (isAbsolute(location) || rel === '..' || rel.startsWith(`..${sep}`) || rel.split(/[\\/]/).includes('..')) {
+    throw new KilnError(`${tensor}: external data location '${location}' must be a relative path inside the model's folder`);
+  }
+  return join(dir, rel);
+}
+
+/** Every tensor a model holds: initializers, its subgraphs' initializers, Constant attributes. */
+function modelTensors(model: ModelProtoObject): TensorProtoObject[] {
+  const g = model.graph;
+  const nodes = allNodes(g?.node ?? []);
+  return [
+    ...(g?.initializer ?? []),
+    ...nodes.flatMap((n) => nodeSubgraphs(n).flatMap((sub) => sub.initializer ?? [])),
+    ...nodes.flatMap((n) => (n.attribute ?? []).flatMap((a) => (a.t ? [a.t] : []))),
+  ];
+}
+
+/**
+ * A digest of the contents of the external data files a model's tensors name, in `dir` ('' when
+ * there are none): its weights live there, not in the .onnx bytes, so whatever is keyed on the
+ * model (the compile cache) must key on this too, or new weights would run as the old ones.
+ */
+export async function externalDataDigest(model: ModelProtoObject, dir: string): Promise<string> {
+  const locations = new Set<string>();
+  for (const t of modelTensors(model)) {
+    const location = t.data_location === 1 ? t.external_data?.find((e) => e.key === 'location')?.value : undefined;
+    if (location) locations.add(location);
+  }
+  if (locations.size === 0) return '';
+  const hash = createHash('sha256');
+  for (const location of [...locations].sort()) {
+    hash.update(`${location}\0`);
+    const path = externalPath(dir, location, `external data '${location}'`);
+    // A file that cannot be read is the import's to report, naming the tensor.
+    try {
+      for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+    } catch {
+      hash.update('unreadable');
+    }
+  }
+  return hash.digest('hex');
 }
 
 /** Imports an .onnx file, reading any external data files that sit beside it. */
