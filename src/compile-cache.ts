@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, normalize } from 'node:path';
 import { compileForArtifact } from './compiler.js';
 import { annotateKernels } from './codegen/kernel-listing.js';
 import { kernelTarget } from './precision.js';
 import { decodeModel } from './frontend/onnx/proto.js';
 import { importModel } from './frontend/onnx/import.js';
-import { externalDataDigest, externalDataFromDir } from './frontend/onnx/file.js';
+import { externalDataDigest, externalDataFromDir, externalDataFromFiles, externalFilesDigest } from './frontend/onnx/file.js';
 import { kilnDType, type ExternalDataReader } from './frontend/onnx/tensor.js';
 import type { InputShapes } from './frontend/onnx/inputs.js';
 import type { InputValue, InputValues } from './frontend/onnx/input-values.js';
@@ -43,6 +43,34 @@ export interface OnnxCompileOptions {
   readonly precision?: Precision;
   /** The cache folder, or false for none (default: $KILN_CACHE_DIR, else ~/.cache/kiln/compiled). */
   readonly cache?: string | false;
+  /**
+   * The model's external data files, as ONNX Runtime's `externalData` option gives them: a path
+   * (its location in the model), or a location with its bytes or the path to read them from.
+   * Without it, a model opened from a path reads them from its folder.
+   */
+  readonly externalData?: readonly ExternalDataFile[];
+}
+
+/** One external data file, as ONNX Runtime's `externalData` session option takes it. */
+export type ExternalDataFile = string | { readonly path: string; readonly data: Uint8Array | ArrayBuffer | string };
+
+/** The external data files given, by their normalized locations, read where given by path. */
+async function readExternalFiles(files: readonly ExternalDataFile[]): Promise<Map<string, Uint8Array>> {
+  const out = new Map<string, Uint8Array>();
+  for (const f of files) {
+    const [location, data] = typeof f === 'string' ? [f, f] : [f.path, f.data];
+    let bytes: Uint8Array;
+    if (typeof data !== 'string') bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
+    else {
+      try {
+        bytes = await readFile(data);
+      } catch (e) {
+        throw new KilnError(`cannot read external data file '${data}' (for '${location}'): ${(e as Error).message}`);
+      }
+    }
+    out.set(normalize(location), bytes);
+  }
+  return out;
 }
 
 /** The default cache folder: $KILN_CACHE_DIR, else $XDG_CACHE_HOME/kiln/compiled, else ~/.cache/kiln/compiled. */
@@ -101,9 +129,15 @@ export class OnnxModel {
         throw new KilnError(`cannot read ONNX model '${source}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
       }
     } else bytes = source;
-    const external = typeof source === 'string' ? externalDataFromDir(dirname(source)) : undefined;
     // Weights in external data files are part of what a cached program was compiled from.
-    const externalDigest = typeof source === 'string' ? await externalDataDigest(decodeModel(bytes), dirname(source)) : '';
+    let external: ExternalDataReader | undefined;
+    let externalDigest = '';
+    if (opts.externalData) {
+      const files = await readExternalFiles(opts.externalData);
+      [external, externalDigest] = [externalDataFromFiles(files), externalFilesDigest(files)];
+    } else if (typeof source === 'string') {
+      [external, externalDigest] = [externalDataFromDir(dirname(source)), await externalDataDigest(decodeModel(bytes), dirname(source))];
+    }
     const hash = await sha256Hex(bytes);
     return new OnnxModel(bytes, externalDigest ? await sha256Hex(`${hash}:${externalDigest}`) : hash, external, opts);
   }

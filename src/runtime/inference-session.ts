@@ -64,6 +64,13 @@ export interface InferenceSessionOptions extends SessionOptions {
    * Default: $KILN_CACHE_DIR, else ~/.cache/kiln/compiled.
    */
   readonly compileCache?: string | false;
+  /**
+   * An ONNX model's external data files (Node), as ONNX Runtime takes them: each a path (the
+   * location the model names), or `{ path: location, data }` with the bytes or the file to read.
+   * Needed for a model given as bytes whose weights sit in external files; a model given by
+   * path reads them from its folder.
+   */
+  readonly externalData?: readonly (string | { readonly path: string; readonly data: Uint8Array | ArrayBuffer | string })[];
   /** Accepted for ONNX Runtime compatibility and ignored: kiln always runs on WebGPU. */
   readonly executionProviders?: readonly unknown[];
 }
@@ -186,7 +193,11 @@ export class InferenceSession {
   /** An ONNX model (a path in Node, or bytes): compiled now if its input shapes are known, else at the first run. */
   private static async fromOnnx(source: string | Uint8Array, opts: InferenceSessionOptions): Promise<InferenceSession> {
     const compiler = await importNodeOnly<typeof import('../compile-cache.js')>(ONNX_COMPILER, 'ONNX compiler', 'compile the model with `kiln compile MODEL -o OUT.kiln` and load OUT.kiln');
-    const model = await compiler.OnnxModel.open(source, { ...(opts.precision ? { precision: opts.precision } : {}), ...(opts.compileCache !== undefined ? { cache: opts.compileCache } : {}) });
+    const model = await compiler.OnnxModel.open(source, {
+      ...(opts.precision ? { precision: opts.precision } : {}),
+      ...(opts.compileCache !== undefined ? { cache: opts.compileCache } : {}),
+      ...(opts.externalData ? { externalData: opts.externalData } : {}),
+    });
     return withDevice(opts, async (gpu) => {
       let session: InferenceSession | undefined;
       const overrides = opts.freeDimensionOverrides ?? {};

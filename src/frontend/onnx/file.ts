@@ -42,6 +42,34 @@ export function externalDataFromDir(dir: string): ExternalDataReader {
   };
 }
 
+/** `bytes[offset, offset + length)` of an external file, checked against its size. */
+function externalSlice(bytes: Uint8Array, offset: number, length: number | undefined, file: string, tensor: string): Uint8Array {
+  const n = length ?? bytes.byteLength - offset;
+  if (offset + n > bytes.byteLength) {
+    throw new KilnError(`${tensor}: '${file}' has ${bytes.byteLength} bytes, but the tensor's data lies at bytes ${offset}..${offset + n} (is the file truncated?)`);
+  }
+  return bytes.subarray(offset, offset + n);
+}
+
+/**
+ * Reads ONNX external data from files given by their locations (ONNX Runtime's `externalData`
+ * session option: a model loaded from bytes has no folder to read them from).
+ */
+export function externalDataFromFiles(files: ReadonlyMap<string, Uint8Array>): ExternalDataReader {
+  return (location, offset, length, tensor) => {
+    const bytes = files.get(normalize(location));
+    if (!bytes) throw new KilnError(`${tensor} is stored in the external file '${location}', which externalData does not give (it gives ${[...files.keys()].map((k) => `'${k}'`).join(', ') || 'none'})`);
+    return externalSlice(bytes, offset, length, location, tensor);
+  };
+}
+
+/** A digest of external files given by location (see externalDataDigest). */
+export function externalFilesDigest(files: ReadonlyMap<string, Uint8Array>): string {
+  const hash = createHash('sha256');
+  for (const location of [...files.keys()].sort()) hash.update(`${location}\0`).update(files.get(location)!);
+  return hash.digest('hex');
+}
+
 /** The file of an external data location in `dir`, refused outside it (absolute, or with `..`). */
 function externalPath(dir: string, location: string, tensor: string): string {
   const rel = normalize(location);
