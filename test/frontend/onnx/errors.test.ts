@@ -37,7 +37,7 @@ describe('unsupported ops', () => {
         node('ImageDecoder', ['a'], ['b'], {}, 'decoder_1'),
         { ...node('QAttention', ['b'], ['c'], {}, 'qattention_a'), domain: 'com.microsoft' },
         node('ImageDecoder', ['c'], ['d'], {}, 'decoder_2'),
-        { ...node('FusedConv', ['d'], ['e'], {}, 'fused'), domain: 'com.microsoft' },
+        { ...node('BeamSearch', ['d'], ['e'], {}, 'beam'), domain: 'com.microsoft' },
         { ...node('QAttention', ['e'], ['y'], {}, 'qattention_b'), domain: 'com.microsoft' },
       ],
     });
@@ -46,7 +46,7 @@ describe('unsupported ops', () => {
     expect(e.message).toMatch(/uses 3 op types kiln does not support/);
     expect(e.message).toMatch(/ImageDecoder \(2 nodes, first: 'decoder_1'\)/);
     expect(e.message).toMatch(/com\.microsoft\.QAttention \(2 nodes, first: 'qattention_a'\)/);
-    expect(e.message).toMatch(/com\.microsoft\.FusedConv \(1 node, first: 'fused'\)/);
+    expect(e.message).toMatch(/com\.microsoft\.BeamSearch \(1 node, first: 'beam'\)/);
   });
 
   it('refuses a model of other operator sets only as unsupported, naming them', () => {

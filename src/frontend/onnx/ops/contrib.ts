@@ -1,10 +1,12 @@
-// ONNX Runtime's contrib ops (domain com.microsoft) that its transformer optimizer and
-// quantization tools write into models: GELU variants, FusedMatMul and the fused skip
-// normalisations, each decomposed into kiln ops so they fuse and run like any other graph. The
-// semantics are ORT's (its ContribOperators documentation and CPU kernels).
+// ONNX Runtime's contrib ops (domain com.microsoft) that its transformer optimizer writes into
+// models: GELU variants, FusedMatMul, the fused skip and embedding normalisations, and ops it
+// registers as fixed versions of ONNX's. Each decomposes into kiln ops, so they fuse and run like
+// any other graph; the semantics are ORT's (its ContribOperators documentation and CPU kernels).
+// The attention, quantized and fused-conv ops have files of their own (contrib-*.ts).
 import { typeOf, type Operand } from '../builder.js';
 import { defineOnnxOp, onnxMapper, type OnnxNode } from '../node.js';
 import { castTo, scalarLike } from './helpers.js';
+import { rmsNormalized } from './norm.js';
 
 /** A com.microsoft op's mapper key. */
 export const ms = (op: string): string => `com.microsoft.${op}`;
@@ -66,15 +68,9 @@ function noStatistics(n: OnnxNode): void {
   for (const i of [1, 2]) if (n.outputUsed(i)) n.unsupported(`its output ${i} (a training statistic) is not supported`);
 }
 
-/** x / sqrt(mean(x^2 over the last axis) + epsilon) * gamma: RMS normalisation (T5, LLaMA). */
-export function rmsNorm(n: OnnxNode, x: Operand, gamma: Operand, epsilon: number, axis = -1): Operand {
-  const rank = typeOf(x).shape.length;
-  const start = axis < 0 ? axis + rank : axis;
-  if (start < 0 || start >= rank) n.fail(`axis ${axis} is out of range for an input of rank ${rank}`);
-  const axes = Array.from({ length: rank - start }, (_, k) => start + k);
-  const meanSquare = n.b.op('mean', [n.b.op('mul', [x, x])], { axes, keepdims: true });
-  const rms = n.b.op('sqrt', [n.b.op('add', [meanSquare, scalarLike(n.b, meanSquare, epsilon)])]);
-  return n.b.op('mul', [n.b.op('div', [x, rms]), castTo(n.b, gamma, typeOf(x).dtype)]);
+/** RMS normalisation over the last axes from `axis`, times gamma (T5, LLaMA). */
+function rmsNorm(n: OnnxNode, x: Operand, gamma: Operand, epsilon: number, axis = -1): Operand {
+  return n.b.op('mul', [rmsNormalized(n, x, axis, epsilon), castTo(n.b, gamma, typeOf(x).dtype)]);
 }
 
 // LayerNormalization of input + skip (+ bias) over the last axis; output 3 is the sum itself.

@@ -82,13 +82,17 @@ defineOnnxOp('LayerNormalization', (n) => {
 defineOnnxOp('RMSNormalization', (n) => {
   const x = n.input(0);
   const scale = n.input(1);
-  const xs = castTo(n.b, x, stashDType(n));
-  const axes = trailingAxes(n, n.attrs.int('axis', -1), typeOf(x).shape.length);
-  const meanSquare = n.b.op('mean', [n.b.op('mul', [xs, xs])], { axes, keepdims: true });
-  const rms = n.b.op('sqrt', [n.b.op('add', [meanSquare, scalarLike(n.b, meanSquare, n.attrs.float('epsilon', 1e-5))])]);
-  const normed = castTo(n.b, n.b.op('div', [xs, rms]), typeOf(scale).dtype);
-  return n.b.op('mul', [normed, scale]);
+  const normed = rmsNormalized(n, castTo(n.b, x, stashDType(n)), n.attrs.int('axis', -1), n.attrs.float('epsilon', 1e-5));
+  return n.b.op('mul', [castTo(n.b, normed, typeOf(scale).dtype), scale]);
 });
+
+/** x / sqrt(mean(x^2 over [axis, rank)) + epsilon): RMS normalisation before its scale. */
+export function rmsNormalized(n: OnnxNode, x: Operand, axis: number, epsilon: number): Operand {
+  const axes = trailingAxes(n, axis, typeOf(x).shape.length);
+  const meanSquare = n.b.op('mean', [n.b.op('mul', [x, x])], { axes, keepdims: true });
+  const rms = n.b.op('sqrt', [n.b.op('add', [meanSquare, scalarLike(n.b, meanSquare, epsilon)])]);
+  return n.b.op('div', [x, rms]);
+}
 
 // Normalises each group of num_groups consecutive channels over the group's channels and
 // spatial positions (a layer_norm of [N, G, rest]), then scales and shifts per channel (per
