@@ -96,6 +96,14 @@ const CASES: Record<string, Case> = {
     fed: { idx: { dims: [3], type: 7 } },
     inits: [int4('data', [4, 32], ints(128, 5, U8).map((v) => (v % 16) - 8)), tensor('scales', 1, [4, 2], [0.1, 0.2, 0.05, 0.3, 0.02, 0.07, 0.11, 0.13])],
   },
+  'QuantizeLinear (com.microsoft: int16, per axis, in a model of opset 17, before ONNX had int16)': {
+    op: 'QuantizeLinear', inputs: ['x', 's', 'z'], outType: 5, attrs: { axis: attr.i(1) },
+    fed: { x: { dims: [2, 3, 4], type: 1 } }, inits: [tensor('s', 1, [3], [0.001, 0.0003, 0.01]), tensor('z', 5, [3], [10, -300, 0])],
+  },
+  'DequantizeLinear (com.microsoft: uint16)': {
+    op: 'DequantizeLinear', inputs: ['x', 's', 'z'], outType: 1,
+    fed: { x: { dims: [3, 4], type: 4 } }, inits: [scale('s', 0.0007), zp('z', 4, 30000)],
+  },
   'DynamicQuantizeMatMul (int8 B, per-column scale, bias)': {
     op: 'DynamicQuantizeMatMul', inputs: ['a', 'b', 'bs', 'bz', 'bias'], outType: 1,
     fed: { a: { dims: [3, 8], type: 1 } },
@@ -121,7 +129,8 @@ function feeds(c: Case): Record<string, TensorData> {
   return Object.fromEntries(Object.entries(c.fed).map(([name, f], k) => {
     const count = f.dims.reduce((a, d) => a * d, 1);
     const values = f.type === 1 ? Array.from({ length: count }, (_, i) => Math.sin(i * 1.7 + k) * 3)
-      : f.type === 7 ? Array.from({ length: count }, (_, i) => ((i * 5 + k) % 6) - 3) : ints(count, k + 1, f.type);
+      : f.type === 7 ? Array.from({ length: count }, (_, i) => ((i * 5 + k) % 6) - 3)
+        : f.type === 4 ? Array.from({ length: count }, (_, i) => (i * 7919 + k * 104729) % 65536) : ints(count, k + 1, f.type);
     return [name, tensorData(f.type === 1 ? 'f32' : 'i32', f.dims, values)];
   }));
 }

@@ -124,7 +124,7 @@ defineOnnxOp(ms('EmbedLayerNormalization'), (n) => {
 
 // Ops ORT also registers under com.microsoft as a fixed version of an ONNX op: mapped as that
 // version of the ONNX op, whatever the model's default opset.
-for (const [op, opset] of [['Pad', 11], ['Range', 11], ['Trilu', 14], ['GridSample', 16], ['GatherND', 11]] as const) {
+for (const [op, opset] of [['Pad', 11], ['Range', 11], ['Trilu', 14], ['GridSample', 16], ['GatherND', 11], ['QuantizeLinear', 21], ['DequantizeLinear', 21]] as const) {
   defineOnnxOp(ms(op), (n) => onnxMapper(op)!(n.atOpset(opset)));
 }
 
