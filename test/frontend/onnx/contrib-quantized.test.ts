@@ -104,6 +104,16 @@ const CASES: Record<string, Case> = {
     op: 'DequantizeLinear', inputs: ['x', 's', 'z'], outType: 1,
     fed: { x: { dims: [3, 4], type: 4 } }, inits: [scale('s', 0.0007), zp('z', 4, 30000)],
   },
+  'QGemm (uint8 A, int8 B transposed, per-column scale, int32 C, alpha, float output)': {
+    op: 'QGemm', inputs: ['a', 'as', 'az', 'b', 'bs', 'bz', 'c'], outType: 1, attrs: { transB: attr.i(1), alpha: attr.f(0.5) },
+    fed: { a: { dims: [3, 8], type: U8 } },
+    inits: [scale('as', 0.02), zp('az', U8, 128), tensor('b', I8, [4, 8], ints(32, 6, I8)), tensor('bs', 1, [4], [0.01, 0.02, 0.005, 0.03]), tensor('bz', I8, [4], [0, 0, 0, 0]), tensor('c', 6, [4], [100, -2000, 30, 0])],
+  },
+  'QGemm (quantized output)': {
+    op: 'QGemm', inputs: ['a', 'as', 'az', 'b', 'bs', 'bz', '', 'ys', 'yz'], outType: U8,
+    fed: { a: { dims: [3, 8], type: U8 } },
+    inits: [scale('as', 0.02), zp('az', U8, 100), tensor('b', I8, [8, 5], ints(40, 8, I8)), scale('bs', 0.01), zp('bz', I8, 0), scale('ys', 0.5), zp('yz', U8, 128)],
+  },
   'DynamicQuantizeMatMul (int8 B, per-column scale, bias)': {
     op: 'DynamicQuantizeMatMul', inputs: ['a', 'b', 'bs', 'bz', 'bias'], outType: 1,
     fed: { a: { dims: [3, 8], type: 1 } },

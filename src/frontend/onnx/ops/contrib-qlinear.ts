@@ -6,7 +6,7 @@ import { typeOf, type Operand } from '../builder.js';
 import { defineOnnxOp, onnxMapper, type OnnxNode } from '../node.js';
 import { OnnxType } from '../onnx-types.js';
 import { ms } from './contrib.js';
-import { reshapeTo } from './helpers.js';
+import { castTo, reshapeTo } from './helpers.js';
 import { f32, integerMatMul, quantizeTo } from './quantize.js';
 
 /** A per-tensor scale or zero point ([] or [1]) as a scalar. */
@@ -69,3 +69,17 @@ defineOnnxOp(ms('DynamicQuantizeMatMul'), (n) => {
 
 // (A - a_zero_point) (B - b_zero_point) * a_scale * b_scale + bias, in f32.
 defineOnnxOp(ms('MatMulIntegerToFloat'), (n) => scaledProduct(n, integerMatMul(n, n.input(0), n.optional(4), n.input(1), n.optional(5)), n.input(2), n.input(3), n.optional(6)));
+
+// QGemm: alpha * a_scale * b_scale * ((A - a_zero_point)(B - b_zero_point) + C), C an int32 bias
+// at that scale; quantized with y_scale and y_zero_point when given, else f32. B's scale and
+// zero point may be per column.
+defineOnnxOp(ms('QGemm'), (n) => {
+  const transposed = (x: Operand, attr: string) => (n.attrs.int(attr, 0) !== 0 ? n.b.op('transpose', [x], { perm: [1, 0] }) : x);
+  let product = integerMatMul(n, transposed(n.input(0), 'transA'), n.optional(2), transposed(n.input(3), 'transB'), n.optional(5));
+  const c = n.optional(6);
+  if (c) product = n.b.op('add', [product, castTo(n.b, c, 'i32')]);
+  const alpha = n.attrs.float('alpha', 1);
+  const y = scaledProduct(n, product, n.input(1), n.input(4), undefined);
+  const scaled = alpha === 1 ? y : n.b.op('mul', [y, n.b.scalar('f32', alpha)]);
+  return n.optional(7) ? requant(n, scaled, 7, 0) : scaled;
+});
