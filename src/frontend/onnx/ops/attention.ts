@@ -4,19 +4,24 @@
 import type { DType } from '../../../ir/types.js';
 import { typeOf, type Operand } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
-import { castTo, reshapeTo, scalarLike } from './helpers.js';
+import { castTo, reshapeTo, reshapeToDims, scalarLike } from './helpers.js';
+import { dimText, type Dim } from '../../../ir/size-expr.js';
+import { dimsOf } from '../../../ir/types.js';
+
+// Shapes here are read with dimsOf: a batch or sequence extent may vary from run to run (one
+// program over a range of cache lengths), and reshapes keep it varying.
 
 /** [B, S, H * D] as [B, H, S, D]. */
 export function splitHeads(n: OnnxNode, x: Operand, heads: number, what: string): Operand {
-  const [batch, seq, hidden] = typeOf(x).shape as [number, number, number];
-  if (!(heads > 0) || hidden % heads !== 0) n.fail(`${what}'s hidden size ${hidden} is not a multiple of its ${heads} heads`);
-  return n.b.op('transpose', [reshapeTo(n.b, x, [batch, seq, heads, hidden / heads])], { perm: [0, 2, 1, 3] });
+  const [batch, seq, hidden] = dimsOf(typeOf(x)) as [Dim, Dim, Dim];
+  if (!(heads > 0) || typeof hidden !== 'number' || hidden % heads !== 0) n.fail(`${what}'s hidden size ${dimText(hidden)} is not a multiple of its ${heads} heads`);
+  return n.b.op('transpose', [reshapeToDims(n, x, [batch, seq, heads, hidden / heads])], { perm: [0, 2, 1, 3] });
 }
 
 /** [B, H, S, D] as [B, S, H * D]. */
 export function mergeHeads(n: OnnxNode, y: Operand): Operand {
-  const [batch, heads, seq, d] = typeOf(y).shape as [number, number, number, number];
-  return reshapeTo(n.b, n.b.op('transpose', [y], { perm: [0, 2, 1, 3] }), [batch, seq, heads * d]);
+  const [batch, heads, seq, d] = dimsOf(typeOf(y)) as [Dim, number, Dim, number];
+  return reshapeToDims(n, n.b.op('transpose', [y], { perm: [0, 2, 1, 3] }), [batch, seq, heads * d]);
 }
 
 /**
@@ -25,12 +30,12 @@ export function mergeHeads(n: OnnxNode, y: Operand): Operand {
  * [B, Hkv, G, S, X] and b as [B, Hkv, 1, X, Y], so b is broadcast, never copied.
  */
 export function groupedMatmul(n: OnnxNode, a: Operand, b: Operand): Operand {
-  const [batch, hq, s, x] = typeOf(a).shape as [number, number, number, number];
-  const [, hkv, , y] = typeOf(b).shape as [number, number, number, number];
+  const [batch, hq, s, x] = dimsOf(typeOf(a)) as [Dim, number, Dim, Dim];
+  const [, hkv, , y] = dimsOf(typeOf(b)) as [Dim, number, Dim, Dim];
   if (hq === hkv) return n.b.op('matmul', [a, b]);
   if (hq % hkv !== 0) n.fail(`${hq} query heads cannot share ${hkv} key/value heads evenly`);
-  const grouped = n.b.op('matmul', [reshapeTo(n.b, a, [batch, hkv, hq / hkv, s, x]), n.b.op('unsqueeze', [b], { axes: [2] })]);
-  return reshapeTo(n.b, grouped, [batch, hq, s, y]);
+  const grouped = n.b.op('matmul', [reshapeToDims(n, a, [batch, hkv, hq / hkv, s, x]), n.b.op('unsqueeze', [b], { axes: [2] })]);
+  return reshapeToDims(n, grouped, [batch, hq, s, y]);
 }
 
 /** softcap * tanh(x / softcap), bounding scores to (-softcap, softcap); no op for softcap <= 0. */
@@ -87,6 +92,9 @@ function padMask(n: OnnxNode, mask: Operand, total: number): Operand {
  */
 function visibleKeys(n: OnnxNode, s: number, t: number, past: number, isCausal: boolean, nonpad: Operand | undefined): Operand | undefined {
   const causalGrid = () => boolGrid(n, s, t, (i, j) => j <= i + past);
+  // Every key is at or before the first query (one new token after its cache): nothing to mask,
+  // and no grid of the key count (which may vary from run to run).
+  if (isCausal && t - 1 <= past) isCausal = false;
   if (!nonpad) return isCausal ? causalGrid() : undefined;
   const lengths = reshapeTo(n.b, castTo(n.b, nonpad, 'i32'), [typeOf(nonpad).shape[0]!, 1, 1, 1]);
   const keys = iota(n, [1, 1, 1, t]);

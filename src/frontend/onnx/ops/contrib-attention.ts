@@ -63,7 +63,8 @@ function visible(n: OnnxNode, mask: Operand | undefined, batch: number, s: numbe
     else if (shape.length === 3 && shape[1] === s && shape[2] === t) keep = n.b.op('unsqueeze', [n.b.op('not_equal', [m, zero])], { axes: [1] });
     else n.unsupported(`a mask of shape [${shape.join(',')}] is not supported ([B], [2B], [B, T] and [B, S, T] are, T = ${t} keys)`);
   }
-  if (causal) {
+  // One new token after its cache sees every key: no grid of the key count (which may vary).
+  if (causal && t - 1 > past) {
     const grid = n.b.tensor('bool', [s, t], Array.from({ length: s * t }, (_, x) => (x % t <= Math.floor(x / t) + past ? 1 : 0)));
     keep = keep ? n.b.op('logical_and', [keep, grid]) : grid;
   }

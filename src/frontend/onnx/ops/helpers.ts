@@ -1,4 +1,5 @@
-import type { DType } from '../../../ir/types.js';
+import { dimsEqual, dimText, isSymbolic, type Dim } from '../../../ir/size-expr.js';
+import { dimsOf, type DType } from '../../../ir/types.js';
 import { typeOf, type OnnxBuilder, type Operand } from '../builder.js';
 import type { OnnxNode } from '../node.js';
 import { makeConst, type ConstTensor } from '../tensor.js';
@@ -12,6 +13,22 @@ export function castTo(b: OnnxBuilder, x: Operand, dtype: DType): Operand {
 export function reshapeTo(b: OnnxBuilder, x: Operand, shape: readonly number[]): Operand {
   const s = typeOf(x).shape;
   return s.length === shape.length && s.every((d, i) => d === shape[i]) ? x : b.op('reshape', [x], { shape: [...shape] });
+}
+
+/**
+ * `x` reshaped to `dims`, each a number or an extent of `x` that varies from run to run (a size
+ * of dimsOf(typeOf(x))): one varying extent becomes the reshape's inferred -1; several must keep
+ * their positions (reshape's `copy`), else the reshape is refused, naming the node.
+ */
+export function reshapeToDims(n: OnnxNode, x: Operand, dims: readonly Dim[]): Operand {
+  const varying = dims.flatMap((d, i) => (isSymbolic(d) ? [i] : []));
+  if (varying.length === 0) return reshapeTo(n.b, x, dims as number[]);
+  if (varying.length === 1) return n.b.op('reshape', [x], { shape: dims.map((d) => (isSymbolic(d) ? -1 : d)) });
+  const from = dimsOf(typeOf(x));
+  if (!varying.every((i) => i < from.length && dimsEqual(from[i]!, dims[i]!))) {
+    n.unsupported(`reshaping [${from.map(dimText).join(',')}] to [${dims.map(dimText).join(',')}] moves extents that vary to other positions`);
+  }
+  return n.b.op('reshape', [x], { shape: dims.map((d) => (isSymbolic(d) ? 0 : d)), copy: varying });
 }
 
 /** A scalar constant of `x`'s dtype. */

@@ -1,0 +1,54 @@
+// Attention over a KV cache whose length varies from run to run, as a decoder feeds it one token
+// at a time: ONNX's Attention (grouped heads, causal) and ONNX Runtime's MultiHeadAttention compile
+// once for a range of cache lengths and give ONNX Runtime's answers at each.
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { compile } from '../../../src/compiler.js';
+import { importOnnx } from '../../../src/frontend/onnx/index.js';
+import { tensorData } from '../../../src/ir/tensor-data.js';
+import { Session } from '../../../src/runtime/session.js';
+import { useGpu } from '../../helpers/gpu.js';
+import { seeded } from '../../helpers/seeded.js';
+import { attr, buildModel, contribModel, msNode, node } from './onnx-builder.js';
+
+const HEAD = 8;
+const MODELS = {
+  'ONNX Attention (opset 23), 4 query heads over 2 key/value heads, causal': buildModel({
+    opset: 23, outputs: [{ name: 'y' }, { name: 'present_key' }, { name: 'present_value' }],
+    inputs: [{ name: 'q', dims: [1, 1, 4 * HEAD] }, { name: 'k', dims: [1, 1, 2 * HEAD] }, { name: 'v', dims: [1, 1, 2 * HEAD] }, { name: 'past_key', dims: [1, 2, 'P', HEAD] }, { name: 'past_value', dims: [1, 2, 'P', HEAD] }],
+    nodes: [node('Attention', ['q', 'k', 'v', '', 'past_key', 'past_value'], ['y', 'present_key', 'present_value'], { q_num_heads: attr.i(4), kv_num_heads: attr.i(2), is_causal: attr.i(1) })],
+  }),
+  "ONNX Runtime's MultiHeadAttention, causal": contribModel({
+    outputs: [{ name: 'y' }, { name: 'present_key' }, { name: 'present_value' }],
+    inputs: [{ name: 'q', dims: [1, 1, 2 * HEAD] }, { name: 'k', dims: [1, 1, 2 * HEAD] }, { name: 'v', dims: [1, 1, 2 * HEAD] }, { name: 'past_key', dims: [1, 2, 'P', HEAD] }, { name: 'past_value', dims: [1, 2, 'P', HEAD] }],
+    nodes: [msNode('MultiHeadAttention', ['q', 'k', 'v', '', '', '', 'past_key', 'past_value'], ['y', 'present_key', 'present_value'], { num_heads: attr.i(2), unidirectional: attr.i(1) })],
+  }),
+};
+
+describe('attention over a cache of varying length', () => {
+  const gpu = useGpu();
+  for (const [name, bytes] of Object.entries(MODELS)) {
+    it(`${name}: one program for caches of 1..63, ONNX Runtime's answers at each`, async () => {
+      const range = [1, 2, 'P<=63', HEAD];
+      const graph = importOnnx(bytes, { inputShapes: { past_key: range, past_value: range } });
+      const session = await Session.create(gpu(), compile(graph));
+      const reference = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+      try {
+        for (const past of [5, 63, 1]) {
+          const shapes = Object.fromEntries(graph.inputs.map((v) => [v.name, v.name.startsWith('past') ? [1, 2, past, HEAD] : [...v.type.shape]]));
+          const data = Object.fromEntries(Object.entries(shapes).map(([k, dims], i) => [k, seeded(dims.reduce((a, d) => a * d, 1), past * 10 + i)]));
+          const got = await session.run(Object.fromEntries(Object.entries(shapes).map(([k, dims]) => [k, tensorData('f32', dims, data[k]!)])));
+          const want = await reference.run(Object.fromEntries(Object.entries(shapes).map(([k, dims]) => [k, new ort.Tensor('float32', data[k]!, dims)])));
+          for (const out of ['y', 'present_key', 'present_value']) {
+            expect([...got[out]!.shape], `${out} at a cache of ${past}`).toEqual(want[out]!.dims);
+            const [a, b] = [got[out]!.data as Float32Array, want[out]!.data as Float32Array];
+            for (let i = 0; i < b.length; i++) expect(Math.abs(a[i]! - b[i]!), `${out}[${i}] at a cache of ${past}`).toBeLessThan(1e-5 * (1 + Math.abs(b[i]!)));
+          }
+        }
+      } finally {
+        session.destroy();
+        await reference.release();
+      }
+    });
+  }
+});
