@@ -1,6 +1,7 @@
 // Attention over a KV cache whose length varies from run to run, as a decoder feeds it one token
-// at a time: ONNX's Attention (grouped heads, causal) and ONNX Runtime's MultiHeadAttention compile
-// once for a range of cache lengths and give ONNX Runtime's answers at each.
+// at a time: ONNX's Attention (grouped heads, causal), ONNX Runtime's MultiHeadAttention and its
+// GroupQueryAttention compile once for a range of cache lengths and give ONNX Runtime's answers
+// at each.
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../../src/compiler.js';
@@ -9,7 +10,7 @@ import { tensorData } from '../../../src/ir/tensor-data.js';
 import { Session } from '../../../src/runtime/session.js';
 import { useGpu } from '../../helpers/gpu.js';
 import { seeded } from '../../helpers/seeded.js';
-import { attr, buildModel, contribModel, msNode, node } from './onnx-builder.js';
+import { attr, buildModel, contribModel, msNode, node, tensor } from './onnx-builder.js';
 
 const HEAD = 8;
 const MODELS = {
@@ -51,4 +52,58 @@ describe('attention over a cache of varying length', () => {
       }
     });
   }
+});
+
+describe('GroupQueryAttention over a cache of varying length', () => {
+  const gpu = useGpu();
+  // As LLM exports compute them: seqlens_k from the attention mask's sum, the total length from its shape.
+  const bytes = contribModel({
+    outputs: [{ name: 'y' }, { name: 'present_key' }, { name: 'present_value' }],
+    inputs: [
+      { name: 'q', dims: [2, 1, 4 * 16] }, { name: 'k', dims: [2, 1, 2 * 16] }, { name: 'v', dims: [2, 1, 2 * 16] },
+      { name: 'past_key', dims: [2, 2, 'P', 16] }, { name: 'past_value', dims: [2, 2, 'P', 16] }, { name: 'attention_mask', type: 7, dims: [2, 'T'] },
+    ],
+    nodes: [
+      node('ReduceSum', ['attention_mask', 'axis1'], ['tokens'], { keepdims: attr.i(0) }), node('Sub', ['tokens', 'one'], ['last']),
+      node('Cast', ['last'], ['seqlens_k'], { to: attr.i(6) }), node('Shape', ['attention_mask'], ['shape']),
+      node('Gather', ['shape', 'one'], ['total64'], { axis: attr.i(0) }), node('Cast', ['total64'], ['total'], { to: attr.i(6) }),
+      msNode('GroupQueryAttention', ['q', 'k', 'v', 'past_key', 'past_value', 'seqlens_k', 'total', 'cos', 'sin'], ['y', 'present_key', 'present_value'],
+        { num_heads: attr.i(4), kv_num_heads: attr.i(2), do_rotary: attr.i(1) }),
+    ],
+    initializers: [
+      tensor('axis1', 7, [1], [1]), tensor('one', 7, [], [1]),
+      tensor('cos', 1, [64, 8], Array.from({ length: 512 }, (_, i) => Math.cos(i * 0.37))), tensor('sin', 1, [64, 8], Array.from({ length: 512 }, (_, i) => Math.sin(i * 0.37))),
+    ],
+  });
+
+  it("one program for caches of 1..63, a batch whose second entry holds one token fewer, ONNX Runtime's answers at each", async () => {
+    const range = [2, 2, 'P<=63', 16];
+    const graph = importOnnx(bytes, { inputShapes: { past_key: range, past_value: range, attention_mask: [2, 'T<=64'] } });
+    const session = await Session.create(gpu(), compile(graph));
+    const reference = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+    try {
+      for (const past of [5, 63, 2]) {
+        const floats = { q: [2, 1, 64], k: [2, 1, 32], v: [2, 1, 32], past_key: [2, 2, past, 16], past_value: [2, 2, past, 16] };
+        const data = Object.fromEntries(Object.entries(floats).map(([k, dims], i) => [k, seeded(dims.reduce((a, d) => a * d, 1), past * 10 + i)]));
+        // The second entry has one token fewer: its cache holds past - 1 valid rows.
+        const mask = Array.from({ length: 2 * (past + 1) }, (_, i) => (i === past + 1 + past ? 0 : 1));
+        const got = await session.run({
+          ...Object.fromEntries(Object.entries(floats).map(([k, dims]) => [k, tensorData('f32', dims, data[k]!)])),
+          attention_mask: tensorData('i32', [2, past + 1], mask),
+        });
+        const want = await reference.run({
+          ...Object.fromEntries(Object.entries(floats).map(([k, dims]) => [k, new ort.Tensor('float32', data[k]!, dims)])),
+          attention_mask: new ort.Tensor('int64', BigInt64Array.from(mask, BigInt), [2, past + 1]),
+        });
+        for (const out of ['y', 'present_key', 'present_value']) {
+          expect([...got[out]!.shape], `${out} at a cache of ${past}`).toEqual(want[out]!.dims);
+          const [a, b] = [got[out]!.data as Float32Array, want[out]!.data as Float32Array];
+          for (let i = 0; i < b.length; i++) expect(Math.abs(a[i]! - b[i]!), `${out}[${i}] at a cache of ${past}`).toBeLessThan(1e-5 * (1 + Math.abs(b[i]!)));
+        }
+      }
+    } finally {
+      session.destroy();
+      await reference.release();
+    }
+  });
 });

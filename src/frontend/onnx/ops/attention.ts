@@ -5,7 +5,7 @@ import type { DType } from '../../../ir/types.js';
 import { typeOf, type Operand } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { castTo, reshapeTo, reshapeToDims, scalarLike } from './helpers.js';
-import { dimText, type Dim } from '../../../ir/size-expr.js';
+import { dimText, dMul, type Dim } from '../../../ir/size-expr.js';
 import { dimsOf } from '../../../ir/types.js';
 
 // Shapes here are read with dimsOf: a batch or sequence extent may vary from run to run (one
@@ -26,15 +26,15 @@ export function mergeHeads(n: OnnxNode, y: Operand): Operand {
 
 /**
  * a [B, Hq, S, X] @ b [B, Hkv, X, Y] -> [B, Hq, S, Y], where each of the Hkv heads of b serves
- * a contiguous group of Hq / Hkv heads of a (grouped-query attention): a is viewed as
- * [B, Hkv, G, S, X] and b as [B, Hkv, 1, X, Y], so b is broadcast, never copied.
+ * a contiguous group of G = Hq / Hkv heads of a (grouped-query attention): a is viewed as
+ * [B, Hkv, G * S, X], so b is never copied, and X and Y keep their positions (they may vary).
  */
 export function groupedMatmul(n: OnnxNode, a: Operand, b: Operand): Operand {
   const [batch, hq, s, x] = dimsOf(typeOf(a)) as [Dim, number, Dim, Dim];
   const [, hkv, , y] = dimsOf(typeOf(b)) as [Dim, number, Dim, Dim];
   if (hq === hkv) return n.b.op('matmul', [a, b]);
   if (hq % hkv !== 0) n.fail(`${hq} query heads cannot share ${hkv} key/value heads evenly`);
-  const grouped = n.b.op('matmul', [reshapeToDims(n, a, [batch, hkv, hq / hkv, s, x]), n.b.op('unsqueeze', [b], { axes: [2] })]);
+  const grouped = n.b.op('matmul', [reshapeToDims(n, a, [batch, hkv, dMul(hq / hkv, s), x]), b]);
   return reshapeToDims(n, grouped, [batch, hq, s, y]);
 }
 

@@ -14,6 +14,9 @@ import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { applySoftcap, groupedMatmul, iota, mergeHeads, splitHeads } from './attention.js';
 import { ms } from './contrib.js';
 import { castTo, reshapeTo, scalarLike } from './helpers.js';
+import { dAdd, isSymbolic, type Dim } from '../../../ir/size-expr.js';
+import { dimsOf } from '../../../ir/types.js';
+import { constValues } from '../tensor.js';
 import { rotaryEmbedding } from './transformer.js';
 
 /** Refuses the GQA features kiln does not import, naming each. */
@@ -30,8 +33,9 @@ function refuseUnsupported(n: OnnxNode): void {
  * The present cache [B, Nkv, T, H]: row j of entry b is past[j] below past_b, new[j - past_b]
  * from past_b to past_b + S, and zero after.
  */
-function present(n: OnnxNode, past: Operand | undefined, fresh: Operand, pastLen: Operand, length: number): Operand {
+function present(n: OnnxNode, past: Operand | undefined, fresh: Operand, pastLen: Operand, length: Dim): Operand {
   const [batch, heads, s, h] = typeOf(fresh).shape as [number, number, number, number];
+  if (isSymbolic(length)) return presentOverRange(n, past!, fresh, pastLen);
   const p = past ? typeOf(past).shape[2]! : 0;
   if (!past && length === s) return fresh;
   const rows = iota(n, [1, 1, length, 1]);
@@ -44,6 +48,64 @@ function present(n: OnnxNode, past: Operand | undefined, fresh: Operand, pastLen
   const gathered = n.b.op('gather_elements', [source, n.b.op('expand', [index], { shape: [batch, heads, length, h] })], { axis: 2 });
   const known = n.b.op('less', [offset, scalarLike(n.b, offset, s)]);
   return n.b.op('where', [known, gathered, scalarLike(n.b, gathered, 0)]);
+}
+
+/**
+ * present() for a cache whose length P varies (one program over a range of lengths): past and
+ * new concatenated [B, Nkv, P + S, H] and each entry's rows moved as ORT moves them, the new rows
+ * from P + S - S to past_b, the rows from past_b + S on zeroed. Without padding (past_b = P)
+ * every row stays where it is.
+ */
+function presentOverRange(n: OnnxNode, past: Operand, fresh: Operand, pastLen: Operand): Operand {
+  const [batch, , s] = typeOf(fresh).shape as [number, number, number, number];
+  const source = n.b.op('concat', [past, fresh], { axis: 2 });
+  const rows = positionsAlong(n, source, 2);
+  const pastRows = n.b.op('add', [n.b.op('max', [positionsAlong(n, past, 2)], { axes: [], keepdims: false }), n.b.scalar('i32', 1)]);
+  const start = reshapeTo(n.b, pastLen, [batch, 1, 1, 1]);
+  const offset = n.b.op('sub', [rows, start]);
+  const isNew = n.b.op('greater_equal', [offset, scalarLike(n.b, offset, 0)]);
+  const shifted = n.b.op('add', [rows, n.b.op('sub', [pastRows, start])]);
+  const index = n.b.op('where', [isNew, n.b.op('minimum', [shifted, n.b.op('add', [pastRows, scalarLike(n.b, pastRows, s - 1)])]), rows]);
+  const gathered = n.b.op('gather_elements', [source, n.b.op('add', [index, n.b.op('sub', [onesLike(n, source), n.b.scalar('i32', 1)])])], { axis: 2 });
+  const known = n.b.op('less', [offset, scalarLike(n.b, offset, s)]);
+  return n.b.op('where', [known, gathered, scalarLike(n.b, gathered, 0)]);
+}
+
+/** i32 ones of `x`'s shape, whatever it holds (NaN included), its extents varying as x's do. */
+function onesLike(n: OnnxNode, x: Operand): Operand {
+  return n.b.op('maximum', [castTo(n.b, n.b.op('equal', [x, x]), 'i32'), n.b.scalar('i32', 1)]);
+}
+
+/**
+ * The i32 positions 0, 1, ... along `axis` of `like` (extent 1 on its other axes): a constant
+ * where that extent is fixed, else a running sum of ones over a line of `like`, so that its
+ * extent varies with `like`'s.
+ */
+function positionsAlong(n: OnnxNode, like: Operand, axis: number): Operand {
+  const dims = dimsOf(typeOf(like));
+  const extent = dims[axis]!;
+  if (!isSymbolic(extent)) return iota(n, dims.map((d, i) => (i === axis ? extent : 1)));
+  const others = dims.map((_, i) => i).filter((i) => i !== axis);
+  const line = n.b.op('slice', [like], { starts: others.map(() => 0), ends: others.map(() => 1), axes: others });
+  return n.b.op('cumsum', [onesLike(n, line)], { axis, exclusive: true });
+}
+
+/**
+ * The present cache's length: ORT's max(total_sequence_length, past length). Where the past
+ * length varies (one program over a range), the cache grows by the new tokens (total = P + S, as
+ * every feeder of a growing cache has it); where the total varies under a fixed past buffer, the
+ * buffer is shared and keeps its length.
+ */
+function presentLength(n: OnnxNode, past: Operand | undefined, s: number): Dim {
+  const p: Dim = past ? dimsOf(typeOf(past))[2]! : 0;
+  const total = constValues(n.constant(6, 'total_sequence_length'))[0]!;
+  if (!n.variesWithSizes(6, 'total_sequence_length')) {
+    if (isSymbolic(p)) n.unsupported('the past length varies but total_sequence_length does not');
+    return Math.max(total, p);
+  }
+  if (isSymbolic(p)) return dAdd(p, s);
+  if (past && total <= p) return p;
+  return n.unsupported('total_sequence_length varies without a past whose length varies with it or a buffer that holds it; give fixed sizes with --input-shape');
 }
 
 defineOnnxOp(ms('GroupQueryAttention'), (n) => {
@@ -63,8 +125,8 @@ defineOnnxOp(ms('GroupQueryAttention'), (n) => {
   }
   const headSize = typeOf(q).shape[2]! / qHeads;
 
+  if (isSymbolic(dimsOf(typeOf(q))[1]!)) n.unsupported('a sequence length S that varies is not supported (a cache length that varies is)');
   const seqlens = castTo(n.b, n.input(5), 'i32');
-  const totalLen = n.values(6, 'total_sequence_length')[0]!;
   const pastLen = n.b.op('maximum', [n.b.op('sub', [seqlens, scalarLike(n.b, seqlens, s - 1)]), scalarLike(n.b, seqlens, 0)]);
   const positions = n.b.op('add', [reshapeTo(n.b, pastLen, [batch, 1]), iota(n, [1, s])]);
   if (n.attrs.int('do_rotary', 0) !== 0) {
@@ -75,7 +137,7 @@ defineOnnxOp(ms('GroupQueryAttention'), (n) => {
 
   const [pastKey, pastValue] = [n.optional(3), n.optional(4)];
   if (!pastKey !== !pastValue) n.fail('past_key and past_value must be given together');
-  const length = Math.max(totalLen, pastKey ? typeOf(pastKey).shape[2]! : 0);
+  const length = presentLength(n, pastKey, s);
   const presentKey = present(n, pastKey, splitHeads(n, k, kvHeads, 'K'), pastLen, length);
   const presentValue = present(n, pastValue, splitHeads(n, v, kvHeads, 'V'), pastLen, length);
 
@@ -88,7 +150,7 @@ defineOnnxOp(ms('GroupQueryAttention'), (n) => {
   if (bias) scores = n.b.op('add', [scores, castTo(n.b, bias, typeOf(scores).dtype)]);
 
   // Key j is seen by query s of entry b when j <= seqlens_k[b] and (causal) j <= past_b + s.
-  const keys = iota(n, [1, 1, 1, length]);
+  const keys = n.b.op('transpose', [positionsAlong(n, presentKey, 2)], { perm: [0, 1, 3, 2] });
   let keep = n.b.op('less_equal', [keys, reshapeTo(n.b, seqlens, [batch, 1, 1, 1])]);
   const at = reshapeTo(n.b, positions, [batch, 1, s, 1]);
   if (n.attrs.int('causal', 1) !== 0) keep = n.b.op('logical_and', [keep, n.b.op('less_equal', [keys, at])]);
