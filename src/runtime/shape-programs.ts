@@ -12,7 +12,9 @@ import { KilnError } from '../ir/errors.js';
 // program per set of shapes would cost a compile for every new size (on lavapipe, seconds of
 // shader compilation: a text recogniser is fed a new width for every line of text) and keep
 // each program's buffers. A model whose kernels cannot take varying sizes is compiled per set
-// of shapes, as before.
+// of shapes, as before. Where ranges over every extent that has varied are refused, the extents
+// that changed from the run before are tried alone (a decoder's prompt and its one-token steps
+// differ in sequence length, but the steps differ only in their cache's length).
 
 /** The shapes a program is compiled for, by input: extents, or sizes over ranges (`'W<=512'`). */
 export type ShapeSpec = Readonly<Record<string, readonly (number | string)[]>>;
@@ -65,6 +67,10 @@ export class ShapePrograms<P extends object> {
   private readonly split = new Set<string>();
   /** Why the model's kernels cannot take varying sizes, once a compile over ranges failed. */
   private refused: string | undefined;
+  /** The sets of varying dimensions whose compile over ranges failed, by key. */
+  private readonly refusedSets = new Set<string>();
+  /** The shapes of the run before, whose differences from a run's make its local variation. */
+  private last: FeedShapes | undefined;
   /** Set once sizes over ranges compiled only as multiples of a step: later ranges start there. */
   private stepped = false;
   /** The fixed-shape programs compiled, by spec key, least recently used first. */
@@ -109,6 +115,14 @@ export class ShapePrograms<P extends object> {
 
   /** The program for a run's shapes: one that serves them, or a new one (see above). */
   async programFor(shapes: FeedShapes): Promise<P> {
+    try {
+      return await this.programForShapes(shapes);
+    } finally {
+      this.last = shapes;
+    }
+  }
+
+  private async programForShapes(shapes: FeedShapes): Promise<P> {
     const key = specKey(shapes);
     const exact = this.bySpec.get(key);
     if (exact) {
@@ -123,8 +137,9 @@ export class ShapePrograms<P extends object> {
     this.record(shapes);
     const serving = this.ranged.find((p) => this.opts.serves(p, shapes));
     if (serving) return serving;
-    let spec = this.rangesFor(shapes, this.stepped);
-    if (!spec) return this.compileOnce(shapes);
+    const varying = this.varyingFor(shapes);
+    if (!varying) return this.compileOnce(shapes);
+    let spec = this.rangesFor(shapes, varying, this.stepped);
     let program: P;
     try {
       program = await this.compileOnce(spec);
@@ -132,13 +147,13 @@ export class ShapePrograms<P extends object> {
       // Ranges that need an input's value (an If whose branches fit only some sizes) are the
       // caller's to retry with it (value-programs.ts), not a refusal of ranges.
       if (neededInputs(e)) throw e;
-      const stepped = this.stepped ? undefined : this.rangesFor(shapes, true);
-      if (!stepped || specKey(stepped) === specKey(spec)) return this.fixedInstead(shapes, (e as Error).message);
+      const stepped = this.stepped ? undefined : this.rangesFor(shapes, varying, true);
+      if (!stepped || specKey(stepped) === specKey(spec)) return this.fixedInstead(shapes, varying, (e as Error).message);
       try {
         program = await this.compileOnce((spec = stepped));
         this.stepped = true;
       } catch {
-        return this.fixedInstead(shapes, (e as Error).message);
+        return this.fixedInstead(shapes, varying, (e as Error).message);
       }
     }
     if (this.opts.serves(program, shapes)) {
@@ -148,16 +163,20 @@ export class ShapePrograms<P extends object> {
     // E.g. a program with CPU segments, whose sizes the session does not check ahead.
     this.bySpec.delete(specKey(spec));
     this.opts.release(program);
-    return this.fixedInstead(shapes, 'its program over ranges does not take varying input shapes');
+    return this.fixedInstead(shapes, varying, 'its program over ranges does not take varying input shapes');
   }
 
-  /** Compiles `shapes` at fixed sizes after a compile over ranges failed; ranges are not tried again once that works. */
-  private async fixedInstead(shapes: FeedShapes, reason: string): Promise<P> {
+  /**
+   * Compiles `shapes` at fixed sizes after a compile over ranges of the `varying` dimensions
+   * failed; those ranges are not tried again once that works.
+   */
+  private async fixedInstead(shapes: FeedShapes, varying: readonly OpenDim[], reason: string): Promise<P> {
     // A fixed compile failing too is the user's error (a wrong rank or extent): it says so, and ranges stay on.
     const program = await this.compileOnce(shapes);
+    this.refusedSets.add(dimsKey(varying));
     if (this.refused === undefined) {
       this.refused = reason;
-      this.opts.warn?.(`kiln: the model is compiled once per set of input shapes, since its kernels cannot take varying sizes: ${reason}`);
+      this.opts.warn?.(`kiln: the model is compiled once per set of input shapes where its kernels cannot take the sizes that vary: ${reason}`);
     }
     return program;
   }
@@ -205,16 +224,25 @@ export class ShapePrograms<P extends object> {
   }
 
   /**
-   * The spec over ranges for these shapes: each open dimension that has taken more than one
-   * value (every open one when `dynamic` is true) a size up to the next power of two of the
-   * largest value seen, `stepped`: a multiple of a step; undefined when the shapes are to be
-   * compiled as they are.
+   * The open dimensions to compile over ranges for these shapes: each that has taken more than
+   * one value (every open one when `dynamic` is true), or, where ranges over those were refused,
+   * those that differ from the run before; undefined when the shapes are to be compiled as they are.
    */
-  private rangesFor(shapes: FeedShapes, stepped: boolean): ShapeSpec | undefined {
+  private varyingFor(shapes: FeedShapes): OpenDim[] | undefined {
     const dynamic = this.opts.dynamic ?? 'auto';
-    if (dynamic === false || this.refused !== undefined) return undefined;
-    const varying = this.open.filter((d) => dynamic === true || (this.seen.get(`${d.input}:${d.index}`)?.size ?? 0) > 1);
-    if (!varying.length) return undefined;
+    if (dynamic === false) return undefined;
+    const seen = this.open.filter((d) => dynamic === true || (this.seen.get(`${d.input}:${d.index}`)?.size ?? 0) > 1);
+    if (seen.length && !this.refusedSets.has(dimsKey(seen))) return seen;
+    const last = this.last;
+    const changed = last ? this.open.filter((d) => last[d.input]?.[d.index] !== shapes[d.input]?.[d.index]) : [];
+    return changed.length && !this.refusedSets.has(dimsKey(changed)) ? changed : undefined;
+  }
+
+  /**
+   * The spec over ranges for these shapes: each `varying` dimension a size up to the next power
+   * of two of the largest value seen, `stepped`: a multiple of a step; the others as fed.
+   */
+  private rangesFor(shapes: FeedShapes, varying: readonly OpenDim[], stepped: boolean): ShapeSpec {
     const nameOf = (d: OpenDim) => (d.symbol !== undefined && !this.split.has(d.symbol) ? `s:${d.symbol}` : `d:${d.input}:${d.index}`);
     const names = new SizeNames();
     const largest = new Map<string, number>();
@@ -280,6 +308,11 @@ function nextPowerOfTwo(n: number): number {
   let p = 1;
   while (p < n) p *= 2;
   return p;
+}
+
+/** A key of a set of open dimensions. */
+function dimsKey(dims: readonly OpenDim[]): string {
+  return dims.map((d) => `${d.input}:${d.index}`).sort().join(' ');
 }
 
 function specKey(spec: ShapeSpec): string {

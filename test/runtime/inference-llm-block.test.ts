@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { InferenceSession, Tensor } from '../../src/runtime/index.js';
@@ -10,7 +13,8 @@ import { seeded } from '../helpers/seeded.js';
 // (MatMulNBits), GroupQueryAttention with rotary embedding over a KV cache, seqlens_k and
 // total_sequence_length computed from the attention mask. Run as an application runs it: a
 // prompt with an empty cache, then tokens one at a time with the cache fed back, each step's
-// outputs against onnxruntime-node's.
+// outputs against onnxruntime-node's. The steps share programs: only the cache length varies
+// between them.
 
 const D = 64;
 const HEADS = 4;
@@ -80,11 +84,13 @@ describe('a 4-bit LLM decoder layer as ONNX Runtime GenAI writes it', () => {
   const gpu = useGpu();
   it('runs a prompt with an empty cache, then tokens one at a time, as ONNX Runtime runs them', async () => {
     const model = decoderLayer();
-    const session = await InferenceSession.create(model, { device: gpu(), compileCache: false });
+    const cache = mkdtempSync(join(tmpdir(), 'kiln-llm-'));
+    const session = await InferenceSession.create(model, { device: gpu(), compileCache: cache });
     const reference = await ort.InferenceSession.create(model, { intraOpNumThreads: 1 });
     try {
       let past: { key: Float32Array; value: Float32Array; length: number } = { key: new Float32Array(0), value: new Float32Array(0), length: 0 };
-      for (const [step, tokens] of [5, 1, 1].entries()) {
+      const steps = [5, 1, 1, 1, 1, 1, 1, 1];
+      for (const [step, tokens] of steps.entries()) {
         const total = past.length + tokens;
         const hidden = seeded(tokens * D, 40 + step);
         const mask = new BigInt64Array(total).fill(1n);
@@ -106,6 +112,10 @@ describe('a 4-bit LLM decoder layer as ONNX Runtime GenAI writes it', () => {
         }
         past = { key: got['present_key']!.data as Float32Array, value: got['present_value']!.data as Float32Array, length: total };
       }
+      // The prompt and the first token at fixed sizes (the sequence length changed, which attention
+      // cannot take varying), then the cache length over ranges: past <= 8 and total <= 8, total
+      // <= 16, past <= 16; not a program a token.
+      expect(readdirSync(cache)).toHaveLength(5);
     } finally {
       await session.release();
       await reference.release();

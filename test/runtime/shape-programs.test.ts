@@ -87,7 +87,34 @@ describe('ShapePrograms', () => {
     const { run, compiled, warnings } = programs(REC, { refuseRanges: true });
     for (const w of [320, 100, 200, 100]) expect(await run({ x: [1, 3, 48, w] })).toEqual({ x: [1, 3, 48, w] });
     expect(compiled).toHaveLength(3);
-    expect(warnings).toEqual(["kiln: the model is compiled once per set of input shapes, since its kernels cannot take varying sizes: 'resize' takes fixed sizes only"]);
+    expect(warnings).toEqual(["kiln: the model is compiled once per set of input shapes where its kernels cannot take the sizes that vary: 'resize' takes fixed sizes only"]);
+  });
+
+  it('where ranges over every extent that has varied are refused, compiles the extents that change from run to run alone over ranges', async () => {
+    // A decoder: its prompt and its one-token steps differ in sequence length S, which its kernels
+    // cannot take varying; the steps differ only in the cache length P.
+    const inputs = [{ name: 'x', dims: [1, 'S', 8] }, { name: 'past', dims: [1, 'P', 8] }];
+    const compiled: ShapeSpec[] = [];
+    const p = new ShapePrograms<Fake>({
+      inputs,
+      compile: async (spec) => {
+        if (typeof spec['x']![1] === 'string') throw new Error('S must not vary');
+        compiled.push(spec);
+        return { spec };
+      },
+      serves: (f, shapes) => takes(f.spec, shapes),
+      release: () => undefined,
+      warn: () => undefined,
+    });
+    const run = async (shapes: FeedShapes) => (await p.programFor(shapes)).spec;
+    expect(await run({ x: [1, 5, 8], past: [1, 0, 8] })).toEqual({ x: [1, 5, 8], past: [1, 0, 8] });
+    // S and P varied: refused, compiled fixed.
+    expect(await run({ x: [1, 1, 8], past: [1, 5, 8] })).toEqual({ x: [1, 1, 8], past: [1, 5, 8] });
+    // Only P changed from the run before: P over a range, S fixed.
+    expect(await run({ x: [1, 1, 8], past: [1, 6, 8] })).toEqual({ x: [1, 1, 8], past: [1, 'P<=8', 8] });
+    expect(await run({ x: [1, 1, 8], past: [1, 7, 8] })).toEqual({ x: [1, 1, 8], past: [1, 'P<=8', 8] });
+    expect(await run({ x: [1, 1, 8], past: [1, 9, 8] })).toEqual({ x: [1, 1, 8], past: [1, 'P<=16', 8] });
+    expect(compiled).toHaveLength(4);
   });
 
   it('tries sizes as multiples of the largest power of two up to 32 dividing every extent seen when plain sizes fail, and starts there after', async () => {
@@ -100,7 +127,7 @@ describe('ShapePrograms', () => {
     expect(compiled).toHaveLength(3);
     // Not a multiple of 32: the step the extents seen share is 4, whose program fails too; compiled fixed.
     expect(await run({ x: [1, 3, 320, 100] })).toEqual({ x: [1, 3, 320, 100] });
-    expect(warnings).toEqual(['kiln: the model is compiled once per set of input shapes, since its kernels cannot take varying sizes: shapes do not broadcast']);
+    expect(warnings).toEqual(['kiln: the model is compiled once per set of input shapes where its kernels cannot take the sizes that vary: shapes do not broadcast']);
     const { run: plain } = programs([{ name: 'x', dims: [1, 3, 'H', 'W'] }]);
     await plain({ x: [1, 3, 640, 640] });
     expect(await plain({ x: [1, 3, 640, 480] })).toEqual({ x: [1, 3, 640, 'W<=1024'] });
