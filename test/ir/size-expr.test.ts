@@ -72,3 +72,18 @@ describe('size expressions', () => {
     expect(() => parseSizeBound('H%32<=960')).toThrow('STEP*NAME<=MAX for a multiple of STEP (e.g. 32*H<=960)');
   });
 });
+
+describe('reshape over sizes that vary', () => {
+  it('copies an extent that is a sum (a cache of P + 1) in place while inferring another', async () => {
+    const { Graph } = await import('../../src/ir/graph.js');
+    const P = sizeVar('P', 1, 63);
+    const S = sizeVar('S', 1, 8);
+    const g = new Graph('g');
+    // Scores [B, Hkv, G*S, P+S] of grouped heads, back to [B, Hq, S, P+S].
+    const x = g.addInput('x', { dtype: 'f32', shape: [1, 2, 16, 71], device: 'cpu', dims: [1, 2, dMul(2, S), dAdd(P, S)] });
+    const y = g.addNode('reshape', [x], { shape: [1, 4, -1, 0], copy: [3] }).output;
+    expect(y.type.dims?.map(dimText)).toEqual(['1', '4', 'S', 'P+S']);
+    const single = g.addNode('reshape', [g.addInput('c', { dtype: 'f32', shape: [1, 2, 2, 64], device: 'cpu', dims: [1, 2, 2, dAdd(P, 1)] })], { shape: [1, 4, 1, 0], copy: [3] }).output;
+    expect(single.type.dims?.map(dimText)).toEqual(['1', '4', '1', 'P+1']);
+  });
+});

@@ -78,9 +78,10 @@ function reshapeDims(from: readonly Dim[], shape: readonly number[], copy: reado
   const target = reshapeTarget(from, shape, copy);
   const fixed = target.map((d) => (typeof d === 'number' ? d : -2));
   if (!fixed.includes(-2)) return resolveReshapeDims(from, fixed);
-  // Copied extents that vary divide out of the element count first.
-  const rest = dExactDiv(dNumel(from), dNumel(target.filter(isSymbolic)));
-  if (rest === undefined) throw new OpTypeError(`cannot reshape [${from.map(dimText).join(',')}] to [${target.map(dimText).join(',')}]`);
+  // Copied extents that vary divide out of the element count first: they are the input's own
+  // factors at those positions, so the rest is the product of the input's other extents (exact
+  // even where an extent is a sum, as a cache's P+1 is).
+  const rest = dNumel(from.filter((d, i) => !(copy.includes(i) && isSymbolic(d))));
   const inner = resolveReshapeDims([rest], fixed.filter((d) => d !== -2));
   let k = 0;
   return target.map((d) => (isSymbolic(d) ? d : inner[k++]!));
