@@ -2,7 +2,8 @@ import type { Graph, Node, Value } from '../ir/graph.js';
 import { transposeAttrs, transposePerm } from '../ir/ops/movement.js';
 import { constValue } from '../ir/ops/source.js';
 import { getOp } from '../ir/ops/index.js';
-import { isFloat, typesEqual } from '../ir/types.js';
+import { dimsOf, isFloat, typesEqual } from '../ir/types.js';
+import { isSymbolic } from '../ir/size-expr.js';
 import type { Pass } from './pass.js';
 import { rebuild } from './rebuild.js';
 import { attrsOf } from '../ir/attrs.js';
@@ -116,8 +117,12 @@ export const simplify: Pass = {
           if (!isReshape(node.op)) return false;
           if (sameType(ins[0]!)) return forward(ins[0]!);
           if (ins[0]!.producer && isReshape(ins[0]!.producer.op)) {
+            // One reshape to the result's extents; one that varies from run to run is its -1,
+            // and a result with several such extents keeps its two reshapes.
+            const dims = dimsOf(result.type);
+            if (dims.filter(isSymbolic).length > 1) return false;
             changed = true;
-            b.replace(result, b.add('reshape', [ins[0]!.producer.inputs[0]!], { shape: [...result.type.shape] }).output);
+            b.replace(result, b.add('reshape', [ins[0]!.producer.inputs[0]!], { shape: dims.map((d) => (isSymbolic(d) ? -1 : d)) }).output);
             return true;
           }
           return false;

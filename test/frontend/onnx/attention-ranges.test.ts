@@ -9,6 +9,8 @@ import { importOnnx } from '../../../src/frontend/onnx/index.js';
 import { tensorData } from '../../../src/ir/tensor-data.js';
 import { Session } from '../../../src/runtime/session.js';
 import { useGpu } from '../../helpers/gpu.js';
+import type { GpuDevice } from '../../../src/runtime/device.js';
+import type { InputShapes } from '../../../src/frontend/onnx/inputs.js';
 import { seeded } from '../../helpers/seeded.js';
 import { attr, buildModel, contribModel, msNode, node, tensor } from './onnx-builder.js';
 
@@ -54,14 +56,17 @@ describe('attention over a cache of varying length', () => {
   }
 });
 
-describe('GroupQueryAttention over a cache of varying length', () => {
-  const gpu = useGpu();
-  // As LLM exports compute them: seqlens_k from the attention mask's sum, the total length from its shape.
-  const bytes = contribModel({
+/**
+ * ORT's GroupQueryAttention with rotary, as LLM exports compute its lengths: seqlens_k from the
+ * attention mask's sum, the total length from its shape; a batch of `batch` and `tokens` new
+ * tokens (a number, or a symbol that varies).
+ */
+function gqaModel(batch: number, tokens: number | string): Uint8Array {
+  return contribModel({
     outputs: [{ name: 'y' }, { name: 'present_key' }, { name: 'present_value' }],
     inputs: [
-      { name: 'q', dims: [2, 1, 4 * 16] }, { name: 'k', dims: [2, 1, 2 * 16] }, { name: 'v', dims: [2, 1, 2 * 16] },
-      { name: 'past_key', dims: [2, 2, 'P', 16] }, { name: 'past_value', dims: [2, 2, 'P', 16] }, { name: 'attention_mask', type: 7, dims: [2, 'T'] },
+      { name: 'q', dims: [batch, tokens, 4 * 16] }, { name: 'k', dims: [batch, tokens, 2 * 16] }, { name: 'v', dims: [batch, tokens, 2 * 16] },
+      { name: 'past_key', dims: [batch, 2, 'P', 16] }, { name: 'past_value', dims: [batch, 2, 'P', 16] }, { name: 'attention_mask', type: 7, dims: [batch, 'T'] },
     ],
     nodes: [
       node('ReduceSum', ['attention_mask', 'axis1'], ['tokens'], { keepdims: attr.i(0) }), node('Sub', ['tokens', 'one'], ['last']),
@@ -72,38 +77,55 @@ describe('GroupQueryAttention over a cache of varying length', () => {
     ],
     initializers: [
       tensor('axis1', 7, [1], [1]), tensor('one', 7, [], [1]),
-      tensor('cos', 1, [64, 8], Array.from({ length: 512 }, (_, i) => Math.cos(i * 0.37))), tensor('sin', 1, [64, 8], Array.from({ length: 512 }, (_, i) => Math.sin(i * 0.37))),
+      tensor('cos', 1, [80, 8], Array.from({ length: 640 }, (_, i) => Math.cos(i * 0.37))), tensor('sin', 1, [80, 8], Array.from({ length: 640 }, (_, i) => Math.sin(i * 0.37))),
     ],
   });
+}
 
-  it("one program for caches of 1..63, a batch whose second entry holds one token fewer, ONNX Runtime's answers at each", async () => {
-    const range = [2, 2, 'P<=63', 16];
-    const graph = importOnnx(bytes, { inputShapes: { past_key: range, past_value: range, attention_mask: [2, 'T<=64'] } });
-    const session = await Session.create(gpu(), compile(graph));
-    const reference = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
-    try {
-      for (const past of [5, 63, 2]) {
-        const floats = { q: [2, 1, 64], k: [2, 1, 32], v: [2, 1, 32], past_key: [2, 2, past, 16], past_value: [2, 2, past, 16] };
-        const data = Object.fromEntries(Object.entries(floats).map(([k, dims], i) => [k, seeded(dims.reduce((a, d) => a * d, 1), past * 10 + i)]));
-        // The second entry has one token fewer: its cache holds past - 1 valid rows.
-        const mask = Array.from({ length: 2 * (past + 1) }, (_, i) => (i === past + 1 + past ? 0 : 1));
-        const got = await session.run({
-          ...Object.fromEntries(Object.entries(floats).map(([k, dims]) => [k, tensorData('f32', dims, data[k]!)])),
-          attention_mask: tensorData('i32', [2, past + 1], mask),
-        });
-        const want = await reference.run({
-          ...Object.fromEntries(Object.entries(floats).map(([k, dims]) => [k, new ort.Tensor('float32', data[k]!, dims)])),
-          attention_mask: new ort.Tensor('int64', BigInt64Array.from(mask, BigInt), [2, past + 1]),
-        });
-        for (const out of ['y', 'present_key', 'present_value']) {
-          expect([...got[out]!.shape], `${out} at a cache of ${past}`).toEqual(want[out]!.dims);
-          const [a, b] = [got[out]!.data as Float32Array, want[out]!.data as Float32Array];
-          for (let i = 0; i < b.length; i++) expect(Math.abs(a[i]! - b[i]!), `${out}[${i}] at a cache of ${past}`).toBeLessThan(1e-5 * (1 + Math.abs(b[i]!)));
-        }
+/** Runs `bytes` compiled once for `shapes` at each (tokens, past, mask) against ORT. */
+async function expectOrtAtEach(gpu: GpuDevice, bytes: Uint8Array, shapes: InputShapes, runs: readonly { tokens: number; past: number; mask: number[] }[], batch: number): Promise<void> {
+  const graph = importOnnx(bytes, { inputShapes: shapes });
+  const session = await Session.create(gpu, compile(graph));
+  const reference = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+  try {
+    for (const { tokens, past, mask } of runs) {
+      const floats = { q: [batch, tokens, 64], k: [batch, tokens, 32], v: [batch, tokens, 32], past_key: [batch, 2, past, 16], past_value: [batch, 2, past, 16] };
+      const data = Object.fromEntries(Object.entries(floats).map(([k, dims], i) => [k, seeded(dims.reduce((a, d) => a * d, 1), past * 10 + tokens + i)]));
+      const got = await session.run({
+        ...Object.fromEntries(Object.entries(floats).map(([k, dims]) => [k, tensorData('f32', dims, data[k]!)])),
+        attention_mask: tensorData('i32', [batch, mask.length / batch], mask),
+      });
+      const want = await reference.run({
+        ...Object.fromEntries(Object.entries(floats).map(([k, dims]) => [k, new ort.Tensor('float32', data[k]!, dims)])),
+        attention_mask: new ort.Tensor('int64', BigInt64Array.from(mask, BigInt), [batch, mask.length / batch]),
+      });
+      for (const out of ['y', 'present_key', 'present_value']) {
+        const at = `${out} for ${tokens} tokens after ${past}`;
+        expect([...got[out]!.shape], at).toEqual(want[out]!.dims);
+        const [a, b] = [got[out]!.data as Float32Array, want[out]!.data as Float32Array];
+        for (let i = 0; i < b.length; i++) expect(Math.abs(a[i]! - b[i]!), `${at}: [${i}]`).toBeLessThan(1e-5 * (1 + Math.abs(b[i]!)));
       }
-    } finally {
-      session.destroy();
-      await reference.release();
     }
+  } finally {
+    session.destroy();
+    await reference.release();
+  }
+}
+
+describe('GroupQueryAttention over lengths that vary', () => {
+  const gpu = useGpu();
+  it("one token at a time: one program for caches of 1..63, a batch whose second entry holds one token fewer, ONNX Runtime's answers at each", async () => {
+    const range = [2, 2, 'P<=63', 16];
+    // The second entry's mask ends in a 0: its cache holds past - 1 valid rows.
+    const runs = [5, 63, 2].map((past) => ({ tokens: 1, past, mask: Array.from({ length: 2 * (past + 1) }, (_, i) => (i === 2 * past + 1 ? 0 : 1)) }));
+    await expectOrtAtEach(gpu(), gqaModel(2, 1), { past_key: range, past_value: range, attention_mask: [2, 'T<=64'] }, runs, 2);
+  });
+
+  it("several tokens after a cache (chunked prefill): one program for chunks of 1..8 after caches of 1..32, ONNX Runtime's answers at each", async () => {
+    const range = [1, 2, 'P<=32', 16];
+    const runs = [[3, 5], [8, 32], [1, 9], [6, 1]].map(([tokens, past]) => ({ tokens: tokens!, past: past!, mask: new Array<number>(tokens! + past!).fill(1) }));
+    await expectOrtAtEach(gpu(), gqaModel(1, 'S'), {
+      q: [1, 'S<=8', 64], k: [1, 'S<=8', 32], v: [1, 'S<=8', 32], past_key: range, past_value: range, attention_mask: [1, 'T<=40'],
+    }, runs, 1);
   });
 });

@@ -7,14 +7,16 @@
 //   entry's total length seqlens_k[b] + 1 (and, with a local window W, j > past_b + s - W);
 //   present rows [past_b, past_b + S) are the new keys, the rows below past_b the past ones,
 //   the rest zero (ORT copies only each entry's valid past).
-// The present length is ORT's max(total_sequence_length, past length), which needs
-// total_sequence_length at import (models compute it from the attention mask's shape).
+// The present length is ORT's max(total_sequence_length, past length), read at import (models
+// compute it from the attention mask's shape). The sequence, past and total lengths may vary
+// from run to run (one program over ranges): positions then come from the tensors themselves
+// (see presentLength and positionsAlong).
 import { typeOf, type Operand } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { applySoftcap, groupedMatmul, iota, mergeHeads, splitHeads } from './attention.js';
 import { ms } from './contrib.js';
-import { castTo, reshapeTo, scalarLike } from './helpers.js';
-import { dAdd, isSymbolic, type Dim } from '../../../ir/size-expr.js';
+import { castTo, reshapeTo, reshapeToDims, scalarLike } from './helpers.js';
+import { dAdd, dimsEqual, isSymbolic, type Dim } from '../../../ir/size-expr.js';
 import { dimsOf } from '../../../ir/types.js';
 import { constValues } from '../tensor.js';
 import { rotaryEmbedding } from './transformer.js';
@@ -33,9 +35,11 @@ function refuseUnsupported(n: OnnxNode): void {
  * The present cache [B, Nkv, T, H]: row j of entry b is past[j] below past_b, new[j - past_b]
  * from past_b to past_b + S, and zero after.
  */
-function present(n: OnnxNode, past: Operand | undefined, fresh: Operand, pastLen: Operand, length: Dim): Operand {
+function present(n: OnnxNode, past: Operand | undefined, fresh: Operand, pastLen: Operand, newRows: Operand, length: Dim): Operand {
   const [batch, heads, s, h] = typeOf(fresh).shape as [number, number, number, number];
-  if (isSymbolic(length)) return presentOverRange(n, past!, fresh, pastLen);
+  // Without a past, every entry's new rows start at row 0 (past_b is 0).
+  if (!past && dimsEqual(length, dimsOf(typeOf(fresh))[2]!)) return fresh;
+  if (isSymbolic(length)) return presentOverRange(n, past!, fresh, pastLen, newRows);
   const p = past ? typeOf(past).shape[2]! : 0;
   if (!past && length === s) return fresh;
   const rows = iota(n, [1, 1, length, 1]);
@@ -56,8 +60,8 @@ function present(n: OnnxNode, past: Operand | undefined, fresh: Operand, pastLen
  * from P + S - S to past_b, the rows from past_b + S on zeroed. Without padding (past_b = P)
  * every row stays where it is.
  */
-function presentOverRange(n: OnnxNode, past: Operand, fresh: Operand, pastLen: Operand): Operand {
-  const [batch, , s] = typeOf(fresh).shape as [number, number, number, number];
+function presentOverRange(n: OnnxNode, past: Operand, fresh: Operand, pastLen: Operand, newRows: Operand): Operand {
+  const batch = typeOf(fresh).shape[0]!;
   const source = n.b.op('concat', [past, fresh], { axis: 2 });
   const rows = positionsAlong(n, source, 2);
   const pastRows = n.b.op('add', [n.b.op('max', [positionsAlong(n, past, 2)], { axes: [], keepdims: false }), n.b.scalar('i32', 1)]);
@@ -65,10 +69,18 @@ function presentOverRange(n: OnnxNode, past: Operand, fresh: Operand, pastLen: O
   const offset = n.b.op('sub', [rows, start]);
   const isNew = n.b.op('greater_equal', [offset, scalarLike(n.b, offset, 0)]);
   const shifted = n.b.op('add', [rows, n.b.op('sub', [pastRows, start])]);
-  const index = n.b.op('where', [isNew, n.b.op('minimum', [shifted, n.b.op('add', [pastRows, scalarLike(n.b, pastRows, s - 1)])]), rows]);
+  const last = n.b.op('sub', [n.b.op('add', [pastRows, newRows]), n.b.scalar('i32', 1)]);
+  const index = n.b.op('where', [isNew, n.b.op('minimum', [shifted, last]), rows]);
   const gathered = n.b.op('gather_elements', [source, n.b.op('add', [index, n.b.op('sub', [onesLike(n, source), n.b.scalar('i32', 1)])])], { axis: 2 });
-  const known = n.b.op('less', [offset, scalarLike(n.b, offset, s)]);
+  const known = n.b.op('less', [offset, newRows]);
   return n.b.op('where', [known, gathered, scalarLike(n.b, gathered, 0)]);
+}
+
+/** The count of positions along an axis varying from run to run, as an i32 scalar computed when it runs. */
+function countAlong(n: OnnxNode, like: Operand, axis: number): Operand {
+  const extent = dimsOf(typeOf(like))[axis]!;
+  if (!isSymbolic(extent)) return n.b.scalar('i32', extent);
+  return n.b.op('add', [n.b.op('max', [positionsAlong(n, like, axis)], { axes: [], keepdims: false }), n.b.scalar('i32', 1)]);
 }
 
 /** i32 ones of `x`'s shape, whatever it holds (NaN included), its extents varying as x's do. */
@@ -96,15 +108,15 @@ function positionsAlong(n: OnnxNode, like: Operand, axis: number): Operand {
  * every feeder of a growing cache has it); where the total varies under a fixed past buffer, the
  * buffer is shared and keeps its length.
  */
-function presentLength(n: OnnxNode, past: Operand | undefined, s: number): Dim {
+function presentLength(n: OnnxNode, past: Operand | undefined, s: Dim): Dim {
   const p: Dim = past ? dimsOf(typeOf(past))[2]! : 0;
   const total = constValues(n.constant(6, 'total_sequence_length'))[0]!;
   if (!n.variesWithSizes(6, 'total_sequence_length')) {
     if (isSymbolic(p)) n.unsupported('the past length varies but total_sequence_length does not');
     return Math.max(total, p);
   }
-  if (isSymbolic(p)) return dAdd(p, s);
-  if (past && total <= p) return p;
+  if (isSymbolic(p) || !past) return dAdd(p, s);
+  if (total <= p) return p;
   return n.unsupported('total_sequence_length varies without a past whose length varies with it or a buffer that holds it; give fixed sizes with --input-shape');
 }
 
@@ -113,7 +125,7 @@ defineOnnxOp(ms('GroupQueryAttention'), (n) => {
   const [qHeads, kvHeads] = [n.attrs.int('num_heads', 0), n.attrs.int('kv_num_heads', 0)];
   if (!(qHeads > 0 && kvHeads > 0 && qHeads % kvHeads === 0)) n.fail(`num_heads ${qHeads} must be a positive multiple of kv_num_heads ${kvHeads}`);
   let q = n.input(0);
-  const [batch, s, width] = typeOf(q).shape as [number, number, number];
+  const [batch, , width] = typeOf(q).shape as [number, number, number];
   let k: Operand;
   let v: Operand;
   if (n.optional(1)) [k, v] = [n.input(1), n.input(2)];
@@ -125,10 +137,11 @@ defineOnnxOp(ms('GroupQueryAttention'), (n) => {
   }
   const headSize = typeOf(q).shape[2]! / qHeads;
 
-  if (isSymbolic(dimsOf(typeOf(q))[1]!)) n.unsupported('a sequence length S that varies is not supported (a cache length that varies is)');
+  const seqDim = dimsOf(typeOf(q))[1]!;
+  const newRows = countAlong(n, q, 1);
   const seqlens = castTo(n.b, n.input(5), 'i32');
-  const pastLen = n.b.op('maximum', [n.b.op('sub', [seqlens, scalarLike(n.b, seqlens, s - 1)]), scalarLike(n.b, seqlens, 0)]);
-  const positions = n.b.op('add', [reshapeTo(n.b, pastLen, [batch, 1]), iota(n, [1, s])]);
+  const pastLen = n.b.op('maximum', [n.b.op('sub', [n.b.op('add', [seqlens, scalarLike(n.b, seqlens, 1)]), newRows]), scalarLike(n.b, seqlens, 0)]);
+  const positions = n.b.op('add', [reshapeTo(n.b, pastLen, [batch, 1]), reshapeToDims(n, positionsAlong(n, q, 1), [1, seqDim])]);
   if (n.attrs.int('do_rotary', 0) !== 0) {
     const rotary = { rotaryDim: 0, interleaved: n.attrs.int('rotary_interleaved', 0) !== 0 };
     q = rotaryEmbedding(n, q, n.input(7), n.input(8), positions, { ...rotary, heads: qHeads });
@@ -137,9 +150,9 @@ defineOnnxOp(ms('GroupQueryAttention'), (n) => {
 
   const [pastKey, pastValue] = [n.optional(3), n.optional(4)];
   if (!pastKey !== !pastValue) n.fail('past_key and past_value must be given together');
-  const length = presentLength(n, pastKey, s);
-  const presentKey = present(n, pastKey, splitHeads(n, k, kvHeads, 'K'), pastLen, length);
-  const presentValue = present(n, pastValue, splitHeads(n, v, kvHeads, 'V'), pastLen, length);
+  const length = presentLength(n, pastKey, seqDim);
+  const presentKey = present(n, pastKey, splitHeads(n, k, kvHeads, 'K'), pastLen, newRows, length);
+  const presentValue = present(n, pastValue, splitHeads(n, v, kvHeads, 'V'), pastLen, newRows, length);
 
   const qh = splitHeads(n, q, qHeads, 'Q');
   const scale = n.attrs.float('scale', 0) || 1 / Math.sqrt(headSize);
@@ -152,7 +165,7 @@ defineOnnxOp(ms('GroupQueryAttention'), (n) => {
   // Key j is seen by query s of entry b when j <= seqlens_k[b] and (causal) j <= past_b + s.
   const keys = n.b.op('transpose', [positionsAlong(n, presentKey, 2)], { perm: [0, 1, 3, 2] });
   let keep = n.b.op('less_equal', [keys, reshapeTo(n.b, seqlens, [batch, 1, 1, 1])]);
-  const at = reshapeTo(n.b, positions, [batch, 1, s, 1]);
+  const at = reshapeToDims(n, positions, [batch, 1, seqDim, 1]);
   if (n.attrs.int('causal', 1) !== 0) keep = n.b.op('logical_and', [keep, n.b.op('less_equal', [keys, at])]);
   const window = n.attrs.int('local_window_size', -1);
   if (window > 0) keep = n.b.op('logical_and', [keep, n.b.op('greater', [keys, n.b.op('sub', [at, scalarLike(n.b, at, window)])])]);
@@ -171,6 +184,7 @@ function softmaxWithSink(n: OnnxNode, scores: Operand, heads: number): Operand {
   const sinkInput = n.optional(11);
   const smooth = n.attrs.int('smooth_softmax', 0) !== 0;
   if (!sinkInput && !smooth) return n.b.op('softmax', [scores], { axis: -1 });
+  if (dimsOf(typeOf(scores)).some(isSymbolic)) n.unsupported('smooth_softmax and head_sink over lengths that vary are not supported');
   const [b, , s] = typeOf(scores).shape as [number, number, number, number];
   const sink = sinkInput
     ? n.b.op('expand', [reshapeTo(n.b, castTo(n.b, sinkInput, typeOf(scores).dtype), [1, heads, 1, 1])], { shape: [b, heads, s, 1] })

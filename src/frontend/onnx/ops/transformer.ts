@@ -2,7 +2,9 @@
 // CausalConvWithState, decomposed into gathers, slices, convolutions and elementwise ops.
 import { typeOf, type Operand } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
-import { castTo, reshapeTo, scalarLike } from './helpers.js';
+import { castTo, reshapeTo, reshapeToDims, scalarLike } from './helpers.js';
+import { dimText } from '../../../ir/size-expr.js';
+import { dimsOf } from '../../../ir/types.js';
 
 /** x[..., start:end] along the last axis. */
 function lastSlice(n: OnnxNode, x: Operand, start: number, end: number): Operand {
@@ -32,15 +34,17 @@ export interface RotaryOptions {
  * shared by ONNX's RotaryEmbedding and ONNX Runtime's.
  */
 export function rotaryEmbedding(n: OnnxNode, x: Operand, cosCache: Operand, sinCache: Operand, positions: Operand | undefined, opts: RotaryOptions): Operand {
-  const shape = typeOf(x).shape;
+  // Shapes read with dimsOf: the batch and sequence extents may vary from run to run.
+  const shape = dimsOf(typeOf(x));
   if (shape.length !== 3 && shape.length !== 4) n.fail(`needs a 3-D or 4-D input, got rank ${shape.length}`);
   // Work in [B, H, S, D] or [B, S, H, D]; the caches become [B, 1, S, rot/2] or [B, S, 1, rot/2].
   let xs = x;
   let headAxis = 1;
   if (shape.length === 3) {
     const heads = opts.heads;
-    if (heads <= 0 || shape[2]! % heads !== 0) n.fail(`num_heads ${heads} must divide the hidden size ${shape[2]} of a 3-D input`);
-    xs = reshapeTo(n.b, x, [shape[0]!, shape[1]!, heads, shape[2]! / heads]);
+    const hidden = shape[2]!;
+    if (heads <= 0 || typeof hidden !== 'number' || hidden % heads !== 0) n.fail(`num_heads ${heads} must divide the hidden size ${dimText(hidden)} of a 3-D input`);
+    xs = reshapeToDims(n, x, [shape[0]!, shape[1]!, heads, hidden / heads]);
     headAxis = 2;
   }
   const headSize = typeOf(xs).shape[3]!;
@@ -58,17 +62,17 @@ export function rotaryEmbedding(n: OnnxNode, x: Operand, cosCache: Operand, sinC
   let out: Operand;
   if (opts.interleaved) {
     // Adjacent pairs: view [..., rot] as [..., rot/2, 2].
-    const pairs = reshapeTo(n.b, rotated, [...typeOf(rotated).shape.slice(0, -1), half, 2]);
+    const pairs = reshapeToDims(n, rotated, [...dimsOf(typeOf(rotated)).slice(0, -1), half, 2]);
     const [x1, x2] = [lastSlice(n, pairs, 0, 1), lastSlice(n, pairs, 1, 2)];
     const [c, s] = [n.b.op('unsqueeze', [cos], { axes: [-1] }), n.b.op('unsqueeze', [sin], { axes: [-1] })];
     const { real, imag } = rotate(n, x1, x2, c, s);
-    out = reshapeTo(n.b, n.b.op('concat', [real, imag], { axis: -1 }), typeOf(rotated).shape);
+    out = reshapeToDims(n, n.b.op('concat', [real, imag], { axis: -1 }), dimsOf(typeOf(rotated)));
   } else {
     const { real, imag } = rotate(n, lastSlice(n, rotated, 0, half), lastSlice(n, rotated, half, rot), cos, sin);
     out = n.b.op('concat', [real, imag], { axis: -1 });
   }
   if (rot < headSize) out = n.b.op('concat', [out, lastSlice(n, xs, rot, headSize)], { axis: -1 });
-  return reshapeTo(n.b, out, shape);
+  return reshapeToDims(n, out, shape);
 }
 
 function rotate(n: OnnxNode, x1: Operand, x2: Operand, cos: Operand, sin: Operand): { real: Operand; imag: Operand } {
