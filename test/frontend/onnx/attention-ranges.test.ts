@@ -1,7 +1,7 @@
-// Attention over a KV cache whose length varies from run to run, as a decoder feeds it one token
-// at a time: ONNX's Attention (grouped heads, causal), ONNX Runtime's MultiHeadAttention and its
-// GroupQueryAttention compile once for a range of cache lengths and give ONNX Runtime's answers
-// at each.
+// Attention over lengths that vary from run to run, as a decoder feeds it: one token at a time
+// after a cache, or chunks of tokens. ONNX's Attention (grouped heads, causal), ONNX Runtime's
+// MultiHeadAttention and its GroupQueryAttention compile once for ranges of the lengths and give
+// ONNX Runtime's answers at each.
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../../src/compiler.js';
@@ -15,43 +15,69 @@ import { seeded } from '../../helpers/seeded.js';
 import { attr, buildModel, contribModel, msNode, node, tensor } from './onnx-builder.js';
 
 const HEAD = 8;
-const MODELS = {
-  'ONNX Attention (opset 23), 4 query heads over 2 key/value heads, causal': buildModel({
-    opset: 23, outputs: [{ name: 'y' }, { name: 'present_key' }, { name: 'present_value' }],
-    inputs: [{ name: 'q', dims: [1, 1, 4 * HEAD] }, { name: 'k', dims: [1, 1, 2 * HEAD] }, { name: 'v', dims: [1, 1, 2 * HEAD] }, { name: 'past_key', dims: [1, 2, 'P', HEAD] }, { name: 'past_value', dims: [1, 2, 'P', HEAD] }],
-    nodes: [node('Attention', ['q', 'k', 'v', '', 'past_key', 'past_value'], ['y', 'present_key', 'present_value'], { q_num_heads: attr.i(4), kv_num_heads: attr.i(2), is_causal: attr.i(1) })],
-  }),
-  "ONNX Runtime's MultiHeadAttention, causal": contribModel({
-    outputs: [{ name: 'y' }, { name: 'present_key' }, { name: 'present_value' }],
-    inputs: [{ name: 'q', dims: [1, 1, 2 * HEAD] }, { name: 'k', dims: [1, 1, 2 * HEAD] }, { name: 'v', dims: [1, 1, 2 * HEAD] }, { name: 'past_key', dims: [1, 2, 'P', HEAD] }, { name: 'past_value', dims: [1, 2, 'P', HEAD] }],
-    nodes: [msNode('MultiHeadAttention', ['q', 'k', 'v', '', '', '', 'past_key', 'past_value'], ['y', 'present_key', 'present_value'], { num_heads: attr.i(2), unidirectional: attr.i(1) })],
-  }),
-};
 
-describe('attention over a cache of varying length', () => {
+/** ONNX's Attention (4 query heads over 2 KV heads, causal) and ORT's causal MultiHeadAttention over `tokens` new tokens after a cache of P. */
+function models(tokens: number | string): Record<string, Uint8Array> {
+  const io = (qHeads: number, kvHeads: number) => [
+    { name: 'q', dims: [1, tokens, qHeads * HEAD] }, { name: 'k', dims: [1, tokens, kvHeads * HEAD] }, { name: 'v', dims: [1, tokens, kvHeads * HEAD] },
+    { name: 'past_key', dims: [1, kvHeads, 'P', HEAD] }, { name: 'past_value', dims: [1, kvHeads, 'P', HEAD] },
+  ];
+  const outputs = [{ name: 'y' }, { name: 'present_key' }, { name: 'present_value' }];
+  return {
+    'ONNX Attention (opset 23), 4 query heads over 2 key/value heads, causal': buildModel({
+      opset: 23, outputs, inputs: io(4, 2),
+      nodes: [node('Attention', ['q', 'k', 'v', '', 'past_key', 'past_value'], ['y', 'present_key', 'present_value'], { q_num_heads: attr.i(4), kv_num_heads: attr.i(2), is_causal: attr.i(1) })],
+    }),
+    "ONNX Runtime's MultiHeadAttention, causal": contribModel({
+      outputs, inputs: io(2, 2),
+      nodes: [msNode('MultiHeadAttention', ['q', 'k', 'v', '', '', '', 'past_key', 'past_value'], ['y', 'present_key', 'present_value'], { num_heads: attr.i(2), unidirectional: attr.i(1) })],
+    }),
+  };
+}
+
+/** `bytes` compiled once for `ranges`, run at each (tokens, past) against ORT. */
+async function expectOrtOverRanges(gpu: GpuDevice, bytes: Uint8Array, ranges: InputShapes, runs: readonly (readonly [number, number])[]): Promise<void> {
+  const graph = importOnnx(bytes, { inputShapes: ranges });
+  const session = await Session.create(gpu, compile(graph));
+  const reference = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+  try {
+    for (const [tokens, past] of runs) {
+      const shapes = Object.fromEntries(graph.inputs.map((v) => {
+        const dims = [...v.type.shape];
+        if (v.name.startsWith('past')) dims[2] = past;
+        else dims[1] = tokens;
+        return [v.name, dims];
+      }));
+      const data = Object.fromEntries(Object.entries(shapes).map(([k, dims], i) => [k, seeded(dims.reduce((a, d) => a * d, 1), past * 10 + tokens + i)]));
+      const got = await session.run(Object.fromEntries(Object.entries(shapes).map(([k, dims]) => [k, tensorData('f32', dims, data[k]!)])));
+      const want = await reference.run(Object.fromEntries(Object.entries(shapes).map(([k, dims]) => [k, new ort.Tensor('float32', data[k]!, dims)])));
+      for (const out of ['y', 'present_key', 'present_value']) {
+        const at = `${out} for ${tokens} tokens after ${past}`;
+        expect([...got[out]!.shape], at).toEqual(want[out]!.dims);
+        const [a, b] = [got[out]!.data as Float32Array, want[out]!.data as Float32Array];
+        for (let i = 0; i < b.length; i++) expect(Math.abs(a[i]! - b[i]!), `${at}: [${i}]`).toBeLessThan(1e-5 * (1 + Math.abs(b[i]!)));
+      }
+    }
+  } finally {
+    session.destroy();
+    await reference.release();
+  }
+}
+
+describe('attention over lengths that vary', () => {
   const gpu = useGpu();
-  for (const [name, bytes] of Object.entries(MODELS)) {
+  for (const [name, bytes] of Object.entries(models(1))) {
     it(`${name}: one program for caches of 1..63, ONNX Runtime's answers at each`, async () => {
       const range = [1, 2, 'P<=63', HEAD];
-      const graph = importOnnx(bytes, { inputShapes: { past_key: range, past_value: range } });
-      const session = await Session.create(gpu(), compile(graph));
-      const reference = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
-      try {
-        for (const past of [5, 63, 1]) {
-          const shapes = Object.fromEntries(graph.inputs.map((v) => [v.name, v.name.startsWith('past') ? [1, 2, past, HEAD] : [...v.type.shape]]));
-          const data = Object.fromEntries(Object.entries(shapes).map(([k, dims], i) => [k, seeded(dims.reduce((a, d) => a * d, 1), past * 10 + i)]));
-          const got = await session.run(Object.fromEntries(Object.entries(shapes).map(([k, dims]) => [k, tensorData('f32', dims, data[k]!)])));
-          const want = await reference.run(Object.fromEntries(Object.entries(shapes).map(([k, dims]) => [k, new ort.Tensor('float32', data[k]!, dims)])));
-          for (const out of ['y', 'present_key', 'present_value']) {
-            expect([...got[out]!.shape], `${out} at a cache of ${past}`).toEqual(want[out]!.dims);
-            const [a, b] = [got[out]!.data as Float32Array, want[out]!.data as Float32Array];
-            for (let i = 0; i < b.length; i++) expect(Math.abs(a[i]! - b[i]!), `${out}[${i}] at a cache of ${past}`).toBeLessThan(1e-5 * (1 + Math.abs(b[i]!)));
-          }
-        }
-      } finally {
-        session.destroy();
-        await reference.release();
-      }
+      await expectOrtOverRanges(gpu(), bytes, { past_key: range, past_value: range }, [[1, 5], [1, 63], [1, 1]]);
+    });
+  }
+  for (const [name, bytes] of Object.entries(models('S'))) {
+    it(`${name}: one program for chunks of 1..8 tokens after caches of 1..32, ONNX Runtime's answers at each`, async () => {
+      const qHeads = name.startsWith('ONNX Attention') ? 4 : 2;
+      const range = [1, 2, 'P<=32', HEAD];
+      const width = (heads: number) => [1, 'S<=8', heads * HEAD];
+      await expectOrtOverRanges(gpu(), bytes, { q: width(qHeads), k: width(2), v: width(2), past_key: range, past_value: range }, [[3, 5], [8, 32], [1, 9], [6, 1]]);
     });
   }
 });

@@ -5,7 +5,7 @@ import type { DType } from '../../../ir/types.js';
 import { typeOf, type Operand } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { castTo, reshapeTo, reshapeToDims, scalarLike } from './helpers.js';
-import { dimText, dMul, type Dim } from '../../../ir/size-expr.js';
+import { dimText, dMul, isSymbolic, type Dim } from '../../../ir/size-expr.js';
 import { dimsOf } from '../../../ir/types.js';
 
 // Shapes here are read with dimsOf: a batch or sequence extent may vary from run to run (one
@@ -69,6 +69,50 @@ export function iota(n: OnnxNode, shape: readonly number[], from = 0): Operand {
   return n.b.tensor('i32', shape, Array.from({ length: shape.reduce((p, d) => p * d, 1) }, (_, i) => from + i));
 }
 
+/** The count of positions along an axis varying from run to run, as an i32 scalar computed when it runs. */
+export function countAlong(n: OnnxNode, like: Operand, axis: number): Operand {
+  const extent = dimsOf(typeOf(like))[axis]!;
+  if (!isSymbolic(extent)) return n.b.scalar('i32', extent);
+  return n.b.op('add', [n.b.op('max', [positionsAlong(n, like, axis)], { axes: [], keepdims: false }), n.b.scalar('i32', 1)]);
+}
+
+/** i32 ones of `x`'s shape, whatever it holds (NaN included), its extents varying as x's do. */
+export function onesLike(n: OnnxNode, x: Operand): Operand {
+  return n.b.op('maximum', [castTo(n.b, n.b.op('equal', [x, x]), 'i32'), n.b.scalar('i32', 1)]);
+}
+
+/**
+ * The i32 positions 0, 1, ... along `axis` of `like` (extent 1 on its other axes): a constant
+ * where that extent is fixed, else a running sum of ones over a line of `like`, so that its
+ * extent varies with `like`'s.
+ */
+export function positionsAlong(n: OnnxNode, like: Operand, axis: number): Operand {
+  const dims = dimsOf(typeOf(like));
+  const extent = dims[axis]!;
+  if (!isSymbolic(extent)) return iota(n, dims.map((d, i) => (i === axis ? extent : 1)));
+  const others = dims.map((_, i) => i).filter((i) => i !== axis);
+  const line = n.b.op('slice', [like], { starts: others.map(() => 0), ends: others.map(() => 1), axes: others });
+  return n.b.op('cumsum', [onesLike(n, line)], { axis, exclusive: true });
+}
+
+/**
+ * Which keys each query sees under causality, queries qh [B, N, S, D] over keys kh [B, N, T, D]
+ * whose first `past` rows are a cache (query i sees key j <= i + past), as a bool [S, T] or
+ * [1, 1, S, T]; undefined where every key is seen (one new token after its cache). A constant
+ * where S and T are fixed, else built from the tensors' positions so that it follows their
+ * lengths (`pastKey` gives the cache's length when it runs).
+ */
+export function causalKeep(n: OnnxNode, qh: Operand, kh: Operand, pastKey: Operand | undefined): Operand | undefined {
+  const [s, t] = [typeOf(qh).shape[2]!, typeOf(kh).shape[2]!];
+  const past = pastKey ? typeOf(pastKey).shape[2]! : 0;
+  if (t - 1 <= past) return undefined;
+  const [sDim, tDim] = [dimsOf(typeOf(qh))[2]!, dimsOf(typeOf(kh))[2]!];
+  if (!isSymbolic(sDim) && !isSymbolic(tDim)) return boolGrid(n, s, t, (i, j) => j <= i + past);
+  const keys = n.b.op('transpose', [positionsAlong(n, kh, 2)], { perm: [0, 1, 3, 2] });
+  const seen = pastKey ? n.b.op('add', [positionsAlong(n, qh, 2), countAlong(n, pastKey, 2)]) : positionsAlong(n, qh, 2);
+  return n.b.op('less_equal', [keys, seen]);
+}
+
 /** Combines two optional bool masks. */
 function and(n: OnnxNode, a: Operand | undefined, b: Operand): Operand {
   return a ? n.b.op('logical_and', [a, b]) : b;
@@ -90,17 +134,19 @@ function padMask(n: OnnxNode, mask: Operand, total: number): Operand {
  * of this block sees key j iff j <= i + offset) and for keys beyond each batch's
  * nonpad_kv_seqlen: a bool mask broadcastable to [B, 1, S, T], or undefined when all are seen.
  */
-function visibleKeys(n: OnnxNode, s: number, t: number, past: number, isCausal: boolean, nonpad: Operand | undefined): Operand | undefined {
-  const causalGrid = () => boolGrid(n, s, t, (i, j) => j <= i + past);
-  // Every key is at or before the first query (one new token after its cache): nothing to mask,
-  // and no grid of the key count (which may vary from run to run).
+function visibleKeys(n: OnnxNode, qh: Operand, kh: Operand, pastKey: Operand | undefined, isCausal: boolean, nonpad: Operand | undefined): Operand | undefined {
+  const [s, t] = [typeOf(qh).shape[2]!, typeOf(kh).shape[2]!];
+  const past = pastKey ? typeOf(pastKey).shape[2]! : 0;
+  const causalGrid = () => causalKeep(n, qh, kh, pastKey);
+  // Every key is at or before the first query (one new token after its cache): nothing to mask.
   if (isCausal && t - 1 <= past) isCausal = false;
   if (!nonpad) return isCausal ? causalGrid() : undefined;
+  if ([qh, kh].some((x) => isSymbolic(dimsOf(typeOf(x))[2]!))) n.unsupported('nonpad_kv_seqlen over lengths that vary is not supported');
   const lengths = reshapeTo(n.b, castTo(n.b, nonpad, 'i32'), [typeOf(nonpad).shape[0]!, 1, 1, 1]);
   const keys = iota(n, [1, 1, 1, t]);
   const inside = n.b.op('less', [keys, lengths]);
   if (!isCausal) return inside;
-  if (past > 0) return n.b.op('logical_and', [causalGrid(), inside]);
+  if (past > 0) return n.b.op('logical_and', [causalGrid()!, inside]);
   // Without a cache, the block's queries are the last s of each batch's valid keys.
   const lastKeys = n.b.op('add', [iota(n, [1, 1, s, 1], -s), lengths]);
   return n.b.op('logical_and', [n.b.op('less_equal', [keys, lastKeys]), inside]);
@@ -122,11 +168,10 @@ defineOnnxOp('Attention', (n) => {
   const pastKey = n.optional(4);
   const pastValue = n.optional(5);
   if (!pastKey !== !pastValue) n.fail('past_key and past_value must be given together');
-  const past = pastKey ? typeOf(pastKey).shape[2]! : 0;
   const presentKey = pastKey ? n.b.op('concat', [pastKey, k], { axis: 2 }) : k;
   const presentValue = pastValue ? n.b.op('concat', [pastValue, v], { axis: 2 }) : v;
 
-  const [, , s, headSize] = typeOf(q).shape as [number, number, number, number];
+  const headSize = typeOf(q).shape[3]!;
   const t = typeOf(presentKey).shape[2]!;
   const scale = n.attrs.float('scale', 1 / Math.sqrt(headSize));
   const kT = n.b.op('transpose', [presentKey], { perm: [0, 1, 3, 2] });
@@ -134,7 +179,7 @@ defineOnnxOp('Attention', (n) => {
 
   // What each query sees: attn_mask (bool: which keys; float: added to the scores), causality, padding.
   let biased = scores;
-  let keep = visibleKeys(n, s, t, past, n.attrs.int('is_causal', 0) !== 0, n.optional(6));
+  let keep = visibleKeys(n, q, presentKey, pastKey, n.attrs.int('is_causal', 0) !== 0, n.optional(6));
   const mask = n.optional(3);
   if (mask && typeOf(mask).dtype === 'bool') keep = and(n, keep, padMask(n, mask, t));
   else if (mask) biased = n.b.op('add', [scores, castTo(n.b, padMask(n, mask, t), dtype)]);

@@ -4,7 +4,7 @@
 // (-10000 by default) added, not -inf, so a row whose every key is masked is softmaxed as if none were.
 import { typeOf, type Operand } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
-import { iota, mergeHeads, splitHeads } from './attention.js';
+import { causalKeep, iota, mergeHeads, splitHeads } from './attention.js';
 import { ms } from './contrib.js';
 import { castTo, reshapeTo, scalarLike } from './helpers.js';
 import { rotaryEmbedding } from './transformer.js';
@@ -49,7 +49,9 @@ function unpack(n: OnnxNode, packed: Operand, count: number): Operand[] {
  * are: a mask as lengths [B] (right padding), ends then starts [2B] (left padding), a 0/1 mask
  * [B, T] or [B, S, T]; and causality.
  */
-function visible(n: OnnxNode, mask: Operand | undefined, batch: number, s: number, t: number, past: number, causal: boolean): Operand | undefined {
+function visible(n: OnnxNode, mask: Operand | undefined, qh: Operand, kh: Operand, pastKey: Operand | undefined, causal: boolean): Operand | undefined {
+  const [batch, , s] = typeOf(qh).shape as [number, number, number];
+  const t = typeOf(kh).shape[2]!;
   let keep: Operand | undefined;
   if (mask) {
     const m = castTo(n.b, mask, 'i32');
@@ -63,27 +65,23 @@ function visible(n: OnnxNode, mask: Operand | undefined, batch: number, s: numbe
     else if (shape.length === 3 && shape[1] === s && shape[2] === t) keep = n.b.op('unsqueeze', [n.b.op('not_equal', [m, zero])], { axes: [1] });
     else n.unsupported(`a mask of shape [${shape.join(',')}] is not supported ([B], [2B], [B, T] and [B, S, T] are, T = ${t} keys)`);
   }
-  // One new token after its cache sees every key: no grid of the key count (which may vary).
-  if (causal && t - 1 > past) {
-    const grid = n.b.tensor('bool', [s, t], Array.from({ length: s * t }, (_, x) => (x % t <= Math.floor(x / t) + past ? 1 : 0)));
-    keep = keep ? n.b.op('logical_and', [keep, grid]) : grid;
-  }
+  const grid = causal ? causalKeep(n, qh, kh, pastKey) : undefined;
+  if (grid) keep = keep ? n.b.op('logical_and', [keep, grid]) : grid;
   return keep;
 }
 
 /**
  * softmax(Q K^T * scale + mask + attention bias) V over Q [B, N, S, H] and K, V [B, N, T, H]
- * whose first `past` rows are the cache, merged to [B, S, N * Hv]: the core of ORT's
+ * whose first rows are the cache `pastKey` (when given), merged to [B, S, N * Hv]: the core of ORT's
  * MultiHeadAttention and Attention, whose mask (input `maskInput`) and attention bias
  * (input `biasInput`) sit at different positions.
  */
-function attend(n: OnnxNode, qh: Operand, kh: Operand, vh: Operand, past: number, maskInput: number, biasInput: number): Operand {
-  const [batch, , s, headSize] = typeOf(qh).shape as [number, number, number, number];
-  const t = typeOf(kh).shape[2]!;
+function attend(n: OnnxNode, qh: Operand, kh: Operand, vh: Operand, pastKey: Operand | undefined, maskInput: number, biasInput: number): Operand {
+  const headSize = typeOf(qh).shape[3]!;
   const scale = n.attrs.float('scale', 1 / Math.sqrt(headSize));
   const kT = n.b.op('transpose', [kh], { perm: [0, 1, 3, 2] });
   let scores = n.b.op('mul', [n.b.op('matmul', [qh, kT]), scalarLike(n.b, qh, scale)]);
-  const keep = visible(n, n.optional(maskInput), batch, s, t, past, n.attrs.int('unidirectional', 0) !== 0);
+  const keep = visible(n, n.optional(maskInput), qh, kh, pastKey, n.attrs.int('unidirectional', 0) !== 0);
   if (keep) {
     const filter = scalarLike(n.b, scores, n.attrs.float('mask_filter_value', -10000));
     scores = n.b.op('add', [scores, n.b.op('where', [keep, scalarLike(n.b, scores, 0), filter])]);
@@ -121,12 +119,11 @@ defineOnnxOp(ms('MultiHeadAttention'), (n) => {
   let vh = perHead ? v : splitHeads(n, v, heads, 'V');
   const [pastKey, pastValue] = [n.optional(6), n.optional(7)];
   if (!pastKey !== !pastValue) n.fail('past_key and past_value must be given together');
-  const past = pastKey ? typeOf(pastKey).shape[2]! : 0;
   if (pastKey && pastValue) {
     kh = n.b.op('concat', [pastKey, kh], { axis: 2 });
     vh = n.b.op('concat', [pastValue, vh], { axis: 2 });
   }
-  return [attend(n, qh, kh, vh, past, 4, 5), kh, vh];
+  return [attend(n, qh, kh, vh, pastKey, 4, 5), kh, vh];
 });
 
 // ORT's Attention (BERT and GPT-2 exports through its transformer optimizer): the Q, K and V
@@ -148,12 +145,12 @@ defineOnnxOp(ms('Attention'), (n) => {
   let kh = splitHeads(n, part(n, qkv, 2, dq, dq + dk), heads, 'K');
   let vh = splitHeads(n, part(n, qkv, 2, dq + dk, width), heads, 'V');
   const past = n.optional(4);
-  if (past) {
-    const [pk, pv] = [0, 1].map((i) => n.b.op('squeeze', [part(n, past, 0, i, i + 1)], { axes: [0] })) as [Operand, Operand];
+  const [pk, pv] = past ? [0, 1].map((i) => n.b.op('squeeze', [part(n, past, 0, i, i + 1)], { axes: [0] })) as [Operand, Operand] : [undefined, undefined];
+  if (pk && pv) {
     kh = n.b.op('concat', [pk, kh], { axis: 2 });
     vh = n.b.op('concat', [pv, vh], { axis: 2 });
   }
-  const y = attend(n, qh, kh, vh, past ? typeOf(past).shape[3]! : 0, 3, 5);
+  const y = attend(n, qh, kh, vh, pk, 3, 5);
   const unsqueezed = (x: Operand) => n.b.op('unsqueeze', [x], { axes: [0] });
   return [y, n.outputUsed(1) ? n.b.op('concat', [unsqueezed(kh), unsqueezed(vh)], { axis: 0 }) : undefined];
 });

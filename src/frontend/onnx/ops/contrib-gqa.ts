@@ -13,7 +13,7 @@
 // (see presentLength and positionsAlong).
 import { typeOf, type Operand } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
-import { applySoftcap, groupedMatmul, iota, mergeHeads, splitHeads } from './attention.js';
+import { applySoftcap, countAlong, groupedMatmul, iota, mergeHeads, onesLike, positionsAlong, splitHeads } from './attention.js';
 import { ms } from './contrib.js';
 import { castTo, reshapeTo, reshapeToDims, scalarLike } from './helpers.js';
 import { dAdd, dimsEqual, isSymbolic, type Dim } from '../../../ir/size-expr.js';
@@ -74,32 +74,6 @@ function presentOverRange(n: OnnxNode, past: Operand, fresh: Operand, pastLen: O
   const gathered = n.b.op('gather_elements', [source, n.b.op('add', [index, n.b.op('sub', [onesLike(n, source), n.b.scalar('i32', 1)])])], { axis: 2 });
   const known = n.b.op('less', [offset, newRows]);
   return n.b.op('where', [known, gathered, scalarLike(n.b, gathered, 0)]);
-}
-
-/** The count of positions along an axis varying from run to run, as an i32 scalar computed when it runs. */
-function countAlong(n: OnnxNode, like: Operand, axis: number): Operand {
-  const extent = dimsOf(typeOf(like))[axis]!;
-  if (!isSymbolic(extent)) return n.b.scalar('i32', extent);
-  return n.b.op('add', [n.b.op('max', [positionsAlong(n, like, axis)], { axes: [], keepdims: false }), n.b.scalar('i32', 1)]);
-}
-
-/** i32 ones of `x`'s shape, whatever it holds (NaN included), its extents varying as x's do. */
-function onesLike(n: OnnxNode, x: Operand): Operand {
-  return n.b.op('maximum', [castTo(n.b, n.b.op('equal', [x, x]), 'i32'), n.b.scalar('i32', 1)]);
-}
-
-/**
- * The i32 positions 0, 1, ... along `axis` of `like` (extent 1 on its other axes): a constant
- * where that extent is fixed, else a running sum of ones over a line of `like`, so that its
- * extent varies with `like`'s.
- */
-function positionsAlong(n: OnnxNode, like: Operand, axis: number): Operand {
-  const dims = dimsOf(typeOf(like));
-  const extent = dims[axis]!;
-  if (!isSymbolic(extent)) return iota(n, dims.map((d, i) => (i === axis ? extent : 1)));
-  const others = dims.map((_, i) => i).filter((i) => i !== axis);
-  const line = n.b.op('slice', [like], { starts: others.map(() => 0), ends: others.map(() => 1), axes: others });
-  return n.b.op('cumsum', [onesLike(n, line)], { axis, exclusive: true });
 }
 
 /**
