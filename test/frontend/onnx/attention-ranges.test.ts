@@ -66,6 +66,16 @@ async function expectOrtOverRanges(gpu: GpuDevice, bytes: Uint8Array, ranges: In
 
 describe('attention over lengths that vary', () => {
   const gpu = useGpu();
+  it('refuses a key padding mask over a cache that varies, naming the node', () => {
+    const bytes = contribModel({
+      outputs: [{ name: 'y' }],
+      inputs: [{ name: 'q', dims: [1, 1, 16] }, { name: 'k', dims: [1, 1, 16] }, { name: 'v', dims: [1, 1, 16] }, { name: 'past_key', dims: [1, 2, 'P', HEAD] }, { name: 'past_value', dims: [1, 2, 'P', HEAD] }, { name: 'mask', type: 6, dims: [1, 'T'] }],
+      nodes: [msNode('MultiHeadAttention', ['q', 'k', 'v', '', 'mask', '', 'past_key', 'past_value'], ['y'], { num_heads: attr.i(2) })],
+    });
+    const range = [1, 2, 'P<=63', HEAD];
+    expect(() => importOnnx(bytes, { inputShapes: { past_key: range, past_value: range, mask: [1, 'T<=64'] } }))
+      .toThrow(/node 'MultiHeadAttention #0' \(MultiHeadAttention\): a key padding mask over lengths that vary is not supported/);
+  });
   for (const [name, bytes] of Object.entries(models(1))) {
     it(`${name}: one program for caches of 1..63, ONNX Runtime's answers at each`, async () => {
       const range = [1, 2, 'P<=63', HEAD];

@@ -6,6 +6,8 @@ import { typeOf, type Operand } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { causalKeep, iota, mergeHeads, splitHeads } from './attention.js';
 import { ms } from './contrib.js';
+import { isSymbolic } from '../../../ir/size-expr.js';
+import { dimsOf } from '../../../ir/types.js';
 import { castTo, reshapeTo, scalarLike } from './helpers.js';
 import { rotaryEmbedding } from './transformer.js';
 
@@ -54,6 +56,7 @@ function visible(n: OnnxNode, mask: Operand | undefined, qh: Operand, kh: Operan
   const t = typeOf(kh).shape[2]!;
   let keep: Operand | undefined;
   if (mask) {
+    if ([qh, kh].some((x) => isSymbolic(dimsOf(typeOf(x))[2]!))) n.unsupported('a key padding mask over lengths that vary is not supported');
     const m = castTo(n.b, mask, 'i32');
     const shape = typeOf(m).shape;
     const zero = scalarLike(n.b, m, 0);
