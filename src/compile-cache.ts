@@ -4,7 +4,7 @@ import { dirname, join, normalize } from 'node:path';
 import { compileForArtifact } from './compiler.js';
 import { annotateKernels } from './codegen/kernel-listing.js';
 import { kernelTarget } from './precision.js';
-import { decodeModel } from './frontend/onnx/proto.js';
+import { decodeModel, type ModelProtoObject } from './frontend/onnx/proto.js';
 import { importModel } from './frontend/onnx/import.js';
 import { externalDataDigest, externalDataFromDir, externalDataFromFiles, externalFilesDigest } from './frontend/onnx/file.js';
 import { kilnDType, type ExternalDataReader } from './frontend/onnx/tensor.js';
@@ -90,8 +90,8 @@ export class OnnxModel {
     private readonly hash: string,
     private readonly readExternalData: ExternalDataReader | undefined,
     private readonly opts: OnnxCompileOptions,
+    model: ModelProtoObject,
   ) {
-    const model = decodeModel(bytes);
     const g = model.graph;
     if (!g) throw new KilnError('the ONNX model has no graph (is the file truncated?)');
     const weights = new Set((g.initializer ?? []).map((t) => t.name ?? ''));
@@ -129,6 +129,7 @@ export class OnnxModel {
         throw new KilnError(`cannot read ONNX model '${source}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
       }
     } else bytes = source;
+    const model = decodeModel(bytes);
     // Weights in external data files are part of what a cached program was compiled from.
     let external: ExternalDataReader | undefined;
     let externalDigest = '';
@@ -136,10 +137,10 @@ export class OnnxModel {
       const files = await readExternalFiles(opts.externalData);
       [external, externalDigest] = [externalDataFromFiles(files), externalFilesDigest(files)];
     } else if (typeof source === 'string') {
-      [external, externalDigest] = [externalDataFromDir(dirname(source)), await externalDataDigest(decodeModel(bytes), dirname(source))];
+      [external, externalDigest] = [externalDataFromDir(dirname(source)), await externalDataDigest(model, dirname(source))];
     }
     const hash = await sha256Hex(bytes);
-    return new OnnxModel(bytes, externalDigest ? await sha256Hex(`${hash}:${externalDigest}`) : hash, external, opts);
+    return new OnnxModel(bytes, externalDigest ? await sha256Hex(`${hash}:${externalDigest}`) : hash, external, opts, model);
   }
 
   /** True when every input has fixed extents, so that the model compiles before any run. */

@@ -15,6 +15,8 @@ import { seeded } from '../../helpers/seeded.js';
 import { attr, buildModel, contribModel, msNode, node, tensor } from './onnx-builder.js';
 
 const HEAD = 8;
+/** Chunks of new tokens after caches: (tokens, past). */
+const CHUNKS: readonly Run[] = [[3, 5], [8, 32], [1, 9], [6, 1]].map(([tokens, past]) => ({ tokens: tokens!, past: past! }));
 
 /** ONNX's Attention (4 query heads over 2 KV heads, causal) and ORT's causal MultiHeadAttention over `tokens` new tokens after a cache of P. */
 function models(tokens: number | string): Record<string, Uint8Array> {
@@ -35,22 +37,36 @@ function models(tokens: number | string): Record<string, Uint8Array> {
   };
 }
 
-/** `bytes` compiled once for `ranges`, run at each (tokens, past) against ORT. */
-async function expectOrtOverRanges(gpu: GpuDevice, bytes: Uint8Array, ranges: InputShapes, runs: readonly (readonly [number, number])[]): Promise<void> {
+/** One run: its new tokens, its cache's length, and the attention mask where the model takes one. */
+interface Run {
+  readonly tokens: number;
+  readonly past: number;
+  readonly mask?: readonly number[];
+}
+
+/** `bytes` compiled once for `ranges`, run at each run's lengths against ORT. */
+async function expectOrtOverRanges(gpu: GpuDevice, bytes: Uint8Array, ranges: InputShapes, runs: readonly Run[]): Promise<void> {
   const graph = importOnnx(bytes, { inputShapes: ranges });
   const session = await Session.create(gpu, compile(graph));
   const reference = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
   try {
-    for (const [tokens, past] of runs) {
-      const shapes = Object.fromEntries(graph.inputs.map((v) => {
+    for (const { tokens, past, mask } of runs) {
+      const floats = Object.fromEntries(graph.inputs.filter((v) => v.name !== 'attention_mask').map((v) => {
         const dims = [...v.type.shape];
         if (v.name.startsWith('past')) dims[2] = past;
         else dims[1] = tokens;
         return [v.name, dims];
       }));
-      const data = Object.fromEntries(Object.entries(shapes).map(([k, dims], i) => [k, seeded(dims.reduce((a, d) => a * d, 1), past * 10 + tokens + i)]));
-      const got = await session.run(Object.fromEntries(Object.entries(shapes).map(([k, dims]) => [k, tensorData('f32', dims, data[k]!)])));
-      const want = await reference.run(Object.fromEntries(Object.entries(shapes).map(([k, dims]) => [k, new ort.Tensor('float32', data[k]!, dims)])));
+      const data = Object.fromEntries(Object.entries(floats).map(([k, dims], i) => [k, seeded(dims.reduce((a, d) => a * d, 1), past * 10 + tokens + i)]));
+      const maskDims = mask ? [graph.inputs[0]!.type.shape[0]!, mask.length / graph.inputs[0]!.type.shape[0]!] : [];
+      const got = await session.run({
+        ...Object.fromEntries(Object.entries(floats).map(([k, dims]) => [k, tensorData('f32', dims, data[k]!)])),
+        ...(mask ? { attention_mask: tensorData('i32', maskDims, mask) } : {}),
+      });
+      const want = await reference.run({
+        ...Object.fromEntries(Object.entries(floats).map(([k, dims]) => [k, new ort.Tensor('float32', data[k]!, dims)])),
+        ...(mask ? { attention_mask: new ort.Tensor('int64', BigInt64Array.from(mask, BigInt), maskDims) } : {}),
+      });
       for (const out of ['y', 'present_key', 'present_value']) {
         const at = `${out} for ${tokens} tokens after ${past}`;
         expect([...got[out]!.shape], at).toEqual(want[out]!.dims);
@@ -79,7 +95,7 @@ describe('attention over lengths that vary', () => {
   for (const [name, bytes] of Object.entries(models(1))) {
     it(`${name}: one program for caches of 1..63, ONNX Runtime's answers at each`, async () => {
       const range = [1, 2, 'P<=63', HEAD];
-      await expectOrtOverRanges(gpu(), bytes, { past_key: range, past_value: range }, [[1, 5], [1, 63], [1, 1]]);
+      await expectOrtOverRanges(gpu(), bytes, { past_key: range, past_value: range }, [5, 63, 1].map((past) => ({ tokens: 1, past })));
     });
   }
   for (const [name, bytes] of Object.entries(models('S'))) {
@@ -87,7 +103,7 @@ describe('attention over lengths that vary', () => {
       const qHeads = name.startsWith('ONNX Attention') ? 4 : 2;
       const range = [1, 2, 'P<=32', HEAD];
       const width = (heads: number) => [1, 'S<=8', heads * HEAD];
-      await expectOrtOverRanges(gpu(), bytes, { q: width(qHeads), k: width(2), v: width(2), past_key: range, past_value: range }, [[3, 5], [8, 32], [1, 9], [6, 1]]);
+      await expectOrtOverRanges(gpu(), bytes, { q: width(qHeads), k: width(2), v: width(2), past_key: range, past_value: range }, CHUNKS);
     });
   }
 });
@@ -118,50 +134,20 @@ function gqaModel(batch: number, tokens: number | string): Uint8Array {
   });
 }
 
-/** Runs `bytes` compiled once for `shapes` at each (tokens, past, mask) against ORT. */
-async function expectOrtAtEach(gpu: GpuDevice, bytes: Uint8Array, shapes: InputShapes, runs: readonly { tokens: number; past: number; mask: number[] }[], batch: number): Promise<void> {
-  const graph = importOnnx(bytes, { inputShapes: shapes });
-  const session = await Session.create(gpu, compile(graph));
-  const reference = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
-  try {
-    for (const { tokens, past, mask } of runs) {
-      const floats = { q: [batch, tokens, 64], k: [batch, tokens, 32], v: [batch, tokens, 32], past_key: [batch, 2, past, 16], past_value: [batch, 2, past, 16] };
-      const data = Object.fromEntries(Object.entries(floats).map(([k, dims], i) => [k, seeded(dims.reduce((a, d) => a * d, 1), past * 10 + tokens + i)]));
-      const got = await session.run({
-        ...Object.fromEntries(Object.entries(floats).map(([k, dims]) => [k, tensorData('f32', dims, data[k]!)])),
-        attention_mask: tensorData('i32', [batch, mask.length / batch], mask),
-      });
-      const want = await reference.run({
-        ...Object.fromEntries(Object.entries(floats).map(([k, dims]) => [k, new ort.Tensor('float32', data[k]!, dims)])),
-        attention_mask: new ort.Tensor('int64', BigInt64Array.from(mask, BigInt), [batch, mask.length / batch]),
-      });
-      for (const out of ['y', 'present_key', 'present_value']) {
-        const at = `${out} for ${tokens} tokens after ${past}`;
-        expect([...got[out]!.shape], at).toEqual(want[out]!.dims);
-        const [a, b] = [got[out]!.data as Float32Array, want[out]!.data as Float32Array];
-        for (let i = 0; i < b.length; i++) expect(Math.abs(a[i]! - b[i]!), `${at}: [${i}]`).toBeLessThan(1e-5 * (1 + Math.abs(b[i]!)));
-      }
-    }
-  } finally {
-    session.destroy();
-    await reference.release();
-  }
-}
-
 describe('GroupQueryAttention over lengths that vary', () => {
   const gpu = useGpu();
   it("one token at a time: one program for caches of 1..63, a batch whose second entry holds one token fewer, ONNX Runtime's answers at each", async () => {
     const range = [2, 2, 'P<=63', 16];
     // The second entry's mask ends in a 0: its cache holds past - 1 valid rows.
     const runs = [5, 63, 2].map((past) => ({ tokens: 1, past, mask: Array.from({ length: 2 * (past + 1) }, (_, i) => (i === 2 * past + 1 ? 0 : 1)) }));
-    await expectOrtAtEach(gpu(), gqaModel(2, 1), { past_key: range, past_value: range, attention_mask: [2, 'T<=64'] }, runs, 2);
+    await expectOrtOverRanges(gpu(), gqaModel(2, 1), { past_key: range, past_value: range, attention_mask: [2, 'T<=64'] }, runs);
   });
 
   it("several tokens after a cache (chunked prefill): one program for chunks of 1..8 after caches of 1..32, ONNX Runtime's answers at each", async () => {
     const range = [1, 2, 'P<=32', 16];
-    const runs = [[3, 5], [8, 32], [1, 9], [6, 1]].map(([tokens, past]) => ({ tokens: tokens!, past: past!, mask: new Array<number>(tokens! + past!).fill(1) }));
-    await expectOrtAtEach(gpu(), gqaModel(1, 'S'), {
+    const runs = CHUNKS.map((r) => ({ ...r, mask: new Array<number>(r.tokens + r.past).fill(1) }));
+    await expectOrtOverRanges(gpu(), gqaModel(1, 'S'), {
       q: [1, 'S<=8', 64], k: [1, 'S<=8', 32], v: [1, 'S<=8', 32], past_key: range, past_value: range, attention_mask: [1, 'T<=40'],
-    }, runs, 1);
+    }, runs);
   });
 });

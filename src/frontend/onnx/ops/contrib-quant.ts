@@ -11,18 +11,10 @@ import { constValues } from '../tensor.js';
 import { castTo, reshapeTo } from './helpers.js';
 import { ms } from './contrib.js';
 
-/** The integer codes of B [N, blocks, blob] for row n, k = 0..K-1 (low bits first within a byte). */
-function unpackRow(bytes: readonly number[], n: number, k: number, blocks: number, blob: number, bits: number, blockSize: number): number[] {
+/** Code `index` of the `bits`-bit codes packed from byte `start` on (low bits first within a byte). */
+function packedCode(bytes: readonly number[], start: number, index: number, bits: number): number {
   const perByte = 8 / bits;
-  const mask = (1 << bits) - 1;
-  const out = new Array<number>(k);
-  for (let j = 0; j < k; j++) {
-    const block = Math.floor(j / blockSize);
-    const inBlock = j % blockSize;
-    const byte = bytes[(n * blocks + block) * blob + Math.floor(inBlock / perByte)]!;
-    out[j] = (byte >> ((inBlock % perByte) * bits)) & mask;
-  }
-  return out;
+  return (bytes[start + Math.floor(index / perByte)]! >> ((index % perByte) * bits)) & ((1 << bits) - 1);
 }
 
 /**
@@ -39,8 +31,7 @@ function zeroPoints(n: OnnxNode, rows: number, blocks: number, bits: number): (r
   }
   const perRow = Math.ceil((blocks * bits) / 8);
   if (values.length !== rows * perRow) n.fail(`packed zero_points must have N * ceil(blocks * bits / 8) = ${rows * perRow} bytes, got ${values.length}`);
-  const perByte = 8 / bits;
-  return (row, block) => (values[row * perRow + Math.floor(block / perByte)]! >> ((block % perByte) * bits)) & ((1 << bits) - 1);
+  return (row, block) => packedCode(values, row * perRow, block, bits);
 }
 
 defineOnnxOp(ms('MatMulNBits'), (n) => {
@@ -64,10 +55,10 @@ defineOnnxOp(ms('MatMulNBits'), (n) => {
   // W [K, N] with W[j, r] = (code - zero point) * scale of row r's block of j.
   const w = new Array<number>(k * rows);
   for (let r = 0; r < rows; r++) {
-    const codes = unpackRow(bytes, r, k, blocks, blob, bits, blockSize);
+    // Row r's blocks are contiguous: its codes run from byte r * blocks * blob.
     for (let j = 0; j < k; j++) {
       const block = Math.floor(j / blockSize);
-      w[j * rows + r] = (codes[j]! - zeroPoint(r, block)) * scales[r * blocks + block]!;
+      w[j * rows + r] = (packedCode(bytes, r * blocks * blob, j, bits) - zeroPoint(r, block)) * scales[r * blocks + block]!;
     }
   }
   const dtype = typeOf(a).dtype;
@@ -95,14 +86,14 @@ defineOnnxOp(ms('GatherBlockQuantized'), (n) => {
   const blocks = Math.ceil(width / blockSize);
   const rows = shape.slice(0, -1).reduce((p, d) => p * d, 1);
   const codes = constValues(table);
-  const code = (r: number, j: number): number => (packed ? (codes[r * stored[rank - 1]! + Math.floor(j / perByte)]! >> ((j % perByte) * bits)) & ((1 << bits) - 1) : codes[r * width + j]!);
+  const code = (r: number, j: number): number => (packed ? packedCode(codes, r * stored[rank - 1]!, j, bits) : codes[r * width + j]!);
   const scales = constValues(n.constant(2, 'scales'));
   if (scales.length !== rows * blocks) n.fail(`scales must have ${rows * blocks} elements (${blocks} blocks of ${blockSize} a row), got ${scales.length}`);
   const zp = n.optional(3) ? constValues(n.constant(3, 'zero points')) : undefined;
   const zpBytes = Math.ceil(blocks / perByte);
   const zeroPoint = (r: number, b: number): number => {
     if (!zp) return packed ? 2 ** (bits - 1) : 0;
-    return packed ? (zp[r * zpBytes + Math.floor(b / perByte)]! >> ((b % perByte) * bits)) & ((1 << bits) - 1) : zp[r * blocks + b]!;
+    return packed ? packedCode(zp, r * zpBytes, b, bits) : zp[r * blocks + b]!;
   };
   const values = new Array<number>(rows * width);
   for (let r = 0; r < rows; r++) {

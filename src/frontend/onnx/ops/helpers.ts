@@ -16,20 +16,21 @@ export function reshapeTo(b: OnnxBuilder, x: Operand, shape: readonly number[]):
 }
 
 /**
- * `x` reshaped to `dims`, each a number or an extent that varies from run to run (a size of
- * dimsOf(typeOf(x)), or a product of one): varying extents that keep their position are copied
- * (reshape's `copy`), and one other may be the reshape's inferred -1; anything else is refused,
- * naming the node.
+ * `x` reshaped to `dims`, each a number (-1 for the one extent to infer) or an extent that
+ * varies from run to run (a size of dimsOf(typeOf(x)), or a product of one): varying extents
+ * that keep their position are copied (reshape's `copy`), and one other may be the inferred -1
+ * where no -1 is given; anything else is refused, naming the node.
  */
 export function reshapeToDims(n: OnnxNode, x: Operand, dims: readonly Dim[]): Operand {
   const varying = dims.flatMap((d, i) => (isSymbolic(d) ? [i] : []));
   if (varying.length === 0) return reshapeTo(n.b, x, dims as number[]);
+  const hole = dims.includes(-1);
   // One varying extent is inferred (-1); with several, those in place are copied.
-  if (varying.length === 1) return n.b.op('reshape', [x], { shape: dims.map((d) => (isSymbolic(d) ? -1 : d)) });
+  if (varying.length === 1 && !hole) return n.b.op('reshape', [x], { shape: dims.map((d) => (isSymbolic(d) ? -1 : d)) });
   const from = dimsOf(typeOf(x));
   const copy = varying.filter((i) => i < from.length && dimsEqual(from[i]!, dims[i]!));
   const inferred = varying.filter((i) => !copy.includes(i));
-  if (inferred.length > 1) n.unsupported(`reshaping [${from.map(dimText).join(',')}] to [${dims.map(dimText).join(',')}] moves extents that vary to other positions`);
+  if (inferred.length + (hole ? 1 : 0) > 1) n.unsupported(`reshaping [${from.map(dimText).join(',')}] to [${dims.map(dimText).join(',')}] moves extents that vary to other positions`);
   const shape = dims.map((d, i) => (inferred.includes(i) ? -1 : isSymbolic(d) ? 0 : d));
   return n.b.op('reshape', [x], { shape, ...(copy.length ? { copy } : {}) });
 }

@@ -5,7 +5,7 @@ import { dimsEqual, dimText, isSymbolic, type Dim } from '../../../ir/size-expr.
 import { typeOf, type Operand } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { makeConst } from '../tensor.js';
-import { normalizeAxis, reshapeTo } from './helpers.js';
+import { normalizeAxis, reshapeTo, reshapeToDims } from './helpers.js';
 
 /** ONNX's [start, end) clamp of Shape's start/end attributes (opset 15). */
 function shapeRange(rank: number, start: number, end: number): [number, number] {
@@ -40,16 +40,9 @@ defineOnnxOp('Reshape', (n) => {
     if (i >= from.length) n.fail(`shape [${target.map(dimText).join(',')}] copies dimension ${i} (0) but the input [${from.map(dimText).join(',')}] has rank ${from.length}`);
     return from[i]!;
   });
-  // An extent that varies is the reshape's one inferred extent (-1) or, where there are several,
-  // a copy of the input's extent at the same position (kiln reshape's `copy`).
-  const varying = copied.flatMap((d, i) => (isSymbolic(d) ? [i] : []));
-  if (varying.length === 1 && !copied.includes(-1)) return n.b.op('reshape', [x], { shape: copied.map((d) => (isSymbolic(d) ? -1 : d)) });
-  for (const i of varying) {
-    if (!(i < from.length && dimsEqual(from[i]!, copied[i]!))) {
-      n.unsupported(`reshaping [${from.map(dimText).join(',')}] to [${copied.map(dimText).join(',')}] moves extents that vary to other positions`);
-    }
-  }
-  return n.b.op('reshape', [x], { shape: copied.map((d) => (isSymbolic(d) ? 0 : d)), ...(varying.length ? { copy: varying } : {}) });
+  if (!copied.some(isSymbolic)) return n.b.op('reshape', [x], { shape: copied as number[] });
+  // Extents that vary stay varying: copied in place, or the one inferred (-1).
+  return reshapeToDims(n, x, copied);
 });
 
 defineOnnxOp('Flatten', (n) => n.b.op('flatten', [n.input(0)], { axis: n.attrs.int('axis', 1) }));
