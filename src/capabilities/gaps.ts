@@ -14,6 +14,7 @@ const PLACEMENT = 'made by device placement after the model is built (a copy bet
 const FUSION = 'made by the fuse pass after the model is built, from ops that have this capability';
 const BACKWARD = 'made by autodiff as part of a gradient';
 const QUANTIZED = 'made by the quantize-weights pass (--weights int8) from a constant weight, after the model is built';
+const BLOCK_QUANTIZED = "made by the ONNX importer for ONNX Runtime's MatMulNBits (its blockwise-quantized weight, kept in its bits)";
 const DATA_DEPENDENT = 'its result extent depends on the data (a size bound when it runs)';
 const STRINGS = 'computes on string tensors, which only the host holds: placement runs it on the CPU';
 const APPLY_ONLY = 'no named method; reachable through the generic apply(op, inputs, attrs)';
@@ -52,6 +53,7 @@ export const EXPLAINED_GAPS: Readonly<Record<Capability, Gaps>> = {
     transfer: PLACEMENT,
     fused: FUSION,
     dequantize_int8: QUANTIZED,
+    dequantize_blocks: BLOCK_QUANTIZED,
     ...each(['conv2d_backward_weight', 'max_pool2d_backward'], BACKWARD),
     ...each(['string_concat', 'regex_full_match', 'string_split', 'string_normalizer'], 'traced tensors hold numbers; ONNX models with string tensors make it'),
     ...each(['tree_ensemble', 'label_encoder'], 'classical machine-learning ops of ONNX\'s ai.onnx.ml domain; ONNX models make them'),

@@ -6,8 +6,8 @@ import { rebuild } from './rebuild.js';
 import { constValue } from '../ir/ops/source.js';
 import { getOp } from '../ir/ops/index.js';
 
-/** Ops never folded: sources, transfers (placement owns them), and int8 weights (folding would store them as floats again). */
-const NOT_FOLDED = new Set(['const', 'transfer', 'dequantize_int8']);
+/** Ops never folded: sources, transfers (placement owns them), and int8 and blockwise weights (folding would store them as floats again). */
+const NOT_FOLDED = new Set(['const', 'transfer', 'dequantize_int8', 'dequantize_blocks']);
 
 /**
  * Evaluates nodes whose inputs are all constants with data, replacing them by constants

@@ -151,15 +151,16 @@ export const viewChain: CopyMatcher = {
 };
 
 /**
- * A weight stored as int8 (dequantize_int8 of its packed values and scales): the kernel binds
- * both and dequantizes as it loads, so the float weight is never stored.
+ * A weight stored as int8 (dequantize_int8 of its packed values and scales) or blockwise
+ * (dequantize_blocks of its codes, scales and zero points): the kernel binds them and
+ * dequantizes as it loads, so the float weight is never stored.
  */
 export const dequantizedWeight: CopyMatcher = {
   name: 'dequantized-weight',
   read: 'dequantize',
   match: (anchor, input) => {
     const p = anchor.inputs[input]!.producer;
-    return p?.op === 'dequantize_int8' ? [p] : undefined;
+    return p?.op === 'dequantize_int8' || p?.op === 'dequantize_blocks' ? [p] : undefined;
   },
 };
 

@@ -4,7 +4,7 @@ import { KilnError } from '../../ir/errors.js';
 import type { EmittedKernel } from './kernel.js';
 import { KernelModule, unravel, type Source } from '../kernel-module.js';
 import { declareOutput, type Epilogue } from './epilogue.js';
-import { declareWeight, type Int8WeightStorage, type WeightLoad } from './weight-load.js';
+import { declareWeight, type WeightLoad, type WeightStorage } from './weight-load.js';
 import { MAX_WORKGROUPS_PER_DIMENSION } from '../wgsl.js';
 
 /** Where an operand's elements are: A(b, m, k) at offset + batch + m * outer + k * inner; B(b, k, n) likewise with k outer. */
@@ -59,8 +59,8 @@ export interface MatmulKernelSpec {
    * SHUFFLE16X8; needs the `subgroups` feature).
    */
   readonly variant?: MatmulVariant;
-  /** B is stored as packed int8 with one scale per column (channel = n), dequantized as it is loaded (weight-load.ts). */
-  readonly bInt8?: Int8WeightStorage;
+  /** B is stored as packed int8 with one scale per column (channel = n), or blockwise, dequantized as it is loaded (weight-load.ts). */
+  readonly bStored?: WeightStorage;
   /** Binds B before A (a conv's order, x then its weights, so a conv's kernels bind alike: see conv-pointwise-matmul.ts). */
   readonly bFirst?: boolean;
 }
@@ -211,9 +211,9 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   const shape = SHAPES[spec.variant ?? 'vec4b'] ?? BLOCK;
   const { tm, tn, wgX, wgY } = shape;
   const vecB = !['scalar', 'tiled'].includes(spec.variant ?? 'vec4b') && b.inner === 1 && [spec.n, b.offset, b.outer, ...b.batchStrides].every((x) => dIsMultiple(x, 4));
-  if (spec.bInt8 && spec.bInt8.channels !== spec.n) throw new Error(`internal: ${spec.name}: an int8 B needs one scale per column`);
+  if (spec.bStored && !('bits' in spec.bStored) && spec.bStored.channels !== spec.n) throw new Error(`internal: ${spec.name}: an int8 B needs one scale per column`);
   if (!spec.bFirst) m.read('A', spec.aDType ?? spec.dtype, spec.sources.a);
-  const B = declareWeight(m, 'B', spec.dtype, spec.sources.b, spec.bInt8, vecB);
+  const B = declareWeight(m, 'B', spec.dtype, spec.sources.b, spec.bStored, vecB);
   if (spec.bFirst) m.read('A', spec.aDType ?? spec.dtype, spec.sources.a);
   const br = spec.batchShape.length;
   if (br) u.array('bshape', spec.batchShape).array('sa', a.batchStrides).array('sb', b.batchStrides);

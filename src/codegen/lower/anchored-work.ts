@@ -1,6 +1,6 @@
 import type { Graph, Node, Value } from '../../ir/graph.js';
 import { fusedAttrs } from '../../ir/ops/fused.js';
-import { dequantizeInt8Attrs } from '../../ir/ops/quantize.js';
+import { dequantizeBlocksAttrs, dequantizeInt8Attrs } from '../../ir/ops/quantize.js';
 import { channelLayout } from '../../ir/quantize-int8.js';
 import { attrsOf } from '../../ir/attrs.js';
 import { KilnError } from '../../ir/errors.js';
@@ -69,7 +69,13 @@ function resolveRead(node: Node, body: Graph, v: Value, read: OperandRead): { op
       };
     }
     case 'dequantize': {
-      if (producer?.op !== 'dequantize_int8') fail('it is not made by dequantize_int8');
+      if (producer?.op === 'dequantize_blocks') {
+        const [codes, scales, zeros] = producer.inputs as [Value, Value, Value | undefined];
+        const { shape, bits, block } = attrsOf(producer, dequantizeBlocksAttrs);
+        const blocks = { source: param(scales), dtype: scales.type.dtype, bits, block, columns: shape[1]!, ...(zeros ? { zeros: { source: param(zeros), dtype: zeros.type.dtype } } : {}) };
+        return { operand: { read, source: param(codes), dtype: codes.type.dtype, blocks }, nodes: [producer] };
+      }
+      if (producer?.op !== 'dequantize_int8') fail('it is not made by dequantize_int8 or dequantize_blocks');
       const [packed, scales] = producer!.inputs as [Value, Value];
       const { shape, axis } = attrsOf(producer!, dequantizeInt8Attrs);
       const int8 = { source: param(scales), dtype: scales.type.dtype, ...channelLayout(shape, axis) };
@@ -150,6 +156,7 @@ function remapIO(io: AnchorIO, to: (s: Source) => Source): AnchorIO {
       ...bound(o),
       ...(o.scale ? { scale: bound(o.scale) } : {}),
       ...(o.int8 ? { int8: bound(o.int8) } : {}),
+      ...(o.blocks ? { blocks: { ...bound(o.blocks), ...(o.blocks.zeros ? { zeros: bound(o.blocks.zeros) } : {}) } } : {}),
       ...(o.chain ? { chain: { ...o.chain, operands: o.chain.operands.map(bound) } } : {}),
     })),
     ...(io.epilogue ? { epilogue: { ...io.epilogue, operands: io.epilogue.operands.map(bound) } } : {}),

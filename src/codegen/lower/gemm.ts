@@ -5,7 +5,7 @@ import { attrsOf } from '../../ir/attrs.js';
 import { broadcastStrides } from '../../ir/ops/shape-util.js';
 import { emitMatmul } from '../kernels/matmul.js';
 import { MATMUL_VARIANTS, matmulKernelName, matmulSignature, withOneRowVariant } from './matmul.js';
-import { int8Storage } from '../kernels/weight-load.js';
+import { weightStorage } from '../kernels/weight-load.js';
 import { anchorKernelName, plainLowerings, type Anchor } from './lowering.js';
 import type { MatmulVariant } from '../kernels/matmul.js';
 
@@ -31,7 +31,7 @@ export const gemmAnchors: Record<string, Anchor> = {
         sources: { a: aRead!.source, b: bRead!.source, ...(cRead ? { bias: cRead.source } : {}), out: io.out },
         ...(io.epilogue ? { epilogue: io.epilogue } : {}),
         transA, transB, alpha,
-        ...(bRead!.int8 ? { bInt8: int8Storage(bRead!)! } : {}),
+        ...(bRead!.read === 'dequantize' ? { bStored: weightStorage(bRead!)! } : {}),
         ...(c ? { bias: { rowStride: rowStride!, colStride: colStride!, beta } } : {}),
       }), chosen as MatmulVariant | undefined);
     },

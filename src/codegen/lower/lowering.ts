@@ -41,8 +41,10 @@ export interface AnchorOperand extends Bound {
   readonly view?: View;
   /** 'scale': the per-channel factors, and their stride between batch entries (0 when shared). */
   readonly scale?: Bound & { readonly batchStride: number };
-  /** 'dequantize': the per-channel scales of the packed int8 weight `source`, and where each element's channel is. */
+  /** 'dequantize' of an int8 weight: the per-channel scales of the packed int8 weight `source`, and where each element's channel is. */
   readonly int8?: Bound & ChannelLayout;
+  /** 'dequantize' of a blockwise weight [K, N]: the scales of the codes `source`, its zero points, and its layout (quantize-blocks.ts). */
+  readonly blocks?: Bound & { readonly bits: number; readonly block: number; readonly columns: number; readonly zeros?: Bound };
   /** 'chain': the chain's operands (laid out like the anchor's operand) and the function computing an element from them. */
   readonly chain?: { readonly operands: readonly Bound[]; readonly fn: BodyFunction };
 }

@@ -3,7 +3,7 @@ import { dimsOf } from '../../ir/types.js';
 import { dimText, dMul, dNumel, type Dim } from '../../ir/size-expr.js';
 import type { Node } from '../../ir/graph.js';
 import { emitMatmul, type MatmulOperandLayout, type MatmulVariant } from '../kernels/matmul.js';
-import { int8Storage } from '../kernels/weight-load.js';
+import { weightStorage } from '../kernels/weight-load.js';
 import type { View } from '../../ir/view.js';
 import { withVariantAtOne, type EmittedKernel } from '../kernels/kernel.js';
 import { anchorKernelName, plainLowerings, type Anchor, type AnchorIO, type LowerContext } from './lowering.js';
@@ -50,7 +50,7 @@ function lowerMatmul(node: Node, io: AnchorIO, ctx?: LowerContext) {
     bBatchStrides: broadcastStrides(b!.slice(0, -2), batchShape).map((s) => dMul(s, k, n)),
     ...(aRead.view ? { aLayout: layoutOf(aRead.view, batchShape) } : {}),
     ...(bRead.view ? { bLayout: layoutOf(bRead.view, batchShape) } : {}),
-    ...(bRead.int8 ? { bInt8: int8Storage(bRead)! } : {}),
+    ...(bRead.read === 'dequantize' ? { bStored: weightStorage(bRead)! } : {}),
   });
   return withOneRowVariant(m, emit, chosen as MatmulVariant | undefined);
 }
@@ -69,7 +69,7 @@ export function withOneRowVariant(m: Dim, emit: (variant: MatmulVariant | undefi
 /** A matmul kernel's name: what it computes, marked when it is the one-row variant. */
 export const matmulKernelName = (base: string, variant: MatmulVariant | undefined): string => `${base}${variant === 'rows1' ? '_rows1' : ''}`;
 
-/** matmul reads either operand through any view, converts A and dequantizes an int8 B as it loads, and takes an elementwise epilogue. */
+/** matmul reads either operand through any view, converts A and dequantizes an int8 or blockwise B as it loads, and takes an elementwise epilogue. */
 export const matmulAnchors: Record<string, Anchor> = {
   matmul: {
     roles: { reads: (_, i) => (i === 0 ? ['view', 'convert'] : ['view', 'dequantize']), readsView: () => true, epilogue: () => ['elementwise'] },

@@ -1,5 +1,5 @@
 import { attrsOf } from '../../ir/attrs.js';
-import { dequantizeInt8Attrs } from '../../ir/ops/quantize.js';
+import { dequantizeBlocksAttrs, dequantizeInt8Attrs } from '../../ir/ops/quantize.js';
 import { channelLayout } from '../../ir/quantize-int8.js';
 import { numel } from '../../ir/types.js';
 import { KernelModule } from '../kernel-module.js';
@@ -25,4 +25,18 @@ const dequantizeInt8: Lowering = (node) => {
   return m.flat('dequantize_int8', WG, 'u.n', n, [`  out[i] = ${wgslType(out)}(${w.at('i')});`]);
 };
 
-export const quantizeLowerings: Record<string, Lowering> = { dequantize_int8: dequantizeInt8 };
+/** A dequantize_blocks no kernel reads its weight through: the float weight, written out once by the kernels' load. */
+const dequantizeBlocks: Lowering = (node) => {
+  const [, scales, zeros] = node.inputs;
+  const { shape, bits, block } = attrsOf(node, dequantizeBlocksAttrs);
+  const n = numel(shape);
+  const m = new KernelModule();
+  m.uniforms.scalar('n', n);
+  const stored = { bits, block, columns: shape[1]!, scales: 1, scalesDType: scales!.type.dtype, ...(zeros ? { zeros: { source: 2, dtype: zeros.type.dtype } } : {}) };
+  const w = declareWeight(m, 'w', scales!.type.dtype, 0, stored);
+  const out = node.output.type.dtype;
+  m.write('out', out, node.inputs.length);
+  return m.flat('dequantize_blocks', WG, 'u.n', n, [`  out[i] = ${wgslType(out)}(${w.at('i')});`]);
+};
+
+export const quantizeLowerings: Record<string, Lowering> = { dequantize_int8: dequantizeInt8, dequantize_blocks: dequantizeBlocks };

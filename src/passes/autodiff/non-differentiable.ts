@@ -10,6 +10,7 @@ export const NON_DIFFERENTIABLE: Readonly<Record<string, string>> = {
   const: 'a source: it has no operands',
   fused: 'fusion runs after autodiff: differentiate the unfused graph',
   dequantize_int8: 'int8 weights are made for inference after autodiff, from constants (no gradient flows to them)',
+  dequantize_blocks: 'a blockwise-quantized weight of an imported model: constant codes, scales and zero points (no gradient flows to them)',
   bitcast: 'reinterprets bits: not a continuous function of its operand',
   bitwise_and: INTEGER, bitwise_or: INTEGER, bitwise_xor: INTEGER, bitwise_not: INTEGER,
   shift_left: INTEGER, shift_right: INTEGER,

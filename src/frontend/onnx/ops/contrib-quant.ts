@@ -1,13 +1,15 @@
 // ONNX Runtime's blockwise-quantized weights (com.microsoft): MatMulNBits, a matmul whose
 // constant weight is stored in 2 to 8 bits a value, and GatherBlockQuantized, a gather from such
 // a table, as ORT's quantizer and ONNX Runtime GenAI's model builder write LLM projections and
-// embeddings (`--precision int4`). kiln dequantizes them when it imports the model, so they run
-// as any matmul and gather: exact to ORT's float dequantization, at the cost of storing them in
-// the float type.
+// embeddings (`--precision int4`). MatMulNBits's weight stays in its bits: it imports as a matmul
+// of dequantize_blocks (quantize-blocks.ts), which the matmul kernel does as it loads, exact to
+// ORT's float dequantization. GatherBlockQuantized's table is dequantized when the model is
+// imported, so it runs as any gather, stored in the float type.
 import { typeOf } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { OnnxType } from '../onnx-types.js';
-import { constValues } from '../tensor.js';
+import { constTensor, constValues, makeConst } from '../tensor.js';
+import { BLOCK_CODE_BITS, packCodes } from '../../../ir/quantize-blocks.js';
 import { castTo, reshapeTo } from './helpers.js';
 import { ms } from './contrib.js';
 
@@ -39,7 +41,7 @@ defineOnnxOp(ms('MatMulNBits'), (n) => {
   const [k, rows] = [n.attrs.int('K', 0), n.attrs.int('N', 0)];
   const bits = n.attrs.int('bits', 4);
   const blockSize = n.attrs.int('block_size', 0);
-  if (![2, 4, 8].includes(bits)) n.unsupported(`bits=${bits} is not supported (2, 4 and 8 are)`);
+  if (!BLOCK_CODE_BITS.includes(bits)) n.unsupported(`bits=${bits} is not supported (${BLOCK_CODE_BITS.join(', ')} are)`);
   if (!(k > 0 && rows > 0)) n.fail(`needs positive K and N attributes, got K=${k}, N=${rows}`);
   if (!(blockSize >= 16 && (blockSize & (blockSize - 1)) === 0)) n.fail(`block_size must be a power of 2 of at least 16, got ${blockSize}`);
   if (typeOf(a).shape.at(-1) !== k) n.fail(`A's last dimension ${typeOf(a).shape.at(-1)} must be K = ${k}`);
@@ -52,17 +54,24 @@ defineOnnxOp(ms('MatMulNBits'), (n) => {
   if (scales.length !== rows * blocks) n.fail(`scales must have N * ceil(K / block_size) = ${rows * blocks} elements, got ${scales.length}`);
   const zeroPoint = zeroPoints(n, rows, blocks, bits);
 
-  // W [K, N] with W[j, r] = (code - zero point) * scale of row r's block of j.
-  const w = new Array<number>(k * rows);
-  for (let r = 0; r < rows; r++) {
-    // Row r's blocks are contiguous: its codes run from byte r * blocks * blob.
-    for (let j = 0; j < k; j++) {
-      const block = Math.floor(j / blockSize);
-      w[j * rows + r] = (packedCode(bytes, r * blocks * blob, j, bits) - zeroPoint(r, block)) * scales[r * blocks + block]!;
-    }
+  // W [K, N] as dequantize_blocks stores it: codes and blocks laid out by W's rows (k), so
+  // W[j, r] is code j * N + r; MatMulNBits keeps each column r's codes together.
+  const codes = new Uint8Array(k * rows);
+  for (let r = 0; r < rows; r++) for (let j = 0; j < k; j++) codes[j * rows + r] = packedCode(bytes, r * blocks * blob, j, bits);
+  const byBlock = (at: (row: number, block: number) => number) => Array.from({ length: blocks * rows }, (_, i) => at(i % rows, Math.floor(i / rows)));
+  const scaleType = typeOf(n.input(2)).dtype;
+  const stored = [
+    constTensor(`${n.name}.codes`, packCodes(codes, bits)),
+    makeConst(`${n.name}.scales`, scaleType, [blocks * rows], byBlock((r, b) => scales[r * blocks + b]!)),
+  ];
+  if (n.optional(3)) {
+    const zeros = byBlock(zeroPoint);
+    stored.push(typeOf(n.input(3)).dtype === 'i32' ? constTensor(`${n.name}.zeros`, packCodes(zeros, bits)) : makeConst(`${n.name}.zeros`, scaleType, [blocks * rows], zeros));
   }
+  // Added as a node, not folded as ops of constants are: folding would store the floats.
+  const w = n.b.graph.addNode('dequantize_blocks', stored.map((c) => n.b.value(c)), { shape: [k, rows], bits, block: blockSize }).output;
   const dtype = typeOf(a).dtype;
-  const y = n.b.op('matmul', [a, n.b.tensor(dtype, [k, rows], w)]);
+  const y = n.b.op('matmul', [a, castTo(n.b, w, dtype)]);
   const bias = n.optional(5);
   return bias ? n.b.op('add', [y, castTo(n.b, bias, dtype)]) : y;
 });
@@ -74,7 +83,7 @@ defineOnnxOp(ms('GatherBlockQuantized'), (n) => {
   const table = n.constant(0, 'quantized data');
   const packed = n.inputType(0) === OnnxType.UINT8;
   const bits = packed ? n.attrs.int('bits', 4) : 4;
-  if (![2, 4, 8].includes(bits)) n.unsupported(`bits=${bits} is not supported (2, 4 and 8 are)`);
+  if (!BLOCK_CODE_BITS.includes(bits)) n.unsupported(`bits=${bits} is not supported (${BLOCK_CODE_BITS.join(', ')} are)`);
   const stored = table.data.shape;
   const rank = stored.length;
   const perByte = packed ? 8 / bits : 1;

@@ -1,0 +1,125 @@
+// ONNX Runtime's MatMulNBits keeps its weight in its bits on the device: the matmul kernel binds
+// the packed codes, scales and zero points and dequantizes as it loads (dequantize_blocks), so
+// a 4-bit weight takes about an eighth of its f32 bytes. Checked against onnxruntime-node on
+// WebGPU, at one row (a decoding step, the one-row kernel) and several (a prompt), and with the
+// dequantization as a kernel of its own (-O0, no fusion).
+import { describe, expect, it } from 'vitest';
+import { compile } from '../../src/compiler.js';
+import { importOnnx } from '../../src/frontend/onnx/index.js';
+import { codeAt, dequantizedBlocks, packCodes } from '../../src/ir/quantize-blocks.js';
+import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
+import { Session } from '../../src/runtime/session.js';
+import { attr, contribModel, msNode, tensor } from '../frontend/onnx/onnx-builder.js';
+import { runOrt } from '../frontend/onnx/ort-oracle.js';
+import { useGpu } from '../helpers/gpu.js';
+import { seeded } from '../helpers/seeded.js';
+
+interface Case {
+  readonly k: number;
+  readonly n: number;
+  readonly bits: number;
+  readonly block: number;
+  readonly zp?: 'packed' | 'float';
+  readonly bias?: boolean;
+}
+
+/** A MatMulNBits model: a [1, M, K] times the quantized [K, N] weight, M given when run (dim 'M'). */
+function model(c: Case): Uint8Array {
+  const blocks = Math.ceil(c.k / c.block);
+  const noise = seeded(4 * c.n * (blocks * (c.block * c.bits) / 8 + 3), c.k * 31 + c.n + c.bits);
+  let at = 0;
+  const rand = () => noise[at++]! + 0.5;
+  const blob = (c.block * c.bits) / 8;
+  const zpBytes = Math.ceil((blocks * c.bits) / 8);
+  const inits: object[] = [
+    tensor('B', 2, [c.n, blocks, blob], Array.from({ length: c.n * blocks * blob }, () => Math.floor(rand() * 256))),
+    tensor('scales', 1, [c.n * blocks], Array.from({ length: c.n * blocks }, () => 0.002 + rand() * 0.05)),
+  ];
+  if (c.zp === 'packed') inits.push(tensor('zp', 2, [c.n * zpBytes], Array.from({ length: c.n * zpBytes }, () => Math.floor(rand() * 256))));
+  if (c.zp === 'float') inits.push(tensor('zp', 1, [c.n * blocks], Array.from({ length: c.n * blocks }, () => rand() * 2 ** c.bits)));
+  if (c.bias) inits.push(tensor('bias', 1, [c.n], Array.from({ length: c.n }, () => rand() - 0.5)));
+  const inputs = ['a', 'B', 'scales', c.zp ? 'zp' : '', '', ...(c.bias ? ['bias'] : [])];
+  while (inputs.at(-1) === '') inputs.pop();
+  const attrs = { K: attr.i(c.k), N: attr.i(c.n), bits: attr.i(c.bits), block_size: attr.i(c.block) };
+  return contribModel({ inputs: [{ name: 'a', dims: [1, 'M', c.k] }], outputs: [{ name: 'y' }], nodes: [msNode('MatMulNBits', inputs, ['y'], attrs)], initializers: inits });
+}
+
+const input = (m: number, k: number, seed: number): TensorData => tensorData('f32', [1, m, k], seeded(m * k, seed).map((x) => 2 * x));
+
+describe('MatMulNBits weights on the device', () => {
+  const gpu = useGpu();
+
+  async function expectOrt(c: Case, rows: number[], opts: { o0?: boolean } = {}): Promise<void> {
+    const bytes = model(c);
+    for (const m of rows) {
+      const graph = importOnnx(bytes, { inputShapes: { a: [1, m, c.k] } });
+      const program = compile(graph, opts.o0 ? { pipeline: 'O0' } : {});
+      // The weight is bound as codes, scales and zero points, never as floats.
+      const weightBytes = program.buffers.filter((b) => b.role === 'weight').reduce((s, b) => s + b.bytes, 0);
+      const codeBytes = Math.ceil((c.k * c.n * c.bits) / 32) * 4;
+      expect(weightBytes, 'weight bytes').toBeLessThan(codeBytes * 2 + 1024);
+      const names = program.kernels.map((k) => k.name);
+      if (opts.o0) expect(names).toContain('dequantize_blocks');
+      else expect(names.some((x) => x.includes('dequantize'))).toBe(false);
+      const a = input(m, c.k, m + c.k);
+      const session = await Session.create(gpu(), program);
+      try {
+        const got = Array.from((await session.run({ a }))['y']!.data as Float32Array);
+        const [want] = await runOrt(bytes, { a });
+        expect(want!.dims).toEqual([1, m, c.n]);
+        got.forEach((x, i) => {
+          const y = want!.values[i]!;
+          if (Math.abs(x - y) > 1e-4 * (1 + Math.abs(y))) expect.fail(`y[${i}] at M=${m}: kiln ${x}, ONNX Runtime ${y}`);
+        });
+      } finally {
+        session.destroy();
+      }
+    }
+  }
+
+  it('4 bits, default zero point, block 32: one row and a prompt of rows', async () => {
+    await expectOrt({ k: 256, n: 192, bits: 4, block: 32 }, [1, 7]);
+  });
+
+  it('4 bits, packed zero points, K past the last block, N not a multiple of 4, bias', async () => {
+    await expectOrt({ k: 72, n: 30, bits: 4, block: 32, zp: 'packed', bias: true }, [1, 5]);
+  });
+
+  it('8 bits with packed zero points and 2 bits with float zero points', async () => {
+    await expectOrt({ k: 64, n: 48, bits: 8, block: 16, zp: 'packed' }, [3]);
+    await expectOrt({ k: 128, n: 40, bits: 2, block: 64, zp: 'float' }, [1, 4]);
+  });
+
+  it('dequantized by a kernel of its own where nothing fuses it (-O0)', async () => {
+    await expectOrt({ k: 96, n: 36, bits: 4, block: 32, zp: 'packed' }, [2], { o0: true });
+  });
+
+  it('a 4-bit 1024x1024 weight takes 0.63 MiB on the device instead of 4 MiB', () => {
+    const program = compile(importOnnx(model({ k: 1024, n: 1024, bits: 4, block: 32 }), { inputShapes: { a: [1, 1, 1024] } }));
+    const weights = program.buffers.filter((b) => b.role === 'weight').map((b) => b.bytes).sort((x, y) => y - x);
+    // Codes: 1024 * 1024 / 2 bytes; scales: 32 blocks of a column * 1024 columns * 4 bytes.
+    expect(weights).toEqual([512 * 1024, 128 * 1024]);
+  });
+});
+
+describe('blockwise codes', () => {
+  it('pack and unpack 2, 4 and 8 bits a code, lowest bits first', () => {
+    for (const bits of [2, 4, 8]) {
+      const codes = Array.from({ length: 37 }, (_, i) => (i * 7 + 3) % 2 ** bits);
+      const words = packCodes(codes, bits);
+      expect(words.shape).toEqual([Math.ceil((37 * bits) / 32)]);
+      codes.forEach((c, i) => expect(codeAt(words.data, i, bits)).toBe(c));
+    }
+    // Code 1 of 4 bits is bits 4..7 of the first word.
+    expect(Array.from(packCodes([0x3, 0xa], 4).data)).toEqual([0xa3]);
+  });
+
+  it('dequantize (code - zero point) * scale, blocks down the columns', () => {
+    // W [3, 2] in blocks of 2 rows: blocks (0, n) hold rows 0-1 of column n, (1, n) row 2.
+    const codes = packCodes([1, 2, 3, 4, 5, 6], 4);
+    const scales = tensorData('f32', [4], [0.5, 2, 10, 100]);
+    expect(Array.from(dequantizedBlocks(codes, scales, undefined, [3, 2], 4, 2))).toEqual([(1 - 8) * 0.5, (2 - 8) * 2, (3 - 8) * 0.5, (4 - 8) * 2, (5 - 8) * 10, (6 - 8) * 100]);
+    const zeros = packCodes([1, 2, 3, 4], 4);
+    expect(Array.from(dequantizedBlocks(codes, scales, zeros, [3, 2], 4, 2))).toEqual([0, 0, 1, 2 * 2, 2 * 10, 2 * 100]);
+  });
+});
