@@ -5,6 +5,8 @@
 // dequantization as a kernel of its own (-O0, no fusion).
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compiler.js';
+import type { MatmulVariant } from '../../src/codegen/kernels/matmul.js';
+import { MATMUL_VARIANTS } from '../../src/codegen/lower/matmul.js';
 import { importOnnx } from '../../src/frontend/onnx/index.js';
 import { codeAt, dequantizedBlocks, packCodes } from '../../src/ir/quantize-blocks.js';
 import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
@@ -49,11 +51,11 @@ const input = (m: number, k: number, seed: number): TensorData => tensorData('f3
 describe('MatMulNBits weights on the device', () => {
   const gpu = useGpu();
 
-  async function expectOrt(c: Case, rows: number[], opts: { o0?: boolean } = {}): Promise<void> {
+  async function expectOrt(c: Case, rows: number[], opts: { o0?: boolean; variant?: MatmulVariant; f16?: boolean } = {}): Promise<void> {
     const bytes = model(c);
     for (const m of rows) {
       const graph = importOnnx(bytes, { inputShapes: { a: [1, m, c.k] } });
-      const program = compile(graph, opts.o0 ? { pipeline: 'O0' } : {});
+      const program = compile(graph, { ...(opts.o0 ? { pipeline: 'O0' } : {}), ...(opts.f16 ? { precision: 'fp16' as const } : {}), ...(opts.variant ? { choose: (family) => (family === 'matmul' ? opts.variant : undefined) } : {}) });
       // The weight is bound as codes, scales and zero points, never as floats.
       const weightBytes = program.buffers.filter((b) => b.role === 'weight').reduce((s, b) => s + b.bytes, 0);
       const codeBytes = Math.ceil((c.k * c.n * c.bits) / 32) * 4;
@@ -61,15 +63,19 @@ describe('MatMulNBits weights on the device', () => {
       const names = program.kernels.map((k) => k.name);
       if (opts.o0) expect(names).toContain('dequantize_blocks');
       else expect(names.some((x) => x.includes('dequantize'))).toBe(false);
+      // Under f16 the scales (and float zero points) are stored as f16: half their f32 bytes.
+      const blockBytes = (opts.f16 ? 2 : 4) * Math.ceil(c.k / c.block) * c.n;
+      expect(program.buffers.some((b) => b.role === 'weight' && b.bytes === blockBytes), 'scales of the precision').toBe(true);
       const a = input(m, c.k, m + c.k);
       const session = await Session.create(gpu(), program);
       try {
         const got = Array.from((await session.run({ a }))['y']!.data as Float32Array);
         const [want] = await runOrt(bytes, { a });
+        const where = `M=${m}${opts.variant ? `, ${opts.variant}` : ''}`;
         expect(want!.dims).toEqual([1, m, c.n]);
         got.forEach((x, i) => {
           const y = want!.values[i]!;
-          if (Math.abs(x - y) > 1e-4 * (1 + Math.abs(y))) expect.fail(`y[${i}] at M=${m}: kiln ${x}, ONNX Runtime ${y}`);
+          if (Math.abs(x - y) > (opts.f16 ? 1e-2 : 1e-4) * (1 + Math.abs(y))) expect.fail(`y[${i}] at ${where}: kiln ${x}, ONNX Runtime ${y}`);
         });
       } finally {
         session.destroy();
@@ -88,6 +94,18 @@ describe('MatMulNBits weights on the device', () => {
   it('8 bits with packed zero points and 2 bits with float zero points', async () => {
     await expectOrt({ k: 64, n: 48, bits: 8, block: 16, zp: 'packed' }, [3]);
     await expectOrt({ k: 128, n: 40, bits: 2, block: 64, zp: 'float' }, [1, 4]);
+  });
+
+  // Each matmul kernel variant loads the weight its own way: by rows with vec4s (the K loop a
+  // loop, or shared across a subgroup), by scalars, or through workgroup memory.
+  it('every matmul kernel variant', async () => {
+    for (const variant of MATMUL_VARIANTS) await expectOrt({ k: 96, n: 64, bits: 4, block: 32, zp: 'packed' }, [5], { variant });
+    await expectOrt({ k: 64, n: 20, bits: 4, block: 16, zp: 'float' }, [3], { variant: 'tiled' });
+  });
+
+  it('under --precision f16: f16 scales and zero points, f32 accumulation', async () => {
+    await expectOrt({ k: 128, n: 64, bits: 4, block: 32, zp: 'float' }, [1, 6], { f16: true });
+    await expectOrt({ k: 64, n: 30, bits: 4, block: 16, zp: 'packed' }, [2], { f16: true });
   });
 
   it('dequantized by a kernel of its own where nothing fuses it (-O0)', async () => {

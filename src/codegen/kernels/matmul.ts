@@ -165,7 +165,7 @@ function blockProduct({ tm, tn, wgX, wgY, shuffleA }: BlockShape, vecB: boolean,
   for (let r = 0; r < tm; r++) for (let j = 0; j < vecs; j++) L.push(`  var acc${r}_${j} = vec4<f32>();`);
   const step: string[] = [];
   for (let j = 0; j < vecs; j++) {
-    if (vecB) step.push(`let b${j} = ${B.vec4(`bc${j} + bk`, `cb${j}`)};`);
+    if (vecB) step.push(`let b${j} = ${B.vec4(`bc${j} + bk`, `cb${j}`, shuffleA ? 'k0 + kk' : 'k')};`);
     else step.push(`let b${j} = vec4<f32>(${[0, 1, 2, 3].map((c) => B.at(`bc${4 * j + c} + bk`, `cb${4 * j + c}`)).join(', ')});`);
   }
   for (let r = 0; r < tm; r++) {

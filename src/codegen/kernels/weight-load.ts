@@ -45,9 +45,10 @@ export interface WeightLoad {
   readonly at: (index: string, channel?: string) => string;
   /**
    * Elements 4w..4w+3 as a vec4<f32>, `w` a u32 WGSL expression, `channel0` the first one's
-   * channel when the four are consecutive channels; only when the kernel asked for vec4 loads.
+   * channel when the four are consecutive channels, and `row` their row of a [K, N] matrix
+   * where the kernel knows it; only when the kernel asked for vec4 loads.
    */
-  readonly vec4: (word: string, channel0?: string) => string;
+  readonly vec4: (word: string, channel0?: string, row?: string) => string;
 }
 
 /**
@@ -82,33 +83,44 @@ export function declareWeight(m: KernelModule, name: string, dtype: DType, sourc
 }
 
 /**
- * A blockwise weight's loads. The block of an element comes from its index alone (its row's
- * block, its column), so the loads are right whatever channel a kernel calls its columns; a vec4
- * takes four columns of one row (N a multiple of 4), one word of codes.
+ * A blockwise weight's loads. The block of an element comes from its index (its row's block, its
+ * column), so the loads are right whatever channel a kernel calls its columns. A vec4 takes four
+ * columns of one row (N a multiple of 4): one word of codes, and one vec4 of scales (and of zero
+ * points) where the kernel gives the row and first column, which saves dividing the index.
  */
 function declareBlockWeight(m: KernelModule, name: string, source: Source, s: BlockWeightStorage, vec4: boolean): WeightLoad {
   if (vec4 && s.columns % 4) throw new Error(`internal: ${name}: vec4 loads of a blockwise weight need 4 | N, got N = ${s.columns}`);
   const { bits } = s;
   const per = 32 / bits;
   m.read(name, 'u32', source);
-  m.read(`${name}_scale`, s.scalesDType, s.scales);
-  if (s.zeros) m.read(`${name}_zero`, s.zeros.dtype, s.zeros.source);
+  // Per-block values are vec4s under vec4 loads: four columns' blocks are consecutive.
+  const perBlock = (field: string, dtype: DType, src: Source) => {
+    if (vec4) m.readVec4(field, dtype, src);
+    else m.read(field, dtype, src);
+    return (b: string) => (vec4 ? `f32(${field}[(${b}) / 4u][(${b}) % 4u])` : `f32(${field}[${b}])`);
+  };
+  const scale = perBlock(`${name}_scale`, s.scalesDType, s.scales);
+  const packedZeros = s.zeros?.dtype === 'u32';
+  if (packedZeros) m.read(`${name}_zero`, 'u32', s.zeros!.source);
+  const floatZero = s.zeros && !packedZeros ? perBlock(`${name}_zero`, s.zeros.dtype, s.zeros.source) : undefined;
   m.uniforms.scalar(`${name}Cols`, s.columns).scalar(`${name}RowBlock`, s.columns * s.block);
-  const code = (words: string, i: string) => `f32(extractBits(${words}[(${i}) / ${per}u], ((${i}) % ${per}u) * ${bits}u, ${bits}u))`;
-  const zero = (b: string) => (!s.zeros ? `${2 ** (bits - 1)}.0` : s.zeros.dtype === 'u32' ? code(`${name}_zero`, b) : `f32(${name}_zero[${b}])`);
-  const scale = (b: string) => `f32(${name}_scale[${b}])`;
+  const code = (words: string, i: string, shift = '') => `f32(extractBits(${words}[(${i}) / ${per}u], ((${i}) % ${per}u) * ${bits}u${shift}, ${bits}u))`;
+  const zero = (b: string) => (packedZeros ? code(`${name}_zero`, b) : floatZero ? floatZero(b) : `${2 ** (bits - 1)}.0`);
   m.declare(
     `fn block_${name}(i: u32) -> u32 {\n  return (i / u.${name}RowBlock) * u.${name}Cols + i % u.${name}Cols;\n}`,
     `fn load_${name}(i: u32) -> f32 {\n  let b = block_${name}(i);\n  return (${code(name, 'i')} - ${zero('b')}) * ${scale('b')};\n}`,
   );
-  if (vec4) {
-    const lanes = [0, 1, 2, 3];
-    const field = (k: number) => (k ? `b + ${k}u` : 'b');
-    m.declare(`fn load4_${name}(w: u32) -> vec4<f32> {\n  let i = w * 4u;\n  let q = ${name}[i / ${per}u];\n  let s = (i % ${per}u) * ${bits}u;\n  let b = block_${name}(i);\n`
-      + `  let c = vec4<f32>(${lanes.map((k) => `f32(extractBits(q, s + ${k * bits}u, ${bits}u))`).join(', ')});\n`
-      + `  return (c - vec4<f32>(${lanes.map((k) => zero(field(k))).join(', ')})) * vec4<f32>(${lanes.map((k) => scale(field(k))).join(', ')});\n}`);
-  }
-  return { at: (i) => `load_${name}(${i})`, vec4: (w) => `load4_${name}(${w})` };
+  if (!vec4) return { at: (i) => `load_${name}(${i})`, vec4: () => { throw new Error(`internal: ${name}: no vec4 loads declared`); } };
+  // Elements 4w..4w+3 and their blocks b..b+3 (b a multiple of 4, so four codes share a word).
+  const four = (word: string, shift: string) => `vec4<f32>(${[0, 1, 2, 3].map((k) => `f32(extractBits(${word}, ${shift} + ${k * bits}u, ${bits}u))`).join(', ')})`;
+  const zeros = packedZeros ? four(`${name}_zero[b / ${per}u]`, `(b % ${per}u) * ${bits}u`)
+    : floatZero ? `vec4<f32>(${name}_zero[b / 4u])` : `vec4<f32>(${2 ** (bits - 1)}.0)`;
+  m.declare(`fn load4_${name}(w: u32, b: u32) -> vec4<f32> {\n  let i = w * 4u;\n  let c = ${four(`${name}[i / ${per}u]`, `(i % ${per}u) * ${bits}u`)};\n`
+    + `  return (c - ${zeros}) * vec4<f32>(${name}_scale[b / 4u]);\n}`);
+  return {
+    at: (i) => `load_${name}(${i})`,
+    vec4: (w, ch0, row) => `load4_${name}(${w}, ${row !== undefined && ch0 !== undefined ? `(${row}) / ${s.block}u * u.${name}Cols + ${ch0}` : `block_${name}((${w}) * 4u)`})`,
+  };
 }
 
 /** The int8 storage of an anchor operand read as 'dequantize', or undefined for any other read. */
