@@ -24,12 +24,23 @@ export function codeAt(words: ArrayLike<number>, i: number, bits: number): numbe
   return (words[Math.floor(i / per)]! >>> ((i % per) * bits)) & ((1 << bits) - 1);
 }
 
+/**
+ * `count` codes packed 32 / bits a u32 word, lowest bits first: `fill` gives code i (below
+ * 2^bits) by put(i, code), in any order (a caller moving codes between layouts visits them in
+ * the order its memory prefers: an LLM's weights hold 10^8 codes).
+ */
+export function packCodesOf(count: number, bits: number, fill: (put: (i: number, code: number) => void) => void): TensorData {
+  // Integer steps: 32 / bits is a power of two.
+  const shift = Math.log2(32 / bits);
+  const lane = 32 / bits - 1;
+  const words = new Uint32Array(codeWords(count, bits));
+  fill((i, code) => { words[i >>> shift] = words[i >>> shift]! | (code << ((i & lane) * bits)); });
+  return tensorData('u32', [words.length], words);
+}
+
 /** Codes (each below 2^bits) packed 32 / bits a u32 word, lowest bits first. */
 export function packCodes(codes: ArrayLike<number>, bits: number): TensorData {
-  const per = 32 / bits;
-  const words = new Uint32Array(codeWords(codes.length, bits));
-  for (let i = 0; i < codes.length; i++) words[Math.floor(i / per)] = (words[Math.floor(i / per)]! | (codes[i]! << ((i % per) * bits))) >>> 0;
-  return tensorData('u32', [words.length], words);
+  return packCodesOf(codes.length, bits, (put) => { for (let i = 0; i < codes.length; i++) put(i, codes[i]!); });
 }
 
 /** Blocks of a [K, N] weight with blocks of `block` rows: ceil(K / block) * N. */

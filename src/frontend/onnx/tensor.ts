@@ -39,6 +39,11 @@ export function constTensor(name: string, data: TensorData, wide?: Float64Array)
   return wide ? { kind: 'const', name, data, wide } : { kind: 'const', name, data };
 }
 
+/** The tensor's values without a copy where they are stored as numbers (large weights read once). */
+export function constArray(c: ConstTensor): ArrayLike<number> {
+  return c.wide ?? (c.data.dtype === 'f16' ? constValues(c) : c.data.data as ArrayLike<number>);
+}
+
 /** The tensor's values as numbers (f16 decoded), exact even where `data` was clamped. */
 export function constValues(c: ConstTensor): number[] {
   if (c.wide) return Array.from(c.wide);

@@ -8,13 +8,13 @@
 import { typeOf } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { OnnxType } from '../onnx-types.js';
-import { constTensor, constValues, makeConst } from '../tensor.js';
-import { BLOCK_CODE_BITS, packCodes } from '../../../ir/quantize-blocks.js';
+import { constArray, constTensor, constValues, makeConst } from '../tensor.js';
+import { BLOCK_CODE_BITS, packCodes, packCodesOf } from '../../../ir/quantize-blocks.js';
 import { castTo, reshapeTo } from './helpers.js';
 import { ms } from './contrib.js';
 
 /** Code `index` of the `bits`-bit codes packed from byte `start` on (low bits first within a byte). */
-function packedCode(bytes: readonly number[], start: number, index: number, bits: number): number {
+function packedCode(bytes: ArrayLike<number>, start: number, index: number, bits: number): number {
   const perByte = 8 / bits;
   return (bytes[start + Math.floor(index / perByte)]! >> ((index % perByte) * bits)) & ((1 << bits) - 1);
 }
@@ -36,6 +36,9 @@ function zeroPoints(n: OnnxNode, rows: number, blocks: number, bits: number): (r
   return (row, block) => packedCode(values, row * perRow, block, bits);
 }
 
+/** Columns of MatMulNBits's weight moved to the [K, N] layout at a time. */
+const TILE = 64;
+
 defineOnnxOp(ms('MatMulNBits'), (n) => {
   const a = n.input(0);
   const [k, rows] = [n.attrs.int('K', 0), n.attrs.int('N', 0)];
@@ -48,7 +51,7 @@ defineOnnxOp(ms('MatMulNBits'), (n) => {
   if (n.optional(4)) n.unsupported('g_idx (act-order block indices) is not supported');
   const blocks = Math.ceil(k / blockSize);
   const blob = (blockSize * bits) / 8;
-  const bytes = constValues(n.constant(1, 'quantized weight'));
+  const bytes = constArray(n.constant(1, 'quantized weight'));
   if (bytes.length !== rows * blocks * blob) n.fail(`B must hold N * ceil(K / block_size) * block_size * bits / 8 = ${rows * blocks * blob} bytes, got ${bytes.length}`);
   const scales = constValues(n.constant(2, 'scales'));
   if (scales.length !== rows * blocks) n.fail(`scales must have N * ceil(K / block_size) = ${rows * blocks} elements, got ${scales.length}`);
@@ -56,12 +59,17 @@ defineOnnxOp(ms('MatMulNBits'), (n) => {
 
   // W [K, N] as dequantize_blocks stores it: codes and blocks laid out by W's rows (k), so
   // W[j, r] is code j * N + r; MatMulNBits keeps each column r's codes together.
-  const codes = new Uint8Array(k * rows);
-  for (let r = 0; r < rows; r++) for (let j = 0; j < k; j++) codes[j * rows + r] = packedCode(bytes, r * blocks * blob, j, bits);
+  // By tiles of TILE columns: each of their codes is read once from a few cache lines, and the
+  // packed words are written in order.
+  const relaid = (put: (i: number, code: number) => void) => {
+    for (let r0 = 0; r0 < rows; r0 += TILE) {
+      for (let j = 0; j < k; j++) for (let r = r0; r < Math.min(r0 + TILE, rows); r++) put(j * rows + r, packedCode(bytes, r * blocks * blob, j, bits));
+    }
+  };
   const byBlock = (at: (row: number, block: number) => number) => Array.from({ length: blocks * rows }, (_, i) => at(i % rows, Math.floor(i / rows)));
   const scaleType = typeOf(n.input(2)).dtype;
   const stored = [
-    constTensor(`${n.name}.codes`, packCodes(codes, bits)),
+    constTensor(`${n.name}.codes`, packCodesOf(k * rows, bits, relaid)),
     makeConst(`${n.name}.scales`, scaleType, [blocks * rows], byBlock((r, b) => scales[r * blocks + b]!)),
   ];
   if (n.optional(3)) {
