@@ -40,6 +40,7 @@ export const EXPLAINED_GAPS: Readonly<Record<Capability, Gaps>> = {
     transfer: PLACEMENT,
     fused: FUSION,
     dequantize_int8: QUANTIZED,
+    dequantize_blocks: `${BLOCK_QUANTIZED}, a com.microsoft op the ONNX suite has no case of (test/runtime/matmul-nbits-weights.test.ts imports it)`,
     ...each(['conv2d_backward_weight', 'max_pool2d_backward'], 'made by autodiff; ONNX graphs carry no gradients'),
     rsqrt: 'ONNX has no Rsqrt (its models write Reciprocal of Sqrt, imported as div and sqrt); Tensor.rsqrt makes it',
     log1p: 'ONNX has no Log1p (its models write Log of Add); Tensor.log1p makes it',

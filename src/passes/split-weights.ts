@@ -3,7 +3,8 @@ import type { Graph, Node, Value } from '../ir/graph.js';
 import { conv2dAttrs } from '../ir/ops/conv.js';
 import { gemmAttrs } from '../ir/ops/gemm.js';
 import { constAttrs } from '../ir/ops/source.js';
-import type { TensorData } from '../ir/tensor-data.js';
+import { tensorData, type TensorData } from '../ir/tensor-data.js';
+import { gatherAttrs } from '../ir/ops/gather.js';
 import { numel, type DType, type Device } from '../ir/types.js';
 import type { Pass, PassContext } from './pass.js';
 import { rebuild, type GraphRebuilder } from './rebuild.js';
@@ -13,8 +14,9 @@ import { rebuild, type GraphRebuilder } from './rebuild.js';
 // 411 MB). Its op is rewritten as several ops of the same kind, each on a block of the weight's
 // rows: rows are its leading dimension, contiguous in memory, so every block is a view of the
 // same data (no host copy). Where the rows are output features the partial results are
-// concatenated; where they are the reduced dimension (K of a product) they are summed. The
-// parts are ordinary IR ops, so fusion and codegen treat them like any other.
+// concatenated; where they are the reduced dimension (K of a product) they are summed, as are
+// the parts of a gather table (each gathers its own rows, zeros for the rest). The parts are
+// ordinary IR ops, so fusion and codegen treat them like any other.
 
 /** WebGPU's default maxStorageBufferBindingSize, which browsers grant unless asked for more. */
 export const DEFAULT_MAX_STORAGE_BINDING_BYTES = 128 * 2 ** 20;
@@ -112,11 +114,48 @@ function splitConv(node: Node): WeightSplit | undefined {
   };
 }
 
+/** An i32 scalar constant. */
+const index = (b: GraphRebuilder, value: number, dev: Device): Value => b.add('const', [], { value: tensorData('i32', [], [value]) }, dev).output;
+
+/**
+ * gather (axis 0) and embedding from a table [V, ...] split over V (an LLM's vocabulary): each
+ * part gathers the indices in its rows and gives zeros for the rest, and the parts are summed.
+ * An index is first taken as the whole gather takes it: negative from the end, clamped to the
+ * table (the GPU kernel clamps).
+ */
+function splitGather(node: Node): WeightSplit | undefined {
+  const [w, indices] = node.inputs as [Value, Value];
+  const weight = constWithData(w);
+  if (!weight || (node.op === 'gather' && attrsOf(node, gatherAttrs).axis !== 0)) return undefined;
+  const dev = node.output.type.device;
+  const rows = w.type.shape[0]!;
+  const rest = w.type.shape.length - 1;
+  let taken: Value | undefined;
+  return {
+    weight, rows: 'reduced',
+    part: (b, r0, r1, wi) => {
+      if (!taken) {
+        const i = b.get(indices);
+        const wrapped = b.add('where', [b.add('less', [i, index(b, 0, dev)], {}, dev).output, b.add('add', [i, index(b, rows, dev)], {}, dev).output, i], {}, dev).output;
+        taken = b.add('maximum', [b.add('minimum', [wrapped, index(b, rows - 1, dev)], {}, dev).output, index(b, 0, dev)], {}, dev).output;
+      }
+      const inPart = b.add('logical_and', [b.add('greater_equal', [taken, index(b, r0, dev)], {}, dev).output, b.add('less', [taken, index(b, r1, dev)], {}, dev).output], {}, dev).output;
+      const local = b.add('where', [inPart, b.add('sub', [taken, index(b, r0, dev)], {}, dev).output, index(b, 0, dev)], {}, dev).output;
+      const rowsOfPart = b.add(node.op, [wi, local], node.attrs, dev).output;
+      const mask = rest ? b.add('unsqueeze', [inPart], { axes: Array.from({ length: rest }, (_, k) => -1 - k) }, dev).output : inPart;
+      const zero = b.add('const', [], { value: tensorData(w.type.dtype, [], [0]) }, dev).output;
+      return b.add('where', [mask, rowsOfPart, zero], {}, dev).output;
+    },
+  };
+}
+
 /** The ops whose weight can be split, and how. */
 const SPLITS: Readonly<Record<string, (node: Node) => WeightSplit | undefined>> = {
   matmul: splitMatmul,
   gemm: splitGemm,
   conv2d: splitConv,
+  gather: splitGather,
+  embedding: splitGather,
 };
 
 /** Bytes a value takes on the device (bool is stored as u32). */
@@ -158,7 +197,7 @@ function splitNode(node: Node, split: WeightSplit, blocks: readonly [number, num
 }
 
 /**
- * Splits matmul, gemm and conv2d ops on WebGPU whose constant weight exceeds the storage binding
+ * Splits matmul, gemm, conv2d, gather and embedding ops on WebGPU whose constant weight exceeds the storage binding
  * limit (ctx.maxStorageBindingBytes, default 128 MiB) into ops on row blocks of the weight.
  */
 export const splitWeights: Pass = {

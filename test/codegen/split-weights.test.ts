@@ -152,6 +152,32 @@ describe('weights larger than one storage binding', () => {
   });
 });
 
+describe('an embedding table larger than one storage binding', () => {
+  const gpu = useGpu();
+
+  // As an LLM's token embedding (151936 x 896 f32 is 544 MB): here 1000 x 64 at a 64 KiB limit.
+  it('gathers from binding-sized parts of it over varying token counts, as the CPU reference of the whole table', async () => {
+    const text = `
+      graph g(%ids: i32[1,T] @webgpu) -> (f32[1,T,64] @webgpu) sizes(T: [1, 16]) {
+        %w = const() {ref = "w"} : f32[1000,64] @webgpu
+        %y = gather(%w, %ids) {axis = 0} : f32[1,T,64] @webgpu
+        return %y
+      }`;
+    const g = parseGraph(ir(text), { weights: new Map([['w', uniform([1000, 64], 1, 21)]]) });
+    const program = compile(g, { maxStorageBindingBytes: 64 * 1024 });
+    expect(program.buffers.filter((b) => b.role === 'weight' && b.bytes > 1024).map((b) => b.bytes)).toEqual([250, 250, 250, 250].map((rows) => rows * 64 * 4));
+    const session = await Session.create(gpu(), program);
+    try {
+      for (const ids of [[0, 999, 250, 249, -1, 500, 751], [17]]) {
+        const feed = { ids: { dtype: 'i32' as const, shape: [1, ids.length], data: Int32Array.from(ids) } };
+        expectClose((await session.run(feed))['y']! as TensorData, runOnCpu(g, feed)['y']!, 0, 0);
+      }
+    } finally {
+      session.destroy();
+    }
+  });
+});
+
 describe('the binding limit a program was compiled for', () => {
   const text = `
     graph g(%x: f32[2,64] @webgpu) -> (f32[2,32] @webgpu) {

@@ -3,6 +3,7 @@ import { passContext } from '../../src/compiler.js';
 import { Random } from '../../src/frontend/torch/random.js';
 import { parseGraph } from '../../src/ir/parser.js';
 import { verify } from '../../src/ir/verify.js';
+import { tensorData } from '../../src/ir/tensor-data.js';
 import { deadCodeElimination } from '../../src/passes/dce.js';
 import { runPasses } from '../../src/passes/manager.js';
 import { rowBlocks, splitWeights } from '../../src/passes/split-weights.js';
@@ -127,6 +128,24 @@ describe('split-weights', () => {
       const out = splitAndCompare(text, inputs, limits[i]!);
       expect(weights(out)).toEqual(expected[i]);
     });
+  });
+
+  // An LLM's embedding table (151936 x 896 f32 is 544 MB) is bound by no kernel whole.
+  it('splits a gather or embedding table over its rows: negative and out-of-range indices as the whole gather takes them', () => {
+    for (const [op, attrs] of [['gather', ' {axis = 0}'], ['embedding', '']]) {
+      const g = parseGraph(ir(`graph g(%i: i32[2,3] @webgpu) -> (f32[2,3,3] @webgpu) {
+          %w = const() {value = ${constText([7, 3])}} : f32[7,3] @webgpu
+          %y = ${op}(%w, %i)${attrs} : f32[2,3,3] @webgpu
+          return %y
+        }`));
+      const { graph } = runPasses(g, [splitWeights, deadCodeElimination], { ...passContext(), maxStorageBindingBytes: 3 * 3 * 4 }, { verifyEach: true });
+      expect(weights(graph)).toEqual([[3, 3], [3, 3], [1, 3]]);
+      const i = tensorData('i32', [2, 3], [0, 6, 3, -1, -7, 4]);
+      expect(runOnCpu(graph, { i })['y']).toEqual(runOnCpu(g, { i })['y']);
+      // The GPU clamps an index past the table; the split takes it alike (the CPU reference refuses it).
+      const far = runOnCpu(graph, { i: tensorData('i32', [2, 3], [9, -9, 0, 0, 0, 0]) })['y']!.data;
+      expect(Array.from(far.slice(0, 6))).toEqual([...Array.from(runOnCpu(g, { i: tensorData('i32', [2, 3], [6, 0, 0, 0, 0, 0]) })['y']!.data.slice(0, 6))]);
+    }
   });
 
   it('balances row blocks under the limit', () => {
