@@ -52,8 +52,9 @@ export interface WeightLoad {
 }
 
 /**
- * Declares weight `name` (stored as `dtype` at `source`, or as int8 when `int8` is given) and
- * returns its loads. `vec4` binds a plain weight as vec4s (an int8 one is one u32 per 4 anyway).
+ * Declares weight `name` (stored as `dtype` at `source`, or as `stored` says: int8 or blockwise
+ * codes there, their scales beside) and returns its loads. `vec4` binds a plain weight as vec4s
+ * (an int8 one is one u32 per 4 anyway).
  */
 export function declareWeight(m: KernelModule, name: string, dtype: DType, source: Source, stored: WeightStorage | undefined, vec4 = false): WeightLoad {
   if (!stored) {
