@@ -164,6 +164,13 @@ function describeProgram(program: Program, mp: ManifestProgram, weights: Manifes
     const scaleBytes = program.buffers.filter((b) => b.role === 'weight' && scales.has(b.label ?? '')).reduce((a, b) => a + b.bytes, 0);
     lines.push(`  ${'int8'.padEnd(10)} ${bytes(int8.reduce((a, b) => a + b.bytes, 0)).padStart(11)} in ${int8.length} weight${int8.length === 1 ? '' : 's'} stored as int8 (+ ${bytes(scaleBytes)} of per-channel scales), dequantized in the kernels`);
   }
+  // ONNX Runtime's MatMulNBits imports a weight as `<weight>.codes`, `<weight>.scales` and `<weight>.zeros`.
+  const codes = program.buffers.filter((b) => b.role === 'weight' && b.label?.endsWith('.codes'));
+  if (codes.length) {
+    const params = new Set(codes.flatMap((b) => ['scales', 'zeros'].map((p) => `${b.label!.slice(0, -'codes'.length)}${p}`)));
+    const paramBytes = program.buffers.filter((b) => b.role === 'weight' && params.has(b.label ?? '')).reduce((a, b) => a + b.bytes, 0);
+    lines.push(`  ${'blockwise'.padEnd(10)} ${bytes(codes.reduce((a, b) => a + b.bytes, 0)).padStart(11)} in ${codes.length} weight${codes.length === 1 ? '' : 's'} stored as 2- to 8-bit codes (+ ${bytes(paramBytes)} of block scales and zero points), dequantized in the kernels`);
+  }
   lines.push(`  ${weights.file}: ${weights.bytes} bytes, aligned to ${weights.alignment}, sha256 ${weights.sha256}`);
   const tail = ['dispatches (in run order)'];
   // A dispatch's kernel variants follow it, each with the sizes it runs for (the first that holds).

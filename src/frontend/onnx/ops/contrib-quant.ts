@@ -8,7 +8,8 @@
 import { typeOf } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { OnnxType } from '../onnx-types.js';
-import { constArray, constTensor, constValues, makeConst } from '../tensor.js';
+import { constArray, constValues, makeConst } from '../tensor.js';
+import type { TensorData } from '../../../ir/tensor-data.js';
 import { BLOCK_CODE_BITS, packCodes, packCodesOf } from '../../../ir/quantize-blocks.js';
 import { castTo, reshapeTo } from './helpers.js';
 import { ms } from './contrib.js';
@@ -68,16 +69,22 @@ defineOnnxOp(ms('MatMulNBits'), (n) => {
   };
   const byBlock = (at: (row: number, block: number) => number) => Array.from({ length: blocks * rows }, (_, i) => at(i % rows, Math.floor(i / rows)));
   const scaleType = typeOf(n.input(2)).dtype;
-  const stored = [
-    constTensor(`${n.name}.codes`, packCodesOf(k * rows, bits, relaid)),
-    makeConst(`${n.name}.scales`, scaleType, [blocks * rows], byBlock((r, b) => scales[r * blocks + b]!)),
+  // Named after the weight, so artifact buffers (and `kiln inspect`) show which weights are blockwise.
+  const weight = n.constant(1, 'quantized weight').name;
+  const stored = (part: string, data: TensorData) => {
+    const name = `${weight}.${part}`;
+    return n.b.graph.addNode('const', [], { value: data }, { device: 'webgpu', ...(n.b.graph.hasName(name) ? {} : { names: [name] }) }).output;
+  };
+  const parts = [
+    stored('codes', packCodesOf(k * rows, bits, relaid)),
+    stored('scales', makeConst('scales', scaleType, [blocks * rows], byBlock((r, b) => scales[r * blocks + b]!)).data),
   ];
   if (n.optional(3)) {
     const zeros = byBlock(zeroPoint);
-    stored.push(typeOf(n.input(3)).dtype === 'i32' ? constTensor(`${n.name}.zeros`, packCodes(zeros, bits)) : makeConst(`${n.name}.zeros`, scaleType, [blocks * rows], zeros));
+    parts.push(stored('zeros', typeOf(n.input(3)).dtype === 'i32' ? packCodes(zeros, bits) : makeConst('zeros', scaleType, [blocks * rows], zeros).data));
   }
-  // Added as a node, not folded as ops of constants are: folding would store the floats.
-  const w = n.b.graph.addNode('dequantize_blocks', stored.map((c) => n.b.value(c)), { shape: [k, rows], bits, block: blockSize }).output;
+  // Added as nodes, not folded as ops of constants are: folding would store the floats.
+  const w = n.b.graph.addNode('dequantize_blocks', parts, { shape: [k, rows], bits, block: blockSize }).output;
   const dtype = typeOf(a).dtype;
   const y = n.b.op('matmul', [a, castTo(n.b, w, dtype)]);
   const bias = n.optional(5);
