@@ -15,6 +15,7 @@ const FUSION = 'made by the fuse pass after the model is built, from ops that ha
 const BACKWARD = 'made by autodiff as part of a gradient';
 const QUANTIZED = 'made by the quantize-weights pass (--weights int8) from a constant weight, after the model is built';
 const BLOCK_QUANTIZED = "made by the ONNX importer for ONNX Runtime's MatMulNBits (its blockwise-quantized weight, kept in its bits)";
+const BLOCK_GATHER = "made by the ONNX importer for ONNX Runtime's GatherBlockQuantized (a blockwise-quantized table, kept in its bits)";
 const DATA_DEPENDENT = 'its result extent depends on the data (a size bound when it runs)';
 const STRINGS = 'computes on string tensors, which only the host holds: placement runs it on the CPU';
 const APPLY_ONLY = 'no named method; reachable through the generic apply(op, inputs, attrs)';
@@ -40,7 +41,8 @@ export const EXPLAINED_GAPS: Readonly<Record<Capability, Gaps>> = {
     transfer: PLACEMENT,
     fused: FUSION,
     dequantize_int8: QUANTIZED,
-    dequantize_blocks: `${BLOCK_QUANTIZED}, a com.microsoft op the ONNX suite has no case of (test/runtime/matmul-nbits-weights.test.ts imports it)`,
+    dequantize_blocks: `${BLOCK_QUANTIZED}, a com.microsoft op the ONNX suite has no case of (test/runtime/blockwise-weights.test.ts imports it)`,
+    gather_blocks: `${BLOCK_GATHER}, a com.microsoft op the ONNX suite has no case of (test/runtime/blockwise-weights.test.ts imports it)`,
     ...each(['conv2d_backward_weight', 'max_pool2d_backward'], 'made by autodiff; ONNX graphs carry no gradients'),
     rsqrt: 'ONNX has no Rsqrt (its models write Reciprocal of Sqrt, imported as div and sqrt); Tensor.rsqrt makes it',
     log1p: 'ONNX has no Log1p (its models write Log of Add); Tensor.log1p makes it',
@@ -55,6 +57,7 @@ export const EXPLAINED_GAPS: Readonly<Record<Capability, Gaps>> = {
     fused: FUSION,
     dequantize_int8: QUANTIZED,
     dequantize_blocks: BLOCK_QUANTIZED,
+    gather_blocks: BLOCK_GATHER,
     ...each(['conv2d_backward_weight', 'max_pool2d_backward'], BACKWARD),
     ...each(['string_concat', 'regex_full_match', 'string_split', 'string_normalizer'], 'traced tensors hold numbers; ONNX models with string tensors make it'),
     ...each(['tree_ensemble', 'label_encoder'], 'classical machine-learning ops of ONNX\'s ai.onnx.ml domain; ONNX models make them'),

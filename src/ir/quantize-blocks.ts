@@ -1,14 +1,18 @@
 import { tensorData, type TensorData } from './tensor-data.js';
 import { f16BitsToF32 } from './f16.js';
 
-// Blockwise-quantized matrices (ONNX Runtime's MatMulNBits: 2, 4 or 8 bits a value, a scale and
-// a zero point per block of `block` rows of a column), stored as the GPU kernels read them: a
-// weight W [K, N] in row-major order, each element an unsigned `bits`-bit code, 32 / bits codes a
-// u32 word with the lowest bits first (element i is bits (i % P) * bits.. of word i / P, P = 32 /
-// bits), so a load takes one word and extractBits. Blocks run down the columns: element (k, n)
-// belongs to block (k / block) * N + n, which indexes the scales and the zero points. Then
-// W[k, n] = (code - zero point) * scale, computed in f32 as a kernel does. Zero points are codes
-// packed like the weight, or floats of the scales' type, or absent (2^(bits - 1), the middle).
+// Blockwise-quantized matrices (ONNX Runtime's MatMulNBits and GatherBlockQuantized: 2, 4 or 8
+// bits a value, a scale and a zero point per block of `block` values), stored as the GPU kernels
+// read them: a matrix W [R, C] in row-major order, each element an unsigned `bits`-bit code, 32 /
+// bits codes a u32 word with the lowest bits first (element i is bits (i % P) * bits.. of word
+// i / P, P = 32 / bits), so a load takes one word and extractBits. Blocks run along `axis`:
+// - 0, down the columns (a matmul weight [K, N], blocks along K): element (r, c) belongs to
+//   block (r / block) * C + c;
+// - 1, along the rows (an embedding table [V, H], blocks along H): element (r, c) belongs to
+//   block r * ceil(C / block) + c / block.
+// The block indexes the scales and the zero points. Then W[r, c] = (code - zero point) * scale,
+// computed in f32 as a kernel does. Zero points are codes packed like the weight, or floats of
+// the scales' type, or absent (2^(bits - 1), the middle).
 
 /** The bits a code may take. */
 export const BLOCK_CODE_BITS: readonly number[] = [2, 4, 8];
@@ -43,9 +47,16 @@ export function packCodes(codes: ArrayLike<number>, bits: number): TensorData {
   return packCodesOf(codes.length, bits, (put) => { for (let i = 0; i < codes.length; i++) put(i, codes[i]!); });
 }
 
-/** Blocks of a [K, N] weight with blocks of `block` rows: ceil(K / block) * N. */
-export function blockCount(shape: readonly number[], block: number): number {
-  return Math.ceil(shape[0]! / block) * shape[1]!;
+/** Blocks of an [R, C] matrix with blocks of `block` values along `axis`. */
+export function blockCount(shape: readonly number[], block: number, axis = 0): number {
+  const [r, c] = shape as [number, number];
+  return axis === 0 ? Math.ceil(r / block) * c : r * Math.ceil(c / block);
+}
+
+/** The block of element i of an [R, C] matrix with blocks of `block` values along `axis`. */
+export function blockOf(i: number, shape: readonly number[], block: number, axis: number): number {
+  const c = shape[1]!;
+  return axis === 0 ? Math.floor(i / (c * block)) * c + (i % c) : Math.floor(i / c) * Math.ceil(c / block) + Math.floor((i % c) / block);
 }
 
 /** A float tensor's values as numbers (f16 is stored as bits). */
@@ -53,16 +64,31 @@ function floats(t: TensorData): ArrayLike<number> {
   return t.dtype === 'f16' ? Array.from(t.data as Uint16Array, f16BitsToF32) : t.data;
 }
 
-/** The f32 values of a blockwise-quantized [K, N] weight, as the kernels compute them. */
-export function dequantizedBlocks(codes: TensorData, scales: TensorData, zeros: TensorData | undefined, shape: readonly number[], bits: number, block: number): Float32Array {
-  const [k, n] = shape as [number, number];
-  const scale = floats(scales);
+/** A blockwise-quantized [R, C] matrix (its codes, scales and zero points, blocks along `axis`). */
+export interface BlockwiseMatrix {
+  readonly codes: TensorData;
+  readonly scales: TensorData;
+  readonly zeros: TensorData | undefined;
+  readonly shape: readonly number[];
+  readonly bits: number;
+  readonly block: number;
+  readonly axis: number;
+}
+
+/** The f32 value of element i of a blockwise matrix, as the kernels compute it (exact in f32 to Math.fround). */
+export function blockwiseValue(m: BlockwiseMatrix): (i: number) => number {
+  const { codes, zeros, shape, bits, block, axis } = m;
+  const scale = floats(m.scales);
   const zeroFloats = zeros && zeros.dtype !== 'u32' ? floats(zeros) : undefined;
   const zero = (b: number): number => (!zeros ? 2 ** (bits - 1) : zeroFloats ? zeroFloats[b]! : codeAt(zeros.data, b, bits));
-  const out = new Float32Array(k * n);
-  for (let i = 0; i < k * n; i++) {
-    const b = Math.floor(i / (n * block)) * n + (i % n);
-    out[i] = Math.fround(codeAt(codes.data, i, bits) - zero(b)) * scale[b]!;
-  }
-  return out;
+  return (i) => {
+    const b = blockOf(i, shape, block, axis);
+    return Math.fround(Math.fround(codeAt(codes.data, i, bits) - zero(b)) * scale[b]!);
+  };
+}
+
+/** The f32 values of a blockwise-quantized matrix, as the kernels compute them. */
+export function dequantizedBlocks(m: BlockwiseMatrix): Float32Array {
+  const at = blockwiseValue(m);
+  return Float32Array.from({ length: m.shape[0]! * m.shape[1]! }, (_, i) => at(i));
 }

@@ -19,14 +19,17 @@ export interface Int8WeightStorage {
 }
 
 /**
- * A [K, N] weight stored as `bits`-bit codes (bound at the weight's source) with a scale and
- * optionally a zero point per block of `block` rows of a column (quantize-blocks.ts).
+ * An [R, C] matrix stored as `bits`-bit codes (bound at the weight's source) with a scale and
+ * optionally a zero point per block of `block` values: down its columns (a [K, N] weight, axis
+ * 0) or along its rows (a table, axis 1; quantize-blocks.ts).
  */
 export interface BlockWeightStorage {
   readonly bits: number;
   readonly block: number;
-  /** N: the weight's columns. */
+  /** C: the matrix's columns. */
   readonly columns: number;
+  /** The axis blocks run along: 0 when absent. */
+  readonly axis?: 1;
   readonly scales: Source;
   readonly scalesDType: DType;
   /** Zero points: codes packed like the weight (u32) or floats; absent, 2^(bits - 1). */
@@ -90,7 +93,7 @@ export function declareWeight(m: KernelModule, name: string, dtype: DType, sourc
  * points) where the kernel gives the row and first column, which saves dividing the index.
  */
 function declareBlockWeight(m: KernelModule, name: string, source: Source, s: BlockWeightStorage, vec4: boolean): WeightLoad {
-  if (vec4 && s.columns % 4) throw new Error(`internal: ${name}: vec4 loads of a blockwise weight need 4 | N, got N = ${s.columns}`);
+  if (vec4 && (s.columns % 4 || s.axis)) throw new Error(`internal: ${name}: vec4 loads of a blockwise weight need blocks down its columns and 4 | N`);
   const { bits } = s;
   const per = 32 / bits;
   m.read(name, 'u32', source);
@@ -104,11 +107,13 @@ function declareBlockWeight(m: KernelModule, name: string, source: Source, s: Bl
   const packedZeros = s.zeros?.dtype === 'u32';
   if (packedZeros) m.read(`${name}_zero`, 'u32', s.zeros!.source);
   const floatZero = s.zeros && !packedZeros ? perBlock(`${name}_zero`, s.zeros.dtype, s.zeros.source) : undefined;
-  m.uniforms.scalar(`${name}Cols`, s.columns).scalar(`${name}RowBlock`, s.columns * s.block);
+  // Axis 0: a block is (i / (C * block)) * C + i % C; axis 1: (i / C) * ceil(C / block) + (i % C) / block.
+  m.uniforms.scalar(`${name}Cols`, s.columns).scalar(`${name}RowBlock`, s.axis ? Math.ceil(s.columns / s.block) : s.columns * s.block);
   const code = (words: string, i: string, shift = '') => `f32(extractBits(${words}[(${i}) / ${per}u], ((${i}) % ${per}u) * ${bits}u${shift}, ${bits}u))`;
   const zero = (b: string) => (packedZeros ? code(`${name}_zero`, b) : floatZero ? floatZero(b) : `${2 ** (bits - 1)}.0`);
   m.declare(
-    `fn block_${name}(i: u32) -> u32 {\n  return (i / u.${name}RowBlock) * u.${name}Cols + i % u.${name}Cols;\n}`,
+    s.axis ? `fn block_${name}(i: u32) -> u32 {\n  return (i / u.${name}Cols) * u.${name}RowBlock + (i % u.${name}Cols) / ${s.block}u;\n}`
+      : `fn block_${name}(i: u32) -> u32 {\n  return (i / u.${name}RowBlock) * u.${name}Cols + i % u.${name}Cols;\n}`,
     `fn load_${name}(i: u32) -> f32 {\n  let b = block_${name}(i);\n  return (${code(name, 'i')} - ${zero('b')}) * ${scale('b')};\n}`,
   );
   if (!vec4) return { at: (i) => `load_${name}(${i})`, vec4: () => { throw new Error(`internal: ${name}: no vec4 loads declared`); } };

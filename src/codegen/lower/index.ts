@@ -62,11 +62,12 @@ export function hasGpuLowering(op: string): boolean {
  * that one kernel serves every size a symbolic dimension takes (sizes become uniform words
  * computed when the model runs). Ops with scalar math lower through the elementwise kernel, which
  * does. A fused node qualifies when every op in its body does. dequantize_int8 and
- * dequantize_blocks make constant weights, whose extents are fixed at any input size.
+ * dequantize_blocks make constant weights, whose extents are fixed at any input size; gather_blocks
+ * reads its count of indices from their dims.
  */
 const SYMBOLIC_READY = new Set<string>([
   'matmul', 'gemm', 'conv2d', 'conv_transpose2d', 'resize', 'max_pool2d', 'avg_pool2d', 'global_avg_pool', 'softmax', 'log_softmax', 'layer_norm',
-  'transpose', 'reshape', 'flatten', 'squeeze', 'unsqueeze', 'expand', 'concat', 'slice', 'split', 'pad', 'gather', 'gather_elements', 'scatter_elements', 'gather_nd', 'scatter_nd', 'cumsum', 'cumprod', 'top_k', 'grid_sample', 'roi_align', 'deform_conv2d', 'max_pool2d_indices', 'embedding', 'squeeze_excite', 'attention', 'pointwise_pair', 'classifier_head', 'dequantize_int8', 'dequantize_blocks',
+  'transpose', 'reshape', 'flatten', 'squeeze', 'unsqueeze', 'expand', 'concat', 'slice', 'split', 'pad', 'gather', 'gather_elements', 'scatter_elements', 'gather_nd', 'scatter_nd', 'cumsum', 'cumprod', 'top_k', 'grid_sample', 'roi_align', 'deform_conv2d', 'max_pool2d_indices', 'embedding', 'squeeze_excite', 'attention', 'pointwise_pair', 'classifier_head', 'dequantize_int8', 'dequantize_blocks', 'gather_blocks',
   ...allOps().filter((d) => d.spec.reduce).map((d) => d.name),
 ]);
 

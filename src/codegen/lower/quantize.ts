@@ -1,7 +1,9 @@
 import { attrsOf } from '../../ir/attrs.js';
 import { dequantizeBlocksAttrs, dequantizeInt8Attrs } from '../../ir/ops/quantize.js';
 import { channelLayout } from '../../ir/quantize-int8.js';
-import { numel } from '../../ir/types.js';
+import { dimsOf, numel } from '../../ir/types.js';
+import { dMul, dNumel } from '../../ir/size-expr.js';
+import { clampedIndex } from '../kernels/gather.js';
 import { KernelModule } from '../kernel-module.js';
 import { wgslType } from '../wgsl.js';
 import { declareWeight } from '../kernels/weight-load.js';
@@ -39,4 +41,27 @@ const dequantizeBlocks: Lowering = (node) => {
   return m.flat('dequantize_blocks', WG, 'u.n', n, [`  out[i] = ${wgslType(out)}(${w.at('i')});`]);
 };
 
-export const quantizeLowerings: Record<string, Lowering> = { dequantize_int8: dequantizeInt8, dequantize_blocks: dequantizeBlocks };
+/**
+ * gather_blocks: an output element a thread, dequantized from the table's codes as the kernels'
+ * weight load does; its rows picked as gather picks them (negative from the end, then clamped).
+ */
+const gatherBlocks: Lowering = (node) => {
+  const [indices, , scales, zeros] = node.inputs;
+  const { shape, bits, block } = attrsOf(node, dequantizeBlocksAttrs);
+  const [rows, width] = shape as [number, number];
+  const count = dNumel(dimsOf(indices!.type));
+  const n = dMul(count, width);
+  const m = new KernelModule();
+  m.uniforms.scalar('n', n).scalar('extent', rows).scalar('width', width);
+  m.read('indices', 'i32', 0);
+  const stored = { bits, block, columns: width, axis: 1 as const, scales: 2, scalesDType: scales!.type.dtype, ...(zeros ? { zeros: { source: 3, dtype: zeros.type.dtype } } : {}) };
+  const table = declareWeight(m, 'table', scales!.type.dtype, 1, stored);
+  const out = node.output.type.dtype;
+  m.write('out', out, node.inputs.length);
+  return m.flat('gather_blocks', WG, 'u.n', n, [
+    ...clampedIndex('indices[i / u.width]', 'row'),
+    `  out[i] = ${wgslType(out)}(${table.at('row * u.width + i % u.width')});`,
+  ]);
+};
+
+export const quantizeLowerings: Record<string, Lowering> = { dequantize_int8: dequantizeInt8, dequantize_blocks: dequantizeBlocks, gather_blocks: gatherBlocks };

@@ -1,7 +1,8 @@
 import { OpTypeError } from '../errors.js';
 import { packedHalves, packedWords } from '../quantize-int8.js';
 import { BLOCK_CODE_BITS, blockCount, codeWords } from '../quantize-blocks.js';
-import { numel } from '../types.js';
+import { numel, type DType, type TensorType } from '../types.js';
+import type { AttrsOf } from '../attrs.js';
 import { defineOp } from './registry.js';
 
 /** dequantize_int8's attributes: the weight's shape and the axis its scales run along. */
@@ -35,32 +36,52 @@ defineOp({
   },
 });
 
-/** dequantize_blocks's attributes: the weight's shape [K, N], the bits of a code, and the rows of a block. */
+/** dequantize_blocks's and gather_blocks's attributes: the matrix's shape, the bits of a code, and the values of a block. */
 export const dequantizeBlocksAttrs = { shape: { kind: 'ints' }, bits: { kind: 'int' }, block: { kind: 'int' } } as const;
+
+/** Checks a blockwise matrix's codes, scales and zero points (blocks along `axis`); returns its float type. */
+function blockwiseType(codes: TensorType, scales: TensorType, zeros: TensorType | undefined, attrs: AttrsOf<typeof dequantizeBlocksAttrs>, axis: number): { dtype: DType; shape: number[] } {
+  const { shape, bits, block } = attrs;
+  if (shape.length !== 2 || shape.some((d) => !Number.isSafeInteger(d) || d <= 0)) throw new OpTypeError(`shape [${shape.join(',')}] is not a matrix`);
+  if (!BLOCK_CODE_BITS.includes(bits)) throw new OpTypeError(`bits=${bits}: codes take ${BLOCK_CODE_BITS.join(', ')} bits`);
+  if (!(Number.isSafeInteger(block) && block > 0)) throw new OpTypeError(`block=${block} is not a positive count`);
+  const words = codeWords(numel(shape), bits);
+  const blocks = blockCount(shape, block, axis);
+  const vector = (t: TensorType, dtype: readonly string[], length: number) => t.shape.length === 1 && t.shape[0] === length && dtype.includes(t.dtype);
+  if (!vector(codes, ['u32'], words)) throw new OpTypeError(`codes must be u32[${words}] (${bits}-bit codes of [${shape.join(',')}], ${32 / bits} a word), got ${codes.dtype}[${codes.shape.join(',')}]`);
+  if (!vector(scales, ['f32', 'f16'], blocks)) throw new OpTypeError(`scales must be f32 or f16 [${blocks}] (one per block of ${block} values along axis ${axis}), got ${scales.dtype}[${scales.shape.join(',')}]`);
+  if (zeros && !vector(zeros, [scales.dtype], blocks) && !vector(zeros, ['u32'], codeWords(blocks, bits))) {
+    throw new OpTypeError(`zero points must be ${bits}-bit codes u32[${codeWords(blocks, bits)}] or ${scales.dtype}[${blocks}], got ${zeros.dtype}[${zeros.shape.join(',')}]`);
+  }
+  return { dtype: scales.dtype, shape: [...shape] };
+}
 
 /**
  * dequantize_blocks(codes: u32[words], scales: f[blocks], zeros?: u32[words] | f[blocks])
  * {shape: [K, N], bits, block}: the float weight [K, N] whose element (k, n) is (code - zero point)
- * * scale of block (k / block) * N + n, codes packed 32 / bits a word (quantize-blocks.ts). The
- * ONNX importer makes it for ONNX Runtime's MatMulNBits; the matmul reading it dequantizes as it
- * loads, so the weight stays in its bits on the device.
+ * * scale of block (k / block) * N + n, codes packed 32 / bits a word (quantize-blocks.ts, blocks
+ * along axis 0). The ONNX importer makes it for ONNX Runtime's MatMulNBits; the matmul reading it
+ * dequantizes as it loads, so the weight stays in its bits on the device.
  */
 defineOp({
   name: 'dequantize_blocks', kind: 'opaque', inputs: [2, 3],
   attrs: dequantizeBlocksAttrs,
-  infer: ([codes, scales, zeros], attrs) => {
-    const { shape, bits, block } = attrs;
-    if (shape.length !== 2 || shape.some((d) => !Number.isSafeInteger(d) || d <= 0)) throw new OpTypeError(`shape [${shape.join(',')}] is not a matrix [K, N]`);
-    if (!BLOCK_CODE_BITS.includes(bits)) throw new OpTypeError(`bits=${bits}: codes take ${BLOCK_CODE_BITS.join(', ')} bits`);
-    if (!(Number.isSafeInteger(block) && block > 0)) throw new OpTypeError(`block=${block} is not a positive row count`);
-    const words = codeWords(numel(shape), bits);
-    const blocks = blockCount(shape, block);
-    const vector = (t: typeof codes, dtype: readonly string[], length: number) => t!.shape.length === 1 && t!.shape[0] === length && dtype.includes(t!.dtype);
-    if (!vector(codes, ['u32'], words)) throw new OpTypeError(`codes must be u32[${words}] (${bits}-bit codes of [${shape.join(',')}], ${32 / bits} a word), got ${codes!.dtype}[${codes!.shape.join(',')}]`);
-    if (!vector(scales, ['f32', 'f16'], blocks)) throw new OpTypeError(`scales must be f32 or f16 [${blocks}] (one per block of ${block} rows of a column), got ${scales!.dtype}[${scales!.shape.join(',')}]`);
-    if (zeros && !vector(zeros, [scales!.dtype], blocks) && !vector(zeros, ['u32'], codeWords(blocks, bits))) {
-      throw new OpTypeError(`zero points must be ${bits}-bit codes u32[${codeWords(blocks, bits)}] or ${scales!.dtype}[${blocks}], got ${zeros.dtype}[${zeros.shape.join(',')}]`);
-    }
-    return [{ dtype: scales!.dtype, shape: [...shape] }];
+  infer: ([codes, scales, zeros], attrs) => [blockwiseType(codes!, scales!, zeros, attrs, 0)],
+});
+
+/**
+ * gather_blocks(indices: i32[...], codes, scales, zeros?) {shape: [V, H], bits, block}: rows of
+ * the blockwise table [V, H] (blocks of `block` values along its rows, quantize-blocks.ts axis 1)
+ * picked by index, as gather along axis 0: [..., H]; negative indices count from the end. The
+ * ONNX importer makes it for ONNX Runtime's GatherBlockQuantized (an LLM's 4-bit token
+ * embedding), so the table stays in its bits on the device.
+ */
+defineOp({
+  name: 'gather_blocks', kind: 'opaque', inputs: [3, 4],
+  attrs: dequantizeBlocksAttrs,
+  infer: ([indices, codes, scales, zeros], attrs) => {
+    if (indices!.dtype !== 'i32') throw new OpTypeError(`indices must be i32, got ${indices!.dtype}`);
+    const table = blockwiseType(codes!, scales!, zeros, attrs, 1);
+    return [{ dtype: table.dtype, shape: [...indices!.shape, table.shape[1]!] }];
   },
 });

@@ -11,6 +11,7 @@ export const NON_DIFFERENTIABLE: Readonly<Record<string, string>> = {
   fused: 'fusion runs after autodiff: differentiate the unfused graph',
   dequantize_int8: 'int8 weights are made for inference after autodiff, from constants (no gradient flows to them)',
   dequantize_blocks: 'a blockwise-quantized weight of an imported model: constant codes, scales and zero points (no gradient flows to them)',
+  gather_blocks: 'rows of a blockwise-quantized table of an imported model: constant codes, scales and zero points, integer indices (no gradient flows to them)',
   bitcast: 'reinterprets bits: not a continuous function of its operand',
   bitwise_and: INTEGER, bitwise_or: INTEGER, bitwise_xor: INTEGER, bitwise_not: INTEGER,
   shift_left: INTEGER, shift_right: INTEGER,

@@ -32,11 +32,11 @@ interface Case {
 
 const scale = (name: string, v: number): object => tensor(name, 1, [], [v]);
 
-/** An int4 TensorProto: two values a byte, the first in the low nibble. */
-function int4(name: string, dims: number[], values: number[]): object {
+/** An int4 (or, `type` 21, uint4) TensorProto: two values a byte, the first in the low nibble. */
+function int4(name: string, dims: number[], values: number[], type = 22): object {
   const raw = new Uint8Array(Math.ceil(values.length / 2));
   values.forEach((v, i) => { raw[i >> 1]! |= (v & 15) << ((i & 1) * 4); });
-  return { name, data_type: 22, dims, raw_data: raw };
+  return { name, data_type: type, dims, raw_data: raw };
 }
 const zp = (name: string, type: number, v: number): object => tensor(name, type, [], [v]);
 
@@ -95,6 +95,21 @@ const CASES: Record<string, Case> = {
     op: 'GatherBlockQuantized', inputs: ['data', 'idx', 'scales'], outType: 1, attrs: { block_size: attr.i(16), quantize_axis: attr.i(1) },
     fed: { idx: { dims: [3], type: 7 } },
     inits: [int4('data', [4, 32], ints(128, 5, U8).map((v) => (v % 16) - 8)), tensor('scales', 1, [4, 2], [0.1, 0.2, 0.05, 0.3, 0.02, 0.07, 0.11, 0.13])],
+  },
+  'GatherBlockQuantized (uint4, default zero point)': {
+    op: 'GatherBlockQuantized', inputs: ['data', 'idx', 'scales'], outType: 1, attrs: { block_size: attr.i(16), quantize_axis: attr.i(1) },
+    fed: { idx: { dims: [3], type: 7 } },
+    inits: [int4('data', [4, 32], ints(128, 7, U8).map((v) => v % 16), 21), tensor('scales', 1, [4, 2], [0.1, 0.2, 0.05, 0.3, 0.02, 0.07, 0.11, 0.13])],
+  },
+  'GatherBlockQuantized (int4, zero points)': {
+    op: 'GatherBlockQuantized', inputs: ['data', 'idx', 'scales', 'zp'], outType: 1, attrs: { block_size: attr.i(16), quantize_axis: attr.i(1) },
+    fed: { idx: { dims: [3], type: 7 } },
+    inits: [int4('data', [4, 32], ints(128, 8, U8).map((v) => (v % 16) - 8)), tensor('scales', 1, [4, 2], [0.1, 0.2, 0.05, 0.3, 0.02, 0.07, 0.11, 0.13]), int4('zp', [4, 2], [-3, 2, 7, -8, 0, 1, -1, 5])],
+  },
+  'GatherBlockQuantized (a rank-3 table, dequantized at import)': {
+    op: 'GatherBlockQuantized', inputs: ['data', 'idx', 'scales'], outType: 1, attrs: { block_size: attr.i(16), quantize_axis: attr.i(2) },
+    fed: { idx: { dims: [2], type: 7 } },
+    inits: [tensor('data', U8, [3, 2, 16], ints(96, 9, U8)), tensor('scales', 1, [3, 2, 2], [0.1, 0.2, 0.05, 0.3, 0.02, 0.07, 0.11, 0.13, 0.4, 0.01, 0.09, 0.06])],
   },
   'QuantizeLinear (com.microsoft: int16, per axis, in a model of opset 17, before ONNX had int16)': {
     op: 'QuantizeLinear', inputs: ['x', 's', 'z'], outType: 5, attrs: { axis: attr.i(1) },

@@ -5,10 +5,10 @@
 // of dequantize_blocks (quantize-blocks.ts), which the matmul kernel does as it loads, exact to
 // ORT's float dequantization. GatherBlockQuantized's table is dequantized when the model is
 // imported, so it runs as any gather, stored in the float type.
-import { typeOf } from '../builder.js';
+import { typeOf, type Operand } from '../builder.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { OnnxType } from '../onnx-types.js';
-import { constArray, constValues, makeConst } from '../tensor.js';
+import { constArray, constTensor, constValues, makeConst } from '../tensor.js';
 import type { TensorData } from '../../../ir/tensor-data.js';
 import { BLOCK_CODE_BITS, packCodes, packCodesOf } from '../../../ir/quantize-blocks.js';
 import { castTo, reshapeTo } from './helpers.js';
@@ -93,7 +93,9 @@ defineOnnxOp(ms('MatMulNBits'), (n) => {
 
 // GatherBlockQuantized: Gather from a table quantized blockwise along its last axis (the
 // embedding of a 4-bit LLM export): uint8 packing 2, 4 or 8 bits a code (low bits first), or
-// int4 / uint4. The table is dequantized at import; an index out of range gives zeros, as ORT.
+// int4 / uint4. A table [V, H] gathered along V stays in its bits (gather_blocks, the rows
+// dequantized as they are gathered); other tables are dequantized at import. An index out of
+// range gives zeros, as ORT.
 defineOnnxOp(ms('GatherBlockQuantized'), (n) => {
   const table = n.constant(0, 'quantized data');
   const packed = n.inputType(0) === OnnxType.UINT8;
@@ -109,7 +111,7 @@ defineOnnxOp(ms('GatherBlockQuantized'), (n) => {
   const blockSize = n.attrs.int('block_size', 128);
   const blocks = Math.ceil(width / blockSize);
   const rows = shape.slice(0, -1).reduce((p, d) => p * d, 1);
-  const codes = constValues(table);
+  const codes = constArray(table);
   const code = (r: number, j: number): number => (packed ? packedCode(codes, r * stored[rank - 1]!, j, bits) : codes[r * width + j]!);
   const scales = constValues(n.constant(2, 'scales'));
   if (scales.length !== rows * blocks) n.fail(`scales must have ${rows * blocks} elements (${blocks} blocks of ${blockSize} a row), got ${scales.length}`);
@@ -119,14 +121,6 @@ defineOnnxOp(ms('GatherBlockQuantized'), (n) => {
     if (!zp) return packed ? 2 ** (bits - 1) : 0;
     return packed ? packedCode(zp, r * zpBytes, b, bits) : zp[r * blocks + b]!;
   };
-  const values = new Array<number>(rows * width);
-  for (let r = 0; r < rows; r++) {
-    for (let j = 0; j < width; j++) {
-      const b = Math.floor(j / blockSize);
-      values[r * width + j] = (code(r, j) - zeroPoint(r, b)) * scales[r * blocks + b]!;
-    }
-  }
-  const dequantized = n.b.tensor(typeOf(n.input(2)).dtype, shape, values);
   const axis = n.attrs.int('gather_axis', 0);
   const gatherAxis = axis < 0 ? axis + rank : axis;
   const extent = shape[gatherAxis]!;
@@ -134,7 +128,30 @@ defineOnnxOp(ms('GatherBlockQuantized'), (n) => {
   const index = n.b.op('where', [n.b.op('less', [raw, n.b.scalar('i32', 0)]), n.b.op('add', [raw, n.b.scalar('i32', extent)]), raw]);
   const inRange = n.b.op('logical_and', [n.b.op('greater_equal', [index, n.b.scalar('i32', 0)]), n.b.op('less', [index, n.b.scalar('i32', extent)])]);
   const safe = n.b.op('where', [inRange, index, n.b.scalar('i32', 0)]);
-  const gathered = n.b.op('gather', [dequantized, safe], { axis: gatherAxis });
-  const mask = reshapeTo(n.b, inRange, [...new Array<number>(gatherAxis).fill(1), ...typeOf(safe).shape, ...new Array<number>(rank - gatherAxis - 1).fill(1)]);
+  const scaleType = typeOf(n.input(2)).dtype;
+  let gathered: Operand;
+  let mask: Operand;
+  if (rank === 2 && gatherAxis === 0) {
+    // Codes are unsigned: int4's -8..7 are stored 8 higher, and so are its zero points.
+    const offset = n.inputType(0) === OnnxType.INT4 ? 8 : 0;
+    const parts = [
+      n.b.value(constTensor('codes', packCodesOf(rows * width, bits, (put) => { for (let i = 0; i < rows * width; i++) put(i, code(Math.floor(i / width), i % width) + offset); }))),
+      n.b.value(makeConst('scales', scaleType, [rows * blocks], scales)),
+    ];
+    // dequantize's default zero point is 2^(bits - 1): absent ones elsewhere (uint4's 0) are given.
+    if (zp || (!packed && offset === 0)) parts.push(n.b.value(constTensor('zeros', packCodes(Array.from({ length: rows * blocks }, (_, i) => zeroPoint(Math.floor(i / blocks), i % blocks) + offset), bits))));
+    gathered = n.b.graph.addNode('gather_blocks', [n.b.value(safe), ...parts], { shape: [rows, width], bits, block: blockSize }).output;
+    mask = n.b.op('unsqueeze', [inRange], { axes: [-1] });
+  } else {
+    const values = new Array<number>(rows * width);
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < width; j++) {
+        const b = Math.floor(j / blockSize);
+        values[r * width + j] = (code(r, j) - zeroPoint(r, b)) * scales[r * blocks + b]!;
+      }
+    }
+    gathered = n.b.op('gather', [n.b.tensor(scaleType, shape, values), safe], { axis: gatherAxis });
+    mask = reshapeTo(n.b, inRange, [...new Array<number>(gatherAxis).fill(1), ...typeOf(safe).shape, ...new Array<number>(rank - gatherAxis - 1).fill(1)]);
+  }
   return n.b.op('where', [mask, gathered, n.b.scalar(typeOf(gathered).dtype, 0)]);
 });

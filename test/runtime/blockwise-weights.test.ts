@@ -2,7 +2,8 @@
 // the packed codes, scales and zero points and dequantizes as it loads (dequantize_blocks), so
 // a 4-bit weight takes about an eighth of its f32 bytes. Checked against onnxruntime-node on
 // WebGPU, at one row (a decoding step, the one-row kernel) and several (a prompt), and with the
-// dequantization as a kernel of its own (-O0, no fusion).
+// dequantization as a kernel of its own (-O0, no fusion). GatherBlockQuantized's table (an LLM's
+// 4-bit token embedding) stays in its bits too (gather_blocks), over token counts that vary.
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compiler.js';
 import type { MatmulVariant } from '../../src/codegen/kernels/matmul.js';
@@ -120,6 +121,49 @@ describe('MatMulNBits weights on the device', () => {
   });
 });
 
+/** A GatherBlockQuantized model: rows of a [V, 64] table (4 bits packed in uint8, blocks of 16) for ids [1, T]. */
+function embedding(v: number, zp: boolean): Uint8Array {
+  const noise = seeded(v * 40, v);
+  const byte = (i: number) => Math.floor((noise[i]! + 0.5) * 256);
+  const inits = [
+    tensor('table', 2, [v, 32], Array.from({ length: v * 32 }, (_, i) => byte(i))),
+    tensor('scales', 1, [v, 4], Array.from({ length: v * 4 }, (_, i) => 0.01 + (noise[v * 32 + i]! + 0.5) * 0.05)),
+    ...(zp ? [tensor('zp', 2, [v, 2], Array.from({ length: v * 2 }, (_, i) => byte(v * 36 + i)))] : []),
+  ];
+  const attrs = { block_size: attr.i(16), quantize_axis: attr.i(1) };
+  return contribModel({
+    inputs: [{ name: 'ids', dims: [1, 'T'], type: 7 }], outputs: [{ name: 'y' }],
+    nodes: [msNode('GatherBlockQuantized', ['table', 'ids', 'scales', ...(zp ? ['zp'] : [])], ['y'], attrs)], initializers: inits,
+  });
+}
+
+describe('GatherBlockQuantized tables on the device', () => {
+  const gpu = useGpu();
+
+  it('gathers rows of a 4-bit table over varying token counts from one program, as ONNX Runtime', async () => {
+    for (const zp of [true, false]) {
+      const bytes = embedding(1000, zp);
+      const program = compile(importOnnx(bytes, { inputShapes: { ids: [1, 'T<=16'] } }));
+      expect(program.kernels.map((k) => k.name)).toContain('gather_blocks');
+      // Codes 1000 x 64 / 2 bytes, never the 256,000 bytes of the float table.
+      const weights = program.buffers.filter((b) => b.role === 'weight').map((b) => b.bytes);
+      expect(Math.max(...weights)).toBe(32000);
+      const session = await Session.create(gpu(), program);
+      try {
+        for (const ids of [[0, 999, 17, -1, 500], [3]]) {
+          const feed = { ids: tensorData('i32', [1, ids.length], ids) };
+          const got = Array.from((await session.run(feed))['y']!.data as Float32Array);
+          const [want] = await runOrt(bytes, feed, { ids: 7 });
+          expect(want!.dims).toEqual([1, ids.length, 64]);
+          got.forEach((x, i) => { if (Math.abs(x - want!.values[i]!) > 1e-6 * (1 + Math.abs(x))) expect.fail(`y[${i}] for ids ${ids}: kiln ${x}, ONNX Runtime ${want!.values[i]}`); });
+        }
+      } finally {
+        session.destroy();
+      }
+    }
+  });
+});
+
 describe('blockwise codes', () => {
   it('pack and unpack 2, 4 and 8 bits a code, lowest bits first', () => {
     for (const bits of [2, 4, 8]) {
@@ -136,8 +180,8 @@ describe('blockwise codes', () => {
     // W [3, 2] in blocks of 2 rows: blocks (0, n) hold rows 0-1 of column n, (1, n) row 2.
     const codes = packCodes([1, 2, 3, 4, 5, 6], 4);
     const scales = tensorData('f32', [4], [0.5, 2, 10, 100]);
-    expect(Array.from(dequantizedBlocks(codes, scales, undefined, [3, 2], 4, 2))).toEqual([(1 - 8) * 0.5, (2 - 8) * 2, (3 - 8) * 0.5, (4 - 8) * 2, (5 - 8) * 10, (6 - 8) * 100]);
+    expect(Array.from(dequantizedBlocks({ codes, scales, zeros: undefined, shape: [3, 2], bits: 4, block: 2, axis: 0 }))).toEqual([(1 - 8) * 0.5, (2 - 8) * 2, (3 - 8) * 0.5, (4 - 8) * 2, (5 - 8) * 10, (6 - 8) * 100]);
     const zeros = packCodes([1, 2, 3, 4], 4);
-    expect(Array.from(dequantizedBlocks(codes, scales, zeros, [3, 2], 4, 2))).toEqual([0, 0, 1, 2 * 2, 2 * 10, 2 * 100]);
+    expect(Array.from(dequantizedBlocks({ codes, scales, zeros, shape: [3, 2], bits: 4, block: 2, axis: 0 }))).toEqual([0, 0, 1, 2 * 2, 2 * 10, 2 * 100]);
   });
 });
