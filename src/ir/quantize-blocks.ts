@@ -42,6 +42,13 @@ export function packCodesOf(count: number, bits: number, fill: (put: (i: number,
   return tensorData('u32', [words.length], words);
 }
 
+/** Bytes (0..255) as little-endian u32 words, the last one padded with zeros: codes already packed in bytes, lowest bits first. */
+export function wordsOfBytes(bytes: ArrayLike<number>): TensorData {
+  const words = new Uint32Array(Math.ceil(bytes.length / 4));
+  for (let i = 0; i < bytes.length; i++) words[i >>> 2] = words[i >>> 2]! | (bytes[i]! << ((i & 3) * 8));
+  return tensorData('u32', [words.length], words);
+}
+
 /** Codes (each below 2^bits) packed 32 / bits a u32 word, lowest bits first. */
 export function packCodes(codes: ArrayLike<number>, bits: number): TensorData {
   return packCodesOf(codes.length, bits, (put) => { for (let i = 0; i < codes.length; i++) put(i, codes[i]!); });

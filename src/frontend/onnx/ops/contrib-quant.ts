@@ -10,7 +10,7 @@ import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { OnnxType } from '../onnx-types.js';
 import { constArray, constTensor, constValues, makeConst } from '../tensor.js';
 import type { TensorData } from '../../../ir/tensor-data.js';
-import { BLOCK_CODE_BITS, packCodes, packCodesOf } from '../../../ir/quantize-blocks.js';
+import { BLOCK_CODE_BITS, packCodes, packCodesOf, wordsOfBytes } from '../../../ir/quantize-blocks.js';
 import { castTo, reshapeTo } from './helpers.js';
 import { ms } from './contrib.js';
 
@@ -62,9 +62,14 @@ defineOnnxOp(ms('MatMulNBits'), (n) => {
   // W[j, r] is code j * N + r; MatMulNBits keeps each column r's codes together.
   // By tiles of TILE columns: each of their codes is read once from a few cache lines, and the
   // packed words are written in order.
+  const [rowBytes, perByte, mask] = [blocks * blob, 8 / bits, (1 << bits) - 1];
   const relaid = (put: (i: number, code: number) => void) => {
     for (let r0 = 0; r0 < rows; r0 += TILE) {
-      for (let j = 0; j < k; j++) for (let r = r0; r < Math.min(r0 + TILE, rows); r++) put(j * rows + r, packedCode(bytes, r * blocks * blob, j, bits));
+      for (let j = 0; j < k; j++) {
+        // Code j of a column: byte j / perByte of its row, from bit (j % perByte) * bits (packedCode's order).
+        const [byte, shift] = [Math.floor(j / perByte), (j % perByte) * bits];
+        for (let r = r0; r < Math.min(r0 + TILE, rows); r++) put(j * rows + r, (bytes[r * rowBytes + byte]! >> shift) & mask);
+      }
     }
   };
   const byBlock = (at: (row: number, block: number) => number) => Array.from({ length: blocks * rows }, (_, i) => at(i % rows, Math.floor(i / rows)));
@@ -134,8 +139,10 @@ defineOnnxOp(ms('GatherBlockQuantized'), (n) => {
   if (rank === 2 && gatherAxis === 0) {
     // Codes are unsigned: int4's -8..7 are stored 8 higher, and so are its zero points.
     const offset = n.inputType(0) === OnnxType.INT4 ? 8 : 0;
+    // A uint8 table's bytes are its codes in order (a row fills whole bytes), four a word.
+    const words = packed ? wordsOfBytes(codes) : packCodesOf(rows * width, bits, (put) => { for (let i = 0; i < rows * width; i++) put(i, codes[i]! + offset); });
     const parts = [
-      n.b.value(constTensor('codes', packCodesOf(rows * width, bits, (put) => { for (let i = 0; i < rows * width; i++) put(i, code(Math.floor(i / width), i % width) + offset); }))),
+      n.b.value(constTensor('codes', words)),
       n.b.value(makeConst('scales', scaleType, [rows * blocks], scales)),
     ];
     // dequantize's default zero point is 2^(bits - 1): absent ones elsewhere (uint4's 0) are given.
