@@ -164,6 +164,41 @@ describe('GatherBlockQuantized tables on the device', () => {
   });
 });
 
+describe('a 4-bit LLM\'s embedding and lm_head at Qwen2.5-0.5B\'s sizes', () => {
+  const gpu = useGpu();
+
+  // 151936 x 896: 544 MB each as f32, over WebGPU's 128 MiB binding; 68 MB of codes at 4 bits.
+  it('import, bind within the limit and give ONNX Runtime\'s logits', async () => {
+    const [v, h, block] = [151936, 896, 32];
+    const codes = new Uint8Array((v * h) / 2).map((_, i) => (i * 37 + (i >> 7)) & 255);
+    const scales = new Float32Array((v * h) / block).map((_, i) => 0.01 + (i % 13) * 0.001);
+    const raw = (name: string, type: number, dims: number[], data: ArrayBufferView) => ({ name, data_type: type, dims, raw_data: new Uint8Array(data.buffer) });
+    const bytes = contribModel({
+      inputs: [{ name: 'ids', dims: [1, 'T'], type: 7 }], outputs: [{ name: 'logits' }],
+      nodes: [
+        msNode('GatherBlockQuantized', ['emb', 'ids', 'emb_s'], ['x'], { block_size: attr.i(block), quantize_axis: attr.i(1) }),
+        msNode('MatMulNBits', ['x', 'head', 'head_s'], ['logits'], { K: attr.i(h), N: attr.i(v), bits: attr.i(4), block_size: attr.i(block) }),
+      ],
+      initializers: [raw('emb', 2, [v, h / 2], codes), raw('emb_s', 1, [v, h / block], scales), raw('head', 2, [v, h / block, block / 2], codes), raw('head_s', 1, [(v * h) / block], scales)],
+    });
+    const program = compile(importOnnx(bytes, { inputShapes: { ids: [1, 'T<=64'] } }));
+    const weights = program.buffers.filter((b) => b.role === 'weight').map((b) => b.bytes).filter((n) => n > 1024);
+    expect(weights.sort()).toEqual([17016832, 17016832, 68067328, 68067328]);
+    const session = await Session.create(gpu(), program);
+    try {
+      const ids = tensorData('i32', [1, 5], [0, 2, 151935, -1, 77]);
+      const got = (await session.run({ ids }))['logits']!;
+      const [want] = await runOrt(bytes, { ids }, { ids: 7 });
+      expect([...got.shape]).toEqual(want!.dims);
+      const g = got.data as Float32Array;
+      want!.values.forEach((y, i) => { if (Math.abs(g[i]! - y) > 1e-5 * (1 + Math.abs(y))) expect.fail(`logits[${i}]: kiln ${g[i]}, ONNX Runtime ${y}`); });
+      expect((await session.run({ ids: tensorData('i32', [1, 1], [12345]) }))['logits']!.shape).toEqual([1, 1, v]);
+    } finally {
+      session.destroy();
+    }
+  }, 120_000);
+});
+
 describe('blockwise codes', () => {
   it('pack and unpack 2, 4 and 8 bits a code, lowest bits first', () => {
     for (const bits of [2, 4, 8]) {
