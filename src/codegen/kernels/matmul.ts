@@ -163,9 +163,12 @@ function blockProduct({ tm, tn, wgX, wgY, shuffleA }: BlockShape, vecB: boolean,
     for (let c = 0; c < tn; c++) L.push(`  let cb${c} = min(col0 + ${c}u, max(u.N, 1u) - 1u);`, `  let bc${c} = bOff + cb${c} * u.bN;`);
   }
   for (let r = 0; r < tm; r++) for (let j = 0; j < vecs; j++) L.push(`  var acc${r}_${j} = vec4<f32>();`);
+  // A blockwise B loops over K by its blocks, loading each block's scales once (see WeightLoad.spans).
+  const spans = vecB && !shuffleA ? B.spans : undefined;
   const step: string[] = [];
   for (let j = 0; j < vecs; j++) {
-    if (vecB) step.push(`let b${j} = ${B.vec4(`bc${j} + bk`, `cb${j}`, shuffleA ? 'k0 + kk' : 'k')};`);
+    if (spans) step.push(`let b${j} = ${spans.vec4(j, `bc${j} + bk`)};`);
+    else if (vecB) step.push(`let b${j} = ${B.vec4(`bc${j} + bk`, `cb${j}`, shuffleA ? 'k0 + kk' : 'k')};`);
     else step.push(`let b${j} = vec4<f32>(${[0, 1, 2, 3].map((c) => B.at(`bc${4 * j + c} + bk`, `cb${4 * j + c}`)).join(', ')});`);
   }
   for (let r = 0; r < tm; r++) {
@@ -173,6 +176,12 @@ function blockProduct({ tm, tn, wgX, wgY, shuffleA }: BlockShape, vecB: boolean,
     for (let j = 0; j < vecs; j++) step.push(`acc${r}_${j} += a${r} * b${j};`);
   }
   step.push(`bk += ${vecB ? 'bStep' : 'u.bK'};`);
+  if (spans) {
+    const declared = Array.from({ length: vecs }, (_, j) => spans.declare(j, 'k0', `cb${j}`)).flat();
+    L.push('  var ak = 0u;', '  var bk = 0u;', `  for (var k0 = 0u; k0 < u.K; k0 += ${spans.rows}u) {`, ...declared.map((x) => `    ${x}`),
+      `    for (var k = k0; k < min(k0 + ${spans.rows}u, u.K); k++) {`, ...step.map((x) => `      ${x}`), '      ak += u.aK;', '    }', '  }');
+    return L;
+  }
   if (!shuffleA) {
     L.push('  var ak = 0u;', '  var bk = 0u;', '  for (var k = 0u; k < u.K; k++) {', ...step.map((x) => `    ${x}`), '    ak += u.aK;', '  }');
     return L;

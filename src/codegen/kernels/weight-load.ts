@@ -52,6 +52,17 @@ export interface WeightLoad {
    * where the kernel knows it; only when the kernel asked for vec4 loads.
    */
   readonly vec4: (word: string, channel0?: string, row?: string) => string;
+  /**
+   * Where the weight's dequantization parameters hold for `rows` consecutive rows (a blockwise
+   * weight's blocks down its columns): a K loop by such spans declares them once a span for
+   * column group j from its first row and column (`declare`, WGSL statements), then loads four
+   * columns through them (`vec4`); only with vec4 loads.
+   */
+  readonly spans?: {
+    readonly rows: number;
+    readonly declare: (j: number, row: string, channel0: string) => string[];
+    readonly vec4: (j: number, word: string) => string;
+  };
 }
 
 /**
@@ -119,13 +130,25 @@ function declareBlockWeight(m: KernelModule, name: string, source: Source, s: Bl
   if (!vec4) return { at: (i) => `load_${name}(${i})`, vec4: () => { throw new Error(`internal: ${name}: no vec4 loads declared`); } };
   // Elements 4w..4w+3 and their blocks b..b+3 (b a multiple of 4, so four codes share a word).
   const four = (word: string, shift: string) => `vec4<f32>(${[0, 1, 2, 3].map((k) => `f32(extractBits(${word}, ${shift} + ${k * bits}u, ${bits}u))`).join(', ')})`;
-  const zeros = packedZeros ? four(`${name}_zero[b / ${per}u]`, `(b % ${per}u) * ${bits}u`)
-    : floatZero ? `vec4<f32>(${name}_zero[b / 4u])` : `vec4<f32>(${2 ** (bits - 1)}.0)`;
-  m.declare(`fn load4_${name}(w: u32, b: u32) -> vec4<f32> {\n  let i = w * 4u;\n  let c = ${four(`${name}[i / ${per}u]`, `(i % ${per}u) * ${bits}u`)};\n`
-    + `  return (c - ${zeros}) * vec4<f32>(${name}_scale[b / 4u]);\n}`);
+  const zeros = (b: string) => (packedZeros ? four(`${name}_zero[(${b}) / ${per}u]`, `((${b}) % ${per}u) * ${bits}u`)
+    : floatZero ? `vec4<f32>(${name}_zero[(${b}) / 4u])` : `vec4<f32>(${2 ** (bits - 1)}.0)`);
+  m.declare(
+    `fn codes4_${name}(w: u32) -> vec4<f32> {\n  let i = w * 4u;\n  return ${four(`${name}[i / ${per}u]`, `(i % ${per}u) * ${bits}u`)};\n}`,
+    `fn load4_${name}(w: u32, b: u32) -> vec4<f32> {\n  return (codes4_${name}(w) - ${zeros('b')}) * vec4<f32>(${name}_scale[b / 4u]);\n}`,
+  );
+  const block = (j: number) => `${name}_b${j}`;
   return {
     at: (i) => `load_${name}(${i})`,
     vec4: (w, ch0, row) => `load4_${name}(${w}, ${row !== undefined && ch0 !== undefined ? `(${row}) / ${s.block}u * u.${name}Cols + ${ch0}` : `block_${name}((${w}) * 4u)`})`,
+    spans: {
+      rows: s.block,
+      declare: (j, row, ch0) => [
+        `let ${block(j)} = (${row}) / ${s.block}u * u.${name}Cols + ${ch0};`,
+        `let ${name}_s${j} = vec4<f32>(${name}_scale[${block(j)} / 4u]);`,
+        `let ${name}_z${j} = ${zeros(block(j))};`,
+      ],
+      vec4: (j, w) => `(codes4_${name}(${w}) - ${name}_z${j}) * ${name}_s${j}`,
+    },
   };
 }
 
