@@ -199,6 +199,37 @@ describe('a 4-bit LLM\'s embedding and lm_head at Qwen2.5-0.5B\'s sizes', () => 
   }, 120_000);
 });
 
+// ORT's dynamic quantization (the `_quantized` models Transformers.js ships): constant 8-bit
+// weights of MatMulInteger and its fused forms stay 8-bit on the device, not i32.
+describe('8-bit weights of integer products on the device', () => {
+  const gpu = useGpu();
+  const bytesOf = (n: number, seed: number) => Array.from(seeded(n, seed), (x) => Math.floor((x + 0.5) * 256));
+
+  it('MatMulInteger with a constant int8 or uint8 B and zero points: its codes bound, ONNX Runtime\'s int32 result', async () => {
+    const [k, n] = [96, 40];
+    for (const [bType, zp] of [[3, [-3]], [2, bytesOf(n, 5)]] as const) {
+      const b = bytesOf(k * n, 3).map((v) => (bType === 3 ? v - 128 : v));
+      const bytes = contribModel({
+        inputs: [{ name: 'a', dims: [1, 'T', k], type: 2 }], outputs: [{ name: 'y', type: 6 }],
+        nodes: [{ ...msNode('MatMulInteger', ['a', 'b', 'az', 'bz'], ['y']), domain: '' }],
+        initializers: [tensor('b', bType, [k, n], b), tensor('az', 2, [], [131]), tensor('bz', bType, zp.length === 1 ? [] : [n], [...zp])],
+      });
+      const program = compile(importOnnx(bytes, { inputShapes: { a: [1, 'T<=8', k] } }));
+      const weights = program.buffers.filter((w) => w.role === 'weight').map((w) => w.bytes);
+      expect(Math.max(...weights), 'the codes: a byte a value').toBe(k * n);
+      const session = await Session.create(gpu(), program);
+      try {
+        const a = tensorData('i32', [1, 3, k], bytesOf(3 * k, 9));
+        const got = Array.from((await session.run({ a }))['y']!.data as Int32Array);
+        const [want] = await runOrt(bytes, { a }, { a: 2 });
+        expect(got).toEqual(want!.values);
+      } finally {
+        session.destroy();
+      }
+    }
+  });
+});
+
 describe('blockwise codes', () => {
   it('pack and unpack 2, 4 and 8 bits a code, lowest bits first', () => {
     for (const bits of [2, 4, 8]) {

@@ -4,7 +4,9 @@
 // of MatMulInteger run in i32 (exact). Conv has no integer kernel, so the conv forms run in f32,
 // which is exact as long as every partial sum stays below 2^24 (checked, else refused).
 import { NARROW_FORMATS, type NarrowFormat } from '../../../ir/ops/narrow.js';
-import { typeOf, type Operand } from '../builder.js';
+import { isConst, typeOf, type Operand } from '../builder.js';
+import { constArray, constTensor, makeConst } from '../tensor.js';
+import { packCodes, wordsOfBytes } from '../../../ir/quantize-blocks.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { kilnDType, narrowFormatOf, OnnxType, onnxTypeName } from '../onnx-types.js';
 import { as2d, from2d, readWindow, spatialRank } from './window-params.js';
@@ -126,17 +128,42 @@ const perRow = (n: OnnxNode) => (p: Operand): Operand => {
 };
 const asIs = (p: Operand): Operand => p;
 
-/** (a - a_zero_point) x (b - b_zero_point) in i32: a's zero point per row, b's per column. */
-export function integerMatMul(n: OnnxNode, a: Operand, azp: Operand | undefined, b: Operand, bzp: Operand | undefined): Operand {
+/**
+ * A constant 8-bit weight B [K, N] (ONNX type `bType`) minus its constant zero point (one, or
+ * one a column) kept in 8 bits on the device: dequantize_blocks of its codes (int8 stored 128
+ * higher, as its zero points), a block a column of scale 1, so the matmul reading it loads 8 bits
+ * a value instead of an i32. Undefined for any other B.
+ */
+function storedEightBit(n: OnnxNode, b: Operand, bzp: Operand | undefined, bType: number | undefined): Operand | undefined {
+  const shape = typeOf(b).shape;
+  if (!isConst(b) || shape.length !== 2 || (bType !== OnnxType.INT8 && bType !== OnnxType.UINT8) || (bzp && !isConst(bzp))) return undefined;
+  const [k, cols] = shape as [number, number];
+  const zeros = bzp ? constArray(bzp) : [0];
+  if (zeros.length !== 1 && zeros.length !== cols) return undefined;
+  const offset = bType === OnnxType.INT8 ? 128 : 0;
+  const values = constArray(b);
+  const codes = wordsOfBytes(Array.from({ length: k * cols }, (_, i) => values[i]! + offset));
+  const parts = [constTensor('codes', codes), makeConst('scales', 'f32', [cols], new Array<number>(cols).fill(1)), constTensor('zeros', packCodes(Array.from({ length: cols }, (_, c) => zeros[zeros.length === 1 ? 0 : c]! + offset), 8))];
+  return n.b.graph.addNode('dequantize_blocks', parts.map((c) => n.b.value(c)), { shape: [k, cols], bits: 8, block: k }).output;
+}
+
+/**
+ * (a - a_zero_point) x (b - b_zero_point): a's zero point per row, b's per column; in i32, or in
+ * f32 where B is a constant 8-bit weight kept in its bits (storedEightBit; the matmul kernels
+ * accumulate in f32 either way).
+ */
+export function integerMatMul(n: OnnxNode, a: Operand, azp: Operand | undefined, b: Operand, bzp: Operand | undefined, bType: number | undefined): Operand {
   if (typeOf(a).shape.length < 2 || typeOf(b).shape.length < 2) n.unsupported('integer matmul of 1-D operands is not supported');
+  const stored = storedEightBit(n, b, bzp, bType);
+  if (stored) return n.b.op('matmul', [castTo(n.b, centered(n, a, azp, perRow(n)), 'f32'), stored]);
   return n.b.op('matmul', [centered(n, a, azp, perRow(n)), centered(n, b, bzp, asIs)]);
 }
 
-defineOnnxOp('MatMulInteger', (n) => integerMatMul(n, n.input(0), n.optional(2), n.input(1), n.optional(3)));
+defineOnnxOp('MatMulInteger', (n) => castTo(n.b, integerMatMul(n, n.input(0), n.optional(2), n.input(1), n.optional(3), n.inputType(1)), 'i32'));
 
 // QLinearMatMul: the integer product requantized: saturate(round(C * a_scale * b_scale / y_scale) + y_zero_point).
 defineOnnxOp('QLinearMatMul', (n) => {
-  const c = integerMatMul(n, n.input(0), n.optional(2), n.input(3), n.optional(5));
+  const c = integerMatMul(n, n.input(0), n.optional(2), n.input(3), n.optional(5), n.inputType(3));
   const scale = n.b.op('div', [n.b.op('mul', [f32(n, perRow(n)(n.input(1))), f32(n, n.input(4))]), f32(n, n.input(6))]);
   const t = n.inputType(7) ?? n.inputType(0) ?? OnnxType.UINT8;
   return quantizeTo(n, n.b.op('mul', [f32(n, c), scale]), n.optional(7), t, true);
