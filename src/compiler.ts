@@ -22,8 +22,12 @@ export interface CompileOptions extends PipelineOptions {
   readonly precision?: 'fp32' | 'fp16';
   /** Dtype of float graph inputs and outputs under fp16; default 'f32'. */
   readonly ioPrecision?: 'f32' | 'f16';
-  /** 'int8' stores the constant weights of matmul, gemm and conv2d as int8 with per-channel scales; default 'float'. */
-  readonly weights?: 'float' | 'int8';
+  /**
+   * 'int8' stores the constant weights of matmul, gemm and conv2d as int8 with per-channel scales;
+   * 'int4' those of matmul and gemm as 4-bit codes in blocks of 32 rows (a scale and zero point
+   * each), of conv2d as int8; default 'float'.
+   */
+  readonly weights?: 'float' | 'int8' | 'int4';
   /** Under int8 weights, weights of fewer elements stay float; default MIN_INT8_ELEMENTS (quantize-weights.ts says why). */
   readonly int8MinElements?: number;
   /** Kernel variants chosen by tuning (`kiln compile --tune`); a heuristic picks the rest. */

@@ -27,8 +27,10 @@ export const pipelineUsage = [
   '  --print-ir-after-all[=DIR]   print the IR after every pass, to stdout or one file per pass in DIR',
   '  --max-binding-bytes N        largest storage binding of the target devices (bytes, or with KiB, MiB, GiB);',
   '                               larger weights are split (default 128MiB, what WebGPU grants by default)',
-  '  --weights float|int8         how constant weights of matmul, gemm and conv2d are stored (default float);',
-  '                               int8 keeps one f32 scale per output channel and dequantizes in the kernel',
+  '  --weights float|int8|int4    how constant weights of matmul, gemm and conv2d are stored (default float);',
+  '                               int8 keeps one f32 scale per output channel and dequantizes in the kernel;',
+  '                               int4 stores matmul and gemm weights as 4-bit codes in blocks of 32 rows,',
+  '                               a scale and zero point each (as ONNX Runtime\'s MatMulNBits), conv2d\'s as int8',
   `  passes: ${[...PASSES.keys()].join(', ')}`,
 ].join('\n');
 
@@ -60,7 +62,7 @@ export function compileOptionsFrom(values: Record<string, unknown>): CompileOpti
   };
   const maxBinding = values['max-binding-bytes'] === undefined ? undefined : parseBytes('--max-binding-bytes', String(values['max-binding-bytes']));
   const weights = values.weights as string | undefined;
-  if (weights !== undefined && weights !== 'float' && weights !== 'int8') throw new UsageError(`--weights takes float or int8, got '${weights}'`);
+  if (weights !== undefined && weights !== 'float' && weights !== 'int8' && weights !== 'int4') throw new UsageError(`--weights takes float, int8 or int4, got '${weights}'`);
   const after = known(values['print-ir-after']);
   const before = known(values['print-ir-before']);
   return {
@@ -70,7 +72,7 @@ export function compileOptionsFrom(values: Record<string, unknown>): CompileOpti
     ...(before ? { printBefore: before } : {}),
     ...(values['print-ir-after-all'] || dir ? { printAfterAll: true } : {}),
     ...(maxBinding !== undefined ? { maxStorageBindingBytes: maxBinding } : {}),
-    ...(weights === 'int8' ? { weights } : {}),
+    ...(weights === 'int8' || weights === 'int4' ? { weights } : {}),
   };
 }
 

@@ -54,9 +54,9 @@ interface RunTarget {
   /** The graph the CPU reference runs, or why there is none. */
   reference(): Promise<Graph | string>;
   /**
-   * A model compiled to compute otherwise than written (fp16, int8 weights): the model as written,
-   * whose CPU output's difference is reported beside the check as that error, unchecked. The
-   * reference itself runs the optimised graph (f16, the same int8 weights dequantized), so that it
+   * A model compiled to compute otherwise than written (fp16, int8 or int4 weights): the model as
+   * written, whose CPU output's difference is reported beside the check as that error, unchecked. The
+   * reference itself runs the optimised graph (f16, the same quantized weights dequantized), so that it
    * checks the kernels.
    */
   readonly written?: { readonly graph: Graph; readonly what: string; readonly against: string; readonly error: string };
@@ -95,7 +95,7 @@ export const runCommand = {
     '  --iterations N         steady-state runs to time after the first (default 10)',
     '  --compare cpu          also run the CPU reference and print the max abs difference (for an',
     "                         artifact, on the optimised graph it keeps in ir/final.kir; under",
-    '                         fp16 or --weights int8, on the same f16 graph or int8 weights, and the',
+    '                         fp16 or --weights int8|int4, on the same f16 graph or quantized weights, and the',
     '                         difference from the f32 model is printed as their error); exits 1',
     '                         when an element is outside |kiln - cpu| <= atol + rtol * |cpu|',
     '  --atol X, --rtol Y     the tolerance of --compare (default 1e-4 and 1e-4; 1e-2 and 1e-2 for',
@@ -265,7 +265,7 @@ async function modelTarget(path: string, values: Record<string, unknown>, files:
   const tCompile = performance.now() - t0;
   const gpuPrograms = compiled.segments.flatMap((s) => (s.device === 'webgpu' ? [s.program] : []));
   const single = compiled.segments.length === 1 ? gpuPrograms[0] : undefined;
-  const written = writtenDifference(chosen.precision === 'fp16', values.weights === 'int8');
+  const written = writtenDifference(chosen.precision === 'fp16', values.weights === 'int8' || values.weights === 'int4' ? values.weights : undefined);
   return {
     // The program's, not the graph's: under --io-precision fp16 its float inputs are f16.
     inputs: single?.inputs ?? compiled.graph.inputs.map((v) => ({ name: v.name, dtype: v.type.dtype, shape: v.type.shape })),
@@ -283,17 +283,17 @@ async function modelTarget(path: string, values: Record<string, unknown>, files:
       const session = single ? await Session.create(device, single) : await SegmentedSession.create(device, compiled);
       return { run: (inputs) => session.run(inputs), release: async () => session.destroy() };
     },
-    // Under fp16 or int8 weights, the optimised graph computes as the kernels do (f16, the dequantized weights).
+    // Under fp16 or quantized weights, the optimised graph computes as the kernels do (f16, the dequantized weights).
     reference: async () => (written ? compiled.graph : graph),
     ...(written ? { written: { graph, ...written } } : {}),
   };
 }
 
-/** What a program computing in f16, or on int8 weights, differs from the model as written in, for --compare's report. */
-function writtenDifference(fp16: boolean, int8: boolean): { what: string; against: string; error: string } | undefined {
-  if (fp16 && int8) return { what: 'fp16 and int8 weights', against: 'the f32 model with float weights', error: 'precision and quantization' };
+/** What a program computing in f16, or on int8 or int4 weights, differs from the model as written in, for --compare's report. */
+function writtenDifference(fp16: boolean, weights: 'int8' | 'int4' | undefined): { what: string; against: string; error: string } | undefined {
+  if (fp16 && weights) return { what: `fp16 and ${weights} weights`, against: 'the f32 model with float weights', error: 'precision and quantization' };
   if (fp16) return { what: 'fp16', against: 'the f32 model', error: 'precision' };
-  if (int8) return { what: 'int8 weights', against: 'the float weights', error: 'quantization' };
+  if (weights) return { what: `${weights} weights`, against: 'the float weights', error: 'quantization' };
   return undefined;
 }
 

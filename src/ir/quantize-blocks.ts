@@ -1,5 +1,5 @@
 import { tensorData, type TensorData } from './tensor-data.js';
-import { f16BitsToF32 } from './f16.js';
+import { f16BitsToF32, f32ToF16Bits } from './f16.js';
 
 // Blockwise-quantized matrices (ONNX Runtime's MatMulNBits and GatherBlockQuantized: 2, 4 or 8
 // bits a value, a scale and a zero point per block of `block` values), stored as the GPU kernels
@@ -98,4 +98,41 @@ export function blockwiseValue(m: BlockwiseMatrix): (i: number) => number {
 export function dequantizedBlocks(m: BlockwiseMatrix): Float32Array {
   const at = blockwiseValue(m);
   return Float32Array.from({ length: m.shape[0]! * m.shape[1]! }, (_, i) => at(i));
+}
+
+/**
+ * A float weight [K, N] quantized to `bits`-bit codes in blocks of `block` rows of a column
+ * (`kiln compile --weights int4`), asymmetric as ONNX Runtime's MatMulNBits quantizer: a block
+ * spans [lo, hi] (0 included, so zeros stay exact) in 2^bits - 1 steps of its scale, its zero
+ * point the code of 0. Scales are stored in the weight's type; codes are rounded against the
+ * stored scale, so the kernels compute exactly the weight the codes stand for. NaN and
+ * infinities are refused (RangeError).
+ */
+export function quantizeBlocks(w: TensorData, bits: number, block: number): { codes: TensorData; scales: TensorData; zeros: TensorData } {
+  const shape = w.shape;
+  const [k, n] = shape as [number, number];
+  const values = floats(w);
+  const top = 2 ** bits - 1;
+  const blocks = blockCount(shape, block);
+  const lo = new Float64Array(blocks);
+  const hi = new Float64Array(blocks);
+  for (let i = 0; i < k * n; i++) {
+    const v = values[i]!;
+    if (!Number.isFinite(v)) throw new RangeError(`weight element ${i} is ${v}: only finite weights can be quantized`);
+    const b = blockOf(i, shape, block, 0);
+    lo[b] = Math.min(lo[b]!, v);
+    hi[b] = Math.max(hi[b]!, v);
+  }
+  const scaleBits = w.dtype === 'f16' ? Uint16Array.from(lo, (l, b) => f32ToF16Bits((hi[b]! - l) / top)) : undefined;
+  const scale = scaleBits ? Array.from(scaleBits, f16BitsToF32) : Array.from(lo, (l, b) => Math.fround((hi[b]! - l) / top));
+  const zero = scale.map((s, b) => (s === 0 ? 0 : Math.min(top, Math.max(0, Math.round(-lo[b]! / s)))));
+  const code = (i: number) => {
+    const b = blockOf(i, shape, block, 0);
+    return scale[b] === 0 ? zero[b]! : Math.min(top, Math.max(0, Math.round(values[i]! / scale[b]!) + zero[b]!));
+  };
+  return {
+    codes: packCodesOf(k * n, bits, (put) => { for (let i = 0; i < k * n; i++) put(i, code(i)); }),
+    scales: scaleBits ? tensorData('f16', [blocks], scaleBits) : tensorData('f32', [blocks], Float32Array.from(scale)),
+    zeros: packCodes(zero, bits),
+  };
 }

@@ -21,8 +21,11 @@ export interface PipelinePrecision {
   readonly precision?: 'fp32' | 'fp16';
   /** Dtype of float graph inputs and outputs under fp16; default 'f32'. */
   readonly ioPrecision?: 'f32' | 'f16';
-  /** 'int8' stores the constant weights of matmul, gemm and conv2d as int8 (quantize-weights); default 'float'. */
-  readonly weights?: 'float' | 'int8';
+  /**
+   * 'int8' stores the constant weights of matmul, gemm and conv2d as int8 (quantize-weights);
+   * 'int4' those of matmul and gemm as 4-bit blocks, of conv2d as int8; default 'float'.
+   */
+  readonly weights?: 'float' | 'int8' | 'int4';
   /** Under int8 weights, weights of fewer elements stay float; default MIN_INT8_ELEMENTS (quantize-weights.ts says why). */
   readonly int8MinElements?: number;
   /**
@@ -47,7 +50,7 @@ const fixed = (pass: Pass): [string, PassFactory] => [pass.name, () => pass];
 export const PASSES: ReadonlyMap<string, PassFactory> = new Map([
   ...[foldConstants, simplify, commonSubexpressionElimination, foldBatchNorm, deadCodeElimination, placeDevices, splitWeights].map(fixed),
   ['lower-fp16', (p: PipelinePrecision) => (p.precision === 'fp16' ? lowerFp16({ io: p.ioPrecision ?? 'f32' }) : undefined)],
-  ['quantize-weights', (p: PipelinePrecision) => (p.weights === 'int8' ? quantizeWeightsOf(p.int8MinElements ?? MIN_INT8_ELEMENTS) : undefined)],
+  ['quantize-weights', (p: PipelinePrecision) => (p.weights === 'int8' || p.weights === 'int4' ? quantizeWeightsOf(p.int8MinElements ?? MIN_INT8_ELEMENTS, p.weights) : undefined)],
   ['fuse-attention', (p: PipelinePrecision) => (p.adapterClass === 'gpu' ? fuseAttention : undefined)],
   ['fuse-pointwise-pairs', (p: PipelinePrecision) => (p.adapterClass === 'software' ? fusePointwisePairs(p.maxStorageBuffers) : undefined)],
   ['fuse-classifier-head', (p: PipelinePrecision) => (p.adapterClass === 'software' ? fuseClassifierHead : undefined)],

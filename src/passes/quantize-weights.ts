@@ -5,6 +5,7 @@ import { gemmAttrs } from '../ir/ops/gemm.js';
 import { transposeAttrs } from '../ir/ops/movement.js';
 import { constAttrs } from '../ir/ops/source.js';
 import { quantizeInt8 } from '../ir/quantize-int8.js';
+import { quantizeBlocks } from '../ir/quantize-blocks.js';
 import { tensorData, type TensorData } from '../ir/tensor-data.js';
 import { dtypeBytes, numel } from '../ir/types.js';
 import type { Pass } from './pass.js';
@@ -17,6 +18,11 @@ import { rebuild, type GraphRebuilder } from './rebuild.js';
 // weight, so the GPU is checked against it exactly. The artifact and the device hold a quarter
 // of the weight's bytes. Accumulation stays in f32 (f16 storage under --precision f16 keeps its
 // scales in f16).
+//
+// int4 weights (`--weights int4`): the [K, N] weights of matmul and gemm are stored instead as
+// 4-bit codes in blocks of INT4_BLOCK rows of a column, each with its scale and zero point, as
+// ONNX Runtime's MatMulNBits stores them (dequantize_blocks, quantize-blocks.ts): about a sixth
+// of their f32 bytes. Conv weights are int8 as above.
 
 /** A weight to quantize: its float data, the axis of its output channels, and the const it comes from. */
 interface WeightPlan {
@@ -129,9 +135,11 @@ function bodyWithInt8(body: Graph, plans: ReadonlyMap<number, WeightPlan>, packe
 
 /** What the pass did, for `kiln compile --stats` and the log. */
 export interface QuantizeSummary {
+  /** Weights stored as int8, and as 4-bit blocks (under int4). */
   readonly weights: number;
+  readonly blockwise: number;
   readonly floatBytes: number;
-  readonly int8Bytes: number;
+  readonly storedBytes: number;
   /** Weights left float for having under `minElements` elements. */
   readonly small: number;
   readonly minElements: number;
@@ -152,24 +160,35 @@ export interface QuantizeSummary {
  */
 export const MIN_INT8_ELEMENTS = 512;
 
+/** Rows of a column a scale and zero point cover under int4 weights (ONNX Runtime GenAI's default block). */
+export const INT4_BLOCK = 32;
+
 /**
  * The quantize-weights pass: replaces the constant weights of matmul, gemm and conv2d ops of at
  * least `minElements` elements (the pipelines' default: MIN_INT8_ELEMENTS; 0 takes every one) by
- * int8 with per-output-channel scales.
+ * int8 with per-output-channel scales, or under `int4`, those of matmul and gemm by 4-bit blocks.
  */
-export function quantizeWeightsOf(minElements: number): Pass {
+export function quantizeWeightsOf(minElements: number, format: 'int8' | 'int4' = 'int8'): Pass {
+  const what = format === 'int4' ? 'of matmul and gemm as 4-bit codes in blocks, of conv2d as int8' : 'of matmul, gemm and conv2d as int8 with per-output-channel scales';
   return {
     name: 'quantize-weights',
-    description: `store the constant weights (of ${minElements} elements or more) of matmul, gemm and conv2d as int8 with per-output-channel scales`,
-    run: (g, ctx) => quantizeGraph(g, minElements, ctx.log),
+    description: `store the constant weights (of ${minElements} elements or more) ${what}`,
+    run: (g, ctx) => quantizeGraph(g, minElements, format, ctx.log),
   };
 }
 
-/** quantize-weights on `g`: weights of `minElements` or more as int8; what it did goes to `log`. */
-function quantizeGraph(g: Graph, minElements: number, log: ((message: string) => void) | undefined): Graph {
+/** A matmul or gemm weight as [K, N] (gemm's trans_b one transposed), for 4-bit blocks down its columns. */
+function kByN(plan: WeightPlan): WeightPlan | undefined {
+  if (plan.data.shape.length !== 2) return undefined;
+  return plan.axis === 1 ? plan : { data: transposed2d(plan.data), axis: 1, key: `${plan.key}:T`, name: `${plan.name}.T` };
+}
+
+/** quantize-weights on `g`: weights of `minElements` or more as int8 or int4; what it did goes to `log`. */
+function quantizeGraph(g: Graph, minElements: number, format: 'int8' | 'int4', log: ((message: string) => void) | undefined): Graph {
   const made = new Map<string, { packed: Value; scales: Value }>();
+  const blockwise = new Map<string, Value>();
   let floatBytes = 0;
-  let int8Bytes = 0;
+  let storedBytes = 0;
   const leftFloat: string[] = [];
   const small = new Set<string>();
   const quantized = (b: GraphRebuilder, plan: WeightPlan, node: Node) => {
@@ -184,7 +203,7 @@ function quantizeGraph(g: Graph, minElements: number, log: ((message: string) =>
       };
       made.set(plan.key, q);
       floatBytes += numel(plan.data.shape) * dtypeBytes(plan.data.dtype);
-      int8Bytes += numel(packed.shape) * 4 + numel(scales.shape) * dtypeBytes(scales.dtype);
+      storedBytes += numel(packed.shape) * 4 + numel(scales.shape) * dtypeBytes(scales.dtype);
     }
     return q;
   };
@@ -201,6 +220,31 @@ function quantizeGraph(g: Graph, minElements: number, log: ((message: string) =>
       leftFloat.push(`%${weight.name} (${node.op}: ${e.message})`);
       return undefined;
     }
+  };
+  /** The 4-bit copy of a [K, N] weight, dequantized by the kernels reading it (dequantize_blocks). */
+  const blocksOf = (b: GraphRebuilder, plan: WeightPlan, node: Node): Value | undefined => {
+    if (numel(plan.data.shape) < minElements) {
+      small.add(plan.key);
+      return undefined;
+    }
+    let w = blockwise.get(plan.key);
+    if (w) return w;
+    let q: ReturnType<typeof quantizeBlocks>;
+    try {
+      q = quantizeBlocks(plan.data, 4, INT4_BLOCK);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      leftFloat.push(`%${plan.name} (${node.op}: ${e.message})`);
+      return undefined;
+    }
+    const dev = node.output.type.device;
+    // Named as MatMulNBits's imports are, so artifact buffers (and `kiln inspect`) show them.
+    const parts = (['codes', 'scales', 'zeros'] as const).map((p) => b.add('const', [], { value: q[p] }, dev, [`${plan.name}.${p}`]).output);
+    w = b.add('dequantize_blocks', parts, { shape: [...plan.data.shape], bits: 4, block: INT4_BLOCK }, dev).output;
+    blockwise.set(plan.key, w);
+    floatBytes += numel(plan.data.shape) * dtypeBytes(plan.data.dtype);
+    storedBytes += [q.codes, q.scales, q.zeros].reduce((s, t) => s + numel(t.shape) * dtypeBytes(t.dtype), 0);
+    return w;
   };
   const out = rebuild(g, (node, b) => {
     const floatKernel = floatOnly(node);
@@ -224,20 +268,30 @@ function quantizeGraph(g: Graph, minElements: number, log: ((message: string) =>
       return true;
     }
     const plan = WEIGHTS[node.op]?.(node);
+    const asBlocks = format === 'int4' && plan && node.op !== 'conv2d' ? kByN(plan) : undefined;
+    const w4 = asBlocks && blocksOf(b, asBlocks, node);
+    if (w4) {
+      // gemm reads the [K, N] copy without trans_b.
+      const attrs = node.op === 'gemm' ? { ...node.attrs, trans_b: false } : node.attrs;
+      const inputs = [b.get(node.inputs[0]!), w4, ...node.inputs.slice(2).map((v) => b.get(v))];
+      b.replace(node.output, b.add(node.op, inputs, attrs, node.output.type.device, [node.output.name]).output);
+      return true;
+    }
     const q = plan && tryQuantized(b, plan, node, node.inputs[1]!);
     if (!plan || !q) return false;
     const w = b.add('dequantize_int8', [q.packed, q.scales], { shape: [...plan.data.shape], axis: plan.axis }, node.output.type.device).output;
     b.copy(node, [b.get(node.inputs[0]!), w, ...node.inputs.slice(2).map((v) => b.get(v))]);
     return true;
   });
-  const summary: QuantizeSummary = { weights: made.size, floatBytes, int8Bytes, small: small.size, minElements, leftFloat };
+  const summary: QuantizeSummary = { weights: made.size, blockwise: blockwise.size, floatBytes, storedBytes, small: small.size, minElements, leftFloat };
   log?.(quantizeReport(summary));
-  return made.size ? out : g;
+  return made.size || blockwise.size ? out : g;
 }
 
 /** One line (two with weights left float) saying what int8 quantization did. */
 export function quantizeReport(s: QuantizeSummary): string {
   const small = s.small ? `; ${s.small} weight(s) of under ${s.minElements} elements left float` : '';
-  const line = `quantize-weights: ${s.weights} weight(s) stored as int8: ${s.floatBytes} -> ${s.int8Bytes} bytes${small}`;
+  const stored = [s.weights || !s.blockwise ? `${s.weights} weight(s) stored as int8` : '', s.blockwise ? `${s.blockwise}${s.weights ? '' : ' weight(s) stored'} as 4-bit blocks` : ''].filter((x) => x);
+  const line = `quantize-weights: ${stored.join(', ')}: ${s.floatBytes} -> ${s.storedBytes} bytes${small}`;
   return s.leftFloat.length ? `${line}\nquantize-weights: left float: ${s.leftFloat.join(', ')}` : line;
 }

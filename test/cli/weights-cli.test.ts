@@ -45,8 +45,28 @@ describe('kiln compile --weights int8', () => {
   });
 
   it('refuses an unknown storage', async () => {
-    const bad = await kiln('compile', MLP, '--weights', 'int4');
+    const bad = await kiln('compile', MLP, '--weights', 'int2');
     expect(bad.code).not.toBe(0);
-    expect(bad.stderr).toMatch(/--weights takes float or int8, got 'int4'/);
+    expect(bad.stderr).toMatch(/--weights takes float, int8 or int4, got 'int2'/);
+  });
+});
+
+describe('kiln compile --weights int4', () => {
+  it('stores the two weight matrices as 4-bit blocks, says so, and runs against the CPU reference of the same weights', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kiln-cli-int4-'));
+    const artifact = join(dir, 'mlp4.kiln');
+    const compiled = await kiln('compile', MLP, '-o', artifact, '--weights', 'int4', '--stats');
+    expect(compiled.code).toBe(0);
+    // 784x128 + 128x10 values, half a byte each (50,816 bytes); an f32 scale and a 4-bit zero point
+    // for each of the 25 x 128 + 4 x 10 blocks of 32 rows of a column (14,580 bytes).
+    expect(compiled.stderr).toMatch(/quantize-weights: 2 weight\(s\) stored as 4-bit blocks: 406528 -> 65396 bytes$/m);
+    const inspect = await kiln('inspect', artifact);
+    expect(inspect.stdout).toMatch(/^ {2}blockwise +49\.6 KiB in 2 weights stored as 2- to 8-bit codes \(\+ 14\.2 KiB of block scales and zero points\), dequantized in the kernels$/m);
+    const run = await kiln('run', artifact, '--random-inputs', '--seed', '3', '--compare', 'cpu');
+    expect(run.stdout).toMatch(/max abs diff vs cpu .*within atol/);
+    expect(run.code).toBe(0);
+    const model = await kiln('run', MLP, '--weights', 'int4', '--random-inputs', '--seed', '3', '--compare', 'cpu');
+    expect(model.stdout).toMatch(/^int4 weights: max abs diff vs the float weights on cpu \(\w+\): \S+ \(the quantization error; not checked\)$/m);
+    expect(model.code).toBe(0);
   });
 });

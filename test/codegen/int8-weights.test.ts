@@ -68,29 +68,33 @@ function relativeError(a: TensorData, b: TensorData): number {
 describe('int8 weights', () => {
   const gpu = useGpu();
 
-  for (const c of CASES) {
-    it(c.name, async () => {
-      const rng = new Random(c.x.concat(c.w).reduce((a, b) => a * 31 + b, 7));
-      const g = graphOf(c, rng);
-      const inputs = { x: randomData('f32', c.x, rng) };
-      const program = compile(g, { weights: 'int8', int8MinElements: 0 });
-      // The weight is stored packed (a u32 per four values) and the kernel unpacks it as it loads.
-      expect(program.kernels.some((k) => k.wgsl.includes('extractBits('))).toBe(true);
-      expect(program.kernels.every((k) => !k.name.startsWith('dequantize'))).toBe(true);
-      const session = await Session.create(gpu(), program);
-      let got: Record<string, TensorData>;
-      try {
-        got = await session.run(inputs);
-      } finally {
-        session.destroy();
-      }
-      const quantized = optimize(g, { pipeline: 'quantize-weights', weights: 'int8', int8MinElements: 0 }).graph;
-      expect(quantized.nodes.some((n) => n.op === 'dequantize_int8')).toBe(true);
-      const want = runOnCpu(quantized, inputs);
-      expectClose(got['y']!, want['y']!, 1e-4, 1e-4);
-      // The quantization error against the float weights: within a few steps of 1/127.
-      expect(relativeError(want['y']!, runOnCpu(g, inputs)['y']!)).toBeLessThan(0.02);
-    });
+  // int4 (--weights int4) stores matmul and gemm weights as 4-bit blocks of 32 rows (conv2d's as int8).
+  for (const weights of ['int8', 'int4'] as const) {
+    for (const c of CASES) {
+      const blocks = weights === 'int4' && c.op !== 'conv2d';
+      it(`${c.name}${weights === 'int4' ? ` (int4${blocks ? '' : ': int8'})` : ''}`, async () => {
+        const rng = new Random(c.x.concat(c.w).reduce((a, b) => a * 31 + b, 7));
+        const g = graphOf(c, rng);
+        const inputs = { x: randomData('f32', c.x, rng) };
+        const program = compile(g, { weights, int8MinElements: 0 });
+        // The weight is stored packed (a u32 per four or eight values) and the kernel unpacks it as it loads.
+        expect(program.kernels.some((k) => k.wgsl.includes('extractBits('))).toBe(true);
+        expect(program.kernels.every((k) => !k.name.startsWith('dequantize'))).toBe(true);
+        const session = await Session.create(gpu(), program);
+        let got: Record<string, TensorData>;
+        try {
+          got = await session.run(inputs);
+        } finally {
+          session.destroy();
+        }
+        const quantized = optimize(g, { pipeline: 'quantize-weights', weights, int8MinElements: 0 }).graph;
+        expect(quantized.nodes.some((n) => n.op === (blocks ? 'dequantize_blocks' : 'dequantize_int8'))).toBe(true);
+        const want = runOnCpu(quantized, inputs);
+        expectClose(got['y']!, want['y']!, 1e-4, 1e-4);
+        // The quantization error against the float weights: within a few steps of 1/127 (of 1/15 in 4 bits).
+        expect(relativeError(want['y']!, runOnCpu(g, inputs)['y']!)).toBeLessThan(blocks ? 0.1 : 0.02);
+      });
+    }
   }
 
   it('the implicit-GEMM convolution loads int8 weights through the same hook', async () => {

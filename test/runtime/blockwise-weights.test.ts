@@ -9,7 +9,7 @@ import { compile } from '../../src/compiler.js';
 import type { MatmulVariant } from '../../src/codegen/kernels/matmul.js';
 import { MATMUL_VARIANTS } from '../../src/codegen/lower/matmul.js';
 import { importOnnx } from '../../src/frontend/onnx/index.js';
-import { codeAt, dequantizedBlocks, packCodes } from '../../src/ir/quantize-blocks.js';
+import { codeAt, dequantizedBlocks, packCodes, quantizeBlocks } from '../../src/ir/quantize-blocks.js';
 import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
 import { Session } from '../../src/runtime/session.js';
 import { attr, contribModel, msNode, tensor } from '../frontend/onnx/onnx-builder.js';
@@ -240,6 +240,21 @@ describe('blockwise codes', () => {
     }
     // Code 1 of 4 bits is bits 4..7 of the first word.
     expect(Array.from(packCodes([0x3, 0xa], 4).data)).toEqual([0xa3]);
+  });
+
+  it('quantize a float weight in 4-bit blocks: each value within half a step, zeros exact, f16 scales for f16, NaN refused', () => {
+    const w = Array.from(seeded(40 * 6, 17), (x, i) => (i % 7 === 0 ? 0 : x * (1 + (i % 6))));
+    const q = quantizeBlocks(tensorData('f32', [40, 6], w), 4, 16);
+    expect(q.scales.shape).toEqual([3 * 6]);
+    const back = dequantizedBlocks({ ...q, shape: [40, 6], bits: 4, block: 16, axis: 0 });
+    const scale = q.scales.data as Float32Array;
+    w.forEach((v, i) => {
+      const b = Math.floor(i / (6 * 16)) * 6 + (i % 6);
+      expect(Math.abs(back[i]! - v), `element ${i}`).toBeLessThanOrEqual(scale[b]! / 2 + 1e-7);
+      if (v === 0) expect(back[i]).toBe(0);
+    });
+    expect(quantizeBlocks(tensorData('f16', [2, 2], Uint16Array.from([0x3c00, 0, 0xbc00, 0x4000])), 4, 32).scales.dtype).toBe('f16');
+    expect(() => quantizeBlocks(tensorData('f32', [1, 2], [1, Number.NaN]), 4, 32)).toThrow(RangeError);
   });
 
   it('dequantize (code - zero point) * scale, blocks down the columns', () => {
