@@ -24,10 +24,10 @@ function packedCode(bytes: ArrayLike<number>, start: number, index: number, bits
  * The zero point of each (row, block): 2^(bits-1) when absent, else read from the packed
  * uint8 input (ceil(blocks * bits / 8) bytes a row, low bits first) or a float one (one a block).
  */
-function zeroPoints(n: OnnxNode, rows: number, blocks: number, bits: number): (row: number, block: number) => number {
-  const zp = n.optional(3);
+function zeroPoints(n: OnnxNode, input: number | undefined, rows: number, blocks: number, bits: number): (row: number, block: number) => number {
+  const zp = input === undefined ? undefined : n.optional(input);
   if (!zp) return () => 2 ** (bits - 1);
-  const values = constValues(n.constant(3, 'zero points'));
+  const values = constValues(n.constant(input!, 'zero points'));
   if (typeOf(zp).dtype !== 'i32') {
     if (values.length !== rows * blocks) n.fail(`float zero_points must have N * blocks = ${rows * blocks} elements, got ${values.length}`);
     return (row, block) => values[row * blocks + block]!;
@@ -40,23 +40,32 @@ function zeroPoints(n: OnnxNode, rows: number, blocks: number, bits: number): (r
 /** Columns of MatMulNBits's weight moved to the [K, N] layout at a time. */
 const TILE = 64;
 
-defineOnnxOp(ms('MatMulNBits'), (n) => {
-  const a = n.input(0);
-  const [k, rows] = [n.attrs.int('K', 0), n.attrs.int('N', 0)];
-  const bits = n.attrs.int('bits', 4);
-  const blockSize = n.attrs.int('block_size', 0);
+/** Where a MatMulNBits-style product's weight is among a node's inputs: B, its scales, and optional zero points and bias. */
+export interface NBitsInputs {
+  readonly b: number;
+  readonly scales: number;
+  readonly zeros?: number;
+  readonly bias?: number;
+}
+
+/**
+ * `a` times the weight [K = k, N = rows] a node holds as MatMulNBits does (`inputs`, `bits` a
+ * value in blocks of `blockSize` along K), plus its bias: a matmul of dequantize_blocks, the
+ * weight kept in its bits. MatMulNBits and ORT's fusions of it (MatMulNBitsMlp, MatMulNBitsQkv)
+ * share it.
+ */
+export function nBitsProduct(n: OnnxNode, a: Operand, inputs: NBitsInputs, k: number, rows: number, bits: number, blockSize: number): Operand {
   if (!BLOCK_CODE_BITS.includes(bits)) n.unsupported(`bits=${bits} is not supported (${BLOCK_CODE_BITS.join(', ')} are)`);
   if (!(k > 0 && rows > 0)) n.fail(`needs positive K and N attributes, got K=${k}, N=${rows}`);
   if (!(blockSize >= 16 && (blockSize & (blockSize - 1)) === 0)) n.fail(`block_size must be a power of 2 of at least 16, got ${blockSize}`);
   if (typeOf(a).shape.at(-1) !== k) n.fail(`A's last dimension ${typeOf(a).shape.at(-1)} must be K = ${k}`);
-  if (n.optional(4)) n.unsupported('g_idx (act-order block indices) is not supported');
   const blocks = Math.ceil(k / blockSize);
   const blob = (blockSize * bits) / 8;
-  const bytes = constArray(n.constant(1, 'quantized weight'));
+  const bytes = constArray(n.constant(inputs.b, 'quantized weight'));
   if (bytes.length !== rows * blocks * blob) n.fail(`B must hold N * ceil(K / block_size) * block_size * bits / 8 = ${rows * blocks * blob} bytes, got ${bytes.length}`);
-  const scales = constValues(n.constant(2, 'scales'));
+  const scales = constValues(n.constant(inputs.scales, 'scales'));
   if (scales.length !== rows * blocks) n.fail(`scales must have N * ceil(K / block_size) = ${rows * blocks} elements, got ${scales.length}`);
-  const zeroPoint = zeroPoints(n, rows, blocks, bits);
+  const zeroPoint = zeroPoints(n, inputs.zeros, rows, blocks, bits);
 
   // W [K, N] as dequantize_blocks stores it: codes and blocks laid out by W's rows (k), so
   // W[j, r] is code j * N + r; MatMulNBits keeps each column r's codes together.
@@ -73,9 +82,9 @@ defineOnnxOp(ms('MatMulNBits'), (n) => {
     }
   };
   const byBlock = (at: (row: number, block: number) => number) => Array.from({ length: blocks * rows }, (_, i) => at(i % rows, Math.floor(i / rows)));
-  const scaleType = typeOf(n.input(2)).dtype;
+  const scaleType = typeOf(n.input(inputs.scales)).dtype;
   // Named after the weight, so artifact buffers (and `kiln inspect`) show which weights are blockwise.
-  const weight = n.constant(1, 'quantized weight').name;
+  const weight = n.constant(inputs.b, 'quantized weight').name;
   const stored = (part: string, data: TensorData) => {
     const name = `${weight}.${part}`;
     return n.b.graph.addNode('const', [], { value: data }, { device: 'webgpu', ...(n.b.graph.hasName(name) ? {} : { names: [name] }) }).output;
@@ -84,16 +93,22 @@ defineOnnxOp(ms('MatMulNBits'), (n) => {
     stored('codes', packCodesOf(k * rows, bits, relaid)),
     stored('scales', makeConst('scales', scaleType, [blocks * rows], byBlock((r, b) => scales[r * blocks + b]!)).data),
   ];
-  if (n.optional(3)) {
+  if (inputs.zeros !== undefined && n.optional(inputs.zeros)) {
     const zeros = byBlock(zeroPoint);
-    parts.push(stored('zeros', typeOf(n.input(3)).dtype === 'i32' ? packCodes(zeros, bits) : makeConst('zeros', scaleType, [blocks * rows], zeros).data));
+    parts.push(stored('zeros', typeOf(n.input(inputs.zeros)).dtype === 'i32' ? packCodes(zeros, bits) : makeConst('zeros', scaleType, [blocks * rows], zeros).data));
   }
   // Added as nodes, not folded as ops of constants are: folding would store the floats.
   const w = n.b.graph.addNode('dequantize_blocks', parts, { shape: [k, rows], bits, block: blockSize }).output;
   const dtype = typeOf(a).dtype;
   const y = n.b.op('matmul', [a, castTo(n.b, w, dtype)]);
-  const bias = n.optional(5);
+  const bias = inputs.bias === undefined ? undefined : n.optional(inputs.bias);
   return bias ? n.b.op('add', [y, castTo(n.b, bias, dtype)]) : y;
+}
+
+defineOnnxOp(ms('MatMulNBits'), (n) => {
+  if (n.optional(4)) n.unsupported('g_idx (act-order block indices) is not supported');
+  const dims = [n.attrs.int('K', 0), n.attrs.int('N', 0), n.attrs.int('bits', 4), n.attrs.int('block_size', 0)] as const;
+  return nBitsProduct(n, n.input(0), { b: 1, scales: 2, zeros: 3, bias: 5 }, ...dims);
 });
 
 // GatherBlockQuantized: Gather from a table quantized blockwise along its last axis (the

@@ -37,6 +37,7 @@ import './ml.js';
 import './strings.js';
 import './contrib.js';
 import './contrib-quant.js';
+import './contrib-nbits-fused.js';
 import './contrib-attention.js';
 import './contrib-gqa.js';
 import './contrib-fused.js';
