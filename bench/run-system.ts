@@ -65,7 +65,7 @@ export class SystemDriver {
   /** Imports the runtime, acquires the device and runs the one-op model (start-up ends at its output). */
   async start(): Promise<StartResult> {
     // Before any device exists: kiln's device captures queue.submit when it is created.
-    if (this.system.usesGpu) installGpuCounters();
+    if (this.system.onBenchDawn) installGpuCounters();
     try {
       this.adapter = await this.system.init();
       const startup = await this.system.prepare(STARTUP_WORKLOAD, 'fp32');

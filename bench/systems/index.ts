@@ -3,7 +3,7 @@ import type { Workload } from '../workloads.js';
 import type { BenchSystem } from './types.js';
 
 /** The systems the bench compares, in the order they run; each loads only its own runtime. */
-export const SYSTEM_IDS = ['kiln', 'ort-webgpu', 'ort-jsep', 'tfjs-webgpu', 'ort-node'] as const;
+export const SYSTEM_IDS = ['kiln', 'ort-webgpu', 'ort-jsep', 'tfjs-webgpu', 'ort-node-webgpu', 'ort-node'] as const;
 export type SystemId = (typeof SYSTEM_IDS)[number];
 
 /** Imports one system (only the runtime it needs, so a peer's child never loads another's). */
@@ -13,6 +13,7 @@ export async function loadSystem(id: SystemId, opts: { kilnWait?: 'sleep' | 'spi
     case 'ort-webgpu': return (await import('./ort-web.js')).ortWebGpuSystem;
     case 'ort-jsep': return (await import('./ort-web.js')).ortJsepSystem;
     case 'tfjs-webgpu': return (await import('./tfjs.js')).tfjsSystem();
+    case 'ort-node-webgpu': return (await import('./ort-node.js')).ortNodeWebGpuSystem;
     case 'ort-node': return (await import('./ort-node.js')).ortNodeSystem;
   }
 }

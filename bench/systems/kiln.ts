@@ -41,7 +41,7 @@ export function kilnSystem(opts: KilnSystemOptions = {}): BenchSystem {
   return {
     id: 'kiln',
     backend: 'kiln WebGPU',
-    usesGpu: true,
+    onBenchDawn: true,
 
     async init() {
       gpu = await acquireDevice();

@@ -36,7 +36,7 @@ function notes(ort: OrtModule): string[] {
 export const ortWebGpuSystem = ortSystem({
   id: 'ort-webgpu',
   backend: 'ORT-web native WebGPU EP (onnxruntime-web/webgpu)',
-  usesGpu: true,
+  onBenchDawn: true,
   sessionOptions: SESSION_OPTIONS,
   init: () => initOrtWeb(() => import('onnxruntime-web/webgpu')),
   notes,
@@ -46,7 +46,7 @@ export const ortWebGpuSystem = ortSystem({
 export const ortJsepSystem = ortSystem({
   id: 'ort-jsep',
   backend: 'ORT-web JSEP (onnxruntime-web/all)',
-  usesGpu: true,
+  onBenchDawn: true,
   sessionOptions: SESSION_OPTIONS,
   init: () => initOrtWeb(() => import('onnxruntime-web/all')),
   notes,

@@ -22,7 +22,7 @@ interface OrtSession {
 export interface OrtSystemSpec {
   readonly id: string;
   readonly backend: string;
-  readonly usesGpu: boolean;
+  readonly onBenchDawn: boolean;
   /** Imports the runtime (after any shims it needs) and describes the adapter it runs on. */
   init(): Promise<{ ort: OrtModule; adapter: string }>;
   /** Session options (execution providers, threads). */
@@ -37,7 +37,7 @@ export function ortSystem(spec: OrtSystemSpec): BenchSystem {
   return {
     id: spec.id,
     backend: spec.backend,
-    usesGpu: spec.usesGpu,
+    onBenchDawn: spec.onBenchDawn,
 
     async init() {
       const ready = await spec.init();

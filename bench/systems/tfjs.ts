@@ -14,7 +14,7 @@ export function tfjsSystem(): BenchSystem {
   return {
     id: 'tfjs-webgpu',
     backend: 'TF.js WebGPU backend',
-    usesGpu: true,
+    onBenchDawn: true,
 
     async init() {
       installNavigatorGpu();

@@ -30,8 +30,12 @@ export interface BenchSystem {
   readonly id: string;
   /** The execution backend inside it, as the rows name it. */
   readonly backend: string;
-  /** Whether it runs on the WebGPU adapter (its dispatches, submits and readbacks are counted). */
-  readonly usesGpu: boolean;
+  /**
+   * Whether it runs on the WebGPU adapter through this process's Dawn (dawn.node), whose
+   * dispatches, submits and readbacks the bench counts; false for the CPU peer, and for
+   * onnxruntime-node's WebGPU EP, which brings a Dawn of its own (its counts are unknown).
+   */
+  readonly onBenchDawn: boolean;
   /** Imports the runtime and acquires its device; resolves with the adapter's description. */
   init(): Promise<string>;
   /** Why this system does not run `w` at `p`, or null when it does. */

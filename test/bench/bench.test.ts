@@ -92,7 +92,7 @@ describe('bench: the ONNX models given to the peers', () => {
 describe('bench: options', () => {
   it('defaults to every system, 5 trials of up to 4 runs and 2 warm-ups, quiet; --quick lowers them', () => {
     const all = benchOptionsFrom({});
-    expect(all.systems).toEqual(['kiln', 'ort-webgpu', 'ort-jsep', 'tfjs-webgpu', 'ort-node']);
+    expect(all.systems).toEqual(['kiln', 'ort-webgpu', 'ort-jsep', 'tfjs-webgpu', 'ort-node-webgpu', 'ort-node']);
     expect([all.trials, all.runs, all.warmup, all.busy]).toEqual([5, 4, 2, false]);
     const quick = benchOptionsFrom({ quick: true, only: 'ort-node,kiln', busy: true });
     expect(quick.systems).toEqual(['kiln', 'ort-node']);
