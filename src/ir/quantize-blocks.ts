@@ -102,9 +102,9 @@ export function dequantizedBlocks(m: BlockwiseMatrix): Float32Array {
 
 /**
  * A float weight [K, N] quantized to `bits`-bit codes in blocks of `block` rows of a column
- * (`kiln compile --weights int4`), asymmetric as ONNX Runtime's MatMulNBits quantizer: a block
- * spans [lo, hi] (0 included, so zeros stay exact) in 2^bits - 1 steps of its scale, its zero
- * point the code of 0. Scales are stored in the weight's type; codes are rounded against the
+ * (`kiln compile --weights int4`), asymmetric, with a zero point as MatMulNBits stores it: a
+ * block spans [lo, hi] (0 included, so zeros stay exact) in 2^bits - 1 steps of its scale, its
+ * zero point the code of 0. Scales are stored in the weight's type; codes are rounded against the
  * stored scale, so the kernels compute exactly the weight the codes stand for. NaN and
  * infinities are refused (RangeError).
  */

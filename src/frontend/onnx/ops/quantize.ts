@@ -1,8 +1,11 @@
 // Quantization: QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, and the integer and
 // requantizing matmul and conv. Decomposed into kiln ops: quantized values are stored as ONNX
 // types are (int8 in i32, float8 in f32), scaling is done in f32, and the integer products
-// of MatMulInteger run in i32 (exact). Conv has no integer kernel, so the conv forms run in f32,
-// which is exact as long as every partial sum stays below 2^24 (checked, else refused).
+// of MatMulInteger run as i32 matmuls, or as f32 ones on a constant 8-bit weight kept in its
+// bits; either way the matmul kernels accumulate in f32, exact while partial sums stay below
+// 2^24 (the CPU reference computes the i32 form exactly). Conv has no integer kernel, so the conv
+// forms run in f32, which is exact as long as every partial sum stays below 2^24 (checked, else
+// refused).
 import { NARROW_FORMATS, type NarrowFormat } from '../../../ir/ops/narrow.js';
 import { isConst, typeOf, type Operand } from '../builder.js';
 import { constArray, constTensor, makeConst } from '../tensor.js';
