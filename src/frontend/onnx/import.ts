@@ -321,7 +321,7 @@ function mapNode(scope: Scope, p: NodeProtoObject, index: number, env: Map<strin
       r = b.op('cast', [r], { to: 'f32', format: 'bfloat16' });
       if (!isConst(r) && r.producer) fresh.add(r.producer);
     }
-    if (isConst(r)) env.set(name, { ...constTensor(name, r.data, r.wide), ...(r.probes ? { probes: r.probes } : {}) });
+    if (isConst(r)) env.set(name, { ...constTensor(name, r.data, r.wide), ...(r.probes ? { probes: r.probes } : {}), ...(r.dequantizedFrom ? { dequantizedFrom: r.dequantizedFrom } : {}) });
     else {
       if (r.producer && fresh.has(r.producer) && !b.graph.hasName(name)) b.graph.renameValue(r, name);
       env.set(name, r);

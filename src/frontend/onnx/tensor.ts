@@ -14,6 +14,18 @@ export { kilnDType, OnnxType, onnxTypeName, UnsupportedOnnxError } from './onnx-
  * keeps them exactly in `wide` (with `data` clamped), since such values are common as
  * parameters ("slice to the end" is INT64_MAX) and only an error once computed with.
  */
+/** A constant 8-bit tensor and its per-tensor or per-axis scales and zero points (DequantizeLinear's inputs). */
+export interface QuantizedOrigin {
+  readonly values: ArrayLike<number>;
+  /** ONNX INT8 or UINT8. */
+  readonly onnxType: number;
+  /** One value, or one per index of `axis`. */
+  readonly scales: ArrayLike<number>;
+  /** Empty (0), one value, or one per index of `axis`. */
+  readonly zeros: ArrayLike<number>;
+  readonly axis: number;
+}
+
 export interface ConstTensor {
   readonly kind: 'const';
   /** The ONNX name (initializer, node output) or a description, for messages and IR names. */
@@ -22,6 +34,11 @@ export interface ConstTensor {
   readonly wide?: Float64Array;
   /** The ONNX element type it was read as (kiln's dtype is coarser: int8 is stored in i32). */
   readonly onnxType?: number;
+  /**
+   * Where it is a DequantizeLinear of a constant 8-bit tensor (a QDQ model's weight): that
+   * tensor, its scales and zero points, so a weight reader can keep it 8-bit (stored-weights.ts).
+   */
+  readonly dequantizedFrom?: QuantizedOrigin;
   /**
    * Shape arithmetic on sizes that vary from run to run: the same tensor's data at the builder's
    * probe settings of the sizes (`data` being its value at their largest). See OnnxBuilder.

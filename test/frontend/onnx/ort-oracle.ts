@@ -37,9 +37,13 @@ function ortFeeds(inputs: Record<string, TensorData>, onnxTypes: Record<string, 
   }));
 }
 
-/** ORT's outputs as plain numbers and shapes. */
-export async function runOrt(bytes: Uint8Array, inputs: Record<string, TensorData>, onnxTypes: Record<string, number> = {}): Promise<{ name: string; dims: number[]; values: number[] }[]> {
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+/**
+ * ORT's outputs as plain numbers and shapes. `options` adds session options: graph optimisation
+ * 'disabled' runs the ops as written (ORT's optimizer rewrites some patterns into approximations,
+ * such as a QDQ weight's MatMul into one that quantizes its input).
+ */
+export async function runOrt(bytes: Uint8Array, inputs: Record<string, TensorData>, onnxTypes: Record<string, number> = {}, options: { graphOptimizationLevel?: 'disabled' } = {}): Promise<{ name: string; dims: number[]; values: number[] }[]> {
+  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, ...options });
   try {
     const out = await session.run(ortFeeds(inputs, onnxTypes));
     return session.outputNames.map((name) => {

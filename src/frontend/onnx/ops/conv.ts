@@ -6,6 +6,7 @@ import { dilatedAveragePool } from './avg-pool-dilated.js';
 import { conv3d, convTranspose3d, pool3d } from './conv3d.js';
 import { reshapeTo } from './helpers.js';
 import { as2d, from2d, lastTwoAxes, readWindow, readWindowNd, spatialRank } from './window-params.js';
+import { storedWeight } from './stored-weights.js';
 
 /** Conv's and ConvTranspose's input, its spatial rank, the weight with its shape checked, and the kernel size. */
 function convOperands(n: OnnxNode) {
@@ -22,7 +23,8 @@ defineOnnxOp('Conv', (n) => {
   const bias = n.optional(2);
   if (spatial === 3) return conv3d(n, x, w, bias, readWindowNd(n, typeOf(x).shape.slice(2), kernel), n.attrs.int('group', 1));
   const win = readWindow(n, typeOf(x).shape.slice(2), kernel);
-  const w2 = spatial === 1 ? reshapeTo(n.b, w, [ws[0]!, ws[1]!, 1, ws[2]!]) : w;
+  // A QDQ model's 8-bit weight stays 8-bit (per output channel).
+  const w2 = spatial === 1 ? reshapeTo(n.b, w, [ws[0]!, ws[1]!, 1, ws[2]!]) : storedWeight(n, w, 0);
   const y = n.b.op('conv2d', bias ? [as2d(n, x), w2, bias] : [as2d(n, x), w2], {
     stride: win.stride, padding: win.padding, dilation: win.dilation, groups: n.attrs.int('group', 1),
   });

@@ -8,8 +8,8 @@
 // refused).
 import { NARROW_FORMATS, type NarrowFormat } from '../../../ir/ops/narrow.js';
 import { isConst, typeOf, type Operand } from '../builder.js';
-import { constArray, constTensor, makeConst } from '../tensor.js';
-import { packCodes, wordsOfBytes } from '../../../ir/quantize-blocks.js';
+import { constArray, makeConst } from '../tensor.js';
+import { eightBitColumns } from './stored-weights.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { kilnDType, narrowFormatOf, OnnxType, onnxTypeName } from '../onnx-types.js';
 import { as2d, from2d, readWindow, spatialRank } from './window-params.js';
@@ -100,8 +100,21 @@ defineOnnxOp('DequantizeLinear', (n) => {
   if (outType === undefined) return castTo(n.b, y, typeOf(scale).dtype);
   const format = narrowFormatOf(outType);
   const r = castTo(n.b, y, kilnDType(outType, `the output type of ${n.where}`));
-  return format ? n.b.op('cast', [r], { to: typeOf(r).dtype, format }) : r;
+  return format ? n.b.op('cast', [r], { to: typeOf(r).dtype, format }) : withOrigin(n, r, x, scale, zp);
 });
+
+/**
+ * A folded DequantizeLinear of a constant int8 or uint8 weight (rank 2 or more, scales per
+ * tensor or per axis) with where it came from, so a conv, matmul or gemm reading it can keep it
+ * 8-bit (stored-weights.ts).
+ */
+function withOrigin(n: OnnxNode, r: Operand, x: Operand, scale: Operand, zp: Operand | undefined): Operand {
+  const onnxType = n.inputType(0);
+  if (!isConst(r) || !isConst(x) || !isConst(scale) || (zp && !isConst(zp)) || n.attrs.int('block_size', 0) !== 0) return r;
+  if ((onnxType !== OnnxType.INT8 && onnxType !== OnnxType.UINT8) || typeOf(x).shape.length < 2) return r;
+  const axis = normalizeAxis(n, n.attrs.int('axis', 1), typeOf(x).shape.length);
+  return { ...r, dequantizedFrom: { values: constArray(x), onnxType, scales: constArray(scale), zeros: zp ? constArray(zp) : [], axis } };
+}
 
 // DynamicQuantizeLinear: uint8 with scale = (max(0, max x) - min(0, min x)) / 255 and
 // zero point = saturate(round(-min / scale)); returns y, y_scale, y_zero_point.
@@ -140,14 +153,11 @@ const asIs = (p: Operand): Operand => p;
 function storedEightBit(n: OnnxNode, b: Operand, bzp: Operand | undefined, bType: number | undefined): Operand | undefined {
   const shape = typeOf(b).shape;
   if (!isConst(b) || shape.length !== 2 || (bType !== OnnxType.INT8 && bType !== OnnxType.UINT8) || (bzp && !isConst(bzp))) return undefined;
-  const [k, cols] = shape as [number, number];
+  const cols = shape[1]!;
   const zeros = bzp ? constArray(bzp) : [0];
   if (zeros.length !== 1 && zeros.length !== cols) return undefined;
-  const offset = bType === OnnxType.INT8 ? 128 : 0;
-  const values = constArray(b);
-  const codes = wordsOfBytes(Array.from({ length: k * cols }, (_, i) => values[i]! + offset));
-  const parts = [constTensor('codes', codes), makeConst('scales', 'f32', [cols], new Array<number>(cols).fill(1)), constTensor('zeros', packCodes(Array.from({ length: cols }, (_, c) => zeros[zeros.length === 1 ? 0 : c]! + offset), 8))];
-  return n.b.graph.addNode('dequantize_blocks', parts.map((c) => n.b.value(c)), { shape: [k, cols], bits: 8, block: k }).output;
+  const ones = makeConst('scales', 'f32', [cols], new Array<number>(cols).fill(1));
+  return eightBitColumns(n, constArray(b), bType, ones, Array.from({ length: cols }, (_, c) => zeros[zeros.length === 1 ? 0 : c]!), shape);
 }
 
 /**

@@ -1,0 +1,47 @@
+// A QDQ model's weights (DequantizeLinear of a constant int8 or uint8 tensor, as ONNX Runtime's
+// static quantizer writes them) kept 8-bit on the device where a conv, matmul or gemm reads them:
+// the import folds the DequantizeLinear to floats as usual, remembering where they came from
+// (ConstTensor.dequantizedFrom), and the weight reader takes the 8-bit form instead, which its
+// kernel dequantizes as it loads. Every other reader (a Gather, a Transpose) gets the floats.
+import { isConst, typeOf, type Operand } from '../builder.js';
+import type { OnnxNode } from '../node.js';
+import { OnnxType } from '../onnx-types.js';
+import { constTensor, makeConst, type ConstTensor } from '../tensor.js';
+import type { Value } from '../../../ir/graph.js';
+import { packCodes, wordsOfBytes } from '../../../ir/quantize-blocks.js';
+
+/**
+ * Weight operand `w` of a reader whose kernels load a weight's channels along `channelAxis` (a
+ * conv's output channels, a matmul's columns): its 8-bit form where it has one that fits, as
+ * dequantize_int8 (int8 with zero points 0: per-channel scales) or, for a [K, N] matmul weight,
+ * dequantize_blocks (8-bit codes, a block a column, its scale and zero point); else `w` itself.
+ */
+export function storedWeight(n: OnnxNode, w: Operand, channelAxis: number): Operand {
+  const q = isConst(w) ? w.dequantizedFrom : undefined;
+  const shape = typeOf(w).shape;
+  if (!q || typeOf(w).dtype !== 'f32') return w;
+  // Per-axis parameters must run along the reader's channels; a single one serves any.
+  if ((q.scales.length > 1 || q.zeros.length > 1) && q.axis !== channelAxis) return w;
+  const channels = shape[channelAxis]!;
+  const at = (p: ArrayLike<number>, c: number) => (p.length === 0 ? 0 : p[p.length === 1 ? 0 : c]!);
+  const scales = makeConst('scales', 'f32', [channels], Array.from({ length: channels }, (_, c) => at(q.scales, c)));
+  const zeros = Array.from({ length: channels }, (_, c) => at(q.zeros, c));
+  if (q.onnxType === OnnxType.INT8 && zeros.every((z) => z === 0)) {
+    const packed = constTensor('packed', wordsOfBytes(Array.from(q.values, (v) => v & 255)));
+    return n.b.graph.addNode('dequantize_int8', [n.b.value(packed), n.b.value(scales)], { shape: [...shape], axis: channelAxis }).output;
+  }
+  if (shape.length !== 2 || channelAxis !== 1) return w;
+  return eightBitColumns(n, q.values, q.onnxType, scales, zeros, shape);
+}
+
+/**
+ * An 8-bit [K, N] weight (ONNX type INT8 or UINT8) as dequantize_blocks: a block a column with
+ * its scale (`scales`, [N]) and zero point; int8 values and zero points are stored 128 higher,
+ * as codes are unsigned.
+ */
+export function eightBitColumns(n: OnnxNode, values: ArrayLike<number>, onnxType: number, scales: ConstTensor, zeros: readonly number[], shape: readonly number[]): Value {
+  const offset = onnxType === OnnxType.INT8 ? 128 : 0;
+  const codes = constTensor('codes', wordsOfBytes(Array.from(values, (v) => v + offset)));
+  const zeroCodes = constTensor('zeros', packCodes(zeros.map((z) => z + offset), 8));
+  return n.b.graph.addNode('dequantize_blocks', [codes, scales, zeroCodes].map((c) => n.b.value(c)), { shape: [...shape], bits: 8, block: shape[0]! }).output;
+}
