@@ -10,6 +10,7 @@ import { tensorData } from '../src/ir/tensor-data.js';
 import { ENCODER, encoderFlops, encoderStack } from './models/encoder-stack.js';
 import { DECODER, decoderFlops, decoderInputNames, decoderStepGraph } from './models/decoder-step.js';
 import type { Precision } from './rows.js';
+import { exportOnnx } from './onnx/export-graph.js';
 
 /** A named f32 input of a workload. */
 export interface InputSpec {
@@ -20,7 +21,9 @@ export interface InputSpec {
 /** Where a workload's model comes from. */
 export type WorkloadSource =
   | { readonly kind: 'graph'; readonly build: () => Promise<Graph> }
-  | { readonly kind: 'onnx'; readonly path: () => string };
+  | { readonly kind: 'onnx'; readonly path: () => string }
+  /** An ONNX model made in memory (a traced graph exported with ONNX Runtime's quantized ops), which kiln imports too. */
+  | { readonly kind: 'onnx-bytes'; readonly build: () => Promise<Uint8Array> };
 
 export interface Workload {
   readonly name: string;
@@ -151,6 +154,15 @@ export const WORKLOADS: readonly Workload[] = [
     title: `GPT-2-small-sized decoding: one token through ${DECODER.layers} blocks, d=${DECODER.dim}, ${DECODER.heads} heads, ${DECODER.cached}-token KV cache, traced`,
     inputs: decoderInputNames().map((name) => ({ name, shape: name === 'x' ? [1, 1, DECODER.dim] : [1, DECODER.heads, DECODER.cached, DECODER.dim / DECODER.heads] })),
     source: { kind: 'graph', build: async () => decoderStepGraph() },
+    flops: decoderFlops(),
+    kilnPrecisions: ['fp32'],
+    quick: false,
+  },
+  {
+    name: 'decode-12x768-q4',
+    title: 'decode-12x768 with 4-bit weights: its Linear layers as ONNX Runtime\'s MatMulNBits (blocks of 32), one ONNX file for every system',
+    inputs: decoderInputNames().map((name) => ({ name, shape: name === 'x' ? [1, 1, DECODER.dim] : [1, DECODER.heads, DECODER.cached, DECODER.dim / DECODER.heads] })),
+    source: { kind: 'onnx-bytes', build: async () => exportOnnx(await decoderStepGraph(), { weights: 'q4' }) },
     flops: decoderFlops(),
     kilnPrecisions: ['fp32'],
     quick: false,

@@ -1,6 +1,7 @@
 import type { Graph, Node, Value } from '../../src/ir/graph.js';
 import { isTensorData } from '../../src/ir/tensor-data.js';
 import { OnnxModelBuilder } from './onnx-writer.js';
+import { emitMatMulNBits, q4Plan } from './export-q4.js';
 
 /** The bench exports a traced graph to ONNX only when every op has a mapping here. */
 type Emit = (b: OnnxModelBuilder, node: Node, ins: string[], outs: string[]) => void;
@@ -56,7 +57,7 @@ export function unexportableOps(graph: Graph): string[] {
  * ONNX peers run exactly the computation kiln runs, with the same weights and value names for
  * the graph's inputs and outputs.
  */
-export function exportOnnx(graph: Graph): Uint8Array {
+export function exportOnnx(graph: Graph, opts: { readonly weights?: 'q4' } = {}): Uint8Array {
   const missing = unexportableOps(graph);
   if (missing.length) throw new Error(`the bench cannot export op(s) ${missing.join(', ')} of graph '${graph.name}' to ONNX`);
   const b = new OnnxModelBuilder(graph.name);
@@ -72,9 +73,17 @@ export function exportOnnx(graph: Graph): Uint8Array {
     if (n === undefined) throw new Error(`value %${v.name} is read before it is defined`);
     return n;
   };
+  // Under q4, Linear layers' matmuls become MatMulNBits over their 4-bit weights (export-q4.ts).
+  const q4 = opts.weights === 'q4' ? q4Plan(graph) : undefined;
   for (const node of graph.nodes) {
+    if (q4?.skipped.has(node)) continue;
     const outs = node.outputs.map((v) => (graph.outputs.includes(v) ? v.name : b.fresh(`v${v.name}`)));
     node.outputs.forEach((v, i) => names.set(v, outs[i]!));
+    const w = q4?.weights.get(node);
+    if (w) {
+      emitMatMulNBits(b, w, nameOf(node.inputs[0]!), outs);
+      continue;
+    }
     if (node.op === 'const') {
       const value = node.attrs.value;
       if (!isTensorData(value)) throw new Error(`const %${node.outputs[0]!.name} holds no tensor`);

@@ -12,10 +12,11 @@ export type OnnxAttr =
 /** Host data of an initializer: kiln's dtypes plus int64 (shapes, split sizes). */
 export type OnnxTensorValue =
   | { readonly dtype: DType; readonly shape: Shape; readonly data: ArrayBufferView }
-  | { readonly dtype: 'i64'; readonly shape: Shape; readonly data: BigInt64Array };
+  | { readonly dtype: 'i64'; readonly shape: Shape; readonly data: BigInt64Array }
+  | { readonly dtype: 'u8'; readonly shape: Shape; readonly data: Uint8Array };
 
 // TensorProto.DataType numbers of the official schema.
-const ELEM_TYPE: Record<DType | 'i64', number> = { f32: 1, u32: 12, i32: 6, i64: 7, bool: 9, f16: 10, string: 8 };
+const ELEM_TYPE: Record<DType | 'i64' | 'u8', number> = { f32: 1, u32: 12, i32: 6, i64: 7, bool: 9, f16: 10, string: 8, u8: 2 };
 // AttributeProto.AttributeType numbers.
 const ATTR_TYPE = { FLOAT: 1, INT: 2, FLOATS: 6, INTS: 7 } as const;
 
@@ -35,6 +36,8 @@ export class OnnxModelBuilder {
   private readonly initializers: object[] = [];
   private readonly nodes: object[] = [];
   private readonly used = new Set<string>();
+  /** Domains besides the default one that nodes use (com.microsoft's MatMulNBits), each at version 1. */
+  private readonly domains = new Set<string>();
   private counter = 0;
 
   constructor(private readonly name: string) {}
@@ -84,10 +87,12 @@ export class OnnxModelBuilder {
     return this.initializer(this.fresh('const_f32'), { dtype: 'f32', shape: [], data: Float32Array.of(value) });
   }
 
-  /** Appends a node; returns its (first) output name. */
-  node(opType: string, inputs: readonly string[], outputs: readonly string[] | number = 1, attrs: Record<string, OnnxAttr> = {}): string[] {
+  /** Appends a node (of `domain`, default ONNX's); returns its output names. */
+  node(opType: string, inputs: readonly string[], outputs: readonly string[] | number = 1, attrs: Record<string, OnnxAttr> = {}, domain = ''): string[] {
     const outs = typeof outputs === 'number' ? Array.from({ length: outputs }, () => this.fresh(opType.toLowerCase())) : outputs.map((o) => this.claim(o));
+    if (domain) this.domains.add(domain);
     this.nodes.push({
+      ...(domain ? { domain } : {}),
       op_type: opType,
       name: this.fresh(`node_${opType}`),
       input: [...inputs],
@@ -103,7 +108,7 @@ export class OnnxModelBuilder {
     const model = {
       ir_version: IR_VERSION,
       producer_name: 'kiln-bench',
-      opset_import: [{ domain: '', version: OPSET }],
+      opset_import: [{ domain: '', version: OPSET }, ...[...this.domains].map((domain) => ({ domain, version: 1 }))],
       graph: { name: this.name, node: this.nodes, initializer: this.initializers, input: this.inputs, output: this.outputs },
     };
     const problem = type.verify(model);

@@ -13,6 +13,7 @@ import type { Precision } from '../rows.js';
 import type { Workload } from '../workloads.js';
 import { kernelTarget } from '../../src/precision.js';
 import { SkipWorkload, type BenchSystem, type LoadedModel, type PreparedModel } from './types.js';
+import { importOnnx } from '../../src/frontend/onnx/index.js';
 
 export interface KilnSystemOptions {
   /** How runs wait for the GPU (the Session default when omitted). */
@@ -32,6 +33,7 @@ export function kilnSystem(opts: KilnSystemOptions = {}): BenchSystem {
     if (w.source.kind === 'graph') return w.source.build();
     const inputShapes = w.kilnInputShapes ?? Object.fromEntries(w.inputs.map((i) => [i.name, i.shape]));
     try {
+      if (w.source.kind === 'onnx-bytes') return importOnnx(await w.source.build(), { inputShapes });
       return await loadModel(w.source.path(), { inputShapes });
     } catch (e) {
       throw new SkipWorkload(`kiln cannot import the model yet: ${(e as Error).message}`);

@@ -28,7 +28,7 @@ export function tfjsSystem(): BenchSystem {
 
     unsupported(w: Workload, p: Precision) {
       if (p !== 'fp32') return 'the peers run the fp32 models only';
-      if (w.source.kind === 'onnx') return 'TensorFlow.js has no ONNX loader';
+      if (w.source.kind !== 'graph') return 'TensorFlow.js has no ONNX loader';
       return null;
     },
 

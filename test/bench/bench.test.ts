@@ -19,6 +19,8 @@ import { importOnnx } from '../../src/frontend/onnx/import.js';
 import { runOnCpu } from '../../src/runtime/cpu/executor.js';
 import { tensorData } from '../../src/ir/tensor-data.js';
 import { hasGpu } from '../helpers/gpu.js';
+import { optimize } from '../../src/compiler.js';
+import { runOrt } from '../frontend/onnx/ort-oracle.js';
 
 // The documented fields of a results.json row, then the extras the bench adds.
 const DOCUMENTED = ['workload', 'system', 'adapter', 'precision', 'coldMs', 'warmMedianMs', 'warmMinMs', 'warmMaxMs', 'runs', 'gflops', 'dispatches', 'submits', 'readbacks'];
@@ -87,6 +89,24 @@ describe('bench: the ONNX models given to the peers', () => {
       expect(worst).toBeLessThan(1e-4);
     });
   }
+});
+
+describe('bench: 4-bit weights for the peers', () => {
+  // The transformer block's Linear layers as MatMulNBits: the weights kiln's --weights int4
+  // would store, laid out as ONNX Runtime reads them (onnxruntime-node as the judge).
+  it('the transformer block exported with MatMulNBits computes, in ONNX Runtime, what kiln computes with int4 weights', async () => {
+    const w = workload('transformer');
+    if (w.source.kind !== 'graph') throw new Error('transformer is a graph workload');
+    const graph = await w.source.build();
+    const bytes = exportOnnx(graph, { weights: 'q4' });
+    const back = importOnnx(bytes);
+    expect(back.nodes.filter((n) => n.op === 'dequantize_blocks').length).toBeGreaterThan(0);
+    const feeds = Object.fromEntries([...workloadInputs(w)].map(([k, v]) => [k, tensorData('f32', graph.inputs.find((i) => i.name === k)!.type.shape, v)]));
+    const mine = runOnCpu(optimize(graph, { weights: 'int4', int8MinElements: 0 }).graph, feeds)[graph.outputs[0]!.name]!.data;
+    const [ort] = await runOrt(bytes, feeds);
+    expect(ort!.values.length).toBe(mine.length);
+    ort!.values.forEach((y, i) => expect(Math.abs(mine[i]! - y), `output[${i}]`).toBeLessThan(1e-4 * (1 + Math.abs(y))));
+  });
 });
 
 describe('bench: options', () => {
