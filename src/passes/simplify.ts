@@ -54,16 +54,60 @@ function spelledLayerNorm(div: Node): { x: Value; axis: number; epsilon: number 
   return isFloat(mean.x.type.dtype) && typesEqual(mean.x.type, div.output.type) ? { x: mean.x, axis: mean.start, epsilon } : undefined;
 }
 
+/** The operand of a two-input node other than `v`, when `v` is one of them. */
+function otherOperand(n: Node | undefined, v: Value): Value | undefined {
+  if (!n || n.inputs.length !== 2) return undefined;
+  return n.inputs[0] === v ? n.inputs[1] : n.inputs[1] === v ? n.inputs[0] : undefined;
+}
+
+/** Whether `v` is a scalar constant within 1e-6 of `x`. */
+const scalarNear = (v: Value | undefined, x: number): boolean => {
+  const c = v === undefined ? undefined : scalarConstant(v);
+  return c !== undefined && Math.abs(c - x) <= 1e-6 * Math.abs(x);
+};
+
+/** `v` = 1 + erf(x / sqrt(2)) (or erf(x * (1 / sqrt(2))) + 1): its x; else undefined. */
+function onePlusErf(v: Value | undefined): Value | undefined {
+  const add = v?.producer;
+  if (add?.op !== 'add') return undefined;
+  const [a, b] = add.inputs as [Value, Value];
+  const erf = (scalarNear(b, 1) ? a : scalarNear(a, 1) ? b : undefined)?.producer;
+  const scaled = erf?.op === 'erf' ? erf.inputs[0]!.producer : undefined;
+  if (scaled?.op === 'div' && scalarNear(scaled.inputs[1], Math.SQRT2)) return scaled.inputs[0];
+  if (scaled?.op !== 'mul') return undefined;
+  const [p, q] = scaled.inputs as [Value, Value];
+  return scalarNear(q, Math.SQRT1_2) ? p : scalarNear(p, Math.SQRT1_2) ? q : undefined;
+}
+
+/**
+ * A GELU spelt out, as ONNX exports before opset 20 write it: (x * (1 + erf(x / sqrt 2))) * 0.5,
+ * or (x * 0.5) * (1 + erf(...)), the factors in either order. Its x; else undefined.
+ */
+function spelledGelu(mul: Node): Value | undefined {
+  for (const [p, q] of [mul.inputs, [...mul.inputs].reverse()] as [Value, Value][]) {
+    // (x * (1 + erf)) * 0.5
+    if (scalarNear(q, 0.5) && p.producer?.op === 'mul') {
+      for (const x of p.producer.inputs) if (onePlusErf(otherOperand(p.producer, x)) === x) return x;
+    }
+    // (x * 0.5) * (1 + erf)
+    const x = onePlusErf(q);
+    if (x && p.producer?.op === 'mul' && scalarNear(otherOperand(p.producer, x), 0.5)) return x;
+  }
+  return undefined;
+}
+
 /**
  * Algebraic identities: x+0, x-0, x*1, x/1 -> x (when broadcasting leaves x's type alone);
  * transpose of transpose -> one transpose (or none); reshape of reshape -> one reshape;
  * reshape to the same shape -> nothing; an adaptive average pool to 1x1 -> global_avg_pool; a
  * layer normalisation spelt out in means, a power and a square root -> layer_norm (one kernel,
- * with the scale and shift after it as its epilogue, where it took five).
+ * with the scale and shift after it as its epilogue, where it took five); a GELU spelt out in
+ * erf, products and a sum -> gelu (x read twice kept the spelt-out form out of the epilogue of
+ * the matmul before it).
  */
 export const simplify: Pass = {
   name: 'simplify',
-  description: 'algebraic identities: x*1, x+0, double transpose, reshape of reshape, adaptive pool to 1x1 as a global pool, a spelt-out layer norm as layer_norm',
+  description: 'algebraic identities: x*1, x+0, double transpose, reshape of reshape, adaptive pool to 1x1 as a global pool, a spelt-out layer norm as layer_norm and GELU as gelu',
   run(g: Graph): Graph {
     let changed = false;
     const out = rebuild(g, (node, b) => {
@@ -76,10 +120,15 @@ export const simplify: Pass = {
           if (isFilledWith(ins[1]!, 0) && sameType(ins[0]!)) return forward(ins[0]!);
           if (isFilledWith(ins[0]!, 0) && sameType(ins[1]!)) return forward(ins[1]!);
           return false;
-        case 'mul':
+        case 'mul': {
           if (isFilledWith(ins[1]!, 1) && sameType(ins[0]!)) return forward(ins[0]!);
           if (isFilledWith(ins[0]!, 1) && sameType(ins[1]!)) return forward(ins[1]!);
-          return false;
+          const x = spelledGelu(node);
+          if (!x || !isFloat(x.type.dtype) || !typesEqual(x.type, result.type)) return false;
+          changed = true;
+          b.replace(result, b.add('gelu', [b.get(x)], { approximate: 'none' }).output);
+          return true;
+        }
         case 'sub':
           return isFilledWith(ins[1]!, 0) && sameType(ins[0]!) ? forward(ins[0]!) : false;
         case 'div': {

@@ -225,5 +225,44 @@ describe('simplify', () => {
   it('leaves what only looks like one: the square of x rather than of x - mean(x), an epsilon that is no constant', () => {
     for (const o of [{ of: '%x' }, { eps: '%e' }]) expect(simplified(spelled(o)).nodes.some((n) => n.op === 'layer_norm')).toBe(false);
   });
+
+  /** GELU spelt out over x [2, 8]: PyTorch's export (x * (1 + erf(x / sqrt 2))) * 0.5, or (x * 0.5) * (1 + erf(x * (1 / sqrt 2))). */
+  const gelu = (o: { form: 'torch' | 'half-first'; half?: number; erfOf?: string }) => {
+    const { half = 0.5, erfOf = '%x' } = o;
+    const scaled = o.form === 'torch' ? `div(${erfOf}, %r2)` : `mul(%ir2, ${erfOf})`;
+    const tail = o.form === 'torch'
+      ? `%p = mul(%x, %q) : f32[2,8] @webgpu
+        %y = mul(%p, %h) : f32[2,8] @webgpu`
+      : `%p = mul(%h, %x) : f32[2,8] @webgpu
+        %y = mul(%q, %p) : f32[2,8] @webgpu`;
+    return `
+      graph g(%x: f32[2,8] @webgpu, %z: f32[2,8] @webgpu) -> (f32[2,8] @webgpu) {
+        %r2 = const() {value = [1.4142135]} : f32[] @webgpu
+        %ir2 = const() {value = [0.70710677]} : f32[] @webgpu
+        %one = const() {value = [1]} : f32[] @webgpu
+        %h = const() {value = [${half}]} : f32[] @webgpu
+        %s = ${scaled} : f32[2,8] @webgpu
+        %e = erf(%s) : f32[2,8] @webgpu
+        %q = add(%one, %e) : f32[2,8] @webgpu
+        ${tail}
+        return %y
+      }`;
+  };
+
+  it('makes a GELU spelt out in erf, products and a sum a gelu, in either spelling, and computes the same', () => {
+    for (const form of ['torch', 'half-first'] as const) {
+      const g = simplified(gelu({ form }));
+      expect(g.nodes.map((n) => n.op)).toEqual(['gelu']);
+      const original = parseGraph(ir(gelu({ form })));
+      const inputs = randomInputs(original, 3);
+      expectClose(runOnCpu(g, inputs)['y']!, runOnCpu(original, inputs)['y']!, 1e-6, 1e-6);
+    }
+  });
+
+  it('leaves a GELU look-alike: another factor than 0.5, the erf of another tensor', () => {
+    for (const o of [{ form: 'torch' as const, half: 0.6 }, { form: 'half-first' as const, erfOf: '%z' }]) {
+      expect(simplified(gelu(o)).nodes.some((n) => n.op === 'gelu')).toBe(false);
+    }
+  });
 });
 
