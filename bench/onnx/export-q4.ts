@@ -3,7 +3,7 @@
 // blocks of 32 along K, a scale and zero point each) and laid out as MatMulNBits stores it: row n
 // of W holds its K codes, two a byte, low nibble first; scales [N * blocks]; zero points
 // [N, ceil(blocks / 2)] bytes. Every system then runs the same 4-bit weights.
-import type { Graph, Node } from '../../src/ir/graph.js';
+import type { Graph, Node, Value } from '../../src/ir/graph.js';
 import { codeAt, quantizeBlocks } from '../../src/ir/quantize-blocks.js';
 import { isTensorData, tensorData, type TensorData } from '../../src/ir/tensor-data.js';
 import type { OnnxModelBuilder } from './onnx-writer.js';
@@ -11,7 +11,7 @@ import type { OnnxModelBuilder } from './onnx-writer.js';
 const BLOCK = 32;
 
 /** W [N, K] of a matmul reading transpose(const W) that nothing else reads, or undefined. */
-function linearWeight(node: Node, users: Map<unknown, Node[]>): TensorData | undefined {
+function linearWeight(node: Node, users: ReadonlyMap<Value, Node[]>): TensorData | undefined {
   const t = node.inputs[1]?.producer;
   const w = t?.op === 'transpose' ? t.inputs[0]?.producer : undefined;
   const value = w?.op === 'const' ? w.attrs.value : undefined;
@@ -22,7 +22,7 @@ function linearWeight(node: Node, users: Map<unknown, Node[]>): TensorData | und
 
 /** The matmuls exported as MatMulNBits, with the weight nodes they make unneeded (not exported). */
 export function q4Plan(graph: Graph): { readonly weights: Map<Node, TensorData>; readonly skipped: Set<Node> } {
-  const users = graph.users() as Map<unknown, Node[]>;
+  const users = graph.users();
   const weights = new Map<Node, TensorData>();
   const skipped = new Set<Node>();
   for (const node of graph.nodes) {

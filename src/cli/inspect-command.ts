@@ -14,6 +14,12 @@ import type { SegmentedProgram } from '../runtime/segmented.js';
 import { reflectKernel } from '../runtime/reflect.js';
 import { describeEntry } from './run-io.js';
 
+/** The quantized weight storages `kiln inspect` totals: the values' label suffix, their parameters', and how the line reads. */
+const QUANTIZED_WEIGHTS = [
+  { values: 'int8', params: ['scale'], title: 'int8', storedAs: 'int8', paramsAre: 'per-channel scales' },
+  { values: 'codes', params: ['scales', 'zeros'], title: 'blockwise', storedAs: '2- to 8-bit codes', paramsAre: 'block scales and zero points' },
+] as const;
+
 const bytes = (b: number) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(2)} MiB` : b >= 1024 ? `${(b / 1024).toFixed(1)} KiB` : `${b} B`);
 
 export const inspectCommand = {
@@ -157,19 +163,14 @@ function describeProgram(program: Program, mp: ManifestProgram, weights: Manifes
     lines.push(`  ${title.padEnd(10)} ${bytes(s.bytes).padStart(11)} in ${s.n} buffer${s.n === 1 ? '' : 's'}`);
   }
   lines.push(`  ${'device'.padEnd(10)} ${bytes(total).padStart(11)} in all`);
-  // quantize-weights names a weight's packed int8 values `<weight>.int8` and its scales `<weight>.scale`.
-  const int8 = program.buffers.filter((b) => b.role === 'weight' && b.label?.endsWith('.int8'));
-  if (int8.length) {
-    const scales = new Set(int8.map((b) => `${b.label!.slice(0, -'.int8'.length)}.scale`));
-    const scaleBytes = program.buffers.filter((b) => b.role === 'weight' && scales.has(b.label ?? '')).reduce((a, b) => a + b.bytes, 0);
-    lines.push(`  ${'int8'.padEnd(10)} ${bytes(int8.reduce((a, b) => a + b.bytes, 0)).padStart(11)} in ${int8.length} weight${int8.length === 1 ? '' : 's'} stored as int8 (+ ${bytes(scaleBytes)} of per-channel scales), dequantized in the kernels`);
-  }
-  // ONNX Runtime's MatMulNBits imports a weight as `<weight>.codes`, `<weight>.scales` and `<weight>.zeros`.
-  const codes = program.buffers.filter((b) => b.role === 'weight' && b.label?.endsWith('.codes'));
-  if (codes.length) {
-    const params = new Set(codes.flatMap((b) => ['scales', 'zeros'].map((p) => `${b.label!.slice(0, -'codes'.length)}${p}`)));
+  // Quantized weights are named after the weight: `<weight>.int8` and `.scale` (quantize-weights'
+  // int8), `<weight>.codes`, `.scales` and `.zeros` (MatMulNBits, --weights int4).
+  for (const q of QUANTIZED_WEIGHTS) {
+    const values = program.buffers.filter((b) => b.role === 'weight' && b.label?.endsWith(`.${q.values}`));
+    if (!values.length) continue;
+    const params = new Set(values.flatMap((b) => q.params.map((p) => `${b.label!.slice(0, -q.values.length)}${p}`)));
     const paramBytes = program.buffers.filter((b) => b.role === 'weight' && params.has(b.label ?? '')).reduce((a, b) => a + b.bytes, 0);
-    lines.push(`  ${'blockwise'.padEnd(10)} ${bytes(codes.reduce((a, b) => a + b.bytes, 0)).padStart(11)} in ${codes.length} weight${codes.length === 1 ? '' : 's'} stored as 2- to 8-bit codes (+ ${bytes(paramBytes)} of block scales and zero points), dequantized in the kernels`);
+    lines.push(`  ${q.title.padEnd(10)} ${bytes(values.reduce((a, b) => a + b.bytes, 0)).padStart(11)} in ${values.length} weight${values.length === 1 ? '' : 's'} stored as ${q.storedAs} (+ ${bytes(paramBytes)} of ${q.paramsAre}), dequantized in the kernels`);
   }
   lines.push(`  ${weights.file}: ${weights.bytes} bytes, aligned to ${weights.alignment}, sha256 ${weights.sha256}`);
   const tail = ['dispatches (in run order)'];

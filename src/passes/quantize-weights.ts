@@ -191,61 +191,44 @@ function quantizeGraph(g: Graph, minElements: number, format: 'int8' | 'int4', l
   let storedBytes = 0;
   const leftFloat: string[] = [];
   const small = new Set<string>();
-  const quantized = (b: GraphRebuilder, plan: WeightPlan, node: Node) => {
-    let q = made.get(plan.key);
-    if (!q) {
-      const { packed, scales } = quantizeInt8(plan.data, plan.axis);
-      const dev = node.output.type.device;
-      // Named after the weight, so artifact buffers (and `kiln inspect`) show which weights are int8.
-      q = {
-        packed: b.add('const', [], { value: packed }, dev, [`${plan.name}.int8`]).output,
-        scales: b.add('const', [], { value: scales }, dev, [`${plan.name}.scale`]).output,
-      };
-      made.set(plan.key, q);
+  /**
+   * The quantized copy `make` builds of a weight, once per weight (`cache`); undefined (said in
+   * the log) for a weight under `minElements` or one that cannot be quantized (RangeError).
+   */
+  const once = <T>(cache: Map<string, T>, plan: WeightPlan, node: Node, weight: string, make: () => T): T | undefined => {
+    if (numel(plan.data.shape) < minElements) {
+      small.add(plan.key);
+      return undefined;
+    }
+    const hit = cache.get(plan.key);
+    if (hit) return hit;
+    try {
+      const q = make();
+      cache.set(plan.key, q);
       floatBytes += numel(plan.data.shape) * dtypeBytes(plan.data.dtype);
-      storedBytes += numel(packed.shape) * 4 + numel(scales.shape) * dtypeBytes(scales.dtype);
-    }
-    return q;
-  };
-  /** The quantized copy of a weight, or undefined (said in the log) when it cannot be quantized. */
-  const tryQuantized = (b: GraphRebuilder, plan: WeightPlan, node: Node, weight: Value) => {
-    if (numel(plan.data.shape) < minElements) {
-      small.add(plan.key);
-      return undefined;
-    }
-    try {
-      return quantized(b, plan, node);
+      return q;
     } catch (e) {
       if (!(e instanceof RangeError)) throw e;
-      leftFloat.push(`%${weight.name} (${node.op}: ${e.message})`);
+      leftFloat.push(`%${weight} (${node.op}: ${e.message})`);
       return undefined;
     }
   };
-  /** The 4-bit copy of a [K, N] weight, dequantized by the kernels reading it (dequantize_blocks). */
-  const blocksOf = (b: GraphRebuilder, plan: WeightPlan, node: Node): Value | undefined => {
-    if (numel(plan.data.shape) < minElements) {
-      small.add(plan.key);
-      return undefined;
-    }
-    let w = blockwise.get(plan.key);
-    if (w) return w;
-    let q: ReturnType<typeof quantizeBlocks>;
-    try {
-      q = quantizeBlocks(plan.data, 4, INT4_BLOCK);
-    } catch (e) {
-      if (!(e instanceof RangeError)) throw e;
-      leftFloat.push(`%${plan.name} (${node.op}: ${e.message})`);
-      return undefined;
-    }
-    const dev = node.output.type.device;
-    // Named as MatMulNBits's imports are, so artifact buffers (and `kiln inspect`) show them.
-    const parts = (['codes', 'scales', 'zeros'] as const).map((p) => b.add('const', [], { value: q[p] }, dev, [`${plan.name}.${p}`]).output);
-    w = b.add('dequantize_blocks', parts, { shape: [...plan.data.shape], bits: 4, block: INT4_BLOCK }, dev).output;
-    blockwise.set(plan.key, w);
-    floatBytes += numel(plan.data.shape) * dtypeBytes(plan.data.dtype);
-    storedBytes += [q.codes, q.scales, q.zeros].reduce((s, t) => s + numel(t.shape) * dtypeBytes(t.dtype), 0);
-    return w;
+  /** A constant named after the weight it stores, so artifact buffers (and `kiln inspect`) show which weights are quantized. */
+  const stored = (b: GraphRebuilder, node: Node, value: TensorData, name: string): Value => {
+    storedBytes += numel(value.shape) * dtypeBytes(value.dtype);
+    return b.add('const', [], { value }, node.output.type.device, [name]).output;
   };
+  /** The int8 copy of a weight: packed values `<weight>.int8` and scales `<weight>.scale`. */
+  const tryQuantized = (b: GraphRebuilder, plan: WeightPlan, node: Node, weight: Value) => once(made, plan, node, weight.name, () => {
+    const { packed, scales } = quantizeInt8(plan.data, plan.axis);
+    return { packed: stored(b, node, packed, `${plan.name}.int8`), scales: stored(b, node, scales, `${plan.name}.scale`) };
+  });
+  /** The 4-bit copy of a [K, N] weight, dequantized by the kernels reading it (dequantize_blocks), named as MatMulNBits's imports are. */
+  const blocksOf = (b: GraphRebuilder, plan: WeightPlan, node: Node) => once(blockwise, plan, node, plan.name, () => {
+    const q = quantizeBlocks(plan.data, 4, INT4_BLOCK);
+    const parts = (['codes', 'scales', 'zeros'] as const).map((p) => stored(b, node, q[p], `${plan.name}.${p}`));
+    return b.add('dequantize_blocks', parts, { shape: [...plan.data.shape], bits: 4, block: INT4_BLOCK }, node.output.type.device).output;
+  });
   const out = rebuild(g, (node, b) => {
     const floatKernel = floatOnly(node);
     if (floatKernel) {

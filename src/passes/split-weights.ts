@@ -114,9 +114,6 @@ function splitConv(node: Node): WeightSplit | undefined {
   };
 }
 
-/** An i32 scalar constant. */
-const index = (b: GraphRebuilder, value: number, dev: Device): Value => b.add('const', [], { value: tensorData('i32', [], [value]) }, dev).output;
-
 /**
  * gather (axis 0) and embedding from a table [V, ...] split over V (an LLM's vocabulary): each
  * part gathers the indices in its rows and gives zeros for the rest, and the parts are summed.
@@ -130,21 +127,32 @@ function splitGather(node: Node): WeightSplit | undefined {
   const dev = node.output.type.device;
   const rows = w.type.shape[0]!;
   const rest = w.type.shape.length - 1;
+  // Made once, with the first part, and shared by the others: scalar constants, and the index
+  // as the whole gather takes it.
+  const scalars = new Map<string, Value>();
+  const scalar = (b: GraphRebuilder, dtype: DType, value: number): Value => {
+    const key = `${dtype}:${value}`;
+    let v = scalars.get(key);
+    if (!v) scalars.set(key, (v = b.add('const', [], { value: tensorData(dtype, [], [value]) }, dev).output));
+    return v;
+  };
+  const op = (b: GraphRebuilder, name: string, ...ins: Value[]): Value => b.add(name, ins, {}, dev).output;
   let taken: Value | undefined;
+  const takenIndex = (b: GraphRebuilder): Value => {
+    if (taken) return taken;
+    const i = b.get(indices);
+    const wrapped = op(b, 'where', op(b, 'less', i, scalar(b, 'i32', 0)), op(b, 'add', i, scalar(b, 'i32', rows)), i);
+    return (taken = op(b, 'maximum', op(b, 'minimum', wrapped, scalar(b, 'i32', rows - 1)), scalar(b, 'i32', 0)));
+  };
   return {
     weight, rows: 'reduced',
     part: (b, r0, r1, wi) => {
-      if (!taken) {
-        const i = b.get(indices);
-        const wrapped = b.add('where', [b.add('less', [i, index(b, 0, dev)], {}, dev).output, b.add('add', [i, index(b, rows, dev)], {}, dev).output, i], {}, dev).output;
-        taken = b.add('maximum', [b.add('minimum', [wrapped, index(b, rows - 1, dev)], {}, dev).output, index(b, 0, dev)], {}, dev).output;
-      }
-      const inPart = b.add('logical_and', [b.add('greater_equal', [taken, index(b, r0, dev)], {}, dev).output, b.add('less', [taken, index(b, r1, dev)], {}, dev).output], {}, dev).output;
-      const local = b.add('where', [inPart, b.add('sub', [taken, index(b, r0, dev)], {}, dev).output, index(b, 0, dev)], {}, dev).output;
+      const at = takenIndex(b);
+      const inPart = op(b, 'logical_and', op(b, 'greater_equal', at, scalar(b, 'i32', r0)), op(b, 'less', at, scalar(b, 'i32', r1)));
+      const local = op(b, 'where', inPart, op(b, 'sub', at, scalar(b, 'i32', r0)), scalar(b, 'i32', 0));
       const rowsOfPart = b.add(node.op, [wi, local], node.attrs, dev).output;
       const mask = rest ? b.add('unsqueeze', [inPart], { axes: Array.from({ length: rest }, (_, k) => -1 - k) }, dev).output : inPart;
-      const zero = b.add('const', [], { value: tensorData(w.type.dtype, [], [0]) }, dev).output;
-      return b.add('where', [mask, rowsOfPart, zero], {}, dev).output;
+      return op(b, 'where', mask, rowsOfPart, scalar(b, w.type.dtype, 0));
     },
   };
 }

@@ -6,39 +6,36 @@ import { dMul, dNumel } from '../../ir/size-expr.js';
 import { clampedIndex } from '../kernels/gather.js';
 import { KernelModule } from '../kernel-module.js';
 import { wgslType } from '../wgsl.js';
-import { declareWeight } from '../kernels/weight-load.js';
+import { declareWeight, type WeightStorage } from '../kernels/weight-load.js';
+import type { EmittedKernel } from '../kernels/kernel.js';
+import type { Node } from '../../ir/graph.js';
 import type { Lowering } from './lowering.js';
 
 const WG = 256;
 
-/**
- * A dequantize_int8 no kernel reads its weight through (fusion leaves one alone only where its
- * reader cannot): the float weight, written out once by the same load the kernels use.
- */
-const dequantizeInt8: Lowering = (node) => {
-  const [, scales] = node.inputs;
-  const { shape, axis } = attrsOf(node, dequantizeInt8Attrs);
+/** A standalone dequantize kernel: the float weight of `shape`, written out once by the same load the kernels use. */
+function dequantizeKernel(node: Node, name: string, shape: readonly number[], stored: WeightStorage): EmittedKernel {
   const n = numel(shape);
   const m = new KernelModule();
   m.uniforms.scalar('n', n);
-  const w = declareWeight(m, 'w', scales!.type.dtype, 0, { scales: 1, scalesDType: scales!.type.dtype, ...channelLayout(shape, axis) });
+  const w = declareWeight(m, 'w', node.inputs[1]!.type.dtype, 0, stored);
   const out = node.output.type.dtype;
-  m.write('out', out, 2);
-  return m.flat('dequantize_int8', WG, 'u.n', n, [`  out[i] = ${wgslType(out)}(${w.at('i')});`]);
+  m.write('out', out, node.inputs.length);
+  return m.flat(name, WG, 'u.n', n, [`  out[i] = ${wgslType(out)}(${w.at('i')});`]);
+}
+
+/** A dequantize_int8 no kernel reads its weight through (fusion leaves one alone only where its reader cannot). */
+const dequantizeInt8: Lowering = (node) => {
+  const scales = node.inputs[1]!.type.dtype;
+  const { shape, axis } = attrsOf(node, dequantizeInt8Attrs);
+  return dequantizeKernel(node, 'dequantize_int8', shape, { scales: 1, scalesDType: scales, ...channelLayout(shape, axis) });
 };
 
-/** A dequantize_blocks no kernel reads its weight through: the float weight, written out once by the kernels' load. */
+/** A dequantize_blocks no kernel reads its weight through. */
 const dequantizeBlocks: Lowering = (node) => {
   const [, scales, zeros] = node.inputs;
   const { shape, bits, block } = attrsOf(node, dequantizeBlocksAttrs);
-  const n = numel(shape);
-  const m = new KernelModule();
-  m.uniforms.scalar('n', n);
-  const stored = { bits, block, columns: shape[1]!, scales: 1, scalesDType: scales!.type.dtype, ...(zeros ? { zeros: { source: 2, dtype: zeros.type.dtype } } : {}) };
-  const w = declareWeight(m, 'w', scales!.type.dtype, 0, stored);
-  const out = node.output.type.dtype;
-  m.write('out', out, node.inputs.length);
-  return m.flat('dequantize_blocks', WG, 'u.n', n, [`  out[i] = ${wgslType(out)}(${w.at('i')});`]);
+  return dequantizeKernel(node, 'dequantize_blocks', shape, { bits, block, columns: shape[1]!, scales: 1, scalesDType: scales!.type.dtype, ...(zeros ? { zeros: { source: 2, dtype: zeros.type.dtype } } : {}) });
 };
 
 /**

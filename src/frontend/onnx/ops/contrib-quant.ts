@@ -61,7 +61,8 @@ export function nBitsProduct(n: OnnxNode, a: Operand, inputs: NBitsInputs, k: nu
   if (typeOf(a).shape.at(-1) !== k) n.fail(`A's last dimension ${typeOf(a).shape.at(-1)} must be K = ${k}`);
   const blocks = Math.ceil(k / blockSize);
   const blob = (blockSize * bits) / 8;
-  const bytes = constArray(n.constant(inputs.b, 'quantized weight'));
+  const weight = n.constant(inputs.b, 'quantized weight');
+  const bytes = constArray(weight);
   if (bytes.length !== rows * blocks * blob) n.fail(`B must hold N * ceil(K / block_size) * block_size * bits / 8 = ${rows * blocks * blob} bytes, got ${bytes.length}`);
   const scales = constValues(n.constant(inputs.scales, 'scales'));
   if (scales.length !== rows * blocks) n.fail(`scales must have N * ceil(K / block_size) = ${rows * blocks} elements, got ${scales.length}`);
@@ -84,9 +85,8 @@ export function nBitsProduct(n: OnnxNode, a: Operand, inputs: NBitsInputs, k: nu
   const byBlock = (at: (row: number, block: number) => number) => Array.from({ length: blocks * rows }, (_, i) => at(i % rows, Math.floor(i / rows)));
   const scaleType = typeOf(n.input(inputs.scales)).dtype;
   // Named after the weight, so artifact buffers (and `kiln inspect`) show which weights are blockwise.
-  const weight = n.constant(inputs.b, 'quantized weight').name;
   const stored = (part: string, data: TensorData) => {
-    const name = `${weight}.${part}`;
+    const name = `${weight.name}.${part}`;
     return n.b.graph.addNode('const', [], { value: data }, { device: 'webgpu', ...(n.b.graph.hasName(name) ? {} : { names: [name] }) }).output;
   };
   const parts = [
