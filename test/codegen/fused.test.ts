@@ -21,9 +21,11 @@ async function checkFused(device: ReturnType<ReturnType<typeof useGpu>>, text: s
   const inputs = Object.fromEntries(g.inputs.map((v) => [v.name, randomData(v.type.dtype, v.type.shape, rng)]));
   const expected = runOnCpu(g, inputs);
   const results = [];
+  let fused: ReturnType<typeof compile> | undefined;
   for (const pipeline of ['O0', 'O2']) {
     const program = compile(g, { pipeline, verifyEach: true });
     if (pipeline === 'O2') expect(program.dispatches.length).toBe(kernelsAtO2);
+    if (pipeline === 'O2') fused = program;
     const s = await Session.create(device, program);
     try {
       results.push(await s.run(inputs));
@@ -35,6 +37,7 @@ async function checkFused(device: ReturnType<ReturnType<typeof useGpu>>, text: s
     expectClose(results[1]![v.name]!, expected[v.name]!, tol, tol);
     expectClose(results[1]![v.name]!, results[0]![v.name]!, tol, 0);
   }
+  return fused!;
 }
 
 describe('fused kernels on WebGPU', () => {
@@ -214,6 +217,28 @@ describe('fused kernels on WebGPU', () => {
         %1 = sum(%0) {axes = [1]} : i32[4] @webgpu
         return %1
       }`, 1);
+  });
+
+  // A KV cache: the past keys, then the new token's, read from its projection through a view.
+  // Four elements an invocation where every part's rows are contiguous and aligned, one where a
+  // part's offset is not a multiple of 4, the unravelling loop where a part is transposed.
+  const kv = (from: number, to: number) => `
+    graph g(%past: f32[1,2,5,8] @webgpu, %qkv: f32[1,2,1,24] @webgpu) -> (f32[1,2,6,8] @webgpu) {
+      %0 = slice(%qkv) {starts = [${from}], ends = [${to}], axes = [3], steps = [1]} : f32[1,2,1,8] @webgpu
+      %1 = concat(%past, %0) {axis = 2} : f32[1,2,6,8] @webgpu
+      return %1
+    }`;
+  it('concat reads a KV cache and the new token through a view, four elements an invocation where aligned', async () => {
+    const wgsl = async (text: string) => (await checkFused(gpu(), text, 1, 0)).kernels[0]!.wgsl;
+    expect(await wgsl(kv(8, 16))).toMatch(/dst: array<vec4<u32>>[^]*u\.inner/);
+    expect(await wgsl(kv(7, 15))).toMatch(/dst: array<u32>[^]*u\.inner/);
+    const transposed = await wgsl(`
+      graph g(%a: f32[2,3,4] @webgpu, %b: f32[2,4,3] @webgpu) -> (f32[4,3,4] @webgpu) {
+        %0 = transpose(%b) {perm = [0, 2, 1]} : f32[2,3,4] @webgpu
+        %1 = concat(%a, %0) {axis = 0} : f32[4,3,4] @webgpu
+        return %1
+      }`);
+    expect(transposed).not.toMatch(/u\.inner/);
   });
 
   describe('under f16 the same kernels as under f32', () => {
