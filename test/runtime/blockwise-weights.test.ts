@@ -52,7 +52,7 @@ const input = (m: number, k: number, seed: number): TensorData => tensorData('f3
 describe('MatMulNBits weights on the device', () => {
   const gpu = useGpu();
 
-  async function expectOrt(c: Case, rows: number[], opts: { o0?: boolean; variant?: MatmulVariant; f16?: boolean } = {}): Promise<void> {
+  async function expectOrt(c: Case, rows: number[], opts: { o0?: boolean; variant?: MatmulVariant; f16?: boolean; wordColumns?: boolean } = {}): Promise<void> {
     const bytes = model(c);
     for (const m of rows) {
       const graph = importOnnx(bytes, { inputShapes: { a: [1, m, c.k] } });
@@ -64,6 +64,7 @@ describe('MatMulNBits weights on the device', () => {
       const names = program.kernels.map((k) => k.name);
       if (opts.o0) expect(names).toContain('dequantize_blocks');
       else expect(names.some((x) => x.includes('dequantize'))).toBe(false);
+      if (opts.wordColumns !== undefined) expect(program.kernels.some((k) => k.wgsl.includes('let q = B[')), 'a word of codes a step').toBe(opts.wordColumns);
       // Under f16 the scales (and float zero points) are stored as f16: half their f32 bytes.
       const blockBytes = (opts.f16 ? 2 : 4) * Math.ceil(c.k / c.block) * c.n;
       expect(program.buffers.some((b) => b.role === 'weight' && b.bytes === blockBytes), 'scales of the precision').toBe(true);
@@ -95,6 +96,15 @@ describe('MatMulNBits weights on the device', () => {
   it('8 bits with packed zero points and 2 bits with float zero points', async () => {
     await expectOrt({ k: 64, n: 48, bits: 8, block: 16, zp: 'packed' }, [3]);
     await expectOrt({ k: 128, n: 40, bits: 2, block: 64, zp: 'float' }, [1, 4]);
+  });
+
+  // One row: an invocation computes the columns of one word of codes (8 at 4 bits, 16 at 2), or
+  // four where N is not a multiple of a word's.
+  it('one row computes a word of codes a step where N is a multiple of its columns', async () => {
+    await expectOrt({ k: 96, n: 80, bits: 4, block: 32, zp: 'packed' }, [1], { wordColumns: true });
+    await expectOrt({ k: 128, n: 48, bits: 2, block: 32, zp: 'float' }, [1], { wordColumns: true });
+    await expectOrt({ k: 64, n: 32, bits: 2, block: 16, zp: 'packed' }, [1], { wordColumns: true });
+    await expectOrt({ k: 64, n: 36, bits: 4, block: 16 }, [1], { wordColumns: false });
   });
 
   // Each matmul kernel variant loads the weight its own way: by rows with vec4s (the K loop a

@@ -72,7 +72,11 @@ export type MatmulVariant = 'scalar' | 'vec4b' | 'tiled' | 'rows1' | 'block16x8'
  * multiple of 4: vec4 accumulators), a workgroup wgX x wgY invocations. `sharedRows`: wgY = 1 and
  * the rows come from the workgroup id, so every invocation of a workgroup reads the same rows of A.
  */
-interface BlockShape { readonly tm: number; readonly tn: number; readonly wgX: number; readonly wgY: number; readonly sharedRows?: boolean; readonly shuffleA?: boolean }
+interface BlockShape {
+  readonly tm: number; readonly tn: number; readonly wgX: number; readonly wgY: number; readonly sharedRows?: boolean; readonly shuffleA?: boolean;
+  /** tn is a word of B's codes (see ROWS1_WORD). */
+  readonly wordB?: boolean;
+}
 
 // Each invocation computes a TM x TN block of C in registers, with no workgroup memory:
 // measured faster than workgroup-memory tiling on software adapters (see README.md, "Kernel variants").
@@ -115,6 +119,12 @@ const BLOCK16X8: BlockShape = { tm: 16, tn: 8, wgX: 16, wgY: 1, sharedRows: true
 // `bench/matmul-variants.ts`, uploads included). Any subgroup size works: the K loop steps by it
 // (by the workgroup's 16 invocations where a subgroup is wider, its lanes past them idle).
 const SHUFFLE16X8: BlockShape = { ...BLOCK16X8, shuffleA: true };
+// 'rows1' over a blockwise B of fewer than 8 bits: an invocation computes the columns of one word
+// of codes (8 at 4 bits), loading it once. Loads, one per lane even where lanes share an address,
+// bound lavapipe's K loop (a one-token 4-bit decoder: removing B's loads took a third of its
+// time, A's a sixth). 16 invocations a workgroup, so a row of 768 columns is 6 workgroups for
+// 2 cores, not 2.
+const ROWS1_WORD: Omit<BlockShape, 'tn'> = { tm: 1, wgX: 16, wgY: 1, wordB: true };
 const SHAPES: Partial<Record<MatmulVariant, BlockShape>> = { rows1: ROWS1, block16x8: BLOCK16X8, shuffle16x8: SHUFFLE16X8 };
 
 /** The K loop of the tiled variant: cooperative loads into workgroup memory, then 4x4 blocks from it. */
@@ -151,7 +161,7 @@ function tiledProduct(loadB: (index: string, channel: string) => string): string
  * col0 + 4j .. col0 + 4j + 3. Out-of-range rows and columns read a clamped (valid) element and
  * are never written; `max` keeps the clamps in range for an empty C.
  */
-function blockProduct({ tm, tn, wgX, wgY, shuffleA }: BlockShape, vecB: boolean, B: WeightLoad): string[] {
+function blockProduct({ tm, tn, wgX, wgY, shuffleA, wordB }: BlockShape, vecB: boolean, B: WeightLoad): string[] {
   const vecs = tn / 4;
   const L: string[] = [];
   for (let r = 0; r < tm; r++) L.push(`  let ar${r} = aOff + min(row0 + ${r}u, max(u.M, 1u) - 1u) * u.aM;`);
@@ -166,8 +176,10 @@ function blockProduct({ tm, tn, wgX, wgY, shuffleA }: BlockShape, vecB: boolean,
   // A blockwise B loops over K by its blocks, loading each block's scales once (see WeightLoad.spans).
   const spans = vecB && !shuffleA ? B.spans : undefined;
   const step: string[] = [];
+  if (spans && wordB) step.push(`let q = ${spans.words.load('bc0 + bk')};`);
   for (let j = 0; j < vecs; j++) {
-    if (spans) step.push(`let b${j} = ${spans.vec4(j, `bc${j} + bk`)};`);
+    if (spans && wordB) step.push(`let b${j} = ${spans.words.vec4(j, 'q')};`);
+    else if (spans) step.push(`let b${j} = ${spans.vec4(j, `bc${j} + bk`)};`);
     else if (vecB) step.push(`let b${j} = ${B.vec4(`bc${j} + bk`, `cb${j}`, shuffleA ? 'k0 + kk' : 'k')};`);
     else step.push(`let b${j} = vec4<f32>(${[0, 1, 2, 3].map((c) => B.at(`bc${4 * j + c} + bk`, `cb${4 * j + c}`)).join(', ')});`);
   }
@@ -217,13 +229,15 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   // B's four columns of a block are one aligned vec4 when its rows are contiguous and 4-aligned:
   // one load instead of four (measured ~15% faster on lavapipe at 1024^3).
   const tiled = spec.variant === 'tiled';
-  const shape = SHAPES[spec.variant ?? 'vec4b'] ?? BLOCK;
-  const { tm, tn, wgX, wgY } = shape;
   const vecB = !['scalar', 'tiled'].includes(spec.variant ?? 'vec4b') && b.inner === 1 && [spec.n, b.offset, b.outer, ...b.batchStrides].every((x) => dIsMultiple(x, 4));
   if (spec.bStored && !('bits' in spec.bStored) && spec.bStored.channels !== spec.n) throw new Error(`internal: ${spec.name}: an int8 B needs one scale per column`);
   if (!spec.bFirst) m.read('A', spec.aDType ?? spec.dtype, spec.sources.a);
   const B = declareWeight(m, 'B', spec.dtype, spec.sources.b, spec.bStored, vecB);
   if (spec.bFirst) m.read('A', spec.aDType ?? spec.dtype, spec.sources.a);
+  const words = spec.variant === 'rows1' && vecB ? B.spans?.words : undefined;
+  const shape = words && words.columns > TN && [spec.n, b.offset, b.outer, ...b.batchStrides].every((x) => dIsMultiple(x, words.columns))
+    ? { ...ROWS1_WORD, tn: words.columns } : SHAPES[spec.variant ?? 'vec4b'] ?? BLOCK;
+  const { tm, tn, wgX, wgY } = shape;
   const br = spec.batchShape.length;
   if (br) u.array('bshape', spec.batchShape).array('sa', a.batchStrides).array('sb', b.batchStrides);
   const L: string[] = [];

@@ -62,6 +62,12 @@ export interface WeightLoad {
     readonly rows: number;
     readonly declare: (j: number, row: string, channel0: string) => string[];
     readonly vec4: (j: number, word: string) => string;
+    /**
+     * A word of codes holds `columns` consecutive columns of a row (8 at 4 bits): `load(w)` is
+     * the word holding columns 4w.., `vec4(j, q)` columns 4j..4j+3 of loaded word `q` through
+     * span j's parameters, so a kernel computing a word's columns loads its codes once.
+     */
+    readonly words: { readonly columns: number; readonly load: (w: string) => string; readonly vec4: (j: number, q: string) => string };
   };
 }
 
@@ -148,6 +154,11 @@ function declareBlockWeight(m: KernelModule, name: string, source: Source, s: Bl
         `let ${name}_z${j} = ${zeros(block(j))};`,
       ],
       vec4: (j, w) => `(codes4_${name}(${w}) - ${name}_z${j}) * ${name}_s${j}`,
+      words: {
+        columns: per,
+        load: (w) => `${name}[(${w}) / ${per / 4}u]`,
+        vec4: (j, q) => `(${four(q, `${(4 * j * bits) % 32}u`)} - ${name}_z${j}) * ${name}_s${j}`,
+      },
     },
   };
 }
