@@ -10,6 +10,8 @@
 //   elementwise   1 per output element (a transcendental is one, not its instruction count)
 //   reductions    1 per input element; softmax 4 (max, exp, sum, divide); layer_norm 6
 //   movement, gather, concat, casts to the same width: 0
+//   dequantizing stored weights (int8, blockwise codes; gather_blocks's rows): 2 per element
+//     produced (the zero point's subtraction, the scale's multiply), fused or not
 //   fused         the sum over its body's nodes
 // Ops outside this table have no estimate (null), rather than a guess.
 // Bytes: every distinct input read once plus every output written once, at the device's width
@@ -36,6 +38,9 @@ const bytesOf = (v: Value): number => size(v) * deviceBytesPerElement(v.type.dty
 
 /** Per-element FLOPs of reductions that do more than one operation per element. */
 const PER_INPUT_ELEMENT: Readonly<Record<string, number>> = { softmax: 4, log_softmax: 5, layer_norm: 6 };
+
+/** Ops that turn stored codes into floats: a subtraction and a multiply per element produced. */
+const DEQUANTIZING = new Set(['dequantize_int8', 'dequantize_blocks', 'gather_blocks']);
 
 /** Ops that only move, select or reinterpret elements. */
 const NO_ARITHMETIC = new Set([
@@ -86,6 +91,7 @@ export function nodeFlops(node: Node): number | null {
       return size(a!);
   }
   if (NO_ARITHMETIC.has(node.op)) return 0;
+  if (DEQUANTIZING.has(node.op)) return 2 * size(out!);
   if (node.op in PER_INPUT_ELEMENT) return PER_INPUT_ELEMENT[node.op]! * size(a!);
   if (!hasOp(node.op)) return null;
   const kind = getOp(node.op).kind;

@@ -68,4 +68,16 @@ describe('kernel cost estimate', () => {
     const text = formatProfile({ dispatches: [{ index: 0, label: 'k -> %x', kernel: 'k', ms: 1, flops: 1e6, bytes: 2e6 }], deviceMs: 1, uploadMs: 0, readbackMs: 0, runs: 1 });
     expect(text).toMatch(/k -> %x +k +1\.000 +100\.0% +1\.00 +2\.00 +1\.00 +2\.00/);
   });
+
+  it('a matmul reading a 4-bit blockwise weight: the product and 2 FLOPs per weight element dequantized; the codes\' bytes', () => {
+    // B [64, 16] at 4 bits: 128 words of codes, 32 scales (blocks of 32 down its columns).
+    const g = parseGraph(`graph g(%a: f32[1,64] @webgpu, %codes: u32[128] @webgpu, %scales: f32[32] @webgpu) -> (f32[1,16] @webgpu) {
+  %0 = dequantize_blocks(%codes, %scales) {shape = [64, 16], bits = 4, block = 32} : f32[64,16] @webgpu
+  %1 = matmul(%a, %0) : f32[1,16] @webgpu
+  return %1
+}`);
+    const { program, graph } = compileWithReport(g);
+    expect(program.dispatches).toHaveLength(1);
+    expect(dispatchCosts(program, graph)[0]).toEqual({ flops: 2 * 16 * 64 + 2 * 64 * 16, bytes: 4 * (64 + 128 + 32 + 16) });
+  });
 });
