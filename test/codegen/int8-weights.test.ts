@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Attrs } from '../../src/ir/attrs.js';
 import { compile, optimize } from '../../src/compiler.js';
+import { MATMUL_VARIANTS } from '../../src/codegen/lower/matmul.js';
 import { Random } from '../../src/frontend/torch/random.js';
 import { Graph, type Value } from '../../src/ir/graph.js';
 import type { TensorData } from '../../src/ir/tensor-data.js';
@@ -96,6 +97,31 @@ describe('int8 weights', () => {
       });
     }
   }
+
+  // A matmul's int8 scales are per column, so they hold down every row: the kernels that load B
+  // four columns at a time (all but scalar and tiled) load them once, before the K loop.
+  it('an int8 matmul weight through every kernel variant, f32 and f16 scales', async () => {
+    const c: Case = { name: 'int8 variants', op: 'matmul', x: [5, 40], w: [40, 24] };
+    for (const precision of ['fp32', 'fp16'] as const) {
+      for (const variant of MATMUL_VARIANTS) {
+        const rng = new Random(21);
+        const g = graphOf(c, rng);
+        const inputs = { x: randomData('f32', c.x, rng) };
+        const program = compile(g, { weights: 'int8', int8MinElements: 0, precision, choose: (family) => (family === 'matmul' ? variant : undefined) });
+        const hoisted = !['scalar', 'tiled'].includes(variant);
+        expect(program.kernels.some((k) => k.wgsl.includes('let B_s0 = ')), `${variant}: scales before the K loop`).toBe(hoisted);
+        const session = await Session.create(gpu(), program);
+        try {
+          // The reference is the graph the program was compiled from (under fp16: f16 scales, an f16 input and output).
+          const want = runOnCpu(optimize(g, { weights: 'int8', int8MinElements: 0, precision }).graph, inputs);
+          const tol = precision === 'fp16' ? 1e-2 : 1e-4;
+          expectClose((await session.run(inputs))['y']!, want['y']!, tol, tol);
+        } finally {
+          session.destroy();
+        }
+      }
+    }
+  });
 
   it('the implicit-GEMM convolution loads int8 weights through the same hook', async () => {
     for (const c of CASES.filter((k) => k.op === 'conv2d' && !k.attrs?.groups)) {

@@ -173,12 +173,15 @@ function blockProduct({ tm, tn, wgX, wgY, shuffleA, wordB }: BlockShape, vecB: b
     for (let c = 0; c < tn; c++) L.push(`  let cb${c} = min(col0 + ${c}u, max(u.N, 1u) - 1u);`, `  let bc${c} = bOff + cb${c} * u.bN;`);
   }
   for (let r = 0; r < tm; r++) for (let j = 0; j < vecs; j++) L.push(`  var acc${r}_${j} = vec4<f32>();`);
-  // A blockwise B loops over K by its blocks, loading each block's scales once (see WeightLoad.spans).
-  const spans = vecB && !shuffleA ? B.spans : undefined;
+  // A blockwise B loops over K by its blocks, loading each block's scales once; an int8 B's
+  // scales hold down every row, loaded once before the loop (see WeightLoad.spans). The shuffled
+  // variant's K loop steps by a subgroup's width, so only the latter fit it.
+  const spans = vecB && (!shuffleA || B.spans?.rows === undefined) ? B.spans : undefined;
+  const words = wordB ? spans?.words : undefined;
   const step: string[] = [];
-  if (spans && wordB) step.push(`let q = ${spans.words.load('bc0 + bk')};`);
+  if (words) step.push(`let q = ${words.load('bc0 + bk')};`);
   for (let j = 0; j < vecs; j++) {
-    if (spans && wordB) step.push(`let b${j} = ${spans.words.vec4(j, 'q')};`);
+    if (words) step.push(`let b${j} = ${words.vec4(j, 'q')};`);
     else if (spans) step.push(`let b${j} = ${spans.vec4(j, `bc${j} + bk`)};`);
     else if (vecB) step.push(`let b${j} = ${B.vec4(`bc${j} + bk`, `cb${j}`, shuffleA ? 'k0 + kk' : 'k')};`);
     else step.push(`let b${j} = vec4<f32>(${[0, 1, 2, 3].map((c) => B.at(`bc${4 * j + c} + bk`, `cb${4 * j + c}`)).join(', ')});`);
@@ -188,9 +191,10 @@ function blockProduct({ tm, tn, wgX, wgY, shuffleA, wordB }: BlockShape, vecB: b
     for (let j = 0; j < vecs; j++) step.push(`acc${r}_${j} += a${r} * b${j};`);
   }
   step.push(`bk += ${vecB ? 'bStep' : 'u.bK'};`);
-  if (spans) {
-    const declared = Array.from({ length: vecs }, (_, j) => spans.declare(j, 'k0', `cb${j}`)).flat();
-    L.push('  var ak = 0u;', '  var bk = 0u;', `  for (var k0 = 0u; k0 < u.K; k0 += ${spans.rows}u) {`, ...declared.map((x) => `    ${x}`),
+  const declared = (row: string, indent: string) => Array.from({ length: vecs }, (_, j) => spans!.declare(j, row, `cb${j}`)).flat().map((x) => indent + x);
+  if (spans?.rows === undefined) L.push(...(spans ? declared('0u', '  ') : []));
+  else {
+    L.push('  var ak = 0u;', '  var bk = 0u;', `  for (var k0 = 0u; k0 < u.K; k0 += ${spans.rows}u) {`, ...declared('k0', '    '),
       `    for (var k = k0; k < min(k0 + ${spans.rows}u, u.K); k++) {`, ...step.map((x) => `      ${x}`), '      ak += u.aK;', '    }', '  }');
     return L;
   }

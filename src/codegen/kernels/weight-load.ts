@@ -54,12 +54,13 @@ export interface WeightLoad {
   readonly vec4: (word: string, channel0?: string, row?: string) => string;
   /**
    * Where the weight's dequantization parameters hold for `rows` consecutive rows (a blockwise
-   * weight's blocks down its columns): a K loop by such spans declares them once a span for
-   * column group j from its first row and column (`declare`, WGSL statements), then loads four
-   * columns through them (`vec4`); only with vec4 loads.
+   * weight's blocks down its columns), or for every row (`rows` undefined: an int8 weight's scale
+   * per column): a K loop by such spans declares them once a span for column group j from its
+   * first row and column (`declare`, WGSL statements), then loads four columns through them
+   * (`vec4`); only with vec4 loads.
    */
   readonly spans?: {
-    readonly rows: number;
+    readonly rows?: number;
     readonly declare: (j: number, row: string, channel0: string) => string[];
     readonly vec4: (j: number, word: string) => string;
     /**
@@ -67,7 +68,7 @@ export interface WeightLoad {
      * the word holding columns 4w.., `vec4(j, q)` columns 4j..4j+3 of loaded word `q` through
      * span j's parameters, so a kernel computing a word's columns loads its codes once.
      */
-    readonly words: { readonly columns: number; readonly load: (w: string) => string; readonly vec4: (j: number, q: string) => string };
+    readonly words?: { readonly columns: number; readonly load: (w: string) => string; readonly vec4: (j: number, q: string) => string };
   };
 }
 
@@ -92,14 +93,21 @@ export function declareWeight(m: KernelModule, name: string, dtype: DType, sourc
   const channelOf = (i: string) => `(${i} / u.${name}Inner) % u.${name}Channels`;
   // extractBits on an i32 sign-extends the byte it takes.
   m.declare(`fn load_${name}(i: u32, ch: u32) -> f32 {\n  return f32(extractBits(bitcast<i32>(${name}[i >> 2u]), (i & 3u) * 8u, 8u)) * ${scale('ch')};\n}`);
+  const codes4 = (q: string) => `vec4<f32>(f32(extractBits(${q}, 0u, 8u)), f32(extractBits(${q}, 8u, 8u)), f32(extractBits(${q}, 16u, 8u)), f32(extractBits(${q}, 24u, 8u)))`;
   if (vec4) {
     m.declare(`fn load4_${name}(w: u32, ch: vec4<u32>) -> vec4<f32> {\n  let q = bitcast<i32>(${name}[w]);\n`
-      + `  let v = vec4<f32>(f32(extractBits(q, 0u, 8u)), f32(extractBits(q, 8u, 8u)), f32(extractBits(q, 16u, 8u)), f32(extractBits(q, 24u, 8u)));\n`
-      + `  return v * vec4<f32>(${['x', 'y', 'z', 'w'].map((k) => scale(`ch.${k}`)).join(', ')});\n}`);
+      + `  let v = ${codes4('q')};\n  return v * vec4<f32>(${['x', 'y', 'z', 'w'].map((k) => scale(`ch.${k}`)).join(', ')});\n}`);
   }
   return {
     at: (i, ch) => `load_${name}(${i}, ${ch ?? channelOf(i)})`,
     vec4: (w, ch0) => `load4_${name}(${w}, ${ch0 !== undefined ? `${ch0} + vec4<u32>(0u, 1u, 2u, 3u)` : `vec4<u32>(${[0, 1, 2, 3].map((k) => channelOf(`(${w} * 4u + ${k}u)`)).join(', ')})`})`,
+    // Where the channels are the columns (a matmul's per-column scales), they hold down every row.
+    ...(vec4 && int8.inner === 1 ? {
+      spans: {
+        declare: (j: number, _row: string, ch0: string) => [`let ${name}_s${j} = vec4<f32>(${[0, 1, 2, 3].map((k) => scale(`${ch0} + ${k}u`)).join(', ')});`],
+        vec4: (j: number, w: string) => `${codes4(`bitcast<i32>(${name}[${w}])`)} * ${name}_s${j}`,
+      },
+    } : {}),
   };
 }
 
