@@ -14,6 +14,7 @@ import { fuseClassifierHead } from './fuse-classifier-head.js';
 import { scheduleForMemory } from './schedule.js';
 import { lowerFp16 } from './lower-fp16.js';
 import { splitWeights } from './split-weights.js';
+import { alignWeights } from './align-weights.js';
 import { MIN_INT8_ELEMENTS, quantizeWeightsOf } from './quantize-weights.js';
 
 /** The precision a pipeline is resolved for: lower-fp16 runs under fp16 only. */
@@ -48,7 +49,7 @@ const fixed = (pass: Pass): [string, PassFactory] => [pass.name, () => pass];
 
 /** Every pass by name, for `--passes=a,b,c` and dumps; lower-fp16 exists only under fp16. */
 export const PASSES: ReadonlyMap<string, PassFactory> = new Map([
-  ...[foldConstants, simplify, commonSubexpressionElimination, foldBatchNorm, deadCodeElimination, placeDevices, splitWeights].map(fixed),
+  ...[foldConstants, simplify, commonSubexpressionElimination, foldBatchNorm, deadCodeElimination, placeDevices, splitWeights, alignWeights].map(fixed),
   ['lower-fp16', (p: PipelinePrecision) => (p.precision === 'fp16' ? lowerFp16({ io: p.ioPrecision ?? 'f32' }) : undefined)],
   ['quantize-weights', (p: PipelinePrecision) => (p.weights === 'int8' || p.weights === 'int4' ? quantizeWeightsOf(p.int8MinElements ?? MIN_INT8_ELEMENTS, p.weights) : undefined)],
   ['fuse-attention', (p: PipelinePrecision) => (p.adapterClass === 'gpu' ? fuseAttention : undefined)],
@@ -72,10 +73,14 @@ const FP16_STEPS: readonly Step[] = [{ pass: 'lower-fp16', fp16: true }, { pass:
 // weight gets its own scales, and fuse-se, whose kernel reads float weights (they stay float);
 // it precedes fusion, which folds each dequantize_int8 into the kernel reading the weight.
 
+// align-weights follows them (a split part is padded on its own; a quantized weight is no longer
+// a float constant) and the last fold-constants (which would fold its slice back), and precedes
+// fusion, which makes the matmul read its weight through the slice.
+
 /** Named pipelines: -O0 only tidies, places and splits oversized weights; -O2 (default) canonicalises, places, fuses and orders for memory. */
 export const PIPELINES: Readonly<Record<string, readonly Step[]>> = {
   O0: ['dce', ...FP16_STEPS, 'place-devices', 'split-weights', 'quantize-weights', 'dce'],
-  O2: ['fold-constants', 'simplify', 'cse', 'fold-batchnorm', 'fold-constants', 'dce', ...FP16_STEPS, 'place-devices', 'split-weights', 'fuse-attention', 'fuse-se', 'quantize-weights', 'fuse', 'fuse-pointwise-pairs', 'dce', 'fuse-classifier-head', 'schedule'],
+  O2: ['fold-constants', 'simplify', 'cse', 'fold-batchnorm', 'fold-constants', 'dce', ...FP16_STEPS, 'place-devices', 'split-weights', 'fuse-attention', 'fuse-se', 'quantize-weights', 'align-weights', 'fuse', 'fuse-pointwise-pairs', 'dce', 'fuse-classifier-head', 'schedule'],
 };
 
 function stepNames(steps: readonly Step[], fp16: boolean): string[] {

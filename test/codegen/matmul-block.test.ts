@@ -138,9 +138,10 @@ describe('the software heuristic for matmul and Gemm', () => {
     const withSubgroups = heuristicChooser('software', ['shader-f16', 'subgroups']);
     expect(withSubgroups('matmul', 'f32:1x1024x1024x1024', MATMUL_VARIANTS)).toBe('shuffle16x8');
     expect(withSubgroups('gemm', 'f32:2x512x256x512', MATMUL_VARIANTS)).toBe('shuffle16x8');
-    // From 2^25 multiply-adds (a quarter of block16x8's threshold), as it saves more per run.
+    // From 2^24 multiply-adds (an eighth of block16x8's threshold), as it saves more per run.
     expect(withSubgroups('matmul', 'f32:1x128x768x768', MATMUL_VARIANTS)).toBe('shuffle16x8');
-    expect(withSubgroups('matmul', 'f32:1x128x512x256', MATMUL_VARIANTS)).toBe('vec4b');
+    expect(withSubgroups('matmul', 'f32:1x40x120x6625', MATMUL_VARIANTS)).toBe('shuffle16x8');
+    expect(withSubgroups('matmul', 'f32:1x128x256x256', MATMUL_VARIANTS)).toBe('vec4b');
     expect(withSubgroups('gemm', 'f32:1x1x64x64', MATMUL_VARIANTS)).toBe('rows1');
     expect(heuristicChooser('gpu', ['subgroups'])('matmul', 'f32:1x1024x1024x1024', MATMUL_VARIANTS)).toBe('tiled');
   });

@@ -51,7 +51,7 @@ describe('pass manager', () => {
   it('has lower-fp16 in its pipelines under fp16 only: before placement, then dce', () => {
     const names = (spec: string, precision?: 'fp32' | 'fp16') => resolvePipeline(spec, precision ? { precision } : {}).map((p) => p.name);
     expect(names('O2')).not.toContain('lower-fp16');
-    expect(names('O2', 'fp16')).toEqual(['fold-constants', 'simplify', 'cse', 'fold-batchnorm', 'fold-constants', 'dce', 'lower-fp16', 'dce', 'place-devices', 'split-weights', 'fuse-se', 'fuse', 'dce', 'schedule']);
+    expect(names('O2', 'fp16')).toEqual(['fold-constants', 'simplify', 'cse', 'fold-batchnorm', 'fold-constants', 'dce', 'lower-fp16', 'dce', 'place-devices', 'split-weights', 'fuse-se', 'align-weights', 'fuse', 'dce', 'schedule']);
     expect(names('O0', 'fp16')).toEqual(['dce', 'lower-fp16', 'dce', 'place-devices', 'split-weights', 'dce']);
     // A list of passes gets it where the pipelines have it, or keeps it where the list puts it.
     expect(names('cse,place-devices,fuse', 'fp16')).toEqual(['cse', 'lower-fp16', 'dce', 'place-devices', 'fuse']);

@@ -35,11 +35,10 @@ describe('profiler', () => {
 
   it("measures the adapter's dispatch floor and shows its share of the device time", async () => {
     if (!gpu().device.features.has('timestamp-query')) return;
+    // A measurement on a shared machine: a time, not asserted on (a preempted one-dispatch pass
+    // can take longer than the 33-dispatch one, and the floor is then 0).
     const floor = await measureDispatchFloor(gpu(), 3);
-    // Ordering 32 more dependent dispatches costs something on any adapter, and far less than a
-    // millisecond each.
-    expect(floor).toBeGreaterThan(0);
-    expect(floor).toBeLessThan(1);
+    expect(Number.isFinite(floor) && floor >= 0).toBe(true);
     const dispatch = (label: string, ms: number) => ({ index: 0, label, kernel: 'k', ms });
     const text = formatProfile({ dispatches: [dispatch('a', 0.3), dispatch('b', 0.1)], deviceMs: 0.4, uploadMs: 0, readbackMs: 0, runs: 1, dispatchFloorMs: 0.05 });
     expect(text).toContain('dispatch floor: 0.050 ms a dispatch (an empty one, measured), 0.100 ms for these 2 (25% of the device time)');

@@ -159,15 +159,17 @@ function tiledProduct(loadB: (index: string, channel: string) => string): string
 /**
  * The K loop of the register-blocked variants: acc{r}_{j} holds C's row row0 + r, columns
  * col0 + 4j .. col0 + 4j + 3. Out-of-range rows and columns read a clamped (valid) element and
- * are never written; `max` keeps the clamps in range for an empty C.
+ * are never written; `max` keeps the clamps in range for an empty C. `lastVec4`, where B is
+ * loaded four columns at a time, is the first column of a row's last vec4 (WGSL).
  */
-function blockProduct({ tm, tn, wgX, wgY, shuffleA, wordB }: BlockShape, vecB: boolean, B: WeightLoad): string[] {
+function blockProduct({ tm, tn, wgX, wgY, shuffleA, wordB }: BlockShape, lastVec4: string | undefined, B: WeightLoad): string[] {
+  const vecB = lastVec4 !== undefined;
   const vecs = tn / 4;
   const L: string[] = [];
   for (let r = 0; r < tm; r++) L.push(`  let ar${r} = aOff + min(row0 + ${r}u, max(u.M, 1u) - 1u) * u.aM;`);
   // B's columns are its channels (int8 scales are per column); a vec4 past N reads the row's last four.
   if (vecB) {
-    for (let j = 0; j < vecs; j++) L.push(`  let cb${j} = min(col0 + ${4 * j}u, max(u.N, 4u) - 4u);`, `  let bc${j} = (bOff + cb${j}) / 4u;`);
+    for (let j = 0; j < vecs; j++) L.push(`  let cb${j} = min(col0 + ${4 * j}u, ${lastVec4});`, `  let bc${j} = (bOff + cb${j}) / 4u;`);
     L.push('  let bStep = u.bK / 4u;');
   } else {
     for (let c = 0; c < tn; c++) L.push(`  let cb${c} = min(col0 + ${c}u, max(u.N, 1u) - 1u);`, `  let bc${c} = bOff + cb${c} * u.bN;`);
@@ -231,9 +233,13 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   };
   u.scalar('aOff', a.offset).scalar('aM', a.outer).scalar('aK', a.inner).scalar('bOff', b.offset).scalar('bK', b.outer).scalar('bN', b.inner);
   // B's four columns of a block are one aligned vec4 when its rows are contiguous and 4-aligned:
-  // one load instead of four (measured ~15% faster on lavapipe at 1024^3).
+  // one load instead of four (measured ~15% faster on lavapipe at 1024^3). Where N is not a
+  // multiple of 4, B's rows must be longer, padded to one (a weight read through a slice of its
+  // first N columns, align-weights.ts): a row's last vec4 reads columns past N, never stored.
   const tiled = spec.variant === 'tiled';
-  const vecB = !['scalar', 'tiled'].includes(spec.variant ?? 'vec4b') && b.inner === 1 && [spec.n, b.offset, b.outer, ...b.batchStrides].every((x) => dIsMultiple(x, 4));
+  const padded = typeof spec.n === 'number' && typeof b.outer === 'number' && b.outer >= Math.ceil(spec.n / 4) * 4;
+  const vecB = !['scalar', 'tiled'].includes(spec.variant ?? 'vec4b') && b.inner === 1 && (dIsMultiple(spec.n, 4) || padded)
+    && [b.offset, b.outer, ...b.batchStrides].every((x) => dIsMultiple(x, 4));
   if (spec.bStored && !('bits' in spec.bStored) && spec.bStored.channels !== spec.n) throw new Error(`internal: ${spec.name}: an int8 B needs one scale per column`);
   if (!spec.bFirst) m.read('A', spec.aDType ?? spec.dtype, spec.sources.a);
   const B = declareWeight(m, 'B', spec.dtype, spec.sources.b, spec.bStored, vecB);
@@ -253,7 +259,9 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   if (br) {
     L.push(...unravel('gid.z', br, 'u_bshape', [{ name: 'ba', strides: 'u_sa' }, { name: 'bb', strides: 'u_sb' }]), '  aOff += ba;', '  bOff += bb;');
   }
-  L.push(...(tiled ? tiledProduct(B.at) : blockProduct(shape, vecB, B)));
+  // The first column of the last vec4 of a row, where a block's columns are clamped to read.
+  const lastVec4 = dIsMultiple(spec.n, 4) ? 'max(u.N, 4u) - 4u' : '((u.N + 3u) & ~3u) - 4u';
+  L.push(...(tiled ? tiledProduct(B.at) : blockProduct(shape, vecB ? lastVec4 : undefined, B)));
   L.push('  let cOff = gid.z * u.M * u.N;');
   if (spec.alpha !== undefined) L.push('  let alpha = bitcast<f32>(u.alpha);');
   if (spec.bias) L.push('  let beta = bitcast<f32>(u.beta);');

@@ -114,10 +114,11 @@ const BLOCK16X8_MIN_MACS = 2 ** 27;
 /**
  * shuffle16x8 compiles as slowly (about 1.6 s a shader) but saves more: at 128x768x768 (a
  * BERT-base layer's projections) it ran in 5.1 ms against 13.8 ms for the 4 x 4 blocks and 8.7 for
- * block16x8 (lavapipe, minima of 7 alternating runs, uploads included), so products from a quarter
- * of that size take it.
+ * block16x8 (lavapipe, minima of 7 alternating runs, uploads included), and at 40x120x6625 (PP-OCRv4
+ * rec's head, 32M multiply-adds) in 5.6 ms against 18.5 (9.0 for block16x8; minima of 5 alternating
+ * trials, `bench/kernel-ab.ts`), so products from about a quarter of the first size take it.
  */
-const SHUFFLE16X8_MIN_MACS = 2 ** 25;
+const SHUFFLE16X8_MIN_MACS = 2 ** 24;
 
 /** A conv signature (see convSignature) of a 1x1 window, stride 1, no padding, one group. */
 const POINTWISE_CONV = /:k1x1:s1x1:d1x1:p0,0,0,0$/;
