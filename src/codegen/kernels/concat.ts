@@ -36,6 +36,16 @@ const WG = 256;
 const WG4 = 64;
 
 /**
+ * The dtypes a concat kernel reads (`t`) and writes (`tOut`): plain copies move bits (f32 as
+ * u32); a converting one (`converts`, f16 <-> f32) reads and writes real floats.
+ */
+function copiedTypes(spec: ConcatKernelSpec): { converts: boolean; t: DType; tOut: DType } {
+  const converts = spec.outDType !== undefined && spec.outDType !== spec.dtype;
+  const t = converts ? spec.dtype : movedDType(spec.dtype);
+  return { converts, t, tOut: converts ? spec.outDType! : t };
+}
+
+/**
  * One invocation per output element: its coordinate along the axis picks the part (after the
  * optional shuffle), the rest index that part's view. Shapes, strides and slab starts are
  * uniforms; the number of parts and the rank are in the shader text.
@@ -46,10 +56,7 @@ export function emitConcat(spec: ConcatKernelSpec): EmittedKernel {
   if (rows) return emitConcatRows(spec, rows);
   const rank = spec.outShape.length;
   const n = dNumel(spec.outShape);
-  // Plain copies move bits (f32 as u32); a converting one reads and writes real floats.
-  const converts = spec.outDType !== undefined && spec.outDType !== spec.dtype;
-  const t = converts ? spec.dtype : movedDType(spec.dtype);
-  const tOut = converts ? spec.outDType! : t;
+  const { converts, t, tOut } = copiedTypes(spec);
   const starts: Dim[] = [];
   let at: Dim = 0;
   for (const p of spec.parts) { starts.push(at); at = dAdd(at, p.view.shape[spec.axis]!); }
@@ -93,9 +100,7 @@ function slabsOf4(spec: ConcatKernelSpec): boolean {
  * divisions per four elements instead of two per dimension per element, and one load a lane.
  */
 function emitConcat4(spec: ConcatKernelSpec): EmittedKernel {
-  const converts = spec.outDType !== undefined && spec.outDType !== spec.dtype;
-  const t = converts ? spec.dtype : movedDType(spec.dtype);
-  const tOut = converts ? spec.outDType! : t;
+  const { converts, t, tOut } = copiedTypes(spec);
   const m = new KernelModule();
   const u = m.uniforms;
   const n4 = dFloorDiv(dNumel(spec.outShape), 4);
@@ -135,9 +140,7 @@ function rowViews(spec: ConcatKernelSpec): View[] | undefined {
  * and aligned (a KV cache's past keys and the new token's, read from the fused projection).
  */
 function emitConcatRows(spec: ConcatKernelSpec, views: readonly View[]): EmittedKernel {
-  const converts = spec.outDType !== undefined && spec.outDType !== spec.dtype;
-  const t = converts ? spec.dtype : movedDType(spec.dtype);
-  const tOut = converts ? spec.outDType! : t;
+  const { converts, t, tOut } = copiedTypes(spec);
   const inner = views[0]!.shape[2]!;
   const by4 = dIsMultiple(inner, 4) && views.every((v) => v.strides[2] === 1)
     && views.every((v) => [v.offset, v.strides[0]!, v.strides[1]!].every((d) => dIsMultiple(d, 4)));

@@ -194,12 +194,12 @@ function blockProduct({ tm, tn, wgX, wgY, shuffleA, wordB }: BlockShape, lastVec
   }
   step.push(`bk += ${vecB ? 'bStep' : 'u.bK'};`);
   const declared = (row: string, indent: string) => Array.from({ length: vecs }, (_, j) => spans!.declare(j, row, `cb${j}`)).flat().map((x) => indent + x);
-  if (spans?.rows === undefined) L.push(...(spans ? declared('0u', '  ') : []));
-  else {
+  if (spans?.rows !== undefined) {
     L.push('  var ak = 0u;', '  var bk = 0u;', `  for (var k0 = 0u; k0 < u.K; k0 += ${spans.rows}u) {`, ...declared('k0', '    '),
       `    for (var k = k0; k < min(k0 + ${spans.rows}u, u.K); k++) {`, ...step.map((x) => `      ${x}`), '      ak += u.aK;', '    }', '  }');
     return L;
   }
+  if (spans) L.push(...declared('0u', '  '));
   if (!shuffleA) {
     L.push('  var ak = 0u;', '  var bk = 0u;', '  for (var k = 0u; k < u.K; k++) {', ...step.map((x) => `    ${x}`), '    ak += u.aK;', '  }');
     return L;
@@ -238,14 +238,15 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   // first N columns, align-weights.ts): a row's last vec4 reads columns past N, never stored.
   const tiled = spec.variant === 'tiled';
   const padded = typeof spec.n === 'number' && typeof b.outer === 'number' && b.outer >= Math.ceil(spec.n / 4) * 4;
-  const vecB = !['scalar', 'tiled'].includes(spec.variant ?? 'vec4b') && b.inner === 1 && (dIsMultiple(spec.n, 4) || padded)
-    && [b.offset, b.outer, ...b.batchStrides].every((x) => dIsMultiple(x, 4));
+  // B's rows start at multiples of `c` elements.
+  const rowsAligned = (c: number) => [b.offset, b.outer, ...b.batchStrides].every((x) => dIsMultiple(x, c));
+  const vecB = !['scalar', 'tiled'].includes(spec.variant ?? 'vec4b') && b.inner === 1 && (dIsMultiple(spec.n, 4) || padded) && rowsAligned(4);
   if (spec.bStored && !('bits' in spec.bStored) && spec.bStored.channels !== spec.n) throw new Error(`internal: ${spec.name}: an int8 B needs one scale per column`);
   if (!spec.bFirst) m.read('A', spec.aDType ?? spec.dtype, spec.sources.a);
   const B = declareWeight(m, 'B', spec.dtype, spec.sources.b, spec.bStored, vecB);
   if (spec.bFirst) m.read('A', spec.aDType ?? spec.dtype, spec.sources.a);
   const words = spec.variant === 'rows1' && vecB ? B.spans?.words : undefined;
-  const shape = words && words.columns > TN && [spec.n, b.offset, b.outer, ...b.batchStrides].every((x) => dIsMultiple(x, words.columns))
+  const shape = words && words.columns > TN && dIsMultiple(spec.n, words.columns) && rowsAligned(words.columns)
     ? { ...ROWS1_WORD, tn: words.columns } : SHAPES[spec.variant ?? 'vec4b'] ?? BLOCK;
   const { tm, tn, wgX, wgY } = shape;
   const br = spec.batchShape.length;

@@ -9,7 +9,7 @@
 import { NARROW_FORMATS, type NarrowFormat } from '../../../ir/ops/narrow.js';
 import { isConst, typeOf, type Operand } from '../builder.js';
 import { constArray, makeConst } from '../tensor.js';
-import { eightBitColumns } from './stored-weights.js';
+import { eightBitColumns, eachChannel } from './stored-weights.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { kilnDType, narrowFormatOf, OnnxType, onnxTypeName } from '../onnx-types.js';
 import { as2d, from2d, readWindow, spatialRank } from './window-params.js';
@@ -154,10 +154,10 @@ function storedEightBit(n: OnnxNode, b: Operand, bzp: Operand | undefined, bType
   const shape = typeOf(b).shape;
   if (!isConst(b) || shape.length !== 2 || (bType !== OnnxType.INT8 && bType !== OnnxType.UINT8) || (bzp && !isConst(bzp))) return undefined;
   const cols = shape[1]!;
-  const zeros = bzp ? constArray(bzp) : [0];
-  if (zeros.length !== 1 && zeros.length !== cols) return undefined;
+  const zeros = bzp ? constArray(bzp) : [];
+  if (zeros.length > 1 && zeros.length !== cols) return undefined;
   const ones = makeConst('scales', 'f32', [cols], new Array<number>(cols).fill(1));
-  return eightBitColumns(n, constArray(b), bType, ones, Array.from({ length: cols }, (_, c) => zeros[zeros.length === 1 ? 0 : c]!), shape);
+  return eightBitColumns(n, constArray(b), bType, ones, eachChannel(zeros, cols), shape);
 }
 
 /**

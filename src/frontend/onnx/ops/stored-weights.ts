@@ -10,6 +10,11 @@ import { constTensor, makeConst, type ConstTensor } from '../tensor.js';
 import type { Value } from '../../../ir/graph.js';
 import { packCodes, wordsOfBytes } from '../../../ir/quantize-blocks.js';
 
+/** Quantization parameters `p` (none: 0; one for all; or one a channel) as one a channel. */
+export function eachChannel(p: ArrayLike<number>, channels: number): number[] {
+  return Array.from({ length: channels }, (_, c) => (p.length === 0 ? 0 : p[p.length === 1 ? 0 : c]!));
+}
+
 /**
  * Weight operand `w` of a reader whose kernels load a weight's channels along `channelAxis` (a
  * conv's output channels, a matmul's columns): its 8-bit form where it has one that fits, as
@@ -23,9 +28,8 @@ export function storedWeight(n: OnnxNode, w: Operand, channelAxis: number): Oper
   // Per-axis parameters must run along the reader's channels; a single one serves any.
   if ((q.scales.length > 1 || q.zeros.length > 1) && q.axis !== channelAxis) return w;
   const channels = shape[channelAxis]!;
-  const at = (p: ArrayLike<number>, c: number) => (p.length === 0 ? 0 : p[p.length === 1 ? 0 : c]!);
-  const scales = makeConst('scales', 'f32', [channels], Array.from({ length: channels }, (_, c) => at(q.scales, c)));
-  const zeros = Array.from({ length: channels }, (_, c) => at(q.zeros, c));
+  const scales = makeConst('scales', 'f32', [channels], eachChannel(q.scales, channels));
+  const zeros = eachChannel(q.zeros, channels);
   if (q.onnxType === OnnxType.INT8 && zeros.every((z) => z === 0)) {
     const packed = constTensor('packed', wordsOfBytes(Array.from(q.values, (v) => v & 255)));
     return n.b.graph.addNode('dequantize_int8', [n.b.value(packed), n.b.value(scales)], { shape: [...shape], axis: channelAxis }).output;
