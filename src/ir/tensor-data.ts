@@ -61,6 +61,14 @@ export function isTensorData(v: unknown): v is TensorData {
   return typeof v === 'object' && v !== null && 'data' in v && 'dtype' in v && 'shape' in v;
 }
 
+/** A 2-D tensor transposed (any element type: the storage is moved as is). */
+export function transposed2d(t: TensorData): TensorData {
+  const [r, c] = t.shape as [number, number];
+  const out = new (t.data.constructor as new (n: number) => typeof t.data)(r * c);
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = t.data[i * c + j]!;
+  return tensorData(t.dtype, [c, r], out);
+}
+
 /**
  * Constants computed at compile or import time stay below this many elements; a larger result
  * (an Expand of a constant to 40000x40000) is left to run on the device, not the host's memory.

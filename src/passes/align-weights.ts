@@ -1,21 +1,34 @@
 import { attrsOf } from '../ir/attrs.js';
 import type { Graph, Node, Value } from '../ir/graph.js';
 import { constAttrs } from '../ir/ops/source.js';
-import type { TensorData } from '../ir/tensor-data.js';
-import { allocTyped, numel } from '../ir/types.js';
+import { transposed2d, type TensorData } from '../ir/tensor-data.js';
+import { allocTyped, numel, type Device } from '../ir/types.js';
 import type { Pass, PassContext } from './pass.js';
-import { rebuild } from './rebuild.js';
+import { rebuild, type GraphRebuilder } from './rebuild.js';
 
-// A matmul's constant weight [K, N] whose N is not a multiple of 4 has rows that are not 16-byte
-// aligned, so its kernel loads it a column at a time, four loads where one would do. Stored with
-// zero columns up to the next multiple of 4 and read through a slice of its first N columns, it
-// is loaded four columns a load: the kernel reads B through the slice's view, whose rows are
-// aligned, and never stores the columns past N (codegen/kernels/matmul.ts). PP-OCRv4 rec's head
-// (40x120x6625) took 25 ms instead of 28 to 31 (kiln profile, alternating). Small weights stay
-// as they are (their kernels cost little, and fused heads match them as they are).
+// A matmul's constant weight [K, N] is stored in the layout its kernel loads fastest, and read
+// through a view of it (the kernels read B through views, so the view costs nothing):
+// - One row (a token of a decoder, a batch of one): stored [N, K], read through a transpose.
+//   Each column is then a dot product along K, four K steps a load of A and of B, and the
+//   weight is read as N contiguous runs; over [K, N] a K step reads four columns of a row and
+//   the next one a whole row further on (codegen/kernels/matmul.ts, dotProduct: about 2x
+//   faster when the weight is not in cache, as a decoder's weights never are).
+// - N not a multiple of 4: [K, N] rows are not 16-byte aligned, so the kernel would load B a
+//   column at a time. Stored with zero columns up to the next multiple of 4 and read through a
+//   slice of its first N columns, it is loaded four columns a load; the kernel never stores the
+//   columns past N. PP-OCRv4 rec's head (40x120x6625) took 25 ms instead of 28 to 31 (kiln
+//   profile, alternating).
+// Small weights stay as they are (their kernels cost little, and a classifier head's kernel,
+// fuse-classifier-head.ts, takes a weight of up to 2^16 elements as stored).
 
-/** Weights of fewer elements are left unpadded. */
-export const MIN_ALIGNED_ELEMENTS = 65536;
+/** Weights of this many elements or fewer are left as they are. */
+export const SMALL_WEIGHT_ELEMENTS = 65536;
+
+/** How a weight is stored instead, and how its matmul reads it back as [K, N]. */
+interface Layout {
+  readonly stored: TensorData;
+  readonly read: (b: GraphRebuilder, stored: Value, dev: Device) => Value;
+}
 
 /** `w` [K, N] with zero columns appended up to `n4`. */
 function padColumns(w: TensorData, n4: number): TensorData {
@@ -25,39 +38,45 @@ function padColumns(w: TensorData, n4: number): TensorData {
   return { dtype: w.dtype, shape: [k, n4], data: out };
 }
 
-/** The const [K, N] a WebGPU matmul reads as B, when its N is not a multiple of 4 and nothing else reads it. */
-function unalignedWeight(node: Node, users: ReadonlyMap<Value, Node[]>): TensorData | undefined {
-  const w = node.inputs[1];
+/** The layout a WebGPU matmul's const float [K, N] weight is better stored in, when nothing else reads it. */
+function betterLayout(node: Node, users: ReadonlyMap<Value, Node[]>): Layout | undefined {
+  const [x, w] = node.inputs;
   const value = w?.producer?.op === 'const' ? attrsOf(w.producer, constAttrs).value : undefined;
   if (node.op !== 'matmul' || node.output.type.device !== 'webgpu' || !value || value.shape.length !== 2) return undefined;
-  if (value.dtype !== 'f32' && value.dtype !== 'f16') return undefined;
-  return value.shape[1]! % 4 !== 0 && numel(value.shape) >= MIN_ALIGNED_ELEMENTS && users.get(w!)?.length === 1 ? value : undefined;
+  if ((value.dtype !== 'f32' && value.dtype !== 'f16') || numel(value.shape) <= SMALL_WEIGHT_ELEMENTS || users.get(w!)?.length !== 1) return undefined;
+  const [k, n] = value.shape as [number, number];
+  if (x!.type.shape.at(-2) === 1 && k % 4 === 0) {
+    return { stored: transposed2d(value), read: (b, s, dev) => b.add('transpose', [s], { perm: [1, 0] }, dev).output };
+  }
+  if (n % 4 === 0) return undefined;
+  return {
+    stored: padColumns(value, Math.ceil(n / 4) * 4),
+    read: (b, s, dev) => b.add('slice', [s], { starts: [0], ends: [n], axes: [1] }, dev).output,
+  };
 }
 
 export const alignWeights: Pass = {
   name: 'align-weights',
-  description: 'store constant matmul weights whose column count is not a multiple of 4 padded to one, read through a slice',
+  description: 'store constant matmul weights as their kernels load them fastest: [N, K] for one row, padded to a multiple of 4 columns otherwise',
   run(g: Graph, ctx: PassContext): Graph {
     const users = g.users();
-    const padded = new Map<Node, TensorData>();
+    const layouts = new Map<Node, Layout>();
     for (const node of g.nodes) {
-      const value = unalignedWeight(node, users);
-      if (value) padded.set(node, value);
+      const layout = betterLayout(node, users);
+      if (layout) layouts.set(node, layout);
     }
-    // The weights' consts are remade padded, under their names, where their matmuls are.
-    const replaced = new Set([...padded.keys()].map((n) => n.inputs[1]!.producer!));
+    // The weights' consts are remade, under their names, where their matmuls are.
+    const replaced = new Set([...layouts.keys()].map((n) => n.inputs[1]!.producer!));
     let changed = false;
     const out = rebuild(g, (node, b) => {
       if (replaced.has(node)) return true;
-      const value = padded.get(node);
-      if (!value) return false;
-      const [k, n] = value.shape as [number, number];
-      const n4 = Math.ceil(n / 4) * 4;
+      const layout = layouts.get(node);
+      if (!layout) return false;
+      const weight = node.inputs[1]!;
       const dev = node.output.type.device;
-      const stored = b.add('const', [], { value: padColumns(value, n4) }, dev, [node.inputs[1]!.name]).output;
-      const w = b.add('slice', [stored], { starts: [0], ends: [n], axes: [1] }, dev).output;
-      b.replace(node.output, b.add('matmul', [b.get(node.inputs[0]!), w], node.attrs, dev, [node.output.name]).output);
-      ctx.log?.(`align-weights: %${node.inputs[1]!.name} [${k},${n}] stored as [${k},${n4}] for %${node.output.name}`);
+      const stored = b.add('const', [], { value: layout.stored }, dev, [weight.name]).output;
+      b.replace(node.output, b.add('matmul', [b.get(node.inputs[0]!), layout.read(b, stored, dev)], node.attrs, dev, [node.output.name]).output);
+      ctx.log?.(`align-weights: %${weight.name} [${weight.type.shape.join(',')}] stored as [${layout.stored.shape.join(',')}] for %${node.output.name}`);
       changed = true;
       return true;
     });

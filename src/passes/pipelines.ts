@@ -73,9 +73,9 @@ const FP16_STEPS: readonly Step[] = [{ pass: 'lower-fp16', fp16: true }, { pass:
 // weight gets its own scales, and fuse-se, whose kernel reads float weights (they stay float);
 // it precedes fusion, which folds each dequantize_int8 into the kernel reading the weight.
 
-// align-weights follows them (a split part is padded on its own; a quantized weight is no longer
-// a float constant) and the last fold-constants (which would fold its slice back), and precedes
-// fusion, which makes the matmul read its weight through the slice.
+// align-weights follows them (a split part is laid out on its own; a quantized weight is no
+// longer a float constant) and the last fold-constants (which would fold its slice or transpose
+// back), and precedes fusion, which makes the matmul read its weight through that view.
 
 /** Named pipelines: -O0 only tidies, places and splits oversized weights; -O2 (default) canonicalises, places, fuses and orders for memory. */
 export const PIPELINES: Readonly<Record<string, readonly Step[]>> = {

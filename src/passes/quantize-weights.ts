@@ -6,7 +6,7 @@ import { transposeAttrs } from '../ir/ops/movement.js';
 import { constAttrs } from '../ir/ops/source.js';
 import { quantizeInt8 } from '../ir/quantize-int8.js';
 import { quantizeBlocks } from '../ir/quantize-blocks.js';
-import { tensorData, type TensorData } from '../ir/tensor-data.js';
+import { transposed2d, type TensorData } from '../ir/tensor-data.js';
 import { dtypeBytes, numel } from '../ir/types.js';
 import type { Pass } from './pass.js';
 import { rebuild, type GraphRebuilder } from './rebuild.js';
@@ -38,14 +38,6 @@ const constData = (v: Value | undefined): TensorData | undefined =>
   v?.producer?.op === 'const' ? attrsOf(v.producer, constAttrs).value : undefined;
 
 const isFloatData = (t: TensorData | undefined): t is TensorData => t !== undefined && (t.dtype === 'f32' || t.dtype === 'f16');
-
-/** A 2-D tensor transposed (any element type: the storage is moved as is). */
-function transposed2d(t: TensorData): TensorData {
-  const [r, c] = t.shape as [number, number];
-  const out = new (t.data.constructor as new (n: number) => typeof t.data)(r * c);
-  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = t.data[i * c + j]!;
-  return tensorData(t.dtype, [c, r], out);
-}
 
 /** The key and name of a constant's quantized copy (value names are unique in a graph); a transposed copy is named `<name>.T`. */
 function keyOf(n: Node, suffix: 'plain' | 'transposed'): { key: string; name: string } {
