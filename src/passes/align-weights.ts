@@ -38,16 +38,27 @@ function padColumns(w: TensorData, n4: number): TensorData {
   return { dtype: w.dtype, shape: [k, n4], data: out };
 }
 
+/**
+ * Whether a WebGPU matmul's [K, N] weight (a 2-D B of more than SMALL_WEIGHT_ELEMENTS) is better
+ * stored [N, K]: A has one row and K is a multiple of 4. quantize-weights stores an int8 weight so too.
+ */
+export function columnsAlongK(node: Node): boolean {
+  const [x, w] = node.inputs;
+  if (node.op !== 'matmul' || node.output.type.device !== 'webgpu' || w?.type.shape.length !== 2) return false;
+  return x!.type.shape.at(-2) === 1 && w.type.shape[0]! % 4 === 0 && numel(w.type.shape) > SMALL_WEIGHT_ELEMENTS;
+}
+
+/** The transpose through which a matmul reads its weight stored [N, K]. */
+export const transposed = (b: GraphRebuilder, stored: Value, dev: Device): Value => b.add('transpose', [stored], { perm: [1, 0] }, dev).output;
+
 /** The layout a WebGPU matmul's const float [K, N] weight is better stored in, when nothing else reads it. */
 function betterLayout(node: Node, users: ReadonlyMap<Value, Node[]>): Layout | undefined {
-  const [x, w] = node.inputs;
+  const w = node.inputs[1];
   const value = w?.producer?.op === 'const' ? attrsOf(w.producer, constAttrs).value : undefined;
   if (node.op !== 'matmul' || node.output.type.device !== 'webgpu' || !value || value.shape.length !== 2) return undefined;
   if ((value.dtype !== 'f32' && value.dtype !== 'f16') || numel(value.shape) <= SMALL_WEIGHT_ELEMENTS || users.get(w!)?.length !== 1) return undefined;
-  const [k, n] = value.shape as [number, number];
-  if (x!.type.shape.at(-2) === 1 && k % 4 === 0) {
-    return { stored: transposed2d(value), read: (b, s, dev) => b.add('transpose', [s], { perm: [1, 0] }, dev).output };
-  }
+  if (columnsAlongK(node)) return { stored: transposed2d(value), read: transposed };
+  const n = value.shape[1]!;
   if (n % 4 === 0) return undefined;
   return {
     stored: padColumns(value, Math.ceil(n / 4) * 4),

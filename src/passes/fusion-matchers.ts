@@ -158,9 +158,14 @@ export const viewChain: CopyMatcher = {
 export const dequantizedWeight: CopyMatcher = {
   name: 'dequantized-weight',
   read: 'dequantize',
-  match: (anchor, input) => {
-    const p = anchor.inputs[input]!.producer;
-    return p?.op === 'dequantize_int8' || p?.op === 'dequantize_blocks' ? [p] : undefined;
+  match: (anchor, input, ctx) => {
+    const v = anchor.inputs[input]!;
+    const p = v.producer;
+    if (p?.op === 'dequantize_int8' || p?.op === 'dequantize_blocks') return [p];
+    // An int8 weight read through a view (a one-row product's [N, K] weight, transposed).
+    const t = traceView(v);
+    const base = t?.base.producer;
+    return base?.op === 'dequantize_int8' && ctx.roles(anchor.op)?.readsView?.(anchor, input, t!.view) ? [base, ...t!.chain] : undefined;
   },
 };
 

@@ -123,6 +123,37 @@ describe('int8 weights', () => {
     }
   });
 
+  // A one-row product's weight is stored [N, K] (a channel a row) and read through a transpose:
+  // the one-row kernel sums each column along K four codes a word, scaled once after the sum.
+  it('a one-row matmul reads its int8 weight stored [N, K] by words along K, f32 and f16 scales', async () => {
+    // A [K, N] weight (transposed as stored) and a traced nn.Linear's [N, K] one (stored as it is).
+    const cases: Case[] = [
+      { name: 'one row', op: 'matmul', x: [1, 1, 512], w: [512, 132] },
+      { name: 'one row, nn.Linear', op: 'matmul', x: [1, 512], w: [132, 512], transposed: true },
+    ];
+    for (const c of cases) {
+      for (const precision of ['fp32', 'fp16'] as const) {
+        const rng = new Random(5);
+        const g = graphOf(c, rng);
+        const inputs = { x: randomData('f32', c.x, rng) };
+        const options = { weights: 'int8', precision } as const;
+        const quantized = optimize(g, { pipeline: 'quantize-weights', weights: 'int8' }).graph;
+        expect(quantized.nodes.find((n) => n.op === 'dequantize_int8')?.attrs, c.name).toMatchObject({ shape: [132, 512], axis: 0 });
+        expect(quantized.nodes.find((n) => n.op === 'const' && n.output.name.endsWith('.int8'))?.output.type.shape).toEqual([132 * 512 / 4]);
+        const program = compile(g, options);
+        expect(program.kernels.map((k) => k.wgsl).find((w) => w.includes('dot(s0'))).toMatch(/dot\(s0, vec4<f32>\(1\.0\)\) \* /);
+        const session = await Session.create(gpu(), program);
+        try {
+          // The reference is the graph the program was compiled from (under fp16: f16 scales, an f16 input and output).
+          const tol = precision === 'fp16' ? 1e-2 : 1e-4;
+          expectClose((await session.run(inputs))['y']!, runOnCpu(optimize(g, options).graph, inputs)['y']!, tol, tol);
+        } finally {
+          session.destroy();
+        }
+      }
+    }
+  });
+
   it('the implicit-GEMM convolution loads int8 weights through the same hook', async () => {
     for (const c of CASES.filter((k) => k.op === 'conv2d' && !k.attrs?.groups)) {
       const rng = new Random(11);

@@ -123,6 +123,27 @@ describe('fuse', () => {
         return %1
       }`);
   });
+
+  it('a matmul reads an int8 weight through a transpose (a one-row product\'s [N, K] weight): both copied into its body, read "dequantize"', () => {
+    expectPass(fuseElementwise, `
+      graph g(%x: f32[1,8] @webgpu, %q: u32[8] @webgpu, %s: f32[4] @webgpu) -> (f32[1,4] @webgpu) {
+        %0 = dequantize_int8(%q, %s) {axis = 0, shape = [4, 8]} : f32[4,8] @webgpu
+        %1 = transpose(%0) {perm = [1, 0]} : f32[8,4] @webgpu
+        %2 = matmul(%x, %1) : f32[1,4] @webgpu
+        return %2
+      }`, `
+      graph g(%x: f32[1,8] @webgpu, %q: u32[8] @webgpu, %s: f32[4] @webgpu) -> (f32[1,4] @webgpu) {
+        %0 = dequantize_int8(%q, %s) {axis = 0, shape = [4, 8]} : f32[4,8] @webgpu
+        %1 = transpose(%0) {perm = [1, 0]} : f32[8,4] @webgpu
+        %2 = fused(%q, %s, %x) {anchor = 2, body = graph matmul(%q: u32[8] @webgpu, %s: f32[4] @webgpu, %x: f32[1,8] @webgpu) -> (f32[1,4] @webgpu) {
+            %0 = dequantize_int8(%q, %s) {axis = 0, shape = [4, 8]} : f32[4,8] @webgpu
+            %1 = transpose(%0) {perm = [1, 0]} : f32[8,4] @webgpu
+            %2 = matmul(%x, %1) : f32[1,4] @webgpu
+            return %2
+          }, reads = "plain,dequantize"} : f32[1,4] @webgpu
+        return %2
+      }`);
+  });
 });
 
 

@@ -214,17 +214,23 @@ function blockProduct({ tm, tn, wgX, wgY, shuffleA, wordB }: BlockShape, lastVec
 
 /**
  * The K loop of 'rows1' where A's row and B's columns both run along K in aligned vec4s (B stored
- * [N, K]: a one-row product's weight, align-weights.ts): each of an invocation's TN columns is a
- * dot product, four K steps a load of each operand. Measured on lavapipe (one row, 768 x 2304,
- * a dozen weights in turn, so none stays cached): 2.0-2.3 ms against 3.8-4.6 ms for B stored
- * [K, N] and read a row of four columns a step, whose K steps stride a whole row apart.
+ * [N, K]: a one-row product's weight, align-weights.ts; an int8 one, quantize-weights.ts): each
+ * of an invocation's TN columns is a dot product, four K steps a load of each operand, an int8
+ * column's scale applied once after its sum. Measured on lavapipe (one row, 768 x 2304 f32 and
+ * 768 x 3072 int8, a dozen weights in turn, so none stays cached): f32 2.0-2.3 ms against 3.8-4.6,
+ * int8 0.98 against 2.2, for B stored [K, N] and read a row of four columns a step, whose K
+ * steps stride a whole row apart.
  */
-function dotProduct(): string[] {
+function dotProduct(B: WeightLoad): string[] {
+  const { unscaled, scale } = B.run!;
   const L = ['  let ar = (aOff + row0 * u.aM) / 4u;'];
-  for (let c = 0; c < TN; c++) L.push(`  let bc${c} = (bOff + min(col0 + ${c}u, max(u.N, 1u) - 1u) * u.bN) / 4u;`, `  var s${c} = vec4<f32>();`);
+  for (let c = 0; c < TN; c++) {
+    L.push(`  let cb${c} = min(col0 + ${c}u, max(u.N, 1u) - 1u);`, `  let bc${c} = (bOff + cb${c} * u.bN) / 4u;`, `  var s${c} = vec4<f32>();`);
+  }
   L.push('  for (var k = 0u; k < u.K / 4u; k++) {', '    let a = vec4<f32>(A[ar + k]);');
-  for (let c = 0; c < TN; c++) L.push(`    s${c} += a * vec4<f32>(B[bc${c} + k]);`);
-  L.push('  }', `  let acc0_0 = vec4<f32>(${Array.from({ length: TN }, (_, c) => `dot(s${c}, vec4<f32>(1.0))`).join(', ')});`);
+  for (let c = 0; c < TN; c++) L.push(`    s${c} += a * ${unscaled(`bc${c} + k`)};`);
+  const sum = (c: number) => `dot(s${c}, vec4<f32>(1.0))${scale ? ` * ${scale(`cb${c}`)}` : ''}`;
+  L.push('  }', `  let acc0_0 = vec4<f32>(${Array.from({ length: TN }, (_, c) => sum(c)).join(', ')});`);
   return L;
 }
 
@@ -259,7 +265,8 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   const vecB = !['scalar', 'tiled'].includes(spec.variant ?? 'vec4b') && b.inner === 1 && (dIsMultiple(spec.n, 4) || padded) && rowsAligned(4);
   // One row over a float B whose columns run along K: dot products of vec4s along K (dotProduct).
   const alongK = (l: MatmulOperandLayout, inner: Dim) => [l.offset, inner, ...l.batchStrides].every((x) => dIsMultiple(x, 4));
-  const dots = spec.variant === 'rows1' && !spec.bStored && dIsMultiple(spec.k, 4) && a.inner === 1 && b.outer === 1 && alongK(a, a.outer) && alongK(b, b.inner);
+  const floatOrInt8 = !spec.bStored || !('bits' in spec.bStored);
+  const dots = spec.variant === 'rows1' && floatOrInt8 && dIsMultiple(spec.k, 4) && a.inner === 1 && b.outer === 1 && alongK(a, a.outer) && alongK(b, b.inner);
   if (spec.bStored && !('bits' in spec.bStored) && spec.bStored.channels !== spec.n) throw new Error(`internal: ${spec.name}: an int8 B needs one scale per column`);
   const readA = () => (dots ? m.readVec4 : m.read).call(m, 'A', spec.aDType ?? spec.dtype, spec.sources.a);
   if (!spec.bFirst) readA();
@@ -282,7 +289,7 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   }
   // The first column of the last vec4 of a row, where a block's columns are clamped to read.
   const lastVec4 = dIsMultiple(spec.n, 4) ? 'max(u.N, 4u) - 4u' : '((u.N + 3u) & ~3u) - 4u';
-  L.push(...(tiled ? tiledProduct(B.at) : dots ? dotProduct() : blockProduct(shape, vecB ? lastVec4 : undefined, B)));
+  L.push(...(tiled ? tiledProduct(B.at) : dots ? dotProduct(B) : blockProduct(shape, vecB ? lastVec4 : undefined, B)));
   L.push('  let cOff = gid.z * u.M * u.N;');
   if (spec.alpha !== undefined) L.push('  let alpha = bitcast<f32>(u.alpha);');
   if (spec.bias) L.push('  let beta = bitcast<f32>(u.beta);');

@@ -70,6 +70,13 @@ export interface WeightLoad {
      */
     readonly words?: { readonly columns: number; readonly load: (w: string) => string; readonly vec4: (j: number, q: string) => string };
   };
+  /**
+   * Elements 4w..4w+3 of one channel, `w` a u32 WGSL expression, as a vec4<f32> before the
+   * channel's scale (`unscaled`), and that scale (`scale(channel)`, undefined for a float weight):
+   * a kernel summing along a channel's run multiplies by the scale once, after the sum. Only with
+   * vec4 loads, for a float weight or an int8 one whose channels are its rows.
+   */
+  readonly run?: { readonly unscaled: (w: string) => string; readonly scale?: (channel: string) => string };
 }
 
 /**
@@ -81,7 +88,8 @@ export function declareWeight(m: KernelModule, name: string, dtype: DType, sourc
   if (!stored) {
     if (vec4) m.readVec4(name, dtype, source);
     else m.read(name, dtype, source);
-    return { at: (i) => `f32(${name}[${i}])`, vec4: (w) => `vec4<f32>(${name}[${w}])` };
+    const vec = (w: string) => `vec4<f32>(${name}[${w}])`;
+    return { at: (i) => `f32(${name}[${i}])`, vec4: vec, ...(vec4 ? { run: { unscaled: vec } } : {}) };
   }
   if ('bits' in stored) return declareBlockWeight(m, name, source, stored, vec4);
   const int8 = stored;
@@ -108,6 +116,7 @@ export function declareWeight(m: KernelModule, name: string, dtype: DType, sourc
         vec4: (j: number, w: string) => `${codes4(`bitcast<i32>(${name}[${w}])`)} * ${name}_s${j}`,
       },
     } : {}),
+    ...(vec4 && int8.inner !== 1 ? { run: { unscaled: (w: string) => codes4(`bitcast<i32>(${name}[${w}])`), scale } } : {}),
   };
 }
 

@@ -75,11 +75,14 @@ function resolveRead(node: Node, body: Graph, v: Value, read: OperandRead): { op
         const blocks = { source: param(scales), dtype: scales.type.dtype, bits, block, columns: shape[1]!, ...(zeros ? { zeros: { source: param(zeros), dtype: zeros.type.dtype } } : {}) };
         return { operand: { read, source: param(codes), dtype: codes.type.dtype, blocks }, nodes: [producer] };
       }
-      if (producer?.op !== 'dequantize_int8') fail('it is not made by dequantize_int8 or dequantize_blocks');
-      const [packed, scales] = producer!.inputs as [Value, Value];
-      const { shape, axis } = attrsOf(producer!, dequantizeInt8Attrs);
+      // An int8 weight may be read through a view of it (matched by dequantizedWeight).
+      const t = producer?.op === 'dequantize_int8' ? undefined : traceView(v);
+      const dq = t ? t.base.producer : producer;
+      if (dq?.op !== 'dequantize_int8') fail('it is not made by dequantize_int8 or dequantize_blocks, or a view of dequantize_int8');
+      const [packed, scales] = dq!.inputs as [Value, Value];
+      const { shape, axis } = attrsOf(dq!, dequantizeInt8Attrs);
       const int8 = { source: param(scales), dtype: scales.type.dtype, ...channelLayout(shape, axis) };
-      return { operand: { read, source: param(packed), dtype: packed.type.dtype, int8 }, nodes: [producer!] };
+      return { operand: { read, source: param(packed), dtype: packed.type.dtype, int8, ...(t ? { view: t.view } : {}) }, nodes: [dq!, ...(t?.chain ?? [])] };
     }
     case 'chain': {
       const nodes = ancestors(body, v);

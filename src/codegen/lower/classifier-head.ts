@@ -52,7 +52,7 @@ export function lowerClassifierHead(node: Node, body: Graph): EmittedKernel {
   };
   const own = (s: Source): Source => param(fc.inputs[s as number]!);
   const w = io.operands[1]!;
-  if (w.read !== 'plain' && w.read !== 'dequantize') fail(`its matmul reads its weight as a '${w.read}' read`);
+  if ((w.read !== 'plain' && w.read !== 'dequantize') || w.view) fail(`its matmul reads its weight as a '${w.read}' read${w.view ? ' through a view' : ''}`);
   const gemm = anchor.op === 'gemm' ? attrsOf(anchor, gemmAttrs) : undefined;
   if (gemm?.trans_a) fail('its gemm transposes the pooled means');
   const weightByClass = gemm?.trans_b === true;

@@ -38,6 +38,7 @@ export interface Bound {
  */
 export interface AnchorOperand extends Bound {
   readonly read: OperandRead;
+  /** 'view': the view of `source` read; 'dequantize' of an int8 weight: the view of the dequantized weight read, if any. */
   readonly view?: View;
   /** 'scale': the per-channel factors, and their stride between batch entries (0 when shared). */
   readonly scale?: Bound & { readonly batchStride: number };
