@@ -263,7 +263,7 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   // B's rows start at multiples of `c` elements.
   const rowsAligned = (c: number) => [b.offset, b.outer, ...b.batchStrides].every((x) => dIsMultiple(x, c));
   const vecB = !['scalar', 'tiled'].includes(spec.variant ?? 'vec4b') && b.inner === 1 && (dIsMultiple(spec.n, 4) || padded) && rowsAligned(4);
-  // One row over a float B whose columns run along K: dot products of vec4s along K (dotProduct).
+  // One row over a float or int8 B whose columns run along K: dot products along K (dotProduct).
   const alongK = (l: MatmulOperandLayout, inner: Dim) => [l.offset, inner, ...l.batchStrides].every((x) => dIsMultiple(x, 4));
   const floatOrInt8 = !spec.bStored || !('bits' in spec.bStored);
   const dots = spec.variant === 'rows1' && floatOrInt8 && dIsMultiple(spec.k, 4) && a.inner === 1 && b.outer === 1 && alongK(a, a.outer) && alongK(b, b.inner);
