@@ -1,6 +1,8 @@
 import { attrsOf } from '../ir/attrs.js';
 import type { Graph, Node, Value } from '../ir/graph.js';
+import { dequantizeInt8Attrs } from '../ir/ops/quantize.js';
 import { constAttrs } from '../ir/ops/source.js';
+import { wordsOfBytes } from '../ir/quantize-blocks.js';
 import { transposed2d, type TensorData } from '../ir/tensor-data.js';
 import { allocTyped, numel, type Device } from '../ir/types.js';
 import type { Pass, PassContext } from './pass.js';
@@ -12,7 +14,9 @@ import { rebuild, type GraphRebuilder } from './rebuild.js';
 //   Each column is then a dot product along K, four K steps a load of A and of B, and the
 //   weight is read as N contiguous runs; over [K, N] a K step reads four columns of a row and
 //   the next one a whole row further on (codegen/kernels/matmul.ts, dotProduct: about 2x
-//   faster when the weight is not in cache, as a decoder's weights never are).
+//   faster when the weight is not in cache, as a decoder's weights never are). An imported QDQ
+//   model's int8 weight (dequantize_int8 of a constant [K, N], a scale a column) likewise, a
+//   scale a row, as quantize-weights stores one under --weights int8.
 // - N not a multiple of 4: [K, N] rows are not 16-byte aligned, so the kernel would load B a
 //   column at a time. Stored with zero columns up to the next multiple of 4 and read through a
 //   slice of its first N columns, it is loaded four columns a load; the kernel never stores the
@@ -24,9 +28,13 @@ import { rebuild, type GraphRebuilder } from './rebuild.js';
 /** Weights of this many elements or fewer are left as they are. */
 export const SMALL_WEIGHT_ELEMENTS = 65536;
 
-/** How a weight is stored instead, and how its matmul reads it back as [K, N]. */
+/** How a weight is stored instead (its const remade under its name), and how its matmul reads it back as [K, N]. */
 interface Layout {
+  /** The const whose data is `stored` instead, and the nodes between it and the matmul, which `read` replaces. */
+  readonly replaces: readonly Node[];
   readonly stored: TensorData;
+  /** The weight as a matrix now, for the log. */
+  readonly shape: readonly number[];
   readonly read: (b: GraphRebuilder, stored: Value, dev: Device) => Value;
 }
 
@@ -51,17 +59,45 @@ export function columnsAlongK(node: Node): boolean {
 /** The transpose through which a matmul reads its weight stored [N, K]. */
 export const transposed = (b: GraphRebuilder, stored: Value, dev: Device): Value => b.add('transpose', [stored], { perm: [1, 0] }, dev).output;
 
-/** The layout a WebGPU matmul's const float [K, N] weight is better stored in, when nothing else reads it. */
+/** An int8 [K, N] (four a word, element i byte i % 4 of word i / 4) as [N, K]. */
+function transposedInt8(packed: TensorData, k: number, n: number): TensorData {
+  const bytes = new Uint8Array(k * n);
+  for (let i = 0; i < k * n; i++) bytes[(i % n) * k + Math.floor(i / n)] = (packed.data[i >> 2]! >>> ((i & 3) * 8)) & 255;
+  return wordsOfBytes(bytes);
+}
+
+/**
+ * A one-row matmul's int8 weight as an imported QDQ model gives it, dequantize_int8 of a constant
+ * [K, N] with a scale a column, read by nothing else: stored [N, K] with a scale a row, as
+ * quantize-weights stores one (read through a transpose of its dequantize_int8).
+ */
+function int8AlongK(node: Node, users: ReadonlyMap<Value, Node[]>): Layout | undefined {
+  const dq = node.inputs[1]?.producer;
+  const source = dq?.op === 'dequantize_int8' ? dq.inputs[0]!.producer : undefined;
+  const packed = source?.op === 'const' ? attrsOf(source, constAttrs).value : undefined;
+  if (!packed || attrsOf(dq!, dequantizeInt8Attrs).axis !== 1 || !columnsAlongK(node)) return undefined;
+  if (users.get(dq!.output)?.length !== 1 || users.get(source!.output)?.length !== 1) return undefined;
+  const [k, n] = dq!.output.type.shape as [number, number];
+  return {
+    replaces: [source!, dq!], stored: transposedInt8(packed, k, n), shape: [n, k],
+    read: (b, s, dev) => transposed(b, b.add('dequantize_int8', [s, b.get(dq!.inputs[1]!)], { shape: [n, k], axis: 0 }, dev).output, dev),
+  };
+}
+
+/** The layout a WebGPU matmul's const float [K, N] weight (or a QDQ int8 one) is better stored in, when nothing else reads it. */
 function betterLayout(node: Node, users: ReadonlyMap<Value, Node[]>): Layout | undefined {
   const w = node.inputs[1];
   const value = w?.producer?.op === 'const' ? attrsOf(w.producer, constAttrs).value : undefined;
+  if (node.op === 'matmul' && !value) return int8AlongK(node, users);
   if (node.op !== 'matmul' || node.output.type.device !== 'webgpu' || !value || value.shape.length !== 2) return undefined;
   if ((value.dtype !== 'f32' && value.dtype !== 'f16') || numel(value.shape) <= SMALL_WEIGHT_ELEMENTS || users.get(w!)?.length !== 1) return undefined;
-  if (columnsAlongK(node)) return { stored: transposed2d(value), read: transposed };
+  const replaces = [w!.producer!];
+  if (columnsAlongK(node)) return { replaces, stored: transposed2d(value), shape: [value.shape[1]!, value.shape[0]!], read: transposed };
   const n = value.shape[1]!;
   if (n % 4 === 0) return undefined;
+  const stored = padColumns(value, Math.ceil(n / 4) * 4);
   return {
-    stored: padColumns(value, Math.ceil(n / 4) * 4),
+    replaces, stored, shape: stored.shape,
     read: (b, s, dev) => b.add('slice', [s], { starts: [0], ends: [n], axes: [1] }, dev).output,
   };
 }
@@ -77,7 +113,7 @@ export const alignWeights: Pass = {
       if (layout) layouts.set(node, layout);
     }
     // The weights' consts are remade, under their names, where their matmuls are.
-    const replaced = new Set([...layouts.keys()].map((n) => n.inputs[1]!.producer!));
+    const replaced = new Set([...layouts.values()].flatMap((l) => l.replaces));
     let changed = false;
     const out = rebuild(g, (node, b) => {
       if (replaced.has(node)) return true;
@@ -85,9 +121,9 @@ export const alignWeights: Pass = {
       if (!layout) return false;
       const weight = node.inputs[1]!;
       const dev = node.output.type.device;
-      const stored = b.add('const', [], { value: layout.stored }, dev, [weight.name]).output;
+      const stored = b.add('const', [], { value: layout.stored }, dev, [layout.replaces[0]!.output.name]).output;
       b.replace(node.output, b.add('matmul', [b.get(node.inputs[0]!), layout.read(b, stored, dev)], node.attrs, dev, [node.output.name]).output);
-      ctx.log?.(`align-weights: %${weight.name} [${weight.type.shape.join(',')}] stored as [${layout.stored.shape.join(',')}] for %${node.output.name}`);
+      ctx.log?.(`align-weights: %${weight.name} [${weight.type.shape.join(',')}] stored as [${layout.shape.join(',')}] for %${node.output.name}`);
       changed = true;
       return true;
     });

@@ -8,6 +8,7 @@ import { compile, compileWithReport } from '../../src/compiler.js';
 import { Random } from '../../src/frontend/torch/random.js';
 import { Graph } from '../../src/ir/graph.js';
 import type { Shape } from '../../src/ir/types.js';
+import { quantizeInt8 } from '../../src/ir/quantize-int8.js';
 import { SMALL_WEIGHT_ELEMENTS } from '../../src/passes/align-weights.js';
 import { runOnCpu } from '../../src/runtime/cpu/executor.js';
 import { Session } from '../../src/runtime/session.js';
@@ -72,6 +73,28 @@ describe('align-weights', () => {
     await expectStored(product(1, 256, 1027), [1027, 256], dots);
     await expectStored(product(1, 256, 516, false, [3]), [516, 256], dots);
     await expectStored(product(1, 256, 1028, false, [], 'gemm'), [1028, 256], dots);
+  });
+
+  it('stores a one-row product\'s QDQ int8 weight (a scale a column) as [N, K], a scale a row, equal to the CPU', async () => {
+    const [k, n] = [256, 260];
+    const rng = new Random(3);
+    const g = new Graph('qdq');
+    const x = g.addInput('x', { dtype: 'f32', shape: [1, k], device: 'webgpu' });
+    const { packed, scales } = quantizeInt8(randomData('f32', [k, n], rng), 1);
+    const [p, s] = [packed, scales].map((value) => g.addNode('const', [], { value }).output);
+    const w = g.addNode('dequantize_int8', [p!, s!], { shape: [k, n], axis: 1 }).output;
+    g.setOutputs([g.addNode('matmul', [x, w], {}, { names: ['y'] }).output]);
+    const log: string[] = [];
+    const program = compile(g, { log: (m) => log.push(m) });
+    expect(log).toContain(`align-weights: %${w.name} [${k},${n}] stored as [${n},${k}] for %y`);
+    expect(program.kernels.map((kn) => kn.wgsl).find((kn) => kn.includes('dot(s0'))).toMatch(/dot\(s0, vec4<f32>\(1\.0\)\) \* /);
+    const inputs = { x: randomData('f32', [1, k], rng) };
+    const session = await Session.create(gpu(), program);
+    try {
+      expectClose((await session.run(inputs))['y']!, runOnCpu(g, inputs)['y']!, 1e-4, 1e-4);
+    } finally {
+      session.destroy();
+    }
   });
 
   it('leaves small weights, aligned ones and weights read twice as they are', () => {
