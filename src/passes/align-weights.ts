@@ -3,6 +3,7 @@ import type { Graph, Node, Value } from '../ir/graph.js';
 import { dequantizeInt8Attrs } from '../ir/ops/quantize.js';
 import { constAttrs } from '../ir/ops/source.js';
 import { wordsOfBytes } from '../ir/quantize-blocks.js';
+import { unpackInt8 } from '../ir/quantize-int8.js';
 import { transposed2d, type TensorData } from '../ir/tensor-data.js';
 import { allocTyped, numel, type Device } from '../ir/types.js';
 import type { Pass, PassContext } from './pass.js';
@@ -59,10 +60,10 @@ export function columnsAlongK(node: Node): boolean {
 /** The transpose through which a matmul reads its weight stored [N, K]. */
 export const transposed = (b: GraphRebuilder, stored: Value, dev: Device): Value => b.add('transpose', [stored], { perm: [1, 0] }, dev).output;
 
-/** An int8 [K, N] (four a word, element i byte i % 4 of word i / 4) as [N, K]. */
+/** Packed int8 values [K, N] (quantize-int8.ts) as [N, K]. */
 function transposedInt8(packed: TensorData, k: number, n: number): TensorData {
   const bytes = new Uint8Array(k * n);
-  for (let i = 0; i < k * n; i++) bytes[(i % n) * k + Math.floor(i / n)] = (packed.data[i >> 2]! >>> ((i & 3) * 8)) & 255;
+  for (let i = 0; i < k * n; i++) bytes[(i % n) * k + Math.floor(i / n)] = unpackInt8(packed.data, i) & 255;
   return wordsOfBytes(bytes);
 }
 
