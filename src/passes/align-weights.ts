@@ -15,9 +15,9 @@ import { rebuild, type GraphRebuilder } from './rebuild.js';
 //   Each column is then a dot product along K, four K steps a load of A and of B, and the
 //   weight is read as N contiguous runs; over [K, N] a K step reads four columns of a row and
 //   the next one a whole row further on (codegen/kernels/matmul.ts, dotProduct: about 2x
-//   faster when the weight is not in cache, as a decoder's weights never are). An imported QDQ
-//   model's int8 weight (dequantize_int8 of a constant [K, N], a scale a column) likewise, a
-//   scale a row, as quantize-weights stores one under --weights int8.
+//   faster when the weight is not in cache, as a decoder's weights never are). An int8 weight
+//   (dequantize_int8 of a constant [K, N], a scale a column: quantize-weights' under --weights
+//   int8, an imported QDQ model's) likewise, a scale a row.
 // - N not a multiple of 4: [K, N] rows are not 16-byte aligned, so the kernel would load B a
 //   column at a time. Stored with zero columns up to the next multiple of 4 and read through a
 //   slice of its first N columns, it is loaded four columns a load; the kernel never stores the
@@ -47,18 +47,14 @@ function padColumns(w: TensorData, n4: number): TensorData {
   return { dtype: w.dtype, shape: [k, n4], data: out };
 }
 
-/**
- * Whether a WebGPU matmul's [K, N] weight (a 2-D B of more than SMALL_WEIGHT_ELEMENTS) is better
- * stored [N, K]: A has one row and K is a multiple of 4. quantize-weights stores an int8 weight so too.
- */
-export function columnsAlongK(node: Node): boolean {
+/** Whether a matmul's [K, N] weight (a 2-D B of more than SMALL_WEIGHT_ELEMENTS) is better stored [N, K]: A has one row and K is a multiple of 4. */
+function columnsAlongK(node: Node): boolean {
   const [x, w] = node.inputs;
-  if (node.op !== 'matmul' || node.output.type.device !== 'webgpu' || w?.type.shape.length !== 2) return false;
-  return x!.type.shape.at(-2) === 1 && w.type.shape[0]! % 4 === 0 && numel(w.type.shape) > SMALL_WEIGHT_ELEMENTS;
+  return w?.type.shape.length === 2 && x!.type.shape.at(-2) === 1 && w.type.shape[0]! % 4 === 0 && numel(w.type.shape) > SMALL_WEIGHT_ELEMENTS;
 }
 
 /** The transpose through which a matmul reads its weight stored [N, K]. */
-export const transposed = (b: GraphRebuilder, stored: Value, dev: Device): Value => b.add('transpose', [stored], { perm: [1, 0] }, dev).output;
+const transposed = (b: GraphRebuilder, stored: Value, dev: Device): Value => b.add('transpose', [stored], { perm: [1, 0] }, dev).output;
 
 /** Packed int8 values [K, N] (quantize-int8.ts) as [N, K]. */
 function transposedInt8(packed: TensorData, k: number, n: number): TensorData {
@@ -68,9 +64,9 @@ function transposedInt8(packed: TensorData, k: number, n: number): TensorData {
 }
 
 /**
- * A one-row matmul's int8 weight as an imported QDQ model gives it, dequantize_int8 of a constant
- * [K, N] with a scale a column, read by nothing else: stored [N, K] with a scale a row, as
- * quantize-weights stores one (read through a transpose of its dequantize_int8).
+ * A one-row matmul's int8 weight, dequantize_int8 of a constant [K, N] with a scale a column
+ * (quantize-weights', or an imported QDQ model's), read by nothing else: stored [N, K] with a
+ * scale a row, read through a transpose of its dequantize_int8.
  */
 function int8AlongK(node: Node, users: ReadonlyMap<Value, Node[]>): Layout | undefined {
   const dq = node.inputs[1]?.producer;
@@ -85,13 +81,13 @@ function int8AlongK(node: Node, users: ReadonlyMap<Value, Node[]>): Layout | und
   };
 }
 
-/** The layout a WebGPU matmul's const float [K, N] weight (or a QDQ int8 one) is better stored in, when nothing else reads it. */
+/** The layout a WebGPU matmul's const float [K, N] weight (or an int8 one) is better stored in, when nothing else reads it. */
 function betterLayout(node: Node, users: ReadonlyMap<Value, Node[]>): Layout | undefined {
+  if (node.op !== 'matmul' || node.output.type.device !== 'webgpu') return undefined;
   const w = node.inputs[1];
   const value = w?.producer?.op === 'const' ? attrsOf(w.producer, constAttrs).value : undefined;
-  if (node.op === 'matmul' && !value) return int8AlongK(node, users);
-  if (node.op !== 'matmul' || node.output.type.device !== 'webgpu' || !value || value.shape.length !== 2) return undefined;
-  if ((value.dtype !== 'f32' && value.dtype !== 'f16') || numel(value.shape) <= SMALL_WEIGHT_ELEMENTS || users.get(w!)?.length !== 1) return undefined;
+  if (!value) return int8AlongK(node, users);
+  if (value.shape.length !== 2 || (value.dtype !== 'f32' && value.dtype !== 'f16') || numel(value.shape) <= SMALL_WEIGHT_ELEMENTS || users.get(w!)?.length !== 1) return undefined;
   const replaces = [w!.producer!];
   if (columnsAlongK(node)) return { replaces, stored: transposed2d(value), shape: [value.shape[1]!, value.shape[0]!], read: transposed };
   const n = value.shape[1]!;

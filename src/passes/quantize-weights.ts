@@ -8,7 +8,6 @@ import { quantizeInt8 } from '../ir/quantize-int8.js';
 import { quantizeBlocks } from '../ir/quantize-blocks.js';
 import { transposed2d, type TensorData } from '../ir/tensor-data.js';
 import { dtypeBytes, numel } from '../ir/types.js';
-import { columnsAlongK, transposed } from './align-weights.js';
 import type { Pass } from './pass.js';
 import { rebuild, type GraphRebuilder } from './rebuild.js';
 
@@ -33,8 +32,6 @@ interface WeightPlan {
   readonly key: string;
   /** Name of the stored weight: its packed values are `<name>.int8`, its scales `<name>.scale`. */
   readonly name: string;
-  /** `data` is a matmul's weight [K, N] stored [N, K] (align-weights.ts, columnsAlongK), read through a transpose. */
-  readonly alongK?: true;
 }
 
 const constData = (v: Value | undefined): TensorData | undefined =>
@@ -49,21 +46,16 @@ function keyOf(n: Node, suffix: 'plain' | 'transposed'): { key: string; name: st
 
 /**
  * matmul's B: a constant [..., K, N] (channels N), or transpose(W[N, K]) of a 2-D constant, which
- * is stored transposed; with `alongK` (a one-row product's int8 weight, columnsAlongK), stored
- * [N, K] either way.
+ * is stored transposed (align-weights then stores a one-row product's as [N, K]).
  */
-function matmulWeight(node: Node, alongK: boolean): WeightPlan | undefined {
+function matmulWeight(node: Node): WeightPlan | undefined {
   const w = node.inputs[1]!;
   const plain = constData(w);
-  if (isFloatData(plain) && plain.shape.length >= 2) {
-    if (alongK) return { data: transposed2d(plain), axis: 0, alongK: true, ...keyOf(w.producer!, 'transposed') };
-    return { data: plain, axis: plain.shape.length - 1, ...keyOf(w.producer!, 'plain') };
-  }
+  if (isFloatData(plain) && plain.shape.length >= 2) return { data: plain, axis: plain.shape.length - 1, ...keyOf(w.producer!, 'plain') };
   const t = w.producer;
   const base = constData(t?.inputs[0]);
   const perm = t?.op === 'transpose' ? attrsOf(t, transposeAttrs).perm : undefined;
   if (isFloatData(base) && base.shape.length === 2 && perm?.[0] === 1 && perm[1] === 0) {
-    if (alongK) return { data: base, axis: 0, alongK: true, ...keyOf(t!.inputs[0]!.producer!, 'plain') };
     return { data: transposed2d(base), axis: 1, ...keyOf(t!.inputs[0]!.producer!, 'transposed') };
   }
   return undefined;
@@ -82,9 +74,9 @@ function convWeight(node: Node): WeightPlan | undefined {
   return isFloatData(data) && data.shape.length === 4 ? { data, axis: 0, ...keyOf(node.inputs[1]!.producer!, 'plain') } : undefined;
 }
 
-/** The ops whose kernels load an int8 (or int4) weight, and where their weight is. */
-const WEIGHTS: Readonly<Record<string, (node: Node, format: 'int8' | 'int4') => WeightPlan | undefined>> = {
-  matmul: (node, format) => matmulWeight(node, format === 'int8' && columnsAlongK(node)),
+/** The ops whose kernels load an int8 weight, and where their weight is. */
+const WEIGHTS: Readonly<Record<string, (node: Node) => WeightPlan | undefined>> = {
+  matmul: matmulWeight,
   gemm: gemmWeight,
   conv2d: convWeight,
 };
@@ -253,7 +245,7 @@ function quantizeGraph(g: Graph, minElements: number, format: 'int8' | 'int4', l
       b.replace(node.output, b.add('fused', inputs, { ...node.attrs, body }, node.output.type.device, [node.output.name]).output);
       return true;
     }
-    const plan = WEIGHTS[node.op]?.(node, format);
+    const plan = WEIGHTS[node.op]?.(node);
     const asBlocks = format === 'int4' && plan && node.op !== 'conv2d' ? kByN(plan) : undefined;
     const w4 = asBlocks && blocksOf(b, asBlocks, node);
     if (w4) {
@@ -265,9 +257,8 @@ function quantizeGraph(g: Graph, minElements: number, format: 'int8' | 'int4', l
     }
     const q = plan && tryQuantized(b, plan, node, node.inputs[1]!);
     if (!plan || !q) return false;
-    const dev = node.output.type.device;
-    const w = b.add('dequantize_int8', [q.packed, q.scales], { shape: [...plan.data.shape], axis: plan.axis }, dev).output;
-    b.copy(node, [b.get(node.inputs[0]!), plan.alongK ? transposed(b, w, dev) : w, ...node.inputs.slice(2).map((v) => b.get(v))]);
+    const w = b.add('dequantize_int8', [q.packed, q.scales], { shape: [...plan.data.shape], axis: plan.axis }, node.output.type.device).output;
+    b.copy(node, [b.get(node.inputs[0]!), w, ...node.inputs.slice(2).map((v) => b.get(v))]);
     return true;
   });
   const summary: QuantizeSummary = { weights: made.size, blockwise: blockwise.size, floatBytes, storedBytes, small: small.size, minElements, leftFloat };

@@ -137,7 +137,7 @@ describe('int8 weights', () => {
         const g = graphOf(c, rng);
         const inputs = { x: randomData('f32', c.x, rng) };
         const options = { weights: 'int8', precision } as const;
-        const quantized = optimize(g, { pipeline: 'quantize-weights', weights: 'int8' }).graph;
+        const quantized = optimize(g, { pipeline: 'quantize-weights,align-weights', weights: 'int8' }).graph;
         expect(quantized.nodes.find((n) => n.op === 'dequantize_int8')?.attrs, c.name).toMatchObject({ shape: [132, 512], axis: 0 });
         expect(quantized.nodes.find((n) => n.op === 'const' && n.output.name.endsWith('.int8'))?.output.type.shape).toEqual([132 * 512 / 4]);
         const program = compile(g, options);

@@ -260,15 +260,16 @@ export function emitMatmul(spec: MatmulKernelSpec): EmittedKernel {
   // first N columns, align-weights.ts): a row's last vec4 reads columns past N, never stored.
   const tiled = spec.variant === 'tiled';
   const padded = typeof spec.n === 'number' && typeof b.outer === 'number' && b.outer >= Math.ceil(spec.n / 4) * 4;
-  // B's rows start at multiples of `c` elements.
-  const rowsAligned = (c: number) => [b.offset, b.outer, ...b.batchStrides].every((x) => dIsMultiple(x, c));
+  // Runs of an operand along `stride` start at multiples of `c` elements.
+  const runsAligned = (l: MatmulOperandLayout, stride: Dim, c: number) => [l.offset, stride, ...l.batchStrides].every((x) => dIsMultiple(x, c));
+  const rowsAligned = (c: number) => runsAligned(b, b.outer, c);
   const vecB = !['scalar', 'tiled'].includes(spec.variant ?? 'vec4b') && b.inner === 1 && (dIsMultiple(spec.n, 4) || padded) && rowsAligned(4);
-  // One row over a float or int8 B whose columns run along K: dot products along K (dotProduct).
-  const alongK = (l: MatmulOperandLayout, inner: Dim) => [l.offset, inner, ...l.batchStrides].every((x) => dIsMultiple(x, 4));
-  const floatOrInt8 = !spec.bStored || !('bits' in spec.bStored);
-  const dots = spec.variant === 'rows1' && floatOrInt8 && dIsMultiple(spec.k, 4) && a.inner === 1 && b.outer === 1 && alongK(a, a.outer) && alongK(b, b.inner);
+  // One row over a B whose columns run along K, float or int8 with a scale a column (WeightLoad.run):
+  // dot products along K (dotProduct), A's row and B's columns read as aligned vec4s.
+  const runsOfB = !spec.bStored || (!('bits' in spec.bStored) && spec.bStored.inner !== 1);
+  const dots = spec.variant === 'rows1' && runsOfB && dIsMultiple(spec.k, 4) && a.inner === 1 && b.outer === 1 && runsAligned(a, a.outer, 4) && runsAligned(b, b.inner, 4);
   if (spec.bStored && !('bits' in spec.bStored) && spec.bStored.channels !== spec.n) throw new Error(`internal: ${spec.name}: an int8 B needs one scale per column`);
-  const readA = () => (dots ? m.readVec4 : m.read).call(m, 'A', spec.aDType ?? spec.dtype, spec.sources.a);
+  const readA = () => (dots ? m.readVec4('A', spec.aDType ?? spec.dtype, spec.sources.a) : m.read('A', spec.aDType ?? spec.dtype, spec.sources.a));
   if (!spec.bFirst) readA();
   const B = declareWeight(m, 'B', spec.dtype, spec.sources.b, spec.bStored, vecB || dots);
   if (spec.bFirst) readA();
