@@ -1,6 +1,6 @@
 import type { Graph, Node, Value } from '../ir/graph.js';
 import type { Attrs } from '../ir/attrs.js';
-import { scalarConstant, MAX_STORAGE_BINDINGS, type OperandRead } from '../ir/fusion.js';
+import { scalarConstant, MAX_STORAGE_BINDINGS, type AnchorRoles, type OperandRead } from '../ir/fusion.js';
 import {
   ABSORB_MATCHERS, closedBody, COPY_MATCHERS, EPILOGUE_MATCHERS, externalInputs, isElementwise, type MatchContext,
 } from './fusion-matchers.js';
@@ -16,6 +16,14 @@ interface Group {
   anchor?: Node;
   /** Operands of the anchor whose producing nodes it computes as it reads them (absorbed into the group). */
   absorbed?: ReadonlyMap<number, { read: OperandRead; nodes: readonly Node[] }>;
+  /** How the anchor reads each operand, the nodes copied in front for it, and the bindings they add (copiedReads). */
+  copied?: CopiedReads;
+}
+
+interface CopiedReads {
+  readonly reads: readonly OperandRead[];
+  readonly nodes: readonly Node[];
+  readonly extra: number;
 }
 
 /** Nodes of a group that compute an anchor's operands rather than follow it. */
@@ -40,7 +48,36 @@ function bindingCount(group: Group): number {
   const own = anchor.inputs.reduce((sum, _, i) => sum + (group.absorbed?.has(i) ? externalInputs(group.absorbed.get(i)!.nodes).length : 1), 0);
   const before = prologueOf(group);
   const epilogue = members.filter((m) => m !== anchor && !before.has(m));
-  return own + externalInputs(epilogue).filter((v) => v !== anchor.output && scalarConstant(v) === undefined).length + 1;
+  return own + (group.copied?.extra ?? 0) + externalInputs(epilogue).filter((v) => v !== anchor.output && scalarConstant(v) === undefined).length + 1;
+}
+
+/**
+ * How a new anchor group's anchor reads each operand no absorbed work computes: views and narrowed
+ * inputs, dequantized weights, whose nodes are copied in front of it (COPY_MATCHERS). The kernel
+ * binds a copied read's operands instead of the one (an int8 weight: its values and its scales),
+ * so they are counted before any epilogue takes the bindings left: a weight dequantized by a
+ * kernel of its own costs a dispatch and its whole f32 size every run, an epilogue op left out a
+ * dispatch over the output. Past the limit, an operand is read as it is.
+ */
+function copiedReads(group: Group, roles: AnchorRoles, match: MatchContext): CopiedReads {
+  const anchor = group.anchor!;
+  const nodes: Node[] = [];
+  let bindings = bindingCount(group);
+  const reads = anchor.inputs.map((_, i): OperandRead => {
+    const absorbed = group.absorbed?.get(i);
+    if (absorbed) return absorbed.read;
+    for (const m of COPY_MATCHERS) {
+      const taken = roles.reads(anchor, i).includes(m.read) ? m.match(anchor, i, match) : undefined;
+      const more = taken ? externalInputs(taken).length - 1 : 0;
+      if (taken && bindings + more <= MAX_STORAGE_BINDINGS) {
+        bindings += more;
+        nodes.push(...taken.filter((t) => !nodes.includes(t)));
+        return m.read;
+      }
+    }
+    return 'plain';
+  });
+  return { reads, nodes, extra: bindings - bindingCount(group) };
 }
 
 /** The closed body graph of a group (copied prologue nodes first): its external inputs become parameters (names kept). */
@@ -90,6 +127,7 @@ export const fuseElementwise: Pass = {
           group.members.unshift(...pg.members);
         });
         if (absorbed.size) group.absorbed = absorbed;
+        group.copied = copiedReads(group, roles, match);
         group.members.sort((a, b) => g.nodes.indexOf(a) - g.nodes.indexOf(b));
         for (const m of group.members) groupOf.set(m, group);
         continue;
@@ -134,6 +172,7 @@ export const fuseElementwise: Pass = {
             root: n,
             ...(anchored ? { anchor: anchored.anchor! } : {}),
             ...(anchored?.absorbed ? { absorbed: anchored.absorbed } : {}),
+            ...(anchored?.copied ? { copied: anchored.copied } : {}),
           };
           // The epilogue runs once per anchor result: nothing in it may be larger than that.
           const before = prologueOf(merged);
@@ -146,39 +185,13 @@ export const fuseElementwise: Pass = {
       }
       for (const m of group.members) groupOf.set(m, group);
     }
-    // Reads of operands no absorbed work computes: views and narrowed inputs, copied in front.
-    const copies = new Map<Group, { reads: OperandRead[]; nodes: Node[] }>();
-    for (const gr of new Set(groupOf.values())) {
-      const anchor = gr.anchor;
-      if (!anchor) continue;
-      const roles = rolesOf(anchor.op)!;
-      const nodes: Node[] = [];
-      let bindings = bindingCount(gr);
-      const reads = anchor.inputs.map((_, i): OperandRead => {
-        const absorbed = gr.absorbed?.get(i);
-        if (absorbed) return absorbed.read;
-        for (const m of COPY_MATCHERS) {
-          const taken = roles.reads(anchor, i).includes(m.read) ? m.match(anchor, i, match) : undefined;
-          // The kernel binds the copied nodes' operands instead of the one (an int8 weight: its
-          // values and its scales); past the limit, the operand is read as it is.
-          const more = taken ? externalInputs(taken).length - 1 : 0;
-          if (taken && bindings + more <= MAX_STORAGE_BINDINGS) {
-            bindings += more;
-            nodes.push(...taken.filter((t) => !nodes.includes(t)));
-            return m.read;
-          }
-        }
-        return 'plain';
-      });
-      copies.set(gr, { reads, nodes });
-    }
-    const fused = new Set([...groupOf.values()].filter((gr) => gr.members.length > 1 || (copies.get(gr)?.nodes.length ?? 0) > 0));
+    const fused = new Set([...groupOf.values()].filter((gr) => gr.members.length > 1 || (gr.copied?.nodes.length ?? 0) > 0));
     if (fused.size === 0) return g;
     return rebuild(g, (node, b) => {
       const group = groupOf.get(node);
       if (!group || !fused.has(group)) return false;
       if (group.root !== node) return true; // emitted with its root
-      const copied = copies.get(group);
+      const copied = group.copied;
       const { body, inputs, anchorIndex } = groupBody(group, copied?.nodes ?? []);
       const attrs: Attrs = copied ? { body, anchor: anchorIndex, reads: copied.reads.join(',') } : { body };
       const f = b.add('fused', inputs.map((v) => b.get(v)), attrs, node.output.type.device, [node.output.name]);

@@ -144,6 +144,34 @@ describe('fuse', () => {
         return %2
       }`);
   });
+
+  it('a dequantized weight\'s bindings are counted before the epilogue\'s: the epilogue stops short, not the weight\'s read', () => {
+    // x, the weight's codes, scales and zero points, and the output leave 3 of 8 bindings for the
+    // epilogue; taking e3 too would leave the weight to a kernel of its own, dequantized every run.
+    expectPass(fuseElementwise, `
+      graph g(%x: f32[1,8] @webgpu, %c: u32[8] @webgpu, %s: f32[4] @webgpu, %z: u32[1] @webgpu, %e0: f32[4] @webgpu, %e1: f32[4] @webgpu, %e2: f32[1,4] @webgpu, %e3: f32[1,4] @webgpu) -> (f32[1,4] @webgpu) {
+        %0 = dequantize_blocks(%c, %s, %z) {bits = 8, block = 8, shape = [8, 4]} : f32[8,4] @webgpu
+        %1 = matmul(%x, %0) : f32[1,4] @webgpu
+        %2 = add(%1, %e0) : f32[1,4] @webgpu
+        %3 = mul(%2, %e1) : f32[1,4] @webgpu
+        %4 = add(%3, %e2) : f32[1,4] @webgpu
+        %5 = add(%4, %e3) : f32[1,4] @webgpu
+        return %5
+      }`, `
+      graph g(%x: f32[1,8] @webgpu, %c: u32[8] @webgpu, %s: f32[4] @webgpu, %z: u32[1] @webgpu, %e0: f32[4] @webgpu, %e1: f32[4] @webgpu, %e2: f32[1,4] @webgpu, %e3: f32[1,4] @webgpu) -> (f32[1,4] @webgpu) {
+        %0 = dequantize_blocks(%c, %s, %z) {bits = 8, block = 8, shape = [8, 4]} : f32[8,4] @webgpu
+        %4 = fused(%c, %s, %z, %x, %e0, %e1, %e2) {anchor = 1, body = graph matmul_add_mul_add(%c: u32[8] @webgpu, %s: f32[4] @webgpu, %z: u32[1] @webgpu, %x: f32[1,8] @webgpu, %e0: f32[4] @webgpu, %e1: f32[4] @webgpu, %e2: f32[1,4] @webgpu) -> (f32[1,4] @webgpu) {
+            %0 = dequantize_blocks(%c, %s, %z) {bits = 8, block = 8, shape = [8, 4]} : f32[8,4] @webgpu
+            %1 = matmul(%x, %0) : f32[1,4] @webgpu
+            %2 = add(%1, %e0) : f32[1,4] @webgpu
+            %3 = mul(%2, %e1) : f32[1,4] @webgpu
+            %4 = add(%3, %e2) : f32[1,4] @webgpu
+            return %4
+          }, reads = "plain,dequantize"} : f32[1,4] @webgpu
+        %5 = add(%4, %e3) : f32[1,4] @webgpu
+        return %5
+      }`);
+  });
 });
 
 

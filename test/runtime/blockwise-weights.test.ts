@@ -238,6 +238,32 @@ describe('8-bit weights of integer products on the device', () => {
       }
     }
   });
+
+  it('MatMulInteger with a symmetric int8 B (zero points 0, ORT\'s dynamic quantization by default) at one row: int8 stored [N, K], ONNX Runtime\'s int32 result', async () => {
+    const [k, n] = [256, 264];
+    const b = bytesOf(k * n, 4).map((v) => Math.max(v - 128, -127));
+    for (const zp of [[0], undefined]) {
+      const bytes = contribModel({
+        inputs: [{ name: 'a', dims: [1, 1, k], type: 2 }], outputs: [{ name: 'y', type: 6 }],
+        nodes: [{ ...msNode('MatMulInteger', zp ? ['a', 'b', 'az', 'bz'] : ['a', 'b', 'az'], ['y']), domain: '' }],
+        initializers: [tensor('b', 3, [k, n], b), tensor('az', 2, [], [131]), ...(zp ? [tensor('bz', 3, [], zp)] : [])],
+      });
+      const log: string[] = [];
+      const program = compile(importOnnx(bytes), { log: (m) => log.push(m) });
+      expect(log.some((m) => m.startsWith('align-weights:') && m.includes(`[${k},${n}] stored as [${n},${k}]`)), log.join('\n')).toBe(true);
+      expect(Math.max(...program.buffers.filter((w) => w.role === 'weight').map((w) => w.bytes)), 'the codes: a byte a value').toBe(k * n);
+      expect(program.kernels.some((kn) => kn.wgsl.includes('dot(s0'))).toBe(true);
+      const session = await Session.create(gpu(), program);
+      try {
+        const a = tensorData('i32', [1, 1, k], bytesOf(k, 9));
+        const got = Array.from((await session.run({ a }))['y']!.data as Int32Array);
+        const [want] = await runOrt(bytes, { a }, { a: 2 });
+        expect(got).toEqual(want!.values);
+      } finally {
+        session.destroy();
+      }
+    }
+  });
 });
 
 // ORT's static quantization writes QDQ models: a weight is DequantizeLinear of a constant int8 or

@@ -9,7 +9,7 @@
 import { NARROW_FORMATS, type NarrowFormat } from '../../../ir/ops/narrow.js';
 import { isConst, typeOf, type Operand } from '../builder.js';
 import { constArray, makeConst } from '../tensor.js';
-import { eightBitColumns, eachChannel } from './stored-weights.js';
+import { eachChannel, eightBitWeight } from './stored-weights.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { kilnDType, narrowFormatOf, OnnxType, onnxTypeName } from '../onnx-types.js';
 import { as2d, from2d, readWindow, spatialRank } from './window-params.js';
@@ -146,9 +146,10 @@ const asIs = (p: Operand): Operand => p;
 
 /**
  * A constant 8-bit weight B [K, N] (ONNX type `bType`) minus its constant zero point (one, or
- * one a column) kept in 8 bits on the device: dequantize_blocks of its codes (int8 stored 128
- * higher, as its zero points), a block a column of scale 1, so the matmul reading it loads 8 bits
- * a value instead of an i32. Undefined for any other B.
+ * one a column) kept in 8 bits on the device (eightBitWeight: int8 with zero points 0, as ONNX
+ * Runtime's dynamic quantization writes it by default, as dequantize_int8; else dequantize_blocks),
+ * of scale 1, so the matmul reading it loads 8 bits a value instead of an i32. Undefined for any
+ * other B.
  */
 function storedEightBit(n: OnnxNode, b: Operand, bzp: Operand | undefined, bType: number | undefined): Operand | undefined {
   const shape = typeOf(b).shape;
@@ -157,7 +158,7 @@ function storedEightBit(n: OnnxNode, b: Operand, bzp: Operand | undefined, bType
   const zeros = bzp ? constArray(bzp) : [];
   if (zeros.length > 1 && zeros.length !== cols) return undefined;
   const ones = makeConst('scales', 'f32', [cols], new Array<number>(cols).fill(1));
-  return eightBitColumns(n, constArray(b), bType, ones, eachChannel(zeros, cols), shape);
+  return eightBitWeight(n, constArray(b), bType, ones, eachChannel(zeros, cols), shape, 1);
 }
 
 /**

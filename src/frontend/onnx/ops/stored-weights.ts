@@ -18,8 +18,7 @@ export function eachChannel(p: ArrayLike<number>, channels: number): number[] {
 /**
  * Weight operand `w` of a reader whose kernels load a weight's channels along `channelAxis` (a
  * conv's output channels, a matmul's columns): its 8-bit form where it has one that fits, as
- * dequantize_int8 (int8 with zero points 0: per-channel scales) or, for a [K, N] matmul weight,
- * dequantize_blocks (8-bit codes, a block a column, its scale and zero point); else `w` itself.
+ * eightBitWeight's; else `w` itself.
  */
 export function storedWeight(n: OnnxNode, w: Operand, channelAxis: number): Operand {
   const q = isConst(w) ? w.dequantizedFrom : undefined;
@@ -29,13 +28,23 @@ export function storedWeight(n: OnnxNode, w: Operand, channelAxis: number): Oper
   if ((q.scales.length > 1 || q.zeros.length > 1) && q.axis !== channelAxis) return w;
   const channels = shape[channelAxis]!;
   const scales = makeConst('scales', 'f32', [channels], eachChannel(q.scales, channels));
-  const zeros = eachChannel(q.zeros, channels);
-  if (q.onnxType === OnnxType.INT8 && zeros.every((z) => z === 0)) {
-    const packed = constTensor('packed', wordsOfBytes(Array.from(q.values, (v) => v & 255)));
+  return eightBitWeight(n, q.values, q.onnxType, scales, eachChannel(q.zeros, channels), shape, channelAxis) ?? w;
+}
+
+/**
+ * An 8-bit weight (ONNX type INT8 or UINT8; its scales and zero points one a channel along
+ * `channelAxis`) as its reader's kernels load it: dequantize_int8 where it is int8 with zero points
+ * 0 (four values a word, a scale a channel; a one-row product's is then stored [N, K], see
+ * align-weights.ts), else, for a [K, N] matmul weight (its columns the channels),
+ * dequantize_blocks; undefined for any other.
+ */
+export function eightBitWeight(n: OnnxNode, values: ArrayLike<number>, onnxType: number, scales: ConstTensor, zeros: readonly number[], shape: readonly number[], channelAxis: number): Value | undefined {
+  if (onnxType === OnnxType.INT8 && zeros.every((z) => z === 0)) {
+    const packed = constTensor('packed', wordsOfBytes(Array.from(values, (v) => v & 255)));
     return n.b.graph.addNode('dequantize_int8', [n.b.value(packed), n.b.value(scales)], { shape: [...shape], axis: channelAxis }).output;
   }
-  if (shape.length !== 2 || channelAxis !== 1) return w;
-  return eightBitColumns(n, q.values, q.onnxType, scales, zeros, shape);
+  if (shape.length !== 2 || channelAxis !== 1) return undefined;
+  return eightBitColumns(n, values, onnxType, scales, zeros, shape);
 }
 
 /**
@@ -43,7 +52,7 @@ export function storedWeight(n: OnnxNode, w: Operand, channelAxis: number): Oper
  * its scale (`scales`, [N]) and zero point; int8 values and zero points are stored 128 higher,
  * as codes are unsigned.
  */
-export function eightBitColumns(n: OnnxNode, values: ArrayLike<number>, onnxType: number, scales: ConstTensor, zeros: readonly number[], shape: readonly number[]): Value {
+function eightBitColumns(n: OnnxNode, values: ArrayLike<number>, onnxType: number, scales: ConstTensor, zeros: readonly number[], shape: readonly number[]): Value {
   const offset = onnxType === OnnxType.INT8 ? 128 : 0;
   const codes = constTensor('codes', wordsOfBytes(Array.from(values, (v) => v + offset)));
   const zeroCodes = constTensor('zeros', packCodes(zeros.map((z) => z + offset), 8));
