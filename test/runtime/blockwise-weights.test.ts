@@ -210,7 +210,8 @@ describe('a 4-bit LLM\'s embedding and lm_head at Qwen2.5-0.5B\'s sizes', () => 
 });
 
 // ORT's dynamic quantization (the `_quantized` models Transformers.js ships): constant 8-bit
-// weights of MatMulInteger and its fused forms stay 8-bit on the device, not i32.
+// weights of MatMulInteger and its fused forms stay 8-bit on the device, not i32: as int8, a uint8
+// weight or a zero point other than 0 shifted into the epilogue through A's row sums.
 describe('8-bit weights of integer products on the device', () => {
   const gpu = useGpu();
   const bytesOf = (n: number, seed: number) => Array.from(seeded(n, seed), (x) => Math.floor((x + 0.5) * 256));
@@ -239,14 +240,14 @@ describe('8-bit weights of integer products on the device', () => {
     }
   });
 
-  it('MatMulInteger with a symmetric int8 B (zero points 0, ORT\'s dynamic quantization by default) at one row: int8 stored [N, K], ONNX Runtime\'s int32 result', async () => {
+  it('MatMulInteger at one row, int8 (zero points 0, ORT\'s dynamic quantization\'s default, or none) or uint8 with a zero point a column: int8 stored [N, K], ONNX Runtime\'s int32 result', async () => {
     const [k, n] = [256, 264];
-    const b = bytesOf(k * n, 4).map((v) => Math.max(v - 128, -127));
-    for (const zp of [[0], undefined]) {
+    for (const [bType, zp] of [[3, [0]], [3, undefined], [2, bytesOf(n, 6)]] as const) {
+      const b = bytesOf(k * n, 4).map((v) => (bType === 3 ? Math.max(v - 128, -127) : v));
       const bytes = contribModel({
         inputs: [{ name: 'a', dims: [1, 1, k], type: 2 }], outputs: [{ name: 'y', type: 6 }],
         nodes: [{ ...msNode('MatMulInteger', zp ? ['a', 'b', 'az', 'bz'] : ['a', 'b', 'az'], ['y']), domain: '' }],
-        initializers: [tensor('b', 3, [k, n], b), tensor('az', 2, [], [131]), ...(zp ? [tensor('bz', 3, [], zp)] : [])],
+        initializers: [tensor('b', bType, [k, n], b), tensor('az', 2, [], [131]), ...(zp ? [tensor('bz', bType, zp.length === 1 ? [] : [n], [...zp])] : [])],
       });
       const log: string[] = [];
       const program = compile(importOnnx(bytes), { log: (m) => log.push(m) });

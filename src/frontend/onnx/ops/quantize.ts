@@ -145,32 +145,41 @@ const perRow = (n: OnnxNode) => (p: Operand): Operand => {
 const asIs = (p: Operand): Operand => p;
 
 /**
- * A constant 8-bit weight B [K, N] (ONNX type `bType`) minus its constant zero point (one, or
- * one a column) kept in 8 bits on the device (eightBitWeight: int8 with zero points 0, as ONNX
- * Runtime's dynamic quantization writes it by default, as dequantize_int8; else dequantize_blocks),
- * of scale 1, so the matmul reading it loads 8 bits a value instead of an i32. Undefined for any
- * other B.
+ * A' x (B - b_zero_point) where B is a constant 8-bit weight [K, N] and its zero point a constant
+ * (one, or one a column), with B kept in 8 bits on the device as int8 (dequantize_int8 of scale
+ * 1, which a one-row product stores [N, K], see align-weights.ts): B - zp = (B - o) - (zp - o),
+ * o 128 for uint8 and 0 for int8, so B - o is int8 exactly, and the product is A' x (B - o) minus
+ * A's row sums times (zp - o), a column's, which the matmul's epilogue subtracts (a reduction of
+ * A the only kernel more; none where zp = o, as ONNX Runtime's dynamic quantization writes int8
+ * weights by default). `centeredA` makes A' in f32. Undefined for any other B.
  */
-function storedEightBit(n: OnnxNode, b: Operand, bzp: Operand | undefined, bType: number | undefined): Operand | undefined {
+function eightBitProduct(n: OnnxNode, centeredA: () => Operand, b: Operand, bzp: Operand | undefined, bType: number | undefined): Operand | undefined {
   const shape = typeOf(b).shape;
   if (!isConst(b) || shape.length !== 2 || (bType !== OnnxType.INT8 && bType !== OnnxType.UINT8) || (bzp && !isConst(bzp))) return undefined;
   const cols = shape[1]!;
   const zeros = bzp ? constArray(bzp) : [];
   if (zeros.length > 1 && zeros.length !== cols) return undefined;
+  const o = bType === OnnxType.UINT8 ? 128 : 0;
   const ones = makeConst('scales', 'f32', [cols], new Array<number>(cols).fill(1));
-  return eightBitWeight(n, constArray(b), bType, ones, eachChannel(zeros, cols), shape, 1);
+  const w = eightBitWeight(n, Array.from(constArray(b), (v) => v - o), OnnxType.INT8, ones, new Array<number>(cols).fill(0), shape, 1)!;
+  const a = centeredA();
+  const product = n.b.op('matmul', [a, w]);
+  const shift = eachChannel(zeros, cols).map((z) => z - o);
+  if (shift.every((c) => c === 0)) return product;
+  const rank = typeOf(a).shape.length;
+  const rowSums = n.b.op('sum', [a], { axes: [rank - 1], keepdims: true });
+  return n.b.op('sub', [product, n.b.op('mul', [rowSums, makeConst('zero_points', 'f32', [cols], shift)])]);
 }
 
 /**
  * (a - a_zero_point) x (b - b_zero_point): a's zero point per row, b's per column; in i32, or in
- * f32 where B is a constant 8-bit weight kept in its bits (storedEightBit; the matmul kernels
+ * f32 where B is a constant 8-bit weight kept in its bits (eightBitProduct; the matmul kernels
  * accumulate in f32 either way).
  */
 export function integerMatMul(n: OnnxNode, a: Operand, azp: Operand | undefined, b: Operand, bzp: Operand | undefined, bType: number | undefined): Operand {
   if (typeOf(a).shape.length < 2 || typeOf(b).shape.length < 2) n.unsupported('integer matmul of 1-D operands is not supported');
-  const stored = storedEightBit(n, b, bzp, bType);
-  if (stored) return n.b.op('matmul', [castTo(n.b, centered(n, a, azp, perRow(n)), 'f32'), stored]);
-  return n.b.op('matmul', [centered(n, a, azp, perRow(n)), centered(n, b, bzp, asIs)]);
+  const stored = eightBitProduct(n, () => castTo(n.b, centered(n, a, azp, perRow(n)), 'f32'), b, bzp, bType);
+  return stored ?? n.b.op('matmul', [centered(n, a, azp, perRow(n)), centered(n, b, bzp, asIs)]);
 }
 
 defineOnnxOp('MatMulInteger', (n) => castTo(n.b, integerMatMul(n, n.input(0), n.optional(2), n.input(1), n.optional(3), n.inputType(1)), 'i32'));
