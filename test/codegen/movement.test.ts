@@ -106,6 +106,22 @@ describe('WebGPU movement kernels agree with the CPU reference', () => {
     expect(vec4(await check(gpu(), 'concat', [rand('f32', [2, 2, 4]), rand('f32', [2, 2, 2], 6)], { axis: 2 }))).toBe(false);
   });
 
+  it('concat by loops (software adapters): a workgroup copies a chunk of an output row, each part a loop; the flat kernel where a GPU is the target', async () => {
+    const loops = (p: { kernels: readonly { wgsl: string }[] }) => /workgroup_size\(8\)[^]*for \(var r/.test(p.kernels[0]!.wgsl);
+    // Rows of 320 elements (80 loads of 4) in 2 outer rows; rows of 1300 single elements in 3
+    // chunks of 512, the part boundary (700) inside the second; f16 and i32 rows.
+    expect(loops(await check(gpu(), 'concat', [rand('f32', [2, 3, 40]), rand('f32', [2, 5, 40], 1)], { axis: 1 }))).toBe(true);
+    expect(loops(await check(gpu(), 'concat', [rand('f32', [3, 700]), rand('f32', [3, 600], 2)], { axis: 1 }))).toBe(true);
+    expect(loops(await check(gpu(), 'concat', [rand('f16', [2, 33, 3]), rand('f16', [2, 1, 3], 3), rand('f16', [2, 30, 3], 4)], { axis: 1 }))).toBe(true);
+    expect(loops(await check(gpu(), 'concat', [rand('i32', [1, 257]), rand('i32', [4, 257], 5)], { axis: 0 }))).toBe(true);
+    // Rows shorter than 64 elements keep the flat kernel, as does a GPU target.
+    expect(loops(await check(gpu(), 'concat', [rand('f32', [9, 20]), rand('f32', [9, 20], 6)], { axis: 1 }))).toBe(false);
+    const g = new Graph('concat');
+    const [a, b] = [[2, 3, 40], [2, 5, 40]].map((shape, k) => g.addInput(`x${k}`, { dtype: 'f32', shape, device: 'webgpu' }));
+    g.setOutputs([g.addNode('concat', [a!, b!], { axis: 1 }).output]);
+    expect(loops(compile(g, { adapterClass: 'gpu' }))).toBe(false);
+  });
+
   it('split: one dispatch per non-empty output', async () => {
     const p = await check(gpu(), 'split', [rand('f32', [5, 13])], { axis: 1, sizes: [4, 0, 9] });
     expect(p.dispatches).toHaveLength(2);

@@ -6,18 +6,18 @@ import { KilnError } from '../../ir/errors.js';
 import { dimRange, dimText, dMul, dNumel } from '../../ir/size-expr.js';
 import { MAX_STORAGE_BINDINGS } from '../../ir/fusion.js';
 import { emitCopy } from '../kernels/copy.js';
-import { emitConcat } from '../kernels/concat.js';
+import { concatLoops, emitConcat, type ConcatKernelSpec, type ConcatVariant } from '../kernels/concat.js';
 import { denseView } from '../../ir/view.js';
 import type { Node } from '../../ir/graph.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
-import { plainLowerings, type Anchor, type AnchorIO, type Lowering } from './lowering.js';
+import { plainLowerings, type Anchor, type AnchorIO, type LowerContext, type Lowering } from './lowering.js';
 
 /**
  * A concat in one dispatch, reading its sources through views, and (when fusion gives it a
  * following channel_shuffle or float cast) shuffling the result's channels and casting it;
  * empty sources are left unbound.
  */
-function lowerConcat(node: Node, io: AnchorIO): EmittedKernel | EmittedKernel[] {
+function lowerConcat(node: Node, io: AnchorIO, ctx?: LowerContext): EmittedKernel | EmittedKernel[] {
   const shapes = node.inputs.map((v) => dimsOf(v.type));
   const axis = resolveAxis(attrsOf(node, concatAttrs).axis, shapes[0]!.length);
   const used = shapes.map((s, k) => k).filter((k) => dimRange(dNumel(shapes[k]!))[1] > 0);
@@ -30,12 +30,16 @@ function lowerConcat(node: Node, io: AnchorIO): EmittedKernel | EmittedKernel[] 
     return concatByCopies(node);
   }
   const outDType = result.type.dtype;
-  return emitConcat({
+  const spec: ConcatKernelSpec = {
     name: [node.op, ...after.map((n) => n.op)].join('_'), dtype: node.output.type.dtype, outShape: dimsOf(node.output.type), axis,
     parts: used.map((k) => ({ source: io.operands[k]!.source, view: io.operands[k]!.view ?? denseView(shapes[k]!) })), out: io.out,
     ...(shuffle ? { shuffleGroups: attrsOf(shuffle, channelShuffleAttrs).groups } : {}),
     ...(outDType !== node.output.type.dtype ? { outDType } : {}),
-  });
+  };
+  // The flat kernel is every adapter's default; a chooser may take the loops (software adapters do).
+  const variants: ConcatVariant[] = concatLoops(spec) ? ['flat', 'loops'] : ['flat'];
+  const pick = ctx?.choose?.('concat', `${spec.dtype}:${spec.outShape.map(dimText).join('x')}:axis${axis}`, variants);
+  return emitConcat({ ...spec, variant: variants.find((v) => v === pick) ?? 'flat' });
 }
 
 /**
