@@ -96,7 +96,8 @@ function groupBody(group: Group, copied: readonly Node[]): { body: Graph; inputs
  * group except its root's, and a group never needs a value from outside that depends on itself.
  * A group holds at most one anchor, every value computed from the anchor's result keeps its shape
  * (the epilogue runs per output element), and a group stops growing when its kernel would bind
- * more storage buffers than WebGPU guarantees. The fused node records the anchor and its reads.
+ * more storage buffers than WebGPU guarantees, an anchor's copied reads (a dequantized weight's
+ * buffers) counted first (copiedReads). The fused node records the anchor and its reads.
  */
 export const fuseElementwise: Pass = {
   name: 'fuse',
