@@ -14,6 +14,8 @@ import { f16BitsToF32, f32ToF16Bits } from './f16.js';
 // computed in f32 as a kernel does. Zero points are codes packed like the weight, or floats of
 // the scales' type, or absent (2^(bits - 1), the middle).
 
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
 /** The bits a code may take. */
 export const BLOCK_CODE_BITS: readonly number[] = [2, 4, 8];
 
@@ -45,6 +47,11 @@ export function packCodesOf(count: number, bits: number, fill: (put: (i: number,
 /** Bytes (0..255) as little-endian u32 words, the last one padded with zeros: codes already packed in bytes, lowest bits first. */
 export function wordsOfBytes(bytes: ArrayLike<number>): TensorData {
   const words = new Uint32Array(Math.ceil(bytes.length / 4));
+  // Bytes in an array already: copied whole where the host's words are little-endian too.
+  if (bytes instanceof Uint8Array && LITTLE_ENDIAN) {
+    new Uint8Array(words.buffer).set(bytes);
+    return tensorData('u32', [words.length], words);
+  }
   for (let i = 0; i < bytes.length; i++) words[i >>> 2] = words[i >>> 2]! | (bytes[i]! << ((i & 3) * 8));
   return tensorData('u32', [words.length], words);
 }

@@ -56,10 +56,16 @@ function columnsAlongK(node: Node): boolean {
 /** The transpose through which a matmul reads its weight stored [N, K]. */
 const transposed = (b: GraphRebuilder, stored: Value, dev: Device): Value => b.add('transpose', [stored], { perm: [1, 0] }, dev).output;
 
-/** Packed int8 values [K, N] (quantize-int8.ts) as [N, K]. */
+/** Packed int8 values [K, N] (quantize-int8.ts, four a word) as [N, K]. */
 function transposedInt8(packed: TensorData, k: number, n: number): TensorData {
   const bytes = new Uint8Array(k * n);
-  for (let i = 0; i < k * n; i++) bytes[(i % n) * k + Math.floor(i / n)] = unpackInt8(packed.data, i) & 255;
+  const words = packed.data as ArrayLike<number>;
+  for (let r = 0; r < k; r++) {
+    for (let c = 0; c < n; c++) {
+      const i = r * n + c;
+      bytes[c * k + r] = unpackInt8(words, i) & 255;
+    }
+  }
   return wordsOfBytes(bytes);
 }
 

@@ -161,7 +161,10 @@ function eightBitProduct(n: OnnxNode, centeredA: () => Operand, b: Operand, bzp:
   if (zeros.length > 1 && zeros.length !== cols) return undefined;
   const o = bType === OnnxType.UINT8 ? 128 : 0;
   const ones = makeConst('scales', 'f32', [cols], new Array<number>(cols).fill(1));
-  const w = eightBitWeight(n, Array.from(constArray(b), (v) => v - o), OnnxType.INT8, ones, new Array<number>(cols).fill(0), shape, 1)!;
+  const values = constArray(b);
+  const centeredB = new Int8Array(values.length);
+  for (let i = 0; i < values.length; i++) centeredB[i] = values[i]! - o;
+  const w = eightBitWeight(n, centeredB, OnnxType.INT8, ones, new Array<number>(cols).fill(0), shape, 1)!;
   const a = centeredA();
   const product = n.b.op('matmul', [a, w]);
   const shift = eachChannel(zeros, cols).map((z) => z - o);

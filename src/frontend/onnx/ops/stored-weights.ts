@@ -40,7 +40,7 @@ export function storedWeight(n: OnnxNode, w: Operand, channelAxis: number): Oper
  */
 export function eightBitWeight(n: OnnxNode, values: ArrayLike<number>, onnxType: number, scales: ConstTensor, zeros: readonly number[], shape: readonly number[], channelAxis: number): Value | undefined {
   if (onnxType === OnnxType.INT8 && zeros.every((z) => z === 0)) {
-    const packed = constTensor('packed', wordsOfBytes(Array.from(values, (v) => v & 255)));
+    const packed = constTensor('packed', wordsOfBytes(bytesOf(values, 0)));
     return n.b.graph.addNode('dequantize_int8', [n.b.value(packed), n.b.value(scales)], { shape: [...shape], axis: channelAxis }).output;
   }
   if (shape.length !== 2 || channelAxis !== 1) return undefined;
@@ -54,7 +54,14 @@ export function eightBitWeight(n: OnnxNode, values: ArrayLike<number>, onnxType:
  */
 function eightBitColumns(n: OnnxNode, values: ArrayLike<number>, onnxType: number, scales: ConstTensor, zeros: readonly number[], shape: readonly number[]): Value {
   const offset = onnxType === OnnxType.INT8 ? 128 : 0;
-  const codes = constTensor('codes', wordsOfBytes(Array.from(values, (v) => v + offset)));
+  const codes = constTensor('codes', wordsOfBytes(bytesOf(values, offset)));
   const zeroCodes = constTensor('zeros', packCodes(zeros.map((z) => z + offset), 8));
   return n.b.graph.addNode('dequantize_blocks', [codes, scales, zeroCodes].map((c) => n.b.value(c)), { shape: [...shape], bits: 8, block: shape[0]! }).output;
+}
+
+/** 8-bit values plus `offset`, as bytes (an LLM's weights hold 10^8 of them: no intermediate array of numbers). */
+function bytesOf(values: ArrayLike<number>, offset: number): Uint8Array {
+  const bytes = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) bytes[i] = values[i]! + offset;
+  return bytes;
 }
