@@ -43,6 +43,9 @@ export interface Workload {
   readonly kilnInputShapes?: Readonly<Record<string, readonly (number | string)[]>>;
 }
 
+/** The decoding step's inputs: the new token's activations and every layer's cached keys and values. */
+const DECODER_INPUTS: readonly InputSpec[] = decoderInputNames().map((name) => ({ name, shape: name === 'x' ? [1, 1, DECODER.dim] : [1, DECODER.heads, DECODER.cached, DECODER.dim / DECODER.heads] }));
+
 /** A square f32 matmul C = A·B of two inputs (both uploaded every run, as a user's data would be). */
 function matmulGraph(n: number): Graph {
   const g = new Graph(`matmul_${n}`);
@@ -152,7 +155,7 @@ export const WORKLOADS: readonly Workload[] = [
   {
     name: 'decode-12x768',
     title: `GPT-2-small-sized decoding: one token through ${DECODER.layers} blocks, d=${DECODER.dim}, ${DECODER.heads} heads, ${DECODER.cached}-token KV cache, traced`,
-    inputs: decoderInputNames().map((name) => ({ name, shape: name === 'x' ? [1, 1, DECODER.dim] : [1, DECODER.heads, DECODER.cached, DECODER.dim / DECODER.heads] })),
+    inputs: DECODER_INPUTS,
     source: { kind: 'graph', build: async () => decoderStepGraph() },
     flops: decoderFlops(),
     kilnPrecisions: ['fp32'],
@@ -161,8 +164,17 @@ export const WORKLOADS: readonly Workload[] = [
   {
     name: 'decode-12x768-q4',
     title: 'decode-12x768 with 4-bit weights: its Linear layers as ONNX Runtime\'s MatMulNBits (blocks of 32), one ONNX file for every system',
-    inputs: decoderInputNames().map((name) => ({ name, shape: name === 'x' ? [1, 1, DECODER.dim] : [1, DECODER.heads, DECODER.cached, DECODER.dim / DECODER.heads] })),
+    inputs: DECODER_INPUTS,
     source: { kind: 'onnx-bytes', build: async () => exportOnnx(await decoderStepGraph(), { weights: 'q4' }) },
+    flops: decoderFlops(),
+    kilnPrecisions: ['fp32'],
+    quick: false,
+  },
+  {
+    name: 'decode-12x768-q8',
+    title: 'decode-12x768 with 8-bit weights as ONNX Runtime\'s dynamic quantization writes them (DynamicQuantizeLinear, MatMulInteger over int8 a scale a column), one ONNX file for every system',
+    inputs: DECODER_INPUTS,
+    source: { kind: 'onnx-bytes', build: async () => exportOnnx(await decoderStepGraph(), { weights: 'q8' }) },
     flops: decoderFlops(),
     kilnPrecisions: ['fp32'],
     quick: false,

@@ -1,7 +1,8 @@
 import type { Graph, Node, Value } from '../../src/ir/graph.js';
 import { isTensorData } from '../../src/ir/tensor-data.js';
 import { OnnxModelBuilder } from './onnx-writer.js';
-import { emitMatMulNBits, q4Plan } from './export-q4.js';
+import { emitMatMulNBits, linearPlan } from './export-q4.js';
+import { emitDynamicQuantized } from './export-q8.js';
 
 /** The bench exports a traced graph to ONNX only when every op has a mapping here. */
 type Emit = (b: OnnxModelBuilder, node: Node, ins: string[], outs: string[]) => void;
@@ -57,7 +58,7 @@ export function unexportableOps(graph: Graph): string[] {
  * ONNX peers run exactly the computation kiln runs, with the same weights and value names for
  * the graph's inputs and outputs.
  */
-export function exportOnnx(graph: Graph, opts: { readonly weights?: 'q4' } = {}): Uint8Array {
+export function exportOnnx(graph: Graph, opts: { readonly weights?: 'q4' | 'q8' } = {}): Uint8Array {
   const missing = unexportableOps(graph);
   if (missing.length) throw new Error(`the bench cannot export op(s) ${missing.join(', ')} of graph '${graph.name}' to ONNX`);
   const b = new OnnxModelBuilder(graph.name);
@@ -73,15 +74,17 @@ export function exportOnnx(graph: Graph, opts: { readonly weights?: 'q4' } = {})
     if (n === undefined) throw new Error(`value %${v.name} is read before it is defined`);
     return n;
   };
-  // Under q4, Linear layers' matmuls become MatMulNBits over their 4-bit weights (export-q4.ts).
-  const q4 = opts.weights === 'q4' ? q4Plan(graph) : undefined;
+  // Under q4, Linear layers' matmuls become MatMulNBits over their 4-bit weights (export-q4.ts);
+  // under q8, dynamically quantized products over int8 weights (export-q8.ts).
+  const quantized = opts.weights ? linearPlan(graph) : undefined;
+  const emitQuantized = opts.weights === 'q8' ? emitDynamicQuantized : emitMatMulNBits;
   for (const node of graph.nodes) {
-    if (q4?.skipped.has(node)) continue;
+    if (quantized?.skipped.has(node)) continue;
     const outs = node.outputs.map((v) => (graph.outputs.includes(v) ? v.name : b.fresh(`v${v.name}`)));
     node.outputs.forEach((v, i) => names.set(v, outs[i]!));
-    const w = q4?.weights.get(node);
+    const w = quantized?.weights.get(node);
     if (w) {
-      emitMatMulNBits(b, w, nameOf(node.inputs[0]!), outs);
+      emitQuantized(b, w, nameOf(node.inputs[0]!), outs);
       continue;
     }
     if (node.op === 'const') {

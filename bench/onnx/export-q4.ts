@@ -20,8 +20,8 @@ function linearWeight(node: Node, users: ReadonlyMap<Value, Node[]>): TensorData
   return users.get(t!.output)?.length === 1 && users.get(w!.output)?.length === 1 ? value : undefined;
 }
 
-/** The matmuls exported as MatMulNBits, with the weight nodes they make unneeded (not exported). */
-export function q4Plan(graph: Graph): { readonly weights: Map<Node, TensorData>; readonly skipped: Set<Node> } {
+/** The matmuls exported with quantized weights (Linear layers'), with the weight nodes they make unneeded (not exported). */
+export function linearPlan(graph: Graph): { readonly weights: Map<Node, TensorData>; readonly skipped: Set<Node> } {
   const users = graph.users();
   const weights = new Map<Node, TensorData>();
   const skipped = new Set<Node>();

@@ -9,14 +9,15 @@ export type OnnxAttr =
   | { readonly ints: readonly number[] }
   | { readonly floats: readonly number[] };
 
-/** Host data of an initializer: kiln's dtypes plus int64 (shapes, split sizes). */
+/** Host data of an initializer: kiln's dtypes plus int64 (shapes, split sizes) and 8-bit integers (quantized weights). */
 export type OnnxTensorValue =
   | { readonly dtype: DType; readonly shape: Shape; readonly data: ArrayBufferView }
   | { readonly dtype: 'i64'; readonly shape: Shape; readonly data: BigInt64Array }
-  | { readonly dtype: 'u8'; readonly shape: Shape; readonly data: Uint8Array };
+  | { readonly dtype: 'u8'; readonly shape: Shape; readonly data: Uint8Array }
+  | { readonly dtype: 'i8'; readonly shape: Shape; readonly data: Int8Array };
 
 // TensorProto.DataType numbers of the official schema.
-const ELEM_TYPE: Record<DType | 'i64' | 'u8', number> = { f32: 1, u32: 12, i32: 6, i64: 7, bool: 9, f16: 10, string: 8, u8: 2 };
+const ELEM_TYPE: Record<DType | 'i64' | 'u8' | 'i8', number> = { f32: 1, u32: 12, i32: 6, i64: 7, bool: 9, f16: 10, string: 8, u8: 2, i8: 3 };
 // AttributeProto.AttributeType numbers.
 const ATTR_TYPE = { FLOAT: 1, INT: 2, FLOATS: 6, INTS: 7 } as const;
 

@@ -107,6 +107,26 @@ describe('bench: 4-bit weights for the peers', () => {
     expect(ort!.values.length).toBe(mine.length);
     ort!.values.forEach((y, i) => expect(Math.abs(mine[i]! - y), `output[${i}]`).toBeLessThan(1e-4 * (1 + Math.abs(y))));
   });
+
+  // As ORT's quantize_dynamic writes them: the int8 weights read back are within half a step of
+  // the float ones, and ONNX Runtime computes what kiln's import of the same file computes.
+  it('the transformer block exported with dynamically quantized int8 weights: ONNX Runtime computes what kiln\'s import does, near the float block', async () => {
+    const w = workload('transformer');
+    if (w.source.kind !== 'graph') throw new Error('transformer is a graph workload');
+    const graph = await w.source.build();
+    const bytes = exportOnnx(graph, { weights: 'q8' });
+    const back = importOnnx(bytes);
+    // Its four Linear layers: query-key-value, projection, and the MLP's two.
+    expect(back.nodes.filter((n) => n.op === 'dequantize_int8').length).toBe(4);
+    const feeds = Object.fromEntries([...workloadInputs(w)].map(([k, v]) => [k, tensorData('f32', graph.inputs.find((i) => i.name === k)!.type.shape, v)]));
+    const name = graph.outputs[0]!.name;
+    const mine = runOnCpu(back, feeds)[name]!.data;
+    const float = runOnCpu(graph, feeds)[name]!.data;
+    const [ort] = await runOrt(bytes, feeds);
+    expect(ort!.values.length).toBe(mine.length);
+    ort!.values.forEach((y, i) => expect(Math.abs(mine[i]! - y), `output[${i}]`).toBeLessThan(1e-4 * (1 + Math.abs(y))));
+    float.forEach((y, i) => expect(Math.abs(mine[i]! - y), `output[${i}] against the float block`).toBeLessThan(0.1 * (1 + Math.abs(y))));
+  });
 });
 
 describe('bench: options', () => {
