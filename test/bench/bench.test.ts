@@ -91,41 +91,41 @@ describe('bench: the ONNX models given to the peers', () => {
   }
 });
 
-describe('bench: 4-bit weights for the peers', () => {
+describe('bench: quantized weights for the peers', () => {
+  /** The transformer block, its ONNX export with quantized Linear layers, and the workload's inputs. */
+  async function exported(weights: 'q4' | 'q8') {
+    const w = workload('transformer');
+    if (w.source.kind !== 'graph') throw new Error('transformer is a graph workload');
+    const graph = await w.source.build();
+    const bytes = exportOnnx(graph, { weights });
+    const feeds = Object.fromEntries([...workloadInputs(w)].map(([k, v]) => [k, tensorData('f32', graph.inputs.find((i) => i.name === k)!.type.shape, v)]));
+    return { graph, bytes, back: importOnnx(bytes), feeds, name: graph.outputs[0]!.name };
+  }
+
+  /** ONNX Runtime's output for the export, within 1e-4 (relative) of `mine`. */
+  async function expectOrtAgrees(bytes: Uint8Array, feeds: Record<string, ReturnType<typeof tensorData>>, mine: ArrayLike<number>) {
+    const [ort] = await runOrt(bytes, feeds);
+    expect(ort!.values.length).toBe(mine.length);
+    ort!.values.forEach((y, i) => expect(Math.abs(mine[i]! - y), `output[${i}]`).toBeLessThan(1e-4 * (1 + Math.abs(y))));
+  }
+
   // The transformer block's Linear layers as MatMulNBits: the weights kiln's --weights int4
   // would store, laid out as ONNX Runtime reads them (onnxruntime-node as the judge).
   it('the transformer block exported with MatMulNBits computes, in ONNX Runtime, what kiln computes with int4 weights', async () => {
-    const w = workload('transformer');
-    if (w.source.kind !== 'graph') throw new Error('transformer is a graph workload');
-    const graph = await w.source.build();
-    const bytes = exportOnnx(graph, { weights: 'q4' });
-    const back = importOnnx(bytes);
+    const { graph, bytes, back, feeds, name } = await exported('q4');
     expect(back.nodes.filter((n) => n.op === 'dequantize_blocks').length).toBeGreaterThan(0);
-    const feeds = Object.fromEntries([...workloadInputs(w)].map(([k, v]) => [k, tensorData('f32', graph.inputs.find((i) => i.name === k)!.type.shape, v)]));
-    const mine = runOnCpu(optimize(graph, { weights: 'int4', int8MinElements: 0 }).graph, feeds)[graph.outputs[0]!.name]!.data;
-    const [ort] = await runOrt(bytes, feeds);
-    expect(ort!.values.length).toBe(mine.length);
-    ort!.values.forEach((y, i) => expect(Math.abs(mine[i]! - y), `output[${i}]`).toBeLessThan(1e-4 * (1 + Math.abs(y))));
+    await expectOrtAgrees(bytes, feeds, runOnCpu(optimize(graph, { weights: 'int4', int8MinElements: 0 }).graph, feeds)[name]!.data);
   });
 
-  // As ORT's quantize_dynamic writes them: the int8 weights read back are within half a step of
-  // the float ones, and ONNX Runtime computes what kiln's import of the same file computes.
+  // As ORT's quantize_dynamic writes them: ONNX Runtime computes what kiln's import of the same
+  // file computes, and that is near the float block (int8 weights, uint8 activations).
   it('the transformer block exported with dynamically quantized int8 weights: ONNX Runtime computes what kiln\'s import does, near the float block', async () => {
-    const w = workload('transformer');
-    if (w.source.kind !== 'graph') throw new Error('transformer is a graph workload');
-    const graph = await w.source.build();
-    const bytes = exportOnnx(graph, { weights: 'q8' });
-    const back = importOnnx(bytes);
+    const { graph, bytes, back, feeds, name } = await exported('q8');
     // Its four Linear layers: query-key-value, projection, and the MLP's two.
     expect(back.nodes.filter((n) => n.op === 'dequantize_int8').length).toBe(4);
-    const feeds = Object.fromEntries([...workloadInputs(w)].map(([k, v]) => [k, tensorData('f32', graph.inputs.find((i) => i.name === k)!.type.shape, v)]));
-    const name = graph.outputs[0]!.name;
     const mine = runOnCpu(back, feeds)[name]!.data;
-    const float = runOnCpu(graph, feeds)[name]!.data;
-    const [ort] = await runOrt(bytes, feeds);
-    expect(ort!.values.length).toBe(mine.length);
-    ort!.values.forEach((y, i) => expect(Math.abs(mine[i]! - y), `output[${i}]`).toBeLessThan(1e-4 * (1 + Math.abs(y))));
-    float.forEach((y, i) => expect(Math.abs(mine[i]! - y), `output[${i}] against the float block`).toBeLessThan(0.1 * (1 + Math.abs(y))));
+    await expectOrtAgrees(bytes, feeds, mine);
+    runOnCpu(graph, feeds)[name]!.data.forEach((y, i) => expect(Math.abs(mine[i]! - y), `output[${i}] against the float block`).toBeLessThan(0.1 * (1 + Math.abs(y))));
   });
 });
 
