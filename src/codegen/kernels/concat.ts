@@ -55,9 +55,9 @@ function copiedTypes(spec: ConcatKernelSpec): { converts: boolean; t: DType; tOu
  * uniforms; the number of parts and the rank are in the shader text.
  */
 export function emitConcat(spec: ConcatKernelSpec): EmittedKernel {
-  if (spec.variant === 'loops' && concatLoops(spec)) return emitConcatLoops(spec, rowViews(spec)!);
-  if (slabsOf4(spec)) return emitConcat4(spec);
   const rows = rowViews(spec);
+  if (spec.variant === 'loops' && rows && loopsFit(spec)) return emitConcatLoops(spec, rows);
+  if (slabsOf4(spec)) return emitConcat4(spec);
   if (rows) return emitConcatRows(spec, rows);
   const rank = spec.outShape.length;
   const n = dNumel(spec.outShape);
@@ -145,10 +145,9 @@ function rowViews(spec: ConcatKernelSpec): View[] | undefined {
  * and aligned (a KV cache's past keys and the new token's, read from the fused projection).
  */
 function emitConcatRows(spec: ConcatKernelSpec, views: readonly View[]): EmittedKernel {
-  const { converts } = copiedTypes(spec);
   const inner = views[0]!.shape[2]!;
   const m = new KernelModule();
-  const { by4, lanes, cast } = rowsModule(spec, views, m);
+  const { by4, lanes, converts, cast } = rowsModule(spec, views, m);
   const u = m.uniforms;
   const n = dFloorDiv(dNumel(spec.outShape), lanes);
   u.scalar('n', n).scalar('inner', dFloorDiv(inner, lanes)).scalar('extent', spec.outShape[spec.axis]!).scalar('groups', spec.shuffleGroups ?? 1);
@@ -166,13 +165,14 @@ function emitConcatRows(spec: ConcatKernelSpec, views: readonly View[]): Emitted
 }
 
 /**
- * The bindings and per-part uniforms of a concatenation over [outer, axis, inner] views: four
+ * The bindings and per-part uniforms of a concatenation over [outer, axis, inner] views, and how
+ * it copies (a load's lanes, whether it converts, the cast it writes with): four
  * elements a load and store where the inner run of every part is contiguous and aligned (a KV
  * cache's past keys and the new token's, read from the fused projection); `start` is a part's
  * first index along the axis, `off`, `so`, `sa`, `si` its view's offset and strides, in loads.
  */
-function rowsModule(spec: ConcatKernelSpec, views: readonly View[], m: KernelModule): { by4: boolean; lanes: number; cast: string } {
-  const { t, tOut } = copiedTypes(spec);
+function rowsModule(spec: ConcatKernelSpec, views: readonly View[], m: KernelModule): { by4: boolean; lanes: number; converts: boolean; cast: string } {
+  const { converts, t, tOut } = copiedTypes(spec);
   const inner = views[0]!.shape[2]!;
   const by4 = dIsMultiple(inner, 4) && views.every((v) => v.strides[2] === 1)
     && views.every((v) => [v.offset, v.strides[0]!, v.strides[1]!].every((d) => dIsMultiple(d, 4)));
@@ -185,7 +185,7 @@ function rowsModule(spec: ConcatKernelSpec, views: readonly View[], m: KernelMod
   });
   spec.parts.forEach((p, k) => (by4 ? m.readVec4(`s${k}`, t, p.source) : m.read(`s${k}`, t, p.source)));
   if (by4) m.writeVec4('dst', tOut, spec.out); else m.write('dst', tOut, spec.out);
-  return { by4, lanes, cast: by4 ? `vec4<${wgslType(tOut)}>` : wgslType(tOut) };
+  return { by4, lanes, converts, cast: by4 ? `vec4<${wgslType(tOut)}>` : wgslType(tOut) };
 }
 
 /** Invocations of a workgroup of the 'loops' variant (one SIMD row of lavapipe's), and the loads of an output row each workgroup copies. */
@@ -198,9 +198,14 @@ const LOOP_CHUNK = 512;
  * would leave a workgroup's lanes idle) and at most MAX_WORKGROUPS_PER_DIMENSION of them.
  */
 export function concatLoops(spec: ConcatKernelSpec): boolean {
+  return loopsFit(spec) && rowViews(spec) !== undefined;
+}
+
+/** concatLoops's conditions but the views'. */
+function loopsFit(spec: ConcatKernelSpec): boolean {
   const row = dimRange(dNumel(spec.outShape.slice(spec.axis)))[0];
   const outer = dimRange(dNumel(spec.outShape.slice(0, spec.axis)))[1];
-  return spec.shuffleGroups === undefined && row >= 64 && outer <= MAX_WORKGROUPS_PER_DIMENSION && rowViews(spec) !== undefined;
+  return spec.shuffleGroups === undefined && row >= 64 && outer <= MAX_WORKGROUPS_PER_DIMENSION;
 }
 
 /**
@@ -213,8 +218,7 @@ export function concatLoops(spec: ConcatKernelSpec): boolean {
  */
 function emitConcatLoops(spec: ConcatKernelSpec, views: readonly View[]): EmittedKernel {
   const m = new KernelModule();
-  const { lanes, cast } = rowsModule(spec, views, m);
-  const { converts } = copiedTypes(spec);
+  const { lanes, converts, cast } = rowsModule(spec, views, m);
   const row = dFloorDiv(dNumel(spec.outShape.slice(spec.axis)), lanes);
   const inner = dFloorDiv(views[0]!.shape[2]!, lanes);
   m.uniforms.scalar('row', row).scalar('inner', inner);

@@ -9,7 +9,7 @@
 import { NARROW_FORMATS, type NarrowFormat } from '../../../ir/ops/narrow.js';
 import { isConst, typeOf, type Operand } from '../builder.js';
 import { constArray, makeConst } from '../tensor.js';
-import { eachChannel, eightBitWeight } from './stored-weights.js';
+import { eachChannel, int8Weight } from './stored-weights.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { kilnDType, narrowFormatOf, OnnxType, onnxTypeName } from '../onnx-types.js';
 import { as2d, from2d, readWindow, spatialRank } from './window-params.js';
@@ -161,12 +161,8 @@ function eightBitProduct(n: OnnxNode, centeredA: () => Operand, b: Operand, bzp:
   if (zeros.length > 1 && zeros.length !== cols) return undefined;
   const o = bType === OnnxType.UINT8 ? 128 : 0;
   const ones = makeConst('scales', 'f32', [cols], new Array<number>(cols).fill(1));
-  const values = constArray(b);
-  const centeredB = new Int8Array(values.length);
-  for (let i = 0; i < values.length; i++) centeredB[i] = values[i]! - o;
-  const w = eightBitWeight(n, centeredB, OnnxType.INT8, ones, new Array<number>(cols).fill(0), shape, 1)!;
   const a = centeredA();
-  const product = n.b.op('matmul', [a, w]);
+  const product = n.b.op('matmul', [a, int8Weight(n, constArray(b), -o, ones, shape, 1)]);
   const shift = eachChannel(zeros, cols).map((z) => z - o);
   if (shift.every((c) => c === 0)) return product;
   const rank = typeOf(a).shape.length;

@@ -39,12 +39,15 @@ export function storedWeight(n: OnnxNode, w: Operand, channelAxis: number): Oper
  * dequantize_blocks; undefined for any other.
  */
 export function eightBitWeight(n: OnnxNode, values: ArrayLike<number>, onnxType: number, scales: ConstTensor, zeros: readonly number[], shape: readonly number[], channelAxis: number): Value | undefined {
-  if (onnxType === OnnxType.INT8 && zeros.every((z) => z === 0)) {
-    const packed = constTensor('packed', wordsOfBytes(bytesOf(values, 0)));
-    return n.b.graph.addNode('dequantize_int8', [n.b.value(packed), n.b.value(scales)], { shape: [...shape], axis: channelAxis }).output;
-  }
+  if (onnxType === OnnxType.INT8 && zeros.every((z) => z === 0)) return int8Weight(n, values, 0, scales, shape, channelAxis);
   if (shape.length !== 2 || channelAxis !== 1) return undefined;
   return eightBitColumns(n, values, onnxType, scales, zeros, shape);
+}
+
+/** dequantize_int8 of `values` plus `offset` (each then in the int8 range), a scale a channel along `channelAxis`. */
+export function int8Weight(n: OnnxNode, values: ArrayLike<number>, offset: number, scales: ConstTensor, shape: readonly number[], channelAxis: number): Value {
+  const packed = constTensor('packed', wordsOfBytes(bytesOf(values, offset)));
+  return n.b.graph.addNode('dequantize_int8', [n.b.value(packed), n.b.value(scales)], { shape: [...shape], axis: channelAxis }).output;
 }
 
 /**
@@ -59,7 +62,7 @@ function eightBitColumns(n: OnnxNode, values: ArrayLike<number>, onnxType: numbe
   return n.b.graph.addNode('dequantize_blocks', [codes, scales, zeroCodes].map((c) => n.b.value(c)), { shape: [...shape], bits: 8, block: shape[0]! }).output;
 }
 
-/** 8-bit values plus `offset`, as bytes (an LLM's weights hold 10^8 of them: no intermediate array of numbers). */
+/** 8-bit values plus `offset`, as bytes (two's complement where negative; an LLM's weights hold 10^8 of them: no intermediate array of numbers). */
 function bytesOf(values: ArrayLike<number>, offset: number): Uint8Array {
   const bytes = new Uint8Array(values.length);
   for (let i = 0; i < values.length; i++) bytes[i] = values[i]! + offset;
