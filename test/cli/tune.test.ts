@@ -6,6 +6,7 @@ import { tuneGraph } from '../../src/codegen/tune.js';
 import { parseGraph } from '../../src/ir/parser.js';
 import { compile, optimize } from '../../src/compiler.js';
 import { generate } from '../../src/codegen/generate.js';
+import type { KernelChooser } from '../../src/codegen/lower/lowering.js';
 import { useGpu } from '../helpers/gpu.js';
 import { kiln } from '../helpers/kiln-cli.js';
 
@@ -89,6 +90,38 @@ describe('kernel tuning', () => {
     expect(Object.keys(pair.timesMs!).sort()).toEqual([...(gpu().features.has('subgroups') ? ['pair'] : []), 'separate']);
     const program = generate(g, { choose }).program;
     expect(program.dispatches).toHaveLength(pair.variant === 'pair' ? 1 : 2);
+  });
+
+  // Each family's problem as its micro graph poses it, the variants it offers there, and the
+  // graph compiled with the tuner's answer has the kernel of the variant chosen.
+  const others: [string, string, string, string[]][] = [
+    ['conv_transpose', `graph t(%x: f32[1,4,6,10] @webgpu, %w: f32[4,3,3,3] @webgpu) -> (f32[1,3,12,20] @webgpu) {
+  %0 = conv_transpose2d(%x, %w) {stride = [2, 2], padding = [1, 1, 1, 1], output_padding = [1, 1]} : f32[1,3,12,20] @webgpu
+  return %0
+}
+`, 'f32:1x4x6x10->3x12x20:k3x3:s2x2:d1x1:p1,1,1,1', ['direct', 'rows']],
+    ['resize', `graph r(%x: f32[2,3,5,8] @webgpu) -> (f32[2,3,10,16] @webgpu) {
+  %0 = resize(%x) {mode = "linear", scales = [1, 1, 2, 2]} : f32[2,3,10,16] @webgpu
+  return %0
+}
+`, 'linear:f32:6x5x8->10x16', ['scalar', 'vec4']],
+    ['concat', `graph c(%a: f32[2,3,70,8] @webgpu, %b: f32[2,3,1,8] @webgpu) -> (f32[2,3,71,8] @webgpu) {
+  %0 = concat(%a, %b) {axis = 2} : f32[2,3,71,8] @webgpu
+  return %0
+}
+`, 'f32:2x3x71x8:axis2:70+1', ['flat', 'loops']],
+  ];
+  it.each(others)('a %s is timed in each variant on a one-kernel graph of its problem, and the compiled kernel follows', { timeout: 120_000 }, async (family, text, signature, variants) => {
+    if (!gpu().device.features.has('timestamp-query')) return;
+    const graph = parseGraph(text);
+    const cachePath = join(mkdtempSync(join(tmpdir(), `kiln-tune-${family}-`)), 'tuning.json');
+    const { decisions, choose } = await tuneGraph(graph, gpu(), { cachePath, runs: 1 });
+    expect(decisions.map((d) => [d.family, d.signature])).toEqual([[family, signature]]);
+    expect(Object.keys(decisions[0]!.timesMs!).sort()).toEqual(variants);
+    const kernelIn = (pick: KernelChooser) => compile(graph, { choose: pick }).kernels.map((k) => k.wgsl).join('\n');
+    const each = variants.map((v) => kernelIn((f) => (f === family ? v : undefined)));
+    expect(new Set(each).size).toBe(variants.length);
+    expect(kernelIn(choose)).toBe(each[variants.indexOf(decisions[0]!.variant)]);
   });
 
   it('kiln compile --tune measures once, then answers from the cache', async () => {

@@ -3,7 +3,7 @@ import { channelShuffleAttrs } from '../../ir/ops/movement.js';
 import { attrsOf } from '../../ir/attrs.js';
 import { dimsOf, isDynamic, numel, stridesOf } from '../../ir/types.js';
 import { KilnError } from '../../ir/errors.js';
-import { dimRange, dimText, dMul, dNumel } from '../../ir/size-expr.js';
+import { dimRange, dimText, dMul, dNumel, type Dim } from '../../ir/size-expr.js';
 import { MAX_STORAGE_BINDINGS } from '../../ir/fusion.js';
 import { emitCopy } from '../kernels/copy.js';
 import { concatLoops, emitConcat, type ConcatKernelSpec, type ConcatVariant } from '../kernels/concat.js';
@@ -38,8 +38,13 @@ function lowerConcat(node: Node, io: AnchorIO, ctx?: LowerContext): EmittedKerne
   };
   // The flat kernel is every adapter's default; a chooser may take the loops (software adapters do).
   const variants: ConcatVariant[] = concatLoops(spec) ? ['flat', 'loops'] : ['flat'];
-  const pick = ctx?.choose?.('concat', `${spec.dtype}:${spec.outShape.map(dimText).join('x')}:axis${axis}`, variants);
+  const pick = ctx?.choose?.('concat', concatSignature(spec.dtype, spec.outShape, axis, used.map((k) => shapes[k]![axis]!)), variants);
   return emitConcat({ ...spec, variant: variants.find((v) => v === pick) ?? 'flat' });
+}
+
+/** A concat's problem as a chooser sees it: `f32:1x12x129x64:axis2:128+1` (the output's dims, the axis, each bound part's extent along it). */
+function concatSignature(dtype: string, outShape: readonly Dim[], axis: number, lengths: readonly Dim[]): string {
+  return `${dtype}:${outShape.map(dimText).join('x')}:axis${axis}:${lengths.map(dimText).join('+')}`;
 }
 
 /**
