@@ -6,7 +6,7 @@ import { resolveInputs, type InputShapes } from './inputs.js';
 import { OnnxNode, onnxMapper, type ClosedSubgraph, type ParamType } from './node.js';
 import { checkOutputsDefined, checkSupported, defaultOpset, mapperKey, tensorNames } from './model-checks.js';
 import { nodeLabel, orderNodes } from './order.js';
-import { allNodes, nodeReads, outerNames } from './subgraphs.js';
+import { allNodes, functionProto, nodeReads, outerNames } from './subgraphs.js';
 import { formatType, isDynamic, numel } from '../../ir/types.js';
 import { declaredRank, givenShape, inputConstant, InputValuesNeededError, type InputValueNeed, type InputValues } from './input-values.js';
 import { decodeModel, type GraphProtoObject, type ModelProtoObject, type NodeProtoObject, type TensorProtoObject, type ValueInfoObject } from './proto.js';
@@ -192,7 +192,7 @@ function countReaders(g: GraphProtoObject, nodes: readonly NodeProtoObject[]): M
 /** Maps a graph's nodes (in execution order) into `env`. */
 function mapNodes(scope: Scope, g: GraphProtoObject, nodes: readonly NodeProtoObject[], env: Map<string, ImportValue>): void {
   const readers = countReaders(g, nodes);
-  nodes.forEach((p, i) => mapNode(scope, p, i, env, readers));
+  nodes.forEach((p, i) => mapNode(scope, p, i, env, readers, nodes));
 }
 
 /**
@@ -266,7 +266,7 @@ function importClosedSubgraph(scope: Scope, g: GraphProtoObject, env: ReadonlyMa
 }
 
 /** Maps one node and records its outputs, named as in the model. */
-function mapNode(scope: Scope, p: NodeProtoObject, index: number, env: Map<string, ImportValue>, readers: ReadonlyMap<string, number>): void {
+function mapNode(scope: Scope, p: NodeProtoObject, index: number, env: Map<string, ImportValue>, readers: ReadonlyMap<string, number>, nodes: readonly NodeProtoObject[]): void {
   const b = scope.b;
   const label = nodeLabel(p, index);
   const opType = p.op_type ?? '';
@@ -293,6 +293,7 @@ function mapNode(scope: Scope, p: NodeProtoObject, index: number, env: Map<strin
     inputTypes,
     containers,
     (sub, params, outside) => importClosedSubgraph(scope, sub, env, params, outside),
+    (output, params, types) => importClosedSubgraph(scope, functionProto(nodes, output, params, `${label} function`), env, types),
   );
   const firstNew = b.graph.nodes.length;
   let result;

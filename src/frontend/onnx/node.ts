@@ -59,6 +59,15 @@ export class OnnxNode {
     readonly importClosed: (g: GraphProtoObject, params: readonly ParamType[], outside?: readonly string[]) => ClosedSubgraph = () => {
       throw new KilnError('internal: this node cannot import closed subgraphs');
     },
+    /**
+     * Imports, as a closed graph (see ClosedSubgraph) returning the tensor named `output`, the
+     * nodes of this node's graph that compute it from the tensors named `params` (those on a
+     * path from one of them to it); its parameters are those, of the types `types`, then the
+     * other values it reads.
+     */
+    readonly importFunction: (output: string, params: readonly string[], types: readonly ParamType[]) => ClosedSubgraph = () => {
+      throw new KilnError('internal: this node cannot import the function of a tensor');
+    },
   ) {}
 
   /**
@@ -66,12 +75,12 @@ export class OnnxNode {
    * as a fixed version of an ONNX op (ONNX Runtime's com.microsoft.Pad is Pad-11 at any opset).
    */
   atOpset(opset: number): OnnxNode {
-    return new OnnxNode(this.name, this.opType, opset, this.attrs, this.b, this.inputs, this.used, this.importSubgraphValues, this.inputTypes, this.containers, this.importClosed);
+    return new OnnxNode(this.name, this.opType, opset, this.attrs, this.b, this.inputs, this.used, this.importSubgraphValues, this.inputTypes, this.containers, this.importClosed, this.importFunction);
   }
 
   /** This node over other operands (a fused op mapped as the op it wraps, on inputs it computed). */
   withInputs(inputs: readonly (Operand | undefined)[]): OnnxNode {
-    return new OnnxNode(this.name, this.opType, this.opset, this.attrs, this.b, inputs, this.used, this.importSubgraphValues, [], [], this.importClosed);
+    return new OnnxNode(this.name, this.opType, this.opset, this.attrs, this.b, inputs, this.used, this.importSubgraphValues, [], [], this.importClosed, this.importFunction);
   }
 
   /** importSubgraphValues for a subgraph that must return tensors (refused, naming the output, when it returns a sequence or optional). */

@@ -33,6 +33,7 @@ import './windows.js';
 import './sequence.js';
 import './quantize.js';
 import './optimizers.js';
+import './gradient.js';
 import './ml.js';
 import './strings.js';
 import './contrib.js';
