@@ -1,7 +1,9 @@
 import { Graph, type Node, type Value } from '../ir/graph.js';
 import { isFloatCast, isPlainCast, MAX_STORAGE_BINDINGS, type AnchorRoles, type EpilogueRole, type OperandRead } from '../ir/fusion.js';
 import { getOp } from '../ir/ops/index.js';
-import { isGpu, shapesEqual } from '../ir/types.js';
+import { dimsOf, isGpu } from '../ir/types.js';
+import { dimListsEqual } from '../ir/size-expr.js';
+import { broadcastsTo } from '../ir/ops/shape-util.js';
 import { traceView } from '../ir/view.js';
 import { rebuild } from './rebuild.js';
 
@@ -110,14 +112,17 @@ export const widening: AbsorbMatcher = {
   },
 };
 
-/** An elementwise chain over operands laid out like its result: a reduction computes it as it reads. */
+/**
+ * An elementwise chain with its result's shape, over operands laid out like it or broadcast to it
+ * (a mask, one factor a row): a reduction computes it as it reads.
+ */
 export const elementwiseChain: AbsorbMatcher = {
   name: 'elementwise-chain',
   read: 'chain',
   matches: (anchor, input, members) => {
-    const shape = anchor.inputs[input]!.type.shape;
+    const shape = dimsOf(anchor.inputs[input]!.type);
     const operands = externalInputs(members);
-    return members.every((m) => shapesEqual(m.outputs[0]!.type.shape, shape)) && operands.every((v) => shapesEqual(v.type.shape, shape))
+    return members.every((m) => dimListsEqual(dimsOf(m.outputs[0]!.type), shape)) && operands.every((v) => broadcastsTo(dimsOf(v.type), shape))
       && operands.length + 1 <= MAX_STORAGE_BINDINGS;
   },
 };

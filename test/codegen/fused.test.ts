@@ -203,6 +203,25 @@ describe('fused kernels on WebGPU', () => {
       }`, 1);
   });
 
+  it('a reduction\'s prologue reads operands broadcast to its input (a mask, a row, a column) at offsets of their own: one kernel each', async () => {
+    // Masked mean pooling over a sequence (the mask one value a token), a weighted sum along the
+    // last axis, the maxima of [x; -x] (max and -min in one pass), and reduced axes that are
+    // not one run in a broadcast operand (its strides part at the broadcast axis).
+    await checkFused(gpu(), `
+      graph g(%x: f32[2,7,33] @webgpu, %m: f32[2,7,1] @webgpu, %w: f32[33] @webgpu, %v: f32[1,300] @webgpu, %s: f32[2,1] @webgpu, %n: f32[1,7,1] @webgpu) -> (f32[2,33] @webgpu, f32[2,7] @webgpu, f32[2] @webgpu, f32[33] @webgpu) {
+        %0 = mul(%x, %m) : f32[2,7,33] @webgpu
+        %1 = sum(%0) {axes = [1]} : f32[2,33] @webgpu
+        %2 = sub(%x, %w) : f32[2,7,33] @webgpu
+        %3 = mul(%2, %m) : f32[2,7,33] @webgpu
+        %4 = sum(%3) {axes = [2]} : f32[2,7] @webgpu
+        %5 = mul(%v, %s) : f32[2,300] @webgpu
+        %6 = max(%5) {axes = [1]} : f32[2] @webgpu
+        %7 = add(%x, %n) : f32[2,7,33] @webgpu
+        %8 = max(%7) {axes = [0, 1]} : f32[33] @webgpu
+        return %1, %4, %6, %8
+      }`, 4);
+  });
+
   it('reductions read their input through a view (a transpose, a slice) with an epilogue: one kernel each', async () => {
     await checkFused(gpu(), `
       graph g(%x: f32[5,6,7] @webgpu) -> (f32[7,5] @webgpu) {

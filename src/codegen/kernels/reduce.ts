@@ -34,11 +34,13 @@ export interface ReduceKernelSpec {
   /** Forces a variant (tests); otherwise `chooseReduceVariant` picks from the sizes. */
   readonly variant?: ReduceVariant;
   /**
-   * Elementwise work fused before the reduction: operands `p0, p1, ...` (laid out exactly like
-   * the reduced input, bound in place of `x`) and the element from their loads.
+   * Elementwise work fused before the reduction: operands `p0, p1, ...` (bound in place of `x`)
+   * and the element from their loads. An operand is laid out like the reduced input, or, with
+   * `strides`, broadcast to it: its strides along the kept and the reduced dimensions (0 where
+   * it repeats), in the order of keptShape and reducedShape.
    */
   readonly prologue?: {
-    readonly operands: readonly { readonly source: Source; readonly dtype: DType }[];
+    readonly operands: readonly { readonly source: Source; readonly dtype: DType; readonly strides?: { readonly kept: readonly Dim[]; readonly reduced: readonly Dim[] } }[];
     readonly body: (xs: readonly string[]) => string;
     readonly helpers: readonly string[];
   };
@@ -114,18 +116,21 @@ export function workgroupTree(wg: number, merge: readonly string[], indent = '  
   return lines.map((l) => indent + l);
 }
 
-/** Drops size-1 dimensions and merges neighbours that are one run (stride[i] = stride[i+1] * shape[i+1]). */
-export function coalesce(shape: readonly Dim[], strides: readonly Dim[]): { shape: Dim[]; strides: Dim[] } {
-  const out = { shape: [] as Dim[], strides: [] as Dim[] };
+/**
+ * Drops size-1 dimensions and merges neighbours that are one run (stride[i] = stride[i+1] *
+ * shape[i+1]) in every one of the stride sets `sets` (one set per tensor read over `shape`).
+ */
+export function coalesce(shape: readonly Dim[], sets: readonly (readonly Dim[])[]): { shape: Dim[]; sets: Dim[][] } {
+  const out = { shape: [] as Dim[], sets: sets.map(() => [] as Dim[]) };
   shape.forEach((d, i) => {
     if (d === 1) return;
     const last = out.shape.length - 1;
-    if (last >= 0 && dimsEqual(out.strides[last]!, dMul(strides[i]!, d))) {
+    if (last >= 0 && sets.every((st, k) => dimsEqual(out.sets[k]![last]!, dMul(st[i]!, d)))) {
       out.shape[last] = dMul(out.shape[last]!, d);
-      out.strides[last] = strides[i]!;
+      sets.forEach((st, k) => { out.sets[k]![last] = st[i]!; });
     } else {
       out.shape.push(d);
-      out.strides.push(strides[i]!);
+      sets.forEach((st, k) => out.sets[k]!.push(st[i]!));
     }
   });
   return out;
@@ -190,16 +195,25 @@ export function emitReduce(spec: ReduceKernelSpec): EmittedKernel {
   const variant = spec.variant ?? chooseReduceVariant(n, count);
   const acc = accumulatorType(spec.dtype);
   // Reduced elements are usually one run of constant stride (1 when they are the innermost
-  // dimensions): then an element's offset needs no division by the reduced extents.
-  const red = coalesce(spec.reducedShape, spec.reducedStrides);
+  // dimensions): then an element's offset needs no division by the reduced extents. Operands
+  // broadcast to the input (`bcast`) have offsets of their own, advanced alike.
+  const pro = spec.prologue;
+  const bcast = (pro?.operands ?? []).flatMap((o, k) => (o.strides ? [{ k, strides: o.strides }] : []));
+  const red = coalesce(spec.reducedShape, [spec.reducedStrides, ...bcast.map((b) => b.strides.reduced)]);
+  const [rstrides, ...bstrides] = red.sets as [Dim[], ...Dim[][]];
   const m = new KernelModule();
   const u = m.uniforms.scalar('n', n).scalar('count', count);
   const reducer = spec.arg ? argReducer(spec.arg, spec.lastIndex ?? false, spec.dtype, acc, u) : foldReducer(spec.math!, spec.dtype, acc, u);
   if (spec.keptShape.length) u.array('kshape', spec.keptShape).array('kstride', spec.keptStrides);
+  bcast.forEach((b, j) => { if (spec.keptShape.length) u.array(`kstride${j}`, b.strides.kept); });
   const oneRun = red.shape.length <= 1;
-  const unitStride = oneRun && (red.strides[0] ?? 1) === 1;
-  if (oneRun && !unitStride) u.scalar('rstep', red.strides[0]!);
-  if (!oneRun) u.array('rshape', red.shape).array('rstride', red.strides);
+  const unitStride = oneRun && (rstrides[0] ?? 1) === 1;
+  if (oneRun && !unitStride) u.scalar('rstep', rstrides[0]!);
+  if (oneRun) bstrides.forEach((st, j) => u.scalar(`rstep${j}`, st[0] ?? 0));
+  if (!oneRun) {
+    u.array('rshape', red.shape).array('rstride', rstrides);
+    bstrides.forEach((st, j) => u.array(`rstride${j}`, st));
+  }
 
   const wg = variant === 'workgroup' ? REDUCE_WG : WG;
   const L: string[] = [];
@@ -211,20 +225,23 @@ export function emitReduce(spec: ReduceKernelSpec): EmittedKernel {
   }
   if (spec.offset) u.scalar('xoff', spec.offset);
   L.push(`  var base = ${spec.offset ? 'u.xoff' : '0u'};`);
-  L.push(...unravel('i', spec.keptShape.length, 'u_kshape', spec.keptShape.length ? [{ name: 'kept', strides: 'u_kstride' }] : []), ...(spec.keptShape.length ? ['  base += kept;'] : []));
+  const kept = spec.keptShape.length ? [{ name: 'kept', strides: 'u_kstride' }, ...bcast.map((_, j) => ({ name: `base${j}`, strides: `u_kstride${j}` }))] : [];
+  L.push(...unravel('i', spec.keptShape.length, 'u_kshape', kept), ...(spec.keptShape.length ? ['  base += kept;'] : bcast.map((_, j) => `  let base${j} = 0u;`)));
   L.push(...reducer.init.map((l) => `  ${l}`));
   L.push(variant === 'workgroup'
     ? `  for (var r = lid; r < u.count; r += ${REDUCE_WG}u) {`
     : '  for (var r = 0u; r < u.count; r++) {');
   if (unitStride) L.push('    let off = base + r;');
   else if (oneRun) L.push('    let off = base + r * u.rstep;');
+  if (oneRun) L.push(...bcast.map((_, j) => `    let off${j} = base${j} + r * u.rstep${j};`));
   else {
-    L.push('    var off = base;', '    var rr = r;', `    for (var d = ${red.shape.length}u; d > 0u; d--) {`,
-      '      off += (rr % u_rshape(d - 1u)) * u_rstride(d - 1u);', '      rr = rr / u_rshape(d - 1u);', '    }');
+    L.push('    var off = base;', ...bcast.map((_, j) => `    var off${j} = base${j};`), '    var rr = r;', `    for (var d = ${red.shape.length}u; d > 0u; d--) {`,
+      '      let c = rr % u_rshape(d - 1u);', '      off += c * u_rstride(d - 1u);', ...bcast.map((_, j) => `      off${j} += c * u_rstride${j}(d - 1u);`),
+      '      rr = rr / u_rshape(d - 1u);', '    }');
   }
-  const pro = spec.prologue;
   if (pro) m.declare(...pro.helpers);
-  const loads = pro ? pro.operands.map((o, k) => `${m.read(`p${k}`, o.dtype, o.source)}[off]`) : [`${m.read('x', spec.dtype, spec.sources.x)}[off]`];
+  const at = (k: number) => { const j = bcast.findIndex((b) => b.k === k); return j < 0 ? 'off' : `off${j}`; };
+  const loads = pro ? pro.operands.map((o, k) => `${m.read(`p${k}`, o.dtype, o.source)}[${at(k)}]`) : [`${m.read('x', spec.dtype, spec.sources.x)}[off]`];
   const element = pro ? pro.body(loads) : loads[0]!;
   L.push(...reducer.step(`${acc}(${element})`, 'r').map((l) => `    ${l}`), '  }');
   const epi = spec.epilogue;

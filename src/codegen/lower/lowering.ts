@@ -1,5 +1,6 @@
 import type { Node } from '../../ir/graph.js';
 import type { DType } from '../../ir/types.js';
+import type { Dim } from '../../ir/size-expr.js';
 import type { AnchorRoles, OperandRead } from '../../ir/fusion.js';
 import type { View } from '../../ir/view.js';
 import type { ChannelLayout } from '../../ir/quantize-int8.js';
@@ -46,8 +47,11 @@ export interface AnchorOperand extends Bound {
   readonly int8?: Bound & ChannelLayout;
   /** 'dequantize' of a blockwise weight [K, N]: the scales of the codes `source`, its zero points, and its layout (quantize-blocks.ts). */
   readonly blocks?: Bound & { readonly bits: number; readonly block: number; readonly columns: number; readonly zeros?: Bound };
-  /** 'chain': the chain's operands (laid out like the anchor's operand) and the function computing an element from them. */
-  readonly chain?: { readonly operands: readonly Bound[]; readonly fn: BodyFunction };
+  /**
+   * 'chain': the chain's operands and the function computing an element from them. An operand is
+   * laid out like the anchor's operand, or broadcast to it by `strides` (0 where it repeats).
+   */
+  readonly chain?: { readonly operands: readonly (Bound & { readonly strides?: readonly Dim[] })[]; readonly fn: BodyFunction };
 }
 
 /** What an anchor kernel reads, runs after itself, and writes. */

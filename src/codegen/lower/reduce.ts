@@ -9,14 +9,12 @@ import type { Node } from '../../ir/graph.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
 import { anchorKernelName, plainLowerings, type Anchor, type AnchorIO, type Lowering } from './lowering.js';
 
-/** Kept and reduced dimensions of `shape` as extents and input strides (reduced in ascending order). */
-function reductionLayout(shape: readonly Dim[], axes: readonly number[], strides: readonly Dim[] = stridesOf(shape)) {
+/** Kept and reduced dimensions of `shape` (reduced in ascending order), and a tensor's strides split alike. */
+function reductionLayout(shape: readonly Dim[], axes: readonly number[]) {
   const kept = shape.map((_, i) => i).filter((i) => !axes.includes(i));
   const reduced = [...axes].sort((a, b) => a - b);
-  return {
-    keptShape: kept.map((i) => shape[i]!), keptStrides: kept.map((i) => strides[i]!),
-    reducedShape: reduced.map((i) => shape[i]!), reducedStrides: reduced.map((i) => strides[i]!),
-  };
+  const split = (strides: readonly Dim[]) => ({ kept: kept.map((i) => strides[i]!), reduced: reduced.map((i) => strides[i]!) });
+  return { keptShape: kept.map((i) => shape[i]!), reducedShape: reduced.map((i) => shape[i]!), split };
 }
 
 /** sum, mean, max or min of floats: they compute an elementwise chain as they read, and take an epilogue. */
@@ -28,18 +26,24 @@ function foldsFloats(node: Node): boolean {
 /**
  * Any op with reduction math, over any axes; optionally reading its input through a view (a
  * transpose, slice...: the view's strides are the kernel's), or computing an elementwise chain
- * over operands laid out like its input as it reads them; and an epilogue on each result.
+ * over operands laid out like its input or broadcast to it as it reads them; and an epilogue on
+ * each result.
  */
 function lowerReduction(node: Node, io: AnchorIO): EmittedKernel {
   const x = node.inputs[0]!.type;
   const axesAttr = attrsOf(node, reduceAttrs).axes;
   const axes = axesAttr.length ? normalizeAxes(axesAttr, x.shape.length) : x.shape.map((_, i) => i);
   const { chain, view } = io.operands[0]!;
+  const { keptShape, reducedShape, split } = reductionLayout(dimsOf(x), axes);
+  const strides = split(view?.strides ?? stridesOf(dimsOf(x)));
+  // A chain's operands broadcast to the input are read at offsets of their own.
+  const operands = chain?.operands.map((o) => ({ source: o.source, dtype: o.dtype, ...(o.strides ? { strides: split(o.strides) } : {}) }));
   return emitReduce({
-    name: anchorKernelName(node.op, io), dtype: x.dtype, math: getOp(node.op).spec.reduce!, ...reductionLayout(dimsOf(x), axes, view?.strides),
+    name: anchorKernelName(node.op, io), dtype: x.dtype, math: getOp(node.op).spec.reduce!,
+    keptShape, keptStrides: strides.kept, reducedShape, reducedStrides: strides.reduced,
     ...(view ? { offset: view.offset } : {}),
     sources: { x: io.operands[0]!.source, out: io.out },
-    ...(io.epilogue ? { epilogue: io.epilogue } : {}), ...(chain ? { prologue: { operands: chain.operands, body: chain.fn.call, helpers: chain.fn.decls } } : {}),
+    ...(io.epilogue ? { epilogue: io.epilogue } : {}), ...(chain ? { prologue: { operands: operands!, body: chain.fn.call, helpers: chain.fn.decls } } : {}),
   });
 }
 
@@ -59,8 +63,11 @@ export const reduceAnchors: Record<string, Anchor> = Object.fromEntries(allOps()
 const lowerArgReduction: Lowering = (node) => {
   const x = node.inputs[0]!.type;
   const axes = normalizeAxes([attrsOf(node, argReduceAttrs).axis], x.shape.length);
+  const { keptShape, reducedShape, split } = reductionLayout(dimsOf(x), axes);
+  const strides = split(stridesOf(dimsOf(x)));
   return emitReduce({
-    name: node.op, dtype: x.dtype, sources: { x: 0, out: 1 }, arg: ARG_REDUCTIONS[node.op]!, lastIndex: node.attrs.select_last_index === true, ...reductionLayout(dimsOf(x), axes),
+    name: node.op, dtype: x.dtype, sources: { x: 0, out: 1 }, arg: ARG_REDUCTIONS[node.op]!, lastIndex: node.attrs.select_last_index === true,
+    keptShape, keptStrides: strides.kept, reducedShape, reducedStrides: strides.reduced,
   });
 };
 

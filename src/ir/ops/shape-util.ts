@@ -55,6 +55,12 @@ export function broadcastStrides(inShape: readonly Dim[], outShape: readonly Dim
   return outShape.map((_, i) => (i < off || inShape[i - off] === 1 ? 0 : s[i - off]!));
 }
 
+/** Whether a tensor of extents `from` broadcasts to `to` without growing it: each extent it has is 1 or `to`'s. */
+export function broadcastsTo(from: readonly Dim[], to: readonly Dim[]): boolean {
+  const off = to.length - from.length;
+  return off >= 0 && from.every((d, i) => d === 1 || dimsEqual(d, to[i + off]!));
+}
+
 /** Extents with each symbolic one at its largest value: for checks that only a fixed extent decides. */
 export function largest(dims: readonly Dim[]): number[] {
   return dims.map((d) => dimRange(d)[1]);
