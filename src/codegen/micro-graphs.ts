@@ -1,9 +1,11 @@
 // One-kernel graphs that pose the problem a kernel signature names, for the tuner to time each
 // variant on (see tune.ts). A signature is what a lowering hands the chooser; each parser here
 // reads the format its lowering writes (matmulSignature, convSignature, resizeSignature, the
-// concat lowering's), and a signature of sizes that vary has no micro graph (it is not timed).
+// concat lowering's, rowVariant's), and a signature of sizes that vary has no micro graph (it is
+// not timed).
 import { Graph, type Value } from '../ir/graph.js';
 import type { DType } from '../ir/types.js';
+import type { Attrs } from '../ir/attrs.js';
 
 /** A one-kernel matmul graph for a signature `dtype:BxMxKxN` (see matmulSignature). */
 function matmulGraph(signature: string): Graph | undefined {
@@ -116,6 +118,21 @@ function concatGraph(signature: string): Graph | undefined {
 }
 
 /**
+ * A one-kernel graph for a reduction or row kernel's signature `OP:dtype:OUTPUTSxCOUNT` (see
+ * rowVariant): OP over the rows of an [OUTPUTS, COUNT] input (layer_norm without its weights).
+ */
+function rowsGraph(signature: string): Graph | undefined {
+  const m = /^(\w+):(\w+):(\d+)x(\d+)$/.exec(signature);
+  if (!m) return undefined;
+  const op = m[1]!;
+  const g = new Graph(`tune_${op}`);
+  const x = g.addInput('x', { dtype: m[2] as DType, shape: [Number(m[3]), Number(m[4])], device: 'webgpu' });
+  const attrs: Attrs = ['argmax', 'argmin', 'softmax', 'log_softmax', 'layer_norm'].includes(op) ? { axis: -1 } : { axes: [1] };
+  g.setOutputs([g.addNode(op, [x], attrs).output]);
+  return g;
+}
+
+/**
  * One-kernel graphs solving the same problem as a signature, per kernel family, to time variants
  * on. A Gemm is timed as the matmul of its shape: its transposes, alpha and bias change only
  * its indexing and epilogue, which every variant shares; likewise a conv's epilogue, a concat's
@@ -124,6 +141,7 @@ function concatGraph(signature: string): Graph | undefined {
 const MICRO_GRAPHS: Readonly<Record<string, (signature: string) => Graph | undefined>> = {
   matmul: matmulGraph, gemm: matmulGraph, conv: convGraph, conv_pair: convPairGraph,
   conv_transpose: convTransposeGraph, resize: resizeGraph, concat: concatGraph,
+  reduce: rowsGraph, softmax: rowsGraph, layer_norm: rowsGraph,
 };
 
 /** Families whose micro graphs hold kernels of other families (a pair's members): timed once those are chosen. */

@@ -110,6 +110,21 @@ describe('kernel tuning', () => {
   return %0
 }
 `, 'f32:2x3x71x8:axis2:70+1', ['flat', 'loops']],
+    ['reduce', `graph s(%x: f32[6,97] @webgpu) -> (f32[6] @webgpu) {
+  %0 = sum(%x) {axes = [1]} : f32[6] @webgpu
+  return %0
+}
+`, 'sum:f32:6x97', ['invocation', 'workgroup']],
+    ['softmax', `graph s(%x: f32[4,300] @webgpu) -> (f32[4,300] @webgpu) {
+  %0 = softmax(%x) {axis = -1} : f32[4,300] @webgpu
+  return %0
+}
+`, 'softmax:f32:4x300', ['invocation', 'workgroup']],
+    ['layer_norm', `graph s(%x: f32[3,200] @webgpu, %w: f32[200] @webgpu) -> (f32[3,200] @webgpu) {
+  %0 = layer_norm(%x, %w) {axis = -1} : f32[3,200] @webgpu
+  return %0
+}
+`, 'layer_norm:f32:3x200', ['invocation', 'workgroup']],
   ];
   it.each(others)('a %s is timed in each variant on a one-kernel graph of its problem, and the compiled kernel follows', { timeout: 120_000 }, async (family, text, signature, variants) => {
     if (!gpu().device.features.has('timestamp-query')) return;

@@ -3,11 +3,12 @@ import { attrsOf } from '../../ir/attrs.js';
 import { ARG_REDUCTIONS, argReduceAttrs, reduceAttrs } from '../../ir/ops/reduce.js';
 import { normalizeAxes } from '../../ir/ops/shape-util.js';
 import { dimsOf, stridesOf } from '../../ir/types.js';
-import { dimRange, type Dim } from '../../ir/size-expr.js';
+import { dimRange, dNumel, type Dim } from '../../ir/size-expr.js';
+import { rowVariant } from './row-variant.js';
 import { emitReduce } from '../kernels/reduce.js';
 import type { Node } from '../../ir/graph.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
-import { anchorKernelName, plainLowerings, type Anchor, type AnchorIO, type Lowering } from './lowering.js';
+import { anchorKernelName, plainLowerings, type Anchor, type AnchorIO, type LowerContext, type Lowering } from './lowering.js';
 
 /** Kept and reduced dimensions of `shape` (reduced in ascending order), and a tensor's strides split alike. */
 function reductionLayout(shape: readonly Dim[], axes: readonly number[]) {
@@ -29,7 +30,7 @@ function foldsFloats(node: Node): boolean {
  * over operands laid out like its input or broadcast to it as it reads them; and an epilogue on
  * each result.
  */
-function lowerReduction(node: Node, io: AnchorIO): EmittedKernel {
+function lowerReduction(node: Node, io: AnchorIO, ctx?: LowerContext): EmittedKernel {
   const x = node.inputs[0]!.type;
   const axesAttr = attrsOf(node, reduceAttrs).axes;
   const axes = axesAttr.length ? normalizeAxes(axesAttr, x.shape.length) : x.shape.map((_, i) => i);
@@ -41,6 +42,7 @@ function lowerReduction(node: Node, io: AnchorIO): EmittedKernel {
   return emitReduce({
     name: anchorKernelName(node.op, io), dtype: x.dtype, math: getOp(node.op).spec.reduce!,
     keptShape, keptStrides: strides.kept, reducedShape, reducedStrides: strides.reduced,
+    variant: rowVariant(ctx, 'reduce', node.op, x.dtype, dNumel(keptShape), dNumel(reducedShape)),
     ...(view ? { offset: view.offset } : {}),
     sources: { x: io.operands[0]!.source, out: io.out },
     ...(io.epilogue ? { epilogue: io.epilogue } : {}), ...(chain ? { prologue: { operands: operands!, body: chain.fn.call, helpers: chain.fn.decls } } : {}),
@@ -60,7 +62,7 @@ const reduction: Anchor = {
 export const reduceAnchors: Record<string, Anchor> = Object.fromEntries(allOps().filter((d) => d.spec.reduce).map((d) => [d.name, reduction]));
 
 /** argmax / argmin along one axis. */
-const lowerArgReduction: Lowering = (node) => {
+const lowerArgReduction: Lowering = (node, ctx) => {
   const x = node.inputs[0]!.type;
   const axes = normalizeAxes([attrsOf(node, argReduceAttrs).axis], x.shape.length);
   const { keptShape, reducedShape, split } = reductionLayout(dimsOf(x), axes);
@@ -68,6 +70,7 @@ const lowerArgReduction: Lowering = (node) => {
   return emitReduce({
     name: node.op, dtype: x.dtype, sources: { x: 0, out: 1 }, arg: ARG_REDUCTIONS[node.op]!, lastIndex: node.attrs.select_last_index === true,
     keptShape, keptStrides: strides.kept, reducedShape, reducedStrides: strides.reduced,
+    variant: rowVariant(ctx, 'reduce', node.op, x.dtype, dNumel(keptShape), dNumel(reducedShape)),
   });
 };
 

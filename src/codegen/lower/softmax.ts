@@ -4,6 +4,7 @@ import { attrsOf } from '../../ir/attrs.js';
 import { dimsOf } from '../../ir/types.js';
 import { emitSoftmax } from '../kernels/softmax.js';
 import { anchorKernelName, plainLowerings, type Anchor } from './lowering.js';
+import { rowVariant } from './row-variant.js';
 
 /**
  * softmax / log_softmax: one kernel over the rows along the axis. It computes in f32, so it reads
@@ -11,12 +12,14 @@ import { anchorKernelName, plainLowerings, type Anchor } from './lowering.js';
  */
 const softmax: Anchor = {
   roles: { reads: () => ['convert'], epilogue: () => ['elementwise'] },
-  lower: (node, io) => {
+  lower: (node, io, ctx) => {
     const x = io.operands[0]!;
+    const rows = axisRows(dimsOf(node.inputs[0]!.type), attrsOf(node, softmaxAttrs).axis);
     return emitSoftmax({
       name: anchorKernelName(node.op, io), dtype: node.output.type.dtype, log: node.op === 'log_softmax',
       sources: { x: x.source, out: io.out }, ...(x.dtype !== node.output.type.dtype ? { xDType: x.dtype } : {}),
-      ...axisRows(dimsOf(node.inputs[0]!.type), attrsOf(node, softmaxAttrs).axis), ...(io.epilogue ? { epilogue: io.epilogue } : {}),
+      ...rows, ...(io.epilogue ? { epilogue: io.epilogue } : {}),
+      variant: rowVariant(ctx, 'softmax', node.op, node.inputs[0]!.type.dtype, rows.rows, rows.extent),
     });
   },
 };
