@@ -6,8 +6,11 @@ import { importOnnx, UnsupportedOnnxError } from '../../../src/frontend/onnx/ind
 import { Random } from '../../../src/frontend/torch/random.js';
 import { tensorData, type TensorData } from '../../../src/ir/tensor-data.js';
 import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
-import { attr, buildModel, node, OnnxType as T, type AttrInit } from './onnx-builder.js';
-import { expectSameAsOrt } from './ort-oracle.js';
+import { attr, buildModel, node, OnnxType as T, tensor, type AttrInit } from './onnx-builder.js';
+import { expectSameAsOrt, runOrt } from './ort-oracle.js';
+import { compile } from '../../../src/compiler.js';
+import { Session } from '../../../src/runtime/session.js';
+import { useGpu } from '../../helpers/gpu.js';
 
 interface Operand { name: string; type: number; value: TensorData }
 
@@ -75,6 +78,12 @@ describe('integer matmul', () => {
   }
 });
 
+// 3 x 3 over 64 uint8 channels: sums reach 576 x 255 x 255 (past 2^24, where f32 stops holding
+// every integer). Values near the range's ends make the sums that large (and odd).
+const wide = () => ({
+  x: ints('x', T.UINT8, [1, 64, 5, 5], 240, 255), w: ints('w', T.UINT8, [4, 64, 3, 3], 0, 15),
+  xz: ints('xz', T.UINT8, [], 0, 0), wz: ints('wz', T.UINT8, [], 250, 255),
+});
 describe('integer conv', () => {
   it('ConvInteger uint8 with padding and strides', () =>
     check('ConvInteger', [ints('x', T.UINT8, [1, 2, 5, 5]), ints('w', T.UINT8, [3, 2, 3, 3]), ints('xz', T.UINT8, [])],
@@ -91,14 +100,43 @@ describe('integer conv', () => {
       ints('w', T.INT8, [4, 3, 3]), floats('ws', [4], [0.01, 0.02, 0.005, 0.03]), ints('wz', T.INT8, [4], 0, 0),
       floats('ys', [], [0.5]), ints('yz', T.UINT8, []),
     ], [{ name: 'y', type: T.UINT8 }], { pads: attr.ints([1, 1]) }, 10));
-  it('refuses an integer conv whose sums could pass f32 exactness', () => {
+  it('ConvInteger whose sums pass 2^24 splits its weight into digits, each digit\'s conv exact in f32: equal to ONNX Runtime', () => {
+    const { x, w, xz, wz } = wide();
+    return check('ConvInteger', [x, w, xz, wz], [{ name: 'y', type: T.INT32 }], { pads: attr.ints([1, 1, 1, 1]) }, 10);
+  });
+  it('refuses an integer conv whose sums pass 2^24 even over 1-bit weight digits', () => {
     const bytes = buildModel({
       opset: 10,
-      inputs: [{ name: 'x', type: T.UINT8, dims: [1, 64, 5, 5] }, { name: 'w', type: T.UINT8, dims: [4, 64, 3, 3] }],
+      inputs: [{ name: 'x', type: T.UINT8, dims: [1, 7400, 3, 3] }, { name: 'w', type: T.UINT8, dims: [1, 7400, 3, 3] }],
       outputs: [{ name: 'y', type: T.INT32 }],
       nodes: [node('ConvInteger', ['x', 'w'], ['y'])],
     });
-    expect(() => importOnnx(bytes)).toThrow(UnsupportedOnnxError);
+    expect(() => importOnnx(bytes)).toThrow(/summing 66600 products per output is not supported/);
+  });
+});
+
+describe('integer conv on the adapter', () => {
+  const gpu = useGpu();
+  it('a constant weight\'s digits are int8 weights (a byte each); the conv equals ONNX Runtime\'s exactly', async () => {
+    const { x, w, wz } = wide();
+    const bytes = buildModel({
+      opset: 10,
+      inputs: [{ name: 'x', type: T.UINT8, dims: [1, 64, 5, 5] }],
+      initializers: [tensor('w', T.UINT8, [4, 64, 3, 3], Array.from(w.value.data)), tensor('xz', T.UINT8, [], [0]), tensor('wz', T.UINT8, [], Array.from(wz.value.data))],
+      outputs: [{ name: 'y', type: T.INT32 }],
+      nodes: [node('ConvInteger', ['x', 'w', 'xz', 'wz'], ['y'], { pads: attr.ints([1, 1, 1, 1]) })],
+    });
+    const graph = importOnnx(bytes);
+    expect(graph.nodes.filter((v) => v.op === 'dequantize_int8')).toHaveLength(2);
+    const [theirs] = await runOrt(bytes, { x: x.value }, { x: T.UINT8 });
+    expect(Math.max(...theirs!.values.map(Math.abs))).toBeGreaterThan(2 ** 24);
+    const session = await Session.create(gpu(), compile(graph));
+    try {
+      const ours = await session.run({ x: x.value });
+      expect(Array.from(ours['y']!.data as Int32Array)).toEqual(theirs!.values);
+    } finally {
+      session.destroy();
+    }
   });
 });
 

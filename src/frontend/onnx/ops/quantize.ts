@@ -204,9 +204,47 @@ function centeredBound(n: OnnxNode, i: number): number {
 }
 
 /**
- * conv((x - x_zero_point), (w - w_zero_point)) in i32, computed in f32: exact when the largest
- * possible sum of products stays below 2^24, which is checked. The zero point is subtracted
- * before padding, so padding contributes 0, as the ONNX reference pads.
+ * How to split a centered weight (|w| <= `wBound`) into base-2^bits digits (bits <= `maxBits`)
+ * so that a conv of `terms` products per output over activations |x| <= `xBound` sums exactly in
+ * f32 (below 2^24) per digit: the digit width and how many digits (one, of no set width, when the
+ * weight fits whole); undefined when even 1-bit digits overflow.
+ */
+export function weightDigits(terms: number, xBound: number, wBound: number, maxBits = 7): { bits: number; count: number } | undefined {
+  const fits = (d: number) => terms * xBound * d < 2 ** 24;
+  if (fits(wBound)) return { bits: 0, count: 1 };
+  let bits = 0;
+  while (bits < maxBits && fits(2 ** (bits + 1) - 1)) bits++;
+  if (bits === 0) return undefined;
+  // Floor division leaves digits in [0, 2^bits) below the top one, which is at most ceil(wBound / 2^(bits * (count - 1))).
+  let count = 2;
+  while (!fits(Math.ceil(wBound / 2 ** (bits * (count - 1))))) count++;
+  return { bits, count };
+}
+
+/** The base-2^bits digits of each value (the low ones in [0, 2^bits), the top one the rest), low first. */
+function digitsOf(values: ArrayLike<number>, bits: number, count: number): Int32Array[] {
+  const out = Array.from({ length: count }, () => new Int32Array(values.length));
+  const base = 2 ** bits;
+  for (let i = 0; i < values.length; i++) {
+    let rest = values[i]!;
+    for (let j = 0; j + 1 < count; j++) {
+      const high = Math.floor(rest / base);
+      out[j]![i] = rest - high * base;
+      rest = high;
+    }
+    out[count - 1]![i] = rest;
+  }
+  return out;
+}
+
+/**
+ * conv((x - x_zero_point), (w - w_zero_point)) in i32, computed in f32. A conv whose largest
+ * possible sum of products stays below 2^24 is exact as it is; a longer one (3 x 3 over 64 or
+ * more 8-bit channels) splits the centered weight into base-2^b digits w = sum_j 2^(b j) d_j,
+ * each conv over one digit exact in f32, and sums the digits' convs shifted, in i32, exactly. A
+ * constant weight's digits are made at import and kept as int8 (dequantize_int8 of scale 1), a
+ * byte a weight a digit. The zero point is subtracted before padding, so padding contributes 0,
+ * as the ONNX reference pads.
  */
 function integerConv(n: OnnxNode, xi: number, xzpi: number, wi: number, wzpi: number): Operand {
   const x = n.input(xi);
@@ -216,17 +254,39 @@ function integerConv(n: OnnxNode, xi: number, xzpi: number, wi: number, wzpi: nu
   const ws = typeOf(w).shape;
   if (ws.length !== spatial + 2) n.fail(`weight [${ws.join(',')}] must have rank ${spatial + 2}`);
   const terms = ws.slice(1).reduce((a, d) => a * d, 1);
-  if (terms * centeredBound(n, xi) * centeredBound(n, wi) >= 2 ** 24) {
-    n.unsupported(`integer conv summing ${terms} products per output is not supported (kiln accumulates it in f32, exact only below 2^24)`);
-  }
-  const xc = f32(n, centered(n, x, n.optional(xzpi), asIs));
-  const wc = f32(n, centered(n, w, n.optional(wzpi), (p) => perChannel(n, p, spatial + 2)));
+  const digits = weightDigits(terms, centeredBound(n, xi), centeredBound(n, wi));
+  if (!digits) n.unsupported(`integer conv summing ${terms} products per output is not supported (kiln accumulates in f32, exact only below 2^24, even split into 1-bit weight digits)`);
+  const xc = as2d(n, f32(n, centered(n, x, n.optional(xzpi), asIs)));
   const win = readWindow(n, typeOf(x).shape.slice(2), n.attrs.ints('kernel_shape', ws.slice(2)));
-  const w2 = spatial === 1 ? reshapeTo(n.b, wc, [ws[0]!, ws[1]!, 1, ws[2]!]) : wc;
-  const y = n.b.op('conv2d', [as2d(n, xc), w2], {
+  const shape2d = spatial === 1 ? [ws[0]!, ws[1]!, 1, ws[2]!] : ws;
+  const conv = (wd: Operand) => castTo(n.b, n.b.op('conv2d', [xc, reshapeTo(n.b, wd, shape2d)], {
     stride: win.stride, padding: win.padding, dilation: win.dilation, groups: n.attrs.int('group', 1),
-  });
-  return castTo(n.b, from2d(n, y, spatial), 'i32');
+  }), 'i32');
+  const wzp = n.optional(wzpi);
+  let parts: Operand[];
+  if (digits!.count === 1) parts = [f32(n, centered(n, w, wzp, (p) => perChannel(n, p, spatial + 2)))];
+  else if (isConst(w) && (!wzp || isConst(wzp))) {
+    const perOut = ws.slice(1).reduce((a, d) => a * d, 1);
+    const zeros = eachChannel(wzp ? constArray(wzp) : [], ws[0]!);
+    const values = constArray(w);
+    const centeredValues = Int32Array.from({ length: values.length }, (_, i) => values[i]! - zeros[Math.floor(i / perOut)]!);
+    const ones = makeConst('scales', 'f32', [ws[0]!], new Array<number>(ws[0]!).fill(1));
+    parts = digitsOf(centeredValues, digits!.bits, digits!.count).map((d) => int8Weight(n, d, 0, ones, shape2d, 0));
+  } else {
+    // A weight known only at run time is split by elementwise ops (exact small integers in f32).
+    const base = n.b.scalar('f32', 2 ** digits!.bits);
+    let rest = f32(n, centered(n, w, wzp, (p) => perChannel(n, p, spatial + 2)));
+    parts = [];
+    for (let j = 0; j + 1 < digits!.count; j++) {
+      const high = n.b.op('floor', [n.b.op('div', [rest, base])]);
+      parts.push(n.b.op('sub', [rest, n.b.op('mul', [high, base])]));
+      rest = high;
+    }
+    parts.push(rest);
+  }
+  const y = parts.map((d, j) => (j === 0 ? conv(d) : n.b.op('mul', [conv(d), n.b.scalar('i32', 2 ** (digits!.bits * j))])))
+    .reduce((a, b) => n.b.op('add', [a, b]));
+  return from2d(n, y, spatial);
 }
 
 defineOnnxOp('ConvInteger', (n) => integerConv(n, 0, 2, 1, 3));
