@@ -11,6 +11,8 @@ import { isArtifactDir, loadArtifactDir } from '../runtime/artifact-node.js';
 import { acquireDevice, type GpuDevice } from '../runtime/device.js';
 import { InferenceSession } from '../runtime/inference-session.js';
 import { Session } from '../runtime/session.js';
+import type { SessionOptions } from '../runtime/session-options.js';
+import { RunTimeoutError } from '../runtime/run-deadline.js';
 import { runOnCpu } from '../runtime/cpu/executor.js';
 import { artifactGraph } from './artifact-ir.js';
 import { loadModelForFeeds } from '../frontend/load-model.js';
@@ -45,7 +47,7 @@ interface RunTarget {
   readonly prepTimes: Readonly<Record<string, number>>;
   /** The precision of what runs (the loaded variant's, for an artifact). */
   precision(): Precision;
-  load(device: GpuDevice): Promise<{
+  load(device: GpuDevice, opts: SessionOptions): Promise<{
     run: (inputs: Record<string, TensorData>) => Promise<Record<string, TensorData>>;
     release: () => Promise<void>;
     /** A line printed once loaded (e.g. which variant of an artifact the device got). */
@@ -67,7 +69,7 @@ export const runCommand = {
   usage: [
     'Usage: kiln run MODEL|ARTIFACT [--input NAME=FILE.npy ...] [--random-inputs] [--seed N]',
     '                [--save-outputs DIR] [--iterations N] [--compare cpu [--atol X] [--rtol Y]]',
-    '                [--print-ir] [--json]',
+    '                [--timeout SECONDS] [--print-ir] [--json]',
     '                [--precision fp32|fp16|auto] [--io-precision fp32|fp16]',
     '                [--input-shape NAME=D0,D1,...] [pipeline options]',
     '',
@@ -93,6 +95,8 @@ export const runCommand = {
     '                         item, DIR/NAME_0.npy, DIR/NAME_1.npy, ...; an optional output without a',
     '                         value writes no file',
     '  --iterations N         steady-state runs to time after the first (default 10)',
+    '  --timeout SECONDS      the deadline of each run (default 60; 0: none): a large model on a',
+    '                         software adapter may need more',
     '  --compare cpu          also run the CPU reference and print the max abs difference (for an',
     "                         artifact, on the optimised graph it keeps in ir/final.kir; under",
     '                         fp16 or --weights int8|int4, on the same f16 graph or quantized weights, and the',
@@ -117,6 +121,7 @@ export const runCommand = {
     seed: { type: 'string' as const },
     'save-outputs': { type: 'string' as const },
     iterations: { type: 'string' as const },
+    timeout: { type: 'string' as const },
     compare: { type: 'string' as const },
     atol: { type: 'string' as const },
     rtol: { type: 'string' as const },
@@ -131,6 +136,9 @@ export const runCommand = {
     const path = positionals[0]!;
     const seed = intOption(values.seed, 'seed', 0);
     const iterations = intOption(values.iterations, 'iterations', 10);
+    const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
+    if (timeout !== undefined && (!(timeout >= 0) || String(values.timeout).trim() === '')) throw new UsageError(`--timeout takes seconds, a non-negative number (0: no deadline), got '${String(values.timeout)}'`);
+    const sessionOptions = timeout === undefined ? {} : { runTimeoutMs: timeout * 1000 };
     if (values.compare !== undefined && values.compare !== 'cpu') throw new UsageError(`--compare takes 'cpu', got '${String(values.compare)}'`);
     const tolerance = toleranceOptions(values);
     precisionFlags(values); // bad flags fail before the model loads
@@ -155,12 +163,14 @@ export const runCommand = {
       say(`adapter: ${device.describe()}`);
       for (const line of target.header) say(line);
       const t1 = performance.now();
-      const loaded = await target.load(device);
+      const loaded = await target.load(device, sessionOptions);
       const tLoad = performance.now() - t1;
       if (loaded.note) say(loaded.note);
       let outputs: Record<string, TensorData>;
       try {
-        const { result, times } = await timeRuns(() => loaded.run(inputs), iterations);
+        const { result, times } = await timeRuns(() => loaded.run(inputs), iterations).catch((e: unknown) => {
+          throw e instanceof RunTimeoutError ? new KilnError(`${e.message}; kiln run --timeout SECONDS sets a longer deadline`) : e;
+        });
         outputs = result;
         for (const line of structureLines(target.layout)) say(line);
         for (const [name, t] of Object.entries(outputs)) say(summarize(name, t));
@@ -279,8 +289,8 @@ async function modelTarget(path: string, values: Record<string, unknown>, files:
     ],
     prepTimes: { compile: tCompile },
     precision: () => chosen.precision,
-    async load(device) {
-      const session = single ? await Session.create(device, single) : await SegmentedSession.create(device, compiled);
+    async load(device, opts) {
+      const session = single ? await Session.create(device, single, opts) : await SegmentedSession.create(device, compiled, opts);
       return { run: (inputs) => session.run(inputs), release: async () => session.destroy() };
     },
     // Under fp16 or quantized weights, the optimised graph computes as the kernels do (f16, the dequantized weights).
@@ -332,9 +342,9 @@ async function artifactTarget(dir: string, values: Record<string, unknown>): Pro
     ],
     prepTimes: { 'read and validate': tValidate },
     precision: () => shown().precision,
-    async load(device) {
+    async load(device, opts) {
       // auto is the runtime's own choice: the first variant the device can run.
-      const session = await InferenceSession.fromArtifact(artifact, { device, ...(mode === 'fp32' || mode === 'fp16' ? { precision: mode } : {}) });
+      const session = await InferenceSession.fromArtifact(artifact, { ...opts, device, ...(mode === 'fp32' || mode === 'fp16' ? { precision: mode } : {}) });
       variant = artifact.variants.find((v) => v.index === session.variant)!;
       return { run: (inputs) => session.run(inputs), release: () => session.release(), note: variantNote(artifact, variant, device, mode !== undefined && mode !== 'auto') };
     },

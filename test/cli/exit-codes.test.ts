@@ -45,6 +45,9 @@ const CASES: readonly Case[] = [
   { name: 'unknown command', args: () => ['frobnicate'], code: 2, stderr: /^kiln: unknown command 'frobnicate'/m },
   { name: 'unsupported ONNX op', args: (d) => ['compile', join(d, 'unsupported.onnx')], code: 1, stderr: /^kiln compile: the model uses 1 op type kiln does not support:\n\s+FrobnicateOp/m },
   { name: 'wrong input shape', args: (d) => ['run', join(d, 'tiny.kir'), '--input', `a=${join(d, 'a-wrong.npy')}`], code: 1, stderr: /^kiln run: .*'a'.*f32\[3,5\].*f32\[2,2\]/m },
+  { name: 'bad --timeout', args: (d) => ['run', join(d, 'tiny.kir'), '--timeout', 'soon'], code: 2, stderr: /^kiln run: --timeout takes seconds, a non-negative number \(0: no deadline\), got 'soon'$/m },
+  // A deadline no run can meet: the message says how to give a longer one.
+  { name: 'a run past --timeout', args: (d) => ['run', join(d, 'tiny.kir'), '--timeout', '0.000001'], code: 1, stderr: /^kiln run: program 'tiny[^']*': the run did not finish within 0\.001 ms .*; kiln run --timeout SECONDS sets a longer deadline$/m },
   { name: '--compare outside tolerance', args: () => ['run', TINY_TS, '--compare', 'cpu', '--atol', '0', '--rtol', '0', '--iterations', '0'], code: 1, stderr: /^kiln run: --compare cpu: 'y' \(\d+ of 12 elements\) outside atol 0 \+ rtol 0$/m },
 ];
 
