@@ -10,12 +10,21 @@ import type { Node } from '../../ir/graph.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
 import { anchorKernelName, plainLowerings, type Anchor, type AnchorIO, type LowerContext, type Lowering } from './lowering.js';
 
-/** Kept and reduced dimensions of `shape` (reduced in ascending order), and a tensor's strides split alike. */
-function reductionLayout(shape: readonly Dim[], axes: readonly number[]) {
+/**
+ * How a reduction of `node` over `axes` of x walks x: the kept and the reduced dimensions
+ * (reduced in ascending order) with x's strides (`strides`, a view's, or dense), the kernel
+ * variant, and `split` to divide another tensor's strides alike.
+ */
+function reductionLayout(node: Node, axes: readonly number[], strides?: readonly Dim[], ctx?: LowerContext) {
+  const x = node.inputs[0]!.type;
+  const shape = dimsOf(x);
   const kept = shape.map((_, i) => i).filter((i) => !axes.includes(i));
   const reduced = [...axes].sort((a, b) => a - b);
-  const split = (strides: readonly Dim[]) => ({ kept: kept.map((i) => strides[i]!), reduced: reduced.map((i) => strides[i]!) });
-  return { keptShape: kept.map((i) => shape[i]!), reducedShape: reduced.map((i) => shape[i]!), split };
+  const split = (st: readonly Dim[]) => ({ kept: kept.map((i) => st[i]!), reduced: reduced.map((i) => st[i]!) });
+  const own = split(strides ?? stridesOf(shape));
+  const [keptShape, reducedShape] = [kept.map((i) => shape[i]!), reduced.map((i) => shape[i]!)];
+  const variant = rowVariant(ctx, 'reduce', node.op, x.dtype, dNumel(keptShape), dNumel(reducedShape));
+  return { layout: { keptShape, keptStrides: own.kept, reducedShape, reducedStrides: own.reduced, variant }, split };
 }
 
 /** sum, mean, max or min of floats: they compute an elementwise chain as they read, and take an epilogue. */
@@ -35,14 +44,11 @@ function lowerReduction(node: Node, io: AnchorIO, ctx?: LowerContext): EmittedKe
   const axesAttr = attrsOf(node, reduceAttrs).axes;
   const axes = axesAttr.length ? normalizeAxes(axesAttr, x.shape.length) : x.shape.map((_, i) => i);
   const { chain, view } = io.operands[0]!;
-  const { keptShape, reducedShape, split } = reductionLayout(dimsOf(x), axes);
-  const strides = split(view?.strides ?? stridesOf(dimsOf(x)));
+  const { layout, split } = reductionLayout(node, axes, view?.strides, ctx);
   // A chain's operands broadcast to the input are read at offsets of their own.
   const operands = chain?.operands.map((o) => ({ source: o.source, dtype: o.dtype, ...(o.strides ? { strides: split(o.strides) } : {}) }));
   return emitReduce({
-    name: anchorKernelName(node.op, io), dtype: x.dtype, math: getOp(node.op).spec.reduce!,
-    keptShape, keptStrides: strides.kept, reducedShape, reducedStrides: strides.reduced,
-    variant: rowVariant(ctx, 'reduce', node.op, x.dtype, dNumel(keptShape), dNumel(reducedShape)),
+    name: anchorKernelName(node.op, io), dtype: x.dtype, math: getOp(node.op).spec.reduce!, ...layout,
     ...(view ? { offset: view.offset } : {}),
     sources: { x: io.operands[0]!.source, out: io.out },
     ...(io.epilogue ? { epilogue: io.epilogue } : {}), ...(chain ? { prologue: { operands: operands!, body: chain.fn.call, helpers: chain.fn.decls } } : {}),
@@ -65,12 +71,9 @@ export const reduceAnchors: Record<string, Anchor> = Object.fromEntries(allOps()
 const lowerArgReduction: Lowering = (node, ctx) => {
   const x = node.inputs[0]!.type;
   const axes = normalizeAxes([attrsOf(node, argReduceAttrs).axis], x.shape.length);
-  const { keptShape, reducedShape, split } = reductionLayout(dimsOf(x), axes);
-  const strides = split(stridesOf(dimsOf(x)));
   return emitReduce({
     name: node.op, dtype: x.dtype, sources: { x: 0, out: 1 }, arg: ARG_REDUCTIONS[node.op]!, lastIndex: node.attrs.select_last_index === true,
-    keptShape, keptStrides: strides.kept, reducedShape, reducedStrides: strides.reduced,
-    variant: rowVariant(ctx, 'reduce', node.op, x.dtype, dNumel(keptShape), dNumel(reducedShape)),
+    ...reductionLayout(node, axes, undefined, ctx).layout,
   });
 };
 
