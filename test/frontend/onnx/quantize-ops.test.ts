@@ -138,6 +138,30 @@ describe('integer conv on the adapter', () => {
       session.destroy();
     }
   });
+  it('a constant int8 weight with zero point 0 that fits whole is an int8 weight too (QLinearConv, per-channel scales): equal to ONNX Runtime', async () => {
+    const x = ints('x', T.UINT8, [1, 8, 6, 6]);
+    const w = ints('w', T.INT8, [5, 8, 3, 3]);
+    const bytes = buildModel({
+      opset: 10,
+      inputs: [{ name: 'x', type: T.UINT8, dims: [1, 8, 6, 6] }],
+      initializers: [
+        tensor('xs', T.FLOAT, [], [0.05]), tensor('xz', T.UINT8, [], [131]),
+        tensor('w', T.INT8, [5, 8, 3, 3], Array.from(w.value.data)), tensor('ws', T.FLOAT, [5], [0.01, 0.02, 0.005, 0.03, 0.015]), tensor('wz', T.INT8, [5], [0, 0, 0, 0, 0]),
+        tensor('ys', T.FLOAT, [], [0.4]), tensor('yz', T.UINT8, [], [120]),
+      ],
+      outputs: [{ name: 'y', type: T.UINT8 }],
+      nodes: [node('QLinearConv', ['x', 'xs', 'xz', 'w', 'ws', 'wz', 'ys', 'yz'], ['y'], { pads: attr.ints([1, 1, 1, 1]) })],
+    });
+    const graph = importOnnx(bytes);
+    expect(graph.nodes.filter((v) => v.op === 'dequantize_int8')).toHaveLength(1);
+    const [theirs] = await runOrt(bytes, { x: x.value }, { x: T.UINT8 });
+    const session = await Session.create(gpu(), compile(graph));
+    try {
+      expect(Array.from((await session.run({ x: x.value }))['y']!.data as Int32Array)).toEqual(theirs!.values);
+    } finally {
+      session.destroy();
+    }
+  });
 });
 
 describe('DequantizeLinear into bfloat16', () => {

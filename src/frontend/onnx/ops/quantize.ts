@@ -8,7 +8,7 @@
 // refused).
 import { NARROW_FORMATS, type NarrowFormat } from '../../../ir/ops/narrow.js';
 import { isConst, typeOf, type Operand } from '../builder.js';
-import { constArray, makeConst } from '../tensor.js';
+import { constArray, makeConst, type ConstTensor } from '../tensor.js';
 import { eachChannel, int8Weight } from './stored-weights.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { kilnDType, narrowFormatOf, OnnxType, onnxTypeName } from '../onnx-types.js';
@@ -237,13 +237,22 @@ function digitsOf(values: ArrayLike<number>, bits: number, count: number): Int32
   return out;
 }
 
+/** A constant weight [O, ...] minus its zero point (one, or one an output channel), on the host. */
+function constCentered(w: ConstTensor, wzp: ConstTensor | undefined, outChannels: number): Int32Array {
+  const values = constArray(w);
+  const perOut = values.length / outChannels;
+  const zeros = eachChannel(wzp ? constArray(wzp) : [], outChannels);
+  return Int32Array.from({ length: values.length }, (_, i) => values[i]! - zeros[Math.floor(i / perOut)]!);
+}
+
 /**
  * conv((x - x_zero_point), (w - w_zero_point)) in i32, computed in f32. A conv whose largest
  * possible sum of products stays below 2^24 is exact as it is; a longer one (3 x 3 over 64 or
  * more 8-bit channels) splits the centered weight into base-2^b digits w = sum_j 2^(b j) d_j,
  * each conv over one digit exact in f32, and sums the digits' convs shifted, in i32, exactly. A
  * constant weight's digits are made at import and kept as int8 (dequantize_int8 of scale 1), a
- * byte a weight a digit. The zero point is subtracted before padding, so padding contributes 0,
+ * byte a weight a digit; so is a constant weight that fits whole in int8 once centered (int8
+ * weights with zero point 0, as ONNX Runtime's QInt8 weights are). The zero point is subtracted before padding, so padding contributes 0,
  * as the ONNX reference pads.
  */
 function integerConv(n: OnnxNode, xi: number, xzpi: number, wi: number, wzpi: number): Operand {
@@ -263,16 +272,13 @@ function integerConv(n: OnnxNode, xi: number, xzpi: number, wi: number, wzpi: nu
     stride: win.stride, padding: win.padding, dilation: win.dilation, groups: n.attrs.int('group', 1),
   }), 'i32');
   const wzp = n.optional(wzpi);
+  const stored = isConst(w) && (!wzp || isConst(wzp)) ? constCentered(w, wzp, ws[0]!) : undefined;
+  const ones = () => makeConst('scales', 'f32', [ws[0]!], new Array<number>(ws[0]!).fill(1));
   let parts: Operand[];
-  if (digits!.count === 1) parts = [f32(n, centered(n, w, wzp, (p) => perChannel(n, p, spatial + 2)))];
-  else if (isConst(w) && (!wzp || isConst(wzp))) {
-    const perOut = ws.slice(1).reduce((a, d) => a * d, 1);
-    const zeros = eachChannel(wzp ? constArray(wzp) : [], ws[0]!);
-    const values = constArray(w);
-    const centeredValues = Int32Array.from({ length: values.length }, (_, i) => values[i]! - zeros[Math.floor(i / perOut)]!);
-    const ones = makeConst('scales', 'f32', [ws[0]!], new Array<number>(ws[0]!).fill(1));
-    parts = digitsOf(centeredValues, digits!.bits, digits!.count).map((d) => int8Weight(n, d, 0, ones, shape2d, 0));
-  } else {
+  if (stored && (digits!.count > 1 || stored.every((v) => v >= -128 && v <= 127))) {
+    parts = digitsOf(stored, digits!.bits, digits!.count).map((d) => int8Weight(n, d, 0, ones(), shape2d, 0));
+  } else if (digits!.count === 1) parts = [f32(n, centered(n, w, wzp, (p) => perChannel(n, p, spatial + 2)))];
+  else {
     // A weight known only at run time is split by elementwise ops (exact small integers in f32).
     const base = n.b.scalar('f32', 2 ** digits!.bits);
     let rest = f32(n, centered(n, w, wzp, (p) => perChannel(n, p, spatial + 2)));
