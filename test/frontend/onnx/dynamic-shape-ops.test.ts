@@ -78,3 +78,31 @@ describe('Resize to sizes computed from sizes that vary', () => {
     }
   });
 });
+
+describe('1-D convolution over a batch that varies', () => {
+  const gpu = useGpu();
+
+  it('computes it as a 2-D one of a unit height, the batch kept varying: ONNX Runtime\'s answers at several batches', async () => {
+    const w = Array.from({ length: 4 * 2 * 3 }, (_, i) => Math.cos(i * 0.7));
+    const bytes = buildModel({
+      opset: 13, inputs: [{ name: 'x', dims: ['batch', 2, 9], type: F }], outputs: [{ name: 'out' }],
+      initializers: [{ name: 'w', data_type: F, dims: [4, 2, 3], float_data: w }],
+      nodes: [node('Conv', ['x', 'w'], ['out'], { pads: attr.ints([1, 1]), strides: attr.ints([2]) })],
+    });
+    const ortSession = await ort.InferenceSession.create(bytes);
+    const session = await Session.create(gpu(), compile(importOnnx(bytes, { inputShapes: { x: ['N<=6', 2, 9] } })));
+    try {
+      for (const n of [1, 5, 6]) {
+        const x = Float32Array.from({ length: n * 18 }, (_, i) => Math.sin(i * 0.37));
+        const got = await session.run({ x: tensorData('f32', [n, 2, 9], x) });
+        const want = (await ortSession.run({ x: new ort.Tensor('float32', x, [n, 2, 9]) })).out!;
+        expect(got.out!.shape).toEqual(want.dims);
+        const a = got.out!.data as Float32Array;
+        (want.data as Float32Array).forEach((v, i) => expect(Math.abs(a[i]! - v)).toBeLessThan(1e-5));
+      }
+    } finally {
+      session.destroy();
+      await ortSession.release();
+    }
+  });
+});

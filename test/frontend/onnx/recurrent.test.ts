@@ -10,7 +10,7 @@ import { SegmentedSession } from '../../../src/runtime/segmented.js';
 import { useGpu } from '../../helpers/gpu.js';
 import { expectClose } from '../../helpers/compare.js';
 import { attr, buildModel, node, OnnxType, tensor, type AttrInit, type IoInit } from './onnx-builder.js';
-import { expectSameAsOrt, seededInputs } from './ort-oracle.js';
+import { expectSameAsOrt, runOrt, seededInputs } from './ort-oracle.js';
 
 const I32 = OnnxType.INT32;
 
@@ -169,6 +169,40 @@ describe('LSTM', () => {
 
 describe('unrolled recurrences on WebGPU', () => {
   const gpu = useGpu();
+  // One program for batches of 1 to 4: the steps unrolled, the batch a size the kernels take at run time.
+  for (const op of ['LSTM', 'GRU'] as const) {
+    it(`a ${op} whose batch varies (sequence lengths given at run time) equals ONNX Runtime at each batch`, async () => {
+      const [seq, input, hidden, g] = [4, 3, 5, GATES[op]];
+      const names = ['X', 'W', 'R', 'B', 'lens', 'h0', ...(op === 'LSTM' ? ['c0'] : [])];
+      const bytes = buildModel({
+        opset: 14,
+        inputs: [
+          { name: 'X', dims: [seq, 'N', input] }, { name: 'W', dims: [1, g * hidden, input] }, { name: 'R', dims: [1, g * hidden, hidden] },
+          { name: 'B', dims: [1, 2 * g * hidden] }, { name: 'lens', dims: ['N'], type: I32 },
+          ...names.slice(5).map((name) => ({ name, dims: [1, 'N', hidden] })),
+        ],
+        outputs: [{ name: 'Y' }, { name: 'Y_h' }],
+        nodes: [node(op, names, ['Y', 'Y_h'], { hidden_size: attr.i(hidden) })],
+      });
+      const shapesAt = (n: number | string) => Object.fromEntries([['X', [seq, n, input]], ['lens', [n]], ...names.slice(5).map((name) => [name, [1, n, hidden]])]);
+      const program = compileSegmented(importOnnx(bytes, { inputShapes: shapesAt('N<=4') }));
+      const session = await SegmentedSession.create(gpu(), program);
+      try {
+        for (const [batch, lens] of [[3, [4, 2, 1]], [1, [3]]] as const) {
+          const fixed = importOnnx(bytes, { inputShapes: shapesAt(batch) });
+          const feeds = { ...seededInputs(fixed, batch), lens: tensorData('i32', [batch], [...lens]) };
+          const theirs = await runOrt(bytes, feeds, { lens: I32 });
+          const ours = await session.run(feeds);
+          theirs.forEach((t) => {
+            expect([...ours[t.name]!.shape], t.name).toEqual(t.dims);
+            expectClose(ours[t.name]!, tensorData('f32', t.dims, t.values), 1e-5, 1e-4);
+          });
+        }
+      } finally {
+        session.destroy();
+      }
+    });
+  }
   // 12 steps: Y concatenates more steps than one kernel binds, so it is written by copies.
   it('a bidirectional LSTM with ragged lengths matches the CPU reference', async () => {
     const c: Recurrent = { op: 'LSTM', seq: 12, batch: 3, input: 5, hidden: 8, dirs: 2, bias: true, initial: true, peepholes: true, lens: [12, 7, 3] };

@@ -2,11 +2,12 @@
 // the unrolling of the recurrence over the (static) sequence length into kiln ops. The input
 // projection X W^T + Wb of every step is one gemm; each step then adds H R^T (+ Rb) and applies
 // its gates, all elementwise ops that fuse and run on the GPU.
-import { isFloat } from '../../../ir/types.js';
+import { dimsOf, isFloat } from '../../../ir/types.js';
+import { dimListsEqual, dimText, dMul, type Dim } from '../../../ir/size-expr.js';
 import { isConst, typeOf, type OnnxBuilder, type Operand } from '../builder.js';
 import type { OnnxNode } from '../node.js';
 import { constValues } from '../tensor.js';
-import { castTo, reshapeTo, scalarLike } from './helpers.js';
+import { castTo, reshapeToDims, scalarLike } from './helpers.js';
 
 type Apply = (b: OnnxBuilder, x: Operand, alpha: number, beta: number) => Operand;
 
@@ -136,7 +137,10 @@ export function unrollRecurrent(n: OnnxNode, spec: RecurrentSpec, cell: Cell): (
   if (!isFloat(dtype)) n.fail(`takes float inputs, got ${dtype}`);
   if (typeOf(x).shape.length !== 3) n.fail(`X must be 3-D, got [${typeOf(x).shape.join(',')}]`);
   if (layout === 1) x = swapLeading(b, x);
-  const [seq, batch, inputSize] = typeOf(x).shape as [number, number, number];
+  // The batch may vary from run to run; the sequence is unrolled, so its length may not.
+  const [seqDim, batch, inputSize] = dimsOf(typeOf(x)) as [Dim, Dim, number];
+  if (typeof seqDim !== 'number') n.unsupported(`a sequence length that varies (${dimText(seqDim)}): kiln unrolls the recurrence over a fixed number of steps`);
+  const seq = seqDim as number;
   const direction = n.attrs.string('direction', 'forward');
   const order = { forward: [false], reverse: [true], bidirectional: [false, true] }[direction];
   if (!order) return n.fail(`direction must be forward, reverse or bidirectional, got '${direction}'`);
@@ -144,9 +148,9 @@ export function unrollRecurrent(n: OnnxNode, spec: RecurrentSpec, cell: Cell): (
   const r = n.input(2);
   const hidden = n.attrs.int('hidden_size') ?? typeOf(r).shape[2]!;
   const gh = spec.gates * hidden;
-  const expect = (what: string, v: Operand, shape: number[]) => {
-    const s = typeOf(v).shape;
-    if (s.length !== shape.length || s.some((e, i) => e !== shape[i])) n.fail(`${what} must be [${shape.join(',')}], got [${s.join(',')}]`);
+  const expect = (what: string, v: Operand, shape: Dim[]) => {
+    const s = dimsOf(typeOf(v));
+    if (!dimListsEqual(s, shape)) n.fail(`${what} must be [${shape.map(dimText).join(',')}], got [${s.map(dimText).join(',')}]`);
   };
   const dirs = order.length;
   expect('W', w, [dirs, gh, inputSize]);
@@ -170,7 +174,8 @@ export function unrollRecurrent(n: OnnxNode, spec: RecurrentSpec, cell: Cell): (
   const peep = spec.cell ? n.optional(7) : undefined;
   if (peep) expect('P', peep, [dirs, 3 * hidden]);
   const acts = activationsOf(n, spec.defaultActivations, dirs);
-  const zeros = b.scalar(dtype, 0, [batch, hidden]);
+  // The first step broadcasts a zero state of one row over a batch that varies.
+  const zeros = b.scalar(dtype, 0, [typeof batch === 'number' ? batch : 1, hidden]);
 
   const ys: Operand[] = [];
   const hs: Operand[] = [];
@@ -187,8 +192,8 @@ export function unrollRecurrent(n: OnnxNode, spec: RecurrentSpec, cell: Cell): (
     };
     const step = cell(params);
     const wb = bd ? b.op('slice', [bd], { starts: [0], ends: [gh], axes: [0] }) : undefined;
-    const flat = reshapeTo(b, x, [seq * batch, inputSize]);
-    const xw = reshapeTo(b, b.op('gemm', wb ? [flat, wd, wb] : [flat, wd], { trans_b: true }), [seq, batch, gh]);
+    const flat = reshapeToDims(n, x, [dMul(seq, batch), inputSize]);
+    const xw = reshapeToDims(n, b.op('gemm', wb ? [flat, wd, wb] : [flat, wd], { trans_b: true }), [seq, batch, gh]);
     let state: State = {
       h: h0 ? pick(b, h0, 0, d) : zeros,
       ...(spec.cell ? { c: c0 ? pick(b, c0, 0, d) : zeros } : {}),
@@ -230,13 +235,13 @@ export function unrollRecurrent(n: OnnxNode, spec: RecurrentSpec, cell: Cell): (
  * sequence (t < sequence_lens[b]), or undefined where all are (no masking needed). Lengths
  * given at run time are compared at run time.
  */
-function stepMasks(n: OnnxNode, lens: Operand, seq: number, batch: number): (Operand | undefined)[] {
+function stepMasks(n: OnnxNode, lens: Operand, seq: number, batch: Dim): (Operand | undefined)[] {
   const b = n.b;
-  const s = typeOf(lens).shape;
-  if (s.length !== 1 || s[0] !== batch) n.fail(`sequence_lens must be [${batch}], got [${s.join(',')}]`);
+  const s = dimsOf(typeOf(lens));
+  if (!dimListsEqual(s, [batch])) n.fail(`sequence_lens must be [${dimText(batch)}], got [${s.map(dimText).join(',')}]`);
   const known = isConst(lens) ? constValues(lens) : undefined;
   if (known?.every((l) => l === seq)) return [];
-  const column = reshapeTo(b, castTo(b, lens, 'i32'), [batch, 1]);
+  const column = reshapeToDims(n, castTo(b, lens, 'i32'), [batch, 1]);
   return Array.from({ length: seq }, (_, t) => {
     if (known && known.every((l) => l > t)) return undefined;
     return b.op('less', [b.scalar('i32', t), column]);

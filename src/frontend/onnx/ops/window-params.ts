@@ -2,7 +2,8 @@
 // dilations, pads, auto_pad), and the 1-D <-> 2-D views that let 1-D nodes run on kiln's 2-D ops.
 import { typeOf, type Operand } from '../builder.js';
 import type { OnnxNode } from '../node.js';
-import { reshapeTo } from './helpers.js';
+import { reshapeToDims } from './helpers.js';
+import { dimsOf } from '../../../ir/types.js';
 
 /** Per-axis window parameters of a 1-D or 2-D ONNX node, as 2-D lists. */
 export interface Window2d {
@@ -23,15 +24,15 @@ export function spatialRank(n: OnnxNode, x: Operand): number {
 
 /** A [N, C, L] tensor as [N, C, 1, L]. */
 export function as2d(n: OnnxNode, x: Operand): Operand {
-  const s = typeOf(x).shape;
-  return s.length === 3 ? reshapeTo(n.b, x, [s[0]!, s[1]!, 1, s[2]!]) : x;
+  const s = dimsOf(typeOf(x));
+  return s.length === 3 ? reshapeToDims(n, x, [s[0]!, s[1]!, 1, s[2]!]) : x;
 }
 
 /** Undoes as2d on a result. */
 export function from2d(n: OnnxNode, y: Operand, spatial: number): Operand {
   if (spatial === 2) return y;
-  const s = typeOf(y).shape;
-  return reshapeTo(n.b, y, [s[0]!, s[1]!, s[3]!]);
+  const s = dimsOf(typeOf(y));
+  return reshapeToDims(n, y, [s[0]!, s[1]!, s[3]!]);
 }
 
 /**
