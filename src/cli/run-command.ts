@@ -136,8 +136,7 @@ export const runCommand = {
     const path = positionals[0]!;
     const seed = intOption(values.seed, 'seed', 0);
     const iterations = intOption(values.iterations, 'iterations', 10);
-    const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
-    if (timeout !== undefined && (!(timeout >= 0) || String(values.timeout).trim() === '')) throw new UsageError(`--timeout takes seconds, a non-negative number (0: no deadline), got '${String(values.timeout)}'`);
+    const timeout = nonNegativeOption(values, 'timeout', 'seconds, a non-negative number (0: no deadline)');
     const sessionOptions = timeout === undefined ? {} : { runTimeoutMs: timeout * 1000 };
     if (values.compare !== undefined && values.compare !== 'cpu') throw new UsageError(`--compare takes 'cpu', got '${String(values.compare)}'`);
     const tolerance = toleranceOptions(values);
@@ -229,11 +228,17 @@ function toleranceOptions(values: Record<string, unknown>): Partial<Tolerance> {
   for (const key of ['atol', 'rtol'] as const) {
     if (values[key] === undefined) continue;
     if (values.compare === undefined) throw new UsageError(`--${key} is the tolerance of --compare cpu; give --compare cpu too`);
-    const v = Number(values[key]);
-    if (!(v >= 0) || String(values[key]).trim() === '') throw new UsageError(`--${key} takes a non-negative number (e.g. 1e-4), got '${String(values[key])}'`);
-    out[key] = v;
+    out[key] = nonNegativeOption(values, key, 'a non-negative number (e.g. 1e-4)');
   }
   return out;
+}
+
+/** Option `key` as a non-negative number (`what` says so when it is not), or undefined when not given. */
+function nonNegativeOption(values: Record<string, unknown>, key: string, what: string): number | undefined {
+  if (values[key] === undefined) return undefined;
+  const v = Number(values[key]);
+  if (!(v >= 0) || String(values[key]).trim() === '') throw new UsageError(`--${key} takes ${what}, got '${String(values[key])}'`);
+  return v;
 }
 
 /** An output as --json reports it: dtype, shape, and min, max and mean of its values. */

@@ -6,6 +6,7 @@
 import { Graph, type Value } from '../ir/graph.js';
 import type { DType } from '../ir/types.js';
 import type { Attrs } from '../ir/attrs.js';
+import { getOp } from '../ir/ops/index.js';
 
 /** A one-kernel matmul graph for a signature `dtype:BxMxKxN` (see matmulSignature). */
 function matmulGraph(signature: string): Graph | undefined {
@@ -127,7 +128,8 @@ function rowsGraph(signature: string): Graph | undefined {
   const op = m[1]!;
   const g = new Graph(`tune_${op}`);
   const x = g.addInput('x', { dtype: m[2] as DType, shape: [Number(m[3]), Number(m[4])], device: 'webgpu' });
-  const attrs: Attrs = ['argmax', 'argmin', 'softmax', 'log_softmax', 'layer_norm'].includes(op) ? { axis: -1 } : { axes: [1] };
+  // Ops with reduction math take axes; argmax, softmax and layer_norm one axis.
+  const attrs: Attrs = getOp(op).spec.reduce ? { axes: [1] } : { axis: -1 };
   g.setOutputs([g.addNode(op, [x], attrs).output]);
   return g;
 }

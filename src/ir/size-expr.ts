@@ -246,11 +246,6 @@ export function dimsEqual(a: Dim, b: Dim): boolean {
   return a.text === b.text;
 }
 
-/** Whether two lists of extents are the same, extent by extent. */
-export function dimListsEqual(a: readonly Dim[], b: readonly Dim[]): boolean {
-  return a.length === b.length && a.every((d, i) => dimsEqual(d, b[i]!));
-}
-
 export function dimText(d: Dim): string {
   return typeof d === 'number' ? String(d) : d.text;
 }

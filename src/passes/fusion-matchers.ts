@@ -2,7 +2,7 @@ import { Graph, type Node, type Value } from '../ir/graph.js';
 import { isFloatCast, isPlainCast, MAX_STORAGE_BINDINGS, type AnchorRoles, type EpilogueRole, type OperandRead } from '../ir/fusion.js';
 import { getOp } from '../ir/ops/index.js';
 import { dimsOf, isGpu } from '../ir/types.js';
-import { dimListsEqual } from '../ir/size-expr.js';
+import { dimsAgree } from '../ir/symbolic-shapes.js';
 import { broadcastsTo } from '../ir/ops/shape-util.js';
 import { traceView } from '../ir/view.js';
 import { rebuild } from './rebuild.js';
@@ -122,7 +122,7 @@ export const elementwiseChain: AbsorbMatcher = {
   matches: (anchor, input, members) => {
     const shape = dimsOf(anchor.inputs[input]!.type);
     const operands = externalInputs(members);
-    return members.every((m) => dimListsEqual(dimsOf(m.outputs[0]!.type), shape)) && operands.every((v) => broadcastsTo(dimsOf(v.type), shape))
+    return members.every((m) => dimsAgree(dimsOf(m.outputs[0]!.type), shape)) && operands.every((v) => broadcastsTo(dimsOf(v.type), shape))
       && operands.length + 1 <= MAX_STORAGE_BINDINGS;
   },
 };

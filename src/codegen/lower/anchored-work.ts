@@ -9,7 +9,7 @@ import { getOp } from '../../ir/ops/index.js';
 import { broadcastStrides } from '../../ir/ops/shape-util.js';
 import { traceView } from '../../ir/view.js';
 import { dimsOf } from '../../ir/types.js';
-import { dimListsEqual } from '../../ir/size-expr.js';
+import { dimsAgree } from '../../ir/symbolic-shapes.js';
 import type { Epilogue } from '../kernels/epilogue.js';
 import { wgslType } from '../wgsl.js';
 import { ANCHORS } from './anchors.js';
@@ -89,7 +89,7 @@ function resolveRead(node: Node, body: Graph, v: Value, read: OperandRead): { op
       const nodes = ancestors(body, v);
       if (nodes.some((n) => !getOp(n.op).spec.math)) fail('the nodes computing it are not all elementwise');
       const params = body.inputs.filter((p) => nodes.some((n) => n.inputs.includes(p)));
-      const operands = params.map((p) => ({ source: param(p), dtype: p.type.dtype, ...(dimListsEqual(dimsOf(p.type), dimsOf(v.type)) ? {} : { strides: broadcastStrides(dimsOf(p.type), dimsOf(v.type)) }) }));
+      const operands = params.map((p) => ({ source: param(p), dtype: p.type.dtype, ...(dimsAgree(dimsOf(p.type), dimsOf(v.type)) ? {} : { strides: broadcastStrides(dimsOf(p.type), dimsOf(v.type)) }) }));
       return { operand: { read, source: operands[0]?.source ?? param(v), dtype: v.type.dtype, chain: { operands, fn: bodyFunction('prologue_body', nodes, params, v) } }, nodes };
     }
   }

@@ -19,7 +19,8 @@ defineOnnxOp('ai.onnx.preview.training.Gradient', (n) => {
   if (new Set(names).size !== names.length) n.fail(`xs and zs name a tensor twice (${names.join(', ')})`);
   const at = names.map((_, i) => n.input(i));
   xs.forEach((x, i) => {
-    if (!isFloat(typeOf(at[i]!).dtype)) n.unsupported(`differentiates with respect to '${x}', given ${typeOf(at[i]!).dtype} values; gradients need floats`);
+    const { dtype } = typeOf(at[i]!);
+    if (!isFloat(dtype)) n.unsupported(`differentiates with respect to '${x}', given ${dtype} values; gradients need floats`);
   });
   const fn = n.importFunction(y, names, at.map(typeOf));
   const loss = fn.graph.outputs[0]!;

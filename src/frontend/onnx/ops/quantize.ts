@@ -252,8 +252,8 @@ function constCentered(w: ConstTensor, wzp: ConstTensor | undefined, outChannels
  * each conv over one digit exact in f32, and sums the digits' convs shifted, in i32, exactly. A
  * constant weight's digits are made at import and kept as int8 (dequantize_int8 of scale 1), a
  * byte a weight a digit; so is a constant weight that fits whole in int8 once centered (int8
- * weights with zero point 0, as ONNX Runtime's QInt8 weights are). The zero point is subtracted before padding, so padding contributes 0,
- * as the ONNX reference pads.
+ * weights with zero point 0, as ONNX Runtime's QInt8 weights are). The zero point is subtracted
+ * before padding, so padding contributes 0, as the ONNX reference pads.
  */
 function integerConv(n: OnnxNode, xi: number, xzpi: number, wi: number, wzpi: number): Operand {
   const x = n.input(xi);
@@ -263,8 +263,8 @@ function integerConv(n: OnnxNode, xi: number, xzpi: number, wi: number, wzpi: nu
   const ws = typeOf(w).shape;
   if (ws.length !== spatial + 2) n.fail(`weight [${ws.join(',')}] must have rank ${spatial + 2}`);
   const terms = ws.slice(1).reduce((a, d) => a * d, 1);
-  const digits = weightDigits(terms, centeredBound(n, xi), centeredBound(n, wi));
-  if (!digits) n.unsupported(`integer conv summing ${terms} products per output is not supported (kiln accumulates in f32, exact only below 2^24, even split into 1-bit weight digits)`);
+  const digits = weightDigits(terms, centeredBound(n, xi), centeredBound(n, wi))
+    ?? n.unsupported(`integer conv summing ${terms} products per output is not supported (kiln accumulates in f32, exact only below 2^24, even split into 1-bit weight digits)`);
   const xc = as2d(n, f32(n, centered(n, x, n.optional(xzpi), asIs)));
   const win = readWindow(n, typeOf(x).shape.slice(2), n.attrs.ints('kernel_shape', ws.slice(2)));
   const shape2d = spatial === 1 ? [ws[0]!, ws[1]!, 1, ws[2]!] : ws;
@@ -275,22 +275,22 @@ function integerConv(n: OnnxNode, xi: number, xzpi: number, wi: number, wzpi: nu
   const stored = isConst(w) && (!wzp || isConst(wzp)) ? constCentered(w, wzp, ws[0]!) : undefined;
   const ones = () => makeConst('scales', 'f32', [ws[0]!], new Array<number>(ws[0]!).fill(1));
   let parts: Operand[];
-  if (stored && (digits!.count > 1 || stored.every((v) => v >= -128 && v <= 127))) {
-    parts = digitsOf(stored, digits!.bits, digits!.count).map((d) => int8Weight(n, d, 0, ones(), shape2d, 0));
-  } else if (digits!.count === 1) parts = [f32(n, centered(n, w, wzp, (p) => perChannel(n, p, spatial + 2)))];
+  if (stored && (digits.count > 1 || stored.every((v) => v >= -128 && v <= 127))) {
+    parts = digitsOf(stored, digits.bits, digits.count).map((d) => int8Weight(n, d, 0, ones(), shape2d, 0));
+  } else if (digits.count === 1) parts = [f32(n, centered(n, w, wzp, (p) => perChannel(n, p, spatial + 2)))];
   else {
     // A weight known only at run time is split by elementwise ops (exact small integers in f32).
-    const base = n.b.scalar('f32', 2 ** digits!.bits);
+    const base = n.b.scalar('f32', 2 ** digits.bits);
     let rest = f32(n, centered(n, w, wzp, (p) => perChannel(n, p, spatial + 2)));
     parts = [];
-    for (let j = 0; j + 1 < digits!.count; j++) {
+    for (let j = 0; j + 1 < digits.count; j++) {
       const high = n.b.op('floor', [n.b.op('div', [rest, base])]);
       parts.push(n.b.op('sub', [rest, n.b.op('mul', [high, base])]));
       rest = high;
     }
     parts.push(rest);
   }
-  const y = parts.map((d, j) => (j === 0 ? conv(d) : n.b.op('mul', [conv(d), n.b.scalar('i32', 2 ** (digits!.bits * j))])))
+  const y = parts.map((d, j) => (j === 0 ? conv(d) : n.b.op('mul', [conv(d), n.b.scalar('i32', 2 ** (digits.bits * j))])))
     .reduce((a, b) => n.b.op('add', [a, b]));
   return from2d(n, y, spatial);
 }

@@ -3,7 +3,8 @@
 // projection X W^T + Wb of every step is one gemm; each step then adds H R^T (+ Rb) and applies
 // its gates, all elementwise ops that fuse and run on the GPU.
 import { dimsOf, isFloat } from '../../../ir/types.js';
-import { dimListsEqual, dimText, dMul, type Dim } from '../../../ir/size-expr.js';
+import { dimText, dMul, type Dim } from '../../../ir/size-expr.js';
+import { dimsAgree } from '../../../ir/symbolic-shapes.js';
 import { isConst, typeOf, type OnnxBuilder, type Operand } from '../builder.js';
 import type { OnnxNode } from '../node.js';
 import { constValues } from '../tensor.js';
@@ -139,8 +140,7 @@ export function unrollRecurrent(n: OnnxNode, spec: RecurrentSpec, cell: Cell): (
   if (layout === 1) x = swapLeading(b, x);
   // The batch may vary from run to run; the sequence is unrolled, so its length may not.
   const [seqDim, batch, inputSize] = dimsOf(typeOf(x)) as [Dim, Dim, number];
-  if (typeof seqDim !== 'number') n.unsupported(`a sequence length that varies (${dimText(seqDim)}): kiln unrolls the recurrence over a fixed number of steps`);
-  const seq = seqDim as number;
+  const seq = typeof seqDim === 'number' ? seqDim : n.unsupported(`a sequence length that varies (${dimText(seqDim)}): kiln unrolls the recurrence over a fixed number of steps`);
   const direction = n.attrs.string('direction', 'forward');
   const order = { forward: [false], reverse: [true], bidirectional: [false, true] }[direction];
   if (!order) return n.fail(`direction must be forward, reverse or bidirectional, got '${direction}'`);
@@ -150,7 +150,7 @@ export function unrollRecurrent(n: OnnxNode, spec: RecurrentSpec, cell: Cell): (
   const gh = spec.gates * hidden;
   const expect = (what: string, v: Operand, shape: Dim[]) => {
     const s = dimsOf(typeOf(v));
-    if (!dimListsEqual(s, shape)) n.fail(`${what} must be [${shape.map(dimText).join(',')}], got [${s.map(dimText).join(',')}]`);
+    if (!dimsAgree(s, shape)) n.fail(`${what} must be [${shape.map(dimText).join(',')}], got [${s.map(dimText).join(',')}]`);
   };
   const dirs = order.length;
   expect('W', w, [dirs, gh, inputSize]);
@@ -238,7 +238,7 @@ export function unrollRecurrent(n: OnnxNode, spec: RecurrentSpec, cell: Cell): (
 function stepMasks(n: OnnxNode, lens: Operand, seq: number, batch: Dim): (Operand | undefined)[] {
   const b = n.b;
   const s = dimsOf(typeOf(lens));
-  if (!dimListsEqual(s, [batch])) n.fail(`sequence_lens must be [${dimText(batch)}], got [${s.map(dimText).join(',')}]`);
+  if (!dimsAgree(s, [batch])) n.fail(`sequence_lens must be [${dimText(batch)}], got [${s.map(dimText).join(',')}]`);
   const known = isConst(lens) ? constValues(lens) : undefined;
   if (known?.every((l) => l === seq)) return [];
   const column = reshapeToDims(n, castTo(b, lens, 'i32'), [batch, 1]);
