@@ -8,6 +8,7 @@ import { tensorData, type TensorData } from '../../../src/ir/tensor-data.js';
 import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
 import { attr, buildModel, node, OnnxType as T, tensor, type AttrInit } from './onnx-builder.js';
 import { expectSameAsOrt, runOrt } from './ort-oracle.js';
+import { channelRanges } from '../../../src/frontend/onnx/ops/integer-conv.js';
 import { compile } from '../../../src/compiler.js';
 import { Session } from '../../../src/runtime/session.js';
 import { useGpu } from '../../helpers/gpu.js';
@@ -104,6 +105,14 @@ describe('integer conv', () => {
     const { x, w, xz, wz } = wide();
     return check('ConvInteger', [x, w, xz, wz], [{ name: 'y', type: T.INT32 }], { pads: attr.ints([1, 1, 1, 1]) }, 10);
   });
+  it('splits a constant weight into as few ranges of input channels as keep each output\'s sum of |w| x the activations\' range below 2^24', () => {
+    // Output 0 reaches the bound with the third channel, output 1 (negative weights) with the fifth.
+    const xBound = Math.floor((2 ** 24 - 1) / 200);
+    expect(channelRanges([100, 100, 100, 0, 0, 50, 50, -50, -100, -100], 2, 5, xBound)).toEqual([[0, 2], [2, 4], [4, 5]]);
+    expect(channelRanges([100, 100, 50], 1, 3, xBound)).toEqual([[0, 2], [2, 3]]);
+    expect(channelRanges([1, 2, 3], 1, 3, 1)).toEqual([[0, 3]]);
+    expect(channelRanges([1, 2 ** 24], 1, 2, 1)).toBeUndefined();
+  });
   it('refuses an integer conv whose sums pass 2^24 even over 1-bit weight digits', () => {
     const bytes = buildModel({
       opset: 10,
@@ -117,19 +126,17 @@ describe('integer conv', () => {
 
 describe('integer conv on the adapter', () => {
   const gpu = useGpu();
-  it('a constant weight\'s digits are int8 weights (a byte each); the conv equals ONNX Runtime\'s exactly', async () => {
-    const { x, w, wz } = wide();
+  /** ConvInteger over input x with a constant weight (and its zero point), imported, run on the adapter, against ONNX Runtime exactly. */
+  async function constantWeightConv(x: Operand, w: Operand, wz: Operand, group = 1) {
     const bytes = buildModel({
       opset: 10,
-      inputs: [{ name: 'x', type: T.UINT8, dims: [1, 64, 5, 5] }],
-      initializers: [tensor('w', T.UINT8, [4, 64, 3, 3], Array.from(w.value.data)), tensor('xz', T.UINT8, [], [0]), tensor('wz', T.UINT8, [], Array.from(wz.value.data))],
+      inputs: [{ name: 'x', type: T.UINT8, dims: [...x.value.shape] }],
+      initializers: [tensor('w', w.type, [...w.value.shape], Array.from(w.value.data)), tensor('xz', T.UINT8, [], [0]), tensor('wz', wz.type, [...wz.value.shape], Array.from(wz.value.data))],
       outputs: [{ name: 'y', type: T.INT32 }],
-      nodes: [node('ConvInteger', ['x', 'w', 'xz', 'wz'], ['y'], { pads: attr.ints([1, 1, 1, 1]) })],
+      nodes: [node('ConvInteger', ['x', 'w', 'xz', 'wz'], ['y'], { pads: attr.ints([1, 1, 1, 1]), group: attr.i(group) })],
     });
     const graph = importOnnx(bytes);
-    expect(graph.nodes.filter((v) => v.op === 'dequantize_int8')).toHaveLength(2);
     const [theirs] = await runOrt(bytes, { x: x.value }, { x: T.UINT8 });
-    expect(Math.max(...theirs!.values.map(Math.abs))).toBeGreaterThan(2 ** 24);
     const session = await Session.create(gpu(), compile(graph));
     try {
       const ours = await session.run({ x: x.value });
@@ -137,6 +144,25 @@ describe('integer conv on the adapter', () => {
     } finally {
       session.destroy();
     }
+    const count = (op: string) => graph.nodes.filter((v) => v.op === op).length;
+    return { theirs: theirs!.values, convs: count('conv2d'), int8: count('dequantize_int8') };
+  }
+  it('a constant weight whose sums of |w| pass 2^24 / 255 is split by ranges of input channels, a byte a value: equal to ONNX Runtime past 2^24', async () => {
+    // |w - zp| 235-255 over 9 taps: 29 channels a range at most (29 x 9 x 255 x 255 < 2^24 < 30 x ...).
+    const { x, w, wz } = wide();
+    const { theirs, convs, int8 } = await constantWeightConv(x, w, wz);
+    expect(Math.max(...theirs.map(Math.abs))).toBeGreaterThan(2 ** 24);
+    expect([convs, int8]).toEqual([3, 3]);
+  });
+  it('a constant uint8 weight that fits whole by its sums of |w| is one conv over w - 128 as int8, plus 128 - zero point', async () => {
+    // Centered values reach 195, past int8, and 576 x 255 x 195 passes 2^24; the rows' sums of |w| do not.
+    const { convs, int8 } = await constantWeightConv(ints('x', T.UINT8, [1, 64, 5, 5]), ints('w', T.UINT8, [4, 64, 3, 3]), ints('wz', T.UINT8, [], 60, 60));
+    expect([convs, int8]).toEqual([1, 1]);
+  });
+  it('a grouped constant weight past the bound is split into digits, one conv a digit: equal to ONNX Runtime', async () => {
+    const { w, wz } = wide();
+    const { convs, int8 } = await constantWeightConv(ints('x', T.UINT8, [1, 128, 5, 5], 240, 255), { ...w, value: tensorData('i32', [8, 64, 3, 3], [...w.value.data, ...w.value.data]) }, wz, 2);
+    expect([convs, int8]).toEqual([2, 2]);
   });
   it('a constant int8 weight with zero point 0 that fits whole is an int8 weight too (QLinearConv, per-channel scales): equal to ONNX Runtime', async () => {
     const x = ints('x', T.UINT8, [1, 8, 6, 6]);

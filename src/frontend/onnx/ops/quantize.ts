@@ -3,22 +3,19 @@
 // types are (int8 in i32, float8 in f32), scaling is done in f32, and the integer products
 // of MatMulInteger run as i32 matmuls, or as f32 ones on a constant 8-bit weight kept in its
 // bits; either way the matmul kernels accumulate in f32, exact while partial sums stay below
-// 2^24 (the CPU reference computes the i32 form exactly). Conv has no integer kernel, so the conv
-// forms run in f32, which is exact as long as every partial sum stays below 2^24 (checked, else
-// refused).
+// 2^24 (the CPU reference computes the i32 form exactly). The integer convs are in integer-conv.ts.
 import { NARROW_FORMATS, type NarrowFormat } from '../../../ir/ops/narrow.js';
 import { isConst, typeOf, type Operand } from '../builder.js';
-import { constArray, makeConst, type ConstTensor } from '../tensor.js';
+import { constArray, makeConst } from '../tensor.js';
 import { eachChannel, int8Weight } from './stored-weights.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { kilnDType, narrowFormatOf, OnnxType, onnxTypeName } from '../onnx-types.js';
-import { as2d, from2d, readWindow, spatialRank } from './window-params.js';
 import { castTo, normalizeAxis, reshapeTo } from './helpers.js';
 
 export const f32 = (n: OnnxNode, x: Operand): Operand => castTo(n.b, x, 'f32');
 
 /** The integer range of an integer format, or undefined for a float one. */
-function intRange(format: NarrowFormat | undefined): [number, number] | undefined {
+export function intRange(format: NarrowFormat | undefined): [number, number] | undefined {
   const f = format === undefined ? undefined : NARROW_FORMATS[format];
   if (!f || f.kind !== 'int') return undefined;
   return f.signed ? [-(2 ** (f.bits - 1)), 2 ** (f.bits - 1) - 1] : [0, 2 ** f.bits - 1];
@@ -130,7 +127,7 @@ defineOnnxOp('DynamicQuantizeLinear', (n) => {
 });
 
 /** x - zero_point in i32, the zero point reshaped by `shapeZp` when it is not a single value. */
-function centered(n: OnnxNode, x: Operand, zp: Operand | undefined, shapeZp: (p: Operand) => Operand): Operand {
+export function centered(n: OnnxNode, x: Operand, zp: Operand | undefined, shapeZp: (p: Operand) => Operand): Operand {
   const xi = castTo(n.b, x, 'i32');
   if (!zp) return xi;
   const size = typeOf(zp).shape.reduce((a, d) => a * d, 1);
@@ -189,125 +186,4 @@ defineOnnxOp('QLinearMatMul', (n) => {
   const scale = n.b.op('div', [n.b.op('mul', [f32(n, perRow(n)(n.input(1))), f32(n, n.input(4))]), f32(n, n.input(6))]);
   const t = n.inputType(7) ?? n.inputType(0) ?? OnnxType.UINT8;
   return quantizeTo(n, n.b.op('mul', [f32(n, c), scale]), n.optional(7), t, true);
-});
-
-/** A per-output-channel vector [M] as a rank-`rank` [M, 1, ...]: a weight's rank, or a conv result's minus one. */
-function perChannel(n: OnnxNode, p: Operand, rank: number): Operand {
-  return reshapeTo(n.b, p, [typeOf(p).shape[0]!, ...new Array<number>(rank - 1).fill(1)]);
-}
-
-/** The largest |x - zero_point| of an integer ONNX type (the width of its range). */
-function centeredBound(n: OnnxNode, i: number): number {
-  const range = intRange(narrowFormatOf(n.inputType(i) ?? OnnxType.UINT8));
-  if (!range) return n.unsupported(`input ${i} of type ${onnxTypeName(n.inputType(i) ?? 0)} is not a supported integer type`);
-  return range[1] - range[0];
-}
-
-/**
- * How to split a centered weight (|w| <= `wBound`) into base-2^bits digits (bits <= `maxBits`)
- * so that a conv of `terms` products per output over activations |x| <= `xBound` sums exactly in
- * f32 (below 2^24) per digit: the digit width and how many digits (one, of no set width, when the
- * weight fits whole); undefined when even 1-bit digits overflow.
- */
-export function weightDigits(terms: number, xBound: number, wBound: number, maxBits = 7): { bits: number; count: number } | undefined {
-  const fits = (d: number) => terms * xBound * d < 2 ** 24;
-  if (fits(wBound)) return { bits: 0, count: 1 };
-  let bits = 0;
-  while (bits < maxBits && fits(2 ** (bits + 1) - 1)) bits++;
-  if (bits === 0) return undefined;
-  // Floor division leaves digits in [0, 2^bits) below the top one, which is at most ceil(wBound / 2^(bits * (count - 1))).
-  let count = 2;
-  while (!fits(Math.ceil(wBound / 2 ** (bits * (count - 1))))) count++;
-  return { bits, count };
-}
-
-/** The base-2^bits digits of each value (the low ones in [0, 2^bits), the top one the rest), low first. */
-function digitsOf(values: ArrayLike<number>, bits: number, count: number): Int32Array[] {
-  const out = Array.from({ length: count }, () => new Int32Array(values.length));
-  const base = 2 ** bits;
-  for (let i = 0; i < values.length; i++) {
-    let rest = values[i]!;
-    for (let j = 0; j + 1 < count; j++) {
-      const high = Math.floor(rest / base);
-      out[j]![i] = rest - high * base;
-      rest = high;
-    }
-    out[count - 1]![i] = rest;
-  }
-  return out;
-}
-
-/** A constant weight [O, ...] minus its zero point (one, or one an output channel), on the host. */
-function constCentered(w: ConstTensor, wzp: ConstTensor | undefined, outChannels: number): Int32Array {
-  const values = constArray(w);
-  const perOut = values.length / outChannels;
-  const zeros = eachChannel(wzp ? constArray(wzp) : [], outChannels);
-  return Int32Array.from({ length: values.length }, (_, i) => values[i]! - zeros[Math.floor(i / perOut)]!);
-}
-
-/**
- * conv((x - x_zero_point), (w - w_zero_point)) in i32, computed in f32. A conv whose largest
- * possible sum of products stays below 2^24 is exact as it is; a longer one (3 x 3 over 64 or
- * more 8-bit channels) splits the centered weight into base-2^b digits w = sum_j 2^(b j) d_j,
- * each conv over one digit exact in f32, and sums the digits' convs shifted, in i32, exactly. A
- * constant weight's digits are made at import and kept as int8 (dequantize_int8 of scale 1), a
- * byte a weight a digit; so is a constant weight that fits whole in int8 once centered (int8
- * weights with zero point 0, as ONNX Runtime's QInt8 weights are). The zero point is subtracted
- * before padding, so padding contributes 0, as the ONNX reference pads.
- */
-function integerConv(n: OnnxNode, xi: number, xzpi: number, wi: number, wzpi: number): Operand {
-  const x = n.input(xi);
-  const spatial = spatialRank(n, x);
-  if (spatial > 2) n.unsupported(`3-D ${n.opType} is not supported (kiln's integer convolutions are 1-D and 2-D)`);
-  const w = n.input(wi);
-  const ws = typeOf(w).shape;
-  if (ws.length !== spatial + 2) n.fail(`weight [${ws.join(',')}] must have rank ${spatial + 2}`);
-  const terms = ws.slice(1).reduce((a, d) => a * d, 1);
-  const digits = weightDigits(terms, centeredBound(n, xi), centeredBound(n, wi))
-    ?? n.unsupported(`integer conv summing ${terms} products per output is not supported (kiln accumulates in f32, exact only below 2^24, even split into 1-bit weight digits)`);
-  const xc = as2d(n, f32(n, centered(n, x, n.optional(xzpi), asIs)));
-  const win = readWindow(n, typeOf(x).shape.slice(2), n.attrs.ints('kernel_shape', ws.slice(2)));
-  const shape2d = spatial === 1 ? [ws[0]!, ws[1]!, 1, ws[2]!] : ws;
-  const conv = (wd: Operand) => castTo(n.b, n.b.op('conv2d', [xc, reshapeTo(n.b, wd, shape2d)], {
-    stride: win.stride, padding: win.padding, dilation: win.dilation, groups: n.attrs.int('group', 1),
-  }), 'i32');
-  const wzp = n.optional(wzpi);
-  const stored = isConst(w) && (!wzp || isConst(wzp)) ? constCentered(w, wzp, ws[0]!) : undefined;
-  const ones = () => makeConst('scales', 'f32', [ws[0]!], new Array<number>(ws[0]!).fill(1));
-  let parts: Operand[];
-  if (stored && (digits.count > 1 || stored.every((v) => v >= -128 && v <= 127))) {
-    parts = digitsOf(stored, digits.bits, digits.count).map((d) => int8Weight(n, d, 0, ones(), shape2d, 0));
-  } else if (digits.count === 1) parts = [f32(n, centered(n, w, wzp, (p) => perChannel(n, p, spatial + 2)))];
-  else {
-    // A weight known only at run time is split by elementwise ops (exact small integers in f32).
-    const base = n.b.scalar('f32', 2 ** digits.bits);
-    let rest = f32(n, centered(n, w, wzp, (p) => perChannel(n, p, spatial + 2)));
-    parts = [];
-    for (let j = 0; j + 1 < digits.count; j++) {
-      const high = n.b.op('floor', [n.b.op('div', [rest, base])]);
-      parts.push(n.b.op('sub', [rest, n.b.op('mul', [high, base])]));
-      rest = high;
-    }
-    parts.push(rest);
-  }
-  const y = parts.map((d, j) => (j === 0 ? conv(d) : n.b.op('mul', [conv(d), n.b.scalar('i32', 2 ** (digits.bits * j))])))
-    .reduce((a, b) => n.b.op('add', [a, b]));
-  return from2d(n, y, spatial);
-}
-
-defineOnnxOp('ConvInteger', (n) => integerConv(n, 0, 2, 1, 3));
-
-// QLinearConv: conv of the centered integers plus the int32 bias, requantized like QLinearMatMul;
-// w_scale may be per output channel.
-defineOnnxOp('QLinearConv', (n) => {
-  // The int32 bias is added in i32, exactly, to the (exact) integer conv.
-  const bias = n.optional(8);
-  const conv = integerConv(n, 0, 2, 3, 5);
-  const rank = typeOf(conv).shape.length;
-  const c = f32(n, bias ? n.b.op('add', [conv, perChannel(n, castTo(n.b, bias, 'i32'), rank - 1)]) : conv);
-  const ws = f32(n, n.input(4));
-  const wsc = typeOf(ws).shape.reduce((a, d) => a * d, 1) === 1 ? reshapeTo(n.b, ws, []) : perChannel(n, ws, rank - 1);
-  const scale = n.b.op('div', [n.b.op('mul', [f32(n, n.input(1)), wsc]), f32(n, n.input(6))]);
-  const t = n.inputType(7) ?? n.inputType(0) ?? OnnxType.UINT8;
-  return quantizeTo(n, n.b.op('mul', [c, scale]), n.optional(7), t, true);
 });
