@@ -148,7 +148,7 @@ describe('integer conv on the adapter', () => {
     return { theirs: theirs!.values, convs: count('conv2d'), int8: count('dequantize_int8') };
   }
   it('a constant weight whose sums of |w| pass 2^24 / 255 is split by ranges of input channels, a byte a value: equal to ONNX Runtime past 2^24', async () => {
-    // |w - zp| 235-255 over 9 taps: 29 channels a range at most (29 x 9 x 255 x 255 < 2^24 < 30 x ...).
+    // |w - zp| of 235-255 over 9 taps, x up to 255: about 29 channels fit a range (2^24 / (9 x 245 x 255)), so 64 take 3.
     const { x, w, wz } = wide();
     const { theirs, convs, int8 } = await constantWeightConv(x, w, wz);
     expect(Math.max(...theirs.map(Math.abs))).toBeGreaterThan(2 ** 24);
