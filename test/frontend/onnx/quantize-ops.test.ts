@@ -8,7 +8,7 @@ import { tensorData, type TensorData } from '../../../src/ir/tensor-data.js';
 import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
 import { attr, buildModel, node, OnnxType as T, tensor, type AttrInit } from './onnx-builder.js';
 import { expectSameAsOrt, runOrt } from './ort-oracle.js';
-import { channelRanges } from '../../../src/frontend/onnx/ops/integer-conv.js';
+import { channelRanges, evenRanges } from '../../../src/frontend/onnx/ops/exact-sums.js';
 import { compile } from '../../../src/compiler.js';
 import { Session } from '../../../src/runtime/session.js';
 import { useGpu } from '../../helpers/gpu.js';
@@ -187,6 +187,42 @@ describe('integer conv on the adapter', () => {
     } finally {
       session.destroy();
     }
+  });
+});
+
+describe('integer matmul on the adapter', () => {
+  const gpu = useGpu();
+  /** MatMulInteger of input a (zero point 0) by b, an initializer or an input, run on the adapter, against ONNX Runtime exactly. */
+  async function integerMatMul(a: Operand, b: Operand, bConstant: boolean) {
+    const bytes = buildModel({
+      opset: 10,
+      inputs: [{ name: 'a', type: a.type, dims: [...a.value.shape] }, ...(bConstant ? [] : [{ name: 'b', type: b.type, dims: [...b.value.shape] }])],
+      initializers: [tensor('az', a.type, [], [0]), ...(bConstant ? [tensor('b', b.type, [...b.value.shape], Array.from(b.value.data))] : [])],
+      outputs: [{ name: 'y', type: T.INT32 }],
+      nodes: [node('MatMulInteger', ['a', 'b', 'az'], ['y'])],
+    });
+    const graph = importOnnx(bytes);
+    const inputs: Record<string, TensorData> = bConstant ? { a: a.value } : { a: a.value, b: b.value };
+    const [theirs] = await runOrt(bytes, inputs, { a: a.type, b: b.type });
+    const session = await Session.create(gpu(), compile(graph));
+    try {
+      expect(Array.from((await session.run(inputs))['y']!.data as Int32Array)).toEqual(theirs!.values);
+    } finally {
+      session.destroy();
+    }
+    expect(Math.max(...theirs!.values.map(Math.abs))).toBeGreaterThan(2 ** 24);
+    return graph.nodes.filter((v) => v.op === 'matmul').length;
+  }
+  // 1023 products of 250-255 by 250-255 sum to about 6.5e7: one f32 matmul rounds them.
+  const a = () => ints('a', T.UINT8, [3, 1023], 250, 255);
+  const b = () => ints('b', T.UINT8, [1023, 5], 250, 255);
+  it('splits K into ranges of at most 2^24 / 255^2 products where B is known only at run time', async () => {
+    expect(evenRanges(1023, 255 * 255)).toEqual([[0, 258], [258, 516], [516, 774], [774, 1023]]);
+    expect(evenRanges(10, 255 * 255)).toEqual([[0, 10]]);
+    expect(await integerMatMul(a(), b(), false)).toBe(4);
+  });
+  it('splits K of a constant 8-bit B by its columns\' sums of |B - 128| times 255 (about 526 rows of 125), then subtracts the zero point shift in i32', async () => {
+    expect(await integerMatMul(a(), b(), true)).toBe(2);
   });
 });
 

@@ -7,7 +7,8 @@ import { defineOnnxOp, onnxMapper, type OnnxNode } from '../node.js';
 import { OnnxType } from '../onnx-types.js';
 import { ms } from './contrib.js';
 import { castTo, reshapeTo } from './helpers.js';
-import { f32, integerMatMul, quantizeTo } from './quantize.js';
+import { f32, quantizeTo } from './quantize.js';
+import { integerMatMul } from './integer-matmul.js';
 
 /** A per-tensor scale or zero point ([] or [1]) as a scalar. */
 const scalar = (n: OnnxNode, p: Operand): Operand => reshapeTo(n.b, p, []);
@@ -64,18 +65,18 @@ function scaledProduct(n: OnnxNode, product: Operand, aScale: Operand, bScale: O
 // A [M, K] f32, quantized to uint8 per tensor as DynamicQuantizeLinear does, times the integer B.
 defineOnnxOp(ms('DynamicQuantizeMatMul'), (n) => {
   const [aq, aScale, aZero] = onnxMapper('DynamicQuantizeLinear')!(n.withInputs([n.input(0)])) as Operand[];
-  return scaledProduct(n, integerMatMul(n, aq!, aZero, n.input(1), n.optional(3), n.inputType(1)), aScale!, n.input(2), n.optional(4));
+  return scaledProduct(n, integerMatMul(n, aq!, aZero, OnnxType.UINT8, n.input(1), n.optional(3), n.inputType(1)), aScale!, n.input(2), n.optional(4));
 });
 
 // (A - a_zero_point) (B - b_zero_point) * a_scale * b_scale + bias, in f32.
-defineOnnxOp(ms('MatMulIntegerToFloat'), (n) => scaledProduct(n, integerMatMul(n, n.input(0), n.optional(4), n.input(1), n.optional(5), n.inputType(1)), n.input(2), n.input(3), n.optional(6)));
+defineOnnxOp(ms('MatMulIntegerToFloat'), (n) => scaledProduct(n, integerMatMul(n, n.input(0), n.optional(4), n.inputType(0), n.input(1), n.optional(5), n.inputType(1)), n.input(2), n.input(3), n.optional(6)));
 
 // QGemm: alpha * a_scale * b_scale * ((A - a_zero_point)(B - b_zero_point) + C), C an int32 bias
 // at that scale; quantized with y_scale and y_zero_point when given, else f32. B's scale and
 // zero point may be per column.
 defineOnnxOp(ms('QGemm'), (n) => {
   const transposed = (x: Operand, attr: string) => (n.attrs.int(attr, 0) !== 0 ? n.b.op('transpose', [x], { perm: [1, 0] }) : x);
-  let product = integerMatMul(n, transposed(n.input(0), 'transA'), n.optional(2), transposed(n.input(3), 'transB'), n.optional(5), n.inputType(3));
+  let product = integerMatMul(n, transposed(n.input(0), 'transA'), n.optional(2), n.inputType(0), transposed(n.input(3), 'transB'), n.optional(5), n.inputType(3));
   const c = n.optional(6);
   if (c) product = n.b.op('add', [product, castTo(n.b, c, typeOf(product).dtype)]);
   const alpha = n.attrs.float('alpha', 1);

@@ -32,6 +32,7 @@ import './dft.js';
 import './windows.js';
 import './sequence.js';
 import './quantize.js';
+import './integer-matmul.js';
 import './integer-conv.js';
 import './optimizers.js';
 import './gradient.js';

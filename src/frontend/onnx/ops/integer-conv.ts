@@ -1,80 +1,20 @@
 // ConvInteger and QLinearConv. kiln has no integer conv kernel, so these run as f32 convs, which
-// are exact while every partial sum of products stays below 2^24 (each is an integer then). A
+// are exact while every partial sum of products stays below 2^24 (exact-sums.ts). A
 // conv is split where that bound needs it: a constant weight by ranges of input channels (the
 // same products, summed in i32 between ranges), any other weight into base-2^b digits.
 import { isConst, typeOf, type Operand } from '../builder.js';
 import { constArray, makeConst } from '../tensor.js';
 import { eachChannel, int8Weight } from './stored-weights.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
-import { narrowFormatOf, OnnxType, onnxTypeName } from '../onnx-types.js';
+import { OnnxType } from '../onnx-types.js';
 import { as2d, from2d, readWindow, spatialRank } from './window-params.js';
 import { castTo, reshapeTo } from './helpers.js';
-import { centered, f32, intRange, quantizeTo } from './quantize.js';
-
-/** f32 holds every integer of magnitude below this. */
-const F32_EXACT = 2 ** 24;
+import { centered, f32, quantizeTo } from './quantize.js';
+import { centeredBound, channelRanges, weightDigits } from './exact-sums.js';
 
 /** A per-output-channel vector [M] as a rank-`rank` [M, 1, ...]: a weight's rank, or a conv result's minus one. */
 function perChannel(n: OnnxNode, p: Operand, rank: number): Operand {
   return reshapeTo(n.b, p, [typeOf(p).shape[0]!, ...new Array<number>(rank - 1).fill(1)]);
-}
-
-/** The largest |x - zero_point| of an integer ONNX type (the width of its range). */
-function centeredBound(n: OnnxNode, i: number): number {
-  const range = intRange(narrowFormatOf(n.inputType(i) ?? OnnxType.UINT8));
-  if (!range) return n.unsupported(`input ${i} of type ${onnxTypeName(n.inputType(i) ?? 0)} is not a supported integer type`);
-  return range[1] - range[0];
-}
-
-/**
- * How to split a centered weight (|w| <= `wBound`) into base-2^bits digits (bits <= `maxBits`)
- * so that a conv of `terms` products per output over activations |x| <= `xBound` sums exactly in
- * f32 (below 2^24) per digit: the digit width and how many digits (one, of no set width, when the
- * weight fits whole); undefined when even 1-bit digits overflow.
- */
-export function weightDigits(terms: number, xBound: number, wBound: number, maxBits = 7): { bits: number; count: number } | undefined {
-  const fits = (d: number) => terms * xBound * d < F32_EXACT;
-  if (fits(wBound)) return { bits: 0, count: 1 };
-  let bits = 0;
-  while (bits < maxBits && fits(2 ** (bits + 1) - 1)) bits++;
-  if (bits === 0) return undefined;
-  // Floor division leaves digits in [0, 2^bits) below the top one, which is at most ceil(wBound / 2^(bits * (count - 1))).
-  let count = 2;
-  while (!fits(Math.ceil(wBound / 2 ** (bits * (count - 1))))) count++;
-  return { bits, count };
-}
-
-/**
- * Contiguous ranges [c0, c1) of a constant centered weight's input channels (`centered` as
- * [outChannels, inChannels, taps...]) over which, for every output channel, the sum of |w| times
- * `xBound` stays below 2^24: a conv over one range then sums exactly in f32 whatever the
- * activations (|x| <= xBound), since no partial sum can pass that sum. As few ranges as that
- * allows (one where the whole weight fits); undefined where one channel alone does not fit. Real
- * weights are far from their largest values everywhere: the bound on the largest |w| over every
- * product refused 3 x 3 convs over 64 uint8 channels; by the sums of |w| most fit whole.
- */
-export function channelRanges(centeredWeight: ArrayLike<number>, outChannels: number, inChannels: number, xBound: number): [number, number][] | undefined {
-  const taps = centeredWeight.length / (outChannels * inChannels);
-  const fits = (sum: number) => sum * xBound < F32_EXACT;
-  const sums = new Float64Array(outChannels);
-  const ranges: [number, number][] = [];
-  let start = 0;
-  for (let c = 0; c < inChannels; c++) {
-    const own = Float64Array.from({ length: outChannels }, (_, o) => {
-      let s = 0;
-      for (let t = (o * inChannels + c) * taps, end = t + taps; t < end; t++) s += Math.abs(centeredWeight[t]!);
-      return s;
-    });
-    if (!own.every(fits)) return undefined;
-    if (!own.every((s, o) => fits(sums[o]! + s))) {
-      ranges.push([start, c]);
-      start = c;
-      sums.fill(0);
-    }
-    own.forEach((s, o) => (sums[o] += s));
-  }
-  ranges.push([start, inChannels]);
-  return ranges;
 }
 
 /** The base-2^bits digits of each value (the low ones in [0, 2^bits), the top one the rest), low first. */
@@ -149,7 +89,7 @@ function integerConv(n: OnnxNode, xi: number, xzpi: number, wi: number, wzpi: nu
   const w = n.input(wi);
   const ws = typeOf(w).shape;
   if (ws.length !== spatial + 2) n.fail(`weight [${ws.join(',')}] must have rank ${spatial + 2}`);
-  const xBound = centeredBound(n, xi);
+  const xBound = centeredBound(n, n.inputType(xi), `input ${xi}`);
   const xc = as2d(n, f32(n, centered(n, x, n.optional(xzpi), (p) => p)));
   const win = readWindow(n, typeOf(x).shape.slice(2), n.attrs.ints('kernel_shape', ws.slice(2)));
   const shape2d = spatial === 1 ? [ws[0]!, ws[1]!, 1, ws[2]!] : ws;
@@ -170,7 +110,7 @@ function integerConv(n: OnnxNode, xi: number, xzpi: number, wi: number, wzpi: nu
     }));
   }
   const terms = ws.slice(1).reduce((a, d) => a * d, 1);
-  const digits = weightDigits(terms, xBound, centeredBound(n, wi))
+  const digits = weightDigits(terms, xBound, centeredBound(n, n.inputType(wi), `input ${wi}`))
     ?? n.unsupported(`integer conv summing ${terms} products per output is not supported (kiln accumulates in f32, exact only below 2^24, even split into 1-bit weight digits)`);
   const ones = () => makeConst('scales', 'f32', [ws[0]!], new Array<number>(ws[0]!).fill(1));
   let parts: Operand[];

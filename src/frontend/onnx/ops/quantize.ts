@@ -1,25 +1,14 @@
-// Quantization: QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, and the integer and
-// requantizing matmul and conv. Decomposed into kiln ops: quantized values are stored as ONNX
-// types are (int8 in i32, float8 in f32), scaling is done in f32, and the integer products
-// of MatMulInteger run as i32 matmuls, or as f32 ones on a constant 8-bit weight kept in its
-// bits; either way the matmul kernels accumulate in f32, exact while partial sums stay below
-// 2^24 (the CPU reference computes the i32 form exactly). The integer convs are in integer-conv.ts.
-import { NARROW_FORMATS, type NarrowFormat } from '../../../ir/ops/narrow.js';
+// Quantization: QuantizeLinear, DequantizeLinear and DynamicQuantizeLinear, decomposed into kiln
+// ops: quantized values are stored as ONNX types are (int8 in i32, float8 in f32) and scaling is
+// done in f32. The integer matmuls and convs are in integer-matmul.ts and integer-conv.ts.
 import { isConst, typeOf, type Operand } from '../builder.js';
-import { constArray, makeConst } from '../tensor.js';
-import { eachChannel, int8Weight } from './stored-weights.js';
+import { constArray } from '../tensor.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { kilnDType, narrowFormatOf, OnnxType, onnxTypeName } from '../onnx-types.js';
 import { castTo, normalizeAxis, reshapeTo } from './helpers.js';
+import { intRange } from './exact-sums.js';
 
 export const f32 = (n: OnnxNode, x: Operand): Operand => castTo(n.b, x, 'f32');
-
-/** The integer range of an integer format, or undefined for a float one. */
-export function intRange(format: NarrowFormat | undefined): [number, number] | undefined {
-  const f = format === undefined ? undefined : NARROW_FORMATS[format];
-  if (!f || f.kind !== 'int') return undefined;
-  return f.signed ? [-(2 ** (f.bits - 1)), 2 ** (f.bits - 1) - 1] : [0, 2 ** f.bits - 1];
-}
 
 /**
  * A scale or zero point made to broadcast against `x` (rank `rank`): per tensor (a scalar or
@@ -134,56 +123,3 @@ export function centered(n: OnnxNode, x: Operand, zp: Operand | undefined, shape
   return n.b.op('sub', [xi, castTo(n.b, size === 1 ? reshapeTo(n.b, zp, []) : shapeZp(zp), 'i32')]);
 }
 
-/** A per-row parameter of a [.., M, K] operand given as an M-vector, as [M, 1]. */
-const perRow = (n: OnnxNode) => (p: Operand): Operand => {
-  const s = typeOf(p).shape;
-  return s.length === 1 ? reshapeTo(n.b, p, [s[0]!, 1]) : p;
-};
-const asIs = (p: Operand): Operand => p;
-
-/**
- * A' x (B - b_zero_point) where B is a constant 8-bit weight [K, N] and its zero point a constant
- * (one, or one a column), with B kept in 8 bits on the device as int8 (dequantize_int8 of scale
- * 1, which a one-row product stores [N, K], see align-weights.ts): B - zp = (B - o) - (zp - o),
- * o 128 for uint8 and 0 for int8, so B - o is int8 exactly, and the product is A' x (B - o) minus
- * A's row sums times (zp - o), a column's, which the matmul's epilogue subtracts (a reduction of
- * A the only kernel more; none where zp = o, as ONNX Runtime's dynamic quantization writes int8
- * weights by default). `centeredA` makes A' in f32. Undefined for any other B.
- */
-function eightBitProduct(n: OnnxNode, centeredA: () => Operand, b: Operand, bzp: Operand | undefined, bType: number | undefined): Operand | undefined {
-  const shape = typeOf(b).shape;
-  if (!isConst(b) || shape.length !== 2 || (bType !== OnnxType.INT8 && bType !== OnnxType.UINT8) || (bzp && !isConst(bzp))) return undefined;
-  const cols = shape[1]!;
-  const zeros = bzp ? constArray(bzp) : [];
-  if (zeros.length > 1 && zeros.length !== cols) return undefined;
-  const o = bType === OnnxType.UINT8 ? 128 : 0;
-  const ones = makeConst('scales', 'f32', [cols], new Array<number>(cols).fill(1));
-  const a = centeredA();
-  const product = n.b.op('matmul', [a, int8Weight(n, constArray(b), -o, ones, shape, 1)]);
-  const shift = eachChannel(zeros, cols).map((z) => z - o);
-  if (shift.every((c) => c === 0)) return product;
-  const rank = typeOf(a).shape.length;
-  const rowSums = n.b.op('sum', [a], { axes: [rank - 1], keepdims: true });
-  return n.b.op('sub', [product, n.b.op('mul', [rowSums, makeConst('zero_points', 'f32', [cols], shift)])]);
-}
-
-/**
- * (a - a_zero_point) x (b - b_zero_point): a's zero point per row, b's per column; in i32, or in
- * f32 where B is a constant 8-bit weight kept in its bits (eightBitProduct; the matmul kernels
- * accumulate in f32 either way).
- */
-export function integerMatMul(n: OnnxNode, a: Operand, azp: Operand | undefined, b: Operand, bzp: Operand | undefined, bType: number | undefined): Operand {
-  if (typeOf(a).shape.length < 2 || typeOf(b).shape.length < 2) n.unsupported('integer matmul of 1-D operands is not supported');
-  const stored = eightBitProduct(n, () => castTo(n.b, centered(n, a, azp, perRow(n)), 'f32'), b, bzp, bType);
-  return stored ?? n.b.op('matmul', [centered(n, a, azp, perRow(n)), centered(n, b, bzp, asIs)]);
-}
-
-defineOnnxOp('MatMulInteger', (n) => castTo(n.b, integerMatMul(n, n.input(0), n.optional(2), n.input(1), n.optional(3), n.inputType(1)), 'i32'));
-
-// QLinearMatMul: the integer product requantized: saturate(round(C * a_scale * b_scale / y_scale) + y_zero_point).
-defineOnnxOp('QLinearMatMul', (n) => {
-  const c = integerMatMul(n, n.input(0), n.optional(2), n.input(3), n.optional(5), n.inputType(3));
-  const scale = n.b.op('div', [n.b.op('mul', [f32(n, perRow(n)(n.input(1))), f32(n, n.input(4))]), f32(n, n.input(6))]);
-  const t = n.inputType(7) ?? n.inputType(0) ?? OnnxType.UINT8;
-  return quantizeTo(n, n.b.op('mul', [f32(n, c), scale]), n.optional(7), t, true);
-});
