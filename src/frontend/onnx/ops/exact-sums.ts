@@ -2,7 +2,9 @@
 // the dtype): exact while every partial sum stays below 2^24, each an integer then. These bound
 // such a sum by the operands' ranges and split it where the bound needs it.
 import { NARROW_FORMATS, type NarrowFormat } from '../../../ir/ops/narrow.js';
+import { typeOf, type Operand } from '../builder.js';
 import type { OnnxNode } from '../node.js';
+import { castTo } from './helpers.js';
 import { narrowFormatOf, OnnxType, onnxTypeName } from '../onnx-types.js';
 
 /** The integer range of an integer format, or undefined for a float one. */
@@ -95,3 +97,12 @@ export function evenRanges(length: number, termBound: number): [number, number][
   const size = Math.max(1, Math.floor((F32_EXACT - 1) / termBound));
   return Array.from({ length: Math.max(1, Math.ceil(length / size)) }, (_, i) => [i * size, Math.min(length, (i + 1) * size)]);
 }
+
+/** Range [k0, k1) of x along `axis`, x itself where that is all of it. */
+export function rangeOf(n: OnnxNode, x: Operand, axis: number, [k0, k1]: [number, number]): Operand {
+  return k0 === 0 && k1 === typeOf(x).shape[axis] ? x : n.b.op('slice', [x], { starts: [k0], ends: [k1], axes: [axis] });
+}
+
+/** Partial sums, each exact in f32, summed in i32 (the one part as it is). */
+export const sumInI32 = (n: OnnxNode, parts: Operand[]): Operand =>
+  parts.length === 1 ? parts[0]! : parts.map((p) => castTo(n.b, p, 'i32')).reduce((x, y) => n.b.op('add', [x, y]));

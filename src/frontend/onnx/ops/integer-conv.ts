@@ -4,13 +4,13 @@
 // same products, summed in i32 between ranges), any other weight into base-2^b digits.
 import { isConst, typeOf, type Operand } from '../builder.js';
 import { constArray, makeConst } from '../tensor.js';
-import { eachChannel, int8Weight } from './stored-weights.js';
+import { eachChannel, unitInt8Weight } from './stored-weights.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { OnnxType } from '../onnx-types.js';
 import { as2d, from2d, readWindow, spatialRank } from './window-params.js';
 import { castTo, reshapeTo } from './helpers.js';
 import { centered, f32, quantizeTo } from './quantize.js';
-import { centeredBound, channelRanges, weightDigits } from './exact-sums.js';
+import { centeredBound, channelRanges, rangeOf, sumInI32, weightDigits } from './exact-sums.js';
 
 /** A per-output-channel vector [M] as a rank-`rank` [M, 1, ...]: a weight's rank, or a conv result's minus one. */
 function perChannel(n: OnnxNode, p: Operand, rank: number): Operand {
@@ -64,12 +64,10 @@ function channelSlice(values: ArrayLike<number>, outChannels: number, inChannels
  * o - zero_point, a channel's, added as the conv reads it.
  */
 function byteWeight(n: OnnxNode, w: HostWeight, centeredPart: Int32Array, storedPart: Int32Array, shape: readonly number[]): Operand {
-  const out = shape[0]!;
-  const ones = makeConst('scales', 'f32', [out], new Array<number>(out).fill(1));
-  if (centeredPart.every((v) => v >= -128 && v <= 127)) return int8Weight(n, centeredPart, 0, ones, shape, 0);
+  if (centeredPart.every((v) => v >= -128 && v <= 127)) return unitInt8Weight(n, centeredPart, 0, shape, 0);
   const o = w.onnxType === OnnxType.UINT8 ? 128 : 0;
-  const shift = makeConst('zero_points', 'f32', [out, ...shape.slice(1).map(() => 1)], w.zeros.map((z) => o - z));
-  return n.b.op('add', [int8Weight(n, storedPart, -o, ones, shape, 0), shift]);
+  const shift = makeConst('zero_points', 'f32', [shape[0]!, ...shape.slice(1).map(() => 1)], w.zeros.map((z) => o - z));
+  return n.b.op('add', [unitInt8Weight(n, storedPart, -o, shape, 0), shift]);
 }
 
 /**
@@ -97,14 +95,14 @@ function integerConv(n: OnnxNode, xi: number, xzpi: number, wi: number, wzpi: nu
   const conv = (xs: Operand, wd: Operand, inChannels = ws[1]!) => castTo(n.b, n.b.op('conv2d', [xs, reshapeTo(n.b, wd, [shape2d[0]!, inChannels, ...shape2d.slice(2)])], {
     stride: win.stride, padding: win.padding, dilation: win.dilation, groups,
   }), 'i32');
-  const sum = (parts: Operand[]) => from2d(n, parts.reduce((a, b) => n.b.op('add', [a, b])), spatial);
+  const sum = (parts: Operand[]) => from2d(n, sumInI32(n, parts), spatial);
   const wzp = n.optional(wzpi);
   const host = hostWeight(n, w, wzp, wi);
   const cw = host && centeredValues(host);
   const ranges = cw && channelRanges(cw, ws[0]!, ws[1]!, xBound);
   if (host && cw && ranges && (ranges.length === 1 || groups === 1)) {
     return sum(ranges.map((r) => {
-      const xs = ranges.length === 1 ? xc : n.b.op('slice', [xc], { starts: [r[0]], ends: [r[1]], axes: [1] });
+      const xs = rangeOf(n, xc, 1, r);
       const part = (v: ArrayLike<number>) => channelSlice(v, ws[0]!, ws[1]!, r);
       return conv(xs, byteWeight(n, host, part(cw), part(host.values), [shape2d[0]!, r[1] - r[0], ...shape2d.slice(2)]), r[1] - r[0]);
     }));
@@ -112,9 +110,8 @@ function integerConv(n: OnnxNode, xi: number, xzpi: number, wi: number, wzpi: nu
   const terms = ws.slice(1).reduce((a, d) => a * d, 1);
   const digits = weightDigits(terms, xBound, centeredBound(n, n.inputType(wi), `input ${wi}`))
     ?? n.unsupported(`integer conv summing ${terms} products per output is not supported (kiln accumulates in f32, exact only below 2^24, even split into 1-bit weight digits)`);
-  const ones = () => makeConst('scales', 'f32', [ws[0]!], new Array<number>(ws[0]!).fill(1));
   let parts: Operand[];
-  if (cw) parts = digitsOf(cw, digits.bits, digits.count).map((d) => int8Weight(n, d, 0, ones(), shape2d, 0));
+  if (cw) parts = digitsOf(cw, digits.bits, digits.count).map((d) => unitInt8Weight(n, d, 0, shape2d, 0));
   else if (digits.count === 1) parts = [f32(n, centered(n, w, wzp, (p) => perChannel(n, p, spatial + 2)))];
   else {
     // A weight known only at run time is split by elementwise ops (exact small integers in f32).

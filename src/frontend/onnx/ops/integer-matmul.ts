@@ -3,13 +3,13 @@
 // partial sum stays below 2^24 (exact-sums.ts), so a product whose sums could reach that is split
 // along K: a matmul a range of K, summed in i32 (the same products, so one matmul's work).
 import { isConst, typeOf, type Operand } from '../builder.js';
-import { constArray, makeConst } from '../tensor.js';
-import { eachChannel, int8Weight } from './stored-weights.js';
+import { constArray } from '../tensor.js';
+import { eachChannel, unitInt8Weight } from './stored-weights.js';
 import { defineOnnxOp, type OnnxNode } from '../node.js';
 import { OnnxType } from '../onnx-types.js';
 import { castTo, reshapeTo } from './helpers.js';
 import { centered, f32, quantizeTo } from './quantize.js';
-import { centeredBound, evenRanges, rangesOfSums } from './exact-sums.js';
+import { centeredBound, evenRanges, rangeOf, rangesOfSums, sumInI32 } from './exact-sums.js';
 
 /** A per-row parameter of a [.., M, K] operand given as an M-vector, as [M, 1]. */
 const perRow = (n: OnnxNode) => (p: Operand): Operand => {
@@ -17,15 +17,6 @@ const perRow = (n: OnnxNode) => (p: Operand): Operand => {
   return s.length === 1 ? reshapeTo(n.b, p, [s[0]!, 1]) : p;
 };
 const asIs = (p: Operand): Operand => p;
-
-/** Range [k0, k1) of x along `axis`, x itself where that is all of it. */
-function rangeOf(n: OnnxNode, x: Operand, axis: number, [k0, k1]: [number, number]): Operand {
-  return k0 === 0 && k1 === typeOf(x).shape[axis] ? x : n.b.op('slice', [x], { starts: [k0], ends: [k1], axes: [axis] });
-}
-
-/** Partial products, each exact in f32, summed in i32 (the one product as it is). */
-const sumInI32 = (n: OnnxNode, parts: Operand[]): Operand =>
-  parts.length === 1 ? parts[0]! : parts.map((p) => castTo(n.b, p, 'i32')).reduce((x, y) => n.b.op('add', [x, y]));
 
 /**
  * A' x (B - b_zero_point) where B is a constant 8-bit weight [K, N] and its zero point a constant
@@ -56,8 +47,7 @@ function eightBitProduct(n: OnnxNode, ai: Operand, aBound: number, b: Operand, b
   const a = f32(n, ai);
   const rank = typeOf(a).shape.length;
   const product = sumInI32(n, ranges.map(([k0, k1]) => {
-    const ones = makeConst('scales', 'f32', [cols], new Array<number>(cols).fill(1));
-    return n.b.op('matmul', [rangeOf(n, a, rank - 1, [k0, k1]), int8Weight(n, stored.subarray(k0 * cols, k1 * cols), 0, ones, [k1 - k0, cols], 1)]);
+    return n.b.op('matmul', [rangeOf(n, a, rank - 1, [k0, k1]), unitInt8Weight(n, stored.subarray(k0 * cols, k1 * cols), 0, [k1 - k0, cols], 1)]);
   }));
   const shift = eachChannel(zeros, cols).map((z) => z - o);
   if (shift.every((c) => c === 0)) return product;

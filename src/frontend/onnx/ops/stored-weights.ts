@@ -50,6 +50,12 @@ export function int8Weight(n: OnnxNode, values: ArrayLike<number>, offset: numbe
   return n.b.graph.addNode('dequantize_int8', [n.b.value(packed), n.b.value(scales)], { shape: [...shape], axis: channelAxis }).output;
 }
 
+/** int8Weight of scale 1: integers kept as they are, a byte a value (the integer matmuls' and convs' weights). */
+export function unitInt8Weight(n: OnnxNode, values: ArrayLike<number>, offset: number, shape: readonly number[], channelAxis: number): Value {
+  const channels = shape[channelAxis]!;
+  return int8Weight(n, values, offset, makeConst('scales', 'f32', [channels], new Array<number>(channels).fill(1)), shape, channelAxis);
+}
+
 /**
  * An 8-bit [K, N] weight (ONNX type INT8 or UINT8) as dequantize_blocks: a block a column with
  * its scale (`scales`, [N]) and zero point; int8 values and zero points are stored 128 higher,
