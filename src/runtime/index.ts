@@ -11,7 +11,8 @@ export {
 } from './device.js';
 export { RunTimeoutError } from './run-deadline.js';
 export { Session, StagedInputs } from './session.js';
-export type { SessionStats, SessionOptions, SessionInputs, RunOptions } from './session-options.js';
+export type { SessionStats, SessionOptions, SessionInputs, RunOptions, RunOutputs } from './session-options.js';
+export { DeviceTensor } from './device-tensor.js';
 export type { WaitStrategy } from './gpu-wait.js';
 export {
   reflectKernel, bindGroupLayoutEntries, BindingMismatchError,

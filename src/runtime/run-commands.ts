@@ -1,4 +1,4 @@
-import type { LoadedProgram, StagingCopy } from './load.js';
+import type { LoadedProgram, StagingCopy, StateCopy } from './load.js';
 
 // A run's commands, and encoding them while the device computes the run before.
 //
@@ -31,9 +31,9 @@ function sameRun(a: RunKey, b: RunKey): boolean {
 
 /**
  * Encodes a run: the program's dispatches for input slot `slotIndex` in one compute pass, then
- * `copies` of its outputs to the staging buffer and its state updates.
+ * `copies` of its outputs to the staging buffer, those `kept` on the device, and its state updates.
  */
-export function encodeRun(device: GPUDevice, loaded: LoadedProgram, slotIndex: number, copies: readonly StagingCopy[], label: string): GPUCommandBuffer {
+export function encodeRun(device: GPUDevice, loaded: LoadedProgram, slotIndex: number, copies: readonly StagingCopy[], label: string, kept: readonly StateCopy[] = []): GPUCommandBuffer {
   const slot = loaded.slots[slotIndex]!;
   // Buffers read through slot 0's input buffers (an output or state update that is an input) read this slot's.
   const inSlot = (b: GPUBuffer) => {
@@ -55,6 +55,7 @@ export function encodeRun(device: GPUDevice, loaded: LoadedProgram, slotIndex: n
   pass.end();
   // Outputs are read before state updates overwrite anything they might alias.
   for (const c of copies) encoder.copyBufferToBuffer(inSlot(c.src), 0, loaded.staging!, c.dstOffset, c.bytes);
+  for (const c of kept) encoder.copyBufferToBuffer(inSlot(c.src), 0, c.dst, 0, c.bytes);
   for (const c of loaded.stateCopies) encoder.copyBufferToBuffer(inSlot(c.src), 0, c.dst, 0, c.bytes);
   return encoder.finish();
 }

@@ -1,18 +1,17 @@
 import { KilnError } from '../ir/errors.js';
 import { formatShapeType, shapesEqual } from '../ir/types.js';
+import type { GpuDevice } from './device.js';
+import { DeviceTensor } from './device-tensor.js';
 import { hostDataProblem, toDeviceBytes } from './host-data.js';
 import type { Program } from './program.js';
 import { bindSizes, describeBinding, isDynamicProgram, type SizeValues } from './sizes.js';
 import type { SessionInputs } from './session-options.js';
 
 // A run's inputs checked against the program (names, dtypes, shapes, data) and turned into the
-// bytes its input buffers take.
+// bytes its input buffers take, or the device tensors copied into them.
 
-export interface PreparedInput {
-  /** Buffer id of the program input. */
-  readonly id: number;
-  readonly bytes: ArrayBufferView;
-}
+/** What fills a program input's buffer (its id): host bytes, or a device tensor's buffer. */
+export type PreparedInput = { readonly id: number; readonly bytes: ArrayBufferView } | { readonly id: number; readonly name: string; readonly tensor: DeviceTensor };
 
 /** A run's input bytes, and the sizes its input shapes bind (for a program compiled for a range of shapes). */
 export interface PreparedRun {
@@ -20,8 +19,8 @@ export interface PreparedRun {
   readonly sizes: SizeValues | undefined;
 }
 
-/** The bytes of each program input, in program order; throws a KilnError naming what does not match. */
-export function prepareInputs(program: Program, inputs: SessionInputs): PreparedRun {
+/** What fills each program input, in program order; throws a KilnError naming what does not match. */
+export function prepareInputs(program: Program, inputs: SessionInputs, gpu: GpuDevice): PreparedRun {
   const where = `program '${program.name}'`;
   if (typeof inputs !== 'object' || inputs === null) throw new KilnError(`${where}: run() takes an object of named input tensors`);
   const expected = new Map(program.inputs.map((t) => [t.name, t]));
@@ -36,8 +35,11 @@ export function prepareInputs(program: Program, inputs: SessionInputs): Prepared
   }
   for (const t of program.inputs) {
     const given = inputs[t.name]!;
-    if (typeof given !== 'object' || given === null || !Array.isArray(given.shape) || !ArrayBuffer.isView(given.data)) {
-      throw new KilnError(`input '${t.name}' must be tensor data { dtype, shape, data }, e.g. tensorData('${t.dtype}', [${t.shape.join(',')}], values)`);
+    if (given instanceof DeviceTensor) {
+      const why = given.problem(gpu);
+      if (why) throw new KilnError(`input '${t.name}': ${why}`);
+    } else if (typeof given !== 'object' || given === null || !Array.isArray(given.shape) || !ArrayBuffer.isView(given.data)) {
+      throw new KilnError(`input '${t.name}' must be tensor data { dtype, shape, data } (e.g. tensorData('${t.dtype}', [${t.shape.join(',')}], values)) or a DeviceTensor`);
     }
     if (given.dtype !== t.dtype) throw new KilnError(`input '${t.name}' expects ${describeBinding(t)}, got ${formatShapeType(given.dtype, given.shape)}`);
   }
@@ -48,9 +50,31 @@ export function prepareInputs(program: Program, inputs: SessionInputs): Prepared
     if (!sizes && !shapesEqual(given.shape, t.shape)) {
       throw new KilnError(`input '${t.name}' expects ${formatShapeType(t.dtype, t.shape)}, got ${formatShapeType(given.dtype, given.shape)}`);
     }
+    if (given instanceof DeviceTensor) return { id: t.buffer, name: t.name, tensor: given };
     const problem = hostDataProblem(given);
     if (problem) throw new KilnError(`input '${t.name}': ${problem}`);
     return { id: t.buffer, bytes: toDeviceBytes(given) };
   });
   return { writes, sizes };
+}
+
+/**
+ * Fills input buffers `buffers` (by id) with `inputs`: host bytes by writeBuffer (landing at the
+ * next submit), device tensors by copies in the command buffer returned (undefined: none), to be
+ * submitted before the commands that read them. A device tensor destroyed since the run was
+ * asked for fails here, naming the input.
+ */
+export function writeInputs(gpu: GpuDevice, buffers: ReadonlyMap<number, GPUBuffer>, inputs: readonly PreparedInput[], label: string): GPUCommandBuffer | undefined {
+  let encoder: GPUCommandEncoder | undefined;
+  for (const p of inputs) {
+    const dst = buffers.get(p.id)!;
+    if ('bytes' in p) {
+      if (p.bytes.byteLength > 0) gpu.device.queue.writeBuffer(dst, 0, p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength);
+      continue;
+    }
+    const why = p.tensor.problem(gpu);
+    if (why) throw new KilnError(`input '${p.name}': ${why}`);
+    (encoder ??= gpu.device.createCommandEncoder({ label })).copyBufferToBuffer(p.tensor.buffer, 0, dst, 0, p.tensor.bytes);
+  }
+  return encoder?.finish();
 }

@@ -1,4 +1,5 @@
 import type { TensorData } from '../ir/tensor-data.js';
+import type { DeviceTensor } from './device-tensor.js';
 import type { WaitStrategy } from './gpu-wait.js';
 import type { LoadStats } from './load.js';
 
@@ -60,7 +61,19 @@ export interface RunOptions {
    * the host; the run still resolves only once the device has finished it.
    */
   readonly outputs?: readonly string[];
+  /**
+   * Names of outputs to keep on the device: each comes back as a DeviceTensor in a buffer of its
+   * own, not read back, for a later run to take as an input (a decoder's KV cache, step after
+   * step). Not also in `outputs`.
+   */
+  readonly keep?: readonly string[];
 }
 
-/** A host tensor may be given as TensorData; its dtype and shape must match the program's input. */
-export type SessionInputs = Readonly<Record<string, TensorData>>;
+/** A run's outputs: read back as TensorData, or kept on the device (RunOptions.keep) as DeviceTensors. */
+export type RunOutputs = Record<string, TensorData | DeviceTensor>;
+
+/**
+ * A run's inputs by name: host data (TensorData), or a DeviceTensor on the session's device (an
+ * earlier run's kept output), copied on the device. Either's dtype and shape must match the input.
+ */
+export type SessionInputs = Readonly<Record<string, TensorData | DeviceTensor>>;

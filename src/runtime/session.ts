@@ -9,8 +9,9 @@ import { copyBytes, fromDeviceBytes, hostDataProblem, toDeviceBytes } from './ho
 import { loadProgram, type LoadedProgram, type Step } from './load.js';
 import { isDynamicProgram, largestSizes, resolveForLoad, resolveProgram, type SizeValues } from './sizes.js';
 import { deviceBufferBytes, type Program, type TensorBinding } from './program.js';
-import { prepareInputs, type PreparedInput } from './session-inputs.js';
-import type { RunOptions, SessionInputs, SessionOptions, SessionStats } from './session-options.js';
+import { prepareInputs, writeInputs, type PreparedInput } from './session-inputs.js';
+import { keepOutputs, type KeptOutputs } from './kept-outputs.js';
+import type { RunOptions, RunOutputs, SessionInputs, SessionOptions, SessionStats } from './session-options.js';
 
 // A Program loaded on a device and run many times (its options and counters: session-options.ts;
 // checking a run's inputs: session-inputs.ts).
@@ -26,6 +27,8 @@ interface RunPlan {
   readonly writes: readonly PreparedInput[] | undefined;
   readonly slot: number | undefined;
   readonly outputs: ReadonlySet<string> | undefined;
+  /** The outputs kept on the device (RunOptions.keep), none read back. */
+  readonly keep: readonly string[];
   /** The sizes the inputs bind (a program compiled for a range of shapes). */
   readonly sizes: SizeValues | undefined;
 }
@@ -103,28 +106,34 @@ export class Session {
   }
 
   /**
-   * Runs the program on `inputs` (one entry per program input) and returns every output.
-   * One command buffer, one submit, one readback. Concurrent calls are queued and run in order.
+   * Runs the program on `inputs` (one entry per program input) and returns every output (those
+   * `opts.keep` names as DeviceTensors, kept on the device). One submit, one readback.
+   * Concurrent calls are queued and run in order.
    */
-  run(inputs: SessionInputs | StagedInputs, opts: RunOptions = {}): Promise<Record<string, TensorData>> {
+  run(inputs: SessionInputs | StagedInputs, opts?: RunOptions & { readonly keep?: undefined }): Promise<Record<string, TensorData>>;
+  run(inputs: SessionInputs | StagedInputs, opts: RunOptions): Promise<RunOutputs>;
+  run(inputs: SessionInputs | StagedInputs, opts: RunOptions = {}): Promise<RunOutputs> {
     let plan: RunPlan;
     try {
       if (this.destroyed) throw new KilnError(`session '${this.label}' was destroyed`);
       const outputs = this.selectOutputs(opts.outputs);
+      const keep = [...(this.selectOutputs(opts.keep) ?? [])];
+      const both = keep.filter((n) => outputs?.has(n));
+      if (both.length) throw new KilnError(`program '${this.program.name}': output(s) ${both.map((n) => `'${n}'`).join(', ')} asked both read back (outputs) and kept on the device (keep)`);
       if (inputs instanceof StagedInputs) {
         if (inputs.session !== this || !this.unusedStages.has(inputs)) {
           throw new KilnError(`program '${this.program.name}': these staged inputs were already run, or belong to another session`);
         }
         this.unusedStages.delete(inputs);
-        plan = { writes: undefined, slot: inputs.slot, outputs, sizes: inputs.sizes };
+        plan = { writes: undefined, slot: inputs.slot, outputs, keep, sizes: inputs.sizes };
       } else {
         // Inputs are checked now, so a bad call fails at once rather than after queued runs.
         // Every run uploads its inputs later than run() returns (even the first: it starts in a
         // microtask), so bytes still in the caller's arrays are copied now (toDeviceBytes already
         // copied the others), and the caller may refill its arrays at once.
-        const { writes, sizes } = prepareInputs(this.program, inputs);
-        const prepared = writes.map((p, i) => (p.bytes.buffer === inputs[this.program.inputs[i]!.name]!.data.buffer ? { id: p.id, bytes: copyBytes(p.bytes) } : p));
-        plan = { writes: prepared, slot: undefined, outputs, sizes };
+        const { writes, sizes } = prepareInputs(this.program, inputs, this.gpu);
+        const prepared = writes.map((p, i) => ('bytes' in p && p.bytes.buffer === (inputs[this.program.inputs[i]!.name] as TensorData).data.buffer ? { id: p.id, bytes: copyBytes(p.bytes) } : p));
+        plan = { writes: prepared, slot: undefined, outputs, keep, sizes };
       }
     } catch (e) {
       return Promise.reject(e);
@@ -142,13 +151,14 @@ export class Session {
    */
   stage(inputs: SessionInputs): StagedInputs {
     if (this.destroyed) throw new KilnError(`session '${this.label}' was destroyed`);
-    const { writes: prepared, sizes } = prepareInputs(this.program, inputs);
+    const { writes: prepared, sizes } = prepareInputs(this.program, inputs, this.gpu);
     const slot = this.freeSlot();
     if (slot === undefined) {
       throw new KilnError(`program '${this.program.name}': all ${this.loaded.slots.length} input slot(s) hold staged inputs not run yet; run one first (or create the session with more inputSlots)`);
     }
     this.gpu.assertUsable(`staging inputs of program '${this.program.name}'`);
-    this.write(slot, prepared);
+    const copies = this.write(slot, prepared);
+    if (copies) this.gpu.device.queue.submit([copies]);
     this.reserved.add(slot);
     const handle = new StagedInputs(this, slot, sizes);
     this.unusedStages.add(handle);
@@ -277,11 +287,9 @@ export class Session {
     return undefined;
   }
 
-  private write(slot: number, inputs: readonly PreparedInput[]): void {
-    const buffers = this.loaded.slots[slot]!.inputs;
-    for (const { id, bytes } of inputs) {
-      if (bytes.byteLength > 0) this.gpu.device.queue.writeBuffer(buffers.get(id)!, 0, bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    }
+  /** Fills input slot `slot`: host bytes now (they land at the next submit), device tensors by the copies returned, to submit. */
+  private write(slot: number, inputs: readonly PreparedInput[]): GPUCommandBuffer | undefined {
+    return writeInputs(this.gpu, this.loaded.slots[slot]!.inputs, inputs, `${this.label}:inputs`);
   }
 
   /** Frees the session's buffers (after any queued run settles). Idempotent. */
@@ -314,7 +322,7 @@ export class Session {
     this.reserved.clear(); // staged inputs lived on the lost device
   }
 
-  private async execute(plan: RunPlan): Promise<Record<string, TensorData>> {
+  private async execute(plan: RunPlan): Promise<RunOutputs> {
     if (plan.slot !== undefined && this.destroyed) this.reserved.delete(plan.slot);
     if (this.destroyed) throw new KilnError(`session '${this.label}' was destroyed`);
     if (this.opts.recover && this.gpu.isLost) await this.recover();
@@ -330,22 +338,29 @@ export class Session {
     if (plan.sizes) this.applySizes(plan.sizes);
     const loaded = this.loaded;
     const wanted = plan.outputs;
-    const readbacks = wanted ? loaded.readbacks.filter((r) => wanted.has(r.output.name)) : loaded.readbacks;
+    const readbacks = loaded.readbacks.filter((r) => (!wanted || wanted.has(r.output.name)) && !plan.keep.includes(r.output.name));
     const offsets = new Set(readbacks.map((r) => r.offset));
     const copies = loaded.copies.filter((c) => offsets.has(c.dstOffset));
     const key: RunKey = { loaded, slot: slotIndex, outputs: readbackKey(wanted) };
     const encode = () => encodeRun(device, loaded, slotIndex, copies, this.label);
+    let kept: KeptOutputs | undefined;
     try {
-      if (plan.writes) this.write(slotIndex, plan.writes);
-      queue.submit([this.ahead.take(key, encode)]);
+      const inputCopies = plan.writes ? this.write(slotIndex, plan.writes) : undefined;
+      // Kept outputs are copied into buffers new to each run, so such runs encode their own commands.
+      if (plan.keep.length) kept = keepOutputs(this.gpu, loaded, plan.keep, this.label);
+      const commands = kept ? encodeRun(device, loaded, slotIndex, copies, this.label, kept.copies) : this.ahead.take(key, encode);
+      queue.submit(inputCopies ? [inputCopies, commands] : [commands]);
       this.counters.submits++;
+    } catch (e) {
+      for (const t of Object.values(kept?.tensors ?? {})) t.destroy();
+      throw e;
     } finally {
       // The scope must be popped whatever happened, or it would swallow later errors.
       scope = device.popErrorScope();
       // Submitted: later uploads into this slot are ordered after this run on the device queue.
       if (plan.slot !== undefined) this.reserved.delete(plan.slot);
     }
-    this.ahead.prepare(device, key, encode);
+    if (!kept) this.ahead.prepare(device, key, encode);
 
     const staging = copies.length ? this.loaded.staging : undefined;
     const done = this.waiter.wait(() => (staging ? staging.mapAsync(GPUMapMode.READ) : queue.onSubmittedWorkDone()));
@@ -353,11 +368,12 @@ export class Session {
     const gpuError = error.status === 'fulfilled' ? error.value : null;
     if (gpuError || mapped.status === 'rejected') {
       if (staging?.mapState === 'mapped') staging.unmap();
+      for (const t of Object.values(kept?.tensors ?? {})) t.destroy();
       if (this.gpu.isLost) this.gpu.assertUsable(`running program '${this.program.name}'`);
       const why = gpuError?.message ?? (mapped.status === 'rejected' ? String((mapped.reason as Error)?.message ?? mapped.reason) : '');
       throw new KilnError(`running program '${this.program.name}' failed on the GPU: ${why}`);
     }
-    const out: Record<string, TensorData> = {};
+    const out: RunOutputs = { ...kept?.tensors };
     if (!staging) return out;
     try {
       const bytes = new Uint8Array(staging.getMappedRange());

@@ -1,0 +1,68 @@
+import { KilnError } from '../ir/errors.js';
+import type { TensorData } from '../ir/tensor-data.js';
+import { formatShapeType, numel, type DType, type Shape } from '../ir/types.js';
+import type { GpuDevice } from './device.js';
+import { fromDeviceBytes } from './host-data.js';
+import { deviceBufferBytes } from './program.js';
+
+/**
+ * A tensor that stays in a device buffer: a run's output kept on the device (RunOptions.keep),
+ * fed to a later run of any session on the same device as an input, which copies it on the device
+ * instead of through the host. A decoder's KV cache, say, does not cross to the host each token.
+ * Read it with `read()`; free it with `destroy()` (a run given a destroyed one fails). Its
+ * `buffer` (STORAGE, COPY_SRC and COPY_DST usage) holds it as kiln's device buffers do (see
+ * deviceBufferBytes: bool as u32).
+ */
+export class DeviceTensor {
+  private freed = false;
+
+  /** @internal Made by a session's run. */
+  constructor(readonly gpu: GpuDevice, readonly buffer: GPUBuffer, readonly dtype: DType, readonly shape: Shape) {}
+
+  /** Its size in its buffer. */
+  get bytes(): number {
+    return deviceBufferBytes(this.dtype, numel(this.shape));
+  }
+
+  get destroyed(): boolean {
+    return this.freed;
+  }
+
+  /** Why a run on `gpu` cannot read it, or undefined. */
+  problem(gpu: GpuDevice): string | undefined {
+    if (this.freed) return `its device tensor (${this.describe()}) was destroyed`;
+    if (gpu !== this.gpu) return `its device tensor (${this.describe()}) lives on another device (copy it through the host with read())`;
+    return undefined;
+  }
+
+  /** Its values on the host, after every run queued on its device so far has written it. */
+  async read(): Promise<TensorData> {
+    const why = this.problem(this.gpu);
+    if (why) throw new KilnError(`read(): ${why}`);
+    this.gpu.assertUsable(`reading a device tensor (${this.describe()})`);
+    const device = this.gpu.device;
+    const staging = device.createBuffer({ size: this.bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'device-tensor:read' });
+    try {
+      const encoder = device.createCommandEncoder({ label: 'device-tensor:read' });
+      encoder.copyBufferToBuffer(this.buffer, 0, staging, 0, this.bytes);
+      device.queue.submit([encoder.finish()]);
+      await staging.mapAsync(GPUMapMode.READ);
+      return fromDeviceBytes(this.dtype, this.shape, new Uint8Array(staging.getMappedRange()));
+    } finally {
+      if (staging.mapState === 'mapped') staging.unmap();
+      staging.destroy();
+    }
+  }
+
+  /** Frees its buffer: runs already submitted still read it; a queued run that starts later fails. Idempotent. */
+  destroy(): void {
+    if (this.freed) return;
+    this.freed = true;
+    this.buffer.destroy();
+  }
+
+  /** `f32[1,12,129,64]`. */
+  describe(): string {
+    return formatShapeType(this.dtype, this.shape);
+  }
+}
