@@ -3,9 +3,11 @@ import { fromF16Array, toF16Array } from '../ir/f16.js';
 import type { TensorData } from '../ir/tensor-data.js';
 import { formatShapeType, type TypedArray } from '../ir/types.js';
 import type { LoadedVariant } from './artifact.js';
+import { DeviceTensor } from './device-tensor.js';
 import { variantInterface, type ArtifactManifest, type ManifestTensor } from './manifest.js';
 import type { SegmentedSession } from './segmented.js';
-import type { Session } from './session.js';
+import { Session } from './session.js';
+import type { RunOutputs } from './session-options.js';
 import type { FeedShapes } from './shape-programs.js';
 import { bindSizes } from './sizes.js';
 import type { Tensor } from './tensor.js';
@@ -89,13 +91,23 @@ export function bareShape(info: ManifestTensor, data: ArrayBufferView): number[]
   return info.dims.map((d) => (typeof d === 'number' ? d : length / fixed));
 }
 
-/** The feeds as the loaded program takes them: a bare array typed as declared, f16 widened for an f32 variant. */
-export function programInputs({ manifest, variant, constants = [] }: Loaded, feeds: Readonly<Record<string, InferenceFeed>>): Record<string, TensorData> {
+/**
+ * The feeds as the loaded program takes them: a bare array typed as declared, f16 widened for an
+ * f32 variant, a Tensor on the device as its DeviceTensor (of the program's dtype: one an earlier
+ * run kept).
+ */
+export function programInputs({ manifest, variant, constants = [] }: Loaded, feeds: Readonly<Record<string, InferenceFeed>>): Record<string, TensorData | DeviceTensor> {
   const byName = new Map(manifest.inputs.map((t, i) => [t.name, { info: t, binding: variantInterface(variant.spec).inputs[i]! }]));
-  const inputs: Record<string, TensorData> = {};
+  const inputs: Record<string, TensorData | DeviceTensor> = {};
   for (const [name, feed] of Object.entries(feeds)) {
     if (constants.includes(name)) continue;
     const entry = byName.get(name);
+    const onDevice = (feed as Partial<Tensor>).deviceTensor;
+    if (onDevice) {
+      if (entry && onDevice.dtype !== entry.binding.dtype) throw new KilnError(`input '${name}' is ${formatShapeType(entry.binding.dtype, entry.binding.shape)} on the device, got ${onDevice.describe()}`);
+      inputs[name] = onDevice;
+      continue;
+    }
     let t = entry && ArrayBuffer.isView(feed) ? { dtype: entry.info.dtype, shape: bareShape(entry.info, feed), data: feed } : feed as TensorData;
     if (entry && entry.binding.dtype !== entry.info.dtype) {
       // The user's f16 tensor, computed by an f32 variant: every f16 is exact in f32.
@@ -109,13 +121,52 @@ export function programInputs({ manifest, variant, constants = [] }: Loaded, fee
   return inputs;
 }
 
-/** The outputs as the artifact declares them: an f16 output of an f32 variant rounded to f16. */
-export function userOutputs({ manifest, variant }: Loaded, out: Record<string, TensorData>): Record<string, TensorData> {
+/** The outputs as the artifact declares them: an f16 output of an f32 variant rounded to f16 (such an output is never kept on the device). */
+export function userOutputs({ manifest, variant }: Loaded, out: RunOutputs): RunOutputs {
   manifest.outputs.forEach((info, i) => {
     const t = out[info.name];
-    if (t && variantInterface(variant.spec).outputs[i]!.dtype !== info.dtype && info.dtype === 'f16') {
+    if (t && !(t instanceof DeviceTensor) && variantInterface(variant.spec).outputs[i]!.dtype !== info.dtype && info.dtype === 'f16') {
       out[info.name] = { dtype: 'f16', shape: [...t.shape], data: toF16Array(t.data as Float32Array) };
     }
   });
   return out;
+}
+
+/** ORT's places for an output that kiln keeps: on the host, or in a device buffer. */
+export type OutputLocation = 'cpu' | 'gpu-buffer';
+
+/** ORT's preferredOutputLocation: one place for every output, or a place by output name (others: 'cpu'). */
+export type PreferredOutputLocation = OutputLocation | Readonly<Record<string, OutputLocation>>;
+
+/** Checks ORT's preferredOutputLocation; ORT's other places (textures, pinned host memory, ML tensors) are refused. */
+export function checkOutputLocations(preferred: PreferredOutputLocation | undefined): void {
+  const check = (where: unknown, what: string) => {
+    if (where !== 'cpu' && where !== 'gpu-buffer') {
+      throw new KilnError(`preferredOutputLocation${what}: ${JSON.stringify(where)} is not a place kiln keeps outputs ('cpu' or 'gpu-buffer')`);
+    }
+  };
+  if (preferred === undefined || typeof preferred === 'string') return check(preferred ?? 'cpu', '');
+  if (typeof preferred !== 'object' || preferred === null) throw new KilnError(`preferredOutputLocation must be 'cpu', 'gpu-buffer' or an object of them by output name, got ${String(preferred)}`);
+  for (const [name, where] of Object.entries(preferred)) check(where, ` for '${name}'`);
+}
+
+/**
+ * The outputs of `names` that a run of `loaded` keeps on the device, as `preferred` asks: a program
+ * with CPU segments, and an f16 output an f32 variant computes (rounded on the host), are read
+ * back, as ORT gives an output it cannot keep where asked on the host.
+ */
+export function keptOutputs({ manifest, variant, session }: Loaded, names: readonly string[], preferred: PreferredOutputLocation | undefined): string[] {
+  if (preferred === undefined || !(session instanceof Session)) return [];
+  const outputs = variantInterface(variant.spec).outputs;
+  return names.filter((name) => {
+    const i = manifest.outputs.findIndex((o) => o.name === name);
+    const where = typeof preferred === 'string' ? preferred : preferred[name];
+    return where === 'gpu-buffer' && i >= 0 && outputs[i]!.dtype === manifest.outputs[i]!.dtype;
+  });
+}
+
+/** Inputs a program with CPU segments takes: any on the device downloaded first. */
+export async function onHost(inputs: Readonly<Record<string, TensorData | DeviceTensor>>): Promise<Record<string, TensorData>> {
+  const entries = await Promise.all(Object.entries(inputs).map(async ([name, t]) => [name, t instanceof DeviceTensor ? await t.read() : t] as const));
+  return Object.fromEntries(entries);
 }

@@ -1,16 +1,19 @@
 import { KilnError } from '../ir/errors.js';
 import type { DType } from '../ir/types.js';
-import { loadArtifact, type ArtifactFiles, type LoadedArtifact, type LoadedVariant } from './artifact.js';
+import { loadArtifact, type ArtifactFiles, type LoadedArtifact } from './artifact.js';
 import { checkArtifactDevice, chooseVariant } from './artifact-device.js';
 import { httpArtifactReader, type ArtifactSourceReader } from './artifact-read.js';
-import { acquireDevice, type GpuDevice } from './device.js';
-import { parseManifest, type ArtifactManifest, type ManifestTensor, type Precision } from './manifest.js';
-import { SegmentedSession } from './segmented.js';
+import type { GpuDevice } from './device.js';
+import type { ArtifactManifest, ManifestTensor, Precision } from './manifest.js';
 import { Session } from './session.js';
 import { ShapePrograms, type DynamicShapes, type FeedShapes, type ShapeSpec } from './shape-programs.js';
 import { ValuePrograms } from './value-programs.js';
 import type { TensorData } from '../ir/tensor-data.js';
-import { fits, programInputs, runArguments, userOutputs, type InferenceFeed, type InferenceFetches, type InferenceRunOptions, type Loaded } from './inference-io.js';
+import { loadFiles, start, withDevice } from './inference-load.js';
+import {
+  fits, keptOutputs, onHost, programInputs, runArguments, userOutputs,
+  type InferenceFeed, type InferenceFetches, type InferenceRunOptions, type Loaded, type PreferredOutputLocation,
+} from './inference-io.js';
 import type { SessionOptions, SessionStats } from './session-options.js';
 import { Tensor, tensorTypeOf, type StoredTensorType, type TensorElementType } from './tensor.js';
 
@@ -28,7 +31,7 @@ import { Tensor, tensorTypeOf, type StoredTensorType, type TensorElementType } f
 /** Where a model comes from: an artifact folder path (Node) or URL, its files, or an ONNX file's path or bytes. */
 export type ArtifactSource = string | URL | ArtifactFiles | Uint8Array | ArrayBuffer;
 
-export type { InferenceFeed, InferenceFetches, InferenceRunOptions } from './inference-io.js';
+export type { InferenceFeed, InferenceFetches, InferenceRunOptions, OutputLocation, PreferredOutputLocation } from './inference-io.js';
 
 export interface InferenceSessionOptions extends SessionOptions {
   /**
@@ -73,6 +76,14 @@ export interface InferenceSessionOptions extends SessionOptions {
   readonly externalData?: readonly (string | { readonly path: string; readonly data: Uint8Array | ArrayBuffer | string })[];
   /** Accepted for ONNX Runtime compatibility and ignored: kiln always runs on WebGPU. */
   readonly executionProviders?: readonly unknown[];
+  /**
+   * ONNX Runtime's option: where outputs come back, 'cpu' (default) or 'gpu-buffer' (a Tensor
+   * whose data stays in a device buffer, for a later run to take as an input without a trip through
+   * the host: a decoder's KV cache), for every output or by output name. An output kiln cannot keep
+   * on the device (a model with CPU segments; an f16 output computed by an f32 variant) comes back
+   * on the host; a Tensor's `location` says where.
+   */
+  readonly preferredOutputLocation?: PreferredOutputLocation;
 }
 
 /**
@@ -119,15 +130,17 @@ export class InferenceSession {
   /** An ONNX model's programs, compiled per set of shapes or over ranges of them (and per value of inputs compiled in). */
   private readonly programs: ValuePrograms<Loaded> | undefined;
   private readonly ownsDevice: boolean;
+  private readonly preferredOutputLocation: PreferredOutputLocation | undefined;
   private released = false;
   /** Feed names run() was given that are not inputs, each warned about once. */
   private readonly ignoredFeeds = new Set<string>();
   /** Every run's promise, settled or not: release() waits for them before freeing anything. */
   private pending: Promise<unknown> = Promise.resolve();
 
-  private constructor(gpu: GpuDevice, ownsDevice: boolean, io: { inputs: TensorInfo[]; outputs: TensorInfo[] }, loaded?: Loaded, programs?: ValuePrograms<Loaded>) {
+  private constructor(gpu: GpuDevice, opts: InferenceSessionOptions, io: { inputs: TensorInfo[]; outputs: TensorInfo[] }, loaded?: Loaded, programs?: ValuePrograms<Loaded>) {
     this.gpu = gpu;
-    this.ownsDevice = ownsDevice;
+    this.ownsDevice = !opts.device;
+    this.preferredOutputLocation = opts.preferredOutputLocation;
     this.inputMetadata = io.inputs;
     this.outputMetadata = io.outputs;
     this.current = loaded;
@@ -187,7 +200,7 @@ export class InferenceSession {
   }
 
   private static artifactSession(gpu: GpuDevice, opts: InferenceSessionOptions, loaded: Loaded): InferenceSession {
-    return new InferenceSession(gpu, !opts.device, { inputs: loaded.manifest.inputs.map(manifestInfo), outputs: loaded.manifest.outputs.map(manifestInfo) }, loaded);
+    return new InferenceSession(gpu, opts, { inputs: loaded.manifest.inputs.map(manifestInfo), outputs: loaded.manifest.outputs.map(manifestInfo) }, loaded);
   }
 
   /** An ONNX model (a path in Node, or bytes): compiled now if its input shapes are known, else at the first run. */
@@ -224,7 +237,7 @@ export class InferenceSession {
       const inputs = declared.map((i): TensorInfo => ({
         name: i.name, isTensor: true, dtype: i.dtype, type: i.storedType ?? tensorTypeOf(i.dtype), shape: (given[i.name] ?? i.dims).map(givenDim).map(ortDim),
       }));
-      session = new InferenceSession(gpu, !opts.device, { inputs, outputs: [] }, undefined, programs);
+      session = new InferenceSession(gpu, opts, { inputs, outputs: [] }, undefined, programs);
       await programs.prepare();
       // Compiled: the outputs as compiled; else as the model declares them.
       (session as { outputMetadata: readonly TensorInfo[] }).outputMetadata = session.current?.manifest.outputs.map(manifestInfo)
@@ -288,10 +301,16 @@ export class InferenceSession {
     if (typeof given !== 'object' || given === null || ArrayBuffer.isView(given)) throw new KilnError('run() takes an object of named inputs, e.g. { x: new Tensor(\'float32\', data, dims) }');
     const feeds = this.modelFeeds(given);
     const { fetches, options } = runArguments(arg1, arg2, this.outputNames);
-    const runOptions = { ...(fetches ? { outputs: fetches } : {}), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) };
+    const places = this.preferredOutputLocation;
+    const unplaced = typeof places === 'object' ? Object.keys(places).filter((n) => !this.outputNames.includes(n)) : [];
+    if (unplaced.length) throw new KilnError(`preferredOutputLocation names ${unplaced.map((n) => `'${n}'`).join(', ')}, not outputs of the model; its outputs are ${this.outputNames.map((n) => `'${n}'`).join(', ')}`);
+    const timeout = options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {};
     const runOn = async (loaded: Loaded) => {
       const inputs = programInputs(loaded, feeds);
-      return userOutputs(loaded, await (loaded.session instanceof Session ? loaded.session.run(inputs, runOptions) : loaded.session.run(inputs)));
+      if (!(loaded.session instanceof Session)) return userOutputs(loaded, await loaded.session.run(await onHost(inputs)));
+      const keep = keptOutputs(loaded, fetches ?? this.outputNames, this.preferredOutputLocation);
+      const outputs = fetches?.filter((n) => !keep.includes(n));
+      return userOutputs(loaded, await loaded.session.run(inputs, { ...(outputs ? { outputs } : {}), ...(keep.length ? { keep } : {}), ...timeout }));
     };
     const all = this.programs ? await this.programs.run(this.feedData(feeds), this.feedShapes(feeds), runOn) : await runOn(this.current!);
     return Object.fromEntries((fetches ?? Object.keys(all)).map((name) => [name, Tensor.from(all[name]!)]));
@@ -350,40 +369,6 @@ export class InferenceSession {
     const sessions = new Set([this.current?.session, ...loaded.map((l) => (l.status === 'fulfilled' ? l.value.session : undefined))]);
     for (const s of sessions) s?.destroy();
     if (this.ownsDevice) this.gpu.destroy();
-  }
-}
-
-/** Validates an artifact's files (those of the variant chosen for the device) and starts a session on them. */
-async function loadFiles(files: ArtifactFiles, gpu: GpuDevice, opts: InferenceSessionOptions): Promise<Loaded> {
-  const manifest = parseManifest(files.manifest);
-  const index = chooseVariant(manifest, gpu, opts);
-  // The files as given: a version-1 manifest, once parsed into the current layout, would not parse again as version 1.
-  const artifact = await loadArtifact(files, { variants: [index] });
-  return start(artifact.manifest, artifact.variants[0]!, gpu, opts);
-}
-
-async function start(manifest: ArtifactManifest, variant: LoadedVariant, gpu: GpuDevice, opts: InferenceSessionOptions): Promise<Loaded> {
-  const label = manifest.variants.length > 1 ? `${manifest.model} (${variant.precision})` : manifest.model;
-  const sessionOpts: SessionOptions = {
-    label,
-    ...(opts.wait !== undefined ? { wait: opts.wait } : {}),
-    ...(opts.warmup !== undefined ? { warmup: opts.warmup } : {}),
-    ...(opts.inputSlots !== undefined ? { inputSlots: opts.inputSlots } : {}),
-    ...(opts.runTimeoutMs !== undefined ? { runTimeoutMs: opts.runTimeoutMs } : {}),
-    ...(opts.recover !== undefined ? { recover: opts.recover } : {}),
-  };
-  const session = variant.segmented ? await SegmentedSession.create(gpu, variant.segmented, sessionOpts) : await Session.create(gpu, variant.program, sessionOpts);
-  return { manifest, variant, session };
-}
-
-/** Runs `load` on the caller's device, or on a device acquired for it (destroyed if loading fails). */
-async function withDevice<T>(opts: InferenceSessionOptions, load: (gpu: GpuDevice) => Promise<T>): Promise<T> {
-  const gpu = opts.device ?? (await acquireDevice());
-  try {
-    return await load(gpu);
-  } catch (e) {
-    if (!opts.device) gpu.destroy();
-    throw e;
   }
 }
 

@@ -1,6 +1,7 @@
 import { KilnError } from '../ir/errors.js';
 import type { TensorData } from '../ir/tensor-data.js';
 import { numel, type DType, type TypedArray } from '../ir/types.js';
+import type { DeviceTensor } from './device-tensor.js';
 
 // ONNX Runtime Web's Tensor, as far as kiln's dtypes go, so that code written against
 // `onnxruntime-web` runs unchanged: `new Tensor('float32', data, [1, 3, 48, 192])`, then
@@ -93,13 +94,17 @@ function describe(v: unknown): string {
   return v === null ? 'null' : `a ${typeof v}`;
 }
 
-/** A tensor on the host: ORT's `type`/`dims`/`data`/`size`, and kiln's `dtype`/`shape`. */
+/**
+ * A tensor: ORT's `type`/`dims`/`data`/`size`/`location`, and kiln's `dtype`/`shape`. Its data is
+ * on the host ('cpu'), or, for an output an InferenceSession keeps on the device
+ * (preferredOutputLocation 'gpu-buffer'), in a device buffer, which `getData()` downloads and a
+ * later run takes as an input without a trip through the host.
+ */
 export class Tensor implements TensorData {
   readonly type: TensorElementType;
-  readonly data: TypedArray;
   readonly dims: readonly number[];
-  /** Where the data lives; always the CPU (a kiln session copies inputs to its own buffers). */
-  readonly location = 'cpu' as const;
+  private host: TypedArray | undefined;
+  private device: DeviceTensor | undefined;
 
   /** `new Tensor(type, data, dims?)`, or `new Tensor(typedArray, dims?)` with the type inferred. dims default to `[data.length]`. */
   constructor(type: TensorElementType, data: TypedArray | readonly number[] | readonly boolean[] | readonly string[], dims?: readonly number[]);
@@ -146,13 +151,40 @@ export class Tensor implements TensorData {
       values.forEach((v, i) => { data[i] = Number(v); });
     }
     this.type = type as TensorElementType;
-    this.data = data;
+    this.host = data;
     this.dims = [...dims];
   }
 
-  /** A kiln TensorData (dtype, shape, data) as a Tensor, sharing its data. */
-  static from(t: TensorData): Tensor {
-    return t instanceof Tensor ? t : new Tensor(tensorTypeOf(t.dtype), t.data, t.shape);
+  /** A kiln TensorData (dtype, shape, data) as a Tensor, sharing its data; a DeviceTensor as one on the device. */
+  static from(t: TensorData | DeviceTensor): Tensor {
+    if (t instanceof Tensor) return t;
+    if ('data' in t) return new Tensor(tensorTypeOf(t.dtype), t.data, t.shape);
+    // No host data to check: its dtype and shape are the run's.
+    const tensor = Object.create(Tensor.prototype) as Tensor;
+    Object.assign(tensor, { type: tensorTypeOf(t.dtype), dims: [...t.shape], host: undefined, device: t });
+    return tensor;
+  }
+
+  /** Where the data is: on the host ('cpu'), or in a device buffer ('gpu-buffer'). */
+  get location(): 'cpu' | 'gpu-buffer' {
+    return this.device ? 'gpu-buffer' : 'cpu';
+  }
+
+  /** The values, on the host; for a Tensor on the device, `await getData()` downloads them. */
+  get data(): TypedArray {
+    if (this.host) return this.host;
+    throw new KilnError(`this Tensor's data is on the device (location 'gpu-buffer'): download it with await getData(), or use gpuBuffer`);
+  }
+
+  /** The device buffer holding a Tensor on the device (as kiln's runtime stores its dtype). */
+  get gpuBuffer(): GPUBuffer {
+    if (this.device) return this.device.buffer;
+    throw new KilnError("this Tensor's data is on the host (location 'cpu'): it has no gpuBuffer");
+  }
+
+  /** @internal The device data a run takes as an input (undefined on the host). */
+  get deviceTensor(): DeviceTensor | undefined {
+    return this.device;
   }
 
   /** kiln's name of the element type. */
@@ -167,22 +199,36 @@ export class Tensor implements TensorData {
 
   /** The number of elements. */
   get size(): number {
-    return this.data.length;
+    return numel(this.dims);
   }
 
   /** ORT's reshape: the same data (shared, not copied) with other dims of the same element count. */
   reshape(dims: readonly number[]): Tensor {
+    if (this.device) throw new KilnError('Tensor.reshape: the data is on the device (location \'gpu-buffer\'); download it with getData() first');
     if (!Array.isArray(dims) || dims.some((d) => !Number.isSafeInteger(d) || d < 0) || numel(dims) !== this.data.length) {
       throw new KilnError(`Tensor.reshape([${Array.isArray(dims) ? dims.join(',') : String(dims)}]): a Tensor of ${this.data.length} elements (dims [${this.dims.join(',')}]) takes dims of that many`);
     }
     return new Tensor(this.type, this.data, dims);
   }
 
-  /** ORT's accessor for data that may live on a device; here the data is already on the host. */
-  async getData(): Promise<TypedArray> {
-    return this.data;
+  /**
+   * The values on the host: downloaded from the device, or at once for a Tensor on the host.
+   * With `releaseData`, a Tensor on the device keeps them and frees its device buffer (it is then
+   * on the host), as ORT's does.
+   */
+  async getData(releaseData = false): Promise<TypedArray> {
+    if (!this.device) return this.data;
+    const { data } = await this.device.read();
+    if (releaseData) {
+      this.device.destroy();
+      this.device = undefined;
+      this.host = data;
+    }
+    return data;
   }
 
-  /** ORT releases device data here; a host tensor has none. */
-  dispose(): void {}
+  /** Frees a Tensor's device buffer (a run given it afterwards fails, naming the input); a host Tensor has none. */
+  dispose(): void {
+    this.device?.destroy();
+  }
 }
