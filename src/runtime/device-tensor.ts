@@ -40,18 +40,7 @@ export class DeviceTensor {
     const why = this.problem(this.gpu);
     if (why) throw new KilnError(`read(): ${why}`);
     this.gpu.assertUsable(`reading a device tensor (${this.describe()})`);
-    const device = this.gpu.device;
-    const staging = device.createBuffer({ size: this.bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'device-tensor:read' });
-    try {
-      const encoder = device.createCommandEncoder({ label: 'device-tensor:read' });
-      encoder.copyBufferToBuffer(this.buffer, 0, staging, 0, this.bytes);
-      device.queue.submit([encoder.finish()]);
-      await staging.mapAsync(GPUMapMode.READ);
-      return fromDeviceBytes(this.dtype, this.shape, new Uint8Array(staging.getMappedRange()));
-    } finally {
-      if (staging.mapState === 'mapped') staging.unmap();
-      staging.destroy();
-    }
+    return readDeviceBuffer(this.gpu.device, this.buffer, this.dtype, this.shape, 'device-tensor:read');
   }
 
   /** Frees its buffer: runs already submitted still read it; a queued run that starts later fails. Idempotent. */
@@ -64,5 +53,21 @@ export class DeviceTensor {
   /** `f32[1,12,129,64]`. */
   describe(): string {
     return formatShapeType(this.dtype, this.shape);
+  }
+}
+
+/** Copies device buffer `src` (holding a `dtype` tensor of `shape`) to the host, after the work queued on `device` so far. */
+export async function readDeviceBuffer(device: GPUDevice, src: GPUBuffer, dtype: DType, shape: Shape, label: string): Promise<TensorData> {
+  const bytes = deviceBufferBytes(dtype, numel(shape));
+  const staging = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label });
+  try {
+    const encoder = device.createCommandEncoder({ label });
+    encoder.copyBufferToBuffer(src, 0, staging, 0, bytes);
+    device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    return fromDeviceBytes(dtype, shape, new Uint8Array(staging.getMappedRange()));
+  } finally {
+    if (staging.mapState === 'mapped') staging.unmap();
+    staging.destroy();
   }
 }

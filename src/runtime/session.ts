@@ -11,6 +11,7 @@ import { isDynamicProgram, largestSizes, resolveForLoad, resolveProgram, type Si
 import { deviceBufferBytes, type Program, type TensorBinding } from './program.js';
 import { prepareInputs, writeInputs, type PreparedInput } from './session-inputs.js';
 import { keepOutputs, type KeptOutputs } from './kept-outputs.js';
+import { readDeviceBuffer } from './device-tensor.js';
 import type { RunOptions, RunOutputs, SessionInputs, SessionOptions, SessionStats } from './session-options.js';
 
 // A Program loaded on a device and run many times (its options and counters: session-options.ts;
@@ -173,21 +174,7 @@ export class Session {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.enqueue(async () => {
-      const device = this.gpu.device;
-      const bytes = deviceBufferBytes(binding.dtype, numel(binding.shape));
-      const staging = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: `${this.label}:state:${name}` });
-      try {
-        const encoder = device.createCommandEncoder({ label: `${this.label}:read ${name}` });
-        encoder.copyBufferToBuffer(this.loaded.buffers.get(binding.buffer)!, 0, staging, 0, bytes);
-        device.queue.submit([encoder.finish()]);
-        await staging.mapAsync(GPUMapMode.READ);
-        return fromDeviceBytes(binding.dtype, binding.shape, new Uint8Array(staging.getMappedRange()));
-      } finally {
-        if (staging.mapState === 'mapped') staging.unmap();
-        staging.destroy();
-      }
-    });
+    return this.enqueue(() => readDeviceBuffer(this.gpu.device, this.loaded.buffers.get(binding.buffer)!, binding.dtype, binding.shape, `${this.label}:state:${name}`));
   }
 
   /** Replaces a state tensor's value, after every run queued so far. */
