@@ -26,6 +26,7 @@ export { EagerRunner, type EagerStats, type EagerOutput } from './eager.js';
 // Ahead-of-time artifacts: load a compiled model's folder (or its files) and run it.
 export {
   InferenceSession, type InferenceSessionOptions, type ArtifactSource, type TensorInfo, type InferenceFeed, type InferenceFetches, type InferenceRunOptions,
+  type OutputLocation, type PreferredOutputLocation,
 } from './inference-session.js';
 export type { DynamicShapes, ShapeSpec } from './shape-programs.js';
 export { env, type OrtEnv } from './ort-env.js';
