@@ -2,6 +2,8 @@
 //   index.html?artifact=/artifacts/mlp.kiln/                 seeded random inputs
 //   index.html?artifact=/artifacts/mlp.kiln/&inputs=x.json   inputs from a JSON file:
 //     { "NAME": { "dtype": "f32", "shape": [8, 784], "data": [...] } }  (f16 data as raw bits)
+//   &keep=1               outputs stay on the device (preferredOutputLocation 'gpu-buffer'), read with getData()
+//   &chain=OUT:IN&steps=N  N runs, each feeding output OUT of the run before as input IN (on the device with &keep=1)
 // What it ran and got is shown on the page and left in `window.kilnResult` (outputs as plain
 // arrays), with `document.body.dataset.state` set to 'done' or 'error' once finished.
 import { deviceProblems, InferenceSession, tensorData } from 'kiln/runtime';
@@ -48,8 +50,8 @@ async function inputsFrom(url) {
     [name, tensorData(t.dtype, t.shape, t.dtype === 'f16' ? Uint16Array.from(t.data) : t.data)]));
 }
 
-function describeOutput(name, t) {
-  const vals = Array.from(t.data);
+function describeOutput(name, t, data) {
+  const vals = Array.from(data);
   const min = Math.min(...vals);
   const max = Math.max(...vals);
   const mean = vals.reduce((a, b) => a + b, 0) / Math.max(1, vals.length);
@@ -82,7 +84,8 @@ async function main() {
   }
   $('status').textContent = `Loading ${artifact}…`;
   const t0 = performance.now();
-  const session = await InferenceSession.create(artifact);
+  const keep = params.get('keep') === '1';
+  const session = await InferenceSession.create(artifact, keep ? { preferredOutputLocation: 'gpu-buffer' } : {});
   const loadMs = performance.now() - t0;
   try {
     const { manifest } = session;
@@ -99,13 +102,26 @@ async function main() {
 
     const inputsUrl = params.get('inputs');
     const feeds = inputsUrl ? await inputsFrom(inputsUrl) : randomInputs(session, Number(params.get('seed') ?? 0));
+    const [out, into] = (params.get('chain') ?? ':').split(':');
+    const steps = Number(params.get('steps') ?? 1);
     const t1 = performance.now();
-    const outputs = await session.run(feeds);
+    let outputs = await session.run(feeds);
+    for (let step = 1; step < steps; step++) {
+      const next = await session.run({ ...feeds, [into]: outputs[out] });
+      // What the run before kept on the device and no run reads any more.
+      for (const t of Object.values(outputs)) t.dispose();
+      outputs = next;
+    }
     const runMs = performance.now() - t1;
-    about('time', `load ${loadMs.toFixed(1)} ms (fetch, validate, pipelines), first run ${runMs.toFixed(1)} ms`);
+    about('time', `load ${loadMs.toFixed(1)} ms (fetch, validate, pipelines), ${steps === 1 ? 'first run' : `${steps} runs`} ${runMs.toFixed(1)} ms`);
+    const locations = Object.fromEntries(Object.entries(outputs).map(([name, t]) => [name, t.location]));
+    if (keep) about('outputs kept', Object.entries(locations).map(([name, where]) => `${name}: ${where}`).join(', '));
+    // getData() downloads an output kept on the device; a host output's data is at hand.
+    const data = Object.fromEntries(await Promise.all(Object.entries(outputs).map(async ([name, t]) => [name, await t.getData()])));
+    for (const t of Object.values(outputs)) t.dispose();
 
     const body = $('outputs').querySelector('tbody');
-    for (const [name, t] of Object.entries(outputs)) body.append(describeOutput(name, t));
+    for (const [name, t] of Object.entries(outputs)) body.append(describeOutput(name, t, data[name]));
     $('outputs').hidden = false;
     $('status').textContent = `Ran ${manifest.model} on WebGPU.`;
     window.kilnResult = {
@@ -115,7 +131,8 @@ async function main() {
       variant: session.variant,
       variants,
       skipped,
-      outputs: Object.fromEntries(Object.entries(outputs).map(([name, t]) => [name, { dtype: t.dtype, shape: [...t.shape], data: Array.from(t.data) }])),
+      outputs: Object.fromEntries(Object.entries(outputs).map(([name, t]) => [name, { dtype: t.dtype, shape: [...t.shape], data: Array.from(data[name]) }])),
+      locations,
       loadMs,
       runMs,
     };

@@ -8,6 +8,7 @@ import { compile } from '../../src/compiler.js';
 import { Random } from '../../src/frontend/torch/random.js';
 import { trace } from '../../src/frontend/trace/trace.js';
 import type { Graph } from '../../src/ir/graph.js';
+import { parseGraph } from '../../src/ir/parser.js';
 import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
 import { numel } from '../../src/ir/types.js';
 import { saveArtifact } from '../../src/artifact-writer/folder.js';
@@ -53,6 +54,22 @@ interface Case {
   readonly graph: Graph;
   /** Compile an f16 program with an f32 fallback rather than f32 alone. */
   readonly fp16?: boolean;
+  /** Run `steps` times, each run's output `out` fed to the next as input `into`. */
+  readonly chain?: { readonly out: string; readonly into: string; readonly steps: number };
+}
+
+/** A recurrence, h' = tanh(h W + x): its output feeds the next step as its input h. */
+function stepGraph(): Graph {
+  const rng = new Random(9);
+  const w = Array.from({ length: 64 }, () => (rng.normal() / 4).toFixed(4)).join(', ');
+  return parseGraph(`graph step(%h: f32[2,8] @webgpu, %x: f32[2,8] @webgpu) -> (f32[2,8] @webgpu) {
+  %w = const() {value = [${w}]} : f32[8,8] @webgpu
+  %m = matmul(%h, %w) : f32[2,8] @webgpu
+  %s = add(%m, %x) : f32[2,8] @webgpu
+  %n = tanh(%s) : f32[2,8] @webgpu
+  return %n
+}
+`);
 }
 
 interface PageResult {
@@ -64,6 +81,8 @@ interface PageResult {
   variants: string[];
   skipped: string[];
   outputs: Record<string, { dtype: string; shape: number[]; data: number[] }>;
+  /** Where each output came back: 'cpu', or 'gpu-buffer' with &keep=1. */
+  locations: Record<string, string>;
 }
 
 /** What the page leaves on its globals. */
@@ -101,6 +120,7 @@ describe('examples/browser in headless Chromium', () => {
     cases.push({ name: 'mlp.kiln', graph: trace(mlp, mlpInputs) });
     cases.push({ name: 'block.kiln', graph: trace(block, blockInputs) });
     cases.push({ name: 'mlp16.kiln', graph: trace(mlp, mlpInputs), fp16: true });
+    cases.push({ name: 'step.kiln', graph: stepGraph(), chain: { out: 'n', into: 'h', steps: 3 } });
     // The PP-OCR direction classifier, when the ONNX importer is there to load it.
     if (existsSync(join(ROOT, 'src/frontend/onnx/file.ts')) && existsSync(CLS_MODEL)) {
       const { importOnnxFile } = await import('../../src/frontend/onnx/file.js');
@@ -124,7 +144,11 @@ describe('examples/browser in headless Chromium', () => {
       for (const c of cases) {
         const session = await InferenceSession.create(join(dir, c.name), { device: gpu, precision: 'fp32' });
         try {
-          expected.set(c.name, await session.run(inputs.get(c.name)!));
+          const feeds = inputs.get(c.name)!;
+          let out = await session.run(feeds);
+          // A chain runs through the host here, each output read back and fed again.
+          for (let step = 1; step < (c.chain?.steps ?? 1); step++) out = await session.run({ ...feeds, [c.chain!.into]: out[c.chain!.out]! });
+          expected.set(c.name, out);
         } finally {
           await session.release();
         }
@@ -145,12 +169,12 @@ describe('examples/browser in headless Chromium', () => {
   });
 
   /** Opens the page on one artifact and its inputs, and returns what it ran and got. */
-  async function runInPage(name: string): Promise<PageResult> {
+  async function runInPage(name: string, options = ''): Promise<PageResult> {
     const page = await context!.newPage();
     const problems: string[] = [];
     page.on('pageerror', (e) => problems.push(e.message));
     try {
-      await page.goto(`${server.page}?artifact=/artifacts/${name}/&inputs=/artifacts/${name}.inputs.json`);
+      await page.goto(`${server.page}?artifact=/artifacts/${name}/&inputs=/artifacts/${name}.inputs.json${options}`);
       // These run in the page (no DOM types here, hence the casts).
       await page.waitForFunction(() => (globalThis as unknown as PageGlobals).document.body.dataset['state'] !== 'loading', undefined, { timeout: 45_000 });
       const result = (await page.evaluate(() => (globalThis as unknown as PageGlobals).kilnResult)) as PageResult;
@@ -177,7 +201,7 @@ describe('examples/browser in headless Chromium', () => {
 
   it('runs the MLP, the transformer block (and the PP-OCR classifier) as Node does, loading only the runtime', async (ctx) => {
     if (skipReason) ctx.skip(skipReason);
-    for (const c of cases.filter((x) => !x.fp16)) {
+    for (const c of cases.filter((x) => !x.fp16 && !x.chain)) {
       const r = await runInPage(c.name);
       expect(r.variants).toEqual(['fp32']);
       expectSameOutputs(c.name, r.outputs);
@@ -213,5 +237,15 @@ describe('examples/browser in headless Chromium', () => {
     const fetched = (server.requests as string[]).filter((p) => p.startsWith('/artifacts/mlp16.kiln/'));
     expect(fetched).toContain('/artifacts/mlp16.kiln/fp32/weights.bin');
     expect(fetched).not.toContain('/artifacts/mlp16.kiln/weights.bin');
+  });
+
+  it('keeps outputs on the device (preferredOutputLocation) and feeds them back, as Node computes through the host', async (ctx) => {
+    if (skipReason) ctx.skip(skipReason);
+    const kept = await runInPage('mlp.kiln', '&keep=1');
+    expect(kept.locations).toEqual({ y: 'gpu-buffer' });
+    expectSameOutputs('mlp.kiln', kept.outputs);
+    const chained = await runInPage('step.kiln', '&keep=1&chain=n:h&steps=3');
+    expect(chained.locations).toEqual({ n: 'gpu-buffer' });
+    expectSameOutputs('step.kiln', chained.outputs);
   });
 });
