@@ -82,13 +82,19 @@ function decoderLayer(): Uint8Array {
 
 describe('a 4-bit LLM decoder layer as ONNX Runtime GenAI writes it', () => {
   const gpu = useGpu();
-  it('runs a prompt with an empty cache, then tokens one at a time, as ONNX Runtime runs them', async () => {
+  /**
+   * The prompt and seven tokens, each step's outputs against ONNX Runtime's; with `keepCache`,
+   * the cache stays on the device (preferredOutputLocation) and is fed back as it is.
+   */
+  async function decode(keepCache: boolean): Promise<void> {
     const model = decoderLayer();
     const cache = mkdtempSync(join(tmpdir(), 'kiln-llm-'));
-    const session = await InferenceSession.create(model, { device: gpu(), compileCache: cache });
+    const kept = keepCache ? { preferredOutputLocation: { present_key: 'gpu-buffer', present_value: 'gpu-buffer' } as const } : {};
+    const session = await InferenceSession.create(model, { device: gpu(), compileCache: cache, ...kept });
     const reference = await ort.InferenceSession.create(model, { intraOpNumThreads: 1 });
     try {
-      let past: { key: Float32Array; value: Float32Array; length: number } = { key: new Float32Array(0), value: new Float32Array(0), length: 0 };
+      let past = { key: new Tensor('float32', new Float32Array(0), [1, KV_HEADS, 0, HEAD]), value: new Tensor('float32', new Float32Array(0), [1, KV_HEADS, 0, HEAD]), length: 0 };
+      let refPast: { key: Float32Array; value: Float32Array } = { key: new Float32Array(0), value: new Float32Array(0) };
       const steps = [5, 1, 1, 1, 1, 1, 1, 1];
       for (const [step, tokens] of steps.entries()) {
         const total = past.length + tokens;
@@ -97,21 +103,27 @@ describe('a 4-bit LLM decoder layer as ONNX Runtime GenAI writes it', () => {
         const pastDims = [1, KV_HEADS, past.length, HEAD];
         const got = await session.run({
           hidden: new Tensor('float32', hidden, [1, tokens, D]), attention_mask: new Tensor('int64', mask, [1, total]),
-          past_key: new Tensor('float32', past.key, pastDims), past_value: new Tensor('float32', past.value, pastDims),
+          past_key: past.key, past_value: past.value,
         });
         const want = await reference.run({
           hidden: new ort.Tensor('float32', hidden, [1, tokens, D]), attention_mask: new ort.Tensor('int64', mask, [1, total]),
-          past_key: new ort.Tensor('float32', past.key, pastDims), past_value: new ort.Tensor('float32', past.value, pastDims),
+          past_key: new ort.Tensor('float32', refPast.key, pastDims), past_value: new ort.Tensor('float32', refPast.value, pastDims),
         });
         for (const name of ['out', 'present_key', 'present_value']) {
           expect(got[name]!.dims, `${name} at step ${step}`).toEqual(want[name]!.dims);
-          const [a, b] = [got[name]!.data as Float32Array, want[name]!.data as Float32Array];
+          expect(got[name]!.location, `${name} at step ${step}`).toBe(keepCache && name !== 'out' ? 'gpu-buffer' : 'cpu');
+          const [a, b] = [await got[name]!.getData() as Float32Array, want[name]!.data as Float32Array];
           let worst = 0;
           for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / (1 + Math.abs(b[i]!)));
           expect(worst, `${name} at step ${step}`).toBeLessThan(1e-4);
         }
-        past = { key: got['present_key']!.data as Float32Array, value: got['present_value']!.data as Float32Array, length: total };
+        past.key.dispose();
+        past.value.dispose();
+        past = { key: got['present_key']!, value: got['present_value']!, length: total };
+        refPast = { key: want['present_key']!.data as Float32Array, value: want['present_value']!.data as Float32Array };
       }
+      past.key.dispose();
+      past.value.dispose();
       // The prompt at fixed sizes, then one program over ranges of the sequence, past and total
       // lengths (up to 8), then two more as the total and the past pass 8: not a program a token.
       expect(readdirSync(cache)).toHaveLength(4);
@@ -119,5 +131,9 @@ describe('a 4-bit LLM decoder layer as ONNX Runtime GenAI writes it', () => {
       await session.release();
       await reference.release();
     }
-  }, 120_000);
+  }
+
+  it('runs a prompt with an empty cache, then tokens one at a time, as ONNX Runtime runs them', () => decode(false), 120_000);
+
+  it('keeps the cache on the device from step to step (preferredOutputLocation), with the same answers', () => decode(true), 120_000);
 });
