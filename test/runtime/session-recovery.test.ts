@@ -7,6 +7,7 @@ import { acquireDevice, DeviceLostError, type GpuDevice } from '../../src/runtim
 import { PROGRAM_VERSION, type Program } from '../../src/runtime/program.js';
 import { RunTimeoutError } from '../../src/runtime/run-deadline.js';
 import { Session } from '../../src/runtime/session.js';
+import type { DeviceTensor } from '../../src/runtime/device-tensor.js';
 import { hasGpu } from '../helpers/gpu.js';
 
 // out[i] = i + sum of `count[0]` small steps: as long a run as the caller asks for.
@@ -94,6 +95,18 @@ describe.runIf(gpuPresent)('run deadlines and device loss', () => {
     expect(s.gpu).not.toBe(d);
     expect(s.gpu.isLost).toBe(false);
     expect(s.stats.pipelinesCreated).toBe(2); // once on each device
+  });
+
+  it('with recover, an output kept on the lost device is refused, naming the input, and host data still runs', async () => {
+    const d = await device();
+    const s = await session(d, { recover: true });
+    const kept = (await s.run(count(0), { keep: ['out'] }))['out'] as DeviceTensor;
+    expect(kept.shape).toEqual([N]);
+    d.destroy();
+    expectIdentity(await s.run(count(0)));
+    // The spin program's input is its count: a kept output of the old device fed there is refused for its device first.
+    await expect(s.run({ count: kept })).rejects.toThrow(/input 'count': its device tensor \(f32\[4096\]\) lives on another device/);
+    await expect(kept.read()).rejects.toThrow(KilnError);
   });
 
   it('with recover, the run a loss interrupts rejects and later runs are served', async () => {
