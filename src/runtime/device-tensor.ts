@@ -16,8 +16,17 @@ import { deviceBufferBytes } from './program.js';
 export class DeviceTensor {
   private freed = false;
 
-  /** @internal Made by a session's run. */
-  constructor(readonly gpu: GpuDevice, readonly buffer: GPUBuffer, readonly dtype: DType, readonly shape: Shape) {}
+  /**
+   * @internal Made by a session's run on `gpu`; or wrapping a caller's buffer (`external`: ORT's
+   * Tensor.fromGpuBuffer), whose device kiln cannot tell, read and freed by the caller's callbacks.
+   */
+  constructor(
+    readonly gpu: GpuDevice | undefined,
+    readonly buffer: GPUBuffer,
+    readonly dtype: DType,
+    readonly shape: Shape,
+    private readonly external?: { readonly download?: () => Promise<TensorData['data']>; readonly dispose?: () => void },
+  ) {}
 
   /** Its size in its buffer. */
   get bytes(): number {
@@ -28,26 +37,36 @@ export class DeviceTensor {
     return this.freed;
   }
 
-  /** Why a run on `gpu` cannot read it, or undefined. */
+  /**
+   * Why a run on `gpu` cannot read it, or undefined. (A caller's buffer on another device is
+   * refused by WebGPU's validation when the run is submitted.)
+   */
   problem(gpu: GpuDevice): string | undefined {
     if (this.freed) return `its device tensor (${this.describe()}) was destroyed`;
-    if (gpu !== this.gpu) return `its device tensor (${this.describe()}) lives on another device (copy it through the host with read())`;
+    if (this.gpu && gpu !== this.gpu) return `its device tensor (${this.describe()}) lives on another device (copy it through the host with read())`;
     return undefined;
   }
 
   /** Its values on the host, after every run queued on its device so far has written it. */
   async read(): Promise<TensorData> {
-    const why = this.problem(this.gpu);
-    if (why) throw new KilnError(`read(): ${why}`);
+    if (this.freed) throw new KilnError(`read(): its device tensor (${this.describe()}) was destroyed`);
+    if (!this.gpu) {
+      if (!this.external?.download) throw new KilnError(`read(): a Tensor made from a GPUBuffer without a download callback cannot be read (give Tensor.fromGpuBuffer's 'download')`);
+      return { dtype: this.dtype, shape: [...this.shape], data: await this.external.download() };
+    }
     this.gpu.assertUsable(`reading a device tensor (${this.describe()})`);
     return readDeviceBuffer(this.gpu.device, this.buffer, this.dtype, this.shape, 'device-tensor:read');
   }
 
-  /** Frees its buffer: runs already submitted still read it; a queued run that starts later fails. Idempotent. */
+  /**
+   * Frees its buffer (a caller's buffer: calls its dispose callback, if any, instead): runs
+   * already submitted still read it; a queued run that starts later fails. Idempotent.
+   */
   destroy(): void {
     if (this.freed) return;
     this.freed = true;
-    this.buffer.destroy();
+    if (this.external) this.external.dispose?.();
+    else this.buffer.destroy();
   }
 
   /** `f32[1,12,129,64]`. */

@@ -1,7 +1,8 @@
 import { KilnError } from '../ir/errors.js';
 import type { TensorData } from '../ir/tensor-data.js';
 import { numel, type DType, type TypedArray } from '../ir/types.js';
-import type { DeviceTensor } from './device-tensor.js';
+import { DeviceTensor } from './device-tensor.js';
+import { deviceBufferBytes } from './program.js';
 
 // ONNX Runtime Web's Tensor, as far as kiln's dtypes go, so that code written against
 // `onnxruntime-web` runs unchanged: `new Tensor('float32', data, [1, 3, 48, 192])`, then
@@ -163,6 +164,25 @@ export class Tensor implements TensorData {
     const tensor = Object.create(Tensor.prototype) as Tensor;
     Object.assign(tensor, { type: tensorTypeOf(t.dtype), dims: [...t.shape], host: undefined, device: t });
     return tensor;
+  }
+
+  /**
+   * ORT's Tensor.fromGpuBuffer: a Tensor whose data is in the caller's GPUBuffer, on the device the
+   * session runs on (`session.device.device`), which a run copies on the device. getData() calls
+   * `download`, dispose() calls `dispose`; the buffer stays the caller's. Its bytes must be laid
+   * out as kiln's are, which holds for float32, float16, int32 and uint32.
+   */
+  static fromGpuBuffer(buffer: GPUBuffer, options: { readonly dataType?: TensorElementType; readonly dims: readonly number[]; readonly download?: () => Promise<TypedArray>; readonly dispose?: () => void }): Tensor {
+    const type = options.dataType ?? 'float32';
+    const alike: readonly TensorElementType[] = ['float32', 'float16', 'int32', 'uint32'];
+    if (!alike.includes(type)) throw new KilnError(`Tensor.fromGpuBuffer: kiln's device buffers do not hold '${type}' data as given; it takes ${alike.join(', ')}`);
+    const { dims } = options;
+    if (!Array.isArray(dims) || dims.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new KilnError(`Tensor.fromGpuBuffer: dims must be an array of non-negative integers, got ${JSON.stringify(dims)}`);
+    const dtype = TYPES[type].dtype;
+    const bytes = deviceBufferBytes(dtype, numel(dims));
+    if (buffer.size < bytes) throw new KilnError(`Tensor.fromGpuBuffer: a '${type}' tensor of dims [${dims.join(',')}] needs a buffer of at least ${bytes} bytes, got ${buffer.size}`);
+    if (!(buffer.usage & GPUBufferUsage.COPY_SRC)) throw new KilnError('Tensor.fromGpuBuffer: the buffer needs GPUBufferUsage.COPY_SRC (a run copies it into its input)');
+    return Tensor.from(new DeviceTensor(undefined, buffer, dtype, dims, { ...(options.download ? { download: options.download } : {}), ...(options.dispose ? { dispose: options.dispose } : {}) }));
   }
 
   /** Where the data is: on the host ('cpu'), or in a device buffer ('gpu-buffer'). */

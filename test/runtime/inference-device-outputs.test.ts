@@ -81,4 +81,39 @@ describe("InferenceSession outputs kept on the device (ORT's preferredOutputLoca
       await wrong.release();
     }
   });
+
+  it("takes a Tensor made from the caller's GPUBuffer (ORT's Tensor.fromGpuBuffer), as the same values from the host", async () => {
+    const session = await InferenceSession.create(MODEL, { device: gpu(), compileCache: false });
+    const device = gpu().device;
+    const values = seeded(8, 21);
+    const buffer = device.createBuffer({ size: 32, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    const noCopy = device.createBuffer({ size: 32, usage: GPUBufferUsage.STORAGE });
+    try {
+      device.queue.writeBuffer(buffer, 0, values);
+      let disposed = 0;
+      const past = Tensor.fromGpuBuffer(buffer, { dataType: 'float32', dims: [1, 2, 1, 4], download: async () => values.slice(), dispose: () => { disposed++; } });
+      expect(past.location).toBe('gpu-buffer');
+      expect(past.gpuBuffer).toBe(buffer);
+      const x = new Tensor('float32', seeded(8, 22), [1, 2, 1, 4]);
+      const got = await session.run({ past, x });
+      const want = await session.run({ past: new Tensor('float32', values, [1, 2, 1, 4]), x });
+      expect(Array.from(got['present']!.data as Float32Array)).toEqual(Array.from(want['present']!.data as Float32Array));
+      expect(Array.from(await past.getData() as Float32Array)).toEqual(Array.from(values));
+      // dispose() hands the buffer back through the callback; kiln never destroys the caller's buffer.
+      past.dispose();
+      expect(disposed).toBe(1);
+      await expect(session.run({ past, x })).rejects.toThrow(/input 'past': its device tensor \(f32\[1,2,1,4\]\) was destroyed/);
+      expect(Array.from((await session.run({ past: Tensor.fromGpuBuffer(buffer, { dims: [1, 2, 1, 4] }), x }))['present']!.data as Float32Array))
+        .toEqual(Array.from(want['present']!.data as Float32Array));
+      // What cannot be taken, refused naming why.
+      expect(() => Tensor.fromGpuBuffer(buffer, { dataType: 'bool', dims: [8] })).toThrow(/do not hold 'bool' data/);
+      expect(() => Tensor.fromGpuBuffer(buffer, { dims: [1, 2, 2, 4] })).toThrow(/at least 64 bytes, got 32/);
+      expect(() => Tensor.fromGpuBuffer(noCopy, { dims: [8] })).toThrow(/COPY_SRC/);
+      await expect(Tensor.fromGpuBuffer(buffer, { dims: [8] }).getData()).rejects.toThrow(/without a download callback/);
+    } finally {
+      buffer.destroy();
+      noCopy.destroy();
+      await session.release();
+    }
+  });
 });
