@@ -6,15 +6,15 @@ import { httpArtifactReader, type ArtifactSourceReader } from './artifact-read.j
 import type { GpuDevice } from './device.js';
 import type { ArtifactManifest, ManifestTensor, Precision } from './manifest.js';
 import { Session } from './session.js';
-import { ShapePrograms, type DynamicShapes, type FeedShapes, type ShapeSpec } from './shape-programs.js';
+import { ShapePrograms, type FeedShapes } from './shape-programs.js';
 import { ValuePrograms } from './value-programs.js';
 import type { TensorData } from '../ir/tensor-data.js';
-import { loadFiles, start, withDevice } from './inference-load.js';
+import { loadFiles, start, withDevice, type InferenceSessionOptions } from './inference-load.js';
 import {
   fits, keptOutputs, onHost, programInputs, runArguments, userOutputs,
   type InferenceFeed, type InferenceFetches, type InferenceRunOptions, type Loaded, type PreferredOutputLocation,
 } from './inference-io.js';
-import type { SessionOptions, SessionStats } from './session-options.js';
+import type { SessionStats } from './session-options.js';
 import { Tensor, tensorTypeOf, type StoredTensorType, type TensorElementType } from './tensor.js';
 
 // The runtime API, shaped like ONNX Runtime Web's, so that code written for it runs unchanged:
@@ -32,59 +32,7 @@ import { Tensor, tensorTypeOf, type StoredTensorType, type TensorElementType } f
 export type ArtifactSource = string | URL | ArtifactFiles | Uint8Array | ArrayBuffer;
 
 export type { InferenceFeed, InferenceFetches, InferenceRunOptions, OutputLocation, PreferredOutputLocation } from './inference-io.js';
-
-export interface InferenceSessionOptions extends SessionOptions {
-  /**
-   * The device to run on; the session shares it and release() leaves it alive. Without one the
-   * session acquires its own device and destroys it on release().
-   */
-  readonly device?: GpuDevice;
-  /**
-   * Load the variant of this precision, failing if the artifact has none or the device cannot
-   * run it. Default: the first variant (in the artifact's order of preference) the device can run.
-   * For an ONNX model: the precision to compile at (default 'fp32').
-   */
-  readonly precision?: Precision;
-  /**
-   * An ONNX model's input shapes by name, binding its symbolic dimensions before the first run:
-   * each extent a number, or a size over a range (`'W<=1280'`, `'8<=W<=1280'`, `'32*H<=960'`).
-   */
-  readonly inputShapes?: ShapeSpec;
-  /**
-   * How an ONNX model with symbolic input dimensions serves the shapes it is fed: 'auto' (default)
-   * compiles the first set at fixed sizes and, once shapes vary, the varying extents over ranges
-   * (up to the next power of two of the largest seen); true compiles every open dimension over a
-   * range from the first run; false compiles once per set of shapes.
-   */
-  readonly dynamicShapes?: DynamicShapes;
-  /**
-   * ONNX Runtime's option: a size for each named symbolic dimension of an ONNX model (`{ batch: 1 }`),
-   * fixed wherever the model's inputs use that symbol; runs must then feed that size.
-   */
-  readonly freeDimensionOverrides?: Readonly<Record<string, number>>;
-  /**
-   * Where ONNX models compiled on the fly are cached (Node): a folder, or false for no cache.
-   * Default: $KILN_CACHE_DIR, else ~/.cache/kiln/compiled.
-   */
-  readonly compileCache?: string | false;
-  /**
-   * An ONNX model's external data files (Node), as ONNX Runtime takes them: each a path (the
-   * location the model names), or `{ path: location, data }` with the bytes or the file to read.
-   * Needed for a model given as bytes whose weights sit in external files; a model given by
-   * path reads them from its folder.
-   */
-  readonly externalData?: readonly (string | { readonly path: string; readonly data: Uint8Array | ArrayBuffer | string })[];
-  /** Accepted for ONNX Runtime compatibility and ignored: kiln always runs on WebGPU. */
-  readonly executionProviders?: readonly unknown[];
-  /**
-   * ONNX Runtime's option: where outputs come back, 'cpu' (default) or 'gpu-buffer' (a Tensor
-   * whose data stays in a device buffer, for a later run to take as an input without a trip through
-   * the host: a decoder's KV cache), for every output or by output name. An output kiln cannot keep
-   * on the device (a model with CPU segments; an f16 output computed by an f32 variant) comes back
-   * on the host; a Tensor's `location` says where.
-   */
-  readonly preferredOutputLocation?: PreferredOutputLocation;
-}
+export type { InferenceSessionOptions } from './inference-load.js';
 
 /**
  * A named input or output, as ONNX Runtime's metadata (`isTensor`, `type`, `shape`) and with
