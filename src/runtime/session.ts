@@ -329,13 +329,13 @@ export class Session {
     const offsets = new Set(readbacks.map((r) => r.offset));
     const copies = loaded.copies.filter((c) => offsets.has(c.dstOffset));
     const key: RunKey = { loaded, slot: slotIndex, outputs: readbackKey(wanted) };
-    const encode = () => encodeRun(device, loaded, slotIndex, copies, this.label);
+    const encode = (keptCopies?: KeptOutputs['copies']) => encodeRun(device, loaded, slotIndex, copies, this.label, keptCopies);
     let kept: KeptOutputs | undefined;
     try {
       const inputCopies = plan.writes ? this.write(slotIndex, plan.writes) : undefined;
       // Kept outputs are copied into buffers new to each run, so such runs encode their own commands.
       if (plan.keep.length) kept = keepOutputs(this.gpu, loaded, plan.keep, this.label);
-      const commands = kept ? encodeRun(device, loaded, slotIndex, copies, this.label, kept.copies) : this.ahead.take(key, encode);
+      const commands = kept ? encode(kept.copies) : this.ahead.take(key, encode);
       queue.submit(inputCopies ? [inputCopies, commands] : [commands]);
       this.counters.submits++;
     } catch (e) {

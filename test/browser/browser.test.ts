@@ -8,12 +8,12 @@ import { compile } from '../../src/compiler.js';
 import { Random } from '../../src/frontend/torch/random.js';
 import { trace } from '../../src/frontend/trace/trace.js';
 import type { Graph } from '../../src/ir/graph.js';
-import { parseGraph } from '../../src/ir/parser.js';
 import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
 import { numel } from '../../src/ir/types.js';
 import { saveArtifact } from '../../src/artifact-writer/folder.js';
 import { acquireDevice, probeAdapter } from '../../src/runtime/device.js';
 import { InferenceSession } from '../../src/runtime/inference-session.js';
+import { recurrenceStep } from '../helpers/recurrence.js';
 import { startDemoServer, type DemoServer } from '../../examples/browser/server.js';
 import { exampleInputs as mlpInputs, model as mlp } from '../../examples/mlp/model.js';
 import { exampleInputs as blockInputs, model as block } from '../../examples/transformer/block.js';
@@ -56,20 +56,6 @@ interface Case {
   readonly fp16?: boolean;
   /** Run `steps` times, each run's output `out` fed to the next as input `into`. */
   readonly chain?: { readonly out: string; readonly into: string; readonly steps: number };
-}
-
-/** A recurrence, h' = tanh(h W + x): its output feeds the next step as its input h. */
-function stepGraph(): Graph {
-  const rng = new Random(9);
-  const w = Array.from({ length: 64 }, () => (rng.normal() / 4).toFixed(4)).join(', ');
-  return parseGraph(`graph step(%h: f32[2,8] @webgpu, %x: f32[2,8] @webgpu) -> (f32[2,8] @webgpu) {
-  %w = const() {value = [${w}]} : f32[8,8] @webgpu
-  %m = matmul(%h, %w) : f32[2,8] @webgpu
-  %s = add(%m, %x) : f32[2,8] @webgpu
-  %n = tanh(%s) : f32[2,8] @webgpu
-  return %n
-}
-`);
 }
 
 interface PageResult {
@@ -120,7 +106,7 @@ describe('examples/browser in headless Chromium', () => {
     cases.push({ name: 'mlp.kiln', graph: trace(mlp, mlpInputs) });
     cases.push({ name: 'block.kiln', graph: trace(block, blockInputs) });
     cases.push({ name: 'mlp16.kiln', graph: trace(mlp, mlpInputs), fp16: true });
-    cases.push({ name: 'step.kiln', graph: stepGraph(), chain: { out: 'n', into: 'h', steps: 3 } });
+    cases.push({ name: 'step.kiln', graph: recurrenceStep(9), chain: { out: 'n', into: 'h', steps: 3 } });
     // The PP-OCR direction classifier, when the ONNX importer is there to load it.
     if (existsSync(join(ROOT, 'src/frontend/onnx/file.ts')) && existsSync(CLS_MODEL)) {
       const { importOnnxFile } = await import('../../src/frontend/onnx/file.js');

@@ -9,6 +9,7 @@ import { DeviceTensor } from '../../src/runtime/device-tensor.js';
 import { Random } from '../../src/frontend/torch/random.js';
 import { useGpu } from '../helpers/gpu.js';
 import { expectClose } from '../helpers/compare.js';
+import { recurrenceStep } from '../helpers/recurrence.js';
 
 // Outputs kept on the device (RunOptions.keep) and fed back as inputs: each step's result is the
 // CPU reference's, chained on the host.
@@ -17,15 +18,7 @@ const rng = new Random(7);
 const values = (n: number) => Array.from({ length: n }, () => rng.normal());
 
 /** A recurrence: h' = tanh(h W + x), and a second output read back each step. */
-const STEP = parseGraph(`graph step(%h: f32[2,8] @webgpu, %x: f32[2,8] @webgpu) -> (f32[2,8] @webgpu, f32[2,8] @webgpu) {
-  %w = const() {value = [${values(64).map((v) => (v / 4).toFixed(4)).join(', ')}]} : f32[8,8] @webgpu
-  %m = matmul(%h, %w) : f32[2,8] @webgpu
-  %s = add(%m, %x) : f32[2,8] @webgpu
-  %n = tanh(%s) : f32[2,8] @webgpu
-  %d = mul(%n, %x) : f32[2,8] @webgpu
-  return %n, %d
-}
-`);
+const STEP = recurrenceStep(7, true);
 
 /** A cache growing by a row a step (a decoder's keys), compiled once for every length. */
 const GROW = parseGraph(`graph grow(%past: f32[1,2,T,4] @webgpu, %x: f32[1,2,1,4] @webgpu) -> (f32[1,2,"T+1",4] @webgpu, f32[1,2,"T+1",4] @webgpu) sizes(T: [1, 16]) {

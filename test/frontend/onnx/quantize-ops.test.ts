@@ -2,7 +2,7 @@
 // axis), DynamicQuantizeLinear, MatMulInteger, QLinearMatMul, ConvInteger, QLinearConv; every
 // operand fed at run time, imported, run on kiln's CPU reference, compared exactly.
 import { describe, expect, it } from 'vitest';
-import { importOnnx, UnsupportedOnnxError } from '../../../src/frontend/onnx/index.js';
+import { importOnnx } from '../../../src/frontend/onnx/index.js';
 import { Random } from '../../../src/frontend/torch/random.js';
 import { tensorData, type TensorData } from '../../../src/ir/tensor-data.js';
 import { runOnCpu } from '../../../src/runtime/cpu/executor.js';
