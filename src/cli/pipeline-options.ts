@@ -110,8 +110,12 @@ export function checkInPipeline(flag: string, name: string, passes: readonly Pas
   if (passes.some((p) => p.name === name)) return;
   const runsWith = (other: CompileOptions) => resolvePipeline(opts.pipeline ?? 'O2', { ...opts, ...other }).some((p) => p.name === name);
   const fp16Only = opts.precision !== 'fp16' && runsWith({ precision: 'fp16' });
-  const adapter = (['gpu', 'software'] as const).find((c) => c !== opts.adapterClass && runsWith({ adapterClass: c }));
+  // The kinds of adapter the pass runs for, among those this one is not.
+  const kinds: [string, CompileOptions][] = [['a GPU', { adapterClass: 'gpu' }], ['a software adapter', { adapterClass: 'software', adapterFeatures: [] }], ['a software adapter with subgroups', { adapterClass: 'software', adapterFeatures: ['subgroups'] }]];
+  const runsFor = kinds.filter(([, k]) => runsWith(k)).map(([what]) => what).filter((what, _, all) => !(what.endsWith('with subgroups') && all.includes('a software adapter')));
+  const subgroups = opts.adapterFeatures?.includes('subgroups') ? ' with subgroups' : ' without subgroups';
+  const thisOne = opts.adapterClass ? `is ${opts.adapterClass === 'gpu' ? 'a GPU' : `a software one${subgroups}`}` : 'was not found';
   const why = fp16Only ? `: ${name} runs only at precision fp16 (--precision fp16, or auto picking fp16)`
-    : adapter ? `: ${name} runs only for ${adapter === 'gpu' ? 'a GPU' : 'a software adapter'}, and this machine's adapter ${opts.adapterClass ? `is ${opts.adapterClass === 'gpu' ? 'a GPU' : 'a software one'}` : 'was not found'}` : '';
+    : runsFor.length ? `: ${name} runs only for ${runsFor.join(' or ')}, and this machine's adapter ${thisOne}` : '';
   throw new UsageError(`${flag}: pass '${name}' is not in the pipeline${why} (${passes.map((p) => p.name).join(', ')})`);
 }

@@ -4,6 +4,8 @@ import { getOp } from './ops/index.js';
 import { normalizeAxes } from './ops/shape-util.js';
 import { dimsAgree } from './symbolic-shapes.js';
 import { dimsOf } from './types.js';
+import { dIsMultiple, type Dim } from './size-expr.js';
+import { denseView, traceView } from './view.js';
 
 /**
  * Scaled dot-product attention as graphs spell it: softmax(f(Q K^T)) V, where f is a chain of
@@ -59,4 +61,25 @@ export function attentionAt(out: Node, onlyReader: (v: Value) => Node | undefine
   const scores = cur.producer;
   if (!scores || onlyReader(scores.output) !== reader) return undefined;
   return { scores, chain, softmax, ...(cast ? { cast } : {}), out };
+}
+
+/** Largest query and value vectors the row attention kernel holds in registers (codegen/kernels/attention-rows.ts). */
+export const ATTENTION_ROWS_MAX_DIM = 64;
+
+/**
+ * Whether the row attention kernel takes this attention: query and value vectors of at most
+ * ATTENTION_ROWS_MAX_DIM, multiples of 4, and Q, K and V each contiguous along its vectors with
+ * every other stride and its offset multiples of 4, so the kernel reads them as vec4s.
+ */
+export function attentionRowsFit(p: AttentionParts): boolean {
+  const [q, kT] = p.scores.inputs as [Value, Value];
+  const v = p.out.inputs[1]!;
+  /** x read through its views, contiguous along dimension `along` (from the end), the rest four-aligned. */
+  const vec4Along = (x: Value, along: number) => {
+    const view = traceView(x)?.view ?? denseView(dimsOf(x.type));
+    const unit = view.strides.length - along;
+    return view.strides[unit] === 1 && [view.offset, ...view.strides.filter((_, d) => d !== unit)].every((d: Dim) => dIsMultiple(d, 4));
+  };
+  const widths = [dimsOf(q.type).at(-1)!, dimsOf(v.type).at(-1)!];
+  return widths.every((d) => typeof d === 'number' && d % 4 === 0 && d <= ATTENTION_ROWS_MAX_DIM) && vec4Along(q, 1) && vec4Along(kT, 2) && vec4Along(v, 1);
 }

@@ -8,7 +8,7 @@ import { fuseElementwise } from './fuse.js';
 import { foldBatchNorm } from './fold-batchnorm.js';
 import { placeDevices } from './place-devices.js';
 import { fuseSqueezeExcite } from './fuse-squeeze-excite.js';
-import { fuseAttention } from './fuse-attention.js';
+import { fuseAttention, rowKernelTakes } from './fuse-attention.js';
 import { fusePointwisePairs } from './fuse-pointwise-pairs.js';
 import { fuseClassifierHead } from './fuse-classifier-head.js';
 import { scheduleForMemory } from './schedule.js';
@@ -30,11 +30,14 @@ export interface PipelinePrecision {
   /** Under int8 weights, weights of fewer elements stay float; default MIN_INT8_ELEMENTS (quantize-weights.ts says why). */
   readonly int8MinElements?: number;
   /**
-   * The adapter the program is for: fuse-attention runs for GPUs only. On software adapters
-   * (lavapipe) its kernel measured slower than the unfused matmuls and softmax (its per-row
-   * workgroup reductions cost a barrier each), so they keep the unfused kernels.
+   * The adapter the program is for: fuse-attention fuses every attention for GPUs, and on software
+   * adapters with subgroups those the row kernel takes (rowKernelTakes): there the workgroup
+   * kernel measured slower than the unfused matmuls and softmax (its per-row workgroup reductions
+   * cost a barrier each).
    */
   readonly adapterClass?: 'gpu' | 'software';
+  /** Optional WebGPU features of that adapter (`subgroups`). */
+  readonly adapterFeatures?: readonly string[];
   /**
    * Storage buffers one shader may bind on that adapter (maxStorageBuffersPerShaderStage); default
    * 8, what WebGPU guarantees. fuse-pointwise-pairs makes kernels of two convolutions' tensors.
@@ -52,7 +55,7 @@ export const PASSES: ReadonlyMap<string, PassFactory> = new Map([
   ...[foldConstants, simplify, commonSubexpressionElimination, foldBatchNorm, deadCodeElimination, placeDevices, splitWeights, alignWeights].map(fixed),
   ['lower-fp16', (p: PipelinePrecision) => (p.precision === 'fp16' ? lowerFp16({ io: p.ioPrecision ?? 'f32' }) : undefined)],
   ['quantize-weights', (p: PipelinePrecision) => (p.weights === 'int8' || p.weights === 'int4' ? quantizeWeightsOf(p.int8MinElements ?? MIN_INT8_ELEMENTS, p.weights) : undefined)],
-  ['fuse-attention', (p: PipelinePrecision) => (p.adapterClass === 'gpu' ? fuseAttention : undefined)],
+  ['fuse-attention', (p: PipelinePrecision) => (p.adapterClass === 'gpu' ? fuseAttention() : p.adapterClass === 'software' && p.adapterFeatures?.includes('subgroups') ? fuseAttention(rowKernelTakes) : undefined)],
   ['fuse-pointwise-pairs', (p: PipelinePrecision) => (p.adapterClass === 'software' ? fusePointwisePairs(p.maxStorageBuffers) : undefined)],
   ['fuse-classifier-head', (p: PipelinePrecision) => (p.adapterClass === 'software' ? fuseClassifierHead : undefined)],
   ...[fuseSqueezeExcite, fuseElementwise, scheduleForMemory].map(fixed),

@@ -49,17 +49,29 @@ function reduceLines(value: string, op: (a: string, b: string) => string): strin
   return L;
 }
 
+/** The module every attention kernel starts from: its uniforms, bindings and batch offsets. */
+export interface AttentionModule {
+  readonly m: KernelModule;
+  /** The names Q, K, V and the score operands are bound under (one binding per tensor). */
+  readonly Q: string;
+  readonly K: string;
+  readonly V: string;
+  readonly S: readonly string[];
+  /** WGSL expressions of -inf and NaN. */
+  readonly negInf: string;
+  readonly nan: string;
+  /** Lines setting qB, kB, vB and s<k>B, each operand's offset for the batch item `wid.y`. */
+  readonly offsets: readonly string[];
+}
+
 /**
- * softmax(f(Q K^T)) V in one kernel (flash-attention's online softmax): one workgroup per query
- * row. Each step scores 64 keys, one per invocation, folds them into the row's running max and
- * sum, and rescales the output sums kept in registers; the scores never reach memory. Keys scored
- * -inf (masked) weigh 0; a row with every key masked is NaN, as softmax over -inf is.
+ * Declares the uniforms (L, S, each operand's layout and batch strides), binds Q, K, V (as vec4s
+ * with `vec4`), the score operands and `out`, and checks one dispatch holds the batch and `rowWorkgroups` (`rowsWhat`:
+ * the workgroups along the queries, one a query or one a block of them).
  */
-export function emitAttention(spec: AttentionKernelSpec): EmittedKernel {
-  const { qkDim: E, valueDim: Ev } = spec;
-  if (E > ATTENTION_MAX_DIM || Ev > ATTENTION_MAX_DIM) throw new KilnError(`${spec.name}: query/value vectors of ${E}/${Ev} exceed the attention kernel's ${ATTENTION_MAX_DIM}`);
+export function attentionModule(spec: AttentionKernelSpec, rowsWhat: string, rowWorkgroups: Dim = spec.queries, vec4 = false): AttentionModule {
   const batch = dNumel(spec.batchShape);
-  for (const [what, d] of [['batch', batch], ['queries', spec.queries]] as const) {
+  for (const [what, d] of [['batch', batch], [rowsWhat, rowWorkgroups]] as const) {
     if (dimRange(d)[1] > MAX_WORKGROUPS_PER_DIMENSION) throw new KilnError(`${spec.name}: ${what} of ${dimText(d)} exceeds one dispatch (${MAX_WORKGROUPS_PER_DIMENSION})`);
   }
   const m = new KernelModule();
@@ -78,16 +90,38 @@ export function emitAttention(spec: AttentionKernelSpec): EmittedKernel {
   }
   // One binding per tensor: Q, K and V are often views of one projection.
   const names = new Map<Source, string>();
-  const bind = (source: Source, dtype: DType, name: string) => names.get(source) ?? (names.set(source, m.read(name, dtype, source)), name);
-  const [Q, K, V] = layouts.map(([p, l]) => bind(l.source, l.dtype, p.toUpperCase()));
+  const bind = (source: Source, dtype: DType, name: string, byVec4 = false) => names.get(source) ?? (names.set(source, byVec4 ? m.readVec4(name, dtype, source) : m.read(name, dtype, source)), name);
+  const [Q, K, V] = layouts.map(([p, l]) => bind(l.source, l.dtype, p.toUpperCase(), vec4)) as [string, string, string];
   const S = spec.score.operands.map((o, i) => bind(o.source, o.dtype, `S${i}`));
   m.write('out', spec.dtype, spec.out);
+  m.declare(...spec.score.decls);
+  return {
+    m, Q, K, V, S, negInf, nan,
+    offsets: br ? unravel('wid.y', br, 'u_bshape', offsets.map(({ name, strides }) => ({ name, strides }))) : offsets.map((o) => `  let ${o.name} = 0u;`),
+  };
+}
+
+/** The score function applied to `dot` for query row `i` and key `j`, reading its operands there. */
+export function scoreAt(spec: AttentionKernelSpec, S: readonly string[], dot: string): string {
+  return spec.score.call(dot, spec.score.operands.map((o, k) => `${S[k]}[s${k}B + i * u.s${k}L + j * u.s${k}S]`));
+}
+
+/**
+ * softmax(f(Q K^T)) V in one kernel (flash-attention's online softmax): one workgroup per query
+ * row. Each step scores 64 keys, one per invocation, folds them into the row's running max and
+ * sum, and rescales the output sums kept in registers; the scores never reach memory. Keys scored
+ * -inf (masked) weigh 0; a row with every key masked is NaN, as softmax over -inf is.
+ */
+export function emitAttention(spec: AttentionKernelSpec): EmittedKernel {
+  const { qkDim: E, valueDim: Ev } = spec;
+  if (E > ATTENTION_MAX_DIM || Ev > ATTENTION_MAX_DIM) throw new KilnError(`${spec.name}: query/value vectors of ${E}/${Ev} exceed the attention kernel's ${ATTENTION_MAX_DIM}`);
+  const { m, Q, K, V, S, negInf, nan, offsets } = attentionModule(spec, 'queries');
   const acc = Math.ceil(Ev / CHUNK);
-  m.declare(`var<workgroup> qRow: array<f32, ${E}>;`, `var<workgroup> p: array<f32, ${CHUNK}>;`, `var<workgroup> red: array<f32, ${CHUNK}>;`, ...spec.score.decls);
+  m.declare(`var<workgroup> qRow: array<f32, ${E}>;`, `var<workgroup> p: array<f32, ${CHUNK}>;`, `var<workgroup> red: array<f32, ${CHUNK}>;`);
   const L: string[] = [
     '  let i = wid.x;',
     '  let t = lid.x;',
-    ...(br ? unravel('wid.y', br, 'u_bshape', offsets.map(({ name, strides }) => ({ name, strides }))) : offsets.map((o) => `  let ${o.name} = 0u;`)),
+    ...offsets,
     `  let qBase = u.qOff + qB + i * u.qOuter;`,
     `  let kBase = u.kOff + kB;`,
     `  let vBase = u.vOff + vB;`,
@@ -102,7 +136,7 @@ export function emitAttention(spec: AttentionKernelSpec): EmittedKernel {
     '    if (j < u.S) {',
     '      var dot = 0.0f;',
     `      for (var e = 0u; e < ${E}u; e++) { dot += qRow[e] * f32(${K}[kBase + e * u.kOuter + j * u.kInner]); }`,
-    `      s = f32(${spec.score.call(`dot`, spec.score.operands.map((o, k) => `${S[k]}[s${k}B + i * u.s${k}L + j * u.s${k}S]`))});`,
+    `      s = f32(${scoreAt(spec, S, 'dot')});`,
     '    }',
     ...reduceLines('s', (a, b) => `max(${a}, ${b})`),
     '    let newMax = max(rowMax, red[0]);',
@@ -132,5 +166,5 @@ export function emitAttention(spec: AttentionKernelSpec): EmittedKernel {
     '  }',
   ];
   const builtins = '@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>';
-  return m.kernel(spec.name, { workgroupSize: CHUNK, builtins, body: L }, [spec.queries, batch, 1]);
+  return m.kernel(spec.name, { workgroupSize: CHUNK, builtins, body: L }, [spec.queries, dNumel(spec.batchShape), 1]);
 }

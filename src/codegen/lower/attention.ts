@@ -1,17 +1,24 @@
-import { attentionAt } from '../../ir/attention.js';
+import { attentionAt, attentionRowsFit } from '../../ir/attention.js';
 import { KilnError } from '../../ir/errors.js';
 import type { Graph, Node, Value } from '../../ir/graph.js';
 import { broadcastStrides } from '../../ir/ops/shape-util.js';
 import { dimsOf } from '../../ir/types.js';
+import { dimText } from '../../ir/size-expr.js';
 import { denseView, traceView } from '../../ir/view.js';
-import { emitAttention } from '../kernels/attention.js';
+import { emitAttention, type AttentionKernelSpec } from '../kernels/attention.js';
+import { emitAttentionRows } from '../kernels/attention-rows.js';
 import type { EmittedKernel } from '../kernels/kernel.js';
 import { wgslType } from '../wgsl.js';
 import { bodyFunction } from './body-function.js';
+import type { LowerContext } from './lowering.js';
 import { layoutOf } from './matmul.js';
 
-/** The attention fuse-attention put in `body` (see ir/attention.ts), in one kernel. */
-export function lowerAttention(node: Node, body: Graph): EmittedKernel {
+/**
+ * The attention fuse-attention put in `body` (see ir/attention.ts), in one kernel: a workgroup a
+ * query row ('workgroup', the default), or an invocation a row ('rows', where
+ * attentionRowsFit; it needs subgroups) where a chooser takes it (software adapters with subgroups do).
+ */
+export function lowerAttention(node: Node, body: Graph, ctx: LowerContext = {}): EmittedKernel {
   const fail = (why: string): never => {
     throw new KilnError(`fused node %${node.output.name}: its body is not the attention its kernel 'attention' computes: ${why}`);
   };
@@ -40,7 +47,7 @@ export function lowerAttention(node: Node, body: Graph): EmittedKernel {
   const fn = bodyFunction('score', parts.chain, [parts.scores.output, ...params], parts.softmax.inputs[0]!);
   const dtype = node.output.type.dtype;
   const br = scoreDims.length - 2;
-  return emitAttention({
+  const spec: AttentionKernelSpec = {
     name: 'attention', dtype, batchShape, queries: out.at(-2)!, keys: scoreDims.at(-1)!, qkDim: e as number, valueDim: ev as number,
     q: operand(q), kT: operand(kT), v: operand(v),
     score: {
@@ -52,5 +59,12 @@ export function lowerAttention(node: Node, body: Graph): EmittedKernel {
       decls: fn.decls,
     },
     out: node.inputs.length,
-  });
+  };
+  const variants = attentionRowsFit(parts) ? ['workgroup', 'rows'] : ['workgroup'];
+  return ctx.choose?.('attention', attentionSignature(spec), variants) === 'rows' ? emitAttentionRows(spec) : emitAttention(spec);
+}
+
+/** An attention's problem as a chooser sees it: `f32:2x4:L7:S7:E8:V8` (batch dims, queries, keys, query and value widths). */
+function attentionSignature(s: AttentionKernelSpec): string {
+  return `${s.dtype}:${s.batchShape.map(dimText).join('x')}:L${dimText(s.queries)}:S${dimText(s.keys)}:E${s.qkDim}:V${s.valueDim}`;
 }

@@ -64,6 +64,10 @@ export type AdapterClass = 'software' | 'gpu';
  * reads): the 12-layer decoder's KV cache appends summed 13.3-19.8 -> 6.8-8.3 ms a token, PP-OCRv4
  * det's and rec's concats took 3.4 and 0.11 ms against 5.5 and 0.13 (minima, alternating). GPUs keep
  * the flat kernel, every invocation one element or four.
+ *
+ * attention: software adapters with subgroups take the row kernel (`rows`, one invocation a query,
+ * see emitAttentionRows) wherever it is offered; fuse-attention fuses only what it takes there
+ * (see rowKernelTakes for the measurements). GPUs keep the workgroup a query row.
  */
 export function heuristicChooser(adapter: AdapterClass | undefined, features: readonly string[] = []): KernelChooser {
   // Where the adapter offers subgroups, the kernels that share uniform loads across a subgroup.
@@ -87,6 +91,7 @@ export function heuristicChooser(adapter: AdapterClass | undefined, features: re
       if (family === 'conv' && variants.includes(dwrows)) return dwrows;
       if (family === 'conv_transpose' && variants.includes('rows')) return 'rows';
       if (family === 'concat' && variants.includes('loops')) return 'loops';
+      if (family === 'attention' && subgroups && variants.includes('rows')) return 'rows';
       return variants[0];
     }
     if (family === 'gemm' && variants.includes('rows1') && matmulRows(signature) === 1) return 'rows1';
