@@ -66,8 +66,8 @@ export interface AttentionModule {
 
 /**
  * Declares the uniforms (L, S, each operand's layout and batch strides), binds Q, K, V (as vec4s
- * with `vec4`), the score operands and `out`, and checks one dispatch holds the batch and `rowWorkgroups` (`rowsWhat`:
- * the workgroups along the queries, one a query or one a block of them).
+ * with `vec4`), the score operands and `out`, and checks one dispatch holds the batch and
+ * `rowWorkgroups` (`rowsWhat`: the workgroups along the queries, one a query or a block of them).
  */
 export function attentionModule(spec: AttentionKernelSpec, rowsWhat: string, rowWorkgroups: Dim = spec.queries, vec4 = false): AttentionModule {
   const batch = dNumel(spec.batchShape);
