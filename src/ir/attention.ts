@@ -1,6 +1,8 @@
 import { isFloatCast } from './fusion.js';
 import type { Node, Value } from './graph.js';
 import { getOp } from './ops/index.js';
+import { attrsOf } from './attrs.js';
+import { transposeAttrs, transposePerm } from './ops/movement.js';
 import { normalizeAxes } from './ops/shape-util.js';
 import { dimsAgree } from './symbolic-shapes.js';
 import { dimsOf } from './types.js';
@@ -82,4 +84,16 @@ export function attentionRowsFit(p: AttentionParts): boolean {
   };
   const widths = [dimsOf(q.type).at(-1)!, dimsOf(v.type).at(-1)!];
   return widths.every((d) => typeof d === 'number' && d % 4 === 0 && d <= ATTENTION_ROWS_MAX_DIM) && vec4Along(q, 1) && vec4Along(kT, 2) && vec4Along(v, 1);
+}
+
+/**
+ * The transpose that alone reads an attention's result `out` and keeps its last axis last (as a
+ * block moves the heads back beside the tokens, [B, H, L, Ev] -> [B, L, H, Ev], before joining
+ * them): the attention kernels store through it, so it costs no dispatch of its own.
+ */
+export function storedTranspose(out: Node, onlyReader: (v: Value) => Node | undefined): Node | undefined {
+  const t = onlyReader(out.output);
+  if (t?.op !== 'transpose') return undefined;
+  const rank = out.output.type.shape.length;
+  return transposePerm(rank, attrsOf(t, transposeAttrs).perm)[rank - 1] === rank - 1 ? t : undefined;
 }

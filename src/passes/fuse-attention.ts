@@ -1,4 +1,4 @@
-import { attentionAt, attentionRowsFit, type AttentionParts } from '../ir/attention.js';
+import { attentionAt, attentionRowsFit, storedTranspose, type AttentionParts } from '../ir/attention.js';
 import { MAX_STORAGE_BINDINGS } from '../ir/fusion.js';
 import type { Graph, Node, Value } from '../ir/graph.js';
 import { dimRange, dNumel } from '../ir/size-expr.js';
@@ -15,11 +15,13 @@ const MAX_HEAD_DIM = 512;
 interface Planned {
   /** The body's nodes in graph order: the view chains Q, K and V are read through, then the attention itself. */
   readonly members: Node[];
-  /** The attention's own nodes, which the fused node replaces. */
+  /** The attention's own nodes (and the transpose it stores through), which the fused node replaces. */
   readonly replaced: Node[];
+  /** The last of them, whose result the fused node's is. */
+  readonly last: Node;
 }
 
-function plan(p: AttentionParts, order: ReadonlyMap<Node, number>, take: (p: AttentionParts) => boolean): Planned | undefined {
+function plan(p: AttentionParts, order: ReadonlyMap<Node, number>, take: (p: AttentionParts) => boolean, onlyReader: (v: Value) => Node | undefined): Planned | undefined {
   if (!take(p)) return undefined;
   const [q, kT] = p.scores.inputs as [Value, Value];
   const v = p.out.inputs[1]!;
@@ -34,10 +36,11 @@ function plan(p: AttentionParts, order: ReadonlyMap<Node, number>, take: (p: Att
   if (dimRange(dNumel(out.slice(0, -2)))[1] > 65535 || dimRange(out.at(-2)!)[1] > 65535) return undefined;
   // Q, K and V are read through their view chains, which are copied into the body.
   const views = [q, kT, v].flatMap((x) => traceView(x)?.chain ?? []);
-  const replaced = [p.scores, ...p.chain, p.softmax, ...(p.cast ? [p.cast] : []), p.out];
+  const store = storedTranspose(p.out, onlyReader);
+  const replaced = [p.scores, ...p.chain, p.softmax, ...(p.cast ? [p.cast] : []), p.out, ...(store ? [store] : [])];
   const members = [...new Set([...views, ...replaced])].sort((a, b) => order.get(a)! - order.get(b)!);
   if (externalInputs(members).length + 1 > MAX_STORAGE_BINDINGS) return undefined;
-  return { members, replaced };
+  return { members, replaced, last: store ?? p.out };
 }
 
 /**
@@ -45,7 +48,8 @@ function plan(p: AttentionParts, order: ReadonlyMap<Node, number>, take: (p: Att
  * whose kernel computes each query row's scores, softmax and weighted values without storing
  * the scores: one dispatch where three (two matmuls and a softmax) stored and reread a
  * [.., L, S] tensor. Q, K and V are read through their views (head splits, transposes), which
- * are copied into the body and stay for other readers. Training graphs keep the softmax for the
+ * are copied into the body and stay for other readers; a transpose moving the heads back beside
+ * the tokens is stored through (see storedTranspose). Training graphs keep the softmax for the
  * backward pass, so their attention stays unfused.
  */
 export function fuseAttention(take: (p: AttentionParts) => boolean = () => true): Pass {
@@ -55,11 +59,11 @@ export function fuseAttention(take: (p: AttentionParts) => boolean = () => true)
     run(g: Graph): Graph {
       const onlyReader = g.onlyReaders();
       const order = new Map(g.nodes.map((n, i) => [n, i]));
-      const found = new Map<Node, Planned>(); // result node -> plan
+      const found = new Map<Node, Planned>(); // last node -> plan
       for (const n of g.nodes) {
         const parts = attentionAt(n, onlyReader);
-        const planned = parts && plan(parts, order, take);
-        if (planned) found.set(n, planned);
+        const planned = parts && plan(parts, order, take, onlyReader);
+        if (planned) found.set(planned.last, planned);
       }
       if (!found.size) return g;
       // The view nodes are copied into bodies and left for dce.

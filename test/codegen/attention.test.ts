@@ -111,6 +111,21 @@ describe('fused attention', () => {
     expect(compile(parseGraph(text)).kernels.map((k) => k.name)).not.toContain('attention');
   });
 
+  it('stores through a transpose moving the heads back beside the tokens, in either kernel; one moving the last axis is a kernel of its own', async () => {
+    const heads = attentionText({ q: '[2,3,7,16]', k: '[2,3,9,16]', v: '[2,3,9,24]', scores: '[2,3,7,9]', out: '[2,3,7,24]' });
+    const joined = heads.replace('-> (f32[2,3,7,24] @webgpu)', '-> (f32[2,7,72] @webgpu)').replace('  return %o\n', `  %t = transpose(%o) {perm = [0, 2, 1, 3]} : f32[2,7,3,24] @webgpu
+  %j = reshape(%t) {shape = [2, 7, 72]} : f32[2,7,72] @webgpu
+  return %j
+`);
+    expect(kernelNames(parseGraph(joined))).toEqual(['attention']);
+    expect(compile(parseGraph(joined), SOFTWARE_SG).kernels.map((k) => k.name)).toEqual(['attention']);
+    await check(joined, 50);
+    if (gpu().device.features.has('subgroups')) await check(joined, 51, SOFTWARE_SG);
+    const moved = heads.replace('-> (f32[2,3,7,24] @webgpu)', '-> (f32[2,3,24,7] @webgpu)').replace('  return %o\n', '  %t = transpose(%o) {perm = [0, 1, 3, 2]} : f32[2,3,24,7] @webgpu\n  return %t\n');
+    expect(kernelNames(parseGraph(moved))).toEqual(['attention', 'transpose']);
+    await check(moved, 52);
+  });
+
   describe('the row kernel (software adapters with subgroups)', () => {
     const names = (text: string) => compile(parseGraph(text), SOFTWARE_SG).kernels.map((k) => k.name);
     const hasSubgroups = () => gpu().device.features.has('subgroups');

@@ -53,7 +53,7 @@ export function emitAttentionRows(spec: AttentionKernelSpec): EmittedKernel {
     '    rowMax = newMax;',
     '  }',
     '  if (row >= u.L) { return; }',
-    `  let oBase = (wid.y * u.L + i) * ${spec.valueDim}u;`,
+    '  let oBase = oB + i * u.oRow;',
     ...Array.from({ length: spec.valueDim }, (_, c) => `  out[oBase + ${c}u] = ${out}(select(acc${c >> 2}[${c & 3}] / rowSum, ${nan}, rowSum == 0.0f));`),
   ];
   const builtins = '@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(subgroup_invocation_id) sgLane: u32';

@@ -34,6 +34,8 @@ export interface AttentionKernelSpec {
   /** What is done to each score q·k before the softmax (a scale, a mask): f(score, operands at (b, l, s)). */
   readonly score: { readonly operands: readonly ScoreOperand[]; readonly call: (score: string, operands: readonly string[]) => string; readonly decls: readonly string[] };
   readonly out: Source;
+  /** Where result (b, l, ev) is stored: batch strides and the row stride (ev is contiguous). Dense, or the heads moved back beside the tokens by a transpose the kernel stores through. */
+  readonly outLayout: { readonly batchStrides: readonly Dim[]; readonly rowStride: Dim };
 }
 
 /** Keys handled per step: one per invocation. */
@@ -60,7 +62,7 @@ export interface AttentionModule {
   /** WGSL expressions of -inf and NaN. */
   readonly negInf: string;
   readonly nan: string;
-  /** Lines setting qB, kB, vB and s<k>B, each operand's offset for the batch item `wid.y`. */
+  /** Lines setting qB, kB, vB, s<k>B and oB, each operand's and the result's offset for the batch item `wid.y`. */
   readonly offsets: readonly string[];
 }
 
@@ -81,9 +83,11 @@ export function attentionModule(spec: AttentionKernelSpec, rowsWhat: string, row
   const layouts = [['q', spec.q], ['k', spec.kT], ['v', spec.v]] as const;
   for (const [p, l] of layouts) u.scalar(`${p}Off`, l.offset).scalar(`${p}Outer`, l.outer).scalar(`${p}Inner`, l.inner);
   spec.score.operands.forEach((o, i) => u.scalar(`s${i}L`, o.rowStride).scalar(`s${i}S`, o.colStride));
+  u.scalar('oRow', spec.outLayout.rowStride);
   const br = spec.batchShape.length;
   const offsets = [...layouts.map(([p, l]) => ({ name: `${p}B`, strides: `u_${p}B`, values: l.batchStrides })),
-    ...spec.score.operands.map((o, i) => ({ name: `s${i}B`, strides: `u_s${i}B`, values: o.batchStrides }))];
+    ...spec.score.operands.map((o, i) => ({ name: `s${i}B`, strides: `u_s${i}B`, values: o.batchStrides })),
+    { name: 'oB', strides: 'u_oB', values: spec.outLayout.batchStrides }];
   if (br) {
     u.array('bshape', spec.batchShape);
     for (const o of offsets) u.array(o.name, o.values);
@@ -159,7 +163,7 @@ export function emitAttention(spec: AttentionKernelSpec): EmittedKernel {
     '    }',
     '    workgroupBarrier();',
     '  }',
-    `  let oBase = (wid.y * u.L + i) * ${Ev}u;`,
+    '  let oBase = oB + i * u.oRow;',
     `  for (var a = 0u; a < ${acc}u; a++) {`,
     `    let c = t + a * ${CHUNK}u;`,
     `    if (c < ${Ev}u) { out[oBase + c] = ${spec.dtype === 'f16' ? 'f16' : 'f32'}(select(acc[a] / rowSum, ${nan}, rowSum == 0.0f)); }`,

@@ -1,9 +1,11 @@
-import { attentionAt, attentionRowsFit } from '../../ir/attention.js';
+import { attentionAt, attentionRowsFit, storedTranspose } from '../../ir/attention.js';
 import { KilnError } from '../../ir/errors.js';
 import type { Graph, Node, Value } from '../../ir/graph.js';
 import { broadcastStrides } from '../../ir/ops/shape-util.js';
-import { dimsOf } from '../../ir/types.js';
-import { dimText } from '../../ir/size-expr.js';
+import { dimsOf, stridesOf } from '../../ir/types.js';
+import { dimText, type Dim } from '../../ir/size-expr.js';
+import { attrsOf } from '../../ir/attrs.js';
+import { transposeAttrs, transposePerm } from '../../ir/ops/movement.js';
 import { denseView, traceView } from '../../ir/view.js';
 import { emitAttention, type AttentionKernelSpec } from '../kernels/attention.js';
 import { emitAttentionRows } from '../kernels/attention-rows.js';
@@ -22,14 +24,20 @@ export function lowerAttention(node: Node, body: Graph, ctx: LowerContext = {}):
   const fail = (why: string): never => {
     throw new KilnError(`fused node %${node.output.name}: its body is not the attention its kernel 'attention' computes: ${why}`);
   };
-  const result = body.outputs[0]!.producer ?? fail('its result is not computed in it');
+  const last = body.outputs[0]!.producer ?? fail('its result is not computed in it');
+  const store = last.op === 'transpose' ? last : undefined;
+  const result = store ? (store.inputs[0]!.producer ?? fail('its transpose reads no node of it')) : last;
   const parts = attentionAt(result, body.onlyReaders()) ?? fail('it is not softmax(f(Q K^T)) V');
+  if (store && storedTranspose(result, body.onlyReaders()) !== store) fail('its result is transposed with the last axis moved');
   const source = (v: Value) => {
     const i = body.inputs.indexOf(v);
     return i >= 0 ? i : fail(`%${v.name} is not an operand of the fused node`);
   };
-  const out = dimsOf(node.output.type);
+  const out = dimsOf(result.output.type);
   const batchShape = out.slice(0, -2);
+  // Result dim perm[k] is stored along dim k of the transpose's output.
+  const stored = stridesOf(dimsOf(last.output.type));
+  const outStrides = store ? transposePerm(out.length, attrsOf(store, transposeAttrs).perm).reduce<Dim[]>((s, d, k) => ((s[d] = stored[k]!), s), []) : stored;
   /** A matmul operand read through its view chain (or as stored) as the kernel reads it. */
   const operand = (v: Value) => {
     const t = traceView(v);
@@ -59,6 +67,7 @@ export function lowerAttention(node: Node, body: Graph, ctx: LowerContext = {}):
       decls: fn.decls,
     },
     out: node.inputs.length,
+    outLayout: { batchStrides: outStrides.slice(0, -2), rowStride: outStrides.at(-2)! },
   };
   const variants = attentionRowsFit(parts) ? ['workgroup', 'rows'] : ['workgroup'];
   return ctx.choose?.('attention', attentionSignature(spec), variants) === 'rows' ? emitAttentionRows(spec) : emitAttention(spec);
