@@ -1,10 +1,11 @@
 // One-kernel graphs that pose the problem a kernel signature names, for the tuner to time each
 // variant on (see tune.ts). A signature is what a lowering hands the chooser; each parser here
 // reads the format its lowering writes (matmulSignature, convSignature, resizeSignature, the
-// concat lowering's, rowVariant's), and a signature of sizes that vary has no micro graph (it is
+// concat lowering's, rowVariant's, attentionSignature), and a signature of sizes that vary has no micro graph (it is
 // not timed).
 import { Graph, type Value } from '../ir/graph.js';
 import type { DType } from '../ir/types.js';
+import { tensorData } from '../ir/tensor-data.js';
 import type { Attrs } from '../ir/attrs.js';
 import { getOp } from '../ir/ops/index.js';
 
@@ -135,6 +136,33 @@ function rowsGraph(signature: string): Graph | undefined {
 }
 
 /**
+ * The fused attention of a signature `dtype:B0xB1:LQ:SK:EE:VEv` (batch dims, queries, keys, query
+ * and value widths; see attentionSignature) over dense Q, K and V, scaled by 1/sqrt(E): its masks
+ * and the views it reads through change only its indexing, which every variant shares.
+ */
+function attentionGraph(signature: string): Graph | undefined {
+  const m = /^(\w+):(\d+(?:x\d+)*)?:L(\d+):S(\d+):E(\d+):V(\d+)$/.exec(signature);
+  if (!m) return undefined;
+  const dtype = m[1] as DType;
+  const batch = m[2] ? m[2].split('x').map(Number) : [];
+  const [L, S, E, V] = m.slice(3).map(Number) as [number, number, number, number];
+  const body = new Graph('attention');
+  const input = (name: string, dims: number[]) => body.addInput(name, { dtype, shape: dims, device: 'webgpu' });
+  const [q, k, v, scale] = [input('q', [...batch, L, E]), input('k', [...batch, S, E]), input('v', [...batch, S, V]), input('scale', [])];
+  const r = batch.length + 2;
+  const kT = body.addNode('transpose', [k], { perm: [...batch.keys(), r - 1, r - 2] }).output;
+  const scores = body.addNode('mul', [body.addNode('matmul', [q, kT]).output, scale]).output;
+  const out = body.addNode('matmul', [body.addNode('softmax', [scores], { axis: -1 }).output, v]).output;
+  body.setOutputs([out]);
+  // The scale is a constant operand of the fused node, as fuse-attention leaves a graph's.
+  const g = new Graph('tune_attention');
+  const operands = [q, k, v].map((x) => g.addInput(x.name, x.type));
+  operands.push(g.addNode('const', [], { value: tensorData(dtype, [], [1 / Math.sqrt(E)]) }, { device: 'webgpu' }).output);
+  g.setOutputs([g.addNode('fused', operands, { body, kernel: 'attention' }, { types: [out.type], names: ['o'], device: 'webgpu' }).output]);
+  return g;
+}
+
+/**
  * One-kernel graphs solving the same problem as a signature, per kernel family, to time variants
  * on. A Gemm is timed as the matmul of its shape: its transposes, alpha and bias change only
  * its indexing and epilogue, which every variant shares; likewise a conv's epilogue, a concat's
@@ -143,7 +171,7 @@ function rowsGraph(signature: string): Graph | undefined {
 const MICRO_GRAPHS: Readonly<Record<string, (signature: string) => Graph | undefined>> = {
   matmul: matmulGraph, gemm: matmulGraph, conv: convGraph, conv_pair: convPairGraph,
   conv_transpose: convTransposeGraph, resize: resizeGraph, concat: concatGraph,
-  reduce: rowsGraph, softmax: rowsGraph, layer_norm: rowsGraph,
+  reduce: rowsGraph, softmax: rowsGraph, layer_norm: rowsGraph, attention: attentionGraph,
 };
 
 /** Families whose micro graphs hold kernels of other families (a pair's members): timed once those are chosen. */

@@ -8,6 +8,7 @@ import { compile, optimize } from '../../src/compiler.js';
 import { generate } from '../../src/codegen/generate.js';
 import type { KernelChooser } from '../../src/codegen/lower/lowering.js';
 import { useGpu } from '../helpers/gpu.js';
+import { isSoftware } from '../../src/runtime/adapter-info.js';
 import { kiln } from '../helpers/kiln-cli.js';
 
 describe('kernel tuning', () => {
@@ -90,6 +91,29 @@ describe('kernel tuning', () => {
     expect(Object.keys(pair.timesMs!).sort()).toEqual([...(gpu().features.has('subgroups') ? ['pair'] : []), 'separate']);
     const program = generate(g, { choose }).program;
     expect(program.dispatches).toHaveLength(pair.variant === 'pair' ? 1 : 2);
+  });
+
+  it('a fused attention is timed in each of its kernels on the attention its signature poses, and the compiled kernel follows', { timeout: 120_000 }, async () => {
+    if (!gpu().device.features.has('timestamp-query')) return;
+    const target = { adapterClass: 'software' as const, adapterFeatures: ['subgroups'] };
+    const g = optimize(parseGraph(`graph a(%q: f32[2,3,9,16] @webgpu, %k: f32[2,3,11,16] @webgpu, %v: f32[2,3,11,8] @webgpu) -> (f32[2,3,9,8] @webgpu) {
+  %kT = transpose(%k) {perm = [0, 1, 3, 2]} : f32[2,3,16,11] @webgpu
+  %r = matmul(%q, %kT) : f32[2,3,9,11] @webgpu
+  %c = const() {value = [0.25]} : f32[] @webgpu
+  %s = mul(%r, %c) : f32[2,3,9,11] @webgpu
+  %p = softmax(%s) {axis = -1} : f32[2,3,9,11] @webgpu
+  %o = matmul(%p, %v) : f32[2,3,9,8] @webgpu
+  return %o
+}
+`), target).graph;
+    const cachePath = join(mkdtempSync(join(tmpdir(), 'kiln-tune-attention-')), 'tuning.json');
+    const { decisions, choose } = await tuneGraph(g, gpu(), { cachePath, runs: 1 });
+    expect(decisions.map((d) => [d.family, d.signature])).toEqual([['attention', 'f32:2x3:L9:S11:E16:V8']]);
+    // The row kernel shares loads across a subgroup: timed on software adapters offering subgroups.
+    const rows = gpu().features.has('subgroups') && isSoftware(gpu().info);
+    expect(Object.keys(decisions[0]!.timesMs!).sort()).toEqual([...(rows ? ['rows'] : []), 'workgroup']);
+    const wgsl = generate(g, { choose }).program.kernels[0]!.wgsl;
+    expect(/quadBroadcast/.test(wgsl)).toBe(decisions[0]!.variant === 'rows');
   });
 
   // Each family's problem as its micro graph poses it, the variants it offers there, and the
