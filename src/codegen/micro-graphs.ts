@@ -1,8 +1,8 @@
 // One-kernel graphs that pose the problem a kernel signature names, for the tuner to time each
 // variant on (see tune.ts). A signature is what a lowering hands the chooser; each parser here
 // reads the format its lowering writes (matmulSignature, convSignature, resizeSignature, the
-// concat lowering's, rowVariant's, attentionSignature), and a signature of sizes that vary has no micro graph (it is
-// not timed).
+// concat lowering's, rowVariant's, attentionSignature), and a signature of sizes that vary has
+// no micro graph (it is not timed).
 import { Graph, type Value } from '../ir/graph.js';
 import type { DType } from '../ir/types.js';
 import { tensorData } from '../ir/tensor-data.js';

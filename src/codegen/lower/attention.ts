@@ -17,8 +17,9 @@ import { layoutOf } from './matmul.js';
 
 /**
  * The attention fuse-attention put in `body` (see ir/attention.ts), in one kernel: a workgroup a
- * query row ('workgroup', the default), or an invocation a row ('rows', where
- * attentionRowsFit; it needs subgroups) where a chooser takes it (software adapters with subgroups do).
+ * query row ('workgroup', the default), or an invocation a row ('rows', offered where
+ * attentionRowsFit; it needs subgroups) where a chooser takes it (software adapters with
+ * subgroups do).
  */
 export function lowerAttention(node: Node, body: Graph, ctx: LowerContext = {}): EmittedKernel {
   const fail = (why: string): never => {
