@@ -38,18 +38,19 @@ export class DeviceTensor {
   }
 
   /**
-   * Why a run on `gpu` cannot read it, or undefined. (A caller's buffer on another device is
-   * refused by WebGPU's validation when the run is submitted.)
+   * Why a run on `gpu` (or, without one, anything) cannot read it, or undefined. (A caller's
+   * buffer on another device is refused by WebGPU's validation when the run is submitted.)
    */
-  problem(gpu: GpuDevice): string | undefined {
+  problem(gpu?: GpuDevice): string | undefined {
     if (this.freed) return `its device tensor (${this.describe()}) was destroyed`;
-    if (this.gpu && gpu !== this.gpu) return `its device tensor (${this.describe()}) lives on another device (copy it through the host with read())`;
+    if (gpu && this.gpu && gpu !== this.gpu) return `its device tensor (${this.describe()}) lives on another device (copy it through the host with read())`;
     return undefined;
   }
 
   /** Its values on the host, after every run queued on its device so far has written it. */
   async read(): Promise<TensorData> {
-    if (this.freed) throw new KilnError(`read(): its device tensor (${this.describe()}) was destroyed`);
+    const why = this.problem();
+    if (why) throw new KilnError(`read(): ${why}`);
     if (!this.gpu) {
       if (!this.external?.download) throw new KilnError(`read(): a Tensor made from a GPUBuffer without a download callback cannot be read (give Tensor.fromGpuBuffer's 'download')`);
       return { dtype: this.dtype, shape: [...this.shape], data: await this.external.download() };

@@ -9,6 +9,7 @@ import { generate } from '../../src/codegen/generate.js';
 import type { KernelChooser } from '../../src/codegen/lower/lowering.js';
 import { useGpu } from '../helpers/gpu.js';
 import { isSoftware } from '../../src/runtime/adapter-info.js';
+import { attentionText } from '../helpers/attention-text.js';
 import { kiln } from '../helpers/kiln-cli.js';
 
 describe('kernel tuning', () => {
@@ -96,16 +97,7 @@ describe('kernel tuning', () => {
   it('a fused attention is timed in each of its kernels on the attention its signature poses, and the compiled kernel follows', { timeout: 120_000 }, async () => {
     if (!gpu().device.features.has('timestamp-query')) return;
     const target = { adapterClass: 'software' as const, adapterFeatures: ['subgroups'] };
-    const g = optimize(parseGraph(`graph a(%q: f32[2,3,9,16] @webgpu, %k: f32[2,3,11,16] @webgpu, %v: f32[2,3,11,8] @webgpu) -> (f32[2,3,9,8] @webgpu) {
-  %kT = transpose(%k) {perm = [0, 1, 3, 2]} : f32[2,3,16,11] @webgpu
-  %r = matmul(%q, %kT) : f32[2,3,9,11] @webgpu
-  %c = const() {value = [0.25]} : f32[] @webgpu
-  %s = mul(%r, %c) : f32[2,3,9,11] @webgpu
-  %p = softmax(%s) {axis = -1} : f32[2,3,9,11] @webgpu
-  %o = matmul(%p, %v) : f32[2,3,9,8] @webgpu
-  return %o
-}
-`), target).graph;
+    const g = optimize(parseGraph(attentionText({ q: '[2,3,9,16]', k: '[2,3,11,16]', v: '[2,3,11,8]', scores: '[2,3,9,11]', out: '[2,3,9,8]' })), target).graph;
     const cachePath = join(mkdtempSync(join(tmpdir(), 'kiln-tune-attention-')), 'tuning.json');
     const { decisions, choose } = await tuneGraph(g, gpu(), { cachePath, runs: 1 });
     expect(decisions.map((d) => [d.family, d.signature])).toEqual([['attention', 'f32:2x3:L9:S11:E16:V8']]);
