@@ -3,6 +3,7 @@ import type { TensorData } from '../ir/tensor-data.js';
 import { formatShapeType, numel, shapesEqual } from '../ir/types.js';
 import { acquireDevice, type GpuDevice } from './device.js';
 import { GpuWaiter } from './gpu-wait.js';
+import { HostCopies } from './host-copies.js';
 import { CommandsAhead, encodeRun, readbackKey, type RunKey } from './run-commands.js';
 import { DEFAULT_RUN_TIMEOUT_MS, RunTimeoutError, withDeadline } from './run-deadline.js';
 import { copyBytes, fromDeviceBytes, hostDataProblem, toDeviceBytes } from './host-data.js';
@@ -26,6 +27,8 @@ export class StagedInputs {
 /** What one queued run does: upload (unless staged), which slot it reads, what it reads back. */
 interface RunPlan {
   readonly writes: readonly PreparedInput[] | undefined;
+  /** Copies of the caller's bytes among `writes`, the pool's again once uploaded. */
+  readonly copies: readonly Uint8Array[];
   readonly slot: number | undefined;
   readonly outputs: ReadonlySet<string> | undefined;
   /** The outputs kept on the device (RunOptions.keep), none read back. */
@@ -51,6 +54,7 @@ export class Session {
   private readonly waiter: GpuWaiter;
   /** The next run's commands, encoded while the device computes the current one. */
   private readonly ahead: CommandsAhead;
+  private readonly hostCopies = new HostCopies();
   private readonly opts: SessionOptions;
   /** Resolves when the last queued run has settled; runs chain on it to stay serialized. */
   private tail: Promise<unknown> = Promise.resolve();
@@ -126,15 +130,21 @@ export class Session {
           throw new KilnError(`program '${this.program.name}': these staged inputs were already run, or belong to another session`);
         }
         this.unusedStages.delete(inputs);
-        plan = { writes: undefined, slot: inputs.slot, outputs, keep, sizes: inputs.sizes };
+        plan = { writes: undefined, copies: [], slot: inputs.slot, outputs, keep, sizes: inputs.sizes };
       } else {
         // Inputs are checked now, so a bad call fails at once rather than after queued runs.
         // Every run uploads its inputs later than run() returns (even the first: it starts in a
         // microtask), so bytes still in the caller's arrays are copied now (toDeviceBytes already
         // copied the others), and the caller may refill its arrays at once.
         const { writes, sizes } = prepareInputs(this.program, inputs, this.gpu);
-        const prepared = writes.map((p, i) => ('bytes' in p && p.bytes.buffer === (inputs[this.program.inputs[i]!.name] as TensorData).data.buffer ? { id: p.id, bytes: copyBytes(p.bytes) } : p));
-        plan = { writes: prepared, slot: undefined, outputs, keep, sizes };
+        const copies: Uint8Array[] = [];
+        const prepared = writes.map((p, i) => {
+          if (!('bytes' in p) || p.bytes.buffer !== (inputs[this.program.inputs[i]!.name] as TensorData).data.buffer) return p;
+          const bytes = this.hostCopies.copy(p.bytes);
+          copies.push(bytes);
+          return { id: p.id, bytes };
+        });
+        plan = { writes: prepared, copies, slot: undefined, outputs, keep, sizes };
       }
     } catch (e) {
       return Promise.reject(e);
@@ -284,6 +294,7 @@ export class Session {
     if (this.destroyed) return;
     this.destroyed = true;
     this.ahead.clear();
+    this.hostCopies.clear();
     void this.tail.then(() => {
       for (const b of this.loaded.owned) b.destroy();
       if (this.ownsDevice) this.device.destroy();
@@ -344,6 +355,8 @@ export class Session {
     } finally {
       // The scope must be popped whatever happened, or it would swallow later errors.
       scope = device.popErrorScope();
+      // writeBuffer copied the bytes it was given (or the run failed before uploading them).
+      this.hostCopies.release(plan.copies);
       // Submitted: later uploads into this slot are ordered after this run on the device queue.
       if (plan.slot !== undefined) this.reserved.delete(plan.slot);
     }
