@@ -1,6 +1,7 @@
 // What else the machine is doing while the bench runs: the load average (read before and after)
-// and, with --busy, a CPU-heavy job the bench starts itself to measure every system under
-// contention: one child process that spins on one core for the whole run.
+// and, with --busy or --contention, a CPU-heavy job the bench starts itself to measure every
+// system under contention: one child process that spins on one core (for the whole run, or for
+// one pass of each trial).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 
@@ -22,7 +23,7 @@ export function loadWarning(before: LoadReading, after: LoadReading, busyJob: bo
   const limit = before.cores * BUSY_LOAD_PER_CORE;
   const worst = Math.max(before.load1, after.load1);
   if (worst <= limit) return null;
-  const own = busyJob ? ' (this includes the --busy job the bench started)' : '';
+  const own = busyJob ? ' (this includes the busy-looping job the bench started)' : '';
   return `the machine was busy: load average ${worst.toFixed(2)} > ${limit.toFixed(1)} (${BUSY_LOAD_PER_CORE} per core, ${before.cores} cores)${own}; compare ratios from the same run, not absolute times across runs`;
 }
 
@@ -30,6 +31,7 @@ export function loadWarning(before: LoadReading, after: LoadReading, busyJob: bo
 export function startBusyJob(): () => void {
   const job: ChildProcess = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
   const stop = (): void => {
+    process.off('exit', stop);
     if (job.exitCode === null && job.signalCode === null) job.kill('SIGKILL');
   };
   // Never leave it spinning, whatever way the runner ends.

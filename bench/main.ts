@@ -37,6 +37,25 @@ interface Entry {
   row: ChildRow;
   runsPerTrial: number;
   readonly trials: TrialResult[];
+  /** With --contention, each trial's second pass, beside a busy-looping process. */
+  readonly busyTrials: TrialResult[];
+}
+
+// With --contention, the busy process gets this long to start spinning before a trial's second
+// pass, and the machine this long to calm down after it.
+const BUSY_SETTLE_MS = 300;
+const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
+
+/** One trial's pass over every live entry, each running its timed runs in turn; results go to `into`. */
+async function runPass(live: readonly Entry[], handles: Map<SystemId, ChildHandle>, w: Workload, opts: BenchOptions, into: 'trials' | 'busyTrials'): Promise<void> {
+  for (const e of live) {
+    if (e.row.error) continue;
+    try {
+      e[into].push(await handles.get(e.id)!.request<TrialResult>({ op: 'trial', workload: w.name, precision: e.precision, runs: e.runsPerTrial }, opts.timeoutMs));
+    } catch (err) {
+      e.row = { ...e.row, error: (err as Error).message };
+    }
+  }
 }
 
 /** Starts one system's child and waits for its start-up (a failed start-up is in its answer). */
@@ -72,6 +91,8 @@ async function restartFailed(handles: Map<SystemId, ChildHandle>, opts: BenchOpt
  * One workload on every system: each (system, precision) is loaded, run cold and warmed up, one
  * after the other; then `trials` rounds run each of them in turn (A B C A B C ...), so drift in
  * the machine's load reaches every system alike and shows as spread of the per-trial ratios.
+ * With --contention each round runs them all again beside a busy-looping process (A B C A' B'
+ * C'), so the quiet and busy ratios are taken seconds apart, not in runs an hour apart.
  */
 async function runWorkload(w: Workload, handles: Map<SystemId, ChildHandle>, opts: BenchOptions): Promise<ChildRow[]> {
   const entries: Entry[] = [];
@@ -87,24 +108,27 @@ async function runWorkload(w: Workload, handles: Map<SystemId, ChildHandle>, opt
       } catch (e) {
         row = { ...blankRow(w, { id, backend: id }, 'unknown', precision, null, 0), error: (e as Error).message };
       }
-      entries.push({ id, precision, row, runsPerTrial, trials: [] });
+      entries.push({ id, precision, row, runsPerTrial, trials: [], busyTrials: [] });
     }
   }
   const live = entries.filter((e) => e.runsPerTrial > 0);
   for (let t = 0; t < opts.trials; t++) {
-    for (const e of live) {
-      if (e.row.error) continue;
+    await runPass(live, handles, w, opts, 'trials');
+    if (opts.contention) {
+      const stopBusy = startBusyJob();
       try {
-        e.trials.push(await handles.get(e.id)!.request<TrialResult>({ op: 'trial', workload: w.name, precision: e.precision, runs: e.runsPerTrial }, opts.timeoutMs));
-      } catch (err) {
-        e.row = { ...e.row, error: (err as Error).message };
+        await sleep(BUSY_SETTLE_MS);
+        await runPass(live, handles, w, opts, 'busyTrials');
+      } finally {
+        stopBusy();
       }
+      await sleep(BUSY_SETTLE_MS);
     }
-    log(`[bench] ${w.name}: trial ${t + 1}/${opts.trials} done`);
+    log(`[bench] ${w.name}: trial ${t + 1}/${opts.trials} done${opts.contention ? ' (quiet, then busy)' : ''}`);
   }
   for (const e of live) await handles.get(e.id)!.request({ op: 'unload', workload: w.name, precision: e.precision }, opts.timeoutMs).catch(() => {});
   return entries.map((e) => {
-    const row = e.row.error ? e.row : rowFromTrials(e.row, w, e.trials);
+    const row = e.row.error ? e.row : rowFromTrials(e.row, w, e.trials, e.busyTrials);
     log(`[bench] ${e.id} ${w.name} ${e.precision}: ${describeRow(row)}`);
     return row;
   });
@@ -170,7 +194,7 @@ async function main(argv: string[]): Promise<number> {
   const loadAfter = readLoad();
   const totalS = (performance.now() - t0) / 1000;
   const extraNotes: string[] = [...restartNotes];
-  const warning = loadWarning(loadBefore, loadAfter, opts.busy);
+  const warning = loadWarning(loadBefore, loadAfter, opts.busy || opts.contention);
   if (warning) {
     log(`[bench] warning: ${warning}`);
     extraNotes.push(`**warning**: ${warning}`);
@@ -186,7 +210,7 @@ async function main(argv: string[]): Promise<number> {
   if (opts.throttlePeerPolls) extraNotes.push("the WebGPU peers' Dawn polls were throttled as kiln's are (--throttle-peer-polls)");
   process.stdout.write(markdownReport(results, reports, workloads, {
     runs: opts.runs, trials: opts.trials, warmup: opts.warmup, date: new Date().toISOString().slice(0, 16).replace('T', ' '), node: process.version, totalS,
-    load: { before: loadBefore.load1, after: loadAfter.load1, cores: loadBefore.cores }, busy: opts.busy, extraNotes,
+    load: { before: loadBefore.load1, after: loadAfter.load1, cores: loadBefore.cores }, busy: opts.busy, contention: opts.contention, extraNotes,
   }));
   log(`[bench] wrote ${outPath} (${results.length} rows) in ${totalS.toFixed(0)} s`);
   return 0;

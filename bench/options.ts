@@ -12,6 +12,7 @@ export const BENCH_ARGS = {
   trials: { type: 'string' },
   'trial-ms': { type: 'string' },
   busy: { type: 'boolean' },
+  contention: { type: 'boolean' },
   warmup: { type: 'string' },
   out: { type: 'string' },
   'kiln-wait': { type: 'string' },
@@ -34,6 +35,8 @@ export const BENCH_USAGE = [
   '  --runs N             timed runs per system per trial, at most (default 4)',
   '  --trial-ms MS        fewer runs per trial when they would take longer than this (default 2000)',
   '  --busy               run a busy-looping process beside the bench (measures under CPU contention)',
+  '  --contention         run each trial twice, quietly and then beside a busy-looping process, and',
+  '                       report how far each ratio to kiln moved (pairs the two within seconds)',
   '  --warmup N           untimed runs between the cold run and the timed ones (default 2)',
   '  --out FILE           where to write the rows as JSON (default bench/results.json)',
   "  --kiln-wait MODE     how kiln's runs wait for the GPU: sleep or spin (default: the runtime's)",
@@ -52,6 +55,8 @@ export interface BenchOptions {
   readonly trials: number;
   readonly trialBudgetMs: number;
   readonly busy: boolean;
+  /** Each trial a second pass beside a busy-looping process. */
+  readonly contention: boolean;
   readonly warmup: number;
   readonly out: string | undefined;
   readonly kilnWait: 'sleep' | 'spin' | undefined;
@@ -76,6 +81,7 @@ export function benchOptionsFrom(values: Record<string, unknown>): BenchOptions 
   const workloads = list(values.workloads);
   const badWorkloads = (workloads ?? []).filter((n) => !WORKLOADS.some((w) => w.name === n));
   if (badWorkloads.length) throw new Error(`unknown workload(s) ${badWorkloads.join(', ')}; known: ${WORKLOADS.map((w) => w.name).join(', ')}`);
+  if (values.busy === true && values.contention === true) throw new Error('--busy and --contention exclude each other: --contention already runs every trial a second time beside a busy-looping process');
   const wait = values['kiln-wait'];
   if (wait !== undefined && wait !== 'sleep' && wait !== 'spin') throw new Error(`--kiln-wait takes sleep or spin, got '${String(wait)}'`);
   return {
@@ -86,6 +92,7 @@ export function benchOptionsFrom(values: Record<string, unknown>): BenchOptions 
     trials: int(values.trials, 'trials', quick ? 3 : 5, 1),
     trialBudgetMs: int(values['trial-ms'], 'trial-ms', 2000, 1),
     busy: values.busy === true,
+    contention: values.contention === true,
     warmup: int(values.warmup, 'warmup', quick ? 1 : 2, 0),
     out: typeof values.out === 'string' ? values.out : undefined,
     kilnWait: wait,

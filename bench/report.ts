@@ -10,6 +10,10 @@ export interface ResultRow extends BenchRow {
   /** Spread of that ratio over the trials: min and max of (this row's trial median / kiln fp32's in the same trial). */
   readonly trialRatioMin: number | null;
   readonly trialRatioMax: number | null;
+  /** The same ratio and spread from the runs beside a busy-looping process (--contention). */
+  readonly busyRatioToKiln: number | null;
+  readonly busyTrialRatioMin: number | null;
+  readonly busyTrialRatioMax: number | null;
 }
 
 /** Per-trial ratios of `row` to `kiln` (trial i against trial i: they ran side by side). */
@@ -18,17 +22,27 @@ export function trialRatios(row: readonly number[], kiln: readonly number[]): nu
   return Array.from({ length: n }, (_, i) => row[i]! / kiln[i]!);
 }
 
-/** Final rows: child rows without their output samples, with the output check and ratio to kiln. */
+/** A row's warm median over kiln's, and the min and max of the per-trial ratios (nulls without figures). */
+function ratioToKiln(row: { warmMedianMs: number | null; trialMediansMs: number[] } | null, kiln: { warmMedianMs: number | null; trialMediansMs: number[] } | null | undefined) {
+  if (!row || !kiln?.warmMedianMs || row.warmMedianMs === null) return { ratio: null, min: null, max: null };
+  const per = trialRatios(row.trialMediansMs, kiln.trialMediansMs);
+  return { ratio: row.warmMedianMs / kiln.warmMedianMs, min: per.length ? Math.min(...per) : null, max: per.length ? Math.max(...per) : null };
+}
+
+/** Final rows: child rows without their output samples, with the output check and ratio to kiln (quiet, and busy with --contention). */
 export function resultRows(rows: readonly ChildRow[]): ResultRow[] {
   const kilnOf = (workload: string): ChildRow | undefined => rows.find((r) => r.workload === workload && r.system === 'kiln' && r.precision === 'fp32');
   return rows.map(({ outputSample, ...row }) => {
     const kiln = kilnOf(row.workload);
     const isKilnRef = kiln !== undefined && row.system === 'kiln' && row.precision === 'fp32';
     const diff = !isKilnRef && kiln?.outputSample && outputSample ? sampleDiff(kiln.outputSample, outputSample) : null;
-    const ratio = !isKilnRef && kiln?.warmMedianMs && row.warmMedianMs !== null ? row.warmMedianMs / kiln.warmMedianMs : null;
-    const per = ratio !== null ? trialRatios(row.trialMediansMs, kiln!.trialMediansMs) : [];
-    const spread = per.length ? { trialRatioMin: Math.min(...per), trialRatioMax: Math.max(...per) } : { trialRatioMin: null, trialRatioMax: null };
-    return { ...row, maxAbsDiffVsKiln: diff, warmRatioToKiln: ratio, ...spread };
+    const quiet = ratioToKiln(isKilnRef ? null : row, kiln);
+    const busy = ratioToKiln(isKilnRef ? null : row.busy, kiln?.busy);
+    return {
+      ...row, maxAbsDiffVsKiln: diff,
+      warmRatioToKiln: quiet.ratio, trialRatioMin: quiet.min, trialRatioMax: quiet.max,
+      busyRatioToKiln: busy.ratio, busyTrialRatioMin: busy.min, busyTrialRatioMax: busy.max,
+    };
   });
 }
 
@@ -51,6 +65,8 @@ export interface ReportMeta {
   readonly load?: { readonly before: number; readonly after: number; readonly cores: number };
   /** Whether the bench ran a busy-looping process beside it (--busy). */
   readonly busy?: boolean;
+  /** Whether each trial ran a second pass beside a busy-looping process (--contention). */
+  readonly contention?: boolean;
   readonly extraNotes: readonly string[];
 }
 
@@ -60,7 +76,8 @@ export function markdownReport(rows: readonly ResultRow[], reports: readonly Chi
   const adapters = [...new Set(reports.filter((r) => r.adapter !== 'unknown').map((r) => r.adapter))];
   out.push(`## kiln bench — ${meta.date}`, '');
   const load = meta.load ? `; 1-minute load average before ${meta.load.before.toFixed(2)}, after ${meta.load.after.toFixed(2)} (${meta.load.cores} cores)` : '';
-  const busy = meta.busy ? ' **Run with --busy: a busy-looping process took one core throughout.**' : '';
+  const busy = meta.busy ? ' **Run with --busy: a busy-looping process took one core throughout.**'
+    : meta.contention ? ' Run with --contention: each trial ran every system a second time beside a busy-looping process (see the table of that name).' : '';
   out.push(`Node ${meta.node}; adapters: ${adapters.map((a) => `\`${a}\``).join(', ') || 'none'}${load}.`);
   out.push(`Each system ran in its own process, all on the same adapter.${busy} Cold = model load (session creation) + first run in that process, after the system's start-up. Then ${meta.trials} trials, each running every system in turn (up to ${meta.runs} timed runs each, fewer for slow models, after ${meta.warmup} untimed ones): warm = median (min–max) over all of a row's timed runs. Every run uploads the inputs and reads the output back to the host. Dispatches, submits and readbacks are per warm run. "vs kiln" = warm median / kiln fp32's warm median (above 1: slower than kiln), with in brackets the min–max over trials of the same ratio within one trial. "Δ kiln" = largest |difference| from kiln fp32's output on sampled elements. Whole bench: ${meta.totalS.toFixed(0)} s.`, '');
 
@@ -79,6 +96,7 @@ export function markdownReport(rows: readonly ResultRow[], reports: readonly Chi
   out.push('');
 
   out.push(...ratioTable(rows, workloads));
+  out.push(...contentionTable(rows, workloads));
 
   out.push('### Start-up and compile', '');
   out.push('| system | adapter | start-up ms | kiln AOT compile ms (per workload) |');
@@ -129,6 +147,33 @@ function ratioTable(rows: readonly ResultRow[], workloads: readonly Workload[]):
       return `${ratio(r.warmRatioToKiln)}${spread(r)}`;
     });
     out.push(`| ${w.name} | ${cells.join(' | ')} |`);
+  }
+  out.push('');
+  return out;
+}
+
+/**
+ * With --contention: each peer's ratio to kiln in the quiet runs and in the busy ones, and how
+ * far it moved (busy ratio / quiet ratio; per trial, the two passes of one trial paired).
+ */
+function contentionTable(rows: readonly ResultRow[], workloads: readonly Workload[]): string[] {
+  if (!rows.some((r) => r.busy)) return [];
+  const out = [
+    '### Beside a busy-looping process (--contention)', '',
+    'Each trial ran every system twice: quietly (the figures above), then beside a process busy-looping on one core. "moved" = the busy ratio / the quiet ratio (1: the ratio held), with the min–max of the same over trials.', '',
+    '| workload | system | kiln quiet ms | kiln busy ms | system quiet ms | system busy ms | vs kiln quiet | vs kiln busy | moved |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const w of workloads) {
+    const kiln = rows.find((r) => r.workload === w.name && r.system === 'kiln' && r.precision === 'fp32');
+    if (!kiln?.busy) continue;
+    for (const r of rows.filter((x) => x.workload === w.name && x.busy && x.busyRatioToKiln !== null && x.warmRatioToKiln !== null)) {
+      const n = Math.min(r.trialMediansMs.length, r.busy!.trialMediansMs.length, kiln.trialMediansMs.length, kiln.busy.trialMediansMs.length);
+      const moved = Array.from({ length: n }, (_, t) => (r.busy!.trialMediansMs[t]! / kiln.busy!.trialMediansMs[t]!) / (r.trialMediansMs[t]! / kiln.trialMediansMs[t]!));
+      const range = n ? ` (${Math.min(...moved).toFixed(2)}–${Math.max(...moved).toFixed(2)})` : '';
+      const busySpread = r.busyTrialRatioMin === null ? '' : ` (${r.busyTrialRatioMin.toFixed(2)}–${r.busyTrialRatioMax!.toFixed(2)})`;
+      out.push(`| ${w.name} | ${r.system}${r.precision === 'fp32' ? '' : ` ${r.precision}`} | ${ms(kiln.warmMedianMs)} | ${ms(kiln.busy.warmMedianMs)} | ${ms(r.warmMedianMs)} | ${ms(r.busy!.warmMedianMs)} | ${ratio(r.warmRatioToKiln)}${spread(r)} | ${ratio(r.busyRatioToKiln)}${busySpread} | ${(r.busyRatioToKiln! / r.warmRatioToKiln!).toFixed(2)}${range} |`);
+    }
   }
   out.push('');
   return out;

@@ -31,11 +31,22 @@ export interface BenchRow {
   readonly compileMs: number | null;
   /** Median of each trial's timed runs, in trial order (trials interleave the systems). */
   readonly trialMediansMs: number[];
+  /** With --contention: the same figures of the runs made beside a busy-looping process, trial by trial after the quiet ones. */
+  readonly busy: WarmFigures | null;
   /** Largest |difference| from kiln fp32's output on the same inputs (sampled elements); null for kiln fp32 itself. */
   readonly maxAbsDiffVsKiln: number | null;
   /** Why the row has no figures, when it has none. */
   readonly skipped: string | null;
   readonly error: string | null;
+}
+
+/** Warm figures of a set of trials' timed runs. */
+export interface WarmFigures {
+  readonly warmMedianMs: number;
+  readonly warmMinMs: number;
+  readonly warmMaxMs: number;
+  readonly runs: number;
+  readonly trialMediansMs: number[];
 }
 
 /** A row as a child process reports it: with a sample of the output for the parent's cross-check. */

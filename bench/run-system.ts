@@ -3,7 +3,7 @@
 // per workload a cold run (load + first run) and untimed warm-ups, then timed trials.
 import { performance } from 'node:perf_hooks';
 import { gpuCounts, installGpuCounters, type GpuCounts } from './dawn/gpu-counters.js';
-import { sampleOutput, type ChildReport, type ChildRow, type OutputSample, type Precision } from './rows.js';
+import { sampleOutput, type WarmFigures, type ChildReport, type ChildRow, type OutputSample, type Precision } from './rows.js';
 import { summarize } from './stats.js';
 import { precisionsFor, type SystemId } from './systems/index.js';
 import { SkipWorkload, type BenchSystem, type LoadedModel } from './systems/types.js';
@@ -214,15 +214,25 @@ export function blankRow(w: Workload, system: { id: string; backend: string }, a
     workload: w.name, system: system.id, adapter, precision,
     coldMs: null, warmMedianMs: null, warmMinMs: null, warmMaxMs: null, runs, gflops: null,
     dispatches: null, submits: null, readbacks: null,
-    backend: system.backend, startupMs, compileMs: null, trialMediansMs: [], skipped: null, error: null, outputSample: null,
+    backend: system.backend, startupMs, compileMs: null, trialMediansMs: [], busy: null, skipped: null, error: null, outputSample: null,
   };
 }
 
-/** The row of a loaded workload after its trials: warm figures over every timed run of every trial. */
-export function rowFromTrials(loaded: ChildRow, w: Workload, trials: readonly TrialResult[]): ChildRow {
-  if (trials.length === 0) return loaded;
+/** Warm figures over every timed run of `trials`, and each trial's median. */
+function warmFigures(trials: readonly TrialResult[]): WarmFigures {
   const all = trials.flatMap((t) => t.times);
   const { median, min, max } = summarize(all);
+  return { warmMedianMs: median, warmMinMs: min, warmMaxMs: max, runs: all.length, trialMediansMs: trials.map((t) => summarize(t.times).median) };
+}
+
+/**
+ * The row of a loaded workload after its trials: warm figures over every timed run of every
+ * trial, and of the runs beside a busy-looping process (`busyTrials`, --contention) apart.
+ */
+export function rowFromTrials(loaded: ChildRow, w: Workload, trials: readonly TrialResult[], busyTrials: readonly TrialResult[] = []): ChildRow {
+  if (trials.length === 0) return loaded;
+  const quiet = warmFigures(trials);
+  const median = quiet.warmMedianMs;
   const last = trials[trials.length - 1]!;
   const mean = (f: (t: TrialResult) => number | null): number | null => {
     const v = trials.map(f);
@@ -230,10 +240,11 @@ export function rowFromTrials(loaded: ChildRow, w: Workload, trials: readonly Tr
   };
   return {
     ...loaded,
-    warmMedianMs: median, warmMinMs: min, warmMaxMs: max, runs: all.length,
+    warmMedianMs: median, warmMinMs: quiet.warmMinMs, warmMaxMs: quiet.warmMaxMs, runs: quiet.runs,
     gflops: w.flops !== null ? w.flops / (median * 1e6) : null,
     dispatches: mean((t) => t.dispatches), submits: mean((t) => t.submits), readbacks: mean((t) => t.readbacks),
-    trialMediansMs: trials.map((t) => summarize(t.times).median),
+    trialMediansMs: quiet.trialMediansMs,
+    busy: busyTrials.length ? warmFigures(busyTrials) : null,
     outputSample: last.sample,
   };
 }

@@ -24,7 +24,7 @@ import { runOrt } from '../frontend/onnx/ort-oracle.js';
 
 // The documented fields of a results.json row, then the extras the bench adds.
 const DOCUMENTED = ['workload', 'system', 'adapter', 'precision', 'coldMs', 'warmMedianMs', 'warmMinMs', 'warmMaxMs', 'runs', 'gflops', 'dispatches', 'submits', 'readbacks'];
-const EXTRAS = ['backend', 'startupMs', 'compileMs', 'trialMediansMs', 'maxAbsDiffVsKiln', 'skipped', 'error', 'warmRatioToKiln', 'trialRatioMin', 'trialRatioMax'];
+const EXTRAS = ['backend', 'startupMs', 'compileMs', 'trialMediansMs', 'busy', 'maxAbsDiffVsKiln', 'skipped', 'error', 'warmRatioToKiln', 'trialRatioMin', 'trialRatioMax', 'busyRatioToKiln', 'busyTrialRatioMin', 'busyTrialRatioMax'];
 
 const workload = (name: string): Workload => WORKLOADS.find((w) => w.name === name)!;
 const gpuMissing = !(await hasGpu()) && !process.env['KILN_REQUIRE_GPU'];
@@ -133,7 +133,8 @@ describe('bench: options', () => {
   it('defaults to every system, 5 trials of up to 4 runs and 2 warm-ups, quiet; --quick lowers them', () => {
     const all = benchOptionsFrom({});
     expect(all.systems).toEqual(['kiln', 'ort-webgpu', 'ort-jsep', 'tfjs-webgpu', 'ort-node-webgpu', 'ort-node']);
-    expect([all.trials, all.runs, all.warmup, all.busy]).toEqual([5, 4, 2, false]);
+    expect([all.trials, all.runs, all.warmup, all.busy, all.contention]).toEqual([5, 4, 2, false, false]);
+    expect(benchOptionsFrom({ contention: true }).contention).toBe(true);
     const quick = benchOptionsFrom({ quick: true, only: 'ort-node,kiln', busy: true });
     expect(quick.systems).toEqual(['kiln', 'ort-node']);
     expect(quick.trials * quick.runs).toBeLessThan(all.trials * all.runs);
@@ -147,6 +148,7 @@ describe('bench: options', () => {
     expect(() => benchOptionsFrom({ runs: '0' })).toThrow(/--runs must be an integer >= 1/);
     expect(() => benchOptionsFrom({ trials: 'x' })).toThrow(/--trials must be an integer >= 1/);
     expect(() => benchOptionsFrom({ 'kiln-wait': 'nap' })).toThrow(/--kiln-wait takes sleep or spin/);
+    expect(() => benchOptionsFrom({ busy: true, contention: true })).toThrow(/--busy and --contention exclude each other/);
   });
 });
 
@@ -218,6 +220,25 @@ describe('bench: result rows', () => {
     expect(md).toContain('load average before 0.50, after 3.00 (2 cores)');
     expect(md).toContain('--busy');
     expect(md).toMatch(/^\| matmul-512 \| 2\.67× \(2\.00–5\.00\) \|$/m);
+    expect(md).not.toContain('--contention');
+    expect(rows[1]).toMatchObject({ busy: null, busyRatioToKiln: null, busyTrialRatioMin: null });
+  });
+
+  it('with --contention, keeps the busy passes apart and pairs each with its own trial\'s quiet one', () => {
+    const w = workload('matmul-512');
+    const trial = (times: number[]) => ({ times, dispatches: 1, submits: 1, readbacks: 1, sample: { length: 1, indices: [0], values: [0] }, countNote: null });
+    const loaded = (system: string): ChildRow => ({ ...blankRow(w, { id: system, backend: system }, 'adapter', 'fp32', 1, 0), coldMs: 5 });
+    // Quiet: kiln 2, 4; the peer 6, 8 (ratios 3, 2). Busy: kiln 4, 4; the peer 6, 16 (ratios 1.5, 4).
+    const kiln = rowFromTrials(loaded('kiln'), w, [trial([2]), trial([4])], [trial([4]), trial([3, 5])]);
+    const peer = rowFromTrials(loaded('ort-jsep'), w, [trial([6]), trial([8])], [trial([6]), trial([16])]);
+    expect(kiln).toMatchObject({ warmMedianMs: 3, runs: 2, trialMediansMs: [2, 4], busy: { warmMedianMs: 4, warmMinMs: 3, warmMaxMs: 5, runs: 3, trialMediansMs: [4, 4] } });
+    const rows = resultRows([kiln, peer]);
+    expect(rows[0]).toMatchObject({ warmRatioToKiln: null, busyRatioToKiln: null });
+    expect(rows[1]).toMatchObject({ warmRatioToKiln: 7 / 3, trialRatioMin: 2, trialRatioMax: 3, busyRatioToKiln: 11 / 4, busyTrialRatioMin: 1.5, busyTrialRatioMax: 4 });
+    const md = markdownReport(rows, [], [w], { runs: 2, trials: 2, warmup: 0, date: 'today', node: 'v', totalS: 1, contention: true, extraNotes: [] });
+    expect(md).toContain('### Beside a busy-looping process (--contention)');
+    // moved: (11/4) / (7/3) = 1.18; per trial 1.5 / 3 = 0.5 and 4 / 2 = 2.
+    expect(md).toMatch(/^\| matmul-512 \| ort-jsep \| 3\.00 \| 4\.00 \| 7\.00 \| 11\.0 \| 2\.33× \(2\.00–3\.00\) \| 2\.75× \(1\.50–4\.00\) \| 1\.18 \(0\.50–2\.00\) \|$/m);
   });
 });
 
@@ -225,6 +246,6 @@ describe('bench: machine load', () => {
   it('warns when the load average passed half the cores, before or after', () => {
     expect(loadWarning({ load1: 0.4, cores: 2 }, { load1: 0.9, cores: 2 }, false)).toBeNull();
     expect(loadWarning({ load1: 0.4, cores: 2 }, { load1: 1.6, cores: 2 }, false)).toMatch(/busy: load average 1\.60 > 1\.0/);
-    expect(loadWarning({ load1: 2, cores: 2 }, { load1: 0.1, cores: 2 }, true)).toMatch(/includes the --busy job/);
+    expect(loadWarning({ load1: 2, cores: 2 }, { load1: 0.1, cores: 2 }, true)).toMatch(/includes the busy-looping job/);
   });
 });
