@@ -86,6 +86,8 @@ export class GpuDevice {
   private readonly gpu: GPU;
   private lostMessage: string | undefined;
   private destroyedByUs = false;
+  private uncaptured = 0;
+  private lastUncaptured = '';
 
   /** Use `acquireDevice()`. */
   constructor(gpu: GPU, adapter: GPUAdapter, device: GPUDevice) {
@@ -100,6 +102,16 @@ export class GpuDevice {
       if (this.destroyedByUs) return;
       this.lostMessage = `${lost.reason}: ${lost.message}`;
     });
+    // Errors outside every error scope: a run made without one (ValidatedRun) learns of its own here.
+    device.addEventListener('uncapturederror', (e) => {
+      this.uncaptured++;
+      this.lastUncaptured = (e as GPUUncapturedErrorEvent).error.message;
+    });
+  }
+
+  /** How many errors no error scope caught (uncapturederror events), and the last one's message. */
+  get uncapturedErrors(): { readonly count: number; readonly last: string } {
+    return { count: this.uncaptured, last: this.lastUncaptured };
   }
 
   /** True once destroy() was called or the device was lost. */

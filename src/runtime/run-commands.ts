@@ -81,10 +81,15 @@ export class CommandsAhead {
    * nothing is encoded in vain for them.) An encoding the device rejects is dropped, so the
    * next run encodes again and reports the error itself.
    */
-  prepare(device: GPUDevice, key: RunKey, encode: () => GPUCommandBuffer): void {
+  prepare(device: GPUDevice, key: RunKey, encode: () => GPUCommandBuffer, checked = false): void {
     const repeats = this.enabled && (this.last === undefined || sameRun(this.last, key));
     this.last = key;
     if (!repeats) return;
+    // Commands like those of a run that passed validation pass it too (ValidatedRun).
+    if (checked) {
+      this.next = { key, commands: encode() };
+      return;
+    }
     device.pushErrorScope('validation');
     let ahead: CommandsAhead['next'];
     try {
@@ -100,5 +105,28 @@ export class CommandsAhead {
   clear(): void {
     this.next = undefined;
     this.last = undefined;
+  }
+}
+
+/**
+ * The run last seen to pass validation. A later run like it (the same loaded program, so the
+ * same sizes; the same input slot and outputs) submits the same commands over the same buffers,
+ * so it cannot fail where that one passed, and runs without an error scope: on dawn.node popping
+ * one takes about 0.13 ms of the main thread, twice a run with the next run's commands encoded
+ * ahead, and on a software adapter that is CPU the shader threads want. Measured on lavapipe
+ * (medians of 100 alternating warm runs): PP-OCR cls 4.50 -> 4.30 ms. Runs that copy buffers new
+ * to them (kept outputs, device-tensor inputs) are always checked.
+ */
+export class ValidatedRun {
+  private passed: RunKey | undefined;
+
+  /** Whether a run like `key` passed validation last. */
+  covers(key: RunKey): boolean {
+    return this.passed !== undefined && sameRun(this.passed, key);
+  }
+
+  /** Records how a checked run like `key` went. */
+  record(key: RunKey, ok: boolean): void {
+    this.passed = ok ? key : undefined;
   }
 }

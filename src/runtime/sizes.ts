@@ -10,6 +10,11 @@ import type { DispatchSpec, Program, SizeCondition, SizeWord, StaticBinding, Sta
 /** The size variables' values for one run, by name. */
 export type SizeValues = ReadonlyMap<string, number>;
 
+/** Sizes as one string, to tell whether two bindings of a program's sizes are the same. */
+export function sizesKeyOf(sizes: SizeValues): string {
+  return [...sizes.values()].join(',');
+}
+
 export function isDynamicProgram(p: Program): boolean {
   return (p.sizes?.length ?? 0) > 0;
 }

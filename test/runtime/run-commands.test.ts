@@ -95,3 +95,75 @@ describe('commands encoded ahead', () => {
     }
   });
 });
+
+// A run like the last one to pass validation submits the same commands, so it runs without an
+// error scope (ValidatedRun); runs with other sizes, outputs or kept outputs are checked again,
+// and so is a run after one that failed.
+describe('error scopes', () => {
+  const gpu = useGpu();
+
+  it('are skipped only for a run like the last one that passed validation', async () => {
+    const device = gpu();
+    const session = await Session.create(device, compile(graph));
+    const d = device.device;
+    const push = d.pushErrorScope.bind(d);
+    let scopes = 0;
+    d.pushErrorScope = (filter) => {
+      scopes++;
+      push(filter);
+    };
+    const scoped = async (run: () => Promise<unknown>): Promise<boolean> => {
+      const before = scopes;
+      await run();
+      return scopes > before;
+    };
+    try {
+      expect(await scoped(() => check(session, 600))).toBe(true);
+      expect(await scoped(() => check(session, 600))).toBe(false);
+      expect(await scoped(() => check(session, 600))).toBe(false);
+      expect(await scoped(() => check(session, 2))).toBe(true);
+      expect(await scoped(() => check(session, 2))).toBe(false);
+      expect(await scoped(() => check(session, 2, [E]))).toBe(true);
+      expect(await scoped(() => check(session, 2, [E]))).toBe(false);
+      // Kept outputs are copied into buffers new to the run: always checked, and never trusted after.
+      let kept: Record<string, unknown> = {};
+      expect(await scoped(async () => (kept = await session.run(inputs(2), { keep: [S] })))).toBe(true);
+      (kept[S] as { destroy(): void }).destroy();
+      expect(await scoped(() => check(session, 2, [E]))).toBe(false);
+
+      // A run failing validation is reported, and the next run like it is checked again. The next
+      // submit gets an extra command buffer copying from a destroyed buffer.
+      const bad = d.createBuffer({ size: 4, usage: GPUBufferUsage.COPY_SRC });
+      const sink = d.createBuffer({ size: 4, usage: GPUBufferUsage.COPY_DST });
+      bad.destroy();
+      const submit = d.queue.submit.bind(d.queue);
+      const failNextSubmit = () => {
+        d.queue.submit = (buffers) => {
+          d.queue.submit = submit;
+          const e = d.createCommandEncoder();
+          e.copyBufferToBuffer(bad, 0, sink, 0, 4);
+          submit([e.finish(), ...buffers]);
+        };
+      };
+      const uncaptured = device.uncapturedErrors.count;
+      expect(await scoped(() => check(session, 3))).toBe(true);
+      expect(await scoped(() => check(session, 3))).toBe(false);
+      // This run has no scope: it learns of the error as the device's uncaptured one.
+      failNextSubmit();
+      await expect(session.run(inputs(3))).rejects.toThrow(/failed on the GPU: .*destroyed/);
+      expect(device.uncapturedErrors.count).toBe(uncaptured + 1);
+      expect(await scoped(() => check(session, 3))).toBe(true);
+      expect(await scoped(() => check(session, 3))).toBe(false);
+      // At new sizes the run is checked: its scope catches the error.
+      failNextSubmit();
+      await expect(session.run(inputs(5))).rejects.toThrow(/failed on the GPU: .*destroyed/);
+      expect(device.uncapturedErrors.count).toBe(uncaptured + 1);
+      expect(await scoped(() => check(session, 5))).toBe(true);
+      expect(await scoped(() => check(session, 5))).toBe(false);
+      sink.destroy();
+    } finally {
+      d.pushErrorScope = push;
+      session.destroy();
+    }
+  });
+});
