@@ -81,12 +81,12 @@ export class CommandsAhead {
    * nothing is encoded in vain for them.) An encoding the device rejects is dropped, so the
    * next run encodes again and reports the error itself.
    */
-  prepare(device: GPUDevice, key: RunKey, encode: () => GPUCommandBuffer, checked = false): void {
+  prepare(device: GPUDevice, key: RunKey, encode: () => GPUCommandBuffer, trusted = false): void {
     const repeats = this.enabled && (this.last === undefined || sameRun(this.last, key));
     this.last = key;
     if (!repeats) return;
     // Commands like those of a run that passed validation pass it too (ValidatedRun).
-    if (checked) {
+    if (trusted) {
       this.next = { key, commands: encode() };
       return;
     }
@@ -125,7 +125,7 @@ export class ValidatedRun {
     return this.passed !== undefined && sameRun(this.passed, key);
   }
 
-  /** Records how a checked run like `key` went. */
+  /** Records how a run like `key`, made under an error scope, went. */
   record(key: RunKey, ok: boolean): void {
     this.passed = ok ? key : undefined;
   }

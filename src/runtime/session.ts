@@ -332,13 +332,13 @@ export class Session {
 
     const slotIndex = plan.slot ?? this.freeSlot() ?? 0;
     const wanted = plan.outputs;
-    // Sizes unchanged keep this.loaded: a run like the last one to pass validation needs no check.
+    // Sizes unchanged keep this.loaded: a run like the last one to pass validation is trusted to.
     const sameSizes = !plan.sizes || sizesKeyOf(plan.sizes) === this.sizesKey;
-    const checked = sameSizes && !plan.keep.length && !plan.writes?.some((p) => 'tensor' in p) &&
+    const trusted = sameSizes && !plan.keep.length && !plan.writes?.some((p) => 'tensor' in p) &&
       this.validated.covers({ loaded: this.loaded, slot: slotIndex, outputs: readbackKey(wanted) });
     // Catches what validation would otherwise report only to the console (e.g. a limit we missed);
     // a run without the scope fails on any uncaptured error meanwhile instead.
-    if (!checked) device.pushErrorScope('validation');
+    if (!trusted) device.pushErrorScope('validation');
     const uncaptured = this.gpu.uncapturedErrors.count;
     let scope: Promise<GPUError | null>;
     if (plan.sizes) this.applySizes(plan.sizes);
@@ -361,19 +361,19 @@ export class Session {
       throw e;
     } finally {
       // The scope must be popped whatever happened, or it would swallow later errors.
-      scope = checked ? Promise.resolve(null) : device.popErrorScope();
+      scope = trusted ? Promise.resolve(null) : device.popErrorScope();
       // writeBuffer copied the bytes it was given (or the run failed before uploading them).
       this.hostCopies.release(plan.copies);
       // Submitted: later uploads into this slot are ordered after this run on the device queue.
       if (plan.slot !== undefined) this.reserved.delete(plan.slot);
     }
-    if (!kept) this.ahead.prepare(device, key, encode, checked);
+    if (!kept) this.ahead.prepare(device, key, encode, trusted);
 
     const staging = copies.length ? this.loaded.staging : undefined;
     const done = this.waiter.wait(() => (staging ? staging.mapAsync(GPUMapMode.READ) : queue.onSubmittedWorkDone()));
     const [error, mapped] = await Promise.allSettled([scope, done]);
     const errors = this.gpu.uncapturedErrors;
-    const gpuError = checked ? (errors.count !== uncaptured ? errors.last : undefined) : error.status === 'fulfilled' ? error.value?.message : undefined;
+    const gpuError = trusted ? (errors.count !== uncaptured ? errors.last : undefined) : error.status === 'fulfilled' ? error.value?.message : undefined;
     if (!kept) this.validated.record(key, gpuError === undefined && mapped.status === 'fulfilled');
     if (gpuError !== undefined || mapped.status === 'rejected') {
       if (staging?.mapState === 'mapped') staging.unmap();
