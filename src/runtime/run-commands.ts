@@ -108,25 +108,30 @@ export class CommandsAhead {
   }
 }
 
+/** How many kinds of run ValidatedRun remembers. */
+const REMEMBERED_RUNS = 4;
+
 /**
- * The run last seen to pass validation. A later run like it (the same loaded program, so the
- * same sizes; the same input slot and outputs) submits the same commands over the same buffers,
- * so it cannot fail where that one passed, and runs without an error scope: on dawn.node popping
- * one takes about 0.13 ms of the main thread, twice a run with the next run's commands encoded
- * ahead, and on a software adapter that is CPU the shader threads want. Measured on lavapipe
- * (medians of 100 alternating warm runs): PP-OCR cls 4.50 -> 4.30 ms. Runs that copy buffers new
- * to them (kept outputs, device-tensor inputs) are always checked.
+ * The runs last seen to pass validation. A later run like one of them (the same loaded program,
+ * so the same sizes; the same input slot and outputs) submits the same commands over the same
+ * buffers, so it cannot fail where that one passed, and runs without an error scope: on
+ * dawn.node popping one takes about 0.13 ms of the main thread, twice a run with the next run's
+ * commands encoded ahead, and on a software adapter that is CPU the shader threads want. Measured
+ * on lavapipe (medians of 100 alternating warm runs): PP-OCR cls 4.50 -> 4.30 ms. A few kinds are
+ * remembered, so runs alternating input slots (`stage`) or outputs are trusted too. Runs that copy
+ * buffers new to them (kept outputs, device-tensor inputs) are always checked.
  */
 export class ValidatedRun {
-  private passed: RunKey | undefined;
+  private passed: RunKey[] = [];
 
-  /** Whether a run like `key` passed validation last. */
+  /** Whether a run like `key` passed validation. */
   covers(key: RunKey): boolean {
-    return this.passed !== undefined && sameRun(this.passed, key);
+    return this.passed.some((p) => sameRun(p, key));
   }
 
-  /** Records how a run like `key`, made under an error scope, went. */
+  /** Records how a run like `key`, made under an error scope, went (or failed without one). */
   record(key: RunKey, ok: boolean): void {
-    this.passed = ok ? key : undefined;
+    this.passed = this.passed.filter((p) => !sameRun(p, key));
+    if (ok) this.passed = [key, ...this.passed].slice(0, REMEMBERED_RUNS);
   }
 }

@@ -332,7 +332,7 @@ export class Session {
 
     const slotIndex = plan.slot ?? this.freeSlot() ?? 0;
     const wanted = plan.outputs;
-    // Sizes unchanged keep this.loaded: a run like the last one to pass validation is trusted to.
+    // Sizes unchanged keep this.loaded: a run like one that passed validation is trusted to pass.
     const sameSizes = !plan.sizes || sizesKeyOf(plan.sizes) === this.sizesKey;
     const trusted = sameSizes && !plan.keep.length && !plan.writes?.some((p) => 'tensor' in p) &&
       this.validated.covers({ loaded: this.loaded, slot: slotIndex, outputs: readbackKey(wanted) });

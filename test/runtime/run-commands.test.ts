@@ -166,4 +166,42 @@ describe('error scopes', () => {
       session.destroy();
     }
   });
+
+  it('are skipped for runs alternating input slots or outputs once each kind passed', async () => {
+    const device = gpu();
+    const session = await Session.create(device, compile(graph), { inputSlots: 2 });
+    const d = device.device;
+    const push = d.pushErrorScope.bind(d);
+    const scoped: boolean[] = [];
+    let scopes = 0;
+    d.pushErrorScope = (filter) => {
+      scopes++;
+      push(filter);
+    };
+    try {
+      const ref = (x: Record<string, TensorData>) => runOnCpu(instantiateGraph(graph, { N: 7 }), x);
+      for (let r = 0; r < 4; r++) {
+        // Two runs staged at once read slots 0 and 1, then the next pair the same.
+        const xs = [inputs(7), inputs(7)];
+        const staged = xs.map((x) => session.stage(x));
+        for (let k = 0; k < 2; k++) {
+          const before = scopes;
+          expectClose((await session.run(staged[k]!))[E]!, ref(xs[k]!)[E]!, 1e-6, 1e-5);
+          scoped.push(scopes > before);
+        }
+      }
+      expect(scoped).toEqual([true, true, false, false, false, false, false, false]);
+      // Outputs alternating: each kind checked once.
+      const pattern: boolean[] = [];
+      for (const o of [[E], [S], [E], [S]]) {
+        const before = scopes;
+        await check(session, 7, o);
+        pattern.push(scopes > before);
+      }
+      expect(pattern).toEqual([true, true, false, false]);
+    } finally {
+      d.pushErrorScope = push;
+      session.destroy();
+    }
+  });
 });
