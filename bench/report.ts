@@ -49,7 +49,8 @@ export function resultRows(rows: readonly ChildRow[]): ResultRow[] {
 const ms = (v: number | null): string => (v === null ? '–' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 const num = (v: number | null, digits = 1): string => (v === null ? '–' : Number.isInteger(v) ? String(v) : v.toFixed(digits));
 const ratio = (v: number | null): string => (v === null ? '–' : `${v.toFixed(2)}×`);
-const spread = (r: ResultRow): string => (r.trialRatioMin === null ? '' : ` (${r.trialRatioMin.toFixed(2)}–${r.trialRatioMax!.toFixed(2)})`);
+const range = (min: number | null, max: number | null): string => (min === null ? '' : ` (${min.toFixed(2)}–${max!.toFixed(2)})`);
+const spread = (r: ResultRow): string => range(r.trialRatioMin, r.trialRatioMax);
 const diff = (v: number | null): string => (v === null ? '–' : v === 0 ? '0' : v.toExponential(1));
 
 /** Facts about the run printed in the report's header. */
@@ -168,11 +169,9 @@ function contentionTable(rows: readonly ResultRow[], workloads: readonly Workloa
     const kiln = rows.find((r) => r.workload === w.name && r.system === 'kiln' && r.precision === 'fp32');
     if (!kiln?.busy) continue;
     for (const r of rows.filter((x) => x.workload === w.name && x.busy && x.busyRatioToKiln !== null && x.warmRatioToKiln !== null)) {
-      const n = Math.min(r.trialMediansMs.length, r.busy!.trialMediansMs.length, kiln.trialMediansMs.length, kiln.busy.trialMediansMs.length);
-      const moved = Array.from({ length: n }, (_, t) => (r.busy!.trialMediansMs[t]! / kiln.busy!.trialMediansMs[t]!) / (r.trialMediansMs[t]! / kiln.trialMediansMs[t]!));
-      const range = n ? ` (${Math.min(...moved).toFixed(2)}–${Math.max(...moved).toFixed(2)})` : '';
-      const busySpread = r.busyTrialRatioMin === null ? '' : ` (${r.busyTrialRatioMin.toFixed(2)}–${r.busyTrialRatioMax!.toFixed(2)})`;
-      out.push(`| ${w.name} | ${r.system}${r.precision === 'fp32' ? '' : ` ${r.precision}`} | ${ms(kiln.warmMedianMs)} | ${ms(kiln.busy.warmMedianMs)} | ${ms(r.warmMedianMs)} | ${ms(r.busy!.warmMedianMs)} | ${ratio(r.warmRatioToKiln)}${spread(r)} | ${ratio(r.busyRatioToKiln)}${busySpread} | ${(r.busyRatioToKiln! / r.warmRatioToKiln!).toFixed(2)}${range} |`);
+      const moved = trialRatios(trialRatios(r.busy!.trialMediansMs, kiln.busy.trialMediansMs), trialRatios(r.trialMediansMs, kiln.trialMediansMs));
+      const movedRange = moved.length ? range(Math.min(...moved), Math.max(...moved)) : '';
+      out.push(`| ${w.name} | ${r.system}${r.precision === 'fp32' ? '' : ` ${r.precision}`} | ${ms(kiln.warmMedianMs)} | ${ms(kiln.busy.warmMedianMs)} | ${ms(r.warmMedianMs)} | ${ms(r.busy!.warmMedianMs)} | ${ratio(r.warmRatioToKiln)}${spread(r)} | ${ratio(r.busyRatioToKiln)}${range(r.busyTrialRatioMin, r.busyTrialRatioMax)} | ${(r.busyRatioToKiln! / r.warmRatioToKiln!).toFixed(2)}${movedRange} |`);
     }
   }
   out.push('');

@@ -232,7 +232,6 @@ function warmFigures(trials: readonly TrialResult[]): WarmFigures {
 export function rowFromTrials(loaded: ChildRow, w: Workload, trials: readonly TrialResult[], busyTrials: readonly TrialResult[] = []): ChildRow {
   if (trials.length === 0) return loaded;
   const quiet = warmFigures(trials);
-  const median = quiet.warmMedianMs;
   const last = trials[trials.length - 1]!;
   const mean = (f: (t: TrialResult) => number | null): number | null => {
     const v = trials.map(f);
@@ -240,10 +239,9 @@ export function rowFromTrials(loaded: ChildRow, w: Workload, trials: readonly Tr
   };
   return {
     ...loaded,
-    warmMedianMs: median, warmMinMs: quiet.warmMinMs, warmMaxMs: quiet.warmMaxMs, runs: quiet.runs,
-    gflops: w.flops !== null ? w.flops / (median * 1e6) : null,
+    ...quiet,
+    gflops: w.flops !== null ? w.flops / (quiet.warmMedianMs * 1e6) : null,
     dispatches: mean((t) => t.dispatches), submits: mean((t) => t.submits), readbacks: mean((t) => t.readbacks),
-    trialMediansMs: quiet.trialMediansMs,
     busy: busyTrials.length ? warmFigures(busyTrials) : null,
     outputSample: last.sample,
   };
