@@ -6,6 +6,8 @@ import { loadProgram, type LoadStats } from './load.js';
 import type { Program, StaticProgram } from './program.js';
 import { bindSizes, describeCondition, isDynamicProgram, resolveProgram } from './sizes.js';
 import { TimedPasses } from './timed-passes.js';
+import { writeInputs } from './session-inputs.js';
+import { UploadStaging } from './upload-staging.js';
 
 /** Device time of one dispatch, averaged over the profiled runs (and the repeats of each, see REPEATS). */
 export interface DispatchTime {
@@ -55,19 +57,23 @@ export async function profileProgram(gpu: GpuDevice, given: Program, inputs: Rec
   const loaded = await loadProgram(gpu, program, { label: `profile:${program.name}`, warmup: true }, stats);
   const n = loaded.steps.length;
   const timed = TimedPasses.create(device, n);
+  const uploads = new UploadStaging(device, 'profile');
   const totals = new Float64Array(n);
   let uploadMs = 0;
   let readbackMs = 0;
   try {
     for (let r = 0; r < runs; r++) {
       const t0 = performance.now();
-      for (const b of program.inputs) {
+      // As a session's run uploads them (large inputs through staging buffers).
+      const writes = program.inputs.map((b) => {
         const x = inputs[b.name];
         if (!x) throw new KilnError(`profile: missing input '${b.name}'`);
-        const bytes = toDeviceBytes(x);
-        device.queue.writeBuffer(loaded.buffers.get(b.buffer)!, 0, bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      }
+        return { id: b.buffer, bytes: toDeviceBytes(x) };
+      });
+      const copies = writeInputs(gpu, loaded.buffers, writes, 'profile:inputs', uploads);
+      device.queue.submit(copies ? [copies] : []);
       await device.queue.onSubmittedWorkDone();
+      await uploads.remap();
       uploadMs += performance.now() - t0;
       (await timed.timeSteps(loaded.steps, REPEATS)).forEach((ms, i) => { totals[i]! += ms; });
       const t1 = performance.now();
@@ -81,6 +87,7 @@ export async function profileProgram(gpu: GpuDevice, given: Program, inputs: Rec
       readbackMs += performance.now() - t1;
     }
   } finally {
+    uploads.close();
     timed.destroy();
     for (const b of loaded.owned) b.destroy();
   }

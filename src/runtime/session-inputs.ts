@@ -6,6 +6,7 @@ import { hostDataProblem, toDeviceBytes } from './host-data.js';
 import type { Program } from './program.js';
 import { bindSizes, describeBinding, isDynamicProgram, type SizeValues } from './sizes.js';
 import type { SessionInputs } from './session-options.js';
+import type { UploadStaging } from './upload-staging.js';
 
 // A run's inputs checked against the program (names, dtypes, shapes, data) and turned into the
 // bytes its input buffers take, or the device tensors copied into them.
@@ -60,21 +61,23 @@ export function prepareInputs(program: Program, inputs: SessionInputs, gpu: GpuD
 
 /**
  * Fills input buffers `buffers` (by id) with `inputs`: host bytes by writeBuffer (landing at the
- * next submit), device tensors by copies in the command buffer returned (undefined: none), to be
- * submitted before the commands that read them. A device tensor destroyed since the run was
- * asked for fails here, naming the input.
+ * next submit) or, when large, by copies from `uploads`' staging buffers; device tensors by
+ * copies. The copies are in the command buffer returned (undefined: none), to be submitted before
+ * the commands that read the inputs. A device tensor destroyed since the run was asked for fails
+ * here, naming the input.
  */
-export function writeInputs(gpu: GpuDevice, buffers: ReadonlyMap<number, GPUBuffer>, inputs: readonly PreparedInput[], label: string): GPUCommandBuffer | undefined {
+export function writeInputs(gpu: GpuDevice, buffers: ReadonlyMap<number, GPUBuffer>, inputs: readonly PreparedInput[], label: string, uploads: UploadStaging): GPUCommandBuffer | undefined {
   let encoder: GPUCommandEncoder | undefined;
+  const encode = () => (encoder ??= gpu.device.createCommandEncoder({ label }));
   for (const p of inputs) {
     const dst = buffers.get(p.id)!;
     if ('bytes' in p) {
-      if (p.bytes.byteLength > 0) gpu.device.queue.writeBuffer(dst, 0, p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength);
+      if (p.bytes.byteLength > 0 && !uploads.upload(encode, dst, p.bytes)) gpu.device.queue.writeBuffer(dst, 0, p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength);
       continue;
     }
     const why = p.tensor.problem(gpu);
     if (why) throw new KilnError(`input '${p.name}': ${why}`);
-    (encoder ??= gpu.device.createCommandEncoder({ label })).copyBufferToBuffer(p.tensor.buffer, 0, dst, 0, p.tensor.bytes);
+    encode().copyBufferToBuffer(p.tensor.buffer, 0, dst, 0, p.tensor.bytes);
   }
   return encoder?.finish();
 }

@@ -1,15 +1,17 @@
 import { KilnError } from '../ir/errors.js';
 import type { TensorData } from '../ir/tensor-data.js';
-import { formatShapeType, numel, shapesEqual } from '../ir/types.js';
+import { formatShapeType, shapesEqual } from '../ir/types.js';
 import { acquireDevice, type GpuDevice } from './device.js';
 import { GpuWaiter } from './gpu-wait.js';
 import { HostCopies } from './host-copies.js';
+import { UploadStaging } from './upload-staging.js';
 import { CommandsAhead, encodeRun, readbackKey, ValidatedRun, type RunKey } from './run-commands.js';
 import { DEFAULT_RUN_TIMEOUT_MS, RunTimeoutError, withDeadline } from './run-deadline.js';
 import { copyBytes, fromDeviceBytes, hostDataProblem, toDeviceBytes } from './host-data.js';
-import { loadProgram, type LoadedProgram, type Step } from './load.js';
-import { isDynamicProgram, largestSizes, resolveForLoad, resolveProgram, sizesKeyOf, type SizeValues } from './sizes.js';
-import { deviceBufferBytes, type Program, type TensorBinding } from './program.js';
+import { loadProgram, type LoadedProgram } from './load.js';
+import { isDynamicProgram, largestSizes, resolveForLoad, sizesKeyOf, type SizeValues } from './sizes.js';
+import { loadedForSizes } from './loaded-sizes.js';
+import type { Program, TensorBinding } from './program.js';
 import { prepareInputs, writeInputs, type PreparedInput } from './session-inputs.js';
 import { keepOutputs, type KeptOutputs } from './kept-outputs.js';
 import { readDeviceBuffer } from './device-tensor.js';
@@ -55,6 +57,8 @@ export class Session {
   /** The next run's commands, encoded while the device computes the current one. */
   private readonly ahead: CommandsAhead;
   private readonly hostCopies = new HostCopies();
+  /** Staging buffers for large inputs (upload-staging.ts), of the device the session runs on. */
+  private uploads: UploadStaging;
   private readonly validated = new ValidatedRun();
   private readonly opts: SessionOptions;
   /** Resolves when the last queued run has settled; runs chain on it to stay serialized. */
@@ -81,6 +85,7 @@ export class Session {
     this.label = label;
     this.opts = opts;
     this.waiter = new GpuWaiter(opts.wait);
+    this.uploads = new UploadStaging(gpu.device, label);
     this.ahead = new CommandsAhead(opts.encodeAhead !== false);
     this.chosen = program.dispatches.map(() => undefined);
     if (isDynamicProgram(program)) this.applySizes(largestSizes(program));
@@ -214,38 +219,11 @@ export class Session {
     return this.chosen;
   }
 
-  /**
-   * Makes the loaded program compute for `sizes`: picks each dispatch's kernel variant, writes
-   * its uniform words (queued before this run's commands, after earlier runs'), and takes the
-   * workgroup counts and the output shapes and readback sizes they give. Nothing is created: the
-   * kernels, buffers and bind groups made at load serve every size in the ranges.
-   */
+  /** Makes the loaded program compute for `sizes` (see loadedForSizes), unless it already does. */
   private applySizes(sizes: SizeValues): void {
     const key = sizesKeyOf(sizes);
     if (key === this.sizesKey) return;
-    const resolved = resolveProgram(this.program, sizes);
-    const at = resolved.dispatches.map((d, i) => {
-      const own = this.variantAt[i]!;
-      return own[d.variant ?? own.length - 1]!;
-    });
-    const queue = this.gpu.device.queue;
-    resolved.dispatches.forEach((d, i) => {
-      const u = this.base.uniforms[at[i]!];
-      if (u && d.uniforms) queue.writeBuffer(u.buffer, u.offset, Uint32Array.from(d.uniforms));
-    });
-    const sized = (steps: readonly Step[]) => resolved.dispatches.map((d, i) => ({ ...steps[at[i]!]!, workgroups: d.workgroups }));
-    const outputs = new Map(resolved.outputs.map((o) => [o.name, o]));
-    const readbacks = this.base.readbacks.map((r) => ({ ...r, output: outputs.get(r.output.name)! }));
-    const bytesAt = new Map(readbacks.map((r) => [r.offset, deviceBufferBytes(r.output.dtype, numel(r.output.shape))]));
-    this.loaded = {
-      ...this.base,
-      steps: sized(this.base.steps),
-      slots: this.base.slots.map((s) => ({ ...s, steps: sized(s.steps) })),
-      readbacks,
-      copies: this.base.copies.map((c) => ({ ...c, bytes: bytesAt.get(c.dstOffset) ?? c.bytes })),
-      uniforms: at.map((e) => this.base.uniforms[e]),
-    };
-    this.chosen = resolved.dispatches.map((d) => d.variant);
+    ({ loaded: this.loaded, chosen: this.chosen } = loadedForSizes(this.program, this.base, this.variantAt, sizes, this.gpu.device.queue));
     this.sizesKey = key;
   }
 
@@ -287,7 +265,7 @@ export class Session {
 
   /** Fills input slot `slot`: host bytes now (they land at the next submit), device tensors by the copies returned, to submit. */
   private write(slot: number, inputs: readonly PreparedInput[]): GPUCommandBuffer | undefined {
-    return writeInputs(this.gpu, this.loaded.slots[slot]!.inputs, inputs, `${this.label}:inputs`);
+    return writeInputs(this.gpu, this.loaded.slots[slot]!.inputs, inputs, `${this.label}:inputs`, this.uploads);
   }
 
   /** Frees the session's buffers (after any queued run settles). Idempotent. */
@@ -296,6 +274,7 @@ export class Session {
     this.destroyed = true;
     this.ahead.clear();
     this.hostCopies.clear();
+    this.uploads.close();
     void this.tail.then(() => {
       for (const b of this.loaded.owned) b.destroy();
       if (this.ownsDevice) this.device.destroy();
@@ -316,6 +295,8 @@ export class Session {
     }
     if (this.ownsDevice) lost.destroy();
     this.device = gpu;
+    this.uploads.close();
+    this.uploads = new UploadStaging(gpu.device, this.label);
     this.ownsDevice = true;
     if (isDynamicProgram(this.program)) this.applySizes(largestSizes(this.program));
     this.reserved.clear(); // staged inputs lived on the lost device
@@ -370,7 +351,12 @@ export class Session {
     if (!kept) this.ahead.prepare(device, key, encode, trusted);
 
     const staging = copies.length ? this.loaded.staging : undefined;
-    const done = this.waiter.wait(() => (staging ? staging.mapAsync(GPUMapMode.READ) : queue.onSubmittedWorkDone()));
+    // Input staging buffers handed out since the last wait (this run's, a failed run's, stage()'s)
+    // map again as this run's work finishes: waited for here, not before (see UploadStaging.remap).
+    const done = this.waiter.wait(() => {
+      void this.uploads.remap();
+      return staging ? staging.mapAsync(GPUMapMode.READ) : queue.onSubmittedWorkDone();
+    });
     const [error, mapped] = await Promise.allSettled([scope, done]);
     const errors = this.gpu.uncapturedErrors;
     const gpuError = trusted ? (errors.count !== uncaptured ? errors.last : undefined) : error.status === 'fulfilled' ? error.value?.message : undefined;
