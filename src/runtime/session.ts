@@ -263,7 +263,7 @@ export class Session {
     return undefined;
   }
 
-  /** Fills input slot `slot`: host bytes now (they land at the next submit), device tensors by the copies returned, to submit. */
+  /** Fills input slot `slot`: small host bytes now (they land at the next submit), large ones and device tensors by the copies returned, to submit. */
   private write(slot: number, inputs: readonly PreparedInput[]): GPUCommandBuffer | undefined {
     return writeInputs(this.gpu, this.loaded.slots[slot]!.inputs, inputs, `${this.label}:inputs`, this.uploads);
   }

@@ -2,26 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { KilnError } from '../../src/ir/errors.js';
 import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
 import { MissingFeatureError } from '../../src/runtime/device.js';
-import { PROGRAM_VERSION, type BufferSpec, type DispatchSpec, type KernelSpec, type Program, type TensorBinding } from '../../src/runtime/program.js';
+import type { DispatchSpec, KernelSpec, Program, TensorBinding } from '../../src/runtime/program.js';
 import { Session } from '../../src/runtime/session.js';
 import { useGpu } from '../helpers/gpu.js';
+import { ADD_WGSL, buffer, groups, program, vectorAdd } from '../helpers/programs.js';
 
-// ---- Hand-written kernels, following the program's binding convention ----
-
-const ADD_WGSL = /* wgsl */ `
-struct Params { n: u32 }
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-@group(0) @binding(3) var<uniform> params: Params;
-
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let i = gid.x;
-  if (i >= params.n) { return; }
-  out[i] = a[i] + b[i];
-}
-`;
+// ---- Hand-written kernels, following the program's binding convention (and ../helpers/programs.ts) ----
 
 // One input, three outputs of three dtypes; `scale` arrives as f32 bits and `offset` as a negative i32.
 const RELU_MASK_WGSL = /* wgsl */ `
@@ -62,31 +48,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 
 function f32Bits(x: number): number {
   return new Uint32Array(new Float32Array([x]).buffer)[0]!;
-}
-
-function groups(n: number, size: number): [number, number, number] {
-  return [Math.ceil(n / size), 1, 1];
-}
-
-function buffer(id: number, role: BufferSpec['role'], bytes: number, extra: Partial<BufferSpec> = {}): BufferSpec {
-  return { id, role, bytes, label: `${role}${id}`, ...extra };
-}
-
-function program(p: Partial<Program> & Pick<Program, 'inputs' | 'outputs' | 'buffers' | 'kernels' | 'dispatches'>): Program {
-  return { version: PROGRAM_VERSION, name: 'test', weights: new Uint8Array(0), requiredFeatures: [], ...p };
-}
-
-/** out = a + b over `n` f32 elements. */
-function vectorAdd(n: number): Program {
-  const bytes = 4 * n;
-  return program({
-    name: 'vector_add',
-    inputs: [{ name: 'a', dtype: 'f32', shape: [n], buffer: 0 }, { name: 'b', dtype: 'f32', shape: [n], buffer: 1 }],
-    outputs: [{ name: 'sum', dtype: 'f32', shape: [n], buffer: 2 }],
-    buffers: [buffer(0, 'input', bytes), buffer(1, 'input', bytes), buffer(2, 'output', bytes)],
-    kernels: [{ name: 'add', wgsl: ADD_WGSL, entryPoint: 'main' }],
-    dispatches: [{ kernel: 0, label: 'add(a, b)', buffers: [0, 1, 2], uniforms: [n], workgroups: groups(n, 64) }],
-  });
 }
 
 const CHAIN_SCALE = 0.5;

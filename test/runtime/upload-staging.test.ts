@@ -2,37 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { tensorData, type TensorData } from '../../src/ir/tensor-data.js';
 import type { GpuDevice } from '../../src/runtime/device.js';
 import { DeviceTensor, readDeviceBuffer } from '../../src/runtime/device-tensor.js';
-import { PROGRAM_VERSION, type Program } from '../../src/runtime/program.js';
 import { Session } from '../../src/runtime/session.js';
 import { STAGED_MIN_BYTES, UploadStaging } from '../../src/runtime/upload-staging.js';
 import { useGpu } from '../helpers/gpu.js';
-
-const ADD_WGSL = /* wgsl */ `
-struct Params { n: u32 }
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-@group(0) @binding(3) var<uniform> params: Params;
-
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let i = gid.x + gid.y * 65535u * 64u;
-  if (i >= params.n) { return; }
-  out[i] = a[i] + b[i];
-}
-`;
-
-/** sum = a + b, `a` of `n` f32 (large), `b` of `m` (small), b broadcast by index modulo m. */
-function addProgram(n: number): Program {
-  return {
-    version: PROGRAM_VERSION, name: 'big_add', weights: new Uint8Array(0), requiredFeatures: [],
-    inputs: [{ name: 'a', dtype: 'f32', shape: [n], buffer: 0 }, { name: 'b', dtype: 'f32', shape: [n], buffer: 1 }],
-    outputs: [{ name: 'sum', dtype: 'f32', shape: [n], buffer: 2 }],
-    buffers: [0, 1, 2].map((id) => ({ id, role: id < 2 ? 'input' : 'output', bytes: 4 * n, label: `b${id}` } as const)),
-    kernels: [{ name: 'add', wgsl: ADD_WGSL, entryPoint: 'main' }],
-    dispatches: [{ kernel: 0, label: 'add(a, b)', buffers: [0, 1, 2], uniforms: [n], workgroups: [Math.ceil(n / 64), 1, 1] }],
-  };
-}
+import { vectorAdd } from '../helpers/programs.js';
 
 /** Sizes of the writeBuffer calls made through `queue` while `body` runs. */
 async function writeSizes<T>(queue: GPUQueue, body: () => Promise<T>): Promise<{ result: T; sizes: number[] }> {
@@ -97,7 +70,7 @@ describe('uploads of large inputs through staging buffers', () => {
   });
 
   it("a session's large inputs skip writeBuffer, runs queued at once each get their own bytes, and the caller may refill its arrays", async () => {
-    const session = await Session.create(gpu(), addProgram(n));
+    const session = await Session.create(gpu(), vectorAdd(n));
     try {
       const a = new Float32Array(n);
       const b = vec(n, (i) => i % 7);
@@ -118,7 +91,7 @@ describe('uploads of large inputs through staging buffers', () => {
   });
 
   it('staged inputs beyond the pool fall back to writeBuffer, and every staged run is right', async () => {
-    const session = await Session.create(gpu(), addProgram(n), { inputSlots: 3 });
+    const session = await Session.create(gpu(), vectorAdd(n), { inputSlots: 3 });
     try {
       const { result, sizes } = await writeSizes(gpu().device.queue, async () => {
         // b is a view at an offset into a longer array: staged from where the view starts.
@@ -137,7 +110,7 @@ describe('uploads of large inputs through staging buffers', () => {
 
   it('a run failing after its upload: the runs after it are right, their large inputs staged', async () => {
     const g = gpu();
-    const session = await Session.create(g, addProgram(n));
+    const session = await Session.create(g, vectorAdd(n));
     try {
       // Destroyed after run() checked it, before the run uploads: 'a' is staged, then 'b' fails.
       const gone = onDevice(g, vec(n, () => 1));
@@ -157,7 +130,7 @@ describe('uploads of large inputs through staging buffers', () => {
   });
 
   it('a small input still goes through writeBuffer', async () => {
-    const session = await Session.create(gpu(), addProgram(small));
+    const session = await Session.create(gpu(), vectorAdd(small));
     try {
       const { result, sizes } = await writeSizes(gpu().device.queue, () => session.run({ a: vec(small, (i) => i), b: tensorData('f32', [small], new Float32Array(small).fill(0.5)) }));
       expectSum(result['sum']!, (i) => i, () => 0.5);
