@@ -64,15 +64,18 @@ export function toDeviceBytes(t: TensorData): ArrayBufferView {
   return shared ? bytes.slice() : bytes;
 }
 
-/** A copy of device bytes `src` (as stored by the runtime: bool as u32) as host tensor data. */
-export function fromDeviceBytes(dtype: DType, shape: Shape, src: Uint8Array): TensorData {
+/**
+ * A copy of device bytes `src` (as stored by the runtime: bool as u32) as host tensor data, in
+ * `into` when given (a host array of the dtype and element count: see hostDataProblem).
+ */
+export function fromDeviceBytes(dtype: DType, shape: Shape, src: Uint8Array, into?: TypedArray): TensorData {
   if (dtype === 'string') throw new KilnError(HOST_ONLY);
   const n = numel(shape);
   const need = deviceBufferBytes(dtype, n);
   if (src.byteLength < need) {
     throw new KilnError(`internal: ${dtype}[${shape.join(',')}] needs ${need} device bytes, got ${src.byteLength}`);
   }
-  const data = allocTyped(dtype, n);
+  const data = into ?? allocTyped(dtype, n);
   if (dtype === 'bool') {
     // A DataView reads the words whatever the view's byte offset (a Uint32Array needs it 4-aligned).
     const view = new DataView(src.buffer, src.byteOffset, n * 4);

@@ -2,6 +2,7 @@ import type { TensorData } from '../ir/tensor-data.js';
 import type { DeviceTensor } from './device-tensor.js';
 import type { WaitStrategy } from './gpu-wait.js';
 import type { LoadStats } from './load.js';
+import type { OutputArrays } from './read-outputs.js';
 
 // What a Session is created and run with, and what it counts.
 
@@ -67,6 +68,13 @@ export interface RunOptions {
    * step). Not also in `outputs`.
    */
   readonly keep?: readonly string[];
+  /**
+   * Arrays to read outputs into, by name, instead of new ones (as PyTorch's `out=`): each of its
+   * output's dtype (bool: Uint8Array, f16: Uint16Array bits) and element count. The output comes
+   * back with the array as its data. A caller streaming runs can pass the same arrays each time:
+   * a new array's memory is paid for at its first touch (see read-outputs.ts). Not in `keep`.
+   */
+  readonly into?: OutputArrays;
 }
 
 /** A run's outputs: read back as TensorData, or kept on the device (RunOptions.keep) as DeviceTensors. */

@@ -7,7 +7,8 @@ import { HostCopies } from './host-copies.js';
 import { UploadStaging } from './upload-staging.js';
 import { CommandsAhead, encodeRun, readbackKey, ValidatedRun, type RunKey } from './run-commands.js';
 import { DEFAULT_RUN_TIMEOUT_MS, RunTimeoutError, withDeadline } from './run-deadline.js';
-import { copyBytes, fromDeviceBytes, hostDataProblem, toDeviceBytes } from './host-data.js';
+import { copyBytes, hostDataProblem, toDeviceBytes } from './host-data.js';
+import { checkOutputArrays, readOutputs, type OutputArrays } from './read-outputs.js';
 import { loadProgram, type LoadedProgram } from './load.js';
 import { isDynamicProgram, largestSizes, resolveForLoad, sizesKeyOf, type SizeValues } from './sizes.js';
 import { loadedForSizes } from './loaded-sizes.js';
@@ -37,6 +38,8 @@ interface RunPlan {
   readonly keep: readonly string[];
   /** The sizes the inputs bind (a program compiled for a range of shapes). */
   readonly sizes: SizeValues | undefined;
+  /** The caller's arrays to read outputs into (RunOptions.into). */
+  readonly into: OutputArrays | undefined;
 }
 
 /** A Program loaded on a device: every GPU object created once, then run many times. */
@@ -131,12 +134,17 @@ export class Session {
       const keep = [...(this.selectOutputs(opts.keep) ?? [])];
       const both = keep.filter((n) => outputs?.has(n));
       if (both.length) throw new KilnError(`program '${this.program.name}': output(s) ${both.map((n) => `'${n}'`).join(', ')} asked both read back (outputs) and kept on the device (keep)`);
+      const into = opts.into;
+      if (into) {
+        this.selectOutputs(Object.keys(into)); // only names of outputs
+        checkOutputArrays(this.program.name, into, outputs, keep);
+      }
       if (inputs instanceof StagedInputs) {
         if (inputs.session !== this || !this.unusedStages.has(inputs)) {
           throw new KilnError(`program '${this.program.name}': these staged inputs were already run, or belong to another session`);
         }
         this.unusedStages.delete(inputs);
-        plan = { writes: undefined, copies: [], slot: inputs.slot, outputs, keep, sizes: inputs.sizes };
+        plan = { writes: undefined, copies: [], slot: inputs.slot, outputs, keep, sizes: inputs.sizes, into };
       } else {
         // Inputs are checked now, so a bad call fails at once rather than after queued runs.
         // Every run uploads its inputs later than run() returns (even the first: it starts in a
@@ -150,7 +158,7 @@ export class Session {
           copies.push(bytes);
           return { id: p.id, bytes };
         });
-        plan = { writes: prepared, copies, slot: undefined, outputs, keep, sizes };
+        plan = { writes: prepared, copies, slot: undefined, outputs, keep, sizes, into };
       }
     } catch (e) {
       return Promise.reject(e);
@@ -368,18 +376,12 @@ export class Session {
       const why = gpuError ?? (mapped.status === 'rejected' ? String((mapped.reason as Error)?.message ?? mapped.reason) : '');
       throw new KilnError(`running program '${this.program.name}' failed on the GPU: ${why}`);
     }
-    const out: RunOutputs = { ...kept?.tensors };
-    if (!staging) return out;
+    if (!staging) return { ...kept?.tensors };
     try {
-      const bytes = new Uint8Array(staging.getMappedRange());
-      for (const { output, offset } of readbacks) {
-        // An own property even for names like '__proto__', which plain assignment would swallow.
-        Object.defineProperty(out, output.name, { value: fromDeviceBytes(output.dtype, output.shape, bytes.subarray(offset)), enumerable: true, writable: true, configurable: true });
-      }
+      return { ...kept?.tensors, ...readOutputs(new Uint8Array(staging.getMappedRange()), readbacks, plan.into) };
     } finally {
       staging.unmap();
     }
-    return out;
   }
 }
 
