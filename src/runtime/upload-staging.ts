@@ -6,7 +6,7 @@
 // run: the first took 0.28 ms, the second 12-13 ms of the main thread; PP-OCRv4 det's one
 // 4.7 MiB input 15 ms. Writes of 1 MiB and less (cls's 108 KiB, a decoder's two dozen 370 KiB
 // caches) measured fast. So an input of at least STAGED_MIN_BYTES is copied into a mapped buffer
-// kept for the purpose, which a copy command in the run's command buffer moves into the input's
+// kept for the purpose, which a copy command, submitted with the run, moves into the input's
 // buffer: memory touched before, no page to fault in.
 
 /** Inputs at least this large are uploaded through the session's staging buffers. */
